@@ -1,0 +1,208 @@
+"""One error hierarchy for everything the ledger can refuse or fail at.
+
+Every error the library raises descends from :class:`LedgerError`. The API maps
+each subclass to one HTTP status in a single exception handler, and the CLI
+prints ``str(error)`` as one line. Constructors take typed arguments and build
+the message, so call sites stay short and messages stay consistent.
+
+No message ever contains a private key, a password or an API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LedgerError(Exception):
+    """Root of every error raised by ``ledger``."""
+
+    #: HTTP status the API answers with. 4xx: the caller's fault; 5xx: ours or the chain's.
+    http_status: int = 500
+    #: A short machine-readable code, used as the problem type suffix.
+    code: str = "ledger-error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class ConfigError(LedgerError):
+    """The configuration or an input file is missing or invalid."""
+
+    http_status = 500
+    code = "config-error"
+
+
+class ValidationFailed(LedgerError):
+    """An argument is invalid before anything is sent."""
+
+    http_status = 422
+    code = "validation-failed"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid {field}: {reason}", field=field, reason=reason)
+        self.field = field
+        self.reason = reason
+
+
+class ChainUnavailable(LedgerError):
+    """The JSON-RPC endpoint does not answer."""
+
+    http_status = 503
+    code = "chain-unavailable"
+
+    def __init__(self, url: str, reason: str = "no answer") -> None:
+        super().__init__(f"chain at {url} is unavailable: {reason}", url=url)
+        self.url = url
+
+
+class ChainMismatch(LedgerError):
+    """The connected chain is not the chain of the deployment manifest."""
+
+    http_status = 503
+    code = "chain-mismatch"
+
+    def __init__(self, what: str, expected: Any, actual: Any) -> None:
+        super().__init__(
+            f"connected chain does not match the deployment: {what} is {actual}, "
+            f"manifest says {expected}",
+            what=what,
+            expected=str(expected),
+            actual=str(actual),
+        )
+
+
+class DeploymentMismatch(LedgerError):
+    """Code at a manifest address differs from the committed artifact."""
+
+    http_status = 503
+    code = "deployment-mismatch"
+
+    def __init__(self, contract: str, address: str, reason: str) -> None:
+        super().__init__(
+            f"deployment of {contract} at {address} does not match: {reason}",
+            contract=contract,
+            address=address,
+        )
+
+
+class NotDeployed(LedgerError):
+    """No manifest, or the manifest lacks a contract."""
+
+    http_status = 503
+    code = "not-deployed"
+
+
+class ArtifactMismatch(LedgerError):
+    """A committed artifact differs from a fresh compile."""
+
+    code = "artifact-mismatch"
+
+    def __init__(self, contract: str, field: str) -> None:
+        super().__init__(
+            f"committed artifact of {contract} differs from a fresh compile ({field})",
+            contract=contract,
+            field=field,
+        )
+
+
+class CompileError(LedgerError):
+    """solc reported errors."""
+
+    code = "compile-error"
+
+
+class KeystoreError(LedgerError):
+    """A keystore cannot be read, decrypted or written."""
+
+    http_status = 500
+    code = "keystore-error"
+
+
+class ContractReverted(LedgerError):
+    """A call or transaction reverted. Custom errors are decoded by name and arguments."""
+
+    http_status = 409
+    code = "contract-reverted"
+
+    def __init__(
+        self,
+        error_name: str,
+        args: dict[str, Any] | None = None,
+        *,
+        tx_hash: str | None = None,
+        raw: str | None = None,
+    ) -> None:
+        self.error_name = error_name
+        self.error_args = dict(args or {})
+        self.tx_hash = tx_hash
+        self.raw = raw
+        rendered = ", ".join(f"{k}={_render(v)}" for k, v in self.error_args.items())
+        super().__init__(
+            f"reverted with {error_name}({rendered})",
+            error=error_name,
+            args={k: _render(v) for k, v in self.error_args.items()},
+        )
+
+
+class TransactionFailed(LedgerError):
+    """A transaction could not be sent or confirmed for a reason other than a revert."""
+
+    http_status = 503
+    code = "transaction-failed"
+
+
+class AccessDenied(LedgerError):
+    """The caller lacks the right role or grant."""
+
+    http_status = 403
+    code = "access-denied"
+
+    def __init__(self, reason: str, **context: Any) -> None:
+        super().__init__(f"access denied: {reason}", reason=reason, **context)
+        self.reason = reason
+
+
+class Unauthenticated(LedgerError):
+    """No credentials, or credentials that match nobody."""
+
+    http_status = 401
+    code = "unauthenticated"
+
+
+class NotFound(LedgerError):
+    """A record that does not exist."""
+
+    http_status = 404
+    code = "not-found"
+
+    def __init__(self, what: str, key: Any) -> None:
+        super().__init__(f"{what} {key} not found", what=what, key=str(key))
+
+
+class Conflict(LedgerError):
+    """The request conflicts with the current state (e.g. an idempotency key reused)."""
+
+    http_status = 409
+    code = "conflict"
+
+
+class IntegrityError(LedgerError):
+    """Data failed an integrity check: tampered ciphertext, a hash mismatch."""
+
+    http_status = 422
+    code = "integrity-error"
+
+
+class IndexUnavailable(LedgerError):
+    """The event index is missing, corrupt or being rebuilt."""
+
+    http_status = 503
+    code = "index-unavailable"
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
