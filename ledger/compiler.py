@@ -229,12 +229,18 @@ def _public_settings() -> dict[str, Any]:
     return s
 
 
-def compile_all(progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Compile every contract; return (standard input, artifacts). Writes nothing."""
+def compile_all(
+    progress: Callable[[str], None] | None = None, only: list[Path] | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Compile every contract (or the files in ``only``); return (standard input, artifacts).
+
+    Writes nothing. ``only`` is for quick iteration on one folder; committed
+    artifacts always come from a full compile.
+    """
     say = progress or (lambda _msg: None)
     say("collecting sources")
     compiler = find_compiler()
-    input_json = standard_input()
+    input_json = standard_input(only)
     say(f"compiling {len(input_json['sources'])} source units with solc {compiler.version}"
         f" ({'native' if compiler.native else 'solc-js'})")
     output = run_solc(input_json, compiler)
@@ -255,17 +261,21 @@ def _dump(obj: Any) -> str:
 
 
 def write_artifacts(
-    input_json: dict[str, Any], artifacts: dict[str, dict[str, Any]], out_dir: Path = ARTIFACTS_DIR
+    input_json: dict[str, Any],
+    artifacts: dict[str, dict[str, Any]],
+    out_dir: Path = ARTIFACTS_DIR,
+    partial: bool = False,
 ) -> list[Path]:
-    """Write artifacts, removing stale ones. Returns the files written."""
+    """Write artifacts, removing stale ones (unless ``partial``). Returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    keep = {f"{n}.json" for n in artifacts} | {STANDARD_INPUT_FILE}
-    for stale in out_dir.glob("*.json"):
-        if stale.name not in keep:
-            stale.unlink()
-    (out_dir / STANDARD_INPUT_FILE).write_text(_dump(input_json), encoding="utf-8")
-    written.append(out_dir / STANDARD_INPUT_FILE)
+    if not partial:
+        keep = {f"{n}.json" for n in artifacts} | {STANDARD_INPUT_FILE}
+        for stale in out_dir.glob("*.json"):
+            if stale.name not in keep:
+                stale.unlink()
+        (out_dir / STANDARD_INPUT_FILE).write_text(_dump(input_json), encoding="utf-8")
+        written.append(out_dir / STANDARD_INPUT_FILE)
     for name, art in artifacts.items():
         path = out_dir / f"{name}.json"
         path.write_text(_dump(art), encoding="utf-8")

@@ -235,3 +235,12 @@ def council(chain: Chain, registry: Contract, council_accounts: list[str]) -> Co
 
 
 Factory = Callable[..., Any]
+
+
+def state_changing_functions(contract_name: str) -> set[str]:
+    """Every non-view function in the contract's ABI: the role matrix must cover each."""
+    return {
+        item["name"]
+        for item in artifacts.abi(contract_name)
+        if item.get("type") == "function" and item.get("stateMutability") in ("nonpayable", "payable")
+    }
