@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from ledger import artifacts
 from ledger.errors import ContractReverted
@@ -74,7 +74,10 @@ def decode_revert(data: Any, *, tx_hash: str | None = None) -> ContractReverted:
         values = abi_decode([_type_str(i) for i in inputs], raw[4:])
     except Exception:  # malformed payload for a known selector
         return ContractReverted(name, {}, tx_hash=tx_hash, raw="0x" + raw.hex())
-    args = {(i["name"] or f"arg{n}"): v for n, (i, v) in enumerate(zip(inputs, values, strict=True))}
+    args = {
+        (i["name"] or f"arg{n}"): (to_checksum_address(v) if i["type"] == "address" else v)
+        for n, (i, v) in enumerate(zip(inputs, values, strict=True))
+    }
     return ContractReverted(name, args, tx_hash=tx_hash, raw="0x" + raw.hex())
 
 

@@ -1,0 +1,334 @@
+"""Start, stop and inspect the local Ganache development chain.
+
+``cogov chain up`` and the tests use :class:`Ganache`. A running chain is
+described by a state file (``<db_path>/../chain.json``: pid, host, port, chain
+id, data directory) so that ``status`` and ``down`` find it, and so that
+``up`` never starts a second copy and never mistakes someone else's server on
+the port for ours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from ledger.errors import ChainUnavailable, ConfigError, LedgerError
+
+log = logging.getLogger("ledger.chain")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GANACHE_CLI = REPO_ROOT / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
+DEFAULT_CONFIG = REPO_ROOT / "ganache.yml"
+
+
+class PortTaken(LedgerError):
+    """The port answers, but not as our chain."""
+
+    code = "port-taken"
+
+    def __init__(self, host: str, port: int, who: str) -> None:
+        super().__init__(
+            f"{host}:{port} is in use by {who}, not by our chain; "
+            "stop it or set another port in ganache.yml",
+            host=host,
+            port=port,
+        )
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """The settings of one Ganache chain (see ``ganache.yml``)."""
+
+    chain_id: int = 1337
+    host: str = "127.0.0.1"
+    port: int = 8545
+    accounts: int = 10
+    default_balance_ether: int = 1000
+    mnemonic: str = "test test test test test test test test test test test junk"
+    block_gas_limit: int = 30_000_000
+    hardfork: str = "shanghai"
+    db_path: Path = field(default_factory=lambda: REPO_ROOT / ".cogov" / "chain")
+    block_time: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.db_path.parent / f"{self.db_path.name}.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.db_path.parent / f"{self.db_path.name}.log"
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: Any) -> ChainConfig:
+        path = path or DEFAULT_CONFIG
+        if not path.is_file():
+            raise ConfigError(f"chain configuration {path} not found")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        known = set(cls.__dataclass_fields__)
+        unknown = set(raw) - known
+        if unknown:
+            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
+        if "db_path" in raw:
+            db = Path(raw["db_path"])
+            raw["db_path"] = db if db.is_absolute() else (path.parent / db).resolve()
+        cfg = cls(**raw)
+        return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    running: bool
+    url: str
+    pid: int | None = None
+    chain_id: int | None = None
+    block: int | None = None
+    client: str | None = None
+    db_path: str | None = None
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
+    """One JSON-RPC call; raises ChainUnavailable when nothing answers."""
+    try:
+        resp = httpx.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []},
+            timeout=timeout,
+        )
+        data = resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ChainUnavailable(url, type(exc).__name__) from exc
+    if "error" in data:
+        raise ChainUnavailable(url, str(data["error"].get("message", "error")))
+    return data["result"]
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (for tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+class Ganache:
+    """One Ganache process with a persistent database."""
+
+    def __init__(self, config: ChainConfig) -> None:
+        self.config = config
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # ---------------------------------------------------------------- state file
+
+    def _read_state(self) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.config.state_file.read_text("utf-8"))
+            return data
+        except (OSError, ValueError):
+            return None
+
+    def _write_state(self, pid: int) -> None:
+        self.config.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.config.state_file.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "pid": pid,
+                    "host": self.config.host,
+                    "port": self.config.port,
+                    "chain_id": self.config.chain_id,
+                    "db_path": str(self.config.db_path),
+                }
+            ),
+            encoding="utf-8",
+        )
+        os.replace(tmp, self.config.state_file)
+
+    @property
+    def pid(self) -> int | None:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc.pid
+        state = self._read_state()
+        if state and _pid_alive(int(state["pid"])):
+            return int(state["pid"])
+        return None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def status(self) -> ChainStatus:
+        url = self.config.url
+        pid = self.pid
+        try:
+            chain_id = int(rpc(url, "eth_chainId"), 16)
+            block = int(rpc(url, "eth_blockNumber"), 16)
+            client = str(rpc(url, "web3_clientVersion"))
+        except ChainUnavailable:
+            return ChainStatus(False, url, pid=pid, db_path=str(self.config.db_path))
+        return ChainStatus(
+            pid is not None, url, pid, chain_id, block, client, str(self.config.db_path)
+        )
+
+    def is_ours_running(self) -> bool:
+        st = self.status()
+        return st.running and st.chain_id == self.config.chain_id
+
+    def command(self) -> list[str]:
+        node = shutil.which("node")
+        if node is None:
+            raise ConfigError("Node.js is not installed: Ganache needs it")
+        if not GANACHE_CLI.is_file():
+            raise ConfigError("Ganache is not installed: run `npm ci` in the repository")
+        c = self.config
+        cmd = [
+            node,
+            str(GANACHE_CLI),
+            "--server.host", c.host,
+            "--server.port", str(c.port),
+            "--chain.chainId", str(c.chain_id),
+            "--chain.hardfork", c.hardfork,
+            "--wallet.totalAccounts", str(c.accounts),
+            "--wallet.defaultBalance", str(c.default_balance_ether),
+            "--wallet.mnemonic", c.mnemonic,
+            "--miner.blockGasLimit", str(c.block_gas_limit),
+            "--database.dbPath", str(c.db_path),
+            "--logging.quiet",
+        ]  # fmt: skip
+        if c.block_time:
+            cmd += ["--miner.blockTime", str(c.block_time)]
+        return cmd
+
+    def start(self, timeout: float = 60.0) -> ChainStatus:
+        """Start the chain and wait until JSON-RPC answers. Idempotent for our chain."""
+        c = self.config
+        if self.pid is not None:
+            st = self.status()
+            if st.running and st.chain_id == c.chain_id:
+                return st  # already up: never start a second copy
+        if port_open(c.host, c.port):
+            who = "an unknown server"
+            try:
+                who = f"{rpc(c.url, 'web3_clientVersion')} (chain id {int(rpc(c.url, 'eth_chainId'), 16)})"
+            except ChainUnavailable:
+                pass
+            raise PortTaken(c.host, c.port, who)
+        c.db_path.mkdir(parents=True, exist_ok=True)
+        logf = open(c.log_file, "ab")  # noqa: SIM115 - handed to the child process
+        try:
+            self._proc = subprocess.Popen(
+                self.command(),
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # `chain down`, not the terminal, stops it
+            )
+        finally:
+            logf.close()
+        self._write_state(self._proc.pid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                tail = c.log_file.read_text("utf-8", errors="replace")[-2000:]
+                raise ChainUnavailable(c.url, f"Ganache exited with {self._proc.returncode}: {tail}")
+            try:
+                if int(rpc(c.url, "eth_chainId", timeout=1.0), 16) == c.chain_id:
+                    return self.status()
+            except ChainUnavailable:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise ChainUnavailable(c.url, f"Ganache did not answer within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop gracefully (SIGTERM, then SIGKILL). Returns whether something was stopped."""
+        pid = self.pid
+        if pid is None:
+            self._clear_state()
+            return False
+        self._signal(pid, signal.SIGTERM)
+        if not self._wait_gone(pid, timeout):
+            self._signal(pid, signal.SIGKILL)
+            self._wait_gone(pid, 5)
+        self._clear_state()
+        return True
+
+    def kill(self) -> None:
+        """``kill -9`` the node, as a crash would (for tests)."""
+        pid = self.pid
+        if pid is not None:
+            self._signal(pid, signal.SIGKILL)
+            self._wait_gone(pid, 5)
+
+    def _signal(self, pid: int, sig: int) -> None:
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _wait_gone(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.pid == pid:
+                if self._proc.poll() is not None:
+                    return True
+            elif not _pid_alive(pid):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _clear_state(self) -> None:
+        try:
+            self.config.state_file.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> Ganache:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def status_dict(st: ChainStatus) -> dict[str, Any]:
+    return asdict(st)

@@ -1,0 +1,548 @@
+"""The ledger core: one connection to the chain, safe concurrent sends, typed receipts.
+
+Reads and writes are kept apart: :meth:`Ledger.call` returns decoded values,
+:meth:`Ledger.transact` signs locally, sends, waits for the configured number
+of confirmations and returns a :class:`TxReceipt` with the decoded events of
+our contracts. Custom-error reverts become :class:`ContractReverted` with the
+error's name and arguments, detected before anything is signed (the gas
+estimate simulates the call) and, if the state moved in between, after.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import RPCEndpoint
+
+from ledger import artifacts
+from ledger.errors import (
+    ChainMismatch,
+    ChainUnavailable,
+    ContractReverted,
+    DeploymentMismatch,
+    LedgerError,
+    NotDeployed,
+    TransactionFailed,
+)
+from ledger.keys import Signer
+from ledger.manifest import Manifest
+from ledger.reverts import decode_revert, revert_data_from_exception
+from ledger.transport import FailoverProvider
+
+log = logging.getLogger("ledger.client")
+
+GAS_MARGIN = 1.25
+GAS_PRICE_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One event of one of our contracts, decoded."""
+
+    contract: str
+    name: str
+    args: dict[str, Any]
+    address: str
+    log_index: int
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class TxReceipt:
+    """What a write returns: where it landed and what it did."""
+
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    gas_used: int
+    status: int
+    events: tuple[DecodedEvent, ...] = field(default_factory=tuple)
+    contract_address: str | None = None
+
+    def event(self, name: str) -> DecodedEvent:
+        for e in self.events:
+            if e.name == name:
+                return e
+        raise LookupError(f"transaction {self.tx_hash} emitted no {name} event")
+
+    def events_named(self, name: str) -> list[DecodedEvent]:
+        return [e for e in self.events if e.name == name]
+
+
+class NonceManager:
+    """Hands out nonces per account, safe under concurrent callers.
+
+    The per-account lock is held from nonce reservation through signing and
+    sending, so transactions reach the node in nonce order. Any failure after
+    a nonce was taken makes the next caller re-read the count from the node,
+    so a lost or rejected transaction never leaves a gap.
+    """
+
+    def __init__(self, fetch: Callable[[str], int]) -> None:
+        self._fetch = fetch
+        self._next: dict[str, int] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock_for(self, address: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(address, threading.Lock())
+
+    @contextmanager
+    def reserve(self, address: str) -> Iterator[int]:
+        lock = self._lock_for(address)
+        with lock:
+            nonce = self._next.get(address)
+            if nonce is None:
+                nonce = self._fetch(address)
+            try:
+                yield nonce
+            except BaseException:
+                self._next.pop(address, None)  # resync from the node next time
+                raise
+            self._next[address] = nonce + 1
+
+    def reset(self, address: str | None = None) -> None:
+        with self._guard:
+            if address is None:
+                self._next.clear()
+            else:
+                self._next.pop(address, None)
+
+
+class Ledger:
+    """A connection to the chain of one deployment.
+
+    Args:
+        rpc_urls: One URL or several (fail-over in order).
+        manifest: The deployment; when given, :meth:`check_chain` compares the
+            chain id and genesis hash and :meth:`contract` resolves addresses.
+        confirmations: Blocks a write waits for (1 = included in a block).
+        receipt_timeout: Seconds to wait for a receipt before giving up.
+    """
+
+    def __init__(
+        self,
+        rpc_urls: str | Sequence[str],
+        manifest: Manifest | None = None,
+        *,
+        confirmations: int = 1,
+        receipt_timeout: float = 120.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        urls = [rpc_urls] if isinstance(rpc_urls, str) else list(rpc_urls)
+        self.provider = FailoverProvider(urls, timeout=request_timeout)
+        self.w3 = Web3(self.provider)
+        self.manifest = manifest
+        self.confirmations = max(1, confirmations)
+        self.receipt_timeout = receipt_timeout
+        self.nonces = NonceManager(self._pending_nonce)
+        self._gas_price: tuple[float, int] | None = None
+        self._contracts: dict[str, Contract] = {}
+        self._by_address: dict[str, str] = {}
+        if manifest is not None:
+            for name, dep in manifest.contracts.items():
+                self._by_address[dep.address.lower()] = name
+
+    # ------------------------------------------------------------------ raw RPC
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        """One JSON-RPC request; errors other than transport stay in the result."""
+        response = self.provider.make_request(RPCEndpoint(method), params or [])
+        if "error" in response:
+            err = response["error"]
+            raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
+        return response["result"]
+
+    @property
+    def url(self) -> str:
+        return self.provider.current_url
+
+    @cached_property
+    def chain_id(self) -> int:
+        return int(self.rpc("eth_chainId"), 16)
+
+    @cached_property
+    def genesis_hash(self) -> str:
+        return str(self.rpc("eth_getBlockByNumber", ["0x0", False])["hash"])
+
+    def block_number(self) -> int:
+        return int(self.rpc("eth_blockNumber"), 16)
+
+    def check_chain(self) -> None:
+        """Raise :class:`ChainMismatch` unless this is the manifest's chain."""
+        if self.manifest is None:
+            raise NotDeployed("no deployment manifest: run `cogov deploy`")
+        if self.chain_id != self.manifest.chain_id:
+            raise ChainMismatch("chain id", self.manifest.chain_id, self.chain_id)
+        genesis = self.rpc("eth_getBlockByNumber", ["0x0", False])
+        if genesis is None or genesis["hash"] != self.manifest.genesis_hash:
+            raise ChainMismatch(
+                "genesis hash", self.manifest.genesis_hash, genesis and genesis["hash"]
+            )
+
+    def verify_code(self) -> None:
+        """Raise :class:`DeploymentMismatch` if code at any manifest address changed."""
+        if self.manifest is None:
+            raise NotDeployed("no deployment manifest: run `cogov deploy`")
+        for name, dep in self.manifest.contracts.items():
+            code = self.rpc("eth_getCode", [dep.address, "latest"])
+            if code in (None, "0x"):
+                raise DeploymentMismatch(name, dep.address, "no code at the address")
+            if "0x" + keccak(hexstr=code).hex() != dep.runtime_keccak:
+                raise DeploymentMismatch(name, dep.address, "runtime code differs from the manifest")
+
+    # ------------------------------------------------------------------ contracts
+
+    def contract(self, name: str, address: str | None = None) -> Contract:
+        """A web3 contract object for ``name`` at its manifest address (or ``address``)."""
+        if address is None:
+            cached = self._contracts.get(name)
+            if cached is not None:
+                return cached
+            if self.manifest is None:
+                raise NotDeployed("no deployment manifest: run `cogov deploy`")
+            address = self.manifest.address(name)
+        c = self.w3.eth.contract(address=to_checksum_address(address), abi=artifacts.abi(name))
+        self._by_address.setdefault(c.address.lower(), name)
+        if address is None or (self.manifest and self.manifest.contracts.get(name)):
+            self._contracts.setdefault(name, c)
+        return c
+
+    def register(self, name: str, address: str) -> None:
+        """Decode events from ``address`` as contract ``name`` (for contracts outside the manifest)."""
+        self._by_address[address.lower()] = name
+
+    # ------------------------------------------------------------------ reads
+
+    def call(self, name: str, fn: str, *args: Any, sender: str | None = None, block: str | int = "latest") -> Any:
+        """Call a view; custom-error reverts become :class:`ContractReverted`."""
+        contract = self.contract(name)
+        func = contract.get_function_by_name(fn)(*args)
+        data = contract.encode_abi(fn, args=list(args))
+        tx: dict[str, Any] = {"to": contract.address, "data": data}
+        if sender:
+            tx["from"] = sender
+        blk = hex(block) if isinstance(block, int) else block
+        try:
+            raw = self.rpc("eth_call", [tx, blk])
+        except _RPCError as exc:
+            raise self._revert_from(exc) from exc
+        output_types = [_abi_type(o) for o in func.abi["outputs"]]
+        from eth_abi import decode
+
+        values = decode(output_types, bytes.fromhex(raw[2:]))
+        values = tuple(_normalize(v, o) for v, o in zip(values, func.abi["outputs"], strict=True))
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ writes
+
+    def transact(
+        self,
+        signer: Signer,
+        name: str,
+        fn: str,
+        *args: Any,
+        gas: int | None = None,
+        wait: bool = True,
+    ) -> TxReceipt:
+        """Sign and send a contract call; wait for confirmations; decode events."""
+        contract = self.contract(name)
+        data = contract.encode_abi(fn, args=list(args))
+        return self.send(signer, to=contract.address, data=data, gas=gas, wait=wait)
+
+    def deploy(self, signer: Signer, name: str, *args: Any, gas: int | None = None) -> TxReceipt:
+        """Deploy contract ``name`` with constructor ``args``."""
+        art = artifacts.load(name)
+        factory = self.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+        data = factory.constructor(*args).data_in_transaction
+        receipt = self.send(signer, to=None, data=data, gas=gas)
+        if receipt.contract_address is None:
+            raise TransactionFailed(f"deploying {name} created no contract")
+        self.register(name, receipt.contract_address)
+        return receipt
+
+    def send(
+        self,
+        signer: Signer,
+        *,
+        to: str | None,
+        data: str,
+        value: int = 0,
+        gas: int | None = None,
+        wait: bool = True,
+    ) -> TxReceipt:
+        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": hex(value)}
+        if to is not None:
+            tx["to"] = to
+        if gas is None:
+            gas = self._estimate(tx)
+        with self.nonces.reserve(signer.address) as nonce:
+            signed = signer.sign_transaction(
+                {
+                    "chainId": self.chain_id,
+                    "nonce": nonce,
+                    "gas": gas,
+                    "gasPrice": self.gas_price(),
+                    "to": to if to is not None else b"",
+                    "data": data,
+                    "value": value,
+                }
+            )
+            tx_hash = "0x" + keccak(signed).hex()
+            self._send_raw(signed, tx_hash)
+        if not wait:
+            return TxReceipt(tx_hash, -1, "", 0, -1)
+        return self.wait(tx_hash, tx)
+
+    def _send_raw(self, signed: bytes, tx_hash: str) -> None:
+        try:
+            self.rpc("eth_sendRawTransaction", ["0x" + signed.hex()])
+        except _RPCError as exc:
+            msg = exc.message.lower()
+            if "already known" in msg or "already imported" in msg or "known transaction" in msg:
+                return  # the same signed bytes are on their way: not a second transaction
+            if exc.data is not None or "revert" in msg:
+                raise self._revert_from(exc, tx_hash=tx_hash) from exc
+            raise TransactionFailed(f"node refused transaction {tx_hash}: {exc.message}") from exc
+
+    def wait(self, tx_hash: str, tx: dict[str, Any] | None = None) -> TxReceipt:
+        """Wait for the receipt and the configured confirmations."""
+        deadline = time.monotonic() + self.receipt_timeout
+        delay = 0.01
+        receipt = None
+        while True:
+            try:
+                receipt = self.rpc("eth_getTransactionReceipt", [tx_hash])
+            except ChainUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                receipt = None
+            if receipt is not None and receipt.get("blockNumber") is not None:
+                block = int(receipt["blockNumber"], 16)
+                if self.confirmations <= 1 or self.block_number() >= block + self.confirmations - 1:
+                    # Re-read: a reorg below the depth may have moved it.
+                    if self.confirmations > 1:
+                        again = self.rpc("eth_getTransactionReceipt", [tx_hash])
+                        if again is None or again["blockHash"] != receipt["blockHash"]:
+                            receipt = again
+                            continue
+                    break
+            if time.monotonic() > deadline:
+                raise TransactionFailed(
+                    f"no confirmed receipt for {tx_hash} within {self.receipt_timeout:.0f}s; "
+                    "it may still be mined: check it before sending again"
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+        status = int(receipt["status"], 16)
+        if status != 1:
+            raise self._explain_failure(tx_hash, receipt, tx)
+        return self._typed_receipt(receipt)
+
+    def receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of a mined transaction, or None if it is not (yet) on chain."""
+        raw = self.rpc("eth_getTransactionReceipt", [tx_hash])
+        if raw is None or raw.get("blockNumber") is None:
+            return None
+        return self._typed_receipt(raw)
+
+    def _typed_receipt(self, raw: dict[str, Any]) -> TxReceipt:
+        return TxReceipt(
+            tx_hash=raw["transactionHash"],
+            block_number=int(raw["blockNumber"], 16),
+            block_hash=raw["blockHash"],
+            gas_used=int(raw["gasUsed"], 16),
+            status=int(raw["status"], 16),
+            events=tuple(self.decode_logs(raw["logs"])),
+            contract_address=(
+                to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None
+            ),
+        )
+
+    def decode_logs(self, logs: list[dict[str, Any]]) -> list[DecodedEvent]:
+        out = []
+        for entry in logs:
+            name = self._by_address.get(str(entry["address"]).lower())
+            if name is None:
+                continue
+            decoded = _event_decoder(name).decode(entry)
+            if decoded is None:
+                continue
+            event_name, args = decoded
+            out.append(
+                DecodedEvent(
+                    contract=name,
+                    name=event_name,
+                    args=args,
+                    address=to_checksum_address(entry["address"]),
+                    log_index=int(entry["logIndex"], 16) if isinstance(entry["logIndex"], str) else int(entry["logIndex"]),
+                    block_number=int(entry["blockNumber"], 16) if isinstance(entry["blockNumber"], str) else int(entry["blockNumber"]),
+                    tx_hash=str(entry["transactionHash"]),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ helpers
+
+    def gas_price(self) -> int:
+        now = time.monotonic()
+        if self._gas_price is None or now - self._gas_price[0] > GAS_PRICE_TTL:
+            self._gas_price = (now, int(self.rpc("eth_gasPrice"), 16))
+        return self._gas_price[1]
+
+    def _pending_nonce(self, address: str) -> int:
+        return int(self.rpc("eth_getTransactionCount", [address, "pending"]), 16)
+
+    def _estimate(self, tx: dict[str, Any]) -> int:
+        try:
+            estimate = int(self.rpc("eth_estimateGas", [tx]), 16)
+        except _RPCError as exc:
+            raise self._revert_from(exc) from exc
+        return int(estimate * GAS_MARGIN) + 10_000
+
+    def _revert_from(self, exc: _RPCError, tx_hash: str | None = None) -> LedgerError:
+        data = _revert_data(exc.data)
+        if data is None and "revert" not in exc.message.lower():
+            return TransactionFailed(f"node error: {exc.message}")
+        return decode_revert(data, tx_hash=tx_hash)
+
+    def _explain_failure(self, tx_hash: str, receipt: dict[str, Any], tx: dict[str, Any] | None) -> LedgerError:
+        """A mined transaction failed: replay it on the parent block to name the error."""
+        if tx is not None:
+            parent = hex(int(receipt["blockNumber"], 16) - 1)
+            try:
+                self.rpc("eth_call", [tx, parent])
+            except _RPCError as exc:
+                err = self._revert_from(exc, tx_hash=tx_hash)
+                if isinstance(err, ContractReverted):
+                    return err
+        return ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
+
+    def is_up(self) -> bool:
+        try:
+            self.block_number()
+        except ChainUnavailable:
+            return False
+        return True
+
+
+class _RPCError(Exception):
+    def __init__(self, message: str, data: Any, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+        self.code = code
+
+
+def _revert_data(data: Any) -> Any:
+    if data is None:
+        return None
+    if isinstance(data, str):
+        return data if data.startswith("0x") else None
+    if isinstance(data, dict):
+        # Ganache: {"message":..., "data": {"result": "0x.."}} or {"<hash>": {"return": "0x.."}}
+        for key in ("data", "result", "return"):
+            v = data.get(key)
+            if isinstance(v, str) and v.startswith("0x"):
+                return v
+            if isinstance(v, dict):
+                inner = _revert_data(v)
+                if inner is not None:
+                    return inner
+        for v in data.values():
+            if isinstance(v, dict):
+                inner = _revert_data(v)
+                if inner is not None:
+                    return inner
+    return revert_data_from_exception(Exception(data))
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    t = str(item["type"])
+    if t.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + t[5:]
+    return t
+
+
+def _normalize(value: Any, item: dict[str, Any]) -> Any:
+    """Decoded ABI values to plain Python: addresses checksummed, tuples to dicts by name."""
+    t = str(item["type"])
+    if t.endswith("]"):
+        inner = dict(item)
+        inner["type"] = t[: t.rindex("[")]
+        return [_normalize(v, inner) for v in value]
+    if t == "tuple":
+        return {c["name"]: _normalize(v, c) for v, c in zip(value, item["components"], strict=True)}
+    if t == "address":
+        return to_checksum_address(value)
+    return value
+
+
+class _EventDecoder:
+    """topic0 -> (event name, ABI inputs) for one contract, decoding without web3 overhead."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        self.by_topic: dict[bytes, dict[str, Any]] = {}
+        for item in abi:
+            if item.get("type") != "event" or item.get("anonymous"):
+                continue
+            sig = f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
+            self.by_topic[keccak(text=sig)] = item
+
+    def decode(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        from eth_abi import decode
+
+        topics = [_to_bytes(t) for t in entry["topics"]]
+        if not topics:
+            return None
+        item = self.by_topic.get(topics[0])
+        if item is None:
+            return None
+        indexed = [i for i in item["inputs"] if i["indexed"]]
+        plain = [i for i in item["inputs"] if not i["indexed"]]
+        values: dict[str, Any] = {}
+        for inp, topic in zip(indexed, topics[1:], strict=False):
+            t = _abi_type(inp)
+            if t in ("string", "bytes") or t.endswith("]") or t.startswith("("):
+                values[inp["name"]] = topic  # only the hash is in the topic
+            else:
+                values[inp["name"]] = _normalize(decode([t], topic)[0], inp)
+        data = _to_bytes(entry["data"])
+        decoded = decode([_abi_type(i) for i in plain], data) if plain else ()
+        for inp, v in zip(plain, decoded, strict=True):
+            values[inp["name"]] = _normalize(v, inp)
+        ordered = {i["name"]: values[i["name"]] for i in item["inputs"]}
+        return str(item["name"]), ordered
+
+
+_decoders: dict[str, _EventDecoder] = {}
+
+
+def _event_decoder(name: str) -> _EventDecoder:
+    dec = _decoders.get(name)
+    if dec is None:
+        dec = _decoders[name] = _EventDecoder(artifacts.abi(name))
+    return dec
+
+
+def _to_bytes(v: Any) -> bytes:
+    if isinstance(v, bytes | bytearray):
+        return bytes(v)
+    s = str(v)
+    return bytes.fromhex(s[2:] if s.startswith("0x") else s)
+
+
+def runtime_keccak(code_hex: str) -> str:
+    return "0x" + keccak(hexstr=code_hex).hex()

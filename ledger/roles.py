@@ -1,0 +1,56 @@
+"""Role, member-kind and change-kind numbers, as in ``IMembershipRegistry.sol``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class MemberKind(IntEnum):
+    DEPARTMENT = 0
+    ENTERPRISE = 1
+    RESIDENT_GROUP = 2
+    AUDITOR = 3
+
+
+class Role(IntEnum):
+    COUNCIL = 0
+    DEPARTMENT = 1
+    DATA_GOVERNANCE = 2
+    FUND_COMMITTEE = 3
+    TREASURER = 4
+    AUDITOR = 5
+    CONTRIBUTOR = 6
+
+
+class ChangeKind(IntEnum):
+    ADMIT_MEMBER = 0
+    REMOVE_MEMBER = 1
+    GRANT_ROLE = 2
+    REVOKE_ROLE = 3
+    ADD_ACCOUNT = 4
+    REMOVE_ACCOUNT = 5
+    SET_DATA_KEY = 6
+    ADD_NODE = 7
+    REMOVE_NODE = 8
+    SET_THRESHOLD = 9
+    SET_PROPOSAL_LIFETIME = 10
+
+
+class ProposalState(IntEnum):
+    PENDING = 0
+    APPROVED = 1
+    EXECUTED = 2
+    CANCELLED = 3
+    EXPIRED = 4
+
+
+def roles_mask(roles: Iterable[Role]) -> int:
+    mask = 0
+    for r in roles:
+        mask |= 1 << int(r)
+    return mask
+
+
+def roles_from_mask(mask: int) -> list[Role]:
+    return [r for r in Role if mask & (1 << int(r))]

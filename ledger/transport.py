@@ -1,0 +1,81 @@
+"""JSON-RPC transport: HTTP with fail-over across several nodes.
+
+Transport is kept apart from contract code (as web3.py's providers only
+implement ``make_request``). With several RPC URLs the provider sticks to one
+node and moves to the next only when it stops answering.
+
+Fail-over never duplicates a transaction: the ledger signs each transaction
+once, with one nonce, and only ever re-sends those same signed bytes. A signed
+transaction has one hash and can be included on chain once, whichever node
+relays it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from web3 import HTTPProvider
+from web3.providers import JSONBaseProvider
+from web3.types import RPCEndpoint, RPCResponse
+
+from ledger.errors import ChainUnavailable
+
+log = logging.getLogger("ledger.transport")
+
+_CONNECTION_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class FailoverProvider(JSONBaseProvider):
+    """An HTTP provider over one or more node URLs."""
+
+    def __init__(self, urls: Sequence[str], timeout: float = 10.0) -> None:
+        super().__init__()
+        if not urls:
+            raise ValueError("at least one RPC URL is needed")
+        self.urls = list(urls)
+        self._providers = [
+            HTTPProvider(u, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+            for u in self.urls
+        ]
+        self._current = 0
+        self._lock = threading.Lock()
+
+    @property
+    def current_url(self) -> str:
+        return self.urls[self._current]
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        start = self._current
+        last: BaseException | None = None
+        for step in range(len(self._providers)):
+            index = (start + step) % len(self._providers)
+            try:
+                response = self._providers[index].make_request(method, params)
+            except _CONNECTION_ERRORS as exc:
+                last = exc
+                log.warning("node %s did not answer %s; trying the next", self.urls[index], method)
+                continue
+            if index != self._current:
+                with self._lock:
+                    self._current = index
+                log.info("failed over to %s", self.urls[index])
+            return response
+        raise ChainUnavailable(
+            ", ".join(self.urls), type(last).__name__ if last else "no answer"
+        ) from last
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            self.make_request(RPCEndpoint("eth_chainId"), [])
+        except ChainUnavailable:
+            return False
+        return True
