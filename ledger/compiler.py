@@ -119,17 +119,16 @@ def _resolve_import(importer: str, target: str) -> str:
             elif part and part != ".":
                 parts.append(part)
         return "/".join(parts)
+    # solc applies remappings to the import path to get the source unit name.
+    for remap in REMAPPINGS:
+        prefix, _, replacement = remap.partition("=")
+        if target.startswith(prefix):
+            return replacement + target[len(prefix) :]
     return target
 
 
 def _read_unit(unit: str) -> str:
-    path = unit
-    for remap in REMAPPINGS:
-        prefix, _, replacement = remap.partition("=")
-        if unit.startswith(prefix):
-            path = replacement + unit[len(prefix) :]
-            break
-    full = REPO_ROOT / path
+    full = REPO_ROOT / unit
     if not full.is_file():
         raise CompileError(f"import not found: {unit} (looked at {full})")
     return full.read_text(encoding="utf-8")

@@ -30,6 +30,18 @@ class CouncilSeat(BaseModel):
     roles: list[Role] = Field(default_factory=list)
     account: str
 
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_names(cls, v: object) -> object:
+        if isinstance(v, list):
+            return [Role[x.upper()] if isinstance(x, str) else x for x in v]
+        return v
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_name(cls, v: object) -> object:
+        return MemberKind[v.upper()] if isinstance(v, str) else v
+
     @field_validator("account")
     @classmethod
     def _address(cls, v: str) -> str:
@@ -49,11 +61,6 @@ class DeployParams(BaseModel):
     request_ttl: int = Field(default=14 * 24 * 3600, ge=60)
     fund_quorum: int = Field(default=2, ge=1)
     fund_timelock: int = Field(default=2 * 24 * 3600, ge=0)
-
-    @field_validator("threshold")
-    @classmethod
-    def _threshold(cls, v: int) -> int:
-        return v
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+# CoGov Ledger — every task has a target; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+COGOV := $(VENV)/bin/cogov
+export COGOV_KEYSTORE_PASSWORD ?= cogov-demo-password
+# Cheaper scrypt for the development keystore (production keeps the 2^18 default).
+export COGOV_KEYSTORE_SCRYPT_N ?= 16384
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
+
+help: ## List every target
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Install Python (virtualenv) and npm dependencies, pinned
+
+compile: install ## Compile contracts/ into ledger/artifacts/
+	$(COGOV) compile
+
+compile-check: install ## Fail if committed artifacts differ from a fresh compile
+	$(COGOV) compile --check
+
+chain-up: install ## Start the development chain (ganache.yml)
+	$(COGOV) chain up
+
+chain-down: ## Stop the development chain (data kept)
+	$(COGOV) chain down
+
+chain-status: ## Show the development chain
+	$(COGOV) chain status
+
+seed: install ## Deploy and seed the demo scenario on the running chain (idempotent)
+	$(PY) scripts/seed_demo.py
+
+serve: install ## Serve the API and the transparency page
+	$(COGOV) serve --host $(HOST) --port $(PORT)
+
+demo: install chain-up seed ## Install, start the chain, deploy, seed the demo and serve the API + page
+	@echo ""
+	@echo "  API:        http://$(HOST):$(PORT)/api/v1/health"
+	@echo "  API docs:   http://$(HOST):$(PORT)/docs"
+	@echo "  Portal:     http://$(HOST):$(PORT)/"
+	@echo "  Demo API keys: .cogov/demo-api-keys.txt"
+	@echo ""
+	$(COGOV) serve --host $(HOST) --port $(PORT)
+
+test: install ## Install everything and run the whole test suite
+	$(PY) -m pytest
+
+ci: compile-check test ## What CI runs
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check ledger api tests scripts
+	$(VENV)/bin/mypy
+
+clean-chain: chain-down ## Stop the chain and delete its data and the demo state (.cogov/)
+	rm -rf .cogov
+
+clean: ## Remove the virtualenv, node_modules and caches
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""CoGov Ledger HTTP API (FastAPI) and the public transparency page."""

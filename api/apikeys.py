@@ -1,0 +1,127 @@
+"""Bearer API keys, stored only as hashes, each bound to a signing account and a role.
+
+A key looks like ``cgv_<id>_<secret>``. Only ``id`` and SHA-256(secret) are
+stored (the secret has 256 bits of entropy, so a plain hash suffices); the
+full key is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ledger.errors import ConfigError, Unauthenticated
+from ledger.roles import Role
+
+metadata = sa.MetaData()
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("account", sa.String(42), nullable=False),
+    sa.Column("key_label", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float, nullable=True),
+)
+
+ROLE_NAMES = {r.name.lower(): r for r in Role}
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    label: str
+    role: Role
+    account: str
+    key_label: str
+    created_at: float
+    revoked_at: float | None = None
+
+
+def engine_for(url: str) -> sa.Engine:
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    eng = sa.create_engine(url, future=True)
+    return eng
+
+
+class ApiKeyStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def create(self, label: str, role: str, account: str, key_label: str) -> tuple[str, ApiKey]:
+        """Create a key; returns (the full key, shown once; its record)."""
+        if role not in ROLE_NAMES:
+            raise ConfigError(f"unknown role {role!r}; one of {', '.join(ROLE_NAMES)}")
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(
+                api_keys.insert().values(
+                    key_id=key_id,
+                    secret_hash=_hash(secret),
+                    label=label,
+                    role=role,
+                    account=account,
+                    key_label=key_label,
+                    created_at=now,
+                )
+            )
+        return f"cgv_{key_id}_{secret}", ApiKey(key_id, label, ROLE_NAMES[role], account, key_label, now)
+
+    def verify(self, token: str) -> ApiKey:
+        """The key record for a presented token, or :class:`Unauthenticated`."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != "cgv":
+            raise Unauthenticated("malformed API key")
+        key_id, secret = parts[1], parts[2]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+        if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
+            raise Unauthenticated("unknown API key")
+        if row["revoked_at"] is not None:
+            raise Unauthenticated("API key revoked")
+        return _record(row)
+
+    def list(self) -> list[ApiKey]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at)).mappings().all()
+        return [_record(r) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                api_keys.update()
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            )
+        return bool(res.rowcount)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _record(row: sa.RowMapping) -> ApiKey:
+    return ApiKey(
+        key_id=row["key_id"],
+        label=row["label"],
+        role=ROLE_NAMES[row["role"]],
+        account=row["account"],
+        key_label=row["key_label"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )

@@ -1,0 +1,101 @@
+"""One place that maps errors to RFC 9457 problem+json responses.
+
+``LedgerError`` subclasses carry their HTTP status: 4xx for the caller's
+fault, 503 when the chain is unreachable or is not the deployment's chain.
+Reverts are classified by the custom error's name (a role or ownership
+refusal is 403, an unknown record 404, anything else 409). Nothing ever
+answers a bare 500 with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import ChainUnavailable, ContractReverted, LedgerError
+
+log = logging.getLogger("api")
+
+PROBLEM = "application/problem+json"
+_FORBIDDEN = re.compile(r"(Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)")
+_NOT_FOUND = re.compile(r"(Unknown|NotFound|Nonexistent)")
+
+
+def revert_status(error_name: str) -> int:
+    if _FORBIDDEN.search(error_name):
+        return 403
+    if _NOT_FOUND.search(error_name):
+        return 404
+    return 409
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    headers = {}
+    if status in (429, 503) and "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
+        status = exc.http_status
+        extra: dict[str, Any] = {"code": exc.code}
+        if isinstance(exc, ContractReverted):
+            status = revert_status(exc.error_name)
+            extra["error"] = exc.error_name
+            extra["args"] = {k: _jsonable(v) for k, v in exc.error_args.items()}
+            if exc.tx_hash:
+                extra["tx_hash"] = exc.tx_hash
+        if "retry_after" in exc.context:
+            extra["retry_after"] = exc.context["retry_after"]
+        elif isinstance(exc, ChainUnavailable) or status == 503:
+            extra["retry_after"] = 2
+        if status >= 500:
+            log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
+        return problem(status, _title(status), exc.message, f"urn:cogov:problem:{exc.code}", **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        return problem(422, "Unprocessable Content", "the request is invalid", "urn:cogov:problem:validation", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        resp = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        for k, v in (exc.headers or {}).items():
+            resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with the traceback for us; the caller gets no internals.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    if isinstance(v, int) and abs(v) > 2**53:
+        return str(v)
+    return v

@@ -1,0 +1,114 @@
+"""What the running service holds: the ledger connection, signers, the index, the stores."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.apikeys import ApiKeyStore, engine_for
+from api.settings import Settings
+from ledger.client import Ledger
+from ledger.errors import ChainMismatch, ChainUnavailable, LedgerError, NotDeployed
+from ledger.keys import Keystore, Signer, read_password
+from ledger.manifest import Manifest
+
+log = logging.getLogger("api")
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    ledger: Ledger
+    keystore: Keystore
+    apikeys: ApiKeyStore
+    manifest: Manifest | None = None
+    index: Any = None  # ledger.index.Indexer once the deployment is known
+    chain_problem: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _follower: threading.Thread | None = None
+    _password: str | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> ServiceState:
+        ledger = Ledger(
+            settings.rpc_urls,
+            confirmations=settings.confirmations,
+            receipt_timeout=settings.receipt_timeout,
+        )
+        state = cls(
+            settings=settings,
+            ledger=ledger,
+            keystore=Keystore(settings.keystore_dir),
+            apikeys=ApiKeyStore(engine_for(settings.service_db_url)),
+        )
+        state.load_manifest()
+        return state
+
+    def load_manifest(self) -> None:
+        try:
+            self.manifest = Manifest.load(self.settings.manifest_path)
+        except NotDeployed:
+            self.manifest = None
+            return
+        self.ledger.manifest = self.manifest
+        for name, dep in self.manifest.contracts.items():
+            self.ledger.register(name, dep.address)
+
+    def check_chain(self) -> None:
+        """Raise unless the chain answers and is the deployment's chain (for writes)."""
+        if self.manifest is None:
+            raise NotDeployed("no deployment manifest: run `cogov deploy`")
+        try:
+            self.ledger.check_chain()
+        except ChainMismatch as exc:
+            self.chain_problem = exc.message
+            raise
+        self.chain_problem = None
+
+    def signer_for(self, key_label: str) -> Signer:
+        if self._password is None:
+            self._password = read_password()
+        return self.keystore.signer(key_label, self._password)
+
+    # -------------------------------------------------------------- index
+
+    def start_index(self) -> None:
+        if self.manifest is None or self.index is not None:
+            return
+        from ledger.index import Indexer
+
+        self.index = Indexer(
+            self.ledger.w3,
+            {name: dep.address for name, dep in self.manifest.contracts.items()},
+            self.settings.index_db_url,
+            confirmations=self.settings.confirmations - 1,
+            start_block=self.manifest.start_block,
+        )
+        if self.settings.index_follow:
+            self._follower = threading.Thread(
+                target=self._follow, name="index-follower", daemon=True
+            )
+            self._follower.start()
+
+    def _follow(self) -> None:
+        assert self.index is not None
+        try:
+            self.index.follow(self._stop, self.settings.index_poll_interval)
+        except Exception:  # the follower must never take the service down
+            log.exception("index follower stopped")
+
+    def catch_up(self, block: int | None = None) -> None:
+        """Bring the index up to ``block`` (after a write), best effort."""
+        if self.index is None:
+            return
+        try:
+            self.index.sync()
+        except (ChainUnavailable, LedgerError) as exc:
+            log.warning("index catch-up failed: %s", exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5)

@@ -1,0 +1,147 @@
+"""The CLI's output layer: the only place that prints. Errors are one clear line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledger.errors import (
+    ArtifactMismatch,
+    ChainMismatch,
+    ChainUnavailable,
+    ConfigError,
+    ContractReverted,
+    DeploymentMismatch,
+    KeystoreError,
+    LedgerError,
+    NotDeployed,
+)
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+VERBOSE = {"on": False}
+
+EXIT_CHECK_FAILED = 1
+EXIT_CHAIN = 3
+EXIT_REVERTED = 4
+EXIT_CONFIG = 5
+EXIT_OTHER = 6
+
+
+def exit_code(exc: LedgerError) -> int:
+    if isinstance(exc, ArtifactMismatch):
+        return EXIT_CHECK_FAILED
+    if isinstance(exc, ChainUnavailable | ChainMismatch | DeploymentMismatch | NotDeployed):
+        return EXIT_CHAIN
+    if isinstance(exc, ContractReverted):
+        return EXIT_REVERTED
+    if isinstance(exc, ConfigError | KeystoreError):
+        return EXIT_CONFIG
+    return EXIT_OTHER
+
+
+def run(app: typer.Typer) -> int:
+    """Run the Typer app; map ledger errors to one line and an exit code."""
+    if "--verbose" in sys.argv[1:] or "-v" in sys.argv[1:2]:
+        VERBOSE["on"] = True
+    logging.basicConfig(
+        level=logging.DEBUG if VERBOSE["on"] else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int):
+            return rc
+    except LedgerError as exc:
+        if VERBOSE["on"]:
+            err_console.print(traceback.format_exc(), markup=False)
+        err_console.print(f"error: {exc.message}", markup=False)
+        return exit_code(exc)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted", markup=False)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        return 130
+    return 0
+
+
+def say(msg: str) -> None:
+    console.print(msg, markup=False)
+
+
+def ok(msg: str) -> None:
+    console.print(f"[green]✓[/green] {msg}")
+
+
+def warn(msg: str) -> None:
+    err_console.print(f"warning: {msg}", markup=False)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_default) + "\n")
+
+
+def _default(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    if hasattr(v, "model_dump"):
+        return v.model_dump(mode="json")
+    if hasattr(v, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(v)
+    return str(v)
+
+
+def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[str(x) for x in r])
+    console.print(t)
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Any]:
+    """A progress bar on stderr (hidden when stderr is not a terminal)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as p:
+        task = p.add_task(description, total=total)
+
+        class _Handle:
+            def advance(self, n: int = 1) -> None:
+                p.advance(task, n)
+
+            def update(self, **kw: Any) -> None:
+                p.update(task, **kw)
+
+            def message(self, text: str) -> None:
+                p.update(task, description=text)
+
+        yield _Handle()

@@ -1,0 +1,62 @@
+"""Settings of the CLI and the service (pydantic-settings), from ``COGOV_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = REPO_ROOT / ".cogov"
+
+
+class Settings(BaseSettings):
+    """Everything the service needs; defaults fit the development chain."""
+
+    model_config = SettingsConfigDict(env_prefix="COGOV_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    #: One or more JSON-RPC URLs, comma-separated; the ledger fails over in order.
+    rpc_urls: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://127.0.0.1:8545"])
+    manifest_path: Path = STATE_DIR / "deployment.json"
+    #: The event index: a SQLAlchemy URL (SQLite by default, PostgreSQL works too).
+    index_db_url: str = f"sqlite:///{STATE_DIR / 'index.db'}"
+    #: API keys and idempotency records.
+    service_db_url: str = f"sqlite:///{STATE_DIR / 'service.db'}"
+    keystore_dir: Path = STATE_DIR / "keys"
+    confirmations: int = Field(default=1, ge=1, le=64)
+    receipt_timeout: float = Field(default=120.0, gt=0)
+    #: Follow the chain in a background thread and keep the index current.
+    index_follow: bool = True
+    index_poll_interval: float = Field(default=0.5, gt=0)
+    #: Largest accepted request body (bytes); larger ones get 413.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    #: Requests per minute per API key; 0 disables the limit.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    #: Gateway master key file (32 random bytes, hex); created in development if missing.
+    gateway_master_key_file: Path = STATE_DIR / "gateway-master.key"
+    gateway_store_dir: Path = STATE_DIR / "gateway"
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [u.strip() for u in v.split(",") if u.strip()]
+        return v
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_secrets(self) -> Settings:
+        if self.env == "production" and self.gateway_master_key_file == STATE_DIR / "gateway-master.key":
+            raise ValueError(
+                "in production set COGOV_GATEWAY_MASTER_KEY_FILE explicitly (the development default is refused)"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,120 @@
+"""Shared fixtures: real Ganache processes on free ports, keys, a deployed suite.
+
+Every process a test starts is stopped by that test (fixture finalizers and an
+atexit guard), and nothing here touches the demo's chain or `.cogov/`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Cheap scrypt for test keystores; a known test password (never a real secret).
+os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
+os.environ["COGOV_KEYSTORE_PASSWORD"] = "test-password-not-secret"
+TEST_PASSWORD = os.environ["COGOV_KEYSTORE_PASSWORD"]
+
+from ledger.chain import ChainConfig, Ganache, free_port  # noqa: E402
+from ledger.client import Ledger  # noqa: E402
+from ledger.keys import Keystore, Signer  # noqa: E402
+
+_started: list[Ganache] = []
+
+
+@atexit.register
+def _stop_all() -> None:
+    for g in _started:
+        try:
+            g.stop(timeout=5)
+        except Exception:
+            pass
+
+
+def start_ganache(directory: Path, **overrides: object) -> Ganache:
+    cfg = ChainConfig.load(port=free_port(), db_path=directory / "chain", **overrides)  # type: ignore[arg-type]
+    g = Ganache(cfg)
+    _started.append(g)
+    g.start()
+    return g
+
+
+@pytest.fixture
+def ganache_factory(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    """Start fresh Ganache processes for one test; all are stopped afterwards."""
+    mine: list[Ganache] = []
+
+    def make(name: str = "g", **overrides: object) -> Ganache:
+        g = start_ganache(tmp_path / name, **overrides)
+        mine.append(g)
+        return g
+
+    yield make
+    for g in mine:
+        g.stop(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def ganache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ganache]:
+    """One Ganache for the session (tests that need a private one use ganache_factory)."""
+    g = start_ganache(tmp_path_factory.mktemp("ganache"))
+    yield g
+    g.stop(timeout=10)
+
+
+@dataclass
+class Deployment:
+    """A deployed suite on the session Ganache, with keys for every demo role."""
+
+    ganache: Ganache
+    keystore: Keystore
+    manifest_path: Path
+    signers: dict[str, Signer]
+    root: Path
+
+    def ledger(self, **kw: object) -> Ledger:
+        from ledger.manifest import Manifest
+
+        m = Manifest.load(self.manifest_path)
+        led = Ledger(self.ganache.config.url, m, **kw)  # type: ignore[arg-type]
+        for name, dep in m.contracts.items():
+            led.register(name, dep.address)
+        return led
+
+    @property
+    def council(self) -> list[Signer]:
+        return [self.signers["c1"], self.signers["c2"], self.signers["c3"]]
+
+
+KEY_LABELS = ["deployer", "c1", "c2", "c3", "dept_a", "dept_b", "governance", "treasurer",
+              "committee_a", "committee_b", "committee_c", "auditor", "resident", "enterprise", "outsider"]
+
+
+@pytest.fixture(scope="session")
+def deployment(ganache: Ganache, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund
+
+    root = tmp_path_factory.mktemp("deployment")
+    ks = Keystore(root / "keys")
+    signers = {}
+    led = Ledger(ganache.config.url)
+    for label in KEY_LABELS:
+        ks.create(label, TEST_PASSWORD)
+        signers[label] = ks.signer(label, TEST_PASSWORD)
+        fund(led, signers[label].address)
+    params = DeployParams(
+        council=[
+            CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
+        ],
+        threshold=2,
+        fund_timelock=3600,
+    )
+    deploy(led, signers["deployer"], params, root / "deployment.json")
+    return Deployment(ganache, ks, root / "deployment.json", signers, root)
