@@ -60,6 +60,7 @@ contract MembershipRegistry is IMembershipRegistry {
     constructor(Seat[] memory seats, uint256 threshold_, uint48 proposalLifetime_) {
         for (uint256 i = 0; i < seats.length; i++) {
             Seat memory s = seats[i];
+            _checkAdmit(s.name, uint8(s.kind), s.roles, s.account);
             _admit(s.name, s.kind, s.roles | _bit(Role.Council), s.account);
         }
         _setThreshold(threshold_);
@@ -132,7 +133,9 @@ contract MembershipRegistry is IMembershipRegistry {
 
     function _requireCouncil(address account) private view returns (uint64 memberId) {
         memberId = _memberOf[account];
-        if (memberId == 0 || !_members[memberId].active || _members[memberId].roles & _bit(Role.Council) == 0) {
+        // The account itself must still be current: a rotated-out (possibly compromised) key
+        // stays bound to its member for history, but must lose the member's council power.
+        if (!_isActiveAccount(account) || _members[memberId].roles & _bit(Role.Council) == 0) {
             revert RegistryNotCouncil(account);
         }
     }
@@ -142,6 +145,8 @@ contract MembershipRegistry is IMembershipRegistry {
     /// @dev Checks a change against the current state, reverting with the reason. Called at
     /// propose time (early feedback) and again, through `_apply`, at execution.
     function _validate(ChangeKind kind, bytes calldata data) private view {
+        // abi.decode of a short payload reverts without data; refuse it with a custom error.
+        if (data.length < _minPayloadLength(kind)) revert RegistryInvalidChange(kind);
         if (kind == ChangeKind.AdmitMember) {
             (string memory name, uint8 k, uint16 roles, address account) =
                 abi.decode(data, (string, uint8, uint16, address));
@@ -166,6 +171,7 @@ contract MembershipRegistry is IMembershipRegistry {
         } else if (kind == ChangeKind.AddNode || kind == ChangeKind.RemoveNode) {
             (uint64 id, string memory enodeId, string memory ip, uint16 port) =
                 abi.decode(data, (uint64, string, string, uint16));
+            if (kind == ChangeKind.AddNode) _checkNodeFormat(enodeId, ip, port);
             _checkNodeChange(id, nodeKey(enodeId, ip, port), kind == ChangeKind.AddNode);
         } else if (kind == ChangeKind.SetThreshold) {
             _checkThreshold(abi.decode(data, (uint256)));
@@ -248,6 +254,10 @@ contract MembershipRegistry is IMembershipRegistry {
         if (_members[id].accounts.length == 1) revert RegistryLastAccount(id);
     }
 
+    function _checkNodeFormat(string memory enodeId, string memory ip, uint16 port) private pure {
+        if (!_isEnodeId(enodeId) || !_isHost(ip) || port == 0) revert RegistryInvalidChange(ChangeKind.AddNode);
+    }
+
     function _checkNodeChange(uint64 id, bytes32 key, bool add) private view {
         _checkActive(id);
         uint64 owner = _nodes[key].memberId;
@@ -267,9 +277,9 @@ contract MembershipRegistry is IMembershipRegistry {
         if (lifetime < _MIN_LIFETIME || lifetime > _MAX_LIFETIME) revert RegistryInvalidLifetime(lifetime);
     }
 
+    /// @dev Callers validate first with `_checkAdmit` (the kind must be range-checked before
+    /// it is converted to the enum).
     function _admit(string memory name, MemberKind kind, uint16 roles, address account) private {
-        if (bytes(name).length == 0) revert RegistryEmptyName();
-        _checkFreeAccount(account);
         uint64 id = ++_memberCount;
         Member storage m = _members[id];
         m.name = name;
@@ -364,6 +374,43 @@ contract MembershipRegistry is IMembershipRegistry {
         _checkLifetime(lifetime);
         emit ProposalLifetimeChanged(_proposalLifetime, lifetime);
         _proposalLifetime = lifetime;
+    }
+
+    /// @dev Head size of each payload: 32 bytes per static argument or dynamic offset.
+    function _minPayloadLength(ChangeKind kind) private pure returns (uint256) {
+        if (kind == ChangeKind.AdmitMember || kind == ChangeKind.AddNode || kind == ChangeKind.RemoveNode) {
+            return 4 * 32;
+        }
+        if (
+            kind == ChangeKind.RemoveMember || kind == ChangeKind.SetThreshold
+                || kind == ChangeKind.SetProposalLifetime
+        ) return 32;
+        return 2 * 32;
+    }
+
+    /// @dev An enode id as Besu prints it: the 64-byte node public key, 128 lowercase hex digits.
+    function _isEnodeId(string memory enodeId) private pure returns (bool) {
+        bytes memory b = bytes(enodeId);
+        if (b.length != 128) return false;
+        for (uint256 i = 0; i < b.length; i++) {
+            bytes1 c = b[i];
+            if (!((c >= "0" && c <= "9") || (c >= "a" && c <= "f"))) return false;
+        }
+        return true;
+    }
+
+    /// @dev An IPv4 or IPv6 address or a host name: 1..64 of [0-9A-Za-z.:-], so it can never
+    /// break the enode URL or the TOML string it is written into.
+    function _isHost(string memory host) private pure returns (bool) {
+        bytes memory b = bytes(host);
+        if (b.length == 0 || b.length > 64) return false;
+        for (uint256 i = 0; i < b.length; i++) {
+            bytes1 c = b[i];
+            bool ok = (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "."
+                || c == ":" || c == "-";
+            if (!ok) return false;
+        }
+        return true;
     }
 
     function _bit(Role role) private pure returns (uint16) {
