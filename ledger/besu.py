@@ -26,13 +26,14 @@ import ipaddress
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ledger import artifacts
-from ledger.errors import ValidationFailed
+from ledger.errors import TransactionFailed, ValidationFailed
 
 _ENODE_ID = re.compile(r"^[0-9a-f]{128}$")
 _HOST = re.compile(r"^[0-9A-Za-z.:-]{1,64}$")
@@ -194,3 +195,41 @@ def sync_permissions_config(w3: Any, registry_address: str, path: str | os.PathL
     """
     text = render_permissions_config(read_registry_state(w3, registry_address))
     return write_permissions_config(path, text)
+
+
+def reload_permissions(node_w3: Any) -> None:
+    """Ask a running Besu node to re-read its permissions file (PERM API)."""
+    response = node_w3.provider.make_request("perm_reloadPermissionsFromFile", [])
+    if isinstance(response, dict) and response.get("error"):
+        raise TransactionFailed(f"perm_reloadPermissionsFromFile failed: {response['error']}")
+
+
+def watch_permissions_config(
+    w3: Any,
+    registry_address: str,
+    path: str | os.PathLike[str],
+    *,
+    poll_seconds: float = 5.0,
+    on_change: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Keep ``path`` in step with the registry: sync on every new block, polling.
+
+    ``on_change`` runs after each rewrite (e.g. :func:`reload_permissions` on the local
+    node). Returns the number of rewrites when ``should_stop`` says so.
+    """
+    changes = 0
+    last_block: int | None = None
+    while not should_stop():
+        block = int(w3.eth.block_number)
+        if block != last_block:
+            text = render_permissions_config(read_registry_state(w3, registry_address, block))
+            if write_permissions_config(path, text):
+                changes += 1
+                if on_change is not None:
+                    on_change()
+            last_block = block
+        else:
+            sleep(poll_seconds)
+    return changes

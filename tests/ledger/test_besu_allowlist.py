@@ -18,6 +18,7 @@ from ledger.besu import (
     read_registry_state,
     render_permissions_config,
     sync_permissions_config,
+    watch_permissions_config,
     write_permissions_config,
 )
 from ledger.errors import ValidationFailed
@@ -171,3 +172,35 @@ def test_sync_writes_then_reports_no_change(state: tuple[Chain, Contract], tmp_p
     assert sync_permissions_config(chain.w3, registry.address, target) is True
     assert target.read_text(encoding="utf-8") == EXPECTED.read_text(encoding="utf-8")
     assert sync_permissions_config(chain.w3, registry.address, target) is False
+
+
+def test_watch_rewrites_when_membership_changes(
+    state: tuple[Chain, Contract], tmp_path: Path
+) -> None:
+    chain, registry = state
+    target = tmp_path / "permissions_config.toml"
+    snap = chain.tester.take_snapshot()
+    council = Council(chain, registry, chain.accounts[1:4])
+    reloads: list[str] = []
+    rounds = iter(range(4))
+
+    def step() -> bool:
+        """Round 0: first sync; round 1: admit a member; round 2: nothing new; then stop."""
+        n = next(rounds)
+        if n == 1:
+            council.admit("住建局", "Department", 0, chain.accounts[8])
+        return n == 3
+
+    try:
+        changes = watch_permissions_config(
+            chain.w3,
+            registry.address,
+            target,
+            on_change=lambda: reloads.append("reload"),
+            should_stop=step,
+            sleep=lambda s: None,
+        )
+        assert changes == 2 and reloads == ["reload", "reload"]
+        assert chain.accounts[8].lower() in target.read_text(encoding="utf-8")
+    finally:
+        chain.tester.revert_to_snapshot(snap)
