@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
+import {IDataSharing} from "./IDataSharing.sol";
+
+/// @title Cross-department data sharing
+/// @notice See {IDataSharing}. Roles and member identities come from the membership registry.
+contract DataSharing is IDataSharing {
+    /// @inheritdoc IDataSharing
+    uint48 public constant MAX_GRANT_DURATION = 3 * 365 days;
+    /// @inheritdoc IDataSharing
+    uint256 public constant MAX_TITLE_LENGTH = 256;
+    uint48 private constant MIN_REQUEST_TTL = 1 hours;
+    uint48 private constant MAX_REQUEST_TTL = 365 days;
+
+    struct Dataset {
+        uint64 ownerId;
+        Classification classification;
+        uint64 version;
+        uint48 registeredAt;
+        uint48 updatedAt;
+        uint64 refusals;
+        bytes32 metadataHash;
+        bytes32 schemaHash;
+        bytes32 contentHash;
+        string title;
+    }
+
+    struct Request {
+        // slot 0
+        uint64 datasetId;
+        uint64 requesterId;
+        uint48 createdAt;
+        uint48 expiresAt;
+        uint16 purposeCode;
+        // slot 1
+        uint48 duration;
+        uint48 closedAt;
+        uint16 denyReason;
+        bool denied;
+        bool needsGovernance;
+        uint64 grantId;
+        uint64 governanceApproverId;
+        // slots 2, 3
+        address ownerApprover;
+        uint48 ownerApprovedAt;
+        address governanceApprover;
+        uint48 governanceApprovedAt;
+        // slots 4, 5
+        bytes32 purposeHash;
+        bytes32 scopeHash;
+    }
+
+    struct Grant {
+        // slot 0: everything recordAccess reads and writes but the dataset
+        uint64 granteeId;
+        uint48 expiresAt;
+        uint48 revokedAt;
+        bool frozen;
+        uint64 accesses;
+        // slot 1
+        uint64 datasetId;
+        uint64 requestId;
+        uint48 grantedAt;
+    }
+
+    struct Batch {
+        bytes32 merkleRoot;
+        uint64 anchorerId;
+        uint32 count;
+        uint48 fromTime;
+        uint48 toTime;
+        uint48 anchoredAt;
+    }
+
+    IMembershipRegistry private immutable _registry;
+    uint48 private _requestTtl;
+    uint64 private _datasetCount;
+    uint64 private _requestCount;
+    uint64 private _grantCount;
+    uint64 private _batchCount;
+
+    mapping(uint256 datasetId => Dataset) private _datasets;
+    mapping(uint256 requestId => Request) private _requests;
+    mapping(uint256 grantId => Grant) private _grants;
+    mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint64 memberId => bool frozen) private _memberFrozen;
+
+    /// @param registry_ The membership registry: roles and member accounts.
+    /// @param requestTtl_ Seconds a request may wait for full approval (1 hour .. 365 days).
+    constructor(IMembershipRegistry registry_, uint48 requestTtl_) {
+        _registry = registry_;
+        _setRequestTtl(requestTtl_);
+    }
+
+    // ---------------------------------------------------------------- catalog
+
+    /// @inheritdoc IDataSharing
+    function registerDataset(
+        string calldata title,
+        Classification classification,
+        bytes32 metadataHash,
+        bytes32 schemaHash,
+        bytes32 contentHash
+    ) external returns (uint256) {
+        uint64 ownerId = _requireRole(IMembershipRegistry.Role.Department);
+        return _registerDataset(ownerId, title, classification, metadataHash, schemaHash, contentHash);
+    }
+
+    /// @inheritdoc IDataSharing
+    function updateDatasetVersion(uint256 datasetId, bytes32 newContentHash) external {
+        _requireOwner(datasetId, false);
+        _updateDatasetVersion(datasetId, newContentHash);
+    }
+
+    // --------------------------------------------------------------- requests
+
+    /// @inheritdoc IDataSharing
+    function requestAccess(
+        uint256 datasetId,
+        uint16 purposeCode,
+        bytes32 purposeHash,
+        bytes32 scopeHash,
+        uint48 duration
+    ) external returns (uint256) {
+        uint64 requesterId = _requireRole(IMembershipRegistry.Role.Department);
+        return _requestAccess(requesterId, datasetId, purposeCode, purposeHash, scopeHash, duration);
+    }
+
+    /// @inheritdoc IDataSharing
+    function withdrawRequest(uint256 requestId) external {
+        Request storage r = _request(requestId);
+        (uint64 memberId,,, bool active) = _registry.accountInfo(msg.sender);
+        if (!active || memberId != r.requesterId) revert DataNotRequester(requestId, msg.sender);
+        _closeRequest(requestId, false, 0);
+    }
+
+    /// @inheritdoc IDataSharing
+    function approveAsOwner(uint256 requestId) external returns (uint256) {
+        _requireOwner(_request(requestId).datasetId, true);
+        return _approveAsOwner(requestId);
+    }
+
+    /// @inheritdoc IDataSharing
+    function approveAsGovernance(uint256 requestId) external returns (uint256) {
+        _request(requestId);
+        uint64 memberId = _requireRole(IMembershipRegistry.Role.DataGovernance);
+        return _approveAsGovernance(requestId, memberId);
+    }
+
+    /// @inheritdoc IDataSharing
+    function denyRequest(uint256 requestId, uint16 reasonCode) external {
+        _requireOwner(_request(requestId).datasetId, false);
+        _closeRequest(requestId, true, reasonCode);
+    }
+
+    // ----------------------------------------------------------------- grants
+
+    /// @inheritdoc IDataSharing
+    function renewGrant(uint256 grantId, uint48 extension) external {
+        _requireOwner(_grant(grantId).datasetId, true);
+        _renewGrant(grantId, extension);
+    }
+
+    /// @inheritdoc IDataSharing
+    function revokeGrant(uint256 grantId) external {
+        _requireOwner(_grant(grantId).datasetId, false);
+        _revokeGrant(grantId);
+    }
+
+    /// @inheritdoc IDataSharing
+    function freezeGrant(uint256 grantId) external {
+        _grant(grantId);
+        _requireRole(IMembershipRegistry.Role.DataGovernance);
+        _setGrantFrozen(grantId, true);
+    }
+
+    /// @inheritdoc IDataSharing
+    function unfreezeGrant(uint256 grantId) external {
+        _grant(grantId);
+        _requireRole(IMembershipRegistry.Role.DataGovernance);
+        _setGrantFrozen(grantId, false);
+    }
+
+    /// @inheritdoc IDataSharing
+    function freezeMember(uint64 memberId) external {
+        _requireRole(IMembershipRegistry.Role.DataGovernance);
+        _setMemberFrozen(memberId, true);
+    }
+
+    /// @inheritdoc IDataSharing
+    function unfreezeMember(uint64 memberId) external {
+        _requireRole(IMembershipRegistry.Role.DataGovernance);
+        _setMemberFrozen(memberId, false);
+    }
+
+    /// @inheritdoc IDataSharing
+    function setRequestTtl(uint48 newTtl) external {
+        _requireRole(IMembershipRegistry.Role.DataGovernance);
+        _setRequestTtl(newTtl);
+    }
+
+    // ------------------------------------------------------------- access log
+
+    /// @inheritdoc IDataSharing
+    function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount) external returns (uint64) {
+        uint256 datasetId = _grant(grantId).datasetId;
+        _requireOwner(datasetId, false);
+        return _recordAccess(grantId, datasetId, queryHash, rowCount);
+    }
+
+    /// @inheritdoc IDataSharing
+    function recordRefusal(
+        uint256 datasetId,
+        uint256 grantId,
+        uint64 requesterId,
+        RefusalReason reason,
+        bytes32 queryHash
+    ) external returns (uint64) {
+        _requireOwner(datasetId, false);
+        return _recordRefusal(datasetId, grantId, requesterId, reason, queryHash);
+    }
+
+    /// @inheritdoc IDataSharing
+    function anchorAccessBatch(bytes32 merkleRoot, uint32 count, uint48 fromTime, uint48 toTime)
+        external
+        returns (uint256)
+    {
+        uint64 anchorerId = _requireRole(IMembershipRegistry.Role.Department);
+        return _anchorAccessBatch(anchorerId, merkleRoot, count, fromTime, toTime);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IDataSharing
+    function verifyBatchRecord(uint256 batchId, bytes32 leaf, bytes32[] calldata proof) external view returns (bool) {
+        if (batchId == 0 || batchId > _batchCount) revert DataUnknownBatch(batchId);
+        return MerkleProof.verifyCalldata(proof, _batches[batchId].merkleRoot, leaf);
+    }
+
+    /// @inheritdoc IDataSharing
+    function accessLeaf(uint256 grantId, bytes32 queryHash, uint64 rowCount, uint48 timestamp)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(grantId, queryHash, rowCount, timestamp))));
+    }
+
+    /// @inheritdoc IDataSharing
+    function isAccessAllowed(uint256 grantId, address account) external view returns (bool) {
+        if (grantId == 0 || grantId > _grantCount) return false;
+        if (_grantState(grantId) != GrantState.Active) return false;
+        (uint64 memberId,,, bool active) = _registry.accountInfo(account);
+        return active && memberId == _grants[grantId].granteeId;
+    }
+
+    /// @inheritdoc IDataSharing
+    function requestState(uint256 requestId) external view returns (RequestState) {
+        _request(requestId);
+        return _requestState(requestId);
+    }
+
+    /// @inheritdoc IDataSharing
+    function grantState(uint256 grantId) external view returns (GrantState) {
+        _grant(grantId);
+        return _grantState(grantId);
+    }
+
+    /// @inheritdoc IDataSharing
+    function getDataset(uint256 datasetId) external view returns (DatasetView memory) {
+        Dataset storage d = _dataset(datasetId);
+        return DatasetView({
+            id: datasetId,
+            ownerId: d.ownerId,
+            title: d.title,
+            classification: d.classification,
+            metadataHash: d.metadataHash,
+            schemaHash: d.schemaHash,
+            contentHash: d.contentHash,
+            version: d.version,
+            registeredAt: d.registeredAt,
+            updatedAt: d.updatedAt,
+            refusals: d.refusals
+        });
+    }
+
+    /// @inheritdoc IDataSharing
+    function getRequest(uint256 requestId) external view returns (RequestView memory v) {
+        Request storage r = _request(requestId);
+        v.id = requestId;
+        v.datasetId = r.datasetId;
+        v.requesterId = r.requesterId;
+        v.purposeCode = r.purposeCode;
+        v.purposeHash = r.purposeHash;
+        v.scopeHash = r.scopeHash;
+        v.duration = r.duration;
+        v.createdAt = r.createdAt;
+        v.expiresAt = r.expiresAt;
+        v.needsGovernance = r.needsGovernance;
+        v.ownerApprover = r.ownerApprover;
+        v.ownerApprovedAt = r.ownerApprovedAt;
+        v.governanceApprover = r.governanceApprover;
+        v.governanceApproverId = r.governanceApproverId;
+        v.governanceApprovedAt = r.governanceApprovedAt;
+        v.closedAt = r.closedAt;
+        v.denyReason = r.denyReason;
+        v.grantId = r.grantId;
+        v.state = _requestState(requestId);
+    }
+
+    /// @inheritdoc IDataSharing
+    function getGrant(uint256 grantId) external view returns (GrantView memory) {
+        Grant storage g = _grant(grantId);
+        return GrantView({
+            id: grantId,
+            requestId: g.requestId,
+            datasetId: g.datasetId,
+            granteeId: g.granteeId,
+            scopeHash: _requests[g.requestId].scopeHash,
+            grantedAt: g.grantedAt,
+            expiresAt: g.expiresAt,
+            revokedAt: g.revokedAt,
+            frozen: g.frozen,
+            accesses: g.accesses,
+            state: _grantState(grantId)
+        });
+    }
+
+    /// @inheritdoc IDataSharing
+    function getBatch(uint256 batchId) external view returns (BatchView memory) {
+        if (batchId == 0 || batchId > _batchCount) revert DataUnknownBatch(batchId);
+        Batch storage b = _batches[batchId];
+        return BatchView(batchId, b.merkleRoot, b.anchorerId, b.count, b.fromTime, b.toTime, b.anchoredAt);
+    }
+
+    /// @inheritdoc IDataSharing
+    function datasetCount() external view returns (uint256) {
+        return _datasetCount;
+    }
+
+    /// @inheritdoc IDataSharing
+    function requestCount() external view returns (uint256) {
+        return _requestCount;
+    }
+
+    /// @inheritdoc IDataSharing
+    function grantCount() external view returns (uint256) {
+        return _grantCount;
+    }
+
+    /// @inheritdoc IDataSharing
+    function batchCount() external view returns (uint256) {
+        return _batchCount;
+    }
+
+    /// @inheritdoc IDataSharing
+    function isMemberFrozen(uint64 memberId) external view returns (bool) {
+        return _memberFrozen[memberId];
+    }
+
+    /// @inheritdoc IDataSharing
+    function requestTtl() external view returns (uint48) {
+        return _requestTtl;
+    }
+
+    /// @inheritdoc IDataSharing
+    function registry() external view returns (IMembershipRegistry) {
+        return _registry;
+    }
+
+    // --------------------------------------------------------------- internal
+
+    function _registerDataset(
+        uint64 ownerId,
+        string calldata title,
+        Classification classification,
+        bytes32 metadataHash,
+        bytes32 schemaHash,
+        bytes32 contentHash
+    ) internal returns (uint256 datasetId) {
+        uint256 len = bytes(title).length;
+        if (len == 0 || len > MAX_TITLE_LENGTH) revert DataInvalidTitle(len, MAX_TITLE_LENGTH);
+        if (metadataHash == 0 || schemaHash == 0 || contentHash == 0) revert DataZeroHash();
+        datasetId = ++_datasetCount;
+        Dataset storage d = _datasets[datasetId];
+        d.ownerId = ownerId;
+        d.classification = classification;
+        d.version = 1;
+        d.registeredAt = _now();
+        d.updatedAt = _now();
+        d.metadataHash = metadataHash;
+        d.schemaHash = schemaHash;
+        d.contentHash = contentHash;
+        d.title = title;
+        emit DatasetRegistered(datasetId, ownerId, title, classification, metadataHash, schemaHash, contentHash);
+    }
+
+    function _updateDatasetVersion(uint256 datasetId, bytes32 newContentHash) internal {
+        if (newContentHash == 0) revert DataZeroHash();
+        Dataset storage d = _datasets[datasetId];
+        bytes32 old = d.contentHash;
+        uint64 version = d.version + 1;
+        d.contentHash = newContentHash;
+        d.version = version;
+        d.updatedAt = _now();
+        emit DatasetVersionUpdated(datasetId, version, old, newContentHash);
+    }
+
+    function _requestAccess(
+        uint64 requesterId,
+        uint256 datasetId,
+        uint16 purposeCode,
+        bytes32 purposeHash,
+        bytes32 scopeHash,
+        uint48 duration
+    ) internal returns (uint256 requestId) {
+        Dataset storage d = _dataset(datasetId);
+        if (d.ownerId == requesterId) revert DataRequesterIsOwner(datasetId, requesterId);
+        if (purposeHash == 0 || scopeHash == 0) revert DataZeroHash();
+        _checkDuration(duration);
+        requestId = ++_requestCount;
+        uint48 expiresAt = _now() + _requestTtl;
+        Request storage r = _requests[requestId];
+        r.datasetId = uint64(datasetId);
+        r.requesterId = requesterId;
+        r.createdAt = _now();
+        r.expiresAt = expiresAt;
+        r.purposeCode = purposeCode;
+        r.duration = duration;
+        r.needsGovernance = d.classification >= Classification.Sensitive;
+        r.purposeHash = purposeHash;
+        r.scopeHash = scopeHash;
+        emit AccessRequested(requestId, datasetId, requesterId, purposeCode, purposeHash, scopeHash, duration, expiresAt);
+    }
+
+    function _approveAsOwner(uint256 requestId) internal returns (uint256) {
+        _requireOpen(requestId);
+        Request storage r = _requests[requestId];
+        if (r.ownerApprover != address(0)) revert DataAlreadyApproved(requestId, r.ownerApprover);
+        if (r.governanceApprover == msg.sender) revert DataSameApprover(requestId, msg.sender);
+        r.ownerApprover = msg.sender;
+        r.ownerApprovedAt = _now();
+        emit RequestApprovedByOwner(requestId, _datasets[r.datasetId].ownerId, msg.sender);
+        return _grantIfApproved(requestId);
+    }
+
+    function _approveAsGovernance(uint256 requestId, uint64 memberId) internal returns (uint256) {
+        _requireOpen(requestId);
+        Request storage r = _requests[requestId];
+        if (!r.needsGovernance) {
+            revert DataGovernanceNotRequired(requestId, _datasets[r.datasetId].classification);
+        }
+        if (r.governanceApprover != address(0)) revert DataAlreadyApproved(requestId, r.governanceApprover);
+        if (r.ownerApprover == msg.sender) revert DataSameApprover(requestId, msg.sender);
+        if (memberId == _datasets[r.datasetId].ownerId || memberId == r.requesterId) {
+            revert DataApproverConflict(requestId, memberId);
+        }
+        r.governanceApprover = msg.sender;
+        r.governanceApproverId = memberId;
+        r.governanceApprovedAt = _now();
+        emit RequestApprovedByGovernance(requestId, memberId, msg.sender);
+        return _grantIfApproved(requestId);
+    }
+
+    function _grantIfApproved(uint256 requestId) internal returns (uint256 grantId) {
+        Request storage r = _requests[requestId];
+        if (r.ownerApprover == address(0)) return 0;
+        if (r.needsGovernance && r.governanceApprover == address(0)) return 0;
+        grantId = ++_grantCount;
+        uint48 expiresAt = _now() + r.duration;
+        r.grantId = uint64(grantId);
+        Grant storage g = _grants[grantId];
+        g.granteeId = r.requesterId;
+        g.expiresAt = expiresAt;
+        g.datasetId = r.datasetId;
+        g.requestId = uint64(requestId);
+        g.grantedAt = _now();
+        emit GrantCreated(grantId, requestId, r.datasetId, r.requesterId, r.scopeHash, expiresAt);
+    }
+
+    function _closeRequest(uint256 requestId, bool denied, uint16 reasonCode) internal {
+        _requireOpen(requestId);
+        Request storage r = _requests[requestId];
+        r.closedAt = _now();
+        r.denied = denied;
+        if (denied) {
+            r.denyReason = reasonCode;
+            emit RequestDenied(requestId, _datasets[r.datasetId].ownerId, msg.sender, reasonCode);
+        } else {
+            emit RequestWithdrawn(requestId, r.requesterId, msg.sender);
+        }
+    }
+
+    function _renewGrant(uint256 grantId, uint48 extension) internal {
+        _checkDuration(extension);
+        _requireGrantOpen(grantId);
+        Grant storage g = _grants[grantId];
+        uint48 old = g.expiresAt;
+        uint48 renewed = old + extension;
+        g.expiresAt = renewed;
+        emit GrantRenewed(grantId, old, renewed);
+    }
+
+    function _revokeGrant(uint256 grantId) internal {
+        _requireGrantOpen(grantId);
+        _grants[grantId].revokedAt = _now();
+        emit GrantRevoked(grantId, msg.sender);
+    }
+
+    function _setGrantFrozen(uint256 grantId, bool frozen) internal {
+        Grant storage g = _grants[grantId];
+        if (g.frozen == frozen) revert DataGrantFreezeUnchanged(grantId, frozen);
+        if (frozen) _requireGrantOpen(grantId);
+        g.frozen = frozen;
+        if (frozen) emit GrantFrozen(grantId, msg.sender);
+        else emit GrantUnfrozen(grantId, msg.sender);
+    }
+
+    function _setMemberFrozen(uint64 memberId, bool frozen) internal {
+        if (memberId == 0 || memberId > _registry.memberCount()) revert DataUnknownMember(memberId);
+        if (_memberFrozen[memberId] == frozen) revert DataMemberFreezeUnchanged(memberId, frozen);
+        _memberFrozen[memberId] = frozen;
+        if (frozen) emit MemberFrozen(memberId, msg.sender);
+        else emit MemberUnfrozen(memberId, msg.sender);
+    }
+
+    function _setRequestTtl(uint48 newTtl) internal {
+        if (newTtl < MIN_REQUEST_TTL || newTtl > MAX_REQUEST_TTL) revert DataInvalidRequestTtl(newTtl);
+        uint48 old = _requestTtl;
+        _requestTtl = newTtl;
+        emit RequestTtlChanged(old, newTtl);
+    }
+
+    function _recordAccess(uint256 grantId, uint256 datasetId, bytes32 queryHash, uint64 rowCount)
+        internal
+        returns (uint64 seq)
+    {
+        GrantState state = _grantState(grantId);
+        if (state != GrantState.Active) revert DataGrantNotActive(grantId, state);
+        Grant storage g = _grants[grantId];
+        seq = g.accesses + 1;
+        g.accesses = seq;
+        emit AccessRecorded(grantId, datasetId, g.granteeId, seq, queryHash, rowCount, _now());
+    }
+
+    function _recordRefusal(
+        uint256 datasetId,
+        uint256 grantId,
+        uint64 requesterId,
+        RefusalReason reason,
+        bytes32 queryHash
+    ) internal returns (uint64 seq) {
+        if (grantId != 0 && (grantId > _grantCount || _grants[grantId].datasetId != datasetId)) {
+            revert DataGrantDatasetMismatch(grantId, datasetId);
+        }
+        Dataset storage d = _datasets[datasetId];
+        seq = d.refusals + 1;
+        d.refusals = seq;
+        emit AccessRefused(datasetId, grantId, requesterId, reason, queryHash, seq);
+    }
+
+    function _anchorAccessBatch(uint64 anchorerId, bytes32 merkleRoot, uint32 count, uint48 fromTime, uint48 toTime)
+        internal
+        returns (uint256 batchId)
+    {
+        if (merkleRoot == 0) revert DataZeroHash();
+        if (count == 0) revert DataEmptyBatch();
+        if (fromTime > toTime || toTime > _now()) revert DataInvalidBatchWindow(fromTime, toTime);
+        batchId = ++_batchCount;
+        _batches[batchId] = Batch(merkleRoot, anchorerId, count, fromTime, toTime, _now());
+        emit AccessBatchAnchored(batchId, anchorerId, merkleRoot, count, fromTime, toTime);
+    }
+
+    // ------------------------------------------------------- derived state
+
+    function _requestState(uint256 requestId) internal view returns (RequestState) {
+        Request storage r = _requests[requestId];
+        if (r.grantId != 0) return RequestState.Granted;
+        if (r.closedAt != 0) return r.denied ? RequestState.Denied : RequestState.Withdrawn;
+        if (_now() >= r.expiresAt) return RequestState.Expired;
+        if (r.ownerApprover != address(0) || r.governanceApprover != address(0)) {
+            return RequestState.PartiallyApproved;
+        }
+        return RequestState.Pending;
+    }
+
+    function _grantState(uint256 grantId) internal view returns (GrantState) {
+        Grant storage g = _grants[grantId];
+        if (g.revokedAt != 0) return GrantState.Revoked;
+        if (_now() >= g.expiresAt) return GrantState.Expired;
+        if (g.frozen || _memberFrozen[g.granteeId]) return GrantState.Frozen;
+        return GrantState.Active;
+    }
+
+    // ------------------------------------------------------------- checks
+
+    /// @dev The caller's member id if the caller is an active account of a member with `role`.
+    function _requireRole(IMembershipRegistry.Role role) internal view returns (uint64) {
+        (uint64 memberId,, uint16 roles, bool active) = _registry.accountInfo(msg.sender);
+        if (!active || roles & (uint16(1) << uint8(role)) == 0) revert DataMissingRole(msg.sender, role);
+        return memberId;
+    }
+
+    /// @dev Reverts unless the caller is an active account of the dataset's owner member (and,
+    /// with `needsDepartment`, that member still holds the Department role: actions that widen
+    /// access need it; actions that narrow access or record do not).
+    function _requireOwner(uint256 datasetId, bool needsDepartment) internal view {
+        uint64 ownerId = _dataset(datasetId).ownerId;
+        (uint64 memberId,, uint16 roles, bool active) = _registry.accountInfo(msg.sender);
+        if (!active || memberId != ownerId) revert DataNotDatasetOwner(datasetId, msg.sender);
+        if (needsDepartment && roles & (uint16(1) << uint8(IMembershipRegistry.Role.Department)) == 0) {
+            revert DataMissingRole(msg.sender, IMembershipRegistry.Role.Department);
+        }
+    }
+
+    function _requireOpen(uint256 requestId) internal view {
+        RequestState state = _requestState(requestId);
+        if (state != RequestState.Pending && state != RequestState.PartiallyApproved) {
+            revert DataRequestNotOpen(requestId, state);
+        }
+    }
+
+    function _requireGrantOpen(uint256 grantId) internal view {
+        GrantState state = _grantState(grantId);
+        if (state == GrantState.Revoked || state == GrantState.Expired) revert DataGrantClosed(grantId, state);
+    }
+
+    function _checkDuration(uint48 duration) internal pure {
+        if (duration == 0 || duration > MAX_GRANT_DURATION) revert DataInvalidDuration(duration, MAX_GRANT_DURATION);
+    }
+
+    function _dataset(uint256 datasetId) internal view returns (Dataset storage) {
+        if (datasetId == 0 || datasetId > _datasetCount) revert DataUnknownDataset(datasetId);
+        return _datasets[datasetId];
+    }
+
+    function _request(uint256 requestId) internal view returns (Request storage) {
+        if (requestId == 0 || requestId > _requestCount) revert DataUnknownRequest(requestId);
+        return _requests[requestId];
+    }
+
+    function _grant(uint256 grantId) internal view returns (Grant storage) {
+        if (grantId == 0 || grantId > _grantCount) revert DataUnknownGrant(grantId);
+        return _grants[grantId];
+    }
+
+    function _now() internal view returns (uint48) {
+        return uint48(block.timestamp);
+    }
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
+
+/// @title Cross-department data sharing: dataset catalog, access requests, grants and access log
+/// @notice Departments register the datasets they own; other departments request access with a
+/// purpose, a scope and a duration; the owner approves (Sensitive and Secret datasets also need
+/// the DataGovernance role) or denies; a fully approved request becomes a grant that expires,
+/// can be renewed, revoked at once, or frozen by data governance. The owner's gateway records
+/// every served access and every refused attempt; high-volume logs are anchored as Merkle roots.
+/// @dev Identity is the member, never the account: datasets, requests and grants belong to
+/// member ids from the {IMembershipRegistry}, so any active account of a member acts for it and
+/// key rotation loses nothing. Lifecycles are derived by {requestState} and {grantState} from
+/// stored timestamps and flags. Ids of every record start at 1; 0 means "none".
+interface IDataSharing {
+    enum Classification {
+        Public, // 0
+        Internal, // 1
+        Sensitive, // 2: needs a DataGovernance approval as well
+        Secret // 3: needs a DataGovernance approval as well
+    }
+
+    /// @dev Derived by {requestState}, never stored.
+    enum RequestState {
+        Pending, // 0: open, no approval yet
+        PartiallyApproved, // 1: open, one of the two approvals (Sensitive/Secret) is in
+        Granted, // 2: fully approved; the grant exists
+        Denied, // 3: the owner denied it
+        Withdrawn, // 4: the requester withdrew it
+        Expired // 5: not fully approved before its deadline
+    }
+
+    /// @dev Derived by {grantState}, never stored. Precedence: Revoked, Expired, Frozen, Active.
+    enum GrantState {
+        Active, // 0
+        Expired, // 1: expiresAt <= block.timestamp
+        Revoked, // 2: revoked by the owner (terminal)
+        Frozen // 3: the grant or its grantee member is frozen by data governance
+    }
+
+    /// @notice Why the gateway refused an access attempt (recorded by {recordRefusal}).
+    enum RefusalReason {
+        NoGrant, // 0: no grant was presented or it does not exist
+        GrantExpired, // 1
+        GrantRevoked, // 2
+        GrantFrozen, // 3: the grant or the grantee member is frozen
+        NotGrantee, // 4: the caller is not an active account of the grantee member
+        OutOfScope, // 5: the query is outside the grant's scope
+        Other // 6
+    }
+
+    struct DatasetView {
+        uint256 id;
+        uint64 ownerId;
+        string title;
+        Classification classification;
+        bytes32 metadataHash;
+        bytes32 schemaHash;
+        bytes32 contentHash;
+        uint64 version; // 1 at registration, +1 per content update
+        uint48 registeredAt;
+        uint48 updatedAt;
+        uint64 refusals; // refused access attempts recorded for this dataset
+    }
+
+    struct RequestView {
+        uint256 id;
+        uint256 datasetId;
+        uint64 requesterId;
+        uint16 purposeCode;
+        bytes32 purposeHash;
+        bytes32 scopeHash;
+        uint48 duration;
+        uint48 createdAt;
+        uint48 expiresAt; // deadline for full approval
+        bool needsGovernance;
+        address ownerApprover;
+        uint48 ownerApprovedAt;
+        address governanceApprover;
+        uint64 governanceApproverId;
+        uint48 governanceApprovedAt;
+        uint48 closedAt; // denied or withdrawn at (0: neither)
+        uint16 denyReason;
+        uint256 grantId; // 0 until granted
+        RequestState state;
+    }
+
+    struct GrantView {
+        uint256 id;
+        uint256 requestId;
+        uint256 datasetId;
+        uint64 granteeId;
+        bytes32 scopeHash;
+        uint48 grantedAt;
+        uint48 expiresAt;
+        uint48 revokedAt; // 0: not revoked
+        bool frozen; // the grant's own freeze flag (the member flag: {isMemberFrozen})
+        uint64 accesses; // accesses recorded by {recordAccess}
+        GrantState state;
+    }
+
+    struct BatchView {
+        uint256 id;
+        bytes32 merkleRoot;
+        uint64 anchorerId;
+        uint32 count;
+        uint48 fromTime;
+        uint48 toTime;
+        uint48 anchoredAt;
+    }
+
+    // ----------------------------------------------------------------- errors
+
+    /// @notice The account is not an active account of a member holding `role`.
+    error DataMissingRole(address account, IMembershipRegistry.Role role);
+    /// @notice The account is not an active account of the dataset's owner member.
+    error DataNotDatasetOwner(uint256 datasetId, address account);
+    /// @notice The account is not an active account of the requesting member.
+    error DataNotRequester(uint256 requestId, address account);
+    /// @notice No dataset has this id.
+    error DataUnknownDataset(uint256 datasetId);
+    /// @notice No request has this id.
+    error DataUnknownRequest(uint256 requestId);
+    /// @notice No grant has this id.
+    error DataUnknownGrant(uint256 grantId);
+    /// @notice No batch has this id.
+    error DataUnknownBatch(uint256 batchId);
+    /// @notice No member has this id in the registry.
+    error DataUnknownMember(uint64 memberId);
+    /// @notice A dataset title must not be empty nor longer than `max` bytes.
+    error DataInvalidTitle(uint256 length, uint256 max);
+    /// @notice A hash that identifies something must not be zero.
+    error DataZeroHash();
+    /// @notice The member owns the dataset; it needs no grant for it.
+    error DataRequesterIsOwner(uint256 datasetId, uint64 memberId);
+    /// @notice A duration must be between 1 second and {MAX_GRANT_DURATION}.
+    error DataInvalidDuration(uint48 duration, uint48 max);
+    /// @notice A request TTL must be between 1 hour and 365 days.
+    error DataInvalidRequestTtl(uint48 ttl);
+    /// @notice The request is not open (Pending or PartiallyApproved) for this action.
+    error DataRequestNotOpen(uint256 requestId, RequestState state);
+    /// @notice This approval was given already, by `approver`.
+    error DataAlreadyApproved(uint256 requestId, address approver);
+    /// @notice The dataset is Public or Internal: no DataGovernance approval is taken.
+    error DataGovernanceNotRequired(uint256 requestId, Classification classification);
+    /// @notice The same account cannot give both approvals of a request.
+    error DataSameApprover(uint256 requestId, address account);
+    /// @notice The DataGovernance approver must be neither the owner nor the requester member.
+    error DataApproverConflict(uint256 requestId, uint64 memberId);
+    /// @notice The grant is not active at this block (recordAccess).
+    error DataGrantNotActive(uint256 grantId, GrantState state);
+    /// @notice The grant is revoked or expired: it cannot be renewed, revoked or frozen.
+    error DataGrantClosed(uint256 grantId, GrantState state);
+    /// @notice The grant's freeze flag is already `frozen`.
+    error DataGrantFreezeUnchanged(uint256 grantId, bool frozen);
+    /// @notice The member's freeze flag is already `frozen`.
+    error DataMemberFreezeUnchanged(uint64 memberId, bool frozen);
+    /// @notice The grant is not a grant on this dataset.
+    error DataGrantDatasetMismatch(uint256 grantId, uint256 datasetId);
+    /// @notice A batch must hold at least one record.
+    error DataEmptyBatch();
+    /// @notice A batch window must satisfy fromTime <= toTime <= now.
+    error DataInvalidBatchWindow(uint48 fromTime, uint48 toTime);
+
+    // ----------------------------------------------------------------- events
+
+    event DatasetRegistered(
+        uint256 indexed datasetId,
+        uint64 indexed ownerId,
+        string title,
+        Classification classification,
+        bytes32 metadataHash,
+        bytes32 schemaHash,
+        bytes32 contentHash
+    );
+    event DatasetVersionUpdated(
+        uint256 indexed datasetId, uint64 version, bytes32 oldContentHash, bytes32 newContentHash
+    );
+    event AccessRequested(
+        uint256 indexed requestId,
+        uint256 indexed datasetId,
+        uint64 indexed requesterId,
+        uint16 purposeCode,
+        bytes32 purposeHash,
+        bytes32 scopeHash,
+        uint48 duration,
+        uint48 expiresAt
+    );
+    event RequestApprovedByOwner(uint256 indexed requestId, uint64 indexed ownerId, address approver);
+    event RequestApprovedByGovernance(uint256 indexed requestId, uint64 indexed governanceId, address approver);
+    event RequestDenied(uint256 indexed requestId, uint64 indexed ownerId, address account, uint16 reasonCode);
+    event RequestWithdrawn(uint256 indexed requestId, uint64 indexed requesterId, address account);
+    event GrantCreated(
+        uint256 indexed grantId,
+        uint256 indexed requestId,
+        uint256 indexed datasetId,
+        uint64 granteeId,
+        bytes32 scopeHash,
+        uint48 expiresAt
+    );
+    event GrantRenewed(uint256 indexed grantId, uint48 oldExpiresAt, uint48 newExpiresAt);
+    event GrantRevoked(uint256 indexed grantId, address account);
+    event GrantFrozen(uint256 indexed grantId, address account);
+    event GrantUnfrozen(uint256 indexed grantId, address account);
+    event MemberFrozen(uint64 indexed memberId, address account);
+    event MemberUnfrozen(uint64 indexed memberId, address account);
+    event RequestTtlChanged(uint48 oldTtl, uint48 newTtl);
+    /// @notice One served access. `seq` counts the grant's accesses from 1; `at` is the block
+    /// timestamp, the same value an off-chain record puts in its Merkle leaf.
+    event AccessRecorded(
+        uint256 indexed grantId,
+        uint256 indexed datasetId,
+        uint64 indexed granteeId,
+        uint64 seq,
+        bytes32 queryHash,
+        uint64 rowCount,
+        uint48 at
+    );
+    /// @notice One refused attempt. `grantId` 0: none presented; `requesterId` 0: not a member.
+    event AccessRefused(
+        uint256 indexed datasetId,
+        uint256 indexed grantId,
+        uint64 indexed requesterId,
+        RefusalReason reason,
+        bytes32 queryHash,
+        uint64 seq
+    );
+    event AccessBatchAnchored(
+        uint256 indexed batchId,
+        uint64 indexed anchorerId,
+        bytes32 merkleRoot,
+        uint32 count,
+        uint48 fromTime,
+        uint48 toTime
+    );
+
+    // ---------------------------------------------------------------- catalog
+
+    /// @notice Register a dataset owned by the caller's member (Department role).
+    /// @param title Human-readable title, 1..{MAX_TITLE_LENGTH} bytes.
+    /// @param metadataHash Hash of the metadata document (description, contact, ...).
+    /// @param schemaHash Hash of the schema (fields and types).
+    /// @param contentHash Hash of the current version's content.
+    function registerDataset(
+        string calldata title,
+        Classification classification,
+        bytes32 metadataHash,
+        bytes32 schemaHash,
+        bytes32 contentHash
+    ) external returns (uint256 datasetId);
+
+    /// @notice Set the current version's content hash; any active account of the owner member.
+    /// Emits {DatasetVersionUpdated} with the old and new hash.
+    function updateDatasetVersion(uint256 datasetId, bytes32 newContentHash) external;
+
+    // --------------------------------------------------------------- requests
+
+    /// @notice Request access to another member's dataset (Department role).
+    /// @param purposeCode Purpose from the city's purpose code list (off-chain, versioned).
+    /// @param purposeHash Hash of the purpose statement text.
+    /// @param scopeHash Hash of the field list or query template the grant will cover.
+    /// @param duration Grant lifetime in seconds, counted from the final approval.
+    /// The request must be fully approved within {requestTtl} (fixed at creation) or it expires.
+    function requestAccess(
+        uint256 datasetId,
+        uint16 purposeCode,
+        bytes32 purposeHash,
+        bytes32 scopeHash,
+        uint48 duration
+    ) external returns (uint256 requestId);
+
+    /// @notice Withdraw an open request; any active account of the requesting member.
+    function withdrawRequest(uint256 requestId) external;
+
+    /// @notice Approve as the dataset owner (any active account of the owner member that still
+    /// holds the Department role). Creates the grant when no further approval is needed.
+    /// @return grantId The new grant, or 0 while a DataGovernance approval is still missing.
+    function approveAsOwner(uint256 requestId) external returns (uint256 grantId);
+
+    /// @notice Second approval for Sensitive and Secret datasets (DataGovernance role). The
+    /// account must differ from the owner approver's, and its member must be neither the owner
+    /// nor the requester. May come before or after the owner's approval.
+    /// @return grantId The new grant, or 0 while the owner's approval is still missing.
+    function approveAsGovernance(uint256 requestId) external returns (uint256 grantId);
+
+    /// @notice Deny an open request with a reason code; any active account of the owner member.
+    function denyRequest(uint256 requestId, uint16 reasonCode) external;
+
+    // ----------------------------------------------------------------- grants
+
+    /// @notice Extend an Active or Frozen grant by `extension` seconds (owner member with the
+    /// Department role). An expired or revoked grant needs a new request.
+    function renewGrant(uint256 grantId, uint48 extension) external;
+
+    /// @notice Revoke a grant at once; any active account of the owner member.
+    function revokeGrant(uint256 grantId) external;
+
+    /// @notice Freeze a grant (DataGovernance role); access stops until {unfreezeGrant}.
+    function freezeGrant(uint256 grantId) external;
+
+    /// @notice Lift a grant's freeze flag (DataGovernance role).
+    function unfreezeGrant(uint256 grantId) external;
+
+    /// @notice Emergency stop: freeze every grant held by `memberId` (DataGovernance role).
+    function freezeMember(uint64 memberId) external;
+
+    /// @notice Lift a member freeze (DataGovernance role).
+    function unfreezeMember(uint64 memberId) external;
+
+    /// @notice Change the approval deadline of future requests (DataGovernance role).
+    function setRequestTtl(uint48 newTtl) external;
+
+    // ------------------------------------------------------------- access log
+
+    /// @notice Record one served access; called by the owner's gateway (an active account of
+    /// the dataset's owner member). Reverts with {DataGrantNotActive} unless the grant is Active
+    /// at this block. Stores only the grant's counter; the record is in {AccessRecorded}.
+    function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount) external returns (uint64 seq);
+
+    /// @notice Record a refused access attempt on `datasetId`; called by the owner's gateway.
+    /// @param grantId The grant presented (0: none); if non-zero it must be on `datasetId`.
+    /// @param requesterId The member that asked (0: could not be identified as a member).
+    function recordRefusal(
+        uint256 datasetId,
+        uint256 grantId,
+        uint64 requesterId,
+        RefusalReason reason,
+        bytes32 queryHash
+    ) external returns (uint64 seq);
+
+    /// @notice Anchor a batch of off-chain access records as a Merkle root (Department role:
+    /// the gateway of the member that served them).
+    /// @dev The tree is OpenZeppelin's StandardMerkleTree shape: sorted-pair keccak256 hashing
+    /// over leaves `keccak256(bytes.concat(keccak256(abi.encode(uint256 grantId, bytes32
+    /// queryHash, uint64 rowCount, uint48 timestamp))))` (see {accessLeaf}); `ledger/merkle.py`
+    /// builds the same tree. `count` is the number of leaves; the window bounds the records'
+    /// timestamps (fromTime <= toTime <= now).
+    function anchorAccessBatch(bytes32 merkleRoot, uint32 count, uint48 fromTime, uint48 toTime)
+        external
+        returns (uint256 batchId);
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice True if `leaf` is in batch `batchId` by `proof` (OpenZeppelin MerkleProof).
+    function verifyBatchRecord(uint256 batchId, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (bool);
+
+    /// @notice The Merkle leaf of one access record: the double keccak256 of its ABI encoding,
+    /// `keccak256(bytes.concat(keccak256(abi.encode(grantId, queryHash, rowCount, timestamp))))`.
+    function accessLeaf(uint256 grantId, bytes32 queryHash, uint64 rowCount, uint48 timestamp)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice True only while the grant is Active at this block (not expired, revoked or frozen,
+    /// grantee member not frozen) and `account` is an active account of the grantee member.
+    function isAccessAllowed(uint256 grantId, address account) external view returns (bool);
+
+    function requestState(uint256 requestId) external view returns (RequestState);
+    function grantState(uint256 grantId) external view returns (GrantState);
+    function getDataset(uint256 datasetId) external view returns (DatasetView memory);
+    function getRequest(uint256 requestId) external view returns (RequestView memory);
+    function getGrant(uint256 grantId) external view returns (GrantView memory);
+    function getBatch(uint256 batchId) external view returns (BatchView memory);
+    function datasetCount() external view returns (uint256);
+    function requestCount() external view returns (uint256);
+    function grantCount() external view returns (uint256);
+    function batchCount() external view returns (uint256);
+    function isMemberFrozen(uint64 memberId) external view returns (bool);
+    function requestTtl() external view returns (uint48);
+    function registry() external view returns (IMembershipRegistry);
+
+    /// @notice Longest grant duration and renewal extension, in seconds.
+    function MAX_GRANT_DURATION() external view returns (uint48);
+    /// @notice Longest dataset title, in bytes.
+    function MAX_TITLE_LENGTH() external view returns (uint256);
+}
