@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
-from api.routers import health
+from api.routers import health, membership
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(membership.members_router)
+    app.include_router(membership.council_router)
     return app
 
 

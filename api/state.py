@@ -91,6 +91,8 @@ class ServiceState:
                 target=self._follow, name="index-follower", daemon=True
             )
             self._follower.start()
+        else:
+            self.catch_up()  # no follower: writes catch the index up as they land
 
     def _follow(self) -> None:
         assert self.index is not None

@@ -61,6 +61,9 @@ class ChainConfig:
     hardfork: str = "shanghai"
     db_path: Path = field(default_factory=lambda: REPO_ROOT / ".cogov" / "chain")
     block_time: float = 0.0
+    #: "strict": eth_sendRawTransaction returns before mining. Ganache's default
+    #: ("eager") deadlocks when gas estimates run while a block is being mined.
+    instamine: str = "strict"
 
     @property
     def url(self) -> str:
@@ -233,6 +236,8 @@ class Ganache:
         ]  # fmt: skip
         if c.block_time:
             cmd += ["--miner.blockTime", str(c.block_time)]
+        else:
+            cmd += ["--miner.instamine", c.instamine]
         return cmd
 
     def start(self, timeout: float = 60.0) -> ChainStatus:

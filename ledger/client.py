@@ -139,7 +139,7 @@ class Ledger:
         *,
         confirmations: int = 1,
         receipt_timeout: float = 120.0,
-        request_timeout: float = 10.0,
+        request_timeout: float = 30.0,
     ) -> None:
         urls = [rpc_urls] if isinstance(rpc_urls, str) else list(rpc_urls)
         self.provider = FailoverProvider(urls, timeout=request_timeout)

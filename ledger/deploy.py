@@ -76,8 +76,13 @@ def _registry_args(p: DeployParams, _addr: dict[str, str]) -> list[Any]:
     return [seats, p.threshold, p.proposal_lifetime]
 
 
+def _data_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
+    return [addr["MembershipRegistry"], p.request_ttl]
+
+
 SUITE: list[Step] = [
     Step("MembershipRegistry", _registry_args),
+    Step("DataSharing", _data_args),
 ]
 
 

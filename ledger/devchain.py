@@ -22,7 +22,7 @@ def is_dev_chain(ledger: Ledger) -> bool:
     return "ganache" in client.lower() or "ethereumtester" in client.lower()
 
 
-def fund(ledger: Ledger, address: str, wei: int = 10**20) -> str | None:
+def fund(ledger: Ledger, address: str, wei: int = 10**19) -> str | None:
     """Top ``address`` up to ``wei`` from the first unlocked dev account. Returns the tx hash."""
     if not is_dev_chain(ledger):
         raise NotADevChain("funding from unlocked accounts is only allowed on the development chain")

@@ -37,7 +37,7 @@ _CONNECTION_ERRORS = (
 class FailoverProvider(JSONBaseProvider):
     """An HTTP provider over one or more node URLs."""
 
-    def __init__(self, urls: Sequence[str], timeout: float = 10.0) -> None:
+    def __init__(self, urls: Sequence[str], timeout: float = 30.0) -> None:
         super().__init__()
         if not urls:
             raise ValueError("at least one RPC URL is needed")

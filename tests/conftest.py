@@ -117,4 +117,32 @@ def deployment(ganache: Ganache, tmp_path_factory: pytest.TempPathFactory) -> De
         fund_timelock=3600,
     )
     deploy(led, signers["deployer"], params, root / "deployment.json")
-    return Deployment(ganache, ks, root / "deployment.json", signers, root)
+    d = Deployment(ganache, ks, root / "deployment.json", signers, root)
+    admit_standard_members(d)
+    return d
+
+
+# label -> (name, kind, roles): the members every integration test can rely on.
+STANDARD_MEMBERS = {
+    "dept_a": ("卫健委", "DEPARTMENT", ["DEPARTMENT"]),
+    "dept_b": ("城管", "DEPARTMENT", ["DEPARTMENT"]),
+    "treasurer": ("财政局", "DEPARTMENT", ["TREASURER"]),
+    "committee_a": ("共治委员会-甲", "RESIDENT_GROUP", ["FUND_COMMITTEE"]),
+    "committee_b": ("共治委员会-乙", "ENTERPRISE", ["FUND_COMMITTEE"]),
+    "committee_c": ("共治委员会-丙", "DEPARTMENT", ["FUND_COMMITTEE"]),
+    "auditor": ("审计局", "AUDITOR", ["AUDITOR"]),
+    "resident": ("幸福里居民", "RESIDENT_GROUP", ["CONTRIBUTOR"]),
+    "enterprise": ("绿城物业", "ENTERPRISE", ["CONTRIBUTOR"]),
+}
+# The council seats: c1 街道办 (department), c2 民政局 (department), c3 区数据局 (data governance).
+MEMBER_IDS = {"c1": 1, "c2": 2, "c3": 3, **{label: 4 + i for i, label in enumerate(STANDARD_MEMBERS)}}
+
+
+def admit_standard_members(d: Deployment) -> None:
+    from ledger.membership import Registry
+    from ledger.roles import MemberKind, Role
+
+    reg = Registry(d.ledger())
+    for label, (name, kind, roles) in STANDARD_MEMBERS.items():
+        mid = reg.admit(d.council, name, MemberKind[kind], [Role[r] for r in roles], d.signers[label].address)
+        assert mid == MEMBER_IDS[label], (label, mid)

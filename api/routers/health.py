@@ -75,8 +75,8 @@ def health(state: StateDep) -> JSONResponse:
         try:
             h = state.index.health()
             index.available = bool(h.ok)
-            index.problem = h.problem
-            index.last_block = state.index.last_block()
+            index.problem = h.reason
+            index.last_block = h.last_block
             if chain.block is not None and index.last_block is not None:
                 index.lag = max(0, chain.block - index.last_block)
         except LedgerError as exc:

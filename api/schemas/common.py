@@ -1,0 +1,53 @@
+"""Schemas shared by every router."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from eth_utils import is_address, to_checksum_address
+from pydantic import AfterValidator, BaseModel, Field
+
+T = TypeVar("T")
+
+
+def _address(v: str) -> str:
+    if not isinstance(v, str) or not is_address(v):
+        raise ValueError("not an Ethereum address (0x + 40 hex digits)")
+    if v != v.lower() and v != v.upper()[:2].lower() + v[2:].upper() and v != to_checksum_address(v):
+        raise ValueError("mixed-case address with a wrong EIP-55 checksum")
+    return str(to_checksum_address(v))
+
+
+def _bytes32(v: str) -> str:
+    s = v[2:] if v.startswith("0x") else v
+    if len(s) != 64:
+        raise ValueError("expected 32 bytes as 0x + 64 hex digits")
+    try:
+        bytes.fromhex(s)
+    except ValueError as exc:
+        raise ValueError("not hex") from exc
+    return "0x" + s.lower()
+
+
+Address = Annotated[str, Field(min_length=40, max_length=42, examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"]), AfterValidator(_address)]
+Bytes32 = Annotated[str, Field(min_length=64, max_length=66, examples=["0x" + "ab" * 32]), AfterValidator(_bytes32)]
+Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
+PositiveUint64 = Annotated[int, Field(ge=1, le=2**64 - 1)]
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int = Field(description="Total matching records (before pagination).")
+
+
+class TxInfo(BaseModel):
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
