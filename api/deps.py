@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.apikeys import ApiKey
@@ -92,3 +92,46 @@ def require_role(*roles: Role) -> Callable[..., Caller]:
         return caller
 
     return _dep
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Any unique string; a retry with the same key returns the first result and never writes twice.",
+    ),
+]
+
+
+def run_write(
+    state: ServiceState,
+    caller: Caller,
+    request: Request,
+    idempotency_key: str | None,
+    body: object,
+    send: Callable[..., object],
+    respond: Callable[..., tuple[int, dict[str, object]]],
+) -> tuple[int, dict[str, object]]:
+    """Run a write through the idempotency store (when a key is given); returns (status, body).
+
+    ``send(before_send)`` signs and sends (passing ``before_send`` to the ledger),
+    ``respond(receipt)`` builds the answer from the receipt.
+    """
+    from api.idempotency import fingerprint
+
+    state.check_chain()
+    if idempotency_key is None:
+        receipt = send(None)
+        state.catch_up()
+        return respond(receipt)
+    fp = fingerprint(request.method, request.url.path, body)
+
+    def _respond(receipt: object) -> tuple[int, dict[str, object]]:
+        state.catch_up()
+        return respond(receipt)
+
+    outcome = state.idempotency.execute(caller.key.key_id, idempotency_key, fp, send, _respond)
+    return outcome.status_code, outcome.body

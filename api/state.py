@@ -25,6 +25,7 @@ class ServiceState:
     apikeys: ApiKeyStore
     manifest: Manifest | None = None
     index: Any = None  # ledger.index.Indexer once the deployment is known
+    idempotency: Any = None  # api.idempotency.IdempotencyStore
     chain_problem: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _follower: threading.Thread | None = None
@@ -37,13 +38,23 @@ class ServiceState:
             confirmations=settings.confirmations,
             receipt_timeout=settings.receipt_timeout,
         )
+        from api.idempotency import IdempotencyStore
+
+        engine = engine_for(settings.service_db_url)
         state = cls(
             settings=settings,
             ledger=ledger,
             keystore=Keystore(settings.keystore_dir),
-            apikeys=ApiKeyStore(engine_for(settings.service_db_url)),
+            apikeys=ApiKeyStore(engine),
+            idempotency=IdempotencyStore(engine, ledger),
         )
         state.load_manifest()
+        try:
+            n = state.idempotency.reconcile()
+            if n:
+                log.info("re-sent %d signed transactions left unanswered by a previous run", n)
+        except LedgerError as exc:
+            log.warning("idempotency reconciliation skipped: %s", exc)
         return state
 
     def load_manifest(self) -> None:

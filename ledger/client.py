@@ -256,11 +256,19 @@ class Ledger:
         *args: Any,
         gas: int | None = None,
         wait: bool = True,
+        before_send: Callable[[str, bytes], None] | None = None,
     ) -> TxReceipt:
-        """Sign and send a contract call; wait for confirmations; decode events."""
+        """Sign and send a contract call; wait for confirmations; decode events.
+
+        ``before_send(tx_hash, signed_bytes)`` runs after signing and before the
+        transaction leaves the process, so a caller can persist it first (the
+        API's idempotency records do, to survive a crash mid-write).
+        """
         contract = self.contract(name)
         data = contract.encode_abi(fn, args=list(args))
-        return self.send(signer, to=contract.address, data=data, gas=gas, wait=wait)
+        return self.send(
+            signer, to=contract.address, data=data, gas=gas, wait=wait, before_send=before_send
+        )
 
     def deploy(self, signer: Signer, name: str, *args: Any, gas: int | None = None) -> TxReceipt:
         """Deploy contract ``name`` with constructor ``args``."""
@@ -282,6 +290,7 @@ class Ledger:
         value: int = 0,
         gas: int | None = None,
         wait: bool = True,
+        before_send: Callable[[str, bytes], None] | None = None,
     ) -> TxReceipt:
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": hex(value)}
         if to is not None:
@@ -301,10 +310,18 @@ class Ledger:
                 }
             )
             tx_hash = "0x" + keccak(signed).hex()
+            if before_send is not None:
+                before_send(tx_hash, signed)
             self._send_raw(signed, tx_hash)
         if not wait:
             return TxReceipt(tx_hash, -1, "", 0, -1)
         return self.wait(tx_hash, tx)
+
+    def rebroadcast(self, signed: bytes) -> str:
+        """Send already-signed bytes again (same hash: never a second transaction)."""
+        tx_hash = "0x" + keccak(signed).hex()
+        self._send_raw(signed, tx_hash)
+        return tx_hash
 
     def _send_raw(self, signed: bytes, tx_hash: str) -> None:
         try:

@@ -1,0 +1,177 @@
+"""Idempotent writes: the same ``Idempotency-Key`` never changes the chain twice.
+
+Per (API key, idempotency key) the store keeps a fingerprint of the request,
+the signed transaction (persisted *before* it is sent) and, once known, the
+response. A retry:
+
+* of a finished request returns the stored response;
+* of a request whose transaction was signed but whose answer was lost (a
+  crash, a timeout, the node going away) re-sends the *same signed bytes*
+  (one hash, so at most one transaction) and answers from its receipt;
+* with the same key but a different body is refused (409), as is a retry
+  while the first attempt is still running (409, try again).
+
+At start-up :meth:`IdempotencyStore.reconcile` re-sends every signed but
+unanswered transaction, so nothing signed is left behind by a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger.client import Ledger, TxReceipt
+from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, TransactionFailed
+
+log = logging.getLogger("api.idempotency")
+
+metadata = sa.MetaData()
+
+records = sa.Table(
+    "idempotency",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),  # the API key id
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # started | signed | done
+    sa.Column("tx_hash", sa.String(66), nullable=True),
+    sa.Column("raw_tx", sa.Text, nullable=True),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("response", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+Send = Callable[[Callable[[str, bytes], None] | None], TxReceipt]
+Respond = Callable[[TxReceipt], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, engine: sa.Engine, ledger: Ledger) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        metadata.create_all(engine)
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, scope: str, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault((scope, key), threading.Lock())
+
+    def execute(self, scope: str, key: str, fp: str, send: Send, respond: Respond) -> Outcome:
+        lock = self._lock(scope, key)
+        if not lock.acquire(blocking=False):
+            raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
+        try:
+            return self._execute(scope, key, fp, send, respond)
+        finally:
+            lock.release()
+
+    def _row(self, scope: str, key: str) -> sa.RowMapping | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(records).where(records.c.scope == scope, records.c.key == key)
+            ).mappings().first()
+
+    def _update(self, scope: str, key: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                records.update()
+                .where(records.c.scope == scope, records.c.key == key)
+                .values(updated_at=time.time(), **values)
+            )
+
+    def _execute(self, scope: str, key: str, fp: str, send: Send, respond: Respond) -> Outcome:
+        row = self._row(scope, key)
+        if row is not None and row["fingerprint"] != fp:
+            raise Conflict("this Idempotency-Key was used for a different request")
+        if row is not None and row["state"] == "done":
+            return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
+        if row is not None and row["state"] == "signed" and row["raw_tx"]:
+            receipt = self._resume(row)
+            if receipt is not None:
+                return self._finish(scope, key, receipt, respond, replayed=True)
+            # The signed transaction can never be mined (its nonce went to another): sign anew.
+        if row is None:
+            now = time.time()
+            with self.engine.begin() as conn:
+                conn.execute(
+                    records.insert().values(
+                        scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+                    )
+                )
+
+        def persist(tx_hash: str, raw: bytes) -> None:
+            self._update(scope, key, state="signed", tx_hash=tx_hash, raw_tx=raw.hex())
+
+        try:
+            receipt = send(persist)
+        except ContractReverted as exc:
+            if exc.tx_hash is None:
+                # Refused before anything was sent: the key may be reused for a corrected request.
+                with self.engine.begin() as conn:
+                    conn.execute(records.delete().where(records.c.scope == scope, records.c.key == key))
+            raise
+        return self._finish(scope, key, receipt, respond, replayed=False)
+
+    def _finish(self, scope: str, key: str, receipt: TxReceipt, respond: Respond, replayed: bool) -> Outcome:
+        status_code, body = respond(receipt)
+        self._update(
+            scope,
+            key,
+            state="done",
+            tx_hash=receipt.tx_hash,
+            status_code=status_code,
+            response=json.dumps(body, ensure_ascii=False, default=str),
+        )
+        return Outcome(status_code, body, replayed)
+
+    def _resume(self, row: sa.RowMapping) -> TxReceipt | None:
+        """The receipt of a signed transaction, re-sending the same bytes if the node lost it."""
+        tx_hash = str(row["tx_hash"])
+        receipt = self.ledger.receipt(tx_hash)
+        if receipt is not None:
+            return receipt
+        try:
+            self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
+        except TransactionFailed as exc:
+            if "nonce" in exc.message.lower():
+                log.info("signed tx %s superseded (nonce reused); re-signing", tx_hash)
+                self.ledger.nonces.reset()
+                return None
+            raise
+        return self.ledger.wait(tx_hash)
+
+    def reconcile(self) -> int:
+        """At start-up: re-send signed transactions that never got an answer. Returns how many."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(records).where(records.c.state == "signed")).mappings().all()
+        n = 0
+        for row in rows:
+            try:
+                if self.ledger.receipt(str(row["tx_hash"])) is None:
+                    self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
+                    n += 1
+            except (ChainUnavailable, LedgerError) as exc:
+                log.warning("could not reconcile %s: %s", row["tx_hash"], exc)
+        return n
