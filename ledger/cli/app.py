@@ -251,3 +251,10 @@ def apikeys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from 
     else:
         out.say(f"no active key {key_id}")
         raise typer.Exit(out.EXIT_OTHER)
+
+
+# ---------------------------------------------------------------- sub-apps (one module per domain)
+
+from ledger.cli.index import index_app  # noqa: E402
+
+app.add_typer(index_app, name="index")

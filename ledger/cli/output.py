@@ -84,7 +84,7 @@ def run(app: typer.Typer) -> int:
 
 
 def say(msg: str) -> None:
-    console.print(msg, markup=False)
+    console.print(msg, markup=False, soft_wrap=True)
 
 
 def ok(msg: str) -> None:
@@ -145,3 +145,15 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
                 p.update(task, description=text)
 
         yield _Handle()
+
+
+def run_guarded(fn: Any) -> int:
+    """Run a plain function like a command: ledger errors become one line and an exit code."""
+    try:
+        fn()
+    except LedgerError as exc:
+        if VERBOSE["on"]:
+            err_console.print(traceback.format_exc(), markup=False)
+        err_console.print(f"error: {exc.message}", markup=False)
+        return exit_code(exc)
+    return 0
