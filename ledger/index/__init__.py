@@ -1,0 +1,25 @@
+"""The event index: decoded contract events in a SQL database (SQLite or PostgreSQL).
+
+The API reads it; the auditor rebuilds it and compares it with the chain.
+
+    indexer = Indexer(w3, {"MembershipRegistry": address}, "var/index.sqlite")
+    indexer.sync()
+    rows = indexer.events("MembershipRegistry", "MemberAdmitted", args={"memberId": 4})
+"""
+
+from ledger.index.codec import UNKNOWN_EVENT, canonical_json
+from ledger.index.indexer import IndexChainMismatch, Indexer
+from ledger.index.rows import EventRow, IndexHealth, SyncProgress, SyncResult
+from ledger.index.schema import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "UNKNOWN_EVENT",
+    "EventRow",
+    "IndexChainMismatch",
+    "IndexHealth",
+    "Indexer",
+    "SyncProgress",
+    "SyncResult",
+    "canonical_json",
+]

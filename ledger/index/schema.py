@@ -1,0 +1,66 @@
+"""The index's tables, in SQLAlchemy Core, portable between SQLite and PostgreSQL.
+
+``events``
+    One row per log of our contracts. ``id`` is a surrogate key in insertion order
+    (never reused); the natural key is ``(tx_hash, log_index)``. Hashes are
+    ``0x`` + lowercase hex, ``address`` is EIP-55, ``args`` is canonical JSON text
+    (see :mod:`ledger.index.codec`), ``block_time`` is the block's Unix timestamp.
+``blocks``
+    Hashes of indexed blocks kept for reorg detection: every block that holds one
+    of our events and the last block of every batch, pruned to the last
+    ``keep_blocks`` block numbers. A stored hash commits to all its ancestors, so
+    the highest stored block whose hash the chain still has is a common ancestor.
+``meta``
+    ``schema_version``, ``chain_id``, ``genesis_hash``, ``contracts`` (canonical JSON
+    of name → address and event signatures), ``contracts_hash``, ``start_block``,
+    ``last_block`` (absent until a first batch is written).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SCHEMA_VERSION = "1"
+
+metadata = sa.MetaData()
+
+# SQLite only gives an auto-incremented rowid to a column declared exactly INTEGER.
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("block_number", sa.BigInteger, nullable=False),
+    sa.Column("block_hash", sa.String(66), nullable=False),
+    sa.Column("block_time", sa.BigInteger, nullable=False),
+    sa.Column("tx_hash", sa.String(66), nullable=False),
+    sa.Column("tx_index", sa.Integer, nullable=False),
+    sa.Column("log_index", sa.Integer, nullable=False),
+    sa.Column("contract", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(42), nullable=False),
+    sa.Column("event", sa.String(128), nullable=False),
+    sa.Column("args", sa.Text, nullable=False),
+    sa.UniqueConstraint("tx_hash", "log_index", name="uq_events_tx_log"),
+    sa.Index("ix_events_block", "block_number", "log_index"),
+    sa.Index("ix_events_contract_event", "contract", "event", "block_number", "log_index"),
+    sqlite_autoincrement=True,  # ids never reused after a reorg rollback, as with sequences
+)
+
+blocks = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(66), nullable=False),
+    sa.Column("parent_hash", sa.String(66), nullable=True),
+    sa.Column("time", sa.BigInteger, nullable=True),
+)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+TABLES = ("events", "blocks", "meta")
