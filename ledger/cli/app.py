@@ -39,9 +39,7 @@ def _global(
 
 @app.command("compile")
 def compile_cmd(
-    check: Annotated[
-        bool, typer.Option("--check", help="Recompile and fail if a committed artifact differs.")
-    ] = False,
+    check: Annotated[bool, typer.Option("--check", help="Recompile and fail if a committed artifact differs.")] = False,
 ) -> None:
     """Compile contracts/ (solc 0.8.28, paris, optimizer) into ledger/artifacts/."""
     from ledger import compiler
@@ -183,7 +181,9 @@ def deploy_cmd(
     with out.progress("deploying") as bar:
         result = deploy(led, signer, params, e.settings.manifest_path, bar.message)
     if not result.deployed:
-        out.ok(f"nothing to do: all {len(result.unchanged)} contracts are deployed and match ({e.settings.manifest_path})")
+        out.ok(
+            f"nothing to do: all {len(result.unchanged)} contracts are deployed and match ({e.settings.manifest_path})"
+        )
     else:
         out.ok(f"deployed {', '.join(result.deployed)}; manifest {e.settings.manifest_path}")
     for name, dep in result.manifest.contracts.items():
@@ -223,7 +223,12 @@ def _apikey_store():  # type: ignore[no-untyped-def]
 @apikeys_app.command("create")
 def apikeys_create(
     label: Annotated[str, typer.Argument(help="Who the key is for, e.g. 民政局-gateway.")],
-    role: Annotated[str, typer.Option("--role", help="council, department, data_governance, fund_committee, treasurer, auditor or contributor.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", help="council, department, data_governance, fund_committee, treasurer, auditor or contributor."
+        ),
+    ],
     key: Annotated[str, typer.Option("--key", help="Keystore label of the account the API signs with.")],
 ) -> None:
     """Create an API key. The key is printed once; only its hash is stored."""

@@ -9,7 +9,9 @@ import typer
 from ledger.cli import output as out
 from ledger.cli.context import env
 
-index_app = typer.Typer(help="The event index of our contracts (SQLite by default, PostgreSQL by URL).", no_args_is_help=True)
+index_app = typer.Typer(
+    help="The event index of our contracts (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
+)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Index database URL (default: $COGOV_INDEX_DB_URL).")]
 
@@ -30,9 +32,11 @@ def _indexer(db: str | None) -> Any:
 
 def _run(label: str, fn: Any) -> Any:
     with out.progress(label) as bar:
+
         def progress(p: Any) -> None:  # a SyncProgress after each batch
             bar.update(total=p.target, completed=p.to_block)
             bar.message(f"{label}: {p.events} events")
+
         return fn(progress)
 
 
@@ -41,8 +45,10 @@ def index_sync(db: DbOpt = None) -> None:
     """Index new confirmed blocks; resumes where it stopped."""
     idx = _indexer(db)
     result = _run("indexing", lambda p: idx.sync(p))
-    out.ok(f"indexed {result.events} new events; up to block {result.last_block} "
-           f"(head {result.head}) in {result.elapsed:.1f}s")
+    out.ok(
+        f"indexed {result.events} new events; up to block {result.last_block} "
+        f"(head {result.head}) in {result.elapsed:.1f}s"
+    )
 
 
 @index_app.command("rebuild")
@@ -58,7 +64,13 @@ def index_status(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json
     """Show the index: last block, lag behind the chain, events, health."""
     idx = _indexer(db)
     h = idx.health()
-    data = {"ok": h.ok, "reason": h.reason, "last_block": h.last_block, "events": h.events, "lag": idx.lag() if h.ok else None}
+    data = {
+        "ok": h.ok,
+        "reason": h.reason,
+        "last_block": h.last_block,
+        "events": h.events,
+        "lag": idx.lag() if h.ok else None,
+    }
     if as_json:
         out.emit_json(data)
     else:

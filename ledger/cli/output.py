@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -61,25 +60,15 @@ def run(app: typer.Typer) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        rc = app(standalone_mode=False)
-        if isinstance(rc, int):
-            return rc
+        app()  # standalone: usage errors exit 2 with click's message, --help exits 0
     except LedgerError as exc:
         if VERBOSE["on"]:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {exc.message}", markup=False)
+        sys.stderr.write(f"error: {_one_line(exc.message)}\n")
         return exit_code(exc)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("aborted", markup=False)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
-        return 130
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
 
@@ -154,6 +143,10 @@ def run_guarded(fn: Any) -> int:
     except LedgerError as exc:
         if VERBOSE["on"]:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {exc.message}", markup=False)
+        sys.stderr.write(f"error: {_one_line(exc.message)}\n")
         return exit_code(exc)
     return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
