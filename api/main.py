@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.routers import health, membership
+from api.routers import data as data_routers
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.include_router(health.router)
     app.include_router(membership.members_router)
     app.include_router(membership.council_router)
+    for r in (data_routers.datasets_router, data_routers.requests_router, data_routers.grants_router, data_routers.access_log_router):
+        app.include_router(r)
     return app
 
 

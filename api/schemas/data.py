@@ -1,0 +1,161 @@
+"""Datasets, access requests, grants, the access log and sealed data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import PositiveUint64, TxInfo
+
+ClassificationName = Literal["public", "internal", "sensitive", "secret"]
+RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
+GrantStateName = Literal["active", "expired", "revoked", "frozen"]
+RefusalName = Literal[
+    "no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other"
+]
+FieldName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$")]
+MAX_DURATION = 3 * 365 * 24 * 3600
+
+
+class DatasetPublic(BaseModel):
+    id: int
+    owner_id: int
+    title: str
+    classification: ClassificationName
+    metadata_hash: str
+    schema_hash: str
+    content_hash: str = Field(description="keccak256 of the current version's exact file bytes.")
+    version: int
+    registered_at: int
+    updated_at: int
+    refusals: int
+    format: str | None = Field(None, description="From this gateway's store (None if it holds no copy).")
+    fields: list[str] | None = None
+    rows: int | None = None
+    size: int | None = None
+
+
+class DatasetList(BaseModel):
+    data: list[DatasetPublic]
+    count: int
+
+
+class DatasetWrite(BaseModel):
+    tx: TxInfo
+    dataset: DatasetPublic
+
+
+class AccessRequestCreate(BaseModel):
+    dataset_id: PositiveUint64
+    purpose_code: Annotated[int, Field(ge=0, le=65535, description="From the city's purpose code list.")]
+    purpose: Annotated[str, Field(min_length=1, max_length=2000, description="Purpose statement; its keccak256 goes on chain.")]
+    fields: list[FieldName] | None = Field(
+        None, max_length=200, description="Fields the grant will cover; omitted: every field of the dataset."
+    )
+    duration: Annotated[int, Field(ge=1, le=MAX_DURATION, description="Grant lifetime in seconds.")]
+
+
+class AccessRequestPublic(BaseModel):
+    id: int
+    dataset_id: int
+    requester_id: int
+    purpose_code: int
+    purpose_hash: str
+    scope_hash: str
+    duration: int
+    created_at: int
+    expires_at: int
+    needs_governance: bool
+    owner_approver: str | None
+    owner_approved_at: int
+    governance_approver: str | None
+    governance_approver_id: int
+    governance_approved_at: int
+    closed_at: int
+    deny_reason: int
+    grant_id: int
+    state: RequestStateName
+
+
+class AccessRequestList(BaseModel):
+    data: list[AccessRequestPublic]
+    count: int
+
+
+class GrantPublic(BaseModel):
+    id: int
+    request_id: int
+    dataset_id: int
+    grantee_id: int
+    scope_hash: str
+    granted_at: int
+    expires_at: int
+    revoked_at: int
+    frozen: bool
+    accesses: int
+    state: GrantStateName
+
+
+class AccessRequestWrite(BaseModel):
+    tx: TxInfo
+    request: AccessRequestPublic
+    grant: GrantPublic | None = None
+
+
+class DenyBody(BaseModel):
+    reason_code: Annotated[int, Field(ge=0, le=65535)] = 0
+
+
+class GrantList(BaseModel):
+    data: list[GrantPublic]
+    count: int
+
+
+class GrantWrite(BaseModel):
+    tx: TxInfo
+    grant: GrantPublic
+
+
+class RenewBody(BaseModel):
+    extension: Annotated[int, Field(ge=1, le=MAX_DURATION, description="Seconds added to the expiry.")]
+
+
+class AccessLogEntry(BaseModel):
+    kind: Literal["access", "refusal"]
+    dataset_id: int
+    grant_id: int
+    member_id: int = Field(description="The grantee (access) or the requester (refusal; 0: not a member).")
+    seq: int
+    query_hash: str
+    rows: int | None = None
+    reason: RefusalName | None = None
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+class AccessLogList(BaseModel):
+    data: list[AccessLogEntry]
+    count: int
+
+
+class Envelope(BaseModel):
+    alg: str
+    header: dict[str, Any] = Field(description="Authenticated (AES-GCM associated data), not encrypted.")
+    epk: str = Field(description="Ephemeral X25519 public key, base64.")
+    nonce: str
+    ciphertext: str
+
+
+class SealedData(BaseModel):
+    dataset_id: int
+    grant_id: int
+    grantee_id: int
+    seq: int
+    rows: int
+    fields: list[str]
+    content_hash: str
+    payload_hash: str = Field(description="keccak256 of the plaintext inside the envelope.")
+    envelope: Envelope
+    tx: TxInfo

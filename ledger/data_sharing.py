@@ -1,0 +1,388 @@
+"""Typed wrapper of the DataSharing contract: reads return frozen dataclasses, writes receipts.
+
+Hash conventions (the auditor checks files against them):
+
+* ``content_hash`` of a dataset version: keccak256 of the file's exact bytes;
+* ``scope_hash`` of a field list: keccak256 of the UTF-8 bytes of the sorted,
+  de-duplicated field names joined by ``","`` (:func:`scope_hash`); "all fields"
+  is the dataset schema's full field list;
+* ``purpose_hash``: keccak256 of the UTF-8 purpose statement;
+* ``schema_hash`` / ``metadata_hash``: keccak256 of the canonical JSON of the
+  schema / metadata document (:func:`canonical_hash`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+
+from ledger.client import Ledger, TxReceipt
+from ledger.errors import ValidationFailed
+from ledger.keys import Signer
+
+NAME = "DataSharing"
+
+BeforeSend = Callable[[str, bytes], None] | None
+
+
+class Classification(IntEnum):
+    PUBLIC = 0
+    INTERNAL = 1
+    SENSITIVE = 2
+    SECRET = 3
+
+
+class RequestState(IntEnum):
+    PENDING = 0
+    PARTIALLY_APPROVED = 1
+    GRANTED = 2
+    DENIED = 3
+    WITHDRAWN = 4
+    EXPIRED = 5
+
+
+class GrantState(IntEnum):
+    ACTIVE = 0
+    EXPIRED = 1
+    REVOKED = 2
+    FROZEN = 3
+
+
+class RefusalReason(IntEnum):
+    NO_GRANT = 0
+    GRANT_EXPIRED = 1
+    GRANT_REVOKED = 2
+    GRANT_FROZEN = 3
+    NOT_GRANTEE = 4
+    OUT_OF_SCOPE = 5
+    OTHER = 6
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: int
+    owner_id: int
+    title: str
+    classification: Classification
+    metadata_hash: bytes
+    schema_hash: bytes
+    content_hash: bytes
+    version: int
+    registered_at: int
+    updated_at: int
+    refusals: int
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    id: int
+    dataset_id: int
+    requester_id: int
+    purpose_code: int
+    purpose_hash: bytes
+    scope_hash: bytes
+    duration: int
+    created_at: int
+    expires_at: int
+    needs_governance: bool
+    owner_approver: str | None
+    owner_approved_at: int
+    governance_approver: str | None
+    governance_approver_id: int
+    governance_approved_at: int
+    closed_at: int
+    deny_reason: int
+    grant_id: int
+    state: RequestState
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int
+    request_id: int
+    dataset_id: int
+    grantee_id: int
+    scope_hash: bytes
+    granted_at: int
+    expires_at: int
+    revoked_at: int
+    frozen: bool
+    accesses: int
+    state: GrantState
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    merkle_root: bytes
+    anchorer_id: int
+    count: int
+    from_time: int
+    to_time: int
+    anchored_at: int
+
+
+# ------------------------------------------------------------------ hashing
+
+
+def normalize_fields(fields: Iterable[str]) -> list[str]:
+    """Sorted, de-duplicated, stripped field names (the canonical scope)."""
+    out = sorted({f.strip() for f in fields if f.strip()})
+    for f in out:
+        if "," in f:
+            raise ValidationFailed("fields", f"field name {f!r} contains a comma")
+    return out
+
+
+def scope_hash(fields: Iterable[str]) -> bytes:
+    """keccak256(",".join(sorted(set(fields)))) — the canonical scope of a field list."""
+    names = normalize_fields(fields)
+    if not names:
+        raise ValidationFailed("fields", "a scope needs at least one field")
+    return keccak(text=",".join(names))
+
+
+def text_hash(text: str) -> bytes:
+    return keccak(text=text)
+
+
+def canonical_hash(doc: Any) -> bytes:
+    """keccak256 of the canonical JSON (sorted keys, no spaces, UTF-8) of ``doc``."""
+    return keccak(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def content_hash(data: bytes) -> bytes:
+    return keccak(data)
+
+
+# ------------------------------------------------------------------ wrapper
+
+
+class DataSharing:
+    """The DataSharing contract of one deployment."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    # ---------------------------------------------------------------- reads
+
+    def _call(self, fn: str, *args: Any) -> Any:
+        return self.ledger.call(NAME, fn, *args)
+
+    def dataset(self, dataset_id: int) -> Dataset:
+        return _dataset(self._call("getDataset", dataset_id))
+
+    def request(self, request_id: int) -> AccessRequest:
+        return _request(self._call("getRequest", request_id))
+
+    def grant(self, grant_id: int) -> Grant:
+        return _grant(self._call("getGrant", grant_id))
+
+    def batch(self, batch_id: int) -> Batch:
+        return _batch(self._call("getBatch", batch_id))
+
+    def dataset_count(self) -> int:
+        return int(self._call("datasetCount"))
+
+    def request_count(self) -> int:
+        return int(self._call("requestCount"))
+
+    def grant_count(self) -> int:
+        return int(self._call("grantCount"))
+
+    def batch_count(self) -> int:
+        return int(self._call("batchCount"))
+
+    def is_access_allowed(self, grant_id: int, account: str) -> bool:
+        return bool(self._call("isAccessAllowed", grant_id, to_checksum_address(account)))
+
+    def is_member_frozen(self, member_id: int) -> bool:
+        return bool(self._call("isMemberFrozen", member_id))
+
+    def request_ttl(self) -> int:
+        return int(self._call("requestTtl"))
+
+    def access_leaf(self, grant_id: int, query_hash: bytes, row_count: int, timestamp: int) -> bytes:
+        return bytes(self._call("accessLeaf", grant_id, query_hash, row_count, timestamp))
+
+    def verify_batch_record(self, batch_id: int, leaf: bytes, proof: list[bytes]) -> bool:
+        return bool(self._call("verifyBatchRecord", batch_id, leaf, proof))
+
+    # ---------------------------------------------------------------- writes
+
+    def _tx(self, signer: Signer, fn: str, *args: Any, before_send: BeforeSend = None) -> TxReceipt:
+        return self.ledger.transact(signer, NAME, fn, *args, before_send=before_send)
+
+    def register(
+        self,
+        signer: Signer,
+        title: str,
+        classification: Classification,
+        metadata_hash: bytes,
+        schema_hash: bytes,
+        content_hash: bytes,
+        *,
+        before_send: BeforeSend = None,
+    ) -> tuple[int, TxReceipt]:
+        r = self._tx(
+            signer, "registerDataset", title, int(classification), metadata_hash, schema_hash, content_hash,
+            before_send=before_send,
+        )
+        return int(r.event("DatasetRegistered").args["datasetId"]), r
+
+    def update_version(self, signer: Signer, dataset_id: int, new_content_hash: bytes, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "updateDatasetVersion", dataset_id, new_content_hash, before_send=before_send)
+
+    def request_access(
+        self,
+        signer: Signer,
+        dataset_id: int,
+        purpose_code: int,
+        purpose_hash: bytes,
+        scope: bytes,
+        duration: int,
+        *,
+        before_send: BeforeSend = None,
+    ) -> tuple[int, TxReceipt]:
+        r = self._tx(
+            signer, "requestAccess", dataset_id, purpose_code, purpose_hash, scope, duration, before_send=before_send
+        )
+        return int(r.event("AccessRequested").args["requestId"]), r
+
+    def approve_as_owner(self, signer: Signer, request_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "approveAsOwner", request_id, before_send=before_send)
+
+    def approve_as_governance(self, signer: Signer, request_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "approveAsGovernance", request_id, before_send=before_send)
+
+    def deny(self, signer: Signer, request_id: int, reason_code: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "denyRequest", request_id, reason_code, before_send=before_send)
+
+    def withdraw(self, signer: Signer, request_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "withdrawRequest", request_id, before_send=before_send)
+
+    def renew(self, signer: Signer, grant_id: int, extension: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "renewGrant", grant_id, extension, before_send=before_send)
+
+    def revoke(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "revokeGrant", grant_id, before_send=before_send)
+
+    def freeze_grant(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "freezeGrant", grant_id, before_send=before_send)
+
+    def unfreeze_grant(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "unfreezeGrant", grant_id, before_send=before_send)
+
+    def freeze_member(self, signer: Signer, member_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "freezeMember", member_id, before_send=before_send)
+
+    def unfreeze_member(self, signer: Signer, member_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        return self._tx(signer, "unfreezeMember", member_id, before_send=before_send)
+
+    def set_request_ttl(self, signer: Signer, ttl: int) -> TxReceipt:
+        return self._tx(signer, "setRequestTtl", ttl)
+
+    def record_access(self, signer: Signer, grant_id: int, query_hash: bytes, row_count: int) -> tuple[int, TxReceipt]:
+        r = self._tx(signer, "recordAccess", grant_id, query_hash, row_count)
+        return int(r.event("AccessRecorded").args["seq"]), r
+
+    def record_refusal(
+        self,
+        signer: Signer,
+        dataset_id: int,
+        grant_id: int,
+        requester_id: int,
+        reason: RefusalReason,
+        query_hash: bytes,
+    ) -> tuple[int, TxReceipt]:
+        r = self._tx(signer, "recordRefusal", dataset_id, grant_id, requester_id, int(reason), query_hash)
+        return int(r.event("AccessRefused").args["seq"]), r
+
+    def anchor_batch(
+        self, signer: Signer, merkle_root: bytes, count: int, from_time: int, to_time: int
+    ) -> tuple[int, TxReceipt]:
+        r = self._tx(signer, "anchorAccessBatch", merkle_root, count, from_time, to_time)
+        return int(r.event("AccessBatchAnchored").args["batchId"]), r
+
+
+# ------------------------------------------------------------------ decoding
+
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def _addr(v: Any) -> str | None:
+    s = str(v)
+    return None if s.lower() == _ZERO_ADDRESS else to_checksum_address(s)
+
+
+def _dataset(raw: dict[str, Any]) -> Dataset:
+    return Dataset(
+        id=int(raw["id"]),
+        owner_id=int(raw["ownerId"]),
+        title=str(raw["title"]),
+        classification=Classification(int(raw["classification"])),
+        metadata_hash=bytes(raw["metadataHash"]),
+        schema_hash=bytes(raw["schemaHash"]),
+        content_hash=bytes(raw["contentHash"]),
+        version=int(raw["version"]),
+        registered_at=int(raw["registeredAt"]),
+        updated_at=int(raw["updatedAt"]),
+        refusals=int(raw["refusals"]),
+    )
+
+
+def _request(raw: dict[str, Any]) -> AccessRequest:
+    return AccessRequest(
+        id=int(raw["id"]),
+        dataset_id=int(raw["datasetId"]),
+        requester_id=int(raw["requesterId"]),
+        purpose_code=int(raw["purposeCode"]),
+        purpose_hash=bytes(raw["purposeHash"]),
+        scope_hash=bytes(raw["scopeHash"]),
+        duration=int(raw["duration"]),
+        created_at=int(raw["createdAt"]),
+        expires_at=int(raw["expiresAt"]),
+        needs_governance=bool(raw["needsGovernance"]),
+        owner_approver=_addr(raw["ownerApprover"]),
+        owner_approved_at=int(raw["ownerApprovedAt"]),
+        governance_approver=_addr(raw["governanceApprover"]),
+        governance_approver_id=int(raw["governanceApproverId"]),
+        governance_approved_at=int(raw["governanceApprovedAt"]),
+        closed_at=int(raw["closedAt"]),
+        deny_reason=int(raw["denyReason"]),
+        grant_id=int(raw["grantId"]),
+        state=RequestState(int(raw["state"])),
+    )
+
+
+def _grant(raw: dict[str, Any]) -> Grant:
+    return Grant(
+        id=int(raw["id"]),
+        request_id=int(raw["requestId"]),
+        dataset_id=int(raw["datasetId"]),
+        grantee_id=int(raw["granteeId"]),
+        scope_hash=bytes(raw["scopeHash"]),
+        granted_at=int(raw["grantedAt"]),
+        expires_at=int(raw["expiresAt"]),
+        revoked_at=int(raw["revokedAt"]),
+        frozen=bool(raw["frozen"]),
+        accesses=int(raw["accesses"]),
+        state=GrantState(int(raw["state"])),
+    )
+
+
+def _batch(raw: dict[str, Any]) -> Batch:
+    return Batch(
+        id=int(raw["id"]),
+        merkle_root=bytes(raw["merkleRoot"]),
+        anchorer_id=int(raw["anchorerId"]),
+        count=int(raw["count"]),
+        from_time=int(raw["fromTime"]),
+        to_time=int(raw["toTime"]),
+        anchored_at=int(raw["anchoredAt"]),
+    )

@@ -1,0 +1,39 @@
+"""The data gateway: datasets encrypted at rest, served sealed to grantees under on-chain grants."""
+
+from ledger.gateway.crypto import (
+    SEAL_ALG,
+    decrypt_at_rest,
+    encrypt_at_rest,
+    generate_keypair,
+    load_master_key,
+    load_private_key,
+    open_sealed,
+    seal,
+    write_private_key,
+)
+from ledger.gateway.service import Gateway, GatewayUnavailable, Served, Upload, owner_signer_from_keystore, query_hash
+from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, detect_format, parse, project
+
+__all__ = [
+    "FORMATS",
+    "SEAL_ALG",
+    "Gateway",
+    "GatewayStore",
+    "GatewayUnavailable",
+    "Served",
+    "StoredMeta",
+    "Upload",
+    "decrypt_at_rest",
+    "detect_format",
+    "encrypt_at_rest",
+    "generate_keypair",
+    "load_master_key",
+    "load_private_key",
+    "open_sealed",
+    "owner_signer_from_keystore",
+    "parse",
+    "project",
+    "query_hash",
+    "seal",
+    "write_private_key",
+]

@@ -1,0 +1,298 @@
+"""The gateway's logic: upload (store encrypted + register on chain) and serve under a grant.
+
+Serving checks the grant on chain at the latest block, records the access on
+chain (signed by the dataset owner's gateway key), and returns the data sealed
+to the grantee member's registered X25519 key. Every refused attempt is
+recorded on chain with ``recordRefusal`` and raised as
+:class:`~ledger.errors.AccessDenied` naming the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import keccak
+
+from ledger.client import Ledger, TxReceipt
+from ledger.data_sharing import (
+    Classification,
+    DataSharing,
+    Dataset,
+    Grant,
+    GrantState,
+    RefusalReason,
+    canonical_hash,
+    normalize_fields,
+    scope_hash,
+)
+from ledger.errors import (
+    AccessDenied,
+    Conflict,
+    ContractReverted,
+    IntegrityError,
+    LedgerError,
+    ValidationFailed,
+)
+from ledger.gateway.crypto import seal
+from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
+from ledger.keys import Signer
+from ledger.membership import Member, Registry
+
+log = logging.getLogger("ledger.gateway")
+
+
+class GatewayUnavailable(LedgerError):
+    """This gateway cannot act for a dataset's owner (it holds none of the owner's keys)."""
+
+    http_status = 503
+    code = "gateway-unavailable"
+
+
+@dataclass(frozen=True)
+class Upload:
+    dataset_id: int
+    receipt: TxReceipt
+    meta: StoredMeta
+    metadata_doc: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Served:
+    dataset_id: int
+    grant_id: int
+    grantee_id: int
+    seq: int
+    rows: int
+    fields: tuple[str, ...]
+    content_hash: str
+    payload_hash: str
+    envelope: dict[str, Any]
+    receipt: TxReceipt
+
+
+_REFUSAL_FOR_STATE = {
+    GrantState.EXPIRED: RefusalReason.GRANT_EXPIRED,
+    GrantState.REVOKED: RefusalReason.GRANT_REVOKED,
+    GrantState.FROZEN: RefusalReason.GRANT_FROZEN,
+}
+
+
+def query_hash(dataset_id: int, version: int, fields: list[str]) -> bytes:
+    """The queryHash recorded on chain: keccak256 of the canonical JSON of the query."""
+    return canonical_hash({"dataset_id": dataset_id, "version": version, "fields": normalize_fields(fields)})
+
+
+def metadata_document(title: str, description: str, meta: StoredMeta) -> dict[str, Any]:
+    return {
+        "title": title,
+        "description": description,
+        "format": meta.format,
+        "fields": list(meta.fields),
+        "content_sha256": meta.content_sha256,
+    }
+
+
+class Gateway:
+    """Args:
+        ledger: the chain connection (manifest loaded).
+        store: the encrypted dataset store.
+        owner_signer: returns a signer of one of the owner member's accounts
+            (raises :class:`GatewayUnavailable` when this gateway holds none).
+    """
+
+    def __init__(self, ledger: Ledger, store: GatewayStore, owner_signer: Callable[[Member], Signer]) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.data = DataSharing(ledger)
+        self.registry = Registry(ledger)
+        self.owner_signer = owner_signer
+
+    # ---------------------------------------------------------------- upload
+
+    def upload(
+        self,
+        signer: Signer,
+        title: str,
+        classification: Classification,
+        content: bytes,
+        fmt: Format,
+        description: str = "",
+        *,
+        before_send: Callable[[str, bytes], None] | None = None,
+    ) -> Upload:
+        meta = self.store.put(content, fmt)
+        doc = metadata_document(title, description, meta)
+        self._save_metadata(doc)
+        dataset_id, receipt = self.data.register(
+            signer,
+            title,
+            classification,
+            canonical_hash(doc),
+            canonical_hash(meta.schema()),
+            meta.content_hash,
+            before_send=before_send,
+        )
+        return Upload(dataset_id, receipt, meta, doc)
+
+    def update(
+        self,
+        signer: Signer,
+        dataset_id: int,
+        content: bytes,
+        fmt: Format,
+        *,
+        before_send: Callable[[str, bytes], None] | None = None,
+    ) -> tuple[TxReceipt, StoredMeta]:
+        ds = self.data.dataset(dataset_id)
+        meta = self.store.put(content, fmt)
+        if canonical_hash(meta.schema()) != ds.schema_hash:
+            raise ValidationFailed(
+                "file", "the new version's format and fields differ from the dataset's registered schema"
+            )
+        receipt = self.data.update_version(signer, dataset_id, meta.content_hash, before_send=before_send)
+        return receipt, meta
+
+    def _save_metadata(self, doc: dict[str, Any]) -> None:
+        from ledger.gateway.store import _atomic_write
+
+        d = self.store.directory / "metadata"
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        h = canonical_hash(doc).hex()
+        path = d / f"{h}.json"
+        if not path.exists():
+            _atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+
+    def schema_fields(self, ds: Dataset) -> tuple[str, ...]:
+        """The dataset's fields from the stored (authenticated) metadata, checked against the chain."""
+        meta = self.store.meta(ds.content_hash)
+        if canonical_hash(meta.schema()) != ds.schema_hash:
+            raise IntegrityError(f"stored schema of dataset {ds.id} does not match its on-chain schemaHash")
+        return meta.fields
+
+    # ---------------------------------------------------------------- serve
+
+    def serve(
+        self,
+        dataset_id: int,
+        caller_account: str,
+        fields: list[str] | None,
+        grant_id: int | None,
+    ) -> Served:
+        ds = self.data.dataset(dataset_id)  # DataUnknownDataset -> 404
+        all_fields = self.schema_fields(ds)
+        wanted = normalize_fields(fields) if fields else list(all_fields)
+        qhash = query_hash(dataset_id, ds.version, wanted)
+        caller = self.registry.member_of(caller_account)
+        caller_id = caller.id if caller is not None and caller.active else 0
+
+        def refuse(reason: RefusalReason, detail: str, presented: int = 0) -> AccessDenied:
+            owner = self.registry.member(ds.owner_id)
+            _, receipt = self.data.record_refusal(
+                self.owner_signer(owner), dataset_id, presented, caller_id, reason, qhash
+            )
+            return AccessDenied(
+                f"{_reason_name(reason)}: {detail}",
+                refusal_reason=_reason_name(reason),
+                refusal_tx=receipt.tx_hash,
+            )
+
+        if grant_id is None or grant_id < 1 or grant_id > self.data.grant_count():
+            raise refuse(RefusalReason.NO_GRANT, f"no grant on dataset {dataset_id} was presented or found")
+        grant = self.data.grant(grant_id)
+        if grant.dataset_id != dataset_id:
+            raise refuse(RefusalReason.NO_GRANT, f"grant {grant_id} is not a grant on dataset {dataset_id}")
+        if caller_id == 0 or caller_id != grant.grantee_id:
+            raise refuse(
+                RefusalReason.NOT_GRANTEE,
+                f"the caller is not an active account of grant {grant_id}'s grantee member",
+                grant_id,
+            )
+        if grant.state != GrantState.ACTIVE:
+            raise refuse(_REFUSAL_FOR_STATE[grant.state], _state_detail(grant), grant_id)
+        if set(wanted) - set(all_fields) or scope_hash(wanted) != grant.scope_hash:
+            raise refuse(
+                RefusalReason.OUT_OF_SCOPE,
+                f"fields {','.join(wanted)} are not the scope of grant {grant_id}",
+                grant_id,
+            )
+        if not self.data.is_access_allowed(grant_id, caller_account):
+            raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
+        grantee = caller
+        assert grantee is not None
+        if grantee.data_key is None:
+            raise Conflict(
+                f"member {grantee.id} has no registered X25519 data key: generate one with "
+                "`cogov data keygen` and register it with a council set_data_key proposal"
+            )
+        content = self.store.read(ds.content_hash)  # IntegrityError on tampering
+        payload, rows = project(content, self.store.meta(ds.content_hash).format, all_fields, wanted)
+        owner = self.registry.member(ds.owner_id)
+        try:
+            seq, receipt = self.data.record_access(self.owner_signer(owner), grant_id, qhash, rows)
+        except ContractReverted as exc:
+            if exc.error_name != "DataGrantNotActive":
+                raise
+            # The grant changed between the check and the write: refuse and record it.
+            grant = self.data.grant(grant_id)
+            reason = _REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
+            raise refuse(reason, _state_detail(grant), grant_id) from exc
+        header = {
+            "dataset_id": dataset_id,
+            "version": ds.version,
+            "grant_id": grant_id,
+            "grantee_id": grant.grantee_id,
+            "seq": seq,
+            "fields": list(wanted),
+            "rows": rows,
+            "content_hash": "0x" + ds.content_hash.hex(),
+            "payload_keccak256": "0x" + keccak(payload).hex(),
+            "access_tx": receipt.tx_hash,
+        }
+        envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)
+        return Served(
+            dataset_id=dataset_id,
+            grant_id=grant_id,
+            grantee_id=grant.grantee_id,
+            seq=seq,
+            rows=rows,
+            fields=tuple(wanted),
+            content_hash=header["content_hash"],
+            payload_hash=header["payload_keccak256"],
+            envelope=envelope,
+            receipt=receipt,
+        )
+
+
+def _reason_name(reason: RefusalReason) -> str:
+    return "".join(p.capitalize() for p in reason.name.split("_"))
+
+
+def _state_detail(grant: Grant) -> str:
+    if grant.state == GrantState.REVOKED:
+        return f"grant {grant.id} was revoked at {grant.revoked_at}"
+    if grant.state == GrantState.EXPIRED:
+        return f"grant {grant.id} expired at {grant.expires_at}"
+    if grant.state == GrantState.FROZEN:
+        what = "the grant" if grant.frozen else "its grantee member"
+        return f"grant {grant.id} is frozen ({what} is frozen by data governance)"
+    return f"grant {grant.id} is {grant.state.name.lower()}"
+
+
+def owner_signer_from_keystore(keystore: Any, signer_for: Callable[[str], Signer]) -> Callable[[Member], Signer]:
+    """An ``owner_signer`` choosing the first of the owner's accounts whose key is in ``keystore``."""
+
+    def pick(owner: Member) -> Signer:
+        accounts = {a.lower() for a in owner.accounts}
+        for info in keystore.list():
+            if info.address.lower() in accounts:
+                return signer_for(info.label)
+        raise GatewayUnavailable(
+            f"this gateway holds no key of member {owner.id} ({owner.name}), the dataset's owner",
+            member_id=owner.id,
+        )
+
+    return pick

@@ -1,0 +1,254 @@
+"""Data sharing over the API: catalog, requests, dual approval, grants, the gateway, refusals, lists."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from fastapi.testclient import TestClient
+
+from ledger.data_sharing import DataSharing, RefusalReason, scope_hash
+from tests.api.conftest import Api
+from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
+from tests.conftest import MEMBER_IDS, Deployment
+
+pytestmark = pytest.mark.ganache
+
+
+@pytest.fixture(scope="module")
+def keys(deployment: Deployment) -> dict[str, Any]:
+    return {label: register_data_key(deployment, label) for label in ("c1", "dept_b")}
+
+
+@pytest.fixture(scope="module")
+def shared(client: TestClient, api: Api, deployment: Deployment, keys: dict[str, Any]) -> dict[str, Any]:
+    """民政局 (c2) owns a sensitive dataset; 街道办 (c1) holds a grant on two of its fields."""
+    content = synthetic_csv(6)
+    r = upload(client, api.auth("c2"), unique("elderly registry"), "sensitive", content, "elderly.csv")
+    assert r.status_code == 201, r.text
+    ds = r.json()["dataset"]
+    r = client.post("/api/v1/access-requests", headers=api.auth("c1"),
+                    json={"dataset_id": ds["id"], "purpose_code": 3, "purpose": "home visits",
+                          "fields": ["district", "age"], "duration": 3600})
+    assert r.status_code == 201, r.text
+    rid = r.json()["request"]["id"]
+    r = client.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth("c2"))
+    assert r.status_code == 200, r.text
+    assert r.json()["request"]["state"] == "partially_approved" and r.json()["grant"] is None
+    r = client.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth("c3"))
+    assert r.status_code == 200, r.text
+    grant = r.json()["grant"]
+    assert grant["state"] == "active" and r.json()["request"]["state"] == "granted"
+    return {"dataset": ds, "content": content, "request_id": rid, "grant": grant}
+
+
+def _refusals(deployment: Deployment, dataset_id: int, since_block: int) -> list[Any]:
+    led = deployment.ledger()
+    out = []
+    for b in range(since_block + 1, led.block_number() + 1):
+        blk = led.w3.eth.get_block(b, full_transactions=False)
+        for h in blk["transactions"]:
+            rc = led.receipt("0x" + bytes(h).hex())
+            assert rc is not None
+            out += [e for e in rc.events if e.name in ("AccessRefused", "AccessRecorded")
+                    and int(e.args["datasetId"]) == dataset_id]
+    return out
+
+
+def test_upload_registers_content_hash(shared: dict[str, Any], deployment: Deployment) -> None:
+    ds = shared["dataset"]
+    assert ds["content_hash"] == "0x" + keccak(shared["content"]).hex()
+    assert ds["fields"] == ["resident_id", "name", "age", "district", "needs_visit"] and ds["rows"] == 6
+    assert ds["classification"] == "sensitive" and ds["owner_id"] == MEMBER_IDS["c2"]
+    on_chain = DataSharing(deployment.ledger()).dataset(ds["id"])
+    assert on_chain.content_hash == keccak(shared["content"])
+
+
+def test_fetch_in_scope_decrypts_to_the_projection(client: TestClient, api: Api, shared: dict[str, Any],
+                                                    keys: dict[str, Any], deployment: Deployment) -> None:
+    did, gid = shared["dataset"]["id"], shared["grant"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district"}, headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["grant_id"] == gid and body["rows"] == 6 and body["fields"] == ["age", "district"]
+    plain = decrypt(keys["c1"], body)
+    lines = plain.decode().splitlines()
+    assert lines[0] == "age,district" and len(lines) == 7 and "合成居民" not in plain.decode()
+    assert body["payload_hash"] == "0x" + keccak(plain).hex()
+    rc = deployment.ledger().receipt(body["tx"]["tx_hash"])
+    assert rc is not None and rc.event("AccessRecorded").args["grantId"] == gid
+    assert DataSharing(deployment.ledger()).grant(gid).accesses >= 1
+
+
+def test_out_of_scope_and_no_grant_are_refused_and_recorded(client: TestClient, api: Api, shared: dict[str, Any],
+                                                             deployment: Deployment) -> None:
+    did = shared["dataset"]["id"]
+    start = deployment.ledger().block_number()
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("c1"))  # all fields: outside the grant
+    assert r.status_code == 403, r.text
+    assert "OutOfScope" in r.json()["detail"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district"}, headers=api.auth("dept_a"))
+    assert r.status_code == 403 and "NoGrant" in r.json()["detail"]
+    evs = _refusals(deployment, did, start)
+    assert [(e.name, int(e.args["reason"])) for e in evs] == [
+        ("AccessRefused", RefusalReason.OUT_OF_SCOPE), ("AccessRefused", RefusalReason.NO_GRANT)]
+    assert int(evs[1].args["requesterId"]) == MEMBER_IDS["dept_a"]
+
+
+def test_other_department_cannot_approve_revoke_or_fetch(client: TestClient, api: Api, shared: dict[str, Any],
+                                                        deployment: Deployment) -> None:
+    did, gid = shared["dataset"]["id"], shared["grant"]["id"]
+    r = client.post("/api/v1/access-requests", headers=api.auth("dept_b"),
+                    json={"dataset_id": did, "purpose_code": 1, "purpose": "bins", "fields": ["district"],
+                          "duration": 60})
+    assert r.status_code == 201
+    rid = r.json()["request"]["id"]
+    led = deployment.ledger()
+    height = led.block_number()
+    for label in ("dept_a", "dept_b", "c1"):  # not the owner; none holds data governance
+        r = client.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth(label))
+        assert r.status_code == 403, (label, r.text)
+        r = client.post(f"/api/v1/access-requests/{rid}/deny", headers=api.auth(label), json={"reason_code": 1})
+        assert r.status_code == 403, (label, r.text)
+        r = client.post(f"/api/v1/grants/{gid}/revoke", headers=api.auth(label))
+        assert r.status_code == 403, (label, r.text)
+        assert "only the owner" in r.json()["detail"]
+        r = client.post(f"/api/v1/grants/{gid}/renew", headers=api.auth(label), json={"extension": 60})
+        assert r.status_code == 403
+        r = client.post(f"/api/v1/grants/{gid}/freeze", headers=api.auth(label))
+        assert r.status_code == 403
+    assert led.block_number() == height  # nothing was sent
+    assert DataSharing(led).grant(gid).state.name == "ACTIVE"
+    # fetching with someone else's grant: 403 NotGrantee, only the refusal is on chain
+    accesses = DataSharing(led).grant(gid).accesses
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district", "grant_id": gid},
+                   headers=api.auth("dept_b"))
+    assert r.status_code == 403 and "NotGrantee" in r.json()["detail"]
+    evs = _refusals(deployment, did, height)
+    assert [(e.name, int(e.args["reason"]), int(e.args["requesterId"])) for e in evs] == [
+        ("AccessRefused", RefusalReason.NOT_GRANTEE, MEMBER_IDS["dept_b"])]
+    assert DataSharing(led).grant(gid).accesses == accesses
+    # the owner denies it
+    r = client.post(f"/api/v1/access-requests/{rid}/deny", headers=api.auth("c2"), json={"reason_code": 9})
+    assert r.status_code == 200 and r.json()["request"]["state"] == "denied"
+    r = client.post(f"/api/v1/access-requests/{rid}/deny", headers=api.auth("c2"), json={"reason_code": 9})
+    assert r.status_code == 409 and r.json()["error"] == "DataRequestNotOpen"
+
+
+def _grant_for(client: TestClient, api: Api, owner: str, grantee: str, classification: str = "internal",
+               duration: int = 3600) -> tuple[int, int]:
+    r = upload(client, api.auth(owner), unique("bins"), classification,
+               b'{"bin":"B-1","fill":0.5}\n{"bin":"B-2","fill":0.1}\n', "bins.jsonl")
+    assert r.status_code == 201, r.text
+    did = r.json()["dataset"]["id"]
+    r = client.post("/api/v1/access-requests", headers=api.auth(grantee),
+                    json={"dataset_id": did, "purpose_code": 2, "purpose": "routes", "duration": duration})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth(owner))
+    assert r.status_code == 200, r.text
+    return did, r.json()["grant"]["id"]
+
+
+def test_frozen_then_revoked_is_refused_with_reason_on_chain(client: TestClient, api: Api, keys: dict[str, Any],
+                                                             deployment: Deployment) -> None:
+    did, gid = _grant_for(client, api, "dept_a", "dept_b")
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    assert r.status_code == 200, r.text
+    assert decrypt(keys["dept_b"], r.json()) == b'{"bin":"B-1","fill":0.5}\n{"bin":"B-2","fill":0.1}\n'
+    start = deployment.ledger().block_number()
+    assert client.post(f"/api/v1/grants/{gid}/freeze", headers=api.auth("c3")).json()["grant"]["state"] == "frozen"
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    assert r.status_code == 403 and "GrantFrozen" in r.json()["detail"], r.text
+    assert client.post(f"/api/v1/grants/{gid}/unfreeze", headers=api.auth("c3")).status_code == 200
+    assert client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b")).status_code == 200
+    r = client.post(f"/api/v1/grants/{gid}/revoke", headers=api.auth("dept_a"))
+    assert r.status_code == 200 and r.json()["grant"]["state"] == "revoked"
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    assert r.status_code == 403 and "GrantRevoked" in r.json()["detail"]
+    evs = _refusals(deployment, did, start)
+    assert [(e.name, int(e.args.get("reason", -1))) for e in evs] == [
+        ("AccessRefused", RefusalReason.GRANT_FROZEN), ("AccessRecorded", -1),
+        ("AccessRefused", RefusalReason.GRANT_REVOKED)]
+    assert all(int(e.args["grantId"]) == gid for e in evs)
+
+
+def test_expired_grant_is_refused(client: TestClient, api: Api, keys: dict[str, Any], deployment: Deployment) -> None:
+    did, gid = _grant_for(client, api, "dept_a", "dept_b", duration=1)
+    led = deployment.ledger()
+    led.rpc("evm_increaseTime", [2])
+    led.rpc("evm_mine", [])
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    assert r.status_code == 403 and "GrantExpired" in r.json()["detail"], r.text
+    assert client.get(f"/api/v1/grants/{gid}", headers=api.auth("dept_b")).json()["state"] == "expired"
+
+
+def test_tampered_store_is_an_integrity_error(client: TestClient, api: Api, deployment: Deployment) -> None:
+    did, gid = _grant_for(client, api, "dept_a", "dept_b")
+    ds = DataSharing(deployment.ledger()).dataset(did)
+    enc = api.settings.gateway_store_dir / "blobs" / f"{ds.content_hash.hex()}.enc"
+    raw = bytearray(enc.read_bytes())
+    raw[-3] ^= 0x10
+    enc.write_bytes(bytes(raw))
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    assert r.status_code == 422, r.text
+    assert "tampered" in r.json()["detail"] and r.json()["code"] == "integrity-error"
+    assert DataSharing(deployment.ledger()).grant(gid).accesses == 0  # nothing served, nothing recorded
+
+
+def test_lists_filter_and_paginate(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
+    did = shared["dataset"]["id"]
+    h = api.auth("dept_a")
+    for i in range(3):
+        r = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
+                        json={"dataset_id": did, "purpose_code": 4, "purpose": f"p{i}", "fields": ["age"],
+                              "duration": 60})
+        assert r.status_code == 201
+    r = client.get("/api/v1/access-requests", params={"dataset_id": did, "requester_id": MEMBER_IDS["dept_a"]},
+                   headers=h)
+    body = r.json()
+    assert body["count"] == 3 and [x["requester_id"] for x in body["data"]] == [MEMBER_IDS["dept_a"]] * 3
+    ids = [x["id"] for x in body["data"]]
+    assert ids == sorted(ids, reverse=True)
+    page = client.get("/api/v1/access-requests", params={"dataset_id": did, "requester_id": MEMBER_IDS["dept_a"],
+                                                         "offset": 1, "limit": 1}, headers=h).json()
+    assert page["count"] == 3 and [x["id"] for x in page["data"]] == [ids[1]]
+    granted = client.get("/api/v1/access-requests", params={"dataset_id": did, "state": "granted"}, headers=h).json()
+    assert [x["id"] for x in granted["data"]] == [shared["request_id"]]
+    pending = client.get("/api/v1/access-requests", params={"dataset_id": did, "state": "pending"}, headers=h).json()
+    assert pending["count"] == 3
+    mine = client.get("/api/v1/datasets", params={"owner_id": MEMBER_IDS["c2"], "classification": "sensitive"},
+                      headers=h).json()
+    assert did in [x["id"] for x in mine["data"]] and all(x["owner_id"] == MEMBER_IDS["c2"] for x in mine["data"])
+    grants = client.get("/api/v1/grants", params={"grantee_id": MEMBER_IDS["c1"], "state": "active"}, headers=h).json()
+    assert shared["grant"]["id"] in [g["id"] for g in grants["data"]]
+    assert all(g["grantee_id"] == MEMBER_IDS["c1"] and g["state"] == "active" for g in grants["data"])
+    log = client.get("/api/v1/access-log", params={"dataset_id": did}, headers=h).json()
+    kinds = {x["kind"] for x in log["data"]}
+    assert kinds == {"access", "refusal"} and log["count"] == len(log["data"])
+    acc = client.get("/api/v1/access-log", params={"dataset_id": did, "kind": "access"}, headers=h).json()
+    assert acc["count"] >= 1 and all(x["kind"] == "access" and x["rows"] == 6 for x in acc["data"])
+    future = client.get("/api/v1/access-log", params={"dataset_id": did, "since": int(time.time()) + 10**6},
+                        headers=h).json()
+    assert future == {"data": [], "count": 0}
+    assert client.get("/api/v1/access-log", params={"kind": "bogus"}, headers=h).status_code == 422
+    assert client.get("/api/v1/datasets/999999", headers=h).status_code == 404
+    assert client.get("/api/v1/grants/999999", headers=h).status_code == 404
+    assert client.get("/api/v1/datasets", headers={}).status_code == 401
+
+
+def test_request_scope_and_validation(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
+    did = shared["dataset"]["id"]
+    r = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
+                    json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "fields": ["name", "age"],
+                          "duration": 60})
+    assert r.json()["request"]["scope_hash"] == "0x" + scope_hash(["age", "name"]).hex()
+    bad = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
+                      json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 0})
+    assert bad.status_code == 422
+    own = client.post("/api/v1/access-requests", headers=api.auth("c2"),
+                      json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60})
+    assert own.status_code == 409 and own.json()["error"] == "DataRequesterIsOwner"
+    r = upload(client, api.auth("resident"), unique("not a department"), "public", b"a,b\n1,2\n")
+    assert r.status_code == 403

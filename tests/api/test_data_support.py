@@ -1,0 +1,50 @@
+"""Helpers shared by the data-sharing tests (collected by pytest, holds no tests)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from ledger.gateway import generate_keypair, open_sealed
+from ledger.membership import Registry
+from ledger.roles import ChangeKind
+from tests.conftest import MEMBER_IDS, Deployment
+
+
+def register_data_key(deployment: Deployment, label: str) -> X25519PrivateKey:
+    """A fresh X25519 key for member ``label``, registered by a council SetDataKey proposal."""
+    priv, pub = generate_keypair()
+    Registry(deployment.ledger()).enact(deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS[label], pub)
+    return priv
+
+
+def synthetic_csv(rows: int = 5) -> bytes:
+    lines = ["resident_id,name,age,district,needs_visit"]
+    for i in range(rows):
+        lines.append(f"R{i:04d},合成居民{i}（虚构）,{70 + i % 25},{['东区', '西区'][i % 2]},{i % 3 == 0}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def unique(title: str) -> str:
+    return f"{title} #{secrets.token_hex(3)}"
+
+
+def upload(client: Any, auth: dict[str, str], title: str, classification: str, content: bytes,
+           filename: str = "data.csv") -> Any:
+    return client.post(
+        "/api/v1/datasets",
+        headers=auth,
+        data={"title": title, "classification": classification, "description": "synthetic test data"},
+        files={"file": (filename, content, "text/csv")},
+    )
+
+
+def decrypt(priv: X25519PrivateKey, body: dict[str, Any]) -> bytes:
+    return open_sealed(priv, body["envelope"])
+
+
+def dumps(x: Any) -> str:
+    return json.dumps(x, ensure_ascii=False)

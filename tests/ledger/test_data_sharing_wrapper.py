@@ -1,0 +1,99 @@
+"""The DataSharing wrapper against the deployed suite on Ganache: every write and read round-trips."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+
+from ledger.data_sharing import (
+    Classification,
+    DataSharing,
+    GrantState,
+    RefusalReason,
+    RequestState,
+    canonical_hash,
+    scope_hash,
+    text_hash,
+)
+from ledger.errors import ContractReverted
+from ledger.merkle import AccessRecord, MerkleTree
+from tests.conftest import MEMBER_IDS, Deployment
+
+pytestmark = pytest.mark.ganache
+
+
+def test_scope_hash_is_canonical() -> None:
+    assert scope_hash(["b", "a", "a", " c "]) == keccak(text="a,b,c")
+    assert canonical_hash({"b": 1, "a": "x"}) == keccak(b'{"a":"x","b":1}')
+
+
+def test_wrapper_round_trip(deployment: Deployment) -> None:
+    led = deployment.ledger()
+    ds = DataSharing(led)
+    s = deployment.signers
+    owner, requester, gov = s["dept_a"], s["dept_b"], s["c3"]
+
+    did, r = ds.register(owner, "wrapper: clinic beds", Classification.SENSITIVE, keccak(b"m"), keccak(b"s"), keccak(b"c1"))
+    assert r.status == 1 and r.event("DatasetRegistered").args["title"] == "wrapper: clinic beds"
+    d = ds.dataset(did)
+    assert (d.owner_id, d.classification, d.version, d.content_hash) == (
+        MEMBER_IDS["dept_a"], Classification.SENSITIVE, 1, keccak(b"c1"))
+    ds.update_version(owner, did, keccak(b"c2"))
+    assert ds.dataset(did).version == 2 and ds.dataset(did).content_hash == keccak(b"c2")
+
+    scope = scope_hash(["beds", "clinic"])
+    rid, _ = ds.request_access(requester, did, 7, text_hash("epidemic planning"), scope, 3600)
+    req = ds.request(rid)
+    assert req.state == RequestState.PENDING and req.needs_governance and req.requester_id == MEMBER_IDS["dept_b"]
+    r = ds.approve_as_owner(owner, rid)
+    assert ds.request(rid).state == RequestState.PARTIALLY_APPROVED and not r.events_named("GrantCreated")
+    r = ds.approve_as_governance(gov, rid)
+    gid = int(r.event("GrantCreated").args["grantId"])
+    g = ds.grant(gid)
+    assert g.state == GrantState.ACTIVE and g.scope_hash == scope and g.grantee_id == MEMBER_IDS["dept_b"]
+    assert ds.request(rid).grant_id == gid and ds.request(rid).owner_approver == owner.address
+    assert ds.is_access_allowed(gid, requester.address)
+    assert not ds.is_access_allowed(gid, owner.address)
+
+    seq, r = ds.record_access(owner, gid, keccak(b"q"), 12)
+    assert seq == 1 and r.event("AccessRecorded").args["rowCount"] == 12
+    seq, _ = ds.record_refusal(owner, did, gid, MEMBER_IDS["c1"], RefusalReason.NOT_GRANTEE, keccak(b"q"))
+    assert seq == 1 and ds.dataset(did).refusals == 1
+
+    old = ds.grant(gid).expires_at
+    ds.renew(owner, gid, 60)
+    assert ds.grant(gid).expires_at == old + 60
+    ds.freeze_grant(gov, gid)
+    assert ds.grant(gid).state == GrantState.FROZEN and not ds.is_access_allowed(gid, requester.address)
+    ds.unfreeze_grant(gov, gid)
+    ds.freeze_member(gov, MEMBER_IDS["dept_b"])
+    assert ds.is_member_frozen(MEMBER_IDS["dept_b"]) and ds.grant(gid).state == GrantState.FROZEN
+    ds.unfreeze_member(gov, MEMBER_IDS["dept_b"])
+    assert ds.grant(gid).state == GrantState.ACTIVE
+    ds.revoke(owner, gid)
+    assert ds.grant(gid).state == GrantState.REVOKED and ds.grant(gid).revoked_at > 0
+    with pytest.raises(ContractReverted) as exc:
+        ds.record_access(owner, gid, keccak(b"q"), 1)
+    assert exc.value.error_name == "DataGrantNotActive"
+
+    rid2, _ = ds.request_access(requester, did, 1, text_hash("x"), scope, 60)
+    ds.deny(owner, rid2, 42)
+    assert ds.request(rid2).state == RequestState.DENIED and ds.request(rid2).deny_reason == 42
+    rid3, _ = ds.request_access(requester, did, 1, text_hash("y"), scope, 60)
+    ds.withdraw(requester, rid3)
+    assert ds.request(rid3).state == RequestState.WITHDRAWN
+    with pytest.raises(ContractReverted) as exc:
+        ds.approve_as_owner(requester, rid3)
+    assert exc.value.error_name == "DataNotDatasetOwner"
+
+    now = led.w3.eth.get_block("latest")["timestamp"]
+    records = [AccessRecord(gid, keccak(bytes([i])), i, now - 10 + i) for i in range(5)]
+    tree = MerkleTree.of_records(records)
+    bid, _ = ds.anchor_batch(owner, tree.root, len(records), now - 10, now)
+    b = ds.batch(bid)
+    assert b.merkle_root == tree.root and b.count == 5 and b.anchorer_id == MEMBER_IDS["dept_a"]
+    leaf = records[3].leaf()
+    assert ds.access_leaf(gid, records[3].query_hash, 3, records[3].timestamp) == leaf
+    assert ds.verify_batch_record(bid, leaf, tree.proof(3))
+    assert not ds.verify_batch_record(bid, leaf, tree.proof(2))
+    assert ds.request_ttl() > 0 and ds.batch_count() >= bid and ds.grant_count() >= gid

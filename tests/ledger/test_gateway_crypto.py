@@ -1,0 +1,146 @@
+"""Gateway crypto and store: round trips, wrong keys and tampering fail loudly (IntegrityError)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from ledger.errors import ConfigError, IntegrityError, ValidationFailed
+from ledger.gateway import (
+    GatewayStore,
+    decrypt_at_rest,
+    encrypt_at_rest,
+    generate_keypair,
+    load_master_key,
+    load_private_key,
+    open_sealed,
+    parse,
+    project,
+    seal,
+    write_private_key,
+)
+from ledger.gateway.crypto import Sealed, b64d, b64e
+
+CSV = "id,name,age,district\n1,测试甲,81,东区\n2,测试乙,77,西区\n3,测试丙,90,东区\n".encode()
+JSONL = b'{"bin":"B-1","fill":0.4}\n{"bin":"B-2","fill":0.9,"alarm":true}\n'
+
+
+def test_at_rest_round_trip_and_wrong_master_key() -> None:
+    master = os.urandom(32)
+    sealed = encrypt_at_rest(master, CSV, b"aad")
+    assert CSV not in sealed.blob
+    assert decrypt_at_rest(master, sealed, b"aad") == CSV
+    with pytest.raises(IntegrityError, match="wrong gateway master key"):
+        decrypt_at_rest(os.urandom(32), sealed, b"aad")
+    with pytest.raises(IntegrityError):
+        decrypt_at_rest(master, sealed, b"other aad")
+
+
+@pytest.mark.parametrize("where", [0, 5, 20, -1])
+def test_at_rest_tampered_ciphertext(where: int) -> None:
+    master = os.urandom(32)
+    sealed = encrypt_at_rest(master, CSV, b"aad")
+    blob = bytearray(sealed.blob)
+    blob[where] ^= 0x01
+    with pytest.raises(IntegrityError, match="tampered"):
+        decrypt_at_rest(master, Sealed(bytes(blob), sealed.wrapped_key), b"aad")
+
+
+def test_seal_round_trip_wrong_key_and_tampering() -> None:
+    priv, pub = generate_keypair()
+    env = seal(pub, CSV, {"dataset_id": 1, "rows": 3})
+    assert open_sealed(priv, env) == CSV
+    other, _ = generate_keypair()
+    with pytest.raises(IntegrityError, match="another key"):
+        open_sealed(other, env)
+    ct = bytearray(b64d(env["ciphertext"], "ct"))
+    ct[3] ^= 0x80
+    with pytest.raises(IntegrityError, match="tampered"):
+        open_sealed(priv, {**env, "ciphertext": b64e(bytes(ct))})
+    with pytest.raises(IntegrityError, match="tampered"):
+        open_sealed(priv, {**env, "header": {"dataset_id": 1, "rows": 300}})  # header is authenticated
+    with pytest.raises(IntegrityError):
+        open_sealed(priv, {**env, "epk": b64e(os.urandom(32))})
+    with pytest.raises(IntegrityError, match="base64"):
+        open_sealed(priv, {**env, "nonce": "***"})
+
+
+def test_key_files_are_0600_and_never_overwritten(tmp_path: Path) -> None:
+    priv, pub = generate_keypair()
+    path = tmp_path / "k.json"
+    write_private_key(path, priv)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_private_key(path).public_key().public_bytes_raw() == pub
+    with pytest.raises(ConfigError, match="refusing to overwrite"):
+        write_private_key(path, generate_keypair()[0])
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ConfigError):
+        load_private_key(tmp_path / "bad.json")
+
+
+def test_master_key_created_0600_then_reused(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "master.key"
+    with pytest.raises(ConfigError):
+        load_master_key(path)
+    k1 = load_master_key(path, create=True)
+    assert len(k1) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_master_key(path, create=True) == k1
+    path.write_text("abcd")
+    with pytest.raises(ConfigError, match="32 bytes"):
+        load_master_key(path)
+
+
+def test_store_round_trip_files_and_hashes(tmp_path: Path) -> None:
+    store = GatewayStore(tmp_path, os.urandom(32))
+    meta = store.put(CSV, "csv")
+    assert meta.content_hash == keccak(CSV)
+    assert meta.fields == ("id", "name", "age", "district") and meta.rows == 3 and meta.size == len(CSV)
+    assert store.read(meta.content_hash) == CSV
+    enc = tmp_path / "blobs" / f"{keccak(CSV).hex()}.enc"
+    assert CSV not in enc.read_bytes() and "测试甲".encode() not in enc.read_bytes()
+    assert stat.S_IMODE(enc.stat().st_mode) == 0o600
+    assert not list((tmp_path / "blobs").glob("*.tmp"))
+    # another store (another master key) cannot read it
+    with pytest.raises(IntegrityError, match="master key"):
+        GatewayStore(tmp_path, os.urandom(32)).read(meta.content_hash)
+
+
+def test_store_tampered_ciphertext_and_metadata(tmp_path: Path) -> None:
+    store = GatewayStore(tmp_path, os.urandom(32))
+    meta = store.put(JSONL, "jsonl")
+    enc = tmp_path / "blobs" / f"{meta.content_hash.hex()}.enc"
+    js = tmp_path / "blobs" / f"{meta.content_hash.hex()}.json"
+    good = enc.read_bytes()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0x01
+    enc.write_bytes(bytes(bad))
+    with pytest.raises(IntegrityError, match="tampered"):
+        store.read(meta.content_hash)
+    enc.write_bytes(good)
+    doc = json.loads(js.read_text())
+    doc["rows"] = 99
+    js.write_text(json.dumps(doc))
+    with pytest.raises(IntegrityError):
+        store.read(meta.content_hash)
+
+
+def test_parse_and_project() -> None:
+    assert parse(JSONL, "jsonl").fields == ("bin", "fill", "alarm")
+    out, rows = project(CSV, "csv", ("id", "name", "age", "district"), ["district", "age"])
+    assert rows == 3 and out.decode().splitlines()[0] == "age,district"
+    assert "测试甲" not in out.decode()
+    full, rows = project(CSV, "csv", ("id", "name", "age", "district"), ["id", "name", "age", "district"])
+    assert full == CSV and rows == 3
+    out, rows = project(JSONL, "jsonl", ("bin", "fill", "alarm"), ["bin"])
+    assert out == b'{"bin": "B-1"}\n{"bin": "B-2"}\n'
+    with pytest.raises(ValidationFailed):
+        parse(b"", "csv")
+    with pytest.raises(ValidationFailed):
+        parse(b"a,a\n1,2\n", "csv")
+    with pytest.raises(ValidationFailed):
+        parse(b"[1]\n", "jsonl")
