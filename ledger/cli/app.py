@@ -263,3 +263,7 @@ def apikeys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from 
 from ledger.cli.index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
+
+from ledger.cli.data import data_app  # noqa: E402
+
+app.add_typer(data_app, name="data")

@@ -1,0 +1,397 @@
+"""``cogov data``: datasets, access requests, grants, the gateway, the access log and batch proofs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli import output as out
+from ledger.cli.context import env
+
+data_app = typer.Typer(
+    help="Cross-department data sharing: catalog, requests, grants, the gateway, the access log.",
+    no_args_is_help=True,
+)
+
+KeyOpt = Annotated[str, typer.Option("--key", help="Keystore label of the signing account.")]
+PasswordFileOpt = Annotated[
+    Path | None,
+    typer.Option("--password-file", help="File holding the keystore password (else $COGOV_KEYSTORE_PASSWORD)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+CLASSES = "public, internal, sensitive or secret"
+
+
+def _ds():  # type: ignore[no-untyped-def]
+    from ledger.data_sharing import DataSharing
+
+    return DataSharing(env().ledger())
+
+
+def _signer(key: str, password_file: Path | None):  # type: ignore[no-untyped-def]
+    return env().signer(key, password_file)
+
+
+def _classification(name: str):  # type: ignore[no-untyped-def]
+    from ledger.data_sharing import Classification
+    from ledger.errors import ValidationFailed
+
+    try:
+        return Classification[name.upper()]
+    except KeyError as exc:
+        raise ValidationFailed("classification", f"one of {CLASSES}") from exc
+
+
+def _read(path: Path) -> bytes:
+    from ledger.errors import ConfigError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _gateway():  # type: ignore[no-untyped-def]
+    from ledger.gateway import Gateway, GatewayStore, load_master_key, owner_signer_from_keystore
+    from ledger.keys import read_password
+
+    e = env()
+    s = e.settings
+    master = load_master_key(s.gateway_master_key_file, create=s.env in ("development", "test"))
+    store = GatewayStore(s.gateway_store_dir, master)
+    return Gateway(e.ledger(), store, owner_signer_from_keystore(e.keystore, lambda label: e.keystore.signer(label, read_password())))
+
+
+@data_app.command("keygen")
+def keygen(
+    out_file: Annotated[Path, typer.Argument(help="Where to write the X25519 private key (mode 0600; never overwritten).")],
+) -> None:
+    """Create an X25519 key pair for receiving shared data; prints the public key to register."""
+    from ledger.gateway import generate_keypair, write_private_key
+
+    priv, pub = generate_keypair()
+    write_private_key(out_file, priv)
+    out.ok(f"wrote the private key to {out_file} (mode 0600); keep it secret")
+    out.say("register this public key with a council set_data_key proposal:")
+    out.say("0x" + pub.hex())
+
+
+@data_app.command("register")
+def register(
+    file: Annotated[Path, typer.Argument(help="The dataset file (CSV with a header row, or JSON lines).")],
+    title: Annotated[str, typer.Option("--title", help="Catalog title (1..256 bytes).")],
+    classification: Annotated[str, typer.Option("--classification", help=CLASSES)],
+    key: KeyOpt,
+    description: Annotated[str, typer.Option("--description")] = "",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Register a dataset on chain from its file's hashes only (nothing stored; see `upload`)."""
+    from ledger.data_sharing import canonical_hash
+    from ledger.gateway import StoredMeta, detect_format, parse
+    from ledger.gateway.service import metadata_document
+
+    content = _read(file)
+    fmt = detect_format(file.name, content)
+    parsed = parse(content, fmt)
+    import hashlib
+
+    from eth_utils import keccak
+
+    meta = StoredMeta("0x" + keccak(content).hex(), "0x" + hashlib.sha256(content).hexdigest(), len(content),
+                      fmt, parsed.fields, parsed.rows, 0)
+    did, r = _ds().register(
+        _signer(key, password_file), title, _classification(classification),
+        canonical_hash(metadata_document(title, description, meta)), canonical_hash(meta.schema()), meta.content_hash,
+    )
+    out.ok(f"registered dataset {did} ({parsed.rows} rows, fields {','.join(parsed.fields)}); tx {r.tx_hash}, gas {r.gas_used}")
+    out.say(f"content hash (keccak256 of the file bytes): {meta.content_keccak256}")
+
+
+@data_app.command("upload")
+def upload(
+    file: Annotated[Path, typer.Argument(help="The dataset file (CSV with a header row, or JSON lines).")],
+    key: KeyOpt,
+    title: Annotated[str | None, typer.Option("--title", help="Catalog title (a new dataset).")] = None,
+    classification: Annotated[str, typer.Option("--classification", help=CLASSES)] = "internal",
+    dataset: Annotated[int | None, typer.Option("--dataset", help="Upload a new version of this dataset instead.")] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Store a dataset encrypted in this gateway's store and register it (or a new version) on chain."""
+    from ledger.errors import ValidationFailed
+    from ledger.gateway import detect_format
+
+    content = _read(file)
+    fmt = detect_format(file.name, content)
+    gw = _gateway()
+    signer = _signer(key, password_file)
+    if dataset is not None:
+        r, meta = gw.update(signer, dataset, content, fmt)
+        out.ok(f"dataset {dataset} is now version {gw.data.dataset(dataset).version}; tx {r.tx_hash}, gas {r.gas_used}")
+    else:
+        if not title:
+            raise ValidationFailed("title", "a new dataset needs --title")
+        up = gw.upload(signer, title, _classification(classification), content, fmt, description)
+        meta = up.meta
+        out.ok(f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "
+               f"tx {up.receipt.tx_hash}, gas {up.receipt.gas_used}")
+    out.say(f"content hash (keccak256): {meta.content_keccak256}")
+
+
+@data_app.command("request")
+def request(
+    dataset: Annotated[int, typer.Argument(help="Dataset id.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="Purpose statement (its hash goes on chain).")],
+    key: KeyOpt,
+    fields: Annotated[str | None, typer.Option("--fields", help="Comma-separated fields (default: all of the schema).")] = None,
+    purpose_code: Annotated[int, typer.Option("--purpose-code", min=0, max=65535)] = 0,
+    duration: Annotated[int, typer.Option("--duration", min=1, help="Grant lifetime in seconds.")] = 30 * 86400,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Request access to another department's dataset."""
+    from ledger.data_sharing import scope_hash, text_hash
+    from ledger.errors import LedgerError, ValidationFailed
+
+    ds = _ds()
+    if fields:
+        names = fields.split(",")
+    else:
+        gw = _gateway()
+        try:
+            names = list(gw.schema_fields(ds.dataset(dataset)))
+        except LedgerError as exc:
+            raise ValidationFailed("fields", "this gateway has no copy of the dataset's schema: pass --fields") from exc
+    rid, r = ds.request_access(_signer(key, password_file), dataset, purpose_code, text_hash(purpose),
+                               scope_hash(names), duration)
+    out.ok(f"request {rid} on dataset {dataset} for fields {','.join(sorted(set(names)))}; tx {r.tx_hash}, gas {r.gas_used}")
+
+
+@data_app.command("approve")
+def approve(
+    request_id: Annotated[int, typer.Argument(help="Request id.")],
+    key: KeyOpt,
+    governance: Annotated[bool, typer.Option("--governance", help="Approve as data governance (sensitive/secret).")] = False,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Approve a request as the dataset's owner (or, with --governance, as data governance)."""
+    ds = _ds()
+    signer = _signer(key, password_file)
+    r = ds.approve_as_governance(signer, request_id) if governance else ds.approve_as_owner(signer, request_id)
+    req = ds.request(request_id)
+    out.ok(f"request {request_id} is {req.state.name.lower()}"
+           + (f"; grant {req.grant_id}" if req.grant_id else "") + f"; tx {r.tx_hash}, gas {r.gas_used}")
+
+
+@data_app.command("deny")
+def deny(
+    request_id: Annotated[int, typer.Argument(help="Request id.")],
+    key: KeyOpt,
+    reason_code: Annotated[int, typer.Option("--reason-code", min=0, max=65535)] = 0,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Deny an open request on one of your datasets, with a reason code."""
+    r = _ds().deny(_signer(key, password_file), request_id, reason_code)
+    out.ok(f"request {request_id} denied; tx {r.tx_hash}, gas {r.gas_used}")
+
+
+@data_app.command("revoke")
+def revoke(
+    grant_id: Annotated[int, typer.Argument(help="Grant id.")],
+    key: KeyOpt,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Revoke a grant on one of your datasets, at once."""
+    r = _ds().revoke(_signer(key, password_file), grant_id)
+    out.ok(f"grant {grant_id} revoked; tx {r.tx_hash}, gas {r.gas_used}")
+
+
+@data_app.command("freeze")
+def freeze(
+    key: KeyOpt,
+    grant_id: Annotated[int | None, typer.Argument(help="Grant id (or use --member).")] = None,
+    member: Annotated[int | None, typer.Option("--member", help="Freeze every grant of this member instead.")] = None,
+    unfreeze: Annotated[bool, typer.Option("--unfreeze", help="Lift the freeze.")] = False,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Emergency freeze (or --unfreeze) of a grant or of a member (data governance)."""
+    from ledger.errors import ValidationFailed
+
+    ds = _ds()
+    signer = _signer(key, password_file)
+    if (grant_id is None) == (member is None):
+        raise ValidationFailed("target", "give a grant id or --member, not both")
+    if member is not None:
+        r = ds.unfreeze_member(signer, member) if unfreeze else ds.freeze_member(signer, member)
+        what = f"member {member}"
+    else:
+        assert grant_id is not None
+        r = ds.unfreeze_grant(signer, grant_id) if unfreeze else ds.freeze_grant(signer, grant_id)
+        what = f"grant {grant_id}"
+    out.ok(f"{what} {'unfrozen' if unfreeze else 'frozen'}; tx {r.tx_hash}, gas {r.gas_used}")
+
+
+@data_app.command("grants")
+def grants(
+    dataset: Annotated[int | None, typer.Option("--dataset")] = None,
+    grantee: Annotated[int | None, typer.Option("--grantee", help="Grantee member id.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List grants (from the chain), newest first."""
+    ds = _ds()
+    rows = []
+    for gid in range(ds.grant_count(), 0, -1):
+        g = ds.grant(gid)
+        if (dataset is None or g.dataset_id == dataset) and (grantee is None or g.grantee_id == grantee):
+            rows.append(g)
+    if as_json:
+        out.emit_json([{**g.__dict__, "scope_hash": "0x" + g.scope_hash.hex(), "state": g.state.name.lower()} for g in rows])
+        return
+    out.table(["grant", "dataset", "grantee", "state", "expires", "accesses"],
+              [[g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), g.expires_at, g.accesses] for g in rows])
+
+
+@data_app.command("fetch")
+def fetch(
+    dataset: Annotated[int, typer.Argument(help="Dataset id.")],
+    key_file: Annotated[Path, typer.Option("--key-file", help="Your X25519 private key file (from `data keygen`).")],
+    output: Annotated[Path, typer.Option("--out", help="Where to write the decrypted data.")],
+    api: Annotated[str, typer.Option("--api", envvar="COGOV_API_URL", help="The owner's gateway (API base URL).")] = "http://127.0.0.1:8000",
+    fields: Annotated[str | None, typer.Option("--fields", help="Comma-separated fields (the grant's scope).")] = None,
+    grant: Annotated[int | None, typer.Option("--grant", help="Grant id (default: found for you).")] = None,
+    envelope: Annotated[Path | None, typer.Option("--envelope", help="Decrypt a saved response instead of fetching.")] = None,
+) -> None:
+    """Fetch shared data from the owner's gateway and decrypt it (API key from $COGOV_API_KEY)."""
+    from eth_utils import keccak
+
+    from ledger.errors import AccessDenied, ConfigError, IntegrityError, LedgerError
+    from ledger.gateway import load_private_key, open_sealed
+
+    priv = load_private_key(key_file)
+    if envelope is not None:
+        body: dict[str, Any] = json.loads(_read(envelope))
+    else:
+        import httpx
+
+        token = os.environ.get("COGOV_API_KEY")
+        if not token:
+            raise ConfigError("set COGOV_API_KEY to your API key (never pass it as an argument)")
+        params: dict[str, Any] = {}
+        if fields:
+            params["fields"] = fields
+        if grant:
+            params["grant_id"] = grant
+        try:
+            resp = httpx.get(f"{api.rstrip('/')}/api/v1/datasets/{dataset}/data", params=params,
+                             headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        except httpx.HTTPError as exc:
+            raise LedgerError(f"gateway at {api} is unreachable: {exc}") from exc
+        if resp.status_code == 403:
+            raise AccessDenied(resp.json().get("detail", "refused").removeprefix("access denied: "))
+        if resp.status_code != 200:
+            raise LedgerError(f"gateway answered {resp.status_code}: {resp.json().get('detail', resp.text)}")
+        body = resp.json()
+    plain = open_sealed(priv, body["envelope"])
+    if "0x" + keccak(plain).hex() != body["envelope"]["header"]["payload_keccak256"]:
+        raise IntegrityError("decrypted data does not match the authenticated payload hash")
+    output.write_bytes(plain)
+    h = body["envelope"]["header"]
+    out.ok(f"wrote {h['rows']} rows ({len(plain)} bytes) of dataset {h['dataset_id']} v{h['version']} to {output}; "
+           f"access #{h['seq']} of grant {h['grant_id']} recorded in {h['access_tx']}")
+
+
+def _events(names: set[str]) -> list[Any]:
+    e = env()
+    led = e.ledger()
+    address = e.manifest.address("DataSharing")
+    logs = led.rpc("eth_getLogs", [{"address": address, "fromBlock": hex(e.manifest.start_block), "toBlock": "latest"}])
+    return [ev for ev in led.decode_logs(logs) if ev.name in names]
+
+
+@data_app.command("log")
+def log(
+    dataset: Annotated[int | None, typer.Option("--dataset")] = None,
+    grant: Annotated[int | None, typer.Option("--grant")] = None,
+    batch_out: Annotated[Path | None, typer.Option("--batch-out", help="Write the served accesses as a batch file for `prove`.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The access log: served accesses and refused attempts, from chain events."""
+    from ledger.data_sharing import RefusalReason
+
+    rows = []
+    for ev in _events({"AccessRecorded", "AccessRefused"}):
+        a = ev.args
+        if dataset is not None and int(a["datasetId"]) != dataset:
+            continue
+        if grant is not None and int(a["grantId"]) != grant:
+            continue
+        rows.append({
+            "kind": "access" if ev.name == "AccessRecorded" else "refusal",
+            "dataset_id": int(a["datasetId"]), "grant_id": int(a["grantId"]),
+            "member_id": int(a.get("granteeId", a.get("requesterId", 0))), "seq": int(a["seq"]),
+            "query_hash": "0x" + bytes(a["queryHash"]).hex(),
+            "rows": int(a["rowCount"]) if "rowCount" in a else None,
+            "at": int(a["at"]) if "at" in a else None,
+            "reason": RefusalReason(int(a["reason"])).name.lower() if "reason" in a else None,
+            "block": ev.block_number, "tx": ev.tx_hash,
+        })
+    if batch_out is not None:
+        records = [{"grant_id": r["grant_id"], "query_hash": r["query_hash"], "row_count": r["rows"], "timestamp": r["at"]}
+                   for r in rows if r["kind"] == "access"]
+        batch_out.write_text(json.dumps({"records": records}, indent=1) + "\n", encoding="utf-8")
+        if not as_json:
+            out.ok(f"wrote {len(records)} access records to {batch_out}")
+    if as_json:
+        out.emit_json(rows)
+        return
+    out.table(["kind", "dataset", "grant", "member", "seq", "rows/reason", "block"],
+              [[r["kind"], r["dataset_id"], r["grant_id"], r["member_id"], r["seq"],
+                r["rows"] if r["kind"] == "access" else r["reason"], r["block"]] for r in rows])
+
+
+@data_app.command("prove")
+def prove(
+    batch_file: Annotated[Path, typer.Argument(help='JSON {"records": [{grant_id, query_hash, row_count, timestamp}], "batch_id": N}.')],
+    index: Annotated[int, typer.Option("--index", help="The record to prove (0-based).")] = 0,
+    batch_id: Annotated[int | None, typer.Option("--batch-id", help="On-chain batch (default: the file's batch_id).")] = None,
+    anchor: Annotated[bool, typer.Option("--anchor", help="Anchor the file's Merkle root on chain (needs --key).")] = False,
+    key: Annotated[str | None, typer.Option("--key", help="Keystore label (for --anchor).")] = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Build a Merkle proof for one record of a batch file and verify it against the on-chain root."""
+    from ledger.errors import ConfigError, IntegrityError, ValidationFailed
+    from ledger.merkle import AccessRecord, MerkleTree, verify
+
+    try:
+        doc = json.loads(_read(batch_file))
+        records = [AccessRecord(int(r["grant_id"]), bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
+                                int(r["row_count"]), int(r["timestamp"])) for r in doc["records"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{batch_file} is not a batch file") from exc
+    tree = MerkleTree.of_records(records)
+    ds = _ds()
+    if anchor:
+        if not key:
+            raise ValidationFailed("key", "--anchor needs --key")
+        times = [r.timestamp for r in records]
+        bid, r = ds.anchor_batch(_signer(key, password_file), tree.root, len(records), min(times), max(times))
+        doc["batch_id"] = bid
+        batch_file.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        out.ok(f"anchored batch {bid}: root 0x{tree.root.hex()}, {len(records)} records; tx {r.tx_hash}, gas {r.gas_used}")
+        return
+    bid = batch_id or doc.get("batch_id")
+    if not bid:
+        raise ValidationFailed("batch-id", "give --batch-id (or anchor the file first)")
+    proof = tree.proof(index)
+    leaf = tree.leaf(index)
+    batch = ds.batch(int(bid))
+    local = verify(leaf, proof, batch.merkle_root)
+    on_chain = ds.verify_batch_record(int(bid), leaf, proof)
+    out.emit_json({"batch_id": int(bid), "index": index, "leaf": "0x" + leaf.hex(),
+                   "proof": ["0x" + p.hex() for p in proof], "root": "0x" + batch.merkle_root.hex(),
+                   "verified_locally": local, "verified_on_chain": on_chain})
+    if not (local and on_chain):
+        raise IntegrityError(f"record {index} is not in batch {bid}: the file differs from what was anchored")

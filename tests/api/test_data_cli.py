@@ -1,0 +1,76 @@
+"""`cogov data` against the test deployment: keygen, upload, request, approve, fetch, log, prove."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.apikeys import ApiKeyStore, engine_for
+from ledger.cli.app import app
+from ledger.membership import Registry
+from ledger.roles import ChangeKind
+from tests.api.conftest import Api
+from tests.api.test_data_support import synthetic_csv, unique
+from tests.conftest import MEMBER_IDS, Deployment
+
+pytestmark = pytest.mark.ganache
+
+
+def test_cli_share_fetch_log_prove(deployment: Deployment, api: Api, live: str, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    s = api.settings
+    monkeypatch.setenv("COGOV_ENV", "test")
+    monkeypatch.setenv("COGOV_RPC_URLS", deployment.ganache.config.url)
+    monkeypatch.setenv("COGOV_MANIFEST_PATH", str(deployment.manifest_path))
+    monkeypatch.setenv("COGOV_KEYSTORE_DIR", str(deployment.keystore.directory))
+    monkeypatch.setenv("COGOV_GATEWAY_MASTER_KEY_FILE", str(s.gateway_master_key_file))
+    monkeypatch.setenv("COGOV_GATEWAY_STORE_DIR", str(s.gateway_store_dir))  # the live API's store
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        res = runner.invoke(app, list(args), catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    assert "Usage" in run("data", "fetch", "--help")
+    keyfile = tmp_path / "weijianwei.x25519"
+    pub = run("data", "keygen", str(keyfile)).strip().splitlines()[-1]
+    assert keyfile.stat().st_mode & 0o777 == 0o600 and pub.startswith("0x") and len(pub) == 66
+    Registry(deployment.ledger()).enact(deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS["dept_a"],
+                                        bytes.fromhex(pub[2:]))
+    src = tmp_path / "bins.csv"
+    src.write_bytes(synthetic_csv(4))
+    outp = run("data", "upload", str(src), "--key", "dept_b", "--title", unique("cli bins"), "--classification", "internal")
+    did = int(outp.split("uploaded dataset ")[1].split(":")[0])
+    outp = run("data", "request", str(did), "--key", "dept_a", "--purpose", "cli test", "--duration", "600")
+    rid = int(outp.split("request ")[1].split(" ")[0])
+    outp = run("data", "approve", str(rid), "--key", "dept_b")
+    assert "granted" in outp
+    gid = int(outp.split("grant ")[1].split(";")[0])
+    grants = json.loads(run("data", "grants", "--dataset", str(did), "--json"))
+    assert [g["id"] for g in grants] == [gid] and grants[0]["state"] == "active"
+
+    token, _ = ApiKeyStore(engine_for(s.service_db_url)).create("cli-dept_a", "department",
+                                                                deployment.signers["dept_a"].address, "dept_a")
+    monkeypatch.setenv("COGOV_API_KEY", token)
+    dest = tmp_path / "got.csv"
+    run("data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest))
+    assert dest.read_bytes() == src.read_bytes()
+    res = runner.invoke(app, ["data", "fetch", str(did), "--api", live, "--key-file", str(keyfile),
+                              "--out", str(dest), "--fields", "name"])
+    assert res.exit_code != 0 and "OutOfScope" in str(res.exception)
+
+    batch = tmp_path / "batch.json"
+    log = json.loads(run("data", "log", "--dataset", str(did), "--json", "--batch-out", str(batch)))
+    assert [r["kind"] for r in log] == ["access", "refusal"]
+    run("data", "prove", str(batch), "--anchor", "--key", "dept_b")
+    proof = json.loads(run("data", "prove", str(batch), "--index", "0"))
+    assert proof["verified_on_chain"] is True and proof["verified_locally"] is True
+    doc = json.loads(batch.read_text())
+    doc["records"][0]["row_count"] += 1  # a doctored record no longer verifies
+    batch.write_text(json.dumps(doc))
+    res = runner.invoke(app, ["data", "prove", str(batch), "--index", "0"])
+    assert res.exit_code != 0
