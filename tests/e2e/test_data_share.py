@@ -48,3 +48,55 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
     assert grant.accesses == 1
     log = http.get("/api/v1/access-log", params={"grant_id": gid}, headers=api.auth("c2")).json()
     assert log["count"] == 1 and log["data"][0]["kind"] == "access" and log["data"][0]["tx_hash"] == body["tx"]["tx_hash"]
+
+
+def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.client import Ledger
+    from ledger.config import Settings
+    from ledger.data_sharing import GrantState, RequestState
+    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund
+    from ledger.keys import Keystore
+    from tests.conftest import TEST_PASSWORD
+
+    g = ganache_factory("demo")
+    ks = Keystore(tmp_path / "keys")
+    led = Ledger(g.config.url)
+    signers = {}
+    for label in ["deployer", *COUNCIL, *MEMBERS]:
+        ks.create(label, TEST_PASSWORD)
+        signers[label] = ks.signer(label, TEST_PASSWORD)
+        fund(led, signers[label].address)
+    params = DeployParams(council=[  # type: ignore[list-item]
+        CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
+        for label, (name, _, roles) in COUNCIL.items()], threshold=2)
+    deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
+    from ledger.manifest import Manifest
+
+    led = Ledger(g.config.url, Manifest.load(tmp_path / "deployment.json"))
+    for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
+        led.register(name, dep.address)
+    settings = Settings(env="test", gateway_store_dir=tmp_path / "gw", gateway_master_key_file=tmp_path / "master.key")
+    said: list[str] = []
+    ctx = DemoContext(settings, led, ks, signers, said.append, tmp_path / "state")
+    seed_members(ctx)
+    seed(ctx)
+    ds = DataSharing(led)
+    titles = {ds.dataset(i).title: ds.dataset(i) for i in range(1, ds.dataset_count() + 1)}
+    assert set(titles) == {ELDERLY, BINS, CLINICS}
+    reqs = [ds.request(i) for i in range(1, ds.request_count() + 1)]
+    states = sorted((r.dataset_id, r.duration, r.state) for r in reqs)
+    assert [s for *_, s in states].count(RequestState.GRANTED) == 3
+    assert [s for *_, s in states].count(RequestState.DENIED) == 1
+    elderly = next(r for r in reqs if r.dataset_id == titles[ELDERLY].id)
+    assert elderly.governance_approver == signers["shujuju"].address
+    led.rpc("evm_mine", [])
+    grants = [ds.grant(i) for i in range(1, ds.grant_count() + 1)]
+    assert sorted(gr.state for gr in grants) == [GrantState.ACTIVE, GrantState.ACTIVE, GrantState.EXPIRED]
+    before = (ds.dataset_count(), ds.request_count(), ds.grant_count(), led.block_number())
+    said.clear()
+    seed(ctx)
+    assert (ds.dataset_count(), ds.request_count(), ds.grant_count(), led.block_number()) == before, said
+    assert "虚构" in (tmp_path / "state" / "demo-data" / "elderly.csv").read_text()

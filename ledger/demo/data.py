@@ -1,0 +1,143 @@
+"""The demo's data-sharing part: three departments' datasets, requests, grants, a denial, an expiry.
+
+* 民政局 owns an elderly-residents registry (sensitive; synthetic, clearly fake names);
+* 城管 owns smart-bin sensor readings (internal); 卫健委 owns clinic capacity (internal);
+* 街道办 gets the registry's age/district/needs_visit fields (民政局 approves, 区数据局 gives the
+  second approval), gets the bin readings, is denied clinic capacity, and holds one bin-reading
+  grant of 1 second that has expired by the time anyone looks.
+
+Idempotent: datasets are found by title, requests by (requester, dataset, duration).
+Plain source files and 街道办's X25519 key file live under ``ctx.state_dir``.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from ledger.data_sharing import AccessRequest, Classification, DataSharing, RequestState, scope_hash, text_hash
+from ledger.demo import DemoContext
+from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
+from ledger.gateway.crypto import public_bytes
+from ledger.roles import ChangeKind
+
+ELDERLY = "高龄独居老人登记册（合成数据）"
+BINS = "智能垃圾桶传感器读数"
+CLINICS = "社区诊所接诊能力"
+LONG = 90 * 24 * 3600
+
+
+def _elderly_csv() -> bytes:
+    rng = random.Random(7)
+    lines = ["resident_id,name,age,district,lives_alone,needs_visit"]
+    for i in range(1, 41):
+        age = rng.randint(70, 98)
+        lines.append(
+            f"E{i:04d},虚构居民{i:03d}（合成）,{age},{rng.choice(['幸福里', '和平里', '光明里'])},"
+            f"{rng.random() < 0.6},{age > 85 or rng.random() < 0.2}"
+        )
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _bins_jsonl() -> bytes:
+    rng = random.Random(11)
+    rows = []
+    for i in range(60):
+        rows.append(
+            f'{{"bin_id": "BIN-{i % 12:03d}", "ts": {1_700_000_000 + i * 900}, '
+            f'"fill_pct": {rng.randint(5, 100)}, "temp_c": {rng.randint(-2, 35)}}}'
+        )
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
+def _clinics_csv() -> bytes:
+    rng = random.Random(3)
+    lines = ["clinic,beds,doctors,daily_capacity"]
+    for name in ["幸福里卫生服务站", "和平里卫生服务站", "光明里卫生服务站", "中心社区医院"]:
+        lines.append(f"{name},{rng.randint(4, 40)},{rng.randint(2, 15)},{rng.randint(40, 300)}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _data_key(ctx: DemoContext, label: str, keys_dir: Path) -> None:
+    """Give ``label`` an X25519 data key (file under state_dir) registered on chain, once."""
+    path = keys_dir / f"{label}.x25519"
+    if path.exists():
+        pub = public_bytes(load_private_key(path))
+    else:
+        priv, pub = generate_keypair()
+        write_private_key(path, priv)
+    member = ctx.registry.member(ctx.member_ids[label])
+    if member.data_key != "0x" + pub.hex():
+        ctx.say(f"registering {label}'s data key (private key in {path})")
+        ctx.registry.enact(ctx.council, ChangeKind.SET_DATA_KEY, member.id, pub)
+
+
+def seed(ctx: DemoContext) -> None:
+    data_dir = ctx.state_dir / "demo-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _data_key(ctx, "jiedaoban", ctx.state_dir / "data-keys")
+    s = ctx.settings
+    store = GatewayStore(s.gateway_store_dir, load_master_key(s.gateway_master_key_file, create=s.env != "production"))
+    owners = {label: ctx.signers[label] for label in ("minzhengju", "chengguan", "weijianwei")}
+    by_member = {ctx.member_ids[label]: signer for label, signer in owners.items()}
+    gw = Gateway(ctx.ledger, store, lambda m: by_member[m.id])
+    ds = DataSharing(ctx.ledger)
+
+    titles = {ds.dataset(i).title: i for i in range(1, ds.dataset_count() + 1)}
+    specs = [
+        (ELDERLY, "minzhengju", Classification.SENSITIVE, "elderly.csv", _elderly_csv(), "csv"),
+        (BINS, "chengguan", Classification.INTERNAL, "smart_bins.jsonl", _bins_jsonl(), "jsonl"),
+        (CLINICS, "weijianwei", Classification.INTERNAL, "clinics.csv", _clinics_csv(), "csv"),
+    ]
+    ids: dict[str, int] = {}
+    for title, label, cls, filename, content, fmt in specs:
+        (data_dir / filename).write_bytes(content)
+        if title in titles:
+            ids[title] = titles[title]
+            store.put(content, fmt)  # make sure this gateway holds the copy
+            continue
+        ctx.say(f"{label} uploads {title}")
+        up = gw.upload(ctx.signers[label], title, cls, content, fmt, f"demo dataset ({filename}), synthetic")  # type: ignore[arg-type]
+        ids[title] = up.dataset_id
+
+    jdb = ctx.signers["jiedaoban"]
+    jdb_id = ctx.member_ids["jiedaoban"]
+    existing: list[AccessRequest] = [ds.request(i) for i in range(1, ds.request_count() + 1)]
+
+    def find(dataset_id: int, duration: int) -> AccessRequest | None:
+        for r in existing:
+            if r.requester_id == jdb_id and r.dataset_id == dataset_id and r.duration == duration and r.state not in (
+                RequestState.EXPIRED, RequestState.WITHDRAWN
+            ):
+                return r
+        return None
+
+    def request(title: str, fields: list[str], purpose: str, duration: int) -> int:
+        r = find(ids[title], duration)
+        if r is not None:
+            return r.id
+        ctx.say(f"街道办 requests {title}")
+        rid, _ = ds.request_access(jdb, ids[title], 1, text_hash(purpose), scope_hash(fields), duration)
+        return rid
+
+    # sensitive: owner + data governance
+    rid = request(ELDERLY, ["age", "district", "needs_visit"], "为高龄独居老人安排上门探访", LONG)
+    req = ds.request(rid)
+    if req.owner_approver is None and req.state in (RequestState.PENDING, RequestState.PARTIALLY_APPROVED):
+        ds.approve_as_owner(ctx.signers["minzhengju"], rid)
+    if ds.request(rid).state == RequestState.PARTIALLY_APPROVED:
+        ds.approve_as_governance(ctx.signers["shujuju"], rid)
+    # internal: the owner alone
+    bins_fields = ["bin_id", "fill_pct", "temp_c", "ts"]
+    rid = request(BINS, bins_fields, "优化清运路线", LONG)
+    if ds.request(rid).state == RequestState.PENDING:
+        ds.approve_as_owner(ctx.signers["chengguan"], rid)
+    # a grant of 1 second: expired by the time anyone looks
+    rid = request(BINS, bins_fields, "一次性核对（演示过期授权）", 1)
+    if ds.request(rid).state == RequestState.PENDING:
+        ds.approve_as_owner(ctx.signers["chengguan"], rid)
+    # denied
+    rid = request(CLINICS, ["beds", "clinic", "daily_capacity", "doctors"], "评估社区就诊压力", LONG)
+    if ds.request(rid).state == RequestState.PENDING:
+        ds.deny(ctx.signers["weijianwei"], rid, 2)
+    ctx.say(f"data sharing: datasets {sorted(ids.values())}; 街道办's data key in {ctx.state_dir / 'data-keys'}")
