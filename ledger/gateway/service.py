@@ -229,7 +229,8 @@ class Gateway:
                 "`cogov data keygen` and register it with a council set_data_key proposal"
             )
         content = self.store.read(ds.content_hash)  # IntegrityError on tampering
-        payload, rows = project(content, self.store.meta(ds.content_hash).format, all_fields, wanted)
+        stored = self.store.meta(ds.content_hash)
+        payload, rows = project(content, stored.format, all_fields, wanted, stored.rows)
         owner = self.registry.member(ds.owner_id)
         try:
             seq, receipt = self.data.record_access(self.owner_signer(owner), grant_id, qhash, rows)

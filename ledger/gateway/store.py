@@ -140,13 +140,15 @@ def parse(data: bytes, fmt: Format) -> Parsed:
     return Parsed(fmt, tuple(fields), rows)
 
 
-def project(data: bytes, fmt: Format, all_fields: tuple[str, ...], fields: list[str]) -> tuple[bytes, int]:
+def project(
+    data: bytes, fmt: Format, all_fields: tuple[str, ...], fields: list[str], rows: int | None = None
+) -> tuple[bytes, int]:
     """The dataset restricted to ``fields`` (schema order); the exact file when all are asked."""
     unknown = [f for f in fields if f not in all_fields]
     if unknown:
         raise ValidationFailed("fields", f"not in the dataset's schema: {', '.join(unknown)}")
     if set(fields) == set(all_fields):
-        return data, parse(data, fmt).rows
+        return data, rows if rows is not None else parse(data, fmt).rows
     keep = [f for f in all_fields if f in set(fields)]
     text = _text(data)
     out = io.StringIO()
