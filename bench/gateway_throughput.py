@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from fastapi import Response  # noqa: E402
+import httpx
+from fastapi import Response
 
 
 def main() -> None:
@@ -85,7 +85,6 @@ def main() -> None:
         store = ApiKeyStore(engine_for(settings.service_db_url))
         tokens = {lb: store.create(lb, role, signers[lb].address, lb)[0]
                   for lb, role in (("c1", "council"), ("c2", "council"), ("c3", "data_governance"))}
-        from api.main import create_app
 
         server = LiveServer(settings)
         app = server.server.config.app

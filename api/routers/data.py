@@ -42,8 +42,8 @@ from ledger.client import TxReceipt
 from ledger.data_sharing import (
     AccessRequest,
     Classification,
-    DataSharing,
     Dataset,
+    DataSharing,
     Grant,
     GrantState,
     RefusalReason,

@@ -20,8 +20,8 @@ from eth_utils import keccak
 from ledger.client import Ledger, TxReceipt
 from ledger.data_sharing import (
     Classification,
-    DataSharing,
     Dataset,
+    DataSharing,
     Grant,
     GrantState,
     RefusalReason,

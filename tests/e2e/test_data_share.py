@@ -14,7 +14,7 @@ from tests.conftest import MEMBER_IDS, Deployment
 pytestmark = pytest.mark.ganache
 
 
-def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> None:  # noqa: F811
+def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> None:
     grantee_key = register_data_key(deployment, "dept_a")
     original = synthetic_csv(40)
     r = http.post(
