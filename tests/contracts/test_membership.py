@@ -56,12 +56,8 @@ def all_events(registry: Contract, receipt: Any) -> list[tuple[str, dict[str, An
     return out
 
 
-def propose(
-    chain: Chain, registry: Contract, sender: str, change: str, *args: Any
-) -> tuple[int, Any]:
-    receipt = chain.transact(
-        registry.functions.propose(CHANGE[change], payload(change, *args)), sender
-    )
+def propose(chain: Chain, registry: Contract, sender: str, change: str, *args: Any) -> tuple[int, Any]:
+    receipt = chain.transact(registry.functions.propose(CHANGE[change], payload(change, *args)), sender)
     return int(registry.functions.proposalCount().call()), receipt
 
 
@@ -80,6 +76,35 @@ def member(registry: Contract, member_id: int) -> dict[str, Any]:
     return dict(zip(fields, registry.functions.getMember(member_id).call(), strict=True))
 
 
+# ------------------------------------------------------------------ our own registry
+
+
+@pytest.fixture(scope="module")
+def _own_registry(chain: Chain, council_accounts: list[str]) -> Iterator[Contract]:
+    """A registry bootstrapped like conftest's, but deployed for this module only.
+
+    Session fixtures of other modules (the fund environment) admit members into the
+    shared registry, and these tests count member ids from 4. The deployment happens
+    inside a snapshot that is reverted when the module is done.
+    """
+    snap = chain.tester.take_snapshot()
+    seats = [
+        ("街道办", KIND["Department"], roles_mask("Department"), council_accounts[0]),
+        ("民政局", KIND["Department"], roles_mask("Department"), council_accounts[1]),
+        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), council_accounts[2]),
+    ]
+    try:
+        yield chain.deploy("MembershipRegistry", seats, 2, LIFETIME, sender=chain.accounts[0])
+    finally:
+        chain.tester.revert_to_snapshot(snap)
+
+
+@pytest.fixture
+def registry(_own_registry: Contract) -> Contract:
+    """Overrides conftest's ``registry`` (and so ``council``) in this module."""
+    return _own_registry
+
+
 # ------------------------------------------------------------------ role matrix
 
 
@@ -94,12 +119,12 @@ class Cast:
 
 
 @pytest.fixture(scope="class")
-def cast(chain: Chain, _registry_deployed: Contract, council_accounts: list[str]) -> Iterator[Cast]:
+def cast(chain: Chain, _own_registry: Contract, council_accounts: list[str]) -> Iterator[Cast]:
     """Built once for TestRoleMatrix inside its own snapshot (class fixtures run before the
     per-test snapshot), and reverted when the class is done so every other test sees the
     plain bootstrapped registry."""
     snap = chain.tester.take_snapshot()
-    r = _registry_deployed
+    r = _own_registry
     c = Council(chain, r, council_accounts)
     a = chain.accounts
     c.admit("卫健委", "Department", roles_mask("Department"), a[5])  # 4: member, not council
@@ -185,26 +210,18 @@ class TestRoleMatrix:
         ("function", "caller"),
         [(f, c) for f in sorted(MATRIX) for c in [*CALLERS, *MATRIX[f].extra_denied]],
     )
-    def test_matrix_denies(
-        self, chain: Chain, registry: Contract, cast: Cast, function: str, caller: str
-    ) -> None:
+    def test_matrix_denies(self, chain: Chain, registry: Contract, cast: Cast, function: str, caller: str) -> None:
         row = MATRIX[function]
         who = cast.council[1] if caller == "another council member" else cast.callers[caller]
         with expect_revert(row.error, **row.args(cast, who)):
             chain.transact(row.call(registry, cast), who)
 
     @pytest.mark.parametrize("function", sorted(MATRIX))
-    def test_matrix_allows(
-        self, chain: Chain, registry: Contract, cast: Cast, function: str
-    ) -> None:
-        receipt = chain.transact(
-            MATRIX[function].call(registry, cast), MATRIX[function].allowed(cast)
-        )
+    def test_matrix_allows(self, chain: Chain, registry: Contract, cast: Cast, function: str) -> None:
+        receipt = chain.transact(MATRIX[function].call(registry, cast), MATRIX[function].allowed(cast))
         assert receipt["status"] == 1
 
-    def test_cast_is_what_the_matrix_says(
-        self, chain: Chain, registry: Contract, cast: Cast
-    ) -> None:
+    def test_cast_is_what_the_matrix_says(self, chain: Chain, registry: Contract, cast: Cast) -> None:
         for label, who in cast.callers.items():
             assert not registry.functions.hasRole(who, ROLE["Council"]).call(), label
         # The rotated member keeps its seat under its new key.
@@ -350,17 +367,13 @@ def test_propose_counts_proposer_once(chain: Chain, registry: Contract, council:
     assert view[10:] == [[1], PENDING]
 
 
-def test_approvals_by_distinct_members_then_execute_once(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_approvals_by_distinct_members_then_execute_once(chain: Chain, registry: Contract, council: Council) -> None:
     a = council.members
     pid, _ = propose(chain, registry, a[0], "SetThreshold", 3)
     with expect_revert("RegistryThresholdNotMet", proposalId=pid, approvals=1, threshold=2):
         chain.transact(registry.functions.execute(pid), a[0])
     receipt = chain.transact(registry.functions.approve(pid), a[1])
-    assert all_events(registry, receipt) == [
-        ("ProposalApproved", {"proposalId": pid, "memberId": 2, "account": a[1]})
-    ]
+    assert all_events(registry, receipt) == [("ProposalApproved", {"proposalId": pid, "memberId": 2, "account": a[1]})]
     assert state(registry, pid) == APPROVED
     with expect_revert("RegistryAlreadyApproved", proposalId=pid, memberId=2):
         chain.transact(registry.functions.approve(pid), a[1])
@@ -383,9 +396,7 @@ def test_approvals_by_distinct_members_then_execute_once(
             chain.transact(fn, a[0])
 
 
-def test_member_with_two_accounts_approves_once(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_member_with_two_accounts_approves_once(chain: Chain, registry: Contract, council: Council) -> None:
     a = council.members
     second = chain.accounts[5]
     council.enact("AddAccount", 2, second)
@@ -450,9 +461,7 @@ def test_cancel(chain: Chain, registry: Contract, council: Council) -> None:
             chain.transact(fn, a[2] if fn.fn_name == "approve" else a[0])
 
 
-def test_proposer_cancels_with_rotated_key(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_proposer_cancels_with_rotated_key(chain: Chain, registry: Contract, council: Council) -> None:
     """Cancelling belongs to the proposer's member, whatever key it now uses."""
     a = council.members
     new_key = chain.accounts[5]
@@ -490,9 +499,7 @@ def test_lost_council_member_approval_stops_counting(
     assert member(registry, 1)["dataKey"] == b"\x22" * 32
 
 
-def test_threshold_cannot_exceed_council(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_threshold_cannot_exceed_council(chain: Chain, registry: Contract, council: Council) -> None:
     a = council.members
     for t in (0, 4):
         with expect_revert("RegistryInvalidThreshold", threshold=t, councilSize=3):
@@ -506,9 +513,7 @@ def test_threshold_cannot_exceed_council(
     assert state(registry, pid) == APPROVED  # the failed execution changed nothing
 
 
-def test_removal_below_threshold_refused(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_removal_below_threshold_refused(chain: Chain, registry: Contract, council: Council) -> None:
     a = council.members
     # Two removals, each fine on its own: the second one is refused at execution.
     p1, _ = propose(chain, registry, a[0], "RemoveMember", 3)
@@ -530,9 +535,7 @@ def test_removal_below_threshold_refused(
     assert registry.functions.councilSize().call() == 2
 
 
-def test_new_lifetime_applies_to_new_proposals(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_new_lifetime_applies_to_new_proposals(chain: Chain, registry: Contract, council: Council) -> None:
     a = council.members
     old_pid, _ = propose(chain, registry, a[0], "SetThreshold", 3)
     council.enact("SetProposalLifetime", 2 * DAY)
@@ -660,8 +663,7 @@ CASES: dict[str, Case] = {
         lambda ch: (4, ROLE["Treasurer"]),
         lambda ch: [("RoleGranted", {"memberId": 4, "role": ROLE["Treasurer"]})],
         lambda ch, r: (
-            r.functions.hasRole(ch.accounts[5], ROLE["Treasurer"]).call() is True
-            or pytest.fail("role not granted")
+            r.functions.hasRole(ch.accounts[5], ROLE["Treasurer"]).call() is True or pytest.fail("role not granted")
         ),
     ),
     "RevokeRole": Case(
@@ -669,8 +671,7 @@ CASES: dict[str, Case] = {
         lambda ch: (4, ROLE["Department"]),
         lambda ch: [("RoleRevoked", {"memberId": 4, "role": ROLE["Department"]})],
         lambda ch, r: (
-            r.functions.hasRole(ch.accounts[5], ROLE["Department"]).call() is False
-            or pytest.fail("role not revoked")
+            r.functions.hasRole(ch.accounts[5], ROLE["Department"]).call() is False or pytest.fail("role not revoked")
         ),
     ),
     "AddAccount": Case(
@@ -700,9 +701,7 @@ CASES: dict[str, Case] = {
     "SetDataKey": Case(
         _admit_with_key,
         lambda ch: (4, b"\x02" * 32),
-        lambda ch: [
-            ("DataKeySet", {"memberId": 4, "oldKey": b"\x01" * 32, "newKey": b"\x02" * 32})
-        ],
+        lambda ch: [("DataKeySet", {"memberId": 4, "oldKey": b"\x01" * 32, "newKey": b"\x02" * 32})],
         lambda ch, r: member(r, 4)["dataKey"] == b"\x02" * 32 or pytest.fail("key not set"),
     ),
     "AddNode": Case(
@@ -725,9 +724,7 @@ CASES: dict[str, Case] = {
     "RemoveNode": Case(
         _admit_with_two_nodes,
         lambda ch: (4, ENODE_A, "10.0.0.4", 30303),
-        lambda ch: [
-            ("NodeRemoved", {"memberId": 4, "nodeKey": node_key(ENODE_A, "10.0.0.4", 30303)})
-        ],
+        lambda ch: [("NodeRemoved", {"memberId": 4, "nodeKey": node_key(ENODE_A, "10.0.0.4", 30303)})],
         lambda ch, r: (
             (
                 member(r, 4)["nodes"] == [node_key(ENODE_B, "10.0.0.5", 30303)]
@@ -833,28 +830,20 @@ def test_change_refused(
 
 
 @pytest.mark.parametrize("change", list(CHANGE))
-def test_short_payload_refused(
-    chain: Chain, registry: Contract, council: Council, change: str
-) -> None:
+def test_short_payload_refused(chain: Chain, registry: Contract, council: Council, change: str) -> None:
     with expect_revert("RegistryInvalidChange", kind=CHANGE[change]):
         chain.transact(registry.functions.propose(CHANGE[change], b"\x00" * 31), council.members[0])
 
 
 def test_node_taken_by_another_member(chain: Chain, registry: Contract, council: Council) -> None:
     council.enact("AddNode", 1, ENODE_A, "10.0.0.1", 30303)
-    with expect_revert(
-        "RegistryNodeTaken", nodeKey=node_key(ENODE_A, "10.0.0.1", 30303), memberId=1
-    ):
+    with expect_revert("RegistryNodeTaken", nodeKey=node_key(ENODE_A, "10.0.0.1", 30303), memberId=1):
         propose(chain, registry, council.members[0], "AddNode", 2, ENODE_A, "10.0.0.1", 30303)
-    with expect_revert(
-        "RegistryUnknownNode", nodeKey=node_key(ENODE_A, "10.0.0.1", 30303), memberId=2
-    ):
+    with expect_revert("RegistryUnknownNode", nodeKey=node_key(ENODE_A, "10.0.0.1", 30303), memberId=2):
         propose(chain, registry, council.members[0], "RemoveNode", 2, ENODE_A, "10.0.0.1", 30303)
 
 
-def test_removed_member_cannot_be_changed(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_removed_member_cannot_be_changed(chain: Chain, registry: Contract, council: Council) -> None:
     mid = council.admit("卫健委", "Department", roles_mask("Department"), chain.accounts[5])
     # Proposed while active, executed after the removal: refused at execution.
     pid, _ = propose(chain, registry, council.members[0], "GrantRole", mid, ROLE["Treasurer"])
@@ -916,9 +905,7 @@ def test_key_rotation_keeps_identity(chain: Chain, registry: Contract, council: 
             propose(chain, registry, council.members[0], change, *args)
 
 
-def test_council_key_rotation_keeps_seat_and_approvals(
-    chain: Chain, registry: Contract, council: Council
-) -> None:
+def test_council_key_rotation_keeps_seat_and_approvals(chain: Chain, registry: Contract, council: Council) -> None:
     a = council.members
     new = chain.accounts[5]
     pid, _ = propose(chain, registry, a[1], "SetThreshold", 3)  # member 2, old key
@@ -953,9 +940,7 @@ def test_transaction_allowed(chain: Chain, registry: Contract, council: Council)
     council.enact("RemoveAccount", mid, rotated)
 
     def allowed(sender: str) -> bool:
-        return bool(
-            registry.functions.transactionAllowed(sender, registry.address, 1, 2, 3, b"\x01").call()
-        )
+        return bool(registry.functions.transactionAllowed(sender, registry.address, 1, 2, 3, b"\x01").call())
 
     assert allowed(active) and allowed(fresh) and allowed(council.members[0])
     assert not allowed(removed)
