@@ -92,6 +92,7 @@ def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ig
     assert [s for *_, s in states].count(RequestState.DENIED) == 1
     elderly = next(r for r in reqs if r.dataset_id == titles[ELDERLY].id)
     assert elderly.governance_approver == signers["shujuju"].address
+    led.rpc("evm_increaseTime", [2])  # the 1-second grant: past its expiry, whatever second it was made in
     led.rpc("evm_mine", [])
     grants = [ds.grant(i) for i in range(1, ds.grant_count() + 1)]
     assert sorted(gr.state for gr in grants) == [GrantState.ACTIVE, GrantState.ACTIVE, GrantState.EXPIRED]
