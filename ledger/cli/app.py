@@ -267,3 +267,7 @@ app.add_typer(index_app, name="index")
 from ledger.cli.data import data_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
+
+from ledger.cli.besu import besu_app  # noqa: E402
+
+app.add_typer(besu_app, name="besu")
