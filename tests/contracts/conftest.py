@@ -244,3 +244,161 @@ def state_changing_functions(contract_name: str) -> set[str]:
         for item in artifacts.abi(contract_name)
         if item.get("type") == "function" and item.get("stateMutability") in ("nonpayable", "payable")
     }
+
+
+# ---------------------------------------------------------------- co-governance fund
+# Added for the fund tests (tests/contracts/test_fund*.py, test_credit*.py).
+
+FUND_QUORUM = 3
+FUND_TIME_LOCK = 2 * 24 * 3600
+FUND_BALANCE = 10_000_000  # credits minted to each contributor (2 decimals)
+PROJECT_STATE = {
+    n: i for i, n in enumerate(["Proposed", "TimeLocked", "Active", "Completed", "Rejected", "Cancelled"])
+}
+MOTION_KIND = {"ApproveProject": 0, "AllocateFromPool": 1, "CancelProject": 2}
+MOTION_STATE = {"Open": 0, "Passed": 1, "Failed": 2, "Lapsed": 3}
+CONTRIBUTOR_KIND = {"Government": 0, "Enterprise": 1, "Resident": 2}
+
+
+def h(text: str) -> bytes:
+    """keccak256 of a text: the test's stand-in for a document hash."""
+    return bytes(Web3.keccak(text=text))
+
+
+class FundEnv:
+    """Members, a CommunityCredit token and a CoGovFund (quorum 3 of 4 committee members).
+
+    - proposer: 街道办 (council seat, Department role, Department kind)
+    - gov: 民政局 (council seat, Department kind): a government contributor
+    - committee: four FundCommittee members (one account each)
+    - treasurer, enterprise (Contributor role), resident (ResidentGroup, Contributor only),
+      auditor (Auditor kind), beneficiary (an Enterprise member, Contributor role),
+      outsider (not a member).
+    """
+
+    def __init__(self, chain: Chain, registry: Contract, council: Council) -> None:
+        self.chain, self.registry, self.council = chain, registry, council
+        self.proposer = council.members[0]
+        self.gov = council.members[1]
+        self.treasurer = chain.new_account()
+        self.treasurer_id = council.admit("区财政局", "Department", roles_mask("Treasurer"), self.treasurer)
+        self.committee: list[str] = []
+        self.committee_ids: list[int] = []
+        for i in range(4):
+            acct = chain.new_account()
+            self.committee.append(acct)
+            self.committee_ids.append(
+                council.admit(f"基金委员{i + 1}", "ResidentGroup", roles_mask("FundCommittee"), acct)
+            )
+        self.enterprise = chain.new_account()
+        self.enterprise_id = council.admit("绿城物业", "Enterprise", roles_mask("Contributor"), self.enterprise)
+        self.resident = chain.new_account()
+        self.resident_id = council.admit("幸福里居民小组", "ResidentGroup", roles_mask("Contributor"), self.resident)
+        self.auditor = chain.new_account()
+        self.auditor_id = council.admit("区审计局", "Auditor", roles_mask("Auditor"), self.auditor)
+        self.beneficiary = chain.new_account()
+        self.beneficiary_id = council.admit("便民施工队", "Enterprise", roles_mask("Contributor"), self.beneficiary)
+        self.outsider = chain.new_account()
+        self.credit = chain.deploy("CommunityCredit", registry.address, "社区共治积分", "CGC")
+        self.fund = chain.deploy("CoGovFund", registry.address, self.credit.address, FUND_QUORUM, FUND_TIME_LOCK)
+        for i, acct in enumerate([self.gov, self.enterprise, self.resident, self.proposer, self.auditor]):
+            self.mint(acct, FUND_BALANCE, f"deposit-setup-{i}")
+            chain.transact(self.credit.functions.approve(self.fund.address, 2**256 - 1), acct)
+
+    # -- token
+    def mint(self, to: str, amount: int, ref: str) -> Any:
+        return self.chain.transact(self.credit.functions.mint(to, amount, h(ref)), self.treasurer)
+
+    def balance(self, who: str) -> int:
+        return int(self.credit.functions.balanceOf(who).call())
+
+    # -- fund writes (each returns the receipt)
+    def contribute(self, who: str, amount: int, project: int = 0, memo: str = "memo") -> Any:
+        return self.chain.transact(self.fund.functions.contribute(amount, project, h(memo)), who)
+
+    def propose(
+        self, milestones: list[int], beneficiary: str | None = None, who: str | None = None, title: str = "t"
+    ) -> int:
+        specs = [(a, h(f"{title}-m{i}")) for i, a in enumerate(milestones)]
+        r = self.chain.transact(
+            self.fund.functions.proposeProject(h(title), beneficiary or self.beneficiary, sum(milestones), specs),
+            who or self.proposer,
+        )
+        return int(self.chain.events(self.fund, r, "ProjectProposed")[0]["projectId"])
+
+    def motion_of(self, project: int) -> int:
+        return int(self.fund.functions.getProject(project).call()[6])
+
+    def vote(self, motion: int, votes: list[bool], voters: list[str] | None = None) -> Any:
+        receipt = None
+        for acct, support in zip(voters or self.committee, votes, strict=False):
+            receipt = self.chain.transact(self.fund.functions.vote(motion, support), acct)
+        return receipt
+
+    def approve_project(self, project: int, unlock: bool = True) -> Any:
+        r = self.vote(self.motion_of(project), [True] * FUND_QUORUM)
+        if unlock:
+            self.chain.time_travel(FUND_TIME_LOCK + 1)
+        return r
+
+    def allocate(self, project: int, amount: int) -> Any:
+        r = self.chain.transact(self.fund.functions.proposeAllocation(project, amount), self.committee[0])
+        mid = int(self.chain.events(self.fund, r, "MotionProposed")[0]["motionId"])
+        return self.vote(mid, [True] * FUND_QUORUM)
+
+    def cancel(self, project: int) -> Any:
+        r = self.chain.transact(self.fund.functions.proposeCancellation(project), self.committee[0])
+        mid = int(self.chain.events(self.fund, r, "MotionProposed")[0]["motionId"])
+        return self.vote(mid, [True] * FUND_QUORUM)
+
+    def pay(self, project: int, index: int, amount: int, invoice: str = "invoice") -> Any:
+        return self.chain.transact(
+            self.fund.functions.payMilestone(project, index, amount, h(invoice)), self.treasurer
+        )
+
+    # -- reads
+    def state(self, project: int) -> int:
+        return int(self.fund.functions.projectState(project).call())
+
+    def sums(self) -> tuple[int, int, int]:
+        f = self.fund.functions
+        return (f.totalContributed().call(), f.totalPaidOut().call(), f.totalRefunded().call())
+
+    def assert_invariant(self) -> None:
+        contributed, paid, refunded = self.sums()
+        assert self.balance(self.fund.address) == contributed - paid - refunded
+
+    def all_events(self, contract: Contract | None = None) -> list[dict[str, Any]]:
+        """Every event of the fund (or ``contract``) since genesis, decoded, in chain order."""
+        from eth_utils import event_abi_to_log_topic
+
+        c = contract or self.fund
+        by_topic = {
+            event_abi_to_log_topic(item): item["name"] for item in c.abi if item.get("type") == "event"
+        }
+        out = []
+        for log in self.chain.w3.eth.get_logs({"address": c.address, "fromBlock": 0, "toBlock": "latest"}):
+            name = by_topic.get(bytes(log["topics"][0]))
+            if name is None:
+                continue
+            ev = getattr(c.events, name)().process_log(log)
+            out.append(
+                {
+                    "event": name,
+                    "args": dict(ev["args"]),
+                    "blockNumber": ev["blockNumber"],
+                    "transactionHash": ev["transactionHash"],
+                    "logIndex": ev["logIndex"],
+                }
+            )
+        return out
+
+
+@pytest.fixture(scope="session")
+def _fund_env_deployed(chain: Chain, _registry_deployed: Contract, council_accounts: list[str]) -> FundEnv:
+    return FundEnv(chain, _registry_deployed, Council(chain, _registry_deployed, council_accounts))
+
+
+@pytest.fixture
+def fund_env(_fund_env_deployed: FundEnv) -> FundEnv:
+    return _fund_env_deployed

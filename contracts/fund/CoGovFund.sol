@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
+import {ICoGovFund} from "./ICoGovFund.sol";
+
+/// @title CoGovFund
+/// @notice The community co-governance fund. See {ICoGovFund} for the rules.
+/// @dev Attribution bookkeeping is O(1) per operation: each contribution stores the running
+/// total of its queue (the project's earmarked queue, or the general pool) before it; the
+/// queue's spent pointer only grows, so a contribution's spent part is
+/// clamp(spentPointer - totalBefore, 0, amount): FIFO by receipt id.
+contract CoGovFund is ICoGovFund, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    uint256 private constant _MAX_MILESTONES = 32;
+
+    struct Project {
+        bytes32 titleHash;
+        address proposer;
+        uint64 proposerId;
+        address beneficiary;
+        uint48 cancelledAt;
+        uint256 approvalMotionId;
+        uint256 budget;
+        uint256 paid;
+        uint256 earmarked; // Σ earmarked contributions received
+        uint256 earmarkedSpent; // FIFO pointer into the project's earmarked queue
+        uint256 allocated; // Σ approved general-pool allocations
+        uint256 allocatedSpent;
+        uint256 allocationReleased; // unspent allocation returned to the pool at closure
+        uint256 refunded;
+    }
+
+    struct Milestone {
+        uint256 amount;
+        uint256 paid;
+        bytes32 descriptionHash;
+    }
+
+    struct Contribution {
+        address contributor;
+        uint64 memberId;
+        ContributorKind kind;
+        uint48 contributedAt;
+        bool refunded;
+        uint256 projectId;
+        uint256 amount;
+        uint256 queuedBefore; // Σ of earlier contributions in the same queue
+        bytes32 memoHash;
+    }
+
+    struct Motion {
+        MotionKind kind;
+        uint64 proposerId;
+        uint48 createdAt;
+        uint48 decidedAt;
+        bool passed;
+        uint32 approvals;
+        uint32 rejections;
+        uint256 projectId;
+        uint256 amount;
+    }
+
+    IMembershipRegistry private immutable _registry;
+    IERC20 private immutable _token;
+    uint256 private immutable _quorum;
+    uint48 private immutable _timeLock;
+
+    mapping(uint256 projectId => Project) private _projects;
+    mapping(uint256 projectId => Milestone[]) private _milestones;
+    mapping(uint256 receiptId => Contribution) private _contributions;
+    mapping(uint256 motionId => Motion) private _motions;
+    mapping(uint256 motionId => mapping(uint64 memberId => bool)) private _voted;
+
+    uint256 private _projectCount;
+    uint256 private _contributionCount;
+    uint256 private _motionCount;
+    uint256 private _payoutCount;
+
+    uint256 private _totalContributed;
+    uint256 private _totalPaid;
+    uint256 private _totalRefunded;
+
+    uint256 private _generalTotal; // Σ general-pool contributions
+    uint256 private _generalSpent; // FIFO pointer into the general queue
+    uint256 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects
+
+    /// @param registry_ The membership registry (roles and member ids).
+    /// @param token_ The ERC-20 the fund holds (CommunityCredit in development, any ERC-20).
+    /// @param quorum_ Committee votes that decide a motion; fixed for the fund's lifetime
+    ///        (a new quorum means a new fund, deployed through the council's process).
+    /// @param timeLock_ Seconds between a project's approval and its first payout.
+    constructor(IMembershipRegistry registry_, IERC20 token_, uint256 quorum_, uint48 timeLock_) {
+        if (address(registry_) == address(0) || address(token_) == address(0)) revert FundZeroAddress();
+        if (quorum_ == 0 || quorum_ > type(uint32).max) revert FundInvalidQuorum(quorum_);
+        _registry = registry_;
+        _token = token_;
+        _quorum = quorum_;
+        _timeLock = timeLock_;
+        emit FundDeployed(address(token_), address(registry_), quorum_, timeLock_);
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /// @inheritdoc ICoGovFund
+    function contribute(uint256 amount, uint256 projectId, bytes32 memoHash)
+        external
+        nonReentrant
+        returns (uint256 receiptId)
+    {
+        (uint64 memberId, ContributorKind kind) = _requireContributor();
+        receiptId = _recordContribution(memberId, kind, amount, projectId, memoHash);
+        // Interaction last (checks-effects-interactions): the contribution is recorded
+        // before the token is pulled; a token that moves less than asked reverts it all.
+        uint256 before = _token.balanceOf(address(this));
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received != amount) revert FundTransferShortfall(amount, received);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function proposeProject(
+        bytes32 titleHash,
+        address beneficiary,
+        uint256 budget,
+        MilestoneSpec[] calldata milestones
+    ) external returns (uint256 projectId) {
+        if (
+            !_registry.hasRole(msg.sender, IMembershipRegistry.Role.Department)
+                && !_registry.hasRole(msg.sender, IMembershipRegistry.Role.FundCommittee)
+        ) revert FundNotProposer(msg.sender);
+        projectId = _proposeProject(_registry.memberIdOf(msg.sender), titleHash, beneficiary, budget, milestones);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function proposeAllocation(uint256 projectId, uint256 amount) external returns (uint256 motionId) {
+        uint64 memberId = _requireCommittee();
+        ProjectState s = _state(projectId);
+        if (s != ProjectState.TimeLocked && s != ProjectState.Active) revert FundProjectNotApproved(projectId, s);
+        if (amount == 0) revert FundZeroAmount();
+        uint256 free = _poolFree();
+        if (amount > free) revert FundInsufficientPool(amount, free);
+        motionId = _openMotion(MotionKind.AllocateFromPool, projectId, amount, memberId);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function proposeCancellation(uint256 projectId) external returns (uint256 motionId) {
+        uint64 memberId = _requireCommittee();
+        ProjectState s = _state(projectId);
+        if (_isClosed(s)) revert FundProjectClosed(projectId, s);
+        motionId = _openMotion(MotionKind.CancelProject, projectId, 0, memberId);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function vote(uint256 motionId, bool support) external {
+        uint64 memberId = _requireCommittee();
+        _vote(motionId, memberId, support);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function payMilestone(uint256 projectId, uint256 milestoneIndex, uint256 amount, bytes32 invoiceHash)
+        external
+        nonReentrant
+        returns (uint256 payoutId)
+    {
+        if (!_registry.hasRole(msg.sender, IMembershipRegistry.Role.Treasurer)) revert FundNotTreasurer(msg.sender);
+        uint64 treasurerId = _registry.memberIdOf(msg.sender);
+        address beneficiary;
+        (payoutId, beneficiary) = _recordPayout(projectId, milestoneIndex, amount, invoiceHash, treasurerId);
+        // Interaction last (checks-effects-interactions): the payout is recorded (milestone,
+        // project and pool sums) before the tokens leave, so a re-entrant call sees it spent.
+        _token.safeTransfer(beneficiary, amount);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function claimRefund(uint256 receiptId) external nonReentrant returns (uint256 amount) {
+        Contribution storage c = _contribution(receiptId);
+        (uint64 memberId,,, bool active) = _registry.accountInfo(msg.sender);
+        if (!active || memberId != c.memberId) revert FundNotContributor(receiptId, msg.sender);
+        amount = _recordRefund(receiptId, msg.sender);
+        // Interaction last (checks-effects-interactions): marked refunded before paying, so
+        // a second claim, re-entrant or not, finds FundAlreadyRefunded.
+        _token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /// @inheritdoc ICoGovFund
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function quorum() external view returns (uint256) {
+        return _quorum;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function timeLock() external view returns (uint48) {
+        return _timeLock;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function totalContributed() external view returns (uint256) {
+        return _totalContributed;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function totalPaidOut() external view returns (uint256) {
+        return _totalPaid;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function totalRefunded() external view returns (uint256) {
+        return _totalRefunded;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function generalPool() external view returns (uint256 total, uint256 spent, uint256 committed, uint256 free) {
+        return (_generalTotal, _generalSpent, _generalCommitted, _poolFree());
+    }
+
+    /// @inheritdoc ICoGovFund
+    function projectCount() external view returns (uint256) {
+        return _projectCount;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function contributionCount() external view returns (uint256) {
+        return _contributionCount;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function motionCount() external view returns (uint256) {
+        return _motionCount;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function payoutCount() external view returns (uint256) {
+        return _payoutCount;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function projectState(uint256 projectId) external view returns (ProjectState) {
+        return _state(projectId);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function getProject(uint256 projectId) external view returns (ProjectView memory v) {
+        Project storage p = _project(projectId);
+        Motion storage m = _motions[p.approvalMotionId];
+        v.id = projectId;
+        v.titleHash = p.titleHash;
+        v.proposer = p.proposer;
+        v.proposerId = p.proposerId;
+        v.beneficiary = p.beneficiary;
+        v.budget = p.budget;
+        v.approvalMotionId = p.approvalMotionId;
+        if (m.passed) {
+            v.approvedAt = m.decidedAt;
+            v.unlocksAt = m.decidedAt + _timeLock;
+        }
+        v.cancelledAt = p.cancelledAt;
+        v.milestoneCount = _milestones[projectId].length;
+        v.paid = p.paid;
+        v.earmarked = p.earmarked;
+        v.earmarkedSpent = p.earmarkedSpent;
+        v.allocated = p.allocated;
+        v.allocatedSpent = p.allocatedSpent;
+        v.allocationReleased = p.allocationReleased;
+        v.refunded = p.refunded;
+        v.state = _state(projectId);
+        v.available = _isClosed(v.state) ? 0 : _available(p);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function getMilestone(uint256 projectId, uint256 index) external view returns (MilestoneView memory) {
+        Milestone storage m = _milestone(projectId, index);
+        return MilestoneView(m.amount, m.paid, m.descriptionHash);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function available(uint256 projectId) external view returns (uint256) {
+        Project storage p = _project(projectId);
+        return _isClosed(_state(projectId)) ? 0 : _available(p);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function getContribution(uint256 receiptId) external view returns (ContributionView memory v) {
+        Contribution storage c = _contribution(receiptId);
+        v.receiptId = receiptId;
+        v.contributor = c.contributor;
+        v.memberId = c.memberId;
+        v.kind = c.kind;
+        v.projectId = c.projectId;
+        v.amount = c.amount;
+        v.memoHash = c.memoHash;
+        v.contributedAt = c.contributedAt;
+        v.spent = _spent(c);
+        v.refunded = c.refunded;
+        v.refundable = _refundable(c);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function spentOf(uint256 receiptId) external view returns (uint256) {
+        return _spent(_contribution(receiptId));
+    }
+
+    /// @inheritdoc ICoGovFund
+    function refundable(uint256 receiptId) external view returns (uint256) {
+        return _refundable(_contribution(receiptId));
+    }
+
+    /// @inheritdoc ICoGovFund
+    function motionState(uint256 motionId) external view returns (MotionState) {
+        return _motionState(motionId);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function getMotion(uint256 motionId) external view returns (MotionView memory v) {
+        Motion storage m = _motion(motionId);
+        v.id = motionId;
+        v.kind = m.kind;
+        v.projectId = m.projectId;
+        v.amount = m.amount;
+        v.proposerId = m.proposerId;
+        v.createdAt = m.createdAt;
+        v.decidedAt = m.decidedAt;
+        v.approvals = m.approvals;
+        v.rejections = m.rejections;
+        v.state = _motionState(motionId);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function hasVoted(uint256 motionId, uint64 memberId) external view returns (bool) {
+        return _voted[motionId][memberId];
+    }
+
+    // ------------------------------------------------------------------ internals: authorisation
+
+    function _requireContributor() private view returns (uint64 memberId, ContributorKind kind) {
+        (uint64 id, IMembershipRegistry.MemberKind mk,, bool active) = _registry.accountInfo(msg.sender);
+        if (id == 0 || !active) revert FundNotMember(msg.sender);
+        if (mk == IMembershipRegistry.MemberKind.Department) kind = ContributorKind.Government;
+        else if (mk == IMembershipRegistry.MemberKind.Enterprise) kind = ContributorKind.Enterprise;
+        else if (mk == IMembershipRegistry.MemberKind.ResidentGroup) kind = ContributorKind.Resident;
+        else revert FundContributorKindRefused(msg.sender, mk);
+        memberId = id;
+    }
+
+    function _requireCommittee() private view returns (uint64) {
+        if (!_registry.hasRole(msg.sender, IMembershipRegistry.Role.FundCommittee)) revert FundNotCommittee(msg.sender);
+        return _registry.memberIdOf(msg.sender);
+    }
+
+    // ------------------------------------------------------------------ internals: writes
+
+    function _recordContribution(
+        uint64 memberId,
+        ContributorKind kind,
+        uint256 amount,
+        uint256 projectId,
+        bytes32 memoHash
+    ) private returns (uint256 receiptId) {
+        if (amount == 0) revert FundZeroAmount();
+        uint256 queuedBefore;
+        if (projectId == 0) {
+            queuedBefore = _generalTotal;
+            _generalTotal += amount;
+        } else {
+            ProjectState s = _state(projectId);
+            if (s != ProjectState.Proposed && s != ProjectState.TimeLocked && s != ProjectState.Active) {
+                revert FundProjectNotOpenForFunding(projectId, s);
+            }
+            Project storage p = _projects[projectId];
+            queuedBefore = p.earmarked;
+            p.earmarked += amount;
+        }
+        receiptId = ++_contributionCount;
+        _contributions[receiptId] = Contribution({
+            contributor: msg.sender,
+            memberId: memberId,
+            kind: kind,
+            contributedAt: uint48(block.timestamp),
+            refunded: false,
+            projectId: projectId,
+            amount: amount,
+            queuedBefore: queuedBefore,
+            memoHash: memoHash
+        });
+        _totalContributed += amount;
+        emit ContributionReceived(receiptId, memberId, msg.sender, kind, projectId, amount, memoHash);
+    }
+
+    function _proposeProject(
+        uint64 proposerId,
+        bytes32 titleHash,
+        address beneficiary,
+        uint256 budget,
+        MilestoneSpec[] calldata milestones
+    ) private returns (uint256 projectId) {
+        if (titleHash == bytes32(0)) revert FundZeroReference();
+        if (beneficiary == address(0)) revert FundZeroBeneficiary();
+        if (milestones.length == 0 || milestones.length > _MAX_MILESTONES) {
+            revert FundInvalidMilestoneCount(milestones.length, _MAX_MILESTONES);
+        }
+        uint256 sum;
+        for (uint256 i = 0; i < milestones.length; i++) {
+            if (milestones[i].amount == 0) revert FundZeroMilestone(i);
+            sum += milestones[i].amount;
+        }
+        if (sum != budget) revert FundBudgetMismatch(budget, sum);
+
+        projectId = ++_projectCount;
+        Project storage p = _projects[projectId];
+        p.titleHash = titleHash;
+        p.proposer = msg.sender;
+        p.proposerId = proposerId;
+        p.beneficiary = beneficiary;
+        p.budget = budget;
+        Milestone[] storage ms = _milestones[projectId];
+        for (uint256 i = 0; i < milestones.length; i++) {
+            ms.push(Milestone(milestones[i].amount, 0, milestones[i].descriptionHash));
+        }
+        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
+        p.approvalMotionId = motionId;
+        emit ProjectProposed(projectId, proposerId, msg.sender, beneficiary, titleHash, budget, milestones.length, motionId);
+        for (uint256 i = 0; i < milestones.length; i++) {
+            emit MilestoneDefined(projectId, i, milestones[i].amount, milestones[i].descriptionHash);
+        }
+        emit MotionProposed(motionId, MotionKind.ApproveProject, projectId, proposerId, msg.sender, 0);
+    }
+
+    function _openMotion(MotionKind kind, uint256 projectId, uint256 amount, uint64 proposerId)
+        private
+        returns (uint256 motionId)
+    {
+        motionId = _nextMotion(kind, projectId, amount, proposerId);
+        emit MotionProposed(motionId, kind, projectId, proposerId, msg.sender, amount);
+    }
+
+    function _nextMotion(MotionKind kind, uint256 projectId, uint256 amount, uint64 proposerId)
+        private
+        returns (uint256 motionId)
+    {
+        motionId = ++_motionCount;
+        Motion storage m = _motions[motionId];
+        m.kind = kind;
+        m.proposerId = proposerId;
+        m.createdAt = uint48(block.timestamp);
+        m.projectId = projectId;
+        m.amount = amount;
+    }
+
+    function _vote(uint256 motionId, uint64 memberId, bool support) private {
+        MotionState ms = _motionState(motionId);
+        if (ms != MotionState.Open) revert FundMotionNotOpen(motionId, ms);
+        Motion storage m = _motions[motionId];
+        Project storage p = _projects[m.projectId];
+        if (memberId == p.proposerId) revert FundProposerCannotVote(m.projectId, memberId);
+        if (memberId == _registry.memberIdOf(p.beneficiary)) revert FundBeneficiaryCannotVote(m.projectId, memberId);
+        if (_voted[motionId][memberId]) revert FundAlreadyVoted(motionId, memberId);
+
+        _voted[motionId][memberId] = true;
+        if (support) m.approvals += 1;
+        else m.rejections += 1;
+        emit VoteCast(motionId, memberId, msg.sender, support, m.approvals, m.rejections);
+
+        if (uint256(m.approvals) + m.rejections >= _quorum) _decide(motionId, m, p);
+    }
+
+    function _decide(uint256 motionId, Motion storage m, Project storage p) private {
+        bool passed = m.approvals > m.rejections;
+        uint256 projectId = m.projectId;
+        if (passed && m.kind == MotionKind.AllocateFromPool) {
+            uint256 free = _poolFree();
+            if (m.amount > free) revert FundInsufficientPool(m.amount, free);
+        }
+        m.decidedAt = uint48(block.timestamp);
+        m.passed = passed;
+        emit MotionDecided(motionId, m.kind, projectId, passed, m.approvals, m.rejections);
+
+        if (m.kind == MotionKind.ApproveProject) {
+            if (passed) emit ProjectApproved(projectId, uint48(block.timestamp) + _timeLock);
+            else emit ProjectRejected(projectId);
+        } else if (!passed) {
+            return;
+        } else if (m.kind == MotionKind.AllocateFromPool) {
+            p.allocated += m.amount;
+            _generalCommitted += m.amount;
+            emit AllocationApproved(motionId, projectId, m.amount);
+        } else {
+            p.cancelledAt = uint48(block.timestamp);
+            emit ProjectCancelled(projectId, p.earmarked - p.earmarkedSpent);
+            _releaseAllocation(projectId, p);
+        }
+    }
+
+    function _releaseAllocation(uint256 projectId, Project storage p) private {
+        uint256 unspent = p.allocated - p.allocatedSpent;
+        if (unspent == 0) return;
+        p.allocationReleased = unspent;
+        _generalCommitted -= unspent;
+        emit AllocationReleased(projectId, unspent);
+    }
+
+    function _recordPayout(
+        uint256 projectId,
+        uint256 index,
+        uint256 amount,
+        bytes32 invoiceHash,
+        uint64 treasurerId
+    ) private returns (uint256 payoutId, address beneficiary) {
+        Project storage p = _project(projectId);
+        _checkPayable(projectId);
+        Milestone storage m = _milestone(projectId, index);
+        if (amount == 0) revert FundZeroAmount();
+        if (invoiceHash == bytes32(0)) revert FundZeroReference();
+        beneficiary = p.beneficiary;
+        if (_registry.memberIdOf(beneficiary) == treasurerId) revert FundTreasurerIsBeneficiary(projectId, treasurerId);
+        if (amount > m.amount - m.paid) revert FundExceedsMilestone(projectId, index, amount, m.amount - m.paid);
+        uint256 earmarkLeft = p.earmarked - p.earmarkedSpent;
+        if (amount > earmarkLeft + (p.allocated - p.allocatedSpent)) {
+            revert FundExceedsAvailable(projectId, amount, _available(p));
+        }
+        // Tracing rule: earmarked money first, then the project's allocation (general pool).
+        uint256 fromEarmarked = amount < earmarkLeft ? amount : earmarkLeft;
+        uint256 fromGeneral = amount - fromEarmarked;
+
+        m.paid += amount;
+        p.paid += amount;
+        p.earmarkedSpent += fromEarmarked;
+        p.allocatedSpent += fromGeneral;
+        _generalSpent += fromGeneral;
+        _generalCommitted -= fromGeneral;
+        _totalPaid += amount;
+        payoutId = ++_payoutCount;
+        emit PayoutMade(
+            payoutId, projectId, index, beneficiary, amount, invoiceHash, treasurerId, fromEarmarked, fromGeneral
+        );
+        if (p.paid == p.budget) {
+            emit ProjectCompleted(projectId, p.earmarked - p.earmarkedSpent);
+            _releaseAllocation(projectId, p);
+        }
+    }
+
+    function _recordRefund(uint256 receiptId, address to) private returns (uint256 amount) {
+        Contribution storage c = _contributions[receiptId];
+        if (c.projectId == 0) revert FundNotRefundable(receiptId);
+        if (c.refunded) revert FundAlreadyRefunded(receiptId);
+        ProjectState s = _state(c.projectId);
+        if (!_isClosed(s)) revert FundProjectStillOpen(c.projectId, s);
+        amount = c.amount - _spent(c);
+        if (amount == 0) revert FundNothingToRefund(receiptId);
+        c.refunded = true;
+        _projects[c.projectId].refunded += amount;
+        _totalRefunded += amount;
+        emit RefundClaimed(receiptId, c.projectId, c.memberId, to, amount);
+    }
+
+    /// @dev Payouts need an approved, unlocked, open project. Virtual only so that the
+    /// test-only WeakFund (contracts/test) can show what an auditor catches without it.
+    function _checkPayable(uint256 projectId) internal view virtual {
+        ProjectState s = _state(projectId);
+        if (s == ProjectState.TimeLocked) {
+            revert FundTimeLocked(projectId, _motions[_projects[projectId].approvalMotionId].decidedAt + _timeLock, uint48(block.timestamp));
+        }
+        if (s != ProjectState.Active) revert FundProjectNotActive(projectId, s);
+    }
+
+    // ------------------------------------------------------------------ internals: reads
+
+    function _state(uint256 projectId) internal view returns (ProjectState) {
+        Project storage p = _project(projectId);
+        if (p.cancelledAt != 0) return ProjectState.Cancelled;
+        Motion storage m = _motions[p.approvalMotionId];
+        if (m.decidedAt == 0) return ProjectState.Proposed;
+        if (!m.passed) return ProjectState.Rejected;
+        if (p.paid == p.budget) return ProjectState.Completed;
+        if (block.timestamp < uint256(m.decidedAt) + _timeLock) return ProjectState.TimeLocked;
+        return ProjectState.Active;
+    }
+
+    function _motionState(uint256 motionId) private view returns (MotionState) {
+        Motion storage m = _motion(motionId);
+        if (m.decidedAt != 0) return m.passed ? MotionState.Passed : MotionState.Failed;
+        if (_isClosed(_state(m.projectId))) return MotionState.Lapsed;
+        return MotionState.Open;
+    }
+
+    function _isClosed(ProjectState s) private pure returns (bool) {
+        return s == ProjectState.Completed || s == ProjectState.Rejected || s == ProjectState.Cancelled;
+    }
+
+    function _available(Project storage p) private view returns (uint256) {
+        return (p.earmarked - p.earmarkedSpent) + (p.allocated - p.allocatedSpent);
+    }
+
+    function _poolFree() private view returns (uint256) {
+        return _generalTotal - _generalSpent - _generalCommitted;
+    }
+
+    /// @dev FIFO: the queue's spent pointer minus what queued before this contribution.
+    function _spent(Contribution storage c) private view returns (uint256) {
+        uint256 pointer = c.projectId == 0 ? _generalSpent : _projects[c.projectId].earmarkedSpent;
+        if (pointer <= c.queuedBefore) return 0;
+        uint256 used = pointer - c.queuedBefore;
+        return used < c.amount ? used : c.amount;
+    }
+
+    function _refundable(Contribution storage c) private view returns (uint256) {
+        if (c.projectId == 0 || c.refunded || !_isClosed(_state(c.projectId))) return 0;
+        return c.amount - _spent(c);
+    }
+
+    function _project(uint256 projectId) private view returns (Project storage p) {
+        p = _projects[projectId];
+        if (p.approvalMotionId == 0) revert FundUnknownProject(projectId);
+    }
+
+    function _milestone(uint256 projectId, uint256 index) private view returns (Milestone storage) {
+        Milestone[] storage ms = _milestones[projectId];
+        if (index >= ms.length) revert FundUnknownMilestone(projectId, index);
+        return ms[index];
+    }
+
+    function _contribution(uint256 receiptId) private view returns (Contribution storage c) {
+        c = _contributions[receiptId];
+        if (c.memberId == 0) revert FundUnknownReceipt(receiptId);
+    }
+
+    function _motion(uint256 motionId) private view returns (Motion storage m) {
+        m = _motions[motionId];
+        if (m.createdAt == 0) revert FundUnknownMotion(motionId);
+    }
+}
