@@ -61,6 +61,10 @@ class DeployParams(BaseModel):
     request_ttl: int = Field(default=14 * 24 * 3600, ge=60)
     fund_quorum: int = Field(default=2, ge=1)
     fund_timelock: int = Field(default=2 * 24 * 3600, ge=0)
+    #: The fund's settlement token: CommunityCredit (deployed here) unless an ERC-20 address is given.
+    fund_token: str | None = None
+    credit_name: str = "Community Credit"
+    credit_symbol: str = "CCR"
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,20 @@ def _data_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
     return [addr["MembershipRegistry"], p.request_ttl]
 
 
+def _credit_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
+    return [addr["MembershipRegistry"], p.credit_name, p.credit_symbol]
+
+
+def _fund_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
+    token = p.fund_token or addr["CommunityCredit"]
+    return [addr["MembershipRegistry"], token, p.fund_quorum, p.fund_timelock]
+
+
 SUITE: list[Step] = [
     Step("MembershipRegistry", _registry_args),
     Step("DataSharing", _data_args),
+    Step("CommunityCredit", _credit_args),
+    Step("CoGovFund", _fund_args),
 ]
 
 
