@@ -62,7 +62,7 @@ demo: install chain-up seed ## Install, start the chain, deploy, seed the demo a
 test: install ## Install everything and run the whole test suite
 	$(PY) -m pytest
 
-ci: compile-check test ## What CI runs
+ci: compile-check test slither invariants ## What CI runs
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check ledger api tests scripts
@@ -73,3 +73,19 @@ clean-chain: chain-down ## Stop the chain and delete its data and the demo state
 
 clean: ## Remove the virtualenv, node_modules and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+SLITHER_VENV := .venv-slither
+
+$(SLITHER_VENV)/.installed: security/requirements-slither.txt
+	@test -x $(SLITHER_VENV)/bin/python || $(PYTHON) -m venv $(SLITHER_VENV)
+	@echo '*' > $(SLITHER_VENV)/.gitignore
+	$(SLITHER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SLITHER_VENV)/bin/python -m pip install -q -r security/requirements-slither.txt
+	@touch $@
+
+.PHONY: slither invariants
+slither: $(SLITHER_VENV)/.installed node_modules/.installed ## Slither on contracts/ (own venv); fails on untriaged High/Medium findings
+	$(SLITHER_VENV)/bin/python security/slither_gate.py
+
+invariants: node_modules/.installed ## Forge invariant tests (forge/test): fund books, payouts, grants, membership threshold, roles
+	node_modules/.bin/forge test
