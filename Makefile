@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
+.PHONY: help install browser demo test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
@@ -59,7 +59,10 @@ demo: install chain-up seed ## Install, start the chain, deploy, seed the demo a
 	@echo ""
 	$(COGOV) serve --host $(HOST) --port $(PORT)
 
-test: install ## Install everything and run the whole test suite
+browser: ## Install headless Chromium and CJK fonts for the portal's browser tests (Debian; only if missing)
+	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)
+
+test: install browser ## Install everything and run the whole test suite
 	$(PY) -m pytest
 
 ci: compile-check test slither invariants ## What CI runs

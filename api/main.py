@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.routers import health, membership
 from api.routers import data as data_routers
@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.include_router(membership.council_router)
     for r in (data_routers.datasets_router, data_routers.requests_router, data_routers.grants_router, data_routers.access_log_router):
         app.include_router(r)
+    app.include_router(portal.public_api_router)
+    app.include_router(portal.pages_router)
+    app.mount("/static", portal.static_files(), name="static")
     return app
 
 

@@ -1,0 +1,260 @@
+"""The portal's pages and public JSON over a synthetic event index (no chain): fast, exact checks.
+
+The browser tests against the demo chain are in tests/e2e/test_portal.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from eth_utils.crypto import keccak
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.portal import i18n, views
+from api.portal.routes import money
+from ledger.config import Settings
+from ledger.errors import IndexUnavailable
+from ledger.index import EventRow
+
+RESIDENT = "0x" + "11" * 20
+ENTERPRISE = "0x" + "22" * 20
+GOV = "0x" + "33" * 20
+CONTRACTOR = "0x" + "44" * 20
+TX = ["0x" + f"{i:064x}" for i in range(100)]
+TITLE = "幸福里加装电梯"
+
+
+def h(text: str) -> bytes:
+    return keccak(text.encode("utf-8"))
+
+
+class FakeIndex:
+    """Just enough of ledger.index.Indexer: events in chain order, decode_args, contracts, last_block."""
+
+    contracts: ClassVar[dict[str, str]] = {
+        "MembershipRegistry": "0x" + "aa" * 20, "DataSharing": "0x" + "bb" * 20, "CoGovFund": "0x" + "cc" * 20}
+
+    def __init__(self, events: list[tuple[str, str, dict[str, Any]]], broken: bool = False) -> None:
+        self.rows = [
+            EventRow(id=i, block_number=10 + i, block_hash="0x", block_time=1_700_000_000 + 3600 * i,
+                     tx_hash=TX[i], tx_index=0, log_index=0, contract=c, address="0x", event=e,
+                     args=a, args_json=json.dumps(a, default=str))
+            for i, (c, e, a) in enumerate(events)
+        ]
+        self.broken = broken
+
+    def events(self, contract: str | None = None, event: str | None = None, *, tx_hash: str | None = None,
+               limit: int = 100, offset: int = 0, order: str = "asc", **_: Any) -> list[EventRow]:
+        if self.broken:
+            raise IndexUnavailable("index lost")
+        rows = [r for r in self.rows if (contract is None or r.contract == contract)
+                and (event is None or r.event == event) and (tx_hash is None or r.tx_hash == tx_hash)]
+        if order == "desc":
+            rows.reverse()
+        return rows[offset:offset + limit]
+
+    def decode_args(self, row: EventRow) -> dict[str, Any]:
+        return dict(row.args)
+
+    def last_block(self) -> int:
+        return self.rows[-1].block_number if self.rows else 0
+
+
+def scenario() -> list[tuple[str, str, dict[str, Any]]]:
+    R, F, D = "MembershipRegistry", "CoGovFund", "DataSharing"
+    return [
+        (R, "MemberAdmitted", {"memberId": 1, "name": "财政局", "kind": 0, "roles": 16, "account": GOV}),
+        (R, "MemberAdmitted", {"memberId": 2, "name": "幸福里小区居民", "kind": 2, "roles": 64, "account": RESIDENT}),
+        (R, "MemberAdmitted", {"memberId": 3, "name": "绿城物业", "kind": 1, "roles": 64, "account": ENTERPRISE}),
+        (R, "MemberAdmitted", {"memberId": 4, "name": "委员会甲", "kind": 2, "roles": 8, "account": "0x" + "55" * 20}),
+        (R, "MemberAdmitted", {"memberId": 5, "name": "委员会乙", "kind": 1, "roles": 8, "account": "0x" + "66" * 20}),
+        (F, "ContributionReceived", {"receiptId": 1, "memberId": 1, "contributor": GOV, "kind": 0, "projectId": 0,
+                                     "amount": 500_000, "memoHash": h("memo")}),
+        (F, "ProjectProposed", {"projectId": 1, "proposerId": 1, "proposer": GOV, "beneficiary": CONTRACTOR,
+                                "titleHash": h(TITLE), "budget": 300_000, "milestoneCount": 1, "approvalMotionId": 1}),
+        (F, "MilestoneDefined", {"projectId": 1, "index": 0, "amount": 300_000, "descriptionHash": h("一期")}),
+        (F, "MotionProposed", {"motionId": 1, "kind": 0, "projectId": 1, "proposerId": 1, "proposer": GOV,
+                               "amount": 0}),
+        (F, "ContributionReceived", {"receiptId": 2, "memberId": 2, "contributor": RESIDENT, "kind": 2, "projectId": 1,
+                                     "amount": 20_000, "memoHash": h("我家的捐款")}),
+        (F, "VoteCast", {"motionId": 1, "memberId": 4, "voter": "0x" + "55" * 20, "support": True,
+                         "approvals": 1, "rejections": 0}),
+        (F, "VoteCast", {"motionId": 1, "memberId": 5, "voter": "0x" + "66" * 20, "support": False,
+                         "approvals": 1, "rejections": 1}),
+        (F, "MotionDecided", {"motionId": 1, "kind": 0, "projectId": 1, "passed": True,
+                              "approvals": 2, "rejections": 1}),
+        (F, "ProjectApproved", {"projectId": 1, "unlocksAt": 1_700_000_000}),
+        (F, "AllocationApproved", {"motionId": 2, "projectId": 1, "amount": 100_000}),
+        (F, "PayoutMade", {"payoutId": 1, "projectId": 1, "milestoneIndex": 0, "beneficiary": CONTRACTOR,
+                           "amount": 50_000, "invoiceHash": h("发票"), "treasurerId": 1, "fromEarmarked": 20_000,
+                           "fromGeneral": 30_000}),
+        (D, "DatasetRegistered", {"datasetId": 1, "ownerId": 1, "title": "高龄独居老人登记册", "classification": 2,
+                                  "metadataHash": h("m"), "schemaHash": h("s"), "contentHash": h("c")}),
+        (D, "AccessRequested", {"requestId": 1, "datasetId": 1, "requesterId": 3, "purposeCode": 1,
+                                "purposeHash": h("上门探访"), "scopeHash": h("x"), "duration": 60, "expiresAt": 1}),
+        (D, "GrantCreated", {"grantId": 1, "requestId": 1, "datasetId": 1, "granteeId": 3, "scopeHash": h("x"),
+                             "expiresAt": 2_000_000_000}),
+        (D, "AccessRecorded", {"grantId": 1, "datasetId": 1, "granteeId": 3, "seq": 1, "queryHash": h("q"),
+                               "rowCount": 40, "at": 1}),
+        (D, "AccessRefused", {"datasetId": 1, "grantId": 0, "requesterId": 2, "reason": 0,
+                              "queryHash": h("q"), "seq": 1}),
+    ]
+
+
+class FakeLedger:
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        assert method == "eth_getTransactionReceipt"
+        return {"status": "0x1", "blockNumber": "0x10", "gasUsed": "0x5208", "from": RESIDENT,
+                "to": FakeIndex.contracts["CoGovFund"]}
+
+
+class FakeState:
+    def __init__(self, index: FakeIndex, directory: Path) -> None:
+        self.index = index
+        self.ledger = FakeLedger()
+        self.manifest = None
+        self.settings = Settings(env="test", manifest_path=directory / "deployment.json",
+                                 audit_report_path=directory / "audit-report.json")
+
+    def start_index(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _client(index: FakeIndex, directory: Path) -> TestClient:
+    state = FakeState(index, directory)
+    return TestClient(create_app(state.settings, state=state), raise_server_exceptions=False)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    (tmp_path / "fund-docs.json").write_text(json.dumps({"version": 1, "documents": {
+        "0x" + h(TITLE).hex(): {"kind": "title", "text": TITLE},
+        "0x" + h("我家的捐款").hex(): {"kind": "memo", "text": "我家的捐款"},
+        "0x" + h("伪造").hex(): {"kind": "title", "text": "不是这段文字"},
+    }}), encoding="utf-8")
+    with _client(FakeIndex(scenario()), tmp_path) as c:
+        yield c
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert set(i18n.STRINGS["zh-CN"]) == set(i18n.STRINGS["en"])
+    assert i18n.pick(None, None) == "zh-CN"
+    assert i18n.pick("en", "zh-CN") == "en" and i18n.pick(None, "en") == "en" and i18n.pick("fr", None) == "zh-CN"
+
+
+def test_money_format() -> None:
+    assert money(0) == "¥0.00" and money(123_456_789) == "¥1,234,567.89" and money(-5) == "-¥0.05"
+
+
+def test_overview_json_is_the_view_function(client: TestClient) -> None:
+    body = client.get("/api/v1/public/overview").json()
+    expected = views.overview(FakeIndex(scenario()))
+    expected.pop("series")
+    assert body == json.loads(json.dumps(expected))
+    assert body["total_contributed"] == 520_000 and body["total_paid_out"] == 50_000
+    assert body["balance"] == 470_000
+    assert body["contributed_by_kind"] == {"government": 500_000, "enterprise": 0, "resident": 20_000}
+
+
+def test_overview_page_shows_the_same_figures(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-language"] == "zh-CN"
+    assert 'data-figure="balance" data-value="470000">¥4,700.00<' in r.text
+    assert '<html lang="zh-CN">' in r.text and "社区共治基金概览" in r.text
+    assert "<svg" in r.text and "</svg>" in r.text
+    assert f'href="/tx/{TX[15]}"' in r.text  # the payout links to its transaction
+
+
+def test_language_switch_sets_a_cookie(client: TestClient) -> None:
+    r = client.get("/projects?lang=en")
+    assert '<html lang="en">' in r.text and "<h1>Projects</h1>" in r.text
+    assert r.cookies.get("lang") == "en"
+    assert 'href="/projects?lang=zh-CN"' in r.text
+    r = client.get("/data-sharing")  # the cookie carries the choice
+    assert '<html lang="en">' in r.text
+    client.cookies.clear()
+    assert '<html lang="zh-CN">' in client.get("/data-sharing").text
+
+
+def test_project_page_votes_payouts_and_verified_titles(client: TestClient) -> None:
+    r = client.get("/projects/1")
+    assert r.status_code == 200
+    html = r.text
+    assert TITLE in html  # the title's text matches its on-chain hash
+    assert "不是这段文字" not in html and "我家的捐款" not in html  # forged titles and memos never
+    assert 'data-vote="approve">委员会甲<' in html and 'data-vote="reject">委员会乙<' in html
+    assert "0x" + h("发票").hex() in html  # the payout's invoice hash
+    p = views.project(FakeIndex(scenario()), 1)
+    assert p is not None
+    assert (p["paid"], p["left"], p["available"], p["state"]) == (50_000, 250_000, 70_000, "active")
+    assert client.get("/projects/9").status_code == 404
+
+
+def test_trace_by_receipt_and_by_account(client: TestClient) -> None:
+    r = client.get("/contributions", params={"q": "#2"})
+    assert 'data-funded-project="1"' in r.text and "幸福里小区居民" in r.text
+    r = client.get("/contributions", params={"q": RESIDENT.upper().replace("0X", "0x")})
+    assert 'data-receipt="2"' in r.text and 'data-receipt="1"' not in r.text
+    assert RESIDENT[2:] not in r.text.split("</form>")[1].lower()  # never echoed in the result
+    assert 'role="alert"' in client.get("/contributions", params={"q": "drop table"}).text
+    assert 'role="status"' in client.get("/contributions", params={"q": "99"}).text
+
+
+def test_data_sharing_is_statistics_only(client: TestClient) -> None:
+    html = client.get("/data-sharing").text
+    d = views.data_sharing(FakeIndex(scenario()))
+    assert d["totals"] == {"datasets": 1, "requests": 1, "denied": 0, "grants": 1, "accesses": 1, "refused": 1}
+    assert d["datasets"][0]["sensitive"] == 1 and d["grants"][0]["requester"] == "绿城物业"
+    assert "高龄独居老人登记册" not in html and "上门探访" not in html
+
+
+def test_tx_page_shows_public_fields_only(client: TestClient) -> None:
+    html = client.get(f"/tx/{TX[9]}").text  # the resident's contribution
+    assert "ContributionReceived" in html and "幸福里小区居民" in html
+    assert RESIDENT[2:] not in html.lower() and "0x" + h("我家的捐款").hex() not in html
+    html = client.get(f"/tx/{TX[17]}").text  # an access request: no purpose
+    assert "0x" + h("上门探访").hex() not in html and "purposeCode" not in html
+    assert client.get("/tx/nothex").status_code == 404
+
+
+def test_verify_without_an_audit_says_how_to_run_one(client: TestClient) -> None:
+    html = client.get("/verify").text
+    assert "尚无审计报告" in html and "cogov audit verify" in html
+
+
+def test_verify_shows_the_latest_verdict(tmp_path: Path) -> None:
+    (tmp_path / "audit-report.json").write_text(json.dumps(
+        {"ok": False, "generated_at": "2025-01-01T00:00:00Z", "block": 123,
+         "checks": [{"name": "payouts", "ok": False, "violations": [{"x": 1}]}, {"name": "code", "ok": True}]}))
+    with _client(FakeIndex(scenario()), tmp_path) as c:
+        html = c.get("/verify?lang=en").text
+    assert 'data-testid="verdict">' in html and "Violations found" in html and "payouts" in html
+
+
+def test_a_lost_index_is_a_503_page_not_a_trace(tmp_path: Path) -> None:
+    with _client(FakeIndex(scenario(), broken=True), tmp_path) as c:
+        for path in ("/", "/projects", "/projects/1", "/data-sharing", "/contributions?q=1", "/activity"):
+            r = c.get(path)
+            assert r.status_code == 503, path
+            assert "事件索引暂不可用" in r.text
+
+
+def test_public_args_hide_private_fields() -> None:
+    members = views.Members()
+    members.by_id[2] = views.Member(2, "幸福里小区居民", "resident_group")
+    members.by_account[RESIDENT] = 2
+    shown = dict(views.public_args("AccessRequested", scenario()[17][2], members))
+    assert shown == {"requestId": "1", "datasetId": "1", "requesterId": "#3", "duration": "60", "expiresAt": "1"}
+    shown = dict(views.public_args("ContributionReceived", scenario()[9][2], members))
+    assert shown["contributor"] == "幸福里小区居民" and shown["kind"] == "resident" and "memoHash" not in shown
+
+
+def test_static_assets_are_served(client: TestClient) -> None:
+    for path in ("/static/portal/portal.css", "/static/portal/portal.js", "/static/portal/favicon.svg"):
+        assert client.get(path).status_code == 200, path

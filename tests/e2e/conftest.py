@@ -1,0 +1,242 @@
+"""End-to-end fixtures: the demo chain (private Ganache, seeded like `make demo`), the app served
+over real HTTP, and headless Chromium driven by Playwright.
+
+The demo chain is seeded by the demo modules (``ledger.demo.data``, ``ledger.demo.fund`` once it
+exists); until the fund part lands, :func:`_seed_fund_scenario` seeds a small fund history
+through the contract functions. A few gateway accesses and refusals are added so the portal's
+data-sharing statistics have something to count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.chain import Ganache
+from tests.conftest import TEST_PASSWORD, start_ganache
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = os.environ.get("COGOV_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@dataclass
+class DemoChain:
+    ganache: Ganache
+    settings: Any  # ledger.config.Settings pointing at tmp dirs
+    ledger: Any
+    signers: dict[str, Any]
+    member_ids: dict[str, int]
+    facts: dict[str, Any] = field(default_factory=dict)  # what the fund scenario did (receipts, projects)
+
+
+def _b32(text: str) -> bytes:
+    from eth_utils import keccak
+
+    return keccak(text.encode("utf-8"))
+
+
+def _time_travel(ledger: Any, seconds: int) -> None:
+    ledger.rpc("evm_increaseTime", [seconds])
+    ledger.rpc("evm_mine", [])
+
+
+def _facts_from_chain(led: Any) -> dict[str, Any]:
+    """What the fund history on chain implies, read straight from the chain's logs (not the index).
+
+    ``funded``: receipt id → the projects its money paid for, by ledger.fund_trace's rule;
+    ``receipts``/``projects``: a receipt that funded the most projects, the project with the most payouts.
+    """
+    from ledger.fund_trace import trace_fund
+
+    fund = led.manifest.address("CoGovFund")
+    logs = led.rpc("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": fund}])
+    events = [{"event": e.name, "args": e.args, "block": e.block_number, "log_index": e.log_index, "tx_hash": e.tx_hash}
+              for e in led.decode_logs(logs)]
+    trace = trace_fund(events)
+    funded = {rid: set(c.projects_funded) for rid, c in trace.contributions.items()}
+    payouts: dict[int, int] = {}
+    for p in trace.payouts.values():
+        payouts[p.project_id] = payouts.get(p.project_id, 0) + 1
+    best_receipt = max(funded, key=lambda rid: (len(funded[rid]), -rid))
+    best_project = max(payouts, key=lambda pid: (payouts[pid], -pid))
+    return {"funded": funded, "receipts": {"traced": best_receipt}, "projects": {"paid": best_project},
+            "total_contributed": trace.total_contributed, "balance": trace.balance}
+
+
+def _seed_fund_scenario(ctx: Any) -> None:
+    """A small fund history through the contract functions (used until ledger.demo.fund exists).
+
+    Three projects: #1 (elevator, earmarked + pool money, one milestone paid), #2 (fully paid from
+    the pool: completed), #3 (rejected by the committee).
+    """
+    led, s = ctx.ledger, ctx.signers
+    fund_addr = led.manifest.address("CoGovFund")
+
+    def tx(label: str, contract: str, fn: str, *args: Any) -> Any:
+        return led.transact(s[label], contract, fn, *args)
+
+    def contribute(label: str, amount: int, project: int, memo: str) -> int:
+        tx("caizhengju", "CommunityCredit", "mint", s[label].address, amount, _b32(f"deposit:{memo}"))
+        tx(label, "CommunityCredit", "approve", fund_addr, amount)
+        r = tx(label, "CoGovFund", "contribute", amount, project, _b32(memo))
+        return int(r.event("ContributionReceived").args["receiptId"])
+
+    def propose(label: str, title: str, beneficiary: str, milestones: list[int]) -> tuple[int, int]:
+        specs = [(m, _b32(f"{title} 里程碑 {i}")) for i, m in enumerate(milestones)]
+        r = tx(label, "CoGovFund", "proposeProject", _b32(title), s[beneficiary].address, sum(milestones), specs)
+        ev = r.event("ProjectProposed").args
+        return int(ev["projectId"]), int(ev["approvalMotionId"])
+
+    def vote(motion: int, **votes: bool) -> None:
+        for label, support in votes.items():
+            tx(label.replace("_", "-"), "CoGovFund", "vote", motion, support)
+
+    contribute("caizhengju", 500_000, 0, "财政局年度拨款（公共池）")
+    p1, m1 = propose("jiedaoban", "幸福里 3 号楼加装电梯", "enterprise-2", [200_000, 100_000])
+    p2, m2 = propose("minzhengju", "光明里长者食堂", "resident-3", [150_000])
+    _p3, m3 = propose("jiedaoban", "和平里广场夜间灯光秀", "enterprise-2", [90_000])
+    contribute("enterprise-1", 100_000, p1, "绿城物业定向捐助电梯")
+    contribute("resident-1", 20_000, p1, "幸福里居民众筹")
+    contribute("resident-2", 30_000, 0, "和平里居民捐助")
+    vote(m1, committee_1=True, committee_2=True)
+    vote(m2, committee_2=True, committee_3=True)
+    vote(m3, committee_1=False, committee_3=False)
+    _time_travel(led, 120)  # past the demo's 60-second time lock
+    a1 = int(tx("committee-1", "CoGovFund", "proposeAllocation", p1, 180_000).event("MotionProposed").args["motionId"])
+    vote(a1, committee_2=True, committee_3=True)
+    a2 = int(tx("committee-2", "CoGovFund", "proposeAllocation", p2, 150_000).event("MotionProposed").args["motionId"])
+    vote(a2, committee_1=True, committee_3=True)
+    tx("caizhengju", "CoGovFund", "payMilestone", p1, 0, 200_000, _b32("发票 FP-2024-0001"))
+    tx("caizhengju", "CoGovFund", "payMilestone", p2, 0, 150_000, _b32("发票 FP-2024-0002"))
+
+
+def _seed_data_activity(ctx: Any) -> None:
+    """Gateway traffic for the statistics: two served accesses and two refused attempts."""
+    from ledger.data_sharing import DataSharing, GrantState
+    from ledger.demo.data import BINS, ELDERLY
+    from ledger.errors import AccessDenied
+    from ledger.gateway import Gateway, GatewayStore, load_master_key
+
+    s = ctx.settings
+    store = GatewayStore(s.gateway_store_dir, load_master_key(s.gateway_master_key_file, create=True))
+    owners = {ctx.member_ids[label]: ctx.signers[label] for label in ("minzhengju", "chengguan", "weijianwei")}
+    gw = Gateway(ctx.ledger, store, lambda m: owners[m.id])
+    ds = DataSharing(ctx.ledger)
+    titles = {ds.dataset(i).title: i for i in range(1, ds.dataset_count() + 1)}
+    jdb = ctx.signers["jiedaoban"].address
+    grants = [ds.grant(i) for i in range(1, ds.grant_count() + 1)]
+    bins = titles[BINS]
+    active = next(g for g in grants if g.dataset_id == bins and g.state == GrantState.ACTIVE)
+    expired = next(g for g in grants if g.dataset_id == bins and g.state == GrantState.EXPIRED)
+    fields = ["bin_id", "fill_pct", "temp_c", "ts"]
+    for _ in range(2):
+        gw.serve(bins, jdb, fields, active.id)
+    for dataset, account, grant in ((bins, jdb, expired.id), (titles[ELDERLY], ctx.signers["chengguan"].address, 1)):
+        with contextlib.suppress(AccessDenied):
+            gw.serve(dataset, account, None, grant)
+
+
+@pytest.fixture(scope="session")
+def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
+    """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
+    from ledger.client import Ledger
+    from ledger.config import Settings
+    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund
+    from ledger.keys import Keystore
+    from ledger.manifest import Manifest
+
+    root = tmp_path_factory.mktemp("portal-demo")
+    g = start_ganache(root / "ganache")
+    try:
+        settings = Settings(
+            env="test",
+            rpc_urls=[g.config.url],
+            manifest_path=root / "state" / "deployment.json",
+            index_db_url=f"sqlite:///{root / 'index.db'}",
+            service_db_url=f"sqlite:///{root / 'service.db'}",
+            keystore_dir=root / "keys",
+            gateway_master_key_file=root / "gateway-master.key",
+            gateway_store_dir=root / "gateway",
+            index_follow=False,
+            rate_limit_per_minute=0,
+            audit_report_path=root / "state" / "audit-report.json",
+        )
+        ks = Keystore(settings.keystore_dir)
+        led = Ledger(settings.rpc_urls)
+        signers = {}
+        for label in ["deployer", *COUNCIL, *MEMBERS]:
+            ks.create(label, TEST_PASSWORD)
+            signers[label] = ks.signer(label, TEST_PASSWORD)
+            fund(led, signers[label].address)
+        params = DeployParams(
+            council=[
+                CouncilSeat(name=name, kind=kind, roles=roles, account=signers[label].address)  # type: ignore[arg-type]
+                for label, (name, kind, roles) in COUNCIL.items()
+            ],
+            threshold=2,
+            fund_quorum=2,
+            fund_timelock=60,
+        )
+        deploy(led, signers["deployer"], params, settings.manifest_path)
+        led = Ledger(settings.rpc_urls, Manifest.load(settings.manifest_path))
+        for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
+            led.register(name, dep.address)
+        ctx = DemoContext(settings, led, ks, signers, lambda _msg: None, settings.manifest_path.parent)
+        seed_members(ctx)
+        importlib.import_module("ledger.demo.data").seed(ctx)
+        try:
+            fund_demo = importlib.import_module("ledger.demo.fund")
+        except ModuleNotFoundError:
+            fund_demo = None
+        if fund_demo is not None:
+            fund_demo.seed(ctx)
+        else:
+            _seed_fund_scenario(ctx)
+        _time_travel(led, 2)  # the 1-second grant of the data demo is expired by now
+        _seed_data_activity(ctx)
+        yield DemoChain(g, settings, led, signers, dict(ctx.member_ids), _facts_from_chain(led))
+    finally:
+        g.stop(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def portal_url(demo_chain: DemoChain) -> Iterator[str]:
+    """The app (API + portal) over real HTTP, its index caught up with the demo chain."""
+    from tests.api.conftest import LiveServer
+
+    with LiveServer(demo_chain.settings) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (Playwright's own browser download is not used)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install -y chromium fonts-noto-cjk)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
