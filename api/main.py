@@ -12,6 +12,7 @@ from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.routers import health, membership
 from api.routers import data as data_routers
+from api.routers import fund as fund_routers
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.include_router(membership.council_router)
     for r in (data_routers.datasets_router, data_routers.requests_router, data_routers.grants_router, data_routers.access_log_router):
         app.include_router(r)
+    app.include_router(fund_routers.router)
     app.include_router(portal.public_api_router)
     app.include_router(portal.pages_router)
     app.mount("/static", portal.static_files(), name="static")

@@ -271,3 +271,8 @@ app.add_typer(data_app, name="data")
 from ledger.cli.besu import besu_app  # noqa: E402
 
 app.add_typer(besu_app, name="besu")
+
+from ledger.cli.fund import credit_app, fund_app  # noqa: E402
+
+app.add_typer(fund_app, name="fund")
+app.add_typer(credit_app, name="credit")

@@ -1,0 +1,397 @@
+"""Where the fund's money went, for people: per-contributor traces and the accounting export.
+
+Both are pure functions of the fund's events (the tracing rule is :mod:`ledger.fund_trace`),
+plus names from the membership registry and texts from the document store. The events come
+from the chain (:func:`events_from_chain`, what the CLI uses) or from the event index
+(:func:`events_from_index`, what the API uses); either way they are normalised to the same
+dicts, so the CLI and the API give byte-identical answers for the same chain.
+
+The export (:func:`export_rows`) has one row per money movement, oldest first, in the
+columns of :data:`EXPORT_COLUMNS`, the shape accountants and Open Collective users import:
+date, type (``contribution`` / ``payout`` / ``refund``), amount and currency, counterparty
+(the member's name), project, the receipt or invoice hash, and on every row the
+transaction hash and block number that prove it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.client import Ledger
+from ledger.fund import GENERAL_POOL, NAME, format_amount
+from ledger.fund_trace import FundTrace, trace_fund
+
+#: The events the reports read.
+FUND_EVENTS = (
+    "ContributionReceived",
+    "ProjectProposed",
+    "PayoutMade",
+    "RefundClaimed",
+    "ProjectRejected",
+    "ProjectCancelled",
+    "ProjectCompleted",
+)
+GENERAL_POOL_LABEL = "一般资金池 (general pool)"
+
+#: Columns of the export, in order (CSV header and JSON keys).
+EXPORT_COLUMNS = (
+    "date",
+    "timestamp",
+    "type",
+    "direction",
+    "amount",
+    "net_amount",
+    "amount_units",
+    "currency",
+    "counterparty",
+    "counterparty_member_id",
+    "counterparty_account",
+    "project_id",
+    "project",
+    "receipt_id",
+    "payout_id",
+    "milestone_index",
+    "document_hash",
+    "description",
+    "tx_hash",
+    "block_number",
+    "log_index",
+)
+
+Event = dict[str, Any]
+
+
+# ------------------------------------------------------------------ event sources
+
+
+def _hex(v: Any) -> str:
+    if isinstance(v, bytes | bytearray):
+        return "0x" + bytes(v).hex()
+    return str(v)
+
+
+def _normalise(name: str, args: Mapping[str, Any], block: int, block_time: int, tx: str, log_index: int) -> Event:
+    out: dict[str, Any] = {}
+    for k, v in args.items():
+        out[k] = _hex(v) if isinstance(v, bytes | bytearray) else v
+    return {
+        "event": name,
+        "args": out,
+        "blockNumber": int(block),
+        "blockTime": int(block_time),
+        "transactionHash": str(tx),
+        "logIndex": int(log_index),
+    }
+
+
+def events_from_chain(ledger: Ledger, names: Iterable[str] = FUND_EVENTS, chunk: int = 10_000) -> list[Event]:
+    """The fund's events, read with ``eth_getLogs`` from the deployment block (no index needed)."""
+    assert ledger.manifest is not None
+    wanted = set(names)
+    address = ledger.manifest.address(NAME)
+    start = ledger.manifest.contracts[NAME].block_number
+    head = ledger.block_number()
+    decoded = []
+    for frm in range(start, head + 1, chunk):
+        to = min(head, frm + chunk - 1)
+        logs = ledger.rpc("eth_getLogs", [{"address": address, "fromBlock": hex(frm), "toBlock": hex(to)}])
+        decoded += [e for e in ledger.decode_logs(logs) if e.name in wanted]
+    times: dict[int, int] = {}
+    for e in decoded:
+        if e.block_number not in times:
+            blk = ledger.rpc("eth_getBlockByNumber", [hex(e.block_number), False])
+            times[e.block_number] = int(blk["timestamp"], 16)
+    events = [_normalise(e.name, e.args, e.block_number, times[e.block_number], e.tx_hash, e.log_index)
+              for e in decoded]
+    events.sort(key=lambda ev: (ev["blockNumber"], ev["logIndex"]))
+    return events
+
+
+def events_from_index(index: Any, names: Iterable[str] = FUND_EVENTS, page: int = 10_000) -> list[Event]:
+    """The fund's events from the event index (``ledger.index.Indexer``), in chain order."""
+    events: list[Event] = []
+    for name in names:
+        offset = 0
+        while True:
+            rows = index.events(NAME, name, limit=page, offset=offset, order="asc")
+            for r in rows:
+                args = {k: _plain(v) for k, v in r.args.items()}
+                events.append(_normalise(r.event, args, r.block_number, r.block_time, r.tx_hash, r.log_index))
+            if len(rows) < page:
+                break
+            offset += page
+    events.sort(key=lambda ev: (ev["blockNumber"], ev["logIndex"]))
+    return events
+
+
+def _plain(v: Any) -> Any:
+    """Index JSON (integers as decimal strings) to Python values (hex strings stay strings)."""
+    if isinstance(v, str) and v.isdigit():
+        return int(v)
+    return v
+
+
+# ------------------------------------------------------------------ names and titles
+
+
+@dataclass
+class Labels:
+    """Names for member ids and accounts, and texts for hashes; looked up once each."""
+
+    member_name: Callable[[int], str]
+    member_of: Callable[[str], tuple[int, str] | None]
+    text: Callable[[str], str | None]
+    _names: dict[int, str] = field(default_factory=dict)
+    _accounts: dict[str, tuple[int, str] | None] = field(default_factory=dict)
+
+    def name(self, member_id: int) -> str:
+        if member_id not in self._names:
+            self._names[member_id] = self.member_name(member_id) if member_id else ""
+        return self._names[member_id]
+
+    def account(self, address: str) -> tuple[int, str] | None:
+        key = address.lower()
+        if key not in self._accounts:
+            self._accounts[key] = self.member_of(address)
+        return self._accounts[key]
+
+
+def labels_for(ledger: Ledger, texts: Mapping[str, str]) -> Labels:
+    """Labels from the membership registry on ``ledger`` and the document store's texts."""
+    from ledger.membership import Registry
+
+    reg = Registry(ledger)
+
+    def member_of(address: str) -> tuple[int, str] | None:
+        m = reg.member_of(address)
+        return (m.id, m.name) if m else None
+
+    return Labels(lambda i: reg.member(i).name, member_of, lambda h: texts.get(h.lower()))
+
+
+def project_titles(events: Iterable[Event], labels: Labels) -> dict[int, str]:
+    """Project id → title (from the document store; the title hash if the text is unknown)."""
+    out: dict[int, str] = {}
+    for ev in events:
+        if ev["event"] == "ProjectProposed":
+            h = str(ev["args"]["titleHash"]).lower()
+            out[int(ev["args"]["projectId"])] = labels.text(h) or h
+    return out
+
+
+def _project_label(project_id: int, titles: Mapping[int, str]) -> str:
+    if project_id == GENERAL_POOL:
+        return GENERAL_POOL_LABEL
+    return titles.get(project_id, f"#{project_id}")
+
+
+# ------------------------------------------------------------------ contributor trace
+
+
+@dataclass(frozen=True)
+class FundingItem:
+    payout_id: int
+    project_id: int
+    project: str
+    milestone_index: int
+    amount: int
+    source: str  # earmarked | general
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class ContributionItem:
+    receipt_id: int
+    earmark_project_id: int  # 0: the general pool
+    earmark: str
+    amount: int
+    block_number: int
+    tx_hash: str
+    fundings: list[FundingItem]
+    spent: int
+    refunded: int
+    unspent: int
+    refundable: int
+
+
+@dataclass(frozen=True)
+class ContributorTrace:
+    """Every contribution of one member: the payouts it funded, what was refunded, what is unspent."""
+
+    member_id: int
+    member_name: str
+    currency: str
+    decimals: int
+    contributions: list[ContributionItem]
+    total_contributed: int
+    total_spent: int
+    total_refunded: int
+    total_unspent: int
+    total_refundable: int
+    projects_funded: list[int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def contributor_trace(
+    events: list[Event], member_id: int, labels: Labels, currency: str, decimals: int, trace: FundTrace | None = None
+) -> ContributorTrace:
+    """The trace of ``member_id``'s contributions (all of them, by receipt id)."""
+    trace = trace or trace_fund(events)
+    titles = project_titles(events, labels)
+    items = []
+    for c in trace.contributions.values():
+        if c.member_id != member_id:
+            continue
+        items.append(
+            ContributionItem(
+                receipt_id=c.receipt_id,
+                earmark_project_id=c.project_id,
+                earmark=_project_label(c.project_id, titles),
+                amount=c.amount,
+                block_number=c.block,
+                tx_hash=c.tx_hash,
+                fundings=[
+                    FundingItem(f.payout_id, f.project_id, _project_label(f.project_id, titles), f.milestone_index,
+                                f.amount, f.source, f.block, f.tx_hash)
+                    for f in c.fundings
+                ],
+                spent=c.spent,
+                refunded=c.refunded,
+                unspent=c.unspent,
+                refundable=c.refundable,
+            )
+        )
+    return ContributorTrace(
+        member_id=member_id,
+        member_name=labels.name(member_id),
+        currency=currency,
+        decimals=decimals,
+        contributions=items,
+        total_contributed=sum(i.amount for i in items),
+        total_spent=sum(i.spent for i in items),
+        total_refunded=sum(i.refunded for i in items),
+        total_unspent=sum(i.unspent for i in items),
+        total_refundable=sum(i.refundable for i in items),
+        projects_funded=sorted({f.project_id for i in items for f in i.fundings}),
+    )
+
+
+# ------------------------------------------------------------------ export
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    date: str  # ISO 8601, UTC, of the block
+    timestamp: int
+    type: str  # contribution | payout | refund
+    direction: str  # in | out (of the fund)
+    amount: str  # decimal, positive
+    net_amount: str  # decimal, signed from the fund's side
+    amount_units: int  # smallest token unit (分)
+    currency: str
+    counterparty: str  # member name (or the account when not a member)
+    counterparty_member_id: int
+    counterparty_account: str
+    project_id: int
+    project: str
+    receipt_id: int | None
+    payout_id: int | None
+    milestone_index: int | None
+    document_hash: str  # contribution: memo hash; payout: invoice/receipt hash; refund: the contribution's memo hash
+    description: str  # the document's text when the document store has it
+    tx_hash: str
+    block_number: int
+    log_index: int
+
+
+def export_rows(
+    events: list[Event],
+    labels: Labels,
+    currency: str,
+    decimals: int,
+    *,
+    kinds: Iterable[str] = ("contribution", "payout", "refund"),
+    since: int | None = None,
+    until: int | None = None,
+) -> list[ExportRow]:
+    """One row per contribution, payout and refund, in chain order."""
+    want = set(kinds)
+    titles = project_titles(events, labels)
+    memos: dict[int, str] = {}
+    rows: list[ExportRow] = []
+
+    def date(ts: int) -> str:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def row(ev: Event, type_: str, amount: int, member_id: int, account: str, project_id: int,
+            receipt: int | None, payout: int | None, milestone: int | None, doc: str) -> ExportRow:
+        out = type_ == "payout" or type_ == "refund"
+        zero = int(doc, 16) == 0 if doc else True
+        return ExportRow(
+            date=date(ev["blockTime"]),
+            timestamp=ev["blockTime"],
+            type=type_,
+            direction="out" if out else "in",
+            amount=format_amount(amount, decimals),
+            net_amount=format_amount(-amount if out else amount, decimals),
+            amount_units=amount,
+            currency=currency,
+            counterparty=labels.name(member_id) if member_id else account,
+            counterparty_member_id=member_id,
+            counterparty_account=account,
+            project_id=project_id,
+            project=_project_label(project_id, titles),
+            receipt_id=receipt,
+            payout_id=payout,
+            milestone_index=milestone,
+            document_hash="" if zero else doc,
+            description="" if zero else (labels.text(doc.lower()) or ""),
+            tx_hash=ev["transactionHash"],
+            block_number=ev["blockNumber"],
+            log_index=ev["logIndex"],
+        )
+
+    for ev in events:
+        a = ev["args"]
+        name = ev["event"]
+        if name == "ContributionReceived":
+            rid = int(a["receiptId"])
+            memos[rid] = str(a["memoHash"])
+            if "contribution" in want:
+                rows.append(row(ev, "contribution", int(a["amount"]), int(a["memberId"]), str(a["contributor"]),
+                                int(a["projectId"]), rid, None, None, str(a["memoHash"])))
+        elif name == "PayoutMade" and "payout" in want:
+            acct = str(a["beneficiary"])
+            who = labels.account(acct)
+            rows.append(row(ev, "payout", int(a["amount"]), who[0] if who else 0, acct, int(a["projectId"]),
+                            None, int(a["payoutId"]), int(a["milestoneIndex"]), str(a["invoiceHash"])))
+        elif name == "RefundClaimed" and "refund" in want:
+            rid = int(a["receiptId"])
+            rows.append(row(ev, "refund", int(a["amount"]), int(a["memberId"]), str(a["to"]), int(a["projectId"]),
+                            rid, None, None, memos.get(rid, "")))
+    return [r for r in rows if (since is None or r.timestamp >= since) and (until is None or r.timestamp <= until)]
+
+
+def export_csv(rows: Iterable[ExportRow]) -> str:
+    """CSV text with a header row (UTF-8; callers writing files add a BOM for spreadsheet programs)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS), lineterminator="\r\n")
+    w.writeheader()
+    for r in rows:
+        d = asdict(r)
+        w.writerow({k: "" if d[k] is None else d[k] for k in EXPORT_COLUMNS})
+    return buf.getvalue()
+
+
+def export_json(rows: Iterable[ExportRow]) -> str:
+    data = [asdict(r) for r in rows]
+    return json.dumps({"data": data, "count": len(data)}, ensure_ascii=False, indent=1) + "\n"

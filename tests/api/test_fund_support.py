@@ -1,0 +1,64 @@
+"""Helpers shared by the fund tests (collected by pytest, holds no tests).
+
+The fund tests that move chain time use their own ``CoGovFund`` (a short time lock) deployed
+on the session chain next to the session suite (same registry, same CommunityCredit), with a
+manifest of their own: the session fund's state and the session chain's clock stay as other
+tests expect them (time moves by seconds, not by the session fund's hour).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledger.client import Ledger
+from ledger.fund import Credit
+from ledger.fund_docs import doc_hash
+from ledger.keys import Signer
+from ledger.manifest import ContractDeployment, Manifest
+from tests.conftest import Deployment
+
+
+def private_fund_manifest(deployment: Deployment, directory: Path, *, quorum: int = 2, timelock: int = 5) -> Path:
+    """A manifest like the session's, whose CoGovFund is a fresh one (``quorum``, ``timelock``)."""
+    led = deployment.ledger()
+    m = led.manifest
+    assert m is not None
+    reg, credit = m.address("MembershipRegistry"), m.address("CommunityCredit")
+    r = led.deploy(deployment.signers["deployer"], "CoGovFund", reg, credit, quorum, timelock)
+    assert r.contract_address is not None
+    code = led.rpc("eth_getCode", [r.contract_address, "latest"])
+    from ledger.client import runtime_keccak
+
+    contracts = dict(m.contracts)
+    contracts["CoGovFund"] = ContractDeployment(
+        address=r.contract_address, tx_hash=r.tx_hash, block_number=r.block_number,
+        runtime_keccak=runtime_keccak(code), constructor_args=[reg, credit, quorum, timelock],
+    )
+    path = directory / "deployment.json"
+    m.model_copy(update={"contracts": contracts}).save(path)
+    return path
+
+
+def ledger_for(deployment: Deployment, manifest_path: Path) -> Ledger:
+    m = Manifest.load(manifest_path)
+    led = Ledger(deployment.ganache.config.url, m)
+    for name, dep in m.contracts.items():
+        led.register(name, dep.address)
+    return led
+
+
+_minted = {"n": 0}
+
+
+def mint(led: Ledger, treasurer: Signer, to: str, amount: int) -> None:
+    """Mint ``amount`` credits to ``to`` against a fresh (unique) deposit reference."""
+    _minted["n"] += 1
+    import secrets
+
+    Credit(led).mint(treasurer, to, amount, doc_hash(f"test deposit {secrets.token_hex(8)} #{_minted['n']}"))
+
+
+def move_time(led: Ledger, seconds: int) -> None:
+    """Move the development chain's clock forward and mine a block at the new time."""
+    led.rpc("evm_increaseTime", [seconds])
+    led.rpc("evm_mine", [])

@@ -1,0 +1,78 @@
+"""The fund demo on a fresh Ganache: the scenario it promises, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.ganache
+
+
+def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path) -> None:
+    from ledger.client import Ledger
+    from ledger.config import Settings
+    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+    from ledger.demo.fund import ELDERLY_CARE, GREEN, PARKING, seed
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund as fund_eth
+    from ledger.fund import Fund, MotionState, ProjectState
+    from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
+    from ledger.fund_docs import FILENAME, DocStore
+    from ledger.keys import Keystore
+    from ledger.manifest import Manifest
+    from tests.conftest import TEST_PASSWORD
+
+    g = ganache_factory("fund-demo")
+    ks = Keystore(tmp_path / "keys")
+    led = Ledger(g.config.url)
+    signers = {}
+    for label in ["deployer", *COUNCIL, *MEMBERS]:
+        ks.create(label, TEST_PASSWORD)
+        signers[label] = ks.signer(label, TEST_PASSWORD)
+        fund_eth(led, signers[label].address)
+    params = DeployParams(council=[  # type: ignore[list-item]
+        CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
+        for label, (name, _, roles) in COUNCIL.items()], threshold=2, fund_quorum=2, fund_timelock=60)
+    deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
+    led = Ledger(g.config.url, Manifest.load(tmp_path / "deployment.json"))
+    for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
+        led.register(name, dep.address)
+    said: list[str] = []
+    ctx = DemoContext(Settings(env="test"), led, ks, signers, said.append, tmp_path / "state")
+    seed_members(ctx)
+    seed(ctx)
+
+    fund = Fund(led)
+    docs = DocStore(tmp_path / "state" / FILENAME)
+    projects = {docs.text(p.title_hash): p for p in fund.projects()}
+    assert set(projects) == {PARKING, GREEN, ELDERLY_CARE}
+    parking, green, elderly = projects[PARKING], projects[GREEN], projects[ELDERLY_CARE]
+    assert parking.state == ProjectState.COMPLETED and parking.paid == parking.budget == 10_000_000
+    assert fund.payout_count() == 2 and parking.allocated == 4_900_000
+    assert green.state == ProjectState.PROPOSED
+    gm = fund.motion(green.approval_motion_id)
+    assert gm.state == MotionState.OPEN and gm.approvals == 1 and gm.approvals + gm.rejections < fund.quorum()
+    assert elderly.state == ProjectState.CANCELLED and elderly.refunded == 140_000
+    assert [fund.contribution(i).refunded for i in (6, 7, 8)] == [True, True, False]
+    assert fund.refundable(8) == 50_000  # resident-1's refund left claimable
+    t = fund.totals()
+    assert t.contributions == 8 and t.invariant_holds and t.balance == t.contributed - t.paid_out - t.refunded
+
+    events = events_from_chain(led)
+    labels = labels_for(led, {k.lower(): v for k, v in docs.texts().items()})
+    gov = contributor_trace(events, ctx.member_ids["caizhengju"], labels, "CCR", 2)
+    assert gov.member_name == "财政局" and gov.projects_funded == [parking.id]
+    assert gov.contributions[0].fundings[0].project == PARKING and gov.total_spent == 4_900_000
+    resident = contributor_trace(events, ctx.member_ids["resident-1"], labels, "CCR", 2)
+    assert [c.receipt_id for c in resident.contributions] == [5, 8] and resident.total_refundable == 50_000
+    rows = export_rows(events, labels, "CCR", 2)
+    assert [r.type for r in rows].count("payout") == 2 and [r.type for r in rows].count("refund") == 2
+    assert all(r.tx_hash and r.block_number for r in rows)
+    assert rows[0].counterparty == "财政局" and rows[0].description.startswith("财政局")
+
+    before = (fund.contribution_count(), fund.project_count(), fund.motion_count(), led.block_number())
+    said.clear()
+    seed(ctx)
+    assert (fund.contribution_count(), fund.project_count(), fund.motion_count(), led.block_number()) == before, said
