@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
+from api.routers import audit as audit_routers
 from api.routers import health, membership
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.include_router(portal.public_api_router)
     app.include_router(portal.pages_router)
     app.mount("/static", portal.static_files(), name="static")
+    app.include_router(audit_routers.router)
     return app
 
 

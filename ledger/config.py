@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     #: Gateway master key file (32 random bytes, hex); created in development if missing.
     gateway_master_key_file: Path = STATE_DIR / "gateway-master.key"
     gateway_store_dir: Path = STATE_DIR / "gateway"
+    #: The latest `cogov audit verify` report (served by GET /api/v1/audit/report).
+    audit_report_path: Path = STATE_DIR / "audit-report.json"
 
     @field_validator("rpc_urls", mode="before")
     @classmethod

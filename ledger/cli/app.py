@@ -276,3 +276,7 @@ from ledger.cli.fund import credit_app, fund_app  # noqa: E402
 
 app.add_typer(fund_app, name="fund")
 app.add_typer(credit_app, name="credit")
+
+from ledger.cli.audit import audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")

@@ -1,0 +1,223 @@
+"""Rule 1, code: the code running at each manifest address is the reviewed source.
+
+* the runtime code equals the committed artifact's deployed bytecode with the
+  immutables masked (:func:`ledger.verify.code_matches`); the CBOR metadata at
+  the end commits to every source file's keccak256, so a different source,
+  compiler or setting never matches;
+* the immutables the constructor wrote are the manifest's constructor arguments;
+* the deployment transaction ran the artifact's creation code with those arguments;
+* the artifact's source hashes (sha256) and the metadata's keccak256 equal the
+  files in ``contracts/`` (and ``node_modules/`` where present);
+* optionally (``recompile``) a fresh compile with the committed settings gives the
+  same bytecode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+
+from ledger import artifacts
+from ledger.audit.collect import Collector
+from ledger.audit.findings import ContractCode
+from ledger.audit.rpc import Rpc
+from ledger.client import _abi_type
+from ledger.config import REPO_ROOT
+from ledger.manifest import Manifest
+from ledger.verify import code_matches, mask_immutables
+
+
+def _bytes(h: str) -> bytes:
+    return bytes.fromhex(h[2:] if h.startswith("0x") else h)
+
+
+def _tuplify(v: Any) -> Any:
+    return tuple(_tuplify(x) for x in v) if isinstance(v, list) else v
+
+
+def constructor_args(name: str, args: list[Any]) -> bytes:
+    ctor = next((i for i in artifacts.abi(name) if i.get("type") == "constructor"), None)
+    if ctor is None:
+        return b""
+    types = [_abi_type(i) for i in ctor["inputs"]]
+    values: list[Any] = []
+    for t, v in zip(types, args, strict=True):
+        if t.startswith("(") and t.endswith("]"):
+            values.append([_tuplify(x) for x in v])
+        elif t.startswith("bytes") and isinstance(v, str):
+            values.append(_bytes(v))
+        else:
+            values.append(v)
+    return encode(types, values)
+
+
+def _metadata_tail(code: bytes) -> bytes:
+    """The CBOR metadata at the end of runtime code (its length is the last two bytes)."""
+    if len(code) < 2:
+        return b""
+    n = int.from_bytes(code[-2:], "big")
+    return code[-(n + 2) :] if n + 2 <= len(code) else b""
+
+
+def check_sources(out: Collector, root: Path) -> None:
+    """Source hashes of every artifact against the files on disk (contracts/ must exist)."""
+    seen: set[str] = set()
+    for name in artifacts.names():
+        art = artifacts.load(name)
+        meta_sources = json.loads(art["metadata"]).get("sources", {})
+        for path, sha in art.get("sourceHashes", {}).items():
+            if path in seen:
+                continue
+            seen.add(path)
+            f = root / path
+            if not f.is_file():
+                if path.startswith("contracts/"):
+                    out.expect("code.source-hash-mismatch", False, f"{path} (a source of {name}) is missing", path=path)
+                continue
+            data = f.read_bytes()
+            got_sha = "0x" + hashlib.sha256(data).hexdigest()
+            got_keccak = "0x" + keccak(data).hex()
+            want_keccak = meta_sources.get(path, {}).get("keccak256")
+            out.expect(
+                "code.source-hash-mismatch",
+                got_sha == sha and (want_keccak in (None, got_keccak)),
+                f"{path} differs from the source the committed artifacts were compiled from",
+                path=path,
+                artifact_sha256=sha,
+                file_sha256=got_sha,
+                metadata_keccak256=want_keccak,
+                file_keccak256=got_keccak,
+            )
+
+
+def check_code(
+    rpc: Rpc, manifest: Manifest, out: Collector, head: int, *, root: Path = REPO_ROOT, recompile: bool = False
+) -> list[ContractCode]:
+    result: list[ContractCode] = []
+    names = list(manifest.contracts)
+    codes = rpc.batch([("eth_getCode", [manifest.contracts[n].address, hex(head)]) for n in names])
+    txs = rpc.batch([("eth_getTransactionByHash", [manifest.contracts[n].tx_hash]) for n in names])
+    receipts = rpc.batch([("eth_getTransactionReceipt", [manifest.contracts[n].tx_hash]) for n in names])
+    for name, code, tx, receipt in zip(names, codes, txs, receipts, strict=True):
+        dep = manifest.contracts[name]
+        art = artifacts.load(name)
+        matches = False
+        if out.expect(
+            "code.no-code",
+            code not in (None, "0x", ""),
+            f"no code at {name}'s address {dep.address}",
+            contract=name,
+            address=dep.address,
+        ):
+            onchain = _bytes(code)
+            expected = _bytes(art["deployedBytecode"])
+            matches = code_matches(code, art)
+            out.expect(
+                "code.runtime-mismatch",
+                matches,
+                f"the code at {name}'s address {dep.address} is not the committed {name} "
+                f"({len(onchain)} bytes on chain, {len(expected)} expected)",
+                contract=name,
+                address=dep.address,
+                chain_keccak="0x" + keccak(onchain).hex(),
+                expected_masked_keccak="0x" + keccak(mask_immutables(expected, art)).hex(),
+                chain_length=len(onchain),
+                expected_length=len(expected),
+                metadata_equal=_metadata_tail(onchain) == _metadata_tail(expected),
+                manifest_runtime_keccak=dep.runtime_keccak,
+            )
+            if matches:
+                _check_immutables(out, name, dep.address, onchain, art, dep.constructor_args)
+        _check_creation(out, name, dep, art, tx, receipt)
+        result.append(
+            ContractCode(
+                name=name,
+                address=dep.address,
+                deployed_block=dep.block_number,
+                code_matches=matches,
+                runtime_keccak=("0x" + keccak(_bytes(code)).hex()) if code not in (None, "0x", "") else None,
+                source_hashes=dict(art.get("sourceHashes", {})),
+            )
+        )
+    if recompile:
+        _recompile(out, names)
+    return result
+
+
+def _check_immutables(
+    out: Collector, name: str, address: str, code: bytes, art: dict[str, Any], args: list[Any]
+) -> None:
+    try:
+        encoded = constructor_args(name, args)
+    except Exception as exc:  # the manifest's arguments do not fit the constructor
+        out.expect(
+            "code.immutable-mismatch",
+            False,
+            f"{name}: manifest constructor arguments do not encode ({exc})",
+            contract=name,
+        )
+        return
+    words = {encoded[i : i + 32] for i in range(0, len(encoded), 32)}
+    for ast_id, refs in art.get("immutableReferences", {}).items():
+        values = {code[int(r["start"]) : int(r["start"]) + int(r["length"])] for r in refs}
+        ok = len(values) == 1 and next(iter(values)) in words
+        out.expect(
+            "code.immutable-mismatch",
+            ok,
+            f"{name} at {address}: immutable #{ast_id} holds {sorted('0x' + v.hex() for v in values)}, "
+            "not a constructor argument of the manifest",
+            contract=name,
+            immutable=ast_id,
+            values=sorted("0x" + v.hex() for v in values),
+        )
+
+
+def _check_creation(out: Collector, name: str, dep: Any, art: dict[str, Any], tx: Any, receipt: Any) -> None:
+    if tx is None or receipt is None:
+        out.expect(
+            "code.creation-mismatch",
+            False,
+            f"{name}'s deployment transaction {dep.tx_hash} is not on chain",
+            contract=name,
+            tx_hash=dep.tx_hash,
+        )
+        return
+    try:
+        expected = _bytes(art["bytecode"]) + constructor_args(name, dep.constructor_args)
+    except Exception:
+        expected = b""
+    created = str(receipt.get("contractAddress") or "").lower()
+    out.expect(
+        "code.creation-mismatch",
+        _bytes(tx["input"]) == expected
+        and created == dep.address.lower()
+        and int(receipt["blockNumber"], 16) == dep.block_number,
+        f"{name}'s deployment transaction did not create the manifest address with the committed creation code "
+        "and the manifest's constructor arguments",
+        contract=name,
+        tx_hash=dep.tx_hash,
+        block=int(receipt["blockNumber"], 16),
+        created=created,
+        input_length=len(_bytes(tx["input"])),
+        expected_length=len(expected),
+    )
+
+
+def _recompile(out: Collector, names: list[str]) -> None:
+    from ledger import compiler
+
+    _input, fresh = compiler.compile_all()
+    for name in names:
+        art = artifacts.load(name)
+        new = fresh.get(name, {})
+        out.expect(
+            "code.recompile-mismatch",
+            new.get("deployedBytecode") == art["deployedBytecode"] and new.get("bytecode") == art["bytecode"],
+            f"a fresh compile of {name} differs from the committed artifact",
+            contract=name,
+        )

@@ -1,0 +1,90 @@
+"""What every replayer shares: value normalisation and the state comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ledger.audit.collect import Collector
+from ledger.audit.rpc import Call, RpcFailed
+
+
+def norm(v: Any) -> Any:
+    """Compare-ready form: bytes as 0x-hex, enums as ints, addresses lower-case, tuples as lists."""
+    if isinstance(v, bytes | bytearray):
+        return "0x" + bytes(v).hex()
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, str):
+        return v.lower() if v.startswith("0x") else v
+    if isinstance(v, dict):
+        return {k: norm(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [norm(x) for x in v]
+    return v
+
+
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO32 = "0x" + "00" * 32
+
+
+class Checks:
+    """Pairs of (view call, expected value); compared after one batched round of calls."""
+
+    def __init__(self, contract: str) -> None:
+        self.contract = contract
+        self.items: list[tuple[Call, Any, str, Callable[[Any], Any] | None]] = []
+
+    def expect(
+        self, fn: str, args: Sequence[Any], expected: Any, record: str, pick: Callable[[Any], Any] | None = None
+    ) -> None:
+        self.items.append((Call(self.contract, fn, tuple(args)), expected, record, pick))
+
+    def calls(self) -> list[Call]:
+        return [c for c, *_ in self.items]
+
+    def compare(self, answers: Sequence[Any], out: Collector, block: int) -> None:
+        for (call, expected, record, pick), got in zip(self.items, answers, strict=True):
+            out.check("state.mismatch")
+            if isinstance(got, RpcFailed):
+                if expected is None:
+                    continue  # the replay says the record does not exist, and the view refuses: equal
+                out.add(
+                    "state.mismatch",
+                    f"{self.contract}.{call.fn}{call.args} failed; the replay has {record}",
+                    contract=self.contract,
+                    block=block,
+                    view=call.fn,
+                    args=list(call.args),
+                    error=str(got.error),
+                    replayed=norm(expected),
+                )
+                continue
+            if pick is not None:
+                got = pick(got)
+            a, b = norm(got), norm(expected)
+            if isinstance(b, dict) and isinstance(a, dict):
+                diff = {k: {"chain": a.get(k), "replay": v} for k, v in b.items() if a.get(k) != v}
+                if diff:
+                    out.add(
+                        "state.mismatch",
+                        f"{self.contract} {record}: {', '.join(sorted(diff))} differ from the replay",
+                        contract=self.contract,
+                        block=block,
+                        view=call.fn,
+                        args=list(call.args),
+                        fields=diff,
+                    )
+            elif a != b:
+                out.add(
+                    "state.mismatch",
+                    f"{self.contract} {record}: the view says {a!r}, the replay {b!r}",
+                    contract=self.contract,
+                    block=block,
+                    view=call.fn,
+                    args=list(call.args),
+                    chain=a,
+                    replay=b,
+                )

@@ -1,0 +1,440 @@
+"""DataSharing replayed from its events, with the data rules: accesses inside active grants,
+grants after the right approvals (two distinct approvers for Sensitive and Secret data)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.audit.collect import Collector
+from ledger.audit.events import Event
+from ledger.audit.replay.base import ZERO_ADDRESS, Checks
+from ledger.audit.replay.membership import MembershipReplay
+from ledger.roles import Role
+
+SENSITIVE = 2
+ACTIVE, EXPIRED, REVOKED, FROZEN = 0, 1, 2, 3
+
+
+@dataclass
+class Dataset:
+    id: int
+    owner_id: int
+    title: str
+    classification: int
+    metadata_hash: str
+    schema_hash: str
+    content_hash: str
+    registered_at: int
+    updated_at: int
+    version: int = 1
+    refusals: int = 0
+    versions: list[tuple[int, str, Event]] = field(default_factory=list)  # (version, content hash, event)
+
+
+@dataclass
+class Request:
+    id: int
+    dataset_id: int
+    requester_id: int
+    purpose_code: int
+    purpose_hash: str
+    scope_hash: str
+    duration: int
+    created_at: int
+    expires_at: int
+    needs_governance: bool
+    event: Event
+    owner_approver: str = ZERO_ADDRESS
+    owner_approved_at: int = 0
+    owner_approver_id: int = 0
+    governance_approver: str = ZERO_ADDRESS
+    governance_approver_id: int = 0
+    governance_approved_at: int = 0
+    closed_at: int = 0
+    denied: bool = False
+    deny_reason: int = 0
+    grant_id: int = 0
+
+
+@dataclass
+class Grant:
+    id: int
+    request_id: int
+    dataset_id: int
+    grantee_id: int
+    scope_hash: str
+    granted_at: int
+    expires_at: int
+    revoked_at: int = 0
+    frozen: bool = False
+    accesses: int = 0
+
+
+@dataclass
+class Batch:
+    id: int
+    root: str
+    anchorer_id: int
+    count: int
+    from_time: int
+    to_time: int
+    anchored_at: int
+    event: Event
+
+
+class DataReplay:
+    contract = "DataSharing"
+
+    def __init__(self, out: Collector, registry: MembershipReplay) -> None:
+        self.out = out
+        self.reg = registry
+        self.datasets: dict[int, Dataset] = {}
+        self.requests: dict[int, Request] = {}
+        self.grants: dict[int, Grant] = {}
+        self.batches: dict[int, Batch] = {}
+        self.member_frozen: dict[int, bool] = {}
+        self.ttl = 0
+        self.grants_by_member: Counter[int] = Counter()
+        self.accesses_by_member: Counter[int] = Counter()
+        self.accesses_by_owner: Counter[int] = Counter()
+
+    def grant_state(self, g: Grant, now: int) -> int:
+        if g.revoked_at:
+            return REVOKED
+        if now >= g.expires_at:
+            return EXPIRED
+        if g.frozen or self.member_frozen.get(g.grantee_id, False):
+            return FROZEN
+        return ACTIVE
+
+    def request_state(self, r: Request, now: int) -> int:
+        if r.grant_id:
+            return 2
+        if r.closed_at:
+            return 3 if r.denied else 4
+        if now >= r.expires_at:
+            return 5
+        if r.owner_approver != ZERO_ADDRESS or r.governance_approver != ZERO_ADDRESS:
+            return 1
+        return 0
+
+    def _seq(self, kind: str, new_id: int, have: dict[int, Any], e: Event) -> None:
+        self.out.expect(
+            "state.replay-inconsistent", new_id == len(have) + 1, f"{kind} id {new_id} out of sequence", event=e
+        )
+
+    def on_event(self, e: Event) -> None:
+        a = e.args
+        n = e.name
+        if n == "DatasetRegistered":
+            did = e.int("datasetId")
+            self._seq("dataset", did, self.datasets, e)
+            new = Dataset(
+                did,
+                int(a["ownerId"]),
+                a["title"],
+                int(a["classification"]),
+                a["metadataHash"],
+                a["schemaHash"],
+                a["contentHash"],
+                e.time,
+                e.time,
+            )
+            new.versions.append((1, a["contentHash"], e))
+            self.datasets[did] = new
+        elif n == "DatasetVersionUpdated":
+            d = self.datasets.get(e.int("datasetId"))
+            if self._known(d, e, "dataset"):
+                assert d is not None
+                d.version = int(a["version"])
+                d.content_hash = a["newContentHash"]
+                d.updated_at = e.time
+                d.versions.append((d.version, d.content_hash, e))
+        elif n == "AccessRequested":
+            rid = e.int("requestId")
+            self._seq("request", rid, self.requests, e)
+            d = self.datasets.get(e.int("datasetId"))
+            self.requests[rid] = Request(
+                rid,
+                e.int("datasetId"),
+                int(a["requesterId"]),
+                int(a["purposeCode"]),
+                a["purposeHash"],
+                a["scopeHash"],
+                int(a["duration"]),
+                e.time,
+                int(a["expiresAt"]),
+                bool(d and d.classification >= SENSITIVE),
+                e,
+            )
+        elif n == "RequestApprovedByOwner":
+            r = self.requests.get(e.int("requestId"))
+            if self._known(r, e, "request"):
+                assert r is not None
+                r.owner_approver, r.owner_approved_at = a["approver"], e.time
+                r.owner_approver_id = self.reg.member_id(a["approver"])
+        elif n == "RequestApprovedByGovernance":
+            r = self.requests.get(e.int("requestId"))
+            if self._known(r, e, "request"):
+                assert r is not None
+                r.governance_approver, r.governance_approved_at = a["approver"], e.time
+                r.governance_approver_id = int(a["governanceId"])
+                self.out.expect(
+                    "data.sensitive-single-approver",
+                    self.reg.has_role(a["approver"], Role.DATA_GOVERNANCE),
+                    f"request {r.id}: governance approval by {a['approver']}, which lacks the DataGovernance role",
+                    event=e,
+                    request=r.id,
+                )
+        elif n in ("RequestDenied", "RequestWithdrawn"):
+            r = self.requests.get(e.int("requestId"))
+            if self._known(r, e, "request"):
+                assert r is not None
+                r.closed_at = e.time
+                r.denied = n == "RequestDenied"
+                if r.denied:
+                    r.deny_reason = int(a["reasonCode"])
+        elif n == "GrantCreated":
+            self._grant_created(e)
+        elif n == "GrantRenewed":
+            g = self.grants.get(e.int("grantId"))
+            if self._known(g, e, "grant"):
+                assert g is not None
+                g.expires_at = int(a["newExpiresAt"])
+        elif n == "GrantRevoked":
+            g = self.grants.get(e.int("grantId"))
+            if self._known(g, e, "grant"):
+                assert g is not None
+                g.revoked_at = e.time
+        elif n in ("GrantFrozen", "GrantUnfrozen"):
+            g = self.grants.get(e.int("grantId"))
+            if self._known(g, e, "grant"):
+                assert g is not None
+                g.frozen = n == "GrantFrozen"
+        elif n in ("MemberFrozen", "MemberUnfrozen"):
+            self.member_frozen[e.int("memberId")] = n == "MemberFrozen"
+        elif n == "RequestTtlChanged":
+            self.ttl = int(a["newTtl"])
+        elif n == "AccessRecorded":
+            self._access(e)
+        elif n == "AccessRefused":
+            d = self.datasets.get(e.int("datasetId"))
+            if self._known(d, e, "dataset"):
+                assert d is not None
+                d.refusals += 1
+                self.out.expect(
+                    "state.replay-inconsistent",
+                    int(a["seq"]) == d.refusals,
+                    f"refusal seq {a['seq']} of dataset {d.id}, expected {d.refusals}",
+                    event=e,
+                )
+        elif n == "AccessBatchAnchored":
+            bid = e.int("batchId")
+            self._seq("batch", bid, self.batches, e)
+            self.batches[bid] = Batch(
+                bid,
+                a["merkleRoot"],
+                int(a["anchorerId"]),
+                int(a["count"]),
+                int(a["fromTime"]),
+                int(a["toTime"]),
+                e.time,
+                e,
+            )
+
+    def _known(self, rec: Any, e: Event, kind: str) -> bool:
+        return self.out.expect("state.replay-inconsistent", rec is not None, f"{e.name} for an unknown {kind}", event=e)
+
+    def _grant_created(self, e: Event) -> None:
+        a = e.args
+        gid = e.int("grantId")
+        self._seq("grant", gid, self.grants, e)
+        r = self.requests.get(e.int("requestId"))
+        d = self.datasets.get(e.int("datasetId"))
+        g = Grant(
+            gid,
+            e.int("requestId"),
+            e.int("datasetId"),
+            int(a["granteeId"]),
+            a["scopeHash"],
+            e.time,
+            int(a["expiresAt"]),
+        )
+        self.grants[gid] = g
+        self.grants_by_member[g.grantee_id] += 1
+        if r is None or d is None:
+            self.out.add("data.grant-without-approval", f"grant {gid} refers to an unknown request or dataset", event=e)
+            return
+        r.grant_id = gid
+        ok_owner = r.owner_approver != ZERO_ADDRESS and r.owner_approver_id == d.owner_id
+        self.out.expect(
+            "data.grant-without-approval",
+            ok_owner and r.dataset_id == d.id and r.requester_id == g.grantee_id,
+            f"grant {gid} without an approval by the dataset owner's member ({self.reg.name(d.owner_id)})",
+            event=e,
+            request=r.id,
+            owner_approver=r.owner_approver,
+            owner_approver_member=r.owner_approver_id,
+            dataset_owner=d.owner_id,
+        )
+        self.out.expect(
+            "state.replay-inconsistent",
+            g.expires_at == e.time + r.duration and a["scopeHash"] == r.scope_hash,
+            f"grant {gid}: expiry or scope differs from its request {r.id}",
+            event=e,
+        )
+        if d.classification >= SENSITIVE:
+            gov = r.governance_approver
+            distinct = gov != ZERO_ADDRESS and gov.lower() != r.owner_approver.lower()
+            independent = r.governance_approver_id not in (0, d.owner_id, r.requester_id)
+            self.out.expect(
+                "data.sensitive-single-approver",
+                distinct and independent,
+                f"grant {gid} on {'Secret' if d.classification == 3 else 'Sensitive'} dataset {d.id} "
+                "without two distinct, independent approvers",
+                event=e,
+                request=r.id,
+                owner_approver=r.owner_approver,
+                governance_approver=gov,
+                governance_member=r.governance_approver_id,
+            )
+
+    def _access(self, e: Event) -> None:
+        a = e.args
+        gid = e.int("grantId")
+        g = self.grants.get(gid)
+        if g is None:
+            self.out.expect(
+                "data.access-outside-grant",
+                False,
+                f"access recorded under grant {gid}, which does not exist",
+                event=e,
+                grant=gid,
+            )
+            return
+        state = self.grant_state(g, e.time)
+        d = self.datasets.get(g.dataset_id)
+        self.out.expect(
+            "data.access-outside-grant",
+            state == ACTIVE
+            and e.int("datasetId") == g.dataset_id
+            and int(a["granteeId"]) == g.grantee_id
+            and int(a["at"]) == e.time,
+            f"access #{a['seq']} under grant {gid} while the grant was "
+            f"{['active', 'expired', 'revoked', 'frozen'][state]} (or for another dataset/grantee/time)",
+            event=e,
+            grant={
+                "id": g.id,
+                "dataset": g.dataset_id,
+                "grantee": g.grantee_id,
+                "expires_at": g.expires_at,
+                "revoked_at": g.revoked_at,
+                "frozen": g.frozen,
+            },
+            block_time=e.time,
+        )
+        g.accesses += 1
+        self.out.expect(
+            "state.replay-inconsistent",
+            int(a["seq"]) == g.accesses,
+            f"access seq {a['seq']} of grant {gid}, expected {g.accesses}",
+            event=e,
+        )
+        self.accesses_by_member[g.grantee_id] += 1
+        if d is not None:
+            self.accesses_by_owner[d.owner_id] += 1
+
+    # ------------------------------------------------------------------ state
+
+    def checks(self, head_time: int) -> Checks:
+        c = Checks(self.contract)
+        c.expect("datasetCount", [], len(self.datasets), "datasetCount")
+        c.expect("requestCount", [], len(self.requests), "requestCount")
+        c.expect("grantCount", [], len(self.grants), "grantCount")
+        c.expect("batchCount", [], len(self.batches), "batchCount")
+        c.expect("requestTtl", [], self.ttl, "requestTtl")
+        for d in self.datasets.values():
+            c.expect(
+                "getDataset",
+                [d.id],
+                {
+                    "id": d.id,
+                    "ownerId": d.owner_id,
+                    "title": d.title,
+                    "classification": d.classification,
+                    "metadataHash": d.metadata_hash,
+                    "schemaHash": d.schema_hash,
+                    "contentHash": d.content_hash,
+                    "version": d.version,
+                    "registeredAt": d.registered_at,
+                    "updatedAt": d.updated_at,
+                    "refusals": d.refusals,
+                },
+                f"dataset {d.id}",
+            )
+        for r in self.requests.values():
+            c.expect(
+                "getRequest",
+                [r.id],
+                {
+                    "id": r.id,
+                    "datasetId": r.dataset_id,
+                    "requesterId": r.requester_id,
+                    "purposeCode": r.purpose_code,
+                    "purposeHash": r.purpose_hash,
+                    "scopeHash": r.scope_hash,
+                    "duration": r.duration,
+                    "createdAt": r.created_at,
+                    "expiresAt": r.expires_at,
+                    "needsGovernance": r.needs_governance,
+                    "ownerApprover": r.owner_approver,
+                    "ownerApprovedAt": r.owner_approved_at,
+                    "governanceApprover": r.governance_approver,
+                    "governanceApproverId": r.governance_approver_id,
+                    "governanceApprovedAt": r.governance_approved_at,
+                    "closedAt": r.closed_at,
+                    "denyReason": r.deny_reason,
+                    "grantId": r.grant_id,
+                    "state": self.request_state(r, head_time),
+                },
+                f"request {r.id}",
+            )
+        for g in self.grants.values():
+            c.expect(
+                "getGrant",
+                [g.id],
+                {
+                    "id": g.id,
+                    "requestId": g.request_id,
+                    "datasetId": g.dataset_id,
+                    "granteeId": g.grantee_id,
+                    "scopeHash": g.scope_hash,
+                    "grantedAt": g.granted_at,
+                    "expiresAt": g.expires_at,
+                    "revokedAt": g.revoked_at,
+                    "frozen": g.frozen,
+                    "accesses": g.accesses,
+                    "state": self.grant_state(g, head_time),
+                },
+                f"grant {g.id}",
+            )
+        for b in self.batches.values():
+            c.expect(
+                "getBatch",
+                [b.id],
+                {
+                    "id": b.id,
+                    "merkleRoot": b.root,
+                    "anchorerId": b.anchorer_id,
+                    "count": b.count,
+                    "fromTime": b.from_time,
+                    "toTime": b.to_time,
+                    "anchoredAt": b.anchored_at,
+                },
+                f"batch {b.id}",
+            )
+        for mid, frozen in self.member_frozen.items():
+            c.expect("isMemberFrozen", [mid], frozen, f"member {mid} frozen flag")
+        return c

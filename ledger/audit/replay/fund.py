@@ -1,0 +1,720 @@
+"""CoGovFund replayed from its events (and the token's Transfer events), with the fund rules:
+the balance invariant, quorum, time lock, milestone and available-money bounds on every
+payout, refunds never above what was owed, and the fund-flow tracing sums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.audit.collect import Collector
+from ledger.audit.events import Event
+from ledger.audit.findings import Severity
+from ledger.audit.replay.base import Checks
+from ledger.audit.replay.membership import MembershipReplay
+from ledger.errors import IntegrityError
+from ledger.fund_trace import trace_fund
+from ledger.roles import Role
+
+PROPOSED, TIME_LOCKED, ACTIVE, COMPLETED, REJECTED, CANCELLED = range(6)
+APPROVE, ALLOCATE, CANCEL = range(3)
+MONEY_EVENTS = {"ContributionReceived", "PayoutMade", "RefundClaimed"}
+TRACE_EVENTS = MONEY_EVENTS | {"ProjectRejected", "ProjectCancelled", "ProjectCompleted"}
+
+
+@dataclass
+class Milestone:
+    amount: int
+    description_hash: str
+    paid: int = 0
+
+
+@dataclass
+class Project:
+    id: int
+    title_hash: str
+    proposer: str
+    proposer_id: int
+    beneficiary: str
+    budget: int
+    approval_motion_id: int
+    milestone_count: int
+    milestones: list[Milestone] = field(default_factory=list)
+    cancelled_at: int = 0
+    paid: int = 0
+    earmarked: int = 0
+    earmarked_spent: int = 0
+    allocated: int = 0
+    allocated_spent: int = 0
+    allocation_released: int = 0
+    refunded: int = 0
+
+
+@dataclass
+class Motion:
+    id: int
+    kind: int
+    project_id: int
+    amount: int
+    proposer_id: int
+    created_at: int
+    decided_at: int = 0
+    passed: bool = False
+    approvals: int = 0
+    rejections: int = 0
+    valid_votes: int = 0  # votes the auditor accepts (committee member, once, not conflicted)
+    voters: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Contribution:
+    id: int
+    contributor: str
+    member_id: int
+    kind: int
+    project_id: int
+    amount: int
+    memo_hash: str
+    contributed_at: int
+    queued_before: int
+    event: Event
+    refunded: bool = False
+
+
+class FundReplay:
+    contract = "CoGovFund"
+
+    def __init__(self, out: Collector, registry: MembershipReplay, address: str) -> None:
+        self.out = out
+        self.reg = registry
+        self.address = address.lower()
+        self.token: str | None = None
+        self.registry_address: str | None = None
+        self.quorum = 0
+        self.time_lock = 0
+        self.projects: dict[int, Project] = {}
+        self.motions: dict[int, Motion] = {}
+        self.contributions: dict[int, Contribution] = {}
+        self.payouts: list[Event] = []
+        self.general_total = 0
+        self.general_spent = 0
+        self.general_committed = 0
+        self.total_contributed = 0
+        self.total_paid = 0
+        self.total_refunded = 0
+        self.token_balance = 0  # the fund's token balance replayed from Transfer events
+        self.balance_at: dict[int, tuple[int, int]] = {}  # block → (token balance, contributed - paid - refunded)
+        self._trace_input: list[dict[str, Any]] = []
+        self._dirty: int | None = None
+        self.flow: list[tuple[int, int, int, int]] = []  # (block, time, in, out) per changed block
+        self._flow_block: list[int] = [0, 0, 0, 0]
+
+    # ------------------------------------------------------------------ derived state
+
+    def state(self, p: Project, now: int) -> int:
+        if p.cancelled_at:
+            return CANCELLED
+        m = self.motions.get(p.approval_motion_id)
+        if m is None or not m.decided_at:
+            return PROPOSED
+        if not m.passed:
+            return REJECTED
+        if p.paid == p.budget:
+            return COMPLETED
+        if now < m.decided_at + self.time_lock:
+            return TIME_LOCKED
+        return ACTIVE
+
+    @staticmethod
+    def closed(state: int) -> bool:
+        return state in (COMPLETED, REJECTED, CANCELLED)
+
+    def motion_state(self, m: Motion, now: int) -> int:
+        if m.decided_at:
+            return 1 if m.passed else 2
+        p = self.projects.get(m.project_id)
+        if p is not None and self.closed(self.state(p, now)):
+            return 3
+        return 0
+
+    def spent(self, c: Contribution) -> int:
+        pointer = self.general_spent if c.project_id == 0 else self.projects[c.project_id].earmarked_spent
+        if pointer <= c.queued_before:
+            return 0
+        return min(pointer - c.queued_before, c.amount)
+
+    def refundable(self, c: Contribution, now: int) -> int:
+        if c.project_id == 0 or c.refunded or not self.closed(self.state(self.projects[c.project_id], now)):
+            return 0
+        return c.amount - self.spent(c)
+
+    def pool_free(self) -> int:
+        return self.general_total - self.general_spent - self.general_committed
+
+    # ------------------------------------------------------------------ replay
+
+    def on_token_event(self, e: Event) -> None:
+        if e.name != "Transfer":
+            return
+        frm, to, value = e.args["from"].lower(), e.args["to"].lower(), int(e.args["value"])
+        if to == self.address:
+            self.token_balance += value
+        if frm == self.address:
+            self.token_balance -= value
+        if self.address in (frm, to):
+            self._touch(e)
+
+    def _touch(self, e: Event) -> None:
+        if self._dirty is not None and self._dirty != e.block:
+            self.end_block()
+        if self._dirty is None:
+            self._flow_block = [e.block, e.time, 0, 0]
+        self._dirty = e.block
+
+    def end_block(self) -> None:
+        """Check the balance invariant at the block whose changes were just replayed."""
+        if self._dirty is None:
+            return
+        block = self._dirty
+        self._dirty = None
+        expected = self.total_contributed - self.total_paid - self.total_refunded
+        self.balance_at[block] = (self.token_balance, expected)
+        self.flow.append((block, self._flow_block[1], self._flow_block[2], self._flow_block[3]))
+        self.out.check("fund.balance-invariant")
+        if self.token_balance != expected:
+            surplus = self.token_balance > expected
+            self.out.add(
+                "fund.balance-invariant",
+                f"after block {block} the fund holds {self.token_balance}; "
+                f"contributions - payouts - refunds = {expected}"
+                + (" (tokens sent outside contribute)" if surplus else ""),
+                severity=Severity.WARNING if surplus else Severity.ERROR,
+                contract=self.contract,
+                block=block,
+                token_balance=self.token_balance,
+                expected=expected,
+                contributed=self.total_contributed,
+                paid=self.total_paid,
+                refunded=self.total_refunded,
+            )
+
+    def on_event(self, e: Event) -> None:
+        a = e.args
+        n = e.name
+        if n in TRACE_EVENTS:
+            self._trace_input.append(
+                {"event": n, "args": a, "blockNumber": e.block, "logIndex": e.log_index, "transactionHash": e.tx_hash}
+            )
+        if n in MONEY_EVENTS:
+            self._touch(e)
+        if n == "FundDeployed":
+            self.token, self.registry_address = a["token"], a["registry"]
+            self.quorum, self.time_lock = int(a["quorum"]), int(a["timeLock"])
+        elif n == "ContributionReceived":
+            self._contribution(e)
+        elif n == "ProjectProposed":
+            pid = e.int("projectId")
+            self._seq("project", pid, self.projects, e)
+            self.projects[pid] = Project(
+                pid,
+                a["titleHash"],
+                a["proposer"],
+                int(a["proposerId"]),
+                a["beneficiary"],
+                int(a["budget"]),
+                int(a["approvalMotionId"]),
+                int(a["milestoneCount"]),
+            )
+        elif n == "MilestoneDefined":
+            p = self._project(e)
+            if p is not None:
+                self.out.expect(
+                    "state.replay-inconsistent",
+                    int(a["index"]) == len(p.milestones),
+                    f"milestone {a['index']} of project {p.id} out of order",
+                    event=e,
+                )
+                p.milestones.append(Milestone(int(a["amount"]), a["descriptionHash"]))
+        elif n == "MotionProposed":
+            mid = e.int("motionId")
+            self._seq("motion", mid, self.motions, e)
+            self.motions[mid] = Motion(
+                mid, int(a["kind"]), e.int("projectId"), int(a["amount"]), int(a["proposerId"]), e.time
+            )
+        elif n == "VoteCast":
+            self._vote(e)
+        elif n == "MotionDecided":
+            self._decided(e)
+        elif n == "ProjectApproved":
+            p = self._project(e)
+            m = self.motions.get(p.approval_motion_id) if p else None
+            self.out.expect(
+                "state.replay-inconsistent",
+                m is not None and int(a["unlocksAt"]) == m.decided_at + self.time_lock,
+                "ProjectApproved's unlocksAt differs from decision time + time lock",
+                event=e,
+            )
+        elif n == "ProjectCancelled":
+            p = self._project(e)
+            if p is not None:
+                p.cancelled_at = e.time
+                self._unspent_check(p, e)
+        elif n == "ProjectCompleted":
+            p = self._project(e)
+            if p is not None:
+                self.out.expect(
+                    "state.replay-inconsistent",
+                    p.paid == p.budget,
+                    f"project {p.id} completed with {p.paid} of {p.budget} paid",
+                    event=e,
+                )
+                self._unspent_check(p, e)
+        elif n == "AllocationApproved":
+            p = self._project(e)
+            amount = int(a["amount"])
+            m = self.motions.get(e.int("motionId"))
+            self.out.expect(
+                "fund.allocation-exceeds-pool",
+                amount <= self.pool_free(),
+                f"allocation of {amount} to project {a['projectId']} exceeds the free pool {self.pool_free()}",
+                event=e,
+                free=self.pool_free(),
+            )
+            self.out.expect(
+                "fund.vote-invalid",
+                m is not None
+                and m.passed
+                and m.kind == ALLOCATE
+                and m.valid_votes >= self.quorum
+                and m.approvals > m.rejections,
+                f"allocation {a['motionId']} without a passed allocation motion",
+                event=e,
+            )
+            if p is not None:
+                p.allocated += amount
+            self.general_committed += amount
+        elif n == "AllocationReleased":
+            p = self._project(e)
+            amount = int(a["amount"])
+            if p is not None:
+                self.out.expect(
+                    "state.replay-inconsistent",
+                    amount == p.allocated - p.allocated_spent,
+                    f"released {amount}, unspent allocation is {p.allocated - p.allocated_spent}",
+                    event=e,
+                )
+                p.allocation_released = amount
+            self.general_committed -= amount
+        elif n == "PayoutMade":
+            self._payout(e)
+        elif n == "RefundClaimed":
+            self._refund(e)
+
+    def _seq(self, kind: str, new_id: int, have: dict[int, Any], e: Event) -> None:
+        self.out.expect(
+            "state.replay-inconsistent", new_id == len(have) + 1, f"{kind} id {new_id} out of sequence", event=e
+        )
+
+    def _project(self, e: Event) -> Project | None:
+        p = self.projects.get(e.int("projectId"))
+        self.out.expect(
+            "state.replay-inconsistent", p is not None, f"{e.name} for unknown project {e.args['projectId']}", event=e
+        )
+        return p
+
+    def _unspent_check(self, p: Project, e: Event) -> None:
+        self.out.expect(
+            "state.replay-inconsistent",
+            int(e.args["earmarkedUnspent"]) == p.earmarked - p.earmarked_spent,
+            f"project {p.id}: earmarkedUnspent differs from the replay",
+            event=e,
+        )
+
+    def _contribution(self, e: Event) -> None:
+        a = e.args
+        rid = e.int("receiptId")
+        self._seq("receipt", rid, self.contributions, e)
+        amount, pid = int(a["amount"]), int(a["projectId"])
+        if pid == 0:
+            queued = self.general_total
+            self.general_total += amount
+        else:
+            p = self.projects.get(pid)
+            if p is None or self.state(p, e.time) not in (PROPOSED, TIME_LOCKED, ACTIVE):
+                self.out.add(
+                    "state.replay-inconsistent",
+                    f"contribution {rid} to project {pid}, which is not open for funding",
+                    event=e,
+                )
+            queued = p.earmarked if p else 0
+            if p is not None:
+                p.earmarked += amount
+        self.contributions[rid] = Contribution(
+            rid, a["contributor"], int(a["memberId"]), int(a["kind"]), pid, amount, a["memoHash"], e.time, queued, e
+        )
+        self.total_contributed += amount
+        self._flow_block[2] += amount
+
+    def _vote(self, e: Event) -> None:
+        a = e.args
+        m = self.motions.get(e.int("motionId"))
+        if not self.out.expect(
+            "state.replay-inconsistent", m is not None, f"vote on unknown motion {a['motionId']}", event=e
+        ):
+            return
+        assert m is not None
+        member = int(a["memberId"])
+        p = self.projects.get(m.project_id)
+        problems = []
+        if m.decided_at or self.motion_state(m, e.time) != 0:
+            problems.append("the motion was not open")
+        if not self.reg.has_role(a["voter"], Role.FUND_COMMITTEE) or self.reg.member_id(a["voter"]) != member:
+            problems.append(f"{a['voter']} is not a FundCommittee account of member {member}")
+        if member in m.voters:
+            problems.append(f"member {member} voted twice")
+        if p is not None and member == p.proposer_id:
+            problems.append("the project's proposer voted")
+        if p is not None and member == self.reg.member_id(p.beneficiary):
+            problems.append("the project's beneficiary voted")
+        self.out.expect(
+            "fund.vote-invalid",
+            not problems,
+            f"vote on motion {m.id}: {'; '.join(problems)}",
+            event=e,
+            motion=m.id,
+            project=m.project_id,
+        )
+        if not problems:
+            m.valid_votes += 1
+        m.voters.add(member)
+        if a["support"]:
+            m.approvals += 1
+        else:
+            m.rejections += 1
+        self.out.expect(
+            "state.replay-inconsistent",
+            (m.approvals, m.rejections) == (int(a["approvals"]), int(a["rejections"])),
+            f"vote tallies of motion {m.id} differ from the replay",
+            event=e,
+        )
+
+    def _decided(self, e: Event) -> None:
+        a = e.args
+        m = self.motions.get(e.int("motionId"))
+        if not self.out.expect(
+            "state.replay-inconsistent", m is not None, f"unknown motion {a['motionId']} decided", event=e
+        ):
+            return
+        assert m is not None
+        m.decided_at, m.passed = e.time, bool(a["passed"])
+        self.out.expect(
+            "fund.vote-invalid",
+            m.valid_votes >= self.quorum and m.passed == (m.approvals > m.rejections),
+            f"motion {m.id} decided ({'passed' if m.passed else 'failed'}) with {m.valid_votes} valid votes "
+            f"of quorum {self.quorum} ({m.approvals} for, {m.rejections} against)",
+            event=e,
+            motion=m.id,
+            quorum=self.quorum,
+            valid_votes=m.valid_votes,
+        )
+
+    def _payout(self, e: Event) -> None:
+        a = e.args
+        self.payouts.append(e)
+        self.out.expect(
+            "state.replay-inconsistent",
+            e.int("payoutId") == len(self.payouts),
+            f"payout id {a['payoutId']} out of sequence",
+            event=e,
+        )
+        amount, index = int(a["amount"]), int(a["milestoneIndex"])
+        p = self.projects.get(e.int("projectId"))
+        if p is None:
+            self.out.add(
+                "fund.payout-without-quorum", f"payout {a['payoutId']} to unknown project {a['projectId']}", event=e
+            )
+            return
+        m = self.motions.get(p.approval_motion_id)
+        state = self.state(p, e.time)
+        rec = {"project": p.id, "milestone": index, "amount": amount, "approval_motion": p.approval_motion_id}
+        approved = (
+            m is not None
+            and m.decided_at > 0
+            and m.passed
+            and m.valid_votes >= self.quorum
+            and m.approvals > m.rejections
+        )
+        self.out.expect(
+            "fund.payout-without-quorum",
+            approved,
+            f"payout {a['payoutId']} of {amount} to project {p.id}, whose approval motion "
+            f"{'never reached quorum' if not (m and m.decided_at) else 'did not pass with quorum'}",
+            event=e,
+            **rec,
+            votes=(m.valid_votes if m else 0),
+            quorum=self.quorum,
+        )
+        if approved:
+            assert m is not None
+            unlocks = m.decided_at + self.time_lock
+            self.out.expect(
+                "fund.payout-time-locked",
+                e.time >= unlocks,
+                f"payout {a['payoutId']} at {e.time}, before the time lock ends at {unlocks}",
+                event=e,
+                **rec,
+                unlocks_at=unlocks,
+                block_time=e.time,
+            )
+        self.out.expect(
+            "fund.payout-project-closed",
+            not self.closed(state),
+            f"payout {a['payoutId']} to project {p.id} in state "
+            f"{['Proposed', 'TimeLocked', 'Active', 'Completed', 'Rejected', 'Cancelled'][state]}",
+            event=e,
+            **rec,
+        )
+        ms = p.milestones[index] if 0 <= index < len(p.milestones) else None
+        remaining = ms.amount - ms.paid if ms else 0
+        self.out.expect(
+            "fund.payout-exceeds-milestone",
+            ms is not None and amount <= remaining,
+            f"payout {a['payoutId']} of {amount} exceeds milestone {index}'s remaining {remaining}",
+            event=e,
+            **rec,
+            remaining=remaining,
+        )
+        earmark_left = p.earmarked - p.earmarked_spent
+        available = earmark_left + (p.allocated - p.allocated_spent)
+        self.out.expect(
+            "fund.payout-exceeds-available",
+            amount <= available,
+            f"payout {a['payoutId']} of {amount} exceeds project {p.id}'s available {available}",
+            event=e,
+            **rec,
+            available=available,
+        )
+        treasurer = int(a["treasurerId"])
+        self.out.expect(
+            "fund.payout-treasurer",
+            self.reg.member_has_role(treasurer, Role.TREASURER)
+            and treasurer != self.reg.member_id(p.beneficiary)
+            and a["beneficiary"].lower() == p.beneficiary.lower(),
+            f"payout {a['payoutId']} by member {treasurer}, not a Treasurer independent of the beneficiary "
+            f"(or paid to another address than the project's beneficiary)",
+            event=e,
+            **rec,
+            treasurer=treasurer,
+        )
+        from_earmarked = min(amount, earmark_left)
+        from_general = amount - from_earmarked
+        self.out.expect(
+            "fund.trace-mismatch",
+            (int(a["fromEarmarked"]), int(a["fromGeneral"])) == (from_earmarked, from_general),
+            f"payout {a['payoutId']} records {a['fromEarmarked']} earmarked + {a['fromGeneral']} general; "
+            f"the tracing rule gives {from_earmarked} + {from_general}",
+            event=e,
+            **rec,
+        )
+        if ms is not None:
+            ms.paid += amount
+        p.paid += amount
+        p.earmarked_spent += from_earmarked
+        p.allocated_spent += from_general
+        self.general_spent += from_general
+        self.general_committed -= from_general
+        self.total_paid += amount
+        self._flow_block[3] += amount
+
+    def _refund(self, e: Event) -> None:
+        a = e.args
+        rid, amount = e.int("receiptId"), int(a["amount"])
+        c = self.contributions.get(rid)
+        owed = 0
+        why = ""
+        if c is None:
+            why = "no such contribution"
+        elif c.project_id == 0:
+            why = "general-pool contributions are not refundable"
+        elif c.refunded:
+            why = "already refunded"
+        elif not self.closed(self.state(self.projects[c.project_id], e.time)):
+            why = "its project is still open"
+        else:
+            owed = c.amount - self.spent(c)
+        self.out.expect(
+            "fund.refund-excess",
+            amount <= owed,
+            f"refund of {amount} for receipt {rid}; owed {owed}" + (f" ({why})" if why else ""),
+            event=e,
+            receipt=rid,
+            amount=amount,
+            owed=owed,
+        )
+        if c is not None:
+            self.out.expect(
+                "fund.trace-mismatch",
+                amount >= owed,
+                f"refund of receipt {rid} is {amount}, less than owed {owed}",
+                event=e,
+            )
+            c.refunded = True
+            if c.project_id in self.projects:
+                self.projects[c.project_id].refunded += amount
+        self.total_refunded += amount
+        self._flow_block[3] += amount
+
+    def finish(self) -> None:
+        self.end_block()
+        for p in self.projects.values():
+            self.out.expect(
+                "state.replay-inconsistent",
+                len(p.milestones) == p.milestone_count and sum(m.amount for m in p.milestones) == p.budget,
+                f"project {p.id}: milestones do not add up to its budget",
+                contract=self.contract,
+                project=p.id,
+            )
+        self.out.check("fund.trace-mismatch")
+        try:
+            trace = trace_fund(self._trace_input)
+        except IntegrityError as exc:
+            self.out.add("fund.trace-mismatch", f"the fund-flow trace breaks: {exc}", contract=self.contract)
+            return
+        expected = self.total_contributed - self.total_paid - self.total_refunded
+        sums_ok = (trace.total_contributed, trace.total_paid, trace.total_refunded, trace.balance) == (
+            self.total_contributed,
+            self.total_paid,
+            self.total_refunded,
+            expected,
+        )
+        bad = [
+            c.receipt_id
+            for c in trace.contributions.values()
+            if c.amount != c.spent + c.refunded + c.unspent
+            or c.spent != sum(f.amount for f in c.fundings)
+            or (c.receipt_id in self.contributions and c.spent != self.spent(self.contributions[c.receipt_id]))
+        ]
+        bad_payouts = [p.payout_id for p in trace.payouts.values() if sum(x for _, x in p.sources) != p.amount]
+        self.out.expect(
+            "fund.trace-mismatch",
+            sums_ok and not bad and not bad_payouts,
+            "fund-flow tracing sums do not match",
+            contract=self.contract,
+            receipts=bad,
+            payouts=bad_payouts,
+            trace={
+                "contributed": trace.total_contributed,
+                "paid": trace.total_paid,
+                "refunded": trace.total_refunded,
+                "balance": trace.balance,
+            },
+            replay={
+                "contributed": self.total_contributed,
+                "paid": self.total_paid,
+                "refunded": self.total_refunded,
+                "balance": expected,
+            },
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def checks(self, head_time: int) -> Checks:
+        c = Checks(self.contract)
+        c.expect("quorum", [], self.quorum, "quorum")
+        c.expect("timeLock", [], self.time_lock, "timeLock")
+        if self.token:
+            c.expect("token", [], self.token, "token")
+        if self.registry_address:
+            c.expect("registry", [], self.registry_address, "registry")
+        c.expect("totalContributed", [], self.total_contributed, "totalContributed")
+        c.expect("totalPaidOut", [], self.total_paid, "totalPaidOut")
+        c.expect("totalRefunded", [], self.total_refunded, "totalRefunded")
+        c.expect(
+            "generalPool",
+            [],
+            [self.general_total, self.general_spent, self.general_committed, self.pool_free()],
+            "generalPool",
+            pick=list,
+        )
+        c.expect("projectCount", [], len(self.projects), "projectCount")
+        c.expect("contributionCount", [], len(self.contributions), "contributionCount")
+        c.expect("motionCount", [], len(self.motions), "motionCount")
+        c.expect("payoutCount", [], len(self.payouts), "payoutCount")
+        for p in self.projects.values():
+            m = self.motions.get(p.approval_motion_id)
+            state = self.state(p, head_time)
+            approved = m is not None and m.passed
+            c.expect(
+                "getProject",
+                [p.id],
+                {
+                    "id": p.id,
+                    "titleHash": p.title_hash,
+                    "proposer": p.proposer,
+                    "proposerId": p.proposer_id,
+                    "beneficiary": p.beneficiary,
+                    "budget": p.budget,
+                    "approvalMotionId": p.approval_motion_id,
+                    "approvedAt": m.decided_at if approved and m else 0,
+                    "unlocksAt": m.decided_at + self.time_lock if approved and m else 0,
+                    "cancelledAt": p.cancelled_at,
+                    "milestoneCount": len(p.milestones),
+                    "paid": p.paid,
+                    "earmarked": p.earmarked,
+                    "earmarkedSpent": p.earmarked_spent,
+                    "allocated": p.allocated,
+                    "allocatedSpent": p.allocated_spent,
+                    "allocationReleased": p.allocation_released,
+                    "refunded": p.refunded,
+                    "available": 0
+                    if self.closed(state)
+                    else (p.earmarked - p.earmarked_spent) + (p.allocated - p.allocated_spent),
+                    "state": state,
+                },
+                f"project {p.id}",
+            )
+            for i, ms in enumerate(p.milestones):
+                c.expect(
+                    "getMilestone",
+                    [p.id, i],
+                    {"amount": ms.amount, "paid": ms.paid, "descriptionHash": ms.description_hash},
+                    f"milestone {p.id}/{i}",
+                )
+        for k in self.contributions.values():
+            c.expect(
+                "getContribution",
+                [k.id],
+                {
+                    "receiptId": k.id,
+                    "contributor": k.contributor,
+                    "memberId": k.member_id,
+                    "kind": k.kind,
+                    "projectId": k.project_id,
+                    "amount": k.amount,
+                    "memoHash": k.memo_hash,
+                    "contributedAt": k.contributed_at,
+                    "spent": self.spent(k),
+                    "refunded": k.refunded,
+                    "refundable": self.refundable(k, head_time),
+                },
+                f"contribution {k.id}",
+            )
+        for m in self.motions.values():
+            c.expect(
+                "getMotion",
+                [m.id],
+                {
+                    "id": m.id,
+                    "kind": m.kind,
+                    "projectId": m.project_id,
+                    "amount": m.amount,
+                    "proposerId": m.proposer_id,
+                    "createdAt": m.created_at,
+                    "decidedAt": m.decided_at,
+                    "approvals": m.approvals,
+                    "rejections": m.rejections,
+                    "state": self.motion_state(m, head_time),
+                },
+                f"motion {m.id}",
+            )
+        return c

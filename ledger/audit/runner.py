@@ -1,0 +1,310 @@
+"""Run the audit: one pass over the chain's logs, replay, every rule, one report.
+
+Cost is linear in the number of events: logs are fetched once in block ranges,
+block headers once per block that holds an event, each event is replayed once,
+and the state comparison is one batched view call per record (a few per grant,
+never per access). The fund's balance is replayed from the token's Transfer
+events at every block where it changed, and read from the chain (``balanceOf``
+at that block) at a bounded sample of those blocks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ledger.audit import code as code_rule
+from ledger.audit.batches import check_batches
+from ledger.audit.collect import Collector
+from ledger.audit.documents import check_documents, on_chain_documents
+from ledger.audit.events import ChainView, scan
+from ledger.audit.findings import RULES, AuditReport, RuleResult, ScanStats, Severity
+from ledger.audit.index_compare import compare_index
+from ledger.audit.replay.data import DataReplay
+from ledger.audit.replay.fund import FundReplay
+from ledger.audit.replay.membership import MembershipReplay
+from ledger.audit.rpc import Call, Rpc, RpcFailed
+from ledger.client import Ledger
+from ledger.config import REPO_ROOT
+from ledger.manifest import Manifest
+
+#: (blocks scanned, total blocks, events so far, phase)
+Progress = Callable[[int, int, int, str], None]
+
+BALANCE_SAMPLES = 16
+
+
+@dataclass
+class AuditOptions:
+    documents: Path | None = None
+    batches: list[Path] = field(default_factory=list)
+    index_db: str | None = None
+    recompile: bool = False
+    source_root: Path = REPO_ROOT
+    step: int = 2000
+    to_block: int | None = None
+
+
+def run_audit(
+    ledger: Ledger, manifest: Manifest, options: AuditOptions | None = None, progress: Progress | None = None
+) -> AuditReport:
+    opts = options or AuditOptions()
+    started = time.monotonic()
+    out = Collector()
+    rpc = Rpc(ledger)
+    rpc.addresses = {n: d.address for n, d in manifest.contracts.items()}
+    say = progress or (lambda *_: None)
+
+    chain_id = int(rpc.one("eth_chainId", []), 16)
+    genesis = rpc.one("eth_getBlockByNumber", ["0x0", False])
+    head = opts.to_block if opts.to_block is not None else int(rpc.one("eth_blockNumber", []), 16)
+    out.expect(
+        "chain.identity",
+        chain_id == manifest.chain_id and genesis and genesis["hash"] == manifest.genesis_hash,
+        "this is not the manifest's chain",
+        chain_id=chain_id,
+        manifest_chain_id=manifest.chain_id,
+        genesis_hash=genesis and genesis["hash"],
+        manifest_genesis_hash=manifest.genesis_hash,
+    )
+
+    # 1. code
+    say(0, 1, 0, "code")
+    contracts = code_rule.check_code(rpc, manifest, out, head, root=opts.source_root, recompile=opts.recompile)
+    if (opts.source_root / "contracts").is_dir():
+        code_rule.check_sources(out, opts.source_root)
+
+    # the auditor's own view of the chain
+    start = manifest.start_block
+    total = head - start + 1
+    scan_t0 = time.monotonic()
+    view: ChainView = scan(
+        rpc,
+        {n: d.address for n, d in manifest.contracts.items()},
+        start,
+        head,
+        step=opts.step,
+        progress=lambda done, n: say(done, total, n, "scan"),
+    )
+    scan_seconds = time.monotonic() - scan_t0
+
+    # 2-4. replay with the rules
+    reg_dep = manifest.contracts.get("MembershipRegistry")
+    reg = MembershipReplay(out, reg_dep.tx_hash if reg_dep else None)
+    data = DataReplay(out, reg) if "DataSharing" in manifest.contracts else None
+    fund = FundReplay(out, reg, manifest.contracts["CoGovFund"].address) if "CoGovFund" in manifest.contracts else None
+    token_name: str | None = None
+    if fund is not None:
+        fund_events = [e for e in view.events if e.contract == "CoGovFund" and e.name == "FundDeployed"]
+        token = fund_events[0].args["token"].lower() if fund_events else None
+        token_name = next((n for n, d in manifest.contracts.items() if d.address.lower() == token), None)
+    counts: Counter[str] = Counter()
+    for i, e in enumerate(view.events):
+        counts[f"{e.contract}.{e.name}"] += 1
+        if e.contract == "MembershipRegistry":
+            reg.on_event(e)
+        elif e.contract == "DataSharing" and data is not None:
+            data.on_event(e)
+        elif e.contract == "CoGovFund" and fund is not None:
+            fund.on_event(e)
+        if fund is not None and e.contract == token_name:
+            fund.on_token_event(e)
+        if i % 5000 == 0:
+            say(total, total, i, "replay")
+    reg.finish()
+    if fund is not None:
+        fund.finish()
+
+    # 2. state: views at the head against the replay (one batched round)
+    say(total, total, len(view.events), "state")
+    head_time = view.head_time
+    for replay in (reg, data, fund):
+        if replay is None:
+            continue
+        checks = replay.checks(head_time)
+        checks.compare(rpc.calls(checks.calls(), head), out, head)
+
+    # 3. fund balance: real balanceOf at a sample of the blocks where the fund changed
+    if fund is not None and token_name is not None:
+        _sample_balances(rpc, fund, token_name, manifest, out)
+    elif fund is not None:
+        fund.out.check("fund.balance-invariant")
+
+    # 4. batches, 5. documents, 6. index
+    if opts.batches and data is not None:
+        check_batches(opts.batches, data, out)
+    doc_stats: dict[str, int] = {}
+    if opts.documents is not None:
+        doc_stats = check_documents(opts.documents, on_chain_documents(data, fund), out)
+    index_stats: dict[str, int] = {}
+    if opts.index_db is not None:
+        index_stats = _index(ledger, manifest, opts.index_db, view, out)
+
+    elapsed = time.monotonic() - started
+    blocks = view.to_block - view.from_block + 1
+    rules = [
+        RuleResult(
+            id=r.id,
+            group=r.group,
+            title=r.title,
+            checked=out.checked[r.id],
+            errors=sum(1 for f in out.findings if f.rule == r.id and f.severity == Severity.ERROR),
+            warnings=sum(1 for f in out.findings if f.rule == r.id and f.severity == Severity.WARNING),
+        )
+        for r in RULES.values()
+    ]
+    errors = sum(1 for f in out.findings if f.severity == Severity.ERROR)
+    first = next(iter(manifest.contracts), None)
+    return AuditReport(
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ok=errors == 0,
+        rpc_url=ledger.url,
+        chain_id=chain_id,
+        genesis_hash=genesis["hash"] if genesis else "",
+        head_block=head,
+        compiler={
+            "version": manifest.compiler.version,
+            "settings": manifest.compiler.settings,
+            "artifact_version": _artifact_compiler(first),
+        },
+        contracts=contracts,
+        scan=ScanStats(
+            from_block=view.from_block,
+            to_block=view.to_block,
+            blocks=blocks,
+            events=len(view.events),
+            seconds=round(elapsed, 3),
+            events_per_second=round(len(view.events) / max(scan_seconds, 1e-9), 1),
+            blocks_per_second=round(blocks / max(scan_seconds, 1e-9), 1),
+        ),
+        rules=rules,
+        findings=out.findings,
+        summary={
+            "errors": errors,
+            "warnings": sum(1 for f in out.findings if f.severity == Severity.WARNING),
+            "info": sum(1 for f in out.findings if f.severity == Severity.INFO),
+            "checks": sum(out.checked.values()),
+            "events_by_type": dict(sorted(counts.items())),
+            "rpc_requests": rpc.requests,
+            "documents": doc_stats,
+            "index": index_stats,
+            "fund": _fund_summary(fund),
+            "data": _data_summary(data, reg),
+        },
+        charts=_charts(fund, data, reg),
+        options={
+            "documents": str(opts.documents) if opts.documents else None,
+            "batches": [str(p) for p in opts.batches],
+            "index_db": _hide_password(opts.index_db),
+            "recompile": opts.recompile,
+        },
+    )
+
+
+def _artifact_compiler(name: str | None) -> str | None:
+    from ledger import artifacts
+
+    return str(artifacts.load(name)["compiler"]["version"]) if name else None
+
+
+def _hide_password(url: str | None) -> str | None:
+    if url is None or "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def _sample_balances(rpc: Rpc, fund: FundReplay, token_name: str, manifest: Manifest, out: Collector) -> None:
+    blocks = sorted(fund.balance_at)
+    if not blocks:
+        return
+    if len(blocks) > BALANCE_SAMPLES:
+        step = (len(blocks) - 1) / (BALANCE_SAMPLES - 1)
+        blocks = sorted({blocks[round(i * step)] for i in range(BALANCE_SAMPLES)})
+    fund_address = manifest.contracts["CoGovFund"].address
+    answers = rpc.calls([Call(token_name, "balanceOf", (fund_address,)) for _ in blocks], blocks)
+    for block, got in zip(blocks, answers, strict=True):
+        replayed, expected = fund.balance_at[block]
+        out.check("fund.balance-invariant")
+        if isinstance(got, RpcFailed) or int(got) != replayed:
+            out.add(
+                "fund.balance-invariant",
+                f"at block {block} balanceOf(fund) is {got}, the token's Transfer events give {replayed}",
+                contract=token_name,
+                block=block,
+                balance_of=str(got),
+                replayed=replayed,
+                expected=expected,
+            )
+
+
+def _index(ledger: Ledger, manifest: Manifest, db: str, view: ChainView, out: Collector) -> dict[str, int]:
+    from ledger.index import Indexer
+
+    idx = Indexer(
+        ledger.w3, {n: d.address for n, d in manifest.contracts.items()}, db, start_block=manifest.start_block
+    )
+    try:
+        rows = list(idx.iter_events())
+        last = idx.last_block()
+    finally:
+        idx.close()
+    return compare_index(rows, view.events, last, out)
+
+
+def _fund_summary(fund: FundReplay | None) -> dict[str, Any]:
+    if fund is None:
+        return {}
+    return {
+        "contributed": fund.total_contributed,
+        "paid_out": fund.total_paid,
+        "refunded": fund.total_refunded,
+        "balance": fund.token_balance,
+        "projects": len(fund.projects),
+        "contributions": len(fund.contributions),
+        "payouts": len(fund.payouts),
+        "quorum": fund.quorum,
+        "time_lock": fund.time_lock,
+    }
+
+
+def _data_summary(data: DataReplay | None, reg: MembershipReplay) -> dict[str, Any]:
+    if data is None:
+        return {"members": len(reg.members)}
+    return {
+        "members": len(reg.members),
+        "datasets": len(data.datasets),
+        "requests": len(data.requests),
+        "grants": len(data.grants),
+        "accesses": sum(g.accesses for g in data.grants.values()),
+        "batches": len(data.batches),
+    }
+
+
+def _charts(fund: FundReplay | None, data: DataReplay | None, reg: MembershipReplay) -> dict[str, Any]:
+    charts: dict[str, Any] = {}
+    if fund is not None:
+        cum_in = cum_out = 0
+        series = []
+        for block, t, i, o in fund.flow:
+            cum_in += i
+            cum_out += o
+            series.append({"block": block, "time": t, "in": cum_in, "out": cum_out})
+        charts["fund_flow"] = series
+    if data is not None:
+        ids = sorted(set(data.grants_by_member) | set(data.accesses_by_member))
+        charts["by_department"] = [
+            {
+                "member": mid,
+                "name": reg.name(mid),
+                "grants": data.grants_by_member[mid],
+                "accesses": data.accesses_by_member[mid],
+            }
+            for mid in ids
+        ]
+    return charts

@@ -1,0 +1,113 @@
+"""``cogov audit``: verify the ledger from the chain alone and report what was found."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.cli import output as out
+from ledger.cli.context import env
+
+audit_app = typer.Typer(help="The auditor: verify everything from the chain alone.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def verify(
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the machine report (JSON) to FILE.")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Write the self-contained HTML report to FILE.")
+    ] = None,
+    documents: Annotated[
+        Path | None,
+        typer.Option(
+            "--documents", help="Folder of off-chain files (receipts/, invoices/, datasets/, purposes/, ...)."
+        ),
+    ] = None,
+    batches: Annotated[
+        list[Path] | None, typer.Option("--batch", help="A Merkle batch file (or a folder of them); repeatable.")
+    ] = None,
+    index_db: Annotated[
+        str | None,
+        typer.Option("--index-db", help="Compare the operator's event index (URL or SQLite path) with the chain."),
+    ] = None,
+    index: Annotated[bool, typer.Option("--index", help="Compare the index at $COGOV_INDEX_DB_URL.")] = False,
+    recompile: Annotated[bool, typer.Option("--recompile", help="Also compile contracts/ afresh and compare.")] = False,
+    to_block: Annotated[int | None, typer.Option("--to-block", help="Audit up to this block (default: head).")] = None,
+    save: Annotated[
+        bool,
+        typer.Option("--save/--no-save", help="Store the report as the latest (served by GET /api/v1/audit/report)."),
+    ] = True,
+) -> None:
+    """Rebuild every record from chain events, check every rule, print the verdict (exit 1 on a violation)."""
+    from ledger.audit import AuditOptions, run_audit
+    from ledger.audit.report import write_html, write_json
+
+    e = env()
+    led = e.ledger(check=False)  # a foreign chain is a finding (chain.identity), not a crash
+    opts = AuditOptions(
+        documents=documents,
+        batches=list(batches or []),
+        recompile=recompile,
+        to_block=to_block,
+        index_db=index_db or (e.settings.index_db_url if index else None),
+    )
+    with out.progress("auditing") as bar:
+        t0 = time.monotonic()
+
+        def progress(done: int, total: int, events: int, phase: str) -> None:
+            dt = max(time.monotonic() - t0, 1e-6)
+            bar.update(total=total, completed=done)
+            if phase == "scan":
+                bar.message(f"scanning: {done / dt:,.0f} blocks/s, {events / dt:,.0f} events/s ({events:,} events)")
+            else:
+                bar.message(f"{phase}: {events:,} events")
+
+        report = run_audit(led, e.manifest, opts, progress)
+    if json_file is not None:
+        write_json(report, json_file)
+    if html_file is not None:
+        write_html(report, html_file)
+    if save:
+        write_json(report, e.settings.audit_report_path)
+    _summary(report, json_file, html_file)
+    if not report.ok:
+        raise typer.Exit(out.EXIT_CHECK_FAILED)
+
+
+def _summary(report: Any, json_file: Path | None, html_file: Path | None) -> None:
+    s = report.scan
+    out.say(
+        f"chain {report.chain_id}, blocks {s.from_block}..{s.to_block}: {s.events:,} events in {s.seconds:.1f}s "
+        f"({s.events_per_second:,.0f} events/s scanned); compiler {report.compiler['version']}"
+    )
+    for c in report.contracts:
+        out.say(f"  {c.name:20} {c.address}  {'code matches the source' if c.code_matches else 'CODE DIFFERS'}")
+    rows = [[r.id, r.checked, r.errors, r.warnings] for r in report.rules if r.checked or r.errors or r.warnings]
+    out.table(["rule", "checks", "violations", "warnings"], rows)
+    shown = report.findings[:20]
+    for f in shown:
+        where = " ".join(
+            x
+            for x in (
+                f.contract or "",
+                f"block {f.block}" if f.block is not None else "",
+                f"tx {f.tx_hash}" if f.tx_hash else "",
+            )
+            if x
+        )
+        out.say(f"{f.severity.value.upper():7} {f.rule}: {f.message}" + (f" [{where}]" if where else ""))
+    if len(report.findings) > len(shown):
+        out.say(f"... and {len(report.findings) - len(shown)} more findings (see --json / --html)")
+    for label, path in (("JSON", json_file), ("HTML", html_file)):
+        if path is not None:
+            out.say(f"{label} report: {path}")
+    if report.ok:
+        out.ok(
+            f"PASSED: {report.summary['checks']:,} checks, no violation"
+            + (f", {report.summary['warnings']} warning(s)" if report.summary["warnings"] else "")
+        )
+    else:
+        out.say(f"FAILED: {report.summary['errors']} violation(s) of {len({f.rule for f in report.errors})} rule(s)")

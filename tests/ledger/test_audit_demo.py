@@ -1,0 +1,132 @@
+"""The demo scenario, built on a private Ganache, audits with zero findings; ``cogov audit verify``
+prints the verdict, writes the JSON and HTML reports and exits 1 when a rule is violated."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.audit import AuditOptions, run_audit
+from ledger.client import Ledger
+from ledger.manifest import ContractDeployment, Manifest
+
+pytestmark = pytest.mark.ganache
+
+COGOV = [sys.executable, "-m", "ledger.cli.__main__"]
+
+
+@dataclass
+class Demo:
+    url: str
+    manifest_path: Path
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    from ledger.config import Settings
+    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund
+    from ledger.keys import Keystore
+    from scripts.seed_demo import CAPABILITIES
+    from tests.conftest import TEST_PASSWORD, start_ganache
+
+    root = tmp_path_factory.mktemp("audit-demo")
+    g = start_ganache(root / "chain")
+    try:
+        ks = Keystore(root / "keys")
+        led = Ledger(g.config.url)
+        signers = {}
+        for label in ["deployer", *COUNCIL, *MEMBERS]:
+            ks.create(label, TEST_PASSWORD)
+            signers[label] = ks.signer(label, TEST_PASSWORD)
+            fund(led, signers[label].address)
+        params = DeployParams(
+            council=[
+                CouncilSeat(name=name, kind=kind, roles=roles, account=signers[label].address)
+                for label, (name, kind, roles) in COUNCIL.items()
+            ],
+            threshold=2,
+            fund_quorum=2,
+            fund_timelock=60,
+        )
+        manifest_path = root / "deployment.json"
+        deploy(led, signers["deployer"], params, manifest_path)
+        m = Manifest.load(manifest_path)
+        led = Ledger(g.config.url, m)
+        for name, dep in m.contracts.items():
+            led.register(name, dep.address)
+        settings = Settings(env="test", gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key")
+        ctx = DemoContext(settings, led, ks, signers, lambda _m: None, root / "state")
+        seed_members(ctx)
+        for module in CAPABILITIES:  # every capability's part of the demo that exists
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError:
+                continue
+            mod.seed(ctx)
+        yield Demo(g.config.url, manifest_path, root)
+    finally:
+        g.stop(timeout=10)
+
+
+def test_the_demo_chain_audits_with_zero_findings(demo: Demo) -> None:
+    m = Manifest.load(demo.manifest_path)
+    report = run_audit(Ledger(demo.url, m), m, AuditOptions())
+    assert report.findings == [], [f.model_dump() for f in report.findings]
+    assert report.ok and report.scan.events > 50
+    assert report.summary["data"]["grants"] >= 3
+    assert {c.name for c in report.contracts} == set(m.contracts)
+
+
+def _cogov(demo: Demo, manifest: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COGOV_AUDIT_REPORT_PATH": str(demo.root / "latest.json")}
+    return subprocess.run(
+        [*COGOV, "--rpc-url", demo.url, "--manifest", str(manifest), "audit", "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_cli_writes_reports_and_exits_by_verdict(demo: Demo, tmp_path: Path) -> None:
+    r = _cogov(demo, demo.manifest_path, "--json", str(tmp_path / "a.json"), "--html", str(tmp_path / "a.html"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASSED" in r.stdout and "code matches the source" in r.stdout
+    body = json.loads((tmp_path / "a.json").read_text())
+    assert body["ok"] is True and body["findings"] == [] and body["scan"]["events"] > 0
+    html = (tmp_path / "a.html").read_text()
+    assert "<svg" in html and "PASSED" in html
+    assert not any(x in html for x in ("<link", "src=", "href=", "@import", "url("))  # self-contained
+    assert json.loads((demo.root / "latest.json").read_text())["ok"] is True  # stored for the API
+
+    # the registry's manifest entry pointed at the token: code and state findings, exit 1
+    m = Manifest.load(demo.manifest_path)
+    contracts = dict(m.contracts)
+    credit = contracts["CommunityCredit"]
+    contracts["DataSharing"] = ContractDeployment(
+        address=credit.address,
+        tx_hash=credit.tx_hash,
+        block_number=credit.block_number,
+        runtime_keccak=credit.runtime_keccak,
+        constructor_args=contracts["DataSharing"].constructor_args,
+    )
+    bad = tmp_path / "bad.json"
+    m.model_copy(update={"contracts": contracts}).save(bad)
+    r = _cogov(demo, bad, "--json", str(tmp_path / "b.json"), "--no-save")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAILED" in r.stdout and "code.runtime-mismatch" in r.stdout
+    body = json.loads((tmp_path / "b.json").read_text())
+    f = next(x for x in body["findings"] if x["rule"] == "code.runtime-mismatch")
+    assert f["severity"] == "error" and f["contract"] == "DataSharing" and f["records"]["address"] == credit.address
+    assert json.loads((demo.root / "latest.json").read_text())["ok"] is True  # --no-save kept the last one
