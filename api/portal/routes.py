@@ -225,8 +225,10 @@ def data_page(request: Request, state: StateDep) -> Response:
 @pages_router.get("/verify", response_class=HTMLResponse)
 def verify_page(request: Request, state: StateDep) -> Response:
     def build() -> dict[str, Any]:
-        report = getattr(state.settings, "audit_report_path", None)
-        v = views.verification(state.manifest, Path(report) if report else None, state.index)
+        # `cogov audit verify` writes it; next to the deployment manifest unless configured
+        report = getattr(state.settings, "audit_report_path", None) or (
+            Path(state.settings.manifest_path).parent / "audit-report.json")
+        v = views.verification(state.manifest, Path(report), state.index)
         return {"v": v, "manifest_path": str(state.settings.manifest_path)}
 
     return _guard(request, state, build, "portal/verify.html")
