@@ -23,7 +23,7 @@ from ledger.errors import ChainUnavailable, ContractReverted, LedgerError
 log = logging.getLogger("api")
 
 PROBLEM = "application/problem+json"
-_FORBIDDEN = re.compile(r"(ApproverConflict|NotDatasetOwner|Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)")
+_FORBIDDEN = re.compile(r"(CannotVote|TreasurerIsBeneficiary|ContributorKindRefused|ApproverConflict|NotDatasetOwner|Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)")
 _NOT_FOUND = re.compile(r"(Unknown|NotFound|Nonexistent)")
 
 
