@@ -29,6 +29,7 @@ class ServiceState:
     chain_problem: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _follower: threading.Thread | None = None
+    _index_lock: threading.RLock = field(default_factory=threading.RLock)
     _password: str | None = None
 
     @classmethod
@@ -106,18 +107,45 @@ class ServiceState:
             self.catch_up()  # no follower: writes catch the index up as they land
 
     def _follow(self) -> None:
+        """Keep the index current; rebuild it from the chain when it is lost or corrupt.
+
+        Never raises: an unreachable chain backs off, a replaced chain stops
+        indexing (and writes) until the deployment matches again.
+        """
+        poll = self.settings.index_poll_interval
+        delay = poll
+        while not self._stop.is_set():
+            try:
+                self.check_chain()
+                self._sync_or_rebuild()
+                delay = poll
+            except ChainMismatch as exc:
+                delay = min(max(delay, poll) * 2, 30.0)
+                log.error("not indexing: %s", exc.message)
+            except (ChainUnavailable, LedgerError) as exc:
+                delay = min(max(delay, poll) * 2, 30.0)
+                log.warning("index follower: %s; retrying in %.1fs", exc, delay)
+            except Exception:  # a bug must not kill the follower silently
+                delay = min(max(delay, poll) * 2, 30.0)
+                log.exception("index follower crashed; retrying in %.1fs", delay)
+            self._stop.wait(delay)
+
+    def _sync_or_rebuild(self) -> None:
         assert self.index is not None
-        try:
-            self.index.follow(self._stop, self.settings.index_poll_interval)
-        except Exception:  # the follower must never take the service down
-            log.exception("index follower stopped")
+        with self._index_lock:
+            health = self.index.health()
+            if not health.ok and not health.rebuilding:
+                log.warning("event index degraded (%s): rebuilding it from the chain", health.reason)
+                self.index.rebuild()
+            else:
+                self.index.sync()
 
     def catch_up(self, block: int | None = None) -> None:
-        """Bring the index up to ``block`` (after a write), best effort."""
+        """Bring the index up to the chain head (after a write), best effort."""
         if self.index is None:
             return
         try:
-            self.index.sync()
+            self._sync_or_rebuild()
         except (ChainUnavailable, LedgerError) as exc:
             log.warning("index catch-up failed: %s", exc)
 
