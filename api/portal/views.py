@@ -580,6 +580,11 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
     if ok is None and isinstance(verdict, str):
         ok = verdict.lower() in ("pass", "passed", "ok")
     checks_raw = data.get("checks", [])
+    if isinstance(data.get("rules"), list):  # `cogov audit verify`'s report (ledger.audit.findings.AuditReport)
+        checks_raw = [
+            {"name": r.get("title") or r.get("id"), "ok": not r.get("errors"), "violations": r.get("errors", 0)}
+            for r in data["rules"] if isinstance(r, Mapping)
+        ]
     checks: list[dict[str, Any]] = []
     items: Iterable[Any] = checks_raw.items() if isinstance(checks_raw, dict) else enumerate(checks_raw)
     for key, c in items:
@@ -594,10 +599,12 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
         else:
             checks.append({"name": str(key), "ok": bool(c), "violations": 0})
     violations = data.get("violations", [])
+    if isinstance(data.get("findings"), list):  # findings' messages stay in the auditor's report
+        violations = [f for f in data["findings"] if isinstance(f, Mapping) and f.get("severity", "error") == "error"]
     return {
         "ok": bool(ok) if ok is not None else None,
         "generated_at": data.get("generated_at") or data.get("created_at") or data.get("time"),
-        "block": data.get("block", data.get("to_block", data.get("head"))),
+        "block": data.get("head_block", data.get("block", data.get("to_block"))),
         "chain_id": data.get("chain_id"),
         "checks": checks,
         "violations": len(violations) if isinstance(violations, list) else int(violations or 0),

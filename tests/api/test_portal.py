@@ -258,3 +258,15 @@ def test_public_args_hide_private_fields() -> None:
 def test_static_assets_are_served(client: TestClient) -> None:
     for path in ("/static/portal/portal.css", "/static/portal/portal.js", "/static/portal/favicon.svg"):
         assert client.get(path).status_code == 200, path
+
+
+def test_verify_reads_the_auditors_report(tmp_path: Path) -> None:
+    (tmp_path / "audit-report.json").write_text(json.dumps(
+        {"version": 1, "generated_at": "2025-01-02T00:00:00Z", "ok": True, "head_block": 456, "chain_id": 1337,
+         "rules": [{"id": "fund.balance", "group": "fund", "title": "fund balance invariant", "checked": 9,
+                    "errors": 0, "warnings": 0}],
+         "findings": [{"rule": "docs.missing", "severity": "warning", "message": "private detail"}]}))
+    with _client(FakeIndex(scenario()), tmp_path) as c:
+        html = c.get("/verify?lang=en").text
+    assert "Passed" in html and "fund balance invariant" in html and "456" in html
+    assert "private detail" not in html
