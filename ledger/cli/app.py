@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from api.apikeys import ApiKeyStore
 
 from ledger.cli import output as out
 from ledger.cli.context import Env, env, set_env
@@ -214,7 +217,7 @@ apikeys_app = typer.Typer(help="API keys (stored as hashes) bound to a signing k
 app.add_typer(apikeys_app, name="apikeys")
 
 
-def _apikey_store():  # type: ignore[no-untyped-def]
+def _apikey_store() -> ApiKeyStore:
     from api.apikeys import ApiKeyStore, engine_for
 
     return ApiKeyStore(engine_for(env().settings.service_db_url))
@@ -280,3 +283,4 @@ app.add_typer(credit_app, name="credit")
 from ledger.cli.audit import audit_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
+
