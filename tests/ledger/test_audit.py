@@ -59,7 +59,7 @@ def build_fund_history(
 
     def tx(signer: Signer, fn: str, *args: Any) -> Any:
         c = led.w3.eth.contract(address=fund_addr, abi=abi)
-        return led.send(signer, to=fund_addr, data=c.encode_abi(fn, args=list(args)))
+        return led.send(signer, to=fund_addr, data=c.encode_abi(fn, args=list(args)), gas=1_500_000)
 
     r = tx(
         s["dept_a"],
