@@ -92,3 +92,13 @@ slither: $(SLITHER_VENV)/.installed node_modules/.installed ## Slither on contra
 
 invariants: node_modules/.installed ## Forge invariant tests (forge/test): fund books, payouts, grants, membership threshold, roles
 	node_modules/.bin/forge test
+
+# geth v1.13.15 (Clique) for the multi-node network, from the Go module proxy only.
+# A cold build takes ~5-6 min on 2 cores (downloads + compile), so `test` does not
+# depend on it: run `make geth` once; the network tests build it themselves if missing.
+GETH := .cogov/bin/geth
+.PHONY: geth
+geth: ## Build geth v1.13.15 into .cogov/bin (Go module proxy; skipped when present)
+	@test -x $(GETH) && $(GETH) version | grep -q '^Version: 1.13.15' || \
+		GOBIN=$(CURDIR)/.cogov/bin go install -ldflags=-checklinkname=0 github.com/ethereum/go-ethereum/cmd/geth@v1.13.15
+	@$(GETH) version | head -2

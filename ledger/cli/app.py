@@ -284,3 +284,6 @@ from ledger.cli.audit import audit_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 
+from ledger.cli.network import network_app  # noqa: E402
+
+app.add_typer(network_app, name="network")

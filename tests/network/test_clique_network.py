@@ -1,0 +1,369 @@
+"""The ledger on a real 3-node geth Clique network: real block times, failing nodes, signer votes.
+
+The tests run in order on one network (module fixture), as a department
+network lives: it starts, the suite is deployed and members admitted, a node
+is killed under load and restarted, a fourth department's signer is voted in
+and out by the council, and a partition forces a reorg that the indexer rolls
+back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_utils import to_checksum_address
+
+from ledger.chain import rpc
+from ledger.client import Ledger, TxReceipt
+from ledger.deploy import CouncilSeat, DeployParams, deploy
+from ledger.index import Indexer
+from ledger.keys import Signer
+from ledger.manifest import Manifest
+from ledger.membership import Registry
+from ledger.network import poa
+from ledger.network.signers import sync_signers
+from ledger.network.writes import WriteStats, confirmed_write
+from ledger.roles import ChangeKind, MemberKind, Role
+from tests.network.conftest import PERIOD, Net
+
+pytestmark = [pytest.mark.network, pytest.mark.timeout(240)]
+
+_state: dict[str, Any] = {}
+
+
+def ledger_for(net: Net, urls: list[str] | str | None = None, **kw: Any) -> Ledger:
+    m: Manifest = _state["manifest"]
+    led = Ledger(urls or net.net.urls, m, **kw)
+    for name, dep in m.contracts.items():
+        led.register(name, dep.address)
+    return led
+
+
+def council(net: Net) -> list[Signer]:
+    return [net.signer(1), net.signer(2), net.signer(3)]
+
+
+def wait_until(cond: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.2)
+
+
+# ---------------------------------------------------------------- 1. start
+
+
+def test_three_node_network_starts_from_nothing(network: Net) -> None:
+    net = network.net
+    status = net.status()
+    assert [s.name for s in status] == ["node1", "node2", "node3"]
+    assert all(s.running and s.peers == 2 and s.mining and s.is_signer for s in status)
+    assert net.signers() == sorted(n.signer for n in net.nodes)
+    assert all("Geth/v1.13.15" in rpc(n.url, "web3_clientVersion") for n in net.nodes)
+    # Real block times: consecutive blocks are at least one period apart.
+    head = net.wait_blocks(3, timeout=30)
+    stamps = [
+        int(rpc(net.urls[0], "eth_getBlockByNumber", [hex(n), False])["timestamp"], 16)
+        for n in range(head - 2, head + 1)
+    ]
+    assert all(b - a >= PERIOD for a, b in itertools.pairwise(stamps))
+    # Every node follows the same chain.
+    hashes = {rpc(u, "eth_getBlockByNumber", [hex(head), False])["hash"] for u in net.urls}
+    assert len(hashes) == 1
+    print(f"3-node network up in {network.started_in:.1f}s")
+
+
+# ---------------------------------------------------------------- 2. the ledger on it
+
+
+def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(
+    network: Net, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    net = network.net
+    root = tmp_path_factory.mktemp("deploy")
+    led = Ledger(net.urls)
+    # Each founding department's council account is its node's signer account.
+    c = council(network)
+    params = DeployParams(
+        council=[
+            CouncilSeat(name="街道办", account=c[0].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="民政局", account=c[1].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="区数据局", account=c[2].address, roles=["data_governance"]),  # type: ignore[list-item]
+        ],
+        threshold=2,
+    )
+    result = deploy(led, network.keys["deployer"], params, root / "deployment.json")
+    from ledger.deploy import SUITE
+
+    assert result.deployed == [step.name for step in SUITE]
+    _state["manifest"] = result.manifest
+    _state["root"] = root
+
+    led = ledger_for(network, confirmations=3)
+    reg = Registry(ledger_for(network))
+    started = time.monotonic()
+    receipt = led.transact(c[0], "MembershipRegistry", "propose", int(ChangeKind.ADMIT_MEMBER),
+                                  _admit_payload("卫健委", network.keys["dept_a"].address))
+    latency = time.monotonic() - started
+    # Three confirmations with real block times: at least two more blocks were sealed.
+    assert latency >= 2 * PERIOD * 0.9
+    assert led.block_number() >= receipt.block_number + 2
+    pid = int(receipt.event("ProposalCreated").args["proposalId"])
+    reg.approve(c[1], pid)
+    reg.execute(c[0], pid)
+    mid_b = reg.admit(c, "城管", MemberKind.DEPARTMENT, [Role.DEPARTMENT], network.keys["dept_b"].address)
+    assert mid_b == 5
+
+    # Reads from any node, each alone.
+    for url in net.urls:
+        r = Registry(ledger_for(network, url))
+        assert r.member(4).name == "卫健委" and r.member(5).name == "城管"
+        assert r.member_of(network.keys["dept_a"].address) is not None
+
+    # The index takes only blocks past the confirmation depth.
+    idx = Indexer(
+        poa(led.w3),
+        {n: d.address for n, d in result.manifest.contracts.items()},
+        str(root / "index.db"),
+        confirmations=2,
+        start_block=result.manifest.start_block,
+    )
+    res = idx.sync()
+    assert res.last_block == res.head - 2
+    admitted = idx.events("MembershipRegistry", "MemberAdmitted")
+    assert all(e.block_number <= res.last_block for e in admitted)
+    net.wait_blocks(3, timeout=30)
+    idx.sync()
+    names = [idx.decode_args(e)["name"] for e in idx.events("MembershipRegistry", "MemberAdmitted")]
+    assert names[-2:] == ["卫健委", "城管"]
+    idx.close()
+
+
+def _admit_payload(name: str, account: str) -> bytes:
+    from ledger.membership import encode_change
+    from ledger.roles import roles_mask
+
+    return encode_change(ChangeKind.ADMIT_MEMBER, name, int(MemberKind.DEPARTMENT),
+                         roles_mask([Role.DEPARTMENT]), account)
+
+
+# ---------------------------------------------------------------- 3. a node dies under load
+
+
+def test_kill_a_node_mid_load_loses_and_duplicates_nothing(network: Net) -> None:
+    net = network.net
+    senders = council(network)
+    led = ledger_for(network, confirmations=1)  # starts on node1: the one that dies
+    assert led.url == net.node(1).url
+    writes_each = 6
+    before = {s.address: int(rpc(net.urls[1], "eth_getTransactionCount", [s.address, "latest"]), 16)
+              for s in senders}
+    proposals_before = int(led.call("MembershipRegistry", "proposalCount"))
+    acked: list[tuple[str, TxReceipt]] = []
+    errors: list[BaseException] = []
+    stats = WriteStats()
+    lock = threading.Lock()
+
+    def load(s: Signer) -> None:
+        try:
+            for _ in range(writes_each):
+                payload = _threshold_payload()
+                r = confirmed_write(led, s, "MembershipRegistry", "propose",
+                                    int(ChangeKind.SET_THRESHOLD), payload, stats=stats, timeout=90)
+                with lock:
+                    acked.append((s.address, r))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(s,)) for s in senders]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(acked) >= 4, 60, "the first acknowledged writes")
+    net.kill_node(1)  # SIGKILL mid-load
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(acked) == writes_each * len(senders)
+    assert led.url != net.node(1).url  # failed over
+
+    survivors = [net.node(2).url, net.node(3).url]
+    net.wait_blocks(1, timeout=30)
+    for url in survivors:
+        for _, r in acked:
+            on_node = rpc(url, "eth_getTransactionReceipt", [r.tx_hash])
+            assert on_node is not None and on_node["blockHash"] == r.block_hash
+            assert int(on_node["status"], 16) == 1
+    # Nonces: exactly writes_each new transactions per sender: none lost, none twice.
+    for s in senders:
+        after = int(rpc(survivors[0], "eth_getTransactionCount", [s.address, "latest"]), 16)
+        assert after - before[s.address] == writes_each
+    assert len({r.tx_hash for _, r in acked}) == len(acked)
+    ids = [int(r.event("ProposalCreated").args["proposalId"]) for _, r in acked]
+    assert sorted(ids) == list(range(proposals_before + 1, proposals_before + 1 + len(acked)))
+    assert int(led.call("MembershipRegistry", "proposalCount")) == proposals_before + len(acked)
+    _state["resends"] = stats.resends
+
+
+def _threshold_payload() -> bytes:
+    from ledger.membership import encode_change
+
+    return encode_change(ChangeKind.SET_THRESHOLD, 2)
+
+
+def test_restarted_node_catches_up(network: Net) -> None:
+    net = network.net
+    net.start_node(1)
+    net.connect_all()
+    height = net.wait_synced(1, timeout=60)
+    assert net.head(net.node(1)) >= height
+    st = net.node_status(net.node(1))
+    assert st.running and st.is_signer
+    net.wait_peered(timeout=30)
+    # And it seals again: the chain goes on with all three.
+    net.wait_blocks(3, timeout=30)
+
+
+# ---------------------------------------------------------------- 4. signer votes from the registry
+
+
+def _enact_all(reg: Registry, c: list[Signer], changes: list[tuple[ChangeKind, tuple[Any, ...]]]) -> list[TxReceipt]:
+    """Propose, approve and execute several changes, each round pipelined in one block or two."""
+    from ledger.membership import encode_change
+
+    led = reg.ledger
+    hashes = [led.transact(c[0], "MembershipRegistry", "propose", int(k), encode_change(k, *a), wait=False).tx_hash
+              for k, a in changes]
+    pids = [int(led.wait(h).event("ProposalCreated").args["proposalId"]) for h in hashes]
+    for approver in c[1 : reg.threshold()]:
+        for h in [led.transact(approver, "MembershipRegistry", "approve", p, wait=False).tx_hash for p in pids]:
+            led.wait(h)
+    hashes = [led.transact(c[0], "MembershipRegistry", "execute", p, wait=False).tx_hash for p in pids]
+    return [led.wait(h) for h in hashes]
+
+
+def test_signer_added_and_removed_through_council_governance(network: Net) -> None:
+    net = network.net
+    led = ledger_for(network, confirmations=1)
+    reg = Registry(led)
+    c = council(network)
+    registry_address = _state["manifest"].address("MembershipRegistry")
+    # Bootstrap: each founding department registers its node (its account signs for it).
+    _enact_all(reg, c, [(ChangeKind.ADD_NODE, (i, n.enode_id, "127.0.0.1", n.p2p_port))
+                        for i, n in enumerate(net.nodes[:3], start=1)])
+    report = sync_signers(led.w3, registry_address, net.urls)
+    assert report.in_step and set(report.desired) == {n.signer for n in net.nodes[:3]}
+    assert all(not v.proposed_in and not v.proposed_out for v in report.votes)
+
+    # A fourth department runs a node: not a signer until the council admits it.
+    n4 = net.add_node()
+    net.start_node(n4.name)
+    net.connect_all()
+    net.wait_synced(n4.name, timeout=60)
+    assert n4.signer not in net.signers()
+    assert sync_signers(led.w3, registry_address, net.urls).desired == report.desired  # not yet a member
+
+    mid = reg.admit(c, "卫健委信息中心", MemberKind.DEPARTMENT, [Role.DEPARTMENT], n4.signer)
+    # A member without a registered node does not seal.
+    assert n4.signer not in sync_signers(led.w3, registry_address, net.urls).desired
+    _enact_all(reg, c, [(ChangeKind.ADD_NODE, (mid, n4.enode_id, "127.0.0.1", n4.p2p_port))])
+    report = sync_signers(led.w3, registry_address, net.urls)
+    assert n4.signer in report.desired
+    assert all(n4.signer in v.proposed_in for v in report.votes)
+    wait_until(lambda: n4.signer in net.signers(), 30, "the new signer to be voted in")
+    assert all(n4.signer in net.signers(n.name) for n in net.nodes)
+    net.wait_blocks(2, timeout=30)  # the network seals with four signers
+
+    # The council removes the member: its signer is voted out.
+    _enact_all(reg, c, [(ChangeKind.REMOVE_MEMBER, (mid,))])
+    report = sync_signers(led.w3, registry_address, net.urls)
+    assert n4.signer not in report.desired
+    wait_until(lambda: n4.signer not in net.signers(), 30, "the signer to be voted out")
+    sync_signers(led.w3, registry_address, net.urls)  # withdraws the settled proposals
+    assert all(not rpc(u, "clique_proposals") for u in net.urls)
+    assert net.signers() == sorted(n.signer for n in net.nodes[:3])
+    net.wait_blocks(2, timeout=30)
+    net.stop_node(n4.name)
+
+
+# ---------------------------------------------------------------- 5. a forced reorg
+
+
+def test_partition_forces_a_reorg_that_the_indexer_rolls_back(network: Net, tmp_path: Path) -> None:
+    """Isolate every node, let two of them each seal a different block at the same
+    height (each holding one of our transactions), reconnect: the heavier branch
+    wins and the index of the losing node rolls the orphaned event back."""
+    net = network.net
+    nodes = net.nodes[:3]
+    manifest: Manifest = _state["manifest"]
+    contracts = {n: d.address for n, d in manifest.contracts.items()}
+    for n in nodes:
+        rpc(n.url, "miner_stop")
+    wait_until(lambda: len({net.head(n) for n in nodes}) == 1, 20, "heads to settle")
+    for n in nodes:
+        net.disconnect(n.name)
+    wait_until(lambda: all(net.peer_count(n) == 0 for n in nodes), 20, "the partition")
+    h = net.head(nodes[0])
+    sealer = to_checksum_address(rpc(nodes[0].url, "clique_getSigner", [hex(h)]))
+    forks = [n for n in nodes if n.signer != sealer][:2]  # may seal h+1 (Clique's recent-signer rule)
+
+    tx: dict[str, str] = {}
+    for n in forks:
+        led = ledger_for(network, n.url)
+        signer = net.signer_key(n.name)
+        tx[n.name] = led.transact(signer, "MembershipRegistry", "propose", int(ChangeKind.SET_THRESHOLD),
+                                  _threshold_payload(), wait=False).tx_hash
+        rpc(n.url, "miner_start")
+        wait_until(lambda n=n: rpc(n.url, "eth_getTransactionReceipt", [tx[n.name]]) is not None, 20,
+                   f"{n.name} to seal its branch")
+        rpc(n.url, "miner_stop")
+    fork_hashes = {rpc(n.url, "eth_getBlockByNumber", [hex(h + 1), False])["hash"] for n in forks}
+    assert len(fork_hashes) == 2  # two blocks at height h+1
+
+    indexers = {
+        n.name: Indexer(poa(ledger_for(network, n.url).w3), contracts, str(tmp_path / f"{n.name}.db"),
+                        confirmations=0, start_block=manifest.start_block)
+        for n in forks
+    }
+    deep = Indexer(poa(ledger_for(network, forks[0].url).w3), contracts, str(tmp_path / "deep.db"),
+                   confirmations=3, start_block=manifest.start_block)
+    for name, idx in indexers.items():
+        idx.sync()
+        assert idx.events(tx_hash=tx[name]), "the branch's event is indexed at depth 0"
+    deep.sync()
+    assert all(not deep.events(tx_hash=t) for t in tx.values())
+
+    net.connect_all()
+    for n in nodes:
+        rpc(n.url, "miner_start")
+    net.wait_peered(timeout=30, nodes=nodes)
+    wait_until(
+        lambda: all(rpc(n.url, "eth_getTransactionReceipt", [t]) for n in nodes for t in tx.values()),
+        60,
+        "both transactions on the one surviving chain",
+    )
+    net.wait_blocks(4, timeout=30)
+
+    results = {name: idx.sync() for name, idx in indexers.items()}
+    rolled_back = [r for r in results.values() if r.reorg_ancestor is not None]
+    assert rolled_back, "one branch lost: its index must have rolled back"
+    # Back to the newest block it kept that is still on the chain: at or below the fork point.
+    assert all(r.reorg_ancestor is not None and r.reorg_ancestor <= h for r in rolled_back)
+    assert all(r.removed_events >= 1 for r in rolled_back)
+    assert deep.sync().reorg_ancestor is None  # past the confirmation depth nothing moved
+    # Both indexes now equal a fresh rebuild from the chain.
+    fresh = Indexer(poa(ledger_for(network, nodes[0].url).w3), contracts, str(tmp_path / "fresh.db"),
+                    confirmations=0, start_block=manifest.start_block)
+    top = min(r.last_block or 0 for r in results.values())
+    fresh.sync(to_block=top)
+    want = [(e.tx_hash, e.log_index, e.block_hash) for e in fresh.events(to_block=top, limit=10_000)]
+    for idx in indexers.values():
+        got = [(e.tx_hash, e.log_index, e.block_hash) for e in idx.events(to_block=top, limit=10_000)]
+        assert got == want
+    for idx in [*indexers.values(), deep, fresh]:
+        idx.close()
