@@ -65,7 +65,7 @@ browser: ## Install headless Chromium and CJK fonts for the portal's browser tes
 test: install browser ## Install everything and run the whole test suite
 	$(PY) -m pytest
 
-ci: compile-check test slither invariants ## What CI runs
+ci: compile-check gas-check test slither invariants ## What CI runs
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check ledger api tests scripts
@@ -102,3 +102,17 @@ geth: ## Build geth v1.13.15 into .cogov/bin (Go module proxy; skipped when pres
 	@test -x $(GETH) && $(GETH) version | grep -q '^Version: 1.13.15' || \
 		GOBIN=$(CURDIR)/.cogov/bin go install -ldflags=-checklinkname=0 github.com/ethereum/go-ethereum/cmd/geth@v1.13.15
 	@$(GETH) version | head -2
+
+# Benchmarks (bench/): figures are ratios measured side by side in one run; see bench/RESULTS.md.
+.PHONY: bench bench-quick gas-check gas-snapshot
+bench: install ## Run every benchmark (ARGS=--quick for the small sizes): bench/results/*.json, bench/RESULTS.md
+	$(PY) bench/run.py $(ARGS)
+
+bench-quick: install ## The small sizes of every benchmark (under 2 minutes)
+	$(PY) bench/run.py --quick
+
+gas-check: install ## Fail when any function's gas rose above bench/gas-snapshot.json (deterministic; in CI)
+	$(PY) bench/gas.py --check
+
+gas-snapshot: install ## Rewrite bench/gas-snapshot.json (a reviewed change)
+	$(PY) bench/gas.py --write-snapshot

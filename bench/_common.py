@@ -1,0 +1,167 @@
+"""Shared set-up of the benchmarks: environment report, a private chain with the suite deployed.
+
+Every benchmark starts its own Ganache on a free port with its own data directory
+(never the demo's chain), deploys the suite, admits the standard members of the
+test suite, and stops the chain at the end, even when it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+RESULTS_DIR = ROOT / "bench" / "results"
+
+os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
+os.environ["COGOV_KEYSTORE_PASSWORD"] = "bench-password-not-secret"
+PASSWORD = os.environ["COGOV_KEYSTORE_PASSWORD"]
+
+
+def environment() -> dict[str, Any]:
+    """CPU count, load, versions: printed by every benchmark beside its figures."""
+    from importlib.metadata import version
+
+    def v(pkg: str) -> str:
+        try:
+            return version(pkg)
+        except Exception:
+            return "-"
+
+    ganache = "-"
+    try:
+        pkg = json.loads((ROOT / "node_modules" / "ganache" / "package.json").read_text())
+        ganache = pkg["version"]
+    except OSError:
+        pass
+    node = "-"
+    try:
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "node": node,
+        "ganache": ganache,
+        "web3": v("web3"),
+        "eth-account": v("eth-account"),
+        "coincurve": v("coincurve"),
+        "fastapi": v("fastapi"),
+        "uvicorn": v("uvicorn"),
+        "sqlalchemy": v("sqlalchemy"),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def emit(name: str, result: dict[str, Any]) -> None:
+    """Print the figures and the environment; write ``bench/results/<name>.json``."""
+    result = {"benchmark": name, **result, "environment": environment()}
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    print(text)  # noqa: T201 - a benchmark's output is its figures
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)  # noqa: T201
+
+
+@dataclass
+class Suite:
+    """A private Ganache with the suite deployed and the standard members admitted."""
+
+    deployment: Any  # tests.conftest.Deployment
+    root: Path
+
+    @property
+    def url(self) -> str:
+        return str(self.deployment.ganache.config.url)
+
+    @property
+    def signers(self) -> dict[str, Any]:
+        return dict(self.deployment.signers)
+
+    def ledger(self, **kw: Any) -> Any:
+        return self.deployment.ledger(**kw)
+
+
+@contextmanager
+def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int = 3600) -> Iterator[Suite]:
+    from ledger.client import Ledger
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund
+    from ledger.keys import Keystore
+    from tests.conftest import KEY_LABELS, Deployment, admit_standard_members, start_ganache
+
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    g = start_ganache(root)
+    try:
+        ks = Keystore(root / "keys")
+        led0 = Ledger(g.config.url)
+        signers = {}
+        for label in KEY_LABELS:
+            ks.create(label, PASSWORD)
+            signers[label] = ks.signer(label, PASSWORD)
+            fund(led0, signers[label].address)
+        params = DeployParams(
+            council=[
+                CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
+                CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
+                CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
+            ],
+            threshold=2,
+            fund_quorum=fund_quorum,
+            fund_timelock=fund_timelock,
+        )
+        deploy(led0, signers["deployer"], params, root / "deployment.json")
+        d = Deployment(g, ks, root / "deployment.json", signers, root)
+        admit_standard_members(d)
+        yield Suite(d, root)
+    finally:
+        g.stop(timeout=10)
+
+
+def grant_for_bench(s: Suite) -> tuple[int, int]:
+    """An internal dataset of c2 (民政局) granted to dept_a (卫健委): (dataset id, grant id)."""
+    from ledger.data_sharing import DataSharing, scope_hash, text_hash
+
+    ds = DataSharing(s.ledger())
+    sig = s.signers
+    did, _ = ds.register(sig["c2"], "bench dataset", 1, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32)  # type: ignore[arg-type]
+    rid, _ = ds.request_access(sig["dept_a"], did, 1, text_hash("bench"), scope_hash(["a", "b"]), 30 * 86400)
+    ds.approve_as_owner(sig["c2"], rid)
+    return did, ds.request(rid).grant_id
+
+
+def credit_for_contributions(s: Suite, label: str, amount: int) -> None:
+    """Mint ``amount`` CommunityCredit to ``label`` (by the treasurer) and approve the fund."""
+    led = s.ledger()
+    sig = s.signers
+    fund_addr = led.manifest.address("CoGovFund")
+    led.transact(sig["treasurer"], "CommunityCredit", "mint", sig[label].address, amount, os.urandom(32))
+    led.transact(sig[label], "CommunityCredit", "approve", fund_addr, 2**256 - 1)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = (len(xs) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
