@@ -154,7 +154,7 @@ def main() -> None:
     sizes = args.sizes or ([1_000, 5_000] if args.quick else [10_000, 100_000])
     results = []
     for n in sizes:
-        with tempfile.TemporaryDirectory(prefix="cogov-bench-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="cogov-audit-bench-") as tmp:
             root = Path(tmp)
             cfg = ChainConfig.load(port=free_port(), db_path=root / "chain")  # type: ignore[arg-type]
             g = Ganache(cfg)
