@@ -259,8 +259,10 @@ class Ganache:
         try:
             self._proc = subprocess.Popen(
                 self.command(),
-                stdout=logf,
-                stderr=subprocess.STDOUT,
+                # stdout carries Ganache's banner, which prints its development
+                # accounts' private keys: never written anywhere. Errors go to stderr.
+                stdout=subprocess.DEVNULL,
+                stderr=logf,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # `chain down`, not the terminal, stops it
             )
