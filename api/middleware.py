@@ -103,5 +103,6 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(BaseException):
+    """Not an ``Exception``: FastAPI turns any ``Exception`` raised while reading the body into a
+    400 ("error parsing the body"); this must reach :class:`BodyLimitMiddleware` to become a 413."""

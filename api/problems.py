@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import ChainUnavailable, ContractReverted, LedgerError
+from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, TransactionFailed
 
 log = logging.getLogger("api")
 
@@ -58,6 +58,13 @@ def install(app: FastAPI) -> None:
             extra["retry_after"] = exc.context["retry_after"]
         elif isinstance(exc, ChainUnavailable) or status == 503:
             extra["retry_after"] = 2
+        if isinstance(exc, TransactionFailed):
+            # A transaction that never got a receipt (lost with a crashed node) leaves a gap
+            # before the next nonce: forget the cached nonces so the next write re-reads the
+            # node's count and fills it, instead of queueing behind the gap for ever.
+            svc = getattr(request.app.state, "service", None)
+            if svc is not None:
+                svc.ledger.nonces.reset()
         if status >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
         return problem(status, _title(status), exc.message, f"urn:cogov:problem:{exc.code}", **extra)
@@ -79,6 +86,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # An unreachable or replaced chain surfaces in odd places (a view at an address
+        # without code decodes nothing): name that cause, a 503, rather than a bare 500.
+        svc = getattr(request.app.state, "service", None)
+        if svc is not None:
+            try:
+                svc.check_chain()
+            except LedgerError as cause:
+                return await _ledger_error(request, cause)
+            except Exception:  # the original error is the one to report
+                pass
         # Logged with the traceback for us; the caller gets no internals.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")

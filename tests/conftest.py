@@ -146,3 +146,56 @@ def admit_standard_members(d: Deployment) -> None:
     for label, (name, kind, roles) in STANDARD_MEMBERS.items():
         mid = reg.admit(d.council, name, MemberKind[kind], [Role[r] for r in roles], d.signers[label].address)
         assert mid == MEMBER_IDS[label], (label, mid)
+
+
+# ----------------------------------------------------------------- secrets scan
+# Every secret the suite uses is registered here; tests/reliability/test_secrets_scan.py
+# (moved to the very end of the run) scans every log the suite wrote for any of them.
+SECRETS: set[str] = {TEST_PASSWORD}
+LOG_DIR = Path(__file__).resolve().parent.parent / "test-artifacts" / "logs"
+SCAN_TEST = "tests/reliability/test_secrets_scan.py::test_no_secret_in_any_log"
+
+
+def register_secret(value: str) -> None:
+    if value:
+        SECRETS.add(value)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A root DEBUG log of the whole run, and a hook registering every key and API key used."""
+    import logging
+
+    from api.apikeys import ApiKeyStore
+
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / "suite.log"
+    if log.exists() and log.stat().st_size > 200 * 2**20:
+        log.replace(log.with_suffix(".log.1"))
+    # appended, never truncated: concurrent runs in one tree must not erase each other's records
+    handler = logging.FileHandler(log, mode="a", encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.DEBUG)
+
+    signer, create = Keystore.signer, ApiKeyStore.create
+
+    def _signer(self: Keystore, label: str, password: str) -> Signer:
+        s = signer(self, label, password)
+        register_secret(s.account.key.hex())
+        return s
+
+    def _create(self: ApiKeyStore, *a: object, **kw: object) -> tuple[str, object]:
+        token, rec = create(self, *a, **kw)  # type: ignore[arg-type]
+        register_secret(token.split("_", 2)[-1])
+        return token, rec
+
+    Keystore.signer = _signer  # type: ignore[method-assign]
+    ApiKeyStore.create = _create  # type: ignore[method-assign, assignment]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [i for i in items if i.nodeid.endswith(SCAN_TEST.split("/")[-1]) and "reliability" in i.nodeid]
+    for i in last:
+        items.remove(i)
+    items.extend(last)

@@ -1,0 +1,328 @@
+"""Private chains and real processes for the reliability tests (collected by pytest, holds no tests).
+
+Everything here writes to a deployment of its own (a private Ganache on a free
+loopback port), so faults, fuzzing and abuse never disturb the session chain
+that the other test folders count on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.apikeys import ApiKeyStore, engine_for
+from ledger.chain import free_port
+from ledger.client import Ledger
+from ledger.config import Settings
+from ledger.keys import Keystore
+from tests.api.conftest import KEY_ROLES, Api, make_settings
+from tests.conftest import (
+    KEY_LABELS,
+    LOG_DIR,
+    TEST_PASSWORD,
+    Deployment,
+    admit_standard_members,
+    register_secret,
+    start_ganache,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def deploy_private(directory: Path) -> Deployment:
+    """A private Ganache with the whole suite deployed and the standard members admitted."""
+    from ledger.deploy import CouncilSeat, DeployParams, deploy
+    from ledger.devchain import fund
+
+    g = start_ganache(directory)
+    ks = Keystore(directory / "keys")
+    led = Ledger(g.config.url)
+    signers = {}
+    for label in KEY_LABELS:
+        ks.create(label, TEST_PASSWORD)
+        signers[label] = ks.signer(label, TEST_PASSWORD)
+        fund(led, signers[label].address)
+    params = DeployParams(
+        council=[
+            CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
+        ],
+        threshold=2,
+        fund_timelock=3600,
+    )
+    deploy(led, signers["deployer"], params, directory / "deployment.json")
+    d = Deployment(g, ks, directory / "deployment.json", signers, directory)
+    admit_standard_members(d)
+    return d
+
+
+def make_api(d: Deployment, directory: Path, **overrides: object) -> Api:
+    """Settings in ``directory`` and one API key per standard label (as tests/api/conftest does)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    overrides.setdefault("audit_report_path", directory / "audit-report.json")
+    settings = make_settings(d, directory, **overrides)
+    store = ApiKeyStore(engine_for(settings.service_db_url))
+    keys = {}
+    for label, role in KEY_ROLES.items():
+        token, _ = store.create(f"rel-{label}", role, d.signers[label].address, label)
+        keys[label] = token
+    return Api(settings, keys)
+
+
+@dataclass
+class Env:
+    deployment: Deployment
+    api: Api
+    directory: Path
+
+
+_envs: dict[str, Env] = {}
+_envs_lock = threading.Lock()
+
+
+def private_env(name: str, base: Path) -> Env:
+    """One private deployment per ``name`` for the whole session (built on first use)."""
+    with _envs_lock:
+        env = _envs.get(name)
+        if env is None:
+            directory = base / name
+            directory.mkdir(parents=True, exist_ok=True)
+            d = deploy_private(directory / "chain")
+            env = Env(d, make_api(d, directory / "api"), directory)
+            _envs[name] = env
+        return env
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as the COGOV_* environment of a subprocess."""
+    out = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if name == "rpc_urls":
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[f"COGOV_{name.upper()}"] = str(value)
+    out["COGOV_KEYSTORE_PASSWORD"] = TEST_PASSWORD
+    return out
+
+
+class ApiProcess:
+    """The API as a real uvicorn subprocess (``--factory api.main:app_factory``), logs in test-artifacts/logs/."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        self.port = free_port()
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"uvicorn-{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ApiProcess:
+        log = open(self.log_path, "wb")  # noqa: SIM115 - handed to the child
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "api.main:app_factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "info",
+                ],
+                cwd=REPO,
+                env=settings_env(self.settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited: {self.log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                httpx.get(self.url + "/api/v1/health", timeout=2)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("uvicorn did not start")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def __enter__(self) -> ApiProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RpcProxy:
+    """A JSON-RPC proxy to ``upstream`` that misbehaves on ``eth_sendRawTransaction``.
+
+    ``mode``: ``"forward"`` passes everything; ``"hang"`` forwards the
+    transaction and then never answers; ``"swallow"`` neither forwards nor
+    answers. ``sent`` is set when a transaction arrived.
+    """
+
+    def __init__(self, upstream: str, mode: str = "forward") -> None:
+        self.upstream = upstream
+        self.mode = mode
+        self.sent = threading.Event()
+        self.raw: list[str] = []
+        self._release = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                try:
+                    req = json.loads(body)
+                except ValueError:
+                    req = None
+                if isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction" and proxy.mode != "forward":
+                    proxy.raw.append(req["params"][0])
+                    if proxy.mode == "hang":
+                        httpx.post(
+                            proxy.upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30
+                        )
+                    proxy.sent.set()
+                    proxy._release.wait(120)  # never answer (until the proxy stops)
+                    self.close_connection = True
+                    return
+                r = httpx.post(proxy.upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> RpcProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def api_process(settings: Settings, name: str) -> Iterator[ApiProcess]:
+    p = ApiProcess(settings, name)
+    try:
+        yield p.start()
+    finally:
+        p.stop()
+
+
+def master_key_secret(settings: Settings) -> None:
+    """Register the gateway master key (a file the API created) as a secret."""
+    path = Path(settings.gateway_master_key_file)
+    if path.exists():
+        register_secret(path.read_text().strip())
+
+
+def problem(r: httpx.Response) -> dict[str, Any]:
+    assert r.headers.get("content-type", "").startswith("application/problem+json"), (r.status_code, r.text)
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def chain_events(led: Ledger, contract: str, name: str) -> list[Any]:
+    """Every ``name`` event of ``contract`` on the chain, read with eth_getLogs (no index)."""
+    assert led.manifest is not None
+    address = led.manifest.address(contract)
+    logs = led.rpc("eth_getLogs", [{"address": address, "fromBlock": "0x0", "toBlock": "latest"}])
+    return [e for e in led.decode_logs(logs) if e.name == name]
+
+
+def fund_contributors(d: Deployment, labels: list[str], amount: int = 10**12) -> None:
+    """Mint ``amount`` credits to each of ``labels`` and approve the fund for all of it (no approve on the hot path)."""
+    import secrets
+
+    from ledger.fund import Credit, Fund
+    from ledger.fund_docs import doc_hash
+
+    led = d.ledger()
+    credit, fund = Credit(led), Fund(led)
+    for label in labels:
+        credit.mint(
+            d.signers["treasurer"], d.signers[label].address, amount, doc_hash(f"deposit {secrets.token_hex(8)}")
+        )
+        fund.token.approve(d.signers[label], fund.address, 2**255)
+
+
+def shared_dataset(
+    d: Deployment, client: Any, api: Api, owner: str = "dept_a", grantee: str = "dept_b"
+) -> dict[str, Any]:
+    """``owner`` uploads an internal dataset and grants ``grantee`` (a registered data key) two fields."""
+    from tests.api.test_data_support import register_data_key, synthetic_csv, unique, upload
+
+    register_data_key(d, grantee)
+    r = upload(client, api.auth(owner), unique("低保名册 reliability"), "internal", synthetic_csv(4), "roster.csv")
+    assert r.status_code == 201, r.text
+    ds = r.json()["dataset"]
+    r = client.post(
+        "/api/v1/access-requests",
+        headers=api.auth(grantee),
+        json={
+            "dataset_id": ds["id"],
+            "purpose_code": 2,
+            "purpose": "入户走访",
+            "fields": ["district", "age"],
+            "duration": 86_400,
+        },
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()["request"]["id"]
+    r = client.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth(owner))
+    assert r.status_code == 200 and r.json()["grant"] is not None, r.text
+    return {"dataset": ds, "grant": r.json()["grant"], "request_id": rid}
