@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.routers import audit as audit_routers
-from api.routers import health, membership
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
+from api.routers import health, membership
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 
