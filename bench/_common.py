@@ -72,13 +72,13 @@ def emit(name: str, result: dict[str, Any]) -> None:
     """Print the figures and the environment; write ``bench/results/<name>.json``."""
     result = {"benchmark": name, **result, "environment": environment()}
     text = json.dumps(result, indent=2, ensure_ascii=False)
-    print(text)  # noqa: T201 - a benchmark's output is its figures
+    print(text)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(text + "\n", encoding="utf-8")
 
 
 def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)  # noqa: T201
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as C  # noqa: E402
+import _common as C
 
 SNAPSHOT = C.ROOT / "bench" / "gas-snapshot.json"
 MEASURED_CONTRACTS = ("MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund")
@@ -266,19 +266,19 @@ def main() -> int:
         gone = sorted(set(snap) - set(gas))
         falls = [f"{k}: {snap[k]} -> {v}" for k, v in sorted(gas.items()) if k in snap and v < snap[k]]
         for line in falls:
-            print(f"gas fell   {line}  (run `make gas-snapshot` to lock it in)")  # noqa: T201
+            print(f"gas fell   {line}  (run `make gas-snapshot` to lock it in)")
         for k in new:
-            print(f"gas NEW    {k}: {gas[k]} is not in the snapshot: run `make gas-snapshot`")  # noqa: T201
+            print(f"gas NEW    {k}: {gas[k]} is not in the snapshot: run `make gas-snapshot`")
         for k in gone:
-            print(f"gas GONE   {k}: in the snapshot but no longer measured")  # noqa: T201
+            print(f"gas GONE   {k}: in the snapshot but no longer measured")
         for k in missing:
-            print(f"gas UNMEASURED {k}: a state-changing function without a row in bench/gas.py")  # noqa: T201
+            print(f"gas UNMEASURED {k}: a state-changing function without a row in bench/gas.py")
         for line in rises:
-            print(f"gas ROSE   {line}")  # noqa: T201
+            print(f"gas ROSE   {line}")
         if rises or new or gone or missing:
-            print(f"gas-check FAILED: {len(rises)} rose, {len(new)} new, {len(gone)} gone, {len(missing)} unmeasured")  # noqa: T201
+            print(f"gas-check FAILED: {len(rises)} rose, {len(new)} new, {len(gone)} gone, {len(missing)} unmeasured")
             return 1
-        print(f"gas-check ok: {len(gas)} functions at or below bench/gas-snapshot.json")  # noqa: T201
+        print(f"gas-check ok: {len(gas)} functions at or below bench/gas-snapshot.json")
         return 0
     C.emit("gas", {"gas": gas, "comparisons": comparisons, "unmeasured": missing,
                    "chain": "eth-tester (py-evm), in process"})

@@ -43,6 +43,8 @@ log = logging.getLogger("ledger.client")
 
 GAS_MARGIN = 1.25
 GAS_PRICE_TTL = 60.0
+#: Seconds a cached gas estimate is reused when ``preflight=False``.
+GAS_CACHE_TTL = 60.0
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,13 @@ class Ledger:
             chain id and genesis hash and :meth:`contract` resolves addresses.
         confirmations: Blocks a write waits for (1 = included in a block).
         receipt_timeout: Seconds to wait for a receipt before giving up.
+        preflight: Simulate every write with ``eth_estimateGas`` before signing
+            (the default), so a custom-error revert is decoded and nothing is
+            sent. ``False`` trades that for throughput: the gas of each
+            (contract, function, calldata size) is estimated once and reused for
+            :data:`GAS_CACHE_TTL` seconds with :data:`GAS_MARGIN`; a revert is
+            then mined and decoded afterwards (:class:`ContractReverted`, by
+            replaying the call on the parent block), and costs the gas it used.
     """
 
     def __init__(
@@ -140,6 +149,7 @@ class Ledger:
         confirmations: int = 1,
         receipt_timeout: float = 120.0,
         request_timeout: float = 30.0,
+        preflight: bool = True,
     ) -> None:
         urls = [rpc_urls] if isinstance(rpc_urls, str) else list(rpc_urls)
         self.provider = FailoverProvider(urls, timeout=request_timeout)
@@ -149,6 +159,10 @@ class Ledger:
         self.receipt_timeout = receipt_timeout
         self.nonces = NonceManager(self._pending_nonce)
         self._gas_price: tuple[float, int] | None = None
+        self.preflight = preflight
+        self._gas_cache: dict[tuple[str | None, str, int], tuple[float, int]] = {}
+        self._receipts = _ReceiptPoller(self)
+        self._batch_ok = True
         self._contracts: dict[str, Contract] = {}
         self._by_address: dict[str, str] = {}
         if manifest is not None:
@@ -164,6 +178,32 @@ class Ledger:
             err = response["error"]
             raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
         return response["result"]
+
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Several JSON-RPC requests in one HTTP request; results in order (None for an error).
+
+        Falls back to one request per call (with fail-over) when the node or the
+        transport has no batch support.
+        """
+        if len(calls) > 1 and self._batch_ok:
+            current = self.provider._providers[self.provider._current]  # the same package's transport
+            try:
+                answers = current.make_batch_request([(RPCEndpoint(m), p) for m, p in calls])
+                if isinstance(answers, list) and len(answers) == len(calls):
+                    return [a.get("result") if "error" not in a else None for a in answers]
+            except (NotImplementedError, ValueError, TypeError):
+                pass
+            except Exception:  # connection errors: the per-call path fails over
+                pass
+            else:
+                self._batch_ok = False  # a node that answers a batch with one error
+        out = []
+        for m, p in calls:
+            try:
+                out.append(self.rpc(m, p))
+            except _RPCError:
+                out.append(None)
+        return out
 
     @property
     def url(self) -> str:
@@ -296,7 +336,7 @@ class Ledger:
         if to is not None:
             tx["to"] = to
         if gas is None:
-            gas = self._estimate(tx)
+            gas = self._estimate(tx) if self.preflight else self._cached_gas(tx)
         with self.nonces.reserve(signer.address) as nonce:
             signed = signer.sign_transaction(
                 {
@@ -335,7 +375,23 @@ class Ledger:
             raise TransactionFailed(f"node refused transaction {tx_hash}: {exc.message}") from exc
 
     def wait(self, tx_hash: str, tx: dict[str, Any] | None = None) -> TxReceipt:
-        """Wait for the receipt and the configured confirmations."""
+        """Wait for the receipt and the configured confirmations.
+
+        With one confirmation, concurrent waiters share one poller that asks for
+        all their receipts in one JSON-RPC batch per tick (instead of each thread
+        polling on its own back-off): fewer requests for the node to answer, and
+        a receipt is seen within a tick of being mined.
+        """
+        if self.confirmations <= 1:
+            receipt = self._receipts.wait(tx_hash, self.receipt_timeout)
+            if receipt is None:
+                raise TransactionFailed(
+                    f"no confirmed receipt for {tx_hash} within {self.receipt_timeout:.0f}s; "
+                    "it may still be mined: check it before sending again"
+                )
+            if int(receipt["status"], 16) != 1:
+                raise self._explain_failure(tx_hash, receipt, tx)
+            return self._typed_receipt(receipt)
         deadline = time.monotonic() + self.receipt_timeout
         delay = 0.01
         receipt = None
@@ -429,6 +485,18 @@ class Ledger:
             raise self._revert_from(exc) from exc
         return int(estimate * GAS_MARGIN) + 10_000
 
+    def _cached_gas(self, tx: dict[str, Any]) -> int:
+        """The gas limit without a pre-flight: one estimate per (to, selector, size), reused."""
+        data = str(tx.get("data") or "0x")
+        key = (tx.get("to"), data[:10], len(data))
+        now = time.monotonic()
+        hit = self._gas_cache.get(key)
+        if hit is not None and now - hit[0] < GAS_CACHE_TTL:
+            return hit[1]
+        gas = self._estimate(tx)
+        self._gas_cache[key] = (now, gas)
+        return gas
+
     def _revert_from(self, exc: _RPCError, tx_hash: str | None = None) -> LedgerError:
         data = _revert_data(exc.data)
         if data is None and "revert" not in exc.message.lower():
@@ -453,6 +521,97 @@ class Ledger:
         except ChainUnavailable:
             return False
         return True
+
+
+class _ReceiptPoller:
+    """One thread per ledger finding the receipts every waiting caller wants.
+
+    Runs only while someone waits. It asks the node for its height every
+    :attr:`TICK` seconds (the cheapest request there is); only when new blocks
+    appear does it read their transaction hashes and fetch the receipts of the
+    waiting ones among them (JSON-RPC batches). A hash is also looked up once
+    when its waiter arrives, in case it was mined before. So a caller pays about
+    one receipt request per transaction instead of one per back-off step, and
+    sees its receipt within a tick of the block.
+    """
+
+    TICK = 0.005
+    MAX_BATCH = 200
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[_Slot]] = {}
+        self._fresh: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def wait(self, tx_hash: str, timeout: float) -> dict[str, Any] | None:
+        slot = _Slot()
+        with self._lock:
+            self._pending.setdefault(tx_hash.lower(), []).append(slot)
+            self._fresh.add(tx_hash.lower())
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="ledger-receipts", daemon=True)
+                self._thread.start()
+        if not slot.event.wait(timeout):
+            with self._lock:
+                slots = self._pending.get(tx_hash.lower(), [])
+                if slot in slots:
+                    slots.remove(slot)
+                if not slots:
+                    self._pending.pop(tx_hash.lower(), None)
+        return slot.receipt
+
+    def _run(self) -> None:
+        last: int | None = None
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._thread = None
+                    return
+                fresh = [h for h in self._fresh if h in self._pending]
+                self._fresh.clear()
+            try:
+                head = int(self._ledger.rpc("eth_blockNumber"), 16)
+                wanted = set(fresh)
+                if last is not None and head > last:
+                    numbers = range(max(last + 1, head - self.MAX_BATCH + 1), head + 1)
+                    blocks = self._ledger.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+                    with self._lock:
+                        for block in blocks:
+                            for h in (block or {}).get("transactions", []):
+                                if str(h).lower() in self._pending:
+                                    wanted.add(str(h).lower())
+                if last is not None and head - last > self.MAX_BATCH:
+                    with self._lock:  # fell far behind: look every waiting hash up
+                        wanted.update(self._pending)
+                last = head
+                found = self._fetch(sorted(wanted)[: self.MAX_BATCH]) if wanted else {}
+            except (ChainUnavailable, _RPCError) as exc:
+                log.debug("receipt poll failed (%s); retrying", exc)
+                found = {}
+            if found:
+                with self._lock:
+                    for tx_hash, receipt in found.items():
+                        for slot in self._pending.pop(tx_hash, []):
+                            slot.receipt = receipt
+                            slot.event.set()
+            time.sleep(self.TICK)
+
+    def _fetch(self, hashes: list[str]) -> dict[str, dict[str, Any]]:
+        answers = self._ledger.rpc_batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        return {
+            h: r for h, r in zip(hashes, answers, strict=True)
+            if isinstance(r, dict) and r.get("blockNumber") is not None
+        }
+
+
+class _Slot:
+    __slots__ = ("event", "receipt")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.receipt: dict[str, Any] | None = None
 
 
 class _RPCError(Exception):
