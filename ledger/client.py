@@ -536,6 +536,7 @@ class _ReceiptPoller:
     """
 
     TICK = 0.005
+    SWEEP = 0.5  # seconds between lookups of every waiting hash (a safety net)
     MAX_BATCH = 200
 
     def __init__(self, ledger: Ledger) -> None:
@@ -564,6 +565,7 @@ class _ReceiptPoller:
 
     def _run(self) -> None:
         last: int | None = None
+        swept = time.monotonic()
         while True:
             with self._lock:
                 if not self._pending:
@@ -574,6 +576,7 @@ class _ReceiptPoller:
             try:
                 head = int(self._ledger.rpc("eth_blockNumber"), 16)
                 wanted = set(fresh)
+                blocks: list[Any] = []
                 if last is not None and head > last:
                     numbers = range(max(last + 1, head - self.MAX_BATCH + 1), head + 1)
                     blocks = self._ledger.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
@@ -582,8 +585,11 @@ class _ReceiptPoller:
                             for h in (block or {}).get("transactions", []):
                                 if str(h).lower() in self._pending:
                                     wanted.add(str(h).lower())
-                if last is not None and head - last > self.MAX_BATCH:
-                    with self._lock:  # fell far behind: look every waiting hash up
+                now = time.monotonic()
+                far_behind = last is not None and head - last > self.MAX_BATCH
+                if far_behind or any(b is None for b in blocks) or now - swept > self.SWEEP:
+                    swept = now  # a block not read, or a while since: look every waiting hash up
+                    with self._lock:
                         wanted.update(self._pending)
                 last = head
                 found = self._fetch(sorted(wanted)[: self.MAX_BATCH]) if wanted else {}
