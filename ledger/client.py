@@ -22,6 +22,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint
 
 from ledger import artifacts
@@ -43,6 +44,8 @@ log = logging.getLogger("ledger.client")
 
 GAS_MARGIN = 1.25
 GAS_PRICE_TTL = 60.0
+#: Seconds without a receipt before checking that the node still has the transaction.
+RESEND_AFTER = 10.0
 #: Seconds a cached gas estimate is reused when ``preflight=False``.
 GAS_CACHE_TTL = 60.0
 
@@ -154,6 +157,9 @@ class Ledger:
         urls = [rpc_urls] if isinstance(rpc_urls, str) else list(rpc_urls)
         self.provider = FailoverProvider(urls, timeout=request_timeout)
         self.w3 = Web3(self.provider)
+        # Proof-of-authority headers (Clique, Besu QBFT) carry signers in extraData,
+        # which web3's block validation would reject; harmless on Ganache.
+        self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0, name="poa")
         self.manifest = manifest
         self.confirmations = max(1, confirmations)
         self.receipt_timeout = receipt_timeout
@@ -355,7 +361,34 @@ class Ledger:
             self._send_raw(signed, tx_hash)
         if not wait:
             return TxReceipt(tx_hash, -1, "", 0, -1)
-        return self.wait(tx_hash, tx)
+        try:
+            return self._wait_resending(tx_hash, tx, signed)
+        except TransactionFailed:
+            # Never mined in time: the node may hold a gap at this nonce. Re-read the
+            # account's nonce from the node before its next transaction.
+            self.nonces.reset(signer.address)
+            raise
+
+    def _wait_resending(self, tx_hash: str, tx: dict[str, Any], signed: bytes) -> TxReceipt:
+        """Wait; if a node lost the transaction (a crash, a fail-over), send the same bytes again.
+
+        Only ever the same signed bytes: one hash, so at most one transaction on chain.
+        """
+        remaining = self.receipt_timeout
+        while True:
+            step = min(RESEND_AFTER, remaining)
+            try:
+                return self.wait(tx_hash, tx, timeout=step)
+            except TransactionFailed:
+                remaining -= step
+                if remaining <= 0:
+                    raise
+            try:
+                if self.rpc("eth_getTransactionByHash", [tx_hash]) is None:
+                    log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
+                    self._send_raw(signed, tx_hash)
+            except (ChainUnavailable, TransactionFailed) as exc:
+                log.warning("re-sending %s failed: %s", tx_hash, exc)
 
     def rebroadcast(self, signed: bytes) -> str:
         """Send already-signed bytes again (same hash: never a second transaction)."""
@@ -374,25 +407,26 @@ class Ledger:
                 raise self._revert_from(exc, tx_hash=tx_hash) from exc
             raise TransactionFailed(f"node refused transaction {tx_hash}: {exc.message}") from exc
 
-    def wait(self, tx_hash: str, tx: dict[str, Any] | None = None) -> TxReceipt:
-        """Wait for the receipt and the configured confirmations.
+    def wait(self, tx_hash: str, tx: dict[str, Any] | None = None, timeout: float | None = None) -> TxReceipt:
+        """Wait for the receipt and the configured confirmations (``timeout``: default ``receipt_timeout``).
 
         With one confirmation, concurrent waiters share one poller that asks for
         all their receipts in one JSON-RPC batch per tick (instead of each thread
         polling on its own back-off): fewer requests for the node to answer, and
         a receipt is seen within a tick of being mined.
         """
+        limit = self.receipt_timeout if timeout is None else timeout
         if self.confirmations <= 1:
-            receipt = self._receipts.wait(tx_hash, self.receipt_timeout)
+            receipt = self._receipts.wait(tx_hash, limit)
             if receipt is None:
                 raise TransactionFailed(
-                    f"no confirmed receipt for {tx_hash} within {self.receipt_timeout:.0f}s; "
+                    f"no confirmed receipt for {tx_hash} within {limit:.0f}s; "
                     "it may still be mined: check it before sending again"
                 )
             if int(receipt["status"], 16) != 1:
                 raise self._explain_failure(tx_hash, receipt, tx)
             return self._typed_receipt(receipt)
-        deadline = time.monotonic() + self.receipt_timeout
+        deadline = time.monotonic() + limit
         delay = 0.01
         receipt = None
         while True:
@@ -414,7 +448,7 @@ class Ledger:
                     break
             if time.monotonic() > deadline:
                 raise TransactionFailed(
-                    f"no confirmed receipt for {tx_hash} within {self.receipt_timeout:.0f}s; "
+                    f"no confirmed receipt for {tx_hash} within {limit:.0f}s; "
                     "it may still be mined: check it before sending again"
                 )
             time.sleep(delay)
@@ -460,8 +494,8 @@ class Ledger:
                     name=event_name,
                     args=args,
                     address=to_checksum_address(entry["address"]),
-                    log_index=int(entry["logIndex"], 16) if isinstance(entry["logIndex"], str) else int(entry["logIndex"]),
-                    block_number=int(entry["blockNumber"], 16) if isinstance(entry["blockNumber"], str) else int(entry["blockNumber"]),
+                    log_index=_quantity(entry["logIndex"]),
+                    block_number=_quantity(entry["blockNumber"]),
                     tx_hash=str(entry["transactionHash"]),
                 )
             )
@@ -724,6 +758,11 @@ def _to_bytes(v: Any) -> bytes:
         return bytes(v)
     s = str(v)
     return bytes.fromhex(s[2:] if s.startswith("0x") else s)
+
+
+def _quantity(v: Any) -> int:
+    """A JSON-RPC quantity (hex string) or an int, as int."""
+    return int(v, 16) if isinstance(v, str) else int(v)
 
 
 def runtime_keccak(code_hex: str) -> str:
