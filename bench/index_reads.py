@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=None, help="requests per endpoint and concurrency")
     ns = ap.parse_args()
     n_events = ns.events or (6_000 if ns.quick else 100_000)
-    n_req = ns.requests or (40 if ns.quick else 400)
+    n_req = ns.requests or (25 if ns.quick else 400)
 
     import httpx
 

@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=None, help="transactions per way and operation")
     ap.add_argument("--skip-api", action="store_true")
     ns = ap.parse_args()
-    n = ns.count or (80 if ns.quick else 400)
+    n = ns.count or (60 if ns.quick else 400)
 
     from eth_utils import keccak
 
