@@ -287,3 +287,8 @@ app.add_typer(audit_app, name="audit")
 from ledger.cli.network import network_app  # noqa: E402
 
 app.add_typer(network_app, name="network")
+
+from ledger.cli.members import council_app, members_app  # noqa: E402
+
+app.add_typer(members_app, name="members")
+app.add_typer(council_app, name="council")
