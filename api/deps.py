@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.apikeys import ApiKey
@@ -135,3 +136,23 @@ def run_write(
 
     outcome = state.idempotency.execute(caller.key.key_id, idempotency_key, fp, send, _respond)
     return outcome.status_code, outcome.body
+
+
+def write_json(
+    state: ServiceState,
+    caller: Caller,
+    request: Request,
+    key: str | None,
+    body: object,
+    send: Callable[..., Any],
+    respond: Callable[[Any], Any],
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run a write (idempotently when ``key`` is given) and answer ``respond(receipt)`` as JSON."""
+
+    def _respond(receipt: Any) -> tuple[int, dict[str, object]]:
+        out: dict[str, object] = respond(receipt).model_dump(mode="json")
+        return status_code, out
+
+    code, out = run_write(state, caller, request, key, body, send, _respond)
+    return JSONResponse(out, status_code=code)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, run_write
+from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, write_json
 from api.schemas.common import TxInfo
 from api.schemas.data import (
     AccessLogEntry,
@@ -237,21 +237,7 @@ def _grant_or_404(state: ServiceState, grant_id: int) -> Grant:
     return data.grant(grant_id)
 
 
-def _write(
-    state: ServiceState,
-    caller: Caller,
-    request: Request,
-    key: str | None,
-    body: object,
-    send: Callable[..., TxReceipt],
-    respond: Callable[[TxReceipt], Any],
-    status_code: int = 200,
-) -> JSONResponse:
-    def _respond(receipt: TxReceipt) -> tuple[int, dict[str, Any]]:
-        return status_code, respond(receipt).model_dump(mode="json")
-
-    code, out = run_write(state, caller, request, key, body, send, _respond)
-    return JSONResponse(out, status_code=code)
+_write = write_json  # one idempotent-write path for every router (api/deps.py)
 
 
 # ------------------------------------------------------------------ datasets

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, require_role, run_write
+from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, require_role, write_json
 from api.schemas.common import Address, TxInfo
 from api.schemas.fund import (
     AllocationCreate,
@@ -197,21 +197,7 @@ def _contribution_or_404(fund: Fund, receipt_id: int) -> Contribution:
     return fund.contribution(receipt_id)
 
 
-def _write(
-    state: ServiceState,
-    caller: Caller,
-    request: Request,
-    key: str | None,
-    body: object,
-    send: Callable[..., TxReceipt],
-    respond: Callable[[TxReceipt], Any],
-    status_code: int = 200,
-) -> JSONResponse:
-    def _respond(receipt: TxReceipt) -> tuple[int, dict[str, Any]]:
-        return status_code, respond(receipt).model_dump(mode="json")
-
-    code, out = run_write(state, caller, request, key, body, send, _respond)
-    return JSONResponse(out, status_code=code)
+_write = write_json  # one idempotent-write path for every router (api/deps.py)
 
 
 # ------------------------------------------------------------------ views
