@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, TransactionFailed
+from ledger.errors import ChainUnavailable, ContractReverted, LedgerError
 
 log = logging.getLogger("api")
 
@@ -58,13 +58,6 @@ def install(app: FastAPI) -> None:
             extra["retry_after"] = exc.context["retry_after"]
         elif isinstance(exc, ChainUnavailable) or status == 503:
             extra["retry_after"] = 2
-        if isinstance(exc, TransactionFailed):
-            # A transaction that never got a receipt (lost with a crashed node) leaves a gap
-            # before the next nonce: forget the cached nonces so the next write re-reads the
-            # node's count and fills it, instead of queueing behind the gap for ever.
-            svc = getattr(request.app.state, "service", None)
-            if svc is not None:
-                svc.ledger.nonces.reset()
         if status >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
         return problem(status, _title(status), exc.message, f"urn:cogov:problem:{exc.code}", **extra)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import JSONResponse
 
 from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, write_json
+from api.routers._index_reads import SCAN, caller_member, event_rows, index_for, time_filter
 from api.schemas.common import TxInfo
 from api.schemas.data import (
     AccessLogEntry,
@@ -51,9 +52,9 @@ from ledger.data_sharing import (
     scope_hash,
     text_hash,
 )
-from ledger.errors import AccessDenied, IndexUnavailable, NotFound, ValidationFailed
+from ledger.errors import AccessDenied, NotFound, ValidationFailed
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
-from ledger.membership import Member, Registry
+from ledger.membership import Registry
 from ledger.roles import Role
 
 datasets_router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
@@ -67,7 +68,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 MemberFilter = Annotated[int | None, Query(ge=1, le=2**64 - 1)]
 Since = Annotated[int | None, Query(ge=0, description="Only records at or after this Unix time.")]
 Until = Annotated[int | None, Query(ge=0, description="Only records at or before this Unix time.")]
-_SCAN = 10_000  # most rows a filtered-in-Python list looks at
 
 _gw_lock = threading.Lock()
 
@@ -168,12 +168,7 @@ def grant_public(g: Grant) -> GrantPublic:
 # ------------------------------------------------------------------ helpers
 
 
-def _index(state: ServiceState) -> Any:
-    if state.index is None:
-        raise IndexUnavailable("the event index is not running (no deployment?)")
-    if not state.settings.index_follow:
-        state.catch_up()
-    return state.index
+_index = index_for
 
 
 def _rows(
@@ -184,26 +179,13 @@ def _rows(
     limit: int,
     keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[Any], int]:
-    """Index rows of one DataSharing event, newest first; ``keep`` filters in Python."""
-    idx = _index(state)
-    if keep is None:
-        rows = idx.events("DataSharing", event, args=dict(args), limit=limit, offset=offset, order="desc")
-        return rows, int(idx.count_events("DataSharing", event, args=dict(args)))
-    rows = [r for r in idx.events("DataSharing", event, args=dict(args), limit=_SCAN, order="desc") if keep(r)]
-    return rows[offset : offset + limit], len(rows)
+    return event_rows(state, "DataSharing", event, args, offset, limit, keep)
 
 
-def _time_ok(since: int | None, until: int | None) -> Callable[[Any], bool] | None:
-    if since is None and until is None:
-        return None
-    return lambda r: (since is None or r.block_time >= since) and (until is None or r.block_time <= until)
+_time_ok = time_filter
 
 
-def _caller_member(state: ServiceState, caller: Caller) -> Member:
-    m = Registry(state.ledger).member_of(caller.account)
-    if m is None or not m.active:
-        raise AccessDenied(f"account {caller.account} is not an active account of any member")
-    return m
+_caller_member = caller_member
 
 
 def _require_owner(state: ServiceState, caller: Caller, dataset_id: int, action: str) -> Dataset:
@@ -683,7 +665,7 @@ def access_log(
         args = dict(common)
         if member_id is not None:
             args[member_arg] = member_id
-        merged += idx.events("DataSharing", event, args=args, limit=_SCAN, order="desc")
+        merged += idx.events("DataSharing", event, args=args, limit=SCAN, order="desc")
     if time_ok is not None:
         merged = [r for r in merged if time_ok(r)]
     merged.sort(key=lambda r: (r.block_number, r.log_index), reverse=True)

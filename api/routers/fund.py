@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, require_role, write_json
+from api.routers._index_reads import caller_member, event_rows, index_for, time_filter
 from api.schemas.common import Address, TxInfo
 from api.schemas.fund import (
     AllocationCreate,
@@ -62,7 +63,7 @@ from api.schemas.fund import (
 )
 from api.state import ServiceState
 from ledger.client import TxReceipt
-from ledger.errors import AccessDenied, IndexUnavailable, NotFound
+from ledger.errors import AccessDenied, NotFound
 from ledger.fund import (
     NAME,
     Contribution,
@@ -94,7 +95,6 @@ IdFilter = Annotated[int | None, Query(ge=1, le=2**64 - 1)]
 ProjectFilter = Annotated[int | None, Query(ge=0, le=2**64 - 1, description="A project id; 0: the general pool.")]
 Since = Annotated[int | None, Query(ge=0, description="Only records at or after this Unix time.")]
 Until = Annotated[int | None, Query(ge=0, description="Only records at or before this Unix time.")]
-_SCAN = 10_000  # most rows a filtered-in-Python list looks at
 
 ProposerCaller = Annotated[Caller, Depends(require_role(Role.DEPARTMENT, Role.FUND_COMMITTEE))]
 CommitteeCaller = Annotated[Caller, Depends(require_role(Role.FUND_COMMITTEE))]
@@ -112,12 +112,7 @@ def _docs(state: ServiceState) -> DocStore:
     return DocStore(default_path(state.settings.manifest_path))
 
 
-def _index(state: ServiceState) -> Any:
-    if state.index is None:
-        raise IndexUnavailable("the event index is not running (no deployment?)")
-    if not state.settings.index_follow:
-        state.catch_up()
-    return state.index
+_index = index_for
 
 
 class _Names:
@@ -157,26 +152,13 @@ def _rows(
     limit: int,
     keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[Any], int]:
-    """Index rows of one CoGovFund event, newest first; ``keep`` filters in Python."""
-    idx = _index(state)
-    if keep is None:
-        rows = idx.events(NAME, event, args=dict(args), limit=limit, offset=offset, order="desc")
-        return rows, int(idx.count_events(NAME, event, args=dict(args)))
-    rows = [r for r in idx.events(NAME, event, args=dict(args), limit=_SCAN, order="desc") if keep(r)]
-    return rows[offset : offset + limit], len(rows)
+    return event_rows(state, NAME, event, args, offset, limit, keep)
 
 
-def _time_ok(since: int | None, until: int | None) -> Callable[[Any], bool] | None:
-    if since is None and until is None:
-        return None
-    return lambda r: (since is None or r.block_time >= since) and (until is None or r.block_time <= until)
+_time_ok = time_filter
 
 
-def _caller_member(state: ServiceState, caller: Caller) -> Member:
-    m = Registry(state.ledger).member_of(caller.account)
-    if m is None or not m.active:
-        raise AccessDenied(f"account {caller.account} is not an active account of any member")
-    return m
+_caller_member = caller_member
 
 
 def _project_or_404(fund: Fund, project_id: int) -> Project:
