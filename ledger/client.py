@@ -4,8 +4,8 @@ Reads and writes are kept apart: :meth:`Ledger.call` returns decoded values,
 :meth:`Ledger.transact` signs locally, sends, waits for the configured number
 of confirmations and returns a :class:`TxReceipt` with the decoded events of
 our contracts. Custom-error reverts become :class:`ContractReverted` with the
-error's name and arguments, detected before anything is signed (the gas
-estimate simulates the call) and, if the state moved in between, after.
+error's name and arguments, detected before anything is signed (the
+pre-flight ``eth_call`` simulates the call) and, if the state moved in between, after.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -46,8 +47,40 @@ GAS_MARGIN = 1.25
 GAS_PRICE_TTL = 60.0
 #: Seconds without a receipt before checking that the node still has the transaction.
 RESEND_AFTER = 10.0
-#: Seconds a cached gas estimate is reused when ``preflight=False``.
+#: Seconds a cached gas estimate is reused (one ``eth_estimateGas`` per function and calldata size).
 GAS_CACHE_TTL = 60.0
+
+#: Set by :meth:`Ledger.send_only`: the write carrying a ``before_send`` hook returns once sent.
+_SEND_ONLY: ContextVar[bool] = ContextVar("cogov_send_only", default=False)
+
+
+class TxSent(Exception):
+    """Raised out of a write inside :meth:`Ledger.send_only` once its transaction has left.
+
+    It unwinds the wrapper that would otherwise wait for the receipt and decode it;
+    the caller catches it and answers with :attr:`tx_hash` (pending).
+    """
+
+    def __init__(self, tx_hash: str, tx: dict[str, Any]) -> None:
+        super().__init__(tx_hash)
+        self.tx_hash = tx_hash
+        self.tx = tx
+
+
+@dataclass(frozen=True)
+class TxStatus:
+    """Where a transaction is: ``unknown``, ``pending``, ``mined`` (fewer confirmations than
+    the ledger waits for), ``confirmed``, or ``failed`` (mined and reverted; ``error`` names why)."""
+
+    tx_hash: str
+    state: str
+    block_number: int | None = None
+    block_hash: str | None = None
+    confirmations: int = 0
+    required_confirmations: int = 1
+    gas_used: int | None = None
+    events: tuple[DecodedEvent, ...] = ()
+    error: LedgerError | None = None
 
 
 @dataclass(frozen=True)
@@ -135,13 +168,16 @@ class Ledger:
             chain id and genesis hash and :meth:`contract` resolves addresses.
         confirmations: Blocks a write waits for (1 = included in a block).
         receipt_timeout: Seconds to wait for a receipt before giving up.
-        preflight: Simulate every write with ``eth_estimateGas`` before signing
-            (the default), so a custom-error revert is decoded and nothing is
-            sent. ``False`` trades that for throughput: the gas of each
-            (contract, function, calldata size) is estimated once and reused for
-            :data:`GAS_CACHE_TTL` seconds with :data:`GAS_MARGIN`; a revert is
-            then mined and decoded afterwards (:class:`ContractReverted`, by
-            replaying the call on the parent block), and costs the gas it used.
+        preflight: Simulate every write with ``eth_call`` before signing (the
+            default), so a custom-error revert is decoded and nothing is sent.
+            Either way the gas limit of each (contract, function, calldata size)
+            is estimated once (``eth_estimateGas``) and reused for
+            :data:`GAS_CACHE_TTL` seconds with :data:`GAS_MARGIN`; the pre-flight
+            runs with that limit, and a call that would run out of it is
+            estimated afresh. ``False`` skips the simulation (one request less per
+            write): a revert is then mined and decoded afterwards
+            (:class:`ContractReverted` with ``tx_hash``, by replaying the call on
+            the parent block), and costs the gas it used.
     """
 
     def __init__(
@@ -167,7 +203,10 @@ class Ledger:
         self._gas_price: tuple[float, int] | None = None
         self.preflight = preflight
         self._gas_cache: dict[tuple[str | None, str, int], tuple[float, int]] = {}
+        self._gas_locks: dict[tuple[str | None, str, int], threading.Lock] = {}
         self._receipts = _ReceiptPoller(self)
+        self._transport_failures = 0  # ChainUnavailable seen by rpc(): invalidates check_chain's cache
+        self._chain_ok: tuple[float, str, int] | None = None
         self._batch_ok = True
         self._contracts: dict[str, Contract] = {}
         self._by_address: dict[str, str] = {}
@@ -179,7 +218,11 @@ class Ledger:
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         """One JSON-RPC request; errors other than transport stay in the result."""
-        response = self.provider.make_request(RPCEndpoint(method), params or [])
+        try:
+            response = self.provider.make_request(RPCEndpoint(method), params or [])
+        except ChainUnavailable:
+            self._transport_failures += 1
+            raise
         if "error" in response:
             err = response["error"]
             raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
@@ -226,10 +269,27 @@ class Ledger:
     def block_number(self) -> int:
         return int(self.rpc("eth_blockNumber"), 16)
 
-    def check_chain(self) -> None:
-        """Raise :class:`ChainMismatch` unless this is the manifest's chain."""
+    def check_chain(self, *, max_age: float = 0.0) -> None:
+        """Raise :class:`ChainMismatch` unless this is the manifest's chain.
+
+        With ``max_age`` a successful check is reused for that many seconds, as
+        long as the ledger is on the same node and no request failed to reach a
+        node since (a restarted or replaced node shows as a connection error
+        first): a genesis block cannot change under a running node.
+        """
         if self.manifest is None:
             raise NotDeployed("no deployment manifest: run `cogov deploy`")
+        ok = self._chain_ok
+        if (
+            max_age > 0
+            and ok is not None
+            and time.monotonic() - ok[0] < max_age
+            and ok[1] == self.url
+            and ok[2] == self._transport_failures
+        ):
+            return
+        self._chain_ok = None
+        failures, url = self._transport_failures, self.url
         if self.chain_id != self.manifest.chain_id:
             raise ChainMismatch("chain id", self.manifest.chain_id, self.chain_id)
         genesis = self.rpc("eth_getBlockByNumber", ["0x0", False])
@@ -237,6 +297,7 @@ class Ledger:
             raise ChainMismatch(
                 "genesis hash", self.manifest.genesis_hash, genesis and genesis["hash"]
             )
+        self._chain_ok = (time.monotonic(), url, failures)
 
     def verify_code(self) -> None:
         """Raise :class:`DeploymentMismatch` if code at any manifest address changed."""
@@ -341,8 +402,10 @@ class Ledger:
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": hex(value)}
         if to is not None:
             tx["to"] = to
-        if gas is None:
-            gas = self._estimate(tx) if self.preflight else self._cached_gas(tx)
+        if self.preflight:
+            gas = self._preflight(tx, gas)
+        elif gas is None:
+            gas = self._cached_gas(tx)
         with self.nonces.reserve(signer.address) as nonce:
             signed = signer.sign_transaction(
                 {
@@ -359,6 +422,8 @@ class Ledger:
             if before_send is not None:
                 before_send(tx_hash, signed)
             self._send_raw(signed, tx_hash)
+        if before_send is not None and _SEND_ONLY.get():
+            raise TxSent(tx_hash, tx)
         if not wait:
             return TxReceipt(tx_hash, -1, "", 0, -1)
         try:
@@ -389,6 +454,49 @@ class Ledger:
                     self._send_raw(signed, tx_hash)
             except (ChainUnavailable, TransactionFailed) as exc:
                 log.warning("re-sending %s failed: %s", tx_hash, exc)
+
+    @contextmanager
+    def send_only(self) -> Iterator[None]:
+        """Inside, a write given a ``before_send`` hook raises :class:`TxSent` once sent.
+
+        For callers that answer before the receipt (the API's ``Prefer: respond-async``):
+        the wrappers need no ``wait`` flag, and any preparatory transaction without
+        the hook (an allowance approval) is still waited for. Per thread and task.
+        """
+        token = _SEND_ONLY.set(True)
+        try:
+            yield
+        finally:
+            _SEND_ONLY.reset(token)
+
+    def status(self, tx_hash: str) -> TxStatus:
+        """Where ``tx_hash`` is now, against :attr:`confirmations`; a failure is named
+        (:class:`ContractReverted`, by replaying the call on the parent block)."""
+        need = self.confirmations
+        raw = self.rpc("eth_getTransactionReceipt", [tx_hash])
+        if raw is None or raw.get("blockNumber") is None:
+            known = self.rpc("eth_getTransactionByHash", [tx_hash])
+            return TxStatus(tx_hash, "pending" if known else "unknown", required_confirmations=need)
+        block = int(raw["blockNumber"], 16)
+        confirmations = max(0, self.block_number() - block + 1)
+        common = {
+            "block_number": block,
+            "block_hash": raw["blockHash"],
+            "confirmations": confirmations,
+            "required_confirmations": need,
+            "gas_used": int(raw["gasUsed"], 16),
+        }
+        if int(raw["status"], 16) != 1:
+            sent = self.rpc("eth_getTransactionByHash", [tx_hash]) or {}
+            call: dict[str, Any] | None = None
+            if sent:
+                call = {"from": sent["from"], "data": sent.get("input") or sent.get("data") or "0x",
+                        "value": sent.get("value") or "0x0", "gas": sent.get("gas")}
+                if sent.get("to"):
+                    call["to"] = sent["to"]
+            return TxStatus(tx_hash, "failed", error=self._explain_failure(tx_hash, raw, call), **common)
+        state = "confirmed" if confirmations >= need else "mined"
+        return TxStatus(tx_hash, state, events=tuple(self.decode_logs(raw["logs"])), **common)
 
     def rebroadcast(self, signed: bytes) -> str:
         """Send already-signed bytes again (same hash: never a second transaction)."""
@@ -519,17 +627,52 @@ class Ledger:
             raise self._revert_from(exc) from exc
         return int(estimate * GAS_MARGIN) + 10_000
 
-    def _cached_gas(self, tx: dict[str, Any]) -> int:
-        """The gas limit without a pre-flight: one estimate per (to, selector, size), reused."""
+    def _cached_gas(self, tx: dict[str, Any], *, fresh: bool = False) -> int:
+        """The gas limit from one estimate per (to, selector, size), reused for :data:`GAS_CACHE_TTL`.
+
+        One caller estimates a missing entry while the others of the same key wait
+        (concurrent ``eth_estimateGas`` is what Ganache 7 sometimes drops).
+        """
         data = str(tx.get("data") or "0x")
         key = (tx.get("to"), data[:10], len(data))
-        now = time.monotonic()
         hit = self._gas_cache.get(key)
-        if hit is not None and now - hit[0] < GAS_CACHE_TTL:
+        if not fresh and hit is not None and time.monotonic() - hit[0] < GAS_CACHE_TTL:
             return hit[1]
-        gas = self._estimate(tx)
-        self._gas_cache[key] = (now, gas)
-        return gas
+        with self._guard_for(key):
+            hit2 = self._gas_cache.get(key)
+            if not fresh and hit2 is not None and time.monotonic() - hit2[0] < GAS_CACHE_TTL:
+                return hit2[1]
+            if fresh and hit2 is not None and hit2 is not hit:
+                return hit2[1]  # another caller re-estimated meanwhile
+            gas = self._estimate(tx)
+            if hit2 is not None and fresh:
+                gas = max(gas, hit2[1])
+            self._gas_cache[key] = (time.monotonic(), gas)
+            return gas
+
+    def _guard_for(self, key: tuple[str | None, str, int]) -> threading.Lock:
+        lock = self._gas_locks.get(key)
+        if lock is None:
+            lock = self._gas_locks.setdefault(key, threading.Lock())
+        return lock
+
+    def _preflight(self, tx: dict[str, Any], gas: int | None) -> int:
+        """Simulate ``tx`` with the gas it will carry (``eth_call``); return that gas.
+
+        A revert raises :class:`ContractReverted` before anything is signed. A call that
+        runs out of the cached limit is estimated afresh (state can make a function dearer).
+        """
+        given = gas is not None
+        limit = gas if gas is not None else self._cached_gas(tx)
+        for attempt in range(2):
+            try:
+                self.rpc("eth_call", [{**tx, "gas": hex(limit)}, "latest"])
+                return limit
+            except _RPCError as exc:
+                if given or attempt or not _out_of_gas(exc):
+                    raise self._revert_from(exc) from exc
+                limit = self._cached_gas(tx, fresh=True)
+        return limit  # pragma: no cover - the loop returns or raises
 
     def _revert_from(self, exc: _RPCError, tx_hash: str | None = None) -> LedgerError:
         data = _revert_data(exc.data)
@@ -660,6 +803,15 @@ class _RPCError(Exception):
         self.message = message
         self.data = data
         self.code = code
+
+
+def _out_of_gas(exc: _RPCError) -> bool:
+    """The node's answer to a simulation that exhausted its gas limit (no revert data)."""
+    msg = exc.message.lower()
+    data = _revert_data(exc.data)
+    return (data is None or data in ("0x", "0X")) and (
+        "out of gas" in msg or "gas required exceeds" in msg or "intrinsic gas" in msg
+    )
 
 
 def _revert_data(data: Any) -> Any:

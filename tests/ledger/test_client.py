@@ -1,11 +1,13 @@
-"""The ledger core against a real Ganache: concurrency, reverts, receipts."""
+"""The ledger core against a real Ganache: concurrency, reverts, receipts, pre-flight, status."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
+from ledger.client import Ledger, TxSent
 from ledger.errors import ChainUnavailable, ContractReverted
 from ledger.membership import Registry
 from ledger.roles import ChangeKind, ProposalState
@@ -88,3 +90,102 @@ def test_failover_to_the_next_node(deployment: Deployment) -> None:
     led = Ledger([dead, deployment.ganache.config.url], request_timeout=1)
     assert led.block_number() >= 1
     assert led.url == deployment.ganache.config.url
+
+
+# ------------------------------------------------------------------ pre-flight, gas, status
+
+
+def _calls(led: Ledger, method: str) -> list[int]:
+    """Count ``method`` requests made through ``led.rpc`` (a list so the closure can append)."""
+    seen: list[int] = []
+    real = led.rpc
+
+    def counting(m: str, params: list[Any] | None = None) -> Any:
+        if m == method:
+            seen.append(1)
+        return real(m, params)
+
+    led.rpc = counting  # type: ignore[method-assign]
+    return seen
+
+
+def test_preflight_simulates_with_cached_gas_and_estimates_once(deployment: Deployment) -> None:
+    led = deployment.ledger()
+    reg = Registry(led)
+    estimates = _calls(led, "eth_estimateGas")
+    for i in range(3):
+        reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 1 + i % 2)
+    assert len(estimates) == 1  # one estimate per (contract, function, calldata size)
+    calls = _calls(led, "eth_call")
+    reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)
+    assert len(calls) >= 1  # ... and a simulation before every signature
+
+
+def test_preflight_reestimates_when_the_cached_gas_runs_out(deployment: Deployment) -> None:
+    led = deployment.ledger()
+    reg = Registry(led)
+    reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)  # fills the cache
+    assert led._gas_cache
+    for key, (at, _gas) in list(led._gas_cache.items()):
+        led._gas_cache[key] = (at, 30_000)  # far too little: the simulation runs out of gas
+    pid, receipt = reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)
+    assert receipt.status == 1 and pid > 0
+    assert all(gas > 30_000 for _, gas in led._gas_cache.values())
+
+
+def test_without_preflight_a_revert_is_mined_and_named_the_same(deployment: Deployment) -> None:
+    led = deployment.ledger(preflight=False)
+    reg = Registry(led)
+    outsider = deployment.signers["outsider"]
+    reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)  # caches the gas of propose
+    height = led.block_number()
+    with pytest.raises(ContractReverted) as info:
+        reg.propose(outsider, ChangeKind.SET_THRESHOLD, 1)
+    assert info.value.error_name == "RegistryNotCouncil"
+    assert info.value.error_args == {"account": outsider.address}
+    assert info.value.tx_hash is not None and led.block_number() > height  # mined, then named
+    st = led.status(info.value.tx_hash)
+    assert st.state == "failed" and isinstance(st.error, ContractReverted)
+    assert st.error.error_name == "RegistryNotCouncil" and st.error.error_args == info.value.error_args
+
+
+def test_send_only_returns_once_sent_and_status_follows(deployment: Deployment) -> None:
+    led = deployment.ledger()
+    reg = Registry(led)
+    seen: list[str] = []
+    led.rpc("miner_stop")
+    try:
+        with led.send_only(), pytest.raises(TxSent) as sent:
+            led.transact(deployment.signers["c2"], "MembershipRegistry", "propose", *_threshold_change(reg, 2),
+                         before_send=lambda h, raw: seen.append(h))
+        assert seen == [sent.value.tx_hash]
+        assert led.status(sent.value.tx_hash).state == "pending"
+    finally:
+        led.rpc("miner_start")
+    led.wait(sent.value.tx_hash)
+    st = led.status(sent.value.tx_hash)
+    assert st.state == "confirmed" and st.confirmations >= 1 and st.block_number is not None
+    assert [e.name for e in st.events][:1] == ["ProposalCreated"]
+    assert led.status("0x" + "00" * 32).state == "unknown"
+    # Outside the context (or without a before_send hook) writes wait as always.
+    _, receipt = reg.propose(deployment.signers["c2"], ChangeKind.SET_THRESHOLD, 2)
+    assert receipt.block_number > 0
+
+
+def test_check_chain_is_reused_until_max_age_or_a_connection_error(deployment: Deployment) -> None:
+    led = deployment.ledger()
+    genesis = _calls(led, "eth_getBlockByNumber")
+    led.check_chain(max_age=60)
+    led.check_chain(max_age=60)
+    assert len(genesis) == 1
+    led.check_chain()  # no max_age: always asks
+    assert len(genesis) == 2
+    led._transport_failures += 1  # what rpc() counts when no node answered
+    led.check_chain(max_age=60)
+    assert len(genesis) == 3
+
+
+def _threshold_change(reg: Registry, n: int) -> tuple[Any, ...]:
+    from ledger.membership import encode_change
+
+    return (int(ChangeKind.SET_THRESHOLD), encode_change(ChangeKind.SET_THRESHOLD, n))
