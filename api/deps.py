@@ -107,6 +107,39 @@ IdempotencyKey = Annotated[
 ]
 
 
+PreferHeader = Annotated[
+    str | None,
+    Header(
+        alias="Prefer",
+        max_length=200,
+        description=(
+            "`respond-async` (RFC 7240): answer 202 Accepted as soon as the transaction is signed and "
+            "sent, with `Location: /api/v1/tx/{hash}`, instead of waiting for the confirmations."
+        ),
+    ),
+]
+
+#: The status resource of a transaction answered 202.
+TX_STATUS_PATH = "/api/v1/tx/{tx_hash}"
+
+
+def wants_async(request: Request) -> bool:
+    """Whether the caller sent ``Prefer: respond-async`` (RFC 7240; other preferences ignored)."""
+    for value in request.headers.getlist("prefer"):
+        for pref in value.split(","):
+            if pref.split(";", 1)[0].strip().lower() == "respond-async":
+                return True
+    return False
+
+
+def accepted_body(tx_hash: str) -> tuple[int, dict[str, object]]:
+    """The 202 answer for a transaction sent without waiting."""
+    from api.schemas.tx import TxAccepted
+
+    url = TX_STATUS_PATH.format(tx_hash=tx_hash)
+    return 202, TxAccepted(tx_hash=tx_hash, status_url=url).model_dump(mode="json")
+
+
 def run_write(
     state: ServiceState,
     caller: Caller,
@@ -119,22 +152,47 @@ def run_write(
     """Run a write through the idempotency store (when a key is given); returns (status, body).
 
     ``send(before_send)`` signs and sends (passing ``before_send`` to the ledger),
-    ``respond(receipt)`` builds the answer from the receipt.
+    ``respond(receipt)`` builds the answer from the receipt. With
+    ``Prefer: respond-async`` the answer is 202 and :func:`accepted_body` as soon as
+    the transaction is sent (the ledger's :meth:`~ledger.client.Ledger.send_only`).
+    The index is not caught up here: the follower does it, and reads wait for the
+    block of every write already answered (:attr:`ServiceState.index`).
     """
     from api.idempotency import fingerprint
+    from ledger.client import TxSent
 
     state.check_chain()
+    detach = wants_async(request)
+
+    def _respond(receipt: Any) -> tuple[int, dict[str, object]]:
+        state.catch_up(receipt.block_number)
+        return respond(receipt)
+
+    def _accepted(tx_hash: str) -> tuple[int, dict[str, object]]:
+        return accepted_body(tx_hash)
+
+    def _send(before_send: Callable[[str, bytes], None] | None) -> object:
+        def hook(tx_hash: str, signed: bytes) -> None:
+            if before_send is not None:
+                before_send(tx_hash, signed)
+            if detach:
+                state.remember_sent(tx_hash, signed)
+
+        return send(hook if (detach or before_send is not None) else None)
+
     if idempotency_key is None:
-        receipt = send(None)
-        state.catch_up()
-        return respond(receipt)
+        if not detach:
+            return _respond(send(None))
+        try:
+            with state.ledger.send_only():
+                receipt = _send(None)
+        except TxSent as sent:
+            return _accepted(sent.tx_hash)
+        return _respond(receipt)  # nothing to detach (no hooked transaction): answered in full
     fp = fingerprint(request.method, request.url.path, body)
-
-    def _respond(receipt: object) -> tuple[int, dict[str, object]]:
-        state.catch_up()
-        return respond(receipt)
-
-    outcome = state.idempotency.execute(caller.key.key_id, idempotency_key, fp, send, _respond)
+    outcome = state.idempotency.execute(
+        caller.key.key_id, idempotency_key, fp, _send, _respond, _accepted if detach else None
+    )
     return outcome.status_code, outcome.body
 
 
@@ -148,11 +206,17 @@ def write_json(
     respond: Callable[[Any], Any],
     status_code: int = 200,
 ) -> JSONResponse:
-    """Run a write (idempotently when ``key`` is given) and answer ``respond(receipt)`` as JSON."""
+    """Run a write (idempotently when ``key`` is given) and answer ``respond(receipt)`` as JSON.
+
+    A 202 (``Prefer: respond-async``) carries ``Location`` and ``Preference-Applied``.
+    """
 
     def _respond(receipt: Any) -> tuple[int, dict[str, object]]:
         out: dict[str, object] = respond(receipt).model_dump(mode="json")
         return status_code, out
 
     code, out = run_write(state, caller, request, key, body, send, _respond)
-    return JSONResponse(out, status_code=code)
+    headers: dict[str, str] = {}
+    if code == 202:
+        headers = {"Location": str(out["status_url"]), "Preference-Applied": "respond-async"}
+    return JSONResponse(out, status_code=code, headers=headers)

@@ -9,10 +9,18 @@ response. A retry:
   crash, a timeout, the node going away) re-sends the *same signed bytes*
   (one hash, so at most one transaction) and answers from its receipt;
 * with the same key but a different body is refused (409), as is a retry
-  while the first attempt is still running (409, try again).
+  while the first attempt is still running (409, try again);
+* of a request answered 202 (``Prefer: respond-async``) returns the same 202
+  (re-sending the same signed bytes if the node lost them), never a second
+  transaction;
+* of a request that reverted is run again (nothing stays recorded): the same
+  problem whether the revert was refused before sending or mined.
 
 At start-up :meth:`IdempotencyStore.reconcile` re-sends every signed but
 unanswered transaction, so nothing signed is left behind by a crash.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL``: a write costs three small
+commits here, none of them an fsync of the main database.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.client import Ledger, TxReceipt
+from ledger.client import Ledger, TxReceipt, TxSent
 from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, TransactionFailed
 
 log = logging.getLogger("api.idempotency")
@@ -41,7 +49,7 @@ records = sa.Table(
     sa.Column("scope", sa.String(64), primary_key=True),  # the API key id
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # started | signed | done
+    sa.Column("state", sa.String(16), nullable=False),  # started | signed | accepted | done
     sa.Column("tx_hash", sa.String(66), nullable=True),
     sa.Column("raw_tx", sa.Text, nullable=True),
     sa.Column("status_code", sa.Integer, nullable=True),
@@ -52,6 +60,8 @@ records = sa.Table(
 
 Send = Callable[[Callable[[str, bytes], None] | None], TxReceipt]
 Respond = Callable[[TxReceipt], tuple[int, dict[str, Any]]]
+#: Builds the 202 answer for a transaction sent without waiting (``Prefer: respond-async``).
+Accepted = Callable[[str], tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ class IdempotencyStore:
     def __init__(self, engine: sa.Engine, ledger: Ledger) -> None:
         self.engine = engine
         self.ledger = ledger
+        if engine.dialect.name == "sqlite":
+            _sqlite_fast_commits(engine)
         metadata.create_all(engine)
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -78,12 +90,15 @@ class IdempotencyStore:
         with self._guard:
             return self._locks.setdefault((scope, key), threading.Lock())
 
-    def execute(self, scope: str, key: str, fp: str, send: Send, respond: Respond) -> Outcome:
+    def execute(
+        self, scope: str, key: str, fp: str, send: Send, respond: Respond, accepted: Accepted | None = None
+    ) -> Outcome:
+        """Run ``send`` at most once per (scope, key); ``accepted``: answer 202 once sent."""
         lock = self._lock(scope, key)
         if not lock.acquire(blocking=False):
             raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
         try:
-            return self._execute(scope, key, fp, send, respond)
+            return self._execute(scope, key, fp, send, respond, accepted)
         finally:
             lock.release()
 
@@ -101,14 +116,23 @@ class IdempotencyStore:
                 .values(updated_at=time.time(), **values)
             )
 
-    def _execute(self, scope: str, key: str, fp: str, send: Send, respond: Respond) -> Outcome:
+    def _execute(
+        self, scope: str, key: str, fp: str, send: Send, respond: Respond, accepted: Accepted | None
+    ) -> Outcome:
         row = self._row(scope, key)
         if row is not None and row["fingerprint"] != fp:
             raise Conflict("this Idempotency-Key was used for a different request")
         if row is not None and row["state"] == "done":
             return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
+        if row is not None and row["state"] == "accepted":
+            self._keep_alive(row)
+            return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
         if row is not None and row["state"] == "signed" and row["raw_tx"]:
-            receipt = self._resume(row)
+            try:
+                receipt = self._resume(row)
+            except ContractReverted:
+                self._forget(scope, key)  # as a refused request: the same problem again on a retry
+                raise
             if receipt is not None:
                 return self._finish(scope, key, receipt, respond, replayed=True)
             # The signed transaction can never be mined (its nonce went to another): sign anew.
@@ -125,14 +149,39 @@ class IdempotencyStore:
             self._update(scope, key, state="signed", tx_hash=tx_hash, raw_tx=raw.hex())
 
         try:
-            receipt = send(persist)
-        except ContractReverted as exc:
-            if exc.tx_hash is None:
-                # Refused before anything was sent: the key may be reused for a corrected request.
-                with self.engine.begin() as conn:
-                    conn.execute(records.delete().where(records.c.scope == scope, records.c.key == key))
+            if accepted is None:
+                receipt = send(persist)
+            else:
+                with self.ledger.send_only():
+                    receipt = send(persist)
+        except TxSent as sent:  # only raised inside send_only(), i.e. with `accepted`
+            assert accepted is not None
+            status_code, body = accepted(sent.tx_hash)
+            self._update(scope, key, state="accepted", status_code=status_code,
+                         response=json.dumps(body, ensure_ascii=False, default=str))
+            return Outcome(status_code, body, replayed=False)
+        except ContractReverted:
+            # Refused before anything was sent, or mined and reverted (COGOV_PREFLIGHT=false):
+            # either way nothing changed, and the key may be reused for a corrected request.
+            self._forget(scope, key)
             raise
         return self._finish(scope, key, receipt, respond, replayed=False)
+
+    def _forget(self, scope: str, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(records.delete().where(records.c.scope == scope, records.c.key == key))
+
+    def _keep_alive(self, row: sa.RowMapping) -> None:
+        """A retry of a 202: if the node lost the transaction, send the same bytes again."""
+        tx_hash = str(row["tx_hash"])
+        try:
+            if self.ledger.receipt(tx_hash) is not None:
+                self._update(str(row["scope"]), str(row["key"]), state="done")
+            elif self.ledger.rpc("eth_getTransactionByHash", [tx_hash]) is None and row["raw_tx"]:
+                log.warning("node lost accepted tx %s; sending the same bytes again", tx_hash)
+                self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
+        except LedgerError as exc:  # the stored answer stands; the status URL tells the rest
+            log.warning("could not check accepted tx %s: %s", tx_hash, exc)
 
     def _finish(self, scope: str, key: str, receipt: TxReceipt, respond: Respond, replayed: bool) -> Outcome:
         status_code, body = respond(receipt)
@@ -151,6 +200,8 @@ class IdempotencyStore:
         tx_hash = str(row["tx_hash"])
         receipt = self.ledger.receipt(tx_hash)
         if receipt is not None:
+            if receipt.status != 1:
+                raise self.ledger.status(tx_hash).error or ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
             return receipt
         try:
             self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
@@ -165,13 +216,31 @@ class IdempotencyStore:
     def reconcile(self) -> int:
         """At start-up: re-send signed transactions that never got an answer. Returns how many."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(records).where(records.c.state == "signed")).mappings().all()
+            rows = conn.execute(
+                sa.select(records).where(records.c.state.in_(("signed", "accepted")), records.c.raw_tx.is_not(None))
+            ).mappings().all()
         n = 0
         for row in rows:
             try:
                 if self.ledger.receipt(str(row["tx_hash"])) is None:
                     self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
                     n += 1
+                elif row["state"] == "accepted":
+                    self._update(str(row["scope"]), str(row["key"]), state="done")  # its 202 stays the answer
             except (ChainUnavailable, LedgerError) as exc:
                 log.warning("could not reconcile %s: %s", row["tx_hash"], exc)
         return n
+
+
+def _sqlite_fast_commits(engine: sa.Engine) -> None:
+    """WAL and ``synchronous=NORMAL`` on every connection (durable across crashes of the process;
+    a power cut may lose the last commits, never corrupt the file)."""
+
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    sa.event.listen(engine, "connect", _pragmas)
+    engine.dispose()  # connections opened before this listener get the pragmas too

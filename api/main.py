@@ -13,16 +13,16 @@ from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.routers import audit as audit_routers
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
-from api.routers import health, membership
-from api.settings import Settings, get_settings
+from api.routers import health, membership, tx
+from api.settings import LedgerSettings, get_settings, service_settings
 from api.state import ServiceState
 
 log = logging.getLogger("api")
 
 
-def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
+def create_app(settings: LedgerSettings | None = None, state: ServiceState | None = None) -> FastAPI:
     """The application. Tests pass their own settings (or a prepared state)."""
-    settings = settings or get_settings()
+    settings = service_settings(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +40,13 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         description=(
             "Inter-department data sharing under on-chain grants, and the community "
             "co-governance fund (社区共治基金). Writes are signed with the caller's "
-            "account; every answer that changed the chain carries the transaction hash."
+            "account; every answer that changed the chain carries the transaction hash.\n\n"
+            "Writes that take an `Idempotency-Key` also honour `Prefer: respond-async` (RFC 7240): "
+            "the answer is then 202 Accepted as soon as the transaction is signed and sent, with "
+            "`Location: /api/v1/tx/{hash}`; `GET /api/v1/tx/{hash}` tells pending, mined, confirmed "
+            "(at the configured depth) or failed (the problem the synchronous answer would have been). "
+            "A revert is answered with the same problem+json whether it was refused before sending "
+            "or mined (`COGOV_PREFLIGHT=false`; then its hash is in the `Cogov-Tx-Hash` header)."
         ),
         lifespan=lifespan,
         docs_url="/docs",
@@ -50,6 +56,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(tx.router)
     app.include_router(membership.members_router)
     app.include_router(membership.council_router)
     for r in (data_routers.datasets_router, data_routers.requests_router, data_routers.grants_router, data_routers.access_log_router):
@@ -59,7 +66,53 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     app.include_router(portal.pages_router)
     app.mount("/static", portal.static_files(), name="static")
     app.include_router(audit_routers.router)
+    _document_async_writes(app)
     return app
+
+
+def _document_async_writes(app: FastAPI) -> None:
+    """In the OpenAPI schema, every idempotent write (the routes of ``api.deps.write_json``,
+    recognised by their ``Idempotency-Key`` header) also takes ``Prefer`` and may answer 202."""
+    from fastapi.openapi.utils import get_openapi
+
+    from api.schemas.tx import TxAccepted
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["TxAccepted"] = TxAccepted.model_json_schema(ref_template="#/components/schemas/{model}")
+        prefer = {
+            "name": "Prefer",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 200, "examples": ["respond-async"]},
+            "description": (
+                "`respond-async` (RFC 7240): answer 202 as soon as the transaction is signed and sent, "
+                "with `Location: /api/v1/tx/{hash}`, instead of waiting for the confirmations."
+            ),
+        }
+        accepted = {
+            "description": "Sent, not yet confirmed (`Prefer: respond-async`): follow `Location`",
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "/api/v1/tx/{hash}"},
+                "Preference-Applied": {"schema": {"type": "string"}, "description": "respond-async"},
+            },
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TxAccepted"}}},
+        }
+        for ops in schema.get("paths", {}).values():
+            for method, op in ops.items():
+                if method not in ("post", "put", "patch", "delete"):
+                    continue
+                params = op.get("parameters", [])
+                if any(p.get("name") == "Idempotency-Key" and p.get("in") == "header" for p in params):
+                    op["parameters"] = [*params, prefer]
+                    op.setdefault("responses", {})["202"] = accepted
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_factory() -> FastAPI:

@@ -43,24 +43,39 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank", **
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and the problem+json body for a ledger error.
+
+    A revert's body is the same whether it was caught by the pre-flight (nothing
+    sent) or mined and named afterwards (``COGOV_PREFLIGHT=false``): the hash of a
+    mined revert is in the ``Cogov-Tx-Hash`` header, not the body.
+    """
+    status = exc.http_status
+    extra: dict[str, Any] = {"code": exc.code}
+    if isinstance(exc, ContractReverted):
+        status = revert_status(exc.error_name)
+        extra["error"] = exc.error_name
+        extra["args"] = {k: jsonable(v) for k, v in exc.error_args.items()}
+    if "retry_after" in exc.context:
+        extra["retry_after"] = exc.context["retry_after"]
+    elif isinstance(exc, ChainUnavailable) or status == 503:
+        extra["retry_after"] = 2
+    body = {"type": f"urn:cogov:problem:{exc.code}", "title": _title(status), "status": status,
+            "detail": exc.message, **extra}
+    return status, body
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def _ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-        status = exc.http_status
-        extra: dict[str, Any] = {"code": exc.code}
-        if isinstance(exc, ContractReverted):
-            status = revert_status(exc.error_name)
-            extra["error"] = exc.error_name
-            extra["args"] = {k: _jsonable(v) for k, v in exc.error_args.items()}
-            if exc.tx_hash:
-                extra["tx_hash"] = exc.tx_hash
-        if "retry_after" in exc.context:
-            extra["retry_after"] = exc.context["retry_after"]
-        elif isinstance(exc, ChainUnavailable) or status == 503:
-            extra["retry_after"] = 2
+        status, body = problem_of(exc)
         if status >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
-        return problem(status, _title(status), exc.message, f"urn:cogov:problem:{exc.code}", **extra)
+        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail")}
+        resp = problem(status, body["title"], body["detail"], body["type"], **extra)
+        if isinstance(exc, ContractReverted) and exc.tx_hash:
+            resp.headers["Cogov-Tx-Hash"] = exc.tx_hash
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,7 +118,7 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     if isinstance(v, bytes):
         return "0x" + v.hex()
     if isinstance(v, int) and abs(v) > 2**53:

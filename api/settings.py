@@ -1,5 +1,36 @@
-"""The service's settings are the ledger's (one set of ``COGOV_*`` variables for CLI and API)."""
+"""The service's settings: the ledger's (one set of ``COGOV_*`` variables for CLI and API) plus its own."""
 
-from ledger.config import Settings, get_settings
+from __future__ import annotations
 
-__all__ = ["Settings", "get_settings"]
+from functools import lru_cache
+
+from pydantic import Field
+
+from ledger.config import Settings as LedgerSettings
+
+
+class Settings(LedgerSettings):
+    """The ledger's settings and the ones only the HTTP service reads."""
+
+    #: ``COGOV_PREFLIGHT``: simulate every write (``eth_call``) before signing, so a revert is
+    #: refused with nothing sent. ``false``: one request less per write; a revert is then mined
+    #: (it costs its gas) and named afterwards. Callers get the same problem+json either way.
+    preflight: bool = True
+    #: ``COGOV_CHAIN_CHECK_SECONDS``: how long a successful chain-identity check (chain id and
+    #: genesis hash) is reused by writes; any connection error or node fail-over re-checks at once.
+    chain_check_seconds: float = Field(default=5.0, ge=0)
+
+
+def service_settings(settings: LedgerSettings) -> Settings:
+    """``settings`` as the service's (the service-only fields from the environment or defaults)."""
+    if isinstance(settings, Settings):
+        return settings
+    return Settings(**settings.model_dump())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+__all__ = ["LedgerSettings", "Settings", "get_settings", "service_settings"]

@@ -270,7 +270,7 @@ def upload_dataset(
     if Role.DEPARTMENT not in m.roles:
         raise AccessDenied(f"member {m.id} lacks the department role needed to register datasets")
     up = gw.upload(caller.signer(), title, Classification[classification.upper()], content, fmt, description)  # type: ignore[arg-type]
-    state.catch_up()
+    state.catch_up(up.receipt.block_number)
     return DatasetWrite(tx=tx_info(up.receipt), dataset=dataset_public(gw.data.dataset(up.dataset_id), gw))
 
 
@@ -293,7 +293,7 @@ def update_dataset(
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
     receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt)  # type: ignore[arg-type]
-    state.catch_up()
+    state.catch_up(receipt.block_number)
     return DatasetWrite(tx=tx_info(receipt), dataset=dataset_public(gw.data.dataset(dataset_id), gw))
 
 
@@ -319,7 +319,7 @@ def fetch_data(
     if grant_id is None:
         grant_id = _find_grant(state, gw, caller, dataset_id, wanted)
     served = gw.serve(dataset_id, caller.account, wanted, grant_id)
-    state.catch_up()
+    state.catch_up(served.receipt.block_number)
     return SealedData(
         dataset_id=served.dataset_id,
         grant_id=served.grant_id,

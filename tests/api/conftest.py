@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
+from api.settings import Settings
 from ledger.chain import free_port
-from ledger.config import Settings
 from tests.conftest import Deployment
 
 # label -> role of its API key
