@@ -238,6 +238,149 @@ def _fast_data_decoder(types: Sequence[str]) -> Callable[[bytes], list[Any]] | N
     return decode
 
 
+_HEX_TEXT = re.compile(r"0x[0-9a-fA-F]*")
+HexDecoder = Callable[[Sequence[str], str], str]
+
+
+def _hex_word_json(t: str) -> Callable[[str], str] | None:
+    """Like :func:`_word_to_json` (same checks), from 64 hex digits straight to JSON text."""
+    if t.startswith("uint"):
+        limit = 1 << int(t[4:] or 256)
+
+        def _uint(w: str) -> str:
+            v = int(w, 16)
+            if v >= limit:
+                raise ValueError(f"{t} out of range")
+            return f'"{v}"'
+
+        return _uint
+    if t.startswith("int"):
+        bits = int(t[3:] or 256)
+        lo, hi = -(1 << (bits - 1)), 1 << (bits - 1)
+
+        def _sint(w: str) -> str:
+            v = int(w, 16)
+            if v >= 1 << 255:
+                v -= 1 << 256
+            if not lo <= v < hi:
+                raise ValueError(f"{t} out of range")
+            return f'"{v}"'
+
+        return _sint
+    if t == "address":
+
+        def _address(w: str) -> str:
+            if int(w[:24], 16):
+                raise ValueError("address with dirty high bytes")
+            return '"' + checksum(w[24:]) + '"'
+
+        return _address
+    if t == "bool":
+
+        def _bool(w: str) -> str:
+            v = int(w, 16)
+            if v > 1:
+                raise ValueError("bool out of range")
+            return "true" if v else "false"
+
+        return _bool
+    if t.startswith("bytes") and t != "bytes":
+        size = 2 * int(t[5:])
+
+        def _fixed(w: str) -> str:
+            if int(w[size:] or "0", 16):
+                raise ValueError(f"{t} with dirty padding")
+            return '"0x' + w[:size].lower() + '"'
+
+        return _fixed
+    return None
+
+
+def _topic_hash_json(w: str) -> str:
+    return '"0x' + w.lower() + '"'
+
+
+def _hex_decoder(
+    inputs: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> HexDecoder | None:
+    """A decoder from a log's hex topics and data straight to the canonical JSON text.
+
+    It gives exactly ``canonical_json(EventSpec.decode(...))`` with the same checks
+    (so the same logs fail), without bytes conversions or ``json.dumps`` of the
+    whole object; None when an input needs eth_abi (tuples, arrays) or names repeat.
+    Callers fall back to :meth:`EventSpec.decode` when it raises.
+    """
+    if len(set(names)) != len(names):
+        return None
+    topic_convs: list[Callable[[str], str]] = []
+    data_plan: list[tuple[Callable[[str], str] | None, bool]] = []  # (word decoder, is string)
+    source: dict[str, tuple[bool, int]] = {}  # name -> (in a topic?, position)
+    for name, item in zip(names, inputs, strict=True):
+        t = str(item["type"])
+        if item.get("indexed"):
+            conv = _topic_hash_json if _is_dynamic(item) else _hex_word_json(t)
+            if conv is None:
+                return None
+            source[name] = (True, len(topic_convs))
+            topic_convs.append(conv)
+        elif t in ("string", "bytes"):
+            source[name] = (False, len(data_plan))
+            data_plan.append((None, t == "string"))
+        else:
+            conv = _hex_word_json(t)
+            if conv is None:
+                return None
+            source[name] = (False, len(data_plan))
+            data_plan.append((conv, False))
+    n_topics = len(topic_convs) + 1
+    head = 64 * len(data_plan)
+    # one str.format template, keys in sorted order, each value by its position in
+    # topic values + data values: '{{"a":{1},"b":{0}}}'
+    n_indexed = len(topic_convs)
+    fields = []
+    for n in sorted(names):
+        in_topic, i = source[n]
+        key = json.dumps(n, ensure_ascii=False).replace("{", "{{").replace("}", "}}")
+        fields.append(f"{key}:{{{i if in_topic else n_indexed + i}}}")
+    template = "{{" + ",".join(fields) + "}}"
+    match = _HEX_TEXT.fullmatch
+
+    def decode(topics: Sequence[str], data: str) -> str:
+        if len(topics) != n_topics:
+            raise ValueError("wrong number of topics")
+        for topic in topics:
+            if len(topic) != 66 or not match(topic):
+                raise ValueError("bad topic")
+        if not match(data) or len(data) % 2:
+            raise ValueError("bad data")
+        d = data[2:]
+        if not data_plan and d:
+            raise ValueError("unexpected data")
+        size = len(d)  # hex digits
+        if size < head:
+            raise ValueError("data shorter than its head")
+        values = [conv(topics[i + 1][2:]) for i, conv in enumerate(topic_convs)]
+        for i, (conv, is_string) in enumerate(data_plan):
+            word = d[64 * i : 64 * i + 64]
+            if conv is not None:
+                values.append(conv(word))
+                continue
+            offset = 2 * int(word, 16)
+            if offset + 64 > size:
+                raise ValueError("offset beyond data")
+            end = offset + 64 + 2 * int(d[offset : offset + 64], 16)
+            if end > size:
+                raise ValueError("length beyond data")
+            payload = d[offset + 64 : end]
+            if is_string:
+                values.append(json.dumps(bytes.fromhex(payload).decode("utf-8"), ensure_ascii=False))
+            else:
+                values.append('"0x' + payload.lower() + '"')
+        return template.format(*values)
+
+    return decode
+
+
 def normalize_value(item: Mapping[str, Any] | None, value: Any) -> Any:
     """The canonical JSON form of a filter value, for comparing with stored arguments.
 
@@ -288,6 +431,7 @@ class EventSpec:
     data_convs: tuple[Converter, ...]
     data_decoder: Callable[[Any], Any] | None
     fast_decoder: Callable[[bytes], list[Any]] | None
+    hex_decoder: HexDecoder | None
 
     @classmethod
     def from_abi(cls, contract: str, abi: Mapping[str, Any]) -> EventSpec:
@@ -309,6 +453,7 @@ class EventSpec:
             data_convs=tuple(_to_json(item) for _, item in data),
             data_decoder=decoder,
             fast_decoder=_fast_data_decoder(types),
+            hex_decoder=_hex_decoder(inputs, [n for n, _ in named]),
         )
 
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
@@ -356,6 +501,7 @@ class ContractSpec:
     name: str
     address: str
     events: Mapping[bytes, EventSpec]
+    events_by_hex: Mapping[str, EventSpec]  # "0x" + lowercase hex of the first topic
 
     @classmethod
     def from_abi(cls, name: str, address: str, abi: Iterable[Mapping[str, Any]]) -> ContractSpec:
@@ -364,7 +510,8 @@ class ContractSpec:
             if item.get("type") == "event" and not item.get("anonymous"):
                 spec = EventSpec.from_abi(name, item)
                 events[spec.topic0] = spec
-        return cls(name=name, address=checksum(address), events=events)
+        by_hex = {_hex(topic): spec for topic, spec in events.items()}
+        return cls(name=name, address=checksum(address), events=events, events_by_hex=by_hex)
 
     def by_name(self, event: str) -> EventSpec | None:
         for spec in self.events.values():
@@ -378,6 +525,26 @@ class ContractSpec:
             "address": self.address,
             "events": sorted(s.signature for s in self.events.values()),
         }
+
+
+def decode_log_hex(spec: ContractSpec, topics: Sequence[str], data: str) -> tuple[str, str, bool]:
+    """``(event name, canonical args JSON text, decoded?)`` of one log given as JSON-RPC hex.
+
+    The same answer as ``decode_log`` on the bytes followed by :func:`canonical_json`,
+    by the fast hex path where the event has one and it accepts the log.
+    """
+    event = spec.events_by_hex.get(topics[0].lower()) if topics else None
+    if event is not None and event.hex_decoder is not None:
+        try:
+            return event.name, event.hex_decoder(topics, data), True
+        except (ValueError, UnicodeDecodeError):
+            pass  # the slow path decides (and keeps a malformed log raw)
+    name, args, ok = decode_log(spec, [_from_hex(t) for t in topics], _from_hex(data))
+    return name, canonical_json(args), ok
+
+
+def _from_hex(value: str) -> bytes:
+    return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
 
 
 def decode_log(

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -42,7 +43,7 @@ from ledger.index.codec import (
     EventSpec,
     canonical_json,
     checksum,
-    decode_log,
+    decode_log_hex,
     normalize_value,
 )
 from ledger.index.rows import EventRow, IndexHealth, SyncProgress, SyncResult
@@ -52,11 +53,14 @@ log = logging.getLogger("ledger.index")
 
 ContractsArg = Mapping[str, str] | Mapping[str, tuple[str, Sequence[Mapping[str, Any]]]]
 Order = Literal["asc", "desc"]
+AnyOf = Sequence[tuple[str, Mapping[str, Any] | None]]
 ProgressFn = Callable[[SyncProgress], None]
 
 _ARG_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MAX_LIMIT = 10_000
 _HEADER_BATCH = 200
+_FIRST_RANGE = 4  # blocks in a sync's first eth_getLogs; the next ranges adapt
+_PREFETCH = 2  # fetched ranges waiting to be written
 
 
 class IndexChainMismatch(ChainMismatch):
@@ -81,6 +85,17 @@ class _Header:
     time: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One range as fetched from the chain, before decoding."""
+
+    frm: int
+    to: int
+    end: _Header | None  # the range's last block, None if the node does not have it (yet)
+    logs: list[Any]
+    headers: Mapping[int, _Header | None]  # blocks whose logs carry no blockTimestamp
+
+
 def _int(value: Any) -> int:
     if isinstance(value, int):
         return value
@@ -94,12 +109,6 @@ def _hexstr(value: Any) -> str:
     return "0x" + bytes(value).hex()
 
 
-def _bytes(value: Any) -> bytes:
-    if isinstance(value, str):
-        return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
-    return bytes(value)
-
-
 class Indexer:
     """Indexes the events of a set of contracts into a SQL database.
 
@@ -109,7 +118,12 @@ class Indexer:
             name → ``(address, abi)``.
         db_url: a SQLite file path, or an SQLAlchemy URL (``postgresql+psycopg://…``).
         confirmations: index only up to ``head - confirmations``.
-        batch_blocks: blocks per ``eth_getLogs`` call and per DB transaction.
+        batch_blocks: the most blocks per ``eth_getLogs`` call and per DB transaction
+            (a range: written in one transaction with the new last indexed block).
+        batch_events: the number of logs a range aims at. A sync's first range is
+            ``min(batch_blocks, 4)`` blocks; each next one is sized from the log
+            density seen so far (at most 4 times the last, at most ``batch_blocks``),
+            and fetched while the previous one is decoded and written.
         start_block: the first block to index (the deployment block, say).
         keep_blocks: how many recent block numbers keep their hash for reorg detection.
     """
@@ -122,6 +136,7 @@ class Indexer:
         *,
         confirmations: int = 0,
         batch_blocks: int = 2000,
+        batch_events: int = 5000,
         start_block: int = 0,
         keep_blocks: int = 256,
     ) -> None:
@@ -129,6 +144,8 @@ class Indexer:
             raise ValidationFailed("confirmations", "must be >= 0")
         if batch_blocks < 1:
             raise ValidationFailed("batch_blocks", "must be >= 1")
+        if batch_events < 1:
+            raise ValidationFailed("batch_events", "must be >= 1")
         if start_block < 0:
             raise ValidationFailed("start_block", "must be >= 0")
         if keep_blocks < 1:
@@ -136,6 +153,7 @@ class Indexer:
         self.w3 = w3
         self.confirmations = confirmations
         self.batch_blocks = batch_blocks
+        self.batch_events = batch_events
         self.start_block = start_block
         self.keep_blocks = keep_blocks
         self._specs = self._load_specs(contracts)
@@ -153,7 +171,7 @@ class Indexer:
                     self._store.create()
                 else:
                     with self._store.engine.begin() as conn:
-                        schema.metadata.create_all(conn)
+                        schema.create(conn)
         except IndexUnavailable as exc:  # reported by health(); rebuild() repairs
             log.error("%s", exc)
 
@@ -411,20 +429,18 @@ class Indexer:
         batches = 0
         complete = True
         nxt = self.start_block if last is None else last + 1
-        while nxt <= target:
-            end = min(nxt + self.batch_blocks - 1, target)
-            count = self._index_batch(nxt, end, last)
+        for fetched in self._fetch_ahead(nxt, target):
+            count = self._write_range(fetched, last)
             if count is None:  # the chain moved under us: stop, the next sync resumes
                 complete = False
                 break
-            first = nxt if first is None else first
+            first = fetched.frm if first is None else first
             written += count
             batches += 1
-            last = end
-            nxt = end + 1
+            last = fetched.to
             if progress is not None:
                 progress(
-                    SyncProgress(from_block=first, to_block=end, target=target, events=written)
+                    SyncProgress(from_block=first, to_block=fetched.to, target=target, events=written)
                 )
         result = SyncResult(
             from_block=first,
@@ -482,73 +498,139 @@ class Indexer:
                 conn.execute(sa.delete(schema.meta).where(schema.meta.c.key == "last_block"))
         return ancestor, int(removed or 0)
 
-    def _index_batch(self, frm: int, to: int, expected_last: int | None) -> int | None:
-        """Fetch, decode and write blocks ``[frm, to]``; None if the chain changed meanwhile."""
+    def _fetch_ahead(self, nxt: int, target: int) -> Iterator[_Fetched]:
+        """Ranges ``[nxt, target]`` fetched by a thread up to ``_PREFETCH`` ranges ahead.
+
+        The caller decodes and writes one range while the next ones are being
+        fetched (the node works and the socket waits without the GIL). Range sizes
+        adapt: the first is ``min(batch_blocks, _FIRST_RANGE)`` blocks, the next
+        aim at ``batch_events`` logs (at most ×4 the last, at most ``batch_blocks``).
+        Closing the generator (the caller stopped or failed) stops the thread and
+        waits for it, so no fetch outlives the sync.
+        """
+        if nxt > target:
+            return
+        out: queue.Queue[_Fetched | BaseException | None] = queue.Queue(maxsize=_PREFETCH)
+        stop = threading.Event()
+
+        def put(item: _Fetched | BaseException | None) -> bool:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fetch() -> None:
+            size = min(self.batch_blocks, _FIRST_RANGE)
+            frm = nxt
+            try:
+                while frm <= target and not stop.is_set():
+                    to = min(frm + size - 1, target)
+                    fetched = self._fetch_range(frm, to)
+                    if not put(fetched):
+                        return
+                    want = size * self.batch_events // max(len(fetched.logs), 1)
+                    size = max(1, min(want, size * 4, self.batch_blocks))
+                    frm = to + 1
+                put(None)
+            except BaseException as exc:  # handed to the caller, raised there
+                put(exc)
+
+        thread = threading.Thread(target=fetch, name="index-fetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = out.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            thread.join()
+
+    def _fetch_range(self, frm: int, to: int) -> _Fetched:
+        """The chain side of one range: its last header, its logs, the headers it needs."""
         end = self._header(to)  # before the logs: a reorg after this is caught next sync
         if end is None:
-            return None
+            return _Fetched(frm, to, None, [], {})
         raw_logs = self._get_logs(frm, to)
+        need = {
+            _int(lg["blockNumber"])
+            for lg in raw_logs
+            if lg.get("blockTimestamp") is None and not lg.get("removed")
+        }
+        need.discard(to)
+        headers = self._headers(sorted(need)) if need else {}
+        return _Fetched(frm, to, end, raw_logs, headers)
 
-        rows: list[dict[str, Any]] = []
-        times: dict[int, int] = {}
+    def _write_range(self, f: _Fetched, expected_last: int | None) -> int | None:
+        """Decode and write one fetched range in one transaction with its new last block;
+        None (nothing written) if the chain changed meanwhile."""
+        frm, to, end = f.frm, f.to, f.end
+        if end is None:
+            return None
+        headers: dict[int, _Header] = {to: end}
+        blocks: dict[Any, tuple[int, str, int]] = {}  # raw blockNumber -> (number, hash, time)
         hashes: dict[int, str] = {}
-        need: set[int] = set()
+        rows: list[tuple[Any, ...]] = []
         by_address = self._by_address
-        for lg in raw_logs:
+        for lg in f.logs:
             if lg.get("removed"):
                 continue
             spec = by_address.get(str(lg["address"]).lower())
             if spec is None:  # a node that ignores the address filter
                 continue
-            number = _int(lg["blockNumber"])
+            raw_number = lg["blockNumber"]
             block_hash = _hexstr(lg["blockHash"])
-            if hashes.setdefault(number, block_hash) != block_hash:
-                return None  # two versions of one block in one answer
-            stamp = lg.get("blockTimestamp")
-            if stamp is not None:
-                times[number] = _int(stamp)
-            else:
-                need.add(number)
-            topics = [_bytes(t) for t in lg["topics"]]
-            name, args, ok = decode_log(spec, topics, _bytes(lg["data"]))
+            known = blocks.get(raw_number)
+            if known is None or known[1] != block_hash:
+                number = _int(raw_number)
+                if hashes.setdefault(number, block_hash) != block_hash:
+                    return None  # two versions of one block in one answer
+                stamp = lg.get("blockTimestamp")
+                if stamp is not None:
+                    time_ = _int(stamp)
+                else:
+                    header = headers.get(number) or f.headers.get(number)
+                    if header is None or header.hash != block_hash:
+                        log.info("block %d changed while indexing; will retry", number)
+                        return None
+                    headers[number] = header
+                    time_ = header.time
+                known = blocks[raw_number] = (number, block_hash, time_)
+            topics = lg["topics"]
+            data = lg["data"]
+            if topics and not isinstance(topics[0], str):  # formatted by web3 (eth-tester)
+                topics = [_hexstr(t) for t in topics]
+            if not isinstance(data, str):
+                data = _hexstr(data)
+            name, args_json, ok = decode_log_hex(spec, topics, data)
+            tx_hash = _hexstr(lg["transactionHash"])
             if not ok:
-                log.warning(
-                    "undecodable log %s of %s at block %d",
-                    _hexstr(lg["transactionHash"]),
-                    spec.name,
-                    number,
-                )
+                log.warning("undecodable log %s of %s at block %d", tx_hash, spec.name, known[0])
             rows.append(
-                {
-                    "block_number": number,
-                    "block_hash": block_hash,
-                    "block_time": 0,
-                    "tx_hash": _hexstr(lg["transactionHash"]),
-                    "tx_index": _int(lg["transactionIndex"]),
-                    "log_index": _int(lg["logIndex"]),
-                    "contract": spec.name,
-                    "address": spec.address,
-                    "event": name,
-                    "args": canonical_json(args),
-                }
+                (
+                    known[0],
+                    block_hash,
+                    known[2],
+                    tx_hash,
+                    _int(lg["transactionIndex"]),
+                    _int(lg["logIndex"]),
+                    spec.name,
+                    spec.address,
+                    name,
+                    args_json,
+                )
             )
-
-        headers: dict[int, _Header] = {to: end}
-        need.discard(to)
-        if need:
-            for number, header in self._headers(sorted(need)).items():
-                if header is None or header.hash != hashes[number]:
-                    log.info("block %d changed while indexing; will retry", number)
-                    return None
-                headers[number] = header
         if to in hashes and hashes[to] != end.hash:
             return None
-        for number, header in headers.items():
-            times.setdefault(number, header.time)
-        for row in rows:
-            row["block_time"] = times[row["block_number"]]
-        rows.sort(key=lambda r: (r["block_number"], r["log_index"]))
+        rows.sort(key=_chain_order)
 
+        times = {number: t for number, _, t in blocks.values()}
         block_rows = [
             {"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash, "time": h.time}
             for h in headers.values()
@@ -556,12 +638,7 @@ class Indexer:
         for number, block_hash in hashes.items():  # blocks known only from their logs
             if number not in headers:
                 block_rows.append(
-                    {
-                        "number": number,
-                        "hash": block_hash,
-                        "parent_hash": None,
-                        "time": times[number],
-                    }
+                    {"number": number, "hash": block_hash, "parent_hash": None, "time": times[number]}
                 )
         with self._store.guard("write batch"), self._store.engine.begin() as conn:
             current = conn.execute(
@@ -573,7 +650,7 @@ class Indexer:
                     f"(last block {current}, expected {expected_last})"
                 )
             if rows:
-                conn.execute(sa.insert(schema.events), rows)
+                _insert_events(conn, rows)
             conn.execute(sa.delete(schema.blocks).where(schema.blocks.c.number >= frm))
             conn.execute(sa.insert(schema.blocks), block_rows)
             conn.execute(
@@ -633,6 +710,24 @@ class Indexer:
             ).scalar_one_or_none()
         return int(value) if value is not None else None
 
+    def version(self) -> tuple[int, str] | None:
+        """``(last indexed block, its hash)``: changes whenever the index's content does
+        (new blocks, or a reorg rolled back and re-indexed to the same height). One
+        small query; None when nothing is indexed. For caches of answers read from it."""
+        self._require_db("version")
+        b = schema.blocks.c
+        query = (
+            sa.select(schema.meta.c.value, b.hash)
+            .select_from(schema.meta)
+            .outerjoin(schema.blocks, b.number == sa.cast(schema.meta.c.value, sa.BigInteger))
+            .where(schema.meta.c.key == "last_block")
+        )
+        with self._store.guard("version"), self._store.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return int(row[0]), str(row[1] or "")
+
     def lag(self) -> int:
         """Blocks between the chain head and the last indexed block (asks the node)."""
         last = self.last_block()
@@ -656,9 +751,16 @@ class Indexer:
         from_block: int | None,
         to_block: int | None,
         tx_hash: str | None,
+        any_of: AnyOf | None = None,
+        from_time: int | None = None,
+        to_time: int | None = None,
     ) -> list[sa.ColumnElement[bool]]:
         e = schema.events.c
         where: list[sa.ColumnElement[bool]] = []
+        if from_time is not None:
+            where.append(e.block_time >= from_time)
+        if to_time is not None:
+            where.append(e.block_time <= to_time)
         if contract is not None:
             where.append(e.contract == contract)
         if event is not None:
@@ -673,6 +775,16 @@ class Indexer:
             spec = self._event_spec(contract, event)
             for name, value in args.items():
                 where.append(self._arg_equals(spec, name, value))
+        if any_of is not None:
+            if not any_of:
+                raise ValidationFailed("any_of", "give at least one (event, args) pair")
+            alternatives = []
+            for alt_event, alt_args in any_of:
+                spec = self._event_spec(contract, alt_event)
+                terms = [e.event == alt_event]
+                terms += [self._arg_equals(spec, n, v) for n, v in (alt_args or {}).items()]
+                alternatives.append(sa.and_(*terms))
+            where.append(sa.or_(*alternatives))
         return where
 
     def _event_spec(self, contract: str | None, event: str | None) -> EventSpec | None:
@@ -699,7 +811,11 @@ class Indexer:
         column = schema.events.c.args
         dialect = self._store.dialect
         if dialect == "sqlite":  # json_extract gives SQL text for strings, 1/0 for booleans
-            extracted: sa.ColumnElement[Any] = sa.func.json_extract(column, f'$."{name}"')
+            # the path as a literal (the name is checked above), so that the expression
+            # indexes of schema.ARG_INDEXES can serve the comparison
+            extracted: sa.ColumnElement[Any] = sa.func.json_extract(
+                column, sa.literal_column(schema.json_path_sql(name))
+            )
             sql_value: Any = (1 if wanted else 0) if isinstance(wanted, bool) else wanted
             condition: sa.ColumnElement[bool] = extracted == sql_value
             return condition
@@ -719,6 +835,9 @@ class Indexer:
         from_block: int | None = None,
         to_block: int | None = None,
         tx_hash: str | None = None,
+        any_of: AnyOf | None = None,
+        from_time: int | None = None,
+        to_time: int | None = None,
         limit: int = 100,
         offset: int = 0,
         order: Order = "asc",
@@ -732,6 +851,9 @@ class Indexer:
                 canonicalisation as stored (ints, bytes, addresses in any case).
             from_block, to_block: inclusive block range.
             tx_hash: only the events of one transaction.
+            any_of: ``[(event, args), ...]``: rows matching any one pair (with the
+                other filters), e.g. two events filtered on differently named arguments.
+            from_time, to_time: inclusive bounds on the block's Unix time.
             limit: 1..10000; offset: rows to skip; order: ``"asc"`` or ``"desc"``.
         """
         if not 1 <= limit <= _MAX_LIMIT:
@@ -744,7 +866,9 @@ class Indexer:
         keys = [e.block_number, e.log_index]
         query = (
             sa.select(schema.events)
-            .where(*self._filters(contract, event, args, from_block, to_block, tx_hash))
+            .where(*self._filters(
+                    contract, event, args, from_block, to_block, tx_hash, any_of, from_time, to_time
+                ))
             .order_by(*(k.desc() for k in keys) if order == "desc" else keys)
             .limit(limit)
             .offset(offset)
@@ -762,25 +886,41 @@ class Indexer:
         from_block: int | None = None,
         to_block: int | None = None,
         tx_hash: str | None = None,
+        any_of: AnyOf | None = None,
+        from_time: int | None = None,
+        to_time: int | None = None,
     ) -> int:
         """How many events :meth:`events` would return without limit and offset."""
         query = (
             sa.select(sa.func.count())
             .select_from(schema.events)
-            .where(*self._filters(contract, event, args, from_block, to_block, tx_hash))
+            .where(*self._filters(
+                    contract, event, args, from_block, to_block, tx_hash, any_of, from_time, to_time
+                ))
         )
         self._require_db("count")
         with self._store.guard("count"), self._store.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def iter_events(self, page: int = 5000) -> Iterator[EventRow]:
-        """Every indexed event in chain order, fetched in pages (for the auditor)."""
+    def iter_events(
+        self,
+        page: int = 5000,
+        contract: str | None = None,
+        event: str | None = None,
+        *,
+        args: Mapping[str, Any] | None = None,
+        from_block: int | None = None,
+        to_block: int | None = None,
+    ) -> Iterator[EventRow]:
+        """Every matching indexed event in chain order, fetched in pages by key
+        (``(block_number, log_index)`` after the last row seen, never an OFFSET)."""
         e = schema.events.c
+        where = self._filters(contract, event, args, from_block, to_block, None)
         after = (-1, -1)
         while True:
             query = (
                 sa.select(schema.events)
-                .where(sa.tuple_(e.block_number, e.log_index) > sa.tuple_(*after))
+                .where(sa.tuple_(e.block_number, e.log_index) > sa.tuple_(*after), *where)
                 .order_by(e.block_number, e.log_index)
                 .limit(page)
             )
@@ -845,6 +985,39 @@ class Indexer:
             return IndexHealth(False, exc.message, None, None, None)
         except (ValueError, KeyError) as exc:  # unparsable meta
             return IndexHealth(False, f"event index {self.db}: bad meta ({exc})", None, None, None)
+
+
+_EVENT_COLUMNS = (
+    "block_number",
+    "block_hash",
+    "block_time",
+    "tx_hash",
+    "tx_index",
+    "log_index",
+    "contract",
+    "address",
+    "event",
+    "args",
+)
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _chain_order(row: tuple[Any, ...]) -> tuple[int, int]:
+    return (row[0], row[5])
+
+
+def _insert_events(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """One executemany of plain tuples (the driver's own bulk path, no per-row SQLAlchemy
+    parameter processing); SQLAlchemy's insert for drivers of another paramstyle."""
+    mark = _PLACEHOLDERS.get(str(conn.dialect.paramstyle))
+    if mark is None:
+        conn.execute(sa.insert(schema.events), [dict(zip(_EVENT_COLUMNS, r, strict=True)) for r in rows])
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_EVENT_COLUMNS))})",
+        rows,
+    )
 
 
 def _row(r: sa.RowMapping) -> EventRow:

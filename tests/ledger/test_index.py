@@ -28,7 +28,7 @@ from web3.types import RPCEndpoint, RPCResponse
 from ledger import artifacts
 from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, ValidationFailed
 from ledger.index import UNKNOWN_EVENT, IndexChainMismatch, Indexer, SyncProgress
-from ledger.index.codec import EventSpec, canonical_json
+from ledger.index.codec import ContractSpec, EventSpec, canonical_json, decode_log_hex
 from tests.contracts.conftest import KIND, Chain, Council, roles_mask
 
 REGISTRY = "MembershipRegistry"
@@ -194,19 +194,23 @@ def test_resume_after_a_stop_gives_the_same_rows_as_one_pass(
     class Stop(Exception):
         pass
 
+    stopped = []
+
     def stop_after_two(p: SyncProgress) -> None:
-        if p.to_block >= 9:
+        if p.to_block >= 8:  # ranges 0-3, 4-8 (the first range is 4 blocks, then batch_blocks)
+            stopped.append(p.to_block)
             raise Stop
 
     first = ledger.indexer(tmp_path / "two.sqlite", batch_blocks=5)
     with pytest.raises(Stop):
         first.sync(stop_after_two)
-    assert first.last_block() == 9
-    assert first.count() == one.count_events(to_block=9)
+    assert stopped == [8]  # the range fetched ahead (9-13) was dropped, not written
+    assert first.last_block() == 8
+    assert first.count() == one.count_events(to_block=8)
     # a new process picks up where the stopped one left off, with other batch sizes
     second = ledger.indexer(tmp_path / "two.sqlite", batch_blocks=3)
     result = second.sync()
-    assert result.from_block == 10
+    assert result.from_block == 9
     assert dump(second) == dump(one)
 
 
@@ -584,16 +588,36 @@ def test_fast_decoder_agrees_with_web3(
         }
         expected = dict(get_event_data(w3.codec, abi[event], log)["args"])
         assert spec.to_python(spec.decode(topics, blob)) == expected
+        # the indexer's path, from JSON-RPC hex straight to the stored text: the same text
+        contract = ContractSpec.from_abi(REGISTRY, "0x" + "11" * 20, [abi[event]])
+        hex_topics = ["0x" + t.hex() for t in topics]
+        assert decode_log_hex(contract, hex_topics, "0x" + blob.hex()) == (
+            event,
+            canonical_json(spec.decode(topics, blob)),
+            True,
+        )
 
 
 def test_malformed_data_is_kept_raw_not_lost() -> None:
     abi = next(e for e in artifacts.abi(REGISTRY) if e.get("name") == "MemberAdmitted")
-    from ledger.index.codec import ContractSpec, decode_log
+    from ledger.index.codec import decode_log
 
     spec = ContractSpec.from_abi(REGISTRY, "0x" + "11" * 20, [abi])
     topic0 = next(iter(spec.events))
     name, args, ok = decode_log(spec, [topic0, bytes(32)], b"\x01" * 40)
     assert (name, ok) == (UNKNOWN_EVENT, False) and args["data"] == "0x" + "01" * 40
+    # the hex path keeps the same logs raw, the same way
+    hex_topics = ["0x" + topic0.hex(), "0x" + "00" * 32]
+    for blob in (b"\x01" * 40, b"\xff" * 160):
+        raw = decode_log(spec, [topic0, bytes(32)], blob)
+        assert raw[2] is False
+        assert decode_log_hex(spec, hex_topics, "0x" + blob.hex()) == (
+            raw[0],
+            canonical_json(raw[1]),
+            False,
+        )
+    with pytest.raises(ValueError):  # not hex at all: an error, as bytes.fromhex gives
+        decode_log_hex(spec, hex_topics, "0x" + "00" * 160 + "zz")
 
 
 # -- an in-memory JSON-RPC node for the benchmark ----------------------------------
@@ -721,17 +745,43 @@ class FakeNode(JSONBaseProvider):
 
 def test_a_large_range_is_indexed_in_one_get_logs_call_per_batch(tmp_path: Path) -> None:
     """30,000 events (3 a block) from a JSON-RPC node in memory: every event indexed,
-    one ``eth_getLogs`` per batch, timestamps right. (The speed against the bare
-    fetch is measured side by side in bench/, not asserted here.)"""
+    one ``eth_getLogs`` per batch, ranges adapted to ``batch_events`` logs, timestamps
+    right. (The speed against the bare fetch is measured side by side in bench/, not
+    asserted here.)"""
     address = "0x" + "ab" * 20
     node = FakeNode(address, events=30_000, per_block=3)
     w3 = Web3(node)
     ix = Indexer(w3, {REGISTRY: address}, tmp_path / "bench.sqlite")
-    result = ix.sync()
+    seen: list[SyncProgress] = []
+    result = ix.sync(seen.append)
     assert result.events == ix.count() == 30_000
-    assert node.calls["eth_getLogs"] == -(-(node.head + 1) // 2000)  # one call a batch
+    assert node.calls["eth_getLogs"] == result.batches == len(seen)  # one call a batch
+    sizes = [p.to_block - (q.to_block if q else -1) for q, p in zip([None, *seen], seen, strict=False)]
+    assert sizes[:5] == [4, 16, 64, 256, 1024]  # growing from 4 blocks, x4 at most
+    assert all(s <= 2000 and 3 * s <= 5000 for s in sizes)  # batch_blocks, batch_events
+    assert result.batches <= 5 + -(-(node.head + 1 - 1364) // 1666)
     row = ix.events(order="desc", limit=1)[0]
     assert row.block_time == node.base_time + row.block_number
+
+
+def test_dense_blocks_are_fetched_in_smaller_ranges(tmp_path: Path) -> None:
+    """400 events a block: ranges shrink to about ``batch_events`` logs."""
+    address = "0x" + "ab" * 20
+    node = FakeNode(address, events=20_000, per_block=400)
+    ix = Indexer(Web3(node), {REGISTRY: address}, tmp_path / "dense.sqlite", batch_events=1000, start_block=1)
+    seen: list[SyncProgress] = []
+    result = ix.sync(seen.append)
+    assert result.events == 20_000 and result.complete
+    events = [p.events - (q.events if q else 0) for q, p in zip([None, *seen], seen, strict=False)]
+    assert max(events[1:]) <= 1000 < events[0]  # the first range (4 blocks) was too big
+    assert dump(ix, with_id=False) == dump(rebuilt(node, address, tmp_path), with_id=False)
+
+
+def rebuilt(node: FakeNode, address: str, tmp_path: Path) -> Indexer:
+    """The same node indexed one block a range (no adaptation, no look-ahead to speak of)."""
+    ix = Indexer(Web3(node), {REGISTRY: address}, tmp_path / "one-by-one.sqlite", batch_blocks=1, start_block=1)
+    ix.sync()
+    return ix
 
 
 @pytest.mark.skipif(
