@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from api.deps import StateDep
 from api.portal import charts, i18n, views
+from api.routers._index_reads import cache_of
 from ledger.errors import LedgerError
 
 _API_DIR = Path(__file__).resolve().parent.parent
@@ -115,6 +116,42 @@ def _guard(request: Request, state: Any, build: Callable[[], dict[str, Any]], te
     return _render(request, state, template, **context)
 
 
+class _Uncacheable(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _cached(request: Request, state: Any, build: Callable[[], dict[str, Any]], template: str) -> Response:
+    """:func:`_guard` for pages made from the index alone: the rendered page is kept until
+    the index moves on (its version: last indexed block and hash), per path, query and
+    language. Error pages are never kept."""
+    index = getattr(state, "index", None)
+    try:
+        version = index.version() if index is not None else None
+    except LedgerError:
+        version = None
+    if version is None:
+        return _guard(request, state, build, template)
+    lang = _lang(request)
+
+    def render() -> tuple[bytes, int]:
+        response = _guard(request, state, build, template)
+        if response.status_code != 200:
+            raise _Uncacheable(response)
+        return bytes(response.body), response.status_code
+
+    key = ("page", request.url.path, request.url.query, lang)
+    try:
+        body, status_code = cache_of(index).get(version, key, render)
+    except _Uncacheable as exc:
+        return exc.response
+    response = HTMLResponse(body, status_code=status_code)
+    if request.query_params.get("lang") in i18n.LANGS:
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    response.headers["Content-Language"] = lang
+    return response
+
+
 def _not_found(request: Request, state: Any) -> Response:
     return _render(request, state, "portal/error.html", status_code=404, message_key="not_found.lead")
 
@@ -134,7 +171,7 @@ def overview_page(request: Request, state: StateDep) -> Response:
         chart = charts.money_line(data["series"], money, _chart_labels(_lang(request)))
         return {"o": data, "chart": chart}
 
-    return _guard(request, state, build, "portal/overview.html")
+    return _cached(request, state, build, "portal/overview.html")
 
 
 @pages_router.get("/activity", response_class=HTMLResponse)
@@ -150,7 +187,7 @@ def activity_page(
         return {"rows": rows, "event": event, "kind": kind, "project": project,
                 "total": sum(r["amount"] for r in rows)}
 
-    return _guard(request, state, build, "portal/activity.html")
+    return _cached(request, state, build, "portal/activity.html")
 
 
 def _texts(state: Any) -> dict[str, str]:
@@ -202,7 +239,7 @@ def contributions_page(
             )
         return {"result": result, "chart": chart, "q": q.strip()}
 
-    return _guard(request, state, build, "portal/contributions.html")
+    return _cached(request, state, build, "portal/contributions.html")
 
 
 @pages_router.get("/data-sharing", response_class=HTMLResponse)
@@ -219,7 +256,7 @@ def data_page(request: Request, state: StateDep) -> Response:
             i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
         return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS}
 
-    return _guard(request, state, build, "portal/data.html")
+    return _cached(request, state, build, "portal/data.html")
 
 
 @pages_router.get("/verify", response_class=HTMLResponse)
@@ -293,6 +330,16 @@ class PublicOverview(BaseModel):
 @public_api_router.get("/overview", response_model=PublicOverview, response_model_exclude_unset=True)
 def public_overview(state: StateDep) -> dict[str, Any]:
     """The same figures the portal's overview page shows (computed by the same function). No API key."""
-    data = views.overview(state.index)
-    data.pop("series")
-    return data
+    index = state.index
+    if index is None:
+        data = views.overview(index)
+        data.pop("series")
+        return data
+
+    def build() -> dict[str, Any]:
+        data = views.overview(index)
+        data.pop("series")
+        return data
+
+    # computed once per index version; copied, as FastAPI may read it while others do
+    return dict(cache_of(index).get(index.version(), ("public-overview",), build))

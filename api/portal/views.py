@@ -42,15 +42,8 @@ ACCOUNT = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def _rows(index: Any, contract: str, event: str | None = None, **filters: Any) -> list[Any]:
-    """Every matching indexed row, in chain order (paged)."""
-    out: list[Any] = []
-    offset = 0
-    while True:
-        page = index.events(contract, event, limit=_PAGE, offset=offset, **filters)
-        out.extend(page)
-        if len(page) < _PAGE:
-            return out
-        offset += _PAGE
+    """Every matching indexed row, in chain order (paged by key, not by offset)."""
+    return list(index.iter_events(_PAGE, contract, event, **filters))
 
 
 @dataclass(frozen=True)

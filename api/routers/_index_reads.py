@@ -1,8 +1,20 @@
-"""Index reads and caller checks shared by the domain routers."""
+"""Index reads and caller checks shared by the domain routers.
+
+Lists read the event index with every filter in SQL (event, arguments, block time)
+and keyset-friendly ``ORDER BY block_number, log_index`` on indexed columns; only
+filters on the chain's *current* state (a grant's state, say) run in Python.
+
+Answers that depend on the index alone can be kept in an :class:`AnswerCache`,
+keyed by the request and the index's version (last indexed block and its hash),
+so a repeated read costs one small query until the index moves on.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from api.deps import Caller
@@ -22,6 +34,21 @@ def index_for(state: ServiceState) -> Any:
     return state.index
 
 
+class TimeFilter:
+    """A block-time bound: applied in SQL by :func:`event_rows`, callable on a row too."""
+
+    __slots__ = ("since", "until")
+
+    def __init__(self, since: int | None, until: int | None) -> None:
+        self.since = since
+        self.until = until
+
+    def __call__(self, r: Any) -> bool:
+        return (self.since is None or r.block_time >= self.since) and (
+            self.until is None or r.block_time <= self.until
+        )
+
+
 def event_rows(
     state: ServiceState,
     contract: str,
@@ -31,20 +58,44 @@ def event_rows(
     limit: int,
     keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[Any], int]:
-    """Index rows of one event, newest first, and the total; ``keep`` filters in Python."""
+    """Index rows of one event, newest first, and the total; ``keep`` filters in Python
+    (a :class:`TimeFilter` goes to SQL instead)."""
     idx = index_for(state)
+    since = until = None
+    if isinstance(keep, TimeFilter):
+        since, until, keep = keep.since, keep.until, None
+    query: dict[str, Any] = {"args": dict(args), "from_time": since, "to_time": until}
     if keep is None:
-        rows = idx.events(contract, event, args=dict(args), limit=limit, offset=offset, order="desc")
-        return rows, int(idx.count_events(contract, event, args=dict(args)))
-    rows = [r for r in idx.events(contract, event, args=dict(args), limit=SCAN, order="desc") if keep(r)]
+        rows = idx.events(contract, event, limit=limit, offset=offset, order="desc", **query)
+        return rows, int(idx.count_events(contract, event, **query))
+    rows = [r for r in idx.events(contract, event, limit=SCAN, order="desc", **query) if keep(r)]
     return rows[offset : offset + limit], len(rows)
 
 
-def time_filter(since: int | None, until: int | None) -> Callable[[Any], bool] | None:
+def any_event_rows(
+    state: ServiceState,
+    contract: str,
+    any_of: Sequence[tuple[str, Mapping[str, Any]]],
+    offset: int,
+    limit: int,
+    time_ok: TimeFilter | None = None,
+) -> tuple[list[Any], int]:
+    """Rows of several events (each with its own argument filters), newest first, and the total."""
+    idx = index_for(state)
+    query: dict[str, Any] = {
+        "any_of": [(e, dict(a)) for e, a in any_of],
+        "from_time": time_ok.since if time_ok else None,
+        "to_time": time_ok.until if time_ok else None,
+    }
+    rows = idx.events(contract, limit=limit, offset=offset, order="desc", **query)
+    return rows, int(idx.count_events(contract, **query))
+
+
+def time_filter(since: int | None, until: int | None) -> TimeFilter | None:
     """A row filter on block time, or None when no bound is given."""
     if since is None and until is None:
         return None
-    return lambda r: (since is None or r.block_time >= since) and (until is None or r.block_time <= until)
+    return TimeFilter(since, until)
 
 
 def caller_member(state: ServiceState, caller: Caller) -> Member:
@@ -53,3 +104,71 @@ def caller_member(state: ServiceState, caller: Caller) -> Member:
     if m is None or not m.active:
         raise AccessDenied(f"account {caller.account} is not an active account of any member")
     return m
+
+
+# ----------------------------------------------------------------------------- answer cache
+
+
+class AnswerCache:
+    """Answers computed from the event index alone, valid while the index's version holds.
+
+    A version change (new blocks indexed, a reorg rolled back) drops everything.
+    Concurrent misses of one key compute it once; the others wait for that answer.
+    Only for answers that depend on nothing but the index and the request: not for
+    the chain's current state, nor the wall clock.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._version: Hashable = None
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: dict[Hashable, threading.Lock] = {}
+
+    def get(self, version: Hashable, key: Hashable, build: Callable[[], Any]) -> Any:
+        while True:
+            with self._lock:
+                if version != self._version:
+                    self._items.clear()
+                    self._version = version
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                pending = self._pending.get(key)
+                if pending is None:
+                    pending = self._pending[key] = threading.Lock()
+                    pending.acquire()
+                    break
+            with pending:  # someone else computes it: wait, then look again
+                pass
+        try:
+            value = build()
+            with self._lock:
+                if version == self._version:
+                    self._items[key] = value
+                    while len(self._items) > self._size:
+                        self._items.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                del self._pending[key]
+            pending.release()
+
+
+_caches: weakref.WeakKeyDictionary[Any, AnswerCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def cache_of(index: Any) -> AnswerCache:
+    """The answer cache of one index (one per :class:`~ledger.index.Indexer` object)."""
+    with _caches_lock:
+        cache = _caches.get(index)
+        if cache is None:
+            cache = _caches[index] = AnswerCache()
+        return cache
+
+
+def cached(state: ServiceState, key: Hashable, build: Callable[[], Any]) -> Any:
+    """``build()`` once per index version and ``key`` (after the usual catch-up)."""
+    idx = index_for(state)
+    return cache_of(idx).get(idx.version(), key, build)

@@ -34,7 +34,7 @@ def h(text: str) -> bytes:
 
 
 class FakeIndex:
-    """Just enough of ledger.index.Indexer: events in chain order, decode_args, contracts, last_block."""
+    """Just enough of ledger.index.Indexer: events in chain order, decode_args, contracts, last_block, version."""
 
     contracts: ClassVar[dict[str, str]] = {
         "MembershipRegistry": "0x" + "aa" * 20, "DataSharing": "0x" + "bb" * 20, "CoGovFund": "0x" + "cc" * 20}
@@ -58,11 +58,20 @@ class FakeIndex:
             rows.reverse()
         return rows[offset:offset + limit]
 
+    def iter_events(self, page: int = 5000, contract: str | None = None, event: str | None = None,
+                    **_: Any) -> list[EventRow]:
+        return self.events(contract, event, limit=len(self.rows) + 1)
+
     def decode_args(self, row: EventRow) -> dict[str, Any]:
         return dict(row.args)
 
     def last_block(self) -> int:
         return self.rows[-1].block_number if self.rows else 0
+
+    def version(self) -> tuple[int, str] | None:
+        if self.broken:
+            raise IndexUnavailable("index lost")
+        return (self.last_block(), f"0x{len(self.rows):064x}") if self.rows else None
 
 
 def scenario() -> list[tuple[str, str, dict[str, Any]]]:
@@ -270,3 +279,32 @@ def test_verify_reads_the_auditors_report(tmp_path: Path) -> None:
         html = c.get("/verify?lang=en").text
     assert "Passed" in html and "fund balance invariant" in html and "456" in html
     assert "private detail" not in html
+
+
+def test_pages_are_kept_until_the_index_moves_on(tmp_path: Path) -> None:
+    index = FakeIndex(scenario())
+    with _client(index, tmp_path) as c:
+        first = c.get("/?lang=en")
+        assert first.status_code == 200 and first.headers["content-language"] == "en"
+        assert "lang=en" in first.headers["set-cookie"]
+        calls = {"n": 0}
+        real = index.iter_events
+
+        def counting(*a: Any, **kw: Any) -> list[EventRow]:
+            calls["n"] += 1
+            return real(*a, **kw)
+
+        index.iter_events = counting  # type: ignore[method-assign]
+        again = c.get("/?lang=en")
+        assert again.content == first.content and calls["n"] == 0  # served from the cache
+        assert c.get("/?lang=zh-CN").headers["content-language"] == "zh-CN"  # another key
+        assert calls["n"] > 0
+        # a new event: a new version, a new page
+        index.rows.append(EventRow(
+            id=999, block_number=999, block_hash="0x", block_time=1_800_000_000, tx_hash=TX[0], tx_index=0,
+            log_index=0, contract="CoGovFund", event="ContributionReceived", address="0x",
+            args={"receiptId": 99, "memberId": 1, "contributor": GOV, "kind": 0, "projectId": 0,
+                  "amount": 1_000_000, "memoHash": "0x" + "00" * 32},
+            args_json="{}"))
+        assert c.get("/api/v1/public/overview").json()["total_contributed"] == 1_520_000
+        assert c.get("/?lang=en").content != first.content
