@@ -125,7 +125,8 @@ state = ServiceState.build(settings)
 state.index = Indexer(state.ledger.w3, {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}, {db!r}, start_block={first})
 if settings.index_follow:  # start_index() keeps an index it did not build: start its follower here
     import threading
-    threading.Thread(target=state._follow, name="index-follower", daemon=True).start()
+    state._follower = threading.Thread(target=state._follow, name="index-follower", daemon=True)
+    state._follower.start()
 uvicorn.run(create_app(settings, state=state), host="127.0.0.1", port={port}, log_level="warning")
 '''
 

@@ -456,6 +456,28 @@ def test_queries_filter_order_and_page(ledger: Ledger, tmp_path: Path) -> None:
     assert list(ix.iter_events(page=7)) == everything
     assert ix.events("NoSuchContract") == [] and ix.count_events(event="Nope") == 0
 
+    # any_of: several events, each with its own argument filters, in one ordered query
+    pairs = [("MemberAdmitted", {"memberId": 5}), ("DataKeySet", {"memberId": 4})]
+    both = ix.events(REGISTRY, any_of=pairs, order="desc")
+    assert both == [
+        r for r in desc
+        if (r.event, r.args.get("memberId")) in (("MemberAdmitted", "5"), ("DataKeySet", "4"))
+    ]
+    assert len(both) == 2 == ix.count_events(REGISTRY, any_of=pairs)
+    # block-time bounds, and key-paged iteration with filters
+    t = everything[len(everything) // 2].block_time
+    assert ix.events(from_time=t, limit=10_000) == [r for r in everything if r.block_time >= t]
+    assert ix.count_events(to_time=t) == len([r for r in everything if r.block_time <= t])
+    assert list(ix.iter_events(2, REGISTRY, "MemberAdmitted")) == ix.events(
+        REGISTRY, "MemberAdmitted"
+    )
+    with pytest.raises(ValidationFailed, match="any_of"):
+        ix.events(any_of=[])
+    # the version: the last indexed block and its hash
+    last = ix.last_block()
+    assert last is not None
+    assert ix.version() == (last, "0x" + bytes(ledger.w3.eth.get_block(last)["hash"]).hex())
+
 
 def test_query_arguments_are_validated(ledger: Ledger, tmp_path: Path) -> None:
     ix = ledger.indexer(tmp_path / "i.sqlite")
