@@ -30,29 +30,48 @@ contract MembershipRegistry is IMembershipRegistry {
         uint16 port;
     }
 
+    /// @dev An account is bound to its member forever (history stays unambiguous); `current`
+    /// says whether it is still one of the member's accounts. One slot, so a role check reads
+    /// it and the member's flags only, without scanning the member's account list.
+    struct Account {
+        uint64 memberId;
+        bool current;
+    }
+
+    /// @dev Open, executed or cancelled: the stored part of a proposal's lifecycle (the rest,
+    /// Approved and Expired, is derived by {proposalState}). One byte instead of two flags so
+    /// that the proposal's header fits one slot.
+    enum Closure {
+        Open,
+        Executed,
+        Cancelled
+    }
+
+    /// @dev The header is one slot (1 + 1 + 20 + 6 + 4 bytes). The proposer's member id is not
+    /// stored: an account's member binding never changes, so it is `_accounts[proposer]`.
+    /// `lifetime` (expiresAt - createdAt) is at most `_MAX_LIFETIME`, which fits 32 bits.
     struct Proposal {
         ChangeKind kind;
-        uint64 proposerId;
+        Closure closure;
         address proposer;
         uint48 createdAt;
-        uint48 expiresAt;
-        bool executed;
-        bool cancelled;
+        uint32 lifetime;
         bytes data;
-        uint64[] approvers;
+        uint64[] approvers; // distinct member ids: an approval is refused if the id is here
     }
 
     mapping(uint64 memberId => Member) private _members;
-    mapping(address account => uint64 memberId) private _memberOf;
+    mapping(address account => Account) private _accounts;
     mapping(bytes32 nodeKey => Node) private _nodes;
     mapping(uint256 proposalId => Proposal) private _proposals;
-    mapping(uint256 proposalId => mapping(uint64 memberId => bool)) private _approved;
 
+    // Packed: propose reads the count and the lifetime from one slot, and a proposal's state
+    // the threshold. 64-bit counts are never reached (one increment per transaction, checked).
     uint64 private _memberCount;
-    uint256 private _proposalCount;
-    uint256 private _threshold;
-    uint256 private _councilSize;
+    uint64 private _proposalCount;
     uint48 private _proposalLifetime;
+    uint64 private _threshold;
+    uint64 private _councilSize;
 
     /// @param seats The first council; each seat gets the council role on top of its roles.
     /// @param threshold_ Approvals needed, between 1 and the number of seats.
@@ -75,13 +94,13 @@ contract MembershipRegistry is IMembershipRegistry {
         _validate(kind, data);
         proposalId = ++_proposalCount;
         Proposal storage p = _proposals[proposalId];
+        uint48 lifetime = _proposalLifetime;
         p.kind = kind;
-        p.proposerId = memberId;
         p.proposer = msg.sender;
         p.createdAt = uint48(block.timestamp);
-        p.expiresAt = uint48(block.timestamp) + _proposalLifetime;
+        p.lifetime = uint32(lifetime); // <= _MAX_LIFETIME (checked by _setLifetime): fits
         p.data = data;
-        emit ProposalCreated(proposalId, memberId, msg.sender, kind, data, p.expiresAt);
+        emit ProposalCreated(proposalId, memberId, msg.sender, kind, data, uint48(block.timestamp) + lifetime);
         _approve(proposalId, memberId);
     }
 
@@ -101,7 +120,7 @@ contract MembershipRegistry is IMembershipRegistry {
         }
         Proposal storage p = _proposals[proposalId];
         // Marked before the change is applied, so a proposal can never run twice.
-        p.executed = true;
+        p.closure = Closure.Executed;
         _apply(p.kind, p.data);
         emit ProposalExecuted(proposalId);
     }
@@ -110,17 +129,22 @@ contract MembershipRegistry is IMembershipRegistry {
     function cancel(uint256 proposalId) external {
         _requireOpen(proposalId);
         Proposal storage p = _proposals[proposalId];
-        if (_memberOf[msg.sender] != p.proposerId || !_isActiveAccount(msg.sender)) {
+        if (_accounts[msg.sender].memberId != _accounts[p.proposer].memberId || !_isActiveAccount(msg.sender)) {
             revert RegistryNotProposer(proposalId, msg.sender);
         }
-        p.cancelled = true;
+        p.closure = Closure.Cancelled;
         emit ProposalCancelled(proposalId);
     }
 
     function _approve(uint256 proposalId, uint64 memberId) private {
-        if (_approved[proposalId][memberId]) revert RegistryAlreadyApproved(proposalId, memberId);
-        _approved[proposalId][memberId] = true;
-        _proposals[proposalId].approvers.push(memberId);
+        // The approver list holds at most one entry per council member (four ids a slot), so
+        // scanning it is cheaper than a separate approved-flag slot per member.
+        uint64[] storage approvers = _proposals[proposalId].approvers;
+        uint256 n = approvers.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (approvers[i] == memberId) revert RegistryAlreadyApproved(proposalId, memberId);
+        }
+        approvers.push(memberId);
         emit ProposalApproved(proposalId, memberId, msg.sender);
     }
 
@@ -132,7 +156,7 @@ contract MembershipRegistry is IMembershipRegistry {
     }
 
     function _requireCouncil(address account) private view returns (uint64 memberId) {
-        memberId = _memberOf[account];
+        memberId = _accounts[account].memberId;
         // The account itself must still be current: a rotated-out (possibly compromised) key
         // stays bound to its member for history, but must lose the member's council power.
         if (!_isActiveAccount(account) || _members[memberId].roles & _bit(Role.Council) == 0) {
@@ -236,7 +260,7 @@ contract MembershipRegistry is IMembershipRegistry {
 
     function _checkFreeAccount(address account) private view {
         if (account == address(0)) revert RegistryZeroAccount();
-        uint64 owner = _memberOf[account];
+        uint64 owner = _accounts[account].memberId;
         if (owner != 0) revert RegistryAccountTaken(account, owner);
     }
 
@@ -288,7 +312,7 @@ contract MembershipRegistry is IMembershipRegistry {
         m.active = true;
         m.admittedAt = uint48(block.timestamp);
         m.accounts.push(account);
-        _memberOf[account] = id;
+        _accounts[account] = Account(id, true);
         if (roles & _bit(Role.Council) != 0) _councilSize++;
         emit MemberAdmitted(id, name, kind, roles, account);
         emit AccountAdded(id, account);
@@ -327,7 +351,7 @@ contract MembershipRegistry is IMembershipRegistry {
 
     function _addAccount(uint64 id, address account) private {
         _members[id].accounts.push(account);
-        _memberOf[account] = id;
+        _accounts[account] = Account(id, true);
         emit AccountAdded(id, account);
     }
 
@@ -342,6 +366,7 @@ contract MembershipRegistry is IMembershipRegistry {
         }
         // The account stays bound to this member so it can never be reused by another one
         // (history stays unambiguous); it is simply no longer one of the member's accounts.
+        _accounts[account].current = false;
         emit AccountRemoved(id, account);
     }
 
@@ -367,7 +392,7 @@ contract MembershipRegistry is IMembershipRegistry {
     function _setThreshold(uint256 t) private {
         _checkThreshold(t);
         emit ThresholdChanged(_threshold, t);
-        _threshold = t;
+        _threshold = uint64(t); // t <= _councilSize, checked by _checkThreshold
     }
 
     function _setLifetime(uint48 lifetime) private {
@@ -417,24 +442,22 @@ contract MembershipRegistry is IMembershipRegistry {
         return uint16(1) << uint8(role);
     }
 
+    /// @dev `current` implies a non-zero member id (only admitted accounts are ever current).
     function _isActiveAccount(address account) private view returns (bool) {
-        uint64 id = _memberOf[account];
-        return id != 0 && _members[id].active && _hasAccount(id, account);
+        Account storage a = _accounts[account];
+        return a.current && _members[a.memberId].active;
     }
 
     function _hasAccount(uint64 id, address account) private view returns (bool) {
-        address[] storage accounts = _members[id].accounts;
-        for (uint256 i = 0; i < accounts.length; i++) {
-            if (accounts[i] == account) return true;
-        }
-        return false;
+        Account storage a = _accounts[account];
+        return a.current && a.memberId == id;
     }
 
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IMembershipRegistry
     function hasRole(address account, Role role) external view returns (bool) {
-        return _isActiveAccount(account) && _members[_memberOf[account]].roles & _bit(role) != 0;
+        return _isActiveAccount(account) && _members[_accounts[account].memberId].roles & _bit(role) != 0;
     }
 
     /// @inheritdoc IMembershipRegistry
@@ -443,14 +466,14 @@ contract MembershipRegistry is IMembershipRegistry {
         view
         returns (uint64 memberId, MemberKind kind, uint16 roles, bool active)
     {
-        memberId = _memberOf[account];
+        memberId = _accounts[account].memberId;
         Member storage m = _members[memberId];
         return (memberId, m.kind, m.roles, _isActiveAccount(account));
     }
 
     /// @inheritdoc IMembershipRegistry
     function memberIdOf(address account) external view returns (uint64) {
-        return _memberOf[account];
+        return _accounts[account].memberId;
     }
 
     /// @inheritdoc IMembershipRegistry
@@ -512,9 +535,10 @@ contract MembershipRegistry is IMembershipRegistry {
     function proposalState(uint256 proposalId) public view returns (ProposalState) {
         if (proposalId == 0 || proposalId > _proposalCount) revert RegistryUnknownProposal(proposalId);
         Proposal storage p = _proposals[proposalId];
-        if (p.executed) return ProposalState.Executed;
-        if (p.cancelled) return ProposalState.Cancelled;
-        if (block.timestamp >= p.expiresAt) return ProposalState.Expired;
+        Closure closure = p.closure;
+        if (closure == Closure.Executed) return ProposalState.Executed;
+        if (closure == Closure.Cancelled) return ProposalState.Cancelled;
+        if (block.timestamp >= uint256(p.createdAt) + p.lifetime) return ProposalState.Expired;
         if (approvalCount(proposalId) >= _threshold) return ProposalState.Approved;
         return ProposalState.Pending;
     }
@@ -536,12 +560,12 @@ contract MembershipRegistry is IMembershipRegistry {
             proposalId,
             p.kind,
             p.data,
-            p.proposerId,
+            _accounts[p.proposer].memberId,
             p.proposer,
             p.createdAt,
-            p.expiresAt,
-            p.executed,
-            p.cancelled,
+            p.createdAt + p.lifetime,
+            p.closure == Closure.Executed,
+            p.closure == Closure.Cancelled,
             approvalCount(proposalId),
             p.approvers,
             st
