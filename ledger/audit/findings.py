@@ -193,6 +193,8 @@ class ScanStats(BaseModel):
     seconds: float
     events_per_second: float
     blocks_per_second: float
+    #: seconds spent in each phase of the run (connect, code, sources, scan, replay, state, ...)
+    phases: dict[str, float] = {}
 
 
 class AuditReport(BaseModel):

@@ -59,6 +59,13 @@ def run_audit(
     rpc = Rpc(ledger)
     rpc.addresses = {n: d.address for n, d in manifest.contracts.items()}
     say = progress or (lambda *_: None)
+    phases: dict[str, float] = {}
+    mark = [time.monotonic()]
+
+    def phase(name: str) -> None:
+        now = time.monotonic()
+        phases[name] = round(phases.get(name, 0.0) + now - mark[0], 4)
+        mark[0] = now
 
     chain_id = int(rpc.one("eth_chainId", []), 16)
     genesis = rpc.one("eth_getBlockByNumber", ["0x0", False])
@@ -73,11 +80,15 @@ def run_audit(
         manifest_genesis_hash=manifest.genesis_hash,
     )
 
+    phase("connect")
+
     # 1. code
     say(0, 1, 0, "code")
     contracts = code_rule.check_code(rpc, manifest, out, head, root=opts.source_root, recompile=opts.recompile)
+    phase("code")
     if (opts.source_root / "contracts").is_dir():
         code_rule.check_sources(out, opts.source_root)
+    phase("sources")
 
     # the auditor's own view of the chain
     start = manifest.start_block
@@ -92,6 +103,7 @@ def run_audit(
         progress=lambda done, n: say(done, total, n, "scan"),
     )
     scan_seconds = time.monotonic() - scan_t0
+    phase("scan")
 
     # 2-4. replay with the rules
     reg_dep = manifest.contracts.get("MembershipRegistry")
@@ -119,6 +131,7 @@ def run_audit(
     reg.finish()
     if fund is not None:
         fund.finish()
+    phase("replay")
 
     # 2. state: views at the head against the replay (one batched round)
     say(total, total, len(view.events), "state")
@@ -128,12 +141,14 @@ def run_audit(
             continue
         checks = replay.checks(head_time)
         checks.compare(rpc.calls(checks.calls(), head), out, head)
+    phase("state")
 
     # 3. fund balance: real balanceOf at a sample of the blocks where the fund changed
     if fund is not None and token_name is not None:
         _sample_balances(rpc, fund, token_name, manifest, out)
     elif fund is not None:
         fund.out.check("fund.balance-invariant")
+    phase("balances")
 
     # 4. batches, 5. documents, 6. index
     if opts.batches and data is not None:
@@ -144,6 +159,7 @@ def run_audit(
     index_stats: dict[str, int] = {}
     if opts.index_db is not None:
         index_stats = _index(ledger, manifest, opts.index_db, view, out)
+    phase("files_and_index")
 
     elapsed = time.monotonic() - started
     blocks = view.to_block - view.from_block + 1
@@ -181,6 +197,7 @@ def run_audit(
             seconds=round(elapsed, 3),
             events_per_second=round(len(view.events) / max(scan_seconds, 1e-9), 1),
             blocks_per_second=round(blocks / max(scan_seconds, 1e-9), 1),
+            phases=phases,
         ),
         rules=rules,
         findings=out.findings,
