@@ -135,6 +135,11 @@ def _from_json(item: Mapping[str, Any]) -> Converter:
     return lambda v: v  # address (already checksummed), bool, string
 
 
+def _hash_from_json(value: Any) -> bytes:
+    """An indexed dynamic input's stored topic hash back to its 32 bytes."""
+    return bytes.fromhex(str(value)[2:])
+
+
 def _topic_to_json(item: Mapping[str, Any]) -> Callable[[bytes], Any]:
     """A function from a 32-byte topic to the canonical JSON of an indexed input."""
     if _is_dynamic(item):
@@ -432,6 +437,7 @@ class EventSpec:
     data_decoder: Callable[[Any], Any] | None
     fast_decoder: Callable[[bytes], list[Any]] | None
     hex_decoder: HexDecoder | None
+    py_convs: tuple[tuple[str, Converter], ...]  # input name -> canonical JSON to Python
 
     @classmethod
     def from_abi(cls, contract: str, abi: Mapping[str, Any]) -> EventSpec:
@@ -454,6 +460,10 @@ class EventSpec:
             data_decoder=decoder,
             fast_decoder=_fast_data_decoder(types),
             hex_decoder=_hex_decoder(inputs, [n for n, _ in named]),
+            py_convs=tuple(
+                (n, _hash_from_json if item.get("indexed") and _is_dynamic(item) else _from_json(item))
+                for n, item in named
+            ),
         )
 
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
@@ -482,16 +492,7 @@ class EventSpec:
 
     def to_python(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """Canonical JSON arguments back to Python values (hashes of indexed dynamics as bytes)."""
-        out: dict[str, Any] = {}
-        for i, item in enumerate(self.inputs):
-            name = _input_name(item, i)
-            if name not in args:
-                continue
-            if item.get("indexed") and _is_dynamic(item):
-                out[name] = bytes.fromhex(str(args[name])[2:])
-            else:
-                out[name] = _from_json(item)(args[name])
-        return out
+        return {name: conv(args[name]) for name, conv in self.py_convs if name in args}
 
 
 @dataclass(frozen=True, slots=True)
