@@ -9,6 +9,7 @@ so they can be compared with index rows byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,12 +64,41 @@ def scan(
     step: int = 2000,
     progress: Callable[[int, int], None] | None = None,
 ) -> ChainView:
-    """Fetch and decode every log of ``contracts`` (name → address) in ``[from_block, to_block]``."""
+    """Fetch and decode every log of ``contracts`` (name → address) in ``[from_block, to_block]``.
+
+    Logs are read in bounded ranges (:meth:`Rpc.iter_logs`), each with the headers of
+    its blocks (one batch); the next range is fetched by a worker thread while this
+    one decodes, so the node's work and the auditor's overlap. Cost: linear in logs.
+    """
     specs = {addr.lower(): ContractSpec.from_abi(name, addr, artifacts.abi(name)) for name, addr in contracts.items()}
-    raw = rpc.get_logs(sorted({s.address for s in specs.values()}), from_block, to_block, step, progress)
-    blocks = sorted({_int(r["blockNumber"]) for r in raw} | {to_block})
-    times = {n: _int(h["timestamp"]) for n, h in rpc.headers(blocks).items()}
+    ranges = rpc.iter_logs(sorted({s.address for s in specs.values()}), from_block, to_block, step)
+
+    def fetch() -> tuple[int, list[dict[str, Any]], dict[int, int]] | None:
+        try:
+            _start, end, raw = next(ranges)
+        except StopIteration:
+            return None
+        blocks = sorted({_int(r["blockNumber"]) for r in raw} | ({to_block} if end == to_block else set()))
+        return end, raw, {n: _int(h["timestamp"]) for n, h in rpc.headers(blocks).items()}
+
     events: list[Event] = []
+    times: dict[int, int] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-logs") as pool:
+        pending = pool.submit(fetch)
+        while (chunk := pending.result()) is not None:
+            pending = pool.submit(fetch)  # the next range, while this one decodes
+            end, raw, chunk_times = chunk
+            times.update(chunk_times)
+            _decode(raw, specs, times, events)
+            if progress is not None:
+                progress(end - from_block + 1, len(events))
+    if to_block not in times:
+        times.update({n: _int(h["timestamp"]) for n, h in rpc.headers([to_block]).items()})
+    events.sort(key=lambda e: (e.block, e.log_index))
+    return ChainView(events, from_block, to_block, times.get(to_block, 0), times)
+
+
+def _decode(raw: list[dict[str, Any]], specs: dict[str, ContractSpec], times: dict[int, int], out: list[Event]) -> None:
     for r in raw:
         if r.get("removed"):
             continue
@@ -76,7 +106,7 @@ def scan(
         topics = [bytes.fromhex(t[2:]) for t in r["topics"]]
         name, args, _ok = decode_log(spec, topics, bytes.fromhex(r["data"][2:]))
         block = _int(r["blockNumber"])
-        events.append(
+        out.append(
             Event(
                 block=block,
                 block_hash=str(r["blockHash"]).lower(),
@@ -90,5 +120,3 @@ def scan(
                 args=args,
             )
         )
-    events.sort(key=lambda e: (e.block, e.log_index))
-    return ChainView(events, from_block, to_block, times.get(to_block, 0), times)

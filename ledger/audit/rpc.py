@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,9 @@ from ledger.client import Ledger, _abi_type, _normalize
 from ledger.errors import ChainUnavailable
 
 BATCH = 200
+#: logs wanted per eth_getLogs answer, and the first range's width in blocks (it adapts from there)
+LOGS_PER_REQUEST = 10_000
+FIRST_RANGE = 16
 
 
 class RpcFailed(Exception):
@@ -137,20 +140,40 @@ class Rpc:
         step: int,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[dict[str, Any]]:
-        """Every log of ``addresses`` in ``[frm, to]``, one request per ``step`` blocks (halved on refusal)."""
+        """Every log of ``addresses`` in ``[frm, to]`` (see :meth:`iter_logs`)."""
         logs: list[dict[str, Any]] = []
+        for _start, end, got in self.iter_logs(addresses, frm, to, step):
+            logs.extend(got)
+            if progress is not None:
+                progress(end - frm + 1, len(logs))
+        return logs
+
+    def iter_logs(
+        self, addresses: list[str], frm: int, to: int, step: int, target: int = LOGS_PER_REQUEST
+    ) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+        """``(first block, last block, logs)`` of ``addresses`` for consecutive ranges covering ``[frm, to]``.
+
+        A range holds at most ``step`` blocks and is sized from the density of the
+        previous answer to bring about ``target`` logs (growing at most twofold), so
+        answers stay bounded instead of growing with the chain: a dense chain is read
+        in many bounded requests, a sparse one in few. Only where a sparse stretch
+        turns dense can one answer exceed the target (by at most twice the previous
+        range's width of dense blocks). A range the node refuses is halved.
+        """
         start = frm
+        span = max(1, min(step, FIRST_RANGE))
         while start <= to:
-            end = min(to, start + step - 1)
+            end = min(to, start + span - 1)
             try:
                 got = self.one("eth_getLogs", [{"address": addresses, "fromBlock": hex(start), "toBlock": hex(end)}])
             except RpcFailed:
                 if end == start:
                     raise
-                step = max(1, step // 2)
+                span = max(1, (end - start + 1) // 2)
                 continue
-            logs.extend(got or [])
-            if progress is not None:
-                progress(end - frm + 1, len(logs))
+            got = got or []
+            yield start, end, got
+            width = end - start + 1
+            wanted = width * target // len(got) if got else width * 2
+            span = max(1, min(step, width * 2, wanted))  # grow at most 2x: a denser stretch overshoots little
             start = end + 1
-        return logs
