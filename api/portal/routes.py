@@ -6,6 +6,7 @@ No authentication: everything here is public by construction (see ``views.py``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,7 +125,9 @@ class _Uncacheable(Exception):
 def _cached(request: Request, state: Any, build: Callable[[], dict[str, Any]], template: str) -> Response:
     """:func:`_guard` for pages made from the index alone: the rendered page is kept until
     the index moves on (its version: last indexed block and hash), per path, query and
-    language. Error pages are never kept."""
+    language, with an ETag (``If-None-Match`` answers 304). When the index has moved on,
+    the previous page (which names its block) is served while one thread renders the
+    new one. Error pages are never kept."""
     index = getattr(state, "index", None)
     try:
         version = index.version() if index is not None else None
@@ -134,18 +137,24 @@ def _cached(request: Request, state: Any, build: Callable[[], dict[str, Any]], t
         return _guard(request, state, build, template)
     lang = _lang(request)
 
-    def render() -> tuple[bytes, int]:
+    key = ("page", request.url.path, request.url.query, lang)
+
+    def render() -> tuple[bytes, str]:
         response = _guard(request, state, build, template)
         if response.status_code != 200:
             raise _Uncacheable(response)
-        return bytes(response.body), response.status_code
+        etag = 'W/"' + hashlib.sha256(repr((version, key)).encode()).hexdigest()[:32] + '"'
+        return bytes(response.body), etag
 
-    key = ("page", request.url.path, request.url.query, lang)
-    try:
-        body, status_code = cache_of(index).get(version, key, render)
+    try:  # stale_ok: one block behind rather than every reader waiting for a slow page
+        body, etag = cache_of(index).get(version, key, render, stale_ok=True)
     except _Uncacheable as exc:
         return exc.response
-    response = HTMLResponse(body, status_code=status_code)
+    if etag in request.headers.get("if-none-match", ""):
+        response: Response = Response(status_code=304)
+    else:
+        response = HTMLResponse(body)
+    response.headers["ETag"] = etag
     if request.query_params.get("lang") in i18n.LANGS:
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     response.headers["Content-Language"] = lang

@@ -11,6 +11,7 @@ so a repeated read costs one small query until the index moves on.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections import OrderedDict
@@ -21,6 +22,8 @@ from api.deps import Caller
 from api.state import ServiceState
 from ledger.errors import AccessDenied, IndexUnavailable
 from ledger.membership import Member, Registry
+
+log = logging.getLogger("api")
 
 SCAN = 10_000  # most rows a filtered-in-Python list looks at
 
@@ -112,10 +115,14 @@ def caller_member(state: ServiceState, caller: Caller) -> Member:
 class AnswerCache:
     """Answers computed from the event index alone, valid while the index's version holds.
 
-    A version change (new blocks indexed, a reorg rolled back) drops everything.
-    Concurrent misses of one key compute it once; the others wait for that answer.
-    Only for answers that depend on nothing but the index and the request: not for
-    the chain's current state, nor the wall clock.
+    A version change (new blocks indexed, a reorg rolled back) makes every answer
+    stale. Concurrent misses of one key compute it once; the others wait for that
+    answer. With ``stale_ok`` (public pages, where an answer one block behind is fine
+    and says which block it shows) a stale answer is returned at once while one
+    background thread computes the current one, so a slow page (statistics over every
+    event) costs its computation to no reader when the index moves on. Only for answers
+    that depend on nothing but the index and the request: not for the chain's current
+    state, nor the wall clock.
     """
 
     def __init__(self, size: int = 512) -> None:
@@ -123,36 +130,77 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._version: Hashable = None
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._stale: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, threading.Lock] = {}
 
-    def get(self, version: Hashable, key: Hashable, build: Callable[[], Any]) -> Any:
+    def get(
+        self, version: Hashable, key: Hashable, build: Callable[[], Any], *, stale_ok: bool = False
+    ) -> Any:
         while True:
             with self._lock:
                 if version != self._version:
+                    self._stale.update(self._items)
+                    self._trim(self._stale)
                     self._items.clear()
                     self._version = version
                 if key in self._items:
                     self._items.move_to_end(key)
                     return self._items[key]
                 pending = self._pending.get(key)
+                if stale_ok and key in self._stale:
+                    if pending is None:
+                        pending = self._pending[key] = threading.Lock()
+                        pending.acquire()
+                        threading.Thread(
+                            target=self._build, args=(version, key, build, pending, True),
+                            name="answer-cache", daemon=True,
+                        ).start()
+                    return self._stale[key]
                 if pending is None:
                     pending = self._pending[key] = threading.Lock()
                     pending.acquire()
                     break
             with pending:  # someone else computes it: wait, then look again
                 pass
+        return self._build(version, key, build, pending)
+
+    def _build(
+        self,
+        version: Hashable,
+        key: Hashable,
+        build: Callable[[], Any],
+        pending: threading.Lock,
+        background: bool = False,
+    ) -> Any:
         try:
             value = build()
             with self._lock:
                 if version == self._version:
                     self._items[key] = value
-                    while len(self._items) > self._size:
-                        self._items.popitem(last=False)
+                    self._stale.pop(key, None)
+                    self._trim(self._items)
             return value
+        except Exception as exc:
+            if not background:
+                raise
+            log.info("answer %r not refreshed (%s); the stale one stays", key, exc)
+            return None  # the next reader tries again
         finally:
             with self._lock:
                 del self._pending[key]
             pending.release()
+
+    def settle(self) -> None:
+        """Wait for the answers being computed (background refreshes included)."""
+        with self._lock:
+            pending = list(self._pending.values())
+        for lock in pending:
+            with lock:
+                pass
+
+    def _trim(self, items: OrderedDict[Hashable, Any]) -> None:
+        while len(items) > self._size:
+            items.popitem(last=False)
 
 
 _caches: weakref.WeakKeyDictionary[Any, AnswerCache] = weakref.WeakKeyDictionary()

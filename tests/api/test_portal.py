@@ -6,6 +6,7 @@ The browser tests against the demo chain are in tests/e2e/test_portal.py.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.portal import i18n, views
 from api.portal.routes import money
+from api.routers._index_reads import AnswerCache, cache_of
 from ledger.config import Settings
 from ledger.errors import IndexUnavailable
 from ledger.index import EventRow
@@ -307,4 +309,39 @@ def test_pages_are_kept_until_the_index_moves_on(tmp_path: Path) -> None:
                   "amount": 1_000_000, "memoHash": "0x" + "00" * 32},
             args_json="{}"))
         assert c.get("/api/v1/public/overview").json()["total_contributed"] == 1_520_000
-        assert c.get("/?lang=en").content != first.content
+        # the page: the previous one (it names its block) while one thread renders the new one
+        assert c.get("/?lang=en").content == first.content
+        cache_of(index).settle()
+        fresh = c.get("/?lang=en")
+        assert fresh.content != first.content and fresh.headers["etag"] != first.headers["etag"]
+        # ETag: a browser that has the page gets a 304 without a body
+        again = c.get("/?lang=en", headers={"If-None-Match": fresh.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+
+
+def test_the_answer_cache_computes_once_and_refreshes_in_the_background() -> None:
+    cache = AnswerCache()
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def build(v: int) -> Any:
+        def run() -> str:
+            calls.append(v)
+            gate.wait(5)
+            return f"answer {v}"
+        return run
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get(1, "k", build(1)))) for _ in range(5)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join()
+    assert results == ["answer 1"] * 5 and calls == [1]  # five readers, one computation
+    gate.clear()
+    assert cache.get(2, "k", build(2), stale_ok=True) == "answer 1"  # stale, refreshing
+    gate.set()
+    cache.settle()
+    assert cache.get(2, "k", build(3)) == "answer 2" and calls == [1, 2]
+    assert cache.get(3, "k", lambda: "answer 3") == "answer 3"  # strict readers never see stale
