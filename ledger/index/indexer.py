@@ -17,7 +17,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -429,19 +429,25 @@ class Indexer:
         batches = 0
         complete = True
         nxt = self.start_block if last is None else last + 1
-        for fetched in self._fetch_ahead(nxt, target):
-            count = self._write_range(fetched, last)
-            if count is None:  # the chain moved under us: stop, the next sync resumes
-                complete = False
-                break
-            first = fetched.frm if first is None else first
-            written += count
-            batches += 1
-            last = fetched.to
-            if progress is not None:
-                progress(
-                    SyncProgress(from_block=first, to_block=fetched.to, target=target, events=written)
-                )
+        ranges = self._fetch_ahead(nxt, target)
+        try:
+            for fetched in ranges:
+                count = self._write_range(fetched, last)
+                if count is None:  # the chain moved under us: stop, the next sync resumes
+                    complete = False
+                    break
+                first = fetched.frm if first is None else first
+                written += count
+                batches += 1
+                last = fetched.to
+                if progress is not None:
+                    progress(
+                        SyncProgress(
+                            from_block=first, to_block=fetched.to, target=target, events=written
+                        )
+                    )
+        finally:
+            ranges.close()  # stops and joins the fetching thread now, not when collected
         result = SyncResult(
             from_block=first,
             last_block=last,
@@ -498,7 +504,7 @@ class Indexer:
                 conn.execute(sa.delete(schema.meta).where(schema.meta.c.key == "last_block"))
         return ancestor, int(removed or 0)
 
-    def _fetch_ahead(self, nxt: int, target: int) -> Iterator[_Fetched]:
+    def _fetch_ahead(self, nxt: int, target: int) -> Generator[_Fetched, None, None]:
         """Ranges ``[nxt, target]`` fetched by a thread up to ``_PREFETCH`` ranges ahead.
 
         The caller decodes and writes one range while the next ones are being
