@@ -117,9 +117,9 @@ class ServiceState:
     def index(self) -> Any:
         """The event index; with a follower, first brought up to every write already answered.
 
-        Writes do not index (the follower does, woken by each write): a read that comes
-        after an acknowledged write waits until that write's block is indexed, so a
-        caller always reads its own writes.
+        Writes do not index (the follower does): a read that comes after an
+        acknowledged write wakes the follower and waits until that write's block is
+        indexed, so a caller always reads its own writes.
         """
         idx = self._index
         if idx is not None and self._follower is not None and self._written_block > self._indexed_block:
@@ -154,8 +154,8 @@ class ServiceState:
         """Keep the index current; rebuild it from the chain when it is lost or corrupt.
 
         Never raises: an unreachable chain backs off, a replaced chain stops
-        indexing (and writes) until the deployment matches again. A write wakes
-        it at once (:meth:`catch_up`).
+        indexing (and writes) until the deployment matches again. A read waiting for
+        an acknowledged write wakes it at once (:attr:`index`).
         """
         poll = self.settings.index_poll_interval
         delay = poll
@@ -173,8 +173,7 @@ class ServiceState:
             except Exception:  # a bug must not kill the follower silently
                 delay = min(max(delay, poll) * 2, 30.0)
                 log.exception("index follower crashed; retrying in %.1fs", delay)
-            if self._written_block <= self._indexed_block:
-                self._wake.wait(delay)
+            self._wake.wait(delay)  # a read waiting for a write's block cuts this short
             self._wake.clear()
 
     def _sync_or_rebuild(self) -> None:
@@ -203,9 +202,10 @@ class ServiceState:
     def catch_up(self, block: int | None = None) -> None:
         """After a write (its block given) or before a read: make the index current.
 
-        With the follower running this costs nothing here: the block is noted, the
-        follower woken, and the next read waits for it (:attr:`index`). Without a
-        follower the index is synced now, best effort.
+        With the follower running this costs nothing here: the block is noted and the
+        next read that finds the index below it wakes the follower and waits for it
+        (:attr:`index`); under a stream of writes the follower keeps its own pace, one
+        sync for many writes. Without a follower the index is synced now, best effort.
         """
         if self._index is None:
             return
@@ -213,7 +213,6 @@ class ServiceState:
             if block is not None and block > self._written_block:
                 with self._indexed:
                     self._written_block = max(self._written_block, block)
-                self._wake.set()
             return
         try:
             self._sync_or_rebuild()
