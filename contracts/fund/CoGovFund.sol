@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Panic} from "@openzeppelin/contracts/utils/Panic.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 import {ICoGovFund} from "./ICoGovFund.sol";
 
@@ -13,31 +15,40 @@ import {ICoGovFund} from "./ICoGovFund.sol";
 /// total of its queue (the project's earmarked queue, or the general pool) before it; the
 /// queue's spent pointer only grows, so a contribution's spent part is
 /// clamp(spentPointer - totalBefore, 0, amount): FIFO by receipt id.
+///
+/// Storage is packed so that a payout updates slots that are already non-zero: amounts are
+/// kept in 128 bits (2^128 units of a 2-decimal token is ~3.4e36 CNY; a larger amount or sum
+/// fails with the arithmetic-overflow panic, as a 256-bit sum past 2^256 always did), and ids
+/// in 48 bits (one id per transaction, checked increments: never reached).
 contract CoGovFund is ICoGovFund, ReentrancyGuard {
     using SafeERC20 for IERC20;
+    using BitMaps for BitMaps.BitMap;
 
     uint256 private constant _MAX_MILESTONES = 32;
 
     struct Project {
         bytes32 titleHash;
+        // slot: 20 + 8 + 1 bytes
         address proposer;
         uint64 proposerId;
+        uint8 milestoneCount; // <= _MAX_MILESTONES
+        // slot: 20 + 6 + 6 bytes
         address beneficiary;
         uint48 cancelledAt;
-        uint256 approvalMotionId;
-        uint256 budget;
-        uint256 paid;
-        uint256 earmarked; // Σ earmarked contributions received
-        uint256 earmarkedSpent; // FIFO pointer into the project's earmarked queue
-        uint256 allocated; // Σ approved general-pool allocations
-        uint256 allocatedSpent;
-        uint256 allocationReleased; // unspent allocation returned to the pool at closure
-        uint256 refunded;
+        uint48 approvalMotionId; // never 0 for a proposed project: the existence test
+        uint128 budget;
+        uint128 paid;
+        uint128 earmarked; // Σ earmarked contributions received
+        uint128 earmarkedSpent; // FIFO pointer into the project's earmarked queue
+        uint128 allocated; // Σ approved general-pool allocations
+        uint128 allocatedSpent;
+        uint128 allocationReleased; // unspent allocation returned to the pool at closure
+        uint128 refunded;
     }
 
     struct Milestone {
-        uint256 amount;
-        uint256 paid;
+        uint128 amount;
+        uint128 paid;
         bytes32 descriptionHash;
     }
 
@@ -45,24 +56,34 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         address contributor;
         uint64 memberId;
         ContributorKind kind;
-        uint48 contributedAt;
         bool refunded;
-        uint256 projectId;
-        uint256 amount;
-        uint256 queuedBefore; // Σ of earlier contributions in the same queue
+        uint128 amount;
+        uint128 queuedBefore; // Σ of earlier contributions in the same queue
+        uint48 projectId;
+        uint48 contributedAt;
         bytes32 memoHash;
     }
 
+    /// @dev First slot: everything a vote reads and writes. The second slot (proposer and
+    /// amount) is written only for allocation and cancellation motions: a project's approval
+    /// motion is proposed by the project's proposer, read from the project.
     struct Motion {
         MotionKind kind;
-        uint64 proposerId;
+        bool passed;
         uint48 createdAt;
         uint48 decidedAt;
-        bool passed;
         uint32 approvals;
         uint32 rejections;
-        uint256 projectId;
-        uint256 amount;
+        uint48 projectId;
+        uint64 proposerId; // 0 for ApproveProject: see _motionProposer
+        uint128 amount;
+    }
+
+    struct Counts {
+        uint48 projects;
+        uint48 contributions;
+        uint48 motions;
+        uint48 payouts;
     }
 
     IMembershipRegistry private immutable _registry;
@@ -71,23 +92,23 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     uint48 private immutable _timeLock;
 
     mapping(uint256 projectId => Project) private _projects;
-    mapping(uint256 projectId => Milestone[]) private _milestones;
+    mapping(uint256 projectId => mapping(uint256 index => Milestone)) private _milestones;
     mapping(uint256 receiptId => Contribution) private _contributions;
     mapping(uint256 motionId => Motion) private _motions;
-    mapping(uint256 motionId => mapping(uint64 memberId => bool)) private _voted;
+    /// @dev One bit per member id: a motion's voters share one word (ids below 256), so only
+    /// its first vote writes a fresh slot.
+    mapping(uint256 motionId => BitMaps.BitMap) private _voted;
 
-    uint256 private _projectCount;
-    uint256 private _contributionCount;
-    uint256 private _motionCount;
-    uint256 private _payoutCount;
+    Counts private _counts;
 
-    uint256 private _totalContributed;
-    uint256 private _totalPaid;
-    uint256 private _totalRefunded;
-
-    uint256 private _generalTotal; // Σ general-pool contributions
-    uint256 private _generalSpent; // FIFO pointer into the general queue
-    uint256 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects
+    // Packed in pairs so that a payout writes two slots, both already non-zero by then (any
+    // payout follows a contribution; a general-pool payout follows an allocation).
+    uint128 private _totalContributed;
+    uint128 private _totalPaid;
+    uint128 private _generalSpent; // FIFO pointer into the general queue
+    uint128 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects
+    uint128 private _generalTotal; // Σ general-pool contributions
+    uint128 private _totalRefunded;
 
     /// @param registry_ The membership registry (roles and member ids).
     /// @param token_ The ERC-20 the fund holds (CommunityCredit in development, any ERC-20).
@@ -129,11 +150,11 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint256 budget,
         MilestoneSpec[] calldata milestones
     ) external returns (uint256 projectId) {
-        if (
-            !_registry.hasRole(msg.sender, IMembershipRegistry.Role.Department)
-                && !_registry.hasRole(msg.sender, IMembershipRegistry.Role.FundCommittee)
-        ) revert FundNotProposer(msg.sender);
-        projectId = _proposeProject(_registry.memberIdOf(msg.sender), titleHash, beneficiary, budget, milestones);
+        (uint64 memberId, uint16 roles, bool active) = _caller();
+        if (!active || roles & (_bit(IMembershipRegistry.Role.Department) | _bit(IMembershipRegistry.Role.FundCommittee)) == 0) {
+            revert FundNotProposer(msg.sender);
+        }
+        projectId = _proposeProject(memberId, titleHash, beneficiary, budget, milestones);
     }
 
     /// @inheritdoc ICoGovFund
@@ -167,8 +188,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         nonReentrant
         returns (uint256 payoutId)
     {
-        if (!_registry.hasRole(msg.sender, IMembershipRegistry.Role.Treasurer)) revert FundNotTreasurer(msg.sender);
-        uint64 treasurerId = _registry.memberIdOf(msg.sender);
+        (uint64 treasurerId, uint16 roles, bool active) = _caller();
+        if (!active || roles & _bit(IMembershipRegistry.Role.Treasurer) == 0) revert FundNotTreasurer(msg.sender);
         address beneficiary;
         (payoutId, beneficiary) = _recordPayout(projectId, milestoneIndex, amount, invoiceHash, treasurerId);
         // Interaction last (checks-effects-interactions): the payout is recorded (milestone,
@@ -231,22 +252,22 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @inheritdoc ICoGovFund
     function projectCount() external view returns (uint256) {
-        return _projectCount;
+        return _counts.projects;
     }
 
     /// @inheritdoc ICoGovFund
     function contributionCount() external view returns (uint256) {
-        return _contributionCount;
+        return _counts.contributions;
     }
 
     /// @inheritdoc ICoGovFund
     function motionCount() external view returns (uint256) {
-        return _motionCount;
+        return _counts.motions;
     }
 
     /// @inheritdoc ICoGovFund
     function payoutCount() external view returns (uint256) {
-        return _payoutCount;
+        return _counts.payouts;
     }
 
     /// @inheritdoc ICoGovFund
@@ -270,7 +291,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             v.unlocksAt = m.decidedAt + _timeLock;
         }
         v.cancelledAt = p.cancelledAt;
-        v.milestoneCount = _milestones[projectId].length;
+        v.milestoneCount = p.milestoneCount;
         v.paid = p.paid;
         v.earmarked = p.earmarked;
         v.earmarkedSpent = p.earmarkedSpent;
@@ -332,7 +353,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         v.kind = m.kind;
         v.projectId = m.projectId;
         v.amount = m.amount;
-        v.proposerId = m.proposerId;
+        v.proposerId = _motionProposer(m);
         v.createdAt = m.createdAt;
         v.decidedAt = m.decidedAt;
         v.approvals = m.approvals;
@@ -342,7 +363,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @inheritdoc ICoGovFund
     function hasVoted(uint256 motionId, uint64 memberId) external view returns (bool) {
-        return _voted[motionId][memberId];
+        return _voted[motionId].get(memberId);
     }
 
     // ------------------------------------------------------------------ internals: authorisation
@@ -357,9 +378,27 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         memberId = id;
     }
 
-    function _requireCommittee() private view returns (uint64) {
-        if (!_registry.hasRole(msg.sender, IMembershipRegistry.Role.FundCommittee)) revert FundNotCommittee(msg.sender);
-        return _registry.memberIdOf(msg.sender);
+    function _requireCommittee() private view returns (uint64 memberId) {
+        uint16 roles;
+        bool active;
+        (memberId, roles, active) = _caller();
+        if (!active || roles & _bit(IMembershipRegistry.Role.FundCommittee) == 0) revert FundNotCommittee(msg.sender);
+    }
+
+    /// @dev The caller's member id, roles and whether the account is active, in one registry
+    /// call: `active && roles & bit(role) != 0` is exactly `registry.hasRole(msg.sender, role)`.
+    function _caller() private view returns (uint64 memberId, uint16 roles, bool active) {
+        (memberId,, roles, active) = _registry.accountInfo(msg.sender);
+    }
+
+    function _bit(IMembershipRegistry.Role role) private pure returns (uint16) {
+        return uint16(1) << uint8(role);
+    }
+
+    /// @dev Amounts enter storage in 128 bits; a larger one fails as an arithmetic overflow.
+    function _u128(uint256 x) private pure returns (uint128) {
+        if (x > type(uint128).max) Panic.panic(Panic.UNDER_OVERFLOW);
+        return uint128(x);
     }
 
     // ------------------------------------------------------------------ internals: writes
@@ -372,10 +411,11 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         bytes32 memoHash
     ) private returns (uint256 receiptId) {
         if (amount == 0) revert FundZeroAmount();
-        uint256 queuedBefore;
+        uint128 amount128 = _u128(amount);
+        uint128 queuedBefore;
         if (projectId == 0) {
             queuedBefore = _generalTotal;
-            _generalTotal += amount;
+            _generalTotal = queuedBefore + amount128;
         } else {
             ProjectState s = _state(projectId);
             if (s != ProjectState.Proposed && s != ProjectState.TimeLocked && s != ProjectState.Active) {
@@ -383,21 +423,19 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             }
             Project storage p = _projects[projectId];
             queuedBefore = p.earmarked;
-            p.earmarked += amount;
+            p.earmarked = queuedBefore + amount128;
         }
-        receiptId = ++_contributionCount;
-        _contributions[receiptId] = Contribution({
-            contributor: msg.sender,
-            memberId: memberId,
-            kind: kind,
-            contributedAt: uint48(block.timestamp),
-            refunded: false,
-            projectId: projectId,
-            amount: amount,
-            queuedBefore: queuedBefore,
-            memoHash: memoHash
-        });
-        _totalContributed += amount;
+        receiptId = ++_counts.contributions;
+        Contribution storage c = _contributions[receiptId];
+        c.contributor = msg.sender;
+        c.memberId = memberId;
+        c.kind = kind;
+        c.amount = amount128;
+        c.queuedBefore = queuedBefore;
+        c.projectId = uint48(projectId); // 0, or an existing project's id (checked by _state)
+        c.contributedAt = uint48(block.timestamp);
+        if (memoHash != bytes32(0)) c.memoHash = memoHash;
+        _totalContributed += amount128;
         emit ContributionReceived(receiptId, memberId, msg.sender, kind, projectId, amount, memoHash);
     }
 
@@ -419,20 +457,25 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             sum += milestones[i].amount;
         }
         if (sum != budget) revert FundBudgetMismatch(budget, sum);
+        uint128 budget128 = _u128(budget); // each milestone amount is at most the budget: fits too
 
-        projectId = ++_projectCount;
+        projectId = ++_counts.projects;
+        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
         Project storage p = _projects[projectId];
         p.titleHash = titleHash;
         p.proposer = msg.sender;
         p.proposerId = proposerId;
+        p.milestoneCount = uint8(milestones.length); // <= _MAX_MILESTONES
         p.beneficiary = beneficiary;
-        p.budget = budget;
-        Milestone[] storage ms = _milestones[projectId];
+        p.approvalMotionId = uint48(motionId);
+        p.budget = budget128;
+        mapping(uint256 => Milestone) storage ms = _milestones[projectId];
         for (uint256 i = 0; i < milestones.length; i++) {
-            ms.push(Milestone(milestones[i].amount, 0, milestones[i].descriptionHash));
+            Milestone storage m = ms[i];
+            m.amount = uint128(milestones[i].amount);
+            bytes32 descriptionHash = milestones[i].descriptionHash;
+            if (descriptionHash != bytes32(0)) m.descriptionHash = descriptionHash;
         }
-        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
-        p.approvalMotionId = motionId;
         emit ProjectProposed(projectId, proposerId, msg.sender, beneficiary, titleHash, budget, milestones.length, motionId);
         for (uint256 i = 0; i < milestones.length; i++) {
             emit MilestoneDefined(projectId, i, milestones[i].amount, milestones[i].descriptionHash);
@@ -452,52 +495,66 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         private
         returns (uint256 motionId)
     {
-        motionId = ++_motionCount;
+        motionId = ++_counts.motions;
         Motion storage m = _motions[motionId];
         m.kind = kind;
-        m.proposerId = proposerId;
         m.createdAt = uint48(block.timestamp);
-        m.projectId = projectId;
-        m.amount = amount;
+        m.projectId = uint48(projectId); // an existing project's id (callers checked it)
+        if (kind != MotionKind.ApproveProject) {
+            m.proposerId = proposerId;
+            m.amount = uint128(amount); // allocations are at most the free pool (128 bits)
+        }
+    }
+
+    function _motionProposer(Motion storage m) private view returns (uint64) {
+        return m.kind == MotionKind.ApproveProject ? _projects[m.projectId].proposerId : m.proposerId;
     }
 
     function _vote(uint256 motionId, uint64 memberId, bool support) private {
         MotionState ms = _motionState(motionId);
         if (ms != MotionState.Open) revert FundMotionNotOpen(motionId, ms);
         Motion storage m = _motions[motionId];
-        Project storage p = _projects[m.projectId];
-        if (memberId == p.proposerId) revert FundProposerCannotVote(m.projectId, memberId);
-        if (memberId == _registry.memberIdOf(p.beneficiary)) revert FundBeneficiaryCannotVote(m.projectId, memberId);
-        if (_voted[motionId][memberId]) revert FundAlreadyVoted(motionId, memberId);
+        uint256 projectId = m.projectId;
+        Project storage p = _projects[projectId];
+        if (memberId == p.proposerId) revert FundProposerCannotVote(projectId, memberId);
+        if (memberId == _registry.memberIdOf(p.beneficiary)) revert FundBeneficiaryCannotVote(projectId, memberId);
+        BitMaps.BitMap storage voted = _voted[motionId];
+        if (voted.get(memberId)) revert FundAlreadyVoted(motionId, memberId);
 
-        _voted[motionId][memberId] = true;
-        if (support) m.approvals += 1;
-        else m.rejections += 1;
-        emit VoteCast(motionId, memberId, msg.sender, support, m.approvals, m.rejections);
+        voted.set(memberId);
+        uint32 approvals = m.approvals;
+        uint32 rejections = m.rejections;
+        if (support) approvals += 1;
+        else rejections += 1;
+        m.approvals = approvals;
+        m.rejections = rejections;
+        emit VoteCast(motionId, memberId, msg.sender, support, approvals, rejections);
 
-        if (uint256(m.approvals) + m.rejections >= _quorum) _decide(motionId, m, p);
+        if (uint256(approvals) + rejections >= _quorum) _decide(motionId, m, p);
     }
 
     function _decide(uint256 motionId, Motion storage m, Project storage p) private {
         bool passed = m.approvals > m.rejections;
         uint256 projectId = m.projectId;
-        if (passed && m.kind == MotionKind.AllocateFromPool) {
+        MotionKind kind = m.kind;
+        uint128 amount = kind == MotionKind.AllocateFromPool ? m.amount : 0;
+        if (passed && kind == MotionKind.AllocateFromPool) {
             uint256 free = _poolFree();
-            if (m.amount > free) revert FundInsufficientPool(m.amount, free);
+            if (amount > free) revert FundInsufficientPool(amount, free);
         }
         m.decidedAt = uint48(block.timestamp);
         m.passed = passed;
-        emit MotionDecided(motionId, m.kind, projectId, passed, m.approvals, m.rejections);
+        emit MotionDecided(motionId, kind, projectId, passed, m.approvals, m.rejections);
 
-        if (m.kind == MotionKind.ApproveProject) {
+        if (kind == MotionKind.ApproveProject) {
             if (passed) emit ProjectApproved(projectId, uint48(block.timestamp) + _timeLock);
             else emit ProjectRejected(projectId);
         } else if (!passed) {
             return;
-        } else if (m.kind == MotionKind.AllocateFromPool) {
-            p.allocated += m.amount;
-            _generalCommitted += m.amount;
-            emit AllocationApproved(motionId, projectId, m.amount);
+        } else if (kind == MotionKind.AllocateFromPool) {
+            p.allocated += amount;
+            _generalCommitted += amount;
+            emit AllocationApproved(motionId, projectId, amount);
         } else {
             p.cancelledAt = uint48(block.timestamp);
             emit ProjectCancelled(projectId, p.earmarked - p.earmarkedSpent);
@@ -506,7 +563,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     function _releaseAllocation(uint256 projectId, Project storage p) private {
-        uint256 unspent = p.allocated - p.allocatedSpent;
+        uint128 unspent = p.allocated - p.allocatedSpent;
         if (unspent == 0) return;
         p.allocationReleased = unspent;
         _generalCommitted -= unspent;
@@ -536,18 +593,22 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint256 fromEarmarked = amount < earmarkLeft ? amount : earmarkLeft;
         uint256 fromGeneral = amount - fromEarmarked;
 
-        m.paid += amount;
-        p.paid += amount;
-        p.earmarkedSpent += fromEarmarked;
-        p.allocatedSpent += fromGeneral;
-        _generalSpent += fromGeneral;
-        _generalCommitted -= fromGeneral;
-        _totalPaid += amount;
-        payoutId = ++_payoutCount;
+        // amount <= the milestone's remainder, a 128-bit value: these casts are exact.
+        m.paid += uint128(amount);
+        uint128 paid = p.paid + uint128(amount);
+        p.paid = paid;
+        if (fromEarmarked != 0) p.earmarkedSpent += uint128(fromEarmarked);
+        if (fromGeneral != 0) {
+            p.allocatedSpent += uint128(fromGeneral);
+            _generalSpent += uint128(fromGeneral);
+            _generalCommitted -= uint128(fromGeneral);
+        }
+        _totalPaid += uint128(amount);
+        payoutId = ++_counts.payouts;
         emit PayoutMade(
             payoutId, projectId, index, beneficiary, amount, invoiceHash, treasurerId, fromEarmarked, fromGeneral
         );
-        if (p.paid == p.budget) {
+        if (paid == p.budget) {
             emit ProjectCompleted(projectId, p.earmarked - p.earmarkedSpent);
             _releaseAllocation(projectId, p);
         }
@@ -562,8 +623,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         amount = c.amount - _spent(c);
         if (amount == 0) revert FundNothingToRefund(receiptId);
         c.refunded = true;
-        _projects[c.projectId].refunded += amount;
-        _totalRefunded += amount;
+        _projects[c.projectId].refunded += uint128(amount); // at most c.amount: 128 bits
+        _totalRefunded += uint128(amount);
         emit RefundClaimed(receiptId, c.projectId, c.memberId, to, amount);
     }
 
@@ -602,7 +663,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     function _available(Project storage p) private view returns (uint256) {
-        return (p.earmarked - p.earmarkedSpent) + (p.allocated - p.allocatedSpent);
+        return uint256(p.earmarked - p.earmarkedSpent) + (p.allocated - p.allocatedSpent);
     }
 
     function _poolFree() private view returns (uint256) {
@@ -628,9 +689,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     function _milestone(uint256 projectId, uint256 index) private view returns (Milestone storage) {
-        Milestone[] storage ms = _milestones[projectId];
-        if (index >= ms.length) revert FundUnknownMilestone(projectId, index);
-        return ms[index];
+        if (index >= _projects[projectId].milestoneCount) revert FundUnknownMilestone(projectId, index);
+        return _milestones[projectId][index];
     }
 
     function _contribution(uint256 receiptId) private view returns (Contribution storage c) {
