@@ -767,7 +767,8 @@ class Indexer:
             where.append(e.block_time >= from_time)
         if to_time is not None:
             where.append(e.block_time <= to_time)
-        if contract is not None:
+        branches_carry_contract = any_of is not None and any(alt_args for _, alt_args in any_of)
+        if contract is not None and not branches_carry_contract:
             where.append(e.contract == contract)
         if event is not None:
             where.append(e.event == event)
@@ -784,10 +785,16 @@ class Indexer:
         if any_of is not None:
             if not any_of:
                 raise ValidationFailed("any_of", "give at least one (event, args) pair")
+            if not any(alt_args for _, alt_args in any_of):  # SQLite plans IN far better than OR
+                where.append(e.event.in_([alt_event for alt_event, _ in any_of]))
+                return where
             alternatives = []
             for alt_event, alt_args in any_of:
                 spec = self._event_spec(contract, alt_event)
-                terms = [e.event == alt_event]
+                # the contract inside each branch too: SQLite then reads each branch from the
+                # (contract, event, argument) index instead of filtering every row of the contract
+                terms = [e.contract == contract] if contract is not None else []
+                terms.append(e.event == alt_event)
                 terms += [self._arg_equals(spec, n, v) for n, v in (alt_args or {}).items()]
                 alternatives.append(sa.and_(*terms))
             where.append(sa.or_(*alternatives))
