@@ -266,6 +266,21 @@ def test_proposal_validation(fund_env: FundEnv) -> None:
         propose(ZERO32, e.beneficiary, 1, [(1, h("a"))])
 
 
+def test_amounts_are_kept_in_128_bits(fund_env: FundEnv) -> None:
+    """Amounts are stored in 128 bits: the largest fits exactly; one more is an arithmetic
+    overflow (Panic 0x11), as a 256-bit sum past 2**256 always was, never a silent wrap."""
+    e = fund_env
+    f = e.fund.functions
+    top = 2**128 - 1
+    pid = e.propose([top])
+    assert tuple(f.getMilestone(pid, 0).call()) == (top, 0, h("t-m0"))
+    assert e.fund.functions.getProject(pid).call()[5] == top  # budget
+    with expect_revert("Panic", code=0x11):
+        e.chain.transact(f.proposeProject(h("t"), e.beneficiary, top + 1, [(top + 1, h("a"))]), e.proposer)
+    with expect_revert("Panic", code=0x11):
+        e.contribute(e.enterprise, top + 1)
+
+
 # ------------------------------------------------------------------ the whole lifecycle
 
 
