@@ -45,8 +45,11 @@ log = logging.getLogger("ledger.client")
 
 GAS_MARGIN = 1.25
 GAS_PRICE_TTL = 60.0
-#: Seconds without a receipt before checking that the node still has the transaction.
-RESEND_AFTER = 10.0
+#: Seconds without a receipt before checking that the node still has the transaction
+#: (and every earlier nonce of its sender that we signed).
+RESEND_AFTER = 5.0
+#: Signed transactions kept per ledger, to send the same bytes again when a node lost one.
+RECENT_KEPT = 4096
 #: Seconds a cached gas estimate is reused (one ``eth_estimateGas`` per function and calldata size).
 GAS_CACHE_TTL = 60.0
 
@@ -205,6 +208,8 @@ class Ledger:
         self._gas_cache: dict[tuple[str | None, str, int], tuple[float, int]] = {}
         self._gas_locks: dict[tuple[str | None, str, int], threading.Lock] = {}
         self._receipts = _ReceiptPoller(self)
+        self._recent: dict[tuple[str, int], bytes] = {}  # (sender, nonce) -> signed bytes we sent
+        self._recent_lock = threading.Lock()
         self._transport_failures = 0  # ChainUnavailable seen by rpc(): invalidates check_chain's cache
         self._chain_ok: tuple[float, str, int] | None = None
         self._batch_ok = True
@@ -422,6 +427,7 @@ class Ledger:
             if before_send is not None:
                 before_send(tx_hash, signed)
             self._send_raw(signed, tx_hash)
+            self._remember(signer.address, nonce, signed)
         if before_send is not None and _SEND_ONLY.get():
             raise TxSent(tx_hash, tx)
         if not wait:
@@ -452,8 +458,24 @@ class Ledger:
                 if self.rpc("eth_getTransactionByHash", [tx_hash]) is None:
                     log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
                     self._send_raw(signed, tx_hash)
+                else:
+                    self._fill_gap(str(tx["from"]), signed)
             except (ChainUnavailable, TransactionFailed) as exc:
                 log.warning("re-sending %s failed: %s", tx_hash, exc)
+
+    def _fill_gap(self, sender: str, signed: bytes) -> None:
+        """Our transaction waits behind a nonce the node never got (a request lost under load):
+        send the same bytes we signed for the missing nonces again (never a new transaction)."""
+        nonce = _tx_nonce(signed)
+        mined = int(self.rpc("eth_getTransactionCount", [sender, "latest"]), 16)
+        for n in range(mined, nonce):
+            raw = self._recent.get((sender.lower(), n))
+            if raw is None:
+                continue
+            h = "0x" + keccak(raw).hex()
+            if self.rpc("eth_getTransactionByHash", [h]) is None:
+                log.warning("nonce %d of %s never reached the node; sending %s again", n, sender, h)
+                self._send_raw(raw, h)
 
     @contextmanager
     def send_only(self) -> Iterator[None]:
@@ -497,6 +519,12 @@ class Ledger:
             return TxStatus(tx_hash, "failed", error=self._explain_failure(tx_hash, raw, call), **common)
         state = "confirmed" if confirmations >= need else "mined"
         return TxStatus(tx_hash, state, events=tuple(self.decode_logs(raw["logs"])), **common)
+
+    def _remember(self, sender: str, nonce: int, signed: bytes) -> None:
+        with self._recent_lock:
+            self._recent[(sender.lower(), nonce)] = signed
+            while len(self._recent) > RECENT_KEPT:
+                self._recent.pop(next(iter(self._recent)))
 
     def rebroadcast(self, signed: bytes) -> str:
         """Send already-signed bytes again (same hash: never a second transaction)."""
@@ -803,6 +831,15 @@ class _RPCError(Exception):
         self.message = message
         self.data = data
         self.code = code
+
+
+def _tx_nonce(signed: bytes) -> int:
+    """The nonce of a signed legacy (RLP list) or typed transaction."""
+    import rlp
+
+    if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
+        return int.from_bytes(rlp.decode(signed)[0], "big")
+    return int.from_bytes(rlp.decode(signed[1:])[1], "big")  # EIP-2718: [chainId, nonce, ...]
 
 
 def _out_of_gas(exc: _RPCError) -> bool:

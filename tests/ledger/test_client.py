@@ -189,3 +189,29 @@ def _threshold_change(reg: Registry, n: int) -> tuple[Any, ...]:
     from ledger.membership import encode_change
 
     return (int(ChangeKind.SET_THRESHOLD), encode_change(ChangeKind.SET_THRESHOLD, n))
+
+
+def test_a_nonce_the_node_never_got_is_sent_again_as_the_same_bytes(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ledger.client as lc
+
+    monkeypatch.setattr(lc, "RESEND_AFTER", 0.5)
+    led = deployment.ledger()
+    sender, to = deployment.signers["outsider"], deployment.signers["enterprise"].address
+    real_send = led._send_raw
+    lost: list[str] = []
+
+    def lose_first(signed: bytes, tx_hash: str) -> None:
+        if not lost:
+            lost.append(tx_hash)  # "sent", but the node never got it
+            return
+        real_send(signed, tx_hash)
+
+    led._send_raw = lose_first  # type: ignore[method-assign]
+    first = led.send(sender, to=to, data="0x", value=1, wait=False)
+    assert lost == [first.tx_hash] and led.rpc("eth_getTransactionByHash", [first.tx_hash]) is None
+    second = led.send(sender, to=to, data="0x", value=2)  # queued behind the gap until it is filled
+    assert second.status == 1
+    got = led.receipt(first.tx_hash)
+    assert got is not None and got.block_number < second.block_number  # the same first tx, mined first
