@@ -53,6 +53,14 @@ RECENT_KEPT = 4096
 #: Seconds a cached gas estimate is reused (one ``eth_estimateGas`` per function and calldata size).
 GAS_CACHE_TTL = 60.0
 
+#: Views returning a value fixed at deployment (Solidity ``immutable`` or ``constant``, or set only
+#: by the constructor): :meth:`Ledger.call` asks each once per ledger.
+CONSTANT_VIEWS: dict[str, frozenset[str]] = {
+    "CoGovFund": frozenset({"registry", "token", "quorum", "timeLock"}),
+    "CommunityCredit": frozenset({"registry", "decimals", "name", "symbol"}),
+    "DataSharing": frozenset({"registry", "MAX_GRANT_DURATION", "MAX_TITLE_LENGTH"}),
+}
+
 #: Set by :meth:`Ledger.send_only`: the write carrying a ``before_send`` hook returns once sent.
 _SEND_ONLY: ContextVar[bool] = ContextVar("cogov_send_only", default=False)
 
@@ -214,6 +222,8 @@ class Ledger:
         self._chain_ok: tuple[float, str, int] | None = None
         self._batch_ok = True
         self._contracts: dict[str, Contract] = {}
+        self._contracts_at: dict[tuple[str, str], Contract] = {}
+        self._constants: dict[tuple[str, str], Any] = {}
         self._by_address: dict[str, str] = {}
         if manifest is not None:
             for name, dep in manifest.contracts.items():
@@ -326,7 +336,12 @@ class Ledger:
             if self.manifest is None:
                 raise NotDeployed("no deployment manifest: run `cogov deploy`")
             address = self.manifest.address(name)
+        at = (name, address.lower())
+        known = self._contracts_at.get(at)
+        if known is not None:  # building one parses the ABI: tens of ms, once per request otherwise
+            return known
         c = self.w3.eth.contract(address=to_checksum_address(address), abi=artifacts.abi(name))
+        self._contracts_at[at] = c
         self._by_address.setdefault(c.address.lower(), name)
         if address is None or (self.manifest and self.manifest.contracts.get(name)):
             self._contracts.setdefault(name, c)
@@ -339,7 +354,21 @@ class Ledger:
     # ------------------------------------------------------------------ reads
 
     def call(self, name: str, fn: str, *args: Any, sender: str | None = None, block: str | int = "latest") -> Any:
-        """Call a view; custom-error reverts become :class:`ContractReverted`."""
+        """Call a view; custom-error reverts become :class:`ContractReverted`.
+
+        Views of values fixed at deployment (:data:`CONSTANT_VIEWS`: immutables and
+        constants) are asked once per ledger.
+        """
+        constant = not args and fn in CONSTANT_VIEWS.get(name, ()) and block == "latest"
+        key = (str(self.contract(name).address), fn) if constant else None
+        if key is not None and key in self._constants:
+            return self._constants[key]
+        value = self._call(name, fn, *args, sender=sender, block=block)
+        if key is not None:
+            self._constants[key] = value
+        return value
+
+    def _call(self, name: str, fn: str, *args: Any, sender: str | None, block: str | int) -> Any:
         contract = self.contract(name)
         func = contract.get_function_by_name(fn)(*args)
         data = contract.encode_abi(fn, args=list(args))

@@ -215,3 +215,16 @@ def test_a_nonce_the_node_never_got_is_sent_again_as_the_same_bytes(
     assert second.status == 1
     got = led.receipt(first.tx_hash)
     assert got is not None and got.block_number < second.block_number  # the same first tx, mined first
+
+
+def test_views_fixed_at_deployment_are_asked_once(deployment: Deployment) -> None:
+    led = deployment.ledger()
+    calls = _calls(led, "eth_call")
+    token = led.call("CoGovFund", "token")
+    assert led.call("CoGovFund", "token") == token
+    assert led.call("CoGovFund", "quorum") == led.call("CoGovFund", "quorum")
+    assert len(calls) == 2  # token once, quorum once
+    led.call("CoGovFund", "contributionCount")
+    led.call("CoGovFund", "contributionCount")
+    assert len(calls) == 4  # state: asked every time
+    assert led.contract("CommunityCredit", token) is led.contract("CommunityCredit", token)
