@@ -17,8 +17,9 @@ class Settings(LedgerSettings):
     #: (it costs its gas) and named afterwards. Callers get the same problem+json either way.
     preflight: bool = True
     #: ``COGOV_CHAIN_CHECK_SECONDS``: how long a successful chain-identity check (chain id and
-    #: genesis hash) is reused by writes; any connection error or node fail-over re-checks at once.
-    chain_check_seconds: float = Field(default=5.0, ge=0)
+    #: genesis hash) is reused by writes; a connection error or a node fail-over re-checks at once,
+    #: and the index follower checks every poll. 0: every write asks the node.
+    chain_check_seconds: float = Field(default=1.0, ge=0, le=60)
 
 
 def service_settings(settings: LedgerSettings) -> Settings:

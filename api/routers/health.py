@@ -61,7 +61,7 @@ def health(state: StateDep) -> JSONResponse:
         deployment.problem = "no deployment manifest"
     elif chain.reachable:
         try:
-            state.check_chain()
+            state.check_chain(fresh=True)  # health always asks the node (writes reuse a recent check)
             ledger.verify_code()
             deployment.matches = True
         except LedgerError as exc:
