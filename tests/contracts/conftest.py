@@ -82,10 +82,15 @@ def payload(change: str, *args: Any) -> bytes:
 class Chain:
     """A thin test helper over one in-process chain."""
 
-    def __init__(self) -> None:
+    def __init__(self, account_seed: str | None = None) -> None:
+        """``account_seed``: derive new accounts' keys from it (same addresses every run)
+        instead of random keys; bench/gas.py needs that, since a zero byte in an address
+        changes calldata gas."""
         self.tester = EthereumTester(PyEVMBackend())
         self.w3 = Web3(EthereumTesterProvider(self.tester))
         self.accounts: list[str] = list(self.w3.eth.accounts)
+        self._account_seed = account_seed
+        self._created = 0
 
     def deploy(self, name: str, *args: Any, sender: str | None = None) -> Contract:
         art = artifacts.load(name)
@@ -142,7 +147,11 @@ class Chain:
     def new_account(self, funded: bool = True) -> str:
         from eth_account import Account
 
-        acct = Account.create()
+        if self._account_seed is None:
+            acct = Account.create()
+        else:
+            self._created += 1
+            acct = Account.from_key(Web3.keccak(text=f"{self._account_seed}/{self._created}"))
         address = self.tester.add_account(acct.key.hex())
         if funded:
             self.w3.eth.send_transaction(
