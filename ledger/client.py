@@ -761,7 +761,8 @@ class _ReceiptPoller:
     """One thread per ledger finding the receipts every waiting caller wants.
 
     Runs only while someone waits. It asks the node for its height every
-    :attr:`TICK` seconds (the cheapest request there is); only when new blocks
+    :attr:`TICK` seconds (the cheapest request there is), backing off to
+    :attr:`MAX_TICK` while nothing moves (slow blocks); only when new blocks
     appear does it read their transaction hashes and fetch the receipts of the
     waiting ones among them (JSON-RPC batches). A hash is also looked up once
     when its waiter arrives, in case it was mined before. So a caller pays about
@@ -770,6 +771,7 @@ class _ReceiptPoller:
     """
 
     TICK = 0.005
+    MAX_TICK = 0.05  # idle polls back off to this (x1.5 each); a new block or waiter resets to TICK
     SWEEP = 0.5  # seconds between lookups of every waiting hash (a safety net)
     MAX_BATCH = 200
 
@@ -779,12 +781,14 @@ class _ReceiptPoller:
         self._pending: dict[str, list[_Slot]] = {}
         self._fresh: set[str] = set()
         self._thread: threading.Thread | None = None
+        self._kick = threading.Event()
 
     def wait(self, tx_hash: str, timeout: float) -> dict[str, Any] | None:
         slot = _Slot()
         with self._lock:
             self._pending.setdefault(tx_hash.lower(), []).append(slot)
             self._fresh.add(tx_hash.lower())
+            self._kick.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="ledger-receipts", daemon=True)
                 self._thread.start()
@@ -800,6 +804,7 @@ class _ReceiptPoller:
     def _run(self) -> None:
         last: int | None = None
         swept = time.monotonic()
+        tick = self.TICK
         while True:
             with self._lock:
                 if not self._pending:
@@ -820,6 +825,8 @@ class _ReceiptPoller:
                                 if str(h).lower() in self._pending:
                                     wanted.add(str(h).lower())
                 now = time.monotonic()
+                moved = bool(fresh) or last is None or head > last
+                tick = self.TICK if moved else min(tick * 1.5, self.MAX_TICK)
                 far_behind = last is not None and head - last > self.MAX_BATCH
                 if far_behind or any(b is None for b in blocks) or now - swept > self.SWEEP:
                     swept = now  # a block not read, or a while since: look every waiting hash up
@@ -836,7 +843,8 @@ class _ReceiptPoller:
                         for slot in self._pending.pop(tx_hash, []):
                             slot.receipt = receipt
                             slot.event.set()
-            time.sleep(self.TICK)
+            self._kick.wait(tick)  # a new waiter cuts the wait short
+            self._kick.clear()
 
     def _fetch(self, hashes: list[str]) -> dict[str, dict[str, Any]]:
         answers = self._ledger.rpc_batch([("eth_getTransactionReceipt", [h]) for h in hashes])
