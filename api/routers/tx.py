@@ -31,6 +31,11 @@ TxHash = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The tr
     responses={404: {"model": Problem, "description": "Neither the node nor this service knows the transaction"}},
 )
 def tx_status(tx_hash: TxHash, state: StateDep, _key: CurrentKey) -> JSONResponse:
+    """Any valid API key may read any transaction's status (all of it is public on the chain).
+
+    `pending` and `mined` answers carry `Retry-After: 1`. A transaction this service answered
+    202 for and the node has lost is sent again (the same signed bytes) and reported `pending`.
+    """
     tx_hash = tx_hash.lower()
     st = state.ledger.status(tx_hash)
     if st.state == "unknown":
