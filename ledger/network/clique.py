@@ -261,6 +261,10 @@ class CliqueNetwork:
             "--config", str(d / "config.toml"),
             "--networkid", str(self.chain_id),
             "--syncmode", "full",
+            # Archive: the auditor reads contract state at past blocks (eth_call at block N).
+            # A pruning node keeps only the last 128 blocks' state, and after a crash
+            # (kill -9) not even those it had not flushed ("missing trie node").
+            "--gcmode", "archive",
             "--nodiscover",
             "--nat", "none",
             "--netrestrict", "127.0.0.0/8",
