@@ -45,7 +45,8 @@ def geth() -> Path:
 
 def make_network(geth: Path, directory: Path, nodes: int = 3, fund: list[str] | None = None) -> CliqueNetwork:
     cfg = NetworkConfig.load(
-        data_dir=directory, http_port=0, p2p_port=0, authrpc_port=0, period=PERIOD, nodes=nodes
+        data_dir=directory, http_port=0, p2p_port=0, authrpc_port=0, period=PERIOD, nodes=nodes,
+        verbosity=3,  # info: sealed blocks and chain reorgs in each node's geth.log, to diagnose a failure
     )
     net = CliqueNetwork(cfg, geth=geth)
     _networks.append(net)
@@ -57,12 +58,17 @@ class Net:
     net: CliqueNetwork
     keys: dict[str, Signer]
     started_in: float
+    keys_dir: Path  # the keystore holding ``keys`` (password TEST_PASSWORD)
 
     def signer(self, index: int) -> Signer:
         return self.net.signer_key(index)
 
 
 LEDGER_KEYS = ["deployer", "dept_a", "dept_b", "auditor", "load1", "load2", "load3", "reorg_a", "reorg_b"]
+#: The demo scenario's members (ledger.demo.MEMBERS); its council seats are the
+#: nodes' signers and 卫健委 / 城管 are dept_a / dept_b (admitted first by the tests).
+DEMO_KEYS = ["caizhengju", "committee-1", "committee-2", "committee-3", "shenjiju",
+             "enterprise-1", "enterprise-2", "resident-1", "resident-2", "resident-3"]
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +77,13 @@ def network(geth: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ne
     root = tmp_path_factory.mktemp("clique")
     ks = Keystore(root / "keys")
     keys = {}
-    for label in LEDGER_KEYS:
+    for label in [*LEDGER_KEYS, *DEMO_KEYS]:
         ks.create(label, TEST_PASSWORD)
         keys[label] = ks.signer(label, TEST_PASSWORD)
     net = make_network(geth, root / "net")
     started = time.monotonic()
     try:
         net.up(fund=[k.address for k in keys.values()])
-        yield Net(net, keys, time.monotonic() - started)
+        yield Net(net, keys, time.monotonic() - started, root / "keys")
     finally:
         net.down()

@@ -10,6 +10,9 @@ back.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,9 +21,10 @@ from typing import Any
 import pytest
 from eth_utils import to_checksum_address
 
-from ledger.chain import rpc
+from ledger.audit import AuditOptions, run_audit
+from ledger.chain import free_port, rpc
 from ledger.client import Ledger, TxReceipt
-from ledger.deploy import CouncilSeat, DeployParams, deploy
+from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
 from ledger.index import Indexer
 from ledger.keys import Signer
 from ledger.manifest import Manifest
@@ -29,11 +33,16 @@ from ledger.network import poa
 from ledger.network.signers import sync_signers
 from ledger.network.writes import WriteStats, confirmed_write
 from ledger.roles import ChangeKind, MemberKind, Role
-from tests.network.conftest import PERIOD, Net
+from tests.conftest import TEST_PASSWORD
+from tests.network.conftest import DEMO_KEYS, PERIOD, Net
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(240)]
 
 _state: dict[str, Any] = {}
+# Writes of the demo and the CLI wait for 2 blocks: on Clique a block 1 deep can still be
+# replaced (an in-turn sibling outweighs an out-of-turn one), taking a receipt with it.
+CONFIRMATIONS = 2
+FUND_TIMELOCK = 8  # seconds: the demo's approved project unlocks within the run (real block time)
 
 
 def ledger_for(net: Net, urls: list[str] | str | None = None, **kw: Any) -> Ledger:
@@ -82,29 +91,59 @@ def test_three_node_network_starts_from_nothing(network: Net) -> None:
 # ---------------------------------------------------------------- 2. the ledger on it
 
 
-def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(
+def _cogov(network: Net, root: Path, urls: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, configured as an operator would: through COGOV_* settings."""
+    env = {
+        **os.environ,
+        "COGOV_RPC_URLS": ",".join(urls),
+        "COGOV_MANIFEST_PATH": str(root / "deployment.json"),
+        "COGOV_KEYSTORE_DIR": str(network.keys_dir),
+        "COGOV_KEYSTORE_PASSWORD": TEST_PASSWORD,
+        "COGOV_CONFIRMATIONS": str(CONFIRMATIONS),
+        "COGOV_AUDIT_REPORT_PATH": str(root / "audit-report.json"),
+    }
+    return subprocess.run([sys.executable, "-m", "ledger.cli.__main__", *args], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=root)
+
+
+def test_cli_deploys_the_suite_through_a_list_of_node_urls(
     network: Net, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    net = network.net
-    root = tmp_path_factory.mktemp("deploy")
-    led = Ledger(net.urls)
-    # Each founding department's council account is its node's signer account.
-    c = council(network)
-    params = DeployParams(
-        council=[
-            CouncilSeat(name="街道办", account=c[0].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="民政局", account=c[1].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="区数据局", account=c[2].address, roles=["data_governance"]),  # type: ignore[list-item]
-        ],
-        threshold=2,
-    )
-    result = deploy(led, network.keys["deployer"], params, root / "deployment.json")
+    """`cogov deploy` given every node's URL in COGOV_RPC_URLS, a dead one first (the
+    ledger fails over to the next); the demo scenario's council, seated by the nodes'
+    signer accounts. Every later test uses this deployment."""
     from ledger.deploy import SUITE
 
-    assert result.deployed == [step.name for step in SUITE]
-    _state["manifest"] = result.manifest
+    net = network.net
+    root = tmp_path_factory.mktemp("deploy")
+    urls = [f"http://127.0.0.1:{free_port()}", *net.urls]
+    c = council(network)
+    (root / "deploy.yml").write_text(
+        "council:\n"
+        + "".join(f"  - {{name: {name}, kind: {kind.name.lower()}, roles: [{', '.join(r.name.lower() for r in roles)}],"
+                  f" account: '{c[i].address}'}}\n" for i, (name, kind, roles) in enumerate(COUNCIL.values()))
+        + f"threshold: 2\nfund_quorum: 2\nfund_timelock: {FUND_TIMELOCK}\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    r = _cogov(network, root, urls, "deploy", "--params", "deploy.yml", "--key", "deployer")
+    deployed_in = time.monotonic() - started
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = Manifest.load(root / "deployment.json")
+    assert m.chain_id == net.chain_id and sorted(m.contracts) == sorted(step.name for step in SUITE)
+    for url in net.urls:  # every node holds the suite
+        assert all(rpc(url, "eth_getCode", [d.address, "latest"]) not in ("0x", "") for d in m.contracts.values())
+    r = _cogov(network, root, urls, "deploy", "--params", "deploy.yml", "--key", "deployer")
+    assert r.returncode == 0 and "nothing to do" in r.stdout, r.stdout + r.stderr  # idempotent
+    _state["manifest"] = m
     _state["root"] = root
+    print(f"cogov deploy through {len(urls)} URLs (one dead) in {deployed_in:.1f}s")
 
+
+def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(network: Net) -> None:
+    net = network.net
+    c = council(network)
+    result_manifest: Manifest = _state["manifest"]
     led = ledger_for(network, confirmations=3)
     reg = Registry(ledger_for(network))
     started = time.monotonic()
@@ -129,10 +168,10 @@ def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(
     # The index takes only blocks past the confirmation depth.
     idx = Indexer(
         poa(led.w3),
-        {n: d.address for n, d in result.manifest.contracts.items()},
-        str(root / "index.db"),
+        {n: d.address for n, d in result_manifest.contracts.items()},
+        str(_state["root"] / "index.db"),
         confirmations=2,
-        start_block=result.manifest.start_block,
+        start_block=result_manifest.start_block,
     )
     res = idx.sync()
     assert res.last_block == res.head - 2
@@ -151,6 +190,87 @@ def _admit_payload(name: str, account: str) -> bytes:
 
     return encode_change(ChangeKind.ADMIT_MEMBER, name, int(MemberKind.DEPARTMENT),
                          roles_mask([Role.DEPARTMENT]), account)
+
+
+def test_full_demo_scenario_runs_on_the_network_and_audits_clean(
+    network: Net, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The whole demo seeding (members, data sharing, fund) through the library with
+    confirmations, then the auditor against one node's RPC: zero findings."""
+    import importlib
+
+    from ledger.config import Settings
+    from scripts.seed_demo import CAPABILITIES
+
+    net = network.net
+    root = tmp_path_factory.mktemp("demo")
+    c = council(network)
+    signers = {label: c[i] for i, label in enumerate(COUNCIL)}
+    signers |= {"weijianwei": network.keys["dept_a"], "chengguan": network.keys["dept_b"]}
+    signers |= {label: network.keys[label] for label in DEMO_KEYS}
+    assert set(signers) == set(COUNCIL) | set(MEMBERS)
+    led = ledger_for(network, confirmations=CONFIRMATIONS)
+    settings = Settings(env="test", gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key",
+                        confirmations=CONFIRMATIONS)
+    said: list[str] = []
+    ctx = DemoContext(settings, led, None, signers, said.append, root / "state")  # type: ignore[arg-type]
+    started = time.monotonic()
+    # At one block a second the demo's ~90 sequential writes take minutes, so its
+    # independent parts run side by side (the ledger's nonce manager keeps each
+    # account's transactions in order): the members' admissions (each the same
+    # Registry.admit seed_members makes), then the data-sharing and fund parts.
+    reg = ctx.registry
+    missing = [(label, spec) for label, spec in MEMBERS.items() if reg.member_of(signers[label].address) is None]
+    _run_side_by_side([lambda s=spec, a=signers[label].address: reg.admit(c, s[0], s[1], s[2], a)
+                       for label, spec in missing])
+    seed_members(ctx)  # finds every member now, records their ids
+    modules = [importlib.import_module(m) for m in CAPABILITIES]
+    _run_side_by_side([lambda mod=mod: mod.seed(ctx) for mod in modules])
+    # If the parking project was still time-locked (real time here, no evm_increaseTime),
+    # run the idempotent fund part again once the lock has passed, as an operator would.
+    locked = [m for m in said if "time-locked until" in m]
+    if locked:
+        unlocks = int(locked[0].split("until ")[1].split(" ")[0])
+        wait_until(lambda: int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16) >= unlocks,
+                   FUND_TIMELOCK + 10, "the fund's time lock to pass")
+        modules[-1].seed(ctx)
+    seeded_in = time.monotonic() - started
+    assert any("pays milestone 1" in m for m in said), said
+    assert len(ctx.member_ids) == len(COUNCIL) + len(MEMBERS)
+
+    m: Manifest = _state["manifest"]
+    print(f"demo seeded on the 3-node network in {seeded_in:.1f}s")
+    audit_started = time.monotonic()
+    report = run_audit(ledger_for(network, net.urls[2]), m, AuditOptions())
+    print(f"audit against node3 in {time.monotonic() - audit_started:.1f}s")
+    assert report.findings == [], [(f.rule, f.message) for f in report.findings]
+    assert report.ok and report.scan.events > 50
+    assert report.summary["data"]["grants"] >= 3
+    _state["demo_events"] = report.scan.events
+    # The same through the CLI, given every node's URL.
+    r = _cogov(network, _state["root"], net.urls, "audit", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASSED" in r.stdout
+    print(f"audit clean: {report.scan.events} events")
+
+
+def _run_side_by_side(jobs: list[Any]) -> None:
+    """Run each job in its own thread; re-raise the first failure."""
+    errors: list[BaseException] = []
+
+    def run(job: Any) -> None:
+        try:
+            job()
+        except BaseException as exc:  # re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    if errors:
+        raise errors[0]
 
 
 # ---------------------------------------------------------------- 3. a node dies under load
@@ -227,6 +347,12 @@ def test_restarted_node_catches_up(network: Net) -> None:
     net.wait_peered(timeout=30)
     # And it seals again: the chain goes on with all three.
     net.wait_blocks(3, timeout=30)
+    # The audit against the restarted node alone is still clean: the demo, the
+    # writes made while it was down, everything it caught up on.
+    m: Manifest = _state["manifest"]
+    report = run_audit(ledger_for(network, net.node(1).url), m, AuditOptions())
+    assert report.findings == [], [(f.rule, f.message) for f in report.findings]
+    assert report.scan.events > _state["demo_events"]  # it holds the writes made while it was down
 
 
 # ---------------------------------------------------------------- 4. signer votes from the registry
