@@ -439,6 +439,38 @@ class Ledger:
             gas = self._preflight(tx, gas)
         elif gas is None:
             gas = self._cached_gas(tx)
+        for attempt in range(2):
+            try:
+                signed, tx_hash = self._sign_and_send(signer, to, data, value, gas, before_send)
+                break
+            except TransactionFailed as exc:
+                # Our nonce was stale (another process sent from this account): the node refused
+                # it, so nothing is pending under it; the reservation re-read the account's
+                # nonce, and signing again is safe.
+                if attempt or not _stale_nonce(exc.message):
+                    raise
+                log.info("nonce of %s was stale (%s); signing again", signer.address, exc.message)
+        if before_send is not None and _SEND_ONLY.get():
+            raise TxSent(tx_hash, tx)
+        if not wait:
+            return TxReceipt(tx_hash, -1, "", 0, -1)
+        try:
+            return self._wait_resending(tx_hash, tx, signed)
+        except TransactionFailed:
+            # Never mined in time: the node may hold a gap at this nonce. Re-read the
+            # account's nonce from the node before its next transaction.
+            self.nonces.reset(signer.address)
+            raise
+
+    def _sign_and_send(
+        self,
+        signer: Signer,
+        to: str | None,
+        data: str,
+        value: int,
+        gas: int,
+        before_send: Callable[[str, bytes], None] | None,
+    ) -> tuple[bytes, str]:
         with self.nonces.reserve(signer.address) as nonce:
             signed = signer.sign_transaction(
                 {
@@ -456,17 +488,7 @@ class Ledger:
                 before_send(tx_hash, signed)
             self._send_raw(signed, tx_hash)
             self._remember(signer.address, nonce, signed)
-        if before_send is not None and _SEND_ONLY.get():
-            raise TxSent(tx_hash, tx)
-        if not wait:
-            return TxReceipt(tx_hash, -1, "", 0, -1)
-        try:
-            return self._wait_resending(tx_hash, tx, signed)
-        except TransactionFailed:
-            # Never mined in time: the node may hold a gap at this nonce. Re-read the
-            # account's nonce from the node before its next transaction.
-            self.nonces.reset(signer.address)
-            raise
+        return signed, tx_hash
 
     def _wait_resending(self, tx_hash: str, tx: dict[str, Any], signed: bytes) -> TxReceipt:
         """Wait; if a node lost the transaction (a crash, a fail-over), send the same bytes again.
@@ -900,6 +922,12 @@ def _encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) ->
             pass
     func = contract.get_function_by_name(fn)(*args)
     return str(contract.encode_abi(fn, args=list(args))), list(func.abi["outputs"])
+
+
+def _stale_nonce(message: str) -> bool:
+    """A node's refusal of a nonce below the account's (Ganache, geth, Besu wordings)."""
+    m = message.lower()
+    return "nonce too low" in m or "correct nonce" in m or "nonce is too low" in m
 
 
 def _tx_nonce(signed: bytes) -> int:

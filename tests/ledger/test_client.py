@@ -228,3 +228,13 @@ def test_views_fixed_at_deployment_are_asked_once(deployment: Deployment) -> Non
     led.call("CoGovFund", "contributionCount")
     assert len(calls) == 4  # state: asked every time
     assert led.contract("CommunityCredit", token) is led.contract("CommunityCredit", token)
+
+
+def test_a_nonce_made_stale_by_another_process_is_read_again_and_signed_anew(deployment: Deployment) -> None:
+    sender, to = deployment.signers["outsider"], deployment.signers["enterprise"].address
+    mine, other = deployment.ledger(), deployment.ledger()  # two processes sharing one account
+    mine.send(sender, to=to, data="0x", value=1)  # `mine` now counts this account's nonces itself
+    other.send(sender, to=to, data="0x", value=1)
+    other.send(sender, to=to, data="0x", value=1)
+    receipt = mine.send(sender, to=to, data="0x", value=1)  # its next nonce was taken meanwhile
+    assert receipt.status == 1
