@@ -39,8 +39,9 @@ from tests.network.conftest import DEMO_KEYS, PERIOD, Net
 pytestmark = [pytest.mark.network, pytest.mark.timeout(240)]
 
 _state: dict[str, Any] = {}
-# Writes of the demo and the CLI wait for 2 blocks: on Clique a block 1 deep can still be
-# replaced (an in-turn sibling outweighs an out-of-turn one), taking a receipt with it.
+# Writes that are read back or counted as acknowledged wait for 2 blocks: on Clique a block
+# 1 deep can still be replaced (an in-turn sibling outweighs an out-of-turn one), taking a
+# just-returned receipt with it (seen: an approval gone, then RegistryThresholdNotMet).
 CONFIRMATIONS = 2
 FUND_TIMELOCK = 8  # seconds: the demo's approved project unlocks within the run (real block time)
 
@@ -145,7 +146,7 @@ def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(network: 
     c = council(network)
     result_manifest: Manifest = _state["manifest"]
     led = ledger_for(network, confirmations=3)
-    reg = Registry(ledger_for(network))
+    reg = Registry(ledger_for(network, confirmations=CONFIRMATIONS))  # reads after its writes
     started = time.monotonic()
     receipt = led.transact(c[0], "MembershipRegistry", "propose", int(ChangeKind.ADMIT_MEMBER),
                                   _admit_payload("卫健委", network.keys["dept_a"].address))
@@ -279,7 +280,7 @@ def _run_side_by_side(jobs: list[Any]) -> None:
 def test_kill_a_node_mid_load_loses_and_duplicates_nothing(network: Net) -> None:
     net = network.net
     senders = council(network)
-    led = ledger_for(network, confirmations=1)  # starts on node1: the one that dies
+    led = ledger_for(network, confirmations=CONFIRMATIONS)  # starts on node1: the one that dies
     assert led.url == net.node(1).url
     writes_each = 6
     before = {s.address: int(rpc(net.urls[1], "eth_getTransactionCount", [s.address, "latest"]), 16)
@@ -375,7 +376,7 @@ def _enact_all(reg: Registry, c: list[Signer], changes: list[tuple[ChangeKind, t
 
 def test_signer_added_and_removed_through_council_governance(network: Net) -> None:
     net = network.net
-    led = ledger_for(network, confirmations=1)
+    led = ledger_for(network, confirmations=CONFIRMATIONS)
     reg = Registry(led)
     c = council(network)
     registry_address = _state["manifest"].address("MembershipRegistry")
