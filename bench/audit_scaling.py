@@ -114,7 +114,13 @@ def geth_chain(root: Path, fund: list[str]) -> Iterator[dict[str, Any]]:
             return [*super().command(spec), *extra]
 
     cfg = NetworkConfig.load(
-        data_dir=root / "net", http_port=0, p2p_port=0, authrpc_port=0, period=1, nodes=1, block_gas_limit=GETH_BLOCK_GAS
+        data_dir=root / "net",
+        http_port=0,
+        p2p_port=0,
+        authrpc_port=0,
+        period=1,
+        nodes=1,
+        block_gas_limit=GETH_BLOCK_GAS,
     )
     net = BenchClique(cfg)
     try:
@@ -181,7 +187,13 @@ def setup(url: str, root: Path, kind: str, s: dict[str, Signer]) -> tuple[Ledger
     led.transact(s["treasurer"], "CommunityCredit", "mint", s["resident"].address, 10_000, keccak(text="dep"))
     led.transact(s["resident"], "CommunityCredit", "approve", fund_addr, 10_000)
     led.transact(
-        s["dept_a"], "CoGovFund", "proposeProject", keccak(text="t"), s["dept_b"].address, 1000, [(1000, keccak(text="d"))]
+        s["dept_a"],
+        "CoGovFund",
+        "proposeProject",
+        keccak(text="t"),
+        s["dept_b"].address,
+        1000,
+        [(1000, keccak(text="d"))],
     )
     led.transact(s["cm_a"], "CoGovFund", "vote", 1, True)
     led.transact(s["cm_b"], "CoGovFund", "vote", 1, True)
@@ -207,9 +219,10 @@ class Records:
         self.chain_id = led.chain_id
         self.base = self.nonce("pending")  # record i has nonce base + i
         self.selector = keccak(text="recordAccess(uint256,bytes32,uint64)")[:4]
-        assert self.contract.encode_abi("recordAccess", args=[gid, b"\x01" * 32, 7]) == "0x" + (
-            self.selector + gid.to_bytes(32, "big") + b"\x01" * 32 + (7).to_bytes(32, "big")
-        ).hex()
+        assert (
+            self.contract.encode_abi("recordAccess", args=[gid, b"\x01" * 32, 7])
+            == "0x" + (self.selector + gid.to_bytes(32, "big") + b"\x01" * 32 + (7).to_bytes(32, "big")).hex()
+        )
         self.refused = 0
 
     def nonce(self, tag: str) -> int:
@@ -254,9 +267,16 @@ class Records:
 
 
 def generate(
-    led: Ledger, kind: str, rec: Records, start_events: int, targets: list[int], per_block: int
+    led: Ledger,
+    kind: str,
+    rec: Records,
+    start_events: int,
+    targets: list[int],
+    per_block: int,
+    on_cut: Callable[[int, int], None],
 ) -> list[tuple[int, int]]:
-    """Send records until the chain holds each target count of events; the (events, block) of each cut."""
+    """Send records until the chain holds each target count of events; ``on_cut(events, block)`` at each
+    (the audit runs there, so the figures of a size survive a failure while generating the next)."""
     cuts: list[tuple[int, int]] = []
     t0 = time.monotonic()
     sent = 0  # records sent
@@ -287,16 +307,37 @@ def generate(
                 last_print = sent
                 dt = time.monotonic() - t0
                 log(f"    {sent:,} records sent ({sent / dt:,.0f}/s, {dt:.0f}s, head {led.block_number()})")
-        # wait until every record sent is mined, then cut
-        while rec.nonce("latest") - rec.base < sent:
+        # wait until every record sent is mined, then cut; records the node lost (neither mined nor
+        # pending: seen on Ganache with a large pool) are sent again from the chain's own nonce
+        last, stalls = -1, 0
+        while (mined := rec.nonce("latest") - rec.base) < sent:
             if kind == "ganache":
-                led.rpc("evm_mine", [])
-            time.sleep(0.2)
+                _retry(lambda: Rpc(led, timeout=600).one("evm_mine", []))
+            else:
+                time.sleep(0.5)
+            stalls = stalls + 1 if mined == last else 0
+            last = mined
+            if stalls >= (2 if kind == "ganache" else 20) and rec.nonce("pending") - rec.base < sent:
+                log(
+                    f"    {sent - mined:,} records neither mined nor pending: "
+                    f"sending again from nonce {rec.base + mined}"
+                )
+                rec.send(rec.base + mined, sent - mined)
+                stalls = 0
         head = led.block_number()
         events += max(0, todo)
         cuts.append((events, head))
         dt = time.monotonic() - t0
-        log(f"  cut: {events:,} events at block {head} ({sent:,} records mined in {dt:.0f}s, {sent / max(dt, 1e-9):,.0f}/s)")
+        log(
+            f"  cut: {events:,} events at block {head} "
+            f"({sent:,} records mined in {dt:.0f}s, {sent / max(dt, 1e-9):,.0f}/s)"
+        )
+        if kind == "ganache":
+            led.rpc("miner_start", [])
+        on_cut(events, head)
+        if kind == "ganache":
+            led.rpc("miner_stop", [])
+        t0 += time.monotonic() - t0 - dt  # the audit's time is not generation time
     if kind == "ganache":
         led.rpc("miner_start", [])
     return cuts
@@ -448,7 +489,7 @@ def main() -> None:
         chain = (
             geth_chain(root, [sg.address for sg in s.values()])
             if kind == "geth"
-            else ganache_chain(root, max(30_000_000, (args.per_block + 10) * 60_000))
+            else ganache_chain(root, max(30_000_000, (args.per_block + 10) * RECORD_GAS))
         )
         with chain as info:
             url = info["url"]
@@ -456,21 +497,17 @@ def main() -> None:
             log(f"chain: {info}")
             t0 = time.monotonic()
             led, m, gid = setup(url, root, kind, s)
-            have = len(Rpc(led).get_logs([d.address for d in m.contracts.values()], m.start_block, led.block_number(), 5000))
+            have = len(
+                Rpc(led).get_logs([d.address for d in m.contracts.values()], m.start_block, led.block_number(), 5000)
+            )
             base_head = led.block_number()
             log(f"  setup: {have} events at block {base_head} in {time.monotonic() - t0:.0f}s")
             rec = Records(led, s["dept_a"], gid, GETH_GAS_PRICE if kind == "geth" else led.gas_price())
-            t1 = time.monotonic()
-            cuts = [(have, base_head), *generate(led, kind, rec, have, [n for n in sizes if n > have], args.per_block)]
-            gen = time.monotonic() - t1
-            records = cuts[-1][0] - have
-            result["generation"] = {
-                "records": records,
-                "seconds": round(gen, 1),
-                "records_per_second": round(records / max(gen, 1e-9), 1),
-            }
-            runs = []
-            for events, block in cuts:
+            runs: list[dict[str, Any]] = []
+            audit_seconds = [0.0]
+
+            def on_cut(events: int, block: int) -> None:
+                a0 = time.monotonic()
                 r = time_audit(url, m, block, args.repeat, info.get("pid"))
                 r["label"] = "setup only" if block == base_head else f"{events:,} events"
                 runs.append(r)
@@ -479,6 +516,24 @@ def main() -> None:
                     f"(cpu: auditor {r['auditor_cpu_seconds']:.3f}s, node {r['node_cpu_seconds']:.3f}s) "
                     f"phases {r['phases']} {'ok' if r['ok'] else 'FINDINGS ' + ','.join(r['errors'])}"
                 )
+                audit_seconds[0] += time.monotonic() - a0
+
+            on_cut(have, base_head)
+            audit_seconds[0] = 0.0
+            t1 = time.monotonic()
+            cuts = [(have, base_head)]
+            try:
+                cuts += generate(led, kind, rec, have, [n for n in sizes if n > have], args.per_block, on_cut)
+            except Exception as exc:  # keep the sizes already audited
+                result["error"] = f"generation stopped: {type(exc).__name__}: {str(exc)[:300]}"
+                log(result["error"])
+            gen = time.monotonic() - t1 - audit_seconds[0]
+            records = max(r["events"] for r in runs) - have
+            result["generation"] = {
+                "records": records,
+                "seconds": round(gen, 1),
+                "records_per_second": round(records / max(gen, 1e-9), 1),
+            }
             if args.profile:
                 log(profile_audit(url, m, cuts[-1][1]))
     if args.demo:
@@ -510,14 +565,17 @@ def main() -> None:
             "auditor_cpu": round(b["auditor_cpu_seconds"] / a["auditor_cpu_seconds"], 2),
             "node_cpu": round(b["node_cpu_seconds"] / max(a["node_cpu_seconds"], 1e-9), 2),
             "auditor_plus_node_cpu": round(
-                (b["auditor_cpu_seconds"] + b["node_cpu_seconds"]) / (a["auditor_cpu_seconds"] + a["node_cpu_seconds"]), 2
+                (b["auditor_cpu_seconds"] + b["node_cpu_seconds"]) / (a["auditor_cpu_seconds"] + a["node_cpu_seconds"]),
+                2,
             ),
         }
     result["wall_seconds"] = round(time.monotonic() - t_all, 1)
     log("")
     log(f"chain: {kind}; each size is a prefix of one generated chain (run_audit to_block)")
-    log(f"{'size':>14} {'events':>8} {'blocks':>6} {'total s':>8} {'var s':>7} {'s/1k ev':>8} {'var s/1k':>8} "
-        f"{'cpu aud':>7} {'cpu node':>8}  phases")
+    log(
+        f"{'size':>14} {'events':>8} {'blocks':>6} {'total s':>8} {'var s':>7} {'s/1k ev':>8} {'var s/1k':>8} "
+        f"{'cpu aud':>7} {'cpu node':>8}  phases"
+    )
     rows = ([result["demo"] | {"label": "demo (ganache)"}] if "seconds" in result.get("demo", {}) else []) + runs
     for r in rows:
         log(

@@ -3,6 +3,7 @@ and a range the node refuses is halved (no node needed: a fake node answers eth_
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ class FakeNode(Rpc):
 
 def _check_cover(node: FakeNode, got: list[tuple[int, int, list[Any]]], frm: int, to: int) -> None:
     assert got[0][0] == frm and got[-1][1] == to
-    for (_, end, _), (start, _, _) in zip(got, got[1:], strict=False):
+    for (_, end, _), (start, _, _) in itertools.pairwise(got):
         assert start == end + 1  # consecutive, no gap, no overlap
     logs = [log for *_, chunk in got for log in chunk]
     assert len(logs) == sum(node.per_block(b) for b in range(frm, to + 1))
