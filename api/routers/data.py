@@ -52,7 +52,7 @@ from ledger.data_sharing import (
     scope_hash,
     text_hash,
 )
-from ledger.errors import AccessDenied, NotFound, ValidationFailed
+from ledger.errors import AccessDenied, ContractReverted, NotFound, ValidationFailed
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
 from ledger.membership import Registry
 from ledger.roles import Role
@@ -314,11 +314,16 @@ def fetch_data(
     grant_id: Annotated[int | None, Query(ge=1, le=2**64 - 1, description="The grant; omitted: found for the caller.")] = None,
 ) -> SealedData:
     state.check_chain()
-    _dataset_or_404(state, dataset_id)
     wanted = [f for f in fields.split(",") if f.strip()] if fields else None
     if grant_id is None:
+        _dataset_or_404(state, dataset_id)
         grant_id = _find_grant(state, gw, caller, dataset_id, wanted)
-    served = gw.serve(dataset_id, caller.account, wanted, grant_id)
+    try:
+        served = gw.serve(dataset_id, caller.account, wanted, grant_id)
+    except ContractReverted as exc:  # the gateway reads the dataset first: nothing was recorded
+        if exc.error_name == "DataUnknownDataset" and exc.tx_hash is None:
+            raise NotFound("dataset", dataset_id) from exc
+        raise
     state.catch_up(served.receipt.block_number)
     return SealedData(
         dataset_id=served.dataset_id,

@@ -13,11 +13,12 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from ledger.client import Ledger, TxReceipt
+from ledger.data_sharing import NAME as DS_NAME
 from ledger.data_sharing import (
     Classification,
     Dataset,
@@ -25,6 +26,8 @@ from ledger.data_sharing import (
     Grant,
     GrantState,
     RefusalReason,
+    _dataset,
+    _grant,
     canonical_hash,
     normalize_fields,
     scope_hash,
@@ -40,9 +43,12 @@ from ledger.errors import (
 from ledger.gateway.crypto import seal
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
 from ledger.keys import Signer
-from ledger.membership import Member, Registry
+from ledger.membership import NAME as REG_NAME
+from ledger.membership import Member, Registry, View, _account_info, views
 
 log = logging.getLogger("ledger.gateway")
+
+_T = TypeVar("_T")
 
 
 class GatewayUnavailable(LedgerError):
@@ -110,6 +116,31 @@ class Gateway:
         self.data = DataSharing(ledger)
         self.registry = Registry(ledger)
         self.owner_signer = owner_signer
+        self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
+
+    def _as_owner(self, owner_id: int, write: Callable[[Signer], _T]) -> _T:
+        """``write(signer)`` with a signer of the dataset owner member ``owner_id``.
+
+        The signer chosen for an owner is kept: the contract checks on every write that the
+        sender is an active account of the dataset's owner (the pre-flight simulation
+        refuses it before anything is signed), so a kept signer that is no longer one (its
+        account removed, the member replaced) costs one refused simulation, after which
+        the owner's accounts are read again from the registry and the write is tried once more.
+        """
+        signer = self._owner_signers.get(owner_id)
+        if signer is not None:
+            try:
+                return write(signer)
+            except ContractReverted as exc:
+                if exc.error_name != "DataNotDatasetOwner":
+                    raise
+                self._owner_signers.pop(owner_id, None)
+                if exc.tx_hash is not None:  # mined (no pre-flight): not sent twice
+                    raise
+        signer = self.owner_signer(self.registry.member(owner_id))
+        result = write(signer)
+        self._owner_signers[owner_id] = signer
+        return result
 
     # ---------------------------------------------------------------- upload
 
@@ -182,17 +213,39 @@ class Gateway:
         fields: list[str] | None,
         grant_id: int | None,
     ) -> Served:
-        ds = self.data.dataset(dataset_id)  # DataUnknownDataset -> 404
+        # The chain's answers the checks below need, read in one JSON-RPC batch (one round
+        # trip instead of five): the dataset, the caller's account, the grant and the
+        # contract's own isAccessAllowed verdict, all at the latest block.
+        wanted_grant = grant_id is not None and grant_id >= 1
+        calls: list[View] = [
+            (DS_NAME, "getDataset", (dataset_id,)),
+            (REG_NAME, "accountInfo", (to_checksum_address(caller_account),)),
+            (DS_NAME, "grantCount", ()),
+        ]
+        if wanted_grant:
+            calls += [
+                (DS_NAME, "isAccessAllowed", (grant_id, to_checksum_address(caller_account))),
+                (DS_NAME, "getGrant", (grant_id,)),
+            ]
+        try:
+            got = views(self.ledger, calls)
+        except ContractReverted as exc:
+            if exc.error_name != "DataUnknownGrant" or not wanted_grant:
+                raise  # DataUnknownDataset -> 404
+            got = [*views(self.ledger, calls[:4]), None]  # a grant id beyond the count: refused below
+        ds = _dataset(got[0])
+        info = _account_info(got[1])
+        grant_count = int(got[2])
+        allowed = bool(got[3]) if wanted_grant else False
         all_fields = self.schema_fields(ds)
         wanted = normalize_fields(fields) if fields else list(all_fields)
         qhash = query_hash(dataset_id, ds.version, wanted)
-        caller = self.registry.member_of(caller_account)
-        caller_id = caller.id if caller is not None and caller.active else 0
+        caller_id = info.member_id if info.active else 0
 
         def refuse(reason: RefusalReason, detail: str, presented: int = 0) -> AccessDenied:
-            owner = self.registry.member(ds.owner_id)
-            _, receipt = self.data.record_refusal(
-                self.owner_signer(owner), dataset_id, presented, caller_id, reason, qhash
+            _, receipt = self._as_owner(
+                ds.owner_id,
+                lambda signer: self.data.record_refusal(signer, dataset_id, presented, caller_id, reason, qhash),
             )
             return AccessDenied(
                 f"{_reason_name(reason)}: {detail}",
@@ -200,9 +253,9 @@ class Gateway:
                 refusal_tx=receipt.tx_hash,
             )
 
-        if grant_id is None or grant_id < 1 or grant_id > self.data.grant_count():
+        if grant_id is None or grant_id < 1 or grant_id > grant_count or got[4] is None:
             raise refuse(RefusalReason.NO_GRANT, f"no grant on dataset {dataset_id} was presented or found")
-        grant = self.data.grant(grant_id)
+        grant = _grant(got[4])
         if grant.dataset_id != dataset_id:
             raise refuse(RefusalReason.NO_GRANT, f"grant {grant_id} is not a grant on dataset {dataset_id}")
         if caller_id == 0 or caller_id != grant.grantee_id:
@@ -219,10 +272,9 @@ class Gateway:
                 f"fields {','.join(wanted)} are not the scope of grant {grant_id}",
                 grant_id,
             )
-        if not self.data.is_access_allowed(grant_id, caller_account):
+        if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
-        grantee = caller
-        assert grantee is not None
+        grantee = self.registry.member(caller_id)  # its data key (a council may replace it at any block)
         if grantee.data_key is None:
             raise Conflict(
                 f"member {grantee.id} has no registered X25519 data key: generate one with "
@@ -231,9 +283,10 @@ class Gateway:
         content = self.store.read(ds.content_hash)  # IntegrityError on tampering
         stored = self.store.meta(ds.content_hash)
         payload, rows = project(content, stored.format, all_fields, wanted, stored.rows)
-        owner = self.registry.member(ds.owner_id)
         try:
-            seq, receipt = self.data.record_access(self.owner_signer(owner), grant_id, qhash, rows)
+            seq, receipt = self._as_owner(
+                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows)
+            )
         except ContractReverted as exc:
             if exc.error_name != "DataGrantNotActive":
                 raise

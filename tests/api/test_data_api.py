@@ -252,3 +252,26 @@ def test_request_scope_and_validation(client: TestClient, api: Api, shared: dict
     assert own.status_code == 409 and own.json()["error"] == "DataRequesterIsOwner"
     r = upload(client, api.auth("resident"), unique("not a department"), "public", b"a,b\n1,2\n")
     assert r.status_code == 403
+
+
+def test_fetch_of_an_unknown_dataset_is_404_with_or_without_a_grant(client: TestClient, api: Api,
+                                                                    shared: dict[str, Any]) -> None:
+    gid = shared["grant"]["id"]
+    for params in ({}, {"grant_id": gid}):
+        r = client.get("/api/v1/datasets/999999/data", params=params, headers=api.auth("c1"))
+        assert r.status_code == 404 and r.json()["code"] == "not-found", r.text
+
+
+def test_grantee_without_a_data_key_is_409_and_nothing_is_recorded(client: TestClient, api: Api,
+                                                                   deployment: Deployment) -> None:
+    from ledger.membership import Registry
+
+    reg = Registry(deployment.ledger())
+    owner, grantee = "dept_b", next(
+        (lb for lb in ("dept_a", "c2") if reg.member(MEMBER_IDS[lb]).data_key is None), None)
+    if grantee is None:
+        pytest.skip("every department member here already has a data key")
+    did, gid = _grant_for(client, api, owner, grantee)
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"grant_id": gid}, headers=api.auth(grantee))
+    assert r.status_code == 409 and "no registered X25519 data key" in r.json()["detail"], r.text
+    assert DataSharing(deployment.ledger()).grant(gid).accesses == 0
