@@ -74,6 +74,7 @@ from ledger.fund import (
     MotionState,
     Project,
     ProjectState,
+    _contribution,
 )
 from ledger.fund.report import (
     Labels,
@@ -83,7 +84,8 @@ from ledger.fund.report import (
     export_rows,
 )
 from ledger.fund_docs import DocStore, default_path, hex32, parse_hash
-from ledger.membership import Member, Registry
+from ledger.membership import NAME as REGISTRY
+from ledger.membership import Member, Registry, _member, views
 from ledger.roles import MemberKind, Role
 
 router = APIRouter(prefix="/api/v1/fund", tags=["fund"])
@@ -388,9 +390,13 @@ def contribute(
     caller: CurrentCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    m = _caller_member(state, caller)
-    if m.kind == MemberKind.AUDITOR:
-        raise AccessDenied(f"member {m.id} is an auditor; auditors never contribute (independence)")
+    # One call for the caller's member, kind and activity (accountInfo), not two: the
+    # same 403s as caller_member; the contract checks the contributor again on the write.
+    info = Registry(state.ledger).account_info(caller.account)
+    if not info.active:
+        raise AccessDenied(f"account {caller.account} is not an active account of any member")
+    if info.kind == MemberKind.AUDITOR:
+        raise AccessDenied(f"member {info.member_id} is an auditor; auditors never contribute (independence)")
     fund, docs = Fund(state.ledger), _docs(state)
     if body.project_id:
         _project_or_404(fund, body.project_id)
@@ -401,11 +407,18 @@ def contribute(
         return r
 
     def respond(r: TxReceipt) -> ContributionWrite:
-        rid = int(r.event("ContributionReceived").args["receiptId"])
-        c = fund.contribution(rid)
         ev = r.event("ContributionReceived")
+        rid = int(ev.args["receiptId"])
+        member_id = int(ev.args["memberId"])
+        # The contribution and its member's name in one JSON-RPC batch.
+        raw_c, raw_m = views(state.ledger, [(NAME, "getContribution", (rid,)), (REGISTRY, "getMember", (member_id,))])
+        c = _contribution(raw_c)
+        names = _Names(state)
+        names._by_id[member_id] = _member(raw_m).name
+        # The memo is the request's own text: no need to read the whole document store for it.
+        texts = None if body.project_id else ({hex32(memo_hash): body.memo} if body.memo else {})
         row = _Landed(ev.tx_hash, ev.block_number)
-        return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, docs, _Names(state), row))
+        return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, docs, names, row, texts))
 
     return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
 

@@ -14,6 +14,7 @@ keccak256 of the UTF-8 text or of a file's bytes; the texts live in the document
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -24,8 +25,9 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from ledger.client import Ledger, TxReceipt
-from ledger.errors import NotDeployed, ValidationFailed
+from ledger.errors import ContractReverted, NotDeployed, ValidationFailed
 from ledger.keys import Signer
+from ledger.membership import views
 
 NAME = "CoGovFund"
 CREDIT = "CommunityCredit"
@@ -183,6 +185,10 @@ def format_amount(units: int, decimals: int = 2) -> str:
 
 # ------------------------------------------------------------------ token
 
+#: ERC-20 views fixed for a token's life (read once per ledger and token address).
+_TOKEN_CONSTANTS = frozenset({"decimals", "symbol", "name"})
+_token_constants: weakref.WeakKeyDictionary[Ledger, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
+
 
 class Token:
     """An ERC-20 at ``address`` (the fund's token: CommunityCredit in development, any ERC-20)."""
@@ -193,7 +199,15 @@ class Token:
         self._c = ledger.contract(CREDIT, self.address)  # the ERC-20 part of its ABI is standard
 
     def _call(self, fn: str, *args: Any) -> Any:
-        return self._c.get_function_by_name(fn)(*args).call()
+        # Encoded with eth_abi and sent as one eth_call (web3's contract call asked the node
+        # for its chain id twice and cost milliseconds of Python per call).
+        if fn in _TOKEN_CONSTANTS and not args:
+            known = _token_constants.setdefault(self.ledger, {})
+            key = (self.address, fn)
+            if key not in known:
+                known[key] = views(self.ledger, [(CREDIT, fn, (), self.address)])[0]
+            return known[key]
+        return views(self.ledger, [(CREDIT, fn, args, self.address)])[0]
 
     def _tx(self, signer: Signer, fn: str, *args: Any, before_send: BeforeSend = None) -> TxReceipt:
         data = self._c.encode_abi(fn, args=list(args))
@@ -401,9 +415,17 @@ class Fund:
         if amount <= 0:
             raise ValidationFailed("amount", "must be positive")
         with _account_lock(signer.address):
-            if approve:
+            if approve and not self.ledger.preflight:
                 self.ensure_allowance(signer, amount)
-            r = self._tx(signer, "contribute", amount, project_id, memo_hash, before_send=before_send)
+            try:
+                r = self._tx(signer, "contribute", amount, project_id, memo_hash, before_send=before_send)
+            except ContractReverted as exc:
+                # With the pre-flight, the allowance is not read up front: the simulation pulls
+                # the tokens and refuses a short allowance before anything is signed. Only a
+                # refusal costs the read; approve then if it is short, and contribute again.
+                if not approve or exc.tx_hash is not None or self.ensure_allowance(signer, amount) is None:
+                    raise
+                r = self._tx(signer, "contribute", amount, project_id, memo_hash, before_send=before_send)
         return int(r.event("ContributionReceived").args["receiptId"]), r
 
     def propose_project(
