@@ -44,7 +44,7 @@ from ledger.gateway.crypto import seal
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
 from ledger.keys import Signer
 from ledger.membership import NAME as REG_NAME
-from ledger.membership import Member, Registry, View, _account_info, views
+from ledger.membership import Member, Registry, View, _account_info, _member, views
 
 log = logging.getLogger("ledger.gateway")
 
@@ -117,6 +117,7 @@ class Gateway:
         self.registry = Registry(ledger)
         self.owner_signer = owner_signer
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
+        self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
 
     def _as_owner(self, owner_id: int, write: Callable[[Signer], _T]) -> _T:
         """``write(signer)`` with a signer of the dataset owner member ``owner_id``.
@@ -216,27 +217,39 @@ class Gateway:
         # The chain's answers the checks below need, read in one JSON-RPC batch (one round
         # trip instead of five): the dataset, the caller's account, the grant and the
         # contract's own isAccessAllowed verdict, all at the latest block.
+        account = to_checksum_address(caller_account)
         wanted_grant = grant_id is not None and grant_id >= 1
-        calls: list[View] = [
-            (DS_NAME, "getDataset", (dataset_id,)),
-            (REG_NAME, "accountInfo", (to_checksum_address(caller_account),)),
-            (DS_NAME, "grantCount", ()),
-        ]
+        reads: dict[str, View] = {
+            "dataset": (DS_NAME, "getDataset", (dataset_id,)),
+            "account": (REG_NAME, "accountInfo", (account,)),
+            "grants": (DS_NAME, "grantCount", ()),
+        }
+        # The caller's member record (its data key) rides along when the account's member is
+        # known from an earlier fetch; it is used only if accountInfo, read in the same batch,
+        # still names that member.
+        guess = self._member_ids.get(account)
+        if guess:
+            reads["member"] = (REG_NAME, "getMember", (guess,))
         if wanted_grant:
-            calls += [
-                (DS_NAME, "isAccessAllowed", (grant_id, to_checksum_address(caller_account))),
-                (DS_NAME, "getGrant", (grant_id,)),
-            ]
+            reads["allowed"] = (DS_NAME, "isAccessAllowed", (grant_id, account))
+            reads["grant"] = (DS_NAME, "getGrant", (grant_id,))
         try:
-            got = views(self.ledger, calls)
+            got = dict(zip(reads, views(self.ledger, list(reads.values())), strict=True))
         except ContractReverted as exc:
             if exc.error_name != "DataUnknownGrant" or not wanted_grant:
                 raise  # DataUnknownDataset -> 404
-            got = [*views(self.ledger, calls[:4]), None]  # a grant id beyond the count: refused below
-        ds = _dataset(got[0])
-        info = _account_info(got[1])
-        grant_count = int(got[2])
-        allowed = bool(got[3]) if wanted_grant else False
+            del reads["grant"]  # a grant id beyond the count: refused below
+            got = dict(zip(reads, views(self.ledger, list(reads.values())), strict=True))
+        ds = _dataset(got["dataset"])
+        info = _account_info(got["account"])
+        grant_count = int(got["grants"])
+        allowed = bool(got.get("allowed", False))
+        if info.member_id:
+            if len(self._member_ids) >= 10_000:
+                self._member_ids.clear()
+            self._member_ids[account] = info.member_id
+        else:
+            self._member_ids.pop(account, None)
         all_fields = self.schema_fields(ds)
         wanted = normalize_fields(fields) if fields else list(all_fields)
         qhash = query_hash(dataset_id, ds.version, wanted)
@@ -253,9 +266,9 @@ class Gateway:
                 refusal_tx=receipt.tx_hash,
             )
 
-        if grant_id is None or grant_id < 1 or grant_id > grant_count or got[4] is None:
+        if grant_id is None or grant_id < 1 or grant_id > grant_count or got.get("grant") is None:
             raise refuse(RefusalReason.NO_GRANT, f"no grant on dataset {dataset_id} was presented or found")
-        grant = _grant(got[4])
+        grant = _grant(got["grant"])
         if grant.dataset_id != dataset_id:
             raise refuse(RefusalReason.NO_GRANT, f"grant {grant_id} is not a grant on dataset {dataset_id}")
         if caller_id == 0 or caller_id != grant.grantee_id:
@@ -274,7 +287,10 @@ class Gateway:
             )
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
-        grantee = self.registry.member(caller_id)  # its data key (a council may replace it at any block)
+        # Its data key as of this request (a council may replace it at any block).
+        grantee = (
+            _member(got["member"]) if guess == caller_id and "member" in got else self.registry.member(caller_id)
+        )
         if grantee.data_key is None:
             raise Conflict(
                 f"member {grantee.id} has no registered X25519 data key: generate one with "
