@@ -25,6 +25,7 @@ contribution to the general pool, after the treasurer minted CommunityCredit and
 the contributor approved the fund).
 
     .venv/bin/python bench/throughput.py [--quick] [--count N] [--skip-api] [--skip-library]
+    .venv/bin/python bench/throughput.py --rpc-calls   # JSON-RPC requests per API write, no timing
 """
 
 from __future__ import annotations
@@ -194,7 +195,13 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=None, help="transactions per way and operation")
     ap.add_argument("--skip-api", action="store_true")
     ap.add_argument("--skip-library", action="store_true", help="raw and API only (a check of the API path)")
+    ap.add_argument("--rpc-calls", action="store_true",
+                    help="only count the JSON-RPC requests the node gets per API write (in process, no timing)")
     ns = ap.parse_args()
+    if ns.rpc_calls:
+        with C.suite("cogov-bench-rpc-") as s:
+            C.emit("throughput_rpc_calls", {"api_rpc_per_request": rpc_calls_per_request(s, ns.count or 20)})
+        return
     n = ns.count or (60 if ns.quick else 400)
 
     from eth_utils import keccak
@@ -355,6 +362,107 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
                                        "route": f"POST /api/v1/fund/contributions ({len(contributors)} accounts)"}
             else:
                 out["contribution"] = {"note": "POST /api/v1/fund/contributions does not exist yet: not measured"}
+    return out
+
+
+def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
+    """JSON-RPC requests the node gets per gateway fetch and per contribution, the app in process.
+
+    Counted on the service's provider, one request after another (so no request shares
+    another's receipt poll): ``request_thread`` is what the request itself asks (a JSON-RPC
+    batch counts as one HTTP request, its calls under ``batched_calls``); the receipt
+    poller and the index follower are counted apart (they serve every waiting request).
+    """
+    import collections
+
+    from fastapi.testclient import TestClient
+
+    from api.apikeys import ApiKeyStore, engine_for
+    from api.main import create_app
+    from ledger.gateway import generate_keypair
+    from ledger.membership import Registry
+    from ledger.roles import ChangeKind
+    from tests.api.conftest import make_settings
+    from tests.conftest import MEMBER_IDS
+
+    os.environ["COGOV_KEYSTORE_PASSWORD"] = C.PASSWORD
+    C.credit_for_contributions(s, "resident", 10**15)
+    _, pub = generate_keypair()
+    Registry(s.ledger()).enact(s.deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS["dept_a"], pub)
+    directory = s.root / "api-rpc"
+    directory.mkdir(exist_ok=True)
+    settings = make_settings(s.deployment, directory, index_follow=True)
+    store = ApiKeyStore(engine_for(settings.service_db_url))
+    auth = {lb: {"Authorization": f"Bearer {store.create(f'rpc-{lb}', role, s.signers[lb].address, lb)[0]}"}
+            for lb, role in (("c2", "council"), ("dept_a", "department"), ("resident", "contributor"))}
+    counts: collections.Counter[str] = collections.Counter()
+    lock = threading.Lock()
+    on = threading.Event()
+
+    def where() -> str:
+        name = threading.current_thread().name
+        if name.startswith("AnyIO worker"):  # where the app runs a sync endpoint
+            return "request"
+        return "poller" if name.startswith("ledger-receipts") else "follower" if name == "index-follower" else name
+
+    out: dict[str, Any] = {}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as http:
+        provider = http.app.state.service.ledger.provider  # type: ignore[attr-defined]
+        single = provider.make_request
+
+        def counted(method: Any, params: Any) -> Any:
+            if on.is_set():
+                with lock:
+                    counts[f"{where()}:{method}"] += 1
+            return single(method, params)
+
+        provider.make_request = counted
+        for p in provider._providers:
+            def counted_batch(reqs: Any, batch: Any = p.make_batch_request) -> Any:
+                if on.is_set():
+                    with lock:
+                        counts[f"{where()}:batch"] += 1
+                        counts[f"{where()}:batched_calls"] += len(reqs)
+                return batch(reqs)
+
+            p.make_batch_request = counted_batch
+        csv = b"a,b\n" + b"".join(f"{i},{i * 2}\n".encode() for i in range(20))
+        r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": "rpc", "classification": "internal"},
+                      files={"file": ("rpc.csv", csv, "text/csv")})
+        r.raise_for_status()
+        did = r.json()["dataset"]["id"]
+        r = http.post("/api/v1/access-requests", headers=auth["dept_a"],
+                      json={"dataset_id": did, "purpose_code": 1, "purpose": "rpc", "duration": 30 * 86400})
+        r.raise_for_status()
+        r = http.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=auth["c2"])
+        r.raise_for_status()
+        gid = r.json()["request"]["grant_id"]
+
+        def fetch(i: int) -> None:
+            resp = http.get(f"/api/v1/datasets/{did}/data", params={"grant_id": gid}, headers=auth["dept_a"])
+            if resp.status_code != 200:
+                raise RuntimeError(f"{resp.status_code}: {resp.text[:300]}")
+
+        def contribute(i: int) -> None:
+            resp = http.post("/api/v1/fund/contributions", headers=auth["resident"],
+                             json={"amount": 100 + i, "project_id": 0, "memo": f"rpc {i}"})
+            if resp.status_code >= 300:
+                raise RuntimeError(f"{resp.status_code}: {resp.text[:300]}")
+
+        for op_name, op in (("access_record", fetch), ("contribution", contribute)):
+            op(-1)
+            op(-2)  # warm: gas estimates, contract objects, kept signers and member ids
+            time.sleep(0.5)
+            counts.clear()
+            on.set()
+            for i in range(n):
+                op(i)
+            on.clear()
+            per = {k: round(v / n, 2) for k, v in sorted(counts.items())}
+            request = sum(v for k, v in per.items() if k.startswith("request:") and not k.endswith("batched_calls"))
+            calls = sum(v for k, v in per.items() if k.startswith("request:") and not k.endswith(":batch"))
+            out[op_name] = {"http_requests": round(request, 2), "node_calls": round(calls, 2), "by_method": per}
+            C.say(f"{op_name}: {request:.1f} JSON-RPC HTTP requests ({calls:.1f} calls) per API write")
     return out
 
 
