@@ -47,13 +47,38 @@ class Rpc:
 
     def __init__(self, ledger: Ledger, timeout: float = 120.0) -> None:
         self.ledger = ledger
-        self.url = ledger.url
         self.timeout = timeout
         self._session = requests.Session()
         self._ids = itertools.count(1)
         self._fns: dict[tuple[str, str], dict[str, Any]] = {}
         self.addresses: dict[str, str] = {}
         self.requests = 0
+
+    @property
+    def url(self) -> str:
+        """The node the ledger is on now (it moves to the next URL when one stops answering)."""
+        return self.ledger.url
+
+    def _post(self, body: list[dict[str, Any]]) -> Any:
+        """POST a batch to the current node; when it does not answer, fail over once per other node."""
+        tried: set[str] = set()
+        while True:
+            url = self.url
+            tried.add(url)
+            try:
+                resp = self._session.post(
+                    url, data=json.dumps(body), headers={"Content-Type": "application/json"}, timeout=self.timeout
+                )
+                resp.raise_for_status()
+                return resp.json()
+            except (requests.RequestException, ValueError) as exc:
+                error = exc
+            try:
+                self.ledger.block_number()  # the ledger's fail-over moves it to a node that answers
+            except ChainUnavailable:
+                pass
+            if self.url in tried:
+                raise ChainUnavailable(url, f"batch of {len(body)} requests: {error}") from error
 
     def one(self, method: str, params: list[Any]) -> Any:
         return self.batch([(method, params)])[0]
@@ -65,14 +90,7 @@ class Rpc:
             chunk = calls[i : i + BATCH]
             ids = [next(self._ids) for _ in chunk]
             body = [{"jsonrpc": "2.0", "id": n, "method": m, "params": p} for n, (m, p) in zip(ids, chunk, strict=True)]
-            try:
-                resp = self._session.post(
-                    self.url, data=json.dumps(body), headers={"Content-Type": "application/json"}, timeout=self.timeout
-                )
-                resp.raise_for_status()
-                answers = resp.json()
-            except (requests.RequestException, ValueError) as exc:
-                raise ChainUnavailable(self.url, f"batch of {len(chunk)} requests: {exc}") from exc
+            answers = self._post(body)
             self.requests += 1
             if isinstance(answers, dict):  # a node that refuses batches answers one error object
                 raise ChainUnavailable(self.url, f"batch refused: {answers.get('error')}")

@@ -316,3 +316,15 @@ def test_weak_fund_is_caught_by_code_and_by_the_quorum_rule(scenario: Scenario) 
     assert receipt is not None and receipt.block_number == payout.block
     # the rest of the weak fund's history is consistent: its views equal the replay
     assert "state.mismatch" not in found
+
+
+def test_audit_fails_over_past_a_node_that_does_not_answer(scenario: Scenario) -> None:
+    """The auditor reads through the ledger's URL list: a dead first node is passed over."""
+    from ledger.chain import free_port
+
+    m = Manifest.load(scenario.d.manifest_path)
+    dead = f"http://127.0.0.1:{free_port()}"
+    led = Ledger([dead, scenario.d.ganache.config.url], m)
+    report = run_audit(led, m, AuditOptions())
+    assert report.ok and report.findings == [], [f.model_dump() for f in report.findings]
+    assert report.summary["data"]["accesses"] == 3
