@@ -248,8 +248,8 @@ def test_full_demo_scenario_runs_on_the_network_and_audits_clean(
     assert report.ok and report.scan.events > 50
     assert report.summary["data"]["grants"] >= 3
     _state["demo_events"] = report.scan.events
-    # The same through the CLI, given every node's URL.
-    r = _cogov(network, _state["root"], net.urls, "audit", "verify")
+    # The same through the CLI, given every node's URL behind a dead one (the auditor fails over).
+    r = _cogov(network, _state["root"], [f"http://127.0.0.1:{free_port()}", *net.urls], "audit", "verify")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "PASSED" in r.stdout
     print(f"audit clean: {report.scan.events} events")
