@@ -65,7 +65,7 @@ browser: ## Install headless Chromium and CJK fonts for the portal's browser tes
 test: install browser ## Install everything and run the whole test suite
 	$(PY) -m pytest
 
-ci: compile-check gas-check test slither invariants ## What CI runs
+ci: compile-check gas-check test slither invariants lint ## What CI runs
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check ledger api tests scripts

@@ -59,7 +59,12 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     app.include_router(tx.router)
     app.include_router(membership.members_router)
     app.include_router(membership.council_router)
-    for r in (data_routers.datasets_router, data_routers.requests_router, data_routers.grants_router, data_routers.access_log_router):
+    for r in (
+        data_routers.datasets_router,
+        data_routers.requests_router,
+        data_routers.grants_router,
+        data_routers.access_log_router,
+    ):
         app.include_router(r)
     app.include_router(fund_routers.router)
     app.include_router(portal.public_api_router)

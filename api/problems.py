@@ -23,7 +23,9 @@ from ledger.errors import ChainUnavailable, ContractReverted, LedgerError
 log = logging.getLogger("api")
 
 PROBLEM = "application/problem+json"
-_FORBIDDEN = re.compile(r"(CannotVote|TreasurerIsBeneficiary|ContributorKindRefused|ApproverConflict|NotDatasetOwner|Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)")
+_FORBIDDEN = re.compile(
+    r"(CannotVote|TreasurerIsBeneficiary|ContributorKindRefused|ApproverConflict|NotDatasetOwner|Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)"
+)
 _NOT_FOUND = re.compile(r"(Unknown|NotFound|Nonexistent)")
 
 
@@ -60,8 +62,13 @@ def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
         extra["retry_after"] = exc.context["retry_after"]
     elif isinstance(exc, ChainUnavailable) or status == 503:
         extra["retry_after"] = 2
-    body = {"type": f"urn:cogov:problem:{exc.code}", "title": _title(status), "status": status,
-            "detail": exc.message, **extra}
+    body = {
+        "type": f"urn:cogov:problem:{exc.code}",
+        "title": _title(status),
+        "status": status,
+        "detail": exc.message,
+        **extra,
+    }
     return status, body
 
 
@@ -83,7 +90,9 @@ def install(app: FastAPI) -> None:
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in exc.errors()
         ]
-        return problem(422, "Unprocessable Content", "the request is invalid", "urn:cogov:problem:validation", errors=errors)
+        return problem(
+            422, "Unprocessable Content", "the request is invalid", "urn:cogov:problem:validation", errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -9,6 +9,7 @@ the port for ours.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -249,10 +250,8 @@ class Ganache:
                 return st  # already up: never start a second copy
         if port_open(c.host, c.port):
             who = "an unknown server"
-            try:
+            with contextlib.suppress(ChainUnavailable):
                 who = f"{rpc(c.url, 'web3_clientVersion')} (chain id {int(rpc(c.url, 'eth_chainId'), 16)})"
-            except ChainUnavailable:
-                pass
             raise PortTaken(c.host, c.port, who)
         c.db_path.mkdir(parents=True, exist_ok=True)
         logf = open(c.log_file, "ab")  # noqa: SIM115 - handed to the child process
@@ -307,10 +306,8 @@ class Ganache:
         try:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -324,10 +321,8 @@ class Ganache:
         return False
 
     def _clear_state(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.config.state_file.unlink()
-        except FileNotFoundError:
-            pass
 
     def __enter__(self) -> Ganache:
         self.start()

@@ -230,12 +230,20 @@ class DataSharing:
         before_send: BeforeSend = None,
     ) -> tuple[int, TxReceipt]:
         r = self._tx(
-            signer, "registerDataset", title, int(classification), metadata_hash, schema_hash, content_hash,
+            signer,
+            "registerDataset",
+            title,
+            int(classification),
+            metadata_hash,
+            schema_hash,
+            content_hash,
             before_send=before_send,
         )
         return int(r.event("DatasetRegistered").args["datasetId"]), r
 
-    def update_version(self, signer: Signer, dataset_id: int, new_content_hash: bytes, *, before_send: BeforeSend = None) -> TxReceipt:
+    def update_version(
+        self, signer: Signer, dataset_id: int, new_content_hash: bytes, *, before_send: BeforeSend = None
+    ) -> TxReceipt:
         return self._tx(signer, "updateDatasetVersion", dataset_id, new_content_hash, before_send=before_send)
 
     def request_access(

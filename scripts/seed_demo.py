@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from api.apikeys import ApiKeyStore, engine_for
-from ledger.cli.output import err_console, ok, run_guarded, say
+from ledger.cli.output import ok, run_guarded, say
 from ledger.client import Ledger
 from ledger.config import Settings
 from ledger.demo import API_KEYS, COUNCIL, MEMBERS, DemoContext, seed_members

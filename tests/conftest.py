@@ -7,6 +7,7 @@ atexit guard), and nothing here touches the demo's chain or `.cogov/`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,10 +30,8 @@ _started: list[Ganache] = []
 @atexit.register
 def _stop_all() -> None:
     for g in _started:
-        try:
+        with contextlib.suppress(Exception):
             g.stop(timeout=5)
-        except Exception:
-            pass
 
 
 def start_ganache(directory: Path, **overrides: object) -> Ganache:

@@ -115,6 +115,7 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
         registered_at=d.registered_at,
         updated_at=d.updated_at,
         refusals=d.refusals,
+        format=None,
     )
     if gw is not None and gw.store.has(d.content_hash):
         try:
@@ -311,7 +312,9 @@ def fetch_data(
     fields: Annotated[
         str | None, Query(max_length=4000, description="Comma-separated field names; omitted: every field.")
     ] = None,
-    grant_id: Annotated[int | None, Query(ge=1, le=2**64 - 1, description="The grant; omitted: found for the caller.")] = None,
+    grant_id: Annotated[
+        int | None, Query(ge=1, le=2**64 - 1, description="The grant; omitted: found for the caller.")
+    ] = None,
 ) -> SealedData:
     state.check_chain()
     wanted = [f for f in fields.split(",") if f.strip()] if fields else None
@@ -339,7 +342,9 @@ def fetch_data(
     )
 
 
-def _find_grant(state: ServiceState, gw: Gateway, caller: Caller, dataset_id: int, wanted: list[str] | None) -> int | None:
+def _find_grant(
+    state: ServiceState, gw: Gateway, caller: Caller, dataset_id: int, wanted: list[str] | None
+) -> int | None:
     """The caller's best grant on the dataset: an active one in scope, else the newest one."""
     m = Registry(state.ledger).member_of(caller.account)
     if m is None:
@@ -382,12 +387,14 @@ def list_requests(
         args["requesterId"] = requester_id
     data = DataSharing(state.ledger)
     time_ok = _time_ok(since, until)
-    keep = time_ok
+    keep: Callable[[Any], bool] | None = time_ok
     if state_filter is not None:
         want = RequestState[state_filter.upper()]
 
-        def keep(r: Any) -> bool:
+        def by_state(r: Any) -> bool:
             return (time_ok is None or time_ok(r)) and data.request(int(r.args["requestId"])).state == want
+
+        keep = by_state
 
     rows, count = _rows(state, "AccessRequested", args, offset, limit, keep)
     return AccessRequestList(data=[request_public(data.request(int(r.args["requestId"]))) for r in rows], count=count)
@@ -411,7 +418,12 @@ def create_request(
 
     def send(before_send: Any) -> TxReceipt:
         _, r = data.request_access(
-            caller.signer(), body.dataset_id, body.purpose_code, text_hash(body.purpose), scope, body.duration,
+            caller.signer(),
+            body.dataset_id,
+            body.purpose_code,
+            text_hash(body.purpose),
+            scope,
+            body.duration,
             before_send=before_send,
         )
         return r
@@ -461,7 +473,11 @@ def approve_request(
             f"{request_id}; the caller is member {m.id}"
         )
     return _write(
-        state, caller, request, idempotency_key, {"request": request_id},
+        state,
+        caller,
+        request,
+        idempotency_key,
+        {"request": request_id},
         lambda before_send: fn(caller.signer(), request_id, before_send=before_send),
         _request_write(state, request_id),
     )
@@ -480,7 +496,11 @@ def deny_request(
     _require_owner(state, caller, req.dataset_id, f"deny request {request_id}")
     data = DataSharing(state.ledger)
     return _write(
-        state, caller, request, idempotency_key, body.model_dump(),
+        state,
+        caller,
+        request,
+        idempotency_key,
+        body.model_dump(),
         lambda before_send: data.deny(caller.signer(), request_id, body.reason_code, before_send=before_send),
         _request_write(state, request_id),
     )
@@ -496,7 +516,11 @@ def withdraw_request(
         raise AccessDenied(f"only the requesting member {req.requester_id} may withdraw request {request_id}")
     data = DataSharing(state.ledger)
     return _write(
-        state, caller, request, idempotency_key, {"request": request_id},
+        state,
+        caller,
+        request,
+        idempotency_key,
+        {"request": request_id},
         lambda before_send: data.withdraw(caller.signer(), request_id, before_send=before_send),
         _request_write(state, request_id),
     )
@@ -524,12 +548,14 @@ def list_grants(
         args["granteeId"] = grantee_id
     data = DataSharing(state.ledger)
     time_ok = _time_ok(since, until)
-    keep = time_ok
+    keep: Callable[[Any], bool] | None = time_ok
     if state_filter is not None:
         want = GrantState[state_filter.upper()]
 
-        def keep(r: Any) -> bool:
+        def by_state(r: Any) -> bool:
             return (time_ok is None or time_ok(r)) and data.grant(int(r.args["grantId"])).state == want
+
+        keep = by_state
 
     rows, count = _rows(state, "GrantCreated", args, offset, limit, keep)
     return GrantList(data=[grant_public(data.grant(int(r.args["grantId"]))) for r in rows], count=count)
@@ -551,7 +577,12 @@ def _grant_action(
 ) -> JSONResponse:
     data = DataSharing(state.ledger)
     return _write(
-        state, caller, request, key, body, send,
+        state,
+        caller,
+        request,
+        key,
+        body,
+        send,
         lambda r: GrantWrite(tx=tx_info(r), grant=grant_public(data.grant(grant_id))),
     )
 
@@ -564,7 +595,12 @@ def revoke_grant(
     _require_owner(state, caller, g.dataset_id, f"revoke grant {grant_id}")
     data = DataSharing(state.ledger)
     return _grant_action(
-        state, caller, request, idempotency_key, grant_id, {"grant": grant_id},
+        state,
+        caller,
+        request,
+        idempotency_key,
+        grant_id,
+        {"grant": grant_id},
         lambda bs: data.revoke(caller.signer(), grant_id, before_send=bs),
     )
 
@@ -582,7 +618,12 @@ def renew_grant(
     _require_owner(state, caller, g.dataset_id, f"renew grant {grant_id}")
     data = DataSharing(state.ledger)
     return _grant_action(
-        state, caller, request, idempotency_key, grant_id, body.model_dump(),
+        state,
+        caller,
+        request,
+        idempotency_key,
+        grant_id,
+        body.model_dump(),
         lambda bs: data.renew(caller.signer(), grant_id, body.extension, before_send=bs),
     )
 
@@ -601,7 +642,12 @@ def freeze_grant(
     _require_governance(state, caller, "freeze a grant")
     data = DataSharing(state.ledger)
     return _grant_action(
-        state, caller, request, idempotency_key, grant_id, {"grant": grant_id, "freeze": True},
+        state,
+        caller,
+        request,
+        idempotency_key,
+        grant_id,
+        {"grant": grant_id, "freeze": True},
         lambda bs: data.freeze_grant(caller.signer(), grant_id, before_send=bs),
     )
 
@@ -614,7 +660,12 @@ def unfreeze_grant(
     _require_governance(state, caller, "unfreeze a grant")
     data = DataSharing(state.ledger)
     return _grant_action(
-        state, caller, request, idempotency_key, grant_id, {"grant": grant_id, "freeze": False},
+        state,
+        caller,
+        request,
+        idempotency_key,
+        grant_id,
+        {"grant": grant_id, "freeze": False},
         lambda bs: data.unfreeze_grant(caller.signer(), grant_id, before_send=bs),
     )
 
@@ -626,15 +677,28 @@ def _log_entry(r: Any) -> AccessLogEntry:
     a = r.args
     if r.event == "AccessRecorded":
         return AccessLogEntry(
-            kind="access", dataset_id=int(a["datasetId"]), grant_id=int(a["grantId"]), member_id=int(a["granteeId"]),
-            seq=int(a["seq"]), query_hash=str(a["queryHash"]), rows=int(a["rowCount"]),
-            block_number=r.block_number, block_time=r.block_time, tx_hash=r.tx_hash,
+            kind="access",
+            dataset_id=int(a["datasetId"]),
+            grant_id=int(a["grantId"]),
+            member_id=int(a["granteeId"]),
+            seq=int(a["seq"]),
+            query_hash=str(a["queryHash"]),
+            rows=int(a["rowCount"]),
+            block_number=r.block_number,
+            block_time=r.block_time,
+            tx_hash=r.tx_hash,
         )
     return AccessLogEntry(
-        kind="refusal", dataset_id=int(a["datasetId"]), grant_id=int(a["grantId"]), member_id=int(a["requesterId"]),
-        seq=int(a["seq"]), query_hash=str(a["queryHash"]),
+        kind="refusal",
+        dataset_id=int(a["datasetId"]),
+        grant_id=int(a["grantId"]),
+        member_id=int(a["requesterId"]),
+        seq=int(a["seq"]),
+        query_hash=str(a["queryHash"]),
         reason=RefusalReason(int(a["reason"])).name.lower(),  # type: ignore[arg-type]
-        block_number=r.block_number, block_time=r.block_time, tx_hash=r.tx_hash,
+        block_number=r.block_number,
+        block_time=r.block_time,
+        tx_hash=r.tx_hash,
     )
 
 

@@ -29,7 +29,11 @@ def _bytes32(v: str) -> str:
     return "0x" + s.lower()
 
 
-Address = Annotated[str, Field(min_length=40, max_length=42, examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"]), AfterValidator(_address)]
+Address = Annotated[
+    str,
+    Field(min_length=40, max_length=42, examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"]),
+    AfterValidator(_address),
+]
 Bytes32 = Annotated[str, Field(min_length=64, max_length=66, examples=["0x" + "ab" * 32]), AfterValidator(_bytes32)]
 Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 PositiveUint64 = Annotated[int, Field(ge=1, le=2**64 - 1)]

@@ -81,7 +81,14 @@ class SetProposalLifetime(BaseModel):
 
 
 ProposalCreate = Annotated[
-    AdmitMember | RemoveMember | RoleChange | AccountChange | SetDataKey | NodeChange | SetThreshold | SetProposalLifetime,
+    AdmitMember
+    | RemoveMember
+    | RoleChange
+    | AccountChange
+    | SetDataKey
+    | NodeChange
+    | SetThreshold
+    | SetProposalLifetime,
     Field(discriminator="kind"),
 ]
 

@@ -7,6 +7,7 @@ number of records, divided by the batch size, never with anything else.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -73,10 +74,8 @@ class Rpc:
                 return resp.json()
             except (requests.RequestException, ValueError) as exc:
                 error = exc
-            try:
+            with contextlib.suppress(ChainUnavailable):
                 self.ledger.block_number()  # the ledger's fail-over moves it to a node that answers
-            except ChainUnavailable:
-                pass
             if self.url in tried:
                 raise ChainUnavailable(url, f"batch of {len(body)} requests: {error}") from error
 

@@ -21,7 +21,9 @@ besu_app = typer.Typer(help="Besu permissioning generated from the membership re
 @besu_app.command("allowlist")
 def allowlist(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("permissions_config.toml"),
-    watch: Annotated[bool, typer.Option("--watch", help="Keep the file in step with the registry, block by block.")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep the file in step with the registry, block by block.")
+    ] = False,
     poll: Annotated[float, typer.Option("--poll", help="Seconds between checks with --watch.")] = 5.0,
     reload: Annotated[
         bool, typer.Option("--reload", help="After each change, ask the node to re-read the file (Besu PERM API).")

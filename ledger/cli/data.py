@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ledger.cli import output as out
 from ledger.cli.context import env
+
+if TYPE_CHECKING:
+    from ledger.data_sharing import DataSharing
+    from ledger.gateway import Gateway
 
 data_app = typer.Typer(
     help="Cross-department data sharing: catalog, requests, grants, the gateway, the access log.",
@@ -26,7 +30,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 CLASSES = "public, internal, sensitive or secret"
 
 
-def _ds():  # type: ignore[no-untyped-def]
+def _ds() -> DataSharing:
     from ledger.data_sharing import DataSharing
 
     return DataSharing(env().ledger())
@@ -55,7 +59,7 @@ def _read(path: Path) -> bytes:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def _gateway():  # type: ignore[no-untyped-def]
+def _gateway() -> Gateway:
     from ledger.gateway import Gateway, GatewayStore, load_master_key, owner_signer_from_keystore
     from ledger.keys import read_password
 
@@ -63,12 +67,18 @@ def _gateway():  # type: ignore[no-untyped-def]
     s = e.settings
     master = load_master_key(s.gateway_master_key_file, create=s.env in ("development", "test"))
     store = GatewayStore(s.gateway_store_dir, master)
-    return Gateway(e.ledger(), store, owner_signer_from_keystore(e.keystore, lambda label: e.keystore.signer(label, read_password())))
+    return Gateway(
+        e.ledger(),
+        store,
+        owner_signer_from_keystore(e.keystore, lambda label: e.keystore.signer(label, read_password())),
+    )
 
 
 @data_app.command("keygen")
 def keygen(
-    out_file: Annotated[Path, typer.Argument(help="Where to write the X25519 private key (mode 0600; never overwritten).")],
+    out_file: Annotated[
+        Path, typer.Argument(help="Where to write the X25519 private key (mode 0600; never overwritten).")
+    ],
 ) -> None:
     """Create an X25519 key pair for receiving shared data; prints the public key to register."""
     from ledger.gateway import generate_keypair, write_private_key
@@ -101,13 +111,27 @@ def register(
 
     from eth_utils import keccak
 
-    meta = StoredMeta("0x" + keccak(content).hex(), "0x" + hashlib.sha256(content).hexdigest(), len(content),
-                      fmt, parsed.fields, parsed.rows, 0)
-    did, r = _ds().register(
-        _signer(key, password_file), title, _classification(classification),
-        canonical_hash(metadata_document(title, description, meta)), canonical_hash(meta.schema()), meta.content_hash,
+    meta = StoredMeta(
+        "0x" + keccak(content).hex(),
+        "0x" + hashlib.sha256(content).hexdigest(),
+        len(content),
+        fmt,
+        parsed.fields,
+        parsed.rows,
+        0,
     )
-    out.ok(f"registered dataset {did} ({parsed.rows} rows, fields {','.join(parsed.fields)}); tx {r.tx_hash}, gas {r.gas_used}")
+    did, r = _ds().register(
+        _signer(key, password_file),
+        title,
+        _classification(classification),
+        canonical_hash(metadata_document(title, description, meta)),
+        canonical_hash(meta.schema()),
+        meta.content_hash,
+    )
+    out.ok(
+        f"registered dataset {did} ({parsed.rows} rows, fields {','.join(parsed.fields)}); "
+        f"tx {r.tx_hash}, gas {r.gas_used}"
+    )
     out.say(f"content hash (keccak256 of the file bytes): {meta.content_keccak256}")
 
 
@@ -117,7 +141,9 @@ def upload(
     key: KeyOpt,
     title: Annotated[str | None, typer.Option("--title", help="Catalog title (a new dataset).")] = None,
     classification: Annotated[str, typer.Option("--classification", help=CLASSES)] = "internal",
-    dataset: Annotated[int | None, typer.Option("--dataset", help="Upload a new version of this dataset instead.")] = None,
+    dataset: Annotated[
+        int | None, typer.Option("--dataset", help="Upload a new version of this dataset instead.")
+    ] = None,
     description: Annotated[str, typer.Option("--description")] = "",
     password_file: PasswordFileOpt = None,
 ) -> None:
@@ -137,8 +163,10 @@ def upload(
             raise ValidationFailed("title", "a new dataset needs --title")
         up = gw.upload(signer, title, _classification(classification), content, fmt, description)
         meta = up.meta
-        out.ok(f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "
-               f"tx {up.receipt.tx_hash}, gas {up.receipt.gas_used}")
+        out.ok(
+            f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "
+            f"tx {up.receipt.tx_hash}, gas {up.receipt.gas_used}"
+        )
     out.say(f"content hash (keccak256): {meta.content_keccak256}")
 
 
@@ -147,7 +175,9 @@ def request(
     dataset: Annotated[int, typer.Argument(help="Dataset id.")],
     purpose: Annotated[str, typer.Option("--purpose", help="Purpose statement (its hash goes on chain).")],
     key: KeyOpt,
-    fields: Annotated[str | None, typer.Option("--fields", help="Comma-separated fields (default: all of the schema).")] = None,
+    fields: Annotated[
+        str | None, typer.Option("--fields", help="Comma-separated fields (default: all of the schema).")
+    ] = None,
     purpose_code: Annotated[int, typer.Option("--purpose-code", min=0, max=65535)] = 0,
     duration: Annotated[int, typer.Option("--duration", min=1, help="Grant lifetime in seconds.")] = 30 * 86400,
     password_file: PasswordFileOpt = None,
@@ -165,16 +195,22 @@ def request(
             names = list(gw.schema_fields(ds.dataset(dataset)))
         except LedgerError as exc:
             raise ValidationFailed("fields", "this gateway has no copy of the dataset's schema: pass --fields") from exc
-    rid, r = ds.request_access(_signer(key, password_file), dataset, purpose_code, text_hash(purpose),
-                               scope_hash(names), duration)
-    out.ok(f"request {rid} on dataset {dataset} for fields {','.join(sorted(set(names)))}; tx {r.tx_hash}, gas {r.gas_used}")
+    rid, r = ds.request_access(
+        _signer(key, password_file), dataset, purpose_code, text_hash(purpose), scope_hash(names), duration
+    )
+    out.ok(
+        f"request {rid} on dataset {dataset} for fields {','.join(sorted(set(names)))}; "
+        f"tx {r.tx_hash}, gas {r.gas_used}"
+    )
 
 
 @data_app.command("approve")
 def approve(
     request_id: Annotated[int, typer.Argument(help="Request id.")],
     key: KeyOpt,
-    governance: Annotated[bool, typer.Option("--governance", help="Approve as data governance (sensitive/secret).")] = False,
+    governance: Annotated[
+        bool, typer.Option("--governance", help="Approve as data governance (sensitive/secret).")
+    ] = False,
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Approve a request as the dataset's owner (or, with --governance, as data governance)."""
@@ -182,8 +218,11 @@ def approve(
     signer = _signer(key, password_file)
     r = ds.approve_as_governance(signer, request_id) if governance else ds.approve_as_owner(signer, request_id)
     req = ds.request(request_id)
-    out.ok(f"request {request_id} is {req.state.name.lower()}"
-           + (f"; grant {req.grant_id}" if req.grant_id else "") + f"; tx {r.tx_hash}, gas {r.gas_used}")
+    out.ok(
+        f"request {request_id} is {req.state.name.lower()}"
+        + (f"; grant {req.grant_id}" if req.grant_id else "")
+        + f"; tx {r.tx_hash}, gas {r.gas_used}"
+    )
 
 
 @data_app.command("deny")
@@ -248,10 +287,14 @@ def grants(
         if (dataset is None or g.dataset_id == dataset) and (grantee is None or g.grantee_id == grantee):
             rows.append(g)
     if as_json:
-        out.emit_json([{**g.__dict__, "scope_hash": "0x" + g.scope_hash.hex(), "state": g.state.name.lower()} for g in rows])
+        out.emit_json(
+            [{**g.__dict__, "scope_hash": "0x" + g.scope_hash.hex(), "state": g.state.name.lower()} for g in rows]
+        )
         return
-    out.table(["grant", "dataset", "grantee", "state", "expires", "accesses"],
-              [[g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), g.expires_at, g.accesses] for g in rows])
+    out.table(
+        ["grant", "dataset", "grantee", "state", "expires", "accesses"],
+        [[g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), g.expires_at, g.accesses] for g in rows],
+    )
 
 
 @data_app.command("fetch")
@@ -259,10 +302,14 @@ def fetch(
     dataset: Annotated[int, typer.Argument(help="Dataset id.")],
     key_file: Annotated[Path, typer.Option("--key-file", help="Your X25519 private key file (from `data keygen`).")],
     output: Annotated[Path, typer.Option("--out", help="Where to write the decrypted data.")],
-    api: Annotated[str, typer.Option("--api", envvar="COGOV_API_URL", help="The owner's gateway (API base URL).")] = "http://127.0.0.1:8000",
+    api: Annotated[
+        str, typer.Option("--api", envvar="COGOV_API_URL", help="The owner's gateway (API base URL).")
+    ] = "http://127.0.0.1:8000",
     fields: Annotated[str | None, typer.Option("--fields", help="Comma-separated fields (the grant's scope).")] = None,
     grant: Annotated[int | None, typer.Option("--grant", help="Grant id (default: found for you).")] = None,
-    envelope: Annotated[Path | None, typer.Option("--envelope", help="Decrypt a saved response instead of fetching.")] = None,
+    envelope: Annotated[
+        Path | None, typer.Option("--envelope", help="Decrypt a saved response instead of fetching.")
+    ] = None,
 ) -> None:
     """Fetch shared data from the owner's gateway and decrypt it (API key from $COGOV_API_KEY)."""
     from eth_utils import keccak
@@ -285,8 +332,12 @@ def fetch(
         if grant:
             params["grant_id"] = grant
         try:
-            resp = httpx.get(f"{api.rstrip('/')}/api/v1/datasets/{dataset}/data", params=params,
-                             headers={"Authorization": f"Bearer {token}"}, timeout=120)
+            resp = httpx.get(
+                f"{api.rstrip('/')}/api/v1/datasets/{dataset}/data",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=120,
+            )
         except httpx.HTTPError as exc:
             raise LedgerError(f"gateway at {api} is unreachable: {exc}") from exc
         if resp.status_code == 403:
@@ -299,8 +350,10 @@ def fetch(
         raise IntegrityError("decrypted data does not match the authenticated payload hash")
     output.write_bytes(plain)
     h = body["envelope"]["header"]
-    out.ok(f"wrote {h['rows']} rows ({len(plain)} bytes) of dataset {h['dataset_id']} v{h['version']} to {output}; "
-           f"access #{h['seq']} of grant {h['grant_id']} recorded in {h['access_tx']}")
+    out.ok(
+        f"wrote {h['rows']} rows ({len(plain)} bytes) of dataset {h['dataset_id']} v{h['version']} to {output}; "
+        f"access #{h['seq']} of grant {h['grant_id']} recorded in {h['access_tx']}"
+    )
 
 
 def _events(names: set[str]) -> list[Any]:
@@ -315,7 +368,9 @@ def _events(names: set[str]) -> list[Any]:
 def log(
     dataset: Annotated[int | None, typer.Option("--dataset")] = None,
     grant: Annotated[int | None, typer.Option("--grant")] = None,
-    batch_out: Annotated[Path | None, typer.Option("--batch-out", help="Write the served accesses as a batch file for `prove`.")] = None,
+    batch_out: Annotated[
+        Path | None, typer.Option("--batch-out", help="Write the served accesses as a batch file for `prove`.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The access log: served accesses and refused attempts, from chain events."""
@@ -328,36 +383,62 @@ def log(
             continue
         if grant is not None and int(a["grantId"]) != grant:
             continue
-        rows.append({
-            "kind": "access" if ev.name == "AccessRecorded" else "refusal",
-            "dataset_id": int(a["datasetId"]), "grant_id": int(a["grantId"]),
-            "member_id": int(a.get("granteeId", a.get("requesterId", 0))), "seq": int(a["seq"]),
-            "query_hash": "0x" + bytes(a["queryHash"]).hex(),
-            "rows": int(a["rowCount"]) if "rowCount" in a else None,
-            "at": int(a["at"]) if "at" in a else None,
-            "reason": RefusalReason(int(a["reason"])).name.lower() if "reason" in a else None,
-            "block": ev.block_number, "tx": ev.tx_hash,
-        })
+        rows.append(
+            {
+                "kind": "access" if ev.name == "AccessRecorded" else "refusal",
+                "dataset_id": int(a["datasetId"]),
+                "grant_id": int(a["grantId"]),
+                "member_id": int(a.get("granteeId", a.get("requesterId", 0))),
+                "seq": int(a["seq"]),
+                "query_hash": "0x" + bytes(a["queryHash"]).hex(),
+                "rows": int(a["rowCount"]) if "rowCount" in a else None,
+                "at": int(a["at"]) if "at" in a else None,
+                "reason": RefusalReason(int(a["reason"])).name.lower() if "reason" in a else None,
+                "block": ev.block_number,
+                "tx": ev.tx_hash,
+            }
+        )
     if batch_out is not None:
-        records = [{"grant_id": r["grant_id"], "query_hash": r["query_hash"], "row_count": r["rows"], "timestamp": r["at"]}
-                   for r in rows if r["kind"] == "access"]
+        records = [
+            {"grant_id": r["grant_id"], "query_hash": r["query_hash"], "row_count": r["rows"], "timestamp": r["at"]}
+            for r in rows
+            if r["kind"] == "access"
+        ]
         batch_out.write_text(json.dumps({"records": records}, indent=1) + "\n", encoding="utf-8")
         if not as_json:
             out.ok(f"wrote {len(records)} access records to {batch_out}")
     if as_json:
         out.emit_json(rows)
         return
-    out.table(["kind", "dataset", "grant", "member", "seq", "rows/reason", "block"],
-              [[r["kind"], r["dataset_id"], r["grant_id"], r["member_id"], r["seq"],
-                r["rows"] if r["kind"] == "access" else r["reason"], r["block"]] for r in rows])
+    out.table(
+        ["kind", "dataset", "grant", "member", "seq", "rows/reason", "block"],
+        [
+            [
+                r["kind"],
+                r["dataset_id"],
+                r["grant_id"],
+                r["member_id"],
+                r["seq"],
+                r["rows"] if r["kind"] == "access" else r["reason"],
+                r["block"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 @data_app.command("prove")
 def prove(
-    batch_file: Annotated[Path, typer.Argument(help='JSON {"records": [{grant_id, query_hash, row_count, timestamp}], "batch_id": N}.')],
+    batch_file: Annotated[
+        Path, typer.Argument(help='JSON {"records": [{grant_id, query_hash, row_count, timestamp}], "batch_id": N}.')
+    ],
     index: Annotated[int, typer.Option("--index", help="The record to prove (0-based).")] = 0,
-    batch_id: Annotated[int | None, typer.Option("--batch-id", help="On-chain batch (default: the file's batch_id).")] = None,
-    anchor: Annotated[bool, typer.Option("--anchor", help="Anchor the file's Merkle root on chain (needs --key).")] = False,
+    batch_id: Annotated[
+        int | None, typer.Option("--batch-id", help="On-chain batch (default: the file's batch_id).")
+    ] = None,
+    anchor: Annotated[
+        bool, typer.Option("--anchor", help="Anchor the file's Merkle root on chain (needs --key).")
+    ] = False,
     key: Annotated[str | None, typer.Option("--key", help="Keystore label (for --anchor).")] = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
@@ -367,8 +448,15 @@ def prove(
 
     try:
         doc = json.loads(_read(batch_file))
-        records = [AccessRecord(int(r["grant_id"]), bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
-                                int(r["row_count"]), int(r["timestamp"])) for r in doc["records"]]
+        records = [
+            AccessRecord(
+                int(r["grant_id"]),
+                bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
+                int(r["row_count"]),
+                int(r["timestamp"]),
+            )
+            for r in doc["records"]
+        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{batch_file} is not a batch file") from exc
     tree = MerkleTree.of_records(records)
@@ -380,7 +468,9 @@ def prove(
         bid, r = ds.anchor_batch(_signer(key, password_file), tree.root, len(records), min(times), max(times))
         doc["batch_id"] = bid
         batch_file.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        out.ok(f"anchored batch {bid}: root 0x{tree.root.hex()}, {len(records)} records; tx {r.tx_hash}, gas {r.gas_used}")
+        out.ok(
+            f"anchored batch {bid}: root 0x{tree.root.hex()}, {len(records)} records; tx {r.tx_hash}, gas {r.gas_used}"
+        )
         return
     bid = batch_id or doc.get("batch_id")
     if not bid:
@@ -390,8 +480,16 @@ def prove(
     batch = ds.batch(int(bid))
     local = verify(leaf, proof, batch.merkle_root)
     on_chain = ds.verify_batch_record(int(bid), leaf, proof)
-    out.emit_json({"batch_id": int(bid), "index": index, "leaf": "0x" + leaf.hex(),
-                   "proof": ["0x" + p.hex() for p in proof], "root": "0x" + batch.merkle_root.hex(),
-                   "verified_locally": local, "verified_on_chain": on_chain})
+    out.emit_json(
+        {
+            "batch_id": int(bid),
+            "index": index,
+            "leaf": "0x" + leaf.hex(),
+            "proof": ["0x" + p.hex() for p in proof],
+            "root": "0x" + batch.merkle_root.hex(),
+            "verified_locally": local,
+            "verified_on_chain": on_chain,
+        }
+    )
     if not (local and on_chain):
         raise IntegrityError(f"record {index} is not in batch {bid}: the file differs from what was anchored")

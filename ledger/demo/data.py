@@ -94,7 +94,7 @@ def seed(ctx: DemoContext) -> None:
         (data_dir / filename).write_bytes(content)
         if title in titles:
             ids[title] = titles[title]
-            store.put(content, fmt)  # make sure this gateway holds the copy
+            store.put(content, fmt)  # type: ignore[arg-type]  # make sure this gateway holds the copy
             continue
         ctx.say(f"{label} uploads {title}")
         up = gw.upload(ctx.signers[label], title, cls, content, fmt, f"demo dataset ({filename}), synthetic")  # type: ignore[arg-type]

@@ -124,7 +124,9 @@ def decrypt_at_rest(master_key: bytes, sealed: Sealed, aad: bytes) -> bytes:
     try:
         return AESGCM(dek).decrypt(sealed.blob[:NONCE], sealed.blob[NONCE:], aad)
     except InvalidTag as exc:
-        raise IntegrityError("stored dataset ciphertext failed authentication: it was tampered with or corrupted") from exc
+        raise IntegrityError(
+            "stored dataset ciphertext failed authentication: it was tampered with or corrupted"
+        ) from exc
 
 
 # ------------------------------------------------------------------ X25519 sealing

@@ -330,8 +330,8 @@ class Gateway:
             seq=seq,
             rows=rows,
             fields=tuple(wanted),
-            content_hash=header["content_hash"],
-            payload_hash=header["payload_keccak256"],
+            content_hash=str(header["content_hash"]),
+            payload_hash=str(header["payload_keccak256"]),
             envelope=envelope,
             receipt=receipt,
         )

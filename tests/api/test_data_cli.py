@@ -19,8 +19,9 @@ from tests.conftest import MEMBER_IDS, Deployment
 pytestmark = pytest.mark.ganache
 
 
-def test_cli_share_fetch_log_prove(deployment: Deployment, api: Api, live: str, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_share_fetch_log_prove(
+    deployment: Deployment, api: Api, live: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = api.settings
     monkeypatch.setenv("COGOV_ENV", "test")
     monkeypatch.setenv("COGOV_RPC_URLS", deployment.ganache.config.url)
@@ -39,11 +40,14 @@ def test_cli_share_fetch_log_prove(deployment: Deployment, api: Api, live: str, 
     keyfile = tmp_path / "weijianwei.x25519"
     pub = run("data", "keygen", str(keyfile)).strip().splitlines()[-1]
     assert keyfile.stat().st_mode & 0o777 == 0o600 and pub.startswith("0x") and len(pub) == 66
-    Registry(deployment.ledger()).enact(deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS["dept_a"],
-                                        bytes.fromhex(pub[2:]))
+    Registry(deployment.ledger()).enact(
+        deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS["dept_a"], bytes.fromhex(pub[2:])
+    )
     src = tmp_path / "bins.csv"
     src.write_bytes(synthetic_csv(4))
-    outp = run("data", "upload", str(src), "--key", "dept_b", "--title", unique("cli bins"), "--classification", "internal")
+    outp = run(
+        "data", "upload", str(src), "--key", "dept_b", "--title", unique("cli bins"), "--classification", "internal"
+    )
     did = int(outp.split("uploaded dataset ")[1].split(":")[0])
     outp = run("data", "request", str(did), "--key", "dept_a", "--purpose", "cli test", "--duration", "600")
     rid = int(outp.split("request ")[1].split(" ")[0])
@@ -53,14 +57,17 @@ def test_cli_share_fetch_log_prove(deployment: Deployment, api: Api, live: str, 
     grants = json.loads(run("data", "grants", "--dataset", str(did), "--json"))
     assert [g["id"] for g in grants] == [gid] and grants[0]["state"] == "active"
 
-    token, _ = ApiKeyStore(engine_for(s.service_db_url)).create("cli-dept_a", "department",
-                                                                deployment.signers["dept_a"].address, "dept_a")
+    token, _ = ApiKeyStore(engine_for(s.service_db_url)).create(
+        "cli-dept_a", "department", deployment.signers["dept_a"].address, "dept_a"
+    )
     monkeypatch.setenv("COGOV_API_KEY", token)
     dest = tmp_path / "got.csv"
     run("data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest))
     assert dest.read_bytes() == src.read_bytes()
-    res = runner.invoke(app, ["data", "fetch", str(did), "--api", live, "--key-file", str(keyfile),
-                              "--out", str(dest), "--fields", "name"])
+    res = runner.invoke(
+        app,
+        ["data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest), "--fields", "name"],
+    )
     assert res.exit_code != 0 and "OutOfScope" in str(res.exception)
 
     batch = tmp_path / "batch.json"

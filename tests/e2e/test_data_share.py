@@ -14,7 +14,7 @@ from tests.conftest import MEMBER_IDS, Deployment
 pytestmark = pytest.mark.ganache
 
 
-def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> None:
+def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> None:  # noqa: F811 (fixtures)
     grantee_key = register_data_key(deployment, "dept_a")
     original = synthetic_csv(40)
     r = http.post(
@@ -25,12 +25,18 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
     )
     assert r.status_code == 201, r.text
     did = r.json()["dataset"]["id"]
-    r = http.post("/api/v1/access-requests", headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
-                  json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600})
+    r = http.post(
+        "/api/v1/access-requests",
+        headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
+        json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600},
+    )
     assert r.status_code == 201, r.text
     rid = r.json()["request"]["id"]
-    again = http.post("/api/v1/access-requests", headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
-                      json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600})
+    again = http.post(
+        "/api/v1/access-requests",
+        headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
+        json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600},
+    )
     assert again.json()["request"]["id"] == rid  # a retry never writes twice
     assert http.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth("c2")).status_code == 200
     r = http.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth("c3"))
@@ -47,7 +53,9 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
     grant = DataSharing(deployment.ledger()).grant(gid)
     assert grant.accesses == 1
     log = http.get("/api/v1/access-log", params={"grant_id": gid}, headers=api.auth("c2")).json()
-    assert log["count"] == 1 and log["data"][0]["kind"] == "access" and log["data"][0]["tx_hash"] == body["tx"]["tx_hash"]
+    assert (
+        log["count"] == 1 and log["data"][0]["kind"] == "access" and log["data"][0]["tx_hash"] == body["tx"]["tx_hash"]
+    )
 
 
 def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -69,9 +77,13 @@ def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ig
         ks.create(label, TEST_PASSWORD)
         signers[label] = ks.signer(label, TEST_PASSWORD)
         fund(led, signers[label].address)
-    params = DeployParams(council=[  # type: ignore[list-item]
-        CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
-        for label, (name, _, roles) in COUNCIL.items()], threshold=2)
+    params = DeployParams(
+        council=[  # type: ignore[list-item]
+            CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
+            for label, (name, _, roles) in COUNCIL.items()
+        ],
+        threshold=2,
+    )
     deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
     from ledger.manifest import Manifest
 

@@ -51,7 +51,7 @@ def test_up_twice_never_starts_a_second_copy(ganache_factory) -> None:  # type: 
 
 def test_up_refuses_a_port_taken_by_something_else(tmp_path: Path) -> None:
     class Hello(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"not json-rpc")
@@ -77,16 +77,24 @@ def test_cli_chain_up_status_down(tmp_path: Path) -> None:
     config.write_text(f"chain_id: 1337\nport: {port}\ndb_path: {tmp_path / 'chain'}\n")
     cogov = [sys.executable, "-m", "ledger.cli.__main__"]
     try:
-        up = subprocess.run([*cogov, "chain", "up", "--config", str(config)], capture_output=True, text=True, timeout=90)
+        up = subprocess.run(
+            [*cogov, "chain", "up", "--config", str(config)], capture_output=True, text=True, timeout=90
+        )
         assert up.returncode == 0, up.stderr
         assert f"http://127.0.0.1:{port}" in up.stdout
-        st = subprocess.run([*cogov, "chain", "status", "--config", str(config)], capture_output=True, text=True, timeout=30)
+        st = subprocess.run(
+            [*cogov, "chain", "status", "--config", str(config)], capture_output=True, text=True, timeout=30
+        )
         assert st.returncode == 0 and "running" in st.stdout
         assert int(rpc(f"http://127.0.0.1:{port}", "eth_chainId"), 16) == 1337
     finally:
-        down = subprocess.run([*cogov, "chain", "down", "--config", str(config)], capture_output=True, text=True, timeout=60)
+        down = subprocess.run(
+            [*cogov, "chain", "down", "--config", str(config)], capture_output=True, text=True, timeout=60
+        )
     assert down.returncode == 0
-    st = subprocess.run([*cogov, "chain", "status", "--config", str(config)], capture_output=True, text=True, timeout=30)
+    st = subprocess.run(
+        [*cogov, "chain", "status", "--config", str(config)], capture_output=True, text=True, timeout=30
+    )
     assert st.returncode == 3 and "not running" in st.stdout
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0

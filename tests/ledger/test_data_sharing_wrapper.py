@@ -33,11 +33,17 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     s = deployment.signers
     owner, requester, gov = s["dept_a"], s["dept_b"], s["c3"]
 
-    did, r = ds.register(owner, "wrapper: clinic beds", Classification.SENSITIVE, keccak(b"m"), keccak(b"s"), keccak(b"c1"))
+    did, r = ds.register(
+        owner, "wrapper: clinic beds", Classification.SENSITIVE, keccak(b"m"), keccak(b"s"), keccak(b"c1")
+    )
     assert r.status == 1 and r.event("DatasetRegistered").args["title"] == "wrapper: clinic beds"
     d = ds.dataset(did)
     assert (d.owner_id, d.classification, d.version, d.content_hash) == (
-        MEMBER_IDS["dept_a"], Classification.SENSITIVE, 1, keccak(b"c1"))
+        MEMBER_IDS["dept_a"],
+        Classification.SENSITIVE,
+        1,
+        keccak(b"c1"),
+    )
     ds.update_version(owner, did, keccak(b"c2"))
     assert ds.dataset(did).version == 2 and ds.dataset(did).content_hash == keccak(b"c2")
 
