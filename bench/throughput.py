@@ -289,6 +289,21 @@ def main() -> None:
     C.emit("throughput", result)
 
 
+def _share_over_http(http: Any, auth: dict[str, dict[str, str]], title: str) -> tuple[int, int]:
+    """Through the API: c2 uploads a small internal dataset, dept_a asks, c2 approves: (dataset id, grant id)."""
+    csv = b"a,b\n" + b"".join(f"{i},{i * 2}\n".encode() for i in range(20))
+    r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": title, "classification": "internal"},
+                  files={"file": (f"{title.replace(' ', '_')}.csv", csv, "text/csv")})
+    r.raise_for_status()
+    did = r.json()["dataset"]["id"]
+    r = http.post("/api/v1/access-requests", headers=auth["dept_a"],
+                  json={"dataset_id": did, "purpose_code": 1, "purpose": title, "duration": 30 * 86400})
+    r.raise_for_status()
+    r = http.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=auth["c2"])
+    r.raise_for_status()
+    return did, r.json()["request"]["grant_id"]
+
+
 def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
     """16 concurrent HTTP clients: gateway fetches (access records) and contributions."""
     import httpx
@@ -316,18 +331,7 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
         auth = {lb: {"Authorization": f"Bearer {t}"} for lb, t in tokens.items()}
         limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
         with httpx.Client(base_url=server.url, timeout=45, limits=limits) as http:
-            csv = b"a,b\n" + b"".join(f"{i},{i * 2}\n".encode() for i in range(20))
-            r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": "bench http", "classification": "internal"},
-                          files={"file": ("bench.csv", csv, "text/csv")})
-            r.raise_for_status()
-            http_did = r.json()["dataset"]["id"]
-            r = http.post("/api/v1/access-requests", headers=auth["dept_a"],
-                          json={"dataset_id": http_did, "purpose_code": 1, "purpose": "bench", "duration": 30 * 86400})
-            r.raise_for_status()
-            rid = r.json()["request"]["id"]
-            r = http.post(f"/api/v1/access-requests/{rid}/approve", headers=auth["c2"])
-            r.raise_for_status()
-            http_gid = r.json()["request"]["grant_id"]
+            http_did, http_gid = _share_over_http(http, auth, "bench http")
 
             def fetch(_i: int) -> None:
                 resp = http.get(f"/api/v1/datasets/{http_did}/data", params={"grant_id": http_gid}, headers=auth["dept_a"])
@@ -426,17 +430,7 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
                 return batch(reqs)
 
             p.make_batch_request = counted_batch
-        csv = b"a,b\n" + b"".join(f"{i},{i * 2}\n".encode() for i in range(20))
-        r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": "rpc", "classification": "internal"},
-                      files={"file": ("rpc.csv", csv, "text/csv")})
-        r.raise_for_status()
-        did = r.json()["dataset"]["id"]
-        r = http.post("/api/v1/access-requests", headers=auth["dept_a"],
-                      json={"dataset_id": did, "purpose_code": 1, "purpose": "rpc", "duration": 30 * 86400})
-        r.raise_for_status()
-        r = http.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=auth["c2"])
-        r.raise_for_status()
-        gid = r.json()["request"]["grant_id"]
+        did, gid = _share_over_http(http, auth, "rpc")
 
         def fetch(i: int) -> None:
             resp = http.get(f"/api/v1/datasets/{did}/data", params={"grant_id": gid}, headers=auth["dept_a"])

@@ -23,8 +23,8 @@ reference, votes by ``hasVoted``, payouts by what each milestone has been paid.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 
@@ -126,11 +126,11 @@ def seed(ctx: DemoContext) -> None:
         if not credit.deposit_recorded(ref):
             credit.mint(treasurer, signers[label].address, units(amount), ref)
 
-    _side_by_side([partial(mint, label, amount, ref) for label, amount, _pid, _mh, ref in todo])
+    side_by_side([partial(mint, label, amount, ref) for label, amount, _pid, _mh, ref in todo])
     totals: dict[str, int] = {}
     for label, amount, *_ in todo:
         totals[label] = totals.get(label, 0) + units(amount)
-    _side_by_side([partial(fund.ensure_allowance, signers[label], total) for label, total in totals.items()])
+    side_by_side([partial(fund.ensure_allowance, signers[label], total) for label, total in totals.items()])
     for label, amount, pid, mh, _ref in todo:
         rid, _ = fund.contribute(signers[label], units(amount), pid, mh)
         receipts[hex32(mh)] = rid
@@ -200,23 +200,15 @@ def seed(ctx: DemoContext) -> None:
             f"titles in {ctx.state_dir / FILENAME}")
 
 
-def _side_by_side(jobs: list[Callable[[], object]]) -> None:
-    """Run independent writes in threads (the ledger keeps each account's nonces in order)."""
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], object]) -> None:
-        try:
-            job()
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+def side_by_side(jobs: list[Callable[[], object]], timeout: float | None = None) -> None:
+    """Run independent writes in threads (the ledger keeps each account's nonces in order);
+    every job finishes, then the first failure (in job order) is raised."""
+    pool = ThreadPoolExecutor(max_workers=max(1, len(jobs)))
+    futures = [pool.submit(job) for job in jobs]
+    wait(futures, timeout)
+    pool.shutdown(wait=False)
+    for f in futures:
+        f.result(0)  # a job still running after ``timeout`` raises TimeoutError
 
 
 def _pass_time_lock(ctx: DemoContext, unlocks_at: int) -> None:

@@ -25,6 +25,7 @@ from ledger.audit import AuditOptions, run_audit
 from ledger.chain import free_port, rpc
 from ledger.client import Ledger, TxReceipt
 from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+from ledger.demo.fund import side_by_side
 from ledger.index import Indexer
 from ledger.keys import Signer
 from ledger.manifest import Manifest
@@ -222,11 +223,11 @@ def test_full_demo_scenario_runs_on_the_network_and_audits_clean(
     # Registry.admit seed_members makes), then the data-sharing and fund parts.
     reg = ctx.registry
     missing = [(label, spec) for label, spec in MEMBERS.items() if reg.member_of(signers[label].address) is None]
-    _run_side_by_side([lambda s=spec, a=signers[label].address: reg.admit(c, s[0], s[1], s[2], a)
+    side_by_side(timeout=300, jobs=[lambda s=spec, a=signers[label].address: reg.admit(c, s[0], s[1], s[2], a)
                        for label, spec in missing])
     seed_members(ctx)  # finds every member now, records their ids
     modules = [importlib.import_module(m) for m in CAPABILITIES]
-    _run_side_by_side([lambda mod=mod: mod.seed(ctx) for mod in modules])
+    side_by_side([lambda mod=mod: mod.seed(ctx) for mod in modules], timeout=300)
     # If the parking project was still time-locked (real time here, no evm_increaseTime),
     # run the idempotent fund part again once the lock has passed, as an operator would.
     locked = [m for m in said if "time-locked until" in m]
@@ -255,23 +256,6 @@ def test_full_demo_scenario_runs_on_the_network_and_audits_clean(
     print(f"audit clean: {report.scan.events} events")
 
 
-def _run_side_by_side(jobs: list[Any]) -> None:
-    """Run each job in its own thread; re-raise the first failure."""
-    errors: list[BaseException] = []
-
-    def run(job: Any) -> None:
-        try:
-            job()
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    if errors:
-        raise errors[0]
 
 
 # ---------------------------------------------------------------- 3. a node dies under load
