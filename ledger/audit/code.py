@@ -140,7 +140,8 @@ def check_code(
             if matches:
                 _check_immutables(out, name, dep.address, onchain, art, dep.constructor_args)
         _check_creation(out, name, dep, art, tx, receipt)
-        _check_deployer(out, name, dep, manifest.deployer, tx, receipt)
+        if tx is not None and receipt is not None:  # else: not on chain, a creation mismatch already
+            _check_deployer(out, name, dep, manifest.deployer, tx, receipt)
         result.append(
             ContractCode(
                 name=name,
@@ -157,17 +158,10 @@ def check_code(
     return result
 
 
-def _check_deployer(out: Collector, name: str, dep: Any, deployer: str, tx: Any, receipt: Any) -> None:
+def _check_deployer(
+    out: Collector, name: str, dep: Any, deployer: str, tx: dict[str, Any], receipt: dict[str, Any]
+) -> None:
     """The stated transaction is the manifest deployer's successful creation of the address."""
-    if tx is None or receipt is None:
-        out.expect(
-            "code.deployer-mismatch",
-            False,
-            f"{name}'s deployment transaction {dep.tx_hash} is not on chain",
-            contract=name,
-            tx_hash=dep.tx_hash,
-        )
-        return
     sender = str(tx.get("from") or "").lower()
     created = str(receipt.get("contractAddress") or "").lower()
     tx_block = int(tx["blockNumber"], 16) if tx.get("blockNumber") else None

@@ -138,6 +138,7 @@ def check_documents(folder: Path, docs: list[OnChainDocument], out: Collector) -
     for f, refs in _shared(root, out).items():
         for ref in refs:
             kind, _, key = ref.partition("/")
+            out.check("documents.unmatched")
             if (kind, key) not in on_chain:
                 out.add(
                     "documents.unmatched",

@@ -28,10 +28,9 @@ from ledger.audit.heads import Checkpoint
 from ledger.audit.report import to_html
 from ledger.chain import Ganache
 from ledger.client import Ledger
-from ledger.keys import Keystore, Signer
 from ledger.manifest import Manifest
-from tests.conftest import KEY_LABELS, TEST_PASSWORD, Deployment, admit_standard_members, start_ganache
-from tests.ledger.test_audit import build_fund_history
+from tests.conftest import Deployment, start_ganache
+from tests.ledger.test_audit import build_fund_history, private_deployment
 
 pytestmark = pytest.mark.ganache
 
@@ -64,35 +63,13 @@ class History:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-
     root = tmp_path_factory.mktemp("audit-history")
     started: list[Ganache] = []
     try:
         g = start_ganache(root / "a")
         started.append(g)
-        ks = Keystore(root / "keys")
-        led0 = Ledger(g.config.url)
-        s: dict[str, Signer] = {}
-        for label in KEY_LABELS:
-            ks.create(label, TEST_PASSWORD)
-            s[label] = ks.signer(label, TEST_PASSWORD)
-            fund(led0, s[label].address)
-        params = DeployParams(
-            council=[
-                CouncilSeat(name="街道办", account=s["c1"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="民政局", account=s["c2"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="区数据局", account=s["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-            ],
-            threshold=2,
-            fund_quorum=2,
-            fund_timelock=3600,
-        )
-        manifest_path = root / "deployment.json"
-        deploy(led0, s["deployer"], params, manifest_path)
-        d = Deployment(g, ks, manifest_path, s, root)
-        admit_standard_members(d)
+        d = private_deployment(g, root)
+        s = d.signers
         build_fund_history(d.ledger(), s)
 
         # the fork: B is A's database, copied while A is stopped
@@ -104,7 +81,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         started.append(a)
         b = start_ganache(root / "b")
         started.append(b)
-        d = Deployment(a, ks, manifest_path, s, root)
+        manifest_path = d.manifest_path
+        d = Deployment(a, d.keystore, manifest_path, s, root)
         led = d.ledger()
         assert led.block_number() == Ledger(b.config.url).block_number() == fork_block
 
