@@ -23,7 +23,9 @@ def verify(
     documents: Annotated[
         Path | None,
         typer.Option(
-            "--documents", help="Folder of off-chain files (receipts/, invoices/, datasets/, purposes/, ...)."
+            "--documents",
+            help="Folder of off-chain files, one per on-chain record in its slot (receipts/<id>.*, invoices/, "
+            "datasets/, purposes/, ...) or shared explicitly through SHARED.json.",
         ),
     ] = None,
     batches: Annotated[
