@@ -6,6 +6,12 @@
   compiler or setting never matches;
 * the immutables the constructor wrote are the manifest's constructor arguments;
 * the deployment transaction ran the artifact's creation code with those arguments;
+* that transaction was sent by the manifest's ``deployer`` as a contract creation
+  (``to`` null) and succeeded, in the manifest's block, creating the manifest address
+  (a byte-identical copy deployed by anyone else is not the deployment);
+* the contracts reference each other as deployed: the fund's ``registry()`` and
+  ``token()``, data sharing's ``registry()`` and the token's ``registry()`` are the
+  manifest's addresses;
 * the artifact's source hashes (sha256) and the metadata's keccak256 equal the
   files in ``contracts/`` (and ``node_modules/`` where present);
 * optionally (``recompile``) a fresh compile with the committed settings gives the
@@ -25,7 +31,7 @@ from eth_utils.crypto import keccak
 from ledger import artifacts
 from ledger.audit.collect import Collector
 from ledger.audit.findings import ContractCode
-from ledger.audit.rpc import Rpc
+from ledger.audit.rpc import Call, Rpc, RpcFailed
 from ledger.client import _abi_type
 from ledger.config import REPO_ROOT
 from ledger.manifest import Manifest
@@ -134,6 +140,8 @@ def check_code(
             if matches:
                 _check_immutables(out, name, dep.address, onchain, art, dep.constructor_args)
         _check_creation(out, name, dep, art, tx, receipt)
+        if tx is not None and receipt is not None:  # else: not on chain, a creation mismatch already
+            _check_deployer(out, name, dep, manifest.deployer, tx, receipt)
         result.append(
             ContractCode(
                 name=name,
@@ -144,9 +152,71 @@ def check_code(
                 source_hashes=dict(art.get("sourceHashes", {})),
             )
         )
+    _check_wiring(rpc, manifest, out, head)
     if recompile:
         _recompile(out, names)
     return result
+
+
+def _check_deployer(
+    out: Collector, name: str, dep: Any, deployer: str, tx: dict[str, Any], receipt: dict[str, Any]
+) -> None:
+    """The stated transaction is the manifest deployer's successful creation of the address."""
+    sender = str(tx.get("from") or "").lower()
+    created = str(receipt.get("contractAddress") or "").lower()
+    tx_block = int(tx["blockNumber"], 16) if tx.get("blockNumber") else None
+    problems = []
+    if sender != deployer.lower():
+        problems.append(f"it was sent by {sender}, not the manifest's deployer {deployer}")
+    if tx.get("to") is not None:
+        problems.append(f"it is a call to {tx['to']}, not a contract creation")
+    if int(str(receipt.get("status") or "0x0"), 16) != 1:
+        problems.append("it failed")
+    if created != dep.address.lower():
+        problems.append(f"it created {created or 'nothing'}, not {dep.address}")
+    if tx_block != dep.block_number:
+        problems.append(f"it is in block {tx_block}, not {dep.block_number}")
+    out.expect(
+        "code.deployer-mismatch",
+        not problems,
+        f"{name} at {dep.address} was not created by the manifest's deployer in transaction {dep.tx_hash}: "
+        + "; ".join(problems),
+        contract=name,
+        tx_hash=dep.tx_hash,
+        block=tx_block,
+        address=dep.address,
+        sender=sender,
+        deployer=deployer,
+        created=created,
+    )
+
+
+def _check_wiring(rpc: Rpc, manifest: Manifest, out: Collector, head: int) -> None:
+    """Each contract's references to the others (views at ``head``) are the manifest's addresses."""
+    addr = {n: d.address for n, d in manifest.contracts.items()}
+    registry = addr.get("MembershipRegistry")
+    token = manifest.parameters.get("fund_token") or addr.get("CommunityCredit")
+    wanted: list[tuple[Call, str | None, str]] = [
+        (Call("CoGovFund", "registry"), registry, "MembershipRegistry"),
+        (Call("CoGovFund", "token"), token, "the fund token"),
+        (Call("DataSharing", "registry"), registry, "MembershipRegistry"),
+        (Call("CommunityCredit", "registry"), registry, "MembershipRegistry"),
+    ]
+    wanted = [w for w in wanted if w[0].contract in addr and w[1] is not None]
+    answers = rpc.calls([c for c, _, _ in wanted], head)
+    for (call, expected, what), got in zip(wanted, answers, strict=True):
+        assert expected is not None
+        ok = not isinstance(got, RpcFailed) and str(got).lower() == expected.lower()
+        out.expect(
+            "code.wiring-mismatch",
+            ok,
+            f"{call.contract}.{call.fn}() is {got}, not the manifest's {what} {expected}",
+            contract=call.contract,
+            address=addr[call.contract],
+            view=call.fn,
+            got=str(got),
+            expected=expected,
+        )
 
 
 def _check_immutables(

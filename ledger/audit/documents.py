@@ -1,8 +1,11 @@
 """Rule 5, documents: off-chain files against the hashes the chain holds.
 
-Hashes are keccak256 of the file's exact bytes (as ``ledger/data_sharing.py`` and
-the fund's receipts and invoices use them). The folder's layout names the record
-a file belongs to, so a changed file is reported as a mismatch of that record:
+A file's hash is keccak256 of its exact bytes (as ``ledger/data_sharing.py`` and the
+fund's invoices use them), except that a file holding a salted-commitment opening
+``{"salt": "0x…", "text": "…"}`` (:mod:`ledger.commitment`) is checked by
+``commit(text, salt)``: short texts such as memos and purposes go on chain that way.
+
+Every on-chain reference needs its own file, in its slot:
 
 =====================================  ===========================================
 ``receipts/<receiptId>.*``             a contribution's ``memoHash``
@@ -13,12 +16,22 @@ a file belongs to, so a changed file is reported as a mismatch of that record:
 ``purposes/<requestId>.*``             an access request's ``purposeHash``
 =====================================  ===========================================
 
-Any other file is matched by its hash alone. An on-chain hash no file carries is
-reported as missing (a warning), a file no hash names as unmatched (info).
+or an explicitly shared one: ``SHARED.json`` at the folder's top names, for a file, the
+references it serves (``"<kind>/<key>"``, a slot's folder and stem)::
+
+    {"shared/standard-memo.txt": ["receipts/3", "receipts/7"]}
+
+A file satisfies only the references it is assigned to (by its slot or by
+``SHARED.json``), never another one by carrying the same hash: two receipts with the
+same memo need two files, or one shared file naming both. An assigned file that does not
+match is a mismatch (error); a reference without a file is missing (warning); a file
+assigned to nothing is unmatched (info), and so is a reference in ``SHARED.json`` that is
+not on chain; a ``SHARED.json`` that is not such an object is invalid (warning).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +44,7 @@ from ledger.audit.findings import Severity
 from ledger.audit.replay.base import ZERO32
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.fund import FundReplay
+from ledger.commitment import Opening
 
 
 @dataclass(frozen=True)
@@ -63,64 +77,127 @@ def on_chain_documents(data: DataReplay | None, fund: FundReplay | None) -> list
 
 
 _STEM = re.compile(r"^[0-9]+(-v?[0-9]+)?$")
+SHARED = "SHARED.json"
+
+
+def file_hash(data: bytes) -> str:
+    """What the chain holds for a file: the commitment of an opening, else keccak256 of the bytes."""
+    opening = Opening.try_parse(data)
+    if opening is not None:
+        return opening.commitment_hex
+    return "0x" + keccak(data).hex()
+
+
+def _shared(folder: Path, out: Collector) -> dict[Path, list[str]]:
+    """``SHARED.json``: file → the references (``kind/key``) it serves."""
+    path = folder / SHARED
+    if not path.is_file():
+        return {}
+    out.check("documents.shared-invalid")
+    try:
+        doc = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        doc, why = None, f"not JSON ({exc})"
+    else:
+        why = 'expected {"<file>": ["<kind>/<key>", ...], ...}'
+    valid = isinstance(doc, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v) for k, v in doc.items()
+    )
+    if not valid:
+        out.add("documents.shared-invalid", f"{SHARED} is invalid: {why}", severity=Severity.WARNING, file=SHARED)
+        return {}
+    assert isinstance(doc, dict)
+    shared: dict[Path, list[str]] = {}
+    for name, refs in doc.items():
+        f = (folder / name).resolve()
+        if not f.is_relative_to(folder.resolve()):
+            out.add(
+                "documents.shared-invalid",
+                f"{SHARED} names {name}, outside the folder",
+                severity=Severity.WARNING,
+                file=SHARED,
+                entry=name,
+            )
+            continue
+        shared[f] = refs
+    return shared
 
 
 def check_documents(folder: Path, docs: list[OnChainDocument], out: Collector) -> dict[str, int]:
+    root = folder.resolve()
     files: dict[Path, str] = {}
-    for f in sorted(folder.rglob("*")):
-        if f.is_file() and not f.name.startswith("."):
-            files[f] = "0x" + keccak(f.read_bytes()).hex()
-    by_hash: dict[str, list[Path]] = {}
-    for f, h in files.items():
-        by_hash.setdefault(h, []).append(f)
-    slots: dict[tuple[str, str], list[Path]] = {}
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and not f.name.startswith(".") and f != root / SHARED:
+            files[f] = file_hash(f.read_bytes())
+    assigned: dict[tuple[str, str], list[Path]] = {}
     for f in files:
-        rel = f.relative_to(folder)
+        rel = f.relative_to(root)
         if len(rel.parts) == 2 and _STEM.match(f.name.split(".")[0]):
-            slots.setdefault((rel.parts[0], f.name.split(".")[0]), []).append(f)
+            assigned.setdefault((rel.parts[0], f.name.split(".")[0]), []).append(f)
+    on_chain = {(d.kind, d.key) for d in docs}
+    for f, refs in _shared(root, out).items():
+        for ref in refs:
+            kind, _, key = ref.partition("/")
+            out.check("documents.unmatched")
+            if (kind, key) not in on_chain:
+                out.add(
+                    "documents.unmatched",
+                    f"{SHARED} assigns {f.relative_to(root)} to {ref}, which is not on chain",
+                    severity=Severity.INFO,
+                    file=str(f.relative_to(root)),
+                    reference=ref,
+                )
+                continue
+            if f not in files:
+                continue  # the reference is reported missing below, unless its slot has a file
+            assigned.setdefault((kind, key), []).append(f)
     used: set[Path] = set()
     matched = 0
     for d in docs:
         h = d.hash.lower()
-        slot = slots.get((d.kind, d.key), [])
+        mine = assigned.get((d.kind, d.key), [])
         where = {"kind": d.kind, "record": d.key, "on_chain_hash": h}
         ev = {"event": d.event} if d.event is not None else {"contract": d.contract}
-        for f in slot:
+        for f in mine:
             used.add(f)
             ok = out.expect(
                 "documents.mismatch",
                 files[f] == h,
-                f"{f.relative_to(folder)} does not match the on-chain hash of {d.kind[:-1]} {d.key}",
+                f"{f.relative_to(root)} does not match the on-chain hash of {d.kind[:-1]} {d.key}",
                 **ev,
                 **where,
-                file=str(f.relative_to(folder)),
+                file=str(f.relative_to(root)),
                 file_hash=files[f],
             )
             matched += ok
-        if not slot:
-            found = by_hash.get(h, [])
-            used.update(found)
-            matched += bool(found)
-            out.expect(
-                "documents.missing",
-                bool(found),
-                f"no file for {d.kind[:-1]} {d.key} (hash {h})",
-                severity=Severity.WARNING,
-                **ev,
-                **where,
-            )
-    known = {d.hash.lower() for d in docs}
+        out.expect(
+            "documents.missing",
+            bool(mine),
+            f"no file for {d.kind[:-1]} {d.key} (hash {h}): neither {d.kind}/{d.key}.* nor a file "
+            f"{SHARED} assigns to it",
+            severity=Severity.WARNING,
+            **ev,
+            **where,
+        )
+    by_hash: dict[str, list[str]] = {}
+    for d in docs:
+        by_hash.setdefault(d.hash.lower(), []).append(f"{d.kind}/{d.key}")
     for f in files:
         if f in used:
             continue
         out.check("documents.unmatched")
-        if files[f] in known:
-            continue
+        same = by_hash.get(files[f], [])
         out.add(
             "documents.unmatched",
-            f"{f.relative_to(folder)} matches no hash on chain",
+            f"{f.relative_to(root)} is assigned to no on-chain record"
+            + (
+                f" (its hash is that of {', '.join(same[:5])}: put it in the slot or name it in {SHARED})"
+                if same
+                else ""
+            ),
             severity=Severity.INFO,
-            file=str(f.relative_to(folder)),
+            file=str(f.relative_to(root)),
             file_hash=files[f],
+            same_hash_as=same[:20],
         )
     return {"files": len(files), "on_chain": len(docs), "matched": matched}

@@ -36,6 +36,16 @@ RULES: dict[str, Rule] = {
     r.id: r
     for r in [
         Rule(id="chain.identity", group="code", title="The chain id and genesis hash are the manifest's"),
+        Rule(
+            id="chain.checkpoint-mismatch",
+            group="code",
+            title="The chain holds every expected checkpoint block (--expect-block N:HASH)",
+        ),
+        Rule(
+            id="chain.nodes-disagree",
+            group="code",
+            title="Every given node has the same block at the lowest common height and at the audited head",
+        ),
         Rule(id="code.no-code", group="code", title="Every manifest address holds code"),
         Rule(
             id="code.runtime-mismatch",
@@ -51,6 +61,18 @@ RULES: dict[str, Rule] = {
             id="code.creation-mismatch",
             group="code",
             title="The deployment transaction ran the artifact's creation code with the manifest's arguments",
+        ),
+        Rule(
+            id="code.deployer-mismatch",
+            group="code",
+            title="Each contract was created by the manifest's deployer in the stated transaction (to null, "
+            "succeeded, the manifest's block and address)",
+        ),
+        Rule(
+            id="code.wiring-mismatch",
+            group="code",
+            title="The contracts reference each other as deployed (the fund's registry and token, "
+            "data sharing's and the token's registry)",
         ),
         Rule(
             id="code.source-hash-mismatch",
@@ -81,7 +103,13 @@ RULES: dict[str, Rule] = {
         Rule(
             id="fund.balance-invariant",
             group="fund",
-            title="token.balanceOf(fund) == contributed - paid out - refunded at every block where the fund changed",
+            title="token.balanceOf(fund) == contributed - paid out - refunded + unattributed transfers, "
+            "at every block where the fund's money moved",
+        ),
+        Rule(
+            id="fund.unattributed-transfer",
+            group="fund",
+            title="Tokens that reached the fund outside contribute (a warning per transfer)",
         ),
         Rule(
             id="fund.payout-without-quorum",
@@ -138,11 +166,43 @@ RULES: dict[str, Rule] = {
             title="Every supplied Merkle batch file gives the anchored root, count and time window",
         ),
         Rule(id="documents.mismatch", group="documents", title="Each off-chain file matches its on-chain hash"),
-        Rule(id="documents.missing", group="documents", title="Each on-chain document hash has its off-chain file"),
-        Rule(id="documents.unmatched", group="documents", title="Files in the folder that no on-chain hash names"),
-        Rule(id="index.row-added", group="index", title="The operator's index has no row that the chain lacks"),
+        Rule(
+            id="documents.missing",
+            group="documents",
+            title="Each on-chain reference has its own file (its slot, or one SHARED.json assigns to it)",
+        ),
+        Rule(
+            id="documents.unmatched",
+            group="documents",
+            title="Files in the folder assigned to no on-chain record (by slot or SHARED.json)",
+        ),
+        Rule(
+            id="documents.shared-invalid",
+            group="documents",
+            title="SHARED.json maps files in the folder to lists of references",
+        ),
+        Rule(
+            id="index.row-added",
+            group="index",
+            title="The operator's index has no row that the chain lacks, and no event twice",
+        ),
         Rule(id="index.row-dropped", group="index", title="The operator's index has every event of the chain"),
-        Rule(id="index.row-altered", group="index", title="Every index row equals the chain's event"),
+        Rule(
+            id="index.row-altered",
+            group="index",
+            title="Every index row equals the chain's event (hashes and addresses spelled lower-case)",
+        ),
+        Rule(
+            id="index.last-block-rewound",
+            group="index",
+            title="The index's last block was never moved back over indexed blocks (no rows or kept "
+            "block hashes above it)",
+        ),
+        Rule(
+            id="index.lag",
+            group="index",
+            title="Blocks and events between the index's last block and the audited head (lag, not tampering)",
+        ),
     ]
 }
 
@@ -170,6 +230,21 @@ class ContractCode(BaseModel):
     code_matches: bool
     runtime_keccak: str | None
     source_hashes: dict[str, str]
+
+
+class NodeHead(BaseModel):
+    """One node of several the audit was given, as compared with the others."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    head_block: int | None
+    #: the lowest height every answering node has, and this node's hash there
+    common_block: int | None
+    common_hash: str | None
+    #: this node's hash of the audited head (None when it does not have that block)
+    audited_head_hash: str | None
+    error: str | None = None
 
 
 class RuleResult(BaseModel):
@@ -209,11 +284,15 @@ class AuditReport(BaseModel):
     chain_id: int
     genesis_hash: str
     head_block: int
+    #: the hash of the audited head block: compare it with a checkpoint published elsewhere
+    head_hash: str = ""
     compiler: dict[str, Any]
     contracts: list[ContractCode]
     scan: ScanStats
     rules: list[RuleResult]
     findings: list[Finding]
+    #: every node given (several RPC URLs), compared at the lowest common height
+    nodes: list[NodeHead] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
     charts: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,15 @@ BATCH = 200
 #: logs wanted per eth_getLogs answer, and the first range's width in blocks (it adapts from there)
 LOGS_PER_REQUEST = 10_000
 FIRST_RANGE = 16
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of any URL in it hidden (``scheme://***@host``): reports
+    and messages name nodes and databases, never their passwords or tokens."""
+    return _USERINFO.sub("***@", text)
 
 
 class RpcFailed(Exception):
@@ -60,18 +70,27 @@ class Rpc:
         """The node the ledger is on now (it moves to the next URL when one stops answering)."""
         return self.ledger.url
 
-    def _post(self, body: list[dict[str, Any]]) -> Any:
-        """POST a batch to the current node; when it does not answer, fail over once per other node."""
+    def _post_to(self, url: str, body: list[dict[str, Any]]) -> Any:
+        resp = self._session.post(
+            url, data=json.dumps(body), headers={"Content-Type": "application/json"}, timeout=self.timeout
+        )
+        resp.raise_for_status()
+        return resp.json()
+
+    def _post(self, body: list[dict[str, Any]], url: str | None = None) -> Any:
+        """POST a batch to ``url``, or to the current node: when it does not answer, fail over
+        once per other node (a given ``url`` has no fail-over: ChainUnavailable)."""
+        if url is not None:
+            try:
+                return self._post_to(url, body)
+            except (requests.RequestException, ValueError) as exc:
+                raise ChainUnavailable(url, f"batch of {len(body)} requests: {exc}") from exc
         tried: set[str] = set()
         while True:
             url = self.url
             tried.add(url)
             try:
-                resp = self._session.post(
-                    url, data=json.dumps(body), headers={"Content-Type": "application/json"}, timeout=self.timeout
-                )
-                resp.raise_for_status()
-                return resp.json()
+                return self._post_to(url, body)
             except (requests.RequestException, ValueError) as exc:
                 error = exc
             with contextlib.suppress(ChainUnavailable):
@@ -82,22 +101,25 @@ class Rpc:
     def one(self, method: str, params: list[Any]) -> Any:
         return self.batch([(method, params)])[0]
 
-    def batch(self, calls: Sequence[tuple[str, list[Any]]], *, raise_errors: bool = True) -> list[Any]:
-        """Answers in the order asked; an answer that is an error raises (or is returned as RpcFailed)."""
+    def batch(
+        self, calls: Sequence[tuple[str, list[Any]]], *, raise_errors: bool = True, url: str | None = None
+    ) -> list[Any]:
+        """Answers in the order asked; an answer that is an error raises (or is returned as RpcFailed).
+        ``url``: ask that node only (no fail-over), e.g. to compare nodes."""
         out: list[Any] = []
         for i in range(0, len(calls), BATCH):
             chunk = calls[i : i + BATCH]
             ids = [next(self._ids) for _ in chunk]
             body = [{"jsonrpc": "2.0", "id": n, "method": m, "params": p} for n, (m, p) in zip(ids, chunk, strict=True)]
-            answers = self._post(body)
+            answers = self._post(body, url)
             self.requests += 1
             if isinstance(answers, dict):  # a node that refuses batches answers one error object
-                raise ChainUnavailable(self.url, f"batch refused: {answers.get('error')}")
+                raise ChainUnavailable(url or self.url, f"batch refused: {answers.get('error')}")
             by_id = {a.get("id"): a for a in answers}
             for n in ids:
                 a = by_id.get(n)
                 if a is None:
-                    raise ChainUnavailable(self.url, f"no answer to request {n} of a batch")
+                    raise ChainUnavailable(url or self.url, f"no answer to request {n} of a batch")
                 if a.get("error") is not None:
                     if raise_errors:
                         raise RpcFailed(a["error"])

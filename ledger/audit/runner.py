@@ -5,7 +5,8 @@ block headers once per block that holds an event, each event is replayed once,
 and the state comparison is one batched view call per record (a few per grant,
 never per access). The fund's balance is replayed from the token's Transfer
 events at every block where it changed, and read from the chain (``balanceOf``
-at that block) at a bounded sample of those blocks.
+at that block) at every one of those blocks and at the head: one batched view
+call per block with fund money events, never a sample.
 """
 
 from __future__ import annotations
@@ -24,19 +25,19 @@ from ledger.audit.collect import Collector
 from ledger.audit.documents import check_documents, on_chain_documents
 from ledger.audit.events import ChainView, scan
 from ledger.audit.findings import RULES, AuditReport, RuleResult, ScanStats, Severity
+from ledger.audit.heads import Checkpoint, block_hash, check_checkpoints, compare_nodes
 from ledger.audit.index_compare import compare_index
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.fund import FundReplay
 from ledger.audit.replay.membership import MembershipReplay
-from ledger.audit.rpc import Call, Rpc, RpcFailed
+from ledger.audit.rpc import Call, Rpc, RpcFailed, redact
 from ledger.client import Ledger
 from ledger.config import REPO_ROOT
+from ledger.errors import ValidationFailed
 from ledger.manifest import Manifest
 
 #: (blocks scanned, total blocks, events so far, phase)
 Progress = Callable[[int, int, int, str], None]
-
-BALANCE_SAMPLES = 16
 
 
 @dataclass
@@ -48,6 +49,8 @@ class AuditOptions:
     source_root: Path = REPO_ROOT
     step: int = 2000
     to_block: int | None = None
+    #: blocks the chain must hold (``--expect-block N:HASH``)
+    expect_blocks: list[Checkpoint] = field(default_factory=list)
 
 
 def run_audit(
@@ -69,7 +72,11 @@ def run_audit(
 
     chain_id = int(rpc.one("eth_chainId", []), 16)
     genesis = rpc.one("eth_getBlockByNumber", ["0x0", False])
-    head = opts.to_block if opts.to_block is not None else int(rpc.one("eth_blockNumber", []), 16)
+    node_head = int(rpc.one("eth_blockNumber", []), 16)
+    head = opts.to_block if opts.to_block is not None else node_head
+    if head > node_head:
+        raise ValidationFailed("to_block", f"{head} is beyond the chain's head {node_head}")
+    head_hash = block_hash(rpc, head) or ""
     out.expect(
         "chain.identity",
         chain_id == manifest.chain_id and genesis and genesis["hash"] == manifest.genesis_hash,
@@ -80,6 +87,8 @@ def run_audit(
         manifest_genesis_hash=manifest.genesis_hash,
     )
 
+    check_checkpoints(rpc, opts.expect_blocks, node_head, out)
+    nodes = compare_nodes(rpc, ledger.provider.urls, head, head_hash, out, ledger.confirmations)
     phase("connect")
 
     # 1. code
@@ -143,9 +152,9 @@ def run_audit(
         checks.compare(rpc.calls(checks.calls(), head), out, head)
     phase("state")
 
-    # 3. fund balance: real balanceOf at a sample of the blocks where the fund changed
+    # 3. fund balance: real balanceOf at every block where the fund's money moved
     if fund is not None and token_name is not None:
-        _sample_balances(rpc, fund, token_name, manifest, out)
+        _check_balances(rpc, fund, token_name, manifest, out, head)
     elif fund is not None:
         fund.out.check("fund.balance-invariant")
     phase("balances")
@@ -156,7 +165,7 @@ def run_audit(
     doc_stats: dict[str, int] = {}
     if opts.documents is not None:
         doc_stats = check_documents(opts.documents, on_chain_documents(data, fund), out)
-    index_stats: dict[str, int] = {}
+    index_stats: dict[str, int | None] = {}
     if opts.index_db is not None:
         index_stats = _index(ledger, manifest, opts.index_db, view, out)
     phase("files_and_index")
@@ -179,10 +188,11 @@ def run_audit(
     return AuditReport(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         ok=errors == 0,
-        rpc_url=ledger.url,
+        rpc_url=redact(ledger.url),
         chain_id=chain_id,
         genesis_hash=genesis["hash"] if genesis else "",
         head_block=head,
+        head_hash=head_hash,
         compiler={
             "version": manifest.compiler.version,
             "settings": manifest.compiler.settings,
@@ -201,6 +211,7 @@ def run_audit(
         ),
         rules=rules,
         findings=out.findings,
+        nodes=nodes,
         summary={
             "errors": errors,
             "warnings": sum(1 for f in out.findings if f.severity == Severity.WARNING),
@@ -217,8 +228,9 @@ def run_audit(
         options={
             "documents": str(opts.documents) if opts.documents else None,
             "batches": [str(p) for p in opts.batches],
-            "index_db": _hide_password(opts.index_db),
+            "index_db": redact(opts.index_db) if opts.index_db else None,
             "recompile": opts.recompile,
+            "expect_blocks": [str(c) for c in opts.expect_blocks],
         },
     )
 
@@ -229,49 +241,43 @@ def _artifact_compiler(name: str | None) -> str | None:
     return str(artifacts.load(name)["compiler"]["version"]) if name else None
 
 
-def _hide_password(url: str | None) -> str | None:
-    if url is None or "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
-
-
-def _sample_balances(rpc: Rpc, fund: FundReplay, token_name: str, manifest: Manifest, out: Collector) -> None:
-    blocks = sorted(fund.balance_at)
-    if not blocks:
-        return
-    if len(blocks) > BALANCE_SAMPLES:
-        step = (len(blocks) - 1) / (BALANCE_SAMPLES - 1)
-        blocks = sorted({blocks[round(i * step)] for i in range(BALANCE_SAMPLES)})
+def _check_balances(rpc: Rpc, fund: FundReplay, token_name: str, manifest: Manifest, out: Collector, head: int) -> None:
+    """``balanceOf(fund)`` at every block where the fund's money moved, and at the head, against
+    the balance replayed from the token's Transfer events. Every such block is read (one
+    batched view call each, as many as the fund's money events at most): no sample, so the
+    verdict never depends on which blocks a sample picked."""
+    expect = {block: replayed for block, (replayed, _) in fund.balance_at.items()}
+    expect[head] = fund.token_balance  # no Transfer touched the fund after its last changed block
+    blocks = sorted(expect)
     fund_address = manifest.contracts["CoGovFund"].address
     answers = rpc.calls([Call(token_name, "balanceOf", (fund_address,)) for _ in blocks], blocks)
     for block, got in zip(blocks, answers, strict=True):
-        replayed, expected = fund.balance_at[block]
-        out.check("fund.balance-invariant")
-        if isinstance(got, RpcFailed) or int(got) != replayed:
-            out.add(
-                "fund.balance-invariant",
-                f"at block {block} balanceOf(fund) is {got}, the token's Transfer events give {replayed}",
-                contract=token_name,
-                block=block,
-                balance_of=str(got),
-                replayed=replayed,
-                expected=expected,
-            )
+        replayed = expect[block]
+        out.expect(
+            "fund.balance-invariant",
+            not isinstance(got, RpcFailed) and int(got) == replayed,
+            f"at block {block} balanceOf(fund) is {got}, the token's Transfer events give {replayed}",
+            contract=token_name,
+            block=block,
+            balance_of=str(got),
+            replayed=replayed,
+            expected=fund.balance_at.get(block, (replayed, None))[1],
+        )
 
 
-def _index(ledger: Ledger, manifest: Manifest, db: str, view: ChainView, out: Collector) -> dict[str, int]:
+def _index(ledger: Ledger, manifest: Manifest, db: str, view: ChainView, out: Collector) -> dict[str, int | None]:
     from ledger.index import Indexer
 
     idx = Indexer(
         ledger.w3, {n: d.address for n, d in manifest.contracts.items()}, db, start_block=manifest.start_block
     )
     try:
-        rows = list(idx.iter_events())
+        rows = list(idx.iter_events(to_block=view.to_block))
         last = idx.last_block()
+        kept = list(idx.kept_blocks())
     finally:
         idx.close()
-    return compare_index(rows, view.events, last, out)
+    return compare_index(rows, view.events, last, kept, view.to_block, out, manifest.start_block)
 
 
 def _fund_summary(fund: FundReplay | None) -> dict[str, Any]:
@@ -282,6 +288,8 @@ def _fund_summary(fund: FundReplay | None) -> dict[str, Any]:
         "paid_out": fund.total_paid,
         "refunded": fund.total_refunded,
         "balance": fund.token_balance,
+        "unattributed": fund.unattributed,
+        "unattributed_transfers": len(fund.unattributed_transfers),
         "projects": len(fund.projects),
         "contributions": len(fund.contributions),
         "payouts": len(fund.payouts),

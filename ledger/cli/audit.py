@@ -23,7 +23,9 @@ def verify(
     documents: Annotated[
         Path | None,
         typer.Option(
-            "--documents", help="Folder of off-chain files (receipts/, invoices/, datasets/, purposes/, ...)."
+            "--documents",
+            help="Folder of off-chain files, one per on-chain record in its slot (receipts/<id>.*, invoices/, "
+            "datasets/, purposes/, ...) or shared explicitly through SHARED.json.",
         ),
     ] = None,
     batches: Annotated[
@@ -36,6 +38,14 @@ def verify(
     index: Annotated[bool, typer.Option("--index", help="Compare the index at $COGOV_INDEX_DB_URL.")] = False,
     recompile: Annotated[bool, typer.Option("--recompile", help="Also compile contracts/ afresh and compare.")] = False,
     to_block: Annotated[int | None, typer.Option("--to-block", help="Audit up to this block (default: head).")] = None,
+    expect_block: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect-block",
+            metavar="N:HASH",
+            help="A checkpoint published elsewhere: the chain must hold block N with this hash (repeatable).",
+        ),
+    ] = None,
     save: Annotated[
         bool,
         typer.Option("--save/--no-save", help="Store the report as the latest (served by GET /api/v1/audit/report)."),
@@ -43,8 +53,10 @@ def verify(
 ) -> None:
     """Rebuild every record from chain events, check every rule, print the verdict (exit 1 on a violation)."""
     from ledger.audit import AuditOptions, run_audit
+    from ledger.audit.heads import Checkpoint
     from ledger.audit.report import write_html, write_json
 
+    checkpoints = [Checkpoint.parse(x) for x in expect_block or []]
     e = env()
     led = e.ledger(check=False)  # a foreign chain is a finding (chain.identity), not a crash
     opts = AuditOptions(
@@ -52,6 +64,7 @@ def verify(
         batches=list(batches or []),
         recompile=recompile,
         to_block=to_block,
+        expect_blocks=checkpoints,
         index_db=index_db or (e.settings.index_db_url if index else None),
     )
     with out.progress("auditing") as bar:
@@ -83,6 +96,16 @@ def _summary(report: Any, json_file: Path | None, html_file: Path | None) -> Non
         f"chain {report.chain_id}, blocks {s.from_block}..{s.to_block}: {s.events:,} events in {s.seconds:.1f}s "
         f"({s.events_per_second:,.0f} events/s scanned); compiler {report.compiler['version']}"
     )
+    out.say(f"audited head: block {report.head_block} {report.head_hash} (at {report.rpc_url})")
+    for n in report.nodes:
+        out.say(
+            f"  node {n.url}: "
+            + (
+                f"not compared ({n.error})"
+                if n.error
+                else f"head {n.head_block}, block {n.common_block} {n.common_hash}"
+            )
+        )
     for c in report.contracts:
         out.say(f"  {c.name:20} {c.address}  {'code matches the source' if c.code_matches else 'CODE DIFFERS'}")
     rows = [[r.id, r.checked, r.errors, r.warnings] for r in report.rules if r.checked or r.errors or r.warnings]

@@ -158,6 +158,7 @@ class Indexer:
         self.keep_blocks = keep_blocks
         self._specs = self._load_specs(contracts)
         self._by_address = {s.address.lower(): s for s in self._specs.values()}
+        self._stored_address = {s.name: s.address.lower() for s in self._specs.values()}
         self._addresses = sorted(s.address for s in self._specs.values())
         fingerprint = {name: s.fingerprint() for name, s in sorted(self._specs.items())}
         self._contracts_json = canonical_json(fingerprint)
@@ -627,7 +628,7 @@ class Indexer:
                     _int(lg["transactionIndex"]),
                     _int(lg["logIndex"]),
                     spec.name,
-                    spec.address,
+                    self._stored_address[spec.name],
                     name,
                     args_json,
                 )
@@ -733,6 +734,14 @@ class Indexer:
         if row is None:
             return None
         return int(row[0]), str(row[1] or "")
+
+    def kept_blocks(self) -> dict[int, str]:
+        """Block number → hash of the blocks kept for reorg detection (see :mod:`.schema`).
+        The indexer never keeps one above its last indexed block."""
+        self._require_db("kept_blocks")
+        b = schema.blocks.c
+        with self._store.guard("kept_blocks"), self._store.engine.connect() as conn:
+            return {int(n): str(h) for n, h in conn.execute(sa.select(b.number, b.hash).order_by(b.number))}
 
     def lag(self) -> int:
         """Blocks between the chain head and the last indexed block (asks the node)."""

@@ -2,9 +2,11 @@
 
 ``events``
     One row per log of our contracts. ``id`` is a surrogate key in insertion order
-    (never reused); the natural key is ``(tx_hash, log_index)``. Hashes are
-    ``0x`` + lowercase hex, ``address`` is EIP-55, ``args`` is canonical JSON text
-    (see :mod:`ledger.index.codec`), ``block_time`` is the block's Unix timestamp.
+    (never reused); the natural key is ``(tx_hash, log_index)``. Hashes and the
+    ``address`` are ``0x`` + lowercase hex, and CHECK constraints refuse any other
+    spelling: one transaction has one spelling, so the unique key cannot be passed
+    by the same hash in upper case. ``args`` is canonical JSON text (see
+    :mod:`ledger.index.codec`), ``block_time`` is the block's Unix timestamp.
 ``blocks``
     Hashes of indexed blocks kept for reorg detection: every block that holds one
     of our events and the last block of every batch, pruned to the last
@@ -26,12 +28,21 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: hashes and addresses lower-case, enforced by CHECK constraints
 
 metadata = sa.MetaData()
 
 # SQLite only gives an auto-incremented rowid to a column declared exactly INTEGER.
 _BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def lower_hex(column: str, length: int) -> sa.CheckConstraint:
+    """``column`` is ``0x`` + ``length - 2`` lowercase characters (SQLite and PostgreSQL alike)."""
+    return sa.CheckConstraint(
+        f"{column} = lower({column}) AND length({column}) = {length} AND substr({column}, 1, 2) = '0x'",
+        name=f"ck_events_{column}_lower_hex",
+    )
+
 
 events = sa.Table(
     "events",
@@ -48,6 +59,9 @@ events = sa.Table(
     sa.Column("event", sa.String(128), nullable=False),
     sa.Column("args", sa.Text, nullable=False),
     sa.UniqueConstraint("tx_hash", "log_index", name="uq_events_tx_log"),
+    lower_hex("tx_hash", 66),
+    lower_hex("block_hash", 66),
+    lower_hex("address", 42),
     sa.Index("ix_events_block", "block_number", "log_index"),
     sa.Index("ix_events_contract_event", "contract", "event", "block_number", "log_index"),
     sqlite_autoincrement=True,  # ids never reused after a reorg rollback, as with sequences

@@ -20,6 +20,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
+from ledger.chain import Ganache
 from ledger.client import Ledger
 from ledger.data_sharing import Classification, DataSharing
 from ledger.keys import Keystore, Signer
@@ -89,36 +90,43 @@ def build_fund_history(
     return out
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+def private_deployment(g: Ganache, root: Path) -> Deployment:
+    """On a private Ganache: keys for every label, the suite deployed (fund quorum 2, time lock
+    1 h), the standard members admitted."""
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
 
+    ks = Keystore(root / "keys")
+    led0 = Ledger(g.config.url)
+    signers = {}
+    for label in KEY_LABELS:
+        ks.create(label, TEST_PASSWORD)
+        signers[label] = ks.signer(label, TEST_PASSWORD)
+        fund(led0, signers[label].address)
+    params = DeployParams(
+        council=[
+            CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
+            CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
+        ],
+        threshold=2,
+        fund_quorum=2,
+        fund_timelock=3600,
+    )
+    deploy(led0, signers["deployer"], params, root / "deployment.json")
+    d = Deployment(g, ks, root / "deployment.json", signers, root)
+    admit_standard_members(d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     root = tmp_path_factory.mktemp("audit")
     g = start_ganache(root / "chain")
     try:
-        ks = Keystore(root / "keys")
-        led0 = Ledger(g.config.url)
-        signers = {}
-        for label in KEY_LABELS:
-            ks.create(label, TEST_PASSWORD)
-            signers[label] = ks.signer(label, TEST_PASSWORD)
-            fund(led0, signers[label].address)
-        params = DeployParams(
-            council=[
-                CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-            ],
-            threshold=2,
-            fund_quorum=2,
-            fund_timelock=3600,
-        )
-        deploy(led0, signers["deployer"], params, root / "deployment.json")
-        d = Deployment(g, ks, root / "deployment.json", signers, root)
-        admit_standard_members(d)
+        d = private_deployment(g, root)
         led = d.ledger()
-        s = signers
+        s = d.signers
 
         # data: a Sensitive dataset, two approvals, accesses, an anchored batch
         ds = DataSharing(led)
@@ -162,10 +170,16 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         )
 
         build_fund_history(led, s)
+        # a twin: receipt 3 carries the same memo as receipt 1
+        fund_addr = led.manifest.address("CoGovFund")  # type: ignore[union-attr]
+        c = led.w3.eth.contract(address=fund_addr, abi=led.contract("CoGovFund").abi)
+        data = c.encode_abi("contribute", args=[100, 1, keccak(RECEIPT)])
+        led.send(s["resident"], to=fund_addr, data=data, gas=1_500_000)
 
         docs = root / "docs"
         for rel, content in {
             "receipts/1.txt": RECEIPT,
+            "receipts/3.txt": RECEIPT,
             "invoices/1.txt": INVOICE,
             "projects/1.txt": TITLE,
             "milestones/1-0.txt": b"benches",
@@ -224,7 +238,9 @@ def test_clean_chain_audits_with_zero_findings(scenario: Scenario, tmp_path: Pat
     assert all(c.code_matches and c.source_hashes for c in report.contracts)
 
 
-def _pointed(sc: Scenario, name: str, address: str, tx_hash: str, block: int) -> Manifest:
+def _pointed(
+    sc: Scenario, name: str, address: str, tx_hash: str, block: int, args: list[Any] | None = None
+) -> Manifest:
     m = Manifest.load(sc.d.manifest_path)
     contracts = dict(m.contracts)
     old = contracts[name]
@@ -233,7 +249,7 @@ def _pointed(sc: Scenario, name: str, address: str, tx_hash: str, block: int) ->
         tx_hash=tx_hash,
         block_number=block,
         runtime_keccak=old.runtime_keccak,
-        constructor_args=old.constructor_args,
+        constructor_args=old.constructor_args if args is None else args,
     )
     return m.model_copy(update={"contracts": contracts})
 
@@ -328,3 +344,184 @@ def test_audit_fails_over_past_a_node_that_does_not_answer(scenario: Scenario) -
     report = run_audit(led, m, AuditOptions())
     assert report.ok and report.findings == [], [f.model_dump() for f in report.findings]
     assert report.summary["data"]["accesses"] == 3
+
+
+# ----------------------------------------------------------------- issue 14, item 12: forged manifests
+
+
+def test_a_byte_identical_copy_deployed_by_another_account_is_caught(scenario: Scenario) -> None:
+    """A manifest pointing the fund at a copy with the same code and arguments, created by someone
+    else in their own transaction: everything about the code matches, the creator does not."""
+    led, s = scenario.led, scenario.d.signers
+    m0 = Manifest.load(scenario.d.manifest_path)
+    r = led.deploy(s["outsider"], "CoGovFund", *m0.contracts["CoGovFund"].constructor_args)
+    assert r.contract_address is not None
+    m = _pointed(scenario, "CoGovFund", r.contract_address, r.tx_hash, r.block_number)
+    report = audit(scenario, manifest=m)
+    assert rules(report) == {"code.deployer-mismatch"}, [f.model_dump() for f in report.errors]
+    f = report.errors[0]
+    assert f.contract == "CoGovFund" and f.tx_hash == r.tx_hash and f.block == r.block_number
+    assert f.records["sender"] == s["outsider"].address.lower()
+    assert f.records["deployer"] == m0.deployer
+    assert all(c.code_matches for c in report.contracts)  # the code itself is the audited source
+    assert not report.ok
+
+
+def test_a_fund_wired_to_another_token_is_caught(scenario: Scenario) -> None:
+    """The deployer's own fund, with a manifest whose constructor arguments match it, but whose
+    token is not the manifest's CommunityCredit: the contracts do not reference each other."""
+    led, s = scenario.led, scenario.d.signers
+    m0 = Manifest.load(scenario.d.manifest_path)
+    credit = led.deploy(s["deployer"], "CommunityCredit", *m0.contracts["CommunityCredit"].constructor_args)
+    assert credit.contract_address is not None
+    registry, _token, quorum, lock = m0.contracts["CoGovFund"].constructor_args
+    args = [registry, credit.contract_address, quorum, lock]
+    r = led.deploy(s["deployer"], "CoGovFund", *args)
+    assert r.contract_address is not None
+    m = _pointed(scenario, "CoGovFund", r.contract_address, r.tx_hash, r.block_number, args)
+    report = audit(scenario, manifest=m)
+    assert rules(report) == {"code.wiring-mismatch"}, [f.model_dump() for f in report.errors]
+    f = report.errors[0]
+    assert f.contract == "CoGovFund" and f.records["view"] == "token"
+    assert f.records["got"].lower() == credit.contract_address.lower()
+    assert f.records["expected"] == m0.contracts["CommunityCredit"].address
+
+
+# ----------------------------------------------------------------- issue 14, item 14: index tampering
+
+
+def _synced_index(scenario: Scenario, path: Path, to_block: int | None = None) -> str:
+    from ledger.index import Indexer
+
+    m = Manifest.load(scenario.d.manifest_path)
+    db = f"sqlite:///{path}"
+    idx = Indexer(scenario.led.w3, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
+    idx.sync(to_block=to_block)
+    idx.close()
+    return db
+
+
+def test_a_row_repeated_with_its_hash_in_upper_case_is_caught(scenario: Scenario, tmp_path: Path) -> None:
+    """The store refuses that spelling (tests/ledger/test_index.py); an operator who switches its
+    CHECK constraints off and inserts it anyway is caught by the auditor: one event, one row."""
+    path = tmp_path / "index.db"
+    db = _synced_index(scenario, path)
+    con = sqlite3.connect(path)
+    cols = "block_number, block_hash, block_time, tx_hash, tx_index, log_index, contract, address, event, args"
+    row = con.execute(f"SELECT id, {cols} FROM events WHERE event = 'ContributionReceived' LIMIT 1").fetchone()
+    copy = list(row[1:])
+    copy[3] = "0x" + copy[3][2:].upper()
+    con.execute("PRAGMA ignore_check_constraints = ON")
+    new_id = con.execute(f"INSERT INTO events ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?)", copy).lastrowid
+    con.commit()
+    con.close()
+    report = audit(scenario, index_db=db)
+    assert rules(report) == {"index.row-added"}, [f.model_dump() for f in report.errors]
+    [f] = report.errors
+    assert f.records["row"]["id"] == new_id and f.records["repeats"] == row[0]
+    assert f.tx_hash == copy[3] and "indexed twice" in f.message
+
+
+def test_rows_deleted_from_a_block_on_with_the_last_block_moved_back_are_caught(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = tmp_path / "index.db"
+    db = _synced_index(scenario, path)
+    con = sqlite3.connect(path)
+    cut = con.execute("SELECT block_number FROM events WHERE event = 'PayoutMade'").fetchone()[0]
+    deleted = con.execute("SELECT tx_hash FROM events WHERE block_number >= ?", (cut,)).fetchall()
+    con.execute("DELETE FROM events WHERE block_number >= ?", (cut,))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'last_block'", (str(cut - 1),))
+    con.commit()
+    con.close()
+    report = audit(scenario, index_db=db)
+    assert rules(report) == {"index.last-block-rewound", "index.row-dropped"}, [f.model_dump() for f in report.errors]
+    rewound = next(f for f in report.errors if f.rule == "index.last-block-rewound")
+    assert rewound.records["last_block"] == cut - 1 and rewound.records["kept_blocks_above"]
+    dropped = {f.tx_hash for f in report.errors if f.rule == "index.row-dropped"}
+    assert dropped == {h for (h,) in deleted}
+    assert not any(f.rule == "index.lag" for f in report.findings)
+
+
+def test_an_index_that_is_behind_is_lag_not_tampering(scenario: Scenario, tmp_path: Path) -> None:
+    """An honest index synced to 4 blocks before the audited head: no violation, one lag finding."""
+    m = Manifest.load(scenario.d.manifest_path)
+    led = Ledger(scenario.d.ganache.config.url, m)
+    head = led.block_number()
+    db = _synced_index(scenario, tmp_path / "index.db", to_block=head - 4)
+    logs = led.rpc(
+        "eth_getLogs",
+        [{"address": [c.address for c in m.contracts.values()], "fromBlock": hex(head - 3), "toBlock": hex(head)}],
+    )
+    assert logs  # the twin contribution, at least
+    report = audit(scenario, index_db=db, to_block=head)
+    assert report.ok and report.errors == [], [f.model_dump() for f in report.errors]
+    [lag] = [f for f in report.findings if f.rule == "index.lag"]
+    assert lag.severity.value == "warning"
+    assert (lag.records["last_block"], lag.records["blocks_behind"]) == (head - 4, 4)
+    assert lag.records["events_behind"] == len(logs) == report.summary["index"]["events_behind"]
+
+
+# ----------------------------------------------------------------- issue 14, item 15: document twins
+
+
+def test_a_deleted_receipt_cannot_hide_behind_its_twin(scenario: Scenario, tmp_path: Path) -> None:
+    """Receipts 1 and 3 carry the same memo; without receipts/1.* receipt 1 has no file, whatever
+    receipts/3.txt holds."""
+    docs = tmp_path / "docs"
+    shutil.copytree(scenario.docs, docs)
+    (docs / "receipts" / "1.txt").unlink()
+    report = audit(scenario, documents=docs)
+    missing = [f for f in report.findings if f.rule == "documents.missing"]
+    assert [(f.records["kind"], f.records["record"]) for f in missing] == [("receipts", "1")]
+    assert missing[0].severity.value == "warning" and missing[0].tx_hash is not None
+    assert not report.errors
+
+
+def test_one_file_serves_several_records_only_when_shared_json_says_so(scenario: Scenario, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(scenario.docs, docs)
+    (docs / "receipts" / "1.txt").unlink()
+    (docs / "receipts" / "3.txt").unlink()
+    (docs / "shared").mkdir()
+    (docs / "shared" / "memo.txt").write_bytes(RECEIPT)
+
+    report = audit(scenario, documents=docs)  # no SHARED.json: the file serves nobody
+    missing = sorted(f.records["record"] for f in report.findings if f.rule == "documents.missing")
+    assert missing == ["1", "3"]
+    [unmatched] = [f for f in report.findings if f.rule == "documents.unmatched"]
+    assert unmatched.records["file"] == "shared/memo.txt" and unmatched.records["same_hash_as"] == [
+        "receipts/1",
+        "receipts/3",
+    ]
+
+    (docs / "SHARED.json").write_text(json.dumps({"shared/memo.txt": ["receipts/3"]}))
+    report = audit(scenario, documents=docs)
+    missing = [f.records["record"] for f in report.findings if f.rule == "documents.missing"]
+    assert missing == ["1"]
+
+    (docs / "SHARED.json").write_text(json.dumps({"shared/memo.txt": ["receipts/1", "receipts/3"]}))
+    report = audit(scenario, documents=docs)
+    assert report.findings == [], [f.model_dump() for f in report.findings]
+
+    (docs / "SHARED.json").write_text(json.dumps({"shared/memo.txt": "receipts/1"}))
+    report = audit(scenario, documents=docs)
+    assert {f.rule for f in report.findings} == {"documents.shared-invalid", "documents.missing", "documents.unmatched"}
+
+
+def test_an_opening_file_is_checked_by_its_commitment(tmp_path: Path) -> None:
+    from ledger.audit.collect import Collector
+    from ledger.audit.documents import OnChainDocument, check_documents
+    from ledger.commitment import Opening
+
+    opening = Opening.new("社区花园浇水")
+    docs = [OnChainDocument("purposes", "5", opening.commitment_hex, "DataSharing", None)]
+    (tmp_path / "purposes").mkdir()
+    (tmp_path / "purposes" / "5.json").write_bytes(opening.to_json())
+    out = Collector()
+    assert check_documents(tmp_path, docs, out)["matched"] == 1 and out.findings == []
+
+    (tmp_path / "purposes" / "5.json").write_bytes(Opening("社区花园施肥", opening.salt).to_json())
+    out = Collector()
+    check_documents(tmp_path, docs, out)
+    assert [f.rule for f in out.findings] == ["documents.mismatch"]

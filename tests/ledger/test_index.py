@@ -155,7 +155,7 @@ def test_sync_decodes_every_event_as_web3_does(ledger: Ledger, tmp_path: Path) -
         block = ledger.w3.eth.get_block(row.block_number)
         assert row.block_hash == "0x" + bytes(block["hash"]).hex()
         assert row.block_time == block["timestamp"]
-        assert row.address == ledger.registry.address and row.contract == REGISTRY
+        assert row.address == ledger.registry.address.lower() and row.contract == REGISTRY
     assert ix.lag() == 0 and ix.last_block() == head
     again = ix.sync()  # nothing new
     assert (again.events, again.batches, again.from_block) == (0, 0, None)
@@ -395,6 +395,52 @@ def test_missing_tables_and_bad_meta_are_reported(ledger: Ledger, tmp_path: Path
     assert "lacks tables" in (ix.health().reason or "")
     ix.rebuild()
     assert ix.health().ok
+
+
+_COLUMNS = "block_number, block_hash, block_time, tx_hash, tx_index, log_index, contract, address, event, args"
+
+
+def test_hashes_and_addresses_have_one_spelling(ledger: Ledger, tmp_path: Path) -> None:
+    """Stored lower-case, and the store refuses any other spelling: the same transaction in upper
+    case cannot pass the unique (tx_hash, log_index) key as a second row."""
+    ledger.activity(1)
+    db = tmp_path / "i.sqlite"
+    ix = ledger.indexer(db)
+    ix.sync()
+    rows = ix.events(limit=10_000)
+    assert rows and all(
+        r.tx_hash == r.tx_hash.lower() and r.block_hash == r.block_hash.lower() and r.address == r.address.lower()
+        for r in rows
+    )
+    with sqlite3.connect(db) as con:
+        row = list(con.execute(f"SELECT {_COLUMNS} FROM events LIMIT 1").fetchone())
+        for column, spell in (
+            (3, lambda h: "0x" + h[2:].upper()),  # tx_hash
+            (1, lambda h: "0x" + h[2:].upper()),  # block_hash
+            (7, lambda a: "0x" + a[2:].upper()),  # address
+            (3, lambda h: h[2:] + "00"),  # tx_hash without 0x
+        ):
+            bad = list(row)
+            bad[column] = spell(bad[column])
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint"):
+                con.execute(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", bad)
+    assert ix.count() == len(rows)
+
+
+def test_an_index_of_the_previous_schema_is_rebuilt(ledger: Ledger, tmp_path: Path) -> None:
+    """Schema 1 had no spelling constraints (rows in upper case may be in it): refused until rebuilt."""
+    ledger.activity(1)
+    db = tmp_path / "i.sqlite"
+    ix = ledger.indexer(db)
+    ix.sync()
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    health = ix.health()
+    assert not health.ok and "schema 1" in (health.reason or "")
+    with pytest.raises(IndexUnavailable, match="rebuild"):
+        ix.sync()
+    ix.rebuild()
+    assert ix.health().ok and ix.count() > 0
 
 
 def test_reads_need_only_the_database(ledger: Ledger, tmp_path: Path) -> None:
