@@ -7,7 +7,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.data_sharing import DataSharing
-from tests.api.conftest import api, http, live  # noqa: F401  (fixtures for this folder)
+from tests.api.conftest import api, http, live, live_server  # noqa: F401  (fixtures for this folder)
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique
 from tests.conftest import MEMBER_IDS, Deployment
 
