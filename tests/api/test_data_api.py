@@ -194,7 +194,8 @@ def test_expired_grant_is_refused(client: TestClient, api: Api, keys: dict[str, 
 
 @pytest.mark.parametrize("edited", ["enc", "json"])
 def test_tampered_store_is_a_server_side_alarm(client: TestClient, api: Api, deployment: Deployment,
-                                               caplog: pytest.LogCaptureFixture, edited: str) -> None:
+                                               keys: dict[str, Any], caplog: pytest.LogCaptureFixture,
+                                               edited: str) -> None:
     """Issue 14 item 19: an edited ciphertext or metadata file is the server's integrity failure, not the
     caller's bad input (it was answered 422 "invalid input" and logged as a plain access line)."""
     content = b'{"bin":"T-1","fill":0.25}\n{"bin":"T-2","fill":0.75,"tag":"' + unique("t").encode() + b'"}\n'
