@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ledger.audit.collect import Collector
 from ledger.audit.replay.data import ACTIVE, DataReplay
-from ledger.merkle import AccessRecord, MerkleTree
+from ledger.merkle import MerkleTree, batch_records
 
 _NAME = re.compile(r"^(?:batch-)?([0-9]+)$")
 _STATES = ["active", "expired", "revoked", "frozen"]
@@ -42,15 +42,7 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
     for f in batch_files(paths):
         try:
             doc = json.loads(f.read_text(encoding="utf-8"))
-            records = [
-                AccessRecord(
-                    int(r["grant_id"]),
-                    bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
-                    int(r["row_count"]),
-                    int(r["timestamp"]),
-                )
-                for r in doc["records"]
-            ]
+            records = batch_records(doc)
             m = _NAME.match(f.stem)
             bid = int(doc.get("batch_id") or (m.group(1) if m else 0))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

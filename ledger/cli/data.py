@@ -442,12 +442,14 @@ def log(
             }
         )
     if batch_out is not None:
+        from ledger.merkle import AccessRecord, batch_document
+
         records = [
-            {"grant_id": r["grant_id"], "query_hash": r["query_hash"], "row_count": r["rows"], "timestamp": r["at"]}
+            AccessRecord(r["grant_id"], bytes.fromhex(r["query_hash"][2:]), r["rows"], r["at"])
             for r in rows
             if r["kind"] == "access"
         ]
-        batch_out.write_text(json.dumps({"records": records}, indent=1) + "\n", encoding="utf-8")
+        batch_out.write_text(json.dumps(batch_document(records), indent=1) + "\n", encoding="utf-8")
         if not as_json:
             out.ok(f"wrote {len(records)} access records to {batch_out}")
     if as_json:
@@ -487,19 +489,11 @@ def prove(
 ) -> None:
     """Build a Merkle proof for one record of a batch file and verify it against the on-chain root."""
     from ledger.errors import ConfigError, IntegrityError, ValidationFailed
-    from ledger.merkle import AccessRecord, MerkleTree, verify
+    from ledger.merkle import MerkleTree, batch_records, verify
 
     try:
         doc = json.loads(_read(batch_file))
-        records = [
-            AccessRecord(
-                int(r["grant_id"]),
-                bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
-                int(r["row_count"]),
-                int(r["timestamp"]),
-            )
-            for r in doc["records"]
-        ]
+        records = batch_records(doc)
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{batch_file} is not a batch file") from exc
     tree = MerkleTree.of_records(records)

@@ -29,17 +29,21 @@ def _cli_env(deployment: Deployment, api: Api, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("COGOV_GATEWAY_STORE_DIR", str(s.gateway_store_dir))  # the live API's store
 
 
+RUNNER = CliRunner()
+
+
+def run(*args: str) -> str:
+    res = RUNNER.invoke(app, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
 def test_cli_share_fetch_log_prove(
     deployment: Deployment, api: Api, live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s, live = api.settings, live_server.url
     _cli_env(deployment, api, monkeypatch)
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        assert res.exit_code == 0, res.output
-        return res.output
+    runner = RUNNER
 
     assert "Usage" in run("data", "fetch", "--help")
     keyfile = tmp_path / "weijianwei.x25519"
@@ -93,12 +97,7 @@ def test_cli_renewal_of_a_sensitive_grant_needs_data_governance(
     deployment: Deployment, api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _cli_env(deployment, api, monkeypatch)
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        assert res.exit_code == 0, res.output
-        return res.output
+    runner = RUNNER
 
     src = tmp_path / "clinics.csv"
     src.write_bytes(synthetic_csv(3))

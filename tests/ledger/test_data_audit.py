@@ -20,7 +20,7 @@ from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.membership import Member, MembershipReplay
 from ledger.data_sharing import Classification, DataSharing
 from ledger.manifest import Manifest
-from ledger.merkle import AccessRecord, MerkleTree
+from ledger.merkle import AccessRecord, MerkleTree, batch_document
 from ledger.roles import Role
 from tests.conftest import MEMBER_IDS, Deployment
 
@@ -72,22 +72,7 @@ def test_batch_records_must_be_the_anchorers_own_and_active_at_their_time(
     bid, _ = ds.anchor_batch(s["dept_a"], tree.root, len(records), min(times), max(times))
     assert ds.batch(bid).anchorer_id == MEMBER_IDS["dept_a"]
     batch = tmp_path / f"batch-{bid}.json"
-    batch.write_text(
-        json.dumps(
-            {
-                "batch_id": bid,
-                "records": [
-                    {
-                        "grant_id": r.grant_id,
-                        "query_hash": "0x" + r.query_hash.hex(),
-                        "row_count": r.row_count,
-                        "timestamp": r.timestamp,
-                    }
-                    for r in records
-                ],
-            }
-        )
-    )
+    batch.write_text(json.dumps(batch_document(records, bid)))
     m = Manifest.load(deployment.manifest_path)
     report = run_audit(led, m, AuditOptions(batches=[batch]))
     mine_findings = [f for f in report.findings if f.records.get("batch") == bid]
