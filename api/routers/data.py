@@ -54,7 +54,7 @@ from ledger.data_sharing import (
     scope_hash,
     text_hash,
 )
-from ledger.errors import AccessDenied, ContractReverted, NotFound, ValidationFailed
+from ledger.errors import AccessDenied, ContractReverted, LedgerError, NotFound
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
 from ledger.membership import Registry
 from ledger.roles import Role
@@ -380,7 +380,7 @@ def _find_grant(
         return None
     try:
         scope = scope_hash(wanted or list(gw.schema_fields(gw.data.dataset(dataset_id))))
-    except ValidationFailed:
+    except LedgerError:  # no usable stored copy: the gateway names it (404, or its integrity alarm)
         scope = b""
     for r in rows:
         g = gw.data.grant(int(r.args["grantId"]))

@@ -83,6 +83,8 @@ def test_cli_share_fetch_log_prove(
     batch = tmp_path / "batch.json"
     log = json.loads(run("data", "log", "--dataset", str(did), "--json", "--batch-out", str(batch)))
     assert [r["kind"] for r in log] == ["access", "refusal"]
+    res = runner.invoke(app, ["data", "prove", str(batch), "--anchor", "--key", "dept_a"])  # the grantee, not the owner
+    assert res.exit_code != 0 and "not on datasets of member" in str(res.exception)
     run("data", "prove", str(batch), "--anchor", "--key", "dept_b")
     proof = json.loads(run("data", "prove", str(batch), "--index", "0"))
     assert proof["verified_on_chain"] is True and proof["verified_locally"] is True

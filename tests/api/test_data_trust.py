@@ -152,6 +152,8 @@ def test_gateway_serves_no_content_its_owner_did_not_upload_for_that_dataset(
         [alarm] = _alarms(caplog)
         content = data.dataset(did).content_hash.hex()
         assert f"dataset={did}" in alarm.getMessage() and content in alarm.getMessage()
+    r = client.get(f"/api/v1/datasets/{squat}/data", headers=api.auth("c1"))  # no fields: the grant found for c1
+    assert r.status_code == 500 and r.json()["code"] == "gateway-integrity", r.text
     assert "虚构" not in caplog.text
 
 
