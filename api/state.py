@@ -220,6 +220,9 @@ class ServiceState:
             log.warning("index catch-up failed: %s", exc)
 
     def close(self) -> None:
+        gateway = getattr(self, "_data_gateway", None)  # built by api/routers/data.py on first use
+        if gateway is not None:
+            gateway.close()  # records the refusals it counted
         self._stop.set()
         self._wake.set()
         if self._follower is not None:

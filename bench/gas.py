@@ -113,7 +113,7 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     tx(None, D.recordAccess(gid, h("q0"), 10), owner)
     tx("DataSharing.recordAccess", D.recordAccess(gid, h("q1"), 12), owner)
     tx(None, D.recordAccess(gid, h("q2"), 12), owner)
-    tx("DataSharing.recordRefusal", D.recordRefusal(did, gid, 5, 1, h("q3")), owner)
+    tx("DataSharing.recordRefusal", D.recordRefusal(did, gid, 5, 1, h("q3"), 1), owner)
     tx("DataSharing.renewGrant", D.renewGrant(gid, 3600), owner)
     tx("DataSharing.freezeGrant", D.freezeGrant(gid), gov)
     tx("DataSharing.unfreezeGrant", D.unfreezeGrant(gid), gov)
@@ -125,7 +125,10 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     r = tx(None, D.requestAccess(did2, 1, h("p"), h("scope"), 86400), dept_a)
     rid2 = c.events(ds, r, "AccessRequested")[0]["requestId"]
     tx("DataSharing.approveAsOwner (sensitive: first of two)", D.approveAsOwner(rid2), owner)
-    tx("DataSharing.approveAsGovernance (creates the grant)", D.approveAsGovernance(rid2), gov)
+    r = tx("DataSharing.approveAsGovernance (creates the grant)", D.approveAsGovernance(rid2), gov)
+    gid2 = c.events(ds, r, "GrantCreated")[0]["grantId"]
+    tx("DataSharing.renewGrant (sensitive: waits for data governance)", D.renewGrant(gid2, 3600), owner)
+    tx("DataSharing.approveRenewal", D.approveRenewal(gid2, 3600), gov)
     r = tx(None, D.requestAccess(did2, 1, h("p"), h("scope"), 86400), dept_a)
     tx("DataSharing.denyRequest", D.denyRequest(c.events(ds, r, "AccessRequested")[0]["requestId"], 1), owner)
     r = tx(None, D.requestAccess(did2, 1, h("p"), h("scope"), 86400), dept_a)

@@ -150,7 +150,8 @@ def main() -> None:
             gas["approveAsOwner (sensitive: partial)"] = ds.approve_as_owner(s["c2"], rid2).gas_used
             gas["approveAsGovernance (creates the grant)"] = ds.approve_as_governance(s["c3"], rid2).gas_used
             gid2 = ds.request(rid2).grant_id
-            gas["renewGrant"] = ds.renew(s["c2"], gid2, 60).gas_used
+            gas["renewGrant (sensitive: waits for data governance)"] = ds.renew(s["c2"], gid2, 60).gas_used
+            gas["approveRenewal"] = ds.approve_renewal(s["c3"], gid2, 60).gas_used
             gas["freezeGrant"] = ds.freeze_grant(s["c3"], gid2).gas_used
             gas["unfreezeGrant"] = ds.unfreeze_grant(s["c3"], gid2).gas_used
             gas["freezeMember"] = ds.freeze_member(s["c3"], 5).gas_used

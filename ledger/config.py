@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     #: Gateway master key file (32 random bytes, hex); created in development if missing.
     gateway_master_key_file: Path = STATE_DIR / "gateway-master.key"
     gateway_store_dir: Path = STATE_DIR / "gateway"
+    #: Seconds between two on-chain records of refused fetches by one member on one dataset
+    #: (the refusals in between are counted into the next record).
+    gateway_refusal_window: float = Field(default=60.0, gt=0, le=86_400)
+    #: Most refusal records waiting to be sent (a refusal finding the queue full is counted).
+    gateway_refusal_queue: int = Field(default=1000, ge=1, le=1_000_000)
     #: The latest `cogov audit verify` report (served by GET /api/v1/audit/report).
     audit_report_path: Path = STATE_DIR / "audit-report.json"
 

@@ -117,6 +117,16 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Renewal:
+    """A Sensitive/Secret grant's renewal waiting for a DataGovernance approval."""
+
+    grant_id: int
+    extension: int
+    requested_by: str
+    requested_at: int
+
+
+@dataclass(frozen=True)
 class Batch:
     id: int
     merkle_root: bytes
@@ -185,6 +195,14 @@ class DataSharing:
 
     def batch(self, batch_id: int) -> Batch:
         return _batch(self._call("getBatch", batch_id))
+
+    def renewal(self, grant_id: int) -> Renewal | None:
+        """The grant's pending renewal, or None."""
+        return _renewal(self._call("getRenewal", grant_id))
+
+    def content_owner(self, content_hash: bytes) -> int:
+        """The member that registered ``content_hash`` first (0: none)."""
+        return int(self._call("contentOwner", content_hash))
 
     def dataset_count(self) -> int:
         return int(self._call("datasetCount"))
@@ -275,7 +293,15 @@ class DataSharing:
         return self._tx(signer, "withdrawRequest", request_id, before_send=before_send)
 
     def renew(self, signer: Signer, grant_id: int, extension: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        """Extend a grant (owner). A Public/Internal grant is extended at once (``GrantRenewed``);
+        a Sensitive/Secret grant's renewal waits for :meth:`approve_renewal` (``GrantRenewalRequested``)."""
         return self._tx(signer, "renewGrant", grant_id, extension, before_send=before_send)
+
+    def approve_renewal(
+        self, signer: Signer, grant_id: int, extension: int, *, before_send: BeforeSend = None
+    ) -> TxReceipt:
+        """Approve a Sensitive/Secret grant's pending renewal of ``extension`` seconds (data governance)."""
+        return self._tx(signer, "approveRenewal", grant_id, extension, before_send=before_send)
 
     def revoke(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
         return self._tx(signer, "revokeGrant", grant_id, before_send=before_send)
@@ -307,8 +333,10 @@ class DataSharing:
         requester_id: int,
         reason: RefusalReason,
         query_hash: bytes,
+        attempts: int = 1,
     ) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "recordRefusal", dataset_id, grant_id, requester_id, int(reason), query_hash)
+        """Record ``attempts`` refused attempts of member ``requester_id`` (the latest one's reason and query)."""
+        r = self._tx(signer, "recordRefusal", dataset_id, grant_id, requester_id, int(reason), query_hash, attempts)
         return int(r.event("AccessRefused").args["seq"]), r
 
     def anchor_batch(
@@ -381,6 +409,17 @@ def _grant(raw: dict[str, Any]) -> Grant:
         frozen=bool(raw["frozen"]),
         accesses=int(raw["accesses"]),
         state=GrantState(int(raw["state"])),
+    )
+
+
+def _renewal(raw: dict[str, Any]) -> Renewal | None:
+    if int(raw["extension"]) == 0:
+        return None
+    return Renewal(
+        grant_id=int(raw["grantId"]),
+        extension=int(raw["extension"]),
+        requested_by=to_checksum_address(str(raw["requestedBy"])),
+        requested_at=int(raw["requestedAt"]),
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
@@ -49,6 +50,35 @@ def access_leaf(grant_id: int, query_hash: bytes, row_count: int, timestamp: int
         raise ValidationFailed("query_hash", "must be 32 bytes")
     encoded = encode(list(ACCESS_RECORD_TYPES), [grant_id, query_hash, row_count, timestamp])
     return keccak(keccak(encoded))
+
+
+def batch_document(records: Iterable[AccessRecord], batch_id: int | None = None) -> dict[str, Any]:
+    """A batch file's JSON document, as ``cogov data log --batch-out`` writes it and ``cogov data
+    prove`` and ``cogov audit verify --batch`` read it: ``{"batch_id": N, "records": [...]}``."""
+    doc: dict[str, Any] = {} if batch_id is None else {"batch_id": batch_id}
+    doc["records"] = [
+        {
+            "grant_id": r.grant_id,
+            "query_hash": "0x" + r.query_hash.hex(),
+            "row_count": r.row_count,
+            "timestamp": r.timestamp,
+        }
+        for r in records
+    ]
+    return doc
+
+
+def batch_records(doc: Any) -> list[AccessRecord]:
+    """The records of a batch file's document (ValueError, KeyError or TypeError if malformed)."""
+    return [
+        AccessRecord(
+            int(r["grant_id"]),
+            bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
+            int(r["row_count"]),
+            int(r["timestamp"]),
+        )
+        for r in doc["records"]
+    ]
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

@@ -34,6 +34,7 @@ from api.schemas.data import (
     GrantPublic,
     GrantStateName,
     GrantWrite,
+    RenewalPublic,
     RenewBody,
     RequestStateName,
     SealedData,
@@ -48,11 +49,12 @@ from ledger.data_sharing import (
     Grant,
     GrantState,
     RefusalReason,
+    Renewal,
     RequestState,
     scope_hash,
     text_hash,
 )
-from ledger.errors import AccessDenied, ContractReverted, NotFound, ValidationFailed
+from ledger.errors import AccessDenied, ContractReverted, LedgerError, NotFound
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
 from ledger.membership import Registry
 from ledger.roles import Role
@@ -91,7 +93,13 @@ def get_gateway(state: StateDep) -> Gateway:
             s = state.settings
             master = load_master_key(s.gateway_master_key_file, create=s.env in ("development", "test"))
             store = GatewayStore(s.gateway_store_dir, master)
-            gw = Gateway(state.ledger, store, owner_signer_from_keystore(state.keystore, state.signer_for))
+            gw = Gateway(
+                state.ledger,
+                store,
+                owner_signer_from_keystore(state.keystore, state.signer_for),
+                refusal_window=s.gateway_refusal_window,
+                refusal_queue=s.gateway_refusal_queue,
+            )
             state._data_gateway = gw  # type: ignore[attr-defined]
     return gw
 
@@ -117,9 +125,9 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
         refusals=d.refusals,
         format=None,
     )
-    if gw is not None and gw.store.has(d.content_hash):
+    if gw is not None and gw.store.has(d.owner_id, d.content_hash):
         try:
-            m = gw.store.meta(d.content_hash)
+            m = gw.store.meta(d.owner_id, d.content_hash)
             out.format, out.fields, out.rows, out.size = m.format, list(m.fields), m.rows, m.size
         except Exception:  # a damaged copy shows as "no copy"; fetch reports it loudly
             pass
@@ -148,6 +156,12 @@ def request_public(r: AccessRequest) -> AccessRequestPublic:
         grant_id=r.grant_id,
         state=r.state.name.lower(),  # type: ignore[arg-type]
     )
+
+
+def renewal_public(r: Renewal | None) -> RenewalPublic | None:
+    if r is None:
+        return None
+    return RenewalPublic(extension=r.extension, requested_by=r.requested_by, requested_at=r.requested_at)
 
 
 def grant_public(g: Grant) -> GrantPublic:
@@ -302,7 +316,17 @@ def update_dataset(
     "/{dataset_id}/data",
     response_model=SealedData,
     summary="Fetch data under a grant, sealed to the grantee's X25519 key (the access is recorded on chain)",
-    responses={403: {"description": "Refused (the reason is named, and the refusal is recorded on chain)"}},
+    responses={
+        403: {
+            "description": "Refused, the reason named at once. A member's refusals are recorded on chain off the "
+            "request path, at most once per member, dataset and window (the rest counted into that record); "
+            "a caller that is no active account of a member is refused without any record on chain."
+        },
+        500: {
+            "description": "gateway-integrity: the stored copy failed an integrity check (tampered, or not the "
+            "owner's upload for this dataset); nothing served, the operator alerted."
+        },
+    },
 )
 def fetch_data(
     dataset_id: Id,
@@ -356,7 +380,7 @@ def _find_grant(
         return None
     try:
         scope = scope_hash(wanted or list(gw.schema_fields(gw.data.dataset(dataset_id))))
-    except ValidationFailed:
+    except LedgerError:  # no usable stored copy: the gateway names it (404, or its integrity alarm)
         scope = b""
     for r in rows:
         g = gw.data.grant(int(r.args["grantId"]))
@@ -574,17 +598,16 @@ def _grant_action(
     grant_id: int,
     body: object,
     send: Callable[[Any], TxReceipt],
+    *,
+    renewal: bool = False,
 ) -> JSONResponse:
     data = DataSharing(state.ledger)
-    return _write(
-        state,
-        caller,
-        request,
-        key,
-        body,
-        send,
-        lambda r: GrantWrite(tx=tx_info(r), grant=grant_public(data.grant(grant_id))),
-    )
+
+    def respond(r: TxReceipt) -> GrantWrite:
+        pending = renewal_public(data.renewal(grant_id)) if renewal else None
+        return GrantWrite(tx=tx_info(r), grant=grant_public(data.grant(grant_id)), renewal=pending)
+
+    return _write(state, caller, request, key, body, send, respond)
 
 
 @grants_router.post("/{grant_id}/revoke", response_model=GrantWrite, summary="Revoke at once (owner)")
@@ -605,7 +628,12 @@ def revoke_grant(
     )
 
 
-@grants_router.post("/{grant_id}/renew", response_model=GrantWrite, summary="Extend the expiry (owner)")
+@grants_router.post(
+    "/{grant_id}/renew",
+    response_model=GrantWrite,
+    summary="Extend the expiry (owner): at once for a public or internal grant; a sensitive or secret grant's "
+    "renewal waits for data governance (`renewal` in the answer)",
+)
 def renew_grant(
     grant_id: Id,
     body: RenewBody,
@@ -625,6 +653,7 @@ def renew_grant(
         grant_id,
         body.model_dump(),
         lambda bs: data.renew(caller.signer(), grant_id, body.extension, before_send=bs),
+        renewal=True,
     )
 
 
@@ -632,6 +661,35 @@ def _require_governance(state: ServiceState, caller: Caller, action: str) -> Non
     m = _caller_member(state, caller)
     if Role.DATA_GOVERNANCE not in m.roles:
         raise AccessDenied(f"only data governance may {action}; member {m.id} lacks that role")
+
+
+@grants_router.post(
+    "/{grant_id}/renew/approve",
+    response_model=GrantWrite,
+    summary="Approve a sensitive or secret grant's pending renewal of `extension` seconds (data governance, "
+    "neither the owner nor the grantee)",
+)
+def approve_renewal(
+    grant_id: Id,
+    body: RenewBody,
+    request: Request,
+    state: StateDep,
+    caller: CurrentCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    _grant_or_404(state, grant_id)
+    _require_governance(state, caller, f"approve the renewal of grant {grant_id}")
+    data = DataSharing(state.ledger)
+    return _grant_action(
+        state,
+        caller,
+        request,
+        idempotency_key,
+        grant_id,
+        body.model_dump(),
+        lambda bs: data.approve_renewal(caller.signer(), grant_id, body.extension, before_send=bs),
+        renewal=True,
+    )
 
 
 @grants_router.post("/{grant_id}/freeze", response_model=GrantWrite, summary="Emergency freeze (data governance)")

@@ -114,9 +114,21 @@ class GrantList(BaseModel):
     count: int
 
 
+class RenewalPublic(BaseModel):
+    """A Sensitive/Secret grant's renewal waiting for a data-governance approval."""
+
+    extension: int = Field(description="Seconds it adds to the expiry once approved.")
+    requested_by: str = Field(description="The owner's account that asked for it.")
+    requested_at: int
+
+
 class GrantWrite(BaseModel):
     tx: TxInfo
     grant: GrantPublic
+    renewal: RenewalPublic | None = Field(
+        default=None,
+        description="Renewals only: the renewal still waiting for data governance (none: nothing pending).",
+    )
 
 
 class RenewBody(BaseModel):

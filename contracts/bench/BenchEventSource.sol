@@ -21,7 +21,7 @@ contract BenchEventSource {
             uint64 memberId = uint64(4 + (grantId % 9));
             bytes32 queryHash = keccak256(abi.encode(seq));
             if (refusalEvery != 0 && seq % refusalEvery == 0) {
-                emit IDataSharing.AccessRefused(datasetId, grantId, memberId, IDataSharing.RefusalReason.GrantExpired, queryHash, seq);
+                emit IDataSharing.AccessRefused(datasetId, grantId, memberId, IDataSharing.RefusalReason.GrantExpired, queryHash, seq, 1);
             } else {
                 emit IDataSharing.AccessRecorded(grantId, datasetId, memberId, seq, queryHash, uint64(seq % 500), uint48(block.timestamp));
             }

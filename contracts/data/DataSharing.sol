@@ -66,6 +66,13 @@ contract DataSharing is IDataSharing {
         uint48 grantedAt;
     }
 
+    /// @dev One slot: a Sensitive/Secret grant's renewal waiting for data governance.
+    struct Renewal {
+        address requestedBy;
+        uint48 extension; // 0: none pending
+        uint48 requestedAt;
+    }
+
     struct Batch {
         bytes32 merkleRoot;
         uint64 anchorerId;
@@ -87,6 +94,8 @@ contract DataSharing is IDataSharing {
     mapping(uint256 grantId => Grant) private _grants;
     mapping(uint256 batchId => Batch) private _batches;
     mapping(uint64 memberId => bool frozen) private _memberFrozen;
+    mapping(uint256 grantId => Renewal) private _renewals;
+    mapping(bytes32 contentHash => uint64 ownerId) private _contentOwners;
 
     /// @param registry_ The membership registry: roles and member accounts.
     /// @param requestTtl_ Seconds a request may wait for full approval (1 hour .. 365 days).
@@ -165,6 +174,13 @@ contract DataSharing is IDataSharing {
     }
 
     /// @inheritdoc IDataSharing
+    function approveRenewal(uint256 grantId, uint48 extension) external {
+        _grant(grantId);
+        uint64 memberId = _requireRole(IMembershipRegistry.Role.DataGovernance);
+        _approveRenewal(grantId, extension, memberId);
+    }
+
+    /// @inheritdoc IDataSharing
     function revokeGrant(uint256 grantId) external {
         _requireOwner(_grant(grantId).datasetId, false);
         _revokeGrant(grantId);
@@ -217,10 +233,11 @@ contract DataSharing is IDataSharing {
         uint256 grantId,
         uint64 requesterId,
         RefusalReason reason,
-        bytes32 queryHash
+        bytes32 queryHash,
+        uint32 attempts
     ) external returns (uint64) {
         _requireOwner(datasetId, false);
-        return _recordRefusal(datasetId, grantId, requesterId, reason, queryHash);
+        return _recordRefusal(datasetId, grantId, requesterId, reason, queryHash, attempts);
     }
 
     /// @inheritdoc IDataSharing
@@ -337,6 +354,18 @@ contract DataSharing is IDataSharing {
     }
 
     /// @inheritdoc IDataSharing
+    function getRenewal(uint256 grantId) external view returns (RenewalView memory) {
+        _grant(grantId);
+        Renewal storage r = _renewals[grantId];
+        return RenewalView(grantId, r.extension, r.requestedBy, r.requestedAt);
+    }
+
+    /// @inheritdoc IDataSharing
+    function contentOwner(bytes32 contentHash) external view returns (uint64) {
+        return _contentOwners[contentHash];
+    }
+
+    /// @inheritdoc IDataSharing
     function datasetCount() external view returns (uint256) {
         return _datasetCount;
     }
@@ -384,6 +413,7 @@ contract DataSharing is IDataSharing {
         uint256 len = bytes(title).length;
         if (len == 0 || len > MAX_TITLE_LENGTH) revert DataInvalidTitle(len, MAX_TITLE_LENGTH);
         if (metadataHash == 0 || schemaHash == 0 || contentHash == 0) revert DataZeroHash();
+        _claimContent(contentHash, ownerId);
         datasetId = ++_datasetCount;
         Dataset storage d = _datasets[datasetId];
         d.ownerId = ownerId;
@@ -401,6 +431,7 @@ contract DataSharing is IDataSharing {
     function _updateDatasetVersion(uint256 datasetId, bytes32 newContentHash) internal {
         if (newContentHash == 0) revert DataZeroHash();
         Dataset storage d = _datasets[datasetId];
+        _claimContent(newContentHash, d.ownerId);
         bytes32 old = d.contentHash;
         uint64 version = d.version + 1;
         d.contentHash = newContentHash;
@@ -494,9 +525,44 @@ contract DataSharing is IDataSharing {
         }
     }
 
+    /// @dev A content hash belongs to the member that registered it first: the same member may
+    /// name it again (another dataset, a version back), no other member may.
+    function _claimContent(bytes32 contentHash, uint64 ownerId) internal {
+        uint64 holder = _contentOwners[contentHash];
+        if (holder == 0) _contentOwners[contentHash] = ownerId;
+        else if (holder != ownerId) revert DataContentHashTaken(contentHash, holder);
+    }
+
     function _renewGrant(uint256 grantId, uint48 extension) internal {
         _checkDuration(extension);
-        _requireGrantOpen(grantId);
+        _requireRenewable(grantId);
+        Dataset storage d = _datasets[_grants[grantId].datasetId];
+        if (d.classification < Classification.Sensitive) {
+            _extendGrant(grantId, extension);
+            return;
+        }
+        // The two-approval rule of the request holds for its renewal: the owner only asks.
+        _renewals[grantId] = Renewal(msg.sender, extension, _now());
+        emit GrantRenewalRequested(grantId, d.ownerId, msg.sender, extension);
+    }
+
+    function _approveRenewal(uint256 grantId, uint48 extension, uint64 memberId) internal {
+        Renewal storage r = _renewals[grantId];
+        uint48 pending = r.extension;
+        if (pending == 0) revert DataNoRenewalPending(grantId);
+        if (pending != extension) revert DataRenewalMismatch(grantId, pending, extension);
+        if (r.requestedBy == msg.sender) revert DataRenewalSameApprover(grantId, msg.sender);
+        Grant storage g = _grants[grantId];
+        if (memberId == _datasets[g.datasetId].ownerId || memberId == g.granteeId) {
+            revert DataRenewalApproverConflict(grantId, memberId);
+        }
+        _requireRenewable(grantId);
+        delete _renewals[grantId];
+        emit GrantRenewalApproved(grantId, memberId, msg.sender, extension);
+        _extendGrant(grantId, extension);
+    }
+
+    function _extendGrant(uint256 grantId, uint48 extension) internal {
         Grant storage g = _grants[grantId];
         uint48 old = g.expiresAt;
         uint48 renewed = old + extension;
@@ -551,15 +617,17 @@ contract DataSharing is IDataSharing {
         uint256 grantId,
         uint64 requesterId,
         RefusalReason reason,
-        bytes32 queryHash
+        bytes32 queryHash,
+        uint32 attempts
     ) internal returns (uint64 seq) {
+        if (attempts == 0) revert DataZeroAttempts();
         if (grantId != 0 && (grantId > _grantCount || _grants[grantId].datasetId != datasetId)) {
             revert DataGrantDatasetMismatch(grantId, datasetId);
         }
         Dataset storage d = _datasets[datasetId];
-        seq = d.refusals + 1;
+        seq = d.refusals + attempts;
         d.refusals = seq;
-        emit AccessRefused(datasetId, grantId, requesterId, reason, queryHash, seq);
+        emit AccessRefused(datasetId, grantId, requesterId, reason, queryHash, seq, attempts);
     }
 
     function _anchorAccessBatch(uint64 anchorerId, bytes32 merkleRoot, uint32 count, uint48 fromTime, uint48 toTime)
@@ -626,6 +694,14 @@ contract DataSharing is IDataSharing {
     function _requireGrantOpen(uint256 grantId) internal view {
         GrantState state = _grantState(grantId);
         if (state == GrantState.Revoked || state == GrantState.Expired) revert DataGrantClosed(grantId, state);
+    }
+
+    /// @dev Open and not frozen: a frozen grant is extended by nobody (the freeze is data
+    /// governance's stop; lifting it is the way back).
+    function _requireRenewable(uint256 grantId) internal view {
+        _requireGrantOpen(grantId);
+        GrantState state = _grantState(grantId);
+        if (state == GrantState.Frozen) revert DataGrantNotRenewable(grantId, state);
     }
 
     function _checkDuration(uint48 duration) internal pure {

@@ -7,8 +7,11 @@ import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 /// @notice Departments register the datasets they own; other departments request access with a
 /// purpose, a scope and a duration; the owner approves (Sensitive and Secret datasets also need
 /// the DataGovernance role) or denies; a fully approved request becomes a grant that expires,
-/// can be renewed, revoked at once, or frozen by data governance. The owner's gateway records
-/// every served access and every refused attempt; high-volume logs are anchored as Merkle roots.
+/// can be renewed (a Sensitive or Secret grant only with a DataGovernance approval again),
+/// revoked at once, or frozen by data governance. The owner's gateway records every served
+/// access and the refused attempts of members; high-volume logs are anchored as Merkle roots.
+/// A content hash belongs to the member that registered it first: no other member's dataset
+/// may name it, so a dataset cannot alias another member's data.
 /// @dev Identity is the member, never the account: datasets, requests and grants belong to
 /// member ids from the {IMembershipRegistry}, so any active account of a member acts for it and
 /// key rotation loses nothing. Lifecycles are derived by {requestState} and {grantState} from
@@ -100,6 +103,14 @@ interface IDataSharing {
         GrantState state;
     }
 
+    /// @dev A Sensitive or Secret grant's renewal waiting for {approveRenewal}; `extension` 0: none.
+    struct RenewalView {
+        uint256 grantId;
+        uint48 extension;
+        address requestedBy; // the owner's account that asked for it
+        uint48 requestedAt;
+    }
+
     struct BatchView {
         uint256 id;
         bytes32 merkleRoot;
@@ -162,6 +173,24 @@ interface IDataSharing {
     error DataEmptyBatch();
     /// @notice A batch window must satisfy fromTime <= toTime <= now.
     error DataInvalidBatchWindow(uint48 fromTime, uint48 toTime);
+    /// @notice `contentHash` was registered first by member `ownerId`: another member's dataset
+    /// cannot name it (registration or version update), so no dataset aliases another's data.
+    error DataContentHashTaken(bytes32 contentHash, uint64 ownerId);
+    /// @notice The grant is `state` (Frozen: its own flag or its grantee member's) and cannot be
+    /// renewed, nor its pending renewal approved, until data governance lifts the freeze.
+    error DataGrantNotRenewable(uint256 grantId, GrantState state);
+    /// @notice No renewal of this grant waits for a DataGovernance approval.
+    error DataNoRenewalPending(uint256 grantId);
+    /// @notice The grant's pending renewal extends it by `pending` seconds, not by the
+    /// `extension` approved (the owner replaced it after the approver read it).
+    error DataRenewalMismatch(uint256 grantId, uint48 pending, uint48 extension);
+    /// @notice A renewal's DataGovernance approver must be neither the dataset's owner member
+    /// nor the grantee member.
+    error DataRenewalApproverConflict(uint256 grantId, uint64 memberId);
+    /// @notice The account that asked for a renewal cannot also approve it.
+    error DataRenewalSameApprover(uint256 grantId, address account);
+    /// @notice A refusal record stands for at least one refused attempt.
+    error DataZeroAttempts();
 
     // ----------------------------------------------------------------- events
 
@@ -199,7 +228,16 @@ interface IDataSharing {
         bytes32 scopeHash,
         uint48 expiresAt
     );
+    /// @notice The expiry moved (a Public/Internal grant renewed by its owner, or a Sensitive or
+    /// Secret grant's renewal approved by data governance: then right after {GrantRenewalApproved}).
     event GrantRenewed(uint256 indexed grantId, uint48 oldExpiresAt, uint48 newExpiresAt);
+    /// @notice The owner asked to extend a Sensitive or Secret grant; it waits for
+    /// {approveRenewal} (a later request replaces it).
+    event GrantRenewalRequested(uint256 indexed grantId, uint64 indexed ownerId, address account, uint48 extension);
+    /// @notice Data governance approved the pending renewal; {GrantRenewed} follows.
+    event GrantRenewalApproved(
+        uint256 indexed grantId, uint64 indexed governanceId, address approver, uint48 extension
+    );
     event GrantRevoked(uint256 indexed grantId, address account);
     event GrantFrozen(uint256 indexed grantId, address account);
     event GrantUnfrozen(uint256 indexed grantId, address account);
@@ -217,14 +255,18 @@ interface IDataSharing {
         uint64 rowCount,
         uint48 at
     );
-    /// @notice One refused attempt. `grantId` 0: none presented; `requesterId` 0: not a member.
+    /// @notice Refused attempts by one member: `attempts` of them (the gateway records a member's
+    /// repeated refusals on a dataset at most once per window and counts the rest into the next
+    /// record, which names the latest attempt). `grantId` 0: none presented. `seq` is the
+    /// dataset's count of refused attempts including these.
     event AccessRefused(
         uint256 indexed datasetId,
         uint256 indexed grantId,
         uint64 indexed requesterId,
         RefusalReason reason,
         bytes32 queryHash,
-        uint64 seq
+        uint64 seq,
+        uint32 attempts
     );
     event AccessBatchAnchored(
         uint256 indexed batchId,
@@ -241,7 +283,8 @@ interface IDataSharing {
     /// @param title Human-readable title, 1..{MAX_TITLE_LENGTH} bytes.
     /// @param metadataHash Hash of the metadata document (description, contact, ...).
     /// @param schemaHash Hash of the schema (fields and types).
-    /// @param contentHash Hash of the current version's content.
+    /// @param contentHash Hash of the current version's content; refused with
+    /// {DataContentHashTaken} if another member registered it first.
     function registerDataset(
         string calldata title,
         Classification classification,
@@ -251,7 +294,8 @@ interface IDataSharing {
     ) external returns (uint256 datasetId);
 
     /// @notice Set the current version's content hash; any active account of the owner member.
-    /// Emits {DatasetVersionUpdated} with the old and new hash.
+    /// Emits {DatasetVersionUpdated} with the old and new hash. Refused with
+    /// {DataContentHashTaken} if another member registered `newContentHash` first.
     function updateDatasetVersion(uint256 datasetId, bytes32 newContentHash) external;
 
     // --------------------------------------------------------------- requests
@@ -289,9 +333,18 @@ interface IDataSharing {
 
     // ----------------------------------------------------------------- grants
 
-    /// @notice Extend an Active or Frozen grant by `extension` seconds (owner member with the
-    /// Department role). An expired or revoked grant needs a new request.
+    /// @notice Extend an Active grant by `extension` seconds (owner member with the Department
+    /// role). A Public or Internal grant is extended at once ({GrantRenewed}); a Sensitive or
+    /// Secret grant's renewal waits for {approveRenewal} ({GrantRenewalRequested}; a new request
+    /// replaces the pending one). A frozen grant is refused ({DataGrantNotRenewable}); an
+    /// expired or revoked one needs a new request ({DataGrantClosed}).
     function renewGrant(uint256 grantId, uint48 extension) external;
+
+    /// @notice Approve the pending renewal of a Sensitive or Secret grant (DataGovernance role),
+    /// which extends it at once. `extension` must be the pending one; the account must differ
+    /// from the one that asked, and its member must be neither the dataset's owner nor the
+    /// grantee. The grant must still be Active: nothing renews a frozen, expired or revoked grant.
+    function approveRenewal(uint256 grantId, uint48 extension) external;
 
     /// @notice Revoke a grant at once; any active account of the owner member.
     function revokeGrant(uint256 grantId) external;
@@ -318,19 +371,28 @@ interface IDataSharing {
     /// at this block. Stores only the grant's counter; the record is in {AccessRecorded}.
     function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount) external returns (uint64 seq);
 
-    /// @notice Record a refused access attempt on `datasetId`; called by the owner's gateway.
+    /// @notice Record refused access attempts on `datasetId`; called by the owner's gateway, for
+    /// callers that are active accounts of a member (others are refused without a record).
     /// @param grantId The grant presented (0: none); if non-zero it must be on `datasetId`.
-    /// @param requesterId The member that asked (0: could not be identified as a member).
+    /// @param requesterId The member that asked.
+    /// @param reason The reason of the latest attempt.
+    /// @param queryHash The query of the latest attempt.
+    /// @param attempts How many refused attempts this record stands for (at least 1).
+    /// @return seq The dataset's count of refused attempts including these.
     function recordRefusal(
         uint256 datasetId,
         uint256 grantId,
         uint64 requesterId,
         RefusalReason reason,
-        bytes32 queryHash
+        bytes32 queryHash,
+        uint32 attempts
     ) external returns (uint64 seq);
 
     /// @notice Anchor a batch of off-chain access records as a Merkle root (Department role:
-    /// the gateway of the member that served them).
+    /// the gateway of the member that served them). The batch is the anchoring member's
+    /// ({BatchView.anchorerId}): every record in it must be an access under a grant on one of
+    /// that member's datasets, Active at the record's time; the auditor checks each record of a
+    /// batch file against this (the contract sees only the root).
     /// @dev The tree is OpenZeppelin's StandardMerkleTree shape: sorted-pair keccak256 hashing
     /// over leaves `keccak256(bytes.concat(keccak256(abi.encode(uint256 grantId, bytes32
     /// queryHash, uint64 rowCount, uint48 timestamp))))` (see {accessLeaf}); `ledger/merkle.py`
@@ -365,6 +427,10 @@ interface IDataSharing {
     function getRequest(uint256 requestId) external view returns (RequestView memory);
     function getGrant(uint256 grantId) external view returns (GrantView memory);
     function getBatch(uint256 batchId) external view returns (BatchView memory);
+    /// @notice The grant's pending renewal (`extension` 0: none).
+    function getRenewal(uint256 grantId) external view returns (RenewalView memory);
+    /// @notice The member that registered `contentHash` first (0: none).
+    function contentOwner(bytes32 contentHash) external view returns (uint64);
     function datasetCount() external view returns (uint256);
     function requestCount() external view returns (uint256);
     function grantCount() external view returns (uint256);

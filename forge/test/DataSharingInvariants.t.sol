@@ -27,6 +27,17 @@ contract DataSharingHandler {
     mapping(uint256 grantId => bool) public modelRevoked;
     mapping(uint256 grantId => bool) public modelFrozen;
     mapping(uint64 memberId => bool) public modelMemberFrozen;
+    mapping(uint256 grantId => uint48) public modelPendingRenewal;
+    mapping(uint256 grantId => address) public modelRenewalAsker;
+    /// Who registered each content hash first (0: nobody yet).
+    mapping(bytes32 contentHash => uint64) public modelContentOwner;
+
+    /// A dataset was registered or updated to a content hash another member registered first.
+    uint256 public contentAliased;
+    /// A renewal extended a frozen grant, or a Sensitive/Secret grant without an independent
+    /// DataGovernance approval of exactly the extension its owner asked for.
+    uint256 public badRenewals;
+    uint256 public renewals;
 
     constructor(DataSharing ds_, MembershipRegistry reg_) {
         ds = ds_;
@@ -62,14 +73,34 @@ contract DataSharingHandler {
         (ok, ret) = address(ds).call(callData);
     }
 
-    function registerDataset(uint256 actorSeed, uint8 classification) external {
-        _as(
+    /// A few content hashes, so that members often try to name one another's.
+    function _content(uint256 seed) private pure returns (bytes32) {
+        return keccak256(abi.encode("content", seed % 6));
+    }
+
+    function _claimed(bytes32 content, uint64 ownerId) private {
+        uint64 holder = modelContentOwner[content];
+        if (holder == 0) modelContentOwner[content] = ownerId;
+        else if (holder != ownerId) contentAliased++;
+    }
+
+    function registerDataset(uint256 actorSeed, uint8 classification, uint256 contentSeed) external {
+        bytes32 content = _content(contentSeed);
+        (bool ok, bytes memory ret) = _as(
             _actor(actorSeed),
             abi.encodeCall(
                 IDataSharing.registerDataset,
-                ("ds", IDataSharing.Classification(classification % 4), bytes32("m"), bytes32("s"), bytes32("c"))
+                ("ds", IDataSharing.Classification(classification % 4), bytes32("m"), bytes32("s"), content)
             )
         );
+        if (ok) _claimed(content, ds.getDataset(abi.decode(ret, (uint256))).ownerId);
+    }
+
+    function updateVersion(uint256 actorSeed, uint256 datasetSeed, uint256 contentSeed) external {
+        uint256 id = _pick(datasetSeed, ds.datasetCount());
+        bytes32 content = _content(contentSeed);
+        (bool ok,) = _as(_ownerOr(actorSeed, id), abi.encodeCall(IDataSharing.updateDatasetVersion, (id, content)));
+        if (ok) _claimed(content, ds.getDataset(id).ownerId);
     }
 
     function requestAccess(uint256 actorSeed, uint256 datasetSeed, uint48 duration) external {
@@ -113,11 +144,46 @@ contract DataSharingHandler {
         );
     }
 
+    function _frozen(uint256 grantId) private view returns (bool) {
+        return modelFrozen[grantId] || modelMemberFrozen[ds.getGrant(grantId).granteeId];
+    }
+
+    /// The owner's renewal: at once for Public/Internal, pending for Sensitive/Secret.
     function renew(uint256 actorSeed, uint256 grantSeed, uint48 extension) external {
         uint256 id = _pick(grantSeed, ds.grantCount());
         uint48 ext = 1 + extension % 2 days;
-        (bool ok,) = _as(_ownerOr(actorSeed, _grantDataset(id)), abi.encodeCall(IDataSharing.renewGrant, (id, ext)));
-        if (ok) modelExpiresAt[id] += ext;
+        address actor = _ownerOr(actorSeed, _grantDataset(id));
+        uint48 before = id == 0 ? 0 : ds.getGrant(id).expiresAt;
+        (bool ok,) = _as(actor, abi.encodeCall(IDataSharing.renewGrant, (id, ext)));
+        if (!ok) return;
+        renewals++;
+        if (_frozen(id)) badRenewals++;
+        if (ds.getDataset(_grantDataset(id)).classification >= IDataSharing.Classification.Sensitive) {
+            if (ds.getGrant(id).expiresAt != before) badRenewals++; // extended without governance
+            modelPendingRenewal[id] = ext;
+            modelRenewalAsker[id] = actor;
+        } else {
+            modelExpiresAt[id] += ext;
+        }
+    }
+
+    /// Data governance's approval of a pending renewal (sometimes of another extension).
+    function approveRenewal(uint256 actorSeed, uint256 grantSeed, bool sameExtension) external {
+        uint256 id = _pick(grantSeed, ds.grantCount());
+        uint48 ext = sameExtension ? modelPendingRenewal[id] : modelPendingRenewal[id] + 1;
+        address actor = _governanceOr(actorSeed);
+        (bool ok,) = _as(actor, abi.encodeCall(IDataSharing.approveRenewal, (id, ext)));
+        if (!ok) return;
+        renewals++;
+        IDataSharing.GrantView memory g = ds.getGrant(id);
+        uint64 approver = reg.memberIdOf(actor);
+        if (
+            _frozen(id) || ext == 0 || ext != modelPendingRenewal[id] || actor == modelRenewalAsker[id]
+                || approver == ds.getDataset(g.datasetId).ownerId || approver == g.granteeId
+                || !reg.hasRole(actor, IMembershipRegistry.Role.DataGovernance)
+        ) badRenewals++;
+        modelPendingRenewal[id] = 0;
+        modelExpiresAt[id] += ext;
     }
 
     function revoke(uint256 actorSeed, uint256 grantSeed) external {
@@ -202,6 +268,20 @@ contract DataSharingInvariantsTest is InvariantBase {
         uint256 n = ds.grantCount();
         for (uint256 id = 1; id <= n; id++) {
             assert(ds.getGrant(id).accesses == handler.recorded(id));
+        }
+    }
+
+    /// @dev No content hash is named by datasets of two members (no dataset aliases another
+    /// member's data), and every renewal came from the owner alone only for Public/Internal
+    /// grants, from an independent DataGovernance approval of the asked extension otherwise,
+    /// never while the grant was frozen; each grant's expiry is what those renewals give.
+    function invariant_contentAndRenewals() public view {
+        assert(handler.contentAliased() == 0);
+        assert(handler.badRenewals() == 0);
+        uint256 n = ds.grantCount();
+        for (uint256 id = 1; id <= n; id++) {
+            assert(ds.getGrant(id).expiresAt == handler.modelExpiresAt(id));
+            assert(ds.getRenewal(id).extension == handler.modelPendingRenewal(id));
         }
     }
 

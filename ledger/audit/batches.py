@@ -5,7 +5,15 @@ reads: ``{"batch_id": N, "records": [{grant_id, query_hash, row_count, timestamp
 (without ``batch_id``, a name ``batch-<N>.json`` or ``<N>.json`` gives it). Its
 Merkle root (``ledger/merkle.py``, the leaf of ``IDataSharing.accessLeaf``) must be
 the anchored root, its record count the anchored count, and each record's time
-inside the anchored window and inside its grant's lifetime.
+inside the anchored window.
+
+A batch is its anchoring member's (the contract records ``anchorerId``, the member
+of the account that anchored it; it sees only the root): every record must be an
+access under a grant on one of that member's own datasets
+(``data.batch-foreign-grant``), and that grant must have been Active at the
+record's time — granted, not expired by the expiry it had then (renewals count
+from when they happened), not revoked, neither it nor its grantee frozen
+(``data.access-outside-grant``).
 """
 
 from __future__ import annotations
@@ -15,10 +23,11 @@ import re
 from pathlib import Path
 
 from ledger.audit.collect import Collector
-from ledger.audit.replay.data import DataReplay
-from ledger.merkle import AccessRecord, MerkleTree
+from ledger.audit.replay.data import ACTIVE, DataReplay
+from ledger.merkle import MerkleTree, batch_records
 
 _NAME = re.compile(r"^(?:batch-)?([0-9]+)$")
+_STATES = ["active", "expired", "revoked", "frozen"]
 
 
 def batch_files(paths: list[Path]) -> list[Path]:
@@ -33,15 +42,7 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
     for f in batch_files(paths):
         try:
             doc = json.loads(f.read_text(encoding="utf-8"))
-            records = [
-                AccessRecord(
-                    int(r["grant_id"]),
-                    bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
-                    int(r["row_count"]),
-                    int(r["timestamp"]),
-                )
-                for r in doc["records"]
-            ]
+            records = batch_records(doc)
             m = _NAME.match(f.stem)
             bid = int(doc.get("batch_id") or (m.group(1) if m else 0))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -78,15 +79,28 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
         )
         for i, r in enumerate(records):
             g = data.grants.get(r.grant_id)
-            ok = (
-                g is not None
-                and g.granted_at <= r.timestamp < g.expires_at
-                and (g.revoked_at == 0 or r.timestamp < g.revoked_at)
+            d = data.datasets.get(g.dataset_id) if g is not None else None
+            out.expect(
+                "data.batch-foreign-grant",
+                d is not None and d.owner_id == b.anchorer_id,
+                f"batch {bid} record {i}: grant {r.grant_id} is not on a dataset of the anchoring member "
+                f"{data.reg.name(b.anchorer_id)}"
+                + ("" if d is None else f" (dataset {d.id} belongs to {data.reg.name(d.owner_id)})"),
+                event=b.event,
+                file=str(f),
+                batch=bid,
+                record=i,
+                grant=r.grant_id,
+                anchorer=b.anchorer_id,
+                dataset_owner=None if d is None else d.owner_id,
             )
+            state = None if g is None else data.state_at(g, r.timestamp)
             out.expect(
                 "data.access-outside-grant",
-                ok,
-                f"batch {bid} record {i}: grant {r.grant_id} was not active at {r.timestamp}",
+                state == ACTIVE,
+                f"batch {bid} record {i}: grant {r.grant_id} was "
+                f"{'unknown' if g is None else 'not granted yet' if state is None else _STATES[state]} "
+                f"at {r.timestamp}",
                 event=b.event,
                 file=str(f),
                 batch=bid,

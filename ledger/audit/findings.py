@@ -165,6 +165,26 @@ RULES: dict[str, Rule] = {
             group="data",
             title="Every supplied Merkle batch file gives the anchored root, count and time window",
         ),
+        Rule(
+            id="data.batch-foreign-grant",
+            group="data",
+            title="Every record of a supplied batch file is under a grant on a dataset of the batch's anchoring member",
+        ),
+        Rule(
+            id="data.content-aliased",
+            group="data",
+            title="No dataset names a content hash that another member registered first",
+        ),
+        Rule(
+            id="data.renewal-without-governance",
+            group="data",
+            title="Every renewal of a Sensitive/Secret grant followed an independent DataGovernance approval",
+        ),
+        Rule(
+            id="data.renewal-not-active",
+            group="data",
+            title="No grant was renewed (or its renewal asked for) while frozen, expired or revoked",
+        ),
         Rule(id="documents.mismatch", group="documents", title="Each off-chain file matches its on-chain hash"),
         Rule(
             id="documents.missing",

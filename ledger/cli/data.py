@@ -71,6 +71,8 @@ def _gateway() -> Gateway:
         e.ledger(),
         store,
         owner_signer_from_keystore(e.keystore, lambda label: e.keystore.signer(label, read_password())),
+        refusal_window=s.gateway_refusal_window,
+        refusal_queue=s.gateway_refusal_queue,
     )
 
 
@@ -237,6 +239,35 @@ def deny(
     out.ok(f"request {request_id} denied; tx {r.tx_hash}, gas {r.gas_used}")
 
 
+@data_app.command("renew")
+def renew(
+    grant_id: Annotated[int, typer.Argument(help="Grant id.")],
+    extension: Annotated[int, typer.Option("--extension", min=1, help="Seconds added to the expiry.")],
+    key: KeyOpt,
+    approve: Annotated[
+        bool,
+        typer.Option(
+            "--approve", help="As data governance: approve the grant's pending renewal of exactly --extension seconds."
+        ),
+    ] = False,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Renew a grant on one of your datasets (a sensitive or secret grant's renewal then waits for
+    data governance), or with --approve, approve a pending renewal as data governance."""
+    ds = _ds()
+    signer = _signer(key, password_file)
+    r = ds.approve_renewal(signer, grant_id, extension) if approve else ds.renew(signer, grant_id, extension)
+    pending = ds.renewal(grant_id)
+    if pending is not None:
+        out.ok(
+            f"grant {grant_id}: the renewal of {pending.extension} s waits for data governance "
+            f"(`cogov data renew {grant_id} --extension {pending.extension} --approve`); "
+            f"tx {r.tx_hash}, gas {r.gas_used}"
+        )
+        return
+    out.ok(f"grant {grant_id} now expires at {ds.grant(grant_id).expires_at}; tx {r.tx_hash}, gas {r.gas_used}")
+
+
 @data_app.command("revoke")
 def revoke(
     grant_id: Annotated[int, typer.Argument(help="Grant id.")],
@@ -368,13 +399,22 @@ def _events(names: set[str]) -> list[Any]:
 def log(
     dataset: Annotated[int | None, typer.Option("--dataset")] = None,
     grant: Annotated[int | None, typer.Option("--grant")] = None,
+    owner: Annotated[
+        int | None, typer.Option("--owner", help="Only the datasets of this member (a batch is one member's).")
+    ] = None,
     batch_out: Annotated[
         Path | None, typer.Option("--batch-out", help="Write the served accesses as a batch file for `prove`.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The access log: served accesses and refused attempts, from chain events."""
+    from functools import cache
+
     from ledger.data_sharing import RefusalReason
+
+    @cache
+    def owner_of(dataset_id: int) -> int:
+        return _ds().dataset(dataset_id).owner_id
 
     rows = []
     for ev in _events({"AccessRecorded", "AccessRefused"}):
@@ -382,6 +422,8 @@ def log(
         if dataset is not None and int(a["datasetId"]) != dataset:
             continue
         if grant is not None and int(a["grantId"]) != grant:
+            continue
+        if owner is not None and owner_of(int(a["datasetId"])) != owner:
             continue
         rows.append(
             {
@@ -394,17 +436,20 @@ def log(
                 "rows": int(a["rowCount"]) if "rowCount" in a else None,
                 "at": int(a["at"]) if "at" in a else None,
                 "reason": RefusalReason(int(a["reason"])).name.lower() if "reason" in a else None,
+                "attempts": int(a["attempts"]) if "attempts" in a else None,
                 "block": ev.block_number,
                 "tx": ev.tx_hash,
             }
         )
     if batch_out is not None:
+        from ledger.merkle import AccessRecord, batch_document
+
         records = [
-            {"grant_id": r["grant_id"], "query_hash": r["query_hash"], "row_count": r["rows"], "timestamp": r["at"]}
+            AccessRecord(r["grant_id"], bytes.fromhex(r["query_hash"][2:]), r["rows"], r["at"])
             for r in rows
             if r["kind"] == "access"
         ]
-        batch_out.write_text(json.dumps({"records": records}, indent=1) + "\n", encoding="utf-8")
+        batch_out.write_text(json.dumps(batch_document(records), indent=1) + "\n", encoding="utf-8")
         if not as_json:
             out.ok(f"wrote {len(records)} access records to {batch_out}")
     if as_json:
@@ -444,19 +489,11 @@ def prove(
 ) -> None:
     """Build a Merkle proof for one record of a batch file and verify it against the on-chain root."""
     from ledger.errors import ConfigError, IntegrityError, ValidationFailed
-    from ledger.merkle import AccessRecord, MerkleTree, verify
+    from ledger.merkle import MerkleTree, batch_records, verify
 
     try:
         doc = json.loads(_read(batch_file))
-        records = [
-            AccessRecord(
-                int(r["grant_id"]),
-                bytes.fromhex(str(r["query_hash"]).removeprefix("0x")),
-                int(r["row_count"]),
-                int(r["timestamp"]),
-            )
-            for r in doc["records"]
-        ]
+        records = batch_records(doc)
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{batch_file} is not a batch file") from exc
     tree = MerkleTree.of_records(records)
@@ -464,8 +501,21 @@ def prove(
     if anchor:
         if not key:
             raise ValidationFailed("key", "--anchor needs --key")
+        from ledger.membership import Registry
+
+        signer = _signer(key, password_file)
+        member = Registry(ds.ledger).account_info(signer.address).member_id
+        foreign = sorted(
+            {r.grant_id for r in records if ds.dataset(ds.grant(r.grant_id).dataset_id).owner_id != member}
+        )
+        if foreign:
+            raise ValidationFailed(
+                "batch",
+                f"grants {', '.join(map(str, foreign))} are not on datasets of member {member}: a batch holds only "
+                "the anchoring member's own accesses (`cogov data log --owner`)",
+            )
         times = [r.timestamp for r in records]
-        bid, r = ds.anchor_batch(_signer(key, password_file), tree.root, len(records), min(times), max(times))
+        bid, r = ds.anchor_batch(signer, tree.root, len(records), min(times), max(times))
         doc["batch_id"] = bid
         batch_file.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         out.ok(

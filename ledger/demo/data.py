@@ -6,7 +6,9 @@
   second approval), gets the bin readings, is denied clinic capacity, and holds one bin-reading
   grant of 1 second that has expired by the time anyone looks.
 
-Idempotent: datasets are found by title, requests by (requester, dataset, duration).
+Idempotent: datasets are found by (owner member, title), so another member's dataset of the same
+title is never taken for the demo's (issue 14 item 22); requests by (requester, dataset, duration),
+on the demo's own datasets only.
 Plain source files and 街道办's X25519 key file live under ``ctx.state_dir``.
 """
 
@@ -15,7 +17,16 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from ledger.data_sharing import AccessRequest, Classification, DataSharing, RequestState, scope_hash, text_hash
+from ledger.data_sharing import (
+    AccessRequest,
+    Classification,
+    Dataset,
+    DataSharing,
+    RequestState,
+    content_hash,
+    scope_hash,
+    text_hash,
+)
 from ledger.demo import DemoContext
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes
@@ -83,7 +94,11 @@ def seed(ctx: DemoContext) -> None:
     gw = Gateway(ctx.ledger, store, lambda m: by_member[m.id])
     ds = DataSharing(ctx.ledger)
 
-    titles = {ds.dataset(i).title: i for i in range(1, ds.dataset_count() + 1)}
+    mine: dict[tuple[int, str], Dataset] = {}  # (owner member, title) -> the demo owner's first such dataset
+    for i in range(1, ds.dataset_count() + 1):
+        d = ds.dataset(i)
+        if d.owner_id in by_member:
+            mine.setdefault((d.owner_id, d.title), d)
     specs = [
         (ELDERLY, "minzhengju", Classification.SENSITIVE, "elderly.csv", _elderly_csv(), "csv"),
         (BINS, "chengguan", Classification.INTERNAL, "smart_bins.jsonl", _bins_jsonl(), "jsonl"),
@@ -92,9 +107,11 @@ def seed(ctx: DemoContext) -> None:
     ids: dict[str, int] = {}
     for title, label, cls, filename, content, fmt in specs:
         (data_dir / filename).write_bytes(content)
-        if title in titles:
-            ids[title] = titles[title]
-            store.put(content, fmt)  # type: ignore[arg-type]  # make sure this gateway holds the copy
+        found = mine.get((ctx.member_ids[label], title))
+        if found is not None:
+            ids[title] = found.id
+            if found.content_hash == content_hash(content):  # this gateway holds the owner's copy, bound to it
+                gw.adopt(ctx.signers[label], found.id, content, fmt)  # type: ignore[arg-type]
             continue
         ctx.say(f"{label} uploads {title}")
         up = gw.upload(ctx.signers[label], title, cls, content, fmt, f"demo dataset ({filename}), synthetic")  # type: ignore[arg-type]

@@ -11,15 +11,29 @@ from ledger.gateway.crypto import (
     seal,
     write_private_key,
 )
-from ledger.gateway.service import Gateway, GatewayUnavailable, Served, Upload, owner_signer_from_keystore, query_hash
+from ledger.gateway.refusals import Refusal, RefusalRecorder
+from ledger.gateway.service import (
+    ALARM,
+    Gateway,
+    GatewayIntegrityError,
+    GatewayUnavailable,
+    Served,
+    Upload,
+    owner_signer_from_keystore,
+    query_hash,
+)
 from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, detect_format, parse, project
 
 __all__ = [
+    "ALARM",
     "FORMATS",
     "SEAL_ALG",
     "Gateway",
+    "GatewayIntegrityError",
     "GatewayStore",
     "GatewayUnavailable",
+    "Refusal",
+    "RefusalRecorder",
     "Served",
     "StoredMeta",
     "Upload",

@@ -3,7 +3,10 @@
 At rest (``encrypt_at_rest``): a random 256-bit data key per dataset version
 encrypts the content with AES-256-GCM; the data key is wrapped with AES-256-GCM
 under the gateway's master key. Both carry associated data binding them to the
-content hash and metadata, so swapping files or editing metadata fails the tag.
+content hash, the uploading member and the metadata, so swapping files (or moving
+one into another member's folder) or editing metadata fails the tag. The record
+binding a blob to a dataset version is authenticated with HMAC-SHA256 under a key
+derived from the master key (HKDF, info ``cogov-gateway-binding-v1``).
 
 In transit (``seal``): ephemeral X25519 with the grantee member's registered
 public key, HKDF-SHA256 (salt = ephemeral public key ‖ recipient public key,
@@ -25,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -127,6 +130,30 @@ def decrypt_at_rest(master_key: bytes, sealed: Sealed, aad: bytes) -> bytes:
         raise IntegrityError(
             "stored dataset ciphertext failed authentication: it was tampered with or corrupted"
         ) from exc
+
+
+BINDING_INFO = b"cogov-gateway-binding-v1"
+
+
+def _binding_key(master_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=BINDING_INFO).derive(master_key)
+
+
+def binding_mac(master_key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 of a store record (a blob's dataset binding) under a key derived from the master key."""
+    mac = hmac.HMAC(_binding_key(master_key), hashes.SHA256())
+    mac.update(message)
+    return mac.finalize()
+
+
+def verify_binding_mac(master_key: bytes, message: bytes, tag: bytes) -> None:
+    """IntegrityError unless ``tag`` is :func:`binding_mac` of ``message`` (constant-time compare)."""
+    mac = hmac.HMAC(_binding_key(master_key), hashes.SHA256())
+    mac.update(message)
+    try:
+        mac.verify(tag)
+    except InvalidSignature as exc:
+        raise IntegrityError("a stored dataset binding failed authentication: it was tampered with") from exc
 
 
 # ------------------------------------------------------------------ X25519 sealing

@@ -2,9 +2,20 @@
 
 Serving checks the grant on chain at the latest block, records the access on
 chain (signed by the dataset owner's gateway key), and returns the data sealed
-to the grantee member's registered X25519 key. Every refused attempt is
-recorded on chain with ``recordRefusal`` and raised as
-:class:`~ledger.errors.AccessDenied` naming the reason.
+to the grantee member's registered X25519 key. Content is served only from what
+the dataset's owner uploaded for that dataset version (see ``store.py``).
+
+A refused attempt is raised as :class:`~ledger.errors.AccessDenied` naming the
+reason, at once. If the caller is an active account of a member, the refusal is
+recorded on chain with ``recordRefusal`` off the request path, at most once per
+(member, dataset) and window (``refusals.py``); any other caller is refused and
+logged locally, and makes the owner sign nothing.
+
+A stored copy that fails an integrity check (edited ciphertext or metadata, a
+binding that is missing or forged, content only another member uploaded) is a
+server-side alarm: logged at CRITICAL with the stable marker
+``ALARM gateway-integrity`` (dataset, owner, content hash; never content or keys)
+and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 """
 
 from __future__ import annotations
@@ -38,9 +49,11 @@ from ledger.errors import (
     ContractReverted,
     IntegrityError,
     LedgerError,
+    NotFound,
     ValidationFailed,
 )
 from ledger.gateway.crypto import seal
+from ledger.gateway.refusals import Refusal, RefusalRecorder
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
 from ledger.keys import Signer
 from ledger.membership import NAME as REG_NAME
@@ -50,12 +63,31 @@ log = logging.getLogger("ledger.gateway")
 
 _T = TypeVar("_T")
 
+#: The stable marker of the gateway's integrity alarms in the log.
+ALARM = "ALARM gateway-integrity"
+
 
 class GatewayUnavailable(LedgerError):
     """This gateway cannot act for a dataset's owner (it holds none of the owner's keys)."""
 
     http_status = 503
     code = "gateway-unavailable"
+
+
+class GatewayIntegrityError(IntegrityError):
+    """The gateway's stored copy of a dataset failed an integrity check: a server-side
+    failure (tampering, or content that is not its owner's upload for it), nothing served."""
+
+    http_status = 500
+    code = "gateway-integrity"
+
+    def __init__(self, dataset_id: int, content_hash: bytes, reason: str) -> None:
+        super().__init__(
+            f"the gateway's stored copy of dataset {dataset_id} failed an integrity check ({reason}); "
+            "nothing was served and the operator is alerted",
+            dataset_id=dataset_id,
+            content_hash="0x" + content_hash.hex(),
+        )
 
 
 @dataclass(frozen=True)
@@ -108,9 +140,19 @@ class Gateway:
         store: the encrypted dataset store.
         owner_signer: returns a signer of one of the owner member's accounts
             (raises :class:`GatewayUnavailable` when this gateway holds none).
+        refusal_window: seconds between two on-chain refusal records of one (member, dataset).
+        refusal_queue: most refusal records waiting to be sent.
     """
 
-    def __init__(self, ledger: Ledger, store: GatewayStore, owner_signer: Callable[[Member], Signer]) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        store: GatewayStore,
+        owner_signer: Callable[[Member], Signer],
+        *,
+        refusal_window: float = 60.0,
+        refusal_queue: int = 1000,
+    ) -> None:
         self.ledger = ledger
         self.store = store
         self.data = DataSharing(ledger)
@@ -118,6 +160,19 @@ class Gateway:
         self.owner_signer = owner_signer
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
+        self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
+
+    def close(self) -> None:
+        """Record every counted refusal and stop the recorder's thread."""
+        self.refusals.close()
+
+    def _record_refusal(self, r: Refusal) -> None:
+        self._as_owner(
+            r.owner_id,
+            lambda signer: self.data.record_refusal(
+                signer, r.dataset_id, r.grant_id, r.requester_id, r.reason, r.query_hash, r.attempts
+            ),
+        )
 
     def _as_owner(self, owner_id: int, write: Callable[[Signer], _T]) -> _T:
         """``write(signer)`` with a signer of the dataset owner member ``owner_id``.
@@ -145,6 +200,13 @@ class Gateway:
 
     # ---------------------------------------------------------------- upload
 
+    def _uploader(self, signer: Signer) -> int:
+        """The member of the signer's account: whose folder the upload goes to."""
+        info = self.registry.account_info(signer.address)
+        if not info.active or not info.member_id:
+            raise AccessDenied(f"account {signer.address} is not an active account of a member")
+        return info.member_id
+
     def upload(
         self,
         signer: Signer,
@@ -156,7 +218,10 @@ class Gateway:
         *,
         before_send: Callable[[str, bytes], None] | None = None,
     ) -> Upload:
-        meta = self.store.put(content, fmt)
+        """Store ``content`` as the signer's member's upload, register it, and bind the copy to
+        the new dataset once the registration is mined."""
+        uploader = self._uploader(signer)
+        meta = self.store.put(content, fmt, uploader)
         doc = metadata_document(title, description, meta)
         self._save_metadata(doc)
         dataset_id, receipt = self.data.register(
@@ -168,6 +233,8 @@ class Gateway:
             meta.content_hash,
             before_send=before_send,
         )
+        owner = int(receipt.event("DatasetRegistered").args["ownerId"])
+        self.store.bind(owner, meta.content_hash, dataset_id, 1)
         return Upload(dataset_id, receipt, meta, doc)
 
     def update(
@@ -179,14 +246,35 @@ class Gateway:
         *,
         before_send: Callable[[str, bytes], None] | None = None,
     ) -> tuple[TxReceipt, StoredMeta]:
+        """Store a new version (the owner's) and bind it once ``updateDatasetVersion`` is mined."""
         ds = self.data.dataset(dataset_id)
-        meta = self.store.put(content, fmt)
+        meta = self.store.put(content, fmt, self._uploader(signer))
         if canonical_hash(meta.schema()) != ds.schema_hash:
             raise ValidationFailed(
                 "file", "the new version's format and fields differ from the dataset's registered schema"
             )
         receipt = self.data.update_version(signer, dataset_id, meta.content_hash, before_send=before_send)
+        version = int(receipt.event("DatasetVersionUpdated").args["version"])
+        self.store.bind(ds.owner_id, meta.content_hash, dataset_id, version)
         return receipt, meta
+
+    def adopt(self, signer: Signer, dataset_id: int, content: bytes, fmt: Format) -> StoredMeta:
+        """Store the current version of one of the signer's member's datasets, registered
+        before (or on another gateway): its content hash and schema must be the chain's."""
+        ds = self.data.dataset(dataset_id)
+        uploader = self._uploader(signer)
+        if uploader != ds.owner_id:
+            raise AccessDenied(
+                f"only the owner of dataset {dataset_id} (member {ds.owner_id}) may store its content; "
+                f"the signer is member {uploader}"
+            )
+        if keccak(content) != ds.content_hash:
+            raise ValidationFailed("file", f"its keccak256 is not dataset {dataset_id}'s registered content hash")
+        meta = self.store.put(content, fmt, uploader)
+        if canonical_hash(meta.schema()) != ds.schema_hash:
+            raise ValidationFailed("file", f"its format and fields are not dataset {dataset_id}'s registered schema")
+        self.store.bind(uploader, ds.content_hash, dataset_id, ds.version)
+        return meta
 
     def _save_metadata(self, doc: dict[str, Any]) -> None:
         from ledger.gateway.store import _atomic_write
@@ -199,11 +287,37 @@ class Gateway:
             _atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
     def schema_fields(self, ds: Dataset) -> tuple[str, ...]:
-        """The dataset's fields from the stored (authenticated) metadata, checked against the chain."""
-        meta = self.store.meta(ds.content_hash)
+        """The dataset's fields from its owner's stored (authenticated) metadata, checked against
+        the chain. NotFound if the owner stored no copy here; IntegrityError if only another
+        member did (the dataset names content that is not its owner's)."""
+        try:
+            meta = self.store.meta(ds.owner_id, ds.content_hash)
+        except NotFound:
+            others = [m for m in self.store.uploaders(ds.content_hash) if m != ds.owner_id]
+            if others:
+                raise IntegrityError(
+                    f"dataset {ds.id} of member {ds.owner_id} names content that only member(s) "
+                    f"{', '.join(map(str, others))} uploaded here"
+                ) from None
+            raise
         if canonical_hash(meta.schema()) != ds.schema_hash:
             raise IntegrityError(f"stored schema of dataset {ds.id} does not match its on-chain schemaHash")
         return meta.fields
+
+    def _guarded(self, ds: Dataset, read: Callable[[], _T]) -> _T:
+        """``read()`` of the dataset's stored copy; an integrity failure is an alarm (and a 500)."""
+        try:
+            return read()
+        except IntegrityError as exc:
+            log.critical(
+                "%s dataset=%d owner=%d content=0x%s: %s",
+                ALARM,
+                ds.id,
+                ds.owner_id,
+                ds.content_hash.hex(),
+                exc.message,
+            )
+            raise GatewayIntegrityError(ds.id, ds.content_hash, exc.message) from exc
 
     # ---------------------------------------------------------------- serve
 
@@ -250,21 +364,26 @@ class Gateway:
             self._member_ids[account] = info.member_id
         else:
             self._member_ids.pop(account, None)
-        all_fields = self.schema_fields(ds)
+        all_fields = self._guarded(ds, lambda: self.schema_fields(ds))
         wanted = normalize_fields(fields) if fields else list(all_fields)
         qhash = query_hash(dataset_id, ds.version, wanted)
         caller_id = info.member_id if info.active else 0
 
         def refuse(reason: RefusalReason, detail: str, presented: int = 0) -> AccessDenied:
-            _, receipt = self._as_owner(
-                ds.owner_id,
-                lambda signer: self.data.record_refusal(signer, dataset_id, presented, caller_id, reason, qhash),
-            )
-            return AccessDenied(
-                f"{_reason_name(reason)}: {detail}",
-                refusal_reason=_reason_name(reason),
-                refusal_tx=receipt.tx_hash,
-            )
+            name = _reason_name(reason)
+            if not caller_id:
+                # Not an active account of a member: refused and logged here, nothing on chain.
+                log.warning(
+                    "refused fetch of dataset %d by %s, not an active account of a member: %s: %s",
+                    dataset_id,
+                    account,
+                    name,
+                    detail,
+                )
+                return AccessDenied(f"{name}: {detail}", refusal_reason=name, refusal_record="none")
+            outcome = self.refusals.submit(Refusal(dataset_id, ds.owner_id, presented, caller_id, reason, qhash))
+            log.info("refused fetch of dataset %d by member %d: %s (record %s)", dataset_id, caller_id, name, outcome)
+            return AccessDenied(f"{name}: {detail}", refusal_reason=name, refusal_record=outcome)
 
         if grant_id is None or grant_id < 1 or grant_id > grant_count or got.get("grant") is None:
             raise refuse(RefusalReason.NO_GRANT, f"no grant on dataset {dataset_id} was presented or found")
@@ -296,8 +415,9 @@ class Gateway:
                 f"member {grantee.id} has no registered X25519 data key: generate one with "
                 "`cogov data keygen` and register it with a council set_data_key proposal"
             )
-        content = self.store.read(ds.content_hash)  # IntegrityError on tampering
-        stored = self.store.meta(ds.content_hash)
+        # Only what the owner uploaded for this dataset version; tampering is an alarm.
+        content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
+        stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
         payload, rows = project(content, stored.format, all_fields, wanted, stored.rows)
         try:
             seq, receipt = self._as_owner(

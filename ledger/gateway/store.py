@@ -1,19 +1,31 @@
-"""The gateway's encrypted, content-addressed dataset store, and dataset parsing.
+"""The gateway's encrypted dataset store, and dataset parsing.
 
-Files under ``<store>/blobs/``, named by the keccak256 of the plaintext (the
-``contentHash`` registered on chain, so an auditor can match files to the chain):
+Stored content is bound to the member that uploaded it and to the dataset
+versions it was uploaded for, so that a dataset can only ever be served from
+content its own owner uploaded for it (never from another member's upload that
+happens to have the registered content hash: issue 14 item 1). Files under
+``<store>/blobs/m<uploader member id>/``, named by the keccak256 of the
+plaintext (the ``contentHash`` registered on chain, so an auditor can match
+files to the chain):
 
 * ``<keccak-hex>.enc`` — ``nonce ‖ AES-256-GCM(ciphertext+tag)`` of the content;
-* ``<keccak-hex>.json`` — metadata: the wrapped data key, ``content_keccak256``,
-  ``content_sha256``, ``size``, ``format``, ``fields``, ``rows``. The metadata
-  (all but the wrapped key) is the associated data of both encryptions, so an
-  edited metadata file fails authentication.
+* ``<keccak-hex>.json`` — metadata: the wrapped data key, ``uploader_id``,
+  ``content_keccak256``, ``content_sha256``, ``size``, ``format``, ``fields``,
+  ``rows``. The metadata (all but the wrapped key) is the associated data of both
+  encryptions, so an edited metadata file, or a blob moved into another member's
+  folder, fails authentication;
+* ``<keccak-hex>.d<dataset id>v<version>`` — the binding of the content to one
+  dataset version, written once the registration or version update naming it is
+  mined: the HMAC-SHA256 (key derived from the master key) of the binding record.
 
 Every file is written to a temporary name, fsynced and renamed into place.
+Blobs of the earlier layout (``blobs/<keccak-hex>.enc``, no uploader) are never
+served; the owner uploads (or adopts) the content again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -28,7 +40,7 @@ from typing import Literal
 from eth_utils import keccak
 
 from ledger.errors import IntegrityError, NotFound, ValidationFailed
-from ledger.gateway.crypto import Sealed, b64d, b64e, decrypt_at_rest, encrypt_at_rest
+from ledger.gateway.crypto import Sealed, b64d, b64e, binding_mac, decrypt_at_rest, encrypt_at_rest, verify_binding_mac
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[str, ...] = ("csv", "jsonl")
@@ -51,6 +63,7 @@ class StoredMeta:
     fields: tuple[str, ...]
     rows: int
     stored_at: int
+    uploader_id: int = 0  # the member whose account uploaded it (0: hashes only, nothing stored)
 
     @property
     def content_hash(self) -> bytes:
@@ -58,7 +71,8 @@ class StoredMeta:
 
     def aad(self) -> bytes:
         doc = {
-            "v": 1,
+            "v": 2,
+            "uploader_id": self.uploader_id,
             "content_keccak256": self.content_keccak256,
             "content_sha256": self.content_sha256,
             "size": self.size,
@@ -188,7 +202,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 class GatewayStore:
-    """Encrypted datasets under ``directory``, keyed by content keccak256."""
+    """Encrypted datasets under ``directory``, keyed by (uploading member, content keccak256)."""
 
     def __init__(self, directory: Path, master_key: bytes) -> None:
         if len(master_key) != 32:
@@ -200,12 +214,19 @@ class GatewayStore:
     def __repr__(self) -> str:  # never show the key
         return f"GatewayStore({str(self.directory)!r})"
 
-    def _paths(self, content_hash: bytes) -> tuple[Path, Path]:
-        h = content_hash.hex()
-        return self.blobs / f"{h}.enc", self.blobs / f"{h}.json"
+    def _folder(self, uploader_id: int) -> Path:
+        if uploader_id < 1:
+            raise ValidationFailed("uploader", "content is stored for a member (id >= 1)")
+        return self.blobs / f"m{uploader_id}"
 
-    def put(self, data: bytes, fmt: Format) -> StoredMeta:
-        """Encrypt and store ``data``; returns its metadata (idempotent for the same bytes)."""
+    def _paths(self, uploader_id: int, content_hash: bytes) -> tuple[Path, Path]:
+        h = content_hash.hex()
+        folder = self._folder(uploader_id)
+        return folder / f"{h}.enc", folder / f"{h}.json"
+
+    def put(self, data: bytes, fmt: Format, uploader_id: int) -> StoredMeta:
+        """Encrypt and store ``data`` as uploaded by member ``uploader_id``; returns its metadata
+        (idempotent for the same bytes and member). Nothing is served from it before :meth:`bind`."""
         parsed = parse(data, fmt)
         meta = StoredMeta(
             content_keccak256="0x" + keccak(data).hex(),
@@ -215,22 +236,24 @@ class GatewayStore:
             fields=parsed.fields,
             rows=parsed.rows,
             stored_at=int(time.time()),
+            uploader_id=uploader_id,
         )
-        enc_path, meta_path = self._paths(meta.content_hash)
+        enc_path, meta_path = self._paths(uploader_id, meta.content_hash)
         if enc_path.exists() and meta_path.exists():
             try:
-                existing = self.meta(meta.content_hash)
-                self.read(meta.content_hash)
+                existing = self.meta(uploader_id, meta.content_hash)
+                self.read(uploader_id, meta.content_hash)
                 return existing
             except IntegrityError:
                 pass  # damaged copy: write a fresh one
-        self.blobs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        enc_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         sealed = encrypt_at_rest(self._master, data, meta.aad())
         doc = {
-            "v": 1,
+            "v": 2,
             "cipher": "AES-256-GCM",
             "key_wrap": "AES-256-GCM",
             "wrapped_key": b64e(sealed.wrapped_key),
+            "uploader_id": meta.uploader_id,
             "content_keccak256": meta.content_keccak256,
             "content_sha256": meta.content_sha256,
             "size": meta.size,
@@ -243,24 +266,68 @@ class GatewayStore:
         _atomic_write(meta_path, json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
         return meta
 
-    def has(self, content_hash: bytes) -> bool:
-        enc_path, meta_path = self._paths(content_hash)
+    def has(self, uploader_id: int, content_hash: bytes) -> bool:
+        enc_path, meta_path = self._paths(uploader_id, content_hash)
         return enc_path.exists() and meta_path.exists()
 
-    def _doc(self, content_hash: bytes) -> dict[str, object]:
-        _, meta_path = self._paths(content_hash)
+    def uploaders(self, content_hash: bytes) -> list[int]:
+        """The members holding an upload of ``content_hash`` in this store."""
+        found = []
+        for p in self.blobs.glob(f"m*/{content_hash.hex()}.json"):
+            with contextlib.suppress(ValueError):
+                found.append(int(p.parent.name[1:]))
+        return sorted(found)
+
+    # ------------------------------------------------------------ bindings
+
+    def _binding(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> tuple[Path, bytes]:
+        record = {
+            "v": 1,
+            "uploader_id": uploader_id,
+            "content_keccak256": "0x" + content_hash.hex(),
+            "dataset_id": dataset_id,
+            "version": version,
+        }
+        message = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("ascii")
+        path = self._folder(uploader_id) / f"{content_hash.hex()}.d{dataset_id}v{version}"
+        return path, message
+
+    def bind(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> None:
+        """Record that member ``uploader_id`` uploaded this content for ``dataset_id`` at ``version``
+        (call once the registration or version update is mined: the receipt names both)."""
+        if not self.has(uploader_id, content_hash):
+            raise NotFound("stored dataset content", f"0x{content_hash.hex()} of member {uploader_id}")
+        path, message = self._binding(uploader_id, content_hash, dataset_id, version)
+        _atomic_write(path, binding_mac(self._master, message).hex().encode("ascii"))
+
+    def is_bound(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> bool:
+        """True if the binding exists (IntegrityError if it was tampered with)."""
+        path, message = self._binding(uploader_id, content_hash, dataset_id, version)
+        try:
+            tag = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(f"binding file {path.name} is unreadable") from exc
+        verify_binding_mac(self._master, message, tag)
+        return True
+
+    # ------------------------------------------------------------ reads
+
+    def _doc(self, uploader_id: int, content_hash: bytes) -> dict[str, object]:
+        _, meta_path = self._paths(uploader_id, content_hash)
         try:
             doc = json.loads(meta_path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise NotFound("stored dataset content", "0x" + content_hash.hex()) from exc
+            raise NotFound("stored dataset content", f"0x{content_hash.hex()} of member {uploader_id}") from exc
         except (OSError, ValueError) as exc:
             raise IntegrityError(f"metadata file {meta_path.name} is unreadable") from exc
         if not isinstance(doc, dict):
             raise IntegrityError(f"metadata file {meta_path.name} is not an object")
         return doc
 
-    def meta(self, content_hash: bytes) -> StoredMeta:
-        doc = self._doc(content_hash)
+    def meta(self, uploader_id: int, content_hash: bytes) -> StoredMeta:
+        doc = self._doc(uploader_id, content_hash)
         try:
             meta = StoredMeta(
                 content_keccak256=str(doc["content_keccak256"]),
@@ -270,24 +337,40 @@ class GatewayStore:
                 fields=tuple(str(f) for f in doc["fields"]),  # type: ignore[attr-defined]
                 rows=int(doc["rows"]),  # type: ignore[call-overload]
                 stored_at=int(doc.get("stored_at", 0)),  # type: ignore[call-overload]
+                uploader_id=int(doc["uploader_id"]),  # type: ignore[call-overload]
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError("stored dataset metadata is malformed") from exc
         if meta.content_hash != content_hash:
             raise IntegrityError("stored dataset metadata names another content hash than its file name")
+        if meta.uploader_id != uploader_id:
+            raise IntegrityError(
+                f"stored dataset metadata names member {meta.uploader_id} as uploader, in member {uploader_id}'s folder"
+            )
         return meta
 
-    def read(self, content_hash: bytes) -> bytes:
-        """Decrypt and verify; IntegrityError on tampering or a content-hash mismatch."""
-        meta = self.meta(content_hash)
-        doc = self._doc(content_hash)
-        enc_path, _ = self._paths(content_hash)
+    def read(self, uploader_id: int, content_hash: bytes) -> bytes:
+        """Decrypt and verify member ``uploader_id``'s upload; IntegrityError on tampering or a
+        content-hash mismatch. Serving reads through :meth:`read_bound`."""
+        meta = self.meta(uploader_id, content_hash)
+        doc = self._doc(uploader_id, content_hash)
+        enc_path, _ = self._paths(uploader_id, content_hash)
         try:
             blob = enc_path.read_bytes()
         except FileNotFoundError as exc:
-            raise NotFound("stored dataset content", "0x" + content_hash.hex()) from exc
+            raise NotFound("stored dataset content", f"0x{content_hash.hex()} of member {uploader_id}") from exc
         wrapped = b64d(str(doc.get("wrapped_key", "")), "wrapped data key")
         data = decrypt_at_rest(self._master, Sealed(blob, wrapped), meta.aad())
         if keccak(data) != content_hash:
             raise IntegrityError("decrypted dataset does not match its content hash")
         return data
+
+    def read_bound(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> bytes:
+        """The content member ``uploader_id`` uploaded for ``dataset_id`` at ``version``; IntegrityError
+        if it uploaded this content for no such dataset version (or on any tampering)."""
+        if not self.is_bound(uploader_id, content_hash, dataset_id, version):
+            raise IntegrityError(
+                f"content 0x{content_hash.hex()} was not uploaded by member {uploader_id} "
+                f"for dataset {dataset_id} version {version}"
+            )
+        return self.read(uploader_id, content_hash)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -94,6 +95,10 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def app(self) -> Any:
+        return self.server.config.app
+
     def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -109,10 +114,16 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live(api: Api) -> Iterator[str]:
-    """Base URL of the app served over real HTTP."""
+def live_server(api: Api) -> Iterator[LiveServer]:
+    """The app served over real HTTP."""
     with LiveServer(api.settings) as server:
-        yield server.url
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live(live_server: LiveServer) -> str:
+    """Base URL of the app served over real HTTP."""
+    return live_server.url
 
 
 @pytest.fixture

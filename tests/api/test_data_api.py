@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -10,8 +11,9 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 
 from ledger.data_sharing import DataSharing, RefusalReason, scope_hash
+from ledger.gateway import ALARM
 from tests.api.conftest import Api
-from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
+from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
 
 pytestmark = pytest.mark.ganache
@@ -91,6 +93,7 @@ def test_out_of_scope_and_no_grant_are_refused_and_recorded(client: TestClient, 
     assert "OutOfScope" in r.json()["detail"]
     r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district"}, headers=api.auth("dept_a"))
     assert r.status_code == 403 and "NoGrant" in r.json()["detail"]
+    settle_refusals(client.app)  # members' refusals are recorded off the request path
     evs = _refusals(deployment, did, start)
     assert [(e.name, int(e.args["reason"])) for e in evs] == [
         ("AccessRefused", RefusalReason.OUT_OF_SCOPE), ("AccessRefused", RefusalReason.NO_GRANT)]
@@ -126,6 +129,7 @@ def test_other_department_cannot_approve_revoke_or_fetch(client: TestClient, api
     r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district", "grant_id": gid},
                    headers=api.auth("dept_b"))
     assert r.status_code == 403 and "NotGrantee" in r.json()["detail"]
+    settle_refusals(client.app)
     evs = _refusals(deployment, did, height)
     assert [(e.name, int(e.args["reason"]), int(e.args["requesterId"])) for e in evs] == [
         ("AccessRefused", RefusalReason.NOT_GRANTEE, MEMBER_IDS["dept_b"])]
@@ -137,10 +141,12 @@ def test_other_department_cannot_approve_revoke_or_fetch(client: TestClient, api
     assert r.status_code == 409 and r.json()["error"] == "DataRequestNotOpen"
 
 
+BINS = b'{"bin":"B-1","fill":0.5}\n{"bin":"B-2","fill":0.1}\n'
+
+
 def _grant_for(client: TestClient, api: Api, owner: str, grantee: str, classification: str = "internal",
-               duration: int = 3600) -> tuple[int, int]:
-    r = upload(client, api.auth(owner), unique("bins"), classification,
-               b'{"bin":"B-1","fill":0.5}\n{"bin":"B-2","fill":0.1}\n', "bins.jsonl")
+               duration: int = 3600, content: bytes = BINS) -> tuple[int, int]:
+    r = upload(client, api.auth(owner), unique("bins"), classification, content, "bins.jsonl")
     assert r.status_code == 201, r.text
     did = r.json()["dataset"]["id"]
     r = client.post("/api/v1/access-requests", headers=api.auth(grantee),
@@ -161,12 +167,14 @@ def test_frozen_then_revoked_is_refused_with_reason_on_chain(client: TestClient,
     assert client.post(f"/api/v1/grants/{gid}/freeze", headers=api.auth("c3")).json()["grant"]["state"] == "frozen"
     r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
     assert r.status_code == 403 and "GrantFrozen" in r.json()["detail"], r.text
+    settle_refusals(client.app)
     assert client.post(f"/api/v1/grants/{gid}/unfreeze", headers=api.auth("c3")).status_code == 200
     assert client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b")).status_code == 200
     r = client.post(f"/api/v1/grants/{gid}/revoke", headers=api.auth("dept_a"))
     assert r.status_code == 200 and r.json()["grant"]["state"] == "revoked"
     r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
     assert r.status_code == 403 and "GrantRevoked" in r.json()["detail"]
+    settle_refusals(client.app)
     evs = _refusals(deployment, did, start)
     assert [(e.name, int(e.args.get("reason", -1))) for e in evs] == [
         ("AccessRefused", RefusalReason.GRANT_FROZEN), ("AccessRecorded", -1),
@@ -184,17 +192,43 @@ def test_expired_grant_is_refused(client: TestClient, api: Api, keys: dict[str, 
     assert client.get(f"/api/v1/grants/{gid}", headers=api.auth("dept_b")).json()["state"] == "expired"
 
 
-def test_tampered_store_is_an_integrity_error(client: TestClient, api: Api, deployment: Deployment) -> None:
-    did, gid = _grant_for(client, api, "dept_a", "dept_b")
+@pytest.mark.parametrize("edited", ["enc", "json"])
+def test_tampered_store_is_a_server_side_alarm(client: TestClient, api: Api, deployment: Deployment,
+                                               keys: dict[str, Any], caplog: pytest.LogCaptureFixture,
+                                               edited: str) -> None:
+    """Issue 14 item 19: an edited ciphertext or metadata file is the server's integrity failure, not the
+    caller's bad input (it was answered 422 "invalid input" and logged as a plain access line)."""
+    content = b'{"bin":"T-1","fill":0.25}\n{"bin":"T-2","fill":0.75,"tag":"' + unique("t").encode() + b'"}\n'
+    did, gid = _grant_for(client, api, "dept_a", "dept_b", content=content)
     ds = DataSharing(deployment.ledger()).dataset(did)
-    enc = api.settings.gateway_store_dir / "blobs" / f"{ds.content_hash.hex()}.enc"
-    raw = bytearray(enc.read_bytes())
-    raw[-3] ^= 0x10
-    enc.write_bytes(bytes(raw))
-    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
-    assert r.status_code == 422, r.text
-    assert "tampered" in r.json()["detail"] and r.json()["code"] == "integrity-error"
+    path = api.settings.gateway_store_dir / "blobs" / f"m{ds.owner_id}" / f"{ds.content_hash.hex()}.{edited}"
+    raw = path.read_bytes()
+    if edited == "enc":
+        path.write_bytes(raw[:-3] + bytes([raw[-3] ^ 0x10]) + raw[-2:])
+    else:
+        path.write_text(raw.decode().replace('"rows": 2', '"rows": 3'))
+        assert path.read_bytes() != raw
+    caplog.set_level(logging.INFO)
+    try:
+        r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    finally:
+        path.write_bytes(raw)
+    assert r.status_code == 500, r.text
+    body = r.json()
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert body["type"] == "urn:cogov:problem:gateway-integrity" and body["code"] == "gateway-integrity"
+    assert f"dataset {did}" in body["detail"] and "envelope" not in body
+    alarms = [x for x in caplog.records if x.levelno == logging.CRITICAL and ALARM in x.getMessage()]
+    assert len(alarms) == 1 and x_names(alarms[0], did, ds.content_hash)
+    assert "T-1" not in caplog.text and "fill" not in caplog.text  # never content
     assert DataSharing(deployment.ledger()).grant(gid).accesses == 0  # nothing served, nothing recorded
+    r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))  # the restored copy serves again
+    assert r.status_code == 200, r.text
+
+
+def x_names(record: logging.LogRecord, dataset_id: int, content_hash: bytes) -> bool:
+    message = record.getMessage()
+    return f"dataset={dataset_id}" in message and content_hash.hex() in message
 
 
 def test_lists_filter_and_paginate(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
@@ -271,7 +305,8 @@ def test_grantee_without_a_data_key_is_409_and_nothing_is_recorded(client: TestC
         (lb for lb in ("dept_a", "c2") if reg.member(MEMBER_IDS[lb]).data_key is None), None)
     if grantee is None:
         pytest.skip("every department member here already has a data key")
-    did, gid = _grant_for(client, api, owner, grantee)
+    own = b'{"bin":"' + unique("B").encode() + b'","fill":0.3}\n'  # its own file: a content hash is one member's
+    did, gid = _grant_for(client, api, owner, grantee, content=own)
     r = client.get(f"/api/v1/datasets/{did}/data", params={"grant_id": gid}, headers=api.auth(grantee))
     assert r.status_code == 409 and "no registered X25519 data key" in r.json()["detail"], r.text
     assert DataSharing(deployment.ledger()).grant(gid).accesses == 0

@@ -12,16 +12,14 @@ from api.apikeys import ApiKeyStore, engine_for
 from ledger.cli.app import app
 from ledger.membership import Registry
 from ledger.roles import ChangeKind
-from tests.api.conftest import Api
-from tests.api.test_data_support import synthetic_csv, unique
+from tests.api.conftest import Api, LiveServer
+from tests.api.test_data_support import settle_refusals, synthetic_csv, unique
 from tests.conftest import MEMBER_IDS, Deployment
 
 pytestmark = pytest.mark.ganache
 
 
-def test_cli_share_fetch_log_prove(
-    deployment: Deployment, api: Api, live: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _cli_env(deployment: Deployment, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     s = api.settings
     monkeypatch.setenv("COGOV_ENV", "test")
     monkeypatch.setenv("COGOV_RPC_URLS", deployment.ganache.config.url)
@@ -29,12 +27,23 @@ def test_cli_share_fetch_log_prove(
     monkeypatch.setenv("COGOV_KEYSTORE_DIR", str(deployment.keystore.directory))
     monkeypatch.setenv("COGOV_GATEWAY_MASTER_KEY_FILE", str(s.gateway_master_key_file))
     monkeypatch.setenv("COGOV_GATEWAY_STORE_DIR", str(s.gateway_store_dir))  # the live API's store
-    runner = CliRunner()
 
-    def run(*args: str) -> str:
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        assert res.exit_code == 0, res.output
-        return res.output
+
+RUNNER = CliRunner()
+
+
+def run(*args: str) -> str:
+    res = RUNNER.invoke(app, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_cli_share_fetch_log_prove(
+    deployment: Deployment, api: Api, live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, live = api.settings, live_server.url
+    _cli_env(deployment, api, monkeypatch)
+    runner = RUNNER
 
     assert "Usage" in run("data", "fetch", "--help")
     keyfile = tmp_path / "weijianwei.x25519"
@@ -70,9 +79,12 @@ def test_cli_share_fetch_log_prove(
     )
     assert res.exit_code != 0 and "OutOfScope" in str(res.exception)
 
+    settle_refusals(live_server.app)  # the gateway records a member's refusal off the request path
     batch = tmp_path / "batch.json"
     log = json.loads(run("data", "log", "--dataset", str(did), "--json", "--batch-out", str(batch)))
     assert [r["kind"] for r in log] == ["access", "refusal"]
+    res = runner.invoke(app, ["data", "prove", str(batch), "--anchor", "--key", "dept_a"])  # the grantee, not the owner
+    assert res.exit_code != 0 and "not on datasets of member" in str(res.exception)
     run("data", "prove", str(batch), "--anchor", "--key", "dept_b")
     proof = json.loads(run("data", "prove", str(batch), "--index", "0"))
     assert proof["verified_on_chain"] is True and proof["verified_locally"] is True
@@ -81,3 +93,29 @@ def test_cli_share_fetch_log_prove(
     batch.write_text(json.dumps(doc))
     res = runner.invoke(app, ["data", "prove", str(batch), "--index", "0"])
     assert res.exit_code != 0
+
+
+def test_cli_renewal_of_a_sensitive_grant_needs_data_governance(
+    deployment: Deployment, api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cli_env(deployment, api, monkeypatch)
+    runner = RUNNER
+
+    src = tmp_path / "clinics.csv"
+    src.write_bytes(synthetic_csv(3))
+    outp = run("data", "upload", str(src), "--key", "dept_b", "--title", unique("cli clinics"), "--classification",
+               "sensitive")
+    did = int(outp.split("uploaded dataset ")[1].split(":")[0])
+    outp = run("data", "request", str(did), "--key", "dept_a", "--purpose", "cli renewal", "--duration", "600")
+    rid = int(outp.split("request ")[1].split(" ")[0])
+    run("data", "approve", str(rid), "--key", "dept_b")
+    outp = run("data", "approve", str(rid), "--key", "c3", "--governance")
+    gid = int(outp.split("grant ")[1].split(";")[0])
+    expires = json.loads(run("data", "grants", "--dataset", str(did), "--json"))[0]["expires_at"]
+    outp = run("data", "renew", str(gid), "--extension", "300", "--key", "dept_b")
+    assert "waits for data governance" in outp and "--extension 300 --approve" in outp
+    assert json.loads(run("data", "grants", "--dataset", str(did), "--json"))[0]["expires_at"] == expires
+    res = runner.invoke(app, ["data", "renew", str(gid), "--extension", "300", "--key", "dept_a", "--approve"])
+    assert res.exit_code != 0 and "DataMissingRole" in str(res.exception)  # the grantee is not data governance
+    outp = run("data", "renew", str(gid), "--extension", "300", "--key", "c3", "--approve")
+    assert f"now expires at {expires + 300}" in outp

@@ -22,9 +22,12 @@ def register_data_key(deployment: Deployment, label: str) -> X25519PrivateKey:
 
 
 def synthetic_csv(rows: int = 5) -> bytes:
+    """A fresh file each call (its resident ids carry a random tag): a content hash belongs to the
+    member that registered it first, so two members' uploads must differ."""
+    tag = secrets.token_hex(3).upper()
     lines = ["resident_id,name,age,district,needs_visit"]
     for i in range(rows):
-        lines.append(f"R{i:04d},合成居民{i}（虚构）,{70 + i % 25},{['东区', '西区'][i % 2]},{i % 3 == 0}")
+        lines.append(f"R{tag}{i:04d},合成居民{i}（虚构）,{70 + i % 25},{['东区', '西区'][i % 2]},{i % 3 == 0}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -40,6 +43,16 @@ def upload(client: Any, auth: dict[str, str], title: str, classification: str, c
         data={"title": title, "classification": classification, "description": "synthetic test data"},
         files={"file": (filename, content, "text/csv")},
     )
+
+
+def settle_refusals(app: Any, *, flush: bool = True) -> None:
+    """Wait until the app's gateway has recorded the refused fetches it queued (and, with ``flush``,
+    those it counted inside their window). A gateway without a recorder recorded them already."""
+    recorder = getattr(getattr(app.state.service, "_data_gateway", None), "refusals", None)
+    if recorder is not None:
+        if flush:
+            recorder.flush()
+        assert recorder.drain(60), "the gateway's refusal records did not go out"
 
 
 def decrypt(priv: X25519PrivateKey, body: dict[str, Any]) -> bytes:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from eth_utils import keccak
 
 from ledger.data_sharing import DataSharing
-from tests.api.conftest import api, http, live  # noqa: F401  (fixtures for this folder)
+from tests.api.conftest import api, http, live, live_server  # noqa: F401  (fixtures for this folder)
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique
 from tests.conftest import MEMBER_IDS, Deployment
 
@@ -58,15 +60,15 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
     )
 
 
-def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str]]:  # type: ignore[no-untyped-def]
+    """A fresh Ganache with the suite deployed and the demo members admitted: (ctx, ledger, signers, said)."""
     from ledger.client import Ledger
     from ledger.config import Settings
-    from ledger.data_sharing import GrantState, RequestState
     from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
     from ledger.keys import Keystore
+    from ledger.manifest import Manifest
     from tests.conftest import TEST_PASSWORD
 
     g = ganache_factory("demo")
@@ -85,8 +87,6 @@ def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ig
         threshold=2,
     )
     deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
-    from ledger.manifest import Manifest
-
     led = Ledger(g.config.url, Manifest.load(tmp_path / "deployment.json"))
     for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
         led.register(name, dep.address)
@@ -94,6 +94,14 @@ def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ig
     said: list[str] = []
     ctx = DemoContext(settings, led, ks, signers, said.append, tmp_path / "state")
     seed_members(ctx)
+    return ctx, led, signers, said
+
+
+def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.data_sharing import GrantState, RequestState
+    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
+
+    ctx, led, signers, said = _demo(ganache_factory, tmp_path)
     seed(ctx)
     ds = DataSharing(led)
     titles = {ds.dataset(i).title: ds.dataset(i) for i in range(1, ds.dataset_count() + 1)}
@@ -113,3 +121,41 @@ def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ig
     seed(ctx)
     assert (ds.dataset_count(), ds.request_count(), ds.grant_count(), led.block_number()) == before, said
     assert "虚构" in (tmp_path / "state" / "demo-data" / "elderly.csv").read_text()
+
+
+def test_demo_seed_acts_only_on_its_own_records_on_a_used_chain(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 item 22: other members registered datasets with the demo's titles (one of them a demo
+    owner, under another demo dataset's title); a second seed completes, finds the demo's datasets by
+    (owner, title), and requests, approves or denies nothing on the others'. (It stopped with
+    DataNotDatasetOwner: it found datasets by title alone.)"""
+    from ledger.data_sharing import Classification
+    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
+    from ledger.gateway import GatewayStore, load_master_key
+
+    ctx, led, signers, said = _demo(ganache_factory, tmp_path)
+    seed(ctx)
+    ds = DataSharing(led)
+    demo_datasets = {ds.dataset(i).title: ds.dataset(i) for i in range(1, ds.dataset_count() + 1)}
+    demo_requests = ds.request_count()
+    others = []
+    for label, title in (("jiedaoban", ELDERLY), ("jiedaoban", BINS), ("jiedaoban", CLINICS), ("weijianwei", ELDERLY)):
+        did, _ = ds.register(
+            signers[label], title, Classification.PUBLIC, keccak(text=f"m {label} {title}"), keccak(text="s"),
+            keccak(text=f"c {label} {title}"),
+        )
+        others.append(did)
+    said.clear()
+    seed(ctx)  # completes
+    assert ds.dataset_count() == len(demo_datasets) + len(others)  # no new demo dataset
+    new_requests = [ds.request(i) for i in range(demo_requests + 1, ds.request_count() + 1)]
+    assert all(r.dataset_id not in others for r in new_requests), said
+    for did in others:
+        d = ds.dataset(did)
+        assert d.version == 1 and d.refusals == 0
+    every = [ds.request(i) for i in range(1, ds.request_count() + 1)]
+    assert not [r for r in every if r.dataset_id in others]  # nothing requested, approved or denied on them
+    # this gateway holds each demo dataset's content as its owner's upload for it
+    s = ctx.settings
+    store = GatewayStore(s.gateway_store_dir, load_master_key(s.gateway_master_key_file))
+    for d in demo_datasets.values():
+        assert keccak(store.read_bound(d.owner_id, d.content_hash, d.id, d.version)) == d.content_hash

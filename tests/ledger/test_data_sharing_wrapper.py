@@ -46,6 +46,7 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     )
     ds.update_version(owner, did, keccak(b"c2"))
     assert ds.dataset(did).version == 2 and ds.dataset(did).content_hash == keccak(b"c2")
+    assert ds.content_owner(keccak(b"c1")) == ds.content_owner(keccak(b"c2")) == MEMBER_IDS["dept_a"]
 
     scope = scope_hash(["beds", "clinic"])
     rid, _ = ds.request_access(requester, did, 7, text_hash("epidemic planning"), scope, 3600)
@@ -65,10 +66,20 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     assert seq == 1 and r.event("AccessRecorded").args["rowCount"] == 12
     seq, _ = ds.record_refusal(owner, did, gid, MEMBER_IDS["c1"], RefusalReason.NOT_GRANTEE, keccak(b"q"))
     assert seq == 1 and ds.dataset(did).refusals == 1
+    seq, r = ds.record_refusal(owner, did, 0, MEMBER_IDS["c1"], RefusalReason.NO_GRANT, keccak(b"q"), attempts=4)
+    assert seq == 5 and r.event("AccessRefused").args["attempts"] == 4 and ds.dataset(did).refusals == 5
 
     old = ds.grant(gid).expires_at
-    ds.renew(owner, gid, 60)
-    assert ds.grant(gid).expires_at == old + 60
+    r = ds.renew(owner, gid, 60)  # a Sensitive grant: the owner asks, data governance extends
+    assert r.events_named("GrantRenewalRequested") and ds.grant(gid).expires_at == old
+    pending = ds.renewal(gid)
+    assert pending is not None and (pending.grant_id, pending.extension, pending.requested_by) == (
+        gid,
+        60,
+        owner.address,
+    )
+    ds.approve_renewal(gov, gid, 60)
+    assert ds.grant(gid).expires_at == old + 60 and ds.renewal(gid) is None
     ds.freeze_grant(gov, gid)
     assert ds.grant(gid).state == GrantState.FROZEN and not ds.is_access_allowed(gid, requester.address)
     ds.unfreeze_grant(gov, gid)

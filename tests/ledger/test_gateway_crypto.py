@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from ledger.errors import ConfigError, IntegrityError, ValidationFailed
+from ledger.errors import ConfigError, IntegrityError, NotFound, ValidationFailed
 from ledger.gateway import (
     GatewayStore,
     decrypt_at_rest,
@@ -97,36 +97,74 @@ def test_master_key_created_0600_then_reused(tmp_path: Path) -> None:
 
 def test_store_round_trip_files_and_hashes(tmp_path: Path) -> None:
     store = GatewayStore(tmp_path, os.urandom(32))
-    meta = store.put(CSV, "csv")
-    assert meta.content_hash == keccak(CSV)
+    meta = store.put(CSV, "csv", 7)
+    assert meta.content_hash == keccak(CSV) and meta.uploader_id == 7
     assert meta.fields == ("id", "name", "age", "district") and meta.rows == 3 and meta.size == len(CSV)
-    assert store.read(meta.content_hash) == CSV
-    enc = tmp_path / "blobs" / f"{keccak(CSV).hex()}.enc"
+    assert store.read(7, meta.content_hash) == CSV
+    enc = tmp_path / "blobs" / "m7" / f"{keccak(CSV).hex()}.enc"
     assert CSV not in enc.read_bytes() and "测试甲".encode() not in enc.read_bytes()
     assert stat.S_IMODE(enc.stat().st_mode) == 0o600
-    assert not list((tmp_path / "blobs").glob("*.tmp"))
+    assert not list((tmp_path / "blobs").glob("**/*.tmp"))
     # another store (another master key) cannot read it
     with pytest.raises(IntegrityError, match="master key"):
-        GatewayStore(tmp_path, os.urandom(32)).read(meta.content_hash)
+        GatewayStore(tmp_path, os.urandom(32)).read(7, meta.content_hash)
 
 
 def test_store_tampered_ciphertext_and_metadata(tmp_path: Path) -> None:
     store = GatewayStore(tmp_path, os.urandom(32))
-    meta = store.put(JSONL, "jsonl")
-    enc = tmp_path / "blobs" / f"{meta.content_hash.hex()}.enc"
-    js = tmp_path / "blobs" / f"{meta.content_hash.hex()}.json"
+    meta = store.put(JSONL, "jsonl", 7)
+    enc = tmp_path / "blobs" / "m7" / f"{meta.content_hash.hex()}.enc"
+    js = tmp_path / "blobs" / "m7" / f"{meta.content_hash.hex()}.json"
     good = enc.read_bytes()
     bad = bytearray(good)
     bad[len(bad) // 2] ^= 0x01
     enc.write_bytes(bytes(bad))
     with pytest.raises(IntegrityError, match="tampered"):
-        store.read(meta.content_hash)
+        store.read(7, meta.content_hash)
     enc.write_bytes(good)
     doc = json.loads(js.read_text())
     doc["rows"] = 99
     js.write_text(json.dumps(doc))
     with pytest.raises(IntegrityError):
-        store.read(meta.content_hash)
+        store.read(7, meta.content_hash)
+
+
+def test_store_binds_content_to_its_uploader_and_dataset_version(tmp_path: Path) -> None:
+    """Issue 14 item 1: content is served only as its uploader's upload for one dataset version."""
+    store = GatewayStore(tmp_path, os.urandom(32))
+    h = store.put(CSV, "csv", 7).content_hash
+    with pytest.raises(IntegrityError, match="not uploaded by member 7 for dataset 3 version 1"):
+        store.read_bound(7, h, 3, 1)  # stored, but no registration bound it yet
+    store.bind(7, h, 3, 1)
+    assert store.read_bound(7, h, 3, 1) == CSV
+    for dataset, version in ((4, 1), (3, 2)):
+        with pytest.raises(IntegrityError, match="not uploaded"):
+            store.read_bound(7, h, dataset, version)
+    with pytest.raises(NotFound):
+        store.meta(8, h)  # member 8 uploaded nothing
+    with pytest.raises(NotFound):
+        store.bind(8, h, 5, 1)
+    assert store.uploaders(h) == [7]
+    # Member 7's files copied into member 8's folder, bindings and all: never member 8's content.
+    src, dst = tmp_path / "blobs" / "m7", tmp_path / "blobs" / "m8"
+    dst.mkdir()
+    for f in src.iterdir():
+        (dst / f.name.replace("d3v1", "d5v1")).write_bytes(f.read_bytes())
+    assert store.uploaders(h) == [7, 8]
+    with pytest.raises(IntegrityError, match="binding failed authentication"):
+        store.read_bound(8, h, 5, 1)  # the copied binding was made for member 7's dataset 3
+    with pytest.raises(IntegrityError, match="names member 7 as uploader"):
+        store.read(8, h)
+    doc = json.loads((dst / f"{h.hex()}.json").read_text())
+    doc["uploader_id"] = 8  # edited to match the folder: the encryption's associated data differs
+    (dst / f"{h.hex()}.json").write_text(json.dumps(doc))
+    store.bind(8, h, 5, 1)  # even with a binding made with the master key, the ciphertext is member 7's
+    with pytest.raises(IntegrityError, match="tampered"):
+        store.read_bound(8, h, 5, 1)
+    # a forged binding file for another dataset of member 7
+    (src / f"{h.hex()}.d4v1").write_text("00" * 32)
+    with pytest.raises(IntegrityError, match="binding failed authentication"):
+        store.read_bound(7, h, 4, 1)
 
 
 def test_parse_and_project() -> None:

@@ -63,6 +63,7 @@ MATRIX: dict[str, tuple[set[str], Callable[[Ctx], dict[str, Any]]]] = {
     "POST /api/v1/access-requests/{request_id}/withdraw": ({"dept_b"}, lambda c: {}),
     "POST /api/v1/grants/{grant_id}/revoke": ({"dept_a"}, lambda c: {}),
     "POST /api/v1/grants/{grant_id}/renew": ({"dept_a"}, lambda c: {"json": {"extension": 60}}),
+    "POST /api/v1/grants/{grant_id}/renew/approve": ({"c3"}, lambda c: {"json": {"extension": 60}}),
     "POST /api/v1/grants/{grant_id}/freeze": ({"c3"}, lambda c: {}),
     "POST /api/v1/grants/{grant_id}/unfreeze": ({"c3"}, lambda c: {}),
     "POST /api/v1/fund/contributions": (MEMBERS - {"auditor"}, lambda c: {"json": {"amount": 1}}),

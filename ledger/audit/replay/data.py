@@ -1,5 +1,11 @@
 """DataSharing replayed from its events, with the data rules: accesses inside active grants,
-grants after the right approvals (two distinct approvers for Sensitive and Secret data)."""
+grants after the right approvals (two distinct approvers for Sensitive and Secret data), renewals
+of Sensitive and Secret grants only through an independent data-governance approval and never of
+a frozen grant, and no dataset naming content another member registered first.
+
+Each grant's history (expiry, revocation, freezes, its grantee's freezes) is kept, so that the
+state of a grant at any past time can be told (:meth:`DataReplay.state_at`): the Merkle batch
+check (``batches.py``) judges each off-chain record at its own time."""
 
 from __future__ import annotations
 
@@ -70,6 +76,20 @@ class Grant:
     revoked_at: int = 0
     frozen: bool = False
     accesses: int = 0
+    first_expires_at: int = 0
+    # (time, new expiry) of each renewal and (time, frozen) of each change of the grant's own flag
+    renewals: list[tuple[int, int]] = field(default_factory=list)
+    freezes: list[tuple[int, bool]] = field(default_factory=list)
+
+
+@dataclass
+class Renewal:
+    """A Sensitive/Secret grant's renewal waiting for data governance."""
+
+    extension: int
+    requested_by: str
+    requested_at: int
+    event: Event
 
 
 @dataclass
@@ -84,6 +104,15 @@ class Batch:
     event: Event
 
 
+def _last(changes: list[tuple[int, bool]], t: int) -> bool:
+    """The flag as of time ``t``: the last change at or before it (False before any)."""
+    flag = False
+    for at, value in changes:
+        if at <= t:
+            flag = value
+    return flag
+
+
 class DataReplay:
     contract = "DataSharing"
 
@@ -95,6 +124,10 @@ class DataReplay:
         self.grants: dict[int, Grant] = {}
         self.batches: dict[int, Batch] = {}
         self.member_frozen: dict[int, bool] = {}
+        self.member_freezes: dict[int, list[tuple[int, bool]]] = {}  # member -> (time, frozen) changes
+        self.content_owner: dict[str, int] = {}  # content hash -> the member that registered it first
+        self.renewals: dict[int, Renewal] = {}  # grant -> its pending renewal
+        self._approved: dict[int, tuple[str, int, bool]] = {}  # grant -> (tx, extension, independent)
         self.ttl = 0
         self.grants_by_member: Counter[int] = Counter()
         self.accesses_by_member: Counter[int] = Counter()
@@ -108,6 +141,22 @@ class DataReplay:
         if g.frozen or self.member_frozen.get(g.grantee_id, False):
             return FROZEN
         return ACTIVE
+
+    def state_at(self, g: Grant, t: int) -> int | None:
+        """The grant's state at time ``t`` from its history (None: not granted yet). A change in
+        the same second as ``t`` counts as before it."""
+        if t < g.granted_at:
+            return None
+        if g.revoked_at and g.revoked_at <= t:
+            return REVOKED
+        expires = g.first_expires_at
+        for at, new in g.renewals:
+            if at <= t:
+                expires = new
+        if t >= expires:
+            return EXPIRED
+        frozen = _last(g.freezes, t) or _last(self.member_freezes.get(g.grantee_id, []), t)
+        return FROZEN if frozen else ACTIVE
 
     def request_state(self, r: Request, now: int) -> int:
         if r.grant_id:
@@ -144,6 +193,7 @@ class DataReplay:
             )
             new.versions.append((1, a["contentHash"], e))
             self.datasets[did] = new
+            self._claim(a["contentHash"], new, e)
         elif n == "DatasetVersionUpdated":
             d = self.datasets.get(e.int("datasetId"))
             if self._known(d, e, "dataset"):
@@ -152,6 +202,7 @@ class DataReplay:
                 d.content_hash = a["newContentHash"]
                 d.updated_at = e.time
                 d.versions.append((d.version, d.content_hash, e))
+                self._claim(d.content_hash, d, e)
         elif n == "AccessRequested":
             rid = e.int("requestId")
             self._seq("request", rid, self.requests, e)
@@ -198,11 +249,12 @@ class DataReplay:
                     r.deny_reason = int(a["reasonCode"])
         elif n == "GrantCreated":
             self._grant_created(e)
+        elif n == "GrantRenewalRequested":
+            self._renewal_requested(e)
+        elif n == "GrantRenewalApproved":
+            self._renewal_approved(e)
         elif n == "GrantRenewed":
-            g = self.grants.get(e.int("grantId"))
-            if self._known(g, e, "grant"):
-                assert g is not None
-                g.expires_at = int(a["newExpiresAt"])
+            self._renewed(e)
         elif n == "GrantRevoked":
             g = self.grants.get(e.int("grantId"))
             if self._known(g, e, "grant"):
@@ -213,8 +265,10 @@ class DataReplay:
             if self._known(g, e, "grant"):
                 assert g is not None
                 g.frozen = n == "GrantFrozen"
+                g.freezes.append((e.time, g.frozen))
         elif n in ("MemberFrozen", "MemberUnfrozen"):
             self.member_frozen[e.int("memberId")] = n == "MemberFrozen"
+            self.member_freezes.setdefault(e.int("memberId"), []).append((e.time, n == "MemberFrozen"))
         elif n == "RequestTtlChanged":
             self.ttl = int(a["newTtl"])
         elif n == "AccessRecorded":
@@ -223,7 +277,7 @@ class DataReplay:
             d = self.datasets.get(e.int("datasetId"))
             if self._known(d, e, "dataset"):
                 assert d is not None
-                d.refusals += 1
+                d.refusals += int(a.get("attempts", 1))
                 self.out.expect(
                     "state.replay-inconsistent",
                     int(a["seq"]) == d.refusals,
@@ -247,6 +301,113 @@ class DataReplay:
     def _known(self, rec: Any, e: Event, kind: str) -> bool:
         return self.out.expect("state.replay-inconsistent", rec is not None, f"{e.name} for an unknown {kind}", event=e)
 
+    def _claim(self, content_hash: str, d: Dataset, e: Event) -> None:
+        """A content hash belongs to the member that registered it first (issue 14 item 1)."""
+        holder = self.content_owner.setdefault(content_hash.lower(), d.owner_id)
+        self.out.expect(
+            "data.content-aliased",
+            holder == d.owner_id,
+            f"dataset {d.id} of {self.reg.name(d.owner_id)} names content {content_hash}, "
+            f"which {self.reg.name(holder)} registered first",
+            event=e,
+            dataset=d.id,
+            owner=d.owner_id,
+            first_owner=holder,
+            content_hash=content_hash,
+        )
+
+    def _sensitive(self, g: Grant) -> bool:
+        d = self.datasets.get(g.dataset_id)
+        return d is not None and d.classification >= SENSITIVE
+
+    def _renewal_requested(self, e: Event) -> None:
+        a = e.args
+        g = self.grants.get(e.int("grantId"))
+        if not self._known(g, e, "grant"):
+            return
+        assert g is not None
+        self.out.expect(
+            "state.replay-inconsistent",
+            self._sensitive(g),
+            f"grant {g.id}: a renewal waits for data governance, but its dataset is neither Sensitive nor Secret",
+            event=e,
+        )
+        self._check_renewable(g, e)
+        self.renewals[g.id] = Renewal(int(a["extension"]), a["account"], e.time, e)
+
+    def _renewal_approved(self, e: Event) -> None:
+        """Data governance approved a pending renewal: an independent approver, the asked extension."""
+        a = e.args
+        g = self.grants.get(e.int("grantId"))
+        if not self._known(g, e, "grant"):
+            return
+        assert g is not None
+        pending = self.renewals.pop(g.id, None)
+        d = self.datasets.get(g.dataset_id)
+        approver, gov_id, extension = a["approver"], int(a["governanceId"]), int(a["extension"])
+        independent = (
+            pending is not None
+            and pending.extension == extension
+            and pending.requested_by.lower() != approver.lower()
+            and self.reg.has_role(approver, Role.DATA_GOVERNANCE)
+            and self.reg.member_id(approver) == gov_id
+            and d is not None
+            and gov_id not in (0, d.owner_id, g.grantee_id)
+        )
+        self.out.expect(
+            "data.renewal-without-governance",
+            independent,
+            f"grant {g.id}: renewal approved by {approver} (member {gov_id}), which is not an independent "
+            "DataGovernance approval of the extension its owner asked for",
+            event=e,
+            grant=g.id,
+            approver=approver,
+            governance_member=gov_id,
+            asked=None if pending is None else {"extension": pending.extension, "by": pending.requested_by},
+        )
+        self._approved[g.id] = (e.tx_hash, extension, independent)
+
+    def _renewed(self, e: Event) -> None:
+        a = e.args
+        g = self.grants.get(e.int("grantId"))
+        if not self._known(g, e, "grant"):
+            return
+        assert g is not None
+        old, new = int(a["oldExpiresAt"]), int(a["newExpiresAt"])
+        self._check_renewable(g, e)
+        if self._sensitive(g):
+            approval = self._approved.pop(g.id, None)
+            self.out.expect(
+                "data.renewal-without-governance",
+                approval is not None and approval[0] == e.tx_hash and approval[1] == new - old,
+                f"grant {g.id} on a Sensitive/Secret dataset renewed to {new} without a data-governance approval",
+                event=e,
+                grant=g.id,
+                old_expires_at=old,
+                new_expires_at=new,
+            )
+        self.out.expect(
+            "state.replay-inconsistent",
+            old == g.expires_at,
+            f"grant {g.id} renewed from {old}, the replay has {g.expires_at}",
+            event=e,
+        )
+        g.expires_at = new
+        g.renewals.append((e.time, new))
+
+    def _check_renewable(self, g: Grant, e: Event) -> None:
+        state = self.grant_state(g, e.time)
+        self.out.expect(
+            "data.renewal-not-active",
+            state == ACTIVE,
+            f"grant {g.id} renewed (or its renewal asked for) while "
+            f"{['active', 'expired', 'revoked', 'frozen'][state]}",
+            event=e,
+            grant=g.id,
+            frozen=g.frozen,
+            member_frozen=self.member_frozen.get(g.grantee_id, False),
+        )
+
     def _grant_created(self, e: Event) -> None:
         a = e.args
         gid = e.int("grantId")
@@ -261,6 +422,7 @@ class DataReplay:
             a["scopeHash"],
             e.time,
             int(a["expiresAt"]),
+            first_expires_at=int(a["expiresAt"]),
         )
         self.grants[gid] = g
         self.grants_by_member[g.grantee_id] += 1
@@ -420,6 +582,20 @@ class DataReplay:
                 },
                 f"grant {g.id}",
             )
+        for g in self.grants.values():
+            if self._sensitive(g) or g.id in self.renewals:
+                p = self.renewals.get(g.id)
+                c.expect(
+                    "getRenewal",
+                    [g.id],
+                    {
+                        "grantId": g.id,
+                        "extension": p.extension if p else 0,
+                        "requestedBy": p.requested_by if p else ZERO_ADDRESS,
+                        "requestedAt": p.requested_at if p else 0,
+                    },
+                    f"grant {g.id} pending renewal",
+                )
         for b in self.batches.values():
             c.expect(
                 "getBatch",
