@@ -358,6 +358,10 @@ class DocStore:
         signed; a mined revert discards them. ``before_send``: the caller's own hook, run after.
         The caller accepts the receipt (:meth:`accept`) once it has it.
         """
+        todo = [d for d in drafts if d is not None]
+        if todo and self.quota is not None:
+            with self.engine.connect() as conn:  # refused before anything is sent (an approval, say)
+                self._check_quota(conn, self._new(conn, todo))
         try:
             return write(*args, before_send=self.hook(drafts, before_send), **kwargs)
         except ContractReverted as exc:
@@ -370,14 +374,9 @@ class DocStore:
         for attempt in range(2):
             try:
                 with self.engine.begin() as conn:
-                    keys = [d.hash_hex for d in drafts]
-                    existing = {
-                        str(r.hash): str(r.state)
-                        for r in conn.execute(sa.select(documents.c.hash, documents.c.state)
-                                              .where(documents.c.hash.in_(keys)))
-                    }
+                    existing = self._existing(conn, drafts)
                     new = [d for d in drafts if d.hash_hex not in existing]
-                    self._check_quota(conn, new)
+                    self._check_quota(conn, new)  # again, in the writing transaction
                     for d in new:
                         conn.execute(documents.insert().values(
                             hash=d.hash_hex, kind=d.kind, text=d.text,
@@ -392,6 +391,16 @@ class DocStore:
                 if attempt:
                     raise
                 # another process inserted the same hash at the same moment: look again
+
+    @staticmethod
+    def _existing(conn: sa.Connection, drafts: Sequence[Draft]) -> dict[str, str]:
+        """hash -> state of the rows ``drafts`` already have."""
+        query = sa.select(documents.c.hash, documents.c.state).where(documents.c.hash.in_([d.hash_hex for d in drafts]))
+        return {str(r.hash): str(r.state) for r in conn.execute(query)}
+
+    def _new(self, conn: sa.Connection, drafts: Sequence[Draft]) -> list[Draft]:
+        existing = self._existing(conn, drafts)
+        return [d for d in drafts if d.hash_hex not in existing]
 
     def _check_quota(self, conn: sa.Connection, new: Sequence[Draft]) -> None:
         q = self.quota
@@ -485,6 +494,13 @@ class DocStore:
     def text(self, h: bytes | str) -> str | None:
         """The text of one on-chain hash (None if unknown, or for the zero hash)."""
         return self.texts([h]).get(_key(h))
+
+    def hashes_of(self, kind: str, text: str) -> list[str]:
+        """The hashes (any state) under which ``text`` is kept as ``kind``: for operators and
+        tests looking a write up by its text (a scan: texts are not indexed)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(documents.c.hash).where(documents.c.kind == kind, documents.c.text == text))
+            return sorted(str(r[0]) for r in rows)
 
     def usage(self, scope: str | None = None) -> tuple[int, int]:
         """(rows, UTF-8 bytes) stored by ``scope`` (this store's by default)."""

@@ -190,6 +190,15 @@ class AnswerCache:
                 del self._pending[key]
             pending.release()
 
+    def __len__(self) -> int:
+        """How many answers of the current version are kept."""
+        with self._lock:
+            return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
     def settle(self) -> None:
         """Wait for the answers being computed (background refreshes included)."""
         with self._lock:
@@ -203,16 +212,20 @@ class AnswerCache:
             items.popitem(last=False)
 
 
-_caches: weakref.WeakKeyDictionary[Any, AnswerCache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Any, dict[str, AnswerCache]] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
-def cache_of(index: Any) -> AnswerCache:
-    """The answer cache of one index (one per :class:`~ledger.index.Indexer` object)."""
+def cache_of(index: Any, name: str = "answers", size: int = 512) -> AnswerCache:
+    """The answer cache ``name`` of one index (per :class:`~ledger.index.Indexer` object): API
+    answers, rendered portal pages (``"pages"``) … each bounded on its own (``size``, when made)."""
     with _caches_lock:
-        cache = _caches.get(index)
+        caches = _caches.get(index)
+        if caches is None:
+            caches = _caches[index] = {}
+        cache = caches.get(name)
         if cache is None:
-            cache = _caches[index] = AnswerCache()
+            cache = caches[name] = AnswerCache(size)
         return cache
 
 
