@@ -145,6 +145,19 @@ ON_CHAIN: Mapping[str, OnChain] = {
 }
 
 
+#: Where :meth:`DocStore.export` writes each kind: a folder and the record's ids naming the file
+#: (none: the hash names it), as the auditor's document check reads them.
+EXPORT_FOLDERS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "title": ("projects", ("projectId",)),
+    "milestone": ("milestones", ("projectId", "index")),
+    "memo": ("receipts", ("receiptId",)),
+    "invoice": ("invoices", ("payoutId",)),
+    "deposit": ("deposits", ()),
+    "redemption": ("redemptions", ()),
+    "purpose": ("purposes", ("requestId",)),
+}
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
@@ -510,6 +523,29 @@ class DocStore:
                 .where(documents.c.scope == (scope or self.scope))
             ).one()
         return int(n), int(size)
+
+    # ---------------------------------------------------------------- export
+
+    def export(self, folder: Path) -> int:
+        """Write every stored text into ``folder`` in the auditor's layout (``cogov audit verify
+        --documents``): ``receipts/<receiptId>``, ``invoices/<payoutId>``, ``projects/<projectId>``,
+        ``milestones/<projectId>-<index>``, ``purposes/<requestId>``, ``deposits/`` and
+        ``redemptions/`` by hash. A salted text is written as its opening (``.json``,
+        :meth:`ledger.commitment.Opening.to_json`), a public one as its UTF-8 text (``.txt``).
+        Returns how many files were written."""
+        n = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(documents).where(documents.c.state == STORED).order_by(documents.c.hash))
+            for row in rows.mappings():
+                d = _document(row)
+                sub, names = EXPORT_FOLDERS[d.kind]
+                stem = "-".join(str((d.record or {})[a]) for a in names) if names and d.record else d.hash
+                opening = d.opening
+                path = folder / sub / (f"{stem}.json" if opening else f"{stem}.txt")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(opening.to_json() if opening else d.text.encode("utf-8"))
+                n += 1
+        return n
 
     # ---------------------------------------------------------------- migration
 

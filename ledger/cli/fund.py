@@ -390,6 +390,22 @@ def export(
     out.ok(f"wrote {len(rows)} rows to {csv_path} and {json_path}")
 
 
+@fund_app.command("documents")
+def documents(
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for the auditor (cogov audit verify --documents).")
+    ],
+) -> None:
+    """Write the stored texts (openings of the salted ones) in the layout the auditor's document check reads."""
+    from ledger.errors import ConfigError
+
+    try:
+        n = _docs().export(out_dir)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the documents to {out_dir}: {exc.strerror}") from exc
+    out.ok(f"wrote {n} documents to {out_dir}")
+
+
 # ---------------------------------------------------------------- credit
 
 

@@ -85,6 +85,12 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     assert fund.contribution(1).memo_hash != doc_hash(memo.text)
     assert parking.title_hash == doc_hash(PARKING)
     assert isinstance(memo.opening, Opening)
+    # the texts in the auditor's folder layout: openings for the salted ones, texts for the public ones
+    folder = tmp_path / "documents"
+    assert docs.export(folder) >= 8 + 3 + 2
+    assert Opening.from_json((folder / "receipts" / "1.json").read_bytes()).opens(fund.contribution(1).memo_hash)
+    assert (folder / "projects" / f"{parking.id}.txt").read_text("utf-8") == PARKING
+    assert (folder / "milestones" / f"{parking.id}-0.txt").exists() and len(list((folder / "invoices").iterdir())) == 2
 
     before = (fund.contribution_count(), fund.project_count(), fund.motion_count(), led.block_number())
     said.clear()
