@@ -142,10 +142,12 @@ def _iso(ts: int) -> str:
 # ----------------------------------------------------------------------------- overview
 
 
-def _token_flows(index: Any, members: Members) -> tuple[int | None, list[dict[str, Any]]]:
+def _token_flows(
+    index: Any, members: Members, contributed: Mapping[str, int]
+) -> tuple[int | None, list[dict[str, Any]]]:
     """The fund's token balance from the token's ``Transfer`` events (None when the token is not
     indexed), and the transfers into the fund that no ``contribute`` in their transaction accounts
-    for (money sent straight to the fund's address)."""
+    for (money sent straight to the fund's address). ``contributed``: tx hash -> contributed."""
     fund = index.contracts.get(FUND) if index is not None else None
     if fund is None or not _indexed(index, CREDIT):
         return None, []
@@ -156,9 +158,6 @@ def _token_flows(index: Any, members: Members) -> tuple[int | None, list[dict[st
         inflow[e.tx_hash].append(e)
     for e in _events(index, CREDIT, "Transfer", args={"from": fund}):
         balance -= int(e.args["value"])
-    contributed: Counter[str] = Counter()
-    for e in _events(index, FUND, "ContributionReceived"):
-        contributed[e.tx_hash] += int(e.args["amount"])
     outside: list[dict[str, Any]] = []
     for tx_hash, transfers in inflow.items():
         extra = sum(int(t.args["value"]) for t in transfers) - contributed.get(tx_hash, 0)
@@ -186,6 +185,7 @@ def overview(index: Any, latest: int = 12) -> dict[str, Any]:
     n_contrib = n_payouts = n_refunds = n_projects = 0
     series: list[dict[str, Any]] = []
     activity: list[dict[str, Any]] = []
+    by_tx: Counter[str] = Counter()  # contributed per transaction
     last_block: int | None = None
     if _indexed(index, FUND):
         last_block = index.last_block()
@@ -201,6 +201,7 @@ def overview(index: Any, latest: int = 12) -> dict[str, Any]:
                 contributed += amount
                 running_in += amount
                 n_contrib += 1
+                by_tx[e.tx_hash] += amount
                 item = {"amount": amount, "direction": "in", "kind": kind,
                         "who": members.name(int(a["memberId"])), "project_id": int(a["projectId"]),
                         "receipt_id": int(a["receiptId"])}
@@ -230,7 +231,7 @@ def overview(index: Any, latest: int = 12) -> dict[str, Any]:
             if item is not None:
                 activity.append({"event": e.event, "block": e.block, "time": e.time, "tx_hash": e.tx_hash,
                                  "href": _link(e.tx_hash), **item})
-    token_balance, outside = _token_flows(index, members)
+    token_balance, outside = _token_flows(index, members, by_tx)
     accounted = contributed - paid - refunded
     return {
         "currency": "CNY",

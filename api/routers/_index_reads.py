@@ -117,10 +117,10 @@ class AnswerCache:
 
     A version change (new blocks indexed, a reorg rolled back) makes every answer
     stale. Concurrent misses of one key compute it once; the others wait for that
-    answer. With ``stale_ok`` (public pages, where an answer one block behind is fine
-    and says which block it shows) a stale answer is returned at once while one
-    background thread computes the current one, so a slow page (statistics over every
-    event) costs its computation to no reader when the index moves on. Only for answers
+    answer. With ``stale_ok`` (answers where one block behind is fine and says which
+    block it shows) a stale answer is returned at once while one background thread
+    computes the current one. The portal's pages do not use it: the first visitor after
+    a change gets the new page. Only for answers
     that depend on nothing but the index and the request: not for the chain's current
     state, nor the wall clock.
     """
