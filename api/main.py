@@ -53,6 +53,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
         openapi_url="/openapi.json",
     )
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.anonymous_limiter = RateLimiter(settings.anonymous_rate_limit_per_minute)  # the portal, per address
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     problems.install(app)
     app.include_router(health.router)

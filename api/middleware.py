@@ -1,11 +1,13 @@
-"""Request body limit (413) and per-key rate limiting (429 with Retry-After)."""
+"""Request body limit (413), and rate limiting per API key and per anonymous client address (429 with Retry-After)."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.errors import LedgerError
@@ -21,10 +23,13 @@ class TooManyRequests(LedgerError):
 
 
 class RateLimiter:
-    """A token bucket per API key: ``per_minute`` requests, refilled continuously."""
+    """A token bucket per key (an API key; an anonymous client's address): ``per_minute``
+    requests, refilled continuously. Buckets that have filled up again are dropped once
+    there are more than ``max_keys`` (a full bucket and no bucket are the same)."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, max_keys: int = 100_000) -> None:
         self.per_minute = per_minute
+        self.max_keys = max_keys
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
@@ -40,6 +45,39 @@ class RateLimiter:
                 self._buckets[key] = (tokens, now)
                 raise TooManyRequests(max(1, math.ceil((1.0 - tokens) / rate)))
             self._buckets[key] = (tokens - 1.0, now)
+            if len(self._buckets) > self.max_keys:
+                self._prune(now, rate)
+
+    def _prune(self, now: float, rate: float) -> None:
+        full = float(self.per_minute)
+        for k, (tokens, last) in list(self._buckets.items()):
+            if tokens + (now - last) * rate >= full:
+                del self._buckets[k]
+
+
+def client_address(request: Request) -> str:
+    """Who an anonymous request is, for its rate limit: the client's IP address (the proxy's
+    forwarded address when uvicorn is told to trust it: ``--forwarded-allow-ips``); an IPv6
+    client by its /64 network, the smallest block one subscriber is given."""
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def limit_anonymous(request: Request) -> None:
+    """A dependency for the routes that take no API key (the portal, its public JSON): one token
+    bucket per client address (``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE``), 429 with ``Retry-After``
+    beyond it. It holds whatever the request carries: an ``Authorization`` header does not matter here."""
+    limiter = getattr(request.app.state, "anonymous_limiter", None)
+    if limiter is not None:
+        limiter.check(client_address(request))
 
 
 class BodyLimitMiddleware:

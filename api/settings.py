@@ -20,6 +20,16 @@ class Settings(LedgerSettings):
     #: genesis hash) is reused by writes; a connection error or a node fail-over re-checks at once,
     #: and the index follower checks every poll. 0: every write asks the node.
     chain_check_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: ``COGOV_DOC_QUOTA_COUNT`` / ``COGOV_DOC_QUOTA_BYTES``: the off-chain texts (memos, titles,
+    #: purposes, references …) one API key may store, in number and in UTF-8 bytes; 0: no limit.
+    #: Beyond them a write carrying a new text is refused before it is sent (429 / 413).
+    doc_quota_count: int = Field(default=10_000, ge=0)
+    doc_quota_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    #: ``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE``: requests per minute per client address on the
+    #: routes without an API key (the portal, its public JSON); 0 disables the limit.
+    anonymous_rate_limit_per_minute: int = Field(default=120, ge=0)
+    #: ``COGOV_PAGE_CACHE_SIZE``: rendered portal pages kept per index version.
+    page_cache_size: int = Field(default=256, ge=1, le=100_000)
 
 
 def service_settings(settings: LedgerSettings) -> Settings:

@@ -31,6 +31,7 @@ class ServiceState:
     manifest: Manifest | None = None
     _index: Any = None  # ledger.index.Indexer once the deployment is known (see `index`)
     idempotency: Any = None  # api.idempotency.IdempotencyStore
+    docs: Any = None  # ledger.fund_docs.DocStore: the off-chain texts behind on-chain hashes
     chain_problem: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
@@ -52,6 +53,7 @@ class ServiceState:
             preflight=settings.preflight,
         )
         from api.idempotency import IdempotencyStore
+        from ledger.fund_docs import open_store
 
         engine = engine_for(settings.service_db_url)
         state = cls(
@@ -60,6 +62,7 @@ class ServiceState:
             keystore=Keystore(settings.keystore_dir),
             apikeys=ApiKeyStore(engine),
             idempotency=IdempotencyStore(engine, ledger),
+            docs=open_store(settings, engine),
         )
         state.load_manifest()
         try:
@@ -68,6 +71,11 @@ class ServiceState:
                 log.info("re-sent %d signed transactions left unanswered by a previous run", n)
         except LedgerError as exc:
             log.warning("idempotency reconciliation skipped: %s", exc)
+        if state.manifest is not None:
+            try:  # texts of writes mined while no one was waiting (a crash, a 202): stored now
+                state.docs.settle(ledger)
+            except LedgerError as exc:
+                log.warning("pending documents not settled: %s", exc)
         return state
 
     def load_manifest(self) -> None:

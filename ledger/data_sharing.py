@@ -6,7 +6,8 @@ Hash conventions (the auditor checks files against them):
 * ``scope_hash`` of a field list: keccak256 of the UTF-8 bytes of the sorted,
   de-duplicated field names joined by ``","`` (:func:`scope_hash`); "all fields"
   is the dataset schema's full field list;
-* ``purpose_hash``: keccak256 of the UTF-8 purpose statement;
+* ``purpose_hash``: a salted commitment to the purpose statement, keccak256(salt ‖ utf8)
+  (:mod:`ledger.commitment`; the opening is kept off chain by :mod:`ledger.fund_docs`);
 * ``schema_hash`` / ``metadata_hash``: keccak256 of the canonical JSON of the
   schema / metadata document (:func:`canonical_hash`).
 """

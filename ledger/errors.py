@@ -195,6 +195,22 @@ class IntegrityError(LedgerError):
     code = "integrity-error"
 
 
+class QuotaExceeded(LedgerError):
+    """A caller's quota of stored off-chain texts is used up: 429 for the count, 413 for the bytes."""
+
+    http_status = 429
+    code = "quota-exceeded"
+
+    def __init__(self, what: str, limit: int, used: int, adding: int) -> None:
+        unit = "texts" if what == "count" else "bytes of text"
+        super().__init__(
+            f"document quota exceeded: {used} {unit} stored, the limit is {limit} (this write adds {adding})",
+            quota=what, limit=limit, used=used,
+        )
+        if what == "bytes":
+            self.http_status = 413
+
+
 class IndexUnavailable(LedgerError):
     """The event index is missing, corrupt or being rebuilt."""
 

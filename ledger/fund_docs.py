@@ -1,50 +1,98 @@
-"""The fund's off-chain document store: the texts behind the hashes the chain records.
+"""The off-chain texts behind on-chain hashes, in the service database.
 
-The chain stores only hashes (a project's ``titleHash``, a milestone's ``descriptionHash``,
-a contribution's ``memoHash``, a payout's ``invoiceHash``, a credit's ``depositRef``); the
-texts live here, in one JSON file, so that the API, the CLI, the portal and the auditor
-can show and verify them. The hash of a text is keccak256 of its UTF-8 bytes
-(:func:`doc_hash`); an invoice file is hashed by its exact bytes (:func:`file_hash`).
+The chain records only a hash of each short text: a project's ``titleHash``, a milestone's
+``descriptionHash``, a contribution's ``memoHash``, a payout's ``invoiceHash``, a credit's
+``depositRef`` / ``redemptionRef`` and an access request's ``purposeHash``. The texts live
+here, one row per hash in the ``documents`` table of the service database
+(``service_db_url``: SQLite or PostgreSQL, SQLAlchemy Core), so that a read is one row.
 
-The file (``fund-docs.json`` next to the deployment manifest by default)::
+What goes on chain, per kind (:func:`DocStore.draft`):
 
-    {"version": 1,
-     "documents": {"0x<keccak256>": {"kind": "title", "text": "停车难综合治理"}, ...}}
+============  ============================================  ===========================
+kind          on chain                                      why
+============  ============================================  ===========================
+title,        ``keccak256(utf8(text))``                     public by design: anyone can
+milestone                                                   check the portal's text
+memo,         ``keccak256(salt ‖ utf8(text))``, a random    not public: the hash alone
+invoice,      32-byte salt (:mod:`ledger.commitment`)       must not confirm a guess
+purpose
+deposit,      ``keccak256(salt ‖ utf8(text))``, salt =      not public, *and* the token
+redemption    HMAC-SHA256(reference key, kind ‖ 0 ‖ text)   refuses a reference used
+                                                            twice: the same bank slip must
+                                                            give the same commitment
+============  ============================================  ===========================
 
-Writes are idempotent (a text already stored is left alone), atomic (write a temporary
-file, then rename) and serialised across threads and processes (an exclusive ``flock``
-on a lock file), so the API and the CLI can add documents at the same time. Anyone can
-check an entry: ``keccak256(text.encode("utf-8")) == hash``; :meth:`DocStore.get`
-refuses an entry that fails the check.
+The reference key is derived (HKDF-SHA256) from the gateway master key, the deployment's
+one off-chain secret: without it a reference cannot be confirmed by guessing; with it the
+service, the CLI and the demo commit to a bank reference alike. The opening of a salted
+text is ``{"salt", "text"}`` (:class:`ledger.commitment.Opening`), which is what the
+auditor checks against the chain.
+
+A text is stored only once the chain accepted its write. The write path
+(:meth:`DocStore.send`): the text is *drafted* (validated, committed to), written as
+``pending`` with its transaction's hash in the ``before_send`` hook (after signing, before
+the transaction leaves the process, so a crash cannot lose the text of a mined write),
+and ``stored`` once a successful receipt names its hash (:meth:`DocStore.accept`) — the
+writer's own receipt, or one seen later (:meth:`DocStore.settle`: at start-up, and when a
+pending text is asked for; a ``Prefer: respond-async`` write is answered before its
+receipt). A write the pre-flight refuses never reaches the hook; a mined revert discards
+its pending texts. Acceptance records the on-chain record the text belongs to (receipt
+id, payout, request …): who may read a text is decided from it (:mod:`ledger.doc_access`).
+
+Quotas: each row carries the scope that wrote it (an API key id, ``cli``, ``import``);
+:class:`Quota` bounds the rows and bytes of one scope (checked when a text is written).
+
+Migration: :meth:`DocStore.import_legacy` imports the JSON file of older versions
+(``fund-docs.json`` next to the manifest: unsalted texts), renames it ``*.imported`` and
+never writes it again. Imported texts are served only once a chain record names their
+hash (:meth:`DocStore.resolve`).
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
+import hashlib
+import hmac
 import json
+import logging
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import sqlalchemy as sa
 from eth_utils import keccak
 
-from ledger.errors import ConfigError, IntegrityError, ValidationFailed
+from ledger.commitment import Opening, commit
+from ledger.errors import ContractReverted, QuotaExceeded, ValidationFailed
 
-DocKind = Literal["title", "milestone", "memo", "invoice", "deposit", "redemption"]
-KINDS: tuple[str, ...] = ("title", "milestone", "memo", "invoice", "deposit", "redemption")
-FILENAME = "fund-docs.json"
+if TYPE_CHECKING:
+    from ledger.client import Ledger, TxReceipt
+    from ledger.config import Settings
+
+log = logging.getLogger("ledger.fund_docs")
+
+DocKind = Literal["title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose"]
+KINDS: tuple[str, ...] = ("title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose")
+#: Texts public by design: hashed without a salt, shown on the portal.
+PUBLIC_KINDS: frozenset[str] = frozenset({"title", "milestone"})
+#: References the token accepts once each: salted with a keyed (deterministic) salt.
+REFERENCE_KINDS: frozenset[str] = frozenset({"deposit", "redemption"})
+LEGACY_FILENAME = "fund-docs.json"
 ZERO_HASH = b"\x00" * 32
 MAX_TEXT = 20_000
+_CHUNK = 500  # hashes per IN (...) query
 
-_thread_lock = threading.Lock()
+PENDING, STORED, LEGACY = "pending", "stored", "legacy"
+
+BeforeSend = Callable[[str, bytes], None] | None
+R = TypeVar("R")
 
 
 def doc_hash(text: str) -> bytes:
-    """keccak256 of the UTF-8 bytes of ``text`` (what the chain records)."""
+    """keccak256 of the UTF-8 bytes of ``text`` (what the chain records for a public text)."""
     return keccak(text.encode("utf-8"))
 
 
@@ -59,7 +107,7 @@ def hex32(value: bytes) -> str:
 
 def parse_hash(value: str) -> bytes:
     """A ``0x`` + 64 hex digits string as 32 bytes."""
-    s = value[2:] if value.startswith("0x") else value
+    s = value[2:] if value.startswith(("0x", "0X")) else value
     try:
         raw = bytes.fromhex(s)
     except ValueError as exc:
@@ -69,101 +117,517 @@ def parse_hash(value: str) -> bytes:
     return raw
 
 
+def _key(h: bytes | str) -> str:
+    return hex32(h) if isinstance(h, bytes) else hex32(parse_hash(h))
+
+
+# ------------------------------------------------------------------ where each kind goes on chain
+
+
+@dataclass(frozen=True)
+class OnChain:
+    """The event that records a kind's hash, and the arguments that name its record."""
+
+    contract: str
+    event: str
+    hash_arg: str
+    record_args: tuple[str, ...]
+
+
+ON_CHAIN: Mapping[str, OnChain] = {
+    "title": OnChain("CoGovFund", "ProjectProposed", "titleHash", ("projectId",)),
+    "milestone": OnChain("CoGovFund", "MilestoneDefined", "descriptionHash", ("projectId", "index")),
+    "memo": OnChain("CoGovFund", "ContributionReceived", "memoHash", ("receiptId", "memberId")),
+    "invoice": OnChain("CoGovFund", "PayoutMade", "invoiceHash", ("payoutId", "projectId", "beneficiary")),
+    "deposit": OnChain("CommunityCredit", "CreditMinted", "depositRef", ("to",)),
+    "redemption": OnChain("CommunityCredit", "CreditBurned", "redemptionRef", ("holder",)),
+    "purpose": OnChain("DataSharing", "AccessRequested", "purposeHash", ("requestId", "datasetId", "requesterId")),
+}
+
+
+#: Where :meth:`DocStore.export` writes each kind: a folder and the record's ids naming the file
+#: (none: the hash names it), as the auditor's document check reads them.
+EXPORT_FOLDERS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "title": ("projects", ("projectId",)),
+    "milestone": ("milestones", ("projectId", "index")),
+    "memo": ("receipts", ("receiptId",)),
+    "invoice": ("invoices", ("payoutId",)),
+    "deposit": ("deposits", ()),
+    "redemption": ("redemptions", ()),
+    "purpose": ("purposes", ("requestId",)),
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, bool | str):
+        return value
+    return int(value)
+
+
+def record_of(kind: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The record (its ids) a text of ``kind`` belongs to, from its event's arguments."""
+    return {a: _plain(args[a]) for a in ON_CHAIN[kind].record_args}
+
+
+def records_in(events: Iterable[Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(kind, hash, record)`` for every document hash the decoded ``events`` carry."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for e in events:
+        for kind, spec in ON_CHAIN.items():
+            if e.contract != spec.contract or e.name != spec.event:
+                continue
+            value = e.args.get(spec.hash_arg)
+            h = _plain(value) if value is not None else None
+            if not isinstance(h, str) or int(h, 16) == 0:
+                continue
+            out.append((kind, h.lower(), record_of(kind, e.args)))
+    return out
+
+
+# ------------------------------------------------------------------ drafts and documents
+
+
+def reference_key(master_key: bytes) -> bytes:
+    """The key of the keyed salts of deposit and redemption references (HKDF-SHA256 of the master key)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cogov/reference-commitment/v1").derive(
+        master_key
+    )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A text ready to go on chain: its kind, and its salt (None for a public text)."""
+
+    kind: str
+    text: str
+    salt: bytes | None
+
+    @property
+    def hash(self) -> bytes:
+        return doc_hash(self.text) if self.salt is None else commit(self.text, self.salt)
+
+    @property
+    def hash_hex(self) -> str:
+        return hex32(self.hash)
+
+    @property
+    def size(self) -> int:
+        return len(self.text.encode("utf-8"))
+
+
 @dataclass(frozen=True)
 class Document:
+    """A stored text: its hash, kind and (for a salted text) salt; where it stands."""
+
     hash: str
     kind: str
     text: str
+    salt: str | None
+    state: str
+    tx_hash: str | None = None
+    record: Mapping[str, Any] | None = None
+
+    @property
+    def opening(self) -> Opening | None:
+        """The opening ``{"salt", "text"}`` of a salted text (None for a public one)."""
+        return None if self.salt is None else Opening(self.text, bytes.fromhex(self.salt[2:]))
+
+    def verifies(self) -> bool:
+        """True if the text (with its salt) hashes to :attr:`hash`."""
+        if self.salt is None:
+            return hex32(doc_hash(self.text)) == self.hash
+        opening = self.opening
+        return opening is not None and opening.opens(self.hash)
 
 
-def default_path(manifest_path: Path) -> Path:
-    """The store next to the deployment manifest (``.cogov/fund-docs.json`` in development)."""
-    return manifest_path.parent / FILENAME
+@dataclass(frozen=True)
+class Quota:
+    """Most rows and UTF-8 bytes one scope may store (0: no limit)."""
+
+    count: int = 0
+    bytes: int = 0
+
+
+metadata = sa.MetaData()
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("hash", sa.String(66), primary_key=True),  # 0x + 64 lowercase hex: what the chain holds
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("salt", sa.String(66), nullable=True),  # None: a public text (keccak256 of the text)
+    sa.Column("state", sa.String(8), nullable=False),  # pending | stored | legacy
+    sa.Column("tx_hash", sa.String(66), nullable=True),
+    sa.Column("record", sa.Text, nullable=True),  # JSON: the ids of the on-chain record (ON_CHAIN)
+    sa.Column("scope", sa.String(64), nullable=False),  # who wrote it: an API key id, cli, import
+    sa.Column("size", sa.Integer, nullable=False),  # UTF-8 bytes of the text
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_documents_scope", "scope"),
+    sa.Index("ix_documents_state_tx", "state", "tx_hash"),
+)
+
+
+def _document(row: sa.RowMapping) -> Document:
+    return Document(
+        hash=str(row["hash"]),
+        kind=str(row["kind"]),
+        text=str(row["text"]),
+        salt=row["salt"],
+        state=str(row["state"]),
+        tx_hash=row["tx_hash"],
+        record=json.loads(row["record"]) if row["record"] else None,
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
 
 
 class DocStore:
-    """Texts by keccak256 hash, in one JSON file."""
+    """The ``documents`` table: texts by on-chain hash, written by one scope under its quota.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Args:
+        engine: The service database.
+        reference_key: Returns the key of the references' keyed salts (asked for only
+            when a deposit or redemption reference is drafted).
+        scope: Who writes through this store (an API key id; ``cli``).
+        quota: The scope's quota (None: none).
+    """
 
-    # ---------------------------------------------------------------- reads
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        reference_key: Callable[[], bytes] | None = None,
+        scope: str = "cli",
+        quota: Quota | None = None,
+    ) -> None:
+        self.engine = engine
+        self._reference_key = reference_key
+        self.scope = scope
+        self.quota = quota
+        metadata.create_all(engine)
 
-    def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read the fund document store {self.path}: {exc.strerror}") from exc
-        try:
-            doc = json.loads(raw)
-            docs = doc["documents"]
-            if not isinstance(docs, dict):
-                raise TypeError("documents is not an object")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"the fund document store {self.path} is not valid: {exc}") from exc
-        return docs
+    @classmethod
+    def open(cls, url: str, **kwargs: Any) -> DocStore:
+        """A store over the database at ``url`` (a SQLite file's folder is created)."""
+        backend = sa.engine.make_url(url)
+        if backend.get_backend_name() == "sqlite" and backend.database and backend.database != ":memory:":
+            Path(backend.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return cls(sa.create_engine(url), **kwargs)
 
-    def get(self, h: bytes | str) -> Document | None:
-        """The document with hash ``h``, or None. Raises IntegrityError if the stored text does not hash to ``h``."""
-        key = hex32(h) if isinstance(h, bytes) else hex32(parse_hash(h))
-        entry = self._load().get(key)
-        if entry is None:
-            return None
-        text = str(entry.get("text", ""))
-        if hex32(doc_hash(text)) != key:
-            raise IntegrityError(f"fund document {key} in {self.path} does not match its hash")
-        return Document(key, str(entry.get("kind", "")), text)
+    def for_scope(self, scope: str, quota: Quota | None = None) -> DocStore:
+        """The same store, written by ``scope`` under ``quota``."""
+        store = DocStore.__new__(DocStore)
+        store.engine, store._reference_key, store.scope, store.quota = self.engine, self._reference_key, scope, quota
+        return store
 
-    def text(self, h: bytes | str) -> str | None:
-        """The text behind ``h`` (None if unknown, or for the zero hash)."""
-        if (isinstance(h, bytes) and h == ZERO_HASH) or (isinstance(h, str) and int(h, 16) == 0):
-            return None
-        d = self.get(h)
-        return d.text if d else None
+    # ---------------------------------------------------------------- writing
 
-    def texts(self) -> dict[str, str]:
-        """Every stored text by hash (unchecked: for bulk display; use :meth:`get` to verify one)."""
-        return {k: str(v.get("text", "")) for k, v in self._load().items()}
-
-    def documents(self, kind: str | None = None) -> Iterator[Document]:
-        for k, v in sorted(self._load().items()):
-            if kind is None or v.get("kind") == kind:
-                yield Document(k, str(v.get("kind", "")), str(v.get("text", "")))
-
-    # ---------------------------------------------------------------- writes
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_suffix(self.path.suffix + ".lock")
-        with _thread_lock, open(lock_path, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def put(self, kind: DocKind, text: str) -> bytes:
-        """Store ``text`` (if new) and return its hash. Idempotent."""
+    def draft(self, kind: DocKind, text: str) -> Draft:
+        """Validate ``text`` and commit to it as ``kind`` (nothing is stored yet)."""
         if kind not in KINDS:
             raise ValidationFailed("kind", f"one of {', '.join(KINDS)}")
         if not text.strip():
             raise ValidationFailed(kind, "must not be empty")
         if len(text) > MAX_TEXT:
             raise ValidationFailed(kind, f"at most {MAX_TEXT} characters")
-        h = doc_hash(text)
-        key = hex32(h)
-        with self._exclusive():
-            docs = self._load()
-            if key in docs:
-                return h
-            docs[key] = {"kind": kind, "text": text}
-            tmp = self.path.with_suffix(self.path.suffix + f".{os.getpid()}.tmp")
-            tmp.write_text(
-                json.dumps({"version": 1, "documents": docs}, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                encoding="utf-8",
-            )
-            os.replace(tmp, self.path)
-        return h
+        if kind in PUBLIC_KINDS:
+            return Draft(kind, text, None)
+        if kind in REFERENCE_KINDS:
+            if self._reference_key is None:
+                raise ValidationFailed(kind, "this store has no reference key (the gateway master key)")
+            msg = kind.encode() + b"\x00" + text.encode("utf-8")
+            return Draft(kind, text, hmac.new(self._reference_key(), msg, hashlib.sha256).digest())
+        return Draft(kind, text, Opening.new(text).salt)
+
+    def hook(self, drafts: Sequence[Draft | None], before_send: BeforeSend = None) -> BeforeSend:
+        """A ``before_send`` hook writing ``drafts`` as pending under the transaction's hash, then
+        calling ``before_send``; None when there is nothing to do."""
+        todo = [d for d in drafts if d is not None]
+        if not todo:
+            return before_send
+
+        def _hook(tx_hash: str, signed: bytes) -> None:
+            self._pending(todo, tx_hash)
+            if before_send is not None:
+                before_send(tx_hash, signed)
+
+        return _hook
+
+    def send(
+        self, drafts: Sequence[Draft | None], write: Callable[..., R], *args: Any, before_send: BeforeSend = None,
+        **kwargs: Any,
+    ) -> R:
+        """``write(*args, before_send=hook, **kwargs)``: the write carrying ``drafts`` (a wrapper's
+        method: ``fund.contribute``, ``credit.mint`` …), its texts pending from the moment it is
+        signed; a mined revert discards them. ``before_send``: the caller's own hook, run after.
+        The caller accepts the receipt (:meth:`accept`) once it has it.
+        """
+        todo = [d for d in drafts if d is not None]
+        if todo and self.quota is not None:
+            with self.engine.connect() as conn:  # refused before anything is sent (an approval, say)
+                self._check_quota(conn, self._new(conn, todo))
+        try:
+            return write(*args, before_send=self.hook(drafts, before_send), **kwargs)
+        except ContractReverted as exc:
+            if exc.tx_hash:
+                self.discard(exc.tx_hash)
+            raise
+
+    def _pending(self, drafts: Sequence[Draft], tx_hash: str) -> None:
+        now = time.time()
+        for attempt in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    existing = self._existing(conn, drafts)
+                    new = [d for d in drafts if d.hash_hex not in existing]
+                    self._check_quota(conn, new)  # again, in the writing transaction
+                    for d in new:
+                        conn.execute(documents.insert().values(
+                            hash=d.hash_hex, kind=d.kind, text=d.text,
+                            salt=None if d.salt is None else hex32(d.salt), state=PENDING,
+                            tx_hash=tx_hash.lower(), scope=self.scope, size=d.size, created_at=now))
+                    again = [k for k, state in existing.items() if state == PENDING]
+                    if again:  # the same text in another write still in flight (a public title): follow this one
+                        conn.execute(documents.update().where(documents.c.hash.in_(again))
+                                     .values(tx_hash=tx_hash.lower()))
+                return
+            except sa.exc.IntegrityError:
+                if attempt:
+                    raise
+                # another process inserted the same hash at the same moment: look again
+
+    @staticmethod
+    def _existing(conn: sa.Connection, drafts: Sequence[Draft]) -> dict[str, str]:
+        """hash -> state of the rows ``drafts`` already have."""
+        query = sa.select(documents.c.hash, documents.c.state).where(documents.c.hash.in_([d.hash_hex for d in drafts]))
+        return {str(r.hash): str(r.state) for r in conn.execute(query)}
+
+    def _new(self, conn: sa.Connection, drafts: Sequence[Draft]) -> list[Draft]:
+        existing = self._existing(conn, drafts)
+        return [d for d in drafts if d.hash_hex not in existing]
+
+    def _check_quota(self, conn: sa.Connection, new: Sequence[Draft]) -> None:
+        q = self.quota
+        if q is None or not new or (not q.count and not q.bytes):
+            return
+        used_count, used_bytes = conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size), 0))
+            .where(documents.c.scope == self.scope)
+        ).one()
+        adding = sum(d.size for d in new)
+        if q.count and int(used_count) + len(new) > q.count:
+            raise QuotaExceeded("count", q.count, int(used_count), len(new))
+        if q.bytes and int(used_bytes) + adding > q.bytes:
+            raise QuotaExceeded("bytes", q.bytes, int(used_bytes), adding)
+
+    def accept(self, receipt: TxReceipt) -> int:
+        """A successful receipt: the texts whose hashes its events carry are stored, with their
+        record. Returns how many rows changed (0 when there is nothing, or all were stored)."""
+        if receipt.status != 1:
+            return self.discard(receipt.tx_hash)
+        found = records_in(receipt.events)
+        n = 0
+        with self.engine.begin() as conn:
+            for kind, h, record in found:
+                n += conn.execute(
+                    documents.update()
+                    .where(documents.c.hash == h, documents.c.kind == kind, documents.c.state != STORED)
+                    .values(state=STORED, record=json.dumps(record, sort_keys=True), tx_hash=receipt.tx_hash.lower())
+                ).rowcount
+        return n
+
+    def discard(self, tx_hash: str) -> int:
+        """Forget the pending texts of a transaction that reverted."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(
+                documents.delete().where(documents.c.state == PENDING, documents.c.tx_hash == tx_hash.lower())
+            ).rowcount)
+
+    def settle(self, ledger: Ledger, tx_hashes: Collection[str] | None = None) -> int:
+        """Pending texts whose transaction has a receipt by now: stored (success) or discarded
+        (revert). ``tx_hashes``: only these transactions. Returns how many transactions settled."""
+        query = sa.select(documents.c.tx_hash).where(documents.c.state == PENDING).distinct()
+        if tx_hashes is not None:
+            query = query.where(documents.c.tx_hash.in_([t.lower() for t in tx_hashes]))
+        with self.engine.connect() as conn:
+            pending = [str(r[0]) for r in conn.execute(query) if r[0]]
+        settled = 0
+        for tx in pending:
+            receipt = ledger.receipt(tx)
+            if receipt is None:
+                continue  # not mined (yet): the idempotency store re-sends what it signed
+            self.accept(receipt)
+            settled += 1
+        return settled
+
+    def resolve(self, h: str, record: Mapping[str, Any]) -> None:
+        """An imported text whose hash a chain record carries: stored, with that record."""
+        with self.engine.begin() as conn:
+            conn.execute(documents.update().where(documents.c.hash == _key(h), documents.c.state == LEGACY)
+                         .values(state=STORED, record=json.dumps(dict(record), sort_keys=True)))
+
+    # ---------------------------------------------------------------- reading
+
+    def get(self, h: bytes | str) -> Document | None:
+        """The row of hash ``h`` in whatever state (one row by primary key), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(documents).where(documents.c.hash == _key(h))).mappings().first()
+        return _document(row) if row is not None else None
+
+    def texts(self, hashes: Iterable[bytes | str], kinds: Collection[str] | None = None) -> dict[str, str]:
+        """The texts of ``hashes`` (lowercase ``0x`` keys) that verify against their hash.
+
+        For hashes read from the chain (a list, a page): a text whose hash (with its salt)
+        the chain holds is that record's text, whatever its state here.
+        """
+        keys = sorted({_key(h) for h in hashes if (h if isinstance(h, bytes) else parse_hash(h)) != ZERO_HASH})
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(keys):
+                query = sa.select(documents).where(documents.c.hash.in_(chunk))
+                if kinds is not None:
+                    query = query.where(documents.c.kind.in_(list(kinds)))
+                for row in conn.execute(query).mappings():
+                    d = _document(row)
+                    if d.verifies():
+                        out[d.hash] = d.text
+                    else:
+                        log.warning("document %s does not match its hash; not shown", d.hash)
+        return out
+
+    def text(self, h: bytes | str) -> str | None:
+        """The text of one on-chain hash (None if unknown, or for the zero hash)."""
+        return self.texts([h]).get(_key(h))
+
+    def hashes_of(self, kind: str, text: str) -> list[str]:
+        """The hashes (any state) under which ``text`` is kept as ``kind``: for operators and
+        tests looking a write up by its text (a scan: texts are not indexed)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(documents.c.hash).where(documents.c.kind == kind, documents.c.text == text))
+            return sorted(str(r[0]) for r in rows)
+
+    def usage(self, scope: str | None = None) -> tuple[int, int]:
+        """(rows, UTF-8 bytes) stored by ``scope`` (this store's by default)."""
+        with self.engine.connect() as conn:
+            n, size = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size), 0))
+                .where(documents.c.scope == (scope or self.scope))
+            ).one()
+        return int(n), int(size)
+
+    # ---------------------------------------------------------------- export
+
+    def export(self, folder: Path) -> int:
+        """Write every stored text into ``folder`` in the auditor's layout (``cogov audit verify
+        --documents``): ``receipts/<receiptId>``, ``invoices/<payoutId>``, ``projects/<projectId>``,
+        ``milestones/<projectId>-<index>``, ``purposes/<requestId>``, ``deposits/`` and
+        ``redemptions/`` by hash. A salted text is written as its opening (``.json``,
+        :meth:`ledger.commitment.Opening.to_json`), a public one as its UTF-8 text (``.txt``).
+        Returns how many files were written."""
+        n = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(documents).where(documents.c.state == STORED).order_by(documents.c.hash))
+            for row in rows.mappings():
+                d = _document(row)
+                sub, names = EXPORT_FOLDERS[d.kind]
+                stem = "-".join(str((d.record or {})[a]) for a in names) if names and d.record else d.hash
+                opening = d.opening
+                path = folder / sub / (f"{stem}.json" if opening else f"{stem}.txt")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(opening.to_json() if opening else d.text.encode("utf-8"))
+                n += 1
+        return n
+
+    # ---------------------------------------------------------------- migration
+
+    def import_legacy(self, path: Path) -> int:
+        """Import the JSON store of older versions (if ``path`` exists), then rename it
+        ``<name>.imported``. Entries whose text does not hash to their key are left out.
+        Returns how many texts were imported."""
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            log.warning("cannot read the old document store %s: %s", path, exc.strerror)
+            return 0
+        try:
+            entries = json.loads(raw)["documents"]
+            if not isinstance(entries, dict):
+                raise TypeError("documents is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("the old document store %s is not valid (%s); not imported", path, exc)
+            return 0
+        rows: dict[str, dict[str, Any]] = {}
+        skipped = 0
+        now = time.time()
+        for key, entry in entries.items():
+            text = entry.get("text") if isinstance(entry, dict) else None
+            kind = entry.get("kind") if isinstance(entry, dict) else None
+            if not isinstance(text, str) or kind not in KINDS or hex32(doc_hash(text)) != str(key).lower():
+                skipped += 1
+                continue
+            rows[str(key).lower()] = {"hash": str(key).lower(), "kind": kind, "text": text, "salt": None,
+                                      "state": LEGACY, "scope": "import", "size": len(text.encode("utf-8")),
+                                      "created_at": now}
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(rows)):
+                have = {str(r[0]) for r in conn.execute(sa.select(documents.c.hash).where(documents.c.hash.in_(chunk)))}
+                new = [rows[k] for k in chunk if k not in have]
+                if new:
+                    conn.execute(documents.insert(), new)
+        with contextlib.suppress(FileNotFoundError):  # another process imported it at the same time
+            os.replace(path, path.with_name(path.name + ".imported"))
+        log.info("imported %d texts from %s (%d left out: not matching their hash)", len(rows), path, skipped)
+        return len(rows)
+
+
+def legacy_path(manifest_path: Path) -> Path:
+    """Where older versions kept the texts: ``fund-docs.json`` next to the deployment manifest."""
+    return manifest_path.parent / LEGACY_FILENAME
+
+
+def open_store(settings: Settings, engine: sa.Engine | None = None, *, scope: str = "cli") -> DocStore:
+    """The deployment's store (``service_db_url``), with the reference key from the gateway master
+    key file, the old JSON store next to the manifest imported on first use."""
+    from ledger.gateway import load_master_key
+
+    def key() -> bytes:
+        return reference_key(load_master_key(settings.gateway_master_key_file, create=settings.env != "production"))
+
+    store = DocStore(engine, reference_key=key, scope=scope) if engine is not None else DocStore.open(
+        settings.service_db_url, reference_key=key, scope=scope)
+    store.import_legacy(legacy_path(settings.manifest_path))
+    return store
+
+
+__all__ = [
+    "KINDS",
+    "ON_CHAIN",
+    "PUBLIC_KINDS",
+    "REFERENCE_KINDS",
+    "DocKind",
+    "DocStore",
+    "Document",
+    "Draft",
+    "Quota",
+    "QuotaExceeded",
+    "doc_hash",
+    "file_hash",
+    "hex32",
+    "legacy_path",
+    "open_store",
+    "parse_hash",
+    "record_of",
+    "records_in",
+    "reference_key",
+]

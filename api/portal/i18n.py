@@ -27,6 +27,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "overview.title": "社区共治基金概览",
         "overview.lead": "基金的每一笔收入与支出都记录在许可链上，任何人都可以核对。",
         "balance": "基金余额",
+        "balance.note": "基金合约实际持有的代币余额（来自代币的转账事件）。",
+        "accounted_balance": "账面余额（捐助 − 拨付 − 退款）",
+        "outside_contribute": "未经捐助接口直接转入",
+        "outside.lead": "以下转账直接打入基金地址，没有经过捐助（contribute），"
+                        "因此没有收据、也不计入任何项目或公共池：",
+        "outside.none": "没有未经捐助接口直接转入的资金。",
         "total_contributed": "累计捐助",
         "total_paid_out": "累计拨付",
         "total_refunded": "累计退款",
@@ -216,6 +222,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "overview.lead": "Every unit in and out of the fund is recorded on a permissioned chain "
                          "where anyone can check it.",
         "balance": "Fund balance",
+        "balance.note": "The tokens the fund's contract actually holds (from the token's transfer events).",
+        "accounted_balance": "Accounted balance (contributed − paid out − refunded)",
+        "outside_contribute": "Sent straight to the fund, outside contribute",
+        "outside.lead": "These transfers reached the fund's address without a contribution (contribute): they "
+                        "have no receipt and count towards no project and not the general pool:",
+        "outside.none": "No money reached the fund outside contribute.",
         "total_contributed": "Contributed",
         "total_paid_out": "Paid out",
         "total_refunded": "Refunded",

@@ -1,27 +1,41 @@
 """The transparency portal's routes: server-rendered pages and the public overview JSON.
 
-No authentication: everything here is public by construction (see ``views.py``).
+No authentication: everything here is public by construction (see ``views.py``). So that
+anyone cannot make it work hard:
+
+* every route is rate-limited per client address (a token bucket,
+  ``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE``; beyond it 429 with ``Retry-After``);
+* every page is kept per index version (:func:`_cached`: the index's last block and its
+  hash are part of the key, so the first visitor after the index moves gets the new page,
+  never the previous one), in a cache of bounded size (``COGOV_PAGE_CACHE_SIZE``);
+* a page's key is made of known, validated parameters only (the language, a filter from
+  its fixed list, the id of a record the index holds), never of the raw query string:
+  an unknown parameter neither makes an entry nor evicts one, and a page for a record
+  that does not exist (or a trace search that finds nothing) is not kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import StateDep
+from api.middleware import limit_anonymous
 from api.portal import charts, i18n, views
-from api.routers._index_reads import cache_of
+from api.routers._index_reads import AnswerCache, cache_of
+from api.schemas.common import Problem
 from ledger.errors import LedgerError
+from ledger.fund_docs import PUBLIC_KINDS
 
 _API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = _API_DIR / "templates"
@@ -30,8 +44,10 @@ _CST = dt.timezone(dt.timedelta(hours=8))
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
-pages_router = APIRouter(tags=["portal"], include_in_schema=False)
-public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"])
+_LIMITED = {429: {"model": Problem, "description": "Too many requests from this address: retry after `Retry-After`"}}
+pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(limit_anonymous)])
+public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_anonymous)],
+                              responses=_LIMITED)  # type: ignore[arg-type]
 
 
 def static_files() -> StaticFiles:
@@ -75,16 +91,19 @@ def _lang(request: Request) -> str:
     return i18n.pick(request.query_params.get("lang"), request.cookies.get("lang"))
 
 
-def _render(request: Request, state: Any, template: str, status_code: int = 200, **context: Any) -> Response:
+def _render(request: Request, state: Any, template: str, status_code: int = 200,
+            params: Mapping[str, str] | None = None, path: str | None = None, **context: Any) -> Response:
+    """``template`` in the request's language. ``params`` and ``path``: the page's validated query
+    parameters and canonical path (the language switch keeps them; nothing else of the request's
+    URL reaches the page)."""
     lang = _lang(request)
 
     def t(key: str, **values: object) -> str:
         return i18n.translate(lang, key, **values)
 
     other = "en" if lang == "zh-CN" else "zh-CN"
-    params = dict(request.query_params)
-    params["lang"] = other
-    switch_url = request.url.path + "?" + urlencode(params)
+    path = path or request.url.path
+    switch_url = path + "?" + urlencode({**(params or {}), "lang": other})
     last_block: int | None = None
     index = getattr(state, "index", None)
     if index is not None:
@@ -97,7 +116,7 @@ def _render(request: Request, state: Any, template: str, status_code: int = 200,
         template,
         {
             "t": t, "lang": lang,
-            "switch_url": switch_url, "switch_lang": other, "path": request.url.path,
+            "switch_url": switch_url, "switch_lang": other, "path": path,
             "indexed_block": last_block, **context,
         },
         status_code=status_code,
@@ -108,47 +127,76 @@ def _render(request: Request, state: Any, template: str, status_code: int = 200,
     return response
 
 
-def _guard(request: Request, state: Any, build: Callable[[], dict[str, Any]], template: str) -> Response:
-    """Render ``template`` with ``build()``; a lost index or chain is a 503 page, not a stack trace."""
-    try:
-        context = build()
-    except LedgerError:
-        return _render(request, state, "portal/error.html", status_code=503, message_key="index_unavailable")
-    return _render(request, state, template, **context)
+class _NotKept(Exception):
+    """A page answered but not kept: an error page, a record that does not exist, a search that
+    found nothing (keys an anonymous caller could make up by the million)."""
 
-
-class _Uncacheable(Exception):
     def __init__(self, response: Response) -> None:
         self.response = response
 
 
-def _cached(request: Request, state: Any, build: Callable[[], dict[str, Any]], template: str) -> Response:
-    """:func:`_guard` for pages made from the index alone: the rendered page is kept until
-    the index moves on (its version: last indexed block and hash), per path, query and
-    language, with an ETag (``If-None-Match`` answers 304). When the index has moved on,
-    the previous page (which names its block) is served while one thread renders the
-    new one. Error pages are never kept."""
+class Page:
+    """What one page shows: its context (``build()`` → ``None`` for a 404), the template, and
+    the validated parameters that (with the language) name it in the cache."""
+
+    def __init__(self, name: str, template: str, build: Callable[[], dict[str, Any] | None],
+                 params: Mapping[str, str] | None = None, keep: Callable[[dict[str, Any]], bool] | None = None,
+                 extra_key: Hashable = None, path: str | None = None) -> None:
+        self.name, self.template, self.build = name, template, build
+        self.params = dict(params or {})
+        self.keep = keep
+        self.extra_key = extra_key
+        self.path = path
+
+    def render(self, request: Request, state: Any) -> Response:
+        """The page rendered now; a lost index or chain is a 503 page, not a stack trace."""
+        try:
+            context = self.build()
+        except LedgerError:
+            return _render(request, state, "portal/error.html", status_code=503, message_key="index_unavailable")
+        if context is None:
+            raise _NotKept(_not_found(request, state))
+        response = _render(request, state, self.template, params=self.params, path=self.path, **context)
+        if self.keep is not None and not self.keep(context):
+            raise _NotKept(response)
+        return response
+
+
+def page_cache(state: Any, index: Any) -> AnswerCache:
+    """The rendered pages of one index (``COGOV_PAGE_CACHE_SIZE`` of them, least recently used out)."""
+    size = int(getattr(state.settings, "page_cache_size", 256))
+    return cache_of(index, "pages", size)
+
+
+def _cached(request: Request, state: Any, page: Page) -> Response:
+    """``page``, kept per index version (last indexed block and its hash) under its name, its
+    validated parameters and the language, with an ETag (``If-None-Match`` answers 304). A
+    new version is rendered for its first visitor (who waits; concurrent visitors share one
+    rendering): a page never shows the index as it was before a change. Pages that are not
+    kept (:class:`_NotKept`) are rendered for each request."""
     index = getattr(state, "index", None)
     try:
         version = index.version() if index is not None else None
     except LedgerError:
         version = None
     if version is None:
-        return _guard(request, state, build, template)
+        try:
+            return page.render(request, state)
+        except _NotKept as exc:
+            return exc.response
     lang = _lang(request)
-
-    key = ("page", request.url.path, request.url.query, lang)
+    key = ("page", page.name, tuple(sorted(page.params.items())), page.extra_key, lang)
 
     def render() -> tuple[bytes, str]:
-        response = _guard(request, state, build, template)
+        response = page.render(request, state)
         if response.status_code != 200:
-            raise _Uncacheable(response)
+            raise _NotKept(response)
         etag = 'W/"' + hashlib.sha256(repr((version, key)).encode()).hexdigest()[:32] + '"'
         return bytes(response.body), etag
 
-    try:  # stale_ok: one block behind rather than every reader waiting for a slow page
-        body, etag = cache_of(index).get(version, key, render, stale_ok=True)
-    except _Uncacheable as exc:
+    try:
+        body, etag = page_cache(state, index).get(version, key, render)
+    except _NotKept as exc:
         return exc.response
     if etag in request.headers.get("if-none-match", ""):
         response: Response = Response(status_code=304)
@@ -180,7 +228,14 @@ def overview_page(request: Request, state: StateDep) -> Response:
         chart = charts.money_line(data["series"], money, _chart_labels(_lang(request)))
         return {"o": data, "chart": chart}
 
-    return _cached(request, state, build, "portal/overview.html")
+    return _cached(request, state, Page("overview", "portal/overview.html", build))
+
+
+def _project_count(state: Any) -> int:
+    index = state.index
+    if index is None or views.FUND not in index.contracts:
+        return 0
+    return int(index.count_events(views.FUND, "ProjectProposed"))
 
 
 @pages_router.get("/activity", response_class=HTMLResponse)
@@ -189,47 +244,72 @@ def activity_page(
     state: StateDep,
     event: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
-    project: Annotated[int | None, Query(ge=0)] = None,
+    project: Annotated[int | None, Query(ge=0, le=2**64 - 1)] = None,
 ) -> Response:
+    # Only filters from their fixed lists, and projects that exist, name a page: any other
+    # value is no filter at all (the same page, the same cache entry).
+    event = event if event in views.FUND_MONEY_EVENTS else None
+    kind = kind if kind in views.CONTRIBUTOR_KINDS else None
+    try:
+        project = project if project is not None and project <= _project_count(state) else None
+    except LedgerError:
+        project = None
+    params = {k: str(v) for k, v in (("event", event), ("kind", kind), ("project", project)) if v is not None}
+
     def build() -> dict[str, Any]:
         rows = views.activity(state.index, event, kind, project)
         return {"rows": rows, "event": event, "kind": kind, "project": project,
                 "total": sum(r["amount"] for r in rows)}
 
-    return _cached(request, state, build, "portal/activity.html")
+    return _cached(request, state, Page("activity", "portal/activity.html", build, params))
 
 
-def _texts(state: Any) -> dict[str, str]:
-    """Public fund texts from the document store next to the deployment manifest."""
-    return views.public_texts(Path(state.settings.manifest_path).parent / "fund-docs.json")
+def _texts(state: Any) -> views.Texts:
+    """Public texts (project titles, milestone descriptions) by on-chain hash, from the service database."""
+    docs = getattr(state, "docs", None)
+
+    def lookup(hashes: Any) -> dict[str, str]:
+        return docs.texts(hashes, PUBLIC_KINDS) if docs is not None else {}
+
+    return lookup
 
 
 @pages_router.get("/projects", response_class=HTMLResponse)
 def projects_page(request: Request, state: StateDep) -> Response:
-    return _guard(request, state, lambda: {"projects": views.projects(state.index, texts=_texts(state))},
-                  "portal/projects.html")
+    def build() -> dict[str, Any]:
+        return {"projects": views.projects(state.index, texts=_texts(state))}
+
+    return _cached(request, state, Page("projects", "portal/projects.html", build))
 
 
 @pages_router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(request: Request, state: StateDep, project_id: int) -> Response:
-    try:
+    def build() -> dict[str, Any] | None:
         p = views.project(state.index, project_id, texts=_texts(state))
-    except LedgerError:
-        return _render(request, state, "portal/error.html", status_code=503, message_key="index_unavailable")
-    if p is None:
-        return _not_found(request, state)
-    return _render(request, state, "portal/project.html", p=p)
+        return None if p is None else {"p": p}
+
+    return _cached(request, state, Page("project", "portal/project.html", build, extra_key=project_id,
+                                        path=f"/projects/{project_id}"))
+
+
+def _fund_trace(state: Any) -> Any:
+    """The fund's trace, computed once per index version for every trace search."""
+    index = state.index
+    return cache_of(index).get(index.version(), ("fund-trace",), lambda: views.fund_trace(index))
 
 
 @pages_router.get("/contributions", response_class=HTMLResponse)
 def contributions_page(
     request: Request, state: StateDep, q: Annotated[str | None, Query(max_length=100)] = None
 ) -> Response:
+    query = views.canonical_query(q) or (q or "").strip()  # "#12", " 12 ": one page, "12"
+    params = {"q": query} if query else {}
+
     def build() -> dict[str, Any]:
-        if not q or not q.strip():
+        if not query:
             return {"result": None, "chart": None, "q": ""}
         lang = _lang(request)
-        result = views.contributions(state.index, q)
+        result = views.contributions(state.index, query, lambda: _fund_trace(state))
         chart = None
         if result["flows"]:
 
@@ -246,9 +326,12 @@ def contributions_page(
                 money,
                 i18n.translate(lang, "trace.flow"),
             )
-        return {"result": result, "chart": chart, "q": q.strip()}
+        return {"result": result, "chart": chart, "q": query}
 
-    return _cached(request, state, build, "portal/contributions.html")
+    def keep(context: dict[str, Any]) -> bool:  # a search that finds nothing is not kept
+        return context["result"] is None or bool(context["result"]["contributions"])
+
+    return _cached(request, state, Page("contributions", "portal/contributions.html", build, params, keep))
 
 
 @pages_router.get("/data-sharing", response_class=HTMLResponse)
@@ -265,32 +348,38 @@ def data_page(request: Request, state: StateDep) -> Response:
             i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
         return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS}
 
-    return _cached(request, state, build, "portal/data.html")
+    return _cached(request, state, Page("data-sharing", "portal/data.html", build))
 
 
 @pages_router.get("/verify", response_class=HTMLResponse)
 def verify_page(request: Request, state: StateDep) -> Response:
+    # `cogov audit verify` writes it; next to the deployment manifest unless configured
+    report = Path(getattr(state.settings, "audit_report_path", None) or (
+        Path(state.settings.manifest_path).parent / "audit-report.json"))
+    try:
+        st = report.stat()
+        written: Hashable = (st.st_mtime_ns, st.st_size)  # a new report is a new page
+    except OSError:
+        written = None
+
     def build() -> dict[str, Any]:
-        # `cogov audit verify` writes it; next to the deployment manifest unless configured
-        report = getattr(state.settings, "audit_report_path", None) or (
-            Path(state.settings.manifest_path).parent / "audit-report.json")
-        v = views.verification(state.manifest, Path(report), state.index)
+        v = views.verification(state.manifest, report, state.index)
         return {"v": v, "manifest_path": str(state.settings.manifest_path)}
 
-    return _guard(request, state, build, "portal/verify.html")
+    return _cached(request, state, Page("verify", "portal/verify.html", build, extra_key=written))
 
 
 @pages_router.get("/tx/{tx_hash}", response_class=HTMLResponse)
 def tx_page(request: Request, state: StateDep, tx_hash: str) -> Response:
     if not views.TX_HASH.match(tx_hash):
         return _not_found(request, state)
-    try:
-        tx = views.transaction(state.index, state.ledger, tx_hash.lower())
-    except LedgerError:
-        return _render(request, state, "portal/error.html", status_code=503, message_key="index_unavailable")
-    if tx is None:
-        return _not_found(request, state)
-    return _render(request, state, "portal/tx.html", tx=tx)
+    tx_hash = tx_hash.lower()
+
+    def build() -> dict[str, Any] | None:
+        tx = views.transaction(state.index, state.ledger, tx_hash)
+        return None if tx is None else {"tx": tx}
+
+    return _cached(request, state, Page("tx", "portal/tx.html", build, extra_key=tx_hash, path=f"/tx/{tx_hash}"))
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -318,12 +407,29 @@ class ActivityItem(BaseModel):
     milestone_index: int | None = None
 
 
+class OutsideTransfer(BaseModel):
+    """Money that reached the fund's address without ``contribute`` (a direct token transfer)."""
+
+    tx_hash: str
+    href: str
+    block: int
+    time: int
+    amount: int
+    who: str | None = None
+
+
 class PublicOverview(BaseModel):
     """The fund at a glance: amounts in the token's smallest unit (分 for CommunityCredit)."""
 
     currency: str
     decimals: int
-    balance: int
+    balance: int = Field(description="What the fund holds: its token balance from the token's Transfer events "
+                                     "(balance_source 'token'), or contributed - paid out - refunded when the "
+                                     "token is not indexed ('fund events').")
+    balance_source: str
+    accounted_balance: int = Field(description="Contributed - paid out - refunded.")
+    outside_contribute: int = Field(description="Money that reached the fund without contribute (direct transfers).")
+    outside_transfers: list[OutsideTransfer]
     total_contributed: int
     total_paid_out: int
     total_refunded: int

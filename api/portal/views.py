@@ -4,7 +4,9 @@ Each function here is what one page shows (and, for the overview, what
 ``GET /api/v1/public/overview`` answers): the page and the JSON come from the same
 function, so they cannot disagree. Nothing here reads a purpose text, a dataset's
 contents or an account of a resident: members appear by organisation name and kind,
-contributions by contributor kind and member name.
+contributions by contributor kind and member name. The only off-chain texts shown are the
+public ones (project titles, milestone descriptions), looked up by the hashes the
+events carry (``texts``: :meth:`ledger.fund_docs.DocStore.texts` over public kinds).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ledger.errors import IntegrityError, LedgerError
 from ledger.fund_trace import CONTRIBUTOR_KINDS, GENERAL_POOL, FundTrace, trace_fund
+
+#: Public texts by on-chain hash: ``texts(hashes)`` → {lowercase 0x hash: text}.
+Texts = Callable[[Collection[str]], Mapping[str, str]]
 
 FUND = "CoGovFund"
 REGISTRY = "MembershipRegistry"
@@ -137,14 +142,50 @@ def _iso(ts: int) -> str:
 # ----------------------------------------------------------------------------- overview
 
 
+def _token_flows(
+    index: Any, members: Members, contributed: Mapping[str, int]
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """The fund's token balance from the token's ``Transfer`` events (None when the token is not
+    indexed), and the transfers into the fund that no ``contribute`` in their transaction accounts
+    for (money sent straight to the fund's address). ``contributed``: tx hash -> contributed."""
+    fund = index.contracts.get(FUND) if index is not None else None
+    if fund is None or not _indexed(index, CREDIT):
+        return None, []
+    balance = 0
+    inflow: dict[str, list[Ev]] = defaultdict(list)
+    for e in _events(index, CREDIT, "Transfer", args={"to": fund}):
+        balance += int(e.args["value"])
+        inflow[e.tx_hash].append(e)
+    for e in _events(index, CREDIT, "Transfer", args={"from": fund}):
+        balance -= int(e.args["value"])
+    outside: list[dict[str, Any]] = []
+    for tx_hash, transfers in inflow.items():
+        extra = sum(int(t.args["value"]) for t in transfers) - contributed.get(tx_hash, 0)
+        if extra > 0:
+            first = transfers[0]
+            sender = members.of_account(str(first.args["from"]))
+            outside.append({"tx_hash": tx_hash, "href": _link(tx_hash), "block": first.block, "time": first.time,
+                            "amount": extra, "who": sender.name if sender else None})
+    outside.sort(key=lambda o: (o["block"], o["tx_hash"]))
+    return balance, outside
+
+
 def overview(index: Any, latest: int = 12) -> dict[str, Any]:
-    """The fund at a glance. ``GET /api/v1/public/overview`` answers exactly this."""
+    """The fund at a glance. ``GET /api/v1/public/overview`` answers exactly this.
+
+    ``balance`` is what the fund holds: its token balance, from the token's ``Transfer``
+    events in the index (``balance_source`` ``"token"``), or, when the token is not indexed,
+    contributions − payouts − refunds (``"fund events"``). ``accounted_balance`` is always the
+    latter; ``outside_contribute`` is money that reached the fund without ``contribute`` (direct
+    transfers, each in ``outside_transfers`` with its transaction).
+    """
     members = Members.load(index)
     by_kind = dict.fromkeys(CONTRIBUTOR_KINDS, 0)
     contributed = paid = refunded = 0
     n_contrib = n_payouts = n_refunds = n_projects = 0
     series: list[dict[str, Any]] = []
     activity: list[dict[str, Any]] = []
+    by_tx: Counter[str] = Counter()  # contributed per transaction
     last_block: int | None = None
     if _indexed(index, FUND):
         last_block = index.last_block()
@@ -160,6 +201,7 @@ def overview(index: Any, latest: int = 12) -> dict[str, Any]:
                 contributed += amount
                 running_in += amount
                 n_contrib += 1
+                by_tx[e.tx_hash] += amount
                 item = {"amount": amount, "direction": "in", "kind": kind,
                         "who": members.name(int(a["memberId"])), "project_id": int(a["projectId"]),
                         "receipt_id": int(a["receiptId"])}
@@ -189,10 +231,16 @@ def overview(index: Any, latest: int = 12) -> dict[str, Any]:
             if item is not None:
                 activity.append({"event": e.event, "block": e.block, "time": e.time, "tx_hash": e.tx_hash,
                                  "href": _link(e.tx_hash), **item})
+    token_balance, outside = _token_flows(index, members, by_tx)
+    accounted = contributed - paid - refunded
     return {
         "currency": "CNY",
         "decimals": DECIMALS,
-        "balance": contributed - paid - refunded,
+        "balance": accounted if token_balance is None else token_balance,
+        "balance_source": "fund events" if token_balance is None else "token",
+        "accounted_balance": accounted,
+        "outside_contribute": sum(o["amount"] for o in outside),
+        "outside_transfers": outside,
         "total_contributed": contributed,
         "total_paid_out": paid,
         "total_refunded": refunded,
@@ -268,36 +316,15 @@ def _project_state(p: dict[str, Any], now: int) -> str:
     return "proposed"
 
 
-def public_texts(path: Path | None) -> dict[str, str]:
-    """Project titles and milestone descriptions behind their on-chain hashes (the fund's document store).
+def projects(index: Any, now: int | None = None, texts: Texts | None = None) -> list[dict[str, Any]]:
+    """Every project with its budget, milestones, motions and votes, payouts and what is left.
 
-    Only those two kinds (memos, deposits and invoices stay hashes), and only entries whose
-    text hashes to its key (keccak256 of the UTF-8 text), so the page never shows a text the
-    chain does not vouch for.
+    Titles and milestone descriptions come from ``texts`` (one lookup for every hash), which
+    gives only texts that hash (keccak256) to the on-chain hash: the page never shows a text
+    the chain does not vouch for.
     """
-    if path is None or not Path(path).is_file():
-        return {}
-    from eth_utils.crypto import keccak
-
-    try:
-        docs = json.loads(Path(path).read_text(encoding="utf-8")).get("documents", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    out: dict[str, str] = {}
-    for key, entry in docs.items() if isinstance(docs, dict) else ():
-        if not isinstance(entry, dict) or entry.get("kind") not in ("title", "milestone"):
-            continue
-        text = str(entry.get("text", ""))
-        if "0x" + keccak(text.encode("utf-8")).hex() == str(key).lower():
-            out[str(key).lower()] = text
-    return out
-
-
-def projects(index: Any, now: int | None = None, texts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Every project with its budget, milestones, motions and votes, payouts and what is left."""
     if not _indexed(index, FUND):
         return []
-    texts = texts or {}
     now = now if now is not None else now_of(index)
     members = Members.load(index)
     projs: dict[int, dict[str, Any]] = {}
@@ -311,7 +338,7 @@ def projects(index: Any, now: int | None = None, texts: Mapping[str, str] | None
                 "id": pid, "href": f"/projects/{pid}",
                 "proposer": members.name(int(a["proposerId"])),
                 "beneficiary": ben.name if ben else None,
-                "title_hash": _hex(a["titleHash"]), "title": texts.get(_hex(a["titleHash"]).lower()),
+                "title_hash": _hex(a["titleHash"]).lower(), "title": None,
                 "budget": int(a["budget"]), "proposed_tx": e.tx_hash, "proposed_at": e.time,
                 "milestones": [], "motions": [], "payouts": [], "contributions": [],
                 "earmarked": 0, "allocated": 0, "paid": 0, "refunded": 0, "released": 0,
@@ -320,9 +347,8 @@ def projects(index: Any, now: int | None = None, texts: Mapping[str, str] | None
             }
         elif e.event == "MilestoneDefined" and int(a["projectId"]) in projs:
             projs[int(a["projectId"])]["milestones"].append({
-                "index": int(a["index"]), "amount": int(a["amount"]), "paid": 0,
-                "description": texts.get(_hex(a["descriptionHash"]).lower()),
-                "description_hash": _hex(a["descriptionHash"]), "tx_hash": e.tx_hash})
+                "index": int(a["index"]), "amount": int(a["amount"]), "paid": 0, "description": None,
+                "description_hash": _hex(a["descriptionHash"]).lower(), "tx_hash": e.tx_hash})
         elif e.event == "MotionProposed":
             mid = int(a["motionId"])
             k = int(a["kind"])
@@ -373,7 +399,12 @@ def projects(index: Any, now: int | None = None, texts: Mapping[str, str] | None
                 "tx_hash": e.tx_hash, "time": e.time})
         elif e.event == "RefundClaimed" and int(a["projectId"]) in projs:
             projs[int(a["projectId"])]["refunded"] += int(a["amount"])
+    known = texts([h for p in projs.values() for h in (p["title_hash"], *(m["description_hash"]
+                                                                          for m in p["milestones"]))]) if texts else {}
     for p in projs.values():
+        p["title"] = known.get(p["title_hash"])
+        for ms in p["milestones"]:
+            ms["description"] = known.get(ms["description_hash"])
         p["state"] = _project_state(p, now)
         closed = p["state"] in ("rejected", "cancelled", "completed")
         p["left"] = p["budget"] - p["paid"]
@@ -384,7 +415,7 @@ def projects(index: Any, now: int | None = None, texts: Mapping[str, str] | None
     return [projs[k] for k in sorted(projs)]
 
 
-def project(index: Any, project_id: int, texts: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+def project(index: Any, project_id: int, texts: Texts | None = None) -> dict[str, Any] | None:
     for p in projects(index, texts=texts):
         if p["id"] == project_id:
             return p
@@ -394,7 +425,7 @@ def project(index: Any, project_id: int, texts: Mapping[str, str] | None = None)
 # ----------------------------------------------------------------------------- fund-flow trace
 
 
-def _trace(index: Any) -> FundTrace | None:
+def fund_trace(index: Any) -> FundTrace | None:
     if not _indexed(index, FUND):
         return None
     events = [
@@ -406,34 +437,46 @@ def _trace(index: Any) -> FundTrace | None:
     return trace_fund(events)
 
 
-def contributions(index: Any, query: str) -> dict[str, Any]:
+def canonical_query(query: str | None) -> str | None:
+    """A trace search as one spelling: a receipt id (``"#012"`` → ``"12"``) or a lowercase
+    account; None when it is neither."""
+    q = (query or "").strip().lstrip("#")
+    if q.isdigit() and len(q) <= 30:
+        return str(int(q))
+    if ACCOUNT.match(q):
+        return q.lower()
+    return None
+
+
+def contributions(index: Any, query: str, trace: Callable[[], FundTrace | None] | None = None) -> dict[str, Any]:
     """Where the money of one receipt, or of one contributor account, went (ledger.fund_trace's rule).
 
     ``query``: a receipt id (``12`` or ``#12``) or a contributor account (0x + 40 hex).
-    The answer names the member and its kind, never the account.
+    The answer names the member and its kind, never the account. ``trace``: the fund's trace
+    (one per index version, shared by every query), computed here when not given.
     """
-    q = query.strip().lstrip("#")
     result: dict[str, Any] = {"query": query.strip(), "valid": True, "contributions": [], "flows": [],
                               "error": None}
+    q = canonical_query(query)
     receipt: int | None = None
     account: str | None = None
-    if q.isdigit() and len(q) <= 30:
-        receipt = int(q)
-    elif ACCOUNT.match(q):
-        account = q.lower()
-    else:
+    if q is None:
         result["valid"] = False
         return result
+    if q.isdigit():
+        receipt = int(q)
+    else:
+        account = q
     try:
-        trace = _trace(index)
+        traced = trace() if trace is not None else fund_trace(index)
     except IntegrityError as exc:
         result["error"] = str(exc)
         return result
-    if trace is None:
+    if traced is None:
         return result
     members = Members.load(index)
     flows: dict[tuple[int, str], int] = defaultdict(int)
-    for c in trace.contributions.values():
+    for c in traced.contributions.values():
         if receipt is not None and c.receipt_id != receipt:
             continue
         if account is not None and c.contributor.lower() != account:
@@ -707,12 +750,15 @@ def transaction(index: Any, ledger: Any, tx_hash: str) -> dict[str, Any] | None:
 
 
 __all__ = [
+    "CONTRIBUTOR_KINDS",
     "DECIMALS",
     "GENERAL_POOL",
     "Members",
     "activity",
+    "canonical_query",
     "contributions",
     "data_sharing",
+    "fund_trace",
     "now_of",
     "overview",
     "project",

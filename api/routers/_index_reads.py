@@ -117,10 +117,10 @@ class AnswerCache:
 
     A version change (new blocks indexed, a reorg rolled back) makes every answer
     stale. Concurrent misses of one key compute it once; the others wait for that
-    answer. With ``stale_ok`` (public pages, where an answer one block behind is fine
-    and says which block it shows) a stale answer is returned at once while one
-    background thread computes the current one, so a slow page (statistics over every
-    event) costs its computation to no reader when the index moves on. Only for answers
+    answer. With ``stale_ok`` (answers where one block behind is fine and says which
+    block it shows) a stale answer is returned at once while one background thread
+    computes the current one. The portal's pages do not use it: the first visitor after
+    a change gets the new page. Only for answers
     that depend on nothing but the index and the request: not for the chain's current
     state, nor the wall clock.
     """
@@ -190,6 +190,15 @@ class AnswerCache:
                 del self._pending[key]
             pending.release()
 
+    def __len__(self) -> int:
+        """How many answers of the current version are kept."""
+        with self._lock:
+            return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
     def settle(self) -> None:
         """Wait for the answers being computed (background refreshes included)."""
         with self._lock:
@@ -203,16 +212,20 @@ class AnswerCache:
             items.popitem(last=False)
 
 
-_caches: weakref.WeakKeyDictionary[Any, AnswerCache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Any, dict[str, AnswerCache]] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
-def cache_of(index: Any) -> AnswerCache:
-    """The answer cache of one index (one per :class:`~ledger.index.Indexer` object)."""
+def cache_of(index: Any, name: str = "answers", size: int = 512) -> AnswerCache:
+    """The answer cache ``name`` of one index (per :class:`~ledger.index.Indexer` object): API
+    answers, rendered portal pages (``"pages"``) … each bounded on its own (``size``, when made)."""
     with _caches_lock:
-        cache = _caches.get(index)
+        caches = _caches.get(index)
+        if caches is None:
+            caches = _caches[index] = {}
+        cache = caches.get(name)
         if cache is None:
-            cache = _caches[index] = AnswerCache()
+            cache = caches[name] = AnswerCache(size)
         return cache
 
 

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, write_json
+from api.documents import document_public, writer
+from api.documents import read as read_document
 from api.routers._index_reads import any_event_rows, cached, caller_member, event_rows, index_for, time_filter
 from api.schemas.common import TxInfo
 from api.schemas.data import (
@@ -39,6 +41,7 @@ from api.schemas.data import (
     RequestStateName,
     SealedData,
 )
+from api.schemas.fund import DocumentPublic
 from api.state import ServiceState
 from ledger.client import TxReceipt
 from ledger.data_sharing import (
@@ -52,7 +55,6 @@ from ledger.data_sharing import (
     Renewal,
     RequestState,
     scope_hash,
-    text_hash,
 )
 from ledger.errors import AccessDenied, ContractReverted, LedgerError, NotFound
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
@@ -438,21 +440,16 @@ def create_request(
     ds = _dataset_or_404(state, body.dataset_id)
     fields = body.fields or list(gw.schema_fields(ds))
     scope = scope_hash(fields)
-    data = DataSharing(state.ledger)
+    data, docs = DataSharing(state.ledger), writer(state, caller)
+    purpose = docs.draft("purpose", body.purpose)  # a salted commitment: the hash alone confirms no guess
 
     def send(before_send: Any) -> TxReceipt:
-        _, r = data.request_access(
-            caller.signer(),
-            body.dataset_id,
-            body.purpose_code,
-            text_hash(body.purpose),
-            scope,
-            body.duration,
-            before_send=before_send,
-        )
+        _, r = docs.send([purpose], data.request_access, caller.signer(), body.dataset_id, body.purpose_code,
+                         purpose.hash, scope, body.duration, before_send=before_send)
         return r
 
     def respond(r: TxReceipt) -> AccessRequestWrite:
+        docs.accept(r)  # the purpose is kept now that the chain took the request
         rid = int(r.event("AccessRequested").args["requestId"])
         return AccessRequestWrite(tx=tx_info(r), request=request_public(data.request(rid)))
 
@@ -462,6 +459,17 @@ def create_request(
 @requests_router.get("/{request_id}", response_model=AccessRequestPublic, summary="One access request")
 def get_request(request_id: Id, state: StateDep, _key: CurrentKey) -> AccessRequestPublic:
     return request_public(_request_or_404(state, request_id))
+
+
+@requests_router.get(
+    "/{request_id}/purpose", response_model=DocumentPublic, response_model_exclude_none=True,
+    summary="The request's purpose statement and its salt (requester, dataset owner, data governance, auditors)",
+    description="Anyone else gets 404, as for a purpose the service holds no text for. "
+    "`keccak256(salt ‖ utf8(text))` is the request's `purpose_hash`.",
+)
+def get_purpose(request_id: Id, state: StateDep, caller: CurrentCaller) -> DocumentPublic:
+    req = _request_or_404(state, request_id)
+    return document_public(read_document(state, caller, _hex(req.purpose_hash)))
 
 
 def _request_write(state: ServiceState, request_id: int) -> Callable[[TxReceipt], AccessRequestWrite]:

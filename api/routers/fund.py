@@ -9,8 +9,10 @@ own account (from the API key), accept an ``Idempotency-Key`` and go through
 The chain enforces every rule. The router checks the ones about *who* first (API-key role,
 the caller's member, conflicts of interest: a member never votes on a project it proposed
 or benefits from, a treasurer never pays its own member), so those refusals are 403 with
-nothing sent. Titles, milestone descriptions, memos and invoices are stored off chain in
-the document store (:mod:`ledger.fund_docs`); only their keccak256 goes on chain.
+nothing sent. Titles, milestone descriptions, memos, invoices and deposit references are
+stored off chain (:mod:`ledger.fund_docs`, in the service database) once the chain accepted
+their write; only their hash goes on chain (salted, but for the public titles and milestone
+descriptions). Who may read which text is :mod:`ledger.doc_access`'s table (:mod:`api.documents`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
+from api.apikeys import ApiKey
 from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, require_role, write_json
+from api.documents import document_public, read, readable_texts, writer
 from api.routers._index_reads import caller_member, event_rows, index_for, time_filter
 from api.schemas.common import Address, TxInfo
 from api.schemas.fund import (
@@ -63,6 +67,7 @@ from api.schemas.fund import (
 )
 from api.state import ServiceState
 from ledger.client import TxReceipt
+from ledger.doc_access import Party
 from ledger.errors import AccessDenied, NotFound
 from ledger.fund import (
     NAME,
@@ -83,7 +88,7 @@ from ledger.fund.report import (
     export_csv,
     export_rows,
 )
-from ledger.fund_docs import DocStore, default_path, hex32, parse_hash
+from ledger.fund_docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
 from ledger.membership import NAME as REGISTRY
 from ledger.membership import Member, Registry, _member, views
 from ledger.roles import MemberKind, Role
@@ -111,7 +116,8 @@ def tx_info(r: TxReceipt) -> TxInfo:
 
 
 def _docs(state: ServiceState) -> DocStore:
-    return DocStore(default_path(state.settings.manifest_path))
+    docs: DocStore = state.docs
+    return docs
 
 
 _index = index_for
@@ -136,9 +142,11 @@ class _Names:
             self._by_account[key] = self.reg.member_of(account)
         return self._by_account[key]
 
-    def labels(self, docs: DocStore) -> Labels:
-        texts = {k.lower(): v for k, v in docs.texts().items()}
+    def member_id(self, account: str) -> int | None:
+        m = self.member_of(account)
+        return m.id if m else None
 
+    def labels(self, texts: Mapping[str, str]) -> Labels:
         def member_of(a: str) -> tuple[int, str] | None:
             m = self.member_of(a)
             return (m.id, m.name) if m else None
@@ -197,22 +205,21 @@ class _Landed:
     args: dict[str, Any] = field(default_factory=dict)
 
 
-def _text(docs: DocStore, texts: dict[str, str] | None, h: bytes) -> str | None:
-    if h == b"\x00" * 32:
-        return None
-    if texts is not None:
-        return texts.get(hex32(h))
-    return docs.text(h)
+def _text(texts: Mapping[str, str], h: bytes) -> str | None:
+    return None if h == b"\x00" * 32 else texts.get(hex32(h))
 
 
 def project_public(
-    fund: Fund, p: Project, docs: DocStore, names: _Names, texts: dict[str, str] | None = None
+    fund: Fund, p: Project, docs: DocStore, names: _Names, texts: Mapping[str, str] | None = None
 ) -> ProjectPublic:
-    texts = texts if texts is not None else docs.texts()
+    """A project with its title and milestone descriptions (public texts)."""
     ben = names.member_of(p.beneficiary)
+    milestones = fund.milestones(p.id, p.milestone_count)
+    if texts is None:
+        texts = docs.texts([p.title_hash, *(m.description_hash for m in milestones)], PUBLIC_KINDS)
     return ProjectPublic(
         id=p.id,
-        title=_text(docs, texts, p.title_hash),
+        title=_text(texts, p.title_hash),
         title_hash=hex32(p.title_hash),
         proposer=p.proposer,
         proposer_id=p.proposer_id,
@@ -236,19 +243,28 @@ def project_public(
         state=p.state.name.lower(),  # type: ignore[arg-type]
         milestones=[
             MilestonePublic(index=m.index, amount=m.amount, paid=m.paid, description_hash=hex32(m.description_hash),
-                            description=_text(docs, texts, m.description_hash))
-            for m in fund.milestones(p.id, p.milestone_count)
+                            description=_text(texts, m.description_hash))
+            for m in milestones
         ],
     )
 
 
+def _contribution_texts(state: ServiceState, key: ApiKey, fund: Fund, cs: list[Contribution]) -> dict[str, str]:
+    """The memos of ``cs`` the caller may read, and their projects' titles."""
+    titles = {c.project_id: fund.project(c.project_id).title_hash for c in cs if c.project_id}
+    return readable_texts(state, key.account, [
+        *(("memo", c.memo_hash, {Party.CONTRIBUTOR: c.member_id}) for c in cs),
+        *(("title", h, {}) for h in titles.values()),
+    ])
+
+
 def contribution_public(
-    fund: Fund, c: Contribution, docs: DocStore, names: _Names, row: Any = None, texts: dict[str, str] | None = None
+    fund: Fund, c: Contribution, names: _Names, texts: Mapping[str, str], row: Any = None
 ) -> ContributionPublic:
-    texts = texts if texts is not None else docs.texts()
+    """A contribution; ``texts`` holds its memo only for a caller allowed to read it."""
     title = None
     if c.project_id:
-        title = _text(docs, texts, fund.project(c.project_id).title_hash)
+        title = _text(texts, fund.project(c.project_id).title_hash)
     return ContributionPublic(
         receipt_id=c.receipt_id,
         member_id=c.member_id,
@@ -259,7 +275,7 @@ def contribution_public(
         project=title,
         amount=c.amount,
         memo_hash=None if c.memo_hash == b"\x00" * 32 else hex32(c.memo_hash),
-        memo=_text(docs, texts, c.memo_hash),
+        memo=_text(texts, c.memo_hash),
         contributed_at=c.contributed_at,
         spent=c.spent,
         refunded=c.refunded,
@@ -284,7 +300,21 @@ def motion_public(m: Motion) -> MotionPublic:
     )
 
 
-def payout_public(fund: Fund, r: Any, docs: DocStore, names: _Names, texts: dict[str, str]) -> PayoutPublic:
+def _payout_texts(state: ServiceState, key: ApiKey, fund: Fund, names: _Names, rows: list[Any]) -> dict[str, str]:
+    """The invoices of payout rows the caller may read, and their projects' titles."""
+    titles = {int(r.args["projectId"]) for r in rows}
+
+    def parties(beneficiary: str) -> Callable[[], dict[Party, int | None]]:
+        return lambda: {Party.BENEFICIARY: names.member_id(beneficiary)}
+
+    return readable_texts(state, key.account, [
+        *(("invoice", str(r.args["invoiceHash"]), parties(str(r.args["beneficiary"]))) for r in rows),
+        *(("title", fund.project(pid).title_hash, {}) for pid in titles),
+    ])
+
+
+def payout_public(fund: Fund, r: Any, names: _Names, texts: Mapping[str, str]) -> PayoutPublic:
+    """A payout; ``texts`` holds its invoice only for a caller allowed to read it."""
     a = r.args
     pid = int(a["projectId"])
     ben = names.member_of(str(a["beneficiary"]))
@@ -292,13 +322,13 @@ def payout_public(fund: Fund, r: Any, docs: DocStore, names: _Names, texts: dict
     return PayoutPublic(
         payout_id=int(a["payoutId"]),
         project_id=pid,
-        project=_text(docs, texts, fund.project(pid).title_hash),
+        project=_text(texts, fund.project(pid).title_hash),
         milestone_index=int(a["milestoneIndex"]),
         beneficiary=str(a["beneficiary"]),
         beneficiary_name=ben.name if ben else None,
         amount=int(a["amount"]),
         invoice_hash=hex32(inv),
-        invoice=_text(docs, texts, inv),
+        invoice=_text(texts, inv),
         treasurer_id=int(a["treasurerId"]),
         from_earmarked=int(a["fromEarmarked"]),
         from_general=int(a["fromGeneral"]),
@@ -366,13 +396,11 @@ def list_contributions(
     if project_id is not None:
         args["projectId"] = project_id
     rows, count = _rows(state, "ContributionReceived", args, offset, limit, _time_ok(since, until))
-    fund, docs, names = Fund(state.ledger), _docs(state), _Names(state)
-    texts = docs.texts()
+    fund, names = Fund(state.ledger), _Names(state)
+    cs = [fund.contribution(int(r.args["receiptId"])) for r in rows]
+    texts = _contribution_texts(state, _key, fund, cs)
     return ContributionList(
-        data=[
-            contribution_public(fund, fund.contribution(int(r.args["receiptId"])), docs, names, r, texts)
-            for r in rows
-        ],
+        data=[contribution_public(fund, c, names, texts, r) for c, r in zip(cs, rows, strict=True)],
         count=count,
     )
 
@@ -397,16 +425,19 @@ def contribute(
         raise AccessDenied(f"account {caller.account} is not an active account of any member")
     if info.kind == MemberKind.AUDITOR:
         raise AccessDenied(f"member {info.member_id} is an auditor; auditors never contribute (independence)")
-    fund, docs = Fund(state.ledger), _docs(state)
+    fund, docs = Fund(state.ledger), writer(state, caller)
     if body.project_id:
         _project_or_404(fund, body.project_id)
-    memo_hash = docs.put("memo", body.memo) if body.memo else b"\x00" * 32
+    memo = docs.draft("memo", body.memo) if body.memo else None
+    memo_hash = memo.hash if memo else b"\x00" * 32
 
     def send(before_send: Any) -> TxReceipt:
-        _, r = fund.contribute(caller.signer(), body.amount, body.project_id, memo_hash, before_send=before_send)
+        _, r = docs.send([memo], fund.contribute, caller.signer(), body.amount, body.project_id, memo_hash,
+                         before_send=before_send)
         return r
 
     def respond(r: TxReceipt) -> ContributionWrite:
+        docs.accept(r)  # the memo is kept now that the chain took the contribution
         ev = r.event("ContributionReceived")
         rid = int(ev.args["receiptId"])
         member_id = int(ev.args["memberId"])
@@ -415,10 +446,12 @@ def contribute(
         c = _contribution(raw_c)
         names = _Names(state)
         names._by_id[member_id] = _member(raw_m).name
-        # The memo is the request's own text: no need to read the whole document store for it.
-        texts = None if body.project_id else ({hex32(memo_hash): body.memo} if body.memo else {})
+        # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
+        texts = {hex32(c.memo_hash): body.memo} if body.memo else {}
+        if c.project_id:
+            texts |= docs.texts([fund.project(c.project_id).title_hash], PUBLIC_KINDS)
         row = _Landed(ev.tx_hash, ev.block_number)
-        return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, docs, names, row, texts))
+        return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, names, texts, row))
 
     return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
 
@@ -427,7 +460,8 @@ def contribute(
 def get_contribution(receipt_id: Id, state: StateDep, _key: CurrentKey) -> ContributionPublic:
     fund = Fund(state.ledger)
     c = _contribution_or_404(fund, receipt_id)
-    return contribution_public(fund, c, _docs(state), _Names(state), _contribution_row(state, receipt_id))
+    texts = _contribution_texts(state, _key, fund, [c])
+    return contribution_public(fund, c, _Names(state), texts, _contribution_row(state, receipt_id))
 
 
 @router.post(
@@ -451,8 +485,9 @@ def claim_refund(
     def respond(r: TxReceipt) -> RefundWrite:
         amount = int(r.event("RefundClaimed").args["amount"])
         c2 = fund.contribution(receipt_id)
+        texts = _contribution_texts(state, caller.key, fund, [c2])
         return RefundWrite(tx=tx_info(r), amount=amount,
-                           contribution=contribution_public(fund, c2, _docs(state), _Names(state)))
+                           contribution=contribution_public(fund, c2, _Names(state), texts))
 
     return _write(state, caller, request, idempotency_key, {"refund": receipt_id}, send, respond)
 
@@ -462,9 +497,12 @@ def claim_refund(
 def contributor_trace_view(member_id: Id, state: StateDep, _key: CurrentKey) -> ContributorTracePublic:
     if member_id > int(state.ledger.call("MembershipRegistry", "memberCount")):
         raise NotFound("member", member_id)
-    fund, docs = Fund(state.ledger), _docs(state)
+    fund = Fund(state.ledger)
     events = events_from_index(_index(state))
-    t = contributor_trace(events, member_id, _Names(state).labels(docs), fund.token.symbol, fund.token.decimals)
+    names = _Names(state)
+    texts = _docs(state).texts([str(e["args"]["titleHash"]) for e in events if e["event"] == "ProjectProposed"],
+                               PUBLIC_KINDS)
+    t = contributor_trace(events, member_id, names.labels(texts), fund.token.symbol, fund.token.decimals)
     return ContributorTracePublic.model_validate(t.to_dict())
 
 
@@ -516,9 +554,8 @@ def list_projects(
         projects = [p for p in projects if p.state == ProjectState[state_filter.upper()]]
     if proposer_id is not None:
         projects = [p for p in projects if p.proposer_id == proposer_id]
-    texts = docs.texts()
     return ProjectList(
-        data=[project_public(fund, p, docs, names, texts) for p in projects[offset : offset + limit]],
+        data=[project_public(fund, p, docs, names) for p in projects[offset : offset + limit]],
         count=len(projects),
     )
 
@@ -536,15 +573,18 @@ def propose_project(
     caller: ProposerCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    fund, docs = Fund(state.ledger), _docs(state)
-    title_hash = docs.put("title", body.title)
-    specs = [(m.amount, docs.put("milestone", m.description)) for m in body.milestones]
+    fund, docs = Fund(state.ledger), writer(state, caller)
+    title = docs.draft("title", body.title)
+    descriptions = [docs.draft("milestone", m.description) for m in body.milestones]
+    specs = [(m.amount, d.hash) for m, d in zip(body.milestones, descriptions, strict=True)]
 
     def send(before_send: Any) -> TxReceipt:
-        _, r = fund.propose_project(caller.signer(), title_hash, body.beneficiary, specs, before_send=before_send)
+        _, r = docs.send([title, *descriptions], fund.propose_project, caller.signer(), title.hash, body.beneficiary,
+                         specs, before_send=before_send)
         return r
 
     def respond(r: TxReceipt) -> ProjectWrite:
+        docs.accept(r)
         pid = int(r.event("ProjectProposed").args["projectId"])
         return ProjectWrite(tx=tx_info(r), project=project_public(fund, fund.project(pid), docs, _Names(state)))
 
@@ -624,27 +664,30 @@ def pay_milestone(
     caller: TreasurerCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    fund, docs = Fund(state.ledger), _docs(state)
+    fund, docs = Fund(state.ledger), writer(state, caller)
     p = _project_or_404(fund, project_id)
     m = _caller_member(state, caller)
     ben = Registry(state.ledger).member_of(p.beneficiary)
     if ben is not None and ben.id == m.id:
         raise AccessDenied(f"conflict of interest: member {m.id} is the beneficiary of project {project_id}")
-    invoice_hash = docs.put("invoice", body.invoice) if body.invoice else parse_hash(str(body.invoice_hash))
+    invoice = docs.draft("invoice", body.invoice) if body.invoice else None
+    invoice_hash = invoice.hash if invoice else parse_hash(str(body.invoice_hash))
 
     def send(before_send: Any) -> TxReceipt:
-        _, r = fund.pay_milestone(caller.signer(), project_id, body.milestone_index, body.amount, invoice_hash,
-                                  before_send=before_send)
+        _, r = docs.send([invoice], fund.pay_milestone, caller.signer(), project_id, body.milestone_index,
+                         body.amount, invoice_hash, before_send=before_send)
         return r
 
     def respond(r: TxReceipt) -> PayoutWrite:
+        docs.accept(r)
         ev = r.event("PayoutMade")
-        names, texts = _Names(state), docs.texts()
+        names = _Names(state)
         blk = state.ledger.rpc("eth_getBlockByNumber", [hex(ev.block_number), False])
         row = _Landed(ev.tx_hash, ev.block_number, int(blk["timestamp"], 16),
                       {k: (hex32(v) if isinstance(v, bytes) else v) for k, v in ev.args.items()})
-        return PayoutWrite(tx=tx_info(r), payout=payout_public(fund, row, docs, names, texts),
-                           project=project_public(fund, fund.project(project_id), docs, names, texts))
+        texts = _payout_texts(state, caller.key, fund, names, [row])
+        return PayoutWrite(tx=tx_info(r), payout=payout_public(fund, row, names, texts),
+                           project=project_public(fund, fund.project(project_id), docs, names))
 
     return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
 
@@ -661,9 +704,9 @@ def list_payouts(
 ) -> PayoutList:
     args: dict[str, Any] = {} if project_id is None else {"projectId": project_id}
     rows, count = _rows(state, "PayoutMade", args, offset, limit, _time_ok(since, until))
-    fund, docs, names = Fund(state.ledger), _docs(state), _Names(state)
-    texts = docs.texts()
-    return PayoutList(data=[payout_public(fund, r, docs, names, texts) for r in rows], count=count)
+    fund, names = Fund(state.ledger), _Names(state)
+    texts = _payout_texts(state, _key, fund, names, rows)
+    return PayoutList(data=[payout_public(fund, r, names, texts) for r in rows], count=count)
 
 
 # ------------------------------------------------------------------ motions and votes
@@ -778,11 +821,25 @@ def list_votes(
 ExportType = Annotated[str | None, Query(pattern="^(contribution|payout|refund)$", alias="type")]
 
 
-def _export(state: ServiceState, type_: str | None, since: int | None, until: int | None) -> list[Any]:
-    fund, docs = Fund(state.ledger), _docs(state)
+def _export(state: ServiceState, key: ApiKey, type_: str | None, since: int | None, until: int | None) -> list[Any]:
+    fund, names = Fund(state.ledger), _Names(state)
     events = events_from_index(_index(state))
     kinds = [type_] if type_ else ["contribution", "payout", "refund"]
-    return export_rows(events, _Names(state).labels(docs), fund.token.symbol, fund.token.decimals,
+
+    def beneficiary(account: str) -> Callable[[], dict[Party, int | None]]:
+        return lambda: {Party.BENEFICIARY: names.member_id(account)}
+
+    wanted: list[tuple[str, str, Any]] = []
+    for e in events:
+        a = e["args"]
+        if e["event"] == "ContributionReceived":
+            wanted.append(("memo", str(a["memoHash"]), {Party.CONTRIBUTOR: int(a["memberId"])}))
+        elif e["event"] == "PayoutMade":
+            wanted.append(("invoice", str(a["invoiceHash"]), beneficiary(str(a["beneficiary"]))))
+        elif e["event"] == "ProjectProposed":
+            wanted.append(("title", str(a["titleHash"]), {}))
+    texts = readable_texts(state, key.account, wanted)
+    return export_rows(events, names.labels(texts), fund.token.symbol, fund.token.decimals,
                        kinds=kinds, since=since, until=until)
 
 
@@ -793,7 +850,7 @@ def export_json_view(
 ) -> ExportList:
     from dataclasses import asdict
 
-    rows = _export(state, type_, since, until)
+    rows = _export(state, _key, type_, since, until)
     return ExportList.model_validate({"data": [asdict(r) for r in rows], "count": len(rows)})
 
 
@@ -802,20 +859,25 @@ def export_json_view(
 def export_csv_view(
     state: StateDep, _key: CurrentKey, type_: ExportType = None, since: Since = None, until: Until = None
 ) -> Response:
-    text = export_csv(_export(state, type_, since, until))
+    text = export_csv(_export(state, _key, type_, since, until))
     return Response(("\ufeff" + text).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="cogov-fund-export.csv"'})
 
 
-@router.get("/documents/{doc_hash_hex}", response_model=DocumentPublic,
-            summary="The text behind an on-chain hash (title, milestone, memo, invoice); verified on read")
+@router.get(
+    "/documents/{doc_hash_hex}", response_model=DocumentPublic, response_model_exclude_none=True,
+    summary="The text behind an on-chain hash, to those who may read it (404 to anyone else); verified on read",
+    description=(
+        "Titles and milestone descriptions: every API key. A memo: its contributing member, the treasurer, "
+        "auditors. An invoice: the project's beneficiary, the fund committee, the treasurer, auditors. A deposit "
+        "or redemption reference: the treasurer, auditors. A purpose: the requester, the dataset's owner, data "
+        "governance, auditors. A salted text comes with its salt: `keccak256(salt ‖ utf8(text))` is the hash."
+    ),
+)
 def get_document(
-    doc_hash_hex: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], state: StateDep, _key: CurrentKey
+    doc_hash_hex: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], state: StateDep, caller: CurrentCaller
 ) -> DocumentPublic:
-    d = _docs(state).get(doc_hash_hex)
-    if d is None:
-        raise NotFound("document", doc_hash_hex)
-    return DocumentPublic(hash=d.hash, kind=d.kind, text=d.text)
+    return document_public(read(state, caller, doc_hash_hex))
 
 
 # ------------------------------------------------------------------ community credit
@@ -835,16 +897,16 @@ def credit_balance(account: Address, state: StateDep, _key: CurrentKey) -> Credi
 def credit_mint(
     body: MintCreate, request: Request, state: StateDep, caller: TreasurerCaller, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    credit = Credit(state.ledger)
-    ref = _docs(state).put("deposit", body.deposit_ref)
+    credit, docs = Credit(state.ledger), writer(state, caller)
+    ref = docs.draft("deposit", body.deposit_ref)  # the same bank reference, the same commitment: minted once
 
     def send(before_send: Any) -> TxReceipt:
-        return credit.mint(caller.signer(), body.to, body.amount, ref, before_send=before_send)
+        return docs.send([ref], credit.mint, caller.signer(), body.to, body.amount, ref.hash, before_send=before_send)
 
-    return _write(
-        state, caller, request, idempotency_key, body.model_dump(), send,
-        lambda r: MintWrite(tx=tx_info(r), to=body.to, amount=body.amount, deposit_ref_hash=hex32(ref),
-                            balance=credit.balance_of(body.to)),
-        201,
-    )
+    def respond(r: TxReceipt) -> MintWrite:
+        docs.accept(r)
+        return MintWrite(tx=tx_info(r), to=body.to, amount=body.amount, deposit_ref_hash=ref.hash_hex,
+                         balance=credit.balance_of(body.to))
+
+    return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
 

@@ -28,7 +28,9 @@ class ContributionCreate(BaseModel):
     project_id: Annotated[
         int, Field(ge=0, le=2**64 - 1, description="A project open for funding; 0: the general pool.")
     ] = 0
-    memo: Memo | None = Field(None, description="Free text; stored off chain, its keccak256 goes on chain.")
+    memo: Memo | None = Field(
+        None, description="Free text; stored off chain once the contribution is mined, a salted commitment on chain."
+    )
 
 
 class ContributionPublic(BaseModel):
@@ -41,7 +43,7 @@ class ContributionPublic(BaseModel):
     project: str | None = Field(None, description="The project's title (None for the general pool).")
     amount: int
     memo_hash: str | None
-    memo: str | None
+    memo: str | None = Field(description="The memo, to the contributing member, the treasurer and auditors.")
     contributed_at: int
     spent: int
     refunded: bool
@@ -185,7 +187,9 @@ class VoteList(BaseModel):
 class PayoutCreate(BaseModel):
     milestone_index: Annotated[int, Field(ge=0, le=31)]
     amount: Amount
-    invoice: Memo | None = Field(None, description="Invoice or receipt text; stored off chain, keccak256 on chain.")
+    invoice: Memo | None = Field(
+        None, description="Invoice or receipt text; stored off chain once paid, a salted commitment on chain."
+    )
     invoice_hash: Bytes32 | None = Field(None, description="Or the hash of the invoice file (keccak256 of its bytes).")
 
     @model_validator(mode="after")
@@ -204,7 +208,9 @@ class PayoutPublic(BaseModel):
     beneficiary_name: str | None
     amount: int
     invoice_hash: str
-    invoice: str | None
+    invoice: str | None = Field(
+        description="The invoice text, to the beneficiary, the fund committee, the treasurer and auditors."
+    )
     treasurer_id: int
     from_earmarked: int
     from_general: int
@@ -346,6 +352,8 @@ class DocumentPublic(BaseModel):
     hash: str
     kind: str
     text: str
+    salt: str | None = Field(
+        None, description="A salted text's salt (0x + 64 hex): the hash is keccak256(salt ‖ utf8(text)).")
 
 
 class MintCreate(BaseModel):
@@ -353,7 +361,8 @@ class MintCreate(BaseModel):
     amount: Amount
     deposit_ref: Annotated[
         str,
-        Field(min_length=1, max_length=500, description="The fiat deposit's bank reference; keccak256 on chain, once."),
+        Field(min_length=1, max_length=500,
+              description="The fiat deposit's bank reference; a (keyed) salted commitment on chain, minted once."),
     ]
 
 

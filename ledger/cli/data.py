@@ -175,7 +175,9 @@ def upload(
 @data_app.command("request")
 def request(
     dataset: Annotated[int, typer.Argument(help="Dataset id.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="Purpose statement (its hash goes on chain).")],
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Purpose statement (stored off chain; a salted commitment on chain).")
+    ],
     key: KeyOpt,
     fields: Annotated[
         str | None, typer.Option("--fields", help="Comma-separated fields (default: all of the schema).")
@@ -185,8 +187,9 @@ def request(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Request access to another department's dataset."""
-    from ledger.data_sharing import scope_hash, text_hash
+    from ledger.data_sharing import scope_hash
     from ledger.errors import LedgerError, ValidationFailed
+    from ledger.fund_docs import open_store
 
     ds = _ds()
     if fields:
@@ -197,9 +200,12 @@ def request(
             names = list(gw.schema_fields(ds.dataset(dataset)))
         except LedgerError as exc:
             raise ValidationFailed("fields", "this gateway has no copy of the dataset's schema: pass --fields") from exc
-    rid, r = ds.request_access(
-        _signer(key, password_file), dataset, purpose_code, text_hash(purpose), scope_hash(names), duration
-    )
+    docs = open_store(env().settings)
+    draft = docs.draft("purpose", purpose)
+    signer = _signer(key, password_file)
+    rid, r = docs.send([draft], ds.request_access, signer, dataset, purpose_code, draft.hash, scope_hash(names),
+                       duration)
+    docs.accept(r)
     out.ok(
         f"request {rid} on dataset {dataset} for fields {','.join(sorted(set(names)))}; "
         f"tx {r.tx_hash}, gas {r.gas_used}"

@@ -2,8 +2,10 @@
 
 Amounts on the command line are decimal text in the token's unit (CommunityCredit: 元, two
 decimals; ``12.5`` is 1250 分); JSON output gives integer units. Titles, milestone
-descriptions, memos, invoices and deposit references are stored in the document store
-next to the manifest and only their keccak256 goes on chain.
+descriptions, memos, invoices and deposit / redemption references are stored in the
+service database (``COGOV_SERVICE_DB_URL``, through :mod:`ledger.fund_docs`, as the API
+does) once the chain accepted the write; only their hash goes on chain (a salted
+commitment for all but the public titles and milestone descriptions).
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ def _fund() -> Fund:
 
 
 def _docs() -> DocStore:
-    from ledger.fund_docs import DocStore, default_path
+    from ledger.fund_docs import open_store
 
-    return DocStore(default_path(env().settings.manifest_path))
+    return open_store(env().settings)
 
 
 def _signer(key: str, password_file: Path | None) -> Any:
@@ -95,10 +97,13 @@ def contribute(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Contribute to a project or to the general pool (approves the fund for the amount first if needed)."""
-    fund = _fund()
+    fund, docs = _fund(), _docs()
     units = _amount(amount, fund.token.decimals)
-    memo_hash = _docs().put("memo", memo) if memo else b"\x00" * 32
-    rid, r = fund.contribute(_signer(key, password_file), units, project, memo_hash)
+    draft = docs.draft("memo", memo) if memo else None
+    memo_hash = draft.hash if draft else b"\x00" * 32
+    signer = _signer(key, password_file)
+    rid, r = docs.send([draft], fund.contribute, signer, units, project, memo_hash)
+    docs.accept(r)
     where = f"project {project}" if project else "the general pool"
     out.ok(f"receipt {rid}: {_money(units, fund)} to {where}; {_tx(r)}")
 
@@ -117,13 +122,17 @@ def propose(
     from ledger.errors import ValidationFailed
 
     fund, docs = _fund(), _docs()
+    drafts = [docs.draft("title", title)]
     specs = []
     for m in milestone:
         amount, sep, desc = m.partition(":")
         if not sep or not desc.strip():
             raise ValidationFailed("milestone", f'{m!r} is not "AMOUNT:description"')
-        specs.append((_amount(amount, fund.token.decimals), docs.put("milestone", desc.strip())))
-    pid, r = fund.propose_project(_signer(key, password_file), docs.put("title", title), _account(beneficiary), specs)
+        drafts.append(docs.draft("milestone", desc.strip()))
+        specs.append((_amount(amount, fund.token.decimals), drafts[-1].hash))
+    signer, to = _signer(key, password_file), _account(beneficiary)
+    pid, r = docs.send(drafts, fund.propose_project, signer, drafts[0].hash, to, specs)
+    docs.accept(r)
     p = fund.project(pid)
     out.ok(f"project {pid} proposed: budget {_money(p.budget, fund)} in {len(specs)} milestones; "
            f"approval motion {p.approval_motion_id}; {_tx(r)}")
@@ -187,16 +196,21 @@ def payout(
 
     if (invoice is None) == (invoice_file is None):
         raise ValidationFailed("invoice", "give --invoice or --invoice-file")
+    docs = _docs()
+    draft = docs.draft("invoice", str(invoice)) if invoice is not None else None
     if invoice_file is not None:
         try:
             h = file_hash(invoice_file.read_bytes())
         except OSError as exc:
             raise ConfigError(f"cannot read {invoice_file}: {exc.strerror}") from exc
     else:
-        h = _docs().put("invoice", str(invoice))
+        assert draft is not None
+        h = draft.hash
     fund = _fund()
     units = _amount(amount, fund.token.decimals)
-    pid, r = fund.pay_milestone(_signer(key, password_file), project, milestone, units, h)
+    signer = _signer(key, password_file)
+    pid, r = docs.send([draft], fund.pay_milestone, signer, project, milestone, units, h)
+    docs.accept(r)
     ev = r.event("PayoutMade").args
     out.ok(f"payout {pid}: {_money(units, fund)} for milestone {milestone} of project {project} "
            f"({_money(int(ev['fromEarmarked']), fund)} earmarked, {_money(int(ev['fromGeneral']), fund)} general); "
@@ -259,15 +273,18 @@ def projects(
     """List projects, newest first, with titles from the document store."""
     fund, docs = _fund(), _docs()
     rows = [p for p in reversed(fund.projects()) if state is None or p.state.name.lower() == state]
+    titles = docs.texts([p.title_hash for p in rows])
     if as_json:
-        out.emit_json([{"id": p.id, "title": docs.text(p.title_hash), "title_hash": "0x" + p.title_hash.hex(),
+        out.emit_json([{"id": p.id, "title": titles.get("0x" + p.title_hash.hex()),
+                        "title_hash": "0x" + p.title_hash.hex(),
                         "state": p.state.name.lower(), "budget": p.budget, "paid": p.paid,
                         "earmarked": p.earmarked, "allocated": p.allocated, "available": p.available,
                         "refunded": p.refunded, "beneficiary": p.beneficiary, "proposer_id": p.proposer_id,
                         "approval_motion_id": p.approval_motion_id, "unlocks_at": p.unlocks_at} for p in rows])
         return
     out.table(["id", "title", "state", "budget", "paid", "earmarked", "allocated", "approval motion"],
-              [[p.id, docs.text(p.title_hash) or "0x" + p.title_hash.hex()[:12] + "…", p.state.name.lower(),
+              [[p.id, titles.get("0x" + p.title_hash.hex()) or "0x" + p.title_hash.hex()[:12] + "…",
+                p.state.name.lower(),
                 _money(p.budget, fund), _money(p.paid, fund), _money(p.earmarked, fund), _money(p.allocated, fund),
                 p.approval_motion_id] for p in rows])
 
@@ -302,6 +319,14 @@ def _member_id(contributor: str) -> int:
     return m.id
 
 
+def _texts_of(events: list[Any]) -> dict[str, str]:
+    """The stored texts of the titles, memos and invoices the fund's ``events`` carry (the operator's view)."""
+    from ledger.fund_docs import ON_CHAIN
+
+    args = {spec.event: spec.hash_arg for spec in ON_CHAIN.values() if spec.contract == "CoGovFund"}
+    return _docs().texts(str(e["args"][args[e["event"]]]) for e in events if e["event"] in args)
+
+
 @fund_app.command("trace")
 def trace(
     contributor: Annotated[str, typer.Argument(help="The contributing member: member id, address or key label.")],
@@ -313,9 +338,8 @@ def trace(
     fund = _fund()
     led = fund.ledger
     member_id = _member_id(contributor)
-    texts = {k.lower(): v for k, v in _docs().texts().items()}
-    t = contributor_trace(events_from_chain(led), member_id, labels_for(led, texts),
-                          fund.token.symbol, fund.token.decimals)
+    events = events_from_chain(led)
+    t = contributor_trace(events, member_id, labels_for(led, _texts_of(events)), fund.token.symbol, fund.token.decimals)
     if as_json:
         out.emit_json(t.to_dict())
         return
@@ -353,8 +377,8 @@ def export(
         raise ValidationFailed("type", "contribution, payout or refund")
     fund = _fund()
     led = fund.ledger
-    texts = {k.lower(): v for k, v in _docs().texts().items()}
-    rows = export_rows(events_from_chain(led), labels_for(led, texts), fund.token.symbol, fund.token.decimals,
+    events = events_from_chain(led)
+    rows = export_rows(events, labels_for(led, _texts_of(events)), fund.token.symbol, fund.token.decimals,
                        kinds=[type_] if type_ else ["contribution", "payout", "refund"], since=since, until=until)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -364,6 +388,22 @@ def export(
     except OSError as exc:
         raise ConfigError(f"cannot write the export to {out_dir}: {exc.strerror}") from exc
     out.ok(f"wrote {len(rows)} rows to {csv_path} and {json_path}")
+
+
+@fund_app.command("documents")
+def documents(
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for the auditor (cogov audit verify --documents).")
+    ],
+) -> None:
+    """Write the stored texts (openings of the salted ones) in the layout the auditor's document check reads."""
+    from ledger.errors import ConfigError
+
+    try:
+        n = _docs().export(out_dir)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the documents to {out_dir}: {exc.strerror}") from exc
+    out.ok(f"wrote {n} documents to {out_dir}")
 
 
 # ---------------------------------------------------------------- credit
@@ -380,12 +420,13 @@ def credit_mint(
     """Mint CommunityCredit against a fiat deposit (treasurer)."""
     from ledger.fund import Credit
 
-    credit = Credit(env().ledger())
+    credit, docs = Credit(env().ledger()), _docs()
     units = _amount(amount, credit.decimals)
-    ref = _docs().put("deposit", deposit_ref)
-    account = _account(to)
-    r = credit.mint(_signer(key, password_file), account, units, ref)
-    out.ok(f"minted {amount} {credit.symbol} to {account} against deposit 0x{ref.hex()}; {_tx(r)}")
+    ref = docs.draft("deposit", deposit_ref)
+    account, signer = _account(to), _signer(key, password_file)
+    r = docs.send([ref], credit.mint, signer, account, units, ref.hash)
+    docs.accept(r)
+    out.ok(f"minted {amount} {credit.symbol} to {account} against deposit {ref.hash_hex}; {_tx(r)}")
 
 
 @credit_app.command("burn")
@@ -399,11 +440,13 @@ def credit_burn(
     """Burn CommunityCredit on redemption for fiat (treasurer; the holder approves the treasurer first)."""
     from ledger.fund import Credit
 
-    credit = Credit(env().ledger())
+    credit, docs = Credit(env().ledger()), _docs()
     units = _amount(amount, credit.decimals)
-    ref = _docs().put("redemption", redemption_ref)
-    r = credit.burn(_signer(key, password_file), _account(holder), units, ref)
-    out.ok(f"burned {amount} {credit.symbol} of {_account(holder)} against redemption 0x{ref.hex()}; {_tx(r)}")
+    ref = docs.draft("redemption", redemption_ref)
+    account, signer = _account(holder), _signer(key, password_file)
+    r = docs.send([ref], credit.burn, signer, account, units, ref.hash)
+    docs.accept(r)
+    out.ok(f"burned {amount} {credit.symbol} of {account} against redemption {ref.hash_hex}; {_tx(r)}")
 
 
 @credit_app.command("balance")

@@ -25,9 +25,9 @@ from ledger.data_sharing import (
     RequestState,
     content_hash,
     scope_hash,
-    text_hash,
 )
 from ledger.demo import DemoContext
+from ledger.fund_docs import open_store
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes
 from ledger.roles import ChangeKind
@@ -119,6 +119,7 @@ def seed(ctx: DemoContext) -> None:
 
     jdb = ctx.signers["jiedaoban"]
     jdb_id = ctx.member_ids["jiedaoban"]
+    docs = open_store(ctx.settings)
     existing: list[AccessRequest] = [ds.request(i) for i in range(1, ds.request_count() + 1)]
 
     def find(dataset_id: int, duration: int) -> AccessRequest | None:
@@ -134,7 +135,10 @@ def seed(ctx: DemoContext) -> None:
         if r is not None:
             return r.id
         ctx.say(f"街道办 requests {title}")
-        rid, _ = ds.request_access(jdb, ids[title], 1, text_hash(purpose), scope_hash(fields), duration)
+        draft = docs.draft("purpose", purpose)  # a salted commitment on chain; the opening in the service database
+        rid, receipt = docs.send([draft], ds.request_access, jdb, ids[title], 1, draft.hash, scope_hash(fields),
+                                 duration)
+        docs.accept(receipt)
         return rid
 
     # sensitive: owner + data governance

@@ -16,9 +16,12 @@
   left claimable (the trace shows it as refundable).
 
 Chinese titles, milestone descriptions, memos, invoices and deposit references are stored in
-the document store ``<state_dir>/fund-docs.json`` (keccak256 of the UTF-8 text on chain).
-Idempotent: projects are found by title hash, contributions by memo hash, deposits by
-reference, votes by ``hasVoted``, payouts by what each milestone has been paid.
+the service database (``service_db_url``, :mod:`ledger.fund_docs`) once their write is mined:
+titles and milestone descriptions as keccak256 of the text (public), memos and invoices as
+salted commitments, deposit references with the keyed salt that makes one bank slip one
+commitment. Idempotent: projects are found by title hash, contributions by (member, amount,
+earmark) in order, deposits by reference (``depositRecorded``), votes by ``hasVoted``,
+payouts by what each milestone has been paid.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from ledger.demo import DemoContext
 from ledger.devchain import is_dev_chain
 from ledger.fund import Credit, Fund, MotionKind, MotionState, ProjectState, format_amount, parse_amount
 from ledger.fund.report import events_from_chain
-from ledger.fund_docs import FILENAME, DocStore, hex32
+from ledger.fund_docs import DocStore, Draft, open_store
+from ledger.keys import Signer
 
 PARKING = "停车难：幸福里片区停车位改造与智能道闸"
 GREEN = "绿化维护：和平里公共绿地全年养护"
@@ -79,7 +83,7 @@ def seed(ctx: DemoContext) -> None:
     if not isinstance(credit, Credit):
         ctx.say("fund: the fund's token is not this deployment's CommunityCredit; skipping the fund demo")
         return
-    docs = DocStore(ctx.state_dir / FILENAME)
+    docs = open_store(ctx.settings)
     dec = credit.decimals
     signers, ids = ctx.signers, ctx.member_ids
 
@@ -90,50 +94,57 @@ def seed(ctx: DemoContext) -> None:
     existing = {p.title_hash: p.id for p in fund.projects()}
     project_ids: dict[str, int] = {}
     for spec in PROJECTS:
-        th = docs.put("title", spec.title)
-        specs = [(units(a), docs.put("milestone", d)) for a, d in spec.milestones]
-        if th in existing:
-            project_ids[spec.key] = existing[th]
+        title = docs.draft("title", spec.title)
+        descriptions = [docs.draft("milestone", d) for _a, d in spec.milestones]
+        if title.hash in existing:
+            project_ids[spec.key] = existing[title.hash]
             continue
         ctx.say(f"{spec.proposer} proposes {spec.title}")
-        pid, _ = fund.propose_project(signers[spec.proposer], th, signers[spec.beneficiary].address, specs)
+        specs = [(units(a), d.hash) for (a, _d), d in zip(spec.milestones, descriptions, strict=True)]
+        proposer, beneficiary = signers[spec.proposer], signers[spec.beneficiary].address
+        pid, r = docs.send([title, *descriptions], fund.propose_project, proposer, title.hash, beneficiary, specs)
+        docs.accept(r)
         project_ids[spec.key] = pid
 
-    # ------------------------------------------------------------ credits and contributions (found by memo hash)
+    # ------------------------------------------------------------ credits and contributions
+    # A contribution of the scenario is found by (member, amount, earmark), the n-th such one
+    # for the n-th such entry: memos are salted, their hashes cannot find them.
     events = events_from_chain(ctx.ledger)
-    receipts: dict[str, int] = {
-        str(e["args"]["memoHash"]): int(e["args"]["receiptId"]) for e in events if e["event"] == "ContributionReceived"
-    }
+    made: dict[tuple[int, int, int], list[int]] = {}
+    for e in events:
+        if e["event"] == "ContributionReceived":
+            a = e["args"]
+            made.setdefault((int(a["memberId"]), int(a["amount"]), int(a["projectId"])), []).append(
+                int(a["receiptId"]))
+    receipts: dict[int, int] = {}  # entry number -> receipt id
     treasurer = signers["caizhengju"]
-    todo: list[tuple[str, str, int, bytes, bytes]] = []  # (label, amount, project, memo hash, deposit ref)
+    todo: list[tuple[int, str, str, int, Draft, Draft]] = []  # (entry, label, amount, project, memo, deposit ref)
     for n, (label, amount, key, memo) in enumerate(CONTRIBUTIONS, start=1):
-        mh = docs.put("memo", memo)
-        if hex32(mh) in receipts:
-            continue
-        ref = docs.put("deposit", f"DEMO-DEP-{n:04d} 银行入账回单（{label}，{amount} 元）")
         pid = project_ids[key] if key else 0
+        found = made.get((ids[label], units(amount), pid))
+        if found:
+            receipts[n] = found.pop(0)
+            continue
+        ref = docs.draft("deposit", f"DEMO-DEP-{n:04d} 银行入账回单（{label}，{amount} 元）")
         if pid and fund.project_state(pid) not in (ProjectState.PROPOSED, ProjectState.TIME_LOCKED,
                                                    ProjectState.ACTIVE):
-            if not credit.deposit_recorded(ref):
-                credit.mint(treasurer, signers[label].address, units(amount), ref)
+            _mint(docs, credit, treasurer, signers[label].address, units(amount), ref)
             continue  # closed before this contribution was made (a partial earlier run): never forced
-        todo.append((label, amount, pid, mh, ref))
+        todo.append((n, label, amount, pid, docs.draft("memo", memo), ref))
     # The mints, and each contributor's allowance for all its contributions, do not depend on
     # one another: sent side by side they share blocks (on a network with real block times
     # every sequential write costs a block or two). The contributions stay in order, so
     # receipt ids do not change.
-    def mint(label: str, amount: str, ref: bytes) -> None:
-        if not credit.deposit_recorded(ref):
-            credit.mint(treasurer, signers[label].address, units(amount), ref)
-
-    side_by_side([partial(mint, label, amount, ref) for label, amount, _pid, _mh, ref in todo])
+    side_by_side([partial(_mint, docs, credit, treasurer, signers[label].address, units(amount), ref)
+                  for _n, label, amount, _pid, _memo, ref in todo])
     totals: dict[str, int] = {}
-    for label, amount, *_ in todo:
+    for _n, label, amount, *_ in todo:
         totals[label] = totals.get(label, 0) + units(amount)
     side_by_side([partial(fund.ensure_allowance, signers[label], total) for label, total in totals.items()])
-    for label, amount, pid, mh, _ref in todo:
-        rid, _ = fund.contribute(signers[label], units(amount), pid, mh)
-        receipts[hex32(mh)] = rid
+    for n, label, amount, pid, memo_draft, _ref in todo:
+        rid, r = docs.send([memo_draft], fund.contribute, signers[label], units(amount), pid, memo_draft.hash)
+        docs.accept(r)
+        receipts[n] = rid
         where = f"project {pid}" if pid else "the general pool"
         ctx.say(f"{label} contributes {amount} 元 to {where}: receipt {rid}")
 
@@ -170,8 +181,10 @@ def seed(ctx: DemoContext) -> None:
         for index, invoice in enumerate(INVOICES):
             m = fund.milestone(parking.id, index)
             if m.paid < m.amount:
-                pay_id, _ = fund.pay_milestone(treasurer, parking.id, index, m.amount - m.paid,
-                                               docs.put("invoice", invoice))
+                inv = docs.draft("invoice", invoice)
+                pay_id, r = docs.send([inv], fund.pay_milestone, treasurer, parking.id, index, m.amount - m.paid,
+                                      inv.hash)
+                docs.accept(r)
                 ctx.say(f"财政局 pays milestone {index} of {PARKING}: payout {pay_id}")
 
     # ------------------------------------------------------------ 绿化维护: pending votes (one short of quorum)
@@ -187,8 +200,8 @@ def seed(ctx: DemoContext) -> None:
             cancels = [mid]
         decide(cancels[0], ["committee-1", "committee-2", "committee-3"])
     if fund.project_state(elderly.id) == ProjectState.CANCELLED:
-        for label, _amount, key, memo in CONTRIBUTIONS:
-            receipt = receipts.get(hex32(docs.put("memo", memo)))
+        for n, (label, _amount, key, _memo) in enumerate(CONTRIBUTIONS, start=1):
+            receipt = receipts.get(n)
             if key != "elderly" or label not in REFUND_CLAIMERS or receipt is None:
                 continue
             if fund.refundable(receipt):
@@ -197,7 +210,15 @@ def seed(ctx: DemoContext) -> None:
 
     states = {k: fund.project_state(pid).name.lower() for k, pid in project_ids.items()}
     ctx.say(f"fund: projects {project_ids} ({states}); receipts {sorted(receipts.values())}; "
-            f"titles in {ctx.state_dir / FILENAME}")
+            "texts in the service database")
+
+
+def _mint(docs: DocStore, credit: Credit, treasurer: Signer, to: str, amount: int, ref: Draft) -> None:
+    """Mint against a deposit reference, unless it was minted against already (its commitment is recorded)."""
+    if credit.deposit_recorded(ref.hash):
+        return
+    r = docs.send([ref], credit.mint, treasurer, to, amount, ref.hash)
+    docs.accept(r)
 
 
 def side_by_side(jobs: list[Callable[[], object]], timeout: float | None = None) -> None:

@@ -50,6 +50,7 @@ def make_settings(deployment: Deployment, directory: Path, **overrides: object) 
         "gateway_store_dir": directory / "gateway",
         "index_follow": False,
         "rate_limit_per_minute": 0,
+        "anonymous_rate_limit_per_minute": 0,  # the portal's limit per address: its own tests set it
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

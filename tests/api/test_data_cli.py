@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from api.apikeys import ApiKeyStore, engine_for
 from ledger.cli.app import app
+from ledger.commitment import commit
 from ledger.membership import Registry
 from ledger.roles import ChangeKind
 from tests.api.conftest import Api, LiveServer
@@ -27,6 +29,7 @@ def _cli_env(deployment: Deployment, api: Api, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("COGOV_KEYSTORE_DIR", str(deployment.keystore.directory))
     monkeypatch.setenv("COGOV_GATEWAY_MASTER_KEY_FILE", str(s.gateway_master_key_file))
     monkeypatch.setenv("COGOV_GATEWAY_STORE_DIR", str(s.gateway_store_dir))  # the live API's store
+    monkeypatch.setenv("COGOV_SERVICE_DB_URL", s.service_db_url)  # and its texts (a purpose's opening)
 
 
 RUNNER = CliRunner()
@@ -60,6 +63,13 @@ def test_cli_share_fetch_log_prove(
     did = int(outp.split("uploaded dataset ")[1].split(":")[0])
     outp = run("data", "request", str(did), "--key", "dept_a", "--purpose", "cli test", "--duration", "600")
     rid = int(outp.split("request ")[1].split(" ")[0])
+    # the purpose: a salted commitment on chain, its opening kept where the API serves it to the owner
+    with httpx.Client(base_url=live, timeout=30) as http:
+        purpose_hash = http.get(f"/api/v1/access-requests/{rid}", headers=api.auth("dept_b")).json()["purpose_hash"]
+        opened = http.get(f"/api/v1/access-requests/{rid}/purpose", headers=api.auth("dept_b"))
+    assert opened.status_code == 200 and opened.json()["text"] == "cli test"
+    salt = bytes.fromhex(opened.json()["salt"][2:])
+    assert purpose_hash == opened.json()["hash"] == "0x" + commit("cli test", salt).hex()
     outp = run("data", "approve", str(rid), "--key", "dept_b")
     assert "granted" in outp
     gid = int(outp.split("grant ")[1].split(";")[0])

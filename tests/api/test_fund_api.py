@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
+from ledger.commitment import Opening
 from ledger.fund import Fund
 from ledger.fund.report import events_from_chain
 from ledger.fund_docs import doc_hash
@@ -69,7 +70,13 @@ def story(fa: FundApi) -> dict[str, Any]:
     for label, amount, ref in (("resident", 100_000, "BANK-R-1"), ("enterprise", 500_000, "BANK-E-1")):
         r = fa.post("/credit/mint", "treasurer", {"to": s[label].address, "amount": amount, "deposit_ref": ref})
         assert r.status_code == 201, r.text
-        assert r.json()["balance"] >= amount and r.json()["deposit_ref_hash"] == "0x" + doc_hash(ref).hex()
+        assert r.json()["balance"] >= amount
+        # a salted commitment (the bank reference is not confirmed by hashing a guess), opened by the treasurer
+        ref_hash = r.json()["deposit_ref_hash"]
+        assert ref_hash != "0x" + doc_hash(ref).hex()
+        doc = fa.get(f"/documents/{ref_hash}", "treasurer")
+        assert doc["kind"] == "deposit" and doc["text"] == ref
+        assert Opening(doc["text"], bytes.fromhex(doc["salt"][2:])).commitment_hex == ref_hash
     r = fa.post("/credit/mint", "treasurer", {"to": s["resident"].address, "amount": 1, "deposit_ref": "BANK-R-1"})
     assert r.status_code == 409 and r.json()["error"] == "CreditDepositAlreadyRecorded"  # one bank slip mints once
 
@@ -236,6 +243,8 @@ def _cli(fa: FundApi, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
     monkeypatch.setenv("COGOV_RPC_URLS", fa.deployment.ganache.config.url)
     monkeypatch.setenv("COGOV_MANIFEST_PATH", str(fa.manifest))
     monkeypatch.setenv("COGOV_KEYSTORE_DIR", str(fa.deployment.keystore.directory))
+    monkeypatch.setenv("COGOV_SERVICE_DB_URL", fa.api.settings.service_db_url)  # the texts, as the API keeps them
+    monkeypatch.setenv("COGOV_GATEWAY_MASTER_KEY_FILE", str(fa.api.settings.gateway_master_key_file))
     res = CliRunner().invoke(app, list(args), catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return res.output

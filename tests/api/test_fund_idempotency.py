@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import Any
 
 import httpx
 import pytest
 
 from ledger.fund import Fund
-from ledger.fund.report import events_from_chain
-from ledger.fund_docs import doc_hash
 from tests.api.conftest import Api
-from tests.api.test_fund_support import mint
+from tests.api.test_fund_support import contributions_with_memo, mint
 from tests.conftest import Deployment
 
 pytestmark = pytest.mark.ganache
 
 
-def _contributions_with_memo(deployment: Deployment, memo: str) -> list[dict[str, Any]]:
-    h = "0x" + doc_hash(memo).hex()
-    return [e for e in events_from_chain(deployment.ledger(), ["ContributionReceived"]) if e["args"]["memoHash"] == h]
 
 
 def test_retry_and_concurrent_retries_contribute_once(http: httpx.Client, api: Api, deployment: Deployment) -> None:
@@ -37,7 +31,7 @@ def test_retry_and_concurrent_retries_contribute_once(http: httpx.Client, api: A
     assert first.status_code == 201, first.text
     again = http.post("/api/v1/fund/contributions", headers=headers, json=body)
     assert again.status_code == 201 and again.json() == first.json()
-    assert len(_contributions_with_memo(deployment, memo)) == 1
+    assert len(contributions_with_memo(deployment, api.settings.service_db_url, memo)) == 1
 
     # the same key with a different body is a conflict, and writes nothing
     other = http.post("/api/v1/fund/contributions", headers=headers, json={**body, "amount": 1_235})
@@ -68,5 +62,5 @@ def test_retry_and_concurrent_retries_contribute_once(http: httpx.Client, api: A
     assert ok and len(set(ok)) == 1
     final = http.post("/api/v1/fund/contributions", headers=headers2, json={"amount": 777, "memo": memo2})
     assert final.status_code == 201 and final.json()["contribution"]["receipt_id"] == ok[0]
-    assert len(_contributions_with_memo(deployment, memo2)) == 1
+    assert len(contributions_with_memo(deployment, api.settings.service_db_url, memo2)) == 1
     assert fund.contribution_count() == before + 2

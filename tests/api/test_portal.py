@@ -6,6 +6,7 @@ The browser tests against the demo chain are in tests/e2e/test_portal.py.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,13 @@ from eth_utils.crypto import keccak
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.middleware import client_address
 from api.portal import i18n, views
-from api.portal.routes import money
-from api.routers._index_reads import AnswerCache, cache_of
-from ledger.config import Settings
+from api.portal.routes import money, page_cache
+from api.routers._index_reads import AnswerCache
+from api.settings import Settings
 from ledger.errors import IndexUnavailable
+from ledger.fund_docs import open_store
 from ledger.index import EventRow
 
 RESIDENT = "0x" + "11" * 20
@@ -51,18 +54,23 @@ class FakeIndex:
         self.broken = broken
 
     def events(self, contract: str | None = None, event: str | None = None, *, tx_hash: str | None = None,
-               limit: int = 100, offset: int = 0, order: str = "asc", **_: Any) -> list[EventRow]:
+               args: dict[str, Any] | None = None, limit: int = 100, offset: int = 0, order: str = "asc",
+               **_: Any) -> list[EventRow]:
         if self.broken:
             raise IndexUnavailable("index lost")
         rows = [r for r in self.rows if (contract is None or r.contract == contract)
-                and (event is None or r.event == event) and (tx_hash is None or r.tx_hash == tx_hash)]
+                and (event is None or r.event == event) and (tx_hash is None or r.tx_hash == tx_hash)
+                and all(str(r.args.get(k)).lower() == str(v).lower() for k, v in (args or {}).items())]
         if order == "desc":
             rows.reverse()
         return rows[offset:offset + limit]
 
     def iter_events(self, page: int = 5000, contract: str | None = None, event: str | None = None,
-                    **_: Any) -> list[EventRow]:
-        return self.events(contract, event, limit=len(self.rows) + 1)
+                    **kw: Any) -> list[EventRow]:
+        return self.events(contract, event, limit=len(self.rows) + 1, **kw)
+
+    def count_events(self, contract: str | None = None, event: str | None = None, **kw: Any) -> int:
+        return len(self.events(contract, event, limit=len(self.rows) + 1, **kw))
 
     def decode_args(self, row: EventRow) -> dict[str, Any]:
         return dict(row.args)
@@ -120,25 +128,30 @@ def scenario() -> list[tuple[str, str, dict[str, Any]]]:
 class FakeLedger:
     def rpc(self, method: str, params: list[Any]) -> Any:
         assert method == "eth_getTransactionReceipt"
+        if params[0] not in TX:
+            return None  # the node does not know it
         return {"status": "0x1", "blockNumber": "0x10", "gasUsed": "0x5208", "from": RESIDENT,
                 "to": FakeIndex.contracts["CoGovFund"]}
 
 
 class FakeState:
-    def __init__(self, index: FakeIndex, directory: Path) -> None:
+    def __init__(self, index: FakeIndex, directory: Path, **settings: Any) -> None:
         self.index = index
         self.ledger = FakeLedger()
         self.manifest = None
         self.settings = Settings(env="test", manifest_path=directory / "deployment.json",
-                                 audit_report_path=directory / "audit-report.json")
+                                 audit_report_path=directory / "audit-report.json",
+                                 service_db_url=f"sqlite:///{directory / 'service.db'}",
+                                 gateway_master_key_file=directory / "gateway-master.key", **settings)
+        self.docs = open_store(self.settings)  # the public texts (an old fund-docs.json there: imported)
 
     def start_index(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-def _client(index: FakeIndex, directory: Path) -> TestClient:
-    state = FakeState(index, directory)
+def _client(index: FakeIndex, directory: Path, **settings: Any) -> TestClient:
+    state = FakeState(index, directory, **settings)
     return TestClient(create_app(state.settings, state=state), raise_server_exceptions=False)  # type: ignore[arg-type]
 
 
@@ -309,11 +322,10 @@ def test_pages_are_kept_until_the_index_moves_on(tmp_path: Path) -> None:
                   "amount": 1_000_000, "memoHash": "0x" + "00" * 32},
             args_json="{}"))
         assert c.get("/api/v1/public/overview").json()["total_contributed"] == 1_520_000
-        # the page: the previous one (it names its block) while one thread renders the new one
-        assert c.get("/?lang=en").content == first.content
-        cache_of(index).settle()
+        # the page: its first visitor after the change gets the new one, never the previous one
         fresh = c.get("/?lang=en")
         assert fresh.content != first.content and fresh.headers["etag"] != first.headers["etag"]
+        assert 'data-figure="total_contributed" data-value="1520000"' in fresh.text
         # ETag: a browser that has the page gets a 304 without a body
         again = c.get("/?lang=en", headers={"If-None-Match": fresh.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
@@ -345,3 +357,104 @@ def test_the_answer_cache_computes_once_and_refreshes_in_the_background() -> Non
     cache.settle()
     assert cache.get(2, "k", build(3)) == "answer 2" and calls == [1, 2]
     assert cache.get(3, "k", lambda: "answer 3") == "answer 3"  # strict readers never see stale
+
+
+# ----------------------------------------------------------------------------- issue 14, item 10
+
+
+PAGES = ["/", "/activity", "/activity?event=PayoutMade", "/projects", "/projects/1", "/contributions?q=2",
+         "/data-sharing", "/verify", f"/tx/{TX[9]}"]
+
+
+class Counting:
+    """Counts the index reads that build a page (events and iter_events)."""
+
+    def __init__(self, index: FakeIndex) -> None:
+        self.n = 0
+        for name in ("events", "iter_events"):
+            real = getattr(index, name)
+
+            def counted(*a: Any, _real: Any = real, **kw: Any) -> Any:
+                self.n += 1
+                return _real(*a, **kw)
+
+            setattr(index, name, counted)
+
+
+def _new_event(index: FakeIndex) -> None:
+    n = len(index.rows)
+    index.rows.append(EventRow(
+        id=1000 + n, block_number=1000 + n, block_time=1_800_000_000 + n, block_hash="0x", tx_hash=TX[50 + n % 40],
+        tx_index=0, log_index=0, contract="CoGovFund", event="ContributionReceived", address="0x",
+        args={"receiptId": 100 + n, "memberId": 2, "contributor": RESIDENT, "kind": 2, "projectId": 1,
+              "amount": 7, "memoHash": "0x" + "00" * 32}, args_json="{}"))
+
+
+def test_every_page_is_kept_per_index_version_and_renewed_when_it_moves(tmp_path: Path) -> None:
+    index = FakeIndex(scenario())
+    with _client(index, tmp_path) as c:
+        first = {path: c.get(path) for path in PAGES}
+        assert all(r.status_code == 200 for r in first.values()), {p: r.status_code for p, r in first.items()}
+        reads = Counting(index)
+        for path in PAGES:  # served from the cache: not one index read to build them
+            again = c.get(path)
+            assert again.content == first[path].content and again.headers["etag"] == first[path].headers["etag"]
+        assert reads.n == 0
+        _new_event(index)
+        for path in PAGES:  # a new event indexed: every page is rendered anew for its first visitor
+            before = reads.n
+            fresh = c.get(path)
+            assert fresh.status_code == 200 and fresh.headers["etag"] != first[path].headers["etag"], path
+            assert fresh.content != first[path].content, path
+            assert f'data-testid="indexed-block">{index.last_block()}<' in fresh.text, path
+            assert path == "/verify" or reads.n > before, path  # (the verify page reads the audit report)
+
+
+def test_unknown_parameters_neither_make_an_entry_nor_evict_one(tmp_path: Path) -> None:
+    index = FakeIndex(scenario())
+    with _client(index, tmp_path, page_cache_size=4) as c:
+        state = c.app.state.service  # type: ignore[attr-defined]
+        kept = page_cache(state, index)
+        base = c.get("/")
+        assert len(kept) == 1
+        reads = Counting(index)
+        for _ in range(20):  # random query strings: the same page, the same entry
+            r = c.get(f"/?x={secrets.token_hex(8)}&lang=zh-CN&utm={secrets.token_hex(4)}")
+            assert r.content == base.content
+        for junk in ("?event=bogus", "?kind=alien", "?project=99999", "?event=bogus&kind=alien&project=99999"):
+            c.get(f"/activity{junk}")  # unknown filters are no filter: one page
+        assert len(kept) == 2 and reads.n > 0
+        reads.n = 0
+        for _ in range(10):  # records that do not exist and searches that find nothing are not kept
+            assert c.get(f"/projects/{secrets.randbelow(10**6) + 10}").status_code == 404
+            assert c.get(f"/tx/0x{secrets.token_hex(32)}").status_code == 404
+            assert c.get("/contributions", params={"q": "0x" + secrets.token_hex(20)}).status_code == 200
+            assert c.get("/contributions", params={"q": str(secrets.randbelow(10**6) + 10)}).status_code == 200
+        assert len(kept) == 2  # none of them took a place, none evicted "/"
+        reads.n = 0
+        assert c.get("/").content == base.content and reads.n == 0  # still served from the cache
+        assert c.get("/?x=1").text.count("x=1") == 0  # the raw query never reaches the page (its links)
+
+
+def test_anonymous_clients_beyond_their_limit_get_429_with_retry_after(tmp_path: Path) -> None:
+    with _client(FakeIndex(scenario()), tmp_path, anonymous_rate_limit_per_minute=3) as c:
+        assert [c.get(p).status_code for p in ("/", "/projects", "/api/v1/public/overview")] == [200, 200, 200]
+        for path, headers in (("/", {}), ("/data-sharing", {"Authorization": "Bearer cgv_x_y"}),
+                              ("/api/v1/public/overview", {})):
+            r = c.get(path, headers=headers)  # a bearer header does not buy more: this is the address's bucket
+            assert r.status_code == 429, path
+            assert int(r.headers["Retry-After"]) >= 1 and r.headers["content-type"].startswith("application/problem")
+            assert r.json()["code"] == "rate-limited"
+        assert c.get("/static/portal/portal.css").status_code == 200  # static files are not pages
+
+
+def test_client_address_groups_ipv6_by_64() -> None:
+    from starlette.requests import Request
+
+    def address(host: str) -> str:
+        return client_address(Request({"type": "http", "client": (host, 1), "headers": []}))
+
+    assert address("203.0.113.7") == "203.0.113.7"
+    assert address("2001:db8:1:2:aaaa::1") == address("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert address("2001:db8:1:3::1") != address("2001:db8:1:2::1")
+    assert address("::ffff:203.0.113.7") == "203.0.113.7"

@@ -156,8 +156,8 @@ def _seed_data_activity(ctx: Any) -> None:
 @pytest.fixture(scope="session")
 def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
     """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
+    from api.settings import Settings
     from ledger.client import Ledger
-    from ledger.config import Settings
     from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
@@ -178,6 +178,7 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
             gateway_store_dir=root / "gateway",
             index_follow=False,
             rate_limit_per_minute=0,
+            anonymous_rate_limit_per_minute=0,  # one browser, many pages: the portal's limit is tested elsewhere
             audit_report_path=root / "state" / "audit-report.json",
         )
         ks = Keystore(settings.keystore_dir)

@@ -19,7 +19,7 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     from ledger.devchain import fund as fund_eth
     from ledger.fund import Fund, MotionState, ProjectState
     from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
-    from ledger.fund_docs import FILENAME, DocStore
+    from ledger.fund_docs import open_store
     from ledger.keys import Keystore
     from ledger.manifest import Manifest
     from tests.conftest import TEST_PASSWORD
@@ -40,12 +40,15 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
         led.register(name, dep.address)
     said: list[str] = []
-    ctx = DemoContext(Settings(env="test"), led, ks, signers, said.append, tmp_path / "state")
+    settings = Settings(env="test", manifest_path=tmp_path / "deployment.json",
+                        service_db_url=f"sqlite:///{tmp_path / 'service.db'}",
+                        gateway_master_key_file=tmp_path / "gateway-master.key")
+    ctx = DemoContext(settings, led, ks, signers, said.append, tmp_path / "state")
     seed_members(ctx)
     seed(ctx)
 
     fund = Fund(led)
-    docs = DocStore(tmp_path / "state" / FILENAME)
+    docs = open_store(settings)  # the texts, in the service database
     projects = {docs.text(p.title_hash): p for p in fund.projects()}
     assert set(projects) == {PARKING, GREEN, ELDERLY_CARE}
     parking, green, elderly = projects[PARKING], projects[GREEN], projects[ELDERLY_CARE]
@@ -61,7 +64,8 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     assert t.contributions == 8 and t.invariant_holds and t.balance == t.contributed - t.paid_out - t.refunded
 
     events = events_from_chain(led)
-    labels = labels_for(led, {k.lower(): v for k, v in docs.texts().items()})
+    hashes = [a[k] for e in events for a in [e["args"]] for k in ("titleHash", "memoHash", "invoiceHash") if k in a]
+    labels = labels_for(led, docs.texts(hashes))
     gov = contributor_trace(events, ctx.member_ids["caizhengju"], labels, "CCR", 2)
     assert gov.member_name == "财政局" and gov.projects_funded == [parking.id]
     assert gov.contributions[0].fundings[0].project == PARKING and gov.total_spent == 4_900_000
@@ -71,6 +75,22 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     assert [r.type for r in rows].count("payout") == 2 and [r.type for r in rows].count("refund") == 2
     assert all(r.tx_hash and r.block_number for r in rows)
     assert rows[0].counterparty == "财政局" and rows[0].description.startswith("财政局")
+
+    # memos are salted commitments, deposit references keyed ones; titles plain keccak256 (public)
+    from ledger.commitment import Opening
+    from ledger.fund_docs import doc_hash
+
+    memo = docs.get(fund.contribution(1).memo_hash)
+    assert memo is not None and memo.opening is not None and memo.opening.opens(fund.contribution(1).memo_hash)
+    assert fund.contribution(1).memo_hash != doc_hash(memo.text)
+    assert parking.title_hash == doc_hash(PARKING)
+    assert isinstance(memo.opening, Opening)
+    # the texts in the auditor's folder layout: openings for the salted ones, texts for the public ones
+    folder = tmp_path / "documents"
+    assert docs.export(folder) >= 8 + 3 + 2
+    assert Opening.from_json((folder / "receipts" / "1.json").read_bytes()).opens(fund.contribution(1).memo_hash)
+    assert (folder / "projects" / f"{parking.id}.txt").read_text("utf-8") == PARKING
+    assert (folder / "milestones" / f"{parking.id}-0.txt").exists() and len(list((folder / "invoices").iterdir())) == 2
 
     before = (fund.contribution_count(), fund.project_count(), fund.motion_count(), led.block_number())
     said.clear()

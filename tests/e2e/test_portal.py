@@ -94,6 +94,8 @@ def test_overview_figures_equal_the_api(browser_page: Watched, portal_url: str) 
     }
     expected = {
         "balance": api["balance"],
+        "accounted_balance": api["accounted_balance"],
+        "outside_contribute": api["outside_contribute"],
         "total_contributed": api["total_contributed"],
         "total_paid_out": api["total_paid_out"],
         "total_refunded": api["total_refunded"],
@@ -103,6 +105,7 @@ def test_overview_figures_equal_the_api(browser_page: Watched, portal_url: str) 
     for key, units in expected.items():  # the text a person reads is the same figure
         assert shown[key][1] == f"¥{units // 100:,}.{units % 100:02d}", key
     assert api["balance"] == api["total_contributed"] - api["total_paid_out"] - api["total_refunded"] > 0
+    assert api["balance_source"] == "token" and api["outside_contribute"] == 0  # the demo sends nothing outside
     assert api["payout_count"] >= 2 and api["project_count"] >= 3
     # every figure links to its transactions; every latest-activity row links to one transaction
     assert all(el.get_attribute("href") for el in page.locator("a[data-figure]").all())

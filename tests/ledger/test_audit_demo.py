@@ -65,7 +65,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         led = Ledger(g.config.url, m)
         for name, dep in m.contracts.items():
             led.register(name, dep.address)
-        settings = Settings(env="test", gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key")
+        settings = Settings(env="test", gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key",
+                            manifest_path=manifest_path, service_db_url=f"sqlite:///{root / 'service.db'}")
         ctx = DemoContext(settings, led, ks, signers, lambda _m: None, root / "state")
         seed_members(ctx)
         for module in CAPABILITIES:  # every capability's part of the demo that exists

@@ -17,7 +17,7 @@ from ledger.fund import (
     parse_amount,
 )
 from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
-from ledger.fund_docs import DocStore, doc_hash
+from ledger.fund_docs import doc_hash
 from ledger.fund_trace import trace_fund
 from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment
@@ -31,20 +31,6 @@ def test_amounts() -> None:
     for bad in ("0", "-1", "0.001", "abc"):
         with pytest.raises(ValidationFailed):
             parse_amount(bad)
-
-
-def test_doc_store(tmp_path: Path) -> None:
-    store = DocStore(tmp_path / "docs.json")
-    h = store.put("title", "停车难综合治理")
-    assert h == doc_hash("停车难综合治理") and store.put("title", "停车难综合治理") == h
-    assert store.text(h) == "停车难综合治理" and store.text(b"\x00" * 32) is None
-    assert store.get(doc_hash("unknown")) is None
-    raw = (tmp_path / "docs.json").read_text("utf-8").replace("停车难综合治理", "停车难综合治理!")
-    (tmp_path / "docs.json").write_text(raw, "utf-8")
-    from ledger.errors import IntegrityError
-
-    with pytest.raises(IntegrityError):
-        store.get(h)  # a doctored text no longer matches its on-chain hash
 
 
 def test_wrapper_round_trip(deployment: Deployment, tmp_path: Path) -> None:

@@ -33,8 +33,10 @@ ASYNC = {"Prefer": "respond-async"}
 
 
 class Service:
-    def __init__(self, url: str, token: str, treasurer: Signer, deployer: Signer, led: Ledger) -> None:
+    def __init__(self, url: str, token: str, treasurer: Signer, deployer: Signer, led: Ledger,
+                 settings: Settings) -> None:
         self.url = url
+        self.settings = settings
         self.auth = {"Authorization": f"Bearer {token}"}
         self.treasurer = treasurer
         self.deployer = deployer
@@ -83,7 +85,7 @@ def service(network: Net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     token, _ = store.create("net-treasurer", "treasurer", signers[0].address, label)
     led = Ledger(network.net.urls, result.manifest, confirmations=CONFIRMATIONS)
     with LiveServer(settings) as server:
-        yield Service(server.url, token, signers[0], deployer, led)
+        yield Service(server.url, token, signers[0], deployer, led, settings)
 
 
 def test_async_write_is_answered_at_once_and_its_status_goes_pending_mined_confirmed(service: Service) -> None:
@@ -145,7 +147,7 @@ def test_async_retry_returns_the_same_202_and_sends_once(service: Service) -> No
             assert time.monotonic() < deadline
             time.sleep(0.2)
         # one mint for the reference: a second one would have reverted with CreditDepositAlreadyRecorded
-        recorded = service.ledger.call("CommunityCredit", "depositRecorded", _ref_hash(ref))
+        recorded = service.ledger.call("CommunityCredit", "depositRecorded", _ref_hash(service, ref))
         assert recorded is True
         block = service.ledger.receipt(tx_hash).block_number  # type: ignore[union-attr]
         txs = service.ledger.rpc("eth_getBlockByNumber", [hex(block), True])["transactions"]
@@ -160,7 +162,8 @@ def _just_after_a_block(led: Ledger) -> None:
         time.sleep(0.01)
 
 
-def _ref_hash(ref: str) -> bytes:
-    from ledger.fund_docs import doc_hash
+def _ref_hash(service: Service, ref: str) -> bytes:
+    """The reference's commitment as the service makes it (salted with the deployment's reference key)."""
+    from ledger.fund_docs import open_store
 
-    return doc_hash(ref)
+    return open_store(service.settings).draft("deposit", ref).hash

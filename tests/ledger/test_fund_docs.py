@@ -1,0 +1,134 @@
+"""The off-chain text store (ledger.fund_docs) and the read table (ledger.doc_access), without a chain:
+commitments per kind, the pending → stored life of a text, the old JSON store's import, quotas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.client import DecodedEvent, TxReceipt
+from ledger.commitment import commit
+from ledger.doc_access import READERS, Party, Reader, may_read
+from ledger.errors import QuotaExceeded, ValidationFailed
+from ledger.fund_docs import KINDS, DocStore, Quota, doc_hash, documents, hex32
+from ledger.roles import Role
+
+KEY = b"\x07" * 32
+TX_A, TX_B = "0x" + "aa" * 32, "0x" + "bb" * 32
+
+
+def store(tmp_path: Path, **kw: object) -> DocStore:
+    return DocStore.open(f"sqlite:///{tmp_path / 'service.db'}", reference_key=lambda: KEY, **kw)  # type: ignore[arg-type]
+
+
+def contribution(tx: str, memo_hash: bytes, status: int = 1, receipt_id: int = 9, member: int = 4) -> TxReceipt:
+    ev = DecodedEvent(contract="CoGovFund", name="ContributionReceived", address="0x" + "cc" * 20, log_index=0,
+                      block_number=7, tx_hash=tx,
+                      args={"receiptId": receipt_id, "memberId": member, "contributor": "0x" + "11" * 20, "kind": 2,
+                            "projectId": 0, "amount": 5, "memoHash": memo_hash})
+    return TxReceipt(tx_hash=tx, block_number=7, block_hash="0x" + "00" * 32, gas_used=1, status=status, events=(ev,))
+
+
+def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
+    docs = store(tmp_path)
+    title = docs.draft("title", "停车难综合治理")
+    assert title.salt is None and title.hash == doc_hash("停车难综合治理")  # public: plain keccak256
+    a, b = docs.draft("memo", "幸福里居民众筹"), docs.draft("memo", "幸福里居民众筹")
+    assert a.salt and b.salt and a.hash != b.hash != doc_hash("幸福里居民众筹")  # a fresh random salt each time
+    assert a.hash == commit(a.text, a.salt)
+    d1, d2 = docs.draft("deposit", "BANK-1"), docs.draft("deposit", "BANK-1")
+    assert d1.hash == d2.hash != doc_hash("BANK-1")  # keyed: one slip, one commitment (the token refuses a reuse)
+    assert docs.draft("redemption", "BANK-1").hash != d1.hash  # the kind is part of the keyed salt
+    other = DocStore.open(f"sqlite:///{tmp_path / 'other.db'}", reference_key=lambda: b"\x08" * 32)
+    assert other.draft("deposit", "BANK-1").hash != d1.hash  # unguessable without the deployment's key
+    for bad in ("", "   ", "x" * 20_001):
+        with pytest.raises(ValidationFailed):
+            docs.draft("memo", bad)
+
+
+def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_path: Path) -> None:
+    docs = store(tmp_path)
+    memo = docs.draft("memo", "我家的捐款")
+    hook = docs.hook([memo, None])
+    assert hook is not None
+    hook(TX_A, b"signed")  # signed, about to be sent
+    row = docs.get(memo.hash)
+    assert row is not None and row.state == "pending" and row.tx_hash == TX_A and row.record is None
+    assert docs.accept(contribution(TX_B, doc_hash("another"))) == 0  # another write's receipt: nothing
+    assert docs.accept(contribution(TX_A, memo.hash, receipt_id=12, member=5)) == 1
+    row = docs.get(memo.hash)
+    assert row is not None and row.state == "stored" and row.record == {"receiptId": 12, "memberId": 5}
+    assert row.opening is not None and row.opening.opens(memo.hash) and row.verifies()
+    assert docs.texts([memo.hash]) == {memo.hash_hex: "我家的捐款"}
+    assert docs.accept(contribution(TX_A, memo.hash)) == 0  # idempotent
+
+    reverted = docs.draft("memo", "refused")
+    docs.hook([reverted])(TX_B, b"signed")  # type: ignore[misc]
+    assert docs.accept(contribution(TX_B, reverted.hash, status=0)) == 1  # a revert: dropped
+    assert docs.get(reverted.hash) is None
+
+    with sa.create_engine(f"sqlite:///{tmp_path / 'service.db'}").begin() as conn:  # a doctored text
+        conn.execute(documents.update().where(documents.c.hash == memo.hash_hex).values(text="我家的捐款!"))
+    assert docs.texts([memo.hash]) == {}  # never shown: it no longer opens the on-chain hash
+    assert docs.get(memo.hash).verifies() is False  # type: ignore[union-attr]
+
+
+def test_quotas_count_rows_and_bytes_per_scope(tmp_path: Path) -> None:
+    key_a = store(tmp_path).for_scope("key-a", Quota(count=2, bytes=20))
+    key_a.hook([key_a.draft("memo", "one")])(TX_A, b"")  # type: ignore[misc]
+    key_a.hook([key_a.draft("memo", "two")])(TX_A, b"")  # type: ignore[misc]
+    with pytest.raises(QuotaExceeded) as count:
+        key_a.hook([key_a.draft("memo", "three")])(TX_B, b"")  # type: ignore[misc]
+    assert count.value.http_status == 429 and key_a.usage() == (2, 6)
+    key_b = key_a.for_scope("key-b", Quota(count=10, bytes=20))
+    with pytest.raises(QuotaExceeded) as size:
+        key_b.hook([key_b.draft("memo", "字" * 7)])(TX_B, b"")  # type: ignore[misc]  # 21 bytes
+    assert size.value.http_status == 413 and key_b.usage() == (0, 0)
+    key_b.hook([key_b.draft("title", "one public title")])(TX_B, b"")  # type: ignore[misc]
+    key_b.hook([key_b.draft("title", "one public title")])(TX_B, b"")  # type: ignore[misc]  # same row: no cost
+    assert key_b.usage() == (1, 16)
+
+
+def test_the_old_json_store_is_imported_once(tmp_path: Path) -> None:
+    old = tmp_path / "fund-docs.json"
+    old.write_text(json.dumps({"version": 1, "documents": {
+        hex32(doc_hash("标题")): {"kind": "title", "text": "标题"},
+        hex32(doc_hash("备注")): {"kind": "memo", "text": "备注"},
+        hex32(doc_hash("伪造")): {"kind": "title", "text": "不是这段文字"},  # does not match its hash
+        hex32(doc_hash("x")): {"kind": "poem", "text": "x"},  # no such kind
+    }}, ensure_ascii=False), encoding="utf-8")
+    docs = store(tmp_path)
+    assert docs.import_legacy(old) == 2 and not old.exists() and (tmp_path / "fund-docs.json.imported").exists()
+    assert docs.import_legacy(old) == 0  # once
+    row = docs.get(doc_hash("备注"))
+    assert row is not None and row.state == "legacy" and row.salt is None and row.record is None
+    assert docs.texts([doc_hash("标题"), doc_hash("伪造")]) == {hex32(doc_hash("标题")): "标题"}
+    assert docs.accept(contribution(TX_A, doc_hash("备注"))) == 1  # a chain record names it: stored
+    assert docs.get(doc_hash("备注")).state == "stored"  # type: ignore[union-attr]
+
+
+def test_the_read_table() -> None:
+    assert set(READERS) == set(KINDS)
+    nobody = Reader()
+    treasurer = Reader(1, frozenset({Role.TREASURER}))
+    auditor = Reader(2, frozenset(), auditor=True)
+    committee = Reader(3, frozenset({Role.FUND_COMMITTEE}))
+    governance = Reader(4, frozenset({Role.DATA_GOVERNANCE}))
+    member = Reader(5, frozenset({Role.CONTRIBUTOR}))
+    for kind in ("title", "milestone"):
+        assert may_read(kind, nobody)
+    assert may_read("memo", member, {Party.CONTRIBUTOR: 5}) and not may_read("memo", member, {Party.CONTRIBUTOR: 6})
+    assert may_read("memo", treasurer) and may_read("memo", auditor) and not may_read("memo", committee)
+    for kind in ("deposit", "redemption"):
+        assert may_read(kind, treasurer) and may_read(kind, auditor)
+        assert not any(may_read(kind, r, {p: r.member_id for p in Party}) for r in (committee, governance, member))
+    assert may_read("invoice", committee) and may_read("invoice", member, {Party.BENEFICIARY: 5})
+    assert not may_read("invoice", member, {Party.CONTRIBUTOR: 5}) and not may_read("invoice", governance)
+    assert may_read("purpose", governance) and may_read("purpose", member, {Party.OWNER: 5})
+    assert may_read("purpose", member, {Party.REQUESTER: 5}) and may_read("purpose", auditor)
+    assert not may_read("purpose", treasurer) and not may_read("purpose", committee)
+    assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in
+                   ("title", "milestone"))
