@@ -33,6 +33,7 @@ from ledger.errors import (
     ContractReverted,
     DeploymentMismatch,
     LedgerError,
+    NonceSuperseded,
     NotDeployed,
     TransactionFailed,
 )
@@ -443,13 +444,13 @@ class Ledger:
             try:
                 signed, tx_hash = self._sign_and_send(signer, to, data, value, gas, before_send)
                 break
-            except TransactionFailed as exc:
-                # Our nonce was stale (another process sent from this account): the node refused
-                # it, so nothing is pending under it; the reservation re-read the account's
-                # nonce, and signing again is safe.
-                if attempt or not _stale_nonce(exc.message):
+            except NonceSuperseded as exc:
+                # A different transaction holds our nonce on chain (another process sent from this
+                # account) and no node knows ours: it can never be mined. The reservation re-reads
+                # the account's nonce, and this is the one case in which an intent is signed again.
+                if attempt:
                     raise
-                log.info("nonce of %s was stale (%s); signing again", signer.address, exc.message)
+                log.info("%s; signing again", exc.message)
         if before_send is not None and _SEND_ONLY.get():
             raise TxSent(tx_hash, tx)
         if not wait:
@@ -486,14 +487,15 @@ class Ledger:
             tx_hash = "0x" + keccak(signed).hex()
             if before_send is not None:
                 before_send(tx_hash, signed)
-            self._send_raw(signed, tx_hash)
+            self._deliver(signed, tx_hash, signer.address)
             self._remember(signer.address, nonce, signed)
         return signed, tx_hash
 
     def _wait_resending(self, tx_hash: str, tx: dict[str, Any], signed: bytes) -> TxReceipt:
         """Wait; if a node lost the transaction (a crash, a fail-over), send the same bytes again.
 
-        Only ever the same signed bytes: one hash, so at most one transaction on chain.
+        Only ever the same signed bytes: one hash, so at most one transaction on chain. Raises
+        :class:`NonceSuperseded` at once when a different transaction took its nonce.
         """
         remaining = self.receipt_timeout
         while True:
@@ -507,9 +509,11 @@ class Ledger:
             try:
                 if self.rpc("eth_getTransactionByHash", [tx_hash]) is None:
                     log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
-                    self._send_raw(signed, tx_hash)
+                    self._deliver(signed, tx_hash, str(tx["from"]))
                 else:
                     self._fill_gap(str(tx["from"]), signed)
+            except NonceSuperseded:
+                raise
             except (ChainUnavailable, TransactionFailed) as exc:
                 log.warning("re-sending %s failed: %s", tx_hash, exc)
 
@@ -577,10 +581,89 @@ class Ledger:
                 self._recent.pop(next(iter(self._recent)))
 
     def rebroadcast(self, signed: bytes) -> str:
-        """Send already-signed bytes again (same hash: never a second transaction)."""
+        """Send already-signed bytes again (same hash: never a second transaction); returns the hash.
+
+        Returns once the transaction is on its way: a node took it, or some node already knows
+        it (pending or mined: a "nonce too low" for a copy mined meanwhile is no failure).
+        Raises :class:`NonceSuperseded` only when a different transaction holds its nonce on
+        chain, the one case in which the intent may be signed again.
+        """
+        from eth_account import Account
+
         tx_hash = "0x" + keccak(signed).hex()
-        self._send_raw(signed, tx_hash)
+        self._deliver(signed, tx_hash, str(Account.recover_transaction(signed)))
         return tx_hash
+
+    def _deliver(self, signed: bytes, tx_hash: str, sender: str) -> None:
+        """Send ``signed``; an ambiguous outcome is settled on chain before anyone may sign again.
+
+        A refusal that names a revert is final. Any other failure (a node's refusal such as
+        "nonce too low", or no node answering) may hide a copy that a node took without its
+        answer arriving: :meth:`_settle` decides.
+        """
+        try:
+            self._send_raw(signed, tx_hash)
+        except ContractReverted:
+            raise
+        except (TransactionFailed, ChainUnavailable) as exc:
+            self._settle(signed, tx_hash, sender, exc)
+
+    def _settle(self, signed: bytes, tx_hash: str, sender: str, cause: LedgerError) -> None:
+        """After a failed send: return if ``tx_hash`` is pending or mined (on any node); raise
+        :class:`NonceSuperseded` if a different transaction holds its nonce on chain; else
+        re-raise ``cause`` (nothing proven: these same bytes may still be mined).
+        """
+        nonce = _tx_nonce(signed)
+        try:
+            answers = self.provider.request_each("eth_getTransactionByHash", [tx_hash])
+            if any(a is not None and a.get("result") for a in answers):
+                log.info("%s is known to a node (%s): not signing again", tx_hash, cause.message)
+                return
+            used, holder = self._nonce_holder(sender, nonce)
+        except (ChainUnavailable, _RPCError) as exc:
+            log.warning("could not settle %s after %s: %s", tx_hash, cause.message, exc)
+            raise cause from exc
+        if not used:
+            raise cause
+        if holder is not None and holder.lower() == tx_hash.lower():
+            log.info("%s is mined (%s): not signing again", tx_hash, cause.message)
+            return
+        raise NonceSuperseded(tx_hash, sender, nonce, holder) from cause
+
+    def _nonce_holder(self, sender: str, nonce: int) -> tuple[bool, str | None]:
+        """Whether ``nonce`` of ``sender`` is used on chain, and the hash of the transaction using it
+        (None when the node keeps no state old enough to say: geth prunes state older than 128 blocks).
+
+        The block is found by the account's nonce at past blocks (exponential, then binary
+        search back from the head: a few requests for a nonce used lately).
+        """
+
+        def used_at(block: int) -> bool:
+            return int(self.rpc("eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
+
+        hi = self.block_number()
+        if not used_at(hi):
+            return False, None
+        step = 1  # used at `hi`, unused at `lo` (-1: before genesis)
+        try:
+            lo = hi - step
+            while lo >= 0 and used_at(lo):
+                hi, step = lo, step * 2
+                lo = hi - step
+            lo = max(lo, -1)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if used_at(mid):
+                    hi = mid
+                else:
+                    lo = mid
+        except _RPCError:
+            return True, None  # no state that far back
+        block = self.rpc("eth_getBlockByNumber", [hex(hi), True]) or {}
+        for t in block.get("transactions", []):
+            if str(t.get("from", "")).lower() == sender.lower() and _quantity(t["nonce"]) == nonce:
+                return True, str(t["hash"])
+        return True, None
 
     def _send_raw(self, signed: bytes, tx_hash: str) -> None:
         try:
@@ -922,12 +1005,6 @@ def _encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) ->
             pass
     func = contract.get_function_by_name(fn)(*args)
     return str(contract.encode_abi(fn, args=list(args))), list(func.abi["outputs"])
-
-
-def _stale_nonce(message: str) -> bool:
-    """A node's refusal of a nonce below the account's (Ganache, geth, Besu wordings)."""
-    m = message.lower()
-    return "nonce too low" in m or "correct nonce" in m or "nonce is too low" in m
 
 
 def _tx_nonce(signed: bytes) -> int:
