@@ -1,0 +1,115 @@
+"""Over real HTTP, with the service's first RPC node losing the answer to the transaction it took.
+
+The service runs with two RPC URLs: a real proxy in front of Ganache that forwards
+``eth_sendRawTransaction`` and loses the answer (``tests/rpc_proxy.py``), then a
+way to the same node. One request must still be one transaction: one
+``ContributionReceived`` for an ``Idempotency-Key``d contribution (answered 201 or
+202), one ``AccessRecorded`` for a gateway fetch, and the answer carries the hash
+of the transaction that was mined.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.client import DecodedEvent, Ledger
+from ledger.fund import Fund
+from tests.api.conftest import Api, LiveServer
+from tests.api.test_fund_support import mint
+from tests.conftest import Deployment
+from tests.reliability.env import chain_events, shared_dataset
+from tests.rpc_proxy import RpcProxy, answer_lost
+
+pytestmark = pytest.mark.ganache
+
+
+@contextmanager
+def _service_losing_an_answer(api: Api, deployment: Deployment, mode: str) -> Iterator[tuple[httpx.Client, RpcProxy]]:
+    node = deployment.ganache.config.url
+    with answer_lost(node, node, mode) as (urls, lossy), \
+            LiveServer(api.settings.model_copy(update={"rpc_urls": urls})) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as http:
+        yield http, lossy
+
+
+def _since(led: Ledger, contract: str, name: str, block: int) -> list[DecodedEvent]:
+    return [e for e in chain_events(led, contract, name) if e.block_number >= block]
+
+
+def _nonce(led: Ledger, address: str) -> int:
+    return int(led.rpc("eth_getTransactionCount", [address, "latest"]), 16)
+
+
+def _ready_to_contribute(deployment: Deployment, amount: int) -> Ledger:
+    """The resident holds twice ``amount`` and has approved the fund for it: the request's one
+    transaction is the contribution, and a second one would go through too (as in the report)."""
+    led = deployment.ledger()
+    resident = deployment.signers["resident"]
+    mint(led, deployment.signers["treasurer"], resident.address, 2 * amount)
+    fund = Fund(led)
+    fund.token.approve(resident, fund.address, 2 * amount)
+    return led
+
+
+@pytest.mark.parametrize("mode", ["drop", "late"])
+def test_a_contribution_whose_answer_is_lost_is_made_once(api: Api, deployment: Deployment, mode: str) -> None:
+    led = _ready_to_contribute(deployment, 777)
+    resident = deployment.signers["resident"].address
+    start, nonce = led.block_number() + 1, _nonce(led, resident)
+    headers = {**api.auth("resident"), "Idempotency-Key": f"lost-{mode}-{secrets.token_hex(6)}"}
+    with _service_losing_an_answer(api, deployment, mode) as (http, lossy):
+        r = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 777})
+        assert r.status_code == 201, r.text
+        again = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 777})
+        assert again.status_code == 201 and again.json() == r.json()
+    events = _since(led, "CoGovFund", "ContributionReceived", start)
+    assert [e.tx_hash for e in events] == lossy.hashes  # one contribution, from the transaction the node took
+    assert r.json()["tx"]["tx_hash"] == lossy.hashes[0]  # and the answer is that transaction
+    assert int(events[0].args["receiptId"]) == r.json()["contribution"]["receipt_id"]
+    assert _nonce(led, resident) == nonce + 1
+
+
+def test_an_async_contribution_whose_answer_is_lost_is_answered_202_once(api: Api, deployment: Deployment) -> None:
+    led = _ready_to_contribute(deployment, 555)
+    resident = deployment.signers["resident"].address
+    start, nonce = led.block_number() + 1, _nonce(led, resident)
+    headers = {**api.auth("resident"), "Idempotency-Key": f"lost-async-{secrets.token_hex(6)}",
+               "Prefer": "respond-async"}
+    with _service_losing_an_answer(api, deployment, "late") as (http, lossy):
+        r = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 555})
+        assert r.status_code == 202, r.text
+        assert r.json()["tx_hash"] == lossy.hashes[0]
+        deadline = time.monotonic() + 30
+        while http.get(r.headers["Location"], headers=api.auth("resident")).json()["status"] != "confirmed":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        again = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 555})
+        assert again.status_code == 202 and again.json() == r.json()
+    assert [e.tx_hash for e in _since(led, "CoGovFund", "ContributionReceived", start)] == lossy.hashes
+    assert _nonce(led, resident) == nonce + 1
+
+
+@pytest.mark.parametrize("mode", ["drop", "late"])
+def test_a_gateway_fetch_whose_access_record_answer_is_lost_records_once(
+    api: Api, client: TestClient, deployment: Deployment, mode: str
+) -> None:
+    shared = shared_dataset(deployment, client, api)
+    ds, grant = shared["dataset"]["id"], shared["grant"]["id"]
+    led = deployment.ledger()
+    owner = deployment.signers["dept_a"].address
+    start, nonce = led.block_number() + 1, _nonce(led, owner)
+    with _service_losing_an_answer(api, deployment, mode) as (http, lossy):
+        r = http.get(f"/api/v1/datasets/{ds}/data", headers=api.auth("dept_b"),
+                     params={"grant_id": grant, "fields": "district,age"})
+        assert r.status_code == 200, r.text
+    assert r.json()["tx"]["tx_hash"] == lossy.hashes[0]
+    recorded = _since(led, "DataSharing", "AccessRecorded", start)
+    assert [e.tx_hash for e in recorded] == lossy.hashes and int(recorded[0].args["grantId"]) == grant
+    assert _nonce(led, owner) == nonce + 1
