@@ -39,10 +39,7 @@ class World:
     pass_time_lock: Callable[[], None]
 
     def ledger_at(self, urls: Sequence[str], **kw: Any) -> Ledger:
-        led = Ledger(list(urls), self.manifest, **kw)
-        for name, dep in self.manifest.contracts.items():
-            led.register(name, dep.address)
-        return led
+        return ledger_over(self.manifest, urls, **kw)
 
     def nonce(self, label: str) -> int:
         return int(self.ledger.rpc("eth_getTransactionCount", [self.signers[label].address, "latest"]), 16)
@@ -53,6 +50,14 @@ class World:
             "address": self.manifest.address(contract), "fromBlock": hex(from_block), "toBlock": "latest",
         }])
         return [e for e in self.ledger.decode_logs(logs) if e.name == name]
+
+
+def ledger_over(manifest: Manifest, urls: Sequence[str], **kw: Any) -> Ledger:
+    """A ledger of ``manifest``'s deployment over ``urls`` (in fail-over order)."""
+    led = Ledger(list(urls), manifest, **kw)
+    for name, dep in manifest.contracts.items():
+        led.register(name, dep.address)
+    return led
 
 
 @dataclass(frozen=True)
@@ -93,10 +98,12 @@ def _grant(w: World) -> int:
 
 
 def _funded(w: World, label: str, amount: int) -> None:
-    """``label`` holds ``amount`` credits and has approved the fund for them."""
+    """``label`` holds ``amount`` more credits and the fund may take them (an allowance that
+    concurrent preparations cannot reset under each other)."""
     Credit(w.ledger).mint(w.signers["treasurer"], w.signers[label].address, amount, _h())
     fund = Fund(w.ledger)
-    fund.token.approve(w.signers[label], fund.address, amount)
+    if fund.token.allowance(w.signers[label].address, fund.address) < 2**128:
+        fund.token.approve(w.signers[label], fund.address, 2**255)
 
 
 def _project(w: World, budget: int) -> int:
@@ -113,7 +120,7 @@ def _propose(w: World) -> Act:
     return lambda led: Registry(led).propose(w.signers["c1"], ChangeKind.SET_THRESHOLD, 2)[1]
 
 
-def _approve(w: World) -> Act:
+def _approve_proposal(w: World) -> Act:
     pid = _proposal(w)
     return lambda led: Registry(led).approve(w.signers["c2"], pid)
 
@@ -185,14 +192,14 @@ def _mint(w: World) -> Act:
     return lambda led: Credit(led).mint(w.signers["treasurer"], w.signers["resident"].address, 100, _h())
 
 
-def _approve_fund(w: World) -> Act:
-    fund = Fund(w.ledger).address
-    return lambda led: Credit(led).approve(w.signers["resident"], fund, 123)
+def _approve_spender(w: World) -> Act:
+    spender = w.signers["dept_b"].address  # not the fund: the other kinds' allowance stays as it is
+    return lambda led: Credit(led).approve(w.signers["resident"], spender, 123)
 
 
 KINDS: dict[str, WriteKind] = {k.name: k for k in [
     WriteKind("membership.propose", "c1", "MembershipRegistry", "ProposalCreated", _propose),
-    WriteKind("membership.approve", "c2", "MembershipRegistry", "ProposalApproved", _approve),
+    WriteKind("membership.approve", "c2", "MembershipRegistry", "ProposalApproved", _approve_proposal),
     WriteKind("data.register", "dept_a", "DataSharing", "DatasetRegistered", _register),
     WriteKind("data.request", "dept_b", "DataSharing", "AccessRequested", _request_access),
     WriteKind("data.approve", "dept_a", "DataSharing", "RequestApprovedByOwner", _approve_request),
@@ -203,7 +210,7 @@ KINDS: dict[str, WriteKind] = {k.name: k for k in [
     WriteKind("fund.payMilestone", "treasurer", "CoGovFund", "PayoutMade", _pay),
     WriteKind("fund.refund", "resident", "CoGovFund", "RefundClaimed", _refund),
     WriteKind("credit.mint", "treasurer", "CommunityCredit", "CreditMinted", _mint),
-    WriteKind("credit.approve", "resident", "CommunityCredit", "Approval", _approve_fund),
+    WriteKind("credit.approve", "resident", "CommunityCredit", "Approval", _approve_spender),
 ]}
 
 
