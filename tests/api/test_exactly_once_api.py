@@ -14,16 +14,21 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from ledger.client import DecodedEvent, Ledger
+from api.idempotency import IdempotencyStore, Send, fingerprint
+from ledger.client import DecodedEvent, Ledger, TxReceipt
+from ledger.errors import ChainUnavailable
 from ledger.fund import Fund
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_fund_support import mint
 from tests.conftest import Deployment
+from tests.ledger.write_kinds import ledger_over
 from tests.reliability.env import chain_events, shared_dataset
 from tests.rpc_proxy import RpcProxy, answer_lost
 
@@ -113,3 +118,35 @@ def test_a_gateway_fetch_whose_access_record_answer_is_lost_records_once(
     recorded = _since(led, "DataSharing", "AccessRecorded", start)
     assert [e.tx_hash for e in recorded] == lossy.hashes and int(recorded[0].args["grantId"]) == grant
     assert _nonce(led, owner) == nonce + 1
+
+
+def test_a_signed_request_is_signed_again_only_once_another_transaction_took_its_nonce(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """The idempotency store's retry signs anew only when the chain shows the first can never be
+    mined: here it was persisted, never reached a node, and another process used its nonce."""
+    _ready_to_contribute(deployment, 321)
+    resident = deployment.signers["resident"]
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    key, fp = f"superseded-{secrets.token_hex(6)}", fingerprint("POST", "/api/v1/fund/contributions", {"a": 321})
+    m = deployment.ledger().manifest
+    assert m is not None
+
+    def send(led: Ledger) -> Send:
+        return lambda before_send: Fund(led).contribute(resident, 321, approve=False, before_send=before_send)[1]
+
+    def respond(r: TxReceipt) -> tuple[int, dict[str, object]]:
+        return 201, {"tx_hash": r.tx_hash}
+
+    led = deployment.ledger()
+    nonce = _nonce(led, resident.address)
+    with RpcProxy(deployment.ganache.config.url, mode="swallow", times=1) as lost:  # never reaches the node
+        lossy = ledger_over(m, [lost.url], request_timeout=1.0)
+        with pytest.raises(ChainUnavailable):
+            IdempotencyStore(engine, lossy).execute("k", key, fp, send(lossy), respond)
+    start = led.block_number() + 1
+    theirs = led.send(resident, to=resident.address, data="0x", value=0)  # another process takes that nonce
+    assert int(led.rpc("eth_getTransactionByHash", [theirs.tx_hash])["nonce"], 16) == nonce
+    out = IdempotencyStore(engine, led).execute("k", key, fp, send(led), respond)
+    assert out.status_code == 201 and out.body["tx_hash"] != lost.hashes[0]
+    assert [e.tx_hash for e in _since(led, "CoGovFund", "ContributionReceived", start)] == [out.body["tx_hash"]]
