@@ -609,61 +609,51 @@ class Ledger:
             self._settle(signed, tx_hash, sender, exc)
 
     def _settle(self, signed: bytes, tx_hash: str, sender: str, cause: LedgerError) -> None:
-        """After a failed send: return if ``tx_hash`` is pending or mined (on any node); raise
-        :class:`NonceSuperseded` if a different transaction holds its nonce on chain; else
-        re-raise ``cause`` (nothing proven: these same bytes may still be mined).
+        """After a failed send, decide from the chain, asking every node the provider knows.
+
+        Returns when ``tx_hash`` is mined (it holds its nonce on a node's chain) or pending (in a
+        node's pool while its nonce is still free there). Raises :class:`NonceSuperseded` when a
+        node's chain has its nonce used by a different transaction and no node has it mined or
+        pending. Otherwise (its nonce still free everywhere, no node answering) re-raises
+        ``cause``: nothing is proven, and these same bytes may still be mined. A node that does
+        not answer cannot veto the verdict of those that do. (A lookup entry alone proves
+        nothing: Ganache killed mid-block keeps entries of transactions whose block it lost.)
         """
         nonce = _tx_nonce(signed)
-        try:
-            answers = self.provider.request_each("eth_getTransactionByHash", [tx_hash])
-            if any(a is not None and a.get("result") for a in answers):
-                log.info("%s is known to a node (%s): not signing again", tx_hash, cause.message)
-                return
-            used, holder = self._nonce_holder(sender, nonce)
-        except (ChainUnavailable, _RPCError) as exc:
-            log.warning("could not settle %s after %s: %s", tx_hash, cause.message, exc)
-            raise cause from exc
-        if not used:
+        holders: list[str | None] = []  # per node whose chain used the nonce: by which transaction
+        for index, url in enumerate(self.provider.urls):
+            ask = self._asker(index)
+            try:
+                used, holder = _nonce_holder(ask, sender, nonce)
+                if used and holder is None and ask("eth_getTransactionReceipt", [tx_hash]):
+                    holder = tx_hash  # no state old enough to search; its receipt says it is ours
+                if holder is not None and holder.lower() == tx_hash.lower():
+                    log.info("%s is mined on %s (%s): not signing again", tx_hash, url, cause.message)
+                    return
+                pending = None if used else ask("eth_getTransactionByHash", [tx_hash])
+                if pending and pending.get("blockNumber") is None:
+                    log.info("%s is pending on %s (%s): not signing again", tx_hash, url, cause.message)
+                    return
+            except (ChainUnavailable, _RPCError) as exc:
+                log.warning("could not settle %s with %s: %s", tx_hash, url, exc)
+                continue
+            if used:
+                holders.append(holder)
+        if not holders:
             raise cause
-        if holder is not None and holder.lower() == tx_hash.lower():
-            log.info("%s is mined (%s): not signing again", tx_hash, cause.message)
-            return
-        raise NonceSuperseded(tx_hash, sender, nonce, holder) from cause
+        raise NonceSuperseded(tx_hash, sender, nonce, next((h for h in holders if h), None)) from cause
 
-    def _nonce_holder(self, sender: str, nonce: int) -> tuple[bool, str | None]:
-        """Whether ``nonce`` of ``sender`` is used on chain, and the hash of the transaction using it
-        (None when the node keeps no state old enough to say: geth prunes state older than 128 blocks).
+    def _asker(self, index: int) -> Callable[[str, list[Any]], Any]:
+        """JSON-RPC to node ``index`` alone: the result, or :class:`_RPCError` for an error answer."""
 
-        The block is found by the account's nonce at past blocks (exponential, then binary
-        search back from the head: a few requests for a nonce used lately).
-        """
+        def ask(method: str, params: list[Any]) -> Any:
+            response = self.provider.request_at(index, method, params)
+            if "error" in response:
+                err = response["error"]
+                raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
+            return response["result"]
 
-        def used_at(block: int) -> bool:
-            return int(self.rpc("eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
-
-        hi = self.block_number()
-        if not used_at(hi):
-            return False, None
-        step = 1  # used at `hi`, unused at `lo` (-1: before genesis)
-        try:
-            lo = hi - step
-            while lo >= 0 and used_at(lo):
-                hi, step = lo, step * 2
-                lo = hi - step
-            lo = max(lo, -1)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if used_at(mid):
-                    hi = mid
-                else:
-                    lo = mid
-        except _RPCError:
-            return True, None  # no state that far back
-        block = self.rpc("eth_getBlockByNumber", [hex(hi), True]) or {}
-        for t in block.get("transactions", []):
-            if str(t.get("from", "")).lower() == sender.lower() and _quantity(t["nonce"]) == nonce:
-                return True, str(t["hash"])
-        return True, None
+        return ask
 
     def _send_raw(self, signed: bytes, tx_hash: str) -> None:
         try:
@@ -1005,6 +995,40 @@ def _encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) ->
             pass
     func = contract.get_function_by_name(fn)(*args)
     return str(contract.encode_abi(fn, args=list(args))), list(func.abi["outputs"])
+
+
+def _nonce_holder(ask: Callable[[str, list[Any]], Any], sender: str, nonce: int) -> tuple[bool, str | None]:
+    """On one node's chain: whether ``nonce`` of ``sender`` is used, and the hash of the transaction
+    using it (None when the node keeps no state old enough to say: geth prunes state older than
+    128 blocks). The block is found by the account's nonce at past blocks (exponential, then
+    binary search back from the head: a few requests for a nonce used lately)."""
+
+    def used_at(block: int) -> bool:
+        return int(ask("eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
+
+    hi = int(ask("eth_blockNumber", []), 16)
+    if not used_at(hi):
+        return False, None
+    step = 1  # used at `hi`, unused at `lo` (-1: before genesis)
+    try:
+        lo = hi - step
+        while lo >= 0 and used_at(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, -1)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if used_at(mid):
+                hi = mid
+            else:
+                lo = mid
+    except _RPCError:
+        return True, None  # no state that far back
+    block = ask("eth_getBlockByNumber", [hex(hi), True]) or {}
+    for t in block.get("transactions", []):
+        if str(t.get("from", "")).lower() == sender.lower() and _quantity(t["nonce"]) == nonce:
+            return True, str(t["hash"])
+    return True, None
 
 
 def _tx_nonce(signed: bytes) -> int:

@@ -132,31 +132,31 @@ class FailoverProvider(JSONBaseProvider):
             log.info("failed over to %s", self.urls[index])
 
     def _known_to(self, index: int, params: Any) -> RPCResponse | None:
-        """The answer to ``eth_sendRawTransaction(params)`` if node ``index`` knows that transaction."""
+        """The answer to ``eth_sendRawTransaction(params)`` if node ``index`` has that transaction:
+        mined (its receipt) or pending (in its pool, no block). A lookup entry alone is not enough
+        (Ganache killed mid-block keeps entries of transactions whose block it lost)."""
         tx_hash = "0x" + keccak(hexstr=str(params[0])).hex()
         try:
-            found = self._quick[index].make_request(RPCEndpoint("eth_getTransactionByHash"), [tx_hash])
-        except _CONNECTION_ERRORS:
-            return None
-        if not found.get("result"):
+            found = self.request_at(index, "eth_getTransactionReceipt", [tx_hash])
+            if not found.get("result"):
+                found = self.request_at(index, "eth_getTransactionByHash", [tx_hash])
+                if not found.get("result") or found["result"].get("blockNumber") is not None:
+                    return None
+        except ChainUnavailable:
             return None
         log.warning("node %s already has transaction %s: not relaying it again", self.urls[index], tx_hash)
         return RPCResponse(jsonrpc="2.0", id=found.get("id", 0), result=tx_hash)
 
-    def request_each(self, method: str, params: Any) -> list[RPCResponse | None]:
-        """One quick request to every node, in order (None where a node did not answer).
+    def request_at(self, index: int, method: str, params: Any) -> RPCResponse:
+        """One quick request to node ``index`` alone (no fail-over, no retries, the current node stays).
 
-        For questions whose answer may differ between nodes (does anyone know this
-        transaction?): no fail-over, no retries, the current node stays as it is.
+        For questions whose answer may differ between nodes (does this one know a transaction?);
+        :class:`ChainUnavailable` when that node does not answer.
         """
-        answers: list[RPCResponse | None] = []
-        for url, provider in zip(self.urls, self._quick, strict=True):
-            try:
-                answers.append(provider.make_request(RPCEndpoint(method), params))
-            except _CONNECTION_ERRORS:
-                log.warning("node %s did not answer %s", url, method)
-                answers.append(None)
-        return answers
+        try:
+            return self._quick[index].make_request(RPCEndpoint(method), params)
+        except _CONNECTION_ERRORS as exc:
+            raise ChainUnavailable(self.urls[index], type(exc).__name__) from exc
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         try:
