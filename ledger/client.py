@@ -446,8 +446,8 @@ class Ledger:
                 break
             except NonceSuperseded as exc:
                 # A different transaction holds our nonce on chain (another process sent from this
-                # account) and no node knows ours: it can never be mined. The reservation re-reads
-                # the account's nonce, and this is the one case in which an intent is signed again.
+                # account) and no node has ours mined or pending: it can never be mined. The
+                # reservation re-reads the nonce; this is the one case in which an intent is signed again.
                 if attempt:
                     raise
                 log.info("%s; signing again", exc.message)
@@ -630,9 +630,10 @@ class Ledger:
                 if holder is not None and holder.lower() == tx_hash.lower():
                     log.info("%s is mined on %s (%s): not signing again", tx_hash, url, cause.message)
                     return
-                pending = None if used else ask("eth_getTransactionByHash", [tx_hash])
-                if pending and pending.get("blockNumber") is None:
-                    log.info("%s is pending on %s (%s): not signing again", tx_hash, url, cause.message)
+                found = None if used else ask("eth_getTransactionByHash", [tx_hash])
+                if found and (found.get("blockNumber") is None or ask("eth_getTransactionReceipt", [tx_hash])):
+                    # in the pool, or mined since its nonce was looked at
+                    log.info("%s is pending or mined on %s (%s): not signing again", tx_hash, url, cause.message)
                     return
             except (ChainUnavailable, _RPCError) as exc:
                 log.warning("could not settle %s with %s: %s", tx_hash, url, exc)
