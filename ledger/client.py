@@ -239,10 +239,7 @@ class Ledger:
         except ChainUnavailable:
             self._transport_failures += 1
             raise
-        if "error" in response:
-            err = response["error"]
-            raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
-        return response["result"]
+        return _result(response)
 
     def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
         """Several JSON-RPC requests in one HTTP request; results in order (None for an error).
@@ -648,11 +645,7 @@ class Ledger:
         """JSON-RPC to node ``index`` alone: the result, or :class:`_RPCError` for an error answer."""
 
         def ask(method: str, params: list[Any]) -> Any:
-            response = self.provider.request_at(index, method, params)
-            if "error" in response:
-                err = response["error"]
-                raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
-            return response["result"]
+            return _result(self.provider.request_at(index, method, params))
 
         return ask
 
@@ -963,6 +956,14 @@ class _RPCError(Exception):
         self.message = message
         self.data = data
         self.code = code
+
+
+def _result(response: Any) -> Any:
+    """The result of a JSON-RPC answer; :class:`_RPCError` for an error answer."""
+    if "error" in response:
+        err = response["error"]
+        raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
+    return response["result"]
 
 
 _functions: dict[tuple[str, str], tuple[str, list[str], list[dict[str, Any]]] | None] = {}
