@@ -7,7 +7,10 @@ response. A retry:
 * of a finished request returns the stored response;
 * of a request whose transaction was signed but whose answer was lost (a
   crash, a timeout, the node going away) re-sends the *same signed bytes*
-  (one hash, so at most one transaction) and answers from its receipt;
+  (one hash, so at most one transaction) and answers from its receipt; it is
+  signed anew only when the chain proves the first can never be mined (a
+  different transaction holds its nonce: :class:`~ledger.errors.NonceSuperseded`),
+  never on a node's "nonce too low" alone (the first may be what used the nonce);
 * with the same key but a different body is refused (409), as is a retry
   while the first attempt is still running (409, try again);
 * of a request answered 202 (``Prefer: respond-async``) returns the same 202
@@ -37,7 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledger.client import Ledger, TxReceipt, TxSent
-from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, TransactionFailed
+from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, NonceSuperseded
 
 log = logging.getLogger("api.idempotency")
 
@@ -135,7 +138,7 @@ class IdempotencyStore:
                 raise
             if receipt is not None:
                 return self._finish(scope, key, receipt, respond, replayed=True)
-            # The signed transaction can never be mined (its nonce went to another): sign anew.
+            # The chain shows the signed transaction can never be mined (a different one holds its nonce): sign anew.
         if row is None:
             now = time.time()
             with self.engine.begin() as conn:
@@ -196,7 +199,8 @@ class IdempotencyStore:
         return Outcome(status_code, body, replayed)
 
     def _resume(self, row: sa.RowMapping) -> TxReceipt | None:
-        """The receipt of a signed transaction, re-sending the same bytes if the node lost it."""
+        """The receipt of a signed transaction, re-sending the same bytes if the node lost it;
+        None only when the chain proves it can never be mined (then the caller signs anew)."""
         tx_hash = str(row["tx_hash"])
         receipt = self.ledger.receipt(tx_hash)
         if receipt is not None:
@@ -204,13 +208,11 @@ class IdempotencyStore:
                 raise self.ledger.status(tx_hash).error or ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
             return receipt
         try:
-            self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
-        except TransactionFailed as exc:
-            if "nonce" in exc.message.lower():
-                log.info("signed tx %s superseded (nonce reused); re-signing", tx_hash)
-                self.ledger.nonces.reset()
-                return None
-            raise
+            self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))  # returns if it is pending or mined anywhere
+        except NonceSuperseded as exc:
+            log.info("%s; signing the request again", exc.message)
+            self.ledger.nonces.reset(exc.sender)
+            return None
         return self.ledger.wait(tx_hash)
 
     def reconcile(self) -> int:

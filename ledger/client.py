@@ -33,6 +33,7 @@ from ledger.errors import (
     ContractReverted,
     DeploymentMismatch,
     LedgerError,
+    NonceSuperseded,
     NotDeployed,
     TransactionFailed,
 )
@@ -238,10 +239,7 @@ class Ledger:
         except ChainUnavailable:
             self._transport_failures += 1
             raise
-        if "error" in response:
-            err = response["error"]
-            raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
-        return response["result"]
+        return _result(response)
 
     def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
         """Several JSON-RPC requests in one HTTP request; results in order (None for an error).
@@ -443,13 +441,13 @@ class Ledger:
             try:
                 signed, tx_hash = self._sign_and_send(signer, to, data, value, gas, before_send)
                 break
-            except TransactionFailed as exc:
-                # Our nonce was stale (another process sent from this account): the node refused
-                # it, so nothing is pending under it; the reservation re-read the account's
-                # nonce, and signing again is safe.
-                if attempt or not _stale_nonce(exc.message):
+            except NonceSuperseded as exc:
+                # A different transaction holds our nonce on chain (another process sent from this
+                # account) and no node has ours mined or pending: it can never be mined. The
+                # reservation re-reads the nonce; this is the one case in which an intent is signed again.
+                if attempt:
                     raise
-                log.info("nonce of %s was stale (%s); signing again", signer.address, exc.message)
+                log.info("%s; signing again", exc.message)
         if before_send is not None and _SEND_ONLY.get():
             raise TxSent(tx_hash, tx)
         if not wait:
@@ -486,14 +484,15 @@ class Ledger:
             tx_hash = "0x" + keccak(signed).hex()
             if before_send is not None:
                 before_send(tx_hash, signed)
-            self._send_raw(signed, tx_hash)
+            self._deliver(signed, tx_hash, signer.address)
             self._remember(signer.address, nonce, signed)
         return signed, tx_hash
 
     def _wait_resending(self, tx_hash: str, tx: dict[str, Any], signed: bytes) -> TxReceipt:
         """Wait; if a node lost the transaction (a crash, a fail-over), send the same bytes again.
 
-        Only ever the same signed bytes: one hash, so at most one transaction on chain.
+        Only ever the same signed bytes: one hash, so at most one transaction on chain. Raises
+        :class:`NonceSuperseded` at once when a different transaction took its nonce.
         """
         remaining = self.receipt_timeout
         while True:
@@ -507,9 +506,11 @@ class Ledger:
             try:
                 if self.rpc("eth_getTransactionByHash", [tx_hash]) is None:
                     log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
-                    self._send_raw(signed, tx_hash)
+                    self._deliver(signed, tx_hash, str(tx["from"]))
                 else:
                     self._fill_gap(str(tx["from"]), signed)
+            except NonceSuperseded:
+                raise
             except (ChainUnavailable, TransactionFailed) as exc:
                 log.warning("re-sending %s failed: %s", tx_hash, exc)
 
@@ -577,10 +578,76 @@ class Ledger:
                 self._recent.pop(next(iter(self._recent)))
 
     def rebroadcast(self, signed: bytes) -> str:
-        """Send already-signed bytes again (same hash: never a second transaction)."""
+        """Send already-signed bytes again (same hash: never a second transaction); returns the hash.
+
+        Returns once the transaction is on its way: a node took it, or some node already knows
+        it (pending or mined: a "nonce too low" for a copy mined meanwhile is no failure).
+        Raises :class:`NonceSuperseded` only when a different transaction holds its nonce on
+        chain, the one case in which the intent may be signed again.
+        """
+        from eth_account import Account
+
         tx_hash = "0x" + keccak(signed).hex()
-        self._send_raw(signed, tx_hash)
+        self._deliver(signed, tx_hash, str(Account.recover_transaction(signed)))
         return tx_hash
+
+    def _deliver(self, signed: bytes, tx_hash: str, sender: str) -> None:
+        """Send ``signed``; an ambiguous outcome is settled on chain before anyone may sign again.
+
+        A refusal that names a revert is final. Any other failure (a node's refusal such as
+        "nonce too low", or no node answering) may hide a copy that a node took without its
+        answer arriving: :meth:`_settle` decides.
+        """
+        try:
+            self._send_raw(signed, tx_hash)
+        except ContractReverted:
+            raise
+        except (TransactionFailed, ChainUnavailable) as exc:
+            self._settle(signed, tx_hash, sender, exc)
+
+    def _settle(self, signed: bytes, tx_hash: str, sender: str, cause: LedgerError) -> None:
+        """After a failed send, decide from the chain, asking every node the provider knows.
+
+        Returns when ``tx_hash`` is mined (it holds its nonce on a node's chain) or pending (in a
+        node's pool while its nonce is still free there). Raises :class:`NonceSuperseded` when a
+        node's chain has its nonce used by a different transaction and no node has it mined or
+        pending. Otherwise (its nonce still free everywhere, no node answering) re-raises
+        ``cause``: nothing is proven, and these same bytes may still be mined. A node that does
+        not answer cannot veto the verdict of those that do. (A lookup entry alone proves
+        nothing: Ganache killed mid-block keeps entries of transactions whose block it lost.)
+        """
+        nonce = _tx_nonce(signed)
+        holders: list[str | None] = []  # per node whose chain used the nonce: by which transaction
+        for index, url in enumerate(self.provider.urls):
+            ask = self._asker(index)
+            try:
+                used, holder = _nonce_holder(ask, sender, nonce)
+                if used and holder is None and ask("eth_getTransactionReceipt", [tx_hash]):
+                    holder = tx_hash  # no state old enough to search; its receipt says it is ours
+                if holder is not None and holder.lower() == tx_hash.lower():
+                    log.info("%s is mined on %s (%s): not signing again", tx_hash, url, cause.message)
+                    return
+                found = None if used else ask("eth_getTransactionByHash", [tx_hash])
+                if found and (found.get("blockNumber") is None or ask("eth_getTransactionReceipt", [tx_hash])):
+                    # in the pool, or mined since its nonce was looked at
+                    log.info("%s is pending or mined on %s (%s): not signing again", tx_hash, url, cause.message)
+                    return
+            except (ChainUnavailable, _RPCError) as exc:
+                log.warning("could not settle %s with %s: %s", tx_hash, url, exc)
+                continue
+            if used:
+                holders.append(holder)
+        if not holders:
+            raise cause
+        raise NonceSuperseded(tx_hash, sender, nonce, next((h for h in holders if h), None)) from cause
+
+    def _asker(self, index: int) -> Callable[[str, list[Any]], Any]:
+        """JSON-RPC to node ``index`` alone: the result, or :class:`_RPCError` for an error answer."""
+
+        def ask(method: str, params: list[Any]) -> Any:
+            return _result(self.provider.request_at(index, method, params))
+
+        return ask
 
     def _send_raw(self, signed: bytes, tx_hash: str) -> None:
         try:
@@ -891,6 +958,14 @@ class _RPCError(Exception):
         self.code = code
 
 
+def _result(response: Any) -> Any:
+    """The result of a JSON-RPC answer; :class:`_RPCError` for an error answer."""
+    if "error" in response:
+        err = response["error"]
+        raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
+    return response["result"]
+
+
 _functions: dict[tuple[str, str], tuple[str, list[str], list[dict[str, Any]]] | None] = {}
 
 
@@ -924,10 +999,38 @@ def _encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) ->
     return str(contract.encode_abi(fn, args=list(args))), list(func.abi["outputs"])
 
 
-def _stale_nonce(message: str) -> bool:
-    """A node's refusal of a nonce below the account's (Ganache, geth, Besu wordings)."""
-    m = message.lower()
-    return "nonce too low" in m or "correct nonce" in m or "nonce is too low" in m
+def _nonce_holder(ask: Callable[[str, list[Any]], Any], sender: str, nonce: int) -> tuple[bool, str | None]:
+    """On one node's chain: whether ``nonce`` of ``sender`` is used, and the hash of the transaction
+    using it (None when the node keeps no state old enough to say: geth prunes state older than
+    128 blocks). The block is found by the account's nonce at past blocks (exponential, then
+    binary search back from the head: a few requests for a nonce used lately)."""
+
+    def used_at(block: int) -> bool:
+        return int(ask("eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
+
+    hi = int(ask("eth_blockNumber", []), 16)
+    if not used_at(hi):
+        return False, None
+    step = 1  # used at `hi`, unused at `lo` (-1: before genesis)
+    try:
+        lo = hi - step
+        while lo >= 0 and used_at(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, -1)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if used_at(mid):
+                hi = mid
+            else:
+                lo = mid
+    except _RPCError:
+        return True, None  # no state that far back
+    block = ask("eth_getBlockByNumber", [hex(hi), True]) or {}
+    for t in block.get("transactions", []):
+        if str(t.get("from", "")).lower() == sender.lower() and _quantity(t["nonce"]) == nonce:
+            return True, str(t["hash"])
+    return True, None
 
 
 def _tx_nonce(signed: bytes) -> int:

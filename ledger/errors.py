@@ -153,6 +153,28 @@ class TransactionFailed(LedgerError):
     code = "transaction-failed"
 
 
+class NonceSuperseded(TransactionFailed):
+    """A signed transaction can never be mined: a different transaction holds its nonce on chain.
+
+    The only case in which the ledger signs an intent a second time (another process sent
+    from the same account); ``holder`` is the hash of the transaction that took the nonce,
+    or None when the chain no longer keeps the state to name it.
+    """
+
+    code = "nonce-superseded"
+
+    def __init__(self, tx_hash: str, sender: str, nonce: int, holder: str | None) -> None:
+        held = f"transaction {holder}" if holder else "another transaction"
+        super().__init__(
+            f"transaction {tx_hash} can never be mined: nonce {nonce} of {sender} is held by {held}",
+            tx_hash=tx_hash, sender=sender, nonce=nonce, holder=holder,
+        )
+        self.tx_hash = tx_hash
+        self.sender = sender
+        self.nonce = nonce
+        self.holder = holder
+
+
 class AccessDenied(LedgerError):
     """The caller lacks the right role or grant."""
 

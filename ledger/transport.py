@@ -7,7 +7,12 @@ node and moves to the next only when it stops answering.
 Fail-over never duplicates a transaction: the ledger signs each transaction
 once, with one nonce, and only ever re-sends those same signed bytes. A signed
 transaction has one hash and can be included on chain once, whichever node
-relays it.
+relays it. And a node that may have taken a transaction without answering (the
+connection closed, the answer timed out) gets no second copy relayed behind its
+back: before the bytes go to the next node, that node is asked for the hash, and
+if it knows it (pending or mined) that is the answer. Whatever the next node
+answers otherwise (e.g. "nonce too low" once the first copy is mined) the ledger
+settles before it signs anything (:meth:`ledger.client.Ledger.rebroadcast`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import requests
+from eth_utils import keccak
 from web3 import HTTPProvider
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
@@ -96,6 +102,12 @@ class FailoverProvider(JSONBaseProvider):
         attempts = len(pool) * (1 + self.quick_retries) if quick else len(pool)
         for step in range(attempts):
             index = (start + step) % len(pool)
+            if last is not None and method == "eth_sendRawTransaction":
+                # The node before may have taken it: if this one has it already, do not relay it again.
+                known = self._known_to(index, params)
+                if known is not None:
+                    self._move_to(index)
+                    return known
             try:
                 response = pool[index].make_request(method, params)
             except requests.exceptions.ReadTimeout as exc:
@@ -107,14 +119,44 @@ class FailoverProvider(JSONBaseProvider):
                 last = exc
                 log.warning("node %s did not answer %s; trying the next", self.urls[index], method)
                 continue
-            if index != self._current:
-                with self._lock:
-                    self._current = index
-                log.info("failed over to %s", self.urls[index])
+            self._move_to(index)
             return response
         raise ChainUnavailable(
             ", ".join(self.urls), type(last).__name__ if last else "no answer"
         ) from last
+
+    def _move_to(self, index: int) -> None:
+        if index != self._current:
+            with self._lock:
+                self._current = index
+            log.info("failed over to %s", self.urls[index])
+
+    def _known_to(self, index: int, params: Any) -> RPCResponse | None:
+        """The answer to ``eth_sendRawTransaction(params)`` if node ``index`` has that transaction:
+        mined (its receipt) or pending (in its pool, no block). A lookup entry alone is not enough
+        (Ganache killed mid-block keeps entries of transactions whose block it lost)."""
+        tx_hash = "0x" + keccak(hexstr=str(params[0])).hex()
+        try:
+            found = self.request_at(index, "eth_getTransactionReceipt", [tx_hash])
+            if not found.get("result"):
+                found = self.request_at(index, "eth_getTransactionByHash", [tx_hash])
+                if not found.get("result") or found["result"].get("blockNumber") is not None:
+                    return None
+        except ChainUnavailable:
+            return None
+        log.warning("node %s already has transaction %s: not relaying it again", self.urls[index], tx_hash)
+        return RPCResponse(jsonrpc="2.0", id=found.get("id", 0), result=tx_hash)
+
+    def request_at(self, index: int, method: str, params: Any) -> RPCResponse:
+        """One quick request to node ``index`` alone (no fail-over, no retries, the current node stays).
+
+        For questions whose answer may differ between nodes (does this one know a transaction?);
+        :class:`ChainUnavailable` when that node does not answer.
+        """
+        try:
+            return self._quick[index].make_request(RPCEndpoint(method), params)
+        except _CONNECTION_ERRORS as exc:
+            raise ChainUnavailable(self.urls[index], type(exc).__name__) from exc
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         try:

@@ -7,7 +7,6 @@ that the other test folders count on.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -191,67 +189,6 @@ class ApiProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-class RpcProxy:
-    """A JSON-RPC proxy to ``upstream`` that misbehaves on ``eth_sendRawTransaction``.
-
-    ``mode``: ``"forward"`` passes everything; ``"hang"`` forwards the
-    transaction and then never answers; ``"swallow"`` neither forwards nor
-    answers. ``sent`` is set when a transaction arrived.
-    """
-
-    def __init__(self, upstream: str, mode: str = "forward") -> None:
-        self.upstream = upstream
-        self.mode = mode
-        self.sent = threading.Event()
-        self.raw: list[str] = []
-        self._release = threading.Event()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                try:
-                    req = json.loads(body)
-                except ValueError:
-                    req = None
-                if isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction" and proxy.mode != "forward":
-                    proxy.raw.append(req["params"][0])
-                    if proxy.mode == "hang":
-                        httpx.post(
-                            proxy.upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30
-                        )
-                    proxy.sent.set()
-                    proxy._release.wait(120)  # never answer (until the proxy stops)
-                    self.close_connection = True
-                    return
-                r = httpx.post(proxy.upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30)
-                self.send_response(r.status_code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(r.content)))
-                self.end_headers()
-                self.wfile.write(r.content)
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> RpcProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @contextmanager

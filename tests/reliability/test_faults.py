@@ -32,7 +32,6 @@ from tests.conftest import LOG_DIR
 from tests.reliability.env import (
     ApiProcess,
     Env,
-    RpcProxy,
     chain_events,
     fund_contributors,
     make_api,
@@ -41,6 +40,7 @@ from tests.reliability.env import (
     problem,
     shared_dataset,
 )
+from tests.rpc_proxy import RpcProxy
 
 pytestmark = [pytest.mark.ganache, pytest.mark.slow]
 

@@ -1,0 +1,165 @@
+"""A real JSON-RPC proxy in front of a node, misbehaving on ``eth_sendRawTransaction`` (holds no tests).
+
+It listens on a free loopback port and forwards every request to ``upstream``
+over HTTP. For ``eth_sendRawTransaction`` its ``mode`` decides:
+
+* ``"forward"``: pass it on like everything else (after calling ``on_send``, if given);
+* ``"drop"``: forward the transaction, wait until the node has mined it (so that
+  the same bytes sent again are "nonce too low"), then close the connection
+  without answering: the client sees the connection closed;
+* ``"hang"``: forward the transaction, then never answer (until the proxy stops):
+  the client's read times out;
+* ``"late"``: keep the transaction and close the connection at once; it reaches
+  the node only when :meth:`RpcProxy.deliver` is called (a node that took a
+  transaction, lost the answer, and mined it a moment later);
+* ``"swallow"``: neither forward nor answer.
+
+``times`` bounds how many transactions misbehave (``None``: all of them; the
+rest are forwarded). ``raw`` holds every transaction that misbehaved (0x hex),
+``hashes`` their hashes, and ``sent`` is set when the first arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+from eth_utils import keccak
+
+from ledger.chain import free_port
+
+MODES = ("forward", "drop", "hang", "late", "swallow")
+
+
+class RpcProxy:
+    """A JSON-RPC proxy to ``upstream`` that misbehaves on ``eth_sendRawTransaction`` (see the module)."""
+
+    def __init__(
+        self,
+        upstream: str,
+        mode: str = "forward",
+        times: int | None = None,
+        on_send: Callable[[], None] | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.upstream = upstream
+        self.mode = mode
+        self.times = times
+        self.on_send = on_send
+        self.sent = threading.Event()
+        self.raw: list[str] = []
+        self._delivered = 0
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                try:
+                    req = json.loads(body)
+                except ValueError:
+                    req = None
+                sending = isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction"
+                if sending and proxy._misbehave(req):
+                    if proxy.mode in ("drop", "hang"):
+                        proxy._forward(body)  # the node gets it, and answers: the answer is lost
+                    proxy.sent.set()
+                    if proxy.mode == "drop":
+                        proxy._wait_mined(proxy.hashes[-1])
+                    elif proxy.mode in ("hang", "swallow"):
+                        proxy._release.wait(120)  # never answer (until the proxy stops)
+                    self.close_connection = True
+                    return
+                if sending and proxy.on_send is not None:
+                    proxy.on_send()
+                r = proxy._forward(body)
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _misbehave(self, req: dict[str, object]) -> bool:
+        if self.mode == "forward":
+            return False
+        with self._lock:
+            if self.times is not None and len(self.raw) >= self.times:
+                return False
+            params = req.get("params")
+            self.raw.append(str(params[0]) if isinstance(params, list) and params else "")
+            return True
+
+    def deliver(self) -> None:
+        """``"late"``: send the kept transactions to the node now, and wait until they are mined."""
+        with self._lock:
+            kept, self._delivered = self.raw[self._delivered :], len(self.raw)
+        for raw in kept:
+            self._forward(json.dumps(
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]}
+            ).encode())
+            self._wait_mined("0x" + keccak(hexstr=raw).hex())
+
+    def _forward(self, body: bytes) -> httpx.Response:
+        return httpx.post(self.upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+
+    def _wait_mined(self, tx_hash: str, timeout: float = 30.0) -> None:
+        ask = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [tx_hash]}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.post(self.upstream, json=ask, timeout=10).json().get("result"):
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"{tx_hash} was not mined within {timeout:.0f}s")
+
+    @property
+    def hashes(self) -> list[str]:
+        """The hashes of the transactions that misbehaved, in order."""
+        return ["0x" + keccak(hexstr=r).hex() for r in self.raw]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> RpcProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def answer_lost(first: str, then: str, mode: str) -> Iterator[tuple[list[str], RpcProxy]]:
+    """The RPC URLs of a client whose first node takes its next transaction but never answers.
+
+    ``first`` is that node, ``then`` the node the client fails over to. Yields the URLs
+    (in order) and the proxy in front of ``first`` (its ``hashes``: the transaction that
+    node took). ``mode`` is ``"drop"`` or ``"hang"`` (see :class:`RpcProxy`; mined before the
+    client fails over), or ``"late"``: the first node mines it only once the client, having
+    found it nowhere, sends the same bytes to ``then`` (which answers "nonce too low" when
+    it has that block already).
+    """
+    if mode not in ("drop", "hang", "late"):
+        raise ValueError("mode must be drop, hang or late")
+    with RpcProxy(first, mode=mode, times=1) as lossy:
+        if mode != "late":
+            yield [lossy.url, then], lossy
+            return
+        with RpcProxy(then, on_send=lossy.deliver) as second:
+            yield [lossy.url, second.url], lossy
