@@ -136,7 +136,7 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
 
     # ---- CommunityCredit and CoGovFund (quorum 2, as the deployment's default)
     credit = c.deploy("CommunityCredit", reg.address, "社区共治积分", "CGC", sender=deployer)
-    fund = c.deploy("CoGovFund", reg.address, credit.address, 2, TIMELOCK_DELAY, sender=deployer)
+    fund = c.deploy("CoGovFund", reg.address, credit.address, 2, TIMELOCK_DELAY, 7 * 24 * 3600, sender=deployer)
     T, F = credit.functions, fund.functions
     tx(None, T.mint(contributor, 10**9, h("dep-0")), treasurer)
     tx("CommunityCredit.mint", T.mint(contributor, 10**9, h("dep-1")), treasurer)

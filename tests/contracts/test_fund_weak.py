@@ -6,12 +6,22 @@ test only proves the weakness is real (and absent from CoGovFund).
 
 from __future__ import annotations
 
-from tests.contracts.conftest import FUND_QUORUM, FUND_TIME_LOCK, PROJECT_STATE, FundEnv, expect_revert, h
+from tests.contracts.conftest import (
+    FUND_QUORUM,
+    FUND_TIME_LOCK,
+    FUND_VOTING_PERIOD,
+    PROJECT_STATE,
+    FundEnv,
+    expect_revert,
+    h,
+)
 
 
 def test_weak_fund_pays_without_quorum_or_time_lock(fund_env: FundEnv) -> None:
     e = fund_env
-    weak = e.chain.deploy("WeakFund", e.registry.address, e.credit.address, FUND_QUORUM, FUND_TIME_LOCK)
+    weak = e.chain.deploy(
+        "WeakFund", e.registry.address, e.credit.address, FUND_QUORUM, FUND_TIME_LOCK, FUND_VOTING_PERIOD
+    )
     e.chain.transact(e.credit.functions.approve(weak.address, 2**256 - 1), e.enterprise)
     for fund in (e.fund, weak):
         e.chain.transact(fund.functions.proposeProject(h("t"), e.beneficiary, 100, [(100, h("m"))]), e.proposer)
