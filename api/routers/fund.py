@@ -277,6 +277,7 @@ def motion_public(m: Motion) -> MotionPublic:
         amount=m.amount,
         proposer_id=m.proposer_id,
         created_at=m.created_at,
+        deadline=m.deadline,
         decided_at=m.decided_at,
         approvals=m.approvals,
         rejections=m.rejections,

@@ -581,9 +581,25 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         m.rejections = rejections;
         emit VoteCast(motionId, memberId, msg.sender, support, approvals, rejections);
 
-        uint256 left = _eligibleLeft(voted, p.proposerId, beneficiaryId);
-        if (_passes(approvals, rejections, left)) _decide(motionId, m, p, true, uint48(block.timestamp));
-        else if (_fails(approvals, rejections, left)) _decide(motionId, m, p, false, uint48(block.timestamp));
+        // Below quorum nothing is certain yet: the remaining voters are counted (a registry
+        // scan) only once quorum is reached.
+        if (uint256(approvals) + rejections < _quorum) return;
+        (bool decided, bool passed) = _earlyOutcome(approvals, rejections, _eligibleLeft(voted, p.proposerId, beneficiaryId));
+        if (decided) _decide(motionId, m, p, passed, uint48(block.timestamp));
+    }
+
+    /// @dev With quorum reached and `left` eligible voters still to vote: decided only if no
+    /// way they vote can change the outcome. Virtual only so that the test-only
+    /// QuorumFirstFund (contracts/test) can show what the auditor catches without this rule.
+    function _earlyOutcome(uint256 approvals, uint256 rejections, uint256 left)
+        internal
+        pure
+        virtual
+        returns (bool decided, bool passed)
+    {
+        if (approvals > rejections + left) return (true, true); // approvals cannot be overtaken
+        if (approvals + left <= rejections) return (true, false); // rejections cannot be overcome
+        return (false, false);
     }
 
     /// @dev Committee members who may still vote: holding FundCommittee now, neither the
@@ -600,15 +616,9 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         }
     }
 
-    /// @dev Passed whatever the `left` remaining voters do (with left == 0: the deadline rule).
-    function _passes(uint256 approvals, uint256 rejections, uint256 left) private view returns (bool) {
-        return approvals + rejections >= _quorum && approvals > rejections + left;
-    }
-
-    /// @dev Failed whatever the `left` remaining voters do: approvals cannot overtake the
-    /// rejections, or quorum cannot be reached.
-    function _fails(uint256 approvals, uint256 rejections, uint256 left) private view returns (bool) {
-        return approvals + left <= rejections || approvals + rejections + left < _quorum;
+    /// @dev The deadline rule: quorum, and more approvals than rejections.
+    function _passes(uint256 approvals, uint256 rejections) private view returns (bool) {
+        return approvals + rejections >= _quorum && approvals > rejections;
     }
 
     /// @dev Record the decisions the clock has taken on the project's motions (past their
@@ -780,7 +790,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         if (_lapsed(motionId, m)) return (MotionState.Lapsed, 0);
         uint48 deadline = m.createdAt + _votingPeriod;
         if (block.timestamp < deadline) return (MotionState.Open, 0);
-        return (_passes(m.approvals, m.rejections, 0) ? MotionState.Passed : MotionState.Failed, deadline);
+        return (_passes(m.approvals, m.rejections) ? MotionState.Passed : MotionState.Failed, deadline);
     }
 
     /// @dev Whether a motion not recorded lapsed: its project closed before its deadline.

@@ -23,10 +23,11 @@ import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 ///
 /// The decision rule: at the deadline a motion passes if at least `quorum` votes were cast
 /// and approvals > rejections; otherwise it fails. A vote decides the motion earlier only
-/// when no remaining vote can change that outcome: with R eligible voters left (committee
-/// members now, not conflicted, not voted), it passes once votes >= quorum and
-/// approvals > rejections + R, and fails once approvals + R <= rejections or
-/// votes + R < quorum. A motion not decided by a vote is decided at its deadline by
+/// when no remaining vote can change that outcome: once votes >= quorum, with R eligible
+/// voters left (committee members now, not conflicted, not voted), it passes when
+/// approvals > rejections + R and fails when approvals + R <= rejections. (Below quorum no
+/// vote decides: a motion that cannot reach quorum fails at its deadline.) A motion not
+/// decided by a vote is decided at its deadline by
 /// {motionState} (derived, as OpenZeppelin Governor's `state()`; no keeper): its effects
 /// (a project approved, rejected or cancelled, an allocation credited) hold from the
 /// deadline in every view, and are recorded with their events (`decidedAt` = the deadline)

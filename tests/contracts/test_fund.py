@@ -209,7 +209,7 @@ def test_contribution_refusals(fund_env: FundEnv) -> None:
     with expect_revert("FundUnknownProject", projectId=7):
         e.contribute(e.enterprise, 10, 7)
     pid = e.propose([100])
-    e.vote(e.motion_of(pid), [False, False])  # 0 approvals + 2 voters left <= 2 rejections: failed
+    e.vote(e.motion_of(pid), [False] * FUND_QUORUM)
     with expect_revert("FundProjectNotOpenForFunding", projectId=pid, state=PROJECT_STATE["Rejected"]):
         e.contribute(e.enterprise, 10, pid)
     poor = e.chain.new_account()
@@ -518,7 +518,7 @@ def test_cancellation_refunds_unspent_fifo(fund_env: FundEnv) -> None:
     # A cancellation motion that fails changes nothing.
     r = e.chain.transact(f.proposeCancellation(pid), e.committee[0])
     failed = ev(e, r, "MotionProposed")[0]["motionId"]
-    e.vote(failed, [False, False])  # 0 approvals + 2 left <= 2 rejections: failed
+    e.vote(failed, [False, False, True])
     assert e.state(pid) == PROJECT_STATE["Active"]
 
     r = e.cancel(pid)
@@ -596,10 +596,10 @@ def test_allocation_reserves_the_pool_when_proposed(fund_env: FundEnv) -> None:
     r = e.vote(m1, [True] * 3)
     assert ev(e, r, "AllocationApproved") == [{"motionId": m1, "projectId": a, "amount": 60}]
     assert f.generalPool().call() == [100, 0, 100, 0]  # the reservation became the allocation
-    r = e.vote(m2, [False, False])  # 0 approvals + 2 left <= 2 rejections: failed
+    r = e.vote(m2, [False, False, False])  # quorum; 0 approvals + 1 left <= 3 rejections: failed
     assert ev(e, r, "ReservationReleased") == [{"motionId": m2, "projectId": b, "amount": 40}]
     assert f.generalPool().call() == [100, 0, 60, 40]
     motion = f.getMotion(m1).call()
-    assert motion[1] == MOTION_KIND["AllocateFromPool"] and motion[3] == 100 - 40 and motion[-1] == MOTION_STATE["Passed"]
+    assert (motion[1], motion[3], motion[-1]) == (MOTION_KIND["AllocateFromPool"], 60, MOTION_STATE["Passed"])
     # Once decided, a new allocation motion on the project may open.
     e.chain.transact(f.proposeAllocation(a, 40), e.committee[1])

@@ -105,12 +105,18 @@ def test_early_decisions_count_only_eligible_voters(fund_env: FundEnv) -> None:
     assert ev(e, r, "MotionDecided") == []  # 2 votes: quorum not reached, the last voter may still vote
     r = e.vote(motion, [False], voters=[e.committee[3]])
     assert ev(e, r, "MotionDecided")[0]["passed"] is True  # 3 votes, 2 > 1 + 0 left
-    # Proposed by member 1, paid to member 2: two eligible voters can never reach quorum 3, so
-    # the first vote decides (failed).
+    # Proposed by member 1, paid to member 2: two eligible voters never reach quorum 3; no vote
+    # decides below quorum, and the motion fails at its deadline.
     pid2 = e.propose([100], who=e.committee[0], beneficiary=e.committee[1], title="conflicted")
-    r = e.vote(e.motion_of(pid2), [True], voters=[e.committee[2]])
-    assert ev(e, r, "MotionDecided")[0]["passed"] is False
+    r = e.vote(e.motion_of(pid2), [True, True], voters=e.committee[2:])
+    assert ev(e, r, "MotionDecided") == []
+    at(e, deadline(e, e.motion_of(pid2)))
+    assert f.motionState(e.motion_of(pid2)).call() == MOTION_STATE["Failed"]
     assert e.state(pid2) == PROJECT_STATE["Rejected"]
+    # Three rejections of four: approvals can no longer overtake them.
+    pid4 = e.propose([100], title="refused")
+    r = e.vote(e.motion_of(pid4), [False, True, False])
+    assert ev(e, r, "MotionDecided")[0]["passed"] is False
     # Three approvals of four: the fourth cannot overtake them.
     pid3 = e.propose([100], title="clear")
     r = e.vote(e.motion_of(pid3), [True, True, True])

@@ -35,5 +35,5 @@ def test_weak_fund_pays_without_quorum_or_time_lock(fund_env: FundEnv) -> None:
     assert e.chain.events(weak, r, "PayoutMade")[0]["amount"] == 100
     assert e.balance(e.beneficiary) == before + 100
     # No vote was ever cast: the approval motion is still open.
-    assert weak.functions.getMotion(1).call()[7:9] == (0, 0)
+    assert weak.functions.getMotion(1).call()[8:10] == (0, 0)  # approvals, rejections
     assert weak.functions.totalPaidOut().call() == 100
