@@ -62,11 +62,14 @@ def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
         extra["retry_after"] = exc.context["retry_after"]
     elif isinstance(exc, ChainUnavailable) or status == 503:
         extra["retry_after"] = 2
+    detail = exc.message
+    if isinstance(exc, ChainUnavailable):
+        detail = f"the chain does not answer ({exc.reason})"  # node URLs are for the logs, never for callers
     body = {
         "type": f"urn:cogov:problem:{exc.code}",
         "title": _title(status),
         "status": status,
-        "detail": exc.message,
+        "detail": detail,
         **extra,
     }
     return status, body

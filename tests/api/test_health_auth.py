@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections import Counter
+from contextlib import ExitStack
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from ledger.chain import free_port
 from tests.api.conftest import Api, LiveServer, make_settings
 from tests.conftest import Deployment
+from tests.reliability.env import RpcProxy
 
 pytestmark = pytest.mark.ganache
 
@@ -21,7 +28,9 @@ def test_health_ok_over_real_http(http: httpx.Client, deployment: Deployment) ->
     assert body["chain"]["reachable"] is True
     assert body["chain"]["chain_id"] == 1337
     assert body["chain"]["block"] >= 1
-    assert body["deployment"] == {"manifest": True, "matches": True, "problem": None}
+    assert body["deployment"] == {
+        "manifest": True, "matches": True, "problem": None, "checked_at_block": body["chain"]["block"]
+    }
     assert body["index"]["available"] is True
     assert body["index"]["lag"] is not None
 
@@ -41,6 +50,61 @@ def test_health_reports_a_stopped_chain(deployment: Deployment, ganache_factory,
         body = r.json()
         assert body["status"] == "down"
         assert body["chain"]["reachable"] is False
+
+
+def test_health_never_shows_a_node_url(
+    deployment: Deployment, api: Api, tmp_path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 14, item 18: node URLs (which may carry credentials) appear in no answer, up or down,
+    and in no log line; the health answer says how many nodes there are and which one is used."""
+    caplog.set_level(logging.DEBUG)
+    password = "s3cr3t-" + secrets.token_hex(6)
+    dead = f"http://watcher:{password}@127.0.0.1:{free_port()}"
+    with ExitStack() as stack:
+        proxy = stack.enter_context(RpcProxy(deployment.ganache.config.url))
+        live = proxy.url.replace("http://", f"http://watcher:{password}@")
+        settings = make_settings(deployment, tmp_path, rpc_urls=[dead, live], service_db_url=api.settings.service_db_url)
+        c = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
+        r = c.get("/api/v1/health")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["status"] == "ok"
+        assert (body["chain"]["nodes"], body["chain"]["current_node"]) == (2, 1)  # failed over past the dead one
+        answers = [r]
+        proxy.__exit__(None, None, None)  # the live node goes away too
+        down = c.get("/api/v1/health")
+        assert down.status_code == 503 and down.json()["status"] == "down"
+        problem = c.get("/api/v1/fund/summary", headers=api.auth("auditor"))
+        assert problem.status_code == 503, problem.text
+        assert problem.json()["detail"].startswith("the chain does not answer")
+        answers += [down, problem]
+    for a in answers:
+        for leak in (password, "watcher", "127.0.0.1", "http://"):
+            assert leak not in a.text, (leak, a.text)
+    assert password not in caplog.text  # web3's debug log of each request included
+
+
+def test_health_checks_the_code_once_per_block(deployment: Deployment, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, item 18: many health calls in one block verify each contract's code once."""
+    manifest = deployment.ledger().manifest
+    assert manifest is not None
+    contracts = {d.address.lower() for d in manifest.contracts.values()}
+    with RpcProxy(deployment.ganache.config.url) as proxy:
+        settings = make_settings(deployment, tmp_path, rpc_urls=[proxy.url])
+        with TestClient(create_app(settings)) as c:
+
+            def code_reads() -> Counter[str]:
+                return Counter(str(p[0]).lower() for m, p in proxy.calls if m == "eth_getCode")
+
+            bodies = [c.get("/api/v1/health").json() for _ in range(5)]
+            assert {b["status"] for b in bodies} == {"ok"}
+            block = bodies[0]["chain"]["block"]
+            assert {b["deployment"]["checked_at_block"] for b in bodies} == {block}
+            assert code_reads() == {a: 1 for a in contracts}
+            deployment.ledger().rpc("evm_mine", [])  # a new block (straight to the node)
+            bodies = [c.get("/api/v1/health").json() for _ in range(3)]
+            assert {b["deployment"]["checked_at_block"] for b in bodies} == {block + 1}
+            assert code_reads() == {a: 2 for a in contracts}
 
 
 def test_missing_key_is_401(client: TestClient) -> None:

@@ -198,7 +198,8 @@ class RpcProxy:
 
     ``mode``: ``"forward"`` passes everything; ``"hang"`` forwards the
     transaction and then never answers; ``"swallow"`` neither forwards nor
-    answers. ``sent`` is set when a transaction arrived.
+    answers. ``sent`` is set when a transaction arrived. ``calls`` lists every JSON-RPC
+    request that reached the proxy as (method, params), batches unrolled.
     """
 
     def __init__(self, upstream: str, mode: str = "forward") -> None:
@@ -206,6 +207,7 @@ class RpcProxy:
         self.mode = mode
         self.sent = threading.Event()
         self.raw: list[str] = []
+        self.calls: list[tuple[str, list[Any]]] = []
         self._release = threading.Event()
         proxy = self
 
@@ -216,6 +218,9 @@ class RpcProxy:
                     req = json.loads(body)
                 except ValueError:
                     req = None
+                for one in req if isinstance(req, list) else [req]:
+                    if isinstance(one, dict):
+                        proxy.calls.append((str(one.get("method")), list(one.get("params") or [])))
                 if isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction" and proxy.mode != "forward":
                     proxy.raw.append(req["params"][0])
                     if proxy.mode == "hang":
