@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,6 +18,7 @@ from api.state import ServiceState
 from ledger.client import Ledger
 from ledger.errors import AccessDenied, Unauthenticated
 from ledger.keys import Signer
+from ledger.membership import AccountInfo, Registry
 from ledger.roles import Role
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -37,11 +41,48 @@ def get_ledger(state: StateDep) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
+class AccountChecks:
+    """Whether API keys' accounts are active accounts of a member, as the registry says
+    (``accountInfo``: one call), each answer reused for ``ttl`` seconds per account."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, AccountInfo]] = {}
+
+    def info(self, ledger: Ledger, account: str, ttl: float) -> AccountInfo:
+        now = time.monotonic()
+        key = account.lower()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        info = Registry(ledger).account_info(account)
+        with self._lock:
+            self._seen[key] = (now, info)
+        return info
+
+
+_account_checks: weakref.WeakKeyDictionary[Ledger, AccountChecks] = weakref.WeakKeyDictionary()
+_account_checks_lock = threading.Lock()
+
+
+def account_checks(ledger: Ledger) -> AccountChecks:
+    """The account checks of one service (one per ledger connection)."""
+    with _account_checks_lock:
+        checks = _account_checks.get(ledger)
+        if checks is None:
+            checks = _account_checks[ledger] = AccountChecks()
+        return checks
+
+
 def current_key(
     request: Request,
     state: StateDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
+    """The caller's API key: known, not revoked, within its rate limit, and bound to an account
+    that is an active account of an active member now (403 once the council removed the account
+    or its member; the registry's answer is reused for ``account_check_seconds``)."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>`")
     key = state.apikeys.verify(creds.credentials)
@@ -49,6 +90,13 @@ def current_key(
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:
         limiter.check(key.key_id)
+    ttl = state.settings.account_check_seconds
+    if not account_checks(state.ledger).info(state.ledger, key.account, ttl).active:
+        raise AccessDenied(
+            f"this API key's account {key.account} is not an active account of any member "
+            "(the council removed it or its member, or never admitted it)",
+            account=key.account,
+        )
     return key
 
 

@@ -20,6 +20,10 @@ class Settings(LedgerSettings):
     #: genesis hash) is reused by writes; a connection error or a node fail-over re-checks at once,
     #: and the index follower checks every poll. 0: every write asks the node.
     chain_check_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: ``COGOV_ACCOUNT_CHECK_SECONDS``: how long the answer "this API key's account is an active
+    #: account of a member" (one ``accountInfo`` call) is reused per account. A key whose account
+    #: the council removed is refused at most this long after the removal's block. 0: every request.
+    account_check_seconds: float = Field(default=2.0, ge=0, le=60)
 
 
 def service_settings(settings: LedgerSettings) -> Settings:

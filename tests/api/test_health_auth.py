@@ -63,7 +63,9 @@ def test_health_never_shows_a_node_url(
     with ExitStack() as stack:
         proxy = stack.enter_context(RpcProxy(deployment.ganache.config.url))
         live = proxy.url.replace("http://", f"http://watcher:{password}@")
-        settings = make_settings(deployment, tmp_path, rpc_urls=[dead, live], service_db_url=api.settings.service_db_url)
+        settings = make_settings(
+            deployment, tmp_path, rpc_urls=[dead, live], service_db_url=api.settings.service_db_url
+        )
         c = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
         r = c.get("/api/v1/health")
         assert r.status_code == 200, r.text
@@ -142,6 +144,61 @@ def test_revoked_key_is_401(api: Api, deployment: Deployment) -> None:
         store.revoke(rec.key_id)
         r = c.get("/api/v1/members", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+def test_a_key_stops_working_when_the_council_removes_its_account(
+    deployment: Deployment, api: Api, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 14, item 17: a key works only while its account is an active account of its member.
+    The council removes one account of a member (its other account's key keeps working), then
+    the member: each removal is a real proposal, approved and executed."""
+    from api.apikeys import ApiKeyStore, engine_for
+    from ledger.devchain import fund as fund_eth
+    from ledger.membership import ChangeKind, Registry
+    from ledger.roles import MemberKind, Role
+    from tests.conftest import TEST_PASSWORD
+
+    led, ks = deployment.ledger(), deployment.keystore
+    tag = secrets.token_hex(3)
+    signers = []
+    for n in ("a", "b"):
+        ks.create(f"leaver-{n}-{tag}", TEST_PASSWORD)
+        signers.append(ks.signer(f"leaver-{n}-{tag}", TEST_PASSWORD))
+        fund_eth(led, signers[-1].address)
+    reg = Registry(led)
+    member = reg.admit(deployment.council, f"离任居民小组-{tag}", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR],
+                       signers[0].address)
+    reg.enact(deployment.council, ChangeKind.ADD_ACCOUNT, member, signers[1].address)
+    store = ApiKeyStore(engine_for(api.settings.service_db_url))
+    tokens = [store.create(f"leaver-{n}", "contributor", s.address, f"leaver-{n}-{tag}")[0]
+              for n, s in zip("ab", signers, strict=True)]
+    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, account_check_seconds=0)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+
+        def read(token: str) -> httpx.Response:
+            return c.get("/api/v1/members", headers={"Authorization": f"Bearer {token}"})
+
+        def write(token: str) -> httpx.Response:
+            return c.post("/api/v1/fund/contributions", headers={"Authorization": f"Bearer {token}"},
+                          json={"amount": 1, "memo": "after removal"})
+
+        def refused(r: httpx.Response, account: str) -> None:
+            assert r.status_code == 403, r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert f"{account} is not an active account of any member" in r.json()["detail"]
+
+        assert [read(t).status_code for t in tokens] == [200, 200]
+        reg.enact(deployment.council, ChangeKind.REMOVE_ACCOUNT, member, signers[0].address)
+        height = led.block_number()
+        refused(read(tokens[0]), signers[0].address)
+        refused(write(tokens[0]), signers[0].address)
+        assert led.block_number() == height  # nothing reached the chain
+        assert read(tokens[1]).status_code == 200  # the member's other account keeps its key
+        reg.enact(deployment.council, ChangeKind.REMOVE_MEMBER, member)
+        height = led.block_number()
+        refused(read(tokens[1]), signers[1].address)
+        refused(write(tokens[1]), signers[1].address)
+        assert led.block_number() == height  # nothing reached the chain
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:
