@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
-from api.deps import StateDep
+from api.deps import Id, StateDep, id_query
 from api.portal import charts, i18n, views
 from api.routers._index_reads import cache_of
 from ledger.errors import LedgerError
@@ -189,7 +189,7 @@ def activity_page(
     state: StateDep,
     event: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
-    project: Annotated[int | None, Query(ge=0)] = None,
+    project: Annotated[int | None, id_query("A project id; 0: the general pool.", ge=0)] = None,
 ) -> Response:
     def build() -> dict[str, Any]:
         rows = views.activity(state.index, event, kind, project)
@@ -211,7 +211,7 @@ def projects_page(request: Request, state: StateDep) -> Response:
 
 
 @pages_router.get("/projects/{project_id}", response_class=HTMLResponse)
-def project_page(request: Request, state: StateDep, project_id: int) -> Response:
+def project_page(request: Request, state: StateDep, project_id: Id) -> Response:
     try:
         p = views.project(state.index, project_id, texts=_texts(state))
     except LedgerError:
