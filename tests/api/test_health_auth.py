@@ -69,6 +69,7 @@ def test_health_never_shows_a_node_url(
         c = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
         r = c.get("/api/v1/health")
         assert r.status_code == 200, r.text
+        assert password not in r.text and "http://" not in r.text, r.text
         body = r.json()
         assert body["status"] == "ok"
         assert (body["chain"]["nodes"], body["chain"]["current_node"]) == (2, 1)  # failed over past the dead one
@@ -100,9 +101,9 @@ def test_health_checks_the_code_once_per_block(deployment: Deployment, tmp_path)
 
             bodies = [c.get("/api/v1/health").json() for _ in range(5)]
             assert {b["status"] for b in bodies} == {"ok"}
+            assert code_reads() == {a: 1 for a in contracts}
             block = bodies[0]["chain"]["block"]
             assert {b["deployment"]["checked_at_block"] for b in bodies} == {block}
-            assert code_reads() == {a: 1 for a in contracts}
             deployment.ledger().rpc("evm_mine", [])  # a new block (straight to the node)
             bodies = [c.get("/api/v1/health").json() for _ in range(3)]
             assert {b["deployment"]["checked_at_block"] for b in bodies} == {block + 1}
