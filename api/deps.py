@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -98,17 +98,28 @@ class AccountChecks:
         return info
 
 
-_account_checks: weakref.WeakKeyDictionary[Ledger, AccountChecks] = weakref.WeakKeyDictionary()
-_account_checks_lock = threading.Lock()
+T = TypeVar("T")
 
 
-def account_checks(ledger: Ledger) -> AccountChecks:
-    """The account checks of one service (one per ledger connection)."""
-    with _account_checks_lock:
-        checks = _account_checks.get(ledger)
-        if checks is None:
-            checks = _account_checks[ledger] = AccountChecks()
-        return checks
+class OnePer(Generic[T]):
+    """One ``T`` per object (a ledger connection, an index: one per running service), made on
+    first use and dropped with the object."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._items: weakref.WeakKeyDictionary[Hashable, T] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, owner: Hashable) -> T:
+        with self._lock:
+            item = self._items.get(owner)
+            if item is None:
+                item = self._items[owner] = self._make()
+            return item
+
+
+#: The account checks of one service (one per ledger connection).
+account_checks: OnePer[AccountChecks] = OnePer(AccountChecks)
 
 
 def current_key(

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from api.deps import Caller
+from api.deps import Caller, OnePer
 from api.state import ServiceState
 from ledger.errors import AccessDenied, IndexUnavailable
 from ledger.membership import Member, Registry
@@ -203,17 +202,8 @@ class AnswerCache:
             items.popitem(last=False)
 
 
-_caches: weakref.WeakKeyDictionary[Any, AnswerCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def cache_of(index: Any) -> AnswerCache:
-    """The answer cache of one index (one per :class:`~ledger.index.Indexer` object)."""
-    with _caches_lock:
-        cache = _caches.get(index)
-        if cache is None:
-            cache = _caches[index] = AnswerCache()
-        return cache
+#: The answer cache of one index (one per :class:`~ledger.index.Indexer` object).
+cache_of: OnePer[AnswerCache] = OnePer(AnswerCache)
 
 
 def cached(state: ServiceState, key: Hashable, build: Callable[[], Any]) -> Any:

@@ -11,7 +11,6 @@ probes costs the node one ``eth_blockNumber`` each.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,9 +18,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import StateDep
+from api.deps import OnePer, StateDep
 from api.state import ServiceState
-from ledger.client import Ledger
 from ledger.errors import ChainUnavailable, LedgerError
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -96,17 +94,8 @@ class _DeploymentCheck:
             return verified
 
 
-_checks: weakref.WeakKeyDictionary[Ledger, _DeploymentCheck] = weakref.WeakKeyDictionary()
-_checks_lock = threading.Lock()
-
-
-def _check_of(state: ServiceState) -> _DeploymentCheck:
-    """The deployment check of one service (one per ledger connection)."""
-    with _checks_lock:
-        check = _checks.get(state.ledger)
-        if check is None:
-            check = _checks[state.ledger] = _DeploymentCheck()
-        return check
+#: The deployment check of one service (one per ledger connection).
+_check_of: OnePer[_DeploymentCheck] = OnePer(_DeploymentCheck)
 
 
 @router.get(
@@ -129,7 +118,7 @@ def health(state: StateDep) -> JSONResponse:
     if state.manifest is None:
         deployment.problem = "no deployment manifest"
     elif chain.block is not None:
-        verified = _check_of(state).at(state, chain.block, chain.current_node)
+        verified = _check_of(state.ledger).at(state, chain.block, chain.current_node)
         chain.chain_id = verified.chain_id
         deployment.matches = verified.problem is None
         deployment.problem = verified.problem

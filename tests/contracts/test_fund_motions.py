@@ -66,6 +66,14 @@ def settle(e: FundEnv, project: int) -> Any:
     return r
 
 
+def pool_and_project(e: FundEnv) -> int:
+    """500 in the general pool, and an approved, unlocked project of 300: its id."""
+    e.contribute(e.gov, 500)
+    pid = e.propose([300])
+    e.approve_project(pid)
+    return pid
+
+
 def propose_motion(e: FundEnv, fn: Any) -> int:
     r = e.chain.transact(fn, e.committee[0])
     return int(ev(e, r, "MotionProposed")[0]["motionId"])
@@ -213,9 +221,7 @@ def test_allocation_passed_at_its_deadline_is_paid(fund_env: FundEnv) -> None:
 def test_allocation_failed_at_its_deadline_releases_its_reservation(fund_env: FundEnv) -> None:
     e = fund_env
     f = e.fund.functions
-    e.contribute(e.gov, 500)
-    pid = e.propose([300])
-    e.approve_project(pid)
+    pid = pool_and_project(e)
     alloc = propose_motion(e, f.proposeAllocation(pid, 200))
     e.vote(alloc, [True, False])
     at(e, deadline(e, alloc))
@@ -263,9 +269,7 @@ def test_cancellation_passed_at_its_deadline(fund_env: FundEnv) -> None:
 def test_allocation_after_a_cancellation_decided_first_lapses(fund_env: FundEnv) -> None:
     e = fund_env
     f = e.fund.functions
-    e.contribute(e.gov, 500)
-    pid = e.propose([300])
-    e.approve_project(pid)
+    pid = pool_and_project(e)
     cancel = propose_motion(e, f.proposeCancellation(pid))
     alloc = propose_motion(e, f.proposeAllocation(pid, 200))  # a later motion: a later deadline
     e.vote(cancel, [True, True, False])
@@ -284,9 +288,7 @@ def test_allocation_after_a_cancellation_decided_first_lapses(fund_env: FundEnv)
 def test_allocation_decided_before_a_later_cancellation_is_released_by_it(fund_env: FundEnv) -> None:
     e = fund_env
     f = e.fund.functions
-    e.contribute(e.gov, 500)
-    pid = e.propose([300])
-    e.approve_project(pid)
+    pid = pool_and_project(e)
     alloc = propose_motion(e, f.proposeAllocation(pid, 200))
     cancel = propose_motion(e, f.proposeCancellation(pid))
     e.vote(alloc, [True, True, False])

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from ledger.audit import AuditOptions, run_audit
 from ledger.audit.findings import AuditReport
 from ledger.client import Ledger
-from ledger.keys import Keystore, Signer
+from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.membership import Registry
 from ledger.roles import MemberKind, Role
-from tests.conftest import KEY_LABELS, TEST_PASSWORD, Deployment, admit_standard_members, start_ganache
+from tests.conftest import Deployment
+from tests.reliability.env import deploy_private
 
 pytestmark = pytest.mark.ganache
 
@@ -38,39 +39,15 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-
-    root = tmp_path_factory.mktemp("audit-motions")
-    g = start_ganache(root / "chain")
+    d = deploy_private(tmp_path_factory.mktemp("audit-motions"), fund_timelock=TIME_LOCK,
+                       fund_voting_period=VOTING_PERIOD)
     try:
-        ks = Keystore(root / "keys")
-        led0 = Ledger(g.config.url)
-        signers = {}
-        for label in KEY_LABELS:
-            ks.create(label, TEST_PASSWORD)
-            signers[label] = ks.signer(label, TEST_PASSWORD)
-            fund(led0, signers[label].address)
-        params = DeployParams(
-            council=[
-                CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-            ],
-            threshold=2,
-            fund_quorum=2,
-            fund_timelock=TIME_LOCK,
-            fund_voting_period=VOTING_PERIOD,
-        )
-        deploy(led0, signers["deployer"], params, root / "deployment.json")
-        d = Deployment(g, ks, root / "deployment.json", signers, root)
-        admit_standard_members(d)
         # a fourth committee member: two approvals of four no longer settle a motion by themselves
         Registry(d.ledger()).admit(d.council, "共治委员会-丁", MemberKind.RESIDENT_GROUP, [Role.FUND_COMMITTEE],
-                                   signers["outsider"].address)
+                                   d.signers["outsider"].address)
         yield Chain(d, d.ledger())
     finally:
-        g.stop(timeout=10)
+        d.ganache.stop(timeout=10)
 
 
 def later(led: Ledger, seconds: int) -> None:
@@ -88,7 +65,7 @@ class FundTx:
 
     def __init__(self, led: Ledger, s: dict[str, Signer], address: str) -> None:
         self.led, self.s, self.address = led, s, address
-        self.c = led.w3.eth.contract(address=address, abi=led.contract("CoGovFund").abi)
+        self.c = led.w3.eth.contract(address=to_checksum_address(address), abi=led.contract("CoGovFund").abi)
 
     def __call__(self, who: str, fn: str, *args: Any) -> Any:
         return self.led.send(self.s[who], to=self.address, data=self.c.encode_abi(fn, args=list(args)), gas=1_500_000)
