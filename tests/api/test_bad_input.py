@@ -264,6 +264,19 @@ def test_integer_parameters_beyond_the_index_and_the_chain_are_422(bad: tuple[Te
                 assert "422" in op["responses"], (method, path)
 
 
+def test_a_beneficiary_outside_the_membership_is_409(bad: tuple[TestClient, Api], env: Env) -> None:
+    """Issue 14, item 20: the contract refuses a project paid to an account of no member (its
+    custom error named), before anything is signed; the caller is entitled, so not a 403."""
+    c, api = bad
+    height = env.deployment.ledger().block_number()
+    outsider = env.deployment.signers["outsider"].address
+    r = c.post("/api/v1/fund/projects", headers=api.auth("dept_a"),
+               json={"title": "无主项目", "beneficiary": outsider, "milestones": [{"amount": 1, "description": "m"}]})
+    body = _problem(r, 409)
+    assert body["error"] == "FundBeneficiaryNotMember" and body["args"]["beneficiary"].lower() == outsider.lower()
+    assert env.deployment.ledger().block_number() == height
+
+
 # ------------------------------------------------------------------ content types
 
 
