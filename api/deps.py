@@ -1,11 +1,15 @@
-"""FastAPI dependencies as ``Annotated`` aliases: settings, state, the caller."""
+"""FastAPI dependencies as ``Annotated`` aliases: settings, state, the caller, and the integer
+parameters every router shares (ids, times, pages), bounded by what the index and the chain hold."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -15,9 +19,45 @@ from api.state import ServiceState
 from ledger.client import Ledger
 from ledger.errors import AccessDenied, Unauthenticated
 from ledger.keys import Signer
+from ledger.membership import AccountInfo, Registry
 from ledger.roles import Role
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# ----------------------------------------------------------------------------- integer parameters
+# Every integer a route takes in its path or query is one of these, so a value the event index
+# (SQLite INTEGER, PostgreSQL BIGINT: signed 64 bits) or the contracts cannot hold is a 422
+# problem before it reaches either, never a 500.
+
+#: Largest id: the index stores ids in signed 64 bits (every contract's ids are narrower or equal).
+ID_MAX = 2**63 - 1
+#: Largest Unix time: the contracts store times in 48 bits (the year 8,900,000).
+TIME_MAX = 2**48 - 1
+#: Largest offset into a list, and the longest page.
+OFFSET_MAX = 10**9
+LIMIT_MAX = 500
+
+
+def id_path(description: str = "A record id.") -> Any:
+    """A record id in the path: 1 .. :data:`ID_MAX`."""
+    return Path(ge=1, le=ID_MAX, description=description)
+
+
+def id_query(description: str, *, ge: int = 1, alias: str | None = None) -> Any:
+    """An id filter in the query: ``ge`` (1, or 0 where 0 means something) .. :data:`ID_MAX`."""
+    return Query(ge=ge, le=ID_MAX, description=description, alias=alias)
+
+
+Id = Annotated[int, id_path()]
+IdFilter = Annotated[int | None, id_query("Only records of this id.")]
+Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Records to skip.")]
+Limit = Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Most records in the page.")]
+Since = Annotated[
+    int | None, Query(ge=0, le=TIME_MAX, description="Only records at or after this Unix time (block time).")
+]
+Until = Annotated[
+    int | None, Query(ge=0, le=TIME_MAX, description="Only records at or before this Unix time (block time).")
+]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cgv_...`")
 
@@ -37,11 +77,59 @@ def get_ledger(state: StateDep) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
+class AccountChecks:
+    """Whether API keys' accounts are active accounts of a member, as the registry says
+    (``accountInfo``: one call), each answer reused for ``ttl`` seconds per account."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, AccountInfo]] = {}
+
+    def info(self, ledger: Ledger, account: str, ttl: float) -> AccountInfo:
+        now = time.monotonic()
+        key = account.lower()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        info = Registry(ledger).account_info(account)
+        with self._lock:
+            self._seen[key] = (now, info)
+        return info
+
+
+T = TypeVar("T")
+
+
+class OnePer(Generic[T]):
+    """One ``T`` per object (a ledger connection, an index: one per running service), made on
+    first use and dropped with the object."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._items: weakref.WeakKeyDictionary[Hashable, T] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, owner: Hashable) -> T:
+        with self._lock:
+            item = self._items.get(owner)
+            if item is None:
+                item = self._items[owner] = self._make()
+            return item
+
+
+#: The account checks of one service (one per ledger connection).
+account_checks: OnePer[AccountChecks] = OnePer(AccountChecks)
+
+
 def current_key(
     request: Request,
     state: StateDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
+    """The caller's API key: known, not revoked, within its rate limit, and bound to an account
+    that is an active account of an active member now (403 once the council removed the account
+    or its member; the registry's answer is reused for ``account_check_seconds``)."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>`")
     key = state.apikeys.verify(creds.credentials)
@@ -49,6 +137,13 @@ def current_key(
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:
         limiter.check(key.key_id)
+    ttl = state.settings.account_check_seconds
+    if not account_checks(state.ledger).info(state.ledger, key.account, ttl).active:
+        raise AccessDenied(
+            f"this API key's account {key.account} is not an active account of any member "
+            "(the council removed it or its member, or never admitted it)",
+            account=key.account,
+        )
     return key
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
+from api.problems import PROBLEM
 from api.routers import audit as audit_routers
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
@@ -89,6 +91,7 @@ def _document_async_writes(app: FastAPI) -> None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         schemas["TxAccepted"] = TxAccepted.model_json_schema(ref_template="#/components/schemas/{model}")
+        _document_problems(schema)
         prefer = {
             "name": "Prefer",
             "in": "header",
@@ -119,6 +122,59 @@ def _document_async_writes(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: Why each error status is answered (the body is always a Problem, application/problem+json).
+PROBLEM_STATUSES = {
+    401: "No API key, or a key that matches nobody (revoked, unknown)",
+    403: "The key's role or account may not do this (or the account is no longer an active member's)",
+    404: "No such record",
+    409: "The chain's rules refuse it (the contract's custom error is named)",
+    413: "The request body is too large",
+    422: "The request is invalid: `errors` says where (a value outside what the index and the chain hold, too)",
+    429: "Too many requests: wait `Retry-After` seconds",
+    500: "An unexpected error (logged; no internals in the answer)",
+    503: "The chain does not answer, or is not the deployment's chain: retry after `Retry-After` seconds",
+}
+
+
+def _problem_statuses(path: str, method: str, op: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer, from what it takes."""
+    codes = {429, 500, 503}
+    if op.get("parameters") or op.get("requestBody"):
+        codes.add(422)
+    if op.get("security"):
+        codes |= {401, 403}
+    if "{" in path:
+        codes.add(404)
+    if method in ("post", "put", "patch", "delete"):
+        codes |= {403, 404, 409, 413}
+    return sorted(codes)
+
+
+def _document_problems(schema: dict[str, Any]) -> None:
+    """Every operation declares each error status it can answer, with the Problem body
+    (``application/problem+json``); FastAPI's own 422 (``HTTPValidationError``) is replaced."""
+    from api.schemas.common import Problem
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in Problem.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}).items():
+        components[name] = sub
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["Problem"].pop("$defs", None)
+    body = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
+            responses = op.setdefault("responses", {})
+            for status in _problem_statuses(path, method, op):
+                if str(status) not in responses or status == 422:
+                    responses[str(status)] = {"description": PROBLEM_STATUSES[status], "content": body}
+            for status, declared in responses.items():
+                problem_body = not declared.get("content") or "schemas/Problem" in str(declared["content"])
+                if int(status) >= 400 and problem_body:
+                    declared["content"] = body  # the route's own description; the body is a Problem
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
 
 
 def app_factory() -> FastAPI:

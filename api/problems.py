@@ -27,9 +27,13 @@ _FORBIDDEN = re.compile(
     r"(CannotVote|TreasurerIsBeneficiary|ContributorKindRefused|ApproverConflict|NotDatasetOwner|Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)"
 )
 _NOT_FOUND = re.compile(r"(Unknown|NotFound|Nonexistent)")
+#: Names the patterns above would misread: a refusal of what was asked, not of who asks.
+_EXACT = {"FundBeneficiaryNotMember": 409}
 
 
 def revert_status(error_name: str) -> int:
+    if error_name in _EXACT:
+        return _EXACT[error_name]
     if _FORBIDDEN.search(error_name):
         return 403
     if _NOT_FOUND.search(error_name):
@@ -62,11 +66,14 @@ def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
         extra["retry_after"] = exc.context["retry_after"]
     elif isinstance(exc, ChainUnavailable) or status == 503:
         extra["retry_after"] = 2
+    detail = exc.message
+    if isinstance(exc, ChainUnavailable):
+        detail = f"the chain does not answer ({exc.reason})"  # node URLs are for the logs, never for callers
     body = {
         "type": f"urn:cogov:problem:{exc.code}",
         "title": _title(status),
         "status": status,
-        "detail": exc.message,
+        "detail": detail,
         **extra,
     }
     return status, body

@@ -30,6 +30,10 @@ class Settings(LedgerSettings):
     anonymous_rate_limit_per_minute: int = Field(default=120, ge=0)
     #: ``COGOV_PAGE_CACHE_SIZE``: rendered portal pages kept per index version.
     page_cache_size: int = Field(default=256, ge=1, le=100_000)
+    #: ``COGOV_ACCOUNT_CHECK_SECONDS``: how long the answer "this API key's account is an active
+    #: account of a member" (one ``accountInfo`` call) is reused per account. A key whose account
+    #: the council removed is refused at most this long after the removal's block. 0: every request.
+    account_check_seconds: float = Field(default=2.0, ge=0, le=60)
 
 
 def service_settings(settings: LedgerSettings) -> Settings:

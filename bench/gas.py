@@ -39,6 +39,7 @@ SNAPSHOT = C.ROOT / "bench" / "gas-snapshot.json"
 MEASURED_CONTRACTS = ("MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund")
 VOTING_PERIOD = 5  # blocks
 TIMELOCK_DELAY = 3600
+FUND_VOTING_PERIOD = 7 * 24 * 3600  # seconds, as the deployment's default
 
 
 def h(text: str) -> bytes:
@@ -139,7 +140,7 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
 
     # ---- CommunityCredit and CoGovFund (quorum 2, as the deployment's default)
     credit = c.deploy("CommunityCredit", reg.address, "社区共治积分", "CGC", sender=deployer)
-    fund = c.deploy("CoGovFund", reg.address, credit.address, 2, TIMELOCK_DELAY, sender=deployer)
+    fund = c.deploy("CoGovFund", reg.address, credit.address, 2, TIMELOCK_DELAY, FUND_VOTING_PERIOD, sender=deployer)
     T, F = credit.functions, fund.functions
     tx(None, T.mint(contributor, 10**9, h("dep-0")), treasurer)
     tx("CommunityCredit.mint", T.mint(contributor, 10**9, h("dep-1")), treasurer)
@@ -186,6 +187,13 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     ear_steps.append(int(tx("CoGovFund.payMilestone (earmarked project)",
                             F.payMilestone(p3, 0, 500_000, h("invoice-3")), treasurer)["gasUsed"]))
     ours_payout = sum(ear_steps)
+    # A motion nobody decided by vote (one approval of quorum 2, one voter left): decided at its
+    # deadline (failed), recorded by settle.
+    r = tx(None, F.proposeProject(h("健身角"), beneficiary, 100_000, [(100_000, h("f0"))]), council[0])
+    p4 = c.events(fund, r, "ProjectProposed")[0]["projectId"]
+    tx(None, F.vote(c.events(fund, r, "MotionProposed")[0]["motionId"], True), committee[0])
+    c.time_travel(FUND_VOTING_PERIOD + 1)
+    tx("CoGovFund.settle (records a decision taken at the deadline)", F.settle(p4), committee[0])
 
     # ---- stock parts: Governor + TimelockController, AccessControl
     token = c.deploy("StockVotesToken", list(council), sender=deployer)

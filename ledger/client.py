@@ -57,7 +57,7 @@ GAS_CACHE_TTL = 60.0
 #: Views returning a value fixed at deployment (Solidity ``immutable`` or ``constant``, or set only
 #: by the constructor): :meth:`Ledger.call` asks each once per ledger.
 CONSTANT_VIEWS: dict[str, frozenset[str]] = {
-    "CoGovFund": frozenset({"registry", "token", "quorum", "timeLock"}),
+    "CoGovFund": frozenset({"registry", "token", "quorum", "timeLock", "votingPeriod"}),
     "CommunityCredit": frozenset({"registry", "decimals", "name", "symbol"}),
     "DataSharing": frozenset({"registry", "MAX_GRANT_DURATION", "MAX_TITLE_LENGTH"}),
 }
@@ -1043,11 +1043,18 @@ def _tx_nonce(signed: bytes) -> int:
 
 
 def _out_of_gas(exc: _RPCError) -> bool:
-    """The node's answer to a simulation that exhausted its gas limit (no revert data)."""
+    """The node's answer to a simulation that may have exhausted its gas limit (no revert data).
+
+    A bare ``revert`` without data counts too: an external call that ran out of the 63/64
+    of the gas it was given fails, and its caller reverts without data (CoGovFund's vote
+    scans the registry's committee only once quorum is reached, so one function's gas varies
+    by more than the cached estimate's margin). The caller estimates afresh, once; a real
+    revert without data is then raised by the estimate.
+    """
     msg = exc.message.lower()
     data = _revert_data(exc.data)
     return (data is None or data in ("0x", "0X")) and (
-        "out of gas" in msg or "gas required exceeds" in msg or "intrinsic gas" in msg
+        "out of gas" in msg or "gas required exceeds" in msg or "intrinsic gas" in msg or "revert" in msg
     )
 
 

@@ -61,6 +61,8 @@ class DeployParams(BaseModel):
     request_ttl: int = Field(default=14 * 24 * 3600, ge=60)
     fund_quorum: int = Field(default=2, ge=1)
     fund_timelock: int = Field(default=2 * 24 * 3600, ge=0)
+    #: Seconds a fund motion is open for votes; undecided by then, it is decided at its deadline.
+    fund_voting_period: int = Field(default=7 * 24 * 3600, ge=1, le=365 * 24 * 3600)
     #: The fund's settlement token: CommunityCredit (deployed here) unless an ERC-20 address is given.
     fund_token: str | None = None
     credit_name: str = "Community Credit"
@@ -90,7 +92,7 @@ def _credit_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
 
 def _fund_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
     token = p.fund_token or addr["CommunityCredit"]
-    return [addr["MembershipRegistry"], token, p.fund_quorum, p.fund_timelock]
+    return [addr["MembershipRegistry"], token, p.fund_quorum, p.fund_timelock, p.fund_voting_period]
 
 
 SUITE: list[Step] = [

@@ -11,6 +11,16 @@ No message ever contains a private key, a password or an API key.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for logs and messages: user, password, query and fragment removed
+    (``http://user:pass@node:8545/?key=k`` -> ``http://node:8545/``)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return "<rpc url>" if url else url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 class LedgerError(Exception):
@@ -53,8 +63,10 @@ class ChainUnavailable(LedgerError):
     code = "chain-unavailable"
 
     def __init__(self, url: str, reason: str = "no answer") -> None:
+        url = ", ".join(redact_url(u) for u in url.split(", "))  # never a credential in a message
         super().__init__(f"chain at {url} is unavailable: {reason}", url=url)
         self.url = url
+        self.reason = reason
 
 
 class ChainMismatch(LedgerError):

@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 from eth_utils import keccak
@@ -28,7 +29,7 @@ from web3 import HTTPProvider
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from ledger.errors import ChainUnavailable
+from ledger.errors import ChainUnavailable, redact_url
 
 log = logging.getLogger("ledger.transport")
 
@@ -76,16 +77,11 @@ class FailoverProvider(JSONBaseProvider):
         if not urls:
             raise ValueError("at least one RPC URL is needed")
         self.urls = list(urls)
-        self._providers = [
-            HTTPProvider(u, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
-            for u in self.urls
-        ]
-        self._quick = [
-            HTTPProvider(
-                u, request_kwargs={"timeout": min(quick_timeout, timeout)}, exception_retry_configuration=None
-            )
-            for u in self.urls
-        ]
+        # Credentials in a URL (http://user:pass@node) travel as basic auth, never in the URL
+        # web3 logs; logs and errors name the node without them.
+        self._shown = [redact_url(u) for u in self.urls]
+        self._providers = [_http(u, timeout) for u in self.urls]
+        self._quick = [_http(u, min(quick_timeout, timeout)) for u in self.urls]
         self.quick_retries = quick_retries
         self._current = 0
         self._lock = threading.Lock()
@@ -113,23 +109,23 @@ class FailoverProvider(JSONBaseProvider):
             except requests.exceptions.ReadTimeout as exc:
                 # The node is up but did not answer this one request in time.
                 last = exc
-                log.warning("node %s did not answer %s in time; retrying", self.urls[index], method)
+                log.warning("node %s did not answer %s in time; retrying", self._shown[index], method)
                 continue
             except _CONNECTION_ERRORS as exc:
                 last = exc
-                log.warning("node %s did not answer %s; trying the next", self.urls[index], method)
+                log.warning("node %s did not answer %s; trying the next", self._shown[index], method)
                 continue
             self._move_to(index)
             return response
         raise ChainUnavailable(
-            ", ".join(self.urls), type(last).__name__ if last else "no answer"
+            ", ".join(self._shown), type(last).__name__ if last else "no answer"
         ) from last
 
     def _move_to(self, index: int) -> None:
         if index != self._current:
             with self._lock:
                 self._current = index
-            log.info("failed over to %s", self.urls[index])
+            log.info("failed over to %s", self._shown[index])
 
     def _known_to(self, index: int, params: Any) -> RPCResponse | None:
         """The answer to ``eth_sendRawTransaction(params)`` if node ``index`` has that transaction:
@@ -144,7 +140,7 @@ class FailoverProvider(JSONBaseProvider):
                     return None
         except ChainUnavailable:
             return None
-        log.warning("node %s already has transaction %s: not relaying it again", self.urls[index], tx_hash)
+        log.warning("node %s already has transaction %s: not relaying it again", self._shown[index], tx_hash)
         return RPCResponse(jsonrpc="2.0", id=found.get("id", 0), result=tx_hash)
 
     def request_at(self, index: int, method: str, params: Any) -> RPCResponse:
@@ -156,7 +152,7 @@ class FailoverProvider(JSONBaseProvider):
         try:
             return self._quick[index].make_request(RPCEndpoint(method), params)
         except _CONNECTION_ERRORS as exc:
-            raise ChainUnavailable(self.urls[index], type(exc).__name__) from exc
+            raise ChainUnavailable(self._shown[index], type(exc).__name__) from exc
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         try:
@@ -164,3 +160,14 @@ class FailoverProvider(JSONBaseProvider):
         except ChainUnavailable:
             return False
         return True
+
+
+def _http(url: str, timeout: float) -> HTTPProvider:
+    """web3's HTTP provider for ``url``, its user and password (if any) sent as basic auth."""
+    parts = urlsplit(url)
+    user, _, password = parts.netloc.rpartition("@")[0].partition(":")
+    kwargs: dict[str, Any] = {"timeout": timeout}
+    if "@" in parts.netloc:
+        kwargs["auth"] = (unquote(user), unquote(password))
+        url = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+    return HTTPProvider(url, request_kwargs=kwargs, exception_retry_configuration=None)

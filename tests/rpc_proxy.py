@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 from eth_utils import keccak
@@ -54,6 +55,7 @@ class RpcProxy:
         self.on_send = on_send
         self.sent = threading.Event()
         self.raw: list[str] = []
+        self.calls: list[tuple[str, list[Any]]] = []  # every JSON-RPC request that arrived (batches unrolled)
         self._delivered = 0
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -66,6 +68,9 @@ class RpcProxy:
                     req = json.loads(body)
                 except ValueError:
                     req = None
+                for one in req if isinstance(req, list) else [req]:
+                    if isinstance(one, dict):
+                        proxy.calls.append((str(one.get("method")), list(one.get("params") or [])))
                 sending = isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction"
                 if sending and proxy._misbehave(req):
                     if proxy.mode in ("drop", "hang"):

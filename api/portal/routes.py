@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from api.deps import StateDep
+from api.deps import Id, StateDep, id_query
 from api.middleware import limit_anonymous
 from api.portal import charts, i18n, views
 from api.routers._index_reads import AnswerCache, cache_of
@@ -244,7 +244,7 @@ def activity_page(
     state: StateDep,
     event: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
-    project: Annotated[int | None, Query(ge=0, le=2**64 - 1)] = None,
+    project: Annotated[int | None, id_query("A project id; 0: the general pool.", ge=0)] = None,
 ) -> Response:
     # Only filters from their fixed lists, and projects that exist, name a page: any other
     # value is no filter at all (the same page, the same cache entry).
@@ -283,7 +283,7 @@ def projects_page(request: Request, state: StateDep) -> Response:
 
 
 @pages_router.get("/projects/{project_id}", response_class=HTMLResponse)
-def project_page(request: Request, state: StateDep, project_id: int) -> Response:
+def project_page(request: Request, state: StateDep, project_id: Id) -> Response:
     def build() -> dict[str, Any] | None:
         p = views.project(state.index, project_id, texts=_texts(state))
         return None if p is None else {"p": p}

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from api.deps import Caller
+from api.deps import Caller, OnePer
 from api.state import ServiceState
 from ledger.errors import AccessDenied, IndexUnavailable
 from ledger.membership import Member, Registry
@@ -212,17 +211,16 @@ class AnswerCache:
             items.popitem(last=False)
 
 
-_caches: weakref.WeakKeyDictionary[Any, dict[str, AnswerCache]] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+#: The named answer caches of one index (one set per :class:`~ledger.index.Indexer` object).
+_cache_sets: OnePer[dict[str, AnswerCache]] = OnePer(dict)
+_cache_sets_lock = threading.Lock()
 
 
 def cache_of(index: Any, name: str = "answers", size: int = 512) -> AnswerCache:
-    """The answer cache ``name`` of one index (per :class:`~ledger.index.Indexer` object): API
-    answers, rendered portal pages (``"pages"``) … each bounded on its own (``size``, when made)."""
-    with _caches_lock:
-        caches = _caches.get(index)
-        if caches is None:
-            caches = _caches[index] = {}
+    """The answer cache ``name`` of one index: API answers, rendered portal pages (``"pages"``)
+    … each bounded on its own (``size``, when made)."""
+    caches = _cache_sets(index)
+    with _cache_sets_lock:
         cache = caches.get(name)
         if cache is None:
             cache = caches[name] = AnswerCache(size)

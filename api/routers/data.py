@@ -12,10 +12,24 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, write_json
+from api.deps import (
+    Caller,
+    CurrentCaller,
+    CurrentKey,
+    Id,
+    IdempotencyKey,
+    IdFilter,
+    Limit,
+    Offset,
+    Since,
+    StateDep,
+    Until,
+    id_query,
+    write_json,
+)
 from api.documents import document_public, writer
 from api.documents import read as read_document
 from api.routers._index_reads import any_event_rows, cached, caller_member, event_rows, index_for, time_filter
@@ -66,12 +80,6 @@ requests_router = APIRouter(prefix="/api/v1/access-requests", tags=["access requ
 grants_router = APIRouter(prefix="/api/v1/grants", tags=["grants"])
 access_log_router = APIRouter(prefix="/api/v1/access-log", tags=["access log"])
 
-Id = Annotated[int, Path(ge=1, le=2**64 - 1)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-MemberFilter = Annotated[int | None, Query(ge=1, le=2**64 - 1)]
-Since = Annotated[int | None, Query(ge=0, description="Only records at or after this Unix time.")]
-Until = Annotated[int | None, Query(ge=0, description="Only records at or before this Unix time.")]
 
 _gw_lock = threading.Lock()
 
@@ -247,7 +255,7 @@ def list_datasets(
     state: StateDep,
     gw: GatewayDep,
     _key: CurrentKey,
-    owner_id: MemberFilter = None,
+    owner_id: IdFilter = None,
     classification: Annotated[ClassificationName | None, Query()] = None,
     since: Since = None,
     until: Until = None,
@@ -339,7 +347,7 @@ def fetch_data(
         str | None, Query(max_length=4000, description="Comma-separated field names; omitted: every field.")
     ] = None,
     grant_id: Annotated[
-        int | None, Query(ge=1, le=2**64 - 1, description="The grant; omitted: found for the caller.")
+        int | None, id_query("The grant; omitted: found for the caller.")
     ] = None,
 ) -> SealedData:
     state.check_chain()
@@ -398,8 +406,8 @@ def _find_grant(
 def list_requests(
     state: StateDep,
     _key: CurrentKey,
-    dataset_id: MemberFilter = None,
-    requester_id: MemberFilter = None,
+    dataset_id: IdFilter = None,
+    requester_id: IdFilter = None,
     state_filter: Annotated[RequestStateName | None, Query(alias="state")] = None,
     since: Since = None,
     until: Until = None,
@@ -565,8 +573,8 @@ def withdraw_request(
 def list_grants(
     state: StateDep,
     _key: CurrentKey,
-    dataset_id: MemberFilter = None,
-    grantee_id: MemberFilter = None,
+    dataset_id: IdFilter = None,
+    grantee_id: IdFilter = None,
     state_filter: Annotated[GrantStateName | None, Query(alias="state")] = None,
     since: Since = None,
     until: Until = None,
@@ -773,9 +781,9 @@ def access_log(
     state: StateDep,
     _key: CurrentKey,
     kind: Annotated[str, Query(pattern="^(access|refusal|all)$")] = "all",
-    dataset_id: MemberFilter = None,
-    grant_id: MemberFilter = None,
-    member_id: Annotated[int | None, Query(ge=0, le=2**64 - 1, description="Grantee or requester.")] = None,
+    dataset_id: IdFilter = None,
+    grant_id: IdFilter = None,
+    member_id: Annotated[int | None, id_query("Grantee or requester (0: refusals of non-members).", ge=0)] = None,
     since: Since = None,
     until: Until = None,
     offset: Offset = 0,

@@ -25,7 +25,22 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from api.apikeys import ApiKey
-from api.deps import Caller, CurrentCaller, CurrentKey, IdempotencyKey, StateDep, require_role, write_json
+from api.deps import (
+    Caller,
+    CurrentCaller,
+    CurrentKey,
+    Id,
+    IdempotencyKey,
+    IdFilter,
+    Limit,
+    Offset,
+    Since,
+    StateDep,
+    Until,
+    id_query,
+    require_role,
+    write_json,
+)
 from api.documents import document_public, read, readable_texts, writer
 from api.routers._index_reads import caller_member, event_rows, index_for, time_filter
 from api.schemas.common import Address, TxInfo
@@ -95,13 +110,7 @@ from ledger.roles import MemberKind, Role
 
 router = APIRouter(prefix="/api/v1/fund", tags=["fund"])
 
-Id = Annotated[int, Path(ge=1, le=2**64 - 1)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-IdFilter = Annotated[int | None, Query(ge=1, le=2**64 - 1)]
-ProjectFilter = Annotated[int | None, Query(ge=0, le=2**64 - 1, description="A project id; 0: the general pool.")]
-Since = Annotated[int | None, Query(ge=0, description="Only records at or after this Unix time.")]
-Until = Annotated[int | None, Query(ge=0, description="Only records at or before this Unix time.")]
+ProjectFilter = Annotated[int | None, id_query("A project id; 0: the general pool.", ge=0)]
 
 ProposerCaller = Annotated[Caller, Depends(require_role(Role.DEPARTMENT, Role.FUND_COMMITTEE))]
 CommitteeCaller = Annotated[Caller, Depends(require_role(Role.FUND_COMMITTEE))]
@@ -293,6 +302,7 @@ def motion_public(m: Motion) -> MotionPublic:
         amount=m.amount,
         proposer_id=m.proposer_id,
         created_at=m.created_at,
+        deadline=m.deadline,
         decided_at=m.decided_at,
         approvals=m.approvals,
         rejections=m.rejections,
@@ -383,7 +393,7 @@ def summary(state: StateDep, _key: CurrentKey) -> FundSummary:
 def list_contributions(
     state: StateDep,
     _key: CurrentKey,
-    contributor_id: Annotated[int | None, Query(ge=1, le=2**64 - 1, description="The contributing member.")] = None,
+    contributor_id: Annotated[int | None, id_query("The contributing member.")] = None,
     project_id: ProjectFilter = None,
     since: Since = None,
     until: Until = None,

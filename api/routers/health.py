@@ -1,14 +1,25 @@
-"""GET /api/v1/health: chain reachability, height, chain id, deployment match, index lag."""
+"""GET /api/v1/health: chain reachability, height, chain id, deployment match, index lag.
+
+Unauthenticated, so it says nothing an outsider should learn: never a node URL (one may carry
+credentials, ``http://user:pass@node``), only how many nodes are configured and which of them
+(by position in the list) the service uses now. The deployment check (chain id, genesis hash,
+every contract's runtime code: the ledger's own ``check_chain`` and ``verify_code``) runs once
+per block and node; every other call in that block reuses its answer, so a stream of health
+probes costs the node one ``eth_blockNumber`` each.
+"""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from api.deps import StateDep
+from api.deps import OnePer, StateDep
+from api.state import ServiceState
 from ledger.errors import ChainUnavailable, LedgerError
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -16,7 +27,8 @@ router = APIRouter(prefix="/api/v1", tags=["health"])
 
 class ChainHealth(BaseModel):
     reachable: bool
-    url: str
+    nodes: int = Field(description="How many node URLs the service is configured with (the URLs are never shown).")
+    current_node: int = Field(description="Position (0-based) in that list of the node the service uses now.")
     chain_id: int | None = None
     block: int | None = None
 
@@ -25,6 +37,9 @@ class DeploymentHealth(BaseModel):
     manifest: bool
     matches: bool
     problem: str | None = None
+    checked_at_block: int | None = Field(
+        default=None, description="The block at which the chain and the contracts' code were last verified."
+    )
 
 
 class IndexHealth(BaseModel):
@@ -41,6 +56,48 @@ class Health(BaseModel):
     index: IndexHealth
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """One deployment check: at which block, on which node, and what it found."""
+
+    block: int
+    node: int
+    chain_id: int | None
+    problem: str | None
+
+
+class _DeploymentCheck:
+    """The last deployment check of one service, reused while the block and the node hold."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: _Verified | None = None
+
+    def at(self, state: ServiceState, block: int, node: int) -> _Verified:
+        with self._lock:  # concurrent probes in one block wait for one check
+            last = self._last
+            if last is not None and (last.block, last.node) == (block, node):
+                return last
+            chain_id: int | None = None
+            problem: str | None = None
+            try:
+                chain_id = int(state.ledger.rpc("eth_chainId"), 16)
+                state.check_chain(fresh=True)  # chain id and genesis hash against the manifest
+                state.ledger.verify_code()  # every contract's runtime code
+            except ChainUnavailable:
+                problem = "chain unreachable"  # (its message names node URLs)
+            except LedgerError as exc:
+                problem = exc.message
+            verified = _Verified(block, node, chain_id, problem)
+            if problem != "chain unreachable":  # an unreachable node is asked again next time
+                self._last = verified
+            return verified
+
+
+#: The deployment check of one service (one per ledger connection).
+_check_of: OnePer[_DeploymentCheck] = OnePer(_DeploymentCheck)
+
+
 @router.get(
     "/health",
     response_model=Health,
@@ -49,23 +106,23 @@ class Health(BaseModel):
 )
 def health(state: StateDep) -> JSONResponse:
     ledger = state.ledger
-    chain = ChainHealth(reachable=False, url=ledger.url)
+    urls = ledger.provider.urls
+    chain = ChainHealth(reachable=False, nodes=len(urls), current_node=urls.index(ledger.url))
     try:
         chain.block = ledger.block_number()
-        chain.chain_id = int(ledger.rpc("eth_chainId"), 16)
         chain.reachable = True
+        chain.current_node = urls.index(ledger.url)  # after a fail-over, the node that answered
     except ChainUnavailable:
         pass
     deployment = DeploymentHealth(manifest=state.manifest is not None, matches=False)
     if state.manifest is None:
         deployment.problem = "no deployment manifest"
-    elif chain.reachable:
-        try:
-            state.check_chain(fresh=True)  # health always asks the node (writes reuse a recent check)
-            ledger.verify_code()
-            deployment.matches = True
-        except LedgerError as exc:
-            deployment.problem = exc.message
+    elif chain.block is not None:
+        verified = _check_of(state.ledger).at(state, chain.block, chain.current_node)
+        chain.chain_id = verified.chain_id
+        deployment.matches = verified.problem is None
+        deployment.problem = verified.problem
+        deployment.checked_at_block = verified.block
     else:
         deployment.problem = "chain unreachable"
     index = IndexHealth(available=False)
@@ -79,6 +136,8 @@ def health(state: StateDep) -> JSONResponse:
             index.last_block = h.last_block
             if chain.block is not None and index.last_block is not None:
                 index.lag = max(0, chain.block - index.last_block)
+        except ChainUnavailable:
+            index.problem = "chain unreachable"
         except LedgerError as exc:
             index.problem = exc.message
     if not chain.reachable:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
-from api.deps import Caller, CurrentKey, StateDep, require_role
+from api.deps import Caller, CurrentKey, Id, Limit, Offset, StateDep, require_role
 from api.schemas.common import Address, TxInfo
 from api.schemas.membership import (
     AccountChange,
@@ -40,7 +40,6 @@ members_router = APIRouter(prefix="/api/v1/members", tags=["members"])
 council_router = APIRouter(prefix="/api/v1/council/proposals", tags=["council"])
 
 CouncilCaller = Annotated[Caller, Depends(require_role(Role.COUNCIL))]
-ProposalId = Annotated[int, Path(ge=1, le=2**64 - 1)]
 
 
 def member_public(m: Member) -> MemberPublic:
@@ -121,8 +120,8 @@ def list_members(
     _key: CurrentKey,
     role: Annotated[str | None, Query(description="Only members holding this role.", pattern="^[a-z_]{4,20}$")] = None,
     active: Annotated[bool | None, Query(description="Only active (true) or removed (false) members.")] = None,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ) -> MemberList:
     members = Registry(state.ledger).members()
     if role is not None:
@@ -147,7 +146,7 @@ def member_by_account(address: Address, state: StateDep, _key: CurrentKey) -> Me
 
 
 @members_router.get("/{member_id}", response_model=MemberPublic, summary="One member")
-def get_member(member_id: Annotated[int, Path(ge=1, le=2**64 - 1)], state: StateDep, _key: CurrentKey) -> MemberPublic:
+def get_member(member_id: Id, state: StateDep, _key: CurrentKey) -> MemberPublic:
     reg = Registry(state.ledger)
     if member_id > int(state.ledger.call("MembershipRegistry", "memberCount")):
         raise NotFound("member", member_id)
@@ -191,8 +190,8 @@ def list_proposals(
     state: StateDep,
     _key: CurrentKey,
     state_filter: Annotated[StateName | None, Query(alias="state")] = None,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ) -> ProposalList:
     props = Registry(state.ledger).proposals()
     if state_filter is not None:
@@ -202,7 +201,7 @@ def list_proposals(
 
 
 @council_router.get("/{proposal_id}", response_model=ProposalPublic, summary="One proposal")
-def get_proposal(proposal_id: ProposalId, state: StateDep, _key: CurrentKey) -> ProposalPublic:
+def get_proposal(proposal_id: Id, state: StateDep, _key: CurrentKey) -> ProposalPublic:
     if proposal_id > int(state.ledger.call("MembershipRegistry", "proposalCount")):
         raise NotFound("proposal", proposal_id)
     return proposal_public(Registry(state.ledger).proposal(proposal_id))
@@ -231,15 +230,15 @@ def _act(action: str, proposal_id: int, state: StateDep, caller: Caller) -> Prop
 
 
 @council_router.post("/{proposal_id}/approve", response_model=ProposalWrite, summary="Approve (council)")
-def approve_proposal(proposal_id: ProposalId, state: StateDep, caller: CouncilCaller) -> ProposalWrite:
+def approve_proposal(proposal_id: Id, state: StateDep, caller: CouncilCaller) -> ProposalWrite:
     return _act("approve", proposal_id, state, caller)
 
 
 @council_router.post("/{proposal_id}/execute", response_model=ProposalWrite, summary="Execute once approved (council)")
-def execute_proposal(proposal_id: ProposalId, state: StateDep, caller: CouncilCaller) -> ProposalWrite:
+def execute_proposal(proposal_id: Id, state: StateDep, caller: CouncilCaller) -> ProposalWrite:
     return _act("execute", proposal_id, state, caller)
 
 
 @council_router.post("/{proposal_id}/cancel", response_model=ProposalWrite, summary="Cancel (the proposer)")
-def cancel_proposal(proposal_id: ProposalId, state: StateDep, caller: CouncilCaller) -> ProposalWrite:
+def cancel_proposal(proposal_id: Id, state: StateDep, caller: CouncilCaller) -> ProposalWrite:
     return _act("cancel", proposal_id, state, caller)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from eth_utils import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -50,8 +50,23 @@ class TxInfo(BaseModel):
     gas_used: int
 
 
-class Problem(BaseModel):
+class ValidationIssue(BaseModel):
+    loc: list[str] = Field(description="Where: the part of the request, then the field (`query`, `since`).")
+    msg: str
     type: str
+
+
+class Problem(BaseModel):
+    """Every error answer (RFC 9457, ``application/problem+json``); api/problems.py builds them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="`urn:cogov:problem:<code>`, or `about:blank`.")
     title: str
     status: int
     detail: str
+    code: str | None = Field(default=None, description="The ledger's error code (`access-denied`, ...).")
+    error: str | None = Field(default=None, description="A contract's custom error, by name.")
+    args: dict[str, Any] | None = Field(default=None, description="The custom error's arguments.")
+    errors: list[ValidationIssue] | None = Field(default=None, description="What is invalid (422).")
+    retry_after: int | None = Field(default=None, description="Seconds to wait (429, 503; also `Retry-After`).")

@@ -147,7 +147,8 @@ class MotionPublic(BaseModel):
     amount: int
     proposer_id: int
     created_at: int
-    decided_at: int
+    deadline: int = Field(description="Votes are taken until this Unix time; undecided by then, it is decided then.")
+    decided_at: int = Field(description="When decided (by a vote, or at the deadline); 0 while open or lapsed.")
     approvals: int
     rejections: int
     state: MotionStateName

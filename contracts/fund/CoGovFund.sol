@@ -34,7 +34,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint8 milestoneCount; // <= _MAX_MILESTONES
         // slot: 20 + 6 + 6 bytes
         address beneficiary;
-        uint48 cancelledAt;
+        uint48 cancelMotionId; // the latest cancellation motion (0: none); cancelledAt is its decision time
         uint48 approvalMotionId; // never 0 for a proposed project: the existence test
         uint128 budget;
         uint128 paid;
@@ -44,6 +44,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint128 allocatedSpent;
         uint128 allocationReleased; // unspent allocation returned to the pool at closure
         uint128 refunded;
+        uint48 allocationMotionId; // the latest allocation motion (0: none)
     }
 
     struct Milestone {
@@ -66,7 +67,12 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @dev First slot: everything a vote reads and writes. The second slot (proposer and
     /// amount) is written only for allocation and cancellation motions: a project's approval
-    /// motion is proposed by the project's proposer, read from the project.
+    /// motion is proposed by the project's proposer, read from the project. `decidedAt` is
+    /// set when the decision is recorded (by the deciding vote, or after the deadline by
+    /// {_settle}); until then {_derive} computes the decision from the tallies and the clock.
+    /// Every motion not recorded is one of its project's three pointers (approval, latest
+    /// allocation, latest cancellation): a new motion of a kind is opened only once the
+    /// previous one is recorded.
     struct Motion {
         MotionKind kind;
         bool passed;
@@ -90,6 +96,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     IERC20 private immutable _token;
     uint256 private immutable _quorum;
     uint48 private immutable _timeLock;
+    uint48 private immutable _votingPeriod;
 
     mapping(uint256 projectId => Project) private _projects;
     mapping(uint256 projectId => mapping(uint256 index => Milestone)) private _milestones;
@@ -106,7 +113,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     uint128 private _totalContributed;
     uint128 private _totalPaid;
     uint128 private _generalSpent; // FIFO pointer into the general queue
-    uint128 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects
+    uint128 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects + reservations
     uint128 private _generalTotal; // Σ general-pool contributions
     uint128 private _totalRefunded;
 
@@ -115,14 +122,18 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @param quorum_ Committee votes that decide a motion; fixed for the fund's lifetime
     ///        (a new quorum means a new fund, deployed through the council's process).
     /// @param timeLock_ Seconds between a project's approval and its first payout.
-    constructor(IMembershipRegistry registry_, IERC20 token_, uint256 quorum_, uint48 timeLock_) {
+    /// @param votingPeriod_ Seconds a motion is open for votes; undecided by then, it is
+    ///        decided at its deadline by the votes cast.
+    constructor(IMembershipRegistry registry_, IERC20 token_, uint256 quorum_, uint48 timeLock_, uint48 votingPeriod_) {
         if (address(registry_) == address(0) || address(token_) == address(0)) revert FundZeroAddress();
         if (quorum_ == 0 || quorum_ > type(uint32).max) revert FundInvalidQuorum(quorum_);
+        if (votingPeriod_ == 0 || votingPeriod_ > 365 days) revert FundInvalidVotingPeriod(votingPeriod_);
         _registry = registry_;
         _token = token_;
         _quorum = quorum_;
         _timeLock = timeLock_;
-        emit FundDeployed(address(token_), address(registry_), quorum_, timeLock_);
+        _votingPeriod = votingPeriod_;
+        emit FundDeployed(address(token_), address(registry_), quorum_, timeLock_, votingPeriod_);
     }
 
     // ------------------------------------------------------------------ writes
@@ -160,26 +171,41 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @inheritdoc ICoGovFund
     function proposeAllocation(uint256 projectId, uint256 amount) external returns (uint256 motionId) {
         uint64 memberId = _requireCommittee();
+        Project storage p = _project(projectId);
+        _settle(p);
         ProjectState s = _state(projectId);
         if (s != ProjectState.TimeLocked && s != ProjectState.Active) revert FundProjectNotApproved(projectId, s);
+        _requireNoPending(projectId, p.allocationMotionId);
         if (amount == 0) revert FundZeroAmount();
         uint256 free = _poolFree();
         if (amount > free) revert FundInsufficientPool(amount, free);
+        _generalCommitted += uint128(amount); // reserved until decided; amount <= free: 128 bits
         motionId = _openMotion(MotionKind.AllocateFromPool, projectId, amount, memberId);
+        p.allocationMotionId = uint48(motionId);
     }
 
     /// @inheritdoc ICoGovFund
     function proposeCancellation(uint256 projectId) external returns (uint256 motionId) {
         uint64 memberId = _requireCommittee();
+        Project storage p = _project(projectId);
+        _settle(p);
         ProjectState s = _state(projectId);
         if (_isClosed(s)) revert FundProjectClosed(projectId, s);
+        _requireNoPending(projectId, p.cancelMotionId);
         motionId = _openMotion(MotionKind.CancelProject, projectId, 0, memberId);
+        p.cancelMotionId = uint48(motionId);
     }
 
     /// @inheritdoc ICoGovFund
     function vote(uint256 motionId, bool support) external {
         uint64 memberId = _requireCommittee();
         _vote(motionId, memberId, support);
+    }
+
+    /// @inheritdoc ICoGovFund
+    function settle(uint256 projectId) external returns (bool recorded) {
+        _requireCommittee();
+        return _settle(_project(projectId));
     }
 
     /// @inheritdoc ICoGovFund
@@ -190,6 +216,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     {
         (uint64 treasurerId, uint16 roles, bool active) = _caller();
         if (!active || roles & _bit(IMembershipRegistry.Role.Treasurer) == 0) revert FundNotTreasurer(msg.sender);
+        // Decisions taken at a deadline (approval, allocation, cancellation) are recorded first.
+        _settle(_project(projectId));
         address beneficiary;
         (payoutId, beneficiary) = _recordPayout(projectId, milestoneIndex, amount, invoiceHash, treasurerId);
         // Interaction last (checks-effects-interactions): the payout is recorded (milestone,
@@ -202,6 +230,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         Contribution storage c = _contribution(receiptId);
         (uint64 memberId,,, bool active) = _registry.accountInfo(msg.sender);
         if (!active || memberId != c.memberId) revert FundNotContributor(receiptId, msg.sender);
+        // A closure decided at a deadline is recorded (its events) before the refund.
+        if (c.projectId != 0) _settle(_projects[c.projectId]);
         amount = _recordRefund(receiptId, msg.sender);
         // Interaction last (checks-effects-interactions): marked refunded before paying, so
         // a second claim, re-entrant or not, finds FundAlreadyRefunded.
@@ -228,6 +258,11 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @inheritdoc ICoGovFund
     function timeLock() external view returns (uint48) {
         return _timeLock;
+    }
+
+    /// @inheritdoc ICoGovFund
+    function votingPeriod() external view returns (uint48) {
+        return _votingPeriod;
     }
 
     /// @inheritdoc ICoGovFund
@@ -278,7 +313,6 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @inheritdoc ICoGovFund
     function getProject(uint256 projectId) external view returns (ProjectView memory v) {
         Project storage p = _project(projectId);
-        Motion storage m = _motions[p.approvalMotionId];
         v.id = projectId;
         v.titleHash = p.titleHash;
         v.proposer = p.proposer;
@@ -286,21 +320,27 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         v.beneficiary = p.beneficiary;
         v.budget = p.budget;
         v.approvalMotionId = p.approvalMotionId;
-        if (m.passed) {
-            v.approvedAt = m.decidedAt;
-            v.unlocksAt = m.decidedAt + _timeLock;
+        (MotionState approval, uint48 approvedAt) = _derive(p.approvalMotionId);
+        if (approval == MotionState.Passed) {
+            v.approvedAt = approvedAt;
+            v.unlocksAt = approvedAt + _timeLock;
         }
-        v.cancelledAt = p.cancelledAt;
         v.milestoneCount = p.milestoneCount;
         v.paid = p.paid;
         v.earmarked = p.earmarked;
         v.earmarkedSpent = p.earmarkedSpent;
-        v.allocated = p.allocated;
+        v.allocated = _allocated(p);
         v.allocatedSpent = p.allocatedSpent;
         v.allocationReleased = p.allocationReleased;
         v.refunded = p.refunded;
         v.state = _state(projectId);
-        v.available = _isClosed(v.state) ? 0 : _available(p);
+        if (v.state == ProjectState.Cancelled) {
+            Motion storage c = _motions[p.cancelMotionId];
+            (, v.cancelledAt) = _derive(p.cancelMotionId);
+            // Cancelled at its deadline, not yet recorded: the release {_close} will record.
+            if (c.decidedAt == 0) v.allocationReleased = v.allocated - p.allocatedSpent;
+        }
+        v.available = _isClosed(v.state) ? 0 : v.earmarked - v.earmarkedSpent + v.allocated - v.allocatedSpent;
     }
 
     /// @inheritdoc ICoGovFund
@@ -312,7 +352,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @inheritdoc ICoGovFund
     function available(uint256 projectId) external view returns (uint256) {
         Project storage p = _project(projectId);
-        return _isClosed(_state(projectId)) ? 0 : _available(p);
+        return _isClosed(_state(projectId)) ? 0 : p.earmarked - p.earmarkedSpent + _allocated(p) - p.allocatedSpent;
     }
 
     /// @inheritdoc ICoGovFund
@@ -355,10 +395,10 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         v.amount = m.amount;
         v.proposerId = _motionProposer(m);
         v.createdAt = m.createdAt;
-        v.decidedAt = m.decidedAt;
+        v.deadline = m.createdAt + _votingPeriod;
         v.approvals = m.approvals;
         v.rejections = m.rejections;
-        v.state = _motionState(motionId);
+        (v.state, v.decidedAt) = _derive(motionId);
     }
 
     /// @inheritdoc ICoGovFund
@@ -376,6 +416,14 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         else if (mk == IMembershipRegistry.MemberKind.ResidentGroup) kind = ContributorKind.Resident;
         else revert FundContributorKindRefused(msg.sender, mk);
         memberId = id;
+    }
+
+    /// @dev The beneficiary is an active account of a member: the conflict-of-interest rules
+    /// (no vote, no self-payment) then see its member.
+    function _requireMemberBeneficiary(address beneficiary) private view {
+        if (beneficiary == address(0)) revert FundZeroBeneficiary();
+        (uint64 memberId,,, bool active) = _registry.accountInfo(beneficiary);
+        if (memberId == 0 || !active) revert FundBeneficiaryNotMember(beneficiary);
     }
 
     function _requireCommittee() private view returns (uint64 memberId) {
@@ -447,7 +495,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         MilestoneSpec[] calldata milestones
     ) private returns (uint256 projectId) {
         if (titleHash == bytes32(0)) revert FundZeroReference();
-        if (beneficiary == address(0)) revert FundZeroBeneficiary();
+        _requireMemberBeneficiary(beneficiary);
         if (milestones.length == 0 || milestones.length > _MAX_MILESTONES) {
             revert FundInvalidMilestoneCount(milestones.length, _MAX_MILESTONES);
         }
@@ -511,13 +559,16 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     function _vote(uint256 motionId, uint64 memberId, bool support) private {
-        MotionState ms = _motionState(motionId);
-        if (ms != MotionState.Open) revert FundMotionNotOpen(motionId, ms);
-        Motion storage m = _motions[motionId];
+        Motion storage m = _motion(motionId);
         uint256 projectId = m.projectId;
         Project storage p = _projects[projectId];
+        // Decisions of this project's other motions taken at their deadlines come first.
+        _settle(p);
+        (MotionState ms,) = _derive(motionId);
+        if (ms != MotionState.Open) revert FundMotionNotOpen(motionId, ms);
+        uint64 beneficiaryId = _registry.memberIdOf(p.beneficiary);
         if (memberId == p.proposerId) revert FundProposerCannotVote(projectId, memberId);
-        if (memberId == _registry.memberIdOf(p.beneficiary)) revert FundBeneficiaryCannotVote(projectId, memberId);
+        if (memberId == beneficiaryId) revert FundBeneficiaryCannotVote(projectId, memberId);
         BitMaps.BitMap storage voted = _voted[motionId];
         if (voted.get(memberId)) revert FundAlreadyVoted(motionId, memberId);
 
@@ -530,44 +581,112 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         m.rejections = rejections;
         emit VoteCast(motionId, memberId, msg.sender, support, approvals, rejections);
 
-        if (uint256(approvals) + rejections >= _quorum) _decide(motionId, m, p);
+        // Below quorum nothing is certain yet: the remaining voters are counted (a registry
+        // scan) only once quorum is reached.
+        if (uint256(approvals) + rejections < _quorum) return;
+        (bool decided, bool passed) = _earlyOutcome(approvals, rejections, _eligibleLeft(voted, p.proposerId, beneficiaryId));
+        if (decided) _decide(motionId, m, p, passed, uint48(block.timestamp));
     }
 
-    function _decide(uint256 motionId, Motion storage m, Project storage p) private {
-        bool passed = m.approvals > m.rejections;
+    /// @dev With quorum reached and `left` eligible voters still to vote: decided only if no
+    /// way they vote can change the outcome. Virtual only so that the test-only
+    /// QuorumFirstFund (contracts/test) can show what the auditor catches without this rule.
+    function _earlyOutcome(uint256 approvals, uint256 rejections, uint256 left)
+        internal
+        pure
+        virtual
+        returns (bool decided, bool passed)
+    {
+        if (approvals > rejections + left) return (true, true); // approvals cannot be overtaken
+        if (approvals + left <= rejections) return (true, false); // rejections cannot be overcome
+        return (false, false);
+    }
+
+    /// @dev Committee members who may still vote: holding FundCommittee now, neither the
+    /// project's proposer nor its beneficiary's member, not voted on the motion yet.
+    function _eligibleLeft(BitMaps.BitMap storage voted, uint64 proposerId, uint64 beneficiaryId)
+        private
+        view
+        returns (uint256 left)
+    {
+        uint64[] memory committee = _registry.membersWithRole(IMembershipRegistry.Role.FundCommittee);
+        for (uint256 i = 0; i < committee.length; i++) {
+            uint64 id = committee[i];
+            if (id != proposerId && id != beneficiaryId && !voted.get(id)) left++;
+        }
+    }
+
+    /// @dev The deadline rule: quorum, and more approvals than rejections.
+    function _passes(uint256 approvals, uint256 rejections) private view returns (bool) {
+        return approvals + rejections >= _quorum && approvals > rejections;
+    }
+
+    /// @dev Record the decisions the clock has taken on the project's motions (past their
+    /// deadline, not recorded yet), oldest motion first, so that their events and
+    /// bookkeeping precede the write that follows. Every view derives them already.
+    function _settle(Project storage p) private returns (bool recorded) {
+        uint256 x = p.allocationMotionId;
+        uint256 y = p.cancelMotionId;
+        if (x > y) (x, y) = (y, x);
+        recorded = _record(p.approvalMotionId, p);
+        if (x != 0 && _record(x, p)) recorded = true;
+        if (y != 0 && _record(y, p)) recorded = true;
+    }
+
+    function _record(uint256 motionId, Project storage p) private returns (bool) {
+        Motion storage m = _motions[motionId];
+        if (m.decidedAt != 0) return false;
+        (MotionState ms, uint48 decidedAt) = _derive(motionId);
+        if (ms != MotionState.Passed && ms != MotionState.Failed) return false;
+        _decide(motionId, m, p, ms == MotionState.Passed, decidedAt);
+        return true;
+    }
+
+    function _decide(uint256 motionId, Motion storage m, Project storage p, bool passed, uint48 decidedAt) private {
         uint256 projectId = m.projectId;
         MotionKind kind = m.kind;
-        uint128 amount = kind == MotionKind.AllocateFromPool ? m.amount : 0;
-        if (passed && kind == MotionKind.AllocateFromPool) {
-            uint256 free = _poolFree();
-            if (amount > free) revert FundInsufficientPool(amount, free);
-        }
-        m.decidedAt = uint48(block.timestamp);
+        m.decidedAt = decidedAt;
         m.passed = passed;
-        emit MotionDecided(motionId, kind, projectId, passed, m.approvals, m.rejections);
+        emit MotionDecided(motionId, kind, projectId, passed, m.approvals, m.rejections, decidedAt);
 
         if (kind == MotionKind.ApproveProject) {
-            if (passed) emit ProjectApproved(projectId, uint48(block.timestamp) + _timeLock);
+            if (passed) emit ProjectApproved(projectId, decidedAt + _timeLock);
             else emit ProjectRejected(projectId);
-        } else if (!passed) {
-            return;
         } else if (kind == MotionKind.AllocateFromPool) {
-            p.allocated += amount;
-            _generalCommitted += amount;
-            emit AllocationApproved(motionId, projectId, amount);
-        } else {
-            p.cancelledAt = uint48(block.timestamp);
+            uint128 amount = m.amount;
+            if (passed) {
+                p.allocated += amount; // reserved in the pool since the proposal: stays committed
+                emit AllocationApproved(motionId, projectId, amount);
+            } else {
+                _generalCommitted -= amount;
+                emit ReservationReleased(motionId, projectId, amount);
+            }
+        } else if (passed) {
             emit ProjectCancelled(projectId, p.earmarked - p.earmarkedSpent);
-            _releaseAllocation(projectId, p);
+            _close(projectId, p);
         }
     }
 
-    function _releaseAllocation(uint256 projectId, Project storage p) private {
+    /// @dev A project closed (cancelled or completed): its unspent allocation and the
+    /// reservation of an allocation motion still open (which lapses) return to the pool.
+    function _close(uint256 projectId, Project storage p) private {
         uint128 unspent = p.allocated - p.allocatedSpent;
-        if (unspent == 0) return;
-        p.allocationReleased = unspent;
-        _generalCommitted -= unspent;
-        emit AllocationReleased(projectId, unspent);
+        if (unspent != 0) {
+            p.allocationReleased = unspent;
+            _generalCommitted -= unspent;
+            emit AllocationReleased(projectId, unspent);
+        }
+        uint256 x = p.allocationMotionId;
+        if (x != 0 && _motions[x].decidedAt == 0) {
+            uint128 reserved = _motions[x].amount;
+            _generalCommitted -= reserved;
+            emit ReservationReleased(x, projectId, reserved);
+        }
+    }
+
+    function _requireNoPending(uint256 projectId, uint256 motionId) private view {
+        // After _settle, a motion not recorded is still open.
+        if (motionId != 0 && _motions[motionId].decidedAt == 0) revert FundMotionPending(projectId, motionId);
     }
 
     function _recordPayout(
@@ -610,7 +729,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         );
         if (paid == p.budget) {
             emit ProjectCompleted(projectId, p.earmarked - p.earmarkedSpent);
-            _releaseAllocation(projectId, p);
+            _close(projectId, p);
         }
     }
 
@@ -633,7 +752,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     function _checkPayable(uint256 projectId) internal view virtual {
         ProjectState s = _state(projectId);
         if (s == ProjectState.TimeLocked) {
-            revert FundTimeLocked(projectId, _motions[_projects[projectId].approvalMotionId].decidedAt + _timeLock, uint48(block.timestamp));
+            (, uint48 approvedAt) = _derive(_projects[projectId].approvalMotionId);
+            revert FundTimeLocked(projectId, approvedAt + _timeLock, uint48(block.timestamp));
         }
         if (s != ProjectState.Active) revert FundProjectNotActive(projectId, s);
     }
@@ -642,20 +762,66 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     function _state(uint256 projectId) internal view returns (ProjectState) {
         Project storage p = _project(projectId);
-        if (p.cancelledAt != 0) return ProjectState.Cancelled;
-        Motion storage m = _motions[p.approvalMotionId];
-        if (m.decidedAt == 0) return ProjectState.Proposed;
-        if (!m.passed) return ProjectState.Rejected;
+        uint256 c = p.cancelMotionId;
+        if (c != 0) {
+            (MotionState cancel,) = _derive(c);
+            if (cancel == MotionState.Passed) return ProjectState.Cancelled;
+        }
+        (MotionState approval, uint48 approvedAt) = _derive(p.approvalMotionId);
+        if (approval == MotionState.Open) return ProjectState.Proposed;
+        if (approval == MotionState.Failed) return ProjectState.Rejected;
+        // (approval Lapsed means a cancellation passed: returned above)
         if (p.paid == p.budget) return ProjectState.Completed;
-        if (block.timestamp < uint256(m.decidedAt) + _timeLock) return ProjectState.TimeLocked;
+        if (block.timestamp < uint256(approvedAt) + _timeLock) return ProjectState.TimeLocked;
         return ProjectState.Active;
     }
 
-    function _motionState(uint256 motionId) private view returns (MotionState) {
-        Motion storage m = _motion(motionId);
-        if (m.decidedAt != 0) return m.passed ? MotionState.Passed : MotionState.Failed;
-        if (_isClosed(_state(m.projectId))) return MotionState.Lapsed;
-        return MotionState.Open;
+    function _motionState(uint256 motionId) private view returns (MotionState s) {
+        _motion(motionId);
+        (s,) = _derive(motionId);
+    }
+
+    /// @dev A motion's state and decision time: as recorded, else derived. Not recorded: Lapsed
+    /// if its project closed before the motion's deadline, Open before the deadline, else
+    /// decided at the deadline by the votes cast (quorum and a majority of approvals).
+    function _derive(uint256 motionId) private view returns (MotionState, uint48) {
+        Motion storage m = _motions[motionId];
+        if (m.decidedAt != 0) return (m.passed ? MotionState.Passed : MotionState.Failed, m.decidedAt);
+        if (_lapsed(motionId, m)) return (MotionState.Lapsed, 0);
+        uint48 deadline = m.createdAt + _votingPeriod;
+        if (block.timestamp < deadline) return (MotionState.Open, 0);
+        return (_passes(m.approvals, m.rejections) ? MotionState.Passed : MotionState.Failed, deadline);
+    }
+
+    /// @dev Whether a motion not recorded lapsed: its project closed before its deadline.
+    /// Every write that records a decision or closes a project settles first, so a closure
+    /// recorded while this motion is not means this motion's deadline had not passed; a
+    /// cancellation decided at its own (earlier) deadline closes the project first too.
+    function _lapsed(uint256 motionId, Motion storage m) private view returns (bool) {
+        Project storage p = _projects[m.projectId];
+        MotionKind kind = m.kind;
+        if (kind != MotionKind.ApproveProject && p.paid == p.budget) return true; // completed
+        if (kind == MotionKind.CancelProject) {
+            (MotionState approval,) = _derive(p.approvalMotionId);
+            return approval == MotionState.Failed; // rejected at an earlier deadline
+        }
+        uint256 c = p.cancelMotionId;
+        if (c == 0) return false;
+        Motion storage cm = _motions[c];
+        if (cm.decidedAt != 0) return cm.passed; // cancelled (recorded) while this one was open
+        if (kind == MotionKind.ApproveProject || c > motionId) return false;
+        (MotionState cancel,) = _derive(c); // an allocation after a cancellation decided earlier
+        return cancel == MotionState.Passed;
+    }
+
+    /// @dev Approved allocations, with one passed at its deadline and not recorded yet.
+    function _allocated(Project storage p) private view returns (uint256) {
+        uint256 x = p.allocationMotionId;
+        if (x != 0 && _motions[x].decidedAt == 0) {
+            (MotionState s,) = _derive(x);
+            if (s == MotionState.Passed) return uint256(p.allocated) + _motions[x].amount;
+        }
+        return p.allocated;
     }
 
     function _isClosed(ProjectState s) private pure returns (bool) {

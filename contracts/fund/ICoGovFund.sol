@@ -10,17 +10,33 @@ import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 /// - contribute: any active account of a Department, Enterprise or ResidentGroup member
 ///   (roles do not matter: a resident account holding only Contributor may contribute).
 ///   Auditor members may not contribute (independence).
-/// - proposeProject: an account with the Department or FundCommittee role.
-/// - proposeAllocation, proposeCancellation, vote: an account with the FundCommittee role.
+/// - proposeProject: an account with the Department or FundCommittee role; the beneficiary
+///   must be an active account of a member.
+/// - proposeAllocation, proposeCancellation, vote, settle: an account with the FundCommittee role.
 /// - payMilestone: an account with the Treasurer role.
 /// - claimRefund: an active account of the contributing member (paid to that account).
 ///
 /// Decisions are motions: a project's approval (created with the project), a general-pool
 /// allocation to a project, a project's cancellation. Committee members vote once per
-/// member (not per account). A motion is decided by the vote that brings the number of
-/// votes to `quorum` (a constructor parameter, fixed for the fund's lifetime): it passes if
-/// approvals > rejections, otherwise it fails. The proposer's member and the beneficiary's
-/// member never vote on any motion of their project.
+/// member (not per account) until the motion's deadline (`createdAt + votingPeriod`). The
+/// proposer's member and the beneficiary's member never vote on any motion of their project.
+///
+/// The decision rule: at the deadline a motion passes if at least `quorum` votes were cast
+/// and approvals > rejections; otherwise it fails. A vote decides the motion earlier only
+/// when no remaining vote can change that outcome: once votes >= quorum, with R eligible
+/// voters left (committee members now, not conflicted, not voted), it passes when
+/// approvals > rejections + R and fails when approvals + R <= rejections. (Below quorum no
+/// vote decides: a motion that cannot reach quorum fails at its deadline.) A motion not
+/// decided by a vote is decided at its deadline by
+/// {motionState} (derived, as OpenZeppelin Governor's `state()`; no keeper): its effects
+/// (a project approved, rejected or cancelled, an allocation credited) hold from the
+/// deadline in every view, and are recorded with their events (`decidedAt` = the deadline)
+/// by the next write on the project, or by {settle}.
+///
+/// An allocation motion reserves its amount from the general pool when proposed (so a
+/// motion decided at its deadline can always be honoured); the reservation becomes the
+/// project's allocation if the motion passes, and returns to the pool if it fails or lapses.
+/// A project has at most one open allocation motion and one open cancellation motion.
 ///
 /// Money: available(project) = earmarked contributions + approved allocations - paid.
 /// A payout draws on the project's earmarked contributions first (oldest receipt first),
@@ -50,7 +66,8 @@ interface ICoGovFund {
         CancelProject
     }
 
-    /// @dev Derived by {motionState}. Lapsed: undecided when its project closed (e.g. cancelled).
+    /// @dev Derived by {motionState}: Passed or Failed once decided (by a vote, or at the
+    /// deadline). Lapsed: undecided when its project closed (e.g. cancelled).
     enum MotionState {
         Open,
         Passed,
@@ -120,6 +137,7 @@ interface ICoGovFund {
         uint256 amount;
         uint64 proposerId;
         uint48 createdAt;
+        uint48 deadline;
         uint48 decidedAt;
         uint32 approvals;
         uint32 rejections;
@@ -130,6 +148,8 @@ interface ICoGovFund {
 
     /// @notice Quorum must be at least 1.
     error FundInvalidQuorum(uint256 quorum);
+    /// @notice The voting period must be between 1 second and 365 days.
+    error FundInvalidVotingPeriod(uint48 votingPeriod);
     /// @notice The token or registry address is zero.
     error FundZeroAddress();
     /// @notice The caller is not an active account of any member.
@@ -150,6 +170,9 @@ interface ICoGovFund {
     error FundZeroReference();
     /// @notice The beneficiary must not be the zero address.
     error FundZeroBeneficiary();
+    /// @notice The beneficiary must be an active account of a registered member (so that the
+    /// conflict-of-interest rules see its member).
+    error FundBeneficiaryNotMember(address beneficiary);
     /// @notice The token moved a different amount than asked (fee-on-transfer tokens are refused).
     error FundTransferShortfall(uint256 expected, uint256 received);
     /// @notice A project needs 1..MAX_MILESTONES milestones.
@@ -186,6 +209,8 @@ interface ICoGovFund {
     error FundProposerCannotVote(uint256 projectId, uint64 memberId);
     /// @notice The project's beneficiary member never votes on its project.
     error FundBeneficiaryCannotVote(uint256 projectId, uint64 memberId);
+    /// @notice The project has an open motion of this kind already (one at a time).
+    error FundMotionPending(uint256 projectId, uint256 motionId);
     /// @notice The general pool has less free money than the allocation asks.
     error FundInsufficientPool(uint256 requested, uint256 free);
     /// @notice The treasurer's member is the beneficiary's member: no self-payment.
@@ -204,7 +229,7 @@ interface ICoGovFund {
     // ------------------------------------------------------------------ events
 
     /// @notice Emitted once, by the constructor.
-    event FundDeployed(address token, address registry, uint256 quorum, uint48 timeLock);
+    event FundDeployed(address token, address registry, uint256 quorum, uint48 timeLock, uint48 votingPeriod);
     /// @notice A contribution was received. `projectId` 0 is the general pool.
     event ContributionReceived(
         uint256 indexed receiptId,
@@ -237,8 +262,16 @@ interface ICoGovFund {
     event VoteCast(
         uint256 indexed motionId, uint64 indexed memberId, address voter, bool support, uint32 approvals, uint32 rejections
     );
+    /// @notice A motion's decision recorded: by the vote that made the outcome certain
+    /// (`decidedAt` = that block's time), or after its deadline (`decidedAt` = the deadline).
     event MotionDecided(
-        uint256 indexed motionId, MotionKind kind, uint256 indexed projectId, bool passed, uint32 approvals, uint32 rejections
+        uint256 indexed motionId,
+        MotionKind kind,
+        uint256 indexed projectId,
+        bool passed,
+        uint32 approvals,
+        uint32 rejections,
+        uint48 decidedAt
     );
     event ProjectApproved(uint256 indexed projectId, uint48 unlocksAt);
     event ProjectRejected(uint256 indexed projectId);
@@ -247,6 +280,9 @@ interface ICoGovFund {
     event AllocationApproved(uint256 indexed motionId, uint256 indexed projectId, uint256 amount);
     /// @notice The unspent allocation of a closed project returned to the general pool.
     event AllocationReleased(uint256 indexed projectId, uint256 amount);
+    /// @notice An allocation motion's reservation returned to the general pool: the motion
+    /// failed, or lapsed when its project closed.
+    event ReservationReleased(uint256 indexed motionId, uint256 indexed projectId, uint256 amount);
     /// @notice A milestone payout; `fromEarmarked` + `fromGeneral` == `amount` (tracing rule).
     event PayoutMade(
         uint256 indexed payoutId,
@@ -280,14 +316,22 @@ interface ICoGovFund {
         MilestoneSpec[] calldata milestones
     ) external returns (uint256 projectId);
 
-    /// @notice Propose allocating `amount` of free general-pool money to an approved project.
+    /// @notice Propose allocating `amount` of free general-pool money to an approved project;
+    /// the amount is reserved until the motion is decided. One open allocation per project.
     function proposeAllocation(uint256 projectId, uint256 amount) external returns (uint256 motionId);
 
-    /// @notice Propose cancelling an open (Proposed, TimeLocked or Active) project.
+    /// @notice Propose cancelling an open (Proposed, TimeLocked or Active) project. One open
+    /// cancellation motion per project.
     function proposeCancellation(uint256 projectId) external returns (uint256 motionId);
 
-    /// @notice Vote on an open motion, once per member. The vote that reaches quorum decides it.
+    /// @notice Vote on an open motion (before its deadline), once per member. The vote after
+    /// which no remaining vote can change the outcome decides it (see the decision rule).
     function vote(uint256 motionId, bool support) external;
+
+    /// @notice Record the decisions of the project's motions whose deadline passed (their
+    /// events and bookkeeping; every view shows them already). FundCommittee only.
+    /// @return recorded True if a decision was recorded.
+    function settle(uint256 projectId) external returns (bool recorded);
 
     /// @notice Pay `amount` of milestone `milestoneIndex` to the beneficiary. Treasurer only.
     /// @param invoiceHash Hash of the invoice or receipt justifying the payout.
@@ -305,6 +349,8 @@ interface ICoGovFund {
     function registry() external view returns (address);
     function quorum() external view returns (uint256);
     function timeLock() external view returns (uint48);
+    /// @notice Seconds a motion stays open for votes after it is proposed.
+    function votingPeriod() external view returns (uint48);
 
     /// @notice Σ contributions received.
     function totalContributed() external view returns (uint256);
@@ -313,7 +359,8 @@ interface ICoGovFund {
     /// @notice Σ refunds paid.
     function totalRefunded() external view returns (uint256);
 
-    /// @notice General pool: contributed, spent by payouts, committed to open projects, free.
+    /// @notice General pool: contributed, spent by payouts, committed (allocated to open
+    /// projects, or reserved by allocation motions not yet recorded as decided), free.
     function generalPool() external view returns (uint256 total, uint256 spent, uint256 committed, uint256 free);
 
     function projectCount() external view returns (uint256);

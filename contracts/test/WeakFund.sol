@@ -11,8 +11,8 @@ import {CoGovFund} from "../fund/CoGovFund.sol";
 /// milestone and available-money bounds) is unchanged, so the auditor's replay must catch
 /// the missing quorum from the events alone.
 contract WeakFund is CoGovFund {
-    constructor(IMembershipRegistry registry_, IERC20 token_, uint256 quorum_, uint48 timeLock_)
-        CoGovFund(registry_, token_, quorum_, timeLock_)
+    constructor(IMembershipRegistry registry_, IERC20 token_, uint256 quorum_, uint48 timeLock_, uint48 votingPeriod_)
+        CoGovFund(registry_, token_, quorum_, timeLock_, votingPeriod_)
     {}
 
     /// @dev The weakness: no approval, no time lock, any (even closed) project is payable.

@@ -22,6 +22,7 @@ library FundCast {
     uint64 internal constant BENEFICIARY = 10; // an enterprise that is also on the committee
     uint256 internal constant QUORUM = 3;
     uint48 internal constant TIME_LOCK = 1 days;
+    uint48 internal constant VOTING_PERIOD = 2 days;
 
     function account(uint64 id) internal pure returns (address) {
         return Actors.at(200 + id);
@@ -48,6 +49,9 @@ contract FundHandler {
     uint256 public payoutViolations;
     /// A vote by the project's proposer member or beneficiary member succeeded.
     uint256 public voteViolations;
+    /// Recording the decisions taken at deadlines (settle) changed a project or motion view.
+    uint256 public settleViolations;
+    uint256 public settled;
 
     constructor(CoGovFund fund_, CommunityCredit token_, MembershipRegistry reg_) {
         fund = fund_;
@@ -181,6 +185,29 @@ contract FundHandler {
         ghostRefunded += abi.decode(ret, (uint256));
     }
 
+    /// Record the decisions of one project's motions past their deadline: no view may change.
+    function settle(uint256 actorSeed, uint256 projectSeed) external {
+        uint256 projectId = _pick(projectSeed, fund.projectCount());
+        if (projectId == 0) return;
+        uint64 who = actorSeed % 4 == 0 ? _anyone(actorSeed >> 8) : FundCast.COMMITTEE_A;
+        bytes32 before = _views(projectId);
+        (bool ok,) = _as(who, abi.encodeCall(ICoGovFund.settle, (projectId)));
+        if (!ok) return;
+        settled++;
+        if (_views(projectId) != before) settleViolations++;
+    }
+
+    function _views(uint256 projectId) private view returns (bytes32) {
+        ICoGovFund.ProjectView memory p = fund.getProject(projectId);
+        bytes memory all = abi.encode(p, fund.available(projectId));
+        uint256 n = fund.motionCount();
+        for (uint256 id = 1; id <= n; id++) {
+            ICoGovFund.MotionView memory m = fund.getMotion(id);
+            if (m.projectId == projectId) all = abi.encode(all, m);
+        }
+        return keccak256(all);
+    }
+
     function warp(uint256 secondsSeed) external {
         vm.warp(block.timestamp + secondsSeed % 18 hours);
     }
@@ -215,7 +242,7 @@ contract FundInvariantsTest is InvariantBase {
         seats[9] = IMembershipRegistry.Seat("beneficiary", E, committee, FundCast.account(10));
         reg = new MembershipRegistry(seats, 3, 1 days);
         token = new CommunityCredit(reg, "Community Credit", "CC");
-        fund = new CoGovFund(reg, token, FundCast.QUORUM, FundCast.TIME_LOCK);
+        fund = new CoGovFund(reg, token, FundCast.QUORUM, FundCast.TIME_LOCK, FundCast.VOTING_PERIOD);
         for (uint64 id = 1; id <= 10; id++) {
             vm.prank(FundCast.account(FundCast.TREASURER));
             token.mint(FundCast.account(id), 1e12, keccak256(abi.encode("deposit", id)));
@@ -257,6 +284,22 @@ contract FundInvariantsTest is InvariantBase {
         }
         (uint256 total, uint256 spent, uint256 committed,) = fund.generalPool();
         assert(spent + committed <= total);
+    }
+
+    /// @dev The decision rule: an open motion is before its deadline; a passed one had quorum
+    /// and a majority of approvals; a failed one did not; a decision never later than the
+    /// deadline; recording decisions (settle) never changes a view.
+    function invariant_motionsDecidedByTheRule() public view {
+        assert(handler.settleViolations() == 0);
+        uint256 n = fund.motionCount();
+        for (uint256 id = 1; id <= n; id++) {
+            ICoGovFund.MotionView memory m = fund.getMotion(id);
+            assert(m.deadline == m.createdAt + FundCast.VOTING_PERIOD);
+            bool majority = uint256(m.approvals) + m.rejections >= FundCast.QUORUM && m.approvals > m.rejections;
+            if (m.state == ICoGovFund.MotionState.Open) assert(block.timestamp < m.deadline);
+            if (m.state == ICoGovFund.MotionState.Passed) assert(majority && m.decidedAt <= m.deadline);
+            if (m.state == ICoGovFund.MotionState.Failed) assert(!majority && m.decidedAt <= m.deadline);
+        }
     }
 
     /// @dev The proposer's member and the beneficiary's member never vote on their project.

@@ -138,6 +138,12 @@ RULES: dict[str, Rule] = {
             group="fund",
             title="Every vote came from a FundCommittee member, once, never the proposer's or beneficiary's",
         ),
+        Rule(
+            id="fund.motion-decision",
+            group="fund",
+            title="Every motion was decided by the rule: by a vote only once no remaining eligible vote could "
+            "change the outcome, otherwise at its deadline (quorum and more approvals than rejections)",
+        ),
         Rule(id="fund.allocation-exceeds-pool", group="fund", title="No allocation exceeds the free general pool"),
         Rule(
             id="fund.refund-excess",

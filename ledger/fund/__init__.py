@@ -124,7 +124,8 @@ class Motion:
     amount: int
     proposer_id: int
     created_at: int
-    decided_at: int
+    deadline: int  # votes until just before; undecided by then, decided at the deadline
+    decided_at: int  # when decided (by a vote, or the deadline); 0 while open or lapsed
     approvals: int
     rejections: int
     state: MotionState
@@ -317,6 +318,9 @@ class Fund:
     def time_lock(self) -> int:
         return int(self._call("timeLock"))
 
+    def voting_period(self) -> int:
+        return int(self._call("votingPeriod"))
+
     def project_count(self) -> int:
         return int(self._call("projectCount"))
 
@@ -460,6 +464,15 @@ class Fund:
     def vote(self, signer: Signer, motion_id: int, support: bool, *, before_send: BeforeSend = None) -> TxReceipt:
         return self._tx(signer, "vote", motion_id, support, before_send=before_send)
 
+    def settle(self, signer: Signer, project_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+        """Record the decisions the deadlines took on the project's motions (FundCommittee).
+
+        Every view shows them already; this writes their events (``MotionDecided`` with the
+        deadline as ``decidedAt``, and their effects) and returns reservations of failed
+        allocations to the pool. The next write on the project does the same.
+        """
+        return self._tx(signer, "settle", project_id, before_send=before_send)
+
     def pay_milestone(
         self,
         signer: Signer,
@@ -531,6 +544,7 @@ def _motion(raw: dict[str, Any]) -> Motion:
         amount=int(raw["amount"]),
         proposer_id=int(raw["proposerId"]),
         created_at=int(raw["createdAt"]),
+        deadline=int(raw["deadline"]),
         decided_at=int(raw["decidedAt"]),
         approvals=int(raw["approvals"]),
         rejections=int(raw["rejections"]),

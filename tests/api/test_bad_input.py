@@ -195,6 +195,88 @@ def test_malformed_ids_are_422(bad: tuple[TestClient, Api], value: str) -> None:
         _problem(c.get(path.format(value), headers=api.auth("dept_b")), 422)
 
 
+# ------------------------------------------------------------------ integers beyond the index and the chain
+
+OUT_OF_RANGE = (2**63, 2**256, -1)
+
+
+def _integer_parameters(spec: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(method, path, parameter, schema) of every integer path or query parameter in the schema."""
+    out = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                schema = p.get("schema", {})
+                kinds = {schema.get("type")} | {x.get("type") for x in schema.get("anyOf", [])}
+                if p["in"] in ("path", "query") and "integer" in kinds:
+                    int_schema = next(x for x in [schema, *schema.get("anyOf", [])] if x.get("type") == "integer")
+                    out.append((method.upper(), path, p["name"], int_schema))
+    return sorted(out)
+
+
+def _url(path: str, name: str, value: int) -> tuple[str, dict[str, int]]:
+    """``path`` with ``name`` set to ``value`` (in the path, or as a query parameter); other ids 1."""
+    import re
+
+    filled = path.replace("{" + name + "}", str(value)) if "{" + name + "}" in path else path
+    filled = re.sub(r"\{tx_hash\}", "0x" + "ab" * 32, filled)
+    filled = re.sub(r"\{doc_hash_hex\}", "0x" + "ab" * 32, filled)
+    filled = re.sub(r"\{address\}", "0x" + "12" * 20, filled)
+    filled = re.sub(r"\{[a-z_]+\}", "1", filled)
+    return filled, ({} if "{" + name + "}" in path else {name: value})
+
+
+def test_integer_parameters_beyond_the_index_and_the_chain_are_422(bad: tuple[TestClient, Api]) -> None:
+    """Issue 14, item 16: every integer a route takes (generated from the OpenAPI schema, so a new
+    route is covered) refuses 2^63, 2^256 and -1 with a 422 problem naming it, never a 500; the
+    largest value it declares is answered (no 500 either). Every operation declares its 422 and
+    other error answers as application/problem+json."""
+    from tests.reliability.test_schemathesis import _label_for
+
+    c, api = bad
+    spec = c.app.openapi()  # type: ignore[attr-defined]
+    params = _integer_parameters(spec)
+    named = {(path, name) for _, path, name, _ in params}
+    for path in ("/api/v1/fund/refunds", "/api/v1/datasets", "/api/v1/fund/contributions", "/api/v1/access-log"):
+        assert {(path, "since"), (path, "until"), (path, "limit"), (path, "offset")} <= named, path
+    wrong = []
+    for method, path, name, schema in params:
+        assert schema.get("maximum") in (2**63 - 1, 2**48 - 1, 10**9, 500), (path, name, schema)
+        headers = api.auth(_label_for(method, path))
+        for value in (*OUT_OF_RANGE, schema["maximum"]):
+            url, query = _url(path, name, value)
+            r = c.request(method, url, params=query, headers=headers)
+            if value == schema["maximum"]:
+                if r.status_code >= 500 or (method == "GET" and r.status_code == 422):
+                    wrong.append((method, path, name, value, r.status_code, r.text[:200]))
+                continue
+            body = r.json() if r.headers.get("content-type", "").startswith("application/problem+json") else {}
+            at = [e["loc"][-1] for e in body.get("errors", [])]
+            if r.status_code != 422 or name not in at:
+                wrong.append((method, path, name, value, r.status_code, r.text[:200]))
+    assert not wrong, wrong
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for status, answer in op["responses"].items():
+                if int(status) >= 400 and not (path == "/api/v1/health" and status == "503"):
+                    assert list(answer.get("content", {})) == ["application/problem+json"], (method, path, status)
+            if op.get("parameters") or op.get("requestBody"):
+                assert "422" in op["responses"], (method, path)
+
+
+def test_a_beneficiary_outside_the_membership_is_409(bad: tuple[TestClient, Api], env: Env) -> None:
+    """Issue 14, item 20: the contract refuses a project paid to an account of no member (its
+    custom error named), before anything is signed; the caller is entitled, so not a 403."""
+    c, api = bad
+    height = env.deployment.ledger().block_number()
+    outsider = env.deployment.signers["outsider"].address
+    r = c.post("/api/v1/fund/projects", headers=api.auth("dept_a"),
+               json={"title": "无主项目", "beneficiary": outsider, "milestones": [{"amount": 1, "description": "m"}]})
+    body = _problem(r, 409)
+    assert body["error"] == "FundBeneficiaryNotMember" and body["args"]["beneficiary"].lower() == outsider.lower()
+    assert env.deployment.ledger().block_number() == height
+
+
 # ------------------------------------------------------------------ content types
 
 

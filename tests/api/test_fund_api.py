@@ -321,7 +321,9 @@ def test_cli_writes(fa: FundApi, monkeypatch: pytest.MonkeyPatch) -> None:
     motion = fa.fund.project(pid).approval_motion_id
     _cli(fa, monkeypatch, "fund", "vote", str(motion), "--yes", "--key", "committee_a")
     out = _cli(fa, monkeypatch, "fund", "vote", str(motion), "--no", "--key", "committee_b")
-    assert "failed" in out  # 1 yes, 1 no: quorum reached without a majority
+    assert "open" in out  # 1 yes, 1 no: quorum, but committee_c could still make it 2 to 1
+    out = _cli(fa, monkeypatch, "fund", "vote", str(motion), "--no", "--key", "committee_c")
+    assert "failed" in out  # 1 yes, 2 no: no one left to overcome the rejections
     assert fa.fund.project(pid).state.name == "REJECTED"
     out = _cli(fa, monkeypatch, "fund", "refund", str(receipt), "--key", "enterprise")
     assert "10.50 CCR" in out

@@ -19,13 +19,15 @@ from ledger.manifest import ContractDeployment, Manifest
 from tests.conftest import Deployment
 
 
-def private_fund_manifest(deployment: Deployment, directory: Path, *, quorum: int = 2, timelock: int = 5) -> Path:
-    """A manifest like the session's, whose CoGovFund is a fresh one (``quorum``, ``timelock``)."""
+def private_fund_manifest(
+    deployment: Deployment, directory: Path, *, quorum: int = 2, timelock: int = 5, voting_period: int = 7 * 24 * 3600
+) -> Path:
+    """A manifest like the session's, whose CoGovFund is a fresh one (``quorum``, ``timelock``, ``voting_period``)."""
     led = deployment.ledger()
     m = led.manifest
     assert m is not None
     reg, credit = m.address("MembershipRegistry"), m.address("CommunityCredit")
-    r = led.deploy(deployment.signers["deployer"], "CoGovFund", reg, credit, quorum, timelock)
+    r = led.deploy(deployment.signers["deployer"], "CoGovFund", reg, credit, quorum, timelock, voting_period)
     assert r.contract_address is not None
     code = led.rpc("eth_getCode", [r.contract_address, "latest"])
     from ledger.client import runtime_keccak
@@ -33,7 +35,7 @@ def private_fund_manifest(deployment: Deployment, directory: Path, *, quorum: in
     contracts = dict(m.contracts)
     contracts["CoGovFund"] = ContractDeployment(
         address=r.contract_address, tx_hash=r.tx_hash, block_number=r.block_number,
-        runtime_keccak=runtime_keccak(code), constructor_args=[reg, credit, quorum, timelock],
+        runtime_keccak=runtime_keccak(code), constructor_args=[reg, credit, quorum, timelock, voting_period],
     )
     path = directory / "deployment.json"
     m.model_copy(update={"contracts": contracts}).save(path)

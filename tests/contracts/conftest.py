@@ -260,6 +260,7 @@ def state_changing_functions(contract_name: str) -> set[str]:
 
 FUND_QUORUM = 3
 FUND_TIME_LOCK = 2 * 24 * 3600
+FUND_VOTING_PERIOD = 3 * 24 * 3600
 FUND_BALANCE = 10_000_000  # credits minted to each contributor (2 decimals)
 PROJECT_STATE = {
     n: i for i, n in enumerate(["Proposed", "TimeLocked", "Active", "Completed", "Rejected", "Cancelled"])
@@ -309,7 +310,9 @@ class FundEnv:
         self.beneficiary_id = council.admit("便民施工队", "Enterprise", roles_mask("Contributor"), self.beneficiary)
         self.outsider = chain.new_account()
         self.credit = chain.deploy("CommunityCredit", registry.address, "社区共治积分", "CGC")
-        self.fund = chain.deploy("CoGovFund", registry.address, self.credit.address, FUND_QUORUM, FUND_TIME_LOCK)
+        self.fund = chain.deploy(
+            "CoGovFund", registry.address, self.credit.address, FUND_QUORUM, FUND_TIME_LOCK, FUND_VOTING_PERIOD
+        )
         for i, acct in enumerate([self.gov, self.enterprise, self.resident, self.proposer, self.auditor]):
             self.mint(acct, FUND_BALANCE, f"deposit-setup-{i}")
             chain.transact(self.credit.functions.approve(self.fund.address, 2**256 - 1), acct)

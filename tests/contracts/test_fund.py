@@ -12,6 +12,7 @@ from tests.contracts.conftest import (
     CONTRIBUTOR_KIND,
     FUND_QUORUM,
     FUND_TIME_LOCK,
+    FUND_VOTING_PERIOD,
     GAS,
     MOTION_KIND,
     MOTION_STATE,
@@ -72,13 +73,18 @@ def test_deployment_parameters(fund_env: FundEnv) -> None:
     assert f.token().call() == e.credit.address
     assert f.registry().call() == e.registry.address
     deployed = [x for x in e.all_events() if x["event"] == "FundDeployed"]
+    assert f.votingPeriod().call() == FUND_VOTING_PERIOD
     assert [x["args"] for x in deployed] == [
-        {"token": e.credit.address, "registry": e.registry.address, "quorum": FUND_QUORUM, "timeLock": FUND_TIME_LOCK}
+        {"token": e.credit.address, "registry": e.registry.address, "quorum": FUND_QUORUM, "timeLock": FUND_TIME_LOCK,
+         "votingPeriod": FUND_VOTING_PERIOD}
     ]
     with expect_revert("FundInvalidQuorum", quorum=0):
-        _deploy_revert(e, e.registry.address, e.credit.address, 0, 10)
+        _deploy_revert(e, e.registry.address, e.credit.address, 0, 10, 60)
     with expect_revert("FundZeroAddress"):
-        _deploy_revert(e, e.registry.address, ZERO_ADDRESS, 1, 10)
+        _deploy_revert(e, e.registry.address, ZERO_ADDRESS, 1, 10, 60)
+    for period in (0, 365 * 24 * 3600 + 1):
+        with expect_revert("FundInvalidVotingPeriod", votingPeriod=period):
+            _deploy_revert(e, e.registry.address, e.credit.address, 1, 10, period)
 
 
 # ------------------------------------------------------------------ role matrix
@@ -89,6 +95,7 @@ FUND_ROLES: dict[str, str] = {
     "proposeAllocation": "FundCommittee",
     "proposeCancellation": "FundCommittee",
     "vote": "FundCommittee",
+    "settle": "FundCommittee",
     "payMilestone": "Treasurer",
     "claimRefund": "an active account of the contributing member",
 }
@@ -112,6 +119,7 @@ def _unauthorised_cases(e: FundEnv) -> dict[str, list[tuple[str, Callable[[], An
         "proposeAllocation": [],
         "proposeCancellation": [],
         "vote": [],
+        "settle": [],
         "payMilestone": [],
         "claimRefund": [],
     }
@@ -127,6 +135,7 @@ def _unauthorised_cases(e: FundEnv) -> dict[str, list[tuple[str, Callable[[], An
             (who, lambda: f.proposeCancellation(1), "FundNotCommittee", {"account": who})
         )
         cases["vote"].append((who, lambda: f.vote(1, True), "FundNotCommittee", {"account": who}))
+        cases["settle"].append((who, lambda: f.settle(1), "FundNotCommittee", {"account": who}))
     for who in (e.outsider, e.proposer, e.committee[0], e.beneficiary):
         cases["payMilestone"].append(
             (who, lambda: f.payMilestone(1, 0, 10, h("inv")), "FundNotTreasurer", {"account": who})
@@ -297,7 +306,8 @@ def test_full_lifecycle(fund_env: FundEnv) -> None:
     with expect_revert("FundProjectNotActive", projectId=pid, state=PROJECT_STATE["Proposed"]):
         e.pay(pid, 0, 100)
 
-    # Committee vote: 2 approvals, 1 rejection reach quorum 3 and approve.
+    # Committee vote: 2 approvals, 1 rejection reach quorum 3 but do not decide (the fourth
+    # member could still tie it); the fourth approval does: 3 approvals, 1 rejection.
     r = e.chain.transact(f.vote(motion, True), e.committee[0])
     assert ev(e, r, "VoteCast") == [
         {"motionId": motion, "memberId": e.committee_ids[0], "voter": e.committee[0], "support": True,
@@ -306,11 +316,13 @@ def test_full_lifecycle(fund_env: FundEnv) -> None:
     assert ev(e, r, "MotionDecided") == []
     e.chain.transact(f.vote(motion, False), e.committee[1])
     r = e.chain.transact(f.vote(motion, True), e.committee[2])
+    assert ev(e, r, "MotionDecided") == []
+    r = e.chain.transact(f.vote(motion, True), e.committee[3])
     approved_at = block_time(e, r)
     unlocks_at = approved_at + FUND_TIME_LOCK
     assert ev(e, r, "MotionDecided") == [
         {"motionId": motion, "kind": MOTION_KIND["ApproveProject"], "projectId": pid, "passed": True,
-         "approvals": 2, "rejections": 1}
+         "approvals": 3, "rejections": 1, "decidedAt": approved_at}
     ]
     assert ev(e, r, "ProjectApproved") == [{"projectId": pid, "unlocksAt": unlocks_at}]
     assert e.state(pid) == PROJECT_STATE["TimeLocked"]
@@ -512,6 +524,8 @@ def test_cancellation_refunds_unspent_fifo(fund_env: FundEnv) -> None:
     r = e.cancel(pid)
     assert ev(e, r, "ProjectCancelled") == [{"projectId": pid, "earmarkedUnspent": 100}]
     assert ev(e, r, "AllocationReleased") == [{"projectId": pid, "amount": 80}]
+    # The allocation motion still open lapses: its reservation returns to the pool.
+    assert ev(e, r, "ReservationReleased") == [{"motionId": pending_alloc, "projectId": pid, "amount": 100}]
     assert e.state(pid) == PROJECT_STATE["Cancelled"]
     assert f.getProject(pid).call()[9] == block_time(e, r)  # cancelledAt
     assert f.generalPool().call() == [1000, 0, 0, 1000]
@@ -560,25 +574,32 @@ def test_cancel_a_proposed_project(fund_env: FundEnv) -> None:
     e.assert_invariant()
 
 
-def test_allocation_needs_free_pool_when_decided(fund_env: FundEnv) -> None:
+def test_allocation_reserves_the_pool_when_proposed(fund_env: FundEnv) -> None:
+    """An allocation motion reserves its amount when proposed, so that a motion decided at its
+    deadline (no voter there to refuse it) can always be honoured; one open per project."""
     e = fund_env
     f = e.fund.functions
     e.contribute(e.gov, 100)
     a, b = e.propose([100], title="a"), e.propose([100], title="b")
     e.approve_project(a, unlock=False)
     e.approve_project(b, unlock=False)
-    r1 = e.chain.transact(f.proposeAllocation(a, 100), e.committee[0])
-    r2 = e.chain.transact(f.proposeAllocation(b, 100), e.committee[0])
-    m1, m2 = ev(e, r1, "MotionProposed")[0]["motionId"], ev(e, r2, "MotionProposed")[0]["motionId"]
-    e.vote(m1, [True] * 3)
-    e.vote(m2, [True, True], voters=e.committee[:2])
-    with expect_revert("FundInsufficientPool", requested=100, free=0):
-        e.vote(m2, [True], voters=[e.committee[2]])
-    # The motion stays open (a refused vote changes nothing) and passes once money arrives.
-    assert f.motionState(m2).call() == MOTION_STATE["Open"]
-    e.contribute(e.gov, 100)
-    r = e.vote(m2, [True], voters=[e.committee[2]])
-    assert ev(e, r, "AllocationApproved") == [{"motionId": m2, "projectId": b, "amount": 100}]
-    assert f.generalPool().call() == [200, 0, 200, 0]
+    r1 = e.chain.transact(f.proposeAllocation(a, 60), e.committee[0])
+    m1 = ev(e, r1, "MotionProposed")[0]["motionId"]
+    assert f.generalPool().call() == [100, 0, 60, 40]  # reserved
+    with expect_revert("FundMotionPending", projectId=a, motionId=m1):
+        e.chain.transact(f.proposeAllocation(a, 10), e.committee[1])
+    with expect_revert("FundInsufficientPool", requested=100, free=40):
+        e.chain.transact(f.proposeAllocation(b, 100), e.committee[0])
+    r2 = e.chain.transact(f.proposeAllocation(b, 40), e.committee[0])
+    m2 = ev(e, r2, "MotionProposed")[0]["motionId"]
+    assert f.generalPool().call() == [100, 0, 100, 0]
+    r = e.vote(m1, [True] * 3)
+    assert ev(e, r, "AllocationApproved") == [{"motionId": m1, "projectId": a, "amount": 60}]
+    assert f.generalPool().call() == [100, 0, 100, 0]  # the reservation became the allocation
+    r = e.vote(m2, [False, False, False])  # quorum; 0 approvals + 1 left <= 3 rejections: failed
+    assert ev(e, r, "ReservationReleased") == [{"motionId": m2, "projectId": b, "amount": 40}]
+    assert f.generalPool().call() == [100, 0, 60, 40]
     motion = f.getMotion(m1).call()
-    assert motion[1] == MOTION_KIND["AllocateFromPool"] and motion[3] == 100 and motion[-1] == MOTION_STATE["Passed"]
+    assert (motion[1], motion[3], motion[-1]) == (MOTION_KIND["AllocateFromPool"], 60, MOTION_STATE["Passed"])
+    # Once decided, a new allocation motion on the project may open.
+    e.chain.transact(f.proposeAllocation(a, 40), e.committee[1])

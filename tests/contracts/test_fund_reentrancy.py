@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.contracts.conftest import FUND_TIME_LOCK, FundEnv, expect_revert, h
+from tests.contracts.conftest import FUND_TIME_LOCK, FUND_VOTING_PERIOD, FundEnv, expect_revert, h
 
 ZERO32 = b"\x00" * 32
 
 
 def _setup(e: FundEnv) -> tuple[Any, Any]:
     evil = e.chain.deploy("ReentrantToken")
-    fund = e.chain.deploy("CoGovFund", e.registry.address, evil.address, 3, FUND_TIME_LOCK)
+    fund = e.chain.deploy("CoGovFund", e.registry.address, evil.address, 3, FUND_TIME_LOCK, FUND_VOTING_PERIOD)
     for acct in (e.enterprise, e.resident):
         e.chain.transact(evil.functions.mint(acct, 10_000), acct)
         e.chain.transact(evil.functions.approve(fund.address, 2**256 - 1), acct)

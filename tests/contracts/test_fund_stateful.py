@@ -1,7 +1,8 @@
 """Random histories against CoGovFund, checked after every step.
 
 Hypothesis drives contributions, proposals, votes, allocations, payouts, cancellations,
-refunds and the passing of time on the in-process chain. After each step:
+refunds, settlements and the passing of time (past time locks and voting deadlines) on the
+in-process chain. After each step:
 
 - the invariant: token balance == Σ contributions - Σ payouts - Σ refunds;
 - the tracing rule: ledger.fund_trace over the events agrees with the contract's
@@ -38,7 +39,7 @@ from tests.contracts.conftest import FUND_QUORUM, FUND_TIME_LOCK, FundEnv, h
 
 ACTIONS = (
     ["contribute"] * 3 + ["propose"] + ["vote"] * 2 + ["committee_round"] * 2 + ["allocate"] * 2
-    + ["cancel"] + ["pay"] * 4 + ["refund"] * 2 + ["wait"]
+    + ["cancel"] + ["pay"] * 4 + ["refund"] * 2 + ["wait"] + ["settle"]
 )
 MAX_EXAMPLES = 10
 STEPS = 20
@@ -52,6 +53,7 @@ EXPECTED_REFUSALS = {
     "FundProjectNotActive",
     "FundTimeLocked",
     "FundMotionNotOpen",
+    "FundMotionPending",
     "FundAlreadyVoted",
     "FundProposerCannotVote",
     "FundBeneficiaryCannotVote",
@@ -133,6 +135,9 @@ def test_fund_random_histories(fund_env: FundEnv) -> None:
                 self.pay(i, j, amount % 400 + 1, flag)
             elif action == "refund":
                 self.claim_refund(i, flag)
+            elif action == "settle":
+                if self.projects:
+                    self._send("settle", f.settle(self._pick(self.projects, i)), e.committee[j])
             else:
                 self.wait(flag)
 

@@ -6,12 +6,22 @@ test only proves the weakness is real (and absent from CoGovFund).
 
 from __future__ import annotations
 
-from tests.contracts.conftest import FUND_QUORUM, FUND_TIME_LOCK, PROJECT_STATE, FundEnv, expect_revert, h
+from tests.contracts.conftest import (
+    FUND_QUORUM,
+    FUND_TIME_LOCK,
+    FUND_VOTING_PERIOD,
+    PROJECT_STATE,
+    FundEnv,
+    expect_revert,
+    h,
+)
 
 
 def test_weak_fund_pays_without_quorum_or_time_lock(fund_env: FundEnv) -> None:
     e = fund_env
-    weak = e.chain.deploy("WeakFund", e.registry.address, e.credit.address, FUND_QUORUM, FUND_TIME_LOCK)
+    weak = e.chain.deploy(
+        "WeakFund", e.registry.address, e.credit.address, FUND_QUORUM, FUND_TIME_LOCK, FUND_VOTING_PERIOD
+    )
     e.chain.transact(e.credit.functions.approve(weak.address, 2**256 - 1), e.enterprise)
     for fund in (e.fund, weak):
         e.chain.transact(fund.functions.proposeProject(h("t"), e.beneficiary, 100, [(100, h("m"))]), e.proposer)
@@ -25,5 +35,5 @@ def test_weak_fund_pays_without_quorum_or_time_lock(fund_env: FundEnv) -> None:
     assert e.chain.events(weak, r, "PayoutMade")[0]["amount"] == 100
     assert e.balance(e.beneficiary) == before + 100
     # No vote was ever cast: the approval motion is still open.
-    assert weak.functions.getMotion(1).call()[7:9] == (0, 0)
+    assert weak.functions.getMotion(1).call()[8:10] == (0, 0)  # approvals, rejections
     assert weak.functions.totalPaidOut().call() == 100

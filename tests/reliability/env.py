@@ -40,8 +40,9 @@ from tests.conftest import (
 REPO = Path(__file__).resolve().parents[2]
 
 
-def deploy_private(directory: Path) -> Deployment:
-    """A private Ganache with the whole suite deployed and the standard members admitted."""
+def deploy_private(directory: Path, **params: Any) -> Deployment:
+    """A private Ganache with the whole suite deployed and the standard members admitted;
+    ``params`` override the deployment parameters (``fund_voting_period=3600``, ...)."""
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
 
@@ -53,16 +54,15 @@ def deploy_private(directory: Path) -> Deployment:
         ks.create(label, TEST_PASSWORD)
         signers[label] = ks.signer(label, TEST_PASSWORD)
         fund(led, signers[label].address)
-    params = DeployParams(
+    deploy_params = DeployParams(
         council=[
             CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
             CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
             CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
         ],
-        threshold=2,
-        fund_timelock=3600,
+        **{"threshold": 2, "fund_timelock": 3600, **params},
     )
-    deploy(led, signers["deployer"], params, directory / "deployment.json")
+    deploy(led, signers["deployer"], deploy_params, directory / "deployment.json")
     d = Deployment(g, ks, directory / "deployment.json", signers, directory)
     admit_standard_members(d)
     return d

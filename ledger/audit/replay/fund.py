@@ -1,6 +1,15 @@
 """CoGovFund replayed from its events (and the token's Transfer events), with the fund rules:
-the balance invariant, quorum, time lock, milestone and available-money bounds on every
-payout, refunds never above what was owed, and the fund-flow tracing sums.
+the balance invariant, the motion decision rule, quorum, time lock, milestone and
+available-money bounds on every payout, refunds never above what was owed, and the fund-flow
+tracing sums.
+
+The decision rule (the contract's, ``ICoGovFund``): a vote decides a motion only once votes >=
+quorum and no remaining eligible voter (FundCommittee members at that block, neither the
+project's proposer nor its beneficiary's member, not voted) can change the outcome; otherwise
+the motion is decided at its deadline (``createdAt + votingPeriod``) by quorum and approvals >
+rejections. A decision taken at a deadline holds from then in every view and is recorded
+(``MotionDecided`` with ``decidedAt`` = the deadline) by the next write on the project: the
+replay derives the same states from the clock, as the contract's views do.
 
 Money is attributed to the transaction and block that moved it. Within a transaction,
 each ``ContributionReceived`` claims the token ``Transfer`` into the fund from its
@@ -29,6 +38,7 @@ from ledger.roles import Role
 
 PROPOSED, TIME_LOCKED, ACTIVE, COMPLETED, REJECTED, CANCELLED = range(6)
 APPROVE, ALLOCATE, CANCEL = range(3)
+OPEN, PASSED, FAILED, LAPSED = range(4)
 MONEY_EVENTS = {"ContributionReceived", "PayoutMade", "RefundClaimed"}
 TRACE_EVENTS = MONEY_EVENTS | {"ProjectRejected", "ProjectCancelled", "ProjectCompleted"}
 
@@ -51,7 +61,8 @@ class Project:
     approval_motion_id: int
     milestone_count: int
     milestones: list[Milestone] = field(default_factory=list)
-    cancelled_at: int = 0
+    allocation_motion_id: int = 0  # the latest allocation motion
+    cancel_motion_id: int = 0  # the latest cancellation motion
     paid: int = 0
     earmarked: int = 0
     earmarked_spent: int = 0
@@ -75,6 +86,9 @@ class Motion:
     rejections: int = 0
     valid_votes: int = 0  # votes the auditor accepts (committee member, once, not conflicted)
     voters: set[int] = field(default_factory=set)
+    by_rule: bool = False  # its recorded decision followed the decision rule
+    last_vote_tx: str = ""  # the transaction of the latest vote, and the eligible voters left after it
+    left_after_vote: int = 0
 
 
 @dataclass
@@ -103,6 +117,7 @@ class FundReplay:
         self.registry_address: str | None = None
         self.quorum = 0
         self.time_lock = 0
+        self.voting_period = 0
         self.projects: dict[int, Project] = {}
         self.motions: dict[int, Motion] = {}
         self.contributions: dict[int, Contribution] = {}
@@ -129,16 +144,19 @@ class FundReplay:
     # ------------------------------------------------------------------ derived state
 
     def state(self, p: Project, now: int) -> int:
-        if p.cancelled_at:
+        """The contract's ``projectState``: decisions taken at deadlines count from then."""
+        cm = self.motions.get(p.cancel_motion_id)
+        if cm is not None and self.derive(cm, now)[0] == PASSED:
             return CANCELLED
         m = self.motions.get(p.approval_motion_id)
-        if m is None or not m.decided_at:
+        approval, approved_at = self.derive(m, now) if m is not None else (OPEN, 0)
+        if approval == OPEN:
             return PROPOSED
-        if not m.passed:
+        if approval != PASSED:
             return REJECTED
         if p.paid == p.budget:
             return COMPLETED
-        if now < m.decided_at + self.time_lock:
+        if now < approved_at + self.time_lock:
             return TIME_LOCKED
         return ACTIVE
 
@@ -146,13 +164,58 @@ class FundReplay:
     def closed(state: int) -> bool:
         return state in (COMPLETED, REJECTED, CANCELLED)
 
-    def motion_state(self, m: Motion, now: int) -> int:
+    def passes(self, m: Motion) -> bool:
+        """The deadline rule: quorum, and more approvals than rejections."""
+        return m.approvals + m.rejections >= self.quorum and m.approvals > m.rejections
+
+    def derive(self, m: Motion, now: int) -> tuple[int, int]:
+        """The contract's motion state and decision time: as recorded, else from the clock."""
         if m.decided_at:
-            return 1 if m.passed else 2
+            return (PASSED if m.passed else FAILED), m.decided_at
+        if self._lapsed(m, now):
+            return LAPSED, 0
+        deadline = m.created_at + self.voting_period
+        if now < deadline:
+            return OPEN, 0
+        return (PASSED if self.passes(m) else FAILED), deadline
+
+    def _lapsed(self, m: Motion, now: int) -> bool:
+        """Not recorded, and its project closed before its deadline (the contract's ``_lapsed``)."""
         p = self.projects.get(m.project_id)
-        if p is not None and self.closed(self.state(p, now)):
-            return 3
-        return 0
+        if p is None:
+            return False
+        if m.kind != APPROVE and p.paid == p.budget:
+            return True
+        if m.kind == CANCEL:
+            a = self.motions.get(p.approval_motion_id)
+            return a is not None and self.derive(a, now)[0] == FAILED
+        cm = self.motions.get(p.cancel_motion_id)
+        if cm is None:
+            return False
+        if cm.decided_at:
+            return cm.passed
+        if m.kind == APPROVE or cm.id > m.id:
+            return False
+        return self.derive(cm, now)[0] == PASSED
+
+    def motion_state(self, m: Motion, now: int) -> int:
+        return self.derive(m, now)[0]
+
+    def allocated(self, p: Project, now: int) -> int:
+        """Approved allocations, with one passed at its deadline and not recorded yet."""
+        x = self.motions.get(p.allocation_motion_id)
+        if x is not None and not x.decided_at and self.derive(x, now)[0] == PASSED:
+            return p.allocated + x.amount
+        return p.allocated
+
+    def eligible_left(self, m: Motion, p: Project | None) -> int:
+        """FundCommittee members now who may still vote on ``m`` (the contract's ``_eligibleLeft``)."""
+        conflicted = {p.proposer_id, self.reg.member_id(p.beneficiary)} if p is not None else set()
+        return sum(
+            1
+            for mid in self.reg.members
+            if self.reg.member_has_role(mid, Role.FUND_COMMITTEE) and mid not in conflicted and mid not in m.voters
+        )
 
     def spent(self, c: Contribution) -> int:
         pointer = self.general_spent if c.project_id == 0 else self.projects[c.project_id].earmarked_spent
@@ -260,6 +323,7 @@ class FundReplay:
         if n == "FundDeployed":
             self.token, self.registry_address = a["token"], a["registry"]
             self.quorum, self.time_lock = int(a["quorum"]), int(a["timeLock"])
+            self.voting_period = int(a.get("votingPeriod", 0))
         elif n == "ContributionReceived":
             self._contribution(e)
         elif n == "ProjectProposed":
@@ -288,9 +352,22 @@ class FundReplay:
         elif n == "MotionProposed":
             mid = e.int("motionId")
             self._seq("motion", mid, self.motions, e)
-            self.motions[mid] = Motion(
-                mid, int(a["kind"]), e.int("projectId"), int(a["amount"]), int(a["proposerId"]), e.time
-            )
+            motion = Motion(mid, int(a["kind"]), e.int("projectId"), int(a["amount"]), int(a["proposerId"]), e.time)
+            self.motions[mid] = motion
+            p = self.projects.get(motion.project_id)
+            if p is not None and motion.kind == ALLOCATE:
+                # Reserved in the pool from the proposal until decided (released if it fails or lapses).
+                self.out.expect(
+                    "fund.allocation-exceeds-pool",
+                    motion.amount <= self.pool_free(),
+                    f"allocation motion {mid} reserves {motion.amount}; the free pool is {self.pool_free()}",
+                    event=e,
+                    free=self.pool_free(),
+                )
+                self.general_committed += motion.amount
+                p.allocation_motion_id = mid
+            elif p is not None and motion.kind == CANCEL:
+                p.cancel_motion_id = mid
         elif n == "VoteCast":
             self._vote(e)
         elif n == "MotionDecided":
@@ -307,7 +384,6 @@ class FundReplay:
         elif n == "ProjectCancelled":
             p = self._project(e)
             if p is not None:
-                p.cancelled_at = e.time
                 self._unspent_check(p, e)
         elif n == "ProjectCompleted":
             p = self._project(e)
@@ -324,25 +400,37 @@ class FundReplay:
             amount = int(a["amount"])
             m = self.motions.get(e.int("motionId"))
             self.out.expect(
-                "fund.allocation-exceeds-pool",
-                amount <= self.pool_free(),
-                f"allocation of {amount} to project {a['projectId']} exceeds the free pool {self.pool_free()}",
-                event=e,
-                free=self.pool_free(),
-            )
-            self.out.expect(
                 "fund.vote-invalid",
                 m is not None
                 and m.passed
+                and m.by_rule
                 and m.kind == ALLOCATE
+                and m.amount == amount
                 and m.valid_votes >= self.quorum
                 and m.approvals > m.rejections,
-                f"allocation {a['motionId']} without a passed allocation motion",
+                f"allocation {a['motionId']} without an allocation motion passed by the decision rule",
                 event=e,
             )
             if p is not None:
-                p.allocated += amount
-            self.general_committed += amount
+                p.allocated += amount  # the pool reserved it when the motion was proposed
+        elif n == "ReservationReleased":
+            m = self.motions.get(e.int("motionId"))
+            p = self.projects.get(m.project_id) if m is not None else None
+            released = (
+                m is not None
+                and p is not None
+                and m.kind == ALLOCATE
+                and m.amount == int(a["amount"])
+                and ((bool(m.decided_at) and not m.passed) or (not m.decided_at and p.paid == p.budget)
+                     or (not m.decided_at and self._closing(p)))
+            )
+            self.out.expect(
+                "state.replay-inconsistent",
+                released,
+                f"reservation of motion {a['motionId']} released, but it neither failed nor lapsed",
+                event=e,
+            )
+            self.general_committed -= int(a["amount"])
         elif n == "AllocationReleased":
             p = self._project(e)
             amount = int(a["amount"])
@@ -442,6 +530,7 @@ class FundReplay:
             m.approvals += 1
         else:
             m.rejections += 1
+        m.last_vote_tx, m.left_after_vote = e.tx_hash, self.eligible_left(m, p)
         self.out.expect(
             "state.replay-inconsistent",
             (m.approvals, m.rejections) == (int(a["approvals"]), int(a["rejections"])),
@@ -450,6 +539,8 @@ class FundReplay:
         )
 
     def _decided(self, e: Event) -> None:
+        """A recorded decision: by the vote of this transaction only if that vote made the
+        outcome certain, else at (after) the deadline, with the deadline's outcome."""
         a = e.args
         m = self.motions.get(e.int("motionId"))
         if not self.out.expect(
@@ -457,17 +548,42 @@ class FundReplay:
         ):
             return
         assert m is not None
-        m.decided_at, m.passed = e.time, bool(a["passed"])
+        passed = bool(a["passed"])
+        decided_at = int(a.get("decidedAt", e.time))
+        deadline = m.created_at + self.voting_period
+        tally = f"{m.approvals} for, {m.rejections} against, {m.valid_votes} valid, quorum {self.quorum}"
+        if e.time < deadline:
+            left = m.left_after_vote
+            votes = m.approvals + m.rejections
+            certain = (m.last_vote_tx == e.tx_hash and votes >= self.quorum
+                       and (m.approvals > m.rejections + left if passed else m.approvals + left <= m.rejections))
+            by_rule = certain and decided_at == e.time
+            why = (f"motion {m.id} decided ({'passed' if passed else 'failed'}) before its deadline {deadline} "
+                   f"while {left} eligible voter(s) could still change it ({tally})")
+        else:
+            by_rule = decided_at == deadline and passed == self.passes(m)
+            why = (f"motion {m.id} recorded as decided at {decided_at} ({'passed' if passed else 'failed'}); "
+                   f"at its deadline {deadline} the rule gives {'passed' if self.passes(m) else 'failed'} ({tally})")
+        if passed:
+            by_rule = by_rule and m.valid_votes >= self.quorum
         self.out.expect(
-            "fund.vote-invalid",
-            m.valid_votes >= self.quorum and m.passed == (m.approvals > m.rejections),
-            f"motion {m.id} decided ({'passed' if m.passed else 'failed'}) with {m.valid_votes} valid votes "
-            f"of quorum {self.quorum} ({m.approvals} for, {m.rejections} against)",
+            "fund.motion-decision",
+            by_rule,
+            why,
             event=e,
             motion=m.id,
+            deadline=deadline,
+            decided_at=decided_at,
             quorum=self.quorum,
             valid_votes=m.valid_votes,
+            eligible_left=m.left_after_vote if e.time < deadline else 0,
         )
+        m.decided_at, m.passed, m.by_rule = decided_at, passed, by_rule
+
+    def _closing(self, p: Project) -> bool:
+        """Whether a cancellation of ``p`` was recorded as passed (its release follows in the same transaction)."""
+        cm = self.motions.get(p.cancel_motion_id)
+        return cm is not None and bool(cm.decided_at) and cm.passed
 
     def _payout(self, e: Event) -> None:
         a = e.args
@@ -492,6 +608,7 @@ class FundReplay:
             m is not None
             and m.decided_at > 0
             and m.passed
+            and m.by_rule
             and m.valid_votes >= self.quorum
             and m.approvals > m.rejections
         )
@@ -499,7 +616,9 @@ class FundReplay:
             "fund.payout-without-quorum",
             approved,
             f"payout {a['payoutId']} of {amount} to project {p.id}, whose approval motion "
-            f"{'never reached quorum' if not (m and m.decided_at) else 'did not pass with quorum'}",
+            + ("was never decided" if not (m and m.decided_at)
+               else "was not passed by the decision rule" if not m.by_rule
+               else "did not pass with quorum"),
             event=e,
             **rec,
             votes=(m.valid_votes if m else 0),
@@ -694,7 +813,15 @@ class FundReplay:
         for p in self.projects.values():
             m = self.motions.get(p.approval_motion_id)
             state = self.state(p, head_time)
-            approved = m is not None and m.passed
+            approval, approved_at = self.derive(m, head_time) if m is not None else (OPEN, 0)
+            approved = approval == PASSED
+            allocated = self.allocated(p, head_time)
+            released, cancelled_at = p.allocation_released, 0
+            cm = self.motions.get(p.cancel_motion_id)
+            if state == CANCELLED and cm is not None:
+                cancelled_at = self.derive(cm, head_time)[1]
+                if not cm.decided_at:  # cancelled at its deadline, not recorded yet
+                    released = allocated - p.allocated_spent
             c.expect(
                 "getProject",
                 [p.id],
@@ -706,20 +833,20 @@ class FundReplay:
                     "beneficiary": p.beneficiary,
                     "budget": p.budget,
                     "approvalMotionId": p.approval_motion_id,
-                    "approvedAt": m.decided_at if approved and m else 0,
-                    "unlocksAt": m.decided_at + self.time_lock if approved and m else 0,
-                    "cancelledAt": p.cancelled_at,
+                    "approvedAt": approved_at if approved else 0,
+                    "unlocksAt": approved_at + self.time_lock if approved else 0,
+                    "cancelledAt": cancelled_at,
                     "milestoneCount": len(p.milestones),
                     "paid": p.paid,
                     "earmarked": p.earmarked,
                     "earmarkedSpent": p.earmarked_spent,
-                    "allocated": p.allocated,
+                    "allocated": allocated,
                     "allocatedSpent": p.allocated_spent,
-                    "allocationReleased": p.allocation_released,
+                    "allocationReleased": released,
                     "refunded": p.refunded,
                     "available": 0
                     if self.closed(state)
-                    else (p.earmarked - p.earmarked_spent) + (p.allocated - p.allocated_spent),
+                    else (p.earmarked - p.earmarked_spent) + (allocated - p.allocated_spent),
                     "state": state,
                 },
                 f"project {p.id}",
@@ -761,7 +888,8 @@ class FundReplay:
                     "amount": m.amount,
                     "proposerId": m.proposer_id,
                     "createdAt": m.created_at,
-                    "decidedAt": m.decided_at,
+                    "deadline": m.created_at + self.voting_period,
+                    "decidedAt": self.derive(m, head_time)[1],
                     "approvals": m.approvals,
                     "rejections": m.rejections,
                     "state": self.motion_state(m, head_time),
