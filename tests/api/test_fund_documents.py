@@ -172,7 +172,7 @@ def test_private_texts_are_salted_commitments_and_public_ones_plain_hashes(env: 
         assert "0x" + commit(doc["text"], bytes.fromhex(doc["salt"][2:])).hex() == h  # the opening opens it
     for kind in ("title", "milestone"):  # public by design: anyone checks the portal's text with keccak256
         assert story[kind] == "0x" + doc_hash(texts[kind]).hex()
-        assert "salt" not in _document(env, story[kind], "outsider").json()
+        assert "salt" not in _document(env, story[kind], "resident").json()
 
 
 def test_a_purpose_is_opened_through_its_request(env: Env, story: dict[str, Any]) -> None:
@@ -183,9 +183,11 @@ def test_a_purpose_is_opened_through_its_request(env: Env, story: dict[str, Any]
         assert r.status_code == 200, (label, r.text)
         opening = Opening(r.json()["text"], bytes.fromhex(r.json()["salt"][2:]))
         assert opening.text == story["texts"]["purpose"] and opening.opens(req["purpose_hash"])
-    for label in ("c2", "treasurer", "resident", "outsider"):
+    for label in ("c2", "treasurer", "resident"):
         r = env.get(f"/api/v1/access-requests/{story['request']}/purpose", label)
         assert r.status_code == 404 and r.json() == _not_found(env, story["purpose"]), label
+    # a key whose account is no member's reads nothing at all (issue 14, item 17)
+    assert env.get(f"/api/v1/access-requests/{story['request']}/purpose", "outsider").status_code == 403
 
 
 def test_one_bank_reference_one_commitment_minted_once(env: Env, story: dict[str, Any]) -> None:
@@ -200,13 +202,13 @@ def test_one_bank_reference_one_commitment_minted_once(env: Env, story: dict[str
 
 
 READERS = {
-    "title": (["outsider", "resident", "c1"], []),
-    "milestone": (["outsider", "enterprise"], []),
-    "memo": (["resident", "treasurer", "auditor"], ["enterprise", "committee_a", "dept_a", "c1", "outsider"]),
-    "invoice": (["dept_b", "committee_a", "treasurer", "auditor"], ["resident", "enterprise", "dept_a", "outsider"]),
+    "title": (["enterprise", "resident", "c1"], []),
+    "milestone": (["resident", "enterprise"], []),
+    "memo": (["resident", "treasurer", "auditor"], ["enterprise", "committee_a", "dept_a", "c1"]),
+    "invoice": (["dept_b", "committee_a", "treasurer", "auditor"], ["resident", "enterprise", "dept_a"]),
     "deposit": (["treasurer", "auditor"], ["resident", "enterprise", "committee_a", "dept_b", "c1"]),
     "redemption": (["treasurer", "auditor"], ["resident", "dept_a", "committee_b"]),
-    "purpose": (["dept_b", "dept_a", "c3", "auditor"], ["c1", "c2", "treasurer", "resident", "outsider"]),
+    "purpose": (["dept_b", "dept_a", "c3", "auditor"], ["c1", "c2", "treasurer", "resident"]),
 }
 
 
@@ -220,6 +222,8 @@ def test_who_reads_which_document(env: Env, story: dict[str, Any], kind: str) ->
     for label in refused:  # the same answer as for a hash the service holds no text for
         r = _document(env, h, label)
         assert r.status_code == 404 and r.json() == _not_found(env, h), (label, r.text)
+    # a key whose account is no member's (issue 14, item 17) reads no text, public ones included
+    assert _document(env, h, "outsider").status_code == 403
 
 
 def test_lists_and_the_export_show_texts_to_their_readers_only(env: Env, story: dict[str, Any]) -> None:
@@ -341,7 +345,7 @@ def test_the_old_json_store_is_imported_once_and_never_written(deployment: Deplo
     old.write_text(json.dumps({"version": 1, "documents": documents_json}, ensure_ascii=False), encoding="utf-8")
     with _env(deployment, tmp_path / "api", manifest) as e:
         assert not old.exists() and (tmp_path / "fund-docs.json.imported").exists()  # imported at start, once
-        assert _document(e, "0x" + doc_hash(title).hex(), "outsider").json()["text"] == title
+        assert _document(e, "0x" + doc_hash(title).hex(), "resident").json()["text"] == title
         assert _document(e, "0x" + doc_hash(memo).hex(), "resident").json()["text"] == memo  # its record found
         assert _document(e, "0x" + doc_hash(memo).hex(), "enterprise").status_code == 404
         for refused in (junk, "forged"):  # no chain record carries it / it does not match its hash

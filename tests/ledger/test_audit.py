@@ -374,8 +374,8 @@ def test_a_fund_wired_to_another_token_is_caught(scenario: Scenario) -> None:
     m0 = Manifest.load(scenario.d.manifest_path)
     credit = led.deploy(s["deployer"], "CommunityCredit", *m0.contracts["CommunityCredit"].constructor_args)
     assert credit.contract_address is not None
-    registry, _token, quorum, lock = m0.contracts["CoGovFund"].constructor_args
-    args = [registry, credit.contract_address, quorum, lock]
+    registry, _token, *rest = m0.contracts["CoGovFund"].constructor_args  # quorum, time lock, voting period
+    args = [registry, credit.contract_address, *rest]
     r = led.deploy(s["deployer"], "CoGovFund", *args)
     assert r.contract_address is not None
     m = _pointed(scenario, "CoGovFund", r.contract_address, r.tx_hash, r.block_number, args)
