@@ -509,10 +509,29 @@ class Ledger:
                     self._deliver(signed, tx_hash, str(tx["from"]))
                 else:
                     self._fill_gap(str(tx["from"]), signed)
+                    self._nudge_dev_chain(tx_hash)
             except NonceSuperseded:
                 raise
             except (ChainUnavailable, TransactionFailed) as exc:
                 log.warning("re-sending %s failed: %s", tx_hash, exc)
+
+    @cached_property
+    def _ganache(self) -> bool:
+        try:
+            return "ganache" in str(self.rpc("web3_clientVersion")).lower()
+        except (ChainUnavailable, _RPCError):
+            return False
+
+    def _nudge_dev_chain(self, tx_hash: str) -> None:
+        """Ganache 7.9.2 in strict instamine now and then keeps a transaction it accepted in its
+        pool, unmined, while it says it is mining (seen with several senders at once on a loaded
+        machine): every later nonce of that account then waits behind it. Ask it to mine a block
+        (``evm_mine``, a development-chain method). Only on Ganache, only while its miner runs
+        (a test that stopped it keeps its blocks), and nothing is signed or sent again."""
+        if not self._ganache or self.rpc("eth_mining") is not True:
+            return
+        log.warning("Ganache holds %s unmined while mining; asking it to mine a block", tx_hash)
+        self.rpc("evm_mine", [])
 
     def _fill_gap(self, sender: str, signed: bytes) -> None:
         """Our transaction waits behind a nonce the node never got (a request lost under load):

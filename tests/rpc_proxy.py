@@ -16,7 +16,9 @@ over HTTP. For ``eth_sendRawTransaction`` its ``mode`` decides:
 
 ``times`` bounds how many transactions misbehave (``None``: all of them; the
 rest are forwarded). ``raw`` holds every transaction that misbehaved (0x hex),
-``hashes`` their hashes, and ``sent`` is set when the first arrived.
+``hashes`` their hashes, and ``sent`` is set when the first arrived. ``answers``
+maps a method to the result the proxy gives itself instead of asking the node (a
+node that says something untrue, such as ``eth_mining`` while it does not mine).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class RpcProxy:
         mode: str = "forward",
         times: int | None = None,
         on_send: Callable[[], None] | None = None,
+        answers: dict[str, Any] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -53,6 +56,7 @@ class RpcProxy:
         self.mode = mode
         self.times = times
         self.on_send = on_send
+        self.answers = dict(answers or {})
         self.sent = threading.Event()
         self.raw: list[str] = []
         self.calls: list[tuple[str, list[Any]]] = []  # every JSON-RPC request that arrived (batches unrolled)
@@ -71,6 +75,15 @@ class RpcProxy:
                 for one in req if isinstance(req, list) else [req]:
                     if isinstance(one, dict):
                         proxy.calls.append((str(one.get("method")), list(one.get("params") or [])))
+                if isinstance(req, dict) and req.get("method") in proxy.answers:
+                    result = proxy.answers[str(req["method"])]
+                    own = json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "result": result})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(own)))
+                    self.end_headers()
+                    self.wfile.write(own.encode())
+                    return
                 sending = isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction"
                 if sending and proxy._misbehave(req):
                     if proxy.mode in ("drop", "hang"):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ledger.client import Ledger, TxSent
-from ledger.errors import ChainUnavailable, ContractReverted
+from ledger.errors import ChainUnavailable, ContractReverted, TransactionFailed
 from ledger.membership import Registry
 from ledger.roles import ChangeKind, ProposalState
 from tests.conftest import Deployment
@@ -238,3 +238,50 @@ def test_a_nonce_made_stale_by_another_process_is_read_again_and_signed_anew(dep
     other.send(sender, to=to, data="0x", value=1)
     receipt = mine.send(sender, to=to, data="0x", value=1)  # its next nonce was taken meanwhile
     assert receipt.status == 1
+
+
+_SINK = "0x000000000000000000000000000000000000dEaD"
+
+
+def test_a_transaction_ganache_holds_unmined_while_mining_is_mined_by_a_nudge(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ganache 7.9.2 now and then keeps an accepted transaction in its pool while it says it mines
+    (every later nonce of the account then waits): the ledger asks it to mine a block, signs nothing
+    again, and the write completes. Here the node's miner is stopped and a proxy says it mines."""
+    import ledger.client as client_module
+    from tests.rpc_proxy import RpcProxy
+
+    monkeypatch.setattr(client_module, "RESEND_AFTER", 0.5)
+    node = deployment.ledger()
+    signer = deployment.signers["outsider"]
+    before = int(node.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16)
+    with RpcProxy(deployment.ganache.config.url, answers={"eth_mining": True}) as proxy:
+        led = Ledger(proxy.url, receipt_timeout=30)
+        node.rpc("miner_stop")
+        try:
+            with caplog.at_level("WARNING", logger="ledger.client"):
+                receipt = led.send(signer, to=_SINK, data="0x", value=1)
+        finally:
+            node.rpc("miner_start")
+    assert receipt.status == 1
+    assert any("asking it to mine a block" in r.getMessage() for r in caplog.records)
+    assert [c for c, _ in proxy.calls].count("eth_sendRawTransaction") == 1  # signed and sent once
+    assert int(node.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16) == before + 1
+
+
+def test_a_stopped_ganache_miner_is_left_alone(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node whose miner was stopped on purpose (eth_mining false) keeps its blocks: no nudge."""
+    import ledger.client as client_module
+
+    monkeypatch.setattr(client_module, "RESEND_AFTER", 0.3)
+    led = deployment.ledger(receipt_timeout=1.5)
+    mines = _calls(led, "evm_mine")
+    led.rpc("miner_stop")
+    try:
+        height = led.block_number()
+        with pytest.raises(TransactionFailed):
+            led.send(deployment.signers["outsider"], to=_SINK, data="0x", value=1)
+        assert mines == [] and led.block_number() == height
+    finally:
+        led.rpc("miner_start")
