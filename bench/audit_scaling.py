@@ -414,10 +414,10 @@ def demo_chain(repeat: int) -> dict[str, Any]:
     import importlib
 
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+    from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.devchain import fund
     from ledger.keys import Keystore
-    from scripts.seed_demo import CAPABILITIES
+    from cogov.demo import CAPABILITIES
     from tests.conftest import TEST_PASSWORD, start_ganache
 
     with tempfile.TemporaryDirectory(prefix="cogov-audit-bench-demo-") as tmp:

@@ -1,7 +1,7 @@
 """End-to-end fixtures: the demo chain (private Ganache, seeded like `make demo`), the app served
 over real HTTP, and headless Chromium driven by Playwright.
 
-The demo chain is seeded by the demo modules (``ledger.demo.data``, ``ledger.demo.fund`` once it
+The demo chain is seeded by the demo modules (``cogov.demo.data``, ``cogov.demo.fund`` once it
 exists); until the fund part lands, :func:`_seed_fund_scenario` seeds a small fund history
 through the contract functions. A few gateway accesses and refusals are added so the portal's
 data-sharing statistics have something to count.
@@ -80,7 +80,7 @@ def _facts_from_chain(led: Any) -> dict[str, Any]:
 
 
 def _seed_fund_scenario(ctx: Any) -> None:
-    """A small fund history through the contract functions (used until ledger.demo.fund exists).
+    """A small fund history through the contract functions (used until cogov.demo.fund exists).
 
     Three projects: #1 (elevator, earmarked + pool money, one milestone paid), #2 (fully paid from
     the pool: completed), #3 (rejected by the committee).
@@ -128,8 +128,8 @@ def _seed_fund_scenario(ctx: Any) -> None:
 
 def _seed_data_activity(ctx: Any) -> None:
     """Gateway traffic for the statistics: two served accesses and two refused attempts."""
+    from cogov.demo.data import BINS, ELDERLY
     from ledger.data_sharing import DataSharing, GrantState
-    from ledger.demo.data import BINS, ELDERLY
     from ledger.errors import AccessDenied
     from ledger.gateway import Gateway, GatewayStore, load_master_key
 
@@ -157,8 +157,8 @@ def _seed_data_activity(ctx: Any) -> None:
 def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
     """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
     from api.settings import Settings
+    from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.client import Ledger
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
     from ledger.keys import Keystore
@@ -203,9 +203,9 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
             led.register(name, dep.address)
         ctx = DemoContext(settings, led, ks, signers, lambda _msg: None, settings.manifest_path.parent)
         seed_members(ctx)
-        importlib.import_module("ledger.demo.data").seed(ctx)
+        importlib.import_module("cogov.demo.data").seed(ctx)
         try:
-            fund_demo = importlib.import_module("ledger.demo.fund")
+            fund_demo = importlib.import_module("cogov.demo.fund")
         except ModuleNotFoundError:
             fund_demo = None
         if fund_demo is not None:

@@ -62,9 +62,9 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
 
 def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str]]:  # type: ignore[no-untyped-def]
     """A fresh Ganache with the suite deployed and the demo members admitted: (ctx, ledger, signers, said)."""
+    from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.client import Ledger
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
     from ledger.keys import Keystore
@@ -98,8 +98,8 @@ def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str
 
 
 def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.data_sharing import GrantState, RequestState
-    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)
     seed(ctx)
@@ -128,8 +128,8 @@ def test_demo_seed_acts_only_on_its_own_records_on_a_used_chain(ganache_factory,
     owner, under another demo dataset's title); a second seed completes, finds the demo's datasets by
     (owner, title), and requests, approves or denies nothing on the others'. (It stopped with
     DataNotDatasetOwner: it found datasets by title alone.)"""
+    from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.data_sharing import Classification
-    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.gateway import GatewayStore, load_master_key
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.ganache
 
 
 def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path) -> None:
+    from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+    from cogov.demo.fund import ELDERLY_CARE, GREEN, PARKING, seed
     from ledger.client import Ledger
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.demo.fund import ELDERLY_CARE, GREEN, PARKING, seed
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund as fund_eth
     from ledger.fund import Fund, MotionState, ProjectState

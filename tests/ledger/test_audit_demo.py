@@ -20,7 +20,7 @@ from ledger.manifest import ContractDeployment, Manifest
 
 pytestmark = pytest.mark.ganache
 
-COGOV = [sys.executable, "-m", "ledger.cli.__main__"]
+COGOV = [sys.executable, "-m", "cogov"]
 
 
 @dataclass
@@ -32,12 +32,11 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    from cogov.demo import CAPABILITIES, COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
     from ledger.deploy import CouncilSeat, DeployParams, deploy
     from ledger.devchain import fund
     from ledger.keys import Keystore
-    from scripts.seed_demo import CAPABILITIES
     from tests.conftest import TEST_PASSWORD, start_ganache
 
     root = tmp_path_factory.mktemp("audit-demo")

@@ -34,7 +34,7 @@ from tests.ledger.test_audit import build_fund_history, private_deployment
 
 pytestmark = pytest.mark.ganache
 
-COGOV = [sys.executable, "-m", "ledger.cli.__main__"]
+COGOV = [sys.executable, "-m", "cogov"]
 DIRECT = 100  # tokens the resident sends straight to the fund
 SMALL = 17  # small contributions after it, each in its own block
 

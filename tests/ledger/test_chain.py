@@ -75,7 +75,7 @@ def test_cli_chain_up_status_down(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "ganache.yml"
     config.write_text(f"chain_id: 1337\nport: {port}\ndb_path: {tmp_path / 'chain'}\n")
-    cogov = [sys.executable, "-m", "ledger.cli.__main__"]
+    cogov = [sys.executable, "-m", "cogov"]
     try:
         up = subprocess.run(
             [*cogov, "chain", "up", "--config", str(config)], capture_output=True, text=True, timeout=90

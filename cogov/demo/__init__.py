@@ -1,13 +1,15 @@
 """The demo scenario: a council, departments, contributors, datasets, grants and projects.
 
-``seed(ctx)`` is idempotent: it creates what is missing (keys, the deployment,
-members, and each capability's part) and leaves the rest. Each capability adds
-its part in its own module (``ledger.demo.data``, ``ledger.demo.fund``) with a
-``seed(ctx)`` function.
+:func:`seed` is idempotent: it creates what is missing (keys, the deployment,
+members, each capability's part, the demo API keys) and leaves the rest. Each
+capability adds its part in its own module (``cogov.demo.data``,
+``cogov.demo.fund``) with a ``seed(ctx)`` function. The demo belongs to the
+composition root: it writes through ``ledger`` and issues ``api`` keys.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,3 +90,35 @@ def seed_members(ctx: DemoContext) -> None:
             ctx.member_ids[label] = reg.admit(ctx.council, name, kind, roles, ctx.signers[label].address)
         else:
             ctx.member_ids[label] = m.id
+
+
+#: Each capability's part of the demo, seeded in this order.
+CAPABILITIES = ["cogov.demo.data", "cogov.demo.fund"]
+
+
+def seed_capabilities(ctx: DemoContext) -> None:
+    """Seed every capability's part of the demo (each module's ``seed(ctx)``)."""
+    for module in CAPABILITIES:
+        importlib.import_module(module).seed(ctx)
+
+
+def issue_api_keys(ctx: DemoContext) -> Path:
+    """Create the demo API keys that do not exist yet; append them to ``demo-api-keys.txt``
+    (mode 0600) beside the manifest and return that file."""
+    from api.apikeys import ApiKeyStore, engine_for
+
+    store = ApiKeyStore(engine_for(ctx.settings.service_db_url))
+    keys_file = ctx.settings.manifest_path.parent / "demo-api-keys.txt"
+    have = {k.label for k in store.list() if k.revoked_at is None}
+    lines = []
+    for label, role in API_KEYS.items():
+        name = f"demo:{label}"
+        if name in have:
+            continue
+        token, _ = store.create(name, role, ctx.signers[label].address, label)
+        lines.append(f"{label:14} {role:16} {token}")
+    if lines:
+        with keys_file.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        keys_file.chmod(0o600)
+    return keys_file

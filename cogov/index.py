@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
 
 index_app = typer.Typer(
     help="The event index of our contracts (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
