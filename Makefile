@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed ## Install Python (virtualenv) and npm dependencies, pinned
 
-compile: install ## Compile contracts/ into ledger/artifacts/ (tests/, bench/ artifacts too)
+compile: install ## Compile contracts/ into ledger/artifacts/ (contracts/test, contracts/bench into tests/, bench/artifacts/)
 	$(COGOV) compile
 
 compile-check: install ## Fail if committed artifacts differ from a fresh compile

@@ -25,6 +25,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 RESULTS_DIR = ROOT / "bench" / "results"
 
+from ledger import artifacts  # noqa: E402
+
+# The benchmarks' contracts (contracts/bench/) compile to bench/artifacts/, never shipped.
+artifacts.add_folder(ROOT / "bench" / "artifacts")
+
 os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
 os.environ["COGOV_KEYSTORE_PASSWORD"] = "bench-password-not-secret"
 PASSWORD = os.environ["COGOV_KEYSTORE_PASSWORD"]

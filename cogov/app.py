@@ -45,17 +45,22 @@ def _global(
 def compile_cmd(
     check: Annotated[bool, typer.Option("--check", help="Recompile and fail if a committed artifact differs.")] = False,
 ) -> None:
-    """Compile contracts/ (solc 0.8.28, paris, optimizer) into ledger/artifacts/."""
+    """Compile contracts/ (solc 0.8.28, paris, optimizer) into ledger/artifacts/ (contracts/test/ into
+    tests/artifacts/, contracts/bench/ into bench/artifacts/)."""
     from ledger import compiler
 
     with out.progress("compiling") as bar:
-        input_json, artifacts = compiler.compile_all(bar.message)
+        compiled = compiler.compile_sets(bar.message)
+    total = sum(len(artifacts) for _set, _input, artifacts in compiled)
     if check:
-        compiler.check_artifacts(artifacts, input_json)
-        out.ok(f"{len(artifacts)} committed artifacts match a fresh compile")
+        for artifact_set, input_json, artifacts in compiled:
+            compiler.check_artifacts(artifacts, input_json, artifact_set.out_dir)
+        out.ok(f"{total} committed artifacts match a fresh compile")
         return
-    written = compiler.write_artifacts(input_json, artifacts)
-    out.ok(f"compiled {len(artifacts)} contracts; wrote {len(written)} files to {compiler.ARTIFACTS_DIR}")
+    for artifact_set, input_json, artifacts in compiled:
+        written = compiler.write_artifacts(input_json, artifacts, artifact_set.out_dir)
+        out.ok(f"compiled {len(artifacts)} contracts; wrote {len(written)} files to {artifact_set.out_dir}")
+    out.ok(f"compiled {total} contracts")
 
 
 # ---------------------------------------------------------------- chain

@@ -20,9 +20,13 @@ os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
 os.environ["COGOV_KEYSTORE_PASSWORD"] = "test-password-not-secret"
 TEST_PASSWORD = os.environ["COGOV_KEYSTORE_PASSWORD"]
 
+from ledger import artifacts  # noqa: E402
 from ledger.chain import ChainConfig, Ganache, free_port  # noqa: E402
 from ledger.client import Ledger  # noqa: E402
 from ledger.keys import Keystore, Signer  # noqa: E402
+
+# The test-only contracts (contracts/test/) compile to tests/artifacts/, never shipped.
+artifacts.add_folder(Path(__file__).resolve().parent / "artifacts")
 
 _started: list[Ganache] = []
 
