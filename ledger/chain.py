@@ -25,27 +25,13 @@ from typing import Any
 import httpx
 import yaml
 
-from ledger.errors import ChainUnavailable, ConfigError, LedgerError
+from ledger.errors import ChainUnavailable, ConfigError, PortTaken
 
 log = logging.getLogger("ledger.chain")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GANACHE_CLI = REPO_ROOT / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
 DEFAULT_CONFIG = REPO_ROOT / "ganache.yml"
-
-
-class PortTaken(LedgerError):
-    """The port answers, but not as our chain."""
-
-    code = "port-taken"
-
-    def __init__(self, host: str, port: int, who: str) -> None:
-        super().__init__(
-            f"{host}:{port} is in use by {who}, not by our chain; "
-            "stop it or set another port in ganache.yml",
-            host=host,
-            port=port,
-        )
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,9 @@ from ledger.errors import (
     AccessDenied,
     Conflict,
     ContractReverted,
+    GatewayIntegrityError,
+    GatewayUnavailable,
     IntegrityError,
-    LedgerError,
     NotFound,
     ValidationFailed,
 )
@@ -65,29 +66,6 @@ _T = TypeVar("_T")
 
 #: The stable marker of the gateway's integrity alarms in the log.
 ALARM = "ALARM gateway-integrity"
-
-
-class GatewayUnavailable(LedgerError):
-    """This gateway cannot act for a dataset's owner (it holds none of the owner's keys)."""
-
-    http_status = 503
-    code = "gateway-unavailable"
-
-
-class GatewayIntegrityError(IntegrityError):
-    """The gateway's stored copy of a dataset failed an integrity check: a server-side
-    failure (tampering, or content that is not its owner's upload for it), nothing served."""
-
-    http_status = 500
-    code = "gateway-integrity"
-
-    def __init__(self, dataset_id: int, content_hash: bytes, reason: str) -> None:
-        super().__init__(
-            f"the gateway's stored copy of dataset {dataset_id} failed an integrity check ({reason}); "
-            "nothing was served and the operator is alerted",
-            dataset_id=dataset_id,
-            content_hash="0x" + content_hash.hex(),
-        )
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_utils import to_checksum_address
 
 from ledger.chain import _pid_alive, free_port, port_open, rpc
-from ledger.errors import ChainUnavailable, ConfigError, LedgerError
+from ledger.errors import ChainUnavailable, ConfigError, NetworkError
 from ledger.keys import Keystore, Signer
 from ledger.network.config import NetworkConfig
 from ledger.network.install import ensure_geth
@@ -51,12 +51,6 @@ SIGNER_LABEL = "signer"
 #: The JSON-RPC namespaces a node serves on loopback: ledger (eth, net, web3),
 #: operations (admin for peers, clique for signer votes, txpool, miner for tests).
 HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner"
-
-
-class NetworkError(LedgerError):
-    """The local network cannot be created, started or reached."""
-
-    code = "network-error"
 
 
 @dataclass(frozen=True)

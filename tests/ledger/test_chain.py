@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain import ChainConfig, Ganache, PortTaken, free_port, rpc
+from ledger.chain import ChainConfig, Ganache, free_port, rpc
 from ledger.client import Ledger
 from ledger.devchain import fund
+from ledger.errors import PortTaken
 from ledger.keys import Keystore
 from tests.conftest import TEST_PASSWORD
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from ledger.errors import GethUnavailable
 from ledger.keys import Keystore, Signer
 from ledger.network.clique import CliqueNetwork
 from ledger.network.config import NetworkConfig
-from ledger.network.install import GethUnavailable, ensure_geth
+from ledger.network.install import ensure_geth
 from tests.conftest import TEST_PASSWORD  # also sets the cheap test scrypt cost
 
 PERIOD = 1  # seconds per block in tests (Clique's minimum): real block times, bounded runtime
