@@ -19,14 +19,15 @@ from ledger.config import Settings
 from ledger.keys import Keystore, Signer
 from ledger.membership import Registry
 from ledger.roles import MemberKind, Role
+from ledger.testing import MemberSpec, admit_members, deploy_and_admit, open_signers
 
 # label -> (organisation name, kind, roles). The first three form the council.
-COUNCIL = {
+COUNCIL: dict[str, MemberSpec] = {
     "jiedaoban": ("街道办", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "minzhengju": ("民政局", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "shujuju": ("区数据局", MemberKind.DEPARTMENT, [Role.DATA_GOVERNANCE]),
 }
-MEMBERS = {
+MEMBERS: dict[str, MemberSpec] = {
     "weijianwei": ("卫健委", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "chengguan": ("城管", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "caizhengju": ("财政局", MemberKind.DEPARTMENT, [Role.TREASURER, Role.CONTRIBUTOR]),
@@ -57,6 +58,10 @@ API_KEYS = {
 }
 
 
+def _quiet(_message: str) -> None:
+    pass
+
+
 @dataclass
 class DemoContext:
     settings: Settings
@@ -66,6 +71,8 @@ class DemoContext:
     say: Callable[[str], None]
     state_dir: Path
     member_ids: dict[str, int] = field(default_factory=dict)
+    #: What :func:`bootstrap` deployed (nothing when the manifest's deployment was complete).
+    deployed: list[str] = field(default_factory=list)
 
     @property
     def registry(self) -> Registry:
@@ -77,19 +84,28 @@ class DemoContext:
 
 
 def seed_members(ctx: DemoContext) -> None:
-    """Admit every demo member that is not in the registry yet."""
-    reg = ctx.registry
-    for label in COUNCIL:
-        m = reg.member_of(ctx.signers[label].address)
-        assert m is not None, f"council seat {label} missing from the deployment"
-        ctx.member_ids[label] = m.id
-    for label, (name, kind, roles) in MEMBERS.items():
-        m = reg.member_of(ctx.signers[label].address)
-        if m is None:
-            ctx.say(f"admitting {name}")
-            ctx.member_ids[label] = reg.admit(ctx.council, name, kind, roles, ctx.signers[label].address)
-        else:
-            ctx.member_ids[label] = m.id
+    """Admit every demo member that is not in the registry yet (on a deployment made elsewhere)."""
+    ctx.member_ids.update(admit_members(ctx.ledger, COUNCIL, MEMBERS, ctx.signers, ctx.say))
+
+
+def bootstrap(
+    settings: Settings, password: str, say: Callable[[str], None] = _quiet, state_dir: Path | None = None
+) -> DemoContext:
+    """The demo's keys (created when missing) in ``settings.keystore_dir``, funded from the
+    development chain, the suite deployed at ``settings.rpc_urls`` (or the deployment of
+    ``settings.manifest_path`` verified), the demo members admitted. Plain files of the
+    scenario go to ``state_dir`` (default: beside the manifest)."""
+    keystore = Keystore(settings.keystore_dir)
+    signers = open_signers(keystore, ["deployer", *COUNCIL, *MEMBERS], password)
+    done = deploy_and_admit(
+        settings.rpc_urls, signers, settings.manifest_path, COUNCIL, MEMBERS,
+        confirmations=settings.confirmations, say=say,
+        threshold=2, fund_quorum=2, fund_timelock=60,  # a 60-second time lock: the demo moves chain time past it
+    )
+    return DemoContext(
+        settings, done.ledger, keystore, done.signers, say, state_dir or settings.manifest_path.parent,
+        done.member_ids, done.deployed,
+    )
 
 
 #: Each capability's part of the demo, seeded in this order.

@@ -62,38 +62,17 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
 
 def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str]]:  # type: ignore[no-untyped-def]
     """A fresh Ganache with the suite deployed and the demo members admitted: (ctx, ledger, signers, said)."""
-    from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.client import Ledger
+    from cogov.demo import bootstrap
     from ledger.config import Settings
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-    from ledger.keys import Keystore
-    from ledger.manifest import Manifest
     from tests.conftest import TEST_PASSWORD
 
     g = ganache_factory("demo")
-    ks = Keystore(tmp_path / "keys")
-    led = Ledger(g.config.url)
-    signers = {}
-    for label in ["deployer", *COUNCIL, *MEMBERS]:
-        ks.create(label, TEST_PASSWORD)
-        signers[label] = ks.signer(label, TEST_PASSWORD)
-        fund(led, signers[label].address)
-    params = DeployParams(
-        council=[  # type: ignore[list-item]
-            CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
-            for label, (name, _, roles) in COUNCIL.items()
-        ],
-        threshold=2,
-    )
-    deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
-    led = Ledger(g.config.url, Manifest.load(tmp_path / "deployment.json"))
-    for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
-        led.register(name, dep.address)
-    settings = Settings(env="test", gateway_store_dir=tmp_path / "gw", gateway_master_key_file=tmp_path / "master.key")
+    settings = Settings(env="test", rpc_urls=[g.config.url], keystore_dir=tmp_path / "keys",
+                        manifest_path=tmp_path / "deployment.json",
+                        gateway_store_dir=tmp_path / "gw", gateway_master_key_file=tmp_path / "master.key")
     said: list[str] = []
-    ctx = DemoContext(settings, led, ks, signers, said.append, tmp_path / "state")
-    seed_members(ctx)
+    ctx = bootstrap(settings, TEST_PASSWORD, said.append, state_dir=tmp_path / "state")
+    led, signers = ctx.ledger, ctx.signers
     return ctx, led, signers, said
 
 
