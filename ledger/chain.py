@@ -124,7 +124,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -177,7 +177,7 @@ class Ganache:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc.pid
         state = self._read_state()
-        if state and _pid_alive(int(state["pid"])):
+        if state and pid_alive(int(state["pid"])):
             return int(state["pid"])
         return None
 
@@ -301,7 +301,7 @@ class Ganache:
             if self._proc is not None and self._proc.pid == pid:
                 if self._proc.poll() is not None:
                     return True
-            elif not _pid_alive(pid):
+            elif not pid_alive(pid):
                 return True
             time.sleep(0.05)
         return False

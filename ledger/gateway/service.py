@@ -255,14 +255,14 @@ class Gateway:
         return meta
 
     def _save_metadata(self, doc: dict[str, Any]) -> None:
-        from ledger.gateway.store import _atomic_write
+        from ledger.gateway.store import atomic_write
 
         d = self.store.directory / "metadata"
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         h = canonical_hash(doc).hex()
         path = d / f"{h}.json"
         if not path.exists():
-            _atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+            atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
     def schema_fields(self, ds: Dataset) -> tuple[str, ...]:
         """The dataset's fields from its owner's stored (authenticated) metadata, checked against
