@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed ## Install Python (virtualenv) and npm dependencies, pinned
 
-compile: install ## Compile contracts/ into ledger/artifacts/
+compile: install ## Compile contracts/ into ledger/artifacts/ (contracts/test, contracts/bench into tests/, bench/artifacts/)
 	$(COGOV) compile
 
 compile-check: install ## Fail if committed artifacts differ from a fresh compile
@@ -68,7 +68,7 @@ test: install browser ## Install everything and run the whole test suite
 ci: compile-check gas-check test slither invariants lint ## What CI runs
 
 lint: install ## ruff and mypy
-	$(VENV)/bin/ruff check ledger api tests scripts
+	$(VENV)/bin/ruff check ledger api cogov tests scripts
 	$(VENV)/bin/mypy
 
 clean-chain: chain-down ## Stop the chain and delete its data and the demo state (.cogov/)

@@ -10,16 +10,7 @@ import time
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.errors import LedgerError
-
-
-class TooManyRequests(LedgerError):
-    http_status = 429
-    code = "rate-limited"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limit exceeded; retry after {retry_after}s", retry_after=retry_after)
-        self.retry_after = retry_after
+from api.problems import TooManyRequests
 
 
 class RateLimiter:

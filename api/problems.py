@@ -1,16 +1,17 @@
 """One place that maps errors to RFC 9457 problem+json responses.
 
-``LedgerError`` subclasses carry their HTTP status: 4xx for the caller's
-fault, 503 when the chain is unreachable or is not the deployment's chain.
-Reverts are classified by the custom error's name (a role or ownership
-refusal is 403, an unknown record 404, anything else 409). Nothing ever
-answers a bare 500 with a stack trace.
+The library's errors know nothing of HTTP. :data:`STATUS` gives each error class
+its status (the most specific class listed wins): 4xx for the caller's fault, 503
+when the chain is unreachable or is not the deployment's chain, 500 for the rest.
+A revert's status comes from the custom error's name (:data:`REVERT_STATUS`: a
+refusal of who asks is 403, an unknown record 404, any other refusal 409); a test
+(tests/api/test_problems.py) walks every custom error of every product ABI and
+fails when one has no entry. Nothing ever answers a bare 500 with a stack trace.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,27 +19,128 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import ChainUnavailable, ContractReverted, LedgerError
+from ledger.errors import (
+    AccessDenied,
+    ChainMismatch,
+    ChainUnavailable,
+    Conflict,
+    ContractReverted,
+    DeploymentMismatch,
+    GatewayIntegrityError,
+    GatewayUnavailable,
+    IndexUnavailable,
+    IntegrityError,
+    LedgerError,
+    NotDeployed,
+    NotFound,
+    QuotaExceeded,
+    TextsTooLarge,
+    TransactionFailed,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 log = logging.getLogger("api")
 
 PROBLEM = "application/problem+json"
-_FORBIDDEN = re.compile(
-    r"(CannotVote|TreasurerIsBeneficiary|ContributorKindRefused|ApproverConflict|NotDatasetOwner|Not(Council|Owner|Proposer|Treasurer|Committee|Member|Authori[sz]ed|Requester|Grantee|Allowed|Department|DataGovernance|Contributor|Gateway)|Unauthori[sz]ed|MissingRole|AccessControl|SameApprover|Frozen|SelfVote|ConflictOfInterest|Inactive)"
+
+
+class TooManyRequests(LedgerError):
+    """The caller's rate limit is used up (the API's own refusal; nothing of the library raises it)."""
+
+    code = "rate-limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded; retry after {retry_after}s", retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+#: The HTTP status of each error class; a class not listed has its nearest listed base's.
+STATUS: dict[type[LedgerError], int] = {
+    LedgerError: 500,  # ConfigError, KeystoreError, ArtifactMismatch, CompileError, NetworkError, ...
+    ValidationFailed: 422,
+    Unauthenticated: 401,
+    AccessDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    ContractReverted: 409,  # refined by the custom error's name: REVERT_STATUS
+    IntegrityError: 422,
+    GatewayIntegrityError: 500,  # our stored copy failed, not the caller's input
+    QuotaExceeded: 429,  # the number of texts (TooManyTexts)
+    TextsTooLarge: 413,
+    TooManyRequests: 429,
+    ChainUnavailable: 503,
+    ChainMismatch: 503,
+    DeploymentMismatch: 503,
+    NotDeployed: 503,
+    TransactionFailed: 503,
+    IndexUnavailable: 503,
+    GatewayUnavailable: 503,
+}
+
+#: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
+_FORBIDDEN = (
+    "CreditNotTreasurer", "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
+    "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
+    "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
+    "FundNotTreasurer", "FundProposerCannotVote", "FundTreasurerIsBeneficiary", "RegistryMemberInactive",
+    "RegistryNotCouncil", "RegistryNotProposer",
 )
-_NOT_FOUND = re.compile(r"(Unknown|NotFound|Nonexistent)")
-#: Names the patterns above would misread: a refusal of what was asked, not of who asks.
-_EXACT = {"FundBeneficiaryNotMember": 409}
+#: Custom errors naming a record that does not exist: 404.
+_NOT_FOUND = (
+    "DataUnknownBatch", "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
+    "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
+    "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
+)
+#: Custom errors refusing what is asked in the current state: 409.
+_CONFLICT = (
+    "CreditDepositAlreadyRecorded", "CreditRedemptionAlreadyRecorded", "CreditZeroAmount",
+    "CreditZeroReference", "DataAlreadyApproved", "DataContentHashTaken", "DataEmptyBatch",
+    "DataGovernanceNotRequired", "DataGrantClosed", "DataGrantDatasetMismatch", "DataGrantFreezeUnchanged",
+    "DataGrantNotActive", "DataGrantNotRenewable", "DataInvalidBatchWindow", "DataInvalidDuration",
+    "DataInvalidRequestTtl", "DataInvalidTitle", "DataMemberFreezeUnchanged", "DataNoRenewalPending",
+    "DataRenewalMismatch", "DataRequestNotOpen", "DataRequesterIsOwner", "DataZeroAttempts", "DataZeroHash",
+    "ERC20InsufficientAllowance", "ERC20InsufficientBalance", "ERC20InvalidApprover", "ERC20InvalidReceiver",
+    "ERC20InvalidSender", "ERC20InvalidSpender", "FundAlreadyRefunded", "FundAlreadyVoted",
+    "FundBeneficiaryNotMember", "FundBudgetMismatch", "FundExceedsAvailable", "FundExceedsMilestone",
+    "FundInsufficientPool", "FundInvalidMilestoneCount", "FundInvalidQuorum", "FundInvalidVotingPeriod",
+    "FundMotionNotOpen", "FundMotionPending", "FundNotRefundable", "FundNothingToRefund", "FundProjectClosed",
+    "FundProjectNotActive", "FundProjectNotApproved", "FundProjectNotOpenForFunding", "FundProjectStillOpen",
+    "FundTimeLocked", "FundTransferShortfall", "FundZeroAddress", "FundZeroAmount", "FundZeroBeneficiary",
+    "FundZeroMilestone", "FundZeroReference", "ReentrancyGuardReentrantCall", "RegistryAccountNotOfMember",
+    "RegistryAccountTaken", "RegistryAlreadyApproved", "RegistryCouncilBelowThreshold", "RegistryEmptyName",
+    "RegistryInvalidChange", "RegistryInvalidLifetime", "RegistryInvalidThreshold", "RegistryLastAccount",
+    "RegistryNodeTaken", "RegistryProposalNotOpen", "RegistryRoleUnchanged", "RegistryThresholdNotMet",
+    "RegistryZeroAccount", "SafeERC20FailedOperation",
+)
+#: Names the ledger gives reverts that are no custom error of ours (Solidity's built-ins, a revert
+#: without data, a mined revert the pre-flight did not name). UnknownRevert stays 404, as the
+#: name-matching rule this map replaced classified it.
+NOT_CUSTOM = {"Error": 409, "Panic": 409, "TransactionReverted": 409, "UnknownRevert": 404}
+
+#: The status of a revert by its custom error's name; a name of no product contract is a 409.
+REVERT_STATUS: dict[str, int] = {
+    **dict.fromkeys(_CONFLICT, 409),
+    **dict.fromkeys(_FORBIDDEN, 403),
+    **dict.fromkeys(_NOT_FOUND, 404),
+    **NOT_CUSTOM,
+}
 
 
 def revert_status(error_name: str) -> int:
-    if error_name in _EXACT:
-        return _EXACT[error_name]
-    if _FORBIDDEN.search(error_name):
-        return 403
-    if _NOT_FOUND.search(error_name):
-        return 404
-    return 409
+    return REVERT_STATUS.get(error_name, 409)
+
+
+def class_status(cls: type[LedgerError]) -> int:
+    """The status of an error class: its own entry in :data:`STATUS`, else its nearest base's."""
+    return next(STATUS[c] for c in cls.__mro__ if c in STATUS)
+
+
+def status_of(exc: LedgerError) -> int:
+    """The HTTP status of ``exc``: its custom error's for a revert, else its class's."""
+    if isinstance(exc, ContractReverted):
+        return revert_status(exc.error_name)
+    return class_status(type(exc))
 
 
 def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
@@ -56,10 +158,9 @@ def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
     sent) or mined and named afterwards (``COGOV_PREFLIGHT=false``): the hash of a
     mined revert is in the ``Cogov-Tx-Hash`` header, not the body.
     """
-    status = exc.http_status
+    status = status_of(exc)
     extra: dict[str, Any] = {"code": exc.code}
     if isinstance(exc, ContractReverted):
-        status = revert_status(exc.error_name)
         extra["error"] = exc.error_name
         extra["args"] = {k: jsonable(v) for k, v in exc.error_args.items()}
     if "retry_after" in exc.context:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.settings import LedgerSettings, Settings, service_settings
 from ledger.client import Ledger
-from ledger.errors import ChainMismatch, ChainUnavailable, LedgerError, NotDeployed
+from ledger.errors import ChainMismatch, LedgerError, NotDeployed
+from ledger.index import Follower, Indexer
 from ledger.keys import Keystore, Signer, read_password
 from ledger.manifest import Manifest
+
+if TYPE_CHECKING:
+    from ledger.fund_docs import DocStore
 
 log = logging.getLogger("api")
 
@@ -28,18 +32,16 @@ class ServiceState:
     ledger: Ledger
     keystore: Keystore
     apikeys: ApiKeyStore
+    # Typed as the store (api.idempotency.IdempotencyStore) once the send API stops threading
+    # before_send through deps.run_write (issue 15's transaction pipeline): Any until then.
+    idempotency: Any
+    docs: DocStore  # the off-chain texts behind on-chain hashes
     manifest: Manifest | None = None
-    _index: Any = None  # ledger.index.Indexer once the deployment is known (see `index`)
-    idempotency: Any = None  # api.idempotency.IdempotencyStore
-    docs: Any = None  # ledger.fund_docs.DocStore: the off-chain texts behind on-chain hashes
+    _index: Indexer | None = None  # once the deployment is known (see `index`)
+    _follower: Follower | None = None  # keeps the index current (a thread with `index_follow`)
     chain_problem: str | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _wake: threading.Event = field(default_factory=threading.Event)
-    _follower: threading.Thread | None = None
-    _index_lock: threading.RLock = field(default_factory=threading.RLock)
-    _indexed: threading.Condition = field(default_factory=threading.Condition)
+    _written_lock: threading.Lock = field(default_factory=threading.Lock)
     _written_block: int = -1  # highest block of a write this service acknowledged
-    _indexed_block: int = -1  # highest block the index is known to hold
     _sent: dict[str, bytes] = field(default_factory=dict)  # tx hash -> signed bytes (202 answers)
     _password: str | None = None
 
@@ -122,28 +124,41 @@ class ServiceState:
     # -------------------------------------------------------------- index
 
     @property
-    def index(self) -> Any:
+    def index(self) -> Indexer | None:
         """The event index; with a follower, first brought up to every write already answered.
 
         Writes do not index (the follower does): a read that comes after an
         acknowledged write wakes the follower and waits until that write's block is
         indexed, so a caller always reads its own writes.
         """
-        idx = self._index
-        if idx is not None and self._follower is not None and self._written_block > self._indexed_block:
-            self._await_indexed(self._written_block)
-        return idx
+        follower = self._follower
+        if (
+            follower is not None
+            and follower.running
+            and self._written_block > follower.indexed_block
+            and not follower.wait_for(self._written_block, READ_YOUR_WRITES_WAIT)
+        ):
+            log.warning("index still below block %d after %.0fs; answering from it", self._written_block,
+                        READ_YOUR_WRITES_WAIT)
+        return self._index
 
     @index.setter
-    def index(self, value: Any) -> None:
+    def index(self, value: Indexer | None) -> None:
         self._index = value
+        self._follower = None if value is None else self._follower_of(value)
+
+    def _follower_of(self, index: Indexer) -> Follower:
+        """The library's follower (ledger.index.Follower); each round checks the chain first:
+        an unreachable chain backs off, a replaced chain stops indexing (and writes) until
+        the deployment matches again."""
+        return Follower(
+            index, poll_interval=self.settings.index_poll_interval, check=lambda: self.check_chain(fresh=True)
+        )
 
     def start_index(self) -> None:
         if self.manifest is None or self._index is not None:
             return
-        from ledger.index import Indexer
-
-        self._index = Indexer(
+        self.index = Indexer(
             self.ledger.w3,
             {name: dep.address for name, dep in self.manifest.contracts.items()},
             self.settings.index_db_url,
@@ -151,61 +166,10 @@ class ServiceState:
             start_block=self.manifest.start_block,
         )
         if self.settings.index_follow:
-            self._follower = threading.Thread(
-                target=self._follow, name="index-follower", daemon=True
-            )
+            assert self._follower is not None
             self._follower.start()
         else:
             self.catch_up()  # no follower: reads and writes catch the index up
-
-    def _follow(self) -> None:
-        """Keep the index current; rebuild it from the chain when it is lost or corrupt.
-
-        Never raises: an unreachable chain backs off, a replaced chain stops
-        indexing (and writes) until the deployment matches again. A read waiting for
-        an acknowledged write wakes it at once (:attr:`index`).
-        """
-        poll = self.settings.index_poll_interval
-        delay = poll
-        while not self._stop.is_set():
-            try:
-                self.check_chain(fresh=True)
-                self._sync_or_rebuild()
-                delay = poll
-            except ChainMismatch as exc:
-                delay = min(max(delay, poll) * 2, 30.0)
-                log.error("not indexing: %s", exc.message)
-            except (ChainUnavailable, LedgerError) as exc:
-                delay = min(max(delay, poll) * 2, 30.0)
-                log.warning("index follower: %s; retrying in %.1fs", exc, delay)
-            except Exception:  # a bug must not kill the follower silently
-                delay = min(max(delay, poll) * 2, 30.0)
-                log.exception("index follower crashed; retrying in %.1fs", delay)
-            self._wake.wait(delay)  # a read waiting for a write's block cuts this short
-            self._wake.clear()
-
-    def _sync_or_rebuild(self) -> None:
-        idx = self._index
-        assert idx is not None
-        with self._index_lock:
-            health = idx.health()
-            if not health.ok and not health.rebuilding:
-                log.warning("event index degraded (%s): rebuilding it from the chain", health.reason)
-                idx.rebuild()
-            else:
-                idx.sync()
-            last = idx.last_block()
-        with self._indexed:
-            self._indexed_block = -1 if last is None else last
-            self._indexed.notify_all()
-
-    def _await_indexed(self, block: int) -> None:
-        """Wait (bounded) until the follower has indexed ``block``; a stale read rather than none."""
-        self._wake.set()
-        with self._indexed:
-            if not self._indexed.wait_for(lambda: self._indexed_block >= block, READ_YOUR_WRITES_WAIT):
-                log.warning("index still below block %d after %.0fs; answering from it", block,
-                            READ_YOUR_WRITES_WAIT)
 
     def catch_up(self, block: int | None = None) -> None:
         """After a write (its block given) or before a read: make the index current.
@@ -215,23 +179,22 @@ class ServiceState:
         (:attr:`index`); under a stream of writes the follower keeps its own pace, one
         sync for many writes. Without a follower the index is synced now, best effort.
         """
-        if self._index is None:
+        follower = self._follower
+        if follower is None:
             return
-        if self._follower is not None:
-            if block is not None and block > self._written_block:
-                with self._indexed:
+        if follower.running:
+            if block is not None:
+                with self._written_lock:
                     self._written_block = max(self._written_block, block)
             return
         try:
-            self._sync_or_rebuild()
-        except (ChainUnavailable, LedgerError) as exc:
+            follower.sync_once()
+        except LedgerError as exc:
             log.warning("index catch-up failed: %s", exc)
 
     def close(self) -> None:
         gateway = getattr(self, "_data_gateway", None)  # built by api/routers/data.py on first use
         if gateway is not None:
             gateway.close()  # records the refusals it counted
-        self._stop.set()
-        self._wake.set()
         if self._follower is not None:
-            self._follower.join(timeout=5)
+            self._follower.stop()

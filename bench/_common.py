@@ -1,8 +1,9 @@
 """Shared set-up of the benchmarks: environment report, a private chain with the suite deployed.
 
 Every benchmark starts its own Ganache on a free port with its own data directory
-(never the demo's chain), deploys the suite, admits the standard members of the
-test suite, and stops the chain at the end, even when it fails.
+(never the demo's chain), deploys the suite and admits the standard members
+(ledger.testing: the bootstrap the tests use too), and stops the chain at the end,
+even when it fails. Nothing here imports from tests/.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ RESULTS_DIR = ROOT / "bench" / "results"
 os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
 os.environ["COGOV_KEYSTORE_PASSWORD"] = "bench-password-not-secret"
 PASSWORD = os.environ["COGOV_KEYSTORE_PASSWORD"]
+
+from ledger import artifacts  # noqa: E402
+from ledger.client import Ledger  # noqa: E402
+from ledger.keys import Signer  # noqa: E402
+from ledger.testing import Deployment, deploy_standard, start_ganache  # noqa: E402
+
+# The benchmarks' contracts (contracts/bench/) compile to bench/artifacts/, never shipped.
+artifacts.add_folder(ROOT / "bench" / "artifacts")
 
 
 def environment() -> dict[str, Any]:
@@ -83,9 +92,9 @@ def say(msg: str) -> None:
 
 @dataclass
 class Suite:
-    """A private Ganache with the suite deployed and the standard members admitted."""
+    """A private Ganache with the standard deployment (ledger.testing.deploy_standard)."""
 
-    deployment: Any  # tests.conftest.Deployment
+    deployment: Deployment
     root: Path
 
     @property
@@ -93,44 +102,19 @@ class Suite:
         return str(self.deployment.ganache.config.url)
 
     @property
-    def signers(self) -> dict[str, Any]:
+    def signers(self) -> dict[str, Signer]:
         return dict(self.deployment.signers)
 
-    def ledger(self, **kw: Any) -> Any:
+    def ledger(self, **kw: Any) -> Ledger:
         return self.deployment.ledger(**kw)
 
 
 @contextmanager
 def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int = 3600) -> Iterator[Suite]:
-    from ledger.client import Ledger
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-    from ledger.keys import Keystore
-    from tests.conftest import KEY_LABELS, Deployment, admit_standard_members, start_ganache
-
     root = Path(tempfile.mkdtemp(prefix=prefix))
     g = start_ganache(root)
     try:
-        ks = Keystore(root / "keys")
-        led0 = Ledger(g.config.url)
-        signers = {}
-        for label in KEY_LABELS:
-            ks.create(label, PASSWORD)
-            signers[label] = ks.signer(label, PASSWORD)
-            fund(led0, signers[label].address)
-        params = DeployParams(
-            council=[
-                CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
-                CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-            ],
-            threshold=2,
-            fund_quorum=fund_quorum,
-            fund_timelock=fund_timelock,
-        )
-        deploy(led0, signers["deployer"], params, root / "deployment.json")
-        d = Deployment(g, ks, root / "deployment.json", signers, root)
-        admit_standard_members(d)
+        d = deploy_standard(g, root, PASSWORD, fund_quorum=fund_quorum, fund_timelock=fund_timelock)
         yield Suite(d, root)
     finally:
         g.stop(timeout=10)

@@ -55,14 +55,22 @@ from ledger.audit import AuditOptions, run_audit
 from ledger.audit.rpc import Rpc, RpcFailed
 from ledger.client import Ledger
 from ledger.data_sharing import Classification, DataSharing
-from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.errors import ChainUnavailable
 from ledger.keys import Signer
 from ledger.manifest import Manifest
-from ledger.membership import Registry
 from ledger.roles import MemberKind, Role
+from ledger.testing import STANDARD_COUNCIL, MemberSpec, deploy_and_admit
 
-LABELS = ["deployer", "c1", "c2", "c3", "dept_a", "dept_b", "treasurer", "cm_a", "cm_b", "resident"]
+#: The members this benchmark admits beside the standard council (ledger.testing.STANDARD_COUNCIL).
+BENCH_MEMBERS: dict[str, MemberSpec] = {
+    "dept_a": ("卫健委", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
+    "dept_b": ("城管", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
+    "treasurer": ("财政局", MemberKind.DEPARTMENT, [Role.TREASURER]),
+    "cm_a": ("委员会甲", MemberKind.RESIDENT_GROUP, [Role.FUND_COMMITTEE]),
+    "cm_b": ("委员会乙", MemberKind.ENTERPRISE, [Role.FUND_COMMITTEE]),
+    "resident": ("居民", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR]),
+}
+LABELS = ["deployer", *STANDARD_COUNCIL, *BENCH_MEMBERS]
 RECORD_GAS = 120_000  # gas limit per recordAccess (it uses ~55k)
 GETH_BLOCK_GAS = 300_000_000  # gas target 150M: ~2,700 records a block would fill it
 GETH_BACKLOG = 2_000  # unmined records in the pool at most: every block stays under the target
@@ -144,39 +152,13 @@ def geth_chain(root: Path, fund: list[str]) -> Iterator[dict[str, Any]]:
 
 def setup(url: str, root: Path, kind: str, s: dict[str, Signer]) -> tuple[Ledger, Manifest, int]:
     """The suite, members, a grant, a small fund history. Returns (ledger, manifest, grant id)."""
-    led0 = Ledger(url)
-    if kind == "ganache":
-        from ledger.devchain import fund
-
-        for sg in s.values():
-            fund(led0, sg.address)
     timelock = 60 if kind == "ganache" else 2
-    params = DeployParams(
-        council=[
-            CouncilSeat(name="街道办", account=s["c1"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="民政局", account=s["c2"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="区数据局", account=s["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-        ],
-        threshold=2,
-        fund_quorum=2,
-        fund_timelock=timelock,
+    done = deploy_and_admit(  # geth funded every account at genesis
+        url, s, root / "deployment.json", STANDARD_COUNCIL, BENCH_MEMBERS,
+        fund_accounts=kind == "ganache", fund_quorum=2, fund_timelock=timelock,
     )
-    deploy(led0, s["deployer"], params, root / "deployment.json")
+    led = done.ledger
     m = Manifest.load(root / "deployment.json")
-    led = Ledger(url, m)
-    for name, dep in m.contracts.items():
-        led.register(name, dep.address)
-    reg = Registry(led)
-    council = [s["c1"], s["c2"], s["c3"]]
-    for label, name, mkind, roles in [
-        ("dept_a", "卫健委", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
-        ("dept_b", "城管", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
-        ("treasurer", "财政局", MemberKind.DEPARTMENT, [Role.TREASURER]),
-        ("cm_a", "委员会甲", MemberKind.RESIDENT_GROUP, [Role.FUND_COMMITTEE]),
-        ("cm_b", "委员会乙", MemberKind.ENTERPRISE, [Role.FUND_COMMITTEE]),
-        ("resident", "居民", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR]),
-    ]:
-        reg.admit(council, name, mkind, roles, s[label].address)
     ds = DataSharing(led)
     did, _ = ds.register(
         s["dept_a"], "bench dataset", Classification.INTERNAL, keccak(text="m"), keccak(text="s"), keccak(text="c")
@@ -410,50 +392,21 @@ def profile_audit(url: str, m: Manifest, to_block: int | None) -> str:
 
 
 def demo_chain(repeat: int) -> dict[str, Any]:
-    """The real demo scenario (as tests/ledger/test_audit_demo.py builds it) on a private Ganache."""
-    import importlib
-
+    """The real demo scenario (cogov.demo, as tests/ledger/test_audit_demo.py builds it) on a private Ganache."""
+    from bench._common import PASSWORD
+    from cogov.demo import bootstrap, seed_capabilities
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.devchain import fund
-    from ledger.keys import Keystore
-    from scripts.seed_demo import CAPABILITIES
-    from tests.conftest import TEST_PASSWORD, start_ganache
+    from ledger.testing import start_ganache
 
     with tempfile.TemporaryDirectory(prefix="cogov-audit-bench-demo-") as tmp:
         root = Path(tmp)
         g = start_ganache(root / "chain")
         try:
-            ks = Keystore(root / "keys")
-            led = Ledger(g.config.url)
-            signers = {}
-            for label in ["deployer", *COUNCIL, *MEMBERS]:
-                ks.create(label, TEST_PASSWORD)
-                signers[label] = ks.signer(label, TEST_PASSWORD)
-                fund(led, signers[label].address)
-            params = DeployParams(
-                council=[
-                    CouncilSeat(name=name, kind=kind, roles=roles, account=signers[label].address)
-                    for label, (name, kind, roles) in COUNCIL.items()
-                ],
-                threshold=2,
-                fund_quorum=2,
-                fund_timelock=60,
-            )
-            deploy(led, signers["deployer"], params, root / "deployment.json")
+            settings = Settings(env="test", rpc_urls=[g.config.url], keystore_dir=root / "keys",
+                                manifest_path=root / "deployment.json",
+                                gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key")
+            seed_capabilities(bootstrap(settings, PASSWORD, state_dir=root / "state"))
             m = Manifest.load(root / "deployment.json")
-            led = Ledger(g.config.url, m)
-            for name, dep in m.contracts.items():
-                led.register(name, dep.address)
-            settings = Settings(env="test", gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key")
-            ctx = DemoContext(settings, led, ks, signers, lambda _m: None, root / "state")
-            seed_members(ctx)
-            for module in CAPABILITIES:
-                try:
-                    mod = importlib.import_module(module)
-                except ModuleNotFoundError:
-                    continue
-                mod.seed(ctx)
             return time_audit(g.config.url, m, None, repeat, g.pid)
         finally:
             g.stop(timeout=30)

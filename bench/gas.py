@@ -49,7 +49,7 @@ def h(text: str) -> bytes:
 
 
 def measure() -> tuple[dict[str, int], dict[str, Any]]:
-    from tests.contracts.conftest import CHANGE, KIND, Chain, Council, roles_mask
+    from ledger.testing.evm import CHANGE, KIND, Chain, Council, roles_mask
 
     # Fixed account keys: a zero byte in a random address would move calldata gas by 12 and
     # make `--check` flaky. The seed is a fixed name, never tuned.
@@ -266,14 +266,14 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
 
 
 def _payload(change: str, *args: Any) -> bytes:
-    from tests.contracts.conftest import payload
+    from ledger.testing.evm import payload
 
     return payload(change, *args)
 
 
 def coverage_gaps(gas: dict[str, int]) -> list[str]:
     """State-changing functions of our contracts without a measured row."""
-    from tests.contracts.conftest import state_changing_functions
+    from ledger.testing.evm import state_changing_functions
 
     measured = {k.split(" ")[0] for k in gas}
     missing = []

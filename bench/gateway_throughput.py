@@ -1,6 +1,6 @@
 """Gateway throughput vs a plain static route, and the gas of every data-sharing operation.
 
-Starts a private Ganache, deploys the suite, serves the API with uvicorn on
+Starts a private Ganache with the suite deployed (bench/_common.suite), serves the API with uvicorn on
 loopback, uploads a ~1 MB CSV, grants it, then times sequential fetches:
 
 * gateway: ``GET /api/v1/datasets/{id}/data`` (grant check on chain, decrypt at
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,41 +31,14 @@ def main() -> None:
     ns = ap.parse_args()
 
     from api.apikeys import ApiKeyStore, engine_for
+    from api.testing import LiveServer, make_settings
+    from bench._common import suite
     from ledger.data_sharing import DataSharing, scope_hash, text_hash
     from ledger.gateway import open_sealed
-    from tests.api.conftest import LiveServer, make_settings
-    from tests.api.test_data_support import register_data_key
-    from tests.conftest import (
-        KEY_LABELS,
-        TEST_PASSWORD,
-        Deployment,
-        admit_standard_members,
-        start_ganache,
-    )
+    from ledger.testing import register_data_key
 
-    root = Path(tempfile.mkdtemp(prefix="cogov-bench-"))
-    g = start_ganache(root)
-    try:
-        from ledger.client import Ledger
-        from ledger.deploy import CouncilSeat, DeployParams, deploy
-        from ledger.devchain import fund
-        from ledger.keys import Keystore
-
-        ks = Keystore(root / "keys")
-        led0 = Ledger(g.config.url)
-        signers = {}
-        for label in KEY_LABELS:
-            ks.create(label, TEST_PASSWORD)
-            signers[label] = ks.signer(label, TEST_PASSWORD)
-            fund(led0, signers[label].address)
-        params = DeployParams(council=[  # type: ignore[list-item]
-            CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-        ], threshold=2)
-        deploy(led0, signers["deployer"], params, root / "deployment.json")
-        d = Deployment(g, ks, root / "deployment.json", signers, root)
-        admit_standard_members(d)
+    with suite() as bench_suite:
+        d, signers, root = bench_suite.deployment, bench_suite.signers, bench_suite.root
         priv = register_data_key(d, "c1")
 
         # ~size-mb of synthetic CSV
@@ -176,8 +148,6 @@ def main() -> None:
             "gateway_fetch_plus_client_decrypt_ms": round(with_decrypt * 1000, 1),
             "gas": gas,
         }, indent=2, ensure_ascii=False))
-    finally:
-        g.stop(timeout=10)
 
 
 if __name__ == "__main__":

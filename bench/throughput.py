@@ -309,10 +309,7 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
     import httpx
 
     from api.apikeys import ApiKeyStore, engine_for
-    from ledger.gateway import generate_keypair
-    from ledger.membership import Registry
-    from ledger.roles import ChangeKind
-    from tests.conftest import MEMBER_IDS
+    from ledger.testing import register_data_key
 
     directory = s.root / "api"
     directory.mkdir(exist_ok=True)
@@ -324,8 +321,7 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
     # serialises the contributions of one account through its receipt, to protect its allowance).
     contributors = [tokens["resident"], *_extra_contributor_accounts(s, store, CONCURRENCY - 1)]
     # the grantee needs an X25519 key on chain to receive sealed data
-    _, pub = generate_keypair()
-    Registry(s.ledger()).enact(s.deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS["dept_a"], pub)
+    register_data_key(s.deployment, "dept_a")
     out: dict[str, Any] = {}
     with Server(env, directory) as server:
         auth = {lb: {"Authorization": f"Bearer {t}"} for lb, t in tokens.items()}
@@ -383,16 +379,12 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
 
     from api.apikeys import ApiKeyStore, engine_for
     from api.main import create_app
-    from ledger.gateway import generate_keypair
-    from ledger.membership import Registry
-    from ledger.roles import ChangeKind
-    from tests.api.conftest import make_settings
-    from tests.conftest import MEMBER_IDS
+    from api.testing import make_settings
+    from ledger.testing import register_data_key
 
     os.environ["COGOV_KEYSTORE_PASSWORD"] = C.PASSWORD
     C.credit_for_contributions(s, "resident", 10**15)
-    _, pub = generate_keypair()
-    Registry(s.ledger()).enact(s.deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS["dept_a"], pub)
+    register_data_key(s.deployment, "dept_a")
     directory = s.root / "api-rpc"
     directory.mkdir(exist_ok=True)
     settings = make_settings(s.deployment, directory, index_follow=True)
@@ -465,7 +457,7 @@ def _extra_contributor_accounts(s: C.Suite, store: Any, n: int) -> list[str]:
     from ledger.devchain import fund
     from ledger.membership import Registry
     from ledger.roles import ChangeKind
-    from tests.conftest import MEMBER_IDS
+    from ledger.testing import MEMBER_IDS
 
     led = s.ledger()
     reg = Registry(led)

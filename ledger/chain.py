@@ -25,27 +25,13 @@ from typing import Any
 import httpx
 import yaml
 
-from ledger.errors import ChainUnavailable, ConfigError, LedgerError
+from ledger.errors import ChainUnavailable, ConfigError, PortTaken
 
 log = logging.getLogger("ledger.chain")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GANACHE_CLI = REPO_ROOT / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
 DEFAULT_CONFIG = REPO_ROOT / "ganache.yml"
-
-
-class PortTaken(LedgerError):
-    """The port answers, but not as our chain."""
-
-    code = "port-taken"
-
-    def __init__(self, host: str, port: int, who: str) -> None:
-        super().__init__(
-            f"{host}:{port} is in use by {who}, not by our chain; "
-            "stop it or set another port in ganache.yml",
-            host=host,
-            port=port,
-        )
 
 
 @dataclass(frozen=True)
@@ -138,7 +124,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -191,7 +177,7 @@ class Ganache:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc.pid
         state = self._read_state()
-        if state and _pid_alive(int(state["pid"])):
+        if state and pid_alive(int(state["pid"])):
             return int(state["pid"])
         return None
 
@@ -315,7 +301,7 @@ class Ganache:
             if self._proc is not None and self._proc.pid == pid:
                 if self._proc.poll() is not None:
                     return True
-            elif not _pid_alive(pid):
+            elif not pid_alive(pid):
                 return True
             time.sleep(0.05)
         return False

@@ -5,11 +5,15 @@ otherwise the pinned npm ``solc`` (solc-js) through ``scripts/solc-shim.js``,
 since native binaries cannot be downloaded here. Both produce identical output
 for the same version and input.
 
-The result is written to ``ledger/artifacts/``: one JSON file per contract
-(ABI, bytecode, deployed bytecode, immutable references, metadata, source
-hashes) and ``_standard_input.json``, the full standard-JSON input with every
-source inlined, so that an installed ``ledger`` needs no Node.js at run time
-and an auditor can recompile exactly what was deployed.
+Three sets of contracts compile apart, each from its own standard-JSON input
+into its own folder (:data:`SETS`): the product's (everything under
+``contracts/`` but the two folders below) into ``ledger/artifacts/``, the only
+ones the installed package ships; ``contracts/test/`` into ``tests/artifacts/``;
+``contracts/bench/`` into ``bench/artifacts/``. Each folder holds one JSON file
+per contract (ABI, bytecode, deployed bytecode, immutable references, metadata,
+source hashes) and ``_standard_input.json``, the full standard-JSON input with
+every source inlined, so that an installed ``ledger`` needs no Node.js at run
+time and an auditor can recompile exactly what was deployed.
 """
 
 from __future__ import annotations
@@ -36,6 +40,29 @@ CONTRACTS_DIR = REPO_ROOT / "contracts"
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 SHIM = REPO_ROOT / "scripts" / "solc-shim.js"
 STANDARD_INPUT_FILE = "_standard_input.json"
+
+
+@dataclass(frozen=True)
+class ArtifactSet:
+    """Contracts compiled together from one standard-JSON input into one folder."""
+
+    name: str
+    #: The folder whose ``.sol`` files are the set's own contracts.
+    sources: Path
+    out_dir: Path
+    #: Folders under ``sources`` that belong to other sets.
+    exclude: tuple[Path, ...] = ()
+
+    def owns(self, path: Path) -> bool:
+        path = path.resolve()
+        return path.is_relative_to(self.sources) and not any(path.is_relative_to(x) for x in self.exclude)
+
+
+TEST = ArtifactSet("test", CONTRACTS_DIR / "test", REPO_ROOT / "tests" / "artifacts")
+BENCH = ArtifactSet("bench", CONTRACTS_DIR / "bench", REPO_ROOT / "bench" / "artifacts")
+PRODUCT = ArtifactSet("product", CONTRACTS_DIR, ARTIFACTS_DIR, exclude=(TEST.sources, BENCH.sources))
+#: Every set, the product's first; each ``.sol`` file under ``contracts/`` belongs to exactly one.
+SETS = (PRODUCT, TEST, BENCH)
 
 # Fields of an artifact that `compile --check` compares.
 CHECKED_FIELDS = ("abi", "bytecode", "deployedBytecode", "metadata", "sourceHashes")
@@ -99,9 +126,17 @@ def find_compiler() -> Compiler:
     return Compiler(SHIM, SOLC_VERSION, native=False)
 
 
-def source_files(contracts_dir: Path = CONTRACTS_DIR) -> list[Path]:
-    """Every ``.sol`` file under ``contracts/``, sorted for determinism."""
-    return sorted(p for p in contracts_dir.rglob("*.sol") if p.is_file())
+def source_files(artifact_set: ArtifactSet = PRODUCT) -> list[Path]:
+    """The set's own ``.sol`` files, sorted for determinism."""
+    return sorted(p for p in artifact_set.sources.rglob("*.sol") if p.is_file() and artifact_set.owns(p))
+
+
+def set_of(path: Path) -> ArtifactSet:
+    """The set a ``.sol`` file under ``contracts/`` belongs to."""
+    for artifact_set in SETS:
+        if artifact_set.owns(path):
+            return artifact_set
+    raise CompileError(f"{path} is not under {CONTRACTS_DIR}")
 
 
 def _source_key(path: Path) -> str:
@@ -138,7 +173,7 @@ _IMPORT_RE = re.compile(r'^\s*import\s+(?:[^"\']*from\s+)?["\']([^"\']+)["\']', 
 
 
 def standard_input(files: list[Path] | None = None) -> dict[str, Any]:
-    """The full standard-JSON input: our sources and their import closure, inlined."""
+    """The full standard-JSON input: ``files`` (the product's by default) and their import closure, inlined."""
     files = source_files() if files is None else files
     sources: dict[str, str] = {}
     pending = [_source_key(p) for p in files]
@@ -186,16 +221,18 @@ def _format_errors(stdout: str) -> str:
 
 
 def build_artifacts(
-    input_json: dict[str, Any], output: dict[str, Any], compiler_version: str
+    input_json: dict[str, Any], output: dict[str, Any], compiler_version: str, own: list[Path] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Artifacts for every contract defined under ``contracts/`` (not the imported libraries)."""
+    """Artifacts for every contract defined in ``own`` (default: every file under ``contracts/``;
+    never the imported libraries, nor another set's contracts a file imports)."""
+    own_units = None if own is None else {_source_key(p) for p in own}
     artifacts: dict[str, dict[str, Any]] = {}
     source_hashes = {
         unit: "0x" + hashlib.sha256(src["content"].encode()).hexdigest()
         for unit, src in input_json["sources"].items()
     }
     for unit, contracts in sorted(output.get("contracts", {}).items()):
-        if not unit.startswith("contracts/"):
+        if not unit.startswith("contracts/") or (own_units is not None and unit not in own_units):
             continue
         for name, data in sorted(contracts.items()):
             if name in artifacts:
@@ -229,23 +266,45 @@ def _public_settings() -> dict[str, Any]:
 
 
 def compile_all(
-    progress: Callable[[str], None] | None = None, only: list[Path] | None = None
+    progress: Callable[[str], None] | None = None,
+    only: list[Path] | None = None,
+    artifact_set: ArtifactSet = PRODUCT,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Compile every contract (or the files in ``only``); return (standard input, artifacts).
+    """Compile every contract of ``artifact_set`` (or the files in ``only``); return (standard input, artifacts).
 
     Writes nothing. ``only`` is for quick iteration on one folder; committed
     artifacts always come from a full compile.
     """
     say = progress or (lambda _msg: None)
-    say("collecting sources")
+    say(f"collecting the {artifact_set.name} sources")
     compiler = find_compiler()
-    input_json = standard_input(only)
+    files = source_files(artifact_set) if only is None else only
+    input_json = standard_input(files)
     say(f"compiling {len(input_json['sources'])} source units with solc {compiler.version}"
         f" ({'native' if compiler.native else 'solc-js'})")
     output = run_solc(input_json, compiler)
     version = _long_version(output, input_json)
     say("building artifacts")
-    return input_json, build_artifacts(input_json, output, version)
+    return input_json, build_artifacts(input_json, output, version, own=files)
+
+
+def compile_sets(
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[ArtifactSet, dict[str, Any], dict[str, dict[str, Any]]]]:
+    """Compile every set (:data:`SETS`): (set, standard input, artifacts) each. Writes nothing.
+
+    Raises :class:`CompileError` when two sets define a contract of the same name (one
+    lookup serves them all: :func:`ledger.artifacts.load`)."""
+    compiled = [(s, *compile_all(progress, artifact_set=s)) for s in SETS]
+    seen: dict[str, str] = {}
+    for artifact_set, _input, artifacts in compiled:
+        for name in artifacts:
+            if name in seen:
+                raise CompileError(
+                    f"two contracts named {name} ({seen[name]}, {artifact_set.name}): names must be unique"
+                )
+            seen[name] = artifact_set.name
+    return compiled
 
 
 def _long_version(output: dict[str, Any], input_json: dict[str, Any]) -> str:

@@ -7,11 +7,7 @@ development chain (Ganache); it refuses anywhere else.
 from __future__ import annotations
 
 from ledger.client import Ledger
-from ledger.errors import LedgerError
-
-
-class NotADevChain(LedgerError):
-    code = "not-a-dev-chain"
+from ledger.errors import NotADevChain
 
 
 def is_dev_chain(ledger: Ledger) -> bool:

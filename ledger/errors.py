@@ -1,9 +1,11 @@
 """One error hierarchy for everything the ledger can refuse or fail at.
 
-Every error the library raises descends from :class:`LedgerError`. The API maps
-each subclass to one HTTP status in a single exception handler, and the CLI
-prints ``str(error)`` as one line. Constructors take typed arguments and build
-the message, so call sites stay short and messages stay consistent.
+Every error the library raises descends from :class:`LedgerError`, and every
+class is declared here. The library knows nothing of HTTP: the API maps each
+class to a status in its own table (``api/problems.py``), and the CLI prints
+``str(error)`` as one line with an exit code per class. Constructors take typed
+arguments and build the message, so call sites stay short and messages stay
+consistent.
 
 No message ever contains a private key, a password or an API key.
 """
@@ -26,9 +28,7 @@ def redact_url(url: str) -> str:
 class LedgerError(Exception):
     """Root of every error raised by ``ledger``."""
 
-    #: HTTP status the API answers with. 4xx: the caller's fault; 5xx: ours or the chain's.
-    http_status: int = 500
-    #: A short machine-readable code, used as the problem type suffix.
+    #: A short machine-readable code (the API's problem type ends with it).
     code: str = "ledger-error"
 
     def __init__(self, message: str, **context: Any) -> None:
@@ -40,14 +40,18 @@ class LedgerError(Exception):
 class ConfigError(LedgerError):
     """The configuration or an input file is missing or invalid."""
 
-    http_status = 500
     code = "config-error"
+
+
+class GethUnavailable(ConfigError):
+    """geth is missing and cannot be built here."""
+
+    code = "geth-unavailable"
 
 
 class ValidationFailed(LedgerError):
     """An argument is invalid before anything is sent."""
 
-    http_status = 422
     code = "validation-failed"
 
     def __init__(self, field: str, reason: str) -> None:
@@ -59,7 +63,6 @@ class ValidationFailed(LedgerError):
 class ChainUnavailable(LedgerError):
     """The JSON-RPC endpoint does not answer."""
 
-    http_status = 503
     code = "chain-unavailable"
 
     def __init__(self, url: str, reason: str = "no answer") -> None:
@@ -69,10 +72,41 @@ class ChainUnavailable(LedgerError):
         self.reason = reason
 
 
+class PortTaken(LedgerError):
+    """The port answers, but not as our chain."""
+
+    code = "port-taken"
+
+    def __init__(self, host: str, port: int, who: str) -> None:
+        super().__init__(
+            f"{host}:{port} is in use by {who}, not by our chain; "
+            "stop it or set another port in ganache.yml",
+            host=host,
+            port=port,
+        )
+
+
+class NotADevChain(LedgerError):
+    """A development-chain helper (funding from unlocked accounts) asked of another chain."""
+
+    code = "not-a-dev-chain"
+
+
+class NetworkError(LedgerError):
+    """The local network cannot be created, started or reached."""
+
+    code = "network-error"
+
+
+class SignerSyncRefused(LedgerError):
+    """The registry would leave the network without signers."""
+
+    code = "signer-sync-refused"
+
+
 class ChainMismatch(LedgerError):
     """The connected chain is not the chain of the deployment manifest."""
 
-    http_status = 503
     code = "chain-mismatch"
 
     def __init__(self, what: str, expected: Any, actual: Any) -> None:
@@ -88,7 +122,6 @@ class ChainMismatch(LedgerError):
 class DeploymentMismatch(LedgerError):
     """Code at a manifest address differs from the committed artifact."""
 
-    http_status = 503
     code = "deployment-mismatch"
 
     def __init__(self, contract: str, address: str, reason: str) -> None:
@@ -102,7 +135,6 @@ class DeploymentMismatch(LedgerError):
 class NotDeployed(LedgerError):
     """No manifest, or the manifest lacks a contract."""
 
-    http_status = 503
     code = "not-deployed"
 
 
@@ -128,14 +160,12 @@ class CompileError(LedgerError):
 class KeystoreError(LedgerError):
     """A keystore cannot be read, decrypted or written."""
 
-    http_status = 500
     code = "keystore-error"
 
 
 class ContractReverted(LedgerError):
     """A call or transaction reverted. Custom errors are decoded by name and arguments."""
 
-    http_status = 409
     code = "contract-reverted"
 
     def __init__(
@@ -161,7 +191,6 @@ class ContractReverted(LedgerError):
 class TransactionFailed(LedgerError):
     """A transaction could not be sent or confirmed for a reason other than a revert."""
 
-    http_status = 503
     code = "transaction-failed"
 
 
@@ -190,7 +219,6 @@ class NonceSuperseded(TransactionFailed):
 class AccessDenied(LedgerError):
     """The caller lacks the right role or grant."""
 
-    http_status = 403
     code = "access-denied"
 
     def __init__(self, reason: str, **context: Any) -> None:
@@ -201,14 +229,12 @@ class AccessDenied(LedgerError):
 class Unauthenticated(LedgerError):
     """No credentials, or credentials that match nobody."""
 
-    http_status = 401
     code = "unauthenticated"
 
 
 class NotFound(LedgerError):
     """A record that does not exist."""
 
-    http_status = 404
     code = "not-found"
 
     def __init__(self, what: str, key: Any) -> None:
@@ -218,21 +244,18 @@ class NotFound(LedgerError):
 class Conflict(LedgerError):
     """The request conflicts with the current state (e.g. an idempotency key reused)."""
 
-    http_status = 409
     code = "conflict"
 
 
 class IntegrityError(LedgerError):
     """Data failed an integrity check: tampered ciphertext, a hash mismatch."""
 
-    http_status = 422
     code = "integrity-error"
 
 
 class QuotaExceeded(LedgerError):
-    """A caller's quota of stored off-chain texts is used up: 429 for the count, 413 for the bytes."""
+    """A caller's quota of stored off-chain texts is used up (:class:`TooManyTexts`, :class:`TextsTooLarge`)."""
 
-    http_status = 429
     code = "quota-exceeded"
 
     def __init__(self, what: str, limit: int, used: int, adding: int) -> None:
@@ -241,14 +264,46 @@ class QuotaExceeded(LedgerError):
             f"document quota exceeded: {used} {unit} stored, the limit is {limit} (this write adds {adding})",
             quota=what, limit=limit, used=used,
         )
-        if what == "bytes":
-            self.http_status = 413
+
+
+class TooManyTexts(QuotaExceeded):
+    """The caller's quota of stored texts (their number) is used up."""
+
+    def __init__(self, limit: int, used: int, adding: int) -> None:
+        super().__init__("count", limit, used, adding)
+
+
+class TextsTooLarge(QuotaExceeded):
+    """The caller's quota of stored text bytes is used up."""
+
+    def __init__(self, limit: int, used: int, adding: int) -> None:
+        super().__init__("bytes", limit, used, adding)
+
+
+class GatewayUnavailable(LedgerError):
+    """This gateway cannot act for a dataset's owner (it holds none of the owner's keys)."""
+
+    code = "gateway-unavailable"
+
+
+class GatewayIntegrityError(IntegrityError):
+    """The gateway's stored copy of a dataset failed an integrity check: a server-side
+    failure (tampering, or content that is not its owner's upload for it), nothing served."""
+
+    code = "gateway-integrity"
+
+    def __init__(self, dataset_id: int, content_hash: bytes, reason: str) -> None:
+        super().__init__(
+            f"the gateway's stored copy of dataset {dataset_id} failed an integrity check ({reason}); "
+            "nothing was served and the operator is alerted",
+            dataset_id=dataset_id,
+            content_hash="0x" + content_hash.hex(),
+        )
 
 
 class IndexUnavailable(LedgerError):
     """The event index is missing, corrupt or being rebuilt."""
 
-    http_status = 503
     code = "index-unavailable"
 
 

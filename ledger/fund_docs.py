@@ -66,7 +66,7 @@ import sqlalchemy as sa
 from eth_utils import keccak
 
 from ledger.commitment import Opening, commit
-from ledger.errors import ContractReverted, QuotaExceeded, ValidationFailed
+from ledger.errors import ContractReverted, QuotaExceeded, TextsTooLarge, TooManyTexts, ValidationFailed
 
 if TYPE_CHECKING:
     from ledger.client import Ledger, TxReceipt
@@ -425,9 +425,9 @@ class DocStore:
         ).one()
         adding = sum(d.size for d in new)
         if q.count and int(used_count) + len(new) > q.count:
-            raise QuotaExceeded("count", q.count, int(used_count), len(new))
+            raise TooManyTexts(q.count, int(used_count), len(new))
         if q.bytes and int(used_bytes) + adding > q.bytes:
-            raise QuotaExceeded("bytes", q.bytes, int(used_bytes), adding)
+            raise TextsTooLarge(q.bytes, int(used_bytes), adding)
 
     def accept(self, receipt: TxReceipt) -> int:
         """A successful receipt: the texts whose hashes its events carry are stored, with their

@@ -3,19 +3,15 @@
 Usage: .venv/bin/python scripts/gas_membership.py
 
 Runs on eth-tester's in-process chain (a dev dependency) with the contract-test
-harness: a three-seat council with threshold 2, so each change is one propose
+harness (ledger.testing.evm): a three-seat council with threshold 2, so each change is one propose
 (which counts the proposer's approval), one approve and one execute.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for tests/
-
-from tests.contracts.conftest import CHANGE, KIND, ROLE, Chain, Council, payload, roles_mask
+from ledger.testing.evm import CHANGE, KIND, ROLE, Chain, Council, payload, roles_mask
 
 ENODE = "a1" * 64
 

@@ -34,8 +34,11 @@ from api.middleware import limit_anonymous
 from api.portal import charts, i18n, views
 from api.routers._index_reads import AnswerCache, cache_of
 from api.schemas.common import Problem
+from api.state import ServiceState
 from ledger.errors import LedgerError
 from ledger.fund_docs import PUBLIC_KINDS
+from ledger.fund_trace import FundTrace
+from ledger.index import Indexer
 
 _API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = _API_DIR / "templates"
@@ -91,7 +94,7 @@ def _lang(request: Request) -> str:
     return i18n.pick(request.query_params.get("lang"), request.cookies.get("lang"))
 
 
-def _render(request: Request, state: Any, template: str, status_code: int = 200,
+def _render(request: Request, state: ServiceState, template: str, status_code: int = 200,
             params: Mapping[str, str] | None = None, path: str | None = None, **context: Any) -> Response:
     """``template`` in the request's language. ``params`` and ``path``: the page's validated query
     parameters and canonical path (the language switch keeps them; nothing else of the request's
@@ -148,7 +151,7 @@ class Page:
         self.extra_key = extra_key
         self.path = path
 
-    def render(self, request: Request, state: Any) -> Response:
+    def render(self, request: Request, state: ServiceState) -> Response:
         """The page rendered now; a lost index or chain is a 503 page, not a stack trace."""
         try:
             context = self.build()
@@ -162,24 +165,24 @@ class Page:
         return response
 
 
-def page_cache(state: Any, index: Any) -> AnswerCache:
+def page_cache(state: ServiceState, index: Indexer) -> AnswerCache:
     """The rendered pages of one index (``COGOV_PAGE_CACHE_SIZE`` of them, least recently used out)."""
     size = int(getattr(state.settings, "page_cache_size", 256))
     return cache_of(index, "pages", size)
 
 
-def _cached(request: Request, state: Any, page: Page) -> Response:
+def _cached(request: Request, state: ServiceState, page: Page) -> Response:
     """``page``, kept per index version (last indexed block and its hash) under its name, its
     validated parameters and the language, with an ETag (``If-None-Match`` answers 304). A
     new version is rendered for its first visitor (who waits; concurrent visitors share one
     rendering): a page never shows the index as it was before a change. Pages that are not
     kept (:class:`_NotKept`) are rendered for each request."""
-    index = getattr(state, "index", None)
+    index = state.index
     try:
         version = index.version() if index is not None else None
     except LedgerError:
         version = None
-    if version is None:
+    if index is None or version is None:
         try:
             return page.render(request, state)
         except _NotKept as exc:
@@ -209,7 +212,7 @@ def _cached(request: Request, state: Any, page: Page) -> Response:
     return response
 
 
-def _not_found(request: Request, state: Any) -> Response:
+def _not_found(request: Request, state: ServiceState) -> Response:
     return _render(request, state, "portal/error.html", status_code=404, message_key="not_found.lead")
 
 
@@ -231,7 +234,7 @@ def overview_page(request: Request, state: StateDep) -> Response:
     return _cached(request, state, Page("overview", "portal/overview.html", build))
 
 
-def _project_count(state: Any) -> int:
+def _project_count(state: ServiceState) -> int:
     index = state.index
     if index is None or views.FUND not in index.contracts:
         return 0
@@ -264,7 +267,7 @@ def activity_page(
     return _cached(request, state, Page("activity", "portal/activity.html", build, params))
 
 
-def _texts(state: Any) -> views.Texts:
+def _texts(state: ServiceState) -> views.Texts:
     """Public texts (project titles, milestone descriptions) by on-chain hash, from the service database."""
     docs = getattr(state, "docs", None)
 
@@ -292,10 +295,13 @@ def project_page(request: Request, state: StateDep, project_id: Id) -> Response:
                                         path=f"/projects/{project_id}"))
 
 
-def _fund_trace(state: Any) -> Any:
+def _fund_trace(state: ServiceState) -> FundTrace | None:
     """The fund's trace, computed once per index version for every trace search."""
     index = state.index
-    return cache_of(index).get(index.version(), ("fund-trace",), lambda: views.fund_trace(index))
+    if index is None:
+        return None
+    trace: FundTrace | None = cache_of(index).get(index.version(), ("fund-trace",), lambda: views.fund_trace(index))
+    return trace
 
 
 @pages_router.get("/contributions", response_class=HTMLResponse)

@@ -20,10 +20,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ledger.errors import IntegrityError, LedgerError
 from ledger.fund_trace import CONTRIBUTOR_KINDS, GENERAL_POOL, FundTrace, trace_fund
+
+if TYPE_CHECKING:
+    from ledger.client import Ledger
+    from ledger.index import Indexer
+    from ledger.manifest import Manifest
 
 #: Public texts by on-chain hash: ``texts(hashes)`` → {lowercase 0x hash: text}.
 Texts = Callable[[Collection[str]], Mapping[str, str]]
@@ -47,7 +52,7 @@ ACCOUNT = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # ----------------------------------------------------------------------------- reading
 
 
-def _rows(index: Any, contract: str, event: str | None = None, **filters: Any) -> list[Any]:
+def _rows(index: Indexer, contract: str, event: str | None = None, **filters: Any) -> list[Any]:
     """Every matching indexed row, in chain order (paged by key, not by offset)."""
     return list(index.iter_events(_PAGE, contract, event, **filters))
 
@@ -65,14 +70,14 @@ class Ev:
     args: dict[str, Any]
 
 
-def _events(index: Any, contract: str, event: str | None = None, **filters: Any) -> list[Ev]:
+def _events(index: Indexer, contract: str, event: str | None = None, **filters: Any) -> list[Ev]:
     return [
         Ev(r.contract, r.event, r.block_number, r.block_time, r.tx_hash, r.log_index, index.decode_args(r))
         for r in _rows(index, contract, event, **filters)
     ]
 
 
-def _indexed(index: Any, contract: str) -> bool:
+def _indexed(index: Indexer | None, contract: str) -> TypeGuard[Indexer]:
     return index is not None and contract in index.contracts
 
 
@@ -91,7 +96,7 @@ class Members:
     by_account: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, index: Any) -> Members:
+    def load(cls, index: Indexer | None) -> Members:
         m = cls()
         if not _indexed(index, REGISTRY):
             return m
@@ -118,7 +123,7 @@ class Members:
         return self.by_id.get(mid) if mid is not None else None
 
 
-def now_of(index: Any) -> int:
+def now_of(index: Indexer | None) -> int:
     """The present for derived states: wall clock, or the latest indexed block if later (dev chains jump)."""
     latest = 0
     if index is not None:
@@ -143,7 +148,7 @@ def _iso(ts: int) -> str:
 
 
 def _token_flows(
-    index: Any, members: Members, contributed: Mapping[str, int]
+    index: Indexer | None, members: Members, contributed: Mapping[str, int]
 ) -> tuple[int | None, list[dict[str, Any]]]:
     """The fund's token balance from the token's ``Transfer`` events (None when the token is not
     indexed), and the transfers into the fund that no ``contribute`` in their transaction accounts
@@ -170,7 +175,7 @@ def _token_flows(
     return balance, outside
 
 
-def overview(index: Any, latest: int = 12) -> dict[str, Any]:
+def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
     """The fund at a glance. ``GET /api/v1/public/overview`` answers exactly this.
 
     ``balance`` is what the fund holds: its token balance, from the token's ``Transfer``
@@ -258,7 +263,7 @@ def overview(index: Any, latest: int = 12) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- activity (the figures' sources)
 
 
-def activity(index: Any, event: str | None = None, kind: str | None = None,
+def activity(index: Indexer | None, event: str | None = None, kind: str | None = None,
              project_id: int | None = None) -> list[dict[str, Any]]:
     """The money movements behind a figure: every contribution / payout / refund, newest first."""
     if not _indexed(index, FUND):
@@ -316,7 +321,7 @@ def _project_state(p: dict[str, Any], now: int) -> str:
     return "proposed"
 
 
-def projects(index: Any, now: int | None = None, texts: Texts | None = None) -> list[dict[str, Any]]:
+def projects(index: Indexer | None, now: int | None = None, texts: Texts | None = None) -> list[dict[str, Any]]:
     """Every project with its budget, milestones, motions and votes, payouts and what is left.
 
     Titles and milestone descriptions come from ``texts`` (one lookup for every hash), which
@@ -415,7 +420,7 @@ def projects(index: Any, now: int | None = None, texts: Texts | None = None) -> 
     return [projs[k] for k in sorted(projs)]
 
 
-def project(index: Any, project_id: int, texts: Texts | None = None) -> dict[str, Any] | None:
+def project(index: Indexer | None, project_id: int, texts: Texts | None = None) -> dict[str, Any] | None:
     for p in projects(index, texts=texts):
         if p["id"] == project_id:
             return p
@@ -425,7 +430,7 @@ def project(index: Any, project_id: int, texts: Texts | None = None) -> dict[str
 # ----------------------------------------------------------------------------- fund-flow trace
 
 
-def fund_trace(index: Any) -> FundTrace | None:
+def fund_trace(index: Indexer | None) -> FundTrace | None:
     if not _indexed(index, FUND):
         return None
     events = [
@@ -448,7 +453,9 @@ def canonical_query(query: str | None) -> str | None:
     return None
 
 
-def contributions(index: Any, query: str, trace: Callable[[], FundTrace | None] | None = None) -> dict[str, Any]:
+def contributions(
+    index: Indexer | None, query: str, trace: Callable[[], FundTrace | None] | None = None
+) -> dict[str, Any]:
     """Where the money of one receipt, or of one contributor account, went (ledger.fund_trace's rule).
 
     ``query``: a receipt id (``12`` or ``#12``) or a contributor account (0x + 40 hex).
@@ -517,7 +524,7 @@ def _week_of_day(day: int) -> str:
     return f"{y}-W{w:02d}"
 
 
-def data_sharing(index: Any) -> dict[str, Any]:
+def data_sharing(index: Indexer | None) -> dict[str, Any]:
     """Statistics only: counts per department, classification, week and refusal reason."""
     out: dict[str, Any] = {"datasets": [], "grants": [], "weeks": [], "refusals": [], "totals": {}}
     if not _indexed(index, DATA):
@@ -591,7 +598,7 @@ def data_sharing(index: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- verification
 
 
-def verification(manifest: Any, report_path: Path | None, index: Any) -> dict[str, Any]:
+def verification(manifest: Manifest | None, report_path: Path | None, index: Indexer | None) -> dict[str, Any]:
     """The latest audit verdict (if a report exists) and what anyone needs to verify it themselves."""
     out: dict[str, Any] = {"report": None, "report_path": str(report_path) if report_path else None,
                            "report_error": None, "manifest": None, "contracts": [], "last_block": None}
@@ -711,7 +718,7 @@ def public_args(event: str, args: Mapping[str, Any], members: Members) -> list[t
     return shown
 
 
-def transaction(index: Any, ledger: Any, tx_hash: str) -> dict[str, Any] | None:
+def transaction(index: Indexer | None, ledger: Ledger, tx_hash: str) -> dict[str, Any] | None:
     """One transaction: its receipt from the chain and the decoded events of our contracts from the index."""
     rows = index.events(tx_hash=tx_hash, limit=1000) if index is not None else []
     receipt: dict[str, Any] | None = None
@@ -737,6 +744,7 @@ def transaction(index: Any, ledger: Any, tx_hash: str) -> dict[str, Any] | None:
             "to_address": to if to.lower() in contracts else None,
         }
     for r in rows:
+        assert index is not None  # the rows come from it
         out["events"].append({"contract": r.contract, "event": r.event, "log_index": r.log_index,
                               "block": r.block_number, "time": r.block_time,
                               "args": public_args(r.event, index.decode_args(r), members)})

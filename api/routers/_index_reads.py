@@ -20,6 +20,7 @@ from typing import Any
 from api.deps import Caller, OnePer
 from api.state import ServiceState
 from ledger.errors import AccessDenied, IndexUnavailable
+from ledger.index import Indexer
 from ledger.membership import Member, Registry
 
 log = logging.getLogger("api")
@@ -27,13 +28,15 @@ log = logging.getLogger("api")
 SCAN = 10_000  # most rows a filtered-in-Python list looks at
 
 
-def index_for(state: ServiceState) -> Any:
+def index_for(state: ServiceState) -> Indexer:
     """The event index, caught up first when no follower thread keeps it current."""
     if state.index is None:
         raise IndexUnavailable("the event index is not running (no deployment?)")
     if not state.settings.index_follow:
         state.catch_up()
-    return state.index
+    index = state.index
+    assert index is not None
+    return index
 
 
 class TimeFilter:
@@ -216,7 +219,7 @@ _cache_sets: OnePer[dict[str, AnswerCache]] = OnePer(dict)
 _cache_sets_lock = threading.Lock()
 
 
-def cache_of(index: Any, name: str = "answers", size: int = 512) -> AnswerCache:
+def cache_of(index: Indexer, name: str = "answers", size: int = 512) -> AnswerCache:
     """The answer cache ``name`` of one index: API answers, rendered portal pages (``"pages"``)
     … each bounded on its own (``size``, when made)."""
     caches = _cache_sets(index)

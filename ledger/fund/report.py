@@ -26,6 +26,7 @@ from typing import Any
 from ledger.client import Ledger
 from ledger.fund import GENERAL_POOL, NAME, format_amount
 from ledger.fund_trace import FundTrace, trace_fund
+from ledger.index import Indexer
 
 #: The events the reports read.
 FUND_EVENTS = (
@@ -113,7 +114,7 @@ def events_from_chain(ledger: Ledger, names: Iterable[str] = FUND_EVENTS, chunk:
     return events
 
 
-def events_from_index(index: Any, names: Iterable[str] = FUND_EVENTS, page: int = 10_000) -> list[Event]:
+def events_from_index(index: Indexer, names: Iterable[str] = FUND_EVENTS, page: int = 10_000) -> list[Event]:
     """The fund's events from the event index (``ledger.index.Indexer``), in chain order."""
     events: list[Event] = []
     for name in names:

@@ -1,5 +1,6 @@
 """The data gateway: datasets encrypted at rest, served sealed to grantees under on-chain grants."""
 
+from ledger.errors import GatewayIntegrityError, GatewayUnavailable
 from ledger.gateway.crypto import (
     SEAL_ALG,
     decrypt_at_rest,
@@ -15,8 +16,6 @@ from ledger.gateway.refusals import Refusal, RefusalRecorder
 from ledger.gateway.service import (
     ALARM,
     Gateway,
-    GatewayIntegrityError,
-    GatewayUnavailable,
     Served,
     Upload,
     owner_signer_from_keystore,

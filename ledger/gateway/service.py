@@ -47,8 +47,9 @@ from ledger.errors import (
     AccessDenied,
     Conflict,
     ContractReverted,
+    GatewayIntegrityError,
+    GatewayUnavailable,
     IntegrityError,
-    LedgerError,
     NotFound,
     ValidationFailed,
 )
@@ -65,29 +66,6 @@ _T = TypeVar("_T")
 
 #: The stable marker of the gateway's integrity alarms in the log.
 ALARM = "ALARM gateway-integrity"
-
-
-class GatewayUnavailable(LedgerError):
-    """This gateway cannot act for a dataset's owner (it holds none of the owner's keys)."""
-
-    http_status = 503
-    code = "gateway-unavailable"
-
-
-class GatewayIntegrityError(IntegrityError):
-    """The gateway's stored copy of a dataset failed an integrity check: a server-side
-    failure (tampering, or content that is not its owner's upload for it), nothing served."""
-
-    http_status = 500
-    code = "gateway-integrity"
-
-    def __init__(self, dataset_id: int, content_hash: bytes, reason: str) -> None:
-        super().__init__(
-            f"the gateway's stored copy of dataset {dataset_id} failed an integrity check ({reason}); "
-            "nothing was served and the operator is alerted",
-            dataset_id=dataset_id,
-            content_hash="0x" + content_hash.hex(),
-        )
 
 
 @dataclass(frozen=True)
@@ -277,14 +255,14 @@ class Gateway:
         return meta
 
     def _save_metadata(self, doc: dict[str, Any]) -> None:
-        from ledger.gateway.store import _atomic_write
+        from ledger.gateway.store import atomic_write
 
         d = self.store.directory / "metadata"
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         h = canonical_hash(doc).hex()
         path = d / f"{h}.json"
         if not path.exists():
-            _atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+            atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
     def schema_fields(self, ds: Dataset) -> tuple[str, ...]:
         """The dataset's fields from its owner's stored (authenticated) metadata, checked against

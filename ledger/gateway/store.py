@@ -188,7 +188,7 @@ def project(
 # ------------------------------------------------------------------ the store
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + f".{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -262,8 +262,8 @@ class GatewayStore:
             "rows": meta.rows,
             "stored_at": meta.stored_at,
         }
-        _atomic_write(enc_path, sealed.blob)
-        _atomic_write(meta_path, json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
+        atomic_write(enc_path, sealed.blob)
+        atomic_write(meta_path, json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
         return meta
 
     def has(self, uploader_id: int, content_hash: bytes) -> bool:
@@ -298,7 +298,7 @@ class GatewayStore:
         if not self.has(uploader_id, content_hash):
             raise NotFound("stored dataset content", f"0x{content_hash.hex()} of member {uploader_id}")
         path, message = self._binding(uploader_id, content_hash, dataset_id, version)
-        _atomic_write(path, binding_mac(self._master, message).hex().encode("ascii"))
+        atomic_write(path, binding_mac(self._master, message).hex().encode("ascii"))
 
     def is_bound(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> bool:
         """True if the binding exists (IntegrityError if it was tampered with)."""

@@ -678,34 +678,6 @@ class Indexer:
             finally:
                 self._rebuilding = False
 
-    def follow(
-        self,
-        stop_event: threading.Event,
-        poll_interval: float = 1.0,
-        max_backoff: float = 30.0,
-    ) -> None:
-        """Sync until ``stop_event`` is set: the body of the API's background thread.
-
-        Failures are logged, never raised: an unreachable chain is retried with
-        exponential backoff up to ``max_backoff``; a lost database shows in
-        :meth:`health` until :meth:`rebuild` repairs it.
-        """
-        delay = poll_interval
-        while not stop_event.is_set():
-            try:
-                self.sync()
-                delay = poll_interval
-            except ChainUnavailable as exc:
-                delay = min(max(delay, poll_interval) * 2, max_backoff)
-                log.warning("%s; retrying in %.1fs", exc, delay)
-            except LedgerError as exc:
-                delay = min(max(delay, poll_interval) * 2, max_backoff)
-                log.error("event index sync failed: %s; retrying in %.1fs", exc, delay)
-            except Exception:  # a bug must not kill the API's thread silently
-                delay = min(max(delay, poll_interval) * 2, max_backoff)
-                log.exception("event index sync crashed; retrying in %.1fs", delay)
-            stop_event.wait(delay)
-
     # -- reads ------------------------------------------------------------------
 
     def last_block(self) -> int | None:

@@ -39,8 +39,8 @@ from typing import Any
 from eth_keys.datatypes import PrivateKey
 from eth_utils import to_checksum_address
 
-from ledger.chain import _pid_alive, free_port, port_open, rpc
-from ledger.errors import ChainUnavailable, ConfigError, LedgerError
+from ledger.chain import free_port, pid_alive, port_open, rpc
+from ledger.errors import ChainUnavailable, ConfigError, NetworkError
 from ledger.keys import Keystore, Signer
 from ledger.network.config import NetworkConfig
 from ledger.network.install import ensure_geth
@@ -51,12 +51,6 @@ SIGNER_LABEL = "signer"
 #: The JSON-RPC namespaces a node serves on loopback: ledger (eth, net, web3),
 #: operations (admin for peers, clique for signer votes, txpool, miner for tests).
 HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner"
-
-
-class NetworkError(LedgerError):
-    """The local network cannot be created, started or reached."""
-
-    code = "network-error"
 
 
 @dataclass(frozen=True)
@@ -250,7 +244,7 @@ class CliqueNetwork:
             pid = int(self._pid_file(spec).read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) and _is_geth(pid) else None
+        return pid if pid_alive(pid) and _is_geth(pid) else None
 
     def command(self, spec: NodeSpec) -> list[str]:
         d = self.node_dir(spec)
@@ -351,7 +345,7 @@ class CliqueNetwork:
             if proc is not None and proc.pid == pid:
                 if proc.poll() is not None:
                     return True
-            elif not _pid_alive(pid):
+            elif not pid_alive(pid):
                 return True
             time.sleep(0.05)
         return False

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ledger.config import STATE_DIR
-from ledger.errors import ConfigError
+from ledger.errors import GethUnavailable
 
 log = logging.getLogger("ledger.network")
 
@@ -27,12 +27,6 @@ GETH_VERSION = "1.13.15"
 GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
 LDFLAGS = "-checklinkname=0"
 DEFAULT_BIN_DIR = STATE_DIR / "bin"
-
-
-class GethUnavailable(ConfigError):
-    """geth is missing and cannot be built here."""
-
-    code = "geth-unavailable"
 
 
 def geth_version(binary: Path) -> str | None:

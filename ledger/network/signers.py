@@ -37,15 +37,9 @@ from web3 import Web3
 
 from ledger.besu import MemberRecord, read_registry_state
 from ledger.chain import rpc
-from ledger.errors import LedgerError
+from ledger.errors import SignerSyncRefused
 
 log = logging.getLogger("ledger.network.signers")
-
-
-class SignerSyncRefused(LedgerError):
-    """The registry would leave the network without signers."""
-
-    code = "signer-sync-refused"
 
 
 @dataclass(frozen=True)

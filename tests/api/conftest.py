@@ -1,117 +1,30 @@
-"""API fixtures: settings over the test deployment, API keys per role, TestClient and a live server."""
+"""API fixtures: settings over the test deployment, API keys per role, TestClient and a live server
+(the helpers live in api/testing.py, shared with the benchmarks)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
-from api.settings import Settings
-from ledger.chain import free_port
-from tests.conftest import Deployment
-
-# label -> role of its API key
-KEY_ROLES = {
-    "c1": "council",
-    "c2": "council",
-    "c3": "data_governance",
-    "dept_a": "department",
-    "dept_b": "department",
-    "treasurer": "treasurer",
-    "committee_a": "fund_committee",
-    "committee_b": "fund_committee",
-    "committee_c": "fund_committee",
-    "auditor": "auditor",
-    "resident": "contributor",
-    "enterprise": "contributor",
-    "outsider": "contributor",
-}
-
-
-def make_settings(deployment: Deployment, directory: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "env": "test",
-        "rpc_urls": [deployment.ganache.config.url],
-        "manifest_path": deployment.manifest_path,
-        "index_db_url": f"sqlite:///{directory / 'index.db'}",
-        "service_db_url": f"sqlite:///{directory / 'service.db'}",
-        "keystore_dir": deployment.keystore.directory,
-        "gateway_master_key_file": directory / "gateway-master.key",
-        "gateway_store_dir": directory / "gateway",
-        "index_follow": False,
-        "rate_limit_per_minute": 0,
-        "anonymous_rate_limit_per_minute": 0,  # the portal's limit per address: its own tests set it
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-@dataclass
-class Api:
-    settings: Settings
-    keys: dict[str, str]  # label -> bearer token
-
-    def auth(self, label: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[label]}"}
+from api.testing import KEY_ROLES as KEY_ROLES  # the API tests import these from here
+from api.testing import Api, LiveServer, api_for
+from api.testing import make_settings as make_settings
+from ledger.testing import Deployment
 
 
 @pytest.fixture(scope="session")
 def api(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Api:
-    directory = tmp_path_factory.mktemp("api")
-    settings = make_settings(deployment, directory)
-    store = ApiKeyStore(engine_for(settings.service_db_url))
-    keys = {}
-    for label, role in KEY_ROLES.items():
-        token, _ = store.create(f"test-{label}", role, deployment.signers[label].address, label)
-        keys[label] = token
-    return Api(settings, keys)
+    return api_for(deployment, tmp_path_factory.mktemp("api"), "test")
 
 
 @pytest.fixture(scope="session")
 def client(api: Api) -> Iterator[TestClient]:
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as c:
         yield c
-
-
-class LiveServer:
-    """uvicorn serving the app on a free loopback port, in a thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def app(self) -> Any:
-        return self.server.config.app
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.apikeys import ApiKeyStore, engine_for
-from ledger.cli.app import app
+from cogov.app import app
 from ledger.commitment import commit
 from ledger.membership import Registry
 from ledger.roles import ChangeKind

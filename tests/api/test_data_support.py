@@ -8,17 +8,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from ledger.gateway import generate_keypair, open_sealed
-from ledger.membership import Registry
-from ledger.roles import ChangeKind
-from tests.conftest import MEMBER_IDS, Deployment
-
-
-def register_data_key(deployment: Deployment, label: str) -> X25519PrivateKey:
-    """A fresh X25519 key for member ``label``, registered by a council SetDataKey proposal."""
-    priv, pub = generate_keypair()
-    Registry(deployment.ledger()).enact(deployment.council, ChangeKind.SET_DATA_KEY, MEMBER_IDS[label], pub)
-    return priv
+from ledger.gateway import open_sealed
+from ledger.testing import register_data_key as register_data_key  # the data tests import it from here
 
 
 def synthetic_csv(rows: int = 5) -> bytes:

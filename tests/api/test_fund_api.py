@@ -237,7 +237,7 @@ def test_cancellation_and_refund(fa: FundApi, story: dict[str, Any]) -> None:
 
 
 def _cli(fa: FundApi, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
-    from ledger.cli.app import app
+    from cogov.app import app
 
     monkeypatch.setenv("COGOV_ENV", "test")
     monkeypatch.setenv("COGOV_RPC_URLS", fa.deployment.ganache.config.url)

@@ -1,16 +1,14 @@
 """End-to-end fixtures: the demo chain (private Ganache, seeded like `make demo`), the app served
 over real HTTP, and headless Chromium driven by Playwright.
 
-The demo chain is seeded by the demo modules (``ledger.demo.data``, ``ledger.demo.fund`` once it
-exists); until the fund part lands, :func:`_seed_fund_scenario` seeds a small fund history
-through the contract functions. A few gateway accesses and refusals are added so the portal's
-data-sharing statistics have something to count.
+The demo chain is seeded by the demo (``cogov.demo``: its bootstrap and every capability's
+part). A few gateway accesses and refusals are added so the portal's data-sharing statistics
+have something to count.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,12 +43,6 @@ class DemoChain:
     facts: dict[str, Any] = field(default_factory=dict)  # what the fund scenario did (receipts, projects)
 
 
-def _b32(text: str) -> bytes:
-    from eth_utils import keccak
-
-    return keccak(text.encode("utf-8"))
-
-
 def _time_travel(ledger: Any, seconds: int) -> None:
     ledger.rpc("evm_increaseTime", [seconds])
     ledger.rpc("evm_mine", [])
@@ -79,57 +71,10 @@ def _facts_from_chain(led: Any) -> dict[str, Any]:
             "total_contributed": trace.total_contributed, "balance": trace.balance}
 
 
-def _seed_fund_scenario(ctx: Any) -> None:
-    """A small fund history through the contract functions (used until ledger.demo.fund exists).
-
-    Three projects: #1 (elevator, earmarked + pool money, one milestone paid), #2 (fully paid from
-    the pool: completed), #3 (rejected by the committee).
-    """
-    led, s = ctx.ledger, ctx.signers
-    fund_addr = led.manifest.address("CoGovFund")
-
-    def tx(label: str, contract: str, fn: str, *args: Any) -> Any:
-        return led.transact(s[label], contract, fn, *args)
-
-    def contribute(label: str, amount: int, project: int, memo: str) -> int:
-        tx("caizhengju", "CommunityCredit", "mint", s[label].address, amount, _b32(f"deposit:{memo}"))
-        tx(label, "CommunityCredit", "approve", fund_addr, amount)
-        r = tx(label, "CoGovFund", "contribute", amount, project, _b32(memo))
-        return int(r.event("ContributionReceived").args["receiptId"])
-
-    def propose(label: str, title: str, beneficiary: str, milestones: list[int]) -> tuple[int, int]:
-        specs = [(m, _b32(f"{title} 里程碑 {i}")) for i, m in enumerate(milestones)]
-        r = tx(label, "CoGovFund", "proposeProject", _b32(title), s[beneficiary].address, sum(milestones), specs)
-        ev = r.event("ProjectProposed").args
-        return int(ev["projectId"]), int(ev["approvalMotionId"])
-
-    def vote(motion: int, **votes: bool) -> None:
-        for label, support in votes.items():
-            tx(label.replace("_", "-"), "CoGovFund", "vote", motion, support)
-
-    contribute("caizhengju", 500_000, 0, "财政局年度拨款（公共池）")
-    p1, m1 = propose("jiedaoban", "幸福里 3 号楼加装电梯", "enterprise-2", [200_000, 100_000])
-    p2, m2 = propose("minzhengju", "光明里长者食堂", "resident-3", [150_000])
-    _p3, m3 = propose("jiedaoban", "和平里广场夜间灯光秀", "enterprise-2", [90_000])
-    contribute("enterprise-1", 100_000, p1, "绿城物业定向捐助电梯")
-    contribute("resident-1", 20_000, p1, "幸福里居民众筹")
-    contribute("resident-2", 30_000, 0, "和平里居民捐助")
-    vote(m1, committee_1=True, committee_2=True)
-    vote(m2, committee_2=True, committee_3=True)
-    vote(m3, committee_1=False, committee_3=False)
-    _time_travel(led, 120)  # past the demo's 60-second time lock
-    a1 = int(tx("committee-1", "CoGovFund", "proposeAllocation", p1, 180_000).event("MotionProposed").args["motionId"])
-    vote(a1, committee_2=True, committee_3=True)
-    a2 = int(tx("committee-2", "CoGovFund", "proposeAllocation", p2, 150_000).event("MotionProposed").args["motionId"])
-    vote(a2, committee_1=True, committee_3=True)
-    tx("caizhengju", "CoGovFund", "payMilestone", p1, 0, 200_000, _b32("发票 FP-2024-0001"))
-    tx("caizhengju", "CoGovFund", "payMilestone", p2, 0, 150_000, _b32("发票 FP-2024-0002"))
-
-
 def _seed_data_activity(ctx: Any) -> None:
     """Gateway traffic for the statistics: two served accesses and two refused attempts."""
+    from cogov.demo.data import BINS, ELDERLY
     from ledger.data_sharing import DataSharing, GrantState
-    from ledger.demo.data import BINS, ELDERLY
     from ledger.errors import AccessDenied
     from ledger.gateway import Gateway, GatewayStore, load_master_key
 
@@ -157,12 +102,7 @@ def _seed_data_activity(ctx: Any) -> None:
 def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
     """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
     from api.settings import Settings
-    from ledger.client import Ledger
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-    from ledger.keys import Keystore
-    from ledger.manifest import Manifest
+    from cogov.demo import bootstrap, seed_capabilities
 
     root = tmp_path_factory.mktemp("portal-demo")
     g = start_ganache(root / "ganache")
@@ -181,37 +121,9 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
             anonymous_rate_limit_per_minute=0,  # one browser, many pages: the portal's limit is tested elsewhere
             audit_report_path=root / "state" / "audit-report.json",
         )
-        ks = Keystore(settings.keystore_dir)
-        led = Ledger(settings.rpc_urls)
-        signers = {}
-        for label in ["deployer", *COUNCIL, *MEMBERS]:
-            ks.create(label, TEST_PASSWORD)
-            signers[label] = ks.signer(label, TEST_PASSWORD)
-            fund(led, signers[label].address)
-        params = DeployParams(
-            council=[
-                CouncilSeat(name=name, kind=kind, roles=roles, account=signers[label].address)  # type: ignore[arg-type]
-                for label, (name, kind, roles) in COUNCIL.items()
-            ],
-            threshold=2,
-            fund_quorum=2,
-            fund_timelock=60,
-        )
-        deploy(led, signers["deployer"], params, settings.manifest_path)
-        led = Ledger(settings.rpc_urls, Manifest.load(settings.manifest_path))
-        for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
-            led.register(name, dep.address)
-        ctx = DemoContext(settings, led, ks, signers, lambda _msg: None, settings.manifest_path.parent)
-        seed_members(ctx)
-        importlib.import_module("ledger.demo.data").seed(ctx)
-        try:
-            fund_demo = importlib.import_module("ledger.demo.fund")
-        except ModuleNotFoundError:
-            fund_demo = None
-        if fund_demo is not None:
-            fund_demo.seed(ctx)
-        else:
-            _seed_fund_scenario(ctx)
+        ctx = bootstrap(settings, TEST_PASSWORD)
+        seed_capabilities(ctx)
+        led, signers = ctx.ledger, ctx.signers
         _time_travel(led, 2)  # the 1-second grant of the data demo is expired by now
         _seed_data_activity(ctx)
         yield DemoChain(g, settings, led, signers, dict(ctx.member_ids), _facts_from_chain(led))

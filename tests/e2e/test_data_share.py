@@ -62,44 +62,23 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
 
 def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str]]:  # type: ignore[no-untyped-def]
     """A fresh Ganache with the suite deployed and the demo members admitted: (ctx, ledger, signers, said)."""
-    from ledger.client import Ledger
+    from cogov.demo import bootstrap
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-    from ledger.keys import Keystore
-    from ledger.manifest import Manifest
     from tests.conftest import TEST_PASSWORD
 
     g = ganache_factory("demo")
-    ks = Keystore(tmp_path / "keys")
-    led = Ledger(g.config.url)
-    signers = {}
-    for label in ["deployer", *COUNCIL, *MEMBERS]:
-        ks.create(label, TEST_PASSWORD)
-        signers[label] = ks.signer(label, TEST_PASSWORD)
-        fund(led, signers[label].address)
-    params = DeployParams(
-        council=[  # type: ignore[list-item]
-            CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
-            for label, (name, _, roles) in COUNCIL.items()
-        ],
-        threshold=2,
-    )
-    deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
-    led = Ledger(g.config.url, Manifest.load(tmp_path / "deployment.json"))
-    for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
-        led.register(name, dep.address)
-    settings = Settings(env="test", gateway_store_dir=tmp_path / "gw", gateway_master_key_file=tmp_path / "master.key")
+    settings = Settings(env="test", rpc_urls=[g.config.url], keystore_dir=tmp_path / "keys",
+                        manifest_path=tmp_path / "deployment.json",
+                        gateway_store_dir=tmp_path / "gw", gateway_master_key_file=tmp_path / "master.key")
     said: list[str] = []
-    ctx = DemoContext(settings, led, ks, signers, said.append, tmp_path / "state")
-    seed_members(ctx)
+    ctx = bootstrap(settings, TEST_PASSWORD, said.append, state_dir=tmp_path / "state")
+    led, signers = ctx.ledger, ctx.signers
     return ctx, led, signers, said
 
 
 def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.data_sharing import GrantState, RequestState
-    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)
     seed(ctx)
@@ -128,8 +107,8 @@ def test_demo_seed_acts_only_on_its_own_records_on_a_used_chain(ganache_factory,
     owner, under another demo dataset's title); a second seed completes, finds the demo's datasets by
     (owner, title), and requests, approves or denies nothing on the others'. (It stopped with
     DataNotDatasetOwner: it found datasets by title alone.)"""
+    from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.data_sharing import Classification
-    from ledger.demo.data import BINS, CLINICS, ELDERLY, seed
     from ledger.gateway import GatewayStore, load_master_key
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)

@@ -11,40 +11,22 @@ pytestmark = pytest.mark.ganache
 
 
 def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path) -> None:
-    from ledger.client import Ledger
+    from cogov.demo import bootstrap
+    from cogov.demo.fund import ELDERLY_CARE, GREEN, PARKING, seed
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.demo.fund import ELDERLY_CARE, GREEN, PARKING, seed
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund as fund_eth
     from ledger.fund import Fund, MotionState, ProjectState
     from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
     from ledger.fund_docs import open_store
-    from ledger.keys import Keystore
-    from ledger.manifest import Manifest
     from tests.conftest import TEST_PASSWORD
 
     g = ganache_factory("fund-demo")
-    ks = Keystore(tmp_path / "keys")
-    led = Ledger(g.config.url)
-    signers = {}
-    for label in ["deployer", *COUNCIL, *MEMBERS]:
-        ks.create(label, TEST_PASSWORD)
-        signers[label] = ks.signer(label, TEST_PASSWORD)
-        fund_eth(led, signers[label].address)
-    params = DeployParams(council=[  # type: ignore[list-item]
-        CouncilSeat(name=name, account=signers[label].address, roles=[r.name.lower() for r in roles])  # type: ignore[misc]
-        for label, (name, _, roles) in COUNCIL.items()], threshold=2, fund_quorum=2, fund_timelock=60)
-    deploy(led, signers["deployer"], params, tmp_path / "deployment.json")
-    led = Ledger(g.config.url, Manifest.load(tmp_path / "deployment.json"))
-    for name, dep in led.manifest.contracts.items():  # type: ignore[union-attr]
-        led.register(name, dep.address)
     said: list[str] = []
-    settings = Settings(env="test", manifest_path=tmp_path / "deployment.json",
+    settings = Settings(env="test", rpc_urls=[g.config.url], keystore_dir=tmp_path / "keys",
+                        manifest_path=tmp_path / "deployment.json",
                         service_db_url=f"sqlite:///{tmp_path / 'service.db'}",
                         gateway_master_key_file=tmp_path / "gateway-master.key")
-    ctx = DemoContext(settings, led, ks, signers, said.append, tmp_path / "state")
-    seed_members(ctx)
+    ctx = bootstrap(settings, TEST_PASSWORD, said.append, state_dir=tmp_path / "state")
+    led = ctx.ledger
     seed(ctx)
 
     fund = Fund(led)

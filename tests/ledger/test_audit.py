@@ -20,13 +20,13 @@ import pytest
 from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
-from ledger.chain import Ganache
 from ledger.client import Ledger
 from ledger.data_sharing import Classification, DataSharing
-from ledger.keys import Keystore, Signer
+from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.merkle import AccessRecord, MerkleTree
-from tests.conftest import KEY_LABELS, TEST_PASSWORD, Deployment, admit_standard_members, start_ganache
+from ledger.testing import Deployment, deploy_standard, start_ganache
+from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.ganache
 
@@ -90,41 +90,12 @@ def build_fund_history(
     return out
 
 
-def private_deployment(g: Ganache, root: Path) -> Deployment:
-    """On a private Ganache: keys for every label, the suite deployed (fund quorum 2, time lock
-    1 h), the standard members admitted."""
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-
-    ks = Keystore(root / "keys")
-    led0 = Ledger(g.config.url)
-    signers = {}
-    for label in KEY_LABELS:
-        ks.create(label, TEST_PASSWORD)
-        signers[label] = ks.signer(label, TEST_PASSWORD)
-        fund(led0, signers[label].address)
-    params = DeployParams(
-        council=[
-            CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-        ],
-        threshold=2,
-        fund_quorum=2,
-        fund_timelock=3600,
-    )
-    deploy(led0, signers["deployer"], params, root / "deployment.json")
-    d = Deployment(g, ks, root / "deployment.json", signers, root)
-    admit_standard_members(d)
-    return d
-
-
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     root = tmp_path_factory.mktemp("audit")
     g = start_ganache(root / "chain")
     try:
-        d = private_deployment(g, root)
+        d = deploy_standard(g, root, TEST_PASSWORD)
         led = d.ledger()
         s = d.signers
 

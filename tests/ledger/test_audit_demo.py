@@ -3,7 +3,6 @@ prints the verdict, writes the JSON and HTML reports and exits 1 when a rule is 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ from ledger.manifest import ContractDeployment, Manifest
 
 pytestmark = pytest.mark.ganache
 
-COGOV = [sys.executable, "-m", "ledger.cli.__main__"]
+COGOV = [sys.executable, "-m", "cogov"]
 
 
 @dataclass
@@ -32,49 +31,18 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    from cogov.demo import bootstrap, seed_capabilities
     from ledger.config import Settings
-    from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-    from ledger.keys import Keystore
-    from scripts.seed_demo import CAPABILITIES
     from tests.conftest import TEST_PASSWORD, start_ganache
 
     root = tmp_path_factory.mktemp("audit-demo")
     g = start_ganache(root / "chain")
     try:
-        ks = Keystore(root / "keys")
-        led = Ledger(g.config.url)
-        signers = {}
-        for label in ["deployer", *COUNCIL, *MEMBERS]:
-            ks.create(label, TEST_PASSWORD)
-            signers[label] = ks.signer(label, TEST_PASSWORD)
-            fund(led, signers[label].address)
-        params = DeployParams(
-            council=[
-                CouncilSeat(name=name, kind=kind, roles=roles, account=signers[label].address)
-                for label, (name, kind, roles) in COUNCIL.items()
-            ],
-            threshold=2,
-            fund_quorum=2,
-            fund_timelock=60,
-        )
         manifest_path = root / "deployment.json"
-        deploy(led, signers["deployer"], params, manifest_path)
-        m = Manifest.load(manifest_path)
-        led = Ledger(g.config.url, m)
-        for name, dep in m.contracts.items():
-            led.register(name, dep.address)
-        settings = Settings(env="test", gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key",
+        settings = Settings(env="test", rpc_urls=[g.config.url], keystore_dir=root / "keys",
+                            gateway_store_dir=root / "gw", gateway_master_key_file=root / "master.key",
                             manifest_path=manifest_path, service_db_url=f"sqlite:///{root / 'service.db'}")
-        ctx = DemoContext(settings, led, ks, signers, lambda _m: None, root / "state")
-        seed_members(ctx)
-        for module in CAPABILITIES:  # every capability's part of the demo that exists
-            try:
-                mod = importlib.import_module(module)
-            except ModuleNotFoundError:
-                continue
-            mod.seed(ctx)
+        seed_capabilities(bootstrap(settings, TEST_PASSWORD, state_dir=root / "state"))
         yield Demo(g.config.url, manifest_path, root)
     finally:
         g.stop(timeout=10)

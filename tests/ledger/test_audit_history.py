@@ -29,12 +29,13 @@ from ledger.audit.report import to_html
 from ledger.chain import Ganache
 from ledger.client import Ledger
 from ledger.manifest import Manifest
-from tests.conftest import Deployment, start_ganache
-from tests.ledger.test_audit import build_fund_history, private_deployment
+from ledger.testing import Deployment, deploy_standard, start_ganache
+from tests.conftest import TEST_PASSWORD
+from tests.ledger.test_audit import build_fund_history
 
 pytestmark = pytest.mark.ganache
 
-COGOV = [sys.executable, "-m", "ledger.cli.__main__"]
+COGOV = [sys.executable, "-m", "cogov"]
 DIRECT = 100  # tokens the resident sends straight to the fund
 SMALL = 17  # small contributions after it, each in its own block
 
@@ -68,7 +69,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     try:
         g = start_ganache(root / "a")
         started.append(g)
-        d = private_deployment(g, root)
+        d = deploy_standard(g, root, TEST_PASSWORD)
         s = d.signers
         build_fund_history(d.ledger(), s)
 

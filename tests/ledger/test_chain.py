@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain import ChainConfig, Ganache, PortTaken, free_port, rpc
+from ledger.chain import ChainConfig, Ganache, free_port, rpc
 from ledger.client import Ledger
 from ledger.devchain import fund
+from ledger.errors import PortTaken
 from ledger.keys import Keystore
 from tests.conftest import TEST_PASSWORD
 
@@ -75,7 +76,7 @@ def test_cli_chain_up_status_down(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "ganache.yml"
     config.write_text(f"chain_id: 1337\nport: {port}\ndb_path: {tmp_path / 'chain'}\n")
-    cogov = [sys.executable, "-m", "ledger.cli.__main__"]
+    cogov = [sys.executable, "-m", "cogov"]
     try:
         up = subprocess.run(
             [*cogov, "chain", "up", "--config", str(config)], capture_output=True, text=True, timeout=90

@@ -10,9 +10,9 @@ import click
 import pytest
 import typer.main
 
-from ledger.cli import app
+from cogov import app
 
-COGOV = [sys.executable, "-m", "ledger.cli.__main__"]
+COGOV = [sys.executable, "-m", "cogov"]
 
 
 def _commands(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

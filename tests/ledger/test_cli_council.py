@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import app
+from cogov import app
 from tests.conftest import Deployment
 
 pytestmark = pytest.mark.ganache

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from api.problems import status_of
 from ledger.client import DecodedEvent, TxReceipt
 from ledger.commitment import commit
 from ledger.doc_access import READERS, Party, Reader, may_read
@@ -82,11 +83,11 @@ def test_quotas_count_rows_and_bytes_per_scope(tmp_path: Path) -> None:
     key_a.hook([key_a.draft("memo", "two")])(TX_A, b"")  # type: ignore[misc]
     with pytest.raises(QuotaExceeded) as count:
         key_a.hook([key_a.draft("memo", "three")])(TX_B, b"")  # type: ignore[misc]
-    assert count.value.http_status == 429 and key_a.usage() == (2, 6)
+    assert status_of(count.value) == 429 and key_a.usage() == (2, 6)
     key_b = key_a.for_scope("key-b", Quota(count=10, bytes=20))
     with pytest.raises(QuotaExceeded) as size:
         key_b.hook([key_b.draft("memo", "字" * 7)])(TX_B, b"")  # type: ignore[misc]  # 21 bytes
-    assert size.value.http_status == 413 and key_b.usage() == (0, 0)
+    assert status_of(size.value) == 413 and key_b.usage() == (0, 0)
     key_b.hook([key_b.draft("title", "one public title")])(TX_B, b"")  # type: ignore[misc]
     key_b.hook([key_b.draft("title", "one public title")])(TX_B, b"")  # type: ignore[misc]  # same row: no cost
     assert key_b.usage() == (1, 16)

@@ -25,9 +25,10 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from api.problems import status_of
 from ledger import artifacts
 from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, ValidationFailed
-from ledger.index import UNKNOWN_EVENT, IndexChainMismatch, Indexer, SyncProgress
+from ledger.index import UNKNOWN_EVENT, Follower, IndexChainMismatch, Indexer, SyncProgress
 from ledger.index.codec import ContractSpec, EventSpec, canonical_json, decode_log_hex
 from tests.contracts.conftest import KIND, Chain, Council, roles_mask
 
@@ -324,7 +325,7 @@ def test_an_index_of_another_chain_is_refused(ledger: Ledger, tmp_path: Path) ->
     ix = Indexer(other.w3, {REGISTRY: ledger.registry.address}, db)
     with pytest.raises(IndexChainMismatch) as info:
         ix.sync()
-    assert isinstance(info.value, ChainMismatch) and info.value.http_status == 503
+    assert isinstance(info.value, ChainMismatch) and status_of(info.value) == 503
     assert "genesis hash" in str(info.value)
     assert ix.rebuild().last_block == other.w3.eth.block_number  # rebuild switches chains
 
@@ -561,7 +562,7 @@ def test_logs_no_abi_knows_are_kept_raw(ledger: Ledger, tmp_path: Path) -> None:
 def test_follow_keeps_up_and_stops(ledger: Ledger, tmp_path: Path) -> None:
     ix = ledger.indexer(tmp_path / "i.sqlite")
     stop = threading.Event()
-    thread = threading.Thread(target=ix.follow, args=(stop, 0.02), daemon=True)
+    thread = threading.Thread(target=Follower(ix, poll_interval=0.02).run, args=(stop,), daemon=True)
     thread.start()
     try:
         ledger.activity(1)
@@ -602,7 +603,7 @@ def test_follow_logs_chain_outages_and_backs_off(
     monkeypatch.setattr(ix, "sync", flaky_sync)
     monkeypatch.setattr(stop, "wait", record_wait)
     with caplog.at_level(logging.WARNING, logger="ledger.index"):
-        ix.follow(stop, poll_interval=0.5, max_backoff=1.5)
+        Follower(ix, poll_interval=0.5, max_backoff=1.5).run(stop)
     assert len(calls) == 4
     assert waits == [1.0, 1.5, 1.5, 0.5]  # doubling, capped, back to the poll interval
     assert sum("unavailable" in r.getMessage() for r in caplog.records) == 3

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from ledger.errors import GethUnavailable
 from ledger.keys import Keystore, Signer
 from ledger.network.clique import CliqueNetwork
 from ledger.network.config import NetworkConfig
-from ledger.network.install import GethUnavailable, ensure_geth
+from ledger.network.install import ensure_geth
 from tests.conftest import TEST_PASSWORD  # also sets the cheap test scrypt cost
 
 PERIOD = 1  # seconds per block in tests (Clique's minimum): real block times, bounded runtime
@@ -65,7 +66,7 @@ class Net:
 
 
 LEDGER_KEYS = ["deployer", "dept_a", "dept_b", "auditor", "load1", "load2", "load3", "reorg_a", "reorg_b"]
-#: The demo scenario's members (ledger.demo.MEMBERS); its council seats are the
+#: The demo scenario's members (cogov.demo.MEMBERS); its council seats are the
 #: nodes' signers and 卫健委 / 城管 are dept_a / dept_b (admitted first by the tests).
 DEMO_KEYS = ["caizhengju", "committee-1", "committee-2", "committee-3", "shenjiju",
              "enterprise-1", "enterprise-2", "resident-1", "resident-2", "resident-3"]

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from eth_utils import to_checksum_address
 
+from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
+from cogov.demo.fund import side_by_side
 from ledger.audit import AuditOptions, run_audit
 from ledger.chain import free_port, rpc
 from ledger.client import Ledger, TxReceipt
-from ledger.demo import COUNCIL, MEMBERS, DemoContext, seed_members
-from ledger.demo.fund import side_by_side
 from ledger.index import Indexer
 from ledger.keys import Signer
 from ledger.manifest import Manifest
@@ -104,7 +104,7 @@ def _cogov(network: Net, root: Path, urls: list[str], *args: str) -> subprocess.
         "COGOV_CONFIRMATIONS": str(CONFIRMATIONS),
         "COGOV_AUDIT_REPORT_PATH": str(root / "audit-report.json"),
     }
-    return subprocess.run([sys.executable, "-m", "ledger.cli.__main__", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cogov", *args], capture_output=True, text=True,
                           timeout=300, env=env, cwd=root)
 
 
@@ -201,8 +201,8 @@ def test_full_demo_scenario_runs_on_the_network_and_audits_clean(
     confirmations, then the auditor against one node's RPC: zero findings."""
     import importlib
 
+    from cogov.demo import CAPABILITIES
     from ledger.config import Settings
-    from scripts.seed_demo import CAPABILITIES
 
     net = network.net
     root = tmp_path_factory.mktemp("demo")

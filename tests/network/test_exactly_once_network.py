@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from cogov.demo.fund import side_by_side
 from ledger.client import Ledger
-from ledger.demo.fund import side_by_side
 from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.errors import LedgerError
 from ledger.membership import Registry

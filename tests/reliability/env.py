@@ -21,64 +21,27 @@ from typing import Any
 
 import httpx
 
-from api.apikeys import ApiKeyStore, engine_for
+from api.testing import Api, api_for
 from ledger.chain import free_port
 from ledger.client import Ledger
 from ledger.config import Settings
-from ledger.keys import Keystore
-from tests.api.conftest import KEY_ROLES, Api, make_settings
-from tests.conftest import (
-    KEY_LABELS,
-    LOG_DIR,
-    TEST_PASSWORD,
-    Deployment,
-    admit_standard_members,
-    register_secret,
-    start_ganache,
-)
+from ledger.testing import Deployment, deploy_standard, start_ganache
+from tests.conftest import LOG_DIR, TEST_PASSWORD, register_secret
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def deploy_private(directory: Path, **params: Any) -> Deployment:
-    """A private Ganache with the whole suite deployed and the standard members admitted;
+    """A private Ganache with the standard deployment (ledger.testing.deploy_standard);
     ``params`` override the deployment parameters (``fund_voting_period=3600``, ...)."""
-    from ledger.deploy import CouncilSeat, DeployParams, deploy
-    from ledger.devchain import fund
-
-    g = start_ganache(directory)
-    ks = Keystore(directory / "keys")
-    led = Ledger(g.config.url)
-    signers = {}
-    for label in KEY_LABELS:
-        ks.create(label, TEST_PASSWORD)
-        signers[label] = ks.signer(label, TEST_PASSWORD)
-        fund(led, signers[label].address)
-    deploy_params = DeployParams(
-        council=[
-            CouncilSeat(name="街道办", account=signers["c1"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="民政局", account=signers["c2"].address, roles=["department"]),  # type: ignore[list-item]
-            CouncilSeat(name="区数据局", account=signers["c3"].address, roles=["data_governance"]),  # type: ignore[list-item]
-        ],
-        **{"threshold": 2, "fund_timelock": 3600, **params},
-    )
-    deploy(led, signers["deployer"], deploy_params, directory / "deployment.json")
-    d = Deployment(g, ks, directory / "deployment.json", signers, directory)
-    admit_standard_members(d)
-    return d
+    return deploy_standard(start_ganache(directory), directory, TEST_PASSWORD, **params)
 
 
 def make_api(d: Deployment, directory: Path, **overrides: object) -> Api:
-    """Settings in ``directory`` and one API key per standard label (as tests/api/conftest does)."""
+    """Settings in ``directory`` and one API key per standard label (api.testing.api_for)."""
     directory.mkdir(parents=True, exist_ok=True)
     overrides.setdefault("audit_report_path", directory / "audit-report.json")
-    settings = make_settings(d, directory, **overrides)
-    store = ApiKeyStore(engine_for(settings.service_db_url))
-    keys = {}
-    for label, role in KEY_ROLES.items():
-        token, _ = store.create(f"rel-{label}", role, d.signers[label].address, label)
-        keys[label] = token
-    return Api(settings, keys)
+    return api_for(d, directory, "rel", **overrides)
 
 
 @dataclass

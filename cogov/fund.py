@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
+from cogov.options import KeyOpt, PasswordFileOpt
 
 if TYPE_CHECKING:
     from ledger.fund import Fund
@@ -29,11 +30,6 @@ fund_app = typer.Typer(
 credit_app = typer.Typer(help="CommunityCredit, the fund's development token (treasurer: mint, burn).",
                          no_args_is_help=True)
 
-KeyOpt = Annotated[str, typer.Option("--key", help="Keystore label of the signing account.")]
-PasswordFileOpt = Annotated[
-    Path | None,
-    typer.Option("--password-file", help="File holding the keystore password (else $COGOV_KEYSTORE_PASSWORD)."),
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (amounts in integer units).")]
 STATES = "proposed, time_locked, active, completed, rejected or cancelled"
 

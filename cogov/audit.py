@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
 
 audit_app = typer.Typer(help="The auditor: verify everything from the chain alone.", no_args_is_help=True)
 

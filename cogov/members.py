@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
+from cogov.options import JsonOpt, PasswordFileOpt
 from ledger.membership import Member, Proposal, Registry, decode_change
 from ledger.roles import ChangeKind, MemberKind, Role, roles_mask
 
 members_app = typer.Typer(help="Members of the permissioned ledger (from the registry's views).", no_args_is_help=True)
 council_app = typer.Typer(help="Council proposals: propose, approve, execute, cancel, list.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 KeyOpt = Annotated[str, typer.Option("--key", help="Keystore label of a council member's account.")]
-PasswordFileOpt = Annotated[
-    Path | None,
-    typer.Option("--password-file", help="File holding the keystore password (else $COGOV_KEYSTORE_PASSWORD)."),
-]
 
 
 def _registry() -> Registry:

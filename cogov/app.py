@@ -11,8 +11,9 @@ import typer
 if TYPE_CHECKING:
     from api.apikeys import ApiKeyStore
 
-from ledger.cli import output as out
-from ledger.cli.context import Env, env, set_env
+from cogov import output as out
+from cogov.context import Env, env, set_env
+from cogov.options import PasswordFileOpt
 
 app = typer.Typer(
     name="cogov",
@@ -44,17 +45,22 @@ def _global(
 def compile_cmd(
     check: Annotated[bool, typer.Option("--check", help="Recompile and fail if a committed artifact differs.")] = False,
 ) -> None:
-    """Compile contracts/ (solc 0.8.28, paris, optimizer) into ledger/artifacts/."""
+    """Compile contracts/ (solc 0.8.28, paris, optimizer) into ledger/artifacts/ (contracts/test/ into
+    tests/artifacts/, contracts/bench/ into bench/artifacts/)."""
     from ledger import compiler
 
     with out.progress("compiling") as bar:
-        input_json, artifacts = compiler.compile_all(bar.message)
+        compiled = compiler.compile_sets(bar.message)
+    total = sum(len(artifacts) for _set, _input, artifacts in compiled)
     if check:
-        compiler.check_artifacts(artifacts, input_json)
-        out.ok(f"{len(artifacts)} committed artifacts match a fresh compile")
+        for artifact_set, input_json, artifacts in compiled:
+            compiler.check_artifacts(artifacts, input_json, artifact_set.out_dir)
+        out.ok(f"{total} committed artifacts match a fresh compile")
         return
-    written = compiler.write_artifacts(input_json, artifacts)
-    out.ok(f"compiled {len(artifacts)} contracts; wrote {len(written)} files to {compiler.ARTIFACTS_DIR}")
+    for artifact_set, input_json, artifacts in compiled:
+        written = compiler.write_artifacts(input_json, artifacts, artifact_set.out_dir)
+        out.ok(f"compiled {len(artifacts)} contracts; wrote {len(written)} files to {artifact_set.out_dir}")
+    out.ok(f"compiled {total} contracts")
 
 
 # ---------------------------------------------------------------- chain
@@ -117,11 +123,6 @@ def chain_status(
 
 keys_app = typer.Typer(help="Encrypted keystores for local signing.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-
-PasswordFileOpt = Annotated[
-    Path | None,
-    typer.Option("--password-file", help="File holding the keystore password (else $COGOV_KEYSTORE_PASSWORD)."),
-]
 
 
 @keys_app.command("new")
@@ -263,32 +264,34 @@ def apikeys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (from 
 
 # ---------------------------------------------------------------- sub-apps (one module per domain)
 
-from ledger.cli.index import index_app  # noqa: E402
+from cogov.index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
 
-from ledger.cli.data import data_app  # noqa: E402
+from cogov.access_log import log_app  # noqa: E402
+from cogov.data import data_app  # noqa: E402
 
+data_app.add_typer(log_app)  # `cogov data log`, `cogov data prove`
 app.add_typer(data_app, name="data")
 
-from ledger.cli.besu import besu_app  # noqa: E402
+from cogov.besu import besu_app  # noqa: E402
 
 app.add_typer(besu_app, name="besu")
 
-from ledger.cli.fund import credit_app, fund_app  # noqa: E402
+from cogov.fund import credit_app, fund_app  # noqa: E402
 
 app.add_typer(fund_app, name="fund")
 app.add_typer(credit_app, name="credit")
 
-from ledger.cli.audit import audit_app  # noqa: E402
+from cogov.audit import audit_app  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 
-from ledger.cli.network import network_app  # noqa: E402
+from cogov.network import network_app  # noqa: E402
 
 app.add_typer(network_app, name="network")
 
-from ledger.cli.members import council_app, members_app  # noqa: E402
+from cogov.members import council_app, members_app  # noqa: E402
 
 app.add_typer(members_app, name="members")
 app.add_typer(council_app, name="council")

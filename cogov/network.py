@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
 
 network_app = typer.Typer(
     help="A local multi-node permissioned network (geth v1.13.15, Clique proof-of-authority).",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from cogov.demo import DemoContext
 from ledger.data_sharing import (
     AccessRequest,
     Classification,
@@ -26,7 +27,6 @@ from ledger.data_sharing import (
     content_hash,
     scope_hash,
 )
-from ledger.demo import DemoContext
 from ledger.fund_docs import open_store
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import sys
 
-from ledger.cli.app import app
-from ledger.cli.output import run
+from cogov.app import app
+from cogov.output import run
 
 __all__ = ["app", "main"]
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
+
+if TYPE_CHECKING:
+    from ledger.index import Indexer, SyncProgress, SyncResult
 
 index_app = typer.Typer(
     help="The event index of our contracts (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
@@ -16,7 +20,7 @@ index_app = typer.Typer(
 DbOpt = Annotated[str | None, typer.Option("--db", help="Index database URL (default: $COGOV_INDEX_DB_URL).")]
 
 
-def _indexer(db: str | None) -> Any:
+def _indexer(db: str | None) -> Indexer:
     from ledger.index import Indexer
 
     e = env()
@@ -30,10 +34,10 @@ def _indexer(db: str | None) -> Any:
     )
 
 
-def _run(label: str, fn: Any) -> Any:
+def _run(label: str, fn: Callable[[Callable[[SyncProgress], None]], SyncResult]) -> SyncResult:
     with out.progress(label) as bar:
 
-        def progress(p: Any) -> None:  # a SyncProgress after each batch
+        def progress(p: SyncProgress) -> None:  # after each batch
             bar.update(total=p.target, completed=p.to_block)
             bar.message(f"{label}: {p.events} events")
 

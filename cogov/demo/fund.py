@@ -5,7 +5,7 @@
   groups contribute, to the general pool or earmarked to a project.
 * 停车难 (parking, proposed by 街道办, paid to 城管): approved by the committee, topped up from
   the general pool by an allocation motion, and paid in two milestones with invoice hashes.
-  The fund's time lock (``fund_timelock``, 60 s in ``scripts/seed_demo.py``) stands between
+  The fund's time lock (``fund_timelock``, 60 s in ``cogov.demo.bootstrap``) stands between
   approval and the first payout: on the development chain (``ledger.devchain.is_dev_chain``)
   the demo moves chain time past it with ``evm_increaseTime`` + ``evm_mine``; on any other
   chain it leaves the payouts for a later run (run the demo again once the lock has passed).
@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 
-from ledger.demo import DemoContext
+from cogov.demo import DemoContext
 from ledger.devchain import is_dev_chain
 from ledger.fund import Credit, Fund, MotionKind, MotionState, ProjectState, format_amount, parse_amount
 from ledger.fund.report import events_from_chain

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import output as out
-from ledger.cli.context import env
+from cogov import output as out
+from cogov.context import env
 
 besu_app = typer.Typer(help="Besu permissioning generated from the membership registry.", no_args_is_help=True)
 

@@ -1,0 +1,3 @@
+from cogov import main
+
+main()

@@ -1,0 +1,114 @@
+"""Keep an event index current: the loop behind the service's follower thread.
+
+A :class:`Follower` syncs its :class:`~ledger.index.Indexer` round after round. Each round
+first runs the caller's ``check`` (the service checks that the node is still the
+deployment's chain: a replaced chain stops indexing until it matches again), then syncs,
+or rebuilds the index from the chain when it is lost or corrupt. Failures are logged and
+retried with exponential backoff up to ``max_backoff``, never raised: an unreachable chain
+is retried, a bug does not kill the thread silently. A reader that needs a block indexed
+(its own write) calls :meth:`wait_for`, which wakes the thread at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from ledger.errors import ChainMismatch, LedgerError
+from ledger.index.indexer import Indexer
+
+log = logging.getLogger("ledger.index")
+
+
+class Follower:
+    def __init__(
+        self,
+        index: Indexer,
+        *,
+        poll_interval: float = 1.0,
+        max_backoff: float = 30.0,
+        check: Callable[[], None] | None = None,
+    ) -> None:
+        self.index = index
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self._check = check
+        self._lock = threading.RLock()  # one sync or rebuild at a time (thread and callers)
+        self._indexed = threading.Condition()
+        self._indexed_block = -1
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def indexed_block(self) -> int:
+        """The highest block the index is known to hold (-1: none yet)."""
+        return self._indexed_block
+
+    def sync_once(self) -> int | None:
+        """Sync now, or rebuild the index from the chain when it is degraded; the last indexed block."""
+        with self._lock:
+            health = self.index.health()
+            if not health.ok and not health.rebuilding:
+                log.warning("event index degraded (%s): rebuilding it from the chain", health.reason)
+                self.index.rebuild()
+            else:
+                self.index.sync()
+            last = self.index.last_block()
+        with self._indexed:
+            self._indexed_block = -1 if last is None else last
+            self._indexed.notify_all()
+        return last
+
+    def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
+        """Follow until ``stop`` is set, pausing ``poll_interval`` between rounds (longer after a
+        failure) on ``wake`` (which cuts the pause short) or else on ``stop``."""
+        delay = self.poll_interval
+        while not stop.is_set():
+            try:
+                if self._check is not None:
+                    self._check()
+                self.sync_once()
+                delay = self.poll_interval
+            except ChainMismatch as exc:
+                delay = self._backoff(delay)
+                log.error("not indexing: %s", exc.message)
+            except LedgerError as exc:  # ChainUnavailable among them
+                delay = self._backoff(delay)
+                log.warning("event index follower: %s; retrying in %.1fs", exc, delay)
+            except Exception:
+                delay = self._backoff(delay)
+                log.exception("event index follower crashed; retrying in %.1fs", delay)
+            if wake is None:
+                stop.wait(delay)
+            else:
+                wake.wait(delay)
+                wake.clear()
+
+    def _backoff(self, delay: float) -> float:
+        return min(max(delay, self.poll_interval) * 2, self.max_backoff)
+
+    def start(self) -> None:
+        """Follow in a daemon thread until :meth:`stop`."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self.run, args=(self._stop, self._wake), name="index-follower", daemon=True
+            )
+            self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def wait_for(self, block: int, timeout: float) -> bool:
+        """Wake the thread and wait (at most ``timeout`` s) until ``block`` is indexed; whether it is."""
+        self._wake.set()
+        with self._indexed:
+            return self._indexed.wait_for(lambda: self._indexed_block >= block, timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
