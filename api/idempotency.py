@@ -38,7 +38,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,24 +102,14 @@ class IdempotencyStore:
         with self._guard:
             return self._locks.setdefault((scope, key), threading.Lock())
 
-    def execute(
-        self,
-        scope: str,
-        key: str,
-        fp: str,
-        start: Start,
-        respond: Respond,
-        accepted: Accepted | None = None,
-        journal: Journal | None = None,
-    ) -> Outcome:
-        """Start the write at most once per (scope, key) and answer ``respond(receipt)`` once it is
-        confirmed; with ``accepted``, answer 202 once it is sent and never wait. ``journal`` keeps
-        the signed transaction before the store does (the write's pending texts)."""
+    @contextmanager
+    def _alone(self, scope: str, key: str) -> Iterator[None]:
+        """One request per (scope, key) at a time in this process: a concurrent retry is a 409."""
         lock = self._lock(scope, key)
         if not lock.acquire(blocking=False):
             raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
         try:
-            return self._execute(scope, key, fp, start, respond, accepted, journal)
+            yield
         finally:
             lock.release()
 
@@ -136,55 +127,60 @@ class IdempotencyStore:
                 .values(updated_at=time.time(), **values)
             )
 
-    def _execute(
+    def execute(
         self,
         scope: str,
         key: str,
         fp: str,
         start: Start,
         respond: Respond,
-        accepted: Accepted | None,
-        journal: Journal | None,
+        accepted: Accepted | None = None,
+        journal: Journal | None = None,
     ) -> Outcome:
-        row = self._row(scope, key)
-        if row is not None and row["fingerprint"] != fp:
-            raise Conflict("this Idempotency-Key was used for a different request")
-        if row is not None and row["state"] == "done":
-            return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
-        if row is not None and row["state"] == "accepted":
-            self._keep_alive(row)
-            return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
-        if row is not None and row["state"] == "signed" and row["raw_tx"]:
-            try:
-                receipt = self._resume(row)
-            except ContractReverted:
-                self._forget(scope, key)  # as a refused request: the same problem again on a retry
-                raise
-            if receipt is not None:
-                return self._finish(scope, key, receipt, respond, replayed=True)
-            # The chain shows the signed transaction can never be mined (a different one holds its nonce): sign anew.
-        if row is None:
-            now = time.time()
-            with self.engine.begin() as conn:
-                conn.execute(
-                    records.insert().values(
-                        scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+        """Start the write at most once per (scope, key) and answer ``respond(receipt)`` once it is
+        confirmed; with ``accepted``, answer 202 once it is sent and never wait. ``journal`` keeps
+        the signed transaction before the store does (the write's pending texts)."""
+        with self._alone(scope, key):
+            row = self._row(scope, key)
+            if row is not None and row["fingerprint"] != fp:
+                raise Conflict("this Idempotency-Key was used for a different request")
+            if row is not None and row["state"] == "done":
+                return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
+            if row is not None and row["state"] == "accepted":
+                self._keep_alive(row)
+                return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
+            if row is not None and row["state"] == "signed" and row["raw_tx"]:
+                try:
+                    receipt = self._resume(row)
+                except ContractReverted:
+                    self._forget(scope, key)  # as a refused request: the same problem again on a retry
+                    raise
+                if receipt is not None:
+                    return self._finish(scope, key, receipt, respond, replayed=True)
+                # The chain shows the signed transaction can never be mined (a different one holds
+                # its nonce): sign anew.
+            if row is None:
+                now = time.time()
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        records.insert().values(
+                            scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+                        )
                     )
-                )
-        try:
-            pending = start(Journals(journal, _Signed(self, scope, key)))
-            if accepted is not None:  # answered once sent: never waits
-                status_code, body = accepted(pending)
-                self._update(scope, key, state="accepted", status_code=status_code,
-                             response=json.dumps(body, ensure_ascii=False, default=str))
-                return Outcome(status_code, body, replayed=False)
-            receipt = pending.wait()
-        except ContractReverted:
-            # Refused before anything was sent, or mined and reverted (COGOV_PREFLIGHT=false):
-            # either way nothing changed, and the key may be reused for a corrected request.
-            self._forget(scope, key)
-            raise
-        return self._finish(scope, key, receipt, respond, replayed=False)
+            try:
+                pending = start(Journals(journal, _Signed(self, scope, key)))
+                if accepted is not None:  # answered once sent: never waits
+                    status_code, body = accepted(pending)
+                    self._update(scope, key, state="accepted", status_code=status_code,
+                                 response=json.dumps(body, ensure_ascii=False, default=str))
+                    return Outcome(status_code, body, replayed=False)
+                receipt = pending.wait()
+            except ContractReverted:
+                # Refused before anything was sent, or mined and reverted (COGOV_PREFLIGHT=false):
+                # either way nothing changed, and the key may be reused for a corrected request.
+                self._forget(scope, key)
+                raise
+            return self._finish(scope, key, receipt, respond, replayed=False)
 
     def _forget(self, scope: str, key: str) -> None:
         with self.engine.begin() as conn:
