@@ -3,6 +3,7 @@ parameters every router shares (ids, times, pages), bounded by what the index an
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -12,12 +13,15 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from api.apikeys import ApiKey
+from api.idempotency import Respond, Start
 from api.settings import Settings, get_settings
 from api.state import ServiceState
-from ledger.client import Ledger
-from ledger.errors import AccessDenied, Unauthenticated
+from ledger.client import Ledger, Pending, TxReceipt
+from ledger.errors import AccessDenied, ContractReverted, Unauthenticated
+from ledger.fund_docs import TextJournal
 from ledger.keys import Signer
 from ledger.membership import AccountInfo, Registry
 from ledger.roles import Role
@@ -235,60 +239,64 @@ def accepted_body(tx_hash: str) -> tuple[int, dict[str, object]]:
     return 202, TxAccepted(tx_hash=tx_hash, status_url=url).model_dump(mode="json")
 
 
+def accepted(state: ServiceState, pending: Pending) -> tuple[int, dict[str, object]]:
+    """The 202 answer for ``pending``; its signed bytes are kept to send again if a node loses them."""
+    state.remember_sent(pending.tx_hash, pending.raw)
+    return accepted_body(pending.tx_hash)
+
+
+def _caught_up(state: ServiceState, respond: Respond, receipt: TxReceipt) -> tuple[int, dict[str, object]]:
+    state.catch_up(receipt.block_number)
+    return respond(receipt)
+
+
 def run_write(
     state: ServiceState,
     caller: Caller,
     request: Request,
     idempotency_key: str | None,
     body: object,
-    send: Callable[..., object],
-    respond: Callable[..., tuple[int, dict[str, object]]],
+    start: Start,
+    respond: Respond,
+    texts: TextJournal | None = None,
 ) -> tuple[int, dict[str, object]]:
     """Run a write through the idempotency store (when a key is given); returns (status, body).
 
-    ``send(before_send)`` signs and sends (passing ``before_send`` to the ledger),
-    ``respond(receipt)`` builds the answer from the receipt. With
-    ``Prefer: respond-async`` the answer is 202 and :func:`accepted_body` as soon as
-    the transaction is sent (the ledger's :meth:`~ledger.client.Ledger.send_only`).
-    The index is not caught up here: the follower does it, and reads wait for the
-    block of every write already answered (:attr:`ServiceState.index`).
+    ``start(journal)`` signs and sends the request's one write with ``journal``
+    (``ledger.send(signer, call, journal)``) and returns the :class:`~ledger.tx.Pending`;
+    ``respond(receipt)`` builds the answer from the receipt. ``texts``: the journal of the
+    write's off-chain texts (kept pending from the moment it is signed). With
+    ``Prefer: respond-async`` the answer is 202 and :func:`accepted_body` as soon as the
+    transaction is sent, and nothing waits for it. The index is not caught up here: the
+    follower does it, and reads wait for the block of every write already answered
+    (:attr:`ServiceState.index`).
     """
     from api.idempotency import fingerprint
-    from ledger.client import TxSent
 
     state.check_chain()
     detach = wants_async(request)
-
-    def _respond(receipt: Any) -> tuple[int, dict[str, object]]:
-        state.catch_up(receipt.block_number)
-        return respond(receipt)
-
-    def _accepted(tx_hash: str) -> tuple[int, dict[str, object]]:
-        return accepted_body(tx_hash)
-
-    def _send(before_send: Callable[[str, bytes], None] | None) -> object:
-        def hook(tx_hash: str, signed: bytes) -> None:
-            if before_send is not None:
-                before_send(tx_hash, signed)
-            if detach:
-                state.remember_sent(tx_hash, signed)
-
-        return send(hook if (detach or before_send is not None) else None)
-
-    if idempotency_key is None:
-        if not detach:
-            return _respond(send(None))
-        try:
-            with state.ledger.send_only():
-                receipt = _send(None)
-        except TxSent as sent:
-            return _accepted(sent.tx_hash)
-        return _respond(receipt)  # nothing to detach (no hooked transaction): answered in full
-    fp = fingerprint(request.method, request.url.path, body)
-    outcome = state.idempotency.execute(
-        caller.key.key_id, idempotency_key, fp, _send, _respond, _accepted if detach else None
-    )
+    answer = functools.partial(_caught_up, state, respond)
+    try:
+        if idempotency_key is None:
+            pending = start(texts)
+            return accepted(state, pending) if detach else answer(pending.wait())
+        fp = fingerprint(request.method, request.url.path, body)
+        outcome = state.idempotency.execute(
+            caller.key.key_id, idempotency_key, fp, start, answer,
+            functools.partial(accepted, state) if detach else None, texts,
+        )
+    except ContractReverted as exc:
+        if texts is not None:
+            texts.reverted(exc)  # mined and reverted: its pending texts go
+        raise
     return outcome.status_code, outcome.body
+
+
+def _dumped(
+    respond: Callable[[TxReceipt], BaseModel], status_code: int, receipt: TxReceipt
+) -> tuple[int, dict[str, object]]:
+    out: dict[str, object] = respond(receipt).model_dump(mode="json")
+    return status_code, out
 
 
 def write_json(
@@ -297,20 +305,17 @@ def write_json(
     request: Request,
     key: str | None,
     body: object,
-    send: Callable[..., Any],
-    respond: Callable[[Any], Any],
+    start: Start,
+    respond: Callable[[TxReceipt], BaseModel],
     status_code: int = 200,
+    texts: TextJournal | None = None,
 ) -> JSONResponse:
     """Run a write (idempotently when ``key`` is given) and answer ``respond(receipt)`` as JSON.
 
     A 202 (``Prefer: respond-async``) carries ``Location`` and ``Preference-Applied``.
     """
-
-    def _respond(receipt: Any) -> tuple[int, dict[str, object]]:
-        out: dict[str, object] = respond(receipt).model_dump(mode="json")
-        return status_code, out
-
-    code, out = run_write(state, caller, request, key, body, send, _respond)
+    answer = functools.partial(_dumped, respond, status_code)
+    code, out = run_write(state, caller, request, key, body, start, answer, texts)
     headers: dict[str, str] = {}
     if code == 202:
         headers = {"Location": str(out["status_url"]), "Preference-Applied": "respond-async"}

@@ -19,6 +19,11 @@ response. A retry:
 * of a request that reverted is run again (nothing stays recorded): the same
   problem whether the revert was refused before sending or mined.
 
+A request's write is started by a function that sends it with the store's journal
+(``ledger.send(signer, call, journal)``): the journal persists the signed transaction,
+then it leaves. A synchronous answer waits for ``pending.wait()``; a 202 is built from
+the :class:`~ledger.tx.Pending` and never waits.
+
 At start-up :meth:`IdempotencyStore.reconcile` re-sends every signed but
 unanswered transaction, so nothing signed is left behind by a crash.
 
@@ -33,14 +38,16 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.client import Ledger, TxReceipt, TxSent
+from ledger.client import Journal, Ledger, Pending, TxReceipt
 from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, NonceSuperseded
+from ledger.tx import Journals
 
 log = logging.getLogger("api.idempotency")
 
@@ -61,10 +68,12 @@ records = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
-Send = Callable[[Callable[[str, bytes], None] | None], TxReceipt]
+#: Starts the request's one write: signs it, has the journal keep the :class:`Pending` (the
+#: store persists it there, before it is sent), sends it (``ledger.send``) and returns it.
+Start = Callable[[Journal | None], Pending]
 Respond = Callable[[TxReceipt], tuple[int, dict[str, Any]]]
 #: Builds the 202 answer for a transaction sent without waiting (``Prefer: respond-async``).
-Accepted = Callable[[str], tuple[int, dict[str, Any]]]
+Accepted = Callable[[Pending], tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -93,15 +102,14 @@ class IdempotencyStore:
         with self._guard:
             return self._locks.setdefault((scope, key), threading.Lock())
 
-    def execute(
-        self, scope: str, key: str, fp: str, send: Send, respond: Respond, accepted: Accepted | None = None
-    ) -> Outcome:
-        """Run ``send`` at most once per (scope, key); ``accepted``: answer 202 once sent."""
+    @contextmanager
+    def _alone(self, scope: str, key: str) -> Iterator[None]:
+        """One request per (scope, key) at a time in this process: a concurrent retry is a 409."""
         lock = self._lock(scope, key)
         if not lock.acquire(blocking=False):
             raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
         try:
-            return self._execute(scope, key, fp, send, respond, accepted)
+            yield
         finally:
             lock.release()
 
@@ -119,56 +127,60 @@ class IdempotencyStore:
                 .values(updated_at=time.time(), **values)
             )
 
-    def _execute(
-        self, scope: str, key: str, fp: str, send: Send, respond: Respond, accepted: Accepted | None
+    def execute(
+        self,
+        scope: str,
+        key: str,
+        fp: str,
+        start: Start,
+        respond: Respond,
+        accepted: Accepted | None = None,
+        journal: Journal | None = None,
     ) -> Outcome:
-        row = self._row(scope, key)
-        if row is not None and row["fingerprint"] != fp:
-            raise Conflict("this Idempotency-Key was used for a different request")
-        if row is not None and row["state"] == "done":
-            return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
-        if row is not None and row["state"] == "accepted":
-            self._keep_alive(row)
-            return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
-        if row is not None and row["state"] == "signed" and row["raw_tx"]:
-            try:
-                receipt = self._resume(row)
-            except ContractReverted:
-                self._forget(scope, key)  # as a refused request: the same problem again on a retry
-                raise
-            if receipt is not None:
-                return self._finish(scope, key, receipt, respond, replayed=True)
-            # The chain shows the signed transaction can never be mined (a different one holds its nonce): sign anew.
-        if row is None:
-            now = time.time()
-            with self.engine.begin() as conn:
-                conn.execute(
-                    records.insert().values(
-                        scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+        """Start the write at most once per (scope, key) and answer ``respond(receipt)`` once it is
+        confirmed; with ``accepted``, answer 202 once it is sent and never wait. ``journal`` keeps
+        the signed transaction before the store does (the write's pending texts)."""
+        with self._alone(scope, key):
+            row = self._row(scope, key)
+            if row is not None and row["fingerprint"] != fp:
+                raise Conflict("this Idempotency-Key was used for a different request")
+            if row is not None and row["state"] == "done":
+                return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
+            if row is not None and row["state"] == "accepted":
+                self._keep_alive(row)
+                return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
+            if row is not None and row["state"] == "signed" and row["raw_tx"]:
+                try:
+                    receipt = self._resume(row)
+                except ContractReverted:
+                    self._forget(scope, key)  # as a refused request: the same problem again on a retry
+                    raise
+                if receipt is not None:
+                    return self._finish(scope, key, receipt, respond, replayed=True)
+                # The chain shows the signed transaction can never be mined (a different one holds
+                # its nonce): sign anew.
+            if row is None:
+                now = time.time()
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        records.insert().values(
+                            scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+                        )
                     )
-                )
-
-        def persist(tx_hash: str, raw: bytes) -> None:
-            self._update(scope, key, state="signed", tx_hash=tx_hash, raw_tx=raw.hex())
-
-        try:
-            if accepted is None:
-                receipt = send(persist)
-            else:
-                with self.ledger.send_only():
-                    receipt = send(persist)
-        except TxSent as sent:  # only raised inside send_only(), i.e. with `accepted`
-            assert accepted is not None
-            status_code, body = accepted(sent.tx_hash)
-            self._update(scope, key, state="accepted", status_code=status_code,
-                         response=json.dumps(body, ensure_ascii=False, default=str))
-            return Outcome(status_code, body, replayed=False)
-        except ContractReverted:
-            # Refused before anything was sent, or mined and reverted (COGOV_PREFLIGHT=false):
-            # either way nothing changed, and the key may be reused for a corrected request.
-            self._forget(scope, key)
-            raise
-        return self._finish(scope, key, receipt, respond, replayed=False)
+            try:
+                pending = start(Journals(journal, _Signed(self, scope, key)))
+                if accepted is not None:  # answered once sent: never waits
+                    status_code, body = accepted(pending)
+                    self._update(scope, key, state="accepted", status_code=status_code,
+                                 response=json.dumps(body, ensure_ascii=False, default=str))
+                    return Outcome(status_code, body, replayed=False)
+                receipt = pending.wait()
+            except ContractReverted:
+                # Refused before anything was sent, or mined and reverted (COGOV_PREFLIGHT=false):
+                # either way nothing changed, and the key may be reused for a corrected request.
+                self._forget(scope, key)
+                raise
+            return self._finish(scope, key, receipt, respond, replayed=False)
 
     def _forget(self, scope: str, key: str) -> None:
         with self.engine.begin() as conn:
@@ -180,7 +192,7 @@ class IdempotencyStore:
         try:
             if self.ledger.receipt(tx_hash) is not None:
                 self._update(str(row["scope"]), str(row["key"]), state="done")
-            elif self.ledger.rpc("eth_getTransactionByHash", [tx_hash]) is None and row["raw_tx"]:
+            elif self.ledger.rpc_client.transaction(tx_hash) is None and row["raw_tx"]:
                 log.warning("node lost accepted tx %s; sending the same bytes again", tx_hash)
                 self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
         except LedgerError as exc:  # the stored answer stands; the status URL tells the rest
@@ -232,6 +244,18 @@ class IdempotencyStore:
             except (ChainUnavailable, LedgerError) as exc:
                 log.warning("could not reconcile %s: %s", row["tx_hash"], exc)
         return n
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """The store's journal of one request: its signed transaction persisted before it is sent."""
+
+    store: IdempotencyStore
+    scope: str
+    key: str
+
+    def record(self, pending: Pending) -> None:
+        self.store._update(self.scope, self.key, state="signed", tx_hash=pending.tx_hash, raw_tx=pending.raw.hex())
 
 
 def _sqlite_fast_commits(engine: sa.Engine) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from api.apikeys import ApiKeyStore, engine_for
+from api.idempotency import IdempotencyStore
 from api.settings import LedgerSettings, Settings, service_settings
 from ledger.client import Ledger
 from ledger.errors import ChainMismatch, LedgerError, NotDeployed
@@ -32,9 +33,7 @@ class ServiceState:
     ledger: Ledger
     keystore: Keystore
     apikeys: ApiKeyStore
-    # Typed as the store (api.idempotency.IdempotencyStore) once the send API stops threading
-    # before_send through deps.run_write (issue 15's transaction pipeline): Any until then.
-    idempotency: Any
+    idempotency: IdempotencyStore
     docs: DocStore  # the off-chain texts behind on-chain hashes
     manifest: Manifest | None = None
     _index: Indexer | None = None  # once the deployment is known (see `index`)
@@ -54,7 +53,6 @@ class ServiceState:
             receipt_timeout=settings.receipt_timeout,
             preflight=settings.preflight,
         )
-        from api.idempotency import IdempotencyStore
         from ledger.fund_docs import open_store
 
         engine = engine_for(settings.service_db_url)

@@ -413,15 +413,16 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
             return single(method, params)
 
         provider.make_request = counted
-        for p in provider._providers:
-            def counted_batch(reqs: Any, batch: Any = p.make_batch_request) -> Any:
-                if on.is_set():
-                    with lock:
-                        counts[f"{where()}:batch"] += 1
-                        counts[f"{where()}:batched_calls"] += len(reqs)
-                return batch(reqs)
+        batch = provider.batch_request
 
-            p.make_batch_request = counted_batch
+        def counted_batch(reqs: Any) -> Any:
+            if on.is_set():
+                with lock:
+                    counts[f"{where()}:batch"] += 1
+                    counts[f"{where()}:batched_calls"] += len(reqs)
+            return batch(reqs)
+
+        provider.batch_request = counted_batch
         did, gid = _share_over_http(http, auth, "rpc")
 
         def fetch(i: int) -> None:

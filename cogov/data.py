@@ -189,8 +189,9 @@ def request(
     docs = open_store(env().settings)
     draft = docs.draft("purpose", purpose)
     signer = _signer(key, password_file)
-    rid, r = docs.send([draft], ds.request_access, signer, dataset, purpose_code, draft.hash, scope_hash(names),
-                       duration)
+    call = ds.request_access_call(dataset, purpose_code, draft.hash, scope_hash(names), duration)
+    r = docs.transact(ds.ledger, signer, call, [draft])
+    rid = int(r.event("AccessRequested").args["requestId"])
     docs.accept(r)
     out.ok(
         f"request {rid} on dataset {dataset} for fields {','.join(sorted(set(names)))}; "

@@ -98,7 +98,9 @@ def contribute(
     draft = docs.draft("memo", memo) if memo else None
     memo_hash = draft.hash if draft else b"\x00" * 32
     signer = _signer(key, password_file)
-    rid, r = docs.send([draft], fund.contribute, signer, units, project, memo_hash)
+    texts = docs.journal([draft])
+    r = texts.wait(fund.send_contribution(signer, fund.contribute_call(units, project, memo_hash), texts))
+    rid = int(r.event("ContributionReceived").args["receiptId"])
     docs.accept(r)
     where = f"project {project}" if project else "the general pool"
     out.ok(f"receipt {rid}: {_money(units, fund)} to {where}; {_tx(r)}")
@@ -127,7 +129,8 @@ def propose(
         drafts.append(docs.draft("milestone", desc.strip()))
         specs.append((_amount(amount, fund.token.decimals), drafts[-1].hash))
     signer, to = _signer(key, password_file), _account(beneficiary)
-    pid, r = docs.send(drafts, fund.propose_project, signer, drafts[0].hash, to, specs)
+    r = docs.transact(fund.ledger, signer, fund.propose_project_call(drafts[0].hash, to, specs), drafts)
+    pid = int(r.event("ProjectProposed").args["projectId"])
     docs.accept(r)
     p = fund.project(pid)
     out.ok(f"project {pid} proposed: budget {_money(p.budget, fund)} in {len(specs)} milestones; "
@@ -205,7 +208,8 @@ def payout(
     fund = _fund()
     units = _amount(amount, fund.token.decimals)
     signer = _signer(key, password_file)
-    pid, r = docs.send([draft], fund.pay_milestone, signer, project, milestone, units, h)
+    r = docs.transact(fund.ledger, signer, fund.pay_milestone_call(project, milestone, units, h), [draft])
+    pid = int(r.event("PayoutMade").args["payoutId"])
     docs.accept(r)
     ev = r.event("PayoutMade").args
     out.ok(f"payout {pid}: {_money(units, fund)} for milestone {milestone} of project {project} "
@@ -420,7 +424,7 @@ def credit_mint(
     units = _amount(amount, credit.decimals)
     ref = docs.draft("deposit", deposit_ref)
     account, signer = _account(to), _signer(key, password_file)
-    r = docs.send([ref], credit.mint, signer, account, units, ref.hash)
+    r = docs.transact(credit.ledger, signer, credit.mint_call(account, units, ref.hash), [ref])
     docs.accept(r)
     out.ok(f"minted {amount} {credit.symbol} to {account} against deposit {ref.hash_hex}; {_tx(r)}")
 
@@ -440,7 +444,7 @@ def credit_burn(
     units = _amount(amount, credit.decimals)
     ref = docs.draft("redemption", redemption_ref)
     account, signer = _account(holder), _signer(key, password_file)
-    r = docs.send([ref], credit.burn, signer, account, units, ref.hash)
+    r = docs.transact(credit.ledger, signer, credit.burn_call(account, units, ref.hash), [ref])
     docs.accept(r)
     out.ok(f"burned {amount} {credit.symbol} of {account} against redemption {ref.hash_hex}; {_tx(r)}")
 

@@ -10,6 +10,7 @@ the port for ours.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -22,10 +23,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
-from ledger.errors import ChainUnavailable, ConfigError, PortTaken
+from ledger.errors import ChainUnavailable, ConfigError, PortTaken, RpcError
+from ledger.rpc import RpcClient
 
 log = logging.getLogger("ledger.chain")
 
@@ -96,19 +97,25 @@ class ChainStatus:
 
 
 def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
-    """One JSON-RPC call; raises ChainUnavailable when nothing answers."""
+    """One JSON-RPC call to ``url`` alone (no retries); raises ChainUnavailable when nothing
+    answers or the node answers with an error."""
     try:
-        resp = httpx.post(
-            url,
-            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []},
-            timeout=timeout,
-        )
-        data = resp.json()
-    except (httpx.HTTPError, ValueError) as exc:
+        return probe(url, timeout).request(method, params or [])
+    except RpcError as exc:
+        raise ChainUnavailable(url, exc.message) from exc
+    except (OSError, ValueError) as exc:  # an HTTP error status, an answer that is no JSON
         raise ChainUnavailable(url, type(exc).__name__) from exc
-    if "error" in data:
-        raise ChainUnavailable(url, str(data["error"].get("message", "error")))
-    return data["result"]
+
+
+#: What a probe of a node may meet: nothing answering, an error answer, an HTTP error status
+#: (OSError: requests' errors) or an answer that is no JSON (ValueError).
+_NO_ANSWER = (ChainUnavailable, RpcError, OSError, ValueError)
+
+
+@functools.lru_cache(maxsize=64)
+def probe(url: str, timeout: float = 2.0) -> RpcClient:
+    """A JSON-RPC client of ``url`` alone with a short timeout and no retries (to probe a node)."""
+    return RpcClient(url, timeout=timeout, quick_retries=0)
 
 
 def port_open(host: str, port: int) -> bool:
@@ -186,11 +193,10 @@ class Ganache:
     def status(self) -> ChainStatus:
         url = self.config.url
         pid = self.pid
+        node = probe(url)
         try:
-            chain_id = int(rpc(url, "eth_chainId"), 16)
-            block = int(rpc(url, "eth_blockNumber"), 16)
-            client = str(rpc(url, "web3_clientVersion"))
-        except ChainUnavailable:
+            chain_id, block, client = node.chain_id(), node.block_number(), node.client_version()
+        except _NO_ANSWER:
             return ChainStatus(False, url, pid=pid, db_path=str(self.config.db_path))
         return ChainStatus(
             pid is not None, url, pid, chain_id, block, client, str(self.config.db_path)
@@ -236,8 +242,9 @@ class Ganache:
                 return st  # already up: never start a second copy
         if port_open(c.host, c.port):
             who = "an unknown server"
-            with contextlib.suppress(ChainUnavailable):
-                who = f"{rpc(c.url, 'web3_clientVersion')} (chain id {int(rpc(c.url, 'eth_chainId'), 16)})"
+            with contextlib.suppress(*_NO_ANSWER):
+                node = probe(c.url)
+                who = f"{node.client_version()} (chain id {node.chain_id()})"
             raise PortTaken(c.host, c.port, who)
         c.db_path.mkdir(parents=True, exist_ok=True)
         logf = open(c.log_file, "ab")  # noqa: SIM115 - handed to the child process
@@ -260,9 +267,9 @@ class Ganache:
                 tail = c.log_file.read_text("utf-8", errors="replace")[-2000:]
                 raise ChainUnavailable(c.url, f"Ganache exited with {self._proc.returncode}: {tail}")
             try:
-                if int(rpc(c.url, "eth_chainId", timeout=1.0), 16) == c.chain_id:
+                if probe(c.url, 1.0).chain_id() == c.chain_id:
                     return self.status()
-            except ChainUnavailable:
+            except _NO_ANSWER:
                 pass
             time.sleep(0.1)
         self.stop()

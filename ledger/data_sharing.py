@@ -15,21 +15,18 @@ Hash conventions (the auditor checks files against them):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
-from ledger.client import Ledger, TxReceipt
+from ledger.client import ContractCall, Ledger, TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 
 NAME = "DataSharing"
-
-BeforeSend = Callable[[str, bytes], None] | None
-
 
 class Classification(IntEnum):
     PUBLIC = 0
@@ -233,9 +230,14 @@ class DataSharing:
         return bool(self._call("verifyBatchRecord", batch_id, leaf, proof))
 
     # ---------------------------------------------------------------- writes
+    # Each write the API sends: ``x_call(...)`` prepares it (a ContractCall, to send with a
+    # journal: ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
 
-    def _tx(self, signer: Signer, fn: str, *args: Any, before_send: BeforeSend = None) -> TxReceipt:
-        return self.ledger.transact(signer, NAME, fn, *args, before_send=before_send)
+    def _prepare(self, fn: str, *args: Any) -> ContractCall:
+        return self.ledger.prepare(NAME, fn, *args)
+
+    def _tx(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
+        return self.ledger.transact(signer, self._prepare(fn, *args))
 
     def register(
         self,
@@ -245,79 +247,89 @@ class DataSharing:
         metadata_hash: bytes,
         schema_hash: bytes,
         content_hash: bytes,
-        *,
-        before_send: BeforeSend = None,
     ) -> tuple[int, TxReceipt]:
         r = self._tx(
-            signer,
-            "registerDataset",
-            title,
-            int(classification),
-            metadata_hash,
-            schema_hash,
-            content_hash,
-            before_send=before_send,
+            signer, "registerDataset", title, int(classification), metadata_hash, schema_hash, content_hash
         )
         return int(r.event("DatasetRegistered").args["datasetId"]), r
 
-    def update_version(
-        self, signer: Signer, dataset_id: int, new_content_hash: bytes, *, before_send: BeforeSend = None
-    ) -> TxReceipt:
-        return self._tx(signer, "updateDatasetVersion", dataset_id, new_content_hash, before_send=before_send)
+    def update_version(self, signer: Signer, dataset_id: int, new_content_hash: bytes) -> TxReceipt:
+        return self._tx(signer, "updateDatasetVersion", dataset_id, new_content_hash)
+
+    def request_access_call(
+        self, dataset_id: int, purpose_code: int, purpose_hash: bytes, scope: bytes, duration: int
+    ) -> ContractCall:
+        return self._prepare("requestAccess", dataset_id, purpose_code, purpose_hash, scope, duration)
 
     def request_access(
-        self,
-        signer: Signer,
-        dataset_id: int,
-        purpose_code: int,
-        purpose_hash: bytes,
-        scope: bytes,
-        duration: int,
-        *,
-        before_send: BeforeSend = None,
+        self, signer: Signer, dataset_id: int, purpose_code: int, purpose_hash: bytes, scope: bytes, duration: int
     ) -> tuple[int, TxReceipt]:
-        r = self._tx(
-            signer, "requestAccess", dataset_id, purpose_code, purpose_hash, scope, duration, before_send=before_send
-        )
+        call = self.request_access_call(dataset_id, purpose_code, purpose_hash, scope, duration)
+        r = self.ledger.transact(signer, call)
         return int(r.event("AccessRequested").args["requestId"]), r
 
-    def approve_as_owner(self, signer: Signer, request_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "approveAsOwner", request_id, before_send=before_send)
+    def approve_as_owner_call(self, request_id: int) -> ContractCall:
+        return self._prepare("approveAsOwner", request_id)
 
-    def approve_as_governance(self, signer: Signer, request_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "approveAsGovernance", request_id, before_send=before_send)
+    def approve_as_owner(self, signer: Signer, request_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.approve_as_owner_call(request_id))
 
-    def deny(self, signer: Signer, request_id: int, reason_code: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "denyRequest", request_id, reason_code, before_send=before_send)
+    def approve_as_governance_call(self, request_id: int) -> ContractCall:
+        return self._prepare("approveAsGovernance", request_id)
 
-    def withdraw(self, signer: Signer, request_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "withdrawRequest", request_id, before_send=before_send)
+    def approve_as_governance(self, signer: Signer, request_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.approve_as_governance_call(request_id))
 
-    def renew(self, signer: Signer, grant_id: int, extension: int, *, before_send: BeforeSend = None) -> TxReceipt:
+    def deny_call(self, request_id: int, reason_code: int) -> ContractCall:
+        return self._prepare("denyRequest", request_id, reason_code)
+
+    def deny(self, signer: Signer, request_id: int, reason_code: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.deny_call(request_id, reason_code))
+
+    def withdraw_call(self, request_id: int) -> ContractCall:
+        return self._prepare("withdrawRequest", request_id)
+
+    def withdraw(self, signer: Signer, request_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.withdraw_call(request_id))
+
+    def renew_call(self, grant_id: int, extension: int) -> ContractCall:
         """Extend a grant (owner). A Public/Internal grant is extended at once (``GrantRenewed``);
         a Sensitive/Secret grant's renewal waits for :meth:`approve_renewal` (``GrantRenewalRequested``)."""
-        return self._tx(signer, "renewGrant", grant_id, extension, before_send=before_send)
+        return self._prepare("renewGrant", grant_id, extension)
 
-    def approve_renewal(
-        self, signer: Signer, grant_id: int, extension: int, *, before_send: BeforeSend = None
-    ) -> TxReceipt:
+    def renew(self, signer: Signer, grant_id: int, extension: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.renew_call(grant_id, extension))
+
+    def approve_renewal_call(self, grant_id: int, extension: int) -> ContractCall:
         """Approve a Sensitive/Secret grant's pending renewal of ``extension`` seconds (data governance)."""
-        return self._tx(signer, "approveRenewal", grant_id, extension, before_send=before_send)
+        return self._prepare("approveRenewal", grant_id, extension)
 
-    def revoke(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "revokeGrant", grant_id, before_send=before_send)
+    def approve_renewal(self, signer: Signer, grant_id: int, extension: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.approve_renewal_call(grant_id, extension))
 
-    def freeze_grant(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "freezeGrant", grant_id, before_send=before_send)
+    def revoke_call(self, grant_id: int) -> ContractCall:
+        return self._prepare("revokeGrant", grant_id)
 
-    def unfreeze_grant(self, signer: Signer, grant_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "unfreezeGrant", grant_id, before_send=before_send)
+    def revoke(self, signer: Signer, grant_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.revoke_call(grant_id))
 
-    def freeze_member(self, signer: Signer, member_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "freezeMember", member_id, before_send=before_send)
+    def freeze_grant_call(self, grant_id: int) -> ContractCall:
+        return self._prepare("freezeGrant", grant_id)
 
-    def unfreeze_member(self, signer: Signer, member_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "unfreezeMember", member_id, before_send=before_send)
+    def freeze_grant(self, signer: Signer, grant_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.freeze_grant_call(grant_id))
+
+    def unfreeze_grant_call(self, grant_id: int) -> ContractCall:
+        return self._prepare("unfreezeGrant", grant_id)
+
+    def unfreeze_grant(self, signer: Signer, grant_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.unfreeze_grant_call(grant_id))
+
+    def freeze_member(self, signer: Signer, member_id: int) -> TxReceipt:
+        return self._tx(signer, "freezeMember", member_id)
+
+    def unfreeze_member(self, signer: Signer, member_id: int) -> TxReceipt:
+        return self._tx(signer, "unfreezeMember", member_id)
 
     def set_request_ttl(self, signer: Signer, ttl: int) -> TxReceipt:
         return self._tx(signer, "setRequestTtl", ttl)

@@ -104,6 +104,21 @@ class SignerSyncRefused(LedgerError):
     code = "signer-sync-refused"
 
 
+class RpcError(LedgerError):
+    """A node answered a JSON-RPC request with an error (a revert, a refusal, an unknown method).
+
+    ``message`` is the node's own text; ``data`` its error data (revert data, in one of the
+    shapes nodes use) and ``error_code`` the JSON-RPC error code.
+    """
+
+    code = "rpc-error"
+
+    def __init__(self, message: str, data: Any = None, error_code: int = 0) -> None:
+        super().__init__(message, error_code=error_code)
+        self.data = data
+        self.error_code = error_code
+
+
 class ChainMismatch(LedgerError):
     """The connected chain is not the chain of the deployment manifest."""
 

@@ -28,14 +28,14 @@ service, the CLI and the demo commit to a bank reference alike. The opening of a
 text is ``{"salt", "text"}`` (:class:`ledger.commitment.Opening`), which is what the
 auditor checks against the chain.
 
-A text is stored only once the chain accepted its write. The write path
-(:meth:`DocStore.send`): the text is *drafted* (validated, committed to), written as
-``pending`` with its transaction's hash in the ``before_send`` hook (after signing, before
-the transaction leaves the process, so a crash cannot lose the text of a mined write),
+A text is stored only once the chain accepted its write. The write path: the text is
+*drafted* (validated, committed to), written as ``pending`` with its transaction's hash by
+the write's journal (:meth:`DocStore.journal`: after signing, before the transaction
+leaves the process, so a crash cannot lose the text of a mined write),
 and ``stored`` once a successful receipt names its hash (:meth:`DocStore.accept`) — the
 writer's own receipt, or one seen later (:meth:`DocStore.settle`: at start-up, and when a
 pending text is asked for; a ``Prefer: respond-async`` write is answered before its
-receipt). A write the pre-flight refuses never reaches the hook; a mined revert discards
+receipt). A write the pre-flight refuses never reaches the journal; a mined revert discards
 its pending texts. Acceptance records the on-chain record the text belongs to (receipt
 id, payout, request …): who may read a text is decided from it (:mod:`ledger.doc_access`).
 
@@ -60,7 +60,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from eth_utils import keccak
@@ -69,8 +69,9 @@ from ledger.commitment import Opening, commit
 from ledger.errors import ContractReverted, QuotaExceeded, TextsTooLarge, TooManyTexts, ValidationFailed
 
 if TYPE_CHECKING:
-    from ledger.client import Ledger, TxReceipt
+    from ledger.client import ContractCall, Ledger, Pending, TxReceipt
     from ledger.config import Settings
+    from ledger.keys import Signer
 
 log = logging.getLogger("ledger.fund_docs")
 
@@ -87,8 +88,6 @@ _CHUNK = 500  # hashes per IN (...) query
 
 PENDING, STORED, LEGACY = "pending", "stored", "legacy"
 
-BeforeSend = Callable[[str, bytes], None] | None
-R = TypeVar("R")
 
 
 def doc_hash(text: str) -> bytes:
@@ -348,39 +347,22 @@ class DocStore:
             return Draft(kind, text, hmac.new(self._reference_key(), msg, hashlib.sha256).digest())
         return Draft(kind, text, Opening.new(text).salt)
 
-    def hook(self, drafts: Sequence[Draft | None], before_send: BeforeSend = None) -> BeforeSend:
-        """A ``before_send`` hook writing ``drafts`` as pending under the transaction's hash, then
-        calling ``before_send``; None when there is nothing to do."""
-        todo = [d for d in drafts if d is not None]
-        if not todo:
-            return before_send
-
-        def _hook(tx_hash: str, signed: bytes) -> None:
-            self._pending(todo, tx_hash)
-            if before_send is not None:
-                before_send(tx_hash, signed)
-
-        return _hook
-
-    def send(
-        self, drafts: Sequence[Draft | None], write: Callable[..., R], *args: Any, before_send: BeforeSend = None,
-        **kwargs: Any,
-    ) -> R:
-        """``write(*args, before_send=hook, **kwargs)``: the write carrying ``drafts`` (a wrapper's
-        method: ``fund.contribute``, ``credit.mint`` …), its texts pending from the moment it is
-        signed; a mined revert discards them. ``before_send``: the caller's own hook, run after.
-        The caller accepts the receipt (:meth:`accept`) once it has it.
-        """
+    def journal(self, drafts: Sequence[Draft | None]) -> TextJournal:
+        """The journal of the write carrying ``drafts`` (``ledger.send(signer, call, journal)``): its
+        texts are written pending under its hash once it is signed, before it leaves. The quota is
+        checked now too, so a refusal comes before anything is sent (an approval, say). The
+        caller accepts the receipt (:meth:`accept`) once it has it."""
         todo = [d for d in drafts if d is not None]
         if todo and self.quota is not None:
-            with self.engine.connect() as conn:  # refused before anything is sent (an approval, say)
+            with self.engine.connect() as conn:
                 self._check_quota(conn, self._new(conn, todo))
-        try:
-            return write(*args, before_send=self.hook(drafts, before_send), **kwargs)
-        except ContractReverted as exc:
-            if exc.tx_hash:
-                self.discard(exc.tx_hash)
-            raise
+        return TextJournal(self, todo)
+
+    def transact(self, ledger: Ledger, signer: Signer, call: ContractCall, drafts: Sequence[Draft | None]) -> TxReceipt:
+        """Send ``call`` carrying ``drafts`` (:meth:`journal`) and wait for its receipt; a mined
+        revert discards the texts. The caller accepts the receipt (:meth:`accept`)."""
+        texts = self.journal(drafts)
+        return texts.wait(ledger.send(signer, call, texts))
 
     def _pending(self, drafts: Sequence[Draft], tx_hash: str) -> None:
         now = time.time()
@@ -589,6 +571,32 @@ class DocStore:
             os.replace(path, path.with_name(path.name + ".imported"))
         log.info("imported %d texts from %s (%d left out: not matching their hash)", len(rows), path, skipped)
         return len(rows)
+
+
+class TextJournal:
+    """The texts of one write, kept ``pending`` under its transaction's hash before it is sent
+    (a :class:`~ledger.tx.Journal`); a mined revert discards them."""
+
+    def __init__(self, store: DocStore, drafts: Sequence[Draft]) -> None:
+        self.store = store
+        self.drafts = list(drafts)
+
+    def record(self, pending: Pending) -> None:
+        if self.drafts:
+            self.store._pending(self.drafts, pending.tx_hash)
+
+    def reverted(self, exc: ContractReverted) -> None:
+        """The write reverted: a mined one's pending texts are discarded (a refused one has none)."""
+        if exc.tx_hash and self.drafts:
+            self.store.discard(exc.tx_hash)
+
+    def wait(self, pending: Pending) -> TxReceipt:
+        """``pending.wait()``, its texts discarded if it was mined and reverted."""
+        try:
+            return pending.wait()
+        except ContractReverted as exc:
+            self.reverted(exc)
+            raise
 
 
 def legacy_path(manifest_path: Path) -> Path:

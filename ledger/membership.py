@@ -117,12 +117,12 @@ def views(ledger: Ledger, calls: Sequence[View]) -> list[Any]:
 
 
 def _one_view(ledger: Ledger, to: str, data: str, outputs: list[dict[str, Any]]) -> Any:
-    from ledger.client import _RPCError
+    from ledger.rpc import RpcError, revert_from
 
     try:
         raw = ledger.rpc("eth_call", [{"to": to, "data": data}, "latest"])
-    except _RPCError as exc:
-        raise ledger._revert_from(exc) from exc
+    except RpcError as exc:
+        raise revert_from(exc) from exc
     return _decode_view(raw, outputs)
 
 

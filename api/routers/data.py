@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
@@ -57,7 +58,7 @@ from api.schemas.data import (
 )
 from api.schemas.fund import DocumentPublic
 from api.state import ServiceState
-from ledger.client import TxReceipt
+from ledger.client import ContractCall, TxReceipt
 from ledger.data_sharing import (
     AccessRequest,
     Classification,
@@ -451,17 +452,16 @@ def create_request(
     data, docs = DataSharing(state.ledger), writer(state, caller)
     purpose = docs.draft("purpose", body.purpose)  # a salted commitment: the hash alone confirms no guess
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = docs.send([purpose], data.request_access, caller.signer(), body.dataset_id, body.purpose_code,
-                         purpose.hash, scope, body.duration, before_send=before_send)
-        return r
+    call = data.request_access_call(body.dataset_id, body.purpose_code, purpose.hash, scope, body.duration)
+    start = partial(state.ledger.send, caller.signer(), call)
 
     def respond(r: TxReceipt) -> AccessRequestWrite:
         docs.accept(r)  # the purpose is kept now that the chain took the request
         rid = int(r.event("AccessRequested").args["requestId"])
         return AccessRequestWrite(tx=tx_info(r), request=request_public(data.request(rid)))
 
-    return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
+    return _write(state, caller, request, idempotency_key, body.model_dump(), start, respond, 201,
+                  docs.journal([purpose]))
 
 
 @requests_router.get("/{request_id}", response_model=AccessRequestPublic, summary="One access request")
@@ -504,9 +504,9 @@ def approve_request(
     m = _caller_member(state, caller)
     data = DataSharing(state.ledger)
     if m.id == ds.owner_id:
-        fn = data.approve_as_owner
+        call = data.approve_as_owner_call(request_id)
     elif Role.DATA_GOVERNANCE in m.roles:
-        fn = data.approve_as_governance
+        call = data.approve_as_governance_call(request_id)
     else:
         raise AccessDenied(
             f"only the owner of dataset {ds.id} (member {ds.owner_id}) or data governance may approve request "
@@ -518,7 +518,7 @@ def approve_request(
         request,
         idempotency_key,
         {"request": request_id},
-        lambda before_send: fn(caller.signer(), request_id, before_send=before_send),
+        partial(state.ledger.send, caller.signer(), call),
         _request_write(state, request_id),
     )
 
@@ -541,7 +541,7 @@ def deny_request(
         request,
         idempotency_key,
         body.model_dump(),
-        lambda before_send: data.deny(caller.signer(), request_id, body.reason_code, before_send=before_send),
+        partial(state.ledger.send, caller.signer(), data.deny_call(request_id, body.reason_code)),
         _request_write(state, request_id),
     )
 
@@ -561,7 +561,7 @@ def withdraw_request(
         request,
         idempotency_key,
         {"request": request_id},
-        lambda before_send: data.withdraw(caller.signer(), request_id, before_send=before_send),
+        partial(state.ledger.send, caller.signer(), data.withdraw_call(request_id)),
         _request_write(state, request_id),
     )
 
@@ -613,17 +613,18 @@ def _grant_action(
     key: str | None,
     grant_id: int,
     body: object,
-    send: Callable[[Any], TxReceipt],
+    call: ContractCall,
     *,
     renewal: bool = False,
 ) -> JSONResponse:
     data = DataSharing(state.ledger)
+    start = partial(state.ledger.send, caller.signer(), call)
 
     def respond(r: TxReceipt) -> GrantWrite:
         pending = renewal_public(data.renewal(grant_id)) if renewal else None
         return GrantWrite(tx=tx_info(r), grant=grant_public(data.grant(grant_id)), renewal=pending)
 
-    return _write(state, caller, request, key, body, send, respond)
+    return _write(state, caller, request, key, body, start, respond)
 
 
 @grants_router.post("/{grant_id}/revoke", response_model=GrantWrite, summary="Revoke at once (owner)")
@@ -640,7 +641,7 @@ def revoke_grant(
         idempotency_key,
         grant_id,
         {"grant": grant_id},
-        lambda bs: data.revoke(caller.signer(), grant_id, before_send=bs),
+        data.revoke_call(grant_id),
     )
 
 
@@ -668,7 +669,7 @@ def renew_grant(
         idempotency_key,
         grant_id,
         body.model_dump(),
-        lambda bs: data.renew(caller.signer(), grant_id, body.extension, before_send=bs),
+        data.renew_call(grant_id, body.extension),
         renewal=True,
     )
 
@@ -703,7 +704,7 @@ def approve_renewal(
         idempotency_key,
         grant_id,
         body.model_dump(),
-        lambda bs: data.approve_renewal(caller.signer(), grant_id, body.extension, before_send=bs),
+        data.approve_renewal_call(grant_id, body.extension),
         renewal=True,
     )
 
@@ -722,7 +723,7 @@ def freeze_grant(
         idempotency_key,
         grant_id,
         {"grant": grant_id, "freeze": True},
-        lambda bs: data.freeze_grant(caller.signer(), grant_id, before_send=bs),
+        data.freeze_grant_call(grant_id),
     )
 
 
@@ -740,7 +741,7 @@ def unfreeze_grant(
         idempotency_key,
         grant_id,
         {"grant": grant_id, "freeze": False},
-        lambda bs: data.unfreeze_grant(caller.signer(), grant_id, before_send=bs),
+        data.unfreeze_grant_call(grant_id),
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
@@ -441,10 +442,8 @@ def contribute(
     memo = docs.draft("memo", body.memo) if body.memo else None
     memo_hash = memo.hash if memo else b"\x00" * 32
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = docs.send([memo], fund.contribute, caller.signer(), body.amount, body.project_id, memo_hash,
-                         before_send=before_send)
-        return r
+    call = fund.contribute_call(body.amount, body.project_id, memo_hash)
+    start = partial(fund.send_contribution, caller.signer(), call)
 
     def respond(r: TxReceipt) -> ContributionWrite:
         docs.accept(r)  # the memo is kept now that the chain took the contribution
@@ -463,7 +462,8 @@ def contribute(
         row = _Landed(ev.tx_hash, ev.block_number)
         return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, names, texts, row))
 
-    return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
+    return _write(state, caller, request, idempotency_key, body.model_dump(), start, respond, 201,
+                  docs.journal([memo]))
 
 
 @router.get("/contributions/{receipt_id}", response_model=ContributionPublic, summary="One contribution (receipt id)")
@@ -488,9 +488,7 @@ def claim_refund(
     if m.id != c.member_id:
         raise AccessDenied(f"only the contributing member {c.member_id} may claim the refund of receipt {receipt_id}")
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = fund.claim_refund(caller.signer(), receipt_id, before_send=before_send)
-        return r
+    start = partial(state.ledger.send, caller.signer(), fund.claim_refund_call(receipt_id))
 
     def respond(r: TxReceipt) -> RefundWrite:
         amount = int(r.event("RefundClaimed").args["amount"])
@@ -499,7 +497,7 @@ def claim_refund(
         return RefundWrite(tx=tx_info(r), amount=amount,
                            contribution=contribution_public(fund, c2, _Names(state), texts))
 
-    return _write(state, caller, request, idempotency_key, {"refund": receipt_id}, send, respond)
+    return _write(state, caller, request, idempotency_key, {"refund": receipt_id}, start, respond)
 
 
 @router.get("/contributors/{member_id}/trace", response_model=ContributorTracePublic,
@@ -588,17 +586,15 @@ def propose_project(
     descriptions = [docs.draft("milestone", m.description) for m in body.milestones]
     specs = [(m.amount, d.hash) for m, d in zip(body.milestones, descriptions, strict=True)]
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = docs.send([title, *descriptions], fund.propose_project, caller.signer(), title.hash, body.beneficiary,
-                         specs, before_send=before_send)
-        return r
+    texts = docs.journal([title, *descriptions])
+    start = partial(state.ledger.send, caller.signer(), fund.propose_project_call(title.hash, body.beneficiary, specs))
 
     def respond(r: TxReceipt) -> ProjectWrite:
         docs.accept(r)
         pid = int(r.event("ProjectProposed").args["projectId"])
         return ProjectWrite(tx=tx_info(r), project=project_public(fund, fund.project(pid), docs, _Names(state)))
 
-    return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
+    return _write(state, caller, request, idempotency_key, body.model_dump(), start, respond, 201, texts)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, summary="One project, with its milestones")
@@ -632,11 +628,8 @@ def propose_allocation(
     fund = Fund(state.ledger)
     _project_or_404(fund, project_id)
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = fund.propose_allocation(caller.signer(), project_id, body.amount, before_send=before_send)
-        return r
-
-    return _write(state, caller, request, idempotency_key, body.model_dump(), send, _motion_write(state, fund), 201)
+    start = partial(state.ledger.send, caller.signer(), fund.propose_allocation_call(project_id, body.amount))
+    return _write(state, caller, request, idempotency_key, body.model_dump(), start, _motion_write(state, fund), 201)
 
 
 @router.post(
@@ -651,12 +644,9 @@ def propose_cancellation(
     fund = Fund(state.ledger)
     _project_or_404(fund, project_id)
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = fund.propose_cancellation(caller.signer(), project_id, before_send=before_send)
-        return r
-
+    start = partial(state.ledger.send, caller.signer(), fund.propose_cancellation_call(project_id))
     return _write(
-        state, caller, request, idempotency_key, {"cancel": project_id}, send, _motion_write(state, fund), 201
+        state, caller, request, idempotency_key, {"cancel": project_id}, start, _motion_write(state, fund), 201
     )
 
 
@@ -683,23 +673,22 @@ def pay_milestone(
     invoice = docs.draft("invoice", body.invoice) if body.invoice else None
     invoice_hash = invoice.hash if invoice else parse_hash(str(body.invoice_hash))
 
-    def send(before_send: Any) -> TxReceipt:
-        _, r = docs.send([invoice], fund.pay_milestone, caller.signer(), project_id, body.milestone_index,
-                         body.amount, invoice_hash, before_send=before_send)
-        return r
+    call = fund.pay_milestone_call(project_id, body.milestone_index, body.amount, invoice_hash)
+    start = partial(state.ledger.send, caller.signer(), call)
 
     def respond(r: TxReceipt) -> PayoutWrite:
         docs.accept(r)
         ev = r.event("PayoutMade")
         names = _Names(state)
-        blk = state.ledger.rpc("eth_getBlockByNumber", [hex(ev.block_number), False])
+        blk = state.ledger.rpc_client.block(ev.block_number) or {}
         row = _Landed(ev.tx_hash, ev.block_number, int(blk["timestamp"], 16),
                       {k: (hex32(v) if isinstance(v, bytes) else v) for k, v in ev.args.items()})
         texts = _payout_texts(state, caller.key, fund, names, [row])
         return PayoutWrite(tx=tx_info(r), payout=payout_public(fund, row, names, texts),
                            project=project_public(fund, fund.project(project_id), docs, names))
 
-    return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
+    return _write(state, caller, request, idempotency_key, body.model_dump(), start, respond, 201,
+                  docs.journal([invoice]))
 
 
 @router.get("/payouts", response_model=PayoutList, summary="Milestone payouts, newest first")
@@ -777,11 +766,9 @@ def vote(
     if ben is not None and ben.id == m.id:
         raise AccessDenied(f"conflict of interest: member {m.id} is the beneficiary of project {p.id}")
 
-    def send(before_send: Any) -> TxReceipt:
-        return fund.vote(caller.signer(), motion_id, body.support, before_send=before_send)
-
+    start = partial(state.ledger.send, caller.signer(), fund.vote_call(motion_id, body.support))
     return _write(
-        state, caller, request, idempotency_key, body.model_dump(), send,
+        state, caller, request, idempotency_key, body.model_dump(), start,
         lambda r: MotionWrite(tx=tx_info(r), motion=motion_public(fund.motion(motion_id))),
     )
 
@@ -910,13 +897,13 @@ def credit_mint(
     credit, docs = Credit(state.ledger), writer(state, caller)
     ref = docs.draft("deposit", body.deposit_ref)  # the same bank reference, the same commitment: minted once
 
-    def send(before_send: Any) -> TxReceipt:
-        return docs.send([ref], credit.mint, caller.signer(), body.to, body.amount, ref.hash, before_send=before_send)
+    start = partial(state.ledger.send, caller.signer(), credit.mint_call(body.to, body.amount, ref.hash))
 
     def respond(r: TxReceipt) -> MintWrite:
         docs.accept(r)
         return MintWrite(tx=tx_info(r), to=body.to, amount=body.amount, deposit_ref_hash=ref.hash_hex,
                          balance=credit.balance_of(body.to))
 
-    return _write(state, caller, request, idempotency_key, body.model_dump(), send, respond, 201)
+    return _write(state, caller, request, idempotency_key, body.model_dump(), start, respond, 201,
+                  docs.journal([ref]))
 

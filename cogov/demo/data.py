@@ -136,10 +136,10 @@ def seed(ctx: DemoContext) -> None:
             return r.id
         ctx.say(f"街道办 requests {title}")
         draft = docs.draft("purpose", purpose)  # a salted commitment on chain; the opening in the service database
-        rid, receipt = docs.send([draft], ds.request_access, jdb, ids[title], 1, draft.hash, scope_hash(fields),
-                                 duration)
+        call = ds.request_access_call(ids[title], 1, draft.hash, scope_hash(fields), duration)
+        receipt = docs.transact(ds.ledger, jdb, call, [draft])
         docs.accept(receipt)
-        return rid
+        return int(receipt.event("AccessRequested").args["requestId"])
 
     # sensitive: owner + data governance
     rid = request(ELDERLY, ["age", "district", "needs_visit"], "为高龄独居老人安排上门探访", LONG)

@@ -102,9 +102,10 @@ def seed(ctx: DemoContext) -> None:
         ctx.say(f"{spec.proposer} proposes {spec.title}")
         specs = [(units(a), d.hash) for (a, _d), d in zip(spec.milestones, descriptions, strict=True)]
         proposer, beneficiary = signers[spec.proposer], signers[spec.beneficiary].address
-        pid, r = docs.send([title, *descriptions], fund.propose_project, proposer, title.hash, beneficiary, specs)
+        call = fund.propose_project_call(title.hash, beneficiary, specs)
+        r = docs.transact(fund.ledger, proposer, call, [title, *descriptions])
         docs.accept(r)
-        project_ids[spec.key] = pid
+        project_ids[spec.key] = int(r.event("ProjectProposed").args["projectId"])
 
     # ------------------------------------------------------------ credits and contributions
     # A contribution of the scenario is found by (member, amount, earmark), the n-th such one
@@ -142,9 +143,11 @@ def seed(ctx: DemoContext) -> None:
         totals[label] = totals.get(label, 0) + units(amount)
     side_by_side([partial(fund.ensure_allowance, signers[label], total) for label, total in totals.items()])
     for n, label, amount, pid, memo_draft, _ref in todo:
-        rid, r = docs.send([memo_draft], fund.contribute, signers[label], units(amount), pid, memo_draft.hash)
+        texts = docs.journal([memo_draft])
+        call = fund.contribute_call(units(amount), pid, memo_draft.hash)
+        r = texts.wait(fund.send_contribution(signers[label], call, texts))
         docs.accept(r)
-        receipts[n] = rid
+        receipts[n] = rid = int(r.event("ContributionReceived").args["receiptId"])
         where = f"project {pid}" if pid else "the general pool"
         ctx.say(f"{label} contributes {amount} 元 to {where}: receipt {rid}")
 
@@ -182,9 +185,10 @@ def seed(ctx: DemoContext) -> None:
             m = fund.milestone(parking.id, index)
             if m.paid < m.amount:
                 inv = docs.draft("invoice", invoice)
-                pay_id, r = docs.send([inv], fund.pay_milestone, treasurer, parking.id, index, m.amount - m.paid,
-                                      inv.hash)
+                call = fund.pay_milestone_call(parking.id, index, m.amount - m.paid, inv.hash)
+                r = docs.transact(fund.ledger, treasurer, call, [inv])
                 docs.accept(r)
+                pay_id = int(r.event("PayoutMade").args["payoutId"])
                 ctx.say(f"财政局 pays milestone {index} of {PARKING}: payout {pay_id}")
 
     # ------------------------------------------------------------ 绿化维护: pending votes (one short of quorum)
@@ -217,7 +221,7 @@ def _mint(docs: DocStore, credit: Credit, treasurer: Signer, to: str, amount: in
     """Mint against a deposit reference, unless it was minted against already (its commitment is recorded)."""
     if credit.deposit_recorded(ref.hash):
         return
-    r = docs.send([ref], credit.mint, treasurer, to, amount, ref.hash)
+    r = docs.transact(credit.ledger, treasurer, credit.mint_call(to, amount, ref.hash), [ref])
     docs.accept(r)
 
 

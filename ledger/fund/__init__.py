@@ -13,9 +13,9 @@ keccak256 of the UTF-8 text or of a file's bytes; the texts live in the document
 
 from __future__ import annotations
 
+import contextlib
 import threading
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum
@@ -24,18 +24,17 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from ledger.client import Ledger, TxReceipt
-from ledger.errors import ContractReverted, NotDeployed, ValidationFailed
+from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
+from ledger.errors import ContractReverted, LedgerError, NotDeployed, ValidationFailed
+from ledger.fund.token import CREDIT as CREDIT
+from ledger.fund.token import Credit as Credit
+from ledger.fund.token import Token as Token
 from ledger.keys import Signer
-from ledger.membership import views
 
 NAME = "CoGovFund"
-CREDIT = "CommunityCredit"
 GENERAL_POOL = 0
 ZERO32 = b"\x00" * 32
 UINT256_MAX = 2**256 - 1
-
-BeforeSend = Callable[[str, bytes], None] | None
 
 
 class ProjectState(IntEnum):
@@ -184,107 +183,27 @@ def format_amount(units: int, decimals: int = 2) -> str:
     return f"{sign}{q}.{r:0{decimals}d}" if decimals else f"{sign}{q}"
 
 
-# ------------------------------------------------------------------ token
-
-#: ERC-20 views fixed for a token's life (read once per ledger and token address).
-_TOKEN_CONSTANTS = frozenset({"decimals", "symbol", "name"})
-_token_constants: weakref.WeakKeyDictionary[Ledger, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
-
-
-class Token:
-    """An ERC-20 at ``address`` (the fund's token: CommunityCredit in development, any ERC-20)."""
-
-    def __init__(self, ledger: Ledger, address: str) -> None:
-        self.ledger = ledger
-        self.address = to_checksum_address(address)
-        self._c = ledger.contract(CREDIT, self.address)  # the ERC-20 part of its ABI is standard
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        # Encoded with eth_abi and sent as one eth_call (web3's contract call asked the node
-        # for its chain id twice and cost milliseconds of Python per call).
-        if fn in _TOKEN_CONSTANTS and not args:
-            known = _token_constants.setdefault(self.ledger, {})
-            key = (self.address, fn)
-            if key not in known:
-                known[key] = views(self.ledger, [(CREDIT, fn, (), self.address)])[0]
-            return known[key]
-        return views(self.ledger, [(CREDIT, fn, args, self.address)])[0]
-
-    def _tx(self, signer: Signer, fn: str, *args: Any, before_send: BeforeSend = None) -> TxReceipt:
-        data = self._c.encode_abi(fn, args=list(args))
-        return self.ledger.send(signer, to=self.address, data=data, before_send=before_send)
-
-    @cached_property
-    def symbol(self) -> str:
-        return str(self._call("symbol"))
-
-    @cached_property
-    def name(self) -> str:
-        return str(self._call("name"))
-
-    @cached_property
-    def decimals(self) -> int:
-        return int(self._call("decimals"))
-
-    def balance_of(self, account: str) -> int:
-        return int(self._call("balanceOf", to_checksum_address(account)))
-
-    def allowance(self, owner: str, spender: str) -> int:
-        return int(self._call("allowance", to_checksum_address(owner), to_checksum_address(spender)))
-
-    def total_supply(self) -> int:
-        return int(self._call("totalSupply"))
-
-    def approve(self, signer: Signer, spender: str, amount: int) -> TxReceipt:
-        return self._tx(signer, "approve", to_checksum_address(spender), amount)
-
-    def transfer(self, signer: Signer, to: str, amount: int) -> TxReceipt:
-        return self._tx(signer, "transfer", to_checksum_address(to), amount)
-
-
-class Credit(Token):
-    """The deployment's CommunityCredit: minted by the treasurer against fiat deposits, burned on redemption."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        if ledger.manifest is None:
-            raise NotDeployed("no deployment manifest: run `cogov deploy`")
-        super().__init__(ledger, ledger.manifest.address(CREDIT))
-
-    def deposit_recorded(self, deposit_ref: bytes) -> bool:
-        return bool(self.ledger.call(CREDIT, "depositRecorded", deposit_ref))
-
-    def redemption_recorded(self, redemption_ref: bytes) -> bool:
-        return bool(self.ledger.call(CREDIT, "redemptionRecorded", redemption_ref))
-
-    def total_minted(self) -> int:
-        return int(self.ledger.call(CREDIT, "totalMinted"))
-
-    def total_burned(self) -> int:
-        return int(self.ledger.call(CREDIT, "totalBurned"))
-
-    def mint(
-        self, signer: Signer, to: str, amount: int, deposit_ref: bytes, *, before_send: BeforeSend = None
-    ) -> TxReceipt:
-        """Mint against a fiat deposit (treasurer). ``deposit_ref``: keccak256 of the bank reference, used once."""
-        return self.ledger.transact(signer, CREDIT, "mint", to_checksum_address(to), amount, deposit_ref,
-                                    before_send=before_send)
-
-    def burn(self, signer: Signer, holder: str, amount: int, redemption_ref: bytes, *,
-             before_send: BeforeSend = None) -> TxReceipt:
-        """Burn on redemption (treasurer); the holder must have approved the treasurer unless it is the treasurer."""
-        return self.ledger.transact(signer, CREDIT, "burn", to_checksum_address(holder), amount, redemption_ref,
-                                    before_send=before_send)
-
-
 # ------------------------------------------------------------------ fund
 
 _approve_locks: dict[str, threading.Lock] = {}
 _approve_guard = threading.Lock()
+#: Per account, its last contribution sent from this process (the next waits until it is mined).
+_in_flight: dict[str, Pending] = {}
 
 
 def _account_lock(address: str) -> threading.Lock:
     with _approve_guard:
         return _approve_locks.setdefault(address.lower(), threading.Lock())
+
+
+def _after_previous(address: str, ledger: Ledger) -> None:
+    """Wait until the account's contribution sent before (through ``ledger``) is mined: until then
+    the allowance it will spend still shows as free, and a pre-flight would count it twice. Its
+    failure is its sender's to report."""
+    previous = _in_flight.get(address.lower())
+    if previous is not None and not previous.done and previous.pipeline is ledger.tx:
+        with contextlib.suppress(LedgerError):
+            previous.wait()
 
 
 class Fund:
@@ -388,9 +307,11 @@ class Fund:
         )
 
     # ---------------------------------------------------------------- writes
+    # Each write: ``x_call(...)`` prepares it (a ContractCall, to send with a journal:
+    # ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
 
-    def _tx(self, signer: Signer, fn: str, *args: Any, before_send: BeforeSend = None) -> TxReceipt:
-        return self.ledger.transact(signer, NAME, fn, *args, before_send=before_send)
+    def _prepare(self, fn: str, *args: Any) -> ContractCall:
+        return self.ledger.prepare(NAME, fn, *args)
 
     def ensure_allowance(self, signer: Signer, amount: int) -> TxReceipt | None:
         """Approve the fund for exactly ``amount`` (never unlimited) unless the allowance already covers it."""
@@ -398,97 +319,111 @@ class Fund:
             return None
         return self.token.approve(signer, self.address, amount)
 
-    def contribute(
-        self,
-        signer: Signer,
-        amount: int,
-        project_id: int = GENERAL_POOL,
-        memo_hash: bytes = ZERO32,
-        *,
-        approve: bool = True,
-        before_send: BeforeSend = None,
-    ) -> tuple[int, TxReceipt]:
-        """Contribute ``amount`` to a project (or the general pool, 0). Returns (receipt id, receipt).
-
-        With ``approve`` the fund is first approved for ``amount`` if the allowance is short (a
-        separate transaction, not covered by ``before_send``: re-approving is harmless, and the
-        contribution itself is the one write that must never happen twice). Contributions of
-        one account are serialised in this process so concurrent ones cannot steal each
-        other's allowance.
-        """
+    def contribute_call(self, amount: int, project_id: int = GENERAL_POOL, memo_hash: bytes = ZERO32) -> ContractCall:
         if amount <= 0:
             raise ValidationFailed("amount", "must be positive")
+        return self._prepare("contribute", amount, project_id, memo_hash)
+
+    def send_contribution(
+        self, signer: Signer, call: ContractCall, journal: Journal | None = None, *, approve: bool = True
+    ) -> Pending:
+        """Send a prepared contribution (:meth:`contribute_call`), ``journal`` keeping it first.
+
+        With ``approve`` the fund is first approved for the amount if the allowance is short (a
+        separate transaction, waited for and not journaled: re-approving is harmless, and the
+        contribution itself is the one write that must never happen twice). Contributions of
+        one account are serialised in this process (each is sent once the one before it is
+        mined), so concurrent ones cannot steal each other's allowance.
+        """
+        amount = int(call.args[0])
         with _account_lock(signer.address):
+            _after_previous(signer.address, self.ledger)
             if approve and not self.ledger.preflight:
                 self.ensure_allowance(signer, amount)
             try:
-                r = self._tx(signer, "contribute", amount, project_id, memo_hash, before_send=before_send)
+                pending = self.ledger.send(signer, call, journal)
             except ContractReverted as exc:
                 # With the pre-flight, the allowance is not read up front: the simulation pulls
                 # the tokens and refuses a short allowance before anything is signed. Only a
                 # refusal costs the read; approve then if it is short, and contribute again.
                 if not approve or exc.tx_hash is not None or self.ensure_allowance(signer, amount) is None:
                     raise
-                r = self._tx(signer, "contribute", amount, project_id, memo_hash, before_send=before_send)
+                pending = self.ledger.send(signer, call, journal)
+            _in_flight[signer.address.lower()] = pending
+        return pending
+
+    def contribute(
+        self, signer: Signer, amount: int, project_id: int = GENERAL_POOL, memo_hash: bytes = ZERO32, *,
+        approve: bool = True,
+    ) -> tuple[int, TxReceipt]:
+        """Contribute ``amount`` to a project (or the general pool, 0). Returns (receipt id, receipt)."""
+        call = self.contribute_call(amount, project_id, memo_hash)
+        r = self.send_contribution(signer, call, approve=approve).wait()
         return int(r.event("ContributionReceived").args["receiptId"]), r
 
-    def propose_project(
-        self,
-        signer: Signer,
-        title_hash: bytes,
-        beneficiary: str,
-        milestones: Sequence[tuple[int, bytes]],
-        *,
-        budget: int | None = None,
-        before_send: BeforeSend = None,
-    ) -> tuple[int, TxReceipt]:
+    def propose_project_call(
+        self, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *, budget: int | None = None
+    ) -> ContractCall:
         """Propose a project with ``milestones`` as (amount, description hash); the budget is their sum."""
         specs = [(int(a), bytes(h)) for a, h in milestones]
         total = sum(a for a, _ in specs) if budget is None else budget
-        r = self._tx(signer, "proposeProject", title_hash, to_checksum_address(beneficiary), total, specs,
-                     before_send=before_send)
+        return self._prepare("proposeProject", title_hash, to_checksum_address(beneficiary), total, specs)
+
+    def propose_project(
+        self, signer: Signer, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *,
+        budget: int | None = None,
+    ) -> tuple[int, TxReceipt]:
+        r = self.ledger.transact(signer, self.propose_project_call(title_hash, beneficiary, milestones, budget=budget))
         return int(r.event("ProjectProposed").args["projectId"]), r
 
-    def propose_allocation(
-        self, signer: Signer, project_id: int, amount: int, *, before_send: BeforeSend = None
-    ) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "proposeAllocation", project_id, amount, before_send=before_send)
+    def propose_allocation_call(self, project_id: int, amount: int) -> ContractCall:
+        return self._prepare("proposeAllocation", project_id, amount)
+
+    def propose_allocation(self, signer: Signer, project_id: int, amount: int) -> tuple[int, TxReceipt]:
+        r = self.ledger.transact(signer, self.propose_allocation_call(project_id, amount))
         return int(r.event("MotionProposed").args["motionId"]), r
 
-    def propose_cancellation(
-        self, signer: Signer, project_id: int, *, before_send: BeforeSend = None
-    ) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "proposeCancellation", project_id, before_send=before_send)
+    def propose_cancellation_call(self, project_id: int) -> ContractCall:
+        return self._prepare("proposeCancellation", project_id)
+
+    def propose_cancellation(self, signer: Signer, project_id: int) -> tuple[int, TxReceipt]:
+        r = self.ledger.transact(signer, self.propose_cancellation_call(project_id))
         return int(r.event("MotionProposed").args["motionId"]), r
 
-    def vote(self, signer: Signer, motion_id: int, support: bool, *, before_send: BeforeSend = None) -> TxReceipt:
-        return self._tx(signer, "vote", motion_id, support, before_send=before_send)
+    def vote_call(self, motion_id: int, support: bool) -> ContractCall:
+        return self._prepare("vote", motion_id, support)
 
-    def settle(self, signer: Signer, project_id: int, *, before_send: BeforeSend = None) -> TxReceipt:
+    def vote(self, signer: Signer, motion_id: int, support: bool) -> TxReceipt:
+        return self.ledger.transact(signer, self.vote_call(motion_id, support))
+
+    def settle_call(self, project_id: int) -> ContractCall:
         """Record the decisions the deadlines took on the project's motions (FundCommittee).
 
         Every view shows them already; this writes their events (``MotionDecided`` with the
         deadline as ``decidedAt``, and their effects) and returns reservations of failed
         allocations to the pool. The next write on the project does the same.
         """
-        return self._tx(signer, "settle", project_id, before_send=before_send)
+        return self._prepare("settle", project_id)
+
+    def settle(self, signer: Signer, project_id: int) -> TxReceipt:
+        return self.ledger.transact(signer, self.settle_call(project_id))
+
+    def pay_milestone_call(
+        self, project_id: int, milestone_index: int, amount: int, invoice_hash: bytes
+    ) -> ContractCall:
+        return self._prepare("payMilestone", project_id, milestone_index, amount, invoice_hash)
 
     def pay_milestone(
-        self,
-        signer: Signer,
-        project_id: int,
-        milestone_index: int,
-        amount: int,
-        invoice_hash: bytes,
-        *,
-        before_send: BeforeSend = None,
+        self, signer: Signer, project_id: int, milestone_index: int, amount: int, invoice_hash: bytes
     ) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "payMilestone", project_id, milestone_index, amount, invoice_hash,
-                     before_send=before_send)
+        r = self.ledger.transact(signer, self.pay_milestone_call(project_id, milestone_index, amount, invoice_hash))
         return int(r.event("PayoutMade").args["payoutId"]), r
 
-    def claim_refund(self, signer: Signer, receipt_id: int, *, before_send: BeforeSend = None) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "claimRefund", receipt_id, before_send=before_send)
+    def claim_refund_call(self, receipt_id: int) -> ContractCall:
+        return self._prepare("claimRefund", receipt_id)
+
+    def claim_refund(self, signer: Signer, receipt_id: int) -> tuple[int, TxReceipt]:
+        r = self.ledger.transact(signer, self.claim_refund_call(receipt_id))
         return int(r.event("RefundClaimed").args["amount"]), r
 
 

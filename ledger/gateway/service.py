@@ -193,8 +193,6 @@ class Gateway:
         content: bytes,
         fmt: Format,
         description: str = "",
-        *,
-        before_send: Callable[[str, bytes], None] | None = None,
     ) -> Upload:
         """Store ``content`` as the signer's member's upload, register it, and bind the copy to
         the new dataset once the registration is mined."""
@@ -209,7 +207,6 @@ class Gateway:
             canonical_hash(doc),
             canonical_hash(meta.schema()),
             meta.content_hash,
-            before_send=before_send,
         )
         owner = int(receipt.event("DatasetRegistered").args["ownerId"])
         self.store.bind(owner, meta.content_hash, dataset_id, 1)
@@ -221,8 +218,6 @@ class Gateway:
         dataset_id: int,
         content: bytes,
         fmt: Format,
-        *,
-        before_send: Callable[[str, bytes], None] | None = None,
     ) -> tuple[TxReceipt, StoredMeta]:
         """Store a new version (the owner's) and bind it once ``updateDatasetVersion`` is mined."""
         ds = self.data.dataset(dataset_id)
@@ -231,7 +226,7 @@ class Gateway:
             raise ValidationFailed(
                 "file", "the new version's format and fields differ from the dataset's registered schema"
             )
-        receipt = self.data.update_version(signer, dataset_id, meta.content_hash, before_send=before_send)
+        receipt = self.data.update_version(signer, dataset_id, meta.content_hash)
         version = int(receipt.event("DatasetVersionUpdated").args["version"])
         self.store.bind(ds.owner_id, meta.content_hash, dataset_id, version)
         return receipt, meta

@@ -3,8 +3,8 @@
 :meth:`Ledger.transact` fails over when a node stops answering, but if a node
 accepts a transaction into its pool and is killed before gossiping it, the
 transaction exists nowhere else, and ``Ledger.wait`` would wait for a receipt
-that never comes. :func:`confirmed_write` keeps the signed bytes (the
-``before_send`` hook) and re-sends exactly those bytes while no receipt shows up:
+that never comes. :func:`confirmed_write` keeps the signed bytes (its journal has
+the :class:`~ledger.tx.Pending`) and re-sends exactly those bytes while no receipt shows up:
 one signature, one nonce, one hash, so at most one transaction, whichever node
 relays it.
 """
@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.client import Ledger, TxReceipt
+from ledger.client import Ledger, Pending, TxReceipt
 from ledger.errors import ChainUnavailable, ContractReverted, TransactionFailed
 from ledger.keys import Signer
 
@@ -23,6 +23,16 @@ from ledger.keys import Signer
 @dataclass
 class WriteStats:
     resends: int = 0
+
+
+@dataclass
+class _Kept:
+    """The journal of one write: its signed transaction, kept before it is sent."""
+
+    pending: Pending | None = None
+
+    def record(self, pending: Pending) -> None:
+        self.pending = pending
 
 
 def confirmed_write(
@@ -36,17 +46,14 @@ def confirmed_write(
     stats: WriteStats | None = None,
 ) -> TxReceipt:
     """Sign once, send, re-send the same bytes while unmined, wait for the confirmations."""
-    sent: dict[str, Any] = {}
-
-    def keep(tx_hash: str, raw: bytes) -> None:
-        sent["hash"], sent["raw"] = tx_hash, raw
-
+    kept = _Kept()
     try:
-        ledger.transact(signer, contract, fn, *args, wait=False, before_send=keep)
+        ledger.send(signer, ledger.prepare(contract, fn, *args), kept)
     except ChainUnavailable:
-        if "raw" not in sent:
+        if kept.pending is None:
             raise  # never signed: nothing can be on chain
-    tx_hash: str = sent["hash"]
+    assert kept.pending is not None  # recorded before the send could fail
+    tx_hash, raw = kept.pending.tx_hash, kept.pending.raw
     deadline = time.monotonic() + timeout
     last_send = time.monotonic()
     while True:
@@ -63,7 +70,7 @@ def confirmed_write(
             elif time.monotonic() - last_send > resend_after:
                 last_send = time.monotonic()
                 try:
-                    ledger.rebroadcast(sent["raw"])
+                    ledger.rebroadcast(raw)
                     if stats is not None:
                         stats.resends += 1
                 except TransactionFailed:

@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.idempotency import IdempotencyStore, Send, fingerprint
-from ledger.client import DecodedEvent, Ledger, TxReceipt
+from api.idempotency import IdempotencyStore, Start, fingerprint
+from ledger.client import ContractCall, DecodedEvent, Ledger, TxReceipt
 from ledger.errors import ChainUnavailable
 from ledger.fund import Fund
 from tests.api.conftest import Api, LiveServer
@@ -132,8 +132,9 @@ def test_a_signed_request_is_signed_again_only_once_another_transaction_took_its
     m = deployment.ledger().manifest
     assert m is not None
 
-    def send(led: Ledger) -> Send:
-        return lambda before_send: Fund(led).contribute(resident, 321, approve=False, before_send=before_send)[1]
+    def send(led: Ledger) -> Start:
+        return lambda journal: Fund(led).send_contribution(resident, Fund(led).contribute_call(321), journal,
+                                                           approve=False)
 
     def respond(r: TxReceipt) -> tuple[int, dict[str, object]]:
         return 201, {"tx_hash": r.tx_hash}
@@ -145,7 +146,7 @@ def test_a_signed_request_is_signed_again_only_once_another_transaction_took_its
         with pytest.raises(ChainUnavailable):
             IdempotencyStore(engine, lossy).execute("k", key, fp, send(lossy), respond)
     start = led.block_number() + 1
-    theirs = led.send(resident, to=resident.address, data="0x", value=0)  # another process takes that nonce
+    theirs = led.transact(resident, ContractCall(resident.address, "0x"))  # another process takes that nonce
     assert int(led.rpc("eth_getTransactionByHash", [theirs.tx_hash])["nonce"], 16) == nonce
     out = IdempotencyStore(engine, led).execute("k", key, fp, send(led), respond)
     assert out.status_code == 201 and out.body["tx_hash"] != lost.hashes[0]

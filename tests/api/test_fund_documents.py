@@ -129,7 +129,8 @@ def story(env: Env) -> dict[str, Any]:
     mint(env.led, treasurer, treasurer.address, 10)
     docs = open_store(env.settings)
     draft = docs.draft("redemption", texts["redemption"])
-    docs.accept(docs.send([draft], Credit(env.led).burn, treasurer, treasurer.address, 10, draft.hash))
+    burn = Credit(env.led).burn_call(treasurer.address, 10, draft.hash)
+    docs.accept(docs.transact(env.led, treasurer, burn, [draft]))
     out["redemption"] = draft.hash_hex
 
     r = upload(env.client, env.api.auth("dept_a"), unique("门诊量统计"), "internal", synthetic_csv(3))
@@ -302,7 +303,9 @@ def test_a_crash_between_the_receipt_and_the_store_is_settled_at_start(env: Env,
     draft = docs.draft("memo", memo)
     fund = Fund(env.led)
     fund.ensure_allowance(env.deployment.signers["resident"], 7)
-    docs.send([draft], fund.contribute, env.deployment.signers["resident"], 7, 0, draft.hash)
+    texts = docs.journal([draft])
+    texts.wait(fund.send_contribution(env.deployment.signers["resident"], fund.contribute_call(7, 0, draft.hash),
+                                      texts))
     # the process dies here: mined, but never accepted
     assert env.state_of("memo", memo) == ["pending"]
     with TestClient(create_app(env.settings), raise_server_exceptions=False):

@@ -20,7 +20,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
-from ledger.client import Ledger
+from ledger.client import ContractCall, Ledger
 from ledger.data_sharing import Classification, DataSharing
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
@@ -60,7 +60,7 @@ def build_fund_history(
 
     def tx(signer: Signer, fn: str, *args: Any) -> Any:
         c = led.w3.eth.contract(address=fund_addr, abi=abi)
-        return led.send(signer, to=fund_addr, data=c.encode_abi(fn, args=list(args)), gas=1_500_000)
+        return led.transact(signer, ContractCall(fund_addr, c.encode_abi(fn, args=list(args)), gas=1_500_000))
 
     r = tx(
         s["dept_a"],
@@ -145,7 +145,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         fund_addr = led.manifest.address("CoGovFund")  # type: ignore[union-attr]
         c = led.w3.eth.contract(address=fund_addr, abi=led.contract("CoGovFund").abi)
         data = c.encode_abi("contribute", args=[100, 1, keccak(RECEIPT)])
-        led.send(s["resident"], to=fund_addr, data=data, gas=1_500_000)
+        led.transact(s["resident"], ContractCall(fund_addr, data, gas=1_500_000))
 
         docs = root / "docs"
         for rel, content in {

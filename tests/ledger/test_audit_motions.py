@@ -17,7 +17,7 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger.audit import AuditOptions, run_audit
 from ledger.audit.findings import AuditReport
-from ledger.client import Ledger
+from ledger.client import ContractCall, Ledger
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.membership import Registry
@@ -68,7 +68,8 @@ class FundTx:
         self.c = led.w3.eth.contract(address=to_checksum_address(address), abi=led.contract("CoGovFund").abi)
 
     def __call__(self, who: str, fn: str, *args: Any) -> Any:
-        return self.led.send(self.s[who], to=self.address, data=self.c.encode_abi(fn, args=list(args)), gas=1_500_000)
+        call = ContractCall(self.address, self.c.encode_abi(fn, args=list(args)), gas=1_500_000)
+        return self.led.transact(self.s[who], call)
 
     def fund_contributors(self, tag: str) -> None:
         for label, amount in (("resident", 1000), ("enterprise", 1000)):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ledger.client import Ledger, TxSent
+from ledger.client import ContractCall, Ledger, Pending
 from ledger.errors import ChainUnavailable, ContractReverted, TransactionFailed
 from ledger.membership import Registry
 from ledger.roles import ChangeKind, ProposalState
@@ -96,16 +96,16 @@ def test_failover_to_the_next_node(deployment: Deployment) -> None:
 
 
 def _calls(led: Ledger, method: str) -> list[int]:
-    """Count ``method`` requests made through ``led.rpc`` (a list so the closure can append)."""
+    """Count ``method`` requests made through ``led.rpc_client`` (a list so the closure can append)."""
     seen: list[int] = []
-    real = led.rpc
+    real = led.rpc_client.request
 
-    def counting(m: str, params: list[Any] | None = None) -> Any:
+    def counting(m: str, params: Any = None) -> Any:
         if m == method:
             seen.append(1)
         return real(m, params)
 
-    led.rpc = counting  # type: ignore[method-assign]
+    led.rpc_client.request = counting  # type: ignore[method-assign]
     return seen
 
 
@@ -125,12 +125,12 @@ def test_preflight_reestimates_when_the_cached_gas_runs_out(deployment: Deployme
     led = deployment.ledger()
     reg = Registry(led)
     reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)  # fills the cache
-    assert led._gas_cache
-    for key, (at, _gas) in list(led._gas_cache.items()):
-        led._gas_cache[key] = (at, 30_000)  # far too little: the simulation runs out of gas
+    assert led.tx.gas._cache
+    for key, (at, _gas) in list(led.tx.gas._cache.items()):
+        led.tx.gas._cache[key] = (at, 30_000)  # far too little: the simulation runs out of gas
     pid, receipt = reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)
     assert receipt.status == 1 and pid > 0
-    assert all(gas > 30_000 for _, gas in led._gas_cache.values())
+    assert all(gas > 30_000 for _, gas in led.tx.gas._cache.values())
 
 
 def test_without_preflight_a_revert_is_mined_and_named_the_same(deployment: Deployment) -> None:
@@ -149,25 +149,31 @@ def test_without_preflight_a_revert_is_mined_and_named_the_same(deployment: Depl
     assert st.error.error_name == "RegistryNotCouncil" and st.error.error_args == info.value.error_args
 
 
-def test_send_only_returns_once_sent_and_status_follows(deployment: Deployment) -> None:
+class _Seen(list[str]):
+    """A journal that notes the hashes it is given."""
+
+    def record(self, pending: Pending) -> None:
+        self.append(pending.tx_hash)
+
+
+def test_send_returns_once_sent_and_status_follows(deployment: Deployment) -> None:
     led = deployment.ledger()
     reg = Registry(led)
-    seen: list[str] = []
+    seen = _Seen()
     led.rpc("miner_stop")
     try:
-        with led.send_only(), pytest.raises(TxSent) as sent:
-            led.transact(deployment.signers["c2"], "MembershipRegistry", "propose", *_threshold_change(reg, 2),
-                         before_send=lambda h, raw: seen.append(h))
-        assert seen == [sent.value.tx_hash]
-        assert led.status(sent.value.tx_hash).state == "pending"
+        sent = led.send(deployment.signers["c2"], led.prepare("MembershipRegistry", "propose",
+                                                              *_threshold_change(reg, 2)), seen)
+        assert seen == [sent.tx_hash]
+        assert led.status(sent.tx_hash).state == "pending"
     finally:
         led.rpc("miner_start")
-    led.wait(sent.value.tx_hash)
-    st = led.status(sent.value.tx_hash)
+    led.wait(sent.tx_hash)
+    st = led.status(sent.tx_hash)
     assert st.state == "confirmed" and st.confirmations >= 1 and st.block_number is not None
     assert [e.name for e in st.events][:1] == ["ProposalCreated"]
     assert led.status("0x" + "00" * 32).state == "unknown"
-    # Outside the context (or without a before_send hook) writes wait as always.
+    # A write through a wrapper waits as always.
     _, receipt = reg.propose(deployment.signers["c2"], ChangeKind.SET_THRESHOLD, 2)
     assert receipt.block_number > 0
 
@@ -180,7 +186,7 @@ def test_check_chain_is_reused_until_max_age_or_a_connection_error(deployment: D
     assert len(genesis) == 1
     led.check_chain()  # no max_age: always asks
     assert len(genesis) == 2
-    led._transport_failures += 1  # what rpc() counts when no node answered
+    led.rpc_client.failures += 1  # what rpc() counts when no node answered
     led.check_chain(max_age=60)
     assert len(genesis) == 3
 
@@ -194,12 +200,12 @@ def _threshold_change(reg: Registry, n: int) -> tuple[Any, ...]:
 def test_a_nonce_the_node_never_got_is_sent_again_as_the_same_bytes(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ledger.client as lc
+    import ledger.tx.pipeline as lc
 
     monkeypatch.setattr(lc, "RESEND_AFTER", 0.5)
     led = deployment.ledger()
     sender, to = deployment.signers["outsider"], deployment.signers["enterprise"].address
-    real_send = led._send_raw
+    real_send = led.tx._send_raw
     lost: list[str] = []
 
     def lose_first(signed: bytes, tx_hash: str) -> None:
@@ -208,10 +214,10 @@ def test_a_nonce_the_node_never_got_is_sent_again_as_the_same_bytes(
             return
         real_send(signed, tx_hash)
 
-    led._send_raw = lose_first  # type: ignore[method-assign]
-    first = led.send(sender, to=to, data="0x", value=1, wait=False)
+    led.tx._send_raw = lose_first  # type: ignore[method-assign]
+    first = led.send(sender, ContractCall(to, "0x", value=1))
     assert lost == [first.tx_hash] and led.rpc("eth_getTransactionByHash", [first.tx_hash]) is None
-    second = led.send(sender, to=to, data="0x", value=2)  # queued behind the gap until it is filled
+    second = led.transact(sender, ContractCall(to, "0x", value=2))  # queued behind the gap until it is filled
     assert second.status == 1
     got = led.receipt(first.tx_hash)
     assert got is not None and got.block_number < second.block_number  # the same first tx, mined first
@@ -233,10 +239,10 @@ def test_views_fixed_at_deployment_are_asked_once(deployment: Deployment) -> Non
 def test_a_nonce_made_stale_by_another_process_is_read_again_and_signed_anew(deployment: Deployment) -> None:
     sender, to = deployment.signers["outsider"], deployment.signers["enterprise"].address
     mine, other = deployment.ledger(), deployment.ledger()  # two processes sharing one account
-    mine.send(sender, to=to, data="0x", value=1)  # `mine` now counts this account's nonces itself
-    other.send(sender, to=to, data="0x", value=1)
-    other.send(sender, to=to, data="0x", value=1)
-    receipt = mine.send(sender, to=to, data="0x", value=1)  # its next nonce was taken meanwhile
+    mine.transact(sender, ContractCall(to, "0x", value=1))  # `mine` now counts this account's nonces itself
+    other.transact(sender, ContractCall(to, "0x", value=1))
+    other.transact(sender, ContractCall(to, "0x", value=1))
+    receipt = mine.transact(sender, ContractCall(to, "0x", value=1))  # its next nonce was taken meanwhile
     assert receipt.status == 1
 
 
@@ -249,7 +255,7 @@ def test_a_transaction_ganache_holds_unmined_while_mining_is_mined_by_a_nudge(
     """Ganache 7.9.2 now and then keeps an accepted transaction in its pool while it says it mines
     (every later nonce of the account then waits): the ledger asks it to mine a block, signs nothing
     again, and the write completes. Here the node's miner is stopped and a proxy says it mines."""
-    import ledger.client as client_module
+    import ledger.tx.pipeline as client_module
     from tests.rpc_proxy import RpcProxy
 
     monkeypatch.setattr(client_module, "RESEND_AFTER", 0.5)
@@ -260,8 +266,8 @@ def test_a_transaction_ganache_holds_unmined_while_mining_is_mined_by_a_nudge(
         led = Ledger(proxy.url, receipt_timeout=30)
         node.rpc("miner_stop")
         try:
-            with caplog.at_level("WARNING", logger="ledger.client"):
-                receipt = led.send(signer, to=_SINK, data="0x", value=1)
+            with caplog.at_level("WARNING", logger="ledger.tx.pipeline"):
+                receipt = led.transact(signer, ContractCall(_SINK, "0x", value=1))
         finally:
             node.rpc("miner_start")
     assert receipt.status == 1
@@ -272,7 +278,7 @@ def test_a_transaction_ganache_holds_unmined_while_mining_is_mined_by_a_nudge(
 
 def test_a_stopped_ganache_miner_is_left_alone(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
     """A node whose miner was stopped on purpose (eth_mining false) keeps its blocks: no nudge."""
-    import ledger.client as client_module
+    import ledger.tx.pipeline as client_module
 
     monkeypatch.setattr(client_module, "RESEND_AFTER", 0.3)
     led = deployment.ledger(receipt_timeout=1.5)
@@ -281,7 +287,7 @@ def test_a_stopped_ganache_miner_is_left_alone(deployment: Deployment, monkeypat
     try:
         height = led.block_number()
         with pytest.raises(TransactionFailed):
-            led.send(deployment.signers["outsider"], to=_SINK, data="0x", value=1)
+            led.transact(deployment.signers["outsider"], ContractCall(_SINK, "0x", value=1))
         assert mines == [] and led.block_number() == height
     finally:
         led.rpc("miner_start")

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.chain import free_port
+from ledger.client import ContractCall
 from ledger.errors import NonceSuperseded
 from ledger.manifest import Manifest
 from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
@@ -42,7 +43,7 @@ def _past_nonce_zero(w: World, label: str) -> None:
     its signers start past nonce 0. (``drop`` and ``hang`` never send them again: the ledger asks first.)"""
     if w.nonce(label) == 0:
         signer = w.signers[label]
-        w.ledger.send(signer, to=signer.address, data="0x", value=0)
+        w.ledger.transact(signer, ContractCall(signer.address, "0x"))
 
 
 @pytest.mark.parametrize("mode", ["drop", "late"])

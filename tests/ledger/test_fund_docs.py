@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.problems import status_of
-from ledger.client import DecodedEvent, TxReceipt
+from ledger.client import ContractCall, DecodedEvent, Pending, TxReceipt
 from ledger.commitment import commit
 from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
@@ -19,6 +19,11 @@ from ledger.roles import Role
 
 KEY = b"\x07" * 32
 TX_A, TX_B = "0x" + "aa" * 32, "0x" + "bb" * 32
+
+
+def signed(tx_hash: str) -> Pending:
+    """A transaction as the pipeline hands it to a journal: signed, about to be sent."""
+    return Pending(tx_hash, b"signed", "0x" + "00" * 20, 0, ContractCall(None, "0x"))
 
 
 def store(tmp_path: Path, **kw: object) -> DocStore:
@@ -53,9 +58,9 @@ def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
 def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_path: Path) -> None:
     docs = store(tmp_path)
     memo = docs.draft("memo", "我家的捐款")
-    hook = docs.hook([memo, None])
-    assert hook is not None
-    hook(TX_A, b"signed")  # signed, about to be sent
+    journal = docs.journal([memo, None])
+    assert journal is not None
+    journal.record(signed(TX_A))  # signed, about to be sent
     row = docs.get(memo.hash)
     assert row is not None and row.state == "pending" and row.tx_hash == TX_A and row.record is None
     assert docs.accept(contribution(TX_B, doc_hash("another"))) == 0  # another write's receipt: nothing
@@ -67,7 +72,7 @@ def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_
     assert docs.accept(contribution(TX_A, memo.hash)) == 0  # idempotent
 
     reverted = docs.draft("memo", "refused")
-    docs.hook([reverted])(TX_B, b"signed")  # type: ignore[misc]
+    docs.journal([reverted]).record(signed(TX_B))
     assert docs.accept(contribution(TX_B, reverted.hash, status=0)) == 1  # a revert: dropped
     assert docs.get(reverted.hash) is None
 
@@ -79,17 +84,17 @@ def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_
 
 def test_quotas_count_rows_and_bytes_per_scope(tmp_path: Path) -> None:
     key_a = store(tmp_path).for_scope("key-a", Quota(count=2, bytes=20))
-    key_a.hook([key_a.draft("memo", "one")])(TX_A, b"")  # type: ignore[misc]
-    key_a.hook([key_a.draft("memo", "two")])(TX_A, b"")  # type: ignore[misc]
+    key_a.journal([key_a.draft("memo", "one")]).record(signed(TX_A))
+    key_a.journal([key_a.draft("memo", "two")]).record(signed(TX_A))
     with pytest.raises(QuotaExceeded) as count:
-        key_a.hook([key_a.draft("memo", "three")])(TX_B, b"")  # type: ignore[misc]
+        key_a.journal([key_a.draft("memo", "three")]).record(signed(TX_B))
     assert status_of(count.value) == 429 and key_a.usage() == (2, 6)
     key_b = key_a.for_scope("key-b", Quota(count=10, bytes=20))
     with pytest.raises(QuotaExceeded) as size:
-        key_b.hook([key_b.draft("memo", "字" * 7)])(TX_B, b"")  # type: ignore[misc]  # 21 bytes
+        key_b.journal([key_b.draft("memo", "字" * 7)]).record(signed(TX_B))  # 21 bytes
     assert status_of(size.value) == 413 and key_b.usage() == (0, 0)
-    key_b.hook([key_b.draft("title", "one public title")])(TX_B, b"")  # type: ignore[misc]
-    key_b.hook([key_b.draft("title", "one public title")])(TX_B, b"")  # type: ignore[misc]  # same row: no cost
+    key_b.journal([key_b.draft("title", "one public title")]).record(signed(TX_B))
+    key_b.journal([key_b.draft("title", "one public title")]).record(signed(TX_B))  # same row: no cost
     assert key_b.usage() == (1, 16)
 
 

@@ -348,13 +348,13 @@ def _enact_all(reg: Registry, c: list[Signer], changes: list[tuple[ChangeKind, t
     from ledger.membership import encode_change
 
     led = reg.ledger
-    hashes = [led.transact(c[0], "MembershipRegistry", "propose", int(k), encode_change(k, *a), wait=False).tx_hash
+    hashes = [led.send(c[0], led.prepare("MembershipRegistry", "propose", int(k), encode_change(k, *a))).tx_hash
               for k, a in changes]
     pids = [int(led.wait(h).event("ProposalCreated").args["proposalId"]) for h in hashes]
     for approver in c[1 : reg.threshold()]:
-        for h in [led.transact(approver, "MembershipRegistry", "approve", p, wait=False).tx_hash for p in pids]:
+        for h in [led.send(approver, led.prepare("MembershipRegistry", "approve", p)).tx_hash for p in pids]:
             led.wait(h)
-    hashes = [led.transact(c[0], "MembershipRegistry", "execute", p, wait=False).tx_hash for p in pids]
+    hashes = [led.send(c[0], led.prepare("MembershipRegistry", "execute", p)).tx_hash for p in pids]
     return [led.wait(h) for h in hashes]
 
 
@@ -448,8 +448,8 @@ def test_partition_forces_a_reorg_that_the_indexer_rolls_back(network: Net, tmp_
 
     # On node3's side only: one transaction, pending in its pool, then one block.
     led_c = ledger_for(network, c.url)
-    tx = led_c.transact(net.signer_key(c.name), "MembershipRegistry", "propose", int(ChangeKind.SET_THRESHOLD),
-                        _threshold_payload(), wait=False).tx_hash
+    tx = led_c.send(net.signer_key(c.name), led_c.prepare("MembershipRegistry", "propose",
+                                                          int(ChangeKind.SET_THRESHOLD), _threshold_payload())).tx_hash
     wait_until(lambda: int(rpc(c.url, "txpool_status")["pending"], 16) >= 1, 10, "the transaction in node3's pool")
     rpc(c.url, "miner_start")
     wait_until(lambda: rpc(c.url, "eth_getTransactionReceipt", [tx]) is not None, 15,

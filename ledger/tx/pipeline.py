@@ -1,0 +1,372 @@
+"""The transaction pipeline: a prepared call is pre-flighted, signed, journaled, sent, and waited for.
+
+A send is two steps. :meth:`TxPipeline.send` returns a :class:`Pending` (the hash, the signed
+bytes, the sender, the nonce, the call) once the transaction is on its way; it hands the
+:class:`Pending` to a :class:`Journal` *before* the bytes leave the process, so whoever must
+survive a crash mid-write (the API's idempotency store, the pending texts of a write) has it
+first. :meth:`Pending.wait` waits for the receipt and the confirmations.
+
+Exactly once: an intent is signed once, and only those same signed bytes are ever sent again
+(one hash: at most one transaction on chain). A send whose outcome is unclear ("nonce too
+low", no node answering) is settled on chain before anything is signed again
+(:meth:`TxPipeline._settle`); the one case in which an intent is signed a second time is a
+different transaction holding its nonce (:class:`~ledger.errors.NonceSuperseded`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from eth_account import Account
+from eth_utils import keccak
+
+from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, NonceSuperseded, TransactionFailed
+from ledger.keys import Signer
+from ledger.rpc import RpcClient, RpcError, quantity, revert_from
+from ledger.tx.gas import GasPlanner
+from ledger.tx.nonces import NonceManager
+from ledger.tx.receipts import LogDecoder, Receipts, TxReceipt
+from ledger.tx.status import TxStatus, status
+
+log = logging.getLogger("ledger.tx.pipeline")
+
+#: Seconds without a receipt before checking that the node still has the transaction
+#: (and every earlier nonce of its sender that we signed).
+RESEND_AFTER = 5.0
+#: Signed transactions kept per ledger, to send the same bytes again when a node lost one.
+RECENT_KEPT = 4096
+
+
+@dataclass(frozen=True)
+class ContractCall:
+    """A write, prepared: where it goes and what it carries (nothing signed yet).
+
+    ``to`` None deploys ``data`` as a contract. ``gas`` None: the pipeline finds the limit.
+    ``contract``, ``function`` and ``args`` say what ``data`` encodes (for people, and for a
+    wrapper that needs an argument back; empty for a plain transfer).
+    """
+
+    to: str | None
+    data: str
+    value: int = 0
+    gas: int | None = None
+    contract: str | None = None
+    function: str | None = None
+    args: tuple[Any, ...] = ()
+
+    def tx(self, sender: str) -> dict[str, Any]:
+        """The call as JSON-RPC sends it from ``sender`` (for ``eth_call``, ``eth_estimateGas``)."""
+        tx: dict[str, Any] = {"from": sender, "data": self.data, "value": hex(self.value)}
+        if self.to is not None:
+            tx["to"] = self.to
+        return tx
+
+
+@dataclass(eq=False)
+class Pending:
+    """A transaction signed and sent, not yet known to be mined: :meth:`wait` for its receipt."""
+
+    tx_hash: str
+    raw: bytes  # the signed bytes: what is sent again, never anything newly signed
+    sender: str
+    nonce: int
+    call: ContractCall
+    pipeline: TxPipeline | None = field(default=None, repr=False)
+    _receipt: TxReceipt | None = field(default=None, init=False, repr=False)
+
+    @property
+    def done(self) -> bool:
+        """Whether :meth:`wait` has returned its receipt already."""
+        return self._receipt is not None
+
+    def wait(self, timeout: float | None = None) -> TxReceipt:
+        """The receipt, once mined with the ledger's confirmations; the same bytes are sent again
+        while a node has lost them. Raises :class:`~ledger.errors.ContractReverted` (mined and
+        reverted, the error named), :class:`~ledger.errors.NonceSuperseded` (it can never be
+        mined), :class:`~ledger.errors.TransactionFailed` (no receipt in time)."""
+        if self._receipt is None:
+            if self.pipeline is None:
+                raise TransactionFailed(f"transaction {self.tx_hash} was not sent by this process")
+            self._receipt = self.pipeline.wait(self, timeout)
+        return self._receipt
+
+
+class Journal(Protocol):
+    """Keeps a :class:`Pending` before its bytes leave the process (persisted, to survive a crash)."""
+
+    def record(self, pending: Pending) -> None: ...
+
+
+class Journals:
+    """Several journals, kept in order (a failure stops the send: nothing leaves)."""
+
+    def __init__(self, *journals: Journal | None) -> None:
+        self._journals = tuple(j for j in journals if j is not None)
+
+    def record(self, pending: Pending) -> None:
+        for journal in self._journals:
+            journal.record(pending)
+
+
+class TxPipeline:
+    """Nonces, gas and pre-flight, signing, sending and re-sending, receipts: one per ledger."""
+
+    def __init__(
+        self,
+        rpc: RpcClient,
+        decoder: LogDecoder,
+        *,
+        confirmations: int = 1,
+        receipt_timeout: float = 120.0,
+        preflight: bool = True,
+    ) -> None:
+        self.rpc = rpc
+        self.nonces = NonceManager(rpc)
+        self.gas = GasPlanner(rpc, preflight=preflight)
+        self.receipts = Receipts(rpc, decoder, confirmations=confirmations, timeout=receipt_timeout)
+        self._recent: dict[tuple[str, int], bytes] = {}  # (sender, nonce) -> signed bytes we sent
+        self._recent_lock = threading.Lock()
+
+    @cached_property
+    def chain_id(self) -> int:
+        return self.rpc.chain_id()
+
+    # ------------------------------------------------------------------ send
+
+    def send(self, signer: Signer, call: ContractCall, journal: Journal | None = None) -> Pending:
+        """Pre-flight (a revert is :class:`~ledger.errors.ContractReverted` before anything is
+        signed), sign, ``journal.record`` the :class:`Pending`, send; return it."""
+        gas = self.gas.limit(call.tx(signer.address), call.gas)
+        try:
+            return self._sign_and_send(signer, call, gas, journal)
+        except NonceSuperseded as exc:
+            # A different transaction holds our nonce on chain (another process sent from this
+            # account) and no node has ours mined or pending: it can never be mined. The
+            # reservation re-reads the nonce; this is the one case in which an intent is signed again.
+            log.info("%s; signing again", exc.message)
+        return self._sign_and_send(signer, call, gas, journal)
+
+    def _sign_and_send(self, signer: Signer, call: ContractCall, gas: int, journal: Journal | None) -> Pending:
+        with self.nonces.reserve(signer.address) as nonce:
+            signed = signer.sign_transaction(
+                {
+                    "chainId": self.chain_id,
+                    "nonce": nonce,
+                    "gas": gas,
+                    "gasPrice": self.gas.price(),
+                    "to": call.to if call.to is not None else b"",
+                    "data": call.data,
+                    "value": call.value,
+                }
+            )
+            pending = Pending("0x" + keccak(signed).hex(), signed, signer.address, nonce, call, self)
+            if journal is not None:
+                journal.record(pending)
+            self._deliver(signed, pending.tx_hash, signer.address)
+            self._remember(signer.address, nonce, signed)
+        return pending
+
+    def rebroadcast(self, signed: bytes) -> str:
+        """Send already-signed bytes again (same hash: never a second transaction); returns the hash.
+
+        Returns once the transaction is on its way: a node took it, or some node already knows
+        it (pending or mined: a "nonce too low" for a copy mined meanwhile is no failure).
+        Raises :class:`NonceSuperseded` only when a different transaction holds its nonce on
+        chain, the one case in which the intent may be signed again.
+        """
+        tx_hash = "0x" + keccak(signed).hex()
+        self._deliver(signed, tx_hash, str(Account.recover_transaction(signed)))
+        return tx_hash
+
+    def _deliver(self, signed: bytes, tx_hash: str, sender: str) -> None:
+        """Send ``signed``; an ambiguous outcome is settled on chain before anyone may sign again.
+
+        A refusal that names a revert is final. Any other failure (a node's refusal such as
+        "nonce too low", or no node answering) may hide a copy that a node took without its
+        answer arriving: :meth:`_settle` decides.
+        """
+        try:
+            self._send_raw(signed, tx_hash)
+        except ContractReverted:
+            raise
+        except (TransactionFailed, ChainUnavailable) as exc:
+            self._settle(signed, tx_hash, sender, exc)
+
+    def _settle(self, signed: bytes, tx_hash: str, sender: str, cause: LedgerError) -> None:
+        """After a failed send, decide from the chain, asking every node the client knows.
+
+        Returns when ``tx_hash`` is mined (it holds its nonce on a node's chain) or pending (in a
+        node's pool while its nonce is still free there). Raises :class:`NonceSuperseded` when a
+        node's chain has its nonce used by a different transaction and no node has it mined or
+        pending. Otherwise (its nonce still free everywhere, no node answering) re-raises
+        ``cause``: nothing is proven, and these same bytes may still be mined. A node that does
+        not answer cannot veto the verdict of those that do. (A lookup entry alone proves
+        nothing: Ganache killed mid-block keeps entries of transactions whose block it lost.)
+        """
+        nonce = tx_nonce(signed)
+        holders: list[str | None] = []  # per node whose chain used the nonce: by which transaction
+        for node, url in enumerate(self.rpc.urls):
+            try:
+                used, holder = nonce_holder(self.rpc, node, sender, nonce)
+                if used and holder is None and self.rpc.request_at(node, "eth_getTransactionReceipt", [tx_hash]):
+                    holder = tx_hash  # no state old enough to search; its receipt says it is ours
+                if holder is not None and holder.lower() == tx_hash.lower():
+                    log.info("%s is mined on %s (%s): not signing again", tx_hash, url, cause.message)
+                    return
+                found = None if used else self.rpc.request_at(node, "eth_getTransactionByHash", [tx_hash])
+                if found and (
+                    found.get("blockNumber") is None
+                    or self.rpc.request_at(node, "eth_getTransactionReceipt", [tx_hash])
+                ):
+                    # in the pool, or mined since its nonce was looked at
+                    log.info("%s is pending or mined on %s (%s): not signing again", tx_hash, url, cause.message)
+                    return
+            except (ChainUnavailable, RpcError) as exc:
+                log.warning("could not settle %s with %s: %s", tx_hash, url, exc)
+                continue
+            if used:
+                holders.append(holder)
+        if not holders:
+            raise cause
+        raise NonceSuperseded(tx_hash, sender, nonce, next((h for h in holders if h), None)) from cause
+
+    def _send_raw(self, signed: bytes, tx_hash: str) -> None:
+        try:
+            self.rpc.request("eth_sendRawTransaction", ["0x" + signed.hex()])
+        except RpcError as exc:
+            msg = exc.message.lower()
+            if "already known" in msg or "already imported" in msg or "known transaction" in msg:
+                return  # the same signed bytes are on their way: not a second transaction
+            if exc.data is not None or "revert" in msg:
+                raise revert_from(exc, tx_hash=tx_hash) from exc
+            raise TransactionFailed(f"node refused transaction {tx_hash}: {exc.message}") from exc
+
+    def _remember(self, sender: str, nonce: int, signed: bytes) -> None:
+        with self._recent_lock:
+            self._recent[(sender.lower(), nonce)] = signed
+            while len(self._recent) > RECENT_KEPT:
+                self._recent.pop(next(iter(self._recent)))
+
+    # ------------------------------------------------------------------ wait
+
+    def wait(self, pending: Pending, timeout: float | None = None) -> TxReceipt:
+        """Wait for ``pending``'s receipt, sending its same bytes again while a node lost them."""
+        try:
+            return self._wait_resending(pending.tx_hash, pending.call.tx(pending.sender), pending.raw, timeout)
+        except TransactionFailed:
+            # Never mined in time: the node may hold a gap at this nonce. Re-read the
+            # account's nonce from the node before its next transaction.
+            self.nonces.reset(pending.sender)
+            raise
+
+    def _wait_resending(self, tx_hash: str, tx: dict[str, Any], signed: bytes, timeout: float | None) -> TxReceipt:
+        """Wait; if a node lost the transaction (a crash, a fail-over), send the same bytes again.
+
+        Only ever the same signed bytes: one hash, so at most one transaction on chain. Raises
+        :class:`NonceSuperseded` at once when a different transaction took its nonce.
+        """
+        remaining = self.receipts.timeout if timeout is None else timeout
+        while True:
+            step = min(RESEND_AFTER, remaining)
+            try:
+                return self.receipts.wait(tx_hash, tx, timeout=step)
+            except TransactionFailed:
+                remaining -= step
+                if remaining <= 0:
+                    raise
+            try:
+                if self.rpc.request("eth_getTransactionByHash", [tx_hash]) is None:
+                    log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
+                    self._deliver(signed, tx_hash, str(tx["from"]))
+                else:
+                    self._fill_gap(str(tx["from"]), signed)
+                    self._nudge_dev_chain(tx_hash)
+            except NonceSuperseded:
+                raise
+            except (ChainUnavailable, TransactionFailed) as exc:
+                log.warning("re-sending %s failed: %s", tx_hash, exc)
+
+    @cached_property
+    def _ganache(self) -> bool:
+        try:
+            return "ganache" in self.rpc.client_version().lower()
+        except (ChainUnavailable, RpcError):
+            return False
+
+    def _nudge_dev_chain(self, tx_hash: str) -> None:
+        """Ganache 7.9.2 in strict instamine now and then keeps a transaction it accepted in its
+        pool, unmined, while it says it is mining (seen with several senders at once on a loaded
+        machine): every later nonce of that account then waits behind it. Ask it to mine a block
+        (``evm_mine``, a development-chain method). Only on Ganache, only while its miner runs
+        (a test that stopped it keeps its blocks), and nothing is signed or sent again."""
+        if not self._ganache or self.rpc.request("eth_mining") is not True:
+            return
+        log.warning("Ganache holds %s unmined while mining; asking it to mine a block", tx_hash)
+        self.rpc.request("evm_mine", [])
+
+    def _fill_gap(self, sender: str, signed: bytes) -> None:
+        """Our transaction waits behind a nonce the node never got (a request lost under load):
+        send the same bytes we signed for the missing nonces again (never a new transaction)."""
+        nonce = tx_nonce(signed)
+        mined = int(self.rpc.request("eth_getTransactionCount", [sender, "latest"]), 16)
+        for n in range(mined, nonce):
+            raw = self._recent.get((sender.lower(), n))
+            if raw is None:
+                continue
+            h = "0x" + keccak(raw).hex()
+            if self.rpc.request("eth_getTransactionByHash", [h]) is None:
+                log.warning("nonce %d of %s never reached the node; sending %s again", n, sender, h)
+                self._send_raw(raw, h)
+
+    # ------------------------------------------------------------------ status
+
+    def status(self, tx_hash: str) -> TxStatus:
+        """Where ``tx_hash`` is now, against the confirmations the ledger waits for."""
+        return status(self.rpc, self.receipts, tx_hash)
+
+
+def nonce_holder(rpc: RpcClient, node: int, sender: str, nonce: int) -> tuple[bool, str | None]:
+    """On node ``node``'s chain: whether ``nonce`` of ``sender`` is used, and the hash of the
+    transaction using it (None when the node keeps no state old enough to say: geth prunes state
+    older than 128 blocks). The block is found by the account's nonce at past blocks (exponential,
+    then binary search back from the head: a few requests for a nonce used lately)."""
+
+    def used_at(block: int) -> bool:
+        return int(rpc.request_at(node, "eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
+
+    hi = int(rpc.request_at(node, "eth_blockNumber", []), 16)
+    if not used_at(hi):
+        return False, None
+    step = 1  # used at `hi`, unused at `lo` (-1: before genesis)
+    try:
+        lo = hi - step
+        while lo >= 0 and used_at(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, -1)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if used_at(mid):
+                hi = mid
+            else:
+                lo = mid
+    except RpcError:
+        return True, None  # no state that far back
+    block = rpc.request_at(node, "eth_getBlockByNumber", [hex(hi), True]) or {}
+    for t in block.get("transactions", []):
+        if str(t.get("from", "")).lower() == sender.lower() and quantity(t["nonce"]) == nonce:
+            return True, str(t["hash"])
+    return True, None
+
+
+def tx_nonce(signed: bytes) -> int:
+    """The nonce of a signed legacy (RLP list) or typed transaction."""
+    import rlp
+
+    if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
+        return int.from_bytes(rlp.decode(signed)[0], "big")
+    return int.from_bytes(rlp.decode(signed[1:])[1], "big")  # EIP-2718: [chainId, nonce, ...]
