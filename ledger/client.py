@@ -27,6 +27,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint
 
 from ledger import artifacts
+from ledger.abi import contract_spec, decode_output, decode_revert, encode_call, revert_data_from_exception
 from ledger.errors import (
     ChainMismatch,
     ChainUnavailable,
@@ -35,11 +36,12 @@ from ledger.errors import (
     LedgerError,
     NonceSuperseded,
     NotDeployed,
+    RpcError,
     TransactionFailed,
 )
+from ledger.events import Event, decode_logs
 from ledger.keys import Signer
 from ledger.manifest import Manifest
-from ledger.reverts import decode_revert, revert_data_from_exception
 from ledger.transport import FailoverProvider
 
 log = logging.getLogger("ledger.client")
@@ -61,6 +63,12 @@ CONSTANT_VIEWS: dict[str, frozenset[str]] = {
     "CommunityCredit": frozenset({"registry", "decimals", "name", "symbol"}),
     "DataSharing": frozenset({"registry", "MAX_GRANT_DURATION", "MAX_TITLE_LENGTH"}),
 }
+
+#: View calls in one JSON-RPC batch of :meth:`Ledger.views`.
+VIEW_BATCH = 200
+
+#: One view of :meth:`Ledger.views`: (contract name, function, args) or (name, function, args, address).
+View = tuple[str, str, Sequence[Any]] | tuple[str, str, Sequence[Any], str]
 
 #: Set by :meth:`Ledger.send_only`: the write carrying a ``before_send`` hook returns once sent.
 _SEND_ONLY: ContextVar[bool] = ContextVar("cogov_send_only", default=False)
@@ -91,21 +99,8 @@ class TxStatus:
     confirmations: int = 0
     required_confirmations: int = 1
     gas_used: int | None = None
-    events: tuple[DecodedEvent, ...] = ()
+    events: tuple[Event, ...] = ()
     error: LedgerError | None = None
-
-
-@dataclass(frozen=True)
-class DecodedEvent:
-    """One event of one of our contracts, decoded."""
-
-    contract: str
-    name: str
-    args: dict[str, Any]
-    address: str
-    log_index: int
-    block_number: int
-    tx_hash: str
 
 
 @dataclass(frozen=True)
@@ -117,16 +112,16 @@ class TxReceipt:
     block_hash: str
     gas_used: int
     status: int
-    events: tuple[DecodedEvent, ...] = field(default_factory=tuple)
+    events: tuple[Event, ...] = field(default_factory=tuple)
     contract_address: str | None = None
 
-    def event(self, name: str) -> DecodedEvent:
+    def event(self, name: str) -> Event:
         for e in self.events:
             if e.name == name:
                 return e
         raise LookupError(f"transaction {self.tx_hash} emitted no {name} event")
 
-    def events_named(self, name: str) -> list[DecodedEvent]:
+    def events_named(self, name: str) -> list[Event]:
         return [e for e in self.events if e.name == name]
 
 
@@ -368,7 +363,7 @@ class Ledger:
 
     def _call(self, name: str, fn: str, *args: Any, sender: str | None, block: str | int) -> Any:
         contract = self.contract(name)
-        data, outputs = _encode_call(contract, name, fn, args)
+        data, outputs = encode_call(contract, name, fn, args)
         tx: dict[str, Any] = {"to": contract.address, "data": data}
         if sender:
             tx["from"] = sender
@@ -377,12 +372,52 @@ class Ledger:
             raw = self.rpc("eth_call", [tx, blk])
         except _RPCError as exc:
             raise self._revert_from(exc) from exc
-        output_types = [_abi_type(o) for o in outputs]
-        from eth_abi import decode
+        return decode_output(raw, outputs)
 
-        values = decode(output_types, bytes.fromhex(raw[2:]))
-        values = tuple(_normalize(v, o) for v, o in zip(values, outputs, strict=True))
-        return values[0] if len(values) == 1 else values
+    def views(
+        self, calls: Sequence[View], *, block: int | str | Sequence[int] = "latest", raise_errors: bool = True
+    ) -> list[Any]:
+        """Several independent views in JSON-RPC batches of :data:`VIEW_BATCH` (one HTTP round
+        trip each), decoded as :meth:`call` decodes them; ``block``: one block for all, or one each.
+
+        A view the batch answered with an error (a revert) is asked again on its own, so it raises
+        exactly what :meth:`call` would (:class:`~ledger.errors.ContractReverted` with the custom
+        error). With ``raise_errors`` False that error, or :class:`~ledger.errors.TransactionFailed`
+        for an answer that does not decode (the code at the address is not the contract), takes
+        the view's place instead. Constant views are not cached here: use :meth:`call` for those.
+        """
+        blocks = [block] * len(calls) if isinstance(block, int | str) else list(block)
+        prepared = []
+        for item, blk in zip(calls, blocks, strict=True):
+            name, fn, args = item[0], item[1], tuple(item[2])
+            address = item[3] if len(item) > 3 else None
+            contract = self.contract(name, address)
+            data, outputs = encode_call(contract, name, fn, args)
+            tag = hex(blk) if isinstance(blk, int) else blk
+            prepared.append(({"to": contract.address, "data": data}, tag, outputs))
+        raws: list[Any] = [None] * len(prepared)
+        if len(prepared) > 1:
+            raws = []
+            for i in range(0, len(prepared), VIEW_BATCH):
+                chunk = prepared[i : i + VIEW_BATCH]
+                raws += self.rpc_batch([("eth_call", [tx, tag]) for tx, tag, _ in chunk])
+        out: list[Any] = []
+        for raw, (tx, tag, outputs) in zip(raws, prepared, strict=True):
+            if not isinstance(raw, str):
+                try:
+                    raw = self.rpc("eth_call", [tx, tag])
+                except _RPCError as exc:
+                    if raise_errors:
+                        raise self._revert_from(exc) from exc
+                    out.append(self._revert_from(exc))
+                    continue
+            try:
+                out.append(decode_output(raw, outputs))
+            except Exception as exc:  # code at the address is not this contract
+                if raise_errors:
+                    raise
+                out.append(TransactionFailed(f"undecodable answer of {tx['to']}: {exc}"))
+        return out
 
     # ------------------------------------------------------------------ writes
 
@@ -403,7 +438,7 @@ class Ledger:
         API's idempotency records do, to survive a crash mid-write).
         """
         contract = self.contract(name)
-        data, _ = _encode_call(contract, name, fn, args)
+        data, _ = encode_call(contract, name, fn, args)
         return self.send(
             signer, to=contract.address, data=data, gas=gas, wait=wait, before_send=before_send
         )
@@ -750,28 +785,15 @@ class Ledger:
             ),
         )
 
-    def decode_logs(self, logs: list[dict[str, Any]]) -> list[DecodedEvent]:
-        out = []
+    def decode_logs(self, logs: list[dict[str, Any]]) -> list[Event]:
+        """The events of our contracts (the manifest's and :meth:`register`ed ones) in raw logs."""
+        specs = {}
         for entry in logs:
-            name = self._by_address.get(str(entry["address"]).lower())
-            if name is None:
-                continue
-            decoded = _event_decoder(name).decode(entry)
-            if decoded is None:
-                continue
-            event_name, args = decoded
-            out.append(
-                DecodedEvent(
-                    contract=name,
-                    name=event_name,
-                    args=args,
-                    address=to_checksum_address(entry["address"]),
-                    log_index=_quantity(entry["logIndex"]),
-                    block_number=_quantity(entry["blockNumber"]),
-                    tx_hash=str(entry["transactionHash"]),
-                )
-            )
-        return out
+            address = str(entry["address"]).lower()
+            name = self._by_address.get(address)
+            if name is not None and address not in specs:
+                specs[address] = contract_spec(name, address)
+        return decode_logs(logs, specs)
 
     # ------------------------------------------------------------------ helpers
 
@@ -969,12 +991,8 @@ class _Slot:
         self.receipt: dict[str, Any] | None = None
 
 
-class _RPCError(Exception):
-    def __init__(self, message: str, data: Any, code: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.data = data
-        self.code = code
+#: The error answers of :meth:`Ledger.rpc` (one class for every reader of the chain).
+_RPCError = RpcError
 
 
 def _result(response: Any) -> Any:
@@ -983,39 +1001,6 @@ def _result(response: Any) -> Any:
         err = response["error"]
         raise _RPCError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
     return response["result"]
-
-
-_functions: dict[tuple[str, str], tuple[str, list[str], list[dict[str, Any]]] | None] = {}
-
-
-def _function(name: str, fn: str) -> tuple[str, list[str], list[dict[str, Any]]] | None:
-    """(selector, input types, output ABI) of ``name.fn``, or None when overloaded or unknown."""
-    key = (name, fn)
-    if key not in _functions:
-        items = [i for i in artifacts.abi(name) if i.get("type") == "function" and i.get("name") == fn]
-        spec = None
-        if len(items) == 1:
-            types = [_abi_type(i) for i in items[0]["inputs"]]
-            selector = "0x" + keccak(text=f"{fn}({','.join(types)})").hex()[:8]
-            spec = (selector, types, list(items[0]["outputs"]))
-        _functions[key] = spec
-    return _functions[key]
-
-
-def _encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
-    """Calldata and output ABI of ``fn(*args)``: straight through eth_abi (web3's function
-    lookup and encoding cost ~5 ms a call under load); web3's path for whatever eth_abi
-    does not take as given (overloads, hex strings for bytes, structs as dicts)."""
-    spec = _function(name, fn)
-    if spec is not None:
-        from eth_abi import encode
-
-        try:
-            return spec[0] + encode(spec[1], list(args)).hex(), spec[2]
-        except Exception:  # any value eth_abi refuses: web3 normalises it below
-            pass
-    func = contract.get_function_by_name(fn)(*args)
-    return str(contract.encode_abi(fn, args=list(args))), list(func.abi["outputs"])
 
 
 def _nonce_holder(ask: Callable[[str, list[Any]], Any], sender: str, nonce: int) -> tuple[bool, str | None]:
@@ -1098,81 +1083,6 @@ def _revert_data(data: Any) -> Any:
                 if inner is not None:
                     return inner
     return revert_data_from_exception(Exception(data))
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    t = str(item["type"])
-    if t.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + t[5:]
-    return t
-
-
-def _normalize(value: Any, item: dict[str, Any]) -> Any:
-    """Decoded ABI values to plain Python: addresses checksummed, tuples to dicts by name."""
-    t = str(item["type"])
-    if t.endswith("]"):
-        inner = dict(item)
-        inner["type"] = t[: t.rindex("[")]
-        return [_normalize(v, inner) for v in value]
-    if t == "tuple":
-        return {c["name"]: _normalize(v, c) for v, c in zip(value, item["components"], strict=True)}
-    if t == "address":
-        return to_checksum_address(value)
-    return value
-
-
-class _EventDecoder:
-    """topic0 -> (event name, ABI inputs) for one contract, decoding without web3 overhead."""
-
-    def __init__(self, abi: list[dict[str, Any]]) -> None:
-        self.by_topic: dict[bytes, dict[str, Any]] = {}
-        for item in abi:
-            if item.get("type") != "event" or item.get("anonymous"):
-                continue
-            sig = f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
-            self.by_topic[keccak(text=sig)] = item
-
-    def decode(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        from eth_abi import decode
-
-        topics = [_to_bytes(t) for t in entry["topics"]]
-        if not topics:
-            return None
-        item = self.by_topic.get(topics[0])
-        if item is None:
-            return None
-        indexed = [i for i in item["inputs"] if i["indexed"]]
-        plain = [i for i in item["inputs"] if not i["indexed"]]
-        values: dict[str, Any] = {}
-        for inp, topic in zip(indexed, topics[1:], strict=False):
-            t = _abi_type(inp)
-            if t in ("string", "bytes") or t.endswith("]") or t.startswith("("):
-                values[inp["name"]] = topic  # only the hash is in the topic
-            else:
-                values[inp["name"]] = _normalize(decode([t], topic)[0], inp)
-        data = _to_bytes(entry["data"])
-        decoded = decode([_abi_type(i) for i in plain], data) if plain else ()
-        for inp, v in zip(plain, decoded, strict=True):
-            values[inp["name"]] = _normalize(v, inp)
-        ordered = {i["name"]: values[i["name"]] for i in item["inputs"]}
-        return str(item["name"]), ordered
-
-
-_decoders: dict[str, _EventDecoder] = {}
-
-
-def _event_decoder(name: str) -> _EventDecoder:
-    dec = _decoders.get(name)
-    if dec is None:
-        dec = _decoders[name] = _EventDecoder(artifacts.abi(name))
-    return dec
-
-
-def _to_bytes(v: Any) -> bytes:
-    if isinstance(v, bytes | bytearray):
-        return bytes(v)
-    s = str(v)
-    return bytes.fromhex(s[2:] if s.startswith("0x") else s)
 
 
 def _quantity(v: Any) -> int:

@@ -69,6 +69,18 @@ class ChainUnavailable(LedgerError):
         self.reason = reason
 
 
+class RpcError(LedgerError):
+    """A node answered a JSON-RPC request with an error (a revert, a refused range, an
+    unknown method); ``data`` is the error's data, ``rpc_code`` its JSON-RPC code."""
+
+    code = "rpc-error"
+
+    def __init__(self, message: str, data: Any = None, rpc_code: int = 0) -> None:
+        super().__init__(message, rpc_code=rpc_code)
+        self.data = data
+        self.rpc_code = rpc_code
+
+
 class ChainMismatch(LedgerError):
     """The connected chain is not the chain of the deployment manifest."""
 

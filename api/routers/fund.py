@@ -105,7 +105,7 @@ from ledger.fund.report import (
 )
 from ledger.fund_docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
 from ledger.membership import NAME as REGISTRY
-from ledger.membership import Member, Registry, _member, views
+from ledger.membership import Member, Registry, member_from_view
 from ledger.roles import MemberKind, Role
 
 router = APIRouter(prefix="/api/v1/fund", tags=["fund"])
@@ -452,10 +452,10 @@ def contribute(
         rid = int(ev.args["receiptId"])
         member_id = int(ev.args["memberId"])
         # The contribution and its member's name in one JSON-RPC batch.
-        raw_c, raw_m = views(state.ledger, [(NAME, "getContribution", (rid,)), (REGISTRY, "getMember", (member_id,))])
+        raw_c, raw_m = state.ledger.views([(NAME, "getContribution", (rid,)), (REGISTRY, "getMember", (member_id,))])
         c = _contribution(raw_c)
         names = _Names(state)
-        names._by_id[member_id] = _member(raw_m).name
+        names._by_id[member_id] = member_from_view(raw_m).name
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
         texts = {hex32(c.memo_hash): body.memo} if body.memo else {}
         if c.project_id:

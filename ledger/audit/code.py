@@ -32,7 +32,7 @@ from ledger import artifacts
 from ledger.audit.collect import Collector
 from ledger.audit.findings import ContractCode
 from ledger.audit.rpc import Call, Rpc, RpcFailed
-from ledger.client import _abi_type
+from ledger.abi import abi_type
 from ledger.config import REPO_ROOT
 from ledger.manifest import Manifest
 from ledger.verify import code_matches, mask_immutables
@@ -50,7 +50,7 @@ def constructor_args(name: str, args: list[Any]) -> bytes:
     ctor = next((i for i in artifacts.abi(name) if i.get("type") == "constructor"), None)
     if ctor is None:
         return b""
-    types = [_abi_type(i) for i in ctor["inputs"]]
+    types = [abi_type(i) for i in ctor["inputs"]]
     values: list[Any] = []
     for t, v in zip(types, args, strict=True):
         if t.startswith("(") and t.endswith("]"):

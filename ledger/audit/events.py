@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger import artifacts
 from ledger.audit.rpc import Rpc
-from ledger.index.codec import ContractSpec, canonical_json, decode_log
+from ledger.abi import ContractSpec, canonical_json, decode_log
 
 
 @dataclass(frozen=True, slots=True)

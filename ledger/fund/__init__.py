@@ -27,7 +27,6 @@ from eth_utils import to_checksum_address
 from ledger.client import Ledger, TxReceipt
 from ledger.errors import ContractReverted, NotDeployed, ValidationFailed
 from ledger.keys import Signer
-from ledger.membership import views
 
 NAME = "CoGovFund"
 CREDIT = "CommunityCredit"
@@ -200,15 +199,15 @@ class Token:
         self._c = ledger.contract(CREDIT, self.address)  # the ERC-20 part of its ABI is standard
 
     def _call(self, fn: str, *args: Any) -> Any:
-        # Encoded with eth_abi and sent as one eth_call (web3's contract call asked the node
+        # Encoded with eth_abi and sent as one view call (web3's contract call asked the node
         # for its chain id twice and cost milliseconds of Python per call).
         if fn in _TOKEN_CONSTANTS and not args:
             known = _token_constants.setdefault(self.ledger, {})
             key = (self.address, fn)
             if key not in known:
-                known[key] = views(self.ledger, [(CREDIT, fn, (), self.address)])[0]
+                known[key] = self.ledger.views([(CREDIT, fn, (), self.address)])[0]
             return known[key]
-        return views(self.ledger, [(CREDIT, fn, args, self.address)])[0]
+        return self.ledger.views([(CREDIT, fn, args, self.address)])[0]
 
     def _tx(self, signer: Signer, fn: str, *args: Any, before_send: BeforeSend = None) -> TxReceipt:
         data = self._c.encode_abi(fn, args=list(args))

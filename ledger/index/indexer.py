@@ -1,4 +1,5 @@
-"""The indexer: chain logs of our contracts → rows in the index database.
+"""The indexer: chain logs of our contracts (through :class:`~ledger.logs.LogScanner`) → rows
+in the index database; reads give events (:class:`~ledger.events.Event`).
 
 Reads (``events``, ``count_events``, ``health`` …) only touch the database, so
 the API can serve them while the chain is down. Writes happen in :meth:`sync`
@@ -13,41 +14,40 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from web3 import Web3
-from web3.exceptions import ProviderConnectionError, Web3RPCError
-from web3.providers.base import JSONBaseProvider
-from web3.types import RPCEndpoint
 
 from ledger import artifacts
+from ledger.abi import (
+    ContractSpec,
+    EventSpec,
+    canonical_json,
+    checksum,
+    decode_log_hex,
+    hex_text,
+    normalize_value,
+    quantity,
+)
 from ledger.errors import (
     ChainMismatch,
     ChainUnavailable,
     ConfigError,
     IndexUnavailable,
     LedgerError,
+    RpcError,
     ValidationFailed,
 )
+from ledger.events import Event
 from ledger.index import schema
-from ledger.index.codec import (
-    ContractSpec,
-    EventSpec,
-    canonical_json,
-    checksum,
-    decode_log_hex,
-    normalize_value,
-)
 from ledger.index.rows import EventRow, IndexHealth, SyncProgress, SyncResult
 from ledger.index.store import Store
+from ledger.logs import Header, LogRange, LogScanner, Node, header
 
 log = logging.getLogger("ledger.index")
 
@@ -58,8 +58,7 @@ ProgressFn = Callable[[SyncProgress], None]
 
 _ARG_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MAX_LIMIT = 10_000
-_HEADER_BATCH = 200
-_FIRST_RANGE = 4  # blocks in a sync's first eth_getLogs; the next ranges adapt
+_FIRST_RANGE = 4  # blocks in a sync's first range of logs; the next ranges adapt
 _PREFETCH = 2  # fetched ranges waiting to be written
 
 
@@ -77,48 +76,16 @@ class IndexChainMismatch(ChainMismatch):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Header:
-    number: int
-    hash: str
-    parent_hash: str | None
-    time: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Fetched:
-    """One range as fetched from the chain, before decoding."""
-
-    frm: int
-    to: int
-    end: _Header | None  # the range's last block, None if the node does not have it (yet)
-    logs: list[Any]
-    headers: Mapping[int, _Header | None]  # blocks whose logs carry no blockTimestamp
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
-
-
-def _hexstr(value: Any) -> str:
-    if isinstance(value, str):
-        return value.lower() if value[:2] in ("0x", "0X") else "0x" + value.lower()
-    return "0x" + bytes(value).hex()
-
-
 class Indexer:
     """Indexes the events of a set of contracts into a SQL database.
 
     Args:
-        w3: a connected Web3.
+        node: the chain (a :class:`~ledger.client.Ledger`, or any :class:`~ledger.logs.Node`).
         contracts: name → address (ABI from ``ledger.artifacts.abi(name)``), or
             name → ``(address, abi)``.
         db_url: a SQLite file path, or an SQLAlchemy URL (``postgresql+psycopg://…``).
         confirmations: index only up to ``head - confirmations``.
-        batch_blocks: the most blocks per ``eth_getLogs`` call and per DB transaction
+        batch_blocks: the most blocks per request for logs and per DB transaction
             (a range: written in one transaction with the new last indexed block).
         batch_events: the number of logs a range aims at. A sync's first range is
             ``min(batch_blocks, 4)`` blocks; each next one is sized from the log
@@ -130,7 +97,7 @@ class Indexer:
 
     def __init__(
         self,
-        w3: Web3,
+        node: Node,
         contracts: ContractsArg,
         db_url: str | os.PathLike[str],
         *,
@@ -150,7 +117,7 @@ class Indexer:
             raise ValidationFailed("start_block", "must be >= 0")
         if keep_blocks < 1:
             raise ValidationFailed("keep_blocks", "must be >= 1")
-        self.w3 = w3
+        self.node = node
         self.confirmations = confirmations
         self.batch_blocks = batch_blocks
         self.batch_events = batch_events
@@ -215,114 +182,36 @@ class Indexer:
 
     # -- chain access ----------------------------------------------------------
 
-    def _url(self) -> str:
-        provider = self.w3.provider
-        return str(getattr(provider, "endpoint_uri", None) or type(provider).__name__)
-
-    def _rpc(self, method: str, params: Sequence[Any]) -> Any:
-        try:
-            return self.w3.manager.request_blocking(RPCEndpoint(method), list(params))
-        except Web3RPCError:
-            raise
-        except (OSError, TimeoutError, ProviderConnectionError) as exc:
-            raise ChainUnavailable(self._url(), f"{method}: {exc}") from exc
-
-    def _raw(self, method: str, params: Sequence[Any]) -> Any:
-        """A bulk read straight to the provider, without middleware or result formatting.
-
-        web3's formatting of 100,000 logs costs more than fetching them; the indexer
-        reads the plain JSON itself (hex strings) and tolerates formatted values too.
-        """
-        provider = self.w3.provider
-        if not isinstance(provider, JSONBaseProvider):  # e.g. eth-tester: needs its middleware
-            return self._rpc(method, params)
-        try:
-            response = provider.make_request(RPCEndpoint(method), list(params))
-        except (OSError, TimeoutError, ProviderConnectionError) as exc:
-            raise ChainUnavailable(self._url(), f"{method}: {exc}") from exc
-        if "error" in response and response["error"] is not None:
-            raise Web3RPCError(str(response["error"]), rpc_response=response)
-        return response.get("result")
-
     def head(self) -> int:
         """The chain's current block number."""
-        return _int(self._rpc("eth_blockNumber", []))
-
-    def _header(self, number: int) -> _Header | None:
-        raw = self._rpc("eth_getBlockByNumber", [hex(number), False])
-        return self._to_header(raw)
-
-    @staticmethod
-    def _to_header(raw: Any) -> _Header | None:
-        if not raw:
-            return None
-        parent = raw.get("parentHash")
-        return _Header(
-            number=_int(raw["number"]),
-            hash=_hexstr(raw["hash"]),
-            parent_hash=_hexstr(parent) if parent is not None else None,
-            time=_int(raw["timestamp"]),
-        )
-
-    def _headers(self, numbers: Sequence[int]) -> dict[int, _Header | None]:
-        """Headers of several blocks: raw JSON-RPC batches where the provider has them."""
-        out: dict[int, _Header | None] = {}
-        todo = list(numbers)
-        provider = self.w3.provider
-        if len(todo) > 1 and isinstance(provider, JSONBaseProvider):
-            try:
-                for i in range(0, len(todo), _HEADER_BATCH):
-                    chunk = todo[i : i + _HEADER_BATCH]
-                    answers = provider.make_batch_request(
-                        [(RPCEndpoint("eth_getBlockByNumber"), [hex(n), False]) for n in chunk]
-                    )
-                    if not isinstance(answers, list) or len(answers) != len(chunk):
-                        raise Web3RPCError(f"bad batch answer: {str(answers)[:200]}")
-                    for answer in answers:  # answers may come in any order
-                        if answer.get("error") is not None:
-                            raise Web3RPCError(str(answer["error"]))
-                        header = self._to_header(answer.get("result"))
-                        if header is not None:
-                            out[header.number] = header
-                return {n: out.get(n) for n in todo}
-            except (OSError, TimeoutError, ProviderConnectionError) as exc:
-                raise ChainUnavailable(self._url(), f"batch eth_getBlockByNumber: {exc}") from exc
-            except (Web3RPCError, NotImplementedError) as exc:
-                log.debug("batch header request failed (%s); asking one by one", exc)
-                out.clear()
-        for n in todo:
-            try:
-                out[n] = self._header(n)
-            except Web3RPCError:
-                out[n] = None
-        return out
+        return quantity(self.node.rpc("eth_blockNumber"))
 
     def _chain_hash(self, number: int) -> str | None:
         try:
-            header = self._header(number)
-        except Web3RPCError:
+            got = header(self.node, number)
+        except RpcError:
             return None
-        return header.hash if header else None
+        return got.hash if got else None
 
     def _chain_identity(self) -> tuple[int, str]:
-        chain_id = _int(self._rpc("eth_chainId", []))
-        genesis = self._header(0)
+        chain_id = quantity(self.node.rpc("eth_chainId"))
+        genesis = header(self.node, 0)
         if genesis is None:
-            raise ChainUnavailable(self._url(), "no genesis block")
+            raise ChainUnavailable("the node", "no genesis block")
         return chain_id, genesis.hash
 
-    def _get_logs(self, frm: int, to: int) -> list[Any]:
-        """Logs of all our addresses in ``[frm, to]``: one call, halved when the node refuses."""
-        params = {"fromBlock": hex(frm), "toBlock": hex(to), "address": self._addresses}
-        try:
-            result = self._raw("eth_getLogs", [params])
-        except Web3RPCError as exc:
-            if frm == to:
-                raise ChainUnavailable(self._url(), f"eth_getLogs {frm}: {exc}") from exc
-            mid = (frm + to) // 2
-            log.info("eth_getLogs %d-%d refused (%s); splitting", frm, to, exc)
-            return self._get_logs(frm, mid) + self._get_logs(mid + 1, to)
-        return list(result or [])
+    def _scanner(self) -> LogScanner:
+        """Ranges of at most ``batch_blocks`` blocks aiming at ``batch_events`` logs, from
+        ``min(batch_blocks, 4)`` blocks, growing at most fourfold, two fetched ahead."""
+        return LogScanner(
+            self.node,
+            self._addresses,
+            first=_FIRST_RANGE,
+            max_blocks=self.batch_blocks,
+            target=self.batch_events,
+            grow=4,
+            prefetch=_PREFETCH,
+        )
 
     # -- database state ----------------------------------------------------------
 
@@ -430,21 +319,21 @@ class Indexer:
         batches = 0
         complete = True
         nxt = self.start_block if last is None else last + 1
-        ranges = self._fetch_ahead(nxt, target)
+        ranges = self._scanner().ranges(nxt, target)
         try:
             for fetched in ranges:
                 count = self._write_range(fetched, last)
                 if count is None:  # the chain moved under us: stop, the next sync resumes
                     complete = False
                     break
-                first = fetched.frm if first is None else first
+                first = fetched.first if first is None else first
                 written += count
                 batches += 1
-                last = fetched.to
+                last = fetched.last
                 if progress is not None:
                     progress(
                         SyncProgress(
-                            from_block=first, to_block=fetched.to, target=target, events=written
+                            from_block=first, to_block=fetched.last, target=target, events=written
                         )
                     )
         finally:
@@ -505,82 +394,13 @@ class Indexer:
                 conn.execute(sa.delete(schema.meta).where(schema.meta.c.key == "last_block"))
         return ancestor, int(removed or 0)
 
-    def _fetch_ahead(self, nxt: int, target: int) -> Generator[_Fetched, None, None]:
-        """Ranges ``[nxt, target]`` fetched by a thread up to ``_PREFETCH`` ranges ahead.
-
-        The caller decodes and writes one range while the next ones are being
-        fetched (the node works and the socket waits without the GIL). Range sizes
-        adapt: the first is ``min(batch_blocks, _FIRST_RANGE)`` blocks, the next
-        aim at ``batch_events`` logs (at most ×4 the last, at most ``batch_blocks``).
-        Closing the generator (the caller stopped or failed) stops the thread and
-        waits for it, so no fetch outlives the sync.
-        """
-        if nxt > target:
-            return
-        out: queue.Queue[_Fetched | BaseException | None] = queue.Queue(maxsize=_PREFETCH)
-        stop = threading.Event()
-
-        def put(item: _Fetched | BaseException | None) -> bool:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.05)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def fetch() -> None:
-            size = min(self.batch_blocks, _FIRST_RANGE)
-            frm = nxt
-            try:
-                while frm <= target and not stop.is_set():
-                    to = min(frm + size - 1, target)
-                    fetched = self._fetch_range(frm, to)
-                    if not put(fetched):
-                        return
-                    want = size * self.batch_events // max(len(fetched.logs), 1)
-                    size = max(1, min(want, size * 4, self.batch_blocks))
-                    frm = to + 1
-                put(None)
-            except BaseException as exc:  # handed to the caller, raised there
-                put(exc)
-
-        thread = threading.Thread(target=fetch, name="index-fetch", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = out.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            thread.join()
-
-    def _fetch_range(self, frm: int, to: int) -> _Fetched:
-        """The chain side of one range: its last header, its logs, the headers it needs."""
-        end = self._header(to)  # before the logs: a reorg after this is caught next sync
-        if end is None:
-            return _Fetched(frm, to, None, [], {})
-        raw_logs = self._get_logs(frm, to)
-        need = {
-            _int(lg["blockNumber"])
-            for lg in raw_logs
-            if lg.get("blockTimestamp") is None and not lg.get("removed")
-        }
-        need.discard(to)
-        headers = self._headers(sorted(need)) if need else {}
-        return _Fetched(frm, to, end, raw_logs, headers)
-
-    def _write_range(self, f: _Fetched, expected_last: int | None) -> int | None:
+    def _write_range(self, f: LogRange, expected_last: int | None) -> int | None:
         """Decode and write one fetched range in one transaction with its new last block;
         None (nothing written) if the chain changed meanwhile."""
-        frm, to, end = f.frm, f.to, f.end
+        frm, to, end = f.first, f.last, f.end
         if end is None:
             return None
-        headers: dict[int, _Header] = {to: end}
+        headers: dict[int, Header] = {to: end}
         blocks: dict[Any, tuple[int, str, int]] = {}  # raw blockNumber -> (number, hash, time)
         hashes: dict[int, str] = {}
         rows: list[tuple[Any, ...]] = []
@@ -592,15 +412,15 @@ class Indexer:
             if spec is None:  # a node that ignores the address filter
                 continue
             raw_number = lg["blockNumber"]
-            block_hash = _hexstr(lg["blockHash"])
+            block_hash = hex_text(lg["blockHash"])
             known = blocks.get(raw_number)
             if known is None or known[1] != block_hash:
-                number = _int(raw_number)
+                number = quantity(raw_number)
                 if hashes.setdefault(number, block_hash) != block_hash:
                     return None  # two versions of one block in one answer
                 stamp = lg.get("blockTimestamp")
                 if stamp is not None:
-                    time_ = _int(stamp)
+                    time_ = quantity(stamp)
                 else:
                     header = headers.get(number) or f.headers.get(number)
                     if header is None or header.hash != block_hash:
@@ -612,11 +432,11 @@ class Indexer:
             topics = lg["topics"]
             data = lg["data"]
             if topics and not isinstance(topics[0], str):  # formatted by web3 (eth-tester)
-                topics = [_hexstr(t) for t in topics]
+                topics = [hex_text(t) for t in topics]
             if not isinstance(data, str):
-                data = _hexstr(data)
+                data = hex_text(data)
             name, args_json, ok = decode_log_hex(spec, topics, data)
-            tx_hash = _hexstr(lg["transactionHash"])
+            tx_hash = hex_text(lg["transactionHash"])
             if not ok:
                 log.warning("undecodable log %s of %s at block %d", tx_hash, spec.name, known[0])
             rows.append(
@@ -625,8 +445,8 @@ class Indexer:
                     block_hash,
                     known[2],
                     tx_hash,
-                    _int(lg["transactionIndex"]),
-                    _int(lg["logIndex"]),
+                    quantity(lg["transactionIndex"]),
+                    quantity(lg["logIndex"]),
                     spec.name,
                     self._stored_address[spec.name],
                     name,
@@ -786,7 +606,7 @@ class Indexer:
         if to_block is not None:
             where.append(e.block_number <= to_block)
         if tx_hash is not None:
-            where.append(e.tx_hash == _hexstr(tx_hash))
+            where.append(e.tx_hash == hex_text(tx_hash))
         if args:
             spec = self._event_spec(contract, event)
             for name, value in args.items():
@@ -863,8 +683,44 @@ class Indexer:
         limit: int = 100,
         offset: int = 0,
         order: Order = "asc",
+    ) -> list[Event]:
+        """The indexed events matching every given filter (see :meth:`rows`)."""
+        return [
+            self.event_of(r)
+            for r in self.rows(
+                contract,
+                event,
+                args=args,
+                from_block=from_block,
+                to_block=to_block,
+                tx_hash=tx_hash,
+                any_of=any_of,
+                from_time=from_time,
+                to_time=to_time,
+                limit=limit,
+                offset=offset,
+                order=order,
+            )
+        ]
+
+    def rows(
+        self,
+        contract: str | None = None,
+        event: str | None = None,
+        *,
+        args: Mapping[str, Any] | None = None,
+        from_block: int | None = None,
+        to_block: int | None = None,
+        tx_hash: str | None = None,
+        any_of: AnyOf | None = None,
+        from_time: int | None = None,
+        to_time: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order: Order = "asc",
     ) -> list[EventRow]:
-        """Indexed events matching every given filter, in chain order.
+        """Indexed rows, as stored (canonical JSON arguments), matching every given filter, in
+        chain order. Readers want :meth:`events`; this is for checking what is stored.
 
         Args:
             contract: contract name (as given to the indexer).
@@ -933,8 +789,22 @@ class Indexer:
         args: Mapping[str, Any] | None = None,
         from_block: int | None = None,
         to_block: int | None = None,
+    ) -> Iterator[Event]:
+        """Every matching indexed event in chain order (see :meth:`iter_rows`)."""
+        for r in self.iter_rows(page, contract, event, args=args, from_block=from_block, to_block=to_block):
+            yield self.event_of(r)
+
+    def iter_rows(
+        self,
+        page: int = 5000,
+        contract: str | None = None,
+        event: str | None = None,
+        *,
+        args: Mapping[str, Any] | None = None,
+        from_block: int | None = None,
+        to_block: int | None = None,
     ) -> Iterator[EventRow]:
-        """Every matching indexed event in chain order, fetched in pages by key
+        """Every matching indexed row in chain order, fetched in pages by key
         (``(block_number, log_index)`` after the last row seen, never an OFFSET)."""
         e = schema.events.c
         where = self._filters(contract, event, args, from_block, to_block, None)
@@ -957,10 +827,22 @@ class Indexer:
     def decode_args(self, row: EventRow) -> dict[str, Any]:
         """A row's arguments as Python values (``int``, ``bytes``, ``str``, ``bool`` …)."""
         spec = self._specs.get(row.contract)
-        event = spec.by_name(row.event) if spec else None
-        if event is None:
-            return dict(row.args)
-        return event.to_python(row.args)
+        return spec.to_python(row.event, row.args) if spec is not None else dict(row.args)
+
+    def event_of(self, row: EventRow) -> Event:
+        """The :class:`~ledger.events.Event` a stored row holds."""
+        return Event(
+            contract=row.contract,
+            name=row.event,
+            args=self.decode_args(row),
+            block_number=row.block_number,
+            block_hash=row.block_hash,
+            tx_hash=row.tx_hash,
+            log_index=row.log_index,
+            time=row.block_time,
+            address=checksum(row.address),
+            tx_index=row.tx_index,
+        )
 
     def health(self, *, deep: bool = False) -> IndexHealth:
         """Whether the database is readable and consistent; never raises.
@@ -1059,4 +941,4 @@ def _row(r: sa.RowMapping) -> EventRow:
     )
 
 
-__all__ = ["IndexChainMismatch", "Indexer", "checksum"]
+__all__ = ["IndexChainMismatch", "Indexer"]

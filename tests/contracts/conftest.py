@@ -20,7 +20,7 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from ledger import artifacts
 from ledger.errors import ContractReverted
-from ledger.reverts import decode_revert, revert_data_from_exception
+from ledger.abi import decode_revert, revert_data_from_exception
 
 GAS = 8_000_000
 

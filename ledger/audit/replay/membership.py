@@ -274,6 +274,6 @@ class MembershipReplay:
 
 
 def _checksum(a: str) -> str:
-    from ledger.index.codec import checksum
+    from ledger.abi import checksum
 
     return checksum(a)
