@@ -10,6 +10,7 @@ No message ever contains a private key, a password or an API key.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,6 +22,15 @@ def redact_url(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         return "<rpc url>" if url else url
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of any URL in it hidden (``scheme://***@host``): reports
+    and messages name nodes and databases, never their passwords or tokens."""
+    return _USERINFO.sub("***@", text)
 
 
 class LedgerError(Exception):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.abi import ContractSpec, bytes_of, checksum, decode_log, hex_text, quantity
+from ledger.abi import ContractSpec, bytes_of, checksum, decode_log, events_of, hex_text, quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,4 +90,10 @@ def decode_logs(
     return out
 
 
-__all__ = ["Event", "decode_logs"]
+def canonical_args(event: Event) -> dict[str, Any]:
+    """``event``'s arguments in the canonical JSON form the index stores
+    (:mod:`ledger.abi.event_codec`): what the auditor compares with index rows and reports."""
+    return events_of(event.contract).to_canonical(event.name, event.args)
+
+
+__all__ = ["Event", "canonical_args", "decode_logs"]

@@ -22,6 +22,7 @@ from ledger.abi.event_codec import (
     contract_spec,
     decode_log,
     decode_log_hex,
+    events_of,
     normalize_value,
 )
 from ledger.abi.reverts import decode_revert, error_table, revert_data_from_exception
@@ -43,6 +44,7 @@ __all__ = [
     "decode_revert",
     "encode_call",
     "error_table",
+    "events_of",
     "function",
     "hex_of",
     "hex_text",

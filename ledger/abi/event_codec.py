@@ -38,7 +38,7 @@ from eth_abi.decoding import ContextFramesBytesIO
 from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
 
 from ledger import artifacts
-from ledger.abi.types import checksum, hex_of, is_address, is_dynamic
+from ledger.abi.types import checksum, hex_of, hex_text, is_address, is_dynamic
 from ledger.abi.words import HexDecoder, fast_data_decoder, hex_decoder, word_to_json
 
 #: Event name given to logs that no ABI of their contract decodes.
@@ -74,7 +74,7 @@ def _to_json(item: Mapping[str, Any]) -> Converter:
     if t == "address":
         return checksum
     if t.startswith("bytes"):
-        return hex_of
+        return hex_text  # bytes, or hex text already
     return lambda v: v  # bool, string
 
 
@@ -195,7 +195,7 @@ class EventSpec:
                 for n, item in named
             ),
             json_convs=tuple(
-                (n, hex_of if item.get("indexed") and is_dynamic(item) else _to_json(item)) for n, item in named
+                (n, hex_text if item.get("indexed") and is_dynamic(item) else _to_json(item)) for n, item in named
             ),
         )
 
@@ -317,3 +317,9 @@ def decode_log(
 def contract_spec(name: str, address: str) -> ContractSpec:
     """The events of contract ``name`` (its committed ABI) at ``address``, prepared once."""
     return ContractSpec.from_abi(name, address, artifacts.abi(name))
+
+
+def events_of(name: str) -> ContractSpec:
+    """The events of contract ``name`` at no address in particular: for converting arguments
+    between Python values and canonical JSON."""
+    return contract_spec(name, "0x" + "00" * 20)

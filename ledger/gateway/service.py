@@ -407,9 +407,8 @@ class Gateway:
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
         # Its data key as of this request (a council may replace it at any block).
-        grantee = (
-            member_from_view(got["member"]) if guess == caller_id and "member" in got else self.registry.member(caller_id)
-        )
+        known = guess == caller_id and "member" in got
+        grantee = member_from_view(got["member"]) if known else self.registry.member(caller_id)
         if grantee.data_key is None:
             raise Conflict(
                 f"member {grantee.id} has no registered X25519 data key: generate one with "

@@ -19,8 +19,8 @@ from web3.contract import Contract
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from ledger import artifacts
-from ledger.errors import ContractReverted
 from ledger.abi import decode_revert, revert_data_from_exception
+from ledger.errors import ContractReverted
 
 GAS = 8_000_000
 
