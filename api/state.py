@@ -144,7 +144,7 @@ class ServiceState:
         from ledger.index import Indexer
 
         self._index = Indexer(
-            self.ledger.w3,
+            self.ledger,
             {name: dep.address for name, dep in self.manifest.contracts.items()},
             self.settings.index_db_url,
             confirmations=self.settings.confirmations - 1,
