@@ -11,11 +11,12 @@ index keeps those) is named :data:`~ledger.abi.UNKNOWN_EVENT`, its args ``{"data
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.abi import ContractSpec, bytes_of, checksum, decode_log, events_of, hex_text, quantity
+from ledger.abi import ContractSpec, bytes_of, checksum, contract_spec, decode_log, events_of, hex_text, quantity
+from ledger.logs import LogScanner, Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +91,35 @@ def decode_logs(
     return out
 
 
+def read_events(
+    node: Node,
+    contracts: Mapping[str, str],
+    from_block: int,
+    to_block: int,
+    names: Collection[str] | None = None,
+    *,
+    max_blocks: int = 10_000,
+) -> list[Event]:
+    """The events of ``contracts`` (name -> address) in ``[from_block, to_block]``, read from the
+    chain by the log scanner (no index needed) with their block times, in chain order; only
+    those ``names`` when given. Ranges of at most ``max_blocks`` blocks, the first that wide."""
+    specs = {address.lower(): contract_spec(name, address) for name, address in contracts.items()}
+    scanner = LogScanner(node, list(contracts.values()), first=max_blocks, max_blocks=max_blocks)
+    out: list[Event] = []
+    ranges = scanner.ranges(from_block, to_block)
+    try:
+        for got in ranges:
+            out += [e for e in decode_logs(got.logs, specs, got.times()) if names is None or e.name in names]
+    finally:
+        ranges.close()
+    out.sort(key=lambda e: (e.block_number, e.log_index))
+    return out
+
+
 def canonical_args(event: Event) -> dict[str, Any]:
     """``event``'s arguments in the canonical JSON form the index stores
     (:mod:`ledger.abi.event_codec`): what the auditor compares with index rows and reports."""
     return events_of(event.contract).to_canonical(event.name, event.args)
 
 
-__all__ = ["Event", "canonical_args", "decode_logs"]
+__all__ = ["Event", "canonical_args", "decode_logs", "read_events"]

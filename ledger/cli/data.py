@@ -394,11 +394,12 @@ def fetch(
 
 
 def _events(names: set[str]) -> list[Any]:
+    from ledger.events import read_events
+
     e = env()
     led = e.ledger()
     address = e.manifest.address("DataSharing")
-    logs = led.rpc("eth_getLogs", [{"address": address, "fromBlock": hex(e.manifest.start_block), "toBlock": "latest"}])
-    return [ev for ev in led.decode_logs(logs) if ev.name in names]
+    return read_events(led, {"DataSharing": address}, e.manifest.start_block, led.block_number(), names)
 
 
 @data_app.command("log")

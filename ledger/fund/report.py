@@ -23,13 +23,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.abi import contract_spec, hex_text
+from ledger.abi import hex_text
 from ledger.client import Ledger
-from ledger.events import Event, decode_logs
+from ledger.events import Event, read_events
 from ledger.fund import GENERAL_POOL, NAME, format_amount
 from ledger.fund_trace import FundTrace, trace_fund
 from ledger.index import Indexer
-from ledger.logs import LogScanner
 
 #: The events the reports read.
 FUND_EVENTS = (
@@ -75,20 +74,9 @@ def events_from_chain(ledger: Ledger, names: Iterable[str] = FUND_EVENTS, chunk:
     """The fund's events read from the chain by the log scanner, from the deployment block (no
     index needed), with their block times; ranges of at most ``chunk`` blocks."""
     assert ledger.manifest is not None
-    wanted = set(names)
-    address = ledger.manifest.address(NAME)
     start = ledger.manifest.contracts[NAME].block_number
-    specs = {address.lower(): contract_spec(NAME, address)}
-    scanner = LogScanner(ledger, [address], first=chunk, max_blocks=chunk)
-    events: list[Event] = []
-    ranges = scanner.ranges(start, ledger.block_number())
-    try:
-        for got in ranges:
-            events += [e for e in decode_logs(got.logs, specs, got.times()) if e.name in wanted]
-    finally:
-        ranges.close()
-    events.sort(key=lambda ev: (ev.block_number, ev.log_index))
-    return events
+    contracts = {NAME: ledger.manifest.address(NAME)}
+    return read_events(ledger, contracts, start, ledger.block_number(), set(names), max_blocks=chunk)
 
 
 def events_from_index(index: Indexer, names: Iterable[str] = FUND_EVENTS, page: int = 10_000) -> list[Event]:
