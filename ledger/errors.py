@@ -278,3 +278,17 @@ def _render(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
+
+
+class IndexChainMismatch(ChainMismatch):
+    """The index database was built from another chain (or another deployment)."""
+
+    def __init__(self, what: str, indexed: Any, connected: Any, db: str) -> None:
+        LedgerError.__init__(
+            self,
+            f"event index {db} belongs to another chain: its {what} is {indexed}, "
+            f"the connected chain's is {connected}; rebuild() the index to switch",
+            what=what,
+            expected=str(indexed),
+            actual=str(connected),
+        )

@@ -8,7 +8,8 @@ The API reads it; the auditor rebuilds it and compares it with the chain.
 """
 
 from ledger.abi import UNKNOWN_EVENT, canonical_json
-from ledger.index.indexer import IndexChainMismatch, Indexer
+from ledger.errors import IndexChainMismatch
+from ledger.index.indexer import Indexer
 from ledger.index.rows import EventRow, IndexHealth, SyncProgress, SyncResult
 from ledger.index.schema import SCHEMA_VERSION
 
