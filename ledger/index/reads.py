@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from typing_extensions import Unpack
 
 from ledger.abi import ContractSpec, EventSpec, checksum, hex_text, normalize_value
 from ledger.errors import ConfigError, IndexUnavailable, ValidationFailed
@@ -22,6 +23,21 @@ from ledger.index.store import Store
 
 Order = Literal["asc", "desc"]
 AnyOf = Sequence[tuple[str, Mapping[str, Any] | None]]
+
+
+class Query(TypedDict, total=False):
+    """The filters, order and page of :meth:`IndexReads.rows` and :meth:`IndexReads.events`."""
+
+    args: Mapping[str, Any] | None
+    from_block: int | None
+    to_block: int | None
+    tx_hash: str | None
+    any_of: AnyOf | None
+    from_time: int | None
+    to_time: int | None
+    limit: int
+    offset: int
+    order: Order
 
 _ARG_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MAX_LIMIT = 10_000
@@ -222,40 +238,10 @@ class IndexReads:
             return pg_condition
         raise ConfigError(f"argument filters need SQLite or PostgreSQL, not {dialect}")
 
-    def events(
-        self,
-        contract: str | None = None,
-        event: str | None = None,
-        *,
-        args: Mapping[str, Any] | None = None,
-        from_block: int | None = None,
-        to_block: int | None = None,
-        tx_hash: str | None = None,
-        any_of: AnyOf | None = None,
-        from_time: int | None = None,
-        to_time: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        order: Order = "asc",
-    ) -> list[Event]:
-        """The indexed events matching every given filter (see :meth:`rows`)."""
-        return [
-            self.event_of(r)
-            for r in self.rows(
-                contract,
-                event,
-                args=args,
-                from_block=from_block,
-                to_block=to_block,
-                tx_hash=tx_hash,
-                any_of=any_of,
-                from_time=from_time,
-                to_time=to_time,
-                limit=limit,
-                offset=offset,
-                order=order,
-            )
-        ]
+    def events(self, contract: str | None = None, event: str | None = None, **query: Unpack[Query]) -> list[Event]:
+        """The indexed events matching every given filter, in chain order (the filters, order and
+        page of :meth:`rows`)."""
+        return [self.event_of(r) for r in self.rows(contract, event, **query)]
 
     def rows(
         self,

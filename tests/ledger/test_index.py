@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 from web3._utils.events import get_event_data
+from web3.exceptions import ProviderConnectionError, Web3RPCError
 from web3.providers.base import JSONBaseProvider
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc import HTTPProvider
@@ -27,15 +29,64 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from ledger import artifacts
 from ledger.abi import ContractSpec, EventSpec, canonical_json, decode_log_hex
-from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, ValidationFailed
+from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, RpcError, ValidationFailed
 from ledger.index import UNKNOWN_EVENT, IndexChainMismatch, Indexer, SyncProgress
-from ledger.logs import Web3Node
 from tests.contracts.conftest import KIND, Chain, Council, roles_mask
 
 REGISTRY = "MembershipRegistry"
 
 
 # -- fixtures -------------------------------------------------------------------
+
+
+class Web3Node:
+    """A :class:`ledger.logs.Node` over any web3 provider: the in-process chain (eth-tester) or the
+    node in memory below. Bulk reads go straight to a JSON provider, without web3's formatting
+    (which costs more than the fetch for 100,000 logs); other providers answer through
+    web3's middleware (formatted values, which the scanner's consumers read too)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+
+    def _where(self) -> str:
+        provider = self.w3.provider
+        return str(getattr(provider, "endpoint_uri", None) or type(provider).__name__)
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        provider = self.w3.provider
+        try:
+            if not isinstance(provider, JSONBaseProvider):
+                return self.w3.manager.request_blocking(RPCEndpoint(method), list(params or []))
+            response = provider.make_request(RPCEndpoint(method), list(params or []))
+        except Web3RPCError as exc:
+            raise RpcError(str(exc.message or exc), None, 0) from exc
+        except (OSError, TimeoutError, ProviderConnectionError) as exc:
+            raise ChainUnavailable(self._where(), f"{method}: {exc}") from exc
+        error = response.get("error")
+        if error is not None:
+            err = error if isinstance(error, dict) else {"message": str(error)}
+            raise RpcError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
+        return response.get("result")
+
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        provider = self.w3.provider
+        if len(calls) > 1 and isinstance(provider, JSONBaseProvider):
+            try:
+                answers = provider.make_batch_request([(RPCEndpoint(m), p) for m, p in calls])
+                if isinstance(answers, list) and len(answers) == len(calls):
+                    return [a.get("result") if a.get("error") is None else None for a in answers]
+            except (OSError, TimeoutError, ProviderConnectionError) as exc:
+                raise ChainUnavailable(self._where(), f"batch of {len(calls)}: {exc}") from exc
+            except (Web3RPCError, NotImplementedError, ValueError, TypeError):
+                pass  # asked one by one below
+        out: list[Any] = []
+        for m, p in calls:
+            try:
+                out.append(self.rpc(m, p))
+            except RpcError:
+                out.append(None)
+        return out
+
 
 
 def enode(n: int) -> str:
