@@ -25,8 +25,8 @@ Order = Literal["asc", "desc"]
 AnyOf = Sequence[tuple[str, Mapping[str, Any] | None]]
 
 
-class Query(TypedDict, total=False):
-    """The filters, order and page of :meth:`IndexReads.rows` and :meth:`IndexReads.events`."""
+class Filters(TypedDict, total=False):
+    """The filters of :meth:`IndexReads.rows` (and :meth:`IndexReads.count_events`)."""
 
     args: Mapping[str, Any] | None
     from_block: int | None
@@ -35,6 +35,11 @@ class Query(TypedDict, total=False):
     any_of: AnyOf | None
     from_time: int | None
     to_time: int | None
+
+
+class Query(Filters, total=False):
+    """The filters, order and page of :meth:`IndexReads.rows` and :meth:`IndexReads.events`."""
+
     limit: int
     offset: int
     order: Order
@@ -295,27 +300,14 @@ class IndexReads:
         with self._store.guard("events"), self._store.engine.connect() as conn:
             return [_row(r) for r in conn.execute(query).mappings()]
 
-    def count_events(
-        self,
-        contract: str | None = None,
-        event: str | None = None,
-        *,
-        args: Mapping[str, Any] | None = None,
-        from_block: int | None = None,
-        to_block: int | None = None,
-        tx_hash: str | None = None,
-        any_of: AnyOf | None = None,
-        from_time: int | None = None,
-        to_time: int | None = None,
-    ) -> int:
+    def count_events(self, contract: str | None = None, event: str | None = None, **filters: Unpack[Filters]) -> int:
         """How many events :meth:`events` would return without limit and offset."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(schema.events)
-            .where(*self._filters(
-                    contract, event, args, from_block, to_block, tx_hash, any_of, from_time, to_time
-                ))
+        f = filters
+        where = self._filters(
+            contract, event, f.get("args"), f.get("from_block"), f.get("to_block"), f.get("tx_hash"),
+            f.get("any_of"), f.get("from_time"), f.get("to_time"),
         )
+        query = sa.select(sa.func.count()).select_from(schema.events).where(*where)
         self._require_db("count")
         with self._store.guard("count"), self._store.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
