@@ -204,6 +204,12 @@ class IndexReads:
             where.append(sa.or_(*alternatives))
         return where
 
+    def _where(self, contract: str | None, event: str | None, f: Filters) -> list[sa.ColumnElement[bool]]:
+        return self._filters(
+            contract, event, f.get("args"), f.get("from_block"), f.get("to_block"), f.get("tx_hash"),
+            f.get("any_of"), f.get("from_time"), f.get("to_time"),
+        )
+
     def _event_spec(self, contract: str | None, event: str | None) -> EventSpec | None:
         if event is None:
             return None
@@ -302,44 +308,24 @@ class IndexReads:
 
     def count_events(self, contract: str | None = None, event: str | None = None, **filters: Unpack[Filters]) -> int:
         """How many events :meth:`events` would return without limit and offset."""
-        f = filters
-        where = self._filters(
-            contract, event, f.get("args"), f.get("from_block"), f.get("to_block"), f.get("tx_hash"),
-            f.get("any_of"), f.get("from_time"), f.get("to_time"),
-        )
-        query = sa.select(sa.func.count()).select_from(schema.events).where(*where)
+        query = sa.select(sa.func.count()).select_from(schema.events).where(*self._where(contract, event, filters))
         self._require_db("count")
         with self._store.guard("count"), self._store.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     def iter_events(
-        self,
-        page: int = 5000,
-        contract: str | None = None,
-        event: str | None = None,
-        *,
-        args: Mapping[str, Any] | None = None,
-        from_block: int | None = None,
-        to_block: int | None = None,
+        self, page: int = 5000, contract: str | None = None, event: str | None = None, **filters: Unpack[Filters]
     ) -> Iterator[Event]:
         """Every matching indexed event in chain order (see :meth:`iter_rows`)."""
-        for r in self.iter_rows(page, contract, event, args=args, from_block=from_block, to_block=to_block):
-            yield self.event_of(r)
+        return map(self.event_of, self.iter_rows(page, contract, event, **filters))
 
     def iter_rows(
-        self,
-        page: int = 5000,
-        contract: str | None = None,
-        event: str | None = None,
-        *,
-        args: Mapping[str, Any] | None = None,
-        from_block: int | None = None,
-        to_block: int | None = None,
+        self, page: int = 5000, contract: str | None = None, event: str | None = None, **filters: Unpack[Filters]
     ) -> Iterator[EventRow]:
-        """Every matching indexed row in chain order, fetched in pages by key
-        (``(block_number, log_index)`` after the last row seen, never an OFFSET)."""
+        """Every matching indexed row in chain order (the filters of :meth:`rows`), fetched in
+        pages by key (``(block_number, log_index)`` after the last row seen, never an OFFSET)."""
         e = schema.events.c
-        where = self._filters(contract, event, args, from_block, to_block, None)
+        where = self._where(contract, event, filters)
         after = (-1, -1)
         while True:
             query = (
@@ -363,17 +349,9 @@ class IndexReads:
 
     def event_of(self, row: EventRow) -> Event:
         """The :class:`~ledger.events.Event` a stored row holds."""
-        return Event(
-            contract=row.contract,
-            name=row.event,
-            args=self.decode_args(row),
-            block_number=row.block_number,
-            block_hash=row.block_hash,
-            tx_hash=row.tx_hash,
-            log_index=row.log_index,
-            time=row.block_time,
-            address=checksum(row.address),
-            tx_index=row.tx_index,
+        return Event(  # the fields in Event's order
+            row.contract, row.event, self.decode_args(row), row.block_number, row.block_hash, row.tx_hash,
+            row.log_index, row.block_time, checksum(row.address), row.tx_index,
         )
 
     def health(self, *, deep: bool = False) -> IndexHealth:
