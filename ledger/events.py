@@ -104,7 +104,7 @@ def read_events(
     chain by the log scanner (no index needed) with their block times, in chain order; only
     those ``names`` when given. Ranges of at most ``max_blocks`` blocks, the first that wide."""
     specs = {address.lower(): contract_spec(name, address) for name, address in contracts.items()}
-    scanner = LogScanner(node, list(contracts.values()), first=max_blocks, max_blocks=max_blocks)
+    scanner = LogScanner(node, list(contracts.values()), first=max_blocks, max_blocks=max_blocks, end_headers=False)
     out: list[Event] = []
     ranges = scanner.ranges(from_block, to_block)
     try:

@@ -13,7 +13,8 @@ the indexer, the auditor and the fund report decode and use them, each its own w
   error (:class:`~ledger.errors.RpcError`).
 * Each range's last block header is read *before* its logs: whoever stores the range with
   that block's hash (the indexer's reorg check) sees a reorg that happened meanwhile at the
-  next look, never a hash of a chain the logs did not come from.
+  next look, never a hash of a chain the logs did not come from. Consumers that keep no
+  hash (the auditor, the reports) ask for the scan's last header only (``end_headers=False``).
 * Block times come from the logs' ``blockTimestamp`` where the node gives it, otherwise from
   the headers of the blocks with logs, in one batch per range.
 * :meth:`LogScanner.ranges` fetches the next ranges in a thread while the consumer works on
@@ -99,7 +100,8 @@ class LogRange:
 
     first: int
     last: int
-    #: the last block's header, read before the logs; None when the node does not have that block
+    #: the last block's header, read before the logs (or, without ``end_headers``, with the others
+    #: and only for the scan's last range); None when not read or the node does not have that block
     end: Header | None
     #: raw JSON-RPC logs, in the node's order (hex text, or as web3 formats them)
     logs: list[Any] = field(default_factory=list)
@@ -132,6 +134,9 @@ class LogScanner:
         target: the number of logs a range aims at.
         grow: how many times wider than the last a range may be.
         prefetch: ranges fetched ahead of the consumer by :meth:`ranges`.
+        end_headers: read each range's last header before its logs (what a consumer storing
+            that block's hash needs); without, only the scan's last block's header is read, with
+            the others (a request less per range).
     """
 
     def __init__(
@@ -144,6 +149,7 @@ class LogScanner:
         target: int = 5000,
         grow: int = 4,
         prefetch: int = 2,
+        end_headers: bool = True,
     ) -> None:
         self.node = node
         self.addresses = sorted(addresses)
@@ -152,6 +158,7 @@ class LogScanner:
         self.target = target
         self.grow = grow
         self.prefetch = prefetch
+        self.end_headers = end_headers
 
     def get_logs(self, frm: int, to: int) -> list[Any]:
         """One ``eth_getLogs`` of every address over ``[frm, to]`` (the node's error raised)."""
@@ -167,8 +174,9 @@ class LogScanner:
         start, width = frm, self.first
         while start <= to:
             end = min(to, start + width - 1)
-            top = header(self.node, end) if with_headers else None
-            if with_headers and top is None:
+            first_end = with_headers and self.end_headers
+            top = header(self.node, end) if first_end else None
+            if first_end and top is None:
                 yield LogRange(start, end, None)
                 return
             try:
@@ -179,18 +187,30 @@ class LogScanner:
                 width = max(1, (end - start + 1) // 2)
                 log.info("eth_getLogs %d-%d refused (%s); halving", start, end, exc.message)
                 continue
-            yield LogRange(start, end, top, logs, self._times_needed(logs, end) if with_headers else {})
+            found: dict[int, Header | None] = {}
+            if first_end:
+                found = self._times_needed(logs, known=end)
+            elif with_headers:  # the scan's last block: its header comes with the others
+                found = self._times_needed(logs, also=to if end == to else None)
+                top = found.pop(end, None) if end == to else None
+            yield LogRange(start, end, top, logs, found)
             got = end - start + 1
             width = max(1, min(self.max_blocks, got * self.grow, got * self.target // max(len(logs), 1)))
             start = end + 1
 
-    def _times_needed(self, logs: list[Any], last: int) -> dict[int, Header | None]:
+    def _times_needed(
+        self, logs: list[Any], *, known: int | None = None, also: int | None = None
+    ) -> dict[int, Header | None]:
+        """Headers of the blocks whose logs carry no time, but ``known`` (read already), and ``also``."""
         need = {
             quantity(lg["blockNumber"])
             for lg in logs
             if lg.get("blockTimestamp") is None and not lg.get("removed")
         }
-        need.discard(last)
+        if known is not None:
+            need.discard(known)
+        if also is not None:
+            need.add(also)
         return headers(self.node, sorted(need)) if need else {}
 
     def ranges(self, frm: int, to: int) -> Generator[LogRange, None, None]:

@@ -31,8 +31,11 @@ class ChainView:
 
 
 def scanner(node: Node, addresses: Sequence[str], step: int, target: int = LOGS_PER_REQUEST) -> LogScanner:
-    """The auditor's ranges: at most ``step`` blocks, aiming at ``target`` logs, one fetched ahead."""
-    return LogScanner(node, addresses, first=FIRST_RANGE, max_blocks=step, target=target, grow=2, prefetch=1)
+    """The auditor's ranges: at most ``step`` blocks, aiming at ``target`` logs, one fetched ahead,
+    block headers only for the blocks with logs and the last one."""
+    return LogScanner(
+        node, addresses, first=FIRST_RANGE, max_blocks=step, target=target, grow=2, prefetch=1, end_headers=False
+    )
 
 
 def scan(
