@@ -180,7 +180,7 @@ def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(network: 
     assert all(e.block_number <= res.last_block for e in admitted)
     net.wait_blocks(3, timeout=30)
     idx.sync()
-    names = [idx.decode_args(e)["name"] for e in idx.events("MembershipRegistry", "MemberAdmitted")]
+    names = [idx.decode_args(e)["name"] for e in idx.rows("MembershipRegistry", "MemberAdmitted")]
     assert names[-2:] == ["卫健委", "城管"]
     idx.close()
 
