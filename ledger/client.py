@@ -336,8 +336,9 @@ class Ledger:
         c = self.w3.eth.contract(address=to_checksum_address(address), abi=artifacts.abi(name))
         self._contracts_at[at] = c
         self._by_address.setdefault(c.address.lower(), name)
-        if address is None or (self.manifest and self.manifest.contracts.get(name)):
-            self._contracts.setdefault(name, c)
+        manifest = self.manifest
+        if manifest is not None and name in manifest.contracts and manifest.address(name).lower() == address.lower():
+            self._contracts.setdefault(name, c)  # only the manifest's address is the name's default
         return c
 
     def register(self, name: str, address: str) -> None:
