@@ -79,7 +79,7 @@ def _record_from_index(state: ServiceState, d: Document) -> dict[str, object] | 
     if spec.contract not in idx.contracts:
         return None
     rows = idx.events(spec.contract, spec.event, args={spec.hash_arg: d.hash}, limit=1)
-    return record_of(d.kind, idx.decode_args(rows[0])) if rows else None
+    return record_of(d.kind, rows[0].args) if rows else None
 
 
 def _allowed(state: ServiceState, kind: str, reader: Reader, parties: Parties) -> bool:

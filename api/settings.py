@@ -12,7 +12,7 @@ from ledger.config import Settings as LedgerSettings
 class Settings(LedgerSettings):
     """The ledger's settings and the ones only the HTTP service reads."""
 
-    #: ``COGOV_PREFLIGHT``: simulate every write (``eth_call``) before signing, so a revert is
+    #: ``COGOV_PREFLIGHT``: simulate every write (a view call of it) before signing, so a revert is
     #: refused with nothing sent. ``false``: one request less per write; a revert is then mined
     #: (it costs its gas) and named afterwards. Callers get the same problem+json either way.
     preflight: bool = True

@@ -157,7 +157,7 @@ class ServiceState:
         if self.manifest is None or self._index is not None:
             return
         self.index = Indexer(
-            self.ledger.w3,
+            self.ledger,
             {name: dep.address for name, dep in self.manifest.contracts.items()},
             self.settings.index_db_url,
             confirmations=self.settings.confirmations - 1,

@@ -49,14 +49,17 @@ os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
 
 from eth_account import Account
 from eth_utils.crypto import keccak
+from requests import RequestException
+from web3 import HTTPProvider
+from web3.types import RPCEndpoint
 
 from bench._common import emit, environment
 from ledger.audit import AuditOptions, run_audit
-from ledger.audit.rpc import Rpc, RpcFailed
 from ledger.client import Ledger
 from ledger.data_sharing import Classification, DataSharing
 from ledger.errors import ChainUnavailable
 from ledger.keys import Signer
+from ledger.logs import LogScanner
 from ledger.manifest import Manifest
 from ledger.roles import MemberKind, Role
 from ledger.testing import STANDARD_COUNCIL, MemberSpec, deploy_and_admit
@@ -81,6 +84,19 @@ DEMO_EVENTS = 179  # the demo chain's size (scripts/seed_demo), as a cut of the 
 
 def log(msg: str) -> None:
     print(msg, flush=True)
+
+
+def node_batch(url: str, calls: list[tuple[str, list[Any]]], timeout: float) -> list[dict[str, Any]]:
+    """The answers (``result`` or ``error``) to ``calls`` in one JSON-RPC batch with a long timeout
+    (bulk generation: 400 signed records at once, a Ganache block of 2,000 of them)."""
+    provider = HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+    try:
+        answers = provider.make_batch_request([(RPCEndpoint(m), p) for m, p in calls])
+    except RequestException as exc:
+        raise ChainUnavailable(url, f"batch of {len(calls)}: {exc}") from exc
+    if not isinstance(answers, list):
+        raise ChainUnavailable(url, f"batch refused: {answers.get('error')}")
+    return [dict(a) for a in answers]
 
 
 def _signer(label: str) -> Signer:
@@ -230,14 +246,13 @@ class Records:
         raws = [self.raw(k) for k in range(first, first + n)]
         for attempt in range(retries + 1):
             try:
-                rpc = Rpc(self.led, timeout=300)
                 for i in range(0, len(raws), SEND_BATCH):
-                    answers = rpc.batch(raws[i : i + SEND_BATCH], raise_errors=False)
+                    answers = node_batch(self.led.url, raws[i : i + SEND_BATCH], 300)
                     for a in answers:  # "already known" after a retry is fine; anything else is reported
-                        if isinstance(a, RpcFailed) and "known" not in str(a.error).lower():
+                        if a.get("error") is not None and "known" not in str(a["error"]).lower():
                             self.refused += 1
                             if self.refused <= 3:
-                                log(f"    a record was refused: {a.error}")
+                                log(f"    a record was refused: {a['error']}")
                 return
             except ChainUnavailable as exc:
                 if attempt == retries:
@@ -273,7 +288,7 @@ def generate(
             if kind == "ganache":
                 n = min(per_block, goal - sent)
                 rec.send(rec.base + sent, n)
-                _retry(lambda: Rpc(led, timeout=600).one("evm_mine", []))  # a big block takes Ganache a while
+                _retry(lambda: node_batch(led.url, [("evm_mine", [])], 600))  # a big block takes Ganache a while
             else:
                 # keep at most GETH_BACKLOG unmined: blocks stay under the gas target
                 mined = rec.nonce("latest") - rec.base
@@ -294,7 +309,7 @@ def generate(
         last, stalls = -1, 0
         while (mined := rec.nonce("latest") - rec.base) < sent:
             if kind == "ganache":
-                _retry(lambda: Rpc(led, timeout=600).one("evm_mine", []))
+                _retry(lambda: node_batch(led.url, [("evm_mine", [])], 600))
             else:
                 time.sleep(0.5)
             stalls = stalls + 1 if mined == last else 0
@@ -450,9 +465,8 @@ def main() -> None:
             log(f"chain: {info}")
             t0 = time.monotonic()
             led, m, gid = setup(url, root, kind, s)
-            have = len(
-                Rpc(led).get_logs([d.address for d in m.contracts.values()], m.start_block, led.block_number(), 5000)
-            )
+            scanner = LogScanner(led, [d.address for d in m.contracts.values()], max_blocks=5000)
+            have = sum(len(r.logs) for r in scanner.scan(m.start_block, led.block_number(), with_headers=False))
             base_head = led.block_number()
             log(f"  setup: {have} events at block {base_head} in {time.monotonic() - t0:.0f}s")
             rec = Records(led, s["dept_a"], gid, GETH_GAS_PRICE if kind == "geth" else led.gas_price())

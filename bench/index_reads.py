@@ -160,7 +160,10 @@ sys.path.insert(0, {root!r})
 from ledger import artifacts
 from ledger.client import Ledger
 from ledger.index import Indexer
-idx = Indexer(Ledger({url!r}).w3, {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}, {db!r},
+import inspect
+chain = Ledger({url!r})
+chain = chain if "node" in inspect.signature(Indexer).parameters else chain.w3  # a baseline from before the log scanner
+idx = Indexer(chain, {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}, {db!r},
               start_block={first}, batch_blocks=100_000)
 t0 = time.perf_counter()
 res = idx.sync()
@@ -190,7 +193,9 @@ from ledger.index import Indexer
 from ledger import artifacts
 settings = Settings()
 state = ServiceState.build(settings)
-state.index = Indexer(state.ledger.w3, {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}, {db!r}, start_block={first})
+import inspect
+chain = state.ledger if "node" in inspect.signature(Indexer).parameters else state.ledger.w3  # a baseline: before the scanner
+state.index = Indexer(chain, {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}, {db!r}, start_block={first})
 if settings.index_follow:  # start_index() keeps an index it did not build: start its follower here
     import threading
     state._follower = threading.Thread(target=state._follow, name="index-follower", daemon=True)

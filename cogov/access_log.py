@@ -27,11 +27,12 @@ def _ds() -> DataSharing:
 
 
 def _events(names: set[str]) -> list[Any]:
+    from ledger.events import read_events
+
     e = env()
     led = e.ledger()
     address = e.manifest.address("DataSharing")
-    logs = led.rpc("eth_getLogs", [{"address": address, "fromBlock": hex(e.manifest.start_block), "toBlock": "latest"}])
-    return [ev for ev in led.decode_logs(logs) if ev.name in names]
+    return read_events(led, {"DataSharing": address}, e.manifest.start_block, led.block_number(), names)
 
 
 @log_app.command("log")

@@ -321,10 +321,11 @@ def _member_id(contributor: str) -> int:
 
 def _texts_of(events: list[Any]) -> dict[str, str]:
     """The stored texts of the titles, memos and invoices the fund's ``events`` carry (the operator's view)."""
+    from ledger.abi import hex_text
     from ledger.fund_docs import ON_CHAIN
 
     args = {spec.event: spec.hash_arg for spec in ON_CHAIN.values() if spec.contract == "CoGovFund"}
-    return _docs().texts(str(e["args"][args[e["event"]]]) for e in events if e["event"] in args)
+    return _docs().texts(hex_text(e.args[args[e.name]]) for e in events if e.name in args)
 
 
 @fund_app.command("trace")

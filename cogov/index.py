@@ -26,7 +26,7 @@ def _indexer(db: str | None) -> Indexer:
     e = env()
     led = e.ledger()
     return Indexer(
-        led.w3,
+        led,
         {name: dep.address for name, dep in e.manifest.contracts.items()},
         db or e.settings.index_db_url,
         confirmations=e.settings.confirmations - 1,

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,27 @@ class ChainStatus:
 def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
     """One JSON-RPC call to ``url`` alone (no retries); raises ChainUnavailable when nothing
     answers or the node answers with an error."""
+    return _asking(url, lambda c: c.request(method, params or []), timeout)
+
+
+def block_at(url: str, number: int | str = "latest", timeout: float = 2.0) -> dict[str, Any] | None:
+    """Block ``number`` (or ``"latest"``) of the node at ``url`` alone, transactions as hashes;
+    None when the node does not have it. ChainUnavailable as :func:`rpc`."""
+    found: dict[str, Any] | None = _asking(url, lambda c: c.block(number), timeout)
+    return found
+
+
+def head_at(url: str, timeout: float = 2.0) -> dict[str, Any]:
+    """The latest block of the node at ``url`` alone; ChainUnavailable as :func:`rpc`."""
+    head = block_at(url, "latest", timeout)
+    if head is None:
+        raise ChainUnavailable(url, "no latest block")
+    return head
+
+
+def _asking(url: str, ask: Callable[[RpcClient], Any], timeout: float) -> Any:
     try:
-        return probe(url, timeout).request(method, params or [])
+        return ask(probe(url, timeout))
     except RpcError as exc:
         raise ChainUnavailable(url, exc.message) from exc
     except (OSError, ValueError) as exc:  # an HTTP error status, an answer that is no JSON

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, overload
 
@@ -26,6 +25,7 @@ from web3.contract import Contract
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger import artifacts
+from ledger.abi import contract_spec, decode_output, encode_call
 from ledger.errors import (
     ChainMismatch,
     ChainUnavailable,
@@ -34,6 +34,7 @@ from ledger.errors import (
     RpcError,
     TransactionFailed,
 )
+from ledger.events import Event, decode_logs
 from ledger.keys import Signer
 from ledger.manifest import Manifest
 from ledger.rpc import FailoverProvider, RpcClient, revert_from
@@ -41,14 +42,16 @@ from ledger.tx import ContractCall, Journal, NonceManager, Pending, TxPipeline, 
 
 __all__ = [
     "CONSTANT_VIEWS",
+    "VIEW_BATCH",
     "ContractCall",
-    "DecodedEvent",
+    "Event",
     "Journal",
     "Ledger",
     "NonceManager",
     "Pending",
     "TxReceipt",
     "TxStatus",
+    "View",
     "runtime_keccak",
 ]
 
@@ -61,17 +64,11 @@ CONSTANT_VIEWS: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class DecodedEvent:
-    """One event of one of our contracts, decoded."""
+#: View calls in one JSON-RPC batch of :meth:`Ledger.views`.
+VIEW_BATCH = 200
 
-    contract: str
-    name: str
-    args: dict[str, Any]
-    address: str
-    log_index: int
-    block_number: int
-    tx_hash: str
+#: One view of :meth:`Ledger.views`: (contract name, function, args) or (name, function, args, address).
+View = tuple[str, str, Sequence[Any]] | tuple[str, str, Sequence[Any], str]
 
 
 class Ledger:
@@ -238,8 +235,9 @@ class Ledger:
         c = self.w3.eth.contract(address=to_checksum_address(address), abi=artifacts.abi(name))
         self._contracts_at[at] = c
         self._by_address.setdefault(c.address.lower(), name)
-        if address is None or (self.manifest and self.manifest.contracts.get(name)):
-            self._contracts.setdefault(name, c)
+        manifest = self.manifest
+        if manifest is not None and name in manifest.contracts and manifest.address(name).lower() == address.lower():
+            self._contracts.setdefault(name, c)  # only the manifest's address is the name's default
         return c
 
     def register(self, name: str, address: str) -> None:
@@ -265,7 +263,7 @@ class Ledger:
 
     def _call(self, name: str, fn: str, *args: Any, sender: str | None, block: str | int) -> Any:
         contract = self.contract(name)
-        data, outputs = _encode_call(contract, name, fn, args)
+        data, outputs = encode_call(contract, name, fn, args)
         tx: dict[str, Any] = {"to": contract.address, "data": data}
         if sender:
             tx["from"] = sender
@@ -273,12 +271,51 @@ class Ledger:
             raw = self.rpc_client.call(tx, block)
         except RpcError as exc:
             raise revert_from(exc) from exc
-        output_types = [_abi_type(o) for o in outputs]
-        from eth_abi import decode
+        return decode_output(raw, outputs)
 
-        values = decode(output_types, bytes.fromhex(raw[2:]))
-        values = tuple(_normalize(v, o) for v, o in zip(values, outputs, strict=True))
-        return values[0] if len(values) == 1 else values
+    def views(
+        self, calls: Sequence[View], *, block: int | str | Sequence[int] = "latest", raise_errors: bool = True
+    ) -> list[Any]:
+        """Several independent views in JSON-RPC batches of :data:`VIEW_BATCH` (one HTTP round
+        trip each), decoded as :meth:`call` decodes them; ``block``: one block for all, or one each.
+
+        A view the batch answered with an error (a revert) is asked again on its own, so it raises
+        exactly what :meth:`call` would (:class:`~ledger.errors.ContractReverted` with the custom
+        error). With ``raise_errors`` False that error, or :class:`~ledger.errors.TransactionFailed`
+        for an answer that does not decode (the code at the address is not the contract), takes
+        the view's place instead. Constant views are not cached here: use :meth:`call` for those.
+        """
+        blocks = [block] * len(calls) if isinstance(block, int | str) else list(block)
+        prepared = []
+        for item, blk in zip(calls, blocks, strict=True):
+            name, fn, args = item[0], item[1], tuple(item[2])
+            address = item[3] if len(item) > 3 else None
+            contract = self.contract(name, address)
+            data, outputs = encode_call(contract, name, fn, args)
+            prepared.append(({"to": contract.address, "data": data}, blk, outputs))
+        raws: list[Any] = [None] * len(prepared)
+        if len(prepared) > 1:
+            raws = []
+            for i in range(0, len(prepared), VIEW_BATCH):
+                chunk = prepared[i : i + VIEW_BATCH]
+                raws += self.rpc_client.calls([(tx, blk) for tx, blk, _ in chunk])
+        out: list[Any] = []
+        for raw, (tx, blk, outputs) in zip(raws, prepared, strict=True):
+            if not isinstance(raw, str):
+                try:
+                    raw = self.rpc_client.call(tx, blk)
+                except RpcError as exc:
+                    if raise_errors:
+                        raise revert_from(exc) from exc
+                    out.append(revert_from(exc))
+                    continue
+            try:
+                out.append(decode_output(raw, outputs))
+            except Exception as exc:  # code at the address is not this contract
+                if raise_errors:
+                    raise
+                out.append(TransactionFailed(f"undecodable answer of {tx['to']}: {exc}"))
+        return out
 
     # ------------------------------------------------------------------ writes
 
@@ -287,7 +324,7 @@ class Ledger:
     ) -> ContractCall:
         """The call ``name.fn(*args)`` (at its manifest address, or ``address``), ready to send."""
         contract = self.contract(name, address)
-        data, _ = _encode_call(contract, name, fn, args)
+        data, _ = encode_call(contract, name, fn, args)
         return ContractCall(str(contract.address), data, gas=gas, contract=name, function=fn, args=args)
 
     def send(self, signer: Signer, call: ContractCall, journal: Journal | None = None) -> Pending:
@@ -344,142 +381,15 @@ class Ledger:
     def gas_price(self) -> int:
         return self.tx.gas.price()
 
-    def decode_logs(self, logs: list[dict[str, Any]]) -> list[DecodedEvent]:
-        out = []
+    def decode_logs(self, logs: list[dict[str, Any]]) -> list[Event]:
+        """The events of our contracts (the manifest's and :meth:`register`ed ones) in raw logs."""
+        specs = {}
         for entry in logs:
-            name = self._by_address.get(str(entry["address"]).lower())
-            if name is None:
-                continue
-            decoded = _event_decoder(name).decode(entry)
-            if decoded is None:
-                continue
-            event_name, args = decoded
-            out.append(
-                DecodedEvent(
-                    contract=name,
-                    name=event_name,
-                    args=args,
-                    address=to_checksum_address(entry["address"]),
-                    log_index=_quantity(entry["logIndex"]),
-                    block_number=_quantity(entry["blockNumber"]),
-                    tx_hash=str(entry["transactionHash"]),
-                )
-            )
-        return out
-
-
-_functions: dict[tuple[str, str], tuple[str, list[str], list[dict[str, Any]]] | None] = {}
-
-
-def _function(name: str, fn: str) -> tuple[str, list[str], list[dict[str, Any]]] | None:
-    """(selector, input types, output ABI) of ``name.fn``, or None when overloaded or unknown."""
-    key = (name, fn)
-    if key not in _functions:
-        items = [i for i in artifacts.abi(name) if i.get("type") == "function" and i.get("name") == fn]
-        spec = None
-        if len(items) == 1:
-            types = [_abi_type(i) for i in items[0]["inputs"]]
-            selector = "0x" + keccak(text=f"{fn}({','.join(types)})").hex()[:8]
-            spec = (selector, types, list(items[0]["outputs"]))
-        _functions[key] = spec
-    return _functions[key]
-
-
-def _encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
-    """Calldata and output ABI of ``fn(*args)``: straight through eth_abi (web3's function
-    lookup and encoding cost ~5 ms a call under load); web3's path for whatever eth_abi
-    does not take as given (overloads, hex strings for bytes, structs as dicts)."""
-    spec = _function(name, fn)
-    if spec is not None:
-        from eth_abi import encode
-
-        try:
-            return spec[0] + encode(spec[1], list(args)).hex(), spec[2]
-        except Exception:  # any value eth_abi refuses: web3 normalises it below
-            pass
-    func = contract.get_function_by_name(fn)(*args)
-    return str(contract.encode_abi(fn, args=list(args))), list(func.abi["outputs"])
-
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    t = str(item["type"])
-    if t.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + t[5:]
-    return t
-
-
-def _normalize(value: Any, item: dict[str, Any]) -> Any:
-    """Decoded ABI values to plain Python: addresses checksummed, tuples to dicts by name."""
-    t = str(item["type"])
-    if t.endswith("]"):
-        inner = dict(item)
-        inner["type"] = t[: t.rindex("[")]
-        return [_normalize(v, inner) for v in value]
-    if t == "tuple":
-        return {c["name"]: _normalize(v, c) for v, c in zip(value, item["components"], strict=True)}
-    if t == "address":
-        return to_checksum_address(value)
-    return value
-
-
-class _EventDecoder:
-    """topic0 -> (event name, ABI inputs) for one contract, decoding without web3 overhead."""
-
-    def __init__(self, abi: list[dict[str, Any]]) -> None:
-        self.by_topic: dict[bytes, dict[str, Any]] = {}
-        for item in abi:
-            if item.get("type") != "event" or item.get("anonymous"):
-                continue
-            sig = f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
-            self.by_topic[keccak(text=sig)] = item
-
-    def decode(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        from eth_abi import decode
-
-        topics = [_to_bytes(t) for t in entry["topics"]]
-        if not topics:
-            return None
-        item = self.by_topic.get(topics[0])
-        if item is None:
-            return None
-        indexed = [i for i in item["inputs"] if i["indexed"]]
-        plain = [i for i in item["inputs"] if not i["indexed"]]
-        values: dict[str, Any] = {}
-        for inp, topic in zip(indexed, topics[1:], strict=False):
-            t = _abi_type(inp)
-            if t in ("string", "bytes") or t.endswith("]") or t.startswith("("):
-                values[inp["name"]] = topic  # only the hash is in the topic
-            else:
-                values[inp["name"]] = _normalize(decode([t], topic)[0], inp)
-        data = _to_bytes(entry["data"])
-        decoded = decode([_abi_type(i) for i in plain], data) if plain else ()
-        for inp, v in zip(plain, decoded, strict=True):
-            values[inp["name"]] = _normalize(v, inp)
-        ordered = {i["name"]: values[i["name"]] for i in item["inputs"]}
-        return str(item["name"]), ordered
-
-
-_decoders: dict[str, _EventDecoder] = {}
-
-
-def _event_decoder(name: str) -> _EventDecoder:
-    dec = _decoders.get(name)
-    if dec is None:
-        dec = _decoders[name] = _EventDecoder(artifacts.abi(name))
-    return dec
-
-
-def _to_bytes(v: Any) -> bytes:
-    if isinstance(v, bytes | bytearray):
-        return bytes(v)
-    s = str(v)
-    return bytes.fromhex(s[2:] if s.startswith("0x") else s)
-
-
-def _quantity(v: Any) -> int:
-    """A JSON-RPC quantity (hex string) or an int, as int."""
-    return int(v, 16) if isinstance(v, str) else int(v)
+            address = str(entry["address"]).lower()
+            name = self._by_address.get(address)
+            if name is not None and address not in specs:
+                specs[address] = contract_spec(name, address)
+        return decode_logs(logs, specs)
 
 
 def runtime_keccak(code_hex: str) -> str:

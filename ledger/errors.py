@@ -12,6 +12,7 @@ No message ever contains a private key, a password or an API key.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +24,15 @@ def redact_url(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         return "<rpc url>" if url else url
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of any URL in it hidden (``scheme://***@host``): reports
+    and messages name nodes and databases, never their passwords or tokens."""
+    return _USERINFO.sub("***@", text)
 
 
 class LedgerError(Exception):
@@ -105,18 +115,15 @@ class SignerSyncRefused(LedgerError):
 
 
 class RpcError(LedgerError):
-    """A node answered a JSON-RPC request with an error (a revert, a refusal, an unknown method).
-
-    ``message`` is the node's own text; ``data`` its error data (revert data, in one of the
-    shapes nodes use) and ``error_code`` the JSON-RPC error code.
-    """
+    """A node answered a JSON-RPC request with an error (a revert, a refused range, an
+    unknown method); ``data`` is the error's data, ``rpc_code`` its JSON-RPC code."""
 
     code = "rpc-error"
 
-    def __init__(self, message: str, data: Any = None, error_code: int = 0) -> None:
-        super().__init__(message, error_code=error_code)
+    def __init__(self, message: str, data: Any = None, rpc_code: int = 0) -> None:
+        super().__init__(message, rpc_code=rpc_code)
         self.data = data
-        self.error_code = error_code
+        self.rpc_code = rpc_code
 
 
 class ChainMismatch(LedgerError):
@@ -326,3 +333,17 @@ def _render(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
+
+
+class IndexChainMismatch(ChainMismatch):
+    """The index database was built from another chain (or another deployment)."""
+
+    def __init__(self, what: str, indexed: Any, connected: Any, db: str) -> None:
+        LedgerError.__init__(
+            self,
+            f"event index {db} belongs to another chain: its {what} is {indexed}, "
+            f"the connected chain's is {connected}; rebuild() the index to switch",
+            what=what,
+            expected=str(indexed),
+            actual=str(connected),
+        )

@@ -30,10 +30,10 @@ Hence, for every contribution: ``amount == spent + refunded + unspent`` and ``sp
 is the sum of its fundings. Across the fund:
 ``Σ amount - Σ payouts - Σ refunds == Σ unspent == the fund's token balance``.
 
-Input: decoded events as dicts, each with the event name (``event`` or ``name``),
-``args``, the block number (``blockNumber`` or ``block``), the transaction hash
-(``transactionHash`` or ``tx_hash``) and the log index (``logIndex`` or ``log_index``),
-as web3.py's ``process_receipt``/``get_logs`` return them. Events of other names are
+Input: events (:class:`~ledger.events.Event`), or decoded events as dicts, each with the event
+name (``event`` or ``name``), ``args``, the block number (``blockNumber`` or ``block``), the
+transaction hash (``transactionHash`` or ``tx_hash``) and the log index (``logIndex`` or
+``log_index``), as web3.py's ``process_receipt``/``get_logs`` return them. Events of other names are
 ignored; order is taken from (block, log index), not from list order. The function is
 pure: same events, same result.
 
@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import IntegrityError
+from ledger.events import Event
 
 GENERAL_POOL = 0
 CONTRIBUTOR_KINDS = ("government", "enterprise", "resident")  # ICoGovFund.ContributorKind
@@ -189,23 +190,33 @@ def _hex(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
-def _ordered(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    indexed = list(enumerate(events))
-    indexed.sort(
-        key=lambda pair: (
-            int(_field(pair[1], "blockNumber", "block", default=0)),
-            int(_field(pair[1], "logIndex", "log_index", default=0)),
-            pair[0],
-        )
+#: What the rule reads of one event: (name, args, block, log index, transaction hash).
+_Fields = tuple[str, Mapping[str, Any], int, int, str]
+
+
+def _fields(event: Event | Mapping[str, Any]) -> _Fields:
+    if isinstance(event, Event):
+        return event.name, event.args, event.block_number, event.log_index, event.tx_hash
+    return (
+        str(_field(event, "event", "name")),
+        _field(event, "args", default={}),
+        int(_field(event, "blockNumber", "block", default=0)),
+        int(_field(event, "logIndex", "log_index", default=0)),
+        _hex(_field(event, "transactionHash", "tx_hash", default="")),
     )
+
+
+def _ordered(events: Iterable[Event | Mapping[str, Any]]) -> list[_Fields]:
+    indexed = [(i, _fields(e)) for i, e in enumerate(events)]
+    indexed.sort(key=lambda pair: (pair[1][2], pair[1][3], pair[0]))
     return [e for _, e in indexed]
 
 
-def trace_fund(events: Iterable[Mapping[str, Any]]) -> FundTrace:
+def trace_fund(events: Iterable[Event | Mapping[str, Any]]) -> FundTrace:
     """Replay fund events and attribute every payout and refund to contributions.
 
     Args:
-        events: decoded ``CoGovFund`` events (see the module docstring for the keys).
+        events: decoded ``CoGovFund`` events (see the module docstring).
 
     Returns:
         The per-contribution and per-payout attribution.
@@ -219,11 +230,7 @@ def trace_fund(events: Iterable[Mapping[str, Any]]) -> FundTrace:
     payouts: dict[int, PayoutTrace] = {}
     closed: set[int] = set()
 
-    for event in _ordered(events):
-        name = _field(event, "event", "name")
-        args: Mapping[str, Any] = _field(event, "args", default={})
-        block = int(_field(event, "blockNumber", "block", default=0))
-        tx = _hex(_field(event, "transactionHash", "tx_hash", default=""))
+    for name, args, block, _log_index, tx in _ordered(events):
 
         if name == "ContributionReceived":
             rid = int(args["receiptId"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,56 +85,6 @@ def decode_change(kind: ChangeKind, data: bytes) -> list[Any]:
     return list(decode(PAYLOAD_TYPES[kind], data))
 
 
-#: One view of :func:`views`: (contract name, function, args) or (name, function, args, address).
-View = tuple[str, str, Sequence[Any]] | tuple[str, str, Sequence[Any], str]
-
-
-def views(ledger: Ledger, calls: Sequence[View]) -> list[Any]:
-    """Several independent views at the latest block in one JSON-RPC batch (one HTTP round trip).
-
-    Values are decoded as :meth:`Ledger.call` decodes them. A view the batch answered with an
-    error (a revert) is called again on its own, so it raises exactly what
-    :meth:`Ledger.call` would (:class:`~ledger.errors.ContractReverted` with the custom error).
-    Constant views are not cached here: use :meth:`Ledger.call` for those.
-    """
-    from ledger.client import _encode_call
-
-    prepared = []
-    for item in calls:
-        name, fn, args = item[0], item[1], tuple(item[2])
-        address = item[3] if len(item) > 3 else None
-        contract = ledger.contract(name, address)
-        data, outputs = _encode_call(contract, name, fn, args)
-        prepared.append((contract.address, data, outputs))
-    raws: list[Any] = [None] * len(prepared)
-    if len(prepared) > 1:
-        raws = ledger.rpc_batch([("eth_call", [{"to": to, "data": data}, "latest"]) for to, data, _ in prepared])
-    return [
-        _decode_view(raw, outputs) if isinstance(raw, str) else _one_view(ledger, to, data, outputs)
-        for raw, (to, data, outputs) in zip(raws, prepared, strict=True)
-    ]
-
-
-def _one_view(ledger: Ledger, to: str, data: str, outputs: list[dict[str, Any]]) -> Any:
-    from ledger.rpc import RpcError, revert_from
-
-    try:
-        raw = ledger.rpc("eth_call", [{"to": to, "data": data}, "latest"])
-    except RpcError as exc:
-        raise revert_from(exc) from exc
-    return _decode_view(raw, outputs)
-
-
-def _decode_view(raw: str, outputs: list[dict[str, Any]]) -> Any:
-    from eth_abi import decode
-
-    from ledger.client import _abi_type, _normalize
-
-    values = decode([_abi_type(o) for o in outputs], bytes.fromhex(raw[2:]))
-    values = tuple(_normalize(v, o) for v, o in zip(values, outputs, strict=True))
-    return values[0] if len(values) == 1 else values
-
-
 class Registry:
     """The membership registry of one deployment."""
 
@@ -148,7 +97,7 @@ class Registry:
         return self.ledger.call(NAME, fn, *args)
 
     def member(self, member_id: int) -> Member:
-        return _member(self._call("getMember", member_id))
+        return member_from_view(self._call("getMember", member_id))
 
     def member_of(self, account: str) -> Member | None:
         mid = int(self._call("memberIdOf", to_checksum_address(account)))
@@ -156,7 +105,7 @@ class Registry:
 
     def account_info(self, account: str) -> AccountInfo:
         """The account's member id, kind, roles and whether it is an active account (one call)."""
-        return _account_info(self._call("accountInfo", to_checksum_address(account)))
+        return account_info_from_view(self._call("accountInfo", to_checksum_address(account)))
 
     def members(self) -> list[Member]:
         return [self.member(i) for i in range(1, int(self._call("memberCount")) + 1)]
@@ -207,7 +156,8 @@ class Registry:
         return int(receipt.event("MemberAdmitted").args["memberId"])
 
 
-def _member(raw: dict[str, Any]) -> Member:
+def member_from_view(raw: dict[str, Any]) -> Member:
+    """A :class:`Member` from ``getMember``'s decoded answer."""
     key = raw["dataKey"]
     return Member(
         id=int(raw["id"]),
@@ -222,7 +172,8 @@ def _member(raw: dict[str, Any]) -> Member:
     )
 
 
-def _account_info(raw: Any) -> AccountInfo:
+def account_info_from_view(raw: Any) -> AccountInfo:
+    """An :class:`AccountInfo` from ``accountInfo``'s decoded answer."""
     member_id, kind, roles, active = raw
     return AccountInfo(
         member_id=int(member_id),

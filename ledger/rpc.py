@@ -36,8 +36,8 @@ from web3 import HTTPProvider
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from ledger.abi import decode_revert, revert_data_from_exception
 from ledger.errors import ChainUnavailable, LedgerError, RpcError, TransactionFailed, redact_url
-from ledger.reverts import decode_revert, revert_data_from_exception
 
 log = logging.getLogger("ledger.rpc")
 
@@ -267,6 +267,11 @@ class RpcClient:
     def call(self, tx: dict[str, Any], block: str | int = "latest") -> str:
         """``eth_call``: the return data of ``tx`` simulated at ``block``; :class:`RpcError` for a revert."""
         return str(self.request("eth_call", [tx, hex(block) if isinstance(block, int) else block]))
+
+    def calls(self, calls: Sequence[tuple[dict[str, Any], str | int]]) -> list[Any]:
+        """Several ``eth_call``s (each ``(tx, block)``) in one batch: the return data in order,
+        an :class:`RpcError` in the place of each refused one."""
+        return self.batch([("eth_call", [tx, hex(b) if isinstance(b, int) else b]) for tx, b in calls])
 
     def block(self, number: int | str, *, full: bool = False) -> dict[str, Any] | None:
         """The block ``number`` (or ``"latest"``), its transactions as hashes (``full``: as objects)."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ledger.errors import IntegrityError, LedgerError
+from ledger.events import Event
 from ledger.fund_trace import CONTRIBUTOR_KINDS, GENERAL_POOL, FundTrace, trace_fund
 
 if TYPE_CHECKING:
@@ -52,29 +53,9 @@ ACCOUNT = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # ----------------------------------------------------------------------------- reading
 
 
-def _rows(index: Indexer, contract: str, event: str | None = None, **filters: Any) -> list[Any]:
-    """Every matching indexed row, in chain order (paged by key, not by offset)."""
+def _events(index: Indexer, contract: str, event: str | None = None, **filters: Any) -> list[Event]:
+    """Every matching indexed event, in chain order (paged by key, not by offset)."""
     return list(index.iter_events(_PAGE, contract, event, **filters))
-
-
-@dataclass(frozen=True)
-class Ev:
-    """One decoded event: where it is on chain and its arguments as Python values."""
-
-    contract: str
-    event: str
-    block: int
-    time: int
-    tx_hash: str
-    log_index: int
-    args: dict[str, Any]
-
-
-def _events(index: Indexer, contract: str, event: str | None = None, **filters: Any) -> list[Ev]:
-    return [
-        Ev(r.contract, r.event, r.block_number, r.block_time, r.tx_hash, r.log_index, index.decode_args(r))
-        for r in _rows(index, contract, event, **filters)
-    ]
 
 
 def _indexed(index: Indexer | None, contract: str) -> TypeGuard[Indexer]:
@@ -102,15 +83,15 @@ class Members:
             return m
         for e in _events(index, REGISTRY):
             a = e.args
-            if e.event == "MemberAdmitted":
+            if e.name == "MemberAdmitted":
                 kind = int(a["kind"])
                 mid = int(a["memberId"])
                 label = MEMBER_KINDS[kind] if kind < len(MEMBER_KINDS) else str(kind)
                 m.by_id[mid] = Member(mid, str(a["name"]), label)
                 m.by_account[str(a["account"]).lower()] = mid
-            elif e.event == "AccountAdded":
+            elif e.name == "AccountAdded":
                 m.by_account[str(a["account"]).lower()] = int(a["memberId"])
-            elif e.event == "AccountRemoved":
+            elif e.name == "AccountRemoved":
                 m.by_account.pop(str(a["account"]).lower(), None)
         return m
 
@@ -157,7 +138,7 @@ def _token_flows(
     if fund is None or not _indexed(index, CREDIT):
         return None, []
     balance = 0
-    inflow: dict[str, list[Ev]] = defaultdict(list)
+    inflow: dict[str, list[Event]] = defaultdict(list)
     for e in _events(index, CREDIT, "Transfer", args={"to": fund}):
         balance += int(e.args["value"])
         inflow[e.tx_hash].append(e)
@@ -169,8 +150,8 @@ def _token_flows(
         if extra > 0:
             first = transfers[0]
             sender = members.of_account(str(first.args["from"]))
-            outside.append({"tx_hash": tx_hash, "href": _link(tx_hash), "block": first.block, "time": first.time,
-                            "amount": extra, "who": sender.name if sender else None})
+            outside.append({"tx_hash": tx_hash, "href": _link(tx_hash), "block": first.block_number,
+                            "time": first.block_time, "amount": extra, "who": sender.name if sender else None})
     outside.sort(key=lambda o: (o["block"], o["tx_hash"]))
     return balance, outside
 
@@ -198,7 +179,7 @@ def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
         for e in _events(index, FUND):
             a = e.args
             item: dict[str, Any] | None = None
-            if e.event == "ContributionReceived":
+            if e.name == "ContributionReceived":
                 amount = int(a["amount"])
                 kind_no = int(a["kind"])
                 kind = CONTRIBUTOR_KINDS[kind_no] if kind_no < len(CONTRIBUTOR_KINDS) else str(kind_no)
@@ -210,31 +191,31 @@ def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
                 item = {"amount": amount, "direction": "in", "kind": kind,
                         "who": members.name(int(a["memberId"])), "project_id": int(a["projectId"]),
                         "receipt_id": int(a["receiptId"])}
-            elif e.event == "PayoutMade":
+            elif e.name == "PayoutMade":
                 amount = int(a["amount"])
                 paid += amount
                 running_out += amount
                 n_payouts += 1
                 item = {"amount": amount, "direction": "out", "project_id": int(a["projectId"]),
                         "payout_id": int(a["payoutId"]), "milestone_index": int(a["milestoneIndex"])}
-            elif e.event == "RefundClaimed":
+            elif e.name == "RefundClaimed":
                 amount = int(a["amount"])
                 refunded += amount
                 running_out += amount
                 n_refunds += 1
                 item = {"amount": amount, "direction": "out", "project_id": int(a["projectId"]),
                         "receipt_id": int(a["receiptId"]), "who": members.name(int(a["memberId"]))}
-            elif e.event == "ProjectProposed":
+            elif e.name == "ProjectProposed":
                 n_projects += 1
                 item = {"project_id": int(a["projectId"]), "who": members.name(int(a["proposerId"])),
                         "amount": int(a["budget"]), "direction": "none"}
-            elif e.event in ("ProjectApproved", "ProjectRejected", "ProjectCancelled", "ProjectCompleted"):
+            elif e.name in ("ProjectApproved", "ProjectRejected", "ProjectCancelled", "ProjectCompleted"):
                 item = {"project_id": int(a["projectId"]), "direction": "none", "amount": None}
-            if e.event in FUND_MONEY_EVENTS:
-                series.append({"time": e.time, "block": e.block, "tx_hash": e.tx_hash,
+            if e.name in FUND_MONEY_EVENTS:
+                series.append({"time": e.block_time, "block": e.block_number, "tx_hash": e.tx_hash,
                                "in": running_in, "out": running_out})
             if item is not None:
-                activity.append({"event": e.event, "block": e.block, "time": e.time, "tx_hash": e.tx_hash,
+                activity.append({"event": e.name, "block": e.block_number, "time": e.block_time, "tx_hash": e.tx_hash,
                                  "href": _link(e.tx_hash), **item})
     token_balance, outside = _token_flows(index, members, by_tx)
     accounted = contributed - paid - refunded
@@ -272,15 +253,15 @@ def activity(index: Indexer | None, event: str | None = None, kind: str | None =
     wanted = (event,) if event in FUND_MONEY_EVENTS else FUND_MONEY_EVENTS
     out: list[dict[str, Any]] = []
     for e in _events(index, FUND):
-        if e.event not in wanted:
+        if e.name not in wanted:
             continue
         a = e.args
         if project_id is not None and int(a["projectId"]) != project_id:
             continue
-        row: dict[str, Any] = {"event": e.event, "block": e.block, "time": e.time, "tx_hash": e.tx_hash,
+        row: dict[str, Any] = {"event": e.name, "block": e.block_number, "time": e.block_time, "tx_hash": e.tx_hash,
                                "href": _link(e.tx_hash), "amount": int(a["amount"]),
                                "project_id": int(a["projectId"])}
-        if e.event == "ContributionReceived":
+        if e.name == "ContributionReceived":
             k = int(a["kind"])
             row["kind"] = CONTRIBUTOR_KINDS[k] if k < len(CONTRIBUTOR_KINDS) else str(k)
             if kind is not None and row["kind"] != kind:
@@ -289,7 +270,7 @@ def activity(index: Indexer | None, event: str | None = None, kind: str | None =
             row["receipt_id"] = int(a["receiptId"])
         elif kind is not None:
             continue
-        elif e.event == "PayoutMade":
+        elif e.name == "PayoutMade":
             row["payout_id"] = int(a["payoutId"])
             row["invoice_hash"] = _hex(a["invoiceHash"])
         else:
@@ -336,7 +317,7 @@ def projects(index: Indexer | None, now: int | None = None, texts: Texts | None 
     motions: dict[int, dict[str, Any]] = {}
     for e in _events(index, FUND):
         a = e.args
-        if e.event == "ProjectProposed":
+        if e.name == "ProjectProposed":
             pid = int(a["projectId"])
             ben = members.of_account(str(a["beneficiary"]))
             projs[pid] = {
@@ -344,52 +325,52 @@ def projects(index: Indexer | None, now: int | None = None, texts: Texts | None 
                 "proposer": members.name(int(a["proposerId"])),
                 "beneficiary": ben.name if ben else None,
                 "title_hash": _hex(a["titleHash"]).lower(), "title": None,
-                "budget": int(a["budget"]), "proposed_tx": e.tx_hash, "proposed_at": e.time,
+                "budget": int(a["budget"]), "proposed_tx": e.tx_hash, "proposed_at": e.block_time,
                 "milestones": [], "motions": [], "payouts": [], "contributions": [],
                 "earmarked": 0, "allocated": 0, "paid": 0, "refunded": 0, "released": 0,
                 "unlocks_at": None, "approved_tx": None, "closed_tx": None,
                 "rejected": False, "cancelled": False, "completed": False,
             }
-        elif e.event == "MilestoneDefined" and int(a["projectId"]) in projs:
+        elif e.name == "MilestoneDefined" and int(a["projectId"]) in projs:
             projs[int(a["projectId"])]["milestones"].append({
                 "index": int(a["index"]), "amount": int(a["amount"]), "paid": 0, "description": None,
                 "description_hash": _hex(a["descriptionHash"]).lower(), "tx_hash": e.tx_hash})
-        elif e.event == "MotionProposed":
+        elif e.name == "MotionProposed":
             mid = int(a["motionId"])
             k = int(a["kind"])
             motions[mid] = {"id": mid, "kind": MOTION_KINDS[k] if k < len(MOTION_KINDS) else str(k),
                             "project_id": int(a["projectId"]), "amount": int(a["amount"]),
                             "proposer": members.name(int(a["proposerId"])), "tx_hash": e.tx_hash,
-                            "time": e.time, "approvals": [], "rejections": [], "state": "open",
+                            "time": e.block_time, "approvals": [], "rejections": [], "state": "open",
                             "decided_tx": None}
             if int(a["projectId"]) in projs:
                 projs[int(a["projectId"])]["motions"].append(motions[mid])
-        elif e.event == "VoteCast" and int(a["motionId"]) in motions:
-            vote = {"member": members.name(int(a["memberId"])), "tx_hash": e.tx_hash, "time": e.time}
+        elif e.name == "VoteCast" and int(a["motionId"]) in motions:
+            vote = {"member": members.name(int(a["memberId"])), "tx_hash": e.tx_hash, "time": e.block_time}
             motions[int(a["motionId"])]["approvals" if a["support"] else "rejections"].append(vote)
-        elif e.event == "MotionDecided" and int(a["motionId"]) in motions:
+        elif e.name == "MotionDecided" and int(a["motionId"]) in motions:
             m = motions[int(a["motionId"])]
             m["state"] = "passed" if a["passed"] else "failed"
             m["decided_tx"] = e.tx_hash
-        elif e.event == "ProjectApproved" and int(a["projectId"]) in projs:
+        elif e.name == "ProjectApproved" and int(a["projectId"]) in projs:
             projs[int(a["projectId"])].update(unlocks_at=int(a["unlocksAt"]), approved_tx=e.tx_hash)
-        elif e.event in ("ProjectRejected", "ProjectCancelled", "ProjectCompleted") and int(a["projectId"]) in projs:
+        elif e.name in ("ProjectRejected", "ProjectCancelled", "ProjectCompleted") and int(a["projectId"]) in projs:
             key = {"ProjectRejected": "rejected", "ProjectCancelled": "cancelled", "ProjectCompleted": "completed"}
-            projs[int(a["projectId"])].update({key[e.event]: True, "closed_tx": e.tx_hash})
-        elif e.event == "AllocationApproved" and int(a["projectId"]) in projs:
+            projs[int(a["projectId"])].update({key[e.name]: True, "closed_tx": e.tx_hash})
+        elif e.name == "AllocationApproved" and int(a["projectId"]) in projs:
             p = projs[int(a["projectId"])]
             p["allocated"] += int(a["amount"])
-        elif e.event == "AllocationReleased" and int(a["projectId"]) in projs:
+        elif e.name == "AllocationReleased" and int(a["projectId"]) in projs:
             projs[int(a["projectId"])]["released"] += int(a["amount"])
-        elif e.event == "ContributionReceived" and int(a["projectId"]) in projs:
+        elif e.name == "ContributionReceived" and int(a["projectId"]) in projs:
             k = int(a["kind"])
             p = projs[int(a["projectId"])]
             p["earmarked"] += int(a["amount"])
             p["contributions"].append({
                 "receipt_id": int(a["receiptId"]), "amount": int(a["amount"]), "tx_hash": e.tx_hash,
                 "kind": CONTRIBUTOR_KINDS[k] if k < len(CONTRIBUTOR_KINDS) else str(k),
-                "who": members.name(int(a["memberId"])), "time": e.time})
-        elif e.event == "PayoutMade" and int(a["projectId"]) in projs:
+                "who": members.name(int(a["memberId"])), "time": e.block_time})
+        elif e.name == "PayoutMade" and int(a["projectId"]) in projs:
             p = projs[int(a["projectId"])]
             amount = int(a["amount"])
             p["paid"] += amount
@@ -401,8 +382,8 @@ def projects(index: Indexer | None, now: int | None = None, texts: Texts | None 
                 "payout_id": int(a["payoutId"]), "milestone_index": idx, "amount": amount,
                 "invoice_hash": _hex(a["invoiceHash"]), "treasurer": members.name(int(a["treasurerId"])),
                 "from_earmarked": int(a["fromEarmarked"]), "from_general": int(a["fromGeneral"]),
-                "tx_hash": e.tx_hash, "time": e.time})
-        elif e.event == "RefundClaimed" and int(a["projectId"]) in projs:
+                "tx_hash": e.tx_hash, "time": e.block_time})
+        elif e.name == "RefundClaimed" and int(a["projectId"]) in projs:
             projs[int(a["projectId"])]["refunded"] += int(a["amount"])
     known = texts([h for p in projs.values() for h in (p["title_hash"], *(m["description_hash"]
                                                                           for m in p["milestones"]))]) if texts else {}
@@ -433,13 +414,9 @@ def project(index: Indexer | None, project_id: int, texts: Texts | None = None) 
 def fund_trace(index: Indexer | None) -> FundTrace | None:
     if not _indexed(index, FUND):
         return None
-    events = [
-        {"event": e.event, "args": e.args, "block": e.block, "log_index": e.log_index, "tx_hash": e.tx_hash}
-        for e in _events(index, FUND)
-        if e.event in ("ContributionReceived", "PayoutMade", "RefundClaimed",
-                       "ProjectRejected", "ProjectCancelled", "ProjectCompleted")
-    ]
-    return trace_fund(events)
+    used = ("ContributionReceived", "PayoutMade", "RefundClaimed", "ProjectRejected", "ProjectCancelled",
+            "ProjectCompleted")
+    return trace_fund(e for e in _events(index, FUND) if e.name in used)
 
 
 def canonical_query(query: str | None) -> str | None:
@@ -538,29 +515,27 @@ def data_sharing(index: Indexer | None) -> dict[str, Any]:
     refused_weeks: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     examples: dict[str, str] = {}  # a transaction for each figure's link
-    # raw rows: every figure needs only ids and times (int() reads the stored decimal
-    # strings), so the high-volume access records skip decode_args
-    for e in _rows(index, DATA):
+    for e in _events(index, DATA):
         a = e.args
-        if e.event == "DatasetRegistered":
+        if e.name == "DatasetRegistered":
             did, owner = int(a["datasetId"]), int(a["ownerId"])
             owner_of[did] = owner
             c = int(a["classification"])
             by_owner[owner][CLASSIFICATIONS[c] if c < len(CLASSIFICATIONS) else str(c)] += 1
             examples.setdefault(f"d{owner}", e.tx_hash)
-        elif e.event == "AccessRequested":
+        elif e.name == "AccessRequested":
             requests += 1
-        elif e.event == "RequestDenied":
+        elif e.name == "RequestDenied":
             denied += 1
-        elif e.event == "GrantCreated":
+        elif e.name == "GrantCreated":
             key = (int(a["granteeId"]), owner_of.get(int(a["datasetId"]), 0))
             grants[key] += 1
             examples[f"g{key}"] = e.tx_hash
-        elif e.event == "AccessRecorded":
+        elif e.name == "AccessRecorded":
             wk = _week(e.block_time)
             accesses[wk] += 1
             examples[f"a{wk}"] = e.tx_hash
-        elif e.event == "AccessRefused":
+        elif e.name == "AccessRefused":
             wk = _week(e.block_time)
             refused_weeks[wk] += 1
             r = int(a["reason"])
@@ -744,10 +719,9 @@ def transaction(index: Indexer | None, ledger: Ledger, tx_hash: str) -> dict[str
             "to_address": to if to.lower() in contracts else None,
         }
     for r in rows:
-        assert index is not None  # the rows come from it
-        out["events"].append({"contract": r.contract, "event": r.event, "log_index": r.log_index,
+        out["events"].append({"contract": r.contract, "event": r.name, "log_index": r.log_index,
                               "block": r.block_number, "time": r.block_time,
-                              "args": public_args(r.event, index.decode_args(r), members)})
+                              "args": public_args(r.name, r.args, members)})
     if rows:
         out["time"] = rows[0].block_time
         out["block"] = rows[0].block_number

@@ -58,6 +58,7 @@ from api.schemas.data import (
 )
 from api.schemas.fund import DocumentPublic
 from api.state import ServiceState
+from ledger.abi import hex_text
 from ledger.client import ContractCall, TxReceipt
 from ledger.data_sharing import (
     AccessRequest,
@@ -72,6 +73,7 @@ from ledger.data_sharing import (
     scope_hash,
 )
 from ledger.errors import AccessDenied, ContractReverted, LedgerError, NotFound
+from ledger.events import Event
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
 from ledger.membership import Registry
 from ledger.roles import Role
@@ -748,16 +750,16 @@ def unfreeze_grant(
 # ------------------------------------------------------------------ access log
 
 
-def _log_entry(r: Any) -> AccessLogEntry:
+def _log_entry(r: Event) -> AccessLogEntry:
     a = r.args
-    if r.event == "AccessRecorded":
+    if r.name == "AccessRecorded":
         return AccessLogEntry(
             kind="access",
             dataset_id=int(a["datasetId"]),
             grant_id=int(a["grantId"]),
             member_id=int(a["granteeId"]),
             seq=int(a["seq"]),
-            query_hash=str(a["queryHash"]),
+            query_hash=hex_text(a["queryHash"]),
             rows=int(a["rowCount"]),
             block_number=r.block_number,
             block_time=r.block_time,
@@ -769,7 +771,7 @@ def _log_entry(r: Any) -> AccessLogEntry:
         grant_id=int(a["grantId"]),
         member_id=int(a["requesterId"]),
         seq=int(a["seq"]),
-        query_hash=str(a["queryHash"]),
+        query_hash=hex_text(a["queryHash"]),
         reason=RefusalReason(int(a["reason"])).name.lower(),  # type: ignore[arg-type]
         block_number=r.block_number,
         block_time=r.block_time,

@@ -18,7 +18,7 @@ descriptions). Who may read which text is :mod:`ledger.doc_access`'s table (:mod
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any
 
@@ -85,6 +85,7 @@ from api.state import ServiceState
 from ledger.client import TxReceipt
 from ledger.doc_access import Party
 from ledger.errors import AccessDenied, NotFound
+from ledger.events import Event
 from ledger.fund import (
     NAME,
     Contribution,
@@ -105,8 +106,9 @@ from ledger.fund.report import (
     export_rows,
 )
 from ledger.fund_docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
+from ledger.logs import header
 from ledger.membership import NAME as REGISTRY
-from ledger.membership import Member, Registry, _member, views
+from ledger.membership import Member, Registry, member_from_view
 from ledger.roles import MemberKind, Role
 
 router = APIRouter(prefix="/api/v1/fund", tags=["fund"])
@@ -205,16 +207,6 @@ _write = write_json  # one idempotent-write path for every router (api/deps.py)
 # ------------------------------------------------------------------ views
 
 
-@dataclass(frozen=True)
-class _Landed:
-    """An event of a write's own receipt, shaped like an index row (before the index has it)."""
-
-    tx_hash: str
-    block_number: int
-    block_time: int = 0
-    args: dict[str, Any] = field(default_factory=dict)
-
-
 def _text(texts: Mapping[str, str], h: bytes) -> str | None:
     return None if h == b"\x00" * 32 else texts.get(hex32(h))
 
@@ -269,7 +261,7 @@ def _contribution_texts(state: ServiceState, key: ApiKey, fund: Fund, cs: list[C
 
 
 def contribution_public(
-    fund: Fund, c: Contribution, names: _Names, texts: Mapping[str, str], row: Any = None
+    fund: Fund, c: Contribution, names: _Names, texts: Mapping[str, str], row: Event | None = None
 ) -> ContributionPublic:
     """A contribution; ``texts`` holds its memo only for a caller allowed to read it."""
     title = None
@@ -311,7 +303,7 @@ def motion_public(m: Motion) -> MotionPublic:
     )
 
 
-def _payout_texts(state: ServiceState, key: ApiKey, fund: Fund, names: _Names, rows: list[Any]) -> dict[str, str]:
+def _payout_texts(state: ServiceState, key: ApiKey, fund: Fund, names: _Names, rows: list[Event]) -> dict[str, str]:
     """The invoices of payout rows the caller may read, and their projects' titles."""
     titles = {int(r.args["projectId"]) for r in rows}
 
@@ -319,17 +311,17 @@ def _payout_texts(state: ServiceState, key: ApiKey, fund: Fund, names: _Names, r
         return lambda: {Party.BENEFICIARY: names.member_id(beneficiary)}
 
     return readable_texts(state, key.account, [
-        *(("invoice", str(r.args["invoiceHash"]), parties(str(r.args["beneficiary"]))) for r in rows),
+        *(("invoice", bytes(r.args["invoiceHash"]), parties(str(r.args["beneficiary"]))) for r in rows),
         *(("title", fund.project(pid).title_hash, {}) for pid in titles),
     ])
 
 
-def payout_public(fund: Fund, r: Any, names: _Names, texts: Mapping[str, str]) -> PayoutPublic:
+def payout_public(fund: Fund, r: Event, names: _Names, texts: Mapping[str, str]) -> PayoutPublic:
     """A payout; ``texts`` holds its invoice only for a caller allowed to read it."""
     a = r.args
     pid = int(a["projectId"])
     ben = names.member_of(str(a["beneficiary"]))
-    inv = parse_hash(str(a["invoiceHash"]))
+    inv = bytes(a["invoiceHash"])
     return PayoutPublic(
         payout_id=int(a["payoutId"]),
         project_id=pid,
@@ -349,7 +341,7 @@ def payout_public(fund: Fund, r: Any, names: _Names, texts: Mapping[str, str]) -
     )
 
 
-def _contribution_row(state: ServiceState, receipt_id: int) -> Any:
+def _contribution_row(state: ServiceState, receipt_id: int) -> Event | None:
     rows = _index(state).events(NAME, "ContributionReceived", args={"receiptId": receipt_id}, limit=1)
     return rows[0] if rows else None
 
@@ -451,16 +443,15 @@ def contribute(
         rid = int(ev.args["receiptId"])
         member_id = int(ev.args["memberId"])
         # The contribution and its member's name in one JSON-RPC batch.
-        raw_c, raw_m = views(state.ledger, [(NAME, "getContribution", (rid,)), (REGISTRY, "getMember", (member_id,))])
+        raw_c, raw_m = state.ledger.views([(NAME, "getContribution", (rid,)), (REGISTRY, "getMember", (member_id,))])
         c = _contribution(raw_c)
         names = _Names(state)
-        names._by_id[member_id] = _member(raw_m).name
+        names._by_id[member_id] = member_from_view(raw_m).name
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
         texts = {hex32(c.memo_hash): body.memo} if body.memo else {}
         if c.project_id:
             texts |= docs.texts([fund.project(c.project_id).title_hash], PUBLIC_KINDS)
-        row = _Landed(ev.tx_hash, ev.block_number)
-        return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, names, texts, row))
+        return ContributionWrite(tx=tx_info(r), contribution=contribution_public(fund, c, names, texts, ev))
 
     return _write(state, caller, request, idempotency_key, body.model_dump(), start, respond, 201,
                   docs.journal([memo]))
@@ -508,7 +499,7 @@ def contributor_trace_view(member_id: Id, state: StateDep, _key: CurrentKey) -> 
     fund = Fund(state.ledger)
     events = events_from_index(_index(state))
     names = _Names(state)
-    texts = _docs(state).texts([str(e["args"]["titleHash"]) for e in events if e["event"] == "ProjectProposed"],
+    texts = _docs(state).texts([hex32(e.args["titleHash"]) for e in events if e.name == "ProjectProposed"],
                                PUBLIC_KINDS)
     t = contributor_trace(events, member_id, names.labels(texts), fund.token.symbol, fund.token.decimals)
     return ContributorTracePublic.model_validate(t.to_dict())
@@ -680,9 +671,8 @@ def pay_milestone(
         docs.accept(r)
         ev = r.event("PayoutMade")
         names = _Names(state)
-        blk = state.ledger.rpc_client.block(ev.block_number) or {}
-        row = _Landed(ev.tx_hash, ev.block_number, int(blk["timestamp"], 16),
-                      {k: (hex32(v) if isinstance(v, bytes) else v) for k, v in ev.args.items()})
+        top = header(state.ledger, ev.block_number)
+        row = replace(ev, time=top.time if top is not None else 0)  # a receipt carries no block time
         texts = _payout_texts(state, caller.key, fund, names, [row])
         return PayoutWrite(tx=tx_info(r), payout=payout_public(fund, row, names, texts),
                            project=project_public(fund, fund.project(project_id), docs, names))
@@ -826,15 +816,15 @@ def _export(state: ServiceState, key: ApiKey, type_: str | None, since: int | No
     def beneficiary(account: str) -> Callable[[], dict[Party, int | None]]:
         return lambda: {Party.BENEFICIARY: names.member_id(account)}
 
-    wanted: list[tuple[str, str, Any]] = []
+    wanted: list[tuple[str, bytes, Any]] = []
     for e in events:
-        a = e["args"]
-        if e["event"] == "ContributionReceived":
-            wanted.append(("memo", str(a["memoHash"]), {Party.CONTRIBUTOR: int(a["memberId"])}))
-        elif e["event"] == "PayoutMade":
-            wanted.append(("invoice", str(a["invoiceHash"]), beneficiary(str(a["beneficiary"]))))
-        elif e["event"] == "ProjectProposed":
-            wanted.append(("title", str(a["titleHash"]), {}))
+        a = e.args
+        if e.name == "ContributionReceived":
+            wanted.append(("memo", bytes(a["memoHash"]), {Party.CONTRIBUTOR: int(a["memberId"])}))
+        elif e.name == "PayoutMade":
+            wanted.append(("invoice", bytes(a["invoiceHash"]), beneficiary(str(a["beneficiary"]))))
+        elif e.name == "ProjectProposed":
+            wanted.append(("title", bytes(a["titleHash"]), {}))
     texts = readable_texts(state, key.account, wanted)
     return export_rows(events, names.labels(texts), fund.token.symbol, fund.token.decimals,
                        kinds=kinds, since=since, until=until)

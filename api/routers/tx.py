@@ -8,6 +8,7 @@ auditor). The caller who sent it gets the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -74,5 +75,5 @@ def tx_status(tx_hash: TxHash, state: StateDep, _key: CurrentKey) -> JSONRespons
     return JSONResponse(out.model_dump(mode="json"), headers=headers)
 
 
-def _args(args: dict[str, Any]) -> dict[str, Any]:
+def _args(args: Mapping[str, Any]) -> dict[str, Any]:
     return {k: [jsonable(x) for x in v] if isinstance(v, list | tuple) else jsonable(v) for k, v in args.items()}

@@ -37,6 +37,7 @@ from ledger.fund import Credit, Fund, MotionKind, MotionState, ProjectState, for
 from ledger.fund.report import events_from_chain
 from ledger.fund_docs import DocStore, Draft, open_store
 from ledger.keys import Signer
+from ledger.logs import header
 
 PARKING = "停车难：幸福里片区停车位改造与智能道闸"
 GREEN = "绿化维护：和平里公共绿地全年养护"
@@ -113,8 +114,8 @@ def seed(ctx: DemoContext) -> None:
     events = events_from_chain(ctx.ledger)
     made: dict[tuple[int, int, int], list[int]] = {}
     for e in events:
-        if e["event"] == "ContributionReceived":
-            a = e["args"]
+        if e.name == "ContributionReceived":
+            a = e.args
             made.setdefault((int(a["memberId"]), int(a["amount"]), int(a["projectId"])), []).append(
                 int(a["receiptId"]))
     receipts: dict[int, int] = {}  # entry number -> receipt id
@@ -165,8 +166,8 @@ def seed(ctx: DemoContext) -> None:
 
     def motions_of(pid: int, kind: MotionKind) -> list[int]:
         evs = events_from_chain(ctx.ledger, ["MotionProposed"])
-        return [int(e["args"]["motionId"]) for e in evs
-                if int(e["args"]["projectId"]) == pid and int(e["args"]["kind"]) == int(kind)]
+        return [int(e.args["motionId"]) for e in evs
+                if int(e.args["projectId"]) == pid and int(e.args["kind"]) == int(kind)]
 
     # ------------------------------------------------------------ 停车难: approve, allocate, unlock, pay twice
     parking = fund.project(project_ids["parking"])
@@ -238,7 +239,8 @@ def side_by_side(jobs: list[Callable[[], object]], timeout: float | None = None)
 
 def _pass_time_lock(ctx: DemoContext, unlocks_at: int) -> None:
     """Move the development chain's clock past ``unlocks_at``; elsewhere, say when to come back."""
-    latest = int(ctx.ledger.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    top = header(ctx.ledger)
+    latest = top.time if top is not None else 0
     if latest >= unlocks_at:
         return
     if not is_dev_chain(ctx.ledger):

@@ -29,11 +29,12 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from ledger import artifacts
+from ledger.abi import abi_type
 from ledger.audit.collect import Collector
 from ledger.audit.findings import ContractCode
-from ledger.audit.rpc import Call, Rpc, RpcFailed
-from ledger.client import _abi_type
+from ledger.audit.reads import Call, Reads
 from ledger.config import REPO_ROOT
+from ledger.errors import LedgerError
 from ledger.manifest import Manifest
 from ledger.verify import code_matches, mask_immutables
 
@@ -50,7 +51,7 @@ def constructor_args(name: str, args: list[Any]) -> bytes:
     ctor = next((i for i in artifacts.abi(name) if i.get("type") == "constructor"), None)
     if ctor is None:
         return b""
-    types = [_abi_type(i) for i in ctor["inputs"]]
+    types = [abi_type(i) for i in ctor["inputs"]]
     values: list[Any] = []
     for t, v in zip(types, args, strict=True):
         if t.startswith("(") and t.endswith("]"):
@@ -102,13 +103,13 @@ def check_sources(out: Collector, root: Path) -> None:
 
 
 def check_code(
-    rpc: Rpc, manifest: Manifest, out: Collector, head: int, *, root: Path = REPO_ROOT, recompile: bool = False
+    reads: Reads, manifest: Manifest, out: Collector, head: int, *, root: Path = REPO_ROOT, recompile: bool = False
 ) -> list[ContractCode]:
     result: list[ContractCode] = []
     names = list(manifest.contracts)
-    codes = rpc.batch([("eth_getCode", [manifest.contracts[n].address, hex(head)]) for n in names])
-    txs = rpc.batch([("eth_getTransactionByHash", [manifest.contracts[n].tx_hash]) for n in names])
-    receipts = rpc.batch([("eth_getTransactionReceipt", [manifest.contracts[n].tx_hash]) for n in names])
+    codes = reads.rpc_batch([("eth_getCode", [manifest.contracts[n].address, hex(head)]) for n in names])
+    txs = reads.rpc_batch([("eth_getTransactionByHash", [manifest.contracts[n].tx_hash]) for n in names])
+    receipts = reads.rpc_batch([("eth_getTransactionReceipt", [manifest.contracts[n].tx_hash]) for n in names])
     for name, code, tx, receipt in zip(names, codes, txs, receipts, strict=True):
         dep = manifest.contracts[name]
         art = artifacts.load(name)
@@ -152,7 +153,7 @@ def check_code(
                 source_hashes=dict(art.get("sourceHashes", {})),
             )
         )
-    _check_wiring(rpc, manifest, out, head)
+    _check_wiring(reads, manifest, out, head)
     if recompile:
         _recompile(out, names)
     return result
@@ -191,7 +192,7 @@ def _check_deployer(
     )
 
 
-def _check_wiring(rpc: Rpc, manifest: Manifest, out: Collector, head: int) -> None:
+def _check_wiring(reads: Reads, manifest: Manifest, out: Collector, head: int) -> None:
     """Each contract's references to the others (views at ``head``) are the manifest's addresses."""
     addr = {n: d.address for n, d in manifest.contracts.items()}
     registry = addr.get("MembershipRegistry")
@@ -203,10 +204,10 @@ def _check_wiring(rpc: Rpc, manifest: Manifest, out: Collector, head: int) -> No
         (Call("CommunityCredit", "registry"), registry, "MembershipRegistry"),
     ]
     wanted = [w for w in wanted if w[0].contract in addr and w[1] is not None]
-    answers = rpc.calls([c for c, _, _ in wanted], head)
+    answers = reads.calls([c for c, _, _ in wanted], head)
     for (call, expected, what), got in zip(wanted, answers, strict=True):
         assert expected is not None
-        ok = not isinstance(got, RpcFailed) and str(got).lower() == expected.lower()
+        ok = not isinstance(got, LedgerError) and str(got).lower() == expected.lower()
         out.expect(
             "code.wiring-mismatch",
             ok,

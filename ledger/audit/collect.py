@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ledger.audit.events import Event
 from ledger.audit.findings import RULES, Finding, Severity
+from ledger.events import Event, canonical_args
 
 
 class Collector:
@@ -33,9 +33,11 @@ class Collector:
         assert rule in RULES, rule
         if event is not None:
             contract = contract or event.contract
-            block = event.block if block is None else block
+            block = event.block_number if block is None else block
             tx_hash = tx_hash or event.tx_hash
-            records.setdefault("event", {"name": event.name, "log_index": event.log_index, "args": event.args})
+            records.setdefault(
+                "event", {"name": event.name, "log_index": event.log_index, "args": canonical_args(event)}
+            )
         self.findings.append(
             Finding(
                 rule=rule,

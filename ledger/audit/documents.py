@@ -38,13 +38,14 @@ from pathlib import Path
 
 from eth_utils.crypto import keccak
 
+from ledger.abi import hex_text
 from ledger.audit.collect import Collector
-from ledger.audit.events import Event
 from ledger.audit.findings import Severity
 from ledger.audit.replay.base import ZERO32
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.fund import FundReplay
 from ledger.commitment import Opening
+from ledger.events import Event
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def on_chain_documents(data: DataReplay | None, fund: FundReplay | None) -> list
         for c in fund.contributions.values():
             docs.append(OnChainDocument("receipts", str(c.id), c.memo_hash, fund.contract, c.event))
         for e in fund.payouts:
-            docs.append(OnChainDocument("invoices", str(e.int("payoutId")), e.args["invoiceHash"], fund.contract, e))
+            invoice = hex_text(e.args["invoiceHash"])
+            docs.append(OnChainDocument("invoices", str(int(e.args["payoutId"])), invoice, fund.contract, e))
         for p in fund.projects.values():
             docs.append(OnChainDocument("projects", str(p.id), p.title_hash, fund.contract, None))
             for i, m in enumerate(p.milestones):

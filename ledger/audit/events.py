@@ -1,49 +1,24 @@
 """The auditor's own view of the chain: every log of the deployment, decoded, with block times.
 
-Logs come from ``eth_getLogs`` (never from the operator's index) and are decoded
-with the committed ABIs into the index's canonical JSON arguments (integers as
-decimal strings, bytes as 0x-hex, addresses EIP-55; see :mod:`ledger.index.codec`),
-so they can be compared with index rows byte for byte.
+Logs come from the log scanner (:class:`~ledger.logs.LogScanner`, never from the operator's
+index) and are decoded with the committed ABIs into events (:class:`~ledger.events.Event`), logs
+no ABI decodes kept as :data:`~ledger.abi.UNKNOWN_EVENT` (as the index keeps them), so they
+can be compared with index rows (:mod:`ledger.audit.index_compare`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from ledger import artifacts
-from ledger.audit.rpc import Rpc
-from ledger.index.codec import ContractSpec, canonical_json, decode_log
+from ledger.abi import contract_spec, quantity
+from ledger.events import Event, decode_logs
+from ledger.logs import LogScanner, Node, header
 
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    block: int
-    block_hash: str
-    time: int
-    tx_hash: str
-    tx_index: int
-    log_index: int
-    contract: str
-    address: str
-    name: str
-    args: dict[str, Any] = field(hash=False, compare=False)
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.tx_hash, self.log_index)
-
-    def args_json(self) -> str:
-        return canonical_json(self.args)
-
-    def int(self, name: str) -> int:
-        return int(self.args[name])
-
-
-def _int(v: Any) -> int:
-    return int(v, 16) if isinstance(v, str) else int(v)
+#: logs wanted per answer, and the first range's width in blocks (it adapts from there, at most
+#: doubling: a stretch turning dense overshoots little)
+LOGS_PER_REQUEST = 10_000
+FIRST_RANGE = 16
 
 
 @dataclass
@@ -55,9 +30,17 @@ class ChainView:
     times: dict[int, int]
 
 
+def scanner(node: Node, addresses: Sequence[str], step: int, target: int = LOGS_PER_REQUEST) -> LogScanner:
+    """The auditor's ranges: at most ``step`` blocks, aiming at ``target`` logs, one fetched ahead,
+    block headers only for the blocks with logs and the last one."""
+    return LogScanner(
+        node, addresses, first=FIRST_RANGE, max_blocks=step, target=target, grow=2, prefetch=1, end_headers=False
+    )
+
+
 def scan(
-    rpc: Rpc,
-    contracts: dict[str, str],
+    node: Node,
+    contracts: Mapping[str, str],
     from_block: int,
     to_block: int,
     *,
@@ -66,57 +49,27 @@ def scan(
 ) -> ChainView:
     """Fetch and decode every log of ``contracts`` (name → address) in ``[from_block, to_block]``.
 
-    Logs are read in bounded ranges (:meth:`Rpc.iter_logs`), each with the headers of
-    its blocks (one batch); the next range is fetched by a worker thread while this
-    one decodes, so the node's work and the auditor's overlap. Cost: linear in logs.
+    The next range is fetched while this one decodes, so the node's work and the auditor's
+    overlap. Cost: linear in logs.
     """
-    specs = {addr.lower(): ContractSpec.from_abi(name, addr, artifacts.abi(name)) for name, addr in contracts.items()}
-    ranges = rpc.iter_logs(sorted({s.address for s in specs.values()}), from_block, to_block, step)
-
-    def fetch() -> tuple[int, list[dict[str, Any]], dict[int, int]] | None:
-        try:
-            _start, end, raw = next(ranges)
-        except StopIteration:
-            return None
-        blocks = sorted({_int(r["blockNumber"]) for r in raw} | ({to_block} if end == to_block else set()))
-        return end, raw, {n: _int(h["timestamp"]) for n, h in rpc.headers(blocks).items()}
-
+    specs = {addr.lower(): contract_spec(name, addr) for name, addr in contracts.items()}
     events: list[Event] = []
     times: dict[int, int] = {}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-logs") as pool:
-        pending = pool.submit(fetch)
-        while (chunk := pending.result()) is not None:
-            pending = pool.submit(fetch)  # the next range, while this one decodes
-            end, raw, chunk_times = chunk
-            times.update(chunk_times)
-            _decode(raw, specs, times, events)
+    ranges = scanner(node, sorted({s.address for s in specs.values()}), step).ranges(from_block, to_block)
+    try:
+        for got in ranges:
+            known = got.times()
+            for lg in got.logs:  # a block whose header the node did not give: time 0
+                known.setdefault(quantity(lg["blockNumber"]), 0)
+            times.update(known)
+            events += decode_logs(got.logs, specs, known, keep_unknown=True)
             if progress is not None:
-                progress(end - from_block + 1, len(events))
+                progress(got.last - from_block + 1, len(events))
+    finally:
+        ranges.close()
     if to_block not in times:
-        times.update({n: _int(h["timestamp"]) for n, h in rpc.headers([to_block]).items()})
-    events.sort(key=lambda e: (e.block, e.log_index))
+        top = header(node, to_block)
+        if top is not None:
+            times[to_block] = top.time
+    events.sort(key=lambda e: (e.block_number, e.log_index))
     return ChainView(events, from_block, to_block, times.get(to_block, 0), times)
-
-
-def _decode(raw: list[dict[str, Any]], specs: dict[str, ContractSpec], times: dict[int, int], out: list[Event]) -> None:
-    for r in raw:
-        if r.get("removed"):
-            continue
-        spec = specs[str(r["address"]).lower()]
-        topics = [bytes.fromhex(t[2:]) for t in r["topics"]]
-        name, args, _ok = decode_log(spec, topics, bytes.fromhex(r["data"][2:]))
-        block = _int(r["blockNumber"])
-        out.append(
-            Event(
-                block=block,
-                block_hash=str(r["blockHash"]).lower(),
-                time=times.get(block, 0),
-                tx_hash=str(r["transactionHash"]).lower(),
-                tx_index=_int(r["transactionIndex"]),
-                log_index=_int(r["logIndex"]),
-                contract=spec.name,
-                address=spec.address,
-                name=name,
-                args=args,
-            )
-        )

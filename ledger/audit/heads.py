@@ -23,10 +23,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ledger.abi import quantity
 from ledger.audit.collect import Collector
 from ledger.audit.findings import NodeHead
-from ledger.audit.rpc import Rpc, RpcFailed, redact
-from ledger.errors import ChainUnavailable, ValidationFailed
+from ledger.audit.reads import Reads
+from ledger.errors import ChainUnavailable, RpcError, ValidationFailed, redact
+from ledger.logs import header, headers
 
 _CHECKPOINT = re.compile(r"^([0-9]+):(0x[0-9a-fA-F]{64})$")
 
@@ -49,18 +51,19 @@ class Checkpoint:
         return f"{self.number}:{self.hash}"
 
 
-def block_hash(rpc: Rpc, number: int, url: str | None = None) -> str | None:
+def block_hash(reads: Reads, number: int) -> str | None:
     """The node's hash of block ``number``; None when its chain is shorter."""
-    header = rpc.batch([("eth_getBlockByNumber", [hex(number), False])], url=url)[0]
-    return str(header["hash"]).lower() if header else None
+    got = header(reads, number)
+    return got.hash if got else None
 
 
-def check_checkpoints(rpc: Rpc, checkpoints: list[Checkpoint], node_head: int, out: Collector) -> None:
+def check_checkpoints(reads: Reads, checkpoints: list[Checkpoint], node_head: int, out: Collector) -> None:
     if not checkpoints:
         return
-    headers = rpc.batch([("eth_getBlockByNumber", [hex(c.number), False]) for c in checkpoints])
-    for cp, header in zip(checkpoints, headers, strict=True):
-        got = str(header["hash"]).lower() if header else None
+    found = headers(reads, [c.number for c in checkpoints])
+    for cp in checkpoints:
+        top = found.get(cp.number)
+        got = top.hash if top else None
         out.expect(
             "chain.checkpoint-mismatch",
             got == cp.hash,
@@ -75,7 +78,7 @@ def check_checkpoints(rpc: Rpc, checkpoints: list[Checkpoint], node_head: int, o
 
 
 def compare_nodes(
-    rpc: Rpc, urls: list[str], head: int, head_hash: str, out: Collector, confirmations: int = 1
+    reads: Reads, urls: list[str], head: int, head_hash: str, out: Collector, confirmations: int = 1
 ) -> list[NodeHead]:
     """Every node's hash at the lowest common height (less ``confirmations - 1``), and at the
     audited ``head`` where that is not above it."""
@@ -84,10 +87,11 @@ def compare_nodes(
         return []
     heights: dict[str, int] = {}
     errors: dict[str, str] = {}
+    nodes_at = {url: reads.at(url) for url in urls}
     for url in urls:
         try:
-            heights[url] = int(rpc.batch([("eth_blockNumber", [])], url=url)[0], 16)
-        except (ChainUnavailable, RpcFailed) as exc:
+            heights[url] = quantity(nodes_at[url].rpc("eth_blockNumber"))
+        except (ChainUnavailable, RpcError) as exc:
             errors[url] = str(exc)
     lowest = min(heights.values(), default=None)
     common = None if lowest is None else max(0, lowest - max(0, confirmations - 1))
@@ -97,11 +101,11 @@ def compare_nodes(
         assert common is not None
         asks = [common] + ([head] if head < common else [])
         try:
-            answers = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in asks], url=url)
-        except (ChainUnavailable, RpcFailed) as exc:
+            answers = headers(nodes_at[url], asks)
+        except (ChainUnavailable, RpcError) as exc:
             errors[url] = str(exc)
             continue
-        got = [str(a["hash"]).lower() if a else None for a in answers]
+        got = [h.hash if h else None for h in (answers[n] for n in asks)]
         at_common[url] = got[0]
         at_head[url] = got[1] if len(got) > 1 else got[0] if head == common else None
     nodes = [

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ledger.abi import canonical_json
 from ledger.audit.collect import Collector
-from ledger.audit.events import Event
 from ledger.audit.findings import Severity
+from ledger.events import Event, canonical_args
 from ledger.index.rows import EventRow
 
 FIELDS = (
@@ -43,15 +44,15 @@ FIELDS = (
 
 def _expected(e: Event) -> dict[str, object]:
     return {
-        "block_number": e.block,
+        "block_number": e.block_number,
         "block_hash": e.block_hash,
-        "block_time": e.time,
+        "block_time": e.block_time,
         "tx_hash": e.tx_hash,
         "tx_index": e.tx_index,
         "contract": e.contract,
         "address": e.address.lower(),
         "event": e.name,
-        "args_json": e.args_json(),
+        "args_json": canonical_json(canonical_args(e)),
     }
 
 
@@ -71,7 +72,7 @@ def compare_index(
         kept_blocks: the numbers of the block hashes the index keeps for reorg detection.
         start_block: where the index starts (the deployment's first block).
     """
-    chain = {e.key: e for e in events if e.block <= head}
+    chain = {e.key: e for e in events if e.block_number <= head}
     indexed = start_block - 1 if last_block is None else last_block
     seen: dict[tuple[str, int], int] = {}
     above = 0  # rows above the recorded last block
@@ -137,13 +138,16 @@ def compare_index(
     )
     limit = head if rewound else min(indexed, head)
     for key, e in chain.items():
-        if e.block > limit:
+        if e.block_number > limit:
             continue
         out.expect(
-            "index.row-dropped", key in seen, f"the index lacks {e.contract}.{e.name} of block {e.block}", event=e
+            "index.row-dropped",
+            key in seen,
+            f"the index lacks {e.contract}.{e.name} of block {e.block_number}",
+            event=e,
         )
 
-    behind = [e for e in chain.values() if e.block > limit and e.key not in seen]
+    behind = [e for e in chain.values() if e.block_number > limit and e.key not in seen]
     if limit < head:
         out.check("index.lag")
         out.add(
@@ -158,7 +162,7 @@ def compare_index(
         )
     return {
         "rows": len(seen),
-        "chain_events": sum(1 for e in chain.values() if e.block <= limit),
+        "chain_events": sum(1 for e in chain.values() if e.block_number <= limit),
         "last_block": last_block,
         "blocks_behind": head - limit,
         "events_behind": len(behind),

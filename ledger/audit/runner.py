@@ -27,13 +27,14 @@ from ledger.audit.events import ChainView, scan
 from ledger.audit.findings import RULES, AuditReport, RuleResult, ScanStats, Severity
 from ledger.audit.heads import Checkpoint, block_hash, check_checkpoints, compare_nodes
 from ledger.audit.index_compare import compare_index
+from ledger.audit.reads import Call, Reads
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.fund import FundReplay
 from ledger.audit.replay.membership import MembershipReplay
-from ledger.audit.rpc import Call, Rpc, RpcFailed, redact
 from ledger.client import Ledger
 from ledger.config import REPO_ROOT
-from ledger.errors import ValidationFailed
+from ledger.errors import LedgerError, ValidationFailed, redact
+from ledger.logs import header
 from ledger.manifest import Manifest
 
 #: (blocks scanned, total blocks, events so far, phase)
@@ -59,8 +60,7 @@ def run_audit(
     opts = options or AuditOptions()
     started = time.monotonic()
     out = Collector()
-    rpc = Rpc(ledger)
-    rpc.addresses = {n: d.address for n, d in manifest.contracts.items()}
+    reads = Reads(ledger, {n: d.address for n, d in manifest.contracts.items()})
     say = progress or (lambda *_: None)
     phases: dict[str, float] = {}
     mark = [time.monotonic()]
@@ -70,30 +70,30 @@ def run_audit(
         phases[name] = round(phases.get(name, 0.0) + now - mark[0], 4)
         mark[0] = now
 
-    chain_id = int(rpc.one("eth_chainId", []), 16)
-    genesis = rpc.one("eth_getBlockByNumber", ["0x0", False])
-    node_head = int(rpc.one("eth_blockNumber", []), 16)
+    chain_id = int(reads.rpc("eth_chainId", []), 16)
+    genesis = header(reads, 0)
+    node_head = int(reads.rpc("eth_blockNumber", []), 16)
     head = opts.to_block if opts.to_block is not None else node_head
     if head > node_head:
         raise ValidationFailed("to_block", f"{head} is beyond the chain's head {node_head}")
-    head_hash = block_hash(rpc, head) or ""
+    head_hash = block_hash(reads, head) or ""
     out.expect(
         "chain.identity",
-        chain_id == manifest.chain_id and genesis and genesis["hash"] == manifest.genesis_hash,
+        chain_id == manifest.chain_id and genesis is not None and genesis.hash == manifest.genesis_hash.lower(),
         "this is not the manifest's chain",
         chain_id=chain_id,
         manifest_chain_id=manifest.chain_id,
-        genesis_hash=genesis and genesis["hash"],
+        genesis_hash=genesis and genesis.hash,
         manifest_genesis_hash=manifest.genesis_hash,
     )
 
-    check_checkpoints(rpc, opts.expect_blocks, node_head, out)
-    nodes = compare_nodes(rpc, ledger.provider.urls, head, head_hash, out, ledger.confirmations)
+    check_checkpoints(reads, opts.expect_blocks, node_head, out)
+    nodes = compare_nodes(reads, ledger.provider.urls, head, head_hash, out, ledger.confirmations)
     phase("connect")
 
     # 1. code
     say(0, 1, 0, "code")
-    contracts = code_rule.check_code(rpc, manifest, out, head, root=opts.source_root, recompile=opts.recompile)
+    contracts = code_rule.check_code(reads, manifest, out, head, root=opts.source_root, recompile=opts.recompile)
     phase("code")
     if (opts.source_root / "contracts").is_dir():
         code_rule.check_sources(out, opts.source_root)
@@ -104,7 +104,7 @@ def run_audit(
     total = head - start + 1
     scan_t0 = time.monotonic()
     view: ChainView = scan(
-        rpc,
+        reads,
         {n: d.address for n, d in manifest.contracts.items()},
         start,
         head,
@@ -122,7 +122,7 @@ def run_audit(
     token_name: str | None = None
     if fund is not None:
         fund_events = [e for e in view.events if e.contract == "CoGovFund" and e.name == "FundDeployed"]
-        token = fund_events[0].args["token"].lower() if fund_events else None
+        token = str(fund_events[0].args["token"]).lower() if fund_events else None
         token_name = next((n for n, d in manifest.contracts.items() if d.address.lower() == token), None)
     counts: Counter[str] = Counter()
     for i, e in enumerate(view.events):
@@ -149,12 +149,12 @@ def run_audit(
         if replay is None:
             continue
         checks = replay.checks(head_time)
-        checks.compare(rpc.calls(checks.calls(), head), out, head)
+        checks.compare(reads.calls(checks.calls(), head), out, head)
     phase("state")
 
     # 3. fund balance: real balanceOf at every block where the fund's money moved
     if fund is not None and token_name is not None:
-        _check_balances(rpc, fund, token_name, manifest, out, head)
+        _check_balances(reads, fund, token_name, manifest, out, head)
     elif fund is not None:
         fund.out.check("fund.balance-invariant")
     phase("balances")
@@ -190,7 +190,7 @@ def run_audit(
         ok=errors == 0,
         rpc_url=redact(ledger.url),
         chain_id=chain_id,
-        genesis_hash=genesis["hash"] if genesis else "",
+        genesis_hash=genesis.hash if genesis else "",
         head_block=head,
         head_hash=head_hash,
         compiler={
@@ -218,7 +218,7 @@ def run_audit(
             "info": sum(1 for f in out.findings if f.severity == Severity.INFO),
             "checks": sum(out.checked.values()),
             "events_by_type": dict(sorted(counts.items())),
-            "rpc_requests": rpc.requests,
+            "rpc_requests": reads.requests,
             "documents": doc_stats,
             "index": index_stats,
             "fund": _fund_summary(fund),
@@ -241,7 +241,9 @@ def _artifact_compiler(name: str | None) -> str | None:
     return str(artifacts.load(name)["compiler"]["version"]) if name else None
 
 
-def _check_balances(rpc: Rpc, fund: FundReplay, token_name: str, manifest: Manifest, out: Collector, head: int) -> None:
+def _check_balances(
+    reads: Reads, fund: FundReplay, token_name: str, manifest: Manifest, out: Collector, head: int
+) -> None:
     """``balanceOf(fund)`` at every block where the fund's money moved, and at the head, against
     the balance replayed from the token's Transfer events. Every such block is read (one
     batched view call each, as many as the fund's money events at most): no sample, so the
@@ -250,12 +252,12 @@ def _check_balances(rpc: Rpc, fund: FundReplay, token_name: str, manifest: Manif
     expect[head] = fund.token_balance  # no Transfer touched the fund after its last changed block
     blocks = sorted(expect)
     fund_address = manifest.contracts["CoGovFund"].address
-    answers = rpc.calls([Call(token_name, "balanceOf", (fund_address,)) for _ in blocks], blocks)
+    answers = reads.calls([Call(token_name, "balanceOf", (fund_address,)) for _ in blocks], blocks)
     for block, got in zip(blocks, answers, strict=True):
         replayed = expect[block]
         out.expect(
             "fund.balance-invariant",
-            not isinstance(got, RpcFailed) and int(got) == replayed,
+            not isinstance(got, LedgerError) and int(got) == replayed,
             f"at block {block} balanceOf(fund) is {got}, the token's Transfer events give {replayed}",
             contract=token_name,
             block=block,
@@ -268,11 +270,9 @@ def _check_balances(rpc: Rpc, fund: FundReplay, token_name: str, manifest: Manif
 def _index(ledger: Ledger, manifest: Manifest, db: str, view: ChainView, out: Collector) -> dict[str, int | None]:
     from ledger.index import Indexer
 
-    idx = Indexer(
-        ledger.w3, {n: d.address for n, d in manifest.contracts.items()}, db, start_block=manifest.start_block
-    )
+    idx = Indexer(ledger, {n: d.address for n, d in manifest.contracts.items()}, db, start_block=manifest.start_block)
     try:
-        rows = list(idx.iter_events(to_block=view.to_block))
+        rows = list(idx.iter_rows(to_block=view.to_block))
         last = idx.last_block()
         kept = list(idx.kept_blocks())
     finally:

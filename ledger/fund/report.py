@@ -3,8 +3,8 @@
 Both are pure functions of the fund's events (the tracing rule is :mod:`ledger.fund_trace`),
 plus names from the membership registry and texts from the document store. The events come
 from the chain (:func:`events_from_chain`, what the CLI uses) or from the event index
-(:func:`events_from_index`, what the API uses); either way they are normalised to the same
-dicts, so the CLI and the API give byte-identical answers for the same chain.
+(:func:`events_from_index`, what the API uses); either way they are the same events
+(:class:`~ledger.events.Event`), so the CLI and the API give byte-identical answers for the same chain.
 
 The export (:func:`export_rows`) has one row per money movement, oldest first, in the
 columns of :data:`EXPORT_COLUMNS`, the shape accountants and Open Collective users import:
@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.abi import hex_text
 from ledger.client import Ledger
+from ledger.events import Event, read_events
 from ledger.fund import GENERAL_POOL, NAME, format_amount
 from ledger.fund_trace import FundTrace, trace_fund
 from ledger.index import Indexer
@@ -65,77 +67,25 @@ EXPORT_COLUMNS = (
     "log_index",
 )
 
-Event = dict[str, Any]
-
-
 # ------------------------------------------------------------------ event sources
 
 
-def _hex(v: Any) -> str:
-    if isinstance(v, bytes | bytearray):
-        return "0x" + bytes(v).hex()
-    return str(v)
-
-
-def _normalise(name: str, args: Mapping[str, Any], block: int, block_time: int, tx: str, log_index: int) -> Event:
-    out: dict[str, Any] = {}
-    for k, v in args.items():
-        out[k] = _hex(v) if isinstance(v, bytes | bytearray) else v
-    return {
-        "event": name,
-        "args": out,
-        "blockNumber": int(block),
-        "blockTime": int(block_time),
-        "transactionHash": str(tx),
-        "logIndex": int(log_index),
-    }
-
-
 def events_from_chain(ledger: Ledger, names: Iterable[str] = FUND_EVENTS, chunk: int = 10_000) -> list[Event]:
-    """The fund's events, read with ``eth_getLogs`` from the deployment block (no index needed)."""
+    """The fund's events read from the chain by the log scanner, from the deployment block (no
+    index needed), with their block times; ranges of at most ``chunk`` blocks."""
     assert ledger.manifest is not None
-    wanted = set(names)
-    address = ledger.manifest.address(NAME)
     start = ledger.manifest.contracts[NAME].block_number
-    head = ledger.block_number()
-    decoded = []
-    for frm in range(start, head + 1, chunk):
-        to = min(head, frm + chunk - 1)
-        logs = ledger.rpc("eth_getLogs", [{"address": address, "fromBlock": hex(frm), "toBlock": hex(to)}])
-        decoded += [e for e in ledger.decode_logs(logs) if e.name in wanted]
-    times: dict[int, int] = {}
-    for e in decoded:
-        if e.block_number not in times:
-            blk = ledger.rpc("eth_getBlockByNumber", [hex(e.block_number), False])
-            times[e.block_number] = int(blk["timestamp"], 16)
-    events = [_normalise(e.name, e.args, e.block_number, times[e.block_number], e.tx_hash, e.log_index)
-              for e in decoded]
-    events.sort(key=lambda ev: (ev["blockNumber"], ev["logIndex"]))
-    return events
+    contracts = {NAME: ledger.manifest.address(NAME)}
+    return read_events(ledger, contracts, start, ledger.block_number(), set(names), max_blocks=chunk)
 
 
 def events_from_index(index: Indexer, names: Iterable[str] = FUND_EVENTS, page: int = 10_000) -> list[Event]:
-    """The fund's events from the event index (``ledger.index.Indexer``), in chain order."""
+    """The fund's events from the event index, in chain order."""
     events: list[Event] = []
     for name in names:
-        offset = 0
-        while True:
-            rows = index.events(NAME, name, limit=page, offset=offset, order="asc")
-            for r in rows:
-                args = {k: _plain(v) for k, v in r.args.items()}
-                events.append(_normalise(r.event, args, r.block_number, r.block_time, r.tx_hash, r.log_index))
-            if len(rows) < page:
-                break
-            offset += page
-    events.sort(key=lambda ev: (ev["blockNumber"], ev["logIndex"]))
+        events += index.iter_events(page, NAME, name)
+    events.sort(key=lambda ev: (ev.block_number, ev.log_index))
     return events
-
-
-def _plain(v: Any) -> Any:
-    """Index JSON (integers as decimal strings) to Python values (hex strings stay strings)."""
-    if isinstance(v, str) and v.isdigit():
-        return int(v)
-    return v
 
 
 # ------------------------------------------------------------------ names and titles
@@ -180,9 +130,9 @@ def project_titles(events: Iterable[Event], labels: Labels) -> dict[int, str]:
     """Project id → title (from the document store; the title hash if the text is unknown)."""
     out: dict[int, str] = {}
     for ev in events:
-        if ev["event"] == "ProjectProposed":
-            h = str(ev["args"]["titleHash"]).lower()
-            out[int(ev["args"]["projectId"])] = labels.text(h) or h
+        if ev.name == "ProjectProposed":
+            h = hex_text(ev.args["titleHash"])
+            out[int(ev.args["projectId"])] = labels.text(h) or h
     return out
 
 
@@ -338,8 +288,8 @@ def export_rows(
         out = type_ == "payout" or type_ == "refund"
         zero = int(doc, 16) == 0 if doc else True
         return ExportRow(
-            date=date(ev["blockTime"]),
-            timestamp=ev["blockTime"],
+            date=date(ev.block_time),
+            timestamp=ev.block_time,
             type=type_,
             direction="out" if out else "in",
             amount=format_amount(amount, decimals),
@@ -356,25 +306,25 @@ def export_rows(
             milestone_index=milestone,
             document_hash="" if zero else doc,
             description="" if zero else (labels.text(doc.lower()) or ""),
-            tx_hash=ev["transactionHash"],
-            block_number=ev["blockNumber"],
-            log_index=ev["logIndex"],
+            tx_hash=ev.tx_hash,
+            block_number=ev.block_number,
+            log_index=ev.log_index,
         )
 
     for ev in events:
-        a = ev["args"]
-        name = ev["event"]
+        a = ev.args
+        name = ev.name
         if name == "ContributionReceived":
             rid = int(a["receiptId"])
-            memos[rid] = str(a["memoHash"])
+            memos[rid] = hex_text(a["memoHash"])
             if "contribution" in want:
                 rows.append(row(ev, "contribution", int(a["amount"]), int(a["memberId"]), str(a["contributor"]),
-                                int(a["projectId"]), rid, None, None, str(a["memoHash"])))
+                                int(a["projectId"]), rid, None, None, memos[rid]))
         elif name == "PayoutMade" and "payout" in want:
             acct = str(a["beneficiary"])
             who = labels.account(acct)
             rows.append(row(ev, "payout", int(a["amount"]), who[0] if who else 0, acct, int(a["projectId"]),
-                            None, int(a["payoutId"]), int(a["milestoneIndex"]), str(a["invoiceHash"])))
+                            None, int(a["payoutId"]), int(a["milestoneIndex"]), hex_text(a["invoiceHash"])))
         elif name == "RefundClaimed" and "refund" in want:
             rid = int(a["receiptId"])
             rows.append(row(ev, "refund", int(a["amount"]), int(a["memberId"]), str(a["to"]), int(a["projectId"]),

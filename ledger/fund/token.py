@@ -16,7 +16,6 @@ from eth_utils import to_checksum_address
 from ledger.client import ContractCall, Ledger, TxReceipt
 from ledger.errors import NotDeployed
 from ledger.keys import Signer
-from ledger.membership import views
 
 CREDIT = "CommunityCredit"
 
@@ -40,9 +39,9 @@ class Token:
             known = _token_constants.setdefault(self.ledger, {})
             key = (self.address, fn)
             if key not in known:
-                known[key] = views(self.ledger, [(CREDIT, fn, (), self.address)])[0]
+                known[key] = self.ledger.views([(CREDIT, fn, (), self.address)])[0]
             return known[key]
-        return views(self.ledger, [(CREDIT, fn, args, self.address)])[0]
+        return self.ledger.views([(CREDIT, fn, args, self.address)])[0]
 
     def _prepare(self, fn: str, *args: Any) -> ContractCall:
         return self.ledger.prepare(CREDIT, fn, *args, address=self.address)

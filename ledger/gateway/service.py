@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from eth_utils import keccak, to_checksum_address
 
-from ledger.client import Ledger, TxReceipt
+from ledger.client import Ledger, TxReceipt, View
 from ledger.data_sharing import NAME as DS_NAME
 from ledger.data_sharing import (
     Classification,
@@ -58,7 +58,7 @@ from ledger.gateway.refusals import Refusal, RefusalRecorder
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
 from ledger.keys import Signer
 from ledger.membership import NAME as REG_NAME
-from ledger.membership import Member, Registry, View, _account_info, _member, views
+from ledger.membership import Member, Registry, account_info_from_view, member_from_view
 
 log = logging.getLogger("ledger.gateway")
 
@@ -321,14 +321,14 @@ class Gateway:
             reads["allowed"] = (DS_NAME, "isAccessAllowed", (grant_id, account))
             reads["grant"] = (DS_NAME, "getGrant", (grant_id,))
         try:
-            got = dict(zip(reads, views(self.ledger, list(reads.values())), strict=True))
+            got = dict(zip(reads, self.ledger.views(list(reads.values())), strict=True))
         except ContractReverted as exc:
             if exc.error_name != "DataUnknownGrant" or not wanted_grant:
                 raise  # DataUnknownDataset -> 404
             del reads["grant"]  # a grant id beyond the count: refused below
-            got = dict(zip(reads, views(self.ledger, list(reads.values())), strict=True))
+            got = dict(zip(reads, self.ledger.views(list(reads.values())), strict=True))
         ds = _dataset(got["dataset"])
-        info = _account_info(got["account"])
+        info = account_info_from_view(got["account"])
         grant_count = int(got["grants"])
         allowed = bool(got.get("allowed", False))
         if info.member_id:
@@ -380,9 +380,8 @@ class Gateway:
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
         # Its data key as of this request (a council may replace it at any block).
-        grantee = (
-            _member(got["member"]) if guess == caller_id and "member" in got else self.registry.member(caller_id)
-        )
+        known = guess == caller_id and "member" in got
+        grantee = member_from_view(got["member"]) if known else self.registry.member(caller_id)
         if grantee.data_key is None:
             raise Conflict(
                 f"member {grantee.id} has no registered X25519 data key: generate one with "

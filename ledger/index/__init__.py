@@ -2,14 +2,15 @@
 
 The API reads it; the auditor rebuilds it and compares it with the chain.
 
-    indexer = Indexer(w3, {"MembershipRegistry": address}, "var/index.sqlite")
+    indexer = Indexer(ledger, {"MembershipRegistry": address}, "var/index.sqlite")
     indexer.sync()                      # or Follower(indexer).start(): sync in a thread, round after round
-    rows = indexer.events("MembershipRegistry", "MemberAdmitted", args={"memberId": 4})
+    events = indexer.events("MembershipRegistry", "MemberAdmitted", args={"memberId": 4})
 """
 
-from ledger.index.codec import UNKNOWN_EVENT, canonical_json
+from ledger.abi import UNKNOWN_EVENT, canonical_json
+from ledger.errors import IndexChainMismatch
 from ledger.index.follower import Follower
-from ledger.index.indexer import IndexChainMismatch, Indexer
+from ledger.index.indexer import Indexer
 from ledger.index.rows import EventRow, IndexHealth, SyncProgress, SyncResult
 from ledger.index.schema import SCHEMA_VERSION
 

@@ -6,7 +6,7 @@
     ``address`` are ``0x`` + lowercase hex, and CHECK constraints refuse any other
     spelling: one transaction has one spelling, so the unique key cannot be passed
     by the same hash in upper case. ``args`` is canonical JSON text (see
-    :mod:`ledger.index.codec`), ``block_time`` is the block's Unix timestamp.
+    :mod:`ledger.abi.event_codec`), ``block_time`` is the block's Unix timestamp.
 ``blocks``
     Hashes of indexed blocks kept for reorg detection: every block that holds one
     of our events and the last block of every batch, pruned to the last

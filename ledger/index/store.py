@@ -147,3 +147,33 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+#: The columns of an events row, in the order :func:`insert_events` takes them.
+EVENT_COLUMNS = (
+    "block_number",
+    "block_hash",
+    "block_time",
+    "tx_hash",
+    "tx_index",
+    "log_index",
+    "contract",
+    "address",
+    "event",
+    "args",
+)
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def insert_events(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """One executemany of plain tuples (the driver's own bulk path, no per-row SQLAlchemy
+    parameter processing); SQLAlchemy's insert for drivers of another paramstyle."""
+    mark = _PLACEHOLDERS.get(str(conn.dialect.paramstyle))
+    if mark is None:
+        conn.execute(sa.insert(schema.events), [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in rows])
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})",
+        rows,
+    )

@@ -39,7 +39,7 @@ from typing import Any
 from eth_keys.datatypes import PrivateKey
 from eth_utils import to_checksum_address
 
-from ledger.chain import free_port, pid_alive, port_open, rpc
+from ledger.chain import block_at, free_port, head_at, pid_alive, port_open, rpc
 from ledger.errors import ChainUnavailable, ConfigError, NetworkError
 from ledger.keys import Keystore, Signer
 from ledger.network.config import NetworkConfig
@@ -436,12 +436,12 @@ class CliqueNetwork:
         """Until node ``which`` holds the block the others had when called (same hash)."""
         spec = self.node(which)
         ref = next(s for s in self.running() if s.name != spec.name)
-        block = rpc(ref.url, "eth_getBlockByNumber", ["latest", False])
+        block = head_at(ref.url)
         target, want = int(block["number"], 16), block["hash"]
 
         def caught_up() -> bool:
-            blk = rpc(spec.url, "eth_getBlockByNumber", [hex(target), False])
-            return bool(blk) and blk["hash"] == want
+            blk = block_at(spec.url, target)
+            return blk is not None and blk["hash"] == want
 
         _wait(caught_up, timeout, f"{spec.name} did not reach block {target} within {timeout:.0f}s")
         return target
@@ -449,7 +449,7 @@ class CliqueNetwork:
     def node_status(self, spec: NodeSpec) -> NodeStatus:
         pid = self.pid(spec)
         try:
-            head = rpc(spec.url, "eth_getBlockByNumber", ["latest", False])
+            head = head_at(spec.url)
             signers = [to_checksum_address(a) for a in rpc(spec.url, "clique_getSigners")]
             return NodeStatus(
                 name=spec.name,

@@ -20,8 +20,8 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import Wei
 
 from ledger import artifacts
+from ledger.abi import decode_revert, revert_data_from_exception
 from ledger.errors import ContractReverted
-from ledger.reverts import decode_revert, revert_data_from_exception
 
 GAS = 8_000_000
 

@@ -14,7 +14,7 @@ from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, Trans
 from ledger.rpc import RpcClient, RpcError, revert_from
 
 if TYPE_CHECKING:
-    from ledger.client import DecodedEvent
+    from ledger.events import Event
 
 log = logging.getLogger("ledger.tx.receipts")
 
@@ -28,23 +28,23 @@ class TxReceipt:
     block_hash: str
     gas_used: int
     status: int
-    events: tuple[DecodedEvent, ...] = field(default_factory=tuple)
+    events: tuple[Event, ...] = field(default_factory=tuple)
     contract_address: str | None = None
 
-    def event(self, name: str) -> DecodedEvent:
+    def event(self, name: str) -> Event:
         for e in self.events:
             if e.name == name:
                 return e
         raise LookupError(f"transaction {self.tx_hash} emitted no {name} event")
 
-    def events_named(self, name: str) -> list[DecodedEvent]:
+    def events_named(self, name: str) -> list[Event]:
         return [e for e in self.events if e.name == name]
 
 
 class LogDecoder(Protocol):
     """Decodes the logs of a receipt into the events of our contracts (the ledger does)."""
 
-    def decode_logs(self, logs: list[dict[str, Any]]) -> list[DecodedEvent]: ...
+    def decode_logs(self, logs: list[dict[str, Any]]) -> list[Event]: ...
 
 
 class Receipts:
@@ -131,7 +131,7 @@ class Receipts:
             ),
         )
 
-    def decode(self, logs: list[dict[str, Any]]) -> list[DecodedEvent]:
+    def decode(self, logs: list[dict[str, Any]]) -> list[Event]:
         return self._decoder.decode_logs(logs)
 
     def explain_failure(self, tx_hash: str, receipt: dict[str, Any], tx: dict[str, Any] | None) -> LedgerError:

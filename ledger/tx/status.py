@@ -10,7 +10,7 @@ from ledger.rpc import RpcClient
 from ledger.tx.receipts import Receipts
 
 if TYPE_CHECKING:
-    from ledger.client import DecodedEvent
+    from ledger.events import Event
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class TxStatus:
     confirmations: int = 0
     required_confirmations: int = 1
     gas_used: int | None = None
-    events: tuple[DecodedEvent, ...] = ()
+    events: tuple[Event, ...] = ()
     error: LedgerError | None = None
 
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from ledger.events import Event
 from tests.api.conftest import Api, make_settings
 from tests.api.test_fund_support import contributions_with_memo, mint
 from tests.conftest import Deployment
@@ -28,7 +29,7 @@ def _contribute(c: TestClient | httpx.Client, api: Api, memo: str, **headers: st
                   json={"amount": 3, "memo": memo})
 
 
-def _receipts_with(deployment: Deployment, api: Api, memo: str) -> list[dict[str, Any]]:
+def _receipts_with(deployment: Deployment, api: Api, memo: str) -> list[Event]:
     return contributions_with_memo(deployment, api.settings.service_db_url, memo)
 
 
@@ -99,7 +100,7 @@ def test_async_retry_with_the_same_idempotency_key_returns_the_same_202_and_send
     # after it was mined, and without the preference: still the first answer, never a second transaction
     third = _contribute(client, api, memo, **key)
     assert third.status_code == 202 and third.json() == first.json()
-    assert [e["transactionHash"] for e in _receipts_with(deployment, api, memo)] == [tx_hash]
+    assert [e.tx_hash for e in _receipts_with(deployment, api, memo)] == [tx_hash]
 
 
 def test_tx_status_refusals(client: TestClient, api: Api) -> None:

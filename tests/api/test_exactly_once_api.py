@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.idempotency import IdempotencyStore, Start, fingerprint
-from ledger.client import ContractCall, DecodedEvent, Ledger, TxReceipt
+from ledger.client import ContractCall, Ledger, TxReceipt
 from ledger.errors import ChainUnavailable
+from ledger.events import Event
 from ledger.fund import Fund
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_fund_support import mint
@@ -44,7 +45,7 @@ def _service_losing_an_answer(api: Api, deployment: Deployment, mode: str) -> It
         yield http, lossy
 
 
-def _since(led: Ledger, contract: str, name: str, block: int) -> list[DecodedEvent]:
+def _since(led: Ledger, contract: str, name: str, block: int) -> list[Event]:
     return [e for e in chain_events(led, contract, name) if e.block_number >= block]
 
 

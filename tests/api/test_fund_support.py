@@ -9,9 +9,10 @@ tests expect them (time moves by seconds, not by the session fund's hour).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from ledger.abi import hex_text
 from ledger.client import Ledger
+from ledger.events import Event
 from ledger.fund import Credit
 from ledger.fund_docs import DocStore, doc_hash
 from ledger.keys import Signer
@@ -61,14 +62,14 @@ def mint(led: Ledger, treasurer: Signer, to: str, amount: int) -> None:
     Credit(led).mint(treasurer, to, amount, doc_hash(f"test deposit {secrets.token_hex(8)} #{_minted['n']}"))
 
 
-def contributions_with_memo(deployment: Deployment, service_db_url: str, memo: str) -> list[dict[str, Any]]:
+def contributions_with_memo(deployment: Deployment, service_db_url: str, memo: str) -> list[Event]:
     """The ``ContributionReceived`` events (from the chain's logs) whose memo commitment is one the
     service keeps for ``memo``: memos are salted, so their text alone no longer finds them."""
     from ledger.fund.report import events_from_chain
 
     hashes = set(DocStore.open(service_db_url).hashes_of("memo", memo))
     return [e for e in events_from_chain(deployment.ledger(), ["ContributionReceived"])
-            if str(e["args"]["memoHash"]).lower() in hashes]
+            if hex_text(e.args["memoHash"]) in hashes]
 
 
 def move_time(led: Ledger, seconds: int) -> None:

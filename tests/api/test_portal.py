@@ -23,6 +23,7 @@ from api.portal.routes import money, page_cache
 from api.routers._index_reads import AnswerCache
 from api.settings import Settings
 from ledger.errors import IndexUnavailable
+from ledger.events import Event
 from ledger.fund_docs import open_store
 from ledger.index import EventRow
 
@@ -39,7 +40,7 @@ def h(text: str) -> bytes:
 
 
 class FakeIndex:
-    """Just enough of ledger.index.Indexer: events in chain order, decode_args, contracts, last_block, version."""
+    """Just enough of ledger.index.Indexer: events in chain order, contracts, last_block, version."""
 
     contracts: ClassVar[dict[str, str]] = {
         "MembershipRegistry": "0x" + "aa" * 20, "DataSharing": "0x" + "bb" * 20, "CoGovFund": "0x" + "cc" * 20}
@@ -55,7 +56,7 @@ class FakeIndex:
 
     def events(self, contract: str | None = None, event: str | None = None, *, tx_hash: str | None = None,
                args: dict[str, Any] | None = None, limit: int = 100, offset: int = 0, order: str = "asc",
-               **_: Any) -> list[EventRow]:
+               **_: Any) -> list[Event]:
         if self.broken:
             raise IndexUnavailable("index lost")
         rows = [r for r in self.rows if (contract is None or r.contract == contract)
@@ -63,17 +64,14 @@ class FakeIndex:
                 and all(str(r.args.get(k)).lower() == str(v).lower() for k, v in (args or {}).items())]
         if order == "desc":
             rows.reverse()
-        return rows[offset:offset + limit]
+        return [_event(r) for r in rows[offset:offset + limit]]
 
     def iter_events(self, page: int = 5000, contract: str | None = None, event: str | None = None,
-                    **kw: Any) -> list[EventRow]:
+                    **kw: Any) -> list[Event]:
         return self.events(contract, event, limit=len(self.rows) + 1, **kw)
 
     def count_events(self, contract: str | None = None, event: str | None = None, **kw: Any) -> int:
         return len(self.events(contract, event, limit=len(self.rows) + 1, **kw))
-
-    def decode_args(self, row: EventRow) -> dict[str, Any]:
-        return dict(row.args)
 
     def last_block(self) -> int:
         return self.rows[-1].block_number if self.rows else 0
@@ -82,6 +80,11 @@ class FakeIndex:
         if self.broken:
             raise IndexUnavailable("index lost")
         return (self.last_block(), f"0x{len(self.rows):064x}") if self.rows else None
+
+
+def _event(r: EventRow) -> Event:
+    return Event(contract=r.contract, name=r.event, args=r.args, block_number=r.block_number, block_hash=r.block_hash,
+                 tx_hash=r.tx_hash, log_index=r.log_index, time=r.block_time, address=r.address, tx_index=r.tx_index)
 
 
 def scenario() -> list[tuple[str, str, dict[str, Any]]]:
@@ -305,7 +308,7 @@ def test_pages_are_kept_until_the_index_moves_on(tmp_path: Path) -> None:
         calls = {"n": 0}
         real = index.iter_events
 
-        def counting(*a: Any, **kw: Any) -> list[EventRow]:
+        def counting(*a: Any, **kw: Any) -> list[Event]:
             calls["n"] += 1
             return real(*a, **kw)
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger import artifacts
+from ledger.abi import decode_revert, revert_data_from_exception
 from ledger.fund_trace import trace_fund
-from ledger.reverts import decode_revert, revert_data_from_exception
 from tests.contracts.conftest import (
     CONTRIBUTOR_KIND,
     FUND_QUORUM,

@@ -16,7 +16,7 @@ from eth_utils import keccak
 from web3.contract import Contract
 
 from ledger import artifacts
-from ledger.reverts import _type_str, decode_revert, revert_data_from_exception
+from ledger.abi import abi_type, decode_revert, revert_data_from_exception
 from tests.contracts.conftest import (
     CHANGE,
     KIND,
@@ -47,7 +47,7 @@ def all_events(registry: Contract, receipt: Any) -> list[tuple[str, dict[str, An
     by_topic: dict[bytes, str] = {}
     for item in registry.abi:
         if item.get("type") == "event":
-            sig = f"{item['name']}({','.join(_type_str(i) for i in item['inputs'])})"
+            sig = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
             by_topic[keccak(text=sig)] = item["name"]
     out = []
     for log in receipt["logs"]:

@@ -46,7 +46,7 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     assert t.contributions == 8 and t.invariant_holds and t.balance == t.contributed - t.paid_out - t.refunded
 
     events = events_from_chain(led)
-    hashes = [a[k] for e in events for a in [e["args"]] for k in ("titleHash", "memoHash", "invoiceHash") if k in a]
+    hashes = [a[k] for e in events for a in [e.args] for k in ("titleHash", "memoHash", "invoiceHash") if k in a]
     labels = labels_for(led, docs.texts(hashes))
     gov = contributor_trace(events, ctx.member_ids["caizhengju"], labels, "CCR", 2)
     assert gov.member_name == "财政局" and gov.projects_funded == [parking.id]

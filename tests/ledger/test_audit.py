@@ -180,7 +180,7 @@ def test_clean_chain_audits_with_zero_findings(scenario: Scenario, tmp_path: Pat
 
     m = Manifest.load(scenario.d.manifest_path)
     db = f"sqlite:///{tmp_path / 'index.db'}"
-    idx = Indexer(scenario.led.w3, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
+    idx = Indexer(scenario.led, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
     idx.sync()
     idx.close()
     report = audit(scenario, documents=scenario.docs, batches=[scenario.batch_file], index_db=db)
@@ -243,7 +243,7 @@ def test_altered_index_rows_are_caught(scenario: Scenario, tmp_path: Path) -> No
     m = Manifest.load(scenario.d.manifest_path)
     path = tmp_path / "index.db"
     idx = Indexer(
-        scenario.led.w3, {n: c.address for n, c in m.contracts.items()}, f"sqlite:///{path}", start_block=m.start_block
+        scenario.led, {n: c.address for n, c in m.contracts.items()}, f"sqlite:///{path}", start_block=m.start_block
     )
     idx.sync()
     idx.close()
@@ -366,7 +366,7 @@ def _synced_index(scenario: Scenario, path: Path, to_block: int | None = None) -
 
     m = Manifest.load(scenario.d.manifest_path)
     db = f"sqlite:///{path}"
-    idx = Indexer(scenario.led.w3, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
+    idx = Indexer(scenario.led, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
     idx.sync(to_block=to_block)
     idx.close()
     return db

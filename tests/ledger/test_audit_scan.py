@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from ledger.audit.rpc import Rpc, RpcFailed
+from ledger.audit.events import scanner
+from ledger.errors import RpcError
 
 
-class FakeNode(Rpc):
+class FakeNode:
     """``per_block(n)`` logs in block n; refuses ranges wider than ``max_range`` blocks."""
 
     def __init__(self, per_block: Any, max_range: int | None = None) -> None:
@@ -19,13 +20,23 @@ class FakeNode(Rpc):
         self.max_range = max_range
         self.asked: list[tuple[int, int]] = []
 
-    def one(self, method: str, params: list[Any]) -> Any:
-        assert method == "eth_getLogs"
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        assert method == "eth_getLogs" and params is not None
         frm, to = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
         self.asked.append((frm, to))
         if self.max_range is not None and to - frm + 1 > self.max_range:
-            raise RpcFailed({"code": -32005, "message": "query returned more than 10000 results"})
+            raise RpcError("query returned more than 10000 results", None, -32005)
         return [{"blockNumber": hex(b), "i": i} for b in range(frm, to + 1) for i in range(self.per_block(b))]
+
+    def rpc_batch(self, calls: Any) -> list[Any]:
+        raise AssertionError("no batches: logs only")
+
+    def iter_logs(
+        self, addresses: list[str], frm: int, to: int, step: int, target: int = 10_000
+    ) -> list[tuple[int, int, list[Any]]]:
+        """The auditor's ranges of logs (``first block, last block, logs``)."""
+        ranges = scanner(self, addresses, step, target).scan(frm, to, with_headers=False)
+        return [(r.first, r.last, r.logs) for r in ranges]
 
 
 def _check_cover(node: FakeNode, got: list[tuple[int, int, list[Any]]], frm: int, to: int) -> None:
@@ -67,5 +78,5 @@ def test_a_refused_range_is_halved(max_range: int) -> None:
 
 def test_a_single_block_the_node_refuses_is_an_error() -> None:
     node = FakeNode(lambda b: 1, max_range=0)
-    with pytest.raises(RpcFailed):
+    with pytest.raises(RpcError):
         list(node.iter_logs(["0x"], 0, 10, step=100))

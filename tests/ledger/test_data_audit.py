@@ -15,10 +15,10 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger.audit import AuditOptions, run_audit
 from ledger.audit.collect import Collector
-from ledger.audit.events import Event
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.membership import Member, MembershipReplay
 from ledger.data_sharing import Classification, DataSharing
+from ledger.events import Event
 from ledger.manifest import Manifest
 from ledger.merkle import AccessRecord, MerkleTree, batch_document
 from ledger.roles import Role
@@ -112,7 +112,9 @@ class Chain:
     def emit(self, name: str, t: int, tx: str | None = None, **args: Any) -> None:
         self.block += 1
         tx = tx or "0x" + secrets.token_hex(32)
-        self.data.on_event(Event(self.block, "0x" + "00" * 32, t, tx, 0, self.block, "DataSharing", "0x", name, args))
+        self.data.on_event(Event(contract="DataSharing", name=name, args=args, block_number=self.block,
+                                 block_hash="0x" + "00" * 32, tx_hash=tx, log_index=self.block, time=t,
+                                 address="0x", tx_index=0))
 
     def rules(self) -> list[str]:
         return sorted(f.rule for f in self.out.findings)

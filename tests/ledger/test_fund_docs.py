@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from api.problems import status_of
-from ledger.client import ContractCall, DecodedEvent, Pending, TxReceipt
+from ledger.client import ContractCall, Pending, TxReceipt
 from ledger.commitment import commit
 from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
+from ledger.events import Event
 from ledger.fund_docs import KINDS, DocStore, Quota, doc_hash, documents, hex32
 from ledger.roles import Role
 
@@ -31,8 +32,8 @@ def store(tmp_path: Path, **kw: object) -> DocStore:
 
 
 def contribution(tx: str, memo_hash: bytes, status: int = 1, receipt_id: int = 9, member: int = 4) -> TxReceipt:
-    ev = DecodedEvent(contract="CoGovFund", name="ContributionReceived", address="0x" + "cc" * 20, log_index=0,
-                      block_number=7, tx_hash=tx,
+    ev = Event(contract="CoGovFund", name="ContributionReceived", address="0x" + "cc" * 20, log_index=0,
+               block_number=7, tx_hash=tx, block_hash="0x" + "00" * 32, time=None, tx_index=0,
                       args={"receiptId": receipt_id, "memberId": member, "contributor": "0x" + "11" * 20, "kind": 2,
                             "projectId": 0, "amount": 5, "memoHash": memo_hash})
     return TxReceipt(tx_hash=tx, block_number=7, block_hash="0x" + "00" * 32, gas_used=1, status=status, events=(ev,))

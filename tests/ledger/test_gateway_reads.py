@@ -7,7 +7,7 @@ import pytest
 from ledger.data_sharing import NAME as DS
 from ledger.errors import ContractReverted
 from ledger.membership import NAME as REG
-from ledger.membership import Registry, views
+from ledger.membership import Registry
 from tests.conftest import MEMBER_IDS, Deployment
 
 
@@ -15,11 +15,11 @@ def test_views_batch_decodes_as_call_and_raises_its_reverts(deployment: Deployme
     led = deployment.ledger()
     account = deployment.signers["dept_a"].address
     calls = [(REG, "accountInfo", (account,)), (REG, "getMember", (MEMBER_IDS["dept_a"],)), (DS, "grantCount", ())]
-    assert views(led, calls) == [led.call(n, f, *a) for n, f, a in calls]
-    assert views(led, calls[:1]) == [led.call(REG, "accountInfo", account)]
+    assert led.views(calls) == [led.call(n, f, *a) for n, f, a in calls]
+    assert led.views(calls[:1]) == [led.call(REG, "accountInfo", account)]
     info = Registry(led).account_info(account)
     assert info.member_id == MEMBER_IDS["dept_a"] and info.active
     assert not Registry(led).account_info("0x" + "11" * 20).active
     with pytest.raises(ContractReverted) as exc:  # the failing view raises exactly what Ledger.call would
-        views(led, [(DS, "grantCount", ()), (DS, "getDataset", (10**9,))])
+        led.views([(DS, "grantCount", ()), (DS, "getDataset", (10**9,))])
     assert exc.value.error_name == "DataUnknownDataset"

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 from web3._utils.events import get_event_data
+from web3.exceptions import ProviderConnectionError, Web3RPCError
 from web3.providers.base import JSONBaseProvider
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc import HTTPProvider
@@ -27,15 +29,65 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from api.problems import status_of
 from ledger import artifacts
-from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, ValidationFailed
+from ledger.abi import ContractSpec, EventSpec, canonical_json, decode_log_hex
+from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, RpcError, ValidationFailed
 from ledger.index import UNKNOWN_EVENT, Follower, IndexChainMismatch, Indexer, SyncProgress
-from ledger.index.codec import ContractSpec, EventSpec, canonical_json, decode_log_hex
 from tests.contracts.conftest import KIND, Chain, Council, roles_mask
 
 REGISTRY = "MembershipRegistry"
 
 
 # -- fixtures -------------------------------------------------------------------
+
+
+class Web3Node:
+    """A :class:`ledger.logs.Node` over any web3 provider: the in-process chain (eth-tester) or the
+    node in memory below. Bulk reads go straight to a JSON provider, without web3's formatting
+    (which costs more than the fetch for 100,000 logs); other providers answer through
+    web3's middleware (formatted values, which the scanner's consumers read too)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+
+    def _where(self) -> str:
+        provider = self.w3.provider
+        return str(getattr(provider, "endpoint_uri", None) or type(provider).__name__)
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        provider = self.w3.provider
+        try:
+            if not isinstance(provider, JSONBaseProvider):
+                return self.w3.manager.request_blocking(RPCEndpoint(method), list(params or []))
+            response = provider.make_request(RPCEndpoint(method), list(params or []))
+        except Web3RPCError as exc:
+            raise RpcError(str(exc.message or exc), None, 0) from exc
+        except (OSError, TimeoutError, ProviderConnectionError) as exc:
+            raise ChainUnavailable(self._where(), f"{method}: {exc}") from exc
+        error = response.get("error")
+        if error is not None:
+            err = error if isinstance(error, dict) else {"message": str(error)}
+            raise RpcError(str(err.get("message", err)), err.get("data"), int(err.get("code", 0)))
+        return response.get("result")
+
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        provider = self.w3.provider
+        if len(calls) > 1 and isinstance(provider, JSONBaseProvider):
+            try:
+                answers = provider.make_batch_request([(RPCEndpoint(m), p) for m, p in calls])
+                if isinstance(answers, list) and len(answers) == len(calls):
+                    return [a.get("result") if a.get("error") is None else None for a in answers]
+            except (OSError, TimeoutError, ProviderConnectionError) as exc:
+                raise ChainUnavailable(self._where(), f"batch of {len(calls)}: {exc}") from exc
+            except (Web3RPCError, NotImplementedError, ValueError, TypeError):
+                pass  # asked one by one below
+        out: list[Any] = []
+        for m, p in calls:
+            try:
+                out.append(self.rpc(m, p))
+            except RpcError:
+                out.append(None)
+        return out
+
 
 
 def enode(n: int) -> str:
@@ -84,7 +136,7 @@ class Ledger:
             self.council.enact("AddNode", member, enode(self._n), "10.0.0.1", 30303)
 
     def indexer(self, db: Path | str, **kw: Any) -> Indexer:
-        return Indexer(self.w3, self.contracts, db, **kw)
+        return Indexer(Web3Node(self.w3), self.contracts, db, **kw)
 
 
 @pytest.fixture
@@ -93,7 +145,7 @@ def ledger() -> Ledger:
 
 
 def dump(ix: Indexer, with_id: bool = True) -> list[tuple[Any, ...]]:
-    rows = ix.events(limit=10_000)
+    rows = ix.rows(limit=10_000)
     return [
         (
             *((r.id,) if with_id else ()),
@@ -148,7 +200,7 @@ def test_sync_decodes_every_event_as_web3_does(ledger: Ledger, tmp_path: Path) -
     assert result.last_block == head and result.target == head and result.complete
     assert result.from_block == 0 and result.batches == -(-(head + 1) // 7)
     expected = web3_events(ledger)
-    rows = ix.events(limit=10_000)
+    rows = ix.rows(limit=10_000)
     assert result.events == len(expected) == len(rows) == ix.count() > 40
     for row, (tx, log_index, event, args) in zip(rows, expected, strict=True):
         assert (row.tx_hash, row.log_index, row.event) == (tx, log_index, event)
@@ -166,10 +218,10 @@ def test_args_are_canonical_json(ledger: Ledger, tmp_path: Path) -> None:
     ledger.activity(1)
     ix = ledger.indexer(tmp_path / "i.sqlite")
     ix.sync()
-    for row in ix.events(limit=10_000):
+    for row in ix.rows(limit=10_000):
         assert row.args_json == canonical_json(row.args)
         assert list(row.args) == sorted(row.args)
-    created = ix.events(REGISTRY, "ProposalCreated", limit=1)[0]
+    created = ix.rows(REGISTRY, "ProposalCreated", limit=1)[0]
     # ints are decimal strings
     assert created.args["proposalId"] == "1" and created.args["kind"] == "0"
     assert (
@@ -177,11 +229,11 @@ def test_args_are_canonical_json(ledger: Ledger, tmp_path: Path) -> None:
         and created.args["data"] == created.args["data"].lower()
     )
     assert created.args["proposer"] == ledger.seats[0]  # EIP-55
-    key = ix.events(REGISTRY, "DataKeySet", limit=1)[0]
+    key = ix.rows(REGISTRY, "DataKeySet", limit=1)[0]
     assert key.args["newKey"] == "0x" + "01" * 32 and key.args["oldKey"] == "0x" + "00" * 32
-    node = ix.events(REGISTRY, "NodeAdded", limit=1)[0]
+    node = ix.rows(REGISTRY, "NodeAdded", limit=1)[0]
     assert node.args["enodeId"] == enode(1) and node.args["port"] == "30303"
-    admitted = ix.events(REGISTRY, "MemberAdmitted", args={"name": "街道办"})
+    admitted = ix.rows(REGISTRY, "MemberAdmitted", args={"name": "街道办"})
     assert len(admitted) == 1 and admitted[0].args["memberId"] == "1"
 
 
@@ -261,7 +313,7 @@ def test_start_block_and_confirmations(ledger: Ledger, tmp_path: Path) -> None:
     result = ix.sync()
     assert result.from_block == ledger.deploy_block and result.last_block == head - 3
     assert ix.lag() == 3
-    assert max(r.block_number for r in ix.events(limit=10_000)) <= head - 3
+    assert max(r.block_number for r in ix.rows(limit=10_000)) <= head - 3
     assert ix.sync(to_block=head - 5).events == 0  # to_block below the indexed block: nothing
 
 
@@ -287,7 +339,7 @@ def test_a_real_fork_is_rolled_back_and_reindexed(
 
     assert result.reorg_ancestor is not None and result.reorg_ancestor <= fork_point
     assert result.removed_events > 0
-    names = [r.args["name"] for r in ix.events(REGISTRY, "MemberAdmitted")]
+    names = [r.args["name"] for r in ix.rows(REGISTRY, "MemberAdmitted")]
     assert not any(n.startswith("old") for n in names)
     assert sum(n.startswith("new") for n in names) == new_branch_members
     assert ix.last_block() == ledger.w3.eth.block_number != old_last
@@ -322,7 +374,7 @@ def test_an_index_of_another_chain_is_refused(ledger: Ledger, tmp_path: Path) ->
     ledger.indexer(db).sync()
     other = Ledger(extra_data=b"another city")
     assert other.w3.eth.get_block(0)["hash"] != ledger.w3.eth.get_block(0)["hash"]
-    ix = Indexer(other.w3, {REGISTRY: ledger.registry.address}, db)
+    ix = Indexer(Web3Node(other.w3), {REGISTRY: ledger.registry.address}, db)
     with pytest.raises(IndexChainMismatch) as info:
         ix.sync()
     assert isinstance(info.value, ChainMismatch) and status_of(info.value) == 503
@@ -340,13 +392,13 @@ def test_an_index_of_other_contracts_is_refused_until_rebuilt(
 ) -> None:
     db = tmp_path / "i.sqlite"
     ledger.indexer(db).sync()
-    moved = Indexer(ledger.w3, {REGISTRY: ledger.chain.accounts[5]}, db)
+    moved = Indexer(Web3Node(ledger.w3), {REGISTRY: ledger.chain.accounts[5]}, db)
     with pytest.raises(IndexUnavailable, match="other contracts"):
         moved.sync()
     assert not moved.health().ok
     moved.rebuild()
     assert moved.health().ok and moved.count() == 0
-    later = Indexer(ledger.w3, {REGISTRY: ledger.chain.accounts[5]}, db, start_block=3)
+    later = Indexer(Web3Node(ledger.w3), {REGISTRY: ledger.chain.accounts[5]}, db, start_block=3)
     with pytest.raises(IndexUnavailable, match="starts at block"):
         later.sync()
 
@@ -372,7 +424,7 @@ def test_a_lost_sqlite_file_is_reported_and_rebuild_restores_it(
     health = ix.health()
     assert not health.ok and health.reason and str(db) in health.reason
     with pytest.raises(IndexUnavailable):
-        ix.events()
+        ix.rows()
     with pytest.raises(IndexUnavailable):
         ix.count()
     with pytest.raises(IndexUnavailable):
@@ -408,7 +460,7 @@ def test_hashes_and_addresses_have_one_spelling(ledger: Ledger, tmp_path: Path) 
     db = tmp_path / "i.sqlite"
     ix = ledger.indexer(db)
     ix.sync()
-    rows = ix.events(limit=10_000)
+    rows = ix.rows(limit=10_000)
     assert rows and all(
         r.tx_hash == r.tx_hash.lower() and r.block_hash == r.block_hash.lower() and r.address == r.address.lower()
         for r in rows
@@ -449,7 +501,7 @@ def test_reads_need_only_the_database(ledger: Ledger, tmp_path: Path) -> None:
     db = tmp_path / "i.sqlite"
     ledger.indexer(db).sync()
     down = Indexer(
-        Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2})),
+        Web3Node(Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))),
         ledger.contracts,
         db,
     )
@@ -467,16 +519,16 @@ def test_queries_filter_order_and_page(ledger: Ledger, tmp_path: Path) -> None:
     ledger.activity(3)
     ix = ledger.indexer(tmp_path / "i.sqlite")
     ix.sync()
-    everything = ix.events(limit=10_000)
+    everything = ix.rows(limit=10_000)
 
-    admitted = ix.events(REGISTRY, "MemberAdmitted")
+    admitted = ix.rows(REGISTRY, "MemberAdmitted")
     assert [r.args["memberId"] for r in admitted] == ["1", "2", "3", "4", "5", "6"]
     assert ix.count_events(event="MemberAdmitted") == 6
-    assert ix.events(REGISTRY, "MemberAdmitted", args={"memberId": 5})[0].args["name"] == "m2"
+    assert ix.rows(REGISTRY, "MemberAdmitted", args={"memberId": 5})[0].args["name"] == "m2"
     assert ix.count_events(event="MemberAdmitted", args={"memberId": "5"}) == 1
     account = admitted[4].args["account"]
     for spelling in (account, account.lower(), bytes.fromhex(account[2:])):
-        assert [r.id for r in ix.events(event="MemberAdmitted", args={"account": spelling})] == [
+        assert [r.id for r in ix.rows(event="MemberAdmitted", args={"account": spelling})] == [
             admitted[4].id
         ]
     # without an event name the value is still canonicalised
@@ -488,24 +540,24 @@ def test_queries_filter_order_and_page(ledger: Ledger, tmp_path: Path) -> None:
     assert ix.count_events(event="MemberAdmitted", args={"memberId": 99}) == 0
 
     mid = everything[len(everything) // 2].block_number
-    ranged = ix.events(from_block=mid, to_block=mid + 2, limit=10_000)
+    ranged = ix.rows(from_block=mid, to_block=mid + 2, limit=10_000)
     assert ranged == [r for r in everything if mid <= r.block_number <= mid + 2]
     assert ix.count_events(from_block=mid, to_block=mid + 2) == len(ranged)
 
-    desc = ix.events(order="desc", limit=10_000)
+    desc = ix.rows(order="desc", limit=10_000)
     assert desc == list(reversed(everything))
-    page = ix.events(limit=5, offset=3)
+    page = ix.rows(limit=5, offset=3)
     assert page == everything[3:8]
     tx = everything[-1].tx_hash
-    assert ix.events(tx_hash=tx.upper().replace("0X", "0x")) == [
+    assert ix.rows(tx_hash=tx.upper().replace("0X", "0x")) == [
         r for r in everything if r.tx_hash == tx
     ]
-    assert list(ix.iter_events(page=7)) == everything
-    assert ix.events("NoSuchContract") == [] and ix.count_events(event="Nope") == 0
+    assert list(ix.iter_rows(page=7)) == everything
+    assert ix.rows("NoSuchContract") == [] and ix.count_events(event="Nope") == 0
 
     # any_of: several events, each with its own argument filters, in one ordered query
     pairs = [("MemberAdmitted", {"memberId": 5}), ("DataKeySet", {"memberId": 4})]
-    both = ix.events(REGISTRY, any_of=pairs, order="desc")
+    both = ix.rows(REGISTRY, any_of=pairs, order="desc")
     assert both == [
         r for r in desc
         if (r.event, r.args.get("memberId")) in (("MemberAdmitted", "5"), ("DataKeySet", "4"))
@@ -513,13 +565,13 @@ def test_queries_filter_order_and_page(ledger: Ledger, tmp_path: Path) -> None:
     assert len(both) == 2 == ix.count_events(REGISTRY, any_of=pairs)
     # block-time bounds, and key-paged iteration with filters
     t = everything[len(everything) // 2].block_time
-    assert ix.events(from_time=t, limit=10_000) == [r for r in everything if r.block_time >= t]
+    assert ix.rows(from_time=t, limit=10_000) == [r for r in everything if r.block_time >= t]
     assert ix.count_events(to_time=t) == len([r for r in everything if r.block_time <= t])
-    assert list(ix.iter_events(2, REGISTRY, "MemberAdmitted")) == ix.events(
+    assert list(ix.iter_rows(2, REGISTRY, "MemberAdmitted")) == ix.rows(
         REGISTRY, "MemberAdmitted"
     )
     with pytest.raises(ValidationFailed, match="any_of"):
-        ix.events(any_of=[])
+        ix.rows(any_of=[])
     # the version: the last indexed block and its hash
     last = ix.last_block()
     assert last is not None
@@ -529,28 +581,28 @@ def test_queries_filter_order_and_page(ledger: Ledger, tmp_path: Path) -> None:
 def test_query_arguments_are_validated(ledger: Ledger, tmp_path: Path) -> None:
     ix = ledger.indexer(tmp_path / "i.sqlite")
     with pytest.raises(ValidationFailed, match="limit"):
-        ix.events(limit=0)
+        ix.rows(limit=0)
     with pytest.raises(ValidationFailed, match="limit"):
-        ix.events(limit=10_001)
+        ix.rows(limit=10_001)
     with pytest.raises(ValidationFailed, match="offset"):
-        ix.events(offset=-1)
+        ix.rows(offset=-1)
     with pytest.raises(ValidationFailed, match="order"):
-        ix.events(order="sideways")  # type: ignore[arg-type]
+        ix.rows(order="sideways")  # type: ignore[arg-type]
     with pytest.raises(ValidationFailed, match=r"args\.x'"):
-        ix.events(args={"x'); DROP TABLE events; --": 1})
+        ix.rows(args={"x'); DROP TABLE events; --": 1})
     with pytest.raises(ValidationFailed, match="scalar"):
-        ix.events(args={"memberId": [1, 2]})
+        ix.rows(args={"memberId": [1, 2]})
     with pytest.raises(ValidationFailed):
-        ix.events(event="MemberAdmitted", args={"memberId": "not a number"})
+        ix.rows(event="MemberAdmitted", args={"memberId": "not a number"})
     with pytest.raises(ValidationFailed, match="batch_blocks"):
         ledger.indexer(tmp_path / "j.sqlite", batch_blocks=0)
 
 
 def test_logs_no_abi_knows_are_kept_raw(ledger: Ledger, tmp_path: Path) -> None:
     abi = [e for e in artifacts.abi(REGISTRY) if e.get("name") != "AccountAdded"]
-    ix = Indexer(ledger.w3, {REGISTRY: (ledger.registry.address, abi)}, tmp_path / "i.sqlite")
+    ix = Indexer(Web3Node(ledger.w3), {REGISTRY: (ledger.registry.address, abi)}, tmp_path / "i.sqlite")
     ix.sync()
-    unknown = ix.events(event=UNKNOWN_EVENT)
+    unknown = ix.rows(event=UNKNOWN_EVENT)
     assert len(unknown) == 3  # one AccountAdded per council seat
     assert set(unknown[0].args) == {"data", "topics"} and len(unknown[0].args["topics"]) == 3
     assert ix.decode_args(unknown[0]) == unknown[0].args
@@ -669,7 +721,7 @@ def test_fast_decoder_agrees_with_web3(
 
 def test_malformed_data_is_kept_raw_not_lost() -> None:
     abi = next(e for e in artifacts.abi(REGISTRY) if e.get("name") == "MemberAdmitted")
-    from ledger.index.codec import decode_log
+    from ledger.abi import decode_log
 
     spec = ContractSpec.from_abi(REGISTRY, "0x" + "11" * 20, [abi])
     topic0 = next(iter(spec.events))
@@ -820,7 +872,7 @@ def test_a_large_range_is_indexed_in_one_get_logs_call_per_batch(tmp_path: Path)
     address = "0x" + "ab" * 20
     node = FakeNode(address, events=30_000, per_block=3)
     w3 = Web3(node)
-    ix = Indexer(w3, {REGISTRY: address}, tmp_path / "bench.sqlite")
+    ix = Indexer(Web3Node(w3), {REGISTRY: address}, tmp_path / "bench.sqlite")
     seen: list[SyncProgress] = []
     result = ix.sync(seen.append)
     assert result.events == ix.count() == 30_000
@@ -829,7 +881,7 @@ def test_a_large_range_is_indexed_in_one_get_logs_call_per_batch(tmp_path: Path)
     assert sizes[:5] == [4, 16, 64, 256, 1024]  # growing from 4 blocks, x4 at most
     assert all(s <= 2000 and 3 * s <= 5000 for s in sizes)  # batch_blocks, batch_events
     assert result.batches <= 5 + -(-(node.head + 1 - 1364) // 1666)
-    row = ix.events(order="desc", limit=1)[0]
+    row = ix.rows(order="desc", limit=1)[0]
     assert row.block_time == node.base_time + row.block_number
 
 
@@ -837,7 +889,7 @@ def test_dense_blocks_are_fetched_in_smaller_ranges(tmp_path: Path) -> None:
     """400 events a block: ranges shrink to about ``batch_events`` logs."""
     address = "0x" + "ab" * 20
     node = FakeNode(address, events=20_000, per_block=400)
-    ix = Indexer(Web3(node), {REGISTRY: address}, tmp_path / "dense.sqlite", batch_events=1000, start_block=1)
+    ix = Indexer(Web3Node(Web3(node)), {REGISTRY: address}, tmp_path / "dense.sqlite", batch_events=1000, start_block=1)
     seen: list[SyncProgress] = []
     result = ix.sync(seen.append)
     assert result.events == 20_000 and result.complete
@@ -848,7 +900,9 @@ def test_dense_blocks_are_fetched_in_smaller_ranges(tmp_path: Path) -> None:
 
 def rebuilt(node: FakeNode, address: str, tmp_path: Path) -> Indexer:
     """The same node indexed one block a range (no adaptation, no look-ahead to speak of)."""
-    ix = Indexer(Web3(node), {REGISTRY: address}, tmp_path / "one-by-one.sqlite", batch_blocks=1, start_block=1)
+    ix = Indexer(
+        Web3Node(Web3(node)), {REGISTRY: address}, tmp_path / "one-by-one.sqlite", batch_blocks=1, start_block=1
+    )
     ix.sync()
     return ix
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.client import DecodedEvent, Ledger, TxReceipt
+from ledger.client import Ledger, TxReceipt
 from ledger.data_sharing import Classification, DataSharing, scope_hash
+from ledger.events import Event
 from ledger.fund import Credit, Fund
 from ledger.keys import Signer
 from ledger.manifest import Manifest
@@ -44,7 +45,7 @@ class World:
     def nonce(self, label: str) -> int:
         return int(self.ledger.rpc("eth_getTransactionCount", [self.signers[label].address, "latest"]), 16)
 
-    def events(self, contract: str, name: str, from_block: int) -> list[DecodedEvent]:
+    def events(self, contract: str, name: str, from_block: int) -> list[Event]:
         """Every ``name`` event of ``contract`` from ``from_block`` on, read from the chain."""
         logs = self.ledger.rpc("eth_getLogs", [{
             "address": self.manifest.address(contract), "fromBlock": hex(from_block), "toBlock": "latest",
@@ -216,7 +217,7 @@ KINDS: dict[str, WriteKind] = {k.name: k for k in [
 
 def run_once_with_lost_answer(
     w: World, kind: WriteKind, urls: Sequence[str], act: Act, **ledger_kw: Any
-) -> tuple[TxReceipt, list[DecodedEvent], int]:
+) -> tuple[TxReceipt, list[Event], int]:
     """Run ``act`` through a ledger over ``urls``: (its receipt, the events it was to emit once
     that the chain holds since, the signer's transactions mined since)."""
     nonce = w.nonce(kind.signer)

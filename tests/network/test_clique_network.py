@@ -30,7 +30,6 @@ from ledger.index import Indexer
 from ledger.keys import Signer
 from ledger.manifest import Manifest
 from ledger.membership import Registry
-from ledger.network import poa
 from ledger.network.signers import sync_signers
 from ledger.network.writes import WriteStats, confirmed_write
 from ledger.roles import ChangeKind, MemberKind, Role
@@ -169,7 +168,7 @@ def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(network: 
 
     # The index takes only blocks past the confirmation depth.
     idx = Indexer(
-        poa(led.w3),
+        led,
         {n: d.address for n, d in result_manifest.contracts.items()},
         str(_state["root"] / "index.db"),
         confirmations=2,
@@ -181,7 +180,7 @@ def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(network: 
     assert all(e.block_number <= res.last_block for e in admitted)
     net.wait_blocks(3, timeout=30)
     idx.sync()
-    names = [idx.decode_args(e)["name"] for e in idx.events("MembershipRegistry", "MemberAdmitted")]
+    names = [idx.decode_args(e)["name"] for e in idx.rows("MembershipRegistry", "MemberAdmitted")]
     assert names[-2:] == ["卫健委", "城管"]
     idx.close()
 
@@ -461,11 +460,11 @@ def test_partition_forces_a_reorg_that_the_indexer_rolls_back(network: Net, tmp_
     assert rpc(a.url, "eth_getTransactionReceipt", [tx]) is None
     assert rpc(a.url, "eth_getBlockByNumber", [hex(h + 1), False])["hash"] != orphan["blockHash"]
 
-    index_c = Indexer(poa(led_c.w3), contracts, str(tmp_path / "node3.db"), confirmations=0,
+    index_c = Indexer(led_c, contracts, str(tmp_path / "node3.db"), confirmations=0,
                       start_block=manifest.start_block)
-    index_a = Indexer(poa(ledger_for(network, a.url).w3), contracts, str(tmp_path / "node1.db"),
+    index_a = Indexer(ledger_for(network, a.url), contracts, str(tmp_path / "node1.db"),
                       confirmations=0, start_block=manifest.start_block)
-    deep = Indexer(poa(ledger_for(network, c.url).w3), contracts, str(tmp_path / "deep.db"),
+    deep = Indexer(ledger_for(network, c.url), contracts, str(tmp_path / "deep.db"),
                    confirmations=3, start_block=manifest.start_block)
     index_c.sync()
     index_a.sync()
@@ -498,7 +497,7 @@ def test_partition_forces_a_reorg_that_the_indexer_rolls_back(network: Net, tmp_
     deep_after = deep.sync()
     assert deep_after.reorg_ancestor is None and deep_after.removed_events == 0  # past the depth
     # Both depth-0 indexes now equal a fresh rebuild from the chain.
-    fresh = Indexer(poa(ledger_for(network, b.url).w3), contracts, str(tmp_path / "fresh.db"),
+    fresh = Indexer(ledger_for(network, b.url), contracts, str(tmp_path / "fresh.db"),
                     confirmations=0, start_block=manifest.start_block)
     top = min(r.last_block or 0 for r in (index_c.sync(), index_a.sync()))
     fresh.sync(to_block=top)

@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ledger.audit.collect import Collector
-from ledger.audit.rpc import Call, RpcFailed
+from ledger.audit.reads import Call
+from ledger.errors import LedgerError
 
 
 def norm(v: Any) -> Any:
@@ -48,7 +49,7 @@ class Checks:
     def compare(self, answers: Sequence[Any], out: Collector, block: int) -> None:
         for (call, expected, record, pick), got in zip(self.items, answers, strict=True):
             out.check("state.mismatch")
-            if isinstance(got, RpcFailed):
+            if isinstance(got, LedgerError):
                 if expected is None:
                     continue  # the replay says the record does not exist, and the view refuses: equal
                 out.add(
@@ -58,7 +59,7 @@ class Checks:
                     block=block,
                     view=call.fn,
                     args=list(call.args),
-                    error=str(got.error),
+                    error=got.message,
                     replayed=norm(expected),
                 )
                 continue

@@ -13,10 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.abi import hex_text
 from ledger.audit.collect import Collector
-from ledger.audit.events import Event
 from ledger.audit.replay.base import ZERO_ADDRESS, Checks
 from ledger.audit.replay.membership import MembershipReplay
+from ledger.events import Event
 from ledger.roles import Role
 
 SENSITIVE = 2
@@ -178,59 +179,59 @@ class DataReplay:
         a = e.args
         n = e.name
         if n == "DatasetRegistered":
-            did = e.int("datasetId")
+            did = int(e.args["datasetId"])
             self._seq("dataset", did, self.datasets, e)
             new = Dataset(
                 did,
                 int(a["ownerId"]),
                 a["title"],
                 int(a["classification"]),
-                a["metadataHash"],
-                a["schemaHash"],
-                a["contentHash"],
-                e.time,
-                e.time,
+                hex_text(a["metadataHash"]),
+                hex_text(a["schemaHash"]),
+                hex_text(a["contentHash"]),
+                e.block_time,
+                e.block_time,
             )
-            new.versions.append((1, a["contentHash"], e))
+            new.versions.append((1, hex_text(a["contentHash"]), e))
             self.datasets[did] = new
-            self._claim(a["contentHash"], new, e)
+            self._claim(hex_text(a["contentHash"]), new, e)
         elif n == "DatasetVersionUpdated":
-            d = self.datasets.get(e.int("datasetId"))
+            d = self.datasets.get(int(e.args["datasetId"]))
             if self._known(d, e, "dataset"):
                 assert d is not None
                 d.version = int(a["version"])
-                d.content_hash = a["newContentHash"]
-                d.updated_at = e.time
+                d.content_hash = hex_text(a["newContentHash"])
+                d.updated_at = e.block_time
                 d.versions.append((d.version, d.content_hash, e))
                 self._claim(d.content_hash, d, e)
         elif n == "AccessRequested":
-            rid = e.int("requestId")
+            rid = int(e.args["requestId"])
             self._seq("request", rid, self.requests, e)
-            d = self.datasets.get(e.int("datasetId"))
+            d = self.datasets.get(int(e.args["datasetId"]))
             self.requests[rid] = Request(
                 rid,
-                e.int("datasetId"),
+                int(e.args["datasetId"]),
                 int(a["requesterId"]),
                 int(a["purposeCode"]),
-                a["purposeHash"],
-                a["scopeHash"],
+                hex_text(a["purposeHash"]),
+                hex_text(a["scopeHash"]),
                 int(a["duration"]),
-                e.time,
+                e.block_time,
                 int(a["expiresAt"]),
                 bool(d and d.classification >= SENSITIVE),
                 e,
             )
         elif n == "RequestApprovedByOwner":
-            r = self.requests.get(e.int("requestId"))
+            r = self.requests.get(int(e.args["requestId"]))
             if self._known(r, e, "request"):
                 assert r is not None
-                r.owner_approver, r.owner_approved_at = a["approver"], e.time
+                r.owner_approver, r.owner_approved_at = a["approver"], e.block_time
                 r.owner_approver_id = self.reg.member_id(a["approver"])
         elif n == "RequestApprovedByGovernance":
-            r = self.requests.get(e.int("requestId"))
+            r = self.requests.get(int(e.args["requestId"]))
             if self._known(r, e, "request"):
                 assert r is not None
-                r.governance_approver, r.governance_approved_at = a["approver"], e.time
+                r.governance_approver, r.governance_approved_at = a["approver"], e.block_time
                 r.governance_approver_id = int(a["governanceId"])
                 self.out.expect(
                     "data.sensitive-single-approver",
@@ -240,10 +241,10 @@ class DataReplay:
                     request=r.id,
                 )
         elif n in ("RequestDenied", "RequestWithdrawn"):
-            r = self.requests.get(e.int("requestId"))
+            r = self.requests.get(int(e.args["requestId"]))
             if self._known(r, e, "request"):
                 assert r is not None
-                r.closed_at = e.time
+                r.closed_at = e.block_time
                 r.denied = n == "RequestDenied"
                 if r.denied:
                     r.deny_reason = int(a["reasonCode"])
@@ -256,25 +257,25 @@ class DataReplay:
         elif n == "GrantRenewed":
             self._renewed(e)
         elif n == "GrantRevoked":
-            g = self.grants.get(e.int("grantId"))
+            g = self.grants.get(int(e.args["grantId"]))
             if self._known(g, e, "grant"):
                 assert g is not None
-                g.revoked_at = e.time
+                g.revoked_at = e.block_time
         elif n in ("GrantFrozen", "GrantUnfrozen"):
-            g = self.grants.get(e.int("grantId"))
+            g = self.grants.get(int(e.args["grantId"]))
             if self._known(g, e, "grant"):
                 assert g is not None
                 g.frozen = n == "GrantFrozen"
-                g.freezes.append((e.time, g.frozen))
+                g.freezes.append((e.block_time, g.frozen))
         elif n in ("MemberFrozen", "MemberUnfrozen"):
-            self.member_frozen[e.int("memberId")] = n == "MemberFrozen"
-            self.member_freezes.setdefault(e.int("memberId"), []).append((e.time, n == "MemberFrozen"))
+            self.member_frozen[int(e.args["memberId"])] = n == "MemberFrozen"
+            self.member_freezes.setdefault(int(e.args["memberId"]), []).append((e.block_time, n == "MemberFrozen"))
         elif n == "RequestTtlChanged":
             self.ttl = int(a["newTtl"])
         elif n == "AccessRecorded":
             self._access(e)
         elif n == "AccessRefused":
-            d = self.datasets.get(e.int("datasetId"))
+            d = self.datasets.get(int(e.args["datasetId"]))
             if self._known(d, e, "dataset"):
                 assert d is not None
                 d.refusals += int(a.get("attempts", 1))
@@ -285,16 +286,16 @@ class DataReplay:
                     event=e,
                 )
         elif n == "AccessBatchAnchored":
-            bid = e.int("batchId")
+            bid = int(e.args["batchId"])
             self._seq("batch", bid, self.batches, e)
             self.batches[bid] = Batch(
                 bid,
-                a["merkleRoot"],
+                hex_text(a["merkleRoot"]),
                 int(a["anchorerId"]),
                 int(a["count"]),
                 int(a["fromTime"]),
                 int(a["toTime"]),
-                e.time,
+                e.block_time,
                 e,
             )
 
@@ -322,7 +323,7 @@ class DataReplay:
 
     def _renewal_requested(self, e: Event) -> None:
         a = e.args
-        g = self.grants.get(e.int("grantId"))
+        g = self.grants.get(int(e.args["grantId"]))
         if not self._known(g, e, "grant"):
             return
         assert g is not None
@@ -333,12 +334,12 @@ class DataReplay:
             event=e,
         )
         self._check_renewable(g, e)
-        self.renewals[g.id] = Renewal(int(a["extension"]), a["account"], e.time, e)
+        self.renewals[g.id] = Renewal(int(a["extension"]), a["account"], e.block_time, e)
 
     def _renewal_approved(self, e: Event) -> None:
         """Data governance approved a pending renewal: an independent approver, the asked extension."""
         a = e.args
-        g = self.grants.get(e.int("grantId"))
+        g = self.grants.get(int(e.args["grantId"]))
         if not self._known(g, e, "grant"):
             return
         assert g is not None
@@ -369,7 +370,7 @@ class DataReplay:
 
     def _renewed(self, e: Event) -> None:
         a = e.args
-        g = self.grants.get(e.int("grantId"))
+        g = self.grants.get(int(e.args["grantId"]))
         if not self._known(g, e, "grant"):
             return
         assert g is not None
@@ -393,10 +394,10 @@ class DataReplay:
             event=e,
         )
         g.expires_at = new
-        g.renewals.append((e.time, new))
+        g.renewals.append((e.block_time, new))
 
     def _check_renewable(self, g: Grant, e: Event) -> None:
-        state = self.grant_state(g, e.time)
+        state = self.grant_state(g, e.block_time)
         self.out.expect(
             "data.renewal-not-active",
             state == ACTIVE,
@@ -410,17 +411,17 @@ class DataReplay:
 
     def _grant_created(self, e: Event) -> None:
         a = e.args
-        gid = e.int("grantId")
+        gid = int(e.args["grantId"])
         self._seq("grant", gid, self.grants, e)
-        r = self.requests.get(e.int("requestId"))
-        d = self.datasets.get(e.int("datasetId"))
+        r = self.requests.get(int(e.args["requestId"]))
+        d = self.datasets.get(int(e.args["datasetId"]))
         g = Grant(
             gid,
-            e.int("requestId"),
-            e.int("datasetId"),
+            int(e.args["requestId"]),
+            int(e.args["datasetId"]),
             int(a["granteeId"]),
-            a["scopeHash"],
-            e.time,
+            hex_text(a["scopeHash"]),
+            e.block_time,
             int(a["expiresAt"]),
             first_expires_at=int(a["expiresAt"]),
         )
@@ -443,7 +444,7 @@ class DataReplay:
         )
         self.out.expect(
             "state.replay-inconsistent",
-            g.expires_at == e.time + r.duration and a["scopeHash"] == r.scope_hash,
+            g.expires_at == e.block_time + r.duration and hex_text(a["scopeHash"]) == r.scope_hash,
             f"grant {gid}: expiry or scope differs from its request {r.id}",
             event=e,
         )
@@ -465,7 +466,7 @@ class DataReplay:
 
     def _access(self, e: Event) -> None:
         a = e.args
-        gid = e.int("grantId")
+        gid = int(e.args["grantId"])
         g = self.grants.get(gid)
         if g is None:
             self.out.expect(
@@ -476,14 +477,14 @@ class DataReplay:
                 grant=gid,
             )
             return
-        state = self.grant_state(g, e.time)
+        state = self.grant_state(g, e.block_time)
         d = self.datasets.get(g.dataset_id)
         self.out.expect(
             "data.access-outside-grant",
             state == ACTIVE
-            and e.int("datasetId") == g.dataset_id
+            and int(e.args["datasetId"]) == g.dataset_id
             and int(a["granteeId"]) == g.grantee_id
-            and int(a["at"]) == e.time,
+            and int(a["at"]) == e.block_time,
             f"access #{a['seq']} under grant {gid} while the grant was "
             f"{['active', 'expired', 'revoked', 'frozen'][state]} (or for another dataset/grantee/time)",
             event=e,
@@ -495,7 +496,7 @@ class DataReplay:
                 "revoked_at": g.revoked_at,
                 "frozen": g.frozen,
             },
-            block_time=e.time,
+            block_time=e.block_time,
         )
         g.accesses += 1
         self.out.expect(

@@ -27,12 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.abi import hex_text
 from ledger.audit.collect import Collector
-from ledger.audit.events import Event
 from ledger.audit.findings import Severity
 from ledger.audit.replay.base import Checks
 from ledger.audit.replay.membership import MembershipReplay
 from ledger.errors import IntegrityError
+from ledger.events import Event
 from ledger.fund_trace import trace_fund
 from ledger.roles import Role
 
@@ -133,7 +134,7 @@ class FundReplay:
         self.unattributed_transfers: list[Event] = []
         # block → (token balance, contributed - paid - refunded + unattributed) after that block
         self.balance_at: dict[int, tuple[int, int]] = {}
-        self._trace_input: list[dict[str, Any]] = []
+        self._trace_input: list[Event] = []
         self._dirty: int | None = None  # the block whose money events are being replayed
         self._tx: str | None = None  # the transaction whose money events are being replayed
         self._tx_in: list[Event] = []  # its Transfers into the fund
@@ -250,11 +251,11 @@ class FundReplay:
         """A money event of ``e``'s transaction and block: close the previous ones first."""
         if self._tx is not None and self._tx != e.tx_hash:
             self._settle_tx()
-        if self._dirty is not None and self._dirty != e.block:
+        if self._dirty is not None and self._dirty != e.block_number:
             self.end_block()
         if self._dirty is None:
-            self._flow_block = [e.block, e.time, 0, 0]
-        self._dirty = e.block
+            self._flow_block = [e.block_number, e.block_time, 0, 0]
+        self._dirty = e.block_number
         self._tx = e.tx_hash
 
     def _settle_tx(self) -> None:
@@ -278,7 +279,7 @@ class FundReplay:
             self.out.add(
                 "fund.unattributed-transfer",
                 f"{value} tokens reached the fund from {t.args['from']} outside contribute "
-                f"(transaction {t.tx_hash}, block {t.block}): unattributed money",
+                f"(transaction {t.tx_hash}, block {t.block_number}): unattributed money",
                 severity=Severity.WARNING,
                 event=t,
                 amount=value,
@@ -315,9 +316,7 @@ class FundReplay:
         a = e.args
         n = e.name
         if n in TRACE_EVENTS:
-            self._trace_input.append(
-                {"event": n, "args": a, "blockNumber": e.block, "logIndex": e.log_index, "transactionHash": e.tx_hash}
-            )
+            self._trace_input.append(e)
         if n in MONEY_EVENTS:
             self._touch(e)
         if n == "FundDeployed":
@@ -327,11 +326,11 @@ class FundReplay:
         elif n == "ContributionReceived":
             self._contribution(e)
         elif n == "ProjectProposed":
-            pid = e.int("projectId")
+            pid = int(e.args["projectId"])
             self._seq("project", pid, self.projects, e)
             self.projects[pid] = Project(
                 pid,
-                a["titleHash"],
+                hex_text(a["titleHash"]),
                 a["proposer"],
                 int(a["proposerId"]),
                 a["beneficiary"],
@@ -348,11 +347,13 @@ class FundReplay:
                     f"milestone {a['index']} of project {p.id} out of order",
                     event=e,
                 )
-                p.milestones.append(Milestone(int(a["amount"]), a["descriptionHash"]))
+                p.milestones.append(Milestone(int(a["amount"]), hex_text(a["descriptionHash"])))
         elif n == "MotionProposed":
-            mid = e.int("motionId")
+            mid = int(e.args["motionId"])
             self._seq("motion", mid, self.motions, e)
-            motion = Motion(mid, int(a["kind"]), e.int("projectId"), int(a["amount"]), int(a["proposerId"]), e.time)
+            motion = Motion(
+                mid, int(a["kind"]), int(a["projectId"]), int(a["amount"]), int(a["proposerId"]), e.block_time
+            )
             self.motions[mid] = motion
             p = self.projects.get(motion.project_id)
             if p is not None and motion.kind == ALLOCATE:
@@ -398,7 +399,7 @@ class FundReplay:
         elif n == "AllocationApproved":
             p = self._project(e)
             amount = int(a["amount"])
-            m = self.motions.get(e.int("motionId"))
+            m = self.motions.get(int(e.args["motionId"]))
             self.out.expect(
                 "fund.vote-invalid",
                 m is not None
@@ -414,7 +415,7 @@ class FundReplay:
             if p is not None:
                 p.allocated += amount  # the pool reserved it when the motion was proposed
         elif n == "ReservationReleased":
-            m = self.motions.get(e.int("motionId"))
+            m = self.motions.get(int(e.args["motionId"]))
             p = self.projects.get(m.project_id) if m is not None else None
             released = (
                 m is not None
@@ -454,7 +455,7 @@ class FundReplay:
         )
 
     def _project(self, e: Event) -> Project | None:
-        p = self.projects.get(e.int("projectId"))
+        p = self.projects.get(int(e.args["projectId"]))
         self.out.expect(
             "state.replay-inconsistent", p is not None, f"{e.name} for unknown project {e.args['projectId']}", event=e
         )
@@ -470,7 +471,7 @@ class FundReplay:
 
     def _contribution(self, e: Event) -> None:
         a = e.args
-        rid = e.int("receiptId")
+        rid = int(e.args["receiptId"])
         self._seq("receipt", rid, self.contributions, e)
         amount, pid = int(a["amount"]), int(a["projectId"])
         if pid == 0:
@@ -478,7 +479,7 @@ class FundReplay:
             self.general_total += amount
         else:
             p = self.projects.get(pid)
-            if p is None or self.state(p, e.time) not in (PROPOSED, TIME_LOCKED, ACTIVE):
+            if p is None or self.state(p, e.block_time) not in (PROPOSED, TIME_LOCKED, ACTIVE):
                 self.out.add(
                     "state.replay-inconsistent",
                     f"contribution {rid} to project {pid}, which is not open for funding",
@@ -488,7 +489,16 @@ class FundReplay:
             if p is not None:
                 p.earmarked += amount
         self.contributions[rid] = Contribution(
-            rid, a["contributor"], int(a["memberId"]), int(a["kind"]), pid, amount, a["memoHash"], e.time, queued, e
+            rid,
+            a["contributor"],
+            int(a["memberId"]),
+            int(a["kind"]),
+            pid,
+            amount,
+            hex_text(a["memoHash"]),
+            e.block_time,
+            queued,
+            e,
         )
         self._tx_contributions.append((a["contributor"].lower(), amount))
         self.total_contributed += amount
@@ -496,7 +506,7 @@ class FundReplay:
 
     def _vote(self, e: Event) -> None:
         a = e.args
-        m = self.motions.get(e.int("motionId"))
+        m = self.motions.get(int(e.args["motionId"]))
         if not self.out.expect(
             "state.replay-inconsistent", m is not None, f"vote on unknown motion {a['motionId']}", event=e
         ):
@@ -505,7 +515,7 @@ class FundReplay:
         member = int(a["memberId"])
         p = self.projects.get(m.project_id)
         problems = []
-        if m.decided_at or self.motion_state(m, e.time) != 0:
+        if m.decided_at or self.motion_state(m, e.block_time) != 0:
             problems.append("the motion was not open")
         if not self.reg.has_role(a["voter"], Role.FUND_COMMITTEE) or self.reg.member_id(a["voter"]) != member:
             problems.append(f"{a['voter']} is not a FundCommittee account of member {member}")
@@ -542,22 +552,22 @@ class FundReplay:
         """A recorded decision: by the vote of this transaction only if that vote made the
         outcome certain, else at (after) the deadline, with the deadline's outcome."""
         a = e.args
-        m = self.motions.get(e.int("motionId"))
+        m = self.motions.get(int(e.args["motionId"]))
         if not self.out.expect(
             "state.replay-inconsistent", m is not None, f"unknown motion {a['motionId']} decided", event=e
         ):
             return
         assert m is not None
         passed = bool(a["passed"])
-        decided_at = int(a.get("decidedAt", e.time))
+        decided_at = int(a.get("decidedAt", e.block_time))
         deadline = m.created_at + self.voting_period
         tally = f"{m.approvals} for, {m.rejections} against, {m.valid_votes} valid, quorum {self.quorum}"
-        if e.time < deadline:
+        if e.block_time < deadline:
             left = m.left_after_vote
             votes = m.approvals + m.rejections
             certain = (m.last_vote_tx == e.tx_hash and votes >= self.quorum
                        and (m.approvals > m.rejections + left if passed else m.approvals + left <= m.rejections))
-            by_rule = certain and decided_at == e.time
+            by_rule = certain and decided_at == e.block_time
             why = (f"motion {m.id} decided ({'passed' if passed else 'failed'}) before its deadline {deadline} "
                    f"while {left} eligible voter(s) could still change it ({tally})")
         else:
@@ -576,7 +586,7 @@ class FundReplay:
             decided_at=decided_at,
             quorum=self.quorum,
             valid_votes=m.valid_votes,
-            eligible_left=m.left_after_vote if e.time < deadline else 0,
+            eligible_left=m.left_after_vote if e.block_time < deadline else 0,
         )
         m.decided_at, m.passed, m.by_rule = decided_at, passed, by_rule
 
@@ -590,19 +600,19 @@ class FundReplay:
         self.payouts.append(e)
         self.out.expect(
             "state.replay-inconsistent",
-            e.int("payoutId") == len(self.payouts),
+            int(e.args["payoutId"]) == len(self.payouts),
             f"payout id {a['payoutId']} out of sequence",
             event=e,
         )
         amount, index = int(a["amount"]), int(a["milestoneIndex"])
-        p = self.projects.get(e.int("projectId"))
+        p = self.projects.get(int(e.args["projectId"]))
         if p is None:
             self.out.add(
                 "fund.payout-without-quorum", f"payout {a['payoutId']} to unknown project {a['projectId']}", event=e
             )
             return
         m = self.motions.get(p.approval_motion_id)
-        state = self.state(p, e.time)
+        state = self.state(p, e.block_time)
         rec = {"project": p.id, "milestone": index, "amount": amount, "approval_motion": p.approval_motion_id}
         approved = (
             m is not None
@@ -629,12 +639,12 @@ class FundReplay:
             unlocks = m.decided_at + self.time_lock
             self.out.expect(
                 "fund.payout-time-locked",
-                e.time >= unlocks,
-                f"payout {a['payoutId']} at {e.time}, before the time lock ends at {unlocks}",
+                e.block_time >= unlocks,
+                f"payout {a['payoutId']} at {e.block_time}, before the time lock ends at {unlocks}",
                 event=e,
                 **rec,
                 unlocks_at=unlocks,
-                block_time=e.time,
+                block_time=e.block_time,
             )
         self.out.expect(
             "fund.payout-project-closed",
@@ -698,7 +708,7 @@ class FundReplay:
 
     def _refund(self, e: Event) -> None:
         a = e.args
-        rid, amount = e.int("receiptId"), int(a["amount"])
+        rid, amount = int(e.args["receiptId"]), int(a["amount"])
         c = self.contributions.get(rid)
         owed = 0
         why = ""
@@ -708,7 +718,7 @@ class FundReplay:
             why = "general-pool contributions are not refundable"
         elif c.refunded:
             why = "already refunded"
-        elif not self.closed(self.state(self.projects[c.project_id], e.time)):
+        elif not self.closed(self.state(self.projects[c.project_id], e.block_time)):
             why = "its project is still open"
         else:
             owed = c.amount - self.spent(c)

@@ -6,9 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.abi import checksum, hex_text
 from ledger.audit.collect import Collector
-from ledger.audit.events import Event
 from ledger.audit.replay.base import ZERO32, Checks
+from ledger.events import Event
 from ledger.roles import Role
 
 CHANGE_EVENTS = {
@@ -110,11 +111,11 @@ class MembershipReplay:
         if e.name in CHANGE_EVENTS:
             self._changes[e.tx_hash].append(e)
         if e.name == "MemberAdmitted":
-            mid = e.int("memberId")
+            mid = int(e.args["memberId"])
             self.out.expect(
                 "state.replay-inconsistent", mid == len(self.members) + 1, f"member id {mid} out of sequence", event=e
             )
-            self.members[mid] = Member(mid, a["name"], int(a["kind"]), int(a["roles"]), e.time)
+            self.members[mid] = Member(mid, a["name"], int(a["kind"]), int(a["roles"]), e.block_time)
         elif e.name == "AccountAdded":
             m = self._member(e)
             if m:
@@ -137,26 +138,26 @@ class MembershipReplay:
         elif e.name == "DataKeySet":
             m = self._member(e)
             if m:
-                m.data_key = a["newKey"].lower()
+                m.data_key = hex_text(a["newKey"])
         elif e.name == "NodeAdded":
             m = self._member(e)
-            key = a["nodeKey"].lower()
+            key = hex_text(a["nodeKey"])
             if m:
                 m.nodes.append(key)
             self.nodes[key] = (int(a["memberId"]), a["enodeId"], a["ip"], int(a["port"]))
             self.node_keys.add(key)
         elif e.name == "NodeRemoved":
             m = self._member(e)
-            key = a["nodeKey"].lower()
+            key = hex_text(a["nodeKey"])
             if m:
                 _swap_pop(m.nodes, key)
             self.nodes.pop(key, None)
         elif e.name == "ThresholdChanged":
-            self.threshold = e.int("newThreshold")
+            self.threshold = int(e.args["newThreshold"])
         elif e.name == "ProposalLifetimeChanged":
-            self.lifetime = e.int("newLifetime")
+            self.lifetime = int(e.args["newLifetime"])
         elif e.name == "ProposalCreated":
-            pid = e.int("proposalId")
+            pid = int(e.args["proposalId"])
             self.out.expect(
                 "state.replay-inconsistent",
                 pid == len(self.proposals) + 1,
@@ -164,14 +165,20 @@ class MembershipReplay:
                 event=e,
             )
             self.proposals[pid] = Proposal(
-                pid, int(a["kind"]), a["data"], int(a["proposerId"]), a["proposer"], e.time, int(a["expiresAt"])
+                pid,
+                int(a["kind"]),
+                hex_text(a["data"]),
+                int(a["proposerId"]),
+                a["proposer"],
+                e.block_time,
+                int(a["expiresAt"]),
             )
         elif e.name == "ProposalApproved":
-            p = self.proposals.get(e.int("proposalId"))
+            p = self.proposals.get(int(e.args["proposalId"]))
             if p:
-                p.approvers.append(e.int("memberId"))
+                p.approvers.append(int(e.args["memberId"]))
         elif e.name == "ProposalExecuted":
-            p = self.proposals.get(e.int("proposalId"))
+            p = self.proposals.get(int(e.args["proposalId"]))
             self._executed.add(e.tx_hash)
             if p:
                 p.executed = True
@@ -186,12 +193,12 @@ class MembershipReplay:
                     threshold=self.threshold,
                 )
         elif e.name == "ProposalCancelled":
-            p = self.proposals.get(e.int("proposalId"))
+            p = self.proposals.get(int(e.args["proposalId"]))
             if p:
                 p.cancelled = True
 
     def _member(self, e: Event) -> Member | None:
-        mid = e.int("memberId")
+        mid = int(e.args["memberId"])
         m = self.members.get(mid)
         self.out.expect("state.replay-inconsistent", m is not None, f"{e.name} for unknown member {mid}", event=e)
         return m
@@ -232,7 +239,7 @@ class MembershipReplay:
             }
             c.expect("getMember", [m.id], view, f"member {m.id}")
         for account, mid in self.member_of.items():
-            c.expect("memberIdOf", [_checksum(account)], mid, f"member of {account}")
+            c.expect("memberIdOf", [checksum(account)], mid, f"member of {account}")
         for key in self.node_keys:
             n = self.nodes.get(key, (0, "", "", 0))
             c.expect(
@@ -271,9 +278,3 @@ class MembershipReplay:
                 f"proposal {p.id}",
             )
         return c
-
-
-def _checksum(a: str) -> str:
-    from ledger.index.codec import checksum
-
-    return checksum(a)

@@ -14,20 +14,13 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
 from ledger import artifacts
+from ledger.abi.types import abi_type
 from ledger.errors import ContractReverted
 
 _BUILTIN = {
     "0x08c379a0": ("Error", [{"name": "message", "type": "string"}]),
     "0x4e487b71": ("Panic", [{"name": "code", "type": "uint256"}]),
 }
-
-
-def _type_str(inp: dict[str, Any]) -> str:
-    t = str(inp["type"])
-    if t.startswith("tuple"):
-        inner = ",".join(_type_str(c) for c in inp["components"])
-        return f"({inner}){t[5:]}"
-    return t
 
 
 @cache
@@ -38,7 +31,7 @@ def error_table() -> dict[str, tuple[str, list[dict[str, Any]]]]:
         for item in artifacts.abi(name):
             if item.get("type") != "error":
                 continue
-            sig = f"{item['name']}({','.join(_type_str(i) for i in item['inputs'])})"
+            sig = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
             selector = "0x" + keccak(text=sig)[:4].hex()
             table.setdefault(selector, (item["name"], item["inputs"]))
     return table
@@ -71,7 +64,7 @@ def decode_revert(data: Any, *, tx_hash: str | None = None) -> ContractReverted:
         )
     name, inputs = entry
     try:
-        values = abi_decode([_type_str(i) for i in inputs], raw[4:])
+        values = abi_decode([abi_type(i) for i in inputs], raw[4:])
     except Exception:  # malformed payload for a known selector
         return ContractReverted(name, {}, tx_hash=tx_hash, raw="0x" + raw.hex())
     args = {

@@ -27,7 +27,6 @@ arguments are ``{"data": "0x…", "topics": ["0x…", …]}``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,65 +35,29 @@ from typing import Any
 
 from eth_abi.abi import default_codec
 from eth_abi.decoding import ContextFramesBytesIO
-from eth_hash.auto import keccak
 from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
+
+from ledger import artifacts
+from ledger.abi.types import checksum, hex_of, hex_text, is_address, is_dynamic
+from ledger.abi.words import HexDecoder, fast_data_decoder, hex_decoder, word_to_json
 
 #: Event name given to logs that no ABI of their contract decodes.
 UNKNOWN_EVENT = "(unknown)"
 
 Converter = Callable[[Any], Any]
 
-_DYNAMIC_BASES = ("string", "bytes")
-
-
 def canonical_json(value: Mapping[str, Any]) -> str:
     """The canonical JSON text of an argument object."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-_HEX40 = re.compile(r"^(0x)?[0-9a-fA-F]{40}$")
-
-
-@lru_cache(maxsize=65536)
-def checksum(address: str | bytes) -> str:
-    """EIP-55 form of a 20-byte address given as hex text or bytes (cached: addresses repeat).
-
-    Hand-rolled rather than ``eth_utils.to_checksum_address``, whose validation costs
-    more than the hash when 100,000 logs go through here.
-    """
-    if isinstance(address, bytes | bytearray):
-        if len(address) != 20:
-            raise ValueError(f"an address has 20 bytes, not {len(address)}")
-        lower = bytes(address).hex()
-    else:
-        if not _HEX40.match(address):
-            raise ValueError(f"not an address: {address!r}")
-        lower = address[-40:].lower()
-    digest = keccak(lower.encode("ascii")).hex()
-    return "0x" + "".join(
-        c.upper() if d in "89abcdef" else c for c, d in zip(lower, digest[:40], strict=True)
-    )
 
 
 def _stream(data: bytes) -> Any:
     return ContextFramesBytesIO(data)  # type: ignore[no-untyped-call]
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
 def _input_name(item: Mapping[str, Any], i: int) -> str:
     name = item.get("name") or ""
     return str(name) if name else f"_{i}"
-
-
-def _is_dynamic(item: Mapping[str, Any]) -> bool:
-    """True when an indexed input of this type is stored as its hash in the topic."""
-    t = str(item["type"])
-    if t.endswith("]") or t.startswith("tuple"):
-        return True
-    return t in _DYNAMIC_BASES
 
 
 def _to_json(item: Mapping[str, Any]) -> Converter:
@@ -111,7 +74,7 @@ def _to_json(item: Mapping[str, Any]) -> Converter:
     if t == "address":
         return checksum
     if t.startswith("bytes"):
-        return _hex
+        return hex_text  # bytes, or hex text already
     return lambda v: v  # bool, string
 
 
@@ -142,248 +105,14 @@ def _hash_from_json(value: Any) -> bytes:
 
 def _topic_to_json(item: Mapping[str, Any]) -> Callable[[bytes], Any]:
     """A function from a 32-byte topic to the canonical JSON of an indexed input."""
-    if _is_dynamic(item):
-        return _hex
-    fast = _word_to_json(str(item["type"]))
+    if is_dynamic(item):
+        return hex_of
+    fast = word_to_json(str(item["type"]))
     if fast is not None:
         return fast
     decoder = default_codec._registry.get_tuple_decoder(collapse_if_tuple(dict(item)))
     conv = _to_json(item)
     return lambda b: conv(decoder(_stream(b))[0])
-
-
-def _word_to_json(t: str) -> Callable[[bytes], Any] | None:
-    """Fast decoder of one static head word to canonical JSON (None: not an elementary type)."""
-    if t.startswith("uint"):
-        bits = int(t[4:] or 256)
-        limit = 1 << bits
-
-        def _uint(w: bytes) -> str:
-            v = int.from_bytes(w, "big")
-            if v >= limit:
-                raise ValueError(f"{t} out of range")
-            return str(v)
-
-        return _uint
-    if t.startswith("int"):
-        bits = int(t[3:] or 256)
-        lo, hi = -(1 << (bits - 1)), 1 << (bits - 1)
-
-        def _sint(w: bytes) -> str:
-            v = int.from_bytes(w, "big", signed=True)
-            if not lo <= v < hi:
-                raise ValueError(f"{t} out of range")
-            return str(v)
-
-        return _sint
-    if t == "address":
-
-        def _address(w: bytes) -> str:
-            if any(w[:12]):
-                raise ValueError("address with dirty high bytes")
-            return checksum(w[12:])
-
-        return _address
-    if t == "bool":
-
-        def _bool(w: bytes) -> bool:
-            v = int.from_bytes(w, "big")
-            if v > 1:
-                raise ValueError("bool out of range")
-            return v == 1
-
-        return _bool
-    if t.startswith("bytes") and t != "bytes":
-        size = int(t[5:])
-
-        def _fixed(w: bytes) -> str:
-            if any(w[size:]):
-                raise ValueError(f"{t} with dirty padding")
-            return _hex(w[:size])
-
-        return _fixed
-    return None
-
-
-def _fast_data_decoder(types: Sequence[str]) -> Callable[[bytes], list[Any]] | None:
-    """A head/tail decoder for data made only of elementary types, straight to canonical
-    JSON, about five times faster than eth_abi; None when a type needs eth_abi."""
-    plan: list[tuple[Callable[[bytes], Any] | None, bool]] = []  # (static decoder, is string)
-    for t in types:
-        if t in ("string", "bytes"):
-            plan.append((None, t == "string"))
-            continue
-        conv = _word_to_json(t)
-        if conv is None:
-            return None
-        plan.append((conv, False))
-    head = 32 * len(plan)
-
-    def decode(data: bytes) -> list[Any]:
-        size = len(data)
-        if size < head:
-            raise ValueError("data shorter than its head")
-        out: list[Any] = []
-        for i, (conv, is_string) in enumerate(plan):
-            word = data[32 * i : 32 * i + 32]
-            if conv is not None:
-                out.append(conv(word))
-                continue
-            offset = int.from_bytes(word, "big")
-            if offset + 32 > size:
-                raise ValueError("offset beyond data")
-            length = int.from_bytes(data[offset : offset + 32], "big")
-            end = offset + 32 + length
-            if end > size:
-                raise ValueError("length beyond data")
-            payload = data[offset + 32 : end]
-            out.append(payload.decode("utf-8") if is_string else _hex(payload))
-        return out
-
-    return decode
-
-
-_HEX_TEXT = re.compile(r"0x[0-9a-fA-F]*")
-HexDecoder = Callable[[Sequence[str], str], str]
-
-
-def _hex_word_json(t: str) -> Callable[[str], str] | None:
-    """Like :func:`_word_to_json` (same checks), from 64 hex digits straight to JSON text."""
-    if t.startswith("uint"):
-        limit = 1 << int(t[4:] or 256)
-
-        def _uint(w: str) -> str:
-            v = int(w, 16)
-            if v >= limit:
-                raise ValueError(f"{t} out of range")
-            return f'"{v}"'
-
-        return _uint
-    if t.startswith("int"):
-        bits = int(t[3:] or 256)
-        lo, hi = -(1 << (bits - 1)), 1 << (bits - 1)
-
-        def _sint(w: str) -> str:
-            v = int(w, 16)
-            if v >= 1 << 255:
-                v -= 1 << 256
-            if not lo <= v < hi:
-                raise ValueError(f"{t} out of range")
-            return f'"{v}"'
-
-        return _sint
-    if t == "address":
-
-        def _address(w: str) -> str:
-            if int(w[:24], 16):
-                raise ValueError("address with dirty high bytes")
-            return '"' + checksum(w[24:]) + '"'
-
-        return _address
-    if t == "bool":
-
-        def _bool(w: str) -> str:
-            v = int(w, 16)
-            if v > 1:
-                raise ValueError("bool out of range")
-            return "true" if v else "false"
-
-        return _bool
-    if t.startswith("bytes") and t != "bytes":
-        size = 2 * int(t[5:])
-
-        def _fixed(w: str) -> str:
-            if int(w[size:] or "0", 16):
-                raise ValueError(f"{t} with dirty padding")
-            return '"0x' + w[:size].lower() + '"'
-
-        return _fixed
-    return None
-
-
-def _topic_hash_json(w: str) -> str:
-    return '"0x' + w.lower() + '"'
-
-
-def _hex_decoder(
-    inputs: Sequence[Mapping[str, Any]], names: Sequence[str]
-) -> HexDecoder | None:
-    """A decoder from a log's hex topics and data straight to the canonical JSON text.
-
-    It gives exactly ``canonical_json(EventSpec.decode(...))`` with the same checks
-    (so the same logs fail), without bytes conversions or ``json.dumps`` of the
-    whole object; None when an input needs eth_abi (tuples, arrays) or names repeat.
-    Callers fall back to :meth:`EventSpec.decode` when it raises.
-    """
-    if len(set(names)) != len(names):
-        return None
-    topic_convs: list[Callable[[str], str]] = []
-    data_plan: list[tuple[Callable[[str], str] | None, bool]] = []  # (word decoder, is string)
-    source: dict[str, tuple[bool, int]] = {}  # name -> (in a topic?, position)
-    for name, item in zip(names, inputs, strict=True):
-        t = str(item["type"])
-        if item.get("indexed"):
-            conv = _topic_hash_json if _is_dynamic(item) else _hex_word_json(t)
-            if conv is None:
-                return None
-            source[name] = (True, len(topic_convs))
-            topic_convs.append(conv)
-        elif t in ("string", "bytes"):
-            source[name] = (False, len(data_plan))
-            data_plan.append((None, t == "string"))
-        else:
-            conv = _hex_word_json(t)
-            if conv is None:
-                return None
-            source[name] = (False, len(data_plan))
-            data_plan.append((conv, False))
-    n_topics = len(topic_convs) + 1
-    head = 64 * len(data_plan)
-    # one str.format template, keys in sorted order, each value by its position in
-    # topic values + data values: '{{"a":{1},"b":{0}}}'
-    n_indexed = len(topic_convs)
-    fields = []
-    for n in sorted(names):
-        in_topic, i = source[n]
-        key = json.dumps(n, ensure_ascii=False).replace("{", "{{").replace("}", "}}")
-        fields.append(f"{key}:{{{i if in_topic else n_indexed + i}}}")
-    template = "{{" + ",".join(fields) + "}}"
-    match = _HEX_TEXT.fullmatch
-
-    def decode(topics: Sequence[str], data: str) -> str:
-        if len(topics) != n_topics:
-            raise ValueError("wrong number of topics")
-        for topic in topics:
-            if len(topic) != 66 or not match(topic):
-                raise ValueError("bad topic")
-        if not match(data) or len(data) % 2:
-            raise ValueError("bad data")
-        d = data[2:]
-        if not data_plan and d:
-            raise ValueError("unexpected data")
-        size = len(d)  # hex digits
-        if size < head:
-            raise ValueError("data shorter than its head")
-        values = [conv(topics[i + 1][2:]) for i, conv in enumerate(topic_convs)]
-        for i, (conv, is_string) in enumerate(data_plan):
-            word = d[64 * i : 64 * i + 64]
-            if conv is not None:
-                values.append(conv(word))
-                continue
-            offset = 2 * int(word, 16)
-            if offset + 64 > size:
-                raise ValueError("offset beyond data")
-            end = offset + 64 + 2 * int(d[offset : offset + 64], 16)
-            if end > size:
-                raise ValueError("length beyond data")
-            payload = d[offset + 64 : end]
-            if is_string:
-                values.append(json.dumps(bytes.fromhex(payload).decode("utf-8"), ensure_ascii=False))
-            else:
-                values.append('"0x' + payload.lower() + '"')
-        return template.format(*values)
-
-    return decode
 
 
 def normalize_value(item: Mapping[str, Any] | None, value: Any) -> Any:
@@ -400,18 +129,18 @@ def normalize_value(item: Mapping[str, Any] | None, value: Any) -> Any:
         return value
     if isinstance(value, bytearray):
         value = bytes(value)
-    if t == "address" or (t is None and isinstance(value, str) and _HEX40.match(value)):
+    if t == "address" or (t is None and isinstance(value, str) and is_address(value)):
         return checksum(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, bytes):
-        return _hex(value)
+        return hex_of(value)
     if isinstance(value, str):
         is_hex = value[:2] in ("0x", "0X")
         if t is None:
             return value.lower() if is_hex else value
         if t.startswith("bytes") or (
-            item is not None and item.get("indexed") and _is_dynamic(item)
+            item is not None and item.get("indexed") and is_dynamic(item)
         ):
             if not is_hex:
                 raise ValueError(f"expected 0x-hex for {t}")
@@ -438,6 +167,7 @@ class EventSpec:
     fast_decoder: Callable[[bytes], list[Any]] | None
     hex_decoder: HexDecoder | None
     py_convs: tuple[tuple[str, Converter], ...]  # input name -> canonical JSON to Python
+    json_convs: tuple[tuple[str, Converter], ...]  # input name -> Python to canonical JSON
 
     @classmethod
     def from_abi(cls, contract: str, abi: Mapping[str, Any]) -> EventSpec:
@@ -458,11 +188,14 @@ class EventSpec:
             data_names=tuple(n for n, _ in data),
             data_convs=tuple(_to_json(item) for _, item in data),
             data_decoder=decoder,
-            fast_decoder=_fast_data_decoder(types),
-            hex_decoder=_hex_decoder(inputs, [n for n, _ in named]),
+            fast_decoder=fast_data_decoder(types),
+            hex_decoder=hex_decoder(inputs, [n for n, _ in named]),
             py_convs=tuple(
-                (n, _hash_from_json if item.get("indexed") and _is_dynamic(item) else _from_json(item))
+                (n, _hash_from_json if item.get("indexed") and is_dynamic(item) else _from_json(item))
                 for n, item in named
+            ),
+            json_convs=tuple(
+                (n, hex_text if item.get("indexed") and is_dynamic(item) else _to_json(item)) for n, item in named
             ),
         )
 
@@ -494,6 +227,10 @@ class EventSpec:
         """Canonical JSON arguments back to Python values (hashes of indexed dynamics as bytes)."""
         return {name: conv(args[name]) for name, conv in self.py_convs if name in args}
 
+    def to_canonical(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Python values (as :meth:`to_python` gives them) to the canonical JSON arguments."""
+        return {name: conv(args[name]) for name, conv in self.json_convs if name in args}
+
 
 @dataclass(frozen=True, slots=True)
 class ContractSpec:
@@ -503,6 +240,7 @@ class ContractSpec:
     address: str
     events: Mapping[bytes, EventSpec]
     events_by_hex: Mapping[str, EventSpec]  # "0x" + lowercase hex of the first topic
+    events_by_name: Mapping[str, EventSpec]
 
     @classmethod
     def from_abi(cls, name: str, address: str, abi: Iterable[Mapping[str, Any]]) -> ContractSpec:
@@ -511,14 +249,27 @@ class ContractSpec:
             if item.get("type") == "event" and not item.get("anonymous"):
                 spec = EventSpec.from_abi(name, item)
                 events[spec.topic0] = spec
-        by_hex = {_hex(topic): spec for topic, spec in events.items()}
-        return cls(name=name, address=checksum(address), events=events, events_by_hex=by_hex)
+        by_hex = {hex_of(topic): spec for topic, spec in events.items()}
+        by_name: dict[str, EventSpec] = {}
+        for spec in events.values():
+            by_name.setdefault(spec.name, spec)
+        return cls(
+            name=name, address=checksum(address), events=events, events_by_hex=by_hex, events_by_name=by_name
+        )
 
     def by_name(self, event: str) -> EventSpec | None:
-        for spec in self.events.values():
-            if spec.name == event:
-                return spec
-        return None
+        return self.events_by_name.get(event)
+
+    def to_python(self, event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Canonical JSON arguments of ``event`` as Python values (an event no ABI of this
+        contract knows, :data:`UNKNOWN_EVENT` say, keeps its arguments as they are)."""
+        spec = self.events_by_name.get(event)
+        return dict(args) if spec is None else spec.to_python(args)
+
+    def to_canonical(self, event: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Inverse of :meth:`to_python`."""
+        spec = self.events_by_name.get(event)
+        return dict(args) if spec is None else spec.to_canonical(args)
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this contract's part of the index (stored in ``meta``)."""
@@ -558,5 +309,17 @@ def decode_log(
             return event.name, event.decode(topics, data), True
         except Exception:  # malformed log: keep it raw rather than lose it
             pass
-    raw = {"data": _hex(data), "topics": [_hex(t) for t in topics]}
+    raw = {"data": hex_of(data), "topics": [hex_of(t) for t in topics]}
     return UNKNOWN_EVENT, raw, False
+
+
+@lru_cache(maxsize=256)
+def contract_spec(name: str, address: str) -> ContractSpec:
+    """The events of contract ``name`` (its committed ABI) at ``address``, prepared once."""
+    return ContractSpec.from_abi(name, address, artifacts.abi(name))
+
+
+def events_of(name: str) -> ContractSpec:
+    """The events of contract ``name`` at no address in particular: for converting arguments
+    between Python values and canonical JSON."""
+    return contract_spec(name, "0x" + "00" * 20)

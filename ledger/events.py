@@ -1,0 +1,125 @@
+"""One decoded event of one of our contracts, wherever it was read: a receipt, the log
+scanner, the event index.
+
+Its ``args`` are Python values as eth_abi gives them, made plain: ``int`` for every
+integer, EIP-55 checksummed ``str`` for addresses, ``bytes`` for ``bytes``/``bytesN`` (and
+for the topic hash of an indexed ``string``, ``bytes``, array or tuple), ``str``, ``bool``,
+lists for arrays, tuples for structs. An event that no ABI of its contract decodes (the
+index keeps those) is named :data:`~ledger.abi.UNKNOWN_EVENT`, its args ``{"data": "0x…",
+"topics": ["0x…", …]}``. Hashes (block, transaction) are lowercase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.abi import ContractSpec, bytes_of, checksum, contract_spec, decode_log, events_of, hex_text, quantity
+from ledger.logs import LogScanner, Node
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of one of our contracts, decoded, with where it is on chain."""
+
+    contract: str
+    name: str
+    args: Mapping[str, Any] = field(hash=False)
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    #: the block's Unix time; None where it was not read (a receipt carries none)
+    time: int | None
+    address: str  # EIP-55
+    tx_index: int
+
+    @property
+    def block_time(self) -> int:
+        """:attr:`time`, for events that come with it (the scanner's and the index's)."""
+        if self.time is None:
+            raise ValueError(f"{self.contract}.{self.name} of block {self.block_number} has no block time")
+        return self.time
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The natural key ``(tx_hash, log_index)``."""
+        return (self.tx_hash, self.log_index)
+
+
+def decode_logs(
+    logs: Iterable[Mapping[str, Any]],
+    specs: Mapping[str, ContractSpec],
+    times: Mapping[int, int] | None = None,
+    *,
+    keep_unknown: bool = False,
+) -> list[Event]:
+    """Events of raw JSON-RPC ``logs`` (removed ones skipped), in the order given.
+
+    Args:
+        specs: lowercase address -> the contract there; logs of other addresses are skipped.
+        times: block number -> Unix time (blocks missing here get ``time`` None).
+        keep_unknown: keep a log no ABI decodes as :data:`~ledger.abi.UNKNOWN_EVENT`
+            (the index and the auditor do); otherwise it is skipped.
+    """
+    out: list[Event] = []
+    for lg in logs:
+        if lg.get("removed"):
+            continue
+        spec = specs.get(str(lg["address"]).lower())
+        if spec is None:
+            continue
+        name, args, ok = decode_log(spec, [bytes_of(t) for t in lg["topics"]], bytes_of(lg["data"]))
+        if not ok and not keep_unknown:
+            continue
+        block = quantity(lg["blockNumber"])
+        out.append(
+            Event(
+                contract=spec.name,
+                name=name,
+                args=spec.to_python(name, args),
+                block_number=block,
+                block_hash=hex_text(lg["blockHash"]),
+                tx_hash=hex_text(lg["transactionHash"]),
+                log_index=quantity(lg["logIndex"]),
+                time=times.get(block) if times is not None else None,
+                address=checksum(str(lg["address"])),
+                tx_index=quantity(lg["transactionIndex"]),
+            )
+        )
+    return out
+
+
+def read_events(
+    node: Node,
+    contracts: Mapping[str, str],
+    from_block: int,
+    to_block: int,
+    names: Collection[str] | None = None,
+    *,
+    max_blocks: int = 10_000,
+) -> list[Event]:
+    """The events of ``contracts`` (name -> address) in ``[from_block, to_block]``, read from the
+    chain by the log scanner (no index needed) with their block times, in chain order; only
+    those ``names`` when given. Ranges of at most ``max_blocks`` blocks, the first that wide."""
+    specs = {address.lower(): contract_spec(name, address) for name, address in contracts.items()}
+    scanner = LogScanner(node, list(contracts.values()), first=max_blocks, max_blocks=max_blocks, end_headers=False)
+    out: list[Event] = []
+    ranges = scanner.ranges(from_block, to_block)
+    try:
+        for got in ranges:
+            out += [e for e in decode_logs(got.logs, specs, got.times()) if names is None or e.name in names]
+    finally:
+        ranges.close()
+    out.sort(key=lambda e: (e.block_number, e.log_index))
+    return out
+
+
+def canonical_args(event: Event) -> dict[str, Any]:
+    """``event``'s arguments in the canonical JSON form the index stores
+    (:mod:`ledger.abi.event_codec`): what the auditor compares with index rows and reports."""
+    return events_of(event.contract).to_canonical(event.name, event.args)
+
+
+__all__ = ["Event", "canonical_args", "decode_logs", "read_events"]
