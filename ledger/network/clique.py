@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_keys.datatypes import PrivateKey
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from ledger.chain import block_at, free_port, head_at, pid_alive, port_open, rpc
 from ledger.errors import ChainUnavailable, ConfigError, NetworkError
@@ -392,17 +392,40 @@ class CliqueNetwork:
                     except ChainUnavailable as exc:
                         log.warning("%s could not add %s: %s", a.name, b.name, exc)
 
-    def disconnect(self, which: int | str) -> None:
-        """Partition one node: it and every other node drop each other (admin_removePeer)."""
+    def disconnect(self, which: int | str, timeout: float = 15.0) -> None:
+        """Partition one node: it and every other node drop each other (admin_removePeer), until
+        neither side holds a connection to the other.
+
+        One pass of removals is not always enough: a node whose static entry is dropped a moment
+        after the other side disconnected may already be redialling, and a handshake that is
+        still running when ``admin_removePeer`` arrives is not a peer yet, so it survives (seen
+        with fast back-to-back calls). So the pass is repeated while either side still lists the
+        other among its peers.
+        """
         spec = self.node(which)
-        for other in self.running():
-            if other.name == spec.name:
-                continue
-            for a, b in ((spec, other), (other, spec)):
-                try:
-                    rpc(a.url, "admin_removePeer", [b.enode])
-                except ChainUnavailable as exc:
-                    log.warning("%s could not drop %s: %s", a.name, b.name, exc)
+        deadline = time.monotonic() + timeout
+        while True:
+            others = [o for o in self.running() if o.name != spec.name]
+            for other in others:
+                for a, b in ((spec, other), (other, spec)):
+                    try:
+                        rpc(a.url, "admin_removePeer", [b.enode])
+                    except ChainUnavailable as exc:
+                        log.warning("%s could not drop %s: %s", a.name, b.name, exc)
+            time.sleep(0.5)  # let a redial that was under way finish, so the check below sees it
+            if not any(self._peered(spec, o) or self._peered(o, spec) for o in others):
+                return
+            if time.monotonic() > deadline:
+                raise NetworkError(f"{spec.name} is still connected to the others after {timeout:.0f}s")
+            log.info("%s still connected to another node; dropping again", spec.name)
+
+    def _peered(self, a: NodeSpec, b: NodeSpec) -> bool:
+        """Whether node ``a`` has a connection to node ``b`` (by node id)."""
+        want = keccak(hexstr=b.enode_id).hex()
+        try:
+            return any(str(p.get("id", "")).lower().removeprefix("0x") == want for p in rpc(a.url, "admin_peers"))
+        except ChainUnavailable:
+            return False
 
     def peer_count(self, spec: NodeSpec) -> int:
         return int(rpc(spec.url, "net_peerCount"), 16)
