@@ -12,7 +12,9 @@ over HTTP. For ``eth_sendRawTransaction`` its ``mode`` decides:
 * ``"late"``: keep the transaction and close the connection at once; it reaches
   the node only when :meth:`RpcProxy.deliver` is called (a node that took a
   transaction, lost the answer, and mined it a moment later);
-* ``"swallow"``: neither forward nor answer.
+* ``"swallow"``: neither forward nor answer;
+* ``"forget"``: answer the transaction's hash as a node that took it does, but never pass it
+  on (a node that put it in its pool, answered, and lost the pool in a crash).
 
 ``times`` bounds how many transactions misbehave (``None``: all of them; the
 rest are forwarded). ``raw`` holds every transaction that misbehaved (0x hex),
@@ -36,7 +38,7 @@ from eth_utils import keccak
 
 from ledger.chain import free_port
 
-MODES = ("forward", "drop", "hang", "late", "swallow")
+MODES = ("forward", "drop", "hang", "late", "swallow", "forget")
 
 
 class RpcProxy:
@@ -76,16 +78,14 @@ class RpcProxy:
                     if isinstance(one, dict):
                         proxy.calls.append((str(one.get("method")), list(one.get("params") or [])))
                 if isinstance(req, dict) and req.get("method") in proxy.answers:
-                    result = proxy.answers[str(req["method"])]
-                    own = json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "result": result})
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(own)))
-                    self.end_headers()
-                    self.wfile.write(own.encode())
+                    self._answer(req, proxy.answers[str(req["method"])])
                     return
                 sending = isinstance(req, dict) and req.get("method") == "eth_sendRawTransaction"
                 if sending and proxy._misbehave(req):
+                    if proxy.mode == "forget":
+                        proxy.sent.set()
+                        self._answer(req, "0x" + keccak(hexstr=proxy.raw[-1]).hex())
+                        return
                     if proxy.mode in ("drop", "hang"):
                         proxy._forward(body)  # the node gets it, and answers: the answer is lost
                     proxy.sent.set()
@@ -103,6 +103,14 @@ class RpcProxy:
                 self.send_header("Content-Length", str(len(r.content)))
                 self.end_headers()
                 self.wfile.write(r.content)
+
+            def _answer(self, req: dict[str, Any], result: Any) -> None:
+                own = json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "result": result})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(own)))
+                self.end_headers()
+                self.wfile.write(own.encode())
 
             def log_message(self, *a: object) -> None:
                 pass

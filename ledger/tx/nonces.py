@@ -5,8 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from ledger.rpc import RpcClient
+
+
+@dataclass
+class NonceSlot:
+    """The nonce a sender holds while it signs and sends; it may move the slot past a nonce that
+    must not be used (see :meth:`~ledger.tx.pipeline.TxPipeline.send`)."""
+
+    value: int
 
 
 class NonceManager:
@@ -33,18 +42,17 @@ class NonceManager:
         return int(self._rpc.request("eth_getTransactionCount", [address, "pending"]), 16)
 
     @contextmanager
-    def reserve(self, address: str) -> Iterator[int]:
+    def reserve(self, address: str) -> Iterator[NonceSlot]:
         lock = self._lock_for(address)
         with lock:
             nonce = self._next.get(address)
-            if nonce is None:
-                nonce = self._fetch(address)
+            slot = NonceSlot(self._fetch(address) if nonce is None else nonce)
             try:
-                yield nonce
+                yield slot
             except BaseException:
                 self._next.pop(address, None)  # resync from the node next time
                 raise
-            self._next[address] = nonce + 1
+            self._next[address] = slot.value + 1
 
     def reset(self, address: str | None = None) -> None:
         with self._guard:

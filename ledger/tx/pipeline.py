@@ -151,18 +151,19 @@ class TxPipeline:
         return self._sign_and_send(signer, call, gas, journal)
 
     def _sign_and_send(self, signer: Signer, call: ContractCall, gas: int, journal: Journal | None) -> Pending:
-        with self.nonces.reserve(signer.address) as nonce:
-            signed = signer.sign_transaction(
-                {
-                    "chainId": self.chain_id,
-                    "nonce": nonce,
-                    "gas": gas,
-                    "gasPrice": self.gas.price(),
-                    "to": call.to if call.to is not None else b"",
-                    "data": call.data,
-                    "value": call.value,
-                }
-            )
+        gas_price = self.gas.price()
+        with self.nonces.reserve(signer.address) as slot:
+            signed = self._sign(signer, call, gas, gas_price, slot.value)
+            while self._recent_at(signer.address, slot.value) == signed:
+                # Another intent of ours signed these very bytes at this nonce, and the node forgot
+                # them (a restart lost its pool, so its count handed the nonce out again). Signing
+                # here would make two intents one transaction; that one stays where it is (its
+                # waiter or the gap filler sends it again) and this one takes the next nonce.
+                log.warning("nonce %d of %s holds an identical transaction of ours; using the next one",
+                            slot.value, signer.address)
+                slot.value += 1
+                signed = self._sign(signer, call, gas, gas_price, slot.value)
+            nonce = slot.value
             pending = Pending("0x" + keccak(signed).hex(), signed, signer.address, nonce, call, self)
             if journal is not None:
                 journal.record(pending)
@@ -244,6 +245,23 @@ class TxPipeline:
             if exc.data is not None or "revert" in msg:
                 raise revert_from(exc, tx_hash=tx_hash) from exc
             raise TransactionFailed(f"node refused transaction {tx_hash}: {exc.message}") from exc
+
+    def _sign(self, signer: Signer, call: ContractCall, gas: int, gas_price: int, nonce: int) -> bytes:
+        return signer.sign_transaction(
+            {
+                "chainId": self.chain_id,
+                "nonce": nonce,
+                "gas": gas,
+                "gasPrice": gas_price,
+                "to": call.to if call.to is not None else b"",
+                "data": call.data,
+                "value": call.value,
+            }
+        )
+
+    def _recent_at(self, sender: str, nonce: int) -> bytes | None:
+        with self._recent_lock:
+            return self._recent.get((sender.lower(), nonce))
 
     def _remember(self, sender: str, nonce: int, signed: bytes) -> None:
         with self._recent_lock:

@@ -19,12 +19,12 @@ import pytest
 
 from ledger.chain import free_port
 from ledger.client import ContractCall
-from ledger.errors import NonceSuperseded
+from ledger.errors import NonceSuperseded, TransactionFailed
 from ledger.manifest import Manifest
 from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
 from tests.conftest import Deployment
 from tests.ledger.write_kinds import KINDS, World, run_once_with_lost_answer
-from tests.rpc_proxy import answer_lost
+from tests.rpc_proxy import RpcProxy, answer_lost
 
 pytestmark = pytest.mark.ganache
 
@@ -98,6 +98,30 @@ def test_only_a_different_transaction_holding_the_nonce_supersedes_a_signed_one(
         world.ledger_at([dead, world.ledger.url]).rebroadcast(ours)
     assert exc.value.holder == theirs and exc.value.nonce == nonce
     assert exc.value.sender == world.signers["c3"].address
+
+
+def test_two_intents_of_the_same_call_are_never_one_transaction(world: World) -> None:
+    """Two fetches of the same data by the same member (or two identical contributions) are two
+    intents with the same call. When the node took the first one and lost it (a restart empties
+    its pool) and the first one's wait gave up, the node's count hands its nonce out again: the
+    second intent signed there would be the very same bytes, one transaction answered twice (one
+    access recorded for two served). It takes the next nonce instead, and both are mined."""
+    _past_nonce_zero(world, "auditor")
+    signer = world.signers["auditor"]
+    call = ContractCall(world.signers["outsider"].address, "0x", value=1)
+    start = world.nonce("auditor")
+    with RpcProxy(world.ledger.url, mode="forget", times=1) as forgetful:
+        led = world.ledger_at([forgetful.url])
+        first = led.send(signer, call)
+        assert forgetful.hashes == [first.tx_hash]  # answered, never reached the chain
+        with pytest.raises(TransactionFailed):
+            first.wait(timeout=0.5)  # gave up: the next nonce is read from the node again
+        second = led.send(signer, call)
+        assert second.tx_hash != first.tx_hash
+        assert second.nonce == first.nonce + 1
+        assert second.wait(timeout=60).status == 1  # the gap is filled with the first one's same bytes
+        assert first.wait(timeout=60).status == 1
+    assert world.nonce("auditor") == start + 2
 
 
 def _signed(w: World, label: str, nonce: int, value: int = 1) -> bytes:
