@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any
 import yaml
 
 from ledger.errors import ChainUnavailable, ConfigError, PortTaken, RpcError
+from ledger.process import pid_alive, port_open, signal_group, wait_gone
 from ledger.rpc import RpcClient
 
 log = logging.getLogger("ledger.chain")
@@ -136,34 +136,6 @@ _NO_ANSWER = (ChainUnavailable, RpcError, OSError, ValueError)
 def probe(url: str, timeout: float = 2.0) -> RpcClient:
     """A JSON-RPC client of ``url`` alone with a short timeout and no retries (to probe a node)."""
     return RpcClient(url, timeout=timeout, quick_retries=0)
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on now (for tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return True
 
 
 class Ganache:
@@ -301,10 +273,10 @@ class Ganache:
         if pid is None:
             self._clear_state()
             return False
-        self._signal(pid, signal.SIGTERM)
-        if not self._wait_gone(pid, timeout):
-            self._signal(pid, signal.SIGKILL)
-            self._wait_gone(pid, 5)
+        signal_group(pid, signal.SIGTERM)
+        if not wait_gone(pid, self._proc, timeout):
+            signal_group(pid, signal.SIGKILL)
+            wait_gone(pid, self._proc, 5)
         self._clear_state()
         return True
 
@@ -312,26 +284,8 @@ class Ganache:
         """``kill -9`` the node, as a crash would (for tests)."""
         pid = self.pid
         if pid is not None:
-            self._signal(pid, signal.SIGKILL)
-            self._wait_gone(pid, 5)
-
-    def _signal(self, pid: int, sig: int) -> None:
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    def _wait_gone(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.pid == pid:
-                if self._proc.poll() is not None:
-                    return True
-            elif not pid_alive(pid):
-                return True
-            time.sleep(0.05)
-        return False
+            signal_group(pid, signal.SIGKILL)
+            wait_gone(pid, self._proc, 5)
 
     def _clear_state(self) -> None:
         with contextlib.suppress(FileNotFoundError):
