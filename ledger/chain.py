@@ -23,15 +23,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ledger.config import REPO_ROOT, load_yaml_fields
 from ledger.errors import ChainUnavailable, ConfigError, PortTaken, RpcError
 from ledger.process import pid_alive, port_open, signal_group, wait_gone
 from ledger.rpc import RpcClient
 
 log = logging.getLogger("ledger.chain")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 GANACHE_CLI = REPO_ROOT / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
 DEFAULT_CONFIG = REPO_ROOT / "ganache.yml"
 
@@ -68,20 +66,7 @@ class ChainConfig:
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> ChainConfig:
-        path = path or DEFAULT_CONFIG
-        if not path.is_file():
-            raise ConfigError(f"chain configuration {path} not found")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-        known = set(cls.__dataclass_fields__)
-        unknown = set(raw) - known
-        if unknown:
-            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
-        if "db_path" in raw:
-            db = Path(raw["db_path"])
-            raw["db_path"] = db if db.is_absolute() else (path.parent / db).resolve()
+        raw = load_yaml_fields(path or DEFAULT_CONFIG, "chain", cls.__dataclass_fields__, "db_path")
         cfg = cls(**raw)
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
