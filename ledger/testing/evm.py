@@ -8,7 +8,7 @@ registry's proposals. Needs the ``dev`` extra (``eth-tester[py-evm]``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eth_abi import encode
@@ -190,6 +190,23 @@ class Council:
     def admit(self, name: str, kind: str, roles: int, account: str) -> int:
         receipt = self.enact("AdmitMember", name, KIND[kind], roles, account)
         return int(self.chain.events(self.registry, receipt, "MemberAdmitted")[0]["memberId"])
+
+
+#: A council proposal's lifetime in the standard registry (seconds).
+PROPOSAL_LIFETIME = 7 * 24 * 3600
+
+
+def deploy_registry(
+    chain: Chain, council: Sequence[str], *, lifetime: int = PROPOSAL_LIFETIME, sender: str | None = None
+) -> Contract:
+    """The MembershipRegistry with the standard three-seat council on ``chain`` (threshold 2):
+    街道办 and 民政局 (Department), 区数据局 (DataGovernance), seated on ``council``'s accounts."""
+    seats = [
+        ("街道办", KIND["Department"], roles_mask("Department"), council[0]),
+        ("民政局", KIND["Department"], roles_mask("Department"), council[1]),
+        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), council[2]),
+    ]
+    return chain.deploy("MembershipRegistry", seats, 2, lifetime, sender=sender or chain.accounts[0])
 
 
 def state_changing_functions(contract_name: str) -> set[str]:
