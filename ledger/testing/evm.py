@@ -16,8 +16,9 @@ from eth_tester import EthereumTester, PyEVMBackend
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.providers.eth_tester import EthereumTesterProvider
-from web3.types import Wei
+from web3.types import TxParams, TxReceipt, Wei
 
 from ledger import artifacts
 from ledger.abi import decode_revert, revert_data_from_exception
@@ -104,16 +105,17 @@ class Chain:
     def at(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(address=to_checksum_address(address), abi=artifacts.abi(name))
 
-    def transact(self, fn: Any, sender: str, value: int = 0) -> Any:
+    def transact(self, fn: ContractFunction, sender: str, value: int = 0) -> TxReceipt:
         """Send ``fn`` from ``sender``; raise :class:`ContractReverted` on revert.
 
         The call is simulated first (as the ledger does before signing), which is
         where the custom error is decoded; a transaction that still fails on chain
         is reported as UnknownRevert.
         """
+        params: TxParams = {"from": to_checksum_address(sender), "gas": GAS, "value": Wei(value)}
         try:
-            fn.call({"from": sender, "gas": GAS, "value": value})
-            tx = fn.transact({"from": sender, "gas": GAS, "value": value})
+            fn.call(params)
+            tx = fn.transact(params)
         except Exception as exc:  # web3 raises per-provider types; decode uniformly
             data = revert_data_from_exception(exc)
             if data is None:
@@ -124,7 +126,7 @@ class Chain:
             raise ContractReverted("UnknownRevert", {})
         return receipt
 
-    def call(self, fn: Any, sender: str | None = None) -> Any:
+    def call(self, fn: ContractFunction, sender: str | None = None) -> Any:
         try:
             return fn.call({"from": sender or self.accounts[0]})
         except Exception as exc:
@@ -133,7 +135,7 @@ class Chain:
                 raise
             raise decode_revert(data) from exc
 
-    def events(self, contract: Contract, receipt: Any, name: str) -> list[dict[str, Any]]:
+    def events(self, contract: Contract, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
         from web3.logs import DISCARD
 
         return [dict(e["args"]) for e in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)]

@@ -20,6 +20,7 @@ from ledger.errors import ContractReverted
 # The in-process chain's helpers live in ledger/testing/evm.py; the contract tests import them from here.
 from ledger.testing.evm import CHANGE as CHANGE
 from ledger.testing.evm import GAS as GAS
+from ledger.testing.evm import KIND as KIND
 from ledger.testing.evm import ROLE as ROLE
 from ledger.testing.evm import Chain, Council, deploy_registry, roles_mask
 from ledger.testing.evm import payload as payload
