@@ -1,5 +1,7 @@
-"""FastAPI dependencies as ``Annotated`` aliases: settings, state, the caller, and the integer
-parameters every router shares (ids, times, pages), bounded by what the index and the chain hold."""
+"""FastAPI dependencies as ``Annotated`` aliases: settings, state, the caller, the write's headers.
+
+The path and query parameters the routers share live in :mod:`api.params`; they are
+re-exported here for the routers that still import them from this module."""
 
 from __future__ import annotations
 
@@ -8,15 +10,22 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.apikeys import ApiKey
 from api.idempotency import Respond, Start
+from api.params import Id as Id
+from api.params import IdFilter as IdFilter
+from api.params import Limit as Limit
+from api.params import Offset as Offset
+from api.params import Since as Since
+from api.params import Until as Until
+from api.params import id_query as id_query
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 from ledger.client import Ledger, Pending, TxReceipt
@@ -27,41 +36,6 @@ from ledger.membership import AccountInfo, Registry
 from ledger.roles import Role
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-# ----------------------------------------------------------------------------- integer parameters
-# Every integer a route takes in its path or query is one of these, so a value the event index
-# (SQLite INTEGER, PostgreSQL BIGINT: signed 64 bits) or the contracts cannot hold is a 422
-# problem before it reaches either, never a 500.
-
-#: Largest id: the index stores ids in signed 64 bits (every contract's ids are narrower or equal).
-ID_MAX = 2**63 - 1
-#: Largest Unix time: the contracts store times in 48 bits (the year 8,900,000).
-TIME_MAX = 2**48 - 1
-#: Largest offset into a list, and the longest page.
-OFFSET_MAX = 10**9
-LIMIT_MAX = 500
-
-
-def id_path(description: str = "A record id.") -> Any:
-    """A record id in the path: 1 .. :data:`ID_MAX`."""
-    return Path(ge=1, le=ID_MAX, description=description)
-
-
-def id_query(description: str, *, ge: int = 1, alias: str | None = None) -> Any:
-    """An id filter in the query: ``ge`` (1, or 0 where 0 means something) .. :data:`ID_MAX`."""
-    return Query(ge=ge, le=ID_MAX, description=description, alias=alias)
-
-
-Id = Annotated[int, id_path()]
-IdFilter = Annotated[int | None, id_query("Only records of this id.")]
-Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Records to skip.")]
-Limit = Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Most records in the page.")]
-Since = Annotated[
-    int | None, Query(ge=0, le=TIME_MAX, description="Only records at or after this Unix time (block time).")
-]
-Until = Annotated[
-    int | None, Query(ge=0, le=TIME_MAX, description="Only records at or before this Unix time (block time).")
-]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cgv_...`")
 

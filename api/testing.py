@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
 from api.settings import Settings
-from ledger.chain import free_port
+from ledger.process import free_port
 from ledger.testing import Deployment
 
 #: label -> role of its API key

@@ -49,7 +49,7 @@ def h(text: str) -> bytes:
 
 
 def measure() -> tuple[dict[str, int], dict[str, Any]]:
-    from ledger.testing.evm import CHANGE, KIND, Chain, Council, roles_mask
+    from ledger.testing.evm import CHANGE, KIND, Chain, Council, deploy_registry, roles_mask
 
     # Fixed account keys: a zero byte in a random address would move calldata gas by 12 and
     # make `--check` flaky. The seed is a fixed name, never tuned.
@@ -64,12 +64,7 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
 
     deployer = c.accounts[0]
     council = c.accounts[1:4]
-    seats = [
-        ("街道办", KIND["Department"], roles_mask("Department"), council[0]),
-        ("民政局", KIND["Department"], roles_mask("Department"), council[1]),
-        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), council[2]),
-    ]
-    reg = c.deploy("MembershipRegistry", seats, 2, 7 * 24 * 3600, sender=deployer)
+    reg = deploy_registry(c, council, sender=deployer)
     cn = Council(c, reg, council)
     R = reg.functions
 

@@ -210,7 +210,7 @@ def start_server(s: C.Suite, label: str, root: Path, db: Path, src: str, first: 
     from throughput import api_env
 
     from api.apikeys import ApiKeyStore, engine_for
-    from ledger.chain import free_port
+    from ledger.process import free_port
 
     directory = s.root / f"api-{label}"
     directory.mkdir(exist_ok=True)

@@ -25,13 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
 PASSWORD = "bench-password-not-secret"
 
-from ledger.chain import ChainConfig, Ganache, free_port  # noqa: E402
+from ledger.chain import ChainConfig, Ganache  # noqa: E402
 from ledger.client import Ledger  # noqa: E402
 from ledger.deploy import CouncilSeat, DeployParams, deploy  # noqa: E402
 from ledger.keys import Keystore, Signer  # noqa: E402
 from ledger.membership import encode_change  # noqa: E402
 from ledger.network.clique import CliqueNetwork  # noqa: E402
 from ledger.network.config import NetworkConfig  # noqa: E402
+from ledger.process import free_port  # noqa: E402
 from ledger.roles import ChangeKind  # noqa: E402
 
 

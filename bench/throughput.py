@@ -130,7 +130,7 @@ class Server:
     """``cogov serve`` in its own process (so the load generator does not share its GIL)."""
 
     def __init__(self, env: dict[str, str], root: Path) -> None:
-        from ledger.chain import free_port
+        from ledger.process import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

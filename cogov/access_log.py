@@ -15,6 +15,7 @@ from cogov.options import JsonOpt, PasswordFileOpt, read_file
 
 if TYPE_CHECKING:
     from ledger.data_sharing import DataSharing
+    from ledger.events import Event
 
 #: Merged into ``cogov data`` (cogov/app.py).
 log_app = typer.Typer()
@@ -26,7 +27,7 @@ def _ds() -> DataSharing:
     return DataSharing(env().ledger())
 
 
-def _events(names: set[str]) -> list[Any]:
+def _events(names: set[str]) -> list[Event]:
     from ledger.events import read_events
 
     e = env()
@@ -56,7 +57,7 @@ def log(
     def owner_of(dataset_id: int) -> int:
         return _ds().dataset(dataset_id).owner_id
 
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON out
     for ev in _events({"AccessRecorded", "AccessRefused"}):
         a = ev.args
         if dataset is not None and int(a["datasetId"]) != dataset:

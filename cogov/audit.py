@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cogov import output as out
 from cogov.context import env
+
+if TYPE_CHECKING:
+    from ledger.audit.findings import AuditReport
 
 audit_app = typer.Typer(help="The auditor: verify everything from the chain alone.", no_args_is_help=True)
 
@@ -90,7 +93,7 @@ def verify(
         raise typer.Exit(out.EXIT_CHECK_FAILED)
 
 
-def _summary(report: Any, json_file: Path | None, html_file: Path | None) -> None:
+def _summary(report: AuditReport, json_file: Path | None, html_file: Path | None) -> None:
     s = report.scan
     out.say(
         f"chain {report.chain_id}, blocks {s.from_block}..{s.to_block}: {s.events:,} events in {s.seconds:.1f}s "

@@ -6,9 +6,9 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.console import Console
@@ -109,8 +109,18 @@ def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -
     console.print(t)
 
 
+class ProgressHandle(Protocol):
+    """What ``progress`` yields: advance the bar, change its fields or its description."""
+
+    def advance(self, n: int = 1) -> None: ...
+
+    def update(self, **kw: Any) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[Any]:
+def progress(description: str, total: int | None = None) -> Iterator[ProgressHandle]:
     """A progress bar on stderr (hidden when stderr is not a terminal)."""
     with Progress(
         SpinnerColumn(),
@@ -136,7 +146,7 @@ def progress(description: str, total: int | None = None) -> Iterator[Any]:
         yield _Handle()
 
 
-def run_guarded(fn: Any) -> int:
+def run_guarded(fn: Callable[[], object]) -> int:
     """Run a plain function like a command: ledger errors become one line and an exit code."""
     try:
         fn()

@@ -30,10 +30,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from eth_utils import to_checksum_address
+from web3.types import BlockIdentifier, RPCEndpoint
 
 from ledger import artifacts
 from ledger.errors import TransactionFailed, ValidationFailed
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 _ENODE_ID = re.compile(r"^[0-9a-f]{128}$")
 _HOST = re.compile(r"^[0-9A-Za-z.:-]{1,64}$")
@@ -155,14 +161,14 @@ def write_permissions_config(path: str | os.PathLike[str], text: str) -> bool:
 
 
 def read_registry_state(
-    w3: Any, registry_address: str, block_identifier: int | str | None = None
+    w3: Web3, registry_address: str, block_identifier: BlockIdentifier | None = None
 ) -> list[MemberRecord]:
     """Every member of the registry (ids 1..memberCount), read through its views.
 
     All calls are made at one block (the latest when ``block_identifier`` is None),
     so a change landing mid-read cannot produce a mixed snapshot.
     """
-    registry = w3.eth.contract(address=registry_address, abi=artifacts.abi("MembershipRegistry"))
+    registry = w3.eth.contract(address=to_checksum_address(registry_address), abi=artifacts.abi("MembershipRegistry"))
     block = w3.eth.block_number if block_identifier is None else block_identifier
     fn = registry.functions
     count = int(fn.memberCount().call(block_identifier=block))
@@ -187,7 +193,7 @@ def read_registry_state(
     return members
 
 
-def sync_permissions_config(w3: Any, registry_address: str, path: str | os.PathLike[str]) -> bool:
+def sync_permissions_config(w3: Web3, registry_address: str, path: str | os.PathLike[str]) -> bool:
     """Read the registry, render and write the file; True when the file changed.
 
     After a change, tell running nodes to re-read it with the ``perm_reloadPermissionsFromFile``
@@ -197,15 +203,15 @@ def sync_permissions_config(w3: Any, registry_address: str, path: str | os.PathL
     return write_permissions_config(path, text)
 
 
-def reload_permissions(node_w3: Any) -> None:
+def reload_permissions(node_w3: Web3) -> None:
     """Ask a running Besu node to re-read its permissions file (PERM API)."""
-    response = node_w3.provider.make_request("perm_reloadPermissionsFromFile", [])
+    response = node_w3.provider.make_request(RPCEndpoint("perm_reloadPermissionsFromFile"), [])
     if isinstance(response, dict) and response.get("error"):
         raise TransactionFailed(f"perm_reloadPermissionsFromFile failed: {response['error']}")
 
 
 def watch_permissions_config(
-    w3: Any,
+    w3: Web3,
     registry_address: str,
     path: str | os.PathLike[str],
     *,

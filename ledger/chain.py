@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -24,14 +23,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ledger.config import REPO_ROOT, load_yaml_fields
 from ledger.errors import ChainUnavailable, ConfigError, PortTaken, RpcError
+from ledger.process import pid_alive, port_open, signal_group, wait_gone
 from ledger.rpc import RpcClient
 
 log = logging.getLogger("ledger.chain")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 GANACHE_CLI = REPO_ROOT / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
 DEFAULT_CONFIG = REPO_ROOT / "ganache.yml"
 
@@ -68,20 +66,7 @@ class ChainConfig:
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> ChainConfig:
-        path = path or DEFAULT_CONFIG
-        if not path.is_file():
-            raise ConfigError(f"chain configuration {path} not found")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-        known = set(cls.__dataclass_fields__)
-        unknown = set(raw) - known
-        if unknown:
-            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
-        if "db_path" in raw:
-            db = Path(raw["db_path"])
-            raw["db_path"] = db if db.is_absolute() else (path.parent / db).resolve()
+        raw = load_yaml_fields(path or DEFAULT_CONFIG, "chain", cls.__dataclass_fields__, "db_path")
         cfg = cls(**raw)
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -136,34 +121,6 @@ _NO_ANSWER = (ChainUnavailable, RpcError, OSError, ValueError)
 def probe(url: str, timeout: float = 2.0) -> RpcClient:
     """A JSON-RPC client of ``url`` alone with a short timeout and no retries (to probe a node)."""
     return RpcClient(url, timeout=timeout, quick_retries=0)
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on now (for tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return True
 
 
 class Ganache:
@@ -301,10 +258,10 @@ class Ganache:
         if pid is None:
             self._clear_state()
             return False
-        self._signal(pid, signal.SIGTERM)
-        if not self._wait_gone(pid, timeout):
-            self._signal(pid, signal.SIGKILL)
-            self._wait_gone(pid, 5)
+        signal_group(pid, signal.SIGTERM)
+        if not wait_gone(pid, self._proc, timeout):
+            signal_group(pid, signal.SIGKILL)
+            wait_gone(pid, self._proc, 5)
         self._clear_state()
         return True
 
@@ -312,26 +269,8 @@ class Ganache:
         """``kill -9`` the node, as a crash would (for tests)."""
         pid = self.pid
         if pid is not None:
-            self._signal(pid, signal.SIGKILL)
-            self._wait_gone(pid, 5)
-
-    def _signal(self, pid: int, sig: int) -> None:
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    def _wait_gone(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.pid == pid:
-                if self._proc.poll() is not None:
-                    return True
-            elif not pid_alive(pid):
-                return True
-            time.sleep(0.05)
-        return False
+            signal_group(pid, signal.SIGKILL)
+            wait_gone(pid, self._proc, 5)
 
     def _clear_state(self) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ledger.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO_ROOT / ".cogov"
@@ -66,3 +70,22 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def load_yaml_fields(path: Path, what: str, fields: Collection[str], path_field: str) -> dict[str, Any]:
+    """The settings of a YAML file (``ganache.yml``, ``network/clique.yml``) for a dataclass of
+    ``fields``: ConfigError when the file is missing, not YAML or names an unknown setting; the
+    ``path_field`` setting, when relative, is taken relative to the file's folder."""
+    if not path.is_file():
+        raise ConfigError(f"{what} configuration {path} not found")
+    try:
+        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
+    if path_field in raw:
+        p = Path(raw[path_field])
+        raw[path_field] = p if p.is_absolute() else (path.parent / p).resolve()
+    return raw

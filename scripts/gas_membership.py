@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.testing.evm import CHANGE, KIND, ROLE, Chain, Council, payload, roles_mask
+from ledger.testing.evm import CHANGE, KIND, ROLE, Chain, Council, deploy_registry, payload, roles_mask
 
 ENODE = "a1" * 64
 
@@ -49,12 +49,7 @@ def measure() -> dict[str, tuple[int, int, int]]:
     """Change kind -> (propose gas, approve gas, execute gas), each on a fresh setup."""
     chain = Chain()
     a = chain.accounts
-    seats = [
-        ("街道办", KIND["Department"], roles_mask("Department"), a[1]),
-        ("民政局", KIND["Department"], roles_mask("Department"), a[2]),
-        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), a[3]),
-    ]
-    registry = chain.deploy("MembershipRegistry", seats, 2, 7 * 24 * 3600, sender=a[0])
+    registry = deploy_registry(chain, a[1:4])
     council = Council(chain, registry, a[1:4])
     _setup(council, a)
     table: dict[str, tuple[int, int, int]] = {}

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 from eth_utils import keccak
 
-from ledger.chain import free_port
+from ledger.process import free_port
 
 MODES = ("forward", "drop", "hang", "late", "swallow", "forget")
 

@@ -9,20 +9,19 @@ auditor). The caller who sent it gets the same answer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentKey, StateDep
+from api.params import TxHash
 from api.problems import jsonable, problem_of
 from api.schemas.common import Problem
 from api.schemas.tx import EventPublic, TxProblem, TxStatusPublic
 from ledger.errors import LedgerError, NotFound
 
 router = APIRouter(prefix="/api/v1/tx", tags=["transactions"])
-
-TxHash = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The transaction hash (0x + 64 hex digits).")]
 
 
 @router.get(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from cogov.demo import DemoContext
+from cogov.demo.scenario import DemoContext
 from ledger.data_sharing import (
     AccessRequest,
     Classification,

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 
-from cogov.demo import DemoContext
+from cogov.demo.scenario import DemoContext
 from ledger.devchain import is_dev_chain
 from ledger.fund import Credit, Fund, MotionKind, MotionState, ProjectState, format_amount, parse_amount
 from ledger.fund.report import events_from_chain

@@ -35,7 +35,7 @@ from ledger.audit.findings import ContractCode
 from ledger.audit.reads import Call, Reads
 from ledger.config import REPO_ROOT
 from ledger.errors import LedgerError
-from ledger.manifest import Manifest
+from ledger.manifest import ContractDeployment, Manifest
 from ledger.verify import code_matches, mask_immutables
 
 
@@ -160,7 +160,7 @@ def check_code(
 
 
 def _check_deployer(
-    out: Collector, name: str, dep: Any, deployer: str, tx: dict[str, Any], receipt: dict[str, Any]
+    out: Collector, name: str, dep: ContractDeployment, deployer: str, tx: dict[str, Any], receipt: dict[str, Any]
 ) -> None:
     """The stated transaction is the manifest deployer's successful creation of the address."""
     sender = str(tx.get("from") or "").lower()
@@ -248,7 +248,14 @@ def _check_immutables(
         )
 
 
-def _check_creation(out: Collector, name: str, dep: Any, art: dict[str, Any], tx: Any, receipt: Any) -> None:
+def _check_creation(
+    out: Collector,
+    name: str,
+    dep: ContractDeployment,
+    art: dict[str, Any],
+    tx: dict[str, Any] | None,
+    receipt: dict[str, Any] | None,
+) -> None:
     if tx is None or receipt is None:
         out.expect(
             "code.creation-mismatch",

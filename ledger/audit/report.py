@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from ledger.audit.findings import AuditReport
+from ledger.audit.findings import AuditReport, RuleResult
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -112,7 +112,7 @@ def department_svg(rows: list[dict[str, Any]], width: int = 720) -> str:
 def to_html(report: AuditReport) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     template = env.get_template("report.html")
-    groups: dict[str, list[Any]] = {}
+    groups: dict[str, list[RuleResult]] = {}
     for r in report.rules:
         groups.setdefault(r.group, []).append(r)
     return template.render(

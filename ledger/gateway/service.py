@@ -56,7 +56,7 @@ from ledger.errors import (
 from ledger.gateway.crypto import seal
 from ledger.gateway.refusals import Refusal, RefusalRecorder
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
-from ledger.keys import Signer
+from ledger.keys import Keystore, Signer
 from ledger.membership import NAME as REG_NAME
 from ledger.membership import Member, Registry, account_info_from_view, member_from_view
 
@@ -444,7 +444,7 @@ def _state_detail(grant: Grant) -> str:
     return f"grant {grant.id} is {grant.state.name.lower()}"
 
 
-def owner_signer_from_keystore(keystore: Any, signer_for: Callable[[str], Signer]) -> Callable[[Member], Signer]:
+def owner_signer_from_keystore(keystore: Keystore, signer_for: Callable[[str], Signer]) -> Callable[[Member], Signer]:
     """An ``owner_signer`` choosing the first of the owner's accounts whose key is in ``keystore``."""
 
     def pick(owner: Member) -> Signer:

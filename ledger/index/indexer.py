@@ -39,7 +39,7 @@ from ledger.errors import (
 from ledger.index import schema
 from ledger.index.reads import IndexReads
 from ledger.index.rows import SyncProgress, SyncResult
-from ledger.index.store import Store, insert_events
+from ledger.index.store import EventValues, Store, insert_events
 from ledger.logs import Header, LogRange, LogScanner, Node, header
 
 log = logging.getLogger("ledger.index")
@@ -327,7 +327,7 @@ class Indexer(IndexReads):
         headers: dict[int, Header] = {to: end}
         blocks: dict[Any, tuple[int, str, int]] = {}  # raw blockNumber -> (number, hash, time)
         hashes: dict[int, str] = {}
-        rows: list[tuple[Any, ...]] = []
+        rows: list[EventValues] = []
         by_address = self._by_address
         for lg in f.logs:
             if lg.get("removed"):
@@ -430,7 +430,7 @@ class Indexer(IndexReads):
         return self.head() - (last if last is not None else self.start_block - 1)
 
 
-def _chain_order(row: tuple[Any, ...]) -> tuple[int, int]:
+def _chain_order(row: EventValues) -> tuple[int, int]:
     return (row[0], row[5])
 
 

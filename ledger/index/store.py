@@ -162,10 +162,13 @@ EVENT_COLUMNS = (
     "event",
     "args",
 )
+#: One events row's values, in :data:`EVENT_COLUMNS` order: block number, block hash, block
+#: time, tx hash, tx index, log index, contract, address, event, args (canonical JSON).
+EventValues = tuple[int, str, int, str, int, int, str, str, str, str]
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
-def insert_events(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+def insert_events(conn: sa.Connection, rows: list[EventValues]) -> None:
     """One executemany of plain tuples (the driver's own bulk path, no per-row SQLAlchemy
     parameter processing); SQLAlchemy's insert for drivers of another paramstyle."""
     mark = _PLACEHOLDERS.get(str(conn.dialect.paramstyle))

@@ -12,81 +12,47 @@ Layout under ``data_dir`` (``.cogov/network`` by default)::
     node1/node.pid      pid of the running geth
     node1/geth.log      geth's output
 
-Signing blocks. A Clique signer seals each block with its key, inside the node
-process, so the node must hold its signer key unlocked: geth's ``--unlock`` with
-``--password <file>``. That is the one unlocked account, the node's own signer,
-on a node whose RPC listens on loopback only (``--allow-insecure-unlock`` is
-needed because HTTP-RPC is on; the ``personal`` API is not exposed). Ledger
-transactions are never signed by a node: they are signed locally from the
-ledger's keystores. Passwords are never logged or passed on a command line.
+The pieces: :mod:`ledger.network.nodes` (what ``create`` writes: keys, genesis,
+data directories), :mod:`ledger.network.geth` (a node's command line and why its
+signer key is unlocked); this module drives them (processes, peering, status).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import secrets
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from eth_keys.datatypes import PrivateKey
 from eth_utils import keccak, to_checksum_address
 
-from ledger.chain import block_at, free_port, head_at, pid_alive, port_open, rpc
-from ledger.errors import ChainUnavailable, ConfigError, NetworkError
+from ledger.chain import block_at, head_at, rpc
+from ledger.errors import ChainUnavailable, NetworkError
 from ledger.keys import Keystore, Signer
 from ledger.network.config import NetworkConfig
+from ledger.network.geth import geth_command, is_geth, wait_until
 from ledger.network.install import ensure_geth
+from ledger.network.nodes import (
+    SIGNER_LABEL,
+    NodeSpec,
+    NodeStatus,
+    clique_genesis,
+    create_node_keys,
+    init_datadir,
+    write_static_peers,
+)
+from ledger.process import free_port, pid_alive, port_open, signal_group, wait_gone
+
+__all__ = ["CliqueNetwork", "NodeSpec", "NodeStatus", "clique_genesis"]
 
 log = logging.getLogger("ledger.network")
-
-SIGNER_LABEL = "signer"
-#: The JSON-RPC namespaces a node serves on loopback: ledger (eth, net, web3),
-#: operations (admin for peers, clique for signer votes, txpool, miner for tests).
-HTTP_APIS = "eth,net,web3,clique,admin,txpool,miner"
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """One node as created: never changes after ``create``."""
-
-    name: str
-    index: int
-    http_port: int
-    p2p_port: int
-    authrpc_port: int
-    signer: str
-    enode_id: str
-    genesis_signer: bool = True
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def enode(self) -> str:
-        return f"enode://{self.enode_id}@127.0.0.1:{self.p2p_port}"
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    name: str
-    url: str
-    running: bool
-    pid: int | None
-    peers: int | None = None
-    head: int | None = None
-    head_hash: str | None = None
-    signer: str | None = None
-    is_signer: bool | None = None
-    mining: bool | None = None
 
 
 class CliqueNetwork:
@@ -169,47 +135,23 @@ class CliqueNetwork:
 
     def _new_node(self, index: int, *, genesis_signer: bool) -> NodeSpec:
         c = self.config
-        name = f"node{index}"
-        d = c.data_dir / name
-        (d / "geth").mkdir(parents=True, exist_ok=True)
-        password = secrets.token_urlsafe(24)
-        pw_file = d / "password"
-        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(password + "\n")
-        info = Keystore(d / "keystore").create(SIGNER_LABEL, password)
-        node_key = secrets.token_bytes(32)
-        fd = os.open(d / "geth" / "nodekey", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(node_key.hex())
-        enode_id = PrivateKey(node_key).public_key.to_hex()[2:]
+        keys = create_node_keys(c.data_dir / f"node{index}")
         return NodeSpec(
-            name=name,
+            name=f"node{index}",
             index=index,
             http_port=self._port(c.http_port, index),
             p2p_port=self._port(c.p2p_port, index),
             authrpc_port=self._port(c.authrpc_port, index),
-            signer=info.address,
-            enode_id=enode_id,
+            signer=keys.signer,
+            enode_id=keys.enode_id,
             genesis_signer=genesis_signer,
         )
 
     def _init_datadir(self, spec: NodeSpec) -> None:
-        d = self.node_dir(spec)
-        res = subprocess.run(
-            [str(self.geth), "init", "--datadir", str(d), str(self.config.genesis_file)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if res.returncode != 0:
-            raise NetworkError(f"geth init of {spec.name} failed: {res.stderr.strip()[-800:]}")
+        init_datadir(self.geth, self.node_dir(spec), self.config.genesis_file, spec.name)
 
     def _write_peers(self, spec: NodeSpec, all_nodes: Sequence[NodeSpec]) -> None:
-        peers = [n.enode for n in all_nodes if n.name != spec.name]
-        text = "[Node.P2P]\nStaticNodes = [\n" + "".join(f'  "{p}",\n' for p in peers) + "]\n"
-        (self.node_dir(spec) / "config.toml").write_text(text, encoding="utf-8")
+        write_static_peers(self.node_dir(spec), spec.name, all_nodes)
 
     def add_node(self) -> NodeSpec:
         """Create one more node (a new key that is not a signer yet), peered with all."""
@@ -244,42 +186,10 @@ class CliqueNetwork:
             pid = int(self._pid_file(spec).read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        return pid if pid_alive(pid) and _is_geth(pid) else None
+        return pid if pid_alive(pid) and is_geth(pid) else None
 
     def command(self, spec: NodeSpec) -> list[str]:
-        d = self.node_dir(spec)
-        c = self.config
-        return [
-            str(self.geth),
-            "--datadir", str(d),
-            "--config", str(d / "config.toml"),
-            "--networkid", str(self.chain_id),
-            "--syncmode", "full",
-            # Archive: the auditor reads contract state at past blocks (eth_call at block N).
-            # A pruning node keeps only the last 128 blocks' state, and after a crash
-            # (kill -9) not even those it had not flushed ("missing trie node").
-            "--gcmode", "archive",
-            "--nodiscover",
-            "--nat", "none",
-            "--netrestrict", "127.0.0.0/8",
-            "--port", str(spec.p2p_port),
-            "--http",
-            "--http.addr", "127.0.0.1",
-            "--http.port", str(spec.http_port),
-            "--http.api", HTTP_APIS,
-            "--authrpc.addr", "127.0.0.1",
-            "--authrpc.port", str(spec.authrpc_port),
-            "--ipcdisable",
-            "--cache", "128",
-            "--mine",
-            "--miner.etherbase", spec.signer,
-            "--miner.gasprice", "1",
-            "--miner.recommit", "1s",
-            "--unlock", spec.signer,
-            "--password", str(d / "password"),
-            "--allow-insecure-unlock",
-            "--verbosity", str(c.verbosity),
-        ]  # fmt: skip
+        return geth_command(self.geth, spec, self.node_dir(spec), self.chain_id, self.config.verbosity)
 
     def start_node(self, which: int | str, timeout: float = 60.0) -> NodeStatus:
         """Start one node (idempotent) and wait until its JSON-RPC answers."""
@@ -323,9 +233,9 @@ class CliqueNetwork:
         if pid is None:
             self._pid_file(spec).unlink(missing_ok=True)
             return False
-        _signal(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         if not self._wait_gone(spec, pid, timeout):
-            _signal(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             self._wait_gone(spec, pid, 5)
         self._pid_file(spec).unlink(missing_ok=True)
         return True
@@ -335,20 +245,11 @@ class CliqueNetwork:
         spec = self.node(which)
         pid = self.pid(spec)
         if pid is not None:
-            _signal(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             self._wait_gone(spec, pid, 5)
 
     def _wait_gone(self, spec: NodeSpec, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        proc = self._procs.get(spec.name)
-        while time.monotonic() < deadline:
-            if proc is not None and proc.pid == pid:
-                if proc.poll() is not None:
-                    return True
-            elif not pid_alive(pid):
-                return True
-            time.sleep(0.05)
-        return False
+        return wait_gone(pid, self._procs.get(spec.name), timeout)
 
     # ---------------------------------------------------------------- network
 
@@ -438,7 +339,7 @@ class CliqueNetwork:
         live = self.running()
         want = len(live) - 1
         targets = list(nodes) if nodes is not None else live
-        _wait(
+        wait_until(
             lambda: all(self.peer_count(s) >= want for s in targets),
             timeout,
             f"nodes did not peer ({want} peers each) within {timeout:.0f}s",
@@ -448,7 +349,7 @@ class CliqueNetwork:
         """Until every running node's head has advanced ``count`` blocks; the new lowest head."""
         live = self.running()
         start = {s.name: self.head(s) for s in live}
-        _wait(
+        wait_until(
             lambda: all(self.head(s) >= start[s.name] + count for s in live),
             timeout,
             f"the network sealed fewer than {count} blocks within {timeout:.0f}s",
@@ -466,7 +367,7 @@ class CliqueNetwork:
             blk = block_at(spec.url, target)
             return blk is not None and blk["hash"] == want
 
-        _wait(caught_up, timeout, f"{spec.name} did not reach block {target} within {timeout:.0f}s")
+        wait_until(caught_up, timeout, f"{spec.name} did not reach block {target} within {timeout:.0f}s")
         return target
 
     def node_status(self, spec: NodeSpec) -> NodeStatus:
@@ -499,62 +400,6 @@ class CliqueNetwork:
 
     def destroy(self) -> None:
         """Stop every node and delete the network directory (tests, `network down --wipe`)."""
-        import shutil
-
         if self.created:
             self.down()
         shutil.rmtree(self.config.data_dir, ignore_errors=True)
-
-
-def clique_genesis(config: NetworkConfig, signers: Sequence[str], fund: Iterable[str] = ()) -> dict[str, Any]:
-    """A Clique genesis: every fork up to London at block 0, the signers in extraData."""
-    ordered = sorted({to_checksum_address(s) for s in signers}, key=lambda a: a.lower())
-    if not ordered:
-        raise ConfigError("a Clique network needs at least one signer")
-    extra = "0x" + "00" * 32 + "".join(a[2:].lower() for a in ordered) + "00" * 65
-    balance = hex(config.alloc_ether * 10**18)
-    alloc = {a[2:].lower(): {"balance": balance} for a in [*ordered, *fund]}
-    forks = [
-        "homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
-        "constantinopleBlock", "petersburgBlock", "istanbulBlock", "muirGlacierBlock",
-        "berlinBlock", "londonBlock", "arrowGlacierBlock", "grayGlacierBlock",
-    ]  # fmt: skip
-    return {
-        "config": {
-            "chainId": config.chain_id,
-            **{f: 0 for f in forks},
-            "clique": {"period": config.period, "epoch": config.epoch},
-        },
-        "difficulty": "0x1",
-        "gasLimit": hex(config.block_gas_limit),
-        "extradata": extra,
-        "alloc": alloc,
-    }
-
-
-def _is_geth(pid: int) -> bool:
-    try:
-        return "geth" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return True  # not Linux: trust the pid file
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-
-
-def _wait(cond: Callable[[], bool], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if cond():
-                return
-        except ChainUnavailable:
-            pass
-        if time.monotonic() > deadline:
-            raise NetworkError(message)
-        time.sleep(0.2)

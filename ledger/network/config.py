@@ -6,9 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ledger.config import REPO_ROOT
+from ledger.config import REPO_ROOT, load_yaml_fields
 from ledger.errors import ConfigError
 
 DEFAULT_CONFIG = REPO_ROOT / "network" / "clique.yml"
@@ -53,18 +51,6 @@ class NetworkConfig:
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> NetworkConfig:
-        path = path or DEFAULT_CONFIG
-        if not path.is_file():
-            raise ConfigError(f"network configuration {path} not found")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-        unknown = set(raw) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
-        if "data_dir" in raw:
-            d = Path(raw["data_dir"])
-            raw["data_dir"] = d if d.is_absolute() else (path.parent / d).resolve()
+        raw = load_yaml_fields(path or DEFAULT_CONFIG, "network", cls.__dataclass_fields__, "data_dir")
         cfg = cls(**raw)
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.chain import ChainConfig, Ganache, free_port
+from ledger.chain import ChainConfig, Ganache
 from ledger.client import Ledger
 from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.devchain import fund
 from ledger.keys import Keystore, Signer
 from ledger.manifest import Manifest
 from ledger.membership import Registry
+from ledger.process import free_port
 from ledger.roles import ChangeKind, MemberKind, Role
 
 if TYPE_CHECKING:

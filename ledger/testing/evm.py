@@ -8,7 +8,7 @@ registry's proposals. Needs the ``dev`` extra (``eth-tester[py-evm]``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eth_abi import encode
@@ -16,8 +16,9 @@ from eth_tester import EthereumTester, PyEVMBackend
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.providers.eth_tester import EthereumTesterProvider
-from web3.types import Wei
+from web3.types import TxParams, TxReceipt, Wei
 
 from ledger import artifacts
 from ledger.abi import decode_revert, revert_data_from_exception
@@ -104,16 +105,17 @@ class Chain:
     def at(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(address=to_checksum_address(address), abi=artifacts.abi(name))
 
-    def transact(self, fn: Any, sender: str, value: int = 0) -> Any:
+    def transact(self, fn: ContractFunction, sender: str, value: int = 0) -> TxReceipt:
         """Send ``fn`` from ``sender``; raise :class:`ContractReverted` on revert.
 
         The call is simulated first (as the ledger does before signing), which is
         where the custom error is decoded; a transaction that still fails on chain
         is reported as UnknownRevert.
         """
+        params: TxParams = {"from": to_checksum_address(sender), "gas": GAS, "value": Wei(value)}
         try:
-            fn.call({"from": sender, "gas": GAS, "value": value})
-            tx = fn.transact({"from": sender, "gas": GAS, "value": value})
+            fn.call(params)
+            tx = fn.transact(params)
         except Exception as exc:  # web3 raises per-provider types; decode uniformly
             data = revert_data_from_exception(exc)
             if data is None:
@@ -124,7 +126,7 @@ class Chain:
             raise ContractReverted("UnknownRevert", {})
         return receipt
 
-    def call(self, fn: Any, sender: str | None = None) -> Any:
+    def call(self, fn: ContractFunction, sender: str | None = None) -> Any:
         try:
             return fn.call({"from": sender or self.accounts[0]})
         except Exception as exc:
@@ -133,7 +135,7 @@ class Chain:
                 raise
             raise decode_revert(data) from exc
 
-    def events(self, contract: Contract, receipt: Any, name: str) -> list[dict[str, Any]]:
+    def events(self, contract: Contract, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
         from web3.logs import DISCARD
 
         return [dict(e["args"]) for e in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)]
@@ -190,6 +192,23 @@ class Council:
     def admit(self, name: str, kind: str, roles: int, account: str) -> int:
         receipt = self.enact("AdmitMember", name, KIND[kind], roles, account)
         return int(self.chain.events(self.registry, receipt, "MemberAdmitted")[0]["memberId"])
+
+
+#: A council proposal's lifetime in the standard registry (seconds).
+PROPOSAL_LIFETIME = 7 * 24 * 3600
+
+
+def deploy_registry(
+    chain: Chain, council: Sequence[str], *, lifetime: int = PROPOSAL_LIFETIME, sender: str | None = None
+) -> Contract:
+    """The MembershipRegistry with the standard three-seat council on ``chain`` (threshold 2):
+    街道办 and 民政局 (Department), 区数据局 (DataGovernance), seated on ``council``'s accounts."""
+    seats = [
+        ("街道办", KIND["Department"], roles_mask("Department"), council[0]),
+        ("民政局", KIND["Department"], roles_mask("Department"), council[1]),
+        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), council[2]),
+    ]
+    return chain.deploy("MembershipRegistry", seats, 2, lifetime, sender=sender or chain.accounts[0])
 
 
 def state_changing_functions(contract_name: str) -> set[str]:

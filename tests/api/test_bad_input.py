@@ -231,7 +231,7 @@ def test_integer_parameters_beyond_the_index_and_the_chain_are_422(bad: tuple[Te
     route is covered) refuses 2^63, 2^256 and -1 with a 422 problem naming it, never a 500; the
     largest value it declares is answered (no 500 either). Every operation declares its 422 and
     other error answers as application/problem+json."""
-    from tests.reliability.test_schemathesis import _label_for
+    from tests.reliability.test_authz_matrix import label_for
 
     c, api = bad
     spec = c.app.openapi()  # type: ignore[attr-defined]
@@ -242,7 +242,7 @@ def test_integer_parameters_beyond_the_index_and_the_chain_are_422(bad: tuple[Te
     wrong = []
     for method, path, name, schema in params:
         assert schema.get("maximum") in (2**63 - 1, 2**48 - 1, 10**9, 500), (path, name, schema)
-        headers = api.auth(_label_for(method, path))
+        headers = api.auth(label_for(method, path))
         for value in (*OUT_OF_RANGE, schema["maximum"]):
             url, query = _url(path, name, value)
             r = c.request(method, url, params=query, headers=headers)

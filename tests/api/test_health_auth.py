@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ledger.chain import free_port
+from ledger.process import free_port
 from tests.api.conftest import Api, LiveServer, make_settings
 from tests.conftest import Deployment
 from tests.rpc_proxy import RpcProxy

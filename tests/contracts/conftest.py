@@ -20,8 +20,9 @@ from ledger.errors import ContractReverted
 # The in-process chain's helpers live in ledger/testing/evm.py; the contract tests import them from here.
 from ledger.testing.evm import CHANGE as CHANGE
 from ledger.testing.evm import GAS as GAS
-from ledger.testing.evm import KIND, Chain, Council, roles_mask
+from ledger.testing.evm import KIND as KIND
 from ledger.testing.evm import ROLE as ROLE
+from ledger.testing.evm import Chain, Council, deploy_registry, roles_mask
 from ledger.testing.evm import payload as payload
 from ledger.testing.evm import state_changing_functions as state_changing_functions
 
@@ -60,12 +61,7 @@ def council_accounts(chain: Chain) -> list[str]:
 
 @pytest.fixture(scope="session")
 def _registry_deployed(chain: Chain, council_accounts: list[str]) -> Contract:
-    seats = [
-        ("街道办", KIND["Department"], roles_mask("Department"), council_accounts[0]),
-        ("民政局", KIND["Department"], roles_mask("Department"), council_accounts[1]),
-        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), council_accounts[2]),
-    ]
-    return chain.deploy("MembershipRegistry", seats, 2, 7 * 24 * 3600, sender=chain.accounts[0])
+    return deploy_registry(chain, council_accounts)
 
 
 @pytest.fixture

@@ -307,7 +307,7 @@ def test_weak_fund_is_caught_by_code_and_by_the_quorum_rule(scenario: Scenario) 
 
 def test_audit_fails_over_past_a_node_that_does_not_answer(scenario: Scenario) -> None:
     """The auditor reads through the ledger's URL list: a dead first node is passed over."""
-    from ledger.chain import free_port
+    from ledger.process import free_port
 
     m = Manifest.load(scenario.d.manifest_path)
     dead = f"http://127.0.0.1:{free_port()}"

@@ -22,7 +22,7 @@ from ledger.besu import (
     write_permissions_config,
 )
 from ledger.errors import ValidationFailed
-from tests.contracts.conftest import KIND, Chain, Council, roles_mask
+from ledger.testing.evm import Chain, Council, deploy_registry, roles_mask
 
 EXPECTED = Path(__file__).parent / "data" / "permissions_config.expected.toml"
 ENODE = {n: f"{n:x}" * 128 for n in range(1, 7)}  # "111…", "222…", …
@@ -33,12 +33,7 @@ def state() -> Iterator[tuple[Chain, Contract]]:
     """A registry with active, removed and rotated members and nodes (ids 1..6)."""
     chain = Chain()
     a = chain.accounts
-    seats = [
-        ("街道办", KIND["Department"], roles_mask("Department"), a[1]),
-        ("民政局", KIND["Department"], roles_mask("Department"), a[2]),
-        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), a[3]),
-    ]
-    registry = chain.deploy("MembershipRegistry", seats, 2, 7 * 24 * 3600, sender=a[0])
+    registry = deploy_registry(chain, a[1:4])
     council = Council(chain, registry, a[1:4])
     # Validator nodes of the three council departments (one IPv6).
     council.enact("AddNode", 1, ENODE[1], "10.0.1.1", 30303)

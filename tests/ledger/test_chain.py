@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain import ChainConfig, Ganache, free_port, rpc
+from ledger.chain import ChainConfig, Ganache, rpc
 from ledger.client import Ledger
 from ledger.devchain import fund
 from ledger.errors import PortTaken
 from ledger.keys import Keystore
+from ledger.process import free_port
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.ganache

@@ -73,8 +73,8 @@ def test_receipt_carries_decoded_events(deployment: Deployment) -> None:
 
 
 def test_unreachable_chain_is_chain_unavailable() -> None:
-    from ledger.chain import free_port
     from ledger.client import Ledger
+    from ledger.process import free_port
 
     led = Ledger(f"http://127.0.0.1:{free_port()}", request_timeout=1)
     with pytest.raises(ChainUnavailable):
@@ -83,8 +83,8 @@ def test_unreachable_chain_is_chain_unavailable() -> None:
 
 
 def test_failover_to_the_next_node(deployment: Deployment) -> None:
-    from ledger.chain import free_port
     from ledger.client import Ledger
+    from ledger.process import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
     led = Ledger([dead, deployment.ganache.config.url], request_timeout=1)

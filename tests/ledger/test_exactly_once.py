@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.chain import free_port
 from ledger.client import ContractCall
 from ledger.errors import NonceSuperseded, TransactionFailed
 from ledger.manifest import Manifest
+from ledger.process import free_port
 from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
 from tests.conftest import Deployment
 from tests.ledger.write_kinds import KINDS, World, run_once_with_lost_answer

@@ -32,7 +32,7 @@ from ledger import artifacts
 from ledger.abi import ContractSpec, EventSpec, canonical_json, decode_log_hex
 from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, RpcError, ValidationFailed
 from ledger.index import UNKNOWN_EVENT, Follower, IndexChainMismatch, Indexer, SyncProgress
-from tests.contracts.conftest import KIND, Chain, Council, roles_mask
+from ledger.testing.evm import Chain, Council, deploy_registry, roles_mask
 
 REGISTRY = "MembershipRegistry"
 
@@ -106,12 +106,7 @@ class Ledger:
             self.chain.accounts = list(self.chain.w3.eth.accounts)
         c = self.chain
         self.seats = c.accounts[1:4]
-        seats = [
-            ("街道办", KIND["Department"], roles_mask("Department"), self.seats[0]),
-            ("民政局", KIND["Department"], roles_mask("Department"), self.seats[1]),
-            ("区数据局", KIND["Department"], roles_mask("DataGovernance"), self.seats[2]),
-        ]
-        self.registry = c.deploy(REGISTRY, seats, 2, 7 * 24 * 3600, sender=c.accounts[0])
+        self.registry = deploy_registry(c, self.seats)
         self.council = Council(c, self.registry, self.seats)
         self.deploy_block = int(c.w3.eth.block_number)
         self._n = 0

@@ -24,7 +24,7 @@ from eth_utils import to_checksum_address
 from cogov.demo import COUNCIL, MEMBERS, DemoContext, seed_members
 from cogov.demo.fund import side_by_side
 from ledger.audit import AuditOptions, run_audit
-from ledger.chain import free_port, rpc
+from ledger.chain import rpc
 from ledger.client import Ledger, TxReceipt
 from ledger.index import Indexer
 from ledger.keys import Signer
@@ -32,6 +32,7 @@ from ledger.manifest import Manifest
 from ledger.membership import Registry
 from ledger.network.signers import sync_signers
 from ledger.network.writes import WriteStats, confirmed_write
+from ledger.process import free_port
 from ledger.roles import ChangeKind, MemberKind, Role
 from tests.conftest import TEST_PASSWORD
 from tests.network.conftest import DEMO_KEYS, PERIOD, Net

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from api.testing import Api, api_for
-from ledger.chain import free_port
 from ledger.client import Ledger
 from ledger.config import Settings
+from ledger.process import free_port
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import LOG_DIR, TEST_PASSWORD, register_secret
 

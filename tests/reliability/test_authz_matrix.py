@@ -92,6 +92,13 @@ MATRIX: dict[str, tuple[set[str], Callable[[Ctx], dict[str, Any]]]] = {
     ),
 }
 
+
+def label_for(method: str, path: str) -> str:
+    """A key label the matrix admits to ``method path`` (``dept_a`` for a route not in it)."""
+    row = MATRIX.get(f"{method.upper()} {path}")
+    return sorted(row[0])[0] if row else "dept_a"
+
+
 # Refusals by a rule rather than by authorization (still nothing reaches the chain): the owner asking
 # for its own dataset is DataRequesterIsOwner, a 409 (tests/api/test_data_api.py pins that).
 RULE_REFUSALS = {("POST /api/v1/access-requests", "dept_a"): 409}

@@ -24,7 +24,7 @@ from api.main import create_app
 from api.state import ServiceState
 from tests.api.conftest import Api, LiveServer
 from tests.reliability.env import Env, make_api, master_key_secret
-from tests.reliability.test_authz_matrix import MATRIX
+from tests.reliability.test_authz_matrix import label_for
 
 pytestmark = [pytest.mark.ganache, pytest.mark.slow]
 
@@ -38,11 +38,6 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-
-
-def _label_for(method: str, path: str) -> str:
-    row = MATRIX.get(f"{method.upper()} {path}")
-    return sorted(row[0])[0] if row else "dept_a"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +87,7 @@ def _run(schema: Any, method: str, path: str, api: Api, authenticated: bool, exa
     @settings(FUZZ_SETTINGS, max_examples=examples)
     def fuzz(case: Any) -> None:
         if authenticated:
-            headers = api.auth(_label_for(method, path))
+            headers = api.auth(label_for(method, path))
         else:
             case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
             headers = None

@@ -49,43 +49,39 @@ class Checks:
     def compare(self, answers: Sequence[Any], out: Collector, block: int) -> None:
         for (call, expected, record, pick), got in zip(self.items, answers, strict=True):
             out.check("state.mismatch")
-            if isinstance(got, LedgerError):
-                if expected is None:
-                    continue  # the replay says the record does not exist, and the view refuses: equal
+            found = self._mismatch(call, expected, record, pick, got)
+            if found is not None:
+                message, details = found
                 out.add(
                     "state.mismatch",
-                    f"{self.contract}.{call.fn}{call.args} failed; the replay has {record}",
+                    message,
                     contract=self.contract,
                     block=block,
                     view=call.fn,
                     args=list(call.args),
-                    error=got.message,
-                    replayed=norm(expected),
+                    **details,
                 )
-                continue
-            if pick is not None:
-                got = pick(got)
-            a, b = norm(got), norm(expected)
-            if isinstance(b, dict) and isinstance(a, dict):
-                diff = {k: {"chain": a.get(k), "replay": v} for k, v in b.items() if a.get(k) != v}
-                if diff:
-                    out.add(
-                        "state.mismatch",
-                        f"{self.contract} {record}: {', '.join(sorted(diff))} differ from the replay",
-                        contract=self.contract,
-                        block=block,
-                        view=call.fn,
-                        args=list(call.args),
-                        fields=diff,
-                    )
-            elif a != b:
-                out.add(
-                    "state.mismatch",
-                    f"{self.contract} {record}: the view says {a!r}, the replay {b!r}",
-                    contract=self.contract,
-                    block=block,
-                    view=call.fn,
-                    args=list(call.args),
-                    chain=a,
-                    replay=b,
-                )
+
+    def _mismatch(
+        self, call: Call, expected: Any, record: str, pick: Callable[[Any], Any] | None, got: Any
+    ) -> tuple[str, dict[str, Any]] | None:
+        """How the view's answer ``got`` differs from the replay's ``expected``: (message, details),
+        or None when they agree."""
+        if isinstance(got, LedgerError):
+            if expected is None:
+                return None  # the replay says the record does not exist, and the view refuses: equal
+            return (
+                f"{self.contract}.{call.fn}{call.args} failed; the replay has {record}",
+                {"error": got.message, "replayed": norm(expected)},
+            )
+        if pick is not None:
+            got = pick(got)
+        a, b = norm(got), norm(expected)
+        if isinstance(b, dict) and isinstance(a, dict):
+            diff = {k: {"chain": a.get(k), "replay": v} for k, v in b.items() if a.get(k) != v}
+            if not diff:
+                return None
+            return f"{self.contract} {record}: {', '.join(sorted(diff))} differ from the replay", {"fields": diff}
+        if a != b:
+            return f"{self.contract} {record}: the view says {a!r}, the replay {b!r}", {"chain": a, "replay": b}
+        return None
