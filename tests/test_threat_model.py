@@ -82,7 +82,7 @@ def test_every_named_test_and_file_exists(gid: str, where: str, tests: str) -> N
     known_forge = _forge_names() if forge else set()
     missing += [f for f in forge if f not in known_forge]
     for code in CODE.findall(where):
-        if re.fullmatch(r"[\w./-]+\.(py|sol|md|js|ts|html)", code) or code.endswith("/"):
-            if not (ROOT / code).exists():
-                missing.append(code)
+        is_path = re.fullmatch(r"[\w./-]+\.(py|sol|md|js|ts|html)", code) or code.endswith("/")
+        if is_path and not (ROOT / code).exists():
+            missing.append(code)
     assert not missing, f"{gid} names what does not exist: {missing}"
