@@ -56,12 +56,12 @@ from web3.types import RPCEndpoint
 from bench._common import emit, environment
 from ledger.audit import AuditOptions, run_audit
 from ledger.client import Ledger
-from ledger.data_sharing import Classification, DataSharing
+from ledger.data import Classification, DataSharing
 from ledger.errors import ChainUnavailable
 from ledger.keys import Signer
 from ledger.logs import LogScanner
 from ledger.manifest import Manifest
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Role
 from ledger.testing import STANDARD_COUNCIL, MemberSpec, deploy_and_admit
 
 #: The members this benchmark admits beside the standard council (ledger.testing.STANDARD_COUNCIL).

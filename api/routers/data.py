@@ -60,7 +60,7 @@ from api.schemas.fund import DocumentPublic
 from api.state import ServiceState
 from ledger.abi import hex_text
 from ledger.client import ContractCall, TxReceipt
-from ledger.data_sharing import (
+from ledger.data import (
     AccessRequest,
     Classification,
     Dataset,
@@ -75,8 +75,7 @@ from ledger.data_sharing import (
 from ledger.errors import AccessDenied, ContractReverted, LedgerError, NotFound
 from ledger.events import Event
 from ledger.gateway import Gateway, GatewayStore, detect_format, load_master_key, owner_signer_from_keystore
-from ledger.membership import Registry
-from ledger.roles import Role
+from ledger.membership import Registry, Role
 
 datasets_router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 requests_router = APIRouter(prefix="/api/v1/access-requests", tags=["access requests"])

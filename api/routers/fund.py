@@ -108,8 +108,7 @@ from ledger.fund.report import (
 from ledger.fund_docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
 from ledger.logs import header
 from ledger.membership import NAME as REGISTRY
-from ledger.membership import Member, Registry, member_from_view
-from ledger.roles import MemberKind, Role
+from ledger.membership import Member, MemberKind, Registry, Role, member_from_view
 
 router = APIRouter(prefix="/api/v1/fund", tags=["fund"])
 

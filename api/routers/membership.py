@@ -33,8 +33,7 @@ from api.schemas.membership import (
 )
 from ledger.client import TxReceipt
 from ledger.errors import NotFound
-from ledger.membership import Member, Proposal, Registry, decode_change
-from ledger.roles import ChangeKind, MemberKind, Role
+from ledger.membership import ChangeKind, Member, MemberKind, Proposal, Registry, Role, decode_change
 
 members_router = APIRouter(prefix="/api/v1/members", tags=["members"])
 council_router = APIRouter(prefix="/api/v1/council/proposals", tags=["council"])
@@ -157,7 +156,7 @@ def get_member(member_id: Id, state: StateDep, _key: CurrentKey) -> MemberPublic
 
 
 def _change_args(body: Any) -> tuple[ChangeKind, list[Any]]:
-    from ledger.roles import roles_mask
+    from ledger.membership import roles_mask
 
     if isinstance(body, AdmitMember):
         return ChangeKind.ADMIT_MEMBER, [

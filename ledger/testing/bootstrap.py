@@ -24,8 +24,7 @@ from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.devchain import fund
 from ledger.keys import Keystore, Signer
 from ledger.manifest import Manifest
-from ledger.membership import Registry
-from ledger.roles import ChangeKind, MemberKind, Role
+from ledger.membership import ChangeKind, MemberKind, Registry, Role
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey

@@ -18,7 +18,7 @@ from ledger.audit.collect import Collector
 from ledger.audit.replay.base import ZERO_ADDRESS, Checks
 from ledger.audit.replay.membership import MembershipReplay
 from ledger.events import Event
-from ledger.roles import Role
+from ledger.membership import Role
 
 SENSITIVE = 2
 ACTIVE, EXPIRED, REVOKED, FROZEN = 0, 1, 2, 3

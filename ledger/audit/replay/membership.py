@@ -10,7 +10,7 @@ from ledger.abi import checksum, hex_text
 from ledger.audit.collect import Collector
 from ledger.audit.replay.base import ZERO32, Checks
 from ledger.events import Event
-from ledger.roles import Role
+from ledger.membership import Role
 
 CHANGE_EVENTS = {
     "MemberAdmitted",

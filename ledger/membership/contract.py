@@ -11,7 +11,7 @@ from eth_utils import to_checksum_address
 from ledger.client import Ledger, TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
-from ledger.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
+from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
 
 NAME = "MembershipRegistry"
 
@@ -123,7 +123,7 @@ class Registry:
         return int(self._call("councilSize"))
 
     def proposal(self, proposal_id: int) -> Proposal:
-        return _proposal(self._call("getProposal", proposal_id))
+        return proposal_from_view(self._call("getProposal", proposal_id))
 
     def proposals(self) -> list[Proposal]:
         return [self.proposal(i) for i in range(1, int(self._call("proposalCount")) + 1)]
@@ -183,7 +183,7 @@ def account_info_from_view(raw: Any) -> AccountInfo:
     )
 
 
-def _proposal(raw: dict[str, Any]) -> Proposal:
+def proposal_from_view(raw: dict[str, Any]) -> Proposal:
     return Proposal(
         id=int(raw["id"]),
         kind=ChangeKind(int(raw["kind"])),

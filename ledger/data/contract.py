@@ -183,20 +183,20 @@ class DataSharing:
         return self.ledger.call(NAME, fn, *args)
 
     def dataset(self, dataset_id: int) -> Dataset:
-        return _dataset(self._call("getDataset", dataset_id))
+        return dataset_from_view(self._call("getDataset", dataset_id))
 
     def request(self, request_id: int) -> AccessRequest:
-        return _request(self._call("getRequest", request_id))
+        return request_from_view(self._call("getRequest", request_id))
 
     def grant(self, grant_id: int) -> Grant:
-        return _grant(self._call("getGrant", grant_id))
+        return grant_from_view(self._call("getGrant", grant_id))
 
     def batch(self, batch_id: int) -> Batch:
-        return _batch(self._call("getBatch", batch_id))
+        return batch_from_view(self._call("getBatch", batch_id))
 
     def renewal(self, grant_id: int) -> Renewal | None:
         """The grant's pending renewal, or None."""
-        return _renewal(self._call("getRenewal", grant_id))
+        return renewal_from_view(self._call("getRenewal", grant_id))
 
     def content_owner(self, content_hash: bytes) -> int:
         """The member that registered ``content_hash`` first (0: none)."""
@@ -369,7 +369,7 @@ def _addr(v: Any) -> str | None:
     return None if s.lower() == _ZERO_ADDRESS else to_checksum_address(s)
 
 
-def _dataset(raw: dict[str, Any]) -> Dataset:
+def dataset_from_view(raw: dict[str, Any]) -> Dataset:
     return Dataset(
         id=int(raw["id"]),
         owner_id=int(raw["ownerId"]),
@@ -385,7 +385,7 @@ def _dataset(raw: dict[str, Any]) -> Dataset:
     )
 
 
-def _request(raw: dict[str, Any]) -> AccessRequest:
+def request_from_view(raw: dict[str, Any]) -> AccessRequest:
     return AccessRequest(
         id=int(raw["id"]),
         dataset_id=int(raw["datasetId"]),
@@ -409,7 +409,7 @@ def _request(raw: dict[str, Any]) -> AccessRequest:
     )
 
 
-def _grant(raw: dict[str, Any]) -> Grant:
+def grant_from_view(raw: dict[str, Any]) -> Grant:
     return Grant(
         id=int(raw["id"]),
         request_id=int(raw["requestId"]),
@@ -425,7 +425,7 @@ def _grant(raw: dict[str, Any]) -> Grant:
     )
 
 
-def _renewal(raw: dict[str, Any]) -> Renewal | None:
+def renewal_from_view(raw: dict[str, Any]) -> Renewal | None:
     if int(raw["extension"]) == 0:
         return None
     return Renewal(
@@ -436,7 +436,7 @@ def _renewal(raw: dict[str, Any]) -> Renewal | None:
     )
 
 
-def _batch(raw: dict[str, Any]) -> Batch:
+def batch_from_view(raw: dict[str, Any]) -> Batch:
     return Batch(
         id=int(raw["id"]),
         merkle_root=bytes(raw["merkleRoot"]),
