@@ -17,48 +17,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
 from ledger.client import ContractCall, Ledger, TxReceipt
+from ledger.data.model import Classification, GrantState, RefusalReason, RequestState
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 
 NAME = "DataSharing"
-
-class Classification(IntEnum):
-    PUBLIC = 0
-    INTERNAL = 1
-    SENSITIVE = 2
-    SECRET = 3
-
-
-class RequestState(IntEnum):
-    PENDING = 0
-    PARTIALLY_APPROVED = 1
-    GRANTED = 2
-    DENIED = 3
-    WITHDRAWN = 4
-    EXPIRED = 5
-
-
-class GrantState(IntEnum):
-    ACTIVE = 0
-    EXPIRED = 1
-    REVOKED = 2
-    FROZEN = 3
-
-
-class RefusalReason(IntEnum):
-    NO_GRANT = 0
-    GRANT_EXPIRED = 1
-    GRANT_REVOKED = 2
-    GRANT_FROZEN = 3
-    NOT_GRANTEE = 4
-    OUT_OF_SCOPE = 5
-    OTHER = 6
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ from ledger.membership.contract import decode_change as decode_change
 from ledger.membership.contract import encode_change as encode_change
 from ledger.membership.contract import member_from_view as member_from_view
 from ledger.membership.contract import proposal_from_view as proposal_from_view
+from ledger.membership.model import MemberRecord as MemberRecord
+from ledger.membership.model import MembershipState as MembershipState
+from ledger.membership.model import ProposalRecord as ProposalRecord
+from ledger.membership.model import fold as fold
 from ledger.membership.roles import ChangeKind as ChangeKind
 from ledger.membership.roles import MemberKind as MemberKind
 from ledger.membership.roles import ProposalState as ProposalState
