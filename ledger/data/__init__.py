@@ -2,12 +2,7 @@
 (:mod:`.contract`) and the reducer folding its events (:mod:`.model`). Re-exports only."""
 
 from ledger.data.contract import NAME as NAME
-from ledger.data.contract import AccessRequest as AccessRequest
-from ledger.data.contract import Batch as Batch
-from ledger.data.contract import Dataset as Dataset
 from ledger.data.contract import DataSharing as DataSharing
-from ledger.data.contract import Grant as Grant
-from ledger.data.contract import Renewal as Renewal
 from ledger.data.contract import batch_from_view as batch_from_view
 from ledger.data.contract import canonical_hash as canonical_hash
 from ledger.data.contract import content_hash as content_hash
@@ -19,13 +14,18 @@ from ledger.data.contract import request_from_view as request_from_view
 from ledger.data.contract import scope_hash as scope_hash
 from ledger.data.contract import text_hash as text_hash
 from ledger.data.model import BatchRecord as BatchRecord
-from ledger.data.model import Classification as Classification
 from ledger.data.model import DatasetRecord as DatasetRecord
 from ledger.data.model import DataState as DataState
 from ledger.data.model import GrantRecord as GrantRecord
-from ledger.data.model import GrantState as GrantState
 from ledger.data.model import PendingRenewal as PendingRenewal
-from ledger.data.model import RefusalReason as RefusalReason
 from ledger.data.model import RequestRecord as RequestRecord
-from ledger.data.model import RequestState as RequestState
 from ledger.data.model import fold as fold
+from ledger.data.records import AccessRequest as AccessRequest
+from ledger.data.records import Batch as Batch
+from ledger.data.records import Classification as Classification
+from ledger.data.records import Dataset as Dataset
+from ledger.data.records import Grant as Grant
+from ledger.data.records import GrantState as GrantState
+from ledger.data.records import RefusalReason as RefusalReason
+from ledger.data.records import Renewal as Renewal
+from ledger.data.records import RequestState as RequestState

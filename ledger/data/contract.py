@@ -16,91 +16,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
 from ledger.client import ContractCall, Ledger, TxReceipt
-from ledger.data.model import Classification, GrantState, RefusalReason, RequestState
+from ledger.data.records import (
+    AccessRequest,
+    Batch,
+    Classification,
+    Dataset,
+    Grant,
+    GrantState,
+    RefusalReason,
+    Renewal,
+    RequestState,
+)
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 
 NAME = "DataSharing"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    id: int
-    owner_id: int
-    title: str
-    classification: Classification
-    metadata_hash: bytes
-    schema_hash: bytes
-    content_hash: bytes
-    version: int
-    registered_at: int
-    updated_at: int
-    refusals: int
-
-
-@dataclass(frozen=True)
-class AccessRequest:
-    id: int
-    dataset_id: int
-    requester_id: int
-    purpose_code: int
-    purpose_hash: bytes
-    scope_hash: bytes
-    duration: int
-    created_at: int
-    expires_at: int
-    needs_governance: bool
-    owner_approver: str | None
-    owner_approved_at: int
-    governance_approver: str | None
-    governance_approver_id: int
-    governance_approved_at: int
-    closed_at: int
-    deny_reason: int
-    grant_id: int
-    state: RequestState
-
-
-@dataclass(frozen=True)
-class Grant:
-    id: int
-    request_id: int
-    dataset_id: int
-    grantee_id: int
-    scope_hash: bytes
-    granted_at: int
-    expires_at: int
-    revoked_at: int
-    frozen: bool
-    accesses: int
-    state: GrantState
-
-
-@dataclass(frozen=True)
-class Renewal:
-    """A Sensitive/Secret grant's renewal waiting for a DataGovernance approval."""
-
-    grant_id: int
-    extension: int
-    requested_by: str
-    requested_at: int
-
-
-@dataclass(frozen=True)
-class Batch:
-    id: int
-    merkle_root: bytes
-    anchorer_id: int
-    count: int
-    from_time: int
-    to_time: int
-    anchored_at: int
 
 
 # ------------------------------------------------------------------ hashing

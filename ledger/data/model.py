@@ -21,45 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 
-from ledger.abi import hex_text
+from ledger.abi import checksum, hex_text
+from ledger.data.records import (
+    AccessRequest,
+    Classification,
+    Dataset,
+    Grant,
+    GrantState,
+    Renewal,
+    RequestState,
+)
 from ledger.events import Event
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-class Classification(IntEnum):
-    PUBLIC = 0
-    INTERNAL = 1
-    SENSITIVE = 2
-    SECRET = 3
-
-
-class RequestState(IntEnum):
-    PENDING = 0
-    PARTIALLY_APPROVED = 1
-    GRANTED = 2
-    DENIED = 3
-    WITHDRAWN = 4
-    EXPIRED = 5
-
-
-class GrantState(IntEnum):
-    ACTIVE = 0
-    EXPIRED = 1
-    REVOKED = 2
-    FROZEN = 3
-
-
-class RefusalReason(IntEnum):
-    NO_GRANT = 0
-    GRANT_EXPIRED = 1
-    GRANT_REVOKED = 2
-    GRANT_FROZEN = 3
-    NOT_GRANTEE = 4
-    OUT_OF_SCOPE = 5
-    OTHER = 6
 
 
 @dataclass
@@ -162,6 +137,15 @@ class BatchRecord:
     event: Event
 
 
+def _bytes(hex_value: str) -> bytes:
+    return bytes.fromhex(hex_value[2:])
+
+
+def _account(address: str) -> str | None:
+    """An EIP-55 address, None for the zero address (as the wrapper reads it)."""
+    return None if address.lower() == ZERO_ADDRESS else checksum(address)
+
+
 def _last(changes: list[tuple[int, bool]], t: int) -> bool:
     """The flag as of time ``t``: the last change at or before it (False before any)."""
     flag = False
@@ -220,6 +204,71 @@ class DataState:
             return GrantState.EXPIRED
         frozen = _last(g.freezes, t) or _last(self.member_freezes.get(g.grantee_id, []), t)
         return GrantState.FROZEN if frozen else GrantState.ACTIVE
+
+    # ------------------------------------------------------------------ views (as the contract answers them)
+
+    def dataset_view(self, d: DatasetRecord) -> Dataset:
+        """``getDataset``'s answer."""
+        return Dataset(
+            id=d.id,
+            owner_id=d.owner_id,
+            title=d.title,
+            classification=d.classification,
+            metadata_hash=_bytes(d.metadata_hash),
+            schema_hash=_bytes(d.schema_hash),
+            content_hash=_bytes(d.content_hash),
+            version=d.version,
+            registered_at=d.registered_at,
+            updated_at=d.updated_at,
+            refusals=d.refusals,
+        )
+
+    def request_view(self, r: RequestRecord, now: int) -> AccessRequest:
+        """``getRequest``'s answer at time ``now``."""
+        return AccessRequest(
+            id=r.id,
+            dataset_id=r.dataset_id,
+            requester_id=r.requester_id,
+            purpose_code=r.purpose_code,
+            purpose_hash=_bytes(r.purpose_hash),
+            scope_hash=_bytes(r.scope_hash),
+            duration=r.duration,
+            created_at=r.created_at,
+            expires_at=r.expires_at,
+            needs_governance=r.needs_governance,
+            owner_approver=_account(r.owner_approver),
+            owner_approved_at=r.owner_approved_at,
+            governance_approver=_account(r.governance_approver),
+            governance_approver_id=r.governance_approver_id,
+            governance_approved_at=r.governance_approved_at,
+            closed_at=r.closed_at,
+            deny_reason=r.deny_reason,
+            grant_id=r.grant_id,
+            state=r.state(now),
+        )
+
+    def grant_view(self, g: GrantRecord, now: int) -> Grant:
+        """``getGrant``'s answer at time ``now``."""
+        return Grant(
+            id=g.id,
+            request_id=g.request_id,
+            dataset_id=g.dataset_id,
+            grantee_id=g.grantee_id,
+            scope_hash=_bytes(g.scope_hash),
+            granted_at=g.granted_at,
+            expires_at=g.expires_at,
+            revoked_at=g.revoked_at,
+            frozen=g.frozen,
+            accesses=g.accesses,
+            state=self.grant_state(g, now),
+        )
+
+    def renewal_view(self, grant_id: int) -> Renewal | None:
+        """``getRenewal``'s answer (None: no renewal waits)."""
+        p = self.renewals.get(grant_id)
+        if p is None:
+            return None
+        return Renewal(grant_id, p.extension, checksum(p.requested_by), p.requested_at)
 
     # ------------------------------------------------------------------ the fold
 

@@ -47,18 +47,15 @@ def _same_as_views(led: Ledger, ds: DataSharing) -> tuple[DataState, int]:
     """Every request's and grant's state (and record) in the reducer equals the contract's view now."""
     state, now = _state(led)
     assert len(state.requests) == ds.request_count() and len(state.grants) == ds.grant_count()
+    for d in state.datasets.values():
+        assert state.dataset_view(d) == ds.dataset(d.id)
     for r in state.requests.values():
-        view = ds.request(r.id)
-        assert (r.state(now), r.grant_id, r.closed_at) == (view.state, view.grant_id, view.closed_at), r.id
+        assert state.request_view(r, now) == ds.request(r.id)
     for g in state.grants.values():
         view = ds.grant(g.id)
-        got = (state.grant_state(g, now), g.expires_at, g.revoked_at, g.frozen)
-        assert got == (view.state, view.expires_at, view.revoked_at, view.frozen), g.id
+        assert state.grant_view(g, now) == view
         assert state.grant_state_at(g, now) == view.state, g.id  # the history agrees with the record
-        pending, renewal = state.renewals.get(g.id), ds.renewal(g.id)
-        assert (pending and (pending.extension, pending.requested_at)) == (
-            renewal and (renewal.extension, renewal.requested_at)
-        ), g.id
+        assert state.renewal_view(g.id) == ds.renewal(g.id)
     return state, now
 
 
