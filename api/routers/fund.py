@@ -43,7 +43,6 @@ from api.deps import (
     write_json,
 )
 from api.documents import document_public, read, readable_texts, writer
-from api.routers._index_reads import caller_member, event_rows, index_for, time_filter
 from api.schemas.common import Address, TxInfo
 from api.schemas.fund import (
     AllocationCreate,
@@ -81,6 +80,7 @@ from api.schemas.fund import (
     VoteList,
     VotePublic,
 )
+from api.services.index import caller_member, event_rows, index_for, time_filter
 from api.state import ServiceState
 from ledger.client import TxReceipt
 from ledger.doc_access import Party

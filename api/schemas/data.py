@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.schemas.common import PositiveUint64, TxInfo
 
@@ -18,14 +19,34 @@ FieldName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$
 MAX_DURATION = 3 * 365 * 24 * 3600
 
 
+def _hex_of(v: object) -> object:
+    """A record's ``bytes`` as ``0x`` hex (what the API shows of a hash)."""
+    return "0x" + v.hex() if isinstance(v, bytes | bytearray) else v
+
+
+def _name_of(v: object) -> object:
+    """A record's enum as its lower-case name (``GrantState.ACTIVE`` -> ``"active"``)."""
+    return v.name.lower() if isinstance(v, Enum) else v
+
+
+#: Fields read from the ledger's records (``Model.model_validate(record, from_attributes=True)``).
+Hash = Annotated[str, BeforeValidator(_hex_of)]
+Classified = Annotated[ClassificationName, BeforeValidator(_name_of)]
+RequestStateOf = Annotated[RequestStateName, BeforeValidator(_name_of)]
+GrantStateOf = Annotated[GrantStateName, BeforeValidator(_name_of)]
+_FROM_RECORD = ConfigDict(from_attributes=True)
+
+
 class DatasetPublic(BaseModel):
+    model_config = _FROM_RECORD
+
     id: int
     owner_id: int
     title: str
-    classification: ClassificationName
-    metadata_hash: str
-    schema_hash: str
-    content_hash: str = Field(description="keccak256 of the current version's exact file bytes.")
+    classification: Classified
+    metadata_hash: Hash
+    schema_hash: Hash
+    content_hash: Hash = Field(description="keccak256 of the current version's exact file bytes.")
     version: int
     registered_at: int
     updated_at: int
@@ -61,12 +82,14 @@ class AccessRequestCreate(BaseModel):
 
 
 class AccessRequestPublic(BaseModel):
+    model_config = _FROM_RECORD
+
     id: int
     dataset_id: int
     requester_id: int
     purpose_code: int
-    purpose_hash: str
-    scope_hash: str
+    purpose_hash: Hash
+    scope_hash: Hash
     duration: int
     created_at: int
     expires_at: int
@@ -79,7 +102,7 @@ class AccessRequestPublic(BaseModel):
     closed_at: int
     deny_reason: int
     grant_id: int
-    state: RequestStateName
+    state: RequestStateOf
 
 
 class AccessRequestList(BaseModel):
@@ -88,17 +111,19 @@ class AccessRequestList(BaseModel):
 
 
 class GrantPublic(BaseModel):
+    model_config = _FROM_RECORD
+
     id: int
     request_id: int
     dataset_id: int
     grantee_id: int
-    scope_hash: str
+    scope_hash: Hash
     granted_at: int
     expires_at: int
     revoked_at: int
     frozen: bool
     accesses: int
-    state: GrantStateName
+    state: GrantStateOf
 
 
 class AccessRequestWrite(BaseModel):
@@ -118,6 +143,8 @@ class GrantList(BaseModel):
 
 class RenewalPublic(BaseModel):
     """A Sensitive/Secret grant's renewal waiting for a data-governance approval."""
+
+    model_config = _FROM_RECORD
 
     extension: int = Field(description="Seconds it adds to the expiry once approved.")
     requested_by: str = Field(description="The owner's account that asked for it.")
