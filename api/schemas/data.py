@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.schemas.common import PositiveUint64, TxInfo
+from api.schemas.common import PositiveUint64, TxInfo, hex_of, name_of
 
 ClassificationName = Literal["public", "internal", "sensitive", "secret"]
 RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
@@ -19,21 +18,11 @@ FieldName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$
 MAX_DURATION = 3 * 365 * 24 * 3600
 
 
-def _hex_of(v: object) -> object:
-    """A record's ``bytes`` as ``0x`` hex (what the API shows of a hash)."""
-    return "0x" + v.hex() if isinstance(v, bytes | bytearray) else v
-
-
-def _name_of(v: object) -> object:
-    """A record's enum as its lower-case name (``GrantState.ACTIVE`` -> ``"active"``)."""
-    return v.name.lower() if isinstance(v, Enum) else v
-
-
 #: Fields read from the ledger's records (``Model.model_validate(record, from_attributes=True)``).
-Hash = Annotated[str, BeforeValidator(_hex_of)]
-Classified = Annotated[ClassificationName, BeforeValidator(_name_of)]
-RequestStateOf = Annotated[RequestStateName, BeforeValidator(_name_of)]
-GrantStateOf = Annotated[GrantStateName, BeforeValidator(_name_of)]
+Hash = Annotated[str, BeforeValidator(hex_of)]
+Classified = Annotated[ClassificationName, BeforeValidator(name_of)]
+RequestStateOf = Annotated[RequestStateName, BeforeValidator(name_of)]
+GrantStateOf = Annotated[GrantStateName, BeforeValidator(name_of)]
 _FROM_RECORD = ConfigDict(from_attributes=True)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ledger.abi import hex_text
 from ledger.events import Event
+from ledger.membership.contract import Member, Proposal
 from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask
 
 ZERO32 = "0x" + "00" * 32
@@ -123,6 +124,39 @@ class MembershipState:
         if now >= p.expires_at:
             return ProposalState.EXPIRED
         return ProposalState.APPROVED if self.council_approvals(p) >= self.threshold else ProposalState.PENDING
+
+    # ------------------------------------------------------------------ views (as the registry answers them)
+
+    def member_view(self, m: MemberRecord) -> Member:
+        """``getMember``'s answer."""
+        return Member(
+            id=m.id,
+            name=m.name,
+            kind=m.member_kind,
+            roles=tuple(m.role_list),
+            active=m.active,
+            data_key=None if m.data_key == ZERO32 else m.data_key,
+            admitted_at=m.admitted_at,
+            accounts=tuple(m.accounts),
+            nodes=tuple(m.nodes),
+        )
+
+    def proposal_view(self, p: ProposalRecord, now: int) -> Proposal:
+        """``getProposal``'s answer at time ``now``."""
+        return Proposal(
+            id=p.id,
+            kind=p.change,
+            data=bytes.fromhex(p.data[2:]),
+            proposer_id=p.proposer_id,
+            proposer=p.proposer,
+            created_at=p.created_at,
+            expires_at=p.expires_at,
+            executed=p.executed,
+            cancelled=p.cancelled,
+            approvals=self.council_approvals(p),
+            approvers=tuple(p.approvers),
+            state=self.proposal_state(p, now),
+        )
 
     # ------------------------------------------------------------------ the fold
 
