@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from enum import IntEnum
 from typing import TypeVar
 
 from api.deps import Caller, OnePer
@@ -31,6 +32,7 @@ from api.schemas.data import (
 )
 from api.services.index import (
     Folded,
+    TimeFilter,
     any_event_rows,
     caller_member,
     event_rows,
@@ -60,6 +62,7 @@ from ledger.index import Indexer
 from ledger.membership import Registry, Role
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 # ------------------------------------------------------------------ the gateway
 
@@ -274,6 +277,35 @@ def list_datasets(
     return DatasetList(data=[dataset_public(d, gw) for d in data_state(index, present)], count=count)
 
 
+def _by_state(
+    state: ServiceState,
+    event: str,
+    id_arg: str,
+    args: dict[str, int],
+    want: IntEnum | None,
+    time_ok: TimeFilter | None,
+    page: tuple[int, int],
+    state_of: Callable[[DataState, int, int], IntEnum],
+    view_of: Callable[[DataState, int, int], V],
+) -> tuple[list[V], int]:
+    """A page of records created by ``event`` (their id in ``id_arg``), newest first, and the
+    total; only those whose derived state is ``want`` now, when given (read off the reducer)."""
+    index = index_for(state)
+
+    def present(s: DataState, now: int) -> tuple[list[V], int]:
+        keep: Callable[[Event], bool] | None = time_ok
+        if want is not None:
+
+            def by_state(e: Event) -> bool:
+                return (time_ok is None or time_ok(e)) and state_of(s, int(e.args[id_arg]), now) == want
+
+            keep = by_state
+        rows, count = _rows(state, index, event, args, page[0], page[1], keep)
+        return [view_of(s, int(r.args[id_arg]), now) for r in rows], count
+
+    return data_state(index, present)
+
+
 def list_requests(
     state: ServiceState,
     dataset_id: int | None,
@@ -284,24 +316,20 @@ def list_requests(
     offset: int,
     limit: int,
 ) -> AccessRequestList:
-    index, time_ok = index_for(state), time_filter(since, until)
-    args = _args(datasetId=dataset_id, requesterId=requester_id)
-
-    def present(s: DataState, now: int) -> AccessRequestList:
-        keep: Callable[[Event], bool] | None = time_ok
-        if want is not None:
-
-            def by_state(e: Event) -> bool:
-                return (time_ok is None or time_ok(e)) and s.requests[int(e.args["requestId"])].state(now) == want
-
-            keep = by_state
-        rows, count = _rows(state, index, "AccessRequested", args, offset, limit, keep)
-        views = [s.request_view(s.requests[int(r.args["requestId"])], now) for r in rows]
-        return AccessRequestList(
-            data=[AccessRequestPublic.model_validate(v, from_attributes=True) for v in views], count=count
-        )
-
-    return data_state(index, present)
+    views, count = _by_state(
+        state,
+        "AccessRequested",
+        "requestId",
+        _args(datasetId=dataset_id, requesterId=requester_id),
+        want,
+        time_filter(since, until),
+        (offset, limit),
+        lambda s, i, now: s.requests[i].state(now),
+        lambda s, i, now: s.request_view(s.requests[i], now),
+    )
+    return AccessRequestList(
+        data=[AccessRequestPublic.model_validate(v, from_attributes=True) for v in views], count=count
+    )
 
 
 def list_grants(
@@ -314,23 +342,18 @@ def list_grants(
     offset: int,
     limit: int,
 ) -> GrantList:
-    index, time_ok = index_for(state), time_filter(since, until)
-    args = _args(datasetId=dataset_id, granteeId=grantee_id)
-
-    def present(s: DataState, now: int) -> GrantList:
-        keep: Callable[[Event], bool] | None = time_ok
-        if want is not None:
-
-            def by_state(e: Event) -> bool:
-                g = s.grants[int(e.args["grantId"])]
-                return (time_ok is None or time_ok(e)) and s.grant_state(g, now) == want
-
-            keep = by_state
-        rows, count = _rows(state, index, "GrantCreated", args, offset, limit, keep)
-        views = [s.grant_view(s.grants[int(r.args["grantId"])], now) for r in rows]
-        return GrantList(data=[GrantPublic.model_validate(v, from_attributes=True) for v in views], count=count)
-
-    return data_state(index, present)
+    views, count = _by_state(
+        state,
+        "GrantCreated",
+        "grantId",
+        _args(datasetId=dataset_id, granteeId=grantee_id),
+        want,
+        time_filter(since, until),
+        (offset, limit),
+        lambda s, i, now: s.grant_state(s.grants[i], now),
+        lambda s, i, now: s.grant_view(s.grants[i], now),
+    )
+    return GrantList(data=[GrantPublic.model_validate(v, from_attributes=True) for v in views], count=count)
 
 
 # ------------------------------------------------------------------ the access log

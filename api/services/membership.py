@@ -32,8 +32,8 @@ from api.state import ServiceState
 from ledger.client import TxReceipt
 from ledger.errors import NotFound, ValidationFailed
 from ledger.membership import (
+    CHANGE_ARGS,
     NAME,
-    PAYLOAD_TYPES,
     ChangeKind,
     Member,
     MemberKind,
@@ -52,20 +52,6 @@ def member_public(m: Member) -> MemberPublic:
     return MemberPublic.model_validate(m, from_attributes=True)
 
 
-_ARG_NAMES: dict[ChangeKind, list[str]] = {
-    ChangeKind.ADMIT_MEMBER: ["name", "member_kind", "roles", "account"],
-    ChangeKind.REMOVE_MEMBER: ["member_id"],
-    ChangeKind.GRANT_ROLE: ["member_id", "role"],
-    ChangeKind.REVOKE_ROLE: ["member_id", "role"],
-    ChangeKind.ADD_ACCOUNT: ["member_id", "account"],
-    ChangeKind.REMOVE_ACCOUNT: ["member_id", "account"],
-    ChangeKind.SET_DATA_KEY: ["member_id", "data_key"],
-    ChangeKind.ADD_NODE: ["member_id", "enode_id", "ip", "port"],
-    ChangeKind.REMOVE_NODE: ["member_id", "enode_id", "ip", "port"],
-    ChangeKind.SET_THRESHOLD: ["threshold"],
-    ChangeKind.SET_PROPOSAL_LIFETIME: ["seconds"],
-}
-assert _ARG_NAMES.keys() == PAYLOAD_TYPES.keys()
 
 
 def proposal_args(kind: ChangeKind, data: bytes) -> dict[str, Any]:
@@ -75,7 +61,7 @@ def proposal_args(kind: ChangeKind, data: bytes) -> dict[str, Any]:
     except Exception:
         return {"raw": "0x" + data.hex()}
     out: dict[str, Any] = {}
-    for name, v in zip(_ARG_NAMES[kind], values, strict=True):
+    for (name, _), v in zip(CHANGE_ARGS[kind], values, strict=True):
         if isinstance(v, bytes):
             v = "0x" + v.hex()
         elif name == "member_kind":

@@ -19,7 +19,6 @@ from ledger.data.model import DataState as DataState
 from ledger.data.model import GrantRecord as GrantRecord
 from ledger.data.model import PendingRenewal as PendingRenewal
 from ledger.data.model import RequestRecord as RequestRecord
-from ledger.data.model import fold as fold
 from ledger.data.records import AccessRequest as AccessRequest
 from ledger.data.records import Batch as Batch
 from ledger.data.records import Classification as Classification

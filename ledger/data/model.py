@@ -2,7 +2,7 @@
 accesses and refusals, and the state of a request or a grant at any time.
 
 :class:`DataState` is the reducer: :meth:`DataState.apply` takes the contract's events in
-chain order (block, log index) and :func:`fold` runs it over a sequence. It mirrors the
+chain order (block, log index); ``DataState(events)`` folds a sequence. It mirrors the
 contract's own rules for derived state (``IDataSharing.requestState`` / ``grantState``):
 
 * a request is Granted once a grant names it, Denied or Withdrawn once closed, Expired once
@@ -20,7 +20,8 @@ not know are skipped here; the auditor reports them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 from ledger.abi import checksum, hex_text
 from ledger.data.records import (
@@ -137,8 +138,17 @@ class BatchRecord:
     event: Event
 
 
-def _bytes(hex_value: str) -> bytes:
-    return bytes.fromhex(hex_value[2:])
+V = TypeVar("V")
+
+
+def _view(cls: type[V], record: object, **values: object) -> V:
+    """A view record ``cls`` of the fold's ``record``: its fields by name (hashes from ``0x`` hex
+    text to bytes), ``values`` where the view's value is derived."""
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in values:
+            v = getattr(record, f.name)
+            values[f.name] = bytes.fromhex(v[2:]) if f.name.endswith("_hash") else v
+    return cls(**values)
 
 
 def _account(address: str) -> str | None:
@@ -158,7 +168,8 @@ def _last(changes: list[tuple[int, bool]], t: int) -> bool:
 class DataState:
     """DataSharing's state folded from its events (:meth:`apply` one at a time, in chain order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        """The state after ``events`` (chain order; none: the empty state)."""
         self.datasets: dict[int, DatasetRecord] = {}
         self.requests: dict[int, RequestRecord] = {}
         self.grants: dict[int, GrantRecord] = {}
@@ -169,6 +180,8 @@ class DataState:
         self.renewals: dict[int, PendingRenewal] = {}  # grant -> its pending renewal
         self.approved_renewals: dict[int, int] = {}  # grant -> the extension data governance approved last
         self.ttl = 0
+        for e in events:
+            self.apply(e)
 
     # ------------------------------------------------------------------ derived state
 
@@ -209,59 +222,21 @@ class DataState:
 
     def dataset_view(self, d: DatasetRecord) -> Dataset:
         """``getDataset``'s answer."""
-        return Dataset(
-            id=d.id,
-            owner_id=d.owner_id,
-            title=d.title,
-            classification=d.classification,
-            metadata_hash=_bytes(d.metadata_hash),
-            schema_hash=_bytes(d.schema_hash),
-            content_hash=_bytes(d.content_hash),
-            version=d.version,
-            registered_at=d.registered_at,
-            updated_at=d.updated_at,
-            refusals=d.refusals,
-        )
+        return _view(Dataset, d)
 
     def request_view(self, r: RequestRecord, now: int) -> AccessRequest:
         """``getRequest``'s answer at time ``now``."""
-        return AccessRequest(
-            id=r.id,
-            dataset_id=r.dataset_id,
-            requester_id=r.requester_id,
-            purpose_code=r.purpose_code,
-            purpose_hash=_bytes(r.purpose_hash),
-            scope_hash=_bytes(r.scope_hash),
-            duration=r.duration,
-            created_at=r.created_at,
-            expires_at=r.expires_at,
-            needs_governance=r.needs_governance,
+        return _view(
+            AccessRequest,
+            r,
             owner_approver=_account(r.owner_approver),
-            owner_approved_at=r.owner_approved_at,
             governance_approver=_account(r.governance_approver),
-            governance_approver_id=r.governance_approver_id,
-            governance_approved_at=r.governance_approved_at,
-            closed_at=r.closed_at,
-            deny_reason=r.deny_reason,
-            grant_id=r.grant_id,
             state=r.state(now),
         )
 
     def grant_view(self, g: GrantRecord, now: int) -> Grant:
         """``getGrant``'s answer at time ``now``."""
-        return Grant(
-            id=g.id,
-            request_id=g.request_id,
-            dataset_id=g.dataset_id,
-            grantee_id=g.grantee_id,
-            scope_hash=_bytes(g.scope_hash),
-            granted_at=g.granted_at,
-            expires_at=g.expires_at,
-            revoked_at=g.revoked_at,
-            frozen=g.frozen,
-            accesses=g.accesses,
-            state=self.grant_state(g, now),
-        )
+        return _view(Grant, g, state=self.grant_state(g, now))
 
     def renewal_view(self, grant_id: int) -> Renewal | None:
         """``getRenewal``'s answer (None: no renewal waits)."""
@@ -444,11 +419,3 @@ _STEPS = {
     "AccessRefused": DataState._access_refused,
     "AccessBatchAnchored": DataState._batch_anchored,
 }
-
-
-def fold(events: Iterable[Event], state: DataState | None = None) -> DataState:
-    """Fold DataSharing ``events`` (chain order) into ``state`` (a new one by default)."""
-    out = DataState() if state is None else state
-    for e in events:
-        out.apply(e)
-    return out

@@ -1,6 +1,7 @@
 """The membership registry: its typed wrapper (:mod:`.contract`), the role and kind numbers
 (:mod:`.roles`) and the reducer folding its events (:mod:`.model`). Re-exports only."""
 
+from ledger.membership.contract import CHANGE_ARGS as CHANGE_ARGS
 from ledger.membership.contract import NAME as NAME
 from ledger.membership.contract import PAYLOAD_TYPES as PAYLOAD_TYPES
 from ledger.membership.contract import AccountInfo as AccountInfo
@@ -15,7 +16,6 @@ from ledger.membership.contract import proposal_from_view as proposal_from_view
 from ledger.membership.model import MemberRecord as MemberRecord
 from ledger.membership.model import MembershipState as MembershipState
 from ledger.membership.model import ProposalRecord as ProposalRecord
-from ledger.membership.model import fold as fold
 from ledger.membership.roles import ChangeKind as ChangeKind
 from ledger.membership.roles import MemberKind as MemberKind
 from ledger.membership.roles import ProposalState as ProposalState

@@ -3,7 +3,7 @@ data key, nodes), the council's proposals with their approvals, the threshold an
 proposals' lifetime, and each proposal's state at any time.
 
 :class:`MembershipState` is the reducer (:meth:`MembershipState.apply`, one event at a time in
-chain order; :func:`fold` over a sequence). A proposal's state follows the contract's
+chain order; ``MembershipState(events)`` over a sequence). A proposal's state follows the contract's
 ``getProposal``: Executed, else Cancelled, else Expired once its deadline passed, else
 Approved once its approvals by current council members reach the threshold, else Pending.
 The API's lists and the auditor (which adds its rule checks and compares with the registry's
@@ -80,7 +80,8 @@ def _swap_pop(items: list[str], value: str) -> None:
 class MembershipState:
     """The registry's state folded from its events."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        """The state after ``events`` (chain order; none: the empty state)."""
         self.members: dict[int, MemberRecord] = {}
         self.member_of: dict[str, int] = {}  # lower-case account -> member
         self.nodes: dict[str, tuple[int, str, str, int]] = {}  # node key -> (member, enode id, ip, port)
@@ -88,6 +89,8 @@ class MembershipState:
         self.proposals: dict[int, ProposalRecord] = {}
         self.threshold = 0
         self.lifetime = 0
+        for e in events:
+            self.apply(e)
 
     # ------------------------------------------------------------------ queries
 
@@ -231,11 +234,3 @@ class MembershipState:
 
 
 _MEMBER_EVENTS = {"AccountAdded", "AccountRemoved", "MemberRemoved", "RoleGranted", "RoleRevoked", "DataKeySet"}
-
-
-def fold(events: Iterable[Event], state: MembershipState | None = None) -> MembershipState:
-    """Fold MembershipRegistry ``events`` (chain order) into ``state`` (a new one by default)."""
-    out = MembershipState() if state is None else state
-    for e in events:
-        out.apply(e)
-    return out

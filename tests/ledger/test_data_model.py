@@ -11,7 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.client import Ledger
-from ledger.data import NAME, Classification, DataSharing, DataState, GrantState, RequestState, fold
+from ledger.data import NAME, Classification, DataSharing, DataState, GrantState, RequestState
 from ledger.events import read_events
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import TEST_PASSWORD
@@ -35,7 +35,7 @@ def _state(led: Ledger) -> tuple[DataState, int]:
     assert led.manifest is not None
     head = led.block_number()
     events = read_events(led, {NAME: led.manifest.address(NAME)}, led.manifest.contracts[NAME].block_number, head)
-    return fold(events), int(led.w3.eth.get_block(head)["timestamp"])
+    return DataState(events), int(led.w3.eth.get_block(head)["timestamp"])
 
 
 def _tick(led: Ledger, seconds: int) -> None:
@@ -138,6 +138,6 @@ def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) 
     assert state.grant_state_at(state.grants[frozen], t2) == GrantState.ACTIVE
 
 
-def test_fold_of_no_events_is_empty() -> None:
-    state = fold([])
+def test_no_events_is_the_empty_state() -> None:
+    state = DataState()
     assert (state.datasets, state.requests, state.grants, state.ttl) == ({}, {}, {}, 0)

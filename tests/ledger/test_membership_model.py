@@ -4,7 +4,7 @@ chain: every member and every proposal, after admissions, role changes and an op
 from __future__ import annotations
 
 from ledger.events import read_events
-from ledger.membership import NAME, ChangeKind, MembershipState, Registry, Role, fold
+from ledger.membership import NAME, ChangeKind, MembershipState, Registry, Role
 from ledger.testing import MEMBER_IDS, Deployment
 
 
@@ -13,7 +13,7 @@ def _state(deployment: Deployment) -> tuple[MembershipState, int]:
     assert led.manifest is not None
     head = led.block_number()
     events = read_events(led, {NAME: led.manifest.address(NAME)}, led.manifest.contracts[NAME].block_number, head)
-    return fold(events), int(led.w3.eth.get_block(head)["timestamp"])
+    return MembershipState(events), int(led.w3.eth.get_block(head)["timestamp"])
 
 
 def test_reducer_members_and_proposals_equal_the_registry_views(deployment: Deployment) -> None:
