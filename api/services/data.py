@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from api.deps import Caller, OnePer
 from api.schemas.common import TxInfo
@@ -277,20 +278,42 @@ def list_datasets(
     return DatasetList(data=[dataset_public(d, gw) for d in data_state(index, present)], count=count)
 
 
+@dataclass(frozen=True)
+class _Listed(Generic[V]):
+    """A record listed by state: the event creating it, its id's argument, its state and its view."""
+
+    event: str
+    id_arg: str
+    state_of: Callable[[DataState, int, int], IntEnum]
+    view_of: Callable[[DataState, int, int], V]
+
+
+_REQUESTS = _Listed(
+    "AccessRequested",
+    "requestId",
+    lambda s, i, now: s.requests[i].state(now),
+    lambda s, i, now: s.request_view(s.requests[i], now),
+)
+_GRANTS = _Listed(
+    "GrantCreated",
+    "grantId",
+    lambda s, i, now: s.grant_state(s.grants[i], now),
+    lambda s, i, now: s.grant_view(s.grants[i], now),
+)
+
+
 def _by_state(
     state: ServiceState,
-    event: str,
-    id_arg: str,
+    listed: _Listed[V],
     args: dict[str, int],
     want: IntEnum | None,
     time_ok: TimeFilter | None,
     page: tuple[int, int],
-    state_of: Callable[[DataState, int, int], IntEnum],
-    view_of: Callable[[DataState, int, int], V],
 ) -> tuple[list[V], int]:
-    """A page of records created by ``event`` (their id in ``id_arg``), newest first, and the
-    total; only those whose derived state is ``want`` now, when given (read off the reducer)."""
+    """A page of ``listed`` records, newest first, and the total; only those whose derived state
+    is ``want`` now, when given (read off the reducer)."""
     index = index_for(state)
+    event, id_arg, state_of, view_of = listed.event, listed.id_arg, listed.state_of, listed.view_of
 
     def present(s: DataState, now: int) -> tuple[list[V], int]:
         keep: Callable[[Event], bool] | None = time_ok
@@ -316,17 +339,8 @@ def list_requests(
     offset: int,
     limit: int,
 ) -> AccessRequestList:
-    views, count = _by_state(
-        state,
-        "AccessRequested",
-        "requestId",
-        _args(datasetId=dataset_id, requesterId=requester_id),
-        want,
-        time_filter(since, until),
-        (offset, limit),
-        lambda s, i, now: s.requests[i].state(now),
-        lambda s, i, now: s.request_view(s.requests[i], now),
-    )
+    args = _args(datasetId=dataset_id, requesterId=requester_id)
+    views, count = _by_state(state, _REQUESTS, args, want, time_filter(since, until), (offset, limit))
     return AccessRequestList(
         data=[AccessRequestPublic.model_validate(v, from_attributes=True) for v in views], count=count
     )
@@ -342,17 +356,8 @@ def list_grants(
     offset: int,
     limit: int,
 ) -> GrantList:
-    views, count = _by_state(
-        state,
-        "GrantCreated",
-        "grantId",
-        _args(datasetId=dataset_id, granteeId=grantee_id),
-        want,
-        time_filter(since, until),
-        (offset, limit),
-        lambda s, i, now: s.grant_state(s.grants[i], now),
-        lambda s, i, now: s.grant_view(s.grants[i], now),
-    )
+    args = _args(datasetId=dataset_id, granteeId=grantee_id)
+    views, count = _by_state(state, _GRANTS, args, want, time_filter(since, until), (offset, limit))
     return GrantList(data=[GrantPublic.model_validate(v, from_attributes=True) for v in views], count=count)
 
 

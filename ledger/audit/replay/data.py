@@ -3,8 +3,8 @@ grants after the right approvals (two distinct approvers for Sensitive and Secre
 of Sensitive and Secret grants only through an independent data-governance approval and never of
 a frozen grant, and no dataset naming content another member registered first.
 
-The state is the data domain's one reducer (:class:`ledger.data.DataState`); this module checks
-each event against the state before (or after) it is folded in. Each grant's history (expiry,
+The replay is the data domain's one reducer (:class:`ledger.data.DataState`) with the rules on
+top: each event is checked against the state before (or after) it is folded in. Each grant's history (expiry,
 revocation, freezes, its grantee's freezes) is kept by the reducer, so that the state of a grant
 at any past time can be told (:meth:`DataReplay.state_at`): the Merkle batch check
 (``batches.py``) judges each off-chain record at its own time. The comparison with the
@@ -20,16 +20,7 @@ from ledger.audit.collect import Collector
 from ledger.audit.replay.base import ZERO_ADDRESS, Checks
 from ledger.audit.replay.data_views import data_checks
 from ledger.audit.replay.membership import MembershipReplay
-from ledger.data import (
-    BatchRecord,
-    Classification,
-    DatasetRecord,
-    DataState,
-    GrantRecord,
-    GrantState,
-    PendingRenewal,
-    RequestRecord,
-)
+from ledger.data import Classification, DatasetRecord, DataState, GrantRecord, GrantState
 from ledger.events import Event
 from ledger.membership import Role
 
@@ -59,44 +50,24 @@ _RECORDS = {"dataset": "datasets", "request": "requests", "grant": "grants", "ba
 _STATES = ["active", "expired", "revoked", "frozen"]
 
 
-class DataReplay:
+class DataReplay(DataState):
+    """The data reducer's state, each event checked against the rules as it is folded in."""
+
     contract = "DataSharing"
 
     def __init__(self, out: Collector, registry: MembershipReplay) -> None:
+        super().__init__()
         self.out = out
         self.reg = registry
-        self.state = DataState()
         self.owner_approver_member: dict[int, int] = {}  # request -> the registry's member of its owner approver
         self._approved: dict[int, tuple[str, int, bool]] = {}  # grant -> (tx, extension, independent)
         self.grants_by_member: Counter[int] = Counter()
         self.accesses_by_member: Counter[int] = Counter()
         self.accesses_by_owner: Counter[int] = Counter()
 
-    # ------------------------------------------------------------------ the reducer's records
-
-    @property
-    def datasets(self) -> dict[int, DatasetRecord]:
-        return self.state.datasets
-
-    @property
-    def requests(self) -> dict[int, RequestRecord]:
-        return self.state.requests
-
-    @property
-    def grants(self) -> dict[int, GrantRecord]:
-        return self.state.grants
-
-    @property
-    def batches(self) -> dict[int, BatchRecord]:
-        return self.state.batches
-
-    @property
-    def renewals(self) -> dict[int, PendingRenewal]:
-        return self.state.renewals
-
     def state_at(self, g: GrantRecord, t: int) -> GrantState | None:
         """The grant's state at time ``t`` (None: not granted yet)."""
-        return self.state.grant_state_at(g, t)
+        return self.grant_state_at(g, t)
 
     # ------------------------------------------------------------------ replay
 
@@ -104,7 +75,7 @@ class DataReplay:
         n, a = e.name, e.args
         created = _CREATES.get(n)
         if created is not None:
-            have: Mapping[int, Any] = getattr(self.state, _RECORDS[created[1]])
+            have: Mapping[int, Any] = getattr(self, _RECORDS[created[1]])
             new_id = int(a[created[0]])
             self.out.expect(
                 "state.replay-inconsistent",
@@ -114,7 +85,7 @@ class DataReplay:
             )
         refers = _REFERS.get(n)
         if refers is not None:
-            records: Mapping[int, Any] = getattr(self.state, _RECORDS[refers[1]])
+            records: Mapping[int, Any] = getattr(self, _RECORDS[refers[1]])
             if not self.out.expect(
                 "state.replay-inconsistent",
                 int(a[refers[0]]) in records,
@@ -130,9 +101,9 @@ class DataReplay:
             self._renewal_approved(e)
         elif n == "GrantRenewed":
             self._renewed(e)
-        self.state.apply(e)
+        self.apply(e)
         if n == "DatasetRegistered" or n == "DatasetVersionUpdated":
-            self._claim(self.state.datasets[int(a["datasetId"])], e)
+            self._claim(self.datasets[int(a["datasetId"])], e)
         elif n == "RequestApprovedByOwner":
             self.owner_approver_member[int(a["requestId"])] = self.reg.member_id(a["approver"])
         elif n == "RequestApprovedByGovernance":
@@ -149,7 +120,7 @@ class DataReplay:
         elif n == "AccessRecorded":
             self._accessed(e)
         elif n == "AccessRefused":
-            d = self.state.datasets[int(a["datasetId"])]
+            d = self.datasets[int(a["datasetId"])]
             self.out.expect(
                 "state.replay-inconsistent",
                 int(a["seq"]) == d.refusals,
@@ -159,7 +130,7 @@ class DataReplay:
 
     def _claim(self, d: DatasetRecord, e: Event) -> None:
         """A content hash belongs to the member that registered it first (issue 14 item 1)."""
-        holder = self.state.content_owner[d.content_hash]
+        holder = self.content_owner[d.content_hash]
         self.out.expect(
             "data.content-aliased",
             holder == d.owner_id,
@@ -173,10 +144,10 @@ class DataReplay:
         )
 
     def _renewal_requested(self, e: Event) -> None:
-        g = self.state.grants[int(e.args["grantId"])]
+        g = self.grants[int(e.args["grantId"])]
         self.out.expect(
             "state.replay-inconsistent",
-            self.state.sensitive(g),
+            self.sensitive(g),
             f"grant {g.id}: a renewal waits for data governance, but its dataset is neither Sensitive nor Secret",
             event=e,
         )
@@ -185,9 +156,9 @@ class DataReplay:
     def _renewal_approved(self, e: Event) -> None:
         """Data governance approved a pending renewal: an independent approver, the asked extension."""
         a = e.args
-        g = self.state.grants[int(a["grantId"])]
-        pending = self.state.renewals.get(g.id)
-        d = self.state.datasets.get(g.dataset_id)
+        g = self.grants[int(a["grantId"])]
+        pending = self.renewals.get(g.id)
+        d = self.datasets.get(g.dataset_id)
         approver, gov_id, extension = a["approver"], int(a["governanceId"]), int(a["extension"])
         independent = (
             pending is not None
@@ -213,10 +184,10 @@ class DataReplay:
 
     def _renewed(self, e: Event) -> None:
         a = e.args
-        g = self.state.grants[int(a["grantId"])]
+        g = self.grants[int(a["grantId"])]
         old, new = int(a["oldExpiresAt"]), int(a["newExpiresAt"])
         self._check_renewable(g, e)
-        if self.state.sensitive(g):
+        if self.sensitive(g):
             approval = self._approved.pop(g.id, None)
             self.out.expect(
                 "data.renewal-without-governance",
@@ -235,7 +206,7 @@ class DataReplay:
         )
 
     def _check_renewable(self, g: GrantRecord, e: Event) -> None:
-        state = self.state.grant_state(g, e.block_time)
+        state = self.grant_state(g, e.block_time)
         self.out.expect(
             "data.renewal-not-active",
             state == GrantState.ACTIVE,
@@ -243,15 +214,15 @@ class DataReplay:
             event=e,
             grant=g.id,
             frozen=g.frozen,
-            member_frozen=self.state.member_frozen.get(g.grantee_id, False),
+            member_frozen=self.member_frozen.get(g.grantee_id, False),
         )
 
     def _grant_created(self, e: Event) -> None:
         a = e.args
-        g = self.state.grants[int(a["grantId"])]
+        g = self.grants[int(a["grantId"])]
         gid = g.id
-        r = self.state.requests.get(g.request_id)
-        d = self.state.datasets.get(g.dataset_id)
+        r = self.requests.get(g.request_id)
+        d = self.datasets.get(g.dataset_id)
         self.grants_by_member[g.grantee_id] += 1
         if r is None or d is None:
             self.out.add("data.grant-without-approval", f"grant {gid} refers to an unknown request or dataset", event=e)
@@ -294,7 +265,7 @@ class DataReplay:
         """The rule on an access, before it is counted (False: its grant is unknown, nothing to count)."""
         a = e.args
         gid = int(a["grantId"])
-        g = self.state.grants.get(gid)
+        g = self.grants.get(gid)
         if g is None:
             self.out.expect(
                 "data.access-outside-grant",
@@ -304,7 +275,7 @@ class DataReplay:
                 grant=gid,
             )
             return False
-        state = self.state.grant_state(g, e.block_time)
+        state = self.grant_state(g, e.block_time)
         self.out.expect(
             "data.access-outside-grant",
             state == GrantState.ACTIVE
@@ -327,7 +298,7 @@ class DataReplay:
         return True
 
     def _accessed(self, e: Event) -> None:
-        g = self.state.grants[int(e.args["grantId"])]
+        g = self.grants[int(e.args["grantId"])]
         self.out.expect(
             "state.replay-inconsistent",
             int(e.args["seq"]) == g.accesses,
@@ -335,11 +306,11 @@ class DataReplay:
             event=e,
         )
         self.accesses_by_member[g.grantee_id] += 1
-        d = self.state.datasets.get(g.dataset_id)
+        d = self.datasets.get(g.dataset_id)
         if d is not None:
             self.accesses_by_owner[d.owner_id] += 1
 
     # ------------------------------------------------------------------ state
 
     def checks(self, head_time: int) -> Checks:
-        return data_checks(self.contract, self.state, head_time)
+        return data_checks(self.contract, self, head_time)

@@ -1,7 +1,7 @@
 """MembershipRegistry replayed from its events; who held which role at every point of the chain.
 
-The state is the membership domain's one reducer (:class:`ledger.membership.MembershipState`);
-this module adds the rules (ids in sequence, no change outside the deployment or an executed
+The replay is the membership domain's one reducer (:class:`ledger.membership.MembershipState`)
+with the rules on top (ids in sequence, no change outside the deployment or an executed
 council proposal, no proposal executed below the threshold) and the comparison with the
 registry's views."""
 
@@ -14,7 +14,7 @@ from ledger.abi import checksum
 from ledger.audit.collect import Collector
 from ledger.audit.replay.base import Checks
 from ledger.events import Event
-from ledger.membership import MemberRecord, MembershipState, ProposalRecord, Role
+from ledger.membership import MemberRecord, MembershipState, ProposalRecord
 
 Member = MemberRecord  # the name the replay's users know
 Proposal = ProposalRecord
@@ -36,50 +36,17 @@ _OF_A_MEMBER = {"AccountAdded", "AccountRemoved", "MemberRemoved", "RoleGranted"
 _OF_A_NODE = {"NodeAdded", "NodeRemoved"}
 
 
-class MembershipReplay:
+class MembershipReplay(MembershipState):
+    """The membership reducer's state with the registry's rules checked as events are folded in."""
+
     contract = "MembershipRegistry"
 
     def __init__(self, out: Collector, deploy_tx: str | None) -> None:
+        super().__init__()
         self.out = out
         self.deploy_tx = (deploy_tx or "").lower()
-        self.state = MembershipState()
         self._changes: dict[str, list[Event]] = defaultdict(list)
         self._executed: set[str] = set()
-
-    # ------------------------------------------------------------------ the reducer's records
-
-    @property
-    def members(self) -> dict[int, MemberRecord]:
-        return self.state.members
-
-    @property
-    def member_of(self) -> dict[str, int]:
-        return self.state.member_of
-
-    @property
-    def proposals(self) -> dict[int, ProposalRecord]:
-        return self.state.proposals
-
-    @property
-    def threshold(self) -> int:
-        return self.state.threshold
-
-    # ------------------------------------------------------------------ queries used by other replayers
-
-    def member_id(self, account: str) -> int:
-        return self.state.member_id(account)
-
-    def active_account(self, account: str) -> bool:
-        return self.state.active_account(account)
-
-    def has_role(self, account: str, role: Role) -> bool:
-        return self.state.has_role(account, role)
-
-    def member_has_role(self, member_id: int, role: Role) -> bool:
-        return self.state.member_has_role(member_id, role)
-
-    def name(self, member_id: int) -> str:
-        return self.state.name(member_id)
 
     # ------------------------------------------------------------------ replay
 
@@ -105,11 +72,11 @@ class MembershipReplay:
             )
         elif n == "ProposalExecuted":
             self._executed.add(e.tx_hash)
-        self.state.apply(e)
+        self.apply(e)
         if n == "ProposalExecuted":
             p = self.proposals.get(int(a["proposalId"]))
             if p:
-                approvals = self.state.council_approvals(p)
+                approvals = self.council_approvals(p)
                 self.out.expect(
                     "membership.proposal-below-threshold",
                     approvals >= self.threshold,
@@ -135,7 +102,7 @@ class MembershipReplay:
     # ------------------------------------------------------------------ state
 
     def checks(self, head_time: int) -> Checks:
-        s = self.state
+        s = self
         c = Checks(self.contract)
         c.expect("memberCount", [], len(s.members), "memberCount")
         c.expect("proposalCount", [], len(s.proposals), "proposalCount")
