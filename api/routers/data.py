@@ -1,9 +1,12 @@
 """/api/v1/datasets, /api/v1/access-requests, /api/v1/grants and /api/v1/access-log.
 
 The caller's identity is their API key's account, never the body. The chain
-enforces who may approve, revoke or record; the service checks ownership first so
-that acting for another department answers 403 with nothing sent. Lists are read
-from the event index alone (``api/services/data.py``).
+enforces who may approve, deny, renew, freeze or record: the pre-flight refuses before
+anything is signed and ``api/problems.py`` answers (403 for a caller without the right,
+404 for an unknown record). The service checks ownership itself only where something
+happens before the chain is asked (a file stored by the gateway) or where the answer
+names the owner (revoking). Lists are read from the event index alone
+(``api/services/data.py``).
 """
 
 from __future__ import annotations
@@ -290,7 +293,6 @@ def deny_request(
 def withdraw_request(
     request_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    svc.require_requester(state, caller, request_id)
     start = partial(state.ledger.send, caller.signer(), DataSharing(state.ledger).withdraw_call(request_id))
     respond = svc.request_write(state, request_id)
     return write_json(state, caller, request, idempotency_key, {"request": request_id}, start, respond)
@@ -345,8 +347,6 @@ def renew_grant(
     caller: CurrentCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    g = svc.grant_or_404(state, grant_id)
-    svc.require_owner(state, caller, g.dataset_id, f"renew grant {grant_id}")
     call = DataSharing(state.ledger).renew_call(grant_id, body.extension)
     start = partial(state.ledger.send, caller.signer(), call)
     respond = svc.grant_write(state, grant_id, renewal=True)
@@ -367,8 +367,6 @@ def approve_renewal(
     caller: CurrentCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    svc.grant_or_404(state, grant_id)
-    svc.require_governance(state, caller, f"approve the renewal of grant {grant_id}")
     call = DataSharing(state.ledger).approve_renewal_call(grant_id, body.extension)
     start = partial(state.ledger.send, caller.signer(), call)
     respond = svc.grant_write(state, grant_id, renewal=True)
@@ -392,8 +390,6 @@ def unfreeze_grant(
 def _freeze(
     grant_id: int, freeze: bool, request: Request, state: StateDep, caller: CurrentCaller, key: str | None
 ) -> JSONResponse:
-    svc.grant_or_404(state, grant_id)
-    svc.require_governance(state, caller, "freeze a grant" if freeze else "unfreeze a grant")
     data = DataSharing(state.ledger)
     call = data.freeze_grant_call(grant_id) if freeze else data.unfreeze_grant_call(grant_id)
     start = partial(state.ledger.send, caller.signer(), call)
