@@ -196,7 +196,7 @@ class MembershipState:
                     p.cancelled = True
         elif n == "NodeAdded" or n == "NodeRemoved":
             self._node(e)
-        elif n in _MEMBER_EVENTS:
+        elif n in MEMBER_EVENTS:
             m = self.members.get(int(a["memberId"]))
             if m is not None:
                 self._member_change(m, e)
@@ -233,4 +233,5 @@ class MembershipState:
             self.nodes.pop(key, None)
 
 
-_MEMBER_EVENTS = {"AccountAdded", "AccountRemoved", "MemberRemoved", "RoleGranted", "RoleRevoked", "DataKeySet"}
+#: the events that change one member (its id in ``memberId``)
+MEMBER_EVENTS = {"AccountAdded", "AccountRemoved", "MemberRemoved", "RoleGranted", "RoleRevoked", "DataKeySet"}

@@ -15,6 +15,7 @@ from ledger.audit.collect import Collector
 from ledger.audit.replay.base import Checks
 from ledger.events import Event
 from ledger.membership import MemberRecord, MembershipState, ProposalRecord
+from ledger.membership.model import MEMBER_EVENTS
 
 Member = MemberRecord  # the name the replay's users know
 Proposal = ProposalRecord
@@ -32,8 +33,7 @@ CHANGE_EVENTS = {
     "ThresholdChanged",
     "ProposalLifetimeChanged",
 }
-_OF_A_MEMBER = {"AccountAdded", "AccountRemoved", "MemberRemoved", "RoleGranted", "RoleRevoked", "DataKeySet"}
-_OF_A_NODE = {"NodeAdded", "NodeRemoved"}
+_OF_A_MEMBER = MEMBER_EVENTS | {"NodeAdded", "NodeRemoved"}
 
 
 class MembershipReplay(MembershipState):
@@ -59,7 +59,7 @@ class MembershipReplay(MembershipState):
             self.out.expect(
                 "state.replay-inconsistent", mid == len(self.members) + 1, f"member id {mid} out of sequence", event=e
             )
-        elif n in _OF_A_MEMBER or n in _OF_A_NODE:
+        elif n in _OF_A_MEMBER:
             mid = int(a["memberId"])
             self.out.expect("state.replay-inconsistent", mid in self.members, f"{n} for unknown member {mid}", event=e)
         elif n == "ProposalCreated":
