@@ -73,6 +73,12 @@ class DataReplay(DataState):
 
     def on_event(self, e: Event) -> None:
         n, a = e.name, e.args
+        if n == "AccessRecorded":  # most events by far: straight through
+            g = self._access_allowed(e)
+            if g is not None:
+                self.apply(e)
+                self._accessed(g, e)
+            return
         created = _CREATES.get(n)
         if created is not None:
             have: Mapping[int, Any] = getattr(self, _RECORDS[created[1]])
@@ -93,8 +99,6 @@ class DataReplay(DataState):
                 event=e,
             ):
                 return
-        if n == "AccessRecorded" and not self._access_allowed(e):
-            return
         if n == "GrantRenewalRequested":
             self._renewal_requested(e)
         elif n == "GrantRenewalApproved":
@@ -117,8 +121,6 @@ class DataReplay(DataState):
             )
         elif n == "GrantCreated":
             self._grant_created(e)
-        elif n == "AccessRecorded":
-            self._accessed(e)
         elif n == "AccessRefused":
             d = self.datasets[int(a["datasetId"])]
             self.out.expect(
@@ -261,8 +263,8 @@ class DataReplay(DataState):
                 governance_member=r.governance_approver_id,
             )
 
-    def _access_allowed(self, e: Event) -> bool:
-        """The rule on an access, before it is counted (False: its grant is unknown, nothing to count)."""
+    def _access_allowed(self, e: Event) -> GrantRecord | None:
+        """The rule on an access, before it is counted; its grant (None: unknown, nothing to count)."""
         a = e.args
         gid = int(a["grantId"])
         g = self.grants.get(gid)
@@ -274,7 +276,7 @@ class DataReplay(DataState):
                 event=e,
                 grant=gid,
             )
-            return False
+            return None
         state = self.grant_state(g, e.block_time)
         self.out.expect(
             "data.access-outside-grant",
@@ -295,10 +297,9 @@ class DataReplay(DataState):
             },
             block_time=e.block_time,
         )
-        return True
+        return g
 
-    def _accessed(self, e: Event) -> None:
-        g = self.grants[int(e.args["grantId"])]
+    def _accessed(self, g: GrantRecord, e: Event) -> None:
         self.out.expect(
             "state.replay-inconsistent",
             int(e.args["seq"]) == g.accesses,
