@@ -104,13 +104,9 @@ def member_by_account(state: ServiceState, address: str) -> Member:
     return m
 
 
-def require_proposal(state: ServiceState, proposal_id: int) -> None:
+def proposal_or_404(state: ServiceState, proposal_id: int) -> Proposal:
     if proposal_id > int(state.ledger.call(NAME, "proposalCount")):
         raise NotFound("proposal", proposal_id)
-
-
-def proposal_or_404(state: ServiceState, proposal_id: int) -> Proposal:
-    require_proposal(state, proposal_id)
     return Registry(state.ledger).proposal(proposal_id)
 
 
@@ -190,9 +186,9 @@ def propose(state: ServiceState, caller: Caller, body: ProposalCreate) -> Propos
 
 
 def act(state: ServiceState, caller: Caller, action: str, proposal_id: int) -> ProposalWrite:
-    """``approve``, ``execute`` or ``cancel`` a proposal as the caller."""
+    """``approve``, ``execute`` or ``cancel`` a proposal as the caller (an unknown proposal,
+    a caller off the council, a proposal not open: the pre-flight refuses, nothing is sent)."""
     state.check_chain()
-    require_proposal(state, proposal_id)
     reg = Registry(state.ledger)
     receipt: TxReceipt = getattr(reg, action)(caller.signer(), proposal_id)
     state.catch_up(receipt.block_number)
