@@ -24,27 +24,31 @@ from ledger.data import Classification, DatasetRecord, DataState, GrantRecord, G
 from ledger.events import Event
 from ledger.membership import Role
 
-#: what each event refers to (argument, kind of record) that must exist before it
-_REFERS = {
-    "DatasetVersionUpdated": ("datasetId", "dataset"),
-    "RequestApprovedByOwner": ("requestId", "request"),
-    "RequestApprovedByGovernance": ("requestId", "request"),
-    "RequestDenied": ("requestId", "request"),
-    "RequestWithdrawn": ("requestId", "request"),
-    "GrantRenewalRequested": ("grantId", "grant"),
-    "GrantRenewalApproved": ("grantId", "grant"),
-    "GrantRenewed": ("grantId", "grant"),
-    "GrantRevoked": ("grantId", "grant"),
-    "GrantFrozen": ("grantId", "grant"),
-    "GrantUnfrozen": ("grantId", "grant"),
-    "AccessRefused": ("datasetId", "dataset"),
-}
-#: events that create a record with the next id (argument, kind of record)
-_CREATES = {
-    "DatasetRegistered": ("datasetId", "dataset"),
-    "AccessRequested": ("requestId", "request"),
-    "GrantCreated": ("grantId", "grant"),
-    "AccessBatchAnchored": ("batchId", "batch"),
+_DATASET, _REQUEST, _GRANT = ("datasetId", "dataset"), ("requestId", "request"), ("grantId", "grant")
+#: the record each event names (argument, kind of record), and whether the event creates it (with
+#: the next id) or needs it to exist already
+_NAMES = {
+    "DatasetRegistered": (*_DATASET, True),
+    "AccessRequested": (*_REQUEST, True),
+    "GrantCreated": (*_GRANT, True),
+    "AccessBatchAnchored": ("batchId", "batch", True),
+    "DatasetVersionUpdated": (*_DATASET, False),
+    "AccessRefused": (*_DATASET, False),
+    **dict.fromkeys(
+        ("RequestApprovedByOwner", "RequestApprovedByGovernance", "RequestDenied", "RequestWithdrawn"),
+        (*_REQUEST, False),
+    ),
+    **dict.fromkeys(
+        (
+            "GrantRenewalRequested",
+            "GrantRenewalApproved",
+            "GrantRenewed",
+            "GrantRevoked",
+            "GrantFrozen",
+            "GrantUnfrozen",
+        ),
+        (*_GRANT, False),
+    ),
 }
 _RECORDS = {"dataset": "datasets", "request": "requests", "grant": "grants", "batch": "batches"}
 _STATES = ["active", "expired", "revoked", "frozen"]
@@ -79,24 +83,20 @@ class DataReplay(DataState):
                 self.apply(e)
                 self._accessed(g, e)
             return
-        created = _CREATES.get(n)
-        if created is not None:
-            have: Mapping[int, Any] = getattr(self, _RECORDS[created[1]])
-            new_id = int(a[created[0]])
-            self.out.expect(
-                "state.replay-inconsistent",
-                new_id == len(have) + 1,
-                f"{created[1]} id {new_id} out of sequence",
-                event=e,
-            )
-        refers = _REFERS.get(n)
-        if refers is not None:
-            records: Mapping[int, Any] = getattr(self, _RECORDS[refers[1]])
-            if not self.out.expect(
-                "state.replay-inconsistent",
-                int(a[refers[0]]) in records,
-                f"{n} for an unknown {refers[1]}",
-                event=e,
+        named = _NAMES.get(n)
+        if named is not None:
+            arg, kind, creates = named
+            records: Mapping[int, Any] = getattr(self, _RECORDS[kind])
+            record_id = int(a[arg])
+            if creates:
+                self.out.expect(
+                    "state.replay-inconsistent",
+                    record_id == len(records) + 1,
+                    f"{kind} id {record_id} out of sequence",
+                    event=e,
+                )
+            elif not self.out.expect(
+                "state.replay-inconsistent", record_id in records, f"{n} for an unknown {kind}", event=e
             ):
                 return
         if n == "GrantRenewalRequested":
