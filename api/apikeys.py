@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ledger.errors import ConfigError, Unauthenticated
-from ledger.roles import Role
+from ledger.membership import Role
 
 metadata = sa.MetaData()
 

@@ -32,8 +32,7 @@ from ledger.client import Ledger, Pending, TxReceipt
 from ledger.errors import AccessDenied, ContractReverted, Unauthenticated
 from ledger.fund_docs import TextJournal
 from ledger.keys import Signer
-from ledger.membership import AccountInfo, Registry
-from ledger.roles import Role
+from ledger.membership import AccountInfo, Registry, Role
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -72,7 +72,7 @@ def document_public(d: Document) -> DocumentPublic:
 
 def _record_from_index(state: ServiceState, d: Document) -> dict[str, object] | None:
     """The record of an imported text: the indexed event carrying its hash, if any."""
-    from api.routers._index_reads import index_for
+    from api.services.index import index_for
 
     spec = ON_CHAIN[d.kind]
     idx = index_for(state)

@@ -122,7 +122,7 @@ def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int
 
 def grant_for_bench(s: Suite) -> tuple[int, int]:
     """An internal dataset of c2 (民政局) granted to dept_a (卫健委): (dataset id, grant id)."""
-    from ledger.data_sharing import DataSharing, scope_hash, text_hash
+    from ledger.data import DataSharing, scope_hash, text_hash
 
     ds = DataSharing(s.ledger())
     sig = s.signers

@@ -17,11 +17,11 @@ from web3 import HTTPProvider
 from web3.types import RPCEndpoint
 
 from ledger.client import Ledger
-from ledger.data_sharing import Classification, DataSharing
+from ledger.data import Classification, DataSharing
 from ledger.errors import ChainUnavailable
 from ledger.keys import Signer
 from ledger.manifest import Manifest
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Role
 from ledger.testing import STANDARD_COUNCIL, MemberSpec, deploy_and_admit
 
 #: The members this benchmark admits beside the standard council (ledger.testing.STANDARD_COUNCIL).

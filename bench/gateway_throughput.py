@@ -33,7 +33,7 @@ def main() -> None:
     from api.apikeys import ApiKeyStore, engine_for
     from api.testing import LiveServer, make_settings
     from bench._common import suite
-    from ledger.data_sharing import DataSharing, scope_hash, text_hash
+    from ledger.data import DataSharing, scope_hash, text_hash
     from ledger.gateway import open_sealed
     from ledger.testing import register_data_key
 

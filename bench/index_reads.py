@@ -18,7 +18,7 @@ endpoints (the API's access log, and the portal's pages and JSON that exist) at
 1 and at 50 concurrent clients. Target: p99 at 50 clients within 5x p50 at 1
 client. ``first_request_s`` is the first (uncached) answer of each endpoint; the
 timed requests repeat one URL, so they measure answers kept by the index-version
-cache (api/routers/_index_reads.py) where the endpoint has one. ``c50_per_s`` is the
+cache (api/services/index.py) where the endpoint has one. ``c50_per_s`` is the
 throughput at 50 clients: by Little's law the latency at 50 closed-loop clients is
 50 / throughput, whatever the handler does.
 

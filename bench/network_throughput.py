@@ -29,11 +29,10 @@ from ledger.chain import ChainConfig, Ganache  # noqa: E402
 from ledger.client import Ledger  # noqa: E402
 from ledger.deploy import CouncilSeat, DeployParams, deploy  # noqa: E402
 from ledger.keys import Keystore, Signer  # noqa: E402
-from ledger.membership import encode_change  # noqa: E402
+from ledger.membership import ChangeKind, encode_change  # noqa: E402
 from ledger.network.clique import CliqueNetwork  # noqa: E402
 from ledger.network.config import NetworkConfig  # noqa: E402
 from ledger.process import free_port  # noqa: E402
-from ledger.roles import ChangeKind  # noqa: E402
 
 
 def run_load(urls: list[str], manifest: Any, senders: list[Signer], writes: int, confirmations: int) -> dict[str, Any]:

@@ -207,7 +207,7 @@ def main() -> None:
     from eth_utils import keccak
 
     from ledger.client import Ledger
-    from ledger.data_sharing import DataSharing
+    from ledger.data import DataSharing
 
     result: dict[str, Any] = {"count_per_way": n, "concurrency": CONCURRENCY, "operations": {}}
     with C.suite("cogov-bench-tput-") as s:
@@ -456,8 +456,7 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
 def _extra_contributor_accounts(s: C.Suite, store: Any, n: int) -> list[str]:
     """``n`` more accounts of the resident member (council ADD_ACCOUNT), funded, credited, with API keys."""
     from ledger.devchain import fund
-    from ledger.membership import Registry
-    from ledger.roles import ChangeKind
+    from ledger.membership import ChangeKind, Registry
     from ledger.testing import MEMBER_IDS
 
     led = s.ledger()

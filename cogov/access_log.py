@@ -14,7 +14,7 @@ from cogov.context import env
 from cogov.options import JsonOpt, PasswordFileOpt, read_file
 
 if TYPE_CHECKING:
-    from ledger.data_sharing import DataSharing
+    from ledger.data import DataSharing
     from ledger.events import Event
 
 #: Merged into ``cogov data`` (cogov/app.py).
@@ -22,7 +22,7 @@ log_app = typer.Typer()
 
 
 def _ds() -> DataSharing:
-    from ledger.data_sharing import DataSharing
+    from ledger.data import DataSharing
 
     return DataSharing(env().ledger())
 
@@ -51,7 +51,7 @@ def log(
     """The access log: served accesses and refused attempts, from chain events."""
     from functools import cache
 
-    from ledger.data_sharing import RefusalReason
+    from ledger.data import RefusalReason
 
     @cache
     def owner_of(dataset_id: int) -> int:

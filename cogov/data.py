@@ -14,7 +14,7 @@ from cogov.context import env
 from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, read_file
 
 if TYPE_CHECKING:
-    from ledger.data_sharing import DataSharing
+    from ledger.data import DataSharing
     from ledger.gateway import Gateway
 
 data_app = typer.Typer(
@@ -26,7 +26,7 @@ CLASSES = "public, internal, sensitive or secret"
 
 
 def _ds() -> DataSharing:
-    from ledger.data_sharing import DataSharing
+    from ledger.data import DataSharing
 
     return DataSharing(env().ledger())
 
@@ -36,7 +36,7 @@ def _signer(key: str, password_file: Path | None):  # type: ignore[no-untyped-de
 
 
 def _classification(name: str):  # type: ignore[no-untyped-def]
-    from ledger.data_sharing import Classification
+    from ledger.data import Classification
     from ledger.errors import ValidationFailed
 
     try:
@@ -88,7 +88,7 @@ def register(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Register a dataset on chain from its file's hashes only (nothing stored; see `upload`)."""
-    from ledger.data_sharing import canonical_hash
+    from ledger.data import canonical_hash
     from ledger.gateway import StoredMeta, detect_format, parse
     from ledger.gateway.service import metadata_document
 
@@ -173,7 +173,7 @@ def request(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Request access to another department's dataset."""
-    from ledger.data_sharing import scope_hash
+    from ledger.data import scope_hash
     from ledger.errors import LedgerError, ValidationFailed
     from ledger.fund_docs import open_store
 

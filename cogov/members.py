@@ -9,8 +9,7 @@ import typer
 from cogov import output as out
 from cogov.context import env
 from cogov.options import JsonOpt, PasswordFileOpt
-from ledger.membership import Member, Proposal, Registry, decode_change
-from ledger.roles import ChangeKind, MemberKind, Role, roles_mask
+from ledger.membership import ChangeKind, Member, MemberKind, Proposal, Registry, Role, decode_change, roles_mask
 
 members_app = typer.Typer(help="Members of the permissioned ledger (from the registry's views).", no_args_is_help=True)
 council_app = typer.Typer(help="Council proposals: propose, approve, execute, cancel, list.", no_args_is_help=True)

@@ -20,7 +20,7 @@ from ledger.client import Ledger, runtime_keccak
 from ledger.errors import ChainMismatch, DeploymentMismatch, NotDeployed, ValidationFailed
 from ledger.keys import Signer
 from ledger.manifest import CompilerInfo, ContractDeployment, Manifest
-from ledger.roles import MemberKind, Role, roles_mask
+from ledger.membership import MemberKind, Role, roles_mask
 from ledger.verify import code_matches
 
 

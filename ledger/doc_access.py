@@ -34,7 +34,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Role
 
 if TYPE_CHECKING:
     from ledger.client import Ledger
@@ -123,7 +123,7 @@ def record_parties(ledger: Ledger, kind: str, record: Mapping[str, Any]) -> dict
         member = Registry(ledger).member_of(str(record["beneficiary"]))
         return {P.BENEFICIARY: member.id if member else None}
     if kind == "purpose":
-        from ledger.data_sharing import DataSharing
+        from ledger.data import DataSharing
 
         owner = DataSharing(ledger).dataset(int(record["datasetId"])).owner_id
         return {P.REQUESTER: int(record["requesterId"]), P.OWNER: owner}

@@ -32,8 +32,8 @@ from pydantic import BaseModel, Field
 from api.deps import Id, StateDep, id_query
 from api.middleware import limit_anonymous
 from api.portal import charts, i18n, views
-from api.routers._index_reads import AnswerCache, cache_of
 from api.schemas.common import Problem
+from api.services.index import AnswerCache, cache_of
 from api.state import ServiceState
 from ledger.errors import LedgerError
 from ledger.fund_docs import PUBLIC_KINDS

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from api.deps import Caller, StateDep, require_role
 from api.schemas.audit import AuditReportPublic
 from ledger.errors import IntegrityError, NotFound
-from ledger.roles import Role
+from ledger.membership import Role
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

@@ -43,7 +43,6 @@ from api.deps import (
     write_json,
 )
 from api.documents import document_public, read, readable_texts, writer
-from api.routers._index_reads import caller_member, event_rows, index_for, time_filter
 from api.schemas.common import Address, TxInfo
 from api.schemas.fund import (
     AllocationCreate,
@@ -81,6 +80,7 @@ from api.schemas.fund import (
     VoteList,
     VotePublic,
 )
+from api.services.index import caller_member, event_rows, index_for, time_filter
 from api.state import ServiceState
 from ledger.client import TxReceipt
 from ledger.doc_access import Party
@@ -108,8 +108,7 @@ from ledger.fund.report import (
 from ledger.fund_docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
 from ledger.logs import header
 from ledger.membership import NAME as REGISTRY
-from ledger.membership import Member, Registry, member_from_view
-from ledger.roles import MemberKind, Role
+from ledger.membership import Member, MemberKind, Registry, Role, member_from_view
 
 router = APIRouter(prefix="/api/v1/fund", tags=["fund"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from eth_utils import is_address, to_checksum_address
@@ -37,6 +38,21 @@ Address = Annotated[
 Bytes32 = Annotated[str, Field(min_length=64, max_length=66, examples=["0x" + "ab" * 32]), AfterValidator(_bytes32)]
 Uint64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 PositiveUint64 = Annotated[int, Field(ge=1, le=2**64 - 1)]
+
+
+def hex_of(v: object) -> object:
+    """A record's ``bytes`` as ``0x`` hex (what the API shows of a hash), for ``BeforeValidator``."""
+    return "0x" + v.hex() if isinstance(v, bytes | bytearray) else v
+
+
+def name_of(v: object) -> object:
+    """A record's enum as its lower-case name (``GrantState.ACTIVE`` -> ``"active"``), for ``BeforeValidator``;
+    a sequence of enums as their names."""
+    if isinstance(v, Enum):
+        return v.name.lower()
+    if isinstance(v, tuple):
+        return [name_of(x) for x in v]
+    return v
 
 
 class Page(BaseModel, Generic[T]):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.schemas.common import PositiveUint64, TxInfo
+from api.schemas.common import PositiveUint64, TxInfo, hex_of, name_of
 
 ClassificationName = Literal["public", "internal", "sensitive", "secret"]
 RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
@@ -18,14 +18,24 @@ FieldName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$
 MAX_DURATION = 3 * 365 * 24 * 3600
 
 
+#: Fields read from the ledger's records (``Model.model_validate(record, from_attributes=True)``).
+Hash = Annotated[str, BeforeValidator(hex_of)]
+Classified = Annotated[ClassificationName, BeforeValidator(name_of)]
+RequestStateOf = Annotated[RequestStateName, BeforeValidator(name_of)]
+GrantStateOf = Annotated[GrantStateName, BeforeValidator(name_of)]
+_FROM_RECORD = ConfigDict(from_attributes=True)
+
+
 class DatasetPublic(BaseModel):
+    model_config = _FROM_RECORD
+
     id: int
     owner_id: int
     title: str
-    classification: ClassificationName
-    metadata_hash: str
-    schema_hash: str
-    content_hash: str = Field(description="keccak256 of the current version's exact file bytes.")
+    classification: Classified
+    metadata_hash: Hash
+    schema_hash: Hash
+    content_hash: Hash = Field(description="keccak256 of the current version's exact file bytes.")
     version: int
     registered_at: int
     updated_at: int
@@ -61,12 +71,14 @@ class AccessRequestCreate(BaseModel):
 
 
 class AccessRequestPublic(BaseModel):
+    model_config = _FROM_RECORD
+
     id: int
     dataset_id: int
     requester_id: int
     purpose_code: int
-    purpose_hash: str
-    scope_hash: str
+    purpose_hash: Hash
+    scope_hash: Hash
     duration: int
     created_at: int
     expires_at: int
@@ -79,7 +91,7 @@ class AccessRequestPublic(BaseModel):
     closed_at: int
     deny_reason: int
     grant_id: int
-    state: RequestStateName
+    state: RequestStateOf
 
 
 class AccessRequestList(BaseModel):
@@ -88,17 +100,19 @@ class AccessRequestList(BaseModel):
 
 
 class GrantPublic(BaseModel):
+    model_config = _FROM_RECORD
+
     id: int
     request_id: int
     dataset_id: int
     grantee_id: int
-    scope_hash: str
+    scope_hash: Hash
     granted_at: int
     expires_at: int
     revoked_at: int
     frozen: bool
     accesses: int
-    state: GrantStateName
+    state: GrantStateOf
 
 
 class AccessRequestWrite(BaseModel):
@@ -118,6 +132,8 @@ class GrantList(BaseModel):
 
 class RenewalPublic(BaseModel):
     """A Sensitive/Secret grant's renewal waiting for a data-governance approval."""
+
+    model_config = _FROM_RECORD
 
     extension: int = Field(description="Seconds it adds to the expiry once approved.")
     requested_by: str = Field(description="The owner's account that asked for it.")

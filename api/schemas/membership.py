@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.schemas.common import Address, Bytes32, PositiveUint64, TxInfo
+from api.schemas.common import Address, Bytes32, PositiveUint64, TxInfo, name_of
 
 RoleName = Literal["council", "department", "data_governance", "fund_committee", "treasurer", "auditor", "contributor"]
 KindName = Literal["department", "enterprise", "resident_group", "auditor"]
@@ -15,10 +15,12 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class MemberPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
-    kind: KindName
-    roles: list[RoleName]
+    kind: Annotated[KindName, BeforeValidator(name_of)]
+    roles: Annotated[list[RoleName], BeforeValidator(name_of)]
     active: bool
     data_key: str | None
     admitted_at: int
@@ -103,7 +105,7 @@ class ProposalPublic(BaseModel):
     expires_at: int
     approvals: int
     approvers: list[int]
-    state: StateName
+    state: Annotated[StateName, BeforeValidator(name_of)]
 
 
 class ProposalList(BaseModel):

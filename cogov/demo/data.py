@@ -18,7 +18,7 @@ import random
 from pathlib import Path
 
 from cogov.demo.scenario import DemoContext
-from ledger.data_sharing import (
+from ledger.data import (
     AccessRequest,
     Classification,
     Dataset,
@@ -30,7 +30,7 @@ from ledger.data_sharing import (
 from ledger.fund_docs import open_store
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes
-from ledger.roles import ChangeKind
+from ledger.membership import ChangeKind
 
 ELDERLY = "高龄独居老人登记册（合成数据）"
 BINS = "智能垃圾桶传感器读数"

@@ -11,8 +11,7 @@ from pathlib import Path
 from ledger.client import Ledger
 from ledger.config import Settings
 from ledger.keys import Keystore, Signer
-from ledger.membership import Registry
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Registry, Role
 from ledger.testing import MemberSpec, admit_members, deploy_and_admit, open_signers
 
 # label -> (organisation name, kind, roles). The first three form the council.

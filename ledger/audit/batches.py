@@ -23,7 +23,8 @@ import re
 from pathlib import Path
 
 from ledger.audit.collect import Collector
-from ledger.audit.replay.data import ACTIVE, DataReplay
+from ledger.audit.replay.data import DataReplay
+from ledger.data import GrantState
 from ledger.merkle import MerkleTree, batch_records
 
 _NAME = re.compile(r"^(?:batch-)?([0-9]+)$")
@@ -97,7 +98,7 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
             state = None if g is None else data.state_at(g, r.timestamp)
             out.expect(
                 "data.access-outside-grant",
-                state == ACTIVE,
+                state == GrantState.ACTIVE,
                 f"batch {bid} record {i}: grant {r.grant_id} was "
                 f"{'unknown' if g is None else 'not granted yet' if state is None else _STATES[state]} "
                 f"at {r.timestamp}",

@@ -1,6 +1,6 @@
 """Rule 5, documents: off-chain files against the hashes the chain holds.
 
-A file's hash is keccak256 of its exact bytes (as ``ledger/data_sharing.py`` and the
+A file's hash is keccak256 of its exact bytes (as ``ledger/data/contract.py`` and the
 fund's invoices use them), except that a file holding a salted-commitment opening
 ``{"salt": "0x…", "text": "…"}`` (:mod:`ledger.commitment`) is checked by
 ``commit(text, salt)``: short texts such as memos and purposes go on chain that way.

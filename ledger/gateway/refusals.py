@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ledger.data_sharing import RefusalReason
+from ledger.data import RefusalReason
 from ledger.errors import ChainUnavailable, TransactionFailed
 
 log = logging.getLogger("ledger.gateway")

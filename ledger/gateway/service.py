@@ -29,17 +29,17 @@ from typing import Any, TypeVar
 from eth_utils import keccak, to_checksum_address
 
 from ledger.client import Ledger, TxReceipt, View
-from ledger.data_sharing import NAME as DS_NAME
-from ledger.data_sharing import (
+from ledger.data import NAME as DS_NAME
+from ledger.data import (
     Classification,
     Dataset,
     DataSharing,
     Grant,
     GrantState,
     RefusalReason,
-    _dataset,
-    _grant,
     canonical_hash,
+    dataset_from_view,
+    grant_from_view,
     normalize_fields,
     scope_hash,
 )
@@ -327,7 +327,7 @@ class Gateway:
                 raise  # DataUnknownDataset -> 404
             del reads["grant"]  # a grant id beyond the count: refused below
             got = dict(zip(reads, self.ledger.views(list(reads.values())), strict=True))
-        ds = _dataset(got["dataset"])
+        ds = dataset_from_view(got["dataset"])
         info = account_info_from_view(got["account"])
         grant_count = int(got["grants"])
         allowed = bool(got.get("allowed", False))
@@ -360,7 +360,7 @@ class Gateway:
 
         if grant_id is None or grant_id < 1 or grant_id > grant_count or got.get("grant") is None:
             raise refuse(RefusalReason.NO_GRANT, f"no grant on dataset {dataset_id} was presented or found")
-        grant = _grant(got["grant"])
+        grant = grant_from_view(got["grant"])
         if grant.dataset_id != dataset_id:
             raise refuse(RefusalReason.NO_GRANT, f"grant {grant_id} is not a grant on dataset {dataset_id}")
         if caller_id == 0 or caller_id != grant.grantee_id:

@@ -143,6 +143,14 @@ class IndexReads:
         with self._store.guard("kept_blocks"), self._store.engine.connect() as conn:
             return {int(n): str(h) for n, h in conn.execute(sa.select(b.number, b.hash).order_by(b.number))}
 
+    def block_time(self, number: int) -> int | None:
+        """The Unix time of a kept block (the last indexed one always is), None when not kept."""
+        self._require_db("block_time")
+        b = schema.blocks.c
+        with self._store.guard("block_time"), self._store.engine.connect() as conn:
+            value = conn.execute(sa.select(b.time).where(b.number == number)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
     def meta(self) -> dict[str, str]:
         """The stored meta values (chain id, genesis hash, contracts, last block …)."""
         self._require_db("meta")

@@ -24,9 +24,8 @@ from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.devchain import fund
 from ledger.keys import Keystore, Signer
 from ledger.manifest import Manifest
-from ledger.membership import Registry
+from ledger.membership import ChangeKind, MemberKind, Registry, Role
 from ledger.process import free_port
-from ledger.roles import ChangeKind, MemberKind, Role
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey

@@ -10,7 +10,7 @@ import pytest
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 
-from ledger.data_sharing import DataSharing, RefusalReason, scope_hash
+from ledger.data import DataSharing, RefusalReason, scope_hash
 from ledger.gateway import ALARM
 from tests.api.conftest import Api
 from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload

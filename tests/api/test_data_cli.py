@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from api.apikeys import ApiKeyStore, engine_for
 from cogov.app import app
 from ledger.commitment import commit
-from ledger.membership import Registry
-from ledger.roles import ChangeKind
+from ledger.membership import ChangeKind, Registry
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_data_support import settle_refusals, synthetic_csv, unique
 from tests.conftest import MEMBER_IDS, Deployment

@@ -15,7 +15,7 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ledger.data_sharing import Classification, DataSharing, RefusalReason, canonical_hash
+from ledger.data import Classification, DataSharing, RefusalReason, canonical_hash
 from ledger.errors import AccessDenied, ContractReverted
 from ledger.gateway import ALARM, Gateway
 from tests.api.conftest import Api, LiveServer

@@ -155,8 +155,7 @@ def test_a_key_stops_working_when_the_council_removes_its_account(
     the member: each removal is a real proposal, approved and executed."""
     from api.apikeys import ApiKeyStore, engine_for
     from ledger.devchain import fund as fund_eth
-    from ledger.membership import ChangeKind, Registry
-    from ledger.roles import MemberKind, Role
+    from ledger.membership import ChangeKind, MemberKind, Registry, Role
     from tests.conftest import TEST_PASSWORD
 
     led, ks = deployment.ledger(), deployment.keystore

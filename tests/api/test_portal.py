@@ -20,7 +20,7 @@ from api.main import create_app
 from api.middleware import client_address
 from api.portal import i18n, views
 from api.portal.routes import money, page_cache
-from api.routers._index_reads import AnswerCache
+from api.services.index import AnswerCache
 from api.settings import Settings
 from ledger.errors import IndexUnavailable
 from ledger.events import Event

@@ -74,7 +74,7 @@ def _facts_from_chain(led: Any) -> dict[str, Any]:
 def _seed_data_activity(ctx: Any) -> None:
     """Gateway traffic for the statistics: two served accesses and two refused attempts."""
     from cogov.demo.data import BINS, ELDERLY
-    from ledger.data_sharing import DataSharing, GrantState
+    from ledger.data import DataSharing, GrantState
     from ledger.errors import AccessDenied
     from ledger.gateway import Gateway, GatewayStore, load_master_key
 

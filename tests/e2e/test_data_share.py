@@ -8,7 +8,7 @@ import httpx
 import pytest
 from eth_utils import keccak
 
-from ledger.data_sharing import DataSharing
+from ledger.data import DataSharing
 from tests.api.conftest import api, http, live, live_server  # noqa: F401  (fixtures for this folder)
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique
 from tests.conftest import MEMBER_IDS, Deployment
@@ -78,7 +78,7 @@ def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str
 
 def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
-    from ledger.data_sharing import GrantState, RequestState
+    from ledger.data import GrantState, RequestState
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)
     seed(ctx)
@@ -108,7 +108,7 @@ def test_demo_seed_acts_only_on_its_own_records_on_a_used_chain(ganache_factory,
     (owner, title), and requests, approves or denies nothing on the others'. (It stopped with
     DataNotDatasetOwner: it found datasets by title alone.)"""
     from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
-    from ledger.data_sharing import Classification
+    from ledger.data import Classification
     from ledger.gateway import GatewayStore, load_master_key
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)

@@ -21,7 +21,7 @@ from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
 from ledger.client import ContractCall, Ledger
-from ledger.data_sharing import Classification, DataSharing
+from ledger.data import Classification, DataSharing
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.merkle import AccessRecord, MerkleTree

@@ -20,8 +20,7 @@ from ledger.audit.findings import AuditReport
 from ledger.client import ContractCall, Ledger
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
-from ledger.membership import Registry
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Registry, Role
 from tests.conftest import Deployment
 from tests.reliability.env import deploy_private
 

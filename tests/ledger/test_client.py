@@ -9,8 +9,7 @@ import pytest
 
 from ledger.client import ContractCall, Ledger, Pending
 from ledger.errors import ChainUnavailable, ContractReverted, TransactionFailed
-from ledger.membership import Registry
-from ledger.roles import ChangeKind, ProposalState
+from ledger.membership import ChangeKind, ProposalState, Registry
 from tests.conftest import Deployment
 
 pytestmark = pytest.mark.ganache

@@ -17,11 +17,11 @@ from ledger.audit import AuditOptions, run_audit
 from ledger.audit.collect import Collector
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.membership import Member, MembershipReplay
-from ledger.data_sharing import Classification, DataSharing
+from ledger.data import Classification, DataSharing
 from ledger.events import Event
 from ledger.manifest import Manifest
+from ledger.membership import Role
 from ledger.merkle import AccessRecord, MerkleTree, batch_document
-from ledger.roles import Role
 from tests.conftest import MEMBER_IDS, Deployment
 
 DAY = 24 * 3600

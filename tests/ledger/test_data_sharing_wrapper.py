@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from ledger.data_sharing import (
+from ledger.data import (
     Classification,
     DataSharing,
     GrantState,

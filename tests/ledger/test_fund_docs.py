@@ -16,7 +16,7 @@ from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
 from ledger.events import Event
 from ledger.fund_docs import KINDS, DocStore, Quota, doc_hash, documents, hex32
-from ledger.roles import Role
+from ledger.membership import Role
 
 KEY = b"\x07" * 32
 TX_A, TX_B = "0x" + "aa" * 32, "0x" + "bb" * 32

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.data_sharing import NAME as DS
+from ledger.data import NAME as DS
 from ledger.errors import ContractReverted
 from ledger.membership import NAME as REG
 from ledger.membership import Registry

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ledger.data_sharing import RefusalReason
+from ledger.data import RefusalReason
 from ledger.errors import ChainUnavailable, ContractReverted
 from ledger.gateway import Refusal, RefusalRecorder
 

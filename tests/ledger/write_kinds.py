@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.client import Ledger, TxReceipt
-from ledger.data_sharing import Classification, DataSharing, scope_hash
+from ledger.data import Classification, DataSharing, scope_hash
 from ledger.events import Event
 from ledger.fund import Credit, Fund
 from ledger.keys import Signer
 from ledger.manifest import Manifest
-from ledger.membership import Registry
-from ledger.roles import ChangeKind
+from ledger.membership import ChangeKind, Registry
 
 Act = Callable[[Ledger], TxReceipt]
 

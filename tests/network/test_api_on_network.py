@@ -22,7 +22,7 @@ from api.settings import Settings
 from ledger.client import Ledger
 from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.keys import Signer
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Role
 from tests.api.conftest import LiveServer
 from tests.network.conftest import PERIOD, Net
 

@@ -29,11 +29,10 @@ from ledger.client import Ledger, TxReceipt
 from ledger.index import Indexer
 from ledger.keys import Signer
 from ledger.manifest import Manifest
-from ledger.membership import Registry
+from ledger.membership import ChangeKind, MemberKind, Registry, Role
 from ledger.network.signers import sync_signers
 from ledger.network.writes import WriteStats, confirmed_write
 from ledger.process import free_port
-from ledger.roles import ChangeKind, MemberKind, Role
 from tests.conftest import TEST_PASSWORD
 from tests.network.conftest import DEMO_KEYS, PERIOD, Net
 
@@ -187,8 +186,7 @@ def test_demo_scenario_waits_for_confirmations_and_reads_from_any_node(network: 
 
 
 def _admit_payload(name: str, account: str) -> bytes:
-    from ledger.membership import encode_change
-    from ledger.roles import roles_mask
+    from ledger.membership import encode_change, roles_mask
 
     return encode_change(ChangeKind.ADMIT_MEMBER, name, int(MemberKind.DEPARTMENT),
                          roles_mask([Role.DEPARTMENT]), account)

@@ -24,8 +24,7 @@ from cogov.demo.fund import side_by_side
 from ledger.client import Ledger
 from ledger.deploy import CouncilSeat, DeployParams, deploy
 from ledger.errors import LedgerError
-from ledger.membership import Registry
-from ledger.roles import MemberKind, Role
+from ledger.membership import MemberKind, Registry, Role
 from tests.ledger.write_kinds import KINDS, Act, World, ledger_over, run_once_with_lost_answer
 from tests.network.conftest import Net
 from tests.rpc_proxy import answer_lost

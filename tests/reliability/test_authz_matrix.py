@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ledger.data_sharing import DataSharing
+from ledger.data import DataSharing
 from tests.api.conftest import KEY_ROLES, Api
 from tests.api.test_data_support import synthetic_csv
 from tests.reliability.env import Env, chain_events, fund_contributors, make_api, shared_dataset

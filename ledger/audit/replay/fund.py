@@ -35,7 +35,7 @@ from ledger.audit.replay.membership import MembershipReplay
 from ledger.errors import IntegrityError
 from ledger.events import Event
 from ledger.fund_trace import trace_fund
-from ledger.roles import Role
+from ledger.membership import Role
 
 PROPOSED, TIME_LOCKED, ACTIVE, COMPLETED, REJECTED, CANCELLED = range(6)
 APPROVE, ALLOCATE, CANCEL = range(3)

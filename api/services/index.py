@@ -1,8 +1,12 @@
-"""Index reads and caller checks shared by the domain routers.
+"""Index reads and caller checks shared by the domain services.
 
 Lists read the event index with every filter in SQL (event, arguments, block time)
 and keyset-friendly ``ORDER BY block_number, log_index`` on indexed columns; only
 filters on the chain's *current* state (a grant's state, say) run in Python.
+
+A domain's reducer state (``ledger/<domain>/model.py``) is kept current with the index by a
+:class:`Folded`: each read folds only the events indexed since the last one, so a list
+filtered on a derived state (a grant's, a request's) is answered from the index alone.
 
 Answers that depend on the index alone can be kept in an :class:`AnswerCache`,
 keyed by the request and the index's version (last indexed block and its hash),
@@ -13,17 +17,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from api.deps import Caller, OnePer
 from api.state import ServiceState
 from ledger.errors import AccessDenied, IndexUnavailable
+from ledger.events import Event
 from ledger.index import Indexer
 from ledger.membership import Member, Registry
 
 log = logging.getLogger("api")
+
+T = TypeVar("T")
+S = TypeVar("S")
 
 SCAN = 10_000  # most rows a filtered-in-Python list looks at
 
@@ -48,10 +57,8 @@ class TimeFilter:
         self.since = since
         self.until = until
 
-    def __call__(self, r: Any) -> bool:
-        return (self.since is None or r.block_time >= self.since) and (
-            self.until is None or r.block_time <= self.until
-        )
+    def __call__(self, r: Event) -> bool:
+        return (self.since is None or r.block_time >= self.since) and (self.until is None or r.block_time <= self.until)
 
 
 def event_rows(
@@ -61,11 +68,12 @@ def event_rows(
     args: Mapping[str, Any],
     offset: int,
     limit: int,
-    keep: Callable[[Any], bool] | None = None,
-) -> tuple[list[Any], int]:
+    keep: Callable[[Event], bool] | None = None,
+    index: Indexer | None = None,
+) -> tuple[list[Event], int]:
     """Index rows of one event, newest first, and the total; ``keep`` filters in Python
-    (a :class:`TimeFilter` goes to SQL instead)."""
-    idx = index_for(state)
+    (a :class:`TimeFilter` goes to SQL instead). ``index``: the one already caught up."""
+    idx = index or index_for(state)
     since = until = None
     if isinstance(keep, TimeFilter):
         since, until, keep = keep.since, keep.until, None
@@ -84,7 +92,7 @@ def any_event_rows(
     offset: int,
     limit: int,
     time_ok: TimeFilter | None = None,
-) -> tuple[list[Any], int]:
+) -> tuple[list[Event], int]:
     """Rows of several events (each with its own argument filters), newest first, and the total."""
     idx = index_for(state)
     query: dict[str, Any] = {
@@ -101,6 +109,50 @@ def time_filter(since: int | None, until: int | None) -> TimeFilter | None:
     if since is None and until is None:
         return None
     return TimeFilter(since, until)
+
+
+class Folded(Generic[S]):
+    """One domain reducer's state, folded from one contract's indexed events and kept current:
+    a read folds the events indexed since the previous read (all of them again after a reorg
+    the index rolled back). Reads run under a lock: the state is never seen half-folded."""
+
+    def __init__(self, contract: str, make: Callable[[], S], apply: Callable[[S, Event], None]) -> None:
+        self.contract = contract
+        self._make = make
+        self._apply = apply
+        self._lock = threading.Lock()
+        self._state: S | None = None
+        self._version: tuple[int, str] | None = None
+
+    def read(self, index: Indexer, use: Callable[[S, int], T]) -> T:
+        """``use(state, now)`` with the state as of the index's last block, ``now`` that block's
+        time (the wall clock when nothing is indexed yet)."""
+        with self._lock:
+            version = index.version()
+            state = self._state
+            if state is None or version != self._version:
+                state = self._catch_up(index, state, version)
+            now = index.block_time(version[0]) if version is not None else None
+            return use(state, now if now is not None else int(time.time()))
+
+    def _catch_up(self, index: Indexer, state: S | None, version: tuple[int, str] | None) -> S:
+        last = self._version
+        extend = (
+            state is not None
+            and last is not None
+            and version is not None
+            and version[0] > last[0]
+            and index.kept_blocks().get(last[0]) == last[1]
+        )
+        if not extend or state is None or last is None:
+            state, first = self._make(), 0
+        else:
+            first = last[0] + 1
+        if version is not None:
+            for e in index.iter_events(contract=self.contract, from_block=first, to_block=version[0]):
+                self._apply(state, e)
+        self._state, self._version = state, version
+        return state
 
 
 def caller_member(state: ServiceState, caller: Caller) -> Member:
@@ -135,9 +187,7 @@ class AnswerCache:
         self._stale: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, threading.Lock] = {}
 
-    def get(
-        self, version: Hashable, key: Hashable, build: Callable[[], Any], *, stale_ok: bool = False
-    ) -> Any:
+    def get(self, version: Hashable, key: Hashable, build: Callable[[], T], *, stale_ok: bool = False) -> T:
         while True:
             with self._lock:
                 if version != self._version:
@@ -147,17 +197,19 @@ class AnswerCache:
                     self._version = version
                 if key in self._items:
                     self._items.move_to_end(key)
-                    return self._items[key]
+                    return cast(T, self._items[key])
                 pending = self._pending.get(key)
                 if stale_ok and key in self._stale:
                     if pending is None:
                         pending = self._pending[key] = threading.Lock()
                         pending.acquire()
                         threading.Thread(
-                            target=self._build, args=(version, key, build, pending, True),
-                            name="answer-cache", daemon=True,
+                            target=self._build,
+                            args=(version, key, build, pending, True),
+                            name="answer-cache",
+                            daemon=True,
                         ).start()
-                    return self._stale[key]
+                    return cast(T, self._stale[key])
                 if pending is None:
                     pending = self._pending[key] = threading.Lock()
                     pending.acquire()
@@ -170,10 +222,10 @@ class AnswerCache:
         self,
         version: Hashable,
         key: Hashable,
-        build: Callable[[], Any],
+        build: Callable[[], T],
         pending: threading.Lock,
         background: bool = False,
-    ) -> Any:
+    ) -> T:
         try:
             value = build()
             with self._lock:
@@ -186,7 +238,7 @@ class AnswerCache:
             if not background:
                 raise
             log.info("answer %r not refreshed (%s); the stale one stays", key, exc)
-            return None  # the next reader tries again
+            return cast(T, None)  # nobody reads a background refresh's value; the next reader tries again
         finally:
             with self._lock:
                 del self._pending[key]
@@ -230,7 +282,7 @@ def cache_of(index: Indexer, name: str = "answers", size: int = 512) -> AnswerCa
         return cache
 
 
-def cached(state: ServiceState, key: Hashable, build: Callable[[], Any]) -> Any:
+def cached(state: ServiceState, key: Hashable, build: Callable[[], T]) -> T:
     """``build()`` once per index version and ``key`` (after the usual catch-up)."""
     idx = index_for(state)
     return cache_of(idx).get(idx.version(), key, build)

@@ -11,23 +11,27 @@ from eth_utils import to_checksum_address
 from ledger.client import Ledger, TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
-from ledger.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
+from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
 
 NAME = "MembershipRegistry"
 
-PAYLOAD_TYPES: dict[ChangeKind, list[str]] = {
-    ChangeKind.ADMIT_MEMBER: ["string", "uint8", "uint16", "address"],
-    ChangeKind.REMOVE_MEMBER: ["uint64"],
-    ChangeKind.GRANT_ROLE: ["uint64", "uint8"],
-    ChangeKind.REVOKE_ROLE: ["uint64", "uint8"],
-    ChangeKind.ADD_ACCOUNT: ["uint64", "address"],
-    ChangeKind.REMOVE_ACCOUNT: ["uint64", "address"],
-    ChangeKind.SET_DATA_KEY: ["uint64", "bytes32"],
-    ChangeKind.ADD_NODE: ["uint64", "string", "string", "uint16"],
-    ChangeKind.REMOVE_NODE: ["uint64", "string", "string", "uint16"],
-    ChangeKind.SET_THRESHOLD: ["uint256"],
-    ChangeKind.SET_PROPOSAL_LIFETIME: ["uint48"],
+#: Each change's arguments, (name, ABI type), as ``IMembershipRegistry.ChangeKind`` encodes them.
+CHANGE_ARGS: dict[ChangeKind, list[tuple[str, str]]] = {
+    ChangeKind.ADMIT_MEMBER: [
+        ("name", "string"), ("member_kind", "uint8"), ("roles", "uint16"), ("account", "address")
+    ],
+    ChangeKind.REMOVE_MEMBER: [("member_id", "uint64")],
+    ChangeKind.GRANT_ROLE: [("member_id", "uint64"), ("role", "uint8")],
+    ChangeKind.REVOKE_ROLE: [("member_id", "uint64"), ("role", "uint8")],
+    ChangeKind.ADD_ACCOUNT: [("member_id", "uint64"), ("account", "address")],
+    ChangeKind.REMOVE_ACCOUNT: [("member_id", "uint64"), ("account", "address")],
+    ChangeKind.SET_DATA_KEY: [("member_id", "uint64"), ("data_key", "bytes32")],
+    ChangeKind.ADD_NODE: [("member_id", "uint64"), ("enode_id", "string"), ("ip", "string"), ("port", "uint16")],
+    ChangeKind.REMOVE_NODE: [("member_id", "uint64"), ("enode_id", "string"), ("ip", "string"), ("port", "uint16")],
+    ChangeKind.SET_THRESHOLD: [("threshold", "uint256")],
+    ChangeKind.SET_PROPOSAL_LIFETIME: [("seconds", "uint48")],
 }
+PAYLOAD_TYPES: dict[ChangeKind, list[str]] = {k: [t for _, t in args] for k, args in CHANGE_ARGS.items()}
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class Registry:
         return int(self._call("councilSize"))
 
     def proposal(self, proposal_id: int) -> Proposal:
-        return _proposal(self._call("getProposal", proposal_id))
+        return proposal_from_view(self._call("getProposal", proposal_id))
 
     def proposals(self) -> list[Proposal]:
         return [self.proposal(i) for i in range(1, int(self._call("proposalCount")) + 1)]
@@ -183,7 +187,7 @@ def account_info_from_view(raw: Any) -> AccountInfo:
     )
 
 
-def _proposal(raw: dict[str, Any]) -> Proposal:
+def proposal_from_view(raw: dict[str, Any]) -> Proposal:
     return Proposal(
         id=int(raw["id"]),
         kind=ChangeKind(int(raw["kind"])),

@@ -16,123 +16,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
 from ledger.client import ContractCall, Ledger, TxReceipt
+from ledger.data.records import (
+    AccessRequest,
+    Batch,
+    Classification,
+    Dataset,
+    Grant,
+    GrantState,
+    RefusalReason,
+    Renewal,
+    RequestState,
+)
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 
 NAME = "DataSharing"
-
-class Classification(IntEnum):
-    PUBLIC = 0
-    INTERNAL = 1
-    SENSITIVE = 2
-    SECRET = 3
-
-
-class RequestState(IntEnum):
-    PENDING = 0
-    PARTIALLY_APPROVED = 1
-    GRANTED = 2
-    DENIED = 3
-    WITHDRAWN = 4
-    EXPIRED = 5
-
-
-class GrantState(IntEnum):
-    ACTIVE = 0
-    EXPIRED = 1
-    REVOKED = 2
-    FROZEN = 3
-
-
-class RefusalReason(IntEnum):
-    NO_GRANT = 0
-    GRANT_EXPIRED = 1
-    GRANT_REVOKED = 2
-    GRANT_FROZEN = 3
-    NOT_GRANTEE = 4
-    OUT_OF_SCOPE = 5
-    OTHER = 6
-
-
-@dataclass(frozen=True)
-class Dataset:
-    id: int
-    owner_id: int
-    title: str
-    classification: Classification
-    metadata_hash: bytes
-    schema_hash: bytes
-    content_hash: bytes
-    version: int
-    registered_at: int
-    updated_at: int
-    refusals: int
-
-
-@dataclass(frozen=True)
-class AccessRequest:
-    id: int
-    dataset_id: int
-    requester_id: int
-    purpose_code: int
-    purpose_hash: bytes
-    scope_hash: bytes
-    duration: int
-    created_at: int
-    expires_at: int
-    needs_governance: bool
-    owner_approver: str | None
-    owner_approved_at: int
-    governance_approver: str | None
-    governance_approver_id: int
-    governance_approved_at: int
-    closed_at: int
-    deny_reason: int
-    grant_id: int
-    state: RequestState
-
-
-@dataclass(frozen=True)
-class Grant:
-    id: int
-    request_id: int
-    dataset_id: int
-    grantee_id: int
-    scope_hash: bytes
-    granted_at: int
-    expires_at: int
-    revoked_at: int
-    frozen: bool
-    accesses: int
-    state: GrantState
-
-
-@dataclass(frozen=True)
-class Renewal:
-    """A Sensitive/Secret grant's renewal waiting for a DataGovernance approval."""
-
-    grant_id: int
-    extension: int
-    requested_by: str
-    requested_at: int
-
-
-@dataclass(frozen=True)
-class Batch:
-    id: int
-    merkle_root: bytes
-    anchorer_id: int
-    count: int
-    from_time: int
-    to_time: int
-    anchored_at: int
 
 
 # ------------------------------------------------------------------ hashing
@@ -183,20 +86,20 @@ class DataSharing:
         return self.ledger.call(NAME, fn, *args)
 
     def dataset(self, dataset_id: int) -> Dataset:
-        return _dataset(self._call("getDataset", dataset_id))
+        return dataset_from_view(self._call("getDataset", dataset_id))
 
     def request(self, request_id: int) -> AccessRequest:
-        return _request(self._call("getRequest", request_id))
+        return request_from_view(self._call("getRequest", request_id))
 
     def grant(self, grant_id: int) -> Grant:
-        return _grant(self._call("getGrant", grant_id))
+        return grant_from_view(self._call("getGrant", grant_id))
 
     def batch(self, batch_id: int) -> Batch:
-        return _batch(self._call("getBatch", batch_id))
+        return batch_from_view(self._call("getBatch", batch_id))
 
     def renewal(self, grant_id: int) -> Renewal | None:
         """The grant's pending renewal, or None."""
-        return _renewal(self._call("getRenewal", grant_id))
+        return renewal_from_view(self._call("getRenewal", grant_id))
 
     def content_owner(self, content_hash: bytes) -> int:
         """The member that registered ``content_hash`` first (0: none)."""
@@ -369,7 +272,7 @@ def _addr(v: Any) -> str | None:
     return None if s.lower() == _ZERO_ADDRESS else to_checksum_address(s)
 
 
-def _dataset(raw: dict[str, Any]) -> Dataset:
+def dataset_from_view(raw: dict[str, Any]) -> Dataset:
     return Dataset(
         id=int(raw["id"]),
         owner_id=int(raw["ownerId"]),
@@ -385,7 +288,7 @@ def _dataset(raw: dict[str, Any]) -> Dataset:
     )
 
 
-def _request(raw: dict[str, Any]) -> AccessRequest:
+def request_from_view(raw: dict[str, Any]) -> AccessRequest:
     return AccessRequest(
         id=int(raw["id"]),
         dataset_id=int(raw["datasetId"]),
@@ -409,7 +312,7 @@ def _request(raw: dict[str, Any]) -> AccessRequest:
     )
 
 
-def _grant(raw: dict[str, Any]) -> Grant:
+def grant_from_view(raw: dict[str, Any]) -> Grant:
     return Grant(
         id=int(raw["id"]),
         request_id=int(raw["requestId"]),
@@ -425,7 +328,7 @@ def _grant(raw: dict[str, Any]) -> Grant:
     )
 
 
-def _renewal(raw: dict[str, Any]) -> Renewal | None:
+def renewal_from_view(raw: dict[str, Any]) -> Renewal | None:
     if int(raw["extension"]) == 0:
         return None
     return Renewal(
@@ -436,7 +339,7 @@ def _renewal(raw: dict[str, Any]) -> Renewal | None:
     )
 
 
-def _batch(raw: dict[str, Any]) -> Batch:
+def batch_from_view(raw: dict[str, Any]) -> Batch:
     return Batch(
         id=int(raw["id"]),
         merkle_root=bytes(raw["merkleRoot"]),

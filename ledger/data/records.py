@@ -1,0 +1,114 @@
+"""What DataSharing's records are, as its views answer them: the enums with the contract's values
+and the frozen dataclasses the wrapper's reads return (and the reducer's views build)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Classification(IntEnum):
+    PUBLIC = 0
+    INTERNAL = 1
+    SENSITIVE = 2
+    SECRET = 3
+
+
+class RequestState(IntEnum):
+    PENDING = 0
+    PARTIALLY_APPROVED = 1
+    GRANTED = 2
+    DENIED = 3
+    WITHDRAWN = 4
+    EXPIRED = 5
+
+
+class GrantState(IntEnum):
+    ACTIVE = 0
+    EXPIRED = 1
+    REVOKED = 2
+    FROZEN = 3
+
+
+class RefusalReason(IntEnum):
+    NO_GRANT = 0
+    GRANT_EXPIRED = 1
+    GRANT_REVOKED = 2
+    GRANT_FROZEN = 3
+    NOT_GRANTEE = 4
+    OUT_OF_SCOPE = 5
+    OTHER = 6
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: int
+    owner_id: int
+    title: str
+    classification: Classification
+    metadata_hash: bytes
+    schema_hash: bytes
+    content_hash: bytes
+    version: int
+    registered_at: int
+    updated_at: int
+    refusals: int
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    id: int
+    dataset_id: int
+    requester_id: int
+    purpose_code: int
+    purpose_hash: bytes
+    scope_hash: bytes
+    duration: int
+    created_at: int
+    expires_at: int
+    needs_governance: bool
+    owner_approver: str | None
+    owner_approved_at: int
+    governance_approver: str | None
+    governance_approver_id: int
+    governance_approved_at: int
+    closed_at: int
+    deny_reason: int
+    grant_id: int
+    state: RequestState
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int
+    request_id: int
+    dataset_id: int
+    grantee_id: int
+    scope_hash: bytes
+    granted_at: int
+    expires_at: int
+    revoked_at: int
+    frozen: bool
+    accesses: int
+    state: GrantState
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A Sensitive/Secret grant's renewal waiting for a DataGovernance approval."""
+
+    grant_id: int
+    extension: int
+    requested_by: str
+    requested_at: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    merkle_root: bytes
+    anchorer_id: int
+    count: int
+    from_time: int
+    to_time: int
+    anchored_at: int

@@ -1,0 +1,143 @@
+"""The data-sharing reducer (ledger/data/model.py) against DataSharing's own views on a real chain:
+request and grant states at several chain times — expired by time, a frozen grant, a frozen member,
+a Sensitive renewal waiting for data governance, renewed grants — and each grant's history."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from eth_utils import keccak
+
+from ledger.client import Ledger
+from ledger.data import NAME, Classification, DataSharing, DataState, GrantState, RequestState
+from ledger.events import read_events
+from ledger.testing import Deployment, deploy_standard, start_ganache
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.ganache
+
+DAY = 24 * 3600
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """A deployment of its own: this test moves chain time and freezes a member."""
+    root = tmp_path_factory.mktemp("data-model")
+    d = deploy_standard(start_ganache(root), root, TEST_PASSWORD)
+    yield d
+    d.ganache.stop()
+
+
+def _state(led: Ledger) -> tuple[DataState, int]:
+    """The reducer over every DataSharing event so far, and the head block's time."""
+    assert led.manifest is not None
+    head = led.block_number()
+    events = read_events(led, {NAME: led.manifest.address(NAME)}, led.manifest.contracts[NAME].block_number, head)
+    return DataState(events), int(led.w3.eth.get_block(head)["timestamp"])
+
+
+def _tick(led: Ledger, seconds: int) -> None:
+    led.rpc("evm_increaseTime", [seconds])
+    led.rpc("evm_mine", [])
+
+
+def _same_as_views(led: Ledger, ds: DataSharing) -> tuple[DataState, int]:
+    """Every request's and grant's state (and record) in the reducer equals the contract's view now."""
+    state, now = _state(led)
+    assert len(state.requests) == ds.request_count() and len(state.grants) == ds.grant_count()
+    for d in state.datasets.values():
+        assert state.dataset_view(d) == ds.dataset(d.id)
+    for r in state.requests.values():
+        assert state.request_view(r, now) == ds.request(r.id)
+    for g in state.grants.values():
+        view = ds.grant(g.id)
+        assert state.grant_view(g, now) == view
+        assert state.grant_state_at(g, now) == view.state, g.id  # the history agrees with the record
+        assert state.renewal_view(g.id) == ds.renewal(g.id)
+    return state, now
+
+
+def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) -> None:
+    led = private.ledger()
+    ds = DataSharing(led)
+    s = private.signers
+
+    def dataset(classification: Classification) -> int:
+        tag = secrets.token_hex(4)
+        did, _ = ds.register(
+            s["dept_a"], f"model {tag}", classification, keccak(text=tag), keccak(text="s"), keccak(text=f"c {tag}")
+        )
+        return did
+
+    def request(who: str, did: int, duration: int) -> int:
+        rid, _ = ds.request_access(s[who], did, 1, keccak(text="p"), keccak(text="age"), duration)
+        return rid
+
+    def grant(who: str, did: int, duration: int) -> int:
+        r = ds.approve_as_owner(s["dept_a"], request(who, did, duration))
+        return int(r.event("GrantCreated").args["grantId"])
+
+    internal, sensitive = dataset(Classification.INTERNAL), dataset(Classification.SENSITIVE)
+    short = grant("c1", internal, 1000)
+    frozen = grant("c1", internal, 30 * DAY)
+    of_frozen_member = grant("dept_b", internal, 30 * DAY)
+    renewed_at_once = grant("c1", internal, 30 * DAY)
+    r_sensitive = request("c1", sensitive, 30 * DAY)
+    ds.approve_as_owner(s["dept_a"], r_sensitive)
+    partly = request("c2", sensitive, 30 * DAY)
+    ds.approve_as_owner(s["dept_a"], partly)
+    waiting = int(ds.approve_as_governance(s["c3"], r_sensitive).event("GrantCreated").args["grantId"])
+    pending, denied, withdrawn = (request(w, internal, DAY) for w in ("c2", "dept_b", "c1"))
+    ds.deny(s["dept_a"], denied, 1)
+    ds.withdraw(s["c1"], withdrawn)
+    ds.freeze_grant(s["c3"], frozen)
+    ds.freeze_member(s["c3"], ds.grant(of_frozen_member).grantee_id)
+    ds.renew(s["dept_a"], renewed_at_once, DAY)
+    ds.renew(s["dept_a"], waiting, DAY)  # Sensitive: waits for data governance
+
+    state, t0 = _same_as_views(led, ds)
+    g = state.grants
+    assert [state.grant_state(g[i], t0) for i in (short, frozen, of_frozen_member, renewed_at_once, waiting)] == [
+        GrantState.ACTIVE,
+        GrantState.FROZEN,
+        GrantState.FROZEN,
+        GrantState.ACTIVE,
+        GrantState.ACTIVE,
+    ]
+    assert g[renewed_at_once].expires_at == g[renewed_at_once].first_expires_at + DAY
+    assert waiting in state.renewals and g[waiting].expires_at == g[waiting].first_expires_at
+    rq = state.requests
+    assert [rq[i].state(t0) for i in (pending, denied, withdrawn, partly, r_sensitive)] == [
+        RequestState.PENDING,
+        RequestState.DENIED,
+        RequestState.WITHDRAWN,
+        RequestState.PARTIALLY_APPROVED,
+        RequestState.GRANTED,
+    ]
+
+    _tick(led, 1100)  # the short grant expires by time
+    state, t1 = _same_as_views(led, ds)
+    assert state.grant_state(state.grants[short], t1) == GrantState.EXPIRED
+    assert state.grant_state_at(state.grants[short], t0) == GrantState.ACTIVE  # as it was
+
+    ds.approve_renewal(s["c3"], waiting, DAY)  # renewed through data governance
+    ds.unfreeze_grant(s["c3"], frozen)
+    ds.unfreeze_member(s["c3"], ds.grant(of_frozen_member).grantee_id)
+    state, t2 = _same_as_views(led, ds)
+    g = state.grants
+    assert waiting not in state.renewals and g[waiting].expires_at == g[waiting].first_expires_at + DAY
+    assert [state.grant_state(g[i], t2) for i in (frozen, of_frozen_member)] == [GrantState.ACTIVE] * 2
+    assert [state.grant_state_at(g[i], t1) for i in (frozen, of_frozen_member)] == [GrantState.FROZEN] * 2
+
+    _tick(led, ds.request_ttl() + DAY)  # the unanswered requests expire
+    state, t3 = _same_as_views(led, ds)
+    assert state.requests[pending].state(t3) == RequestState.EXPIRED
+    assert state.requests[partly].state(t3) == RequestState.EXPIRED
+    assert state.grant_state_at(state.grants[frozen], t2) == GrantState.ACTIVE
+
+
+def test_no_events_is_the_empty_state() -> None:
+    state = DataState()
+    assert (state.datasets, state.requests, state.grants, state.ttl) == ({}, {}, {}, 0)
