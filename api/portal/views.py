@@ -6,7 +6,7 @@ function, so they cannot disagree. Nothing here reads a purpose text, a dataset'
 contents or an account of a resident: members appear by organisation name and kind,
 contributions by contributor kind and member name. The only off-chain texts shown are the
 public ones (project titles, milestone descriptions), looked up by the hashes the
-events carry (``texts``: :meth:`ledger.fund_docs.DocStore.texts` over public kinds).
+events carry (``texts``: :meth:`ledger.fund.docs.DocStore.texts` over public kinds).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ledger.errors import IntegrityError, LedgerError
 from ledger.events import Event
-from ledger.fund_trace import CONTRIBUTOR_KINDS, GENERAL_POOL, FundTrace, trace_fund
+from ledger.fund.trace import CONTRIBUTOR_KINDS, GENERAL_POOL, FundTrace, trace_fund
 
 if TYPE_CHECKING:
     from ledger.client import Ledger
@@ -433,7 +433,7 @@ def canonical_query(query: str | None) -> str | None:
 def contributions(
     index: Indexer | None, query: str, trace: Callable[[], FundTrace | None] | None = None
 ) -> dict[str, Any]:
-    """Where the money of one receipt, or of one contributor account, went (ledger.fund_trace's rule).
+    """Where the money of one receipt, or of one contributor account, went (ledger.fund.trace's rule).
 
     ``query``: a receipt id (``12`` or ``#12``) or a contributor account (0x + 40 hex).
     The answer names the member and its kind, never the account. ``trace``: the fund's trace

@@ -10,7 +10,7 @@ The chain enforces every rule. The router checks the ones about *who* first (API
 the caller's member, conflicts of interest: a member never votes on a project it proposed
 or benefits from, a treasurer never pays its own member), so those refusals are 403 with
 nothing sent. Titles, milestone descriptions, memos, invoices and deposit references are
-stored off chain (:mod:`ledger.fund_docs`, in the service database) once the chain accepted
+stored off chain (:mod:`ledger.fund.docs`, in the service database) once the chain accepted
 their write; only their hash goes on chain (salted, but for the public titles and milestone
 descriptions). Who may read which text is :mod:`ledger.doc_access`'s table (:mod:`api.documents`).
 """
@@ -96,8 +96,9 @@ from ledger.fund import (
     MotionState,
     Project,
     ProjectState,
-    _contribution,
+    contribution_from_view,
 )
+from ledger.fund.docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
 from ledger.fund.report import (
     Labels,
     contributor_trace,
@@ -105,7 +106,6 @@ from ledger.fund.report import (
     export_csv,
     export_rows,
 )
-from ledger.fund_docs import PUBLIC_KINDS, DocStore, hex32, parse_hash
 from ledger.logs import header
 from ledger.membership import NAME as REGISTRY
 from ledger.membership import Member, Registry, member_from_view
@@ -444,7 +444,7 @@ def contribute(
         member_id = int(ev.args["memberId"])
         # The contribution and its member's name in one JSON-RPC batch.
         raw_c, raw_m = state.ledger.views([(NAME, "getContribution", (rid,)), (REGISTRY, "getMember", (member_id,))])
-        c = _contribution(raw_c)
+        c = contribution_from_view(raw_c)
         names = _Names(state)
         names._by_id[member_id] = member_from_view(raw_m).name
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).

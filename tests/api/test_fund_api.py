@@ -21,9 +21,9 @@ from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
 from ledger.commitment import Opening
 from ledger.fund import Fund
+from ledger.fund.docs import doc_hash
 from ledger.fund.report import events_from_chain
-from ledger.fund_docs import doc_hash
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 from tests.api.conftest import KEY_ROLES, Api, make_settings
 from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment

@@ -34,7 +34,7 @@ from ledger.audit.replay.base import Checks
 from ledger.audit.replay.membership import MembershipReplay
 from ledger.errors import IntegrityError
 from ledger.events import Event
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 from ledger.roles import Role
 
 PROPOSED, TIME_LOCKED, ACTIVE, COMPLETED, REJECTED, CANCELLED = range(6)
