@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
@@ -25,105 +24,27 @@ from eth_utils import to_checksum_address
 
 from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
 from ledger.errors import ContractReverted, LedgerError, NotDeployed, ValidationFailed
-from ledger.fund.model import ContributorKind, MotionKind, MotionState, ProjectState
 from ledger.fund.token import CREDIT, Credit, Token
+from ledger.fund.types import (
+    GENERAL_POOL,
+    Contribution,
+    ContributorKind,
+    Milestone,
+    Motion,
+    MotionKind,
+    MotionState,
+    Pool,
+    Project,
+    ProjectState,
+    Totals,
+)
 from ledger.keys import Signer
 
 NAME = "CoGovFund"
-GENERAL_POOL = 0
 ZERO32 = b"\x00" * 32
 UINT256_MAX = 2**256 - 1
 
 
-
-
-@dataclass(frozen=True)
-class Milestone:
-    index: int
-    amount: int
-    paid: int
-    description_hash: bytes
-
-
-@dataclass(frozen=True)
-class Project:
-    id: int
-    title_hash: bytes
-    proposer: str
-    proposer_id: int
-    beneficiary: str
-    budget: int
-    approval_motion_id: int
-    approved_at: int
-    unlocks_at: int
-    cancelled_at: int
-    milestone_count: int
-    paid: int
-    earmarked: int
-    earmarked_spent: int
-    allocated: int
-    allocated_spent: int
-    allocation_released: int
-    refunded: int
-    available: int
-    state: ProjectState
-
-
-@dataclass(frozen=True)
-class Contribution:
-    receipt_id: int
-    contributor: str
-    member_id: int
-    kind: ContributorKind
-    project_id: int
-    amount: int
-    memo_hash: bytes
-    contributed_at: int
-    spent: int
-    refunded: bool
-    refundable: int
-
-
-@dataclass(frozen=True)
-class Motion:
-    id: int
-    kind: MotionKind
-    project_id: int
-    amount: int
-    proposer_id: int
-    created_at: int
-    deadline: int  # votes until just before; undecided by then, decided at the deadline
-    decided_at: int  # when decided (by a vote, or the deadline); 0 while open or lapsed
-    approvals: int
-    rejections: int
-    state: MotionState
-
-
-@dataclass(frozen=True)
-class Pool:
-    """The general pool: contributed, spent by payouts, committed to open projects, free."""
-
-    total: int
-    spent: int
-    committed: int
-    free: int
-
-
-@dataclass(frozen=True)
-class Totals:
-    contributed: int
-    paid_out: int
-    refunded: int
-    balance: int  # the fund's token balance
-    contributions: int
-    projects: int
-    motions: int
-    payouts: int
-
-    @property
-    def invariant_holds(self) -> bool:
-        """token balance == contributions - payouts - refunds (tokens sent outside contribute only add)."""
-        return self.balance >= self.contributed - self.paid_out - self.refunded
 
 
 # ------------------------------------------------------------------ amounts
