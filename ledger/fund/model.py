@@ -184,8 +184,7 @@ class FundModel:
                     voted.approvals += 1
                 else:
                     voted.rejections += 1
-            self.votes.append(Vote(int(a["motionId"]), int(a["memberId"]), str(a["voter"]), bool(a["support"]),
-                                   e.block_number, e.tx_hash, e.block_time))
+            self.votes.append(vote_of(e))
         elif n == "MotionDecided":
             decided = self.motions.get(int(a["motionId"]))
             if decided is not None:
@@ -211,8 +210,7 @@ class FundModel:
                 if c.project_id in self.projects:
                     self.projects[c.project_id].refunded += amount
             self.total_refunded += amount
-            self.refunds.append(Refund(rid, int(a["projectId"]), int(a["memberId"]), str(a["to"]), amount,
-                                       e.block_number, e.tx_hash, e.block_time))
+            self.refunds.append(refund_of(e))
 
     def _contribution(self, e: Event) -> None:
         a = e.args
@@ -241,11 +239,7 @@ class FundModel:
         a = e.args
         pid, index, amount = int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"])
         from_earmarked, from_general = self.split(pid, amount)
-        self.payouts.append(Payout(
-            int(a["payoutId"]), pid, index, amount, int(a["fromEarmarked"]), int(a["fromGeneral"]),
-            str(a["beneficiary"]), int(a["treasurerId"]), bytes(a["invoiceHash"]), e.block_number, e.tx_hash,
-            e.block_time,
-        ))
+        self.payouts.append(payout_of(e))
         p = self.projects.get(pid)
         if p is None:
             return
@@ -405,6 +399,30 @@ class FundModel:
             payouts=tuple(self.payouts), refunds=tuple(self.refunds), votes=tuple(self.votes), pool=self.pool(),
             contributed=self.total_contributed, paid_out=self.total_paid, refunded=self.total_refunded,
         )
+
+
+def payout_of(e: Event) -> Payout:
+    """A ``PayoutMade`` event as its record."""
+    a = e.args
+    return Payout(
+        int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
+        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), bytes(a["invoiceHash"]), e.block_number,
+        e.tx_hash, e.block_time,
+    )
+
+
+def refund_of(e: Event) -> Refund:
+    """A ``RefundClaimed`` event as its record."""
+    a = e.args
+    return Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
+                  e.block_number, e.tx_hash, e.block_time)
+
+
+def vote_of(e: Event) -> Vote:
+    """A ``VoteCast`` event as its record."""
+    a = e.args
+    return Vote(int(a["motionId"]), int(a["memberId"]), str(a["voter"]), bool(a["support"]), int(a["approvals"]),
+                int(a["rejections"]), e.block_number, e.tx_hash, e.block_time)
 
 
 def fund_state(events: Iterable[Event], now: int) -> FundState:

@@ -144,7 +144,7 @@ class Payout:
     invoice_hash: bytes
     block_number: int
     tx_hash: str
-    time: int
+    block_time: int
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class Refund:
     amount: int
     block_number: int
     tx_hash: str
-    time: int
+    block_time: int
 
 
 @dataclass(frozen=True)
@@ -165,9 +165,11 @@ class Vote:
     member_id: int
     voter: str
     support: bool
+    approvals: int  # the tallies after this vote
+    rejections: int
     block_number: int
     tx_hash: str
-    time: int
+    block_time: int
 
 
 @dataclass(frozen=True)
