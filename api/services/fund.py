@@ -19,14 +19,17 @@ from typing import Any, Protocol
 from api.apikeys import ApiKey
 from api.documents import readable_texts
 from api.routers._index_reads import TimeFilter, cache_of, event_rows, index_for
+from api.schemas.common import TxInfo
 from api.schemas.fund import (
     ContributionList,
     ContributionPublic,
+    FundSummary,
     MilestonePublic,
     MotionList,
     MotionPublic,
     PayoutList,
     PayoutPublic,
+    PoolPublic,
     Presented,
     ProjectList,
     ProjectPublic,
@@ -37,6 +40,7 @@ from api.schemas.fund import (
 )
 from api.services.names import Members
 from api.state import ServiceState
+from ledger.client import TxReceipt
 from ledger.doc_access import Party
 from ledger.errors import NotFound
 from ledger.events import Event
@@ -47,7 +51,6 @@ from ledger.fund import (
     FundModel,
     Milestone,
     Motion,
-    MotionKind,
     MotionState,
     Payout,
     Project,
@@ -55,6 +58,7 @@ from ledger.fund import (
 )
 from ledger.fund.docs import PUBLIC_KINDS, hex32
 from ledger.fund.model import payout_of, refund_of, vote_of
+from ledger.fund.report import ExportRow, Labels, events_from_index, export_rows
 from ledger.index import Indexer
 from ledger.logs import header
 from ledger.membership import Registry
@@ -105,6 +109,31 @@ def _text(texts: Mapping[str, str], h: bytes) -> str | None:
 
 def motion_public(m: Motion) -> MotionPublic:
     return MotionPublic.model_validate(m, from_attributes=True)
+
+
+def tx(r: TxReceipt) -> TxInfo:
+    return TxInfo.model_validate(r, from_attributes=True)
+
+
+# The chain's current records, for the checks a write makes before it is signed (404s).
+
+
+def chain_project_or_404(fund: Fund, project_id: int) -> Project:
+    if project_id < 1 or project_id > fund.project_count():
+        raise NotFound("project", project_id)
+    return fund.project(project_id)
+
+
+def chain_motion_or_404(fund: Fund, motion_id: int) -> Motion:
+    if motion_id > fund.motion_count():
+        raise NotFound("motion", motion_id)
+    return fund.motion(motion_id)
+
+
+def chain_contribution_or_404(fund: Fund, receipt_id: int) -> Contribution:
+    if receipt_id > fund.contribution_count():
+        raise NotFound("contribution", receipt_id)
+    return fund.contribution(receipt_id)
 
 
 class FundService:
@@ -249,6 +278,35 @@ class FundService:
             invoice=_text(texts, p.invoice_hash),
         ), from_attributes=True)
 
+    def summary(self) -> FundSummary:
+        """The totals and the pool from the chain's views; projects by state from the reducer."""
+        fund = self.fund
+        t = fund.totals()
+        pool = fund.pool()
+        by_state: dict[str, int] = {s.name.lower(): 0 for s in ProjectState}
+        for p in self.model.projects.values():
+            by_state[self.model.project_state(p, self.now).name.lower()] += 1
+        return FundSummary(
+            address=fund.address,
+            token=fund.token.address,
+            currency=fund.token.symbol,
+            decimals=fund.token.decimals,
+            quorum=fund.quorum(),
+            time_lock=fund.time_lock(),
+            total_contributed=t.contributed,
+            total_paid_out=t.paid_out,
+            total_refunded=t.refunded,
+            balance=t.balance,
+            expected_balance=t.contributed - t.paid_out - t.refunded,
+            invariant_holds=t.invariant_holds,
+            pool=PoolPublic(total=pool.total, spent=pool.spent, committed=pool.committed, free=pool.free),
+            contributions=t.contributions,
+            projects=t.projects,
+            motions=t.motions,
+            payouts=t.payouts,
+            projects_by_state=by_state,
+        )
+
     # ---------------------------------------------------------------- lists (the index alone)
 
     def contributions(self, args: Mapping[str, Any], offset: int, limit: int,
@@ -327,5 +385,53 @@ class FundService:
         )
 
 
-def motion_kind(name: str) -> int:
-    return int(MotionKind[name.upper()])
+    # ---------------------------------------------------------------- a write's answer (the chain's views)
+
+    def chain_project(self, project_id: int) -> ProjectPublic:
+        """A project as the chain's views show it now."""
+        p = self.fund.project(project_id)
+        return self.project_public(p, self.fund.milestones(p.id, p.milestone_count), self.chain_names)
+
+    def chain_contribution(self, c: Contribution, row: Event | None = None, memo: str | None = None
+                           ) -> ContributionPublic:
+        """A contribution as the chain's views show it now; ``memo``: the writer's own text."""
+        title = self.fund.project(c.project_id).title_hash if c.project_id else ZERO32
+        if memo is not None:
+            texts = {hex32(c.memo_hash): memo} | (self.public_texts([title]) if c.project_id else {})
+        else:
+            texts = self.contribution_texts([c], {c.project_id: title} if c.project_id else {})
+        return self.contribution_public(c, self.chain_names, texts, title, row)
+
+    # ---------------------------------------------------------------- the trace and the export
+
+    def labels(self, texts: Mapping[str, str]) -> Labels:
+        members = self.members
+
+        def member_of(account: str) -> tuple[int, str] | None:
+            m = members.of_account(account)
+            return (m.id, m.name) if m else None
+
+        return Labels(lambda mid: members.name(mid) or "", member_of, lambda h: texts.get(h.lower()))
+
+    def export(self, type_: str | None, since: int | None, until: int | None) -> list[ExportRow]:
+        """Every contribution, payout and refund (or those of ``type_``), with the texts the caller may read."""
+        events = events_from_index(self.index)
+        kinds = [type_] if type_ else ["contribution", "payout", "refund"]
+        members = self.members
+
+        def beneficiary(account: str) -> Callable[[], dict[Party, int | None]]:
+            return lambda: {Party.BENEFICIARY: members.id_of(account)}
+
+        wanted: list[tuple[str, bytes, Any]] = []
+        for e in events:
+            a = e.args
+            if e.name == "ContributionReceived":
+                wanted.append(("memo", bytes(a["memoHash"]), {Party.CONTRIBUTOR: int(a["memberId"])}))
+            elif e.name == "PayoutMade":
+                wanted.append(("invoice", bytes(a["invoiceHash"]), beneficiary(str(a["beneficiary"]))))
+            elif e.name == "ProjectProposed":
+                wanted.append(("title", bytes(a["titleHash"]), {}))
+        texts = readable_texts(self.state, self.key.account, wanted)
+        token = self.fund.token
+        return export_rows(events, self.labels(texts), token.symbol, token.decimals, kinds=kinds, since=since,
+                           until=until)
