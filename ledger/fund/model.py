@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ledger.abi import bytes_of
 from ledger.events import Event
 from ledger.fund.types import (
     CLOSED_STATES,
@@ -158,13 +159,13 @@ class FundModel:
         elif n == "ProjectProposed":
             pid = int(a["projectId"])
             self.projects[pid] = ProjectRecord(
-                pid, bytes(a["titleHash"]), str(a["proposer"]), int(a["proposerId"]), str(a["beneficiary"]),
+                pid, bytes_of(a["titleHash"]), str(a["proposer"]), int(a["proposerId"]), str(a["beneficiary"]),
                 int(a["budget"]), int(a["approvalMotionId"]), int(a["milestoneCount"]),
             )
         elif n == "MilestoneDefined":
             p = self.projects.get(int(a["projectId"]))
             if p is not None:
-                p.milestones.append(MilestoneRecord(int(a["amount"]), bytes(a["descriptionHash"])))
+                p.milestones.append(MilestoneRecord(int(a["amount"]), bytes_of(a["descriptionHash"])))
         elif n == "MotionProposed":
             mid = int(a["motionId"])
             new = MotionRecord(mid, MotionKind(int(a["kind"])), int(a["projectId"]), int(a["amount"]),
@@ -225,7 +226,7 @@ class FundModel:
                 p.earmarked += amount
         self.contributions[rid] = ContributionRecord(
             rid, str(a["contributor"]), int(a["memberId"]), ContributorKind(int(a["kind"])), pid, amount,
-            bytes(a["memoHash"]), e.block_time, queued, e,
+            bytes_of(a["memoHash"]), e.block_time, queued, e,
         )
         self.total_contributed += amount
 
@@ -406,7 +407,7 @@ def payout_of(e: Event) -> Payout:
     a = e.args
     return Payout(
         int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
-        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), bytes(a["invoiceHash"]), e.block_number,
+        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), bytes_of(a["invoiceHash"]), e.block_number,
         e.tx_hash, e.block_time,
     )
 
