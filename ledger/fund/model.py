@@ -44,6 +44,9 @@ from ledger.fund.types import (
     Vote,
 )
 
+_CONTRIBUTOR_KINDS = tuple(ContributorKind)  # by value (faster than the enum's constructor)
+_MOTION_KINDS = tuple(MotionKind)
+
 #: The events :class:`FundModel` folds (others are ignored).
 MODEL_EVENTS = frozenset({
     "FundDeployed", "ProjectProposed", "MilestoneDefined", "MotionProposed", "VoteCast", "MotionDecided",
@@ -168,7 +171,7 @@ class FundModel:
                 p.milestones.append(MilestoneRecord(int(a["amount"]), bytes_of(a["descriptionHash"])))
         elif n == "MotionProposed":
             mid = int(a["motionId"])
-            new = MotionRecord(mid, MotionKind(int(a["kind"])), int(a["projectId"]), int(a["amount"]),
+            new = MotionRecord(mid, _MOTION_KINDS[int(a["kind"])], int(a["projectId"]), int(a["amount"]),
                                int(a["proposerId"]), e.block_time)
             self.motions[mid] = new
             p = self.projects.get(new.project_id)
@@ -225,7 +228,7 @@ class FundModel:
             if p is not None:
                 p.earmarked += amount
         self.contributions[rid] = ContributionRecord(
-            rid, str(a["contributor"]), int(a["memberId"]), ContributorKind(int(a["kind"])), pid, amount,
+            rid, str(a["contributor"]), int(a["memberId"]), _CONTRIBUTOR_KINDS[int(a["kind"])], pid, amount,
             bytes_of(a["memoHash"]), e.block_time, queued, e,
         )
         self.total_contributed += amount
