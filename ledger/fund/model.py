@@ -44,6 +44,12 @@ from ledger.fund.types import (
     Vote,
 )
 
+
+def _hash(value: object) -> bytes:
+    """A hash argument as bytes (as events carry it; hex text from other sources)."""
+    return value if type(value) is bytes else bytes_of(value)
+
+
 _CONTRIBUTOR_KINDS = tuple(ContributorKind)  # by value (faster than the enum's constructor)
 _MOTION_KINDS = tuple(MotionKind)
 
@@ -58,14 +64,14 @@ MODEL_EVENTS = frozenset({
 # ------------------------------------------------------------------ the fold's records (mutated only by apply)
 
 
-@dataclass
+@dataclass(slots=True)
 class MilestoneRecord:
     amount: int
     description_hash: bytes
     paid: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class ProjectRecord:
     id: int
     title_hash: bytes
@@ -87,7 +93,7 @@ class ProjectRecord:
     refunded: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class MotionRecord:
     id: int
     kind: MotionKind
@@ -102,7 +108,7 @@ class MotionRecord:
     voters: set[int] = field(default_factory=set)
 
 
-@dataclass
+@dataclass(slots=True)
 class ContributionRecord:
     id: int
     contributor: str
@@ -162,13 +168,13 @@ class FundModel:
         elif n == "ProjectProposed":
             pid = int(a["projectId"])
             self.projects[pid] = ProjectRecord(
-                pid, bytes_of(a["titleHash"]), str(a["proposer"]), int(a["proposerId"]), str(a["beneficiary"]),
+                pid, _hash(a["titleHash"]), str(a["proposer"]), int(a["proposerId"]), str(a["beneficiary"]),
                 int(a["budget"]), int(a["approvalMotionId"]), int(a["milestoneCount"]),
             )
         elif n == "MilestoneDefined":
             p = self.projects.get(int(a["projectId"]))
             if p is not None:
-                p.milestones.append(MilestoneRecord(int(a["amount"]), bytes_of(a["descriptionHash"])))
+                p.milestones.append(MilestoneRecord(int(a["amount"]), _hash(a["descriptionHash"])))
         elif n == "MotionProposed":
             mid = int(a["motionId"])
             new = MotionRecord(mid, _MOTION_KINDS[int(a["kind"])], int(a["projectId"]), int(a["amount"]),
@@ -229,7 +235,7 @@ class FundModel:
                 p.earmarked += amount
         self.contributions[rid] = ContributionRecord(
             rid, str(a["contributor"]), int(a["memberId"]), _CONTRIBUTOR_KINDS[int(a["kind"])], pid, amount,
-            bytes_of(a["memoHash"]), e.block_time, queued, e,
+            _hash(a["memoHash"]), e.block_time, queued, e,
         )
         self.total_contributed += amount
 
@@ -410,7 +416,7 @@ def payout_of(e: Event) -> Payout:
     a = e.args
     return Payout(
         int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
-        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), bytes_of(a["invoiceHash"]), e.block_number,
+        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), e.block_number,
         e.tx_hash, e.block_time,
     )
 
