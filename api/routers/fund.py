@@ -1,18 +1,20 @@
 """/api/v1/fund: the community co-governance fund (社区共治基金).
 
-Lists read the event index (paginated, filtered, newest first) and the current state from
-the chain; the trace and the export are computed from the indexed events with the same
-code as ``cogov fund trace`` / ``cogov fund export``. Writes are signed with the caller's
-own account (from the API key), accept an ``Idempotency-Key`` and go through
-:func:`api.deps.run_write`, so a retried request never contributes or pays twice.
+Thin: each route parses, calls the service and presents. Reads are
+:class:`api.services.fund.FundService`'s (lists from the event index and the fund's reducer,
+paginated, filtered, newest first; the trace and the export with the same code as
+``cogov fund trace`` / ``cogov fund export``). Writes are
+:class:`api.services.fund_writes.FundWrites`'s: signed with the caller's own account (from the
+API key), with an ``Idempotency-Key`` through :func:`api.deps.write_json`, so a retried request
+never contributes or pays twice.
 
-The chain enforces every rule. The router checks the ones about *who* first (API-key role,
-the caller's member, conflicts of interest: a member never votes on a project it proposed
-or benefits from, a treasurer never pays its own member), so those refusals are 403 with
-nothing sent. Titles, milestone descriptions, memos, invoices and deposit references are
-stored off chain (:mod:`ledger.fund.docs`, in the service database) once the chain accepted
-their write; only their hash goes on chain (salted, but for the public titles and milestone
-descriptions). Who may read which text is :mod:`ledger.doc_access`'s table (:mod:`api.documents`).
+The chain enforces every rule. The service checks the ones about *who* first (the caller's
+member, conflicts of interest: a member never votes on a project it proposed or benefits
+from, a treasurer never pays its own member), so those refusals are 403 with nothing sent.
+Titles, milestone descriptions, memos, invoices and deposit references are stored off chain
+(:mod:`ledger.fund.docs`, in the service database) once the chain accepted their write; only
+their hash goes on chain (salted, but for the public titles and milestone descriptions). Who
+may read which text is :mod:`ledger.doc_access`'s table (:mod:`api.documents`).
 """
 
 from __future__ import annotations
