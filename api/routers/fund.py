@@ -78,7 +78,6 @@ from api.schemas.fund import (
 from api.services.fund import (
     ZERO32,
     FundService,
-    chain_contribution_or_404,
     chain_motion_or_404,
     chain_project_or_404,
     motion_public,
@@ -176,8 +175,6 @@ def claim_refund(
     receipt_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     w = FundWrites(state, caller)
-    c = chain_contribution_or_404(w.fund, receipt_id)
-    w.check_claimant(receipt_id, c.member_id)
     start = partial(w.send, w.fund.claim_refund_call(receipt_id))
     return write_json(state, caller, request, idempotency_key, {"refund": receipt_id}, start,
                       partial(w.refunded, receipt_id))
@@ -268,7 +265,6 @@ def propose_allocation(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     w = FundWrites(state, caller)
-    chain_project_or_404(w.fund, project_id)
     start = partial(w.send, w.fund.propose_allocation_call(project_id, body.amount))
     return write_json(state, caller, request, idempotency_key, body.model_dump(), start, w.motion_proposed, 201)
 
@@ -283,7 +279,6 @@ def propose_cancellation(
     project_id: Id, request: Request, state: StateDep, caller: CommitteeCaller, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     w = FundWrites(state, caller)
-    chain_project_or_404(w.fund, project_id)
     start = partial(w.send, w.fund.propose_cancellation_call(project_id))
     return write_json(state, caller, request, idempotency_key, {"cancel": project_id}, start, w.motion_proposed, 201)
 

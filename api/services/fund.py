@@ -130,12 +130,6 @@ def chain_motion_or_404(fund: Fund, motion_id: int) -> Motion:
     return fund.motion(motion_id)
 
 
-def chain_contribution_or_404(fund: Fund, receipt_id: int) -> Contribution:
-    if receipt_id > fund.contribution_count():
-        raise NotFound("contribution", receipt_id)
-    return fund.contribution(receipt_id)
-
-
 class FundService:
     """The fund as one caller (``key``) sees it."""
 

@@ -60,12 +60,6 @@ class FundWrites:
         if info.kind == MemberKind.AUDITOR:
             raise AccessDenied(f"member {info.member_id} is an auditor; auditors never contribute (independence)")
 
-    def check_claimant(self, receipt_id: int, contributor_id: int) -> None:
-        m = caller_member(self.state, self.caller)
-        if m.id != contributor_id:
-            raise AccessDenied(f"only the contributing member {contributor_id} may claim the refund of receipt "
-                               f"{receipt_id}")
-
     def check_not_beneficiary(self, p: Project) -> None:
         """The caller's member is not the project's beneficiary (conflict of interest)."""
         m = caller_member(self.state, self.caller)
