@@ -30,7 +30,7 @@ from api.settings import Settings, get_settings
 from api.state import ServiceState
 from ledger.client import Ledger, Pending, TxReceipt
 from ledger.errors import AccessDenied, ContractReverted, Unauthenticated
-from ledger.fund_docs import TextJournal
+from ledger.fund.docs import TextJournal
 from ledger.keys import Signer
 from ledger.membership import AccountInfo, Registry, Role
 

@@ -1,4 +1,4 @@
-"""The service's side of the off-chain texts (:mod:`ledger.fund_docs`): who writes, who reads.
+"""The service's side of the off-chain texts (:mod:`ledger.fund.docs`): who writes, who reads.
 
 * A write stores its texts under the caller's API key (:func:`writer`), within the
   key's quota (``COGOV_DOC_QUOTA_COUNT`` / ``COGOV_DOC_QUOTA_BYTES``).
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ledger.doc_access import Party, Reader, may_read, needs_parties, record_parties
 from ledger.errors import IntegrityError, NotFound
-from ledger.fund_docs import LEGACY, ON_CHAIN, PENDING, PUBLIC_KINDS, STORED, DocStore, Document, Quota, record_of
+from ledger.fund.docs import LEGACY, ON_CHAIN, PENDING, PUBLIC_KINDS, STORED, DocStore, Document, Quota, record_of
 from ledger.membership import Registry
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from ledger.keys import Keystore, Signer, read_password
 from ledger.manifest import Manifest
 
 if TYPE_CHECKING:
-    from ledger.fund_docs import DocStore
+    from ledger.fund.docs import DocStore
 
 log = logging.getLogger("api")
 
@@ -53,7 +53,7 @@ class ServiceState:
             receipt_timeout=settings.receipt_timeout,
             preflight=settings.preflight,
         )
-        from ledger.fund_docs import open_store
+        from ledger.fund.docs import open_store
 
         engine = engine_for(settings.service_db_url)
         state = cls(

@@ -175,7 +175,7 @@ def request(
     """Request access to another department's dataset."""
     from ledger.data import scope_hash
     from ledger.errors import LedgerError, ValidationFailed
-    from ledger.fund_docs import open_store
+    from ledger.fund.docs import open_store
 
     ds = _ds()
     if fields:

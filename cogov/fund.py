@@ -3,7 +3,7 @@
 Amounts on the command line are decimal text in the token's unit (CommunityCredit: 元, two
 decimals; ``12.5`` is 1250 分); JSON output gives integer units. Titles, milestone
 descriptions, memos, invoices and deposit / redemption references are stored in the
-service database (``COGOV_SERVICE_DB_URL``, through :mod:`ledger.fund_docs`, as the API
+service database (``COGOV_SERVICE_DB_URL``, through :mod:`ledger.fund.docs`, as the API
 does) once the chain accepted the write; only their hash goes on chain (a salted
 commitment for all but the public titles and milestone descriptions).
 """
@@ -21,7 +21,7 @@ from cogov.options import KeyOpt, PasswordFileOpt
 
 if TYPE_CHECKING:
     from ledger.fund import Fund
-    from ledger.fund_docs import DocStore
+    from ledger.fund.docs import DocStore
 
 fund_app = typer.Typer(
     help="The community co-governance fund: contributions, projects, committee votes, payouts, refunds, tracing.",
@@ -41,7 +41,7 @@ def _fund() -> Fund:
 
 
 def _docs() -> DocStore:
-    from ledger.fund_docs import open_store
+    from ledger.fund.docs import open_store
 
     return open_store(env().settings)
 
@@ -191,7 +191,7 @@ def payout(
 ) -> None:
     """Pay (part of) a milestone to the project's beneficiary (treasurer)."""
     from ledger.errors import ConfigError, ValidationFailed
-    from ledger.fund_docs import file_hash
+    from ledger.fund.docs import file_hash
 
     if (invoice is None) == (invoice_file is None):
         raise ValidationFailed("invoice", "give --invoice or --invoice-file")
@@ -322,7 +322,7 @@ def _member_id(contributor: str) -> int:
 def _texts_of(events: list[Any]) -> dict[str, str]:
     """The stored texts of the titles, memos and invoices the fund's ``events`` carry (the operator's view)."""
     from ledger.abi import hex_text
-    from ledger.fund_docs import ON_CHAIN
+    from ledger.fund.docs import ON_CHAIN
 
     args = {spec.event: spec.hash_arg for spec in ON_CHAIN.values() if spec.contract == "CoGovFund"}
     return _docs().texts(hex_text(e.args[args[e.name]]) for e in events if e.name in args)

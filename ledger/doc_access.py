@@ -22,7 +22,7 @@ it.
 
 The parties of a record (its contributor, beneficiary, requester, owner) come from the
 chain: from the record's own event (stored with the text when the write was accepted,
-:data:`ledger.fund_docs.ON_CHAIN`) and, for what can only be read now (the member of the
+:data:`ledger.fund.docs.ON_CHAIN`) and, for what can only be read now (the member of the
 beneficiary's account, the dataset's owner), from the contracts' views.
 """
 

@@ -36,8 +36,8 @@ from api.schemas.common import Problem
 from api.services.index import AnswerCache, cache_of
 from api.state import ServiceState
 from ledger.errors import LedgerError
-from ledger.fund_docs import PUBLIC_KINDS
-from ledger.fund_trace import FundTrace
+from ledger.fund.docs import PUBLIC_KINDS
+from ledger.fund.trace import FundTrace
 from ledger.index import Indexer
 
 _API_DIR = Path(__file__).resolve().parent.parent

@@ -6,11 +6,42 @@ answer that lists money also says the ``currency`` and its ``decimals`` where it
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import IntEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from api.schemas.common import Address, Bytes32, TxInfo
+
+
+def _name(v: Any) -> Any:
+    """An enum of the contract (``ProjectState.TIME_LOCKED``) as its lower-case name (``time_locked``)."""
+    return v.name.lower() if isinstance(v, IntEnum) else v
+
+
+def _hex(v: Any) -> Any:
+    """A hash as ``0x`` + lower-case hex."""
+    return "0x" + bytes(v).hex() if isinstance(v, bytes | bytearray) else v
+
+
+def _hex_or_none(v: Any) -> Any:
+    """A hash as ``0x`` + hex; the zero hash (none given) as None."""
+    return None if isinstance(v, bytes | bytearray) and not any(v) else _hex(v)
+
+
+Hash = Annotated[str, BeforeValidator(_hex)]
+
+
+class Presented:
+    """A record and the fields its presenter adds, read as one object by
+    ``XPublic.model_validate(Presented(record, extra=...), from_attributes=True)``."""
+
+    def __init__(self, record: object, **extra: object) -> None:
+        self._record = record
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record, name)
 
 ProjectStateName = Literal["proposed", "time_locked", "active", "completed", "rejected", "cancelled"]
 MotionKindName = Literal["approve_project", "allocate_from_pool", "cancel_project"]
@@ -38,11 +69,11 @@ class ContributionPublic(BaseModel):
     member_id: int
     member_name: str
     contributor: str
-    kind: ContributorKindName
+    kind: Annotated[ContributorKindName, BeforeValidator(_name)]
     project_id: int = Field(description="0: the general pool.")
     project: str | None = Field(None, description="The project's title (None for the general pool).")
     amount: int
-    memo_hash: str | None
+    memo_hash: Annotated[str | None, BeforeValidator(_hex_or_none)]
     memo: str | None = Field(description="The memo, to the contributing member, the treasurer and auditors.")
     contributed_at: int
     spent: int
@@ -88,14 +119,14 @@ class MilestonePublic(BaseModel):
     index: int
     amount: int
     paid: int
-    description_hash: str
+    description_hash: Hash
     description: str | None
 
 
 class ProjectPublic(BaseModel):
     id: int
     title: str | None = Field(description="From the document store (None if it does not hold the text).")
-    title_hash: str
+    title_hash: Hash
     proposer: str
     proposer_id: int
     proposer_name: str
@@ -115,7 +146,7 @@ class ProjectPublic(BaseModel):
     allocation_released: int
     refunded: int
     available: int
-    state: ProjectStateName
+    state: Annotated[ProjectStateName, BeforeValidator(_name)]
     milestones: list[MilestonePublic]
 
 
@@ -142,7 +173,7 @@ class VoteCreate(BaseModel):
 
 class MotionPublic(BaseModel):
     id: int
-    kind: MotionKindName
+    kind: Annotated[MotionKindName, BeforeValidator(_name)]
     project_id: int
     amount: int
     proposer_id: int
@@ -151,7 +182,7 @@ class MotionPublic(BaseModel):
     decided_at: int = Field(description="When decided (by a vote, or at the deadline); 0 while open or lapsed.")
     approvals: int
     rejections: int
-    state: MotionStateName
+    state: Annotated[MotionStateName, BeforeValidator(_name)]
 
 
 class MotionList(BaseModel):
@@ -208,7 +239,7 @@ class PayoutPublic(BaseModel):
     beneficiary: str
     beneficiary_name: str | None
     amount: int
-    invoice_hash: str
+    invoice_hash: Hash
     invoice: str | None = Field(
         description="The invoice text, to the beneficiary, the fund committee, the treasurer and auditors."
     )

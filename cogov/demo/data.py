@@ -27,7 +27,7 @@ from ledger.data import (
     content_hash,
     scope_hash,
 )
-from ledger.fund_docs import open_store
+from ledger.fund.docs import open_store
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes
 from ledger.membership import ChangeKind

@@ -16,7 +16,7 @@
   left claimable (the trace shows it as refundable).
 
 Chinese titles, milestone descriptions, memos, invoices and deposit references are stored in
-the service database (``service_db_url``, :mod:`ledger.fund_docs`) once their write is mined:
+the service database (``service_db_url``, :mod:`ledger.fund.docs`) once their write is mined:
 titles and milestone descriptions as keccak256 of the text (public), memos and invoices as
 salted commitments, deposit references with the keyed salt that makes one bank slip one
 commitment. Idempotent: projects are found by title hash, contributions by (member, amount,
@@ -34,8 +34,8 @@ from functools import partial
 from cogov.demo.scenario import DemoContext
 from ledger.devchain import is_dev_chain
 from ledger.fund import Credit, Fund, MotionKind, MotionState, ProjectState, format_amount, parse_amount
+from ledger.fund.docs import DocStore, Draft, open_store
 from ledger.fund.report import events_from_chain
-from ledger.fund_docs import DocStore, Draft, open_store
 from ledger.keys import Signer
 from ledger.logs import header
 

@@ -61,14 +61,15 @@ def on_chain_documents(data: DataReplay | None, fund: FundReplay | None) -> list
     docs: list[OnChainDocument] = []
     if fund is not None:
         for c in fund.contributions.values():
-            docs.append(OnChainDocument("receipts", str(c.id), c.memo_hash, fund.contract, c.event))
+            docs.append(OnChainDocument("receipts", str(c.id), hex_text(c.memo_hash), fund.contract, c.event))
         for e in fund.payouts:
             invoice = hex_text(e.args["invoiceHash"])
             docs.append(OnChainDocument("invoices", str(int(e.args["payoutId"])), invoice, fund.contract, e))
         for p in fund.projects.values():
-            docs.append(OnChainDocument("projects", str(p.id), p.title_hash, fund.contract, None))
+            docs.append(OnChainDocument("projects", str(p.id), hex_text(p.title_hash), fund.contract, None))
             for i, m in enumerate(p.milestones):
-                docs.append(OnChainDocument("milestones", f"{p.id}-{i}", m.description_hash, fund.contract, None))
+                description = hex_text(m.description_hash)
+                docs.append(OnChainDocument("milestones", f"{p.id}-{i}", description, fund.contract, None))
     if data is not None:
         for d in data.datasets.values():
             for version, h, e in d.versions:

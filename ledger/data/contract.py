@@ -7,7 +7,7 @@ Hash conventions (the auditor checks files against them):
   de-duplicated field names joined by ``","`` (:func:`scope_hash`); "all fields"
   is the dataset schema's full field list;
 * ``purpose_hash``: a salted commitment to the purpose statement, keccak256(salt ‖ utf8)
-  (:mod:`ledger.commitment`; the opening is kept off chain by :mod:`ledger.fund_docs`);
+  (:mod:`ledger.commitment`; the opening is kept off chain by :mod:`ledger.fund.docs`);
 * ``schema_hash`` / ``metadata_hash``: keccak256 of the canonical JSON of the
   schema / metadata document (:func:`canonical_hash`).
 """

@@ -1,487 +1,76 @@
-"""Typed wrappers of the co-governance fund (``CoGovFund``) and its token (``CommunityCredit``).
+"""The co-governance fund (社区共治基金): re-exports only.
 
-Reads return frozen dataclasses, writes return :class:`~ledger.client.TxReceipt` (with the
-new record's id where there is one). Amounts are integers in the token's smallest unit
-(CommunityCredit has 2 decimals: 1 unit = 1 分); :func:`parse_amount` and
-:func:`format_amount` convert from and to decimal text for people.
-
-Hashes on chain (title, milestone description, memo, invoice, deposit reference) are
-keccak256 of the UTF-8 text or of a file's bytes; the texts live in the document store
-(:mod:`ledger.fund_docs`). Where the money went is :mod:`ledger.fund.report` (built on
-:mod:`ledger.fund_trace`).
+- :mod:`ledger.fund.contract`: the typed wrapper of ``CoGovFund`` (reads as frozen
+  dataclasses, writes as prepared ``x_call``\\s plus convenience methods), amounts.
+- :mod:`ledger.fund.token`: the settlement token (``CommunityCredit`` or any ERC-20).
+- :mod:`ledger.fund.types`: the enums and frozen state types (what the contract's views return).
+- :mod:`ledger.fund.model`: the pure reducer folding the fund's events into that state.
+- :mod:`ledger.fund.trace`: the tracing rule (which contributions paid for which payouts).
+- :mod:`ledger.fund.report`: a contributor's trace and the export, over the events.
+- :mod:`ledger.fund.docs`: the off-chain texts behind on-chain hashes.
 """
 
-from __future__ import annotations
-
-import contextlib
-import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from enum import IntEnum
-from functools import cached_property
-from typing import Any
-
-from eth_utils import to_checksum_address
-
-from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
-from ledger.errors import ContractReverted, LedgerError, NotDeployed, ValidationFailed
-from ledger.fund.token import CREDIT as CREDIT
-from ledger.fund.token import Credit as Credit
-from ledger.fund.token import Token as Token
-from ledger.keys import Signer
-
-NAME = "CoGovFund"
-GENERAL_POOL = 0
-ZERO32 = b"\x00" * 32
-UINT256_MAX = 2**256 - 1
-
-
-class ProjectState(IntEnum):
-    PROPOSED = 0
-    TIME_LOCKED = 1
-    ACTIVE = 2
-    COMPLETED = 3
-    REJECTED = 4
-    CANCELLED = 5
-
-
-class MotionKind(IntEnum):
-    APPROVE_PROJECT = 0
-    ALLOCATE_FROM_POOL = 1
-    CANCEL_PROJECT = 2
-
-
-class MotionState(IntEnum):
-    OPEN = 0
-    PASSED = 1
-    FAILED = 2
-    LAPSED = 3
-
-
-class ContributorKind(IntEnum):
-    GOVERNMENT = 0
-    ENTERPRISE = 1
-    RESIDENT = 2
-
-
-CLOSED_STATES = (ProjectState.COMPLETED, ProjectState.REJECTED, ProjectState.CANCELLED)
-
-
-@dataclass(frozen=True)
-class Milestone:
-    index: int
-    amount: int
-    paid: int
-    description_hash: bytes
-
-
-@dataclass(frozen=True)
-class Project:
-    id: int
-    title_hash: bytes
-    proposer: str
-    proposer_id: int
-    beneficiary: str
-    budget: int
-    approval_motion_id: int
-    approved_at: int
-    unlocks_at: int
-    cancelled_at: int
-    milestone_count: int
-    paid: int
-    earmarked: int
-    earmarked_spent: int
-    allocated: int
-    allocated_spent: int
-    allocation_released: int
-    refunded: int
-    available: int
-    state: ProjectState
-
-
-@dataclass(frozen=True)
-class Contribution:
-    receipt_id: int
-    contributor: str
-    member_id: int
-    kind: ContributorKind
-    project_id: int
-    amount: int
-    memo_hash: bytes
-    contributed_at: int
-    spent: int
-    refunded: bool
-    refundable: int
-
-
-@dataclass(frozen=True)
-class Motion:
-    id: int
-    kind: MotionKind
-    project_id: int
-    amount: int
-    proposer_id: int
-    created_at: int
-    deadline: int  # votes until just before; undecided by then, decided at the deadline
-    decided_at: int  # when decided (by a vote, or the deadline); 0 while open or lapsed
-    approvals: int
-    rejections: int
-    state: MotionState
-
-
-@dataclass(frozen=True)
-class Pool:
-    """The general pool: contributed, spent by payouts, committed to open projects, free."""
-
-    total: int
-    spent: int
-    committed: int
-    free: int
-
-
-@dataclass(frozen=True)
-class Totals:
-    contributed: int
-    paid_out: int
-    refunded: int
-    balance: int  # the fund's token balance
-    contributions: int
-    projects: int
-    motions: int
-    payouts: int
-
-    @property
-    def invariant_holds(self) -> bool:
-        """token balance == contributions - payouts - refunds (tokens sent outside contribute only add)."""
-        return self.balance >= self.contributed - self.paid_out - self.refunded
-
-
-# ------------------------------------------------------------------ amounts
-
-
-def parse_amount(text: str | int | Decimal, decimals: int = 2) -> int:
-    """Decimal text (``"1234.5"`` 元) to integer units (``123450`` 分). Refuses more precision than the token has."""
-    try:
-        value = Decimal(str(text).strip().replace(",", ""))
-    except InvalidOperation as exc:
-        raise ValidationFailed("amount", f"{text!r} is not a number") from exc
-    units = value.scaleb(decimals)
-    if units != units.to_integral_value():
-        raise ValidationFailed("amount", f"{text} has more than {decimals} decimal places")
-    if units <= 0:
-        raise ValidationFailed("amount", "must be positive")
-    if units > UINT256_MAX:
-        raise ValidationFailed("amount", "too large")
-    return int(units)
-
-
-def format_amount(units: int, decimals: int = 2) -> str:
-    """Integer units to decimal text with exactly ``decimals`` places (``123450`` → ``"1234.50"``)."""
-    sign = "-" if units < 0 else ""
-    q, r = divmod(abs(int(units)), 10**decimals)
-    return f"{sign}{q}.{r:0{decimals}d}" if decimals else f"{sign}{q}"
-
-
-# ------------------------------------------------------------------ fund
-
-_approve_locks: dict[str, threading.Lock] = {}
-_approve_guard = threading.Lock()
-#: Per account, its last contribution sent from this process (the next waits until it is mined).
-_in_flight: dict[str, Pending] = {}
-
-
-def _account_lock(address: str) -> threading.Lock:
-    with _approve_guard:
-        return _approve_locks.setdefault(address.lower(), threading.Lock())
-
-
-def _after_previous(address: str, ledger: Ledger) -> None:
-    """Wait until the account's contribution sent before (through ``ledger``) is mined: until then
-    the allowance it will spend still shows as free, and a pre-flight would count it twice. Its
-    failure is its sender's to report."""
-    previous = _in_flight.get(address.lower())
-    if previous is not None and not previous.done and previous.pipeline is ledger.tx:
-        with contextlib.suppress(LedgerError):
-            previous.wait()
-
-
-class Fund:
-    """The CoGovFund contract of one deployment."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def address(self) -> str:
-        if self.ledger.manifest is None:
-            raise NotDeployed("no deployment manifest: run `cogov deploy`")
-        return self.ledger.manifest.address(NAME)
-
-    @cached_property
-    def token(self) -> Token:
-        address = str(self._call("token"))
-        m = self.ledger.manifest
-        if m is not None and CREDIT in m.contracts and m.address(CREDIT).lower() == address.lower():
-            return Credit(self.ledger)
-        return Token(self.ledger, address)
-
-    # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
-
-    def quorum(self) -> int:
-        return int(self._call("quorum"))
-
-    def time_lock(self) -> int:
-        return int(self._call("timeLock"))
-
-    def voting_period(self) -> int:
-        return int(self._call("votingPeriod"))
-
-    def project_count(self) -> int:
-        return int(self._call("projectCount"))
-
-    def contribution_count(self) -> int:
-        return int(self._call("contributionCount"))
-
-    def motion_count(self) -> int:
-        return int(self._call("motionCount"))
-
-    def payout_count(self) -> int:
-        return int(self._call("payoutCount"))
-
-    def project(self, project_id: int) -> Project:
-        return _project(self._call("getProject", project_id))
-
-    def projects(self) -> list[Project]:
-        return [self.project(i) for i in range(1, self.project_count() + 1)]
-
-    def project_state(self, project_id: int) -> ProjectState:
-        return ProjectState(int(self._call("projectState", project_id)))
-
-    def milestone(self, project_id: int, index: int) -> Milestone:
-        raw = self._call("getMilestone", project_id, index)
-        return Milestone(index, int(raw["amount"]), int(raw["paid"]), bytes(raw["descriptionHash"]))
-
-    def milestones(self, project_id: int, count: int | None = None) -> list[Milestone]:
-        n = self.project(project_id).milestone_count if count is None else count
-        return [self.milestone(project_id, i) for i in range(n)]
-
-    def available(self, project_id: int) -> int:
-        return int(self._call("available", project_id))
-
-    def contribution(self, receipt_id: int) -> Contribution:
-        return _contribution(self._call("getContribution", receipt_id))
-
-    def spent_of(self, receipt_id: int) -> int:
-        return int(self._call("spentOf", receipt_id))
-
-    def refundable(self, receipt_id: int) -> int:
-        return int(self._call("refundable", receipt_id))
-
-    def motion(self, motion_id: int) -> Motion:
-        return _motion(self._call("getMotion", motion_id))
-
-    def motion_state(self, motion_id: int) -> MotionState:
-        return MotionState(int(self._call("motionState", motion_id)))
-
-    def has_voted(self, motion_id: int, member_id: int) -> bool:
-        return bool(self._call("hasVoted", motion_id, member_id))
-
-    def pool(self) -> Pool:
-        total, spent, committed, free = self._call("generalPool")
-        return Pool(int(total), int(spent), int(committed), int(free))
-
-    def totals(self) -> Totals:
-        return Totals(
-            contributed=int(self._call("totalContributed")),
-            paid_out=int(self._call("totalPaidOut")),
-            refunded=int(self._call("totalRefunded")),
-            balance=self.token.balance_of(self.address),
-            contributions=self.contribution_count(),
-            projects=self.project_count(),
-            motions=self.motion_count(),
-            payouts=self.payout_count(),
-        )
-
-    # ---------------------------------------------------------------- writes
-    # Each write: ``x_call(...)`` prepares it (a ContractCall, to send with a journal:
-    # ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
-
-    def _prepare(self, fn: str, *args: Any) -> ContractCall:
-        return self.ledger.prepare(NAME, fn, *args)
-
-    def ensure_allowance(self, signer: Signer, amount: int) -> TxReceipt | None:
-        """Approve the fund for exactly ``amount`` (never unlimited) unless the allowance already covers it."""
-        if self.token.allowance(signer.address, self.address) >= amount:
-            return None
-        return self.token.approve(signer, self.address, amount)
-
-    def contribute_call(self, amount: int, project_id: int = GENERAL_POOL, memo_hash: bytes = ZERO32) -> ContractCall:
-        if amount <= 0:
-            raise ValidationFailed("amount", "must be positive")
-        return self._prepare("contribute", amount, project_id, memo_hash)
-
-    def send_contribution(
-        self, signer: Signer, call: ContractCall, journal: Journal | None = None, *, approve: bool = True
-    ) -> Pending:
-        """Send a prepared contribution (:meth:`contribute_call`), ``journal`` keeping it first.
-
-        With ``approve`` the fund is first approved for the amount if the allowance is short (a
-        separate transaction, waited for and not journaled: re-approving is harmless, and the
-        contribution itself is the one write that must never happen twice). Contributions of
-        one account are serialised in this process (each is sent once the one before it is
-        mined), so concurrent ones cannot steal each other's allowance.
-        """
-        amount = int(call.args[0])
-        with _account_lock(signer.address):
-            _after_previous(signer.address, self.ledger)
-            if approve and not self.ledger.preflight:
-                self.ensure_allowance(signer, amount)
-            try:
-                pending = self.ledger.send(signer, call, journal)
-            except ContractReverted as exc:
-                # With the pre-flight, the allowance is not read up front: the simulation pulls
-                # the tokens and refuses a short allowance before anything is signed. Only a
-                # refusal costs the read; approve then if it is short, and contribute again.
-                if not approve or exc.tx_hash is not None or self.ensure_allowance(signer, amount) is None:
-                    raise
-                pending = self.ledger.send(signer, call, journal)
-            _in_flight[signer.address.lower()] = pending
-        return pending
-
-    def contribute(
-        self, signer: Signer, amount: int, project_id: int = GENERAL_POOL, memo_hash: bytes = ZERO32, *,
-        approve: bool = True,
-    ) -> tuple[int, TxReceipt]:
-        """Contribute ``amount`` to a project (or the general pool, 0). Returns (receipt id, receipt)."""
-        call = self.contribute_call(amount, project_id, memo_hash)
-        r = self.send_contribution(signer, call, approve=approve).wait()
-        return int(r.event("ContributionReceived").args["receiptId"]), r
-
-    def propose_project_call(
-        self, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *, budget: int | None = None
-    ) -> ContractCall:
-        """Propose a project with ``milestones`` as (amount, description hash); the budget is their sum."""
-        specs = [(int(a), bytes(h)) for a, h in milestones]
-        total = sum(a for a, _ in specs) if budget is None else budget
-        return self._prepare("proposeProject", title_hash, to_checksum_address(beneficiary), total, specs)
-
-    def propose_project(
-        self, signer: Signer, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *,
-        budget: int | None = None,
-    ) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.propose_project_call(title_hash, beneficiary, milestones, budget=budget))
-        return int(r.event("ProjectProposed").args["projectId"]), r
-
-    def propose_allocation_call(self, project_id: int, amount: int) -> ContractCall:
-        return self._prepare("proposeAllocation", project_id, amount)
-
-    def propose_allocation(self, signer: Signer, project_id: int, amount: int) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.propose_allocation_call(project_id, amount))
-        return int(r.event("MotionProposed").args["motionId"]), r
-
-    def propose_cancellation_call(self, project_id: int) -> ContractCall:
-        return self._prepare("proposeCancellation", project_id)
-
-    def propose_cancellation(self, signer: Signer, project_id: int) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.propose_cancellation_call(project_id))
-        return int(r.event("MotionProposed").args["motionId"]), r
-
-    def vote_call(self, motion_id: int, support: bool) -> ContractCall:
-        return self._prepare("vote", motion_id, support)
-
-    def vote(self, signer: Signer, motion_id: int, support: bool) -> TxReceipt:
-        return self.ledger.transact(signer, self.vote_call(motion_id, support))
-
-    def settle_call(self, project_id: int) -> ContractCall:
-        """Record the decisions the deadlines took on the project's motions (FundCommittee).
-
-        Every view shows them already; this writes their events (``MotionDecided`` with the
-        deadline as ``decidedAt``, and their effects) and returns reservations of failed
-        allocations to the pool. The next write on the project does the same.
-        """
-        return self._prepare("settle", project_id)
-
-    def settle(self, signer: Signer, project_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.settle_call(project_id))
-
-    def pay_milestone_call(
-        self, project_id: int, milestone_index: int, amount: int, invoice_hash: bytes
-    ) -> ContractCall:
-        return self._prepare("payMilestone", project_id, milestone_index, amount, invoice_hash)
-
-    def pay_milestone(
-        self, signer: Signer, project_id: int, milestone_index: int, amount: int, invoice_hash: bytes
-    ) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.pay_milestone_call(project_id, milestone_index, amount, invoice_hash))
-        return int(r.event("PayoutMade").args["payoutId"]), r
-
-    def claim_refund_call(self, receipt_id: int) -> ContractCall:
-        return self._prepare("claimRefund", receipt_id)
-
-    def claim_refund(self, signer: Signer, receipt_id: int) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.claim_refund_call(receipt_id))
-        return int(r.event("RefundClaimed").args["amount"]), r
-
-
-# ------------------------------------------------------------------ decoding
-
-
-def _project(raw: dict[str, Any]) -> Project:
-    return Project(
-        id=int(raw["id"]),
-        title_hash=bytes(raw["titleHash"]),
-        proposer=str(raw["proposer"]),
-        proposer_id=int(raw["proposerId"]),
-        beneficiary=str(raw["beneficiary"]),
-        budget=int(raw["budget"]),
-        approval_motion_id=int(raw["approvalMotionId"]),
-        approved_at=int(raw["approvedAt"]),
-        unlocks_at=int(raw["unlocksAt"]),
-        cancelled_at=int(raw["cancelledAt"]),
-        milestone_count=int(raw["milestoneCount"]),
-        paid=int(raw["paid"]),
-        earmarked=int(raw["earmarked"]),
-        earmarked_spent=int(raw["earmarkedSpent"]),
-        allocated=int(raw["allocated"]),
-        allocated_spent=int(raw["allocatedSpent"]),
-        allocation_released=int(raw["allocationReleased"]),
-        refunded=int(raw["refunded"]),
-        available=int(raw["available"]),
-        state=ProjectState(int(raw["state"])),
-    )
-
-
-def _contribution(raw: dict[str, Any]) -> Contribution:
-    return Contribution(
-        receipt_id=int(raw["receiptId"]),
-        contributor=str(raw["contributor"]),
-        member_id=int(raw["memberId"]),
-        kind=ContributorKind(int(raw["kind"])),
-        project_id=int(raw["projectId"]),
-        amount=int(raw["amount"]),
-        memo_hash=bytes(raw["memoHash"]),
-        contributed_at=int(raw["contributedAt"]),
-        spent=int(raw["spent"]),
-        refunded=bool(raw["refunded"]),
-        refundable=int(raw["refundable"]),
-    )
-
-
-def _motion(raw: dict[str, Any]) -> Motion:
-    return Motion(
-        id=int(raw["id"]),
-        kind=MotionKind(int(raw["kind"])),
-        project_id=int(raw["projectId"]),
-        amount=int(raw["amount"]),
-        proposer_id=int(raw["proposerId"]),
-        created_at=int(raw["createdAt"]),
-        deadline=int(raw["deadline"]),
-        decided_at=int(raw["decidedAt"]),
-        approvals=int(raw["approvals"]),
-        rejections=int(raw["rejections"]),
-        state=MotionState(int(raw["state"])),
-    )
+from ledger.fund.contract import (
+    NAME,
+    UINT256_MAX,
+    ZERO32,
+    Fund,
+    contribution_from_view,
+    format_amount,
+    motion_from_view,
+    parse_amount,
+    project_from_view,
+)
+from ledger.fund.model import FundModel, fund_state
+from ledger.fund.token import CREDIT, Credit, Token
+from ledger.fund.types import (
+    CLOSED_STATES,
+    GENERAL_POOL,
+    Contribution,
+    ContributorKind,
+    FundState,
+    Milestone,
+    Motion,
+    MotionKind,
+    MotionState,
+    Payout,
+    Pool,
+    Project,
+    ProjectState,
+    Refund,
+    Totals,
+    Vote,
+)
+
+__all__ = [
+    "CLOSED_STATES",
+    "CREDIT",
+    "GENERAL_POOL",
+    "NAME",
+    "UINT256_MAX",
+    "ZERO32",
+    "Contribution",
+    "ContributorKind",
+    "Credit",
+    "Fund",
+    "FundModel",
+    "FundState",
+    "Milestone",
+    "Motion",
+    "MotionKind",
+    "MotionState",
+    "Payout",
+    "Pool",
+    "Project",
+    "ProjectState",
+    "Refund",
+    "Token",
+    "Totals",
+    "Vote",
+    "contribution_from_view",
+    "format_amount",
+    "fund_state",
+    "motion_from_view",
+    "parse_amount",
+    "project_from_view",
+]

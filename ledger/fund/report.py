@@ -1,6 +1,6 @@
 """Where the fund's money went, for people: per-contributor traces and the accounting export.
 
-Both are pure functions of the fund's events (the tracing rule is :mod:`ledger.fund_trace`),
+Both are pure functions of the fund's events (the tracing rule is :mod:`ledger.fund.trace`),
 plus names from the membership registry and texts from the document store. The events come
 from the chain (:func:`events_from_chain`, what the CLI uses) or from the event index
 (:func:`events_from_index`, what the API uses); either way they are the same events
@@ -27,7 +27,7 @@ from ledger.abi import hex_text
 from ledger.client import Ledger
 from ledger.events import Event, read_events
 from ledger.fund import GENERAL_POOL, NAME, format_amount
-from ledger.fund_trace import FundTrace, trace_fund
+from ledger.fund.trace import FundTrace, trace_fund
 from ledger.index import Indexer
 
 #: The events the reports read.

@@ -21,9 +21,9 @@ from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
 from ledger.commitment import Opening
 from ledger.fund import Fund
+from ledger.fund.docs import doc_hash
 from ledger.fund.report import events_from_chain
-from ledger.fund_docs import doc_hash
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 from tests.api.conftest import KEY_ROLES, Api, make_settings
 from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment
@@ -331,3 +331,44 @@ def test_cli_writes(fa: FundApi, monkeypatch: pytest.MonkeyPatch) -> None:
     assert [p["title"] for p in projects] == ["CLI 绿化"]
     summary = json.loads(_cli(fa, monkeypatch, "fund", "summary", "--json"))
     assert summary["invariant_holds"] and summary["balance"] == summary["expected_balance"]
+
+
+def _node_requests(fa: FundApi) -> dict[str, int]:
+    """Count the service's requests to the node by method (single and batched)."""
+    state = fa.client.app.state.service  # type: ignore[attr-defined]
+    provider = state.ledger.rpc_client.provider
+    seen: dict[str, int] = {}
+    real_one, real_batch = provider.make_request, provider.batch_request
+
+    def one(method: str, params: Any) -> Any:
+        seen[method] = seen.get(method, 0) + 1
+        return real_one(method, params)
+
+    def batch(calls: list[tuple[str, Any]]) -> Any:
+        for method, _ in calls:
+            seen[method] = seen.get(method, 0) + 1
+        return real_batch(calls)
+
+    provider.make_request, provider.batch_request = one, batch
+    return seen
+
+
+def test_lists_are_answered_from_the_index_without_a_chain_call_per_row(fa: FundApi, story: dict[str, Any]) -> None:
+    seen = _node_requests(fa)
+
+    def requests_of(path: str, limit: int) -> tuple[int, dict[str, int]]:
+        before = dict(seen)
+        rows = len(fa.get(path, limit=limit)["data"])
+        return rows, {m: n - before.get(m, 0) for m, n in seen.items() if n != before.get(m, 0)}
+
+    for path in ("/contributions", "/projects"):
+        count = fa.get(path)["count"]
+        assert count >= 2, path
+        one_row, one = requests_of(path, 1)
+        all_rows, every = requests_of(path, 100)
+        assert (one_row, all_rows) == (1, count)
+        # The node requests of a list do not grow with its rows: the index's catch-up and the head's
+        # time, and (once a row has a memo) the caller's member for what it may read, never a row.
+        calls = every.pop("eth_call", 0)
+        assert calls <= 2 and one.pop("eth_call", 0) <= calls, (path, calls)
+        assert every == one, path

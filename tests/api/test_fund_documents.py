@@ -25,7 +25,7 @@ from api.settings import Settings
 from ledger.client import Ledger
 from ledger.commitment import Opening, commit
 from ledger.fund import Credit, Fund
-from ledger.fund_docs import DocStore, doc_hash, documents, open_store
+from ledger.fund.docs import DocStore, doc_hash, documents, open_store
 from tests.api.conftest import KEY_ROLES, Api, make_settings
 from tests.api.test_data_support import synthetic_csv, unique, upload
 from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest

@@ -14,7 +14,7 @@ from ledger.abi import hex_text
 from ledger.client import Ledger
 from ledger.events import Event
 from ledger.fund import Credit
-from ledger.fund_docs import DocStore, doc_hash
+from ledger.fund.docs import DocStore, doc_hash
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from tests.conftest import Deployment

@@ -24,7 +24,7 @@ from api.services.index import AnswerCache
 from api.settings import Settings
 from ledger.errors import IndexUnavailable
 from ledger.events import Event
-from ledger.fund_docs import open_store
+from ledger.fund.docs import open_store
 from ledger.index import EventRow
 
 RESIDENT = "0x" + "11" * 20

@@ -7,7 +7,7 @@ from typing import Any
 
 from ledger import artifacts
 from ledger.abi import decode_revert, revert_data_from_exception
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 from tests.contracts.conftest import (
     CONTRIBUTOR_KIND,
     FUND_QUORUM,

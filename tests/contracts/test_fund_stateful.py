@@ -5,7 +5,7 @@ refunds, settlements and the passing of time (past time locks and voting deadlin
 in-process chain. After each step:
 
 - the invariant: token balance == Σ contributions - Σ payouts - Σ refunds;
-- the tracing rule: ledger.fund_trace over the events agrees with the contract's
+- the tracing rule: ledger.fund.trace over the events agrees with the contract's
   per-contribution views (spent, refunded, refundable) and sums;
 - every payout had a passed approval motion (quorum, approvals > rejections) and
   happened after its time lock; no milestone or project paid above its amount;
@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.errors import ContractReverted
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 from tests.contracts.conftest import FUND_QUORUM, FUND_TIME_LOCK, FundEnv, h
 
 ACTIONS = (

@@ -51,10 +51,10 @@ def _time_travel(ledger: Any, seconds: int) -> None:
 def _facts_from_chain(led: Any) -> dict[str, Any]:
     """What the fund history on chain implies, read straight from the chain's logs (not the index).
 
-    ``funded``: receipt id → the projects its money paid for, by ledger.fund_trace's rule;
+    ``funded``: receipt id → the projects its money paid for, by ledger.fund.trace's rule;
     ``receipts``/``projects``: a receipt that funded the most projects, the project with the most payouts.
     """
-    from ledger.fund_trace import trace_fund
+    from ledger.fund.trace import trace_fund
 
     fund = led.manifest.address("CoGovFund")
     logs = led.rpc("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": fund}])

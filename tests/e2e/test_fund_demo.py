@@ -15,8 +15,8 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     from cogov.demo.fund import ELDERLY_CARE, GREEN, PARKING, seed
     from ledger.config import Settings
     from ledger.fund import Fund, MotionState, ProjectState
+    from ledger.fund.docs import open_store
     from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
-    from ledger.fund_docs import open_store
     from tests.conftest import TEST_PASSWORD
 
     g = ganache_factory("fund-demo")
@@ -60,7 +60,7 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
 
     # memos are salted commitments, deposit references keyed ones; titles plain keccak256 (public)
     from ledger.commitment import Opening
-    from ledger.fund_docs import doc_hash
+    from ledger.fund.docs import doc_hash
 
     memo = docs.get(fund.contribution(1).memo_hash)
     assert memo is not None and memo.opening is not None and memo.opening.opens(fund.contribution(1).memo_hash)

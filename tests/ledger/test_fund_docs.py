@@ -1,4 +1,4 @@
-"""The off-chain text store (ledger.fund_docs) and the read table (ledger.doc_access), without a chain:
+"""The off-chain text store (ledger.fund.docs) and the read table (ledger.doc_access), without a chain:
 commitments per kind, the pending → stored life of a text, the old JSON store's import, quotas."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ledger.commitment import commit
 from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
 from ledger.events import Event
-from ledger.fund_docs import KINDS, DocStore, Quota, doc_hash, documents, hex32
+from ledger.fund.docs import KINDS, DocStore, Quota, doc_hash, documents, hex32
 from ledger.membership import Role
 
 KEY = b"\x07" * 32

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import IntegrityError
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 
 
 class History:

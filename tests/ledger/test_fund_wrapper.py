@@ -16,9 +16,9 @@ from ledger.fund import (
     format_amount,
     parse_amount,
 )
+from ledger.fund.docs import doc_hash
 from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
-from ledger.fund_docs import doc_hash
-from ledger.fund_trace import trace_fund
+from ledger.fund.trace import trace_fund
 from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment
 

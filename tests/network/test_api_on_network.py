@@ -164,6 +164,6 @@ def _just_after_a_block(led: Ledger) -> None:
 
 def _ref_hash(service: Service, ref: str) -> bytes:
     """The reference's commitment as the service makes it (salted with the deployment's reference key)."""
-    from ledger.fund_docs import open_store
+    from ledger.fund.docs import open_store
 
     return open_store(service.settings).draft("deposit", ref).hash

@@ -189,7 +189,7 @@ def fund_contributors(d: Deployment, labels: list[str], amount: int = 10**12) ->
     import secrets
 
     from ledger.fund import Credit, Fund
-    from ledger.fund_docs import doc_hash
+    from ledger.fund.docs import doc_hash
 
     led = d.ledger()
     credit, fund = Credit(led), Fund(led)

@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ledger.fund_docs import DocStore
+from ledger.fund.docs import DocStore
 from tests.api.conftest import Api, LiveServer
 from tests.conftest import LOG_DIR
 from tests.reliability.env import (
