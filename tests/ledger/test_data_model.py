@@ -122,6 +122,9 @@ def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) 
     assert state.grant_state(state.grants[short], t1) == GrantState.EXPIRED
     assert state.grant_state_at(state.grants[short], t0) == GrantState.ACTIVE  # as it was
 
+    # Blocks one second apart share a timestamp: "the state at t1" is only the state before the
+    # next changes when they come in a later second.
+    _tick(led, 10)
     ds.approve_renewal(s["c3"], waiting, DAY)  # renewed through data governance
     ds.unfreeze_grant(s["c3"], frozen)
     ds.unfreeze_member(s["c3"], ds.grant(of_frozen_member).grantee_id)
