@@ -154,15 +154,24 @@ class TxPipeline:
         gas_price = self.gas.price()
         with self.nonces.reserve(signer.address) as slot:
             signed = self._sign(signer, call, gas, gas_price, slot.value)
+            skipped = False
             while self._recent_at(signer.address, slot.value) == signed:
                 # Another intent of ours signed these very bytes at this nonce, and the node forgot
                 # them (a restart lost its pool, so its count handed the nonce out again). Signing
-                # here would make two intents one transaction; that one stays where it is (its
-                # waiter or the gap filler sends it again) and this one takes the next nonce.
+                # here would make two intents one transaction; that one keeps its nonce and this
+                # one takes the next.
                 log.warning("nonce %d of %s holds an identical transaction of ours; using the next one",
                             slot.value, signer.address)
                 slot.value += 1
+                skipped = True
                 signed = self._sign(signer, call, gas, gas_price, slot.value)
+            if skipped:
+                # The node lost those transactions: send their same bytes again now, so this one
+                # does not wait behind a gap that only their own (perhaps finished) waiters would fill.
+                try:
+                    self._fill_gap(signer.address, signed)
+                except LedgerError as exc:  # their own waiters may still send them; ours goes on
+                    log.warning("re-sending the transactions before nonce %d failed: %s", slot.value, exc)
             nonce = slot.value
             pending = Pending("0x" + keccak(signed).hex(), signed, signer.address, nonce, call, self)
             if journal is not None:
