@@ -50,6 +50,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
@@ -82,6 +83,7 @@ records = sa.Table(
 
 #: The status resource of a transaction answered 202.
 TX_STATUS_PATH = "/api/v1/tx/{tx_hash}"
+
 
 class Answer(NamedTuple):
     """A write's answer: the HTTP status and the JSON body."""
@@ -154,8 +156,9 @@ class IdempotencyStore:
         Raises :class:`~ledger.errors.Conflict` for a different request with the same key. On
         :class:`~ledger.errors.ContractReverted` the key is forgotten (a retry runs again) and the
         texts' pending entries go."""
-        with self._alone(scope, key), _reverted(self, scope, key, texts):
-            w = WriteSession(sent, detach, texts, self, scope, key)
+        kept = Kept(self, scope, key)
+        with self._alone(scope, key), _reverted(kept, texts):
+            w = WriteSession(sent, detach, texts, kept)
             row = self._row(scope, key)
             if row is not None and row["fingerprint"] != fp:
                 raise Conflict("this Idempotency-Key was used for a different request")
@@ -235,17 +238,11 @@ class WriteSession:
     Without a store (no ``Idempotency-Key``) nothing is kept: the same steps, answered as given.
     """
 
-    def __init__(self, sent: Sent | None, detach: bool, texts: TextJournal | None,
-                 store: IdempotencyStore | None = None, scope: str = "", key: str = "") -> None:
+    def __init__(self, sent: Sent | None, detach: bool, texts: TextJournal | None, kept: Kept | None = None) -> None:
         self.earlier: Answer | None = None
         self.resumed: TxReceipt | None = None
         self._answer: Answer | None = None
-        self._sent = sent
-        self._detach = detach
-        self._texts = texts
-        self._store = store
-        self._scope = scope
-        self._key = key
+        self._sent, self._detach, self._texts, self._kept = sent, detach, texts, kept
 
     @property
     def detached(self) -> bool:
@@ -255,9 +252,7 @@ class WriteSession:
     @property
     def journal(self) -> Journal | None:
         """What the send records the :class:`Pending` into before it leaves: the texts, then the store."""
-        if self._store is None:
-            return self._texts
-        return Journals(self._texts, self)
+        return self._texts if self._kept is None else Journals(self._texts, self._kept)
 
     @property
     def answer(self) -> Answer:
@@ -279,12 +274,6 @@ class WriteSession:
             self.accepted(pending)
             return None
         return pending.wait()
-
-    def record(self, pending: Pending) -> None:
-        """The store's journal: the signed transaction persisted before it is sent."""
-        if self._store is not None:
-            self._store._update(self._scope, self._key, state="signed", tx_hash=pending.tx_hash,
-                                raw_tx=pending.raw.hex())
 
     def accepted(self, pending: Pending) -> Answer:
         """The 202 answer for ``pending`` (kept); its signed bytes are kept to send again if a node loses them."""
@@ -308,20 +297,38 @@ class WriteSession:
         return self._answer
 
     def _keep(self, state: str, status_code: int, body: dict[str, Any], **values: Any) -> None:
-        if self._store is not None:
-            self._store._update(self._scope, self._key, state=state, status_code=status_code,
-                                response=json.dumps(body, ensure_ascii=False, default=str), **values)
+        if self._kept is not None:
+            self._kept.update(state=state, status_code=status_code,
+                              response=json.dumps(body, ensure_ascii=False, default=str), **values)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One request's row in the store: the journal that persists its signed transaction before it is sent."""
+
+    store: IdempotencyStore
+    scope: str
+    key: str
+
+    def record(self, pending: Pending) -> None:
+        self.update(state="signed", tx_hash=pending.tx_hash, raw_tx=pending.raw.hex())
+
+    def update(self, **values: Any) -> None:
+        self.store._update(self.scope, self.key, **values)
+
+    def forget(self) -> None:
+        self.store._forget(self.scope, self.key)
 
 
 @contextmanager
-def _reverted(store: IdempotencyStore | None, scope: str, key: str, texts: TextJournal | None) -> Iterator[None]:
+def _reverted(kept: Kept | None, texts: TextJournal | None) -> Iterator[None]:
     """A revert (refused before sending, or mined and reverted): nothing changed, so the key is
     forgotten (a retry runs again and may be corrected) and the pending texts go."""
     try:
         yield
     except ContractReverted as exc:
-        if store is not None:
-            store._forget(scope, key)
+        if kept is not None:
+            kept.forget()
         if texts is not None:
             texts.reverted(exc)
         raise
@@ -332,7 +339,7 @@ def unkept(
     sent: Sent | None = None, *, detach: bool = False, texts: TextJournal | None = None
 ) -> Iterator[WriteSession]:
     """A write without an ``Idempotency-Key``: the same session, with nothing stored."""
-    with _reverted(None, "", "", texts):
+    with _reverted(None, texts):
         yield WriteSession(sent, detach, texts)
 
 
