@@ -30,7 +30,7 @@ from api.services.index import caller_member
 from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt
 from ledger.errors import AccessDenied
-from ledger.fund import NAME, Credit, Project, contribution_from_view
+from ledger.fund import NAME, Credit, Project, contribution_from_view, project_from_view
 from ledger.fund.docs import Draft, TextJournal, parse_hash
 from ledger.fund.model import payout_of
 from ledger.logs import header
@@ -163,13 +163,14 @@ class FundWrites:
     def contributed(self, memo: str | None, r: TxReceipt) -> ContributionWrite:
         self.docs.accept(r)  # the memo is kept now that the chain took the contribution
         ev = r.event("ContributionReceived")
-        member_id = int(ev.args["memberId"])
-        # The contribution and its member's name in one JSON-RPC batch.
-        raw_c, raw_m = self.state.ledger.views([(NAME, "getContribution", (int(ev.args["receiptId"]),)),
-                                                (REGISTRY, "getMember", (member_id,))])
-        self.service.chain_names.by_id[member_id] = member_from_view(raw_m).name
+        member_id, project_id = int(ev.args["memberId"]), int(ev.args["projectId"])
+        # The contribution, its member's name and its project's title in one JSON-RPC batch.
+        views = [(NAME, "getContribution", (int(ev.args["receiptId"]),)), (REGISTRY, "getMember", (member_id,))]
+        raw = self.state.ledger.views(views + ([(NAME, "getProject", (project_id,))] if project_id else []))
+        self.service.chain_names.by_id[member_id] = member_from_view(raw[1]).name
+        title = project_from_view(raw[2]).title_hash if project_id else ZERO32
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
-        c = self.service.chain_contribution(contribution_from_view(raw_c), ev, memo or "")
+        c = self.service.chain_contribution(contribution_from_view(raw[0]), ev, memo or "", title)
         return ContributionWrite(tx=tx(r), contribution=c)
 
     def refunded(self, receipt_id: int, r: TxReceipt) -> RefundWrite:
