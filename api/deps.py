@@ -180,19 +180,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-PreferHeader = Annotated[
-    str | None,
-    Header(
-        alias="Prefer",
-        max_length=200,
-        description=(
-            "`respond-async` (RFC 7240): answer 202 Accepted as soon as the transaction is signed and "
-            "sent, with `Location: /api/v1/tx/{hash}`, instead of waiting for the confirmations."
-        ),
-    ),
-]
-
-
 def wants_async(request: Request) -> bool:
     """Whether the caller sent ``Prefer: respond-async`` (RFC 7240; other preferences ignored)."""
     for value in request.headers.getlist("prefer"):

@@ -6,7 +6,7 @@ anything is signed and ``api/problems.py`` answers (403 for a caller without the
 404 for an unknown record). The service checks ownership itself only where something
 happens before the chain is asked (a file stored by the gateway) or where the answer
 names the owner (revoking). Lists are read from the event index alone
-(``api/services/data.py``).
+(``api/services/data.py``); the writes on requests and grants are ``api/services/data_writes.py``'s.
 """
 
 from __future__ import annotations
