@@ -133,8 +133,7 @@ class ServiceState:
         follower = self._follower
         if follower is not None and self._written_block > follower.indexed_block:
             if not follower.running:
-                if self._written_block > self._synced_for:  # once per write (the block may await confirmations)
-                    self._synced_for = self._written_block
+                if self._written_block > self._synced_for:  # once per write (its block may await confirmations)
                     self.catch_up()
             elif not follower.wait_for(self._written_block, READ_YOUR_WRITES_WAIT):
                 log.warning("index still below block %d after %.0fs; answering from it", self._written_block,
@@ -190,6 +189,7 @@ class ServiceState:
         follower = self._follower
         if follower is None or follower.running:
             return
+        self._synced_for = max(self._synced_for, self._written_block)
         try:
             follower.sync_once()
         except LedgerError as exc:
