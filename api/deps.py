@@ -1,24 +1,25 @@
-"""FastAPI dependencies as ``Annotated`` aliases: settings, state, the caller, the write's headers.
+"""FastAPI dependencies as ``Annotated`` aliases: settings, state, the caller, the write's headers
+(:class:`WriteRequest`: the write's session, :func:`json_answer`: its answer as JSON).
 
 The path and query parameters the routers share live in :mod:`api.params`; they are
 re-exported here for the routers that still import them from this module."""
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
 from api.apikeys import ApiKey
-from api.idempotency import Respond, Start
+from api.idempotency import Answer, WriteSession, fingerprint, unkept
 from api.params import Id as Id
 from api.params import IdFilter as IdFilter
 from api.params import Limit as Limit
@@ -28,8 +29,8 @@ from api.params import Until as Until
 from api.params import id_query as id_query
 from api.settings import Settings, get_settings
 from api.state import ServiceState
-from ledger.client import Ledger, Pending, TxReceipt
-from ledger.errors import AccessDenied, ContractReverted, Unauthenticated
+from ledger.client import Ledger
+from ledger.errors import AccessDenied, Unauthenticated
 from ledger.fund.docs import TextJournal
 from ledger.keys import Signer
 from ledger.membership import AccountInfo, Registry, Role
@@ -179,22 +180,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-PreferHeader = Annotated[
-    str | None,
-    Header(
-        alias="Prefer",
-        max_length=200,
-        description=(
-            "`respond-async` (RFC 7240): answer 202 Accepted as soon as the transaction is signed and "
-            "sent, with `Location: /api/v1/tx/{hash}`, instead of waiting for the confirmations."
-        ),
-    ),
-]
-
-#: The status resource of a transaction answered 202.
-TX_STATUS_PATH = "/api/v1/tx/{tx_hash}"
-
-
 def wants_async(request: Request) -> bool:
     """Whether the caller sent ``Prefer: respond-async`` (RFC 7240; other preferences ignored)."""
     for value in request.headers.getlist("prefer"):
@@ -204,92 +189,39 @@ def wants_async(request: Request) -> bool:
     return False
 
 
-def accepted_body(tx_hash: str) -> tuple[int, dict[str, object]]:
-    """The 202 answer for a transaction sent without waiting."""
-    from api.schemas.tx import TxAccepted
+@dataclass(frozen=True)
+class WriteRequest:
+    """How the HTTP request asks its write to run: its ``Idempotency-Key``, whether it answers
+    202 (``Prefer: respond-async``), and what it is (method and path, for the fingerprint)."""
 
-    url = TX_STATUS_PATH.format(tx_hash=tx_hash)
-    return 202, TxAccepted(tx_hash=tx_hash, status_url=url).model_dump(mode="json")
+    method: str
+    path: str
+    key: str | None
+    detach: bool
 
-
-def accepted(state: ServiceState, pending: Pending) -> tuple[int, dict[str, object]]:
-    """The 202 answer for ``pending``; its signed bytes are kept to send again if a node loses them."""
-    state.remember_sent(pending.tx_hash, pending.raw)
-    return accepted_body(pending.tx_hash)
-
-
-def _caught_up(state: ServiceState, respond: Respond, receipt: TxReceipt) -> tuple[int, dict[str, object]]:
-    state.catch_up(receipt.block_number)
-    return respond(receipt)
-
-
-def run_write(
-    state: ServiceState,
-    caller: Caller,
-    request: Request,
-    idempotency_key: str | None,
-    body: object,
-    start: Start,
-    respond: Respond,
-    texts: TextJournal | None = None,
-) -> tuple[int, dict[str, object]]:
-    """Run a write through the idempotency store (when a key is given); returns (status, body).
-
-    ``start(journal)`` signs and sends the request's one write with ``journal``
-    (``ledger.send(signer, call, journal)``) and returns the :class:`~ledger.tx.Pending`;
-    ``respond(receipt)`` builds the answer from the receipt. ``texts``: the journal of the
-    write's off-chain texts (kept pending from the moment it is signed). With
-    ``Prefer: respond-async`` the answer is 202 and :func:`accepted_body` as soon as the
-    transaction is sent, and nothing waits for it. The index is not caught up here: the
-    follower does it, and reads wait for the block of every write already answered
-    (:attr:`ServiceState.index`).
-    """
-    from api.idempotency import fingerprint
-
-    state.check_chain()
-    detach = wants_async(request)
-    answer = functools.partial(_caught_up, state, respond)
-    try:
-        if idempotency_key is None:
-            pending = start(texts)
-            return accepted(state, pending) if detach else answer(pending.wait())
-        fp = fingerprint(request.method, request.url.path, body)
-        outcome = state.idempotency.execute(
-            caller.key.key_id, idempotency_key, fp, start, answer,
-            functools.partial(accepted, state) if detach else None, texts,
-        )
-    except ContractReverted as exc:
-        if texts is not None:
-            texts.reverted(exc)  # mined and reverted: its pending texts go
-        raise
-    return outcome.status_code, outcome.body
+    def session(
+        self, state: ServiceState, caller: Caller, body: object, texts: TextJournal | None = None
+    ) -> AbstractContextManager[WriteSession]:
+        """The write's session (:mod:`api.idempotency`), kept in the store when a key was given;
+        ``body`` is what the fingerprint covers, ``texts`` the write's off-chain texts."""
+        state.check_chain()
+        if self.key is None:
+            return unkept(state, detach=self.detach, texts=texts)
+        fp = fingerprint(self.method, self.path, body)
+        return state.idempotency.session(caller.key.key_id, self.key, fp, state, detach=self.detach, texts=texts)
 
 
-def _dumped(
-    respond: Callable[[TxReceipt], BaseModel], status_code: int, receipt: TxReceipt
-) -> tuple[int, dict[str, object]]:
-    out: dict[str, object] = respond(receipt).model_dump(mode="json")
-    return status_code, out
+def write_request(request: Request, idempotency_key: IdempotencyKey = None) -> WriteRequest:
+    return WriteRequest(request.method, request.url.path, idempotency_key, wants_async(request))
 
 
-def write_json(
-    state: ServiceState,
-    caller: Caller,
-    request: Request,
-    key: str | None,
-    body: object,
-    start: Start,
-    respond: Callable[[TxReceipt], BaseModel],
-    status_code: int = 200,
-    texts: TextJournal | None = None,
-) -> JSONResponse:
-    """Run a write (idempotently when ``key`` is given) and answer ``respond(receipt)`` as JSON.
+WriteDep = Annotated[WriteRequest, Depends(write_request)]
 
-    A 202 (``Prefer: respond-async``) carries ``Location`` and ``Preference-Applied``.
-    """
-    answer = functools.partial(_dumped, respond, status_code)
-    code, out = run_write(state, caller, request, key, body, start, answer, texts)
+
+def json_answer(answer: Answer) -> JSONResponse:
+    """A write's answer as JSON; a 202 carries ``Location`` and ``Preference-Applied``."""
+    status_code, body = answer
     headers: dict[str, str] = {}
-    if code == 202:
-        headers = {"Location": str(out["status_url"]), "Preference-Applied": "respond-async"}
-    return JSONResponse(out, status_code=code, headers=headers)
+    if status_code == 202:
+        headers = {"Location": str(body["status_url"]), "Preference-Applied": "respond-async"}
+    return JSONResponse(body, status_code=status_code, headers=headers)

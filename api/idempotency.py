@@ -19,10 +19,20 @@ response. A retry:
 * of a request that reverted is run again (nothing stays recorded): the same
   problem whether the revert was refused before sending or mined.
 
-A request's write is started by a function that sends it with the store's journal
-(``ledger.send(signer, call, journal)``): the journal persists the signed transaction,
-then it leaves. A synchronous answer waits for ``pending.wait()``; a 202 is built from
-the :class:`~ledger.tx.Pending` and never waits.
+A request's write runs straight through one :class:`WriteSession` (no callbacks)::
+
+    with store.session(scope, key, fingerprint(...), state, detach=..., texts=...) as w:
+        if w.earlier is not None:            # a replay: the stored answer
+            return w.earlier
+        receipt = w.resumed                  # signed by an earlier attempt, now mined
+        if receipt is None:
+            pending = ledger.send(signer, call, w.journal)   # persisted, then sent
+            if w.detached:                   # Prefer: respond-async
+                return w.accepted(pending)   # 202, never waits
+            receipt = pending.wait()
+        return w.done(receipt, 201, answer(receipt))
+
+Without an ``Idempotency-Key`` :func:`unkept` gives the same session with nothing stored.
 
 At start-up :meth:`IdempotencyStore.reconcile` re-sends every signed but
 unanswered transaction, so nothing signed is left behind by a crash.
@@ -38,15 +48,18 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 
-from ledger.client import Journal, Ledger, Pending, TxReceipt
+from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
 from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, NonceSuperseded
+from ledger.fund.docs import TextJournal
+from ledger.keys import Signer
 from ledger.tx import Journals
 
 log = logging.getLogger("api.idempotency")
@@ -68,19 +81,25 @@ records = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
-#: Starts the request's one write: signs it, has the journal keep the :class:`Pending` (the
-#: store persists it there, before it is sent), sends it (``ledger.send``) and returns it.
-Start = Callable[[Journal | None], Pending]
-Respond = Callable[[TxReceipt], tuple[int, dict[str, Any]]]
-#: Builds the 202 answer for a transaction sent without waiting (``Prefer: respond-async``).
-Accepted = Callable[[Pending], tuple[int, dict[str, Any]]]
+#: The status resource of a transaction answered 202.
+TX_STATUS_PATH = "/api/v1/tx/{tx_hash}"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Answer(NamedTuple):
+    """A write's answer: the HTTP status and the JSON body."""
+
     status_code: int
     body: dict[str, Any]
-    replayed: bool
+
+
+class Sent(Protocol):
+    """Where a transaction answered 202 is kept, to send its bytes again if a node loses it
+    (:class:`api.state.ServiceState`), and where an acknowledged write's block is noted (reads
+    after it wait until the index holds that block)."""
+
+    def remember_sent(self, tx_hash: str, signed: bytes) -> None: ...
+
+    def note_written(self, block: int) -> None: ...
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -127,60 +146,36 @@ class IdempotencyStore:
                 .values(updated_at=time.time(), **values)
             )
 
-    def execute(
-        self,
-        scope: str,
-        key: str,
-        fp: str,
-        start: Start,
-        respond: Respond,
-        accepted: Accepted | None = None,
-        journal: Journal | None = None,
-    ) -> Outcome:
-        """Start the write at most once per (scope, key) and answer ``respond(receipt)`` once it is
-        confirmed; with ``accepted``, answer 202 once it is sent and never wait. ``journal`` keeps
-        the signed transaction before the store does (the write's pending texts)."""
-        with self._alone(scope, key):
+    @contextmanager
+    def session(
+        self, scope: str, key: str, fp: str, sent: Sent | None = None, *, detach: bool = False,
+        texts: TextJournal | None = None,
+    ) -> Iterator[WriteSession]:
+        """One request's write under (scope, key), holding the key's lock (a concurrent retry: 409).
+
+        Raises :class:`~ledger.errors.Conflict` for a different request with the same key. On
+        :class:`~ledger.errors.ContractReverted` the key is forgotten (a retry runs again) and the
+        texts' pending entries go."""
+        kept = Kept(self, scope, key)
+        with self._alone(scope, key), _reverted(kept, texts):
+            w = WriteSession(sent, detach, texts, kept)
             row = self._row(scope, key)
             if row is not None and row["fingerprint"] != fp:
                 raise Conflict("this Idempotency-Key was used for a different request")
-            if row is not None and row["state"] == "done":
-                return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
-            if row is not None and row["state"] == "accepted":
-                self._keep_alive(row)
-                return Outcome(int(row["status_code"]), json.loads(row["response"]), replayed=True)
-            if row is not None and row["state"] == "signed" and row["raw_tx"]:
-                try:
-                    receipt = self._resume(row)
-                except ContractReverted:
-                    self._forget(scope, key)  # as a refused request: the same problem again on a retry
-                    raise
-                if receipt is not None:
-                    return self._finish(scope, key, receipt, respond, replayed=True)
-                # The chain shows the signed transaction can never be mined (a different one holds
-                # its nonce): sign anew.
-            if row is None:
+            if row is not None and row["state"] in ("done", "accepted"):
+                if row["state"] == "accepted":
+                    self._keep_alive(row)
+                w.earlier = Answer(int(row["status_code"]), json.loads(row["response"]))
+            elif row is not None and row["state"] == "signed" and row["raw_tx"]:
+                # None: the chain shows it can never be mined (another holds its nonce): sign anew.
+                w.resumed = self._resume(row)
+            elif row is None:
                 now = time.time()
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        records.insert().values(
-                            scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
-                        )
-                    )
-            try:
-                pending = start(Journals(journal, _Signed(self, scope, key)))
-                if accepted is not None:  # answered once sent: never waits
-                    status_code, body = accepted(pending)
-                    self._update(scope, key, state="accepted", status_code=status_code,
-                                 response=json.dumps(body, ensure_ascii=False, default=str))
-                    return Outcome(status_code, body, replayed=False)
-                receipt = pending.wait()
-            except ContractReverted:
-                # Refused before anything was sent, or mined and reverted (COGOV_PREFLIGHT=false):
-                # either way nothing changed, and the key may be reused for a corrected request.
-                self._forget(scope, key)
-                raise
-            return self._finish(scope, key, receipt, respond, replayed=False)
+                    conn.execute(records.insert().values(
+                        scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+                    ))
+            yield w
 
     def _forget(self, scope: str, key: str) -> None:
         with self.engine.begin() as conn:
@@ -197,18 +192,6 @@ class IdempotencyStore:
                 self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))
         except LedgerError as exc:  # the stored answer stands; the status URL tells the rest
             log.warning("could not check accepted tx %s: %s", tx_hash, exc)
-
-    def _finish(self, scope: str, key: str, receipt: TxReceipt, respond: Respond, replayed: bool) -> Outcome:
-        status_code, body = respond(receipt)
-        self._update(
-            scope,
-            key,
-            state="done",
-            tx_hash=receipt.tx_hash,
-            status_code=status_code,
-            response=json.dumps(body, ensure_ascii=False, default=str),
-        )
-        return Outcome(status_code, body, replayed)
 
     def _resume(self, row: sa.RowMapping) -> TxReceipt | None:
         """The receipt of a signed transaction, re-sending the same bytes if the node lost it;
@@ -246,16 +229,118 @@ class IdempotencyStore:
         return n
 
 
+class WriteSession:
+    """One request's write, straight through (see the module): ``earlier`` is an answer to
+    replay; ``resumed`` the receipt of the transaction signed by an earlier attempt; else sign
+    and send with ``journal`` (``pending = ledger.send(signer, call, w.journal)``), answer
+    :meth:`accepted` when ``detached``, else ``pending.wait()`` and :meth:`done`.
+
+    Without a store (no ``Idempotency-Key``) nothing is kept: the same steps, answered as given.
+    """
+
+    def __init__(self, sent: Sent | None, detach: bool, texts: TextJournal | None, kept: Kept | None = None) -> None:
+        self.earlier: Answer | None = None
+        self.resumed: TxReceipt | None = None
+        self._answer: Answer | None = None
+        self._sent, self._detach, self._texts, self._kept = sent, detach, texts, kept
+
+    @property
+    def detached(self) -> bool:
+        """Answer 202 once sent, never waiting (``Prefer: respond-async``; not for a resumed write)."""
+        return self._detach and self.resumed is None
+
+    @property
+    def journal(self) -> Journal | None:
+        """What the send records the :class:`Pending` into before it leaves: the texts, then the store."""
+        return self._texts if self._kept is None else Journals(self._texts, self._kept)
+
+    @property
+    def answer(self) -> Answer:
+        """The session's answer: the one replayed, accepted (202) or done."""
+        answer = self._answer or self.earlier
+        if answer is None:
+            raise RuntimeError("this write has no answer yet")
+        return answer
+
+    def send(self, ledger: Ledger, signer: Signer, call: ContractCall) -> TxReceipt | None:
+        """The steps of the module's example for one ``ledger.send``: the receipt to answer from
+        (:meth:`done`), or None once the session is answered (:attr:`answer`: a replay, a 202)."""
+        if self.earlier is not None:
+            return None
+        if self.resumed is not None:
+            return self.resumed
+        pending = ledger.send(signer, call, self.journal)
+        if self.detached:
+            self.accepted(pending)
+            return None
+        return pending.wait()
+
+    def accepted(self, pending: Pending) -> Answer:
+        """The 202 answer for ``pending`` (kept); its signed bytes are kept to send again if a node loses them."""
+        from api.schemas.tx import TxAccepted
+
+        if self._sent is not None:
+            self._sent.remember_sent(pending.tx_hash, pending.raw)
+        url = TX_STATUS_PATH.format(tx_hash=pending.tx_hash)
+        body: dict[str, Any] = TxAccepted(tx_hash=pending.tx_hash, status_url=url).model_dump(mode="json")
+        self._keep("accepted", 202, body)
+        self._answer = Answer(202, body)
+        return self._answer
+
+    def done(self, receipt: TxReceipt, status_code: int, body: BaseModel | dict[str, Any]) -> Answer:
+        """The answer built from ``receipt`` (kept); reads after it see the write."""
+        out: dict[str, Any] = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+        if self._sent is not None:
+            self._sent.note_written(receipt.block_number)
+        self._keep("done", status_code, out, tx_hash=receipt.tx_hash)
+        self._answer = Answer(status_code, out)
+        return self._answer
+
+    def _keep(self, state: str, status_code: int, body: dict[str, Any], **values: Any) -> None:
+        if self._kept is not None:
+            self._kept.update(state=state, status_code=status_code,
+                              response=json.dumps(body, ensure_ascii=False, default=str), **values)
+
+
 @dataclass(frozen=True)
-class _Signed:
-    """The store's journal of one request: its signed transaction persisted before it is sent."""
+class Kept:
+    """One request's row in the store: the journal that persists its signed transaction before it is sent."""
 
     store: IdempotencyStore
     scope: str
     key: str
 
     def record(self, pending: Pending) -> None:
-        self.store._update(self.scope, self.key, state="signed", tx_hash=pending.tx_hash, raw_tx=pending.raw.hex())
+        self.update(state="signed", tx_hash=pending.tx_hash, raw_tx=pending.raw.hex())
+
+    def update(self, **values: Any) -> None:
+        self.store._update(self.scope, self.key, **values)
+
+    def forget(self) -> None:
+        self.store._forget(self.scope, self.key)
+
+
+@contextmanager
+def _reverted(kept: Kept | None, texts: TextJournal | None) -> Iterator[None]:
+    """A revert (refused before sending, or mined and reverted): nothing changed, so the key is
+    forgotten (a retry runs again and may be corrected) and the pending texts go."""
+    try:
+        yield
+    except ContractReverted as exc:
+        if kept is not None:
+            kept.forget()
+        if texts is not None:
+            texts.reverted(exc)
+        raise
+
+
+@contextmanager
+def unkept(
+    sent: Sent | None = None, *, detach: bool = False, texts: TextJournal | None = None
+) -> Iterator[WriteSession]:
+    """A write without an ``Idempotency-Key``: the same session, with nothing stored."""
+    with _reverted(None, texts):
+        yield WriteSession(sent, detach, texts)
 
 
 def _sqlite_fast_commits(engine: sa.Engine) -> None:

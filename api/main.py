@@ -79,7 +79,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
 
 
 def _document_async_writes(app: FastAPI) -> None:
-    """In the OpenAPI schema, every idempotent write (the routes of ``api.deps.write_json``,
+    """In the OpenAPI schema, every idempotent write (the routes taking ``api.deps.WriteDep``,
     recognised by their ``Idempotency-Key`` header) also takes ``Prefer`` and may answer 202."""
     from fastapi.openapi.utils import get_openapi
 

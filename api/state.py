@@ -41,6 +41,7 @@ class ServiceState:
     chain_problem: str | None = None
     _written_lock: threading.Lock = field(default_factory=threading.Lock)
     _written_block: int = -1  # highest block of a write this service acknowledged
+    _synced_for: int = -1  # with no follower running: the written block the index was last synced for
     _sent: dict[str, bytes] = field(default_factory=dict)  # tx hash -> signed bytes (202 answers)
     _password: str | None = None
 
@@ -123,21 +124,20 @@ class ServiceState:
 
     @property
     def index(self) -> Indexer | None:
-        """The event index; with a follower, first brought up to every write already answered.
+        """The event index, first brought up to every write already answered.
 
-        Writes do not index (the follower does): a read that comes after an
-        acknowledged write wakes the follower and waits until that write's block is
-        indexed, so a caller always reads its own writes.
+        Writes do not index: a read that comes after an acknowledged write (its block noted by
+        :meth:`note_written`) wakes the follower and waits until that block is indexed, or,
+        with no follower running, syncs the index itself; so a caller always reads its own writes.
         """
         follower = self._follower
-        if (
-            follower is not None
-            and follower.running
-            and self._written_block > follower.indexed_block
-            and not follower.wait_for(self._written_block, READ_YOUR_WRITES_WAIT)
-        ):
-            log.warning("index still below block %d after %.0fs; answering from it", self._written_block,
-                        READ_YOUR_WRITES_WAIT)
+        if follower is not None and self._written_block > follower.indexed_block:
+            if not follower.running:
+                if self._written_block > self._synced_for:  # once per write (its block may await confirmations)
+                    self.catch_up()
+            elif not follower.wait_for(self._written_block, READ_YOUR_WRITES_WAIT):
+                log.warning("index still below block %d after %.0fs; answering from it", self._written_block,
+                            READ_YOUR_WRITES_WAIT)
         return self._index
 
     @index.setter
@@ -169,22 +169,27 @@ class ServiceState:
         else:
             self.catch_up()  # no follower: reads and writes catch the index up
 
-    def catch_up(self, block: int | None = None) -> None:
-        """After a write (its block given) or before a read: make the index current.
+    def note_written(self, block: int) -> None:
+        """A write this service acknowledged is in ``block``: reads after it wait until the index
+        holds it (:attr:`index`). Nothing is synced here: under a stream of writes the index keeps
+        its own pace, one sync for many writes, and a write never waits for the index."""
+        with self._written_lock:
+            self._written_block = max(self._written_block, block)
 
-        With the follower running this costs nothing here: the block is noted and the
-        next read that finds the index below it wakes the follower and waits for it
-        (:attr:`index`); under a stream of writes the follower keeps its own pace, one
-        sync for many writes. Without a follower the index is synced now, best effort.
+    def catch_up(self, block: int | None = None) -> None:
+        """After a write (its block given: :meth:`note_written`) or before a read: make the index current.
+
+        With the follower running this costs nothing here: the next read that finds the index
+        below the block wakes the follower and waits for it (:attr:`index`). Without a follower
+        a read syncs the index now, best effort.
         """
+        if block is not None:
+            self.note_written(block)
+            return
         follower = self._follower
-        if follower is None:
+        if follower is None or follower.running:
             return
-        if follower.running:
-            if block is not None:
-                with self._written_lock:
-                    self._written_block = max(self._written_block, block)
-            return
+        self._synced_for = max(self._synced_for, self._written_block)
         try:
             follower.sync_once()
         except LedgerError as exc:

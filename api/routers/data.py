@@ -6,7 +6,7 @@ anything is signed and ``api/problems.py`` answers (403 for a caller without the
 404 for an unknown record). The service checks ownership itself only where something
 happens before the chain is asked (a file stored by the gateway) or where the answer
 names the owner (revoking). Lists are read from the event index alone
-(``api/services/data.py``).
+(``api/services/data.py``); the writes on requests and grants are ``api/services/data_writes.py``'s.
 """
 
 from __future__ import annotations
@@ -14,24 +14,24 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import (
     CurrentCaller,
     CurrentKey,
     Id,
-    IdempotencyKey,
     IdFilter,
     Limit,
     Offset,
     Since,
     StateDep,
     Until,
+    WriteDep,
     id_query,
-    write_json,
+    json_answer,
 )
-from api.documents import document_public, writer
+from api.documents import document_public
 from api.documents import read as read_document
 from api.schemas.data import (
     AccessLogList,
@@ -54,9 +54,9 @@ from api.schemas.data import (
 )
 from api.schemas.fund import DocumentPublic
 from api.services import data as svc
+from api.services.data_writes import DataWrites
 from api.services.index import cached
-from ledger.client import TxReceipt
-from ledger.data import Classification, DataSharing, GrantState, RequestState, scope_hash
+from ledger.data import Classification, GrantState, RequestState
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
 
@@ -216,27 +216,9 @@ def list_requests(
     "", response_model=AccessRequestWrite, status_code=status.HTTP_201_CREATED, summary="Request access to a dataset"
 )
 def create_request(
-    body: AccessRequestCreate,
-    request: Request,
-    state: StateDep,
-    gw: GatewayDep,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
+    body: AccessRequestCreate, state: StateDep, gw: GatewayDep, caller: CurrentCaller, write: WriteDep
 ) -> JSONResponse:
-    ds = svc.dataset_or_404(state, body.dataset_id)
-    scope = scope_hash(body.fields or list(gw.schema_fields(ds)))
-    data, docs = DataSharing(state.ledger), writer(state, caller)
-    purpose = docs.draft("purpose", body.purpose)  # a salted commitment: the hash alone confirms no guess
-    call = data.request_access_call(body.dataset_id, body.purpose_code, purpose.hash, scope, body.duration)
-
-    def respond(r: TxReceipt) -> AccessRequestWrite:
-        docs.accept(r)  # the purpose is kept now that the chain took the request
-        return svc.request_write(state, int(r.event("AccessRequested").args["requestId"]))(r)
-
-    start = partial(state.ledger.send, caller.signer(), call)
-    return write_json(
-        state, caller, request, idempotency_key, body.model_dump(), start, respond, 201, docs.journal([purpose])
-    )
+    return json_answer(DataWrites(state, caller).create_request(write, body, gw))
 
 
 @requests_router.get("/{request_id}", response_model=AccessRequestPublic, summary="One access request")
@@ -262,40 +244,20 @@ def get_purpose(request_id: Id, state: StateDep, caller: CurrentCaller) -> Docum
     response_model=AccessRequestWrite,
     summary="Approve: as the dataset's owner, or (sensitive/secret datasets) as data governance",
 )
-def approve_request(
-    request_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    call = svc.approve_call_for(state, caller, request_id)
-    start = partial(state.ledger.send, caller.signer(), call)
-    respond = svc.request_write(state, request_id)
-    return write_json(state, caller, request, idempotency_key, {"request": request_id}, start, respond)
+def approve_request(request_id: Id, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).approve_request(write, request_id))
 
 
 @requests_router.post("/{request_id}/deny", response_model=AccessRequestWrite, summary="Deny with a reason (owner)")
 def deny_request(
-    request_id: Id,
-    body: DenyBody,
-    request: Request,
-    state: StateDep,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
+    request_id: Id, body: DenyBody, state: StateDep, caller: CurrentCaller, write: WriteDep
 ) -> JSONResponse:
-    req = svc.request_or_404(state, request_id)
-    svc.require_owner(state, caller, req.dataset_id, f"deny request {request_id}")
-    start = partial(
-        state.ledger.send, caller.signer(), DataSharing(state.ledger).deny_call(request_id, body.reason_code)
-    )
-    respond = svc.request_write(state, request_id)
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, respond)
+    return json_answer(DataWrites(state, caller).deny_request(write, request_id, body))
 
 
 @requests_router.post("/{request_id}/withdraw", response_model=AccessRequestWrite, summary="Withdraw (requester)")
-def withdraw_request(
-    request_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    start = partial(state.ledger.send, caller.signer(), DataSharing(state.ledger).withdraw_call(request_id))
-    respond = svc.request_write(state, request_id)
-    return write_json(state, caller, request, idempotency_key, {"request": request_id}, start, respond)
+def withdraw_request(request_id: Id, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).withdraw_request(write, request_id))
 
 
 # ------------------------------------------------------------------ grants
@@ -323,14 +285,8 @@ def get_grant(grant_id: Id, state: StateDep, _key: CurrentKey) -> GrantPublic:
 
 
 @grants_router.post("/{grant_id}/revoke", response_model=GrantWrite, summary="Revoke at once (owner)")
-def revoke_grant(
-    grant_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    g = svc.grant_or_404(state, grant_id)
-    svc.require_owner(state, caller, g.dataset_id, f"revoke grant {grant_id}")
-    start = partial(state.ledger.send, caller.signer(), DataSharing(state.ledger).revoke_call(grant_id))
-    respond = svc.grant_write(state, grant_id)
-    return write_json(state, caller, request, idempotency_key, {"grant": grant_id}, start, respond)
+def revoke_grant(grant_id: Id, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).revoke_grant(write, grant_id))
 
 
 @grants_router.post(
@@ -339,18 +295,8 @@ def revoke_grant(
     summary="Extend the expiry (owner): at once for a public or internal grant; a sensitive or secret grant's "
     "renewal waits for data governance (`renewal` in the answer)",
 )
-def renew_grant(
-    grant_id: Id,
-    body: RenewBody,
-    request: Request,
-    state: StateDep,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    call = DataSharing(state.ledger).renew_call(grant_id, body.extension)
-    start = partial(state.ledger.send, caller.signer(), call)
-    respond = svc.grant_write(state, grant_id, renewal=True)
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, respond)
+def renew_grant(grant_id: Id, body: RenewBody, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).renew_grant(write, grant_id, body))
 
 
 @grants_router.post(
@@ -360,41 +306,19 @@ def renew_grant(
     "neither the owner nor the grantee)",
 )
 def approve_renewal(
-    grant_id: Id,
-    body: RenewBody,
-    request: Request,
-    state: StateDep,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
+    grant_id: Id, body: RenewBody, state: StateDep, caller: CurrentCaller, write: WriteDep
 ) -> JSONResponse:
-    call = DataSharing(state.ledger).approve_renewal_call(grant_id, body.extension)
-    start = partial(state.ledger.send, caller.signer(), call)
-    respond = svc.grant_write(state, grant_id, renewal=True)
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, respond)
+    return json_answer(DataWrites(state, caller).approve_renewal(write, grant_id, body))
 
 
 @grants_router.post("/{grant_id}/freeze", response_model=GrantWrite, summary="Emergency freeze (data governance)")
-def freeze_grant(
-    grant_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    return _freeze(grant_id, True, request, state, caller, idempotency_key)
+def freeze_grant(grant_id: Id, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).freeze(write, grant_id, True))
 
 
 @grants_router.post("/{grant_id}/unfreeze", response_model=GrantWrite, summary="Lift a freeze (data governance)")
-def unfreeze_grant(
-    grant_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    return _freeze(grant_id, False, request, state, caller, idempotency_key)
-
-
-def _freeze(
-    grant_id: int, freeze: bool, request: Request, state: StateDep, caller: CurrentCaller, key: str | None
-) -> JSONResponse:
-    data = DataSharing(state.ledger)
-    call = data.freeze_grant_call(grant_id) if freeze else data.unfreeze_grant_call(grant_id)
-    start = partial(state.ledger.send, caller.signer(), call)
-    body = {"grant": grant_id, "freeze": freeze}
-    return write_json(state, caller, request, key, body, start, svc.grant_write(state, grant_id))
+def unfreeze_grant(grant_id: Id, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).freeze(write, grant_id, False))
 
 
 # ------------------------------------------------------------------ access log

@@ -5,8 +5,8 @@ Thin: each route parses, calls the service and presents. Reads are
 paginated, filtered, newest first; the trace and the export with the same code as
 ``cogov fund trace`` / ``cogov fund export``). Writes are
 :class:`api.services.fund_writes.FundWrites`'s: signed with the caller's own account (from the
-API key), with an ``Idempotency-Key`` through :func:`api.deps.write_json`, so a retried request
-never contributes or pays twice.
+API key), each through its session (:class:`api.deps.WriteRequest`: the ``Idempotency-Key``, so a
+retried request never contributes or pays twice, and ``Prefer: respond-async``).
 
 The chain enforces every rule. The service checks the ones about *who* first (the caller's
 member, conflicts of interest: a member never votes on a project it proposed or benefits
@@ -19,10 +19,9 @@ may read which text is :mod:`ledger.doc_access`'s table (:mod:`api.documents`).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import (
@@ -30,16 +29,16 @@ from api.deps import (
     CurrentCaller,
     CurrentKey,
     Id,
-    IdempotencyKey,
     IdFilter,
     Limit,
     Offset,
     Since,
     StateDep,
     Until,
+    WriteDep,
     id_query,
+    json_answer,
     require_role,
-    write_json,
 )
 from api.documents import document_public, read
 from api.schemas.common import Address
@@ -75,21 +74,16 @@ from api.schemas.fund import (
     VoteList,
 )
 from api.services.fund import (
-    ZERO32,
     FundService,
-    chain_motion_or_404,
-    chain_project_or_404,
     motion_public,
 )
 from api.services.fund_writes import FundWrites
 from api.services.index import time_filter
 from ledger.errors import NotFound
 from ledger.fund import (
-    Credit,
     Fund,
     MotionKind,
 )
-from ledger.fund.docs import parse_hash
 from ledger.fund.report import (
     contributor_trace,
     events_from_index,
@@ -146,19 +140,8 @@ def list_contributions(
     status_code=status.HTTP_201_CREATED,
     summary="Contribute to a project or the general pool (approves the fund for the amount first if needed)",
 )
-def contribute(
-    body: ContributionCreate,
-    request: Request,
-    state: StateDep,
-    caller: CurrentCaller,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    w = FundWrites(state, caller)
-    w.check_contributor()
-    memo = w.draft("memo", body.memo)
-    call = w.fund.contribute_call(body.amount, body.project_id, memo.hash if memo else ZERO32)
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), partial(w.contribute, call),
-                      partial(w.contributed, body.memo), 201, w.journal(memo))
+def contribute(body: ContributionCreate, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(FundWrites(state, caller).contribute(write, body))
 
 
 @router.get("/contributions/{receipt_id}", response_model=ContributionPublic, summary="One contribution (receipt id)")
@@ -171,13 +154,8 @@ def get_contribution(receipt_id: Id, state: StateDep, key: CurrentKey) -> Contri
     response_model=RefundWrite,
     summary="Claim the refund of an earmarked contribution of a closed project (the contributing member)",
 )
-def claim_refund(
-    receipt_id: Id, request: Request, state: StateDep, caller: CurrentCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    w = FundWrites(state, caller)
-    start = partial(w.send, w.fund.claim_refund_call(receipt_id))
-    return write_json(state, caller, request, idempotency_key, {"refund": receipt_id}, start,
-                      partial(w.refunded, receipt_id))
+def claim_refund(receipt_id: Id, state: StateDep, caller: CurrentCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(FundWrites(state, caller).claim_refund(write, receipt_id))
 
 
 @router.get("/contributors/{member_id}/trace", response_model=ContributorTracePublic,
@@ -229,20 +207,8 @@ def list_projects(
     status_code=status.HTTP_201_CREATED,
     summary="Propose a project (department or fund committee); its approval motion opens at once",
 )
-def propose_project(
-    body: ProjectCreate,
-    request: Request,
-    state: StateDep,
-    caller: ProposerCaller,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    w = FundWrites(state, caller)
-    title = w.docs.draft("title", body.title)
-    descriptions = [w.docs.draft("milestone", m.description) for m in body.milestones]
-    specs = [(m.amount, d.hash) for m, d in zip(body.milestones, descriptions, strict=True)]
-    start = partial(w.send, w.fund.propose_project_call(title.hash, body.beneficiary, specs))
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, w.proposed, 201,
-                      w.journal(title, *descriptions))
+def propose_project(body: ProjectCreate, state: StateDep, caller: ProposerCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(FundWrites(state, caller).propose_project(write, body))
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, summary="One project, with its milestones")
@@ -257,16 +223,9 @@ def get_project(project_id: Id, state: StateDep, key: CurrentKey) -> ProjectPubl
     summary="Propose allocating general-pool money to an approved project (fund committee)",
 )
 def propose_allocation(
-    project_id: Id,
-    body: AllocationCreate,
-    request: Request,
-    state: StateDep,
-    caller: CommitteeCaller,
-    idempotency_key: IdempotencyKey = None,
+    project_id: Id, body: AllocationCreate, state: StateDep, caller: CommitteeCaller, write: WriteDep
 ) -> JSONResponse:
-    w = FundWrites(state, caller)
-    start = partial(w.send, w.fund.propose_allocation_call(project_id, body.amount))
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, w.motion_proposed, 201)
+    return json_answer(FundWrites(state, caller).propose_allocation(write, project_id, body))
 
 
 @router.post(
@@ -275,12 +234,8 @@ def propose_allocation(
     status_code=status.HTTP_201_CREATED,
     summary="Propose cancelling an open project (fund committee); if it passes, earmarked money becomes refundable",
 )
-def propose_cancellation(
-    project_id: Id, request: Request, state: StateDep, caller: CommitteeCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    w = FundWrites(state, caller)
-    start = partial(w.send, w.fund.propose_cancellation_call(project_id))
-    return write_json(state, caller, request, idempotency_key, {"cancel": project_id}, start, w.motion_proposed, 201)
+def propose_cancellation(project_id: Id, state: StateDep, caller: CommitteeCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(FundWrites(state, caller).propose_cancellation(write, project_id))
 
 
 @router.post(
@@ -290,21 +245,9 @@ def propose_cancellation(
     summary="Pay (part of) a milestone to the beneficiary, with the invoice's hash (treasurer)",
 )
 def pay_milestone(
-    project_id: Id,
-    body: PayoutCreate,
-    request: Request,
-    state: StateDep,
-    caller: TreasurerCaller,
-    idempotency_key: IdempotencyKey = None,
+    project_id: Id, body: PayoutCreate, state: StateDep, caller: TreasurerCaller, write: WriteDep
 ) -> JSONResponse:
-    w = FundWrites(state, caller)
-    p = chain_project_or_404(w.fund, project_id)
-    w.check_not_beneficiary(p)
-    invoice = w.draft("invoice", body.invoice)
-    invoice_hash = invoice.hash if invoice else parse_hash(str(body.invoice_hash))
-    start = partial(w.send, w.fund.pay_milestone_call(project_id, body.milestone_index, body.amount, invoice_hash))
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, partial(w.paid, p), 201,
-                      w.journal(invoice))
+    return json_answer(FundWrites(state, caller).pay_milestone(write, project_id, body))
 
 
 @router.get("/payouts", response_model=PayoutList, summary="Milestone payouts, newest first")
@@ -347,19 +290,8 @@ def get_motion(motion_id: Id, state: StateDep, key: CurrentKey) -> MotionPublic:
     response_model=MotionWrite,
     summary="Vote on an open motion, once per member (fund committee; never on a project your member proposed)",
 )
-def vote(
-    motion_id: Id,
-    body: VoteCreate,
-    request: Request,
-    state: StateDep,
-    caller: CommitteeCaller,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    w = FundWrites(state, caller)
-    motion = chain_motion_or_404(w.fund, motion_id)
-    w.check_voter(w.fund.project(motion.project_id))
-    start = partial(w.send, w.fund.vote_call(motion_id, body.support))
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start, partial(w.voted, motion_id))
+def vote(motion_id: Id, body: VoteCreate, state: StateDep, caller: CommitteeCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(FundWrites(state, caller).vote(write, motion_id, body))
 
 
 @router.get("/motions/{motion_id}/votes", response_model=VoteList, summary="The votes on one motion")
@@ -438,12 +370,6 @@ def credit_balance(account: Address, state: StateDep, _key: CurrentKey) -> Credi
 
 @router.post("/credit/mint", response_model=MintWrite, status_code=status.HTTP_201_CREATED,
              summary="Mint CommunityCredit against a fiat deposit reference, once per reference (treasurer)")
-def credit_mint(
-    body: MintCreate, request: Request, state: StateDep, caller: TreasurerCaller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    w = FundWrites(state, caller)
-    ref = w.docs.draft("deposit", body.deposit_ref)  # the same bank reference, the same commitment: minted once
-    start = partial(w.send, Credit(state.ledger).mint_call(body.to, body.amount, ref.hash))
-    return write_json(state, caller, request, idempotency_key, body.model_dump(), start,
-                      partial(w.minted, body.to, body.amount, ref), 201, w.journal(ref))
+def credit_mint(body: MintCreate, state: StateDep, caller: TreasurerCaller, write: WriteDep) -> JSONResponse:
+    return json_answer(FundWrites(state, caller).mint(write, body))
 

@@ -23,13 +23,10 @@ from api.schemas.data import (
     AccessLogList,
     AccessRequestList,
     AccessRequestPublic,
-    AccessRequestWrite,
     DatasetList,
     DatasetPublic,
     GrantList,
     GrantPublic,
-    GrantWrite,
-    RenewalPublic,
 )
 from api.services.index import (
     Folded,
@@ -108,35 +105,6 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
 
 def tx_info(r: TxReceipt) -> TxInfo:
     return TxInfo.model_validate(r, from_attributes=True)
-
-
-def request_write(state: ServiceState, request_id: int) -> Callable[[TxReceipt], AccessRequestWrite]:
-    """The answer of a write on a request: the request (and its grant) as the chain has them now."""
-    data = DataSharing(state.ledger)
-
-    def respond(r: TxReceipt) -> AccessRequestWrite:
-        req = data.request(request_id)
-        grant = GrantPublic.model_validate(data.grant(req.grant_id), from_attributes=True) if req.grant_id else None
-        return AccessRequestWrite(
-            tx=tx_info(r), request=AccessRequestPublic.model_validate(req, from_attributes=True), grant=grant
-        )
-
-    return respond
-
-
-def grant_write(state: ServiceState, grant_id: int, *, renewal: bool = False) -> Callable[[TxReceipt], GrantWrite]:
-    """The answer of a write on a grant (with its pending renewal, for renewals)."""
-    data = DataSharing(state.ledger)
-
-    def respond(r: TxReceipt) -> GrantWrite:
-        pending = data.renewal(grant_id) if renewal else None
-        return GrantWrite(
-            tx=tx_info(r),
-            grant=GrantPublic.model_validate(data.grant(grant_id), from_attributes=True),
-            renewal=None if pending is None else RenewalPublic.model_validate(pending, from_attributes=True),
-        )
-
-    return respond
 
 
 # ------------------------------------------------------------------ records and who may act on them

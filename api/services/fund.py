@@ -386,10 +386,12 @@ class FundService:
         p = self.fund.project(project_id)
         return self.project_public(p, self.fund.milestones(p.id, p.milestone_count), self.chain_names)
 
-    def chain_contribution(self, c: Contribution, row: Event | None = None, memo: str | None = None
-                           ) -> ContributionPublic:
-        """A contribution as the chain's views show it now; ``memo``: the writer's own text."""
-        title = self.fund.project(c.project_id).title_hash if c.project_id else ZERO32
+    def chain_contribution(self, c: Contribution, row: Event | None = None, memo: str | None = None,
+                           title: bytes | None = None) -> ContributionPublic:
+        """A contribution as the chain's views show it now; ``memo``: the writer's own text,
+        ``title``: its project's title hash when already read."""
+        if title is None:
+            title = self.fund.project(c.project_id).title_hash if c.project_id else ZERO32
         if memo is not None:
             texts = {hex32(c.memo_hash): memo} | (self.public_texts([title]) if c.project_id else {})
         else:

@@ -1,30 +1,41 @@
 """The fund's writes for one caller: who may write (the checks made before anything is signed,
-so a refusal is a 403 with nothing sent), the prepared call, and the answer built from the
-receipt (the written record as the chain's views show it, in one batch where it can).
-
-The router hands :func:`api.deps.write_json` ``start`` (the send) and ``respond`` (a bound
-method here): no closure over the request.
+so a refusal is a 403 with nothing sent), the prepared call, the send through the write's
+session (:mod:`api.idempotency`), and the answer built from the receipt (the written record as
+the chain's views show it, in one batch where it can). Each reads top to bottom: no callbacks.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from api.deps import Caller
+from api.deps import Caller, WriteRequest, account_checks
 from api.documents import writer
-from api.schemas.fund import ContributionWrite, MintWrite, MotionWrite, PayoutWrite, ProjectWrite, RefundWrite
-from api.services.fund import FundService, motion_public, tx
+from api.idempotency import Answer, WriteSession
+from api.schemas.fund import (
+    AllocationCreate,
+    ContributionCreate,
+    ContributionWrite,
+    MintCreate,
+    MintWrite,
+    MotionWrite,
+    PayoutCreate,
+    PayoutWrite,
+    ProjectCreate,
+    ProjectWrite,
+    RefundWrite,
+    VoteCreate,
+)
+from api.services.fund import ZERO32, FundService, chain_motion_or_404, chain_project_or_404, motion_public, tx
 from api.services.index import caller_member
 from api.state import ServiceState
-from ledger.client import ContractCall, Pending, TxReceipt
+from ledger.client import ContractCall, TxReceipt
 from ledger.errors import AccessDenied
-from ledger.fund import NAME, Credit, Project, contribution_from_view
-from ledger.fund.docs import Draft, TextJournal
+from ledger.fund import NAME, Credit, Project, contribution_from_view, project_from_view
+from ledger.fund.docs import Draft, TextJournal, parse_hash
 from ledger.fund.model import payout_of
 from ledger.logs import header
 from ledger.membership import NAME as REGISTRY
-from ledger.membership import MemberKind, Registry, member_from_view
-from ledger.tx import Journal
+from ledger.membership import MemberKind, member_from_view
 
 
 class FundWrites:
@@ -43,17 +54,91 @@ class FundWrites:
     def journal(self, *drafts: Draft | None) -> TextJournal:
         return self.docs.journal(list(drafts))
 
-    def send(self, call: ContractCall, journal: Journal | None) -> Pending:
-        return self.state.ledger.send(self.caller.signer(), call, journal)
+    # ---------------------------------------------------------------- the writes
 
-    def contribute(self, call: ContractCall, journal: Journal | None) -> Pending:
-        return self.fund.send_contribution(self.caller.signer(), call, journal)
+    def contribute(self, write: WriteRequest, body: ContributionCreate) -> Answer:
+        """Contribute (approving the fund for the amount first if the allowance is short)."""
+        self.check_contributor()
+        memo = self.draft("memo", body.memo)
+        call = self.fund.contribute_call(body.amount, body.project_id, memo.hash if memo else ZERO32)
+        with write.session(self.state, self.caller, body.model_dump(), self.journal(memo)) as w:
+            if w.earlier is not None:
+                return w.earlier
+            receipt = w.resumed
+            if receipt is None:
+                pending = self.fund.send_contribution(self.caller.signer(), call, w.journal)
+                if w.detached:
+                    return w.accepted(pending)
+                receipt = pending.wait()
+            return w.done(receipt, 201, self.contributed(body.memo, receipt))
+
+    def claim_refund(self, write: WriteRequest, receipt_id: int) -> Answer:
+        call = self.fund.claim_refund_call(receipt_id)
+        with write.session(self.state, self.caller, {"refund": receipt_id}) as w:
+            if (r := self._send(w, call)) is not None:
+                w.done(r, 200, self.refunded(receipt_id, r))
+        return w.answer
+
+    def propose_project(self, write: WriteRequest, body: ProjectCreate) -> Answer:
+        title = self.docs.draft("title", body.title)
+        descriptions = [self.docs.draft("milestone", m.description) for m in body.milestones]
+        specs = [(m.amount, d.hash) for m, d in zip(body.milestones, descriptions, strict=True)]
+        call = self.fund.propose_project_call(title.hash, body.beneficiary, specs)
+        with write.session(self.state, self.caller, body.model_dump(), self.journal(title, *descriptions)) as w:
+            if (r := self._send(w, call)) is not None:
+                w.done(r, 201, self.proposed(r))
+        return w.answer
+
+    def propose_allocation(self, write: WriteRequest, project_id: int, body: AllocationCreate) -> Answer:
+        return self._motion(write, body.model_dump(), self.fund.propose_allocation_call(project_id, body.amount))
+
+    def propose_cancellation(self, write: WriteRequest, project_id: int) -> Answer:
+        return self._motion(write, {"cancel": project_id}, self.fund.propose_cancellation_call(project_id))
+
+    def pay_milestone(self, write: WriteRequest, project_id: int, body: PayoutCreate) -> Answer:
+        p = chain_project_or_404(self.fund, project_id)
+        self.check_not_beneficiary(p)
+        invoice = self.draft("invoice", body.invoice)
+        invoice_hash = invoice.hash if invoice else parse_hash(str(body.invoice_hash))
+        call = self.fund.pay_milestone_call(project_id, body.milestone_index, body.amount, invoice_hash)
+        with write.session(self.state, self.caller, body.model_dump(), self.journal(invoice)) as w:
+            if (r := self._send(w, call)) is not None:
+                w.done(r, 201, self.paid(p, r))
+        return w.answer
+
+    def vote(self, write: WriteRequest, motion_id: int, body: VoteCreate) -> Answer:
+        motion = chain_motion_or_404(self.fund, motion_id)
+        self.check_voter(self.fund.project(motion.project_id))
+        call = self.fund.vote_call(motion_id, body.support)
+        with write.session(self.state, self.caller, body.model_dump()) as w:
+            if (r := self._send(w, call)) is not None:
+                w.done(r, 200, self.voted(motion_id, r))
+        return w.answer
+
+    def mint(self, write: WriteRequest, body: MintCreate) -> Answer:
+        ref = self.docs.draft("deposit", body.deposit_ref)  # the same bank reference, the same commitment: minted once
+        call = Credit(self.state.ledger).mint_call(body.to, body.amount, ref.hash)
+        with write.session(self.state, self.caller, body.model_dump(), self.journal(ref)) as w:
+            if (r := self._send(w, call)) is not None:
+                w.done(r, 201, self.minted(body.to, body.amount, ref, r))
+        return w.answer
+
+    def _motion(self, write: WriteRequest, body: dict[str, object], call: ContractCall) -> Answer:
+        with write.session(self.state, self.caller, body) as w:
+            if (r := self._send(w, call)) is not None:
+                w.done(r, 201, self.motion_proposed(r))
+        return w.answer
+
+    def _send(self, w: WriteSession, call: ContractCall) -> TxReceipt | None:
+        return w.send(self.state.ledger, self.caller.signer(), call)
 
     # ---------------------------------------------------------------- who may write
 
     def check_contributor(self) -> None:
-        """An active member's account, not an auditor's (one accountInfo call; the contract checks again)."""
-        info = Registry(self.state.ledger).account_info(self.caller.account)
+        """An active member's account, not an auditor's: the registry's answer the API key's check
+        read (:data:`api.deps.account_checks`, no second call; the contract checks again)."""
+        ttl = self.state.settings.account_check_seconds
+        info = account_checks(self.state.ledger).info(self.state.ledger, self.caller.account, ttl)
         if not info.active:
             raise AccessDenied(f"account {self.caller.account} is not an active account of any member")
         if info.kind == MemberKind.AUDITOR:
@@ -78,13 +163,14 @@ class FundWrites:
     def contributed(self, memo: str | None, r: TxReceipt) -> ContributionWrite:
         self.docs.accept(r)  # the memo is kept now that the chain took the contribution
         ev = r.event("ContributionReceived")
-        member_id = int(ev.args["memberId"])
-        # The contribution and its member's name in one JSON-RPC batch.
-        raw_c, raw_m = self.state.ledger.views([(NAME, "getContribution", (int(ev.args["receiptId"]),)),
-                                                (REGISTRY, "getMember", (member_id,))])
-        self.service.chain_names.by_id[member_id] = member_from_view(raw_m).name
+        member_id, project_id = int(ev.args["memberId"]), int(ev.args["projectId"])
+        # The contribution, its member's name and its project's title in one JSON-RPC batch.
+        views = [(NAME, "getContribution", (int(ev.args["receiptId"]),)), (REGISTRY, "getMember", (member_id,))]
+        raw = self.state.ledger.views(views + ([(NAME, "getProject", (project_id,))] if project_id else []))
+        self.service.chain_names.by_id[member_id] = member_from_view(raw[1]).name
+        title = project_from_view(raw[2]).title_hash if project_id else ZERO32
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
-        c = self.service.chain_contribution(contribution_from_view(raw_c), ev, memo or "")
+        c = self.service.chain_contribution(contribution_from_view(raw[0]), ev, memo or "", title)
         return ContributionWrite(tx=tx(r), contribution=c)
 
     def refunded(self, receipt_id: int, r: TxReceipt) -> RefundWrite:

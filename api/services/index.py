@@ -39,12 +39,11 @@ SCAN = 10_000  # most rows a filtered-in-Python list looks at
 
 def index_for(state: ServiceState) -> Indexer:
     """The event index, caught up first when no follower thread keeps it current."""
-    if state.index is None:
-        raise IndexUnavailable("the event index is not running (no deployment?)")
     if not state.settings.index_follow:
         state.catch_up()
     index = state.index
-    assert index is not None
+    if index is None:
+        raise IndexUnavailable("the event index is not running (no deployment?)")
     return index
 
 

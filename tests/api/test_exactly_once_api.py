@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.idempotency import IdempotencyStore, Start, fingerprint
-from ledger.client import ContractCall, Ledger, TxReceipt
+from api.idempotency import Answer, IdempotencyStore, fingerprint
+from ledger.client import ContractCall, Ledger
 from ledger.errors import ChainUnavailable
 from ledger.events import Event
 from ledger.fund import Fund
@@ -133,22 +133,25 @@ def test_a_signed_request_is_signed_again_only_once_another_transaction_took_its
     m = deployment.ledger().manifest
     assert m is not None
 
-    def send(led: Ledger) -> Start:
-        return lambda journal: Fund(led).send_contribution(resident, Fund(led).contribute_call(321), journal,
-                                                           approve=False)
-
-    def respond(r: TxReceipt) -> tuple[int, dict[str, object]]:
-        return 201, {"tx_hash": r.tx_hash}
+    def contribute(led: Ledger) -> Answer:
+        with IdempotencyStore(engine, led).session("k", key, fp) as w:
+            if w.earlier is not None:
+                return w.earlier
+            receipt = w.resumed
+            if receipt is None:
+                fund = Fund(led)
+                receipt = fund.send_contribution(resident, fund.contribute_call(321), w.journal, approve=False).wait()
+            return w.done(receipt, 201, {"tx_hash": receipt.tx_hash})
 
     led = deployment.ledger()
     nonce = _nonce(led, resident.address)
     with RpcProxy(deployment.ganache.config.url, mode="swallow", times=1) as lost:  # never reaches the node
         lossy = ledger_over(m, [lost.url], request_timeout=1.0)
         with pytest.raises(ChainUnavailable):
-            IdempotencyStore(engine, lossy).execute("k", key, fp, send(lossy), respond)
+            contribute(lossy)
     start = led.block_number() + 1
     theirs = led.transact(resident, ContractCall(resident.address, "0x"))  # another process takes that nonce
     assert int(led.rpc("eth_getTransactionByHash", [theirs.tx_hash])["nonce"], 16) == nonce
-    out = IdempotencyStore(engine, led).execute("k", key, fp, send(led), respond)
+    out = contribute(led)
     assert out.status_code == 201 and out.body["tx_hash"] != lost.hashes[0]
     assert [e.tx_hash for e in _since(led, "CoGovFund", "ContributionReceived", start)] == [out.body["tx_hash"]]
