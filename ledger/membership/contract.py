@@ -8,6 +8,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import to_checksum_address
 
+from ledger.abi.records import record_from_view
 from ledger.client import Ledger, TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
@@ -188,17 +189,4 @@ def account_info_from_view(raw: Any) -> AccountInfo:
 
 
 def proposal_from_view(raw: dict[str, Any]) -> Proposal:
-    return Proposal(
-        id=int(raw["id"]),
-        kind=ChangeKind(int(raw["kind"])),
-        data=bytes(raw["data"]),
-        proposer_id=int(raw["proposerId"]),
-        proposer=str(raw["proposer"]),
-        created_at=int(raw["createdAt"]),
-        expires_at=int(raw["expiresAt"]),
-        executed=bool(raw["executed"]),
-        cancelled=bool(raw["cancelled"]),
-        approvals=int(raw["approvals"]),
-        approvers=tuple(int(a) for a in raw["approvers"]),
-        state=ProposalState(int(raw["state"])),
-    )
+    return record_from_view(Proposal, raw, approvers=tuple(int(a) for a in raw["approvers"]))

@@ -1,0 +1,65 @@
+"""A view's decoded struct as one of our frozen records, by the record's own field list.
+
+The contracts' views answer structs whose members are the record's fields in camelCase
+(``approvalMotionId`` -> ``approval_motion_id``); :func:`record_from_view` converts each
+member by the field's declared type (``int``, ``bytes``, ``str``, ``bool`` or an ``IntEnum``
+of the contract's values). A field whose value needs more than that (an optional address,
+a tuple, a key) is passed by the caller, already converted, as a keyword.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Mapping
+from enum import IntEnum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_Convert = Callable[[Any], object]
+_PLAIN: dict[object, _Convert] = {int: int, bytes: bytes, str: str, bool: bool}
+
+
+def camel(name: str) -> str:
+    """``approval_motion_id`` -> ``approvalMotionId`` (a struct member's name in the ABI)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _converter(hint: object) -> _Convert | None:
+    if hint in _PLAIN:
+        return _PLAIN[hint]
+    if isinstance(hint, type) and issubclass(hint, IntEnum):
+        enum = hint
+        return lambda v: enum(int(v))
+    return None  # the caller converts it
+
+
+_Plan = tuple[tuple[str, str, _Convert | None], ...]
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    """Each field's name, its struct member's name and its conversion (worked out once a class)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = tuple(
+            (f.name, camel(f.name), _converter(hints[f.name])) for f in dataclasses.fields(cls)
+        )
+    return plan
+
+
+def record_from_view(cls: type[T], raw: Mapping[str, Any], **given: object) -> T:
+    """``cls`` built from a view's decoded struct ``raw``; ``given`` holds the fields converted
+    by the caller (every field whose type is not int, bytes, str, bool or an IntEnum)."""
+    values: dict[str, object] = {}
+    for name, key, convert in _plan(cls):
+        if name in given:
+            values[name] = given[name]
+        elif convert is None:
+            raise TypeError(f"{cls.__name__}.{name} must be given: its type has no plain conversion")
+        else:
+            values[name] = convert(raw[key])
+    return cls(**values)
