@@ -1,10 +1,15 @@
-"""A view's decoded struct as one of our frozen records, by the record's own field list.
+"""Our frozen records built by their own field lists: from a view's decoded struct
+(:func:`record_from_view`) or from a reducer's mutable record (:func:`record_from`).
 
 The contracts' views answer structs whose members are the record's fields in camelCase
 (``approvalMotionId`` -> ``approval_motion_id``); :func:`record_from_view` converts each
 member by the field's declared type (``int``, ``bytes``, ``str``, ``bool`` or an ``IntEnum``
 of the contract's values). A field whose value needs more than that (an optional address,
 a tuple, a key) is passed by the caller, already converted, as a keyword.
+
+The reducers fold events into mutable records and answer views as the frozen ones:
+:func:`record_from` copies the fields the two share by name and takes the derived ones
+(a state at a time, a total) as keywords.
 """
 
 from __future__ import annotations
@@ -63,3 +68,22 @@ def record_from_view(cls: type[T], raw: Mapping[str, Any], **given: object) -> T
         else:
             values[name] = convert(raw[key])
     return cls(**values)
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass ``cls``'s field names, in order (worked out once a class)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def record_from(cls: type[T], source: object, **given: object) -> T:
+    """``cls`` with each field from ``given`` when there, else from ``source``'s attribute of that name."""
+    for name in field_names(cls):
+        if name not in given:
+            given[name] = getattr(source, name)
+    return cls(**given)
