@@ -21,7 +21,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 
 from ledger.abi.records import record_from_view
-from ledger.client import ContractCall, Ledger, TxReceipt
+from ledger.client import ContractCall, TxReceipt
 from ledger.data.records import (
     AccessRequest,
     Batch,
@@ -33,6 +33,7 @@ from ledger.data.records import (
 )
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
+from ledger.wrapper import ContractWrapper
 
 NAME = "DataSharing"
 
@@ -73,16 +74,12 @@ def content_hash(data: bytes) -> bytes:
 # ------------------------------------------------------------------ wrapper
 
 
-class DataSharing:
+class DataSharing(ContractWrapper):
     """The DataSharing contract of one deployment."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    contract = NAME
 
     # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
 
     def dataset(self, dataset_id: int) -> Dataset:
         return dataset_from_view(self._call("getDataset", dataset_id))
@@ -134,9 +131,6 @@ class DataSharing:
     # ---------------------------------------------------------------- writes
     # Each write the API sends: ``x_call(...)`` prepares it (a ContractCall, to send with a
     # journal: ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
-
-    def _prepare(self, fn: str, *args: Any) -> ContractCall:
-        return self.ledger.prepare(NAME, fn, *args)
 
     def _tx(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
         return self.ledger.transact(signer, self._prepare(fn, *args))

@@ -38,6 +38,7 @@ from ledger.fund.types import (
     Totals,
 )
 from ledger.keys import Signer
+from ledger.wrapper import ContractWrapper
 
 NAME = "CoGovFund"
 ZERO32 = b"\x00" * 32
@@ -95,11 +96,10 @@ def _after_previous(address: str, ledger: Ledger) -> None:
             previous.wait()
 
 
-class Fund:
+class Fund(ContractWrapper):
     """The CoGovFund contract of one deployment."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    contract = NAME
 
     @property
     def address(self) -> str:
@@ -116,9 +116,6 @@ class Fund:
         return Token(self.ledger, address)
 
     # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
 
     def quorum(self) -> int:
         return int(self._call("quorum"))
@@ -198,9 +195,6 @@ class Fund:
     # ---------------------------------------------------------------- writes
     # Each write: ``x_call(...)`` prepares it (a ContractCall, to send with a journal:
     # ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
-
-    def _prepare(self, fn: str, *args: Any) -> ContractCall:
-        return self.ledger.prepare(NAME, fn, *args)
 
     def ensure_allowance(self, signer: Signer, amount: int) -> TxReceipt | None:
         """Approve the fund for exactly ``amount`` (never unlimited) unless the allowance already covers it."""

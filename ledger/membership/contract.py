@@ -9,10 +9,11 @@ from eth_abi import encode
 from eth_utils import to_checksum_address
 
 from ledger.abi.records import record_from_view
-from ledger.client import Ledger, TxReceipt
+from ledger.client import TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
+from ledger.wrapper import ContractWrapper
 
 NAME = "MembershipRegistry"
 
@@ -90,16 +91,12 @@ def decode_change(kind: ChangeKind, data: bytes) -> list[Any]:
     return list(decode(PAYLOAD_TYPES[kind], data))
 
 
-class Registry:
+class Registry(ContractWrapper):
     """The membership registry of one deployment."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    contract = NAME
 
     # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
 
     def member(self, member_id: int) -> Member:
         return member_from_view(self._call("getMember", member_id))
