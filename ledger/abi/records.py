@@ -87,3 +87,16 @@ def record_from(cls: type[T], source: object, **given: object) -> T:
         if name not in given:
             given[name] = getattr(source, name)
     return cls(**given)
+
+
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def view_struct(cls: type, source: object, **given: object) -> dict[str, object]:
+    """The struct the contract's view answers for the record ``cls``, by member name: each field
+    from ``given`` when there, else ``source``'s attribute of that name (the inverse of
+    :func:`record_from_view`, as the auditor's expected answers)."""
+    keys = _KEYS.get(cls)
+    if keys is None:
+        keys = _KEYS[cls] = tuple((name, camel(name)) for name in field_names(cls))
+    return {key: given[name] if name in given else getattr(source, name) for name, key in keys}

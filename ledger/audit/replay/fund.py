@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.abi.records import view_struct
 from ledger.audit.collect import Collector
 from ledger.audit.findings import Severity
 from ledger.audit.replay.base import Checks
@@ -35,7 +36,7 @@ from ledger.errors import IntegrityError
 from ledger.events import Event
 from ledger.fund.model import ProjectRecord
 from ledger.fund.trace import trace_fund
-from ledger.fund.types import MotionKind
+from ledger.fund.types import Motion, MotionKind, Project
 
 MONEY_EVENTS = {"ContributionReceived", "PayoutMade", "RefundClaimed"}
 TRACE_EVENTS = MONEY_EVENTS | {"ProjectRejected", "ProjectCancelled", "ProjectCompleted"}
@@ -390,33 +391,7 @@ class FundReplay(FundRules):
         c.expect("payoutCount", [], len(self.payouts), "payoutCount")
         for record in model.projects.values():
             p = model.project(record, head_time)
-            c.expect(
-                "getProject",
-                [p.id],
-                {
-                    "id": p.id,
-                    "titleHash": p.title_hash,
-                    "proposer": p.proposer,
-                    "proposerId": p.proposer_id,
-                    "beneficiary": p.beneficiary,
-                    "budget": p.budget,
-                    "approvalMotionId": p.approval_motion_id,
-                    "approvedAt": p.approved_at,
-                    "unlocksAt": p.unlocks_at,
-                    "cancelledAt": p.cancelled_at,
-                    "milestoneCount": p.milestone_count,
-                    "paid": p.paid,
-                    "earmarked": p.earmarked,
-                    "earmarkedSpent": p.earmarked_spent,
-                    "allocated": p.allocated,
-                    "allocatedSpent": p.allocated_spent,
-                    "allocationReleased": p.allocation_released,
-                    "refunded": p.refunded,
-                    "available": p.available,
-                    "state": int(p.state),
-                },
-                f"project {p.id}",
-            )
+            c.expect("getProject", [p.id], view_struct(Project, p), f"project {p.id}")
             for ms in model.milestones(record):
                 c.expect(
                     "getMilestone",
@@ -445,22 +420,5 @@ class FundReplay(FundRules):
             )
         for record_m in model.motions.values():
             m = model.motion(record_m, head_time)
-            c.expect(
-                "getMotion",
-                [m.id],
-                {
-                    "id": m.id,
-                    "kind": int(m.kind),
-                    "projectId": m.project_id,
-                    "amount": m.amount,
-                    "proposerId": m.proposer_id,
-                    "createdAt": m.created_at,
-                    "deadline": m.deadline,
-                    "decidedAt": m.decided_at,
-                    "approvals": m.approvals,
-                    "rejections": m.rejections,
-                    "state": int(m.state),
-                },
-                f"motion {m.id}",
-            )
+            c.expect("getMotion", [m.id], view_struct(Motion, m), f"motion {m.id}")
         return c
