@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from cogov import output as out
 from cogov.context import Env, env, set_env
-from cogov.options import PasswordFileOpt
+from cogov.options import JsonOpt, PasswordFileOpt
 
 app = typer.Typer(
     name="cogov",
@@ -103,7 +103,7 @@ def chain_down(config: ConfigOpt = None) -> None:
 @chain_app.command("status")
 def chain_status(
     config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show whether the chain runs, its URL, pid, chain id and height (exit 3 if down)."""
     from dataclasses import asdict
@@ -145,7 +145,7 @@ def keys_new(
 
 
 @keys_app.command("list")
-def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def keys_list(as_json: JsonOpt = False) -> None:
     """List keys (labels and addresses; never key material)."""
     keys = env().keystore.list()
     if as_json:

@@ -11,7 +11,7 @@ commitment for all but the public titles and milestone descriptions).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -410,6 +410,24 @@ def documents(
 # ---------------------------------------------------------------- credit
 
 
+def _credit_move(
+    kind: Literal["deposit", "redemption"], holder: str, amount: str, reference: str, key: str,
+    password_file: Path | None,
+) -> None:
+    """Mint to or burn from ``holder`` against a fiat ``reference`` (``kind``: deposit or redemption)."""
+    from ledger.fund import Credit
+
+    credit, docs = Credit(env().ledger()), _docs()
+    units = _amount(amount, credit.decimals)
+    ref = docs.draft(kind, reference)
+    account, signer = _account(holder), _signer(key, password_file)
+    call = credit.mint_call if kind == "deposit" else credit.burn_call
+    r = docs.transact(credit.ledger, signer, call(account, units, ref.hash), [ref])
+    docs.accept(r)
+    done, prep = ("minted", "to") if kind == "deposit" else ("burned", "of")
+    out.ok(f"{done} {amount} {credit.symbol} {prep} {account} against {kind} {ref.hash_hex}; {_tx(r)}")
+
+
 @credit_app.command("mint")
 def credit_mint(
     to: Annotated[str, typer.Argument(help="Address or keystore label receiving the credits.")],
@@ -419,15 +437,7 @@ def credit_mint(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Mint CommunityCredit against a fiat deposit (treasurer)."""
-    from ledger.fund import Credit
-
-    credit, docs = Credit(env().ledger()), _docs()
-    units = _amount(amount, credit.decimals)
-    ref = docs.draft("deposit", deposit_ref)
-    account, signer = _account(to), _signer(key, password_file)
-    r = docs.transact(credit.ledger, signer, credit.mint_call(account, units, ref.hash), [ref])
-    docs.accept(r)
-    out.ok(f"minted {amount} {credit.symbol} to {account} against deposit {ref.hash_hex}; {_tx(r)}")
+    _credit_move("deposit", to, amount, deposit_ref, key, password_file)
 
 
 @credit_app.command("burn")
@@ -439,15 +449,7 @@ def credit_burn(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Burn CommunityCredit on redemption for fiat (treasurer; the holder approves the treasurer first)."""
-    from ledger.fund import Credit
-
-    credit, docs = Credit(env().ledger()), _docs()
-    units = _amount(amount, credit.decimals)
-    ref = docs.draft("redemption", redemption_ref)
-    account, signer = _account(holder), _signer(key, password_file)
-    r = docs.transact(credit.ledger, signer, credit.burn_call(account, units, ref.hash), [ref])
-    docs.accept(r)
-    out.ok(f"burned {amount} {credit.symbol} of {account} against redemption {ref.hash_hex}; {_tx(r)}")
+    _credit_move("redemption", holder, amount, redemption_ref, key, password_file)
 
 
 @credit_app.command("balance")

@@ -9,6 +9,7 @@ import typer
 
 from cogov import output as out
 from cogov.context import env
+from cogov.options import JsonOpt
 
 if TYPE_CHECKING:
     from ledger.index import Indexer, SyncProgress, SyncResult
@@ -64,7 +65,7 @@ def index_rebuild(db: DbOpt = None) -> None:
 
 
 @index_app.command("status")
-def index_status(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def index_status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Show the index: last block, lag behind the chain, events, health."""
     idx = _indexer(db)
     h = idx.health()

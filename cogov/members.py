@@ -15,6 +15,7 @@ members_app = typer.Typer(help="Members of the permissioned ledger (from the reg
 council_app = typer.Typer(help="Council proposals: propose, approve, execute, cancel, list.", no_args_is_help=True)
 
 KeyOpt = Annotated[str, typer.Option("--key", help="Keystore label of a council member's account.")]
+ProposalArg = Annotated[int, typer.Argument(min=1, help="Proposal id.")]
 
 
 def _registry() -> Registry:
@@ -155,7 +156,7 @@ def council_propose(
 
 @council_app.command("approve")
 def council_approve(
-    proposal: Annotated[int, typer.Argument(min=1)], key: KeyOpt, password_file: PasswordFileOpt = None
+    proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Approve a pending proposal (once per council member)."""
     reg = _registry()
@@ -169,7 +170,7 @@ def council_approve(
 
 @council_app.command("execute")
 def council_execute(
-    proposal: Annotated[int, typer.Argument(min=1)], key: KeyOpt, password_file: PasswordFileOpt = None
+    proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Execute an approved proposal."""
     receipt = _registry().execute(env().signer(key, password_file), proposal)
@@ -178,7 +179,7 @@ def council_execute(
 
 @council_app.command("cancel")
 def council_cancel(
-    proposal: Annotated[int, typer.Argument(min=1)], key: KeyOpt, password_file: PasswordFileOpt = None
+    proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Cancel your own open proposal."""
     receipt = _registry().cancel(env().signer(key, password_file), proposal)

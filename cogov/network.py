@@ -11,6 +11,7 @@ import typer
 
 from cogov import output as out
 from cogov.context import env
+from cogov.options import JsonOpt
 
 network_app = typer.Typer(
     help="A local multi-node permissioned network (geth v1.13.15, Clique proof-of-authority).",
@@ -51,7 +52,7 @@ def network_up(
 
 @network_app.command("status")
 def network_status(
-    config: ConfigOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
+    config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Each node's peers, head block and signer state (exit 3 if no node runs)."""
     net = _network(config)

@@ -9,6 +9,10 @@
   raw logs to arguments: :class:`ContractSpec` / :class:`EventSpec` decode a log to the
   canonical JSON the index stores (:func:`decode_log_hex`, the indexer's fast path,
   straight from JSON-RPC hex to the stored text) and back to Python values.
+* :mod:`ledger.abi.records`: a view's decoded struct to our frozen records and back, by the
+  record's own field list (:func:`~ledger.abi.records.record_from_view`,
+  :func:`~ledger.abi.records.view_struct`), and a frozen record from a reducer's mutable one
+  (:func:`~ledger.abi.records.record_from`).
 
 Nothing else in the tree encodes or decodes ABI data by hand.
 """

@@ -60,12 +60,12 @@ class OnChainDocument:
 def on_chain_documents(data: DataReplay | None, fund: FundReplay | None) -> list[OnChainDocument]:
     docs: list[OnChainDocument] = []
     if fund is not None:
-        for c in fund.contributions.values():
+        for c in fund.model.contributions.values():
             docs.append(OnChainDocument("receipts", str(c.id), hex_text(c.memo_hash), fund.contract, c.event))
         for e in fund.payouts:
             invoice = hex_text(e.args["invoiceHash"])
             docs.append(OnChainDocument("invoices", str(int(e.args["payoutId"])), invoice, fund.contract, e))
-        for p in fund.projects.values():
+        for p in fund.model.projects.values():
             docs.append(OnChainDocument("projects", str(p.id), hex_text(p.title_hash), fund.contract, None))
             for i, m in enumerate(p.milestones):
                 description = hex_text(m.description_hash)

@@ -284,17 +284,17 @@ def _fund_summary(fund: FundReplay | None) -> dict[str, Any]:
     if fund is None:
         return {}
     return {
-        "contributed": fund.total_contributed,
-        "paid_out": fund.total_paid,
-        "refunded": fund.total_refunded,
+        "contributed": fund.model.total_contributed,
+        "paid_out": fund.model.total_paid,
+        "refunded": fund.model.total_refunded,
         "balance": fund.token_balance,
         "unattributed": fund.unattributed,
         "unattributed_transfers": len(fund.unattributed_transfers),
-        "projects": len(fund.projects),
-        "contributions": len(fund.contributions),
+        "projects": len(fund.model.projects),
+        "contributions": len(fund.model.contributions),
         "payouts": len(fund.payouts),
-        "quorum": fund.quorum,
-        "time_lock": fund.time_lock,
+        "quorum": fund.model.quorum,
+        "time_lock": fund.model.time_lock,
     }
 
 

@@ -20,20 +20,20 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
-from ledger.client import ContractCall, Ledger, TxReceipt
+from ledger.abi.records import record_from_view
+from ledger.client import ContractCall, TxReceipt
 from ledger.data.records import (
     AccessRequest,
     Batch,
     Classification,
     Dataset,
     Grant,
-    GrantState,
     RefusalReason,
     Renewal,
-    RequestState,
 )
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
+from ledger.wrapper import ContractWrapper
 
 NAME = "DataSharing"
 
@@ -74,16 +74,12 @@ def content_hash(data: bytes) -> bytes:
 # ------------------------------------------------------------------ wrapper
 
 
-class DataSharing:
+class DataSharing(ContractWrapper):
     """The DataSharing contract of one deployment."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    contract = NAME
 
     # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
 
     def dataset(self, dataset_id: int) -> Dataset:
         return dataset_from_view(self._call("getDataset", dataset_id))
@@ -135,9 +131,6 @@ class DataSharing:
     # ---------------------------------------------------------------- writes
     # Each write the API sends: ``x_call(...)`` prepares it (a ContractCall, to send with a
     # journal: ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
-
-    def _prepare(self, fn: str, *args: Any) -> ContractCall:
-        return self.ledger.prepare(NAME, fn, *args)
 
     def _tx(self, signer: Signer, fn: str, *args: Any) -> TxReceipt:
         return self.ledger.transact(signer, self._prepare(fn, *args))
@@ -273,79 +266,25 @@ def _addr(v: Any) -> str | None:
 
 
 def dataset_from_view(raw: dict[str, Any]) -> Dataset:
-    return Dataset(
-        id=int(raw["id"]),
-        owner_id=int(raw["ownerId"]),
-        title=str(raw["title"]),
-        classification=Classification(int(raw["classification"])),
-        metadata_hash=bytes(raw["metadataHash"]),
-        schema_hash=bytes(raw["schemaHash"]),
-        content_hash=bytes(raw["contentHash"]),
-        version=int(raw["version"]),
-        registered_at=int(raw["registeredAt"]),
-        updated_at=int(raw["updatedAt"]),
-        refusals=int(raw["refusals"]),
-    )
+    return record_from_view(Dataset, raw)
 
 
 def request_from_view(raw: dict[str, Any]) -> AccessRequest:
-    return AccessRequest(
-        id=int(raw["id"]),
-        dataset_id=int(raw["datasetId"]),
-        requester_id=int(raw["requesterId"]),
-        purpose_code=int(raw["purposeCode"]),
-        purpose_hash=bytes(raw["purposeHash"]),
-        scope_hash=bytes(raw["scopeHash"]),
-        duration=int(raw["duration"]),
-        created_at=int(raw["createdAt"]),
-        expires_at=int(raw["expiresAt"]),
-        needs_governance=bool(raw["needsGovernance"]),
-        owner_approver=_addr(raw["ownerApprover"]),
-        owner_approved_at=int(raw["ownerApprovedAt"]),
-        governance_approver=_addr(raw["governanceApprover"]),
-        governance_approver_id=int(raw["governanceApproverId"]),
-        governance_approved_at=int(raw["governanceApprovedAt"]),
-        closed_at=int(raw["closedAt"]),
-        deny_reason=int(raw["denyReason"]),
-        grant_id=int(raw["grantId"]),
-        state=RequestState(int(raw["state"])),
+    return record_from_view(
+        AccessRequest, raw,
+        owner_approver=_addr(raw["ownerApprover"]), governance_approver=_addr(raw["governanceApprover"]),
     )
 
 
 def grant_from_view(raw: dict[str, Any]) -> Grant:
-    return Grant(
-        id=int(raw["id"]),
-        request_id=int(raw["requestId"]),
-        dataset_id=int(raw["datasetId"]),
-        grantee_id=int(raw["granteeId"]),
-        scope_hash=bytes(raw["scopeHash"]),
-        granted_at=int(raw["grantedAt"]),
-        expires_at=int(raw["expiresAt"]),
-        revoked_at=int(raw["revokedAt"]),
-        frozen=bool(raw["frozen"]),
-        accesses=int(raw["accesses"]),
-        state=GrantState(int(raw["state"])),
-    )
+    return record_from_view(Grant, raw)
 
 
 def renewal_from_view(raw: dict[str, Any]) -> Renewal | None:
     if int(raw["extension"]) == 0:
         return None
-    return Renewal(
-        grant_id=int(raw["grantId"]),
-        extension=int(raw["extension"]),
-        requested_by=to_checksum_address(str(raw["requestedBy"])),
-        requested_at=int(raw["requestedAt"]),
-    )
+    return record_from_view(Renewal, raw, requested_by=to_checksum_address(str(raw["requestedBy"])))
 
 
 def batch_from_view(raw: dict[str, Any]) -> Batch:
-    return Batch(
-        id=int(raw["id"]),
-        merkle_root=bytes(raw["merkleRoot"]),
-        anchorer_id=int(raw["anchorerId"]),
-        count=int(raw["count"]),
-        from_time=int(raw["fromTime"]),
-        to_time=int(raw["toTime"]),
-        anchored_at=int(raw["anchoredAt"]),
-    )
+    return record_from_view(Batch, raw)

@@ -20,10 +20,11 @@ not know are skipped here; the auditor reports them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ledger.abi import checksum, hex_text
+from ledger.abi.records import field_names, record_from
 from ledger.data.records import (
     AccessRequest,
     Classification,
@@ -144,11 +145,10 @@ V = TypeVar("V")
 def _view(cls: type[V], record: object, **values: object) -> V:
     """A view record ``cls`` of the fold's ``record``: its fields by name (hashes from ``0x`` hex
     text to bytes), ``values`` where the view's value is derived."""
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name not in values:
-            v = getattr(record, f.name)
-            values[f.name] = bytes.fromhex(v[2:]) if f.name.endswith("_hash") else v
-    return cls(**values)
+    for name in field_names(cls):
+        if name.endswith("_hash") and name not in values:
+            values[name] = bytes.fromhex(getattr(record, name)[2:])
+    return record_from(cls, record, **values)
 
 
 def _account(address: str) -> str | None:

@@ -22,16 +22,15 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
+from ledger.abi.records import record_from_view
 from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
 from ledger.errors import ContractReverted, LedgerError, NotDeployed, ValidationFailed
 from ledger.fund.token import CREDIT, Credit, Token
 from ledger.fund.types import (
     GENERAL_POOL,
     Contribution,
-    ContributorKind,
     Milestone,
     Motion,
-    MotionKind,
     MotionState,
     Pool,
     Project,
@@ -39,6 +38,7 @@ from ledger.fund.types import (
     Totals,
 )
 from ledger.keys import Signer
+from ledger.wrapper import ContractWrapper
 
 NAME = "CoGovFund"
 ZERO32 = b"\x00" * 32
@@ -96,11 +96,10 @@ def _after_previous(address: str, ledger: Ledger) -> None:
             previous.wait()
 
 
-class Fund:
+class Fund(ContractWrapper):
     """The CoGovFund contract of one deployment."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    contract = NAME
 
     @property
     def address(self) -> str:
@@ -117,9 +116,6 @@ class Fund:
         return Token(self.ledger, address)
 
     # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
 
     def quorum(self) -> int:
         return int(self._call("quorum"))
@@ -199,9 +195,6 @@ class Fund:
     # ---------------------------------------------------------------- writes
     # Each write: ``x_call(...)`` prepares it (a ContractCall, to send with a journal:
     # ``ledger.send(signer, call, journal)``), ``x(signer, ...)`` sends it and waits.
-
-    def _prepare(self, fn: str, *args: Any) -> ContractCall:
-        return self.ledger.prepare(NAME, fn, *args)
 
     def ensure_allowance(self, signer: Signer, amount: int) -> TxReceipt | None:
         """Approve the fund for exactly ``amount`` (never unlimited) unless the allowance already covers it."""
@@ -321,57 +314,12 @@ class Fund:
 
 
 def project_from_view(raw: dict[str, Any]) -> Project:
-    return Project(
-        id=int(raw["id"]),
-        title_hash=bytes(raw["titleHash"]),
-        proposer=str(raw["proposer"]),
-        proposer_id=int(raw["proposerId"]),
-        beneficiary=str(raw["beneficiary"]),
-        budget=int(raw["budget"]),
-        approval_motion_id=int(raw["approvalMotionId"]),
-        approved_at=int(raw["approvedAt"]),
-        unlocks_at=int(raw["unlocksAt"]),
-        cancelled_at=int(raw["cancelledAt"]),
-        milestone_count=int(raw["milestoneCount"]),
-        paid=int(raw["paid"]),
-        earmarked=int(raw["earmarked"]),
-        earmarked_spent=int(raw["earmarkedSpent"]),
-        allocated=int(raw["allocated"]),
-        allocated_spent=int(raw["allocatedSpent"]),
-        allocation_released=int(raw["allocationReleased"]),
-        refunded=int(raw["refunded"]),
-        available=int(raw["available"]),
-        state=ProjectState(int(raw["state"])),
-    )
+    return record_from_view(Project, raw)
 
 
 def contribution_from_view(raw: dict[str, Any]) -> Contribution:
-    return Contribution(
-        receipt_id=int(raw["receiptId"]),
-        contributor=str(raw["contributor"]),
-        member_id=int(raw["memberId"]),
-        kind=ContributorKind(int(raw["kind"])),
-        project_id=int(raw["projectId"]),
-        amount=int(raw["amount"]),
-        memo_hash=bytes(raw["memoHash"]),
-        contributed_at=int(raw["contributedAt"]),
-        spent=int(raw["spent"]),
-        refunded=bool(raw["refunded"]),
-        refundable=int(raw["refundable"]),
-    )
+    return record_from_view(Contribution, raw)
 
 
 def motion_from_view(raw: dict[str, Any]) -> Motion:
-    return Motion(
-        id=int(raw["id"]),
-        kind=MotionKind(int(raw["kind"])),
-        project_id=int(raw["projectId"]),
-        amount=int(raw["amount"]),
-        proposer_id=int(raw["proposerId"]),
-        created_at=int(raw["createdAt"]),
-        deadline=int(raw["deadline"]),
-        decided_at=int(raw["decidedAt"]),
-        approvals=int(raw["approvals"]),
-        rejections=int(raw["rejections"]),
-        state=MotionState(int(raw["state"])),
-    )
+    return record_from_view(Motion, raw)

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ledger.abi import bytes_of
+from ledger.abi.records import record_from
 from ledger.events import Event
 from ledger.fund.types import (
     CLOSED_STATES,
@@ -362,15 +363,12 @@ class FundModel:
             if not cm.decided_at:  # cancelled at its deadline, not recorded yet
                 released = allocated - p.allocated_spent
         available = (p.earmarked - p.earmarked_spent) + (allocated - p.allocated_spent)
-        return Project(
-            id=p.id, title_hash=p.title_hash, proposer=p.proposer, proposer_id=p.proposer_id,
-            beneficiary=p.beneficiary, budget=p.budget, approval_motion_id=p.approval_motion_id,
+        return record_from(
+            Project, p,
             approved_at=approved_at if approved else 0,
             unlocks_at=approved_at + self.time_lock if approved else 0,
-            cancelled_at=cancelled_at, milestone_count=len(p.milestones), paid=p.paid, earmarked=p.earmarked,
-            earmarked_spent=p.earmarked_spent, allocated=allocated, allocated_spent=p.allocated_spent,
-            allocation_released=released, refunded=p.refunded,
-            available=0 if state in CLOSED_STATES else available, state=state,
+            cancelled_at=cancelled_at, milestone_count=len(p.milestones), allocated=allocated,
+            allocation_released=released, available=0 if state in CLOSED_STATES else available, state=state,
         )
 
     @staticmethod
@@ -380,18 +378,12 @@ class FundModel:
     def motion(self, m: MotionRecord, now: int) -> Motion:
         """``getMotion`` at ``now``."""
         state, decided_at = self.derive(m, now)
-        return Motion(
-            id=m.id, kind=m.kind, project_id=m.project_id, amount=m.amount, proposer_id=m.proposer_id,
-            created_at=m.created_at, deadline=self.deadline(m), decided_at=decided_at, approvals=m.approvals,
-            rejections=m.rejections, state=state,
-        )
+        return record_from(Motion, m, deadline=self.deadline(m), decided_at=decided_at, state=state)
 
     def contribution(self, c: ContributionRecord, now: int) -> Contribution:
         """``getContribution`` at ``now``."""
-        return Contribution(
-            receipt_id=c.id, contributor=c.contributor, member_id=c.member_id, kind=c.kind,
-            project_id=c.project_id, amount=c.amount, memo_hash=c.memo_hash, contributed_at=c.contributed_at,
-            spent=self.spent(c), refunded=c.refunded, refundable=self.refundable(c, now),
+        return record_from(
+            Contribution, c, receipt_id=c.id, spent=self.spent(c), refundable=self.refundable(c, now)
         )
 
     def pool(self) -> Pool:

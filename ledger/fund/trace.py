@@ -51,6 +51,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.abi.records import record_from
 from ledger.errors import IntegrityError
 from ledger.events import Event
 
@@ -271,18 +272,9 @@ def trace_fund(events: Iterable[Event | Mapping[str, Any]]) -> FundTrace:
             closed.add(int(args["projectId"]))
 
     frozen = {
-        rid: ContributionTrace(
-            receipt_id=c.receipt_id,
-            member_id=c.member_id,
-            contributor=c.contributor,
-            kind=c.kind,
-            project_id=c.project_id,
-            amount=c.amount,
-            block=c.block,
-            tx_hash=c.tx_hash,
+        rid: record_from(
+            ContributionTrace, c,
             fundings=tuple(c.fundings),
-            spent=c.spent,
-            refunded=c.refunded,
             unspent=c.amount - c.spent - c.refunded,
             refundable=(
                 c.amount - c.spent if c.project_id != GENERAL_POOL and c.project_id in closed and not c.refunded else 0

@@ -8,10 +8,12 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import to_checksum_address
 
-from ledger.client import Ledger, TxReceipt
+from ledger.abi.records import record_from_view
+from ledger.client import TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
+from ledger.wrapper import ContractWrapper
 
 NAME = "MembershipRegistry"
 
@@ -89,16 +91,12 @@ def decode_change(kind: ChangeKind, data: bytes) -> list[Any]:
     return list(decode(PAYLOAD_TYPES[kind], data))
 
 
-class Registry:
+class Registry(ContractWrapper):
     """The membership registry of one deployment."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    contract = NAME
 
     # ---------------------------------------------------------------- reads
-
-    def _call(self, fn: str, *args: Any) -> Any:
-        return self.ledger.call(NAME, fn, *args)
 
     def member(self, member_id: int) -> Member:
         return member_from_view(self._call("getMember", member_id))
@@ -188,17 +186,4 @@ def account_info_from_view(raw: Any) -> AccountInfo:
 
 
 def proposal_from_view(raw: dict[str, Any]) -> Proposal:
-    return Proposal(
-        id=int(raw["id"]),
-        kind=ChangeKind(int(raw["kind"])),
-        data=bytes(raw["data"]),
-        proposer_id=int(raw["proposerId"]),
-        proposer=str(raw["proposer"]),
-        created_at=int(raw["createdAt"]),
-        expires_at=int(raw["expiresAt"]),
-        executed=bool(raw["executed"]),
-        cancelled=bool(raw["cancelled"]),
-        approvals=int(raw["approvals"]),
-        approvers=tuple(int(a) for a in raw["approvers"]),
-        state=ProposalState(int(raw["state"])),
-    )
+    return record_from_view(Proposal, raw, approvers=tuple(int(a) for a in raw["approvers"]))

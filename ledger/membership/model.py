@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ledger.abi import hex_text
+from ledger.abi.records import record_from
 from ledger.events import Event
 from ledger.membership.contract import Member, Proposal
 from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask
@@ -132,33 +133,16 @@ class MembershipState:
 
     def member_view(self, m: MemberRecord) -> Member:
         """``getMember``'s answer."""
-        return Member(
-            id=m.id,
-            name=m.name,
-            kind=m.member_kind,
-            roles=tuple(m.role_list),
-            active=m.active,
-            data_key=None if m.data_key == ZERO32 else m.data_key,
-            admitted_at=m.admitted_at,
-            accounts=tuple(m.accounts),
-            nodes=tuple(m.nodes),
+        return record_from(
+            Member, m, kind=m.member_kind, roles=tuple(m.role_list),
+            data_key=None if m.data_key == ZERO32 else m.data_key, accounts=tuple(m.accounts), nodes=tuple(m.nodes),
         )
 
     def proposal_view(self, p: ProposalRecord, now: int) -> Proposal:
         """``getProposal``'s answer at time ``now``."""
-        return Proposal(
-            id=p.id,
-            kind=p.change,
-            data=bytes.fromhex(p.data[2:]),
-            proposer_id=p.proposer_id,
-            proposer=p.proposer,
-            created_at=p.created_at,
-            expires_at=p.expires_at,
-            executed=p.executed,
-            cancelled=p.cancelled,
-            approvals=self.council_approvals(p),
-            approvers=tuple(p.approvers),
-            state=self.proposal_state(p, now),
+        return record_from(
+            Proposal, p, kind=p.change, data=bytes.fromhex(p.data[2:]), approvals=self.council_approvals(p),
+            approvers=tuple(p.approvers), state=self.proposal_state(p, now),
         )
 
     # ------------------------------------------------------------------ the fold

@@ -27,18 +27,17 @@ def test_share_over_http(http: httpx.Client, api, deployment: Deployment) -> Non
     )
     assert r.status_code == 201, r.text
     did = r.json()["dataset"]["id"]
-    r = http.post(
-        "/api/v1/access-requests",
-        headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
-        json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600},
-    )
+    def request_access() -> httpx.Response:  # the same request, under the same Idempotency-Key
+        return http.post(
+            "/api/v1/access-requests",
+            headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
+            json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600},
+        )
+
+    r = request_access()
     assert r.status_code == 201, r.text
     rid = r.json()["request"]["id"]
-    again = http.post(
-        "/api/v1/access-requests",
-        headers={**api.auth("dept_a"), "Idempotency-Key": f"e2e-req-{did}"},
-        json={"dataset_id": did, "purpose_code": 5, "purpose": "clinic outreach", "duration": 600},
-    )
+    again = request_access()
     assert again.json()["request"]["id"] == rid  # a retry never writes twice
     assert http.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth("c2")).status_code == 200
     r = http.post(f"/api/v1/access-requests/{rid}/approve", headers=api.auth("c3"))

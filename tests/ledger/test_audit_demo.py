@@ -4,9 +4,7 @@ prints the verdict, writes the JSON and HTML reports and exits 1 when a rule is 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +14,9 @@ import pytest
 from ledger.audit import AuditOptions, run_audit
 from ledger.client import Ledger
 from ledger.manifest import ContractDeployment, Manifest
+from tests.ledger.cogov_cli import audit_verify
 
 pytestmark = pytest.mark.ganache
-
-COGOV = [sys.executable, "-m", "cogov"]
 
 
 @dataclass
@@ -58,14 +55,7 @@ def test_the_demo_chain_audits_with_zero_findings(demo: Demo) -> None:
 
 
 def _cogov(demo: Demo, manifest: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COGOV_AUDIT_REPORT_PATH": str(demo.root / "latest.json")}
-    return subprocess.run(
-        [*COGOV, "--rpc-url", demo.url, "--manifest", str(manifest), "audit", "verify", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return audit_verify(demo.root, demo.url, manifest, *args)
 
 
 def test_cli_writes_reports_and_exits_by_verdict(demo: Demo, tmp_path: Path) -> None:

@@ -11,10 +11,8 @@ differ from the first block after the copy on.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +29,11 @@ from ledger.client import Ledger
 from ledger.manifest import Manifest
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import TEST_PASSWORD
+from tests.ledger.cogov_cli import audit_verify
 from tests.ledger.test_audit import build_fund_history
 
 pytestmark = pytest.mark.ganache
 
-COGOV = [sys.executable, "-m", "cogov"]
 DIRECT = 100  # tokens the resident sends straight to the fund
 SMALL = 17  # small contributions after it, each in its own block
 
@@ -207,14 +205,7 @@ def test_nodes_that_disagree_are_flagged(history: History) -> None:
 
 
 def _cogov(history: History, urls: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COGOV_AUDIT_REPORT_PATH": str(history.root / "latest.json")}
-    return subprocess.run(
-        [*COGOV, "--rpc-url", urls, "--manifest", str(history.manifest_path), "audit", "verify", "--no-save", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return audit_verify(history.root, urls, history.manifest_path, "--no-save", *args)
 
 
 def test_cli_prints_the_head_hash_and_exits_1_on_a_checkpoint_the_chain_lacks(history: History, tmp_path: Path) -> None:

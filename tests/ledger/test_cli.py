@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -11,8 +10,7 @@ import pytest
 import typer.main
 
 from cogov import app
-
-COGOV = [sys.executable, "-m", "cogov"]
+from tests.ledger.cogov_cli import COGOV
 
 
 def _commands(group: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

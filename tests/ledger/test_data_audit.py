@@ -17,12 +17,13 @@ from ledger.audit import AuditOptions, run_audit
 from ledger.audit.collect import Collector
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.membership import Member, MembershipReplay
-from ledger.data import Classification, DataSharing
+from ledger.data import DataSharing
 from ledger.events import Event
 from ledger.manifest import Manifest
 from ledger.membership import Role
 from ledger.merkle import AccessRecord, MerkleTree, batch_document
 from tests.conftest import MEMBER_IDS, Deployment
+from tests.ledger.data_helpers import new_dataset, new_grant
 
 DAY = 24 * 3600
 
@@ -40,19 +41,10 @@ def test_batch_records_must_be_the_anchorers_own_and_active_at_their_time(
     ds = DataSharing(led)
     s = deployment.signers
 
-    def dataset(owner: str) -> int:
-        tag = secrets.token_hex(4)
-        did, _ = ds.register(
-            s[owner], f"batch audit {tag}", Classification.INTERNAL, keccak(text=tag), keccak(text="s"),
-            keccak(text=f"content {tag}"),
-        )
-        return did
-
     def grant(did: int, owner: str) -> int:
-        rid, _ = ds.request_access(s["c1"], did, 1, keccak(text="p"), keccak(text="age"), 30 * DAY)
-        return int(ds.approve_as_owner(s[owner], rid).event("GrantCreated").args["grantId"])
+        return new_grant(ds, s["c1"], s[owner], did, 30 * DAY)
 
-    mine, theirs = dataset("dept_a"), dataset("dept_b")
+    mine, theirs = new_dataset(ds, s["dept_a"]), new_dataset(ds, s["dept_b"])
     g_mine, g_theirs, g_frozen = grant(mine, "dept_a"), grant(theirs, "dept_b"), grant(mine, "dept_a")
     _tick(led, 100)
     frozen_at = led.w3.eth.get_block(ds.freeze_grant(s["c3"], g_frozen).block_number)["timestamp"]

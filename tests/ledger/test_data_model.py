@@ -4,17 +4,16 @@ a Sensitive renewal waiting for data governance, renewed grants — and each gra
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
-from eth_utils import keccak
 
 from ledger.client import Ledger
 from ledger.data import NAME, Classification, DataSharing, DataState, GrantState, RequestState
 from ledger.events import read_events
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import TEST_PASSWORD
+from tests.ledger.data_helpers import new_dataset, new_grant, new_request
 
 pytestmark = pytest.mark.ganache
 
@@ -64,22 +63,13 @@ def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) 
     ds = DataSharing(led)
     s = private.signers
 
-    def dataset(classification: Classification) -> int:
-        tag = secrets.token_hex(4)
-        did, _ = ds.register(
-            s["dept_a"], f"model {tag}", classification, keccak(text=tag), keccak(text="s"), keccak(text=f"c {tag}")
-        )
-        return did
-
     def request(who: str, did: int, duration: int) -> int:
-        rid, _ = ds.request_access(s[who], did, 1, keccak(text="p"), keccak(text="age"), duration)
-        return rid
+        return new_request(ds, s[who], did, duration)
 
     def grant(who: str, did: int, duration: int) -> int:
-        r = ds.approve_as_owner(s["dept_a"], request(who, did, duration))
-        return int(r.event("GrantCreated").args["grantId"])
+        return new_grant(ds, s[who], s["dept_a"], did, duration)
 
-    internal, sensitive = dataset(Classification.INTERNAL), dataset(Classification.SENSITIVE)
+    internal, sensitive = new_dataset(ds, s["dept_a"]), new_dataset(ds, s["dept_a"], Classification.SENSITIVE)
     short = grant("c1", internal, 1000)
     frozen = grant("c1", internal, 30 * DAY)
     of_frozen_member = grant("dept_b", internal, 30 * DAY)

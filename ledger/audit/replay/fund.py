@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.abi.records import view_struct
 from ledger.audit.collect import Collector
 from ledger.audit.findings import Severity
 from ledger.audit.replay.base import Checks
@@ -33,9 +34,9 @@ from ledger.audit.replay.fund_rules import FundRules
 from ledger.audit.replay.membership import MembershipReplay
 from ledger.errors import IntegrityError
 from ledger.events import Event
-from ledger.fund.model import ContributionRecord, MotionRecord, ProjectRecord
+from ledger.fund.model import ProjectRecord
 from ledger.fund.trace import trace_fund
-from ledger.fund.types import MotionKind
+from ledger.fund.types import Motion, MotionKind, Project
 
 MONEY_EVENTS = {"ContributionReceived", "PayoutMade", "RefundClaimed"}
 TRACE_EVENTS = MONEY_EVENTS | {"ProjectRejected", "ProjectCancelled", "ProjectCompleted"}
@@ -77,40 +78,6 @@ class FundReplay(FundRules):
             "PayoutMade": self._before_payout_made,
             "RefundClaimed": self._before_refund_claimed,
         }
-
-    # ------------------------------------------------------------------ the model's state, by name
-
-    @property
-    def projects(self) -> dict[int, ProjectRecord]:
-        return self.model.projects
-
-    @property
-    def motions(self) -> dict[int, MotionRecord]:
-        return self.model.motions
-
-    @property
-    def contributions(self) -> dict[int, ContributionRecord]:
-        return self.model.contributions
-
-    @property
-    def quorum(self) -> int:
-        return self.model.quorum
-
-    @property
-    def time_lock(self) -> int:
-        return self.model.time_lock
-
-    @property
-    def total_contributed(self) -> int:
-        return self.model.total_contributed
-
-    @property
-    def total_paid(self) -> int:
-        return self.model.total_paid
-
-    @property
-    def total_refunded(self) -> int:
-        return self.model.total_refunded
 
     # ------------------------------------------------------------------ replay
 
@@ -174,7 +141,7 @@ class FundReplay(FundRules):
             return
         block = self._dirty
         self._dirty = None
-        expected = self.total_contributed - self.total_paid - self.total_refunded + self.unattributed
+        expected = self.model.total_contributed - self.model.total_paid - self.model.total_refunded + self.unattributed
         self.balance_at[block] = (self.token_balance, expected)
         self.flow.append((block, self._flow_block[1], self._flow_block[2], self._flow_block[3]))
         self.out.expect(
@@ -186,9 +153,9 @@ class FundReplay(FundRules):
             block=block,
             token_balance=self.token_balance,
             expected=expected,
-            contributed=self.total_contributed,
-            paid=self.total_paid,
-            refunded=self.total_refunded,
+            contributed=self.model.total_contributed,
+            paid=self.model.total_paid,
+            refunded=self.model.total_refunded,
             unattributed=self.unattributed,
         )
 
@@ -350,7 +317,7 @@ class FundReplay(FundRules):
 
     def finish(self) -> None:
         self.end_block()
-        for p in self.projects.values():
+        for p in self.model.projects.values():
             self.out.expect(
                 "state.replay-inconsistent",
                 len(p.milestones) == p.milestone_count and sum(m.amount for m in p.milestones) == p.budget,
@@ -364,19 +331,20 @@ class FundReplay(FundRules):
         except IntegrityError as exc:
             self.out.add("fund.trace-mismatch", f"the fund-flow trace breaks: {exc}", contract=self.contract)
             return
-        expected = self.total_contributed - self.total_paid - self.total_refunded
+        expected = self.model.total_contributed - self.model.total_paid - self.model.total_refunded
         sums_ok = (trace.total_contributed, trace.total_paid, trace.total_refunded, trace.balance) == (
-            self.total_contributed,
-            self.total_paid,
-            self.total_refunded,
+            self.model.total_contributed,
+            self.model.total_paid,
+            self.model.total_refunded,
             expected,
         )
+        folded = self.model.contributions
         bad = [
             c.receipt_id
             for c in trace.contributions.values()
             if c.amount != c.spent + c.refunded + c.unspent
             or c.spent != sum(f.amount for f in c.fundings)
-            or (c.receipt_id in self.contributions and c.spent != self.model.spent(self.contributions[c.receipt_id]))
+            or (c.receipt_id in folded and c.spent != self.model.spent(folded[c.receipt_id]))
         ]
         bad_payouts = [p.payout_id for p in trace.payouts.values() if sum(x for _, x in p.sources) != p.amount]
         self.out.expect(
@@ -393,9 +361,9 @@ class FundReplay(FundRules):
                 "balance": trace.balance,
             },
             replay={
-                "contributed": self.total_contributed,
-                "paid": self.total_paid,
-                "refunded": self.total_refunded,
+                "contributed": self.model.total_contributed,
+                "paid": self.model.total_paid,
+                "refunded": self.model.total_refunded,
                 "balance": expected,
             },
         )
@@ -423,33 +391,7 @@ class FundReplay(FundRules):
         c.expect("payoutCount", [], len(self.payouts), "payoutCount")
         for record in model.projects.values():
             p = model.project(record, head_time)
-            c.expect(
-                "getProject",
-                [p.id],
-                {
-                    "id": p.id,
-                    "titleHash": p.title_hash,
-                    "proposer": p.proposer,
-                    "proposerId": p.proposer_id,
-                    "beneficiary": p.beneficiary,
-                    "budget": p.budget,
-                    "approvalMotionId": p.approval_motion_id,
-                    "approvedAt": p.approved_at,
-                    "unlocksAt": p.unlocks_at,
-                    "cancelledAt": p.cancelled_at,
-                    "milestoneCount": p.milestone_count,
-                    "paid": p.paid,
-                    "earmarked": p.earmarked,
-                    "earmarkedSpent": p.earmarked_spent,
-                    "allocated": p.allocated,
-                    "allocatedSpent": p.allocated_spent,
-                    "allocationReleased": p.allocation_released,
-                    "refunded": p.refunded,
-                    "available": p.available,
-                    "state": int(p.state),
-                },
-                f"project {p.id}",
-            )
+            c.expect("getProject", [p.id], view_struct(Project, p), f"project {p.id}")
             for ms in model.milestones(record):
                 c.expect(
                     "getMilestone",
@@ -478,22 +420,5 @@ class FundReplay(FundRules):
             )
         for record_m in model.motions.values():
             m = model.motion(record_m, head_time)
-            c.expect(
-                "getMotion",
-                [m.id],
-                {
-                    "id": m.id,
-                    "kind": int(m.kind),
-                    "projectId": m.project_id,
-                    "amount": m.amount,
-                    "proposerId": m.proposer_id,
-                    "createdAt": m.created_at,
-                    "deadline": m.deadline,
-                    "decidedAt": m.decided_at,
-                    "approvals": m.approvals,
-                    "rejections": m.rejections,
-                    "state": int(m.state),
-                },
-                f"motion {m.id}",
-            )
+            c.expect("getMotion", [m.id], view_struct(Motion, m), f"motion {m.id}")
         return c

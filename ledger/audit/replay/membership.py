@@ -8,13 +8,14 @@ registry's views."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from ledger.abi import checksum
+from ledger.abi.records import view_struct
 from ledger.audit.collect import Collector
 from ledger.audit.replay.base import Checks
 from ledger.events import Event
 from ledger.membership import MemberRecord, MembershipState, ProposalRecord
+from ledger.membership import contract as views
 from ledger.membership.model import MEMBER_EVENTS
 
 Member = MemberRecord  # the name the replay's users know
@@ -110,18 +111,7 @@ class MembershipReplay(MembershipState):
         c.expect("proposalLifetime", [], s.lifetime, "proposalLifetime")
         c.expect("councilSize", [], s.council_size(), "councilSize")
         for m in s.members.values():
-            view: dict[str, Any] = {
-                "id": m.id,
-                "name": m.name,
-                "kind": m.kind,
-                "roles": m.roles,
-                "active": m.active,
-                "dataKey": m.data_key,
-                "admittedAt": m.admitted_at,
-                "accounts": m.accounts,
-                "nodes": m.nodes,
-            }
-            c.expect("getMember", [m.id], view, f"member {m.id}")
+            c.expect("getMember", [m.id], view_struct(views.Member, m), f"member {m.id}")
         for account, mid in s.member_of.items():
             c.expect("memberIdOf", [checksum(account)], mid, f"member of {account}")
         for key in s.node_keys:
@@ -133,23 +123,8 @@ class MembershipReplay(MembershipState):
                 f"node {key}",
             )
         for p in s.proposals.values():
-            c.expect(
-                "getProposal",
-                [p.id],
-                {
-                    "id": p.id,
-                    "kind": p.kind,
-                    "data": p.data,
-                    "proposerId": p.proposer_id,
-                    "proposer": p.proposer,
-                    "createdAt": p.created_at,
-                    "expiresAt": p.expires_at,
-                    "executed": p.executed,
-                    "cancelled": p.cancelled,
-                    "approvals": s.council_approvals(p),
-                    "approvers": p.approvers,
-                    "state": s.proposal_state(p, head_time),
-                },
-                f"proposal {p.id}",
+            view = view_struct(
+                views.Proposal, p, approvals=s.council_approvals(p), state=s.proposal_state(p, head_time)
             )
+            c.expect("getProposal", [p.id], view, f"proposal {p.id}")
         return c

@@ -1,0 +1,24 @@
+"""What every typed contract wrapper shares: the deployment's :class:`~ledger.client.Ledger`,
+a view call and a prepared write by function name on the contract the wrapper names."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ledger.client import ContractCall, Ledger
+
+
+class ContractWrapper:
+    """A contract of one deployment, by its manifest name (:attr:`contract`)."""
+
+    #: The contract's name in the manifest and the artifacts.
+    contract: ClassVar[str]
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def _call(self, fn: str, *args: Any) -> Any:
+        return self.ledger.call(self.contract, fn, *args)
+
+    def _prepare(self, fn: str, *args: Any) -> ContractCall:
+        return self.ledger.prepare(self.contract, fn, *args)
