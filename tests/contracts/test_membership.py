@@ -17,6 +17,7 @@ from web3.contract import Contract
 
 from ledger import artifacts
 from ledger.abi import abi_type, decode_revert, revert_data_from_exception
+from ledger.testing.evm import deploy_registry
 from tests.contracts.conftest import (
     CHANGE,
     KIND,
@@ -88,13 +89,8 @@ def _own_registry(chain: Chain, council_accounts: list[str]) -> Iterator[Contrac
     inside a snapshot that is reverted when the module is done.
     """
     snap = chain.tester.take_snapshot()
-    seats = [
-        ("街道办", KIND["Department"], roles_mask("Department"), council_accounts[0]),
-        ("民政局", KIND["Department"], roles_mask("Department"), council_accounts[1]),
-        ("区数据局", KIND["Department"], roles_mask("DataGovernance"), council_accounts[2]),
-    ]
     try:
-        yield chain.deploy("MembershipRegistry", seats, 2, LIFETIME, sender=chain.accounts[0])
+        yield deploy_registry(chain, council_accounts, lifetime=LIFETIME)
     finally:
         chain.tester.revert_to_snapshot(snap)
 
