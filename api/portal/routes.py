@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -271,7 +271,7 @@ def _texts(state: ServiceState) -> views.Texts:
     """Public texts (project titles, milestone descriptions) by on-chain hash, from the service database."""
     docs = getattr(state, "docs", None)
 
-    def lookup(hashes: Any) -> dict[str, str]:
+    def lookup(hashes: Collection[str]) -> dict[str, str]:
         return docs.texts(hashes, PUBLIC_KINDS) if docs is not None else {}
 
     return lookup

@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from eth_utils import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -53,6 +53,17 @@ def name_of(v: object) -> object:
     if isinstance(v, tuple):
         return [name_of(x) for x in v]
     return v
+
+
+def hex_or_none(v: object) -> object:
+    """A record's hash as ``0x`` hex, the zero hash (none given) as None, for ``BeforeValidator``."""
+    return None if isinstance(v, bytes | bytearray) and not any(v) else hex_of(v)
+
+
+#: A record's hash, read by ``Model.model_validate(record, from_attributes=True)``.
+Hash = Annotated[str, BeforeValidator(hex_of)]
+#: The ``model_config`` of a schema read from a ledger record.
+FROM_RECORD = ConfigDict(from_attributes=True)
 
 
 class Page(BaseModel, Generic[T]):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from api.schemas.common import PositiveUint64, TxInfo, hex_of, name_of
+from api.schemas.common import FROM_RECORD, Hash, PositiveUint64, TxInfo, name_of
 
 ClassificationName = Literal["public", "internal", "sensitive", "secret"]
 RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
@@ -19,15 +19,13 @@ MAX_DURATION = 3 * 365 * 24 * 3600
 
 
 #: Fields read from the ledger's records (``Model.model_validate(record, from_attributes=True)``).
-Hash = Annotated[str, BeforeValidator(hex_of)]
 Classified = Annotated[ClassificationName, BeforeValidator(name_of)]
 RequestStateOf = Annotated[RequestStateName, BeforeValidator(name_of)]
 GrantStateOf = Annotated[GrantStateName, BeforeValidator(name_of)]
-_FROM_RECORD = ConfigDict(from_attributes=True)
 
 
 class DatasetPublic(BaseModel):
-    model_config = _FROM_RECORD
+    model_config = FROM_RECORD
 
     id: int
     owner_id: int
@@ -71,7 +69,7 @@ class AccessRequestCreate(BaseModel):
 
 
 class AccessRequestPublic(BaseModel):
-    model_config = _FROM_RECORD
+    model_config = FROM_RECORD
 
     id: int
     dataset_id: int
@@ -100,7 +98,7 @@ class AccessRequestList(BaseModel):
 
 
 class GrantPublic(BaseModel):
-    model_config = _FROM_RECORD
+    model_config = FROM_RECORD
 
     id: int
     request_id: int
@@ -133,7 +131,7 @@ class GrantList(BaseModel):
 class RenewalPublic(BaseModel):
     """A Sensitive/Secret grant's renewal waiting for a data-governance approval."""
 
-    model_config = _FROM_RECORD
+    model_config = FROM_RECORD
 
     extension: int = Field(description="Seconds it adds to the expiry once approved.")
     requested_by: str = Field(description="The owner's account that asked for it.")

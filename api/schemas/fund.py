@@ -6,30 +6,11 @@ answer that lists money also says the ``currency`` and its ``decimals`` where it
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from api.schemas.common import Address, Bytes32, TxInfo
-
-
-def _name(v: Any) -> Any:
-    """An enum of the contract (``ProjectState.TIME_LOCKED``) as its lower-case name (``time_locked``)."""
-    return v.name.lower() if isinstance(v, IntEnum) else v
-
-
-def _hex(v: Any) -> Any:
-    """A hash as ``0x`` + lower-case hex."""
-    return "0x" + bytes(v).hex() if isinstance(v, bytes | bytearray) else v
-
-
-def _hex_or_none(v: Any) -> Any:
-    """A hash as ``0x`` + hex; the zero hash (none given) as None."""
-    return None if isinstance(v, bytes | bytearray) and not any(v) else _hex(v)
-
-
-Hash = Annotated[str, BeforeValidator(_hex)]
+from api.schemas.common import Address, Bytes32, Hash, TxInfo, hex_or_none, name_of
 
 
 class Presented:
@@ -69,11 +50,11 @@ class ContributionPublic(BaseModel):
     member_id: int
     member_name: str
     contributor: str
-    kind: Annotated[ContributorKindName, BeforeValidator(_name)]
+    kind: Annotated[ContributorKindName, BeforeValidator(name_of)]
     project_id: int = Field(description="0: the general pool.")
     project: str | None = Field(None, description="The project's title (None for the general pool).")
     amount: int
-    memo_hash: Annotated[str | None, BeforeValidator(_hex_or_none)]
+    memo_hash: Annotated[str | None, BeforeValidator(hex_or_none)]
     memo: str | None = Field(description="The memo, to the contributing member, the treasurer and auditors.")
     contributed_at: int
     spent: int
@@ -146,7 +127,7 @@ class ProjectPublic(BaseModel):
     allocation_released: int
     refunded: int
     available: int
-    state: Annotated[ProjectStateName, BeforeValidator(_name)]
+    state: Annotated[ProjectStateName, BeforeValidator(name_of)]
     milestones: list[MilestonePublic]
 
 
@@ -173,7 +154,7 @@ class VoteCreate(BaseModel):
 
 class MotionPublic(BaseModel):
     id: int
-    kind: Annotated[MotionKindName, BeforeValidator(_name)]
+    kind: Annotated[MotionKindName, BeforeValidator(name_of)]
     project_id: int
     amount: int
     proposer_id: int
@@ -182,7 +163,7 @@ class MotionPublic(BaseModel):
     decided_at: int = Field(description="When decided (by a vote, or at the deadline); 0 while open or lapsed.")
     approvals: int
     rejections: int
-    state: Annotated[MotionStateName, BeforeValidator(_name)]
+    state: Annotated[MotionStateName, BeforeValidator(name_of)]
 
 
 class MotionList(BaseModel):

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from api.apikeys import ApiKey
-from api.documents import readable_texts
+from api.documents import Parties, readable_texts
 from api.schemas.common import TxInfo
 from api.schemas.fund import (
     ContributionList,
@@ -356,7 +356,7 @@ class FundService:
             want = MotionState[state.upper()]
             model, now = self.model, self.now
 
-            def keep(r: Any) -> bool:
+            def keep(r: Event) -> bool:
                 return model.derive(model.motions[int(r.args["motionId"])], now)[0] == want
 
         rows, count = event_rows(self.state, NAME, "MotionProposed", args, offset, limit, keep)
@@ -418,7 +418,7 @@ class FundService:
         def beneficiary(account: str) -> Callable[[], dict[Party, int | None]]:
             return lambda: {Party.BENEFICIARY: members.id_of(account)}
 
-        wanted: list[tuple[str, bytes, Any]] = []
+        wanted: list[tuple[str, bytes, Parties]] = []
         for e in events:
             a = e.args
             if e.name == "ContributionReceived":

@@ -11,6 +11,7 @@ from eth_utils import keccak
 
 from ledger.commitment import Opening, commit
 from ledger.errors import ValidationFailed
+from ledger.events import Event
 
 DocKind = Literal["title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose"]
 KINDS: tuple[str, ...] = ("title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose")
@@ -97,7 +98,7 @@ def record_of(kind: str, args: Mapping[str, Any]) -> dict[str, Any]:
     return {a: _plain(args[a]) for a in ON_CHAIN[kind].record_args}
 
 
-def records_in(events: Iterable[Any]) -> list[tuple[str, str, dict[str, Any]]]:
+def records_in(events: Iterable[Event]) -> list[tuple[str, str, dict[str, Any]]]:
     """``(kind, hash, record)`` for every document hash the decoded ``events`` carry."""
     out: list[tuple[str, str, dict[str, Any]]] = []
     for e in events:

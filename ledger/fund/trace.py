@@ -47,7 +47,7 @@ the rule, a refund different from the unspent remainder or claimed twice) raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,7 @@ class _Queue:
     def unspent(self) -> int:
         return sum(c.amount - c.spent for c in self.items[self.head :])
 
-    def consume(self, amount: int, make: Any) -> list[tuple[int, int]]:
+    def consume(self, amount: int, make: Callable[[int], Funding]) -> list[tuple[int, int]]:
         taken: list[tuple[int, int]] = []
         while amount > 0 and self.head < len(self.items):
             c = self.items[self.head]
@@ -304,7 +304,7 @@ def _replay_payout(
         if key in args and int(args[key]) != mine:
             raise IntegrityError(f"payout {pid}: event records {key}={int(args[key])}, the rule gives {mine}")
 
-    def maker(source: str) -> Any:
+    def maker(source: str) -> Callable[[int], Funding]:
         return lambda part: Funding(pid, project, index, part, source, block, tx)
 
     sources = queue.consume(from_earmarked, maker("earmarked"))

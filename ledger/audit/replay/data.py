@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 
 from ledger.audit.collect import Collector
 from ledger.audit.replay.base import ZERO_ADDRESS, Checks
@@ -86,7 +85,7 @@ class DataReplay(DataState):
         named = _NAMES.get(n)
         if named is not None:
             arg, kind, creates = named
-            records: Mapping[int, Any] = getattr(self, _RECORDS[kind])
+            records: Mapping[int, object] = getattr(self, _RECORDS[kind])
             record_id = int(a[arg])
             if creates:
                 self.out.expect(
