@@ -19,7 +19,7 @@ may read which text is :mod:`ledger.doc_access`'s table (:mod:`api.documents`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import JSONResponse, Response
@@ -78,7 +78,7 @@ from api.services.fund import (
     motion_public,
 )
 from api.services.fund_writes import FundWrites
-from api.services.index import time_filter
+from api.services.index import arg_filters, time_filter
 from ledger.errors import NotFound
 from ledger.fund import (
     Fund,
@@ -98,14 +98,6 @@ ProjectFilter = Annotated[int | None, id_query("A project id; 0: the general poo
 ProposerCaller = Annotated[Caller, Depends(require_role(Role.DEPARTMENT, Role.FUND_COMMITTEE))]
 CommitteeCaller = Annotated[Caller, Depends(require_role(Role.FUND_COMMITTEE))]
 TreasurerCaller = Annotated[Caller, Depends(require_role(Role.TREASURER))]
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def _filters(**args: int | None) -> dict[str, Any]:
-    """The index's argument filters that were given."""
-    return {k: v for k, v in args.items() if v is not None}
 
 
 # ------------------------------------------------------------------ summary
@@ -130,7 +122,7 @@ def list_contributions(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> ContributionList:
-    args = _filters(memberId=contributor_id, projectId=project_id)
+    args = arg_filters(memberId=contributor_id, projectId=project_id)
     return FundService(state, key).contributions(args, offset, limit, time_filter(since, until))
 
 
@@ -182,7 +174,7 @@ def list_refunds(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> RefundList:
-    args = _filters(projectId=project_id, memberId=contributor_id)
+    args = arg_filters(projectId=project_id, memberId=contributor_id)
     return FundService(state, key).refunds(args, offset, limit, time_filter(since, until))
 
 
@@ -260,7 +252,7 @@ def list_payouts(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> PayoutList:
-    return FundService(state, key).payouts(_filters(projectId=project_id), offset, limit, time_filter(since, until))
+    return FundService(state, key).payouts(arg_filters(projectId=project_id), offset, limit, time_filter(since, until))
 
 
 # ------------------------------------------------------------------ motions and votes
@@ -276,7 +268,7 @@ def list_motions(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> MotionList:
-    args = _filters(projectId=project_id, kind=int(MotionKind[kind.upper()]) if kind is not None else None)
+    args = arg_filters(projectId=project_id, kind=int(MotionKind[kind.upper()]) if kind is not None else None)
     return FundService(state, key).motions(args, state_filter, offset, limit)
 
 
@@ -310,7 +302,7 @@ def list_votes(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> VoteList:
-    return FundService(state, key).votes(_filters(motionId=motion_id, memberId=member_id), offset, limit)
+    return FundService(state, key).votes(arg_filters(motionId=motion_id, memberId=member_id), offset, limit)
 
 
 # ------------------------------------------------------------------ export and documents

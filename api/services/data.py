@@ -32,6 +32,7 @@ from api.services.index import (
     Folded,
     TimeFilter,
     any_event_rows,
+    arg_filters,
     caller_member,
     event_rows,
     index_for,
@@ -204,10 +205,6 @@ def _rows(
     return event_rows(state, NAME, event, args, offset, limit, keep, index)
 
 
-def _args(**filters: int | None) -> dict[str, int]:
-    return {k: v for k, v in filters.items() if v is not None}
-
-
 def list_datasets(
     state: ServiceState,
     gw: Gateway,
@@ -218,7 +215,7 @@ def list_datasets(
     offset: int,
     limit: int,
 ) -> DatasetList:
-    args = _args(ownerId=owner_id, classification=None if classification is None else int(classification))
+    args = arg_filters(ownerId=owner_id, classification=None if classification is None else int(classification))
     index = index_for(state)
     rows, count = _rows(state, index, "DatasetRegistered", args, offset, limit, time_filter(since, until))
 
@@ -289,7 +286,7 @@ def list_requests(
     offset: int,
     limit: int,
 ) -> AccessRequestList:
-    args = _args(datasetId=dataset_id, requesterId=requester_id)
+    args = arg_filters(datasetId=dataset_id, requesterId=requester_id)
     views, count = _by_state(state, _REQUESTS, args, want, time_filter(since, until), (offset, limit))
     return AccessRequestList(
         data=[AccessRequestPublic.model_validate(v, from_attributes=True) for v in views], count=count
@@ -306,7 +303,7 @@ def list_grants(
     offset: int,
     limit: int,
 ) -> GrantList:
-    args = _args(datasetId=dataset_id, granteeId=grantee_id)
+    args = arg_filters(datasetId=dataset_id, granteeId=grantee_id)
     views, count = _by_state(state, _GRANTS, args, want, time_filter(since, until), (offset, limit))
     return GrantList(data=[GrantPublic.model_validate(v, from_attributes=True) for v in views], count=count)
 
@@ -347,7 +344,7 @@ def access_log(
     limit: int,
 ) -> bytes:
     """The access log's page as JSON, from the index alone (every filter in SQL)."""
-    common = _args(datasetId=dataset_id, grantId=grant_id)
+    common = arg_filters(datasetId=dataset_id, grantId=grant_id)
     time_ok = time_filter(since, until)
     pairs = []
     for event, member_arg, name in (
@@ -355,7 +352,7 @@ def access_log(
         ("AccessRefused", "requesterId", "refusal"),
     ):
         if kind in (name, "all"):
-            pairs.append((event, {**common, **_args(**{member_arg: member_id})}))
+            pairs.append((event, {**common, **arg_filters(**{member_arg: member_id})}))
     if len(pairs) == 1:
         rows, count = event_rows(state, NAME, pairs[0][0], pairs[0][1], offset, limit, time_ok)
     else:

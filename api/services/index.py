@@ -47,6 +47,11 @@ def index_for(state: ServiceState) -> Indexer:
     return index
 
 
+def arg_filters(**args: int | None) -> dict[str, int]:
+    """The index's argument filters that were given (``None``: not filtered on)."""
+    return {k: v for k, v in args.items() if v is not None}
+
+
 class TimeFilter:
     """A block-time bound: applied in SQL by :func:`event_rows`, callable on a row too."""
 
