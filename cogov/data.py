@@ -31,10 +31,6 @@ def _ds() -> DataSharing:
     return DataSharing(env().ledger())
 
 
-def _signer(key: str, password_file: Path | None):  # type: ignore[no-untyped-def]
-    return env().signer(key, password_file)
-
-
 def _classification(name: str):  # type: ignore[no-untyped-def]
     from ledger.data import Classification
     from ledger.errors import ValidationFailed
@@ -109,7 +105,7 @@ def register(
         0,
     )
     did, r = _ds().register(
-        _signer(key, password_file),
+        env().signer(key, password_file),
         title,
         _classification(classification),
         canonical_hash(metadata_document(title, description, meta)),
@@ -142,7 +138,7 @@ def upload(
     content = read_file(file)
     fmt = detect_format(file.name, content)
     gw = _gateway()
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     if dataset is not None:
         r, meta = gw.update(signer, dataset, content, fmt)
         out.ok(f"dataset {dataset} is now version {gw.data.dataset(dataset).version}; tx {r.tx_hash}, gas {r.gas_used}")
@@ -188,7 +184,7 @@ def request(
             raise ValidationFailed("fields", "this gateway has no copy of the dataset's schema: pass --fields") from exc
     docs = open_store(env().settings)
     draft = docs.draft("purpose", purpose)
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     call = ds.request_access_call(dataset, purpose_code, draft.hash, scope_hash(names), duration)
     r = docs.transact(ds.ledger, signer, call, [draft])
     rid = int(r.event("AccessRequested").args["requestId"])
@@ -210,7 +206,7 @@ def approve(
 ) -> None:
     """Approve a request as the dataset's owner (or, with --governance, as data governance)."""
     ds = _ds()
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     r = ds.approve_as_governance(signer, request_id) if governance else ds.approve_as_owner(signer, request_id)
     req = ds.request(request_id)
     out.ok(
@@ -228,7 +224,7 @@ def deny(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Deny an open request on one of your datasets, with a reason code."""
-    r = _ds().deny(_signer(key, password_file), request_id, reason_code)
+    r = _ds().deny(env().signer(key, password_file), request_id, reason_code)
     out.ok(f"request {request_id} denied; tx {r.tx_hash}, gas {r.gas_used}")
 
 
@@ -248,7 +244,7 @@ def renew(
     """Renew a grant on one of your datasets (a sensitive or secret grant's renewal then waits for
     data governance), or with --approve, approve a pending renewal as data governance."""
     ds = _ds()
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     r = ds.approve_renewal(signer, grant_id, extension) if approve else ds.renew(signer, grant_id, extension)
     pending = ds.renewal(grant_id)
     if pending is not None:
@@ -268,7 +264,7 @@ def revoke(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Revoke a grant on one of your datasets, at once."""
-    r = _ds().revoke(_signer(key, password_file), grant_id)
+    r = _ds().revoke(env().signer(key, password_file), grant_id)
     out.ok(f"grant {grant_id} revoked; tx {r.tx_hash}, gas {r.gas_used}")
 
 
@@ -284,7 +280,7 @@ def freeze(
     from ledger.errors import ValidationFailed
 
     ds = _ds()
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     if (grant_id is None) == (member is None):
         raise ValidationFailed("target", "give a grant id or --member, not both")
     if member is not None:

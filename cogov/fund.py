@@ -11,7 +11,7 @@ commitment for all but the public titles and milestone descriptions).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -20,6 +20,8 @@ from cogov.context import env
 from cogov.options import KeyOpt, PasswordFileOpt
 
 if TYPE_CHECKING:
+    from ledger.client import TxReceipt
+    from ledger.events import Event
     from ledger.fund import Fund
     from ledger.fund.docs import DocStore
 
@@ -46,10 +48,6 @@ def _docs() -> DocStore:
     return open_store(env().settings)
 
 
-def _signer(key: str, password_file: Path | None) -> Any:
-    return env().signer(key, password_file)
-
-
 def _account(value: str) -> str:
     """An address, or the address of a keystore label."""
     from eth_utils import is_address, to_checksum_address
@@ -69,13 +67,13 @@ def _amount(text: str, decimals: int) -> int:
     return parse_amount(text, decimals)
 
 
-def _money(units: int, fund: Any) -> str:
+def _money(units: int, fund: Fund) -> str:
     from ledger.fund import format_amount
 
     return f"{format_amount(units, fund.token.decimals)} {fund.token.symbol}"
 
 
-def _tx(r: Any) -> str:
+def _tx(r: TxReceipt) -> str:
     return f"tx {r.tx_hash}, block {r.block_number}, gas {r.gas_used}"
 
 
@@ -97,7 +95,7 @@ def contribute(
     units = _amount(amount, fund.token.decimals)
     draft = docs.draft("memo", memo) if memo else None
     memo_hash = draft.hash if draft else b"\x00" * 32
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     texts = docs.journal([draft])
     r = texts.wait(fund.send_contribution(signer, fund.contribute_call(units, project, memo_hash), texts))
     rid = int(r.event("ContributionReceived").args["receiptId"])
@@ -128,7 +126,7 @@ def propose(
             raise ValidationFailed("milestone", f'{m!r} is not "AMOUNT:description"')
         drafts.append(docs.draft("milestone", desc.strip()))
         specs.append((_amount(amount, fund.token.decimals), drafts[-1].hash))
-    signer, to = _signer(key, password_file), _account(beneficiary)
+    signer, to = env().signer(key, password_file), _account(beneficiary)
     r = docs.transact(fund.ledger, signer, fund.propose_project_call(drafts[0].hash, to, specs), drafts)
     pid = int(r.event("ProjectProposed").args["projectId"])
     docs.accept(r)
@@ -146,7 +144,7 @@ def vote(
 ) -> None:
     """Vote on an open motion (fund committee; once per member)."""
     fund = _fund()
-    r = fund.vote(_signer(key, password_file), motion, support)
+    r = fund.vote(env().signer(key, password_file), motion, support)
     m = fund.motion(motion)
     out.ok(f"voted {'yes' if support else 'no'} on motion {motion} ({m.kind.name.lower()}, project {m.project_id}): "
            f"{m.approvals} yes, {m.rejections} no, {m.state.name.lower()}; {_tx(r)}")
@@ -162,7 +160,7 @@ def allocate(
     """Propose allocating general-pool money to an approved project (fund committee)."""
     fund = _fund()
     units = _amount(amount, fund.token.decimals)
-    mid, r = fund.propose_allocation(_signer(key, password_file), project, units)
+    mid, r = fund.propose_allocation(env().signer(key, password_file), project, units)
     out.ok(f"motion {mid}: allocate {_money(units, fund)} to project {project}; {_tx(r)}")
 
 
@@ -173,7 +171,7 @@ def cancel(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Propose cancelling an open project (fund committee)."""
-    mid, r = _fund().propose_cancellation(_signer(key, password_file), project)
+    mid, r = _fund().propose_cancellation(env().signer(key, password_file), project)
     out.ok(f"motion {mid}: cancel project {project}; {_tx(r)}")
 
 
@@ -207,7 +205,7 @@ def payout(
         h = draft.hash
     fund = _fund()
     units = _amount(amount, fund.token.decimals)
-    signer = _signer(key, password_file)
+    signer = env().signer(key, password_file)
     r = docs.transact(fund.ledger, signer, fund.pay_milestone_call(project, milestone, units, h), [draft])
     pid = int(r.event("PayoutMade").args["payoutId"])
     docs.accept(r)
@@ -226,7 +224,7 @@ def refund(
 ) -> None:
     """Claim the refund of an earmarked contribution of a closed project (the contributing member)."""
     fund = _fund()
-    amount, r = fund.claim_refund(_signer(key, password_file), receipt)
+    amount, r = fund.claim_refund(env().signer(key, password_file), receipt)
     out.ok(f"refunded {_money(amount, fund)} of receipt {receipt}; {_tx(r)}")
 
 
@@ -319,7 +317,7 @@ def _member_id(contributor: str) -> int:
     return m.id
 
 
-def _texts_of(events: list[Any]) -> dict[str, str]:
+def _texts_of(events: list[Event]) -> dict[str, str]:
     """The stored texts of the titles, memos and invoices the fund's ``events`` carry (the operator's view)."""
     from ledger.abi import hex_text
     from ledger.fund.docs import ON_CHAIN
@@ -420,7 +418,7 @@ def _credit_move(
     credit, docs = Credit(env().ledger()), _docs()
     units = _amount(amount, credit.decimals)
     ref = docs.draft(kind, reference)
-    account, signer = _account(holder), _signer(key, password_file)
+    account, signer = _account(holder), env().signer(key, password_file)
     call = credit.mint_call if kind == "deposit" else credit.burn_call
     r = docs.transact(credit.ledger, signer, call(account, units, ref.hash), [ref])
     docs.accept(r)
