@@ -33,6 +33,7 @@ from api.deps import (
 )
 from api.documents import document_public
 from api.documents import read as read_document
+from api.schemas.common import tx_info
 from api.schemas.data import (
     AccessLogList,
     AccessRequestCreate,
@@ -71,7 +72,6 @@ def get_gateway(state: StateDep) -> Gateway:
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-tx_info = svc.tx_info
 
 
 # ------------------------------------------------------------------ datasets

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from eth_utils import is_address, to_checksum_address
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from ledger.tx.receipts import TxReceipt
 
 T = TypeVar("T")
 
@@ -75,6 +78,11 @@ class TxInfo(BaseModel):
     tx_hash: str
     block_number: int
     gas_used: int
+
+
+def tx_info(receipt: TxReceipt) -> TxInfo:
+    """Where a write landed, from its receipt."""
+    return TxInfo.model_validate(receipt, from_attributes=True)
 
 
 class ValidationIssue(BaseModel):

@@ -17,7 +17,6 @@ from enum import IntEnum
 from typing import Generic, TypeVar
 
 from api.deps import Caller, OnePer
-from api.schemas.common import TxInfo
 from api.schemas.data import (
     AccessLogEntry,
     AccessLogList,
@@ -40,7 +39,7 @@ from api.services.index import (
 )
 from api.state import ServiceState
 from ledger.abi import hex_text
-from ledger.client import ContractCall, TxReceipt
+from ledger.client import ContractCall
 from ledger.data import (
     NAME,
     AccessRequest,
@@ -102,10 +101,6 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
         except Exception:  # a damaged copy shows as "no copy"; fetch reports it loudly
             pass
     return out
-
-
-def tx_info(r: TxReceipt) -> TxInfo:
-    return TxInfo.model_validate(r, from_attributes=True)
 
 
 # ------------------------------------------------------------------ records and who may act on them

@@ -13,6 +13,7 @@ from __future__ import annotations
 from api.deps import Caller, WriteRequest
 from api.documents import writer
 from api.idempotency import Answer, WriteSession
+from api.schemas.common import tx_info
 from api.schemas.data import (
     AccessRequestCreate,
     AccessRequestPublic,
@@ -29,7 +30,6 @@ from api.services.data import (
     grant_or_404,
     request_or_404,
     require_owner,
-    tx_info,
 )
 from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 from api.apikeys import ApiKey
 from api.documents import Parties, readable_texts
-from api.schemas.common import TxInfo
 from api.schemas.fund import (
     ContributionList,
     ContributionPublic,
@@ -40,7 +39,6 @@ from api.schemas.fund import (
 from api.services.index import TimeFilter, cache_of, event_rows, index_for
 from api.services.names import Members
 from api.state import ServiceState
-from ledger.client import TxReceipt
 from ledger.doc_access import Party
 from ledger.errors import NotFound
 from ledger.events import Event
@@ -109,10 +107,6 @@ def _text(texts: Mapping[str, str], h: bytes) -> str | None:
 
 def motion_public(m: Motion) -> MotionPublic:
     return MotionPublic.model_validate(m, from_attributes=True)
-
-
-def tx(r: TxReceipt) -> TxInfo:
-    return TxInfo.model_validate(r, from_attributes=True)
 
 
 # The chain's current records, for the checks a write makes before it is signed (404s).

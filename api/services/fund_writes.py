@@ -11,6 +11,7 @@ from dataclasses import replace
 from api.deps import Caller, WriteRequest, account_checks
 from api.documents import writer
 from api.idempotency import Answer, WriteSession
+from api.schemas.common import tx_info
 from api.schemas.fund import (
     AllocationCreate,
     ContributionCreate,
@@ -25,7 +26,7 @@ from api.schemas.fund import (
     RefundWrite,
     VoteCreate,
 )
-from api.services.fund import ZERO32, FundService, chain_motion_or_404, chain_project_or_404, motion_public, tx
+from api.services.fund import ZERO32, FundService, chain_motion_or_404, chain_project_or_404, motion_public
 from api.services.index import caller_member
 from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt
@@ -171,24 +172,24 @@ class FundWrites:
         title = project_from_view(raw[2]).title_hash if project_id else ZERO32
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
         c = self.service.chain_contribution(contribution_from_view(raw[0]), ev, memo or "", title)
-        return ContributionWrite(tx=tx(r), contribution=c)
+        return ContributionWrite(tx=tx_info(r), contribution=c)
 
     def refunded(self, receipt_id: int, r: TxReceipt) -> RefundWrite:
         amount = int(r.event("RefundClaimed").args["amount"])
         c = self.service.chain_contribution(self.fund.contribution(receipt_id))
-        return RefundWrite(tx=tx(r), amount=amount, contribution=c)
+        return RefundWrite(tx=tx_info(r), amount=amount, contribution=c)
 
     def proposed(self, r: TxReceipt) -> ProjectWrite:
         self.docs.accept(r)
         pid = int(r.event("ProjectProposed").args["projectId"])
-        return ProjectWrite(tx=tx(r), project=self.service.chain_project(pid))
+        return ProjectWrite(tx=tx_info(r), project=self.service.chain_project(pid))
 
     def motion_proposed(self, r: TxReceipt) -> MotionWrite:
         mid = int(r.event("MotionProposed").args["motionId"])
-        return MotionWrite(tx=tx(r), motion=motion_public(self.fund.motion(mid)))
+        return MotionWrite(tx=tx_info(r), motion=motion_public(self.fund.motion(mid)))
 
     def voted(self, motion_id: int, r: TxReceipt) -> MotionWrite:
-        return MotionWrite(tx=tx(r), motion=motion_public(self.fund.motion(motion_id)))
+        return MotionWrite(tx=tx_info(r), motion=motion_public(self.fund.motion(motion_id)))
 
     def paid(self, p: Project, r: TxReceipt) -> PayoutWrite:
         self.docs.accept(r)
@@ -197,10 +198,10 @@ class FundWrites:
         payout = payout_of(replace(ev, time=top.time if top is not None else 0))  # a receipt carries no block time
         names = self.service.chain_names
         texts = self.service.payout_texts([payout], {p.id: p.title_hash}, names)
-        return PayoutWrite(tx=tx(r), payout=self.service.payout_public(payout, names, texts, p.title_hash),
+        return PayoutWrite(tx=tx_info(r), payout=self.service.payout_public(payout, names, texts, p.title_hash),
                            project=self.service.chain_project(p.id))
 
     def minted(self, to: str, amount: int, ref: Draft, r: TxReceipt) -> MintWrite:
         self.docs.accept(r)
-        return MintWrite(tx=tx(r), to=to, amount=amount, deposit_ref_hash=ref.hash_hex,
+        return MintWrite(tx=tx_info(r), to=to, amount=amount, deposit_ref_hash=ref.hash_hex,
                          balance=Credit(self.state.ledger).balance_of(to))
