@@ -14,17 +14,10 @@ from cogov.context import env
 from cogov.options import JsonOpt, PasswordFileOpt, read_file
 
 if TYPE_CHECKING:
-    from ledger.data import DataSharing
     from ledger.events import Event
 
 #: Merged into ``cogov data`` (cogov/app.py).
 log_app = typer.Typer()
-
-
-def _ds() -> DataSharing:
-    from ledger.data import DataSharing
-
-    return DataSharing(env().ledger())
 
 
 def _events(names: set[str]) -> list[Event]:
@@ -55,7 +48,7 @@ def log(
 
     @cache
     def owner_of(dataset_id: int) -> int:
-        return _ds().dataset(dataset_id).owner_id
+        return env().data_sharing().dataset(dataset_id).owner_id
 
     rows: list[dict[str, Any]] = []  # JSON out
     for ev in _events({"AccessRecorded", "AccessRefused"}):
@@ -138,7 +131,7 @@ def prove(
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{batch_file} is not a batch file") from exc
     tree = MerkleTree.of_records(records)
-    ds = _ds()
+    ds = env().data_sharing()
     if anchor:
         if not key:
             raise ValidationFailed("key", "--anchor needs --key")

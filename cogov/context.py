@@ -1,14 +1,20 @@
-"""Lazily built things commands share: settings, the ledger, the keystore, signers."""
+"""Lazily built things commands share: settings, the ledger, the keystore, signers, the contracts' wrappers."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.client import Ledger
 from ledger.config import Settings
 from ledger.keys import Keystore, Signer, read_password
 from ledger.manifest import Manifest
+
+if TYPE_CHECKING:
+    from ledger.data import DataSharing
+    from ledger.fund import Fund
+    from ledger.membership import Registry
 
 
 class Env:
@@ -44,6 +50,23 @@ class Env:
 
     def signer(self, label: str, password_file: Path | None = None) -> Signer:
         return self.keystore.signer(label, read_password(password_file))
+
+    # The contracts' wrappers over a fresh :meth:`ledger`, imported when a command needs one.
+
+    def registry(self) -> Registry:
+        from ledger.membership import Registry
+
+        return Registry(self.ledger())
+
+    def data_sharing(self) -> DataSharing:
+        from ledger.data import DataSharing
+
+        return DataSharing(self.ledger())
+
+    def fund(self) -> Fund:
+        from ledger.fund import Fund
+
+        return Fund(self.ledger())
 
 
 _env: dict[str, Env] = {}

@@ -14,7 +14,6 @@ from cogov.context import env
 from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, read_file
 
 if TYPE_CHECKING:
-    from ledger.data import DataSharing
     from ledger.gateway import Gateway
 
 data_app = typer.Typer(
@@ -23,12 +22,6 @@ data_app = typer.Typer(
 )
 
 CLASSES = "public, internal, sensitive or secret"
-
-
-def _ds() -> DataSharing:
-    from ledger.data import DataSharing
-
-    return DataSharing(env().ledger())
 
 
 def _classification(name: str):  # type: ignore[no-untyped-def]
@@ -104,7 +97,7 @@ def register(
         parsed.rows,
         0,
     )
-    did, r = _ds().register(
+    did, r = env().data_sharing().register(
         env().signer(key, password_file),
         title,
         _classification(classification),
@@ -173,7 +166,7 @@ def request(
     from ledger.errors import LedgerError, ValidationFailed
     from ledger.fund.docs import open_store
 
-    ds = _ds()
+    ds = env().data_sharing()
     if fields:
         names = fields.split(",")
     else:
@@ -205,7 +198,7 @@ def approve(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Approve a request as the dataset's owner (or, with --governance, as data governance)."""
-    ds = _ds()
+    ds = env().data_sharing()
     signer = env().signer(key, password_file)
     r = ds.approve_as_governance(signer, request_id) if governance else ds.approve_as_owner(signer, request_id)
     req = ds.request(request_id)
@@ -224,7 +217,7 @@ def deny(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Deny an open request on one of your datasets, with a reason code."""
-    r = _ds().deny(env().signer(key, password_file), request_id, reason_code)
+    r = env().data_sharing().deny(env().signer(key, password_file), request_id, reason_code)
     out.ok(f"request {request_id} denied; tx {r.tx_hash}, gas {r.gas_used}")
 
 
@@ -243,7 +236,7 @@ def renew(
 ) -> None:
     """Renew a grant on one of your datasets (a sensitive or secret grant's renewal then waits for
     data governance), or with --approve, approve a pending renewal as data governance."""
-    ds = _ds()
+    ds = env().data_sharing()
     signer = env().signer(key, password_file)
     r = ds.approve_renewal(signer, grant_id, extension) if approve else ds.renew(signer, grant_id, extension)
     pending = ds.renewal(grant_id)
@@ -264,7 +257,7 @@ def revoke(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Revoke a grant on one of your datasets, at once."""
-    r = _ds().revoke(env().signer(key, password_file), grant_id)
+    r = env().data_sharing().revoke(env().signer(key, password_file), grant_id)
     out.ok(f"grant {grant_id} revoked; tx {r.tx_hash}, gas {r.gas_used}")
 
 
@@ -279,7 +272,7 @@ def freeze(
     """Emergency freeze (or --unfreeze) of a grant or of a member (data governance)."""
     from ledger.errors import ValidationFailed
 
-    ds = _ds()
+    ds = env().data_sharing()
     signer = env().signer(key, password_file)
     if (grant_id is None) == (member is None):
         raise ValidationFailed("target", "give a grant id or --member, not both")
@@ -300,7 +293,7 @@ def grants(
     as_json: JsonOpt = False,
 ) -> None:
     """List grants (from the chain), newest first."""
-    ds = _ds()
+    ds = env().data_sharing()
     rows = []
     for gid in range(ds.grant_count(), 0, -1):
         g = ds.grant(gid)

@@ -36,12 +36,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (
 STATES = "proposed, time_locked, active, completed, rejected or cancelled"
 
 
-def _fund() -> Fund:
-    from ledger.fund import Fund
-
-    return Fund(env().ledger())
-
-
 def _docs() -> DocStore:
     from ledger.fund.docs import open_store
 
@@ -91,7 +85,7 @@ def contribute(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Contribute to a project or to the general pool (approves the fund for the amount first if needed)."""
-    fund, docs = _fund(), _docs()
+    fund, docs = env().fund(), _docs()
     units = _amount(amount, fund.token.decimals)
     draft = docs.draft("memo", memo) if memo else None
     memo_hash = draft.hash if draft else b"\x00" * 32
@@ -117,7 +111,7 @@ def propose(
     """Propose a project (department or fund committee); its approval motion opens at once."""
     from ledger.errors import ValidationFailed
 
-    fund, docs = _fund(), _docs()
+    fund, docs = env().fund(), _docs()
     drafts = [docs.draft("title", title)]
     specs = []
     for m in milestone:
@@ -143,7 +137,7 @@ def vote(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Vote on an open motion (fund committee; once per member)."""
-    fund = _fund()
+    fund = env().fund()
     r = fund.vote(env().signer(key, password_file), motion, support)
     m = fund.motion(motion)
     out.ok(f"voted {'yes' if support else 'no'} on motion {motion} ({m.kind.name.lower()}, project {m.project_id}): "
@@ -158,7 +152,7 @@ def allocate(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Propose allocating general-pool money to an approved project (fund committee)."""
-    fund = _fund()
+    fund = env().fund()
     units = _amount(amount, fund.token.decimals)
     mid, r = fund.propose_allocation(env().signer(key, password_file), project, units)
     out.ok(f"motion {mid}: allocate {_money(units, fund)} to project {project}; {_tx(r)}")
@@ -171,7 +165,7 @@ def cancel(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Propose cancelling an open project (fund committee)."""
-    mid, r = _fund().propose_cancellation(env().signer(key, password_file), project)
+    mid, r = env().fund().propose_cancellation(env().signer(key, password_file), project)
     out.ok(f"motion {mid}: cancel project {project}; {_tx(r)}")
 
 
@@ -203,7 +197,7 @@ def payout(
     else:
         assert draft is not None
         h = draft.hash
-    fund = _fund()
+    fund = env().fund()
     units = _amount(amount, fund.token.decimals)
     signer = env().signer(key, password_file)
     r = docs.transact(fund.ledger, signer, fund.pay_milestone_call(project, milestone, units, h), [draft])
@@ -223,7 +217,7 @@ def refund(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Claim the refund of an earmarked contribution of a closed project (the contributing member)."""
-    fund = _fund()
+    fund = env().fund()
     amount, r = fund.claim_refund(env().signer(key, password_file), receipt)
     out.ok(f"refunded {_money(amount, fund)} of receipt {receipt}; {_tx(r)}")
 
@@ -234,7 +228,7 @@ def refund(
 @fund_app.command("summary")
 def summary(as_json: JsonOpt = False) -> None:
     """Totals, the general pool, the balance invariant, projects by state."""
-    fund = _fund()
+    fund = env().fund()
     t, pool = fund.totals(), fund.pool()
     states: dict[str, int] = {}
     for p in fund.projects():
@@ -269,7 +263,7 @@ def projects(
     as_json: JsonOpt = False,
 ) -> None:
     """List projects, newest first, with titles from the document store."""
-    fund, docs = _fund(), _docs()
+    fund, docs = env().fund(), _docs()
     rows = [p for p in reversed(fund.projects()) if state is None or p.state.name.lower() == state]
     titles = docs.texts([p.title_hash for p in rows])
     if as_json:
@@ -293,7 +287,7 @@ def motions(
     as_json: JsonOpt = False,
 ) -> None:
     """List committee motions, newest first."""
-    fund = _fund()
+    fund = env().fund()
     rows = [fund.motion(i) for i in range(fund.motion_count(), 0, -1)]
     rows = [m for m in rows if project is None or m.project_id == project]
     if as_json:
@@ -307,11 +301,10 @@ def motions(
 def _member_id(contributor: str) -> int:
     """A member id from an id, an address or a keystore label."""
     from ledger.errors import NotFound
-    from ledger.membership import Registry
 
     if contributor.isdigit():
         return int(contributor)
-    m = Registry(env().ledger()).member_of(_account(contributor))
+    m = env().registry().member_of(_account(contributor))
     if m is None:
         raise NotFound("member with account", contributor)
     return m.id
@@ -334,7 +327,7 @@ def trace(
     """For each contribution of a member: the projects and payouts it funded, refunds, and what is unspent."""
     from ledger.fund.report import contributor_trace, events_from_chain, labels_for
 
-    fund = _fund()
+    fund = env().fund()
     led = fund.ledger
     member_id = _member_id(contributor)
     events = events_from_chain(led)
@@ -374,7 +367,7 @@ def export(
 
     if type_ is not None and type_ not in ("contribution", "payout", "refund"):
         raise ValidationFailed("type", "contribution, payout or refund")
-    fund = _fund()
+    fund = env().fund()
     led = fund.ledger
     events = events_from_chain(led)
     rows = export_rows(events, labels_for(led, _texts_of(events)), fund.token.symbol, fund.token.decimals,

@@ -9,17 +9,13 @@ import typer
 from cogov import output as out
 from cogov.context import env
 from cogov.options import JsonOpt, PasswordFileOpt
-from ledger.membership import ChangeKind, Member, MemberKind, Proposal, Registry, Role, decode_change, roles_mask
+from ledger.membership import ChangeKind, Member, MemberKind, Proposal, Role, decode_change, roles_mask
 
 members_app = typer.Typer(help="Members of the permissioned ledger (from the registry's views).", no_args_is_help=True)
 council_app = typer.Typer(help="Council proposals: propose, approve, execute, cancel, list.", no_args_is_help=True)
 
 KeyOpt = Annotated[str, typer.Option("--key", help="Keystore label of a council member's account.")]
 ProposalArg = Annotated[int, typer.Argument(min=1, help="Proposal id.")]
-
-
-def _registry() -> Registry:
-    return Registry(env().ledger())
 
 
 def _member_dict(m: Member) -> dict[str, Any]:
@@ -58,7 +54,7 @@ def members_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List members with their kind, roles and state."""
-    members = _registry().members()
+    members = env().registry().members()
     if role:
         want = _role(role)
         members = [m for m in members if m.active and want in m.roles]
@@ -80,7 +76,7 @@ def members_show(
     as_json: JsonOpt = False,
 ) -> None:
     """One member: roles, accounts, data key, nodes."""
-    reg = _registry()
+    reg = env().registry()
     if member.startswith("0x"):
         m = reg.member_of(member)
         if m is None:
@@ -150,7 +146,7 @@ def council_propose(
 ) -> None:
     """Propose a change (your approval counts at once)."""
     kind, args = _parse_change(change)
-    pid, receipt = _registry().propose(env().signer(key, password_file), kind, *args)
+    pid, receipt = env().registry().propose(env().signer(key, password_file), kind, *args)
     out.ok(f"proposal {pid} ({kind.name.lower()}) created in block {receipt.block_number}, tx {receipt.tx_hash}")
 
 
@@ -159,7 +155,7 @@ def council_approve(
     proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Approve a pending proposal (once per council member)."""
-    reg = _registry()
+    reg = env().registry()
     receipt = reg.approve(env().signer(key, password_file), proposal)
     p = reg.proposal(proposal)
     out.ok(
@@ -173,7 +169,7 @@ def council_execute(
     proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Execute an approved proposal."""
-    receipt = _registry().execute(env().signer(key, password_file), proposal)
+    receipt = env().registry().execute(env().signer(key, password_file), proposal)
     out.ok(f"executed {proposal} in block {receipt.block_number} (tx {receipt.tx_hash})")
 
 
@@ -182,7 +178,7 @@ def council_cancel(
     proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Cancel your own open proposal."""
-    receipt = _registry().cancel(env().signer(key, password_file), proposal)
+    receipt = env().registry().cancel(env().signer(key, password_file), proposal)
     out.ok(f"cancelled {proposal} (tx {receipt.tx_hash})")
 
 
@@ -194,7 +190,7 @@ def council_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List proposals, newest first, with their derived state."""
-    props = list(reversed(_registry().proposals()))
+    props = list(reversed(env().registry().proposals()))
     if state:
         props = [p for p in props if p.state.name.lower() == state.lower()]
     rows = [_proposal_dict(p) for p in props]
