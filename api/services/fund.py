@@ -39,6 +39,7 @@ from api.schemas.fund import (
 from api.services.index import TimeFilter, cache_of, event_rows, index_for
 from api.services.names import Members
 from api.state import ServiceState
+from ledger.abi import hex_of
 from ledger.doc_access import Party
 from ledger.errors import NotFound
 from ledger.events import Event
@@ -54,7 +55,7 @@ from ledger.fund import (
     Project,
     ProjectState,
 )
-from ledger.fund.docs import PUBLIC_KINDS, hex32
+from ledger.fund.docs import PUBLIC_KINDS
 from ledger.fund.model import payout_of, refund_of, vote_of
 from ledger.fund.report import ExportRow, Labels, events_from_index, export_rows
 from ledger.index import Indexer
@@ -102,7 +103,7 @@ class ChainNames:
 
 
 def _text(texts: Mapping[str, str], h: bytes) -> str | None:
-    return None if h == ZERO32 else texts.get(hex32(h))
+    return None if h == ZERO32 else texts.get(hex_of(h))
 
 
 def motion_public(m: Motion) -> MotionPublic:
@@ -387,7 +388,7 @@ class FundService:
         if title is None:
             title = self.fund.project(c.project_id).title_hash if c.project_id else ZERO32
         if memo is not None:
-            texts = {hex32(c.memo_hash): memo} | (self.public_texts([title]) if c.project_id else {})
+            texts = {hex_of(c.memo_hash): memo} | (self.public_texts([title]) if c.project_id else {})
         else:
             texts = self.contribution_texts([c], {c.project_id: title} if c.project_id else {})
         return self.contribution_public(c, self.chain_names, texts, title, row)

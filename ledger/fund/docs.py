@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ledger.abi import hex_of
 from ledger.commitment import Opening
 from ledger.errors import ContractReverted, QuotaExceeded, TextsTooLarge, TooManyTexts, ValidationFailed
 from ledger.fund.texts import (
@@ -78,7 +79,6 @@ from ledger.fund.texts import (
     Quota,
     doc_hash,
     file_hash,
-    hex32,
     parse_hash,
     record_of,
     records_in,
@@ -100,7 +100,7 @@ PENDING, STORED, LEGACY = "pending", "stored", "legacy"
 
 
 def _key(h: bytes | str) -> str:
-    return hex32(h) if isinstance(h, bytes) else hex32(parse_hash(h))
+    return hex_of(h) if isinstance(h, bytes) else hex_of(parse_hash(h))
 
 
 metadata = sa.MetaData()
@@ -226,7 +226,7 @@ class DocStore:
                     for d in new:
                         conn.execute(documents.insert().values(
                             hash=d.hash_hex, kind=d.kind, text=d.text,
-                            salt=None if d.salt is None else hex32(d.salt), state=PENDING,
+                            salt=None if d.salt is None else hex_of(d.salt), state=PENDING,
                             tx_hash=tx_hash.lower(), scope=self.scope, size=d.size, created_at=now))
                     again = [k for k, state in existing.items() if state == PENDING]
                     if again:  # the same text in another write still in flight (a public title): follow this one
@@ -406,7 +406,7 @@ class DocStore:
         for key, entry in entries.items():
             text = entry.get("text") if isinstance(entry, dict) else None
             kind = entry.get("kind") if isinstance(entry, dict) else None
-            if not isinstance(text, str) or kind not in KINDS or hex32(doc_hash(text)) != str(key).lower():
+            if not isinstance(text, str) or kind not in KINDS or hex_of(doc_hash(text)) != str(key).lower():
                 skipped += 1
                 continue
             rows[str(key).lower()] = {"hash": str(key).lower(), "kind": kind, "text": text, "salt": None,
@@ -482,7 +482,6 @@ __all__ = [
     "QuotaExceeded",
     "doc_hash",
     "file_hash",
-    "hex32",
     "legacy_path",
     "open_store",
     "parse_hash",

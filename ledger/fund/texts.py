@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from eth_utils import keccak
 
+from ledger.abi import hex_of
 from ledger.commitment import Opening, commit
 from ledger.errors import ValidationFailed
 from ledger.events import Event
@@ -30,10 +31,6 @@ def doc_hash(text: str) -> bytes:
 def file_hash(data: bytes) -> bytes:
     """keccak256 of a file's exact bytes (an invoice or receipt scan)."""
     return keccak(data)
-
-
-def hex32(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def parse_hash(value: str) -> bytes:
@@ -140,7 +137,7 @@ class Draft:
 
     @property
     def hash_hex(self) -> str:
-        return hex32(self.hash)
+        return hex_of(self.hash)
 
     @property
     def size(self) -> int:
@@ -167,7 +164,7 @@ class Document:
     def verifies(self) -> bool:
         """True if the text (with its salt) hashes to :attr:`hash`."""
         if self.salt is None:
-            return hex32(doc_hash(self.text)) == self.hash
+            return hex_of(doc_hash(self.text)) == self.hash
         opening = self.opening
         return opening is not None and opening.opens(self.hash)
 

@@ -10,12 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from api.problems import status_of
+from ledger.abi import hex_of
 from ledger.client import ContractCall, Pending, TxReceipt
 from ledger.commitment import commit
 from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
 from ledger.events import Event
-from ledger.fund.docs import KINDS, DocStore, Quota, doc_hash, documents, hex32
+from ledger.fund.docs import KINDS, DocStore, Quota, doc_hash, documents
 from ledger.membership import Role
 
 KEY = b"\x07" * 32
@@ -102,17 +103,17 @@ def test_quotas_count_rows_and_bytes_per_scope(tmp_path: Path) -> None:
 def test_the_old_json_store_is_imported_once(tmp_path: Path) -> None:
     old = tmp_path / "fund-docs.json"
     old.write_text(json.dumps({"version": 1, "documents": {
-        hex32(doc_hash("标题")): {"kind": "title", "text": "标题"},
-        hex32(doc_hash("备注")): {"kind": "memo", "text": "备注"},
-        hex32(doc_hash("伪造")): {"kind": "title", "text": "不是这段文字"},  # does not match its hash
-        hex32(doc_hash("x")): {"kind": "poem", "text": "x"},  # no such kind
+        hex_of(doc_hash("标题")): {"kind": "title", "text": "标题"},
+        hex_of(doc_hash("备注")): {"kind": "memo", "text": "备注"},
+        hex_of(doc_hash("伪造")): {"kind": "title", "text": "不是这段文字"},  # does not match its hash
+        hex_of(doc_hash("x")): {"kind": "poem", "text": "x"},  # no such kind
     }}, ensure_ascii=False), encoding="utf-8")
     docs = store(tmp_path)
     assert docs.import_legacy(old) == 2 and not old.exists() and (tmp_path / "fund-docs.json.imported").exists()
     assert docs.import_legacy(old) == 0  # once
     row = docs.get(doc_hash("备注"))
     assert row is not None and row.state == "legacy" and row.salt is None and row.record is None
-    assert docs.texts([doc_hash("标题"), doc_hash("伪造")]) == {hex32(doc_hash("标题")): "标题"}
+    assert docs.texts([doc_hash("标题"), doc_hash("伪造")]) == {hex_of(doc_hash("标题")): "标题"}
     assert docs.accept(contribution(TX_A, doc_hash("备注"))) == 1  # a chain record names it: stored
     assert docs.get(doc_hash("备注")).state == "stored"  # type: ignore[union-attr]
 
