@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _strip(code: str) -> bytes:
-    return bytes.fromhex(code[2:] if code.startswith("0x") else code)
+from ledger.abi import bytes_of
 
 
 def mask_immutables(code: bytes, artifact: dict[str, Any]) -> bytes:
@@ -25,8 +23,8 @@ def code_matches(chain_code: str, artifact: dict[str, Any]) -> bool:
     Immutables are masked on both sides; the CBOR metadata (which carries the
     source hashes) is compared too, so a different source never matches.
     """
-    onchain = _strip(chain_code)
-    expected = _strip(artifact["deployedBytecode"])
+    onchain = bytes_of(chain_code)
+    expected = bytes_of(artifact["deployedBytecode"])
     if len(onchain) != len(expected):
         return False
     return mask_immutables(onchain, artifact) == mask_immutables(expected, artifact)

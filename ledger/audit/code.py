@@ -29,7 +29,7 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from ledger import artifacts
-from ledger.abi import abi_type
+from ledger.abi import abi_type, bytes_of
 from ledger.audit.collect import Collector
 from ledger.audit.findings import ContractCode
 from ledger.audit.reads import Call, Reads
@@ -37,10 +37,6 @@ from ledger.config import REPO_ROOT
 from ledger.errors import LedgerError
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.verify import code_matches, mask_immutables
-
-
-def _bytes(h: str) -> bytes:
-    return bytes.fromhex(h[2:] if h.startswith("0x") else h)
 
 
 def _tuplify(v: Any) -> Any:
@@ -57,7 +53,7 @@ def constructor_args(name: str, args: list[Any]) -> bytes:
         if t.startswith("(") and t.endswith("]"):
             values.append([_tuplify(x) for x in v])
         elif t.startswith("bytes") and isinstance(v, str):
-            values.append(_bytes(v))
+            values.append(bytes_of(v))
         else:
             values.append(v)
     return encode(types, values)
@@ -121,8 +117,8 @@ def check_code(
             contract=name,
             address=dep.address,
         ):
-            onchain = _bytes(code)
-            expected = _bytes(art["deployedBytecode"])
+            onchain = bytes_of(code)
+            expected = bytes_of(art["deployedBytecode"])
             matches = code_matches(code, art)
             out.expect(
                 "code.runtime-mismatch",
@@ -149,7 +145,7 @@ def check_code(
                 address=dep.address,
                 deployed_block=dep.block_number,
                 code_matches=matches,
-                runtime_keccak=("0x" + keccak(_bytes(code)).hex()) if code not in (None, "0x", "") else None,
+                runtime_keccak=("0x" + keccak(bytes_of(code)).hex()) if code not in (None, "0x", "") else None,
                 source_hashes=dict(art.get("sourceHashes", {})),
             )
         )
@@ -266,13 +262,13 @@ def _check_creation(
         )
         return
     try:
-        expected = _bytes(art["bytecode"]) + constructor_args(name, dep.constructor_args)
+        expected = bytes_of(art["bytecode"]) + constructor_args(name, dep.constructor_args)
     except Exception:
         expected = b""
     created = str(receipt.get("contractAddress") or "").lower()
     out.expect(
         "code.creation-mismatch",
-        _bytes(tx["input"]) == expected
+        bytes_of(tx["input"]) == expected
         and created == dep.address.lower()
         and int(receipt["blockNumber"], 16) == dep.block_number,
         f"{name}'s deployment transaction did not create the manifest address with the committed creation code "
@@ -281,7 +277,7 @@ def _check_creation(
         tx_hash=dep.tx_hash,
         block=int(receipt["blockNumber"], 16),
         created=created,
-        input_length=len(_bytes(tx["input"])),
+        input_length=len(bytes_of(tx["input"])),
         expected_length=len(expected),
     )
 
