@@ -412,7 +412,7 @@ def payout_of(e: Event) -> Payout:
     return Payout(
         int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
         int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), e.block_number,
-        e.tx_hash, e.block_time,
+        e.tx_hash, e.block_time, e.log_index,
     )
 
 
@@ -420,7 +420,7 @@ def refund_of(e: Event) -> Refund:
     """A ``RefundClaimed`` event as its record."""
     a = e.args
     return Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
-                  e.block_number, e.tx_hash, e.block_time)
+                  e.block_number, e.tx_hash, e.block_time, e.log_index)
 
 
 def vote_of(e: Event) -> Vote:
