@@ -1,4 +1,4 @@
-"""Fund-flow tracing: which contributions paid for which payouts, from events alone.
+"""Fund-flow tracing: which contributions paid for which payouts, a view over the fund's reducer.
 
 The rule (the ``CoGovFund`` contract applies the same rule to compute refunds; the
 contract tests check that both agree after every step of random histories):
@@ -152,9 +152,6 @@ class _Queue:
 
     items: list[_Open] = field(default_factory=list)
     head: int = 0
-
-    def unspent(self) -> int:
-        return sum(c.amount - c.spent for c in self.items[self.head :])
 
     def consume(self, amount: int, make: Callable[[int], Funding]) -> list[tuple[int, int]]:
         taken: list[tuple[int, int]] = []
