@@ -3,7 +3,7 @@
 Both are views over the fund's reducer (:class:`~ledger.fund.model.FundModel`; the tracing
 rule is :mod:`ledger.fund.trace`), plus names from the membership registry and texts from
 the document store. The CLI folds the events it reads from the chain
-(:func:`model_from_chain`), the API those of the event index; either way they are the same
+(:func:`events_from_chain`), the API those of the event index; either way they are the same
 events (:class:`~ledger.events.Event`) and the same fold, so the CLI and the API give
 byte-identical answers for the same chain.
 
@@ -69,11 +69,6 @@ def events_from_chain(ledger: Ledger, names: Iterable[str] = MODEL_EVENTS, chunk
     start = ledger.manifest.contracts[NAME].block_number
     contracts = {NAME: ledger.manifest.address(NAME)}
     return read_events(ledger, contracts, start, ledger.block_number(), set(names), max_blocks=chunk)
-
-
-def model_from_chain(ledger: Ledger, chunk: int = 10_000) -> FundModel:
-    """The fund's reducer over its events read from the chain (:func:`events_from_chain`)."""
-    return FundModel.of(events_from_chain(ledger, chunk=chunk))
 
 
 # ------------------------------------------------------------------ names and titles
