@@ -325,13 +325,16 @@ def trace(
     as_json: JsonOpt = False,
 ) -> None:
     """For each contribution of a member: the projects and payouts it funded, refunds, and what is unspent."""
+    from ledger.fund.model import FundModel
     from ledger.fund.report import contributor_trace, events_from_chain, labels_for
+    from ledger.logs import head_time
 
     fund = env().fund()
     led = fund.ledger
     member_id = _member_id(contributor)
     events = events_from_chain(led)
-    t = contributor_trace(events, member_id, labels_for(led, _texts_of(events)), fund.token.symbol, fund.token.decimals)
+    t = contributor_trace(FundModel.of(events), head_time(led), member_id, labels_for(led, _texts_of(events)),
+                          fund.token.symbol, fund.token.decimals)
     if as_json:
         out.emit_json(t.to_dict())
         return
@@ -363,6 +366,7 @@ def export(
 ) -> None:
     """Write every contribution, payout and refund as CSV and JSON (tx hash and block on every row)."""
     from ledger.errors import ConfigError, ValidationFailed
+    from ledger.fund.model import FundModel
     from ledger.fund.report import events_from_chain, export_csv, export_json, export_rows, labels_for
 
     if type_ is not None and type_ not in ("contribution", "payout", "refund"):
@@ -370,7 +374,7 @@ def export(
     fund = env().fund()
     led = fund.ledger
     events = events_from_chain(led)
-    rows = export_rows(events, labels_for(led, _texts_of(events)), fund.token.symbol, fund.token.decimals,
+    rows = export_rows(FundModel.of(events), labels_for(led, _texts_of(events)), fund.token.symbol, fund.token.decimals,
                        kinds=[type_] if type_ else ["contribution", "payout", "refund"], since=since, until=until)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -81,6 +82,13 @@ def header(node: Node, number: int | str = "latest") -> Header | None:
     """The header of block ``number`` (or ``"latest"``); None when the node has no such block."""
     tag = hex(number) if isinstance(number, int) else number
     return Header.of(node.rpc("eth_getBlockByNumber", [tag, False]))
+
+
+def head_time(node: Node) -> int:
+    """The head block's time (the wall clock when the node has no block): the ``now`` at which
+    the contracts' views derive what the clock decides."""
+    top = header(node)
+    return top.time if top is not None else int(time.time())
 
 
 def headers(node: Node, numbers: Sequence[int]) -> dict[int, Header | None]:

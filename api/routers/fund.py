@@ -86,7 +86,6 @@ from ledger.fund import (
 )
 from ledger.fund.report import (
     contributor_trace,
-    events_from_index,
     export_csv,
 )
 from ledger.membership import Role
@@ -156,9 +155,9 @@ def contributor_trace_view(member_id: Id, state: StateDep, key: CurrentKey) -> C
     if member_id > int(state.ledger.call("MembershipRegistry", "memberCount")):
         raise NotFound("member", member_id)
     service = FundService(state, key)
-    events = events_from_index(service.index)
-    texts = service.public_texts([bytes(e.args["titleHash"]) for e in events if e.name == "ProjectProposed"])
-    t = contributor_trace(events, member_id, service.labels(texts), service.fund.token.symbol,
+    model = service.model
+    texts = service.public_texts([p.title_hash for p in model.projects.values()])
+    t = contributor_trace(model, service.now, member_id, service.labels(texts), service.fund.token.symbol,
                           service.fund.token.decimals)
     return ContributorTracePublic.model_validate(t.to_dict())
 

@@ -11,7 +11,6 @@ written record from the chain (one batch), as the contract's views show it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Protocol
@@ -57,9 +56,9 @@ from ledger.fund import (
 )
 from ledger.fund.docs import PUBLIC_KINDS
 from ledger.fund.model import payout_of, refund_of, vote_of
-from ledger.fund.report import ExportRow, Labels, events_from_index, export_rows
+from ledger.fund.report import ExportRow, Labels, export_rows
 from ledger.index import Indexer
-from ledger.logs import header
+from ledger.logs import head_time
 from ledger.membership import Registry
 
 _PAGE = 5000
@@ -157,8 +156,7 @@ class FundService:
     @cached_property
     def now(self) -> int:
         """The head block's time: the contract's views decide motions at deadlines by it."""
-        top = header(self.state.ledger)
-        return top.time if top is not None else int(time.time())
+        return head_time(self.state.ledger)
 
     @cached_property
     def chain_names(self) -> ChainNames:
@@ -406,23 +404,19 @@ class FundService:
 
     def export(self, type_: str | None, since: int | None, until: int | None) -> list[ExportRow]:
         """Every contribution, payout and refund (or those of ``type_``), with the texts the caller may read."""
-        events = events_from_index(self.index)
+        model = self.model
         kinds = [type_] if type_ else ["contribution", "payout", "refund"]
         members = self.members
 
         def beneficiary(account: str) -> Callable[[], dict[Party, int | None]]:
             return lambda: {Party.BENEFICIARY: members.id_of(account)}
 
-        wanted: list[tuple[str, bytes, Parties]] = []
-        for e in events:
-            a = e.args
-            if e.name == "ContributionReceived":
-                wanted.append(("memo", bytes(a["memoHash"]), {Party.CONTRIBUTOR: int(a["memberId"])}))
-            elif e.name == "PayoutMade":
-                wanted.append(("invoice", bytes(a["invoiceHash"]), beneficiary(str(a["beneficiary"]))))
-            elif e.name == "ProjectProposed":
-                wanted.append(("title", bytes(a["titleHash"]), {}))
+        wanted: list[tuple[str, bytes, Parties]] = [
+            *(("memo", c.memo_hash, {Party.CONTRIBUTOR: c.member_id}) for c in model.contributions.values()),
+            *(("invoice", p.invoice_hash, beneficiary(p.beneficiary)) for p in model.payouts),
+            *(("title", p.title_hash, {}) for p in model.projects.values()),
+        ]
         texts = readable_texts(self.state, self.key.account, wanted)
         token = self.fund.token
-        return export_rows(events, self.labels(texts), token.symbol, token.decimals, kinds=kinds, since=since,
+        return export_rows(model, self.labels(texts), token.symbol, token.decimals, kinds=kinds, since=since,
                            until=until)

@@ -139,7 +139,7 @@ def run_audit(
             say(total, total, i, "replay")
     reg.finish()
     if fund is not None:
-        fund.finish()
+        fund.finish(view.head_time)
     phase("replay")
 
     # 2. state: views at the head against the replay (one batched round)

@@ -5,8 +5,8 @@
 - :mod:`ledger.fund.token`: the settlement token (``CommunityCredit`` or any ERC-20).
 - :mod:`ledger.fund.types`: the enums and frozen state types (what the contract's views return).
 - :mod:`ledger.fund.model`: the pure reducer folding the fund's events into that state.
-- :mod:`ledger.fund.trace`: the tracing rule (which contributions paid for which payouts).
-- :mod:`ledger.fund.report`: a contributor's trace and the export, over the events.
+- :mod:`ledger.fund.trace`: the tracing rule (which contributions paid for which payouts), a view over the reducer.
+- :mod:`ledger.fund.report`: a contributor's trace and the export, views over the reducer.
 - :mod:`ledger.fund.docs`: the off-chain texts behind on-chain hashes.
 """
 

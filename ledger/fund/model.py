@@ -139,6 +139,8 @@ class FundModel:
         self.payouts: list[Payout] = []
         self.refunds: list[Refund] = []
         self.votes: list[Vote] = []
+        #: payout id -> (from earmarked, from general) as the tracing rule splits it when it is made
+        self.splits: dict[int, tuple[int, int]] = {}
         self.general_total = 0
         self.general_spent = 0
         self.general_committed = 0
@@ -250,6 +252,7 @@ class FundModel:
         a = e.args
         pid, index, amount = int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"])
         from_earmarked, from_general = self.split(pid, amount)
+        self.splits[int(a["payoutId"])] = (from_earmarked, from_general)
         self.payouts.append(payout_of(e))
         p = self.projects.get(pid)
         if p is None:
@@ -409,7 +412,7 @@ def payout_of(e: Event) -> Payout:
     return Payout(
         int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
         int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), e.block_number,
-        e.tx_hash, e.block_time,
+        e.tx_hash, e.block_time, e.log_index,
     )
 
 
@@ -417,7 +420,7 @@ def refund_of(e: Event) -> Refund:
     """A ``RefundClaimed`` event as its record."""
     a = e.args
     return Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
-                  e.block_number, e.tx_hash, e.block_time)
+                  e.block_number, e.tx_hash, e.block_time, e.log_index)
 
 
 def vote_of(e: Event) -> Vote:

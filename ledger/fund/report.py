@@ -1,10 +1,11 @@
 """Where the fund's money went, for people: per-contributor traces and the accounting export.
 
-Both are pure functions of the fund's events (the tracing rule is :mod:`ledger.fund.trace`),
-plus names from the membership registry and texts from the document store. The events come
-from the chain (:func:`events_from_chain`, what the CLI uses) or from the event index
-(:func:`events_from_index`, what the API uses); either way they are the same events
-(:class:`~ledger.events.Event`), so the CLI and the API give byte-identical answers for the same chain.
+Both are views over the fund's reducer (:class:`~ledger.fund.model.FundModel`; the tracing
+rule is :mod:`ledger.fund.trace`), plus names from the membership registry and texts from
+the document store. The CLI folds the events it reads from the chain
+(:func:`events_from_chain`), the API those of the event index; either way they are the same
+events (:class:`~ledger.events.Event`) and the same fold, so the CLI and the API give
+byte-identical answers for the same chain.
 
 The export (:func:`export_rows`) has one row per money movement, oldest first, in the
 columns of :data:`EXPORT_COLUMNS`, the shape accountants and Open Collective users import:
@@ -27,19 +28,9 @@ from ledger.abi import hex_text
 from ledger.client import Ledger
 from ledger.events import Event, read_events
 from ledger.fund import GENERAL_POOL, NAME, format_amount
-from ledger.fund.trace import FundTrace, trace_fund
-from ledger.index import Indexer
+from ledger.fund.model import MODEL_EVENTS, FundModel
+from ledger.fund.trace import trace_of
 
-#: The events the reports read.
-FUND_EVENTS = (
-    "ContributionReceived",
-    "ProjectProposed",
-    "PayoutMade",
-    "RefundClaimed",
-    "ProjectRejected",
-    "ProjectCancelled",
-    "ProjectCompleted",
-)
 GENERAL_POOL_LABEL = "一般资金池 (general pool)"
 
 #: Columns of the export, in order (CSV header and JSON keys).
@@ -70,22 +61,14 @@ EXPORT_COLUMNS = (
 # ------------------------------------------------------------------ event sources
 
 
-def events_from_chain(ledger: Ledger, names: Iterable[str] = FUND_EVENTS, chunk: int = 10_000) -> list[Event]:
-    """The fund's events read from the chain by the log scanner, from the deployment block (no
-    index needed), with their block times; ranges of at most ``chunk`` blocks."""
+def events_from_chain(ledger: Ledger, names: Iterable[str] = MODEL_EVENTS, chunk: int = 10_000) -> list[Event]:
+    """The fund's events (default: those its reducer folds) read from the chain by the log
+    scanner, from the deployment block (no index needed), with their block times; ranges of at
+    most ``chunk`` blocks."""
     assert ledger.manifest is not None
     start = ledger.manifest.contracts[NAME].block_number
     contracts = {NAME: ledger.manifest.address(NAME)}
     return read_events(ledger, contracts, start, ledger.block_number(), set(names), max_blocks=chunk)
-
-
-def events_from_index(index: Indexer, names: Iterable[str] = FUND_EVENTS, page: int = 10_000) -> list[Event]:
-    """The fund's events from the event index, in chain order."""
-    events: list[Event] = []
-    for name in names:
-        events += index.iter_events(page, NAME, name)
-    events.sort(key=lambda ev: (ev.block_number, ev.log_index))
-    return events
 
 
 # ------------------------------------------------------------------ names and titles
@@ -126,13 +109,12 @@ def labels_for(ledger: Ledger, texts: Mapping[str, str]) -> Labels:
     return Labels(lambda i: reg.member(i).name, member_of, lambda h: texts.get(h.lower()))
 
 
-def project_titles(events: Iterable[Event], labels: Labels) -> dict[int, str]:
+def project_titles(model: FundModel, labels: Labels) -> dict[int, str]:
     """Project id → title (from the document store; the title hash if the text is unknown)."""
     out: dict[int, str] = {}
-    for ev in events:
-        if ev.name == "ProjectProposed":
-            h = hex_text(ev.args["titleHash"])
-            out[int(ev.args["projectId"])] = labels.text(h) or h
+    for pid, p in model.projects.items():
+        h = hex_text(p.title_hash)
+        out[pid] = labels.text(h) or h
     return out
 
 
@@ -193,11 +175,12 @@ class ContributorTrace:
 
 
 def contributor_trace(
-    events: list[Event], member_id: int, labels: Labels, currency: str, decimals: int, trace: FundTrace | None = None
+    model: FundModel, now: int, member_id: int, labels: Labels, currency: str, decimals: int
 ) -> ContributorTrace:
-    """The trace of ``member_id``'s contributions (all of them, by receipt id)."""
-    trace = trace or trace_fund(events)
-    titles = project_titles(events, labels)
+    """The trace of ``member_id``'s contributions (all of them, by receipt id), as the tracing
+    rule attributes them over ``model`` at ``now`` (what is refundable then)."""
+    trace = trace_of(model, now)
+    titles = project_titles(model, labels)
     items = []
     for c in trace.contributions.values():
         if c.member_id != member_id:
@@ -265,7 +248,7 @@ class ExportRow:
 
 
 def export_rows(
-    events: list[Event],
+    model: FundModel,
     labels: Labels,
     currency: str,
     decimals: int,
@@ -274,22 +257,22 @@ def export_rows(
     since: int | None = None,
     until: int | None = None,
 ) -> list[ExportRow]:
-    """One row per contribution, payout and refund, in chain order."""
+    """One row per contribution, payout and refund of ``model``, in chain order."""
     want = set(kinds)
-    titles = project_titles(events, labels)
-    memos: dict[int, str] = {}
+    titles = project_titles(model, labels)
     rows: list[ExportRow] = []
 
     def date(ts: int) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def row(ev: Event, type_: str, amount: int, member_id: int, account: str, project_id: int,
-            receipt: int | None, payout: int | None, milestone: int | None, doc: str) -> ExportRow:
+    def row(where: tuple[int, int, str, int], type_: str, amount: int, member_id: int, account: str,
+            project_id: int, receipt: int | None, payout: int | None, milestone: int | None, doc: str) -> ExportRow:
+        block, log_index, tx_hash, ts = where
         out = type_ == "payout" or type_ == "refund"
         zero = int(doc, 16) == 0 if doc else True
         return ExportRow(
-            date=date(ev.block_time),
-            timestamp=ev.block_time,
+            date=date(ts),
+            timestamp=ts,
             type=type_,
             direction="out" if out else "in",
             amount=format_amount(amount, decimals),
@@ -306,29 +289,28 @@ def export_rows(
             milestone_index=milestone,
             document_hash="" if zero else doc,
             description="" if zero else (labels.text(doc.lower()) or ""),
-            tx_hash=ev.tx_hash,
-            block_number=ev.block_number,
-            log_index=ev.log_index,
+            tx_hash=tx_hash,
+            block_number=block,
+            log_index=log_index,
         )
 
-    for ev in events:
-        a = ev.args
-        name = ev.name
-        if name == "ContributionReceived":
-            rid = int(a["receiptId"])
-            memos[rid] = hex_text(a["memoHash"])
-            if "contribution" in want:
-                rows.append(row(ev, "contribution", int(a["amount"]), int(a["memberId"]), str(a["contributor"]),
-                                int(a["projectId"]), rid, None, None, memos[rid]))
-        elif name == "PayoutMade" and "payout" in want:
-            acct = str(a["beneficiary"])
-            who = labels.account(acct)
-            rows.append(row(ev, "payout", int(a["amount"]), who[0] if who else 0, acct, int(a["projectId"]),
-                            None, int(a["payoutId"]), int(a["milestoneIndex"]), hex_text(a["invoiceHash"])))
-        elif name == "RefundClaimed" and "refund" in want:
-            rid = int(a["receiptId"])
-            rows.append(row(ev, "refund", int(a["amount"]), int(a["memberId"]), str(a["to"]), int(a["projectId"]),
-                            rid, None, None, memos.get(rid, "")))
+    if "contribution" in want:
+        for c in model.contributions.values():
+            ev = c.event
+            rows.append(row((ev.block_number, ev.log_index, ev.tx_hash, ev.block_time), "contribution", c.amount,
+                            c.member_id, c.contributor, c.project_id, c.id, None, None, hex_text(c.memo_hash)))
+    if "payout" in want:
+        for p in model.payouts:
+            who = labels.account(p.beneficiary)
+            rows.append(row((p.block_number, p.log_index, p.tx_hash, p.block_time), "payout", p.amount,
+                            who[0] if who else 0, p.beneficiary, p.project_id, None, p.payout_id, p.milestone_index,
+                            hex_text(p.invoice_hash)))
+    if "refund" in want:
+        for r in model.refunds:
+            paid = model.contributions.get(r.receipt_id)
+            rows.append(row((r.block_number, r.log_index, r.tx_hash, r.block_time), "refund", r.amount, r.member_id,
+                            r.to, r.project_id, r.receipt_id, None, None, hex_text(paid.memo_hash) if paid else ""))
+    rows.sort(key=lambda r: (r.block_number, r.log_index))
     return [r for r in rows if (since is None or r.timestamp >= since) and (until is None or r.timestamp <= until)]
 
 

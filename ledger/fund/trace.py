@@ -1,4 +1,4 @@
-"""Fund-flow tracing: which contributions paid for which payouts, from events alone.
+"""Fund-flow tracing: which contributions paid for which payouts, a view over the fund's reducer.
 
 The rule (the ``CoGovFund`` contract applies the same rule to compute refunds; the
 contract tests check that both agree after every step of random histories):
@@ -30,33 +30,28 @@ Hence, for every contribution: ``amount == spent + refunded + unspent`` and ``sp
 is the sum of its fundings. Across the fund:
 ``Σ amount - Σ payouts - Σ refunds == Σ unspent == the fund's token balance``.
 
-Input: events (:class:`~ledger.events.Event`), or decoded events as dicts, each with the event
-name (``event`` or ``name``), ``args``, the block number (``blockNumber`` or ``block``), the
-transaction hash (``transactionHash`` or ``tx_hash``) and the log index (``logIndex`` or
-``log_index``), as web3.py's ``process_receipt``/``get_logs`` return them. Events of other names are
-ignored; order is taken from (block, log index), not from list order. The function is
-pure: same events, same result.
-
-Events used: ``ContributionReceived``, ``PayoutMade``, ``RefundClaimed``, and
-``ProjectRejected``/``ProjectCancelled``/``ProjectCompleted`` (closure, for what is
-refundable now). A history that contradicts the rule (a payout larger than the money the
-rule can attribute, a ``PayoutMade`` whose recorded earmarked/general split differs from
-the rule, a refund different from the unspent remainder or claimed twice) raises
-:class:`~ledger.errors.IntegrityError`.
+Input: the fund's reducer (:class:`~ledger.fund.model.FundModel`), which holds the records
+in chain order: contributions, payouts (with the rule's split when each was made) and
+refunds; :func:`trace_of` is a view over it at a time ``now`` (closure, hence what is
+refundable, is the project's state at ``now``). :func:`trace_fund` folds events first.
+Same model, same result. A history that contradicts the rule (a payout larger than the
+money the rule can attribute, a ``PayoutMade`` whose recorded earmarked/general split
+differs from the rule, a refund different from the unspent remainder or claimed twice)
+raises :class:`~ledger.errors.IntegrityError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ledger.abi.records import record_from
 from ledger.errors import IntegrityError
 from ledger.events import Event
+from ledger.fund.model import ContributionRecord, FundModel
+from ledger.fund.types import CLOSED_STATES, GENERAL_POOL, ContributorKind, Payout
 
-GENERAL_POOL = 0
-CONTRIBUTOR_KINDS = ("government", "enterprise", "resident")  # ICoGovFund.ContributorKind
+CONTRIBUTOR_KINDS = tuple(k.name.lower() for k in ContributorKind)  # "government", "enterprise", "resident"
 
 
 @dataclass(frozen=True)
@@ -158,9 +153,6 @@ class _Queue:
     items: list[_Open] = field(default_factory=list)
     head: int = 0
 
-    def unspent(self) -> int:
-        return sum(c.amount - c.spent for c in self.items[self.head :])
-
     def consume(self, amount: int, make: Callable[[int], Funding]) -> list[tuple[int, int]]:
         taken: list[tuple[int, int]] = []
         while amount > 0 and self.head < len(self.items):
@@ -178,99 +170,41 @@ class _Queue:
         return taken
 
 
-def _field(event: Mapping[str, Any], *names: str, default: Any = None) -> Any:
-    for n in names:
-        if n in event:
-            return event[n]
-    return default
+def _open(c: ContributionRecord) -> _Open:
+    return _Open(c.id, c.member_id, c.contributor, CONTRIBUTOR_KINDS[c.kind], c.project_id, c.amount,
+                 c.event.block_number, c.event.tx_hash)
 
 
-def _hex(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    return str(value) if value is not None else ""
-
-
-#: What the rule reads of one event: (name, args, block, log index, transaction hash).
-_Fields = tuple[str, Mapping[str, Any], int, int, str]
-
-
-def _fields(event: Event | Mapping[str, Any]) -> _Fields:
-    if isinstance(event, Event):
-        return event.name, event.args, event.block_number, event.log_index, event.tx_hash
-    return (
-        str(_field(event, "event", "name")),
-        _field(event, "args", default={}),
-        int(_field(event, "blockNumber", "block", default=0)),
-        int(_field(event, "logIndex", "log_index", default=0)),
-        _hex(_field(event, "transactionHash", "tx_hash", default="")),
-    )
-
-
-def _ordered(events: Iterable[Event | Mapping[str, Any]]) -> list[_Fields]:
-    indexed = [(i, _fields(e)) for i, e in enumerate(events)]
-    indexed.sort(key=lambda pair: (pair[1][2], pair[1][3], pair[0]))
-    return [e for _, e in indexed]
-
-
-def trace_fund(events: Iterable[Event | Mapping[str, Any]]) -> FundTrace:
-    """Replay fund events and attribute every payout and refund to contributions.
+def trace_of(model: FundModel, now: int) -> FundTrace:
+    """Attribute every payout and refund of the fund's reducer to contributions (a view over it).
 
     Args:
-        events: decoded ``CoGovFund`` events (see the module docstring).
+        model: the fold of the fund's events.
+        now: the time for closure (what is refundable), as the contract's views at ``now``.
 
     Returns:
         The per-contribution and per-payout attribution.
 
     Raises:
-        IntegrityError: the events contradict the tracing rule.
+        IntegrityError: the history contradicts the tracing rule.
     """
-    contributions: dict[int, _Open] = {}
+    contributions = {rid: _open(c) for rid, c in model.contributions.items()}
     earmarked: dict[int, _Queue] = {}
     general = _Queue()
-    payouts: dict[int, PayoutTrace] = {}
-    closed: set[int] = set()
-
-    for name, args, block, _log_index, tx in _ordered(events):
-
-        if name == "ContributionReceived":
-            rid = int(args["receiptId"])
-            if rid in contributions:
-                raise IntegrityError(f"receipt {rid} recorded twice")
-            kind_no = int(args["kind"])
-            c = _Open(
-                receipt_id=rid,
-                member_id=int(args["memberId"]),
-                contributor=str(args["contributor"]),
-                kind=CONTRIBUTOR_KINDS[kind_no] if kind_no < len(CONTRIBUTOR_KINDS) else str(kind_no),
-                project_id=int(args["projectId"]),
-                amount=int(args["amount"]),
-                block=block,
-                tx_hash=tx,
-            )
-            contributions[rid] = c
-            queue = general if c.project_id == GENERAL_POOL else earmarked.setdefault(c.project_id, _Queue())
-            queue.items.append(c)
-
-        elif name == "PayoutMade":
-            _replay_payout(args, block, tx, earmarked, general, payouts)
-
-        elif name == "RefundClaimed":
-            rid = int(args["receiptId"])
-            refunded = contributions.get(rid)
-            if refunded is None or refunded.project_id == GENERAL_POOL:
-                raise IntegrityError(f"refund of receipt {rid}, which is not an earmarked contribution")
-            if refunded.refunded:
-                raise IntegrityError(f"receipt {rid} refunded twice")
-            amount = int(args["amount"])
-            left = refunded.amount - refunded.spent
-            if amount != left:
-                raise IntegrityError(f"refund of receipt {rid} is {amount}, the rule leaves {left} unspent")
-            refunded.refunded = amount
-
-        elif name in ("ProjectRejected", "ProjectCancelled", "ProjectCompleted"):
-            closed.add(int(args["projectId"]))
-
+    for c in contributions.values():  # chain order: receipt order
+        (general if c.project_id == GENERAL_POOL else earmarked.setdefault(c.project_id, _Queue())).items.append(c)
+    payouts = {p.payout_id: _payout(p, model.splits[p.payout_id], earmarked, general) for p in model.payouts}
+    for r in model.refunds:
+        refunded = contributions.get(r.receipt_id)
+        if refunded is None or refunded.project_id == GENERAL_POOL:
+            raise IntegrityError(f"refund of receipt {r.receipt_id}, which is not an earmarked contribution")
+        if refunded.refunded:
+            raise IntegrityError(f"receipt {r.receipt_id} refunded twice")
+        left = refunded.amount - refunded.spent
+        if r.amount != left:
+            raise IntegrityError(f"refund of receipt {r.receipt_id} is {r.amount}, the rule leaves {left} unspent")
+        refunded.refunded = r.amount
+    closed = {pid for pid, p in model.projects.items() if model.project_state(p, now) in CLOSED_STATES}
     frozen = {
         rid: record_from(
             ContributionTrace, c,
@@ -285,38 +219,35 @@ def trace_fund(events: Iterable[Event | Mapping[str, Any]]) -> FundTrace:
     return FundTrace(contributions=frozen, payouts=payouts, closed_projects=frozenset(closed))
 
 
-def _replay_payout(
-    args: Mapping[str, Any],
-    block: int,
-    tx: str,
-    earmarked: dict[int, _Queue],
-    general: _Queue,
-    payouts: dict[int, PayoutTrace],
-) -> None:
-    pid = int(args["payoutId"])
-    project = int(args["projectId"])
-    index = int(args["milestoneIndex"])
-    amount = int(args["amount"])
-    queue = earmarked.setdefault(project, _Queue())
-    from_earmarked = min(amount, queue.unspent())
-    from_general = amount - from_earmarked
-    for key, mine in (("fromEarmarked", from_earmarked), ("fromGeneral", from_general)):
-        if key in args and int(args[key]) != mine:
-            raise IntegrityError(f"payout {pid}: event records {key}={int(args[key])}, the rule gives {mine}")
+def trace_fund(events: Iterable[Event], now: int | None = None) -> FundTrace:
+    """:func:`trace_of` the fold of ``events`` (ordered by block and log index, whatever the
+    list order) at ``now`` (default: the latest event's block time)."""
+    ordered = sorted(events, key=lambda e: (e.block_number, e.log_index))
+    at = now if now is not None else max((e.block_time for e in ordered), default=0)
+    return trace_of(FundModel.of(ordered), at)
+
+
+def _payout(p: Payout, split: tuple[int, int], earmarked: dict[int, _Queue], general: _Queue) -> PayoutTrace:
+    from_earmarked, from_general = split
+    for key, recorded, mine in (("fromEarmarked", p.from_earmarked, from_earmarked),
+                                ("fromGeneral", p.from_general, from_general)):
+        if recorded != mine:
+            raise IntegrityError(f"payout {p.payout_id}: event records {key}={recorded}, the rule gives {mine}")
 
     def maker(source: str) -> Callable[[int], Funding]:
-        return lambda part: Funding(pid, project, index, part, source, block, tx)
+        return lambda part: Funding(p.payout_id, p.project_id, p.milestone_index, part, source, p.block_number,
+                                    p.tx_hash)
 
-    sources = queue.consume(from_earmarked, maker("earmarked"))
+    sources = earmarked.setdefault(p.project_id, _Queue()).consume(from_earmarked, maker("earmarked"))
     sources += general.consume(from_general, maker("general"))
-    payouts[pid] = PayoutTrace(
-        payout_id=pid,
-        project_id=project,
-        milestone_index=index,
-        amount=amount,
+    return PayoutTrace(
+        payout_id=p.payout_id,
+        project_id=p.project_id,
+        milestone_index=p.milestone_index,
+        amount=p.amount,
         from_earmarked=from_earmarked,
         from_general=from_general,
         sources=tuple(sources),
-        block=block,
-        tx_hash=tx,
+        block=p.block_number,
+        tx_hash=p.tx_hash,
     )

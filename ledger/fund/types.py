@@ -145,6 +145,7 @@ class Payout:
     block_number: int
     tx_hash: str
     block_time: int
+    log_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class Refund:
     block_number: int
     tx_hash: str
     block_time: int
+    log_index: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ afterwards, so tests stay independent and the (slow) deployments happen once per
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from ledger.errors import ContractReverted
+from ledger.events import Event
 
 # The in-process chain's helpers live in ledger/testing/evm.py; the contract tests import them from here.
 from ledger.testing.evm import CHANGE as CHANGE
@@ -226,6 +227,23 @@ class FundEnv:
                 }
             )
         return out
+
+
+    def fund_events(
+        self, logs: Iterable[Mapping[str, Any]] | None = None, time_of: Callable[[int], int] | None = None
+    ) -> list[Event]:
+        """The fund's ``logs`` (default: every one since genesis) decoded by the codec, with
+        their block times (``time_of(block)``; default: read each block), in the order given."""
+        from ledger.abi import contract_spec
+        from ledger.events import decode_logs
+
+        w3 = self.chain.w3
+        if logs is None:
+            logs = w3.eth.get_logs({"address": self.fund.address, "fromBlock": 0, "toBlock": "latest"})
+        logs = list(logs)
+        read = time_of or (lambda block: int(w3.eth.get_block(block)["timestamp"]))
+        times = {int(lg["blockNumber"]): read(int(lg["blockNumber"])) for lg in logs}
+        return decode_logs(logs, {self.fund.address.lower(): contract_spec("CoGovFund", self.fund.address)}, times)
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ def block_time(e: FundEnv, receipt: Any) -> int:
 
 def assert_trace_matches(e: FundEnv) -> None:
     """The Python tracing rule over the events agrees with every contract view."""
-    trace = trace_fund(e.all_events())
+    trace = trace_fund(e.fund_events(), e.chain.now())
     f = e.fund.functions
     assert f.contributionCount().call() == len(trace.contributions)
     assert f.payoutCount().call() == len(trace.payouts)

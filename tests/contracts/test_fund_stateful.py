@@ -34,6 +34,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.errors import ContractReverted
+from ledger.events import Event
 from ledger.fund.trace import trace_fund
 from tests.contracts.conftest import FUND_QUORUM, FUND_TIME_LOCK, FundEnv, h
 
@@ -76,6 +77,7 @@ def test_fund_random_histories(fund_env: FundEnv) -> None:
     block_times: dict[int, int] = {}
     by_topic = {event_abi_to_log_topic(i): i["name"] for i in e.fund.abi if i.get("type") == "event"}
     setup_events = e.all_events()  # FundDeployed; read once (get_logs is slow on eth-tester)
+    setup_fund_events = e.fund_events()  # the same, as the codec's Events for the tracing rule
 
     def decode(receipt: Any) -> list[dict[str, Any]]:
         out = []
@@ -101,6 +103,7 @@ def test_fund_random_histories(fund_env: FundEnv) -> None:
             self.motions: list[int] = []
             self.receipts: list[int] = []
             self.events: list[dict[str, Any]] = list(setup_events)
+            self.fund_events: list[Event] = list(setup_fund_events)
             self.check_all = False  # attribution may have changed for every receipt
             self.changed = True
             stats["examples"] += 1
@@ -167,6 +170,7 @@ def test_fund_random_histories(fund_env: FundEnv) -> None:
             stats[f"{name}:ok"] += 1
             new = decode(receipt)
             self.events.extend(new)
+            self.fund_events.extend(e.fund_events(receipt["logs"], timestamp))
             self.changed = True
             # Attribution and refundability change only through these (and time).
             self.check_all = self.check_all or any(
@@ -267,7 +271,7 @@ def test_fund_random_histories(fund_env: FundEnv) -> None:
             assert spent + committed + free == total
             stats["invariant checks"] += 1
             events = self.events
-            trace = trace_fund(events)
+            trace = trace_fund(self.fund_events, e.chain.now())
             assert (trace.total_contributed, trace.total_paid, trace.total_refunded) == (contributed, paid, refunded)
             # Views change only through payouts, decisions and refunds: compare every receipt
             # after those, otherwise the newest one (a contribution is then the only change).

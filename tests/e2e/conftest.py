@@ -54,13 +54,10 @@ def _facts_from_chain(led: Any) -> dict[str, Any]:
     ``funded``: receipt id → the projects its money paid for, by ledger.fund.trace's rule;
     ``receipts``/``projects``: a receipt that funded the most projects, the project with the most payouts.
     """
+    from ledger.fund.report import events_from_chain
     from ledger.fund.trace import trace_fund
 
-    fund = led.manifest.address("CoGovFund")
-    logs = led.rpc("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest", "address": fund}])
-    events = [{"event": e.name, "args": e.args, "block": e.block_number, "log_index": e.log_index, "tx_hash": e.tx_hash}
-              for e in led.decode_logs(logs)]
-    trace = trace_fund(events)
+    trace = trace_fund(events_from_chain(led))
     funded = {rid: set(c.projects_funded) for rid, c in trace.contributions.items()}
     payouts: dict[int, int] = {}
     for p in trace.payouts.values():

@@ -16,7 +16,9 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     from ledger.config import Settings
     from ledger.fund import Fund, MotionState, ProjectState
     from ledger.fund.docs import open_store
+    from ledger.fund.model import FundModel
     from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
+    from ledger.logs import head_time
     from tests.conftest import TEST_PASSWORD
 
     g = ganache_factory("fund-demo")
@@ -48,12 +50,13 @@ def test_fund_demo_scenario_and_idempotency(ganache_factory: Any, tmp_path: Path
     events = events_from_chain(led)
     hashes = [a[k] for e in events for a in [e.args] for k in ("titleHash", "memoHash", "invoiceHash") if k in a]
     labels = labels_for(led, docs.texts(hashes))
-    gov = contributor_trace(events, ctx.member_ids["caizhengju"], labels, "CCR", 2)
+    model, now = FundModel.of(events), head_time(led)
+    gov = contributor_trace(model, now, ctx.member_ids["caizhengju"], labels, "CCR", 2)
     assert gov.member_name == "财政局" and gov.projects_funded == [parking.id]
     assert gov.contributions[0].fundings[0].project == PARKING and gov.total_spent == 4_900_000
-    resident = contributor_trace(events, ctx.member_ids["resident-1"], labels, "CCR", 2)
+    resident = contributor_trace(model, now, ctx.member_ids["resident-1"], labels, "CCR", 2)
     assert [c.receipt_id for c in resident.contributions] == [5, 8] and resident.total_refundable == 50_000
-    rows = export_rows(events, labels, "CCR", 2)
+    rows = export_rows(model, labels, "CCR", 2)
     assert [r.type for r in rows].count("payout") == 2 and [r.type for r in rows].count("refund") == 2
     assert all(r.tx_hash and r.block_number for r in rows)
     assert rows[0].counterparty == "财政局" and rows[0].description.startswith("财政局")

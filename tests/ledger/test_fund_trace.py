@@ -1,4 +1,4 @@
-"""The fund-flow tracing rule, as a pure function over decoded events."""
+"""The fund-flow tracing rule, as a view over the fund's reducer (events folded first)."""
 
 from __future__ import annotations
 
@@ -8,39 +8,63 @@ from typing import Any
 import pytest
 
 from ledger.errors import IntegrityError
+from ledger.events import Event
+from ledger.fund.model import FundModel
 from ledger.fund.trace import trace_fund
+
+ACCOUNT = "0x" + "00" * 20
 
 
 class History:
-    """Builds decoded event dicts the way web3 returns them (one event per block)."""
+    """Builds the fund's events (one per block, as the log scanner gives them); a project is
+    proposed and approved when first named, a payout split by the rule unless told."""
 
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Event] = []
         self.receipts = 0
         self.payouts = 0
+        self.motions = 0
+        self.projects: set[int] = set()
+        self._add("FundDeployed", token=ACCOUNT, registry=ACCOUNT, quorum=1, timeLock=0, votingPeriod=10**6)
 
     def _add(self, name: str, **args: Any) -> None:
         n = len(self.events)
-        self.events.append(
-            {"event": name, "args": args, "blockNumber": 10 + n, "transactionHash": f"0x{n:064x}", "logIndex": 0}
-        )
+        self.events.append(Event("CoGovFund", name, args, 10 + n, "0x" + "00" * 32, f"0x{n:064x}", 0, 1000 + n,
+                                 ACCOUNT, 0))
+
+    def _decided(self, kind: int, project: int) -> None:
+        self.motions += 1
+        self._add("MotionProposed", motionId=self.motions, kind=kind, projectId=project, amount=0, proposerId=1)
+        self._add("MotionDecided", motionId=self.motions, passed=True, approvals=1, rejections=0)
+
+    def _project(self, project: int) -> None:
+        if project and project not in self.projects:
+            self.projects.add(project)
+            self._add("ProjectProposed", projectId=project, titleHash=b"\x00" * 32, proposer=ACCOUNT, proposerId=1,
+                      beneficiary=ACCOUNT, budget=10**9, approvalMotionId=self.motions + 1, milestoneCount=1)
+            self._decided(0, project)  # approved
 
     def contribute(self, amount: int, project: int = 0, member: int = 1, kind: int = 0) -> int:
+        self._project(project)
         self.receipts += 1
         self._add("ContributionReceived", receiptId=self.receipts, memberId=member, contributor=f"0x{member:040x}",
                   kind=kind, projectId=project, amount=amount, memoHash=b"\x00" * 32)
         return self.receipts
 
     def pay(self, project: int, amount: int, index: int = 0, **split: int) -> int:
+        self._project(project)
         self.payouts += 1
-        self._add("PayoutMade", payoutId=self.payouts, projectId=project, milestoneIndex=index, amount=amount, **split)
+        rule = FundModel.of(self.events).split(project, amount)
+        self._add("PayoutMade", payoutId=self.payouts, projectId=project, milestoneIndex=index, amount=amount,
+                  fromEarmarked=split.get("fromEarmarked", rule[0]), fromGeneral=split.get("fromGeneral", rule[1]),
+                  beneficiary=ACCOUNT, treasurerId=2, invoiceHash=b"\x00" * 32)
         return self.payouts
 
-    def close(self, project: int, how: str = "ProjectCancelled") -> None:
-        self._add(how, projectId=project)
+    def close(self, project: int) -> None:
+        self._decided(2, project)  # a cancellation, passed
 
     def refund(self, receipt: int, amount: int, project: int) -> None:
-        self._add("RefundClaimed", receiptId=receipt, projectId=project, memberId=1, to="0x", amount=amount)
+        self._add("RefundClaimed", receiptId=receipt, projectId=project, memberId=1, to=ACCOUNT, amount=amount)
 
 
 def test_earmarked_first_then_general_fifo() -> None:
@@ -103,13 +127,6 @@ def test_order_comes_from_block_and_log_index_not_list_order() -> None:
     shuffled = list(h.events)
     random.Random(7).shuffle(shuffled)
     assert trace_fund(shuffled) == trace_fund(h.events)
-    # Alternative key names are accepted too.
-    renamed = [
-        {"name": x["event"], "args": x["args"], "block": x["blockNumber"], "tx_hash": x["transactionHash"],
-         "log_index": x["logIndex"]}
-        for x in h.events
-    ]
-    assert trace_fund(renamed) == trace_fund(h.events)
 
 
 @pytest.mark.parametrize(
@@ -130,5 +147,7 @@ def test_contradicting_histories_raise(build: Any, message: str) -> None:
 
 
 def test_other_events_are_ignored_and_empty_history() -> None:
-    t = trace_fund([{"event": "VoteCast", "args": {}, "blockNumber": 1, "logIndex": 0}])
+    vote = Event("CoGovFund", "VoteCast", {"motionId": 1, "memberId": 1, "voter": ACCOUNT, "support": True,
+                                           "approvals": 1, "rejections": 0}, 1, "0x", "0x", 0, 1, ACCOUNT, 0)
+    t = trace_fund([vote])
     assert t.contributions == {} and t.payouts == {} and t.balance == 0

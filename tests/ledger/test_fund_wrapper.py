@@ -17,8 +17,10 @@ from ledger.fund import (
     parse_amount,
 )
 from ledger.fund.docs import doc_hash
+from ledger.fund.model import FundModel
 from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
 from ledger.fund.trace import trace_fund
+from ledger.logs import head_time
 from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment
 
@@ -118,11 +120,12 @@ def test_wrapper_round_trip(deployment: Deployment, tmp_path: Path) -> None:
     for receipt in (rid, grid, rid2):
         assert trace.contributions[receipt].spent == fund.spent_of(receipt)
     labels = labels_for(led, {})
-    mine = contributor_trace(events, MEMBER_IDS["resident"], labels, "CCR", 2)
+    model = FundModel.of(events)
+    mine = contributor_trace(model, head_time(led), MEMBER_IDS["resident"], labels, "CCR", 2)
     assert [c.receipt_id for c in mine.contributions] == [rid, rid2]
     assert mine.total_contributed == 45_000 and mine.total_spent == 40_000 and mine.total_refunded == 5_000
     assert mine.projects_funded == [pid] and mine.member_name == "幸福里居民"
-    rows = export_rows(events, labels, "CCR", 2)
+    rows = export_rows(model, labels, "CCR", 2)
     assert [r.type for r in rows] == ["contribution", "contribution", "payout", "payout", "contribution", "refund"]
     assert all(r.tx_hash.startswith("0x") and r.block_number > 0 for r in rows)
     assert rows[2].counterparty == "城管" and rows[2].amount == "300.00" and rows[2].net_amount == "-300.00"

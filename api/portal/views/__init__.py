@@ -22,7 +22,8 @@ from api.portal.views.data import data_sharing
 from api.portal.views.fund import activity, canonical_query, contributions, fund_trace, overview, project, projects
 from api.portal.views.verify import public_args, transaction, verification
 from api.services.names import Member, Members
-from ledger.fund.trace import CONTRIBUTOR_KINDS, GENERAL_POOL
+from ledger.fund.trace import CONTRIBUTOR_KINDS
+from ledger.fund.types import GENERAL_POOL
 
 __all__ = [
     "CLASSIFICATIONS",

@@ -24,7 +24,7 @@ from api.services.names import Members
 from ledger.errors import IntegrityError
 from ledger.events import Event
 from ledger.fund.model import FundModel
-from ledger.fund.trace import CONTRIBUTOR_KINDS, FundTrace, trace_fund
+from ledger.fund.trace import CONTRIBUTOR_KINDS, FundTrace, trace_of
 
 if TYPE_CHECKING:
     from ledger.index import Indexer
@@ -283,12 +283,11 @@ def project(index: Indexer | None, project_id: int, texts: Texts | None = None) 
 # ----------------------------------------------------------------------------- fund-flow trace
 
 
-def fund_trace(index: Indexer | None) -> FundTrace | None:
+def fund_trace(index: Indexer | None, now: int | None = None) -> FundTrace | None:
+    """The tracing rule's view of the fund's reducer at ``now`` (default: :func:`now_of`)."""
     if not indexed(index, FUND):
         return None
-    used = ("ContributionReceived", "PayoutMade", "RefundClaimed", "ProjectRejected", "ProjectCancelled",
-            "ProjectCompleted")
-    return trace_fund(e for e in events(index, FUND) if e.name in used)
+    return trace_of(FundModel.of(events(index, FUND)), now if now is not None else now_of(index))
 
 
 def canonical_query(query: str | None) -> str | None:

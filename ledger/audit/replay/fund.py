@@ -35,11 +35,10 @@ from ledger.audit.replay.membership import MembershipReplay
 from ledger.errors import IntegrityError
 from ledger.events import Event
 from ledger.fund.model import ProjectRecord
-from ledger.fund.trace import trace_fund
+from ledger.fund.trace import trace_of
 from ledger.fund.types import Motion, MotionKind, Project
 
 MONEY_EVENTS = {"ContributionReceived", "PayoutMade", "RefundClaimed"}
-TRACE_EVENTS = MONEY_EVENTS | {"ProjectRejected", "ProjectCancelled", "ProjectCompleted"}
 
 
 class FundReplay(FundRules):
@@ -55,7 +54,6 @@ class FundReplay(FundRules):
         self.unattributed_transfers: list[Event] = []
         # block → (token balance, contributed - paid - refunded + unattributed) after that block
         self.balance_at: dict[int, tuple[int, int]] = {}
-        self._trace_input: list[Event] = []
         self._dirty: int | None = None  # the block whose money events are being replayed
         self._tx: str | None = None  # the transaction whose money events are being replayed
         self._tx_in: list[Event] = []  # its Transfers into the fund
@@ -161,8 +159,6 @@ class FundReplay(FundRules):
 
     def on_event(self, e: Event) -> None:
         n = e.name
-        if n in TRACE_EVENTS:
-            self._trace_input.append(e)
         if n in MONEY_EVENTS:
             self._touch(e)
         check = self._before.get(n)
@@ -315,7 +311,11 @@ class FundReplay(FundRules):
             event=e,
         )
 
-    def finish(self) -> None:
+    def finish(self, head_time: int) -> None:
+        """The checks over the whole history: milestones add up, and the tracing rule's view of
+        the reducer (:func:`~ledger.fund.trace.trace_of` at ``head_time``) attributes every
+        payout and balances; the independent check of the reducer is :meth:`checks` against
+        the contract's views."""
         self.end_block()
         for p in self.model.projects.values():
             self.out.expect(
@@ -327,7 +327,7 @@ class FundReplay(FundRules):
             )
         self.out.check("fund.trace-mismatch")
         try:
-            trace = trace_fund(self._trace_input)
+            trace = trace_of(self.model, head_time)
         except IntegrityError as exc:
             self.out.add("fund.trace-mismatch", f"the fund-flow trace breaks: {exc}", contract=self.contract)
             return
