@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from api.apikeys import ApiKeyStore, engine_for
 from api.idempotency import records
 from api.main import create_app
+from ledger.errors import ConfigError
 from ledger.fund import Fund
 from ledger.fund.docs import documents
 from tests.api.conftest import Api, api_for
@@ -141,3 +142,18 @@ def test_api_keys_on_postgresql(pg: PgApi, deployment: Deployment) -> None:
     assert store.revoke(record.key_id) and not store.revoke(record.key_id)
     denied = pg.client.get("/api/v1/fund/summary", headers={"Authorization": f"Bearer {token}"})
     assert denied.status_code == 401
+    # what PostgreSQL would refuse (longer than the column, a NUL) is refused first, on any database
+    for label in ("x" * 201, "nul\x00label", ""):
+        with pytest.raises(ConfigError, match="label"):
+            store.create(label, "contributor", deployment.signers["resident"].address, "resident")
+
+
+def test_a_text_with_a_nul_is_refused_before_anything_is_signed(pg: PgApi, deployment: Deployment) -> None:
+    """PostgreSQL's text cannot hold NUL: such a memo is a 422, with no row and no transaction."""
+    fund = Fund(deployment.ledger())
+    before = fund.contribution_count()
+    key = f"pg-{secrets.token_hex(6)}"
+    r = pg.post("resident", {"amount": 1, "memo": "nul\u0000memo"}, key)
+    assert r.status_code == 422 and "NUL" in r.text, r.text
+    assert _idempotency_rows(pg, key) == []
+    assert fund.contribution_count() == before
