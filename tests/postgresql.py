@@ -55,10 +55,13 @@ class PostgresServer:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as: list[str] = []
+        self.started = False
         if os.geteuid() == 0:  # PostgreSQL refuses root: the Debian `postgres` user runs it
             shutil.chown(self.root, "postgres", "postgres")
             self._as = ["runuser", "-u", "postgres", "--"]
-        self.started = False
+            if subprocess.run([*self._as, "test", "-w", str(self.root)], check=False).returncode != 0:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise RuntimeError(f"the postgres user cannot write {self.root} (TMPDIR={tempfile.gettempdir()})")
 
     def _run(self, *args: str) -> None:
         done = subprocess.run([*self._as, *args], capture_output=True, text=True, check=False, cwd=self.root)
@@ -106,8 +109,11 @@ class PostgresServer:
         """Stop the server (fast shutdown: connections left open are closed) and remove its folder."""
         try:
             if self.started:
-                with contextlib.suppress(RuntimeError):
+                try:
                     self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+                except RuntimeError:
+                    with contextlib.suppress(RuntimeError):
+                        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
                 self.started = False
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
