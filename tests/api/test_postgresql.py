@@ -157,3 +157,19 @@ def test_a_text_with_a_nul_is_refused_before_anything_is_signed(pg: PgApi, deplo
     assert r.status_code == 422 and "NUL" in r.text, r.text
     assert _idempotency_rows(pg, key) == []
     assert fund.contribution_count() == before
+
+
+READS = [
+    "/api/v1/members", "/api/v1/council/proposals", "/api/v1/datasets", "/api/v1/access-requests",
+    "/api/v1/grants", "/api/v1/access-log", "/api/v1/fund/summary", "/api/v1/fund/projects", "/api/v1/fund/motions",
+    "/api/v1/fund/votes", "/api/v1/fund/payouts", "/api/v1/fund/refunds", "/api/v1/fund/export",
+    "/api/v1/public/overview", "/", "/activity", "/projects", "/contributions", "/data-sharing", "/verify",
+]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_every_list_and_page_reads_from_postgresql(pg: PgApi, path: str) -> None:
+    r = pg.client.get(path, headers=pg.api.auth("auditor"))
+    assert r.status_code == 200, r.text[:2000]
+    if path == "/api/v1/members":  # read from the index on PostgreSQL, not an empty one
+        assert r.json()["count"] >= len(MEMBER_IDS)
