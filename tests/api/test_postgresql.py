@@ -173,3 +173,21 @@ def test_every_list_and_page_reads_from_postgresql(pg: PgApi, path: str) -> None
     assert r.status_code == 200, r.text[:2000]
     if path == "/api/v1/members":  # read from the index on PostgreSQL, not an empty one
         assert r.json()["count"] >= len(MEMBER_IDS)
+
+
+def test_an_async_write_and_its_replay(pg: PgApi, deployment: Deployment) -> None:
+    """Prefer: respond-async: a 202 kept as ``accepted``, replayed as the same 202, ``done`` once mined."""
+    led = deployment.ledger()
+    mint(led, deployment.signers["treasurer"], deployment.signers["resident"].address, 100)
+    key = f"pg-{secrets.token_hex(6)}"
+    headers = pg.api.auth("resident") | {"Idempotency-Key": key, "Prefer": "respond-async"}
+    body = {"amount": 7, "memo": f"async {secrets.token_hex(3)}"}
+    first = pg.client.post(CONTRIBUTIONS, headers=headers, json=body)
+    assert first.status_code == 202, first.text
+    assert [r["state"] for r in _idempotency_rows(pg, key)] == ["accepted"]
+    receipt = led.wait(first.json()["tx_hash"])
+    again = pg.client.post(CONTRIBUTIONS, headers=headers, json=body)
+    assert again.status_code == 202 and again.json() == first.json()
+    assert [r["state"] for r in _idempotency_rows(pg, key)] == ["done"]  # its receipt seen on the replay
+    status = pg.client.get(first.json()["status_url"], headers=pg.api.auth("resident"))
+    assert status.status_code == 200 and status.json()["block_number"] == receipt.block_number, status.text
