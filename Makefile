@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser demo test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
+.PHONY: help install browser postgresql demo test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
@@ -62,7 +62,13 @@ demo: install chain-up seed ## Install, start the chain, deploy, seed the demo a
 browser: ## Install headless Chromium and CJK fonts for the portal's browser tests (Debian; only if missing)
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)
 
-test: install browser ## Install everything and run the whole test suite
+postgresql: ## Install the PostgreSQL server the tests start throw-away clusters of (Debian; only if missing)
+	@test -x "$$(pg_config --bindir 2>/dev/null)/initdb" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
+	@test -x "$$(pg_config --bindir 2>/dev/null)/initdb" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(echo "PostgreSQL's initdb is still missing after installing postgresql" >&2; exit 1)
+
+test: install browser postgresql ## Install everything and run the whole test suite (SQLite and PostgreSQL)
 	$(PY) -m pytest
 
 ci: compile-check gas-check test slither invariants lint ## What CI runs

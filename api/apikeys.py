@@ -65,6 +65,12 @@ class ApiKeyStore:
         """Create a key; returns (the full key, shown once; its record)."""
         if role not in ROLE_NAMES:
             raise ConfigError(f"unknown role {role!r}; one of {', '.join(ROLE_NAMES)}")
+        # the columns' limits, checked here: PostgreSQL refuses longer values, SQLite would keep them
+        for name, value in (("label", label), ("account", account), ("key_label", key_label)):
+            column_type = api_keys.c[name].type
+            limit = column_type.length if isinstance(column_type, sa.String) else None
+            if not value or (limit is not None and len(value) > limit) or "\x00" in value:
+                raise ConfigError(f"API key {name} must be 1 to {limit} characters without NUL, not {value!r:.80}")
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = time.time()

@@ -201,3 +201,8 @@ class ServiceState:
             gateway.close()  # records the refusals it counted
         if self._follower is not None:
             self._follower.stop()
+        # the databases' pooled connections: a PostgreSQL server counts them against its
+        # max_connections until they are closed (SQLite files: closed handles)
+        if self._index is not None:
+            self._index.close()
+        self.apikeys.engine.dispose()  # the service database (idempotency and documents share it)

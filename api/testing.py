@@ -70,11 +70,13 @@ def api_for(deployment: Deployment, directory: Path, prefix: str, **overrides: o
     """Settings in ``directory`` (:func:`make_settings`) and an API key named ``<prefix>-<label>``
     for every label of :data:`KEY_ROLES`, signing as that label's account."""
     settings = make_settings(deployment, directory, **overrides)
-    store = ApiKeyStore(engine_for(settings.service_db_url))
+    engine = engine_for(settings.service_db_url)
+    store = ApiKeyStore(engine)
     keys = {}
     for label, role in KEY_ROLES.items():
         token, _ = store.create(f"{prefix}-{label}", role, deployment.signers[label].address, label)
         keys[label] = token
+    engine.dispose()
     return Api(settings, keys)
 
 

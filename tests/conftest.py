@@ -26,6 +26,7 @@ from ledger.testing import KEY_LABELS as KEY_LABELS  # noqa: E402
 from ledger.testing import MEMBER_IDS as MEMBER_IDS  # noqa: E402
 from ledger.testing import STANDARD_MEMBERS as STANDARD_MEMBERS  # noqa: E402
 from ledger.testing import Deployment, deploy_standard, start_ganache  # noqa: E402
+from tests.postgresql import PostgresServer  # noqa: E402
 
 # The test-only contracts (contracts/test/) compile to tests/artifacts/, never shipped.
 artifacts.add_folder(Path(__file__).resolve().parent / "artifacts")
@@ -58,6 +59,21 @@ def ganache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ganache]:
 def deployment(ganache: Ganache, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     """The standard deployment (ledger.testing.deploy_standard) on the session Ganache."""
     return deploy_standard(ganache, tmp_path_factory.mktemp("deployment"), TEST_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[PostgresServer]:
+    """One throw-away PostgreSQL server for the session (tests/postgresql.py); each test takes a
+    database of its own from it (``postgresql.database()``). Stopped and removed at the end, when
+    tests failed too; never skipped (no server binaries: an error naming the package)."""
+    import atexit
+
+    server = PostgresServer()
+    atexit.register(server.stop)  # an interrupted run stops it too
+    try:
+        yield server.start()
+    finally:
+        server.stop()
 
 
 # ----------------------------------------------------------------- secrets scan

@@ -189,6 +189,8 @@ class DocStore:
             raise ValidationFailed(kind, "must not be empty")
         if len(text) > MAX_TEXT:
             raise ValidationFailed(kind, f"at most {MAX_TEXT} characters")
+        if "\x00" in text:  # PostgreSQL's text cannot hold it: refused alike on every database
+            raise ValidationFailed(kind, "must not contain NUL characters")
         if kind in PUBLIC_KINDS:
             return Draft(kind, text, None)
         if kind in REFERENCE_KINDS:

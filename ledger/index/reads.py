@@ -251,8 +251,10 @@ class IndexReads:
             condition: sa.ColumnElement[bool] = extracted == sql_value
             return condition
         if dialect == "postgresql":  # ->> gives text, 'true'/'false' for booleans
-            text: sa.ColumnElement[Any] = sa.cast(column, postgresql.JSONB)[name].astext
+            text: sa.ColumnElement[Any] = sa.cast(_pg_json_text(column), postgresql.JSONB)[name].astext
             pg_value: Any = ("true" if wanted else "false") if isinstance(wanted, bool) else wanted
+            if isinstance(pg_value, str):
+                pg_value = pg_value.replace("\x00", PG_NUL)
             pg_condition: sa.ColumnElement[bool] = text == pg_value
             return pg_condition
         raise ConfigError(f"argument filters need SQLite or PostgreSQL, not {dialect}")
@@ -407,6 +409,22 @@ class IndexReads:
             return IndexHealth(False, exc.message, None, None, None)
         except (ValueError, KeyError) as exc:  # unparsable meta
             return IndexHealth(False, f"event index {self.db}: bad meta ({exc})", None, None, None)
+
+
+#: What a NUL character in a stored argument compares as on PostgreSQL, whose text (and so its
+#: ``json``/``jsonb``) cannot hold one: U+FFFF, a noncharacter (never in interchanged text).
+PG_NUL = "\uffff"
+#: A ``\u0000`` escape in JSON text: a backslash preceded by an even number of backslashes.
+_PG_NUL_ESCAPE = r"(?<=(?:^|[^\\])(?:\\\\)*)\\u0000"
+
+
+def _pg_json_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    r"""The stored arguments as PostgreSQL can parse them. Canonical JSON keeps a NUL of an on-chain
+    string (a member's name, a dataset's title) as ``\u0000``, which PostgreSQL refuses to convert
+    (``->>`` on such a row fails the whole query: one title could break every filtered list);
+    those escapes become :data:`PG_NUL`, only in rows that hold one."""
+    escaped = sa.func.regexp_replace(column, sa.literal(_PG_NUL_ESCAPE), sa.literal("\\\\uffff"), "g")
+    return sa.case((sa.func.strpos(column, "\\u0000") > 0, escaped), else_=column)
 
 
 def _row(r: sa.RowMapping) -> EventRow:
