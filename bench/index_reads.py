@@ -197,9 +197,10 @@ import inspect
 chain = state.ledger if "node" in inspect.signature(Indexer).parameters else state.ledger.w3  # a baseline: before the scanner
 state.index = Indexer(chain, {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}, {db!r}, start_block={first})
 if settings.index_follow:  # start_index() keeps an index it did not build: start its follower here
-    import threading
-    state._follower = threading.Thread(target=state._follow, name="index-follower", daemon=True)
-    state._follower.start()
+    if hasattr(state, "_follow"):  # a tree before ledger.index.Follower: the service's own thread
+        import threading
+        state._follower = threading.Thread(target=state._follow, name="index-follower", daemon=True)
+    state._follower.start()  # since: the Follower the index setter made
 uvicorn.run(create_app(settings, state=state), host="127.0.0.1", port={port}, log_level="warning")
 '''
 
