@@ -60,15 +60,21 @@ def _input_name(item: Mapping[str, Any], i: int) -> str:
     return str(name) if name else f"_{i}"
 
 
-def _to_json(item: Mapping[str, Any]) -> Converter:
-    """A function from eth_abi's decoded value of ``item``'s type to canonical JSON."""
+def _converter(item: Mapping[str, Any], leaf: Callable[[str], Converter], to_json: bool) -> Converter:
+    """Walk ``item``'s type (arrays, tuples) down to its leaves, converted by ``leaf``."""
     t = str(item["type"])
     if t.endswith("]"):
-        inner = _to_json({**item, "type": t[: t.rindex("[")]})
+        inner = _converter({**item, "type": t[: t.rindex("[")]}, leaf, to_json)
         return lambda v: [inner(x) for x in v]
     if t == "tuple":
-        comps = [(_input_name(c, i), _to_json(c)) for i, c in enumerate(item.get("components", []))]
-        return lambda v: {n: f(x) for (n, f), x in zip(comps, v, strict=True)}
+        comps = [(_input_name(c, i), _converter(c, leaf, to_json)) for i, c in enumerate(item.get("components", []))]
+        if to_json:
+            return lambda v: {n: f(x) for (n, f), x in zip(comps, v, strict=True)}
+        return lambda v: tuple(f(v[n]) for n, f in comps)
+    return leaf(t)
+
+
+def _json_leaf(t: str) -> Converter:
     if t.startswith(("uint", "int", "fixed", "ufixed")):
         return str
     if t == "address":
@@ -78,17 +84,7 @@ def _to_json(item: Mapping[str, Any]) -> Converter:
     return lambda v: v  # bool, string
 
 
-def _from_json(item: Mapping[str, Any]) -> Converter:
-    """Inverse of :func:`_to_json`: canonical JSON back to the decoded Python value."""
-    t = str(item["type"])
-    if t.endswith("]"):
-        inner = _from_json({**item, "type": t[: t.rindex("[")]})
-        return lambda v: [inner(x) for x in v]
-    if t == "tuple":
-        comps = [
-            (_input_name(c, i), _from_json(c)) for i, c in enumerate(item.get("components", []))
-        ]
-        return lambda v: tuple(f(v[n]) for n, f in comps)
+def _value_leaf(t: str) -> Converter:
     if t.startswith(("uint", "int")):
         return int
     if t.startswith(("fixed", "ufixed")):
@@ -96,6 +92,16 @@ def _from_json(item: Mapping[str, Any]) -> Converter:
     if t.startswith("bytes"):
         return lambda v: bytes.fromhex(str(v)[2:])
     return lambda v: v  # address (already checksummed), bool, string
+
+
+def _to_json(item: Mapping[str, Any]) -> Converter:
+    """A function from eth_abi's decoded value of ``item``'s type to canonical JSON."""
+    return _converter(item, _json_leaf, to_json=True)
+
+
+def _from_json(item: Mapping[str, Any]) -> Converter:
+    """Inverse of :func:`_to_json`: canonical JSON back to the decoded Python value."""
+    return _converter(item, _value_leaf, to_json=False)
 
 
 def _hash_from_json(value: Any) -> bytes:

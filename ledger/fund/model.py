@@ -27,23 +27,8 @@ from dataclasses import dataclass, field
 from ledger.abi import bytes_of
 from ledger.abi.records import record_from
 from ledger.events import Event
-from ledger.fund.types import (
-    CLOSED_STATES,
-    GENERAL_POOL,
-    Contribution,
-    ContributorKind,
-    FundState,
-    Milestone,
-    Motion,
-    MotionKind,
-    MotionState,
-    Payout,
-    Pool,
-    Project,
-    ProjectState,
-    Refund,
-    Vote,
-)
+from ledger.fund import types
+from ledger.fund.types import CLOSED_STATES, GENERAL_POOL, ContributorKind, MotionKind, MotionState, ProjectState
 
 
 def _hash(value: object) -> bytes:
@@ -136,9 +121,9 @@ class FundModel:
         self.projects: dict[int, ProjectRecord] = {}
         self.motions: dict[int, MotionRecord] = {}
         self.contributions: dict[int, ContributionRecord] = {}
-        self.payouts: list[Payout] = []
-        self.refunds: list[Refund] = []
-        self.votes: list[Vote] = []
+        self.payouts: list[types.Payout] = []
+        self.refunds: list[types.Refund] = []
+        self.votes: list[types.Vote] = []
         #: payout id -> (from earmarked, from general) as the tracing rule splits it when it is made
         self.splits: dict[int, tuple[int, int]] = {}
         self.general_total = 0
@@ -352,7 +337,7 @@ class FundModel:
 
     # ---------------------------------------------------------------- frozen views
 
-    def project(self, p: ProjectRecord, now: int) -> Project:
+    def project(self, p: ProjectRecord, now: int) -> types.Project:
         """``getProject`` at ``now``."""
         state = self.project_state(p, now)
         m = self.motions.get(p.approval_motion_id)
@@ -367,7 +352,7 @@ class FundModel:
                 released = allocated - p.allocated_spent
         available = (p.earmarked - p.earmarked_spent) + (allocated - p.allocated_spent)
         return record_from(
-            Project, p,
+            types.Project, p,
             approved_at=approved_at if approved else 0,
             unlocks_at=approved_at + self.time_lock if approved else 0,
             cancelled_at=cancelled_at, milestone_count=len(p.milestones), allocated=allocated,
@@ -375,27 +360,27 @@ class FundModel:
         )
 
     @staticmethod
-    def milestones(p: ProjectRecord) -> tuple[Milestone, ...]:
-        return tuple(Milestone(i, m.amount, m.paid, m.description_hash) for i, m in enumerate(p.milestones))
+    def milestones(p: ProjectRecord) -> tuple[types.Milestone, ...]:
+        return tuple(types.Milestone(i, m.amount, m.paid, m.description_hash) for i, m in enumerate(p.milestones))
 
-    def motion(self, m: MotionRecord, now: int) -> Motion:
+    def motion(self, m: MotionRecord, now: int) -> types.Motion:
         """``getMotion`` at ``now``."""
         state, decided_at = self.derive(m, now)
-        return record_from(Motion, m, deadline=self.deadline(m), decided_at=decided_at, state=state)
+        return record_from(types.Motion, m, deadline=self.deadline(m), decided_at=decided_at, state=state)
 
-    def contribution(self, c: ContributionRecord, now: int) -> Contribution:
+    def contribution(self, c: ContributionRecord, now: int) -> types.Contribution:
         """``getContribution`` at ``now``."""
         return record_from(
-            Contribution, c, receipt_id=c.id, spent=self.spent(c), refundable=self.refundable(c, now)
+            types.Contribution, c, receipt_id=c.id, spent=self.spent(c), refundable=self.refundable(c, now)
         )
 
-    def pool(self) -> Pool:
+    def pool(self) -> types.Pool:
         """``generalPool``."""
-        return Pool(self.general_total, self.general_spent, self.general_committed, self.pool_free())
+        return types.Pool(self.general_total, self.general_spent, self.general_committed, self.pool_free())
 
-    def state(self, now: int) -> FundState:
+    def state(self, now: int) -> types.FundState:
         """The whole fund at ``now``, frozen."""
-        return FundState(
+        return types.FundState(
             at=now, quorum=self.quorum, time_lock=self.time_lock, voting_period=self.voting_period,
             projects={i: self.project(p, now) for i, p in self.projects.items()},
             milestones={i: self.milestones(p) for i, p in self.projects.items()},
@@ -406,30 +391,30 @@ class FundModel:
         )
 
 
-def payout_of(e: Event) -> Payout:
+def payout_of(e: Event) -> types.Payout:
     """A ``PayoutMade`` event as its record."""
     a = e.args
-    return Payout(
+    return types.Payout(
         int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
         int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), e.block_number,
         e.tx_hash, e.block_time, e.log_index,
     )
 
 
-def refund_of(e: Event) -> Refund:
+def refund_of(e: Event) -> types.Refund:
     """A ``RefundClaimed`` event as its record."""
     a = e.args
-    return Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
+    return types.Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
                   e.block_number, e.tx_hash, e.block_time, e.log_index)
 
 
-def vote_of(e: Event) -> Vote:
+def vote_of(e: Event) -> types.Vote:
     """A ``VoteCast`` event as its record."""
     a = e.args
-    return Vote(int(a["motionId"]), int(a["memberId"]), str(a["voter"]), bool(a["support"]), int(a["approvals"]),
+    return types.Vote(int(a["motionId"]), int(a["memberId"]), str(a["voter"]), bool(a["support"]), int(a["approvals"]),
                 int(a["rejections"]), e.block_number, e.tx_hash, e.block_time)
 
 
-def fund_state(events: Iterable[Event], now: int) -> FundState:
+def fund_state(events: Iterable[Event], now: int) -> types.FundState:
     """The fold of ``events`` (chain order) at time ``now``."""
     return FundModel.of(events).state(now)

@@ -90,19 +90,15 @@ class ContributionTrace:
         return tuple(sorted({f.project_id for f in self.fundings}))
 
 
-@dataclass(frozen=True)
-class PayoutTrace:
+@dataclass(frozen=True, kw_only=True)
+class PayoutTrace(Payout):
     """One payout and the contributions (receipt id, amount) that funded it, in order."""
 
-    payout_id: int
-    project_id: int
-    milestone_index: int
-    amount: int
-    from_earmarked: int
-    from_general: int
     sources: tuple[tuple[int, int], ...]
-    block: int
-    tx_hash: str
+
+    @property
+    def block(self) -> int:
+        return self.block_number
 
 
 @dataclass(frozen=True)
@@ -240,14 +236,4 @@ def _payout(p: Payout, split: tuple[int, int], earmarked: dict[int, _Queue], gen
 
     sources = earmarked.setdefault(p.project_id, _Queue()).consume(from_earmarked, maker("earmarked"))
     sources += general.consume(from_general, maker("general"))
-    return PayoutTrace(
-        payout_id=p.payout_id,
-        project_id=p.project_id,
-        milestone_index=p.milestone_index,
-        amount=p.amount,
-        from_earmarked=from_earmarked,
-        from_general=from_general,
-        sources=tuple(sources),
-        block=p.block_number,
-        tx_hash=p.tx_hash,
-    )
+    return record_from(PayoutTrace, p, sources=tuple(sources))

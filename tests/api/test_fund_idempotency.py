@@ -8,9 +8,8 @@ import threading
 import httpx
 import pytest
 
-from ledger.fund import Fund
 from tests.api.conftest import Api
-from tests.api.test_fund_support import contributions_with_memo, mint
+from tests.api.test_fund_support import contributions_with_memo, credit_resident
 from tests.conftest import Deployment
 
 pytestmark = pytest.mark.ganache
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.ganache
 
 
 def test_retry_and_concurrent_retries_contribute_once(http: httpx.Client, api: Api, deployment: Deployment) -> None:
-    led = deployment.ledger()
-    fund = Fund(led)
-    mint(led, deployment.signers["treasurer"], deployment.signers["resident"].address, 10_000)
-    before = fund.contribution_count()
+    fund, before = credit_resident(deployment, 10_000)
 
     memo = f"idempotent contribution {secrets.token_hex(4)}"
     body = {"amount": 1_234, "memo": memo}

@@ -13,7 +13,7 @@ from pathlib import Path
 from ledger.abi import hex_text
 from ledger.client import Ledger
 from ledger.events import Event
-from ledger.fund import Credit
+from ledger.fund import Credit, Fund
 from ledger.fund.docs import DocStore, doc_hash
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
@@ -60,6 +60,14 @@ def mint(led: Ledger, treasurer: Signer, to: str, amount: int) -> None:
     import secrets
 
     Credit(led).mint(treasurer, to, amount, doc_hash(f"test deposit {secrets.token_hex(8)} #{_minted['n']}"))
+
+
+def credit_resident(deployment: Deployment, amount: int) -> tuple[Fund, int]:
+    """Mint ``amount`` credits to the resident; the fund, and its contribution count before."""
+    led = deployment.ledger()
+    mint(led, deployment.signers["treasurer"], deployment.signers["resident"].address, amount)
+    fund = Fund(led)
+    return fund, fund.contribution_count()
 
 
 def contributions_with_memo(deployment: Deployment, service_db_url: str, memo: str) -> list[Event]:

@@ -25,7 +25,7 @@ from ledger.errors import ConfigError
 from ledger.fund import Fund
 from ledger.fund.docs import documents
 from tests.api.conftest import Api, api_for
-from tests.api.test_fund_support import mint
+from tests.api.test_fund_support import credit_resident, mint
 from tests.conftest import MEMBER_IDS, Deployment
 from tests.postgresql import PostgresServer
 
@@ -71,10 +71,7 @@ def test_the_databases_are_postgresql(pg: PgApi) -> None:
 
 
 def test_a_contribution_its_replay_its_text_and_the_lists(pg: PgApi, deployment: Deployment) -> None:
-    led = deployment.ledger()
-    fund = Fund(led)
-    mint(led, deployment.signers["treasurer"], deployment.signers["resident"].address, 10_000)
-    before = fund.contribution_count()
+    fund, before = credit_resident(deployment, 10_000)
 
     memo = f"PostgreSQL 捐款 {secrets.token_hex(4)}"
     body = {"amount": 321, "memo": memo}

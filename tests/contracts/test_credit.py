@@ -65,15 +65,20 @@ def test_mint_records_deposit(fund_env: FundEnv) -> None:
     assert c.functions.registry().call() == e.registry.address
 
 
+def _refuses_zeros(e: FundEnv, op: Any, ref: str) -> None:
+    """``op`` (mint or burn) refuses a zero amount and a zero reference."""
+    with expect_revert("CreditZeroAmount"):
+        e.chain.transact(op(e.outsider, 0, h(ref)), e.treasurer)
+    with expect_revert("CreditZeroReference"):
+        e.chain.transact(op(e.outsider, 1, b"\x00" * 32), e.treasurer)
+
+
 def test_mint_refusals(fund_env: FundEnv) -> None:
     e, f = fund_env, fund_env.credit.functions
     e.mint(e.outsider, 1, "slip-1")
     with expect_revert("CreditDepositAlreadyRecorded", depositRef=h("slip-1")):
         e.chain.transact(f.mint(e.outsider, 1, h("slip-1")), e.treasurer)
-    with expect_revert("CreditZeroAmount"):
-        e.chain.transact(f.mint(e.outsider, 0, h("slip-2")), e.treasurer)
-    with expect_revert("CreditZeroReference"):
-        e.chain.transact(f.mint(e.outsider, 1, b"\x00" * 32), e.treasurer)
+    _refuses_zeros(e, f.mint, "slip-2")
     with expect_revert("ERC20InvalidReceiver"):
         e.chain.transact(f.mint("0x" + "00" * 20, 1, h("slip-3")), e.treasurer)
 
@@ -96,10 +101,7 @@ def test_burn_needs_holder_consent_and_records_redemption(fund_env: FundEnv) -> 
     e.chain.transact(f.approve(e.treasurer, 400), e.outsider)
     with expect_revert("CreditRedemptionAlreadyRecorded", redemptionRef=h("redeem-1")):
         e.chain.transact(f.burn(e.outsider, 100, h("redeem-1")), e.treasurer)
-    with expect_revert("CreditZeroAmount"):
-        e.chain.transact(f.burn(e.outsider, 0, h("redeem-2")), e.treasurer)
-    with expect_revert("CreditZeroReference"):
-        e.chain.transact(f.burn(e.outsider, 1, b"\x00" * 32), e.treasurer)
+    _refuses_zeros(e, f.burn, "redeem-2")
 
 
 def test_treasurer_burns_own_credits_without_allowance(fund_env: FundEnv) -> None:

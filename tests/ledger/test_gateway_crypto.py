@@ -11,19 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.errors import ConfigError, IntegrityError, NotFound, ValidationFailed
-from ledger.gateway import (
-    GatewayStore,
-    decrypt_at_rest,
-    encrypt_at_rest,
-    generate_keypair,
-    load_master_key,
-    load_private_key,
-    open_sealed,
-    parse,
-    project,
-    seal,
-    write_private_key,
-)
+from ledger.gateway import GatewayStore, crypto, parse, project
 from ledger.gateway.crypto import Sealed, b64d, b64e
 
 CSV = "id,name,age,district\n1,测试甲,81,东区\n2,测试乙,77,西区\n3,测试丙,90,东区\n".encode()
@@ -32,67 +20,67 @@ JSONL = b'{"bin":"B-1","fill":0.4}\n{"bin":"B-2","fill":0.9,"alarm":true}\n'
 
 def test_at_rest_round_trip_and_wrong_master_key() -> None:
     master = os.urandom(32)
-    sealed = encrypt_at_rest(master, CSV, b"aad")
+    sealed = crypto.encrypt_at_rest(master, CSV, b"aad")
     assert CSV not in sealed.blob
-    assert decrypt_at_rest(master, sealed, b"aad") == CSV
+    assert crypto.decrypt_at_rest(master, sealed, b"aad") == CSV
     with pytest.raises(IntegrityError, match="wrong gateway master key"):
-        decrypt_at_rest(os.urandom(32), sealed, b"aad")
+        crypto.decrypt_at_rest(os.urandom(32), sealed, b"aad")
     with pytest.raises(IntegrityError):
-        decrypt_at_rest(master, sealed, b"other aad")
+        crypto.decrypt_at_rest(master, sealed, b"other aad")
 
 
 @pytest.mark.parametrize("where", [0, 5, 20, -1])
 def test_at_rest_tampered_ciphertext(where: int) -> None:
     master = os.urandom(32)
-    sealed = encrypt_at_rest(master, CSV, b"aad")
+    sealed = crypto.encrypt_at_rest(master, CSV, b"aad")
     blob = bytearray(sealed.blob)
     blob[where] ^= 0x01
     with pytest.raises(IntegrityError, match="tampered"):
-        decrypt_at_rest(master, Sealed(bytes(blob), sealed.wrapped_key), b"aad")
+        crypto.decrypt_at_rest(master, Sealed(bytes(blob), sealed.wrapped_key), b"aad")
 
 
 def test_seal_round_trip_wrong_key_and_tampering() -> None:
-    priv, pub = generate_keypair()
-    env = seal(pub, CSV, {"dataset_id": 1, "rows": 3})
-    assert open_sealed(priv, env) == CSV
-    other, _ = generate_keypair()
+    priv, pub = crypto.generate_keypair()
+    env = crypto.seal(pub, CSV, {"dataset_id": 1, "rows": 3})
+    assert crypto.open_sealed(priv, env) == CSV
+    other, _ = crypto.generate_keypair()
     with pytest.raises(IntegrityError, match="another key"):
-        open_sealed(other, env)
+        crypto.open_sealed(other, env)
     ct = bytearray(b64d(env["ciphertext"], "ct"))
     ct[3] ^= 0x80
     with pytest.raises(IntegrityError, match="tampered"):
-        open_sealed(priv, {**env, "ciphertext": b64e(bytes(ct))})
+        crypto.open_sealed(priv, {**env, "ciphertext": b64e(bytes(ct))})
     with pytest.raises(IntegrityError, match="tampered"):
-        open_sealed(priv, {**env, "header": {"dataset_id": 1, "rows": 300}})  # header is authenticated
+        crypto.open_sealed(priv, {**env, "header": {"dataset_id": 1, "rows": 300}})  # header is authenticated
     with pytest.raises(IntegrityError):
-        open_sealed(priv, {**env, "epk": b64e(os.urandom(32))})
+        crypto.open_sealed(priv, {**env, "epk": b64e(os.urandom(32))})
     with pytest.raises(IntegrityError, match="base64"):
-        open_sealed(priv, {**env, "nonce": "***"})
+        crypto.open_sealed(priv, {**env, "nonce": "***"})
 
 
 def test_key_files_are_0600_and_never_overwritten(tmp_path: Path) -> None:
-    priv, pub = generate_keypair()
+    priv, pub = crypto.generate_keypair()
     path = tmp_path / "k.json"
-    write_private_key(path, priv)
+    crypto.write_private_key(path, priv)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_private_key(path).public_key().public_bytes_raw() == pub
+    assert crypto.load_private_key(path).public_key().public_bytes_raw() == pub
     with pytest.raises(ConfigError, match="refusing to overwrite"):
-        write_private_key(path, generate_keypair()[0])
+        crypto.write_private_key(path, crypto.generate_keypair()[0])
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ConfigError):
-        load_private_key(tmp_path / "bad.json")
+        crypto.load_private_key(tmp_path / "bad.json")
 
 
 def test_master_key_created_0600_then_reused(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "master.key"
     with pytest.raises(ConfigError):
-        load_master_key(path)
-    k1 = load_master_key(path, create=True)
+        crypto.load_master_key(path)
+    k1 = crypto.load_master_key(path, create=True)
     assert len(k1) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_master_key(path, create=True) == k1
+    assert crypto.load_master_key(path, create=True) == k1
     path.write_text("abcd")
     with pytest.raises(ConfigError, match="32 bytes"):
-        load_master_key(path)
+        crypto.load_master_key(path)
 
 
 def test_store_round_trip_files_and_hashes(tmp_path: Path) -> None:

@@ -96,20 +96,18 @@ def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
                 item = {"amount": amount, "direction": "in", "kind": kind,
                         "who": members.name(int(a["memberId"])), "project_id": int(a["projectId"]),
                         "receipt_id": int(a["receiptId"])}
-            elif e.name == "PayoutMade":
+            elif e.name in ("PayoutMade", "RefundClaimed"):
                 amount = int(a["amount"])
-                paid += amount
                 running_out += amount
-                n_payouts += 1
-                item = {"amount": amount, "direction": "out", "project_id": int(a["projectId"]),
-                        "payout_id": int(a["payoutId"]), "milestone_index": int(a["milestoneIndex"])}
-            elif e.name == "RefundClaimed":
-                amount = int(a["amount"])
-                refunded += amount
-                running_out += amount
-                n_refunds += 1
-                item = {"amount": amount, "direction": "out", "project_id": int(a["projectId"]),
-                        "receipt_id": int(a["receiptId"]), "who": members.name(int(a["memberId"]))}
+                item = {"amount": amount, "direction": "out", "project_id": int(a["projectId"])}
+                if e.name == "PayoutMade":
+                    paid += amount
+                    n_payouts += 1
+                    item.update(payout_id=int(a["payoutId"]), milestone_index=int(a["milestoneIndex"]))
+                else:
+                    refunded += amount
+                    n_refunds += 1
+                    item.update(receipt_id=int(a["receiptId"]), who=members.name(int(a["memberId"])))
             elif e.name == "ProjectProposed":
                 n_projects += 1
                 item = {"project_id": int(a["projectId"]), "who": members.name(int(a["proposerId"])),
