@@ -93,25 +93,25 @@ _NOT_FOUND = (
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
 )
 #: Custom errors refusing what is asked in the current state: 409.
-_CONFLICT = (
-    "CreditDepositAlreadyRecorded", "CreditRedemptionAlreadyRecorded", "CreditZeroAmount",
-    "CreditZeroReference", "DataAlreadyApproved", "DataContentHashTaken", "DataEmptyBatch",
-    "DataGovernanceNotRequired", "DataGrantClosed", "DataGrantDatasetMismatch", "DataGrantFreezeUnchanged",
-    "DataGrantNotActive", "DataGrantNotRenewable", "DataInvalidBatchWindow", "DataInvalidDuration",
-    "DataInvalidRequestTtl", "DataInvalidTitle", "DataMemberFreezeUnchanged", "DataNoRenewalPending",
-    "DataRenewalMismatch", "DataRequestNotOpen", "DataRequesterIsOwner", "DataZeroAttempts", "DataZeroHash",
-    "ERC20InsufficientAllowance", "ERC20InsufficientBalance", "ERC20InvalidApprover", "ERC20InvalidReceiver",
-    "ERC20InvalidSender", "ERC20InvalidSpender", "FundAlreadyRefunded", "FundAlreadyVoted",
-    "FundBeneficiaryNotMember", "FundBudgetMismatch", "FundExceedsAvailable", "FundExceedsMilestone",
-    "FundInsufficientPool", "FundInvalidMilestoneCount", "FundInvalidQuorum", "FundInvalidVotingPeriod",
-    "FundMotionNotOpen", "FundMotionPending", "FundNotRefundable", "FundNothingToRefund", "FundProjectClosed",
-    "FundProjectNotActive", "FundProjectNotApproved", "FundProjectNotOpenForFunding", "FundProjectStillOpen",
-    "FundTimeLocked", "FundTransferShortfall", "FundZeroAddress", "FundZeroAmount", "FundZeroBeneficiary",
-    "FundZeroMilestone", "FundZeroReference", "ReentrancyGuardReentrantCall", "RegistryAccountNotOfMember",
-    "RegistryAccountTaken", "RegistryAlreadyApproved", "RegistryCouncilBelowThreshold", "RegistryEmptyName",
-    "RegistryInvalidChange", "RegistryInvalidLifetime", "RegistryInvalidThreshold", "RegistryLastAccount",
-    "RegistryNodeTaken", "RegistryProposalNotOpen", "RegistryRoleUnchanged", "RegistryThresholdNotMet",
-    "RegistryZeroAccount", "SafeERC20FailedOperation",
+_CONFLICT = tuple(
+    """
+    CreditDepositAlreadyRecorded CreditRedemptionAlreadyRecorded CreditZeroAmount CreditZeroReference
+    DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataGovernanceNotRequired DataGrantClosed
+    DataGrantDatasetMismatch DataGrantFreezeUnchanged DataGrantNotActive DataGrantNotRenewable
+    DataInvalidBatchWindow DataInvalidDuration DataInvalidRequestTtl DataInvalidTitle DataMemberFreezeUnchanged
+    DataNoRenewalPending DataRenewalMismatch DataRequestNotOpen DataRequesterIsOwner DataZeroAttempts
+    DataZeroHash ERC20InsufficientAllowance ERC20InsufficientBalance ERC20InvalidApprover ERC20InvalidReceiver
+    ERC20InvalidSender ERC20InvalidSpender FundAlreadyRefunded FundAlreadyVoted FundBeneficiaryNotMember
+    FundBudgetMismatch FundExceedsAvailable FundExceedsMilestone FundInsufficientPool FundInvalidMilestoneCount
+    FundInvalidQuorum FundInvalidVotingPeriod FundMotionNotOpen FundMotionPending FundNotRefundable
+    FundNothingToRefund FundProjectClosed FundProjectNotActive FundProjectNotApproved
+    FundProjectNotOpenForFunding FundProjectStillOpen FundTimeLocked FundTransferShortfall FundZeroAddress
+    FundZeroAmount FundZeroBeneficiary FundZeroMilestone FundZeroReference ReentrancyGuardReentrantCall
+    RegistryAccountNotOfMember RegistryAccountTaken RegistryAlreadyApproved RegistryCouncilBelowThreshold
+    RegistryEmptyName RegistryInvalidChange RegistryInvalidLifetime RegistryInvalidThreshold RegistryLastAccount
+    RegistryNodeTaken RegistryProposalNotOpen RegistryRoleUnchanged RegistryThresholdNotMet RegistryZeroAccount
+    SafeERC20FailedOperation
+    """.split()
 )
 #: Names the ledger gives reverts that are no custom error of ours (Solidity's built-ins, a revert
 #: without data, a mined revert the pre-flight did not name). UnknownRevert stays 404, as the

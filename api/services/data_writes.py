@@ -31,18 +31,18 @@ from api.services.data import (
     request_or_404,
     require_owner,
 )
+from api.services.index import CallerScoped
 from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt
 from ledger.data import DataSharing, scope_hash
 from ledger.gateway import Gateway
 
 
-class DataWrites:
+class DataWrites(CallerScoped):
     """One caller's writes on access requests and grants."""
 
     def __init__(self, state: ServiceState, caller: Caller) -> None:
-        self.state = state
-        self.caller = caller
+        super().__init__(state, caller)
         self.data = DataSharing(state.ledger)
 
     # ---------------------------------------------------------------- requests

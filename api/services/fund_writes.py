@@ -27,7 +27,7 @@ from api.schemas.fund import (
     VoteCreate,
 )
 from api.services.fund import ZERO32, FundService, chain_motion_or_404, chain_project_or_404, motion_public
-from api.services.index import caller_member
+from api.services.index import CallerScoped, caller_member
 from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt
 from ledger.errors import AccessDenied
@@ -39,12 +39,11 @@ from ledger.membership import NAME as REGISTRY
 from ledger.membership import MemberKind, member_from_view
 
 
-class FundWrites:
+class FundWrites(CallerScoped):
     """One caller's fund writes: ``docs`` is the document store under the caller's key."""
 
     def __init__(self, state: ServiceState, caller: Caller) -> None:
-        self.state = state
-        self.caller = caller
+        super().__init__(state, caller)
         self.service = FundService(state, caller.key)
         self.fund = self.service.fund
         self.docs = writer(state, caller)

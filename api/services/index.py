@@ -167,6 +167,14 @@ def caller_member(state: ServiceState, caller: Caller) -> Member:
     return m
 
 
+class CallerScoped:
+    """A service for one caller: the service's state, and who is calling."""
+
+    def __init__(self, state: ServiceState, caller: Caller) -> None:
+        self.state = state
+        self.caller = caller
+
+
 # ----------------------------------------------------------------------------- answer cache
 
 

@@ -263,16 +263,8 @@ class Indexer(IndexReads):
         finally:
             ranges.close()  # stops and joins the fetching thread now, not when collected
         result = SyncResult(
-            from_block=first,
-            last_block=last,
-            head=head,
-            target=target,
-            events=written,
-            batches=batches,
-            reorg_ancestor=ancestor,
-            removed_events=removed,
-            complete=complete,
-            elapsed=time.monotonic() - started,
+            from_block=first, last_block=last, head=head, target=target, events=written, batches=batches,
+            reorg_ancestor=ancestor, removed_events=removed, complete=complete, elapsed=time.monotonic() - started,
         )
         if batches:
             log.info(

@@ -81,13 +81,7 @@ def ensure_geth(
     started = time.monotonic()
     try:
         res = subprocess.run(
-            install_command(),
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            cwd=bin_dir,
+            install_command(), env=environment, capture_output=True, text=True, timeout=timeout, check=False, cwd=bin_dir
         )
     except subprocess.TimeoutExpired as exc:
         raise GethUnavailable(f"building geth took longer than {timeout:.0f}s") from exc
