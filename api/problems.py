@@ -111,7 +111,7 @@ _CONFLICT = tuple(
     RegistryEmptyName RegistryInvalidChange RegistryInvalidLifetime RegistryInvalidThreshold RegistryLastAccount
     RegistryNodeTaken RegistryProposalNotOpen RegistryRoleUnchanged RegistryThresholdNotMet RegistryZeroAccount
     SafeERC20FailedOperation
-    """.split()
+    """.split()  # noqa: SIM905 (a list of words, read as words)
 )
 #: Names the ledger gives reverts that are no custom error of ours (Solidity's built-ins, a revert
 #: without data, a mined revert the pre-flight did not name). UnknownRevert stays 404, as the

@@ -102,8 +102,7 @@ def chain_down(config: ConfigOpt = None) -> None:
 
 @chain_app.command("status")
 def chain_status(
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
+    config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Show whether the chain runs, its URL, pid, chain id and height (exit 3 if down)."""
     from dataclasses import asdict

@@ -252,9 +252,7 @@ def renew(
 
 @data_app.command("revoke")
 def revoke(
-    grant_id: Annotated[int, typer.Argument(help="Grant id.")],
-    key: KeyOpt,
-    password_file: PasswordFileOpt = None,
+    grant_id: Annotated[int, typer.Argument(help="Grant id.")], key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Revoke a grant on one of your datasets, at once."""
     r = env().data_sharing().revoke(env().signer(key, password_file), grant_id)

@@ -160,9 +160,7 @@ def allocate(
 
 @fund_app.command("cancel")
 def cancel(
-    project: Annotated[int, typer.Argument(help="Project id.")],
-    key: KeyOpt,
-    password_file: PasswordFileOpt = None,
+    project: Annotated[int, typer.Argument(help="Project id.")], key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Propose cancelling an open project (fund committee)."""
     mid, r = env().fund().propose_cancellation(env().signer(key, password_file), project)
@@ -259,8 +257,7 @@ def summary(as_json: JsonOpt = False) -> None:
 
 @fund_app.command("projects")
 def projects(
-    state: Annotated[str | None, typer.Option("--state", help=STATES)] = None,
-    as_json: JsonOpt = False,
+    state: Annotated[str | None, typer.Option("--state", help=STATES)] = None, as_json: JsonOpt = False
 ) -> None:
     """List projects, newest first, with titles from the document store."""
     fund, docs = env().fund(), _docs()
@@ -283,8 +280,7 @@ def projects(
 
 @fund_app.command("motions")
 def motions(
-    project: Annotated[int | None, typer.Option("--project")] = None,
-    as_json: JsonOpt = False,
+    project: Annotated[int | None, typer.Option("--project")] = None, as_json: JsonOpt = False
 ) -> None:
     """List committee motions, newest first."""
     fund = env().fund()
@@ -449,8 +445,7 @@ def credit_burn(
 
 @credit_app.command("balance")
 def credit_balance(
-    account: Annotated[str, typer.Argument(help="Address or keystore label.")],
-    as_json: JsonOpt = False,
+    account: Annotated[str, typer.Argument(help="Address or keystore label.")], as_json: JsonOpt = False
 ) -> None:
     """An account's CommunityCredit balance."""
     from ledger.fund import Credit, format_amount

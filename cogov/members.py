@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -10,6 +11,10 @@ from cogov import output as out
 from cogov.context import env
 from cogov.options import JsonOpt, PasswordFileOpt
 from ledger.membership import ChangeKind, Member, MemberKind, Proposal, Role, decode_change, roles_mask
+
+if TYPE_CHECKING:
+    from ledger.keys import Signer
+    from ledger.tx import TxReceipt
 
 members_app = typer.Typer(help="Members of the permissioned ledger (from the registry's views).", no_args_is_help=True)
 council_app = typer.Typer(help="Council proposals: propose, approve, execute, cancel, list.", no_args_is_help=True)
@@ -72,8 +77,7 @@ def members_list(
 
 @members_app.command("show")
 def members_show(
-    member: Annotated[str, typer.Argument(help="A member id or one of its accounts.")],
-    as_json: JsonOpt = False,
+    member: Annotated[str, typer.Argument(help="A member id or one of its accounts.")], as_json: JsonOpt = False
 ) -> None:
     """One member: roles, accounts, data key, nodes."""
     reg = env().registry()
@@ -140,9 +144,7 @@ def _parse_change(words: list[str]) -> tuple[ChangeKind, list[Any]]:
 
 @council_app.command("propose", context_settings={"ignore_unknown_options": True})
 def council_propose(
-    change: Annotated[list[str], typer.Argument(help=CHANGE_HELP)],
-    key: KeyOpt,
-    password_file: PasswordFileOpt = None,
+    change: Annotated[list[str], typer.Argument(help=CHANGE_HELP)], key: KeyOpt, password_file: PasswordFileOpt = None
 ) -> None:
     """Propose a change (your approval counts at once)."""
     kind, args = _parse_change(change)
@@ -164,22 +166,21 @@ def council_approve(
     )
 
 
+def _proposal_step(done: str, step: Callable[[Signer, int], TxReceipt], proposal: int, signer: Signer) -> None:
+    receipt = step(signer, proposal)
+    out.ok(f"{done} {proposal} in block {receipt.block_number} (tx {receipt.tx_hash})")
+
+
 @council_app.command("execute")
-def council_execute(
-    proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
-) -> None:
+def council_execute(proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None) -> None:
     """Execute an approved proposal."""
-    receipt = env().registry().execute(env().signer(key, password_file), proposal)
-    out.ok(f"executed {proposal} in block {receipt.block_number} (tx {receipt.tx_hash})")
+    _proposal_step("executed", env().registry().execute, proposal, env().signer(key, password_file))
 
 
 @council_app.command("cancel")
-def council_cancel(
-    proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None
-) -> None:
+def council_cancel(proposal: ProposalArg, key: KeyOpt, password_file: PasswordFileOpt = None) -> None:
     """Cancel your own open proposal."""
-    receipt = env().registry().cancel(env().signer(key, password_file), proposal)
-    out.ok(f"cancelled {proposal} (tx {receipt.tx_hash})")
+    _proposal_step("cancelled", env().registry().cancel, proposal, env().signer(key, password_file))
 
 
 @council_app.command("list")

@@ -56,7 +56,7 @@ from api.schemas.data import (
 from api.schemas.fund import DocumentPublic
 from api.services import data as svc
 from api.services.data_writes import DataWrites
-from api.services.index import cached
+from api.services.index import arg_filters, cached
 from ledger.data import Classification, GrantState, RequestState
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
@@ -209,7 +209,8 @@ def list_requests(
     limit: Limit = 100,
 ) -> AccessRequestList:
     want = None if state_filter is None else RequestState[state_filter.upper()]
-    return svc.list_requests(state, dataset_id, requester_id, want, since, until, offset, limit)
+    filters = arg_filters(datasetId=dataset_id, requesterId=requester_id)
+    return svc.list_by_state(state, svc.REQUESTS, filters, want, since, until, offset, limit)
 
 
 @requests_router.post(
@@ -276,7 +277,8 @@ def list_grants(
     limit: Limit = 100,
 ) -> GrantList:
     want = None if state_filter is None else GrantState[state_filter.upper()]
-    return svc.list_grants(state, dataset_id, grantee_id, want, since, until, offset, limit)
+    filters = arg_filters(datasetId=dataset_id, granteeId=grantee_id)
+    return svc.list_by_state(state, svc.GRANTS, filters, want, since, until, offset, limit)
 
 
 @grants_router.get("/{grant_id}", response_model=GrantPublic, summary="One grant")

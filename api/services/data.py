@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Generic, TypeVar
 
+from pydantic import BaseModel
+
 from api.deps import Caller, OnePer
 from api.schemas.data import (
     AccessLogEntry,
     AccessLogList,
     AccessRequestList,
-    AccessRequestPublic,
     DatasetList,
     DatasetPublic,
     GrantList,
-    GrantPublic,
 )
 from api.services.index import (
     Folded,
@@ -50,7 +50,6 @@ from ledger.data import (
     Grant,
     GrantState,
     RefusalReason,
-    RequestState,
     scope_hash,
 )
 from ledger.errors import AccessDenied, LedgerError, NotFound
@@ -61,6 +60,7 @@ from ledger.membership import Registry, Role
 
 T = TypeVar("T")
 V = TypeVar("V")
+L = TypeVar("L", bound=BaseModel)
 
 # ------------------------------------------------------------------ the gateway
 
@@ -221,32 +221,36 @@ def list_datasets(
 
 
 @dataclass(frozen=True)
-class _Listed(Generic[V]):
-    """A record listed by state: the event creating it, its id's argument, its state and its view."""
+class Listing(Generic[V, L]):
+    """A record listed by state: the event creating it, its id's argument, its state, its view,
+    and the page it is answered in."""
 
     event: str
     id_arg: str
     state_of: Callable[[DataState, int, int], IntEnum]
     view_of: Callable[[DataState, int, int], V]
+    page: type[L]
 
 
-_REQUESTS = _Listed(
+REQUESTS = Listing(
     "AccessRequested",
     "requestId",
     lambda s, i, now: s.requests[i].state(now),
     lambda s, i, now: s.request_view(s.requests[i], now),
+    AccessRequestList,
 )
-_GRANTS = _Listed(
+GRANTS = Listing(
     "GrantCreated",
     "grantId",
     lambda s, i, now: s.grant_state(s.grants[i], now),
     lambda s, i, now: s.grant_view(s.grants[i], now),
+    GrantList,
 )
 
 
 def _by_state(
     state: ServiceState,
-    listed: _Listed[V],
+    listed: Listing[V, L],
     args: dict[str, int],
     want: IntEnum | None,
     time_ok: TimeFilter | None,
@@ -271,36 +275,14 @@ def _by_state(
     return data_state(index, present)
 
 
-def list_requests(
-    state: ServiceState,
-    dataset_id: int | None,
-    requester_id: int | None,
-    want: RequestState | None,
-    since: int | None,
-    until: int | None,
-    offset: int,
-    limit: int,
-) -> AccessRequestList:
-    args = arg_filters(datasetId=dataset_id, requesterId=requester_id)
-    views, count = _by_state(state, _REQUESTS, args, want, time_filter(since, until), (offset, limit))
-    return AccessRequestList(
-        data=[AccessRequestPublic.model_validate(v, from_attributes=True) for v in views], count=count
-    )
-
-
-def list_grants(
-    state: ServiceState,
-    dataset_id: int | None,
-    grantee_id: int | None,
-    want: GrantState | None,
-    since: int | None,
-    until: int | None,
-    offset: int,
-    limit: int,
-) -> GrantList:
-    args = arg_filters(datasetId=dataset_id, granteeId=grantee_id)
-    views, count = _by_state(state, _GRANTS, args, want, time_filter(since, until), (offset, limit))
-    return GrantList(data=[GrantPublic.model_validate(v, from_attributes=True) for v in views], count=count)
+def list_by_state(
+    state: ServiceState, listing: Listing[V, L], filters: dict[str, int], want: IntEnum | None,
+    since: int | None, until: int | None, offset: int, limit: int,
+) -> L:
+    """A page of requests or grants (``listing``), newest first: those matching ``filters``, in
+    state ``want`` now when given, made in ``[since, until]``."""
+    views, count = _by_state(state, listing, filters, want, time_filter(since, until), (offset, limit))
+    return listing.page.model_validate({"data": views, "count": count}, from_attributes=True)
 
 
 # ------------------------------------------------------------------ the access log

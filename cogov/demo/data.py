@@ -38,27 +38,28 @@ CLINICS = "社区诊所接诊能力"
 LONG = 90 * 24 * 3600
 
 
+def _file(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def _elderly_csv() -> bytes:
     rng = random.Random(7)
     lines = ["resident_id,name,age,district,lives_alone,needs_visit"]
     for i in range(1, 41):
         age = rng.randint(70, 98)
-        lines.append(
-            f"E{i:04d},虚构居民{i:03d}（合成）,{age},{rng.choice(['幸福里', '和平里', '光明里'])},"
-            f"{rng.random() < 0.6},{age > 85 or rng.random() < 0.2}"
-        )
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        district = rng.choice(["幸福里", "和平里", "光明里"])
+        alone, visit = rng.random() < 0.6, age > 85 or rng.random() < 0.2
+        lines.append(f"E{i:04d},虚构居民{i:03d}（合成）,{age},{district},{alone},{visit}")
+    return _file(lines)
 
 
 def _bins_jsonl() -> bytes:
     rng = random.Random(11)
-    rows = []
-    for i in range(60):
-        rows.append(
-            f'{{"bin_id": "BIN-{i % 12:03d}", "ts": {1_700_000_000 + i * 900}, '
-            f'"fill_pct": {rng.randint(5, 100)}, "temp_c": {rng.randint(-2, 35)}}}'
-        )
-    return ("\n".join(rows) + "\n").encode("utf-8")
+    return _file([
+        f'{{"bin_id": "BIN-{i % 12:03d}", "ts": {1_700_000_000 + i * 900}, '
+        f'"fill_pct": {rng.randint(5, 100)}, "temp_c": {rng.randint(-2, 35)}}}'
+        for i in range(60)
+    ])
 
 
 def _clinics_csv() -> bytes:
@@ -66,7 +67,7 @@ def _clinics_csv() -> bytes:
     lines = ["clinic,beds,doctors,daily_capacity"]
     for name in ["幸福里卫生服务站", "和平里卫生服务站", "光明里卫生服务站", "中心社区医院"]:
         lines.append(f"{name},{rng.randint(4, 40)},{rng.randint(2, 15)},{rng.randint(40, 300)}")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return _file(lines)
 
 
 def _data_key(ctx: DemoContext, label: str, keys_dir: Path) -> None:

@@ -56,9 +56,7 @@ def install_command() -> list[str]:
 
 
 def ensure_geth(
-    bin_dir: Path = DEFAULT_BIN_DIR,
-    progress: Callable[[str], None] | None = None,
-    timeout: float = 1800.0,
+    bin_dir: Path = DEFAULT_BIN_DIR, progress: Callable[[str], None] | None = None, timeout: float = 1800.0
 ) -> Path:
     """Return the pinned geth, building it with ``go install`` first if it is missing.
 
@@ -81,7 +79,8 @@ def ensure_geth(
     started = time.monotonic()
     try:
         res = subprocess.run(
-            install_command(), env=environment, capture_output=True, text=True, timeout=timeout, check=False, cwd=bin_dir
+            install_command(), env=environment, cwd=bin_dir, capture_output=True, text=True, timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise GethUnavailable(f"building geth took longer than {timeout:.0f}s") from exc

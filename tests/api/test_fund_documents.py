@@ -21,7 +21,6 @@ from fastapi.testclient import TestClient
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
-from api.settings import Settings
 from ledger.client import Ledger
 from ledger.commitment import Opening, commit
 from ledger.fund import Credit, Fund
@@ -43,10 +42,6 @@ class Env:
     client: TestClient
     led: Ledger
 
-    @property
-    def settings(self) -> Settings:
-        return self.api.settings
-
     def post(self, path: str, label: str, body: Any = None, **headers: str) -> Any:
         return self.client.post(path, headers=self.api.auth(label) | headers, json=body)
 
@@ -54,11 +49,11 @@ class Env:
         return self.client.get(path, headers=self.api.auth(label), params=params)
 
     def store(self) -> DocStore:
-        return DocStore.open(self.settings.service_db_url)
+        return DocStore.open(self.api.settings.service_db_url)
 
     def state_of(self, kind: str, text: str) -> list[str]:
         """The states of the rows keeping ``text`` as ``kind`` (read from the database itself)."""
-        with sa.create_engine(self.settings.service_db_url).connect() as conn:
+        with sa.create_engine(self.api.settings.service_db_url).connect() as conn:
             rows = conn.execute(sa.select(documents.c.state).where(documents.c.kind == kind,
                                                                    documents.c.text == text))
             return sorted(str(r[0]) for r in rows)
@@ -127,7 +122,7 @@ def story(env: Env) -> dict[str, Any]:
     texts["redemption"] = f"兑付凭证 {secrets.token_hex(3)}"
     treasurer = s["treasurer"]
     mint(env.led, treasurer, treasurer.address, 10)
-    docs = open_store(env.settings)
+    docs = open_store(env.api.settings)
     draft = docs.draft("redemption", texts["redemption"])
     burn = Credit(env.led).burn_call(treasurer.address, 10, draft.hash)
     docs.accept(docs.transact(env.led, treasurer, burn, [draft]))
@@ -261,10 +256,10 @@ def test_a_refused_write_leaves_no_text(env: Env, deployment: Deployment, tmp_pa
     assert fund.contribution_count() == count
     assert env.state_of("memo", junk) == []
     assert _document(env, "0x" + doc_hash(junk).hex(), "treasurer").status_code == 404
-    assert not (env.settings.manifest_path.parent / "fund-docs.json").exists()  # no JSON file is ever written
+    assert not (env.api.settings.manifest_path.parent / "fund-docs.json").exists()  # no JSON file is ever written
 
     # mined and reverted (no pre-flight): the text kept while it was pending is dropped
-    settings = env.settings.model_copy(update={"preflight": False, "index_db_url": f"sqlite:///{tmp_path}/i.db"})
+    settings = env.api.settings.model_copy(update={"preflight": False, "index_db_url": f"sqlite:///{tmp_path}/i.db"})
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         ok = c.post("/api/v1/fund/contributions", headers=env.api.auth("enterprise"), json={"amount": 1, "memo": "x"})
         assert ok.status_code == 201, ok.text  # (caches the call's gas: the next one is sent, not estimated)
@@ -299,7 +294,7 @@ def test_an_async_write_keeps_its_text_once_its_receipt_is_seen(env: Env, story:
 
 def test_a_crash_between_the_receipt_and_the_store_is_settled_at_start(env: Env, story: dict[str, Any]) -> None:
     memo = f"crash memo {secrets.token_hex(4)}"
-    docs = open_store(env.settings)
+    docs = open_store(env.api.settings)
     draft = docs.draft("memo", memo)
     fund = Fund(env.led)
     fund.ensure_allowance(env.deployment.signers["resident"], 7)
@@ -308,7 +303,7 @@ def test_a_crash_between_the_receipt_and_the_store_is_settled_at_start(env: Env,
                                       texts))
     # the process dies here: mined, but never accepted
     assert env.state_of("memo", memo) == ["pending"]
-    with TestClient(create_app(env.settings), raise_server_exceptions=False):
+    with TestClient(create_app(env.api.settings), raise_server_exceptions=False):
         assert env.state_of("memo", memo) == ["stored"]  # settled at start-up, before any read
 
 

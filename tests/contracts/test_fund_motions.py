@@ -219,8 +219,7 @@ def test_allocation_passed_at_its_deadline_is_paid(fund_env: FundEnv) -> None:
 
 
 def test_allocation_failed_at_its_deadline_releases_its_reservation(fund_env: FundEnv) -> None:
-    e = fund_env
-    f = e.fund.functions
+    e, f = fund_env, fund_env.fund.functions
     pid = pool_and_project(e)
     alloc = propose_motion(e, f.proposeAllocation(pid, 200))
     e.vote(alloc, [True, False])
@@ -267,8 +266,7 @@ def test_cancellation_passed_at_its_deadline(fund_env: FundEnv) -> None:
 
 
 def test_allocation_after_a_cancellation_decided_first_lapses(fund_env: FundEnv) -> None:
-    e = fund_env
-    f = e.fund.functions
+    e, f = fund_env, fund_env.fund.functions
     pid = pool_and_project(e)
     cancel = propose_motion(e, f.proposeCancellation(pid))
     alloc = propose_motion(e, f.proposeAllocation(pid, 200))  # a later motion: a later deadline
@@ -286,8 +284,7 @@ def test_allocation_after_a_cancellation_decided_first_lapses(fund_env: FundEnv)
 
 
 def test_allocation_decided_before_a_later_cancellation_is_released_by_it(fund_env: FundEnv) -> None:
-    e = fund_env
-    f = e.fund.functions
+    e, f = fund_env, fund_env.fund.functions
     pid = pool_and_project(e)
     alloc = propose_motion(e, f.proposeAllocation(pid, 200))
     cancel = propose_motion(e, f.proposeCancellation(pid))
