@@ -133,15 +133,9 @@ class Caller:
 
     def __init__(self, key: ApiKey, state: ServiceState) -> None:
         self.key = key
+        self.role: Role = key.role
+        self.account: str = key.account
         self._state = state
-
-    @property
-    def role(self) -> Role:
-        return self.key.role
-
-    @property
-    def account(self) -> str:
-        return self.key.account
 
     def signer(self) -> Signer:
         return self._state.signer_for(self.key.key_label)

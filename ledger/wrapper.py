@@ -3,6 +3,7 @@ a view call and a prepared write by function name on the contract the wrapper na
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ledger.client import ContractCall, Ledger
@@ -22,3 +23,13 @@ class ContractWrapper:
 
     def _prepare(self, fn: str, *args: Any) -> ContractCall:
         return self.ledger.prepare(self.contract, fn, *args)
+
+
+def int_view(function: str) -> Callable[[ContractWrapper], int]:
+    """A wrapper method answering the contract's view ``function()``, a single integer."""
+
+    def method(self: ContractWrapper) -> int:
+        return int(self._call(function))
+
+    method.__doc__ = f"The contract's ``{function}()``."
+    return method

@@ -33,7 +33,7 @@ from ledger.data.records import (
 )
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper
+from ledger.wrapper import ContractWrapper, int_view
 
 NAME = "DataSharing"
 
@@ -101,17 +101,10 @@ class DataSharing(ContractWrapper):
         """The member that registered ``content_hash`` first (0: none)."""
         return int(self._call("contentOwner", content_hash))
 
-    def dataset_count(self) -> int:
-        return int(self._call("datasetCount"))
-
-    def request_count(self) -> int:
-        return int(self._call("requestCount"))
-
-    def grant_count(self) -> int:
-        return int(self._call("grantCount"))
-
-    def batch_count(self) -> int:
-        return int(self._call("batchCount"))
+    dataset_count = int_view("datasetCount")
+    request_count = int_view("requestCount")
+    grant_count = int_view("grantCount")
+    batch_count = int_view("batchCount")
 
     def is_access_allowed(self, grant_id: int, account: str) -> bool:
         return bool(self._call("isAccessAllowed", grant_id, to_checksum_address(account)))
@@ -119,8 +112,7 @@ class DataSharing(ContractWrapper):
     def is_member_frozen(self, member_id: int) -> bool:
         return bool(self._call("isMemberFrozen", member_id))
 
-    def request_ttl(self) -> int:
-        return int(self._call("requestTtl"))
+    request_ttl = int_view("requestTtl")
 
     def access_leaf(self, grant_id: int, query_hash: bytes, row_count: int, timestamp: int) -> bytes:
         return bytes(self._call("accessLeaf", grant_id, query_hash, row_count, timestamp))

@@ -38,7 +38,7 @@ from ledger.fund.types import (
     Totals,
 )
 from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper
+from ledger.wrapper import ContractWrapper, int_view
 
 NAME = "CoGovFund"
 ZERO32 = b"\x00" * 32
@@ -117,26 +117,13 @@ class Fund(ContractWrapper):
 
     # ---------------------------------------------------------------- reads
 
-    def quorum(self) -> int:
-        return int(self._call("quorum"))
-
-    def time_lock(self) -> int:
-        return int(self._call("timeLock"))
-
-    def voting_period(self) -> int:
-        return int(self._call("votingPeriod"))
-
-    def project_count(self) -> int:
-        return int(self._call("projectCount"))
-
-    def contribution_count(self) -> int:
-        return int(self._call("contributionCount"))
-
-    def motion_count(self) -> int:
-        return int(self._call("motionCount"))
-
-    def payout_count(self) -> int:
-        return int(self._call("payoutCount"))
+    quorum = int_view("quorum")
+    time_lock = int_view("timeLock")
+    voting_period = int_view("votingPeriod")
+    project_count = int_view("projectCount")
+    contribution_count = int_view("contributionCount")
+    motion_count = int_view("motionCount")
+    payout_count = int_view("payoutCount")
 
     def project(self, project_id: int) -> Project:
         return project_from_view(self._call("getProject", project_id))

@@ -13,7 +13,7 @@ from ledger.client import TxReceipt
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
 from ledger.membership.roles import ChangeKind, MemberKind, ProposalState, Role, roles_from_mask, roles_mask
-from ledger.wrapper import ContractWrapper
+from ledger.wrapper import ContractWrapper, int_view
 
 NAME = "MembershipRegistry"
 
@@ -118,11 +118,8 @@ class Registry(ContractWrapper):
     def has_role(self, account: str, role: Role) -> bool:
         return bool(self._call("hasRole", to_checksum_address(account), int(role)))
 
-    def threshold(self) -> int:
-        return int(self._call("threshold"))
-
-    def council_size(self) -> int:
-        return int(self._call("councilSize"))
+    threshold = int_view("threshold")
+    council_size = int_view("councilSize")
 
     def proposal(self, proposal_id: int) -> Proposal:
         return proposal_from_view(self._call("getProposal", proposal_id))

@@ -38,14 +38,6 @@ class MemberRecord:
     accounts: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
 
-    @property
-    def member_kind(self) -> MemberKind:
-        return MemberKind(self.kind)
-
-    @property
-    def role_list(self) -> list[Role]:
-        return roles_from_mask(self.roles)
-
     def has(self, role: Role) -> bool:
         return self.active and bool(self.roles & (1 << int(role)))
 
@@ -134,7 +126,7 @@ class MembershipState:
     def member_view(self, m: MemberRecord) -> Member:
         """``getMember``'s answer."""
         return record_from(
-            Member, m, kind=m.member_kind, roles=tuple(m.role_list),
+            Member, m, kind=MemberKind(m.kind), roles=tuple(roles_from_mask(m.roles)),
             data_key=None if m.data_key == ZERO32 else m.data_key, accounts=tuple(m.accounts), nodes=tuple(m.nodes),
         )
 

@@ -116,12 +116,7 @@ class TxPipeline:
     """Nonces, gas and pre-flight, signing, sending and re-sending, receipts: one per ledger."""
 
     def __init__(
-        self,
-        rpc: RpcClient,
-        decoder: LogDecoder,
-        *,
-        confirmations: int = 1,
-        receipt_timeout: float = 120.0,
+        self, rpc: RpcClient, decoder: LogDecoder, *, confirmations: int = 1, receipt_timeout: float = 120.0,
         preflight: bool = True,
     ) -> None:
         self.rpc = rpc
