@@ -85,7 +85,6 @@ from ledger.fund import (
     MotionKind,
 )
 from ledger.fund.report import (
-    contributor_trace,
     export_csv,
 )
 from ledger.membership import Role
@@ -154,12 +153,7 @@ def claim_refund(receipt_id: Id, state: StateDep, caller: CurrentCaller, write: 
 def contributor_trace_view(member_id: Id, state: StateDep, key: CurrentKey) -> ContributorTracePublic:
     if member_id > int(state.ledger.call("MembershipRegistry", "memberCount")):
         raise NotFound("member", member_id)
-    service = FundService(state, key)
-    model = service.model
-    texts = service.public_texts([p.title_hash for p in model.projects.values()])
-    t = contributor_trace(model, service.now, member_id, service.labels(texts), service.fund.token.symbol,
-                          service.fund.token.decimals)
-    return ContributorTracePublic.model_validate(t.to_dict())
+    return FundService(state, key).contributor_trace(member_id)
 
 
 @router.get("/refunds", response_model=RefundList, summary="Refunds claimed, newest first")

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from api.apikeys import ApiKey
+from api.deps import OnePer
 from api.documents import Parties, readable_texts
 from api.schemas.fund import (
     ContributionList,
     ContributionPublic,
+    ContributorTracePublic,
     FundSummary,
     MilestonePublic,
     MotionList,
@@ -35,7 +37,7 @@ from api.schemas.fund import (
     VoteList,
     VotePublic,
 )
-from api.services.index import TimeFilter, cache_of, event_rows, index_for
+from api.services.index import Folded, TimeFilter, cache_of, event_rows, index_for
 from api.services.names import Members
 from api.state import ServiceState
 from ledger.abi import hex_of
@@ -56,12 +58,14 @@ from ledger.fund import (
 )
 from ledger.fund.docs import PUBLIC_KINDS
 from ledger.fund.model import payout_of, refund_of, vote_of
-from ledger.fund.report import ExportRow, Labels, export_rows
+from ledger.fund.report import ExportRow, Labels, contributor_trace, export_rows
 from ledger.index import Indexer
 from ledger.logs import head_time
 from ledger.membership import Registry
 
 _PAGE = 5000
+T = TypeVar("T")
+_folded: OnePer[Folded[FundModel]] = OnePer(lambda: Folded(NAME, FundModel, FundModel.apply))
 ZERO32 = b"\x00" * 32
 
 
@@ -138,14 +142,10 @@ class FundService:
     def index(self) -> Indexer:
         return index_for(self.state)
 
-    @cached_property
-    def model(self) -> FundModel:
-        """The fund's events folded, once per index version."""
-        idx = self.index
-        model: FundModel = cache_of(idx).get(
-            idx.version(), ("fund-model",), lambda: FundModel.of(idx.iter_events(_PAGE, NAME))
-        )
-        return model
+    def read(self, use: Callable[[FundModel], T]) -> T:
+        """``use(model)`` over the fund's reducer, kept current with the index (only the events
+        indexed since the last read are folded) and under its lock: never seen half-folded."""
+        return _folded(self.index).read(self.index, lambda model, _indexed_at: use(model))
 
     @cached_property
     def members(self) -> Members:
@@ -165,33 +165,54 @@ class FundService:
     # ---------------------------------------------------------------- records (404 when absent)
 
     def project(self, project_id: int) -> Project:
-        record = self.model.projects.get(project_id)
-        if record is None:
-            raise NotFound("project", project_id)
-        return self.model.project(record, self.now)
+        now = self.now
+
+        def use(model: FundModel) -> Project:
+            record = model.projects.get(project_id)
+            if record is None:
+                raise NotFound("project", project_id)
+            return model.project(record, now)
+
+        return self.read(use)
 
     def milestones(self, project_id: int) -> tuple[Milestone, ...]:
-        return self.model.milestones(self.model.projects[project_id])
+        return self.read(lambda model: model.milestones(model.projects[project_id]))
 
     def motion(self, motion_id: int) -> Motion:
-        record = self.model.motions.get(motion_id)
-        if record is None:
-            raise NotFound("motion", motion_id)
-        return self.model.motion(record, self.now)
+        now = self.now
+
+        def use(model: FundModel) -> Motion:
+            record = model.motions.get(motion_id)
+            if record is None:
+                raise NotFound("motion", motion_id)
+            return model.motion(record, now)
+
+        return self.read(use)
 
     def contribution(self, receipt_id: int) -> Contribution:
-        record = self.model.contributions.get(receipt_id)
-        if record is None:
-            raise NotFound("contribution", receipt_id)
-        return self.model.contribution(record, self.now)
+        now = self.now
+
+        def use(model: FundModel) -> Contribution:
+            record = model.contributions.get(receipt_id)
+            if record is None:
+                raise NotFound("contribution", receipt_id)
+            return model.contribution(record, now)
+
+        return self.read(use)
 
     def contribution_event(self, receipt_id: int) -> Event | None:
-        record = self.model.contributions.get(receipt_id)
-        return record.event if record is not None else None
+        def use(model: FundModel) -> Event | None:
+            record = model.contributions.get(receipt_id)
+            return record.event if record is not None else None
+
+        return self.read(use)
 
     def title_hash(self, project_id: int) -> bytes:
-        record = self.model.projects.get(project_id)
-        return record.title_hash if record is not None else ZERO32
+        def use(model: FundModel) -> bytes:
+            record = model.projects.get(project_id)
+            return record.title_hash if record is not None else ZERO32
+
+        return self.read(use)
 
     # ---------------------------------------------------------------- texts the caller may read
 
@@ -271,8 +292,9 @@ class FundService:
         t = fund.totals()
         pool = fund.pool()
         by_state: dict[str, int] = {s.name.lower(): 0 for s in ProjectState}
-        for p in self.model.projects.values():
-            by_state[self.model.project_state(p, self.now).name.lower()] += 1
+        now = self.now
+        for state in self.read(lambda model: [model.project_state(p, now) for p in model.projects.values()]):
+            by_state[state.name.lower()] += 1
         return FundSummary(
             address=fund.address,
             token=fund.token.address,
@@ -316,8 +338,8 @@ class FundService:
                                         self.contribution_event(receipt_id))
 
     def projects(self, state: str | None, proposer_id: int | None, offset: int, limit: int) -> ProjectList:
-        model, now = self.model, self.now
-        projects = [model.project(p, now) for p in reversed(model.projects.values())]
+        now = self.now
+        projects = self.read(lambda model: [model.project(p, now) for p in reversed(model.projects.values())])
         if state is not None:
             projects = [p for p in projects if p.state == ProjectState[state.upper()]]
         if proposer_id is not None:
@@ -346,11 +368,11 @@ class FundService:
     def motions(self, args: Mapping[str, Any], state: str | None, offset: int, limit: int) -> MotionList:
         keep = None
         if state is not None:
-            want = MotionState[state.upper()]
-            model, now = self.model, self.now
+            want, now = MotionState[state.upper()], self.now
+            wanted = self.read(lambda model: {i for i, m in model.motions.items() if model.derive(m, now)[0] == want})
 
             def keep(r: Event) -> bool:
-                return model.derive(model.motions[int(r.args["motionId"])], now)[0] == want
+                return int(r.args["motionId"]) in wanted
 
         rows, count = event_rows(self.state, NAME, "MotionProposed", args, offset, limit, keep)
         return MotionList(data=[motion_public(self.motion(int(r.args["motionId"]))) for r in rows], count=count)
@@ -402,9 +424,22 @@ class FundService:
 
         return Labels(lambda mid: members.name(mid) or "", member_of, lambda h: texts.get(h.lower()))
 
+    def contributor_trace(self, member_id: int) -> ContributorTracePublic:
+        """Where one member's contributions went, with the project titles the public may read."""
+        now, token = self.now, self.fund.token
+
+        def use(model: FundModel) -> ContributorTracePublic:
+            texts = self.public_texts([p.title_hash for p in model.projects.values()])
+            t = contributor_trace(model, now, member_id, self.labels(texts), token.symbol, token.decimals)
+            return ContributorTracePublic.model_validate(t.to_dict())
+
+        return self.read(use)
+
     def export(self, type_: str | None, since: int | None, until: int | None) -> list[ExportRow]:
         """Every contribution, payout and refund (or those of ``type_``), with the texts the caller may read."""
-        model = self.model
+        return self.read(lambda model: self._export(model, type_, since, until))
+
+    def _export(self, model: FundModel, type_: str | None, since: int | None, until: int | None) -> list[ExportRow]:
         kinds = [type_] if type_ else ["contribution", "payout", "refund"]
         members = self.members
 
