@@ -65,6 +65,8 @@ from ledger.membership import Registry
 
 _PAGE = 5000
 T = TypeVar("T")
+R = TypeVar("R")
+V = TypeVar("V")
 _folded: OnePer[Folded[FundModel]] = OnePer(lambda: Folded(NAME, FundModel, FundModel.apply))
 ZERO32 = b"\x00" * 32
 
@@ -164,41 +166,30 @@ class FundService:
 
     # ---------------------------------------------------------------- records (404 when absent)
 
-    def project(self, project_id: int) -> Project:
+    def _one(self, kind: str, key: int, records: Callable[[FundModel], Mapping[int, R]],
+             view: Callable[[FundModel, R, int], V]) -> V:
+        """The record ``key`` of ``records`` as ``view`` shows it now; 404 when there is none."""
         now = self.now
 
-        def use(model: FundModel) -> Project:
-            record = model.projects.get(project_id)
+        def use(model: FundModel) -> V:
+            record = records(model).get(key)
             if record is None:
-                raise NotFound("project", project_id)
-            return model.project(record, now)
+                raise NotFound(kind, key)
+            return view(model, record, now)
 
         return self.read(use)
+
+    def project(self, project_id: int) -> Project:
+        return self._one("project", project_id, lambda m: m.projects, FundModel.project)
 
     def milestones(self, project_id: int) -> tuple[Milestone, ...]:
         return self.read(lambda model: model.milestones(model.projects[project_id]))
 
     def motion(self, motion_id: int) -> Motion:
-        now = self.now
-
-        def use(model: FundModel) -> Motion:
-            record = model.motions.get(motion_id)
-            if record is None:
-                raise NotFound("motion", motion_id)
-            return model.motion(record, now)
-
-        return self.read(use)
+        return self._one("motion", motion_id, lambda m: m.motions, FundModel.motion)
 
     def contribution(self, receipt_id: int) -> Contribution:
-        now = self.now
-
-        def use(model: FundModel) -> Contribution:
-            record = model.contributions.get(receipt_id)
-            if record is None:
-                raise NotFound("contribution", receipt_id)
-            return model.contribution(record, now)
-
-        return self.read(use)
+        return self._one("contribution", receipt_id, lambda m: m.contributions, FundModel.contribution)
 
     def contribution_event(self, receipt_id: int) -> Event | None:
         def use(model: FundModel) -> Event | None:
