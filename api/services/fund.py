@@ -63,7 +63,6 @@ from ledger.index import Indexer
 from ledger.logs import head_time
 from ledger.membership import Registry
 
-_PAGE = 5000
 T = TypeVar("T")
 R = TypeVar("R")
 V = TypeVar("V")
