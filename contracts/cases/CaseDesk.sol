@@ -109,7 +109,7 @@ contract CaseDesk is ServiceLevels {
     function redispatch(uint256 caseId, uint16 category, uint64 leadId, uint64[] calldata assistingIds) external {
         Case storage c = _case(caseId);
         CaseState s = c.state;
-        (uint64 memberId,, uint16 roles, bool active) = _registry.accountInfo(msg.sender);
+        (uint64 memberId, uint16 roles, bool active) = _caller();
         if (s == CaseState.SentBack) {
             if (!active || memberId != c.raiserId) revert CaseNotRaiser(caseId, msg.sender);
         } else if (s == CaseState.Escalated) {
@@ -124,20 +124,21 @@ contract CaseDesk is ServiceLevels {
     /// @inheritdoc ICaseDesk
     function escalate(uint256 caseId) external {
         Case storage c = _case(caseId);
-        (uint64 memberId,,, bool active) = _registry.accountInfo(msg.sender);
+        (uint64 memberId,, bool active) = _caller();
         CaseState s = c.state;
         if (!_escalable(s)) revert CaseWrongState(caseId, s);
-        EscalationCause cause;
-        if (_overdue(c)) cause = EscalationCause.Overdue;
-        else if (active && memberId == c.raiserId) cause = EscalationCause.ByRaiser;
-        else revert CaseNotOverdue(caseId, c.ackDeadline, c.resolveDeadline);
+        EscalationCause cause = EscalationCause.Overdue;
+        if (!_overdue(c)) {
+            if (!active || memberId != c.raiserId) revert CaseNotOverdue(caseId, c.ackDeadline, c.resolveDeadline);
+            cause = EscalationCause.ByRaiser;
+        }
         _escalate(caseId, c, cause, memberId);
     }
 
     /// @inheritdoc ICaseDesk
     function evaluate(uint256 caseId, Evaluation outcome, uint16 reasonCode) external {
         Case storage c = _case(caseId);
-        (uint64 memberId,,, bool active) = _registry.accountInfo(msg.sender);
+        (uint64 memberId,, bool active) = _caller();
         if (!active || memberId != c.raiserId) revert CaseNotRaiser(caseId, msg.sender);
         _evaluate(caseId, c, memberId, outcome, reasonCode);
     }
@@ -387,7 +388,7 @@ contract CaseDesk is ServiceLevels {
     function _requireNamed(uint256 caseId) private view returns (Case storage c, uint64 memberId, uint8 bit) {
         c = _case(caseId);
         bool active;
-        (memberId,,, active) = _registry.accountInfo(msg.sender);
+        (memberId,, active) = _caller();
         bool named;
         (named, bit) = _position(c, memberId);
         if (!active || !named) revert CaseNotNamed(caseId, msg.sender);

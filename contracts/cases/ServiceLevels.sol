@@ -113,9 +113,16 @@ abstract contract ServiceLevels is ICaseDesk {
 
     /// @dev The caller's member id, if it is an active account of a member holding `role`.
     function _requireRole(IMembershipRegistry.Role role) internal view returns (uint64 memberId) {
-        (uint64 id,, uint16 roles, bool active) = _registry.accountInfo(msg.sender);
+        uint16 roles;
+        bool active;
+        (memberId, roles, active) = _caller();
         if (!active || roles & _bit(role) == 0) revert CaseMissingRole(msg.sender, role);
-        return id;
+    }
+
+    /// @dev The caller's member id (0: none), its roles and whether the account is active: the one
+    /// place that asks the registry who the caller is.
+    function _caller() internal view returns (uint64 memberId, uint16 roles, bool active) {
+        (memberId,, roles, active) = _registry.accountInfo(msg.sender);
     }
 
     function _bit(IMembershipRegistry.Role role) internal pure returns (uint16) {
