@@ -340,10 +340,6 @@ def view_dict(contract: Contract, fn: str, value: Sequence[Any]) -> dict[str, An
 
 
 @pytest.fixture(scope="session")
-def _case_env_deployed(chain: Chain, _registry_deployed: Contract, council_accounts: list[str]) -> CaseEnv:
+def case_env(chain: Chain, _registry_deployed: Contract, council_accounts: list[str]) -> CaseEnv:
+    """Deployed once; each test's chain snapshot (``_isolate``) undoes what the test did."""
     return CaseEnv(chain, _registry_deployed, Council(chain, _registry_deployed, council_accounts))
-
-
-@pytest.fixture
-def case_env(_case_env_deployed: CaseEnv) -> CaseEnv:
-    return _case_env_deployed

@@ -713,3 +713,15 @@ def test_gas_of_every_transition_is_within_the_aims(case_env: CaseEnv) -> None:
     tx("escalate (overdue)", "outsider", f.escalate(cid))
     assert gas["raiseCase"] < 250_000, gas
     assert all(v < 80_000 for k, v in gas.items() if k != "raiseCase"), gas
+
+
+def test_a_case_stops_at_255_dispatches(case_env: CaseEnv) -> None:
+    e, f, ids = case_env, case_env.desk.functions, case_env.ids
+    cid = e.raise_case()
+    for _ in range(254):
+        e.send("subdistrict", f.escalate(cid))
+        e.send("district", f.redispatch(cid, 3, ids["chengguan"], []))
+    assert e.view(cid)["round"] == 255
+    e.send("subdistrict", f.escalate(cid))
+    with expect_revert("CaseLimitReached", caseId=cid):
+        e.send("district", f.redispatch(cid, 3, ids["chengguan"], []))
