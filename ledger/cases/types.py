@@ -73,3 +73,40 @@ STANDARD_LEVELS: tuple[ServiceLevel, ...] = (
 
 #: Seconds after a closing during which the channel may record the residents' satisfaction.
 SATISFACTION_WINDOW = 7 * _DAY
+
+
+# ------------------------------------------------------------------ the state, frozen (as the contract's views)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case, as ``getCase`` answers it (``overdue`` at the time it was asked)."""
+
+    id: int
+    raiser_id: int
+    lead_id: int
+    channel_id: int  # 0: any Channel member records satisfaction
+    area_code: int
+    category: int
+    description_hash: bytes
+    ack_deadline: int
+    resolve_deadline: int
+    resolve_seconds: int
+    closed_at: int  # 0 unless closed
+    round: int  # dispatches so far
+    send_backs: int
+    satisfaction: int  # 0: none since the last closing; else 1 + Satisfaction
+    dissatisfaction_reopened: bool
+    overdue: bool
+    state: CaseState
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A member's part in a case's current dispatch, as ``assignment`` answers it."""
+
+    named: bool
+    lead: bool
+    acknowledged: bool
+    late: bool
+    answered: bool
