@@ -80,6 +80,7 @@ STATUS: dict[type[LedgerError], int] = {
 
 #: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
 _FORBIDDEN = (
+    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotRaiser",
     "CreditNotTreasurer", "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
@@ -88,6 +89,7 @@ _FORBIDDEN = (
 )
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
+    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal",
     "DataUnknownBatch", "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
     "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
@@ -95,6 +97,10 @@ _NOT_FOUND = (
 #: Custom errors refusing what is asked in the current state: 409.
 _CONFLICT = tuple(
     """
+    CaseAlreadyAcknowledged CaseAlreadyAnswered CaseAlreadyApproved CaseDuplicateDepartment
+    CaseInvalidServiceLevel CaseInvalidWindow CaseLimitReached CaseNotAcknowledged CaseNotDepartment
+    CaseNotOverdue CaseProposalNotOpen CaseSatisfactionRecorded CaseSatisfactionWindowClosed CaseSelfResponsible
+    CaseTooManyDepartments CaseWrongState CaseZeroAddress CaseZeroArea CaseZeroReference
     CreditDepositAlreadyRecorded CreditRedemptionAlreadyRecorded CreditZeroAmount CreditZeroReference
     DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataGovernanceNotRequired DataGrantClosed
     DataGrantDatasetMismatch DataGrantFreezeUnchanged DataGrantNotActive DataGrantNotRenewable

@@ -3,8 +3,8 @@
 One run on eth-tester's in-process chain (py-evm: gas is deterministic, no node
 process needed): deploy the suite and the stock reference contracts
 (``contracts/bench/``), take every state-changing function of
-MembershipRegistry, DataSharing, CommunityCredit and CoGovFund through its
-normal case, and record each transaction's gas used. In the same run:
+MembershipRegistry, DataSharing, CommunityCredit, CoGovFund and CaseDesk through
+its normal case, and record each transaction's gas used. In the same run:
 
 * council admission: our propose + approve + execute, against OpenZeppelin
   ``Governor`` + ``TimelockController`` (propose, 2 votes, queue, execute) driving
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 SNAPSHOT = C.ROOT / "bench" / "gas-snapshot.json"
-MEASURED_CONTRACTS = ("MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund")
+MEASURED_CONTRACTS = ("MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund", "CaseDesk")
 VOTING_PERIOD = 5  # blocks
 TIMELOCK_DELAY = 3600
 FUND_VOTING_PERIOD = 7 * 24 * 3600  # seconds, as the deployment's default
@@ -231,6 +231,8 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     c.transact(log.functions.recordAccess(gid, h("q0"), 10), owner)
     stock["access record"] = {"recordAccess": int(c.transact(log.functions.recordAccess(gid, h("q1"), 12), owner)["gasUsed"])}
 
+    _measure_cases(c, reg, cn, council, (dept_a, dept_a_id), tx)
+
     comparisons = {
         "council admission": {
             "ours": ours_admission, "ours_steps": "propose + approve + execute",
@@ -258,6 +260,52 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     for v in comparisons.values():
         v["ratio_ours_over_stock"] = round(v["ours"] / v["stock"], 3)
     return gas, comparisons
+
+
+def _measure_cases(c: Any, reg: Any, cn: Any, council: list[str], dept_a: tuple[str, int], tx: Any) -> None:
+    """CaseDesk (standard service levels): a case through every transition. Measured last, so
+    that the accounts it creates change no address (and no calldata gas) measured before."""
+    from ledger.cases import SATISFACTION_WINDOW, STANDARD_LEVELS
+    from ledger.testing.evm import roles_mask
+
+    ids: dict[str, int] = {}
+    acct: dict[str, str] = {}
+    for label, name, role in [("sub", "幸福里街道", "SubDistrict"), ("district", "区城市运行中心", "District"),
+                              ("channel", "12345热线", "Channel"), ("dept_c", "住建委", "Department")]:
+        acct[label] = c.new_account()
+        ids[label] = cn.admit(name, "Department", roles_mask(role), acct[label])
+    dept_a_account, dept_a_id = dept_a
+    lead, lead_id = council[0], 1  # 街道办 holds the Department role in the standard registry
+    assist, assist_id = council[1], 2  # 民政局 too
+    desk = c.deploy("CaseDesk", reg.address, SATISFACTION_WINDOW, [lv.spec() for lv in STANDARD_LEVELS])
+    K = desk.functions
+    r = tx("CaseDesk.raiseCase (two departments, two reports)",
+           K.raiseCase(3, 110105001001, h("满溢的垃圾桶"), [h("r1"), h("r2")], ids["channel"], lead_id, [assist_id]),
+           acct["sub"])
+    case = c.events(desk, r, "CaseRaised")[0]["caseId"]
+    tx("CaseDesk.acknowledge (lead)", K.acknowledge(case), lead)
+    tx("CaseDesk.acknowledge (assisting)", K.acknowledge(case), assist)
+    tx("CaseDesk.answer (assisting)", K.answer(case, h("e1")), assist)
+    tx("CaseDesk.answer (lead: asks for evaluation)", K.answer(case, h("e2")), lead)
+    tx("CaseDesk.evaluate (rejected: reopens)", K.evaluate(case, 1, 7), acct["sub"])
+    tx(None, K.answer(case, h("e3")), lead)
+    tx("CaseDesk.evaluate (fixed: closes)", K.evaluate(case, 0, 0), acct["sub"])
+    tx("CaseDesk.recordSatisfaction (dissatisfied: reopens)", K.recordSatisfaction(case, 2), acct["channel"])
+    tx(None, K.answer(case, h("e4")), lead)
+    tx(None, K.evaluate(case, 0, 0), acct["sub"])
+    tx("CaseDesk.recordSatisfaction (satisfied)", K.recordSatisfaction(case, 0), acct["channel"])
+    r = tx(None, K.raiseCase(1, 110105001002, h("消防通道堵塞"), [h("r3")], 0, dept_a_id, []), acct["sub"])
+    case2 = c.events(desk, r, "CaseRaised")[0]["caseId"]
+    tx("CaseDesk.sendBack", K.sendBack(case2, 3, ids["dept_c"]), dept_a_account)
+    tx("CaseDesk.redispatch (by the raiser)", K.redispatch(case2, 1, ids["dept_c"], []), acct["sub"])
+    tx("CaseDesk.sendBack (second: escalates)", K.sendBack(case2, 3, dept_a_id), acct["dept_c"])
+    tx("CaseDesk.redispatch (by the district, two departments)", K.redispatch(case2, 1, lead_id, [ids["dept_c"]]),
+       acct["district"])
+    c.time_travel(3 * 3600)
+    tx("CaseDesk.escalate (overdue, by anyone)", K.escalate(case2), c.accounts[5])
+    r = tx("CaseDesk.proposeServiceLevel", K.proposeServiceLevel(5, 3600, 8 * 3600), council[0])
+    proposal = c.events(desk, r, "ServiceLevelProposed")[0]["proposalId"]
+    tx("CaseDesk.approveServiceLevel (reaches the threshold: applies)", K.approveServiceLevel(proposal), council[1])
 
 
 def _payload(change: str, *args: Any) -> bytes:

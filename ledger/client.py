@@ -58,6 +58,7 @@ __all__ = [
 #: Views returning a value fixed at deployment (Solidity ``immutable`` or ``constant``, or set only
 #: by the constructor): :meth:`Ledger.call` asks each once per ledger.
 CONSTANT_VIEWS: dict[str, frozenset[str]] = {
+    "CaseDesk": frozenset({"registry", "satisfactionWindow", "MAX_ASSISTING"}),
     "CoGovFund": frozenset({"registry", "token", "quorum", "timeLock", "votingPeriod"}),
     "CommunityCredit": frozenset({"registry", "decimals", "name", "symbol"}),
     "DataSharing": frozenset({"registry", "MAX_GRANT_DURATION", "MAX_TITLE_LENGTH"}),

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from ledger import artifacts
+from ledger.cases.types import SATISFACTION_WINDOW, STANDARD_LEVELS
 from ledger.client import Ledger, runtime_keccak
 from ledger.errors import ChainMismatch, DeploymentMismatch, NotDeployed, ValidationFailed
 from ledger.keys import Signer
@@ -67,6 +68,11 @@ class DeployParams(BaseModel):
     fund_token: str | None = None
     credit_name: str = "Community Credit"
     credit_symbol: str = "CCR"
+    #: Seconds after a case's closing during which its channel may record satisfaction.
+    case_satisfaction_window: int = Field(default=SATISFACTION_WINDOW, ge=3600, le=365 * 24 * 3600)
+    #: The cases' initial service levels: (category, seconds to acknowledge, seconds to resolve);
+    #: the council changes them afterwards.
+    case_levels: list[tuple[int, int, int]] = Field(default_factory=lambda: [lv.spec() for lv in STANDARD_LEVELS])
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,16 @@ def _fund_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
     return [addr["MembershipRegistry"], token, p.fund_quorum, p.fund_timelock, p.fund_voting_period]
 
 
+def _cases_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
+    return [addr["MembershipRegistry"], p.case_satisfaction_window, [list(lv) for lv in p.case_levels]]
+
+
 SUITE: list[Step] = [
     Step("MembershipRegistry", _registry_args),
     Step("DataSharing", _data_args),
     Step("CommunityCredit", _credit_args),
     Step("CoGovFund", _fund_args),
+    Step("CaseDesk", _cases_args),
 ]
 
 

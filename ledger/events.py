@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from ledger.abi import ContractSpec, bytes_of, checksum, contract_spec, decode_log, events_of, hex_text, quantity
 from ledger.logs import LogScanner, Node
@@ -116,10 +116,26 @@ def read_events(
     return out
 
 
+class Reducer:
+    """A pure fold of one contract's events (a domain's ``model.py``): :meth:`apply` one event at a
+    time, in chain order; the subclass's queries answer the state."""
+
+    def apply(self, e: Event) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> Self:
+        """The fold of ``events`` (in chain order)."""
+        model = cls()
+        for e in events:
+            model.apply(e)
+        return model
+
+
 def canonical_args(event: Event) -> dict[str, Any]:
     """``event``'s arguments in the canonical JSON form the index stores
     (:mod:`ledger.abi.event_codec`): what the auditor compares with index rows and reports."""
     return events_of(event.contract).to_canonical(event.name, event.args)
 
 
-__all__ = ["Event", "canonical_args", "decode_logs", "read_events"]
+__all__ = ["Event", "Reducer", "canonical_args", "decode_logs", "read_events"]

@@ -8,7 +8,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.schemas.common import Address, Bytes32, PositiveUint64, TxInfo, name_of
 
-RoleName = Literal["council", "department", "data_governance", "fund_committee", "treasurer", "auditor", "contributor"]
+RoleName = Literal[
+    "council", "department", "data_governance", "fund_committee", "treasurer", "auditor", "contributor",
+    "sub_district", "district", "channel",
+]
 KindName = Literal["department", "enterprise", "resident_group", "auditor"]
 StateName = Literal["pending", "approved", "executed", "cancelled", "expired"]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -37,7 +40,7 @@ class AdmitMember(BaseModel):
     kind: Literal["admit_member"]
     name: Text
     member_kind: KindName
-    roles: list[RoleName] = Field(default_factory=list, max_length=7)
+    roles: list[RoleName] = Field(default_factory=list, max_length=10)
     account: Address
 
 

@@ -20,7 +20,10 @@ interface IMembershipRegistry {
         FundCommittee,
         Treasurer,
         Auditor,
-        Contributor
+        Contributor,
+        SubDistrict, // raises cases (吹哨) and evaluates their answers (contracts/cases)
+        District, // takes escalated cases (兜底)
+        Channel // the channel that took residents' reports (12345, Open311): records their satisfaction
     }
 
     enum ChangeKind {
@@ -168,6 +171,9 @@ interface IMembershipRegistry {
         returns (uint64 memberId, MemberKind kind, uint16 roles, bool active);
 
     function memberIdOf(address account) external view returns (uint64);
+    /// @notice A member's roles and active flag by id ((0, false) for an unknown id): one call
+    /// for contracts that check a member named by id, not by account.
+    function memberRoles(uint64 memberId) external view returns (uint16 roles, bool active);
     function getMember(uint64 memberId) external view returns (MemberView memory);
     function memberCount() external view returns (uint64);
     function membersWithRole(Role role) external view returns (uint64[] memory);

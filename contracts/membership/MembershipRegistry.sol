@@ -9,7 +9,7 @@ import {IMembershipRegistry} from "./IMembershipRegistry.sol";
 contract MembershipRegistry is IMembershipRegistry {
     uint48 private constant _MIN_LIFETIME = 1 hours;
     uint48 private constant _MAX_LIFETIME = 365 days;
-    uint8 private constant _ROLE_COUNT = 7;
+    uint8 private constant _ROLE_COUNT = 10;
     uint8 private constant _KIND_COUNT = 4;
 
     struct Member {
@@ -474,6 +474,12 @@ contract MembershipRegistry is IMembershipRegistry {
     /// @inheritdoc IMembershipRegistry
     function memberIdOf(address account) external view returns (uint64) {
         return _accounts[account].memberId;
+    }
+
+    /// @inheritdoc IMembershipRegistry
+    function memberRoles(uint64 memberId) external view returns (uint16 roles, bool active) {
+        Member storage m = _members[memberId];
+        return (m.roles, m.active);
     }
 
     /// @inheritdoc IMembershipRegistry

@@ -140,11 +140,11 @@ contract MembershipHandler {
     function _payload(IMembershipRegistry.ChangeKind kind, uint256 s) private view returns (bytes memory) {
         address account = Actors.at(1 + (s >> 32) % ACTORS);
         if (kind == IMembershipRegistry.ChangeKind.AdmitMember) {
-            return abi.encode("member", uint8(s % 4), uint16((s >> 8) % 128), account);
+            return abi.encode("member", uint8(s % 4), uint16((s >> 8) % 1024), account);
         }
         if (kind == IMembershipRegistry.ChangeKind.RemoveMember) return abi.encode(_member(s));
         if (kind == IMembershipRegistry.ChangeKind.GrantRole || kind == IMembershipRegistry.ChangeKind.RevokeRole) {
-            return abi.encode(_member(s), uint8((s >> 8) % 7));
+            return abi.encode(_member(s), uint8((s >> 8) % 10));
         }
         if (kind == IMembershipRegistry.ChangeKind.AddAccount || kind == IMembershipRegistry.ChangeKind.RemoveAccount) {
             return abi.encode(_member(s), account);

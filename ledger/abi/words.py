@@ -14,6 +14,8 @@ from ledger.abi.types import checksum, hex_of, is_dynamic
 
 def word_to_json(t: str) -> Callable[[bytes], Any] | None:
     """Fast decoder of one static head word to canonical JSON (None: not an elementary type)."""
+    if t.endswith("]"):
+        return None  # an array (``uint64[]``, ``bytes32[2]``): eth_abi decodes it
     if t.startswith("uint"):
         bits = int(t[4:] or 256)
         limit = 1 << bits
@@ -110,6 +112,8 @@ HexDecoder = Callable[[Sequence[str], str], str]
 
 def hex_word_json(t: str) -> Callable[[str], str] | None:
     """Like :func:`word_to_json` (same checks), from 64 hex digits straight to JSON text."""
+    if t.endswith("]"):
+        return None  # an array: eth_abi decodes it
     if t.startswith("uint"):
         limit = 1 << int(t[4:] or 256)
 

@@ -198,6 +198,7 @@ def _check_wiring(reads: Reads, manifest: Manifest, out: Collector, head: int) -
         (Call("CoGovFund", "token"), token, "the fund token"),
         (Call("DataSharing", "registry"), registry, "MembershipRegistry"),
         (Call("CommunityCredit", "registry"), registry, "MembershipRegistry"),
+        (Call("CaseDesk", "registry"), registry, "MembershipRegistry"),
     ]
     wanted = [w for w in wanted if w[0].contract in addr and w[1] is not None]
     answers = reads.calls([c for c, _, _ in wanted], head)

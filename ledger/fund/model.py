@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ledger.abi import bytes_of
 from ledger.abi.records import record_from
-from ledger.events import Event
+from ledger.events import Event, Reducer
 from ledger.fund import types
 from ledger.fund.types import CLOSED_STATES, GENERAL_POOL, ContributorKind, MotionKind, MotionState, ProjectState
 
@@ -109,7 +109,7 @@ class ContributionRecord:
     refunded: bool = False
 
 
-class FundModel:
+class FundModel(Reducer):
     """The fold of the fund's events; queries at a time ``now`` derive what the clock decides."""
 
     def __init__(self) -> None:
@@ -132,14 +132,6 @@ class FundModel:
         self.total_contributed = 0
         self.total_paid = 0
         self.total_refunded = 0
-
-    @classmethod
-    def of(cls, events: Iterable[Event]) -> FundModel:
-        """The fold of ``events`` (in chain order)."""
-        model = cls()
-        for e in events:
-            model.apply(e)
-        return model
 
     # ---------------------------------------------------------------- the fold
 

@@ -21,6 +21,12 @@ class Role(IntEnum):
     TREASURER = 4
     AUDITOR = 5
     CONTRIBUTOR = 6
+    #: Raises cases (吹哨) and evaluates their answers (``contracts/cases``).
+    SUB_DISTRICT = 7
+    #: Takes escalated cases (兜底).
+    DISTRICT = 8
+    #: The channel that took residents' reports (12345, Open311): records their satisfaction.
+    CHANNEL = 9
 
 
 class ChangeKind(IntEnum):

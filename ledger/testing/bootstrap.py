@@ -144,8 +144,11 @@ def deploy_and_admit(
 
 #: Every key of the standard deployment: the deployer, the council (c1 街道办, c2 民政局,
 #: c3 区数据局), the members, and two accounts that are no member (governance, outsider).
+#: For the cases, dept_a and dept_b are departments to name, subdistrict raises, district takes
+#: escalations, channel records satisfaction.
 KEY_LABELS = ["deployer", "c1", "c2", "c3", "dept_a", "dept_b", "governance", "treasurer",
-              "committee_a", "committee_b", "committee_c", "auditor", "resident", "enterprise", "outsider"]
+              "committee_a", "committee_b", "committee_c", "auditor", "resident", "enterprise", "outsider",
+              "subdistrict", "district", "channel"]
 STANDARD_COUNCIL: dict[str, MemberSpec] = {
     "c1": ("街道办", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "c2": ("民政局", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
@@ -162,6 +165,10 @@ STANDARD_MEMBERS: dict[str, MemberSpec] = {
     "auditor": ("审计局", MemberKind.AUDITOR, [Role.AUDITOR]),
     "resident": ("幸福里居民", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR]),
     "enterprise": ("绿城物业", MemberKind.ENTERPRISE, [Role.CONTRIBUTOR]),
+    # Added last for the cases, so that the members above keep their ids.
+    "subdistrict": ("幸福里街道", MemberKind.DEPARTMENT, [Role.SUB_DISTRICT]),
+    "district": ("区城市运行中心", MemberKind.DEPARTMENT, [Role.DISTRICT]),
+    "channel": ("12345热线", MemberKind.DEPARTMENT, [Role.CHANNEL]),
 }
 MEMBER_IDS = {"c1": 1, "c2": 2, "c3": 3, **{label: 4 + i for i, label in enumerate(STANDARD_MEMBERS)}}
 

@@ -23,19 +23,13 @@ from web3.types import TxParams, TxReceipt, Wei
 from ledger import artifacts
 from ledger.abi import decode_revert, revert_data_from_exception
 from ledger.errors import ContractReverted
+from ledger.membership.roles import Role
 
 GAS = 8_000_000
 
-# Role and change-kind numbers, as in IMembershipRegistry.
-ROLE = {
-    "Council": 0,
-    "Department": 1,
-    "DataGovernance": 2,
-    "FundCommittee": 3,
-    "Treasurer": 4,
-    "Auditor": 5,
-    "Contributor": 6,
-}
+# Role and change-kind numbers, as in IMembershipRegistry (roles: ledger.membership.roles), by
+# the contract's names ("DataGovernance").
+ROLE = {"".join(w.title() for w in r.name.split("_")): int(r) for r in Role}
 KIND = {"Department": 0, "Enterprise": 1, "ResidentGroup": 2, "Auditor": 3}
 CHANGE = {
     name: i

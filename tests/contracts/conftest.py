@@ -8,7 +8,7 @@ afterwards, so tests stay independent and the (slow) deployments happen once per
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -204,46 +204,59 @@ class FundEnv:
         assert self.balance(self.fund.address) == contributed - paid - refunded
 
     def all_events(self, contract: Contract | None = None) -> list[dict[str, Any]]:
-        """Every event of the fund (or ``contract``) since genesis, decoded, in chain order."""
-        from eth_utils import event_abi_to_log_topic
-
-        c = contract or self.fund
-        by_topic = {
-            event_abi_to_log_topic(item): item["name"] for item in c.abi if item.get("type") == "event"
-        }
-        out = []
-        for log in self.chain.w3.eth.get_logs({"address": c.address, "fromBlock": 0, "toBlock": "latest"}):
-            name = by_topic.get(bytes(log["topics"][0]))
-            if name is None:
-                continue
-            ev = getattr(c.events, name)().process_log(log)
-            out.append(
-                {
-                    "event": name,
-                    "args": dict(ev["args"]),
-                    "blockNumber": ev["blockNumber"],
-                    "transactionHash": ev["transactionHash"],
-                    "logIndex": ev["logIndex"],
-                }
-            )
-        return out
-
+        """Every event of the fund (or ``contract``) since genesis: :func:`web3_events`."""
+        return web3_events(self.chain, contract or self.fund)
 
     def fund_events(
         self, logs: Iterable[Mapping[str, Any]] | None = None, time_of: Callable[[int], int] | None = None
     ) -> list[Event]:
-        """The fund's ``logs`` (default: every one since genesis) decoded by the codec, with
-        their block times (``time_of(block)``; default: read each block), in the order given."""
-        from ledger.abi import contract_spec
-        from ledger.events import decode_logs
+        """The fund's ``logs`` (default: every one since genesis): :func:`decoded_events`."""
+        return decoded_events(self.chain, self.fund, "CoGovFund", logs, time_of)
 
-        w3 = self.chain.w3
-        if logs is None:
-            logs = w3.eth.get_logs({"address": self.fund.address, "fromBlock": 0, "toBlock": "latest"})
-        logs = list(logs)
-        read = time_of or (lambda block: int(w3.eth.get_block(block)["timestamp"]))
-        times = {int(lg["blockNumber"]): read(int(lg["blockNumber"])) for lg in logs}
-        return decode_logs(logs, {self.fund.address.lower(): contract_spec("CoGovFund", self.fund.address)}, times)
+
+def web3_events(chain: Chain, contract: Contract) -> list[dict[str, Any]]:
+    """Every event of ``contract`` since genesis, decoded by web3, in chain order."""
+    from eth_utils import event_abi_to_log_topic
+
+    by_topic = {event_abi_to_log_topic(item): item["name"] for item in contract.abi if item.get("type") == "event"}
+    out = []
+    for log in chain.w3.eth.get_logs({"address": contract.address, "fromBlock": 0, "toBlock": "latest"}):
+        name = by_topic.get(bytes(log["topics"][0]))
+        if name is None:
+            continue
+        ev = getattr(contract.events, name)().process_log(log)
+        out.append(
+            {
+                "event": name,
+                "args": dict(ev["args"]),
+                "blockNumber": ev["blockNumber"],
+                "transactionHash": ev["transactionHash"],
+                "logIndex": ev["logIndex"],
+            }
+        )
+    return out
+
+
+def decoded_events(
+    chain: Chain,
+    contract: Contract,
+    name: str,
+    logs: Iterable[Mapping[str, Any]] | None = None,
+    time_of: Callable[[int], int] | None = None,
+) -> list[Event]:
+    """``contract``'s ``logs`` (default: every one since genesis) decoded by the kernel's codec as
+    contract ``name``, with their block times (``time_of(block)``; default: read each block), in
+    the order given."""
+    from ledger.abi import contract_spec
+    from ledger.events import decode_logs
+
+    w3 = chain.w3
+    if logs is None:
+        logs = w3.eth.get_logs({"address": contract.address, "fromBlock": 0, "toBlock": "latest"})
+    logs = list(logs)
+    read = time_of or (lambda block: int(w3.eth.get_block(block)["timestamp"]))
+    times = {int(lg["blockNumber"]): read(int(lg["blockNumber"])) for lg in logs}
+    return decode_logs(logs, {contract.address.lower(): contract_spec(name, contract.address)}, times)
 
 
 @pytest.fixture(scope="session")
@@ -254,3 +267,79 @@ def _fund_env_deployed(chain: Chain, _registry_deployed: Contract, council_accou
 @pytest.fixture
 def fund_env(_fund_env_deployed: FundEnv) -> FundEnv:
     return _fund_env_deployed
+
+
+# ---------------------------------------------------------------- cases (吹哨报到)
+# Added for tests/contracts/test_cases.py.
+
+
+class CaseEnv:
+    """Members and a CaseDesk with the standard service levels (ledger.cases.STANDARD_LEVELS).
+
+    - council: 街道办, 民政局, 区数据局 (threshold 2)
+    - subdistrict: 幸福里街道 (SubDistrict), the raiser; other_subdistrict: 和平里街道
+    - depts: 城管, 住建委, 卫健委 (Department)
+    - district: 区城市运行中心 (District); channel: 12345热线, other_channel: 网格员 (Channel)
+    - property: 绿城物业 (Enterprise, no case role); outsider: no member
+    """
+
+    def __init__(self, chain: Chain, registry: Contract, council: Council) -> None:
+        from ledger.cases import SATISFACTION_WINDOW, STANDARD_LEVELS
+
+        self.chain, self.registry, self.council = chain, registry, council
+        self.ids: dict[str, int] = {}
+        self.acct: dict[str, str] = {}
+        for label, name, kind, role in [
+            ("subdistrict", "幸福里街道", "Department", "SubDistrict"),
+            ("other_subdistrict", "和平里街道", "Department", "SubDistrict"),
+            ("chengguan", "城管", "Department", "Department"),
+            ("zhujian", "住建委", "Department", "Department"),
+            ("weijian", "卫健委", "Department", "Department"),
+            ("district", "区城市运行中心", "Department", "District"),
+            ("channel", "12345热线", "Department", "Channel"),
+            ("other_channel", "网格员", "ResidentGroup", "Channel"),
+            ("property", "绿城物业", "Enterprise", "Contributor"),
+        ]:
+            self.acct[label] = chain.new_account()
+            self.ids[label] = council.admit(name, kind, roles_mask(role), self.acct[label])
+        self.acct["outsider"] = chain.new_account()
+        self.levels = {lv.category: lv for lv in STANDARD_LEVELS}
+        self.window = SATISFACTION_WINDOW
+        self.desk = chain.deploy("CaseDesk", registry.address, self.window, [lv.spec() for lv in STANDARD_LEVELS])
+
+    def send(self, label: str, fn: Any) -> Any:
+        """Send ``fn`` from the account of ``label`` (or from an address)."""
+        return self.chain.transact(fn, self.acct.get(label, label))
+
+    def events(self, receipt: Any, name: str) -> list[dict[str, Any]]:
+        return self.chain.events(self.desk, receipt, name)
+
+    def raise_case(
+        self, lead: str = "chengguan", assisting: Iterable[str] = ("zhujian",), category: int = 3,
+        reports: Iterable[bytes] = (), channel: str | None = None, by: str = "subdistrict", area: int = 110105001001,
+    ) -> int:
+        f = self.desk.functions.raiseCase(
+            category, area, h("description"), list(reports), self.ids[channel] if channel else 0,
+            self.ids[lead], [self.ids[x] for x in assisting],
+        )
+        return int(self.events(self.send(by, f), "CaseRaised")[0]["caseId"])
+
+    def state(self, case_id: int) -> int:
+        return int(self.desk.functions.caseState(case_id).call())
+
+    def view(self, case_id: int) -> dict[str, Any]:
+        """getCase as a dict keyed by the CaseView's field names."""
+        return view_dict(self.desk, "getCase", self.desk.functions.getCase(case_id).call())
+
+
+def view_dict(contract: Contract, fn: str, value: Sequence[Any]) -> dict[str, Any]:
+    """A struct returned by view ``fn`` of ``contract``, keyed by its component names."""
+    item = next(x for x in contract.abi if x.get("type") == "function" and x["name"] == fn)
+    names = [c["name"] for c in item["outputs"][0]["components"]]
+    return dict(zip(names, value, strict=True))
+
+
+@pytest.fixture(scope="session")
+def case_env(chain: Chain, _registry_deployed: Contract, council_accounts: list[str]) -> CaseEnv:
+    """Deployed once; each test's chain snapshot (``_isolate``) undoes what the test did."""
+    return CaseEnv(chain, _registry_deployed, Council(chain, _registry_deployed, council_accounts))
