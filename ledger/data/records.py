@@ -8,36 +8,19 @@ from enum import IntEnum
 
 
 class Classification(IntEnum):
-    PUBLIC = 0
-    INTERNAL = 1
-    SENSITIVE = 2
-    SECRET = 3
+    PUBLIC, INTERNAL, SENSITIVE, SECRET = range(4)
 
 
 class RequestState(IntEnum):
-    PENDING = 0
-    PARTIALLY_APPROVED = 1
-    GRANTED = 2
-    DENIED = 3
-    WITHDRAWN = 4
-    EXPIRED = 5
+    PENDING, PARTIALLY_APPROVED, GRANTED, DENIED, WITHDRAWN, EXPIRED = range(6)
 
 
 class GrantState(IntEnum):
-    ACTIVE = 0
-    EXPIRED = 1
-    REVOKED = 2
-    FROZEN = 3
+    ACTIVE, EXPIRED, REVOKED, FROZEN = range(4)
 
 
 class RefusalReason(IntEnum):
-    NO_GRANT = 0
-    GRANT_EXPIRED = 1
-    GRANT_REVOKED = 2
-    GRANT_FROZEN = 3
-    NOT_GRANTEE = 4
-    OUT_OF_SCOPE = 5
-    OTHER = 6
+    NO_GRANT, GRANT_EXPIRED, GRANT_REVOKED, GRANT_FROZEN, NOT_GRANTEE, OUT_OF_SCOPE, OTHER = range(7)
 
 
 @dataclass(frozen=True)

@@ -9,31 +9,19 @@ from enum import IntEnum
 
 
 class ProjectState(IntEnum):
-    PROPOSED = 0
-    TIME_LOCKED = 1
-    ACTIVE = 2
-    COMPLETED = 3
-    REJECTED = 4
-    CANCELLED = 5
+    PROPOSED, TIME_LOCKED, ACTIVE, COMPLETED, REJECTED, CANCELLED = range(6)
 
 
 class MotionKind(IntEnum):
-    APPROVE_PROJECT = 0
-    ALLOCATE_FROM_POOL = 1
-    CANCEL_PROJECT = 2
+    APPROVE_PROJECT, ALLOCATE_FROM_POOL, CANCEL_PROJECT = range(3)
 
 
 class MotionState(IntEnum):
-    OPEN = 0
-    PASSED = 1
-    FAILED = 2
-    LAPSED = 3
+    OPEN, PASSED, FAILED, LAPSED = range(4)
 
 
 class ContributorKind(IntEnum):
-    GOVERNMENT = 0
-    ENTERPRISE = 1
-    RESIDENT = 2
+    GOVERNMENT, ENTERPRISE, RESIDENT = range(3)
 
 
 CLOSED_STATES = (ProjectState.COMPLETED, ProjectState.REJECTED, ProjectState.CANCELLED)

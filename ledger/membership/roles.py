@@ -7,10 +7,7 @@ from enum import IntEnum
 
 
 class MemberKind(IntEnum):
-    DEPARTMENT = 0
-    ENTERPRISE = 1
-    RESIDENT_GROUP = 2
-    AUDITOR = 3
+    DEPARTMENT, ENTERPRISE, RESIDENT_GROUP, AUDITOR = range(4)
 
 
 class Role(IntEnum):
@@ -44,11 +41,7 @@ class ChangeKind(IntEnum):
 
 
 class ProposalState(IntEnum):
-    PENDING = 0
-    APPROVED = 1
-    EXECUTED = 2
-    CANCELLED = 3
-    EXPIRED = 4
+    PENDING, APPROVED, EXECUTED, CANCELLED, EXPIRED = range(5)
 
 
 def roles_mask(roles: Iterable[Role]) -> int:
