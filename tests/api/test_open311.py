@@ -42,6 +42,7 @@ CONTACT = {
     "account_id": "resident-42",
 }
 AREA = 110105001001  # a community's statistical division code: coarse, never an address
+EN_NAMES = {"1": "Emergency", "2": "Utilities", "3": "General", "4": "Complex"}
 
 
 def report(**over: Any) -> dict[str, Any]:
@@ -117,15 +118,10 @@ def act(d: Deployment, label: str, fn: str, *args: Any) -> TxReceipt:
     return d.ledger().transact(d.signers[label], "CaseDesk", fn, *args)
 
 
-@pytest.fixture(scope="module")
-def en_names() -> dict[str, str]:
-    return {"1": "Emergency", "2": "Utilities", "3": "General", "4": "Complex"}
-
-
 # ------------------------------------------------------------------ services
 
 
-def test_services_are_the_categories_with_a_service_level_on_chain(client: TestClient, en_names: dict[str, str]) -> None:
+def test_services_are_the_categories_with_a_service_level_on_chain(client: TestClient) -> None:
     r = client.get(f"{PREFIX}/services.json")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json; charset=utf-8", r.text
     services = {s["service_code"]: s for s in r.json()}
@@ -135,7 +131,7 @@ def test_services_are_the_categories_with_a_service_level_on_chain(client: TestC
     assert "7 天内办结" in services["3"]["description"]
     assert all(s["metadata"] is False and s["type"] == "realtime" for s in services.values())
     en = {s["service_code"]: s for s in client.get(f"{PREFIX}/services.json", params={"lang": "en"}).json()}
-    assert {k: en[k]["service_name"] for k in en_names} == en_names
+    assert {k: en[k]["service_name"] for k in EN_NAMES} == EN_NAMES
     assert "within 30 minutes and resolves within 2 hours" in en["1"]["description"]
     root = xml(client.get(f"{PREFIX}/services.xml"))
     assert root.tag == "services" and {s.tag for s in root} == {"service"}
