@@ -77,6 +77,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     app.mount("/static", portal.static_files(), name="static")
     app.include_router(audit_routers.router)
     app.include_router(open311.router)
+    app.include_router(open311.discovery_router)
     _document_async_writes(app)
     return app
 
@@ -168,7 +169,7 @@ def _document_problems(schema: dict[str, Any]) -> None:
     components["Problem"].pop("$defs", None)
     body = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, ops in schema.get("paths", {}).items():
-        if path.startswith(open311.PREFIX):  # never a 422: GeoReport's invalid request is a 400
+        if path.startswith(open311.ROOT + "/"):  # never a 422: GeoReport's invalid request is a 400
             for op in ops.values():
                 op.get("responses", {}).pop("422", None)
             continue

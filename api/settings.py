@@ -45,6 +45,8 @@ class Settings(LedgerSettings):
     #: ``COGOV_OPEN311_JURISDICTION_ID``: when set, a request naming another ``jurisdiction_id`` is a
     #: 404 (GeoReport v2); unset, the parameter is ignored (this endpoint serves one jurisdiction).
     open311_jurisdiction_id: str | None = Field(default=None, min_length=1, max_length=200)
+    #: ``COGOV_OPEN311_CONTACT``: who answers questions about the Open311 endpoint (its discovery file).
+    open311_contact: str = Field(default="Ask the operator of this CoGov Ledger service (运营方).", max_length=500)
     #: ``COGOV_OPEN311_TIMEZONE``: the zone (IANA name) of Open311's datetimes, which carry its offset.
     open311_timezone: str = "Asia/Shanghai"
 

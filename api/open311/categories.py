@@ -97,9 +97,11 @@ def describe(code: int, lang: str, ack_seconds: int, resolve_seconds: int) -> st
 
 
 def duration(seconds: int, lang: str) -> str:
-    """``seconds`` in the largest whole unit (days, hours, minutes)."""
-    for unit, zh, en in ((86400, "天", "day"), (3600, "小时", "hour"), (60, "分钟", "minute")):
-        if seconds >= unit and seconds % unit == 0:
+    """``seconds`` in the largest whole unit: days from two days on (a day is "24 hours", as
+    service levels say it), else hours, else minutes."""
+    units = ((86400, 2 * 86400, "天", "day"), (3600, 3600, "小时", "hour"), (60, 60, "分钟", "minute"))
+    for unit, least, zh, en in units:
+        if seconds >= least and seconds % unit == 0:
             n = seconds // unit
-            return f"{n} {en}{'s' if n != 1 else ''}" if lang == "en" else f"{n} {zh}"
-    return f"{seconds} s" if lang == "en" else f"{seconds} 秒"
+            return f"{n} {en}{'s' if n != 1 else ''}" if lang == "en" else f"{n}{zh}"
+    return f"{seconds} s" if lang == "en" else f"{seconds}秒"

@@ -91,9 +91,13 @@ def _json(value: object) -> bytes:
 def _fill(element: ET.Element, row: Mapping[str, Any]) -> None:
     for key, value in row.items():
         child = ET.SubElement(element, key)
-        if isinstance(value, list):  # a service definition's attributes, an attribute's values
+        if isinstance(value, list):  # attributes, an attribute's values, discovery's endpoints and formats
             for entry in value:
-                _fill(ET.SubElement(child, key.removesuffix("s")), entry)
+                sub = ET.SubElement(child, key.removesuffix("s"))
+                if isinstance(entry, Mapping):
+                    _fill(sub, entry)
+                else:
+                    sub.text = str(entry)
         elif isinstance(value, bool):
             child.text = "true" if value else "false"
         elif value is not None:

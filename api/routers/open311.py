@@ -21,6 +21,7 @@ from api.middleware import client_address, limit_anonymous
 from api.open311.formats import Format, Open311Route, render, render_one
 from api.portal.i18n import pick
 from api.schemas.open311 import (
+    Discovery,
     Open311Error,
     ReportCreate,
     RequestCreated,
@@ -30,7 +31,8 @@ from api.schemas.open311 import (
 )
 from api.services import reports
 
-PREFIX = "/open311/v2"
+ROOT = "/open311"  # the discovery file
+PREFIX = ROOT + "/v2"  # GeoReport v2
 
 _XML = {"text/xml": {"schema": {"type": "string", "description": "The same, as GeoReport v2's XML."}}}
 _ERROR = {"model": list[Open311Error], "content": _XML}
@@ -47,6 +49,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 _OK: dict[int | str, dict[str, Any]] = {200: {"content": _XML}}
 
 router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route, responses={**ERRORS, **_OK})
+discovery_router = APIRouter(prefix=ROOT, tags=["open311"], route_class=Open311Route, responses={**ERRORS, **_OK})
 
 Fmt = Annotated[Format, Path(description="`json` or `xml`: the answer's format.")]
 Lang = Annotated[str | None, Query(max_length=16, description="`zh-CN` (the default) or `en`: names and notes.")]
@@ -58,6 +61,13 @@ Listed = [Depends(limit_anonymous)]
 
 def _lang(lang: str | None) -> str:
     return pick(lang, None)
+
+
+@discovery_router.get("/discovery.{fmt}", response_model=Discovery, dependencies=Listed,
+                      summary="Open311 service discovery: where GeoReport v2 is served, in which formats")
+def discovery(fmt: Fmt, request: Request, state: StateDep) -> Response:
+    endpoint = str(request.url_for("list_services", fmt="json")).removesuffix("/services.json")
+    return render_one(fmt, "discovery", reports.discovery(state, endpoint))
 
 
 @router.get("/services.{fmt}", response_model=list[ServicePublic], dependencies=Listed,
@@ -137,4 +147,4 @@ def get_request(
     return render(fmt, "service_requests", "request", [reports.one_request(state, service_request_id, _lang(lang))])
 
 
-__all__ = ["ERRORS", "PREFIX", "router"]
+__all__ = ["ERRORS", "PREFIX", "ROOT", "discovery_router", "router"]

@@ -127,6 +127,24 @@ class RequestPublic(BaseModel):
     media_url: str | None
 
 
+class DiscoveryEndpoint(BaseModel):
+    specification: str
+    url: str
+    changeset: str
+    type: Literal["production", "test"]
+    formats: list[str]
+
+
+class Discovery(BaseModel):
+    """The service discovery file (Open311's Service Discovery: required with GeoReport v2)."""
+
+    changeset: str = Field(description="When the services last changed: the time of the latest service level set "
+                                        "on chain.")
+    contact: str
+    key_service: str
+    endpoints: list[DiscoveryEndpoint]
+
+
 class Open311Error(BaseModel):
     """One error of an error answer (the answer is a list; XML: ``<errors><error>…``)."""
 

@@ -26,7 +26,15 @@ from api.deps import OnePer
 from api.open311.categories import NAMES, describe, duration, name_of
 from api.open311.formats import parse_w3c, w3c
 from api.open311.store import Contact, NewReport, Report, ReportQuery
-from api.schemas.open311 import ReportCreate, RequestCreated, RequestPublic, ServiceDefinition, ServicePublic
+from api.schemas.open311 import (
+    Discovery,
+    DiscoveryEndpoint,
+    ReportCreate,
+    RequestCreated,
+    RequestPublic,
+    ServiceDefinition,
+    ServicePublic,
+)
 from api.services.index import Folded, cache_of, index_for
 from api.services.names import Members
 from api.state import ServiceState
@@ -159,6 +167,29 @@ def definition(state: ServiceState, code: str) -> ServiceDefinition:
     if category is None or category not in service_levels(state):
         raise NotFound("service_code", code)
     return ServiceDefinition(service_code=str(category))
+
+
+def discovery(state: ServiceState, endpoint_url: str) -> Discovery:
+    """The discovery file: this one endpoint; its changeset the time the services last changed on
+    chain (the latest ``ServiceLevelSet`` indexed), which tells clients to refresh their cached list."""
+    idx = index_for(state)
+    latest = idx.events(CASES, "ServiceLevelSet", limit=1, order="desc") if CASES in idx.contracts else []
+    changeset = w3c(latest[0].block_time, ZoneInfo(state.settings.open311_timezone)) if latest else ""
+    s = state.settings
+    key_service = (
+        "Reports need an api_key of this service: ask its operator for one (cogov keys create)."
+        if s.open311_require_api_key
+        else "No key is needed to read or to report; an api_key of this service (from its operator) identifies "
+             "a client app and gives it its own rate limit."
+    )
+    endpoint = DiscoveryEndpoint(
+        specification="http://wiki.open311.org/GeoReport_v2",
+        url=endpoint_url,
+        changeset=changeset,
+        type="production" if s.env == "production" else "test",
+        formats=["application/json", "text/xml"],
+    )
+    return Discovery(changeset=changeset, contact=s.open311_contact, key_service=key_service, endpoints=[endpoint])
 
 
 def _service(code: int, level: tuple[int, int], lang: str) -> ServicePublic:
@@ -332,6 +363,7 @@ __all__ = [
     "client_of",
     "create",
     "definition",
+    "discovery",
     "list_requests",
     "one_request",
     "service_levels",

@@ -18,7 +18,7 @@ from eth_utils import to_checksum_address
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.routers.open311 import PREFIX as OPEN311
+from api.routers.open311 import ROOT as OPEN311
 from tests.api.conftest import Api
 from tests.api.test_data_support import synthetic_csv, upload
 from tests.reliability.env import Env, fund_contributors, make_api, private_env

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
 from api.open311.store import ReportStore, opening_text
-from api.routers.open311 import PREFIX
+from api.routers.open311 import PREFIX, ROOT
 from ledger.client import Ledger, TxReceipt
 from ledger.commitment import Opening
 from tests.api.conftest import Api, LiveServer, make_settings
@@ -127,8 +127,8 @@ def test_services_are_the_categories_with_a_service_level_on_chain(client: TestC
     services = {s["service_code"]: s for s in r.json()}
     assert {"1", "2", "3", "4"} <= set(services), services
     assert services["1"]["service_name"] == "紧急事件" and services["1"]["group"] == "emergency"
-    assert "30 分钟内报到、2 小时内办结" in services["1"]["description"]  # the chain's service level
-    assert "7 天内办结" in services["3"]["description"]
+    assert "30分钟内报到、2小时内办结" in services["1"]["description"]  # the chain's service level
+    assert "7天内办结" in services["3"]["description"]
     assert all(s["metadata"] is False and s["type"] == "realtime" for s in services.values())
     en = {s["service_code"]: s for s in client.get(f"{PREFIX}/services.json", params={"lang": "en"}).json()}
     assert {k: en[k]["service_name"] for k in EN_NAMES} == EN_NAMES
@@ -149,7 +149,7 @@ def test_a_category_the_council_sets_is_served_and_one_without_a_name_row_by_its
         act(deployment, "c2", "approveServiceLevel", proposal)
         assert tuple(led.call("CaseDesk", "serviceLevel", category)) == (ack, resolve)
     services = {s["service_code"]: s for s in client.get(f"{PREFIX}/services.json").json()}
-    assert services["5"]["service_name"] == "垃圾满溢" and "1 小时内报到、1 天内办结" in services["5"]["description"]
+    assert services["5"]["service_name"] == "垃圾满溢" and "1小时内报到、24小时内办结" in services["5"]["description"]
     assert services["77"]["service_name"] == "类别 77" and services["77"]["group"] == "other"
     english = client.get(f"{PREFIX}/services.json", params={"lang": "en"}).json()
     assert {s["service_code"]: s["service_name"] for s in english}["5"] == "Overflowing bins"
@@ -164,6 +164,23 @@ def test_service_definitions_have_no_attributes(client: TestClient) -> None:
     assert errors_of(client.get(f"{PREFIX}/services/abc.xml"), 404) == ["service_code abc not found"]
 
 
+def test_the_discovery_file_names_this_endpoint_and_when_the_services_last_changed(client: TestClient) -> None:
+    d = client.get(f"{ROOT}/discovery.json").json()
+    assert set(d) == {"changeset", "contact", "key_service", "endpoints"} and d["contact"]
+    [endpoint] = d["endpoints"]
+    assert endpoint == {
+        "specification": "http://wiki.open311.org/GeoReport_v2", "url": f"http://testserver{PREFIX}",
+        "changeset": d["changeset"], "type": "test", "formats": ["application/json", "text/xml"],
+    }
+    assert d["changeset"].endswith("+08:00")  # the latest service level set on chain
+    assert client.get(endpoint["url"] + "/services.json").status_code == 200
+    root = xml(client.get(f"{ROOT}/discovery.xml"))
+    assert root.tag == "discovery" and root.findtext("changeset") == d["changeset"]
+    assert [f.text for f in root.iter("format")] == ["application/json", "text/xml"]
+    assert root.findtext("endpoints/endpoint/url") == f"http://testserver{PREFIX}"
+    assert errors_of(client.get(f"{ROOT}/discovery.html"), 400)
+
+
 # ------------------------------------------------------------------ reports
 
 
@@ -172,7 +189,7 @@ def test_a_report_is_stored_off_chain_and_read_back_without_its_contact(client: 
     assert r.status_code == 200 and r.headers["content-type"] == "application/json; charset=utf-8", r.text
     [created] = r.json()
     assert set(created) == {"service_request_id", "service_notice", "account_id"} and created["account_id"] is None
-    assert "1 天内报到、7 天内办结" in created["service_notice"]  # category 3's service level on chain
+    assert "24小时内报到、7天内办结" in created["service_notice"]  # category 3's service level on chain
     rid = created["service_request_id"]
 
     one = client.get(f"{PREFIX}/requests/{rid}.json")
@@ -434,8 +451,9 @@ def test_reports_are_rate_limited_per_client_with_retry_after(strict: TestClient
 
 def test_the_openapi_schema_documents_the_specification_s_errors(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    ops = [(p, m, op) for p, item in spec["paths"].items() if p.startswith(PREFIX) for m, op in item.items()]
+    ops = [(p, m, op) for p, item in spec["paths"].items() if p.startswith(ROOT) for m, op in item.items()]
     assert {(p, m) for p, m, _ in ops} == {
+        (f"{ROOT}/discovery.{{fmt}}", "get"),
         (f"{PREFIX}/services.{{fmt}}", "get"), (f"{PREFIX}/services/{{service_code}}.{{fmt}}", "get"),
         (f"{PREFIX}/requests.{{fmt}}", "get"), (f"{PREFIX}/requests.{{fmt}}", "post"),
         (f"{PREFIX}/requests/{{service_request_id}}.{{fmt}}", "get"),
