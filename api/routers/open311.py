@@ -86,11 +86,15 @@ def service_definition(
     return render_one(fmt, "service_definition", reports.definition(state, service_code))
 
 
-async def reporter(request: Request, state: StateDep) -> str:
+async def _form_api_key(request: Request) -> str | None:
+    key = (await request.form()).get("api_key")  # the form FastAPI parsed already (Starlette keeps it)
+    return key if isinstance(key, str) else None
+
+
+def reporter(request: Request, state: StateDep, api_key: Annotated[str | None, Depends(_form_api_key)]) -> str:
     """Who sends this report (its ``api_key``, else its address), within its rate limit: counted
     before the form is validated, so invalid reports use the budget too."""
-    key = (await request.form()).get("api_key")
-    client = reports.client_of(state, key if isinstance(key, str) else None, client_address(request))
+    client = reports.client_of(state, api_key, client_address(request))
     limiter = getattr(request.app.state, "report_limiter", None)
     if limiter is not None:
         limiter.check(client)
