@@ -15,7 +15,7 @@ from api.problems import PROBLEM
 from api.routers import audit as audit_routers
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
-from api.routers import health, membership, tx
+from api.routers import health, membership, open311, tx
 from api.settings import LedgerSettings, get_settings, service_settings
 from api.state import ServiceState
 
@@ -56,6 +56,8 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     )
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.anonymous_limiter = RateLimiter(settings.anonymous_rate_limit_per_minute)  # the portal, per address
+    # residents' reports (Open311), per client: a small burst, refilled per hour
+    app.state.report_limiter = RateLimiter(settings.open311_reports_per_hour / 60, burst=settings.open311_report_burst)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     problems.install(app)
     app.include_router(health.router)
@@ -74,6 +76,8 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     app.include_router(portal.pages_router)
     app.mount("/static", portal.static_files(), name="static")
     app.include_router(audit_routers.router)
+    app.include_router(open311.router)
+    app.include_router(open311.discovery_router)
     _document_async_writes(app)
     return app
 
@@ -154,7 +158,8 @@ def _problem_statuses(path: str, method: str, op: dict[str, Any]) -> list[int]:
 
 def _document_problems(schema: dict[str, Any]) -> None:
     """Every operation declares each error status it can answer, with the Problem body
-    (``application/problem+json``); FastAPI's own 422 (``HTTPValidationError``) is replaced."""
+    (``application/problem+json``); FastAPI's own 422 (``HTTPValidationError``) is replaced. The
+    Open311 routes declare their own errors (GeoReport v2's format: api/routers/open311.py)."""
     from api.schemas.common import Problem
 
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -164,6 +169,10 @@ def _document_problems(schema: dict[str, Any]) -> None:
     components["Problem"].pop("$defs", None)
     body = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, ops in schema.get("paths", {}).items():
+        if path.startswith(open311.ROOT + "/"):  # never a 422: GeoReport's invalid request is a 400
+            for op in ops.values():
+                op.get("responses", {}).pop("422", None)
+            continue
         for method, op in ops.items():
             responses = op.setdefault("responses", {})
             for status in _problem_statuses(path, method, op):

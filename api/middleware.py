@@ -14,12 +14,14 @@ from api.problems import TooManyRequests
 
 
 class RateLimiter:
-    """A token bucket per key (an API key; an anonymous client's address): ``per_minute``
-    requests, refilled continuously. Buckets that have filled up again are dropped once
-    there are more than ``max_keys`` (a full bucket and no bucket are the same)."""
+    """A token bucket per key (an API key; an anonymous client's address): ``burst`` requests
+    (``per_minute`` unless given), refilled continuously at ``per_minute``. Buckets that have
+    filled up again are dropped once there are more than ``max_keys`` (a full bucket and no
+    bucket are the same)."""
 
-    def __init__(self, per_minute: int, max_keys: int = 100_000) -> None:
+    def __init__(self, per_minute: float, max_keys: int = 100_000, burst: int | None = None) -> None:
         self.per_minute = per_minute
+        self.capacity = float(burst if burst is not None else per_minute)
         self.max_keys = max_keys
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
@@ -30,8 +32,8 @@ class RateLimiter:
         rate = self.per_minute / 60.0
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * rate)
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 raise TooManyRequests(max(1, math.ceil((1.0 - tokens) / rate)))
@@ -40,7 +42,7 @@ class RateLimiter:
                 self._prune(now, rate)
 
     def _prune(self, now: float, rate: float) -> None:
-        full = float(self.per_minute)
+        full = self.capacity
         for k, (tokens, last) in list(self._buckets.items()):
             if tokens + (now - last) * rate >= full:
                 del self._buckets[k]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ledger.config import Settings as LedgerSettings
 
@@ -34,6 +34,32 @@ class Settings(LedgerSettings):
     #: account of a member" (one ``accountInfo`` call) is reused per account. A key whose account
     #: the council removed is refused at most this long after the removal's block. 0: every request.
     account_check_seconds: float = Field(default=2.0, ge=0, le=60)
+    #: ``COGOV_OPEN311_REPORTS_PER_HOUR`` / ``COGOV_OPEN311_REPORT_BURST``: residents' reports
+    #: (``POST /open311/v2/requests``) per client, its ``api_key`` or else its address: a token
+    #: bucket of ``burst`` reports refilled at this rate; 0 disables the limit.
+    open311_reports_per_hour: int = Field(default=20, ge=0, le=1_000_000)
+    open311_report_burst: int = Field(default=5, ge=1, le=100_000)
+    #: ``COGOV_OPEN311_REQUIRE_API_KEY``: refuse reports without an ``api_key`` (403), as GeoReport
+    #: v2's POST says. False: residents' own apps report without one, limited per address.
+    open311_require_api_key: bool = False
+    #: ``COGOV_OPEN311_JURISDICTION_ID``: when set, a request naming another ``jurisdiction_id`` is a
+    #: 404 (GeoReport v2); unset, the parameter is ignored (this endpoint serves one jurisdiction).
+    open311_jurisdiction_id: str | None = Field(default=None, min_length=1, max_length=200)
+    #: ``COGOV_OPEN311_CONTACT``: who answers questions about the Open311 endpoint (its discovery file).
+    open311_contact: str = Field(default="Ask the operator of this CoGov Ledger service (运营方).", max_length=500)
+    #: ``COGOV_OPEN311_TIMEZONE``: the zone (IANA name) of Open311's datetimes, which carry its offset.
+    open311_timezone: str = "Asia/Shanghai"
+
+    @field_validator("open311_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
 
 
 def service_settings(settings: LedgerSettings) -> Settings:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.idempotency import IdempotencyStore
+from api.open311.store import ReportStore
 from api.settings import LedgerSettings, Settings, service_settings
 from ledger.client import Ledger
 from ledger.errors import ChainMismatch, LedgerError, NotDeployed
@@ -35,6 +36,7 @@ class ServiceState:
     apikeys: ApiKeyStore
     idempotency: IdempotencyStore
     docs: DocStore  # the off-chain texts behind on-chain hashes
+    reports: ReportStore  # residents' reports (Open311): off chain, their commitments on chain
     manifest: Manifest | None = None
     _index: Indexer | None = None  # once the deployment is known (see `index`)
     _follower: Follower | None = None  # keeps the index current (a thread with `index_follow`)
@@ -64,6 +66,7 @@ class ServiceState:
             apikeys=ApiKeyStore(engine),
             idempotency=IdempotencyStore(engine, ledger),
             docs=open_store(settings, engine),
+            reports=ReportStore(engine),
         )
         state.load_manifest()
         try:
@@ -205,4 +208,4 @@ class ServiceState:
         # max_connections until they are closed (SQLite files: closed handles)
         if self._index is not None:
             self._index.close()
-        self.apikeys.engine.dispose()  # the service database (idempotency and documents share it)
+        self.apikeys.engine.dispose()  # the service database (idempotency, documents and reports share it)

@@ -52,6 +52,7 @@ def make_settings(deployment: Deployment, directory: Path, **overrides: object) 
         "index_follow": False,
         "rate_limit_per_minute": 0,
         "anonymous_rate_limit_per_minute": 0,  # the portal's limit per address: its own tests set it
+        "open311_reports_per_hour": 0,  # the residents' reports' limit per client: its own tests set it
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from ledger.fund import Fund
 from ledger.fund.docs import documents
 from tests.api.conftest import Api, api_for
 from tests.api.test_fund_support import credit_resident, mint
+from tests.api.test_open311 import PREFIX, act, commitment_of, errors_of, post, posted_id, raise_case
 from tests.conftest import MEMBER_IDS, Deployment
 from tests.postgresql import PostgresServer
 
@@ -65,7 +66,7 @@ def test_the_databases_are_postgresql(pg: PgApi) -> None:
     assert pg.engine.dialect.name == "postgresql"
     with pg.engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
-    assert {"api_keys", "idempotency", "documents"} <= tables
+    assert {"api_keys", "idempotency", "documents", "open311_reports"} <= tables
     health = pg.client.get("/api/v1/health").json()
     assert health["index"]["available"] is True and health["status"] == "ok", health
 
@@ -161,6 +162,7 @@ READS = [
     "/api/v1/grants", "/api/v1/access-log", "/api/v1/fund/summary", "/api/v1/fund/projects", "/api/v1/fund/motions",
     "/api/v1/fund/votes", "/api/v1/fund/payouts", "/api/v1/fund/refunds", "/api/v1/fund/export",
     "/api/v1/public/overview", "/", "/activity", "/projects", "/contributions", "/data-sharing", "/verify",
+    f"{PREFIX}/services.json", f"{PREFIX}/requests.json", f"{PREFIX}/requests.xml",
 ]
 
 
@@ -188,3 +190,35 @@ def test_an_async_write_and_its_replay(pg: PgApi, deployment: Deployment) -> Non
     assert [r["state"] for r in _idempotency_rows(pg, key)] == ["done"]  # its receipt seen on the replay
     status = pg.client.get(first.json()["status_url"], headers=pg.api.auth("resident"))
     assert status.status_code == 200 and status.json()["block_number"] == receipt.block_number, status.text
+
+
+def test_an_open311_report_on_postgresql_and_its_status_from_the_index_there(pg: PgApi, deployment: Deployment) -> None:
+    """The report's row (contact and commitment) in PostgreSQL; its status from CaseDesk's events in
+    the PostgreSQL index: a case grouping it, evaluated fixed, closes it."""
+    from api.open311.store import reports
+
+    rid = posted_id(pg.client, description="PostgreSQL 上的居民反馈：路灯不亮", service_code="2")
+    with pg.engine.connect() as conn:
+        row = conn.execute(sa.select(reports).where(reports.c.id == int(rid))).mappings().one()
+    assert row["email"] and row["commitment"] == "0x" + commitment_of(pg.client, rid).hex()
+    case = raise_case(deployment, [commitment_of(pg.client, rid)], category=2)
+    act(deployment, "dept_b", "acknowledge", case)
+    act(deployment, "dept_b", "answer", case, b"\x01" * 32)
+    act(deployment, "subdistrict", "evaluate", case, 0, 0)
+    [got] = pg.client.get(f"{PREFIX}/requests/{rid}.json").json()
+    assert got["status"] == "closed" and got["agency_responsible"] == "城管", got
+    assert got["description"] == "PostgreSQL 上的居民反馈：路灯不亮" and "email" not in got
+    closed = pg.client.get(f"{PREFIX}/requests.json", params={"status": "closed", "service_code": "2"}).json()
+    assert rid in {r["service_request_id"] for r in closed}
+
+
+def test_an_open311_report_with_a_nul_is_refused_before_postgresql_sees_it(pg: PgApi) -> None:
+    from api.open311.store import reports
+
+    with pg.engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one()
+    for field in ("description", "address_string", "first_name", "device_id"):
+        r = post(pg.client, **{field: "nul\x00here"})
+        assert errors_of(r, 400) == [f"{field}: contains a NUL or another control character"], r.text
+    with pg.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(reports)).scalar_one() == before
