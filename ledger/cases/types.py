@@ -73,3 +73,40 @@ STANDARD_LEVELS: tuple[ServiceLevel, ...] = (
 
 #: Seconds after a closing during which the channel may record the residents' satisfaction.
 SATISFACTION_WINDOW = 7 * _DAY
+
+
+# ------------------------------------------------------------------ the contract's views, frozen
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as ``getCase`` shows it (``overdue`` derived from its deadlines and the chain time)."""
+
+    id: int
+    raiser_id: int
+    lead_id: int
+    channel_id: int  # 0: any Channel member may record satisfaction
+    area_code: int
+    category: int
+    description_hash: bytes
+    ack_deadline: int
+    resolve_deadline: int
+    resolve_seconds: int  # fixed at dispatch; a reopening restarts the resolve deadline with it
+    closed_at: int  # 0 unless closed
+    round: int  # dispatches so far (1 after raising)
+    send_backs: int
+    satisfaction: int  # 0: none recorded since the last closing; else 1 + Satisfaction
+    dissatisfaction_reopened: bool
+    overdue: bool
+    state: CaseState
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A member's part in a case's current dispatch, as ``assignment`` shows it."""
+
+    named: bool
+    lead: bool
+    acknowledged: bool
+    late: bool  # acknowledged after the acknowledge deadline
+    answered: bool  # since the current dispatch or the last reopening

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ledger.abi import bytes_of
 from ledger.abi.records import record_from
-from ledger.events import Event
+from ledger.events import Event, fold
 from ledger.fund.types import (
     CLOSED_STATES,
     GENERAL_POOL,
@@ -151,10 +151,7 @@ class FundModel:
     @classmethod
     def of(cls, events: Iterable[Event]) -> FundModel:
         """The fold of ``events`` (in chain order)."""
-        model = cls()
-        for e in events:
-            model.apply(e)
-        return model
+        return fold(cls(), events)
 
     # ---------------------------------------------------------------- the fold
 
