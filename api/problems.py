@@ -80,7 +80,9 @@ STATUS: dict[type[LedgerError], int] = {
 
 #: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
 _FORBIDDEN = (
-    "CreditNotTreasurer", "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
+    # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
+    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
+    "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
     "FundNotTreasurer", "FundProposerCannotVote", "FundTreasurerIsBeneficiary", "RegistryMemberInactive",
@@ -88,12 +90,17 @@ _FORBIDDEN = (
 )
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
-    "DataUnknownBatch", "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
+    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
+    "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
     "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
 )
 #: Custom errors refusing what is asked in the current state: 409.
 _CONFLICT = (
+    "CaseAlreadyAcknowledged", "CaseAlreadyAnswered", "CaseAlreadyApproved", "CaseDuplicateDepartment",
+    "CaseInvalidServiceLevel", "CaseInvalidWindow", "CaseLimitReached", "CaseNotAcknowledged", "CaseNotDepartment",
+    "CaseProposalNotOpen", "CaseSatisfactionRecorded", "CaseSatisfactionWindowClosed", "CaseSelfResponsible",
+    "CaseTooManyDepartments", "CaseWrongState", "CaseZeroAddress", "CaseZeroArea", "CaseZeroReference",
     "CreditDepositAlreadyRecorded", "CreditRedemptionAlreadyRecorded", "CreditZeroAmount",
     "CreditZeroReference", "DataAlreadyApproved", "DataContentHashTaken", "DataEmptyBatch",
     "DataGovernanceNotRequired", "DataGrantClosed", "DataGrantDatasetMismatch", "DataGrantFreezeUnchanged",
