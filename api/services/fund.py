@@ -149,9 +149,7 @@ class FundService:
 
     @cached_property
     def members(self) -> Members:
-        idx = self.index
-        members: Members = cache_of(idx).get(idx.version(), ("members",), lambda: Members.load(idx))
-        return members
+        return Members.cached(self.index)
 
     @cached_property
     def now(self) -> int:

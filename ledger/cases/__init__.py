@@ -8,6 +8,8 @@
 """
 
 from ledger.cases.contract import CaseDesk as CaseDesk
+from ledger.cases.contract import assignment_from_view as assignment_from_view
+from ledger.cases.contract import case_from_view as case_from_view
 from ledger.cases.metrics import BY as BY
 from ledger.cases.metrics import CST as CST
 from ledger.cases.metrics import By as By

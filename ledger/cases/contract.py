@@ -15,7 +15,8 @@ texts or files kept off chain (:mod:`ledger.fund.docs`: kinds ``case``, ``case_p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ledger.abi.records import record_from_view
 from ledger.cases.types import NAME, Assignment, Case, CaseState, Evaluation, Satisfaction, ServiceLevel
@@ -46,7 +47,7 @@ class CaseDesk(ContractWrapper):
         return int(self._call("caseCount"))
 
     def case(self, case_id: int) -> Case:
-        return record_from_view(Case, self._call("getCase", case_id))
+        return case_from_view(self._call("getCase", case_id))
 
     def case_state(self, case_id: int) -> CaseState:
         return CaseState(int(self._call("caseState", case_id)))
@@ -59,7 +60,7 @@ class CaseDesk(ContractWrapper):
         return tuple(int(m) for m in self._call("team", case_id))
 
     def assignment(self, case_id: int, member_id: int) -> Assignment:
-        return record_from_view(Assignment, self._call("assignment", case_id, member_id))
+        return assignment_from_view(self._call("assignment", case_id, member_id))
 
     def proposal_count(self) -> int:
         return int(self._call("proposalCount"))
@@ -149,3 +150,13 @@ class CaseDesk(ContractWrapper):
 
     def record_satisfaction(self, signer: Signer, case_id: int, level: Satisfaction) -> TxReceipt:
         return self.transact(signer, self.satisfaction_call(case_id, level))
+
+
+def case_from_view(raw: Mapping[str, Any]) -> Case:
+    """``getCase``'s decoded struct as its record."""
+    return record_from_view(Case, raw)
+
+
+def assignment_from_view(raw: Mapping[str, Any]) -> Assignment:
+    """``assignment``'s decoded struct as its record."""
+    return record_from_view(Assignment, raw)
