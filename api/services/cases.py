@@ -122,12 +122,12 @@ class CaseService:
         return [self._public(CasePublic, s, members, texts, public) for s in cases]
 
     @staticmethod
-    def _public(cls: type[CasePublic], s: Shown, members: Members, texts: dict[str, str], public: set[str],
+    def _public(schema: type[CasePublic], s: Shown, members: Members, texts: dict[str, str], public: set[str],
                 **extra: object) -> CasePublic:
         c, h = s.case, hex_of(s.case.description_hash)
         team = [AssignmentPublic(member_id=m, member_name=members.name(m), lead=a.lead, acknowledged=a.acknowledged,
                                  late=a.late, answered=a.answered) for m, a in s.team]
-        return cls.model_validate(Presented(
+        return schema.model_validate(Presented(
             c, raiser_name=members.name(c.raiser_id), lead_name=members.name(c.lead_id), team=team,
             description=texts.get(h), description_public=h in public, **extra,
         ), from_attributes=True)

@@ -24,7 +24,7 @@ from ledger.cases.model import CASE_EVENTS as CASE_EVENTS
 from ledger.cases.model import MODEL_EVENTS as MODEL_EVENTS
 from ledger.cases.model import CaseModel as CaseModel
 from ledger.cases.model import CaseRecord as CaseRecord
-from ledger.cases.model import case_state as case_state
+from ledger.cases.model import cases_at as cases_at
 from ledger.cases.types import CLOSED_STATES as CLOSED_STATES
 from ledger.cases.types import NAME as NAME
 from ledger.cases.types import SATISFACTION_WINDOW as SATISFACTION_WINDOW

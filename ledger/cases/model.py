@@ -238,10 +238,10 @@ class CaseModel:
         return {i: self.case(c, now) for i, c in self.cases.items()}
 
 
-def case_state(events: Iterable[Event], now: int) -> dict[int, Case]:
+def cases_at(events: Iterable[Event], now: int) -> dict[int, Case]:
     """The cases of ``events`` (chain order) at time ``now``."""
     return CaseModel.of(events).cases_at(now)
 
 
 __all__ = ["CASE_EVENTS", "MODEL_EVENTS", "CaseModel", "CaseRecord", "DispatchRecord", "SatisfactionRecord",
-           "case_state"]
+           "cases_at"]
