@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from ledger.doc_access import Party, Reader, may_read, needs_parties, record_parties
+from ledger.doc_access import Party, PartyIds, Reader, may_read, needs_parties, record_parties
 from ledger.errors import IntegrityError, NotFound
 from ledger.fund.docs import LEGACY, ON_CHAIN, PENDING, PUBLIC_KINDS, STORED, DocStore, Document, Quota, record_of
 from ledger.membership import Registry
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from api.state import ServiceState
 
 ZERO = b"\x00" * 32
-Parties = Mapping[Party, int | None] | Callable[[], Mapping[Party, int | None]]
+Parties = Mapping[Party, PartyIds] | Callable[[], Mapping[Party, PartyIds]]
 
 
 def writer(state: ServiceState, caller: Caller) -> DocStore:

@@ -13,6 +13,7 @@ from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.problems import PROBLEM
 from api.routers import audit as audit_routers
+from api.routers import cases as case_routers
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
 from api.routers import health, membership, open311, tx
@@ -72,6 +73,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     ):
         app.include_router(r)
     app.include_router(fund_routers.router)
+    app.include_router(case_routers.router)
     app.include_router(portal.public_api_router)
     app.include_router(portal.pages_router)
     app.mount("/static", portal.static_files(), name="static")

@@ -8,9 +8,10 @@ problem before it reaches either, never a 500.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
 #: Largest id: the index stores ids in signed 64 bits (every contract's ids are narrower or equal).
 ID_MAX = 2**63 - 1
@@ -44,3 +45,19 @@ Until = Annotated[
     int | None, Query(ge=0, le=TIME_MAX, description="Only records at or before this Unix time (block time).")
 ]
 TxHash = Annotated[str, Path(pattern=HASH32_PATTERN, description="The transaction hash (0x + 64 hex digits).")]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of a list: ``offset`` records skipped, at most ``limit`` shown."""
+
+    offset: int
+    limit: int
+
+
+def paging(offset: Offset = 0, limit: Limit = 100) -> Paging:
+    return Paging(offset, limit)
+
+
+#: ``?offset=&limit=`` as one :class:`Paging`.
+PageDep = Annotated[Paging, Depends(paging)]

@@ -80,8 +80,9 @@ STATUS: dict[type[LedgerError], int] = {
 
 #: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
 _FORBIDDEN = (
-    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotRaiser",
-    "CreditNotTreasurer", "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
+    # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
+    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
+    "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
     "FundNotTreasurer", "FundProposerCannotVote", "FundTreasurerIsBeneficiary", "RegistryMemberInactive",
@@ -89,8 +90,8 @@ _FORBIDDEN = (
 )
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
-    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal",
-    "DataUnknownBatch", "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
+    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
+    "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
     "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
 )
@@ -99,7 +100,7 @@ _CONFLICT = tuple(
     """
     CaseAlreadyAcknowledged CaseAlreadyAnswered CaseAlreadyApproved CaseDuplicateDepartment
     CaseInvalidServiceLevel CaseInvalidWindow CaseLimitReached CaseNotAcknowledged CaseNotDepartment
-    CaseNotOverdue CaseProposalNotOpen CaseSatisfactionRecorded CaseSatisfactionWindowClosed CaseSelfResponsible
+    CaseProposalNotOpen CaseSatisfactionRecorded CaseSatisfactionWindowClosed CaseSelfResponsible
     CaseTooManyDepartments CaseWrongState CaseZeroAddress CaseZeroArea CaseZeroReference
     CreditDepositAlreadyRecorded CreditRedemptionAlreadyRecorded CreditZeroAmount CreditZeroReference
     DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataGovernanceNotRequired DataGrantClosed

@@ -35,6 +35,9 @@ KEY_ROLES = {
     "resident": "contributor",
     "enterprise": "contributor",
     "outsider": "contributor",
+    "subdistrict": "sub_district",
+    "district": "district",
+    "channel": "channel",
 }
 
 

@@ -229,7 +229,8 @@ def apikeys_create(
     role: Annotated[
         str,
         typer.Option(
-            "--role", help="council, department, data_governance, fund_committee, treasurer, auditor or contributor."
+            "--role", help="council, department, data_governance, fund_committee, treasurer, auditor, contributor, "
+            "sub_district, district or channel."
         ),
     ],
     key: Annotated[str, typer.Option("--key", help="Keystore label of the account the API signs with.")],
@@ -277,10 +278,12 @@ from cogov.besu import besu_app  # noqa: E402
 
 app.add_typer(besu_app, name="besu")
 
+from cogov.cases import cases_app  # noqa: E402
 from cogov.fund import credit_app, fund_app  # noqa: E402
 
 app.add_typer(fund_app, name="fund")
 app.add_typer(credit_app, name="credit")
+app.add_typer(cases_app, name="cases")
 
 from cogov.audit import audit_app  # noqa: E402
 

@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from cogov import output as out
-from cogov.context import env
+from cogov.context import account_of, env, member_id_of, open_docs, text_or_file
 from cogov.options import KeyOpt, PasswordFileOpt
 
 if TYPE_CHECKING:
-    from ledger.client import TxReceipt
     from ledger.events import Event
     from ledger.fund import Fund
-    from ledger.fund.docs import DocStore
 
 fund_app = typer.Typer(
     help="The community co-governance fund: contributions, projects, committee votes, payouts, refunds, tracing.",
@@ -36,25 +34,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (
 STATES = "proposed, time_locked, active, completed, rejected or cancelled"
 
 
-def _docs() -> DocStore:
-    from ledger.fund.docs import open_store
-
-    return open_store(env().settings)
-
-
-def _account(value: str) -> str:
-    """An address, or the address of a keystore label."""
-    from eth_utils import is_address, to_checksum_address
-
-    if value.startswith("0x"):
-        if not is_address(value):
-            from ledger.errors import ValidationFailed
-
-            raise ValidationFailed("account", f"{value} is not an address")
-        return str(to_checksum_address(value))
-    return env().keystore.info(value).address
-
-
 def _amount(text: str, decimals: int) -> int:
     from ledger.fund import parse_amount
 
@@ -65,10 +44,6 @@ def _money(units: int, fund: Fund) -> str:
     from ledger.fund import format_amount
 
     return f"{format_amount(units, fund.token.decimals)} {fund.token.symbol}"
-
-
-def _tx(r: TxReceipt) -> str:
-    return f"tx {r.tx_hash}, block {r.block_number}, gas {r.gas_used}"
 
 
 # ---------------------------------------------------------------- writes
@@ -85,7 +60,7 @@ def contribute(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Contribute to a project or to the general pool (approves the fund for the amount first if needed)."""
-    fund, docs = env().fund(), _docs()
+    fund, docs = env().fund(), open_docs()
     units = _amount(amount, fund.token.decimals)
     draft = docs.draft("memo", memo) if memo else None
     memo_hash = draft.hash if draft else b"\x00" * 32
@@ -95,7 +70,7 @@ def contribute(
     rid = int(r.event("ContributionReceived").args["receiptId"])
     docs.accept(r)
     where = f"project {project}" if project else "the general pool"
-    out.ok(f"receipt {rid}: {_money(units, fund)} to {where}; {_tx(r)}")
+    out.ok(f"receipt {rid}: {_money(units, fund)} to {where}; {out.tx_line(r)}")
 
 
 @fund_app.command("propose")
@@ -111,7 +86,7 @@ def propose(
     """Propose a project (department or fund committee); its approval motion opens at once."""
     from ledger.errors import ValidationFailed
 
-    fund, docs = env().fund(), _docs()
+    fund, docs = env().fund(), open_docs()
     drafts = [docs.draft("title", title)]
     specs = []
     for m in milestone:
@@ -120,13 +95,13 @@ def propose(
             raise ValidationFailed("milestone", f'{m!r} is not "AMOUNT:description"')
         drafts.append(docs.draft("milestone", desc.strip()))
         specs.append((_amount(amount, fund.token.decimals), drafts[-1].hash))
-    signer, to = env().signer(key, password_file), _account(beneficiary)
+    signer, to = env().signer(key, password_file), account_of(beneficiary)
     r = docs.transact(fund.ledger, signer, fund.propose_project_call(drafts[0].hash, to, specs), drafts)
     pid = int(r.event("ProjectProposed").args["projectId"])
     docs.accept(r)
     p = fund.project(pid)
     out.ok(f"project {pid} proposed: budget {_money(p.budget, fund)} in {len(specs)} milestones; "
-           f"approval motion {p.approval_motion_id}; {_tx(r)}")
+           f"approval motion {p.approval_motion_id}; {out.tx_line(r)}")
 
 
 @fund_app.command("vote")
@@ -141,7 +116,7 @@ def vote(
     r = fund.vote(env().signer(key, password_file), motion, support)
     m = fund.motion(motion)
     out.ok(f"voted {'yes' if support else 'no'} on motion {motion} ({m.kind.name.lower()}, project {m.project_id}): "
-           f"{m.approvals} yes, {m.rejections} no, {m.state.name.lower()}; {_tx(r)}")
+           f"{m.approvals} yes, {m.rejections} no, {m.state.name.lower()}; {out.tx_line(r)}")
 
 
 @fund_app.command("allocate")
@@ -155,7 +130,7 @@ def allocate(
     fund = env().fund()
     units = _amount(amount, fund.token.decimals)
     mid, r = fund.propose_allocation(env().signer(key, password_file), project, units)
-    out.ok(f"motion {mid}: allocate {_money(units, fund)} to project {project}; {_tx(r)}")
+    out.ok(f"motion {mid}: allocate {_money(units, fund)} to project {project}; {out.tx_line(r)}")
 
 
 @fund_app.command("cancel")
@@ -164,7 +139,7 @@ def cancel(
 ) -> None:
     """Propose cancelling an open project (fund committee)."""
     mid, r = env().fund().propose_cancellation(env().signer(key, password_file), project)
-    out.ok(f"motion {mid}: cancel project {project}; {_tx(r)}")
+    out.ok(f"motion {mid}: cancel project {project}; {out.tx_line(r)}")
 
 
 @fund_app.command("payout")
@@ -180,21 +155,7 @@ def payout(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Pay (part of) a milestone to the project's beneficiary (treasurer)."""
-    from ledger.errors import ConfigError, ValidationFailed
-    from ledger.fund.docs import file_hash
-
-    if (invoice is None) == (invoice_file is None):
-        raise ValidationFailed("invoice", "give --invoice or --invoice-file")
-    docs = _docs()
-    draft = docs.draft("invoice", str(invoice)) if invoice is not None else None
-    if invoice_file is not None:
-        try:
-            h = file_hash(invoice_file.read_bytes())
-        except OSError as exc:
-            raise ConfigError(f"cannot read {invoice_file}: {exc.strerror}") from exc
-    else:
-        assert draft is not None
-        h = draft.hash
+    docs, draft, h = text_or_file("invoice", "invoice", invoice, invoice_file)
     fund = env().fund()
     units = _amount(amount, fund.token.decimals)
     signer = env().signer(key, password_file)
@@ -204,7 +165,7 @@ def payout(
     ev = r.event("PayoutMade").args
     out.ok(f"payout {pid}: {_money(units, fund)} for milestone {milestone} of project {project} "
            f"({_money(int(ev['fromEarmarked']), fund)} earmarked, {_money(int(ev['fromGeneral']), fund)} general); "
-           f"project is {fund.project_state(project).name.lower()}; {_tx(r)}")
+           f"project is {fund.project_state(project).name.lower()}; {out.tx_line(r)}")
     out.say(f"invoice hash: 0x{h.hex()}")
 
 
@@ -217,7 +178,7 @@ def refund(
     """Claim the refund of an earmarked contribution of a closed project (the contributing member)."""
     fund = env().fund()
     amount, r = fund.claim_refund(env().signer(key, password_file), receipt)
-    out.ok(f"refunded {_money(amount, fund)} of receipt {receipt}; {_tx(r)}")
+    out.ok(f"refunded {_money(amount, fund)} of receipt {receipt}; {out.tx_line(r)}")
 
 
 # ---------------------------------------------------------------- reads
@@ -260,7 +221,7 @@ def projects(
     state: Annotated[str | None, typer.Option("--state", help=STATES)] = None, as_json: JsonOpt = False
 ) -> None:
     """List projects, newest first, with titles from the document store."""
-    fund, docs = env().fund(), _docs()
+    fund, docs = env().fund(), open_docs()
     rows = [p for p in reversed(fund.projects()) if state is None or p.state.name.lower() == state]
     titles = docs.texts([p.title_hash for p in rows])
     if as_json:
@@ -294,25 +255,13 @@ def motions(
                 m.approvals, m.rejections, m.state.name.lower()] for m in rows])
 
 
-def _member_id(contributor: str) -> int:
-    """A member id from an id, an address or a keystore label."""
-    from ledger.errors import NotFound
-
-    if contributor.isdigit():
-        return int(contributor)
-    m = env().registry().member_of(_account(contributor))
-    if m is None:
-        raise NotFound("member with account", contributor)
-    return m.id
-
-
 def _texts_of(events: list[Event]) -> dict[str, str]:
     """The stored texts of the titles, memos and invoices the fund's ``events`` carry (the operator's view)."""
     from ledger.abi import hex_text
     from ledger.fund.docs import ON_CHAIN
 
     args = {spec.event: spec.hash_arg for spec in ON_CHAIN.values() if spec.contract == "CoGovFund"}
-    return _docs().texts(hex_text(e.args[args[e.name]]) for e in events if e.name in args)
+    return open_docs().texts(hex_text(e.args[args[e.name]]) for e in events if e.name in args)
 
 
 @fund_app.command("trace")
@@ -327,7 +276,7 @@ def trace(
 
     fund = env().fund()
     led = fund.ledger
-    member_id = _member_id(contributor)
+    member_id = member_id_of(contributor)
     events = events_from_chain(led)
     t = contributor_trace(FundModel.of(events), head_time(led), member_id, labels_for(led, _texts_of(events)),
                           fund.token.symbol, fund.token.decimals)
@@ -392,7 +341,7 @@ def documents(
     from ledger.errors import ConfigError
 
     try:
-        n = _docs().export(out_dir)
+        n = open_docs().export(out_dir)
     except OSError as exc:
         raise ConfigError(f"cannot write the documents to {out_dir}: {exc.strerror}") from exc
     out.ok(f"wrote {n} documents to {out_dir}")
@@ -408,15 +357,15 @@ def _credit_move(
     """Mint to or burn from ``holder`` against a fiat ``reference`` (``kind``: deposit or redemption)."""
     from ledger.fund import Credit
 
-    credit, docs = Credit(env().ledger()), _docs()
+    credit, docs = Credit(env().ledger()), open_docs()
     units = _amount(amount, credit.decimals)
     ref = docs.draft(kind, reference)
-    account, signer = _account(holder), env().signer(key, password_file)
+    account, signer = account_of(holder), env().signer(key, password_file)
     call = credit.mint_call if kind == "deposit" else credit.burn_call
     r = docs.transact(credit.ledger, signer, call(account, units, ref.hash), [ref])
     docs.accept(r)
     done, prep = ("minted", "to") if kind == "deposit" else ("burned", "of")
-    out.ok(f"{done} {amount} {credit.symbol} {prep} {account} against {kind} {ref.hash_hex}; {_tx(r)}")
+    out.ok(f"{done} {amount} {credit.symbol} {prep} {account} against {kind} {ref.hash_hex}; {out.tx_line(r)}")
 
 
 @credit_app.command("mint")
@@ -451,7 +400,7 @@ def credit_balance(
     from ledger.fund import Credit, format_amount
 
     credit = Credit(env().ledger())
-    addr = _account(account)
+    addr = account_of(account)
     bal = credit.balance_of(addr)
     if as_json:
         out.emit_json({"account": addr, "balance": bal, "currency": credit.symbol, "decimals": credit.decimals})

@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -26,6 +26,9 @@ from ledger.errors import (
     LedgerError,
     NotDeployed,
 )
+
+if TYPE_CHECKING:
+    from ledger.client import TxReceipt
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -98,6 +101,11 @@ def _default(v: Any) -> Any:
 
         return asdict(v)
     return str(v)
+
+
+def tx_line(r: TxReceipt) -> str:
+    """Where a write landed, in one line."""
+    return f"tx {r.tx_hash}, block {r.block_number}, gas {r.gas_used}"
 
 
 def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:

@@ -11,6 +11,10 @@ invoice        the project's beneficiary member, the fund committee, the treasur
 deposit        the treasurer, auditors (bank receipt texts)
 redemption     the treasurer, auditors
 purpose        the requesting member, the dataset's owner, data governance, auditors
+case_public    everyone (a case's description its raiser marked public)
+case,          the case's raiser, the departments of its current dispatch, the
+evidence       district, auditors (a description not marked public; an answer's
+               evidence)
 =============  ====================================================================
 
 A reader is a *member* (the API key's account must be an active account of an active
@@ -47,9 +51,12 @@ class Party(StrEnum):
     BENEFICIARY = "beneficiary"  # the member of the project's beneficiary account (an invoice's payout)
     REQUESTER = "requester"  # the member that asked for access (a purpose's request)
     OWNER = "owner"  # the member that owns the requested dataset
+    RAISER = "raiser"  # the sub-district that raised a case
+    NAMED = "named"  # the departments of a case's current dispatch
     TREASURER = "treasurer"
     COMMITTEE = "committee"
     DATA_GOVERNANCE = "data_governance"
+    DISTRICT = "district"
     AUDITOR = "auditor"
 
 
@@ -62,12 +69,19 @@ READERS: Mapping[str, frozenset[Party]] = MappingProxyType({
     "deposit": frozenset({P.TREASURER, P.AUDITOR}),
     "redemption": frozenset({P.TREASURER, P.AUDITOR}),
     "purpose": frozenset({P.REQUESTER, P.OWNER, P.DATA_GOVERNANCE, P.AUDITOR}),
+    "case_public": frozenset({P.EVERYONE}),
+    "case": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
+    "evidence": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
 })
+
+#: A record's party: a member id, several (a case's departments), or None (no member).
+PartyIds = int | frozenset[int] | None
 
 _BY_ROLE: Mapping[Party, Role] = MappingProxyType({
     P.TREASURER: Role.TREASURER,
     P.COMMITTEE: Role.FUND_COMMITTEE,
     P.DATA_GOVERNANCE: Role.DATA_GOVERNANCE,
+    P.DISTRICT: Role.DISTRICT,
     P.AUDITOR: Role.AUDITOR,
 })
 
@@ -88,7 +102,7 @@ class Reader:
         return cls(member.id, frozenset(member.roles), member.kind == MemberKind.AUDITOR)
 
 
-def may_read(kind: str, reader: Reader, parties: Mapping[Party, int | None] | None = None) -> bool:
+def may_read(kind: str, reader: Reader, parties: Mapping[Party, PartyIds] | None = None) -> bool:
     """Whether ``reader`` may read a text of ``kind`` whose record has ``parties`` (member ids)."""
     allowed = READERS.get(kind, frozenset())
     if P.EVERYONE in allowed:
@@ -102,9 +116,13 @@ def may_read(kind: str, reader: Reader, parties: Mapping[Party, int | None] | No
         if role is not None:
             if role in reader.roles:
                 return True
-        elif parties is not None and parties.get(party) == reader.member_id:
+        elif parties is not None and _names(parties.get(party), reader.member_id):
             return True
     return False
+
+
+def _names(ids: PartyIds, member_id: int) -> bool:
+    return member_id in ids if isinstance(ids, frozenset) else ids == member_id
 
 
 def needs_parties(kind: str) -> bool:
@@ -112,7 +130,7 @@ def needs_parties(kind: str) -> bool:
     return any(p not in _BY_ROLE and p != P.EVERYONE for p in READERS.get(kind, ()))
 
 
-def record_parties(ledger: Ledger, kind: str, record: Mapping[str, Any]) -> dict[Party, int | None]:
+def record_parties(ledger: Ledger, kind: str, record: Mapping[str, Any]) -> dict[Party, PartyIds]:
     """The parties of an accepted text's record, read from the chain where the record's event
     does not name them (a beneficiary account's member, a dataset's owner)."""
     if kind == "memo":
@@ -127,7 +145,13 @@ def record_parties(ledger: Ledger, kind: str, record: Mapping[str, Any]) -> dict
 
         owner = DataSharing(ledger).dataset(int(record["datasetId"])).owner_id
         return {P.REQUESTER: int(record["requesterId"]), P.OWNER: owner}
+    if kind in ("case", "evidence"):
+        from ledger.cases import CaseDesk
+
+        desk = CaseDesk(ledger)
+        case_id = int(record["caseId"])
+        return {P.RAISER: desk.case(case_id).raiser_id, P.NAMED: frozenset(desk.team(case_id))}
     return {}
 
 
-__all__ = ["READERS", "Party", "Reader", "may_read", "needs_parties", "record_parties"]
+__all__ = ["READERS", "Party", "PartyIds", "Reader", "may_read", "needs_parties", "record_parties"]

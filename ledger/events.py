@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ledger.abi import ContractSpec, bytes_of, checksum, contract_spec, decode_log, events_of, hex_text, quantity
 from ledger.logs import LogScanner, Node
+
+if TYPE_CHECKING:
+    from ledger.client import Ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,18 @@ def read_events(
     return out
 
 
+def deployment_events(
+    ledger: Ledger, contract: str, names: Collection[str] | None = None, chunk: int = 10_000
+) -> list[Event]:
+    """The events of the deployment's ``contract`` (only those ``names`` when given), read from the
+    chain by the log scanner from its deployment block (no index needed), with their block times;
+    ranges of at most ``chunk`` blocks."""
+    assert ledger.manifest is not None
+    start = ledger.manifest.contracts[contract].block_number
+    contracts = {contract: ledger.manifest.address(contract)}
+    return read_events(ledger, contracts, start, ledger.block_number(), names, max_blocks=chunk)
+
+
 class Reducer:
     """A pure fold of one contract's events (a domain's ``model.py``): :meth:`apply` one event at a
     time, in chain order; the subclass's queries answer the state."""
@@ -138,4 +153,4 @@ def canonical_args(event: Event) -> dict[str, Any]:
     return events_of(event.contract).to_canonical(event.name, event.args)
 
 
-__all__ = ["Event", "Reducer", "canonical_args", "decode_logs", "read_events"]
+__all__ = ["Event", "Reducer", "canonical_args", "decode_logs", "deployment_events", "read_events"]

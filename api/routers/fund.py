@@ -332,7 +332,9 @@ def export_csv_view(
         "Titles and milestone descriptions: every API key. A memo: its contributing member, the treasurer, "
         "auditors. An invoice: the project's beneficiary, the fund committee, the treasurer, auditors. A deposit "
         "or redemption reference: the treasurer, auditors. A purpose: the requester, the dataset's owner, data "
-        "governance, auditors. A salted text comes with its salt: `keccak256(salt ‖ utf8(text))` is the hash."
+        "governance, auditors. A case's description marked public: every API key; any other, and an answer's "
+        "evidence: the case's raiser, the departments of its current dispatch, the district, auditors. A salted "
+        "text comes with its salt: `keccak256(salt ‖ utf8(text))` is the hash."
     ),
 )
 def get_document(

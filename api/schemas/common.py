@@ -6,12 +6,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from eth_utils import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
     from ledger.tx.receipts import TxReceipt
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def _address(v: str) -> str:
@@ -67,6 +68,18 @@ def hex_or_none(v: object) -> object:
 Hash = Annotated[str, BeforeValidator(hex_of)]
 #: The ``model_config`` of a schema read from a ledger record.
 FROM_RECORD = ConfigDict(from_attributes=True)
+
+
+def exactly_one(text: str, hash_: str) -> Any:  # pydantic's decorator proxy is typed Any
+    """A ``model_validator`` refusing a model unless exactly one of its fields ``text`` (a text
+    kept off chain) and ``hash_`` (a file's keccak256) is given: ``_one = exactly_one("a", "a_hash")``."""
+
+    def check(model: M) -> M:
+        if (getattr(model, text) is None) == (getattr(model, hash_) is None):
+            raise ValueError(f"give exactly one of {text} (text) or {hash_}")
+        return model
+
+    return model_validator(mode="after")(check)
 
 
 class Page(BaseModel, Generic[T]):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field
 
-from api.schemas.common import Address, Bytes32, Hash, TxInfo, hex_or_none, name_of
+from api.schemas.common import Address, Bytes32, Hash, TxInfo, exactly_one, hex_or_none, name_of
 
 
 class Presented:
@@ -204,12 +204,7 @@ class PayoutCreate(BaseModel):
         None, description="Invoice or receipt text; stored off chain once paid, a salted commitment on chain."
     )
     invoice_hash: Bytes32 | None = Field(None, description="Or the hash of the invoice file (keccak256 of its bytes).")
-
-    @model_validator(mode="after")
-    def _one_invoice(self) -> PayoutCreate:
-        if (self.invoice is None) == (self.invoice_hash is None):
-            raise ValueError("give exactly one of invoice (text) or invoice_hash")
-        return self
+    _one_invoice = exactly_one("invoice", "invoice_hash")
 
 
 class PayoutPublic(BaseModel):

@@ -37,7 +37,7 @@ from api.schemas.fund import (
     VoteList,
     VotePublic,
 )
-from api.services.index import Folded, TimeFilter, cache_of, event_rows, index_for
+from api.services.index import Folded, TimeFilter, event_rows, index_for
 from api.services.names import Members
 from api.state import ServiceState
 from ledger.abi import hex_of
@@ -150,9 +150,7 @@ class FundService:
 
     @cached_property
     def members(self) -> Members:
-        idx = self.index
-        members: Members = cache_of(idx).get(idx.version(), ("members",), lambda: Members.load(idx))
-        return members
+        return Members.cached(self.index)
 
     @cached_property
     def now(self) -> int:

@@ -54,6 +54,14 @@ class Members:
         mid = self.by_account.get(str(account).lower())
         return self.by_id.get(mid) if mid is not None else None
 
+    @classmethod
+    def cached(cls, index: Indexer) -> Members:
+        """:meth:`load`, once per index version (the index's answer cache)."""
+        from api.services.index import cache_of
+
+        members: Members = cache_of(index).get(index.version(), ("members",), lambda: cls.load(index))
+        return members
+
     def id_of(self, account: str) -> int | None:
         member = self.of_account(account)
         return member.id if member else None

@@ -1,21 +1,30 @@
 """Cases (街乡吹哨,部门报到): re-exports only.
 
-- :mod:`ledger.cases.types`: the enums of ``CaseDesk``, the service levels, the frozen records
-  its views return.
-- :mod:`ledger.cases.contract`: the typed wrapper of ``CaseDesk``.
-- :mod:`ledger.cases.model`: the pure reducer folding its events into those records.
-- :mod:`ledger.cases.metrics`: the published rule of the response, resolution, satisfaction and
-  on-time rates, over the reducer.
+- :mod:`ledger.cases.types`: the enums of ``CaseDesk``, the categories' service levels and the
+  frozen records its views return.
+- :mod:`ledger.cases.contract`: the typed wrapper (:class:`CaseDesk`).
+- :mod:`ledger.cases.model`: the pure reducer folding its events (:class:`CaseModel`).
+- :mod:`ledger.cases.metrics`: the rates by their published rule (:class:`Tally`).
 """
 
 from ledger.cases.contract import CaseDesk as CaseDesk
-from ledger.cases.metrics import CaseMetrics as CaseMetrics
-from ledger.cases.metrics import Rate as Rate
-from ledger.cases.metrics import Rates as Rates
-from ledger.cases.metrics import case_metrics as case_metrics
+from ledger.cases.contract import assignment_from_view as assignment_from_view
+from ledger.cases.contract import case_from_view as case_from_view
+from ledger.cases.metrics import BY as BY
+from ledger.cases.metrics import CST as CST
+from ledger.cases.metrics import By as By
+from ledger.cases.metrics import Closings as Closings
+from ledger.cases.metrics import Responses as Responses
+from ledger.cases.metrics import Satisfactions as Satisfactions
+from ledger.cases.metrics import Tally as Tally
 from ledger.cases.metrics import month_of as month_of
+from ledger.cases.metrics import overall as overall
+from ledger.cases.metrics import tallies as tallies
+from ledger.cases.model import CASE_EVENTS as CASE_EVENTS
 from ledger.cases.model import MODEL_EVENTS as MODEL_EVENTS
 from ledger.cases.model import CaseModel as CaseModel
+from ledger.cases.model import CaseRecord as CaseRecord
+from ledger.cases.model import cases_at as cases_at
 from ledger.cases.types import CLOSED_STATES as CLOSED_STATES
 from ledger.cases.types import NAME as NAME
 from ledger.cases.types import SATISFACTION_WINDOW as SATISFACTION_WINDOW

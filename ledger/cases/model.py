@@ -1,22 +1,29 @@
 """The cases folded from ``CaseDesk``'s events: one pure reducer that every reader shares.
 
-:class:`CaseModel` folds the contract's events (:class:`~ledger.events.Event`, in chain
-order) with :meth:`CaseModel.apply`; :meth:`CaseModel.state` gives every case at a time
-``now`` as the contract's ``getCase`` answers it then (``overdue`` derived from the deadlines
-and the clock, as the contract derives it), and :meth:`CaseModel.assignment` a member's part
-in a case as ``assignment`` answers it. The fold also keeps what the published metrics
-(:mod:`ledger.cases.metrics`) count: every naming of a department in a dispatch, every
-closing, every satisfaction record. The auditor compares the state with the views, so a
-mistake here is caught against the chain.
+:class:`CaseModel` folds the events (:class:`~ledger.events.Event`, in block and log order,
+with their block times) with :meth:`CaseModel.apply`. A case's record answers what the
+contract's views answer at a time ``now``: :meth:`CaseModel.case` is ``getCase``,
+:meth:`CaseModel.assignment` is ``assignment``, :meth:`CaseModel.team` is ``team``. Overdue is
+derived exactly as the contract derives it, from the deadlines and ``now`` (the chain time:
+the last block's), never stored: a Dispatched case is overdue once ``now`` is past its
+acknowledge deadline; an Acknowledged, Reopened or SentBack case once ``now`` is past its
+resolve deadline; no other state is ever overdue.
+
+The fold also keeps what the metrics count (:mod:`ledger.cases.metrics`): every dispatch with
+who acknowledged it and whether late, every satisfaction record, and whether the lead's
+answer that asked for the last evaluation was late. The service levels (``ServiceLevelSet``)
+and the satisfaction window (``CaseDeskDeployed``) are folded too, so nothing a list shows
+needs a chain call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ledger.abi import bytes_of
+from ledger.abi.records import record_from
 from ledger.cases.types import (
-    CLOSED_STATES,
     Assignment,
     Case,
     CaseState,
@@ -26,63 +33,52 @@ from ledger.cases.types import (
 )
 from ledger.events import Event, Reducer
 
-#: The events :class:`CaseModel` folds (others are ignored).
-MODEL_EVENTS = frozenset({
-    "CaseDeskDeployed", "ServiceLevelSet", "CaseRaised", "CaseDispatched", "CaseAcknowledged", "CaseAnswered",
-    "CaseSentBack", "CaseEscalated", "CaseEvaluated", "CaseReopened", "SatisfactionRecorded",
+#: The events that carry a ``caseId``: a case's timeline.
+CASE_EVENTS = frozenset({
+    "CaseRaised", "CaseDispatched", "CaseAcknowledged", "CaseAnswered", "CaseSentBack", "CaseEscalated",
+    "CaseEvaluated", "CaseReopened", "SatisfactionRecorded",
 })
+#: The events :class:`CaseModel` folds (others are ignored).
+MODEL_EVENTS = CASE_EVENTS | {"CaseDeskDeployed", "ServiceLevelSet"}
+
+#: States overdue once past the resolve deadline (Dispatched: past the acknowledge deadline).
+_OVERDUE_ON_RESOLVE = frozenset({CaseState.ACKNOWLEDGED, CaseState.REOPENED, CaseState.SENT_BACK})
+_OUTCOMES = tuple(Evaluation)
+_LEVELS = tuple(Satisfaction)
 
 
 def _hash(value: object) -> bytes:
     return value if type(value) is bytes else bytes_of(value)
 
 
+# ------------------------------------------------------------------ the fold's records (mutated only by apply)
+
+
 @dataclass(slots=True)
-class Naming:
-    """One department named in one dispatch of a case (what the response rate counts)."""
+class DispatchRecord:
+    """One dispatch of a case: its team (the lead first), category, deadlines and acknowledgements."""
 
     case_id: int
-    member_id: int
     round: int
-    lead: bool
+    team: tuple[int, ...]
     category: int
-    dispatched_at: int
+    at: int  # the dispatch's block time
     ack_deadline: int
-    acknowledged_at: int = 0  # 0: not acknowledged
-    late: bool = False
-    ended_at: int = 0  # when a later dispatch replaced this one; 0: still current
-
-    def due(self, now: int) -> bool:
-        """Acknowledged, or its acknowledge deadline passed while it was the case's dispatch."""
-        if self.acknowledged_at:
-            return True
-        return (self.ended_at or now) > self.ack_deadline
-
-    @property
-    def on_time(self) -> bool:
-        return bool(self.acknowledged_at) and not self.late
+    #: member id -> acknowledged late (after the acknowledge deadline)
+    acknowledged: dict[int, bool] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Closing:
-    """The raiser closed a case: fixed or not; ``on_time``: the lead's answer it accepted came by the
-    resolve deadline."""
-
-    case_id: int
-    lead_id: int
-    category: int
-    closed_at: int
-    fixed: bool
-    on_time: bool
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SatisfactionRecord:
+    """One residents' satisfaction record, with the case's lead and category when it was made."""
+
     case_id: int
+    member_id: int  # the channel that recorded it
+    level: Satisfaction
+    at: int
     lead_id: int
     category: int
-    recorded_at: int
-    level: Satisfaction
+    reopened: bool
 
 
 @dataclass(slots=True)
@@ -94,101 +90,95 @@ class CaseRecord:
     description_hash: bytes
     report_hashes: tuple[bytes, ...]
     raised_at: int
-    category: int = 0
-    team: list[int] = field(default_factory=list)
+    dispatch: DispatchRecord
     ack_deadline: int = 0
     resolve_deadline: int = 0
     resolve_seconds: int = 0
     closed_at: int = 0
-    round: int = 0
     send_backs: int = 0
-    satisfaction: int = 0
+    satisfaction: int = 0  # 0: none since the last closing; else 1 + Satisfaction
     dissatisfaction_reopened: bool = False
     state: CaseState = CaseState.DISPATCHED
-    acknowledged: set[int] = field(default_factory=set)
-    late: set[int] = field(default_factory=set)
-    answered: set[int] = field(default_factory=set)
-    namings: dict[int, Naming] = field(default_factory=dict)  # the current dispatch's, by member
-    lead_answer_late: bool = False  # the lead's last answer since the dispatch or the reopening
-    closing: Closing | None = None  # the last closing, while closed
+    answered: set[int] = field(default_factory=set)  # since the current dispatch or the last reopening
+    lead_answer_late: bool = False  # the lead's last answer came after the resolve deadline
+    events: list[Event] = field(default_factory=list)  # the timeline, in chain order
+
+    @property
+    def team(self) -> tuple[int, ...]:
+        return self.dispatch.team
 
     @property
     def lead_id(self) -> int:
-        return self.team[0] if self.team else 0
+        return self.dispatch.team[0]
+
+    @property
+    def category(self) -> int:
+        return self.dispatch.category
+
+    @property
+    def closed(self) -> bool:
+        return self.state in (CaseState.CLOSED_FIXED, CaseState.CLOSED_NOT_FIXED)
 
     def overdue(self, now: int) -> bool:
-        """The contract's rule (``CaseDesk._overdue``)."""
+        """The contract's ``isOverdue`` at ``now``."""
         if self.state == CaseState.DISPATCHED:
             return now > self.ack_deadline
-        if self.state in (CaseState.ACKNOWLEDGED, CaseState.REOPENED, CaseState.SENT_BACK):
-            return now > self.resolve_deadline
-        return False
+        return self.state in _OVERDUE_ON_RESOLVE and now > self.resolve_deadline
+
+    def missed_deadline(self) -> int:
+        """The deadline an overdue case missed: to acknowledge (Dispatched), else to resolve."""
+        return self.ack_deadline if self.state == CaseState.DISPATCHED else self.resolve_deadline
 
 
 class CaseModel(Reducer):
-    """The fold of ``CaseDesk``'s events; queries at a time ``now`` derive what the clock decides."""
+    """The fold of ``CaseDesk``'s events; views at a time ``now`` derive overdue from the clock."""
 
     def __init__(self) -> None:
         self.registry: str | None = None
         self.satisfaction_window = 0
-        self.levels: dict[int, ServiceLevel] = {}
+        self.levels: dict[int, ServiceLevel] = {}  # categories with a service level now
         self.cases: dict[int, CaseRecord] = {}
-        #: every naming of every dispatch, in chain order
-        self.namings: list[Naming] = []
+        self.dispatches: list[DispatchRecord] = []
         self.satisfactions: list[SatisfactionRecord] = []
 
     # ---------------------------------------------------------------- the fold
 
     def apply(self, e: Event) -> None:
-        """Fold one event of the case desk (in chain order); others are ignored."""
+        """Fold one event of ``CaseDesk`` (in chain order); others are ignored."""
         a, n = e.args, e.name
         if n == "CaseDeskDeployed":
             self.registry, self.satisfaction_window = str(a["registry"]), int(a["satisfactionWindow"])
         elif n == "ServiceLevelSet":
-            cat = int(a["category"])
-            self.levels[cat] = ServiceLevel(cat, int(a["ackSeconds"]), int(a["resolveSeconds"]))
+            cat, ack, resolve = int(a["category"]), int(a["ackSeconds"]), int(a["resolveSeconds"])
+            if ack == 0:
+                self.levels.pop(cat, None)  # retired
+            else:
+                self.levels[cat] = ServiceLevel(cat, ack, resolve)
         elif n == "CaseRaised":
-            cid = int(a["caseId"])
+            cid, t = int(a["caseId"]), e.block_time
             self.cases[cid] = CaseRecord(
                 cid, int(a["raiserId"]), int(a["channelId"]), int(a["areaCode"]), _hash(a["descriptionHash"]),
-                tuple(_hash(x) for x in a["reportHashes"]), e.block_time,
+                tuple(_hash(h) for h in a["reportHashes"]), t, DispatchRecord(cid, 0, (0,), 0, t, 0), events=[e],
             )
-        elif n == "CaseDispatched":
-            self._dispatched(e)
-        else:
-            c = self.cases.get(int(a["caseId"])) if "caseId" in a else None
+        elif n in CASE_EVENTS:
+            c = self.cases.get(int(a["caseId"]))
             if c is not None:
+                c.events.append(e)
                 self._transition(c, e)
 
-    def _dispatched(self, e: Event) -> None:
-        a, t = e.args, e.block_time
-        c = self.cases.get(int(a["caseId"]))
-        if c is None:
-            return
-        for old in c.namings.values():
-            old.ended_at = t
-        c.team = [int(a["leadId"]), *(int(x) for x in a["assistingIds"])]
-        c.category, c.round = int(a["category"]), int(a["round"])
-        c.ack_deadline, c.resolve_deadline = int(a["ackDeadline"]), int(a["resolveDeadline"])
-        c.resolve_seconds = c.resolve_deadline - t
-        c.state = CaseState.DISPATCHED
-        c.acknowledged, c.late, c.answered = set(), set(), set()
-        c.lead_answer_late = False
-        c.namings = {
-            m: Naming(c.id, m, c.round, i == 0, c.category, t, c.ack_deadline) for i, m in enumerate(c.team)
-        }
-        self.namings.extend(c.namings.values())
-
     def _transition(self, c: CaseRecord, e: Event) -> None:
-        a, n, t = e.args, e.name, e.block_time
-        if n == "CaseAcknowledged":
-            m, late = int(a["memberId"]), bool(a["late"])
-            c.acknowledged.add(m)
-            if late:
-                c.late.add(m)
-            naming = c.namings.get(m)
-            if naming is not None:
-                naming.acknowledged_at, naming.late = t, late
+        a, n = e.args, e.name
+        if n == "CaseDispatched":
+            t = e.block_time
+            team = (int(a["leadId"]), *(int(m) for m in a["assistingIds"]))
+            d = DispatchRecord(c.id, int(a["round"]), team, int(a["category"]), t, int(a["ackDeadline"]))
+            self.dispatches.append(d)
+            c.dispatch, c.state = d, CaseState.DISPATCHED
+            c.ack_deadline, c.resolve_deadline = d.ack_deadline, int(a["resolveDeadline"])
+            c.resolve_seconds = c.resolve_deadline - t
+            c.answered = set()
+        elif n == "CaseAcknowledged":
+            c.dispatch.acknowledged[int(a["memberId"])] = bool(a["late"])
             if a["lead"]:
                 c.state = CaseState.ACKNOWLEDGED
         elif n == "CaseAnswered":
@@ -196,53 +186,57 @@ class CaseModel(Reducer):
             if a["lead"]:
                 c.state, c.lead_answer_late = CaseState.AWAITING_EVALUATION, bool(a["late"])
         elif n == "CaseSentBack":
-            c.send_backs, c.state = int(a["sendBacks"]), CaseState.SENT_BACK
+            c.send_backs = int(a["sendBacks"])
+            if int(a["responsibleId"]) != 0 and c.send_backs < 2:
+                c.state = CaseState.SENT_BACK  # else CaseEscalated follows in the same transaction
         elif n == "CaseEscalated":
             c.state = CaseState.ESCALATED
         elif n == "CaseEvaluated":
-            outcome = Evaluation(int(a["outcome"]))
+            outcome = _OUTCOMES[int(a["outcome"])]
             if outcome != Evaluation.REJECTED:  # a rejection: CaseReopened follows
-                fixed = outcome == Evaluation.FIXED
-                c.state = CaseState.CLOSED_FIXED if fixed else CaseState.CLOSED_NOT_FIXED
-                c.closed_at = t
-                c.closing = Closing(c.id, c.lead_id, c.category, t, fixed, not c.lead_answer_late)
+                c.state = CaseState.CLOSED_FIXED if outcome == Evaluation.FIXED else CaseState.CLOSED_NOT_FIXED
+                c.closed_at = e.block_time
         elif n == "CaseReopened":
             c.state, c.resolve_deadline = CaseState.REOPENED, int(a["resolveDeadline"])
-            c.closed_at, c.satisfaction, c.closing = 0, 0, None
-            c.answered = set()
-            c.lead_answer_late = False
-            if int(a["cause"]) == 1:  # ReopenCause.Dissatisfied
-                c.dissatisfaction_reopened = True
+            c.closed_at, c.satisfaction, c.answered = 0, 0, set()
         elif n == "SatisfactionRecorded":
-            level = Satisfaction(int(a["level"]))
-            c.satisfaction = 1 + int(level)
-            self.satisfactions.append(SatisfactionRecord(c.id, c.lead_id, c.category, t, level))
+            level, reopened = _LEVELS[int(a["level"])], bool(a["reopened"])
+            c.satisfaction = int(level) + 1
+            c.dissatisfaction_reopened = c.dissatisfaction_reopened or reopened
+            self.satisfactions.append(
+                SatisfactionRecord(c.id, int(a["memberId"]), level, e.block_time, c.lead_id, c.category, reopened)
+            )
 
-    # ---------------------------------------------------------------- views
+    # ---------------------------------------------------------------- the contract's views at a time
 
-    def case(self, case_id: int, now: int) -> Case:
-        """The case as ``getCase`` answers it at time ``now``."""
-        c = self.cases[case_id]
-        return Case(
-            id=c.id, raiser_id=c.raiser_id, lead_id=c.lead_id, channel_id=c.channel_id, area_code=c.area_code,
-            category=c.category, description_hash=c.description_hash, ack_deadline=c.ack_deadline,
-            resolve_deadline=c.resolve_deadline, resolve_seconds=c.resolve_seconds, closed_at=c.closed_at,
-            round=c.round, send_backs=c.send_backs, satisfaction=c.satisfaction,
-            dissatisfaction_reopened=c.dissatisfaction_reopened, overdue=c.overdue(now), state=c.state,
-        )
+    def case(self, c: CaseRecord, now: int) -> Case:
+        """``getCase`` at ``now``."""
+        return record_from(Case, c, lead_id=c.lead_id, category=c.category, round=c.dispatch.round,
+                           overdue=c.overdue(now))
 
-    def state(self, now: int) -> dict[int, Case]:
-        """Every case at time ``now``, by id."""
-        return {cid: self.case(cid, now) for cid in self.cases}
+    @staticmethod
+    def team(c: CaseRecord) -> tuple[int, ...]:
+        """``team``: the current dispatch's departments, the lead first."""
+        return c.team
 
-    def assignment(self, case_id: int, member_id: int) -> Assignment:
-        """A member's part in the case's current dispatch, as ``assignment`` answers it."""
-        c = self.cases[case_id]
-        if member_id not in c.team:
+    @staticmethod
+    def assignment(c: CaseRecord, member_id: int) -> Assignment:
+        """``assignment``: the member's part in the current dispatch."""
+        if member_id == 0 or member_id not in c.team:
             return Assignment(False, False, False, False, False)
-        return Assignment(
-            True, c.team[0] == member_id, member_id in c.acknowledged, member_id in c.late, member_id in c.answered
-        )
+        acked = c.dispatch.acknowledged
+        return Assignment(True, member_id == c.lead_id, member_id in acked, acked.get(member_id, False),
+                          member_id in c.answered)
 
-    def closed(self) -> list[CaseRecord]:
-        return [c for c in self.cases.values() if c.state in CLOSED_STATES]
+    def cases_at(self, now: int) -> dict[int, Case]:
+        """Every case as ``getCase`` shows it at ``now``."""
+        return {i: self.case(c, now) for i, c in self.cases.items()}
+
+
+def cases_at(events: Iterable[Event], now: int) -> dict[int, Case]:
+    """The cases of ``events`` (chain order) at time ``now``."""
+    return CaseModel.of(events).cases_at(now)
+
+
+__all__ = ["CASE_EVENTS", "MODEL_EVENTS", "CaseModel", "CaseRecord", "DispatchRecord", "SatisfactionRecord",
+           "cases_at"]

@@ -24,7 +24,9 @@ CLOSED_STATES = frozenset({CaseState.CLOSED_FIXED, CaseState.CLOSED_NOT_FIXED})
 
 
 class Evaluation(IntEnum):
-    FIXED, REJECTED, NOT_FIXED = range(3)
+    FIXED = 0
+    REJECTED = 1
+    NOT_FIXED = 2
 
 
 class Satisfaction(IntEnum):
@@ -34,11 +36,15 @@ class Satisfaction(IntEnum):
 
 
 class EscalationCause(IntEnum):
-    BY_RAISER, OVERDUE, SENT_BACK_TWICE, NO_OWNER = range(4)
+    BY_RAISER = 0
+    OVERDUE = 1
+    SENT_BACK_TWICE = 2
+    NO_OWNER = 3
 
 
 class ReopenCause(IntEnum):
-    REJECTED, DISSATISFIED = range(2)
+    REJECTED = 0
+    DISSATISFIED = 1
 
 
 @dataclass(frozen=True)
@@ -69,27 +75,27 @@ STANDARD_LEVELS: tuple[ServiceLevel, ...] = (
 SATISFACTION_WINDOW = 7 * _DAY
 
 
-# ------------------------------------------------------------------ the state, frozen (as the contract's views)
+# ------------------------------------------------------------------ the contract's views, frozen
 
 
 @dataclass(frozen=True)
 class Case:
-    """One case, as ``getCase`` answers it (``overdue`` at the time it was asked)."""
+    """A case as ``getCase`` shows it (``overdue`` derived from its deadlines and the chain time)."""
 
     id: int
     raiser_id: int
     lead_id: int
-    channel_id: int  # 0: any Channel member records satisfaction
+    channel_id: int  # 0: any Channel member may record satisfaction
     area_code: int
     category: int
     description_hash: bytes
     ack_deadline: int
     resolve_deadline: int
-    resolve_seconds: int
+    resolve_seconds: int  # fixed at dispatch; a reopening restarts the resolve deadline with it
     closed_at: int  # 0 unless closed
-    round: int  # dispatches so far
+    round: int  # dispatches so far (1 after raising)
     send_backs: int
-    satisfaction: int  # 0: none since the last closing; else 1 + Satisfaction
+    satisfaction: int  # 0: none recorded since the last closing; else 1 + Satisfaction
     dissatisfaction_reopened: bool
     overdue: bool
     state: CaseState
@@ -97,10 +103,10 @@ class Case:
 
 @dataclass(frozen=True)
 class Assignment:
-    """A member's part in a case's current dispatch, as ``assignment`` answers it."""
+    """A member's part in a case's current dispatch, as ``assignment`` shows it."""
 
     named: bool
     lead: bool
     acknowledged: bool
-    late: bool
-    answered: bool
+    late: bool  # acknowledged after the acknowledge deadline
+    answered: bool  # since the current dispatch or the last reopening

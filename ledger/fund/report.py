@@ -26,7 +26,7 @@ from typing import Any
 
 from ledger.abi import hex_text
 from ledger.client import Ledger
-from ledger.events import Event, read_events
+from ledger.events import Event, deployment_events
 from ledger.fund import GENERAL_POOL, NAME, format_amount
 from ledger.fund.model import MODEL_EVENTS, FundModel
 from ledger.fund.trace import trace_of
@@ -62,13 +62,9 @@ EXPORT_COLUMNS = (
 
 
 def events_from_chain(ledger: Ledger, names: Iterable[str] = MODEL_EVENTS, chunk: int = 10_000) -> list[Event]:
-    """The fund's events (default: those its reducer folds) read from the chain by the log
-    scanner, from the deployment block (no index needed), with their block times; ranges of at
-    most ``chunk`` blocks."""
-    assert ledger.manifest is not None
-    start = ledger.manifest.contracts[NAME].block_number
-    contracts = {NAME: ledger.manifest.address(NAME)}
-    return read_events(ledger, contracts, start, ledger.block_number(), set(names), max_blocks=chunk)
+    """The fund's events (default: those its reducer folds) read from the chain
+    (:func:`~ledger.events.deployment_events`)."""
+    return deployment_events(ledger, NAME, set(names), chunk)
 
 
 # ------------------------------------------------------------------ names and titles

@@ -14,10 +14,15 @@ from ledger.commitment import Opening, commit
 from ledger.errors import ValidationFailed
 from ledger.events import Event
 
-DocKind = Literal["title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose"]
-KINDS: tuple[str, ...] = ("title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose")
-#: Texts public by design: hashed without a salt, shown on the portal.
-PUBLIC_KINDS: frozenset[str] = frozenset({"title", "milestone"})
+DocKind = Literal[
+    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
+]
+KINDS: tuple[str, ...] = (
+    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
+)
+#: Texts public by design: hashed without a salt, shown on the portal (a case's description
+#: when the raising sub-district marked it public: the flag is the kind of its row).
+PUBLIC_KINDS: frozenset[str] = frozenset({"title", "milestone", "case_public"})
 #: References the token accepts once each: salted with a keyed (deterministic) salt.
 REFERENCE_KINDS: frozenset[str] = frozenset({"deposit", "redemption"})
 ZERO_HASH = b"\x00" * 32
@@ -66,6 +71,9 @@ ON_CHAIN: Mapping[str, OnChain] = {
     "deposit": OnChain("CommunityCredit", "CreditMinted", "depositRef", ("to",)),
     "redemption": OnChain("CommunityCredit", "CreditBurned", "redemptionRef", ("holder",)),
     "purpose": OnChain("DataSharing", "AccessRequested", "purposeHash", ("requestId", "datasetId", "requesterId")),
+    "case": OnChain("CaseDesk", "CaseRaised", "descriptionHash", ("caseId", "raiserId")),
+    "case_public": OnChain("CaseDesk", "CaseRaised", "descriptionHash", ("caseId", "raiserId")),
+    "evidence": OnChain("CaseDesk", "CaseAnswered", "evidenceHash", ("caseId", "memberId")),
 }
 
 
@@ -79,6 +87,9 @@ EXPORT_FOLDERS: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "deposit": ("deposits", ()),
     "redemption": ("redemptions", ()),
     "purpose": ("purposes", ("requestId",)),
+    "case": ("cases", ("caseId",)),
+    "case_public": ("cases", ("caseId",)),
+    "evidence": ("evidence", ()),  # a department answers a case once per dispatch or reopening
 }
 
 

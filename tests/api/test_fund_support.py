@@ -9,6 +9,7 @@ tests expect them (time moves by seconds, not by the session fund's hour).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ledger.abi import hex_text
 from ledger.client import Ledger
@@ -24,19 +25,27 @@ def private_fund_manifest(
     deployment: Deployment, directory: Path, *, quorum: int = 2, timelock: int = 5, voting_period: int = 7 * 24 * 3600
 ) -> Path:
     """A manifest like the session's, whose CoGovFund is a fresh one (``quorum``, ``timelock``, ``voting_period``)."""
+    m = deployment.ledger().manifest
+    assert m is not None
+    reg, credit = m.address("MembershipRegistry"), m.address("CommunityCredit")
+    return private_manifest(deployment, directory, "CoGovFund", [reg, credit, quorum, timelock, voting_period])
+
+
+def private_manifest(deployment: Deployment, directory: Path, contract: str, args: list[Any]) -> Path:
+    """A manifest like the session's in ``directory``, whose ``contract`` is a fresh one deployed
+    on the session chain with the constructor ``args``."""
     led = deployment.ledger()
     m = led.manifest
     assert m is not None
-    reg, credit = m.address("MembershipRegistry"), m.address("CommunityCredit")
-    r = led.deploy(deployment.signers["deployer"], "CoGovFund", reg, credit, quorum, timelock, voting_period)
+    r = led.deploy(deployment.signers["deployer"], contract, *args)
     assert r.contract_address is not None
     code = led.rpc("eth_getCode", [r.contract_address, "latest"])
     from ledger.client import runtime_keccak
 
     contracts = dict(m.contracts)
-    contracts["CoGovFund"] = ContractDeployment(
+    contracts[contract] = ContractDeployment(
         address=r.contract_address, tx_hash=r.tx_hash, block_number=r.block_number,
-        runtime_keccak=runtime_keccak(code), constructor_args=[reg, credit, quorum, timelock, voting_period],
+        runtime_keccak=runtime_keccak(code), constructor_args=args,
     )
     path = directory / "deployment.json"
     m.model_copy(update={"contracts": contracts}).save(path)

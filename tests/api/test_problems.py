@@ -75,7 +75,8 @@ def test_no_status_for_a_custom_error_no_product_contract_declares() -> None:
     ("name", "status"),
     [("FundNotTreasurer", 403), ("RegistryMemberInactive", 403), ("DataUnknownGrant", 404),
      ("FundBeneficiaryNotMember", 409), ("FundTimeLocked", 409), ("UnknownRevert", 404), ("Panic", 409),
-     ("SomeTestContractError", 409)],
+     ("SomeTestContractError", 409), ("CaseNotNamed", 403), ("CaseNotOverdue", 403), ("CaseUnknownCase", 404),
+     ("CaseWrongState", 409)],
 )
 def test_revert_statuses(name: str, status: int) -> None:
     assert revert_status(name) == status

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.cases import CaseDesk, CaseState, Evaluation, Satisfaction, ServiceLevel, case_metrics
+from ledger.cases import CaseDesk, CaseModel, CaseState, Evaluation, Satisfaction, ServiceLevel, tallies
 from ledger.errors import ContractReverted
+from ledger.events import deployment_events
 from ledger.fund.docs import doc_hash
 from ledger.logs import head_time
 from tests.conftest import MEMBER_IDS, Deployment
@@ -21,10 +22,10 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     assert desk.max_assisting() == 7 and desk.satisfaction_window() == 7 * 24 * 3600
     assert desk.service_level(1) == ServiceLevel(1, 1800, 7200)
     dept_a, dept_b = MEMBER_IDS["dept_a"], MEMBER_IDS["dept_b"]
-    cid, r = desk.raise_case(s["subdistrict"], 2, 110105001001, doc_hash("满溢的垃圾桶"), [doc_hash("report-1")],
-                             dept_a, [dept_b], channel_id=MEMBER_IDS["channel"])
+    cid, r = desk.raise_case(s["subdistrict"], 2, 110105001001, doc_hash("满溢的垃圾桶"), dept_a, [dept_b],
+                             report_hashes=[doc_hash("report-1")], channel_id=MEMBER_IDS["channel"])
     assert r.event("CaseDispatched").args["assistingIds"] == [dept_b]
-    assert desk.team(cid) == [dept_a, dept_b] and desk.case_state(cid) == CaseState.DISPATCHED
+    assert list(desk.team(cid)) == [dept_a, dept_b] and desk.case_state(cid) == CaseState.DISPATCHED
     with pytest.raises(ContractReverted) as info:
         desk.acknowledge(s["enterprise"], cid)
     assert info.value.error_name == "CaseNotNamed" and info.value.tx_hash is None  # refused before signing
@@ -36,21 +37,23 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     desk.record_satisfaction(s["channel"], cid, Satisfaction.SATISFIED)
     assert desk.assignment(cid, dept_b).answered is True
 
-    back, _ = desk.raise_case(s["subdistrict"], 1, 110105001002, doc_hash("消防通道堵塞"), [], dept_b)
+    back, _ = desk.raise_case(s["subdistrict"], 1, 110105001002, doc_hash("消防通道堵塞"), dept_b)
     desk.send_back(s["dept_b"], back, 3, MEMBER_IDS["enterprise"])
     desk.redispatch(s["subdistrict"], back, 1, dept_a)
     desk.escalate(s["subdistrict"], back)
     desk.redispatch(s["district"], back, 1, MEMBER_IDS["district"])  # the district takes it
-    proposal, _ = desk.propose_service_level(s["c1"], ServiceLevel(5, 600, 3600))
-    desk.approve_service_level(s["c2"], proposal)
+    proposed = led.transact(s["c1"], desk.propose_service_level_call(ServiceLevel(5, 600, 3600)))
+    proposal = int(proposed.event("ServiceLevelProposed").args["proposalId"])
+    led.transact(s["c2"], desk.approve_service_level_call(proposal))
     assert desk.service_level(5) == ServiceLevel(5, 600, 3600)
 
-    model = desk.model()
+    model = CaseModel.of(deployment_events(led, "CaseDesk"))
     now = head_time(led)
-    assert [model.case(c.id, now) for c in desk.cases()] == desk.cases()
+    cases = [desk.case(i) for i in range(1, desk.case_count() + 1)]
+    assert [model.case(model.cases[c.id], now) for c in cases] == cases
     for member in (dept_a, dept_b, MEMBER_IDS["district"]):
-        assert model.assignment(back, member) == desk.assignment(back, member)
-    assert model.levels[5] == ServiceLevel(5, 600, 3600)
-    m = case_metrics(model, now)
-    assert (m.overall.resolution.numerator, m.overall.resolution.denominator) == (1, 1)
-    assert m.by_department[dept_a].satisfaction.value == 1.0
+        assert model.assignment(model.cases[back], member) == desk.assignment(back, member)
+    assert desk.service_level(5) == ServiceLevel(5, 600, 3600)
+    by_department = tallies(model, now, "department")
+    assert (by_department[dept_a].closings.closed, by_department[dept_a].closings.fixed) == (1, 1)
+    assert by_department[dept_a].satisfactions.rate == 1.0

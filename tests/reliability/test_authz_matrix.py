@@ -20,6 +20,7 @@ from api.routers.open311 import PREFIX as OPEN311
 from ledger.data import DataSharing
 from tests.api.conftest import KEY_ROLES, Api
 from tests.api.test_data_support import synthetic_csv
+from tests.conftest import MEMBER_IDS
 from tests.reliability.env import Env, chain_events, fund_contributors, make_api, shared_dataset
 
 pytestmark = pytest.mark.ganache
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.ganache
 COUNCIL = {"c1", "c2"}
 DEPARTMENTS = {"dept_a", "dept_b", "c1", "c2"}  # members holding the department role (the two seats too)
 COMMITTEE = {"committee_a", "committee_b", "committee_c"}
+CASE_TEAM = {"dept_a", "dept_b"}  # the departments of the matrix's case
 MEMBERS = set(KEY_ROLES) - {"outsider"}
 
 Ctx = dict[str, Any]
@@ -87,6 +89,20 @@ MATRIX: dict[str, tuple[set[str], Callable[[Ctx], dict[str, Any]]]] = {
     ),
     # the proposer (committee_a) never votes on its own project
     "POST /api/v1/fund/motions/{motion_id}/votes": (COMMITTEE - {"committee_a"}, lambda c: {"json": {"support": True}}),
+    # cases: every row on one case that 城管 (lead) sent back, naming 物业; 卫健委 assists
+    "POST /api/v1/cases": (
+        {"subdistrict"},
+        lambda c: {"json": {"category": 4, "area_code": 1, "description": "越权", "lead_id": c["dept_b_id"]}},
+    ),
+    "POST /api/v1/cases/{case_id}/acknowledge": (CASE_TEAM, lambda c: {}),
+    "POST /api/v1/cases/{case_id}/answer": (CASE_TEAM, lambda c: {"json": {"evidence": "越权"}}),
+    "POST /api/v1/cases/{case_id}/send-back": (
+        CASE_TEAM, lambda c: {"json": {"reason_code": 1, "responsible_id": c["property_id"]}}
+    ),
+    "POST /api/v1/cases/{case_id}/redispatch": ({"subdistrict"}, lambda c: {"json": {"category": 4, "lead_id": 1}}),
+    "POST /api/v1/cases/{case_id}/evaluate": ({"subdistrict"}, lambda c: {"json": {"outcome": "fixed"}}),
+    "POST /api/v1/cases/{case_id}/escalate": ({"subdistrict"}, lambda c: {}),  # nobody else: it is not overdue
+    "POST /api/v1/cases/{case_id}/satisfaction": ({"channel"}, lambda c: {"json": {"level": "satisfied"}}),
     "POST /api/v1/fund/credit/mint": (
         {"treasurer"},
         lambda c: {"json": {"to": c["beneficiary"], "amount": 1, "deposit_ref": f"BANK-{secrets.token_hex(4)}"}},
@@ -147,7 +163,18 @@ def world(rel: Env, tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClien
         )
         assert r.status_code == 201, r.text
         project = r.json()["project"]
+        case = c.post("/api/v1/cases", headers=api.auth("subdistrict"), json={
+            "category": 4, "area_code": 1, "description": "授权矩阵 case", "lead_id": MEMBER_IDS["dept_b"],
+            "assisting_ids": [MEMBER_IDS["dept_a"]]})
+        assert case.status_code == 201, case.text
+        case_id = case.json()["case"]["id"]
+        r = c.post(f"/api/v1/cases/{case_id}/send-back", headers=api.auth("dept_b"),
+                   json={"reason_code": 3, "responsible_id": MEMBER_IDS["enterprise"]})
+        assert r.status_code == 200 and r.json()["case"]["state"] == "sent_back", r.text
         ctx = {
+            "case_id": case_id,
+            "dept_b_id": MEMBER_IDS["dept_b"],
+            "property_id": MEMBER_IDS["enterprise"],
             "dataset_id": did,
             "request_id": pending,
             "grant_id": share["grant"]["id"],
