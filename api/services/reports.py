@@ -8,21 +8,21 @@ taking a report, and what anyone may read of one.
   category must have a service level on chain. Who sent it (the client: its ``api_key``, else its
   address) is rate-limited by the router (a token bucket in the process).
 * **Its status** is the chain's: the case whose ``CaseRaised`` lists the report's commitment,
-  found through the event index. :class:`CaseLinks` folds ``CaseDesk``'s indexed events (once per
-  index version, :class:`~api.services.index.Folded`) into, per case, what Open311 shows: closed
-  once the raiser evaluated it fixed or not fixed (until a reopening or a new dispatch), its lead
-  department and resolve deadline from the latest dispatch or reopening, the time of its last
+  found through the event index by the cases reducer (:class:`ledger.cases.CaseModel`, kept current
+  by :func:`api.services.cases.cases_state`; its ``by_report`` maps a report to the latest case
+  grouping it). What Open311 shows of that case (:func:`tracks`): closed once the raiser evaluated
+  it fixed or not fixed (until a reopening or a new dispatch), its lead department and resolve
+  deadline, the time of its last
   event. No list makes a chain call per row. The contact is never read here for an answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from api.deps import OnePer
 from api.open311.categories import NAMES, describe, duration, name_of
 from api.open311.formats import parse_w3c, w3c
 from api.open311.store import Contact, NewReport, Report, ReportQuery
@@ -35,13 +35,13 @@ from api.schemas.open311 import (
     ServiceDefinition,
     ServicePublic,
 )
-from api.services.index import Folded, cache_of, index_for
+from api.services.cases import cases_state
+from api.services.index import cache_of, index_for
 from api.services.names import Members
 from api.state import ServiceState
 from ledger.cases import NAME as CASES
-from ledger.cases import Evaluation, ReopenCause
+from ledger.cases import CaseModel, CaseRecord, CaseState, ReopenCause
 from ledger.errors import IndexUnavailable, NotFound, Unauthenticated, ValidationFailed
-from ledger.events import Event
 
 #: GeoReport v2: a query spans at most 90 days and answers at most 1000 requests.
 SPAN = 90 * 86400
@@ -66,50 +66,30 @@ class CaseTrack:
     note: str = "dispatched"  # a key of NOTES
 
 
-class CaseLinks:
-    """Reports' commitments → the latest case grouping each; cases → :class:`CaseTrack`.
-    A pure fold of ``CaseDesk``'s events in chain order (:meth:`apply`)."""
-
-    def __init__(self) -> None:
-        self.by_report: dict[str, int] = {}
-        self.cases: dict[int, CaseTrack] = {}
-
-    def apply(self, e: Event) -> None:
-        a = e.args
-        if "caseId" not in a:
-            return
-        case_id = int(a["caseId"])
-        if e.name == "CaseRaised":
-            for h in a["reportHashes"]:
-                self.by_report["0x" + bytes(h).hex()] = case_id
-            self.cases[case_id] = CaseTrack(case_id, e.block_time)
-            return
-        t = self.cases.get(case_id)
-        if t is None:  # an event of a case the fold never saw raised: the auditor reports those
-            return
-        t = replace(t, updated_at=e.block_time)
-        if e.name == "CaseDispatched":
-            note = "dispatched" if int(a["round"]) == 1 else "redispatched"
-            lead, deadline = int(a["leadId"]), int(a["resolveDeadline"])
-            t = replace(t, lead_id=lead, resolve_deadline=deadline, closed=False, note=note)
-        elif e.name in ("CaseAcknowledged", "CaseAnswered") and a["lead"]:
-            t = replace(t, note="acknowledged" if e.name == "CaseAcknowledged" else "answered")
-        elif e.name in ("CaseSentBack", "CaseEscalated"):
-            t = replace(t, note="sent_back" if e.name == "CaseSentBack" else "escalated")
-        elif e.name == "CaseEvaluated" and int(a["outcome"]) != Evaluation.REJECTED:
-            fixed = int(a["outcome"]) == Evaluation.FIXED
-            t = replace(t, closed=True, note="closed_fixed" if fixed else "closed_not_fixed")
-        elif e.name == "CaseReopened":
-            cause = "reopened_dissatisfied" if int(a["cause"]) == ReopenCause.DISSATISFIED else "reopened"
-            t = replace(t, closed=False, resolve_deadline=int(a["resolveDeadline"]), note=cause)
-        self.cases[case_id] = t
-
-    def tracks(self, commitments: Iterable[str]) -> dict[str, CaseTrack]:
-        """The case of each commitment that a case groups."""
-        return {h: self.cases[c] for h in commitments if (c := self.by_report.get(h)) is not None}
+_NOTES = {
+    CaseState.ACKNOWLEDGED: "acknowledged", CaseState.AWAITING_EVALUATION: "answered",
+    CaseState.SENT_BACK: "sent_back", CaseState.ESCALATED: "escalated",
+    CaseState.CLOSED_FIXED: "closed_fixed", CaseState.CLOSED_NOT_FIXED: "closed_not_fixed",
+}
 
 
-_links: OnePer[Folded[CaseLinks]] = OnePer(lambda: Folded(CASES, CaseLinks, CaseLinks.apply))
+def _track(c: CaseRecord) -> CaseTrack:
+    """What Open311 shows of the case ``c`` of the cases reducer."""
+    if c.state == CaseState.DISPATCHED:
+        note = "dispatched" if c.dispatch.round == 1 else "redispatched"
+    elif c.state == CaseState.REOPENED:
+        cause = next(int(e.args["cause"]) for e in reversed(c.events) if e.name == "CaseReopened")
+        note = "reopened_dissatisfied" if cause == ReopenCause.DISSATISFIED else "reopened"
+    else:
+        note = _NOTES[c.state]
+    return CaseTrack(c.id, c.events[-1].block_time, c.lead_id, c.resolve_deadline, c.closed, note)
+
+
+def tracks(model: CaseModel, commitments: Iterable[str]) -> dict[str, CaseTrack]:
+    """The latest case grouping each report commitment (0x-hex) that a case groups."""
+    found = {h: model.by_report.get(bytes.fromhex(h[2:])) for h in commitments}
+    return {h: _track(model.cases[c]) for h, c in found.items() if c is not None}
+
 
 #: status_notes, per language, by CaseTrack.note ({lead}: the lead department, {case}: the case id).
 NOTES: dict[str, dict[str, str]] = {
@@ -326,12 +306,12 @@ def _present(state: ServiceState, rows: Sequence[Report], lang: str, tz: ZoneInf
     if not rows:
         return []
     idx = index_for(state)
-    tracks = _links(idx).read(idx, lambda links, now: links.tracks(r.commitment for r in rows))
+    found = cases_state(idx, lambda model, _now: tracks(model, [r.commitment for r in rows]))
     members: Members = cache_of(idx).get(idx.version(), ("members",), lambda: Members.load(idx))
     notes = NOTES["en" if lang == "en" else "zh-CN"]
     out = []
     for r in rows:
-        t = tracks.get(r.commitment)
+        t = found.get(r.commitment)
         lead = (members.name(t.lead_id) or f"#{t.lead_id}") if t is not None and t.lead_id else None
         note = notes[t.note].format(case=t.case_id, lead=lead or "") if t is not None else notes["received"]
         out.append(RequestPublic(
@@ -356,7 +336,6 @@ def _present(state: ServiceState, rows: Sequence[Report], lang: str, tz: ZoneInf
 
 __all__ = [
     "NOTES",
-    "CaseLinks",
     "CaseTrack",
     "RequestFilter",
     "check_jurisdiction",

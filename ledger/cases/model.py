@@ -140,6 +140,7 @@ class CaseModel(Reducer):
         self.cases: dict[int, CaseRecord] = {}
         self.dispatches: list[DispatchRecord] = []
         self.satisfactions: list[SatisfactionRecord] = []
+        self.by_report: dict[bytes, int] = {}  # a resident's report (its hash) -> the latest case grouping it
 
     # ---------------------------------------------------------------- the fold
 
@@ -160,6 +161,7 @@ class CaseModel(Reducer):
                 cid, int(a["raiserId"]), int(a["channelId"]), int(a["areaCode"]), _hash(a["descriptionHash"]),
                 tuple(_hash(h) for h in a["reportHashes"]), t, DispatchRecord(cid, 0, (0,), 0, t, 0), events=[e],
             )
+            self.by_report.update(dict.fromkeys(self.cases[cid].report_hashes, cid))
         elif n in CASE_EVENTS:
             c = self.cases.get(int(a["caseId"]))
             if c is not None:

@@ -24,9 +24,7 @@ CLOSED_STATES = frozenset({CaseState.CLOSED_FIXED, CaseState.CLOSED_NOT_FIXED})
 
 
 class Evaluation(IntEnum):
-    FIXED = 0
-    REJECTED = 1
-    NOT_FIXED = 2
+    FIXED, REJECTED, NOT_FIXED = range(3)
 
 
 class Satisfaction(IntEnum):
@@ -36,15 +34,11 @@ class Satisfaction(IntEnum):
 
 
 class EscalationCause(IntEnum):
-    BY_RAISER = 0
-    OVERDUE = 1
-    SENT_BACK_TWICE = 2
-    NO_OWNER = 3
+    BY_RAISER, OVERDUE, SENT_BACK_TWICE, NO_OWNER = range(4)
 
 
 class ReopenCause(IntEnum):
-    REJECTED = 0
-    DISSATISFIED = 1
+    REJECTED, DISSATISFIED = range(2)
 
 
 @dataclass(frozen=True)
