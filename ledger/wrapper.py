@@ -4,9 +4,16 @@ a view call and a prepared write by function name on the contract the wrapper na
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from ledger.client import ContractCall, Ledger
+
+if TYPE_CHECKING:
+    from ledger.keys import Signer
+    from ledger.tx import TxReceipt
+
+P = ParamSpec("P")
+W = TypeVar("W", bound="ContractWrapper")
 
 
 class ContractWrapper:
@@ -33,3 +40,14 @@ def int_view(function: str) -> Callable[[ContractWrapper], int]:
 
     method.__doc__ = f"The contract's ``{function}()``."
     return method
+
+
+def sending(prepare: Callable[Concatenate[W, P], ContractCall]) -> Callable[Concatenate[W, Signer, P], TxReceipt]:
+    """The wrapper method that sends ``prepare``'s call signed by ``signer`` and waits for its
+    receipt: ``approve = sending(approve_call)`` makes ``approve(signer, *args)``."""
+
+    def send(self: W, signer: Signer, /, *args: P.args, **kwargs: P.kwargs) -> TxReceipt:
+        return self.ledger.transact(signer, prepare(self, *args, **kwargs))
+
+    send.__doc__ = f"Send :meth:`{prepare.__name__}`'s call signed by ``signer``; its receipt once mined."
+    return send

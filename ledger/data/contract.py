@@ -33,7 +33,7 @@ from ledger.data.records import (
 )
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper, int_view
+from ledger.wrapper import ContractWrapper, int_view, sending
 
 NAME = "DataSharing"
 
@@ -159,59 +159,50 @@ class DataSharing(ContractWrapper):
     def approve_as_owner_call(self, request_id: int) -> ContractCall:
         return self._prepare("approveAsOwner", request_id)
 
-    def approve_as_owner(self, signer: Signer, request_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.approve_as_owner_call(request_id))
+    approve_as_owner = sending(approve_as_owner_call)
 
     def approve_as_governance_call(self, request_id: int) -> ContractCall:
         return self._prepare("approveAsGovernance", request_id)
 
-    def approve_as_governance(self, signer: Signer, request_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.approve_as_governance_call(request_id))
+    approve_as_governance = sending(approve_as_governance_call)
 
     def deny_call(self, request_id: int, reason_code: int) -> ContractCall:
         return self._prepare("denyRequest", request_id, reason_code)
 
-    def deny(self, signer: Signer, request_id: int, reason_code: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.deny_call(request_id, reason_code))
+    deny = sending(deny_call)
 
     def withdraw_call(self, request_id: int) -> ContractCall:
         return self._prepare("withdrawRequest", request_id)
 
-    def withdraw(self, signer: Signer, request_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.withdraw_call(request_id))
+    withdraw = sending(withdraw_call)
 
     def renew_call(self, grant_id: int, extension: int) -> ContractCall:
         """Extend a grant (owner). A Public/Internal grant is extended at once (``GrantRenewed``);
         a Sensitive/Secret grant's renewal waits for :meth:`approve_renewal` (``GrantRenewalRequested``)."""
         return self._prepare("renewGrant", grant_id, extension)
 
-    def renew(self, signer: Signer, grant_id: int, extension: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.renew_call(grant_id, extension))
+    renew = sending(renew_call)
 
     def approve_renewal_call(self, grant_id: int, extension: int) -> ContractCall:
         """Approve a Sensitive/Secret grant's pending renewal of ``extension`` seconds (data governance)."""
         return self._prepare("approveRenewal", grant_id, extension)
 
-    def approve_renewal(self, signer: Signer, grant_id: int, extension: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.approve_renewal_call(grant_id, extension))
+    approve_renewal = sending(approve_renewal_call)
 
     def revoke_call(self, grant_id: int) -> ContractCall:
         return self._prepare("revokeGrant", grant_id)
 
-    def revoke(self, signer: Signer, grant_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.revoke_call(grant_id))
+    revoke = sending(revoke_call)
 
     def freeze_grant_call(self, grant_id: int) -> ContractCall:
         return self._prepare("freezeGrant", grant_id)
 
-    def freeze_grant(self, signer: Signer, grant_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.freeze_grant_call(grant_id))
+    freeze_grant = sending(freeze_grant_call)
 
     def unfreeze_grant_call(self, grant_id: int) -> ContractCall:
         return self._prepare("unfreezeGrant", grant_id)
 
-    def unfreeze_grant(self, signer: Signer, grant_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.unfreeze_grant_call(grant_id))
+    unfreeze_grant = sending(unfreeze_grant_call)
 
     def freeze_member(self, signer: Signer, member_id: int) -> TxReceipt:
         return self._tx(signer, "freezeMember", member_id)

@@ -38,7 +38,7 @@ from ledger.fund.types import (
     Totals,
 )
 from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper, int_view
+from ledger.wrapper import ContractWrapper, int_view, sending
 
 NAME = "CoGovFund"
 ZERO32 = b"\x00" * 32
@@ -263,8 +263,7 @@ class Fund(ContractWrapper):
     def vote_call(self, motion_id: int, support: bool) -> ContractCall:
         return self._prepare("vote", motion_id, support)
 
-    def vote(self, signer: Signer, motion_id: int, support: bool) -> TxReceipt:
-        return self.ledger.transact(signer, self.vote_call(motion_id, support))
+    vote = sending(vote_call)
 
     def settle_call(self, project_id: int) -> ContractCall:
         """Record the decisions the deadlines took on the project's motions (FundCommittee).
@@ -275,8 +274,7 @@ class Fund(ContractWrapper):
         """
         return self._prepare("settle", project_id)
 
-    def settle(self, signer: Signer, project_id: int) -> TxReceipt:
-        return self.ledger.transact(signer, self.settle_call(project_id))
+    settle = sending(settle_call)
 
     def pay_milestone_call(
         self, project_id: int, milestone_index: int, amount: int, invoice_hash: bytes
