@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from api.schemas.common import FROM_RECORD, Bytes32, Hash, PositiveUint64, TxInfo, Uint64, exactly_one, name_of
+from api.schemas.common import FROM_RECORD, Bytes32, Hash, Page, PositiveUint64, TxInfo, Uint64, exactly_one, name_of
 
 CaseStateName = Literal[
     "dispatched", "acknowledged", "awaiting_evaluation", "sent_back", "escalated", "reopened", "closed_fixed",
@@ -137,9 +137,8 @@ class CaseDetail(CasePublic):
     timeline: list[TimelineEntry]
 
 
-class CaseList(BaseModel):
-    data: list[CasePublic]
-    count: int
+class CaseList(Page[CasePublic]):
+    """A page of cases."""
 
 
 class CaseWrite(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from api.schemas.common import FROM_RECORD, Hash, PositiveUint64, TxInfo, name_of
+from api.schemas.common import FROM_RECORD, Hash, Page, PositiveUint64, TxInfo, name_of
 
 ClassificationName = Literal["public", "internal", "sensitive", "secret"]
 RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
@@ -44,9 +44,8 @@ class DatasetPublic(BaseModel):
     size: int | None = None
 
 
-class DatasetList(BaseModel):
-    data: list[DatasetPublic]
-    count: int
+class DatasetList(Page[DatasetPublic]):
+    """A page of datasets."""
 
 
 class DatasetWrite(BaseModel):
@@ -92,9 +91,8 @@ class AccessRequestPublic(BaseModel):
     state: RequestStateOf
 
 
-class AccessRequestList(BaseModel):
-    data: list[AccessRequestPublic]
-    count: int
+class AccessRequestList(Page[AccessRequestPublic]):
+    """A page of access requests."""
 
 
 class GrantPublic(BaseModel):
@@ -123,9 +121,8 @@ class DenyBody(BaseModel):
     reason_code: Annotated[int, Field(ge=0, le=65535)] = 0
 
 
-class GrantList(BaseModel):
-    data: list[GrantPublic]
-    count: int
+class GrantList(Page[GrantPublic]):
+    """A page of grants."""
 
 
 class RenewalPublic(BaseModel):
@@ -165,9 +162,8 @@ class AccessLogEntry(BaseModel):
     tx_hash: str
 
 
-class AccessLogList(BaseModel):
-    data: list[AccessLogEntry]
-    count: int
+class AccessLogList(Page[AccessLogEntry]):
+    """A page of the access log."""
 
 
 class Envelope(BaseModel):

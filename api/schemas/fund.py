@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from api.schemas.common import Address, Bytes32, Hash, TxInfo, exactly_one, hex_or_none, name_of
+from api.schemas.common import Address, Bytes32, Hash, Page, TxInfo, exactly_one, hex_or_none, name_of
 
 
 class Presented:
@@ -64,9 +64,8 @@ class ContributionPublic(BaseModel):
     block_number: int | None = None
 
 
-class ContributionList(BaseModel):
-    data: list[ContributionPublic]
-    count: int
+class ContributionList(Page[ContributionPublic]):
+    """A page of contributions."""
 
 
 class ContributionWrite(BaseModel):
@@ -131,9 +130,8 @@ class ProjectPublic(BaseModel):
     milestones: list[MilestonePublic]
 
 
-class ProjectList(BaseModel):
-    data: list[ProjectPublic]
-    count: int
+class ProjectList(Page[ProjectPublic]):
+    """A page of projects."""
 
 
 class ProjectWrite(BaseModel):
@@ -166,9 +164,8 @@ class MotionPublic(BaseModel):
     state: Annotated[MotionStateName, BeforeValidator(name_of)]
 
 
-class MotionList(BaseModel):
-    data: list[MotionPublic]
-    count: int
+class MotionList(Page[MotionPublic]):
+    """A page of motions."""
 
 
 class MotionWrite(BaseModel):
@@ -189,9 +186,8 @@ class VotePublic(BaseModel):
     tx_hash: str
 
 
-class VoteList(BaseModel):
-    data: list[VotePublic]
-    count: int
+class VoteList(Page[VotePublic]):
+    """A page of votes."""
 
 
 # ------------------------------------------------------------------ payouts and refunds
@@ -227,9 +223,8 @@ class PayoutPublic(BaseModel):
     tx_hash: str
 
 
-class PayoutList(BaseModel):
-    data: list[PayoutPublic]
-    count: int
+class PayoutList(Page[PayoutPublic]):
+    """A page of payouts."""
 
 
 class PayoutWrite(BaseModel):
@@ -250,9 +245,8 @@ class RefundPublic(BaseModel):
     tx_hash: str
 
 
-class RefundList(BaseModel):
-    data: list[RefundPublic]
-    count: int
+class RefundList(Page[RefundPublic]):
+    """A page of refunds."""
 
 
 # ------------------------------------------------------------------ summary, trace, export, credit
@@ -351,9 +345,8 @@ class ExportRowPublic(BaseModel):
     log_index: int
 
 
-class ExportList(BaseModel):
-    data: list[ExportRowPublic]
-    count: int
+class ExportList(Page[ExportRowPublic]):
+    """A page of the export."""
 
 
 class DocumentPublic(BaseModel):

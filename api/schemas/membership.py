@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.schemas.common import Address, Bytes32, PositiveUint64, TxInfo, name_of
+from api.schemas.common import Address, Bytes32, Page, PositiveUint64, TxInfo, name_of
 
 RoleName = Literal[
     "council", "department", "data_governance", "fund_committee", "treasurer", "auditor", "contributor",
@@ -31,9 +31,8 @@ class MemberPublic(BaseModel):
     nodes: list[str]
 
 
-class MemberList(BaseModel):
-    data: list[MemberPublic]
-    count: int
+class MemberList(Page[MemberPublic]):
+    """A page of members."""
 
 
 class AdmitMember(BaseModel):
@@ -111,9 +110,8 @@ class ProposalPublic(BaseModel):
     state: Annotated[StateName, BeforeValidator(name_of)]
 
 
-class ProposalList(BaseModel):
-    data: list[ProposalPublic]
-    count: int
+class ProposalList(Page[ProposalPublic]):
+    """A page of proposals."""
 
 
 class ProposalWrite(BaseModel):
