@@ -22,7 +22,7 @@ from ledger.abi.records import record_from_view
 from ledger.cases.types import NAME, Assignment, Case, CaseState, Evaluation, Satisfaction, ServiceLevel
 from ledger.client import ContractCall, TxReceipt
 from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper
+from ledger.wrapper import ContractWrapper, sending
 
 
 class CaseDesk(ContractWrapper):
@@ -128,28 +128,13 @@ class CaseDesk(ContractWrapper):
         r = self.transact(signer, call)
         return int(r.event("CaseRaised").args["caseId"]), r
 
-    def acknowledge(self, signer: Signer, case_id: int) -> TxReceipt:
-        return self.transact(signer, self.acknowledge_call(case_id))
-
-    def answer(self, signer: Signer, case_id: int, evidence_hash: bytes) -> TxReceipt:
-        return self.transact(signer, self.answer_call(case_id, evidence_hash))
-
-    def send_back(self, signer: Signer, case_id: int, reason_code: int, responsible_id: int) -> TxReceipt:
-        return self.transact(signer, self.send_back_call(case_id, reason_code, responsible_id))
-
-    def redispatch(
-        self, signer: Signer, case_id: int, category: int, lead_id: int, assisting_ids: Sequence[int] = ()
-    ) -> TxReceipt:
-        return self.transact(signer, self.redispatch_call(case_id, category, lead_id, assisting_ids))
-
-    def escalate(self, signer: Signer, case_id: int) -> TxReceipt:
-        return self.transact(signer, self.escalate_call(case_id))
-
-    def evaluate(self, signer: Signer, case_id: int, outcome: Evaluation, reason_code: int = 0) -> TxReceipt:
-        return self.transact(signer, self.evaluate_call(case_id, outcome, reason_code))
-
-    def record_satisfaction(self, signer: Signer, case_id: int, level: Satisfaction) -> TxReceipt:
-        return self.transact(signer, self.satisfaction_call(case_id, level))
+    acknowledge = sending(acknowledge_call)
+    answer = sending(answer_call)
+    send_back = sending(send_back_call)
+    redispatch = sending(redispatch_call)
+    escalate = sending(escalate_call)
+    evaluate = sending(evaluate_call)
+    record_satisfaction = sending(satisfaction_call)
 
 
 def case_from_view(raw: Mapping[str, Any]) -> Case:
