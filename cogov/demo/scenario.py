@@ -16,7 +16,7 @@ from ledger.testing import MemberSpec, admit_members, deploy_and_admit, open_sig
 
 # label -> (organisation name, kind, roles). The first three form the council.
 COUNCIL: dict[str, MemberSpec] = {
-    "jiedaoban": ("街道办", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
+    "jiedaoban": ("街道办", MemberKind.DEPARTMENT, [Role.DEPARTMENT, Role.SUB_DISTRICT]),
     "minzhengju": ("民政局", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "shujuju": ("区数据局", MemberKind.DEPARTMENT, [Role.DATA_GOVERNANCE]),
 }
@@ -33,6 +33,9 @@ MEMBERS: dict[str, MemberSpec] = {
     "resident-1": ("幸福里小区居民", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR]),
     "resident-2": ("和平里小区居民", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR]),
     "resident-3": ("光明里小区居民", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR]),
+    "zhujianwei": ("住建委", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
+    "quzhongxin": ("区城市运行管理服务中心", MemberKind.DEPARTMENT, [Role.DEPARTMENT, Role.DISTRICT]),
+    "rexian": ("12345市民服务热线", MemberKind.DEPARTMENT, [Role.CHANNEL]),
 }
 # label -> role of the demo API key printed at the end
 API_KEYS = {
@@ -48,6 +51,9 @@ API_KEYS = {
     "shenjiju": "auditor",
     "resident-1": "contributor",
     "enterprise-1": "contributor",
+    "zhujianwei": "department",
+    "quzhongxin": "district",
+    "rexian": "channel",
 }
 
 
@@ -102,7 +108,7 @@ def bootstrap(
 
 
 #: Each capability's part of the demo, seeded in this order.
-CAPABILITIES = ["cogov.demo.data", "cogov.demo.fund"]
+CAPABILITIES = ["cogov.demo.data", "cogov.demo.fund", "cogov.demo.cases"]
 
 
 def seed_capabilities(ctx: DemoContext) -> None:

@@ -89,3 +89,29 @@ def test_cli_writes_reports_and_exits_by_verdict(demo: Demo, tmp_path: Path) -> 
     f = next(x for x in body["findings"] if x["rule"] == "code.runtime-mismatch")
     assert f["severity"] == "error" and f["contract"] == "DataSharing" and f["records"]["address"] == credit.address
     assert json.loads((demo.root / "latest.json").read_text())["ok"] is True  # --no-save kept the last one
+
+
+def test_the_demo_cases_take_their_courses(demo: Demo) -> None:
+    """Each of the demo's four cases is where its story leaves it, grouping stored residents' reports."""
+    from api.apikeys import engine_for
+    from api.open311.store import ReportStore
+    from cogov.demo.cases import STORIES
+    from ledger.cases import CaseDesk, CaseState, EscalationCause, Satisfaction
+    from ledger.events import deployment_events
+
+    m = Manifest.load(demo.manifest_path)
+    led = Ledger(demo.url, m)
+    desk = CaseDesk(led)
+    cases = [desk.case(i) for i in range(1, desk.case_count() + 1)]
+    assert [c.state for c in cases] == [
+        CaseState.CLOSED_FIXED, CaseState.ESCALATED, CaseState.ACKNOWLEDGED, CaseState.REOPENED
+    ]
+    assert cases[0].satisfaction == Satisfaction.SATISFIED + 1
+    assert cases[2].round == 2 and cases[2].send_backs == 1
+    escalated = deployment_events(led, "CaseDesk", ["CaseEscalated"])
+    assert [int(e.args["cause"]) for e in escalated] == [EscalationCause.OVERDUE]
+    store = ReportStore(engine_for(f"sqlite:///{demo.root / 'service.db'}"))
+    raised = deployment_events(led, "CaseDesk", ["CaseRaised"])
+    grouped = {"0x" + bytes(h).hex() for e in raised for h in e.args["reportHashes"]}
+    assert len(grouped) == sum(len(s.reports) for s in STORIES)
+    assert all(store.by_commitment(h) is not None for h in grouped)

@@ -69,7 +69,8 @@ LEDGER_KEYS = ["deployer", "dept_a", "dept_b", "auditor", "load1", "load2", "loa
 #: The demo scenario's members (cogov.demo.MEMBERS); its council seats are the
 #: nodes' signers and 卫健委 / 城管 are dept_a / dept_b (admitted first by the tests).
 DEMO_KEYS = ["caizhengju", "committee-1", "committee-2", "committee-3", "shenjiju",
-             "enterprise-1", "enterprise-2", "resident-1", "resident-2", "resident-3"]
+             "enterprise-1", "enterprise-2", "resident-1", "resident-2", "resident-3",
+             "zhujianwei", "quzhongxin", "rexian"]
 
 
 @pytest.fixture(scope="module")
