@@ -201,26 +201,23 @@ class CaseReplay:
                    member=member, team=list(c.team))
         return member
 
-    def _acknowledged(self, c: CaseRecord, e: Event, _: Follow | None) -> None:
+    def _acted(self, c: CaseRecord, e: Event, legal: Callable[[int], bool], why: str, deadline: int) -> None:
+        """An acknowledgement or an answer: by a named department, ``legal`` for it now (else it
+        ``why``), its ``late`` flag whether it came after ``deadline``."""
         member = self._named(c, e)
         if self._state(c, e, WITH_DEPARTMENTS):
-            self._rule("cases.transition-skipped", member not in c.dispatch.acknowledged, c, e,
-                       f"member {member} acknowledged this dispatch already")
-        late = e.block_time > c.ack_deadline
+            self._rule("cases.transition-skipped", legal(member), c, e, f"member {member} {why}")
+        late = e.block_time > deadline
         self._rule("cases.deadline-mismatch", bool(e.args["late"]) == late, c, e,
-                   f"acknowledged at {e.block_time}, deadline {c.ack_deadline}: late is {late}, recorded "
-                   f"{bool(e.args['late'])}")
+                   f"{e.name} at {e.block_time}, deadline {deadline}: late is {late}, recorded {bool(e.args['late'])}")
+
+    def _acknowledged(self, c: CaseRecord, e: Event, _: Follow | None) -> None:
+        self._acted(c, e, lambda m: m not in c.dispatch.acknowledged, "acknowledged this dispatch already",
+                    c.ack_deadline)
 
     def _answered(self, c: CaseRecord, e: Event, _: Follow | None) -> None:
-        member = self._named(c, e)
-        if self._state(c, e, WITH_DEPARTMENTS):
-            self._rule("cases.transition-skipped",
-                       member in c.dispatch.acknowledged and member not in c.answered, c, e,
-                       f"member {member} answered without acknowledging this dispatch, or twice")
-        late = e.block_time > c.resolve_deadline
-        self._rule("cases.deadline-mismatch", bool(e.args["late"]) == late, c, e,
-                   f"answered at {e.block_time}, deadline {c.resolve_deadline}: late is {late}, recorded "
-                   f"{bool(e.args['late'])}")
+        self._acted(c, e, lambda m: m in c.dispatch.acknowledged and m not in c.answered,
+                    "answered without acknowledging this dispatch, or twice", c.resolve_deadline)
 
     def _sent_back(self, c: CaseRecord, e: Event, _: Follow | None) -> None:
         a = e.args
