@@ -87,9 +87,13 @@ def api_for(deployment: Deployment, directory: Path, prefix: str, **overrides: o
 class LiveServer:
     """uvicorn serving the app on a free loopback port, in a thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | None = None, app: FastAPI | None = None) -> None:
+        """The app of ``settings``, or ``app`` as given (a stub of another service, say)."""
         self.port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        if app is None:
+            assert settings is not None
+            app = create_app(settings)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

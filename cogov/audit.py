@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -49,6 +50,14 @@ def verify(
             help="A checkpoint published elsewhere: the chain must hold block N with this hash (repeatable).",
         ),
     ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="An API (base URL) whose case metrics (GET /api/v1/cases/metrics) to compare with the auditor's "
+            "own; its API key, if the endpoint wants one, from $COGOV_API_KEY (never an argument).",
+        ),
+    ] = None,
     save: Annotated[
         bool,
         typer.Option("--save/--no-save", help="Store the report as the latest (served by GET /api/v1/audit/report)."),
@@ -69,6 +78,8 @@ def verify(
         to_block=to_block,
         expect_blocks=checkpoints,
         index_db=index_db or (e.settings.index_db_url if index else None),
+        api_url=api_url,
+        api_key=os.environ.get("COGOV_API_KEY") if api_url else None,
     )
     with out.progress("auditing") as bar:
         t0 = time.monotonic()

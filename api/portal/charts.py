@@ -198,3 +198,59 @@ def flow(
                      f'fill="{colors.get(k, IN_COLOR)}"/>{label}')
     desc = "; ".join(f"#{f['receipt_id']} → {right_label(f['target'])}: {fmt(f['amount'])}" for f in flows)
     return _svg(width, int(height), title, desc, "".join(parts), "flow")
+
+
+def rate_columns(
+    groups: Sequence[tuple[str, Sequence[tuple[float | None, str | None]]]],
+    series: Sequence[tuple[str, str]],
+    title: str,
+    empty: str,
+    width: int = 720,
+    height: int = 280,
+) -> Markup:
+    """Rates (0 to 1) as grouped columns: a group per label (a month), a column per series (its
+    label, colour), each (rate or None, link or None). A rate without a figure (its denominator
+    is 0) is no column and reads "—", never 0 %."""
+    if not groups:
+        body = f'<text x="{width / 2}" y="30" text-anchor="middle" fill="{MUTED}">{escape(empty)}</text>'
+        return _svg(width, 50, title, empty, body, "rate-columns")
+    pad_l, pad_r, pad_t, pad_b = 44, 8, 20, 64
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    slot = w / len(groups)
+    col = min(28.0, slot * 0.8 / len(series))
+    parts: list[str] = []
+    for i in range(5):  # 0 %, 25 %, ... 100 %
+        yy = pad_t + h - h * i / 4
+        parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>'
+                     f'<text x="{pad_l - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="{MUTED}">{25 * i}%</text>')
+    for g, (label, values) in enumerate(groups):
+        x0 = pad_l + g * slot + (slot - col * len(series)) / 2
+        for s, ((name, color), (value, href)) in enumerate(zip(series, values, strict=True)):
+            x = x0 + s * col
+            shown = "—" if value is None else f"{value * 100:.1f}%"
+            if value is None:
+                mark = (f'<text x="{x + col / 2:.1f}" y="{pad_t + h - 4}" text-anchor="middle" font-size="11" '
+                        f'fill="{MUTED}">—</text>')
+            else:
+                top = pad_t + h - h * value
+                mark = (f'<rect x="{x + 1:.1f}" y="{top:.1f}" width="{col - 2:.1f}" height="{h * value:.1f}" '
+                        f'fill="{color}"><title>{escape(label)} · {escape(name)}: {shown}</title></rect>')
+                if href:
+                    mark = f'<a href="{escape(href)}">{mark}</a>'
+            parts.append(mark)
+        parts.append(f'<text x="{pad_l + (g + 0.5) * slot:.1f}" y="{pad_t + h + 18}" text-anchor="middle" '
+                     f'font-size="12" fill="#222">{escape(label)}</text>')
+    for s, (name, color) in enumerate(series):  # the legend: two rows of two
+        lx, ly = pad_l + (s % 2) * 300, height - 26 + (s // 2) * 18
+        parts.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{color}"/>'
+                     f'<text x="{lx + 18}" y="{ly}" font-size="13" fill="#222">{escape(name)}</text>')
+    desc = "; ".join(
+        f"{label}: " + ", ".join(f"{name} {'—' if v is None else f'{v * 100:.1f}%'}"
+                                 for (name, _), (v, _) in zip(series, values, strict=True))
+        for label, values in groups)
+    return _svg(width, height, title, desc, "".join(parts), "rate-columns")
+
+
+#: The colours of the four case rates (response, resolution, satisfaction, on time).
+RATE_COLORS = (BAL_COLOR, IN_COLOR, "#8a5a00", "#6a3d9a")

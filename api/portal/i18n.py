@@ -6,6 +6,8 @@ Templates call ``t("key")``; a missing key in either language fails the tests
 
 from __future__ import annotations
 
+from api.portal.i18n_cases import STRINGS as _CASES
+
 LANGS = ("zh-CN", "en")
 DEFAULT = "zh-CN"
 
@@ -402,6 +404,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "cny": "CNY",
     },
 }
+
+for _lang, _strings in _CASES.items():  # the cases pages' strings (api/portal/i18n_cases.py)
+    STRINGS[_lang].update(_strings)
 
 
 def translate(lang: str, key: str, **values: object) -> str:

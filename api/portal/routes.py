@@ -1,219 +1,42 @@
 """The transparency portal's routes: server-rendered pages and the public overview JSON.
 
-No authentication: everything here is public by construction (see ``views.py``). So that
-anyone cannot make it work hard:
-
-* every route is rate-limited per client address (a token bucket,
-  ``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE``; beyond it 429 with ``Retry-After``);
-* every page is kept per index version (:func:`_cached`: the index's last block and its
-  hash are part of the key, so the first visitor after the index moves gets the new page,
-  never the previous one), in a cache of bounded size (``COGOV_PAGE_CACHE_SIZE``);
-* a page's key is made of known, validated parameters only (the language, a filter from
-  its fixed list, the id of a record the index holds), never of the raw query string:
-  an unknown parameter neither makes an entry nor evicts one, and a page for a record
-  that does not exist (or a trace search that finds nothing) is not kept.
+No authentication: everything here is public by construction (see ``views``). So that
+anyone cannot make it work hard, every route is rate-limited per client address (a token
+bucket, ``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE``; beyond it 429 with ``Retry-After``), and
+every page is kept per index version under its validated parameters only
+(:func:`api.portal.pages.cached`). The cases pages are :mod:`api.portal.case_pages`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from api.deps import Id, StateDep, id_query
 from api.middleware import limit_anonymous
-from api.portal import charts, i18n, views
+from api.portal import case_pages, charts, i18n, views
+from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
 from api.schemas.common import Problem
-from api.services.index import AnswerCache, cache_of
+from api.services.index import cache_of
 from api.state import ServiceState
 from ledger.errors import LedgerError
-from ledger.fund.docs import PUBLIC_KINDS
 from ledger.fund.trace import FundTrace
-from ledger.index import Indexer
-
-_API_DIR = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = _API_DIR / "templates"
-STATIC_DIR = _API_DIR / "static"
-_CST = dt.timezone(dt.timedelta(hours=8))
-
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 _LIMITED = {429: {"model": Problem, "description": "Too many requests from this address: retry after `Retry-After`"}}
 pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(limit_anonymous)])
 public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_anonymous)],
                               responses=_LIMITED)  # type: ignore[arg-type]
+pages_router.include_router(case_pages.router)
 
 
 def static_files() -> StaticFiles:
     return StaticFiles(directory=str(STATIC_DIR))
-
-
-# ----------------------------------------------------------------------------- formatting
-
-
-def money(units: int, decimals: int = views.DECIMALS) -> str:
-    """Token units (分) as ``¥1,234.56``."""
-    sign = "-" if units < 0 else ""
-    whole, frac = divmod(abs(int(units)), 10**decimals)
-    return f"{sign}¥{whole:,}.{frac:0{decimals}d}" if decimals else f"{sign}¥{whole:,}"
-
-
-def when(ts: int | None) -> str:
-    if not ts:
-        return "—"
-    return dt.datetime.fromtimestamp(ts, tz=_CST).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def iso(ts: int | None) -> str:
-    if not ts:
-        return ""
-    return dt.datetime.fromtimestamp(ts, tz=_CST).isoformat()
-
-
-def short(value: str | None, n: int = 10) -> str:
-    if not value:
-        return "—"
-    return value if len(value) <= n + 6 else f"{value[:n]}…{value[-4:]}"
-
-
-templates.env.globals.update(money=money, when=when, iso=iso, short=short)
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def _lang(request: Request) -> str:
-    return i18n.pick(request.query_params.get("lang"), request.cookies.get("lang"))
-
-
-def _render(request: Request, state: ServiceState, template: str, status_code: int = 200,
-            params: Mapping[str, str] | None = None, path: str | None = None, **context: Any) -> Response:
-    """``template`` in the request's language. ``params`` and ``path``: the page's validated query
-    parameters and canonical path (the language switch keeps them; nothing else of the request's
-    URL reaches the page)."""
-    lang = _lang(request)
-
-    def t(key: str, **values: object) -> str:
-        return i18n.translate(lang, key, **values)
-
-    other = "en" if lang == "zh-CN" else "zh-CN"
-    path = path or request.url.path
-    switch_url = path + "?" + urlencode({**(params or {}), "lang": other})
-    last_block: int | None = None
-    index = getattr(state, "index", None)
-    if index is not None:
-        try:
-            last_block = index.last_block()
-        except LedgerError:
-            last_block = None
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "t": t, "lang": lang,
-            "switch_url": switch_url, "switch_lang": other, "path": path,
-            "indexed_block": last_block, **context,
-        },
-        status_code=status_code,
-    )
-    if request.query_params.get("lang") in i18n.LANGS:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
-    response.headers["Content-Language"] = lang
-    return response
-
-
-class _NotKept(Exception):
-    """A page answered but not kept: an error page, a record that does not exist, a search that
-    found nothing (keys an anonymous caller could make up by the million)."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-class Page:
-    """What one page shows: its context (``build()`` → ``None`` for a 404), the template, and
-    the validated parameters that (with the language) name it in the cache."""
-
-    def __init__(self, name: str, template: str, build: Callable[[], dict[str, Any] | None],
-                 params: Mapping[str, str] | None = None, keep: Callable[[dict[str, Any]], bool] | None = None,
-                 extra_key: Hashable = None, path: str | None = None) -> None:
-        self.name, self.template, self.build = name, template, build
-        self.params = dict(params or {})
-        self.keep = keep
-        self.extra_key = extra_key
-        self.path = path
-
-    def render(self, request: Request, state: ServiceState) -> Response:
-        """The page rendered now; a lost index or chain is a 503 page, not a stack trace."""
-        try:
-            context = self.build()
-        except LedgerError:
-            return _render(request, state, "portal/error.html", status_code=503, message_key="index_unavailable")
-        if context is None:
-            raise _NotKept(_not_found(request, state))
-        response = _render(request, state, self.template, params=self.params, path=self.path, **context)
-        if self.keep is not None and not self.keep(context):
-            raise _NotKept(response)
-        return response
-
-
-def page_cache(state: ServiceState, index: Indexer) -> AnswerCache:
-    """The rendered pages of one index (``COGOV_PAGE_CACHE_SIZE`` of them, least recently used out)."""
-    size = int(getattr(state.settings, "page_cache_size", 256))
-    return cache_of(index, "pages", size)
-
-
-def _cached(request: Request, state: ServiceState, page: Page) -> Response:
-    """``page``, kept per index version (last indexed block and its hash) under its name, its
-    validated parameters and the language, with an ETag (``If-None-Match`` answers 304). A
-    new version is rendered for its first visitor (who waits; concurrent visitors share one
-    rendering): a page never shows the index as it was before a change. Pages that are not
-    kept (:class:`_NotKept`) are rendered for each request."""
-    index = state.index
-    try:
-        version = index.version() if index is not None else None
-    except LedgerError:
-        version = None
-    if index is None or version is None:
-        try:
-            return page.render(request, state)
-        except _NotKept as exc:
-            return exc.response
-    lang = _lang(request)
-    key = ("page", page.name, tuple(sorted(page.params.items())), page.extra_key, lang)
-
-    def render() -> tuple[bytes, str]:
-        response = page.render(request, state)
-        if response.status_code != 200:
-            raise _NotKept(response)
-        etag = 'W/"' + hashlib.sha256(repr((version, key)).encode()).hexdigest()[:32] + '"'
-        return bytes(response.body), etag
-
-    try:
-        body, etag = page_cache(state, index).get(version, key, render)
-    except _NotKept as exc:
-        return exc.response
-    if etag in request.headers.get("if-none-match", ""):
-        response: Response = Response(status_code=304)
-    else:
-        response = HTMLResponse(body)
-    response.headers["ETag"] = etag
-    if request.query_params.get("lang") in i18n.LANGS:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
-    response.headers["Content-Language"] = lang
-    return response
-
-
-def _not_found(request: Request, state: ServiceState) -> Response:
-    return _render(request, state, "portal/error.html", status_code=404, message_key="not_found.lead")
 
 
 def _chart_labels(lang: str) -> dict[str, str]:
@@ -228,10 +51,10 @@ def _chart_labels(lang: str) -> dict[str, str]:
 def overview_page(request: Request, state: StateDep) -> Response:
     def build() -> dict[str, Any]:
         data = views.overview(state.index)
-        chart = charts.money_line(data["series"], money, _chart_labels(_lang(request)))
+        chart = charts.money_line(data["series"], money, _chart_labels(lang_of(request)))
         return {"o": data, "chart": chart}
 
-    return _cached(request, state, Page("overview", "portal/overview.html", build))
+    return cached(request, state, Page("overview", "portal/overview.html", build))
 
 
 def _project_count(state: ServiceState) -> int:
@@ -264,34 +87,24 @@ def activity_page(
         return {"rows": rows, "event": event, "kind": kind, "project": project,
                 "total": sum(r["amount"] for r in rows)}
 
-    return _cached(request, state, Page("activity", "portal/activity.html", build, params))
-
-
-def _texts(state: ServiceState) -> views.Texts:
-    """Public texts (project titles, milestone descriptions) by on-chain hash, from the service database."""
-    docs = getattr(state, "docs", None)
-
-    def lookup(hashes: Collection[str]) -> dict[str, str]:
-        return docs.texts(hashes, PUBLIC_KINDS) if docs is not None else {}
-
-    return lookup
+    return cached(request, state, Page("activity", "portal/activity.html", build, params))
 
 
 @pages_router.get("/projects", response_class=HTMLResponse)
 def projects_page(request: Request, state: StateDep) -> Response:
     def build() -> dict[str, Any]:
-        return {"projects": views.projects(state.index, texts=_texts(state))}
+        return {"projects": views.projects(state.index, texts=public_texts(state))}
 
-    return _cached(request, state, Page("projects", "portal/projects.html", build))
+    return cached(request, state, Page("projects", "portal/projects.html", build))
 
 
 @pages_router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(request: Request, state: StateDep, project_id: Id) -> Response:
     def build() -> dict[str, Any] | None:
-        p = views.project(state.index, project_id, texts=_texts(state))
+        p = views.project(state.index, project_id, texts=public_texts(state))
         return None if p is None else {"p": p}
 
-    return _cached(request, state, Page("project", "portal/project.html", build, extra_key=project_id,
+    return cached(request, state, Page("project", "portal/project.html", build, extra_key=project_id,
                                         path=f"/projects/{project_id}"))
 
 
@@ -314,7 +127,7 @@ def contributions_page(
     def build() -> dict[str, Any]:
         if not query:
             return {"result": None, "chart": None, "q": ""}
-        lang = _lang(request)
+        lang = lang_of(request)
         result = views.contributions(state.index, query, lambda: _fund_trace(state))
         chart = None
         if result["flows"]:
@@ -337,13 +150,13 @@ def contributions_page(
     def keep(context: dict[str, Any]) -> bool:  # a search that finds nothing is not kept
         return context["result"] is None or bool(context["result"]["contributions"])
 
-    return _cached(request, state, Page("contributions", "portal/contributions.html", build, params, keep))
+    return cached(request, state, Page("contributions", "portal/contributions.html", build, params, keep))
 
 
 @pages_router.get("/data-sharing", response_class=HTMLResponse)
 def data_page(request: Request, state: StateDep) -> Response:
     def build() -> dict[str, Any]:
-        lang = _lang(request)
+        lang = lang_of(request)
         d = views.data_sharing(state.index)
         weeks = charts.bars(
             [(w["week"], w["accesses"], f"/tx/{w['tx_hash']}" if w["tx_hash"] else None) for w in d["weeks"]],
@@ -354,7 +167,7 @@ def data_page(request: Request, state: StateDep) -> Response:
             i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
         return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS}
 
-    return _cached(request, state, Page("data-sharing", "portal/data.html", build))
+    return cached(request, state, Page("data-sharing", "portal/data.html", build))
 
 
 @pages_router.get("/verify", response_class=HTMLResponse)
@@ -372,20 +185,20 @@ def verify_page(request: Request, state: StateDep) -> Response:
         v = views.verification(state.manifest, report, state.index)
         return {"v": v, "manifest_path": str(state.settings.manifest_path)}
 
-    return _cached(request, state, Page("verify", "portal/verify.html", build, extra_key=written))
+    return cached(request, state, Page("verify", "portal/verify.html", build, extra_key=written))
 
 
 @pages_router.get("/tx/{tx_hash}", response_class=HTMLResponse)
 def tx_page(request: Request, state: StateDep, tx_hash: str) -> Response:
     if not views.TX_HASH.match(tx_hash):
-        return _not_found(request, state)
+        return not_found(request, state)
     tx_hash = tx_hash.lower()
 
     def build() -> dict[str, Any] | None:
         tx = views.transaction(state.index, state.ledger, tx_hash)
         return None if tx is None else {"tx": tx}
 
-    return _cached(request, state, Page("tx", "portal/tx.html", build, extra_key=tx_hash, path=f"/tx/{tx_hash}"))
+    return cached(request, state, Page("tx", "portal/tx.html", build, extra_key=tx_hash, path=f"/tx/{tx_hash}"))
 
 
 # ----------------------------------------------------------------------------- JSON

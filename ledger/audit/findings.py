@@ -31,7 +31,7 @@ class Rule(BaseModel):
 
 
 #: Every rule the auditor checks: group -> (rule id, title). Groups follow the issue's numbering:
-#: code, state, fund, data, documents, index.
+#: code, state, fund, data, cases, documents, index.
 _RULE_TABLE: dict[str, list[tuple[str, str]]] = {
     "code": [
         ("chain.identity", "The chain id and genesis hash are the manifest's"),
@@ -125,6 +125,43 @@ _RULE_TABLE: dict[str, list[tuple[str, str]]] = {
             "Every renewal of a Sensitive/Secret grant followed an independent DataGovernance approval",
         ),
         ("data.renewal-not-active", "No grant was renewed (or its renewal asked for) while frozen, expired or revoked"),
+    ],
+    "cases": [
+        (
+            "cases.actor-not-named",
+            "Every acknowledgement, answer and send-back came from an active account of a department named in the "
+            "case's current dispatch",
+        ),
+        (
+            "cases.deadline-mismatch",
+            "Every dispatch's deadlines are its time plus the category's service level in force at that block; "
+            "a reopening restarts the resolve deadline with the duration fixed at dispatch; late flags are right",
+        ),
+        ("cases.transition-skipped", "Every case event is legal from the state before it (no transition skipped)"),
+        (
+            "cases.dispatch-unauthorised",
+            "Every case was raised by a SubDistrict member and re-dispatched by its raiser (sent back) or the "
+            "District (escalated), naming Department members (or the district itself as lead)",
+        ),
+        ("cases.evaluation-not-raiser", "Every evaluation came from an active account of the case's raiser"),
+        (
+            "cases.escalation-invalid",
+            "Every escalation was the raiser's, of a case overdue at that block, or caused by its send-back",
+        ),
+        (
+            "cases.satisfaction-invalid",
+            "Every satisfaction record came from a Channel member (the case's channel), within the window after "
+            "the closing, once per closing; only the first dissatisfaction reopened the case",
+        ),
+        (
+            "cases.service-level-unapproved",
+            "Every service-level change came at deployment or from a council proposal that reached the threshold",
+        ),
+        (
+            "cases.metrics-mismatch",
+            "The case metrics the API serves (--api-url) equal the auditor's own by the published rule "
+            "(docs/cases.md), at the block and time the API says",
+        ),
     ],
     "documents": [
         ("documents.mismatch", "Each off-chain file matches its on-chain hash"),

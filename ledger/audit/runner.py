@@ -21,6 +21,7 @@ from typing import Any
 
 from ledger.audit import code as code_rule
 from ledger.audit.batches import check_batches
+from ledger.audit.case_metrics import api_client, check_api_metrics
 from ledger.audit.collect import Collector
 from ledger.audit.documents import check_documents, on_chain_documents
 from ledger.audit.events import ChainView, scan
@@ -28,9 +29,11 @@ from ledger.audit.findings import RULES, AuditReport, RuleResult, ScanStats, Sev
 from ledger.audit.heads import Checkpoint, block_hash, check_checkpoints, compare_nodes
 from ledger.audit.index_compare import compare_index
 from ledger.audit.reads import Call, Reads
+from ledger.audit.replay.cases import CaseReplay
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.fund import FundReplay
 from ledger.audit.replay.membership import MembershipReplay
+from ledger.cases import NAME as CASES
 from ledger.client import Ledger
 from ledger.config import REPO_ROOT
 from ledger.errors import LedgerError, ValidationFailed, redact
@@ -52,6 +55,9 @@ class AuditOptions:
     to_block: int | None = None
     #: blocks the chain must hold (``--expect-block N:HASH``)
     expect_blocks: list[Checkpoint] = field(default_factory=list)
+    #: an API whose case metrics to compare with the auditor's (``--api-url``), and its key if it wants one
+    api_url: str | None = None
+    api_key: str | None = None
 
 
 def run_audit(
@@ -119,6 +125,7 @@ def run_audit(
     reg = MembershipReplay(out, reg_dep.tx_hash if reg_dep else None)
     data = DataReplay(out, reg) if "DataSharing" in manifest.contracts else None
     fund = FundReplay(out, reg, manifest.contracts["CoGovFund"].address) if "CoGovFund" in manifest.contracts else None
+    cases = CaseReplay(out, reg, manifest.contracts[CASES].tx_hash) if CASES in manifest.contracts else None
     token_name: str | None = None
     if fund is not None:
         fund_events = [e for e in view.events if e.contract == "CoGovFund" and e.name == "FundDeployed"]
@@ -133,6 +140,8 @@ def run_audit(
             data.on_event(e)
         elif e.contract == "CoGovFund" and fund is not None:
             fund.on_event(e)
+        elif e.contract == CASES and cases is not None:
+            cases.on_event(e)
         if fund is not None and e.contract == token_name:
             fund.on_token_event(e)
         if i % 5000 == 0:
@@ -140,12 +149,14 @@ def run_audit(
     reg.finish()
     if fund is not None:
         fund.finish(view.head_time)
+    if cases is not None:
+        cases.finish()
     phase("replay")
 
     # 2. state: views at the head against the replay (one batched round)
     say(total, total, len(view.events), "state")
     head_time = view.head_time
-    for replay in (reg, data, fund):
+    for replay in (reg, data, fund, cases):
         if replay is None:
             continue
         checks = replay.checks(head_time)
@@ -169,6 +180,13 @@ def run_audit(
     if opts.index_db is not None:
         index_stats = _index(ledger, manifest, opts.index_db, view, out)
     phase("files_and_index")
+
+    # 7. the case metrics an API serves
+    api_metrics: dict[str, Any] = {}
+    if opts.api_url is not None and cases is not None:
+        with api_client(opts.api_url, opts.api_key) as client:
+            api_metrics = check_api_metrics(client, cases.events, head, reads, out)
+    phase("api_metrics")
 
     elapsed = time.monotonic() - started
     blocks = view.to_block - view.from_block + 1
@@ -223,6 +241,7 @@ def run_audit(
             "index": index_stats,
             "fund": _fund_summary(fund),
             "data": _data_summary(data, reg),
+            "cases": _cases_summary(cases, view.head_time, api_metrics),
         },
         charts=_charts(fund, data, reg),
         options={
@@ -231,6 +250,7 @@ def run_audit(
             "index_db": redact(opts.index_db) if opts.index_db else None,
             "recompile": opts.recompile,
             "expect_blocks": [str(c) for c in opts.expect_blocks],
+            "api_url": redact(opts.api_url) if opts.api_url else None,
         },
     )
 
@@ -308,6 +328,18 @@ def _data_summary(data: DataReplay | None, reg: MembershipReplay) -> dict[str, A
         "grants": len(data.grants),
         "accesses": sum(g.accesses for g in data.grants.values()),
         "batches": len(data.batches),
+    }
+
+
+def _cases_summary(cases: CaseReplay | None, head_time: int, api_metrics: dict[str, Any]) -> dict[str, Any]:
+    if cases is None:
+        return {}
+    states = Counter(c.state.name.lower() for c in cases.model.cases.values())
+    return {
+        "cases": len(cases.model.cases),
+        "by_state": dict(sorted(states.items())),
+        "overdue": sum(1 for c in cases.model.cases.values() if c.overdue(head_time)),
+        "api_metrics": api_metrics,
     }
 
 

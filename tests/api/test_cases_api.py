@@ -331,3 +331,20 @@ def test_over_real_http(ca: CaseApi) -> None:
         assert live.get(f"/{cid}")["timeline"][-1]["event"] == "CaseAnswered"
         assert cid in [x["id"] for x in live.get(state="awaiting_evaluation", limit=500)["data"]]
         assert live.get("/metrics", by="month")["total"]["responses"]["dispatched"] > 0
+
+
+def test_the_auditor_finds_the_served_metrics_equal_to_its_own(ca: CaseApi) -> None:
+    """``cogov audit verify --api-url`` against this service (not a stub): the case metrics it
+    serves equal the auditor's own fold of the chain, for every grouping."""
+    from ledger.audit import AuditOptions, run_audit
+    from ledger.manifest import Manifest
+
+    ca.raised()  # at least one case dispatched since the last read
+    key = ca.api.auth("auditor")["Authorization"].removeprefix("Bearer ")
+    manifest = Manifest.load(ca.api.settings.manifest_path)
+    with LiveServer(ca.api.settings) as server:
+        report = run_audit(ca.led, manifest, AuditOptions(api_url=server.url, api_key=key))
+    rule = next(r for r in report.rules if r.id == "cases.metrics-mismatch")
+    assert rule.checked > 3 and rule.errors == 0, [f.model_dump() for f in report.findings
+                                                    if f.rule == "cases.metrics-mismatch"]
+    assert set(report.summary["cases"]["api_metrics"]) == {"department", "category", "month"}

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.middleware import client_address
 from api.portal import i18n, views
-from api.portal.routes import money, page_cache
+from api.portal.pages import money, page_cache
 from api.services.index import AnswerCache
 from api.settings import Settings
 from ledger.errors import IndexUnavailable

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from ledger.cases import EscalationCause, Evaluation, ReopenCause, Satisfaction
 from ledger.errors import LedgerError
 from ledger.events import Event
 
@@ -27,6 +28,11 @@ _PAGE = 5000
 CLASSIFICATIONS = ("public", "internal", "sensitive", "secret")  # IDataSharing.Classification
 REFUSAL_REASONS = ("no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other")
 MOTION_KINDS = ("approve_project", "allocate_from_pool", "cancel_project")  # ICoGovFund.MotionKind
+# CaseDesk's enums by name (ICaseDesk.Evaluation, Satisfaction, EscalationCause, ReopenCause)
+OUTCOMES = tuple(x.name.lower() for x in Evaluation)
+SATISFACTION_LEVELS = tuple(x.name.lower() for x in Satisfaction)
+ESCALATION_CAUSES = tuple(x.name.lower() for x in EscalationCause)
+REOPEN_CAUSES = tuple(x.name.lower() for x in ReopenCause)
 FUND_MONEY_EVENTS = ("ContributionReceived", "PayoutMade", "RefundClaimed")
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 ACCOUNT = re.compile(r"^0x[0-9a-fA-F]{40}$")

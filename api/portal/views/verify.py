@@ -10,8 +10,12 @@ from typing import TYPE_CHECKING, Any
 from api.portal.views.common import (
     ACCOUNT,
     CLASSIFICATIONS,
+    ESCALATION_CAUSES,
     MOTION_KINDS,
+    OUTCOMES,
     REFUSAL_REASONS,
+    REOPEN_CAUSES,
+    SATISFACTION_LEVELS,
     plain_hex,
 )
 from api.services.names import MEMBER_KINDS, Members
@@ -101,7 +105,12 @@ _HIDDEN_ARGS = frozenset({
     "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
     "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
 })
-_PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot"})
+_PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot", "evidenceHash"})
+# Arguments naming members, shown by organisation name.
+_MEMBER_ARGS = frozenset({
+    "memberId", "ownerId", "requesterId", "granteeId", "proposerId", "treasurerId", "governanceId", "anchorerId",
+    "raiserId", "leadId", "responsibleId", "channelId",
+})
 _ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("ContributionReceived", "kind"): CONTRIBUTOR_KINDS,
     ("MotionProposed", "kind"): MOTION_KINDS,
@@ -109,6 +118,10 @@ _ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("MemberAdmitted", "kind"): MEMBER_KINDS,
     ("DatasetRegistered", "classification"): CLASSIFICATIONS,
     ("AccessRefused", "reason"): REFUSAL_REASONS,
+    ("CaseEvaluated", "outcome"): OUTCOMES,
+    ("SatisfactionRecorded", "level"): SATISFACTION_LEVELS,
+    ("CaseEscalated", "cause"): ESCALATION_CAUSES,
+    ("CaseReopened", "cause"): REOPEN_CAUSES,
 }
 
 
@@ -136,11 +149,13 @@ def public_args(event: str, args: Mapping[str, Any], members: Members) -> list[t
             if labels is not None and 0 <= value < len(labels):
                 shown.append((name, labels[value]))
                 continue
-            if name.endswith("Id") and name in ("memberId", "ownerId", "requesterId", "granteeId", "proposerId",
-                                                 "treasurerId", "governanceId", "anchorerId"):
-                shown.append((name, members.name(value) or f"#{value}"))
+            if name in _MEMBER_ARGS:
+                shown.append((name, (members.name(value) or f"#{value}") if value else "—"))
                 continue
             shown.append((name, str(value)))
+            continue
+        if name == "assistingIds" and isinstance(value, list | tuple):
+            shown.append((name, "、".join(members.name(int(m)) or f"#{m}" for m in value) or "—"))
             continue
         if isinstance(value, str) and event == "MemberAdmitted" and name == "name":
             shown.append((name, value))
