@@ -7,9 +7,10 @@
      "block_number": <the last indexed block>, "total": TALLY, "data": [TALLY, ...], ...}
 
     TALLY = {"key": "<member id, category or YYYY-MM>", "name": ...,
-             "responses": {"dispatched", "on_time", "late", "rate"},
-             "closings": {"closed", "fixed", "on_time", "open_overdue", "resolution_rate", "on_time_rate"},
-             "satisfactions": {"records", "satisfied", "basically_satisfied", "dissatisfied", "rate"}}
+             "responses": {"dispatched", "on_time", "late"},
+             "closings": {"closed", "fixed", "on_time", "open_overdue"},
+             "satisfactions": {"records", "satisfied", "basically_satisfied", "dissatisfied"},
+             "rates": {"response", "resolution", "satisfaction", "on_time"}}
 
 For each grouping the auditor folds the CaseDesk events it scanned from the chain up to
 ``block_number`` (:class:`ledger.cases.CaseModel`), computes :func:`ledger.cases.tallies` and
@@ -23,6 +24,7 @@ violation (the comparison was asked for).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -38,16 +40,11 @@ PATH = "/api/v1/cases/metrics"
 
 
 def served_form(t: Tally) -> dict[str, dict[str, Any]]:
-    """A tally as the API serves it (without its key and name): each part's counts and rates."""
-    r, c, s = t.responses, t.closings, t.satisfactions
-    return {
-        "responses": {"dispatched": r.dispatched, "on_time": r.on_time, "late": r.late, "rate": r.rate},
-        "closings": {"closed": c.closed, "fixed": c.fixed, "on_time": c.on_time, "open_overdue": c.open_overdue,
-                     "resolution_rate": c.resolution_rate, "on_time_rate": c.on_time_rate},
-        "satisfactions": {"records": s.records, "satisfied": s.satisfied,
-                          "basically_satisfied": s.basically_satisfied, "dissatisfied": s.dissatisfied,
-                          "rate": s.rate},
+    """A tally as the API serves it (without its key and name): each part's counts, and the rates."""
+    parts: dict[str, dict[str, Any]] = {
+        "responses": asdict(t.responses), "closings": asdict(t.closings), "satisfactions": asdict(t.satisfactions),
     }
+    return parts | {"rates": t.rates()}
 
 
 def _differences(served: Mapping[str, Any], ours: Tally) -> dict[str, dict[str, Any]]:

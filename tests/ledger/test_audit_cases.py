@@ -27,7 +27,7 @@ from ledger.audit.collect import Collector
 from ledger.audit.reads import Reads
 from ledger.audit.replay.cases import CaseReplay
 from ledger.audit.replay.membership import MembershipReplay
-from ledger.cases import BY, NAME, CaseDesk, CaseModel, ServiceLevel, Tally, overall, tallies
+from ledger.cases import BY, NAME, CaseDesk, CaseModel, ServiceLevel, overall, tallies
 from ledger.client import Ledger
 from ledger.events import Event, read_events
 from ledger.logs import header
@@ -216,19 +216,12 @@ def test_the_views_are_compared_with_the_replay(audited: Audited) -> None:
 
 
 def served(model: CaseModel, now: int, block: int, by: str) -> dict[str, Any]:
-    """The body of GET /api/v1/cases/metrics?by= as the API branch's MetricsPublic spells it."""
-
-    def tally(key: object, t: Tally) -> dict[str, Any]:
-        r, c, s = t.responses, t.closings, t.satisfactions
-        return {"key": str(key), "name": None,
-                "responses": {**dataclasses.asdict(r), "rate": r.rate},
-                "closings": {**dataclasses.asdict(c), "resolution_rate": c.resolution_rate,
-                             "on_time_rate": c.on_time_rate},
-                "satisfactions": {**dataclasses.asdict(s), "rate": s.rate}}
+    """The body of GET /api/v1/cases/metrics?by= as the service presents it (its own presenter)."""
+    from api.services.cases import tally_public
 
     return {"by": by, "at": now, "block_number": block, "rule": "docs/cases.md", "formulas": {},
-            "total": tally("all", overall(model, now)),
-            "data": [tally(k, t) for k, t in tallies(model, now, by).items()]}  # type: ignore[arg-type]
+            "total": tally_public("all", overall(model, now)).model_dump(),
+            "data": [tally_public(k, t).model_dump() for k, t in tallies(model, now, by).items()]}  # type: ignore[arg-type]
 
 
 def stub_api(bodies: dict[str, dict[str, Any]]) -> FastAPI:
