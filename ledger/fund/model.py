@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from ledger.abi import bytes_of
 from ledger.abi.records import record_from
@@ -383,13 +384,24 @@ class FundModel(Reducer):
         )
 
 
+class LandedFields(TypedDict):
+    block_number: int
+    tx_hash: str
+    block_time: int
+    log_index: int
+
+
+def landed(e: Event) -> LandedFields:
+    """The :class:`~ledger.fund.types.Landed` fields of a record made by the event ``e``."""
+    return {"block_number": e.block_number, "tx_hash": e.tx_hash, "block_time": e.block_time, "log_index": e.log_index}
+
+
 def payout_of(e: Event) -> types.Payout:
     """A ``PayoutMade`` event as its record."""
     a = e.args
     return types.Payout(
         int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
-        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), e.block_number,
-        e.tx_hash, e.block_time, e.log_index,
+        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), **landed(e),
     )
 
 
@@ -397,14 +409,14 @@ def refund_of(e: Event) -> types.Refund:
     """A ``RefundClaimed`` event as its record."""
     a = e.args
     return types.Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
-                  e.block_number, e.tx_hash, e.block_time, e.log_index)
+                        **landed(e))
 
 
 def vote_of(e: Event) -> types.Vote:
     """A ``VoteCast`` event as its record."""
     a = e.args
     return types.Vote(int(a["motionId"]), int(a["memberId"]), str(a["voter"]), bool(a["support"]), int(a["approvals"]),
-                int(a["rejections"]), e.block_number, e.tx_hash, e.block_time)
+                      int(a["rejections"]), **landed(e))
 
 
 def fund_state(events: Iterable[Event], now: int) -> types.FundState:

@@ -119,8 +119,18 @@ class Totals:
 
 
 
+@dataclass(frozen=True, kw_only=True)
+class Landed:
+    """Where the event that made a record landed (keyword fields, after the record's own)."""
+
+    block_number: int
+    tx_hash: str
+    block_time: int
+    log_index: int = 0
+
+
 @dataclass(frozen=True)
-class Payout:
+class Payout(Landed):
     payout_id: int
     project_id: int
     milestone_index: int
@@ -130,36 +140,25 @@ class Payout:
     beneficiary: str
     treasurer_id: int
     invoice_hash: bytes
-    block_number: int
-    tx_hash: str
-    block_time: int
-    log_index: int = 0
 
 
 @dataclass(frozen=True)
-class Refund:
+class Refund(Landed):
     receipt_id: int
     project_id: int
     member_id: int
     to: str
     amount: int
-    block_number: int
-    tx_hash: str
-    block_time: int
-    log_index: int = 0
 
 
 @dataclass(frozen=True)
-class Vote:
+class Vote(Landed):
     motion_id: int
     member_id: int
     voter: str
     support: bool
     approvals: int  # the tallies after this vote
     rejections: int
-    block_number: int
-    tx_hash: str
-    block_time: int
 
 
 @dataclass(frozen=True)
