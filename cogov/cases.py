@@ -40,7 +40,7 @@ CategoryOpt = Annotated[int, typer.Option("--category", min=0, max=65535, help="
 
 
 def _send(key: str, password_file: Path | None, call: ContractCall) -> TxReceipt:
-    return env().case_desk().transact(env().signer(key, password_file), call)
+    return env().ledger().transact(env().signer(key, password_file), call)
 
 
 def _done(case_id: int, r: TxReceipt) -> None:

@@ -51,3 +51,17 @@ def sending(prepare: Callable[Concatenate[W, P], ContractCall]) -> Callable[Conc
 
     send.__doc__ = f"Send :meth:`{prepare.__name__}`'s call signed by ``signer``; its receipt once mined."
     return send
+
+
+def sending_for(
+    prepare: Callable[Concatenate[W, P], ContractCall], event: str, arg: str
+) -> Callable[Concatenate[W, Signer, P], tuple[int, TxReceipt]]:
+    """Like :func:`sending`, answering also the integer argument ``arg`` of the ``event`` the
+    write emitted (the new record's id, say): ``(value, receipt)``."""
+
+    def send(self: W, signer: Signer, /, *args: P.args, **kwargs: P.kwargs) -> tuple[int, TxReceipt]:
+        r = self.ledger.transact(signer, prepare(self, *args, **kwargs))
+        return int(r.event(event).args[arg]), r
+
+    send.__doc__ = f"Send :meth:`{prepare.__name__}`'s call signed by ``signer``; ``({event}.{arg}, receipt)``."
+    return send

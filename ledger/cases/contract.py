@@ -20,9 +20,8 @@ from typing import Any
 
 from ledger.abi.records import record_from_view
 from ledger.cases.types import NAME, Assignment, Case, CaseState, Evaluation, Satisfaction, ServiceLevel
-from ledger.client import ContractCall, TxReceipt
-from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper, sending
+from ledger.client import ContractCall
+from ledger.wrapper import ContractWrapper, sending, sending_for
 
 
 class CaseDesk(ContractWrapper):
@@ -114,20 +113,7 @@ class CaseDesk(ContractWrapper):
 
     # ---------------------------------------------------------------- sent and waited for
 
-    def transact(self, signer: Signer, call: ContractCall) -> TxReceipt:
-        """Send a prepared call (any ``x_call`` above) and wait for its receipt."""
-        return self.ledger.transact(signer, call)
-
-    def raise_case(
-        self, signer: Signer, category: int, area_code: int, description_hash: bytes, lead_id: int,
-        assisting_ids: Sequence[int] = (), *, report_hashes: Sequence[bytes] = (), channel_id: int = 0,
-    ) -> tuple[int, TxReceipt]:
-        """Raise a case; returns (case id, receipt)."""
-        call = self.raise_call(category, area_code, description_hash, lead_id, assisting_ids,
-                               report_hashes=report_hashes, channel_id=channel_id)
-        r = self.transact(signer, call)
-        return int(r.event("CaseRaised").args["caseId"]), r
-
+    raise_case = sending_for(raise_call, "CaseRaised", "caseId")
     acknowledge = sending(acknowledge_call)
     answer = sending(answer_call)
     send_back = sending(send_back_call)

@@ -38,7 +38,7 @@ from ledger.fund.types import (
     Totals,
 )
 from ledger.keys import Signer
-from ledger.wrapper import ContractWrapper, int_view, sending
+from ledger.wrapper import ContractWrapper, int_view, sending, sending_for
 
 NAME = "CoGovFund"
 ZERO32 = b"\x00" * 32
@@ -239,26 +239,17 @@ class Fund(ContractWrapper):
         total = sum(a for a, _ in specs) if budget is None else budget
         return self._prepare("proposeProject", title_hash, to_checksum_address(beneficiary), total, specs)
 
-    def propose_project(
-        self, signer: Signer, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *,
-        budget: int | None = None,
-    ) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.propose_project_call(title_hash, beneficiary, milestones, budget=budget))
-        return int(r.event("ProjectProposed").args["projectId"]), r
+    propose_project = sending_for(propose_project_call, "ProjectProposed", "projectId")
 
     def propose_allocation_call(self, project_id: int, amount: int) -> ContractCall:
         return self._prepare("proposeAllocation", project_id, amount)
 
-    def propose_allocation(self, signer: Signer, project_id: int, amount: int) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.propose_allocation_call(project_id, amount))
-        return int(r.event("MotionProposed").args["motionId"]), r
+    propose_allocation = sending_for(propose_allocation_call, "MotionProposed", "motionId")
 
     def propose_cancellation_call(self, project_id: int) -> ContractCall:
         return self._prepare("proposeCancellation", project_id)
 
-    def propose_cancellation(self, signer: Signer, project_id: int) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.propose_cancellation_call(project_id))
-        return int(r.event("MotionProposed").args["motionId"]), r
+    propose_cancellation = sending_for(propose_cancellation_call, "MotionProposed", "motionId")
 
     def vote_call(self, motion_id: int, support: bool) -> ContractCall:
         return self._prepare("vote", motion_id, support)
@@ -281,18 +272,12 @@ class Fund(ContractWrapper):
     ) -> ContractCall:
         return self._prepare("payMilestone", project_id, milestone_index, amount, invoice_hash)
 
-    def pay_milestone(
-        self, signer: Signer, project_id: int, milestone_index: int, amount: int, invoice_hash: bytes
-    ) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.pay_milestone_call(project_id, milestone_index, amount, invoice_hash))
-        return int(r.event("PayoutMade").args["payoutId"]), r
+    pay_milestone = sending_for(pay_milestone_call, "PayoutMade", "payoutId")
 
     def claim_refund_call(self, receipt_id: int) -> ContractCall:
         return self._prepare("claimRefund", receipt_id)
 
-    def claim_refund(self, signer: Signer, receipt_id: int) -> tuple[int, TxReceipt]:
-        r = self.ledger.transact(signer, self.claim_refund_call(receipt_id))
-        return int(r.event("RefundClaimed").args["amount"]), r
+    claim_refund = sending_for(claim_refund_call, "RefundClaimed", "amount")
 
 
 # ------------------------------------------------------------------ decoding

@@ -83,9 +83,9 @@ class Audited:
 def audited(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Audited:
     history = build_case_history(deployment, tmp_path_factory.mktemp("audit-cases"))
     desk, s = CaseDesk(history.led), deployment.signers
-    r = desk.transact(s["c1"], desk.propose_service_level_call(NEW_LEVEL))  # the proposer approves at once
+    r = desk.ledger.transact(s["c1"], desk.propose_service_level_call(NEW_LEVEL))  # the proposer approves at once
     pid = int(r.event("ServiceLevelProposed").args["proposalId"])
-    desk.transact(s["c2"], desk.approve_service_level_call(pid))  # the threshold (2): applied
+    desk.ledger.transact(s["c2"], desk.approve_service_level_call(pid))  # the threshold (2): applied
     assert desk.service_level(2) == NEW_LEVEL
     cid, _ = desk.raise_case(s["subdistrict"], 2, AREA, b"\x01" * 32, MEMBER_IDS["dept_a"])
     history.cases["new_level"] = cid
