@@ -10,7 +10,9 @@ is signed and ``api/problems.py`` answers. Dataset uploads go through the gatewa
 
 from __future__ import annotations
 
-from api.deps import Caller, WriteRequest
+from functools import cached_property
+
+from api.deps import WriteRequest
 from api.documents import writer
 from api.idempotency import Answer, WriteSession
 from api.schemas.common import tx_info
@@ -32,7 +34,6 @@ from api.services.data import (
     require_owner,
 )
 from api.services.index import CallerScoped
-from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt
 from ledger.data import DataSharing, scope_hash
 from ledger.gateway import Gateway
@@ -41,9 +42,9 @@ from ledger.gateway import Gateway
 class DataWrites(CallerScoped):
     """One caller's writes on access requests and grants."""
 
-    def __init__(self, state: ServiceState, caller: Caller) -> None:
-        super().__init__(state, caller)
-        self.data = DataSharing(state.ledger)
+    @cached_property
+    def data(self) -> DataSharing:
+        return DataSharing(self.state.ledger)
 
     # ---------------------------------------------------------------- requests
 
