@@ -110,10 +110,10 @@ def _print(status: list) -> None:  # type: ignore[type-arg]
             s.url,
             "up" if s.running else "down",
             s.pid or "",
-            "" if s.peers is None else s.peers,
-            "" if s.head is None else s.head,
+            "" if s.live is None else s.live.peers,
+            "" if s.live is None else s.live.head,
             s.signer or "",
-            {True: "signer", False: "not a signer", None: ""}[s.is_signer],
+            "" if s.live is None else ("signer" if s.live.is_signer else "not a signer"),
         ]
         for s in status
     ]

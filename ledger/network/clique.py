@@ -41,6 +41,7 @@ from ledger.network.geth import geth_command, is_geth, wait_until
 from ledger.network.install import ensure_geth
 from ledger.network.nodes import (
     SIGNER_LABEL,
+    NodeLive,
     NodeSpec,
     NodeStatus,
     clique_genesis,
@@ -375,18 +376,11 @@ class CliqueNetwork:
         try:
             head = head_at(spec.url)
             signers = [to_checksum_address(a) for a in rpc(spec.url, "clique_getSigners")]
-            return NodeStatus(
-                name=spec.name,
-                url=spec.url,
-                running=True,
-                pid=pid,
-                peers=int(rpc(spec.url, "net_peerCount"), 16),
-                head=int(head["number"], 16),
-                head_hash=str(head["hash"]),
-                signer=spec.signer,
-                is_signer=spec.signer in signers,
-                mining=bool(rpc(spec.url, "eth_mining")),
+            live = NodeLive(
+                peers=int(rpc(spec.url, "net_peerCount"), 16), head=int(head["number"], 16),
+                head_hash=str(head["hash"]), is_signer=spec.signer in signers, mining=bool(rpc(spec.url, "eth_mining")),
             )
+            return NodeStatus(spec.name, spec.url, True, pid, spec.signer, live)
         except ChainUnavailable:
             return NodeStatus(spec.name, spec.url, False, pid, signer=spec.signer)
 

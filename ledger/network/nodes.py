@@ -47,17 +47,24 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
+class NodeLive:
+    """What a running node answers about itself."""
+
+    peers: int
+    head: int
+    head_hash: str
+    is_signer: bool  # among the signers at its head
+    mining: bool
+
+
+@dataclass(frozen=True)
 class NodeStatus:
     name: str
     url: str
     running: bool
     pid: int | None
-    peers: int | None = None
-    head: int | None = None
-    head_hash: str | None = None
     signer: str | None = None
-    is_signer: bool | None = None
-    mining: bool | None = None
+    live: NodeLive | None = None  # None: the node does not answer
 
 
 @dataclass(frozen=True)

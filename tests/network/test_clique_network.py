@@ -73,7 +73,7 @@ def test_three_node_network_starts_from_nothing(network: Net) -> None:
     net = network.net
     status = net.status()
     assert [s.name for s in status] == ["node1", "node2", "node3"]
-    assert all(s.running and s.peers == 2 and s.mining and s.is_signer for s in status)
+    assert all(s.running and s.live and s.live.peers == 2 and s.live.mining and s.live.is_signer for s in status)
     assert net.signers() == sorted(n.signer for n in net.nodes)
     assert all("Geth/v1.13.15" in rpc(n.url, "web3_clientVersion") for n in net.nodes)
     # Real block times: consecutive blocks are at least one period apart.
@@ -326,7 +326,7 @@ def test_restarted_node_catches_up(network: Net) -> None:
     height = net.wait_synced(1, timeout=60)
     assert net.head(net.node(1)) >= height
     st = net.node_status(net.node(1))
-    assert st.running and st.is_signer
+    assert st.running and st.live is not None and st.live.is_signer
     net.wait_peered(timeout=30)
     # And it seals again: the chain goes on with all three.
     net.wait_blocks(3, timeout=30)
