@@ -126,7 +126,8 @@ def test_the_read_table() -> None:
     committee = Reader(3, frozenset({Role.FUND_COMMITTEE}))
     governance = Reader(4, frozenset({Role.DATA_GOVERNANCE}))
     member = Reader(5, frozenset({Role.CONTRIBUTOR}))
-    for kind in ("title", "milestone"):
+    public = ("title", "milestone", "case_public")  # a case_public: a description its raiser marked public
+    for kind in public:
         assert may_read(kind, nobody)
     assert may_read("memo", member, {Party.CONTRIBUTOR: 5}) and not may_read("memo", member, {Party.CONTRIBUTOR: 6})
     assert may_read("memo", treasurer) and may_read("memo", auditor) and not may_read("memo", committee)
@@ -138,5 +139,4 @@ def test_the_read_table() -> None:
     assert may_read("purpose", governance) and may_read("purpose", member, {Party.OWNER: 5})
     assert may_read("purpose", member, {Party.REQUESTER: 5}) and may_read("purpose", auditor)
     assert not may_read("purpose", treasurer) and not may_read("purpose", committee)
-    assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in
-                   ("title", "milestone"))
+    assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in public)
