@@ -216,7 +216,7 @@ def list_cases(
         return
     out.table(["case", "state", "overdue", "category", "raiser", "lead", "round", "ack by", "resolve by"],
               [[c.id, c.state.name.lower(), "yes" if c.overdue else "", c.category, c.raiser_id, c.lead_id, c.round,
-                c.ack_deadline, c.resolve_deadline] for c in rows])
+                out.when(c.ack_deadline), out.when(c.resolve_deadline)] for c in rows])
 
 
 @cases_app.command("show")
@@ -240,12 +240,12 @@ def show(case: CaseArg, as_json: JsonOpt = False) -> None:
     out.say(f"case {c.id}: {c.state.name.lower()}{' (overdue)' if c.overdue else ''}, category {c.category}, "
             f"area {c.area_code}, raised by member {c.raiser_id}, round {c.round}, {c.send_backs} send-backs")
     out.say(f"  description: {text if text is not None else '0x' + c.description_hash.hex()}")
-    out.say(f"  acknowledge by {c.ack_deadline}, resolve by {c.resolve_deadline}")
+    out.say(f"  acknowledge by {out.when(c.ack_deadline)}, resolve by {out.when(c.resolve_deadline)}")
     for t in team:
         flags = [k for k in ("lead", "acknowledged", "late", "answered") if t[k]]
         out.say(f"  member {t['member_id']}: {', '.join(flags) or 'waiting'}")
-    for e in timeline:
-        out.say(f"  {e['block_time']} {e['event']} (block {e['block_number']}, {e['tx_hash']})")
+    for e in record.events:
+        out.say(f"  {out.when(e.block_time)} {e.name} (block {e.block_number}, {e.tx_hash})")
 
 
 @cases_app.command("metrics")

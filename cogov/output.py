@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
@@ -85,6 +86,15 @@ def ok(msg: str) -> None:
 
 def warn(msg: str) -> None:
     err_console.print(f"warning: {msg}", markup=False)
+
+
+def when(unix_time: int, offset: int = 8 * 3600) -> str:
+    """A chain time for people: ``2026-12-05 21:43 +08:00`` (China Standard Time by default, as the
+    cases' months are counted); 0 is "—"."""
+    if not unix_time:
+        return "—"
+    at = datetime.fromtimestamp(unix_time, timezone(timedelta(seconds=offset)))
+    return f"{at:%Y-%m-%d %H:%M} {at.isoformat()[-6:]}"
 
 
 def emit_json(data: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
@@ -105,6 +106,7 @@ def test_cases_cli(cli: dict[str, str], deployment: Deployment, tmp_path: Path) 
     assert [e["event"] for e in shown["timeline"]][:2] == ["CaseRaised", "CaseDispatched"]
     assert all(led.receipt(e["tx_hash"]) is not None for e in shown["timeline"])
     assert "SatisfactionRecorded" in run("show", str(fixed))
+    assert re.search(r"acknowledge by \d{4}-\d\d-\d\d \d\d:\d\d \+08:00", run("show", str(fixed)))  # dates for people
 
     model, now = folded(led)
     metrics = as_json("metrics", "--by", "department")
