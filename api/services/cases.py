@@ -187,14 +187,16 @@ class CaseService:
         """The figures per ``by``, and in total, at the last indexed block's time."""
         index = self.index
 
-        def compute(model: CaseModel, now: int) -> tuple[dict[int | str, Tally], Tally, int]:
-            return tallies(model, now, by), overall(model, now), now
+        def compute(
+            model: CaseModel, now: int, block: int | None
+        ) -> tuple[dict[int | str, Tally], Tally, int, int | None]:
+            return tallies(model, now, by), overall(model, now), now, block
 
-        groups, total, now = cases_state(index, compute)
+        # the block and its time from one reading of the index (a later one could name a newer block)
+        groups, total, now, block = _folded(index).read_at(index, compute)
         members = Members.cached(index) if by == "department" else None
-        version = index.version()
         return MetricsPublic(
-            by=by, at=now, block_number=version[0] if version else None, rule=RULE, formulas=FORMULAS,
+            by=by, at=now, block_number=block, rule=RULE, formulas=FORMULAS,
             total=tally_public("all", total),
             data=[tally_public(k, t, members.name(int(k)) if members else None) for k, t in groups.items()],
         )

@@ -131,13 +131,18 @@ class Folded(Generic[S]):
     def read(self, index: Indexer, use: Callable[[S, int], T]) -> T:
         """``use(state, now)`` with the state as of the index's last block, ``now`` that block's
         time (the wall clock when nothing is indexed yet)."""
+        return self.read_at(index, lambda state, now, _block: use(state, now))
+
+    def read_at(self, index: Indexer, use: Callable[[S, int, int | None], T]) -> T:
+        """Like :meth:`read`, also giving the indexed block the state is at (None: nothing indexed):
+        the block and its time come from one reading of the index, under the lock."""
         with self._lock:
             version = index.version()
             state = self._state
             if state is None or version != self._version:
                 state = self._catch_up(index, state, version)
             now = index.block_time(version[0]) if version is not None else None
-            return use(state, now if now is not None else int(time.time()))
+            return use(state, now if now is not None else int(time.time()), version[0] if version else None)
 
     def _catch_up(self, index: Indexer, state: S | None, version: tuple[int, str] | None) -> S:
         last = self._version

@@ -348,3 +348,28 @@ def test_the_auditor_finds_the_served_metrics_equal_to_its_own(ca: CaseApi) -> N
     assert rule.checked > 3 and rule.errors == 0, [(f.message, f.records) for f in report.findings
                                                     if f.rule == "cases.metrics-mismatch"]
     assert set(report.summary["cases"]["api_metrics"]) == {"department", "category", "month"}
+
+
+def test_the_metrics_name_the_block_their_time_is_of(
+    ca: CaseApi, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index advances while the metrics are answered (a follower racing the request, here a
+    real sync of the index at that moment): the answer still names the block its figures and time
+    are of, so an auditor's comparison of ``at`` with that block's time holds."""
+    import api.services.cases as service
+
+    state = ca.client.app.state.service  # type: ignore[attr-defined]
+    desk, raiser = CaseDesk(ca.led), deployment.signers["subdistrict"]
+    cached = service.Members.cached
+
+    def advancing(index: Any) -> Any:
+        # after the fold, before the answer is built: a new case on chain, and the index takes it in
+        desk.raise_case(raiser, 2, AREA, doc_hash(f"race {secrets.token_hex(3)}"), B)
+        ca.led.rpc("evm_mine", [])  # one block past it, whatever confirmations the index waits for
+        state.index.sync()
+        return cached(index)
+
+    monkeypatch.setattr(service.Members, "cached", staticmethod(advancing))
+    served = ca.get("/metrics", by="department")
+    assert state.index.last_block() > served["block_number"]  # the index did move on meanwhile
+    assert served["at"] == state.index.block_time(served["block_number"])
