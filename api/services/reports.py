@@ -126,16 +126,15 @@ NOTES: dict[str, dict[str, str]] = {
 
 def service_levels(state: ServiceState) -> dict[int, tuple[int, int]]:
     """Category → (seconds to acknowledge, seconds to resolve), for every category with a service
-    level on chain now (one batch of views)."""
-    candidates = set(NAMES)
+    level now: the cases reducer's (kept current with the index). With no index, the chain's views
+    of the categories the name table knows (one batch)."""
     try:
-        idx = index_for(state)
-        candidates |= {int(e.args["category"]) for e in idx.iter_events(contract=CASES, event="ServiceLevelSet")}
-    except IndexUnavailable:  # the name table's categories are still asked of the chain
-        pass
-    codes = sorted(candidates)
-    levels = state.ledger.views([(CASES, "serviceLevel", (c,)) for c in codes])
-    return {c: (int(ack), int(res)) for c, (ack, res) in zip(codes, levels, strict=True) if int(ack) > 0}
+        return cases_state(index_for(state), lambda model, _now: {
+            c: (lv.ack_seconds, lv.resolve_seconds) for c, lv in sorted(model.levels.items())})
+    except IndexUnavailable:
+        codes = sorted(NAMES)
+        levels = state.ledger.views([(CASES, "serviceLevel", (c,)) for c in codes])
+        return {c: (int(ack), int(res)) for c, (ack, res) in zip(codes, levels, strict=True) if int(ack) > 0}
 
 
 def services(state: ServiceState, lang: str) -> list[ServicePublic]:
