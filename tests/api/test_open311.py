@@ -139,6 +139,26 @@ def test_services_are_the_categories_with_a_service_level_on_chain(client: TestC
     assert by_code["3"].findtext("service_name") == "一般问题" and by_code["3"].findtext("metadata") == "false"
 
 
+def test_with_the_index_lost_the_services_are_read_from_the_chain(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A careless operator loses the event index: the services list still answers, from the
+    chain's views of the categories the name table knows, with the same levels."""
+    import api.services.reports as reports
+    from ledger.errors import IndexUnavailable
+
+    indexed = {s["service_code"]: s["description"] for s in client.get(f"{PREFIX}/services.json").json()}
+
+    def lost(_state: object) -> None:
+        raise IndexUnavailable("index lost")
+
+    monkeypatch.setattr(reports, "index_for", lost)
+    r = client.get(f"{PREFIX}/services.json")
+    assert r.status_code == 200, r.text
+    from_chain = {s["service_code"]: s["description"] for s in r.json()}
+    assert {"1", "2", "3", "4"} <= set(from_chain) and all(indexed[c] == d for c, d in from_chain.items())
+
+
 def test_a_category_the_council_sets_is_served_and_one_without_a_name_row_by_its_number(
     client: TestClient, deployment: Deployment
 ) -> None:
