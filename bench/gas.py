@@ -37,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 SNAPSHOT = C.ROOT / "bench" / "gas-snapshot.json"
-MEASURED_CONTRACTS = ("MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund", "CaseDesk", "AccessCheckpoints")
+MEASURED_CONTRACTS = (
+    "MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund", "CaseDesk", "AccessCheckpoints",
+)
 VOTING_PERIOD = 5  # blocks
 TIMELOCK_DELAY = 3600
 FUND_VOTING_PERIOD = 7 * 24 * 3600  # seconds, as the deployment's default

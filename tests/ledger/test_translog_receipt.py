@@ -1,0 +1,135 @@
+"""Receipts of access-log entries, signed and verified against a real chain (the session Ganache).
+
+The log of 卫健委 (dept_a) holds ten entries and one anchored checkpoint of size 10; each test
+signs a receipt and checks which named check passes or fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from ledger.client import Ledger
+from ledger.data.checkpoints import AccessCheckpoints
+from ledger.translog.receipt import InclusionProof, Receipt, sign_receipt, verify_receipt
+from ledger.translog.store import TransparencyLog
+from tests.conftest import MEMBER_IDS, Deployment
+
+LOG = MEMBER_IDS["dept_a"]
+MMD = 3600
+
+
+def log_entry(i: int, time: int) -> bytes:
+    return (b'{"account":"0x00","dataset":1,"fields":"0x3","filter":null,"grant":1,"kind":"access",'
+            b'"member":5,"query":"0x%02x","reason":null,"rows":%d,"time":%d,"v":1,"version":1}' % (i, i, time))
+
+
+@dataclasses.dataclass
+class Env:
+    deployment: Deployment
+    ledger: Ledger
+    log: TransparencyLog
+    now: int
+
+    def receipt(self, index: int = 3, entry: bytes | None = None, signer: str = "dept_a", **kw: Any) -> Receipt:
+        args: dict[str, Any] = {
+            "log": LOG, "index": index, "entry": self.log.entry(index) if entry is None else entry,
+            "time": self.now, "mmd": MMD, "chain_id": self.ledger.chain_id,
+            "checkpoints": self.ledger.contract("AccessCheckpoints").address, **kw,
+        }
+        return sign_receipt(self.deployment.signers[signer], **args)
+
+    def proof(self, index: int = 3, size: int = 10) -> InclusionProof:
+        return InclusionProof(LOG, index, size, tuple(self.log.inclusion_proof(index, size)))
+
+
+@pytest.fixture(scope="module")
+def env(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    led = deployment.ledger()
+    now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    log = TransparencyLog(tmp_path_factory.mktemp("translog") / str(LOG))
+    log.append_many([log_entry(i, now) for i in range(12)])
+    cps = AccessCheckpoints(led)
+    if cps.latest(LOG).tree_size < 10:  # a rerun on the same session chain keeps the first anchor
+        log_id, _ = cps.anchor(deployment.signers["dept_a"], 10, log.root(10), now)
+        assert log_id == LOG
+    yield Env(deployment, led, log, now)
+    log.close()
+
+
+def _statuses(v: Any) -> dict[str, str]:
+    return {c.name: c.status for c in v.checks}
+
+
+def test_the_wrapper_reads_the_anchored_checkpoint(env: Env) -> None:
+    cps = AccessCheckpoints(env.ledger)
+    cp = cps.at(LOG, 10)
+    assert (cp.tree_size, cp.root_hash, cp.timestamp) == (10, env.log.root(10), env.now)
+    assert cps.covering(LOG, 9) == cp and not cps.covering(LOG, 10).exists
+    assert cps.latest(LOG) == cp and cps.count(LOG) == 1
+
+
+def test_a_good_receipt_passes_every_check(env: Env) -> None:
+    receipt = env.receipt()
+    assert Receipt.from_json(receipt.to_json()) == receipt
+    for v in (verify_receipt(receipt, env.ledger, proof=env.proof()),
+              verify_receipt(receipt, env.ledger, fetch=lambda log, leaf, size: env.proof(leaf, size))):
+        assert v.ok, v.checks
+        assert _statuses(v) == dict.fromkeys(("deployment", "signature", "leaf_hash", "timeliness", "inclusion"),
+                                             "pass")
+
+
+def test_a_forged_signature_fails_the_signature_check(env: Env) -> None:
+    by_another_member = env.receipt(signer="dept_b")
+    v = verify_receipt(by_another_member, env.ledger, proof=env.proof())
+    assert v.check("signature").status == "fail" and f"not of member {LOG}" in v.check("signature").detail
+    good = env.receipt()
+    bad_sig = bytearray(good.signature)
+    bad_sig[5] ^= 1
+    for forged in (dataclasses.replace(good, signature=bytes(bad_sig)), dataclasses.replace(good, time=good.time + 1)):
+        v = verify_receipt(forged, env.ledger, proof=env.proof())
+        assert [c.name for c in v.failed] == ["signature"], v.checks
+
+
+def test_an_edited_entry_fails_the_leaf_hash_check(env: Env) -> None:
+    good = env.receipt()
+    edited = dataclasses.replace(good, entry=good.entry.replace('"rows":3', '"rows":0'))
+    v = verify_receipt(edited, env.ledger, proof=env.proof())
+    assert [c.name for c in v.failed] == ["leaf_hash"]
+
+
+def test_a_proof_for_another_leaf_fails_the_inclusion_check(env: Env) -> None:
+    receipt = env.receipt()
+    for proof in (env.proof(index=4), dataclasses.replace(env.proof(index=4), leaf=3)):
+        v = verify_receipt(receipt, env.ledger, proof=proof)
+        assert [c.name for c in v.failed] == ["inclusion"], v.checks
+    unanchored = verify_receipt(receipt, env.ledger, proof=env.proof(size=11))
+    assert "no checkpoint" in unanchored.check("inclusion").detail
+
+
+def test_a_signed_entry_missing_from_the_anchored_tree_fails_the_inclusion_check(env: Env) -> None:
+    never_logged = env.receipt(entry=log_entry(99, env.now))
+    v = verify_receipt(never_logged, env.ledger, fetch=lambda log, leaf, size: env.proof(leaf, size))
+    assert [c.name for c in v.failed] == ["inclusion"], v.checks
+
+
+def test_late_and_not_yet_due(env: Env) -> None:
+    late = env.receipt(time=env.now - 10 * MMD)
+    v = verify_receipt(late, env.ledger, proof=env.proof())
+    assert [c.name for c in v.failed] == ["timeliness"] and v.check("timeliness").detail.startswith("late")
+    uncovered = env.receipt(index=11)
+    v = verify_receipt(uncovered, env.ledger, fetch=lambda log, leaf, size: env.proof(leaf, size))
+    assert v.check("timeliness").status == "pending" and "not yet due" in v.check("timeliness").detail
+    assert not v.failed and not v.ok
+    overdue = env.receipt(index=11, time=env.now - 10 * MMD)
+    v = verify_receipt(overdue, env.ledger, fetch=lambda log, leaf, size: env.proof(leaf, size))
+    assert v.check("timeliness").status == "fail" and "no checkpoint covers" in v.check("timeliness").detail
+
+
+def test_a_receipt_for_another_deployment_is_refused(env: Env) -> None:
+    for other in (env.receipt(chain_id=env.ledger.chain_id + 1),
+                  env.receipt(checkpoints=env.ledger.contract("DataSharing").address)):
+        v = verify_receipt(other, env.ledger, proof=env.proof())
+        assert [c.name for c in v.failed] == ["deployment"]
