@@ -29,6 +29,7 @@ from typing import Any, Literal
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError as SignatureInvalid
 from eth_utils import to_checksum_address
 
 from ledger.client import Ledger
@@ -143,7 +144,7 @@ def recover_signer(receipt: Receipt) -> str | None:
     try:
         return str(Account.recover_message(encode_typed_data(full_message=receipt.typed_data()),
                                            signature=receipt.signature))
-    except (ValueError, TypeError, BadSignature):
+    except (ValueError, TypeError, BadSignature, SignatureInvalid):
         return None
 
 
