@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from eth_account import Account
@@ -208,9 +207,8 @@ class Verification:
         return next(c for c in self.checks if c.name == name)
 
 
-def when(t: int) -> str:
-    """A unix time in words: ``2026-12-06 01:02:03 UTC``."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+#: Writes a unix time in a check's words (the CLI: ``cogov.output.when``; by default the number).
+TimeFormat = Callable[[int], str]
 
 
 def _verify_signature(receipt: Receipt, registry: Registry) -> Check:
@@ -227,7 +225,9 @@ def _verify_signature(receipt: Receipt, registry: Registry) -> Check:
     return Check("signature", "pass", f"signed by {account}, an account of member {receipt.log}{note}")
 
 
-def _verify_timeliness(receipt: Receipt, checkpoints: AccessCheckpoints, now: int) -> tuple[Check, int]:
+def _verify_timeliness(
+    receipt: Receipt, checkpoints: AccessCheckpoints, now: int, when: TimeFormat
+) -> tuple[Check, int]:
     due = receipt.time + receipt.mmd
     covering = checkpoints.covering(receipt.log, receipt.index)
     if not covering.exists:
@@ -270,9 +270,10 @@ def _verify_inclusion(
 
 def verify_receipt(
     receipt: Receipt, ledger: Ledger, *, proof: InclusionProof | None = None, fetch: ProofFetcher | None = None,
-    now: int | None = None,
+    now: int | None = None, when: TimeFormat = str,
 ) -> Verification:
-    """Check ``receipt`` against the chain ``ledger`` reads; ``proof`` or ``fetch`` supply the inclusion proof."""
+    """Check ``receipt`` against the chain ``ledger`` reads; ``proof`` or ``fetch`` supply the inclusion proof,
+    ``now`` is the chain's latest block time unless given."""
     checkpoints = AccessCheckpoints(ledger)
     address = ledger.contract(CHECKPOINTS).address
     chain_id = ledger.chain_id
@@ -288,7 +289,7 @@ def verify_receipt(
                                                                     f"the receipt's {_hex(receipt.leaf_hash)}"))
     if now is None:
         now = int(ledger.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
-    timeliness, covering_size = _verify_timeliness(receipt, checkpoints, now)
+    timeliness, covering_size = _verify_timeliness(receipt, checkpoints, now, when)
     checks.append(timeliness)
     checks.append(_verify_inclusion(receipt, checkpoints, proof, fetch, covering_size))
     return Verification(tuple(checks))

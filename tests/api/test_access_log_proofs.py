@@ -7,6 +7,7 @@ served is checked against the root the chain anchored, not the root the server s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,10 @@ import pytest
 from api.testing import Api, LiveServer, api_for
 from ledger.data.checkpoints import AccessCheckpoints
 from ledger.translog import merkle
+from ledger.translog.receipt import sign_receipt
 from ledger.translog.store import TransparencyLog
 from tests.conftest import MEMBER_IDS, Deployment
+from tests.ledger.cogov_cli import verify_receipt
 
 LOG = MEMBER_IDS["dept_b"]
 
@@ -112,3 +115,20 @@ def test_entries_are_for_the_logs_member_and_auditors_only(env: Env) -> None:
     for who in ("dept_a", "c3"):
         r = env.get("entries", who=who, log=LOG, start=0, end=2)
         assert r.status_code == 403, r.text
+
+
+def test_the_cli_fetches_the_proof_from_the_api_and_trusts_it_for_nothing(
+    env: Env, deployment: Deployment, tmp_path: Path
+) -> None:
+    led = deployment.ledger()
+    common = {"log": LOG, "time": int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16),
+              "mmd": 3600, "chain_id": led.chain_id, "checkpoints": led.contract("AccessCheckpoints").address}
+    url = str(env.http.base_url)
+    for entry, code in ((env.log.entry(2), 0), (b'{"never":"logged"}', 1)):
+        receipt = sign_receipt(deployment.signers["dept_b"], index=2, entry=entry, **common)
+        path = tmp_path / "receipt.json"
+        path.write_text(json.dumps(receipt.to_json()), encoding="utf-8")
+        done = verify_receipt(deployment.ganache.config.url, deployment.manifest_path, path, "--api-url", url,
+                              api_key=env.api.keys["resident"])  # any member's key
+        assert done.returncode == code, done.stdout + done.stderr
+        assert ("✓ inclusion:" if code == 0 else "✗ inclusion:") in done.stdout

@@ -8,15 +8,20 @@ receipt and checks which named check passes or fails.
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.client import Ledger
 from ledger.data.checkpoints import AccessCheckpoints
-from ledger.translog.receipt import InclusionProof, Receipt, sign_receipt, verify_receipt
+from ledger.translog.receipt import InclusionProof, Receipt, sign_receipt
+from ledger.translog.receipt import verify_receipt as verify
 from ledger.translog.store import TransparencyLog
 from tests.conftest import MEMBER_IDS, Deployment
+from tests.ledger.cogov_cli import verify_receipt
 
 LOG = MEMBER_IDS["dept_a"]
 MMD = 3600
@@ -84,8 +89,8 @@ def test_the_wrapper_reads_the_anchored_checkpoint(env: Env) -> None:
 def test_a_good_receipt_passes_every_check(env: Env) -> None:
     receipt = env.receipt()
     assert Receipt.from_json(receipt.to_json()) == receipt
-    for v in (verify_receipt(receipt, env.ledger, proof=env.proof()),
-              verify_receipt(receipt, env.ledger, fetch=env.fetch)):
+    for v in (verify(receipt, env.ledger, proof=env.proof()),
+              verify(receipt, env.ledger, fetch=env.fetch)):
         assert v.ok, v.checks
         assert _statuses(v) == dict.fromkeys(("deployment", "signature", "leaf_hash", "timeliness", "inclusion"),
                                              "pass")
@@ -93,7 +98,7 @@ def test_a_good_receipt_passes_every_check(env: Env) -> None:
 
 def test_a_forged_signature_fails_the_signature_check(env: Env) -> None:
     by_another_member = env.receipt(signer="dept_b")
-    v = verify_receipt(by_another_member, env.ledger, proof=env.proof())
+    v = verify(by_another_member, env.ledger, proof=env.proof())
     assert v.check("signature").status == "fail" and f"not of member {LOG}" in v.check("signature").detail
     good = env.receipt()
     forgeries = [dataclasses.replace(good, time=good.time + 1), dataclasses.replace(good, signature=b"\x01" * 65),
@@ -103,47 +108,70 @@ def test_a_forged_signature_fails_the_signature_check(env: Env) -> None:
         bad[i] ^= 1
         forgeries.append(dataclasses.replace(good, signature=bytes(bad)))
     for forged in forgeries:
-        v = verify_receipt(forged, env.ledger, proof=env.proof())
+        v = verify(forged, env.ledger, proof=env.proof())
         assert [c.name for c in v.failed] == ["signature"], v.checks
 
 
 def test_an_edited_entry_fails_the_leaf_hash_check(env: Env) -> None:
     good = env.receipt()
     edited = dataclasses.replace(good, entry=good.entry.replace('"rows":', '"rows":1'))
-    v = verify_receipt(edited, env.ledger, proof=env.proof())
+    v = verify(edited, env.ledger, proof=env.proof())
     assert [c.name for c in v.failed] == ["leaf_hash"]
 
 
 def test_a_proof_for_another_leaf_fails_the_inclusion_check(env: Env) -> None:
     receipt = env.receipt()
     for proof in (env.proof(index=4), dataclasses.replace(env.proof(index=4), leaf=3)):
-        v = verify_receipt(receipt, env.ledger, proof=proof)
+        v = verify(receipt, env.ledger, proof=proof)
         assert [c.name for c in v.failed] == ["inclusion"], v.checks
-    unanchored = verify_receipt(receipt, env.ledger, proof=env.proof(size=11))
+    unanchored = verify(receipt, env.ledger, proof=env.proof(size=11))
     assert "no checkpoint" in unanchored.check("inclusion").detail
 
 
 def test_a_signed_entry_missing_from_the_anchored_tree_fails_the_inclusion_check(env: Env) -> None:
     never_logged = env.receipt(entry=log_entry(99, env.now))
-    v = verify_receipt(never_logged, env.ledger, fetch=env.fetch)
+    v = verify(never_logged, env.ledger, fetch=env.fetch)
     assert [c.name for c in v.failed] == ["inclusion"], v.checks
 
 
 def test_late_and_not_yet_due(env: Env) -> None:
     late = env.receipt(time=env.now - 10 * MMD)
-    v = verify_receipt(late, env.ledger, proof=env.proof())
+    v = verify(late, env.ledger, proof=env.proof())
     assert [c.name for c in v.failed] == ["timeliness"] and v.check("timeliness").detail.startswith("late")
     uncovered = env.receipt(index=11)
-    v = verify_receipt(uncovered, env.ledger, fetch=env.fetch)
+    v = verify(uncovered, env.ledger, fetch=env.fetch)
     assert v.check("timeliness").status == "pending" and "not yet due" in v.check("timeliness").detail
     assert not v.failed and not v.ok
     overdue = env.receipt(index=11, time=env.now - 10 * MMD)
-    v = verify_receipt(overdue, env.ledger, fetch=env.fetch)
+    v = verify(overdue, env.ledger, fetch=env.fetch)
     assert v.check("timeliness").status == "fail" and "no checkpoint covers" in v.check("timeliness").detail
 
 
 def test_a_receipt_for_another_deployment_is_refused(env: Env) -> None:
     for other in (env.receipt(chain_id=env.ledger.chain_id + 1),
                   env.receipt(checkpoints=env.ledger.contract("DataSharing").address)):
-        v = verify_receipt(other, env.ledger, proof=env.proof())
+        v = verify(other, env.ledger, proof=env.proof())
         assert [c.name for c in v.failed] == ["deployment"]
+
+
+def _cli(env: Env, tmp_path: Path, receipt: Receipt, *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt.to_json()), encoding="utf-8")
+    d = env.deployment
+    return verify_receipt(d.ganache.config.url, d.manifest_path, path, *args)
+
+
+def test_the_cli_prints_each_check_and_exits_by_the_verdict(env: Env, tmp_path: Path) -> None:
+    proof = tmp_path / "proof.json"
+    proof.write_text(json.dumps(env.proof().to_json()), encoding="utf-8")
+    good = _cli(env, tmp_path, env.receipt(), "--proof", str(proof))
+    assert good.returncode == 0, good.stderr
+    for name in ("deployment", "signature", "leaf_hash", "timeliness", "inclusion"):
+        assert f"✓ {name}:" in good.stdout
+    assert "+08:00" in good.stdout  # times for people
+    edited = env.receipt()
+    edited = dataclasses.replace(edited, entry=edited.entry.replace('"rows":', '"rows":1'))
+    bad = _cli(env, tmp_path, edited, "--proof", str(proof))
+    assert bad.returncode == 1 and "✗ leaf_hash:" in bad.stdout, bad.stdout
+    not_yet = _cli(env, tmp_path, env.receipt(index=11))
+    assert not_yet.returncode == 7 and "not yet due" in not_yet.stdout, not_yet.stdout + not_yet.stderr
