@@ -179,3 +179,23 @@ def test_a_reader_beside_the_writer_sees_only_committed_entries(log: Transparenc
         assert reader.size == 25 and reader.entries(0, 100) == _entries(25)
         with pytest.raises(ValidationFailed):
             reader.inclusion_proof(3, 26)
+
+
+def test_opening_and_proving_read_o_log_n_hashes_not_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = 70_001
+    with TransparencyLog(tmp_path / "l") as lg:
+        lg.append_many([b"%d" % i for i in range(n)])
+    reads: list[int] = []
+    real = os.pread
+
+    def counting(fd: int, length: int, offset: int) -> bytes:
+        reads.append(length)
+        return real(fd, length, offset)
+
+    monkeypatch.setattr(os, "pread", counting)
+    with TransparencyLog(tmp_path / "l") as lg:  # reopened: the tail checked, nothing rehashed
+        assert len(reads) <= 8 and sum(reads) < 1000
+        for proof in (lambda: lg.inclusion_proof(12_345, n), lambda: lg.consistency_proof(33_333, n), lg.root):
+            reads.clear()
+            proof()
+            assert len(reads) <= 2 * n.bit_length(), len(reads)  # hashes of complete subtrees, one read each
