@@ -12,7 +12,7 @@ checks is named in the answer:
 
 * ``deployment``: the receipt names this chain and this deployment's checkpoint contract;
 * ``signature``: the signature recovers an account the registry names as an account of member ``log``;
-* ``leaf_hash``: ``leaf_hash`` is SHA-256(0x00 ‖ entry);
+* ``leaf_hash``: ``leaf_hash`` is SHA-256(0x00 ‖ entry), and the entry states the receipt's ``time``;
 * ``timeliness``: the first anchored checkpoint covering ``index`` was anchored by ``time + mmd``
   ("late" otherwise; "not yet due" while ``time + mmd`` is still ahead and nothing covers it);
 * ``inclusion``: the inclusion proof (from a file or fetched) verifies against the root the chain
@@ -21,6 +21,7 @@ checks is named in the answer:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -225,6 +226,21 @@ def _verify_signature(receipt: Receipt, registry: Registry) -> Check:
     return Check("signature", "pass", f"signed by {account}, an account of member {receipt.log}{note}")
 
 
+def _verify_entry(receipt: Receipt) -> Check:
+    """The leaf hash is the entry's, and the entry states the receipt's time (the one ``mmd`` counts from)."""
+    entry_leaf = merkle.leaf_hash(receipt.entry.encode("utf-8"))
+    if entry_leaf != receipt.leaf_hash:
+        return Check("leaf_hash", "fail",
+                     f"the entry hashes to {_hex(entry_leaf)}, not to the receipt's {_hex(receipt.leaf_hash)}")
+    try:
+        stated = json.loads(receipt.entry).get("time")
+    except (ValueError, AttributeError):
+        stated = None
+    if stated is not None and stated != receipt.time:
+        return Check("leaf_hash", "fail", f"the entry states time {stated}, the receipt {receipt.time}")
+    return Check("leaf_hash", "pass", f"the entry hashes to {_hex(entry_leaf)}")
+
+
 def _verify_timeliness(
     receipt: Receipt, checkpoints: AccessCheckpoints, now: int, when: TimeFormat
 ) -> tuple[Check, int]:
@@ -283,10 +299,7 @@ def verify_receipt(
                                    f"this is chain {chain_id} contract {address}"),))
     checks = [Check("deployment", "pass", f"chain {chain_id}, checkpoint contract {address}")]
     checks.append(_verify_signature(receipt, Registry(ledger)))
-    entry_leaf = merkle.leaf_hash(receipt.entry.encode("utf-8"))
-    checks.append(Check("leaf_hash", "pass", f"the entry hashes to {_hex(entry_leaf)}") if entry_leaf ==
-                  receipt.leaf_hash else Check("leaf_hash", "fail", f"the entry hashes to {_hex(entry_leaf)}, not to "
-                                                                    f"the receipt's {_hex(receipt.leaf_hash)}"))
+    checks.append(_verify_entry(receipt))
     if now is None:
         now = int(ledger.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
     timeliness, covering_size = _verify_timeliness(receipt, checkpoints, now, when)

@@ -1,8 +1,8 @@
 """Receipts of access-log entries, signed and verified against a real chain (the session Ganache).
 
-The log of 卫健委 (dept_a) holds B + 12 entries and is anchored at size B + 10, B being whatever
-size an earlier test of the session anchored for it (sizes only grow); each test signs a
-receipt and checks which named check passes or fails.
+The log of 卫健委 (dept_a) holds B + 12 entries (B + 5 and B + 11 made long ago, the others now)
+and is anchored at size B + 10, B being whatever size an earlier test of the session anchored
+for it (sizes only grow); each test signs a receipt and checks which named check passes or fails.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ class Env:
 
     def receipt(self, index: int = 3, entry: bytes | None = None, signer: str = "dept_a", **kw: Any) -> Receipt:
         index += self.base
+        entry = self.log.entry(index) if entry is None else entry
         args: dict[str, Any] = {
-            "log": LOG, "index": index, "entry": self.log.entry(index) if entry is None else entry,
-            "time": self.now, "mmd": MMD, "chain_id": self.ledger.chain_id,
-            "checkpoints": self.ledger.contract("AccessCheckpoints").address, **kw,
+            "log": LOG, "index": index, "entry": entry, "time": json.loads(entry)["time"], "mmd": MMD,
+            "chain_id": self.ledger.chain_id, "checkpoints": self.ledger.contract("AccessCheckpoints").address, **kw,
         }
         return sign_receipt(self.deployment.signers[signer], **args)
 
@@ -66,7 +66,8 @@ def env(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Any
     cps = AccessCheckpoints(led)
     base = cps.latest(LOG).tree_size
     log = TransparencyLog(tmp_path_factory.mktemp("translog") / str(LOG))
-    log.append_many([log_entry(i, now) for i in range(base + 12)])
+    old = {base + 5, base + 11}  # entries made long ago: due under a checkpoint long before now
+    log.append_many([log_entry(i, now - 10 * MMD if i in old else now) for i in range(base + 12)])
     log_id, _ = cps.anchor(deployment.signers["dept_a"], base + 10, log.root(base + 10), now)
     assert log_id == LOG
     yield Env(deployment, led, log, now, base)
@@ -101,7 +102,7 @@ def test_a_forged_signature_fails_the_signature_check(env: Env) -> None:
     v = verify(by_another_member, env.ledger, proof=env.proof())
     assert v.check("signature").status == "fail" and f"not of member {LOG}" in v.check("signature").detail
     good = env.receipt()
-    forgeries = [dataclasses.replace(good, time=good.time + 1), dataclasses.replace(good, signature=b"\x01" * 65),
+    forgeries = [dataclasses.replace(good, mmd=good.mmd + 1), dataclasses.replace(good, signature=b"\x01" * 65),
                  dataclasses.replace(good, signature=good.signature[:64])]
     for i in range(0, 65, 8):  # some flips give another key, some no key at all
         bad = bytearray(good.signature)
@@ -135,14 +136,14 @@ def test_a_signed_entry_missing_from_the_anchored_tree_fails_the_inclusion_check
 
 
 def test_late_and_not_yet_due(env: Env) -> None:
-    late = env.receipt(time=env.now - 10 * MMD)
-    v = verify(late, env.ledger, proof=env.proof())
+    late = env.receipt(index=5)
+    v = verify(late, env.ledger, proof=env.proof(index=5))
     assert [c.name for c in v.failed] == ["timeliness"] and v.check("timeliness").detail.startswith("late")
-    uncovered = env.receipt(index=11)
+    uncovered = env.receipt(index=10)
     v = verify(uncovered, env.ledger, fetch=env.fetch)
     assert v.check("timeliness").status == "pending" and "not yet due" in v.check("timeliness").detail
     assert not v.failed and not v.ok
-    overdue = env.receipt(index=11, time=env.now - 10 * MMD)
+    overdue = env.receipt(index=11)
     v = verify(overdue, env.ledger, fetch=env.fetch)
     assert v.check("timeliness").status == "fail" and "no checkpoint covers" in v.check("timeliness").detail
 
@@ -173,5 +174,11 @@ def test_the_cli_prints_each_check_and_exits_by_the_verdict(env: Env, tmp_path: 
     edited = dataclasses.replace(edited, entry=edited.entry.replace('"rows":', '"rows":1'))
     bad = _cli(env, tmp_path, edited, "--proof", str(proof))
     assert bad.returncode == 1 and "✗ leaf_hash:" in bad.stdout, bad.stdout
-    not_yet = _cli(env, tmp_path, env.receipt(index=11))
+    not_yet = _cli(env, tmp_path, env.receipt(index=10))
     assert not_yet.returncode == 7 and "not yet due" in not_yet.stdout, not_yet.stdout + not_yet.stderr
+
+
+def test_a_receipt_whose_time_is_not_its_entrys_fails_the_leaf_hash_check(env: Env) -> None:
+    later = env.receipt(time=env.now + 600)  # signed, but the entry (its leaf) says another time
+    v = verify(later, env.ledger, proof=env.proof())
+    assert [c.name for c in v.failed] == ["leaf_hash"] and "states time" in v.check("leaf_hash").detail
