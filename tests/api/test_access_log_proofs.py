@@ -11,16 +11,17 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from api.testing import Api, LiveServer, api_for
 from ledger.data.checkpoints import AccessCheckpoints
+from ledger.testing import MEMBER_IDS, Deployment
 from ledger.translog import merkle
 from ledger.translog.receipt import sign_receipt
 from ledger.translog.store import TransparencyLog
-from tests.conftest import MEMBER_IDS, Deployment
 from tests.ledger.cogov_cli import verify_receipt
 
 LOG = MEMBER_IDS["dept_b"]
@@ -34,7 +35,7 @@ class Env:
     anchored: int  # the anchored size
     anchored_root: bytes
 
-    def get(self, path: str, who: str = "dept_a", **params: object) -> httpx.Response:
+    def get(self, path: str, who: str = "dept_a", **params: int) -> httpx.Response:
         return self.http.get(f"/api/v1/access-log/{path}", params=params, headers=self.api.auth(who))
 
 
@@ -121,8 +122,9 @@ def test_the_cli_fetches_the_proof_from_the_api_and_trusts_it_for_nothing(
     env: Env, deployment: Deployment, tmp_path: Path
 ) -> None:
     led = deployment.ledger()
-    common = {"log": LOG, "time": int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16),
-              "mmd": 3600, "chain_id": led.chain_id, "checkpoints": led.contract("AccessCheckpoints").address}
+    now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    common: dict[str, Any] = {"log": LOG, "time": now, "mmd": 3600, "chain_id": led.chain_id,
+                              "checkpoints": led.contract("AccessCheckpoints").address}
     url = str(env.http.base_url)
     for entry, code in ((env.log.entry(2), 0), (b'{"never":"logged"}', 1)):
         receipt = sign_receipt(deployment.signers["dept_b"], index=2, entry=entry, **common)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from web3.contract import Contract
 
-from ledger.testing.evm import Chain
-from tests.contracts.conftest import ROLE, Council, expect_revert, h, roles_mask, view_dict
+from ledger.testing.evm import Chain, Council, roles_mask
+from tests.contracts.conftest import ROLE, expect_revert, h, view_dict
 
 #: Who may call each state-changing function (tests/contracts/test_role_tables.py checks the ABI).
 CHECKPOINT_ROLES: dict[str, str] = {

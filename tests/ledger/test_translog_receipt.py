@@ -17,10 +17,10 @@ import pytest
 
 from ledger.client import Ledger
 from ledger.data.checkpoints import AccessCheckpoints
+from ledger.testing import MEMBER_IDS, Deployment
 from ledger.translog.receipt import InclusionProof, Receipt, sign_receipt
 from ledger.translog.receipt import verify_receipt as verify
 from ledger.translog.store import TransparencyLog
-from tests.conftest import MEMBER_IDS, Deployment
 from tests.ledger.cogov_cli import verify_receipt
 
 LOG = MEMBER_IDS["dept_a"]
