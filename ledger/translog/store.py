@@ -37,7 +37,7 @@ import fcntl
 import os
 import struct
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -347,17 +347,3 @@ class TransparencyLog(LogView):
         if index >= first_new and buf is not None:
             return bytes(buf[(index - first_new) * _H : (index - first_new + 1) * _H])
         return self.node(level, index)
-
-
-def build(directory: str | os.PathLike[str], entries: Iterable[bytes], batch: int = 10_000) -> TransparencyLog:
-    """Open (or create) a log and append ``entries`` in batches of ``batch`` (one fsync round each)."""
-    log = TransparencyLog(directory)
-    chunk: list[bytes] = []
-    for e in entries:
-        chunk.append(e)
-        if len(chunk) >= batch:
-            log.append_many(chunk)
-            chunk = []
-    if chunk:
-        log.append_many(chunk)
-    return log

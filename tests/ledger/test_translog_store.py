@@ -199,3 +199,34 @@ def test_opening_and_proving_read_o_log_n_hashes_not_the_log(tmp_path: Path, mon
             reads.clear()
             proof()
             assert len(reads) <= 2 * n.bit_length(), len(reads)  # hashes of complete subtrees, one read each
+
+
+_WRITER = """
+import sys
+from ledger.translog.store import TransparencyLog
+log = TransparencyLog(sys.argv[1])
+i = log.size
+while True:
+    log.append(b'{"i":%d}' % i)
+    print(i, flush=True)
+    i += 1
+"""
+
+
+def test_a_writer_killed_mid_append_loses_no_acknowledged_entry(tmp_path: Path) -> None:
+    import signal
+
+    d = tmp_path / "l"
+    acknowledged = -1
+    for _ in range(3):  # killed three times, reopened each time
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(d)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for _ in range(150):
+            acknowledged = int(proc.stdout.readline())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        with TransparencyLog(d) as lg:
+            assert lg.size > acknowledged
+            entries = lg.entries(0, lg.size)
+            assert entries == [b'{"i":%d}' % i for i in range(lg.size)]
+            assert lg.root() == merkle.root(_memory(entries), lg.size)
