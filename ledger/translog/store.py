@@ -75,6 +75,7 @@ class LogView:
     _writable: bool
 
     def _init_files(self) -> None:
+        self._levels_lock = threading.Lock()  # opening a level's file: once, whichever thread asks first
         self._entries = self._open("entries")
         self._offsets = self._open("offsets")
         self._levels: list[int] = []
@@ -92,10 +93,12 @@ class LogView:
 
     def _level(self, level: int) -> int:
         """The file of ``level``, opened on first use (a writer creates it)."""
-        while level >= len(self._levels):
-            self._levels.append(self._open(self._level_name(len(self._levels))))
-            if self._writable:
-                _fsync_dir(self.directory)
+        if level >= len(self._levels):
+            with self._levels_lock:
+                while level >= len(self._levels):
+                    self._levels.append(self._open(self._level_name(len(self._levels))))
+                    if self._writable:
+                        _fsync_dir(self.directory)
         return self._levels[level]
 
     @staticmethod
