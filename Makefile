@@ -96,7 +96,7 @@ $(SLITHER_VENV)/.installed: security/requirements-slither.txt
 slither: $(SLITHER_VENV)/.installed node_modules/.installed ## Slither on contracts/ (own venv); fails on untriaged High/Medium findings
 	$(SLITHER_VENV)/bin/python security/slither_gate.py
 
-invariants: node_modules/.installed ## Forge invariant tests (forge/test): fund books, payouts, grants, membership threshold, roles, case transitions
+invariants: node_modules/.installed ## Forge invariant tests (forge/test): fund books, payouts, grants, membership threshold, roles, case transitions, log checkpoints
 	node_modules/.bin/forge test
 
 # geth v1.13.15 (Clique) for the multi-node network, from the Go module proxy only.
