@@ -22,7 +22,7 @@ from ledger.testing import MEMBER_IDS, Deployment
 from ledger.translog import merkle
 from ledger.translog.receipt import sign_receipt
 from ledger.translog.store import TransparencyLog
-from tests.ledger.cogov_cli import verify_receipt
+from tests.ledger.cogov_cli import cogov_data, verify_receipt
 
 LOG = MEMBER_IDS["dept_b"]
 
@@ -134,3 +134,17 @@ def test_the_cli_fetches_the_proof_from_the_api_and_trusts_it_for_nothing(
                               api_key=env.api.keys["resident"])  # any member's key
         assert done.returncode == code, done.stdout + done.stderr
         assert ("✓ inclusion:" if code == 0 else "✗ inclusion:") in done.stdout
+
+
+def test_the_cli_witness_cosigns_a_head_the_api_proves_consistent(env: Env, deployment: Deployment) -> None:
+    led = deployment.ledger()
+    cps = AccessCheckpoints(led)
+    now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    size = env.log.size
+    cps.anchor(deployment.signers["dept_b"], size, env.log.root(), now)
+    extra = {"COGOV_API_KEY": env.api.keys["c3"], "COGOV_KEYSTORE_DIR": str(deployment.keystore.directory)}
+    done = cogov_data(deployment.ganache.config.url, deployment.manifest_path, "witness", "--log", str(LOG),
+                      "--key", "c3", "--api-url", str(env.http.base_url), "--after", str(env.anchored), extra_env=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"cosigned the checkpoint of size {size}" in done.stdout
+    assert cps.cosigners(LOG, size) == (MEMBER_IDS["c3"],)

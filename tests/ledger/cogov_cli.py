@@ -22,15 +22,22 @@ def audit_verify(root: Path, rpc_url: str, manifest: Path, *args: str) -> subpro
     )
 
 
+def cogov_data(
+    rpc_url: str, manifest: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``cogov data *args`` against ``rpc_url`` and ``manifest`` (``extra_env`` added to the environment)."""
+    return subprocess.run(
+        [*COGOV, "--rpc-url", rpc_url, "--manifest", str(manifest), "data", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(extra_env or {})},
+    )
+
+
 def verify_receipt(
     rpc_url: str, manifest: Path, receipt: Path, *args: str, api_key: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``cogov data verify-receipt RECEIPT *args`` against ``rpc_url`` and ``manifest``."""
-    env = {**os.environ, **({"COGOV_API_KEY": api_key} if api_key else {})}
-    return subprocess.run(
-        [*COGOV, "--rpc-url", rpc_url, "--manifest", str(manifest), "data", "verify-receipt", str(receipt), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    extra = {"COGOV_API_KEY": api_key} if api_key else None
+    return cogov_data(rpc_url, manifest, "verify-receipt", str(receipt), *args, extra_env=extra)
