@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -230,3 +231,40 @@ def test_a_writer_killed_mid_append_loses_no_acknowledged_entry(tmp_path: Path) 
             entries = lg.entries(0, lg.size)
             assert entries == [b'{"i":%d}' % i for i in range(lg.size)]
             assert lg.root() == merkle.root(_memory(entries), lg.size)
+
+
+def test_readers_in_threads_see_consistent_trees_while_the_writer_appends(log: TransparencyLog) -> None:
+    log.append(b"first")
+    done = threading.Event()
+    problems: list[str] = []
+
+    def read() -> None:
+        try:
+            check()
+        except Exception as exc:  # a short read of a node not written yet, say: the test's failure
+            problems.append(repr(exc))
+
+    def check() -> None:
+        rng = random.Random(threading.get_ident())
+        with LogReader(log.directory) as reader:
+            seen = (1, reader.root(1))
+            while not done.is_set():
+                size = reader.size
+                root = reader.root(size)
+                i = rng.randrange(size)
+                if not merkle.verify_inclusion(merkle.leaf_hash(reader.entry(i)), i, size,
+                                               reader.inclusion_proof(i, size), root):
+                    problems.append(f"inclusion of {i} in {size}")
+                if not merkle.verify_consistency(seen[0], size, seen[1], root, reader.consistency_proof(seen[0], size)):
+                    problems.append(f"consistency {seen[0]} -> {size}")
+                seen = (size, root)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    for k in range(600):
+        log.append(b'{"k":%d}' % k)
+    done.set()
+    for t in readers:
+        t.join()
+    assert not problems, problems[:5]
