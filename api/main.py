@@ -14,6 +14,7 @@ from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.problems import PROBLEM
 from api.routers import audit as audit_routers
 from api.routers import cases as case_routers
+from api.routers import catalog as catalog_router
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
 from api.routers import health, membership, open311, tx
@@ -72,6 +73,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
         data_routers.access_log_router,
     ):
         app.include_router(r)
+    app.include_router(catalog_router.router)
     app.include_router(fund_routers.router)
     app.include_router(case_routers.router)
     app.include_router(portal.public_api_router)
