@@ -23,6 +23,7 @@ from api.middleware import limit_anonymous
 from api.portal import case_pages, charts, i18n, views
 from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
 from api.schemas.common import Problem
+from api.services import catalog
 from api.services.index import cache_of
 from api.state import ServiceState
 from ledger.errors import LedgerError
@@ -165,7 +166,8 @@ def data_page(request: Request, state: StateDep) -> Response:
             [(i18n.translate(lang, f"reason.{r['reason']}"), r["count"],
               f"/tx/{r['tx_hash']}" if r["tx_hash"] else None) for r in d["refusals"]],
             i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
-        return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS}
+        return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS,
+                "public": catalog.entries(state, None) if views.indexed(state.index, views.DATA) else []}
 
     return cached(request, state, Page("data-sharing", "portal/data.html", build))
 
