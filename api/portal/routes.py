@@ -22,6 +22,7 @@ from api.deps import Id, StateDep, id_query
 from api.middleware import limit_anonymous
 from api.portal import case_pages, charts, i18n, views
 from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
+from api.portal.views.common import DATA, indexed
 from api.schemas.common import Problem
 from api.services import catalog
 from api.services.index import cache_of
@@ -167,7 +168,7 @@ def data_page(request: Request, state: StateDep) -> Response:
               f"/tx/{r['tx_hash']}" if r["tx_hash"] else None) for r in d["refusals"]],
             i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
         return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS,
-                "public": catalog.entries(state, None) if views.indexed(state.index, views.DATA) else []}
+                "public": catalog.entries(state, None) if indexed(state.index, DATA) else []}
 
     return cached(request, state, Page("data-sharing", "portal/data.html", build))
 
