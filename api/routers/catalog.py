@@ -19,13 +19,17 @@ from api.services.catalog import MEDIA_TYPES, catalog_answer
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
-#: What each acceptable media range is answered with; the first is the default.
-_OFFERS = (("application/ld+json", "jsonld"), ("application/json", "jsonld"), ("text/turtle", "ttl"))
+#: What the catalog is sent as, the default first, with the media ranges each answers from the most
+#: specific on (JSON-LD is JSON: ``application/json`` asks for it too).
+_OFFERS = (
+    ("jsonld", ("application/ld+json", "application/json", "application/*", "*/*")),
+    ("ttl", ("text/turtle", "text/*", "*/*")),
+)
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
+def _ranges(accept: str) -> dict[str, float]:
     """The media ranges of an ``Accept`` header with their weights (a malformed weight: 0)."""
-    out = []
+    out: dict[str, float] = {}
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
         if not media:
@@ -38,23 +42,20 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
                     q = max(0.0, min(1.0, float(value)))
                 except ValueError:
                     q = 0.0
-        out.append((media.lower(), q))
+        out[media.lower()] = max(q, out.get(media.lower(), 0.0))
     return out
 
 
 def negotiate(accept: str | None) -> str | None:
     """``jsonld`` or ``ttl`` for an ``Accept`` header (none: ``jsonld``), None when neither is
-    acceptable. Each offer takes the weight of the most specific range matching it; the heaviest
-    wins, ties going to the first offer."""
+    acceptable. Each takes the weight of the most specific range naming it; the heavier wins,
+    a tie going to JSON-LD."""
     if not accept or not accept.strip():
-        return _OFFERS[0][1]
+        return _OFFERS[0][0]
     ranges = _ranges(accept)
     best: tuple[float, str] | None = None
-    for media, fmt in _OFFERS:
-        kind = media.split("/")[0]
-        weights = [(2, q) for r, q in ranges if r == media] or [(1, q) for r, q in ranges if r == f"{kind}/*"]
-        weights = weights or [(0, q) for r, q in ranges if r == "*/*"]
-        q = max(weights)[1] if weights else 0.0
+    for fmt, answers in _OFFERS:
+        q = next((ranges[r] for r in answers if r in ranges), 0.0)
         if q > 0 and (best is None or q > best[0]):
             best = (q, fmt)
     return None if best is None else best[1]
