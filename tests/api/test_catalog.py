@@ -57,7 +57,7 @@ def planted(client: TestClient, api: Api) -> dict[str, Any]:
     public = _upload(
         client, api, "dept_a", unique("公共厕所点位"), "public", _csv(row_secret),
         description="全区公共厕所的位置与开放时间（合成）", keywords="公共设施，厕所, 便民",
-        themes="regi,SOCI", contact_name="城管数据科", contact_email="data@chengguan.example.gov.cn",
+        themes="regi,SOCI", contact_name="城管数据科", contact_email="data@chengguan.example",
         contact_phone="+86 10 1234 5678",
     )
     sensitive = _upload(client, api, "c2", unique("独居老人名册"), "sensitive", _csv(row_secret))
@@ -115,7 +115,7 @@ def test_both_serialisations_parse_to_the_same_graph_with_the_mandatory_properti
     assert (owner, RDF.type, FOAF.Agent) in g and g.value(owner, FOAF.name) is not None
     contact = g.value(ds, DCAT.contactPoint)
     assert (contact, RDF.type, VCARD.Kind) in g and str(g.value(contact, VCARD.fn)) == "城管数据科"
-    assert g.value(contact, VCARD.hasEmail) == URIRef("mailto:data@chengguan.example.gov.cn")
+    assert g.value(contact, VCARD.hasEmail) == URIRef("mailto:data@chengguan.example")
     assert g.value(contact, VCARD.hasTelephone) == URIRef("tel:+861012345678")
     assert {str(k) for k in g.objects(ds, DCAT.keyword)} == {"公共设施", "厕所", "便民"}
     assert set(g.objects(ds, DCAT.theme)) == {THEME.REGI, THEME.SOCI}
@@ -221,7 +221,7 @@ def test_metadata_document_holds_the_catalog_fields_under_the_on_chain_hash(api:
     doc = load_metadata(api.settings.gateway_store_dir, bytes.fromhex(ds["metadata_hash"][2:]))
     assert doc is not None and "0x" + canonical_hash(doc).hex() == ds["metadata_hash"]
     assert doc["themes"] == ["REGI", "SOCI"] and doc["keywords"] == ["公共设施", "厕所", "便民"]
-    assert doc["contact"] == {"name": "城管数据科", "email": "data@chengguan.example.gov.cn", "phone": "+86 10 1234 5678"}
+    assert doc["contact"] == {"name": "城管数据科", "email": "data@chengguan.example", "phone": "+86 10 1234 5678"}
     assert doc["license"] == "cc-by-4.0" and doc["language"] == "zh"
     doc = load_metadata(api.settings.gateway_store_dir, bytes.fromhex(planted["sensitive"]["metadata_hash"][2:]))
     assert doc is not None and doc["license"] == "restricted" and doc["contact"] is None
