@@ -31,7 +31,7 @@ from api.services.names import Members
 from api.state import ServiceState
 from ledger.data import Classification
 from ledger.errors import NotDeployed
-from ledger.gateway.metadata import LANGUAGES, CatalogFields, load_metadata, read_catalog_fields
+from ledger.gateway.metadata import LANGUAGES, THEMES, CatalogFields, load_metadata, read_catalog_fields
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 DCT = Namespace("http://purl.org/dc/terms/")
@@ -111,7 +111,7 @@ def entries(state: ServiceState, key: ApiKey | None) -> list[Entry]:
 
 
 def _time(ts: int) -> Literal:
-    return Literal(dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat().replace("+00:00", "Z"), datatype=XSD.dateTime)
+    return Literal(dt.datetime.fromtimestamp(ts, tz=dt.UTC), datatype=XSD.dateTime)
 
 
 class _Builder:
@@ -129,6 +129,12 @@ class _Builder:
 
     def add(self, s: Node, p: URIRef, o: Node) -> None:
         self.g.add((s, p, o))
+
+    def term(self, s: Node, p: URIRef, o: URIRef, cls: URIRef) -> None:
+        """``s p o`` with ``o``'s class said too (a term of a vocabulary: DCAT-AP 3's range shapes
+        check it without loading the vocabulary)."""
+        self.add(s, p, o)
+        self.add(o, RDF.type, cls)
 
     def agent(self, member_id: int, name: str) -> URIRef:
         a = URIRef(f"{self.base}/api/v1/members/{member_id}")
@@ -181,10 +187,11 @@ class _Builder:
         for word in c.keywords:
             add(ds, DCAT.keyword, Literal(word, lang=lang))
         for code in c.themes:
-            add(ds, DCAT.theme, THEME[code])
+            self.term(ds, DCAT.theme, THEME[code], SKOS.Concept)
+            add(THEME[code], SKOS.prefLabel, Literal(THEMES[code], lang="en"))
         cls = Classification[d.classification.upper()]
-        add(ds, DCT.accessRights, ACCESS_RIGHT[ACCESS_RIGHTS[cls]])
-        add(ds, DCT.language, LANGUAGE[LANGUAGES[lang]])
+        self.term(ds, DCT.accessRights, ACCESS_RIGHT[ACCESS_RIGHTS[cls]], DCT.RightsStatement)
+        self.term(ds, DCT.language, LANGUAGE[LANGUAGES[lang]], DCT.LinguisticSystem)
         add(ds, DCT.issued, _time(d.registered_at))
         add(ds, DCT.modified, _time(d.updated_at))
         add(ds, DCAT.version, Literal(str(d.version)))
@@ -209,17 +216,17 @@ class _Builder:
             "Served by the owner's gateway under an on-chain grant, sealed to the grantee's registered "
             "X25519 key; every access and refusal is logged.", lang="en"))
         add(dist, DCT.license, self.licence(e.catalog.license))
-        add(dist, DCT.accessRights, ACCESS_RIGHT[ACCESS_RIGHTS[cls]])
+        self.term(dist, DCT.accessRights, ACCESS_RIGHT[ACCESS_RIGHTS[cls]], DCT.RightsStatement)
         file_type, media = FORMATS.get(e.format or "", (None, None))
         if file_type:
-            add(dist, DCT["format"], FILE_TYPE[file_type])  # DCT.format is str.format
+            self.term(dist, DCT["format"], FILE_TYPE[file_type], DCT.MediaTypeOrExtent)  # DCT.format: str.format
         if media:
-            add(dist, DCAT.mediaType, IANA[media])
+            self.term(dist, DCAT.mediaType, IANA[media], DCT.MediaType)
         if e.content_sha256:
             checksum = BNode()
             add(dist, SPDX.checksum, checksum)
             add(checksum, RDF.type, SPDX.Checksum)
-            add(checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256)
+            self.term(checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)
             add(checksum, SPDX.checksumValue, Literal(e.content_sha256.removeprefix("0x"), datatype=XSD.hexBinary))
 
     def catalog_node(self, publisher: tuple[int, str] | None, shown: list[Entry]) -> None:
@@ -237,10 +244,11 @@ class _Builder:
             add(agent, RDF.type, FOAF.Agent)
             add(agent, FOAF.name, Literal(f"CoGov Ledger deployment on chain {self.manifest.chain_id}"))
             add(c, DCT.publisher, agent)
-        add(c, FOAF.homepage, URIRef(f"{self.base}/data-sharing"))
-        add(c, DCAT.themeTaxonomy, URIRef(EU + "data-theme"))
+        self.term(c, FOAF.homepage, URIRef(f"{self.base}/data-sharing"), FOAF.Document)
+        self.term(c, DCAT.themeTaxonomy, URIRef(EU + "data-theme"), SKOS.ConceptScheme)
+        add(URIRef(EU + "data-theme"), DCT.title, Literal("Data theme", lang="en"))
         for code in ("ZHO", "ENG"):
-            add(c, DCT.language, LANGUAGE[code])
+            self.term(c, DCT.language, LANGUAGE[code], DCT.LinguisticSystem)
         if shown:
             add(c, DCT.issued, _time(min(e.dataset.registered_at for e in shown)))
             add(c, DCT.modified, _time(max(e.dataset.updated_at for e in shown)))

@@ -116,7 +116,8 @@ def _licence(value: str | None, classification: Classification) -> str:
     if value.lower() in LICENCES:
         return value.lower()
     u = urlparse(value)
-    if u.scheme not in ("http", "https") or not u.netloc or len(value) > MAX_URI or any(c.isspace() for c in value):
+    bad = any(c.isspace() or c in '<>"{}|\\^`' for c in value)  # not in an IRI (RFC 3987)
+    if u.scheme not in ("http", "https") or not u.netloc or len(value) > MAX_URI or bad:
         raise ValidationFailed(
             "license", f"an absolute http(s) URI of at most {MAX_URI} characters, or one of {', '.join(LICENCES)}"
         )
