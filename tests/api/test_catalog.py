@@ -20,10 +20,12 @@ from api.main import create_app
 from api.routers.catalog import negotiate
 from api.services.catalog import ACCESS_RIGHT, ADMS, DCAT, DCT, FOAF, LICENCE, SPDX, THEME, VCARD
 from api.testing import api_for
+from cogov.app import app
 from ledger.data import canonical_hash
 from ledger.gateway.metadata import load_metadata
 from ledger.testing import Deployment
 from tests.api.conftest import Api
+from tests.api.test_data_cli import RUNNER, _cli_env, run
 from tests.api.test_data_support import unique
 from tests.rpc_proxy import RpcProxy
 
@@ -253,3 +255,28 @@ def test_portal_lists_public_datasets_with_links_to_the_catalog(client: TestClie
     assert 'href="/api/v1/catalog?format=ttl"' in page and 'href="/api/v1/catalog?format=jsonld"' in page
     page = client.get("/data-sharing", params={"lang": "zh-CN"}).text
     assert "公开数据集" in page and "区域与城市" in page
+
+
+def test_cli_register_and_upload_take_the_catalog_fields(client: TestClient, api: Api, deployment: Deployment,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _cli_env(deployment, api, monkeypatch)
+    src = tmp_path / "sites.csv"
+    src.write_bytes(_csv("cli"))
+    title = unique("CLI 登记的公开数据集")
+    out = run("data", "register", str(src), "--key", "dept_a", "--title", title, "--classification", "public",
+              "--description", "由命令行登记", "--keywords", "便民、设施", "--themes", "envi",
+              "--contact-name", "数据科", "--contact-phone", "010-8000-0009")
+    dataset_id = int(out.split("registered dataset ")[1].split()[0])
+    g = _graph(_get(client))  # register keeps the metadata document (no content) for the catalog
+    ds = _ds(g, dataset_id)
+    assert str(g.value(ds, DCT.description)) == "由命令行登记" and g.value(ds, DCAT.theme) == THEME.ENVI
+    assert {str(k) for k in g.objects(ds, DCAT.keyword)} == {"便民", "设施"}
+    assert g.value(g.value(ds, DCAT.contactPoint), VCARD.hasTelephone) == URIRef("tel:010-8000-0009")
+    assert g.value(g.value(ds, DCAT.distribution), DCT.license) == LICENCE.CC_BY_4_0
+    height = deployment.ledger().block_number()
+    src.write_bytes(_csv("cli2"))
+    res = RUNNER.invoke(app, ["data", "upload", str(src), "--key", "dept_a", "--title", unique("x"),
+                              "--themes", "SOCI,WEATHER"])
+    said = res.output + str(res.exception)
+    assert res.exit_code != 0 and "invalid themes" in said and "WEATHER" in said
+    assert deployment.ledger().block_number() == height
