@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import RDF, Graph, Literal, URIRef
@@ -21,7 +22,7 @@ from api.routers.catalog import negotiate
 from api.services.catalog import ACCESS_RIGHT, ADMS, DCAT, DCT, FOAF, LICENCE, SPDX, THEME, VCARD
 from api.testing import api_for
 from cogov.app import app
-from ledger.data import canonical_hash
+from ledger.data import DataSharing, canonical_hash
 from ledger.gateway.metadata import load_metadata
 from ledger.testing import Deployment
 from tests.api.conftest import Api
@@ -255,6 +256,18 @@ def test_portal_lists_public_datasets_with_links_to_the_catalog(client: TestClie
     assert 'href="/api/v1/catalog?format=ttl"' in page and 'href="/api/v1/catalog?format=jsonld"' in page
     page = client.get("/data-sharing", params={"lang": "zh-CN"}).text
     assert "公开数据集" in page and "区域与城市" in page
+
+
+def test_portal_figures_count_what_its_public_list_shows(client: TestClient, api: Api, http: httpx.Client,
+                                                         deployment: Deployment) -> None:
+    """The live server's index is behind the uploads made through another app: the page's figures and
+    its public list are read from one state of the index (the list once showed a dataset the figures
+    did not count)."""
+    title = unique("街巷长名录")
+    _upload(client, api, "dept_a", title, "public", _csv("x"), themes="GOVE")
+    page = http.get("/data-sharing", params={"lang": "en"}).text
+    assert title in page
+    assert f">{DataSharing(deployment.ledger()).dataset_count()} datasets" in page
 
 
 def test_cli_register_and_upload_take_the_catalog_fields(client: TestClient, api: Api, deployment: Deployment,
