@@ -195,7 +195,7 @@ def upload(
             raise ValidationFailed("title", "a new dataset needs --title")
         cls = _classification(classification)
         catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
-        up = gw.upload(signer, title, cls, content, fmt, description, catalog)
+        up = gw.upload(signer, title, cls, content, fmt, description, catalog=catalog)
         meta = up.meta
         out.ok(
             f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "

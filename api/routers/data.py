@@ -133,7 +133,7 @@ def upload_dataset(
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
     svc.require_department(state, caller)
-    up = gw.upload(caller.signer(), title, cls, content, fmt, description, catalog)  # type: ignore[arg-type]
+    up = gw.upload(caller.signer(), title, cls, content, fmt, description, catalog=catalog)  # type: ignore[arg-type]
     state.catch_up(up.receipt.block_number)
     return DatasetWrite(tx=tx_info(up.receipt), dataset=svc.dataset_public(gw.data.dataset(up.dataset_id), gw))
 

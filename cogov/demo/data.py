@@ -151,7 +151,7 @@ def seed(ctx: DemoContext) -> None:
             continue
         ctx.say(f"{label} uploads {title}")
         description, catalog = CATALOG[title]
-        up = gw.upload(ctx.signers[label], title, cls, content, fmt, description, catalog)  # type: ignore[arg-type]
+        up = gw.upload(ctx.signers[label], title, cls, content, fmt, description, catalog=catalog)  # type: ignore[arg-type]
         ids[title] = up.dataset_id
 
     jdb = ctx.signers["jiedaoban"]

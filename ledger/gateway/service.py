@@ -196,6 +196,7 @@ class Gateway:
         content: bytes,
         fmt: Format,
         description: str = "",
+        *,
         catalog: CatalogFields | None = None,
     ) -> Upload:
         """Store ``content`` as the signer's member's upload, register it, and bind the copy to
