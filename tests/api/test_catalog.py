@@ -19,13 +19,12 @@ from rdflib.compare import isomorphic
 
 from api.main import create_app
 from api.routers.catalog import negotiate
-from api.services.catalog import ACCESS_RIGHT, ADMS, DCAT, DCT, FOAF, LICENCE, SPDX, THEME, VCARD
-from api.testing import api_for
+from api.services.catalog import ACCESS_RIGHT, ADMS, DCAT, DCT, FOAF, LICENCE, SKOS, SPDX, THEME, VCARD
+from api.testing import Api, api_for
 from cogov.app import app
 from ledger.data import DataSharing, canonical_hash
 from ledger.gateway.metadata import load_metadata
 from ledger.testing import Deployment
-from tests.api.conftest import Api
 from tests.api.test_data_cli import RUNNER, _cli_env, run
 from tests.api.test_data_support import unique
 from tests.rpc_proxy import RpcProxy
@@ -84,7 +83,7 @@ def _graph(r: Any) -> Graph:
 def _ds(g: Graph, dataset_id: int) -> URIRef:
     found = [s for s in g.subjects(RDF.type, DCAT.Dataset) if str(s).endswith(f"/api/v1/datasets/{dataset_id}")]
     assert len(found) == 1, found
-    return URIRef(found[0])
+    return URIRef(str(found[0]))
 
 
 def _ids(g: Graph) -> set[int]:
@@ -126,7 +125,7 @@ def test_both_serialisations_parse_to_the_same_graph_with_the_mandatory_properti
     assert g.value(ds, DCT.issued).datatype == g.value(ds, DCT.modified).datatype  # type: ignore[union-attr]
     assert str(g.value(ds, DCAT.version)) == "1"
     assert str(g.value(ds, DCT.identifier)).endswith(f"/datasets/{planted['public']['id']}")
-    notations = {str(g.value(i, URIRef("http://www.w3.org/2004/02/skos/core#notation")))
+    notations = {str(g.value(i, SKOS.notation))
                  for i in g.objects(ds, ADMS.identifier)}
     assert f"content:keccak256:{planted['public']['content_hash']}" in notations
     assert f"schema:keccak256:{planted['public']['schema_hash']}" in notations
@@ -203,18 +202,22 @@ def test_etag_and_304_and_a_new_public_dataset_changes_it(client: TestClient, ap
     assert r.status_code == 200 and r.headers["etag"] != etag
 
 
-def test_the_catalog_makes_no_chain_call_per_dataset(deployment: Deployment, tmp_path: Path, api: Api,
-                                                     planted: dict[str, Any]) -> None:
+def test_the_catalog_makes_no_chain_call_per_dataset_and_takes_its_base_url_from_the_settings(
+        deployment: Deployment, tmp_path: Path, api: Api, planted: dict[str, Any]) -> None:
     led = deployment.ledger()
     assert led.manifest is not None
     data_address = led.manifest.address("DataSharing")
     with RpcProxy(deployment.ganache.config.url) as proxy:
         a = api_for(deployment, tmp_path, "catalog", rpc_urls=[proxy.url],
-                    gateway_store_dir=api.settings.gateway_store_dir)
+                    gateway_store_dir=api.settings.gateway_store_dir, catalog_base_url="https://data.example.gov.cn/")
         with TestClient(create_app(a.settings), raise_server_exceptions=False) as client:
             before = len(proxy.calls)
             g = _graph(_get(client, a.auth("c2")))
             assert len(_ids(g)) >= 2
+            # every URI under COGOV_CATALOG_BASE_URL, whatever host the request named
+            assert (URIRef("https://data.example.gov.cn/api/v1/catalog"), RDF.type, DCAT.Catalog) in g
+            assert _ds(g, planted["public"]["id"]) == URIRef(
+                f"https://data.example.gov.cn/api/v1/datasets/{planted['public']['id']}")
             calls = [p for m, p in proxy.calls[before:] if m == "eth_call" and p[0]["to"] == data_address]
             assert calls == []
 
