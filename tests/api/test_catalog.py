@@ -233,13 +233,10 @@ def test_metadata_document_holds_the_catalog_fields_under_the_on_chain_hash(api:
     assert doc is not None and doc["license"] == "restricted" and doc["contact"] is None
 
 
-@pytest.mark.parametrize(("form", "field"), [
+@pytest.mark.parametrize(("form", "field"), [  # every rule: tests/ledger/test_gateway_metadata.py
     ({"themes": "SOCI,HEALTH"}, "themes"),
     ({"contact_name": "数据科"}, "contact_email"),
-    ({"contact_email": "not-an-address", "contact_name": "x"}, "contact_email"),
-    ({"contact_email": "a@b.cn"}, "contact_name"),
     ({"license": "ftp://example.org/licence"}, "license"),
-    ({"keywords": ",".join(f"k{i}" for i in range(21))}, "keywords"),
 ])
 def test_upload_refuses_bad_catalog_fields_before_anything_is_sent(
         client: TestClient, api: Api, deployment: Deployment, form: dict[str, str], field: str) -> None:
