@@ -83,12 +83,14 @@ def visible_datasets(state: ServiceState, key: ApiKey | None) -> list[DatasetPub
     """The datasets ``key``'s caller may see (None: anonymous, the Public ones), oldest first:
     those ``GET /api/v1/datasets`` lists for it, through the same service."""
     wanted = Classification.PUBLIC if key is None else None
-    out: list[DatasetPublic] = []
+    seen: dict[int, DatasetPublic] = {}  # by id: a dataset registered between two pages shifts them by one
+    offset = 0
     while True:
-        page = data_svc.list_datasets(state, None, None, wanted, None, None, len(out), LIMIT_MAX)
-        out += page.data
-        if not page.data or len(out) >= page.count:
-            return sorted(out, key=lambda d: d.id)
+        page = data_svc.list_datasets(state, None, None, wanted, None, None, offset, LIMIT_MAX)
+        seen.update((d.id, d) for d in page.data)
+        offset += len(page.data)
+        if not page.data or offset >= page.count:
+            return [seen[i] for i in sorted(seen)]
 
 
 def entries(state: ServiceState, key: ApiKey | None) -> list[Entry]:
