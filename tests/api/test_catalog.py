@@ -19,7 +19,19 @@ from rdflib.compare import isomorphic
 
 from api.main import create_app
 from api.routers.catalog import negotiate
-from api.services.catalog import ACCESS_RIGHT, ADMS, DCAT, DCT, FOAF, LICENCE, SKOS, SPDX, THEME, VCARD
+from api.services.catalog import (
+    ACCESS_RIGHT,
+    ADMS,
+    DCAT,
+    DCT,
+    FOAF,
+    LICENCE,
+    SKOS,
+    SPDX,
+    THEME,
+    VCARD,
+    visible_datasets,
+)
 from api.testing import Api, api_for
 from cogov.app import app
 from ledger.data import DataSharing, canonical_hash
@@ -293,3 +305,11 @@ def test_cli_register_and_upload_take_the_catalog_fields(client: TestClient, api
     said = res.output + str(res.exception)
     assert res.exit_code != 0 and "invalid themes" in said and "WEATHER" in said
     assert deployment.ledger().block_number() == height
+
+
+def test_the_catalog_reads_every_page_of_the_dataset_list(client: TestClient, planted: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    state = client.app.state.service  # type: ignore[attr-defined]
+    whole = [d.id for d in visible_datasets(state, None)]
+    monkeypatch.setattr("api.services.catalog.LIMIT_MAX", 1)  # one dataset a page
+    assert [d.id for d in visible_datasets(state, None)] == whole and len(whole) >= 2
