@@ -107,7 +107,9 @@ def entries(state: ServiceState, key: ApiKey | None) -> list[Entry]:
             description=str(doc.get("description") or ""),
             catalog=read_catalog_fields(doc, cls),
             format=str(doc["format"]) if doc.get("format") else None,
-            content_sha256=str(doc["content_sha256"]) if doc.get("content_sha256") else None,
+            # the document is the registration's (a new version keeps the metadataHash): its file
+            # digest is the current content's only for version 1
+            content_sha256=str(doc["content_sha256"]) if doc.get("content_sha256") and d.version == 1 else None,
         ))
     return out
 

@@ -313,3 +313,18 @@ def test_the_catalog_reads_every_page_of_the_dataset_list(client: TestClient, pl
     whole = [d.id for d in visible_datasets(state, None)]
     monkeypatch.setattr("api.services.catalog.LIMIT_MAX", 1)  # one dataset a page
     assert [d.id for d in visible_datasets(state, None)] == whole and len(whole) >= 2
+
+
+def test_a_new_version_shows_its_own_content_hash_and_no_stale_checksum(client: TestClient, api: Api) -> None:
+    ds = _upload(client, api, "dept_a", unique("版本"), "public", _csv("v1"))
+    g = _graph(_get(client))
+    assert g.value(g.value(_ds(g, ds["id"]), DCAT.distribution), SPDX.checksum) is not None
+    r = client.put(f"/api/v1/datasets/{ds['id']}/content", headers=api.auth("dept_a"),
+                   files={"file": ("sites.csv", _csv("v2"), "text/csv")})
+    assert r.status_code == 200, r.text
+    g = _graph(_get(client))
+    node = _ds(g, ds["id"])
+    assert str(g.value(node, DCAT.version)) == "2"
+    notations = {str(g.value(i, SKOS.notation)) for i in g.objects(node, ADMS.identifier)}
+    assert f"content:keccak256:{r.json()['dataset']['content_hash']}" in notations
+    assert g.value(g.value(node, DCAT.distribution), SPDX.checksum) is None  # version 1's digest is not shown
