@@ -188,6 +188,11 @@ def upload(
     gw = _gateway()
     signer = env().signer(key, password_file)
     if dataset is not None:
+        catalog_options = (keywords, themes, contact_name, contact_email, contact_phone, license)
+        if any(v is not None for v in catalog_options):
+            raise ValidationFailed(
+                "--dataset", "a new version keeps the dataset's registered metadata document and its catalog fields"
+            )
         r, meta = gw.update(signer, dataset, content, fmt)
         out.ok(f"dataset {dataset} is now version {gw.data.dataset(dataset).version}; tx {r.tx_hash}, gas {r.gas_used}")
     else:

@@ -304,6 +304,9 @@ def test_cli_register_and_upload_take_the_catalog_fields(client: TestClient, api
                               "--themes", "SOCI,WEATHER"])
     said = res.output + str(res.exception)
     assert res.exit_code != 0 and "invalid themes" in said and "WEATHER" in said
+    res = RUNNER.invoke(app, ["data", "upload", str(src), "--key", "dept_a", "--dataset", str(dataset_id),
+                              "--keywords", "新"])  # a new version cannot change the catalog fields
+    assert res.exit_code != 0 and "catalog fields" in str(res.exception)
     assert deployment.ledger().block_number() == height
 
 
