@@ -284,5 +284,7 @@ def catalog_answer(state: ServiceState, key: ApiKey | None, base: str, fmt: str)
         body = serialise(catalog_graph(state, key, base), fmt)
         return body, '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
 
+    # Keyed by "anonymous or not" only: the dataset list shows every key the same datasets. Should it
+    # ever depend on the caller's member, :func:`visible_datasets` takes the caller and so must this key.
     answer: tuple[bytes, str] = cached(state, ("dcat-catalog", key is None, base, fmt), build)
     return answer
