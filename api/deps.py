@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.apikeys import ApiKey
 from api.idempotency import Answer, WriteSession, fingerprint, unkept
+from api.middleware import limit_anonymous
 from api.params import Id as Id
 from api.params import IdFilter as IdFilter
 from api.params import Limit as Limit
@@ -126,6 +127,24 @@ def current_key(
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def optional_key(
+    request: Request,
+    state: StateDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey | None:
+    """The caller's API key when the request sends one (checked as :func:`current_key` checks it:
+    a bad key is a 401, not an anonymous caller); None for an anonymous caller, who is held to the
+    anonymous rate limit per address."""
+    if creds is None:
+        limit_anonymous(request)
+        return None
+    return current_key(request, state, creds)
+
+
+#: Routes that answer anonymous callers too (what they show may depend on the key).
+OptionalKey = Annotated[ApiKey | None, Depends(optional_key)]
 
 
 class Caller:

@@ -15,6 +15,7 @@ from api.problems import PROBLEM
 from api.routers import access_log_proofs, health, membership, open311, tx
 from api.routers import audit as audit_routers
 from api.routers import cases as case_routers
+from api.routers import catalog as catalog_router
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
 from api.settings import LedgerSettings, get_settings, service_settings
@@ -73,6 +74,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
         access_log_proofs.router,
     ):
         app.include_router(r)
+    app.include_router(catalog_router.router)
     app.include_router(fund_routers.router)
     app.include_router(case_routers.router)
     app.include_router(portal.public_api_router)

@@ -49,6 +49,10 @@ class Settings(LedgerSettings):
     open311_contact: str = Field(default="Ask the operator of this CoGov Ledger service (运营方).", max_length=500)
     #: ``COGOV_OPEN311_TIMEZONE``: the zone (IANA name) of Open311's datetimes, which carry its offset.
     open311_timezone: str = "Asia/Shanghai"
+    #: ``COGOV_CATALOG_BASE_URL``: the service's public base URL (``https://data.example.gov.cn``), the
+    #: stem of every URI in the DCAT-AP catalog (``GET /api/v1/catalog``), which should not change.
+    #: Unset: the base URL each request was sent to.
+    catalog_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=200)
 
     @field_validator("open311_timezone")
     @classmethod

@@ -23,6 +23,24 @@ data_app = typer.Typer(
 
 CLASSES = "public, internal, sensitive or secret"
 
+# The catalog fields of a new dataset's metadata document (DCAT-AP: docs/catalog.md).
+KeywordsOpt = Annotated[str | None, typer.Option("--keywords", help="Comma-separated keywords (at most 20).")]
+ThemesOpt = Annotated[
+    str | None,
+    typer.Option("--themes", help="Comma-separated EU data-theme codes: SOCI, HEAL, GOVE, ENVI, TRAN, REGI, …"),
+]
+ContactNameOpt = Annotated[str | None, typer.Option("--contact-name", help="Contact point: who answers questions.")]
+ContactEmailOpt = Annotated[str | None, typer.Option("--contact-email", help="Contact point's email address.")]
+ContactPhoneOpt = Annotated[str | None, typer.Option("--contact-phone", help="Contact point's telephone number.")]
+LicenseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--license",
+        help="An http(s) URI, or cc-by-4.0, cc0-1.0 or restricted (default: cc-by-4.0 for public, else restricted).",
+    ),
+]
+LanguageOpt = Annotated[str, typer.Option("--language", help="The texts' language: zh or en.")]
+
 
 def _classification(name: str):  # type: ignore[no-untyped-def]
     from ledger.data import Classification
@@ -32,6 +50,25 @@ def _classification(name: str):  # type: ignore[no-untyped-def]
         return Classification[name.upper()]
     except KeyError as exc:
         raise ValidationFailed("classification", f"one of {CLASSES}") from exc
+
+
+def _catalog(  # type: ignore[no-untyped-def]
+    cls,
+    keywords: str | None,
+    themes: str | None,
+    contact_name: str | None,
+    contact_email: str | None,
+    contact_phone: str | None,
+    license: str | None,
+    language: str,
+):
+    """The new dataset's catalog fields from the command's options, validated."""
+    from ledger.gateway.metadata import catalog_fields
+
+    return catalog_fields(
+        cls, keywords=keywords, themes=themes, contact_name=contact_name, contact_email=contact_email,
+        contact_phone=contact_phone, license=license, language=language,
+    )
 
 
 def _gateway() -> Gateway:
@@ -74,13 +111,24 @@ def register(
     classification: Annotated[str, typer.Option("--classification", help=CLASSES)],
     key: KeyOpt,
     description: Annotated[str, typer.Option("--description")] = "",
+    keywords: KeywordsOpt = None,
+    themes: ThemesOpt = None,
+    contact_name: ContactNameOpt = None,
+    contact_email: ContactEmailOpt = None,
+    contact_phone: ContactPhoneOpt = None,
+    license: LicenseOpt = None,
+    language: LanguageOpt = "zh",
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Register a dataset on chain from its file's hashes only (nothing stored; see `upload`)."""
+    """Register a dataset on chain from its file's hashes only (no content stored, see `upload`; its
+    metadata document is kept in the gateway's store for the catalog)."""
     from ledger.data import canonical_hash
     from ledger.gateway import StoredMeta, detect_format, parse
+    from ledger.gateway.metadata import save_metadata
     from ledger.gateway.service import metadata_document
 
+    cls = _classification(classification)
+    catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
     content = read_file(file)
     fmt = detect_format(file.name, content)
     parsed = parse(content, fmt)
@@ -100,8 +148,8 @@ def register(
     did, r = env().data_sharing().register(
         env().signer(key, password_file),
         title,
-        _classification(classification),
-        canonical_hash(metadata_document(title, description, meta)),
+        cls,
+        save_metadata(env().settings.gateway_store_dir, metadata_document(title, description, meta, catalog)),
         canonical_hash(meta.schema()),
         meta.content_hash,
     )
@@ -122,6 +170,13 @@ def upload(
         int | None, typer.Option("--dataset", help="Upload a new version of this dataset instead.")
     ] = None,
     description: Annotated[str, typer.Option("--description")] = "",
+    keywords: KeywordsOpt = None,
+    themes: ThemesOpt = None,
+    contact_name: ContactNameOpt = None,
+    contact_email: ContactEmailOpt = None,
+    contact_phone: ContactPhoneOpt = None,
+    license: LicenseOpt = None,
+    language: LanguageOpt = "zh",
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Store a dataset encrypted in this gateway's store and register it (or a new version) on chain."""
@@ -133,12 +188,19 @@ def upload(
     gw = _gateway()
     signer = env().signer(key, password_file)
     if dataset is not None:
+        catalog_options = (keywords, themes, contact_name, contact_email, contact_phone, license)
+        if any(v is not None for v in catalog_options):
+            raise ValidationFailed(
+                "--dataset", "a new version keeps the dataset's registered metadata document and its catalog fields"
+            )
         r, meta = gw.update(signer, dataset, content, fmt)
         out.ok(f"dataset {dataset} is now version {gw.data.dataset(dataset).version}; tx {r.tx_hash}, gas {r.gas_used}")
     else:
         if not title:
             raise ValidationFailed("title", "a new dataset needs --title")
-        up = gw.upload(signer, title, _classification(classification), content, fmt, description)
+        cls = _classification(classification)
+        catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
+        up = gw.upload(signer, title, cls, content, fmt, description, catalog=catalog)
         meta = up.meta
         out.ok(
             f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "

@@ -7,6 +7,7 @@ Templates call ``t("key")``; a missing key in either language fails the tests
 from __future__ import annotations
 
 from api.portal.i18n_cases import STRINGS as _CASES
+from api.portal.i18n_catalog import STRINGS as _CATALOG
 
 LANGS = ("zh-CN", "en")
 DEFAULT = "zh-CN"
@@ -405,8 +406,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _strings in _CASES.items():  # the cases pages' strings (api/portal/i18n_cases.py)
-    STRINGS[_lang].update(_strings)
+for _more in (_CASES, _CATALOG):  # the cases pages' strings, the public datasets' (i18n_cases.py, i18n_catalog.py)
+    for _lang, _strings in _more.items():
+        STRINGS[_lang].update(_strings)
 
 
 def translate(lang: str, key: str, **values: object) -> str:

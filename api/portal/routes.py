@@ -22,7 +22,9 @@ from api.deps import Id, StateDep, id_query
 from api.middleware import limit_anonymous
 from api.portal import case_pages, charts, i18n, views
 from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
+from api.portal.views.common import DATA, indexed
 from api.schemas.common import Problem
+from api.services import catalog
 from api.services.index import cache_of
 from api.state import ServiceState
 from ledger.errors import LedgerError
@@ -157,6 +159,9 @@ def contributions_page(
 def data_page(request: Request, state: StateDep) -> Response:
     def build() -> dict[str, Any]:
         lang = lang_of(request)
+        # first: the catalog's read brings the index up to the chain (when no follower does), so
+        # that the figures below count what the list shows
+        public = catalog.entries(state, None) if indexed(state.index, DATA) else []
         d = views.data_sharing(state.index)
         weeks = charts.bars(
             [(w["week"], w["accesses"], f"/tx/{w['tx_hash']}" if w["tx_hash"] else None) for w in d["weeks"]],
@@ -165,7 +170,8 @@ def data_page(request: Request, state: StateDep) -> Response:
             [(i18n.translate(lang, f"reason.{r['reason']}"), r["count"],
               f"/tx/{r['tx_hash']}" if r["tx_hash"] else None) for r in d["refusals"]],
             i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
-        return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS}
+        return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS,
+                "public": public}
 
     return cached(request, state, Page("data-sharing", "portal/data.html", build))
 

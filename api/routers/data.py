@@ -60,6 +60,7 @@ from api.services.index import arg_filters, cached
 from ledger.data import Classification, GrantState, RequestState
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
+from ledger.gateway.metadata import catalog_fields
 
 datasets_router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 requests_router = APIRouter(prefix="/api/v1/access-requests", tags=["access requests"])
@@ -97,7 +98,8 @@ def list_datasets(
     "",
     response_model=DatasetWrite,
     status_code=status.HTTP_201_CREATED,
-    summary="Upload a dataset file (CSV or JSON lines): stored encrypted, registered on chain",
+    summary="Upload a dataset file (CSV or JSON lines): stored encrypted, registered on chain; its catalog "
+    "fields (keywords, themes, contact point, licence, language) go into its metadata document",
 )
 def upload_dataset(
     state: StateDep,
@@ -108,12 +110,30 @@ def upload_dataset(
     classification: Annotated[ClassificationName, Form()],
     description: Annotated[str, Form(max_length=4000)] = "",
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
+    keywords: Annotated[str | None, Form(max_length=2000, description="Comma-separated keywords.")] = None,
+    themes: Annotated[
+        str | None, Form(max_length=200, description="Comma-separated EU data-theme codes (SOCI, HEAL, GOVE …).")
+    ] = None,
+    contact_name: Annotated[str | None, Form(max_length=200, description="The contact point's name.")] = None,
+    contact_email: Annotated[str | None, Form(max_length=254)] = None,
+    contact_phone: Annotated[str | None, Form(max_length=40)] = None,
+    license: Annotated[
+        str | None,
+        Form(max_length=500, description="An http(s) URI, or cc-by-4.0, cc0-1.0 or restricted; "
+             "default: cc-by-4.0 for public datasets, restricted for the others."),
+    ] = None,
+    language: Annotated[str, Form(pattern="^(zh|en)$")] = "zh",
 ) -> DatasetWrite:
     state.check_chain()
+    cls = Classification[classification.upper()]
+    catalog = catalog_fields(
+        cls, keywords=keywords, themes=themes, contact_name=contact_name, contact_email=contact_email,
+        contact_phone=contact_phone, license=license, language=language,
+    )
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
     svc.require_department(state, caller)
-    up = gw.upload(caller.signer(), title, Classification[classification.upper()], content, fmt, description)  # type: ignore[arg-type]
+    up = gw.upload(caller.signer(), title, cls, content, fmt, description, catalog=catalog)  # type: ignore[arg-type]
     state.catch_up(up.receipt.block_number)
     return DatasetWrite(tx=tx_info(up.receipt), dataset=svc.dataset_public(gw.data.dataset(up.dataset_id), gw))
 

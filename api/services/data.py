@@ -202,7 +202,7 @@ def _rows(
 
 def list_datasets(
     state: ServiceState,
-    gw: Gateway,
+    gw: Gateway | None,
     owner_id: int | None,
     classification: Classification | None,
     since: int | None,

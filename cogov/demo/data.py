@@ -1,7 +1,11 @@
 """The demo's data-sharing part: three departments' datasets, requests, grants, a denial, an expiry.
 
 * 民政局 owns an elderly-residents registry (sensitive; synthetic, clearly fake names);
-* 城管 owns smart-bin sensor readings (internal); 卫健委 owns clinic capacity (internal);
+* 城管 owns smart-bin sensor readings (internal) and the public toilets' and sorting points'
+  locations (public: the portal lists it, the anonymous DCAT-AP catalog shows it); 卫健委 owns
+  clinic capacity (internal);
+* each dataset carries its catalog fields (description, keywords, EU data themes, contact point,
+  licence: ``ledger/gateway/metadata.py``), published by ``GET /api/v1/catalog``;
 * 街道办 gets the registry's age/district/needs_visit fields (民政局 approves, 区数据局 gives the
   second approval), gets the bin readings, is denied clinic capacity, and holds one bin-reading
   grant of 1 second that has expired by the time anyone looks.
@@ -30,11 +34,13 @@ from ledger.data import (
 from ledger.fund.docs import open_store
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes
+from ledger.gateway.metadata import CatalogFields, Contact
 from ledger.membership import ChangeKind
 
 ELDERLY = "高龄独居老人登记册（合成数据）"
 BINS = "智能垃圾桶传感器读数"
 CLINICS = "社区诊所接诊能力"
+FACILITIES = "公共厕所与垃圾分类投放点位"
 LONG = 90 * 24 * 3600
 
 
@@ -68,6 +74,34 @@ def _clinics_csv() -> bytes:
     for name in ["幸福里卫生服务站", "和平里卫生服务站", "光明里卫生服务站", "中心社区医院"]:
         lines.append(f"{name},{rng.randint(4, 40)},{rng.randint(2, 15)},{rng.randint(40, 300)}")
     return _file(lines)
+
+
+def _facilities_csv() -> bytes:
+    rng = random.Random(5)
+    lines = ["site_id,kind,district,open_hours,accessible"]
+    for i in range(1, 25):
+        kind = rng.choice(["公共厕所", "垃圾分类投放点"])
+        district = rng.choice(["幸福里", "和平里", "光明里"])
+        hours = "00:00-24:00" if kind == "公共厕所" else rng.choice(["07:00-09:00", "18:00-21:00"])
+        lines.append(f"F{i:03d},{kind},{district},{hours},{rng.random() < 0.7}")
+    return _file(lines)
+
+
+#: Each demo dataset's description and catalog fields (fictitious contacts under the reserved .example TLD).
+CATALOG: dict[str, tuple[str, CatalogFields]] = {
+    ELDERLY: ("辖区内高龄独居老人的年龄、所在社区与探访需求（合成数据，姓名虚构）", CatalogFields(
+        license="restricted", keywords=("养老", "独居老人", "上门探访"), themes=("SOCI", "HEAL"),
+        contact=Contact("民政局数据管理科", email="data@minzhengju.example", phone="010-8000-0001"))),
+    BINS: ("智能垃圾桶的满溢率与温度读数，每 15 分钟一条（合成数据）", CatalogFields(
+        license="restricted", keywords=("垃圾分类", "物联网", "清运"), themes=("ENVI", "REGI"),
+        contact=Contact("城管委信息中心", email="iot@chengguan.example"))),
+    CLINICS: ("社区卫生服务站的床位、医生人数与日接诊能力（合成数据）", CatalogFields(
+        license="restricted", keywords=("社区卫生", "接诊能力"), themes=("HEAL",),
+        contact=Contact("卫健委统计信息科", phone="010-8000-0003"))),
+    FACILITIES: ("公共厕所与垃圾分类投放点的位置、开放时间与无障碍设施（合成数据）", CatalogFields(
+        license="cc-by-4.0", keywords=("公共设施", "公共厕所", "垃圾分类", "便民"), themes=("REGI", "ENVI"),
+        contact=Contact("城管委信息中心", email="iot@chengguan.example"))),
+}
 
 
 def _data_key(ctx: DemoContext, label: str, keys_dir: Path) -> None:
@@ -104,6 +138,7 @@ def seed(ctx: DemoContext) -> None:
         (ELDERLY, "minzhengju", Classification.SENSITIVE, "elderly.csv", _elderly_csv(), "csv"),
         (BINS, "chengguan", Classification.INTERNAL, "smart_bins.jsonl", _bins_jsonl(), "jsonl"),
         (CLINICS, "weijianwei", Classification.INTERNAL, "clinics.csv", _clinics_csv(), "csv"),
+        (FACILITIES, "chengguan", Classification.PUBLIC, "facilities.csv", _facilities_csv(), "csv"),
     ]
     ids: dict[str, int] = {}
     for title, label, cls, filename, content, fmt in specs:
@@ -115,7 +150,8 @@ def seed(ctx: DemoContext) -> None:
                 gw.adopt(ctx.signers[label], found.id, content, fmt)  # type: ignore[arg-type]
             continue
         ctx.say(f"{label} uploads {title}")
-        up = gw.upload(ctx.signers[label], title, cls, content, fmt, f"demo dataset ({filename}), synthetic")  # type: ignore[arg-type]
+        description, catalog = CATALOG[title]
+        up = gw.upload(ctx.signers[label], title, cls, content, fmt, description, catalog=catalog)  # type: ignore[arg-type]
         ids[title] = up.dataset_id
 
     jdb = ctx.signers["jiedaoban"]

@@ -20,7 +20,6 @@ and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.gateway.crypto import seal
+from ledger.gateway.metadata import CatalogFields, catalog_fields, save_metadata
 from ledger.gateway.refusals import Refusal, RefusalRecorder
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
 from ledger.keys import Keystore, Signer
@@ -102,13 +102,16 @@ def query_hash(dataset_id: int, version: int, fields: list[str]) -> bytes:
     return canonical_hash({"dataset_id": dataset_id, "version": version, "fields": normalize_fields(fields)})
 
 
-def metadata_document(title: str, description: str, meta: StoredMeta) -> dict[str, Any]:
+def metadata_document(title: str, description: str, meta: StoredMeta, catalog: CatalogFields) -> dict[str, Any]:
+    """The dataset's metadata document, whose canonical hash is its on-chain ``metadataHash``
+    (the catalog fields: ``ledger/gateway/metadata.py``)."""
     return {
         "title": title,
         "description": description,
         "format": meta.format,
         "fields": list(meta.fields),
         "content_sha256": meta.content_sha256,
+        **catalog.document(),
     }
 
 
@@ -193,13 +196,16 @@ class Gateway:
         content: bytes,
         fmt: Format,
         description: str = "",
+        *,
+        catalog: CatalogFields | None = None,
     ) -> Upload:
         """Store ``content`` as the signer's member's upload, register it, and bind the copy to
-        the new dataset once the registration is mined."""
+        the new dataset once the registration is mined. ``catalog``: its catalog fields (none
+        given: the defaults of :func:`~ledger.gateway.metadata.catalog_fields`)."""
         uploader = self._uploader(signer)
         meta = self.store.put(content, fmt, uploader)
-        doc = metadata_document(title, description, meta)
-        self._save_metadata(doc)
+        doc = metadata_document(title, description, meta, catalog or catalog_fields(classification))
+        save_metadata(self.store.directory, doc)
         dataset_id, receipt = self.data.register(
             signer,
             title,
@@ -248,16 +254,6 @@ class Gateway:
             raise ValidationFailed("file", f"its format and fields are not dataset {dataset_id}'s registered schema")
         self.store.bind(uploader, ds.content_hash, dataset_id, ds.version)
         return meta
-
-    def _save_metadata(self, doc: dict[str, Any]) -> None:
-        from ledger.gateway.store import atomic_write
-
-        d = self.store.directory / "metadata"
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        h = canonical_hash(doc).hex()
-        path = d / f"{h}.json"
-        if not path.exists():
-            atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
     def schema_fields(self, ds: Dataset) -> tuple[str, ...]:
         """The dataset's fields from its owner's stored (authenticated) metadata, checked against

@@ -76,6 +76,12 @@ class FakeIndex:
     def last_block(self) -> int:
         return self.rows[-1].block_number if self.rows else 0
 
+    def block_time(self, block: int) -> int | None:
+        return next((r.block_time for r in self.rows if r.block_number == block), None)
+
+    def kept_blocks(self) -> dict[int, str]:
+        return {r.block_number: r.block_hash for r in self.rows}
+
     def version(self) -> tuple[int, str] | None:
         if self.broken:
             raise IndexUnavailable("index lost")

@@ -76,14 +76,20 @@ def _demo(ganache_factory, tmp_path) -> tuple[Any, Any, dict[str, Any], list[str
 
 
 def test_demo_seed_is_idempotent(ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from cogov.demo.data import BINS, CLINICS, ELDERLY, seed
-    from ledger.data import GrantState, RequestState
+    from cogov.demo.data import BINS, CATALOG, CLINICS, ELDERLY, FACILITIES, seed
+    from ledger.data import Classification, GrantState, RequestState
+    from ledger.gateway.metadata import load_metadata
 
     ctx, led, signers, said = _demo(ganache_factory, tmp_path)
     seed(ctx)
     ds = DataSharing(led)
     titles = {ds.dataset(i).title: ds.dataset(i) for i in range(1, ds.dataset_count() + 1)}
-    assert set(titles) == {ELDERLY, BINS, CLINICS}
+    assert set(titles) == {ELDERLY, BINS, CLINICS, FACILITIES}
+    assert [t for t, d in titles.items() if d.classification == Classification.PUBLIC] == [FACILITIES]
+    for title, d in titles.items():  # each carries its catalog fields, under its on-chain metadata hash
+        doc = load_metadata(ctx.settings.gateway_store_dir, d.metadata_hash)
+        assert doc is not None and doc["description"] == CATALOG[title][0], title
+        assert doc["themes"] and doc["keywords"] and doc["contact"]["name"] and doc["license"], title
     reqs = [ds.request(i) for i in range(1, ds.request_count() + 1)]
     states = sorted((r.dataset_id, r.duration, r.state) for r in reqs)
     assert [s for *_, s in states].count(RequestState.GRANTED) == 3
