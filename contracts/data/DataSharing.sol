@@ -507,7 +507,19 @@ contract DataSharing is IDataSharing {
         r.purposeHash = terms.purposeHash;
         r.fieldMask = terms.fieldMask;
         if (terms.rowFilterHash != 0) r.rowFilterHash = terms.rowFilterHash;
-        emit AccessRequested(requestId, datasetId, requesterId, terms, expiresAt);
+        emit AccessRequested(
+            requestId,
+            datasetId,
+            requesterId,
+            terms.purposeCode,
+            terms.purposeHash,
+            terms.fieldMask,
+            terms.rowFilterHash,
+            terms.duration,
+            terms.maxAccesses,
+            terms.noOnwardSharing,
+            expiresAt
+        );
     }
 
     function _approveAsOwner(uint256 requestId) internal returns (uint256) {

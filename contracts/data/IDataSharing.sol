@@ -253,7 +253,13 @@ interface IDataSharing {
         uint256 indexed requestId,
         uint256 indexed datasetId,
         uint64 indexed requesterId,
-        Terms terms,
+        uint16 purposeCode,
+        bytes32 purposeHash,
+        uint256 fieldMask,
+        bytes32 rowFilterHash,
+        uint48 duration,
+        uint32 maxAccesses,
+        bool noOnwardSharing,
         uint48 expiresAt
     );
     event RequestApprovedByOwner(uint256 indexed requestId, uint64 indexed ownerId, address approver);

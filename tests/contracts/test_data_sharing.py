@@ -479,11 +479,17 @@ def test_request_approve_renew_expire(world: World) -> None:
     rid = w.event(rcpt, "AccessRequested")["requestId"]
     t_req = w.block_time(rcpt)
     ev = w.event(rcpt, "AccessRequested")
-    assert {**ev, "terms": tuple(ev["terms"].values())} == {
+    assert ev == {
         "requestId": rid,
         "datasetId": w.public_ds,
         "requesterId": w.req_id,
-        "terms": asked,
+        "purposeCode": 12,
+        "purposeHash": h("purpose"),
+        "fieldMask": 0b1011,
+        "rowFilterHash": h("filter"),
+        "duration": 10 * DAY,
+        "maxAccesses": 5,
+        "noOnwardSharing": True,
         "expiresAt": t_req + TTL,
     }
     assert w.view("requestState", rid) == R_PENDING
