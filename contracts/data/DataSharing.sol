@@ -32,6 +32,8 @@ contract DataSharing is IDataSharing {
         string title;
     }
 
+    /// @dev requestAccess writes slots 0, 1, 4 and 5 (6 only with a row filter): the terms
+    /// share the slots a request writes anyway; a denial's reason sits with the second approval.
     struct Request {
         // slot 0
         uint64 datasetId;
@@ -40,20 +42,20 @@ contract DataSharing is IDataSharing {
         uint48 expiresAt;
         uint16 purposeCode;
         bool noOnwardSharing;
+        bool needsGovernance;
         // slot 1
         uint48 duration;
         uint48 closedAt;
-        uint16 denyReason;
-        bool denied;
-        bool needsGovernance;
         uint64 grantId;
         uint64 governanceApproverId;
+        uint32 maxAccesses;
         // slots 2, 3
         address ownerApprover;
         uint48 ownerApprovedAt;
-        uint32 maxAccesses;
         address governanceApprover;
         uint48 governanceApprovedAt;
+        uint16 denyReason;
+        bool denied;
         // slots 4, 5, 6
         bytes32 purposeHash;
         uint256 fieldMask;

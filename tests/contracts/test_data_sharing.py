@@ -1369,10 +1369,11 @@ GAS_BUDGET = {
     "registerDataset": 204_000,
     "updateDatasetVersion": 79_000,
     "requestAccess": 160_000,
+    "requestAccess:terms": 190_000,
     "approveAsOwner:partial": 84_000,
     "approveAsOwner:grant": 201_000,
     "approveAsGovernance:grant": 201_000,
-    "denyRequest": 64_000,
+    "denyRequest": 82_000,  # the reason's slot is the second approval's: fresh when that is missing
     "withdrawRequest": 60_000,
     "renewGrant": 61_000,
     "renewGrant:request": 79_000,
@@ -1405,6 +1406,8 @@ def measure_gas(w: World) -> dict[str, int]:
     run("updateDatasetVersion", w.public_ds, h("v2"), by=w.owner)
     rcpt = run("requestAccess", w.sensitive_ds, terms(purpose=7, purpose_hash=h("p"), duration=30 * DAY), by=w.req)
     rid = w.event(rcpt, "AccessRequested")["requestId"]
+    asked = terms(row_filter=h("filter"), max_accesses=100, no_onward_sharing=True)
+    run("requestAccess:terms", w.public_ds, asked, by=w.req)
     run("approveAsOwner:partial", rid, by=w.owner)
     gid = w.event(run("approveAsGovernance:grant", rid, by=w.gov), "GrantCreated")["grantId"]
     rcpt = run("approveAsOwner:grant", w.request(w.public_ds), by=w.owner)
