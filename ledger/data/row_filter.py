@@ -118,7 +118,7 @@ class RowFilter:
         """A test of rows given as cell lists in ``header``'s order (CSV records); the casting of
         each distinct cell is done once."""
         index = {name: i for i, name in enumerate(header)}
-        checks = []
+        checks: list[tuple[int, Test, dict[Any, bool]]] = []
         for t in self.tests:
             if t.field not in index:
                 return lambda _cells: False  # the file lacks the field: nothing passes

@@ -20,7 +20,7 @@ validated as keyed rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -100,18 +100,30 @@ def normalise(doc: Mapping[str, Any]) -> TableSchema:
     unique, free of commas and surrounding spaces, and at most :data:`MAX_FIELDS`."""
     if not isinstance(doc, Mapping):
         raise ValidationFailed("schema", "a Table Schema is a JSON object")
-    out: TableSchema = _schema(doc).to_descriptor()
-    names = [str(f.get("name", "")) for f in out.get("fields", [])]
+    fields = doc.get("fields")
+    if not isinstance(fields, list) or not all(isinstance(f, Mapping) for f in fields):
+        raise ValidationFailed("schema", '"fields" is a list of field descriptors')
+    names = [str(f.get("name", "")) for f in fields]
     if not names:
         raise ValidationFailed("schema", "a table schema needs at least one field")
     bad = [n for n in names if not n or n != n.strip() or "," in n]
     if bad:
-        raise ValidationFailed("schema", f"field names must be non-empty, without a comma or surrounding spaces: {bad!r}")
+        raise ValidationFailed("schema", f"names must be non-empty, with no comma nor surrounding spaces: {bad!r}")
     if len(set(names)) != len(names):
         raise ValidationFailed("schema", "duplicate field names")
     if len(names) > MAX_FIELDS:
         raise ValidationFailed("schema", f"at most {MAX_FIELDS} fields")
+    out: TableSchema = _schema(doc).to_descriptor()
     return out
+
+
+def load_schema(text: str | bytes) -> TableSchema:
+    """A Table Schema given as JSON text (a ``--schema`` file, an upload's ``schema`` part), normalised."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed("schema", "a Table Schema is a JSON document") from exc
+    return normalise(doc)
 
 
 def field_names(schema: Mapping[str, Any]) -> tuple[str, ...]:
@@ -138,7 +150,11 @@ def _resource(data: bytes | JsonLines, schema: Schema | None, sample: int = SAMP
     detector = Detector(sample_size=sample, field_confidence=1.0)
     extra: dict[str, Any] = {"schema": schema} if schema is not None else {}
     if isinstance(data, JsonLines):
-        return Resource(data=data.objects, detector=detector, **extra)
+        # As a header row and cell rows: a key missing from an object is a missing cell (keyed
+        # rows would take the first object's keys as the header).
+        header = list(field_names(schema.to_descriptor())) if schema is not None else list(data.keys)
+        rows: list[list[Any]] = [header, *([obj.get(k) for k in header] for obj in data.objects)]
+        return Resource(data=rows, detector=detector, **extra)
     return Resource(
         data=data,
         format="csv",
@@ -261,6 +277,7 @@ __all__ = [
     "cell_readers",
     "field_names",
     "infer",
+    "load_schema",
     "normalise",
     "read_jsonl",
     "schema_hash",
