@@ -97,7 +97,7 @@ def list_datasets(
 #: An upload's table schema: a Frictionless Table Schema (JSON) the file is validated against.
 SchemaPart = Annotated[
     UploadFile | None,
-    File(description="The file's Frictionless Table Schema (JSON); default: inferred from the file."),
+    File(alias="schema", description="The file's Frictionless Table Schema (JSON); default: inferred from the file."),
 ]
 
 
@@ -116,13 +116,13 @@ def upload_dataset(
     classification: Annotated[ClassificationName, Form()],
     description: Annotated[str, Form(max_length=4000)] = "",
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
-    schema: SchemaPart = None,
+    table_schema: SchemaPart = None,
 ) -> DatasetWrite:
     state.check_chain()
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
     svc.require_department(state, caller)
-    table = load_schema(schema.file.read()) if schema is not None else None
+    table = load_schema(table_schema.file.read()) if table_schema is not None else None
     up = gw.upload(caller.signer(), title, Classification[classification.upper()], content, fmt, description, table)  # type: ignore[arg-type]
     state.catch_up(up.receipt.block_number)
     return DatasetWrite(tx=tx_info(up.receipt), dataset=svc.dataset_public(gw.data.dataset(up.dataset_id), gw))
@@ -141,13 +141,13 @@ def update_dataset(
     caller: CurrentCaller,
     file: Annotated[UploadFile, File()],
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
-    schema: SchemaPart = None,
+    table_schema: SchemaPart = None,
 ) -> DatasetWrite:
     state.check_chain()
     svc.require_owner(state, caller, dataset_id, "upload a new version")
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
-    table = load_schema(schema.file.read()) if schema is not None else None
+    table = load_schema(table_schema.file.read()) if table_schema is not None else None
     receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt, table)  # type: ignore[arg-type]
     state.catch_up(receipt.block_number)
     return DatasetWrite(tx=tx_info(receipt), dataset=svc.dataset_public(gw.data.dataset(dataset_id), gw))
