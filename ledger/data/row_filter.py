@@ -21,13 +21,15 @@ matches ``{"op": "eq", "value": 70}``. A missing cell matches nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.abi import canonical_json
 from ledger.data.contract import canonical_hash
 from ledger.data.table_schema import cell_readers, field_names
-from ledger.errors import ValidationFailed
+from ledger.errors import IntegrityError, ValidationFailed
 
 OPS: tuple[str, ...] = ("eq", "in")
 MAX_TESTS = 32
@@ -82,6 +84,24 @@ def normalise(doc: Any) -> dict[str, Any]:
 def row_filter_hash(doc: Any) -> bytes:
     """The request's ``rowFilterHash``: ``canonical_hash`` of the normalised document."""
     return canonical_hash(normalise(doc))
+
+
+def document_text(doc: Any) -> str:
+    """The normalised document as the text kept in the document store (kind ``row_filter``): its
+    canonical JSON, whose keccak256 is :func:`row_filter_hash`."""
+    return canonical_json(normalise(doc))
+
+
+def from_text(text: str, expected_hash: bytes, schema: Mapping[str, Any]) -> RowFilter:
+    """The stored filter document ``text`` that a grant binds by ``expected_hash``, over a dataset
+    of ``schema``: IntegrityError if the text is not that document."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise IntegrityError(f"the row filter document of 0x{expected_hash.hex()} is not JSON") from exc
+    if canonical_hash(doc) != expected_hash:
+        raise IntegrityError(f"the stored row filter document does not hash to 0x{expected_hash.hex()}")
+    return parse(doc, schema)
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -175,4 +195,16 @@ def apply(rows: Iterable[Mapping[str, Any]], flt: RowFilter) -> Iterator[Mapping
     return (row for row in rows if flt.matches(row))
 
 
-__all__ = ["MAX_TESTS", "MAX_VALUES", "OPS", "RowFilter", "Test", "apply", "normalise", "parse", "row_filter_hash"]
+__all__ = [
+    "MAX_TESTS",
+    "MAX_VALUES",
+    "OPS",
+    "RowFilter",
+    "Test",
+    "apply",
+    "document_text",
+    "from_text",
+    "normalise",
+    "parse",
+    "row_filter_hash",
+]

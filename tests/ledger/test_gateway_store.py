@@ -143,6 +143,15 @@ def test_filter_hash_is_of_the_normal_form() -> None:
     assert rf.row_filter_hash({"all": [FILTER["all"][0]]}) != rf.row_filter_hash(FILTER)
 
 
+def test_a_stored_filter_document_must_be_the_one_the_grant_binds() -> None:
+    text, h = rf.document_text(FILTER), rf.row_filter_hash(FILTER)
+    assert rf.from_text(text, h, SCHEMA).document == rf.normalise(FILTER)
+    with pytest.raises(IntegrityError, match="does not hash to"):
+        rf.from_text(text.replace("90", "91"), h, SCHEMA)
+    with pytest.raises(IntegrityError, match="is not JSON"):
+        rf.from_text(text[:-1], h, SCHEMA)
+
+
 @pytest.mark.parametrize(
     ("doc", "match"),
     [
