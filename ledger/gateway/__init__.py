@@ -21,7 +21,7 @@ from ledger.gateway.service import (
     owner_signer_from_keystore,
     query_hash,
 )
-from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, describe, detect_format, project
+from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, describe, detect_format
 
 __all__ = [
     "ALARM",
@@ -45,7 +45,6 @@ __all__ = [
     "load_private_key",
     "open_sealed",
     "owner_signer_from_keystore",
-    "project",
     "query_hash",
     "seal",
     "write_private_key",

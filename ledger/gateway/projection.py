@@ -96,24 +96,8 @@ def project_table(table: Table, keep: Sequence[str], row_filter: RowFilter | Non
     return out.getvalue().encode("utf-8"), rows
 
 
-def project(
-    data: bytes,
-    fmt: Format,
-    all_fields: Sequence[str],
-    fields: Sequence[str] | None,
-    rows: int,
-    row_filter: RowFilter | None = None,
-) -> tuple[bytes, int]:
-    """The dataset restricted to ``fields`` (None: all) and to the rows passing ``row_filter``;
-    the exact bytes, and ``rows``, when nothing is cut. Uncached: see :class:`Projector`."""
-    keep = _keep(all_fields, fields)
-    if keep is None and row_filter is None:
-        return data, rows
-    return project_table(Table.read(data, fmt), keep or tuple(all_fields), row_filter)
-
-
 class Projector:
-    """:func:`project` with the parsed tables and the answers kept, per content hash.
+    """Projections, with the parsed tables and the answers kept per content hash.
 
     Args:
         table_bytes: most bytes of files whose parsed tables are kept (least recently used
@@ -135,8 +119,9 @@ class Projector:
         rows: int,
         row_filter: RowFilter | None = None,
     ) -> tuple[bytes, int]:
-        """As :func:`project`, for ``data`` whose keccak256 is ``content_hash`` (the caller has
-        checked it: what is kept is found by that hash)."""
+        """``data`` (whose keccak256 is ``content_hash``: the caller has checked it, what is kept
+        is found by that hash) restricted to ``fields`` (None: all) and to the rows passing
+        ``row_filter``; the exact bytes, and ``rows``, when nothing is cut."""
         keep = _keep(all_fields, fields)
         if keep is None and row_filter is None:
             return data, rows

@@ -49,7 +49,6 @@ from ledger.data.table_schema import validate as validate_table
 from ledger.errors import Conflict, IntegrityError, NotFound, ValidationFailed
 from ledger.gateway.crypto import Sealed, b64d, b64e, binding_mac, decrypt_at_rest, encrypt_at_rest, verify_binding_mac
 from ledger.gateway.projection import Projector
-from ledger.gateway.projection import project as project
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from ledger.data import canonical_hash
 from ledger.data import row_filter as rf
 from ledger.data import table_schema as ts
 from ledger.errors import Conflict, IntegrityError, ValidationFailed
-from ledger.gateway import GatewayStore, describe, project
+from ledger.gateway import GatewayStore, describe
+from ledger.gateway.projection import Projector
 from tests.api.test_data_support import synthetic_csv
 
 CSV = "id,name,age,district\n1,测试甲,81,幸福里\n2,测试乙,077,西区\n3,测试丙,90,幸福里\n".encode()
@@ -24,6 +25,7 @@ SCHEMA = {
         {"name": "district", "type": "string"},
     ]
 }
+SCHEMA_FIELDS = ts.field_names(SCHEMA)
 JSONL = b'{"bin":"B-1","fill":0.4}\n\n{"bin":"B-2","fill":0.9,"alarm":true}\n'
 ONE_MB = synthetic_csv(20_000)  # about 1.1 MB
 
@@ -206,7 +208,8 @@ def test_one_megabyte_fast_path_serves_the_stored_bytes(store: GatewayStore) -> 
     assert [f["type"] for f in meta.table_schema["fields"]] == ["string", "string", "integer", "string", "boolean"]
     out, rows = store.project(meta, ONE_MB, list(reversed(meta.fields)))
     assert out is ONE_MB and rows == meta.rows  # every field, no filter: nothing parsed, nothing copied
-    assert project(ONE_MB, "csv", meta.fields, None, meta.rows) == (ONE_MB, meta.rows)
+    uncached = Projector(table_bytes=0, answer_bytes=0)
+    assert uncached.project(meta.content_hash, ONE_MB, "csv", meta.fields, None, meta.rows)[0] is ONE_MB
     # a subset is parsed once per content hash; the same answer again is the one kept
     subset = store.project(meta, ONE_MB, ["district", "age"])
     assert store.project(meta, ONE_MB, ["age", "district"])[0] is subset[0] and subset[1] == meta.rows
@@ -215,3 +218,15 @@ def test_one_megabyte_fast_path_serves_the_stored_bytes(store: GatewayStore) -> 
     assert rows == 2 * 800 and len(out.splitlines()) == rows + 1  # ages 70 + i % 25: 800 rows each
     assert {line.split(b",")[0] for line in out.splitlines()[1:]} == {b"70", b"71"}
 
+
+
+def test_kept_tables_and_answers_are_bounded_by_bytes() -> None:
+    other = CSV.replace(b"81", b"82")
+    p = Projector(table_bytes=len(CSV), answer_bytes=64)
+    h1, h2 = b"\x01" * 32, b"\x02" * 32
+    first = p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["age"], 3)
+    assert p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["age"], 3)[0] is first[0]  # kept
+    p.project(h2, other, "csv", SCHEMA_FIELDS, ["name", "age"], 3)  # room for one table only
+    assert p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["age"], 3)[0] is first[0]  # the answer outlives its table
+    big = p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["id", "name", "district"], 3)
+    assert len(big[0]) > 64 and p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["id", "name", "district"], 3)[0] is not big[0]
