@@ -94,12 +94,19 @@ def _schema(doc: Mapping[str, Any]) -> Schema:
 
 
 def normalise(doc: Mapping[str, Any]) -> TableSchema:
-    """The schema as ``frictionless`` writes it back: what is hashed.
+    """The schema as ``frictionless`` writes it back (a field without a type is a ``string``
+    field, a one-field ``primaryKey`` a list): what is hashed.
 
     ValidationFailed unless it is a valid Table Schema whose field names are non-empty,
-    unique, free of commas and surrounding spaces, and at most :data:`MAX_FIELDS`."""
+    unique, free of commas and surrounding spaces, and at most :data:`MAX_FIELDS`; with no
+    ``foreignKeys`` (other resources) and no ``fieldsMatch`` but ``exact`` (the header is the
+    fields, in order: a field's position is its bit in a field mask)."""
     if not isinstance(doc, Mapping):
         raise ValidationFailed("schema", "a Table Schema is a JSON object")
+    if "foreignKeys" in doc:
+        raise ValidationFailed("schema", "foreignKeys name other resources: a dataset is validated on its own")
+    if doc.get("fieldsMatch", "exact") != "exact":
+        raise ValidationFailed("schema", "the file's header must be the schema's fields in order (fieldsMatch exact)")
     fields = doc.get("fields")
     if not isinstance(fields, list) or not all(isinstance(f, Mapping) for f in fields):
         raise ValidationFailed("schema", '"fields" is a list of field descriptors')

@@ -63,6 +63,9 @@ def test_given_schema_validates_and_a_bad_row_is_refused_naming_row_and_field() 
         describe(bad, "csv", SCHEMA)
     with pytest.raises(ValidationFailed, match="field 'district': incorrect label: the file has 'area'"):
         describe(CSV.replace(b"district", b"area"), "csv", SCHEMA)
+    keyed = {**SCHEMA, "primaryKey": "district"}
+    with pytest.raises(ValidationFailed, match=r"row 4 \(the header is row 1\): primarykey error"):
+        describe(CSV, "csv", keyed)  # 幸福里 twice
     with pytest.raises(ValidationFailed, match=r"row 3 .*blank row"):
         describe(CSV.replace(b"\n2,", b"\n\n2,"), "csv", SCHEMA)
     jl_schema = {"fields": [{"name": "bin"}, {"name": "fill", "type": "number"}, {"name": "alarm", "type": "boolean"}]}
@@ -80,6 +83,9 @@ def test_given_schema_validates_and_a_bad_row_is_refused_naming_row_and_field() 
         ({"fields": [{"name": "a"}, {"name": "a"}]}, "duplicate field names"),
         ({"fields": [{"name": "a,b"}]}, "no comma"),
         ([], "a Table Schema is a JSON object"),
+        ({"fields": [{"name": "a"}], "fieldsMatch": "subset"}, "fieldsMatch exact"),
+        ({"fields": [{"name": "a"}], "foreignKeys": [{"fields": "a", "reference": {"resource": "x", "fields": "a"}}]},
+         "foreignKeys name other resources"),
     ],
 )
 def test_bad_schemas_refused(schema: object, match: str) -> None:
