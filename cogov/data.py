@@ -11,7 +11,7 @@ import typer
 
 from cogov import output as out
 from cogov.context import env
-from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, read_file
+from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, SchemaOpt, read_file
 
 if TYPE_CHECKING:
     from ledger.gateway import Gateway
@@ -67,6 +67,13 @@ def keygen(
     out.say("0x" + pub.hex())
 
 
+def _schema(path: Path | None) -> dict[str, Any] | None:
+    """The table schema of a ``--schema`` file (None: inferred from the dataset file)."""
+    from ledger.data.table_schema import load_schema
+
+    return load_schema(read_file(path)) if path is not None else None
+
+
 @data_app.command("register")
 def register(
     file: Annotated[Path, typer.Argument(help="The dataset file (CSV with a header row, or JSON lines).")],
@@ -74,29 +81,17 @@ def register(
     classification: Annotated[str, typer.Option("--classification", help=CLASSES)],
     key: KeyOpt,
     description: Annotated[str, typer.Option("--description")] = "",
+    schema: SchemaOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Register a dataset on chain from its file's hashes only (nothing stored; see `upload`)."""
     from ledger.data import canonical_hash
-    from ledger.gateway import StoredMeta, detect_format, parse
+    from ledger.gateway import describe, detect_format
     from ledger.gateway.service import metadata_document
 
     content = read_file(file)
     fmt = detect_format(file.name, content)
-    parsed = parse(content, fmt)
-    import hashlib
-
-    from eth_utils import keccak
-
-    meta = StoredMeta(
-        "0x" + keccak(content).hex(),
-        "0x" + hashlib.sha256(content).hexdigest(),
-        len(content),
-        fmt,
-        parsed.fields,
-        parsed.rows,
-        0,
-    )
+    meta = describe(content, fmt, _schema(schema))
     did, r = env().data_sharing().register(
         env().signer(key, password_file),
         title,
@@ -106,7 +101,7 @@ def register(
         meta.content_hash,
     )
     out.ok(
-        f"registered dataset {did} ({parsed.rows} rows, fields {','.join(parsed.fields)}); "
+        f"registered dataset {did} ({meta.rows} rows, fields {','.join(meta.fields)}); "
         f"tx {r.tx_hash}, gas {r.gas_used}"
     )
     out.say(f"content hash (keccak256 of the file bytes): {meta.content_keccak256}")
@@ -122,6 +117,7 @@ def upload(
         int | None, typer.Option("--dataset", help="Upload a new version of this dataset instead.")
     ] = None,
     description: Annotated[str, typer.Option("--description")] = "",
+    schema: SchemaOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Store a dataset encrypted in this gateway's store and register it (or a new version) on chain."""
@@ -133,12 +129,12 @@ def upload(
     gw = _gateway()
     signer = env().signer(key, password_file)
     if dataset is not None:
-        r, meta = gw.update(signer, dataset, content, fmt)
+        r, meta = gw.update(signer, dataset, content, fmt, _schema(schema))
         out.ok(f"dataset {dataset} is now version {gw.data.dataset(dataset).version}; tx {r.tx_hash}, gas {r.gas_used}")
     else:
         if not title:
             raise ValidationFailed("title", "a new dataset needs --title")
-        up = gw.upload(signer, title, _classification(classification), content, fmt, description)
+        up = gw.upload(signer, title, _classification(classification), content, fmt, description, _schema(schema))
         meta = up.meta
         out.ok(
             f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "

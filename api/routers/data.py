@@ -58,6 +58,7 @@ from api.services import data as svc
 from api.services.data_writes import DataWrites
 from api.services.index import arg_filters, cached
 from ledger.data import Classification, GrantState, RequestState
+from ledger.data.table_schema import load_schema
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
 
@@ -93,6 +94,13 @@ def list_datasets(
     return svc.list_datasets(state, gw, owner_id, wanted, since, until, offset, limit)
 
 
+#: An upload's table schema: a Frictionless Table Schema (JSON) the file is validated against.
+SchemaPart = Annotated[
+    UploadFile | None,
+    File(alias="schema", description="The file's Frictionless Table Schema (JSON); default: inferred from the file."),
+]
+
+
 @datasets_router.post(
     "",
     response_model=DatasetWrite,
@@ -108,12 +116,14 @@ def upload_dataset(
     classification: Annotated[ClassificationName, Form()],
     description: Annotated[str, Form(max_length=4000)] = "",
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
+    table_schema: SchemaPart = None,
 ) -> DatasetWrite:
     state.check_chain()
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
     svc.require_department(state, caller)
-    up = gw.upload(caller.signer(), title, Classification[classification.upper()], content, fmt, description)  # type: ignore[arg-type]
+    table = load_schema(table_schema.file.read()) if table_schema is not None else None
+    up = gw.upload(caller.signer(), title, Classification[classification.upper()], content, fmt, description, table)  # type: ignore[arg-type]
     state.catch_up(up.receipt.block_number)
     return DatasetWrite(tx=tx_info(up.receipt), dataset=svc.dataset_public(gw.data.dataset(up.dataset_id), gw))
 
@@ -131,12 +141,14 @@ def update_dataset(
     caller: CurrentCaller,
     file: Annotated[UploadFile, File()],
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
+    table_schema: SchemaPart = None,
 ) -> DatasetWrite:
     state.check_chain()
     svc.require_owner(state, caller, dataset_id, "upload a new version")
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
-    receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt)  # type: ignore[arg-type]
+    table = load_schema(table_schema.file.read()) if table_schema is not None else None
+    receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt, table)  # type: ignore[arg-type]
     state.catch_up(receipt.block_number)
     return DatasetWrite(tx=tx_info(receipt), dataset=svc.dataset_public(gw.data.dataset(dataset_id), gw))
 

@@ -40,6 +40,9 @@ class DatasetPublic(BaseModel):
     refusals: int
     format: str | None = Field(None, description="From this gateway's store (None if it holds no copy).")
     fields: list[str] | None = None
+    table_schema: dict[str, Any] | None = Field(
+        None, description="The Frictionless Table Schema of schema_hash; a field's index is its bit in a field mask."
+    )
     rows: int | None = None
     size: int | None = None
 

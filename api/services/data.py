@@ -98,6 +98,7 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
         try:
             m = gw.store.meta(d.owner_id, d.content_hash)
             out.format, out.fields, out.rows, out.size = m.format, list(m.fields), m.rows, m.size
+            out.table_schema = m.table_schema
         except Exception:  # a damaged copy shows as "no copy"; fetch reports it loudly
             pass
     return out

@@ -16,6 +16,8 @@ milestone                                                   check the portal's t
 memo,         ``keccak256(salt ‖ utf8(text))``, a random    not public: the hash alone
 invoice,      32-byte salt (:mod:`ledger.commitment`)       must not confirm a guess
 purpose
+row_filter    ``keccak256(utf8(text))``, the text the       bound by ``canonical_hash``;
+              canonical JSON of the filter document         readers as for a purpose
 deposit,      ``keccak256(salt ‖ utf8(text))``, salt =      not public, *and* the token
 redemption    HMAC-SHA256(reference key, kind ‖ 0 ‖ text)   refuses a reference used
                                                             twice: the same bank slip must
@@ -67,6 +69,7 @@ from ledger.abi import hex_of
 from ledger.commitment import Opening
 from ledger.errors import ContractReverted, QuotaExceeded, TextsTooLarge, TooManyTexts, ValidationFailed
 from ledger.fund.texts import (
+    CANONICAL_KINDS,
     EXPORT_FOLDERS,
     KINDS,
     ON_CHAIN,
@@ -77,6 +80,7 @@ from ledger.fund.texts import (
     Document,
     Draft,
     Quota,
+    canonical_text,
     doc_hash,
     file_hash,
     parse_hash,
@@ -192,6 +196,10 @@ class DocStore:
         if "\x00" in text:  # PostgreSQL's text cannot hold it: refused alike on every database
             raise ValidationFailed(kind, "must not contain NUL characters")
         if kind in PUBLIC_KINDS:
+            return Draft(kind, text, None)
+        if kind in CANONICAL_KINDS:
+            if canonical_text(text) != text:
+                raise ValidationFailed(kind, "must be canonical JSON (sorted keys, no spaces, UTF-8)")
             return Draft(kind, text, None)
         if kind in REFERENCE_KINDS:
             if self._reference_key is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -57,7 +57,7 @@ from ledger.errors import (
 )
 from ledger.gateway.crypto import seal
 from ledger.gateway.refusals import Refusal, RefusalRecorder
-from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
+from ledger.gateway.store import Format, GatewayStore, StoredMeta
 from ledger.keys import Keystore, Signer
 from ledger.membership import NAME as REG_NAME
 from ledger.membership import Member, Registry, account_info_from_view, member_from_view
@@ -195,11 +195,13 @@ class Gateway:
         content: bytes,
         fmt: Format,
         description: str = "",
+        schema: Mapping[str, Any] | None = None,
     ) -> Upload:
         """Store ``content`` as the signer's member's upload, register it, and bind the copy to
-        the new dataset once the registration is mined."""
+        the new dataset once the registration is mined. ``schema``: its Frictionless Table Schema
+        (None: inferred from the file); the file is validated against it."""
         uploader = self._uploader(signer)
-        meta = self.store.put(content, fmt, uploader)
+        meta = self.store.put(content, fmt, uploader, schema)
         doc = metadata_document(title, description, meta)
         self._save_metadata(doc)
         dataset_id, receipt = self.data.register(
@@ -221,22 +223,33 @@ class Gateway:
         dataset_id: int,
         content: bytes,
         fmt: Format,
+        schema: Mapping[str, Any] | None = None,
     ) -> tuple[TxReceipt, StoredMeta]:
-        """Store a new version (the owner's) and bind it once ``updateDatasetVersion`` is mined."""
+        """Store a new version (the owner's) and bind it once ``updateDatasetVersion`` is mined.
+        It must match the dataset's registered table schema: ``schema`` if given, else the one
+        stored with the current version here (else inferred from the file)."""
         ds = self.data.dataset(dataset_id)
-        meta = self.store.put(content, fmt, self._uploader(signer))
+        uploader = self._uploader(signer)
+        if schema is None and self.store.has(ds.owner_id, ds.content_hash):
+            current = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
+            if current.schema_hash == ds.schema_hash:
+                schema = current.table_schema
+        meta = self.store.put(content, fmt, uploader, schema)
         if canonical_hash(meta.schema()) != ds.schema_hash:
             raise ValidationFailed(
-                "file", "the new version's format and fields differ from the dataset's registered schema"
+                "file", "the new version's table schema differs from the dataset's registered schema"
             )
         receipt = self.data.update_version(signer, dataset_id, meta.content_hash)
         version = int(receipt.event("DatasetVersionUpdated").args["version"])
         self.store.bind(ds.owner_id, meta.content_hash, dataset_id, version)
         return receipt, meta
 
-    def adopt(self, signer: Signer, dataset_id: int, content: bytes, fmt: Format) -> StoredMeta:
+    def adopt(
+        self, signer: Signer, dataset_id: int, content: bytes, fmt: Format, schema: Mapping[str, Any] | None = None
+    ) -> StoredMeta:
         """Store the current version of one of the signer's member's datasets, registered
-        before (or on another gateway): its content hash and schema must be the chain's."""
+        before (or on another gateway): its content hash and table schema (``schema``, else
+        inferred from the file) must be the chain's."""
         ds = self.data.dataset(dataset_id)
         uploader = self._uploader(signer)
         if uploader != ds.owner_id:
@@ -246,9 +259,11 @@ class Gateway:
             )
         if keccak(content) != ds.content_hash:
             raise ValidationFailed("file", f"its keccak256 is not dataset {dataset_id}'s registered content hash")
-        meta = self.store.put(content, fmt, uploader)
+        meta = self.store.put(content, fmt, uploader, schema)
         if canonical_hash(meta.schema()) != ds.schema_hash:
-            raise ValidationFailed("file", f"its format and fields are not dataset {dataset_id}'s registered schema")
+            raise ValidationFailed(
+                "schema", f"the file's table schema is not dataset {dataset_id}'s registered one: pass that schema"
+            )
         self.store.bind(uploader, ds.content_hash, dataset_id, ds.version)
         return meta
 
@@ -400,7 +415,7 @@ class Gateway:
         # Only what the owner uploaded for this dataset version; tampering is an alarm.
         content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
         stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
-        payload, rows = project(content, stored.format, all_fields, wanted, stored.rows)
+        payload, rows = self.store.project(stored, content, wanted)
         try:
             seq, receipt = self._as_owner(
                 ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows, mask)

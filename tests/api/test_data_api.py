@@ -10,7 +10,7 @@ import pytest
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 
-from ledger.data import DataSharing, RefusalReason, scope_hash
+from ledger.data import DataSharing, RefusalReason, canonical_hash, scope_hash
 from ledger.gateway import ALARM
 from tests.api.conftest import Api
 from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload
@@ -66,6 +66,33 @@ def test_upload_registers_content_hash(shared: dict[str, Any], deployment: Deplo
     assert ds["classification"] == "sensitive" and ds["owner_id"] == MEMBER_IDS["c2"]
     on_chain = DataSharing(deployment.ledger()).dataset(ds["id"])
     assert on_chain.content_hash == keccak(shared["content"])
+    types = [(f["name"], f["type"]) for f in ds["table_schema"]["fields"]]  # inferred, in the file's order
+    assert types == [("resident_id", "string"), ("name", "string"), ("age", "integer"), ("district", "string"),
+                     ("needs_visit", "boolean")]
+    assert on_chain.schema_hash == canonical_hash(ds["table_schema"])
+
+
+def test_upload_with_a_table_schema_validates_the_file(client: TestClient, api: Api, deployment: Deployment) -> None:
+    content = synthetic_csv(4)
+    schema = {"fields": [{"name": n, "type": "string"} for n in ("resident_id", "name", "district", "needs_visit")]}
+    schema["fields"].insert(2, {"name": "age", "type": "integer", "constraints": {"minimum": 18}})
+    r = upload(client, api.auth("c2"), unique("typed"), "internal", content, schema=schema)
+    assert r.status_code == 201, r.text
+    ds = r.json()["dataset"]
+    assert ds["table_schema"] == schema and ds["schema_hash"] == "0x" + canonical_hash(schema).hex()
+    assert DataSharing(deployment.ledger()).dataset(ds["id"]).schema_hash == canonical_hash(schema)
+    bad = content.replace(b",71,", b",17,")  # the second row's age is below the minimum
+    before = DataSharing(deployment.ledger()).dataset_count()
+    r = upload(client, api.auth("c2"), unique("typed"), "internal", bad, schema=schema)
+    assert r.status_code == 422, r.text
+    assert "row 3 (the header is row 1), field 'age': constraint error: '17'" in r.text
+    r = upload(client, api.auth("c2"), unique("typed"), "internal", synthetic_csv(2), schema={"fields": "age"})
+    assert r.status_code == 422 and "field descriptors" in r.text
+    # a new version must fit the registered schema: the stored one is used when none is given
+    r = client.put(f"/api/v1/datasets/{ds['id']}/content", headers=api.auth("c2"),
+                   files={"file": ("v2.csv", synthetic_csv(3).replace(b",70,", b",seventy,"), "text/csv")})
+    assert r.status_code == 422 and "field 'age': type error: 'seventy'" in r.text, r.text
+    assert DataSharing(deployment.ledger()).dataset_count() == before
 
 
 def test_fetch_in_scope_decrypts_to_the_projection(client: TestClient, api: Api, shared: dict[str, Any],

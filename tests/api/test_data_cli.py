@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from api.apikeys import ApiKeyStore, engine_for
 from cogov.app import app
 from ledger.commitment import commit
+from ledger.data import DataSharing, canonical_hash
 from ledger.membership import ChangeKind, Registry
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_data_support import settle_refusals, synthetic_csv, unique
@@ -128,3 +129,27 @@ def test_cli_renewal_of_a_sensitive_grant_needs_data_governance(
     assert res.exit_code != 0 and "DataMissingRole" in str(res.exception)  # the grantee is not data governance
     outp = run("data", "renew", str(gid), "--extension", "300", "--key", "c3", "--approve")
     assert f"now expires at {expires + 300}" in outp
+
+
+def test_cli_register_and_upload_take_a_table_schema(
+    deployment: Deployment, api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cli_env(deployment, api, monkeypatch)
+    data = DataSharing(deployment.ledger())
+    src, schema_file = tmp_path / "roster.csv", tmp_path / "schema.json"
+    src.write_bytes(synthetic_csv(3))
+    schema = {"fields": [{"name": n} for n in ("resident_id", "name", "age", "district", "needs_visit")]}
+    schema_file.write_text(json.dumps(schema))
+    outp = run("data", "register", str(src), "--key", "dept_b", "--title", unique("cli roster"),
+               "--classification", "internal", "--schema", str(schema_file))
+    did = int(outp.split("registered dataset ")[1].split(" ")[0])
+    # hashed in frictionless's normal form: a field without a type is a string field
+    normal = {"fields": [{**f, "type": "string"} for f in schema["fields"]]}
+    assert data.dataset(did).schema_hash == canonical_hash(normal)
+    schema["fields"][3]["type"] = "integer"  # district is not
+    schema_file.write_text(json.dumps(schema))
+    before = data.dataset_count()
+    res = RUNNER.invoke(app, ["data", "upload", str(src), "--key", "dept_b", "--title", unique("cli roster"),
+                              "--schema", str(schema_file)])
+    assert res.exit_code != 0 and "row 2 (the header is row 1), field 'district': type error" in str(res.exception)
+    assert data.dataset_count() == before

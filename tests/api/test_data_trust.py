@@ -15,9 +15,9 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ledger.data import Classification, DataSharing, RefusalReason, canonical_hash
+from ledger.data import Classification, DataSharing, RefusalReason
 from ledger.errors import AccessDenied, ContractReverted
-from ledger.gateway import ALARM, Gateway
+from ledger.gateway import ALARM, Gateway, describe
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_data_support import register_data_key, settle_refusals, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
@@ -119,7 +119,7 @@ def test_gateway_serves_no_content_its_owner_did_not_upload_for_that_dataset(
     fields = ["age", "district"]
     # (a) 城管 takes the hash first; 卫健委's upload of the file is refused, its copy stays unbound.
     file = synthetic_csv(4)
-    schema = canonical_hash({"format": "csv", "fields": ["resident_id", "name", "age", "district", "needs_visit"]})
+    schema = describe(file, "csv").schema_hash
     squat, _ = data.register(
         deployment.signers["dept_b"], unique("squat"), Classification.PUBLIC, keccak(b"m"), schema, keccak(file)
     )

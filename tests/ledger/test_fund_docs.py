@@ -13,6 +13,7 @@ from api.problems import status_of
 from ledger.abi import hex_of
 from ledger.client import ContractCall, Pending, TxReceipt
 from ledger.commitment import commit
+from ledger.data.row_filter import document_text, row_filter_hash
 from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
 from ledger.events import Event
@@ -55,6 +56,11 @@ def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
     for bad in ("", "   ", "x" * 20_001):
         with pytest.raises(ValidationFailed):
             docs.draft("memo", bad)
+    flt = {"all": [{"field": "district", "op": "eq", "value": "幸福里"}]}
+    row_filter = docs.draft("row_filter", document_text(flt))
+    assert row_filter.salt is None and row_filter.hash == row_filter_hash(flt)  # the hash the request binds
+    with pytest.raises(ValidationFailed, match="canonical JSON"):
+        docs.draft("row_filter", json.dumps(flt))  # spaces: another text, another hash
 
 
 def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_path: Path) -> None:
@@ -139,4 +145,5 @@ def test_the_read_table() -> None:
     assert may_read("purpose", governance) and may_read("purpose", member, {Party.OWNER: 5})
     assert may_read("purpose", member, {Party.REQUESTER: 5}) and may_read("purpose", auditor)
     assert not may_read("purpose", treasurer) and not may_read("purpose", committee)
+    assert READERS["row_filter"] == READERS["purpose"]  # a request's filter is read as its purpose is
     assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in public)
