@@ -26,7 +26,7 @@ from ledger.data.records import Grant as Grant
 from ledger.data.records import GrantState as GrantState
 from ledger.data.records import RefusalReason as RefusalReason
 from ledger.data.records import Renewal as Renewal
+from ledger.data.records import RequestState as RequestState
 from ledger.data.records import Terms as Terms
 from ledger.data.scopes import field_mask as field_mask
 from ledger.data.scopes import mask_fields as mask_fields
-from ledger.data.records import RequestState as RequestState

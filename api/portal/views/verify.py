@@ -101,7 +101,7 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
 # Arguments never shown on the public page (purpose and scope, query and content digests,
 # node addresses, data keys, raw proposal payloads, memo digests).
 _HIDDEN_ARGS = frozenset({
-    "purposeCode", "purposeHash", "scopeHash", "queryHash", "metadataHash", "schemaHash", "contentHash",
+    "purposeCode", "purposeHash", "fieldMask", "rowFilterHash", "queryHash", "metadataHash", "schemaHash", "contentHash",
     "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
     "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
 })

@@ -6,7 +6,6 @@ from ledger.abi.records import view_struct
 from ledger.audit.replay.base import ZERO_ADDRESS, Checks
 from ledger.data import AccessRequest, Batch, Dataset, DataState, Grant
 
-
 _ZERO32 = "0x" + "00" * 32
 
 
