@@ -240,7 +240,8 @@ def narrow(
     names = field_names(_dataset_schema(g.dataset_id, schema)) if fields else ()
     mask = field_mask(names, fields.split(",")) if fields else g.field_mask
     limit = g.max_accesses if max_accesses is None else max_accesses
-    r = ds.narrow(env().signer(key, password_file), grant_id, mask, limit, g.expires_at if expires_at is None else expires_at)
+    end = g.expires_at if expires_at is None else expires_at
+    r = ds.narrow(env().signer(key, password_file), grant_id, mask, limit, end)
     n = r.event("GrantNarrowed").args
     shown = ",".join(mask_fields(names, int(n["fieldMask"]))) if names else hex(int(n["fieldMask"]))
     out.ok(

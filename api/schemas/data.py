@@ -13,7 +13,8 @@ ClassificationName = Literal["public", "internal", "sensitive", "secret"]
 RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
 GrantStateName = Literal["active", "expired", "revoked", "frozen"]
 RefusalName = Literal[
-    "no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other", "limit_reached"
+    "no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other",
+    "limit_reached",
 ]
 FieldName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$")]
 MAX_DURATION = 3 * 365 * 24 * 3600

@@ -149,7 +149,8 @@ def seed(ctx: DemoContext) -> None:
         ctx.say(f"街道办 requests {title}")
         d = ds.dataset(ids[title])
         names = gw.schema_fields(d)
-        drafts = [docs.draft("purpose", purpose[1])]  # a salted commitment on chain; the opening in the service database
+        # the purpose: a salted commitment on chain, the opening in the service database
+        drafts = [docs.draft("purpose", purpose[1])]
         if row_filter is not None:
             drafts.append(docs.draft("row_filter", rf.document_text(row_filter)))  # bound by its canonical hash
         terms = Terms(

@@ -449,11 +449,17 @@ def test_content_hash_belongs_to_the_member_that_registered_it_first(world: Worl
     height = w.chain.w3.eth.block_number
     with expect_revert("DataContentHashTaken", contentHash=secret["contentHash"], ownerId=w.dual_id):
         w.send(
-            "registerDataset", "公开目录", PUBLIC, h("meta"), secret["schemaHash"], secret["contentHash"], FIELDS, by=w.req
+            "registerDataset",
+            "公开目录",
+            PUBLIC,
+            h("meta"),
+            secret["schemaHash"],
+            secret["contentHash"],
+            FIELDS,
+            by=w.req,
         )
-    own = w.event(
-        w.send("registerDataset", "城管台账", PUBLIC, h("m"), h("s"), h("城管 v1"), FIELDS, by=w.req), "DatasetRegistered"
-    )["datasetId"]
+    rcpt = w.send("registerDataset", "城管台账", PUBLIC, h("m"), h("s"), h("城管 v1"), FIELDS, by=w.req)
+    own = w.event(rcpt, "DatasetRegistered")["datasetId"]
     with expect_revert("DataContentHashTaken", contentHash=secret["contentHash"], ownerId=w.dual_id):
         w.send("updateDatasetVersion", own, secret["contentHash"], by=w.req)
     with expect_revert("DataContentHashTaken", contentHash=h("城管 v1"), ownerId=w.req_id):
@@ -461,7 +467,8 @@ def test_content_hash_belongs_to_the_member_that_registered_it_first(world: Worl
     assert w.view("datasetCount") == 4 and w.view("getDataset", own)["contentHash"] == h("城管 v1")
     assert w.chain.w3.eth.block_number == height + 1  # only the own registration was mined
     # The owner member may name its own content again: another dataset, or a version back.
-    rcpt = w.send("registerDataset", "人口底册副本", SECRET, h("m2"), h("s2"), secret["contentHash"], FIELDS, by=w.dual2)
+    content = secret["contentHash"]
+    rcpt = w.send("registerDataset", "人口底册副本", SECRET, h("m2"), h("s2"), content, FIELDS, by=w.dual2)
     assert w.event(rcpt, "DatasetRegistered")["contentHash"] == secret["contentHash"]
     w.send("updateDatasetVersion", w.secret_ds, h("人口底册/v2"), by=w.dual)
     rcpt = w.send("updateDatasetVersion", w.secret_ds, secret["contentHash"], by=w.dual2)

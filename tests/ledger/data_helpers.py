@@ -29,7 +29,13 @@ def new_request(
 
 
 def new_grant(
-    ds: DataSharing, requester: Signer, owner: Signer, dataset_id: int, duration: int, mask: int = 0b1, max_accesses: int = 0
+    ds: DataSharing,
+    requester: Signer,
+    owner: Signer,
+    dataset_id: int,
+    duration: int,
+    mask: int = 0b1,
+    max_accesses: int = 0,
 ) -> int:
     """A grant to ``requester``, approved by the dataset's ``owner`` (Public or Internal datasets)."""
     r = ds.approve_as_owner(owner, new_request(ds, requester, dataset_id, duration, mask, max_accesses))

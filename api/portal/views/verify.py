@@ -101,8 +101,8 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
 # Arguments never shown on the public page (purpose and scope, query and content digests,
 # node addresses, data keys, raw proposal payloads, memo digests).
 _HIDDEN_ARGS = frozenset({
-    "purposeCode", "purposeHash", "fieldMask", "rowFilterHash", "queryHash", "metadataHash", "schemaHash", "contentHash",
-    "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
+    "purposeCode", "purposeHash", "fieldMask", "rowFilterHash", "queryHash", "metadataHash", "schemaHash",
+    "contentHash", "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
     "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
 })
 _PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot", "evidenceHash"})

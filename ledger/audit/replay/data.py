@@ -1,8 +1,9 @@
 """DataSharing replayed from its events, with the data rules: accesses inside active grants and
 their terms at that time (fields a subset of the grant's, no more than its maximum count), grants
-carrying their request's terms and the dataset's schema, narrowings that only narrow, grants after the right approvals (two distinct approvers for Sensitive and Secret data), renewals
-of Sensitive and Secret grants only through an independent data-governance approval and never of
-a frozen grant, and no dataset naming content another member registered first.
+carrying their request's terms and the dataset's schema, narrowings that only narrow, grants
+after the right approvals (two distinct approvers for Sensitive and Secret data), renewals of
+Sensitive and Secret grants only through an independent data-governance approval and never of a
+frozen grant, and no dataset naming content another member registered first.
 
 The replay is the data domain's one reducer (:class:`ledger.data.DataState`) with the rules on
 top: each event is checked against the state before (or after) it is folded in. Each grant's history (expiry,
