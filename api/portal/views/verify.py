@@ -102,8 +102,8 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
 # node addresses, data keys, raw proposal payloads, memo digests).
 _HIDDEN_ARGS = frozenset({
     "purposeCode", "purposeHash", "fieldMask", "rowFilterHash", "queryHash", "metadataHash", "schemaHash",
-    "contentHash", "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
-    "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
+    "contentHash", "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey",
+    "newKey", "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
 })
 _PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot", "evidenceHash"})
 # Arguments naming members, shown by organisation name.
