@@ -57,7 +57,7 @@ from ledger.data import (
 )
 from ledger.data.scopes import is_subset
 from ledger.data.table_schema import TableSchema
-from ledger.errors import AccessDenied, LedgerError, NotFound
+from ledger.errors import AccessDenied, LedgerError, NotFound, ValidationFailed
 from ledger.events import Event
 from ledger.gateway import Gateway, GatewayStore, load_master_key, owner_signer_from_keystore
 from ledger.index import Indexer
@@ -127,8 +127,15 @@ def schema_names(gw: Gateway, ds: Dataset) -> tuple[str, ...] | None:
 
 def table_schema(gw: Gateway, ds: Dataset) -> TableSchema:
     """The dataset's Frictionless Table Schema from this gateway's copy, checked against the chain
-    (NotFound if it holds none, IntegrityError if it is not the registered one)."""
-    gw.schema_fields(ds)
+    (ValidationFailed if it holds none: the caller passes the schema; IntegrityError if the copy is
+    not the registered one)."""
+    try:
+        gw.schema_fields(ds)
+    except NotFound as exc:
+        raise ValidationFailed(
+            "table_schema",
+            f"this service holds no copy of dataset {ds.id}: pass its table_schema (the owner's GET /datasets/{ds.id})",
+        ) from exc
     return gw.store.meta(ds.owner_id, ds.content_hash).table_schema
 
 
