@@ -33,7 +33,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -322,6 +322,15 @@ class GatewayStore:
         return self.projector.project(
             meta.content_hash, content, meta.format, meta.fields, fields, meta.rows, row_filter
         )
+
+    def row_filter(
+        self, filter_hash: bytes | None, meta: StoredMeta, text_of: Callable[[bytes], str | None]
+    ) -> RowFilter | None:
+        """The row filter bound by ``filter_hash`` (a grant's ``rowFilterHash``; None: none) over
+        ``meta``'s table schema, its document read with ``text_of`` (the document store, where the
+        request's filter was kept: kind ``row_filter``); IntegrityError if it is not there or is
+        not that document."""
+        return self.projector.row_filter(filter_hash, meta.table_schema, text_of)
 
     def read_bound(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> bytes:
         """The content member ``uploader_id`` uploaded for ``dataset_id`` at ``version``; IntegrityError

@@ -151,13 +151,27 @@ def test_filter_hash_is_of_the_normal_form() -> None:
     assert rf.row_filter_hash({"all": [FILTER["all"][0]]}) != rf.row_filter_hash(FILTER)
 
 
-def test_a_stored_filter_document_must_be_the_one_the_grant_binds() -> None:
+def test_a_stored_filter_document_must_be_the_one_the_grant_binds(store: GatewayStore) -> None:
     text, h = rf.document_text(FILTER), rf.row_filter_hash(FILTER)
     assert rf.from_text(text, h, SCHEMA).document == rf.normalise(FILTER)
     with pytest.raises(IntegrityError, match="does not hash to"):
         rf.from_text(text.replace("90", "91"), h, SCHEMA)
     with pytest.raises(IntegrityError, match="is not JSON"):
         rf.from_text(text[:-1], h, SCHEMA)
+    # the store finds it by hash (in the document store), once per (filter, schema)
+    meta = describe(CSV, "csv", SCHEMA)
+    looked: list[bytes] = []
+    texts = {h: text}.get
+
+    def text_of(key: bytes) -> str | None:
+        looked.append(key)
+        return texts(key)
+
+    assert store.row_filter(None, meta, text_of) is None and not looked  # no filter: nothing looked up
+    flt = store.row_filter(h, meta, text_of)
+    assert flt is not None and store.row_filter(h, meta, text_of) is flt and looked == [h]
+    with pytest.raises(IntegrityError, match="is not held here"):
+        store.row_filter(b"\x01" * 32, meta, text_of)
 
 
 @pytest.mark.parametrize(
