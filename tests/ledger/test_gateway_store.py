@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 
 from ledger.data import canonical_hash
 from ledger.data import row_filter as rf
 from ledger.data import table_schema as ts
 from ledger.errors import Conflict, IntegrityError, ValidationFailed
-from ledger.gateway import GatewayStore, describe
+from ledger.gateway import GatewayStore, crypto, describe
 from ledger.gateway.projection import Projector
 from tests.api.test_data_support import synthetic_csv
 
@@ -250,3 +251,29 @@ def test_kept_tables_and_answers_are_bounded_by_bytes() -> None:
     assert p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["age"], 3)[0] is first[0]  # the answer outlives its table
     big = p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["id", "name", "district"], 3)
     assert len(big[0]) > 64 and p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["id", "name", "district"], 3)[0] is not big[0]
+
+
+def test_the_plaintext_hash_is_checked_once_per_ciphertext(
+    store: GatewayStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ciphertext that authenticates but holds other bytes than its content hash (only the master
+    key's holder can make one) is refused; a ciphertext already checked is not hashed again."""
+    meta = store.put(CSV, "csv", 7)
+    hashed: list[int] = []
+
+    def counting_keccak(data: bytes) -> bytes:
+        hashed.append(len(data))
+        return keccak(data)
+
+    monkeypatch.setattr("ledger.gateway.store.keccak", counting_keccak)
+    assert store.read(7, meta.content_hash) == CSV and store.read(7, meta.content_hash) == CSV
+    assert hashed == [len(CSV)]
+    master = store._master  # the test stands in for a holder of the master key
+    forged = crypto.encrypt_at_rest(master, CSV.replace(b"81", b"18"), meta.aad())
+    js = tmp_path / "blobs" / "m7" / f"{meta.content_hash.hex()}.json"
+    doc = json.loads(js.read_text())
+    doc["wrapped_key"] = crypto.b64e(forged.wrapped_key)
+    js.write_text(json.dumps(doc))
+    (tmp_path / "blobs" / "m7" / f"{meta.content_hash.hex()}.enc").write_bytes(forged.blob)
+    with pytest.raises(IntegrityError, match="does not match its content hash"):
+        store.read(7, meta.content_hash)
