@@ -43,6 +43,7 @@ from ledger.data import (
     normalize_fields,
     scope_hash,
 )
+from ledger.data.row_filter import RowFilter
 from ledger.errors import (
     AccessDenied,
     Conflict,
@@ -128,6 +129,7 @@ class Gateway:
         store: GatewayStore,
         owner_signer: Callable[[Member], Signer],
         *,
+        documents: Callable[[bytes], str | None] | None = None,
         refusal_window: float = 60.0,
         refusal_queue: int = 1000,
     ) -> None:
@@ -136,6 +138,7 @@ class Gateway:
         self.data = DataSharing(ledger)
         self.registry = Registry(ledger)
         self.owner_signer = owner_signer
+        self.documents = documents or _no_documents  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
@@ -292,6 +295,13 @@ class Gateway:
             raise IntegrityError(f"stored schema of dataset {ds.id} does not match its on-chain schemaHash")
         return meta.fields
 
+    def row_filter(self, ds: Dataset, stored: StoredMeta, filter_hash: bytes | None) -> RowFilter | None:
+        """The row filter a grant binds by ``filter_hash`` (None: every row) over the dataset's
+        stored table schema, its document read from ``documents`` (kind ``row_filter``, kept when
+        the request was made). A filter this gateway cannot read, or whose document is not the
+        one bound, is an integrity alarm: nothing is served under the grant."""
+        return self._guarded(ds, lambda: self.store.row_filter(filter_hash, stored, self.documents))
+
     def _guarded(self, ds: Dataset, read: Callable[[], _T]) -> _T:
         """``read()`` of the dataset's stored copy; an integrity failure is an alarm (and a 500)."""
         try:
@@ -442,6 +452,10 @@ class Gateway:
             envelope=envelope,
             receipt=receipt,
         )
+
+
+def _no_documents(_hash: bytes) -> str | None:
+    return None
 
 
 def _reason_name(reason: RefusalReason) -> str:
