@@ -49,6 +49,7 @@ from api.schemas.data import (
     GrantPublic,
     GrantStateName,
     GrantWrite,
+    NarrowBody,
     RenewBody,
     RequestStateName,
     SealedData,
@@ -236,7 +237,7 @@ def create_request(
 
 @requests_router.get("/{request_id}", response_model=AccessRequestPublic, summary="One access request")
 def get_request(request_id: Id, state: StateDep, _key: CurrentKey) -> AccessRequestPublic:
-    return AccessRequestPublic.model_validate(svc.request_or_404(state, request_id), from_attributes=True)
+    return svc.request_public(svc.request_or_404(state, request_id), svc.gateway_or_none(state))
 
 
 @requests_router.get(
@@ -295,7 +296,19 @@ def list_grants(
 
 @grants_router.get("/{grant_id}", response_model=GrantPublic, summary="One grant")
 def get_grant(grant_id: Id, state: StateDep, _key: CurrentKey) -> GrantPublic:
-    return GrantPublic.model_validate(svc.grant_or_404(state, grant_id), from_attributes=True)
+    return svc.grant_public_from_chain(state, svc.grant_or_404(state, grant_id), svc.gateway_or_none(state))
+
+
+@grants_router.post(
+    "/{grant_id}/narrow",
+    response_model=GrantWrite,
+    summary="Narrow the terms without a new approval (owner or grantee): fewer fields, a lower limit, an earlier "
+    "end; widening takes a new request",
+)
+def narrow_grant(
+    grant_id: Id, body: NarrowBody, state: StateDep, gw: GatewayDep, caller: CurrentCaller, write: WriteDep
+) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).narrow_grant(write, grant_id, body, gw))
 
 
 @grants_router.post("/{grant_id}/revoke", response_model=GrantWrite, summary="Revoke at once (owner)")

@@ -39,11 +39,13 @@ from ledger.data import (
     RefusalReason,
     canonical_hash,
     dataset_from_view,
+    field_mask,
     grant_from_view,
+    mask_fields,
     normalize_fields,
-    scope_hash,
 )
 from ledger.data.row_filter import RowFilter
+from ledger.data.scopes import is_subset
 from ledger.errors import (
     AccessDenied,
     Conflict,
@@ -212,6 +214,7 @@ class Gateway:
             canonical_hash(doc),
             canonical_hash(meta.schema()),
             meta.content_hash,
+            len(meta.fields),
         )
         owner = int(receipt.event("DatasetRegistered").args["ownerId"])
         self.store.bind(owner, meta.content_hash, dataset_id, 1)
@@ -396,11 +399,18 @@ class Gateway:
             )
         if grant.state != GrantState.ACTIVE:
             raise refuse(_REFUSAL_FOR_STATE[grant.state], _state_detail(grant), grant_id)
-        if set(wanted) - set(all_fields) or scope_hash(wanted) != grant.scope_hash:
+        outside = sorted(set(wanted) - set(all_fields))
+        mask = 0 if outside else field_mask(all_fields, wanted)
+        if not is_subset(mask, grant.field_mask):
+            outside = outside or [f for f in wanted if f not in set(mask_fields(all_fields, grant.field_mask))]
             raise refuse(
                 RefusalReason.OUT_OF_SCOPE,
-                f"fields {','.join(wanted)} are not the scope of grant {grant_id}",
+                f"fields {','.join(outside)} are outside the scope of grant {grant_id}",
                 grant_id,
+            )
+        if grant.max_accesses and grant.accesses >= grant.max_accesses:
+            raise refuse(
+                RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s {grant.max_accesses} accesses are used", grant_id
             )
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
@@ -415,12 +425,17 @@ class Gateway:
         # Only what the owner uploaded for this dataset version; tampering is an alarm.
         content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
         stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
-        payload, rows = self.store.project(stored, content, wanted)
+        # The wanted fields in schema order, the rows the grant's filter lets through; the stored
+        # bytes as they are when nothing is cut (their hash is then the content hash).
+        flt = self.row_filter(ds, stored, grant.row_filter_hash)
+        payload, rows = self.store.project(stored, content, wanted, flt)
         try:
             seq, receipt = self._as_owner(
-                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows)
+                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows, mask)
             )
         except ContractReverted as exc:
+            if exc.error_name == "DataAccessLimitReached":  # another fetch took the last one
+                raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from exc
             if exc.error_name != "DataGrantNotActive":
                 raise
             # The grant changed between the check and the write: refuse and record it.
@@ -436,7 +451,7 @@ class Gateway:
             "fields": list(wanted),
             "rows": rows,
             "content_hash": "0x" + ds.content_hash.hex(),
-            "payload_keccak256": "0x" + keccak(payload).hex(),
+            "payload_keccak256": "0x" + (ds.content_hash if payload is content else keccak(payload)).hex(),
             "access_tx": receipt.tx_hash,
         }
         envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)

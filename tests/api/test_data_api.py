@@ -11,8 +11,8 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 
 from api.services.data import gateway_for
-from ledger.data import DataSharing, RefusalReason, canonical_hash, scope_hash
-from ledger.data import row_filter as rf
+from ledger.data import DataSharing, RefusalReason, canonical_hash
+from ledger.data.row_filter import document_text, row_filter_hash
 from ledger.gateway import ALARM, GatewayIntegrityError
 from tests.api.conftest import Api
 from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload
@@ -112,6 +112,24 @@ def test_fetch_in_scope_decrypts_to_the_projection(client: TestClient, api: Api,
     rc = deployment.ledger().receipt(body["tx"]["tx_hash"])
     assert rc is not None and rc.event("AccessRecorded").args["grantId"] == gid
     assert DataSharing(deployment.ledger()).grant(gid).accesses >= 1
+
+
+def test_a_subset_of_the_granted_fields_is_served_and_a_field_outside_refused(
+        client: TestClient, api: Api, shared: dict[str, Any], keys: dict[str, Any], deployment: Deployment) -> None:
+    """Issue 17: a grant on age,district serves age alone (data minimisation); name is refused,
+    named, and recorded on chain as OutOfScope; the access records the mask served."""
+    did, gid = shared["dataset"]["id"], shared["grant"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age"}, headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    assert r.json()["fields"] == ["age"] and decrypt(keys["c1"], r.json()).decode().splitlines()[0] == "age"
+    rc = deployment.ledger().receipt(r.json()["tx"]["tx_hash"])
+    assert rc is not None and int(rc.event("AccessRecorded").args["fieldMask"]) == 1 << 2  # age: field 2
+    start = deployment.ledger().block_number()
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,name", "grant_id": gid},
+                   headers=api.auth("c1"))
+    assert r.status_code == 403 and "OutOfScope" in r.json()["detail"] and "name" in r.json()["detail"], r.text
+    settle_refusals(client.app)
+    assert [int(e.args["reason"]) for e in _refusals(deployment, did, start)] == [RefusalReason.OUT_OF_SCOPE]
 
 
 def test_out_of_scope_and_no_grant_are_refused_and_recorded(client: TestClient, api: Api, shared: dict[str, Any],
@@ -302,15 +320,28 @@ def test_lists_filter_and_paginate(client: TestClient, api: Api, shared: dict[st
     assert client.get("/api/v1/datasets", headers={}).status_code == 401
 
 
-def test_request_scope_and_validation(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
+def test_request_terms_and_validation(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
     did = shared["dataset"]["id"]
+    row_filter = {"all": [{"field": "district", "op": "in", "value": ["和平里", "幸福里"]}]}
     r = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
                     json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "fields": ["name", "age"],
-                          "duration": 60})
-    assert r.json()["request"]["scope_hash"] == "0x" + scope_hash(["age", "name"]).hex()
-    bad = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
-                      json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 0})
-    assert bad.status_code == 422
+                          "duration": 60, "max_accesses": 3, "no_onward_sharing": True, "row_filter": row_filter})
+    assert r.status_code == 201, r.text
+    req = r.json()["request"]
+    assert (req["field_mask"], req["fields"], req["max_accesses"], req["no_onward_sharing"]) == (
+        "0x6", ["name", "age"], 3, True)
+    assert req["purpose_name"] == "统计分析 (statistics and analysis)"
+    assert req["row_filter_hash"] == "0x" + row_filter_hash(row_filter).hex()
+    for body, field in (({"fields": ["age", "salary", "email"]}, "salary"), ({"purpose_code": 13}, "purpose_code"),
+                        ({"purpose_code": 0}, "purpose_code"), ({"duration": 0}, "duration"),
+                        ({"row_filter": {"all": [{"field": "zip", "op": "eq", "value": "1"}]}}, "zip")):
+        bad = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
+                          json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60, **body})
+        assert bad.status_code == 422 and field in bad.text, (body, bad.text)
+    assert "email, salary" in client.post(
+        "/api/v1/access-requests", headers=api.auth("dept_a"),
+        json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60, "fields": ["salary", "email"]},
+    ).json()["detail"]
     own = client.post("/api/v1/access-requests", headers=api.auth("c2"),
                       json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60})
     assert own.status_code == 409 and own.json()["error"] == "DataRequesterIsOwner"
@@ -352,7 +383,7 @@ def test_a_grants_row_filter_is_read_from_the_document_store(client: TestClient,
     ds = DataSharing(deployment.ledger()).dataset(shared["dataset"]["id"])
     stored = gw.store.meta(ds.owner_id, ds.content_hash)
     east = {"all": [{"field": "district", "op": "eq", "value": "东区"}]}
-    draft = state.docs.draft("row_filter", rf.document_text(east))
+    draft = state.docs.draft("row_filter", document_text(east))
     state.docs.journal([draft]).record(signed("0x" + "ab" * 32))  # kept (pending) as a request's text is
     flt = gw.row_filter(ds, stored, draft.hash)
     assert flt is not None and gw.row_filter(ds, stored, None) is None
@@ -363,3 +394,56 @@ def test_a_grants_row_filter_is_read_from_the_document_store(client: TestClient,
     with pytest.raises(GatewayIntegrityError):
         gw.row_filter(ds, stored, b"\x02" * 32)
     assert any(ALARM in x.getMessage() and "is not held here" in x.getMessage() for x in caplog.records)
+
+
+def test_a_grant_with_a_row_filter_serves_only_its_rows(client: TestClient, api: Api, keys: dict[str, Any],
+                                                        deployment: Deployment) -> None:
+    """Issue 17: the owner approves the request's row filter with it; the gateway serves only the rows
+    passing it (compared after the schema's casting: age is an integer field), and records that count."""
+    content = synthetic_csv(8)  # ages 70..77, districts 东区 and 西区 alternate
+    r = upload(client, api.auth("dept_a"), unique("visits"), "internal", content, "visits.csv")
+    did = r.json()["dataset"]["id"]
+    east_70s = {"all": [{"field": "district", "op": "eq", "value": "东区"},
+                        {"field": "age", "op": "in", "value": [70, 72, 73]}]}
+    r = client.post("/api/v1/access-requests", headers=api.auth("c1"),
+                    json={"dataset_id": did, "purpose_code": 3, "purpose": "visits", "duration": 3600,
+                          "fields": ["district", "age"], "row_filter": east_70s})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth("dept_a"))
+    gid = r.json()["grant"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district", "grant_id": gid},
+                   headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    assert decrypt(keys["c1"], r.json()).decode() == "age,district\n70,东区\n72,东区\n"  # 73 is 西区's
+    assert r.json()["rows"] == 2
+
+
+def test_grant_shows_its_terms_and_narrows(client: TestClient, api: Api, deployment: Deployment) -> None:
+    """A grant shows its purpose by name, its fields by name, the accesses left and the end date;
+    the grantee narrows it (fewer fields, a limit), the owner an earlier end; widening is refused."""
+    r = upload(client, api.auth("dept_a"), unique("terms"), "internal", synthetic_csv(3), "terms.csv")
+    did = r.json()["dataset"]["id"]
+    r = client.post("/api/v1/access-requests", headers=api.auth("dept_b"),
+                    json={"dataset_id": did, "purpose_code": 9, "purpose": "routes", "duration": 3600,
+                          "fields": ["age", "district", "needs_visit"], "max_accesses": 5})
+    r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth("dept_a"))
+    g = r.json()["grant"]
+    assert (g["purpose_name"], g["fields"], g["remaining_accesses"], g["no_onward_sharing"]) == (
+        "城市管理 (urban management)", ["age", "district", "needs_visit"], 5, False)
+    gid = g["id"]
+    r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("dept_b"), json={"fields": ["age"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["grant"]["fields"] == ["age"] and r.json()["grant"]["field_mask"] == "0x4"
+    end = g["expires_at"] - 600
+    r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("dept_a"), json={"max_accesses": 2,
+                                                                                      "expires_at": end})
+    assert r.status_code == 200 and (r.json()["grant"]["remaining_accesses"], r.json()["grant"]["expires_at"]) == (
+        2, end)
+    for body in ({"fields": ["age", "name"]}, {"max_accesses": 3}, {"expires_at": end + 1}):
+        r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("dept_b"), json=body)
+        assert r.status_code == 409 and r.json()["error"] == "DataTermsNotNarrower", (body, r.text)
+    r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("c1"), json={"max_accesses": 1})
+    assert r.status_code in (403, 409) and r.json()["error"] == "DataNotGrantParty", r.text
+    listed = client.get("/api/v1/grants", params={"dataset_id": did}, headers=api.auth("c1")).json()["data"]
+    assert [(x["id"], x["fields"], x["purpose_code"]) for x in listed] == [(gid, ["age"], 9)]
+    assert client.get(f"/api/v1/grants/{gid}", headers=api.auth("c1")).json()["purpose_name"].startswith("城市管理")

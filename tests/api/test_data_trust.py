@@ -86,6 +86,7 @@ def test_department_cannot_alias_another_departments_secret_dataset(
             keccak(text="any metadata"),
             bytes.fromhex(victim["schema_hash"][2:]),
             bytes.fromhex(victim["content_hash"][2:]),
+            len(victim["fields"]),
         )
     assert exc.value.error_name == "DataContentHashTaken"
     assert exc.value.error_args == {
@@ -121,7 +122,7 @@ def test_gateway_serves_no_content_its_owner_did_not_upload_for_that_dataset(
     file = synthetic_csv(4)
     schema = describe(file, "csv").schema_hash
     squat, _ = data.register(
-        deployment.signers["dept_b"], unique("squat"), Classification.PUBLIC, keccak(b"m"), schema, keccak(file)
+        deployment.signers["dept_b"], unique("squat"), Classification.PUBLIC, keccak(b"m"), schema, keccak(file), 5
     )
     r = upload(client, api.auth("dept_a"), unique("roster"), "secret", file, "roster.csv")
     assert r.status_code == 409 and r.json()["error"] == "DataContentHashTaken", r.text
@@ -138,6 +139,7 @@ def test_gateway_serves_no_content_its_owner_did_not_upload_for_that_dataset(
         keccak(b"m"),
         bytes.fromhex(ds["schema_hash"][2:]),
         keccak(secret),
+        len(ds["fields"]),
     )
     for did, owner in ((squat, "dept_b"), (alias, "dept_a")):
         _request_and_approve(client, api, did, "c1", owner, fields)

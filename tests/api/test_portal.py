@@ -33,6 +33,7 @@ GOV = "0x" + "33" * 20
 CONTRACTOR = "0x" + "44" * 20
 TX = ["0x" + f"{i:064x}" for i in range(100)]
 TITLE = "幸福里加装电梯"
+ZERO = bytes(32)
 
 
 def h(text: str) -> bytes:
@@ -116,13 +117,16 @@ def scenario() -> list[tuple[str, str, dict[str, Any]]]:
                            "amount": 50_000, "invoiceHash": h("发票"), "treasurerId": 1, "fromEarmarked": 20_000,
                            "fromGeneral": 30_000}),
         (D, "DatasetRegistered", {"datasetId": 1, "ownerId": 1, "title": "高龄独居老人登记册", "classification": 2,
-                                  "metadataHash": h("m"), "schemaHash": h("s"), "contentHash": h("c")}),
+                                  "metadataHash": h("m"), "schemaHash": h("s"), "contentHash": h("c"),
+                                  "fieldCount": 6}),
         (D, "AccessRequested", {"requestId": 1, "datasetId": 1, "requesterId": 3, "purposeCode": 1,
-                                "purposeHash": h("上门探访"), "scopeHash": h("x"), "duration": 60, "expiresAt": 1}),
-        (D, "GrantCreated", {"grantId": 1, "requestId": 1, "datasetId": 1, "granteeId": 3, "scopeHash": h("x"),
+                                "purposeHash": h("上门探访"), "fieldMask": 0b1100, "rowFilterHash": ZERO,
+                                "duration": 60, "maxAccesses": 0, "noOnwardSharing": True, "expiresAt": 1}),
+        (D, "GrantCreated", {"grantId": 1, "requestId": 1, "datasetId": 1, "granteeId": 3, "fieldMask": 0b1100,
+                             "rowFilterHash": ZERO, "schemaHash": h("s"), "maxAccesses": 0, "noOnwardSharing": True,
                              "expiresAt": 2_000_000_000}),
         (D, "AccessRecorded", {"grantId": 1, "datasetId": 1, "granteeId": 3, "seq": 1, "queryHash": h("q"),
-                               "rowCount": 40, "at": 1}),
+                               "rowCount": 40, "at": 1, "fieldMask": 0b0100}),
         (D, "AccessRefused", {"datasetId": 1, "grantId": 0, "requesterId": 2, "reason": 0,
                               "queryHash": h("q"), "seq": 1}),
     ]

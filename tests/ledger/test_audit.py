@@ -21,7 +21,7 @@ from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
 from ledger.client import ContractCall, Ledger
-from ledger.data import Classification, DataSharing
+from ledger.data import Classification, DataSharing, Terms
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.merkle import AccessRecord, MerkleTree
@@ -109,13 +109,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             keccak(text="meta"),
             keccak(text="schema"),
             keccak(dataset),
+            2,
         )
-        rid, _ = ds.request_access(s["dept_b"], did, 1, keccak(text=PURPOSE), keccak(text="age"), 30 * 24 * 3600)
+        rid, _ = ds.request_access(s["dept_b"], did, Terms(1, keccak(text=PURPOSE), 0b10, 30 * 24 * 3600))
         ds.approve_as_owner(s["dept_a"], rid)
         r = ds.approve_as_governance(s["c3"], rid)
         gid = int(r.event("GrantCreated").args["grantId"])
         for i in range(3):
-            ds.record_access(s["dept_a"], gid, keccak(text=f"q{i}"), 10 + i)
+            ds.record_access(s["dept_a"], gid, keccak(text=f"q{i}"), 10 + i, 0b10)
         now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
         granted = ds.grant(gid).granted_at
         records = [AccessRecord(gid, keccak(text=f"off-{i}"), i + 1, min(now, granted + i)) for i in range(5)]
