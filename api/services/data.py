@@ -86,6 +86,7 @@ def gateway_for(state: ServiceState) -> Gateway:
                 state.ledger,
                 GatewayStore(s.gateway_store_dir, master),
                 owner_signer_from_keystore(state.keystore, state.signer_for),
+                documents=state.docs.text,
                 refusal_window=s.gateway_refusal_window,
                 refusal_queue=s.gateway_refusal_queue,
             )

@@ -69,7 +69,6 @@ from ledger.abi import hex_of
 from ledger.commitment import Opening
 from ledger.errors import ContractReverted, QuotaExceeded, TextsTooLarge, TooManyTexts, ValidationFailed
 from ledger.fund.texts import (
-    CANONICAL_KINDS,
     EXPORT_FOLDERS,
     KINDS,
     ON_CHAIN,
@@ -80,13 +79,13 @@ from ledger.fund.texts import (
     Document,
     Draft,
     Quota,
-    canonical_text,
     doc_hash,
     file_hash,
     parse_hash,
     record_of,
     records_in,
     reference_key,
+    unsalted,
 )
 
 if TYPE_CHECKING:
@@ -195,11 +194,7 @@ class DocStore:
             raise ValidationFailed(kind, f"at most {MAX_TEXT} characters")
         if "\x00" in text:  # PostgreSQL's text cannot hold it: refused alike on every database
             raise ValidationFailed(kind, "must not contain NUL characters")
-        if kind in PUBLIC_KINDS:
-            return Draft(kind, text, None)
-        if kind in CANONICAL_KINDS:
-            if canonical_text(text) != text:
-                raise ValidationFailed(kind, "must be canonical JSON (sorted keys, no spaces, UTF-8)")
+        if unsalted(kind, text):
             return Draft(kind, text, None)
         if kind in REFERENCE_KINDS:
             if self._reference_key is None:

@@ -50,6 +50,16 @@ def canonical_text(text: str) -> str | None:
     return canonical_json(doc) if isinstance(doc, dict) else None
 
 
+def unsalted(kind: str, text: str) -> bool:
+    """Whether a text of ``kind`` is hashed without a salt (a public text, a canonical JSON
+    document); ValidationFailed if a document's text is not its canonical JSON."""
+    if kind in CANONICAL_KINDS:
+        if canonical_text(text) != text:
+            raise ValidationFailed(kind, "must be canonical JSON (sorted keys, no spaces, UTF-8)")
+        return True
+    return kind in PUBLIC_KINDS
+
+
 def file_hash(data: bytes) -> bytes:
     """keccak256 of a file's exact bytes (an invoice or receipt scan)."""
     return keccak(data)

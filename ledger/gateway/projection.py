@@ -22,13 +22,13 @@ import io
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ledger.data.row_filter import RowFilter
-from ledger.data.table_schema import Format, read_jsonl, text_of
-from ledger.errors import ValidationFailed
+from ledger.data.row_filter import RowFilter, from_text
+from ledger.data.table_schema import Format, read_jsonl, schema_hash, text_of
+from ledger.errors import IntegrityError, ValidationFailed
 
 V = TypeVar("V")
 
@@ -101,13 +101,37 @@ class Projector:
 
     Args:
         table_bytes: most bytes of files whose parsed tables are kept (least recently used
-            dropped first; a parsed table takes several times its file's size in memory).
+            dropped first; a parsed CSV takes about 8 times its file's size in memory: the
+            default keeps about 64 MB).
         answer_bytes: most bytes of answers kept.
     """
 
-    def __init__(self, table_bytes: int = 16 << 20, answer_bytes: int = 32 << 20) -> None:
+    def __init__(self, table_bytes: int = 8 << 20, answer_bytes: int = 32 << 20, filters: int = 1024) -> None:
         self._tables: _Lru[Table] = _Lru(table_bytes)
         self._answers: _Lru[tuple[bytes, int]] = _Lru(answer_bytes)
+        self._filters: _Lru[RowFilter] = _Lru(filters)
+
+    def row_filter(
+        self,
+        filter_hash: bytes | None,
+        schema: Mapping[str, Any],
+        text_of: Callable[[bytes], str | None],
+    ) -> RowFilter | None:
+        """The row filter a grant binds by ``filter_hash`` (None: no filter) over a dataset of
+        ``schema``, its document looked up with ``text_of`` (the document store); IntegrityError
+        if it is missing or is not that document (nothing can be served under the grant). Parsed
+        filters are kept per (filter, schema): parsing one takes about a millisecond."""
+        if filter_hash is None:
+            return None
+        key = (filter_hash, schema_hash(schema))
+        flt = self._filters.get(key)
+        if flt is None:
+            text = text_of(filter_hash)
+            if text is None:
+                raise IntegrityError(f"the row filter document 0x{filter_hash.hex()} is not held here")
+            flt = from_text(text, filter_hash, schema)
+            self._filters.put(key, flt, 1)
+        return flt
 
     def project(
         self,

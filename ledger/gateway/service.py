@@ -44,6 +44,7 @@ from ledger.data import (
     mask_fields,
     normalize_fields,
 )
+from ledger.data.row_filter import RowFilter
 from ledger.data.scopes import is_subset
 from ledger.errors import (
     AccessDenied,
@@ -130,6 +131,7 @@ class Gateway:
         store: GatewayStore,
         owner_signer: Callable[[Member], Signer],
         *,
+        documents: Callable[[bytes], str | None] | None = None,
         refusal_window: float = 60.0,
         refusal_queue: int = 1000,
     ) -> None:
@@ -138,6 +140,7 @@ class Gateway:
         self.data = DataSharing(ledger)
         self.registry = Registry(ledger)
         self.owner_signer = owner_signer
+        self.documents = documents or _no_documents  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
@@ -295,6 +298,13 @@ class Gateway:
             raise IntegrityError(f"stored schema of dataset {ds.id} does not match its on-chain schemaHash")
         return meta.fields
 
+    def row_filter(self, ds: Dataset, stored: StoredMeta, filter_hash: bytes | None) -> RowFilter | None:
+        """The row filter a grant binds by ``filter_hash`` (None: every row) over the dataset's
+        stored table schema, its document read from ``documents`` (kind ``row_filter``, kept when
+        the request was made). A filter this gateway cannot read, or whose document is not the
+        one bound, is an integrity alarm: nothing is served under the grant."""
+        return self._guarded(ds, lambda: self.store.row_filter(filter_hash, stored, self.documents))
+
     def _guarded(self, ds: Dataset, read: Callable[[], _T]) -> _T:
         """``read()`` of the dataset's stored copy; an integrity failure is an alarm (and a 500)."""
         try:
@@ -415,7 +425,10 @@ class Gateway:
         # Only what the owner uploaded for this dataset version; tampering is an alarm.
         content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
         stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
-        payload, rows = self.store.project(stored, content, wanted)
+        # The wanted fields in schema order, the rows the grant's filter lets through; the stored
+        # bytes as they are when nothing is cut (their hash is then the content hash).
+        flt = self.row_filter(ds, stored, grant.row_filter_hash)
+        payload, rows = self.store.project(stored, content, wanted, flt)
         try:
             seq, receipt = self._as_owner(
                 ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows, mask)
@@ -438,7 +451,7 @@ class Gateway:
             "fields": list(wanted),
             "rows": rows,
             "content_hash": "0x" + ds.content_hash.hex(),
-            "payload_keccak256": "0x" + keccak(payload).hex(),
+            "payload_keccak256": "0x" + (ds.content_hash if payload is content else keccak(payload)).hex(),
             "access_tx": receipt.tx_hash,
         }
         envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)
@@ -454,6 +467,10 @@ class Gateway:
             envelope=envelope,
             receipt=receipt,
         )
+
+
+def _no_documents(_hash: bytes) -> str | None:
+    return None
 
 
 def _reason_name(reason: RefusalReason) -> str:

@@ -10,12 +10,14 @@ import pytest
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 
+from api.services.data import gateway_for
 from ledger.data import DataSharing, RefusalReason, canonical_hash
-from ledger.data.row_filter import row_filter_hash
-from ledger.gateway import ALARM
+from ledger.data.row_filter import document_text, row_filter_hash
+from ledger.gateway import ALARM, GatewayIntegrityError
 from tests.api.conftest import Api
 from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
+from tests.ledger.test_fund_docs import signed
 
 pytestmark = pytest.mark.ganache
 
@@ -368,6 +370,51 @@ def test_grantee_without_a_data_key_is_409_and_nothing_is_recorded(client: TestC
     r = client.get(f"/api/v1/datasets/{did}/data", params={"grant_id": gid}, headers=api.auth(grantee))
     assert r.status_code == 409 and "no registered X25519 data key" in r.json()["detail"], r.text
     assert DataSharing(deployment.ledger()).grant(gid).accesses == 0
+
+
+def test_a_grants_row_filter_is_read_from_the_document_store(client: TestClient, shared: dict[str, Any],
+                                                              deployment: Deployment,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """The gateway reads a grant's row filter by its hash from the service's document store, where the
+    request kept it; a filter it cannot read is an integrity alarm (nothing can be served under it)."""
+    state = client.app.state.service  # type: ignore[attr-defined]
+    gw = gateway_for(state)
+    ds = DataSharing(deployment.ledger()).dataset(shared["dataset"]["id"])
+    stored = gw.store.meta(ds.owner_id, ds.content_hash)
+    east = {"all": [{"field": "district", "op": "eq", "value": "东区"}]}
+    draft = state.docs.draft("row_filter", document_text(east))
+    state.docs.journal([draft]).record(signed("0x" + "ab" * 32))  # kept (pending) as a request's text is
+    flt = gw.row_filter(ds, stored, draft.hash)
+    assert flt is not None and gw.row_filter(ds, stored, None) is None
+    content = gw.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version)
+    out, rows = gw.store.project(stored, content, ["district", "age"], flt)
+    assert rows == 3 and "西区" not in out.decode()  # synthetic_csv(6): 东区 and 西区 alternate
+    caplog.set_level(logging.INFO)
+    with pytest.raises(GatewayIntegrityError):
+        gw.row_filter(ds, stored, b"\x02" * 32)
+    assert any(ALARM in x.getMessage() and "is not held here" in x.getMessage() for x in caplog.records)
+
+
+def test_a_grant_with_a_row_filter_serves_only_its_rows(client: TestClient, api: Api, keys: dict[str, Any],
+                                                        deployment: Deployment) -> None:
+    """Issue 17: the owner approves the request's row filter with it; the gateway serves only the rows
+    passing it (compared after the schema's casting: age is an integer field), and records that count."""
+    content = synthetic_csv(8)  # ages 70..77, districts 东区 and 西区 alternate
+    r = upload(client, api.auth("dept_a"), unique("visits"), "internal", content, "visits.csv")
+    did = r.json()["dataset"]["id"]
+    east_70s = {"all": [{"field": "district", "op": "eq", "value": "东区"},
+                        {"field": "age", "op": "in", "value": [70, 72, 73]}]}
+    r = client.post("/api/v1/access-requests", headers=api.auth("c1"),
+                    json={"dataset_id": did, "purpose_code": 3, "purpose": "visits", "duration": 3600,
+                          "fields": ["district", "age"], "row_filter": east_70s})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth("dept_a"))
+    gid = r.json()["grant"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district", "grant_id": gid},
+                   headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    assert decrypt(keys["c1"], r.json()).decode() == "age,district\n70,东区\n72,东区\n"  # 73 is 西区's
+    assert r.json()["rows"] == 2
 
 
 def test_grant_shows_its_terms_and_narrows(client: TestClient, api: Api, deployment: Deployment) -> None:

@@ -147,3 +147,25 @@ def test_the_read_table() -> None:
     assert not may_read("purpose", treasurer) and not may_read("purpose", committee)
     assert READERS["row_filter"] == READERS["purpose"]  # a request's filter is read as its purpose is
     assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in public)
+
+
+def test_a_row_filter_is_exported_where_the_auditor_checks_it(tmp_path: Path) -> None:
+    """Issue 17: a request's row filter, kept once the chain accepted the request, is exported as
+    ``row_filters/<requestId>.txt`` and matches the request's rowFilterHash in the auditor's check."""
+    from ledger.audit.collect import Collector
+    from ledger.audit.documents import OnChainDocument, check_documents
+
+    docs = store(tmp_path)
+    flt = {"all": [{"field": "age", "op": "in", "value": [70, 71]}]}
+    draft = docs.draft("row_filter", document_text(flt))
+    docs.journal([draft]).record(signed(TX_A))
+    ev = Event(contract="DataSharing", name="AccessRequested", address="0x" + "dd" * 20, log_index=0, block_number=7,
+               tx_hash=TX_A, block_hash="0x" + "00" * 32, time=None, tx_index=0,
+               args={"requestId": 5, "datasetId": 2, "requesterId": 4, "rowFilterHash": row_filter_hash(flt)})
+    assert docs.accept(TxReceipt(tx_hash=TX_A, block_number=7, block_hash="0x" + "00" * 32, gas_used=1, status=1,
+                                 events=(ev,))) == 1
+    out_dir = tmp_path / "export"
+    assert docs.export(out_dir) == 1 and (out_dir / "row_filters" / "5.txt").read_text() == document_text(flt)
+    on_chain = [OnChainDocument("row_filters", "5", hex_of(row_filter_hash(flt)), "DataSharing", ev)]
+    out = Collector()
+    assert check_documents(out_dir, on_chain, out)["matched"] == 1 and out.findings == []

@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 
 from ledger.data import canonical_hash
 from ledger.data import row_filter as rf
 from ledger.data import table_schema as ts
 from ledger.errors import Conflict, IntegrityError, ValidationFailed
-from ledger.gateway import GatewayStore, describe
+from ledger.gateway import GatewayStore, crypto, describe
 from ledger.gateway.projection import Projector
 from tests.api.test_data_support import synthetic_csv
 
@@ -151,13 +152,27 @@ def test_filter_hash_is_of_the_normal_form() -> None:
     assert rf.row_filter_hash({"all": [FILTER["all"][0]]}) != rf.row_filter_hash(FILTER)
 
 
-def test_a_stored_filter_document_must_be_the_one_the_grant_binds() -> None:
+def test_a_stored_filter_document_must_be_the_one_the_grant_binds(store: GatewayStore) -> None:
     text, h = rf.document_text(FILTER), rf.row_filter_hash(FILTER)
     assert rf.from_text(text, h, SCHEMA).document == rf.normalise(FILTER)
     with pytest.raises(IntegrityError, match="does not hash to"):
         rf.from_text(text.replace("90", "91"), h, SCHEMA)
     with pytest.raises(IntegrityError, match="is not JSON"):
         rf.from_text(text[:-1], h, SCHEMA)
+    # the store finds it by hash (in the document store), once per (filter, schema)
+    meta = describe(CSV, "csv", SCHEMA)
+    looked: list[bytes] = []
+    texts = {h: text}.get
+
+    def text_of(key: bytes) -> str | None:
+        looked.append(key)
+        return texts(key)
+
+    assert store.row_filter(None, meta, text_of) is None and not looked  # no filter: nothing looked up
+    flt = store.row_filter(h, meta, text_of)
+    assert flt is not None and store.row_filter(h, meta, text_of) is flt and looked == [h]
+    with pytest.raises(IntegrityError, match="is not held here"):
+        store.row_filter(b"\x01" * 32, meta, text_of)
 
 
 @pytest.mark.parametrize(
@@ -236,3 +251,29 @@ def test_kept_tables_and_answers_are_bounded_by_bytes() -> None:
     assert p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["age"], 3)[0] is first[0]  # the answer outlives its table
     big = p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["id", "name", "district"], 3)
     assert len(big[0]) > 64 and p.project(h1, CSV, "csv", SCHEMA_FIELDS, ["id", "name", "district"], 3)[0] is not big[0]
+
+
+def test_the_plaintext_hash_is_checked_once_per_ciphertext(
+    store: GatewayStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ciphertext that authenticates but holds other bytes than its content hash (only the master
+    key's holder can make one) is refused; a ciphertext already checked is not hashed again."""
+    meta = store.put(CSV, "csv", 7)
+    hashed: list[int] = []
+
+    def counting_keccak(data: bytes) -> bytes:
+        hashed.append(len(data))
+        return keccak(data)
+
+    monkeypatch.setattr("ledger.gateway.store.keccak", counting_keccak)
+    assert store.read(7, meta.content_hash) == CSV and store.read(7, meta.content_hash) == CSV
+    assert hashed == [len(CSV)]
+    master = store._master  # the test stands in for a holder of the master key
+    forged = crypto.encrypt_at_rest(master, CSV.replace(b"81", b"18"), meta.aad())
+    js = tmp_path / "blobs" / "m7" / f"{meta.content_hash.hex()}.json"
+    doc = json.loads(js.read_text())
+    doc["wrapped_key"] = crypto.b64e(forged.wrapped_key)
+    js.write_text(json.dumps(doc))
+    (tmp_path / "blobs" / "m7" / f"{meta.content_hash.hex()}.enc").write_bytes(forged.blob)
+    with pytest.raises(IntegrityError, match="does not match its content hash"):
+        store.read(7, meta.content_hash)
