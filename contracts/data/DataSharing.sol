@@ -74,9 +74,9 @@ contract DataSharing is IDataSharing {
         uint64 requestId;
         uint48 grantedAt;
         uint32 maxAccesses; // 0: no limit
-        // slots 2, 3 (the row filter and the onward-sharing flag stay the request's)
+        // slot 2 (the row filter and the onward-sharing flag stay the request's; the schema hash
+        // is the dataset's, which nothing changes after registration: a grant reads it there)
         uint256 fieldMask;
-        bytes32 schemaHash;
     }
 
     /// @dev One slot: a Sensitive/Secret grant's renewal waiting for data governance.
@@ -373,7 +373,7 @@ contract DataSharing is IDataSharing {
             granteeId: g.granteeId,
             fieldMask: g.fieldMask,
             rowFilterHash: r.rowFilterHash,
-            schemaHash: g.schemaHash,
+            schemaHash: _datasets[g.datasetId].schemaHash,
             maxAccesses: g.maxAccesses,
             noOnwardSharing: r.noOnwardSharing,
             grantedAt: g.grantedAt,
@@ -568,8 +568,7 @@ contract DataSharing is IDataSharing {
         g.grantedAt = _now();
         g.maxAccesses = r.maxAccesses;
         g.fieldMask = r.fieldMask;
-        bytes32 schemaHash = _datasets[r.datasetId].schemaHash;
-        g.schemaHash = schemaHash;
+        bytes32 schemaHash = _datasets[r.datasetId].schemaHash; // fixed at registration
         emit GrantCreated(
             grantId,
             requestId,

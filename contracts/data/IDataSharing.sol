@@ -117,7 +117,7 @@ interface IDataSharing {
         uint64 granteeId;
         uint256 fieldMask; // the fields it covers now (narrowed by {narrowGrant})
         bytes32 rowFilterHash; // the request's (0: every row)
-        bytes32 schemaHash; // the dataset's schema when granted
+        bytes32 schemaHash; // the schema the mask reads against: the dataset's (fixed at registration)
         uint32 maxAccesses; // 0: no limit (narrowed by {narrowGrant})
         bool noOnwardSharing;
         uint48 grantedAt;
@@ -339,7 +339,9 @@ interface IDataSharing {
     /// @notice Register a dataset owned by the caller's member (Department role).
     /// @param title Human-readable title, 1..{MAX_TITLE_LENGTH} bytes.
     /// @param metadataHash Hash of the metadata document (description, contact, ...).
-    /// @param schemaHash Canonical hash of the Frictionless Table Schema (fields and types).
+    /// @param schemaHash Canonical hash of the Frictionless Table Schema (fields and types); fixed
+    /// for the dataset's life (a new version must keep it), so every grant's field mask reads
+    /// against it.
     /// @param contentHash Hash of the current version's content; refused with
     /// {DataContentHashTaken} if another member registered it first.
     /// @param fieldCount The schema's number of fields, 1..256 ({DataInvalidFieldCount}): the

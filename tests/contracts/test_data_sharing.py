@@ -1378,8 +1378,8 @@ GAS_BUDGET = {
     "requestAccess": 160_000,
     "requestAccess:terms": 190_000,
     "approveAsOwner:partial": 84_000,
-    "approveAsOwner:grant": 201_000,
-    "approveAsGovernance:grant": 201_000,
+    "approveAsOwner:grant": 176_000,
+    "approveAsGovernance:grant": 176_000,
     "denyRequest": 82_000,  # the reason's slot is the second approval's: fresh when that is missing
     "withdrawRequest": 60_000,
     "renewGrant": 61_000,
