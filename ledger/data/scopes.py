@@ -39,9 +39,15 @@ def mask_fields(schema_fields: Sequence[str], mask: int) -> tuple[str, ...]:
     return tuple(name for i, name in enumerate(schema_fields) if mask >> i & 1)
 
 
-def all_fields_mask(field_count: int) -> int:
-    """The mask of every field of a schema of ``field_count`` fields."""
-    return (1 << field_count) - 1
+def outside_scope(schema_fields: Sequence[str], wanted: Sequence[str], granted: int) -> tuple[int, tuple[str, ...]]:
+    """The mask of the ``wanted`` fields and the wanted names outside the ``granted`` mask (unknown
+    names included; all of them when none is wanted): the gateway's subset rule, named."""
+    position = {name: i for i, name in enumerate(schema_fields)}
+    mask = 0
+    for name in wanted:
+        mask |= 1 << position[name] if name in position else 0
+    outside = tuple(n for n in wanted if n not in position or not granted >> position[n] & 1)
+    return mask, outside if wanted else ("(none)",)
 
 
 def is_subset(mask: int, of: int) -> bool:

@@ -39,13 +39,11 @@ from ledger.data import (
     RefusalReason,
     canonical_hash,
     dataset_from_view,
-    field_mask,
     grant_from_view,
-    mask_fields,
     normalize_fields,
 )
 from ledger.data.row_filter import RowFilter
-from ledger.data.scopes import is_subset
+from ledger.data.scopes import outside_scope
 from ledger.errors import (
     AccessDenied,
     Conflict,
@@ -399,19 +397,13 @@ class Gateway:
             )
         if grant.state != GrantState.ACTIVE:
             raise refuse(_REFUSAL_FOR_STATE[grant.state], _state_detail(grant), grant_id)
-        outside = sorted(set(wanted) - set(all_fields))
-        mask = 0 if outside else field_mask(all_fields, wanted)
-        if not is_subset(mask, grant.field_mask):
-            outside = outside or [f for f in wanted if f not in set(mask_fields(all_fields, grant.field_mask))]
-            raise refuse(
-                RefusalReason.OUT_OF_SCOPE,
-                f"fields {','.join(outside)} are outside the scope of grant {grant_id}",
-                grant_id,
-            )
+        mask, outside = outside_scope(all_fields, wanted, grant.field_mask)
+        if outside:
+            detail = f"fields {','.join(outside)} are outside the scope of grant {grant_id}"
+            raise refuse(RefusalReason.OUT_OF_SCOPE, detail, grant_id)
         if grant.max_accesses and grant.accesses >= grant.max_accesses:
-            raise refuse(
-                RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s {grant.max_accesses} accesses are used", grant_id
-            )
+            detail = f"grant {grant_id}'s {grant.max_accesses} accesses are used"
+            raise refuse(RefusalReason.LIMIT_REACHED, detail, grant_id)
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
         # Its data key as of this request (a council may replace it at any block).

@@ -17,6 +17,7 @@ from ledger.data import (
     mask_fields,
     text_hash,
 )
+from ledger.data.scopes import outside_scope
 from ledger.errors import ContractReverted, ValidationFailed
 from ledger.merkle import AccessRecord, MerkleTree
 from tests.conftest import MEMBER_IDS, Deployment
@@ -36,6 +37,10 @@ def test_field_masks_follow_the_schema_positions() -> None:
     with pytest.raises(ValidationFailed, match="at least one field"):
         field_mask(SCHEMA, [" "])
     assert canonical_hash({"b": 1, "a": "x"}) == keccak(b'{"a":"x","b":1}')
+    # the gateway's rule: the wanted fields' mask, and those outside the grant (unknown ones too)
+    assert outside_scope(SCHEMA, ["beds"], 0b0011) == (0b0010, ())
+    assert outside_scope(SCHEMA, ["beds", "doctor", "age"], 0b0011) == (0b1010, ("doctor", "age"))
+    assert outside_scope(SCHEMA, [], 0b0011) == (0, ("(none)",))
 
 
 def test_wrapper_round_trip(deployment: Deployment) -> None:
