@@ -91,6 +91,17 @@ def test_cli_share_fetch_log_prove(
         ["data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest), "--fields", "name"],
     )
     assert res.exit_code != 0 and "OutOfScope" in str(res.exception)
+    # a request with every term; the API shows them
+    flt = tmp_path / "filter.json"
+    flt.write_text('{"all": [{"field": "district", "op": "eq", "value": "东区"}]}')
+    outp = run("data", "request", str(did), "--key", "dept_a", "--purpose", "terms", "--purpose-code", "7",
+               "--fields", "district,age", "--max-accesses", "3", "--no-onward-sharing", "--row-filter", str(flt))
+    assert "for fields age,district, purpose 7 社会救助 (social assistance)" in " ".join(outp.split())
+    rid2 = int(outp.split("request ")[1].split(" ")[0])
+    with httpx.Client(base_url=live, timeout=30) as http:
+        req = http.get(f"/api/v1/access-requests/{rid2}", headers=api.auth("dept_b")).json()
+    assert (req["fields"], req["max_accesses"], req["no_onward_sharing"]) == (["age", "district"], 3, True)
+    assert req["row_filter_hash"] is not None and req["purpose_name"].startswith("社会救助")
 
     settle_refusals(live_server.app)  # the gateway records a member's refusal off the request path
     batch = tmp_path / "batch.json"
