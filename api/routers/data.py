@@ -50,6 +50,7 @@ from api.schemas.data import (
     GrantStateName,
     GrantWrite,
     NarrowBody,
+    PurposePublic,
     RenewBody,
     RequestStateName,
     SealedData,
@@ -59,6 +60,7 @@ from api.services import data as svc
 from api.services.data_writes import DataWrites
 from api.services.index import arg_filters, cached
 from ledger.data import Classification, GrantState, RequestState
+from ledger.data.purposes import PURPOSES
 from ledger.data.table_schema import load_schema
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
@@ -233,6 +235,15 @@ def create_request(
     body: AccessRequestCreate, state: StateDep, gw: GatewayDep, caller: CurrentCaller, write: WriteDep
 ) -> JSONResponse:
     return json_answer(DataWrites(state, caller).create_request(write, body, gw))
+
+
+@requests_router.get(
+    "/purposes",
+    response_model=list[PurposePublic],
+    summary="The published purpose vocabulary: the codes a request may name, with their names (docs/data-sharing.md)",
+)
+def list_purposes(_key: CurrentKey) -> list[PurposePublic]:
+    return [PurposePublic(code=p.code, zh=p.zh, en=p.en) for p in PURPOSES.values()]
 
 
 @requests_router.get("/{request_id}", response_model=AccessRequestPublic, summary="One access request")

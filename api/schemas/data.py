@@ -170,6 +170,14 @@ class GrantPublic(_Terms):
         return None if not self.max_accesses else max(0, self.max_accesses - self.accesses)
 
 
+class PurposePublic(BaseModel):
+    """A code of the published purpose vocabulary."""
+
+    code: int
+    zh: str
+    en: str
+
+
 class NarrowBody(BaseModel):
     """New terms for a grant, each no wider than now (omitted: unchanged); at least one narrower."""
 

@@ -446,3 +446,6 @@ def test_grant_shows_its_terms_and_narrows(client: TestClient, api: Api, deploym
     listed = client.get("/api/v1/grants", params={"dataset_id": did}, headers=api.auth("c1")).json()["data"]
     assert [(x["id"], x["fields"], x["purpose_code"]) for x in listed] == [(gid, ["age"], 9)]
     assert client.get(f"/api/v1/grants/{gid}", headers=api.auth("c1")).json()["purpose_name"].startswith("城市管理")
+    vocabulary = client.get("/api/v1/access-requests/purposes", headers=api.auth("c1")).json()
+    assert [p["code"] for p in vocabulary] == list(range(1, 13))
+    assert vocabulary[8] == {"code": 9, "zh": "城市管理", "en": "urban management"}
