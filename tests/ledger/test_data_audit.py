@@ -46,6 +46,10 @@ def test_batch_records_must_be_the_anchorers_own_and_active_at_their_time(
 
     mine, theirs = new_dataset(ds, s["dept_a"]), new_dataset(ds, s["dept_b"])
     g_mine, g_theirs, g_frozen = grant(mine, "dept_a"), grant(theirs, "dept_b"), grant(mine, "dept_a")
+    # real narrowings (the grantee sets a limit, the owner an earlier end) and an access within them
+    ds.narrow(s["c1"], g_mine, 0b1, 5, ds.grant(g_mine).expires_at)
+    ds.narrow(s["dept_a"], g_mine, 0b1, 5, ds.grant(g_mine).expires_at - DAY)
+    ds.record_access(s["dept_a"], g_mine, keccak(text="q"), 3, 0b1)
     _tick(led, 100)
     frozen_at = led.w3.eth.get_block(ds.freeze_grant(s["c3"], g_frozen).block_number)["timestamp"]
     _tick(led, 100)
@@ -68,6 +72,7 @@ def test_batch_records_must_be_the_anchorers_own_and_active_at_their_time(
     m = Manifest.load(deployment.manifest_path)
     report = run_audit(led, m, AuditOptions(batches=[batch]))
     mine_findings = [f for f in report.findings if f.records.get("batch") == bid]
+    assert not [f for f in report.findings if f.rule in ("data.terms-widened", "data.access-outside-terms")]
     assert sorted((f.rule, f.records["record"]) for f in mine_findings) == [
         ("data.access-outside-grant", 2),
         ("data.access-outside-grant", 4),
@@ -206,3 +211,7 @@ def test_replay_checks_narrowings_and_judges_accesses_by_the_narrowed_terms() ->
     c.emit("GrantNarrowed", T0 + 8, grantId=1, account=grantee, fieldMask=0b0001, maxAccesses=0, expiresAt=T0 + 900)
     c.emit("GrantNarrowed", T0 + 9, grantId=1, account=grantee, fieldMask=0b0001, maxAccesses=1, expiresAt=T0 + 950)
     assert c.rules() == ["data.access-outside-terms"] + ["data.terms-widened"] * 3
+    gov = to_checksum_address(ACCOUNTS[GOV])  # data governance is neither the owner nor the grantee
+    c.emit("GrantNarrowed", T0 + 10, grantId=1, account=gov, fieldMask=0b0001, maxAccesses=1, expiresAt=T0 + 900)
+    assert c.rules() == ["data.access-outside-terms"] + ["data.terms-widened"] * 4
+    assert c.out.findings[-1].records["member"] == GOV

@@ -203,11 +203,14 @@ class DataReplay(DataState):
         )
 
     def _check_narrower(self, e: Event) -> None:
-        """A narrowing takes no approval, so it must not widen any term (issue 17)."""
+        """A narrowing takes no approval, so it must not widen any term, and only the dataset's
+        owner or the grantee narrows (issue 17)."""
         a = e.args
         g = self.grants[int(a["grantId"])]
         mask, limit, expires = int(a["fieldMask"]), int(a["maxAccesses"]), int(a["expiresAt"])
-        narrower = (
+        d = self.datasets.get(g.dataset_id)
+        by = self.reg.member_id(str(a["account"])) if self.reg.active_account(str(a["account"])) else 0
+        narrower = by != 0 and by in (g.grantee_id, d.owner_id if d else 0) and (
             is_subset(mask, g.field_mask)
             and (g.max_accesses == 0 or 0 < limit <= g.max_accesses)
             and e.block_time < expires <= g.expires_at
@@ -217,8 +220,9 @@ class DataReplay(DataState):
             "data.terms-widened",
             narrower,
             f"grant {g.id} 'narrowed' to fields {mask:#x}, limit {limit}, expiry {expires} from fields "
-            f"{g.field_mask:#x}, limit {g.max_accesses}, expiry {g.expires_at}: a term widened or none narrowed",
-            event=e, grant=g.id,
+            f"{g.field_mask:#x}, limit {g.max_accesses}, expiry {g.expires_at} by member {by}: a term widened, "
+            "none narrowed, or neither the owner nor the grantee narrowed it",
+            event=e, grant=g.id, account=a["account"], member=by,
         )
 
     def _check_renewable(self, g: GrantRecord, e: Event) -> None:
