@@ -92,6 +92,11 @@ class AccessRequestCreate(BaseModel):
         description='Rows the grant covers, e.g. {"all": [{"field": "district", "op": "eq", "value": "幸福里"}]}; '
         "stored off chain, bound by its canonical hash (row_filter_hash). Omitted: every row.",
     )
+    table_schema: dict[str, Any] | None = Field(
+        None,
+        description="The dataset's Frictionless Table Schema (the owner's GET /datasets/{id} shows it), checked "
+        "against its on-chain schema_hash; needed only where this service holds no copy of the dataset.",
+    )
 
 
 class _Terms(BaseModel):

@@ -57,7 +57,7 @@ from ledger.data import (
 )
 from ledger.data.scopes import is_subset
 from ledger.data.table_schema import TableSchema
-from ledger.errors import AccessDenied, LedgerError, NotFound
+from ledger.errors import AccessDenied, LedgerError, NotFound, ValidationFailed
 from ledger.events import Event
 from ledger.gateway import Gateway, GatewayStore, load_master_key, owner_signer_from_keystore
 from ledger.index import Indexer
@@ -118,31 +118,41 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
     return out
 
 
-def schema_names(gw: Gateway, dataset_id: int) -> tuple[str, ...] | None:
+def schema_names(gw: Gateway, ds: Dataset) -> tuple[str, ...] | None:
     """The dataset's field names from this gateway's authenticated copy (None: no usable copy here)."""
     try:
-        return gw.schema_fields(gw.data.dataset(dataset_id))
+        return gw.schema_fields(ds)
     except LedgerError:
         return None
 
 
 def table_schema(gw: Gateway, ds: Dataset) -> TableSchema:
     """The dataset's Frictionless Table Schema from this gateway's copy, checked against the chain
-    (NotFound if it holds none, IntegrityError if it is not the registered one)."""
-    gw.schema_fields(ds)
+    (ValidationFailed if it holds none: the caller passes the schema; IntegrityError if the copy is
+    not the registered one)."""
+    try:
+        gw.schema_fields(ds)
+    except NotFound as exc:
+        raise ValidationFailed(
+            "table_schema",
+            f"this service holds no copy of dataset {ds.id}: pass its table_schema (the owner's GET /datasets/{ds.id})",
+        ) from exc
     return gw.store.meta(ds.owner_id, ds.content_hash).table_schema
 
 
 class _Names:
-    """Field names per dataset, read once per answer."""
+    """Field names per dataset, read once per answer (the dataset record from ``dataset``, by default
+    the chain's)."""
 
-    def __init__(self, gw: Gateway | None) -> None:
+    def __init__(self, gw: Gateway | None, dataset: Callable[[int], Dataset] | None = None) -> None:
         self.gw = gw
+        self.dataset = dataset or (gw.data.dataset if gw is not None else None)
         self.known: dict[int, tuple[str, ...] | None] = {}
 
     def of(self, dataset_id: int, mask: int) -> list[str] | None:
         if dataset_id not in self.known:
-            self.known[dataset_id] = None if self.gw is None else schema_names(self.gw, dataset_id)
+            gw, dataset = self.gw, self.dataset
+            self.known[dataset_id] = None if gw is None or dataset is None else schema_names(gw, dataset(dataset_id))
         names = self.known[dataset_id]
         return None if names is None else list(mask_fields(names, mask))
 
@@ -355,7 +365,8 @@ def list_by_state(
     """A page of requests or grants (``listing``), newest first: those matching ``filters``, in
     state ``want`` now when given, made in ``[since, until]``."""
     views, count = _by_state(state, listing, filters, want, time_filter(since, until), (offset, limit))
-    names = _Names(gateway_or_none(state))
+    index = index_for(state)
+    names = _Names(gateway_or_none(state), lambda i: data_state(index, lambda s, now: s.dataset_view(s.datasets[i])))
     for v in views:  # the fields by name, from this gateway's copies of the schemas
         if isinstance(v, AccessRequestPublic | GrantPublic):
             v.fields = names.of(v.dataset_id, int(v.field_mask, 16))

@@ -42,7 +42,9 @@ from api.services.index import CallerScoped
 from ledger.client import ContractCall, TxReceipt
 from ledger.data import DataSharing, Terms, field_mask
 from ledger.data import row_filter as rf
-from ledger.data.table_schema import field_names
+from ledger.data.table_schema import field_names, schema_hash
+from ledger.data.table_schema import normalise as normalise_schema
+from ledger.errors import ValidationFailed
 from ledger.gateway import Gateway
 
 
@@ -62,7 +64,12 @@ class DataWrites(CallerScoped):
         acknowledgement. The purpose is a salted commitment (the hash alone confirms no guess);
         both texts are kept once the chain took the request."""
         ds = dataset_or_404(self.state, body.dataset_id)
-        schema = table_schema(gw, ds)
+        if body.table_schema is None:
+            schema = table_schema(gw, ds)
+        elif schema_hash(body.table_schema) == ds.schema_hash:
+            schema = normalise_schema(body.table_schema)
+        else:
+            raise ValidationFailed("table_schema", f"not dataset {ds.id}'s registered table schema")
         names = field_names(schema)
         mask = field_mask(names, body.fields or names)
         docs = writer(self.state, self.caller)

@@ -83,6 +83,9 @@ def test_cli_share_fetch_log_prove(
     dest = tmp_path / "got.csv"
     run("data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest))
     assert dest.read_bytes() == src.read_bytes()
+    # the grantee narrows its grant to two fields; a fetch of another is refused
+    outp = run("data", "narrow", str(gid), "--key", "dept_a", "--fields", "age,district")
+    assert f"grant {gid} narrowed: fields age,district" in outp
     res = runner.invoke(
         app,
         ["data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest), "--fields", "name"],

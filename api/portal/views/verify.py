@@ -103,7 +103,8 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
 _HIDDEN_ARGS = frozenset({
     "purposeCode", "purposeHash", "fieldMask", "rowFilterHash", "queryHash", "metadataHash", "schemaHash",
     "contentHash", "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey",
-    "newKey", "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
+    "newKey", "data", "title", "maxAccesses", "noOnwardSharing", "depositRef", "redemptionRef", "reasonCode",
+    "rowCount",
 })
 _PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot", "evidenceHash"})
 # Arguments naming members, shown by organisation name.
