@@ -243,6 +243,10 @@ def test_data_sharing_is_statistics_only(client: TestClient) -> None:
     assert d["totals"] == {"datasets": 1, "requests": 1, "denied": 0, "grants": 1, "accesses": 1, "refused": 1}
     assert d["datasets"][0]["sensitive"] == 1 and d["grants"][0]["requester"] == "绿城物业"
     assert "高龄独居老人登记册" not in html and "上门探访" not in html
+    # the published purpose vocabulary, by name, with counts (request 1: purpose 1, granted)
+    assert [(p["code"], p["requests"], p["grants"]) for p in d["purposes"]][:2] == [(1, 1, 1), (2, 0, 0)]
+    assert len(d["purposes"]) == 12 and "公共服务 · public service delivery" in html
+    assert "政务公开 · open government information" in html
 
 
 def test_tx_page_shows_public_fields_only(client: TestClient) -> None:
