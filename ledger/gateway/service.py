@@ -138,7 +138,7 @@ class Gateway:
         self.data = DataSharing(ledger)
         self.registry = Registry(ledger)
         self.owner_signer = owner_signer
-        self.documents = documents or _no_documents  # texts by hash (the document store): row filters
+        self.documents = documents or (lambda _hash: None)  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
@@ -297,10 +297,8 @@ class Gateway:
         return meta.fields
 
     def row_filter(self, ds: Dataset, stored: StoredMeta, filter_hash: bytes | None) -> RowFilter | None:
-        """The row filter a grant binds by ``filter_hash`` (None: every row) over the dataset's
-        stored table schema, its document read from ``documents`` (kind ``row_filter``, kept when
-        the request was made). A filter this gateway cannot read, or whose document is not the
-        one bound, is an integrity alarm: nothing is served under the grant."""
+        """The row filter a grant binds by ``filter_hash`` (None: every row), read from ``documents``;
+        one this gateway cannot read, or not the one bound, is an integrity alarm (nothing served)."""
         return self._guarded(ds, lambda: self.store.row_filter(filter_hash, stored, self.documents))
 
     def _guarded(self, ds: Dataset, read: Callable[[], _T]) -> _T:
@@ -459,10 +457,6 @@ class Gateway:
             envelope=envelope,
             receipt=receipt,
         )
-
-
-def _no_documents(_hash: bytes) -> str | None:
-    return None
 
 
 def _reason_name(reason: RefusalReason) -> str:
