@@ -82,7 +82,7 @@ STATUS: dict[type[LedgerError], int] = {
 _FORBIDDEN = (
     # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
     "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
-    "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
+    "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotGrantParty", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
     "FundNotTreasurer", "FundProposerCannotVote", "FundTreasurerIsBeneficiary", "RegistryMemberInactive",
@@ -103,10 +103,13 @@ _CONFLICT = tuple(
     CaseProposalNotOpen CaseSatisfactionRecorded CaseSatisfactionWindowClosed CaseSelfResponsible
     CaseTooManyDepartments CaseWrongState CaseZeroAddress CaseZeroArea CaseZeroReference
     CreditDepositAlreadyRecorded CreditRedemptionAlreadyRecorded CreditZeroAmount CreditZeroReference
-    DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataGovernanceNotRequired DataGrantClosed
+    DataAccessLimitReached DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataFieldsOutOfScope
+    DataGovernanceNotRequired DataGrantClosed
     DataGrantDatasetMismatch DataGrantFreezeUnchanged DataGrantNotActive DataGrantNotRenewable
-    DataInvalidBatchWindow DataInvalidDuration DataInvalidRequestTtl DataInvalidTitle DataMemberFreezeUnchanged
-    DataNoRenewalPending DataRenewalMismatch DataRequestNotOpen DataRequesterIsOwner DataZeroAttempts
+    DataInvalidBatchWindow DataInvalidDuration DataInvalidFieldCount DataInvalidFieldMask DataInvalidRequestTtl
+    DataInvalidTitle DataMemberFreezeUnchanged
+    DataNoRenewalPending DataRenewalMismatch DataRequestNotOpen DataRequesterIsOwner DataTermsNotNarrower
+    DataUnknownPurpose DataZeroAttempts
     DataZeroHash ERC20InsufficientAllowance ERC20InsufficientBalance ERC20InvalidApprover ERC20InvalidReceiver
     ERC20InvalidSender ERC20InvalidSpender FundAlreadyRefunded FundAlreadyVoted FundBeneficiaryNotMember
     FundBudgetMismatch FundExceedsAvailable FundExceedsMilestone FundInsufficientPool FundInvalidMilestoneCount

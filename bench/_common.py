@@ -122,12 +122,12 @@ def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int
 
 def grant_for_bench(s: Suite) -> tuple[int, int]:
     """An internal dataset of c2 (民政局) granted to dept_a (卫健委): (dataset id, grant id)."""
-    from ledger.data import DataSharing, scope_hash, text_hash
+    from ledger.data import DataSharing, Terms, text_hash
 
     ds = DataSharing(s.ledger())
     sig = s.signers
-    did, _ = ds.register(sig["c2"], "bench dataset", 1, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32)  # type: ignore[arg-type]
-    rid, _ = ds.request_access(sig["dept_a"], did, 1, text_hash("bench"), scope_hash(["a", "b"]), 30 * 86400)
+    did, _ = ds.register(sig["c2"], "bench dataset", 1, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 2)  # type: ignore[arg-type]
+    rid, _ = ds.request_access(sig["dept_a"], did, Terms(1, text_hash("bench"), 0b11, 30 * 86400))
     ds.approve_as_owner(sig["c2"], rid)
     return did, ds.request(rid).grant_id
 

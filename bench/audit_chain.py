@@ -17,7 +17,7 @@ from web3 import HTTPProvider
 from web3.types import RPCEndpoint
 
 from ledger.client import Ledger
-from ledger.data import Classification, DataSharing
+from ledger.data import Classification, DataSharing, Terms
 from ledger.errors import ChainUnavailable
 from ledger.keys import Signer
 from ledger.manifest import Manifest
@@ -133,9 +133,9 @@ def setup(url: str, root: Path, kind: str, s: dict[str, Signer]) -> tuple[Ledger
     m = Manifest.load(root / "deployment.json")
     ds = DataSharing(led)
     did, _ = ds.register(
-        s["dept_a"], "bench dataset", Classification.INTERNAL, keccak(text="m"), keccak(text="s"), keccak(text="c")
+        s["dept_a"], "bench dataset", Classification.INTERNAL, keccak(text="m"), keccak(text="s"), keccak(text="c"), 1
     )
-    rid, _ = ds.request_access(s["dept_b"], did, 1, keccak(text="p"), keccak(text="f"), 3 * 365 * 24 * 3600)
+    rid, _ = ds.request_access(s["dept_b"], did, Terms(1, keccak(text="p"), 0b1, 3 * 365 * 24 * 3600))
     gid = int(ds.approve_as_owner(s["dept_a"], rid).event("GrantCreated").args["grantId"])
     fund_addr = m.address("CoGovFund")
     led.transact(s["treasurer"], "CommunityCredit", "mint", s["resident"].address, 10_000, keccak(text="dep"))
@@ -172,10 +172,11 @@ class Records:
         self.contract = led.contract("DataSharing")
         self.chain_id = led.chain_id
         self.base = self.nonce("pending")  # record i has nonce base + i
-        self.selector = keccak(text="recordAccess(uint256,bytes32,uint64)")[:4]
+        self.selector = keccak(text="recordAccess(uint256,bytes32,uint64,uint256)")[:4]
+        one = (1).to_bytes(32, "big")  # the field mask: field 0
         assert (
-            self.contract.encode_abi("recordAccess", args=[gid, b"\x01" * 32, 7])
-            == "0x" + (self.selector + gid.to_bytes(32, "big") + b"\x01" * 32 + (7).to_bytes(32, "big")).hex()
+            self.contract.encode_abi("recordAccess", args=[gid, b"\x01" * 32, 7, 1])
+            == "0x" + (self.selector + gid.to_bytes(32, "big") + b"\x01" * 32 + (7).to_bytes(32, "big") + one).hex()
         )
         self.refused = 0
 
@@ -184,8 +185,11 @@ class Records:
 
     def raw(self, nonce: int) -> tuple[str, list[Any]]:
         i = nonce - self.base
-        # recordAccess(uint256,bytes32,uint64): three static words (encode_abi per record is slow)
-        data = self.selector + self.gid.to_bytes(32, "big") + keccak(text=f"q{i}") + (i % 100).to_bytes(32, "big")
+        # recordAccess(uint256,bytes32,uint64,uint256): four static words (encode_abi per record is slow)
+        data = (
+            self.selector + self.gid.to_bytes(32, "big") + keccak(text=f"q{i}") + (i % 100).to_bytes(32, "big")
+            + (1).to_bytes(32, "big")
+        )
         tx = {
             "chainId": self.chain_id,
             "nonce": nonce,

@@ -99,19 +99,29 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     cn.admit("便民施工队", "Enterprise", roles_mask("Contributor"), beneficiary)
 
     # ---- DataSharing
+    def terms(duration: int, row_filter: bytes = bytes(32), max_accesses: int = 0) -> tuple[Any, ...]:
+        """IDataSharing.Terms: purpose 1, the schema's first two fields."""
+        return (1, h("p"), 0b11, row_filter, duration, max_accesses, max_accesses > 0)
+
     ds = c.deploy("DataSharing", reg.address, 14 * 24 * 3600, sender=deployer)
     D = ds.functions
     owner, gov = council[1], council[2]
-    r = tx("DataSharing.registerDataset", D.registerDataset("卫生服务数据", 1, h("m"), h("s"), h("c")), owner)
+    r = tx("DataSharing.registerDataset", D.registerDataset("卫生服务数据", 1, h("m"), h("s"), h("c"), 8), owner)
     did = c.events(ds, r, "DatasetRegistered")[0]["datasetId"]
     tx("DataSharing.updateDatasetVersion", D.updateDatasetVersion(did, h("c2")), owner)
-    r = tx("DataSharing.requestAccess", D.requestAccess(did, 1, h("p"), h("scope"), 30 * 86400), dept_a)
+    r = tx("DataSharing.requestAccess", D.requestAccess(did, terms(30 * 86400)), dept_a)
     rid = c.events(ds, r, "AccessRequested")[0]["requestId"]
     r = tx("DataSharing.approveAsOwner (internal: creates the grant)", D.approveAsOwner(rid), owner)
     gid = c.events(ds, r, "GrantCreated")[0]["grantId"]
-    tx(None, D.recordAccess(gid, h("q0"), 10), owner)
-    tx("DataSharing.recordAccess", D.recordAccess(gid, h("q1"), 12), owner)
-    tx(None, D.recordAccess(gid, h("q2"), 12), owner)
+    tx(None, D.recordAccess(gid, h("q0"), 10, 0b01), owner)
+    tx("DataSharing.recordAccess", D.recordAccess(gid, h("q1"), 12, 0b01), owner)
+    tx(None, D.recordAccess(gid, h("q2"), 12, 0b11), owner)
+    r = tx("DataSharing.requestAccess (fields, row filter, limit, no onward sharing)",
+           D.requestAccess(did, terms(30 * 86400, h("filter"), 100)), dept_a)
+    rid_t = c.events(ds, r, "AccessRequested")[0]["requestId"]
+    r = tx(None, D.approveAsOwner(rid_t), owner)
+    gid_t, exp_t = (c.events(ds, r, "GrantCreated")[0][k] for k in ("grantId", "expiresAt"))
+    tx("DataSharing.narrowGrant", D.narrowGrant(gid_t, 0b01, 50, exp_t), dept_a)
     tx("DataSharing.recordRefusal", D.recordRefusal(did, gid, 5, 1, h("q3"), 1), owner)
     tx("DataSharing.renewGrant", D.renewGrant(gid, 3600), owner)
     tx("DataSharing.freezeGrant", D.freezeGrant(gid), gov)
@@ -119,18 +129,18 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     tx("DataSharing.freezeMember", D.freezeMember(dept_a_id), gov)
     tx("DataSharing.unfreezeMember", D.unfreezeMember(dept_a_id), gov)
     tx("DataSharing.revokeGrant", D.revokeGrant(gid), owner)
-    r = tx(None, D.registerDataset("敏感数据", 2, h("m2"), h("s2"), h("c3")), owner)
+    r = tx(None, D.registerDataset("敏感数据", 2, h("m2"), h("s2"), h("c3"), 8), owner)
     did2 = c.events(ds, r, "DatasetRegistered")[0]["datasetId"]
-    r = tx(None, D.requestAccess(did2, 1, h("p"), h("scope"), 86400), dept_a)
+    r = tx(None, D.requestAccess(did2, terms(86400)), dept_a)
     rid2 = c.events(ds, r, "AccessRequested")[0]["requestId"]
     tx("DataSharing.approveAsOwner (sensitive: first of two)", D.approveAsOwner(rid2), owner)
     r = tx("DataSharing.approveAsGovernance (creates the grant)", D.approveAsGovernance(rid2), gov)
     gid2 = c.events(ds, r, "GrantCreated")[0]["grantId"]
     tx("DataSharing.renewGrant (sensitive: waits for data governance)", D.renewGrant(gid2, 3600), owner)
     tx("DataSharing.approveRenewal", D.approveRenewal(gid2, 3600), gov)
-    r = tx(None, D.requestAccess(did2, 1, h("p"), h("scope"), 86400), dept_a)
+    r = tx(None, D.requestAccess(did2, terms(86400)), dept_a)
     tx("DataSharing.denyRequest", D.denyRequest(c.events(ds, r, "AccessRequested")[0]["requestId"], 1), owner)
-    r = tx(None, D.requestAccess(did2, 1, h("p"), h("scope"), 86400), dept_a)
+    r = tx(None, D.requestAccess(did2, terms(86400)), dept_a)
     tx("DataSharing.withdrawRequest", D.withdrawRequest(c.events(ds, r, "AccessRequested")[0]["requestId"]), dept_a)
     now = c.now()
     tx("DataSharing.anchorAccessBatch", D.anchorAccessBatch(h("root"), 1000, now - 100, now), owner)

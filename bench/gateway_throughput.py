@@ -33,7 +33,7 @@ def main() -> None:
     from api.apikeys import ApiKeyStore, engine_for
     from api.testing import LiveServer, make_settings
     from bench._common import suite
-    from ledger.data import DataSharing, scope_hash, text_hash
+    from ledger.data import DataSharing, Terms, text_hash
     from ledger.gateway import open_sealed
     from ledger.testing import register_data_key
 
@@ -114,11 +114,11 @@ def main() -> None:
             led = d.ledger()
             ds = DataSharing(led)
             s = signers
-            scope = scope_hash(["age", "district"])
-            did2, rc = ds.register(s["c2"], "bench sensitive", 2, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32)  # type: ignore[arg-type]
+            terms = Terms(1, text_hash("p"), 0b11, 3600)
+            did2, rc = ds.register(s["c2"], "bench sensitive", 2, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 2)  # type: ignore[arg-type]
             gas["registerDataset (direct)"] = rc.gas_used
             gas["updateDatasetVersion"] = ds.update_version(s["c2"], did2, b"\x04" * 32).gas_used
-            rid2, rc = ds.request_access(s["dept_a"], did2, 1, text_hash("p"), scope, 3600)
+            rid2, rc = ds.request_access(s["dept_a"], did2, terms)
             gas["approveAsOwner (sensitive: partial)"] = ds.approve_as_owner(s["c2"], rid2).gas_used
             gas["approveAsGovernance (creates the grant)"] = ds.approve_as_governance(s["c3"], rid2).gas_used
             gid2 = ds.request(rid2).grant_id
@@ -131,9 +131,9 @@ def main() -> None:
             _, rc = ds.record_refusal(s["c2"], did2, gid2, 6, 4, b"\x05" * 32)  # type: ignore[arg-type]
             gas["recordRefusal"] = rc.gas_used
             gas["revokeGrant"] = ds.revoke(s["c2"], gid2).gas_used
-            rid3, _ = ds.request_access(s["dept_a"], did2, 1, text_hash("p"), scope, 3600)
+            rid3, _ = ds.request_access(s["dept_a"], did2, terms)
             gas["denyRequest"] = ds.deny(s["c2"], rid3, 1).gas_used
-            rid4, _ = ds.request_access(s["dept_a"], did2, 1, text_hash("p"), scope, 3600)
+            rid4, _ = ds.request_access(s["dept_a"], did2, terms)
             gas["withdrawRequest"] = ds.withdraw(s["dept_a"], rid4).gas_used
             now = led.w3.eth.get_block("latest")["timestamp"]
             _, rc = ds.anchor_batch(s["c2"], b"\x06" * 32, 1000, now - 100, now)

@@ -222,13 +222,13 @@ def main() -> None:
         fc = base.contract("CoGovFund")
 
         def access_data(i: int) -> str:
-            return str(dsc.encode_abi("recordAccess", args=[gid, keccak(text=f"q{i}"), i % 100]))
+            return str(dsc.encode_abi("recordAccess", args=[gid, keccak(text=f"q{i}"), i % 100, 1]))
 
         def contrib_data(i: int) -> str:
             return str(fc.encode_abi("contribute", args=[100 + i, 0, keccak(text=f"m{i}")]))
 
         # warm-up: first calls pay for imports, contract objects and caches
-        DataSharing(base).record_access(sig["c2"], gid, b"\x00" * 32, 1)
+        DataSharing(base).record_access(sig["c2"], gid, b"\x00" * 32, 1, 1)
         base.transact(sig["resident"], "CoGovFund", "contribute", 1, 0, b"\x00" * 32)
 
         ops: dict[str, dict[str, Any]] = {
@@ -251,7 +251,7 @@ def main() -> None:
                     data = DataSharing(led)
 
                     def call(i: int, data: DataSharing = data, mode: str = mode) -> None:
-                        data.record_access(sig["c2"], gid, keccak(text=f"L{mode}{i}"), i % 100)
+                        data.record_access(sig["c2"], gid, keccak(text=f"L{mode}{i}"), i % 100, 1)
                 else:
                     def call(i: int, led: Ledger = led, mode: str = mode) -> None:
                         led.transact(sig["resident"], "CoGovFund", "contribute", 100 + i, 0, keccak(text=f"L{mode}{i}"))

@@ -11,7 +11,7 @@ import typer
 
 from cogov import output as out
 from cogov.context import env
-from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, read_file
+from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, SchemaOpt, read_file
 
 if TYPE_CHECKING:
     from ledger.gateway import Gateway
@@ -104,6 +104,13 @@ def keygen(
     out.say("0x" + pub.hex())
 
 
+def _schema(path: Path | None) -> dict[str, Any] | None:
+    """The table schema of a ``--schema`` file (None: inferred from the dataset file)."""
+    from ledger.data.table_schema import load_schema
+
+    return load_schema(read_file(path)) if path is not None else None
+
+
 @data_app.command("register")
 def register(
     file: Annotated[Path, typer.Argument(help="The dataset file (CSV with a header row, or JSON lines).")],
@@ -118,12 +125,13 @@ def register(
     contact_phone: ContactPhoneOpt = None,
     license: LicenseOpt = None,
     language: LanguageOpt = "zh",
+    schema: SchemaOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Register a dataset on chain from its file's hashes only (no content stored, see `upload`; its
     metadata document is kept in the gateway's store for the catalog)."""
     from ledger.data import canonical_hash
-    from ledger.gateway import StoredMeta, detect_format, parse
+    from ledger.gateway import describe, detect_format
     from ledger.gateway.metadata import save_metadata
     from ledger.gateway.service import metadata_document
 
@@ -131,20 +139,7 @@ def register(
     catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
     content = read_file(file)
     fmt = detect_format(file.name, content)
-    parsed = parse(content, fmt)
-    import hashlib
-
-    from eth_utils import keccak
-
-    meta = StoredMeta(
-        "0x" + keccak(content).hex(),
-        "0x" + hashlib.sha256(content).hexdigest(),
-        len(content),
-        fmt,
-        parsed.fields,
-        parsed.rows,
-        0,
-    )
+    meta = describe(content, fmt, _schema(schema))
     did, r = env().data_sharing().register(
         env().signer(key, password_file),
         title,
@@ -152,9 +147,10 @@ def register(
         save_metadata(env().settings.gateway_store_dir, metadata_document(title, description, meta, catalog)),
         canonical_hash(meta.schema()),
         meta.content_hash,
+        len(meta.fields),
     )
     out.ok(
-        f"registered dataset {did} ({parsed.rows} rows, fields {','.join(parsed.fields)}); "
+        f"registered dataset {did} ({meta.rows} rows, fields {','.join(meta.fields)}); "
         f"tx {r.tx_hash}, gas {r.gas_used}"
     )
     out.say(f"content hash (keccak256 of the file bytes): {meta.content_keccak256}")
@@ -177,6 +173,7 @@ def upload(
     contact_phone: ContactPhoneOpt = None,
     license: LicenseOpt = None,
     language: LanguageOpt = "zh",
+    schema: SchemaOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Store a dataset encrypted in this gateway's store and register it (or a new version) on chain."""
@@ -193,14 +190,14 @@ def upload(
             raise ValidationFailed(
                 "--dataset", "a new version keeps the dataset's registered metadata document and its catalog fields"
             )
-        r, meta = gw.update(signer, dataset, content, fmt)
+        r, meta = gw.update(signer, dataset, content, fmt, _schema(schema))
         out.ok(f"dataset {dataset} is now version {gw.data.dataset(dataset).version}; tx {r.tx_hash}, gas {r.gas_used}")
     else:
         if not title:
             raise ValidationFailed("title", "a new dataset needs --title")
         cls = _classification(classification)
         catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
-        up = gw.upload(signer, title, cls, content, fmt, description, catalog=catalog)
+        up = gw.upload(signer, title, cls, content, fmt, description, _schema(schema), catalog=catalog)
         meta = up.meta
         out.ok(
             f"uploaded dataset {up.dataset_id}: {meta.rows} rows, {meta.size} bytes, encrypted at rest; "
@@ -219,34 +216,99 @@ def request(
     fields: Annotated[
         str | None, typer.Option("--fields", help="Comma-separated fields (default: all of the schema).")
     ] = None,
-    purpose_code: Annotated[int, typer.Option("--purpose-code", min=0, max=65535)] = 0,
+    purpose_code: Annotated[
+        int, typer.Option("--purpose-code", min=1, help="From the published vocabulary (docs/data-sharing.md).")
+    ] = 1,
     duration: Annotated[int, typer.Option("--duration", min=1, help="Grant lifetime in seconds.")] = 30 * 86400,
+    max_accesses: Annotated[int, typer.Option("--max-accesses", min=0, help="Most accesses (0: no limit).")] = 0,
+    no_onward_sharing: Annotated[
+        bool, typer.Option("--no-onward-sharing", help="Acknowledge on chain not to pass the data on.")
+    ] = False,
+    row_filter: Annotated[
+        Path | None, typer.Option("--row-filter", help='A row filter document (JSON: {"all": [...]}).')
+    ] = None,
+    schema: SchemaOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Request access to another department's dataset."""
-    from ledger.data import scope_hash
-    from ledger.errors import LedgerError, ValidationFailed
+    """Request access to another department's dataset under usage terms. The dataset's table
+    schema (``--schema``, else this gateway's copy) gives the fields' positions."""
+    from ledger.data import Terms, field_mask, mask_fields
+    from ledger.data import row_filter as rf
+    from ledger.data.purposes import purpose as vocabulary
+    from ledger.data.table_schema import field_names
     from ledger.fund.docs import open_store
 
     ds = env().data_sharing()
-    if fields:
-        names = fields.split(",")
-    else:
-        gw = _gateway()
-        try:
-            names = list(gw.schema_fields(ds.dataset(dataset)))
-        except LedgerError as exc:
-            raise ValidationFailed("fields", "this gateway has no copy of the dataset's schema: pass --fields") from exc
+    table = _dataset_schema(dataset, schema)
+    names = field_names(table)
+    mask = field_mask(names, fields.split(",") if fields else names)
     docs = open_store(env().settings)
-    draft = docs.draft("purpose", purpose)
+    drafts = [docs.draft("purpose", purpose)]
+    filter_hash = None
+    if row_filter is not None:
+        doc = json.loads(read_file(row_filter))
+        rf.parse(doc, table)
+        drafts.append(docs.draft("row_filter", rf.document_text(doc)))
+        filter_hash = rf.row_filter_hash(doc)
+    use = vocabulary(purpose_code)
+    terms = Terms(purpose_code, drafts[0].hash, mask, duration, filter_hash, max_accesses, no_onward_sharing)
     signer = env().signer(key, password_file)
-    call = ds.request_access_call(dataset, purpose_code, draft.hash, scope_hash(names), duration)
-    r = docs.transact(ds.ledger, signer, call, [draft])
+    r = docs.transact(ds.ledger, signer, ds.request_access_call(dataset, terms), drafts)
     rid = int(r.event("AccessRequested").args["requestId"])
     docs.accept(r)
     out.ok(
-        f"request {rid} on dataset {dataset} for fields {','.join(sorted(set(names)))}; "
-        f"tx {r.tx_hash}, gas {r.gas_used}"
+        f"request {rid} on dataset {dataset} for fields {','.join(mask_fields(names, mask))}, purpose "
+        f"{use.code} {use.zh} ({use.en}); tx {r.tx_hash}, gas {r.gas_used}"
+    )
+
+
+def _dataset_schema(dataset: int, schema: Path | None) -> dict[str, Any]:
+    """The dataset's table schema: the ``--schema`` file (checked against the chain's hash), else
+    this gateway's copy."""
+    from ledger.data import canonical_hash
+    from ledger.errors import LedgerError, ValidationFailed
+
+    ds = env().data_sharing().dataset(dataset)
+    given = _schema(schema)
+    if given is not None:
+        if canonical_hash(given) != ds.schema_hash:
+            raise ValidationFailed("schema", f"not dataset {dataset}'s registered table schema")
+        return dict(given)
+    gw = _gateway()
+    try:
+        gw.schema_fields(ds)
+        return dict(gw.store.meta(ds.owner_id, ds.content_hash).table_schema)
+    except LedgerError as exc:
+        raise ValidationFailed("schema", "this gateway has no copy of the dataset's schema: pass --schema") from exc
+
+
+@data_app.command("narrow")
+def narrow(
+    grant_id: Annotated[int, typer.Argument(help="Grant id.")],
+    key: KeyOpt,
+    fields: Annotated[str | None, typer.Option("--fields", help="A subset of the grant's fields.")] = None,
+    max_accesses: Annotated[int | None, typer.Option("--max-accesses", min=1, help="A lower limit.")] = None,
+    expires_at: Annotated[int | None, typer.Option("--expires-at", help="An earlier end (unix seconds).")] = None,
+    schema: SchemaOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Narrow a grant's terms without a new approval (the owner or the grantee): each term no
+    wider than now, one narrower. Widening takes a new request."""
+    from ledger.data import field_mask, mask_fields
+    from ledger.data.table_schema import field_names
+
+    ds = env().data_sharing()
+    g = ds.grant(grant_id)
+    names = field_names(_dataset_schema(g.dataset_id, schema)) if fields else ()
+    mask = field_mask(names, fields.split(",")) if fields else g.field_mask
+    limit = g.max_accesses if max_accesses is None else max_accesses
+    end = g.expires_at if expires_at is None else expires_at
+    r = ds.narrow(env().signer(key, password_file), grant_id, mask, limit, end)
+    n = r.event("GrantNarrowed").args
+    shown = ",".join(mask_fields(names, int(n["fieldMask"]))) if names else hex(int(n["fieldMask"]))
+    out.ok(
+        f"grant {grant_id} narrowed: fields {shown}, at most {int(n['maxAccesses']) or 'unlimited'} accesses, "
+        f"until {int(n['expiresAt'])}; tx {r.tx_hash}, gas {r.gas_used}"
     )
 
 
@@ -360,13 +422,24 @@ def grants(
         if (dataset is None or g.dataset_id == dataset) and (grantee is None or g.grantee_id == grantee):
             rows.append(g)
     if as_json:
-        out.emit_json(
-            [{**g.__dict__, "scope_hash": "0x" + g.scope_hash.hex(), "state": g.state.name.lower()} for g in rows]
-        )
+        out.emit_json([
+            {
+                **g.__dict__,
+                "field_mask": hex(g.field_mask),
+                "row_filter_hash": None if g.row_filter_hash is None else "0x" + g.row_filter_hash.hex(),
+                "schema_hash": "0x" + g.schema_hash.hex(),
+                "state": g.state.name.lower(),
+            }
+            for g in rows
+        ])
         return
     out.table(
-        ["grant", "dataset", "grantee", "state", "expires", "accesses"],
-        [[g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), g.expires_at, g.accesses] for g in rows],
+        ["grant", "dataset", "grantee", "state", "expires", "fields", "accesses", "max", "no onward"],
+        [
+            [g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), g.expires_at, hex(g.field_mask), g.accesses,
+             g.max_accesses or "-", "yes" if g.no_onward_sharing else "no"]
+            for g in rows
+        ],
     )
 
 

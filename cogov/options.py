@@ -10,6 +10,10 @@ import typer
 from ledger.errors import ConfigError
 
 KeyOpt = Annotated[str, typer.Option("--key", help="Keystore label of the signing account.")]
+SchemaOpt = Annotated[
+    Path | None,
+    typer.Option("--schema", help="The file's Frictionless Table Schema (JSON); default: inferred from the file."),
+]
 PasswordFileOpt = Annotated[
     Path | None,
     typer.Option("--password-file", help="File holding the keystore password (else $COGOV_KEYSTORE_PASSWORD)."),

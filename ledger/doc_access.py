@@ -10,7 +10,8 @@ invoice        the project's beneficiary member, the fund committee, the treasur
                auditors
 deposit        the treasurer, auditors (bank receipt texts)
 redemption     the treasurer, auditors
-purpose        the requesting member, the dataset's owner, data governance, auditors
+purpose,       the requesting member, the dataset's owner, data governance, auditors
+row_filter     (an access request's purpose statement; its row filter document)
 case_public    everyone (a case's description its raiser marked public)
 case,          the case's raiser, the departments of its current dispatch, the
 evidence       district, auditors (a description not marked public; an answer's
@@ -69,6 +70,7 @@ READERS: Mapping[str, frozenset[Party]] = MappingProxyType({
     "deposit": frozenset({P.TREASURER, P.AUDITOR}),
     "redemption": frozenset({P.TREASURER, P.AUDITOR}),
     "purpose": frozenset({P.REQUESTER, P.OWNER, P.DATA_GOVERNANCE, P.AUDITOR}),
+    "row_filter": frozenset({P.REQUESTER, P.OWNER, P.DATA_GOVERNANCE, P.AUDITOR}),
     "case_public": frozenset({P.EVERYONE}),
     "case": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
     "evidence": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
@@ -140,7 +142,7 @@ def record_parties(ledger: Ledger, kind: str, record: Mapping[str, Any]) -> dict
 
         member = Registry(ledger).member_of(str(record["beneficiary"]))
         return {P.BENEFICIARY: member.id if member else None}
-    if kind == "purpose":
+    if kind in ("purpose", "row_filter"):
         from ledger.data import DataSharing
 
         owner = DataSharing(ledger).dataset(int(record["datasetId"])).owner_id

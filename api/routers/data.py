@@ -49,6 +49,8 @@ from api.schemas.data import (
     GrantPublic,
     GrantStateName,
     GrantWrite,
+    NarrowBody,
+    PurposePublic,
     RenewBody,
     RequestStateName,
     SealedData,
@@ -58,6 +60,8 @@ from api.services import data as svc
 from api.services.data_writes import DataWrites
 from api.services.index import arg_filters, cached
 from ledger.data import Classification, GrantState, RequestState
+from ledger.data.purposes import PURPOSES
+from ledger.data.table_schema import load_schema
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
 from ledger.gateway.metadata import catalog_fields
@@ -94,6 +98,13 @@ def list_datasets(
     return svc.list_datasets(state, gw, owner_id, wanted, since, until, offset, limit)
 
 
+#: An upload's table schema: a Frictionless Table Schema (JSON) the file is validated against.
+SchemaPart = Annotated[
+    UploadFile | None,
+    File(alias="schema", description="The file's Frictionless Table Schema (JSON); default: inferred from the file."),
+]
+
+
 @datasets_router.post(
     "",
     response_model=DatasetWrite,
@@ -123,6 +134,7 @@ def upload_dataset(
              "default: cc-by-4.0 for public datasets, restricted for the others."),
     ] = None,
     language: Annotated[str, Form(pattern="^(zh|en)$")] = "zh",
+    table_schema: SchemaPart = None,
 ) -> DatasetWrite:
     state.check_chain()
     cls = Classification[classification.upper()]
@@ -133,7 +145,8 @@ def upload_dataset(
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
     svc.require_department(state, caller)
-    up = gw.upload(caller.signer(), title, cls, content, fmt, description, catalog=catalog)  # type: ignore[arg-type]
+    table = load_schema(table_schema.file.read()) if table_schema is not None else None
+    up = gw.upload(caller.signer(), title, cls, content, fmt, description, table, catalog=catalog)  # type: ignore[arg-type]
     state.catch_up(up.receipt.block_number)
     return DatasetWrite(tx=tx_info(up.receipt), dataset=svc.dataset_public(gw.data.dataset(up.dataset_id), gw))
 
@@ -151,12 +164,14 @@ def update_dataset(
     caller: CurrentCaller,
     file: Annotated[UploadFile, File()],
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
+    table_schema: SchemaPart = None,
 ) -> DatasetWrite:
     state.check_chain()
     svc.require_owner(state, caller, dataset_id, "upload a new version")
     content = file.file.read()
     fmt = format or detect_format(file.filename, content)
-    receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt)  # type: ignore[arg-type]
+    table = load_schema(table_schema.file.read()) if table_schema is not None else None
+    receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt, table)  # type: ignore[arg-type]
     state.catch_up(receipt.block_number)
     return DatasetWrite(tx=tx_info(receipt), dataset=svc.dataset_public(gw.data.dataset(dataset_id), gw))
 
@@ -242,9 +257,18 @@ def create_request(
     return json_answer(DataWrites(state, caller).create_request(write, body, gw))
 
 
+@requests_router.get(
+    "/purposes",
+    response_model=list[PurposePublic],
+    summary="The published purpose vocabulary: the codes a request may name, with their names (docs/data-sharing.md)",
+)
+def list_purposes(_key: CurrentKey) -> list[PurposePublic]:
+    return [PurposePublic(code=p.code, zh=p.zh, en=p.en) for p in PURPOSES.values()]
+
+
 @requests_router.get("/{request_id}", response_model=AccessRequestPublic, summary="One access request")
 def get_request(request_id: Id, state: StateDep, _key: CurrentKey) -> AccessRequestPublic:
-    return AccessRequestPublic.model_validate(svc.request_or_404(state, request_id), from_attributes=True)
+    return svc.request_public(svc.request_or_404(state, request_id), svc.gateway_or_none(state))
 
 
 @requests_router.get(
@@ -303,7 +327,19 @@ def list_grants(
 
 @grants_router.get("/{grant_id}", response_model=GrantPublic, summary="One grant")
 def get_grant(grant_id: Id, state: StateDep, _key: CurrentKey) -> GrantPublic:
-    return GrantPublic.model_validate(svc.grant_or_404(state, grant_id), from_attributes=True)
+    return svc.grant_public_from_chain(state, svc.grant_or_404(state, grant_id), svc.gateway_or_none(state))
+
+
+@grants_router.post(
+    "/{grant_id}/narrow",
+    response_model=GrantWrite,
+    summary="Narrow the terms without a new approval (owner or grantee): fewer fields, a lower limit, an earlier "
+    "end; widening takes a new request",
+)
+def narrow_grant(
+    grant_id: Id, body: NarrowBody, state: StateDep, gw: GatewayDep, caller: CurrentCaller, write: WriteDep
+) -> JSONResponse:
+    return json_answer(DataWrites(state, caller).narrow_grant(write, grant_id, body, gw))
 
 
 @grants_router.post("/{grant_id}/revoke", response_model=GrantWrite, summary="Revoke at once (owner)")

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, computed_field
 
 from api.schemas.common import FROM_RECORD, Hash, Page, PositiveUint64, TxInfo, name_of
+from ledger.data.purposes import MAX_PURPOSE_CODE, purpose_name
 
 ClassificationName = Literal["public", "internal", "sensitive", "secret"]
 RequestStateName = Literal["pending", "partially_approved", "granted", "denied", "withdrawn", "expired"]
 GrantStateName = Literal["active", "expired", "revoked", "frozen"]
 RefusalName = Literal[
-    "no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other"
+    "no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other",
+    "limit_reached",
 ]
 FieldName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$")]
 MAX_DURATION = 3 * 365 * 24 * 3600
+MAX_ACCESSES = 2**32 - 1
+
+
+def _mask_hex(v: object) -> object:
+    return hex(v) if isinstance(v, int) else v
+
+
+#: A field mask (bit i = field i of the dataset's table schema) as ``0x`` hex: up to 256 bits.
+Mask = Annotated[str, BeforeValidator(_mask_hex)]
+OptionalHash = Annotated[str | None, BeforeValidator(lambda v: "0x" + v.hex() if isinstance(v, bytes) else v)]
 
 
 #: Fields read from the ledger's records (``Model.model_validate(record, from_attributes=True)``).
@@ -40,6 +52,9 @@ class DatasetPublic(BaseModel):
     refusals: int
     format: str | None = Field(None, description="From this gateway's store (None if it holds no copy).")
     fields: list[str] | None = None
+    table_schema: dict[str, Any] | None = Field(
+        None, description="The Frictionless Table Schema of schema_hash; a field's index is its bit in a field mask."
+    )
     rows: int | None = None
     size: int | None = None
 
@@ -55,27 +70,55 @@ class DatasetWrite(BaseModel):
 
 class AccessRequestCreate(BaseModel):
     dataset_id: PositiveUint64
-    purpose_code: Annotated[int, Field(ge=0, le=65535, description="From the city's purpose code list.")]
+    purpose_code: Annotated[
+        int,
+        Field(ge=1, le=MAX_PURPOSE_CODE, description="From the published purpose vocabulary (docs/data-sharing.md)."),
+    ]
     purpose: Annotated[
         str,
         Field(min_length=1, max_length=2000,
               description="Purpose statement; stored off chain once requested, a salted commitment on chain."),
     ]
     fields: list[FieldName] | None = Field(
-        None, max_length=200, description="Fields the grant will cover; omitted: every field of the dataset."
+        None, max_length=256, description="Fields the grant will cover; omitted: every field of the dataset."
     )
     duration: Annotated[int, Field(ge=1, le=MAX_DURATION, description="Grant lifetime in seconds.")]
+    max_accesses: Annotated[int, Field(ge=0, le=MAX_ACCESSES, description="Most accesses; 0: no limit.")] = 0
+    no_onward_sharing: bool = Field(
+        False, description="The requester acknowledges, by signing the request, not to pass the data on."
+    )
+    row_filter: dict[str, Any] | None = Field(
+        None,
+        description='Rows the grant covers, e.g. {"all": [{"field": "district", "op": "eq", "value": "幸福里"}]}; '
+        "stored off chain, bound by its canonical hash (row_filter_hash). Omitted: every row.",
+    )
+    table_schema: dict[str, Any] | None = Field(
+        None,
+        description="The dataset's Frictionless Table Schema (the owner's GET /datasets/{id} shows it), checked "
+        "against its on-chain schema_hash; needed only where this service holds no copy of the dataset.",
+    )
 
 
-class AccessRequestPublic(BaseModel):
+class _Terms(BaseModel):
+    """The usage terms a request and a grant show."""
+
     model_config = FROM_RECORD
 
+    field_mask: Mask = Field(description="Bit i: field i of the dataset's table schema.")
+    row_filter_hash: OptionalHash = Field(description="canonical_hash of the row filter document; null: every row.")
+    max_accesses: int = Field(description="0: no limit.")
+    no_onward_sharing: bool
+    fields: list[str] | None = Field(
+        None, description="The fields of field_mask by name (None when this gateway holds no copy of the schema)."
+    )
+
+
+class AccessRequestPublic(_Terms):
     id: int
     dataset_id: int
     requester_id: int
     purpose_code: int
     purpose_hash: Hash
-    scope_hash: Hash
     duration: int
     created_at: int
     expires_at: int
@@ -90,25 +133,57 @@ class AccessRequestPublic(BaseModel):
     grant_id: int
     state: RequestStateOf
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def purpose_name(self) -> str:
+        """The purpose code's name in the published vocabulary."""
+        return purpose_name(self.purpose_code)
+
 
 class AccessRequestList(Page[AccessRequestPublic]):
     """A page of access requests."""
 
 
-class GrantPublic(BaseModel):
-    model_config = FROM_RECORD
-
+class GrantPublic(_Terms):
     id: int
     request_id: int
     dataset_id: int
     grantee_id: int
-    scope_hash: Hash
+    schema_hash: Hash = Field(description="The dataset's table schema when granted: field_mask's positions.")
     granted_at: int
-    expires_at: int
+    expires_at: int = Field(description="The end date (unix seconds), as renewed or narrowed.")
     revoked_at: int
     frozen: bool
-    accesses: int
+    accesses: int = Field(description="Accesses recorded on chain (synchronous mode).")
     state: GrantStateOf
+    purpose_code: int | None = Field(None, description="Its request's.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def purpose_name(self) -> str | None:
+        return None if self.purpose_code is None else purpose_name(self.purpose_code)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def remaining_accesses(self) -> int | None:
+        """Accesses left of max_accesses after those recorded on chain; null: no limit."""
+        return None if not self.max_accesses else max(0, self.max_accesses - self.accesses)
+
+
+class PurposePublic(BaseModel):
+    """A code of the published purpose vocabulary."""
+
+    code: int
+    zh: str
+    en: str
+
+
+class NarrowBody(BaseModel):
+    """New terms for a grant, each no wider than now (omitted: unchanged); at least one narrower."""
+
+    fields: list[FieldName] | None = Field(None, max_length=256, description="A subset of the grant's fields.")
+    max_accesses: Annotated[int | None, Field(ge=1, le=MAX_ACCESSES)] = None
+    expires_at: Annotated[int | None, Field(ge=1, le=2**48 - 1, description="An earlier end date.")] = None
 
 
 class AccessRequestWrite(BaseModel):

@@ -23,9 +23,11 @@ from api.schemas.data import (
     AccessLogEntry,
     AccessLogList,
     AccessRequestList,
+    AccessRequestPublic,
     DatasetList,
     DatasetPublic,
     GrantList,
+    GrantPublic,
 )
 from api.services.index import (
     Folded,
@@ -50,9 +52,12 @@ from ledger.data import (
     Grant,
     GrantState,
     RefusalReason,
-    scope_hash,
+    field_mask,
+    mask_fields,
 )
-from ledger.errors import AccessDenied, LedgerError, NotFound
+from ledger.data.scopes import is_subset
+from ledger.data.table_schema import TableSchema
+from ledger.errors import AccessDenied, LedgerError, NotFound, ValidationFailed
 from ledger.events import Event
 from ledger.gateway import Gateway, GatewayStore, load_master_key, owner_signer_from_keystore
 from ledger.index import Indexer
@@ -81,11 +86,20 @@ def gateway_for(state: ServiceState) -> Gateway:
                 state.ledger,
                 GatewayStore(s.gateway_store_dir, master),
                 owner_signer_from_keystore(state.keystore, state.signer_for),
+                documents=state.docs.text,
                 refusal_window=s.gateway_refusal_window,
                 refusal_queue=s.gateway_refusal_queue,
             )
             state._data_gateway = gw  # type: ignore[attr-defined]
     return gw
+
+
+def gateway_or_none(state: ServiceState) -> Gateway | None:
+    """This service's gateway, None where it cannot run (no master key): answers then show masks only."""
+    try:
+        return gateway_for(state)
+    except (LedgerError, OSError):
+        return None
 
 
 # ------------------------------------------------------------------ presenters
@@ -98,9 +112,70 @@ def dataset_public(d: Dataset, gw: Gateway | None = None) -> DatasetPublic:
         try:
             m = gw.store.meta(d.owner_id, d.content_hash)
             out.format, out.fields, out.rows, out.size = m.format, list(m.fields), m.rows, m.size
+            out.table_schema = m.table_schema
         except Exception:  # a damaged copy shows as "no copy"; fetch reports it loudly
             pass
     return out
+
+
+def schema_names(gw: Gateway, ds: Dataset) -> tuple[str, ...] | None:
+    """The dataset's field names from this gateway's authenticated copy (None: no usable copy here)."""
+    try:
+        return gw.schema_fields(ds)
+    except LedgerError:
+        return None
+
+
+def table_schema(gw: Gateway, ds: Dataset) -> TableSchema:
+    """The dataset's Frictionless Table Schema from this gateway's copy, checked against the chain
+    (ValidationFailed if it holds none: the caller passes the schema; IntegrityError if the copy is
+    not the registered one)."""
+    try:
+        gw.schema_fields(ds)
+    except NotFound as exc:
+        raise ValidationFailed(
+            "table_schema",
+            f"this service holds no copy of dataset {ds.id}: pass its table_schema (the owner's GET /datasets/{ds.id})",
+        ) from exc
+    return gw.store.meta(ds.owner_id, ds.content_hash).table_schema
+
+
+class _Names:
+    """Field names per dataset, read once per answer (the dataset record from ``dataset``, by default
+    the chain's)."""
+
+    def __init__(self, gw: Gateway | None, dataset: Callable[[int], Dataset] | None = None) -> None:
+        self.gw = gw
+        self.dataset = dataset or (gw.data.dataset if gw is not None else None)
+        self.known: dict[int, tuple[str, ...] | None] = {}
+
+    def of(self, dataset_id: int, mask: int) -> list[str] | None:
+        if dataset_id not in self.known:
+            gw, dataset = self.gw, self.dataset
+            self.known[dataset_id] = None if gw is None or dataset is None else schema_names(gw, dataset(dataset_id))
+        names = self.known[dataset_id]
+        return None if names is None else list(mask_fields(names, mask))
+
+
+def request_public(req: AccessRequest, gw: Gateway | None, names: _Names | None = None) -> AccessRequestPublic:
+    """The request with its fields by name."""
+    out = AccessRequestPublic.model_validate(req, from_attributes=True)
+    out.fields = (names or _Names(gw)).of(req.dataset_id, req.field_mask)
+    return out
+
+
+def grant_public(
+    g: Grant, purpose_code: int | None, gw: Gateway | None, names: _Names | None = None
+) -> GrantPublic:
+    """The grant with its terms as people read them: its request's purpose, its fields by name."""
+    out = GrantPublic.model_validate(g, from_attributes=True)
+    out.purpose_code = purpose_code
+    out.fields = (names or _Names(gw)).of(g.dataset_id, g.field_mask)
+    return out
+
+
+def grant_public_from_chain(state: ServiceState, g: Grant, gw: Gateway | None) -> GrantPublic:
+    return grant_public(g, DataSharing(state.ledger).request(g.request_id).purpose_code, gw)
 
 
 # ------------------------------------------------------------------ records and who may act on them
@@ -158,7 +233,8 @@ def approve_call_for(state: ServiceState, caller: Caller, request_id: int) -> Co
 def find_grant(
     state: ServiceState, gw: Gateway, caller: Caller, dataset_id: int, wanted: list[str] | None
 ) -> int | None:
-    """The caller's best grant on the dataset: an active one in scope, else the newest one."""
+    """The caller's best grant on the dataset: an active one whose fields hold the wanted ones,
+    else the newest one."""
     m = Registry(state.ledger).member_of(caller.account)
     if m is None:
         return None
@@ -168,12 +244,13 @@ def find_grant(
     if not rows:
         return None
     try:
-        scope = scope_hash(wanted or list(gw.schema_fields(gw.data.dataset(dataset_id))))
-    except LedgerError:  # no usable stored copy: the gateway names it (404, or its integrity alarm)
-        scope = b""
+        names = gw.schema_fields(gw.data.dataset(dataset_id))
+        mask = field_mask(names, wanted or names)
+    except LedgerError:  # no usable stored copy or unknown fields: the gateway names it
+        mask = 0
     for r in rows:
         g = gw.data.grant(int(r.args["grantId"]))
-        if g.state == GrantState.ACTIVE and g.scope_hash == scope:
+        if g.state == GrantState.ACTIVE and is_subset(mask, g.field_mask):
             return g.id
     return int(rows[0].args["grantId"])
 
@@ -232,18 +309,24 @@ class Listing(Generic[V, L]):
     page: type[L]
 
 
-REQUESTS = Listing(
+def _grant_listed(s: DataState, i: int, now: int) -> GrantPublic:
+    g = s.grants[i]
+    r = s.requests.get(g.request_id)
+    return grant_public(s.grant_view(g, now), None if r is None else r.purpose_code, None)
+
+
+REQUESTS: Listing[object, AccessRequestList] = Listing(
     "AccessRequested",
     "requestId",
     lambda s, i, now: s.requests[i].state(now),
-    lambda s, i, now: s.request_view(s.requests[i], now),
+    lambda s, i, now: request_public(s.request_view(s.requests[i], now), None),
     AccessRequestList,
 )
-GRANTS = Listing(
+GRANTS: Listing[object, GrantList] = Listing(
     "GrantCreated",
     "grantId",
     lambda s, i, now: s.grant_state(s.grants[i], now),
-    lambda s, i, now: s.grant_view(s.grants[i], now),
+    _grant_listed,
     GrantList,
 )
 
@@ -282,6 +365,11 @@ def list_by_state(
     """A page of requests or grants (``listing``), newest first: those matching ``filters``, in
     state ``want`` now when given, made in ``[since, until]``."""
     views, count = _by_state(state, listing, filters, want, time_filter(since, until), (offset, limit))
+    index = index_for(state)
+    names = _Names(gateway_or_none(state), lambda i: data_state(index, lambda s, now: s.dataset_view(s.datasets[i])))
+    for v in views:  # the fields by name, from this gateway's copies of the schemas
+        if isinstance(v, AccessRequestPublic | GrantPublic):
+            v.fields = names.of(v.dataset_id, int(v.field_mask, 16))
     return listing.page.model_validate({"data": views, "count": count}, from_attributes=True)
 
 

@@ -23,19 +23,28 @@ from api.schemas.data import (
     DenyBody,
     GrantPublic,
     GrantWrite,
+    NarrowBody,
     RenewalPublic,
     RenewBody,
 )
 from api.services.data import (
     approve_call_for,
     dataset_or_404,
+    gateway_or_none,
     grant_or_404,
+    grant_public_from_chain,
     request_or_404,
+    request_public,
     require_owner,
+    table_schema,
 )
 from api.services.index import CallerScoped
 from ledger.client import ContractCall, TxReceipt
-from ledger.data import DataSharing, scope_hash
+from ledger.data import DataSharing, Terms, field_mask
+from ledger.data import row_filter as rf
+from ledger.data.table_schema import field_names, schema_hash
+from ledger.data.table_schema import normalise as normalise_schema
+from ledger.errors import ValidationFailed
 from ledger.gateway import Gateway
 
 
@@ -49,14 +58,37 @@ class DataWrites(CallerScoped):
     # ---------------------------------------------------------------- requests
 
     def create_request(self, write: WriteRequest, body: AccessRequestCreate, gw: Gateway) -> Answer:
-        """Request access; the purpose is a salted commitment (the hash alone confirms no guess),
-        its text kept once the chain took the request."""
+        """Request access under terms: the fields (names of the dataset's table schema, refused
+        with 422 naming the unknown ones) as a mask, the row filter (checked against the schema,
+        kept as a document, bound by its canonical hash), the limit and the no-onward-sharing
+        acknowledgement. The purpose is a salted commitment (the hash alone confirms no guess);
+        both texts are kept once the chain took the request."""
         ds = dataset_or_404(self.state, body.dataset_id)
-        scope = scope_hash(body.fields or list(gw.schema_fields(ds)))
+        if body.table_schema is None:
+            schema = table_schema(gw, ds)
+        elif schema_hash(body.table_schema) == ds.schema_hash:
+            schema = normalise_schema(body.table_schema)
+        else:
+            raise ValidationFailed("table_schema", f"not dataset {ds.id}'s registered table schema")
+        names = field_names(schema)
+        mask = field_mask(names, body.fields or names)
         docs = writer(self.state, self.caller)
         purpose = docs.draft("purpose", body.purpose)
-        call = self.data.request_access_call(body.dataset_id, body.purpose_code, purpose.hash, scope, body.duration)
-        with write.session(self.state, self.caller, body.model_dump(), docs.journal([purpose])) as w:
+        row_filter = None
+        if body.row_filter is not None:
+            rf.parse(body.row_filter, schema)  # 422 naming an unknown field or a value of the wrong type
+            row_filter = docs.draft("row_filter", rf.document_text(body.row_filter))
+        terms = Terms(
+            body.purpose_code,
+            purpose.hash,
+            mask,
+            body.duration,
+            None if body.row_filter is None else rf.row_filter_hash(body.row_filter),
+            body.max_accesses,
+            body.no_onward_sharing,
+        )
+        call = self.data.request_access_call(body.dataset_id, terms)
+        with write.session(self.state, self.caller, body.model_dump(), docs.journal([purpose, row_filter])) as w:
             if (r := self._send(w, call)) is not None:
                 docs.accept(r)
                 w.done(r, 201, self.request_answer(int(r.event("AccessRequested").args["requestId"]), r))
@@ -90,6 +122,18 @@ class DataWrites(CallerScoped):
         call = self.data.approve_renewal_call(grant_id, body.extension)
         return self._on_grant(write, body.model_dump(), grant_id, call, renewal=True)
 
+    def narrow_grant(self, write: WriteRequest, grant_id: int, body: NarrowBody, gw: Gateway) -> Answer:
+        """Narrow a grant's terms (the owner or the grantee; the chain refuses anyone else, and any
+        term that would widen): the fields by name, a lower limit, an earlier end."""
+        g = grant_or_404(self.state, grant_id)
+        mask = g.field_mask
+        if body.fields is not None:
+            mask = field_mask(field_names(table_schema(gw, dataset_or_404(self.state, g.dataset_id))), body.fields)
+        limit = g.max_accesses if body.max_accesses is None else body.max_accesses
+        expires = g.expires_at if body.expires_at is None else body.expires_at
+        call = self.data.narrow_call(grant_id, mask, limit, expires)
+        return self._on_grant(write, body.model_dump(), grant_id, call)
+
     def freeze(self, write: WriteRequest, grant_id: int, freeze: bool) -> Answer:
         call = self.data.freeze_grant_call(grant_id) if freeze else self.data.unfreeze_grant_call(grant_id)
         return self._on_grant(write, {"grant": grant_id, "freeze": freeze}, grant_id, call)
@@ -112,21 +156,24 @@ class DataWrites(CallerScoped):
     def _send(self, w: WriteSession, call: ContractCall) -> TxReceipt | None:
         return w.send(self.state.ledger, self.caller.signer(), call)
 
+    @cached_property
+    def gw(self) -> Gateway | None:
+        return gateway_or_none(self.state)
+
     def request_answer(self, request_id: int, r: TxReceipt) -> AccessRequestWrite:
         """The request (and its grant) as the chain has them now."""
         req = self.data.request(request_id)
-        grant = None
+        grant: GrantPublic | None = None
         if req.grant_id:
-            grant = GrantPublic.model_validate(self.data.grant(req.grant_id), from_attributes=True)
-        return AccessRequestWrite(
-            tx=tx_info(r), request=AccessRequestPublic.model_validate(req, from_attributes=True), grant=grant
-        )
+            grant = grant_public_from_chain(self.state, self.data.grant(req.grant_id), self.gw)
+        request: AccessRequestPublic = request_public(req, self.gw)
+        return AccessRequestWrite(tx=tx_info(r), request=request, grant=grant)
 
     def grant_answer(self, grant_id: int, r: TxReceipt, *, renewal: bool = False) -> GrantWrite:
         """The grant as the chain has it now, with its pending renewal for renewals."""
         pending = self.data.renewal(grant_id) if renewal else None
         return GrantWrite(
             tx=tx_info(r),
-            grant=GrantPublic.model_validate(self.data.grant(grant_id), from_attributes=True),
+            grant=grant_public_from_chain(self.state, self.data.grant(grant_id), self.gw),
             renewal=None if pending is None else RenewalPublic.model_validate(pending, from_attributes=True),
         )

@@ -6,9 +6,10 @@
   clinic capacity (internal);
 * each dataset carries its catalog fields (description, keywords, EU data themes, contact point,
   licence: ``ledger/gateway/metadata.py``), published by ``GET /api/v1/catalog``;
-* 街道办 gets the registry's age/district/needs_visit fields (民政局 approves, 区数据局 gives the
-  second approval), gets the bin readings, is denied clinic capacity, and holds one bin-reading
-  grant of 1 second that has expired by the time anyone looks.
+* 街道办 gets the registry's age/district/needs_visit fields of 幸福里's rows only, at most 30
+  accesses, not to be passed on (purpose 7 社会救助; 民政局 approves, 区数据局 gives the second
+  approval), gets two of the bin readings' four fields (purpose 9 城市管理), is denied clinic
+  capacity, and holds one bin-reading grant of 1 second that has expired by the time anyone looks.
 
 Idempotent: datasets are found by (owner member, title), so another member's dataset of the same
 title is never taken for the demo's (issue 14 item 22); requests by (requester, dataset, duration),
@@ -19,6 +20,7 @@ Plain source files and 街道办's X25519 key file live under ``ctx.state_dir``.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 from cogov.demo.scenario import DemoContext
@@ -28,9 +30,11 @@ from ledger.data import (
     Dataset,
     DataSharing,
     RequestState,
+    Terms,
     content_hash,
-    scope_hash,
+    field_mask,
 )
+from ledger.data import row_filter as rf
 from ledger.fund.docs import open_store
 from ledger.gateway import Gateway, GatewayStore, generate_keypair, load_master_key, load_private_key, write_private_key
 from ledger.gateway.crypto import public_bytes
@@ -167,35 +171,58 @@ def seed(ctx: DemoContext) -> None:
                 return r
         return None
 
-    def request(title: str, fields: list[str], purpose: str, duration: int) -> int:
+    def request(
+        title: str,
+        fields: list[str],
+        purpose: tuple[int, str],
+        duration: int,
+        max_accesses: int = 0,
+        row_filter: Mapping[str, object] | None = None,
+    ) -> int:
         r = find(ids[title], duration)
         if r is not None:
             return r.id
         ctx.say(f"街道办 requests {title}")
-        draft = docs.draft("purpose", purpose)  # a salted commitment on chain; the opening in the service database
-        call = ds.request_access_call(ids[title], 1, draft.hash, scope_hash(fields), duration)
-        receipt = docs.transact(ds.ledger, jdb, call, [draft])
+        d = ds.dataset(ids[title])
+        names = gw.schema_fields(d)
+        # the purpose: a salted commitment on chain, the opening in the service database
+        drafts = [docs.draft("purpose", purpose[1])]
+        if row_filter is not None:
+            drafts.append(docs.draft("row_filter", rf.document_text(row_filter)))  # bound by its canonical hash
+        terms = Terms(
+            purpose[0],
+            drafts[0].hash,
+            field_mask(names, fields),
+            duration,
+            None if row_filter is None else rf.row_filter_hash(row_filter),
+            max_accesses,
+            no_onward_sharing=max_accesses > 0,
+        )
+        receipt = docs.transact(ds.ledger, jdb, ds.request_access_call(ids[title], terms), drafts)
         docs.accept(receipt)
         return int(receipt.event("AccessRequested").args["requestId"])
 
     # sensitive: owner + data governance
-    rid = request(ELDERLY, ["age", "district", "needs_visit"], "为高龄独居老人安排上门探访", LONG)
+    xingfuli = {"all": [{"field": "district", "op": "eq", "value": "幸福里"}]}
+    rid = request(
+        ELDERLY, ["age", "district", "needs_visit"], (7, "为高龄独居老人安排上门探访"), LONG, 30, xingfuli
+    )
     req = ds.request(rid)
     if req.owner_approver is None and req.state in (RequestState.PENDING, RequestState.PARTIALLY_APPROVED):
         ds.approve_as_owner(ctx.signers["minzhengju"], rid)
     if ds.request(rid).state == RequestState.PARTIALLY_APPROVED:
         ds.approve_as_governance(ctx.signers["shujuju"], rid)
     # internal: the owner alone
-    bins_fields = ["bin_id", "fill_pct", "temp_c", "ts"]
-    rid = request(BINS, bins_fields, "优化清运路线", LONG)
+    bins_fields = ["bin_id", "fill_pct"]
+    rid = request(BINS, bins_fields, (9, "优化清运路线"), LONG)
     if ds.request(rid).state == RequestState.PENDING:
         ds.approve_as_owner(ctx.signers["chengguan"], rid)
     # a grant of 1 second: expired by the time anyone looks
-    rid = request(BINS, bins_fields, "一次性核对（演示过期授权）", 1)
+    rid = request(BINS, bins_fields, (9, "一次性核对（演示过期授权）"), 1)
     if ds.request(rid).state == RequestState.PENDING:
         ds.approve_as_owner(ctx.signers["chengguan"], rid)
     # denied
-    rid = request(CLINICS, ["beds", "clinic", "daily_capacity", "doctors"], "评估社区就诊压力", LONG)
+    rid = request(CLINICS, ["beds", "clinic", "daily_capacity", "doctors"], (4, "评估社区就诊压力"), LONG)
     if ds.request(rid).state == RequestState.PENDING:
         ds.deny(ctx.signers["weijianwei"], rid, 2)
     ctx.say(f"data sharing: datasets {sorted(ids.values())}; 街道办's data key in {ctx.state_dir / 'data-keys'}")

@@ -23,7 +23,7 @@ contract BenchEventSource {
             if (refusalEvery != 0 && seq % refusalEvery == 0) {
                 emit IDataSharing.AccessRefused(datasetId, grantId, memberId, IDataSharing.RefusalReason.GrantExpired, queryHash, seq, 1);
             } else {
-                emit IDataSharing.AccessRecorded(grantId, datasetId, memberId, seq, queryHash, uint64(seq % 500), uint48(block.timestamp));
+                emit IDataSharing.AccessRecorded(grantId, datasetId, memberId, seq, queryHash, uint64(seq % 500), uint48(block.timestamp), 1);
             }
         }
         _seq = seq;

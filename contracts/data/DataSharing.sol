@@ -12,6 +12,9 @@ contract DataSharing is IDataSharing {
     uint48 public constant MAX_GRANT_DURATION = 3 * 365 days;
     /// @inheritdoc IDataSharing
     uint256 public constant MAX_TITLE_LENGTH = 256;
+    /// @inheritdoc IDataSharing
+    uint16 public constant MAX_PURPOSE_CODE = 12;
+    uint256 private constant MAX_FIELD_COUNT = 256;
     uint48 private constant MIN_REQUEST_TTL = 1 hours;
     uint48 private constant MAX_REQUEST_TTL = 365 days;
 
@@ -21,6 +24,7 @@ contract DataSharing is IDataSharing {
         uint64 version;
         uint48 registeredAt;
         uint48 updatedAt;
+        uint16 fieldCount;
         uint64 refusals;
         bytes32 metadataHash;
         bytes32 schemaHash;
@@ -28,6 +32,8 @@ contract DataSharing is IDataSharing {
         string title;
     }
 
+    /// @dev requestAccess writes slots 0, 1, 4 and 5 (6 only with a row filter): the terms
+    /// share the slots a request writes anyway; a denial's reason sits with the second approval.
     struct Request {
         // slot 0
         uint64 datasetId;
@@ -35,22 +41,25 @@ contract DataSharing is IDataSharing {
         uint48 createdAt;
         uint48 expiresAt;
         uint16 purposeCode;
+        bool noOnwardSharing;
+        bool needsGovernance;
         // slot 1
         uint48 duration;
         uint48 closedAt;
-        uint16 denyReason;
-        bool denied;
-        bool needsGovernance;
         uint64 grantId;
         uint64 governanceApproverId;
+        uint32 maxAccesses;
         // slots 2, 3
         address ownerApprover;
         uint48 ownerApprovedAt;
         address governanceApprover;
         uint48 governanceApprovedAt;
-        // slots 4, 5
+        uint16 denyReason;
+        bool denied;
+        // slots 4, 5, 6
         bytes32 purposeHash;
-        bytes32 scopeHash;
+        uint256 fieldMask;
+        bytes32 rowFilterHash;
     }
 
     struct Grant {
@@ -60,10 +69,14 @@ contract DataSharing is IDataSharing {
         uint48 revokedAt;
         bool frozen;
         uint64 accesses;
-        // slot 1
+        // slot 1: recordAccess reads it too (dataset, limit)
         uint64 datasetId;
         uint64 requestId;
         uint48 grantedAt;
+        uint32 maxAccesses; // 0: no limit
+        // slot 2 (the row filter and the onward-sharing flag stay the request's; the schema hash
+        // is the dataset's, which nothing changes after registration: a grant reads it there)
+        uint256 fieldMask;
     }
 
     /// @dev One slot: a Sensitive/Secret grant's renewal waiting for data governance.
@@ -112,10 +125,11 @@ contract DataSharing is IDataSharing {
         Classification classification,
         bytes32 metadataHash,
         bytes32 schemaHash,
-        bytes32 contentHash
+        bytes32 contentHash,
+        uint16 fieldCount
     ) external returns (uint256) {
         uint64 ownerId = _requireRole(IMembershipRegistry.Role.Department);
-        return _registerDataset(ownerId, title, classification, metadataHash, schemaHash, contentHash);
+        return _registerDataset(ownerId, title, classification, metadataHash, schemaHash, contentHash, fieldCount);
     }
 
     /// @inheritdoc IDataSharing
@@ -127,15 +141,9 @@ contract DataSharing is IDataSharing {
     // --------------------------------------------------------------- requests
 
     /// @inheritdoc IDataSharing
-    function requestAccess(
-        uint256 datasetId,
-        uint16 purposeCode,
-        bytes32 purposeHash,
-        bytes32 scopeHash,
-        uint48 duration
-    ) external returns (uint256) {
+    function requestAccess(uint256 datasetId, Terms calldata terms) external returns (uint256) {
         uint64 requesterId = _requireRole(IMembershipRegistry.Role.Department);
-        return _requestAccess(requesterId, datasetId, purposeCode, purposeHash, scopeHash, duration);
+        return _requestAccess(requesterId, datasetId, terms);
     }
 
     /// @inheritdoc IDataSharing
@@ -181,6 +189,16 @@ contract DataSharing is IDataSharing {
     }
 
     /// @inheritdoc IDataSharing
+    function narrowGrant(uint256 grantId, uint256 fieldMask, uint32 maxAccesses, uint48 expiresAt) external {
+        Grant storage g = _grant(grantId);
+        (uint64 memberId,,, bool active) = _registry.accountInfo(msg.sender);
+        if (!active || (memberId != g.granteeId && memberId != _datasets[g.datasetId].ownerId)) {
+            revert DataNotGrantParty(grantId, msg.sender);
+        }
+        _narrowGrant(grantId, fieldMask, maxAccesses, expiresAt);
+    }
+
+    /// @inheritdoc IDataSharing
     function revokeGrant(uint256 grantId) external {
         _requireOwner(_grant(grantId).datasetId, false);
         _revokeGrant(grantId);
@@ -221,10 +239,13 @@ contract DataSharing is IDataSharing {
     // ------------------------------------------------------------- access log
 
     /// @inheritdoc IDataSharing
-    function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount) external returns (uint64) {
+    function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount, uint256 fieldMask)
+        external
+        returns (uint64)
+    {
         uint256 datasetId = _grant(grantId).datasetId;
         _requireOwner(datasetId, false);
-        return _recordAccess(grantId, datasetId, queryHash, rowCount);
+        return _recordAccess(grantId, datasetId, queryHash, rowCount, fieldMask);
     }
 
     /// @inheritdoc IDataSharing
@@ -267,11 +288,20 @@ contract DataSharing is IDataSharing {
     }
 
     /// @inheritdoc IDataSharing
-    function isAccessAllowed(uint256 grantId, address account) external view returns (bool) {
+    function isAccessAllowed(uint256 grantId, address account) external view returns (bool allowed) {
         if (grantId == 0 || grantId > _grantCount) return false;
-        if (_grantState(grantId) != GrantState.Active) return false;
-        (uint64 memberId,,, bool active) = _registry.accountInfo(account);
-        return active && memberId == _grants[grantId].granteeId;
+        Grant storage g = _grants[grantId];
+        (, allowed) = _accessVerdict(grantId, account, g.fieldMask, g.accesses);
+    }
+
+    /// @inheritdoc IDataSharing
+    function accessVerdict(uint256 grantId, address account, uint256 fieldMask, uint64 used)
+        external
+        view
+        returns (RefusalReason reason, bool allowed)
+    {
+        if (grantId == 0 || grantId > _grantCount) return (RefusalReason.NoGrant, false);
+        return _accessVerdict(grantId, account, fieldMask, used);
     }
 
     /// @inheritdoc IDataSharing
@@ -297,6 +327,7 @@ contract DataSharing is IDataSharing {
             metadataHash: d.metadataHash,
             schemaHash: d.schemaHash,
             contentHash: d.contentHash,
+            fieldCount: d.fieldCount,
             version: d.version,
             registeredAt: d.registeredAt,
             updatedAt: d.updatedAt,
@@ -312,7 +343,10 @@ contract DataSharing is IDataSharing {
         v.requesterId = r.requesterId;
         v.purposeCode = r.purposeCode;
         v.purposeHash = r.purposeHash;
-        v.scopeHash = r.scopeHash;
+        v.fieldMask = r.fieldMask;
+        v.rowFilterHash = r.rowFilterHash;
+        v.maxAccesses = r.maxAccesses;
+        v.noOnwardSharing = r.noOnwardSharing;
         v.duration = r.duration;
         v.createdAt = r.createdAt;
         v.expiresAt = r.expiresAt;
@@ -331,12 +365,17 @@ contract DataSharing is IDataSharing {
     /// @inheritdoc IDataSharing
     function getGrant(uint256 grantId) external view returns (GrantView memory) {
         Grant storage g = _grant(grantId);
+        Request storage r = _requests[g.requestId];
         return GrantView({
             id: grantId,
             requestId: g.requestId,
             datasetId: g.datasetId,
             granteeId: g.granteeId,
-            scopeHash: _requests[g.requestId].scopeHash,
+            fieldMask: g.fieldMask,
+            rowFilterHash: r.rowFilterHash,
+            schemaHash: _datasets[g.datasetId].schemaHash,
+            maxAccesses: g.maxAccesses,
+            noOnwardSharing: r.noOnwardSharing,
             grantedAt: g.grantedAt,
             expiresAt: g.expiresAt,
             revokedAt: g.revokedAt,
@@ -408,11 +447,13 @@ contract DataSharing is IDataSharing {
         Classification classification,
         bytes32 metadataHash,
         bytes32 schemaHash,
-        bytes32 contentHash
+        bytes32 contentHash,
+        uint16 fieldCount
     ) internal returns (uint256 datasetId) {
         uint256 len = bytes(title).length;
         if (len == 0 || len > MAX_TITLE_LENGTH) revert DataInvalidTitle(len, MAX_TITLE_LENGTH);
         if (metadataHash == 0 || schemaHash == 0 || contentHash == 0) revert DataZeroHash();
+        if (fieldCount == 0 || fieldCount > MAX_FIELD_COUNT) revert DataInvalidFieldCount(fieldCount);
         _claimContent(contentHash, ownerId);
         datasetId = ++_datasetCount;
         Dataset storage d = _datasets[datasetId];
@@ -421,11 +462,14 @@ contract DataSharing is IDataSharing {
         d.version = 1;
         d.registeredAt = _now();
         d.updatedAt = _now();
+        d.fieldCount = fieldCount;
         d.metadataHash = metadataHash;
         d.schemaHash = schemaHash;
         d.contentHash = contentHash;
         d.title = title;
-        emit DatasetRegistered(datasetId, ownerId, title, classification, metadataHash, schemaHash, contentHash);
+        emit DatasetRegistered(
+            datasetId, ownerId, title, classification, metadataHash, schemaHash, contentHash, fieldCount
+        );
     }
 
     function _updateDatasetVersion(uint256 datasetId, bytes32 newContentHash) internal {
@@ -440,18 +484,16 @@ contract DataSharing is IDataSharing {
         emit DatasetVersionUpdated(datasetId, version, old, newContentHash);
     }
 
-    function _requestAccess(
-        uint64 requesterId,
-        uint256 datasetId,
-        uint16 purposeCode,
-        bytes32 purposeHash,
-        bytes32 scopeHash,
-        uint48 duration
-    ) internal returns (uint256 requestId) {
+    function _requestAccess(uint64 requesterId, uint256 datasetId, Terms calldata terms)
+        internal
+        returns (uint256 requestId)
+    {
         Dataset storage d = _dataset(datasetId);
         if (d.ownerId == requesterId) revert DataRequesterIsOwner(datasetId, requesterId);
-        if (purposeHash == 0 || scopeHash == 0) revert DataZeroHash();
-        _checkDuration(duration);
+        if (terms.purposeHash == 0) revert DataZeroHash();
+        if (terms.purposeCode == 0 || terms.purposeCode > MAX_PURPOSE_CODE) revert DataUnknownPurpose(terms.purposeCode);
+        _checkFieldMask(terms.fieldMask, d.fieldCount);
+        _checkDuration(terms.duration);
         requestId = ++_requestCount;
         uint48 expiresAt = _now() + _requestTtl;
         Request storage r = _requests[requestId];
@@ -459,12 +501,27 @@ contract DataSharing is IDataSharing {
         r.requesterId = requesterId;
         r.createdAt = _now();
         r.expiresAt = expiresAt;
-        r.purposeCode = purposeCode;
-        r.duration = duration;
+        r.purposeCode = terms.purposeCode;
+        r.noOnwardSharing = terms.noOnwardSharing;
+        r.duration = terms.duration;
         r.needsGovernance = d.classification >= Classification.Sensitive;
-        r.purposeHash = purposeHash;
-        r.scopeHash = scopeHash;
-        emit AccessRequested(requestId, datasetId, requesterId, purposeCode, purposeHash, scopeHash, duration, expiresAt);
+        r.maxAccesses = terms.maxAccesses;
+        r.purposeHash = terms.purposeHash;
+        r.fieldMask = terms.fieldMask;
+        if (terms.rowFilterHash != 0) r.rowFilterHash = terms.rowFilterHash;
+        emit AccessRequested(
+            requestId,
+            datasetId,
+            requesterId,
+            terms.purposeCode,
+            terms.purposeHash,
+            terms.fieldMask,
+            terms.rowFilterHash,
+            terms.duration,
+            terms.maxAccesses,
+            terms.noOnwardSharing,
+            expiresAt
+        );
     }
 
     function _approveAsOwner(uint256 requestId) internal returns (uint256) {
@@ -509,7 +566,21 @@ contract DataSharing is IDataSharing {
         g.datasetId = r.datasetId;
         g.requestId = uint64(requestId);
         g.grantedAt = _now();
-        emit GrantCreated(grantId, requestId, r.datasetId, r.requesterId, r.scopeHash, expiresAt);
+        g.maxAccesses = r.maxAccesses;
+        g.fieldMask = r.fieldMask;
+        bytes32 schemaHash = _datasets[r.datasetId].schemaHash; // fixed at registration
+        emit GrantCreated(
+            grantId,
+            requestId,
+            r.datasetId,
+            r.requesterId,
+            r.fieldMask,
+            r.rowFilterHash,
+            schemaHash,
+            r.maxAccesses,
+            r.noOnwardSharing,
+            expiresAt
+        );
     }
 
     function _closeRequest(uint256 requestId, bool denied, uint16 reasonCode) internal {
@@ -570,6 +641,23 @@ contract DataSharing is IDataSharing {
         emit GrantRenewed(grantId, old, renewed);
     }
 
+    function _narrowGrant(uint256 grantId, uint256 fieldMask, uint32 maxAccesses, uint48 expiresAt) internal {
+        _requireGrantOpen(grantId);
+        Grant storage g = _grants[grantId];
+        uint256 mask = g.fieldMask;
+        uint32 limit = g.maxAccesses;
+        uint48 expiry = g.expiresAt;
+        bool narrower = fieldMask != 0 && fieldMask & mask == fieldMask && expiresAt <= expiry && expiresAt > _now()
+            && (limit == 0 || (maxAccesses != 0 && maxAccesses <= limit));
+        if (!narrower || (fieldMask == mask && maxAccesses == limit && expiresAt == expiry)) {
+            revert DataTermsNotNarrower(grantId);
+        }
+        g.fieldMask = fieldMask;
+        g.maxAccesses = maxAccesses;
+        g.expiresAt = expiresAt;
+        emit GrantNarrowed(grantId, msg.sender, fieldMask, maxAccesses, expiresAt);
+    }
+
     function _revokeGrant(uint256 grantId) internal {
         _requireGrantOpen(grantId);
         _grants[grantId].revokedAt = _now();
@@ -600,16 +688,21 @@ contract DataSharing is IDataSharing {
         emit RequestTtlChanged(old, newTtl);
     }
 
-    function _recordAccess(uint256 grantId, uint256 datasetId, bytes32 queryHash, uint64 rowCount)
+    function _recordAccess(uint256 grantId, uint256 datasetId, bytes32 queryHash, uint64 rowCount, uint256 fieldMask)
         internal
         returns (uint64 seq)
     {
         GrantState state = _grantState(grantId);
         if (state != GrantState.Active) revert DataGrantNotActive(grantId, state);
         Grant storage g = _grants[grantId];
+        (RefusalReason reason, bool allowed) = _termsVerdict(grantId, fieldMask, g.accesses);
+        if (!allowed) {
+            if (reason == RefusalReason.OutOfScope) revert DataFieldsOutOfScope(grantId, fieldMask, g.fieldMask);
+            revert DataAccessLimitReached(grantId, g.maxAccesses);
+        }
         seq = g.accesses + 1;
         g.accesses = seq;
-        emit AccessRecorded(grantId, datasetId, g.granteeId, seq, queryHash, rowCount, _now());
+        emit AccessRecorded(grantId, datasetId, g.granteeId, seq, queryHash, rowCount, _now(), fieldMask);
     }
 
     function _recordRefusal(
@@ -643,6 +736,41 @@ contract DataSharing is IDataSharing {
     }
 
     // ------------------------------------------------------- derived state
+
+    /// @dev The access rule (one copy: {accessVerdict}, {isAccessAllowed} and {recordAccess}):
+    /// the grant's state, then the caller's membership of the grantee, then the terms.
+    function _accessVerdict(uint256 grantId, address account, uint256 fieldMask, uint64 used)
+        internal
+        view
+        returns (RefusalReason, bool)
+    {
+        GrantState state = _grantState(grantId);
+        if (state != GrantState.Active) return (_stateReason(state), false);
+        (uint64 memberId,,, bool active) = _registry.accountInfo(account);
+        if (!active || memberId != _grants[grantId].granteeId) return (RefusalReason.NotGrantee, false);
+        return _termsVerdict(grantId, fieldMask, used);
+    }
+
+    /// @dev The terms of an Active grant for an access of `fieldMask` after `used` accesses
+    /// (recordAccess checks the state itself and has no grantee account to check: the owner's
+    /// gateway calls it).
+    function _termsVerdict(uint256 grantId, uint256 fieldMask, uint64 used)
+        internal
+        view
+        returns (RefusalReason, bool)
+    {
+        Grant storage g = _grants[grantId];
+        if (fieldMask == 0 || fieldMask & g.fieldMask != fieldMask) return (RefusalReason.OutOfScope, false);
+        uint32 limit = g.maxAccesses;
+        if (limit != 0 && used >= limit) return (RefusalReason.LimitReached, false);
+        return (RefusalReason.Other, true);
+    }
+
+    function _stateReason(GrantState state) internal pure returns (RefusalReason) {
+        if (state == GrantState.Revoked) return RefusalReason.GrantRevoked;
+        if (state == GrantState.Expired) return RefusalReason.GrantExpired;
+        return RefusalReason.GrantFrozen;
+    }
 
     function _requestState(uint256 requestId) internal view returns (RequestState) {
         Request storage r = _requests[requestId];
@@ -702,6 +830,13 @@ contract DataSharing is IDataSharing {
         _requireGrantOpen(grantId);
         GrantState state = _grantState(grantId);
         if (state == GrantState.Frozen) revert DataGrantNotRenewable(grantId, state);
+    }
+
+    /// @dev A mask names at least one field and only fields below `fieldCount`.
+    function _checkFieldMask(uint256 fieldMask, uint16 fieldCount) internal pure {
+        if (fieldMask == 0 || (fieldCount < MAX_FIELD_COUNT && fieldMask >> fieldCount != 0)) {
+            revert DataInvalidFieldMask(fieldMask, fieldCount);
+        }
     }
 
     function _checkDuration(uint48 duration) internal pure {

@@ -5,7 +5,7 @@ import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 
 /// @title Cross-department data sharing: dataset catalog, access requests, grants and access log
 /// @notice Departments register the datasets they own; other departments request access with a
-/// purpose, a scope and a duration; the owner approves (Sensitive and Secret datasets also need
+/// purpose from a published vocabulary, the fields it needs and usage terms; the owner approves (Sensitive and Secret datasets also need
 /// the DataGovernance role) or denies; a fully approved request becomes a grant that expires,
 /// can be renewed (a Sensitive or Secret grant only with a DataGovernance approval again),
 /// revoked at once, or frozen by data governance. The owner's gateway records every served
@@ -49,8 +49,25 @@ interface IDataSharing {
         GrantRevoked, // 2
         GrantFrozen, // 3: the grant or the grantee member is frozen
         NotGrantee, // 4: the caller is not an active account of the grantee member
-        OutOfScope, // 5: the query is outside the grant's scope
-        Other // 6
+        OutOfScope, // 5: the query asks for fields outside the grant's field mask
+        Other, // 6
+        LimitReached // 7: the grant's maximum number of accesses is used up
+    }
+
+    /// @notice The usage terms a request asks for and its grant carries.
+    /// @dev `fieldMask`: bit i = field i of the dataset's Frictionless Table Schema (its
+    /// `fields` list); non-zero, only bits below the dataset's `fieldCount`. `rowFilterHash`:
+    /// canonical hash of the row filter document (0: every row). `maxAccesses` 0: no limit.
+    /// `noOnwardSharing`: the requester, by signing the request, acknowledges on chain that it
+    /// will not pass the data on.
+    struct Terms {
+        uint16 purposeCode;
+        bytes32 purposeHash;
+        uint256 fieldMask;
+        bytes32 rowFilterHash;
+        uint48 duration;
+        uint32 maxAccesses;
+        bool noOnwardSharing;
     }
 
     struct DatasetView {
@@ -61,6 +78,7 @@ interface IDataSharing {
         bytes32 metadataHash;
         bytes32 schemaHash;
         bytes32 contentHash;
+        uint16 fieldCount; // the schema's number of fields (1..256)
         uint64 version; // 1 at registration, +1 per content update
         uint48 registeredAt;
         uint48 updatedAt;
@@ -73,7 +91,10 @@ interface IDataSharing {
         uint64 requesterId;
         uint16 purposeCode;
         bytes32 purposeHash;
-        bytes32 scopeHash;
+        uint256 fieldMask;
+        bytes32 rowFilterHash;
+        uint32 maxAccesses;
+        bool noOnwardSharing;
         uint48 duration;
         uint48 createdAt;
         uint48 expiresAt; // deadline for full approval
@@ -94,7 +115,11 @@ interface IDataSharing {
         uint256 requestId;
         uint256 datasetId;
         uint64 granteeId;
-        bytes32 scopeHash;
+        uint256 fieldMask; // the fields it covers now (narrowed by {narrowGrant})
+        bytes32 rowFilterHash; // the request's (0: every row)
+        bytes32 schemaHash; // the schema the mask reads against: the dataset's (fixed at registration)
+        uint32 maxAccesses; // 0: no limit (narrowed by {narrowGrant})
+        bool noOnwardSharing;
         uint48 grantedAt;
         uint48 expiresAt;
         uint48 revokedAt; // 0: not revoked
@@ -191,6 +216,23 @@ interface IDataSharing {
     error DataRenewalSameApprover(uint256 grantId, address account);
     /// @notice A refusal record stands for at least one refused attempt.
     error DataZeroAttempts();
+    /// @notice A dataset's schema has 1 to 256 fields.
+    error DataInvalidFieldCount(uint256 fieldCount);
+    /// @notice A field mask must be non-zero and name only fields below the dataset's
+    /// `fieldCount`.
+    error DataInvalidFieldMask(uint256 fieldMask, uint16 fieldCount);
+    /// @notice The purpose code is not in the published vocabulary (1..{MAX_PURPOSE_CODE}).
+    error DataUnknownPurpose(uint16 purposeCode);
+    /// @notice The access asks for fields (`requested`, non-empty) outside the grant's
+    /// `granted` mask.
+    error DataFieldsOutOfScope(uint256 grantId, uint256 requested, uint256 granted);
+    /// @notice The grant's `max` accesses are used up.
+    error DataAccessLimitReached(uint256 grantId, uint32 max);
+    /// @notice A narrowing must keep every term narrower or equal (mask a subset, limit no
+    /// higher, expiry no later and still in the future) and make at least one strictly narrower.
+    error DataTermsNotNarrower(uint256 grantId);
+    /// @notice Only an active account of the dataset's owner or of the grantee member narrows.
+    error DataNotGrantParty(uint256 grantId, address account);
 
     // ----------------------------------------------------------------- events
 
@@ -201,7 +243,8 @@ interface IDataSharing {
         Classification classification,
         bytes32 metadataHash,
         bytes32 schemaHash,
-        bytes32 contentHash
+        bytes32 contentHash,
+        uint16 fieldCount
     );
     event DatasetVersionUpdated(
         uint256 indexed datasetId, uint64 version, bytes32 oldContentHash, bytes32 newContentHash
@@ -212,8 +255,11 @@ interface IDataSharing {
         uint64 indexed requesterId,
         uint16 purposeCode,
         bytes32 purposeHash,
-        bytes32 scopeHash,
+        uint256 fieldMask,
+        bytes32 rowFilterHash,
         uint48 duration,
+        uint32 maxAccesses,
+        bool noOnwardSharing,
         uint48 expiresAt
     );
     event RequestApprovedByOwner(uint256 indexed requestId, uint64 indexed ownerId, address approver);
@@ -225,8 +271,17 @@ interface IDataSharing {
         uint256 indexed requestId,
         uint256 indexed datasetId,
         uint64 granteeId,
-        bytes32 scopeHash,
+        uint256 fieldMask,
+        bytes32 rowFilterHash,
+        bytes32 schemaHash,
+        uint32 maxAccesses,
+        bool noOnwardSharing,
         uint48 expiresAt
+    );
+    /// @notice The grant's terms were narrowed (by the owner or the grantee): the new mask,
+    /// limit (0: none) and expiry, each narrower than or equal to the old one.
+    event GrantNarrowed(
+        uint256 indexed grantId, address account, uint256 fieldMask, uint32 maxAccesses, uint48 expiresAt
     );
     /// @notice The expiry moved (a Public/Internal grant renewed by its owner, or a Sensitive or
     /// Secret grant's renewal approved by data governance: then right after {GrantRenewalApproved}).
@@ -245,7 +300,8 @@ interface IDataSharing {
     event MemberUnfrozen(uint64 indexed memberId, address account);
     event RequestTtlChanged(uint48 oldTtl, uint48 newTtl);
     /// @notice One served access. `seq` counts the grant's accesses from 1; `at` is the block
-    /// timestamp, the same value an off-chain record puts in its Merkle leaf.
+    /// timestamp, the same value an off-chain record puts in its Merkle leaf; `fieldMask` the
+    /// fields served.
     event AccessRecorded(
         uint256 indexed grantId,
         uint256 indexed datasetId,
@@ -253,7 +309,8 @@ interface IDataSharing {
         uint64 seq,
         bytes32 queryHash,
         uint64 rowCount,
-        uint48 at
+        uint48 at,
+        uint256 fieldMask
     );
     /// @notice Refused attempts by one member: `attempts` of them (the gateway records a member's
     /// repeated refusals on a dataset at most once per window and counts the rest into the next
@@ -282,15 +339,20 @@ interface IDataSharing {
     /// @notice Register a dataset owned by the caller's member (Department role).
     /// @param title Human-readable title, 1..{MAX_TITLE_LENGTH} bytes.
     /// @param metadataHash Hash of the metadata document (description, contact, ...).
-    /// @param schemaHash Hash of the schema (fields and types).
+    /// @param schemaHash Canonical hash of the Frictionless Table Schema (fields and types); fixed
+    /// for the dataset's life (a new version must keep it), so every grant's field mask reads
+    /// against it.
     /// @param contentHash Hash of the current version's content; refused with
     /// {DataContentHashTaken} if another member registered it first.
+    /// @param fieldCount The schema's number of fields, 1..256 ({DataInvalidFieldCount}): the
+    /// bits a field mask may use.
     function registerDataset(
         string calldata title,
         Classification classification,
         bytes32 metadataHash,
         bytes32 schemaHash,
-        bytes32 contentHash
+        bytes32 contentHash,
+        uint16 fieldCount
     ) external returns (uint256 datasetId);
 
     /// @notice Set the current version's content hash; any active account of the owner member.
@@ -300,19 +362,14 @@ interface IDataSharing {
 
     // --------------------------------------------------------------- requests
 
-    /// @notice Request access to another member's dataset (Department role).
-    /// @param purposeCode Purpose from the city's purpose code list (off-chain, versioned).
-    /// @param purposeHash Hash of the purpose statement text.
-    /// @param scopeHash Hash of the field list or query template the grant will cover.
-    /// @param duration Grant lifetime in seconds, counted from the final approval.
+    /// @notice Request access to another member's dataset (Department role) under `terms`:
+    /// purpose code in 1..{MAX_PURPOSE_CODE} ({DataUnknownPurpose}; the vocabulary is published
+    /// in docs/data-sharing.md), the hash of the purpose statement, a non-empty field mask within
+    /// the dataset's fields ({DataInvalidFieldMask}), the row filter's hash (0: none), the grant's
+    /// lifetime in seconds counted from the final approval, the maximum number of accesses
+    /// (0: none) and the no-onward-sharing flag, which the requester acknowledges by signing.
     /// The request must be fully approved within {requestTtl} (fixed at creation) or it expires.
-    function requestAccess(
-        uint256 datasetId,
-        uint16 purposeCode,
-        bytes32 purposeHash,
-        bytes32 scopeHash,
-        uint48 duration
-    ) external returns (uint256 requestId);
+    function requestAccess(uint256 datasetId, Terms calldata terms) external returns (uint256 requestId);
 
     /// @notice Withdraw an open request; any active account of the requesting member.
     function withdrawRequest(uint256 requestId) external;
@@ -346,6 +403,14 @@ interface IDataSharing {
     /// grantee. The grant must still be Active: nothing renews a frozen, expired or revoked grant.
     function approveRenewal(uint256 grantId, uint48 extension) external;
 
+    /// @notice Narrow an open grant's terms without a new approval; any active account of the
+    /// dataset's owner member or of the grantee member ({DataNotGrantParty}). `fieldMask` must
+    /// be a subset of the current mask, `maxAccesses` no higher than the current limit (any
+    /// limit when there is none; 0 keeps "none" only when there is none), `expiresAt` no later
+    /// than the current expiry and in the future; at least one strictly narrower
+    /// ({DataTermsNotNarrower}). Widening takes a new request and its approvals.
+    function narrowGrant(uint256 grantId, uint256 fieldMask, uint32 maxAccesses, uint48 expiresAt) external;
+
     /// @notice Revoke a grant at once; any active account of the owner member.
     function revokeGrant(uint256 grantId) external;
 
@@ -366,10 +431,15 @@ interface IDataSharing {
 
     // ------------------------------------------------------------- access log
 
-    /// @notice Record one served access; called by the owner's gateway (an active account of
-    /// the dataset's owner member). Reverts with {DataGrantNotActive} unless the grant is Active
-    /// at this block. Stores only the grant's counter; the record is in {AccessRecorded}.
-    function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount) external returns (uint64 seq);
+    /// @notice Record one served access of the fields in `fieldMask`; called by the owner's
+    /// gateway (an active account of the dataset's owner member). Reverts with
+    /// {DataGrantNotActive} unless the grant is Active at this block, {DataFieldsOutOfScope}
+    /// unless `fieldMask` is a non-empty subset of the grant's, {DataAccessLimitReached} when
+    /// its maximum is used up: the rule of {accessVerdict}. Stores only the grant's counter;
+    /// the record is in {AccessRecorded}.
+    function recordAccess(uint256 grantId, bytes32 queryHash, uint64 rowCount, uint256 fieldMask)
+        external
+        returns (uint64 seq);
 
     /// @notice Record refused access attempts on `datasetId`; called by the owner's gateway, for
     /// callers that are active accounts of a member (others are refused without a record).
@@ -418,8 +488,20 @@ interface IDataSharing {
         returns (bytes32);
 
     /// @notice True only while the grant is Active at this block (not expired, revoked or frozen,
-    /// grantee member not frozen) and `account` is an active account of the grantee member.
+    /// grantee member not frozen), `account` is an active account of the grantee member and the
+    /// grant's on-chain count is below its limit: {accessVerdict} for the grant's whole mask.
     function isAccessAllowed(uint256 grantId, address account) external view returns (bool);
+
+    /// @notice The access rule, answered instead of reverting (the transparency-log mode's
+    /// gateway asks it before serving): may `account` read the fields of `fieldMask` under the
+    /// grant when `used` accesses were already made under it? Refusal reasons, in this order:
+    /// NoGrant (unknown id), GrantRevoked, GrantExpired, GrantFrozen, NotGrantee, OutOfScope
+    /// (empty mask or bits outside the grant's), LimitReached (`used` >= a non-zero limit).
+    /// `reason` is meaningful only when `allowed` is false.
+    function accessVerdict(uint256 grantId, address account, uint256 fieldMask, uint64 used)
+        external
+        view
+        returns (RefusalReason reason, bool allowed);
 
     function requestState(uint256 requestId) external view returns (RequestState);
     function grantState(uint256 grantId) external view returns (GrantState);
@@ -443,4 +525,6 @@ interface IDataSharing {
     function MAX_GRANT_DURATION() external view returns (uint48);
     /// @notice Longest dataset title, in bytes.
     function MAX_TITLE_LENGTH() external view returns (uint256);
+    /// @notice The highest purpose code of the published vocabulary (codes 1..this).
+    function MAX_PURPOSE_CODE() external view returns (uint16);
 }

@@ -90,7 +90,7 @@ contract DataSharingHandler {
             _actor(actorSeed),
             abi.encodeCall(
                 IDataSharing.registerDataset,
-                ("ds", IDataSharing.Classification(classification % 4), bytes32("m"), bytes32("s"), content)
+                ("ds", IDataSharing.Classification(classification % 4), bytes32("m"), bytes32("s"), content, uint16(4))
             )
         );
         if (ok) _claimed(content, ds.getDataset(abi.decode(ret, (uint256))).ownerId);
@@ -107,7 +107,10 @@ contract DataSharingHandler {
         uint256 id = _pick(datasetSeed, ds.datasetCount());
         _as(
             _actor(actorSeed),
-            abi.encodeCall(IDataSharing.requestAccess, (id, 1, bytes32("p"), bytes32("scope"), 1 + duration % 3 days))
+            abi.encodeCall(
+                IDataSharing.requestAccess,
+                (id, IDataSharing.Terms(1, bytes32("p"), 3, bytes32(0), 1 + duration % 3 days, 0, false))
+            )
         );
     }
 
@@ -216,7 +219,7 @@ contract DataSharingHandler {
 
     function recordAccess(uint256 actorSeed, uint256 grantSeed, uint64 rows) external {
         uint256 id = _pick(grantSeed, ds.grantCount());
-        (bool ok,) = _as(_ownerOr(actorSeed, _grantDataset(id)), abi.encodeCall(IDataSharing.recordAccess, (id, bytes32("q"), rows)));
+        (bool ok,) = _as(_ownerOr(actorSeed, _grantDataset(id)), abi.encodeCall(IDataSharing.recordAccess, (id, bytes32("q"), rows, 1)));
         if (!ok) return;
         accesses++;
         recorded[id]++;

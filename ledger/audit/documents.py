@@ -14,6 +14,8 @@ Every on-chain reference needs its own file, in its slot:
 ``milestones/<projectId>-<index>.*``   a milestone's ``descriptionHash``
 ``datasets/<datasetId>-v<version>.*``  a dataset version's ``contentHash``
 ``purposes/<requestId>.*``             an access request's ``purposeHash``
+``row_filters/<requestId>.*``          its ``rowFilterHash`` (if any): the filter's
+                                       canonical JSON (:mod:`ledger.data.row_filter`)
 =====================================  ===========================================
 
 or an explicitly shared one: ``SHARED.json`` at the folder's top names, for a file, the
@@ -76,6 +78,8 @@ def on_chain_documents(data: DataReplay | None, fund: FundReplay | None) -> list
                 docs.append(OnChainDocument("datasets", f"{d.id}-v{version}", h, data.contract, e))
         for r in data.requests.values():
             docs.append(OnChainDocument("purposes", str(r.id), r.purpose_hash, data.contract, r.event))
+            if r.row_filter_hash is not None:
+                docs.append(OnChainDocument("row_filters", str(r.id), r.row_filter_hash, data.contract, r.event))
     return [d for d in docs if d.hash.lower() != ZERO32]
 
 

@@ -125,6 +125,11 @@ _RULE_TABLE: dict[str, list[tuple[str, str]]] = {
             "Every renewal of a Sensitive/Secret grant followed an independent DataGovernance approval",
         ),
         ("data.renewal-not-active", "No grant was renewed (or its renewal asked for) while frozen, expired or revoked"),
+        (
+            "data.access-outside-terms",
+            "Every recorded access served a non-empty subset of its grant's fields and stayed within its maximum count",
+        ),
+        ("data.terms-widened", "No grant's terms were widened without a new request (a narrowing only narrows)"),
     ],
     "cases": [
         (

@@ -11,7 +11,6 @@ from ledger.data.contract import grant_from_view as grant_from_view
 from ledger.data.contract import normalize_fields as normalize_fields
 from ledger.data.contract import renewal_from_view as renewal_from_view
 from ledger.data.contract import request_from_view as request_from_view
-from ledger.data.contract import scope_hash as scope_hash
 from ledger.data.contract import text_hash as text_hash
 from ledger.data.model import BatchRecord as BatchRecord
 from ledger.data.model import DatasetRecord as DatasetRecord
@@ -28,3 +27,6 @@ from ledger.data.records import GrantState as GrantState
 from ledger.data.records import RefusalReason as RefusalReason
 from ledger.data.records import Renewal as Renewal
 from ledger.data.records import RequestState as RequestState
+from ledger.data.records import Terms as Terms
+from ledger.data.scopes import field_mask as field_mask
+from ledger.data.scopes import mask_fields as mask_fields

@@ -3,9 +3,8 @@
 Hash conventions (the auditor checks files against them):
 
 * ``content_hash`` of a dataset version: keccak256 of the file's exact bytes;
-* ``scope_hash`` of a field list: keccak256 of the UTF-8 bytes of the sorted,
-  de-duplicated field names joined by ``","`` (:func:`scope_hash`); "all fields"
-  is the dataset schema's full field list;
+* a scope is a field mask over the schema's field positions (:mod:`ledger.data.scopes`);
+* ``row_filter_hash``: :func:`canonical_hash` of the row filter document;
 * ``purpose_hash``: a salted commitment to the purpose statement, keccak256(salt ‖ utf8)
   (:mod:`ledger.commitment`; the opening is kept off chain by :mod:`ledger.fund.docs`);
 * ``schema_hash`` / ``metadata_hash``: keccak256 of the canonical JSON of the
@@ -30,6 +29,7 @@ from ledger.data.records import (
     Grant,
     RefusalReason,
     Renewal,
+    Terms,
 )
 from ledger.errors import ValidationFailed
 from ledger.keys import Signer
@@ -42,20 +42,12 @@ NAME = "DataSharing"
 
 
 def normalize_fields(fields: Iterable[str]) -> list[str]:
-    """Sorted, de-duplicated, stripped field names (the canonical scope)."""
+    """Sorted, de-duplicated, stripped field names (a query's canonical field list)."""
     out = sorted({f.strip() for f in fields if f.strip()})
     for f in out:
         if "," in f:
             raise ValidationFailed("fields", f"field name {f!r} contains a comma")
     return out
-
-
-def scope_hash(fields: Iterable[str]) -> bytes:
-    """keccak256(",".join(sorted(set(fields)))) — the canonical scope of a field list."""
-    names = normalize_fields(fields)
-    if not names:
-        raise ValidationFailed("fields", "a scope needs at least one field")
-    return keccak(text=",".join(names))
 
 
 def text_hash(text: str) -> bytes:
@@ -109,10 +101,18 @@ class DataSharing(ContractWrapper):
     def is_access_allowed(self, grant_id: int, account: str) -> bool:
         return bool(self._call("isAccessAllowed", grant_id, to_checksum_address(account)))
 
+    def access_verdict(self, grant_id: int, account: str, field_mask: int, used: int) -> RefusalReason | None:
+        """The contract's access rule: None if ``account`` may read ``field_mask`` under the grant
+        after ``used`` accesses, else why not."""
+        raw = self._call("accessVerdict", grant_id, to_checksum_address(account), field_mask, used)
+        reason, allowed = (raw["reason"], raw["allowed"]) if isinstance(raw, dict) else raw
+        return None if allowed else RefusalReason(int(reason))
+
     def is_member_frozen(self, member_id: int) -> bool:
         return bool(self._call("isMemberFrozen", member_id))
 
     request_ttl = int_view("requestTtl")
+    max_purpose_code = int_view("MAX_PURPOSE_CODE")
 
     def access_leaf(self, grant_id: int, query_hash: bytes, row_count: int, timestamp: int) -> bytes:
         return bytes(self._call("accessLeaf", grant_id, query_hash, row_count, timestamp))
@@ -135,25 +135,28 @@ class DataSharing(ContractWrapper):
         metadata_hash: bytes,
         schema_hash: bytes,
         content_hash: bytes,
+        field_count: int,
     ) -> tuple[int, TxReceipt]:
         r = self._tx(
-            signer, "registerDataset", title, int(classification), metadata_hash, schema_hash, content_hash
+            signer,
+            "registerDataset",
+            title,
+            int(classification),
+            metadata_hash,
+            schema_hash,
+            content_hash,
+            field_count,
         )
         return int(r.event("DatasetRegistered").args["datasetId"]), r
 
     def update_version(self, signer: Signer, dataset_id: int, new_content_hash: bytes) -> TxReceipt:
         return self._tx(signer, "updateDatasetVersion", dataset_id, new_content_hash)
 
-    def request_access_call(
-        self, dataset_id: int, purpose_code: int, purpose_hash: bytes, scope: bytes, duration: int
-    ) -> ContractCall:
-        return self._prepare("requestAccess", dataset_id, purpose_code, purpose_hash, scope, duration)
+    def request_access_call(self, dataset_id: int, terms: Terms) -> ContractCall:
+        return self._prepare("requestAccess", dataset_id, terms.as_tuple())
 
-    def request_access(
-        self, signer: Signer, dataset_id: int, purpose_code: int, purpose_hash: bytes, scope: bytes, duration: int
-    ) -> tuple[int, TxReceipt]:
-        call = self.request_access_call(dataset_id, purpose_code, purpose_hash, scope, duration)
-        r = self.ledger.transact(signer, call)
+    def request_access(self, signer: Signer, dataset_id: int, terms: Terms) -> tuple[int, TxReceipt]:
+        r = self.ledger.transact(signer, self.request_access_call(dataset_id, terms))
         return int(r.event("AccessRequested").args["requestId"]), r
 
     def approve_as_owner_call(self, request_id: int) -> ContractCall:
@@ -189,6 +192,12 @@ class DataSharing(ContractWrapper):
 
     approve_renewal = sending(approve_renewal_call)
 
+    def narrow_call(self, grant_id: int, field_mask: int, max_accesses: int, expires_at: int) -> ContractCall:
+        """Narrow a grant's terms (owner or grantee): each no wider, one strictly narrower."""
+        return self._prepare("narrowGrant", grant_id, field_mask, max_accesses, expires_at)
+
+    narrow = sending(narrow_call)
+
     def revoke_call(self, grant_id: int) -> ContractCall:
         return self._prepare("revokeGrant", grant_id)
 
@@ -213,8 +222,11 @@ class DataSharing(ContractWrapper):
     def set_request_ttl(self, signer: Signer, ttl: int) -> TxReceipt:
         return self._tx(signer, "setRequestTtl", ttl)
 
-    def record_access(self, signer: Signer, grant_id: int, query_hash: bytes, row_count: int) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "recordAccess", grant_id, query_hash, row_count)
+    def record_access(
+        self, signer: Signer, grant_id: int, query_hash: bytes, row_count: int, field_mask: int
+    ) -> tuple[int, TxReceipt]:
+        """Record one served access of the fields in ``field_mask`` (synchronous mode)."""
+        r = self._tx(signer, "recordAccess", grant_id, query_hash, row_count, field_mask)
         return int(r.event("AccessRecorded").args["seq"]), r
 
     def record_refusal(
@@ -252,15 +264,22 @@ def dataset_from_view(raw: dict[str, Any]) -> Dataset:
     return record_from_view(Dataset, raw)
 
 
+def optional_hash(value: Any) -> bytes | None:
+    """A bytes32 where zero means "none" (the row filter hash): None for zero."""
+    b = bytes(value)
+    return None if not any(b) else b
+
+
 def request_from_view(raw: dict[str, Any]) -> AccessRequest:
     return record_from_view(
         AccessRequest, raw,
         owner_approver=_addr(raw["ownerApprover"]), governance_approver=_addr(raw["governanceApprover"]),
+        row_filter_hash=optional_hash(raw["rowFilterHash"]),
     )
 
 
 def grant_from_view(raw: dict[str, Any]) -> Grant:
-    return record_from_view(Grant, raw)
+    return record_from_view(Grant, raw, row_filter_hash=optional_hash(raw["rowFilterHash"]))
 
 
 def renewal_from_view(raw: dict[str, Any]) -> Renewal | None:

@@ -7,11 +7,12 @@ contract's own rules for derived state (``IDataSharing.requestState`` / ``grantS
 
 * a request is Granted once a grant names it, Denied or Withdrawn once closed, Expired once
   its deadline passed unanswered, Partially approved after one approval, else Pending;
-* a grant is Revoked once revoked, else Expired once its (possibly renewed) expiry passed,
-  else Frozen while it or its grantee member is frozen, else Active.
+* a grant is Revoked once revoked, else Expired once its (possibly renewed or narrowed)
+  expiry passed, else Frozen while it or its grantee member is frozen, else Active.
 
-Each grant keeps its history (first expiry, renewals, freezes) and each member its freezes,
-so :meth:`DataState.grant_state_at` tells a grant's state at any past time as well. The event
+Each grant keeps its history (first terms, renewals, narrowings, freezes) and each member its
+freezes, so :meth:`DataState.grant_state_at` and :meth:`DataState.terms_at` tell a grant's
+state and terms at any past time as well. The event
 index, the API's lists and the auditor (which adds its rule checks on top and compares with
 the contract's views) all read through this one fold. Events naming a record the fold does
 not know are skipped here; the auditor reports them.
@@ -25,6 +26,7 @@ from typing import TypeVar
 
 from ledger.abi import checksum, hex_text
 from ledger.abi.records import field_names, record_from
+from ledger.data.purposes import purpose_name
 from ledger.data.records import (
     AccessRequest,
     Classification,
@@ -52,6 +54,7 @@ class DatasetRecord:
     content_hash: str
     registered_at: int
     updated_at: int
+    field_count: int = 0
     version: int = 1
     refusals: int = 0
     versions: list[tuple[int, str, Event]] = field(default_factory=list)  # (version, content hash, event)
@@ -69,7 +72,10 @@ class RequestRecord:
     requester_id: int
     purpose_code: int
     purpose_hash: str
-    scope_hash: str
+    field_mask: int
+    row_filter_hash: str | None  # None: every row
+    max_accesses: int  # 0: no limit
+    no_onward_sharing: bool
     duration: int
     created_at: int
     expires_at: int
@@ -98,6 +104,19 @@ class RequestRecord:
             return RequestState.PARTIALLY_APPROVED
         return RequestState.PENDING
 
+    @property
+    def purpose_name(self) -> str:
+        return purpose_name(self.purpose_code)
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    """The narrowable terms of a grant at some time."""
+
+    field_mask: int
+    max_accesses: int  # 0: no limit
+    expires_at: int
+
 
 @dataclass
 class GrantRecord:
@@ -105,16 +124,28 @@ class GrantRecord:
     request_id: int
     dataset_id: int
     grantee_id: int
-    scope_hash: str
+    field_mask: int  # as narrowed so far
+    row_filter_hash: str | None  # None: every row
+    schema_hash: str
+    max_accesses: int  # 0: no limit; as narrowed so far
+    no_onward_sharing: bool
     granted_at: int
     expires_at: int
     revoked_at: int = 0
     frozen: bool = False
     accesses: int = 0
-    first_expires_at: int = 0
-    # (time, new expiry) of each renewal and (time, frozen) of each change of the grant's own flag
-    renewals: list[tuple[int, int]] = field(default_factory=list)
+    first_terms: GrantTerms = GrantTerms(0, 0, 0)
+    # (time, new expiry) of each renewal or narrowing, (time, terms) of each narrowing and
+    # (time, frozen) of each change of the grant's own flag
+    expiries: list[tuple[int, int]] = field(default_factory=list)
+    narrowings: list[tuple[int, GrantTerms]] = field(default_factory=list)
     freezes: list[tuple[int, bool]] = field(default_factory=list)
+
+    def remaining(self, used: int | None = None) -> int | None:
+        """Accesses left after ``used`` (default: those recorded on chain); None: no limit."""
+        if not self.max_accesses:
+            return None
+        return max(0, self.max_accesses - (self.accesses if used is None else used))
 
 
 @dataclass
@@ -154,6 +185,16 @@ def _view(cls: type[V], record: object, **values: object) -> V:
 def _account(address: str) -> str | None:
     """An EIP-55 address, None for the zero address (as the wrapper reads it)."""
     return None if address.lower() == ZERO_ADDRESS else checksum(address)
+
+
+def _optional_bytes(text: str | None) -> bytes | None:
+    return None if text is None else bytes.fromhex(text[2:])
+
+
+def _optional_hash(value: object) -> str | None:
+    """``0x`` hex text of a bytes32 where zero means none (the row filter hash), None for zero."""
+    text = hex_text(value)
+    return None if int(text, 16) == 0 else text
 
 
 def _last(changes: list[tuple[int, bool]], t: int) -> bool:
@@ -209,14 +250,27 @@ class DataState:
             return None
         if g.revoked_at and g.revoked_at <= t:
             return GrantState.REVOKED
-        expires = g.first_expires_at
-        for at, new in g.renewals:
+        expires = g.first_terms.expires_at
+        for at, new in g.expiries:
             if at <= t:
                 expires = new
         if t >= expires:
             return GrantState.EXPIRED
         frozen = _last(g.freezes, t) or _last(self.member_freezes.get(g.grantee_id, []), t)
         return GrantState.FROZEN if frozen else GrantState.ACTIVE
+
+    def terms_at(self, g: GrantRecord, t: int) -> GrantTerms:
+        """The grant's fields, limit and expiry at time ``t`` (narrowings and renewals at or
+        before ``t`` applied; before the grant: its first terms)."""
+        mask, limit = g.first_terms.field_mask, g.first_terms.max_accesses
+        for at, terms in g.narrowings:
+            if at <= t:
+                mask, limit = terms.field_mask, terms.max_accesses
+        expires = g.first_terms.expires_at
+        for at, new in g.expiries:
+            if at <= t:
+                expires = new
+        return GrantTerms(mask, limit, expires)
 
     # ------------------------------------------------------------------ views (as the contract answers them)
 
@@ -229,6 +283,7 @@ class DataState:
         return _view(
             AccessRequest,
             r,
+            row_filter_hash=_optional_bytes(r.row_filter_hash),
             owner_approver=_account(r.owner_approver),
             governance_approver=_account(r.governance_approver),
             state=r.state(now),
@@ -236,7 +291,7 @@ class DataState:
 
     def grant_view(self, g: GrantRecord, now: int) -> Grant:
         """``getGrant``'s answer at time ``now``."""
-        return _view(Grant, g, state=self.grant_state(g, now))
+        return _view(Grant, g, row_filter_hash=_optional_bytes(g.row_filter_hash), state=self.grant_state(g, now))
 
     def renewal_view(self, grant_id: int) -> Renewal | None:
         """``getRenewal``'s answer (None: no renewal waits)."""
@@ -266,6 +321,7 @@ class DataState:
             hex_text(a["contentHash"]),
             e.block_time,
             e.block_time,
+            field_count=int(a["fieldCount"]),
         )
         d.versions.append((1, d.content_hash, e))
         self.datasets[did] = d
@@ -286,17 +342,20 @@ class DataState:
         rid = int(a["requestId"])
         d = self.datasets.get(int(a["datasetId"]))
         self.requests[rid] = RequestRecord(
-            rid,
-            int(a["datasetId"]),
-            int(a["requesterId"]),
-            int(a["purposeCode"]),
-            hex_text(a["purposeHash"]),
-            hex_text(a["scopeHash"]),
-            int(a["duration"]),
-            e.block_time,
-            int(a["expiresAt"]),
-            d is not None and d.sensitive,
-            e,
+            id=rid,
+            dataset_id=int(a["datasetId"]),
+            requester_id=int(a["requesterId"]),
+            purpose_code=int(a["purposeCode"]),
+            purpose_hash=hex_text(a["purposeHash"]),
+            field_mask=int(a["fieldMask"]),
+            row_filter_hash=_optional_hash(a["rowFilterHash"]),
+            max_accesses=int(a["maxAccesses"]),
+            no_onward_sharing=bool(a["noOnwardSharing"]),
+            duration=int(a["duration"]),
+            created_at=e.block_time,
+            expires_at=int(a["expiresAt"]),
+            needs_governance=d is not None and d.sensitive,
+            event=e,
         )
 
     def _approved_by_owner(self, e: Event) -> None:
@@ -322,15 +381,20 @@ class DataState:
     def _grant_created(self, e: Event) -> None:
         a = e.args
         gid = int(a["grantId"])
+        mask, limit, expires = int(a["fieldMask"]), int(a["maxAccesses"]), int(a["expiresAt"])
         self.grants[gid] = GrantRecord(
-            gid,
-            int(a["requestId"]),
-            int(a["datasetId"]),
-            int(a["granteeId"]),
-            hex_text(a["scopeHash"]),
-            e.block_time,
-            int(a["expiresAt"]),
-            first_expires_at=int(a["expiresAt"]),
+            id=gid,
+            request_id=int(a["requestId"]),
+            dataset_id=int(a["datasetId"]),
+            grantee_id=int(a["granteeId"]),
+            field_mask=mask,
+            row_filter_hash=_optional_hash(a["rowFilterHash"]),
+            schema_hash=hex_text(a["schemaHash"]),
+            max_accesses=limit,
+            no_onward_sharing=bool(a["noOnwardSharing"]),
+            granted_at=e.block_time,
+            expires_at=expires,
+            first_terms=GrantTerms(mask, limit, expires),
         )
         r = self.requests.get(int(a["requestId"]))
         if r is not None and int(a["datasetId"]) in self.datasets:
@@ -351,7 +415,15 @@ class DataState:
         g = self.grants.get(int(e.args["grantId"]))
         if g is not None:
             g.expires_at = int(e.args["newExpiresAt"])
-            g.renewals.append((e.block_time, g.expires_at))
+            g.expiries.append((e.block_time, g.expires_at))
+
+    def _narrowed(self, e: Event) -> None:
+        g = self.grants.get(int(e.args["grantId"]))
+        if g is not None:
+            terms = GrantTerms(int(e.args["fieldMask"]), int(e.args["maxAccesses"]), int(e.args["expiresAt"]))
+            g.field_mask, g.max_accesses, g.expires_at = terms.field_mask, terms.max_accesses, terms.expires_at
+            g.narrowings.append((e.block_time, terms))
+            g.expiries.append((e.block_time, terms.expires_at))
 
     def _revoked(self, e: Event) -> None:
         g = self.grants.get(int(e.args["grantId"]))
@@ -409,6 +481,7 @@ _STEPS = {
     "GrantRenewalRequested": DataState._renewal_requested,
     "GrantRenewalApproved": DataState._renewal_approved,
     "GrantRenewed": DataState._renewed,
+    "GrantNarrowed": DataState._narrowed,
     "GrantRevoked": DataState._revoked,
     "GrantFrozen": DataState._grant_frozen,
     "GrantUnfrozen": DataState._grant_frozen,

@@ -20,7 +20,36 @@ class GrantState(IntEnum):
 
 
 class RefusalReason(IntEnum):
-    NO_GRANT, GRANT_EXPIRED, GRANT_REVOKED, GRANT_FROZEN, NOT_GRANTEE, OUT_OF_SCOPE, OTHER = range(7)
+    NO_GRANT, GRANT_EXPIRED, GRANT_REVOKED, GRANT_FROZEN, NOT_GRANTEE, OUT_OF_SCOPE, OTHER, LIMIT_REACHED = range(8)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a request asks for (``IDataSharing.Terms``): the purpose (a code of the published
+    vocabulary, :mod:`ledger.data.purposes`, and the hash of its statement), the fields (a mask
+    over the schema's field positions, :mod:`ledger.data.scopes`), the row filter's hash (None:
+    every row), the grant's lifetime in seconds, the maximum number of accesses (0: no limit)
+    and the no-onward-sharing flag the requester acknowledges by signing the request."""
+
+    purpose_code: int
+    purpose_hash: bytes
+    field_mask: int
+    duration: int
+    row_filter_hash: bytes | None = None
+    max_accesses: int = 0
+    no_onward_sharing: bool = False
+
+    def as_tuple(self) -> tuple[int, bytes, int, bytes, int, int, bool]:
+        """The ABI tuple, in the struct's order."""
+        return (
+            self.purpose_code,
+            self.purpose_hash,
+            self.field_mask,
+            self.row_filter_hash or bytes(32),
+            self.duration,
+            self.max_accesses,
+            self.no_onward_sharing,
+        )
 
 
 @dataclass(frozen=True)
@@ -32,6 +61,7 @@ class Dataset:
     metadata_hash: bytes
     schema_hash: bytes
     content_hash: bytes
+    field_count: int
     version: int
     registered_at: int
     updated_at: int
@@ -45,7 +75,10 @@ class AccessRequest:
     requester_id: int
     purpose_code: int
     purpose_hash: bytes
-    scope_hash: bytes
+    field_mask: int
+    row_filter_hash: bytes | None  # None: every row
+    max_accesses: int  # 0: no limit
+    no_onward_sharing: bool
     duration: int
     created_at: int
     expires_at: int
@@ -67,7 +100,11 @@ class Grant:
     request_id: int
     dataset_id: int
     grantee_id: int
-    scope_hash: bytes
+    field_mask: int  # as narrowed
+    row_filter_hash: bytes | None  # None: every row
+    schema_hash: bytes  # the dataset's schema when granted
+    max_accesses: int  # 0: no limit (as narrowed)
+    no_onward_sharing: bool
     granted_at: int
     expires_at: int
     revoked_at: int

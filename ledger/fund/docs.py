@@ -16,6 +16,8 @@ milestone                                                   check the portal's t
 memo,         ``keccak256(salt ‖ utf8(text))``, a random    not public: the hash alone
 invoice,      32-byte salt (:mod:`ledger.commitment`)       must not confirm a guess
 purpose
+row_filter    ``keccak256(utf8(text))``, the text the       bound by ``canonical_hash``;
+              canonical JSON of the filter document         readers as for a purpose
 deposit,      ``keccak256(salt ‖ utf8(text))``, salt =      not public, *and* the token
 redemption    HMAC-SHA256(reference key, kind ‖ 0 ‖ text)   refuses a reference used
                                                             twice: the same bank slip must
@@ -83,6 +85,7 @@ from ledger.fund.texts import (
     record_of,
     records_in,
     reference_key,
+    unsalted,
 )
 
 if TYPE_CHECKING:
@@ -191,7 +194,7 @@ class DocStore:
             raise ValidationFailed(kind, f"at most {MAX_TEXT} characters")
         if "\x00" in text:  # PostgreSQL's text cannot hold it: refused alike on every database
             raise ValidationFailed(kind, "must not contain NUL characters")
-        if kind in PUBLIC_KINDS:
+        if unsalted(kind, text):
             return Draft(kind, text, None)
         if kind in REFERENCE_KINDS:
             if self._reference_key is None:

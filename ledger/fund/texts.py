@@ -3,26 +3,33 @@ text store (:mod:`ledger.fund.docs`): drafts, stored documents, quotas."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from eth_utils import keccak
 
-from ledger.abi import hex_of
+from ledger.abi import canonical_json, hex_of
 from ledger.commitment import Opening, commit
 from ledger.errors import ValidationFailed
 from ledger.events import Event
 
 DocKind = Literal[
-    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
+    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "row_filter", "case", "case_public",
+    "evidence",
 ]
 KINDS: tuple[str, ...] = (
-    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
+    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "row_filter", "case", "case_public",
+    "evidence",
 )
 #: Texts public by design: hashed without a salt, shown on the portal (a case's description
 #: when the raising sub-district marked it public: the flag is the kind of its row).
 PUBLIC_KINDS: frozenset[str] = frozenset({"title", "milestone", "case_public"})
+#: Documents whose on-chain hash is the keccak256 of their canonical JSON (``canonical_hash``), so
+#: hashed without a salt, yet not public (their readers: :mod:`ledger.doc_access`): an access
+#: request's row filter (:mod:`ledger.data.row_filter`).
+CANONICAL_KINDS: frozenset[str] = frozenset({"row_filter"})
 #: References the token accepts once each: salted with a keyed (deterministic) salt.
 REFERENCE_KINDS: frozenset[str] = frozenset({"deposit", "redemption"})
 ZERO_HASH = b"\x00" * 32
@@ -31,6 +38,26 @@ ZERO_HASH = b"\x00" * 32
 def doc_hash(text: str) -> bytes:
     """keccak256 of the UTF-8 bytes of ``text`` (what the chain records for a public text)."""
     return keccak(text.encode("utf-8"))
+
+
+def canonical_text(text: str) -> str | None:
+    """``text`` re-written as canonical JSON (sorted keys, no spaces, UTF-8 as is), None if it is
+    not a JSON object."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return canonical_json(doc) if isinstance(doc, dict) else None
+
+
+def unsalted(kind: str, text: str) -> bool:
+    """Whether a text of ``kind`` is hashed without a salt (a public text, a canonical JSON
+    document); ValidationFailed if a document's text is not its canonical JSON."""
+    if kind in CANONICAL_KINDS:
+        if canonical_text(text) != text:
+            raise ValidationFailed(kind, "must be canonical JSON (sorted keys, no spaces, UTF-8)")
+        return True
+    return kind in PUBLIC_KINDS
 
 
 def file_hash(data: bytes) -> bytes:
@@ -71,6 +98,7 @@ ON_CHAIN: Mapping[str, OnChain] = {
     "deposit": OnChain("CommunityCredit", "CreditMinted", "depositRef", ("to",)),
     "redemption": OnChain("CommunityCredit", "CreditBurned", "redemptionRef", ("holder",)),
     "purpose": OnChain("DataSharing", "AccessRequested", "purposeHash", ("requestId", "datasetId", "requesterId")),
+    "row_filter": OnChain("DataSharing", "AccessRequested", "rowFilterHash", ("requestId", "datasetId", "requesterId")),
     "case": OnChain("CaseDesk", "CaseRaised", "descriptionHash", ("caseId", "raiserId")),
     "case_public": OnChain("CaseDesk", "CaseRaised", "descriptionHash", ("caseId", "raiserId")),
     "evidence": OnChain("CaseDesk", "CaseAnswered", "evidenceHash", ("caseId", "memberId")),
@@ -87,6 +115,7 @@ EXPORT_FOLDERS: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "deposit": ("deposits", ()),
     "redemption": ("redemptions", ()),
     "purpose": ("purposes", ("requestId",)),
+    "row_filter": ("row_filters", ("requestId",)),
     "case": ("cases", ("caseId",)),
     "case_public": ("cases", ("caseId",)),
     "evidence": ("evidence", ()),  # a department answers a case once per dispatch or reopening

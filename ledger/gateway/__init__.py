@@ -21,7 +21,7 @@ from ledger.gateway.service import (
     owner_signer_from_keystore,
     query_hash,
 )
-from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, detect_format, parse, project
+from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, describe, detect_format
 
 __all__ = [
     "ALARM",
@@ -37,6 +37,7 @@ __all__ = [
     "StoredMeta",
     "Upload",
     "decrypt_at_rest",
+    "describe",
     "detect_format",
     "encrypt_at_rest",
     "generate_keypair",
@@ -44,8 +45,6 @@ __all__ = [
     "load_private_key",
     "open_sealed",
     "owner_signer_from_keystore",
-    "parse",
-    "project",
     "query_hash",
     "seal",
     "write_private_key",

@@ -21,7 +21,7 @@ and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,8 +40,9 @@ from ledger.data import (
     dataset_from_view,
     grant_from_view,
     normalize_fields,
-    scope_hash,
 )
+from ledger.data.row_filter import RowFilter
+from ledger.data.scopes import outside_scope
 from ledger.errors import (
     AccessDenied,
     Conflict,
@@ -55,7 +56,7 @@ from ledger.errors import (
 from ledger.gateway.crypto import seal
 from ledger.gateway.metadata import CatalogFields, catalog_fields, save_metadata
 from ledger.gateway.refusals import Refusal, RefusalRecorder
-from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
+from ledger.gateway.store import Format, GatewayStore, StoredMeta
 from ledger.keys import Keystore, Signer
 from ledger.membership import NAME as REG_NAME
 from ledger.membership import Member, Registry, account_info_from_view, member_from_view
@@ -131,6 +132,7 @@ class Gateway:
         store: GatewayStore,
         owner_signer: Callable[[Member], Signer],
         *,
+        documents: Callable[[bytes], str | None] | None = None,
         refusal_window: float = 60.0,
         refusal_queue: int = 1000,
     ) -> None:
@@ -139,6 +141,7 @@ class Gateway:
         self.data = DataSharing(ledger)
         self.registry = Registry(ledger)
         self.owner_signer = owner_signer
+        self.documents = documents or (lambda _hash: None)  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
@@ -196,14 +199,16 @@ class Gateway:
         content: bytes,
         fmt: Format,
         description: str = "",
+        schema: Mapping[str, Any] | None = None,
         *,
         catalog: CatalogFields | None = None,
     ) -> Upload:
         """Store ``content`` as the signer's member's upload, register it, and bind the copy to
-        the new dataset once the registration is mined. ``catalog``: its catalog fields (none
-        given: the defaults of :func:`~ledger.gateway.metadata.catalog_fields`)."""
+        the new dataset once the registration is mined. ``schema``: its Frictionless Table Schema
+        (None: inferred from the file); the file is validated against it. ``catalog``: its
+        catalog fields (none given: the defaults of :func:`~ledger.gateway.metadata.catalog_fields`)."""
         uploader = self._uploader(signer)
-        meta = self.store.put(content, fmt, uploader)
+        meta = self.store.put(content, fmt, uploader, schema)
         doc = metadata_document(title, description, meta, catalog or catalog_fields(classification))
         save_metadata(self.store.directory, doc)
         dataset_id, receipt = self.data.register(
@@ -213,6 +218,7 @@ class Gateway:
             canonical_hash(doc),
             canonical_hash(meta.schema()),
             meta.content_hash,
+            len(meta.fields),
         )
         owner = int(receipt.event("DatasetRegistered").args["ownerId"])
         self.store.bind(owner, meta.content_hash, dataset_id, 1)
@@ -224,22 +230,33 @@ class Gateway:
         dataset_id: int,
         content: bytes,
         fmt: Format,
+        schema: Mapping[str, Any] | None = None,
     ) -> tuple[TxReceipt, StoredMeta]:
-        """Store a new version (the owner's) and bind it once ``updateDatasetVersion`` is mined."""
+        """Store a new version (the owner's) and bind it once ``updateDatasetVersion`` is mined.
+        It must match the dataset's registered table schema: ``schema`` if given, else the one
+        stored with the current version here (else inferred from the file)."""
         ds = self.data.dataset(dataset_id)
-        meta = self.store.put(content, fmt, self._uploader(signer))
+        uploader = self._uploader(signer)
+        if schema is None and self.store.has(ds.owner_id, ds.content_hash):
+            current = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
+            if current.schema_hash == ds.schema_hash:
+                schema = current.table_schema
+        meta = self.store.put(content, fmt, uploader, schema)
         if canonical_hash(meta.schema()) != ds.schema_hash:
             raise ValidationFailed(
-                "file", "the new version's format and fields differ from the dataset's registered schema"
+                "file", "the new version's table schema differs from the dataset's registered schema"
             )
         receipt = self.data.update_version(signer, dataset_id, meta.content_hash)
         version = int(receipt.event("DatasetVersionUpdated").args["version"])
         self.store.bind(ds.owner_id, meta.content_hash, dataset_id, version)
         return receipt, meta
 
-    def adopt(self, signer: Signer, dataset_id: int, content: bytes, fmt: Format) -> StoredMeta:
+    def adopt(
+        self, signer: Signer, dataset_id: int, content: bytes, fmt: Format, schema: Mapping[str, Any] | None = None
+    ) -> StoredMeta:
         """Store the current version of one of the signer's member's datasets, registered
-        before (or on another gateway): its content hash and schema must be the chain's."""
+        before (or on another gateway): its content hash and table schema (``schema``, else
+        inferred from the file) must be the chain's."""
         ds = self.data.dataset(dataset_id)
         uploader = self._uploader(signer)
         if uploader != ds.owner_id:
@@ -249,9 +266,11 @@ class Gateway:
             )
         if keccak(content) != ds.content_hash:
             raise ValidationFailed("file", f"its keccak256 is not dataset {dataset_id}'s registered content hash")
-        meta = self.store.put(content, fmt, uploader)
+        meta = self.store.put(content, fmt, uploader, schema)
         if canonical_hash(meta.schema()) != ds.schema_hash:
-            raise ValidationFailed("file", f"its format and fields are not dataset {dataset_id}'s registered schema")
+            raise ValidationFailed(
+                "schema", f"the file's table schema is not dataset {dataset_id}'s registered one: pass that schema"
+            )
         self.store.bind(uploader, ds.content_hash, dataset_id, ds.version)
         return meta
 
@@ -272,6 +291,11 @@ class Gateway:
         if canonical_hash(meta.schema()) != ds.schema_hash:
             raise IntegrityError(f"stored schema of dataset {ds.id} does not match its on-chain schemaHash")
         return meta.fields
+
+    def row_filter(self, ds: Dataset, stored: StoredMeta, filter_hash: bytes | None) -> RowFilter | None:
+        """The row filter a grant binds by ``filter_hash`` (None: every row), read from ``documents``;
+        one this gateway cannot read, or not the one bound, is an integrity alarm (nothing served)."""
+        return self._guarded(ds, lambda: self.store.row_filter(filter_hash, stored, self.documents))
 
     def _guarded(self, ds: Dataset, read: Callable[[], _T]) -> _T:
         """``read()`` of the dataset's stored copy; an integrity failure is an alarm (and a 500)."""
@@ -367,12 +391,13 @@ class Gateway:
             )
         if grant.state != GrantState.ACTIVE:
             raise refuse(_REFUSAL_FOR_STATE[grant.state], _state_detail(grant), grant_id)
-        if set(wanted) - set(all_fields) or scope_hash(wanted) != grant.scope_hash:
-            raise refuse(
-                RefusalReason.OUT_OF_SCOPE,
-                f"fields {','.join(wanted)} are not the scope of grant {grant_id}",
-                grant_id,
-            )
+        mask, outside = outside_scope(all_fields, wanted, grant.field_mask)
+        if outside:
+            detail = f"fields {','.join(outside)} are outside the scope of grant {grant_id}"
+            raise refuse(RefusalReason.OUT_OF_SCOPE, detail, grant_id)
+        if grant.max_accesses and grant.accesses >= grant.max_accesses:
+            detail = f"grant {grant_id}'s {grant.max_accesses} accesses are used"
+            raise refuse(RefusalReason.LIMIT_REACHED, detail, grant_id)
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
         # Its data key as of this request (a council may replace it at any block).
@@ -386,12 +411,17 @@ class Gateway:
         # Only what the owner uploaded for this dataset version; tampering is an alarm.
         content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
         stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
-        payload, rows = project(content, stored.format, all_fields, wanted, stored.rows)
+        # The wanted fields in schema order, the rows the grant's filter lets through; the stored
+        # bytes as they are when nothing is cut (their hash is then the content hash).
+        flt = self.row_filter(ds, stored, grant.row_filter_hash)
+        payload, rows = self.store.project(stored, content, wanted, flt)
         try:
             seq, receipt = self._as_owner(
-                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows)
+                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows, mask)
             )
         except ContractReverted as exc:
+            if exc.error_name == "DataAccessLimitReached":  # another fetch took the last one
+                raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from exc
             if exc.error_name != "DataGrantNotActive":
                 raise
             # The grant changed between the check and the write: refuse and record it.
@@ -407,7 +437,7 @@ class Gateway:
             "fields": list(wanted),
             "rows": rows,
             "content_hash": "0x" + ds.content_hash.hex(),
-            "payload_keccak256": "0x" + keccak(payload).hex(),
+            "payload_keccak256": "0x" + (ds.content_hash if payload is content else keccak(payload)).hex(),
             "access_tx": receipt.tx_hash,
         }
         envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)

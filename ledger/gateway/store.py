@@ -1,4 +1,4 @@
-"""The gateway's encrypted dataset store, and dataset parsing.
+"""The gateway's encrypted dataset store: what is stored, validated against its table schema.
 
 Stored content is bound to the member that uploaded it and to the dataset
 versions it was uploaded for, so that a dataset can only ever be served from
@@ -10,8 +10,9 @@ files to the chain):
 
 * ``<keccak-hex>.enc`` — ``nonce ‖ AES-256-GCM(ciphertext+tag)`` of the content;
 * ``<keccak-hex>.json`` — metadata: the wrapped data key, ``uploader_id``,
-  ``content_keccak256``, ``content_sha256``, ``size``, ``format``, ``fields``,
-  ``rows``. The metadata (all but the wrapped key) is the associated data of both
+  ``content_keccak256``, ``content_sha256``, ``size``, ``format``, ``schema`` (the
+  Frictionless Table Schema the content was validated against when stored:
+  :mod:`ledger.data.table_schema`), ``rows``. The metadata (all but the wrapped key) is the associated data of both
   encryptions, so an edited metadata file, or a blob moved into another member's
   folder, fails authentication;
 * ``<keccak-hex>.d<dataset id>v<version>`` — the binding of the content to one
@@ -19,39 +20,35 @@ files to the chain):
   mined: the HMAC-SHA256 (key derived from the master key) of the binding record.
 
 Every file is written to a temporary name, fsynced and renamed into place.
-Blobs of the earlier layout (``blobs/<keccak-hex>.enc``, no uploader) are never
-served; the owner uploads (or adopts) the content again.
+Blobs of the earlier layouts (``blobs/<keccak-hex>.enc``, no uploader; metadata ``v`` 2,
+a field list and no table schema) are never served; the owner uploads (or adopts) the
+content again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import os
 import secrets
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 from eth_utils import keccak
 
-from ledger.errors import IntegrityError, NotFound, ValidationFailed
+from ledger.data.row_filter import RowFilter
+from ledger.data.table_schema import FORMATS as FORMATS
+from ledger.data.table_schema import Format as Format
+from ledger.data.table_schema import TableSchema, field_names, schema_hash
+from ledger.data.table_schema import normalise as normalise_schema
+from ledger.data.table_schema import validate as validate_table
+from ledger.errors import Conflict, IntegrityError, NotFound, ValidationFailed
 from ledger.gateway.crypto import Sealed, b64d, b64e, binding_mac, decrypt_at_rest, encrypt_at_rest, verify_binding_mac
-
-Format = Literal["csv", "jsonl"]
-FORMATS: tuple[str, ...] = ("csv", "jsonl")
-MAX_FIELDS = 200
-
-
-@dataclass(frozen=True)
-class Parsed:
-    format: Format
-    fields: tuple[str, ...]
-    rows: int
+from ledger.gateway.projection import Projector
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ class StoredMeta:
     content_sha256: str
     size: int
     format: Format
-    fields: tuple[str, ...]
+    table_schema: TableSchema  # the Frictionless Table Schema the content was validated against
     rows: int
     stored_at: int
     uploader_id: int = 0  # the member whose account uploaded it (0: hashes only, nothing stored)
@@ -69,32 +66,40 @@ class StoredMeta:
     def content_hash(self) -> bytes:
         return bytes.fromhex(self.content_keccak256[2:])
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields in schema order (bit i of a field mask is field i)."""
+        return field_names(self.table_schema)
+
+    @property
+    def field_count(self) -> int:
+        """The on-chain ``fieldCount``."""
+        return len(self.fields)
+
+    @property
+    def schema_hash(self) -> bytes:
+        """The on-chain ``schemaHash``."""
+        return schema_hash(self.table_schema)
+
     def aad(self) -> bytes:
         doc = {
-            "v": 2,
+            "v": 3,
             "uploader_id": self.uploader_id,
             "content_keccak256": self.content_keccak256,
             "content_sha256": self.content_sha256,
             "size": self.size,
             "format": self.format,
-            "fields": list(self.fields),
+            "schema": self.table_schema,
             "rows": self.rows,
         }
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
-    def schema(self) -> dict[str, object]:
+    def schema(self) -> TableSchema:
         """The schema document whose canonical hash is the on-chain schemaHash."""
-        return {"format": self.format, "fields": list(self.fields)}
+        return self.table_schema
 
 
-# ------------------------------------------------------------------ parsing
-
-
-def _text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed("file", "a dataset must be UTF-8 text") from exc
+# ------------------------------------------------------------------ reading a file
 
 
 def detect_format(filename: str | None, data: bytes) -> Format:
@@ -106,83 +111,20 @@ def detect_format(filename: str | None, data: bytes) -> Format:
     return "jsonl" if data.lstrip()[:1] == b"{" else "csv"
 
 
-def parse(data: bytes, fmt: Format) -> Parsed:
-    """Field names and row count of a CSV (header row) or JSON-lines dataset."""
-    if not data.strip():
-        raise ValidationFailed("file", "the dataset is empty")
-    text = _text(data)
-    if fmt == "csv":
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-        try:
-            header = next(reader)
-        except (StopIteration, csv.Error) as exc:
-            raise ValidationFailed("file", "a CSV dataset needs a header row") from exc
-        fields = [h.strip() for h in header]
-        rows = 0
-        try:
-            for rec in reader:
-                if rec:
-                    rows += 1
-        except csv.Error as exc:
-            raise ValidationFailed("file", f"malformed CSV: {exc}") from exc
-    elif fmt == "jsonl":
-        fields = []
-        seen: set[str] = set()
-        rows = 0
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise ValidationFailed("file", f"line {n} is not JSON") from exc
-            if not isinstance(obj, dict):
-                raise ValidationFailed("file", f"line {n} is not a JSON object")
-            for k in obj:
-                if k not in seen:
-                    seen.add(k)
-                    fields.append(k)
-            rows += 1
-    else:
-        raise ValidationFailed("format", f"one of {', '.join(FORMATS)}")
-    if not fields or any(not f or "," in f for f in fields):
-        raise ValidationFailed("file", "field names must be non-empty and contain no comma")
-    if len(set(fields)) != len(fields):
-        raise ValidationFailed("file", "duplicate field names")
-    if len(fields) > MAX_FIELDS:
-        raise ValidationFailed("file", f"at most {MAX_FIELDS} fields")
-    return Parsed(fmt, tuple(fields), rows)
-
-
-def project(
-    data: bytes, fmt: Format, all_fields: tuple[str, ...], fields: list[str], rows: int | None = None
-) -> tuple[bytes, int]:
-    """The dataset restricted to ``fields`` (schema order); the exact file when all are asked."""
-    unknown = [f for f in fields if f not in all_fields]
-    if unknown:
-        raise ValidationFailed("fields", f"not in the dataset's schema: {', '.join(unknown)}")
-    if set(fields) == set(all_fields):
-        return data, rows if rows is not None else parse(data, fmt).rows
-    keep = [f for f in all_fields if f in set(fields)]
-    text = _text(data)
-    out = io.StringIO()
-    rows = 0
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        reader.fieldnames = [h.strip() for h in (reader.fieldnames or [])]
-        writer = csv.DictWriter(out, fieldnames=keep, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for rec in reader:
-            writer.writerow(rec)
-            rows += 1
-    else:
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            obj = json.loads(line)
-            out.write(json.dumps({k: obj[k] for k in keep if k in obj}, ensure_ascii=False) + "\n")
-            rows += 1
-    return out.getvalue().encode("utf-8"), rows
+def describe(data: bytes, fmt: Format, schema: Mapping[str, Any] | None = None, uploader_id: int = 0) -> StoredMeta:
+    """The metadata of a dataset file: validated against ``schema`` (inferred when None, see
+    :mod:`ledger.data.table_schema`), with its hashes, size and row count."""
+    table, rows = validate_table(data, fmt, schema)
+    return StoredMeta(
+        content_keccak256="0x" + keccak(data).hex(),
+        content_sha256="0x" + hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        format=fmt,
+        table_schema=table,
+        rows=rows,
+        stored_at=int(time.time()),
+        uploader_id=uploader_id,
+    )
 
 
 # ------------------------------------------------------------------ the store
@@ -210,6 +152,8 @@ class GatewayStore:
         self.directory = directory
         self.blobs = directory / "blobs"
         self._master = master_key
+        self.projector = Projector()
+        self._checked: set[tuple[int, bytes, bytes, bytes]] = set()  # ciphertexts whose plaintext hash was checked
 
     def __repr__(self) -> str:  # never show the key
         return f"GatewayStore({str(self.directory)!r})"
@@ -224,32 +168,32 @@ class GatewayStore:
         folder = self._folder(uploader_id)
         return folder / f"{h}.enc", folder / f"{h}.json"
 
-    def put(self, data: bytes, fmt: Format, uploader_id: int) -> StoredMeta:
-        """Encrypt and store ``data`` as uploaded by member ``uploader_id``; returns its metadata
-        (idempotent for the same bytes and member). Nothing is served from it before :meth:`bind`."""
-        parsed = parse(data, fmt)
-        meta = StoredMeta(
-            content_keccak256="0x" + keccak(data).hex(),
-            content_sha256="0x" + hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            format=fmt,
-            fields=parsed.fields,
-            rows=parsed.rows,
-            stored_at=int(time.time()),
-            uploader_id=uploader_id,
-        )
-        enc_path, meta_path = self._paths(uploader_id, meta.content_hash)
-        if enc_path.exists() and meta_path.exists():
+    def put(self, data: bytes, fmt: Format, uploader_id: int, schema: Mapping[str, Any] | None = None) -> StoredMeta:
+        """Validate ``data`` against ``schema`` (inferred when None), encrypt and store it as
+        uploaded by member ``uploader_id``; returns its metadata. Idempotent for the same bytes
+        and member (the copy already stored is returned, with the schema it was stored with;
+        Conflict if another schema is given for it). Nothing is served from it before :meth:`bind`."""
+        self._folder(uploader_id)
+        content_hash = keccak(data)
+        if self.has(uploader_id, content_hash):
             try:
-                existing = self.meta(uploader_id, meta.content_hash)
-                self.read(uploader_id, meta.content_hash)
-                return existing
+                existing = self.meta(uploader_id, content_hash)
+                self.read(uploader_id, content_hash)
             except IntegrityError:
                 pass  # damaged copy: write a fresh one
+            else:
+                if schema is not None and normalise_schema(schema) != existing.table_schema:
+                    raise Conflict(
+                        f"member {uploader_id} already stored this content (0x{content_hash.hex()}) "
+                        "with another table schema"
+                    )
+                return existing
+        meta = describe(data, fmt, schema, uploader_id)
+        enc_path, meta_path = self._paths(uploader_id, meta.content_hash)
         enc_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         sealed = encrypt_at_rest(self._master, data, meta.aad())
         doc = {
-            "v": 2,
+            "v": 3,
             "cipher": "AES-256-GCM",
             "key_wrap": "AES-256-GCM",
             "wrapped_key": b64e(sealed.wrapped_key),
@@ -258,7 +202,7 @@ class GatewayStore:
             "content_sha256": meta.content_sha256,
             "size": meta.size,
             "format": meta.format,
-            "fields": list(meta.fields),
+            "schema": meta.table_schema,
             "rows": meta.rows,
             "stored_at": meta.stored_at,
         }
@@ -327,14 +271,17 @@ class GatewayStore:
         return doc
 
     def meta(self, uploader_id: int, content_hash: bytes) -> StoredMeta:
-        doc = self._doc(uploader_id, content_hash)
+        return self._meta(self._doc(uploader_id, content_hash), uploader_id, content_hash)
+
+    @staticmethod
+    def _meta(doc: Mapping[str, object], uploader_id: int, content_hash: bytes) -> StoredMeta:
         try:
             meta = StoredMeta(
                 content_keccak256=str(doc["content_keccak256"]),
                 content_sha256=str(doc["content_sha256"]),
                 size=int(doc["size"]),  # type: ignore[call-overload]
                 format=str(doc["format"]),  # type: ignore[arg-type]
-                fields=tuple(str(f) for f in doc["fields"]),  # type: ignore[attr-defined]
+                table_schema=_schema_of(doc),
                 rows=int(doc["rows"]),  # type: ignore[call-overload]
                 stored_at=int(doc.get("stored_at", 0)),  # type: ignore[call-overload]
                 uploader_id=int(doc["uploader_id"]),  # type: ignore[call-overload]
@@ -351,9 +298,13 @@ class GatewayStore:
 
     def read(self, uploader_id: int, content_hash: bytes) -> bytes:
         """Decrypt and verify member ``uploader_id``'s upload; IntegrityError on tampering or a
-        content-hash mismatch. Serving reads through :meth:`read_bound`."""
-        meta = self.meta(uploader_id, content_hash)
+        content-hash mismatch. Serving reads through :meth:`read_bound`.
+
+        The keccak256 of the plaintext is checked once per ciphertext: the authenticated
+        decryption of a ciphertext already checked (same data key, same tag) gives the same
+        bytes, and a 1 MB keccak256 costs several milliseconds of each fetch."""
         doc = self._doc(uploader_id, content_hash)
+        meta = self._meta(doc, uploader_id, content_hash)
         enc_path, _ = self._paths(uploader_id, content_hash)
         try:
             blob = enc_path.read_bytes()
@@ -361,9 +312,38 @@ class GatewayStore:
             raise NotFound("stored dataset content", f"0x{content_hash.hex()} of member {uploader_id}") from exc
         wrapped = b64d(str(doc.get("wrapped_key", "")), "wrapped data key")
         data = decrypt_at_rest(self._master, Sealed(blob, wrapped), meta.aad())
-        if keccak(data) != content_hash:
-            raise IntegrityError("decrypted dataset does not match its content hash")
+        checked = (uploader_id, content_hash, wrapped, blob[-16:])  # the data key and the GCM tag
+        if checked not in self._checked:
+            if keccak(data) != content_hash:
+                raise IntegrityError("decrypted dataset does not match its content hash")
+            if len(self._checked) >= 10_000:
+                self._checked.clear()
+            self._checked.add(checked)
         return data
+
+    def project(
+        self,
+        meta: StoredMeta,
+        content: bytes,
+        fields: Sequence[str] | None = None,
+        row_filter: RowFilter | None = None,
+    ) -> tuple[bytes, int]:
+        """What a fetch of ``fields`` (None: all; served in schema order) and of the rows passing
+        ``row_filter`` serves of ``content`` (read with :meth:`read_bound`; ``meta`` its metadata),
+        and the number of rows served. The stored bytes as they are when nothing is cut; parsed
+        tables and answers kept per content hash (:mod:`ledger.gateway.projection`)."""
+        return self.projector.project(
+            meta.content_hash, content, meta.format, meta.fields, fields, meta.rows, row_filter
+        )
+
+    def row_filter(
+        self, filter_hash: bytes | None, meta: StoredMeta, text_of: Callable[[bytes], str | None]
+    ) -> RowFilter | None:
+        """The row filter bound by ``filter_hash`` (a grant's ``rowFilterHash``; None: none) over
+        ``meta``'s table schema, its document read with ``text_of`` (the document store, where the
+        request's filter was kept: kind ``row_filter``); IntegrityError if it is not there or is
+        not that document."""
+        return self.projector.row_filter(filter_hash, meta.table_schema, text_of)
 
     def read_bound(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> bytes:
         """The content member ``uploader_id`` uploaded for ``dataset_id`` at ``version``; IntegrityError
@@ -374,3 +354,11 @@ class GatewayStore:
                 f"for dataset {dataset_id} version {version}"
             )
         return self.read(uploader_id, content_hash)
+
+
+def _schema_of(doc: Mapping[str, object]) -> TableSchema:
+    """The table schema of a stored metadata document (an earlier layout's has none: malformed)."""
+    schema = doc["schema"]
+    if not isinstance(schema, dict):
+        raise TypeError("the stored table schema is not an object")
+    return schema

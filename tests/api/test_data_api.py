@@ -10,11 +10,14 @@ import pytest
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 
-from ledger.data import DataSharing, RefusalReason, scope_hash
-from ledger.gateway import ALARM
+from api.services.data import gateway_for
+from ledger.data import DataSharing, RefusalReason, canonical_hash
+from ledger.data.row_filter import document_text, row_filter_hash
+from ledger.gateway import ALARM, GatewayIntegrityError
 from tests.api.conftest import Api
 from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
+from tests.ledger.test_fund_docs import signed
 
 pytestmark = pytest.mark.ganache
 
@@ -66,6 +69,33 @@ def test_upload_registers_content_hash(shared: dict[str, Any], deployment: Deplo
     assert ds["classification"] == "sensitive" and ds["owner_id"] == MEMBER_IDS["c2"]
     on_chain = DataSharing(deployment.ledger()).dataset(ds["id"])
     assert on_chain.content_hash == keccak(shared["content"])
+    types = [(f["name"], f["type"]) for f in ds["table_schema"]["fields"]]  # inferred, in the file's order
+    assert types == [("resident_id", "string"), ("name", "string"), ("age", "integer"), ("district", "string"),
+                     ("needs_visit", "boolean")]
+    assert on_chain.schema_hash == canonical_hash(ds["table_schema"])
+
+
+def test_upload_with_a_table_schema_validates_the_file(client: TestClient, api: Api, deployment: Deployment) -> None:
+    content = synthetic_csv(4)
+    schema = {"fields": [{"name": n, "type": "string"} for n in ("resident_id", "name", "district", "needs_visit")]}
+    schema["fields"].insert(2, {"name": "age", "type": "integer", "constraints": {"minimum": 18}})
+    r = upload(client, api.auth("c2"), unique("typed"), "internal", content, schema=schema)
+    assert r.status_code == 201, r.text
+    ds = r.json()["dataset"]
+    assert ds["table_schema"] == schema and ds["schema_hash"] == "0x" + canonical_hash(schema).hex()
+    assert DataSharing(deployment.ledger()).dataset(ds["id"]).schema_hash == canonical_hash(schema)
+    bad = content.replace(b",71,", b",17,")  # the second row's age is below the minimum
+    before = DataSharing(deployment.ledger()).dataset_count()
+    r = upload(client, api.auth("c2"), unique("typed"), "internal", bad, schema=schema)
+    assert r.status_code == 422, r.text
+    assert "row 3 (the header is row 1), field 'age': constraint error: '17'" in r.text
+    r = upload(client, api.auth("c2"), unique("typed"), "internal", synthetic_csv(2), schema={"fields": "age"})
+    assert r.status_code == 422 and "field descriptors" in r.text
+    # a new version must fit the registered schema: the stored one is used when none is given
+    r = client.put(f"/api/v1/datasets/{ds['id']}/content", headers=api.auth("c2"),
+                   files={"file": ("v2.csv", synthetic_csv(3).replace(b",70,", b",seventy,"), "text/csv")})
+    assert r.status_code == 422 and "field 'age': type error: 'seventy'" in r.text, r.text
+    assert DataSharing(deployment.ledger()).dataset_count() == before
 
 
 def test_fetch_in_scope_decrypts_to_the_projection(client: TestClient, api: Api, shared: dict[str, Any],
@@ -84,6 +114,19 @@ def test_fetch_in_scope_decrypts_to_the_projection(client: TestClient, api: Api,
     assert DataSharing(deployment.ledger()).grant(gid).accesses >= 1
 
 
+def test_a_subset_of_the_granted_fields_is_served(
+        client: TestClient, api: Api, shared: dict[str, Any], keys: dict[str, Any], deployment: Deployment) -> None:
+    """Issue 17: a grant on age,district serves age alone (data minimisation); the access records
+    the mask served. (A field outside: test_out_of_scope_and_no_grant_are_refused_and_recorded.)"""
+    did, gid = shared["dataset"]["id"], shared["grant"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age"}, headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    assert r.json()["fields"] == ["age"] and decrypt(keys["c1"], r.json()).decode().splitlines()[0] == "age"
+    rc = deployment.ledger().receipt(r.json()["tx"]["tx_hash"])
+    assert rc is not None and int(rc.event("AccessRecorded").args["fieldMask"]) == 1 << 2  # age: field 2
+    assert r.json()["grant_id"] == gid  # found for the caller: the grant whose fields hold age
+
+
 def test_out_of_scope_and_no_grant_are_refused_and_recorded(client: TestClient, api: Api, shared: dict[str, Any],
                                                              deployment: Deployment) -> None:
     did = shared["dataset"]["id"]
@@ -91,13 +134,17 @@ def test_out_of_scope_and_no_grant_are_refused_and_recorded(client: TestClient, 
     r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("c1"))  # all fields: outside the grant
     assert r.status_code == 403, r.text
     assert "OutOfScope" in r.json()["detail"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,name"}, headers=api.auth("c1"))
+    assert r.status_code == 403 and "OutOfScope" in r.json()["detail"], r.text
+    assert "fields name are outside" in r.json()["detail"]  # the field outside the grant, named
     r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district"}, headers=api.auth("dept_a"))
     assert r.status_code == 403 and "NoGrant" in r.json()["detail"]
     settle_refusals(client.app)  # members' refusals are recorded off the request path
     evs = _refusals(deployment, did, start)
-    assert [(e.name, int(e.args["reason"])) for e in evs] == [
-        ("AccessRefused", RefusalReason.OUT_OF_SCOPE), ("AccessRefused", RefusalReason.NO_GRANT)]
-    assert int(evs[1].args["requesterId"]) == MEMBER_IDS["dept_a"]
+    got = sorted((int(e.args["requesterId"]), int(e.args["reason"]), int(e.args["attempts"])) for e in evs)
+    # c1's second refusal within the window is counted into a second record (sent when settled)
+    c1_out_of_scope = (MEMBER_IDS["c1"], RefusalReason.OUT_OF_SCOPE, 1)
+    assert got == sorted([c1_out_of_scope, c1_out_of_scope, (MEMBER_IDS["dept_a"], RefusalReason.NO_GRANT, 1)])
 
 
 def test_other_department_cannot_approve_revoke_or_fetch(client: TestClient, api: Api, shared: dict[str, Any],
@@ -272,15 +319,28 @@ def test_lists_filter_and_paginate(client: TestClient, api: Api, shared: dict[st
     assert client.get("/api/v1/datasets", headers={}).status_code == 401
 
 
-def test_request_scope_and_validation(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
+def test_request_terms_and_validation(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
     did = shared["dataset"]["id"]
+    row_filter = {"all": [{"field": "district", "op": "in", "value": ["和平里", "幸福里"]}]}
     r = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
                     json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "fields": ["name", "age"],
-                          "duration": 60})
-    assert r.json()["request"]["scope_hash"] == "0x" + scope_hash(["age", "name"]).hex()
-    bad = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
-                      json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 0})
-    assert bad.status_code == 422
+                          "duration": 60, "max_accesses": 3, "no_onward_sharing": True, "row_filter": row_filter})
+    assert r.status_code == 201, r.text
+    req = r.json()["request"]
+    assert (req["field_mask"], req["fields"], req["max_accesses"], req["no_onward_sharing"]) == (
+        "0x6", ["name", "age"], 3, True)
+    assert req["purpose_name"] == "统计分析 (statistics and analysis)"
+    assert req["row_filter_hash"] == "0x" + row_filter_hash(row_filter).hex()
+    for body, field in (({"fields": ["age", "salary", "email"]}, "salary"), ({"purpose_code": 13}, "purpose_code"),
+                        ({"purpose_code": 0}, "purpose_code"), ({"duration": 0}, "duration"),
+                        ({"row_filter": {"all": [{"field": "zip", "op": "eq", "value": "1"}]}}, "zip")):
+        bad = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
+                          json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60, **body})
+        assert bad.status_code == 422 and field in bad.text, (body, bad.text)
+    assert "email, salary" in client.post(
+        "/api/v1/access-requests", headers=api.auth("dept_a"),
+        json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60, "fields": ["salary", "email"]},
+    ).json()["detail"]
     own = client.post("/api/v1/access-requests", headers=api.auth("c2"),
                       json={"dataset_id": did, "purpose_code": 4, "purpose": "x", "duration": 60})
     assert own.status_code == 409 and own.json()["error"] == "DataRequesterIsOwner"
@@ -310,3 +370,82 @@ def test_grantee_without_a_data_key_is_409_and_nothing_is_recorded(client: TestC
     r = client.get(f"/api/v1/datasets/{did}/data", params={"grant_id": gid}, headers=api.auth(grantee))
     assert r.status_code == 409 and "no registered X25519 data key" in r.json()["detail"], r.text
     assert DataSharing(deployment.ledger()).grant(gid).accesses == 0
+
+
+def test_a_grants_row_filter_is_read_from_the_document_store(client: TestClient, shared: dict[str, Any],
+                                                              deployment: Deployment,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """The gateway reads a grant's row filter by its hash from the service's document store, where the
+    request kept it; a filter it cannot read is an integrity alarm (nothing can be served under it)."""
+    state = client.app.state.service  # type: ignore[attr-defined]
+    gw = gateway_for(state)
+    ds = DataSharing(deployment.ledger()).dataset(shared["dataset"]["id"])
+    stored = gw.store.meta(ds.owner_id, ds.content_hash)
+    east = {"all": [{"field": "district", "op": "eq", "value": "东区"}]}
+    draft = state.docs.draft("row_filter", document_text(east))
+    state.docs.journal([draft]).record(signed("0x" + "ab" * 32))  # kept (pending) as a request's text is
+    flt = gw.row_filter(ds, stored, draft.hash)
+    assert flt is not None and gw.row_filter(ds, stored, None) is None
+    content = gw.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version)
+    out, rows = gw.store.project(stored, content, ["district", "age"], flt)
+    assert rows == 3 and "西区" not in out.decode()  # synthetic_csv(6): 东区 and 西区 alternate
+    caplog.set_level(logging.INFO)
+    with pytest.raises(GatewayIntegrityError):
+        gw.row_filter(ds, stored, b"\x02" * 32)
+    assert any(ALARM in x.getMessage() and "is not held here" in x.getMessage() for x in caplog.records)
+
+
+def test_a_grant_with_a_row_filter_serves_only_its_rows(client: TestClient, api: Api, keys: dict[str, Any],
+                                                        deployment: Deployment) -> None:
+    """Issue 17: the owner approves the request's row filter with it; the gateway serves only the rows
+    passing it (compared after the schema's casting: age is an integer field), and records that count."""
+    content = synthetic_csv(8)  # ages 70..77, districts 东区 and 西区 alternate
+    r = upload(client, api.auth("dept_a"), unique("visits"), "internal", content, "visits.csv")
+    did = r.json()["dataset"]["id"]
+    east_70s = {"all": [{"field": "district", "op": "eq", "value": "东区"},
+                        {"field": "age", "op": "in", "value": [70, 72, 73]}]}
+    r = client.post("/api/v1/access-requests", headers=api.auth("c1"),
+                    json={"dataset_id": did, "purpose_code": 3, "purpose": "visits", "duration": 3600,
+                          "fields": ["district", "age"], "row_filter": east_70s})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth("dept_a"))
+    gid = r.json()["grant"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district", "grant_id": gid},
+                   headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    assert decrypt(keys["c1"], r.json()).decode() == "age,district\n70,东区\n72,东区\n"  # 73 is 西区's
+    assert r.json()["rows"] == 2
+
+
+def test_grant_shows_its_terms_and_narrows(client: TestClient, api: Api, deployment: Deployment) -> None:
+    """A grant shows its purpose by name, its fields by name, the accesses left and the end date;
+    the grantee narrows it (fewer fields, a limit), the owner an earlier end; widening is refused."""
+    r = upload(client, api.auth("dept_a"), unique("terms"), "internal", synthetic_csv(3), "terms.csv")
+    did = r.json()["dataset"]["id"]
+    r = client.post("/api/v1/access-requests", headers=api.auth("dept_b"),
+                    json={"dataset_id": did, "purpose_code": 9, "purpose": "routes", "duration": 3600,
+                          "fields": ["age", "district", "needs_visit"], "max_accesses": 5})
+    r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth("dept_a"))
+    g = r.json()["grant"]
+    assert (g["purpose_name"], g["fields"], g["remaining_accesses"], g["no_onward_sharing"]) == (
+        "城市管理 (urban management)", ["age", "district", "needs_visit"], 5, False)
+    gid = g["id"]
+    r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("dept_b"), json={"fields": ["age"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["grant"]["fields"] == ["age"] and r.json()["grant"]["field_mask"] == "0x4"
+    end = g["expires_at"] - 600
+    r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("dept_a"), json={"max_accesses": 2,
+                                                                                      "expires_at": end})
+    assert r.status_code == 200 and (r.json()["grant"]["remaining_accesses"], r.json()["grant"]["expires_at"]) == (
+        2, end)
+    for body in ({"fields": ["age", "name"]}, {"max_accesses": 3}, {"expires_at": end + 1}):
+        r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("dept_b"), json=body)
+        assert r.status_code == 409 and r.json()["error"] == "DataTermsNotNarrower", (body, r.text)
+    r = client.post(f"/api/v1/grants/{gid}/narrow", headers=api.auth("c1"), json={"max_accesses": 1})
+    assert r.status_code in (403, 409) and r.json()["error"] == "DataNotGrantParty", r.text
+    listed = client.get("/api/v1/grants", params={"dataset_id": did}, headers=api.auth("c1")).json()["data"]
+    assert [(x["id"], x["fields"], x["purpose_code"]) for x in listed] == [(gid, ["age"], 9)]
+    assert client.get(f"/api/v1/grants/{gid}", headers=api.auth("c1")).json()["purpose_name"].startswith("城市管理")
+    vocabulary = client.get("/api/v1/access-requests/purposes", headers=api.auth("c1")).json()
+    assert [p["code"] for p in vocabulary] == list(range(1, 13))
+    assert vocabulary[8] == {"code": 9, "zh": "城市管理", "en": "urban management"}

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from api.apikeys import ApiKeyStore, engine_for
 from cogov.app import app
 from ledger.commitment import commit
+from ledger.data import DataSharing, canonical_hash
 from ledger.membership import ChangeKind, Registry
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_data_support import settle_refusals, synthetic_csv, unique
@@ -82,11 +83,25 @@ def test_cli_share_fetch_log_prove(
     dest = tmp_path / "got.csv"
     run("data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest))
     assert dest.read_bytes() == src.read_bytes()
+    # the grantee narrows its grant to two fields; a fetch of another is refused
+    outp = run("data", "narrow", str(gid), "--key", "dept_a", "--fields", "age,district")
+    assert f"grant {gid} narrowed: fields age,district" in outp
     res = runner.invoke(
         app,
         ["data", "fetch", str(did), "--api", live, "--key-file", str(keyfile), "--out", str(dest), "--fields", "name"],
     )
     assert res.exit_code != 0 and "OutOfScope" in str(res.exception)
+    # a request with every term; the API shows them
+    flt = tmp_path / "filter.json"
+    flt.write_text('{"all": [{"field": "district", "op": "eq", "value": "东区"}]}')
+    outp = run("data", "request", str(did), "--key", "dept_a", "--purpose", "terms", "--purpose-code", "7",
+               "--fields", "district,age", "--max-accesses", "3", "--no-onward-sharing", "--row-filter", str(flt))
+    assert "for fields age,district, purpose 7 社会救助 (social assistance)" in " ".join(outp.split())
+    rid2 = int(outp.split("request ")[1].split(" ")[0])
+    with httpx.Client(base_url=live, timeout=30) as http:
+        req = http.get(f"/api/v1/access-requests/{rid2}", headers=api.auth("dept_b")).json()
+    assert (req["fields"], req["max_accesses"], req["no_onward_sharing"]) == (["age", "district"], 3, True)
+    assert req["row_filter_hash"] is not None and req["purpose_name"].startswith("社会救助")
 
     settle_refusals(live_server.app)  # the gateway records a member's refusal off the request path
     batch = tmp_path / "batch.json"
@@ -128,3 +143,27 @@ def test_cli_renewal_of_a_sensitive_grant_needs_data_governance(
     assert res.exit_code != 0 and "DataMissingRole" in str(res.exception)  # the grantee is not data governance
     outp = run("data", "renew", str(gid), "--extension", "300", "--key", "c3", "--approve")
     assert f"now expires at {expires + 300}" in outp
+
+
+def test_cli_register_and_upload_take_a_table_schema(
+    deployment: Deployment, api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cli_env(deployment, api, monkeypatch)
+    data = DataSharing(deployment.ledger())
+    src, schema_file = tmp_path / "roster.csv", tmp_path / "schema.json"
+    src.write_bytes(synthetic_csv(3))
+    schema = {"fields": [{"name": n} for n in ("resident_id", "name", "age", "district", "needs_visit")]}
+    schema_file.write_text(json.dumps(schema))
+    outp = run("data", "register", str(src), "--key", "dept_b", "--title", unique("cli roster"),
+               "--classification", "internal", "--schema", str(schema_file))
+    did = int(outp.split("registered dataset ")[1].split(" ")[0])
+    # hashed in frictionless's normal form: a field without a type is a string field
+    normal = {"fields": [{**f, "type": "string"} for f in schema["fields"]]}
+    assert data.dataset(did).schema_hash == canonical_hash(normal)
+    schema["fields"][3]["type"] = "integer"  # district is not
+    schema_file.write_text(json.dumps(schema))
+    before = data.dataset_count()
+    res = RUNNER.invoke(app, ["data", "upload", str(src), "--key", "dept_b", "--title", unique("cli roster"),
+                              "--schema", str(schema_file)])
+    assert res.exit_code != 0 and "row 2 (the header is row 1), field 'district': type error" in str(res.exception)
+    assert data.dataset_count() == before

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.testing import api_for
-from ledger.data import Classification, DataSharing
+from ledger.data import Classification, DataSharing, Terms
 from ledger.testing import Deployment
 from tests.rpc_proxy import RpcProxy
 
@@ -28,15 +28,16 @@ def test_grant_and_request_lists_by_state_make_no_chain_call_per_row(deployment:
     s = deployment.signers
     tag = secrets.token_hex(4)
     did, _ = ds.register(
-        s["dept_a"], f"lists {tag}", Classification.INTERNAL, keccak(text=tag), keccak(text="s"), keccak(text=tag * 2)
+        s["dept_a"], f"lists {tag}", Classification.INTERNAL, keccak(text=tag), keccak(text="s"), keccak(text=tag * 2),
+        2,
     )
     grants = []
     for _ in range(6):
-        rid, _ = ds.request_access(s["c1"], did, 1, keccak(text="p"), keccak(text="age"), 30 * DAY)
+        rid, _ = ds.request_access(s["c1"], did, Terms(1, keccak(text="p"), 0b01, 30 * DAY))
         grants.append(int(ds.approve_as_owner(s["dept_a"], rid).event("GrantCreated").args["grantId"]))
     ds.freeze_grant(s["c3"], grants[0])
     ds.revoke(s["dept_a"], grants[1])
-    ds.request_access(s["c1"], did, 1, keccak(text="p"), keccak(text="age"), DAY)  # pending
+    ds.request_access(s["c1"], did, Terms(1, keccak(text="p"), 0b01, DAY))  # pending
 
     assert led.manifest is not None
     data_address = led.manifest.address("DataSharing")  # calls to it would be per-row reads; the key check

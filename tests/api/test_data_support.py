@@ -27,12 +27,16 @@ def unique(title: str) -> str:
 
 
 def upload(client: Any, auth: dict[str, str], title: str, classification: str, content: bytes,
-           filename: str = "data.csv") -> Any:
+           filename: str = "data.csv", schema: dict[str, Any] | None = None) -> Any:
+    """POST the file (and its table ``schema``, else the gateway infers it) as a new dataset."""
+    files = {"file": (filename, content, "text/csv")}
+    if schema is not None:
+        files["schema"] = ("schema.json", json.dumps(schema).encode(), "application/json")
     return client.post(
         "/api/v1/datasets",
         headers=auth,
         data={"title": title, "classification": classification, "description": "synthetic test data"},
-        files={"file": (filename, content, "text/csv")},
+        files=files,
     )
 
 

@@ -15,9 +15,9 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ledger.data import Classification, DataSharing, RefusalReason, canonical_hash
+from ledger.data import Classification, DataSharing, RefusalReason
 from ledger.errors import AccessDenied, ContractReverted
-from ledger.gateway import ALARM, Gateway
+from ledger.gateway import ALARM, Gateway, describe
 from tests.api.conftest import Api, LiveServer
 from tests.api.test_data_support import register_data_key, settle_refusals, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
@@ -46,11 +46,15 @@ def _gateway(client: TestClient) -> Gateway:
     return gw
 
 
-def _request_and_approve(client: TestClient, api: Api, did: int, grantee: str, owner: str, fields: list[str]) -> int:
+def _request_and_approve(
+    client: TestClient, api: Api, did: int, grantee: str, owner: str, fields: list[str], schema: Any = None
+) -> int:
+    """``schema``: the dataset's table schema, where this service holds no usable copy of it."""
     r = client.post(
         "/api/v1/access-requests",
         headers=api.auth(grantee),
-        json={"dataset_id": did, "purpose_code": 1, "purpose": "casework", "fields": fields, "duration": 3600},
+        json={"dataset_id": did, "purpose_code": 1, "purpose": "casework", "fields": fields, "duration": 3600,
+              "table_schema": schema},
     )
     assert r.status_code == 201, r.text
     r = client.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=api.auth(owner))
@@ -86,6 +90,7 @@ def test_department_cannot_alias_another_departments_secret_dataset(
             keccak(text="any metadata"),
             bytes.fromhex(victim["schema_hash"][2:]),
             bytes.fromhex(victim["content_hash"][2:]),
+            len(victim["fields"]),
         )
     assert exc.value.error_name == "DataContentHashTaken"
     assert exc.value.error_args == {
@@ -119,9 +124,10 @@ def test_gateway_serves_no_content_its_owner_did_not_upload_for_that_dataset(
     fields = ["age", "district"]
     # (a) 城管 takes the hash first; 卫健委's upload of the file is refused, its copy stays unbound.
     file = synthetic_csv(4)
-    schema = canonical_hash({"format": "csv", "fields": ["resident_id", "name", "age", "district", "needs_visit"]})
+    described = describe(file, "csv")
     squat, _ = data.register(
-        deployment.signers["dept_b"], unique("squat"), Classification.PUBLIC, keccak(b"m"), schema, keccak(file)
+        deployment.signers["dept_b"], unique("squat"), Classification.PUBLIC, keccak(b"m"), described.schema_hash,
+        keccak(file), 5,
     )
     r = upload(client, api.auth("dept_a"), unique("roster"), "secret", file, "roster.csv")
     assert r.status_code == 409 and r.json()["error"] == "DataContentHashTaken", r.text
@@ -138,9 +144,10 @@ def test_gateway_serves_no_content_its_owner_did_not_upload_for_that_dataset(
         keccak(b"m"),
         bytes.fromhex(ds["schema_hash"][2:]),
         keccak(secret),
+        len(ds["fields"]),
     )
-    for did, owner in ((squat, "dept_b"), (alias, "dept_a")):
-        _request_and_approve(client, api, did, "c1", owner, fields)
+    for did, owner, schema in ((squat, "dept_b", described.table_schema), (alias, "dept_a", None)):
+        _request_and_approve(client, api, did, "c1", owner, fields, schema)
         start = led.block_number()
         caplog.clear()
         r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": ",".join(fields)}, headers=api.auth("c1"))

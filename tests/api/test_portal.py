@@ -33,6 +33,7 @@ GOV = "0x" + "33" * 20
 CONTRACTOR = "0x" + "44" * 20
 TX = ["0x" + f"{i:064x}" for i in range(100)]
 TITLE = "幸福里加装电梯"
+ZERO = bytes(32)
 
 
 def h(text: str) -> bytes:
@@ -122,13 +123,16 @@ def scenario() -> list[tuple[str, str, dict[str, Any]]]:
                            "amount": 50_000, "invoiceHash": h("发票"), "treasurerId": 1, "fromEarmarked": 20_000,
                            "fromGeneral": 30_000}),
         (D, "DatasetRegistered", {"datasetId": 1, "ownerId": 1, "title": "高龄独居老人登记册", "classification": 2,
-                                  "metadataHash": h("m"), "schemaHash": h("s"), "contentHash": h("c")}),
+                                  "metadataHash": h("m"), "schemaHash": h("s"), "contentHash": h("c"),
+                                  "fieldCount": 6}),
         (D, "AccessRequested", {"requestId": 1, "datasetId": 1, "requesterId": 3, "purposeCode": 1,
-                                "purposeHash": h("上门探访"), "scopeHash": h("x"), "duration": 60, "expiresAt": 1}),
-        (D, "GrantCreated", {"grantId": 1, "requestId": 1, "datasetId": 1, "granteeId": 3, "scopeHash": h("x"),
+                                "purposeHash": h("上门探访"), "fieldMask": 0b1100, "rowFilterHash": ZERO,
+                                "duration": 60, "maxAccesses": 0, "noOnwardSharing": True, "expiresAt": 1}),
+        (D, "GrantCreated", {"grantId": 1, "requestId": 1, "datasetId": 1, "granteeId": 3, "fieldMask": 0b1100,
+                             "rowFilterHash": ZERO, "schemaHash": h("s"), "maxAccesses": 0, "noOnwardSharing": True,
                              "expiresAt": 2_000_000_000}),
         (D, "AccessRecorded", {"grantId": 1, "datasetId": 1, "granteeId": 3, "seq": 1, "queryHash": h("q"),
-                               "rowCount": 40, "at": 1}),
+                               "rowCount": 40, "at": 1, "fieldMask": 0b0100}),
         (D, "AccessRefused", {"datasetId": 1, "grantId": 0, "requesterId": 2, "reason": 0,
                               "queryHash": h("q"), "seq": 1}),
     ]
@@ -245,6 +249,10 @@ def test_data_sharing_is_statistics_only(client: TestClient) -> None:
     assert d["totals"] == {"datasets": 1, "requests": 1, "denied": 0, "grants": 1, "accesses": 1, "refused": 1}
     assert d["datasets"][0]["sensitive"] == 1 and d["grants"][0]["requester"] == "绿城物业"
     assert "高龄独居老人登记册" not in html and "上门探访" not in html
+    # the published purpose vocabulary, by name, with counts (request 1: purpose 1, granted)
+    assert [(p["code"], p["requests"], p["grants"]) for p in d["purposes"]][:2] == [(1, 1, 1), (2, 0, 0)]
+    assert len(d["purposes"]) == 12 and "公共服务 · public service delivery" in html
+    assert "政务公开 · open government information" in html
 
 
 def test_tx_page_shows_public_fields_only(client: TestClient) -> None:

@@ -33,12 +33,36 @@ MAX_DURATION = 3 * 365 * DAY
 PUBLIC, INTERNAL, SENSITIVE, SECRET = range(4)
 R_PENDING, R_PARTIAL, R_GRANTED, R_DENIED, R_WITHDRAWN, R_EXPIRED = range(6)
 G_ACTIVE, G_EXPIRED, G_REVOKED, G_FROZEN = range(4)
-NO_GRANT, GRANT_EXPIRED, GRANT_REVOKED, GRANT_FROZEN, NOT_GRANTEE, OUT_OF_SCOPE, OTHER = range(7)
+NO_GRANT, GRANT_EXPIRED, GRANT_REVOKED, GRANT_FROZEN, NOT_GRANTEE, OUT_OF_SCOPE, OTHER, LIMIT_REACHED = range(8)
 DEPARTMENT, DATA_GOVERNANCE = ROLE["Department"], ROLE["DataGovernance"]
+
+
+FIELDS = 8  # every dataset's schema here has 8 fields
+ALL = 0b11  # the fields the usual request asks for
+ZERO = b"\0" * 32
 
 
 def h(text: str) -> bytes:
     return keccak(text=text)
+
+
+def verdict(reason: int, allowed: bool) -> dict[str, Any]:
+    return {"reason": reason, "allowed": allowed}
+
+
+def terms(
+    *,
+    purpose: int = 12,
+    purpose_hash: bytes | None = None,
+    mask: int = ALL,
+    row_filter: bytes = ZERO,
+    duration: int = 30 * DAY,
+    max_accesses: int = 0,
+    no_onward_sharing: bool = False,
+) -> tuple[Any, ...]:
+    """An IDataSharing.Terms tuple."""
+    ph = h("purpose") if purpose_hash is None else purpose_hash
+    return (purpose, ph, mask, row_filter, duration, max_accesses, no_onward_sharing)
 
 
 @dataclass
@@ -92,17 +116,17 @@ class World:
         dataset: int,
         by: str | None = None,
         duration: int = 30 * DAY,
-        scope: str = "fields:a,b",
+        **kw: Any,
     ) -> int:
-        rcpt = self.send(
-            "requestAccess", dataset, 12, h("purpose"), h(scope), duration, by=by or self.req
-        )
+        rcpt = self.send("requestAccess", dataset, terms(duration=duration, **kw), by=by or self.req)
         return int(self.event(rcpt, "AccessRequested")["requestId"])
 
-    def grant(self, dataset: int | None = None, duration: int = 30 * DAY) -> tuple[int, int]:
+    def grant(
+        self, dataset: int | None = None, duration: int = 30 * DAY, **kw: Any
+    ) -> tuple[int, int]:
         """城管 requests, 卫健委 (and 数据治理办 if needed) approve: (requestId, grantId)."""
         dataset = self.public_ds if dataset is None else dataset
-        rid = self.request(dataset, duration=duration)
+        rid = self.request(dataset, duration=duration, **kw)
         rcpt = self.send("approveAsOwner", rid, by=self.owner)
         if self.view("getRequest", rid)["needsGovernance"]:
             rcpt = self.send("approveAsGovernance", rid, by=self.gov)
@@ -133,7 +157,7 @@ def world(
     def register(title: str, cls: int, by: str) -> int:
         rcpt = chain.transact(
             ds.functions.registerDataset(
-                title, cls, h(title + "/meta"), h(title + "/schema"), h(title + "/v1")
+                title, cls, h(title + "/meta"), h(title + "/schema"), h(title + "/v1"), FIELDS
             ),
             by,
         )
@@ -192,7 +216,7 @@ NOT_OWNER_DS = _not_owner("dataset")
 
 MATRIX: dict[str, Row] = {
     "registerDataset": Row(
-        lambda w, ids: ("t", PUBLIC, h("m"), h("s"), h("c")),
+        lambda w, ids: ("t", PUBLIC, h("m"), h("s"), h("c"), FIELDS),
         _rows("DataMissingRole", MISSING_DEPT, "gov", "enterprise", "outsider"),
     ),
     "updateDatasetVersion": Row(
@@ -200,7 +224,7 @@ MATRIX: dict[str, Row] = {
         _rows("DataNotDatasetOwner", NOT_OWNER_DS, "req", "gov", "dual", "outsider"),
     ),
     "requestAccess": Row(
-        lambda w, ids: (ids["dataset"], 1, h("p"), h("s"), DAY),
+        lambda w, ids: (ids["dataset"], terms(purpose=1, duration=DAY)),
         _rows("DataMissingRole", MISSING_DEPT, "gov", "enterprise", "outsider"),
     ),
     "withdrawRequest": Row(
@@ -234,6 +258,17 @@ MATRIX: dict[str, Row] = {
         lambda w, ids: (ids["sensitive_grant"], DAY),
         _rows("DataMissingRole", MISSING_GOV, "owner", "req", "enterprise", "outsider"),
     ),
+    "narrowGrant": Row(
+        lambda w, ids: (ids["grant"], 0b01, 0, w.view("getGrant", ids["grant"])["expiresAt"]),
+        _rows(
+            "DataNotGrantParty",
+            lambda who: lambda w, ids: {"grantId": ids["grant"], "account": getattr(w, who)},
+            "gov",
+            "dual",
+            "enterprise",
+            "outsider",
+        ),
+    ),
     "revokeGrant": Row(
         lambda w, ids: (ids["grant"],),
         _rows("DataNotDatasetOwner", NOT_OWNER_DS, "req", "gov", "dual", "outsider"),
@@ -259,7 +294,7 @@ MATRIX: dict[str, Row] = {
         _rows("DataMissingRole", MISSING_GOV, "owner", "req", "enterprise", "outsider"),
     ),
     "recordAccess": Row(
-        lambda w, ids: (ids["grant"], h("q"), 10),
+        lambda w, ids: (ids["grant"], h("q"), 10, ALL),
         _rows("DataNotDatasetOwner", NOT_OWNER_DS, "req", "gov", "dual", "outsider"),
     ),
     "recordRefusal": Row(
@@ -283,6 +318,7 @@ ALLOWED = {
     "denyRequest": "owner",
     "renewGrant": "owner",
     "approveRenewal": "gov",
+    "narrowGrant": "owner2",
     "revokeGrant": "owner2",
     "freezeGrant": "gov",
     "unfreezeGrant": "dual",
@@ -338,7 +374,7 @@ def test_role_matrix(world: World, ids: dict[str, int], fn: str) -> None:
 def test_register_and_update_version(world: World) -> None:
     w = world
     rcpt = w.send(
-        "registerDataset", "低保名册", INTERNAL, h("meta"), h("schema"), h("v1"), by=w.owner2
+        "registerDataset", "低保名册", INTERNAL, h("meta"), h("schema"), h("v1"), FIELDS, by=w.owner2
     )
     ev = w.event(rcpt, "DatasetRegistered")
     did = ev["datasetId"]
@@ -350,6 +386,7 @@ def test_register_and_update_version(world: World) -> None:
         "metadataHash": h("meta"),
         "schemaHash": h("schema"),
         "contentHash": h("v1"),
+        "fieldCount": FIELDS,
     }
     assert did == 4 and w.view("datasetCount") == 4
     t0 = w.block_time(rcpt)
@@ -377,21 +414,22 @@ def test_register_and_update_version(world: World) -> None:
         2,
     )
     assert d["registeredAt"] == t0 and d["updatedAt"] == w.block_time(rcpt) and d["refusals"] == 0
+    assert d["fieldCount"] == FIELDS
 
 
 def test_catalog_input_refusals(world: World) -> None:
     w = world
     with expect_revert("DataInvalidTitle", length=0, max=256):
-        w.send("registerDataset", "", PUBLIC, h("m"), h("s"), h("c"), by=w.owner)
+        w.send("registerDataset", "", PUBLIC, h("m"), h("s"), h("c"), FIELDS, by=w.owner)
     with expect_revert("DataInvalidTitle", length=257, max=256):
-        w.send("registerDataset", "x" * 257, PUBLIC, h("m"), h("s"), h("c"), by=w.owner)
+        w.send("registerDataset", "x" * 257, PUBLIC, h("m"), h("s"), h("c"), FIELDS, by=w.owner)
     for hashes in (
         (b"\0" * 32, h("s"), h("c")),
         (h("m"), b"\0" * 32, h("c")),
         (h("m"), h("s"), b"\0" * 32),
     ):
         with expect_revert("DataZeroHash"):
-            w.send("registerDataset", "t", PUBLIC, *hashes, by=w.owner)
+            w.send("registerDataset", "t", PUBLIC, *hashes, FIELDS, by=w.owner)
     with expect_revert("DataZeroHash"):
         w.send("updateDatasetVersion", w.public_ds, b"\0" * 32, by=w.owner)
     for bad in (0, 99):
@@ -411,11 +449,17 @@ def test_content_hash_belongs_to_the_member_that_registered_it_first(world: Worl
     height = w.chain.w3.eth.block_number
     with expect_revert("DataContentHashTaken", contentHash=secret["contentHash"], ownerId=w.dual_id):
         w.send(
-            "registerDataset", "公开目录", PUBLIC, h("meta"), secret["schemaHash"], secret["contentHash"], by=w.req
+            "registerDataset",
+            "公开目录",
+            PUBLIC,
+            h("meta"),
+            secret["schemaHash"],
+            secret["contentHash"],
+            FIELDS,
+            by=w.req,
         )
-    own = w.event(
-        w.send("registerDataset", "城管台账", PUBLIC, h("m"), h("s"), h("城管 v1"), by=w.req), "DatasetRegistered"
-    )["datasetId"]
+    rcpt = w.send("registerDataset", "城管台账", PUBLIC, h("m"), h("s"), h("城管 v1"), FIELDS, by=w.req)
+    own = w.event(rcpt, "DatasetRegistered")["datasetId"]
     with expect_revert("DataContentHashTaken", contentHash=secret["contentHash"], ownerId=w.dual_id):
         w.send("updateDatasetVersion", own, secret["contentHash"], by=w.req)
     with expect_revert("DataContentHashTaken", contentHash=h("城管 v1"), ownerId=w.req_id):
@@ -423,7 +467,8 @@ def test_content_hash_belongs_to_the_member_that_registered_it_first(world: Worl
     assert w.view("datasetCount") == 4 and w.view("getDataset", own)["contentHash"] == h("城管 v1")
     assert w.chain.w3.eth.block_number == height + 1  # only the own registration was mined
     # The owner member may name its own content again: another dataset, or a version back.
-    rcpt = w.send("registerDataset", "人口底册副本", SECRET, h("m2"), h("s2"), secret["contentHash"], by=w.dual2)
+    content = secret["contentHash"]
+    rcpt = w.send("registerDataset", "人口底册副本", SECRET, h("m2"), h("s2"), content, FIELDS, by=w.dual2)
     assert w.event(rcpt, "DatasetRegistered")["contentHash"] == secret["contentHash"]
     w.send("updateDatasetVersion", w.secret_ds, h("人口底册/v2"), by=w.dual)
     rcpt = w.send("updateDatasetVersion", w.secret_ds, secret["contentHash"], by=w.dual2)
@@ -436,17 +481,22 @@ def test_content_hash_belongs_to_the_member_that_registered_it_first(world: Worl
 
 def test_request_approve_renew_expire(world: World) -> None:
     w = world
-    rcpt = w.send("requestAccess", w.public_ds, 12, h("purpose"), h("scope"), 10 * DAY, by=w.req)
+    asked = terms(duration=10 * DAY, mask=0b1011, row_filter=h("filter"), max_accesses=5, no_onward_sharing=True)
+    rcpt = w.send("requestAccess", w.public_ds, asked, by=w.req)
     rid = w.event(rcpt, "AccessRequested")["requestId"]
     t_req = w.block_time(rcpt)
-    assert w.event(rcpt, "AccessRequested") == {
+    ev = w.event(rcpt, "AccessRequested")
+    assert ev == {
         "requestId": rid,
         "datasetId": w.public_ds,
         "requesterId": w.req_id,
         "purposeCode": 12,
         "purposeHash": h("purpose"),
-        "scopeHash": h("scope"),
+        "fieldMask": 0b1011,
+        "rowFilterHash": h("filter"),
         "duration": 10 * DAY,
+        "maxAccesses": 5,
+        "noOnwardSharing": True,
         "expiresAt": t_req + TTL,
     }
     assert w.view("requestState", rid) == R_PENDING
@@ -465,7 +515,11 @@ def test_request_approve_renew_expire(world: World) -> None:
         "requestId": rid,
         "datasetId": w.public_ds,
         "granteeId": w.req_id,
-        "scopeHash": h("scope"),
+        "fieldMask": 0b1011,
+        "rowFilterHash": h("filter"),
+        "schemaHash": h("门诊统计/schema"),
+        "maxAccesses": 5,
+        "noOnwardSharing": True,
         "expiresAt": t_ok + 10 * DAY,
     }
     assert w.view("requestState", rid) == R_GRANTED
@@ -488,10 +542,17 @@ def test_request_approve_renew_expire(world: World) -> None:
         t_ok,
     )
     assert not r["needsGovernance"] and r["governanceApprover"] == "0x" + "0" * 40
+    assert (r["purposeCode"], r["purposeHash"], r["fieldMask"], r["rowFilterHash"]) == (
+        12,
+        h("purpose"),
+        0b1011,
+        h("filter"),
+    )
+    assert (r["duration"], r["maxAccesses"], r["noOnwardSharing"]) == (10 * DAY, 5, True)
     with expect_revert("DataRequestNotOpen", requestId=rid, state=R_GRANTED):
         w.send("approveAsOwner", rid, by=w.owner)
 
-    rcpt = w.send("recordAccess", gid, h("q1"), 25, by=w.owner2)
+    rcpt = w.send("recordAccess", gid, h("q1"), 25, 0b1000, by=w.owner2)
     assert w.event(rcpt, "AccessRecorded") == {
         "grantId": gid,
         "datasetId": w.public_ds,
@@ -500,6 +561,7 @@ def test_request_approve_renew_expire(world: World) -> None:
         "queryHash": h("q1"),
         "rowCount": 25,
         "at": w.block_time(rcpt),
+        "fieldMask": 0b1000,
     }
 
     rcpt = w.send("renewGrant", gid, 5 * DAY, by=w.owner)
@@ -509,12 +571,18 @@ def test_request_approve_renew_expire(world: World) -> None:
         "newExpiresAt": t_ok + 15 * DAY,
     }
     g = w.view("getGrant", gid)
-    assert (g["id"], g["requestId"], g["datasetId"], g["granteeId"], g["scopeHash"]) == (
+    assert (g["id"], g["requestId"], g["datasetId"], g["granteeId"], g["fieldMask"]) == (
         gid,
         rid,
         w.public_ds,
         w.req_id,
-        h("scope"),
+        0b1011,
+    )
+    assert (g["rowFilterHash"], g["schemaHash"], g["maxAccesses"], g["noOnwardSharing"]) == (
+        h("filter"),
+        h("门诊统计/schema"),
+        5,
+        True,
     )
     assert (
         g["grantedAt"],
@@ -534,7 +602,7 @@ def test_request_approve_renew_expire(world: World) -> None:
     assert w.view("grantState", gid) == G_EXPIRED
     assert not w.view("isAccessAllowed", gid, w.req)
     with expect_revert("DataGrantNotActive", grantId=gid, state=G_EXPIRED):
-        w.send("recordAccess", gid, h("q2"), 1, by=w.owner)
+        w.send("recordAccess", gid, h("q2"), 1, ALL, by=w.owner)
     with expect_revert("DataGrantClosed", grantId=gid, state=G_EXPIRED):
         w.send("renewGrant", gid, DAY, by=w.owner)
     with expect_revert("DataGrantClosed", grantId=gid, state=G_EXPIRED):
@@ -564,7 +632,7 @@ def test_revoke(world: World) -> None:
     assert w.view("getGrant", gid)["revokedAt"] == w.block_time(rcpt)
     assert not w.view("isAccessAllowed", gid, w.req)
     with expect_revert("DataGrantNotActive", grantId=gid, state=G_REVOKED):
-        w.send("recordAccess", gid, h("q"), 1, by=w.owner)
+        w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner)
     rcpt = w.send("recordRefusal", w.public_ds, gid, w.req_id, GRANT_REVOKED, h("q"), 1, by=w.owner)
     assert w.event(rcpt, "AccessRefused")["reason"] == GRANT_REVOKED
     for fn, args in (("revokeGrant", ()), ("renewGrant", (DAY,))):
@@ -663,16 +731,21 @@ def test_partially_approved_request_still_expires(world: World) -> None:
 def test_request_input_refusals(world: World) -> None:
     w = world
     with expect_revert("DataRequesterIsOwner", datasetId=w.public_ds, memberId=w.owner_id):
-        w.send("requestAccess", w.public_ds, 1, h("p"), h("s"), DAY, by=w.owner2)
+        w.send("requestAccess", w.public_ds, terms(purpose=1, purpose_hash=h("p"), duration=DAY), by=w.owner2)
     for bad in (0, MAX_DURATION + 1):
         with expect_revert("DataInvalidDuration", duration=bad, max=MAX_DURATION):
-            w.send("requestAccess", w.public_ds, 1, h("p"), h("s"), bad, by=w.req)
+            w.send("requestAccess", w.public_ds, terms(purpose=1, purpose_hash=h("p"), duration=bad), by=w.req)
     with expect_revert("DataZeroHash"):
-        w.send("requestAccess", w.public_ds, 1, b"\0" * 32, h("s"), DAY, by=w.req)
-    with expect_revert("DataZeroHash"):
-        w.send("requestAccess", w.public_ds, 1, h("p"), b"\0" * 32, DAY, by=w.req)
+        w.send("requestAccess", w.public_ds, terms(purpose=1, purpose_hash=b"\0" * 32, duration=DAY), by=w.req)
+    for mask in (0, 1 << FIELDS, 0b1 | 1 << 200):
+        with expect_revert("DataInvalidFieldMask", fieldMask=mask, fieldCount=FIELDS):
+            w.send("requestAccess", w.public_ds, terms(mask=mask), by=w.req)
+    for code in (0, 13, 65535):
+        with expect_revert("DataUnknownPurpose", purposeCode=code):
+            w.send("requestAccess", w.public_ds, terms(purpose=code), by=w.req)
+    w.send("requestAccess", w.public_ds, terms(purpose=1, mask=(1 << FIELDS) - 1), by=w.req)
     with expect_revert("DataUnknownDataset", datasetId=9):
-        w.send("requestAccess", 9, 1, h("p"), h("s"), DAY, by=w.req)
+        w.send("requestAccess", 9, terms(purpose=1, purpose_hash=h("p"), duration=DAY), by=w.req)
     for fn, by in (
         ("approveAsOwner", w.owner),
         ("approveAsGovernance", w.gov),
@@ -682,7 +755,7 @@ def test_request_input_refusals(world: World) -> None:
             w.send(fn, 5, by=by)
     with expect_revert("DataUnknownRequest", requestId=0):
         w.view("requestState", 0)
-    for fn, args in (("revokeGrant", ()), ("renewGrant", (DAY,)), ("recordAccess", (h("q"), 1))):
+    for fn, args in (("revokeGrant", ()), ("renewGrant", (DAY,)), ("recordAccess", (h("q"), 1, ALL))):
         with expect_revert("DataUnknownGrant", grantId=3):
             w.send(fn, 3, *args, by=w.owner)
     with expect_revert("DataUnknownGrant", grantId=3):
@@ -804,7 +877,7 @@ def test_freeze_grant(world: World) -> None:
     assert w.view("grantState", gid) == G_FROZEN and w.view("getGrant", gid)["frozen"]
     assert not w.view("isAccessAllowed", gid, w.req)
     with expect_revert("DataGrantNotActive", grantId=gid, state=G_FROZEN):
-        w.send("recordAccess", gid, h("q"), 1, by=w.owner)
+        w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner)
     rcpt = w.send("recordRefusal", w.public_ds, gid, w.req_id, GRANT_FROZEN, h("q"), 1, by=w.owner)
     assert w.event(rcpt, "AccessRefused") == {
         "datasetId": w.public_ds,
@@ -827,7 +900,7 @@ def test_freeze_grant(world: World) -> None:
     assert w.view("grantState", gid) == G_ACTIVE and w.view("isAccessAllowed", gid, w.req)
     with expect_revert("DataGrantFreezeUnchanged", grantId=gid, frozen=False):
         w.send("unfreezeGrant", gid, by=w.gov)
-    w.send("recordAccess", gid, h("q"), 1, by=w.owner)
+    w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner)
 
 
 def test_freeze_member(world: World) -> None:
@@ -842,7 +915,7 @@ def test_freeze_member(world: World) -> None:
         assert not w.view("isAccessAllowed", gid, w.req)
         assert not w.view("getGrant", gid)["frozen"]  # the grant's own flag is untouched
     with expect_revert("DataGrantNotActive", grantId=g2, state=G_FROZEN):
-        w.send("recordAccess", g2, h("q"), 1, by=w.owner)
+        w.send("recordAccess", g2, h("q"), 1, ALL, by=w.owner)
     rcpt = w.send("recordRefusal", w.sensitive_ds, g2, w.req_id, GRANT_FROZEN, h("q"), 1, by=w.owner)
     assert w.event(rcpt, "AccessRefused")["reason"] == GRANT_FROZEN
     with expect_revert("DataMemberFreezeUnchanged", memberId=w.req_id, frozen=True):
@@ -1037,9 +1110,130 @@ def test_owner_without_department_role_can_narrow_but_not_widen(world: World) ->
         w.send("approveAsOwner", rid_open, by=w.owner)
     with expect_revert("DataMissingRole", account=w.owner, role=DEPARTMENT):
         w.send("renewGrant", gid, DAY, by=w.owner)
-    w.send("recordAccess", gid, h("q"), 1, by=w.owner)
+    w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner)
     w.send("denyRequest", rid_open, 2, by=w.owner)
     w.send("revokeGrant", gid, by=w.owner)
+
+
+# ------------------------------------------------------- scopes and usage terms
+
+
+def test_any_subset_of_the_granted_fields_is_allowed(world: World) -> None:
+    w = world
+    _, gid = w.grant(mask=0b1101)
+    for sub in (0b0001, 0b0100, 0b1000, 0b1101, 0b1001):
+        assert w.view("accessVerdict", gid, w.req, sub, 0) == verdict(OTHER, True)
+        assert w.event(w.send("recordAccess", gid, h("q"), 1, sub, by=w.owner), "AccessRecorded")[
+            "fieldMask"
+        ] == sub
+    assert w.view("getGrant", gid)["accesses"] == 5
+
+
+def test_superset_foreign_and_empty_masks_are_refused(world: World) -> None:
+    w = world
+    _, gid = w.grant(mask=0b0101)
+    for bad in (0b0111, 0b0010, 1 << 7, 1 << 255, 0):
+        assert w.view("accessVerdict", gid, w.req, bad, 0) == verdict(OUT_OF_SCOPE, False)
+        with expect_revert("DataFieldsOutOfScope", grantId=gid, requested=bad, granted=0b0101):
+            w.send("recordAccess", gid, h("q"), 1, bad, by=w.owner)
+    assert w.view("getGrant", gid)["accesses"] == 0
+
+
+def test_access_count_reaches_its_maximum(world: World) -> None:
+    w = world
+    _, gid = w.grant(max_accesses=3)
+    for seq in (1, 2, 3):
+        assert w.view("isAccessAllowed", gid, w.req)
+        ev = w.event(w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner), "AccessRecorded")
+        assert ev["seq"] == seq
+    assert not w.view("isAccessAllowed", gid, w.req)
+    with expect_revert("DataAccessLimitReached", grantId=gid, max=3):
+        w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner)
+    # The log mode's gateway counts its own accesses: the same rule on its count.
+    assert w.view("accessVerdict", gid, w.req, ALL, 2) == verdict(OTHER, True)
+    assert w.view("accessVerdict", gid, w.req, ALL, 3) == verdict(LIMIT_REACHED, False)
+    _, unlimited = w.grant()
+    assert w.view("accessVerdict", unlimited, w.req, ALL, 2**64 - 1) == verdict(OTHER, True)
+
+
+def test_access_verdict_reasons_in_order(world: World) -> None:
+    w = world
+    _, gid = w.grant(duration=DAY, max_accesses=1)
+    assert w.view("accessVerdict", 0, w.req, ALL, 0) == verdict(NO_GRANT, False)
+    assert w.view("accessVerdict", 99, w.req, ALL, 0) == verdict(NO_GRANT, False)
+    for other in (w.owner, w.gov, w.outsider):  # not the grantee, whatever the terms
+        assert w.view("accessVerdict", gid, other, 0b100, 5) == verdict(NOT_GRANTEE, False)
+    w.send("freezeGrant", gid, by=w.gov)
+    assert w.view("accessVerdict", gid, w.req, ALL, 0) == verdict(GRANT_FROZEN, False)
+    w.chain.time_travel(DAY + 1)  # the end date: expiry outranks the freeze
+    assert w.view("accessVerdict", gid, w.req, ALL, 0) == verdict(GRANT_EXPIRED, False)
+    with expect_revert("DataGrantNotActive", grantId=gid, state=G_EXPIRED):
+        w.send("recordAccess", gid, h("q"), 1, ALL, by=w.owner)
+    _, g2 = w.grant()
+    w.send("revokeGrant", g2, by=w.owner)
+    assert w.view("accessVerdict", g2, w.req, ALL, 0) == verdict(GRANT_REVOKED, False)
+
+
+def test_narrow_each_term(world: World) -> None:
+    w = world
+    _, gid = w.grant(mask=0b111, duration=10 * DAY)
+    expiry = w.view("getGrant", gid)["expiresAt"]
+    rcpt = w.send("narrowGrant", gid, 0b101, 0, expiry, by=w.req)  # the grantee narrows the fields
+    assert w.event(rcpt, "GrantNarrowed") == {
+        "grantId": gid,
+        "account": w.req,
+        "fieldMask": 0b101,
+        "maxAccesses": 0,
+        "expiresAt": expiry,
+    }
+    with expect_revert("DataFieldsOutOfScope", grantId=gid, requested=0b010, granted=0b101):
+        w.send("recordAccess", gid, h("q"), 1, 0b010, by=w.owner)
+    w.send("narrowGrant", gid, 0b101, 4, expiry, by=w.owner2)  # the owner sets a first limit
+    w.send("narrowGrant", gid, 0b101, 2, expiry, by=w.req)  # and a lower one
+    rcpt = w.send("narrowGrant", gid, 0b101, 2, expiry - 5 * DAY, by=w.req)  # an earlier end
+    assert w.event(rcpt, "GrantNarrowed")["expiresAt"] == expiry - 5 * DAY
+    g = w.view("getGrant", gid)
+    assert (g["fieldMask"], g["maxAccesses"], g["expiresAt"]) == (0b101, 2, expiry - 5 * DAY)
+    w.chain.time_travel(5 * DAY)
+    assert w.view("grantState", gid) == G_EXPIRED
+    with expect_revert("DataGrantClosed", grantId=gid, state=G_EXPIRED):
+        w.send("narrowGrant", gid, 0b001, 2, expiry - 5 * DAY, by=w.req)
+
+
+def test_widening_or_no_change_is_refused(world: World) -> None:
+    w = world
+    _, gid = w.grant(mask=0b011, max_accesses=5)
+    expiry = w.view("getGrant", gid)["expiresAt"]
+    for mask, limit, end in (
+        (0b111, 5, expiry),  # a field more
+        (0b100, 5, expiry),  # another field
+        (0, 5, expiry),  # no field at all
+        (0b011, 6, expiry),  # more accesses
+        (0b011, 0, expiry),  # no limit
+        (0b011, 5, expiry + 1),  # later
+        (0b001, 5, expiry + 1),  # narrower fields, later end
+        (0b011, 5, expiry),  # nothing narrower
+        (0b011, 5, w.chain.now()),  # an end already past
+    ):
+        with expect_revert("DataTermsNotNarrower", grantId=gid):
+            w.send("narrowGrant", gid, mask, limit, end, by=w.owner)
+    with expect_revert("DataUnknownGrant", grantId=99):
+        w.send("narrowGrant", 99, 1, 1, expiry, by=w.owner)
+    w.send("revokeGrant", gid, by=w.owner)
+    with expect_revert("DataGrantClosed", grantId=gid, state=G_REVOKED):
+        w.send("narrowGrant", gid, 0b001, 5, expiry, by=w.req)
+
+
+def test_field_count_is_bounded(world: World) -> None:
+    w = world
+    for bad in (0, 257):
+        with expect_revert("DataInvalidFieldCount", fieldCount=bad):
+            w.send("registerDataset", "t", PUBLIC, h("m"), h("s"), h(f"c{bad}"), bad, by=w.owner)
+    rcpt = w.send("registerDataset", "宽表", PUBLIC, h("m"), h("s"), h("wide"), 256, by=w.owner)
+    wide = w.event(rcpt, "DatasetRegistered")["datasetId"]
+    _, gid = w.grant(wide, mask=1 << 255 | 1)
+    assert w.view("accessVerdict", gid, w.req, 1 << 255, 0) == verdict(OTHER, True)
+    assert w.view("MAX_PURPOSE_CODE") == 12
 
 
 # ------------------------------------------------------------- access log
@@ -1050,11 +1244,11 @@ def test_record_access_counts_per_grant(world: World) -> None:
     _, g1 = w.grant()
     _, g2 = w.grant()
     seqs = [
-        w.event(w.send("recordAccess", g1, h(f"q{i}"), i, by=w.owner), "AccessRecorded")["seq"]
+        w.event(w.send("recordAccess", g1, h(f"q{i}"), i, ALL, by=w.owner), "AccessRecorded")["seq"]
         for i in range(3)
     ]
     assert seqs == [1, 2, 3]
-    assert w.event(w.send("recordAccess", g2, h("x"), 0, by=w.owner), "AccessRecorded")["seq"] == 1
+    assert w.event(w.send("recordAccess", g2, h("x"), 0, ALL, by=w.owner), "AccessRecorded")["seq"] == 1
     assert (w.view("getGrant", g1)["accesses"], w.view("getGrant", g2)["accesses"]) == (3, 1)
 
 
@@ -1124,7 +1318,7 @@ def test_merkle_batch_of_ten_thousand_records_on_chain(world: World) -> None:
     w = world
     _, gid = w.grant()
     # One record written through the gateway on chain: its event is exactly a batch leaf.
-    ev = w.event(w.send("recordAccess", gid, h("live"), 3, by=w.owner), "AccessRecorded")
+    ev = w.event(w.send("recordAccess", gid, h("live"), 3, ALL, by=w.owner), "AccessRecorded")
     live = AccessRecord(ev["grantId"], ev["queryHash"], ev["rowCount"], ev["at"])
     start = w.chain.now() - 20_000
     records = [live] + [
@@ -1182,14 +1376,16 @@ GAS_BUDGET = {
     "registerDataset": 204_000,
     "updateDatasetVersion": 79_000,
     "requestAccess": 160_000,
+    "requestAccess:terms": 190_000,
     "approveAsOwner:partial": 84_000,
-    "approveAsOwner:grant": 160_000,
-    "approveAsGovernance:grant": 150_000,
-    "denyRequest": 64_000,
+    "approveAsOwner:grant": 176_000,
+    "approveAsGovernance:grant": 176_000,
+    "denyRequest": 82_000,  # the reason's slot is the second approval's: fresh when that is missing
     "withdrawRequest": 60_000,
     "renewGrant": 61_000,
     "renewGrant:request": 79_000,
     "approveRenewal": 60_000,
+    "narrowGrant": 60_000,
     "revokeGrant": 60_000,
     "freezeGrant": 55_000,
     "unfreezeGrant": 51_000,
@@ -1213,10 +1409,12 @@ def measure_gas(w: World) -> dict[str, int]:
         used[key] = int(rcpt["gasUsed"])
         return rcpt
 
-    run("registerDataset", "居民健康档案摘要", SENSITIVE, h("m"), h("s"), h("c"), by=w.owner)
+    run("registerDataset", "居民健康档案摘要", SENSITIVE, h("m"), h("s"), h("c"), FIELDS, by=w.owner)
     run("updateDatasetVersion", w.public_ds, h("v2"), by=w.owner)
-    rcpt = run("requestAccess", w.sensitive_ds, 7, h("p"), h("s"), 30 * DAY, by=w.req)
+    rcpt = run("requestAccess", w.sensitive_ds, terms(purpose=7, purpose_hash=h("p"), duration=30 * DAY), by=w.req)
     rid = w.event(rcpt, "AccessRequested")["requestId"]
+    asked = terms(row_filter=h("filter"), max_accesses=100, no_onward_sharing=True)
+    run("requestAccess:terms", w.public_ds, asked, by=w.req)
     run("approveAsOwner:partial", rid, by=w.owner)
     gid = w.event(run("approveAsGovernance:grant", rid, by=w.gov), "GrantCreated")["grantId"]
     rcpt = run("approveAsOwner:grant", w.request(w.public_ds), by=w.owner)
@@ -1227,15 +1425,16 @@ def measure_gas(w: World) -> dict[str, int]:
     run("renewGrant:request", gid, DAY, by=w.owner)  # Sensitive: waits for data governance
     run("approveRenewal", gid, DAY, by=w.gov)
     run(
-        "recordAccess:first", gid, h("first"), 1, by=w.owner
+        "recordAccess:first", gid, h("first"), 1, ALL, by=w.owner
     )  # the counter shares slot 0: no 0 -> 1 write
-    run("recordAccess", gid, h("q"), 120, by=w.owner)
+    run("recordAccess", gid, h("q"), 120, ALL, by=w.owner)
     run("recordRefusal:first", w.sensitive_ds, 0, w.req_id, NO_GRANT, h("q"), 1, by=w.owner)
     run("recordRefusal", w.sensitive_ds, gid, w.req_id, OUT_OF_SCOPE, h("q"), 1, by=w.owner)
     run("freezeGrant", gid, by=w.gov)
     run("unfreezeGrant", gid, by=w.gov)
     run("freezeMember", w.req_id, by=w.gov)
     run("unfreezeMember", w.req_id, by=w.gov)
+    run("narrowGrant", public_gid, 0b01, 10, w.view("getGrant", public_gid)["expiresAt"], by=w.req)
     run("revokeGrant", gid, by=w.owner)
     run("setRequestTtl", 3 * DAY, by=w.gov)
     run("anchorAccessBatch", h("root"), 500, w.chain.now() - 100, w.chain.now() - 1, by=w.owner)

@@ -86,7 +86,7 @@ def _seed_data_activity(ctx: Any) -> None:
     bins = titles[BINS]
     active = next(g for g in grants if g.dataset_id == bins and g.state == GrantState.ACTIVE)
     expired = next(g for g in grants if g.dataset_id == bins and g.state == GrantState.EXPIRED)
-    fields = ["bin_id", "fill_pct", "temp_c", "ts"]
+    fields = ["bin_id", "fill_pct"]
     for _ in range(2):
         gw.serve(bins, jdb, fields, active.id)
     for dataset, account, grant in ((bins, jdb, expired.id), (titles[ELDERLY], ctx.signers["chengguan"].address, 1)):

@@ -125,7 +125,7 @@ def test_demo_seed_acts_only_on_its_own_records_on_a_used_chain(ganache_factory,
     for label, title in (("jiedaoban", ELDERLY), ("jiedaoban", BINS), ("jiedaoban", CLINICS), ("weijianwei", ELDERLY)):
         did, _ = ds.register(
             signers[label], title, Classification.PUBLIC, keccak(text=f"m {label} {title}"), keccak(text="s"),
-            keccak(text=f"c {label} {title}"),
+            keccak(text=f"c {label} {title}"), 3,
         )
         others.append(did)
     said.clear()

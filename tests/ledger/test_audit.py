@@ -21,7 +21,8 @@ from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
 from ledger.client import ContractCall, Ledger
-from ledger.data import Classification, DataSharing
+from ledger.data import Classification, DataSharing, Terms
+from ledger.data.row_filter import document_text, row_filter_hash
 from ledger.keys import Signer
 from ledger.manifest import ContractDeployment, Manifest
 from ledger.merkle import AccessRecord, MerkleTree
@@ -34,6 +35,7 @@ RECEIPT = b"Receipt No. 2024-001: 10.00 CNY from resident group, earmarked for t
 INVOICE = b"Invoice INV-77: playground benches, 7.00 CNY\n"
 TITLE = b"Playground renovation"
 PURPOSE = "community visit planning"
+ROW_FILTER = {"all": [{"field": "age", "op": "in", "value": [88, 89]}]}
 
 
 @dataclass
@@ -109,13 +111,15 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             keccak(text="meta"),
             keccak(text="schema"),
             keccak(dataset),
+            2,
         )
-        rid, _ = ds.request_access(s["dept_b"], did, 1, keccak(text=PURPOSE), keccak(text="age"), 30 * 24 * 3600)
+        terms = Terms(1, keccak(text=PURPOSE), 0b10, 30 * 24 * 3600, row_filter_hash(ROW_FILTER))
+        rid, _ = ds.request_access(s["dept_b"], did, terms)
         ds.approve_as_owner(s["dept_a"], rid)
         r = ds.approve_as_governance(s["c3"], rid)
         gid = int(r.event("GrantCreated").args["grantId"])
         for i in range(3):
-            ds.record_access(s["dept_a"], gid, keccak(text=f"q{i}"), 10 + i)
+            ds.record_access(s["dept_a"], gid, keccak(text=f"q{i}"), 10 + i, 0b10)
         now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
         granted = ds.grant(gid).granted_at
         records = [AccessRecord(gid, keccak(text=f"off-{i}"), i + 1, min(now, granted + i)) for i in range(5)]
@@ -157,6 +161,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             "milestones/1-1.txt": b"paint",
             "datasets/1-v1.csv": dataset,
             "purposes/1.txt": PURPOSE.encode(),
+            "row_filters/1.txt": document_text(ROW_FILTER).encode(),
         }.items():
             (docs / rel).parent.mkdir(parents=True, exist_ok=True)
             (docs / rel).write_bytes(content)

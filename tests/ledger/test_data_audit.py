@@ -46,6 +46,10 @@ def test_batch_records_must_be_the_anchorers_own_and_active_at_their_time(
 
     mine, theirs = new_dataset(ds, s["dept_a"]), new_dataset(ds, s["dept_b"])
     g_mine, g_theirs, g_frozen = grant(mine, "dept_a"), grant(theirs, "dept_b"), grant(mine, "dept_a")
+    # real narrowings (the grantee sets a limit, the owner an earlier end) and an access within them
+    ds.narrow(s["c1"], g_mine, 0b1, 5, ds.grant(g_mine).expires_at)
+    ds.narrow(s["dept_a"], g_mine, 0b1, 5, ds.grant(g_mine).expires_at - DAY)
+    ds.record_access(s["dept_a"], g_mine, keccak(text="q"), 3, 0b1)
     _tick(led, 100)
     frozen_at = led.w3.eth.get_block(ds.freeze_grant(s["c3"], g_frozen).block_number)["timestamp"]
     _tick(led, 100)
@@ -68,6 +72,7 @@ def test_batch_records_must_be_the_anchorers_own_and_active_at_their_time(
     m = Manifest.load(deployment.manifest_path)
     report = run_audit(led, m, AuditOptions(batches=[batch]))
     mine_findings = [f for f in report.findings if f.records.get("batch") == bid]
+    assert not [f for f in report.findings if f.rule in ("data.terms-widened", "data.access-outside-terms")]
     assert sorted((f.rule, f.records["record"]) for f in mine_findings) == [
         ("data.access-outside-grant", 2),
         ("data.access-outside-grant", 4),
@@ -115,13 +120,15 @@ class Chain:
         """Dataset 1 of OWNER (Sensitive), request 1 by GRANTEE, both approvals, grant 1 (expires T0+1000)."""
         acc = {k: to_checksum_address(v) for k, v in ACCOUNTS.items()}
         self.emit("DatasetRegistered", T0, datasetId=1, ownerId=OWNER, title="t", classification=2,
-                  metadataHash="0x" + "01" * 32, schemaHash="0x" + "02" * 32, contentHash=content)
+                  metadataHash="0x" + "01" * 32, schemaHash="0x" + "02" * 32, contentHash=content, fieldCount=4)
         self.emit("AccessRequested", T0, requestId=1, datasetId=1, requesterId=GRANTEE, purposeCode=1,
-                  purposeHash="0x" + "03" * 32, scopeHash="0x" + "04" * 32, duration=1000, expiresAt=T0 + 3600)
+                  purposeHash="0x" + "03" * 32, fieldMask=0b0111, rowFilterHash="0x" + "00" * 32, duration=1000,
+                  maxAccesses=2, noOnwardSharing=True, expiresAt=T0 + 3600)
         self.emit("RequestApprovedByOwner", T0, requestId=1, ownerId=OWNER, approver=acc[OWNER])
         self.emit("RequestApprovedByGovernance", T0, requestId=1, governanceId=GOV, approver=acc[GOV])
-        self.emit("GrantCreated", T0, grantId=1, requestId=1, datasetId=1, granteeId=GRANTEE,
-                  scopeHash="0x" + "04" * 32, expiresAt=T0 + 1000)
+        self.emit("GrantCreated", T0, grantId=1, requestId=1, datasetId=1, granteeId=GRANTEE, fieldMask=0b0111,
+                  rowFilterHash="0x" + "00" * 32, schemaHash="0x" + "02" * 32, maxAccesses=2, noOnwardSharing=True,
+                  expiresAt=T0 + 1000)
         assert self.rules() == []
         return 1
 
@@ -168,9 +175,43 @@ def test_replay_flags_a_dataset_naming_another_members_content() -> None:
     content = "0x" + "11" * 32
     c.sensitive_grant(content)
     c.emit("DatasetRegistered", T0 + 1, datasetId=2, ownerId=GRANTEE, title="copy", classification=0,
-           metadataHash="0x" + "05" * 32, schemaHash="0x" + "02" * 32, contentHash=content)
+           metadataHash="0x" + "05" * 32, schemaHash="0x" + "02" * 32, contentHash=content, fieldCount=1)
     c.emit("DatasetRegistered", T0 + 2, datasetId=3, ownerId=OWNER, title="again", classification=0,
-           metadataHash="0x" + "05" * 32, schemaHash="0x" + "02" * 32, contentHash=content)  # its own: fine
+           metadataHash="0x" + "05" * 32, schemaHash="0x" + "02" * 32, contentHash=content, fieldCount=1)  # its own
     assert c.rules() == ["data.content-aliased"]
     [f] = c.out.findings
     assert f.records["dataset"] == 2 and f.records["first_owner"] == OWNER
+
+
+def _access(c: Chain, t: int, seq: int, mask: int) -> None:
+    c.emit("AccessRecorded", t, grantId=1, datasetId=1, granteeId=GRANTEE, seq=seq, queryHash="0x" + "09" * 32,
+           rowCount=1, at=t, fieldMask=mask)
+
+
+def test_replay_flags_accesses_outside_the_fields_or_over_the_count() -> None:
+    c = Chain()
+    c.sensitive_grant()  # fields 0b0111, at most 2 accesses
+    _access(c, T0 + 1, 1, 0b0101)  # a subset: fine
+    assert c.rules() == []
+    _access(c, T0 + 2, 2, 0b1000)  # a field outside the grant
+    _access(c, T0 + 3, 3, 0b0001)  # the third of two
+    assert c.rules() == ["data.access-outside-terms"] * 2
+    assert [f.records["fields"] for f in c.out.findings] == [0b1000, 0b0001]
+
+
+def test_replay_checks_narrowings_and_judges_accesses_by_the_narrowed_terms() -> None:
+    c = Chain()
+    c.sensitive_grant()
+    grantee = to_checksum_address(ACCOUNTS[GRANTEE])
+    c.emit("GrantNarrowed", T0 + 5, grantId=1, account=grantee, fieldMask=0b0011, maxAccesses=2, expiresAt=T0 + 900)
+    assert c.rules() == [] and c.data.grants[1].field_mask == 0b0011
+    _access(c, T0 + 6, 1, 0b0100)  # narrowed away
+    assert c.rules() == ["data.access-outside-terms"]
+    c.emit("GrantNarrowed", T0 + 7, grantId=1, account=grantee, fieldMask=0b0111, maxAccesses=2, expiresAt=T0 + 900)
+    c.emit("GrantNarrowed", T0 + 8, grantId=1, account=grantee, fieldMask=0b0001, maxAccesses=0, expiresAt=T0 + 900)
+    c.emit("GrantNarrowed", T0 + 9, grantId=1, account=grantee, fieldMask=0b0001, maxAccesses=1, expiresAt=T0 + 950)
+    assert c.rules() == ["data.access-outside-terms"] + ["data.terms-widened"] * 3
+    gov = to_checksum_address(ACCOUNTS[GOV])  # data governance is neither the owner nor the grantee
+    c.emit("GrantNarrowed", T0 + 10, grantId=1, account=gov, fieldMask=0b0001, maxAccesses=1, expiresAt=T0 + 900)
+    assert c.rules() == ["data.access-outside-terms"] + ["data.terms-widened"] * 4
+    assert c.out.findings[-1].records["member"] == GOV

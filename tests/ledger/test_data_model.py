@@ -10,6 +10,8 @@ import pytest
 
 from ledger.client import Ledger
 from ledger.data import NAME, Classification, DataSharing, DataState, GrantState, RequestState
+from ledger.data.model import GrantTerms
+from ledger.data.purposes import MAX_PURPOSE_CODE, PURPOSES
 from ledger.events import read_events
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import TEST_PASSWORD
@@ -96,8 +98,8 @@ def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) 
         GrantState.ACTIVE,
         GrantState.ACTIVE,
     ]
-    assert g[renewed_at_once].expires_at == g[renewed_at_once].first_expires_at + DAY
-    assert waiting in state.renewals and g[waiting].expires_at == g[waiting].first_expires_at
+    assert g[renewed_at_once].expires_at == g[renewed_at_once].first_terms.expires_at + DAY
+    assert waiting in state.renewals and g[waiting].expires_at == g[waiting].first_terms.expires_at
     rq = state.requests
     assert [rq[i].state(t0) for i in (pending, denied, withdrawn, partly, r_sensitive)] == [
         RequestState.PENDING,
@@ -120,7 +122,7 @@ def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) 
     ds.unfreeze_member(s["c3"], ds.grant(of_frozen_member).grantee_id)
     state, t2 = _same_as_views(led, ds)
     g = state.grants
-    assert waiting not in state.renewals and g[waiting].expires_at == g[waiting].first_expires_at + DAY
+    assert waiting not in state.renewals and g[waiting].expires_at == g[waiting].first_terms.expires_at + DAY
     assert [state.grant_state(g[i], t2) for i in (frozen, of_frozen_member)] == [GrantState.ACTIVE] * 2
     assert [state.grant_state_at(g[i], t1) for i in (frozen, of_frozen_member)] == [GrantState.FROZEN] * 2
 
@@ -129,6 +131,42 @@ def test_reducer_states_equal_the_contract_views_over_time(private: Deployment) 
     assert state.requests[pending].state(t3) == RequestState.EXPIRED
     assert state.requests[partly].state(t3) == RequestState.EXPIRED
     assert state.grant_state_at(state.grants[frozen], t2) == GrantState.ACTIVE
+
+
+def test_narrowed_terms_equal_the_contract_views_at_any_time(private: Deployment) -> None:
+    """Narrowing (by the grantee, then by the owner) folds into the grant: its record equals
+    ``getGrant`` after each step and :meth:`DataState.terms_at` tells the terms as they were."""
+    led = private.ledger()
+    ds = DataSharing(led)
+    s = private.signers
+    did = new_dataset(ds, s["dept_a"])
+    gid = new_grant(ds, s["c1"], s["dept_a"], did, 30 * DAY, mask=0b1011, max_accesses=5)
+    ds.record_access(s["dept_a"], gid, b"\1" * 32, 3, 0b0010)
+    state, t0 = _same_as_views(led, ds)
+    first = ds.grant(gid)
+    assert (first.field_mask, first.max_accesses, first.accesses, first.row_filter_hash) == (0b1011, 5, 1, None)
+    assert state.grants[gid].remaining() == 4
+    _tick(led, 10)
+    ds.narrow(s["c1"], gid, 0b0011, 5, first.expires_at)  # the grantee drops a field
+    _tick(led, 10)
+    ds.narrow(s["dept_a"], gid, 0b0001, 2, first.expires_at - DAY)  # the owner narrows every term
+    state, t2 = _same_as_views(led, ds)
+    g = state.grants[gid]
+    assert (g.field_mask, g.max_accesses, g.expires_at) == (0b0001, 2, first.expires_at - DAY)
+    assert state.terms_at(g, t0) == GrantTerms(0b1011, 5, first.expires_at)
+    assert state.terms_at(g, t0 + 10) == GrantTerms(0b0011, 5, first.expires_at)
+    assert state.terms_at(g, t2) == GrantTerms(0b0001, 2, first.expires_at - DAY)
+    assert g.remaining() == 1
+    _tick(led, 29 * DAY)  # past the narrowed end date, before the first one
+    state, t3 = _same_as_views(led, ds)
+    assert state.grant_state(state.grants[gid], t3) == GrantState.EXPIRED
+    assert state.grant_state_at(state.grants[gid], t0) == GrantState.ACTIVE
+
+
+def test_purpose_vocabulary_is_the_contracts(private: Deployment) -> None:
+    ds = DataSharing(private.ledger())
+    assert ds.max_purpose_code() == MAX_PURPOSE_CODE == len(PURPOSES)
+    assert sorted(PURPOSES) == list(range(1, MAX_PURPOSE_CODE + 1))
 
 
 def test_no_events_is_the_empty_state() -> None:

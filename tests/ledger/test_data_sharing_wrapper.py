@@ -11,20 +11,36 @@ from ledger.data import (
     GrantState,
     RefusalReason,
     RequestState,
+    Terms,
     canonical_hash,
-    scope_hash,
+    field_mask,
+    mask_fields,
     text_hash,
 )
-from ledger.errors import ContractReverted
+from ledger.data.scopes import outside_scope
+from ledger.errors import ContractReverted, ValidationFailed
 from ledger.merkle import AccessRecord, MerkleTree
 from tests.conftest import MEMBER_IDS, Deployment
 
 pytestmark = pytest.mark.ganache
 
 
-def test_scope_hash_is_canonical() -> None:
-    assert scope_hash(["b", "a", "a", " c "]) == keccak(text="a,b,c")
+SCHEMA = ("clinic", "beds", "district", "doctor")
+
+
+def test_field_masks_follow_the_schema_positions() -> None:
+    assert field_mask(SCHEMA, ["beds", "clinic", "clinic", " doctor "]) == 0b1011
+    assert mask_fields(SCHEMA, 0b1011) == ("clinic", "beds", "doctor")
+    assert mask_fields(SCHEMA, 0b110000) == ()  # bits beyond the schema name nothing
+    with pytest.raises(ValidationFailed, match="not fields of the dataset's schema: age, name"):
+        field_mask(SCHEMA, ["name", "beds", "age"])
+    with pytest.raises(ValidationFailed, match="at least one field"):
+        field_mask(SCHEMA, [" "])
     assert canonical_hash({"b": 1, "a": "x"}) == keccak(b'{"a":"x","b":1}')
+    # the gateway's rule: the wanted fields' mask, and those outside the grant (unknown ones too)
+    assert outside_scope(SCHEMA, ["beds"], 0b0011) == (0b0010, ())
+    assert outside_scope(SCHEMA, ["beds", "doctor", "age"], 0b0011) == (0b1010, ("doctor", "age"))
+    assert outside_scope(SCHEMA, [], 0b0011) == (0, ("(none)",))
 
 
 def test_wrapper_round_trip(deployment: Deployment) -> None:
@@ -34,22 +50,25 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     owner, requester, gov = s["dept_a"], s["dept_b"], s["c3"]
 
     did, r = ds.register(
-        owner, "wrapper: clinic beds", Classification.SENSITIVE, keccak(b"m"), keccak(b"s"), keccak(b"c1")
+        owner, "wrapper: clinic beds", Classification.SENSITIVE, keccak(b"m"), keccak(b"s"), keccak(b"c1"), len(SCHEMA)
     )
     assert r.status == 1 and r.event("DatasetRegistered").args["title"] == "wrapper: clinic beds"
     d = ds.dataset(did)
-    assert (d.owner_id, d.classification, d.version, d.content_hash) == (
+    assert (d.owner_id, d.classification, d.version, d.content_hash, d.field_count) == (
         MEMBER_IDS["dept_a"],
         Classification.SENSITIVE,
         1,
         keccak(b"c1"),
+        len(SCHEMA),
     )
     ds.update_version(owner, did, keccak(b"c2"))
     assert ds.dataset(did).version == 2 and ds.dataset(did).content_hash == keccak(b"c2")
     assert ds.content_owner(keccak(b"c1")) == ds.content_owner(keccak(b"c2")) == MEMBER_IDS["dept_a"]
 
-    scope = scope_hash(["beds", "clinic"])
-    rid, _ = ds.request_access(requester, did, 7, text_hash("epidemic planning"), scope, 3600)
+    scope = field_mask(SCHEMA, ["beds", "clinic"])
+    row_filter = canonical_hash({"all": [{"field": "district", "op": "eq", "value": "幸福里"}]})
+    terms = Terms(3, text_hash("epidemic planning"), scope, 3600, row_filter, max_accesses=9, no_onward_sharing=True)
+    rid, _ = ds.request_access(requester, did, terms)
     req = ds.request(rid)
     assert req.state == RequestState.PENDING and req.needs_governance and req.requester_id == MEMBER_IDS["dept_b"]
     r = ds.approve_as_owner(owner, rid)
@@ -57,13 +76,28 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     r = ds.approve_as_governance(gov, rid)
     gid = int(r.event("GrantCreated").args["grantId"])
     g = ds.grant(gid)
-    assert g.state == GrantState.ACTIVE and g.scope_hash == scope and g.grantee_id == MEMBER_IDS["dept_b"]
+    assert g.state == GrantState.ACTIVE and g.field_mask == scope and g.grantee_id == MEMBER_IDS["dept_b"]
+    assert (g.row_filter_hash, g.max_accesses, g.no_onward_sharing, g.schema_hash) == (
+        row_filter,
+        9,
+        True,
+        keccak(b"s"),
+    )
+    assert ds.access_verdict(gid, requester.address, 0b0001, 8) is None
+    assert ds.access_verdict(gid, requester.address, 0b0100, 0) == RefusalReason.OUT_OF_SCOPE
+    assert ds.access_verdict(gid, requester.address, 0b0001, 9) == RefusalReason.LIMIT_REACHED
+    assert ds.access_verdict(gid, owner.address, 0b0001, 0) == RefusalReason.NOT_GRANTEE
     assert ds.request(rid).grant_id == gid and ds.request(rid).owner_approver == owner.address
     assert ds.is_access_allowed(gid, requester.address)
     assert not ds.is_access_allowed(gid, owner.address)
 
-    seq, r = ds.record_access(owner, gid, keccak(b"q"), 12)
+    seq, r = ds.record_access(owner, gid, keccak(b"q"), 12, 0b0010)
     assert seq == 1 and r.event("AccessRecorded").args["rowCount"] == 12
+    with pytest.raises(ContractReverted) as exc:
+        ds.record_access(owner, gid, keccak(b"q"), 12, 0b0100)
+    assert exc.value.error_name == "DataFieldsOutOfScope"
+    ds.narrow(requester, gid, 0b0001, 9, g.expires_at)
+    assert ds.grant(gid).field_mask == 0b0001
     seq, _ = ds.record_refusal(owner, did, gid, MEMBER_IDS["c1"], RefusalReason.NOT_GRANTEE, keccak(b"q"))
     assert seq == 1 and ds.dataset(did).refusals == 1
     seq, r = ds.record_refusal(owner, did, 0, MEMBER_IDS["c1"], RefusalReason.NO_GRANT, keccak(b"q"), attempts=4)
@@ -90,13 +124,13 @@ def test_wrapper_round_trip(deployment: Deployment) -> None:
     ds.revoke(owner, gid)
     assert ds.grant(gid).state == GrantState.REVOKED and ds.grant(gid).revoked_at > 0
     with pytest.raises(ContractReverted) as exc:
-        ds.record_access(owner, gid, keccak(b"q"), 1)
+        ds.record_access(owner, gid, keccak(b"q"), 1, 0b0001)
     assert exc.value.error_name == "DataGrantNotActive"
 
-    rid2, _ = ds.request_access(requester, did, 1, text_hash("x"), scope, 60)
+    rid2, _ = ds.request_access(requester, did, Terms(1, text_hash("x"), scope, 60))
     ds.deny(owner, rid2, 42)
     assert ds.request(rid2).state == RequestState.DENIED and ds.request(rid2).deny_reason == 42
-    rid3, _ = ds.request_access(requester, did, 1, text_hash("y"), scope, 60)
+    rid3, _ = ds.request_access(requester, did, Terms(1, text_hash("y"), scope, 60))
     ds.withdraw(requester, rid3)
     assert ds.request(rid3).state == RequestState.WITHDRAWN
     with pytest.raises(ContractReverted) as exc:

@@ -13,6 +13,7 @@ from api.problems import status_of
 from ledger.abi import hex_of
 from ledger.client import ContractCall, Pending, TxReceipt
 from ledger.commitment import commit
+from ledger.data.row_filter import document_text, row_filter_hash
 from ledger.doc_access import READERS, Party, Reader, may_read
 from ledger.errors import QuotaExceeded, ValidationFailed
 from ledger.events import Event
@@ -55,6 +56,11 @@ def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
     for bad in ("", "   ", "x" * 20_001):
         with pytest.raises(ValidationFailed):
             docs.draft("memo", bad)
+    flt = {"all": [{"field": "district", "op": "eq", "value": "幸福里"}]}
+    row_filter = docs.draft("row_filter", document_text(flt))
+    assert row_filter.salt is None and row_filter.hash == row_filter_hash(flt)  # the hash the request binds
+    with pytest.raises(ValidationFailed, match="canonical JSON"):
+        docs.draft("row_filter", json.dumps(flt))  # spaces: another text, another hash
 
 
 def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_path: Path) -> None:
@@ -139,4 +145,27 @@ def test_the_read_table() -> None:
     assert may_read("purpose", governance) and may_read("purpose", member, {Party.OWNER: 5})
     assert may_read("purpose", member, {Party.REQUESTER: 5}) and may_read("purpose", auditor)
     assert not may_read("purpose", treasurer) and not may_read("purpose", committee)
+    assert READERS["row_filter"] == READERS["purpose"]  # a request's filter is read as its purpose is
     assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in public)
+
+
+def test_a_row_filter_is_exported_where_the_auditor_checks_it(tmp_path: Path) -> None:
+    """Issue 17: a request's row filter, kept once the chain accepted the request, is exported as
+    ``row_filters/<requestId>.txt`` and matches the request's rowFilterHash in the auditor's check."""
+    from ledger.audit.collect import Collector
+    from ledger.audit.documents import OnChainDocument, check_documents
+
+    docs = store(tmp_path)
+    flt = {"all": [{"field": "age", "op": "in", "value": [70, 71]}]}
+    draft = docs.draft("row_filter", document_text(flt))
+    docs.journal([draft]).record(signed(TX_A))
+    ev = Event(contract="DataSharing", name="AccessRequested", address="0x" + "dd" * 20, log_index=0, block_number=7,
+               tx_hash=TX_A, block_hash="0x" + "00" * 32, time=None, tx_index=0,
+               args={"requestId": 5, "datasetId": 2, "requesterId": 4, "rowFilterHash": row_filter_hash(flt)})
+    assert docs.accept(TxReceipt(tx_hash=TX_A, block_number=7, block_hash="0x" + "00" * 32, gas_used=1, status=1,
+                                 events=(ev,))) == 1
+    out_dir = tmp_path / "export"
+    assert docs.export(out_dir) == 1 and (out_dir / "row_filters" / "5.txt").read_text() == document_text(flt)
+    on_chain = [OnChainDocument("row_filters", "5", hex_of(row_filter_hash(flt)), "DataSharing", ev)]
+    out = Collector()
+    assert check_documents(out_dir, on_chain, out)["matched"] == 1 and out.findings == []

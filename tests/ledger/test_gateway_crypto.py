@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from ledger.errors import ConfigError, IntegrityError, NotFound, ValidationFailed
-from ledger.gateway import GatewayStore, crypto, parse, project
+from ledger.errors import ConfigError, IntegrityError, NotFound
+from ledger.gateway import GatewayStore, crypto
 from ledger.gateway.crypto import Sealed, b64d, b64e
 
 CSV = "id,name,age,district\n1,测试甲,81,东区\n2,测试乙,77,西区\n3,测试丙,90,东区\n".encode()
@@ -154,19 +154,3 @@ def test_store_binds_content_to_its_uploader_and_dataset_version(tmp_path: Path)
     with pytest.raises(IntegrityError, match="binding failed authentication"):
         store.read_bound(7, h, 4, 1)
 
-
-def test_parse_and_project() -> None:
-    assert parse(JSONL, "jsonl").fields == ("bin", "fill", "alarm")
-    out, rows = project(CSV, "csv", ("id", "name", "age", "district"), ["district", "age"])
-    assert rows == 3 and out.decode().splitlines()[0] == "age,district"
-    assert "测试甲" not in out.decode()
-    full, rows = project(CSV, "csv", ("id", "name", "age", "district"), ["id", "name", "age", "district"])
-    assert full == CSV and rows == 3
-    out, rows = project(JSONL, "jsonl", ("bin", "fill", "alarm"), ["bin"])
-    assert out == b'{"bin": "B-1"}\n{"bin": "B-2"}\n'
-    with pytest.raises(ValidationFailed):
-        parse(b"", "csv")
-    with pytest.raises(ValidationFailed):
-        parse(b"a,a\n1,2\n", "csv")
-    with pytest.raises(ValidationFailed):
-        parse(b"[1]\n", "jsonl")

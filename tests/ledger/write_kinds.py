@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.client import Ledger, TxReceipt
-from ledger.data import Classification, DataSharing, scope_hash
+from ledger.data import Classification, DataSharing, Terms
 from ledger.events import Event
 from ledger.fund import Credit, Fund
 from ledger.keys import Signer
@@ -80,14 +80,14 @@ def _proposal(w: World) -> int:
 
 def _dataset(w: World) -> int:
     ds, _ = DataSharing(w.ledger).register(
-        w.signers["dept_a"], f"exactly-once {secrets.token_hex(4)}", Classification.INTERNAL, _h(), _h(), _h()
+        w.signers["dept_a"], f"exactly-once {secrets.token_hex(4)}", Classification.INTERNAL, _h(), _h(), _h(), 2
     )
     return ds
 
 
 def _request(w: World) -> int:
     rid, _ = DataSharing(w.ledger).request_access(
-        w.signers["dept_b"], _dataset(w), 1, _h(), scope_hash(["district", "age"]), 86_400
+        w.signers["dept_b"], _dataset(w), Terms(1, _h(), 0b11, 86_400)
     )
     return rid
 
@@ -128,14 +128,14 @@ def _approve_proposal(w: World) -> Act:
 def _register(w: World) -> Act:
     title = f"exactly-once {secrets.token_hex(4)}"
     return lambda led: DataSharing(led).register(
-        w.signers["dept_a"], title, Classification.INTERNAL, _h(), _h(), _h()
+        w.signers["dept_a"], title, Classification.INTERNAL, _h(), _h(), _h(), 2
     )[1]
 
 
 def _request_access(w: World) -> Act:
     ds = _dataset(w)
     return lambda led: DataSharing(led).request_access(
-        w.signers["dept_b"], ds, 1, _h(), scope_hash(["district"]), 86_400
+        w.signers["dept_b"], ds, Terms(1, _h(), 0b01, 86_400)
     )[1]
 
 
@@ -146,7 +146,7 @@ def _approve_request(w: World) -> Act:
 
 def _record_access(w: World) -> Act:
     gid = _grant(w)
-    return lambda led: DataSharing(led).record_access(w.signers["dept_a"], gid, _h(), 3)[1]
+    return lambda led: DataSharing(led).record_access(w.signers["dept_a"], gid, _h(), 3, 0b01)[1]
 
 
 def _contribute(w: World) -> Act:

@@ -64,6 +64,7 @@ MATRIX: dict[str, tuple[set[str], Callable[[Ctx], dict[str, Any]]]] = {
     "POST /api/v1/access-requests/{request_id}/approve": ({"dept_a", "c3"}, lambda c: {}),
     "POST /api/v1/access-requests/{request_id}/deny": ({"dept_a"}, lambda c: {"json": {"reason_code": 1}}),
     "POST /api/v1/access-requests/{request_id}/withdraw": ({"dept_b"}, lambda c: {}),
+    "POST /api/v1/grants/{grant_id}/narrow": ({"dept_a", "dept_b"}, lambda c: {"json": {"max_accesses": 1}}),
     "POST /api/v1/grants/{grant_id}/revoke": ({"dept_a"}, lambda c: {}),
     "POST /api/v1/grants/{grant_id}/renew": ({"dept_a"}, lambda c: {"json": {"extension": 60}}),
     "POST /api/v1/grants/{grant_id}/renew/approve": ({"c3"}, lambda c: {"json": {"extension": 60}}),

@@ -26,7 +26,8 @@ DECIMALS = 2  # CommunityCredit: 1 unit = 0.01 CNY (one 分)
 _PAGE = 5000
 
 CLASSIFICATIONS = ("public", "internal", "sensitive", "secret")  # IDataSharing.Classification
-REFUSAL_REASONS = ("no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other")
+REFUSAL_REASONS = ("no_grant", "grant_expired", "grant_revoked", "grant_frozen", "not_grantee", "out_of_scope", "other",
+                   "limit_reached")
 MOTION_KINDS = ("approve_project", "allocate_from_pool", "cancel_project")  # ICoGovFund.MotionKind
 # CaseDesk's enums by name (ICaseDesk.Evaluation, Satisfaction, EscalationCause, ReopenCause)
 OUTCOMES = tuple(x.name.lower() for x in Evaluation)

@@ -15,6 +15,7 @@ from api.portal.views.common import (
     indexed,
 )
 from api.services.names import Members
+from ledger.data.purposes import PURPOSES
 
 if TYPE_CHECKING:
     from ledger.index import Indexer
@@ -37,12 +38,15 @@ def _week_of_day(day: int) -> str:
 def data_sharing(index: Indexer | None) -> dict[str, Any]:
     """Statistics only: counts per department, classification, week and refusal reason."""
     out: dict[str, Any] = {"datasets": [], "grants": [], "weeks": [], "refusals": [], "totals": {}}
+    out["purposes"] = [{"code": p.code, "zh": p.zh, "en": p.en, "requests": 0, "grants": 0} for p in PURPOSES.values()]
     if not indexed(index, DATA):
         return out
     members = Members.load(index)
     owner_of: dict[int, int] = {}
     by_owner: dict[int, Counter[str]] = defaultdict(Counter)
     requests = denied = 0
+    purpose_of: dict[int, int] = {}  # request -> its purpose code
+    by_purpose: dict[str, Counter[int]] = {"requests": Counter(), "grants": Counter()}
     grants: Counter[tuple[int, int]] = Counter()
     accesses: Counter[str] = Counter()
     refused_weeks: Counter[str] = Counter()
@@ -58,12 +62,15 @@ def data_sharing(index: Indexer | None) -> dict[str, Any]:
             examples.setdefault(f"d{owner}", e.tx_hash)
         elif e.name == "AccessRequested":
             requests += 1
+            purpose_of[int(a["requestId"])] = int(a.get("purposeCode", 0))
+            by_purpose["requests"][purpose_of[int(a["requestId"])]] += 1
         elif e.name == "RequestDenied":
             denied += 1
         elif e.name == "GrantCreated":
             key = (int(a["granteeId"]), owner_of.get(int(a["datasetId"]), 0))
             grants[key] += 1
             examples[f"g{key}"] = e.tx_hash
+            by_purpose["grants"][purpose_of.get(int(a["requestId"]), 0)] += 1
         elif e.name == "AccessRecorded":
             wk = _week(e.block_time)
             accesses[wk] += 1
@@ -96,6 +103,8 @@ def data_sharing(index: Indexer | None) -> dict[str, Any]:
     ]
     out["refusals"] = [{"reason": r, "count": refusals[r], "tx_hash": examples.get(f"r{r}")}
                        for r in REFUSAL_REASONS if refusals.get(r)]
+    for row in out["purposes"]:  # the vocabulary, each code with its counts
+        row["requests"], row["grants"] = by_purpose["requests"][row["code"]], by_purpose["grants"][row["code"]]
     out["totals"] = {
         "datasets": len(owner_of), "requests": requests, "denied": denied, "grants": sum(grants.values()),
         "accesses": sum(accesses.values()), "refused": sum(refusals.values()),

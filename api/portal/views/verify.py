@@ -101,9 +101,10 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
 # Arguments never shown on the public page (purpose and scope, query and content digests,
 # node addresses, data keys, raw proposal payloads, memo digests).
 _HIDDEN_ARGS = frozenset({
-    "purposeCode", "purposeHash", "scopeHash", "queryHash", "metadataHash", "schemaHash", "contentHash",
-    "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
-    "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
+    "purposeCode", "purposeHash", "fieldMask", "rowFilterHash", "queryHash", "metadataHash", "schemaHash",
+    "contentHash", "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey",
+    "newKey", "data", "title", "maxAccesses", "noOnwardSharing", "depositRef", "redemptionRef", "reasonCode",
+    "rowCount",
 })
 _PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot", "evidenceHash"})
 # Arguments naming members, shown by organisation name.

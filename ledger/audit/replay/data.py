@@ -1,7 +1,9 @@
-"""DataSharing replayed from its events, with the data rules: accesses inside active grants,
-grants after the right approvals (two distinct approvers for Sensitive and Secret data), renewals
-of Sensitive and Secret grants only through an independent data-governance approval and never of
-a frozen grant, and no dataset naming content another member registered first.
+"""DataSharing replayed from its events, with the data rules: accesses inside active grants and
+their terms at that time (fields a subset of the grant's, no more than its maximum count), grants
+carrying their request's terms and the dataset's schema, narrowings that only narrow, grants
+after the right approvals (two distinct approvers for Sensitive and Secret data), renewals of
+Sensitive and Secret grants only through an independent data-governance approval and never of a
+frozen grant, and no dataset naming content another member registered first.
 
 The replay is the data domain's one reducer (:class:`ledger.data.DataState`) with the rules on
 top: each event is checked against the state before (or after) it is folded in. Each grant's history (expiry,
@@ -20,6 +22,7 @@ from ledger.audit.replay.base import ZERO_ADDRESS, Checks
 from ledger.audit.replay.data_views import data_checks
 from ledger.audit.replay.membership import MembershipReplay
 from ledger.data import Classification, DatasetRecord, DataState, GrantRecord, GrantState
+from ledger.data.scopes import is_subset
 from ledger.events import Event
 from ledger.membership import Role
 
@@ -45,6 +48,7 @@ _NAMES = {
             "GrantRevoked",
             "GrantFrozen",
             "GrantUnfrozen",
+            "GrantNarrowed",
         ),
         (*_GRANT, False),
     ),
@@ -104,6 +108,8 @@ class DataReplay(DataState):
             self._renewal_approved(e)
         elif n == "GrantRenewed":
             self._renewed(e)
+        elif n == "GrantNarrowed":
+            self._check_narrower(e)
         self.apply(e)
         if n == "DatasetRegistered" or n == "DatasetVersionUpdated":
             self._claim(self.datasets[int(a["datasetId"])], e)
@@ -196,6 +202,29 @@ class DataReplay(DataState):
             event=e,
         )
 
+    def _check_narrower(self, e: Event) -> None:
+        """A narrowing takes no approval, so it must not widen any term, and only the dataset's
+        owner or the grantee narrows (issue 17)."""
+        a = e.args
+        g = self.grants[int(a["grantId"])]
+        mask, limit, expires = int(a["fieldMask"]), int(a["maxAccesses"]), int(a["expiresAt"])
+        d = self.datasets.get(g.dataset_id)
+        by = self.reg.member_id(str(a["account"])) if self.reg.active_account(str(a["account"])) else 0
+        narrower = by != 0 and by in (g.grantee_id, d.owner_id if d else 0) and (
+            is_subset(mask, g.field_mask)
+            and (g.max_accesses == 0 or 0 < limit <= g.max_accesses)
+            and e.block_time < expires <= g.expires_at
+            and (mask, limit, expires) != (g.field_mask, g.max_accesses, g.expires_at)
+        )
+        self.out.expect(
+            "data.terms-widened",
+            narrower,
+            f"grant {g.id} 'narrowed' to fields {mask:#x}, limit {limit}, expiry {expires} from fields "
+            f"{g.field_mask:#x}, limit {g.max_accesses}, expiry {g.expires_at} by member {by}: a term widened, "
+            "none narrowed, or neither the owner nor the grantee narrowed it",
+            event=e, grant=g.id, account=a["account"], member=by,
+        )
+
     def _check_renewable(self, g: GrantRecord, e: Event) -> None:
         state = self.grant_state(g, e.block_time)
         self.out.expect(
@@ -226,8 +255,11 @@ class DataReplay(DataState):
         )
         self.out.expect(
             "state.replay-inconsistent",
-            g.expires_at == e.block_time + r.duration and g.scope_hash == r.scope_hash,
-            f"grant {gid}: expiry or scope differs from its request {r.id}",
+            g.expires_at == e.block_time + r.duration
+            and (g.field_mask, g.row_filter_hash, g.max_accesses, g.no_onward_sharing)
+            == (r.field_mask, r.row_filter_hash, r.max_accesses, r.no_onward_sharing)
+            and g.schema_hash == d.schema_hash,
+            f"grant {gid}: expiry, terms or schema differ from its request {r.id} and dataset {d.id}",
             event=e,
         )
         if d.sensitive:
@@ -258,6 +290,14 @@ class DataReplay(DataState):
             )
             return None
         state = self.grant_state(g, e.block_time)
+        served = int(a.get("fieldMask", g.field_mask))
+        self.out.expect(
+            "data.access-outside-terms",
+            is_subset(served, g.field_mask) and (g.max_accesses == 0 or int(a["seq"]) <= g.max_accesses),
+            f"access #{a['seq']} under grant {gid} served fields {served:#x} of {g.field_mask:#x} "
+            f"(limit {g.max_accesses or 'none'})",
+            event=e, grant=gid, fields=served, granted=g.field_mask, max_accesses=g.max_accesses,
+        )
         self.out.expect(
             "data.access-outside-grant",
             state == GrantState.ACTIVE

@@ -6,6 +6,8 @@ from ledger.abi.records import view_struct
 from ledger.audit.replay.base import ZERO_ADDRESS, Checks
 from ledger.data import AccessRequest, Batch, Dataset, DataState, Grant
 
+_ZERO32 = "0x" + "00" * 32
+
 
 def data_checks(contract: str, s: DataState, head_time: int) -> Checks:
     c = Checks(contract)
@@ -17,9 +19,19 @@ def data_checks(contract: str, s: DataState, head_time: int) -> Checks:
     for d in s.datasets.values():
         c.expect("getDataset", [d.id], view_struct(Dataset, d), f"dataset {d.id}")
     for r in s.requests.values():
-        c.expect("getRequest", [r.id], view_struct(AccessRequest, r, state=r.state(head_time)), f"request {r.id}")
+        c.expect(
+            "getRequest",
+            [r.id],
+            view_struct(AccessRequest, r, row_filter_hash=r.row_filter_hash or _ZERO32, state=r.state(head_time)),
+            f"request {r.id}",
+        )
     for g in s.grants.values():
-        c.expect("getGrant", [g.id], view_struct(Grant, g, state=s.grant_state(g, head_time)), f"grant {g.id}")
+        c.expect(
+            "getGrant",
+            [g.id],
+            view_struct(Grant, g, row_filter_hash=g.row_filter_hash or _ZERO32, state=s.grant_state(g, head_time)),
+            f"grant {g.id}",
+        )
     for g in s.grants.values():
         if s.sensitive(g) or g.id in s.renewals:
             p = s.renewals.get(g.id)
