@@ -1,15 +1,23 @@
 """The gateway's logic: upload (store encrypted + register on chain) and serve under a grant.
 
-Serving checks the grant on chain at the latest block, records the access on
-chain (signed by the dataset owner's gateway key), and returns the data sealed
-to the grantee member's registered X25519 key. Content is served only from what
-the dataset's owner uploaded for that dataset version (see ``store.py``).
+Serving checks the grant on chain at the latest block, records the access, and
+returns the data sealed to the grantee member's registered X25519 key. Content is
+served only from what the dataset's owner uploaded for that dataset version (see
+``store.py``). How the access is recorded depends on the dataset's classification
+(``sync_classifications``, a deployment parameter; default: Secret only):
+
+**synchronous**: one ``recordAccess`` transaction, signed by the owner's gateway key, is
+mined before the data leaves; **log** (the rest): the access is appended durably to the
+owner member's transparency log before the data leaves, the answer carries a signed
+receipt, and checkpoints are anchored within the MMD; nothing is served while they are
+overdue (fail closed). See ``log_mode.py``.
 
 A refused attempt is raised as :class:`~ledger.errors.AccessDenied` naming the
-reason, at once. If the caller is an active account of a member, the refusal is
-recorded on chain with ``recordRefusal`` off the request path, at most once per
-(member, dataset) and window (``refusals.py``); any other caller is refused and
-logged locally, and makes the owner sign nothing.
+reason, at once. In log mode every refusal, by anyone, is an entry of the owner's
+log (the answer names it). In synchronous mode, if the caller is an active account
+of a member, the refusal is recorded on chain with ``recordRefusal`` off the request
+path, at most once per (member, dataset) and window (``refusals.py``); any other
+caller is refused and logged locally, and makes the owner sign nothing.
 
 A stored copy that fails an integrity check (edited ciphertext or metadata, a
 binding that is missing or forged, content only another member uploaded) is a
@@ -22,8 +30,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from eth_utils import keccak, to_checksum_address
@@ -34,7 +43,6 @@ from ledger.data import (
     Classification,
     Dataset,
     DataSharing,
-    Grant,
     GrantState,
     RefusalReason,
     canonical_hash,
@@ -48,15 +56,16 @@ from ledger.errors import (
     Conflict,
     ContractReverted,
     GatewayIntegrityError,
-    GatewayUnavailable,
     IntegrityError,
     NotFound,
     ValidationFailed,
 )
+from ledger.gateway.access_log import log_entry
 from ledger.gateway.crypto import seal
-from ledger.gateway.refusals import Refusal, RefusalRecorder
+from ledger.gateway.log_mode import LogMode, entry_ref
+from ledger.gateway.refusals import REFUSAL_FOR_STATE, Refusal, RefusalRecorder, reason_name, state_detail
 from ledger.gateway.store import Format, GatewayStore, StoredMeta, project
-from ledger.keys import Keystore, Signer
+from ledger.keys import Signer
 from ledger.membership import NAME as REG_NAME
 from ledger.membership import Member, Registry, account_info_from_view, member_from_view
 
@@ -87,14 +96,12 @@ class Served:
     content_hash: str
     payload_hash: str
     envelope: dict[str, Any]
-    receipt: TxReceipt
+    receipt: TxReceipt | None  # synchronous mode: the recordAccess transaction's
+    log_receipt: dict[str, Any] | None = None  # log mode: the signed receipt of the access's log entry
 
 
-_REFUSAL_FOR_STATE = {
-    GrantState.EXPIRED: RefusalReason.GRANT_EXPIRED,
-    GrantState.REVOKED: RefusalReason.GRANT_REVOKED,
-    GrantState.FROZEN: RefusalReason.GRANT_FROZEN,
-}
+#: The custom errors saying a kept owner signer is no longer an account of the member it signs for.
+_NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointNotLogMember"})
 
 
 def query_hash(dataset_id: int, version: int, fields: list[str]) -> bytes:
@@ -114,12 +121,18 @@ def metadata_document(title: str, description: str, meta: StoredMeta) -> dict[st
 
 class Gateway:
     """Args:
-        ledger: the chain connection (manifest loaded).
-        store: the encrypted dataset store.
-        owner_signer: returns a signer of one of the owner member's accounts
-            (raises :class:`GatewayUnavailable` when this gateway holds none).
-        refusal_window: seconds between two on-chain refusal records of one (member, dataset).
-        refusal_queue: most refusal records waiting to be sent.
+    ledger: the chain connection (manifest loaded).
+    store: the encrypted dataset store.
+    owner_signer: returns a signer of one of the owner member's accounts
+        (raises :class:`GatewayUnavailable` when this gateway holds none).
+    refusal_window: seconds between two on-chain refusal records of one (member, dataset).
+    refusal_queue: most refusal records waiting to be sent.
+    sync_classifications: classification names whose accesses are recorded on chain at once;
+        the rest go to the owner's transparency log.
+    mmd: the maximum merge delay the log receipts promise (seconds).
+    anchor_every: anchor a log at once when this many entries wait.
+    fail_closed_grace: seconds past the MMD after which an un-anchored log stops its owner's serving.
+    pause_after_append: fault injection (tests): seconds to sleep after a log entry is durable.
     """
 
     def __init__(
@@ -130,6 +143,11 @@ class Gateway:
         *,
         refusal_window: float = 60.0,
         refusal_queue: int = 1000,
+        sync_classifications: Collection[str] = ("secret",),
+        mmd: float = 60.0,
+        anchor_every: int = 1000,
+        fail_closed_grace: float = 30.0,
+        pause_after_append: float = 0.0,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -139,10 +157,21 @@ class Gateway:
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
+        self.log_mode = LogMode(
+            ledger,
+            store.directory,
+            self._as_owner,
+            sync_classifications=sync_classifications,
+            mmd=mmd,
+            anchor_every=anchor_every,
+            grace=fail_closed_grace,
+            pause_after_append=pause_after_append,
+        )
 
     def close(self) -> None:
-        """Record every counted refusal and stop the recorder's thread."""
+        """Record every counted refusal, anchor what the logs hold (best effort), stop the threads."""
         self.refusals.close()
+        self.log_mode.close()
 
     def _record_refusal(self, r: Refusal) -> None:
         self._as_owner(
@@ -166,7 +195,7 @@ class Gateway:
             try:
                 return write(signer)
             except ContractReverted as exc:
-                if exc.error_name != "DataNotDatasetOwner":
+                if exc.error_name not in _NOT_OWNER:
                     raise
                 self._owner_signers.pop(owner_id, None)
                 if exc.tx_hash is not None:  # mined (no pre-flight): not sent twice
@@ -337,13 +366,33 @@ class Gateway:
             self._member_ids[account] = info.member_id
         else:
             self._member_ids.pop(account, None)
+        logged = self.log_mode.applies(ds)
+        if logged:
+            self.log_mode.check_anchoring(ds.owner_id)
         all_fields = self._guarded(ds, lambda: self.schema_fields(ds))
         wanted = normalize_fields(fields) if fields else list(all_fields)
         qhash = query_hash(dataset_id, ds.version, wanted)
         caller_id = info.member_id if info.active else 0
+        # the field mask of the query (bit i: field i of the schema); k17-scopes' field_mask names it
+        mask = sum(1 << all_fields.index(f) for f in set(wanted) if f in all_fields)
+
+        query = partial(
+            log_entry,
+            dataset=dataset_id,
+            version=ds.version,
+            member=caller_id,
+            account=account,
+            fields=mask,
+            row_filter=None,
+            query=qhash,
+        )  # an entry of the owner's log, given its time
 
         def refuse(reason: RefusalReason, detail: str, presented: int = 0) -> AccessDenied:
-            name = _reason_name(reason)
+            name = reason_name(reason)
+            if logged:  # every refusal, by anyone, is an entry of the owner's log
+                return self.log_mode.refusal(
+                    ds.owner_id, partial(query, kind="refusal", grant=presented, rows=0, reason=name), name, detail
+                )
             if not caller_id:
                 # Not an active account of a member: refused and logged here, nothing on chain.
                 log.warning(
@@ -370,7 +419,7 @@ class Gateway:
                 grant_id,
             )
         if grant.state != GrantState.ACTIVE:
-            raise refuse(_REFUSAL_FOR_STATE[grant.state], _state_detail(grant), grant_id)
+            raise refuse(REFUSAL_FOR_STATE[grant.state], state_detail(grant), grant_id)
         if set(wanted) - set(all_fields) or scope_hash(wanted) != grant.scope_hash:
             raise refuse(
                 RefusalReason.OUT_OF_SCOPE,
@@ -379,6 +428,9 @@ class Gateway:
             )
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
+        # k17-scopes' accessVerdict(grantId, account, fieldMask, used) replaces the checks above (one copy of
+        # the rule, the contract's), with used = grant.accesses on chain + self.logs.used(owner, grant) in the log
+        # (its LimitReached refusal included): until then, these are today's grant-state checks.
         # Its data key as of this request (a council may replace it at any block).
         known = guess == caller_id and "member" in got
         grantee = member_from_view(got["member"]) if known else self.registry.member(caller_id)
@@ -391,17 +443,27 @@ class Gateway:
         content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
         stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
         payload, rows = project(content, stored.format, all_fields, wanted, stored.rows)
-        try:
-            seq, receipt = self._as_owner(
-                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows)
+        receipt: TxReceipt | None = None
+        log_receipt: dict[str, Any] | None = None
+        if logged:  # durable in the owner's log before anything leaves
+            e, log_receipt = self.log_mode.access(
+                ds.owner_id, grant_id, partial(query, kind="access", grant=grant_id, rows=rows, reason=None)
             )
-        except ContractReverted as exc:
-            if exc.error_name != "DataGrantNotActive":
-                raise
-            # The grant changed between the check and the write: refuse and record it.
-            grant = self.data.grant(grant_id)
-            reason = _REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
-            raise refuse(reason, _state_detail(grant), grant_id) from exc
+            seq = grant.accesses + self.log_mode.used(ds.owner_id, grant_id)
+            recorded: dict[str, Any] = {"access_tx": None, "access_log": entry_ref(e)}
+        else:
+            try:
+                seq, receipt = self._as_owner(
+                    ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows)
+                )
+            except ContractReverted as exc:
+                if exc.error_name != "DataGrantNotActive":
+                    raise
+                # The grant changed between the check and the write: refuse and record it.
+                grant = self.data.grant(grant_id)
+                reason = REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
+                raise refuse(reason, state_detail(grant), grant_id) from exc
+            recorded = {"access_tx": receipt.tx_hash}
         header = {
             "dataset_id": dataset_id,
             "version": ds.version,
@@ -412,7 +474,7 @@ class Gateway:
             "rows": rows,
             "content_hash": "0x" + ds.content_hash.hex(),
             "payload_keccak256": "0x" + keccak(payload).hex(),
-            "access_tx": receipt.tx_hash,
+            **recorded,
         }
         envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)
         return Served(
@@ -426,35 +488,5 @@ class Gateway:
             payload_hash=str(header["payload_keccak256"]),
             envelope=envelope,
             receipt=receipt,
+            log_receipt=log_receipt,
         )
-
-
-def _reason_name(reason: RefusalReason) -> str:
-    return "".join(p.capitalize() for p in reason.name.split("_"))
-
-
-def _state_detail(grant: Grant) -> str:
-    if grant.state == GrantState.REVOKED:
-        return f"grant {grant.id} was revoked at {grant.revoked_at}"
-    if grant.state == GrantState.EXPIRED:
-        return f"grant {grant.id} expired at {grant.expires_at}"
-    if grant.state == GrantState.FROZEN:
-        what = "the grant" if grant.frozen else "its grantee member"
-        return f"grant {grant.id} is frozen ({what} is frozen by data governance)"
-    return f"grant {grant.id} is {grant.state.name.lower()}"
-
-
-def owner_signer_from_keystore(keystore: Keystore, signer_for: Callable[[str], Signer]) -> Callable[[Member], Signer]:
-    """An ``owner_signer`` choosing the first of the owner's accounts whose key is in ``keystore``."""
-
-    def pick(owner: Member) -> Signer:
-        accounts = {a.lower() for a in owner.accounts}
-        for info in keystore.list():
-            if info.address.lower() in accounts:
-                return signer_for(info.label)
-        raise GatewayUnavailable(
-            f"this gateway holds no key of member {owner.id} ({owner.name}), the dataset's owner",
-            member_id=owner.id,
-        )
-
-    return pick
