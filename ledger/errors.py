@@ -275,6 +275,15 @@ class IntegrityError(LedgerError):
     code = "integrity-error"
 
 
+class LogLocked(Conflict):
+    """A transparency log is already open for appending in another process."""
+
+    code = "log-locked"
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(f"the transparency log {directory} is open in another process", directory=directory)
+
+
 class QuotaExceeded(LedgerError):
     """A caller's quota of stored off-chain texts is used up (:class:`TooManyTexts`, :class:`TextsTooLarge`)."""
 

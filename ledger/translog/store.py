@@ -1,0 +1,308 @@
+"""An append-only, durable, crash-safe transparency log on disk (RFC 9162 hashing).
+
+One directory per log::
+
+    entries      records ``u32 length || entry`` back to back
+    offsets      u64 start of each record in ``entries`` (fixed width: entry i is at 8*i)
+    level-00     the leaf hashes, 32 bytes each
+    level-NN     the hash of every complete subtree of 2**NN leaves, in order
+    lock         held (``fcntl.flock``) by the one process that may write
+
+**Commit point.** An append writes the record, the offset, the new complete
+subtrees of levels 1 and up, and ``fsync``s them; only then does it write its
+leaf hash to ``level-00`` and ``fsync`` that. The log's size is the number of
+hashes in ``level-00``, so an entry exists exactly when all it needs is
+durable, and :meth:`TransparencyLog.append` returns only after that.
+
+**Recovery.** Opening the log truncates whatever a crash left past the commit
+point (a torn record, an offset or subtree hashes of an entry whose leaf hash
+never landed, a partial hash) and recomputes any missing subtree from the
+level below; it then checks that the last entry's stored bytes still hash to
+its leaf hash. Only the tail is read: opening costs O(log n), never a rehash.
+
+**Costs.** Every root and proof reads O(log n) stored subtree hashes
+(:mod:`ledger.translog.merkle`). Appends are serialised by a lock; reads use
+``pread`` on a size taken under that lock, so a reader never sees a half
+appended entry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import IntegrityError, LogLocked, NotFound, ValidationFailed
+from ledger.translog import merkle
+
+#: Bytes of a record's length prefix and of an offset.
+_LEN = struct.Struct(">I")
+_OFF = struct.Struct(">Q")
+_H = merkle.HASH_SIZE
+#: The largest entry a record can hold.
+MAX_ENTRY = 1 << 20
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an entry went: its index in the log and its leaf hash."""
+
+    index: int
+    leaf_hash: bytes
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class TransparencyLog:
+    """One transparency log, opened for appending by this process alone.
+
+    Raises:
+        LogLocked: another process holds the log open.
+        IntegrityError: the last committed entry no longer matches its leaf hash.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        created = not self.directory.exists()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if created:
+            _fsync_dir(self.directory.parent)
+        self._lock = threading.Lock()
+        self._lock_fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            raise LogLocked(str(self.directory)) from None
+        self._entries = self._open("entries")
+        self._offsets = self._open("offsets")
+        self._levels: list[int] = []
+        while self.directory.joinpath(self._level_name(len(self._levels))).exists() or not self._levels:
+            self._levels.append(self._open(self._level_name(len(self._levels))))
+        _fsync_dir(self.directory)
+        self._state = (0, 0)  # (entries, bytes of records): replaced whole, so readers see a consistent pair
+        self._recover()
+
+    # ---------------------------------------------------------------- files
+
+    @staticmethod
+    def _level_name(level: int) -> str:
+        return f"level-{level:02d}"
+
+    def _open(self, name: str) -> int:
+        return os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def _level_fd(self, level: int) -> int:
+        while level >= len(self._levels):
+            self._levels.append(self._open(self._level_name(len(self._levels))))
+            _fsync_dir(self.directory)
+        return self._levels[level]
+
+    @staticmethod
+    def _read(fd: int, length: int, offset: int) -> bytes:
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise IntegrityError(f"short read of {length} bytes at {offset}")
+        return data
+
+    def close(self) -> None:
+        """Release the files and the lock (idempotent)."""
+        with self._lock:
+            if self._lock_fd < 0:
+                return
+            for fd in (self._entries, self._offsets, *self._levels):
+                os.close(fd)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def __enter__(self) -> TransparencyLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- recovery
+
+    def _recover(self) -> None:
+        n = os.fstat(self._levels[0]).st_size // _H
+        n = min(n, os.fstat(self._offsets).st_size // _OFF.size)
+        entries_size = os.fstat(self._entries).st_size
+        end = 0
+        while n > 0:
+            start = self._offset(n - 1)
+            if start + _LEN.size <= entries_size:
+                (length,) = _LEN.unpack(self._read(self._entries, _LEN.size, start))
+                end = start + _LEN.size + length
+                if end <= entries_size:
+                    break
+            n -= 1  # its record is torn: the leaf hash cannot have been committed after it, but be safe
+        if n == 0:
+            end = 0
+        os.ftruncate(self._entries, end)
+        os.ftruncate(self._offsets, n * _OFF.size)
+        for level, fd in enumerate(self._levels):  # shrink only: growing would fill with zeros
+            os.ftruncate(fd, min(os.fstat(fd).st_size // _H, n >> level) * _H)
+        for fd in (self._entries, self._offsets, *self._levels):
+            os.fsync(fd)
+        self._state = (n, end)
+        for level in range(1, n.bit_length()):
+            have = os.fstat(self._level_fd(level)).st_size // _H
+            for i in range(have, n >> level):
+                h = merkle.node_hash(self.node(level - 1, 2 * i), self.node(level - 1, 2 * i + 1))
+                os.pwrite(self._level_fd(level), h, i * _H)
+            os.fsync(self._level_fd(level))
+        if n and merkle.leaf_hash(self._entry(n - 1)) != self.node(0, n - 1):
+            raise IntegrityError(
+                f"transparency log {self.directory}: entry {n - 1} does not match its leaf hash",
+                index=n - 1,
+            )
+
+    # ---------------------------------------------------------------- appends
+
+    def append(self, entry: bytes) -> Appended:
+        """Append one entry; it is durable (fsynced) when this returns."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[bytes]) -> list[Appended]:
+        """Append entries in order with one round of fsyncs; all are durable when this returns."""
+        for e in entries:
+            if not 0 < len(e) <= MAX_ENTRY:
+                raise ValidationFailed("entry", f"must be 1 to {MAX_ENTRY} bytes")
+        with self._lock:
+            if self._lock_fd < 0:
+                raise ValidationFailed("log", "the transparency log is closed")
+            return self._append(entries)
+
+    def _append(self, entries: Sequence[bytes]) -> list[Appended]:
+        n, end = self._state
+        records = bytearray()
+        offsets = bytearray()
+        leaves: list[bytes] = []
+        uppers: dict[int, bytearray] = {}  # the complete subtrees this batch closes, per level
+        for e in entries:
+            offsets += _OFF.pack(end + len(records))
+            records += _LEN.pack(len(e)) + e
+            h = merkle.leaf_hash(e)
+            leaves.append(h)
+            index, level, node = n + len(leaves) - 1, 0, h
+            while index & 1:
+                left = self._left(level, index - 1, leaves, uppers, n)
+                node = merkle.node_hash(left, node)
+                index >>= 1
+                level += 1
+                uppers.setdefault(level, bytearray()).extend(node)
+        os.pwrite(self._entries, bytes(records), end)
+        os.pwrite(self._offsets, bytes(offsets), n * _OFF.size)
+        for level, data in uppers.items():
+            fd = self._level_fd(level)
+            os.pwrite(fd, bytes(data), (n >> level) * _H)
+        for fd in (self._entries, self._offsets, *(self._level_fd(level) for level in uppers)):
+            os.fsync(fd)
+        os.pwrite(self._levels[0], b"".join(leaves), n * _H)
+        os.fsync(self._levels[0])
+        self._state = (n + len(leaves), end + len(records))
+        return [Appended(n + i, h) for i, h in enumerate(leaves)]
+
+    def _left(self, level: int, index: int, leaves: list[bytes], uppers: dict[int, bytearray], n: int) -> bytes:
+        """Node ``(level, index)`` while appending: from this batch's buffers, else from disk."""
+        if level == 0:
+            return leaves[index - n] if index >= n else self.node(0, index)
+        first_new = n >> level  # the first node of this level the batch writes
+        buf = uppers.get(level)
+        if index >= first_new and buf is not None:
+            return bytes(buf[(index - first_new) * _H : (index - first_new + 1) * _H])
+        return self.node(level, index)
+
+    # ---------------------------------------------------------------- reads
+
+    @property
+    def size(self) -> int:
+        """The number of committed entries."""
+        return self._state[0]
+
+    def node(self, level: int, index: int) -> bytes:
+        """The stored hash of complete subtree ``index`` of ``level`` (a :class:`merkle.NodeSource`)."""
+        return self._read(self._levels[level], _H, index * _H)
+
+    def _checked_size(self, size: int | None) -> int:
+        current = self._state[0]
+        if size is None:
+            return current
+        if not 0 <= size <= current:
+            raise ValidationFailed("size", f"the log has {current} entries, not {size}")
+        return size
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root hash of the first ``size`` entries (default: all)."""
+        return merkle.root(self, self._checked_size(size))
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """The audit path of entry ``index`` in the tree of ``size`` entries."""
+        return merkle.inclusion_proof(self, index, self._checked_size(size))
+
+    def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
+        """The proof that the tree of ``first`` entries is a prefix of the tree of ``second``."""
+        return merkle.consistency_proof(self, first, self._checked_size(second))
+
+    def leaf_hash(self, index: int) -> bytes:
+        if not 0 <= index < self._state[0]:
+            raise NotFound("log entry", index)
+        return self.node(0, index)
+
+    def _offset(self, index: int) -> int:
+        return int(_OFF.unpack(self._read(self._offsets, _OFF.size, index * _OFF.size))[0])
+
+    def _entry(self, index: int) -> bytes:
+        start = self._offset(index)
+        (length,) = _LEN.unpack(self._read(self._entries, _LEN.size, start))
+        return self._read(self._entries, length, start + _LEN.size)
+
+    def entry(self, index: int) -> bytes:
+        """The bytes of entry ``index``."""
+        if not 0 <= index < self._state[0]:
+            raise NotFound("log entry", index)
+        return self._entry(index)
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """Entries ``start`` (inclusive) to ``end`` (exclusive), clipped to the log's size."""
+        size, size_bytes = self._state
+        end = min(end, size)
+        if start < 0 or start > end:
+            raise ValidationFailed("start", f"[{start}, {end}) is not a range of the log")
+        if start == end:
+            return []
+        first = self._offset(start)
+        last = size_bytes if end == size else self._offset(end)
+        data = self._read(self._entries, last - first, first)
+        out: list[bytes] = []
+        pos = 0
+        while pos < len(data):
+            (length,) = _LEN.unpack_from(data, pos)
+            out.append(data[pos + _LEN.size : pos + _LEN.size + length])
+            pos += _LEN.size + length
+        return out
+
+
+def build(directory: str | os.PathLike[str], entries: Iterable[bytes], batch: int = 10_000) -> TransparencyLog:
+    """Open (or create) a log and append ``entries`` in batches of ``batch`` (one fsync round each)."""
+    log = TransparencyLog(directory)
+    chunk: list[bytes] = []
+    for e in entries:
+        chunk.append(e)
+        if len(chunk) >= batch:
+            log.append_many(chunk)
+            chunk = []
+    if chunk:
+        log.append_many(chunk)
+    return log

@@ -1,0 +1,162 @@
+"""The on-disk transparency log: same roots and proofs as the in-memory tree, durable, crash-safe, locked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import IntegrityError, LogLocked, NotFound, ValidationFailed
+from ledger.translog import merkle
+from ledger.translog.store import TransparencyLog
+
+
+def _entries(n: int, start: int = 0) -> list[bytes]:
+    return [b'{"i":%d,"pad":"%s"}' % (i, b"x" * (i % 7)) for i in range(start, start + n)]
+
+
+def _memory(entries: list[bytes]) -> merkle.MemoryNodes:
+    return merkle.MemoryNodes(merkle.leaf_hash(e) for e in entries)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[TransparencyLog]:
+    lg = TransparencyLog(tmp_path / "log")
+    yield lg
+    lg.close()
+
+
+def test_appends_one_by_one_and_in_batches_give_the_rfc_tree(log: TransparencyLog) -> None:
+    entries = _entries(70)
+    got = [log.append(e) for e in entries[:33]] + log.append_many(entries[33:])
+    assert [a.index for a in got] == list(range(70))
+    assert [a.leaf_hash for a in got] == [merkle.leaf_hash(e) for e in entries]
+    mem = _memory(entries)
+    assert log.size == 70
+    for n in range(0, 71):
+        assert log.root(n) == merkle.root(mem, n)
+    for n in (1, 2, 33, 64, 70):
+        for i in range(n):
+            assert log.inclusion_proof(i, n) == merkle.inclusion_proof(mem, i, n)
+        for m in range(0, n + 1):
+            assert log.consistency_proof(m, n) == merkle.consistency_proof(mem, m, n)
+    assert log.entry(5) == entries[5]
+    assert log.entries(30, 40) == entries[30:40]
+    assert log.entries(65, 1000) == entries[65:]
+    assert log.entries(70, 70) == []
+
+
+def test_refusals(log: TransparencyLog) -> None:
+    log.append_many(_entries(5))
+    with pytest.raises(ValidationFailed):
+        log.root(6)
+    with pytest.raises(ValidationFailed):
+        log.inclusion_proof(5, 5)
+    with pytest.raises(ValidationFailed):
+        log.consistency_proof(3, 6)
+    with pytest.raises(NotFound):
+        log.entry(5)
+    with pytest.raises(ValidationFailed):
+        log.entries(4, 2)
+    with pytest.raises(ValidationFailed):
+        log.append(b"")
+
+
+def test_reopened_the_log_is_the_same(tmp_path: Path) -> None:
+    entries = _entries(100)
+    with TransparencyLog(tmp_path / "l") as lg:
+        lg.append_many(entries)
+        root = lg.root()
+    with TransparencyLog(tmp_path / "l") as lg:
+        assert (lg.size, lg.root()) == (100, root)
+        lg.append(b"next")
+        assert lg.root() == merkle.root(_memory([*entries, b"next"]), 101)
+
+
+def _crash_files(d: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_size for p in d.iterdir() if p.name != "lock"}
+
+
+@pytest.mark.parametrize("torn", ["record", "offset", "leaf", "upper", "uncommitted"])
+def test_a_torn_tail_is_truncated_on_open_and_never_served(tmp_path: Path, torn: str) -> None:
+    d = tmp_path / "l"
+    entries = _entries(12)
+    with TransparencyLog(d) as lg:
+        lg.append_many(entries)
+        root = lg.root()
+    committed = _crash_files(d)
+    # what a crash in the middle of the 13th append can leave behind
+    with open(d / "entries", "ab") as f:
+        f.write(b"\x00\x00\x00\x40{\"i\":12" if torn == "record" else b"\x00\x00\x00\x04next")
+    if torn in ("offset", "leaf", "upper", "uncommitted"):
+        with open(d / "offsets", "ab") as f:
+            f.write((committed["entries"]).to_bytes(8, "big")[: 5 if torn == "offset" else 8])
+    if torn in ("upper", "uncommitted"):
+        with open(d / "level-02", "ab") as f:
+            f.write(b"\x07" * (32 if torn == "uncommitted" else 20))
+    if torn == "leaf":
+        with open(d / "level-00", "ab") as f:
+            f.write(merkle.leaf_hash(b"next")[:31])
+    with TransparencyLog(d) as lg:
+        assert (lg.size, lg.root()) == (12, root)
+        assert _crash_files(d) == committed
+        assert lg.entries(0, 100) == entries
+        lg.append(b"after")
+        assert lg.root() == merkle.root(_memory([*entries, b"after"]), 13)
+
+
+def test_missing_subtree_hashes_are_recomputed_from_the_level_below(tmp_path: Path) -> None:
+    d = tmp_path / "l"
+    with TransparencyLog(d) as lg:
+        lg.append_many(_entries(16))
+        root = lg.root()
+    os.truncate(d / "level-02", 32)
+    os.truncate(d / "level-04", 0)
+    with TransparencyLog(d) as lg:
+        assert lg.root() == root
+        assert lg.node(2, 3) == merkle.MemoryNodes(merkle.leaf_hash(e) for e in _entries(16)).node(2, 3)
+
+
+def test_a_last_entry_that_no_longer_matches_its_leaf_hash_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "l"
+    with TransparencyLog(d) as lg:
+        lg.append_many(_entries(3))
+    data = bytearray((d / "entries").read_bytes())
+    data[-2] ^= 1
+    (d / "entries").write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="entry 2"):
+        TransparencyLog(d)
+
+
+def test_a_second_process_cannot_open_the_log(log: TransparencyLog) -> None:
+    code = "from ledger.translog.store import TransparencyLog\nimport sys\nTransparencyLog(sys.argv[1])"
+    proc = subprocess.run([sys.executable, "-c", code, str(log.directory)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "LogLocked" in proc.stderr
+    with pytest.raises(LogLocked):
+        TransparencyLog(log.directory)
+    log.close()
+    with TransparencyLog(log.directory) as again:
+        assert again.size == 0
+
+
+def test_concurrent_appends_from_threads_each_get_their_own_index(log: TransparencyLog) -> None:
+    got: list[int] = []
+
+    def worker(k: int) -> None:
+        for e in _entries(25, start=k * 100):
+            got.append(log.append(e).index)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == list(range(100))
+    stored = log.entries(0, 100)
+    assert sorted(stored) == sorted(e for k in range(4) for e in _entries(25, start=k * 100))
+    assert log.root() == merkle.root(_memory(stored), 100)
