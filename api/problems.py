@@ -81,19 +81,50 @@ STATUS: dict[type[LedgerError], int] = {
 #: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
 _FORBIDDEN = (
     # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
-    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
-    "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
-    "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
-    "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
-    "FundNotTreasurer", "FundProposerCannotVote", "FundTreasurerIsBeneficiary", "RegistryMemberInactive",
-    "RegistryNotCouncil", "RegistryNotProposer",
+    "CaseMissingRole",
+    "CaseNotChannel",
+    "CaseNotNamed",
+    "CaseNotOverdue",
+    "CaseNotRaiser",
+    "CreditNotTreasurer",
+    "DataApproverConflict",
+    "DataMissingRole",
+    "DataNotDatasetOwner",
+    "DataNotRequester",
+    "DataRenewalApproverConflict",
+    "DataRenewalSameApprover",
+    "DataSameApprover",
+    "FundBeneficiaryCannotVote",
+    "FundContributorKindRefused",
+    "FundNotCommittee",
+    "FundNotContributor",
+    "FundNotMember",
+    "FundNotProposer",
+    "FundNotTreasurer",
+    "FundProposerCannotVote",
+    "FundTreasurerIsBeneficiary",
+    "RegistryMemberInactive",
+    "RegistryNotCouncil",
+    "RegistryNotProposer",
 )
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
-    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
-    "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
-    "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
-    "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
+    "CaseUnknownCase",
+    "CaseUnknownCategory",
+    "CaseUnknownMember",
+    "CaseUnknownProposal",
+    "DataUnknownBatch",
+    "DataUnknownDataset",
+    "DataUnknownGrant",
+    "DataUnknownMember",
+    "DataUnknownRequest",
+    "FundUnknownMilestone",
+    "FundUnknownMotion",
+    "FundUnknownProject",
+    "FundUnknownReceipt",
+    "RegistryUnknownMember",
+    "RegistryUnknownNode",
+    "RegistryUnknownProposal",
 )
 #: Custom errors refusing what is asked in the current state: 409.
 _CONFLICT = tuple(
@@ -170,6 +201,8 @@ def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, ContractReverted):
         extra["error"] = exc.error_name
         extra["args"] = {k: jsonable(v) for k, v in exc.error_args.items()}
+    if isinstance(exc, AccessDenied) and "log_entry" in exc.context:  # the refusal's entry in the access log
+        extra["log_entry"] = exc.context["log_entry"]
     if "retry_after" in exc.context:
         extra["retry_after"] = exc.context["retry_after"]
     elif isinstance(exc, ChainUnavailable) or status == 503:

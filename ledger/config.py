@@ -90,7 +90,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:
         if self.env == "production" and self.gateway_fault_pause_after_append:
-            raise ValueError("COGOV_GATEWAY_FAULT_PAUSE_AFTER_APPEND is fault injection for tests: refused in production")
+            raise ValueError(
+                "COGOV_GATEWAY_FAULT_PAUSE_AFTER_APPEND is fault injection for tests: refused in production"
+            )
         if self.env == "production" and self.gateway_master_key_file == STATE_DIR / "gateway-master.key":
             raise ValueError(
                 "in production set COGOV_GATEWAY_MASTER_KEY_FILE explicitly (the development default is refused)"

@@ -18,7 +18,16 @@ DocKind = Literal[
     "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
 ]
 KINDS: tuple[str, ...] = (
-    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
+    "title",
+    "milestone",
+    "memo",
+    "invoice",
+    "deposit",
+    "redemption",
+    "purpose",
+    "case",
+    "case_public",
+    "evidence",
 )
 #: Texts public by design: hashed without a salt, shown on the portal (a case's description
 #: when the raising sub-district marked it public: the flag is the kind of its row).
@@ -186,4 +195,3 @@ class Quota:
 
     count: int = 0
     bytes: int = 0
-
