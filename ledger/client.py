@@ -58,6 +58,7 @@ __all__ = [
 #: Views returning a value fixed at deployment (Solidity ``immutable`` or ``constant``, or set only
 #: by the constructor): :meth:`Ledger.call` asks each once per ledger.
 CONSTANT_VIEWS: dict[str, frozenset[str]] = {
+    "AccessCheckpoints": frozenset({"registry"}),
     "CaseDesk": frozenset({"registry", "satisfactionWindow", "MAX_ASSISTING"}),
     "CoGovFund": frozenset({"registry", "token", "quorum", "timeLock", "votingPeriod"}),
     "CommunityCredit": frozenset({"registry", "decimals", "name", "symbol"}),

@@ -103,12 +103,17 @@ def _cases_args(p: DeployParams, addr: dict[str, str]) -> list[Any]:
     return [addr["MembershipRegistry"], p.case_satisfaction_window, [list(lv) for lv in p.case_levels]]
 
 
+def _checkpoints_args(_p: DeployParams, addr: dict[str, str]) -> list[Any]:
+    return [addr["MembershipRegistry"]]
+
+
 SUITE: list[Step] = [
     Step("MembershipRegistry", _registry_args),
     Step("DataSharing", _data_args),
     Step("CommunityCredit", _credit_args),
     Step("CoGovFund", _fund_args),
     Step("CaseDesk", _cases_args),
+    Step("AccessCheckpoints", _checkpoints_args),
 ]
 
 

@@ -199,6 +199,7 @@ def _check_wiring(reads: Reads, manifest: Manifest, out: Collector, head: int) -
         (Call("DataSharing", "registry"), registry, "MembershipRegistry"),
         (Call("CommunityCredit", "registry"), registry, "MembershipRegistry"),
         (Call("CaseDesk", "registry"), registry, "MembershipRegistry"),
+        (Call("AccessCheckpoints", "registry"), registry, "MembershipRegistry"),
     ]
     wanted = [w for w in wanted if w[0].contract in addr and w[1] is not None]
     answers = reads.calls([c for c, _, _ in wanted], head)
