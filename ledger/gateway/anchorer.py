@@ -110,12 +110,13 @@ class Anchorer:
 
     def track(self, log_id: int, tlog: AnchoredLog) -> None:
         """Anchor ``tlog`` from now on; entries beyond its anchored size are anchored at once."""
+        read = self._read_anchored(log_id)
         with self._cv:
             if log_id in self._logs:
                 return
             t = _Tracked(tlog, known=tlog.size)
             self._logs[log_id] = t
-            self._refresh(log_id, t)
+            self._refresh(log_id, t, read)
             t.at_once = t.anchored is None or t.log.size > t.anchored
             self._start()
             self._cv.notify_all()
@@ -187,29 +188,45 @@ class Anchorer:
         late = None if age is None or age <= self.mmd + self.grace else age - self.mmd - self.grace
         return LogStatus(log_id, max(t.known, t.log.size), t.anchored, age, late, t.failures, t.last_error)
 
-    def _refresh(self, log_id: int, t: _Tracked) -> None:
-        """Read the anchored size from the chain and the oldest un-anchored entry's time from the log."""
+    def _read_anchored(self, log_id: int) -> int | Exception:
+        """The log's anchored size on chain (read with no lock held: the request path asks :meth:`overdue`)."""
         try:
-            t.anchored = self._anchored_size(log_id)
-        except Exception as exc:  # the chain is unreadable: judged from the log's first entry meanwhile
+            return self._anchored_size(log_id)
+        except Exception as exc:
+            return exc
+
+    def _refresh(self, log_id: int, t: _Tracked, read: int | Exception) -> None:
+        """Take the anchored size ``read`` from the chain, the oldest un-anchored entry's time from the log."""
+        if isinstance(read, Exception):  # the chain is unreadable: judged from the log's first entry meanwhile
             t.anchored = None
-            t.last_error = f"reading the anchored size: {exc}"
+            t.last_error = f"reading the anchored size: {read}"
             t.retry_at = self._clock() + self._backoff(t)
             if t.oldest is None and t.log.size:
                 t.oldest = entry_time(t.log.entry(0))
             return
+        t.anchored = read
         size = t.log.size
+        if t.anchored > size:  # a fork: pending (and failing closed) until an operator resolves it
+            t.last_error = (
+                f"the chain's latest checkpoint of log {log_id} has {t.anchored} entries, this copy {size}: "
+                "another store writes this member's log (or this one lost entries)"
+            )
+            log.error("%s", t.last_error)
+            t.anchored, t.failures = None, t.failures + 1
+            t.retry_at = self._clock() + self._backoff(t)
+            t.oldest = entry_time(t.log.entry(0)) if size else None
+            return
         t.oldest = entry_time(t.log.entry(t.anchored)) if size > t.anchored else None
 
     def _backoff(self, t: _Tracked) -> float:
         return float(min(2 ** min(t.failures, 16), max(1.0, self.mmd / 4)))
 
-    def _due_at(self, t: _Tracked) -> float | None:
+    def _due_at(self, t: _Tracked, now: float) -> float | None:
         if not self._pending(t):
             return None
         if t.oldest is None and t.anchored is not None:  # appended, not told yet: the log has its time
             t.oldest = entry_time(t.log.entry(t.anchored))
-        due = self._clock() if t.at_once or t.oldest is None else t.oldest + self.mmd / 2
+        due = now if t.at_once or t.oldest is None else t.oldest + self.mmd / 2
         return max(due, t.retry_at)
 
     def _run(self) -> None:
@@ -219,7 +236,7 @@ class Anchorer:
                     if self._closed:
                         return
                     now = self._clock()
-                    due = [(d, i) for i, t in self._logs.items() if (d := self._due_at(t)) is not None]
+                    due = [(d, i) for i, t in self._logs.items() if (d := self._due_at(t, now)) is not None]
                     ready = [i for d, i in sorted(due) if d <= now]
                     if ready:
                         self._busy = True
@@ -235,10 +252,11 @@ class Anchorer:
                     self._cv.notify_all()
 
     def _anchor_one(self, log_id: int, t: _Tracked) -> None:
-        with self._cv:
-            if t.anchored is None:
-                self._refresh(log_id, t)
-            anchored = t.anchored
+        if t.anchored is None:
+            read = self._read_anchored(log_id)
+            with self._cv:
+                self._refresh(log_id, t, read)
+        anchored = t.anchored
         if anchored is None:
             return
         size = t.log.size

@@ -101,7 +101,7 @@ class Served:
 
 
 #: The custom errors saying a kept owner signer is no longer an account of the member it signs for.
-_NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointNotLogMember"})
+_NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointMissingRole"})
 
 
 def query_hash(dataset_id: int, version: int, fields: list[str]) -> bytes:
