@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from api import portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.problems import PROBLEM
+from api.routers import access_log_proofs, health, membership, open311, tx
 from api.routers import audit as audit_routers
 from api.routers import cases as case_routers
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
-from api.routers import health, membership, open311, tx
 from api.services.data import start_gateway
 from api.settings import LedgerSettings, get_settings, service_settings
 from api.state import ServiceState
@@ -72,6 +72,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
         data_routers.requests_router,
         data_routers.grants_router,
         data_routers.access_log_router,
+        access_log_proofs.router,
     ):
         app.include_router(r)
     app.include_router(fund_routers.router)

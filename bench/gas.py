@@ -3,7 +3,8 @@
 One run on eth-tester's in-process chain (py-evm: gas is deterministic, no node
 process needed): deploy the suite and the stock reference contracts
 (``contracts/bench/``), take every state-changing function of
-MembershipRegistry, DataSharing, CommunityCredit, CoGovFund and CaseDesk through
+MembershipRegistry, DataSharing, CommunityCredit, CoGovFund, CaseDesk and
+AccessCheckpoints through
 its normal case, and record each transaction's gas used. In the same run:
 
 * council admission: our propose + approve + execute, against OpenZeppelin
@@ -36,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 SNAPSHOT = C.ROOT / "bench" / "gas-snapshot.json"
-MEASURED_CONTRACTS = ("MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund", "CaseDesk")
+MEASURED_CONTRACTS = (
+    "MembershipRegistry", "DataSharing", "CommunityCredit", "CoGovFund", "CaseDesk", "AccessCheckpoints",
+)
 VOTING_PERIOD = 5  # blocks
 TIMELOCK_DELAY = 3600
 FUND_VOTING_PERIOD = 7 * 24 * 3600  # seconds, as the deployment's default
@@ -232,6 +235,7 @@ def measure() -> tuple[dict[str, int], dict[str, Any]]:
     stock["access record"] = {"recordAccess": int(c.transact(log.functions.recordAccess(gid, h("q1"), 12), owner)["gasUsed"])}
 
     _measure_cases(c, reg, cn, council, (dept_a, dept_a_id), tx)
+    _measure_checkpoints(c, reg, council, tx)
 
     comparisons = {
         "council admission": {
@@ -306,6 +310,18 @@ def _measure_cases(c: Any, reg: Any, cn: Any, council: list[str], dept_a: tuple[
     r = tx("CaseDesk.proposeServiceLevel", K.proposeServiceLevel(5, 3600, 8 * 3600), council[0])
     proposal = c.events(desk, r, "ServiceLevelProposed")[0]["proposalId"]
     tx("CaseDesk.approveServiceLevel (reaches the threshold: applies)", K.approveServiceLevel(proposal), council[1])
+
+
+def _measure_checkpoints(c: Any, reg: Any, council: list[str], tx: Any) -> None:
+    """AccessCheckpoints: a log's first head, a steady-state head (1,000 accesses later) and a
+    witness's cosignature. Measured after the cases, for the same reason."""
+    cp = c.deploy("AccessCheckpoints", reg.address)
+    P, dept, witness = cp.functions, council[0], council[2]  # 街道办 (Department), 区数据局 (DataGovernance)
+    tx("AccessCheckpoints.anchorCheckpoint (a log's first)", P.anchorCheckpoint(1000, h("root-1000"), c.now()), dept)
+    c.time_travel(60)
+    tx("AccessCheckpoints.anchorCheckpoint (steady state: 1,000 entries later)",
+       P.anchorCheckpoint(2000, h("root-2000"), c.now()), dept)
+    tx("AccessCheckpoints.cosignCheckpoint (first witness)", P.cosignCheckpoint(1, 2000, h("root-2000")), witness)
 
 
 def _payload(change: str, *args: Any) -> bytes:

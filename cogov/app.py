@@ -270,8 +270,10 @@ app.add_typer(index_app, name="index")
 
 from cogov.access_log import log_app  # noqa: E402
 from cogov.data import data_app  # noqa: E402
+from cogov.receipts import receipt_app  # noqa: E402
 
 data_app.add_typer(log_app)  # `cogov data log`, `cogov data prove`
+data_app.add_typer(receipt_app)  # `cogov data verify-receipt`
 app.add_typer(data_app, name="data")
 
 from cogov.besu import besu_app  # noqa: E402

@@ -72,6 +72,12 @@ class Signer:
         signed = self.account.sign_transaction(tx)
         return bytes(signed.raw_transaction)
 
+    def sign_typed_data(self, typed_data: dict[str, Any]) -> bytes:
+        """The 65-byte EIP-712 signature of ``typed_data`` (``types``, ``primaryType``, ``domain``, ``message``)."""
+        from eth_account.messages import encode_typed_data
+
+        return bytes(self.account.sign_message(encode_typed_data(full_message=typed_data)).signature)
+
     def __repr__(self) -> str:
         return f"Signer({self.label!r}, {self.address})"
 

@@ -7,7 +7,14 @@ import {IAccessCheckpoints} from "./IAccessCheckpoints.sol";
 /// @title Checkpoints of the gateways' access transparency logs
 /// @notice See {IAccessCheckpoints}.
 contract AccessCheckpoints is IAccessCheckpoints {
-    /// @dev Two slots: the root, then everything else.
+    /// @dev One slot per log: how many checkpoints it has and the latest one's size and time.
+    struct Log {
+        uint64 count;
+        uint64 latestSize;
+        uint48 latestTimestamp;
+    }
+
+    /// @dev Two slots per checkpoint: the root, then the rest.
     struct Stored {
         bytes32 rootHash;
         uint64 treeSize;
@@ -17,7 +24,9 @@ contract AccessCheckpoints is IAccessCheckpoints {
 
     IMembershipRegistry private immutable _registry;
 
-    mapping(uint64 logId => Stored[]) private _checkpoints;
+    mapping(uint64 logId => Log) private _logs;
+    /// @dev Positions 0 .. count-1, in anchoring order (sizes strictly increasing).
+    mapping(uint64 logId => mapping(uint256 position => Stored)) private _checkpoints;
     mapping(uint64 logId => mapping(uint64 treeSize => uint64[] witnessIds)) private _cosigners;
     mapping(uint64 logId => mapping(uint64 treeSize => mapping(uint64 witnessId => bool))) private _cosigned;
 
@@ -42,7 +51,7 @@ contract AccessCheckpoints is IAccessCheckpoints {
 
     /// @inheritdoc IAccessCheckpoints
     function latestCheckpoint(uint64 logId) external view returns (Checkpoint memory) {
-        uint256 n = _checkpoints[logId].length;
+        uint64 n = _logs[logId].count;
         return n == 0 ? _none() : _view(logId, n - 1);
     }
 
@@ -54,12 +63,12 @@ contract AccessCheckpoints is IAccessCheckpoints {
     /// @inheritdoc IAccessCheckpoints
     function checkpointCovering(uint64 logId, uint64 index) external view returns (Checkpoint memory) {
         uint256 i = _firstAbove(logId, index);
-        return i == _checkpoints[logId].length ? _none() : _view(logId, i);
+        return i == _logs[logId].count ? _none() : _view(logId, i);
     }
 
     /// @inheritdoc IAccessCheckpoints
     function checkpointCount(uint64 logId) external view returns (uint256) {
-        return _checkpoints[logId].length;
+        return _logs[logId].count;
     }
 
     /// @inheritdoc IAccessCheckpoints
@@ -76,18 +85,13 @@ contract AccessCheckpoints is IAccessCheckpoints {
 
     function _anchor(uint64 logId, uint64 treeSize, bytes32 rootHash, uint48 timestamp) internal {
         if (rootHash == 0) revert CheckpointZeroRoot();
-        Stored[] storage list = _checkpoints[logId];
-        uint256 n = list.length;
-        if (n != 0) {
-            Stored storage last = list[n - 1];
-            if (treeSize <= last.treeSize) revert CheckpointSizeNotIncreasing(logId, treeSize, last.treeSize);
-            if (timestamp < last.timestamp) revert CheckpointTimestampBeforeLatest(timestamp, last.timestamp);
-        } else if (treeSize == 0) {
-            revert CheckpointSizeNotIncreasing(logId, 0, 0);
-        }
+        Log memory log = _logs[logId];
+        if (treeSize <= log.latestSize) revert CheckpointSizeNotIncreasing(logId, treeSize, log.latestSize);
+        if (timestamp < log.latestTimestamp) revert CheckpointTimestampBeforeLatest(timestamp, log.latestTimestamp);
         uint48 now_ = uint48(block.timestamp);
         if (timestamp > now_) revert CheckpointTimestampInFuture(timestamp, now_);
-        list.push(Stored(rootHash, treeSize, timestamp, now_));
+        _checkpoints[logId][log.count] = Stored(rootHash, treeSize, timestamp, now_);
+        _logs[logId] = Log(log.count + 1, treeSize, timestamp);
         emit CheckpointAnchored(logId, treeSize, rootHash, timestamp, msg.sender);
     }
 
@@ -103,11 +107,10 @@ contract AccessCheckpoints is IAccessCheckpoints {
 
     /// @dev The position of the first checkpoint whose size is above `index` (the length if none).
     function _firstAbove(uint64 logId, uint64 index) internal view returns (uint256 lo) {
-        Stored[] storage list = _checkpoints[logId];
-        uint256 hi = list.length;
+        uint256 hi = _logs[logId].count;
         while (lo < hi) {
             uint256 mid = (lo + hi) / 2;
-            if (list[mid].treeSize > index) hi = mid;
+            if (_checkpoints[logId][mid].treeSize > index) hi = mid;
             else lo = mid + 1;
         }
     }
@@ -116,7 +119,7 @@ contract AccessCheckpoints is IAccessCheckpoints {
     function _find(uint64 logId, uint64 treeSize) internal view returns (uint256 i) {
         if (treeSize == 0) revert CheckpointUnknown(logId, 0);
         i = _firstAbove(logId, treeSize - 1);
-        if (i == _checkpoints[logId].length || _checkpoints[logId][i].treeSize != treeSize) {
+        if (i == _logs[logId].count || _checkpoints[logId][i].treeSize != treeSize) {
             revert CheckpointUnknown(logId, treeSize);
         }
     }

@@ -17,13 +17,15 @@ from typing import Any, TypeVar
 
 from ledger.client import Ledger
 from ledger.data import Dataset
+from ledger.data.checkpoints import NAME as CHECKPOINTS
+from ledger.data.checkpoints import AccessCheckpoints
 from ledger.errors import AccessDenied, AnchoringOverdue
 from ledger.gateway.access_log import AccessLogs, Logged, access_logs_for, release
 from ledger.gateway.anchorer import Anchorer
 from ledger.keys import Signer
+from ledger.translog.receipt import sign_receipt
 
 _T = TypeVar("_T")
-CHECKPOINTS = "AccessCheckpoints"
 #: ``as_owner(member id, write)``: ``write(signer)`` with a signer of that member (``Gateway._as_owner``)
 AsOwner = Callable[[int, Callable[[Signer], _T]], _T]
 
@@ -55,6 +57,7 @@ class LogMode:
         self.sync_classifications = frozenset(c.lower() for c in sync_classifications)
         self.mmd = mmd
         self.pause_after_append = pause_after_append
+        self.checkpoints = AccessCheckpoints(ledger)
         self.logs: AccessLogs = access_logs_for(
             directory / "translog",
             lambda: Anchorer(self._anchor, self._anchored_size, mmd=mmd, every=anchor_every, grace=grace),
@@ -95,58 +98,26 @@ class LogMode:
         return e, self.as_owner(owner_id, lambda signer: self._receipt(signer, e))
 
     def _receipt(self, signer: Signer, e: Logged) -> dict[str, Any]:
-        # INTERIM until k17-ctcore's ledger.translog.receipt.sign_receipt: the design's fields, EIP-712 signed
-        from eth_account.messages import encode_typed_data
-
         assert self.ledger.manifest is not None
-        body: dict[str, Any] = {
-            "log": e.log_id,
-            "index": e.index,
-            "leaf_hash": "0x" + e.leaf_hash.hex(),
-            "entry": e.entry.decode("utf-8"),
-            "time": e.time,
-            "mmd": int(self.mmd),
-            "chain_id": self.ledger.chain_id,
-            "checkpoints": self.ledger.manifest.address(CHECKPOINTS),
-            "signer": signer.address,
-        }
-        typed = {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "AccessReceipt": [
-                    {"name": "log", "type": "uint64"},
-                    {"name": "index", "type": "uint64"},
-                    {"name": "leafHash", "type": "bytes32"},
-                    {"name": "time", "type": "uint64"},
-                    {"name": "mmd", "type": "uint32"},
-                ],
-            },
-            "primaryType": "AccessReceipt",
-            "domain": {
-                "name": "CoGov access log",
-                "version": "1",
-                "chainId": body["chain_id"],
-                "verifyingContract": body["checkpoints"],
-            },
-            "message": {"log": e.log_id, "index": e.index, "leafHash": e.leaf_hash, "time": e.time, "mmd": body["mmd"]},
-        }
-        signed = signer.account.sign_message(encode_typed_data(full_message=typed))
-        return {**body, "signature": "0x" + bytes(signed.signature).hex()}
+        return sign_receipt(
+            signer,
+            log=e.log_id,
+            index=e.index,
+            entry=e.entry,
+            time=e.time,
+            mmd=int(self.mmd),
+            chain_id=self.ledger.chain_id,
+            checkpoints=self.ledger.manifest.address(CHECKPOINTS),
+        ).to_json()
 
     def _anchor(self, log_id: int, size: int, root: bytes) -> None:
-        # INTERIM until k17-ctcore's wrapper (ledger/data/checkpoints.py). The head's time is the latest
-        # block's: never after the anchoring block's, never before the previous head's.
+        # The head's time is the latest block's: never after the anchoring block's, never before the
+        # previous head's (both the contract's rules), whatever the gateway's clock says.
         when = int(self.ledger.w3.eth.get_block("latest")["timestamp"])
-        call = self.ledger.prepare(CHECKPOINTS, "anchorCheckpoint", size, root, when)
-        self.as_owner(log_id, lambda signer: self.ledger.transact(signer, call))
+        self.as_owner(log_id, lambda signer: self.checkpoints.anchor(signer, size, root, when))
 
     def _anchored_size(self, log_id: int) -> int:
-        return int(self.ledger.call(CHECKPOINTS, "latestCheckpoint", log_id)["treeSize"])
+        return self.checkpoints.latest(log_id).tree_size
 
 
 def entry_ref(e: Logged) -> dict[str, Any]:

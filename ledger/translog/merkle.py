@@ -158,6 +158,14 @@ def _lsb(x: int) -> bool:
     return bool(x & 1)
 
 
+def _shift_to_set_lsb(fn: int, sn: int) -> tuple[int, int]:
+    """Right-shift both until LSB(fn) is set or fn is 0 (the step both verifications share)."""
+    while not _lsb(fn) and fn != 0:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes | None:
     """The root that ``proof`` gives for ``leaf`` at ``index`` in a tree of ``size`` (§2.1.3.2), or None."""
     if not 0 <= index < size or any(len(p) != HASH_SIZE for p in proof):
@@ -168,10 +176,7 @@ def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[byte
             return None
         if _lsb(fn) or fn == sn:
             r = node_hash(p, r)
-            if not _lsb(fn):
-                while not _lsb(fn) and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _shift_to_set_lsb(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
@@ -211,10 +216,7 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         if _lsb(fn) or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not _lsb(fn):
-                while not _lsb(fn) and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _shift_to_set_lsb(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1

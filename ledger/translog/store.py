@@ -24,6 +24,11 @@ its leaf hash. Only the tail is read: opening costs O(log n), never a rehash.
 (:mod:`ledger.translog.merkle`). Appends are serialised by a lock; reads use
 ``pread`` on a size taken under that lock, so a reader never sees a half
 appended entry.
+
+**Readers.** :class:`LogReader` opens the same files read-only, without the
+lock (the API serving proofs while a gateway appends, in this process or
+another): its size is the number of leaf hashes on disk, and since a leaf hash
+is written after everything its entry needs, whatever it counts is complete.
 """
 
 from __future__ import annotations
@@ -63,7 +68,148 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class TransparencyLog:
+class LogView:
+    """The reads of a log's files: roots, proofs and entries at the log's current :attr:`size`."""
+
+    directory: Path
+    _writable: bool
+
+    def _init_files(self) -> None:
+        self._entries = self._open("entries")
+        self._offsets = self._open("offsets")
+        self._levels: list[int] = []
+        while self.directory.joinpath(self._level_name(len(self._levels))).exists() or not self._levels:
+            self._levels.append(self._open(self._level_name(len(self._levels))))
+
+    @staticmethod
+    def _level_name(level: int) -> str:
+        return f"level-{level:02d}"
+
+    def _open(self, name: str) -> int:
+        if self._writable:
+            return os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o644)
+        return os.open(self.directory / name, os.O_RDONLY)
+
+    def _level(self, level: int) -> int:
+        """The file of ``level``, opened on first use (a writer creates it)."""
+        while level >= len(self._levels):
+            self._levels.append(self._open(self._level_name(len(self._levels))))
+            if self._writable:
+                _fsync_dir(self.directory)
+        return self._levels[level]
+
+    @staticmethod
+    def _read(fd: int, length: int, offset: int) -> bytes:
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise IntegrityError(f"short read of {length} bytes at {offset}")
+        return data
+
+    def _close_files(self) -> None:
+        for fd in (self._entries, self._offsets, *self._levels):
+            os.close(fd)
+        self._levels = []
+
+    @property
+    def size(self) -> int:
+        """The number of committed entries."""
+        raise NotImplementedError
+
+    def node(self, level: int, index: int) -> bytes:
+        """The stored hash of complete subtree ``index`` of ``level`` (a :class:`merkle.NodeSource`)."""
+        return self._read(self._level(level), _H, index * _H)
+
+    def _checked_size(self, size: int | None) -> int:
+        current = self.size
+        if size is None:
+            return current
+        if not 0 <= size <= current:
+            raise ValidationFailed("size", f"the log has {current} entries, not {size}")
+        return size
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root hash of the first ``size`` entries (default: all)."""
+        return merkle.root(self, self._checked_size(size))
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """The audit path of entry ``index`` in the tree of ``size`` entries."""
+        return merkle.inclusion_proof(self, index, self._checked_size(size))
+
+    def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
+        """The proof that the tree of ``first`` entries is a prefix of the tree of ``second``."""
+        return merkle.consistency_proof(self, first, self._checked_size(second))
+
+    def leaf_hash(self, index: int) -> bytes:
+        if not 0 <= index < self.size:
+            raise NotFound("log entry", index)
+        return self.node(0, index)
+
+    def _offset(self, index: int) -> int:
+        return int(_OFF.unpack(self._read(self._offsets, _OFF.size, index * _OFF.size))[0])
+
+    def _record_end(self, index: int) -> int:
+        start = self._offset(index)
+        (length,) = _LEN.unpack(self._read(self._entries, _LEN.size, start))
+        return start + _LEN.size + int(length)
+
+    def _entry(self, index: int) -> bytes:
+        start = self._offset(index)
+        (length,) = _LEN.unpack(self._read(self._entries, _LEN.size, start))
+        return self._read(self._entries, length, start + _LEN.size)
+
+    def entry(self, index: int) -> bytes:
+        """The bytes of entry ``index``."""
+        if not 0 <= index < self.size:
+            raise NotFound("log entry", index)
+        return self._entry(index)
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """Entries ``start`` (inclusive) to ``end`` (exclusive), clipped to the log's size."""
+        end = min(end, self.size)
+        if start < 0 or start > end:
+            raise ValidationFailed("start", f"[{start}, {end}) is not a range of the log")
+        if start == end:
+            return []
+        first, last = self._offset(start), self._record_end(end - 1)
+        data = self._read(self._entries, last - first, first)
+        out: list[bytes] = []
+        pos = 0
+        while pos < len(data):
+            (length,) = _LEN.unpack_from(data, pos)
+            out.append(data[pos + _LEN.size : pos + _LEN.size + length])
+            pos += _LEN.size + length
+        return out
+
+
+class LogReader(LogView):
+    """A log opened read-only, beside its writer (no lock taken).
+
+    Raises:
+        NotFound: there is no log in ``directory``.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self._writable = False
+        if not (self.directory / "level-00").is_file():
+            raise NotFound("transparency log", str(self.directory))
+        self._init_files()
+
+    @property
+    def size(self) -> int:
+        return min(os.fstat(self._levels[0]).st_size // _H, os.fstat(self._offsets).st_size // _OFF.size)
+
+    def close(self) -> None:
+        self._close_files()
+
+    def __enter__(self) -> LogReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TransparencyLog(LogView):
     """One transparency log, opened for appending by this process alone.
 
     Raises:
@@ -73,6 +219,7 @@ class TransparencyLog:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
+        self._writable = True
         created = not self.directory.exists()
         self.directory.mkdir(parents=True, exist_ok=True)
         if created:
@@ -84,44 +231,21 @@ class TransparencyLog:
         except OSError:
             os.close(self._lock_fd)
             raise LogLocked(str(self.directory)) from None
-        self._entries = self._open("entries")
-        self._offsets = self._open("offsets")
-        self._levels: list[int] = []
-        while self.directory.joinpath(self._level_name(len(self._levels))).exists() or not self._levels:
-            self._levels.append(self._open(self._level_name(len(self._levels))))
+        self._init_files()
         _fsync_dir(self.directory)
         self._state = (0, 0)  # (entries, bytes of records): replaced whole, so readers see a consistent pair
         self._recover()
 
-    # ---------------------------------------------------------------- files
-
-    @staticmethod
-    def _level_name(level: int) -> str:
-        return f"level-{level:02d}"
-
-    def _open(self, name: str) -> int:
-        return os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o644)
-
-    def _level_fd(self, level: int) -> int:
-        while level >= len(self._levels):
-            self._levels.append(self._open(self._level_name(len(self._levels))))
-            _fsync_dir(self.directory)
-        return self._levels[level]
-
-    @staticmethod
-    def _read(fd: int, length: int, offset: int) -> bytes:
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise IntegrityError(f"short read of {length} bytes at {offset}")
-        return data
+    @property
+    def size(self) -> int:
+        return self._state[0]
 
     def close(self) -> None:
         """Release the files and the lock (idempotent)."""
         with self._lock:
             if self._lock_fd < 0:
                 return
-            for fd in (self._entries, self._offsets, *self._levels):
-                os.close(fd)
+            self._close_files()
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -157,11 +281,11 @@ class TransparencyLog:
             os.fsync(fd)
         self._state = (n, end)
         for level in range(1, n.bit_length()):
-            have = os.fstat(self._level_fd(level)).st_size // _H
+            have = os.fstat(self._level(level)).st_size // _H
             for i in range(have, n >> level):
                 h = merkle.node_hash(self.node(level - 1, 2 * i), self.node(level - 1, 2 * i + 1))
-                os.pwrite(self._level_fd(level), h, i * _H)
-            os.fsync(self._level_fd(level))
+                os.pwrite(self._level(level), h, i * _H)
+            os.fsync(self._level(level))
         if n and merkle.leaf_hash(self._entry(n - 1)) != self.node(0, n - 1):
             raise IntegrityError(
                 f"transparency log {self.directory}: entry {n - 1} does not match its leaf hash",
@@ -205,9 +329,9 @@ class TransparencyLog:
         os.pwrite(self._entries, bytes(records), end)
         os.pwrite(self._offsets, bytes(offsets), n * _OFF.size)
         for level, data in uppers.items():
-            fd = self._level_fd(level)
+            fd = self._level(level)
             os.pwrite(fd, bytes(data), (n >> level) * _H)
-        for fd in (self._entries, self._offsets, *(self._level_fd(level) for level in uppers)):
+        for fd in (self._entries, self._offsets, *(self._level(level) for level in uppers)):
             os.fsync(fd)
         os.pwrite(self._levels[0], b"".join(leaves), n * _H)
         os.fsync(self._levels[0])
@@ -223,75 +347,6 @@ class TransparencyLog:
         if index >= first_new and buf is not None:
             return bytes(buf[(index - first_new) * _H : (index - first_new + 1) * _H])
         return self.node(level, index)
-
-    # ---------------------------------------------------------------- reads
-
-    @property
-    def size(self) -> int:
-        """The number of committed entries."""
-        return self._state[0]
-
-    def node(self, level: int, index: int) -> bytes:
-        """The stored hash of complete subtree ``index`` of ``level`` (a :class:`merkle.NodeSource`)."""
-        return self._read(self._levels[level], _H, index * _H)
-
-    def _checked_size(self, size: int | None) -> int:
-        current = self._state[0]
-        if size is None:
-            return current
-        if not 0 <= size <= current:
-            raise ValidationFailed("size", f"the log has {current} entries, not {size}")
-        return size
-
-    def root(self, size: int | None = None) -> bytes:
-        """The root hash of the first ``size`` entries (default: all)."""
-        return merkle.root(self, self._checked_size(size))
-
-    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
-        """The audit path of entry ``index`` in the tree of ``size`` entries."""
-        return merkle.inclusion_proof(self, index, self._checked_size(size))
-
-    def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
-        """The proof that the tree of ``first`` entries is a prefix of the tree of ``second``."""
-        return merkle.consistency_proof(self, first, self._checked_size(second))
-
-    def leaf_hash(self, index: int) -> bytes:
-        if not 0 <= index < self._state[0]:
-            raise NotFound("log entry", index)
-        return self.node(0, index)
-
-    def _offset(self, index: int) -> int:
-        return int(_OFF.unpack(self._read(self._offsets, _OFF.size, index * _OFF.size))[0])
-
-    def _entry(self, index: int) -> bytes:
-        start = self._offset(index)
-        (length,) = _LEN.unpack(self._read(self._entries, _LEN.size, start))
-        return self._read(self._entries, length, start + _LEN.size)
-
-    def entry(self, index: int) -> bytes:
-        """The bytes of entry ``index``."""
-        if not 0 <= index < self._state[0]:
-            raise NotFound("log entry", index)
-        return self._entry(index)
-
-    def entries(self, start: int, end: int) -> list[bytes]:
-        """Entries ``start`` (inclusive) to ``end`` (exclusive), clipped to the log's size."""
-        size, size_bytes = self._state
-        end = min(end, size)
-        if start < 0 or start > end:
-            raise ValidationFailed("start", f"[{start}, {end}) is not a range of the log")
-        if start == end:
-            return []
-        first = self._offset(start)
-        last = size_bytes if end == size else self._offset(end)
-        data = self._read(self._entries, last - first, first)
-        out: list[bytes] = []
-        pos = 0
-        while pos < len(data):
-            (length,) = _LEN.unpack_from(data, pos)
-            out.append(data[pos + _LEN.size : pos + _LEN.size + length])
-            pos += _LEN.size + length
-        return out
 
 
 def build(directory: str | os.PathLike[str], entries: Iterable[bytes], batch: int = 10_000) -> TransparencyLog:

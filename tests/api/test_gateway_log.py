@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.testing import Api, api_for
+from ledger.data.checkpoints import AccessCheckpoints
 from ledger.errors import AccessDenied
 from ledger.gateway import Gateway
+from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
 from tests.rpc_proxy import RpcProxy
@@ -131,40 +131,6 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
         "index": rc["index"],
         "leaf_hash": rc["leaf_hash"],
     }
-    # signed by one of the owner member's accounts (EIP-712 over the receipt's fields)
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "AccessReceipt": [
-                {"name": "log", "type": "uint64"},
-                {"name": "index", "type": "uint64"},
-                {"name": "leafHash", "type": "bytes32"},
-                {"name": "time", "type": "uint64"},
-                {"name": "mmd", "type": "uint32"},
-            ],
-        },
-        "primaryType": "AccessReceipt",
-        "domain": {
-            "name": "CoGov access log",
-            "version": "1",
-            "chainId": rc["chain_id"],
-            "verifyingContract": rc["checkpoints"],
-        },
-        "message": {
-            "log": rc["log"],
-            "index": rc["index"],
-            "leafHash": bytes.fromhex(rc["leaf_hash"][2:]),
-            "time": rc["time"],
-            "mmd": rc["mmd"],
-        },
-    }
-    signer = Account.recover_message(encode_typed_data(full_message=typed), signature=rc["signature"])
-    assert signer == rc["signer"] == deployment.signers["c2"].address
     # no transaction on the request path: the grant's on-chain count did not move
     assert deployment.ledger().call("DataSharing", "getGrant", s["grant"])["accesses"] == accesses
     # anchored within the MMD, at a root over this entry that is the log's
@@ -172,6 +138,15 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
     cp = _anchored(deployment, OWNER)
     tlog = _gateway(client).log_mode.logs.log(OWNER).tlog
     assert bytes(cp["rootHash"]) == tlog.root(cp["treeSize"]) and tlog.entry(rc["index"]) == entry
+    # the receipt verifies against the chain (signed by an account of the owner member, anchored in time, included)
+    covering = AccessCheckpoints(deployment.ledger()).covering(OWNER, rc["index"]).tree_size
+    r = client.get(
+        "/api/v1/access-log/proof", headers=api.auth("c1"), params={"log": OWNER, "leaf": rc["index"], "size": covering}
+    )
+    assert r.status_code == 200, r.text
+    checks = verify_receipt(Receipt.from_json(rc), deployment.ledger(), proof=InclusionProof.from_json(r.json()))
+    assert checks.ok, checks
+    assert rc["signer"] == deployment.signers["c2"].address
 
 
 def test_every_refusal_is_an_entry_of_the_owner_log(logged: tuple[Api, TestClient], deployment: Deployment) -> None:

@@ -20,3 +20,17 @@ def audit_verify(root: Path, rpc_url: str, manifest: Path, *args: str) -> subpro
         timeout=300,
         env=env,
     )
+
+
+def verify_receipt(
+    rpc_url: str, manifest: Path, receipt: Path, *args: str, api_key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``cogov data verify-receipt RECEIPT *args`` against ``rpc_url`` and ``manifest``."""
+    env = {**os.environ, **({"COGOV_API_KEY": api_key} if api_key else {})}
+    return subprocess.run(
+        [*COGOV, "--rpc-url", rpc_url, "--manifest", str(manifest), "data", "verify-receipt", str(receipt), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )

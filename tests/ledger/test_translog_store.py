@@ -13,7 +13,7 @@ import pytest
 
 from ledger.errors import IntegrityError, LogLocked, NotFound, ValidationFailed
 from ledger.translog import merkle
-from ledger.translog.store import TransparencyLog
+from ledger.translog.store import LogReader, TransparencyLog
 
 
 def _entries(n: int, start: int = 0) -> list[bytes]:
@@ -134,7 +134,7 @@ def test_a_last_entry_that_no_longer_matches_its_leaf_hash_is_refused(tmp_path: 
 
 
 def test_a_second_process_cannot_open_the_log(log: TransparencyLog) -> None:
-    code = "from ledger.translog.store import TransparencyLog\nimport sys\nTransparencyLog(sys.argv[1])"
+    code = "from ledger.translog.store import LogReader, TransparencyLog\nimport sys\nTransparencyLog(sys.argv[1])"
     proc = subprocess.run([sys.executable, "-c", code, str(log.directory)], capture_output=True, text=True)
     assert proc.returncode != 0 and "LogLocked" in proc.stderr
     with pytest.raises(LogLocked):
@@ -160,3 +160,42 @@ def test_concurrent_appends_from_threads_each_get_their_own_index(log: Transpare
     stored = log.entries(0, 100)
     assert sorted(stored) == sorted(e for k in range(4) for e in _entries(25, start=k * 100))
     assert log.root() == merkle.root(_memory(stored), 100)
+
+
+def test_a_reader_beside_the_writer_sees_only_committed_entries(log: TransparencyLog) -> None:
+    with pytest.raises(NotFound):
+        LogReader(log.directory.parent / "absent")
+    log.append_many(_entries(5))
+    with LogReader(log.directory) as reader:
+        assert (reader.size, reader.root()) == (5, log.root())
+        log.append_many(_entries(20, start=5))  # new levels appear after the reader opened
+        assert (reader.size, reader.root(), reader.inclusion_proof(3, 25)) == (25, log.root(), log.inclusion_proof(3))
+        assert reader.consistency_proof(5, 25) == log.consistency_proof(5, 25)
+        assert reader.entries(20, 30) == _entries(5, start=20)
+        with open(log.directory / "entries", "ab") as f:  # an append half done: record written, leaf hash not yet
+            f.write(b"\x00\x00\x00\x04next")
+        with open(log.directory / "offsets", "ab") as f:
+            f.write(os.stat(log.directory / "entries").st_size.to_bytes(8, "big"))
+        assert reader.size == 25 and reader.entries(0, 100) == _entries(25)
+        with pytest.raises(ValidationFailed):
+            reader.inclusion_proof(3, 26)
+
+
+def test_opening_and_proving_read_o_log_n_hashes_not_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = 70_001
+    with TransparencyLog(tmp_path / "l") as lg:
+        lg.append_many([b"%d" % i for i in range(n)])
+    reads: list[int] = []
+    real = os.pread
+
+    def counting(fd: int, length: int, offset: int) -> bytes:
+        reads.append(length)
+        return real(fd, length, offset)
+
+    monkeypatch.setattr(os, "pread", counting)
+    with TransparencyLog(tmp_path / "l") as lg:  # reopened: the tail checked, nothing rehashed
+        assert len(reads) <= 8 and sum(reads) < 1000
+        for proof in (lambda: lg.inclusion_proof(12_345, n), lambda: lg.consistency_proof(33_333, n), lg.root):
+            reads.clear()
+            proof()
+            assert len(reads) <= 2 * n.bit_length(), len(reads)  # hashes of complete subtrees, one read each

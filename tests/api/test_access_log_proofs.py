@@ -1,0 +1,134 @@
+"""/api/v1/access-log/{proof,consistency,checkpoint,entries} over real HTTP, beside a writer of the log.
+
+The log of 城管 (dept_b) is written by a TransparencyLog in the test (what the gateway does)
+while the served app reads it; its checkpoint is anchored on the session chain. Every proof
+served is checked against the root the chain anchored, not the root the server states.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.testing import Api, LiveServer, api_for
+from ledger.data.checkpoints import AccessCheckpoints
+from ledger.translog import merkle
+from ledger.translog.receipt import sign_receipt
+from ledger.translog.store import TransparencyLog
+from tests.conftest import MEMBER_IDS, Deployment
+from tests.ledger.cogov_cli import verify_receipt
+
+LOG = MEMBER_IDS["dept_b"]
+
+
+@dataclass
+class Env:
+    api: Api
+    http: httpx.Client
+    log: TransparencyLog
+    anchored: int  # the anchored size
+    anchored_root: bytes
+
+    def get(self, path: str, who: str = "dept_a", **params: object) -> httpx.Response:
+        return self.http.get(f"/api/v1/access-log/{path}", params=params, headers=self.api.auth(who))
+
+
+@pytest.fixture(scope="module")
+def env(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    api = api_for(deployment, tmp_path_factory.mktemp("proofs-api"), "proofs")
+    store = Path(api.settings.gateway_store_dir)
+    led = deployment.ledger()
+    cps = AccessCheckpoints(led)
+    base = cps.latest(LOG).tree_size  # an earlier test's anchor of this log: sizes only grow
+    log = TransparencyLog(store / "translog" / str(LOG))
+    log.append_many([b'{"i":%d}' % i for i in range(base + 9)])
+    now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    cps.anchor(deployment.signers["dept_b"], base + 6, log.root(base + 6), now)
+    with LiveServer(api.settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        yield Env(api, http, log, base + 6, log.root(base + 6))
+    log.close()
+
+
+def _b(h: str) -> bytes:
+    return bytes.fromhex(h.removeprefix("0x"))
+
+
+def test_an_inclusion_proof_verifies_against_the_anchored_root(env: Env) -> None:
+    for leaf in (0, 3, env.anchored - 1):
+        r = env.get("proof", log=LOG, leaf=leaf, size=env.anchored)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["log"], body["leaf"], body["size"]) == (LOG, leaf, env.anchored)
+        hashes = [_b(h) for h in body["hashes"]]
+        assert merkle.verify_inclusion(merkle.leaf_hash(env.log.entry(leaf)), leaf, env.anchored, hashes,
+                                       env.anchored_root)
+
+
+def test_a_consistency_proof_verifies_between_the_anchored_head_and_the_current_one(env: Env) -> None:
+    r = env.get("consistency", log=LOG, first=env.anchored, second=env.log.size)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert _b(body["first_root"]) == env.anchored_root
+    assert merkle.verify_consistency(env.anchored, env.log.size, env.anchored_root, env.log.root(),
+                                     [_b(h) for h in body["hashes"]])
+
+
+def test_the_checkpoint_shows_the_local_head_and_the_anchored_one(env: Env) -> None:
+    env.log.append(b'{"late":1}')  # the writer moves on; the next read sees it
+    body = env.get("checkpoint", log=LOG).json()
+    assert body["local"] == {"size": env.log.size, "root": "0x" + env.log.root().hex()}
+    assert body["anchored"]["size"] == env.anchored and _b(body["anchored"]["root"]) == env.anchored_root
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("proof", {"leaf": 6, "size": 6}),  # leaf >= size
+    ("proof", {"leaf": 0, "size": 10**6}),  # beyond the log
+    ("proof", {"leaf": 0, "size": 0}),
+    ("proof", {"leaf": -1, "size": 3}),
+    ("consistency", {"first": 5, "second": 4}),
+    ("consistency", {"first": 1, "second": 10**6}),
+    ("entries", {"start": 0, "end": 5000}),
+])
+def test_sizes_out_of_range_are_422(env: Env, path: str, params: dict[str, int]) -> None:
+    r = env.get(path, who="dept_b", log=LOG, **params)
+    assert r.status_code == 422, r.text
+
+
+def test_an_unknown_log_is_404_and_no_key_is_401(env: Env) -> None:
+    assert env.get("checkpoint", log=MEMBER_IDS["treasurer"]).status_code == 404
+    assert env.http.get("/api/v1/access-log/checkpoint", params={"log": LOG}).status_code == 401
+
+
+def test_entries_are_for_the_logs_member_and_auditors_only(env: Env) -> None:
+    for who in ("dept_b", "auditor"):
+        r = env.get("entries", who=who, log=LOG, start=1, end=4)
+        assert r.status_code == 200, r.text
+        data = r.json()["data"]
+        assert [d["index"] for d in data] == [1, 2, 3]
+        assert [d["entry"].encode() for d in data] == env.log.entries(1, 4)
+        assert all(_b(d["leaf_hash"]) == merkle.leaf_hash(d["entry"].encode()) for d in data)
+    for who in ("dept_a", "c3"):
+        r = env.get("entries", who=who, log=LOG, start=0, end=2)
+        assert r.status_code == 403, r.text
+
+
+def test_the_cli_fetches_the_proof_from_the_api_and_trusts_it_for_nothing(
+    env: Env, deployment: Deployment, tmp_path: Path
+) -> None:
+    led = deployment.ledger()
+    common = {"log": LOG, "time": int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16),
+              "mmd": 3600, "chain_id": led.chain_id, "checkpoints": led.contract("AccessCheckpoints").address}
+    url = str(env.http.base_url)
+    for entry, code in ((env.log.entry(2), 0), (b'{"never":"logged"}', 1)):
+        receipt = sign_receipt(deployment.signers["dept_b"], index=2, entry=entry, **common)
+        path = tmp_path / "receipt.json"
+        path.write_text(json.dumps(receipt.to_json()), encoding="utf-8")
+        done = verify_receipt(deployment.ganache.config.url, deployment.manifest_path, path, "--api-url", url,
+                              api_key=env.api.keys["resident"])  # any member's key
+        assert done.returncode == code, done.stdout + done.stderr
+        assert ("✓ inclusion:" if code == 0 else "✗ inclusion:") in done.stdout
