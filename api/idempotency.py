@@ -134,11 +134,9 @@ class IdempotencyStore:
 
     def _row(self, scope: str, key: str) -> sa.RowMapping | None:
         with self.engine.connect() as conn:
-            return (
-                conn.execute(sa.select(records).where(records.c.scope == scope, records.c.key == key))
-                .mappings()
-                .first()
-            )
+            return conn.execute(
+                sa.select(records).where(records.c.scope == scope, records.c.key == key)
+            ).mappings().first()
 
     def _update(self, scope: str, key: str, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -150,13 +148,7 @@ class IdempotencyStore:
 
     @contextmanager
     def session(
-        self,
-        scope: str,
-        key: str,
-        fp: str,
-        sent: Sent | None = None,
-        *,
-        detach: bool = False,
+        self, scope: str, key: str, fp: str, sent: Sent | None = None, *, detach: bool = False,
         texts: TextJournal | None = None,
     ) -> Iterator[WriteSession]:
         """One request's write under (scope, key), holding the key's lock (a concurrent retry: 409).
@@ -180,11 +172,9 @@ class IdempotencyStore:
             elif row is None:
                 now = time.time()
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        records.insert().values(
-                            scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
-                        )
-                    )
+                    conn.execute(records.insert().values(
+                        scope=scope, key=key, fingerprint=fp, state="started", created_at=now, updated_at=now
+                    ))
             yield w
 
     def _forget(self, scope: str, key: str) -> None:
@@ -223,13 +213,9 @@ class IdempotencyStore:
     def reconcile(self) -> int:
         """At start-up: re-send signed transactions that never got an answer. Returns how many."""
         with self.engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(records).where(records.c.state.in_(("signed", "accepted")), records.c.raw_tx.is_not(None))
-                )
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(
+                sa.select(records).where(records.c.state.in_(("signed", "accepted")), records.c.raw_tx.is_not(None))
+            ).mappings().all()
         n = 0
         for row in rows:
             try:
@@ -312,12 +298,8 @@ class WriteSession:
 
     def _keep(self, state: str, status_code: int, body: dict[str, Any], **values: Any) -> None:
         if self._kept is not None:
-            self._kept.update(
-                state=state,
-                status_code=status_code,
-                response=json.dumps(body, ensure_ascii=False, default=str),
-                **values,
-            )
+            self._kept.update(state=state, status_code=status_code,
+                              response=json.dumps(body, ensure_ascii=False, default=str), **values)
 
 
 @dataclass(frozen=True)

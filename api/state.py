@@ -139,11 +139,8 @@ class ServiceState:
                 if self._written_block > self._synced_for:  # once per write (its block may await confirmations)
                     self.catch_up()
             elif not follower.wait_for(self._written_block, READ_YOUR_WRITES_WAIT):
-                log.warning(
-                    "index still below block %d after %.0fs; answering from it",
-                    self._written_block,
-                    READ_YOUR_WRITES_WAIT,
-                )
+                log.warning("index still below block %d after %.0fs; answering from it", self._written_block,
+                            READ_YOUR_WRITES_WAIT)
         return self._index
 
     @index.setter

@@ -175,7 +175,9 @@ class Ganache:
             chain_id, block, client = node.chain_id(), node.block_number(), node.client_version()
         except _NO_ANSWER:
             return ChainStatus(False, url, pid=pid, db_path=str(self.config.db_path))
-        return ChainStatus(pid is not None, url, pid, chain_id, block, client, str(self.config.db_path))
+        return ChainStatus(
+            pid is not None, url, pid, chain_id, block, client, str(self.config.db_path)
+        )
 
     def is_ours_running(self) -> bool:
         st = self.status()

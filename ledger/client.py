@@ -203,7 +203,9 @@ class Ledger:
             raise ChainMismatch("chain id", self.manifest.chain_id, self.chain_id)
         genesis = self.rpc_client.block(0)
         if genesis is None or genesis["hash"] != self.manifest.genesis_hash:
-            raise ChainMismatch("genesis hash", self.manifest.genesis_hash, genesis and genesis["hash"])
+            raise ChainMismatch(
+                "genesis hash", self.manifest.genesis_hash, genesis and genesis["hash"]
+            )
         self._chain_ok = (time.monotonic(), url, failures)
 
     def verify_code(self) -> None:
@@ -394,3 +396,4 @@ class Ledger:
 
 def runtime_keccak(code_hex: str) -> str:
     return "0x" + keccak(hexstr=code_hex).hex()
+

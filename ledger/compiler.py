@@ -120,7 +120,8 @@ def find_compiler() -> Compiler:
     match = re.search(r"Version: (\d+\.\d+\.\d+)", out.stdout)
     if not match or match.group(1) != SOLC_VERSION:
         raise ConfigError(
-            f"npm solc is {match.group(1) if match else 'unknown'}, the pinned version is {SOLC_VERSION}: run `npm ci`"
+            f"npm solc is {match.group(1) if match else 'unknown'}, "
+            f"the pinned version is {SOLC_VERSION}: run `npm ci`"
         )
     return Compiler(SHIM, SOLC_VERSION, native=False)
 
@@ -227,7 +228,8 @@ def build_artifacts(
     own_units = None if own is None else {_source_key(p) for p in own}
     artifacts: dict[str, dict[str, Any]] = {}
     source_hashes = {
-        unit: "0x" + hashlib.sha256(src["content"].encode()).hexdigest() for unit, src in input_json["sources"].items()
+        unit: "0x" + hashlib.sha256(src["content"].encode()).hexdigest()
+        for unit, src in input_json["sources"].items()
     }
     for unit, contracts in sorted(output.get("contracts", {}).items()):
         if not unit.startswith("contracts/") or (own_units is not None and unit not in own_units):
@@ -243,7 +245,9 @@ def build_artifacts(
                 "abi": data["abi"],
                 "bytecode": "0x" + data["evm"]["bytecode"]["object"],
                 "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
-                "immutableReferences": data["evm"]["deployedBytecode"].get("immutableReferences", {}),
+                "immutableReferences": data["evm"]["deployedBytecode"].get(
+                    "immutableReferences", {}
+                ),
                 "linkReferences": data["evm"]["bytecode"].get("linkReferences", {}),
                 "methodIdentifiers": data["evm"].get("methodIdentifiers", {}),
                 "metadata": data["metadata"],
@@ -276,10 +280,8 @@ def compile_all(
     compiler = find_compiler()
     files = source_files(artifact_set) if only is None else only
     input_json = standard_input(files)
-    say(
-        f"compiling {len(input_json['sources'])} source units with solc {compiler.version}"
-        f" ({'native' if compiler.native else 'solc-js'})"
-    )
+    say(f"compiling {len(input_json['sources'])} source units with solc {compiler.version}"
+        f" ({'native' if compiler.native else 'solc-js'})")
     output = run_solc(input_json, compiler)
     version = _long_version(output, input_json)
     say("building artifacts")

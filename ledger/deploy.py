@@ -82,7 +82,9 @@ class Step:
 
 
 def _registry_args(p: DeployParams, _addr: dict[str, str]) -> list[Any]:
-    seats = [(s.name, int(s.kind), roles_mask(s.roles), s.account) for s in p.council]
+    seats = [
+        (s.name, int(s.kind), roles_mask(s.roles), s.account) for s in p.council
+    ]
     return [seats, p.threshold, p.proposal_lifetime]
 
 
@@ -165,7 +167,9 @@ def deploy(
             chain_id=ledger.chain_id,
             genesis_hash=ledger.genesis_hash,
             deployer=signer.address,
-            compiler=CompilerInfo(version=first["compiler"]["version"], settings=first["compiler"]["settings"]),
+            compiler=CompilerInfo(
+                version=first["compiler"]["version"], settings=first["compiler"]["settings"]
+            ),
             parameters=params.model_dump(mode="json"),
         )
     addresses = {n: d.address for n, d in manifest.contracts.items()}

@@ -61,33 +61,29 @@ class Party(StrEnum):
 
 
 P = Party
-READERS: Mapping[str, frozenset[Party]] = MappingProxyType(
-    {
-        "title": frozenset({P.EVERYONE}),
-        "milestone": frozenset({P.EVERYONE}),
-        "memo": frozenset({P.CONTRIBUTOR, P.TREASURER, P.AUDITOR}),
-        "invoice": frozenset({P.BENEFICIARY, P.COMMITTEE, P.TREASURER, P.AUDITOR}),
-        "deposit": frozenset({P.TREASURER, P.AUDITOR}),
-        "redemption": frozenset({P.TREASURER, P.AUDITOR}),
-        "purpose": frozenset({P.REQUESTER, P.OWNER, P.DATA_GOVERNANCE, P.AUDITOR}),
-        "case_public": frozenset({P.EVERYONE}),
-        "case": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
-        "evidence": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
-    }
-)
+READERS: Mapping[str, frozenset[Party]] = MappingProxyType({
+    "title": frozenset({P.EVERYONE}),
+    "milestone": frozenset({P.EVERYONE}),
+    "memo": frozenset({P.CONTRIBUTOR, P.TREASURER, P.AUDITOR}),
+    "invoice": frozenset({P.BENEFICIARY, P.COMMITTEE, P.TREASURER, P.AUDITOR}),
+    "deposit": frozenset({P.TREASURER, P.AUDITOR}),
+    "redemption": frozenset({P.TREASURER, P.AUDITOR}),
+    "purpose": frozenset({P.REQUESTER, P.OWNER, P.DATA_GOVERNANCE, P.AUDITOR}),
+    "case_public": frozenset({P.EVERYONE}),
+    "case": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
+    "evidence": frozenset({P.RAISER, P.NAMED, P.DISTRICT, P.AUDITOR}),
+})
 
 #: A record's party: a member id, several (a case's departments), or None (no member).
 PartyIds = int | frozenset[int] | None
 
-_BY_ROLE: Mapping[Party, Role] = MappingProxyType(
-    {
-        P.TREASURER: Role.TREASURER,
-        P.COMMITTEE: Role.FUND_COMMITTEE,
-        P.DATA_GOVERNANCE: Role.DATA_GOVERNANCE,
-        P.DISTRICT: Role.DISTRICT,
-        P.AUDITOR: Role.AUDITOR,
-    }
-)
+_BY_ROLE: Mapping[Party, Role] = MappingProxyType({
+    P.TREASURER: Role.TREASURER,
+    P.COMMITTEE: Role.FUND_COMMITTEE,
+    P.DATA_GOVERNANCE: Role.DATA_GOVERNANCE,
+    P.DISTRICT: Role.DISTRICT,
+    P.AUDITOR: Role.AUDITOR,
+})
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ class PortTaken(LedgerError):
 
     def __init__(self, host: str, port: int, who: str) -> None:
         super().__init__(
-            f"{host}:{port} is in use by {who}, not by our chain; stop it or set another port in ganache.yml",
+            f"{host}:{port} is in use by {who}, not by our chain; "
+            "stop it or set another port in ganache.yml",
             host=host,
             port=port,
         )
@@ -132,7 +133,8 @@ class ChainMismatch(LedgerError):
 
     def __init__(self, what: str, expected: Any, actual: Any) -> None:
         super().__init__(
-            f"connected chain does not match the deployment: {what} is {actual}, manifest says {expected}",
+            f"connected chain does not match the deployment: {what} is {actual}, "
+            f"manifest says {expected}",
             what=what,
             expected=str(expected),
             actual=str(actual),
@@ -228,10 +230,7 @@ class NonceSuperseded(TransactionFailed):
         held = f"transaction {holder}" if holder else "another transaction"
         super().__init__(
             f"transaction {tx_hash} can never be mined: nonce {nonce} of {sender} is held by {held}",
-            tx_hash=tx_hash,
-            sender=sender,
-            nonce=nonce,
-            holder=holder,
+            tx_hash=tx_hash, sender=sender, nonce=nonce, holder=holder,
         )
         self.tx_hash = tx_hash
         self.sender = sender
@@ -294,9 +293,7 @@ class QuotaExceeded(LedgerError):
         unit = "texts" if what == "count" else "bytes of text"
         super().__init__(
             f"document quota exceeded: {used} {unit} stored, the limit is {limit} (this write adds {adding})",
-            quota=what,
-            limit=limit,
-            used=used,
+            quota=what, limit=limit, used=used,
         )
 
 

@@ -47,7 +47,9 @@ def read_password(password_file: Path | None = None) -> str:
     password = os.environ.get(PASSWORD_ENV)
     if password:
         return password
-    raise ConfigError(f"no keystore password: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV} (never pass it as an argument)")
+    raise ConfigError(
+        f"no keystore password: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV} (never pass it as an argument)"
+    )
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ class Keystore:
 
     def path(self, label: str) -> Path:
         if not _LABEL.match(label):
-            raise ConfigError(f"invalid key label {label!r}: use letters, digits, '.', '_' or '-' (max 64)")
+            raise ConfigError(
+                f"invalid key label {label!r}: use letters, digits, '.', '_' or '-' (max 64)"
+            )
         return self.directory / f"{label}.json"
 
     def create(self, label: str, password: str, private_key: bytes | None = None) -> KeyInfo:

@@ -211,7 +211,9 @@ class LogScanner:
     ) -> dict[int, Header | None]:
         """Headers of the blocks whose logs carry no time, but ``known`` (read already), and ``also``."""
         need = {
-            quantity(lg["blockNumber"]) for lg in logs if lg.get("blockTimestamp") is None and not lg.get("removed")
+            quantity(lg["blockNumber"])
+            for lg in logs
+            if lg.get("blockTimestamp") is None and not lg.get("removed")
         }
         if known is not None:
             need.discard(known)

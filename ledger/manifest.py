@@ -72,5 +72,7 @@ class Manifest(BaseModel):
         """Write atomically: a crash leaves the old or the new manifest, never half of one."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n", "utf-8")
+        tmp.write_text(
+            json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n", "utf-8"
+        )
         os.replace(tmp, path)

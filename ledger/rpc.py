@@ -127,7 +127,9 @@ class FailoverProvider(JSONBaseProvider):
                 continue
             self._move_to(index)
             return response
-        raise ChainUnavailable(", ".join(self._shown), type(last).__name__ if last else "no answer") from last
+        raise ChainUnavailable(
+            ", ".join(self._shown), type(last).__name__ if last else "no answer"
+        ) from last
 
     def batch_request(self, calls: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
         """One JSON-RPC batch to the current node (web3 sorts the answers by id: request order).

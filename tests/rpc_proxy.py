@@ -141,9 +141,9 @@ class RpcProxy:
         with self._lock:
             kept, self._delivered = self.raw[self._delivered :], len(self.raw)
         for raw in kept:
-            self._forward(
-                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]}).encode()
-            )
+            self._forward(json.dumps(
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]}
+            ).encode())
             self._wait_mined("0x" + keccak(hexstr=raw).hex())
 
     def _forward(self, body: bytes) -> httpx.Response:

@@ -70,9 +70,8 @@ def render_one(fmt: Format, root: str, record: Record) -> Response:
     return _response(fmt, _xml(top), 200)
 
 
-def errors(
-    fmt: Format, status_code: int, descriptions: Sequence[str], headers: Mapping[str, str] | None = None
-) -> Response:
+def errors(fmt: Format, status_code: int, descriptions: Sequence[str], headers: Mapping[str, str] | None = None
+           ) -> Response:
     """The specification's error answer: one ``(code, description)`` per error, the code the HTTP status."""
     resp = render(fmt, "errors", "error", [{"code": status_code, "description": d} for d in descriptions], status_code)
     resp.headers.update(dict(headers or {}))

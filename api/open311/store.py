@@ -204,7 +204,9 @@ class ReportStore:
             report_id = int(inserted[0])
             commitment = Opening(opening_text(new, report_id, at), salt).commitment_hex
             conn.execute(
-                reports.update().where(reports.c.id == report_id).values(salt="0x" + salt.hex(), commitment=commitment)
+                reports.update()
+                .where(reports.c.id == report_id)
+                .values(salt="0x" + salt.hex(), commitment=commitment)
             )
         found = self.get(report_id)
         assert found is not None
@@ -234,7 +236,9 @@ class ReportStore:
 
     def by_commitment(self, commitment: str) -> Report | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(reports).where(reports.c.commitment == commitment.lower())).mappings().first()
+            row = conn.execute(
+                sa.select(reports).where(reports.c.commitment == commitment.lower())
+            ).mappings().first()
         return _report(row) if row is not None else None
 
 

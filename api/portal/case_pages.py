@@ -33,7 +33,6 @@ T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 templates.env.globals.update(named_categories=NAMED_CATEGORIES)
 
-
 def cases_state(state: ServiceState, use: Callable[[CaseModel, int], T]) -> T:
     """``use(model, now)``: the reducer as of the index's last block, ``now`` that block's time
     (an empty model at the present when the index holds no CaseDesk)."""
@@ -55,10 +54,8 @@ def _month_chart(months: list[dict[str, Any]], lang: str) -> Any:
     def t(key: str) -> str:
         return i18n.translate(lang, key)
 
-    groups = [
-        (str(m["key"]), [(cell["value"], f"/tx/{cell['tx_hash']}" if cell["tx_hash"] else None) for cell in m["rates"]])
-        for m in months
-    ]
+    groups = [(str(m["key"]), [(cell["value"], f"/tx/{cell['tx_hash']}" if cell["tx_hash"] else None)
+                               for cell in m["rates"]]) for m in months]
     series = [(t(f"cases.rate.{r}"), color) for r, color in zip(RATES, charts.RATE_COLORS, strict=True)]
     return charts.rate_columns(groups, series, t("cases.months"), t("none_yet"))
 
@@ -91,4 +88,5 @@ def case_page(request: Request, state: StateDep, case_id: Id) -> Response:
         c = cases_state(state, lambda model, now: case_detail(model, now, members, case_id, texts))
         return None if c is None else {"c": c}
 
-    return cached(request, state, Page("case", "portal/case.html", build, extra_key=case_id, path=f"/cases/{case_id}"))
+    return cached(request, state, Page("case", "portal/case.html", build, extra_key=case_id,
+                                       path=f"/cases/{case_id}"))

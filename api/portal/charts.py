@@ -49,10 +49,8 @@ def money_line(
     pad_l, pad_r, pad_t, pad_b = 84, 16, 16, 44
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
     if not series:
-        body = (
-            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">'
-            f"{escape(labels['empty'])}</text>"
-        )
+        body = (f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">'
+                f"{escape(labels['empty'])}</text>")
         return _svg(width, height, labels["title"], labels["empty"], body, "money-line")
     t0, t1 = int(series[0]["time"]), int(series[-1]["time"])
     if t1 == t0:
@@ -69,16 +67,12 @@ def money_line(
     for i in range(5):  # grid and y labels
         v = top * i // 4
         parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
-        parts.append(
-            f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="{MUTED}">{escape(fmt(v))}</text>'
-        )
+        parts.append(f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="{MUTED}">{escape(fmt(v))}</text>')
     for t, anchor in ((t0, "start"), (t1, "end")):
         stamp = dt.datetime.fromtimestamp(t, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
-        parts.append(
-            f'<text x="{x(t):.1f}" y="{pad_t + h + 18}" text-anchor="{anchor}" font-size="12" '
-            f'fill="{MUTED}">{stamp} UTC</text>'
-        )
+        parts.append(f'<text x="{x(t):.1f}" y="{pad_t + h + 18}" text-anchor="{anchor}" font-size="12" '
+                     f'fill="{MUTED}">{stamp} UTC</text>')
     for key, color in (("in", IN_COLOR), ("out", OUT_COLOR), ("balance", BAL_COLOR)):
         pts: list[str] = []
         prev = 0
@@ -94,20 +88,16 @@ def money_line(
             parts.append(
                 f'<a href="/tx/{escape(p["tx_hash"])}"><circle cx="{x(p["time"]):.1f}" cy="{y(p[key]):.1f}" r="4" '
                 f'fill="{color}"><title>{escape(labels[key])}: {escape(fmt(p[key]))} · '
-                f"{escape(labels['block'])} {p['block']}</title></circle></a>"
+                f'{escape(labels["block"])} {p["block"]}</title></circle></a>'
             )
     ly = height - 8
     for i, (key, color) in enumerate((("in", IN_COLOR), ("out", OUT_COLOR), ("balance", BAL_COLOR))):
         lx = pad_l + i * 170
-        parts.append(
-            f'<rect x="{lx}" y="{ly - 10}" width="14" height="4" fill="{color}"/>'
-            f'<text x="{lx + 20}" y="{ly - 4}" font-size="13" fill="#222">{escape(labels[key])}</text>'
-        )
+        parts.append(f'<rect x="{lx}" y="{ly - 10}" width="14" height="4" fill="{color}"/>'
+                     f'<text x="{lx + 20}" y="{ly - 4}" font-size="13" fill="#222">{escape(labels[key])}</text>')
     last = series[-1]
-    desc = (
-        f"{labels['in']}: {fmt(last['in'])}; {labels['out']}: {fmt(last['out'])}; "
-        f"{labels['balance']}: {fmt(last['in'] - last['out'])}"
-    )
+    desc = (f"{labels['in']}: {fmt(last['in'])}; {labels['out']}: {fmt(last['out'])}; "
+            f"{labels['balance']}: {fmt(last['in'] - last['out'])}")
     return _svg(width, height, labels["title"], desc, "".join(parts), "money-line")
 
 
@@ -192,26 +182,20 @@ def flow(
         parts.append(
             f'<path d="M{x1},{ly:.1f} C{mid},{ly:.1f} {mid},{ry:.1f} {x2},{ry:.1f}" fill="none" '
             f'stroke="{c}" stroke-opacity="0.45" stroke-width="{th:.1f}"><title>#{f["receipt_id"]} → '
-            f"{escape(right_label(f['target']))}: {escape(fmt(f['amount']))}</title></path>"
+            f'{escape(right_label(f["target"]))}: {escape(fmt(f["amount"]))}</title></path>'
         )
     for k, (top_y, hh, _) in lpos.items():
-        parts.append(
-            f'<rect x="{lx}" y="{top_y:.1f}" width="{node_w}" height="{hh:.1f}" fill="{BAL_COLOR}"/>'
-            f'<text x="{lx - 6}" y="{top_y + hh / 2 + 5:.1f}" text-anchor="end" font-size="14" '
-            f'fill="#222">{escape(left_label(k))}</text>'
-        )
+        parts.append(f'<rect x="{lx}" y="{top_y:.1f}" width="{node_w}" height="{hh:.1f}" fill="{BAL_COLOR}"/>'
+                     f'<text x="{lx - 6}" y="{top_y + hh / 2 + 5:.1f}" text-anchor="end" font-size="14" '
+                     f'fill="#222">{escape(left_label(k))}</text>')
     for k, (top_y, hh, _) in rpos.items():
-        label = (
-            f'<text x="{rx + node_w + 6}" y="{top_y + hh / 2 + 5:.1f}" font-size="14" fill="#222">'
-            f"{escape(right_label(k))}</text>"
-        )
+        label = f'<text x="{rx + node_w + 6}" y="{top_y + hh / 2 + 5:.1f}" font-size="14" fill="#222">' \
+                f"{escape(right_label(k))}</text>"
         href = right_href(k)
         if href:
             label = f'<a href="{escape(href)}">{label}</a>'
-        parts.append(
-            f'<rect x="{rx}" y="{top_y:.1f}" width="{node_w}" height="{hh:.1f}" '
-            f'fill="{colors.get(k, IN_COLOR)}"/>{label}'
-        )
+        parts.append(f'<rect x="{rx}" y="{top_y:.1f}" width="{node_w}" height="{hh:.1f}" '
+                     f'fill="{colors.get(k, IN_COLOR)}"/>{label}')
     desc = "; ".join(f"#{f['receipt_id']} → {right_label(f['target'])}: {fmt(f['amount'])}" for f in flows)
     return _svg(width, int(height), title, desc, "".join(parts), "flow")
 
@@ -237,48 +221,34 @@ def rate_columns(
     parts: list[str] = []
     for i in range(5):  # 0 %, 25 %, ... 100 %
         yy = pad_t + h - h * i / 4
-        parts.append(
-            f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>'
-            f'<text x="{pad_l - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="{MUTED}">{25 * i}%</text>'
-        )
+        parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>'
+                     f'<text x="{pad_l - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="{MUTED}">{25 * i}%</text>')
     for g, (label, values) in enumerate(groups):
         x0 = pad_l + g * slot + (slot - col * len(series)) / 2
         for s, ((name, color), (value, href)) in enumerate(zip(series, values, strict=True)):
             x = x0 + s * col
             shown = "—" if value is None else f"{value * 100:.1f}%"
             if value is None:
-                mark = (
-                    f'<text x="{x + col / 2:.1f}" y="{pad_t + h - 4}" text-anchor="middle" font-size="11" '
-                    f'fill="{MUTED}">—</text>'
-                )
+                mark = (f'<text x="{x + col / 2:.1f}" y="{pad_t + h - 4}" text-anchor="middle" font-size="11" '
+                        f'fill="{MUTED}">—</text>')
             else:
                 top = pad_t + h - h * value
-                mark = (
-                    f'<rect x="{x + 1:.1f}" y="{top:.1f}" width="{col - 2:.1f}" height="{h * value:.1f}" '
-                    f'fill="{color}"><title>{escape(label)} · {escape(name)}: {shown}</title></rect>'
-                )
+                mark = (f'<rect x="{x + 1:.1f}" y="{top:.1f}" width="{col - 2:.1f}" height="{h * value:.1f}" '
+                        f'fill="{color}"><title>{escape(label)} · {escape(name)}: {shown}</title></rect>')
                 if href:
                     mark = f'<a href="{escape(href)}">{mark}</a>'
             parts.append(mark)
-        parts.append(
-            f'<text x="{pad_l + (g + 0.5) * slot:.1f}" y="{pad_t + h + 18}" text-anchor="middle" '
-            f'font-size="12" fill="#222">{escape(label)}</text>'
-        )
+        parts.append(f'<text x="{pad_l + (g + 0.5) * slot:.1f}" y="{pad_t + h + 18}" text-anchor="middle" '
+                     f'font-size="12" fill="#222">{escape(label)}</text>')
     for s, (name, color) in enumerate(series):  # the legend: two rows of two
         lx, ly = pad_l + (s % 2) * 300, height - 26 + (s // 2) * 18
-        parts.append(
-            f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{color}"/>'
-            f'<text x="{lx + 18}" y="{ly}" font-size="13" fill="#222">{escape(name)}</text>'
-        )
+        parts.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{color}"/>'
+                     f'<text x="{lx + 18}" y="{ly}" font-size="13" fill="#222">{escape(name)}</text>')
     desc = "; ".join(
-        f"{label}: "
-        + ", ".join(
-            f"{name} {'—' if v is None else f'{v * 100:.1f}%'}"
-            for (name, _), (v, _) in zip(series, values, strict=True)
-        )
-        for label, values in groups
-    )
+        f"{label}: " + ", ".join(f"{name} {'—' if v is None else f'{v * 100:.1f}%'}"
+                                 for (name, _), (v, _) in zip(series, values, strict=True))
+        for label, values in groups)
     return _svg(width, height, title, desc, "".join(parts), "rate-columns")
 
 

@@ -33,7 +33,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "accounted_balance": "账面余额（捐助 − 拨付 − 退款）",
         "outside_contribute": "未经捐助接口直接转入",
         "outside.lead": "以下转账直接打入基金地址，没有经过捐助（contribute），"
-        "因此没有收据、也不计入任何项目或公共池：",
+                        "因此没有收据、也不计入任何项目或公共池：",
         "outside.none": "没有未经捐助接口直接转入的资金。",
         "total_contributed": "累计捐助",
         "total_paid_out": "累计拨付",
@@ -117,7 +117,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "back_projects": "返回项目列表",
         "trace.title": "我的捐助去向",
         "trace.lead": "输入收据编号或捐助账户地址，查看这笔钱资助了哪些项目"
-        "（按链上资金追踪规则：定向优先、先进先出）。",
+                      "（按链上资金追踪规则：定向优先、先进先出）。",
         "trace.label": "收据编号或捐助账户",
         "trace.placeholder": "例如 3 或 0x…",
         "trace.submit": "查询",
@@ -218,17 +218,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "lang.switch": "中文",
         "lang.switch_label": "Switch language",
         "footer": "Every figure on this page comes from the on-chain event index; click a figure to see its "
-        "transaction. Read-only, no API key needed.",
+                  "transaction. Read-only, no API key needed.",
         "footer.block": "Indexed up to block",
         "overview.title": "Community co-governance fund",
         "overview.lead": "Every unit in and out of the fund is recorded on a permissioned chain "
-        "where anyone can check it.",
+                         "where anyone can check it.",
         "balance": "Fund balance",
         "balance.note": "The tokens the fund's contract actually holds (from the token's transfer events).",
         "accounted_balance": "Accounted balance (contributed − paid out − refunded)",
         "outside_contribute": "Sent straight to the fund, outside contribute",
         "outside.lead": "These transfers reached the fund's address without a contribution (contribute): they "
-        "have no receipt and count towards no project and not the general pool:",
+                        "have no receipt and count towards no project and not the general pool:",
         "outside.none": "No money reached the fund outside contribute.",
         "total_contributed": "Contributed",
         "total_paid_out": "Paid out",
@@ -270,7 +270,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "activity.lead": "Every transaction that makes up this figure.",
         "projects.title": "Projects",
         "projects.lead": "Each project's budget, milestones, committee votes, payouts (with invoice/receipt hashes) "
-        "and what is left.",
+                         "and what is left.",
         "no_projects": "No projects yet",
         "budget": "Budget",
         "paid": "Paid",
@@ -313,7 +313,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "back_projects": "Back to projects",
         "trace.title": "Where did my contribution go?",
         "trace.lead": "Enter a receipt id or a contributor account to see which projects the money paid for "
-        "(the on-chain tracing rule: earmarked money first, oldest first).",
+                      "(the on-chain tracing rule: earmarked money first, oldest first).",
         "trace.label": "Receipt id or contributor account",
         "trace.placeholder": "e.g. 3 or 0x…",
         "trace.submit": "Trace",
@@ -373,7 +373,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "verify.yourself": "Verify it yourself",
         "verify.step1": "Get the source code and the deployment manifest (deployment.json).",
         "verify.step2": "Point the auditor at any node of the chain: it rebuilds every record from chain events "
-        "and the source alone and checks each one.",
+                        "and the source alone and checks each one.",
         "verify.step3": "Compare each contract's runtime code hash (keccak256) below with your own compile.",
         "verify.manifest": "Deployment manifest",
         "chain_id": "Chain id",
@@ -395,7 +395,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tx.no_events": "This transaction emitted no events of our contracts.",
         "tx.chain_error": "The chain node is unavailable; showing what the index holds:",
         "tx.privacy": "Public fields only: accounts appear as organisation names; purposes, query and content "
-        "digests are not shown.",
+                      "digests are not shown.",
         "not_found": "Not found",
         "not_found.lead": "There is no such page or record.",
         "copy": "Copy",

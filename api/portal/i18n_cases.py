@@ -10,7 +10,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.cases": "吹哨报到",
         "cases.title": "街乡吹哨 · 部门报到",
         "cases.lead": "街道办吹哨立案，点名主办和协办部门；部门在期限内报到、答复或退单，街道评价，居民可表达满意度。"
-        "每一步都是链上交易，下面的数字都由公开规则从链上事件算出。",
+                      "每一步都是链上交易，下面的数字都由公开规则从链上事件算出。",
         "cases.as_of": "按已索引区块 {block} 的链上时间计算：",
         "cases.by_state": "按状态",
         "cases.all": "全部案件",
@@ -26,7 +26,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases.overdue_badge": "超期",
         "cases.overdue": "超期案件",
         "cases.overdue.rule": "超期由期限与链上时间推导，不由任何人标记：待报到的案件超过报到期限，"
-        "或已报到、重新办理、已退单的案件超过办结期限。",
+                              "或已报到、重新办理、已退单的案件超过办结期限。",
         "cases.none_overdue": "当前没有超期案件。",
         "cases.case": "案件",
         "cases.case_n": "案件 #{n}",
@@ -50,7 +50,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases.formula.satisfaction": "（满意 + 基本满意）÷ 满意度记录",
         "cases.formula.on_time": "按期答复的已办结案件 ÷（已办结 + 未办结且超期）",
         "cases.rule": "分母为 0 时显示“—”，不是 0%。每个比率旁边是它的分子/分母；点击比率查看计入它的最近一笔交易。"
-        "规则全文见 docs/cases.md，审计程序独立复算并核对。",
+                      "规则全文见 docs/cases.md，审计程序独立复算并核对。",
         "cases.latest_fact": "计入该数字的最近一笔交易",
         "cases.by_department": "按部门",
         "cases.months": "按月（北京时间）",
@@ -125,10 +125,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.cases": "Cases",
         "cases.title": "Cases: sub-districts summon, departments report in",
         "cases.lead": "A sub-district raises a case (吹哨) naming a lead department and assisting ones; "
-        "each acknowledges (报到) within its deadline, answers or sends the case back; the "
-        "sub-district evaluates and residents say whether they are satisfied. Every step is a "
-        "transaction on the chain; every figure below is computed from its events by a published "
-        "rule.",
+                      "each acknowledges (报到) within its deadline, answers or sends the case back; the "
+                      "sub-district evaluates and residents say whether they are satisfied. Every step is a "
+                      "transaction on the chain; every figure below is computed from its events by a published "
+                      "rule.",
         "cases.as_of": "Computed at the chain time of indexed block {block}:",
         "cases.by_state": "By state",
         "cases.all": "All cases",
@@ -144,8 +144,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases.overdue_badge": "Overdue",
         "cases.overdue": "Overdue cases",
         "cases.overdue.rule": "Overdue is derived from the deadlines and the chain time, never set by anyone: a case "
-        "awaiting acknowledgement past its acknowledge deadline, or an acknowledged, reopened "
-        "or sent-back case past its resolve deadline.",
+                              "awaiting acknowledgement past its acknowledge deadline, or an acknowledged, reopened "
+                              "or sent-back case past its resolve deadline.",
         "cases.none_overdue": "No case is overdue now.",
         "cases.case": "Case",
         "cases.case_n": "Case #{n}",
@@ -165,13 +165,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases.rate.satisfaction": "Satisfaction rate",
         "cases.rate.on_time": "On-time rate",
         "cases.formula.response": "dispatches acknowledged on time ÷ dispatches (each department named in each "
-        "dispatch counts once)",
+                                  "dispatch counts once)",
         "cases.formula.resolution": "closed fixed ÷ closed",
         "cases.formula.satisfaction": "(satisfied + basically satisfied) ÷ satisfaction records",
         "cases.formula.on_time": "closed cases answered on time ÷ (closed + open overdue)",
         "cases.rule": "A rate whose denominator is 0 shows “—”, not 0 %. Next to each rate are its numerator and "
-        "denominator; a rate links to the latest transaction counted in it. The full rule is "
-        "docs/cases.md; the auditor recomputes it independently and compares.",
+                      "denominator; a rate links to the latest transaction counted in it. The full rule is "
+                      "docs/cases.md; the auditor recomputes it independently and compares.",
         "cases.latest_fact": "The latest transaction counted in this figure",
         "cases.by_department": "By department",
         "cases.months": "By month (Beijing time)",
@@ -241,6 +241,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "cases.outcome.not_fixed": "not fixed: closed",
         "cases.reopened": "the case was reopened",
         "cases.privacy": "No resident's name, contact or report text is shown; departments appear by organisation "
-        "name, areas by a coarse code only.",
+                         "name, areas by a coarse code only.",
     },
 }

@@ -76,15 +76,8 @@ def lang_of(request: Request) -> str:
     return i18n.pick(request.query_params.get("lang"), request.cookies.get("lang"))
 
 
-def render(
-    request: Request,
-    state: ServiceState,
-    template: str,
-    status_code: int = 200,
-    params: Mapping[str, str] | None = None,
-    path: str | None = None,
-    **context: Any,
-) -> Response:
+def render(request: Request, state: ServiceState, template: str, status_code: int = 200,
+            params: Mapping[str, str] | None = None, path: str | None = None, **context: Any) -> Response:
     """``template`` in the request's language. ``params`` and ``path``: the page's validated query
     parameters and canonical path (the language switch keeps them; nothing else of the request's
     URL reaches the page)."""
@@ -107,13 +100,9 @@ def render(
         request,
         template,
         {
-            "t": t,
-            "lang": lang,
-            "switch_url": switch_url,
-            "switch_lang": other,
-            "path": path,
-            "indexed_block": last_block,
-            **context,
+            "t": t, "lang": lang,
+            "switch_url": switch_url, "switch_lang": other, "path": path,
+            "indexed_block": last_block, **context,
         },
         status_code=status_code,
     )
@@ -135,16 +124,9 @@ class Page:
     """What one page shows: its context (``build()`` → ``None`` for a 404), the template, and
     the validated parameters that (with the language) name it in the cache."""
 
-    def __init__(
-        self,
-        name: str,
-        template: str,
-        build: Callable[[], dict[str, Any] | None],
-        params: Mapping[str, str] | None = None,
-        keep: Callable[[dict[str, Any]], bool] | None = None,
-        extra_key: Hashable = None,
-        path: str | None = None,
-    ) -> None:
+    def __init__(self, name: str, template: str, build: Callable[[], dict[str, Any] | None],
+                 params: Mapping[str, str] | None = None, keep: Callable[[dict[str, Any]], bool] | None = None,
+                 extra_key: Hashable = None, path: str | None = None) -> None:
         self.name, self.template, self.build = name, template, build
         self.params = dict(params or {})
         self.keep = keep

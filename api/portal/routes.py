@@ -30,9 +30,8 @@ from ledger.fund.trace import FundTrace
 
 _LIMITED = {429: {"model": Problem, "description": "Too many requests from this address: retry after `Retry-After`"}}
 pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(limit_anonymous)])
-public_api_router = APIRouter(
-    prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_anonymous)], responses=_LIMITED
-)  # type: ignore[arg-type]
+public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_anonymous)],
+                              responses=_LIMITED)  # type: ignore[arg-type]
 pages_router.include_router(case_pages.router)
 
 
@@ -42,9 +41,7 @@ def static_files() -> StaticFiles:
 
 def _chart_labels(lang: str) -> dict[str, str]:
     return {k: i18n.translate(lang, f"chart.{k}") for k in ("in", "out", "balance", "empty")} | {
-        "title": i18n.translate(lang, "chart.money"),
-        "block": i18n.translate(lang, "block"),
-    }
+        "title": i18n.translate(lang, "chart.money"), "block": i18n.translate(lang, "block")}
 
 
 # ----------------------------------------------------------------------------- pages
@@ -87,7 +84,8 @@ def activity_page(
 
     def build() -> dict[str, Any]:
         rows = views.activity(state.index, event, kind, project)
-        return {"rows": rows, "event": event, "kind": kind, "project": project, "total": sum(r["amount"] for r in rows)}
+        return {"rows": rows, "event": event, "kind": kind, "project": project,
+                "total": sum(r["amount"] for r in rows)}
 
     return cached(request, state, Page("activity", "portal/activity.html", build, params))
 
@@ -106,11 +104,8 @@ def project_page(request: Request, state: StateDep, project_id: Id) -> Response:
         p = views.project(state.index, project_id, texts=public_texts(state))
         return None if p is None else {"p": p}
 
-    return cached(
-        request,
-        state,
-        Page("project", "portal/project.html", build, extra_key=project_id, path=f"/projects/{project_id}"),
-    )
+    return cached(request, state, Page("project", "portal/project.html", build, extra_key=project_id,
+                                        path=f"/projects/{project_id}"))
 
 
 def _fund_trace(state: ServiceState) -> FundTrace | None:
@@ -165,22 +160,11 @@ def data_page(request: Request, state: StateDep) -> Response:
         d = views.data_sharing(state.index)
         weeks = charts.bars(
             [(w["week"], w["accesses"], f"/tx/{w['tx_hash']}" if w["tx_hash"] else None) for w in d["weeks"]],
-            i18n.translate(lang, "data.weeks"),
-            i18n.translate(lang, "none_yet"),
-        )
+            i18n.translate(lang, "data.weeks"), i18n.translate(lang, "none_yet"))
         refusals = charts.bars(
-            [
-                (
-                    i18n.translate(lang, f"reason.{r['reason']}"),
-                    r["count"],
-                    f"/tx/{r['tx_hash']}" if r["tx_hash"] else None,
-                )
-                for r in d["refusals"]
-            ],
-            i18n.translate(lang, "data.refusals"),
-            i18n.translate(lang, "none_yet"),
-            color=charts.OUT_COLOR,
-        )
+            [(i18n.translate(lang, f"reason.{r['reason']}"), r["count"],
+              f"/tx/{r['tx_hash']}" if r["tx_hash"] else None) for r in d["refusals"]],
+            i18n.translate(lang, "data.refusals"), i18n.translate(lang, "none_yet"), color=charts.OUT_COLOR)
         return {"d": d, "weeks_chart": weeks, "refusals_chart": refusals, "classes": views.CLASSIFICATIONS}
 
     return cached(request, state, Page("data-sharing", "portal/data.html", build))
@@ -189,10 +173,8 @@ def data_page(request: Request, state: StateDep) -> Response:
 @pages_router.get("/verify", response_class=HTMLResponse)
 def verify_page(request: Request, state: StateDep) -> Response:
     # `cogov audit verify` writes it; next to the deployment manifest unless configured
-    report = Path(
-        getattr(state.settings, "audit_report_path", None)
-        or (Path(state.settings.manifest_path).parent / "audit-report.json")
-    )
+    report = Path(getattr(state.settings, "audit_report_path", None) or (
+        Path(state.settings.manifest_path).parent / "audit-report.json"))
     try:
         st = report.stat()
         written: Hashable = (st.st_mtime_ns, st.st_size)  # a new report is a new page
@@ -260,11 +242,9 @@ class PublicOverview(BaseModel):
 
     currency: str
     decimals: int
-    balance: int = Field(
-        description="What the fund holds: its token balance from the token's Transfer events "
-        "(balance_source 'token'), or contributed - paid out - refunded when the "
-        "token is not indexed ('fund events')."
-    )
+    balance: int = Field(description="What the fund holds: its token balance from the token's Transfer events "
+                                     "(balance_source 'token'), or contributed - paid out - refunded when the "
+                                     "token is not indexed ('fund events').")
     balance_source: str
     accounted_balance: int = Field(description="Contributed - paid out - refunded.")
     outside_contribute: int = Field(description="Money that reached the fund without contribute (direct transfers).")

@@ -68,30 +68,20 @@ def case_writes(state: StateDep, caller: CurrentCaller, write: WriteDep) -> Case
 Writes = Annotated[CaseWrites, Depends(case_writes)]
 
 
-@router.post(
-    "",
-    response_model=CaseWrite,
-    status_code=status.HTTP_201_CREATED,
-    summary="Raise a case (吹哨; SubDistrict), dispatched at once to its departments",
-)
+@router.post("", response_model=CaseWrite, status_code=status.HTTP_201_CREATED,
+             summary="Raise a case (吹哨; SubDistrict), dispatched at once to its departments")
 def raise_case(body: CaseCreate, writes: Writes) -> JSONResponse:
     return json_answer(writes.raise_case(body))
 
 
-@router.get(
-    "/metrics",
-    response_model=MetricsPublic,
-    summary="Response, resolution, satisfaction and on-time rates, with their counts and formulas",
-)
+@router.get("/metrics", response_model=MetricsPublic,
+            summary="Response, resolution, satisfaction and on-time rates, with their counts and formulas")
 def metrics(state: StateDep, key: CurrentKey, by: MetricsBy = "department") -> MetricsPublic:
     return CaseService(state, key.account).metrics(by)
 
 
-@router.get(
-    "/service-levels",
-    response_model=ServiceLevelList,
-    summary="Each category's deadlines to acknowledge and to resolve (set by the council)",
-)
+@router.get("/service-levels", response_model=ServiceLevelList,
+            summary="Each category's deadlines to acknowledge and to resolve (set by the council)")
 def service_levels(state: StateDep, key: CurrentKey) -> ServiceLevelList:
     return CaseService(state, key.account).service_levels()
 
@@ -105,43 +95,20 @@ def get_case(case_id: Id, state: StateDep, key: CurrentKey) -> CaseDetail:
 
 #: ``POST /{case_id}/<path>``: the :class:`CaseWrites` method and its body (None: none), who may.
 TRANSITIONS: tuple[tuple[str, str, type[BaseModel] | None, str], ...] = (
-    (
-        "acknowledge",
-        "acknowledge",
-        None,
-        "Acknowledge (报到) as a department named in the current dispatch; late is recorded",
-    ),
-    (
-        "answer",
-        "answer_case",
-        AnswerCreate,
-        "Answer with the evidence of the work (a named department that acknowledged)",
-    ),
-    (
-        "send-back",
-        "send_back",
-        SendBackCreate,
-        "Send back (退单) naming the member believed responsible (a named department)",
-    ),
-    (
-        "redispatch",
-        "redispatch",
-        RedispatchCreate,
-        "Dispatch again: the raiser a sent-back case, the district an escalated one",
-    ),
-    (
-        "evaluate",
-        "evaluate",
-        EvaluationCreate,
-        "Evaluate the lead's answer (the raiser): fixed, rejected (reopened) or not fixed",
-    ),
-    ("escalate", "escalate", None, "Escalate to the district (兜底): the raiser any open case, anyone an overdue one"),
-    (
-        "satisfaction",
-        "record_satisfaction",
-        SatisfactionCreate,
-        "Record the residents' satisfaction with a closed case (Channel, within the window)",
-    ),
+    ("acknowledge", "acknowledge", None,
+     "Acknowledge (报到) as a department named in the current dispatch; late is recorded"),
+    ("answer", "answer_case", AnswerCreate,
+     "Answer with the evidence of the work (a named department that acknowledged)"),
+    ("send-back", "send_back", SendBackCreate,
+     "Send back (退单) naming the member believed responsible (a named department)"),
+    ("redispatch", "redispatch", RedispatchCreate,
+     "Dispatch again: the raiser a sent-back case, the district an escalated one"),
+    ("evaluate", "evaluate", EvaluationCreate,
+     "Evaluate the lead's answer (the raiser): fixed, rejected (reopened) or not fixed"),
+    ("escalate", "escalate", None,
+     "Escalate to the district (兜底): the raiser any open case, anyone an overdue one"),
+    ("satisfaction", "record_satisfaction", SatisfactionCreate,
+     "Record the residents' satisfaction with a closed case (Channel, within the window)"),
 )
 
 
@@ -153,10 +120,8 @@ def transition(method: str, body: type[BaseModel] | None) -> Callable[..., JSONR
         act = getattr(writes, method)
         return json_answer(act(case_id) if body is None else act(case_id, body))
 
-    params = [
-        Parameter("case_id", Parameter.KEYWORD_ONLY, annotation=Id),
-        Parameter("writes", Parameter.KEYWORD_ONLY, annotation=Writes),
-    ]
+    params = [Parameter("case_id", Parameter.KEYWORD_ONLY, annotation=Id),
+              Parameter("writes", Parameter.KEYWORD_ONLY, annotation=Writes)]
     if body is not None:
         params.append(Parameter("body", Parameter.KEYWORD_ONLY, annotation=body))
     endpoint.__signature__ = Signature(params, return_annotation=JSONResponse)  # type: ignore[attr-defined]
@@ -164,11 +129,5 @@ def transition(method: str, body: type[BaseModel] | None) -> Callable[..., JSONR
 
 
 for _path, _method, _body, _summary in TRANSITIONS:
-    router.add_api_route(
-        f"/{{case_id}}/{_path}",
-        transition(_method, _body),
-        methods=["POST"],
-        name=_method,
-        response_model=CaseWrite,
-        summary=_summary,
-    )
+    router.add_api_route(f"/{{case_id}}/{_path}", transition(_method, _body), methods=["POST"], name=_method,
+                         response_model=CaseWrite, summary=_summary)

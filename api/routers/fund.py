@@ -148,11 +148,8 @@ def claim_refund(receipt_id: Id, state: StateDep, caller: CurrentCaller, write: 
     return json_answer(FundWrites(state, caller).claim_refund(write, receipt_id))
 
 
-@router.get(
-    "/contributors/{member_id}/trace",
-    response_model=ContributorTracePublic,
-    summary="Where one member's contributions went: payouts funded, refunds, what is unspent",
-)
+@router.get("/contributors/{member_id}/trace", response_model=ContributorTracePublic,
+            summary="Where one member's contributions went: payouts funded, refunds, what is unspent")
 def contributor_trace_view(member_id: Id, state: StateDep, key: CurrentKey) -> ContributorTracePublic:
     if member_id > int(state.ledger.call("MembershipRegistry", "memberCount")):
         raise NotFound("member", member_id)
@@ -307,11 +304,8 @@ def list_votes(
 ExportType = Annotated[str | None, Query(pattern="^(contribution|payout|refund)$", alias="type")]
 
 
-@router.get(
-    "/export",
-    response_model=ExportList,
-    summary="Every contribution, payout and refund for accounting (JSON), with tx hash and block",
-)
+@router.get("/export", response_model=ExportList,
+            summary="Every contribution, payout and refund for accounting (JSON), with tx hash and block")
 def export_json_view(
     state: StateDep, key: CurrentKey, type_: ExportType = None, since: Since = None, until: Until = None
 ) -> ExportList:
@@ -321,27 +315,18 @@ def export_json_view(
     return ExportList.model_validate({"data": [asdict(r) for r in rows], "count": len(rows)})
 
 
-@router.get(
-    "/export.csv",
-    response_class=Response,
-    summary="The same as CSV (UTF-8 with BOM, for spreadsheets)",
-    responses={200: {"content": {"text/csv": {}}}},
-)
+@router.get("/export.csv", response_class=Response, summary="The same as CSV (UTF-8 with BOM, for spreadsheets)",
+            responses={200: {"content": {"text/csv": {}}}})
 def export_csv_view(
     state: StateDep, key: CurrentKey, type_: ExportType = None, since: Since = None, until: Until = None
 ) -> Response:
     text = export_csv(FundService(state, key).export(type_, since, until))
-    return Response(
-        ("\ufeff" + text).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="cogov-fund-export.csv"'},
-    )
+    return Response(("\ufeff" + text).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="cogov-fund-export.csv"'})
 
 
 @router.get(
-    "/documents/{doc_hash_hex}",
-    response_model=DocumentPublic,
-    response_model_exclude_none=True,
+    "/documents/{doc_hash_hex}", response_model=DocumentPublic, response_model_exclude_none=True,
     summary="The text behind an on-chain hash, to those who may read it (404 to anyone else); verified on read",
     description=(
         "Titles and milestone descriptions: every API key. A memo: its contributing member, the treasurer, "
@@ -365,20 +350,13 @@ def get_document(
 def credit_balance(account: Address, state: StateDep, _key: CurrentKey) -> CreditBalance:
     fund = Fund(state.ledger)
     tok = fund.token
-    return CreditBalance(
-        account=account,
-        balance=tok.balance_of(account),
-        allowance_to_fund=tok.allowance(account, fund.address),
-        currency=tok.symbol,
-        decimals=tok.decimals,
-    )
+    return CreditBalance(account=account, balance=tok.balance_of(account),
+                         allowance_to_fund=tok.allowance(account, fund.address), currency=tok.symbol,
+                         decimals=tok.decimals)
 
 
-@router.post(
-    "/credit/mint",
-    response_model=MintWrite,
-    status_code=status.HTTP_201_CREATED,
-    summary="Mint CommunityCredit against a fiat deposit reference, once per reference (treasurer)",
-)
+@router.post("/credit/mint", response_model=MintWrite, status_code=status.HTTP_201_CREATED,
+             summary="Mint CommunityCredit against a fiat deposit reference, once per reference (treasurer)")
 def credit_mint(body: MintCreate, state: StateDep, caller: TreasurerCaller, write: WriteDep) -> JSONResponse:
     return json_answer(FundWrites(state, caller).mint(write, body))
+

@@ -43,7 +43,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such service, service request or jurisdiction", **_ERROR},
     429: {"description": "Too many requests from this client: wait Retry-After seconds", **_ERROR},
     500: {"description": "An unexpected error (logged)", **_ERROR},
-    503: {"description": "The chain or the event index does not answer: retry after Retry-After seconds", **_ERROR},
+    503: {"description": "The chain or the event index does not answer: retry after Retry-After seconds",
+          **_ERROR},
 }
 _OK: dict[int | str, dict[str, Any]] = {200: {"content": _XML}}
 
@@ -62,34 +63,22 @@ def _lang(lang: str | None) -> str:
     return pick(lang, None)
 
 
-@discovery_router.get(
-    "/discovery.{fmt}",
-    response_model=Discovery,
-    dependencies=Listed,
-    summary="Open311 service discovery: where GeoReport v2 is served, in which formats",
-)
+@discovery_router.get("/discovery.{fmt}", response_model=Discovery, dependencies=Listed,
+                      summary="Open311 service discovery: where GeoReport v2 is served, in which formats")
 def discovery(fmt: Fmt, request: Request, state: StateDep) -> Response:
     endpoint = str(request.url_for("list_services", fmt="json")).removesuffix("/services.json")
     return render_one(fmt, "discovery", reports.discovery(state, endpoint))
 
 
-@router.get(
-    "/services.{fmt}",
-    response_model=list[ServicePublic],
-    dependencies=Listed,
-    summary="The services: case categories with a service level on chain",
-)
+@router.get("/services.{fmt}", response_model=list[ServicePublic], dependencies=Listed,
+            summary="The services: case categories with a service level on chain")
 def list_services(fmt: Fmt, state: StateDep, lang: Lang = None, jurisdiction_id: Jurisdiction = None) -> Response:
     reports.check_jurisdiction(state, jurisdiction_id)
     return render(fmt, "services", "service", reports.services(state, _lang(lang)))
 
 
-@router.get(
-    "/services/{service_code}.{fmt}",
-    response_model=ServiceDefinition,
-    dependencies=Listed,
-    summary="A service's definition (no service here has attributes)",
-)
+@router.get("/services/{service_code}.{fmt}", response_model=ServiceDefinition, dependencies=Listed,
+            summary="A service's definition (no service here has attributes)")
 def service_definition(
     service_code: Annotated[str, Path(max_length=10)], fmt: Fmt, state: StateDep, jurisdiction_id: Jurisdiction = None
 ) -> Response:
@@ -112,11 +101,8 @@ def reporter(request: Request, state: StateDep, api_key: Annotated[str | None, D
     return client
 
 
-@router.post(
-    "/requests.{fmt}",
-    response_model=list[RequestCreated],
-    summary="Report a problem (form-encoded): stored off chain, answered with its id",
-)
+@router.post("/requests.{fmt}", response_model=list[RequestCreated],
+             summary="Report a problem (form-encoded): stored off chain, answered with its id")
 def create_request(
     fmt: Fmt,
     state: StateDep,
@@ -127,28 +113,23 @@ def create_request(
     return render(fmt, "service_requests", "request", [reports.create(state, form, client, _lang(lang))])
 
 
-@router.get(
-    "/requests.{fmt}",
-    response_model=list[RequestPublic],
-    dependencies=Listed,
-    summary="Service requests, newest first, with their status on chain",
-)
+@router.get("/requests.{fmt}", response_model=list[RequestPublic], dependencies=Listed,
+            summary="Service requests, newest first, with their status on chain")
 def list_requests(
     fmt: Fmt,
     state: StateDep,
-    service_request_id: Annotated[
-        str | None, Query(max_length=4000, description="Ids, comma-separated: overrides every other argument.")
-    ] = None,
+    service_request_id: Annotated[str | None, Query(max_length=4000, description="Ids, comma-separated: "
+                                                    "overrides every other argument.")] = None,
     service_code: Annotated[str | None, Query(max_length=400, description="Codes, comma-separated.")] = None,
-    start_date: Annotated[str | None, Query(max_length=40, description="W3C datetime (requested at or after).")] = None,
-    end_date: Annotated[
-        str | None, Query(max_length=40, description="W3C datetime; at most 90 days after start_date.")
-    ] = None,
-    status: Annotated[str | None, Query(max_length=20, description="open, closed, or both comma-separated.")] = None,
+    start_date: Annotated[str | None, Query(max_length=40, description="W3C datetime (requested at or after).")
+                          ] = None,
+    end_date: Annotated[str | None, Query(max_length=40, description="W3C datetime; at most 90 days after "
+                                          "start_date.")] = None,
+    status: Annotated[str | None, Query(max_length=20, description="open, closed, or both comma-separated.")
+                      ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Extension: the page (from 1).")] = 1,
-    page_size: Annotated[
-        int, Query(ge=1, le=reports.MAX_REQUESTS, description="Extension: requests per page.")
-    ] = reports.MAX_REQUESTS,
+    page_size: Annotated[int, Query(ge=1, le=reports.MAX_REQUESTS, description="Extension: requests per page.")
+                         ] = reports.MAX_REQUESTS,
     lang: Lang = None,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
@@ -157,12 +138,8 @@ def list_requests(
     return render(fmt, "service_requests", "request", reports.list_requests(state, f, _lang(lang), int(time.time())))
 
 
-@router.get(
-    "/requests/{service_request_id}.{fmt}",
-    response_model=list[RequestPublic],
-    dependencies=Listed,
-    summary="One service request, with its status on chain",
-)
+@router.get("/requests/{service_request_id}.{fmt}", response_model=list[RequestPublic], dependencies=Listed,
+            summary="One service request, with its status on chain")
 def get_request(
     service_request_id: Annotated[str, Path(max_length=20)],
     fmt: Fmt,

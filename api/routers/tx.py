@@ -65,7 +65,8 @@ def tx_status(tx_hash: TxHash, state: StateDep, _key: CurrentKey) -> JSONRespons
         confirmed=st.state == "confirmed",
         gas_used=st.gas_used,
         events=[
-            EventPublic(contract=e.contract, name=e.name, args=_args(e.args), log_index=e.log_index) for e in st.events
+            EventPublic(contract=e.contract, name=e.name, args=_args(e.args), log_index=e.log_index)
+            for e in st.events
         ],
         problem=problem,
     )

@@ -9,13 +9,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from api.schemas.common import FROM_RECORD, Bytes32, Hash, Page, PositiveUint64, TxInfo, Uint64, exactly_one, name_of
 
 CaseStateName = Literal[
-    "dispatched",
-    "acknowledged",
-    "awaiting_evaluation",
-    "sent_back",
-    "escalated",
-    "reopened",
-    "closed_fixed",
+    "dispatched", "acknowledged", "awaiting_evaluation", "sent_back", "escalated", "reopened", "closed_fixed",
     "closed_not_fixed",
 ]
 EvaluationName = Literal["fixed", "rejected", "not_fixed"]
@@ -40,22 +34,20 @@ def _satisfaction(v: object) -> object:
 class CaseCreate(BaseModel):
     category: Category
     area_code: Annotated[
-        int,
-        Field(ge=1, le=2**64 - 1, description="A coarse area code (a community's statistical code), never an address."),
+        int, Field(ge=1, le=2**64 - 1, description="A coarse area code (a community's statistical code), never "
+                   "an address.")
     ]
     description: Annotated[
         str, Field(min_length=1, max_length=4000, description="Stored off chain once the chain took the case.")
     ]
     description_public: bool = Field(
-        False,
-        description="Show the description to everyone (the portal): its plain keccak256 goes on chain. "
+        False, description="Show the description to everyone (the portal): its plain keccak256 goes on chain. "
         "Otherwise only the raiser, the named departments, the district and auditors read it (a salted commitment).",
     )
     lead_id: PositiveUint64
     assisting_ids: Departments = []
     report_hashes: list[Bytes32] = Field(
-        [], max_length=100, description="Hashes of the residents' reports this case groups (Open311)."
-    )
+        [], max_length=100, description="Hashes of the residents' reports this case groups (Open311).")
     channel_id: Uint64 = Field(0, description="The Channel member that took the reports (0: any Channel member).")
 
 
@@ -125,8 +117,7 @@ class CasePublic(BaseModel):
     round: int = Field(description="Dispatches so far (1 after raising).")
     send_backs: int
     satisfaction: Annotated[SatisfactionName | None, BeforeValidator(_satisfaction)] = Field(
-        description="Recorded since the last closing."
-    )
+        description="Recorded since the last closing.")
     dissatisfaction_reopened: bool
 
 
@@ -178,10 +169,10 @@ class TallyPublic(BaseModel):
     name: str | None = Field(None, description="The department's name.")
     responses: dict[str, int] = Field(description="Assignments: dispatched, on_time, late.")
     closings: dict[str, int] = Field(description="Cases closed now: closed, fixed, on_time; and open_overdue.")
-    satisfactions: dict[str, int] = Field(description="Records: records, satisfied, basically_satisfied, dissatisfied.")
+    satisfactions: dict[str, int] = Field(
+        description="Records: records, satisfied, basically_satisfied, dissatisfied.")
     rates: dict[str, float | None] = Field(
-        description="response, resolution, satisfaction, on_time (null: nothing to divide by)."
-    )
+        description="response, resolution, satisfaction, on_time (null: nothing to divide by).")
 
 
 class MetricsPublic(BaseModel):

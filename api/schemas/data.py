@@ -58,11 +58,8 @@ class AccessRequestCreate(BaseModel):
     purpose_code: Annotated[int, Field(ge=0, le=65535, description="From the city's purpose code list.")]
     purpose: Annotated[
         str,
-        Field(
-            min_length=1,
-            max_length=2000,
-            description="Purpose statement; stored off chain once requested, a salted commitment on chain.",
-        ),
+        Field(min_length=1, max_length=2000,
+              description="Purpose statement; stored off chain once requested, a salted commitment on chain."),
     ]
     fields: list[FieldName] | None = Field(
         None, max_length=200, description="Fields the grant will cover; omitted: every field of the dataset."

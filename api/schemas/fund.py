@@ -24,7 +24,6 @@ class Presented:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._record, name)
 
-
 ProjectStateName = Literal["proposed", "time_locked", "active", "completed", "rejected", "cancelled"]
 MotionKindName = Literal["approve_project", "allocate_from_pool", "cancel_project"]
 MotionStateName = Literal["open", "passed", "failed", "lapsed"]
@@ -355,8 +354,7 @@ class DocumentPublic(BaseModel):
     kind: str
     text: str
     salt: str | None = Field(
-        None, description="A salted text's salt (0x + 64 hex): the hash is keccak256(salt ‖ utf8(text))."
-    )
+        None, description="A salted text's salt (0x + 64 hex): the hash is keccak256(salt ‖ utf8(text)).")
 
 
 class MintCreate(BaseModel):
@@ -364,11 +362,8 @@ class MintCreate(BaseModel):
     amount: Amount
     deposit_ref: Annotated[
         str,
-        Field(
-            min_length=1,
-            max_length=500,
-            description="The fiat deposit's bank reference; a (keyed) salted commitment on chain, minted once.",
-        ),
+        Field(min_length=1, max_length=500,
+              description="The fiat deposit's bank reference; a (keyed) salted commitment on chain, minted once."),
     ]
 
 

@@ -9,16 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from api.schemas.common import Address, Bytes32, Page, PositiveUint64, TxInfo, name_of
 
 RoleName = Literal[
-    "council",
-    "department",
-    "data_governance",
-    "fund_committee",
-    "treasurer",
-    "auditor",
-    "contributor",
-    "sub_district",
-    "district",
-    "channel",
+    "council", "department", "data_governance", "fund_committee", "treasurer", "auditor", "contributor",
+    "sub_district", "district", "channel",
 ]
 KindName = Literal["department", "enterprise", "resident_group", "auditor"]
 StateName = Literal["pending", "approved", "executed", "cancelled", "expired"]

@@ -38,11 +38,8 @@ class ReportCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")  # attribute[...] (no service here defines any), address_id …
 
-    api_key: Text = _text(
-        200,
-        "An API key of this service (its client's key); without one the report is "
-        "accepted when the service takes anonymous reports, rate-limited per address.",
-    )
+    api_key: Text = _text(200, "An API key of this service (its client's key); without one the report is "
+                               "accepted when the service takes anonymous reports, rate-limited per address.")
     jurisdiction_id: Text = _text(200, "Only checked when the service names its jurisdiction.")
     service_code: int = Field(ge=1, le=65535, description="A category from GET /open311/v2/services.")
     lat: Coordinate = Field(None, ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude (with long).")
@@ -55,9 +52,8 @@ class ReportCreate(BaseModel):
     last_name: Text = _text(LIMITS["last_name"], "Kept off chain, never shown.")
     phone: Text = _text(LIMITS["phone"], "Kept off chain, never shown.", pattern=r"^[0-9+()\- ]{3,40}$")
     description: Text = _text(LIMITS["description"], "What is wrong (line breaks allowed; no HTML).")
-    media_url: Text = _text(
-        LIMITS["media_url"], "An http(s) URL of a photo or other media.", pattern=r"^https?://[^\s]+$"
-    )
+    media_url: Text = _text(LIMITS["media_url"], "An http(s) URL of a photo or other media.",
+                            pattern=r"^https?://[^\s]+$")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -142,9 +138,8 @@ class DiscoveryEndpoint(BaseModel):
 class Discovery(BaseModel):
     """The service discovery file (Open311's Service Discovery: required with GeoReport v2)."""
 
-    changeset: str = Field(
-        description="When the services last changed: the time of the latest service level set on chain."
-    )
+    changeset: str = Field(description="When the services last changed: the time of the latest service level set "
+                                        "on chain.")
     contact: str
     key_service: str
     endpoints: list[DiscoveryEndpoint]

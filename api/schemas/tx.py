@@ -14,10 +14,8 @@ class TxAccepted(BaseModel):
 
     tx_hash: str = Field(examples=["0x" + "ab" * 32])
     status: Literal["pending"] = "pending"
-    status_url: str = Field(
-        description="GET it (any API key) until `status` is `confirmed` or `failed`.",
-        examples=["/api/v1/tx/0x" + "ab" * 32],
-    )
+    status_url: str = Field(description="GET it (any API key) until `status` is `confirmed` or `failed`.",
+                            examples=["/api/v1/tx/0x" + "ab" * 32])
 
 
 class EventPublic(BaseModel):
@@ -41,12 +39,9 @@ class TxProblem(BaseModel):
 
 class TxStatusPublic(BaseModel):
     tx_hash: str
-    status: TxState = Field(
-        description=(
-            "`pending`: sent, not in a block; `mined`: in a block, fewer confirmations than the "
-            "service waits for; `confirmed`: at the configured depth; `failed`: mined and reverted."
-        )
-    )
+    status: TxState = Field(description=(
+        "`pending`: sent, not in a block; `mined`: in a block, fewer confirmations than the "
+        "service waits for; `confirmed`: at the configured depth; `failed`: mined and reverted."))
     block_number: int | None = None
     block_hash: str | None = None
     confirmations: int = Field(0, description="Blocks on top of and including the transaction's block.")

@@ -52,15 +52,9 @@ class CaseWrites:
     def raise_case(self, body: CaseCreate) -> Answer:
         """Raise a case (吹哨, SubDistrict); its description kept off chain, public or not as marked."""
         text = self.docs.draft("case_public" if body.description_public else "case", body.description)
-        call = self.desk.raise_call(
-            body.category,
-            body.area_code,
-            text.hash,
-            body.lead_id,
-            body.assisting_ids,
-            report_hashes=[parse_hash(h) for h in body.report_hashes],
-            channel_id=body.channel_id,
-        )
+        call = self.desk.raise_call(body.category, body.area_code, text.hash, body.lead_id, body.assisting_ids,
+                                    report_hashes=[parse_hash(h) for h in body.report_hashes],
+                                    channel_id=body.channel_id)
         return self._send(body.model_dump(), call, [text])
 
     def acknowledge(self, case_id: int) -> Answer:
@@ -112,7 +106,8 @@ class CaseWrites:
         raw_case, raw_team = led.views([(NAME, "getCase", (case_id,)), (NAME, "team", (case_id,))])
         team = [int(m) for m in raw_team]
         raw = led.views([(NAME, "assignment", (case_id, m)) for m in team])
-        s = Shown(case_from_view(raw_case), tuple((m, assignment_from_view(a)) for m, a in zip(team, raw, strict=True)))
+        s = Shown(case_from_view(raw_case),
+                  tuple((m, assignment_from_view(a)) for m, a in zip(team, raw, strict=True)))
         index = self.state.index  # names only: as indexed so far (a write never waits for the index)
         members = Members.cached(index) if index is not None else Members()
         return CaseWrite(tx=tx_info(r), case=CaseService(self.state, self.caller.account).present([s], members)[0])

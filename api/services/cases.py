@@ -88,26 +88,13 @@ def shown(model: CaseModel, c: CaseRecord, now: int, *, history: bool = False) -
 def timeline_entry(e: Event) -> TimelineEntry:
     a = e.args
     member = a.get("memberId", a.get("raiserId"))
-    return TimelineEntry(
-        event=e.name,
-        member_id=None if member is None else int(member),
-        block_number=e.block_number,
-        block_time=e.block_time,
-        tx_hash=e.tx_hash,
-        log_index=e.log_index,
-        args=canonical_args(e),
-    )
+    return TimelineEntry(event=e.name, member_id=None if member is None else int(member), block_number=e.block_number,
+                         block_time=e.block_time, tx_hash=e.tx_hash, log_index=e.log_index, args=canonical_args(e))
 
 
 def tally_public(key: int | str, t: Tally, name: str | None = None) -> TallyPublic:
-    return TallyPublic(
-        key=str(key),
-        name=name,
-        responses=asdict(t.responses),
-        closings=asdict(t.closings),
-        satisfactions=asdict(t.satisfactions),
-        rates=t.rates(),
-    )
+    return TallyPublic(key=str(key), name=name, responses=asdict(t.responses), closings=asdict(t.closings),
+                       satisfactions=asdict(t.satisfactions), rates=t.rates())
 
 
 class CaseService:
@@ -123,13 +110,9 @@ class CaseService:
         """The descriptions of ``cases`` the caller may read (by ``0x`` hash), and which are public."""
         public = self.state.docs.texts([s.case.description_hash for s in cases], {"case_public"})
         private: list[tuple[str, bytes, Parties]] = [
-            (
-                "case",
-                s.case.description_hash,
-                {Party.RAISER: s.case.raiser_id, Party.NAMED: frozenset(m for m, _ in s.team)},
-            )
-            for s in cases
-            if hex_of(s.case.description_hash) not in public
+            ("case", s.case.description_hash,
+             {Party.RAISER: s.case.raiser_id, Party.NAMED: frozenset(m for m, _ in s.team)})
+            for s in cases if hex_of(s.case.description_hash) not in public
         ]
         texts = readable_texts(self.state, self.account, private) if private else {}
         return public | texts, set(public)
@@ -139,33 +122,15 @@ class CaseService:
         return [self._public(CasePublic, s, members, texts, public) for s in cases]
 
     @staticmethod
-    def _public(
-        schema: type[CasePublic], s: Shown, members: Members, texts: dict[str, str], public: set[str], **extra: object
-    ) -> CasePublic:
+    def _public(schema: type[CasePublic], s: Shown, members: Members, texts: dict[str, str], public: set[str],
+                **extra: object) -> CasePublic:
         c, h = s.case, hex_of(s.case.description_hash)
-        team = [
-            AssignmentPublic(
-                member_id=m,
-                member_name=members.name(m),
-                lead=a.lead,
-                acknowledged=a.acknowledged,
-                late=a.late,
-                answered=a.answered,
-            )
-            for m, a in s.team
-        ]
-        return schema.model_validate(
-            Presented(
-                c,
-                raiser_name=members.name(c.raiser_id),
-                lead_name=members.name(c.lead_id),
-                team=team,
-                description=texts.get(h),
-                description_public=h in public,
-                **extra,
-            ),
-            from_attributes=True,
-        )
+        team = [AssignmentPublic(member_id=m, member_name=members.name(m), lead=a.lead, acknowledged=a.acknowledged,
+                                 late=a.late, answered=a.answered) for m, a in s.team]
+        return schema.model_validate(Presented(
+            c, raiser_name=members.name(c.raiser_id), lead_name=members.name(c.lead_id), team=team,
+            description=texts.get(h), description_public=h in public, **extra,
+        ), from_attributes=True)
 
     # ---------------------------------------------------------------- reads (the index alone)
 
@@ -188,15 +153,10 @@ class CaseService:
         ``until``: when raised (block time)."""
 
         def keep(c: CaseRecord, now: int) -> bool:
-            return (
-                (want is None or c.state == want)
-                and (category is None or c.category == category)
-                and (department is None or department in c.team)
-                and (raiser is None or c.raiser_id == raiser)
-                and (overdue is None or c.overdue(now) == overdue)
-                and (since is None or c.raised_at >= since)
-                and (until is None or c.raised_at <= until)
-            )
+            return ((want is None or c.state == want) and (category is None or c.category == category)
+                    and (department is None or department in c.team) and (raiser is None or c.raiser_id == raiser)
+                    and (overdue is None or c.overdue(now) == overdue)
+                    and (since is None or c.raised_at >= since) and (until is None or c.raised_at <= until))
 
         def pick(model: CaseModel, now: int) -> tuple[list[Shown], int]:
             rows = [c for c in reversed(model.cases.values()) if keep(c, now)]
@@ -218,16 +178,8 @@ class CaseService:
         index = self.index
         s = cases_state(index, pick)
         texts, public = self.descriptions([s])
-        detail = self._public(
-            CaseDetail,
-            s,
-            Members.cached(index),
-            texts,
-            public,
-            raised_at=s.raised_at,
-            report_hashes=list(s.report_hashes),
-            timeline=[timeline_entry(e) for e in s.events],
-        )
+        detail = self._public(CaseDetail, s, Members.cached(index), texts, public, raised_at=s.raised_at,
+                              report_hashes=list(s.report_hashes), timeline=[timeline_entry(e) for e in s.events])
         assert isinstance(detail, CaseDetail)
         return detail
 
@@ -244,11 +196,7 @@ class CaseService:
         groups, total, now, block = _folded(index).read_at(index, compute)
         members = Members.cached(index) if by == "department" else None
         return MetricsPublic(
-            by=by,
-            at=now,
-            block_number=block,
-            rule=RULE,
-            formulas=FORMULAS,
+            by=by, at=now, block_number=block, rule=RULE, formulas=FORMULAS,
             total=tally_public("all", total),
             data=[tally_public(k, t, members.name(int(k)) if members else None) for k, t in groups.items()],
         )

@@ -101,7 +101,7 @@ def start_gateway(state: ServiceState) -> None:
     un-anchored is anchored now, not at the first fetch)."""
     if state.manifest is not None and (state.settings.gateway_store_dir / "translog").is_dir():
         try:
-            gateway_for(state)
+            gateway_for(state).log_mode.logs.open_existing()
         except LedgerError as exc:
             log.warning("the gateway did not start (its access logs wait for the first fetch): %s", exc)
 
@@ -294,14 +294,8 @@ def _by_state(
 
 
 def list_by_state(
-    state: ServiceState,
-    listing: Listing[V, L],
-    filters: dict[str, int],
-    want: IntEnum | None,
-    since: int | None,
-    until: int | None,
-    offset: int,
-    limit: int,
+    state: ServiceState, listing: Listing[V, L], filters: dict[str, int], want: IntEnum | None,
+    since: int | None, until: int | None, offset: int, limit: int,
 ) -> L:
     """A page of requests or grants (``listing``), newest first: those matching ``filters``, in
     state ``want`` now when given, made in ``[since, until]``."""

@@ -64,9 +64,8 @@ class DataWrites(CallerScoped):
 
     def approve_request(self, write: WriteRequest, request_id: int) -> Answer:
         """As the dataset's owner, else as data governance (whose pre-flight refuses a caller without the role)."""
-        return self._on_request(
-            write, {"request": request_id}, request_id, approve_call_for(self.state, self.caller, request_id)
-        )
+        return self._on_request(write, {"request": request_id}, request_id,
+                                approve_call_for(self.state, self.caller, request_id))
 
     def deny_request(self, write: WriteRequest, request_id: int, body: DenyBody) -> Answer:
         req = request_or_404(self.state, request_id)
@@ -103,9 +102,8 @@ class DataWrites(CallerScoped):
                 w.done(r, 200, self.request_answer(request_id, r))
         return w.answer
 
-    def _on_grant(
-        self, write: WriteRequest, body: dict[str, object], grant_id: int, call: ContractCall, *, renewal: bool = False
-    ) -> Answer:
+    def _on_grant(self, write: WriteRequest, body: dict[str, object], grant_id: int, call: ContractCall, *,
+                  renewal: bool = False) -> Answer:
         with write.session(self.state, self.caller, body) as w:
             if (r := self._send(w, call)) is not None:
                 w.done(r, 200, self.grant_answer(grant_id, r, renewal=renewal))

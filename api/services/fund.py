@@ -163,13 +163,8 @@ class FundService:
 
     # ---------------------------------------------------------------- records (404 when absent)
 
-    def _one(
-        self,
-        kind: str,
-        key: int,
-        records: Callable[[FundModel], Mapping[int, R]],
-        view: Callable[[FundModel, R, int], V],
-    ) -> V:
+    def _one(self, kind: str, key: int, records: Callable[[FundModel], Mapping[int, R]],
+             view: Callable[[FundModel, R, int], V]) -> V:
         """The record ``key`` of ``records`` as ``view`` shows it now; 404 when there is none."""
         now = self.now
 
@@ -214,14 +209,10 @@ class FundService:
 
     def contribution_texts(self, cs: Sequence[Contribution], titles: Mapping[int, bytes]) -> dict[str, str]:
         """The memos of ``cs`` the caller may read, and their projects' titles."""
-        return readable_texts(
-            self.state,
-            self.key.account,
-            [
-                *(("memo", c.memo_hash, {Party.CONTRIBUTOR: c.member_id}) for c in cs),
-                *(("title", h, {}) for h in titles.values()),
-            ],
-        )
+        return readable_texts(self.state, self.key.account, [
+            *(("memo", c.memo_hash, {Party.CONTRIBUTOR: c.member_id}) for c in cs),
+            *(("title", h, {}) for h in titles.values()),
+        ])
 
     def payout_texts(self, payouts: Sequence[Payout], titles: Mapping[int, bytes], names: Names) -> dict[str, str]:
         """The invoices of ``payouts`` the caller may read, and their projects' titles."""
@@ -233,14 +224,10 @@ class FundService:
 
             return of
 
-        return readable_texts(
-            self.state,
-            self.key.account,
-            [
-                *(("invoice", p.invoice_hash, parties(p.beneficiary)) for p in payouts),
-                *(("title", h, {}) for h in titles.values()),
-            ],
-        )
+        return readable_texts(self.state, self.key.account, [
+            *(("invoice", p.invoice_hash, parties(p.beneficiary)) for p in payouts),
+            *(("title", h, {}) for h in titles.values()),
+        ])
 
     # ---------------------------------------------------------------- presenters
 
@@ -251,51 +238,41 @@ class FundService:
         if texts is None:
             texts = self.public_texts([p.title_hash, *(m.description_hash for m in milestones)])
         ben = names.of_account(p.beneficiary)
-        return ProjectPublic.model_validate(
-            Presented(
-                p,
-                title=_text(texts, p.title_hash),
-                proposer_name=names.name(p.proposer_id) or "",
-                beneficiary_member_id=ben.id if ben else None,
-                beneficiary_name=ben.name if ben else None,
-                milestones=[
-                    MilestonePublic.model_validate(
-                        Presented(m, description=_text(texts, m.description_hash)), from_attributes=True
-                    )
-                    for m in milestones
-                ],
-            ),
-            from_attributes=True,
-        )
+        return ProjectPublic.model_validate(Presented(
+            p,
+            title=_text(texts, p.title_hash),
+            proposer_name=names.name(p.proposer_id) or "",
+            beneficiary_member_id=ben.id if ben else None,
+            beneficiary_name=ben.name if ben else None,
+            milestones=[
+                MilestonePublic.model_validate(Presented(m, description=_text(texts, m.description_hash)),
+                                               from_attributes=True)
+                for m in milestones
+            ],
+        ), from_attributes=True)
 
     def contribution_public(
         self, c: Contribution, names: Names, texts: Mapping[str, str], title_hash: bytes, row: Event | None
     ) -> ContributionPublic:
         """A contribution; ``texts`` holds its memo only for a caller allowed to read it."""
-        return ContributionPublic.model_validate(
-            Presented(
-                c,
-                member_name=names.name(c.member_id) or "",
-                project=_text(texts, title_hash) if c.project_id else None,
-                memo=_text(texts, c.memo_hash),
-                tx_hash=row.tx_hash if row is not None else None,
-                block_number=row.block_number if row is not None else None,
-            ),
-            from_attributes=True,
-        )
+        return ContributionPublic.model_validate(Presented(
+            c,
+            member_name=names.name(c.member_id) or "",
+            project=_text(texts, title_hash) if c.project_id else None,
+            memo=_text(texts, c.memo_hash),
+            tx_hash=row.tx_hash if row is not None else None,
+            block_number=row.block_number if row is not None else None,
+        ), from_attributes=True)
 
     def payout_public(self, p: Payout, names: Names, texts: Mapping[str, str], title_hash: bytes) -> PayoutPublic:
         """A payout; ``texts`` holds its invoice only for a caller allowed to read it."""
         ben = names.of_account(p.beneficiary)
-        return PayoutPublic.model_validate(
-            Presented(
-                p,
-                project=_text(texts, title_hash),
-                beneficiary_name=ben.name if ben else None,
-                invoice=_text(texts, p.invoice_hash),
-            ),
-            from_attributes=True,
-        )
+        return PayoutPublic.model_validate(Presented(
+            p,
+            project=_text(texts, title_hash),
+            beneficiary_name=ben.name if ben else None,
+            invoice=_text(texts, p.invoice_hash),
+        ), from_attributes=True)
 
     def summary(self) -> FundSummary:
         """The totals and the pool from the chain's views; projects by state from the reducer."""
@@ -329,18 +306,15 @@ class FundService:
 
     # ---------------------------------------------------------------- lists (the index alone)
 
-    def contributions(
-        self, args: Mapping[str, Any], offset: int, limit: int, time_ok: TimeFilter | None
-    ) -> ContributionList:
+    def contributions(self, args: Mapping[str, Any], offset: int, limit: int,
+                      time_ok: TimeFilter | None) -> ContributionList:
         rows, count = event_rows(self.state, NAME, "ContributionReceived", args, offset, limit, time_ok)
         cs = [self.contribution(int(r.args["receiptId"])) for r in rows]
         titles = {c.project_id: self.title_hash(c.project_id) for c in cs if c.project_id}
         texts = self.contribution_texts(cs, titles)
         return ContributionList(
-            data=[
-                self.contribution_public(c, self.members, texts, titles.get(c.project_id, ZERO32), r)
-                for c, r in zip(cs, rows, strict=True)
-            ],
+            data=[self.contribution_public(c, self.members, texts, titles.get(c.project_id, ZERO32), r)
+                  for c, r in zip(cs, rows, strict=True)],
             count=count,
         )
 
@@ -348,9 +322,8 @@ class FundService:
         c = self.contribution(receipt_id)
         titles = {c.project_id: self.title_hash(c.project_id)} if c.project_id else {}
         texts = self.contribution_texts([c], titles)
-        return self.contribution_public(
-            c, self.members, texts, titles.get(c.project_id, ZERO32), self.contribution_event(receipt_id)
-        )
+        return self.contribution_public(c, self.members, texts, titles.get(c.project_id, ZERO32),
+                                        self.contribution_event(receipt_id))
 
     def projects(self, state: str | None, proposer_id: int | None, offset: int, limit: int) -> ProjectList:
         now = self.now
@@ -361,9 +334,8 @@ class FundService:
             projects = [p for p in projects if p.proposer_id == proposer_id]
         page = projects[offset : offset + limit]
         milestones = {p.id: self.milestones(p.id) for p in page}
-        texts = self.public_texts(
-            [h for p in page for h in (p.title_hash, *(m.description_hash for m in milestones[p.id]))]
-        )
+        texts = self.public_texts([h for p in page for h in (p.title_hash, *(m.description_hash
+                                                                              for m in milestones[p.id]))])
         return ProjectList(
             data=[self.project_public(p, milestones[p.id], self.members, texts) for p in page],
             count=len(projects),
@@ -396,26 +368,19 @@ class FundService:
     def votes(self, args: Mapping[str, Any], offset: int, limit: int) -> VoteList:
         rows, count = event_rows(self.state, NAME, "VoteCast", args, offset, limit)
         return VoteList(
-            data=[
-                VotePublic.model_validate(
-                    Presented(v, member_name=self.members.name(v.member_id) or ""), from_attributes=True
-                )
-                for v in map(vote_of, rows)
-            ],
+            data=[VotePublic.model_validate(Presented(v, member_name=self.members.name(v.member_id) or ""),
+                                            from_attributes=True) for v in map(vote_of, rows)],
             count=count,
         )
 
     def refunds(self, args: Mapping[str, Any], offset: int, limit: int, time_ok: TimeFilter | None) -> RefundList:
         rows, count = event_rows(self.state, NAME, "RefundClaimed", args, offset, limit, time_ok)
         return RefundList(
-            data=[
-                RefundPublic.model_validate(
-                    Presented(r, member_name=self.members.name(r.member_id) or ""), from_attributes=True
-                )
-                for r in map(refund_of, rows)
-            ],
+            data=[RefundPublic.model_validate(Presented(r, member_name=self.members.name(r.member_id) or ""),
+                                              from_attributes=True) for r in map(refund_of, rows)],
             count=count,
         )
+
 
     # ---------------------------------------------------------------- a write's answer (the chain's views)
 
@@ -424,9 +389,8 @@ class FundService:
         p = self.fund.project(project_id)
         return self.project_public(p, self.fund.milestones(p.id, p.milestone_count), self.chain_names)
 
-    def chain_contribution(
-        self, c: Contribution, row: Event | None = None, memo: str | None = None, title: bytes | None = None
-    ) -> ContributionPublic:
+    def chain_contribution(self, c: Contribution, row: Event | None = None, memo: str | None = None,
+                           title: bytes | None = None) -> ContributionPublic:
         """A contribution as the chain's views show it now; ``memo``: the writer's own text,
         ``title``: its project's title hash when already read."""
         if title is None:
@@ -477,6 +441,5 @@ class FundService:
         ]
         texts = readable_texts(self.state, self.key.account, wanted)
         token = self.fund.token
-        return export_rows(
-            model, self.labels(texts), token.symbol, token.decimals, kinds=kinds, since=since, until=until
-        )
+        return export_rows(model, self.labels(texts), token.symbol, token.decimals, kinds=kinds, since=since,
+                           until=until)

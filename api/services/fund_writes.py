@@ -197,18 +197,10 @@ class FundWrites(CallerScoped):
         payout = payout_of(replace(ev, time=top.time if top is not None else 0))  # a receipt carries no block time
         names = self.service.chain_names
         texts = self.service.payout_texts([payout], {p.id: p.title_hash}, names)
-        return PayoutWrite(
-            tx=tx_info(r),
-            payout=self.service.payout_public(payout, names, texts, p.title_hash),
-            project=self.service.chain_project(p.id),
-        )
+        return PayoutWrite(tx=tx_info(r), payout=self.service.payout_public(payout, names, texts, p.title_hash),
+                           project=self.service.chain_project(p.id))
 
     def minted(self, to: str, amount: int, ref: Draft, r: TxReceipt) -> MintWrite:
         self.docs.accept(r)
-        return MintWrite(
-            tx=tx_info(r),
-            to=to,
-            amount=amount,
-            deposit_ref_hash=ref.hash_hex,
-            balance=Credit(self.state.ledger).balance_of(to),
-        )
+        return MintWrite(tx=tx_info(r), to=to, amount=amount, deposit_ref_hash=ref.hash_hex,
+                         balance=Credit(self.state.ledger).balance_of(to))

@@ -52,6 +52,8 @@ def member_public(m: Member) -> MemberPublic:
     return MemberPublic.model_validate(m, from_attributes=True)
 
 
+
+
 def proposal_args(kind: ChangeKind, data: bytes) -> dict[str, Any]:
     """A proposal's change, its arguments named as the API takes them."""
     try:

@@ -67,12 +67,9 @@ class CaseTrack:
 
 
 _NOTES = {
-    CaseState.ACKNOWLEDGED: "acknowledged",
-    CaseState.AWAITING_EVALUATION: "answered",
-    CaseState.SENT_BACK: "sent_back",
-    CaseState.ESCALATED: "escalated",
-    CaseState.CLOSED_FIXED: "closed_fixed",
-    CaseState.CLOSED_NOT_FIXED: "closed_not_fixed",
+    CaseState.ACKNOWLEDGED: "acknowledged", CaseState.AWAITING_EVALUATION: "answered",
+    CaseState.SENT_BACK: "sent_back", CaseState.ESCALATED: "escalated",
+    CaseState.CLOSED_FIXED: "closed_fixed", CaseState.CLOSED_NOT_FIXED: "closed_not_fixed",
 }
 
 
@@ -132,10 +129,8 @@ def service_levels(state: ServiceState) -> dict[int, tuple[int, int]]:
     level now: the cases reducer's (kept current with the index). With no index, the chain's views
     of the categories the name table knows (one batch)."""
     try:
-        return cases_state(
-            index_for(state),
-            lambda model, _now: {c: (lv.ack_seconds, lv.resolve_seconds) for c, lv in sorted(model.levels.items())},
-        )
+        return cases_state(index_for(state), lambda model, _now: {
+            c: (lv.ack_seconds, lv.resolve_seconds) for c, lv in sorted(model.levels.items())})
     except IndexUnavailable:
         codes = sorted(NAMES)
         levels = state.ledger.views([(CASES, "serviceLevel", (c,)) for c in codes])
@@ -164,7 +159,7 @@ def discovery(state: ServiceState, endpoint_url: str) -> Discovery:
         "Reports need an api_key of this service: ask its operator for one (cogov keys create)."
         if s.open311_require_api_key
         else "No key is needed to read or to report; an api_key of this service (from its operator) identifies "
-        "a client app and gives it its own rate limit."
+             "a client app and gives it its own rate limit."
     )
     endpoint = DiscoveryEndpoint(
         specification="http://wiki.open311.org/GeoReport_v2",
@@ -219,24 +214,19 @@ def create(state: ServiceState, form: ReportCreate, client: str, lang: str) -> R
     if ack == 0:
         raise ValidationFailed("service_code", f"{form.service_code} is not a service here (GET services lists them)")
     contact = Contact(form.email, form.first_name, form.last_name, form.phone, form.device_id, form.account_id)
-    new = NewReport(
-        form.service_code, form.description, form.lat, form.long, form.address_string, form.media_url, contact, client
-    )
+    new = NewReport(form.service_code, form.description, form.lat, form.long, form.address_string, form.media_url,
+                    contact, client)
     report = state.reports.add(new)
     return RequestCreated(service_request_id=str(report.id), service_notice=_notice(ack, resolve, lang))
 
 
 def _notice(ack: int, resolve: int, lang: str) -> str:
     if lang == "en":
-        return (
-            f"Received. The sub-district triages reports and raises a case for the departments concerned; "
-            f"the lead department must acknowledge it within {duration(ack, lang)} and resolve it within "
-            f"{duration(resolve, lang)}. Follow its status here."
-        )
-    return (
-        f"已受理。街道研判后立案派单，牵头部门须在{duration(ack, lang)}内报到、"
-        f"{duration(resolve, lang)}内办结。可在此查询办理进度。"
-    )
+        return (f"Received. The sub-district triages reports and raises a case for the departments concerned; "
+                f"the lead department must acknowledge it within {duration(ack, lang)} and resolve it within "
+                f"{duration(resolve, lang)}. Follow its status here.")
+    return (f"已受理。街道研判后立案派单，牵头部门须在{duration(ack, lang)}内报到、"
+            f"{duration(resolve, lang)}内办结。可在此查询办理进度。")
 
 
 # ----------------------------------------------------------------------------- reading reports
@@ -323,25 +313,23 @@ def _present(state: ServiceState, rows: Sequence[Report], lang: str, tz: ZoneInf
         t = found.get(r.commitment)
         lead = (members.name(t.lead_id) or f"#{t.lead_id}") if t is not None and t.lead_id else None
         note = notes[t.note].format(case=t.case_id, lead=lead or "") if t is not None else notes["received"]
-        out.append(
-            RequestPublic(
-                service_request_id=str(r.id),
-                status="closed" if t is not None and t.closed else "open",
-                status_notes=note,
-                service_name=name_of(r.service_code, lang),
-                service_code=str(r.service_code),
-                description=r.description,
-                agency_responsible=lead,
-                service_notice=None,
-                requested_datetime=w3c(r.requested_at, tz),
-                updated_datetime=w3c(max(r.requested_at, t.updated_at if t is not None else 0), tz),
-                expected_datetime=w3c(t.resolve_deadline, tz) if t is not None and t.resolve_deadline else None,
-                address=r.address,
-                lat=r.lat,
-                long=r.lon,
-                media_url=r.media_url,
-            )
-        )
+        out.append(RequestPublic(
+            service_request_id=str(r.id),
+            status="closed" if t is not None and t.closed else "open",
+            status_notes=note,
+            service_name=name_of(r.service_code, lang),
+            service_code=str(r.service_code),
+            description=r.description,
+            agency_responsible=lead,
+            service_notice=None,
+            requested_datetime=w3c(r.requested_at, tz),
+            updated_datetime=w3c(max(r.requested_at, t.updated_at if t is not None else 0), tz),
+            expected_datetime=w3c(t.resolve_deadline, tz) if t is not None and t.resolve_deadline else None,
+            address=r.address,
+            lat=r.lat,
+            long=r.lon,
+            media_url=r.media_url,
+        ))
     return out
 
 

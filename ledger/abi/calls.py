@@ -44,7 +44,9 @@ def function(contract: str, fn: str) -> FunctionSpec | None:
     return _functions[key]
 
 
-def encode_call(contract: Contract, name: str, fn: str, args: Sequence[Any]) -> tuple[str, Sequence[Mapping[str, Any]]]:
+def encode_call(
+    contract: Contract, name: str, fn: str, args: Sequence[Any]
+) -> tuple[str, Sequence[Mapping[str, Any]]]:
     """Calldata and output ABI of ``fn(*args)`` on ``contract`` (contract ``name``).
 
     Straight through eth_abi (web3's function lookup and encoding cost ~5 ms a call under

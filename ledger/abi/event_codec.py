@@ -46,7 +46,6 @@ UNKNOWN_EVENT = "(unknown)"
 
 Converter = Callable[[Any], Any]
 
-
 def canonical_json(value: Mapping[str, Any]) -> str:
     """The canonical JSON text of an argument object."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -146,7 +145,9 @@ def normalize_value(item: Mapping[str, Any] | None, value: Any) -> Any:
         is_hex = value[:2] in ("0x", "0X")
         if t is None:
             return value.lower() if is_hex else value
-        if t.startswith("bytes") or (item is not None and item.get("indexed") and is_dynamic(item)):
+        if t.startswith("bytes") or (
+            item is not None and item.get("indexed") and is_dynamic(item)
+        ):
             if not is_hex:
                 raise ValueError(f"expected 0x-hex for {t}")
             return value.lower()
@@ -208,7 +209,9 @@ class EventSpec:
         """Canonical JSON arguments of one log (raises on malformed topics or data)."""
         if len(topics) != len(self.indexed) + 1:
             raise ValueError(f"{self.name}: expected {len(self.indexed) + 1} topics")
-        args: dict[str, Any] = {name: conv(topic) for (name, conv), topic in zip(self.indexed, topics[1:], strict=True)}
+        args: dict[str, Any] = {
+            name: conv(topic) for (name, conv), topic in zip(self.indexed, topics[1:], strict=True)
+        }
         if self.fast_decoder is not None and self.data_names:
             args.update(zip(self.data_names, self.fast_decoder(data), strict=True))
         elif self.data_decoder is not None:
@@ -256,7 +259,9 @@ class ContractSpec:
         by_name: dict[str, EventSpec] = {}
         for spec in events.values():
             by_name.setdefault(spec.name, spec)
-        return cls(name=name, address=checksum(address), events=events, events_by_hex=by_hex, events_by_name=by_name)
+        return cls(
+            name=name, address=checksum(address), events=events, events_by_hex=by_hex, events_by_name=by_name
+        )
 
     def by_name(self, event: str) -> EventSpec | None:
         return self.events_by_name.get(event)
@@ -300,7 +305,9 @@ def _from_hex(value: str) -> bytes:
     return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
 
 
-def decode_log(spec: ContractSpec, topics: Sequence[bytes], data: bytes) -> tuple[str, dict[str, Any], bool]:
+def decode_log(
+    spec: ContractSpec, topics: Sequence[bytes], data: bytes
+) -> tuple[str, dict[str, Any], bool]:
     """``(event name, canonical args, decoded?)`` of one log of ``spec``'s contract."""
     event = spec.events.get(topics[0]) if topics else None
     if event is not None:

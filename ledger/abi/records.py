@@ -50,7 +50,9 @@ def _plan(cls: type) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls)
-        plan = _PLANS[cls] = tuple((f.name, camel(f.name), _converter(hints[f.name])) for f in dataclasses.fields(cls))
+        plan = _PLANS[cls] = tuple(
+            (f.name, camel(f.name), _converter(hints[f.name])) for f in dataclasses.fields(cls)
+        )
     return plan
 
 

@@ -59,7 +59,9 @@ def decode_revert(data: Any, *, tx_hash: str | None = None) -> ContractReverted:
     selector = "0x" + raw[:4].hex()
     entry = error_table().get(selector)
     if entry is None:
-        return ContractReverted("UnknownError", {"selector": selector}, tx_hash=tx_hash, raw="0x" + raw.hex())
+        return ContractReverted(
+            "UnknownError", {"selector": selector}, tx_hash=tx_hash, raw="0x" + raw.hex()
+        )
     name, inputs = entry
     try:
         values = abi_decode([abi_type(i) for i in inputs], raw[4:])

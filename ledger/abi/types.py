@@ -57,7 +57,9 @@ def checksum(address: str | bytes) -> str:
             raise ValueError(f"not an address: {address!r}")
         lower = address[-40:].lower()
     digest = keccak(lower.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if d in "89abcdef" else c for c, d in zip(lower, digest[:40], strict=True))
+    return "0x" + "".join(
+        c.upper() if d in "89abcdef" else c for c, d in zip(lower, digest[:40], strict=True)
+    )
 
 
 def hex_of(value: bytes) -> str:

@@ -170,7 +170,9 @@ def topic_hash_json(w: str) -> str:
     return '"0x' + w.lower() + '"'
 
 
-def hex_decoder(inputs: Sequence[Mapping[str, Any]], names: Sequence[str]) -> HexDecoder | None:
+def hex_decoder(
+    inputs: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> HexDecoder | None:
     """A decoder from a log's hex topics and data straight to the canonical JSON text.
 
     It gives exactly ``canonical_json(EventSpec.decode(...))`` with the same checks

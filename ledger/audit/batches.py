@@ -70,12 +70,7 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
             and max(times) <= b.to_time,
             f"batch {bid}: the file {f.name} gives root {root} over {len(records)} records; "
             f"anchored {b.root} over {b.count} in [{b.from_time}, {b.to_time}]",
-            event=b.event,
-            file=str(f),
-            batch=bid,
-            file_root=root,
-            anchored_root=b.root,
-            file_count=len(records),
+            event=b.event, file=str(f), batch=bid, file_root=root, anchored_root=b.root, file_count=len(records),
             anchored_count=b.count,
         )
         for i, r in enumerate(records):
@@ -87,12 +82,7 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
                 f"batch {bid} record {i}: grant {r.grant_id} is not on a dataset of the anchoring member "
                 f"{data.reg.name(b.anchorer_id)}"
                 + ("" if d is None else f" (dataset {d.id} belongs to {data.reg.name(d.owner_id)})"),
-                event=b.event,
-                file=str(f),
-                batch=bid,
-                record=i,
-                grant=r.grant_id,
-                anchorer=b.anchorer_id,
+                event=b.event, file=str(f), batch=bid, record=i, grant=r.grant_id, anchorer=b.anchorer_id,
                 dataset_owner=None if d is None else d.owner_id,
             )
             state = None if g is None else data.state_at(g, r.timestamp)
@@ -102,11 +92,6 @@ def check_batches(paths: list[Path], data: DataReplay, out: Collector) -> int:
                 f"batch {bid} record {i}: grant {r.grant_id} was "
                 f"{'unknown' if g is None else 'not granted yet' if state is None else _STATES[state]} "
                 f"at {r.timestamp}",
-                event=b.event,
-                file=str(f),
-                batch=bid,
-                record=i,
-                grant=r.grant_id,
-                timestamp=r.timestamp,
+                event=b.event, file=str(f), batch=bid, record=i, grant=r.grant_id, timestamp=r.timestamp,
             )
     return checked

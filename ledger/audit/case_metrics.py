@@ -42,9 +42,7 @@ PATH = "/api/v1/cases/metrics"
 def served_form(t: Tally) -> dict[str, dict[str, Any]]:
     """A tally as the API serves it (without its key and name): each part's counts, and the rates."""
     parts: dict[str, dict[str, Any]] = {
-        "responses": asdict(t.responses),
-        "closings": asdict(t.closings),
-        "satisfactions": asdict(t.satisfactions),
+        "responses": asdict(t.responses), "closings": asdict(t.closings), "satisfactions": asdict(t.satisfactions),
     }
     return parts | {"rates": t.rates()}
 
@@ -73,23 +71,13 @@ def compare_metrics(
         out.expect(RULE, False, f"the API's metrics by {by} are not in the published shape ({exc!r})", by=by)
         return False
     if block > head:
-        out.add(
-            RULE,
-            f"the API's metrics by {by} are at block {block}, beyond the audited head {head}: not compared",
-            severity=Severity.WARNING,
-            by=by,
-            block_number=block,
-        )
+        out.add(RULE, f"the API's metrics by {by} are at block {block}, beyond the audited head {head}: not compared",
+                severity=Severity.WARNING, by=by, block_number=block)
         return False
     h = header(node, block)
-    out.expect(
-        RULE,
-        h is not None and h.time == at,
-        f"the API's metrics by {by} are computed at time {at}; block {block}'s time is {h.time if h else 'unknown'}",
-        by=by,
-        block=block,
-        at=at,
-    )
+    out.expect(RULE, h is not None and h.time == at,
+               f"the API's metrics by {by} are computed at time {at}; block {block}'s time is "
+               f"{h.time if h else 'unknown'}", by=by, block=block, at=at)
     model = CaseModel.of(e for e in events if e.block_number <= block)
     ours: dict[str, Tally] = {str(k): t for k, t in tallies(model, at, by).items()}
     ours["(total)"] = overall(model, at)
@@ -101,15 +89,8 @@ def compare_metrics(
             out.expect(RULE, False, f"by {by}, group {key}: {which}", by=by, key=key, block=block)
             continue
         diff = _differences(theirs, mine)
-        out.expect(
-            RULE,
-            not diff,
-            f"by {by}, group {key}: {', '.join(sorted(diff))} differ from the auditor's",
-            by=by,
-            key=key,
-            block=block,
-            fields=diff,
-        )
+        out.expect(RULE, not diff, f"by {by}, group {key}: {', '.join(sorted(diff))} differ from the auditor's",
+                   by=by, key=key, block=block, fields=diff)
     return True
 
 

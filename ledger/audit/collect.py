@@ -40,12 +40,7 @@ class Collector:
             )
         self.findings.append(
             Finding(
-                rule=rule,
-                severity=severity,
-                message=message,
-                contract=contract,
-                block=block,
-                tx_hash=tx_hash,
+                rule=rule, severity=severity, message=message, contract=contract, block=block, tx_hash=tx_hash,
                 records=_jsonable(records),
             )
         )

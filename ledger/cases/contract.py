@@ -67,27 +67,12 @@ class CaseDesk(ContractWrapper):
     # ---------------------------------------------------------------- prepared writes
 
     def raise_call(
-        self,
-        category: int,
-        area_code: int,
-        description_hash: bytes,
-        lead_id: int,
-        assisting_ids: Sequence[int] = (),
-        *,
-        report_hashes: Sequence[bytes] = (),
-        channel_id: int = 0,
+        self, category: int, area_code: int, description_hash: bytes, lead_id: int, assisting_ids: Sequence[int] = (),
+        *, report_hashes: Sequence[bytes] = (), channel_id: int = 0,
     ) -> ContractCall:
         """Raise a case (吹哨, a sub-district) and dispatch it to ``lead_id`` and ``assisting_ids``."""
-        return self._prepare(
-            "raiseCase",
-            category,
-            area_code,
-            description_hash,
-            list(report_hashes),
-            channel_id,
-            lead_id,
-            list(assisting_ids),
-        )
+        return self._prepare("raiseCase", category, area_code, description_hash, list(report_hashes), channel_id,
+                             lead_id, list(assisting_ids))
 
     def acknowledge_call(self, case_id: int) -> ContractCall:
         """Acknowledge (报到) as a department named in the current dispatch."""

@@ -121,19 +121,12 @@ class Tally:
     def rates(self) -> dict[str, float | None]:
         """The four rates by name: ``response``, ``resolution``, ``satisfaction``, ``on_time``."""
         c = self.closings
-        return {
-            "response": self.responses.rate,
-            "resolution": c.resolution_rate,
-            "satisfaction": self.satisfactions.rate,
-            "on_time": c.on_time_rate,
-        }
+        return {"response": self.responses.rate, "resolution": c.resolution_rate,
+                "satisfaction": self.satisfactions.rate, "on_time": c.on_time_rate}
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            _plus(self.responses, other.responses),
-            _plus(self.closings, other.closings),
-            _plus(self.satisfactions, other.satisfactions),
-        )
+        return Tally(_plus(self.responses, other.responses), _plus(self.closings, other.closings),
+                     _plus(self.satisfactions, other.satisfactions))
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -34,19 +34,10 @@ from ledger.cases.types import (
 from ledger.events import Event, Reducer
 
 #: The events that carry a ``caseId``: a case's timeline.
-CASE_EVENTS = frozenset(
-    {
-        "CaseRaised",
-        "CaseDispatched",
-        "CaseAcknowledged",
-        "CaseAnswered",
-        "CaseSentBack",
-        "CaseEscalated",
-        "CaseEvaluated",
-        "CaseReopened",
-        "SatisfactionRecorded",
-    }
-)
+CASE_EVENTS = frozenset({
+    "CaseRaised", "CaseDispatched", "CaseAcknowledged", "CaseAnswered", "CaseSentBack", "CaseEscalated",
+    "CaseEvaluated", "CaseReopened", "SatisfactionRecorded",
+})
 #: The events :class:`CaseModel` folds (others are ignored).
 MODEL_EVENTS = CASE_EVENTS | {"CaseDeskDeployed", "ServiceLevelSet"}
 
@@ -167,15 +158,8 @@ class CaseModel(Reducer):
         elif n == "CaseRaised":
             cid, t = int(a["caseId"]), e.block_time
             self.cases[cid] = CaseRecord(
-                cid,
-                int(a["raiserId"]),
-                int(a["channelId"]),
-                int(a["areaCode"]),
-                _hash(a["descriptionHash"]),
-                tuple(_hash(h) for h in a["reportHashes"]),
-                t,
-                DispatchRecord(cid, 0, (0,), 0, t, 0),
-                events=[e],
+                cid, int(a["raiserId"]), int(a["channelId"]), int(a["areaCode"]), _hash(a["descriptionHash"]),
+                tuple(_hash(h) for h in a["reportHashes"]), t, DispatchRecord(cid, 0, (0,), 0, t, 0), events=[e],
             )
             self.by_report.update(dict.fromkeys(self.cases[cid].report_hashes, cid))
         elif n in CASE_EVENTS:
@@ -229,9 +213,8 @@ class CaseModel(Reducer):
 
     def case(self, c: CaseRecord, now: int) -> Case:
         """``getCase`` at ``now``."""
-        return record_from(
-            Case, c, lead_id=c.lead_id, category=c.category, round=c.dispatch.round, overdue=c.overdue(now)
-        )
+        return record_from(Case, c, lead_id=c.lead_id, category=c.category, round=c.dispatch.round,
+                           overdue=c.overdue(now))
 
     @staticmethod
     def team(c: CaseRecord) -> tuple[int, ...]:
@@ -244,9 +227,8 @@ class CaseModel(Reducer):
         if member_id == 0 or member_id not in c.team:
             return Assignment(False, False, False, False, False)
         acked = c.dispatch.acknowledged
-        return Assignment(
-            True, member_id == c.lead_id, member_id in acked, acked.get(member_id, False), member_id in c.answered
-        )
+        return Assignment(True, member_id == c.lead_id, member_id in acked, acked.get(member_id, False),
+                          member_id in c.answered)
 
     def cases_at(self, now: int) -> dict[int, Case]:
         """Every case as ``getCase`` shows it at ``now``."""
@@ -258,4 +240,5 @@ def cases_at(events: Iterable[Event], now: int) -> dict[int, Case]:
     return CaseModel.of(events).cases_at(now)
 
 
-__all__ = ["CASE_EVENTS", "MODEL_EVENTS", "CaseModel", "CaseRecord", "DispatchRecord", "SatisfactionRecord", "cases_at"]
+__all__ = ["CASE_EVENTS", "MODEL_EVENTS", "CaseModel", "CaseRecord", "DispatchRecord", "SatisfactionRecord",
+           "cases_at"]

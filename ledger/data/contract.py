@@ -136,7 +136,9 @@ class DataSharing(ContractWrapper):
         schema_hash: bytes,
         content_hash: bytes,
     ) -> tuple[int, TxReceipt]:
-        r = self._tx(signer, "registerDataset", title, int(classification), metadata_hash, schema_hash, content_hash)
+        r = self._tx(
+            signer, "registerDataset", title, int(classification), metadata_hash, schema_hash, content_hash
+        )
         return int(r.event("DatasetRegistered").args["datasetId"]), r
 
     def update_version(self, signer: Signer, dataset_id: int, new_content_hash: bytes) -> TxReceipt:
@@ -252,10 +254,8 @@ def dataset_from_view(raw: dict[str, Any]) -> Dataset:
 
 def request_from_view(raw: dict[str, Any]) -> AccessRequest:
     return record_from_view(
-        AccessRequest,
-        raw,
-        owner_approver=_addr(raw["ownerApprover"]),
-        governance_approver=_addr(raw["governanceApprover"]),
+        AccessRequest, raw,
+        owner_approver=_addr(raw["ownerApprover"]), governance_approver=_addr(raw["governanceApprover"]),
     )
 
 

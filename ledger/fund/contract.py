@@ -45,6 +45,8 @@ ZERO32 = b"\x00" * 32
 UINT256_MAX = 2**256 - 1
 
 
+
+
 # ------------------------------------------------------------------ amounts
 
 
@@ -221,12 +223,7 @@ class Fund(ContractWrapper):
         return pending
 
     def contribute(
-        self,
-        signer: Signer,
-        amount: int,
-        project_id: int = GENERAL_POOL,
-        memo_hash: bytes = ZERO32,
-        *,
+        self, signer: Signer, amount: int, project_id: int = GENERAL_POOL, memo_hash: bytes = ZERO32, *,
         approve: bool = True,
     ) -> tuple[int, TxReceipt]:
         """Contribute ``amount`` to a project (or the general pool, 0). Returns (receipt id, receipt)."""

@@ -226,24 +226,14 @@ class DocStore:
                     new = [d for d in drafts if d.hash_hex not in existing]
                     self._check_quota(conn, new)  # again, in the writing transaction
                     for d in new:
-                        conn.execute(
-                            documents.insert().values(
-                                hash=d.hash_hex,
-                                kind=d.kind,
-                                text=d.text,
-                                salt=None if d.salt is None else hex_of(d.salt),
-                                state=PENDING,
-                                tx_hash=tx_hash.lower(),
-                                scope=self.scope,
-                                size=d.size,
-                                created_at=now,
-                            )
-                        )
+                        conn.execute(documents.insert().values(
+                            hash=d.hash_hex, kind=d.kind, text=d.text,
+                            salt=None if d.salt is None else hex_of(d.salt), state=PENDING,
+                            tx_hash=tx_hash.lower(), scope=self.scope, size=d.size, created_at=now))
                     again = [k for k, state in existing.items() if state == PENDING]
                     if again:  # the same text in another write still in flight (a public title): follow this one
-                        conn.execute(
-                            documents.update().where(documents.c.hash.in_(again)).values(tx_hash=tx_hash.lower())
-                        )
+                        conn.execute(documents.update().where(documents.c.hash.in_(again))
+                                     .values(tx_hash=tx_hash.lower()))
                 return
             except sa.exc.IntegrityError:
                 if attempt:
@@ -265,9 +255,8 @@ class DocStore:
         if q is None or not new or (not q.count and not q.bytes):
             return
         used_count, used_bytes = conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size), 0)).where(
-                documents.c.scope == self.scope
-            )
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size), 0))
+            .where(documents.c.scope == self.scope)
         ).one()
         adding = sum(d.size for d in new)
         if q.count and int(used_count) + len(new) > q.count:
@@ -294,11 +283,9 @@ class DocStore:
     def discard(self, tx_hash: str) -> int:
         """Forget the pending texts of a transaction that reverted."""
         with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    documents.delete().where(documents.c.state == PENDING, documents.c.tx_hash == tx_hash.lower())
-                ).rowcount
-            )
+            return int(conn.execute(
+                documents.delete().where(documents.c.state == PENDING, documents.c.tx_hash == tx_hash.lower())
+            ).rowcount)
 
     def settle(self, ledger: Ledger, tx_hashes: Collection[str] | None = None) -> int:
         """Pending texts whose transaction has a receipt by now: stored (success) or discarded
@@ -320,11 +307,8 @@ class DocStore:
     def resolve(self, h: str, record: Mapping[str, Any]) -> None:
         """An imported text whose hash a chain record carries: stored, with that record."""
         with self.engine.begin() as conn:
-            conn.execute(
-                documents.update()
-                .where(documents.c.hash == _key(h), documents.c.state == LEGACY)
-                .values(state=STORED, record=json.dumps(dict(record), sort_keys=True))
-            )
+            conn.execute(documents.update().where(documents.c.hash == _key(h), documents.c.state == LEGACY)
+                         .values(state=STORED, record=json.dumps(dict(record), sort_keys=True)))
 
     # ---------------------------------------------------------------- reading
 
@@ -370,9 +354,8 @@ class DocStore:
         """(rows, UTF-8 bytes) stored by ``scope`` (this store's by default)."""
         with self.engine.connect() as conn:
             n, size = conn.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size), 0)).where(
-                    documents.c.scope == (scope or self.scope)
-                )
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(documents.c.size), 0))
+                .where(documents.c.scope == (scope or self.scope))
             ).one()
         return int(n), int(size)
 
@@ -428,16 +411,9 @@ class DocStore:
             if not isinstance(text, str) or kind not in KINDS or hex_of(doc_hash(text)) != str(key).lower():
                 skipped += 1
                 continue
-            rows[str(key).lower()] = {
-                "hash": str(key).lower(),
-                "kind": kind,
-                "text": text,
-                "salt": None,
-                "state": LEGACY,
-                "scope": "import",
-                "size": len(text.encode("utf-8")),
-                "created_at": now,
-            }
+            rows[str(key).lower()] = {"hash": str(key).lower(), "kind": kind, "text": text, "salt": None,
+                                      "state": LEGACY, "scope": "import", "size": len(text.encode("utf-8")),
+                                      "created_at": now}
         with self.engine.begin() as conn:
             for chunk in _chunks(sorted(rows)):
                 have = {str(r[0]) for r in conn.execute(sa.select(documents.c.hash).where(documents.c.hash.in_(chunk)))}
@@ -489,11 +465,8 @@ def open_store(settings: Settings, engine: sa.Engine | None = None, *, scope: st
     def key() -> bytes:
         return reference_key(load_master_key(settings.gateway_master_key_file, create=settings.env != "production"))
 
-    store = (
-        DocStore(engine, reference_key=key, scope=scope)
-        if engine is not None
-        else DocStore.open(settings.service_db_url, reference_key=key, scope=scope)
-    )
+    store = DocStore(engine, reference_key=key, scope=scope) if engine is not None else DocStore.open(
+        settings.service_db_url, reference_key=key, scope=scope)
     store.import_legacy(legacy_path(settings.manifest_path))
     return store
 

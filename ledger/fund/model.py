@@ -41,22 +41,11 @@ _CONTRIBUTOR_KINDS = tuple(ContributorKind)  # by value (faster than the enum's 
 _MOTION_KINDS = tuple(MotionKind)
 
 #: The events :class:`FundModel` folds (others are ignored).
-MODEL_EVENTS = frozenset(
-    {
-        "FundDeployed",
-        "ProjectProposed",
-        "MilestoneDefined",
-        "MotionProposed",
-        "VoteCast",
-        "MotionDecided",
-        "AllocationApproved",
-        "ReservationReleased",
-        "AllocationReleased",
-        "ContributionReceived",
-        "PayoutMade",
-        "RefundClaimed",
-    }
-)
+MODEL_EVENTS = frozenset({
+    "FundDeployed", "ProjectProposed", "MilestoneDefined", "MotionProposed", "VoteCast", "MotionDecided",
+    "AllocationApproved", "ReservationReleased", "AllocationReleased", "ContributionReceived", "PayoutMade",
+    "RefundClaimed",
+})
 
 
 # ------------------------------------------------------------------ the fold's records (mutated only by apply)
@@ -160,14 +149,8 @@ class FundModel(Reducer):
         elif n == "ProjectProposed":
             pid = int(a["projectId"])
             self.projects[pid] = ProjectRecord(
-                pid,
-                _hash(a["titleHash"]),
-                str(a["proposer"]),
-                int(a["proposerId"]),
-                str(a["beneficiary"]),
-                int(a["budget"]),
-                int(a["approvalMotionId"]),
-                int(a["milestoneCount"]),
+                pid, _hash(a["titleHash"]), str(a["proposer"]), int(a["proposerId"]), str(a["beneficiary"]),
+                int(a["budget"]), int(a["approvalMotionId"]), int(a["milestoneCount"]),
             )
         elif n == "MilestoneDefined":
             p = self.projects.get(int(a["projectId"]))
@@ -175,14 +158,8 @@ class FundModel(Reducer):
                 p.milestones.append(MilestoneRecord(int(a["amount"]), _hash(a["descriptionHash"])))
         elif n == "MotionProposed":
             mid = int(a["motionId"])
-            new = MotionRecord(
-                mid,
-                _MOTION_KINDS[int(a["kind"])],
-                int(a["projectId"]),
-                int(a["amount"]),
-                int(a["proposerId"]),
-                e.block_time,
-            )
+            new = MotionRecord(mid, _MOTION_KINDS[int(a["kind"])], int(a["projectId"]), int(a["amount"]),
+                               int(a["proposerId"]), e.block_time)
             self.motions[mid] = new
             p = self.projects.get(new.project_id)
             if p is not None and new.kind == MotionKind.ALLOCATE_FROM_POOL:
@@ -238,16 +215,8 @@ class FundModel(Reducer):
             if p is not None:
                 p.earmarked += amount
         self.contributions[rid] = ContributionRecord(
-            rid,
-            str(a["contributor"]),
-            int(a["memberId"]),
-            _CONTRIBUTOR_KINDS[int(a["kind"])],
-            pid,
-            amount,
-            _hash(a["memoHash"]),
-            e.block_time,
-            queued,
-            e,
+            rid, str(a["contributor"]), int(a["memberId"]), _CONTRIBUTOR_KINDS[int(a["kind"])], pid, amount,
+            _hash(a["memoHash"]), e.block_time, queued, e,
         )
         self.total_contributed += amount
 
@@ -376,16 +345,11 @@ class FundModel(Reducer):
                 released = allocated - p.allocated_spent
         available = (p.earmarked - p.earmarked_spent) + (allocated - p.allocated_spent)
         return record_from(
-            types.Project,
-            p,
+            types.Project, p,
             approved_at=approved_at if approved else 0,
             unlocks_at=approved_at + self.time_lock if approved else 0,
-            cancelled_at=cancelled_at,
-            milestone_count=len(p.milestones),
-            allocated=allocated,
-            allocation_released=released,
-            available=0 if state in CLOSED_STATES else available,
-            state=state,
+            cancelled_at=cancelled_at, milestone_count=len(p.milestones), allocated=allocated,
+            allocation_released=released, available=0 if state in CLOSED_STATES else available, state=state,
         )
 
     @staticmethod
@@ -410,21 +374,13 @@ class FundModel(Reducer):
     def state(self, now: int) -> types.FundState:
         """The whole fund at ``now``, frozen."""
         return types.FundState(
-            at=now,
-            quorum=self.quorum,
-            time_lock=self.time_lock,
-            voting_period=self.voting_period,
+            at=now, quorum=self.quorum, time_lock=self.time_lock, voting_period=self.voting_period,
             projects={i: self.project(p, now) for i, p in self.projects.items()},
             milestones={i: self.milestones(p) for i, p in self.projects.items()},
             motions={i: self.motion(m, now) for i, m in self.motions.items()},
             contributions={i: self.contribution(c, now) for i, c in self.contributions.items()},
-            payouts=tuple(self.payouts),
-            refunds=tuple(self.refunds),
-            votes=tuple(self.votes),
-            pool=self.pool(),
-            contributed=self.total_contributed,
-            paid_out=self.total_paid,
-            refunded=self.total_refunded,
+            payouts=tuple(self.payouts), refunds=tuple(self.refunds), votes=tuple(self.votes), pool=self.pool(),
+            contributed=self.total_contributed, paid_out=self.total_paid, refunded=self.total_refunded,
         )
 
 
@@ -444,39 +400,23 @@ def payout_of(e: Event) -> types.Payout:
     """A ``PayoutMade`` event as its record."""
     a = e.args
     return types.Payout(
-        int(a["payoutId"]),
-        int(a["projectId"]),
-        int(a["milestoneIndex"]),
-        int(a["amount"]),
-        int(a["fromEarmarked"]),
-        int(a["fromGeneral"]),
-        str(a["beneficiary"]),
-        int(a["treasurerId"]),
-        _hash(a["invoiceHash"]),
-        **landed(e),
+        int(a["payoutId"]), int(a["projectId"]), int(a["milestoneIndex"]), int(a["amount"]), int(a["fromEarmarked"]),
+        int(a["fromGeneral"]), str(a["beneficiary"]), int(a["treasurerId"]), _hash(a["invoiceHash"]), **landed(e),
     )
 
 
 def refund_of(e: Event) -> types.Refund:
     """A ``RefundClaimed`` event as its record."""
     a = e.args
-    return types.Refund(
-        int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]), **landed(e)
-    )
+    return types.Refund(int(a["receiptId"]), int(a["projectId"]), int(a["memberId"]), str(a["to"]), int(a["amount"]),
+                        **landed(e))
 
 
 def vote_of(e: Event) -> types.Vote:
     """A ``VoteCast`` event as its record."""
     a = e.args
-    return types.Vote(
-        int(a["motionId"]),
-        int(a["memberId"]),
-        str(a["voter"]),
-        bool(a["support"]),
-        int(a["approvals"]),
-        int(a["rejections"]),
-        **landed(e),
-    )
+    return types.Vote(int(a["motionId"]), int(a["memberId"]), str(a["voter"]), bool(a["support"]), int(a["approvals"]),
+                      int(a["rejections"]), **landed(e))
 
 
 def fund_state(events: Iterable[Event], now: int) -> types.FundState:

@@ -190,16 +190,8 @@ def contributor_trace(
                 block_number=c.block,
                 tx_hash=c.tx_hash,
                 fundings=[
-                    FundingItem(
-                        f.payout_id,
-                        f.project_id,
-                        _project_label(f.project_id, titles),
-                        f.milestone_index,
-                        f.amount,
-                        f.source,
-                        f.block,
-                        f.tx_hash,
-                    )
+                    FundingItem(f.payout_id, f.project_id, _project_label(f.project_id, titles), f.milestone_index,
+                                f.amount, f.source, f.block, f.tx_hash)
                     for f in c.fundings
                 ],
                 spent=c.spent,
@@ -269,18 +261,8 @@ def export_rows(
     def date(ts: int) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def row(
-        where: tuple[int, int, str, int],
-        type_: str,
-        amount: int,
-        member_id: int,
-        account: str,
-        project_id: int,
-        receipt: int | None,
-        payout: int | None,
-        milestone: int | None,
-        doc: str,
-    ) -> ExportRow:
+    def row(where: tuple[int, int, str, int], type_: str, amount: int, member_id: int, account: str,
+            project_id: int, receipt: int | None, payout: int | None, milestone: int | None, doc: str) -> ExportRow:
         block, log_index, tx_hash, ts = where
         out = type_ == "payout" or type_ == "refund"
         zero = int(doc, 16) == 0 if doc else True
@@ -311,54 +293,19 @@ def export_rows(
     if "contribution" in want:
         for c in model.contributions.values():
             ev = c.event
-            rows.append(
-                row(
-                    (ev.block_number, ev.log_index, ev.tx_hash, ev.block_time),
-                    "contribution",
-                    c.amount,
-                    c.member_id,
-                    c.contributor,
-                    c.project_id,
-                    c.id,
-                    None,
-                    None,
-                    hex_text(c.memo_hash),
-                )
-            )
+            rows.append(row((ev.block_number, ev.log_index, ev.tx_hash, ev.block_time), "contribution", c.amount,
+                            c.member_id, c.contributor, c.project_id, c.id, None, None, hex_text(c.memo_hash)))
     if "payout" in want:
         for p in model.payouts:
             who = labels.account(p.beneficiary)
-            rows.append(
-                row(
-                    (p.block_number, p.log_index, p.tx_hash, p.block_time),
-                    "payout",
-                    p.amount,
-                    who[0] if who else 0,
-                    p.beneficiary,
-                    p.project_id,
-                    None,
-                    p.payout_id,
-                    p.milestone_index,
-                    hex_text(p.invoice_hash),
-                )
-            )
+            rows.append(row((p.block_number, p.log_index, p.tx_hash, p.block_time), "payout", p.amount,
+                            who[0] if who else 0, p.beneficiary, p.project_id, None, p.payout_id, p.milestone_index,
+                            hex_text(p.invoice_hash)))
     if "refund" in want:
         for r in model.refunds:
             paid = model.contributions.get(r.receipt_id)
-            rows.append(
-                row(
-                    (r.block_number, r.log_index, r.tx_hash, r.block_time),
-                    "refund",
-                    r.amount,
-                    r.member_id,
-                    r.to,
-                    r.project_id,
-                    r.receipt_id,
-                    None,
-                    None,
-                    hex_text(paid.memo_hash) if paid else "",
-                )
-            )
+            rows.append(row((r.block_number, r.log_index, r.tx_hash, r.block_time), "refund", r.amount, r.member_id,
+                            r.to, r.project_id, r.receipt_id, None, None, hex_text(paid.memo_hash) if paid else ""))
     rows.sort(key=lambda r: (r.block_number, r.log_index))
     return [r for r in rows if (since is None or r.timestamp >= since) and (until is None or r.timestamp <= until)]
 

@@ -18,16 +18,7 @@ DocKind = Literal[
     "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
 ]
 KINDS: tuple[str, ...] = (
-    "title",
-    "milestone",
-    "memo",
-    "invoice",
-    "deposit",
-    "redemption",
-    "purpose",
-    "case",
-    "case_public",
-    "evidence",
+    "title", "milestone", "memo", "invoice", "deposit", "redemption", "purpose", "case", "case_public", "evidence"
 )
 #: Texts public by design: hashed without a salt, shown on the portal (a case's description
 #: when the raising sub-district marked it public: the flag is the kind of its row).
@@ -195,3 +186,4 @@ class Quota:
 
     count: int = 0
     bytes: int = 0
+

@@ -167,16 +167,8 @@ class _Queue:
 
 
 def _open(c: ContributionRecord) -> _Open:
-    return _Open(
-        c.id,
-        c.member_id,
-        c.contributor,
-        CONTRIBUTOR_KINDS[c.kind],
-        c.project_id,
-        c.amount,
-        c.event.block_number,
-        c.event.tx_hash,
-    )
+    return _Open(c.id, c.member_id, c.contributor, CONTRIBUTOR_KINDS[c.kind], c.project_id, c.amount,
+                 c.event.block_number, c.event.tx_hash)
 
 
 def trace_of(model: FundModel, now: int) -> FundTrace:
@@ -211,8 +203,7 @@ def trace_of(model: FundModel, now: int) -> FundTrace:
     closed = {pid for pid, p in model.projects.items() if model.project_state(p, now) in CLOSED_STATES}
     frozen = {
         rid: record_from(
-            ContributionTrace,
-            c,
+            ContributionTrace, c,
             fundings=tuple(c.fundings),
             unspent=c.amount - c.spent - c.refunded,
             refundable=(
@@ -234,17 +225,14 @@ def trace_fund(events: Iterable[Event], now: int | None = None) -> FundTrace:
 
 def _payout(p: Payout, split: tuple[int, int], earmarked: dict[int, _Queue], general: _Queue) -> PayoutTrace:
     from_earmarked, from_general = split
-    for key, recorded, mine in (
-        ("fromEarmarked", p.from_earmarked, from_earmarked),
-        ("fromGeneral", p.from_general, from_general),
-    ):
+    for key, recorded, mine in (("fromEarmarked", p.from_earmarked, from_earmarked),
+                                ("fromGeneral", p.from_general, from_general)):
         if recorded != mine:
             raise IntegrityError(f"payout {p.payout_id}: event records {key}={recorded}, the rule gives {mine}")
 
     def maker(source: str) -> Callable[[int], Funding]:
-        return lambda part: Funding(
-            p.payout_id, p.project_id, p.milestone_index, part, source, p.block_number, p.tx_hash
-        )
+        return lambda part: Funding(p.payout_id, p.project_id, p.milestone_index, part, source, p.block_number,
+                                    p.tx_hash)
 
     sources = earmarked.setdefault(p.project_id, _Queue()).consume(from_earmarked, maker("earmarked"))
     sources += general.consume(from_general, maker("general"))

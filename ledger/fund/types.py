@@ -118,6 +118,7 @@ class Totals:
         return self.balance >= self.contributed - self.paid_out - self.refunded
 
 
+
 @dataclass(frozen=True, kw_only=True)
 class Landed:
     """Where the event that made a record landed (keyword fields, after the record's own)."""

@@ -99,7 +99,7 @@ class OwnerLog:
 
 
 class AccessLogs:
-    """Every owner's log under ``directory`` (opened on first use, and at start for those on disk),
+    """Every owner's log under ``directory`` (opened on first use; all those on disk by :meth:`open_existing`),
     and the anchorer that anchors them.
 
     Args:
@@ -113,8 +113,12 @@ class AccessLogs:
         self._lock = threading.Lock()
         self._logs: dict[int, OwnerLog] = {}
         self.users = 0
-        if directory.is_dir():  # what a previous run left: counted again, its pending entries anchored
-            for d in sorted(directory.iterdir()):
+
+    def open_existing(self) -> None:
+        """Open every log a previous run left here: counted again, its pending entries anchored.
+        (The service, at start-up; a process that only uploads opens none.)"""
+        if self.directory.is_dir():
+            for d in sorted(self.directory.iterdir()):
                 if d.is_dir() and d.name.isdigit():
                     self.log(int(d.name))
 

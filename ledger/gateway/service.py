@@ -121,18 +121,18 @@ def metadata_document(title: str, description: str, meta: StoredMeta) -> dict[st
 
 class Gateway:
     """Args:
-    ledger: the chain connection (manifest loaded).
-    store: the encrypted dataset store.
-    owner_signer: returns a signer of one of the owner member's accounts
-        (raises :class:`GatewayUnavailable` when this gateway holds none).
-    refusal_window: seconds between two on-chain refusal records of one (member, dataset).
-    refusal_queue: most refusal records waiting to be sent.
-    sync_classifications: classification names whose accesses are recorded on chain at once;
-        the rest go to the owner's transparency log.
-    mmd: the maximum merge delay the log receipts promise (seconds).
-    anchor_every: anchor a log at once when this many entries wait.
-    fail_closed_grace: seconds past the MMD after which an un-anchored log stops its owner's serving.
-    pause_after_append: fault injection (tests): seconds to sleep after a log entry is durable.
+        ledger: the chain connection (manifest loaded).
+        store: the encrypted dataset store.
+        owner_signer: returns a signer of one of the owner member's accounts
+            (raises :class:`GatewayUnavailable` when this gateway holds none).
+        refusal_window: seconds between two on-chain refusal records of one (member, dataset).
+        refusal_queue: most refusal records waiting to be sent.
+        sync_classifications: classification names whose accesses are recorded on chain at once;
+            the rest go to the owner's transparency log.
+        mmd: the maximum merge delay the log receipts promise (seconds).
+        anchor_every: anchor a log at once when this many entries wait.
+        fail_closed_grace: seconds past the MMD after which an un-anchored log stops its owner's serving.
+        pause_after_append: fault injection (tests): seconds to sleep after a log entry is durable.
     """
 
     def __init__(

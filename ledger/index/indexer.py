@@ -134,7 +134,9 @@ class Indexer(IndexReads):
             except ValueError as exc:
                 raise ConfigError(f"bad address for {name}: {address!r}") from exc
             if spec.address.lower() in seen:
-                raise ConfigError(f"{name} and {seen[spec.address.lower()]} share the address {spec.address}")
+                raise ConfigError(
+                    f"{name} and {seen[spec.address.lower()]} share the address {spec.address}"
+                )
             seen[spec.address.lower()] = name
             specs[name] = spec
         return specs
@@ -187,7 +189,9 @@ class Indexer(IndexReads):
 
     # -- sync -------------------------------------------------------------------
 
-    def sync(self, progress: ProgressFn | None = None, *, to_block: int | None = None) -> SyncResult:
+    def sync(
+        self, progress: ProgressFn | None = None, *, to_block: int | None = None
+    ) -> SyncResult:
         """Index from the last indexed block + 1 up to ``head - confirmations``.
 
         Args:
@@ -251,20 +255,16 @@ class Indexer(IndexReads):
                 batches += 1
                 last = fetched.last
                 if progress is not None:
-                    progress(SyncProgress(from_block=first, to_block=fetched.last, target=target, events=written))
+                    progress(
+                        SyncProgress(
+                            from_block=first, to_block=fetched.last, target=target, events=written
+                        )
+                    )
         finally:
             ranges.close()  # stops and joins the fetching thread now, not when collected
         result = SyncResult(
-            from_block=first,
-            last_block=last,
-            head=head,
-            target=target,
-            events=written,
-            batches=batches,
-            reorg_ancestor=ancestor,
-            removed_events=removed,
-            complete=complete,
-            elapsed=time.monotonic() - started,
+            from_block=first, last_block=last, head=head, target=target, events=written, batches=batches,
+            reorg_ancestor=ancestor, removed_events=removed, complete=complete, elapsed=time.monotonic() - started,
         )
         if batches:
             log.info(
@@ -284,7 +284,9 @@ class Indexer(IndexReads):
         """
         with self._store.guard("read blocks"), self._store.engine.connect() as conn:
             stored = conn.execute(
-                sa.select(schema.blocks.c.number, schema.blocks.c.hash).order_by(schema.blocks.c.number.desc())
+                sa.select(schema.blocks.c.number, schema.blocks.c.hash).order_by(
+                    schema.blocks.c.number.desc()
+                )
             ).all()
         if stored and int(stored[0][0]) == last and self._chain_hash(last) == stored[0][1]:
             return None, 0
@@ -298,7 +300,9 @@ class Indexer(IndexReads):
                 log.warning("no stored block is still on the chain: re-indexing everything")
         log.warning("reorg: block %d is no longer on the chain; rolling back to %d", last, ancestor)
         with self._store.guard("roll back"), self._store.engine.begin() as conn:
-            removed = conn.execute(sa.delete(schema.events).where(schema.events.c.block_number > ancestor)).rowcount
+            removed = conn.execute(
+                sa.delete(schema.events).where(schema.events.c.block_number > ancestor)
+            ).rowcount
             conn.execute(sa.delete(schema.blocks).where(schema.blocks.c.number > ancestor))
             if ancestor >= self.start_block:
                 self._set_meta(conn, {"last_block": str(ancestor)})
@@ -371,11 +375,14 @@ class Indexer(IndexReads):
 
         times = {number: t for number, _, t in blocks.values()}
         block_rows = [
-            {"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash, "time": h.time} for h in headers.values()
+            {"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash, "time": h.time}
+            for h in headers.values()
         ]
         for number, block_hash in hashes.items():  # blocks known only from their logs
             if number not in headers:
-                block_rows.append({"number": number, "hash": block_hash, "parent_hash": None, "time": times[number]})
+                block_rows.append(
+                    {"number": number, "hash": block_hash, "parent_hash": None, "time": times[number]}
+                )
         with self._store.guard("write batch"), self._store.engine.begin() as conn:
             current = conn.execute(
                 sa.select(schema.meta.c.value).where(schema.meta.c.key == "last_block")
@@ -389,7 +396,9 @@ class Indexer(IndexReads):
                 insert_events(conn, rows)
             conn.execute(sa.delete(schema.blocks).where(schema.blocks.c.number >= frm))
             conn.execute(sa.insert(schema.blocks), block_rows)
-            conn.execute(sa.delete(schema.blocks).where(schema.blocks.c.number <= to - self.keep_blocks))
+            conn.execute(
+                sa.delete(schema.blocks).where(schema.blocks.c.number <= to - self.keep_blocks)
+            )
             self._set_meta(conn, {"last_block": str(to)})
         return len(rows)
 

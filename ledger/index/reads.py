@@ -44,7 +44,6 @@ class Query(Filters, total=False):
     offset: int
     order: Order
 
-
 _ARG_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MAX_LIMIT = 10_000
 
@@ -81,7 +80,8 @@ class IndexReads:
         version = meta.get("schema_version")
         if version is not None and version != schema.SCHEMA_VERSION:
             raise IndexUnavailable(
-                f"event index {self.db} has schema {version}, this code needs {schema.SCHEMA_VERSION}; rebuild() it"
+                f"event index {self.db} has schema {version}, this code needs "
+                f"{schema.SCHEMA_VERSION}; rebuild() it"
             )
         stored = meta.get("contracts_hash")
         if stored is not None and stored != self._contracts_hash:
@@ -97,13 +97,15 @@ class IndexReads:
         start = meta.get("start_block")
         if start is not None and int(start) != self.start_block:
             raise IndexUnavailable(
-                f"event index {self.db} starts at block {start}, not {self.start_block}; rebuild() it"
+                f"event index {self.db} starts at block {start}, not {self.start_block}; "
+                "rebuild() it"
             )
 
     def _require_db(self, action: str) -> None:
         if not self._store.exists():
             raise IndexUnavailable(
-                f"event index {self.db} unavailable ({action}): the database file is missing or empty; rebuild() it"
+                f"event index {self.db} unavailable ({action}): the database file is "
+                "missing or empty; rebuild() it"
             )
 
     def last_block(self) -> int | None:
@@ -212,21 +214,16 @@ class IndexReads:
 
     def _where(self, contract: str | None, event: str | None, f: Filters) -> list[sa.ColumnElement[bool]]:
         return self._filters(
-            contract,
-            event,
-            f.get("args"),
-            f.get("from_block"),
-            f.get("to_block"),
-            f.get("tx_hash"),
-            f.get("any_of"),
-            f.get("from_time"),
-            f.get("to_time"),
+            contract, event, f.get("args"), f.get("from_block"), f.get("to_block"), f.get("tx_hash"),
+            f.get("any_of"), f.get("from_time"), f.get("to_time"),
         )
 
     def _event_spec(self, contract: str | None, event: str | None) -> EventSpec | None:
         if event is None:
             return None
-        candidates = [self._specs[contract]] if contract in self._specs else list(self._specs.values())
+        candidates = (
+            [self._specs[contract]] if contract in self._specs else list(self._specs.values())
+        )
         for c in candidates:
             spec = c.by_name(event)
             if spec is not None:
@@ -308,7 +305,9 @@ class IndexReads:
         keys = [e.block_number, e.log_index]
         query = (
             sa.select(schema.events)
-            .where(*self._filters(contract, event, args, from_block, to_block, tx_hash, any_of, from_time, to_time))
+            .where(*self._filters(
+                    contract, event, args, from_block, to_block, tx_hash, any_of, from_time, to_time
+                ))
             .order_by(*(k.desc() for k in keys) if order == "desc" else keys)
             .limit(limit)
             .offset(offset)
@@ -361,16 +360,8 @@ class IndexReads:
     def event_of(self, row: EventRow) -> Event:
         """The :class:`~ledger.events.Event` a stored row holds."""
         return Event(  # the fields in Event's order
-            row.contract,
-            row.event,
-            self.decode_args(row),
-            row.block_number,
-            row.block_hash,
-            row.tx_hash,
-            row.log_index,
-            row.block_time,
-            checksum(row.address),
-            row.tx_index,
+            row.contract, row.event, self.decode_args(row), row.block_number, row.block_hash, row.tx_hash,
+            row.log_index, row.block_time, checksum(row.address), row.tx_index,
         )
 
     def health(self, *, deep: bool = False) -> IndexHealth:
@@ -395,7 +386,9 @@ class IndexReads:
                         raise IndexUnavailable(f"event index {self.db} is corrupt: {verdict}")
                 meta = self._read_meta(conn)
                 self._check_meta(meta)
-                events = int(conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar_one())
+                events = int(
+                    conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar_one()
+                )
                 top = conn.execute(sa.select(sa.func.max(schema.events.c.block_number))).scalar()
                 last = int(meta["last_block"]) if "last_block" in meta else None
                 chain_id = int(meta["chain_id"]) if "chain_id" in meta else None
@@ -404,9 +397,13 @@ class IndexReads:
                         sa.select(schema.blocks.c.hash).where(schema.blocks.c.number == last)
                     ).scalar_one_or_none()
                     if kept is None:
-                        raise IndexUnavailable(f"event index {self.db}: no hash kept for block {last}")
+                        raise IndexUnavailable(
+                            f"event index {self.db}: no hash kept for block {last}"
+                        )
                 if top is not None and (last is None or int(top) > last):
-                    raise IndexUnavailable(f"event index {self.db}: events beyond the last indexed block {last}")
+                    raise IndexUnavailable(
+                        f"event index {self.db}: events beyond the last indexed block {last}"
+                    )
             return IndexHealth(True, None, last, events, chain_id)
         except IndexUnavailable as exc:
             return IndexHealth(False, exc.message, None, None, None)

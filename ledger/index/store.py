@@ -54,7 +54,9 @@ class Store:
         else:
             text = os.fspath(db)
             if text.startswith("sqlite"):  # in-memory: one shared connection
-                self.engine = sa.create_engine(text, poolclass=StaticPool, connect_args={"check_same_thread": False})
+                self.engine = sa.create_engine(
+                    text, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                )
             else:
                 self.engine = sa.create_engine(text, pool_pre_ping=True)
             self.display = self.engine.url.render_as_string(hide_password=True)
@@ -174,6 +176,7 @@ def insert_events(conn: sa.Connection, rows: list[EventValues]) -> None:
         conn.execute(sa.insert(schema.events), [dict(zip(EVENT_COLUMNS, r, strict=True)) for r in rows])
         return
     conn.exec_driver_sql(
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})",
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})",
         rows,
     )

@@ -20,10 +20,7 @@ NAME = "MembershipRegistry"
 #: Each change's arguments, (name, ABI type), as ``IMembershipRegistry.ChangeKind`` encodes them.
 CHANGE_ARGS: dict[ChangeKind, list[tuple[str, str]]] = {
     ChangeKind.ADMIT_MEMBER: [
-        ("name", "string"),
-        ("member_kind", "uint8"),
-        ("roles", "uint16"),
-        ("account", "address"),
+        ("name", "string"), ("member_kind", "uint8"), ("roles", "uint16"), ("account", "address")
     ],
     ChangeKind.REMOVE_MEMBER: [("member_id", "uint64")],
     ChangeKind.GRANT_ROLE: [("member_id", "uint64"), ("role", "uint8")],

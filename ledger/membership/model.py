@@ -126,25 +126,15 @@ class MembershipState:
     def member_view(self, m: MemberRecord) -> Member:
         """``getMember``'s answer."""
         return record_from(
-            Member,
-            m,
-            kind=MemberKind(m.kind),
-            roles=tuple(roles_from_mask(m.roles)),
-            data_key=None if m.data_key == ZERO32 else m.data_key,
-            accounts=tuple(m.accounts),
-            nodes=tuple(m.nodes),
+            Member, m, kind=MemberKind(m.kind), roles=tuple(roles_from_mask(m.roles)),
+            data_key=None if m.data_key == ZERO32 else m.data_key, accounts=tuple(m.accounts), nodes=tuple(m.nodes),
         )
 
     def proposal_view(self, p: ProposalRecord, now: int) -> Proposal:
         """``getProposal``'s answer at time ``now``."""
         return record_from(
-            Proposal,
-            p,
-            kind=p.change,
-            data=bytes.fromhex(p.data[2:]),
-            approvals=self.council_approvals(p),
-            approvers=tuple(p.approvers),
-            state=self.proposal_state(p, now),
+            Proposal, p, kind=p.change, data=bytes.fromhex(p.data[2:]), approvals=self.council_approvals(p),
+            approvers=tuple(p.approvers), state=self.proposal_state(p, now),
         )
 
     # ------------------------------------------------------------------ the fold

@@ -124,7 +124,9 @@ class CliqueNetwork:
         c.genesis_file.write_text(json.dumps(genesis, indent=2), encoding="utf-8")
         for s in specs:
             self._init_datadir(s)
-        self._save_state({"chain_id": c.chain_id, "period": c.period, "nodes": [asdict(s) for s in specs]})
+        self._save_state(
+            {"chain_id": c.chain_id, "period": c.period, "nodes": [asdict(s) for s in specs]}
+        )
         for s in specs:
             self._write_peers(s, specs)
         say(f"initialised {len(specs)} node databases (chain id {c.chain_id}, period {c.period}s)")
@@ -375,11 +377,8 @@ class CliqueNetwork:
             head = head_at(spec.url)
             signers = [to_checksum_address(a) for a in rpc(spec.url, "clique_getSigners")]
             live = NodeLive(
-                peers=int(rpc(spec.url, "net_peerCount"), 16),
-                head=int(head["number"], 16),
-                head_hash=str(head["hash"]),
-                is_signer=spec.signer in signers,
-                mining=bool(rpc(spec.url, "eth_mining")),
+                peers=int(rpc(spec.url, "net_peerCount"), 16), head=int(head["number"], 16),
+                head_hash=str(head["hash"]), is_signer=spec.signer in signers, mining=bool(rpc(spec.url, "eth_mining")),
             )
             return NodeStatus(spec.name, spec.url, True, pid, spec.signer, live)
         except ChainUnavailable:

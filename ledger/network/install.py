@@ -32,7 +32,9 @@ DEFAULT_BIN_DIR = STATE_DIR / "bin"
 def geth_version(binary: Path) -> str | None:
     """The version a geth binary reports (e.g. ``1.13.15-stable``), None if it does not run."""
     try:
-        res = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30, check=False)
+        res = subprocess.run(
+            [str(binary), "version"], capture_output=True, text=True, timeout=30, check=False
+        )
     except OSError:
         return None
     for line in res.stdout.splitlines():
@@ -65,7 +67,9 @@ def ensure_geth(
         return found
     go = shutil.which("go")
     if go is None:
-        raise GethUnavailable("geth is not installed and Go is not on PATH: install Go, then run `make geth`")
+        raise GethUnavailable(
+            "geth is not installed and Go is not on PATH: install Go, then run `make geth`"
+        )
     bin_dir.mkdir(parents=True, exist_ok=True)
     environment = dict(os.environ, GOBIN=str(bin_dir.resolve()))
     # Module mode outside any go.mod: `go install pkg@version` uses geth's own go.mod/go.sum.
@@ -75,12 +79,7 @@ def ensure_geth(
     started = time.monotonic()
     try:
         res = subprocess.run(
-            install_command(),
-            env=environment,
-            cwd=bin_dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            install_command(), env=environment, cwd=bin_dir, capture_output=True, text=True, timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:

@@ -77,7 +77,9 @@ class SyncReport:
         return set(self.desired) == set(self.current)
 
 
-def desired_signers(members: Sequence[MemberRecord], nodes: Sequence[ManagedNode], current: Sequence[str]) -> set[str]:
+def desired_signers(
+    members: Sequence[MemberRecord], nodes: Sequence[ManagedNode], current: Sequence[str]
+) -> set[str]:
     """The rule above, as a pure function of registry state, managed nodes and current signers."""
     qualifying: dict[str, MemberRecord] = {}
     for m in members:
@@ -110,7 +112,9 @@ def sync_signers(w3: Web3, registry_address: str, node_urls: Sequence[str]) -> S
 
 def _vote(url: str, desired: set[str]) -> NodeVotes:
     current = {to_checksum_address(a) for a in rpc(url, "clique_getSigners")}
-    pending: dict[str, Any] = {to_checksum_address(a): bool(v) for a, v in (rpc(url, "clique_proposals") or {}).items()}
+    pending: dict[str, Any] = {
+        to_checksum_address(a): bool(v) for a, v in (rpc(url, "clique_proposals") or {}).items()
+    }
     add = sorted(desired - current)
     drop = sorted(current - desired)
     for a in add:

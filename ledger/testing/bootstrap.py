@@ -146,26 +146,9 @@ def deploy_and_admit(
 #: c3 区数据局), the members, and two accounts that are no member (governance, outsider).
 #: For the cases, dept_a and dept_b are departments to name, subdistrict raises, district takes
 #: escalations, channel records satisfaction.
-KEY_LABELS = [
-    "deployer",
-    "c1",
-    "c2",
-    "c3",
-    "dept_a",
-    "dept_b",
-    "governance",
-    "treasurer",
-    "committee_a",
-    "committee_b",
-    "committee_c",
-    "auditor",
-    "resident",
-    "enterprise",
-    "outsider",
-    "subdistrict",
-    "district",
-    "channel",
-]
+KEY_LABELS = ["deployer", "c1", "c2", "c3", "dept_a", "dept_b", "governance", "treasurer",
+              "committee_a", "committee_b", "committee_c", "auditor", "resident", "enterprise", "outsider",
+              "subdistrict", "district", "channel"]
 STANDARD_COUNCIL: dict[str, MemberSpec] = {
     "c1": ("街道办", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
     "c2": ("民政局", MemberKind.DEPARTMENT, [Role.DEPARTMENT]),
@@ -215,11 +198,7 @@ def deploy_standard(ganache: Ganache, root: Path, password: str, **params: Any) 
     keystore = Keystore(root / "keys")
     signers = open_signers(keystore, KEY_LABELS, password)
     done = deploy_and_admit(
-        ganache.config.url,
-        signers,
-        root / "deployment.json",
-        STANDARD_COUNCIL,
-        STANDARD_MEMBERS,
+        ganache.config.url, signers, root / "deployment.json", STANDARD_COUNCIL, STANDARD_MEMBERS,
         **{"fund_timelock": 3600, **params},
     )
     assert done.member_ids == MEMBER_IDS, done.member_ids

@@ -151,7 +151,9 @@ class Chain:
             acct = Account.from_key(Web3.keccak(text=f"{self._account_seed}/{self._created}"))
         address = self.tester.add_account(acct.key.hex())
         if funded:
-            self.w3.eth.send_transaction({"from": self.accounts[0], "to": address, "value": Wei(10**18), "gas": 21000})
+            self.w3.eth.send_transaction(
+                {"from": self.accounts[0], "to": address, "value": Wei(10**18), "gas": 21000}
+            )
         return str(address)
 
     @contextlib.contextmanager

@@ -189,7 +189,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     return root_from_inclusion(leaf, index, size, proof) == expected_root
 
 
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]) -> bool:
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
+) -> bool:
     """True when ``proof`` shows the tree of ``first`` leaves is a prefix of the one of ``second`` (§2.1.4.2).
 
     Sizes 0 and ``first == second`` take an empty proof (and, for equal sizes, equal roots).

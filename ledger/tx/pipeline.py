@@ -116,12 +116,7 @@ class TxPipeline:
     """Nonces, gas and pre-flight, signing, sending and re-sending, receipts: one per ledger."""
 
     def __init__(
-        self,
-        rpc: RpcClient,
-        decoder: LogDecoder,
-        *,
-        confirmations: int = 1,
-        receipt_timeout: float = 120.0,
+        self, rpc: RpcClient, decoder: LogDecoder, *, confirmations: int = 1, receipt_timeout: float = 120.0,
         preflight: bool = True,
     ) -> None:
         self.rpc = rpc
@@ -160,11 +155,8 @@ class TxPipeline:
                 # them (a restart lost its pool, so its count handed the nonce out again). Signing
                 # here would make two intents one transaction; that one keeps its nonce and this
                 # one takes the next.
-                log.warning(
-                    "nonce %d of %s holds an identical transaction of ours; using the next one",
-                    slot.value,
-                    signer.address,
-                )
+                log.warning("nonce %d of %s holds an identical transaction of ours; using the next one",
+                            slot.value, signer.address)
                 slot.value += 1
                 skipped = True
                 signed = self._sign(signer, call, gas, gas_price, slot.value)

@@ -126,7 +126,9 @@ class Receipts:
             gas_used=int(raw["gasUsed"], 16),
             status=int(raw["status"], 16),
             events=tuple(self._decoder.decode_logs(raw["logs"])),
-            contract_address=(to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None),
+            contract_address=(
+                to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None
+            ),
         )
 
     def decode(self, logs: list[dict[str, Any]]) -> list[Event]:
@@ -147,7 +149,8 @@ class Receipts:
 
 def _not_confirmed(tx_hash: str, limit: float) -> TransactionFailed:
     return TransactionFailed(
-        f"no confirmed receipt for {tx_hash} within {limit:.0f}s; it may still be mined: check it before sending again"
+        f"no confirmed receipt for {tx_hash} within {limit:.0f}s; "
+        "it may still be mined: check it before sending again"
     )
 
 
@@ -243,8 +246,7 @@ class ReceiptPoller:
     def _fetch(self, hashes: list[str]) -> dict[str, dict[str, Any]]:
         answers = self._rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
         return {
-            h: r
-            for h, r in zip(hashes, answers, strict=True)
+            h: r for h, r in zip(hashes, answers, strict=True)
             if isinstance(r, dict) and r.get("blockNumber") is not None
         }
 

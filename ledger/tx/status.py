@@ -50,12 +50,8 @@ def status(rpc: RpcClient, receipts: Receipts, tx_hash: str) -> TxStatus:
         sent = rpc.request("eth_getTransactionByHash", [tx_hash]) or {}
         call: dict[str, Any] | None = None
         if sent:
-            call = {
-                "from": sent["from"],
-                "data": sent.get("input") or sent.get("data") or "0x",
-                "value": sent.get("value") or "0x0",
-                "gas": sent.get("gas"),
-            }
+            call = {"from": sent["from"], "data": sent.get("input") or sent.get("data") or "0x",
+                    "value": sent.get("value") or "0x0", "gas": sent.get("gas")}
             if sent.get("to"):
                 call["to"] = sent["to"]
         return TxStatus(tx_hash, "failed", error=receipts.explain_failure(tx_hash, raw, call), **common)

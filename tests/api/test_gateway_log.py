@@ -174,6 +174,22 @@ def test_every_refusal_is_an_entry_of_the_owner_log(logged: tuple[Api, TestClien
         assert at["leaf_hash"] == "0x" + hashlib.sha256(b"\x00" + tlog.entry(at["index"])).hexdigest()
 
 
+def test_a_revocation_is_seen_at_the_next_block_whatever_the_gateway_read_before(
+    logged: tuple[Api, TestClient], deployment: Deployment
+) -> None:
+    """The serve path reuses its chain reads within one block (one batch per block): never across blocks."""
+    api, client = logged
+    register_data_key(deployment, "c1")
+    s = _share(client, api)
+    assert [_fetch(client, api, s).status_code for _ in range(2)] == [200, 200]
+    r = client.post(f"/api/v1/grants/{s['grant']}/revoke", headers=api.auth("c2"))
+    assert r.status_code == 200, r.text
+    r = _fetch(client, api, s)
+    assert r.status_code == 403 and "GrantRevoked" in r.json()["detail"], r.text
+    entry = _gateway(client).log_mode.logs.log(OWNER).tlog.entry(r.json()["log_entry"]["index"])
+    assert json.loads(entry)["reason"] == "GrantRevoked"
+
+
 def test_a_secret_dataset_is_still_recorded_on_chain(logged: tuple[Api, TestClient], deployment: Deployment) -> None:
     api, client = logged
     register_data_key(deployment, "c1")

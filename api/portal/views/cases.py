@@ -92,11 +92,8 @@ def _sources(model: CaseModel, now: int) -> tuple[Sources, dict[int, Event]]:
         for e in c.events:
             a = e.args
             if e.name == "CaseDispatched":
-                team, cat, dispatched_at = (
-                    (int(a["leadId"]), *(int(m) for m in a["assistingIds"])),
-                    int(a["category"]),
-                    e.block_time,
-                )
+                team, cat, dispatched_at = (int(a["leadId"]), *(int(m) for m in a["assistingIds"])), int(
+                    a["category"]), e.block_time
                 deadlines[c.id] = e
                 for member in team:
                     put(member, cat, dispatched_at, "responses", e)
@@ -124,37 +121,21 @@ def _row(by: str, key: int | str, t: Tally, sources: Sources, **extra: Any) -> d
     cells = []
     for rate in RATES:
         part, whole = fraction(t, rate)
-        cells.append(
-            {
-                "rate": rate,
-                "value": rates[rate],
-                "part": part,
-                "whole": whole,
-                "tx_hash": sources.get((by, key, _PART[rate])) if whole else None,
-            }
-        )
+        cells.append({"rate": rate, "value": rates[rate], "part": part, "whole": whole,
+                      "tx_hash": sources.get((by, key, _PART[rate])) if whole else None})
     return {"key": key, "tally": t, "rates": cells, **extra}
 
 
 def _case_row(c: CaseRecord, now: int, members: Members) -> dict[str, Any]:
     last = c.events[-1]
-    return {
-        "id": c.id,
-        "href": f"/cases/{c.id}",
-        "state": c.state.name.lower(),
-        "category": c.category,
-        "lead": members.name(c.lead_id) or f"#{c.lead_id}",
-        "raised_at": c.raised_at,
-        "deadline": c.missed_deadline() if not c.closed else None,
-        "overdue": c.overdue(now),
-        "closed_at": c.closed_at or None,
-        "tx_hash": last.tx_hash,
-    }
+    return {"id": c.id, "href": f"/cases/{c.id}", "state": c.state.name.lower(), "category": c.category,
+            "lead": members.name(c.lead_id) or f"#{c.lead_id}", "raised_at": c.raised_at,
+            "deadline": c.missed_deadline() if not c.closed else None, "overdue": c.overdue(now),
+            "closed_at": c.closed_at or None, "tx_hash": last.tx_hash}
 
 
-def cases_overview(
-    model: CaseModel, now: int, members: Members, state: str | None = None, department: int | None = None
-) -> dict[str, Any]:
+def cases_overview(model: CaseModel, now: int, members: Members, state: str | None = None,
+                   department: int | None = None) -> dict[str, Any]:
     """What ``/cases`` shows at ``now``: cases by state, the open overdue ones (the deadline they
     missed, since when, the lead department), the rates per department, month and category with
     their counts, and the cases listed (of one state, or named in one department's current
@@ -162,47 +143,26 @@ def cases_overview(
     sources, deadlines = _sources(model, now)
     by_state = Counter(c.state.name.lower() for c in model.cases.values())
     overdue = sorted(
-        (
-            {
-                **_case_row(c, now, members),
-                "missed": "ack" if c.state == CaseState.DISPATCHED else "resolve",
-                "late_by": now - c.missed_deadline(),
-                "deadline_tx": deadlines[c.id].tx_hash if c.id in deadlines else None,
-            }
-            for c in model.cases.values()
-            if c.overdue(now)
-        ),
-        key=lambda r: (r["deadline"], r["id"]),
-    )
+        ({**_case_row(c, now, members), "missed": "ack" if c.state == CaseState.DISPATCHED else "resolve",
+          "late_by": now - c.missed_deadline(), "deadline_tx": deadlines[c.id].tx_hash if c.id in deadlines else None}
+         for c in model.cases.values() if c.overdue(now)),
+        key=lambda r: (r["deadline"], r["id"]))
 
     def named(mid: int) -> str:
         return members.name(mid) or f"#{mid}"
 
-    departments = [
-        _row("department", k, t, sources, name=named(int(k)), href=f"/cases?department={k}#list")
-        for k, t in tallies(model, now, "department").items()
-    ]
+    departments = [_row("department", k, t, sources, name=named(int(k)), href=f"/cases?department={k}#list")
+                   for k, t in tallies(model, now, "department").items()]
     months = [_row("month", k, t, sources) for k, t in tallies(model, now, "month").items()]
     categories = [_row("category", k, t, sources) for k, t in tallies(model, now, "category").items()]
-    wanted = [
-        c
-        for c in reversed(model.cases.values())
-        if (state is None or c.state.name.lower() == state) and (department is None or department in c.team)
-    ]
+    wanted = [c for c in reversed(model.cases.values())
+              if (state is None or c.state.name.lower() == state) and (department is None or department in c.team)]
     return {
-        "now": now,
-        "count": len(model.cases),
-        "by_state": {s: by_state.get(s, 0) for s in STATES},
-        "overdue": overdue,
-        "departments": departments,
-        "months": months,
-        "categories": categories,
+        "now": now, "count": len(model.cases), "by_state": {s: by_state.get(s, 0) for s in STATES},
+        "overdue": overdue, "departments": departments, "months": months, "categories": categories,
         "total": _row("total", "all", overall(model, now), {}),
-        "cases": [_case_row(c, now, members) for c in wanted[:_LIST_MAX]],
-        "listed": len(wanted),
-        "state": state,
-        "department": department,
-        "department_name": named(department) if department else None,
+        "cases": [_case_row(c, now, members) for c in wanted[:_LIST_MAX]], "listed": len(wanted),
+        "state": state, "department": department, "department_name": named(department) if department else None,
     }
 
 
@@ -218,14 +178,9 @@ def _timeline_entry(e: Event, name: Callable[[int], str]) -> dict[str, Any]:
     if e.name == "CaseRaised":
         detail = {"area": int(a["areaCode"]), "reports": len(a["reportHashes"])}
     elif e.name == "CaseDispatched":
-        detail = {
-            "round": int(a["round"]),
-            "category": int(a["category"]),
-            "lead": name(int(a["leadId"])),
-            "assisting": [name(int(m)) for m in a["assistingIds"]],
-            "ack_deadline": int(a["ackDeadline"]),
-            "resolve_deadline": int(a["resolveDeadline"]),
-        }
+        detail = {"round": int(a["round"]), "category": int(a["category"]), "lead": name(int(a["leadId"])),
+                  "assisting": [name(int(m)) for m in a["assistingIds"]], "ack_deadline": int(a["ackDeadline"]),
+                  "resolve_deadline": int(a["resolveDeadline"])}
     elif e.name == "CaseAnswered":
         detail = {"evidence": plain_hex(a["evidenceHash"])}
     elif e.name == "CaseSentBack":
@@ -239,21 +194,13 @@ def _timeline_entry(e: Event, name: Callable[[int], str]) -> dict[str, Any]:
         detail = {"outcome": OUTCOMES[int(a["outcome"])]}
     elif e.name == "SatisfactionRecorded":
         detail = {"level": SATISFACTION_LEVELS[int(a["level"])], "reopened": bool(a["reopened"])}
-    return {
-        "event": e.name,
-        "time": e.block_time,
-        "block": e.block_number,
-        "tx_hash": e.tx_hash,
-        "who": name(member) if member else None,
-        "lead": a.get("lead"),
-        "late": bool(a["late"]) if "late" in a else None,
-        "detail": detail,
-    }
+    return {"event": e.name, "time": e.block_time, "block": e.block_number, "tx_hash": e.tx_hash,
+            "who": name(member) if member else None, "lead": a.get("lead"),
+            "late": bool(a["late"]) if "late" in a else None, "detail": detail}
 
 
-def case_detail(
-    model: CaseModel, now: int, members: Members, case_id: int, texts: Texts | None = None
-) -> dict[str, Any] | None:
+def case_detail(model: CaseModel, now: int, members: Members, case_id: int,
+                texts: Texts | None = None) -> dict[str, Any] | None:
     """One case at ``now`` (``getCase``'s view), its team's parts, and its timeline: every event,
     who acted, when, late or on time, with its transaction. None when there is no such case."""
     c = model.cases.get(case_id)
@@ -268,23 +215,12 @@ def case_detail(
     known = texts([description_hash]) if texts is not None else {}
     team = [{"name": name(m), **asdict(model.assignment(c, m))} for m in c.team]
     return {
-        "id": c.id,
-        "state": c.state.name.lower(),
-        "overdue": view.overdue,
-        "category": view.category,
-        "area": view.area_code,
-        "raiser": name(view.raiser_id),
-        "lead": name(view.lead_id),
-        "ack_deadline": view.ack_deadline,
-        "resolve_deadline": view.resolve_deadline,
-        "closed_at": view.closed_at or None,
-        "round": view.round,
-        "send_backs": view.send_backs,
+        "id": c.id, "state": c.state.name.lower(), "overdue": view.overdue, "category": view.category,
+        "area": view.area_code, "raiser": name(view.raiser_id), "lead": name(view.lead_id),
+        "ack_deadline": view.ack_deadline, "resolve_deadline": view.resolve_deadline,
+        "closed_at": view.closed_at or None, "round": view.round, "send_backs": view.send_backs,
         "satisfaction": SATISFACTION_LEVELS[view.satisfaction - 1] if view.satisfaction else None,
-        "reports": len(c.report_hashes),
-        "description_hash": description_hash,
-        "description": known.get(description_hash),
-        "team": team,
-        "now": now,
+        "reports": len(c.report_hashes), "description_hash": description_hash,
+        "description": known.get(description_hash), "team": team, "now": now,
         "timeline": [_timeline_entry(e, name) for e in c.events],
     }

@@ -71,6 +71,7 @@ def iso(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+
 def plain_hex(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()

@@ -81,12 +81,8 @@ def data_sharing(index: Indexer | None) -> dict[str, Any]:
         return members.name(mid) or f"#{mid}"
 
     out["datasets"] = [
-        {
-            "department": dept(owner),
-            **{c: counts.get(c, 0) for c in CLASSIFICATIONS},
-            "total": sum(counts.values()),
-            "tx_hash": examples.get(f"d{owner}"),
-        }
+        {"department": dept(owner), **{c: counts.get(c, 0) for c in CLASSIFICATIONS},
+         "total": sum(counts.values()), "tx_hash": examples.get(f"d{owner}")}
         for owner, counts in sorted(by_owner.items())
     ]
     out["grants"] = [
@@ -94,25 +90,14 @@ def data_sharing(index: Indexer | None) -> dict[str, Any]:
         for (req, own), n in sorted(grants.items())
     ]
     out["weeks"] = [
-        {
-            "week": wk,
-            "accesses": accesses.get(wk, 0),
-            "refused": refused_weeks.get(wk, 0),
-            "tx_hash": examples.get(f"a{wk}"),
-        }
+        {"week": wk, "accesses": accesses.get(wk, 0), "refused": refused_weeks.get(wk, 0),
+         "tx_hash": examples.get(f"a{wk}")}
         for wk in sorted(set(accesses) | set(refused_weeks))
     ]
-    out["refusals"] = [
-        {"reason": r, "count": refusals[r], "tx_hash": examples.get(f"r{r}")}
-        for r in REFUSAL_REASONS
-        if refusals.get(r)
-    ]
+    out["refusals"] = [{"reason": r, "count": refusals[r], "tx_hash": examples.get(f"r{r}")}
+                       for r in REFUSAL_REASONS if refusals.get(r)]
     out["totals"] = {
-        "datasets": len(owner_of),
-        "requests": requests,
-        "denied": denied,
-        "grants": sum(grants.values()),
-        "accesses": sum(accesses.values()),
-        "refused": sum(refusals.values()),
+        "datasets": len(owner_of), "requests": requests, "denied": denied, "grants": sum(grants.values()),
+        "accesses": sum(accesses.values()), "refused": sum(refusals.values()),
     }
     return out

@@ -55,16 +55,8 @@ def _token_flows(
         if extra > 0:
             first = transfers[0]
             sender = members.of_account(str(first.args["from"]))
-            outside.append(
-                {
-                    "tx_hash": tx_hash,
-                    "href": link(tx_hash),
-                    "block": first.block_number,
-                    "time": first.block_time,
-                    "amount": extra,
-                    "who": sender.name if sender else None,
-                }
-            )
+            outside.append({"tx_hash": tx_hash, "href": link(tx_hash), "block": first.block_number,
+                            "time": first.block_time, "amount": extra, "who": sender.name if sender else None})
     outside.sort(key=lambda o: (o["block"], o["tx_hash"]))
     return balance, outside
 
@@ -101,14 +93,9 @@ def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
                 running_in += amount
                 n_contrib += 1
                 by_tx[e.tx_hash] += amount
-                item = {
-                    "amount": amount,
-                    "direction": "in",
-                    "kind": kind,
-                    "who": members.name(int(a["memberId"])),
-                    "project_id": int(a["projectId"]),
-                    "receipt_id": int(a["receiptId"]),
-                }
+                item = {"amount": amount, "direction": "in", "kind": kind,
+                        "who": members.name(int(a["memberId"])), "project_id": int(a["projectId"]),
+                        "receipt_id": int(a["receiptId"])}
             elif e.name in ("PayoutMade", "RefundClaimed"):
                 amount = int(a["amount"])
                 running_out += amount
@@ -123,35 +110,16 @@ def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
                     item.update(receipt_id=int(a["receiptId"]), who=members.name(int(a["memberId"])))
             elif e.name == "ProjectProposed":
                 n_projects += 1
-                item = {
-                    "project_id": int(a["projectId"]),
-                    "who": members.name(int(a["proposerId"])),
-                    "amount": int(a["budget"]),
-                    "direction": "none",
-                }
+                item = {"project_id": int(a["projectId"]), "who": members.name(int(a["proposerId"])),
+                        "amount": int(a["budget"]), "direction": "none"}
             elif e.name in ("ProjectApproved", "ProjectRejected", "ProjectCancelled", "ProjectCompleted"):
                 item = {"project_id": int(a["projectId"]), "direction": "none", "amount": None}
             if e.name in FUND_MONEY_EVENTS:
-                series.append(
-                    {
-                        "time": e.block_time,
-                        "block": e.block_number,
-                        "tx_hash": e.tx_hash,
-                        "in": running_in,
-                        "out": running_out,
-                    }
-                )
+                series.append({"time": e.block_time, "block": e.block_number, "tx_hash": e.tx_hash,
+                               "in": running_in, "out": running_out})
             if item is not None:
-                activity.append(
-                    {
-                        "event": e.name,
-                        "block": e.block_number,
-                        "time": e.block_time,
-                        "tx_hash": e.tx_hash,
-                        "href": link(e.tx_hash),
-                        **item,
-                    }
-                )
+                activity.append({"event": e.name, "block": e.block_number, "time": e.block_time, "tx_hash": e.tx_hash,
+                                 "href": link(e.tx_hash), **item})
     token_balance, outside = _token_flows(index, members, by_tx)
     accounted = contributed - paid - refunded
     return {
@@ -179,9 +147,8 @@ def overview(index: Indexer | None, latest: int = 12) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- activity (the figures' sources)
 
 
-def activity(
-    index: Indexer | None, event: str | None = None, kind: str | None = None, project_id: int | None = None
-) -> list[dict[str, Any]]:
+def activity(index: Indexer | None, event: str | None = None, kind: str | None = None,
+             project_id: int | None = None) -> list[dict[str, Any]]:
     """The money movements behind a figure: every contribution / payout / refund, newest first."""
     if not indexed(index, FUND):
         return []
@@ -194,15 +161,9 @@ def activity(
         a = e.args
         if project_id is not None and int(a["projectId"]) != project_id:
             continue
-        row: dict[str, Any] = {
-            "event": e.name,
-            "block": e.block_number,
-            "time": e.block_time,
-            "tx_hash": e.tx_hash,
-            "href": link(e.tx_hash),
-            "amount": int(a["amount"]),
-            "project_id": int(a["projectId"]),
-        }
+        row: dict[str, Any] = {"event": e.name, "block": e.block_number, "time": e.block_time, "tx_hash": e.tx_hash,
+                               "href": link(e.tx_hash), "amount": int(a["amount"]),
+                               "project_id": int(a["projectId"])}
         if e.name == "ContributionReceived":
             k = int(a["kind"])
             row["kind"] = CONTRIBUTOR_KINDS[k] if k < len(CONTRIBUTOR_KINDS) else str(k)
@@ -250,47 +211,25 @@ def projects(index: Indexer | None, now: int | None = None, texts: Texts | None 
             assert pid is not None
             ben = members.of_account(str(a["beneficiary"]))
             projs[pid] = {
-                "id": pid,
-                "href": f"/projects/{pid}",
+                "id": pid, "href": f"/projects/{pid}",
                 "proposer": members.name(int(a["proposerId"])),
                 "beneficiary": ben.name if ben else None,
-                "title_hash": plain_hex(a["titleHash"]).lower(),
-                "title": None,
-                "budget": int(a["budget"]),
-                "proposed_tx": e.tx_hash,
-                "proposed_at": e.block_time,
-                "milestones": [],
-                "motions": [],
-                "payouts": [],
-                "contributions": [],
-                "unlocks_at": None,
-                "approved_tx": None,
-                "closed_tx": None,
+                "title_hash": plain_hex(a["titleHash"]).lower(), "title": None,
+                "budget": int(a["budget"]), "proposed_tx": e.tx_hash, "proposed_at": e.block_time,
+                "milestones": [], "motions": [], "payouts": [], "contributions": [],
+                "unlocks_at": None, "approved_tx": None, "closed_tx": None,
             }
         elif e.name == "MilestoneDefined" and pid in projs:
-            projs[pid]["milestones"].append(
-                {
-                    "index": int(a["index"]),
-                    "description": None,
-                    "description_hash": plain_hex(a["descriptionHash"]).lower(),
-                    "tx_hash": e.tx_hash,
-                }
-            )
+            projs[pid]["milestones"].append({
+                "index": int(a["index"]), "description": None,
+                "description_hash": plain_hex(a["descriptionHash"]).lower(), "tx_hash": e.tx_hash})
         elif e.name == "MotionProposed":
             mid = int(a["motionId"])
             k = int(a["kind"])
-            motions[mid] = {
-                "id": mid,
-                "kind": MOTION_KINDS[k] if k < len(MOTION_KINDS) else str(k),
-                "project_id": pid,
-                "amount": int(a["amount"]),
-                "proposer": members.name(int(a["proposerId"])),
-                "tx_hash": e.tx_hash,
-                "time": e.block_time,
-                "approvals": [],
-                "rejections": [],
-                "decided_tx": None,
-            }
+            motions[mid] = {"id": mid, "kind": MOTION_KINDS[k] if k < len(MOTION_KINDS) else str(k),
+                            "project_id": pid, "amount": int(a["amount"]),
+                            "proposer": members.name(int(a["proposerId"])), "tx_hash": e.tx_hash,
+                            "time": e.block_time, "approvals": [], "rejections": [], "decided_tx": None}
             if pid in projs:
                 projs[pid]["motions"].append(motions[mid])
         elif e.name == "VoteCast" and int(a["motionId"]) in motions:
@@ -304,51 +243,27 @@ def projects(index: Indexer | None, now: int | None = None, texts: Texts | None 
             projs[pid]["closed_tx"] = e.tx_hash
         elif e.name == "ContributionReceived" and pid in projs:
             k = int(a["kind"])
-            projs[pid]["contributions"].append(
-                {
-                    "receipt_id": int(a["receiptId"]),
-                    "amount": int(a["amount"]),
-                    "tx_hash": e.tx_hash,
-                    "kind": CONTRIBUTOR_KINDS[k] if k < len(CONTRIBUTOR_KINDS) else str(k),
-                    "who": members.name(int(a["memberId"])),
-                    "time": e.block_time,
-                }
-            )
+            projs[pid]["contributions"].append({
+                "receipt_id": int(a["receiptId"]), "amount": int(a["amount"]), "tx_hash": e.tx_hash,
+                "kind": CONTRIBUTOR_KINDS[k] if k < len(CONTRIBUTOR_KINDS) else str(k),
+                "who": members.name(int(a["memberId"])), "time": e.block_time})
         elif e.name == "PayoutMade" and pid in projs:
-            projs[pid]["payouts"].append(
-                {
-                    "payout_id": int(a["payoutId"]),
-                    "milestone_index": int(a["milestoneIndex"]),
-                    "amount": int(a["amount"]),
-                    "invoice_hash": plain_hex(a["invoiceHash"]),
-                    "treasurer": members.name(int(a["treasurerId"])),
-                    "from_earmarked": int(a["fromEarmarked"]),
-                    "from_general": int(a["fromGeneral"]),
-                    "tx_hash": e.tx_hash,
-                    "time": e.block_time,
-                }
-            )
-    known = (
-        texts([h for p in projs.values() for h in (p["title_hash"], *(m["description_hash"] for m in p["milestones"]))])
-        if texts
-        else {}
-    )
+            projs[pid]["payouts"].append({
+                "payout_id": int(a["payoutId"]), "milestone_index": int(a["milestoneIndex"]),
+                "amount": int(a["amount"]), "invoice_hash": plain_hex(a["invoiceHash"]),
+                "treasurer": members.name(int(a["treasurerId"])), "from_earmarked": int(a["fromEarmarked"]),
+                "from_general": int(a["fromGeneral"]), "tx_hash": e.tx_hash, "time": e.block_time})
+    known = texts([h for p in projs.values() for h in (p["title_hash"], *(m["description_hash"]
+                                                                          for m in p["milestones"]))]) if texts else {}
     for pid, p in projs.items():
         record = model.projects[pid]
         view = model.project(record, now)
         p["title"] = known.get(p["title_hash"])
         for ms, state in zip(p["milestones"], model.milestones(record), strict=False):
             ms.update(amount=state.amount, paid=state.paid, description=known.get(ms["description_hash"]))
-        p.update(
-            state=view.state.name.lower(),
-            earmarked=view.earmarked,
-            allocated=view.allocated,
-            paid=view.paid,
-            refunded=view.refunded,
-            released=view.allocation_released,
-            left=view.budget - view.paid,
-            available=view.available,
-        )
+        p.update(state=view.state.name.lower(), earmarked=view.earmarked, allocated=view.allocated,
+                 paid=view.paid, refunded=view.refunded, released=view.allocation_released,
+                 left=view.budget - view.paid, available=view.available)
         if p["unlocks_at"] is None and view.unlocks_at:
             p["unlocks_at"] = view.unlocks_at  # approved at its deadline, not recorded yet
         for m in p["motions"]:
@@ -393,7 +308,8 @@ def contributions(
     The answer names the member and its kind, never the account. ``trace``: the fund's trace
     (one per index version, shared by every query), computed here when not given.
     """
-    result: dict[str, Any] = {"query": query.strip(), "valid": True, "contributions": [], "flows": [], "error": None}
+    result: dict[str, Any] = {"query": query.strip(), "valid": True, "contributions": [], "flows": [],
+                              "error": None}
     q = canonical_query(query)
     receipt: int | None = None
     account: str | None = None
@@ -426,37 +342,15 @@ def contributions(
             flows[(c.receipt_id, "refunded")] += c.refunded
         if c.unspent:
             flows[(c.receipt_id, "unspent")] += c.unspent
-        result["contributions"].append(
-            {
-                "receipt_id": c.receipt_id,
-                "who": members.name(c.member_id),
-                "kind": c.kind,
-                "earmark": c.project_id,
-                "amount": c.amount,
-                "tx_hash": c.tx_hash,
-                "block": c.block,
-                "spent": c.spent,
-                "refunded": c.refunded,
-                "unspent": c.unspent,
-                "refundable": c.refundable,
-                "projects": [
-                    {"project_id": pid, "amount": amt, "href": f"/projects/{pid}"}
-                    for pid, amt in sorted(per_project.items())
-                ],
-                "fundings": [
-                    {
-                        "payout_id": f.payout_id,
-                        "project_id": f.project_id,
-                        "milestone_index": f.milestone_index,
-                        "amount": f.amount,
-                        "source": f.source,
-                        "tx_hash": f.tx_hash,
-                    }
-                    for f in c.fundings
-                ],
-            }
-        )
-    result["flows"] = [
-        {"receipt_id": rid, "target": target, "amount": amt} for (rid, target), amt in sorted(flows.items())
-    ]
+        result["contributions"].append({
+            "receipt_id": c.receipt_id, "who": members.name(c.member_id), "kind": c.kind,
+            "earmark": c.project_id, "amount": c.amount, "tx_hash": c.tx_hash, "block": c.block,
+            "spent": c.spent, "refunded": c.refunded, "unspent": c.unspent, "refundable": c.refundable,
+            "projects": [{"project_id": pid, "amount": amt, "href": f"/projects/{pid}"}
+                         for pid, amt in sorted(per_project.items())],
+            "fundings": [{"payout_id": f.payout_id, "project_id": f.project_id, "milestone_index": f.milestone_index,
+                          "amount": f.amount, "source": f.source, "tx_hash": f.tx_hash} for f in c.fundings],
+        })
+    result["flows"] = [{"receipt_id": rid, "target": target, "amount": amt}
+                       for (rid, target), amt in sorted(flows.items())]
     return result

@@ -33,14 +33,8 @@ if TYPE_CHECKING:
 
 def verification(manifest: Manifest | None, report_path: Path | None, index: Indexer | None) -> dict[str, Any]:
     """The latest audit verdict (if a report exists) and what anyone needs to verify it themselves."""
-    out: dict[str, Any] = {
-        "report": None,
-        "report_path": str(report_path) if report_path else None,
-        "report_error": None,
-        "manifest": None,
-        "contracts": [],
-        "last_block": None,
-    }
+    out: dict[str, Any] = {"report": None, "report_path": str(report_path) if report_path else None,
+                           "report_error": None, "manifest": None, "contracts": [], "last_block": None}
     if report_path is not None and Path(report_path).is_file():
         try:
             data = json.loads(Path(report_path).read_text(encoding="utf-8"))
@@ -48,20 +42,12 @@ def verification(manifest: Manifest | None, report_path: Path | None, index: Ind
         except (OSError, ValueError) as exc:
             out["report_error"] = f"{type(exc).__name__}: {exc}"
     if manifest is not None:
-        out["manifest"] = {
-            "chain_id": manifest.chain_id,
-            "genesis_hash": manifest.genesis_hash,
-            "compiler": manifest.compiler.version,
-            "settings": json.dumps(manifest.compiler.settings, sort_keys=True, ensure_ascii=False),
-        }
+        out["manifest"] = {"chain_id": manifest.chain_id, "genesis_hash": manifest.genesis_hash,
+                           "compiler": manifest.compiler.version,
+                           "settings": json.dumps(manifest.compiler.settings, sort_keys=True, ensure_ascii=False)}
         out["contracts"] = [
-            {
-                "name": name,
-                "address": c.address,
-                "runtime_keccak": c.runtime_keccak,
-                "block": c.block_number,
-                "tx_hash": c.tx_hash,
-            }
+            {"name": name, "address": c.address, "runtime_keccak": c.runtime_keccak,
+             "block": c.block_number, "tx_hash": c.tx_hash}
             for name, c in sorted(manifest.contracts.items(), key=lambda kv: kv[1].block_number)
         ]
     if index is not None:
@@ -82,8 +68,7 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(data.get("rules"), list):  # `cogov audit verify`'s report (ledger.audit.findings.AuditReport)
         checks_raw = [
             {"name": r.get("title") or r.get("id"), "ok": not r.get("errors"), "violations": r.get("errors", 0)}
-            for r in data["rules"]
-            if isinstance(r, Mapping)
+            for r in data["rules"] if isinstance(r, Mapping)
         ]
     checks: list[dict[str, Any]] = []
     items: Iterable[Any] = checks_raw.items() if isinstance(checks_raw, dict) else enumerate(checks_raw)
@@ -94,13 +79,8 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
             if passed is None and "status" in c:
                 passed = str(c["status"]).lower() in ("ok", "pass", "passed")
             violations = c.get("violations", [])
-            checks.append(
-                {
-                    "name": name,
-                    "ok": bool(passed) if passed is not None else None,
-                    "violations": len(violations) if isinstance(violations, list) else int(violations or 0),
-                }
-            )
+            checks.append({"name": name, "ok": bool(passed) if passed is not None else None,
+                           "violations": len(violations) if isinstance(violations, list) else int(violations or 0)})
         else:
             checks.append({"name": str(key), "ok": bool(c), "violations": 0})
     violations = data.get("violations", [])
@@ -120,50 +100,17 @@ def _audit_summary(data: Mapping[str, Any]) -> dict[str, Any]:
 
 # Arguments never shown on the public page (purpose and scope, query and content digests,
 # node addresses, data keys, raw proposal payloads, memo digests).
-_HIDDEN_ARGS = frozenset(
-    {
-        "purposeCode",
-        "purposeHash",
-        "scopeHash",
-        "queryHash",
-        "metadataHash",
-        "schemaHash",
-        "contentHash",
-        "oldContentHash",
-        "newContentHash",
-        "memoHash",
-        "enodeId",
-        "ip",
-        "port",
-        "nodeKey",
-        "oldKey",
-        "newKey",
-        "data",
-        "title",
-        "depositRef",
-        "redemptionRef",
-        "reasonCode",
-        "rowCount",
-    }
-)
+_HIDDEN_ARGS = frozenset({
+    "purposeCode", "purposeHash", "scopeHash", "queryHash", "metadataHash", "schemaHash", "contentHash",
+    "oldContentHash", "newContentHash", "memoHash", "enodeId", "ip", "port", "nodeKey", "oldKey", "newKey",
+    "data", "title", "depositRef", "redemptionRef", "reasonCode", "rowCount",
+})
 _PUBLIC_HASHES = frozenset({"invoiceHash", "titleHash", "descriptionHash", "merkleRoot", "evidenceHash"})
 # Arguments naming members, shown by organisation name.
-_MEMBER_ARGS = frozenset(
-    {
-        "memberId",
-        "ownerId",
-        "requesterId",
-        "granteeId",
-        "proposerId",
-        "treasurerId",
-        "governanceId",
-        "anchorerId",
-        "raiserId",
-        "leadId",
-        "responsibleId",
-        "channelId",
-    }
-)
+_MEMBER_ARGS = frozenset({
+    "memberId", "ownerId", "requesterId", "granteeId", "proposerId", "treasurerId", "governanceId", "anchorerId",
+    "raiserId", "leadId", "responsibleId", "channelId",
+})
 _ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("ContributionReceived", "kind"): CONTRIBUTOR_KINDS,
     ("MotionProposed", "kind"): MOTION_KINDS,
@@ -241,16 +188,9 @@ def transaction(index: Indexer | None, ledger: Ledger, tx_hash: str) -> dict[str
             "to_address": to if to.lower() in contracts else None,
         }
     for r in rows:
-        out["events"].append(
-            {
-                "contract": r.contract,
-                "event": r.name,
-                "log_index": r.log_index,
-                "block": r.block_number,
-                "time": r.block_time,
-                "args": public_args(r.name, r.args, members),
-            }
-        )
+        out["events"].append({"contract": r.contract, "event": r.name, "log_index": r.log_index,
+                              "block": r.block_number, "time": r.block_time,
+                              "args": public_args(r.name, r.args, members)})
     if rows:
         out["time"] = rows[0].block_time
         out["block"] = rows[0].block_number

@@ -137,11 +137,7 @@ class DataReplay(DataState):
             holder == d.owner_id,
             f"dataset {d.id} of {self.reg.name(d.owner_id)} names content {d.content_hash}, "
             f"which {self.reg.name(holder)} registered first",
-            event=e,
-            dataset=d.id,
-            owner=d.owner_id,
-            first_owner=holder,
-            content_hash=d.content_hash,
+            event=e, dataset=d.id, owner=d.owner_id, first_owner=holder, content_hash=d.content_hash,
         )
 
     def _renewal_requested(self, e: Event) -> None:
@@ -175,10 +171,7 @@ class DataReplay(DataState):
             independent,
             f"grant {g.id}: renewal approved by {approver} (member {gov_id}), which is not an independent "
             "DataGovernance approval of the extension its owner asked for",
-            event=e,
-            grant=g.id,
-            approver=approver,
-            governance_member=gov_id,
+            event=e, grant=g.id, approver=approver, governance_member=gov_id,
             asked=None if pending is None else {"extension": pending.extension, "by": pending.requested_by},
         )
         self._approved[g.id] = (e.tx_hash, extension, independent)
@@ -194,10 +187,7 @@ class DataReplay(DataState):
                 "data.renewal-without-governance",
                 approval is not None and approval[0] == e.tx_hash and approval[1] == new - old,
                 f"grant {g.id} on a Sensitive/Secret dataset renewed to {new} without a data-governance approval",
-                event=e,
-                grant=g.id,
-                old_expires_at=old,
-                new_expires_at=new,
+                event=e, grant=g.id, old_expires_at=old, new_expires_at=new,
             )
         self.out.expect(
             "state.replay-inconsistent",
@@ -212,10 +202,7 @@ class DataReplay(DataState):
             "data.renewal-not-active",
             state == GrantState.ACTIVE,
             f"grant {g.id} renewed (or its renewal asked for) while {_STATES[state]}",
-            event=e,
-            grant=g.id,
-            frozen=g.frozen,
-            member_frozen=self.member_frozen.get(g.grantee_id, False),
+            event=e, grant=g.id, frozen=g.frozen, member_frozen=self.member_frozen.get(g.grantee_id, False),
         )
 
     def _grant_created(self, e: Event) -> None:
@@ -234,10 +221,7 @@ class DataReplay(DataState):
             "data.grant-without-approval",
             ok_owner and r.dataset_id == d.id and r.requester_id == g.grantee_id,
             f"grant {gid} without an approval by the dataset owner's member ({self.reg.name(d.owner_id)})",
-            event=e,
-            request=r.id,
-            owner_approver=r.owner_approver,
-            owner_approver_member=owner_member,
+            event=e, request=r.id, owner_approver=r.owner_approver, owner_approver_member=owner_member,
             dataset_owner=d.owner_id,
         )
         self.out.expect(
@@ -255,10 +239,7 @@ class DataReplay(DataState):
                 distinct and independent,
                 f"grant {gid} on {'Secret' if d.classification == Classification.SECRET else 'Sensitive'} "
                 f"dataset {d.id} without two distinct, independent approvers",
-                event=e,
-                request=r.id,
-                owner_approver=r.owner_approver,
-                governance_approver=gov,
+                event=e, request=r.id, owner_approver=r.owner_approver, governance_approver=gov,
                 governance_member=r.governance_approver_id,
             )
 
@@ -287,12 +268,8 @@ class DataReplay(DataState):
             f"{_STATES[state]} (or for another dataset/grantee/time)",
             event=e,
             grant={
-                "id": g.id,
-                "dataset": g.dataset_id,
-                "grantee": g.grantee_id,
-                "expires_at": g.expires_at,
-                "revoked_at": g.revoked_at,
-                "frozen": g.frozen,
+                "id": g.id, "dataset": g.dataset_id, "grantee": g.grantee_id, "expires_at": g.expires_at,
+                "revoked_at": g.revoked_at, "frozen": g.frozen,
             },
             block_time=e.block_time,
         )

@@ -125,10 +125,7 @@ class FundReplay(FundRules):
                 "fund.unattributed-transfer",
                 f"{value} tokens reached the fund from {t.args['from']} outside contribute "
                 f"(transaction {t.tx_hash}, block {t.block_number}): unattributed money",
-                severity=Severity.WARNING,
-                event=t,
-                amount=value,
-                sender=t.args["from"],
+                severity=Severity.WARNING, event=t, amount=value, sender=t.args["from"],
             )
 
     def end_block(self) -> None:
@@ -147,13 +144,8 @@ class FundReplay(FundRules):
             self.token_balance == expected,
             f"after block {block} the fund holds {self.token_balance}; contributions - payouts - refunds "
             f"+ unattributed transfers = {expected}",
-            contract=self.contract,
-            block=block,
-            token_balance=self.token_balance,
-            expected=expected,
-            contributed=self.model.total_contributed,
-            paid=self.model.total_paid,
-            refunded=self.model.total_refunded,
+            contract=self.contract, block=block, token_balance=self.token_balance, expected=expected,
+            contributed=self.model.total_contributed, paid=self.model.total_paid, refunded=self.model.total_refunded,
             unattributed=self.unattributed,
         )
 
@@ -262,11 +254,8 @@ class FundReplay(FundRules):
             and p is not None
             and m.kind == MotionKind.ALLOCATE_FROM_POOL
             and m.amount == int(a["amount"])
-            and (
-                (bool(m.decided_at) and not m.passed)
-                or (not m.decided_at and p.paid == p.budget)
-                or (not m.decided_at and self.model.closing(p))
-            )
+            and ((bool(m.decided_at) and not m.passed) or (not m.decided_at and p.paid == p.budget)
+                 or (not m.decided_at and self.model.closing(p)))
         )
         self.out.expect(
             "state.replay-inconsistent",
@@ -354,20 +343,14 @@ class FundReplay(FundRules):
             "fund.trace-mismatch",
             sums_ok and not bad and not bad_payouts,
             "fund-flow tracing sums do not match",
-            contract=self.contract,
-            receipts=bad,
-            payouts=bad_payouts,
+            contract=self.contract, receipts=bad, payouts=bad_payouts,
             trace={
-                "contributed": trace.total_contributed,
-                "paid": trace.total_paid,
-                "refunded": trace.total_refunded,
+                "contributed": trace.total_contributed, "paid": trace.total_paid, "refunded": trace.total_refunded,
                 "balance": trace.balance,
             },
             replay={
-                "contributed": self.model.total_contributed,
-                "paid": self.model.total_paid,
-                "refunded": self.model.total_refunded,
-                "balance": expected,
+                "contributed": self.model.total_contributed, "paid": self.model.total_paid,
+                "refunded": self.model.total_refunded, "balance": expected,
             },
         )
 
@@ -407,16 +390,9 @@ class FundReplay(FundRules):
                 "getContribution",
                 [k.id],
                 {
-                    "receiptId": k.id,
-                    "contributor": k.contributor,
-                    "memberId": k.member_id,
-                    "kind": int(k.kind),
-                    "projectId": k.project_id,
-                    "amount": k.amount,
-                    "memoHash": k.memo_hash,
-                    "contributedAt": k.contributed_at,
-                    "spent": model.spent(k),
-                    "refunded": k.refunded,
+                    "receiptId": k.id, "contributor": k.contributor, "memberId": k.member_id, "kind": int(k.kind),
+                    "projectId": k.project_id, "amount": k.amount, "memoHash": k.memo_hash,
+                    "contributedAt": k.contributed_at, "spent": model.spent(k), "refunded": k.refunded,
                     "refundable": model.refundable(k, head_time),
                 },
                 f"contribution {k.id}",

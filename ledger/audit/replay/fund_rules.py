@@ -58,13 +58,8 @@ class FundRules:
         if m is None:
             return False
         x = self.motion_audit(m.id)
-        return (
-            bool(m.decided_at)
-            and m.passed
-            and x.by_rule
-            and x.valid_votes >= self.model.quorum
-            and m.approvals > m.rejections
-        )
+        return (bool(m.decided_at) and m.passed and x.by_rule and x.valid_votes >= self.model.quorum
+                and m.approvals > m.rejections)
 
     # ---------------------------------------------------------------- votes and decisions
 
@@ -134,23 +129,16 @@ class FundRules:
         if e.block_time < deadline:
             left = x.left_after_vote
             votes = m.approvals + m.rejections
-            certain = (
-                x.last_vote_tx == e.tx_hash
-                and votes >= quorum
-                and (m.approvals > m.rejections + left if passed else m.approvals + left <= m.rejections)
-            )
+            certain = (x.last_vote_tx == e.tx_hash and votes >= quorum
+                       and (m.approvals > m.rejections + left if passed else m.approvals + left <= m.rejections))
             by_rule = certain and decided_at == e.block_time
-            why = (
-                f"motion {m.id} decided ({'passed' if passed else 'failed'}) before its deadline {deadline} "
-                f"while {left} eligible voter(s) could still change it ({tally})"
-            )
+            why = (f"motion {m.id} decided ({'passed' if passed else 'failed'}) before its deadline {deadline} "
+                   f"while {left} eligible voter(s) could still change it ({tally})")
         else:
             rule = self.model.passes(m)
             by_rule = decided_at == deadline and passed == rule
-            why = (
-                f"motion {m.id} recorded as decided at {decided_at} ({'passed' if passed else 'failed'}); "
-                f"at its deadline {deadline} the rule gives {'passed' if rule else 'failed'} ({tally})"
-            )
+            why = (f"motion {m.id} recorded as decided at {decided_at} ({'passed' if passed else 'failed'}); "
+                   f"at its deadline {deadline} the rule gives {'passed' if rule else 'failed'} ({tally})")
         if passed:
             by_rule = by_rule and x.valid_votes >= quorum
         self.out.expect(
@@ -188,13 +176,9 @@ class FundRules:
             "fund.payout-without-quorum",
             approved,
             f"payout {a['payoutId']} of {amount} to project {p.id}, whose approval motion "
-            + (
-                "was never decided"
-                if not (m and m.decided_at)
-                else "was not passed by the decision rule"
-                if not x.by_rule
-                else "did not pass with quorum"
-            ),
+            + ("was never decided" if not (m and m.decided_at)
+               else "was not passed by the decision rule" if not x.by_rule
+               else "did not pass with quorum"),
             event=e,
             **rec,
             votes=x.valid_votes,
@@ -309,4 +293,6 @@ class FundRules:
             )
 
     def check_sequence(self, kind: str, new_id: int, have: int, e: Event) -> None:
-        self.out.expect("state.replay-inconsistent", new_id == have + 1, f"{kind} id {new_id} out of sequence", event=e)
+        self.out.expect(
+            "state.replay-inconsistent", new_id == have + 1, f"{kind} id {new_id} out of sequence", event=e
+        )
