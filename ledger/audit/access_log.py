@@ -66,9 +66,9 @@ def anchored_checkpoints(events: Iterable[Event]) -> dict[int, list[Anchored]]:
     return out
 
 
-def logs_in(paths: Sequence[Path]) -> dict[int, Callable[[], list[bytes]]]:
+def logs_in(paths: Sequence[Path]) -> dict[int, Callable[[], list[bytes] | None]]:
     """The logs in ``paths`` (a log's folder, named by its id, or a folder of such): id -> its entries' reader."""
-    found: dict[int, Callable[[], list[bytes]]] = {}
+    found: dict[int, Callable[[], list[bytes] | None]] = {}
     for p in paths:
         dirs = [p] if (p / "level-00").is_file() else sorted(d for d in p.iterdir() if (d / "level-00").is_file())
         for d in dirs:

@@ -392,22 +392,32 @@ def _access_logs(ledger: Ledger, opts: AuditOptions, view: ChainView, data: Data
             raise ValidationFailed("access-logs-api", "give --api-url (the API serving the access logs)")
         for log_id in anchored:
             sources.setdefault(log_id, partial(_fetch_log, opts.api_url, opts.api_key, log_id))
-    trees = {
-        log_id: check_access_log(
-            log_id, read(), anchored.get(log_id, []), data, out, head_time=view.head_time, mmd=opts.mmd
+    trees = {}
+    for log_id, read in sorted(sources.items()):
+        entries = read()
+        if entries is None:  # the API holds no such log: said, not judged
+            out.add(
+                "data.log-checkpoint-mismatch",
+                f"log {log_id} has checkpoints on chain but the API serves no entries of it: not checked",
+                severity=Severity.WARNING,
+                log=log_id,
+            )
+            continue
+        trees[log_id] = check_access_log(
+            log_id, entries, anchored.get(log_id, []), data, out, head_time=view.head_time, mmd=opts.mmd
         )
-        for log_id, read in sorted(sources.items())
-    }
     if opts.receipts:
         check_receipts(read_receipts(opts.receipts), trees, anchored, ledger, out, view.head_time)
 
 
-def _fetch_log(url: str, key: str | None, log_id: int) -> list[bytes]:
-    """Every entry of log ``log_id`` from the API's entries route (an auditor's key)."""
+def _fetch_log(url: str, key: str | None, log_id: int) -> list[bytes] | None:
+    """Every entry of log ``log_id`` from the API's entries route (an auditor's key); None if it has no such log."""
     entries: list[bytes] = []
     with api_client(url, key) as client:
         while True:
             r = client.get("/api/v1/access-log/entries", params={"log": log_id, "start": len(entries)})
+            if r.status_code == 404 and not entries:
+                return None
             if r.status_code != 200:
                 raise ValidationFailed("api-url", f"the entries of access log {log_id}: HTTP {r.status_code} {r.text}")
             page = r.json()

@@ -19,10 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.testing import Api, api_for
+from api.testing import Api, LiveServer, api_for
+from ledger.audit import AuditOptions, run_audit
 from ledger.data.checkpoints import AccessCheckpoints
 from ledger.errors import AccessDenied
 from ledger.gateway import Gateway
+from ledger.manifest import Manifest
 from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
@@ -147,6 +149,24 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
     checks = verify_receipt(Receipt.from_json(rc), deployment.ledger(), proof=InclusionProof.from_json(r.json()))
     assert checks.ok, checks
     assert rc["signer"] == deployment.signers["c2"].address
+
+
+def test_the_auditor_reads_the_log_from_the_api_and_finds_it_anchored_and_inside_its_grants(
+    logged: tuple[Api, TestClient], deployment: Deployment
+) -> None:
+    """``--access-logs-api``: the entries route with the auditor's key, the same rules as a folder."""
+    api, client = logged
+    _gateway(client).log_mode.logs.anchorer.flush()
+    with LiveServer(api.settings) as server:  # the same store: the process's one copy of the logs
+        report = run_audit(
+            deployment.ledger(),
+            Manifest.load(deployment.manifest_path),
+            AuditOptions(api_url=server.url, api_key=api.keys["auditor"], access_logs_api=True, mmd=int(MMD) + 5),
+        )
+    rules = {r.id: r for r in report.rules}
+    assert rules["data.log-checkpoint-mismatch"].checked and rules["data.log-entry-outside-grant"].checked
+    mine = [f for f in report.findings if f.rule.startswith("data.log-") and f.records.get("log") == OWNER]
+    assert mine == [], [f.message for f in mine]
 
 
 def test_every_refusal_is_an_entry_of_the_owner_log(logged: tuple[Api, TestClient], deployment: Deployment) -> None:
