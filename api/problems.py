@@ -81,7 +81,7 @@ STATUS: dict[type[LedgerError], int] = {
 #: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
 _FORBIDDEN = (
     # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
-    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
+    "CaseMissingRole", "CaseNotChannel", "CheckpointMissingRole", "CheckpointOwnLog", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
     "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
@@ -90,7 +90,7 @@ _FORBIDDEN = (
 )
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
-    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
+    "CaseUnknownCase", "CaseUnknownCategory", "CheckpointUnknown", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
     "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
     "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
@@ -102,6 +102,8 @@ _CONFLICT = tuple(
     CaseInvalidServiceLevel CaseInvalidWindow CaseLimitReached CaseNotAcknowledged CaseNotDepartment
     CaseProposalNotOpen CaseSatisfactionRecorded CaseSatisfactionWindowClosed CaseSelfResponsible
     CaseTooManyDepartments CaseWrongState CaseZeroAddress CaseZeroArea CaseZeroReference
+    CheckpointAlreadyCosigned CheckpointRootMismatch CheckpointSizeNotIncreasing CheckpointTimestampBeforeLatest
+    CheckpointTimestampInFuture CheckpointZeroRoot
     CreditDepositAlreadyRecorded CreditRedemptionAlreadyRecorded CreditZeroAmount CreditZeroReference
     DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataGovernanceNotRequired DataGrantClosed
     DataGrantDatasetMismatch DataGrantFreezeUnchanged DataGrantNotActive DataGrantNotRenewable
