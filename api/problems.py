@@ -81,7 +81,8 @@ STATUS: dict[type[LedgerError], int] = {
 #: Custom errors that refuse who asks (a role, an ownership, a conflict of interest): 403.
 _FORBIDDEN = (
     # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
-    "CaseMissingRole", "CaseNotChannel", "CheckpointMissingRole", "CheckpointOwnLog", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
+    "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
+    "CheckpointMissingRole", "CheckpointOwnLog",
     "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
