@@ -91,8 +91,8 @@ _FORBIDDEN = (
 )
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
-    "CaseUnknownCase", "CaseUnknownCategory", "CheckpointUnknown", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
-    "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
+    "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
+    "CheckpointUnknown", "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
     "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
 )
