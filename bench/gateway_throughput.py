@@ -126,6 +126,7 @@ def main() -> None:
                 resp = http.get("/bench/static")
                 assert resp.status_code == 200 and len(resp.content) == len(content)
 
+            timed(st_fetch)  # warm-up: the first round of the static route runs at a third of its speed
             static_rps = timed(st_fetch)
             gateway_rps = timed(gw_fetch)
             sync_rps = timed(sync_fetch)
@@ -180,8 +181,8 @@ def main() -> None:
             "static_route_rps_after": round(static_rps_after, 1),
             "gateway_log_mode_rps": round(gateway_rps, 1),
             "gateway_sync_mode_rps": round(sync_rps, 1),
-            "log_mode_vs_static": round(gateway_rps / static_rps, 3),
-            "sync_mode_vs_static": round(sync_rps / static_rps, 3),
+            "log_mode_vs_static": round(gateway_rps / ((static_rps + static_rps_after) / 2), 3),
+            "sync_mode_vs_static": round(sync_rps / ((static_rps + static_rps_after) / 2), 3),
             "gas_per_access_log_mode_at_1000": round(gas["anchorCheckpoint (every 1,000 accesses)"] / 1000, 1),
             "gas_per_access_sync_mode": gas["recordAccess (per served fetch)"],
             "gateway_single_fetch_ms": round(one * 1000, 1),
