@@ -62,7 +62,9 @@ def main() -> None:
             i += 1
         content = ("\n".join(lines) + "\n").encode()
 
-        settings = make_settings(d, root / "api", index_follow=False, gateway_sync_classifications=frozenset({"secret"}))
+        settings = make_settings(
+            d, root / "api", index_follow=False, gateway_sync_classifications=frozenset({"secret"})
+        )
         store = ApiKeyStore(engine_for(settings.service_db_url))
         tokens = {lb: store.create(lb, role, signers[lb].address, lb)[0]
                   for lb, role in (("c1", "council"), ("c2", "council"), ("c3", "data_governance"))}
