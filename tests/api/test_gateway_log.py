@@ -28,6 +28,7 @@ from ledger.manifest import Manifest
 from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
+from tests.reliability.env import deploy_private
 from tests.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.ganache
@@ -246,9 +247,10 @@ def test_fail_closed_while_anchoring_is_overdue_and_serving_again_once_anchored(
     assert [a["overdue"] for a in client.get("/api/v1/health").json()["access_logs"]] == [None]
 
 
-def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path: Path) -> None:
-    """MMD 10 minutes, N = 3: the third entry anchors at once. (Another owner than the other tests':
-    a member has one log, and this app's store is another one.)"""
+def test_a_busy_log_is_anchored_after_n_entries(tmp_path: Path) -> None:
+    """MMD 10 minutes, N = 3: the third entry anchors at once. On a chain of its own: a member has one
+    log, and this app's store would be a second copy of it on the session chain."""
+    deployment = deploy_private(tmp_path / "chain")
     api, client = _app(deployment, tmp_path, "gwcount", gateway_mmd=600.0, gateway_anchor_every=3)
     with client:
         register_data_key(deployment, "c1")
@@ -263,3 +265,4 @@ def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path
         assert _fetch(client, api, s).status_code == 200
         _until(lambda: _anchored(deployment, owner)["treeSize"] == 3, 10, "not anchored after N entries")
         assert logs.anchorer.status(owner).anchored == logs.log(owner).tlog.size == 3  # type: ignore[union-attr]
+    deployment.ganache.stop()

@@ -10,6 +10,7 @@ its time, long after its MMD ran out.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,21 @@ from ledger.translog import TransparencyLog
 from ledger.translog.receipt import sign_receipt
 from tests.conftest import MEMBER_IDS, Deployment
 from tests.ledger.data_helpers import new_dataset, new_grant
+from tests.reliability.env import deploy_private
 
 pytestmark = pytest.mark.ganache
 
 LOG = MEMBER_IDS["dept_b"]
 RULES = ("data.log-checkpoint-mismatch", "data.log-entry-outside-grant", "data.log-entry-late",
          "data.log-receipt-invalid")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """A chain of its own: the test anchors a member's log from nothing and moves chain time by an hour."""
+    d = deploy_private(tmp_path_factory.mktemp("audit-log"))
+    yield d
+    d.ganache.stop()
 
 
 def _write(directory: Path, entries: list[bytes]) -> TransparencyLog:
@@ -48,8 +58,9 @@ def _findings(deployment: Deployment, **options: Any) -> list[Finding]:
 
 
 def test_a_withheld_entry_a_foreign_access_a_rewritten_log_and_a_late_anchor_are_violations(
-    deployment: Deployment, tmp_path: Path
+    chain: Deployment, tmp_path: Path
 ) -> None:
+    deployment = chain
     led = deployment.ledger()
     ds, cps, s = DataSharing(led), AccessCheckpoints(led), deployment.signers
     did = new_dataset(ds, s["dept_b"])
