@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from api.main import create_app
 from api.testing import Api, LiveServer, api_for
+from cogov.app import app
 from ledger.audit import AuditOptions, run_audit
 from ledger.data.checkpoints import AccessCheckpoints
 from ledger.errors import AccessDenied
-from ledger.gateway import Gateway
+from ledger.gateway import Gateway, write_private_key
 from ledger.manifest import Manifest
 from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
@@ -110,7 +112,7 @@ def _until(what: Callable[[], bool], timeout: float, message: str) -> None:
 
 
 def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
-    logged: tuple[Api, TestClient], deployment: Deployment
+    logged: tuple[Api, TestClient], deployment: Deployment, tmp_path: Path
 ) -> None:
     api, client = logged
     priv = register_data_key(deployment, "c1")
@@ -134,6 +136,15 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
         "index": rc["index"],
         "leaf_hash": rc["leaf_hash"],
     }
+    # the CLI decrypts the answer and keeps the receipt beside the data, for verify-receipt and auditors
+    saved, key, out = tmp_path / "answer.json", tmp_path / "c1.key", tmp_path / "got.csv"
+    saved.write_text(json.dumps(body))
+    write_private_key(key, priv)
+    res = CliRunner().invoke(app, ["data", "fetch", str(s["dataset"]), "--key-file", str(key), "--out", str(out),
+                                   "--envelope", str(saved)])
+    assert res.exit_code == 0, res.output
+    assert f"entry {rc['index']} of member {OWNER}'s access log" in res.output
+    assert json.loads((tmp_path / "got.csv.receipt.json").read_text()) == rc
     # no transaction on the request path: the grant's on-chain count did not move
     assert deployment.ledger().call("DataSharing", "getGrant", s["grant"])["accesses"] == accesses
     # anchored within the MMD, at a root over this entry that is the log's
