@@ -40,6 +40,15 @@ MMD, GRACE = 2.0, 1.0
 
 
 @pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """This module's own chain, not the session's: its time is the clock's (other tests move the session
+    chain's ahead, and an entry's MMD counts from the gateway's clock), its members' logs this module's."""
+    d = deploy_private(tmp_path_factory.mktemp("gateway-log"))
+    yield d
+    d.ganache.stop()
+
+
+@pytest.fixture(scope="module")
 def proxy(deployment: Deployment) -> Iterator[RpcProxy]:
     with RpcProxy(deployment.ganache.config.url) as p:
         yield p
@@ -258,10 +267,9 @@ def test_fail_closed_while_anchoring_is_overdue_and_serving_again_once_anchored(
     assert [a["overdue"] for a in client.get("/api/v1/health").json()["access_logs"]] == [None]
 
 
-def test_a_busy_log_is_anchored_after_n_entries(tmp_path: Path) -> None:
-    """MMD 10 minutes, N = 3: the third entry anchors at once. On a chain of its own: a member has one
-    log, and this app's store would be a second copy of it on the session chain."""
-    deployment = deploy_private(tmp_path / "chain")
+def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path: Path) -> None:
+    """MMD 10 minutes, N = 3: the third entry anchors at once. (Another owner than the other tests':
+    a member has one log, and this app's store is another copy.)"""
     api, client = _app(deployment, tmp_path, "gwcount", gateway_mmd=600.0, gateway_anchor_every=3)
     with client:
         register_data_key(deployment, "c1")
@@ -276,4 +284,3 @@ def test_a_busy_log_is_anchored_after_n_entries(tmp_path: Path) -> None:
         assert _fetch(client, api, s).status_code == 200
         _until(lambda: _anchored(deployment, owner)["treeSize"] == 3, 10, "not anchored after N entries")
         assert logs.anchorer.status(owner).anchored == logs.log(owner).tlog.size == 3  # type: ignore[union-attr]
-    deployment.ganache.stop()
