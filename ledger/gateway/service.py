@@ -159,14 +159,8 @@ class Gateway:
         self._reads: dict[tuple[View, ...], tuple[int, dict[str, Any]]] = {}  # serve's reads -> (block, answers)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
         self.log_mode = LogMode(
-            ledger,
-            store.directory,
-            self._as_owner,
-            sync_classifications=sync_classifications,
-            mmd=mmd,
-            anchor_every=anchor_every,
-            grace=fail_closed_grace,
-            pause_after_append=pause_after_append,
+            ledger, store.directory, self._as_owner, sync_classifications=sync_classifications, mmd=mmd,
+            anchor_every=anchor_every, grace=fail_closed_grace, pause_after_append=pause_after_append,
         )
 
     def close(self) -> None:
@@ -388,16 +382,10 @@ class Gateway:
         # the field mask of the query (bit i: field i of the schema); k17-scopes' field_mask names it
         mask = sum(1 << all_fields.index(f) for f in set(wanted) if f in all_fields)
 
-        query = partial(
-            log_entry,
-            dataset=dataset_id,
-            version=ds.version,
-            member=caller_id,
-            account=account,
-            fields=mask,
-            row_filter=None,
-            query=qhash,
-        )  # an entry of the owner's log, given its time
+        query = partial(  # an entry of the owner's log, given its time
+            log_entry, dataset=dataset_id, version=ds.version, member=caller_id, account=account, fields=mask,
+            row_filter=None, query=qhash,
+        )
 
         def refuse(reason: RefusalReason, detail: str, presented: int = 0) -> AccessDenied:
             name = reason_name(reason)
@@ -440,9 +428,8 @@ class Gateway:
             )
         if not allowed:
             raise refuse(RefusalReason.OTHER, f"isAccessAllowed({grant_id}) is false at the latest block", grant_id)
-        # k17-scopes' accessVerdict(grantId, account, fieldMask, used) replaces the checks above (one copy of
-        # the rule, the contract's), with used = grant.accesses on chain + self.logs.used(owner, grant) in the log
-        # (its LimitReached refusal included): until then, these are today's grant-state checks.
+        # k17-scopes' accessVerdict(grantId, account, fieldMask, used) replaces the checks above (the contract's
+        # rule, LimitReached included), used = grant.accesses + self.log_mode.used(owner, grant): until then, these.
         # Its data key as of this request (a council may replace it at any block).
         known = guess == caller_id and "member" in got
         grantee = member_from_view(got["member"]) if known else self.registry.member(caller_id)
