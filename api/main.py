@@ -18,6 +18,7 @@ from api.routers import cases as case_routers
 from api.routers import catalog as catalog_router
 from api.routers import data as data_routers
 from api.routers import fund as fund_routers
+from api.services.data import start_gateway
 from api.settings import LedgerSettings, get_settings, service_settings
 from api.state import ServiceState
 
@@ -33,6 +34,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
         svc = state or ServiceState.build(settings)
         app.state.service = svc
         svc.start_index()
+        start_gateway(svc)  # anchors what a previous run's access logs left pending
         try:
             yield
         finally:

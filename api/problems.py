@@ -82,6 +82,7 @@ STATUS: dict[type[LedgerError], int] = {
 _FORBIDDEN = (
     # CaseNotOverdue: only the raiser escalates a case that is not overdue (anyone, an overdue one)
     "CaseMissingRole", "CaseNotChannel", "CaseNotNamed", "CaseNotOverdue", "CaseNotRaiser", "CreditNotTreasurer",
+    "CheckpointMissingRole", "CheckpointOwnLog",
     "DataApproverConflict", "DataMissingRole", "DataNotDatasetOwner", "DataNotGrantParty", "DataNotRequester",
     "DataRenewalApproverConflict", "DataRenewalSameApprover", "DataSameApprover", "FundBeneficiaryCannotVote",
     "FundContributorKindRefused", "FundNotCommittee", "FundNotContributor", "FundNotMember", "FundNotProposer",
@@ -91,7 +92,7 @@ _FORBIDDEN = (
 #: Custom errors naming a record that does not exist: 404.
 _NOT_FOUND = (
     "CaseUnknownCase", "CaseUnknownCategory", "CaseUnknownMember", "CaseUnknownProposal", "DataUnknownBatch",
-    "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
+    "CheckpointUnknown", "DataUnknownDataset", "DataUnknownGrant", "DataUnknownMember", "DataUnknownRequest",
     "FundUnknownMilestone", "FundUnknownMotion", "FundUnknownProject", "FundUnknownReceipt",
     "RegistryUnknownMember", "RegistryUnknownNode", "RegistryUnknownProposal",
 )
@@ -102,6 +103,8 @@ _CONFLICT = tuple(
     CaseInvalidServiceLevel CaseInvalidWindow CaseLimitReached CaseNotAcknowledged CaseNotDepartment
     CaseProposalNotOpen CaseSatisfactionRecorded CaseSatisfactionWindowClosed CaseSelfResponsible
     CaseTooManyDepartments CaseWrongState CaseZeroAddress CaseZeroArea CaseZeroReference
+    CheckpointAlreadyCosigned CheckpointRootMismatch CheckpointSizeNotIncreasing CheckpointTimestampBeforeLatest
+    CheckpointTimestampInFuture CheckpointZeroRoot
     CreditDepositAlreadyRecorded CreditRedemptionAlreadyRecorded CreditZeroAmount CreditZeroReference
     DataAccessLimitReached DataAlreadyApproved DataContentHashTaken DataEmptyBatch DataFieldsOutOfScope
     DataGovernanceNotRequired DataGrantClosed
@@ -173,6 +176,8 @@ def problem_of(exc: LedgerError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, ContractReverted):
         extra["error"] = exc.error_name
         extra["args"] = {k: jsonable(v) for k, v in exc.error_args.items()}
+    if isinstance(exc, AccessDenied) and "log_entry" in exc.context:  # the refusal's entry in the access log
+        extra["log_entry"] = exc.context["log_entry"]
     if "retry_after" in exc.context:
         extra["retry_after"] = exc.context["retry_after"]
     elif isinstance(exc, ChainUnavailable) or status == 503:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
 from api.settings import Settings
+from ledger.config import CLASSIFICATIONS
 from ledger.process import free_port
 from ledger.testing import Deployment
 
@@ -56,6 +57,9 @@ def make_settings(deployment: Deployment, directory: Path, **overrides: object) 
         "rate_limit_per_minute": 0,
         "anonymous_rate_limit_per_minute": 0,  # the portal's limit per address: its own tests set it
         "open311_reports_per_hour": 0,  # the residents' reports' limit per client: its own tests set it
+        # every classification recorded on chain at once: the data tests that assert on-chain records
+        # predate the transparency log; the log mode's tests (tests/api/test_gateway_log.py) set their own
+        "gateway_sync_classifications": frozenset(CLASSIFICATIONS),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

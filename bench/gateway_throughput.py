@@ -1,11 +1,19 @@
 """Gateway throughput vs a plain static route, and the gas of every data-sharing operation.
 
 Starts a private Ganache with the suite deployed (bench/_common.suite), serves the API with uvicorn on
-loopback, uploads a ~1 MB CSV, grants it, then times sequential fetches:
+loopback, uploads a ~1 MB CSV twice (an Internal dataset, served in transparency-log mode, and a Secret
+one, recorded on chain at once: the default ``COGOV_GATEWAY_SYNC_CLASSIFICATIONS=secret``), grants
+both, then times sequential fetches in the same run, on the same server:
 
-* gateway: ``GET /api/v1/datasets/{id}/data`` (grant check on chain, decrypt at
-  rest, recordAccess transaction, seal to the grantee's X25519 key);
+* log: ``GET /api/v1/datasets/{id}/data`` of the Internal dataset (grant check on chain, decrypt at
+  rest, the access appended to the owner's log with fsync, a signed receipt, seal to the grantee's
+  X25519 key; checkpoints anchored in the background);
+* sync: the same of the Secret dataset (a recordAccess transaction mined per fetch);
 * static: the same plaintext bytes from a plain FastAPI route in the same app.
+
+It reports each rate, the log/static ratio (issue 17's target: >= 0.5), and the gas per recorded access
+when 1,000 accesses share one checkpoint (a steady-state ``anchorCheckpoint`` / 1,000) against one
+``recordAccess`` (target: <= 1/50).
 
     .venv/bin/python bench/gateway_throughput.py [--requests 30] [--size-mb 1]
 """
@@ -34,6 +42,7 @@ def main() -> None:
     from api.testing import LiveServer, make_settings
     from bench._common import suite
     from ledger.data import DataSharing, Terms, text_hash
+    from ledger.data.checkpoints import AccessCheckpoints
     from ledger.gateway import open_sealed
     from ledger.testing import register_data_key
 
@@ -53,7 +62,9 @@ def main() -> None:
             i += 1
         content = ("\n".join(lines) + "\n").encode()
 
-        settings = make_settings(d, root / "api", index_follow=False)
+        settings = make_settings(
+            d, root / "api", index_follow=False, gateway_sync_classifications=frozenset({"secret"})
+        )
         store = ApiKeyStore(engine_for(settings.service_db_url))
         tokens = {lb: store.create(lb, role, signers[lb].address, lb)[0]
                   for lb, role in (("c1", "council"), ("c2", "council"), ("c3", "data_governance"))}
@@ -68,23 +79,35 @@ def main() -> None:
         # replace the factory-built app with the same app (routes already added) and serve
         with server, httpx.Client(base_url=server.url, timeout=120) as http:
             auth = {lb: {"Authorization": f"Bearer {t}"} for lb, t in tokens.items()}
-            r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": "bench 1MB", "classification": "internal"},
-                          files={"file": ("bench.csv", content, "text/csv")})
-            r.raise_for_status()
-            did = r.json()["dataset"]["id"]
-            gas = {"registerDataset (upload)": r.json()["tx"]["gas_used"]}
-            r = http.post("/api/v1/access-requests", headers=auth["c1"],
-                          json={"dataset_id": did, "purpose_code": 1, "purpose": "bench", "duration": 86400})
-            r.raise_for_status()
-            gas["requestAccess"] = r.json()["tx"]["gas_used"]
-            rid = r.json()["request"]["id"]
-            r = http.post(f"/api/v1/access-requests/{rid}/approve", headers=auth["c2"])
-            r.raise_for_status()
-            gas["approveAsOwner (internal: creates the grant)"] = r.json()["tx"]["gas_used"]
+            gas: dict[str, int] = {}
 
+            def share(classification: str, data: bytes) -> int:
+                r = http.post("/api/v1/datasets", headers=auth["c2"],
+                              data={"title": f"bench 1MB {classification}", "classification": classification},
+                              files={"file": ("bench.csv", data, "text/csv")})
+                r.raise_for_status()
+                did = int(r.json()["dataset"]["id"])
+                gas.setdefault("registerDataset (upload)", r.json()["tx"]["gas_used"])
+                r = http.post("/api/v1/access-requests", headers=auth["c1"],
+                              json={"dataset_id": did, "purpose_code": 1, "purpose": "bench", "duration": 86400})
+                r.raise_for_status()
+                gas.setdefault("requestAccess", r.json()["tx"]["gas_used"])
+                rid = r.json()["request"]["id"]
+                for who in ("c2", "c3") if classification == "secret" else ("c2",):
+                    r = http.post(f"/api/v1/access-requests/{rid}/approve", headers=auth[who])
+                    r.raise_for_status()
+                gas.setdefault("approveAsOwner (internal: creates the grant)", r.json()["tx"]["gas_used"])
+                return did
+
+            did = share("internal", content)
+            secret = content + b"0,secret copy,0,0,0\n"  # another content hash: a content belongs to one dataset
+            sid = share("secret", secret)
             r = http.get(f"/api/v1/datasets/{did}/data", headers=auth["c1"])
             r.raise_for_status()
-            assert open_sealed(priv, r.json()["envelope"]) == content
+            assert open_sealed(priv, r.json()["envelope"]) == content and r.json()["receipt"]["index"] == 0
+            r = http.get(f"/api/v1/datasets/{sid}/data", headers=auth["c1"])
+            r.raise_for_status()
+            assert open_sealed(priv, r.json()["envelope"]) == secret
             gas["recordAccess (per served fetch)"] = r.json()["tx"]["gas_used"]
 
             def timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -95,14 +118,21 @@ def main() -> None:
 
             def gw_fetch() -> None:
                 resp = http.get(f"/api/v1/datasets/{did}/data", headers=auth["c1"])
-                assert resp.status_code == 200, resp.text
+                assert resp.status_code == 200 and resp.json()["receipt"] is not None, resp.text
+
+            def sync_fetch() -> None:
+                resp = http.get(f"/api/v1/datasets/{sid}/data", headers=auth["c1"])
+                assert resp.status_code == 200 and resp.json()["tx"] is not None, resp.text
 
             def st_fetch() -> None:
                 resp = http.get("/bench/static")
                 assert resp.status_code == 200 and len(resp.content) == len(content)
 
+            timed(st_fetch)  # warm-up: the first round of the static route runs at a third of its speed
             static_rps = timed(st_fetch)
             gateway_rps = timed(gw_fetch)
+            sync_rps = timed(sync_fetch)
+            static_rps_after = timed(st_fetch)  # the static route again: the machine did not change meanwhile
             t0 = time.perf_counter()
             gw_fetch()
             one = time.perf_counter() - t0
@@ -138,12 +168,25 @@ def main() -> None:
             now = led.w3.eth.get_block("latest")["timestamp"]
             _, rc = ds.anchor_batch(s["c2"], b"\x06" * 32, 1000, now - 100, now)
             gas["anchorAccessBatch"] = rc.gas_used
+            # a log's checkpoint: the first, then one every 1,000 accesses (steady state)
+            cps = AccessCheckpoints(led)
+            head = int(led.w3.eth.get_block("latest")["timestamp"])
+            _, rc = cps.anchor(s["dept_a"], 1000, b"\x07" * 32, head)
+            gas["anchorCheckpoint (first of a log)"] = rc.gas_used
+            _, rc = cps.anchor(s["dept_a"], 2000, b"\x08" * 32, head)
+            gas["anchorCheckpoint (every 1,000 accesses)"] = rc.gas_used
 
         print(json.dumps({
             "dataset_bytes": len(content),
             "requests": ns.requests,
             "static_route_rps": round(static_rps, 1),
-            "gateway_rps": round(gateway_rps, 1),
+            "static_route_rps_after": round(static_rps_after, 1),
+            "gateway_log_mode_rps": round(gateway_rps, 1),
+            "gateway_sync_mode_rps": round(sync_rps, 1),
+            "log_mode_vs_static": round(gateway_rps / ((static_rps + static_rps_after) / 2), 3),
+            "sync_mode_vs_static": round(sync_rps / ((static_rps + static_rps_after) / 2), 3),
+            "gas_per_access_log_mode_at_1000": round(gas["anchorCheckpoint (every 1,000 accesses)"] / 1000, 1),
+            "gas_per_access_sync_mode": gas["recordAccess (per served fetch)"],
             "gateway_single_fetch_ms": round(one * 1000, 1),
             "gateway_fetch_plus_client_decrypt_ms": round(with_decrypt * 1000, 1),
             "gas": gas,

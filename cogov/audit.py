@@ -58,6 +58,26 @@ def verify(
             "own; its API key, if the endpoint wants one, from $COGOV_API_KEY (never an argument).",
         ),
     ] = None,
+    access_log: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--access-log",
+            help="A gateway's access transparency log folder (translog/<member id>/, or translog/ for all); "
+            "repeatable. Checked against the checkpoints anchored on chain.",
+        ),
+    ] = None,
+    access_logs_api: Annotated[
+        bool,
+        typer.Option(
+            "--access-logs-api",
+            help="Read every anchored access log from --api-url's entries route (an auditor's $COGOV_API_KEY).",
+        ),
+    ] = False,
+    receipts: Annotated[
+        list[Path] | None,
+        typer.Option("--receipts", help="Access-log receipts (JSON files, or a folder of them) to verify; repeatable."),
+    ] = None,
+    mmd: Annotated[int, typer.Option("--mmd", help="The maximum merge delay (s) the access logs promise.")] = 60,
     save: Annotated[
         bool,
         typer.Option("--save/--no-save", help="Store the report as the latest (served by GET /api/v1/audit/report)."),
@@ -80,6 +100,10 @@ def verify(
         index_db=index_db or (e.settings.index_db_url if index else None),
         api_url=api_url,
         api_key=os.environ.get("COGOV_API_KEY") if api_url else None,
+        access_logs=list(access_log or []),
+        access_logs_api=access_logs_api,
+        receipts=list(receipts or []),
+        mmd=mmd,
     )
     with out.progress("auditing") as bar:
         t0 = time.monotonic()

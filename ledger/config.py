@@ -15,6 +15,8 @@ from ledger.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO_ROOT / ".cogov"
+#: The datasets' classifications by name, as ``ledger.data.Classification`` spells them (lower-case).
+CLASSIFICATIONS = ("public", "internal", "sensitive", "secret")
 
 
 class Settings(BaseSettings):
@@ -48,6 +50,22 @@ class Settings(BaseSettings):
     gateway_refusal_window: float = Field(default=60.0, gt=0, le=86_400)
     #: Most refusal records waiting to be sent (a refusal finding the queue full is counted).
     gateway_refusal_queue: int = Field(default=1000, ge=1, le=1_000_000)
+    #: ``COGOV_GATEWAY_SYNC_CLASSIFICATIONS``: the classifications (comma-separated names) whose
+    #: accesses and refusals are recorded on chain at once, one ``recordAccess`` transaction mined
+    #: before the data leaves; every other dataset's go to its owner's transparency log
+    #: (``ledger/translog/``), anchored on chain within ``gateway_mmd``. Empty: all in the log.
+    gateway_sync_classifications: Annotated[frozenset[str], NoDecode] = frozenset({"secret"})
+    #: ``COGOV_GATEWAY_MMD``: the maximum merge delay (seconds) a log receipt promises: an entry is
+    #: in a checkpoint anchored on chain within this long of its time.
+    gateway_mmd: float = Field(default=60.0, ge=1, le=86_400)
+    #: ``COGOV_GATEWAY_ANCHOR_EVERY``: anchor at once when this many entries of one log wait.
+    gateway_anchor_every: int = Field(default=1000, ge=1, le=10_000_000)
+    #: ``COGOV_GATEWAY_FAIL_CLOSED_GRACE``: seconds past the MMD after which a log's oldest
+    #: un-anchored entry makes the gateway refuse (503) to serve that owner's datasets.
+    gateway_fail_closed_grace: float = Field(default=30.0, ge=0, le=86_400)
+    #: ``COGOV_GATEWAY_FAULT_PAUSE_AFTER_APPEND``: fault injection for the crash tests (refused in
+    #: production): seconds a log-mode fetch sleeps after its entry is durable, before it answers.
+    gateway_fault_pause_after_append: float = Field(default=0.0, ge=0, le=600)
     #: The latest `cogov audit verify` report (served by GET /api/v1/audit/report).
     audit_report_path: Path = STATE_DIR / "audit-report.json"
 
@@ -58,8 +76,23 @@ class Settings(BaseSettings):
             return [u.strip() for u in v.split(",") if u.strip()]
         return v
 
+    @field_validator("gateway_sync_classifications", mode="before")
+    @classmethod
+    def _classifications(cls, v: object) -> object:
+        names = [p.strip().lower() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+        if isinstance(names, list | set | frozenset | tuple):
+            unknown = sorted(set(map(str, names)) - set(CLASSIFICATIONS))
+            if unknown:
+                raise ValueError(f"unknown classification(s) {unknown}: use {', '.join(CLASSIFICATIONS)}")
+            return frozenset(map(str, names))
+        return v
+
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:
+        if self.env == "production" and self.gateway_fault_pause_after_append:
+            raise ValueError(
+                "COGOV_GATEWAY_FAULT_PAUSE_AFTER_APPEND is fault injection for tests: refused in production"
+            )
         if self.env == "production" and self.gateway_master_key_file == STATE_DIR / "gateway-master.key":
             raise ValueError(
                 "in production set COGOV_GATEWAY_MASTER_KEY_FILE explicitly (the development default is refused)"

@@ -317,6 +317,23 @@ class GatewayUnavailable(LedgerError):
     code = "gateway-unavailable"
 
 
+class AnchoringOverdue(GatewayUnavailable):
+    """Fail closed: a member's access log is not anchored on chain within its MMD and grace, so the
+    gateway serves none of that member's log-mode datasets until it is."""
+
+    code = "anchoring-overdue"
+
+    def __init__(self, member_id: int, overdue: float, mmd: float, cause: str | None) -> None:
+        why = f"the last attempt failed: {cause}" if cause else "no anchor was attempted successfully"
+        super().__init__(
+            f"anchoring of member {member_id}'s access log is overdue by {overdue:.0f} s (maximum merge delay "
+            f"{mmd:.0f} s plus grace): its datasets are not served until a checkpoint is anchored on chain; {why}",
+            member_id=member_id,
+            overdue=round(overdue, 1),
+            retry_after=max(1, min(60, round(mmd / 4))),
+        )
+
+
 class GatewayIntegrityError(IntegrityError):
     """The gateway's stored copy of a dataset failed an integrity check: a server-side
     failure (tampering, or content that is not its owner's upload for it), nothing served."""

@@ -14,7 +14,9 @@ over HTTP. For ``eth_sendRawTransaction`` its ``mode`` decides:
   transaction, lost the answer, and mined it a moment later);
 * ``"swallow"``: neither forward nor answer;
 * ``"forget"``: answer the transaction's hash as a node that took it does, but never pass it
-  on (a node that put it in its pool, answered, and lost the pool in a crash).
+  on (a node that put it in its pool, answered, and lost the pool in a crash);
+* ``"refuse"``: answer a JSON-RPC error without passing it on (a node refusing every write, its
+  pool full, while it still answers reads).
 
 ``times`` bounds how many transactions misbehave (``None``: all of them; the
 rest are forwarded). ``raw`` holds every transaction that misbehaved (0x hex),
@@ -38,7 +40,7 @@ from eth_utils import keccak
 
 from ledger.process import free_port
 
-MODES = ("forward", "drop", "hang", "late", "swallow", "forget")
+MODES = ("forward", "drop", "hang", "late", "swallow", "forget", "refuse")
 
 
 class RpcProxy:
@@ -86,6 +88,10 @@ class RpcProxy:
                         proxy.sent.set()
                         self._answer(req, "0x" + keccak(hexstr=proxy.raw[-1]).hex())
                         return
+                    if proxy.mode == "refuse":
+                        proxy.sent.set()
+                        self._answer(req, None, {"code": -32000, "message": "txpool is full"})
+                        return
                     if proxy.mode in ("drop", "hang"):
                         proxy._forward(body)  # the node gets it, and answers: the answer is lost
                     proxy.sent.set()
@@ -104,8 +110,9 @@ class RpcProxy:
                 self.end_headers()
                 self.wfile.write(r.content)
 
-            def _answer(self, req: dict[str, Any], result: Any) -> None:
-                own = json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "result": result})
+            def _answer(self, req: dict[str, Any], result: Any, error: dict[str, Any] | None = None) -> None:
+                answer = {"result": result} if error is None else {"error": error}
+                own = json.dumps({"jsonrpc": "2.0", "id": req.get("id"), **answer})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(own)))

@@ -179,12 +179,19 @@ def update_dataset(
 @datasets_router.get(
     "/{dataset_id}/data",
     response_model=SealedData,
-    summary="Fetch data under a grant, sealed to the grantee's X25519 key (the access is recorded on chain)",
+    summary="Fetch data under a grant, sealed to the grantee's X25519 key; the access is recorded on chain (Secret "
+    "datasets by default: `tx`) or in the owner's transparency log (the rest: a signed `receipt`)",
     responses={
         403: {
-            "description": "Refused, the reason named at once. A member's refusals are recorded on chain off the "
-            "request path, at most once per member, dataset and window (the rest counted into that record); "
+            "description": "Refused, the reason named at once. Log-mode datasets: every refusal is an entry of the "
+            "owner's access log (`log_entry` names it). On-chain datasets: a member's refusals are recorded on chain "
+            "off the request path, at most once per member, dataset and window (the rest counted into that record); "
             "a caller that is no active account of a member is refused without any record on chain."
+        },
+        503: {
+            "description": "anchoring-overdue: the owner's access log has entries older than the maximum merge delay "
+            "plus grace that are not anchored on chain; none of its log-mode datasets is served until they are "
+            "(fail closed). Also: the chain does not answer."
         },
         500: {
             "description": "gateway-integrity: the stored copy failed an integrity check (tampered, or not the "
@@ -201,7 +208,7 @@ def fetch_data(
         str | None, Query(max_length=4000, description="Comma-separated field names; omitted: every field.")
     ] = None,
     grant_id: Annotated[int | None, id_query("The grant; omitted: found for the caller.")] = None,
-) -> SealedData:
+) -> Response:
     state.check_chain()
     wanted = [f for f in fields.split(",") if f.strip()] if fields else None
     if grant_id is None:
@@ -213,8 +220,9 @@ def fetch_data(
         if exc.error_name == "DataUnknownDataset" and exc.tx_hash is None:
             raise NotFound("dataset", dataset_id) from exc
         raise
-    state.catch_up(served.receipt.block_number)
-    return SealedData(
+    if served.receipt is not None:
+        state.catch_up(served.receipt.block_number)
+    answer = SealedData(
         dataset_id=served.dataset_id,
         grant_id=served.grant_id,
         grantee_id=served.grantee_id,
@@ -224,8 +232,12 @@ def fetch_data(
         content_hash=served.content_hash,
         payload_hash=served.payload_hash,
         envelope=served.envelope,  # type: ignore[arg-type]
-        tx=tx_info(served.receipt),
+        tx=None if served.receipt is None else tx_info(served.receipt),
+        receipt=served.log_receipt,  # type: ignore[arg-type]
     )
+    # serialised once, by pydantic's own encoder: the envelope is a megabyte of base64 for a 1 MB dataset,
+    # and FastAPI's response_model path would validate and encode it a second time
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 # ------------------------------------------------------------------ access requests

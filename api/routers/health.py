@@ -11,7 +11,7 @@ probes costs the node one ``eth_blockNumber`` each.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from fastapi import APIRouter
@@ -49,11 +49,26 @@ class IndexHealth(BaseModel):
     problem: str | None = None
 
 
+class AccessLogHealth(BaseModel):
+    """One member's access transparency log as this gateway's anchorer sees it."""
+
+    log: int = Field(description="The log id: the dataset owner's member id.")
+    size: int
+    anchored: int | None = Field(description="The size of its latest checkpoint on chain (None: not read yet).")
+    oldest_pending_age: float | None = Field(description="Seconds since its oldest entry not anchored yet.")
+    overdue: float | None = Field(
+        description="Seconds beyond the MMD plus grace: the gateway refuses that member's datasets (fail closed)."
+    )
+    failures: int
+    last_error: str | None = None
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"]
     chain: ChainHealth
     deployment: DeploymentHealth
     index: IndexHealth
+    access_logs: list[AccessLogHealth] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,11 +155,14 @@ def health(state: StateDep) -> JSONResponse:
             index.problem = "chain unreachable"
         except LedgerError as exc:
             index.problem = exc.message
+    gateway = getattr(state, "_data_gateway", None)  # built on first use (api/services/data.py)
+    logs = [] if gateway is None else gateway.log_mode.logs.anchorer.statuses()
+    access_logs = [AccessLogHealth(log=s.log_id, **{k: v for k, v in asdict(s).items() if k != "log_id"}) for s in logs]
     if not chain.reachable:
         status: Literal["ok", "degraded", "down"] = "down"
-    elif deployment.matches and index.available:
+    elif deployment.matches and index.available and not any(a.overdue is not None for a in access_logs):
         status = "ok"
     else:
         status = "degraded"
-    body = Health(status=status, chain=chain, deployment=deployment, index=index)
+    body = Health(status=status, chain=chain, deployment=deployment, index=index, access_logs=access_logs)
     return JSONResponse(body.model_dump(), status_code=503 if status == "down" else 200)

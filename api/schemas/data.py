@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, computed_field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
 from api.schemas.common import FROM_RECORD, Hash, Page, PositiveUint64, TxInfo, name_of
 from ledger.data.purposes import MAX_PURPOSE_CODE, purpose_name
@@ -249,14 +249,39 @@ class Envelope(BaseModel):
     ciphertext: str
 
 
+class LogReceipt(BaseModel):
+    """The gateway's signed promise that an access is entry ``index`` of member ``log``'s transparency log
+    and will be in a checkpoint anchored on chain within ``mmd`` seconds of ``time``
+    (``cogov data verify-receipt`` checks it against the chain)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    log: int = Field(description="The log: the dataset owner's member id.")
+    index: int = Field(description="The entry's leaf index.")
+    leaf_hash: str = Field(description="SHA-256(0x00 ‖ entry), RFC 9162.")
+    entry: str = Field(description="The entry: canonical JSON (its UTF-8 bytes are the leaf).")
+    time: int
+    mmd: int = Field(description="Maximum merge delay, seconds.")
+    chain_id: int
+    checkpoints: str = Field(description="The AccessCheckpoints contract's address.")
+    signer: str = Field(description="The account of the log's member that signed (EIP-712).")
+    signature: str
+
+
 class SealedData(BaseModel):
     dataset_id: int
     grant_id: int
     grantee_id: int
-    seq: int
+    seq: int = Field(description="The access's number under the grant (on chain and in the log).")
     rows: int
     fields: list[str]
     content_hash: str
     payload_hash: str = Field(description="keccak256 of the plaintext inside the envelope.")
     envelope: Envelope
-    tx: TxInfo
+    tx: TxInfo | None = Field(
+        default=None,
+        description="The recordAccess transaction (datasets recorded on chain at once: Secret by default).",
+    )
+    receipt: LogReceipt | None = Field(
+        default=None, description="The access log's signed receipt (datasets recorded in the transparency log)."
+    )

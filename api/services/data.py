@@ -10,6 +10,7 @@ indexed block. Single records and the answers of writes are read from the chain.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ from ledger.gateway import Gateway, GatewayStore, load_master_key, owner_signer_
 from ledger.index import Indexer
 from ledger.membership import Registry, Role
 
+log = logging.getLogger("api.data")
+
 T = TypeVar("T")
 V = TypeVar("V")
 L = TypeVar("L", bound=BaseModel)
@@ -89,6 +92,11 @@ def gateway_for(state: ServiceState) -> Gateway:
                 documents=state.docs.text,
                 refusal_window=s.gateway_refusal_window,
                 refusal_queue=s.gateway_refusal_queue,
+                sync_classifications=s.gateway_sync_classifications,
+                mmd=s.gateway_mmd,
+                anchor_every=s.gateway_anchor_every,
+                fail_closed_grace=s.gateway_fail_closed_grace,
+                pause_after_append=s.gateway_fault_pause_after_append,
             )
             state._data_gateway = gw  # type: ignore[attr-defined]
     return gw
@@ -100,6 +108,16 @@ def gateway_or_none(state: ServiceState) -> Gateway | None:
         return gateway_for(state)
     except (LedgerError, OSError):
         return None
+
+
+def start_gateway(state: ServiceState) -> None:
+    """At start-up: the gateway, when this store holds access logs (so that what a previous run left
+    un-anchored is anchored now, not at the first fetch)."""
+    if state.manifest is not None and (state.settings.gateway_store_dir / "translog").is_dir():
+        try:
+            gateway_for(state).log_mode.logs.open_existing()
+        except LedgerError as exc:
+            log.warning("the gateway did not start (its access logs wait for the first fetch): %s", exc)
 
 
 # ------------------------------------------------------------------ presenters

@@ -119,6 +119,26 @@ _RULE_TABLE: dict[str, list[tuple[str, str]]] = {
             "data.batch-foreign-grant",
             "Every record of a supplied batch file is under a grant on a dataset of the batch's anchoring member",
         ),
+        (
+            "data.log-checkpoint-mismatch",
+            "Every checkpoint anchored for a supplied access log is the log's root at that size (so consistent "
+            "with the previous one)",
+        ),
+        (
+            "data.log-entry-outside-grant",
+            "Every access in a supplied access log fell inside a grant on a dataset of the log's member, to the "
+            "entry's member, active at the entry's time",
+        ),
+        (
+            "data.log-entry-late",
+            "Every entry of a supplied access log is under a checkpoint anchored within the MMD of its time (or not "
+            "due yet)",
+        ),
+        (
+            "data.log-receipt-invalid",
+            "Every supplied access-log receipt verifies against the chain with a proof from the supplied log (a "
+            "leaf missing from the anchored tree is withholding)",
+        ),
         ("data.content-aliased", "No dataset names a content hash that another member registered first"),
         (
             "data.renewal-without-governance",

@@ -16,10 +16,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ledger.audit import code as code_rule
+from ledger.audit.access_log import (
+    anchored_checkpoints,
+    check_access_log,
+    check_receipts,
+    logs_in,
+    read_receipts,
+)
 from ledger.audit.batches import check_batches
 from ledger.audit.case_metrics import api_client, check_api_metrics
 from ledger.audit.collect import Collector
@@ -58,6 +66,12 @@ class AuditOptions:
     #: an API whose case metrics to compare with the auditor's (``--api-url``), and its key if it wants one
     api_url: str | None = None
     api_key: str | None = None
+    #: access transparency logs: folders (``--access-log``), or every anchored log from ``api_url``'s
+    #: entries route (``--access-logs-api``); receipts to check against them; the MMD the receipts promise
+    access_logs: list[Path] = field(default_factory=list)
+    access_logs_api: bool = False
+    receipts: list[Path] = field(default_factory=list)
+    mmd: int = 60
 
 
 def run_audit(
@@ -173,6 +187,8 @@ def run_audit(
     # 4. batches, 5. documents, 6. index
     if opts.batches and data is not None:
         check_batches(opts.batches, data, out)
+    if (opts.access_logs or opts.access_logs_api or opts.receipts) and data is not None:
+        _access_logs(ledger, opts, view, data, out)
     doc_stats: dict[str, int] = {}
     if opts.documents is not None:
         doc_stats = check_documents(opts.documents, on_chain_documents(data, fund), out)
@@ -365,3 +381,46 @@ def _charts(fund: FundReplay | None, data: DataReplay | None, reg: MembershipRep
             for mid in ids
         ]
     return charts
+
+
+def _access_logs(ledger: Ledger, opts: AuditOptions, view: ChainView, data: DataReplay, out: Collector) -> None:
+    """Rule 4b (``access_log.py``): the supplied access logs and receipts against the anchored checkpoints."""
+    anchored = anchored_checkpoints(view.events)
+    sources = logs_in(opts.access_logs)
+    if opts.access_logs_api:
+        if opts.api_url is None:
+            raise ValidationFailed("access-logs-api", "give --api-url (the API serving the access logs)")
+        for log_id in anchored:
+            sources.setdefault(log_id, partial(_fetch_log, opts.api_url, opts.api_key, log_id))
+    trees = {}
+    for log_id, read in sorted(sources.items()):
+        entries = read()
+        if entries is None:  # the API holds no such log: said, not judged
+            out.add(
+                "data.log-checkpoint-mismatch",
+                f"log {log_id} has checkpoints on chain but the API serves no entries of it: not checked",
+                severity=Severity.WARNING,
+                log=log_id,
+            )
+            continue
+        trees[log_id] = check_access_log(
+            log_id, entries, anchored.get(log_id, []), data, out, head_time=view.head_time, mmd=opts.mmd
+        )
+    if opts.receipts:
+        check_receipts(read_receipts(opts.receipts), trees, anchored, ledger, out, view.head_time)
+
+
+def _fetch_log(url: str, key: str | None, log_id: int) -> list[bytes] | None:
+    """Every entry of log ``log_id`` from the API's entries route (an auditor's key); None if it has no such log."""
+    entries: list[bytes] = []
+    with api_client(url, key) as client:
+        while True:
+            r = client.get("/api/v1/access-log/entries", params={"log": log_id, "start": len(entries)})
+            if r.status_code == 404 and not entries:
+                return None
+            if r.status_code != 200:
+                raise ValidationFailed("api-url", f"the entries of access log {log_id}: HTTP {r.status_code} {r.text}")
+            page = r.json()
+            entries += [e["entry"].encode("utf-8") for e in page["data"]]
+            if not page["data"] or len(entries) >= int(page["size"]):
+                return entries

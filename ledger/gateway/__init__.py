@@ -12,13 +12,13 @@ from ledger.gateway.crypto import (
     seal,
     write_private_key,
 )
+from ledger.gateway.owners import owner_signer_from_keystore
 from ledger.gateway.refusals import Refusal, RefusalRecorder
 from ledger.gateway.service import (
     ALARM,
     Gateway,
     Served,
     Upload,
-    owner_signer_from_keystore,
     query_hash,
 )
 from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, describe, detect_format

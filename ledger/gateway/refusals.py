@@ -30,12 +30,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ledger.data import RefusalReason
+from ledger.data import Grant, GrantState, RefusalReason
 from ledger.errors import ChainUnavailable, TransactionFailed
 
 log = logging.getLogger("ledger.gateway")
 
 Outcome = Literal["queued", "counted"]
+
+
+#: The refusal reason of each state of a grant that is not active.
+REFUSAL_FOR_STATE = {
+    GrantState.EXPIRED: RefusalReason.GRANT_EXPIRED,
+    GrantState.REVOKED: RefusalReason.GRANT_REVOKED,
+    GrantState.FROZEN: RefusalReason.GRANT_FROZEN,
+}
+
+
+def reason_name(reason: RefusalReason) -> str:
+    """``GRANT_EXPIRED`` -> ``GrantExpired``: the name answers and log entries give a reason."""
+    return "".join(p.capitalize() for p in reason.name.split("_"))
+
+
+def state_detail(grant: Grant) -> str:
+    """Why a grant that is not active refuses, in words."""
+    if grant.state == GrantState.REVOKED:
+        return f"grant {grant.id} was revoked at {grant.revoked_at}"
+    if grant.state == GrantState.EXPIRED:
+        return f"grant {grant.id} expired at {grant.expires_at}"
+    if grant.state == GrantState.FROZEN:
+        what = "the grant" if grant.frozen else "its grantee member"
+        return f"grant {grant.id} is frozen ({what} is frozen by data governance)"
+    return f"grant {grant.id} is {grant.state.name.lower()}"
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,23 @@
 """The gateway's logic: upload (store encrypted + register on chain) and serve under a grant.
 
-Serving checks the grant on chain at the latest block, records the access on
-chain (signed by the dataset owner's gateway key), and returns the data sealed
-to the grantee member's registered X25519 key. Content is served only from what
-the dataset's owner uploaded for that dataset version (see ``store.py``).
+Serving checks the grant on chain at the latest block, records the access, and
+returns the data sealed to the grantee member's registered X25519 key. Content is
+served only from what the dataset's owner uploaded for that dataset version (see
+``store.py``). How the access is recorded depends on the dataset's classification
+(``sync_classifications``, a deployment parameter; default: Secret only):
+
+**synchronous**: one ``recordAccess`` transaction, signed by the owner's gateway key, is
+mined before the data leaves; **log** (the rest): the access is appended durably to the
+owner member's transparency log before the data leaves, the answer carries a signed
+receipt, and checkpoints are anchored within the MMD; nothing is served while they are
+overdue (fail closed). See ``log_mode.py``.
 
 A refused attempt is raised as :class:`~ledger.errors.AccessDenied` naming the
-reason, at once. If the caller is an active account of a member, the refusal is
-recorded on chain with ``recordRefusal`` off the request path, at most once per
-(member, dataset) and window (``refusals.py``); any other caller is refused and
-logged locally, and makes the owner sign nothing.
+reason, at once. In log mode every refusal, by anyone, is an entry of the owner's
+log (the answer names it). In synchronous mode, if the caller is an active account
+of a member, the refusal is recorded on chain with ``recordRefusal`` off the request
+path, at most once per (member, dataset) and window (``refusals.py``); any other
+caller is refused and logged locally, and makes the owner sign nothing.
 
 A stored copy that fails an integrity check (edited ciphertext or metadata, a
 binding that is missing or forged, content only another member uploaded) is a
@@ -21,8 +29,9 @@ and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from eth_utils import keccak, to_checksum_address
@@ -33,7 +42,6 @@ from ledger.data import (
     Classification,
     Dataset,
     DataSharing,
-    Grant,
     GrantState,
     RefusalReason,
     canonical_hash,
@@ -48,16 +56,17 @@ from ledger.errors import (
     Conflict,
     ContractReverted,
     GatewayIntegrityError,
-    GatewayUnavailable,
     IntegrityError,
     NotFound,
     ValidationFailed,
 )
+from ledger.gateway.access_log import UsedUp, log_entry
 from ledger.gateway.crypto import seal
+from ledger.gateway.log_mode import LogMode, entry_ref
 from ledger.gateway.metadata import CatalogFields, catalog_fields, save_metadata
-from ledger.gateway.refusals import Refusal, RefusalRecorder
+from ledger.gateway.refusals import REFUSAL_FOR_STATE, Refusal, RefusalRecorder, reason_name, state_detail
 from ledger.gateway.store import Format, GatewayStore, StoredMeta
-from ledger.keys import Keystore, Signer
+from ledger.keys import Signer
 from ledger.membership import NAME as REG_NAME
 from ledger.membership import Member, Registry, account_info_from_view, member_from_view
 
@@ -88,14 +97,12 @@ class Served:
     content_hash: str
     payload_hash: str
     envelope: dict[str, Any]
-    receipt: TxReceipt
+    receipt: TxReceipt | None  # synchronous mode: the recordAccess transaction's
+    log_receipt: dict[str, Any] | None = None  # log mode: the signed receipt of the access's log entry
 
 
-_REFUSAL_FOR_STATE = {
-    GrantState.EXPIRED: RefusalReason.GRANT_EXPIRED,
-    GrantState.REVOKED: RefusalReason.GRANT_REVOKED,
-    GrantState.FROZEN: RefusalReason.GRANT_FROZEN,
-}
+#: The custom errors saying a kept owner signer is no longer an account of the member it signs for.
+_NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointMissingRole"})
 
 
 def query_hash(dataset_id: int, version: int, fields: list[str]) -> bytes:
@@ -124,6 +131,12 @@ class Gateway:
             (raises :class:`GatewayUnavailable` when this gateway holds none).
         refusal_window: seconds between two on-chain refusal records of one (member, dataset).
         refusal_queue: most refusal records waiting to be sent.
+        sync_classifications: classification names whose accesses are recorded on chain at once;
+            the rest go to the owner's transparency log.
+        mmd: the maximum merge delay the log receipts promise (seconds).
+        anchor_every: anchor a log at once when this many entries wait.
+        fail_closed_grace: seconds past the MMD after which an un-anchored log stops its owner's serving.
+        pause_after_append: fault injection (tests): seconds to sleep after a log entry is durable.
     """
 
     def __init__(
@@ -135,6 +148,11 @@ class Gateway:
         documents: Callable[[bytes], str | None] | None = None,
         refusal_window: float = 60.0,
         refusal_queue: int = 1000,
+        sync_classifications: Collection[str] = ("secret",),
+        mmd: float = 60.0,
+        anchor_every: int = 1000,
+        fail_closed_grace: float = 30.0,
+        pause_after_append: float = 0.0,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -144,11 +162,17 @@ class Gateway:
         self.documents = documents or (lambda _hash: None)  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
+        self._reads: dict[tuple[View, ...], tuple[int, dict[str, Any]]] = {}  # serve's reads -> (block, answers)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
+        self.log_mode = LogMode(
+            ledger, store.directory, self._as_owner, sync_classifications=sync_classifications, mmd=mmd,
+            anchor_every=anchor_every, grace=fail_closed_grace, pause_after_append=pause_after_append,
+        )
 
     def close(self) -> None:
-        """Record every counted refusal and stop the recorder's thread."""
+        """Record every counted refusal, anchor what the logs hold (best effort), stop the threads."""
         self.refusals.close()
+        self.log_mode.close()
 
     def _record_refusal(self, r: Refusal) -> None:
         self._as_owner(
@@ -172,7 +196,7 @@ class Gateway:
             try:
                 return write(signer)
             except ContractReverted as exc:
-                if exc.error_name != "DataNotDatasetOwner":
+                if exc.error_name not in _NOT_OWNER:
                     raise
                 self._owner_signers.pop(owner_id, None)
                 if exc.tx_hash is not None:  # mined (no pre-flight): not sent twice
@@ -314,6 +338,13 @@ class Gateway:
 
     # ---------------------------------------------------------------- serve
 
+    def _read(self, reads: dict[str, View], block: int, key: tuple[View, ...]) -> dict[str, Any]:
+        got = dict(zip(reads, self.ledger.views(list(reads.values()), block=block), strict=True))
+        if len(self._reads) >= 10_000:
+            self._reads.clear()
+        self._reads[key] = (block, got)
+        return got
+
     def serve(
         self,
         dataset_id: int,
@@ -340,13 +371,17 @@ class Gateway:
         if wanted_grant:
             reads["allowed"] = (DS_NAME, "isAccessAllowed", (grant_id, account))
             reads["grant"] = (DS_NAME, "getGrant", (grant_id,))
+        # At most one batch per block for the same reads: nothing they answer changes within a block.
+        block = self.ledger.block_number()
+        key = tuple(reads.values())
+        hit = self._reads.get(key)
         try:
-            got = dict(zip(reads, self.ledger.views(list(reads.values())), strict=True))
+            got = hit[1] if hit is not None and hit[0] == block else self._read(reads, block, key)
         except ContractReverted as exc:
             if exc.error_name != "DataUnknownGrant" or not wanted_grant:
                 raise  # DataUnknownDataset -> 404
             del reads["grant"]  # a grant id beyond the count: refused below
-            got = dict(zip(reads, self.ledger.views(list(reads.values())), strict=True))
+            got = dict(zip(reads, self.ledger.views(list(reads.values()), block=block), strict=True))
         ds = dataset_from_view(got["dataset"])
         info = account_info_from_view(got["account"])
         grant_count = int(got["grants"])
@@ -357,13 +392,30 @@ class Gateway:
             self._member_ids[account] = info.member_id
         else:
             self._member_ids.pop(account, None)
+        logged = self.log_mode.applies(ds)
+        if logged:
+            self.log_mode.check_anchoring(ds.owner_id)
         all_fields = self._guarded(ds, lambda: self.schema_fields(ds))
         wanted = normalize_fields(fields) if fields else list(all_fields)
         qhash = query_hash(dataset_id, ds.version, wanted)
         caller_id = info.member_id if info.active else 0
+        # the field mask of the query (bit i: field i of the schema) and the wanted fields outside it
+        mask = outside_scope(all_fields, wanted, 0)[0]
+
+        query = partial(  # an entry of the owner's log, given its time
+            log_entry, dataset=dataset_id, version=ds.version, member=caller_id, account=account, fields=mask,
+            query=qhash,
+        )
 
         def refuse(reason: RefusalReason, detail: str, presented: int = 0) -> AccessDenied:
-            name = _reason_name(reason)
+            name = reason_name(reason)
+            if logged:  # every refusal, by anyone, is an entry of the owner's log
+                return self.log_mode.refusal(
+                    ds.owner_id,
+                    partial(query, kind="refusal", grant=presented, row_filter=None, rows=0, reason=name),
+                    name,
+                    detail,
+                )
             if not caller_id:
                 # Not an active account of a member: refused and logged here, nothing on chain.
                 log.warning(
@@ -390,12 +442,13 @@ class Gateway:
                 grant_id,
             )
         if grant.state != GrantState.ACTIVE:
-            raise refuse(_REFUSAL_FOR_STATE[grant.state], _state_detail(grant), grant_id)
+            raise refuse(REFUSAL_FOR_STATE[grant.state], state_detail(grant), grant_id)
         mask, outside = outside_scope(all_fields, wanted, grant.field_mask)
         if outside:
             detail = f"fields {','.join(outside)} are outside the scope of grant {grant_id}"
             raise refuse(RefusalReason.OUT_OF_SCOPE, detail, grant_id)
-        if grant.max_accesses and grant.accesses >= grant.max_accesses:
+        used = grant.accesses + (self.log_mode.used(ds.owner_id, grant_id) if logged else 0)
+        if grant.max_accesses and used >= grant.max_accesses:
             detail = f"grant {grant_id}'s {grant.max_accesses} accesses are used"
             raise refuse(RefusalReason.LIMIT_REACHED, detail, grant_id)
         if not allowed:
@@ -415,19 +468,36 @@ class Gateway:
         # bytes as they are when nothing is cut (their hash is then the content hash).
         flt = self.row_filter(ds, stored, grant.row_filter_hash)
         payload, rows = self.store.project(stored, content, wanted, flt)
-        try:
-            seq, receipt = self._as_owner(
-                ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows, mask)
+        receipt: TxReceipt | None = None
+        log_receipt: dict[str, Any] | None = None
+        if logged:  # durable in the owner's log before anything leaves
+            entry = partial(
+                query, kind="access", grant=grant_id, row_filter=grant.row_filter_hash, rows=rows, reason=None
             )
-        except ContractReverted as exc:
-            if exc.error_name == "DataAccessLimitReached":  # another fetch took the last one
-                raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from exc
-            if exc.error_name != "DataGrantNotActive":
-                raise
-            # The grant changed between the check and the write: refuse and record it.
-            grant = self.data.grant(grant_id)
-            reason = _REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
-            raise refuse(reason, _state_detail(grant), grant_id) from exc
+            left = grant.max_accesses - grant.accesses if grant.max_accesses else 0
+            try:
+                e, log_receipt = self.log_mode.access(ds.owner_id, grant_id, entry, left)
+            except UsedUp:  # a concurrent fetch took the last one
+                raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from None
+            seq = grant.accesses + self.log_mode.used(ds.owner_id, grant_id)
+            recorded: dict[str, Any] = {"access_tx": None, "access_log": entry_ref(e)}
+        else:
+            try:
+                seq, receipt = self._as_owner(
+                    ds.owner_id, lambda signer: self.data.record_access(signer, grant_id, qhash, rows, mask)
+                )
+            except ContractReverted as exc:
+                if exc.error_name == "DataAccessLimitReached":  # another fetch took the last one
+                    raise refuse(
+                        RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id
+                    ) from exc
+                if exc.error_name != "DataGrantNotActive":
+                    raise
+                # The grant changed between the check and the write: refuse and record it.
+                grant = self.data.grant(grant_id)
+                reason = REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
+                raise refuse(reason, state_detail(grant), grant_id) from exc
+            recorded = {"access_tx": receipt.tx_hash}
         header = {
             "dataset_id": dataset_id,
             "version": ds.version,
@@ -438,7 +508,7 @@ class Gateway:
             "rows": rows,
             "content_hash": "0x" + ds.content_hash.hex(),
             "payload_keccak256": "0x" + (ds.content_hash if payload is content else keccak(payload)).hex(),
-            "access_tx": receipt.tx_hash,
+            **recorded,
         }
         envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)
         return Served(
@@ -452,35 +522,5 @@ class Gateway:
             payload_hash=str(header["payload_keccak256"]),
             envelope=envelope,
             receipt=receipt,
+            log_receipt=log_receipt,
         )
-
-
-def _reason_name(reason: RefusalReason) -> str:
-    return "".join(p.capitalize() for p in reason.name.split("_"))
-
-
-def _state_detail(grant: Grant) -> str:
-    if grant.state == GrantState.REVOKED:
-        return f"grant {grant.id} was revoked at {grant.revoked_at}"
-    if grant.state == GrantState.EXPIRED:
-        return f"grant {grant.id} expired at {grant.expires_at}"
-    if grant.state == GrantState.FROZEN:
-        what = "the grant" if grant.frozen else "its grantee member"
-        return f"grant {grant.id} is frozen ({what} is frozen by data governance)"
-    return f"grant {grant.id} is {grant.state.name.lower()}"
-
-
-def owner_signer_from_keystore(keystore: Keystore, signer_for: Callable[[str], Signer]) -> Callable[[Member], Signer]:
-    """An ``owner_signer`` choosing the first of the owner's accounts whose key is in ``keystore``."""
-
-    def pick(owner: Member) -> Signer:
-        accounts = {a.lower() for a in owner.accounts}
-        for info in keystore.list():
-            if info.address.lower() in accounts:
-                return signer_for(info.label)
-        raise GatewayUnavailable(
-            f"this gateway holds no key of member {owner.id} ({owner.name}), the dataset's owner",
-            member_id=owner.id,
-        )
-
-    return pick

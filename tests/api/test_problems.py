@@ -22,7 +22,7 @@ STATUS_BEFORE = {
     "TransactionFailed": 503, "NonceSuperseded": 503, "AccessDenied": 403, "Unauthenticated": 401,
     "NotFound": 404, "Conflict": 409, "IntegrityError": 422, "GatewayIntegrityError": 500,
     "GatewayUnavailable": 503, "QuotaExceeded": 429, "TooManyTexts": 429, "TextsTooLarge": 413,
-    "IndexUnavailable": 503, "RpcError": 500, "IndexChainMismatch": 503,
+    "IndexUnavailable": 503, "RpcError": 500, "IndexChainMismatch": 503, "AnchoringOverdue": 503, "LogLocked": 409,
 }
 
 

@@ -74,8 +74,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump().items():
         if value is None:
             continue
-        if name == "rpc_urls":
-            value = ",".join(value)
+        if isinstance(value, list | set | frozenset):  # rpc_urls, gateway_sync_classifications
+            value = ",".join(sorted(map(str, value)) if isinstance(value, set | frozenset) else value)
         elif isinstance(value, bool):
             value = "true" if value else "false"
         out[f"COGOV_{name.upper()}"] = str(value)

@@ -1,0 +1,128 @@
+"""Serving in log mode: the owner's transparency log instead of a transaction per access.
+
+What :class:`~ledger.gateway.Gateway` does for a dataset whose classification is not
+served synchronously: refuse at once when the owner's log is overdue for anchoring
+(fail closed), append every access and every refusal to the owner's log durably before
+answering, and sign the access's receipt with the owner's gateway key. The logs and the
+anchorer are ``access_log.py``'s and ``anchorer.py``'s; the receipt is
+``ledger.translog.receipt``'s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ledger.client import Ledger
+from ledger.data import Dataset
+from ledger.data.checkpoints import NAME as CHECKPOINTS
+from ledger.data.checkpoints import AccessCheckpoints
+from ledger.errors import AccessDenied, AnchoringOverdue
+from ledger.gateway.access_log import AccessLogs, Logged, access_logs_for, release
+from ledger.gateway.anchorer import Anchorer
+from ledger.keys import Signer
+from ledger.translog.receipt import sign_receipt
+
+_T = TypeVar("_T")
+#: ``as_owner(member id, write)``: ``write(signer)`` with a signer of that member (``Gateway._as_owner``)
+AsOwner = Callable[[int, Callable[[Signer], _T]], _T]
+
+
+class LogMode:
+    """Args:
+    ledger: the chain connection.
+    directory: the gateway store's folder (the logs go to its ``translog/``).
+    as_owner: signs as a member (the gateway's signer choice).
+    sync_classifications: classification names served synchronously (not by this).
+    mmd, anchor_every, grace: the anchorer's (``anchorer.py``).
+    pause_after_append: fault injection for the crash tests: seconds slept once an access is durable.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        directory: Path,
+        as_owner: AsOwner[Any],
+        *,
+        sync_classifications: Collection[str] = ("secret",),
+        mmd: float = 60.0,
+        anchor_every: int = 1000,
+        grace: float = 30.0,
+        pause_after_append: float = 0.0,
+    ) -> None:
+        self.ledger = ledger
+        self.as_owner = as_owner
+        self.sync_classifications = frozenset(c.lower() for c in sync_classifications)
+        self.mmd = mmd
+        self.pause_after_append = pause_after_append
+        self.checkpoints = AccessCheckpoints(ledger)
+        self.logs: AccessLogs = access_logs_for(
+            directory / "translog",
+            lambda: Anchorer(self._anchor, self._anchored_size, mmd=mmd, every=anchor_every, grace=grace),
+        )
+
+    def close(self) -> None:
+        release(self.logs)
+
+    def applies(self, ds: Dataset) -> bool:
+        """Whether accesses to ``ds`` go to its owner's log (else on chain at once)."""
+        return ds.classification.name.lower() not in self.sync_classifications
+
+    def check_anchoring(self, owner_id: int) -> None:
+        """Fail closed: nothing of ``owner_id``'s is served while its log is overdue for anchoring."""
+        late = self.logs.anchorer.overdue(owner_id)
+        if late is not None:
+            raise AnchoringOverdue(owner_id, late.overdue or 0.0, self.mmd, late.last_error)
+
+    def used(self, owner_id: int, grant_id: int) -> int:
+        """Accesses under ``grant_id`` in its owner's log."""
+        return self.logs.used(owner_id, grant_id)
+
+    def refusal(self, owner_id: int, entry: Callable[[int], bytes], reason: str, detail: str) -> AccessDenied:
+        """The refusal, once appended to the owner's log (the answer names its entry)."""
+        e = self.logs.append(owner_id, entry)
+        return AccessDenied(
+            f"{reason}: {detail} (entry {e.index} of member {e.log_id}'s access log)",
+            refusal_reason=reason,
+            refusal_record="logged",
+            log_entry=entry_ref(e),
+        )
+
+    def access(
+        self, owner_id: int, grant_id: int, entry: Callable[[int], bytes], limit: int = 0
+    ) -> tuple[Logged, dict[str, Any]]:
+        """The access appended (durably) to the owner's log, and its signed receipt; :class:`UsedUp`
+        if the log holds ``limit`` (> 0) accesses under the grant already."""
+        e = self.logs.append(owner_id, entry, access_grant=grant_id, limit=limit)
+        if self.pause_after_append:  # fault injection: the crash test kills the process here
+            time.sleep(self.pause_after_append)
+        return e, self.as_owner(owner_id, lambda signer: self._receipt(signer, e))
+
+    def _receipt(self, signer: Signer, e: Logged) -> dict[str, Any]:
+        assert self.ledger.manifest is not None
+        return sign_receipt(
+            signer,
+            log=e.log_id,
+            index=e.index,
+            entry=e.entry,
+            time=e.time,
+            mmd=int(self.mmd),
+            chain_id=self.ledger.chain_id,
+            checkpoints=self.ledger.manifest.address(CHECKPOINTS),
+        ).to_json()
+
+    def _anchor(self, log_id: int, size: int, root: bytes) -> None:
+        # The head's time is the latest block's: never after the anchoring block's, never before the
+        # previous head's (both the contract's rules), whatever the gateway's clock says.
+        when = int(self.ledger.w3.eth.get_block("latest")["timestamp"])
+        self.as_owner(log_id, lambda signer: self.checkpoints.anchor(signer, size, root, when))
+
+    def _anchored_size(self, log_id: int) -> int:
+        return self.checkpoints.latest(log_id).tree_size
+
+
+def entry_ref(e: Logged) -> dict[str, Any]:
+    """Where an entry is, as answers name it."""
+    return {"log": e.log_id, "index": e.index, "leaf_hash": "0x" + e.leaf_hash.hex()}
