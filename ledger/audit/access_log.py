@@ -26,6 +26,7 @@ not judged here yet.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from ledger.audit.replay.data import DataReplay
 from ledger.client import Ledger
 from ledger.data import GrantState
 from ledger.data.checkpoints import NAME as CHECKPOINTS
+from ledger.data.scopes import is_subset
 from ledger.events import Event
 from ledger.translog import LogReader, merkle
 from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
@@ -125,6 +127,7 @@ def check_access_log(
         )
     covering = iter(sorted(anchored, key=lambda a: a.size))
     cover = next(covering, None)
+    used: Counter[int] = Counter()  # accesses per grant in this log so far
     for i, raw in enumerate(entries):
         while cover is not None and cover.size <= i:
             cover = next(covering, None)
@@ -152,11 +155,14 @@ def check_access_log(
             time=when,
         )
         if doc.get("kind") == "access":
-            _check_access(log_id, i, doc, when, data, out)
+            used[int(doc.get("grant") or 0)] += 1
+            _check_access(log_id, i, doc, when, data, out, used)
     return nodes
 
 
-def _check_access(log_id: int, i: int, doc: dict[str, Any], when: int, data: DataReplay, out: Collector) -> None:
+def _check_access(
+    log_id: int, i: int, doc: dict[str, Any], when: int, data: DataReplay, out: Collector, used: Counter[int]
+) -> None:
     g = data.grants.get(int(doc.get("grant") or 0))
     d = data.datasets.get(int(doc.get("dataset") or 0))
     state = None if g is None else data.state_at(g, when)
@@ -182,6 +188,25 @@ def _check_access(log_id: int, i: int, doc: dict[str, Any], when: int, data: Dat
         log=log_id,
         index=i,
         grant=doc.get("grant"),
+        time=when,
+    )
+    if g is None or why is not None:
+        return
+    # The grant's terms at the entry's time (narrowings folded in): the fields served, the count
+    # (the grant's on-chain accesses and this log's so far), the row filter the grant binds.
+    terms = data.terms_at(g, when)
+    served = int(str(doc.get("fields") or "0"), 16)
+    n = g.accesses + used[g.id]
+    flt = doc.get("filter")
+    bound = g.row_filter_hash
+    out.expect(
+        "data.access-outside-terms",
+        is_subset(served, terms.field_mask) and (terms.max_accesses == 0 or n <= terms.max_accesses) and flt == bound,
+        f"log {log_id} entry {i} (grant {g.id}, access #{n}) served fields {served:#x} of {terms.field_mask:#x} "
+        f"(limit {terms.max_accesses or 'none'}) under filter {flt}, the grant binds {bound}",
+        log=log_id,
+        index=i,
+        grant=g.id,
         time=when,
     )
 

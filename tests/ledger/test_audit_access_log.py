@@ -111,3 +111,38 @@ def test_a_withheld_entry_a_foreign_access_a_rewritten_log_and_a_late_anchor_are
         ("data.log-entry-late", 4),
         ("data.log-entry-outside-grant", 2),
     ], [f.message for f in found]
+
+
+
+def test_log_entries_beyond_the_grants_terms_are_violations(tmp_path: Path) -> None:
+    """Fields outside the grant's mask, an access past its count and a row filter that is not the one
+    the grant binds: each entry flagged `data.access-outside-terms`, the honest one not."""
+    deployment = deploy_private(tmp_path / "chain")
+    try:
+        led = deployment.ledger()
+        ds, cps, s = DataSharing(led), AccessCheckpoints(led), deployment.signers
+        did = new_dataset(ds, s["dept_b"])
+        grant = new_grant(ds, s["c1"], s["dept_b"], did, 86_400, mask=0b011, max_accesses=3)
+        led.rpc("evm_mine", [])
+        now = int(led.w3.eth.get_block("latest")["timestamp"])
+
+        def access(fields: int, row_filter: bytes | None = None) -> bytes:
+            return log_entry(now, kind="access", dataset=did, version=1, grant=grant, member=MEMBER_IDS["c1"],
+                             account=s["c1"].address, fields=fields, row_filter=row_filter, query=keccak(b"q"),
+                             rows=1, reason=None)
+
+        # 0: two granted fields; 1: a field outside; 2: a filter the grant does not bind; 3: the 4th access of 3
+        entries = [access(0b011), access(0b100), access(0b001, keccak(b"filter")), access(0b010)]
+        d = tmp_path / "terms" / str(LOG)
+        log = _write(d, entries)
+        cps.anchor(s["dept_b"], len(entries), log.root(len(entries)), int(led.w3.eth.get_block("latest")["timestamp"]))
+        log.close()
+        report = run_audit(led, Manifest.load(deployment.manifest_path), AuditOptions(access_logs=[d.parent], mmd=600))
+        found = [f for f in report.findings if f.records.get("log") == LOG]
+        assert sorted((f.rule, f.records.get("index")) for f in found) == [
+            ("data.access-outside-terms", 1),
+            ("data.access-outside-terms", 2),
+            ("data.access-outside-terms", 3),
+        ], [f.message for f in found]
+    finally:
+        deployment.ganache.stop()
