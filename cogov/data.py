@@ -500,9 +500,9 @@ def fetch(
     if body.get("receipt"):  # the access log's signed receipt: kept for `cogov data verify-receipt` and auditors
         kept = output.with_name(output.name + ".receipt.json")
         kept.write_text(json.dumps(body["receipt"], indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        log = h.get("access_log") or {}
-        where = f"entry {log.get('index')} of member {log.get('log')}'s access log; its receipt is in {kept}"
+        rc = body["receipt"]
+        where = f"entry {rc.get('index')} of member {rc.get('log')}'s access log; its receipt is in {kept}"
     out.ok(
         f"wrote {h['rows']} rows ({len(plain)} bytes) of dataset {h['dataset_id']} v{h['version']} to {output}; "
-        f"access #{h['seq']} of grant {h['grant_id']} {where}"
+        f"access #{body.get('seq', h.get('seq'))} of grant {h['grant_id']} {where}"
     )

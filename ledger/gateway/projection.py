@@ -107,9 +107,9 @@ class Projector:
     """
 
     def __init__(self, table_bytes: int = 8 << 20, answer_bytes: int = 32 << 20, filters: int = 1024) -> None:
-        self._tables: _Lru[Table] = _Lru(table_bytes)
-        self._answers: _Lru[tuple[bytes, int]] = _Lru(answer_bytes)
-        self._filters: _Lru[RowFilter] = _Lru(filters)
+        self._tables: Lru[Table] = Lru(table_bytes)
+        self._answers: Lru[tuple[bytes, int]] = Lru(answer_bytes)
+        self._filters: Lru[RowFilter] = Lru(filters)
 
     def row_filter(
         self,
@@ -162,7 +162,7 @@ class Projector:
         return answer
 
 
-class _Lru(Generic[V]):
+class Lru(Generic[V]):
     """A thread-safe least-recently-used map bounded by the total of its entries' weights."""
 
     def __init__(self, capacity: int) -> None:

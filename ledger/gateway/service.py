@@ -28,6 +28,7 @@ and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ from ledger.errors import (
 )
 from ledger.gateway.access_log import UsedUp, log_entry
 from ledger.gateway.crypto import seal
-from ledger.gateway.log_mode import LogMode, entry_ref
+from ledger.gateway.log_mode import LogMode
 from ledger.gateway.metadata import CatalogFields, catalog_fields, save_metadata
+from ledger.gateway.projection import Lru
 from ledger.gateway.refusals import REFUSAL_FOR_STATE, Refusal, RefusalRecorder, reason_name, state_detail
 from ledger.gateway.store import Format, GatewayStore, StoredMeta
 from ledger.keys import Signer
@@ -96,7 +98,7 @@ class Served:
     fields: tuple[str, ...]
     content_hash: str
     payload_hash: str
-    envelope: dict[str, Any]
+    envelope: bytes  # the sealed envelope's JSON (``crypto.seal``)
     receipt: TxReceipt | None  # synchronous mode: the recordAccess transaction's
     log_receipt: dict[str, Any] | None = None  # log mode: the signed receipt of the access's log entry
 
@@ -148,6 +150,7 @@ class Gateway:
         documents: Callable[[bytes], str | None] | None = None,
         refusal_window: float = 60.0,
         refusal_queue: int = 1000,
+        sealed_cache: int = 64 << 20,
         sync_classifications: Collection[str] = ("secret",),
         mmd: float = 60.0,
         anchor_every: int = 1000,
@@ -162,6 +165,7 @@ class Gateway:
         self.documents = documents or (lambda _hash: None)  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
+        self._sealed: Lru[tuple[bytes, str]] = Lru(sealed_cache)  # log mode: sealed answers by grantee key and answer
         self._reads: dict[tuple[View, ...], tuple[int, dict[str, Any]]] = {}  # serve's reads -> (block, answers)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
         self.log_mode = LogMode(
@@ -476,11 +480,11 @@ class Gateway:
             )
             left = grant.max_accesses - grant.accesses if grant.max_accesses else 0
             try:
-                e, log_receipt = self.log_mode.access(ds.owner_id, grant_id, entry, left)
+                _, log_receipt = self.log_mode.access(ds.owner_id, grant_id, entry, left)
             except UsedUp:  # a concurrent fetch took the last one
                 raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from None
             seq = grant.accesses + self.log_mode.used(ds.owner_id, grant_id)
-            recorded: dict[str, Any] = {"access_tx": None, "access_log": entry_ref(e)}
+            recorded: dict[str, Any] = {}
         else:
             try:
                 seq, receipt = self._as_owner(
@@ -498,19 +502,35 @@ class Gateway:
                 reason = REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
                 raise refuse(reason, state_detail(grant), grant_id) from exc
             recorded = {"access_tx": receipt.tx_hash}
-        header = {
+        data_key = bytes.fromhex(str(grantee.data_key)[2:])
+        header: dict[str, Any] = {
             "dataset_id": dataset_id,
             "version": ds.version,
             "grant_id": grant_id,
             "grantee_id": grant.grantee_id,
-            "seq": seq,
             "fields": list(wanted),
             "rows": rows,
             "content_hash": "0x" + ds.content_hash.hex(),
-            "payload_keccak256": "0x" + (ds.content_hash if payload is content else keccak(payload)).hex(),
-            **recorded,
+            "payload_keccak256": "",
         }
-        envelope = seal(bytes.fromhex(grantee.data_key[2:]), payload, header)
+
+        def sealed() -> tuple[bytes, str]:
+            header["payload_keccak256"] = "0x" + (ds.content_hash if payload is content else keccak(payload)).hex()
+            envelope = json.dumps(seal(data_key, payload, header)).encode()
+            return envelope, str(header["payload_keccak256"])
+
+        if logged:
+            # The facts of this access are its signed receipt's; the envelope binds the answer (the
+            # grant, the fields, the rows, the content) and is sealed once per grantee key and answer.
+            answer = (data_key, grant_id, ds.version, ds.content_hash, tuple(wanted), grant.row_filter_hash)
+            kept = self._sealed.get(answer)
+            if kept is None:
+                kept = sealed()
+                self._sealed.put(answer, kept, len(kept[0]))
+            envelope, payload_hash = kept
+        else:
+            header.update(seq=seq, **recorded)
+            envelope, payload_hash = sealed()
         return Served(
             dataset_id=dataset_id,
             grant_id=grant_id,
@@ -519,7 +539,7 @@ class Gateway:
             rows=rows,
             fields=tuple(wanted),
             content_hash=str(header["content_hash"]),
-            payload_hash=str(header["payload_keccak256"]),
+            payload_hash=payload_hash,
             envelope=envelope,
             receipt=receipt,
             log_receipt=log_receipt,

@@ -127,8 +127,9 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
     priv = register_data_key(deployment, "c1")
     s = _share(client, api)
     accesses = deployment.ledger().call("DataSharing", "getGrant", s["grant"])["accesses"]
-    r = client.get(f"/api/v1/datasets/{s['dataset']}/data", headers=api.auth("c1"), params={"fields": "age"})
-    assert r.status_code == 403  # a subset is k17-scopes' (the scope is still the exact field list here)
+    r = client.get(f"/api/v1/datasets/{s['dataset']}/data", headers=api.auth("c1"),
+                   params={"fields": "age,name", "grant_id": s["grant"]})
+    assert r.status_code == 403 and r.json()["log_entry"]["log"] == OWNER  # name: outside the grant, logged
     r = _fetch(client, api, s)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -140,11 +141,11 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
     assert doc["dataset"] == s["dataset"] and doc["fields"] == "0xc" and doc["reason"] is None  # age (2), district (3)
     assert rc["leaf_hash"] == "0x" + hashlib.sha256(b"\x00" + entry).hexdigest()
     assert rc["log"] == OWNER and rc["mmd"] == int(MMD) and rc["time"] == doc["time"]
-    assert body["envelope"]["header"]["access_log"] == {
-        "log": OWNER,
-        "index": rc["index"],
-        "leaf_hash": rc["leaf_hash"],
-    }
+    # the envelope binds the answer (grant, fields, rows, content); the access's own facts are the receipt's
+    header = body["envelope"]["header"]
+    assert header["grant_id"] == s["grant"] and header["rows"] == body["rows"] and "seq" not in header
+    again = _fetch(client, api, s).json()  # sealed once per grantee key and answer: the same envelope
+    assert again["envelope"] == body["envelope"] and again["receipt"]["index"] == rc["index"] + 1
     # the CLI decrypts the answer and keeps the receipt beside the data, for verify-receipt and auditors
     saved, key, out = tmp_path / "answer.json", tmp_path / "c1.key", tmp_path / "got.csv"
     saved.write_text(json.dumps(body))
