@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import coincurve
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -73,6 +74,16 @@ class Signer:
     def sign_transaction(self, tx: dict[str, Any]) -> bytes:
         signed = self.account.sign_transaction(tx)
         return bytes(signed.raw_transaction)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        """The 65-byte signature of a 32-byte digest the caller built by a published rule (an
+        EIP-712 digest: ``ledger.translog.receipt.receipt_digest``); never a transaction's."""
+        if len(digest) != 32:
+            raise ValueError("a digest is 32 bytes")
+        # secp256k1 through coincurve directly (the backend eth-keys uses): r ‖ s ‖ v with v = 27 + recovery id,
+        # the signature eth-account's unsafe_sign_hash makes, at a tenth of its time (one per served access)
+        sig = coincurve.PrivateKey(bytes(self.account.key)).sign_recoverable(digest, hasher=None)
+        return sig[:64] + bytes([27 + sig[64]])
 
     def sign_typed_data(self, typed_data: dict[str, Any]) -> bytes:
         """The 65-byte EIP-712 signature of ``typed_data`` (``types``, ``primaryType``, ``domain``, ``message``)."""

@@ -24,6 +24,8 @@ settles before it signs anything (:mod:`ledger.tx.pipeline`).
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -177,6 +179,9 @@ class FailoverProvider(JSONBaseProvider):
         return True
 
 
+_BLOCK_NUMBER = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
+
+
 class RpcClient:
     """JSON-RPC over :class:`FailoverProvider`: single requests, batches, one node at a time.
 
@@ -204,6 +209,8 @@ class RpcClient:
         #: replaced shows as one first (the ledger re-checks the chain's identity after one).
         self.failures = 0
         self._batch_ok = True
+        self._heads = threading.local()  # per thread: (url, keep-alive connection) of block_number's fast path
+        self._quick_timeout = min(quick_timeout, timeout)
 
     @property
     def urls(self) -> list[str]:
@@ -259,7 +266,34 @@ class RpcClient:
         return int(self.request("eth_chainId"), 16)
 
     def block_number(self) -> int:
-        return int(self.request("eth_blockNumber"), 16)
+        """``eth_blockNumber``. Asked per served fetch by the gateway, so it goes first over a kept
+        connection to the current node without the general path's layers (a plain ``http://`` URL
+        without credentials; about a tenth of the time); anything unexpected there, and any other
+        URL, takes the general path with its fail-over."""
+        head = self._fast_head()
+        return head if head is not None else int(self.request("eth_blockNumber"), 16)
+
+    def _fast_head(self) -> int | None:
+        url = self.url
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.username or parts.password or not parts.hostname:
+            return None
+        kept = getattr(self._heads, "conn", None)
+        if kept is None or kept[0] != url:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self._quick_timeout)
+            kept = (url, conn)
+            self._heads.conn = kept
+        try:
+            kept[1].request("POST", parts.path or "/", _BLOCK_NUMBER, {"Content-Type": "application/json"})
+            response = kept[1].getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise ValueError(response.status)
+            return int(json.loads(body)["result"], 16)
+        except Exception:  # the general path answers, fails over or names the problem
+            kept[1].close()
+            self._heads.conn = None
+            return None
 
     def client_version(self) -> str:
         return str(self.request("web3_clientVersion"))

@@ -11,10 +11,12 @@ names the owner (revoking). Lists are read from the event index alone
 
 from __future__ import annotations
 
+import base64
+import json
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import (
@@ -66,6 +68,17 @@ from ledger.data.table_schema import load_schema
 from ledger.errors import ContractReverted, NotFound
 from ledger.gateway import Gateway, detect_format
 from ledger.gateway.metadata import catalog_fields
+
+#: The header of the binary fetch answer carrying the answer's JSON but the ciphertext (base64url).
+ANSWER_HEADER = "X-Cogov-Answer"
+
+
+def binary_answer(accept: str) -> bool:
+    """Whether a fetch asks for the binary answer: ``application/octet-stream`` accepted, JSON not
+    preferred to it (``Accept: application/octet-stream``; JSON stays the default)."""
+    kinds = {p.split(";")[0].strip().lower(): p for p in accept.split(",")}
+    return "application/octet-stream" in kinds and "application/json" not in kinds
+
 
 datasets_router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 requests_router = APIRouter(prefix="/api/v1/access-requests", tags=["access requests"])
@@ -183,6 +196,12 @@ def update_dataset(
     summary="Fetch data under a grant, sealed to the grantee's X25519 key; the access is recorded on chain (Secret "
     "datasets by default: `tx`) or in the owner's transparency log (the rest: a signed `receipt`)",
     responses={
+        200: {
+            "description": "The answer as JSON (the default), or with `Accept: application/octet-stream` the "
+            "ciphertext as the body and the rest of the answer (the envelope without its ciphertext) as the "
+            "base64url JSON of the X-Cogov-Answer header.",
+            "content": {"application/octet-stream": {}},
+        },
         403: {
             "description": "Refused, the reason named at once. Log-mode datasets: every refusal is an entry of the "
             "owner's access log (`log_entry` names it). On-chain datasets: a member's refusals are recorded on chain "
@@ -202,6 +221,7 @@ def update_dataset(
 )
 def fetch_data(
     dataset_id: Id,
+    request: Request,
     state: StateDep,
     gw: GatewayDep,
     caller: CurrentCaller,
@@ -235,10 +255,19 @@ def fetch_data(
         tx=None if served.receipt is None else tx_info(served.receipt),
         receipt=None if served.log_receipt is None else LogReceipt.model_validate(served.log_receipt),
     )
-    # The envelope is a megabyte of base64 for a 1 MB dataset, already JSON (sealed once per grantee
-    # key and answer in log mode): spliced into the answer's JSON as it is, never parsed or encoded again.
+    if binary_answer(request.headers.get("accept", "")):
+        # The ciphertext as the body, byte for byte; the answer with the envelope but its ciphertext
+        # in one header (base64url of its JSON): see docs/transparency-log.md, "The binary answer".
+        meta = answer.model_dump_json(exclude={"envelope"})[:-1] + ',"envelope":' + json.dumps(served.sealed.envelope)
+        return Response(
+            served.sealed.ciphertext,
+            media_type="application/octet-stream",
+            headers={ANSWER_HEADER: base64.urlsafe_b64encode((meta + "}").encode()).decode("ascii")},
+        )
+    # The envelope is a megabyte of base64 for a 1 MB dataset, made once per sealed answer (sealed once
+    # per grantee key and answer in log mode): spliced into the answer's JSON, never parsed or encoded again.
     head = answer.model_dump_json(exclude={"envelope"})
-    return Response(head[:-1].encode() + b',"envelope":' + served.envelope + b"}", media_type="application/json")
+    return Response(head[:-1].encode() + b',"envelope":' + served.sealed.json() + b"}", media_type="application/json")
 
 
 # ------------------------------------------------------------------ access requests

@@ -206,24 +206,34 @@ def seal(recipient_public: bytes, plaintext: bytes, header: dict[str, Any]) -> d
     """
     if len(recipient_public) != 32:
         raise ValidationFailed("data key", "an X25519 public key is 32 bytes")
+    envelope, ct = seal_apart(recipient_public, plaintext, header)
+    return {**envelope, "ciphertext": b64e(ct)}
+
+
+def seal_apart(recipient_public: bytes, plaintext: bytes, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """:func:`seal`'s envelope without its ciphertext, and the ciphertext as bytes (the gateway's
+    binary answer sends them apart: the envelope in a header, the ciphertext as the body)."""
+    if len(recipient_public) != 32:
+        raise ValidationFailed("data key", "an X25519 public key is 32 bytes")
     eph = X25519PrivateKey.generate()
     epk = public_bytes(eph)
     shared = eph.exchange(X25519PublicKey.from_public_bytes(recipient_public))
     key = _seal_key(shared, epk, recipient_public)
     nonce = secrets.token_bytes(NONCE)
     ct = AESGCM(key).encrypt(nonce, plaintext, _header_aad(header))
-    return {"alg": SEAL_ALG, "header": header, "epk": b64e(epk), "nonce": b64e(nonce), "ciphertext": b64e(ct)}
+    return {"alg": SEAL_ALG, "header": header, "epk": b64e(epk), "nonce": b64e(nonce)}, ct
 
 
-def open_sealed(priv: X25519PrivateKey, envelope: dict[str, Any]) -> bytes:
-    """Open an envelope made by :func:`seal`; IntegrityError on any tampering or a wrong key."""
+def open_sealed(priv: X25519PrivateKey, envelope: dict[str, Any], ciphertext: bytes | None = None) -> bytes:
+    """Open an envelope made by :func:`seal` (or by :func:`seal_apart`, with its ``ciphertext``);
+    IntegrityError on any tampering or a wrong key."""
     if envelope.get("alg") != SEAL_ALG:
         raise IntegrityError(f"unsupported envelope algorithm {envelope.get('alg')!r}")
     try:
         header = envelope["header"]
         epk = b64d(envelope["epk"], "envelope epk")
         nonce = b64d(envelope["nonce"], "envelope nonce")
-        ct = b64d(envelope["ciphertext"], "envelope ciphertext")
+        ct = ciphertext if ciphertext is not None else b64d(envelope["ciphertext"], "envelope ciphertext")
     except KeyError as exc:
         raise IntegrityError(f"envelope lacks {exc.args[0]}") from exc
     if len(epk) != 32 or len(nonce) != NONCE:

@@ -28,6 +28,7 @@ and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping
@@ -62,7 +63,7 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.gateway.access_log import UsedUp, log_entry
-from ledger.gateway.crypto import seal
+from ledger.gateway.crypto import b64e, seal_apart
 from ledger.gateway.log_mode import LogMode
 from ledger.gateway.metadata import CatalogFields, catalog_fields, save_metadata
 from ledger.gateway.projection import Lru
@@ -88,6 +89,29 @@ class Upload:
     metadata_doc: dict[str, Any]
 
 
+@dataclass
+class Sealed:
+    """A sealed answer (``crypto.seal_apart``): its envelope without the ciphertext, the ciphertext,
+    and the envelope's whole JSON, made once when asked (:meth:`json`)."""
+
+    envelope: dict[str, Any]
+    ciphertext: bytes
+    rows: int
+    payload_hash: str
+    _json: bytes | None = None
+
+    @classmethod
+    def of(cls, data_key: bytes, payload: bytes, header: dict[str, Any]) -> Sealed:
+        envelope, ct = seal_apart(data_key, payload, header)
+        return cls(envelope, ct, int(header["rows"]), str(header["payload_keccak256"]))
+
+    def json(self) -> bytes:
+        """The envelope as :func:`~ledger.gateway.crypto.seal` makes it, JSON-encoded."""
+        if self._json is None:
+            self._json = json.dumps({**self.envelope, "ciphertext": b64e(self.ciphertext)}).encode()
+        return self._json
+
+
 @dataclass(frozen=True)
 class Served:
     dataset_id: int
@@ -98,10 +122,13 @@ class Served:
     fields: tuple[str, ...]
     content_hash: str
     payload_hash: str
-    envelope: bytes  # the sealed envelope's JSON (``crypto.seal``)
+    sealed: Sealed
     receipt: TxReceipt | None  # synchronous mode: the recordAccess transaction's
     log_receipt: dict[str, Any] | None = None  # log mode: the signed receipt of the access's log entry
 
+
+#: Accounts in their checksummed spelling (keccak in Python: a quarter of a millisecond each), kept.
+_checksummed = functools.lru_cache(maxsize=4096)(to_checksum_address)
 
 #: The custom errors saying a kept owner signer is no longer an account of the member it signs for.
 _NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointMissingRole"})
@@ -165,7 +192,7 @@ class Gateway:
         self.documents = documents or (lambda _hash: None)  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
-        self._sealed: Lru[tuple[bytes, str]] = Lru(sealed_cache)  # log mode: sealed answers by grantee key and answer
+        self._sealed: Lru[Sealed] = Lru(sealed_cache)  # log mode: sealed answers by grantee key and answer
         self._reads: dict[tuple[View, ...], tuple[int, dict[str, Any]]] = {}  # serve's reads -> (block, answers)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
         self.log_mode = LogMode(
@@ -359,7 +386,7 @@ class Gateway:
         # The chain's answers the checks below need, read in one JSON-RPC batch (one round
         # trip instead of five): the dataset, the caller's account, the grant and the
         # contract's own isAccessAllowed verdict, all at the latest block.
-        account = to_checksum_address(caller_account)
+        account = _checksummed(caller_account)
         wanted_grant = grant_id is not None and grant_id >= 1
         reads: dict[str, View] = {
             "dataset": (DS_NAME, "getDataset", (dataset_id,)),
@@ -465,13 +492,37 @@ class Gateway:
                 f"member {grantee.id} has no registered X25519 data key: generate one with "
                 "`cogov data keygen` and register it with a council set_data_key proposal"
             )
-        # Only what the owner uploaded for this dataset version; tampering is an alarm.
-        content = self._guarded(ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version))
-        stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
-        # The wanted fields in schema order, the rows the grant's filter lets through; the stored
-        # bytes as they are when nothing is cut (their hash is then the content hash).
-        flt = self.row_filter(ds, stored, grant.row_filter_hash)
-        payload, rows = self.store.project(stored, content, wanted, flt)
+        data_key = bytes.fromhex(str(grantee.data_key)[2:])
+        # Log mode: the envelope binds the answer (the grant, the fields, the rows, the content) and is
+        # sealed once per grantee key and answer (a kept answer needs no read of the stored copy: it
+        # was made from a verified one); the facts of each access are its signed receipt's.
+        answer = (data_key, grant_id, ds.version, ds.content_hash, tuple(wanted), grant.row_filter_hash)
+        kept = self._sealed.get(answer) if logged else None
+        header: dict[str, Any] = {
+            "dataset_id": dataset_id,
+            "version": ds.version,
+            "grant_id": grant_id,
+            "grantee_id": grant.grantee_id,
+            "fields": list(wanted),
+        }
+        payload = b""
+        if kept is None:
+            # Only what the owner uploaded for this dataset version; tampering is an alarm.
+            content = self._guarded(
+                ds, lambda: self.store.read_bound(ds.owner_id, ds.content_hash, ds.id, ds.version)
+            )
+            stored = self._guarded(ds, lambda: self.store.meta(ds.owner_id, ds.content_hash))
+            # The wanted fields in schema order, the rows the grant's filter lets through; the stored
+            # bytes as they are when nothing is cut (their hash is then the content hash).
+            flt = self.row_filter(ds, stored, grant.row_filter_hash)
+            payload, rows = self.store.project(stored, content, wanted, flt)
+            header.update(
+                rows=rows,
+                content_hash="0x" + ds.content_hash.hex(),
+                payload_keccak256="0x" + (ds.content_hash if payload is content else keccak(payload)).hex(),
+            )
+        else:
+            rows = kept.rows
         receipt: TxReceipt | None = None
         log_receipt: dict[str, Any] | None = None
         if logged:  # durable in the owner's log before anything leaves
@@ -484,7 +535,9 @@ class Gateway:
             except UsedUp:  # a concurrent fetch took the last one
                 raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from None
             seq = grant.accesses + self.log_mode.used(ds.owner_id, grant_id)
-            recorded: dict[str, Any] = {}
+            if kept is None:
+                kept = Sealed.of(data_key, payload, header)
+                self._sealed.put(answer, kept, len(kept.ciphertext) * 7 // 3)  # with its JSON form
         else:
             try:
                 seq, receipt = self._as_owner(
@@ -501,36 +554,7 @@ class Gateway:
                 grant = self.data.grant(grant_id)
                 reason = REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
                 raise refuse(reason, state_detail(grant), grant_id) from exc
-            recorded = {"access_tx": receipt.tx_hash}
-        data_key = bytes.fromhex(str(grantee.data_key)[2:])
-        header: dict[str, Any] = {
-            "dataset_id": dataset_id,
-            "version": ds.version,
-            "grant_id": grant_id,
-            "grantee_id": grant.grantee_id,
-            "fields": list(wanted),
-            "rows": rows,
-            "content_hash": "0x" + ds.content_hash.hex(),
-            "payload_keccak256": "",
-        }
-
-        def sealed() -> tuple[bytes, str]:
-            header["payload_keccak256"] = "0x" + (ds.content_hash if payload is content else keccak(payload)).hex()
-            envelope = json.dumps(seal(data_key, payload, header)).encode()
-            return envelope, str(header["payload_keccak256"])
-
-        if logged:
-            # The facts of this access are its signed receipt's; the envelope binds the answer (the
-            # grant, the fields, the rows, the content) and is sealed once per grantee key and answer.
-            answer = (data_key, grant_id, ds.version, ds.content_hash, tuple(wanted), grant.row_filter_hash)
-            kept = self._sealed.get(answer)
-            if kept is None:
-                kept = sealed()
-                self._sealed.put(answer, kept, len(kept[0]))
-            envelope, payload_hash = kept
-        else:
-            header.update(seq=seq, **recorded)
-            envelope, payload_hash = sealed()
+            kept = Sealed.of(data_key, payload, {**header, "seq": seq, "access_tx": receipt.tx_hash})
         return Served(
             dataset_id=dataset_id,
             grant_id=grant_id,
@@ -538,9 +562,9 @@ class Gateway:
             seq=seq,
             rows=rows,
             fields=tuple(wanted),
-            content_hash=str(header["content_hash"]),
-            payload_hash=payload_hash,
-            envelope=envelope,
+            content_hash="0x" + ds.content_hash.hex(),
+            payload_hash=kept.payload_hash,
+            sealed=kept,
             receipt=receipt,
             log_receipt=log_receipt,
         )

@@ -21,16 +21,18 @@ checks is named in the answer:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError as SignatureInvalid
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from ledger.client import Ledger
 from ledger.data.checkpoints import NAME as CHECKPOINTS
@@ -129,13 +131,38 @@ def receipt_typed_data(
     }
 
 
+_RECEIPT_TYPE_HASH = keccak(text="AccessReceipt(uint64 log,uint64 index,bytes32 leafHash,uint64 time,uint64 mmd)")
+
+
+_checksummed = functools.lru_cache(maxsize=64)(to_checksum_address)
+
+
+@functools.lru_cache(maxsize=64)
+def _domain_separator(chain_id: int, checkpoints: str) -> bytes:
+    domain = {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
+              "verifyingContract": to_checksum_address(checkpoints)}
+    return bytes(encode_typed_data(domain, {"AccessReceipt": RECEIPT_TYPES["AccessReceipt"]}, {
+        "log": 0, "index": 0, "leafHash": b"\0" * 32, "time": 0, "mmd": 0}).header)
+
+
+def receipt_digest(
+    log: int, index: int, leaf_hash: bytes, time: int, mmd: int, chain_id: int, checkpoints: str
+) -> bytes:
+    """The EIP-712 digest the receipt's signature signs, ``keccak256(0x1901 ‖ domainSeparator ‖
+    hashStruct(receipt))``: :func:`receipt_typed_data`'s, computed without the generic encoder
+    (the domain separator kept per deployment) — the gateway signs one per served access."""
+    struct = keccak(_RECEIPT_TYPE_HASH + encode(["uint64", "uint64", "bytes32", "uint64", "uint64"],
+                                                [log, index, leaf_hash, time, mmd]))
+    return keccak(b"\x19\x01" + _domain_separator(chain_id, checkpoints) + struct)
+
+
 def sign_receipt(
     signer: Signer, *, log: int, index: int, entry: bytes, time: int, mmd: int, chain_id: int, checkpoints: str
 ) -> Receipt:
     """The receipt of ``entry`` at ``index`` of log ``log``, signed by ``signer`` (an account of member ``log``)."""
     leaf = merkle.leaf_hash(entry)
-    signature = signer.sign_typed_data(receipt_typed_data(log, index, leaf, time, mmd, chain_id, checkpoints))
-    return Receipt(log, index, leaf, entry.decode("utf-8"), time, mmd, chain_id, to_checksum_address(checkpoints),
+    signature = signer.sign_digest(receipt_digest(log, index, leaf, time, mmd, chain_id, checkpoints))
+    return Receipt(log, index, leaf, entry.decode("utf-8"), time, mmd, chain_id, _checksummed(checkpoints),
                    signer.address, signature)
 
 

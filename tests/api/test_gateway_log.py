@@ -8,6 +8,7 @@ transaction while reads still work: the anchorer fails, the gateway fails closed
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -26,6 +27,7 @@ from ledger.audit import AuditOptions, run_audit
 from ledger.data.checkpoints import AccessCheckpoints
 from ledger.errors import AccessDenied
 from ledger.gateway import Gateway, write_private_key
+from ledger.gateway.crypto import open_sealed
 from ledger.manifest import Manifest
 from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
@@ -146,6 +148,13 @@ def test_an_access_is_logged_with_a_signed_receipt_and_anchored_within_the_mmd(
     assert header["grant_id"] == s["grant"] and header["rows"] == body["rows"] and "seq" not in header
     again = _fetch(client, api, s).json()  # sealed once per grantee key and answer: the same envelope
     assert again["envelope"] == body["envelope"] and again["receipt"]["index"] == rc["index"] + 1
+    # the binary answer: the ciphertext as the body, the rest of the answer in one header
+    raw = client.get(f"/api/v1/datasets/{s['dataset']}/data", headers={**api.auth("c1"), "Accept":
+                     "application/octet-stream"}, params={"fields": "district,age", "grant_id": s["grant"]})
+    assert raw.status_code == 200 and raw.headers["content-type"] == "application/octet-stream"
+    meta = json.loads(base64.urlsafe_b64decode(raw.headers["x-cogov-answer"]))
+    assert "ciphertext" not in meta["envelope"] and meta["receipt"]["index"] == rc["index"] + 2
+    assert open_sealed(priv, meta["envelope"], raw.content) == open_sealed(priv, body["envelope"])
     # the CLI decrypts the answer and keeps the receipt beside the data, for verify-receipt and auditors
     saved, key, out = tmp_path / "answer.json", tmp_path / "c1.key", tmp_path / "got.csv"
     saved.write_text(json.dumps(body))

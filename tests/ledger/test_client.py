@@ -91,6 +91,20 @@ def test_failover_to_the_next_node(deployment: Deployment) -> None:
     assert led.url == deployment.ganache.config.url
 
 
+def test_block_number_takes_the_kept_connection_and_falls_back_to_the_general_path(deployment: Deployment) -> None:
+    led = Ledger(deployment.ganache.config.url)
+    general = _calls(led, "eth_blockNumber")
+    head = led.block_number()
+    assert head == int(led.rpc_client.provider.make_request("eth_blockNumber", [])["result"], 16)  # type: ignore[arg-type]
+    assert general == []  # answered over the kept connection
+    led.rpc_client._heads.conn[1].sock.close()  # the kept connection broken under it: the general path answers
+    assert led.block_number() == head and general == [1]
+    assert led.block_number() == head and general == [1]  # and the next one reconnects
+    creds = Ledger(deployment.ganache.config.url.replace("http://", "http://user:secret@"))
+    seen = _calls(creds, "eth_blockNumber")
+    assert creds.block_number() == head and seen == [1]  # credentials: never the fast path
+
+
 # ------------------------------------------------------------------ pre-flight, gas, status
 
 

@@ -182,3 +182,26 @@ def test_a_receipt_whose_time_is_not_its_entrys_fails_the_leaf_hash_check(env: E
     later = env.receipt(time=env.now + 600)  # signed, but the entry (its leaf) says another time
     v = verify(later, env.ledger, proof=env.proof())
     assert [c.name for c in v.failed] == ["leaf_hash"] and "states time" in v.check("leaf_hash").detail
+
+
+def test_the_receipt_digest_is_the_eip712_encoders() -> None:
+    """The gateway's fast digest (domain separator kept, struct hashed by hand) equals what eth-account's
+    generic EIP-712 encoder makes of the published typed data, for any field values."""
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+
+    from ledger.translog.receipt import receipt_digest, receipt_typed_data
+
+    for args in ((1, 0, b"\x00" * 32, 0, 60, 1337, "0x" + "22" * 20),
+                 (2**64 - 1, 2**63, bytes(range(32)), 1_765_000_000, 86_400, 31337, "0x" + "ab" * 20)):
+        typed = encode_typed_data(full_message=receipt_typed_data(*args))
+        assert receipt_digest(*args) == _hash_eip191_message(typed)
+    # and the gateway's signature of a digest is eth-account's, byte for byte (RFC 6979: deterministic)
+    from eth_account import Account
+    from eth_typing import Hash32
+
+    from ledger.keys import Signer
+
+    account = Account.create()
+    for n in range(20):
+        digest = bytes([n]) * 32
+        assert Signer("t", account).sign_digest(digest) == bytes(account.unsafe_sign_hash(Hash32(digest)).signature)
