@@ -164,7 +164,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.purposes": "按用途统计的申请与授权（公布的用途目录）",
         "data.purpose": "用途",
         "data.requests": "申请",
-        "data.totals": "数据集 {d} 个 · 申请 {r} 次 · 拒绝申请 {x} 次 · 授权 {g} 个 · 访问 {a} 次 · 拒绝访问 {f} 次",
+        "data.totals": "数据集 {d} 个 · 申请 {r} 次 · 拒绝申请 {x} 次 · 授权 {g} 个 · "
+        "访问 {a} 次 · 拒绝访问 {f} 次（链上逐笔记录）· 透明日志已锚定 {l} 条",
         "none_yet": "暂无",
         "verify.title": "验证",
         "verify.lead": "不必相信本页面：任何人都可以从链上数据与源代码独立复核。",
@@ -365,7 +366,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.purposes": "Requests and grants by purpose (the published vocabulary)",
         "data.purpose": "Purpose",
         "data.requests": "Requests",
-        "data.totals": "{d} datasets · {r} requests · {x} denied · {g} grants · {a} accesses · {f} refused attempts",
+        "data.totals": "{d} datasets · {r} requests · {x} denied · {g} grants · {a} accesses · "
+        "{f} refused attempts (recorded on chain one by one) · {l} access-log entries anchored",
         "none_yet": "None yet",
         "verify.title": "Verification",
         "verify.lead": "Don't trust this page: anyone can check it against the chain and the source code.",

@@ -17,14 +17,14 @@ from api.services import access_log_proofs as svc
 
 router = APIRouter(prefix="/api/v1/access-log", tags=["access log"])
 
-LogId = Annotated[int, Query(ge=1, le=2**64 - 1, description="The log: the dataset owner member's id.")]
-Size = Annotated[int, Query(ge=0, le=2**64 - 1)]
+LogId = Annotated[int, Query(ge=1, le=2**63 - 1, description="The log: the dataset owner member's id.")]
+Size = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
 @router.get("/proof", response_model=InclusionProofPublic, summary="Inclusion proof of one entry")
 def inclusion_proof(
     state: StateDep, _key: CurrentKey, log: LogId, leaf: Size,
-    size: Annotated[int, Query(ge=1, le=2**64 - 1, description="The tree size (an anchored checkpoint's).")],
+    size: Annotated[int, Query(ge=1, le=2**63 - 1, description="The tree size (an anchored checkpoint's).")],
 ) -> InclusionProofPublic:
     return svc.inclusion(state, log, leaf, size)
 
@@ -44,6 +44,6 @@ def checkpoint(state: StateDep, _key: CurrentKey, log: LogId) -> LogCheckpoint:
 @router.get("/entries", response_model=LogEntryList, summary="Entries of a log (its member and auditors only)")
 def entries(
     state: StateDep, caller: CurrentCaller, log: LogId, start: Size = 0,
-    end: Annotated[int | None, Query(ge=0, le=2**64 - 1, description="Exclusive; at most 1000 entries a page.")] = None,
+    end: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Exclusive; at most 1000 entries a page.")] = None,
 ) -> LogEntryList:
     return svc.entries(state, caller, log, start, end)

@@ -10,6 +10,7 @@ anchorer are ``access_log.py``'s and ``anchorer.py``'s; the receipt is
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -58,13 +59,28 @@ class LogMode:
         self.mmd = mmd
         self.pause_after_append = pause_after_append
         self.checkpoints = AccessCheckpoints(ledger)
-        self.logs: AccessLogs = access_logs_for(
-            directory / "translog",
-            lambda: Anchorer(self._anchor, self._anchored_size, mmd=mmd, every=anchor_every, grace=grace),
+        self._directory = directory / "translog"
+        self._make_anchorer = lambda: Anchorer(
+            self._anchor, self._anchored_size, mmd=mmd, every=anchor_every, grace=grace
         )
+        self._logs: AccessLogs | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def logs(self) -> AccessLogs:
+        """The process's logs of this store, taken on first use: a gateway that only uploads holds none
+        (and so never keeps another gateway's close from anchoring them)."""
+        if self._logs is None:
+            with self._lock:
+                if self._logs is None:
+                    self._logs = access_logs_for(self._directory, self._make_anchorer)
+        return self._logs
 
     def close(self) -> None:
-        release(self.logs)
+        with self._lock:
+            logs, self._logs = self._logs, None
+        if logs is not None:
+            release(logs)
 
     def applies(self, ds: Dataset) -> bool:
         """Whether accesses to ``ds`` go to its owner's log (else on chain at once)."""

@@ -246,7 +246,8 @@ def test_trace_by_receipt_and_by_account(client: TestClient) -> None:
 def test_data_sharing_is_statistics_only(client: TestClient) -> None:
     html = client.get("/data-sharing").text
     d = views.data_sharing(FakeIndex(scenario()))
-    assert d["totals"] == {"datasets": 1, "requests": 1, "denied": 0, "grants": 1, "accesses": 1, "refused": 1}
+    assert d["totals"] == {"datasets": 1, "requests": 1, "denied": 0, "grants": 1, "accesses": 1, "refused": 1,
+                           "logged": 0}
     assert d["datasets"][0]["sensitive"] == 1 and d["grants"][0]["requester"] == "绿城物业"
     assert "高龄独居老人登记册" not in html and "上门探访" not in html
     # the published purpose vocabulary, by name, with counts (request 1: purpose 1, granted)

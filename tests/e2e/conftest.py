@@ -69,8 +69,11 @@ def _facts_from_chain(led: Any) -> dict[str, Any]:
 
 
 def _seed_data_activity(ctx: Any) -> None:
-    """Gateway traffic for the statistics: two served accesses and two refused attempts."""
+    """Gateway traffic for the statistics: two served accesses and two refused attempts recorded on chain
+    one by one (every classification served synchronously), then one access in log mode: anchored when
+    its gateway closes."""
     from cogov.demo.data import BINS, ELDERLY
+    from ledger.config import CLASSIFICATIONS
     from ledger.data import DataSharing, GrantState
     from ledger.errors import AccessDenied
     from ledger.gateway import Gateway, GatewayStore, load_master_key
@@ -78,7 +81,7 @@ def _seed_data_activity(ctx: Any) -> None:
     s = ctx.settings
     store = GatewayStore(s.gateway_store_dir, load_master_key(s.gateway_master_key_file, create=True))
     owners = {ctx.member_ids[label]: ctx.signers[label] for label in ("minzhengju", "chengguan", "weijianwei")}
-    gw = Gateway(ctx.ledger, store, lambda m: owners[m.id])
+    gw = Gateway(ctx.ledger, store, lambda m: owners[m.id], sync_classifications=CLASSIFICATIONS)
     ds = DataSharing(ctx.ledger)
     titles = {ds.dataset(i).title: i for i in range(1, ds.dataset_count() + 1)}
     jdb = ctx.signers["jiedaoban"].address
@@ -93,6 +96,9 @@ def _seed_data_activity(ctx: Any) -> None:
         with contextlib.suppress(AccessDenied):
             gw.serve(dataset, account, None, grant)
     gw.close()  # the refusals are recorded off the request path: send them before the portal counts
+    logged = Gateway(ctx.ledger, store, lambda m: owners[m.id])  # bins: internal, in the log
+    logged.serve(bins, jdb, fields, active.id)
+    logged.close()  # anchors what is pending
 
 
 @pytest.fixture(scope="session")

@@ -137,3 +137,32 @@ def test_close_anchors_what_is_pending() -> None:
     _append(a, tlog, clock, 2)
     a.close()
     assert chain.anchored[2] == [2]
+
+
+def test_the_last_access_of_a_grant_is_taken_once_under_the_logs_lock(tmp_path: object) -> None:
+    """Twenty threads race for a grant's last 3 accesses: exactly 3 entries are appended, the others
+    get UsedUp (the gateway answers them LimitReached), and the count survives a reopen."""
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from ledger.gateway.access_log import AccessLogs, UsedUp
+
+    chain = Chain()
+    directory = Path(str(tmp_path)) / "translog"
+    logs = AccessLogs(directory, Anchorer(chain.anchor, chain.size, mmd=60, every=1000))
+
+    def take(i: int) -> bool:
+        try:
+            logs.append(7, lambda t: json.dumps({"kind": "access", "grant": 5, "i": i, "time": t}).encode(),
+                        access_grant=5, limit=3)
+        except UsedUp:
+            return False
+        return True
+
+    with ThreadPoolExecutor(20) as pool:
+        won = list(pool.map(take, range(20)))
+    assert sum(won) == 3 and logs.used(7, 5) == 3 and logs.log(7).tlog.size == 3
+    logs.close()
+    again = AccessLogs(directory, Anchorer(chain.anchor, chain.size, mmd=60, every=1000))
+    assert again.used(7, 5) == 3  # counted again from the log on open
+    again.close()

@@ -1,4 +1,4 @@
-"""The data-sharing page: datasets, grants, accesses and refusals by week."""
+"""The data-sharing page: datasets, grants, accesses and refusals by week, entries of the access logs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from api.portal.views.common import (
     indexed,
 )
 from api.services.names import Members
+from ledger.data.checkpoints import NAME as CHECKPOINTS
 from ledger.data.purposes import PURPOSES
 
 if TYPE_CHECKING:
@@ -107,6 +108,19 @@ def data_sharing(index: Indexer | None) -> dict[str, Any]:
         row["requests"], row["grants"] = by_purpose["requests"][row["code"]], by_purpose["grants"][row["code"]]
     out["totals"] = {
         "datasets": len(owner_of), "requests": requests, "denied": denied, "grants": sum(grants.values()),
-        "accesses": sum(accesses.values()), "refused": sum(refusals.values()),
+        "accesses": sum(accesses.values()), "refused": sum(refusals.values()), "logged": _logged(index),
     }
     return out
+
+
+def _logged(index: Indexer) -> int:
+    """Entries of the gateways' transparency logs anchored on chain (accesses and refusals of the
+    datasets served in log mode): each log's latest anchored size, summed."""
+    if not indexed(index, CHECKPOINTS):
+        return 0
+    size: dict[int, int] = {}
+    for e in events(index, CHECKPOINTS):
+        if e.name == "CheckpointAnchored":
+            log = int(e.args["logId"])
+            size[log] = max(size.get(log, 0), int(e.args["treeSize"]))
+    return sum(size.values())
