@@ -451,7 +451,9 @@ def fetch(
     api: Annotated[
         str, typer.Option("--api", envvar="COGOV_API_URL", help="The owner's gateway (API base URL).")
     ] = "http://127.0.0.1:8000",
-    fields: Annotated[str | None, typer.Option("--fields", help="Comma-separated fields (the grant's scope).")] = None,
+    fields: Annotated[
+        str | None, typer.Option("--fields", help="Comma-separated fields, any of the grant's (default: all of them).")
+    ] = None,
     grant: Annotated[int | None, typer.Option("--grant", help="Grant id (default: found for you).")] = None,
     envelope: Annotated[
         Path | None, typer.Option("--envelope", help="Decrypt a saved response instead of fetching.")

@@ -251,8 +251,8 @@ def approve_call_for(state: ServiceState, caller: Caller, request_id: int) -> Co
 def find_grant(
     state: ServiceState, gw: Gateway, caller: Caller, dataset_id: int, wanted: list[str] | None
 ) -> int | None:
-    """The caller's best grant on the dataset: an active one whose fields hold the wanted ones,
-    else the newest one."""
+    """The caller's best grant on the dataset: an active one whose fields hold the wanted ones (any
+    active one when none are named: it serves its own fields), else the newest one."""
     m = Registry(state.ledger).member_of(caller.account)
     if m is None:
         return None
@@ -268,7 +268,7 @@ def find_grant(
         mask = 0
     for r in rows:
         g = gw.data.grant(int(r.args["grantId"]))
-        if g.state == GrantState.ACTIVE and is_subset(mask, g.field_mask):
+        if g.state == GrantState.ACTIVE and (not wanted or is_subset(mask, g.field_mask)):
             return g.id
     return int(rows[0].args["grantId"])
 

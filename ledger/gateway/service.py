@@ -52,7 +52,7 @@ from ledger.data import (
     normalize_fields,
 )
 from ledger.data.row_filter import RowFilter
-from ledger.data.scopes import outside_scope
+from ledger.data.scopes import mask_fields, outside_scope
 from ledger.errors import (
     AccessDenied,
     Conflict,
@@ -427,7 +427,10 @@ class Gateway:
         if logged:
             self.log_mode.check_anchoring(ds.owner_id)
         all_fields = self._guarded(ds, lambda: self.schema_fields(ds))
-        wanted = normalize_fields(fields) if fields else list(all_fields)
+        # No fields asked: the grant's (a grant of some fields serves them without naming them).
+        presented = grant_from_view(got["grant"]) if got.get("grant") is not None else None
+        granted = presented.field_mask if presented is not None and presented.dataset_id == dataset_id else -1
+        wanted = normalize_fields(fields) if fields else list(mask_fields(all_fields, granted))
         qhash = query_hash(dataset_id, ds.version, wanted)
         caller_id = info.member_id if info.active else 0
         # the field mask of the query (bit i: field i of the schema) and the wanted fields outside it

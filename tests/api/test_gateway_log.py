@@ -294,3 +294,16 @@ def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path
         assert _fetch(client, api, s).status_code == 200
         _until(lambda: _anchored(deployment, owner)["treeSize"] == 3, 10, "not anchored after N entries")
         assert logs.anchorer.status(owner).anchored == logs.log(owner).tlog.size == 3  # type: ignore[union-attr]
+
+
+def test_a_fetch_naming_no_fields_gets_the_grants_fields(
+    logged: tuple[Api, TestClient], deployment: Deployment
+) -> None:
+    """A grant of some of a dataset's fields serves them when the fetch names none (not every field
+    of the schema, which the grant would refuse)."""
+    api, client = logged
+    priv = register_data_key(deployment, "c1")
+    s = _share(client, api)
+    r = client.get(f"/api/v1/datasets/{s['dataset']}/data", headers=api.auth("c1"), params={"grant_id": s["grant"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["fields"] == ["age", "district"] and decrypt(priv, r.json()).startswith(b"age,district\n")
