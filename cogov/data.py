@@ -11,7 +11,21 @@ import typer
 
 from cogov import output as out
 from cogov.context import env
-from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt, SchemaOpt, read_file
+from cogov.options import (
+    ContactEmailOpt,
+    ContactNameOpt,
+    ContactPhoneOpt,
+    JsonOpt,
+    KeyOpt,
+    KeywordsOpt,
+    LanguageOpt,
+    LicenseOpt,
+    PasswordFileOpt,
+    SchemaOpt,
+    ThemesOpt,
+    catalog_options,
+    read_file,
+)
 
 if TYPE_CHECKING:
     from ledger.gateway import Gateway
@@ -23,24 +37,6 @@ data_app = typer.Typer(
 
 CLASSES = "public, internal, sensitive or secret"
 
-# The catalog fields of a new dataset's metadata document (DCAT-AP: docs/catalog.md).
-KeywordsOpt = Annotated[str | None, typer.Option("--keywords", help="Comma-separated keywords (at most 20).")]
-ThemesOpt = Annotated[
-    str | None,
-    typer.Option("--themes", help="Comma-separated EU data-theme codes: SOCI, HEAL, GOVE, ENVI, TRAN, REGI, …"),
-]
-ContactNameOpt = Annotated[str | None, typer.Option("--contact-name", help="Contact point: who answers questions.")]
-ContactEmailOpt = Annotated[str | None, typer.Option("--contact-email", help="Contact point's email address.")]
-ContactPhoneOpt = Annotated[str | None, typer.Option("--contact-phone", help="Contact point's telephone number.")]
-LicenseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--license",
-        help="An http(s) URI, or cc-by-4.0, cc0-1.0 or restricted (default: cc-by-4.0 for public, else restricted).",
-    ),
-]
-LanguageOpt = Annotated[str, typer.Option("--language", help="The texts' language: zh or en.")]
-
 
 def _classification(name: str):  # type: ignore[no-untyped-def]
     from ledger.data import Classification
@@ -50,25 +46,6 @@ def _classification(name: str):  # type: ignore[no-untyped-def]
         return Classification[name.upper()]
     except KeyError as exc:
         raise ValidationFailed("classification", f"one of {CLASSES}") from exc
-
-
-def _catalog(  # type: ignore[no-untyped-def]
-    cls,
-    keywords: str | None,
-    themes: str | None,
-    contact_name: str | None,
-    contact_email: str | None,
-    contact_phone: str | None,
-    license: str | None,
-    language: str,
-):
-    """The new dataset's catalog fields from the command's options, validated."""
-    from ledger.gateway.metadata import catalog_fields
-
-    return catalog_fields(
-        cls, keywords=keywords, themes=themes, contact_name=contact_name, contact_email=contact_email,
-        contact_phone=contact_phone, license=license, language=language,
-    )
 
 
 def _gateway() -> Gateway:
@@ -132,11 +109,10 @@ def register(
     metadata document is kept in the gateway's store for the catalog)."""
     from ledger.data import canonical_hash
     from ledger.gateway import describe, detect_format
-    from ledger.gateway.metadata import save_metadata
-    from ledger.gateway.service import metadata_document
+    from ledger.gateway.metadata import metadata_document, save_metadata
 
     cls = _classification(classification)
-    catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
+    catalog = catalog_options(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
     content = read_file(file)
     fmt = detect_format(file.name, content)
     meta = describe(content, fmt, _schema(schema))
@@ -185,8 +161,8 @@ def upload(
     gw = _gateway()
     signer = env().signer(key, password_file)
     if dataset is not None:
-        catalog_options = (keywords, themes, contact_name, contact_email, contact_phone, license)
-        if any(v is not None for v in catalog_options):
+        given = (keywords, themes, contact_name, contact_email, contact_phone, license)
+        if any(v is not None for v in given):
             raise ValidationFailed(
                 "--dataset", "a new version keeps the dataset's registered metadata document and its catalog fields"
             )
@@ -196,7 +172,7 @@ def upload(
         if not title:
             raise ValidationFailed("title", "a new dataset needs --title")
         cls = _classification(classification)
-        catalog = _catalog(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
+        catalog = catalog_options(cls, keywords, themes, contact_name, contact_email, contact_phone, license, language)
         up = gw.upload(signer, title, cls, content, fmt, description, _schema(schema), catalog=catalog)
         meta = up.meta
         out.ok(

@@ -314,6 +314,13 @@ class RpcClient:
         )
         return found
 
+    def latest_time(self) -> int:
+        """The latest block's timestamp (Unix seconds): the chain's present as far as it has one."""
+        head = self.block("latest")
+        if head is None:
+            raise ChainUnavailable(self.url, "no latest block")
+        return int(str(head["timestamp"]), 16)
+
     def code(self, address: str, block: str = "latest") -> str | None:
         """The runtime code at ``address`` (``0x`` when there is none)."""
         found = self.request("eth_getCode", [address, block])

@@ -1,6 +1,7 @@
 """The data gateway: datasets encrypted at rest, served sealed to grantees under on-chain grants."""
 
 from ledger.errors import GatewayIntegrityError, GatewayUnavailable
+from ledger.gateway.answers import Served, Upload, query_hash
 from ledger.gateway.crypto import (
     SEAL_ALG,
     decrypt_at_rest,
@@ -14,13 +15,7 @@ from ledger.gateway.crypto import (
 )
 from ledger.gateway.owners import owner_signer_from_keystore
 from ledger.gateway.refusals import Refusal, RefusalRecorder
-from ledger.gateway.service import (
-    ALARM,
-    Gateway,
-    Served,
-    Upload,
-    query_hash,
-)
+from ledger.gateway.service import ALARM, Gateway
 from ledger.gateway.store import FORMATS, GatewayStore, StoredMeta, describe, detect_format
 
 __all__ = [

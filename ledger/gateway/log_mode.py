@@ -132,7 +132,7 @@ class LogMode:
     def _anchor(self, log_id: int, size: int, root: bytes) -> None:
         # The head's time is the latest block's: never after the anchoring block's, never before the
         # previous head's (both the contract's rules), whatever the gateway's clock says.
-        when = int(self.ledger.w3.eth.get_block("latest")["timestamp"])
+        when = self.ledger.rpc_client.latest_time()
         self.as_owner(log_id, lambda signer: self.checkpoints.anchor(signer, size, root, when))
 
     def _anchored_size(self, log_id: int) -> int:

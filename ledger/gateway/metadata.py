@@ -24,10 +24,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ledger.data import Classification, canonical_hash
+
+if TYPE_CHECKING:
+    from ledger.gateway.store import StoredMeta
 from ledger.errors import ValidationFailed
 
 log = logging.getLogger("ledger.gateway")
@@ -225,3 +228,16 @@ def load_metadata(store_dir: Path, metadata_hash: bytes) -> dict[str, Any] | Non
         log.warning("metadata document %s does not hash to its name: ignored", path.name)
         return None
     return doc
+
+
+def metadata_document(title: str, description: str, meta: StoredMeta, catalog: CatalogFields) -> dict[str, Any]:
+    """The dataset's metadata document, whose canonical hash is its on-chain ``metadataHash``
+    (the catalog fields: ``ledger/gateway/metadata.py``)."""
+    return {
+        "title": title,
+        "description": description,
+        "format": meta.format,
+        "fields": list(meta.fields),
+        "content_sha256": meta.content_sha256,
+        **catalog.document(),
+    }

@@ -23,3 +23,7 @@ def owner_signer_from_keystore(keystore: Keystore, signer_for: Callable[[str], S
         )
 
     return pick
+
+
+#: The custom errors saying a kept owner signer is no longer an account of the member it signs for.
+NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointMissingRole"})

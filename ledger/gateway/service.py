@@ -28,15 +28,12 @@ and raised as :class:`GatewayIntegrityError` (500), with nothing served.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from ledger.client import Ledger, TxReceipt, View
 from ledger.data import NAME as DS_NAME
@@ -63,9 +60,10 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.gateway.access_log import UsedUp, log_entry
-from ledger.gateway.crypto import b64e, seal_apart
+from ledger.gateway.answers import SealedAnswer, Served, Upload, checksummed, query_hash
 from ledger.gateway.log_mode import LogMode
-from ledger.gateway.metadata import CatalogFields, catalog_fields, save_metadata
+from ledger.gateway.metadata import CatalogFields, catalog_fields, metadata_document, save_metadata
+from ledger.gateway.owners import NOT_OWNER
 from ledger.gateway.projection import Lru
 from ledger.gateway.refusals import REFUSAL_FOR_STATE, Refusal, RefusalRecorder, reason_name, state_detail
 from ledger.gateway.store import Format, GatewayStore, StoredMeta
@@ -79,77 +77,6 @@ _T = TypeVar("_T")
 
 #: The stable marker of the gateway's integrity alarms in the log.
 ALARM = "ALARM gateway-integrity"
-
-
-@dataclass(frozen=True)
-class Upload:
-    dataset_id: int
-    receipt: TxReceipt
-    meta: StoredMeta
-    metadata_doc: dict[str, Any]
-
-
-@dataclass
-class Sealed:
-    """A sealed answer (``crypto.seal_apart``): its envelope without the ciphertext, the ciphertext,
-    and the envelope's whole JSON, made once when asked (:meth:`json`)."""
-
-    envelope: dict[str, Any]
-    ciphertext: bytes
-    rows: int
-    payload_hash: str
-    _json: bytes | None = None
-
-    @classmethod
-    def of(cls, data_key: bytes, payload: bytes, header: dict[str, Any]) -> Sealed:
-        envelope, ct = seal_apart(data_key, payload, header)
-        return cls(envelope, ct, int(header["rows"]), str(header["payload_keccak256"]))
-
-    def json(self) -> bytes:
-        """The envelope as :func:`~ledger.gateway.crypto.seal` makes it, JSON-encoded."""
-        if self._json is None:
-            self._json = json.dumps({**self.envelope, "ciphertext": b64e(self.ciphertext)}).encode()
-        return self._json
-
-
-@dataclass(frozen=True)
-class Served:
-    dataset_id: int
-    grant_id: int
-    grantee_id: int
-    seq: int
-    rows: int
-    fields: tuple[str, ...]
-    content_hash: str
-    payload_hash: str
-    sealed: Sealed
-    receipt: TxReceipt | None  # synchronous mode: the recordAccess transaction's
-    log_receipt: dict[str, Any] | None = None  # log mode: the signed receipt of the access's log entry
-
-
-#: Accounts in their checksummed spelling (keccak in Python: a quarter of a millisecond each), kept.
-_checksummed = functools.lru_cache(maxsize=4096)(to_checksum_address)
-
-#: The custom errors saying a kept owner signer is no longer an account of the member it signs for.
-_NOT_OWNER = frozenset({"DataNotDatasetOwner", "CheckpointMissingRole"})
-
-
-def query_hash(dataset_id: int, version: int, fields: list[str]) -> bytes:
-    """The queryHash recorded on chain: keccak256 of the canonical JSON of the query."""
-    return canonical_hash({"dataset_id": dataset_id, "version": version, "fields": normalize_fields(fields)})
-
-
-def metadata_document(title: str, description: str, meta: StoredMeta, catalog: CatalogFields) -> dict[str, Any]:
-    """The dataset's metadata document, whose canonical hash is its on-chain ``metadataHash``
-    (the catalog fields: ``ledger/gateway/metadata.py``)."""
-    return {
-        "title": title,
-        "description": description,
-        "format": meta.format,
-        "fields": list(meta.fields),
-        "content_sha256": meta.content_sha256,
-        **catalog.document(),
-    }
 
 
 class Gateway:
@@ -192,7 +119,7 @@ class Gateway:
         self.documents = documents or (lambda _hash: None)  # texts by hash (the document store): row filters
         self._owner_signers: dict[int, Signer] = {}  # owner member id -> the signer last used for it
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
-        self._sealed: Lru[Sealed] = Lru(sealed_cache)  # log mode: sealed answers by grantee key and answer
+        self._sealed: Lru[SealedAnswer] = Lru(sealed_cache)  # log mode: sealed answers by grantee key and answer
         self._reads: dict[tuple[View, ...], tuple[int, dict[str, Any]]] = {}  # serve's reads -> (block, answers)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
         self.log_mode = LogMode(
@@ -227,7 +154,7 @@ class Gateway:
             try:
                 return write(signer)
             except ContractReverted as exc:
-                if exc.error_name not in _NOT_OWNER:
+                if exc.error_name not in NOT_OWNER:
                     raise
                 self._owner_signers.pop(owner_id, None)
                 if exc.tx_hash is not None:  # mined (no pre-flight): not sent twice
@@ -386,7 +313,7 @@ class Gateway:
         # The chain's answers the checks below need, read in one JSON-RPC batch (one round
         # trip instead of five): the dataset, the caller's account, the grant and the
         # contract's own isAccessAllowed verdict, all at the latest block.
-        account = _checksummed(caller_account)
+        account = checksummed(caller_account)
         wanted_grant = grant_id is not None and grant_id >= 1
         reads: dict[str, View] = {
             "dataset": (DS_NAME, "getDataset", (dataset_id,)),
@@ -539,7 +466,7 @@ class Gateway:
                 raise refuse(RefusalReason.LIMIT_REACHED, f"grant {grant_id}'s accesses are used", grant_id) from None
             seq = grant.accesses + self.log_mode.used(ds.owner_id, grant_id)
             if kept is None:
-                kept = Sealed.of(data_key, payload, header)
+                kept = SealedAnswer.of(data_key, payload, header)
                 self._sealed.put(answer, kept, len(kept.ciphertext) * 7 // 3)  # with its JSON form
         else:
             try:
@@ -557,7 +484,7 @@ class Gateway:
                 grant = self.data.grant(grant_id)
                 reason = REFUSAL_FOR_STATE.get(grant.state, RefusalReason.OTHER)
                 raise refuse(reason, state_detail(grant), grant_id) from exc
-            kept = Sealed.of(data_key, payload, {**header, "seq": seq, "access_tx": receipt.tx_hash})
+            kept = SealedAnswer.of(data_key, payload, {**header, "seq": seq, "access_tx": receipt.tx_hash})
         return Served(
             dataset_id=dataset_id,
             grant_id=grant_id,

@@ -328,7 +328,7 @@ def verify_receipt(
     checks.append(_verify_signature(receipt, Registry(ledger)))
     checks.append(_verify_entry(receipt))
     if now is None:
-        now = int(ledger.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        now = ledger.rpc_client.latest_time()
     timeliness, covering_size = _verify_timeliness(receipt, checkpoints, now, when)
     checks.append(timeliness)
     checks.append(_verify_inclusion(receipt, checkpoints, proof, fetch, covering_size))
