@@ -120,6 +120,20 @@ def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int
         g.stop(timeout=10)
 
 
+def node_cpu(s: Suite) -> float:
+    """CPU seconds the suite's Ganache process has used so far (user + system, from ``/proc``)."""
+    pid = s.deployment.ganache.pid
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def node_cpu_ms(s: Suite, since: float, writes: int) -> float:
+    """The node's CPU milliseconds per write since ``since`` (a :func:`node_cpu` reading)."""
+    return round((node_cpu(s) - since) * 1000 / max(writes, 1), 2)
+
+
 def grant_for_bench(s: Suite) -> tuple[int, int]:
     """An internal dataset of c2 (民政局) granted to dept_a (卫健委): (dataset id, grant id)."""
     from ledger.data import DataSharing, Terms, text_hash

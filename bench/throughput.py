@@ -13,9 +13,11 @@ On one private Ganache, in one run, the same operation is sent three ways:
   with ``Ledger(preflight=False)`` (no simulation, revert decoded after mining);
 * api: 16 concurrent HTTP clients against ``cogov serve`` (uvicorn, separate
   process, default settings: ``COGOV_PREFLIGHT=true``). An access record over
-  HTTP is a gateway fetch (``GET /api/v1/datasets/{id}/data``: the grant is
-  checked on chain, the data decrypted and sealed, the access recorded, all by
-  the dataset owner's one account); a contribution is
+  HTTP is a gateway fetch of a Secret dataset (``GET /api/v1/datasets/{id}/data``:
+  the grant is checked on chain, the data decrypted and sealed, and the access
+  recorded by a ``recordAccess`` transaction mined before the data leaves, all by
+  the dataset owner's one account; a dataset served in log mode, the default
+  below Secret, sends no transaction per fetch); a contribution is
   ``POST /api/v1/fund/contributions``, each client with its own contributor
   account (``Fund.contribute`` serialises one account's contributions through
   the receipt, to protect its allowance).
@@ -23,6 +25,10 @@ On one private Ganache, in one run, the same operation is sent three ways:
 The operations: ``recordAccess`` (an access record) and ``contribute`` (a
 contribution to the general pool, after the treasurer minted CommunityCredit and
 the contributor approved the fund).
+
+Beside each rate, the node's own CPU time per write (``node_cpu_ms_per_write``, read from
+``/proc`` for the Ganache process): Ganache runs every request on one thread, so this is
+what bounds each way's rate, and unlike a rate it hardly moves with the machine's load.
 
     .venv/bin/python bench/throughput.py [--quick] [--count N] [--skip-api] [--skip-library]
     .venv/bin/python bench/throughput.py --rpc-calls   # JSON-RPC requests per API write, no timing
@@ -45,6 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 CONCURRENCY = 16
+#: The API keys the bench's HTTP clients use (label, role); c3 approves Secret grants as data governance.
+_KEYS = (("c2", "council"), ("c3", "data_governance"), ("dept_a", "department"), ("resident", "contributor"))
 
 
 # ----------------------------------------------------------------------------- raw
@@ -238,8 +246,10 @@ def main() -> None:
         raws: dict[str, float] = {}
         for op_name, op in ops.items():
             C.say(f"{op_name}: raw ({n} pre-signed, pipelined)")
+            cpu0 = C.node_cpu(s)
             raws[op_name] = raw_rate(base, op["signer"], op["to"], [op["data"](i) for i in range(n)])
-            result["operations"][op_name] = {"raw_tps": round(raws[op_name], 1)}
+            result["operations"][op_name] = {"raw_tps": round(raws[op_name], 1),
+                                             "raw_node_cpu_ms_per_write": C.node_cpu_ms(s, cpu0, n)}
         # Ganache 7.9.2 can leave an eth_estimateGas that arrives while it mines unanswered for
         # good (bench/NOTES.md): short request and receipt timeouts count such calls as failed
         # instead of hanging the run.
@@ -262,7 +272,9 @@ def main() -> None:
                     except Exception as exc:
                         C.say(f"warm-up failed ({exc!r}); again")
                 C.say(f"{op_name}: {mode} ({count} calls, {CONCURRENCY} threads)")
+                cpu0 = C.node_cpu(s)
                 rate = concurrent_rate(count, call, tolerate=True)
+                figures[f"{mode}_node_cpu_ms_per_write"] = C.node_cpu_ms(s, cpu0, count)
                 figures[f"{mode}_tps"] = round(rate, 1)
                 figures[f"{mode}_failed_calls"] = concurrent_rate.failed  # type: ignore[attr-defined]
                 if concurrent_rate.failed:  # type: ignore[attr-defined]
@@ -281,6 +293,7 @@ def main() -> None:
                     o["api_over_raw"] = round(fig["tps"] / o["raw_tps"], 3)
                     o["api_route"] = fig["route"]
                     o["api_failed_calls"] = fig.get("failed_calls", 0)
+                    o["api_node_cpu_ms_per_write"] = fig["node_cpu_ms_per_write"]
                 elif op_name in result["operations"]:
                     result["operations"][op_name]["api_note"] = fig.get("note")
         if not ns.skip_library:
@@ -290,17 +303,20 @@ def main() -> None:
 
 
 def _share_over_http(http: Any, auth: dict[str, dict[str, str]], title: str) -> tuple[int, int]:
-    """Through the API: c2 uploads a small internal dataset, dept_a asks, c2 approves: (dataset id, grant id)."""
+    """Through the API: c2 uploads a small Secret dataset (its accesses recorded on chain at once),
+    dept_a asks, c2 and data governance (c3) approve: (dataset id, grant id)."""
     csv = b"a,b\n" + b"".join(f"{i},{i * 2}\n".encode() for i in range(20))
-    r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": title, "classification": "internal"},
+    r = http.post("/api/v1/datasets", headers=auth["c2"], data={"title": title, "classification": "secret"},
                   files={"file": (f"{title.replace(' ', '_')}.csv", csv, "text/csv")})
     r.raise_for_status()
     did = r.json()["dataset"]["id"]
     r = http.post("/api/v1/access-requests", headers=auth["dept_a"],
                   json={"dataset_id": did, "purpose_code": 1, "purpose": title, "duration": 30 * 86400})
     r.raise_for_status()
-    r = http.post(f"/api/v1/access-requests/{r.json()['request']['id']}/approve", headers=auth["c2"])
-    r.raise_for_status()
+    rid = r.json()["request"]["id"]
+    for approver in ("c2", "c3"):
+        r = http.post(f"/api/v1/access-requests/{rid}/approve", headers=auth[approver])
+        r.raise_for_status()
     return did, r.json()["request"]["grant_id"]
 
 
@@ -316,7 +332,7 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
     env = api_env(s, directory)
     store = ApiKeyStore(engine_for(env["COGOV_SERVICE_DB_URL"]))
     tokens = {lb: store.create(f"bench-{lb}", role, s.signers[lb].address, lb)[0]
-              for lb, role in (("c2", "council"), ("dept_a", "department"), ("resident", "contributor"))}
+              for lb, role in _KEYS}
     # Contributions: one contributor account per client, as 16 callers would be (Fund.contribute
     # serialises the contributions of one account through its receipt, to protect its allowance).
     contributors = [tokens["resident"], *_extra_contributor_accounts(s, store, CONCURRENCY - 1)]
@@ -336,11 +352,14 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
 
             fetch(-1)
             C.say(f"access_record: api ({n} gateway fetches, {CONCURRENCY} clients)")
+            cpu0 = C.node_cpu(s)
             rate = concurrent_rate(n, fetch, tolerate=True)
             out["access_record"] = {
                 "tps": round(rate, 1), "failed_calls": concurrent_rate.failed,  # type: ignore[attr-defined]
                 "first_error": concurrent_rate.first_error,  # type: ignore[attr-defined]
-                "route": "GET /api/v1/datasets/{id}/data (gateway fetch: grant check, decrypt, seal, recordAccess)",
+                "node_cpu_ms_per_write": C.node_cpu_ms(s, cpu0, n),
+                "route": "GET /api/v1/datasets/{id}/data (a Secret dataset's gateway fetch: grant check, decrypt, "
+                         "seal, recordAccess mined before the data leaves)",
             }
             spec = http.get("/openapi.json").json()
             if "/api/v1/fund/contributions" in spec.get("paths", {}):
@@ -357,8 +376,10 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
 
                 contribute(-1)
                 C.say(f"contribution: api ({n} POSTs, {CONCURRENCY} clients)")
+                cpu0 = C.node_cpu(s)
                 rate = concurrent_rate(n, contribute, tolerate=True)
                 out["contribution"] = {"tps": round(rate, 1), "failed_calls": concurrent_rate.failed,  # type: ignore[attr-defined]
+                                       "node_cpu_ms_per_write": C.node_cpu_ms(s, cpu0, n),
                                        "route": f"POST /api/v1/fund/contributions ({len(contributors)} accounts)"}
             else:
                 out["contribution"] = {"note": "POST /api/v1/fund/contributions does not exist yet: not measured"}
@@ -390,7 +411,7 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
     settings = make_settings(s.deployment, directory, index_follow=True)
     store = ApiKeyStore(engine_for(settings.service_db_url))
     auth = {lb: {"Authorization": f"Bearer {store.create(f'rpc-{lb}', role, s.signers[lb].address, lb)[0]}"}
-            for lb, role in (("c2", "council"), ("dept_a", "department"), ("resident", "contributor"))}
+            for lb, role in _KEYS}
     counts: collections.Counter[str] = collections.Counter()
     lock = threading.Lock()
     on = threading.Event()
