@@ -2,12 +2,12 @@
 the pre-flight (the call simulated with the limit it will carry, before anything is signed).
 
 What a pre-flight costs the node (``bench/write_costs.py``, Ganache 7.9.2's own CPU time): an
-``eth_call`` of ``recordAccess`` about as much as the whole transaction sent and mined, of
-``contribute`` about three quarters of it; ``eth_estimateGas`` 2 to 10 times an ``eth_call``.
-So the pre-flight is one ``eth_call`` with a cached limit, and the pre-flights of concurrent
-writers go to the node together, in one JSON-RPC batch (:class:`Simulations`; a batch of
-``eth_call`` costs Ganache a third less a call). Each is still its own simulation, answered
-before its own write is signed."""
+``eth_call`` of ``recordAccess`` about as much as the whole transaction sent and mined (most of
+both is reading the state trie from its database), of ``contribute`` about three quarters of it;
+``eth_estimateGas`` 2 to 13 times an ``eth_call``, so it is asked once per function and size.
+Sending the pre-flights of concurrent writers in one JSON-RPC batch costs Ganache a third less
+a call, but releases their sends in bursts, and Ganache (strict instamine) then held
+transactions unmined and receipts timed out: not done."""
 
 from __future__ import annotations
 
@@ -21,9 +21,6 @@ GAS_MARGIN = 1.25
 GAS_PRICE_TTL = 60.0
 #: Seconds a cached gas estimate is reused (one ``eth_estimateGas`` per function and calldata size).
 GAS_CACHE_TTL = 60.0
-
-#: Pre-flights sent in one JSON-RPC batch at most.
-SIMULATION_BATCH = 64
 
 #: (to, selector, calldata length): the key of one cached estimate.
 GasKey = tuple[str | None, str, int]
@@ -49,7 +46,6 @@ class GasPlanner:
         self._price: tuple[float, int] | None = None
         self._cache: dict[GasKey, tuple[float, int]] = {}
         self._locks: dict[GasKey, threading.Lock] = {}
-        self.simulations = Simulations(rpc)
 
     def price(self) -> int:
         now = time.monotonic()
@@ -109,67 +105,10 @@ class GasPlanner:
         limit = gas if gas is not None else self.cached(tx)
         for attempt in range(2):
             try:
-                self.simulations.run({**tx, "gas": hex(limit)})
+                self._rpc.request("eth_call", [{**tx, "gas": hex(limit)}, "latest"])
                 return limit
             except RpcError as exc:
                 if given or attempt or not out_of_gas(exc):
                     raise revert_from(exc) from exc
                 limit = self.cached(tx, fresh=True)
         return limit  # pragma: no cover - the loop returns or raises
-
-
-class Simulations:
-    """The pre-flights (``eth_call`` at the latest block) of concurrent writers, sent together.
-
-    Group commit, no timer: a caller that finds no batch in flight sends every pre-flight waiting
-    (its own included, :data:`SIMULATION_BATCH` at most) in one JSON-RPC batch; whoever arrives
-    meanwhile waits, and the next batch takes them all. A writer alone sends its ``eth_call``
-    alone, at once. Each simulation is its own request in the batch and gets its own answer (a
-    revert's data stays its own); a node without batches gets them one by one
-    (:meth:`~ledger.rpc.RpcClient.batch`).
-    """
-
-    def __init__(self, rpc: RpcClient) -> None:
-        self._rpc = rpc
-        self._cond = threading.Condition()
-        self._queue: list[_Simulation] = []
-        self._busy = False
-        #: Batches sent so far (more than one simulation each), for the benchmarks and tests.
-        self.batches = 0
-
-    def run(self, tx: dict[str, Any]) -> None:
-        """Simulate ``tx``: returns if it would succeed; raises :class:`~ledger.rpc.RpcError` (a revert,
-        an out-of-gas) or :class:`~ledger.errors.ChainUnavailable` as ``eth_call`` would."""
-        mine = _Simulation(tx)
-        with self._cond:
-            self._queue.append(mine)
-        while True:
-            with self._cond:
-                while not mine.done and self._busy:
-                    self._cond.wait()
-                if mine.done:
-                    break
-                self._busy = True
-                batch, self._queue = self._queue[:SIMULATION_BATCH], self._queue[SIMULATION_BATCH:]
-            try:
-                answers: list[Any] = self._rpc.batch([("eth_call", [s.tx, "latest"]) for s in batch])
-            except BaseException as exc:  # ChainUnavailable: every one of them sees it
-                answers = [exc] * len(batch)
-            with self._cond:
-                if len(batch) > 1:
-                    self.batches += 1
-                for sim, answer in zip(batch, answers, strict=True):
-                    sim.answer, sim.done = answer, True
-                self._busy = False
-                self._cond.notify_all()
-        if isinstance(mine.answer, BaseException):
-            raise mine.answer
-
-
-class _Simulation:
-    __slots__ = ("answer", "done", "tx")
-
-    def __init__(self, tx: dict[str, Any]) -> None:
-        self.tx = tx
-        self.answer: Any = None
-        self.done = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -145,42 +144,6 @@ def test_preflight_reestimates_when_the_cached_gas_runs_out(deployment: Deployme
     pid, receipt = reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)
     assert receipt.status == 1 and pid > 0
     assert all(gas > 30_000 for _, gas in led.tx.gas._cache.values())
-
-
-def test_concurrent_preflights_go_in_one_batch_and_a_refused_one_is_named_and_never_sent(
-    deployment: Deployment,
-) -> None:
-    from ledger.manifest import Manifest
-    from tests.rpc_proxy import RpcProxy
-
-    with RpcProxy(deployment.ganache.config.url) as proxy:
-        led = Ledger(proxy.url, Manifest.load(deployment.manifest_path))
-        reg = Registry(led)
-        reg.propose(deployment.signers["c1"], ChangeKind.SET_THRESHOLD, 2)  # caches the gas limit of propose
-        sims, real = led.tx.gas.simulations, led.rpc_client.batch
-        batches: list[int] = []
-
-        def gated(calls: Any) -> list[Any]:
-            if calls and calls[0][0] == "eth_call" and "gas" in calls[0][1][0]:  # pre-flights, not views
-                batches.append(len(calls))
-                deadline = time.monotonic() + 30
-                while len(batches) == 1 and len(sims._queue) < 5 and time.monotonic() < deadline:
-                    time.sleep(0.01)  # the first pre-flight is answered once the five others queue behind it
-            return real(calls)
-
-        led.rpc_client.batch = gated  # type: ignore[method-assign]
-        proxy.calls.clear()
-        writers = [deployment.signers["c1"]] * 5 + [deployment.signers["outsider"]]
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            futures = [pool.submit(reg.propose, w, ChangeKind.SET_THRESHOLD, 2) for w in writers]
-        outcomes = [f.exception() for f in futures]
-    assert batches == [1, 5] and sims.batches == 1  # six pre-flights, two requests to the node
-    assert outcomes[:5] == [None] * 5
-    refused = outcomes[5]
-    assert isinstance(refused, ContractReverted) and refused.error_name == "RegistryNotCouncil"
-    assert refused.error_args == {"account": deployment.signers["outsider"].address} and refused.tx_hash is None
-    sent = [p for m, p in proxy.calls if m == "eth_sendRawTransaction"]
-    assert len(sent) == 5  # the refused write was never sent
 
 
 def test_without_preflight_a_revert_is_mined_and_named_the_same(deployment: Deployment) -> None:
