@@ -68,8 +68,8 @@ def main() -> None:
             return C.node_cpu_ms(s, cpu0, count)
 
         ops = {
-            "access_record": (sig["c2"], led.manifest.address("DataSharing"),
-                              lambda i: str(dsc.encode_abi("recordAccess", args=[gid, keccak(text=f"c{i}"), i % 100, 1]))),
+            "access_record": (sig["c2"], led.manifest.address("DataSharing"), lambda i: str(
+                dsc.encode_abi("recordAccess", args=[gid, keccak(text=f"c{i}"), i % 100, 1]))),
             "contribution": (sig["resident"], led.manifest.address("CoGovFund"),
                              lambda i: str(fc.encode_abi("contribute", args=[100 + i, 0, keccak(text=f"c{i}")]))),
         }
@@ -97,11 +97,12 @@ def main() -> None:
             fig["the write (sent pipelined, till mined)"] = C.node_cpu_ms(s, cpu0, n)
             head = int(rpc("eth_blockNumber", []), 16)
             fig["eth_blockNumber"] = cost(n, lambda i: rpc("eth_blockNumber", []))
-            fig["eth_getBlockByNumber"] = cost(n, lambda i, head=head: rpc("eth_getBlockByNumber", [hex(head - i), False]))
-            fig["eth_getTransactionReceipt"] = cost(n, lambda i: rpc("eth_getTransactionReceipt", [hashes[i]]))
-            fig["eth_getTransactionReceipt, batches of 20"] = cost(n // BATCH, lambda k: batch(
-                "eth_getTransactionReceipt", [[h] for h in hashes[k * BATCH : (k + 1) * BATCH]])) / BATCH
-            fig["eth_getTransactionCount"] = cost(n, lambda i, a=signer.address: rpc("eth_getTransactionCount", [a, "pending"]))
+            fig["eth_getBlockByNumber"] = cost(n, lambda i, h=head: rpc("eth_getBlockByNumber", [hex(h - i), False]))
+            fig["eth_getTransactionReceipt"] = cost(n, lambda i, hs=hashes: rpc("eth_getTransactionReceipt", [hs[i]]))
+            fig["eth_getTransactionReceipt, batches of 20"] = cost(n // BATCH, lambda k, hs=hashes: batch(
+                "eth_getTransactionReceipt", [[h] for h in hs[k * BATCH : (k + 1) * BATCH]])) / BATCH
+            fig["eth_getTransactionCount"] = cost(
+                n, lambda i, a=signer.address: rpc("eth_getTransactionCount", [a, "pending"]))
             write = fig["the write (sent pipelined, till mined)"]
             fig["pre-flight / the write"] = round(fig["eth_call (pre-flight)"] / write, 3)
             fig["bound on library / raw with the pre-flight (node CPU alone)"] = round(
