@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +40,10 @@ from alembic.script import ScriptDirectory
 from ledger.errors import SchemaBehind
 
 log = logging.getLogger("ledger.migrations")
+
+#: Alembic's ``context`` and ``op`` are module globals: one migration at a time in a process
+#: (across processes, PostgreSQL's advisory lock; SQLite's writer lock).
+_ALEMBIC = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,9 @@ class Schema:
 
     def upgrade(self, engine: sa.Engine, revision: str = "head", db: str | None = None) -> Status:
         """Run the revisions up to ``revision`` (one transaction; one process at a time on PostgreSQL)."""
-        with engine.begin() as conn:
+        with _ALEMBIC, engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # held until the transaction ends
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key()})
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key})
             before = self._context(conn).get_current_revision()
             command.upgrade(self.config(conn), revision)
             after = self._context(conn).get_current_revision()
@@ -160,7 +165,9 @@ class Schema:
             warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression", sa.exc.SAWarning)
             return list(compare_metadata(self._context(conn), self.metadata))
 
-    def _lock_key(self) -> int:
+    @property
+    def lock_key(self) -> int:
+        """The PostgreSQL advisory lock an upgrade holds (one process migrates at a time)."""
         return int.from_bytes(hashlib.sha256(self.version_table.encode()).digest()[:8], "big", signed=True)
 
 

@@ -26,7 +26,7 @@ from ledger.testing import KEY_LABELS as KEY_LABELS  # noqa: E402
 from ledger.testing import MEMBER_IDS as MEMBER_IDS  # noqa: E402
 from ledger.testing import STANDARD_MEMBERS as STANDARD_MEMBERS  # noqa: E402
 from ledger.testing import Deployment, deploy_standard, start_ganache  # noqa: E402
-from tests.postgresql import PostgresServer  # noqa: E402
+from tests.postgresql import Db, PostgresServer  # noqa: E402
 
 # The test-only contracts (contracts/test/) compile to tests/artifacts/, never shipped.
 artifacts.add_folder(Path(__file__).resolve().parent / "artifacts")
@@ -74,6 +74,16 @@ def postgresql() -> Iterator[PostgresServer]:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """SQLite, then PostgreSQL (the session's server, started on first use): a test taking it runs
+    on both."""
+    server = request.getfixturevalue("postgresql") if request.param == "postgresql" else None
+    d = Db(request.param, tmp_path, server)
+    yield d
+    d.close()
 
 
 # ----------------------------------------------------------------- secrets scan

@@ -18,8 +18,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 
 from ledger.process import free_port
 
@@ -117,3 +119,42 @@ class PostgresServer:
                 self.started = False
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Db:
+    """Databases of one kind for a test (the ``db`` fixture of tests/conftest.py: SQLite, then
+    PostgreSQL): SQLite files in ``tmp_path``, or databases on the suite's PostgreSQL server;
+    and plain SQL on them (what a tampering operator would run)."""
+
+    def __init__(self, kind: str, tmp_path: Path, server: PostgresServer | None) -> None:
+        self.kind, self._tmp, self._server = kind, tmp_path, server
+        self._engines: list[sa.Engine] = []
+
+    def new(self, name: str = "i") -> Path | str:
+        """A new, empty database: a file path (SQLite; what the index takes) or a
+        ``postgresql+psycopg://`` URL."""
+        if self._server is None:
+            return self._tmp / f"{name}.sqlite"
+        return self._server.database("ix")
+
+    def url(self, name: str = "i") -> str:
+        """A new, empty database's SQLAlchemy URL."""
+        db = self.new(name)
+        return f"sqlite:///{db}" if isinstance(db, Path) else db
+
+    def engine(self, db: Path | str) -> sa.Engine:
+        """An engine on ``db`` (disposed by :meth:`close`)."""
+        url = f"sqlite:///{db}" if isinstance(db, Path) else db
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        self._engines.append(engine)
+        return engine
+
+    def sql(self, db: Path | str, statement: str, **params: Any) -> list[Any]:
+        """Run one statement in its own transaction; the rows it returns."""
+        with self.engine(db).begin() as conn:
+            result = conn.execute(sa.text(statement), params)
+            return list(result.all()) if result.returns_rows else []
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.dispose()
