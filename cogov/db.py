@@ -3,6 +3,7 @@ ledger/migrations.py, docs/migrations.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -97,3 +98,52 @@ def db_status(index_db: IndexDbOpt = None, service_db: ServiceDbOpt = None, as_j
     _show(statuses, as_json)
     if not all(s.at_head for s in statuses):
         raise typer.Exit(out.EXIT_OTHER)
+
+
+# ------------------------------------------------- the local cluster (`make demo-pg`)
+
+local_app = typer.Typer(
+    help="A local PostgreSQL cluster under .cogov/postgresql for the demo (development only).", no_args_is_help=True
+)
+db_app.add_typer(local_app, name="local")
+
+#: the demo's databases on the local cluster
+LOCAL_DATABASES = {"COGOV_INDEX_DB_URL": "cogov_index", "COGOV_SERVICE_DB_URL": "cogov_service"}
+
+
+RootOpt = Annotated[
+    Path | None, typer.Option("--root", help="The cluster's folder (default: .cogov/postgresql).")
+]
+
+
+def _local_root(root: Path | None) -> Path:
+    from ledger.config import STATE_DIR
+
+    return (root or STATE_DIR / "postgresql").resolve()
+
+
+@local_app.command("up")
+def local_up(root: RootOpt = None) -> None:
+    """Start the cluster (created on first use), create the demo's two databases, write their
+    URLs to <root>/env (``set -a; . .cogov/postgresql/env``) and print them."""
+    from ledger.devdb import Cluster
+
+    root = _local_root(root)
+    cluster = Cluster(root).start()
+    lines = [f"{var}={cluster.create_database(name, exist_ok=True)}" for var, name in LOCAL_DATABASES.items()]
+    (root / "env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for line in lines:
+        out.say(line)
+
+
+@local_app.command("down")
+def local_down(root: RootOpt = None) -> None:
+    """Stop the cluster (its data kept; `make clean-chain` removes .cogov/)."""
+    from ledger.devdb import Cluster
+
+    root = _local_root(root)
+    if not (root / "data" / "PG_VERSION").is_file():
+        out.say("no local PostgreSQL cluster")
+        return
+    Cluster(root).stop()
+    out.ok(f"PostgreSQL at {root} stopped")
