@@ -76,6 +76,21 @@ def postgresql() -> Iterator[PostgresServer]:
         server.stop()
 
 
+#: The databases the service suites run on: ``COGOV_TEST_DATABASES`` (comma-separated), both by
+#: default, as ``make test`` and CI run them; a developer may pick one while iterating.
+DATABASES = [name.strip() for name in os.environ.get("COGOV_TEST_DATABASES", "sqlite,postgresql").split(",")]
+assert set(DATABASES) <= {"sqlite", "postgresql"} and DATABASES, f"COGOV_TEST_DATABASES={DATABASES}"
+
+
+def database_urls(request: pytest.FixtureRequest, kind: str) -> dict[str, str]:
+    """The service's settings for ``kind``: nothing for SQLite (``make_settings``' files), or a new
+    service database and a new index database on the session's PostgreSQL server."""
+    if kind == "sqlite":
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgresql")
+    return {"service_db_url": server.database("service"), "index_db_url": server.database("index")}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     """SQLite, then PostgreSQL (the session's server, started on first use): a test taking it runs
