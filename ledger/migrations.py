@@ -134,8 +134,11 @@ class Schema:
             if conn.dialect.name == "postgresql":  # held until the transaction ends
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key})
             before = self._context(conn).get_current_revision()
-            command.upgrade(self.config(conn), revision)
-            after = self._context(conn).get_current_revision()
+            if revision == "head" and before == self.head():  # nothing to run: no script loading
+                after = before
+            else:
+                command.upgrade(self.config(conn), revision)
+                after = self._context(conn).get_current_revision()
         if before != after:
             log.info("%s database %s upgraded from %s to %s", self.what, db or display(engine), before, after)
         return self.status(engine, db)
