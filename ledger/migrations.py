@@ -135,7 +135,7 @@ class Schema:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key})
             before = self._context(conn).get_current_revision()
             if revision == "head" and before == self.head():  # nothing to run: no script loading
-                after = before
+                after: str | None = before
             else:
                 command.upgrade(self.config(conn), revision)
                 after = self._context(conn).get_current_revision()
