@@ -91,6 +91,12 @@ def database_urls(request: pytest.FixtureRequest, kind: str) -> dict[str, str]:
     return {"service_db_url": server.database("service"), "index_db_url": server.database("index")}
 
 
+@pytest.fixture(params=DATABASES)
+def databases(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings of a test's own service (``api_for(..., **databases)``): SQLite, then PostgreSQL."""
+    return database_urls(request, request.param)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     """SQLite, then PostgreSQL (the session's server, started on first use): a test taking it runs

@@ -24,12 +24,6 @@ def api(request: pytest.FixtureRequest, deployment: Deployment, tmp_path_factory
     return api_for(deployment, tmp_path_factory.mktemp("api"), "test", **database_urls(request, request.param))
 
 
-@pytest.fixture(params=DATABASES)
-def databases(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Settings of a test's own service (``api_for(..., **databases)``): SQLite, then PostgreSQL."""
-    return database_urls(request, request.param)
-
-
 @pytest.fixture(scope="session")
 def client(api: Api) -> Iterator[TestClient]:
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as c:
