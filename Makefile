@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser postgresql demo test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
+.PHONY: help install browser postgresql demo demo-pg demo-pg-db pg-down test ci compile compile-check chain-up chain-down chain-status deploy seed serve lint typecheck clean clean-chain
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-15s\033[0m %s\n",$$1,$$2}'
@@ -38,8 +38,9 @@ compile-check: install ## Fail if committed artifacts differ from a fresh compil
 chain-up: install ## Start the development chain (ganache.yml)
 	$(COGOV) chain up
 
-chain-down: ## Stop the development chain (data kept)
+chain-down: ## Stop the development chain and the demo's PostgreSQL, if running (data kept)
 	$(COGOV) chain down
+	@test ! -f $(PG_ROOT)/data/PG_VERSION || $(COGOV) db local down --root $(PG_ROOT)
 
 chain-status: ## Show the development chain
 	$(COGOV) chain status
@@ -58,6 +59,18 @@ demo: install chain-up seed ## Install, start the chain, deploy, seed the demo a
 	@echo "  Demo API keys: .cogov/demo-api-keys.txt"
 	@echo ""
 	$(COGOV) serve --host $(HOST) --port $(PORT)
+
+PG_ROOT ?= .cogov/postgresql
+
+demo-pg: install demo-pg-db ## The demo on PostgreSQL: a local cluster under .cogov/postgresql holds the index and the service database
+	set -a && . $(PG_ROOT)/env && set +a && $(MAKE) --no-print-directory demo
+
+demo-pg-db: postgresql ## The demo's PostgreSQL alone: start the cluster in $(PG_ROOT), write its URLs to $(PG_ROOT)/env, migrate
+	$(COGOV) db local up --root $(PG_ROOT)
+	set -a && . $(PG_ROOT)/env && set +a && $(COGOV) db upgrade
+
+pg-down: ## Stop the demo's PostgreSQL (data kept; `make chain-down` stops it too)
+	$(COGOV) db local down --root $(PG_ROOT)
 
 browser: ## Install headless Chromium and CJK fonts for the portal's browser tests (Debian; only if missing)
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)

@@ -47,12 +47,21 @@ class ApiKey:
     revoked_at: float | None = None
 
 
-def engine_for(url: str) -> sa.Engine:
+def engine_for(url: str, *, upgrade: bool = True) -> sa.Engine:
+    """The service database at ``url``, migrated to head (``upgrade``) or refused when behind it
+    (:class:`~ledger.errors.SchemaBehind`, naming ``cogov db upgrade``): api/migrations/."""
+    from api.migrations import SERVICE
+
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     eng = sa.create_engine(url, future=True)
+    try:
+        SERVICE.prepare(eng, upgrade=upgrade)
+    except BaseException:
+        eng.dispose()
+        raise
     return eng
 
 

@@ -58,7 +58,7 @@ class ServiceState:
         )
         from ledger.fund.docs import open_store
 
-        engine = engine_for(settings.service_db_url)
+        engine = engine_for(settings.service_db_url, upgrade=settings.upgrade_at_start)
         state = cls(
             settings=settings,
             ledger=ledger,
@@ -165,6 +165,7 @@ class ServiceState:
             self.settings.index_db_url,
             confirmations=self.settings.confirmations - 1,
             start_block=self.manifest.start_block,
+            upgrade=self.settings.upgrade_at_start,
         )
         if self.settings.index_follow:
             assert self._follower is not None

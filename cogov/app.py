@@ -268,6 +268,10 @@ from cogov.index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
 
+from cogov.db import db_app  # noqa: E402
+
+app.add_typer(db_app, name="db")
+
 from cogov.access_log import log_app  # noqa: E402
 from cogov.data import data_app  # noqa: E402
 from cogov.receipts import receipt_app  # noqa: E402

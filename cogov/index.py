@@ -32,6 +32,7 @@ def _indexer(db: str | None) -> Indexer:
         db or e.settings.index_db_url,
         confirmations=e.settings.confirmations - 1,
         start_block=e.manifest.start_block,
+        upgrade=e.settings.upgrade_at_start,
     )
 
 

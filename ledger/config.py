@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     #: The latest `cogov audit verify` report (served by GET /api/v1/audit/report).
     audit_report_path: Path = STATE_DIR / "audit-report.json"
 
+    @property
+    def upgrade_at_start(self) -> bool:
+        """Whether the service and the indexer migrate their databases to head when they start:
+        in development and test (the demo, the suites: nobody to run a command first); production
+        refuses a database behind head until an operator runs ``cogov db upgrade``."""
+        return self.env != "production"
+
     @field_validator("rpc_urls", mode="before")
     @classmethod
     def _split(cls, v: object) -> object:

@@ -373,3 +373,17 @@ class IndexChainMismatch(ChainMismatch):
             expected=str(indexed),
             actual=str(connected),
         )
+
+
+class SchemaBehind(ConfigError):
+    """A database's schema is behind the code's newest migration (or was never migrated)."""
+
+    code = "schema-behind"
+
+    def __init__(self, what: str, db: str, current: str | None, head: str) -> None:
+        at = f"at revision {current}" if current else "not migrated (empty, or made before migrations)"
+        super().__init__(
+            f"the {what} database {db} is {at}, behind this code's {head}: run `cogov db upgrade`",
+            current=current,
+            head=head,
+        )

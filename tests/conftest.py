@@ -26,7 +26,7 @@ from ledger.testing import KEY_LABELS as KEY_LABELS  # noqa: E402
 from ledger.testing import MEMBER_IDS as MEMBER_IDS  # noqa: E402
 from ledger.testing import STANDARD_MEMBERS as STANDARD_MEMBERS  # noqa: E402
 from ledger.testing import Deployment, deploy_standard, start_ganache  # noqa: E402
-from tests.postgresql import PostgresServer  # noqa: E402
+from tests.postgresql import Db, PostgresServer  # noqa: E402
 
 # The test-only contracts (contracts/test/) compile to tests/artifacts/, never shipped.
 artifacts.add_folder(Path(__file__).resolve().parent / "artifacts")
@@ -74,6 +74,37 @@ def postgresql() -> Iterator[PostgresServer]:
         yield server.start()
     finally:
         server.stop()
+
+
+#: The databases the service suites run on: ``COGOV_TEST_DATABASES`` (comma-separated), both by
+#: default, as ``make test`` and CI run them; a developer may pick one while iterating.
+DATABASES = [name.strip() for name in os.environ.get("COGOV_TEST_DATABASES", "sqlite,postgresql").split(",")]
+assert set(DATABASES) <= {"sqlite", "postgresql"} and DATABASES, f"COGOV_TEST_DATABASES={DATABASES}"
+
+
+def database_urls(request: pytest.FixtureRequest, kind: str) -> dict[str, str]:
+    """The service's settings for ``kind``: nothing for SQLite (``make_settings``' files), or a new
+    service database and a new index database on the session's PostgreSQL server."""
+    if kind == "sqlite":
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgresql")
+    return {"service_db_url": server.database("service"), "index_db_url": server.database("index")}
+
+
+@pytest.fixture(params=DATABASES)
+def databases(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings of a test's own service (``api_for(..., **databases)``): SQLite, then PostgreSQL."""
+    return database_urls(request, request.param)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """SQLite, then PostgreSQL (the session's server, started on first use): a test taking it runs
+    on both."""
+    server = request.getfixturevalue("postgresql") if request.param == "postgresql" else None
+    d = Db(request.param, tmp_path, server)
+    yield d
+    d.close()
 
 
 # ----------------------------------------------------------------- secrets scan

@@ -68,6 +68,8 @@ class Indexer(IndexReads):
             and fetched while the previous one is decoded and written.
         start_block: the first block to index (the deployment block, say).
         keep_blocks: how many recent block numbers keep their hash for reorg detection.
+        upgrade: migrate an existing database to head (ledger/index/migrations/); False (the
+            service in production) refuses one behind head: SchemaBehind, naming `cogov db upgrade`.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Indexer(IndexReads):
         batch_events: int = 5000,
         start_block: int = 0,
         keep_blocks: int = 256,
+        upgrade: bool = True,
     ) -> None:
         if confirmations < 0:
             raise ValidationFailed("confirmations", "must be >= 0")
@@ -113,8 +116,7 @@ class Indexer(IndexReads):
                 if not self._store.exists():
                     self._store.create()
                 else:
-                    with self._store.engine.begin() as conn:
-                        schema.create(conn)
+                    schema.INDEX.prepare(self._store.engine, upgrade=upgrade, db=self._store.display)
         except IndexUnavailable as exc:  # reported by health(); rebuild() repairs
             log.error("%s", exc)
 

@@ -21,12 +21,20 @@ On SQLite, the identifiers the API filters on (:data:`ARG_INDEXES`) have express
 indexes ``(contract, event, json_extract(args, '$."name"'), block_number, log_index)``,
 partial (only rows that have the argument), so "the newest 50 accesses of grant 7"
 and its count read an index range instead of every row of the event. They hold
-nothing that is not in ``args`` and are created on open when missing.
+nothing that is not in ``args``.
+
+The tables are made and changed by Alembic revisions only (:data:`INDEX`,
+``ledger/index/migrations/versions/``; docs/migrations.md): a change here needs a revision,
+and tests/ledger/test_migrations.py fails until head equals these tables again.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
+
+from ledger.migrations import Schema
 
 SCHEMA_VERSION = "2"  # 2: hashes and addresses lower-case, enforced by CHECK constraints
 
@@ -85,7 +93,7 @@ meta = sa.Table(
 
 TABLES = ("events", "blocks", "meta")
 
-#: Argument names with an expression index (SQLite): what the API's lists filter on.
+#: Argument names with an expression index (SQLite; made by the baseline revision): what the API's lists filter on.
 ARG_INDEXES = (
     "datasetId",
     "grantId",
@@ -104,14 +112,5 @@ def json_path_sql(name: str) -> str:
     return "'$.\"" + name + "\"'"
 
 
-def create(conn: sa.Connection) -> None:
-    """Create what is missing: the tables, then (SQLite) the argument indexes."""
-    metadata.create_all(conn)
-    if conn.dialect.name != "sqlite":
-        return
-    for name in ARG_INDEXES:
-        value = f"json_extract(args, {json_path_sql(name)})"
-        conn.exec_driver_sql(
-            f"CREATE INDEX IF NOT EXISTS ix_events_arg_{name} ON events "
-            f"(contract, event, {value}, block_number, log_index) WHERE {value} IS NOT NULL"
-        )
+#: The index's revisions (ledger/index/migrations/); head equals :data:`metadata`.
+INDEX = Schema("index", Path(__file__).with_name("migrations"), metadata, ignore_indexes=("ix_events_arg_",))

@@ -106,7 +106,7 @@ class Store:
                 Path(str(self.path) + suffix).unlink()
 
     def create(self, *, fresh: bool = False) -> None:
-        """Create the storage and the tables. ``fresh`` drops whatever was there first."""
+        """Create the storage and migrate it to head. ``fresh`` drops whatever was there first."""
         if self.path is not None:
             if fresh or not self.exists():
                 self._remove_sqlite_files()
@@ -117,10 +117,10 @@ class Store:
                 con.execute("PRAGMA journal_mode=WAL")
             finally:
                 con.close()
-        with self.engine.begin() as conn:
-            if fresh:
-                schema.metadata.drop_all(conn)
-            schema.create(conn)
+        if fresh:
+            with self.engine.begin() as conn:
+                schema.INDEX.drop(conn)
+        schema.INDEX.upgrade(self.engine, db=self.display)
 
     def reset(self) -> None:
         """Drop everything and create empty tables; a corrupt SQLite file is replaced."""

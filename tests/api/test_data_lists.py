@@ -22,7 +22,9 @@ pytestmark = pytest.mark.ganache
 DAY = 24 * 3600
 
 
-def test_grant_and_request_lists_by_state_make_no_chain_call_per_row(deployment: Deployment, tmp_path: Path) -> None:
+def test_grant_and_request_lists_by_state_make_no_chain_call_per_row(
+    deployment: Deployment, tmp_path: Path, databases: dict[str, str]
+) -> None:
     led = deployment.ledger()
     ds = DataSharing(led)
     s = deployment.signers
@@ -43,7 +45,7 @@ def test_grant_and_request_lists_by_state_make_no_chain_call_per_row(deployment:
     data_address = led.manifest.address("DataSharing")  # calls to it would be per-row reads; the key check
     # reads the registry (cached for a while), which is not the list's
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        api = api_for(deployment, tmp_path, "lists", rpc_urls=[proxy.url])
+        api = api_for(deployment, tmp_path, "lists", rpc_urls=[proxy.url], **databases)
         with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
             h = api.auth("c1")
 

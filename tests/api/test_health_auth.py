@@ -9,6 +9,7 @@ from contextlib import ExitStack
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -208,10 +209,15 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
 
 
 def test_keys_are_stored_only_as_hashes(api: Api) -> None:
-    import sqlite3
-
-    db = api.settings.service_db_url.removeprefix("sqlite:///")
-    dump = "\n".join(sqlite3.connect(db).iterdump())
+    """Every value of every table of the service database (SQLite or PostgreSQL) holds no secret."""
+    engine = sa.create_engine(api.settings.service_db_url)
+    try:
+        with engine.connect() as conn:
+            tables = sa.inspect(conn).get_table_names()
+            dump = "\n".join(repr(tuple(row)) for t in tables for row in conn.execute(sa.text(f'SELECT * FROM "{t}"')))
+    finally:
+        engine.dispose()
+    assert api.keys and dump
     for token in api.keys.values():
         secret = token.split("_", 2)[2]
         assert secret not in dump

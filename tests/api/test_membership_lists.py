@@ -16,12 +16,14 @@ from tests.rpc_proxy import RpcProxy
 pytestmark = pytest.mark.ganache
 
 
-def test_member_and_proposal_lists_read_no_registry_view_per_row(deployment: Deployment, tmp_path: Path) -> None:
+def test_member_and_proposal_lists_read_no_registry_view_per_row(
+    deployment: Deployment, tmp_path: Path, databases: dict[str, str]
+) -> None:
     led = deployment.ledger()
     assert led.manifest is not None
     registry = led.manifest.address("MembershipRegistry").lower()
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        api = api_for(deployment, tmp_path, "mlists", rpc_urls=[proxy.url])
+        api = api_for(deployment, tmp_path, "mlists", rpc_urls=[proxy.url], **databases)
         with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
             h = api.auth("c1")
             assert client.get("/api/v1/members", headers=h).status_code == 200  # warm: the key checked

@@ -37,7 +37,7 @@ from ledger.abi import ContractSpec, EventSpec, canonical_json, decode_log_hex
 from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, RpcError, ValidationFailed
 from ledger.index import UNKNOWN_EVENT, Follower, IndexChainMismatch, Indexer, SyncProgress
 from ledger.testing.evm import Chain, Council, deploy_registry, roles_mask
-from tests.postgresql import PostgresServer
+from tests.postgresql import Db, PostgresServer
 
 REGISTRY = "MembershipRegistry"
 
@@ -148,43 +148,6 @@ def ledger() -> Iterator[Ledger]:
     yield led
     for ix in led.opened:  # a PostgreSQL engine's pooled connections, released now
         ix.close()
-
-
-class Db:
-    """Index databases of one kind for a test: SQLite files in ``tmp_path``, or databases on
-    the suite's PostgreSQL server; and plain SQL on them (what a tampering operator would run)."""
-
-    def __init__(self, kind: str, tmp_path: Path, server: PostgresServer | None) -> None:
-        self.kind, self._tmp, self._server = kind, tmp_path, server
-        self._engines: list[sa.Engine] = []
-
-    def new(self, name: str = "i") -> Path | str:
-        """A new, empty index database: a file path (SQLite) or a ``postgresql+psycopg://`` URL."""
-        if self._server is None:
-            return self._tmp / f"{name}.sqlite"
-        return self._server.database("ix")
-
-    def sql(self, db: Path | str, statement: str, **params: Any) -> list[Any]:
-        """Run one statement in its own transaction; the rows it returns."""
-        url = f"sqlite:///{db}" if isinstance(db, Path) else db
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        self._engines.append(engine)
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(statement), params)
-            return list(result.all()) if result.returns_rows else []
-
-    def close(self) -> None:
-        for engine in self._engines:
-            engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
-    """SQLite, then PostgreSQL (the session's server, started on first use)."""
-    server = request.getfixturevalue("postgresql") if request.param == "postgresql" else None
-    d = Db(request.param, tmp_path, server)
-    yield d
-    d.close()
 
 
 def dump(ix: Indexer, with_id: bool = True) -> list[tuple[Any, ...]]:

@@ -231,13 +231,14 @@ def _report(title: str, **numbers: object) -> None:
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("mode", ["hang", "swallow"])
-def test_api_killed_after_sending(rel: Env, tmp_path: Path, mode: str) -> None:
+def test_api_killed_after_sending(rel: Env, tmp_path: Path, mode: str, databases: dict[str, str]) -> None:
     """``hang``: the transaction reached the node, the answer never came back. ``swallow``: it was
-    signed and persisted but never reached the node (start-up reconciliation sends it)."""
+    signed and persisted but never reached the node (start-up reconciliation sends it). The
+    service database on SQLite, then on PostgreSQL."""
     d = rel.deployment
     label = "enterprise"
     fund_contributors(d, [label])
-    api = make_api(d, tmp_path / "api")
+    api = make_api(d, tmp_path / "api", **databases)
     led = d.ledger()
     memo = f"崩溃 mid-write {mode} {secrets.token_hex(4)}"
     key = f"crash-{mode}-{secrets.token_hex(6)}"

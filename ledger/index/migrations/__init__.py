@@ -1,0 +1,1 @@
+"""The event index's Alembic revisions (ledger/migrations.py; docs/migrations.md)."""
