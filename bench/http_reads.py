@@ -102,6 +102,9 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
     ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="a folder: py-spy (PyPI) records the server during each route's run, collapsed stacks "
+                         "(<route>.txt, py-spy's raw format; flamegraph.pl or speedscope draw them)")
     ns = ap.parse_args()
     n_events = ns.events or (6_000 if ns.quick else 100_000)
     seconds = ns.seconds or (2.0 if ns.quick else 5.0)
@@ -117,7 +120,8 @@ def main() -> None:
         try:
             if ns.only:
                 routes = [r for r in routes if ns.only in r["path"]]
-            rows = measure_all(wrk, url, token, routes, seconds, ns.connections)
+            profiler = Profiler(ns.profile, proc.pid, seconds) if ns.profile else None
+            rows = measure_all(wrk, url, token, routes, seconds, ns.connections, profiler)
         finally:
             proc.terminate()
             try:
@@ -203,8 +207,30 @@ def drain(url: str) -> None:
     httpx.get("/".join(base[:3]) + BARE, timeout=120)
 
 
+class Profiler:
+    """py-spy recording the server process while wrk loads one route."""
+
+    def __init__(self, folder: Path, pid: int, seconds: float) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.pid, self.seconds = folder, pid, seconds
+        self.running: Any = None
+
+    def start(self, route: str) -> None:
+        name = route.strip("/").replace("/", "_").replace("?", "_") or "index"
+        spy = str(Path(sys.executable).parent / "py-spy")
+        out = str(self.folder / f"{name}.txt")
+        self.running = subprocess.Popen([spy, "record", "--pid", str(self.pid), "--duration", str(round(self.seconds)),
+                                         "--rate", "200", "--format", "raw", "--output", out],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.wait(timeout=self.seconds + 60)
+            self.running = None
+
+
 def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], seconds: float,
-                connections: int) -> list[dict[str, Any]]:
+                connections: int, profiler: Profiler | None = None) -> list[dict[str, Any]]:
     """Each route with a bare run before it (and one after the last): interleaved."""
     import httpx
 
@@ -215,7 +241,11 @@ def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], se
         path = r["path"]
         headers = {} if r["page"] else auth
         status = httpx.get(url + path, headers=headers, timeout=120).status_code  # warm the caches; must be 200
+        if profiler:
+            profiler.start(path)
         fig = run_wrk(wrk, url + path, headers, seconds, connections)
+        if profiler:
+            profiler.stop()
         bares.append(run_wrk(wrk, url + BARE, {}, seconds, connections))
         bare = (bares[-2]["per_s"] + bares[-1]["per_s"]) / 2
         row = {"route": path, "kind": "page" if r["page"] else "api", "first_status": status, **fig,
