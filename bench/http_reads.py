@@ -168,7 +168,7 @@ def start_server(s: C.Suite, db: Path, src: str, first: int) -> tuple[Any, str, 
     log = open(directory / "serve.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine imports slowly
     while True:
         try:
             if httpx.get(url + BARE, timeout=1).status_code == 200:
