@@ -123,11 +123,14 @@ geth: ## Build geth v1.13.15 into .cogov/bin (Go module proxy; skipped when pres
 	@$(GETH) version | head -2
 
 # Benchmarks (bench/): figures are ratios measured side by side in one run; see bench/RESULTS.md.
-.PHONY: bench bench-quick gas-check gas-snapshot
-bench: install ## Run every benchmark (ARGS=--quick for the small sizes): bench/results/*.json, bench/RESULTS.md
+.PHONY: bench bench-quick gas-check gas-snapshot wrk
+bench: install wrk ## Run every benchmark (ARGS=--quick for the small sizes): bench/results/*.json, bench/RESULTS.md
 	$(PY) bench/run.py $(ARGS)
 
-bench-quick: install ## The small sizes of every benchmark (under 2 minutes)
+wrk: ## Install wrk, the HTTP load generator of bench/http_reads.py (Debian; only if missing)
+	@command -v wrk >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk)
+
+bench-quick: install wrk ## The small sizes of every benchmark (under 2 minutes)
 	$(PY) bench/run.py --quick
 
 gas-check: install ## Fail when any function's gas rose above bench/gas-snapshot.json (deterministic; in CI)

@@ -35,6 +35,7 @@ from api.services.index import (
     TimeFilter,
     any_event_rows,
     arg_filters,
+    cached,
     caller_member,
     event_rows,
     index_for,
@@ -67,7 +68,7 @@ from ledger.membership import Registry, Role
 log = logging.getLogger("api.data")
 
 T = TypeVar("T")
-V = TypeVar("V")
+V = TypeVar("V", bound=BaseModel)
 L = TypeVar("L", bound=BaseModel)
 
 # ------------------------------------------------------------------ the gateway
@@ -333,14 +334,14 @@ def _grant_listed(s: DataState, i: int, now: int) -> GrantPublic:
     return grant_public(s.grant_view(g, now), None if r is None else r.purpose_code, None)
 
 
-REQUESTS: Listing[object, AccessRequestList] = Listing(
+REQUESTS: Listing[AccessRequestPublic, AccessRequestList] = Listing(
     "AccessRequested",
     "requestId",
     lambda s, i, now: s.requests[i].state(now),
     lambda s, i, now: request_public(s.request_view(s.requests[i], now), None),
     AccessRequestList,
 )
-GRANTS: Listing[object, GrantList] = Listing(
+GRANTS: Listing[GrantPublic, GrantList] = Listing(
     "GrantCreated",
     "grantId",
     lambda s, i, now: s.grant_state(s.grants[i], now),
@@ -382,7 +383,11 @@ def list_by_state(
 ) -> L:
     """A page of requests or grants (``listing``), newest first: those matching ``filters``, in
     state ``want`` now when given, made in ``[since, until]``."""
-    views, count = _by_state(state, listing, filters, want, time_filter(since, until), (offset, limit))
+    query = ("by_state", listing.event, tuple(sorted(filters.items())), want, since, until, offset, limit)
+    views, count = cached(
+        state, query, lambda: _by_state(state, listing, filters, want, time_filter(since, until), (offset, limit))
+    )  # from the index alone (its state "now" is at the index's last block): once per index version
+    views = [v.model_copy() for v in views]  # the kept answer is shared; the names are set below
     index = index_for(state)
     names = _Names(gateway_or_none(state), lambda i: data_state(index, lambda s, now: s.dataset_view(s.datasets[i])))
     for v in views:  # the fields by name, from this gateway's copies of the schemas

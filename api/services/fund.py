@@ -12,7 +12,6 @@ written record from the chain (one batch), as the contract's views show it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from api.apikeys import ApiKey
@@ -60,6 +59,7 @@ from ledger.fund.docs import PUBLIC_KINDS
 from ledger.fund.model import payout_of, refund_of, vote_of
 from ledger.fund.report import ExportRow, Labels, contributor_trace, export_rows
 from ledger.index import Indexer
+from ledger.lazy import cached_property
 from ledger.logs import head_time
 from ledger.membership import Registry
 

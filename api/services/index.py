@@ -19,7 +19,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast
 
 from api.deps import Caller, OnePer
@@ -115,16 +116,58 @@ def time_filter(since: int | None, until: int | None) -> TimeFilter | None:
     return TimeFilter(since, until)
 
 
+class SharedLock:
+    """Many readers at once, or one writer alone; a waiting writer goes before new readers (so
+    a steady stream of readers never starves it). Not reentrant."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class Folded(Generic[S]):
     """One domain reducer's state, folded from one contract's indexed events and kept current:
     a read folds the events indexed since the previous read (all of them again after a reorg
-    the index rolled back). Reads run under a lock: the state is never seen half-folded."""
+    the index rolled back). Reads share the state (a :class:`SharedLock`: answering one
+    request used to hold the others up); folding waits for them and holds them off, so the
+    state is never seen half-folded."""
 
     def __init__(self, contract: str, make: Callable[[], S], apply: Callable[[S, Event], None]) -> None:
         self.contract = contract
         self._make = make
         self._apply = apply
-        self._lock = threading.Lock()
+        self._lock = SharedLock()
         self._state: S | None = None
         self._version: tuple[int, str] | None = None
 
@@ -136,13 +179,16 @@ class Folded(Generic[S]):
     def read_at(self, index: Indexer, use: Callable[[S, int, int | None], T]) -> T:
         """Like :meth:`read`, also giving the indexed block the state is at (None: nothing indexed):
         the block and its time come from one reading of the index, under the lock."""
-        with self._lock:
-            version = index.version()
-            state = self._state
-            if state is None or version != self._version:
-                state = self._catch_up(index, state, version)
-            now = index.block_time(version[0]) if version is not None else None
-            return use(state, now if now is not None else int(time.time()), version[0] if version else None)
+        while True:  # the index moving on between the two: read again
+            with self._lock.reading():
+                state, version = self._state, index.version()
+                if state is not None and version == self._version:
+                    now = index.block_time(version[0]) if version is not None else None
+                    return use(state, now if now is not None else int(time.time()), version[0] if version else None)
+            with self._lock.writing():
+                version = index.version()
+                if self._state is None or version != self._version:
+                    self._catch_up(index, self._state, version)
 
     def _catch_up(self, index: Indexer, state: S | None, version: tuple[int, str] | None) -> S:
         last = self._version

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
@@ -43,6 +44,11 @@ class Query(Filters, total=False):
     limit: int
     offset: int
     order: Order
+
+#: Seconds a read of the index's version is reused when no write of this process came between:
+#: another process's writes (a follower elsewhere) show this much later at most; the follower
+#: polls every ``index_poll_interval`` (0.5 s) anyway.
+VERSION_TTL = 0.1
 
 _ARG_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MAX_LIMIT = 10_000
@@ -120,8 +126,22 @@ class IndexReads:
     def version(self) -> tuple[int, str] | None:
         """``(last indexed block, its hash)``: changes whenever the index's content does
         (new blocks, or a reorg rolled back and re-indexed to the same height). One
-        small query; None when nothing is indexed. For caches of answers read from it."""
+        small query; None when nothing is indexed. For caches of answers read from it.
+
+        Every request of a cached answer asks it, so one reading is reused for
+        :data:`VERSION_TTL` seconds unless a transaction of this process's own engine
+        (a sync, a rollback, a rebuild) committed since: a write here shows at once."""
         self._require_db("version")
+        writes = self._store.commits
+        memo: tuple[float, int, tuple[int, str] | None] | None = getattr(self, "_version_memo", None)
+        now = time.monotonic()
+        if memo is not None and memo[1] == writes and now - memo[0] < VERSION_TTL:
+            return memo[2]
+        found = self._read_version()
+        self._version_memo = (now, writes, found)
+        return found
+
+    def _read_version(self) -> tuple[int, str] | None:
         b = schema.blocks.c
         query = (
             sa.select(schema.meta.c.value, b.hash)

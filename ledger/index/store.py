@@ -61,6 +61,19 @@ class Store:
                 self.engine = sa.create_engine(text, pool_pre_ping=True)
             self.display = self.engine.url.render_as_string(hide_password=True)
         self.dialect = self.engine.dialect.name
+        #: Transactions committed through this store's engine, counted once their connection is
+        #: returned (so after the commit itself): a reader's cache of the index's version knows
+        #: from it that this process wrote.
+        self.commits = 0
+        event.listen(self.engine, "commit", self._wrote)
+        event.listen(self.engine, "checkin", self._returned)
+
+    def _wrote(self, conn: Connection) -> None:
+        conn.info["wrote"] = True
+
+    def _returned(self, _dbapi_conn: Any, record: Any) -> None:
+        if record is not None and record.info.pop("wrote", False):
+            self.commits += 1
 
     # -- SQLite ---------------------------------------------------------------
 

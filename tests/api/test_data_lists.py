@@ -80,3 +80,11 @@ def test_grant_and_request_lists_by_state_make_no_chain_call_per_row(
                     headers=h,  # type: ignore[index]
                 ).json()
             )
+            # the page is kept per index version: asked again it is the same answer; a new event
+            # (another revocation) changes it at once
+            again, _ = counted("/api/v1/grants", dataset_id=did, state="active")
+            assert sorted(g["id"] for g in again["data"]) == grants[2:]  # type: ignore[index, attr-defined]
+            ds.revoke(s["dept_a"], grants[2])
+            for want, expected in (("active", grants[3:]), ("revoked", grants[1:3])):
+                body, _ = counted("/api/v1/grants", dataset_id=did, state=want)
+                assert sorted(g["id"] for g in body["data"]) == expected, want  # type: ignore[index, attr-defined]

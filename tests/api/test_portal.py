@@ -5,6 +5,7 @@ The browser tests against the demo chain are in tests/e2e/test_portal.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import threading
@@ -20,7 +21,7 @@ from api.main import create_app
 from api.middleware import client_address
 from api.portal import i18n, views
 from api.portal.pages import money, page_cache
-from api.services.index import AnswerCache
+from api.services.index import AnswerCache, Folded
 from api.settings import Settings
 from ledger.errors import IndexUnavailable
 from ledger.events import Event
@@ -375,6 +376,32 @@ def test_the_answer_cache_computes_once_and_refreshes_in_the_background() -> Non
     cache.settle()
     assert cache.get(2, "k", build(3)) == "answer 2" and calls == [1, 2]
     assert cache.get(3, "k", lambda: "answer 3") == "answer 3"  # strict readers never see stale
+
+
+def test_folded_state_is_read_by_many_requests_at_once_and_folded_alone() -> None:
+    """Readers of a reducer's state run side by side (each answer used to hold the others up);
+    a fold of new events waits for them, and they see the state before or after it, never half."""
+    index = FakeIndex(scenario())
+    folded: Folded[list[str]] = Folded("MembershipRegistry", list, lambda s, e: s.append(e.name))
+    inside = threading.Barrier(3, timeout=10)  # three readers must be inside together
+
+    def reader(out: list[int]) -> None:
+        def use(state: list[str], _now: int) -> int:
+            inside.wait()  # a lock held by one reader breaks the barrier (BrokenBarrierError)
+            return len(state)
+
+        out.append(folded.read(index, use))  # type: ignore[arg-type]
+
+    seen: list[int] = []
+    threads = [threading.Thread(target=reader, args=(seen,)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    admitted = len([r for r in index.rows if r.contract == "MembershipRegistry"])
+    assert seen == [admitted] * 3
+    index.rows.append(dataclasses.replace(index.rows[0], id=999, block_number=999))
+    assert folded.read(index, lambda state, _now: len(state)) == admitted + 1  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- issue 14, item 10

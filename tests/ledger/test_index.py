@@ -584,6 +584,31 @@ def test_queries_filter_order_and_page(ledger: Ledger, db: Db) -> None:
     assert ix.version() == (last, "0x" + bytes(ledger.w3.eth.get_block(last)["hash"]).hex())
 
 
+def test_the_version_shows_this_process_writes_at_once_and_another_writers_within_its_ttl(
+    ledger: Ledger, db: Db
+) -> None:
+    """Cached answers ask the version on every request, so one reading is reused briefly: a
+    sync through this indexer shows at once, one by another writer (a follower in another
+    process) within ``VERSION_TTL``."""
+    from ledger.index.reads import VERSION_TTL
+
+    where = db.new()
+    ix, elsewhere = ledger.indexer(where), ledger.indexer(where)
+    ledger.activity(1)
+    ix.sync()
+    first = ix.version()
+    ledger.activity(1)
+    ix.sync()
+    mine = ix.version()
+    assert mine is not None and first is not None and mine[0] > first[0]
+    ledger.activity(1)
+    elsewhere.sync()
+    theirs = elsewhere.version()
+    assert theirs is not None and theirs[0] > mine[0]
+    time.sleep(VERSION_TTL)
+    assert ix.version() == theirs
+
+
 def test_a_nul_in_an_on_chain_string_breaks_no_filter(ledger: Ledger, db: Db) -> None:
     """PostgreSQL's text cannot hold NUL: one member named with it must not break the filters on
     the event (by id, by name, and names around it that merely look like the escape)."""

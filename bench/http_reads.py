@@ -1,0 +1,262 @@
+"""Reads measured at the server: wrk against every list route of the API and every portal page,
+each beside a bare FastAPI ``async def`` endpoint on the same server, in the same run.
+
+One private Ganache; ``BenchEventSource`` emits 100,000 DataSharing access events
+(bench/index_reads.py: ``emit_events``), indexed into SQLite. The server is
+``cogov``'s app under uvicorn in its own process, run the way ``cogov serve`` runs
+it (``uvicorn.run`` with ``log_level="info"``: the access log on), with the index
+follower thread on. The bench adds one route to that app, ``GET /bench/bare``
+(``async def``, a small JSON answer): same process, same middleware, same uvicorn.
+
+Each route is measured with ``wrk -t2 -c50 --latency`` (a Lua ``done`` hook prints
+the request count, p50, p99 and the error counts as JSON) for ``--seconds`` seconds,
+and the bare endpoint right before it and after the last route, so every route
+has a bare run on each side (its ratio is to their mean). Rate limits are off for
+the bench (``COGOV_RATE_LIMIT_PER_MINUTE=0`` for the API key,
+``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0`` for the portal): the figures measure
+the server, not the limiter.
+
+Routes: every ``GET`` route with a ``limit`` query parameter and no path parameter
+(called with ``limit=50`` and an auditor's API key), every portal page without a path
+parameter, and ``/api/v1/public/*``. Targets (issue 18): req/s >= 0.5 of the bare
+endpoint, p99 <= 3 x p50, no answer other than 2xx.
+
+    .venv/bin/python bench/http_reads.py [--quick] [--events N] [--seconds S] [--only SUBSTRING]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C
+
+BARE = "/bench/bare"
+
+WRK_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "non2xx": %d, "connect": %d, "read": %d, "write": %d, '
+    .. '"timeout": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+SERVER = r'''
+import json, sys, uvicorn
+sys.path.insert(0, {root!r})
+from fastapi.routing import iter_route_contexts
+from fastapi.responses import HTMLResponse
+from api.main import create_app
+from api.state import ServiceState
+from ledger.config import Settings
+from ledger.index import Indexer
+from ledger import artifacts
+settings = Settings()
+state = ServiceState.build(settings)
+contracts = {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}
+state.index = Indexer(state.ledger, contracts, {db!r}, start_block={first})
+if settings.index_follow:  # start_index() keeps an index it did not build: start its follower here
+    state._follower.start()
+app = create_app(settings, state=state)
+
+
+@app.get({bare!r}, include_in_schema=False)
+async def bare() -> dict[str, object]:
+    return {{"ok": True, "n": 1}}
+
+
+routes = []  # API routes from the OpenAPI schema; the portal's pages are not in it
+for path, ops in app.openapi()["paths"].items():
+    params = ops.get("get", {{}}).get("parameters", [])
+    takes_limit = any(p["name"] == "limit" and p["in"] == "query" for p in params)
+    if "get" in ops and "{{" not in path and (takes_limit or path.startswith("/api/v1/public/")):
+        public = path.startswith("/api/v1/public/")
+        routes.append({{"path": path + ("?limit=50" if takes_limit else ""), "page": public}})
+for c in iter_route_contexts(app.routes):
+    rc = getattr(c, "response_class", None)
+    rc = getattr(rc, "value", rc)
+    if rc is HTMLResponse and "GET" in (c.methods or ()) and "{{" not in c.path:
+        routes.append({{"path": c.path, "page": True}})
+open({routes_file!r}, "w").write(json.dumps(routes))
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info")  # as `cogov serve` runs it
+'''
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="6,000 events, 2 s a route")
+    ap.add_argument("--events", type=int, default=None)
+    ap.add_argument("--seconds", type=float, default=None, help="wrk duration per route (default 5, 2 with --quick)")
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
+    ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="a folder: py-spy (PyPI) records the server during each route's run, collapsed stacks "
+                         "(<route>.txt, py-spy's raw format; flamegraph.pl or speedscope draw them)")
+    ns = ap.parse_args()
+    n_events = ns.events or (6_000 if ns.quick else 100_000)
+    seconds = ns.seconds or (2.0 if ns.quick else 5.0)
+    wrk = wrk_binary()
+
+    from index_reads import emit_events, sync_in_subprocess
+
+    with C.suite("cogov-bench-http-") as s:
+        src, first, _ = emit_events(s, n_events)
+        db = s.root / "index.db"
+        sync_in_subprocess(C.ROOT, s.url, src, first, db, n_events)
+        proc, url, token, log, routes = start_server(s, db, src, first)
+        try:
+            if ns.only:
+                routes = [r for r in routes if ns.only in r["path"]]
+            profiler = Profiler(ns.profile, proc.pid, seconds) if ns.profile else None
+            rows = measure_all(wrk, url, token, routes, seconds, ns.connections, profiler)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+    C.emit(ns.name, {
+        "events_in_index": n_events,
+        "wrk": {"threads": 2, "connections": ns.connections, "seconds_per_route": seconds},
+        "rate_limits": "off for the bench (COGOV_RATE_LIMIT_PER_MINUTE=0, COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0)",
+        "targets": {"ratio_to_bare": 0.5, "p99_over_p50": 3, "non2xx": 0},
+        "routes": rows,
+    })
+
+
+def wrk_binary() -> str:
+    """wrk's path (``make bench`` installs Debian's ``wrk`` when it is missing)."""
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    return found
+
+
+def start_server(s: C.Suite, db: Path, src: str, first: int) -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
+    """The read server over ``db``: (process, URL, an auditor's API key, log file, routes to measure)."""
+    import httpx
+    from throughput import api_env
+
+    from api.apikeys import ApiKeyStore, engine_for
+    from ledger.process import free_port
+
+    directory = s.root / "api"
+    directory.mkdir(exist_ok=True)
+    env = api_env(s, directory)
+    env["COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE"] = "0"
+    token, _ = ApiKeyStore(engine_for(env["COGOV_SERVICE_DB_URL"])).create(
+        "bench-reader", "auditor", s.signers["auditor"].address, "auditor")
+    port = free_port()
+    routes_file = directory / "routes.json"
+    script = directory / "serve.py"
+    script.write_text(SERVER.format(root=str(C.ROOT), src=src, db=f"sqlite:///{db}", first=first, port=port,
+                                    bare=BARE, routes_file=str(routes_file)))
+    log = open(directory / "serve.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300  # a loaded machine imports slowly
+    while True:
+        try:
+            if httpx.get(url + BARE, timeout=1).status_code == 200:
+                return proc, url, token, log, json.loads(routes_file.read_text())
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("the read server did not start: " + (directory / "serve.log").read_text()[-2000:])
+        time.sleep(0.2)
+
+
+def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: float, connections: int) -> dict[str, Any]:
+    """One wrk run: requests/s, p50/p99 in ms, and the failed answers."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA)
+        lua = f.name
+    args = [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", lua]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    Path(lua).unlink()
+    drain(url)
+    fig = json.loads(out.strip().splitlines()[-1])
+    failed = fig["non2xx"] + fig["connect"] + fig["read"] + fig["write"] + fig["timeout"]
+    return {"per_s": round(fig["requests"] / (fig["duration_us"] / 1e6), 1), "p50_ms": round(fig["p50_us"] / 1000, 2),
+            "p99_ms": round(fig["p99_us"] / 1000, 2), "requests": fig["requests"], "failed": failed}
+
+
+def drain(url: str) -> None:
+    """Wait until the server has answered what wrk left in flight (one request to the bare
+    endpoint comes back), so the next run starts on an idle server."""
+    import httpx
+
+    base = url.split("/", 3)
+    httpx.get("/".join(base[:3]) + BARE, timeout=120)
+
+
+class Profiler:
+    """py-spy recording the server process while wrk loads one route."""
+
+    def __init__(self, folder: Path, pid: int, seconds: float) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.pid, self.seconds = folder, pid, seconds
+        self.running: Any = None
+
+    def start(self, route: str) -> None:
+        name = route.strip("/").replace("/", "_").replace("?", "_") or "index"
+        spy = str(Path(sys.executable).parent / "py-spy")
+        out = str(self.folder / f"{name}.txt")
+        self.running = subprocess.Popen([spy, "record", "--pid", str(self.pid), "--duration", str(round(self.seconds)),
+                                         "--rate", "200", "--format", "raw", "--output", out],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.wait(timeout=self.seconds + 60)
+            self.running = None
+
+
+def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], seconds: float,
+                connections: int, profiler: Profiler | None = None) -> list[dict[str, Any]]:
+    """Each route with a bare run before it (and one after the last): interleaved."""
+    import httpx
+
+    auth = {"Authorization": f"Bearer {token}"}
+    bares = [run_wrk(wrk, url + BARE, {}, seconds, connections)]
+    rows: list[dict[str, Any]] = []
+    for r in routes:
+        path = r["path"]
+        headers = {} if r["page"] else auth
+        status = httpx.get(url + path, headers=headers, timeout=120).status_code  # warm the caches; must be 200
+        if profiler:
+            profiler.start(path)
+        fig = run_wrk(wrk, url + path, headers, seconds, connections)
+        if profiler:
+            profiler.stop()
+        bares.append(run_wrk(wrk, url + BARE, {}, seconds, connections))
+        bare = (bares[-2]["per_s"] + bares[-1]["per_s"]) / 2
+        row = {"route": path, "kind": "page" if r["page"] else "api", "first_status": status, **fig,
+               "bare_per_s": round(bare, 1), "ratio_to_bare": round(fig["per_s"] / bare, 3),
+               "p99_over_p50": round(fig["p99_ms"] / max(fig["p50_ms"], 1e-3), 2)}
+        row["meets"] = row["ratio_to_bare"] >= 0.5 and row["p99_over_p50"] <= 3 and not fig["failed"] and status == 200
+        rows.append(row)
+        C.say(json.dumps(row))
+    C.say(f"bare runs (req/s): {[b['per_s'] for b in bares]}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
