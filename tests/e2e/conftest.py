@@ -101,29 +101,35 @@ def _seed_data_activity(ctx: Any) -> None:
     logged.close()  # anchors what is pending
 
 
+def demo_settings(root: Path, rpc_url: str) -> Any:
+    """The API's settings for a demo chain at ``rpc_url`` whose files live under ``root``."""
+    from api.settings import Settings
+
+    return Settings(
+        env="test",
+        rpc_urls=[rpc_url],
+        manifest_path=root / "state" / "deployment.json",
+        index_db_url=f"sqlite:///{root / 'index.db'}",
+        service_db_url=f"sqlite:///{root / 'service.db'}",
+        keystore_dir=root / "keys",
+        gateway_master_key_file=root / "gateway-master.key",
+        gateway_store_dir=root / "gateway",
+        index_follow=False,
+        rate_limit_per_minute=0,
+        anonymous_rate_limit_per_minute=0,  # one browser, many pages: the portal's limit is tested elsewhere
+        audit_report_path=root / "state" / "audit-report.json",
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
     """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
-    from api.settings import Settings
     from cogov.demo import bootstrap, seed_capabilities
 
     root = tmp_path_factory.mktemp("portal-demo")
     g = start_ganache(root / "ganache")
     try:
-        settings = Settings(
-            env="test",
-            rpc_urls=[g.config.url],
-            manifest_path=root / "state" / "deployment.json",
-            index_db_url=f"sqlite:///{root / 'index.db'}",
-            service_db_url=f"sqlite:///{root / 'service.db'}",
-            keystore_dir=root / "keys",
-            gateway_master_key_file=root / "gateway-master.key",
-            gateway_store_dir=root / "gateway",
-            index_follow=False,
-            rate_limit_per_minute=0,
-            anonymous_rate_limit_per_minute=0,  # one browser, many pages: the portal's limit is tested elsewhere
-            audit_report_path=root / "state" / "audit-report.json",
-        )
+        settings = demo_settings(root, g.config.url)
         ctx = bootstrap(settings, TEST_PASSWORD)
         seed_capabilities(ctx)
         led, signers = ctx.ledger, ctx.signers
