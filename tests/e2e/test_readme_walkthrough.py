@@ -48,7 +48,7 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
     """A fresh demo (chain, keys, API keys) and its API served, seen from a reader's directory."""
     from api.testing import LiveServer
     from cogov.demo import bootstrap, issue_api_keys, seed_capabilities
-    from tests.conftest import start_ganache
+    from ledger.testing import start_ganache
     from tests.reliability.env import settings_env
 
     root = tmp_path_factory.mktemp("walkthrough")
@@ -61,12 +61,14 @@ def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
         cwd = root / "reader"
         cwd.mkdir()
         (cwd / ".cogov").symlink_to(settings.manifest_path.parent)  # .cogov/demo-api-keys.txt
-        with LiveServer(settings) as server:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("COGOV_KEYSTORE_PASSWORD", DEMO_PASSWORD)  # the served gateway opens the demo's keys
             env = settings_env(settings)
             env.pop("COGOV_KEYSTORE_PASSWORD")  # the blocks export the demo's
-            env.update(COGOV_API_URL=server.url, PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-                       COLUMNS="200")
-            yield Reader(cwd, env)
+            with LiveServer(settings) as server:
+                env.update(COGOV_API_URL=server.url, COLUMNS="200",
+                           PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}")
+                yield Reader(cwd, env)
     finally:
         g.stop(timeout=10)
 
