@@ -157,3 +157,67 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# ----------------------------------------------------------------------------- the member console
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)
+
+
+@pytest.fixture(scope="session")
+def console_keys(demo_chain: DemoChain) -> dict[str, str]:
+    """API keys of the demo's members for the console, by label: the demo's roles
+    (cogov.demo.scenario.API_KEYS), and department keys for 街道办 and 民政局 (their data-sharing side)."""
+    from api.apikeys import ApiKeyStore, engine_for
+    from cogov.demo.scenario import API_KEYS
+
+    store = ApiKeyStore(engine_for(demo_chain.settings.service_db_url))
+    roles = {**API_KEYS, "jiedaoban": "department", "minzhengju": "department"}
+    return {label: store.create(f"console:{label}", role, demo_chain.signers[label].address, label)[0]
+            for label, role in roles.items()}
+
+
+class Console:
+    """The console in Chromium: a member signed in at a width, their page's console errors collected
+    (:meth:`check` fails on any, and on axe-core's serious or critical violations)."""
+
+    def __init__(self, browser: Any, url: str, keys: dict[str, str]) -> None:
+        self.browser, self.url, self.keys = browser, url, keys
+        self._contexts: list[Any] = []
+
+    def page(self, label: str | None, width: int = 1280) -> Any:
+        context = self.browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+        self._contexts.append(context)
+        page = context.new_page()
+        page.errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.goto(self.url + "/console/sign-in")
+        if label is not None:
+            page.fill("#api_key", self.keys[label])
+            page.click("[data-testid=sign-in]")
+            page.wait_for_load_state()
+        return page
+
+    def check(self, page: Any) -> None:
+        """No console errors; no serious or critical axe-core violation."""
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate("async () => (await axe.run(document)).violations"
+                              ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                              ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+        assert found == [], found
+        assert page.errors == [], page.errors
+
+    def close(self) -> None:
+        for c in self._contexts:
+            c.close()
+
+
+@pytest.fixture
+def console(chromium: Any, portal_url: str, console_keys: dict[str, str]) -> Iterator[Console]:
+    c = Console(chromium, portal_url, console_keys)
+    try:
+        yield c
+    finally:
+        c.close()

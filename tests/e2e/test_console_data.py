@@ -1,0 +1,120 @@
+"""The member console's data-sharing roles in Chromium: a department requests, the owner approves,
+data governance approves, the requester fetches and the page shows the rows decrypted in the
+browser; CSRF, visibility and a revoked key's session; no console errors, no serious axe-core
+violations, at 1280 and 390 px."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from cogov.demo.data import ELDERLY
+from ledger.data import DataSharing, RequestState
+from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain
+
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def _confirmed(page: Any) -> None:
+    """On a transaction's page: followed live until confirmed."""
+    page.wait_for_url("**/console/tx/**")
+    page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
+
+
+def test_request_two_approvals_fetch_decrypted(console: Console, demo_chain: DemoChain) -> None:
+    ds = DataSharing(demo_chain.ledger)
+    elderly = next(i for i in range(1, ds.dataset_count() + 1) if ds.dataset(i).title == ELDERLY)
+    purpose = "console test: 走访独居老人"
+
+    jdb = console.page("jiedaoban")
+    assert jdb.url.endswith("/console/data")  # the department's home
+    console.check(jdb)
+    jdb.click("text=申请访问数据")
+    jdb.select_option("#rq-dataset", str(elderly))
+    jdb.fill("#rq-fields", "age,district")
+    jdb.select_option("#rq-code", "7")
+    jdb.fill("#rq-purpose", purpose)
+    jdb.click("[data-testid=request-submit]")
+    _confirmed(jdb)
+    console.check(jdb)
+    request_id = ds.request_count()
+    assert ds.request(request_id).state == RequestState.PENDING
+
+    owner = console.page("minzhengju")
+    row = owner.locator(f"[data-testid=waiting] tr[data-request='{request_id}']")
+    assert purpose in row.inner_text()  # the owner reads the purpose statement
+    owner.click(f"[data-testid=approve-{request_id}]")
+    _confirmed(owner)
+    assert ds.request(request_id).state == RequestState.PARTIALLY_APPROVED
+
+    gov = console.page("shujuju")
+    assert gov.url.endswith("/console/governance")
+    console.check(gov)
+    gov.screenshot(path=str(SHOTS / "console-data-governance.png"), full_page=True)
+    gov.click(f"[data-testid=approve-{request_id}]")
+    _confirmed(gov)
+    assert ds.request(request_id).state == RequestState.GRANTED
+
+    jdb.goto(console.url + "/console/data")
+    jdb.select_option("#fetch-dataset", str(elderly))
+    jdb.set_input_files("#fetch-key", str(demo_chain.settings.manifest_path.parent / "data-keys" / "jiedaoban.x25519"))
+    jdb.click("[data-testid=fetch]")
+    table = jdb.wait_for_selector("[data-testid=decrypted]", timeout=30_000)
+    text = table.inner_text()
+    assert "age" in text and "district" in text and "幸福里" in text
+    assert "name" not in text.split("\n")[0]  # only the grant's fields
+    jdb.screenshot(path=str(SHOTS / "console-department.png"), full_page=True)
+    console.check(jdb)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_homes_at_each_width(console: Console, width: int) -> None:
+    for label, home in (("chengguan", "/console/data"), ("shujuju", "/console/governance")):
+        page = console.page(label, width)
+        assert page.url.endswith(home)
+        console.check(page)
+        if width == 390:  # usable at phone width: nothing wider than the screen but the tables' own scroll
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_csrf_refused_without_token(console: Console, demo_chain: DemoChain) -> None:
+    page = console.page("chengguan")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    ds = DataSharing(demo_chain.ledger)
+    before = demo_chain.ledger.rpc("eth_blockNumber", [])
+    grant = ds.grant(1)
+    with httpx.Client(base_url=console.url, cookies=cookies) as h:
+        r = h.post("/console/grants/1/revoke", data={"idem": "csrf-test-1", "back": "/console/data"})
+        assert r.status_code == 403, r.text
+        r = h.post("/console/grants/1/revoke", data={"csrf": "wrong", "idem": "csrf-test-2"})
+        assert r.status_code == 403
+    assert demo_chain.ledger.rpc("eth_blockNumber", []) == before  # nothing sent
+    assert ds.grant(1) == grant
+
+
+def test_a_member_sees_only_its_own(console: Console) -> None:
+    """住建委 sees neither 街道办's requests nor their purposes, nor 民政局's grants."""
+    page = console.page("zhujianwei")
+    text = page.inner_text("main")
+    assert "走访独居老人" not in text and ELDERLY not in page.inner_text("[data-testid=held]" if page.locator(
+        "[data-testid=held]").count() else "main")
+    assert page.locator("[data-testid=waiting]").count() == 0
+    assert page.locator("[data-testid=given]").count() == 0
+
+
+def test_revoked_key_ends_its_session(console: Console, demo_chain: DemoChain) -> None:
+    from api.apikeys import ApiKeyStore, engine_for
+
+    store = ApiKeyStore(engine_for(demo_chain.settings.service_db_url))
+    token, key = store.create("console:revoked", "department", demo_chain.signers["chengguan"].address, "chengguan")
+    console.keys["revoked"] = token
+    page = console.page("revoked")
+    assert page.url.endswith("/console/data")
+    store.revoke(key.key_id)
+    page.goto(console.url + "/console/data")
+    assert "/console/sign-in" in page.url
+    assert page.locator("[data-testid=sign-in-reason]").count() == 1
+    page.goto(console.url + "/console/data")  # the session is gone, not only refused once
+    assert "/console/sign-in" in page.url
