@@ -84,11 +84,6 @@ class SessionStore:
         with self.engine.begin() as conn:
             conn.execute(console_sessions.delete().where(console_sessions.c.session_hash == _hash(sid)))
 
-    def end_all(self, key_id: str) -> int:
-        """End every session of one API key (its key was revoked): how many ended."""
-        with self.engine.begin() as conn:
-            return int(conn.execute(console_sessions.delete().where(console_sessions.c.key_id == key_id)).rowcount)
-
 
 def _hash(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()

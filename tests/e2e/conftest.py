@@ -101,13 +101,12 @@ def _seed_data_activity(ctx: Any) -> None:
     logged.close()  # anchors what is pending
 
 
-@pytest.fixture(scope="session")
-def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
-    """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
+@contextlib.contextmanager
+def seeded_demo(root: Path) -> Iterator[DemoChain]:
+    """A private Ganache under ``root`` seeded with the demo scenario, like scripts/seed_demo.py does."""
     from api.settings import Settings
     from cogov.demo import bootstrap, seed_capabilities
 
-    root = tmp_path_factory.mktemp("portal-demo")
     g = start_ganache(root / "ganache")
     try:
         settings = Settings(
@@ -132,6 +131,13 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
         yield DemoChain(g, settings, led, signers, dict(ctx.member_ids), _facts_from_chain(led))
     finally:
         g.stop(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
+    """The demo chain the portal's tests read (nothing writes to it: they count what the demo made)."""
+    with seeded_demo(tmp_path_factory.mktemp("portal-demo")) as chain:
+        yield chain
 
 
 @pytest.fixture(scope="session")
@@ -166,15 +172,31 @@ WIDTHS = (1280, 390)
 
 
 @pytest.fixture(scope="session")
-def console_keys(demo_chain: DemoChain) -> dict[str, str]:
+def console_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
+    """A demo chain of the console's own: its tests write (requests, approvals, accesses), which
+    the portal's tests, counting what the demo made, must not see."""
+    with seeded_demo(tmp_path_factory.mktemp("console-demo")) as chain:
+        yield chain
+
+
+@pytest.fixture(scope="session")
+def console_url(console_chain: DemoChain) -> Iterator[str]:
+    from tests.api.conftest import LiveServer
+
+    with LiveServer(console_chain.settings) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def console_keys(console_chain: DemoChain) -> dict[str, str]:
     """API keys of the demo's members for the console, by label: the demo's roles
     (cogov.demo.scenario.API_KEYS), and department keys for 街道办 and 民政局 (their data-sharing side)."""
     from api.apikeys import ApiKeyStore, engine_for
     from cogov.demo.scenario import API_KEYS
 
-    store = ApiKeyStore(engine_for(demo_chain.settings.service_db_url))
+    store = ApiKeyStore(engine_for(console_chain.settings.service_db_url))
     roles = {**API_KEYS, "jiedaoban": "department", "minzhengju": "department"}
-    return {label: store.create(f"console:{label}", role, demo_chain.signers[label].address, label)[0]
+    return {label: store.create(f"console:{label}", role, console_chain.signers[label].address, label)[0]
             for label, role in roles.items()}
 
 
@@ -215,8 +237,8 @@ class Console:
 
 
 @pytest.fixture
-def console(chromium: Any, portal_url: str, console_keys: dict[str, str]) -> Iterator[Console]:
-    c = Console(chromium, portal_url, console_keys)
+def console(chromium: Any, console_url: str, console_keys: dict[str, str]) -> Iterator[Console]:
+    c = Console(chromium, console_url, console_keys)
     try:
         yield c
     finally:

@@ -12,6 +12,7 @@ import pytest
 
 from cogov.demo.data import ELDERLY
 from ledger.data import DataSharing, RequestState
+from ledger.refusals import WORDS
 from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain
 
 SHOTS = REPO / "docs" / "screenshots"
@@ -23,8 +24,8 @@ def _confirmed(page: Any) -> None:
     page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
 
 
-def test_request_two_approvals_fetch_decrypted(console: Console, demo_chain: DemoChain) -> None:
-    ds = DataSharing(demo_chain.ledger)
+def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: DemoChain) -> None:
+    ds = DataSharing(console_chain.ledger)
     elderly = next(i for i in range(1, ds.dataset_count() + 1) if ds.dataset(i).title == ELDERLY)
     purpose = "console test: 走访独居老人"
 
@@ -45,6 +46,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, demo_chain: Dem
     owner = console.page("minzhengju")
     row = owner.locator(f"[data-testid=waiting] tr[data-request='{request_id}']")
     assert purpose in row.inner_text()  # the owner reads the purpose statement
+    owner.screenshot(path=str(SHOTS / "console-department.png"), full_page=True)
     owner.click(f"[data-testid=approve-{request_id}]")
     _confirmed(owner)
     assert ds.request(request_id).state == RequestState.PARTIALLY_APPROVED
@@ -59,13 +61,13 @@ def test_request_two_approvals_fetch_decrypted(console: Console, demo_chain: Dem
 
     jdb.goto(console.url + "/console/data")
     jdb.select_option("#fetch-dataset", str(elderly))
-    jdb.set_input_files("#fetch-key", str(demo_chain.settings.manifest_path.parent / "data-keys" / "jiedaoban.x25519"))
+    jdb.set_input_files("#fetch-key", str(console_chain.settings.manifest_path.parent / "data-keys" / "jiedaoban.x25519"))
     jdb.click("[data-testid=fetch]")
     table = jdb.wait_for_selector("[data-testid=decrypted]", timeout=30_000)
     text = table.inner_text()
     assert "age" in text and "district" in text and "幸福里" in text
     assert "name" not in text.split("\n")[0]  # only the grant's fields
-    jdb.screenshot(path=str(SHOTS / "console-department.png"), full_page=True)
+    jdb.screenshot(path=str(SHOTS / "console-department-fetch.png"), full_page=True)
     console.check(jdb)
 
 
@@ -79,36 +81,67 @@ def test_homes_at_each_width(console: Console, width: int) -> None:
             assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def test_csrf_refused_without_token(console: Console, demo_chain: DemoChain) -> None:
-    page = console.page("chengguan")
+def _session(page: Any, url: str) -> tuple[httpx.Client, str]:
+    """An HTTP client with the browser's session cookie, and the page's CSRF token."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    ds = DataSharing(demo_chain.ledger)
-    before = demo_chain.ledger.rpc("eth_blockNumber", [])
-    grant = ds.grant(1)
-    with httpx.Client(base_url=console.url, cookies=cookies) as h:
-        r = h.post("/console/grants/1/revoke", data={"idem": "csrf-test-1", "back": "/console/data"})
+    return httpx.Client(base_url=url, cookies=cookies), page.get_attribute("input[name=csrf]", "value")
+
+
+def test_csrf_refused_without_token(console: Console, console_chain: DemoChain) -> None:
+    page = console.page("chengguan")  # 城管 owns the bin readings: grant 2 is on its dataset
+    ds = DataSharing(console_chain.ledger)
+    before = console_chain.ledger.rpc("eth_blockNumber", [])
+    grant = ds.grant(2)
+    h, token = _session(page, console.url)
+    with h:
+        r = h.post("/console/grants/2/revoke", data={"idem": "csrf-test-1", "back": "/console/data"})
         assert r.status_code == 403, r.text
-        r = h.post("/console/grants/1/revoke", data={"csrf": "wrong", "idem": "csrf-test-2"})
+        r = h.post("/console/grants/2/revoke", data={"csrf": "wrong", "idem": "csrf-test-2"})
         assert r.status_code == 403
-    assert demo_chain.ledger.rpc("eth_blockNumber", []) == before  # nothing sent
-    assert ds.grant(1) == grant
+        r = h.post("/console/grants/2/revoke", headers={"X-CSRF-Token": token + "x"})
+        assert r.status_code == 403
+        assert console_chain.ledger.rpc("eth_blockNumber", []) == before  # nothing sent
+        assert ds.grant(2) == grant
+        r = h.post("/console/grants/2/revoke", data={"csrf": token, "idem": "csrf-test-3", "back": "/console/data"},
+                   follow_redirects=False)  # the same post with the token: revoked
+        assert r.status_code == 303 and r.headers["location"].startswith("/console/tx/0x")
+    assert ds.grant(2).revoked_at > 0
+
+
+def test_refusal_in_words(console: Console, console_chain: DemoChain) -> None:
+    """A write the chain refuses shows the contract's reason as a sentence, not the error's name."""
+    page = console.page("chengguan")
+    h, token = _session(page, console.url)
+    with h:
+        r = h.post("/console/requests/4/approve", data={"csrf": token, "idem": "refusal-1"})
+        page.set_content(r.text)
+    refusal = page.locator("[data-testid=refusal]")
+    error = refusal.get_attribute("data-error")
+    assert r.status_code in (403, 409) and error is not None and error.startswith("Data")
+    assert error in WORDS and error not in refusal.inner_text()  # a sentence of its own, not the name
 
 
 def test_a_member_sees_only_its_own(console: Console) -> None:
-    """住建委 sees neither 街道办's requests nor their purposes, nor 民政局's grants."""
+    """住建委, party to no request or grant, sees none of 街道办's requests, their purposes, nor any
+    grant; its fetch of 民政局's registry is refused, in words."""
     page = console.page("zhujianwei")
     text = page.inner_text("main")
-    assert "走访独居老人" not in text and ELDERLY not in page.inner_text("[data-testid=held]" if page.locator(
-        "[data-testid=held]").count() else "main")
-    assert page.locator("[data-testid=waiting]").count() == 0
-    assert page.locator("[data-testid=given]").count() == 0
+    for private in ("为高龄独居老人安排上门探访", "优化清运路线", "走访独居老人", "needs_visit"):
+        assert private not in text
+    for table in ("waiting", "given", "asked", "held", "log"):
+        assert page.locator(f"[data-testid={table}]").count() == 0, table
+    h, token = _session(page, console.url)
+    with h:
+        r = h.post("/console/data/datasets/1/fetch", headers={"X-CSRF-Token": token, "Accept": "application/json"})
+    assert r.status_code == 403 and r.json()["words"], r.text
+    console.check(page)
 
 
-def test_revoked_key_ends_its_session(console: Console, demo_chain: DemoChain) -> None:
+def test_revoked_key_ends_its_session(console: Console, console_chain: DemoChain) -> None:
     from api.apikeys import ApiKeyStore, engine_for
 
-    store = ApiKeyStore(engine_for(demo_chain.settings.service_db_url))
-    token, key = store.create("console:revoked", "department", demo_chain.signers["chengguan"].address, "chengguan")
+    store = ApiKeyStore(engine_for(console_chain.settings.service_db_url))
+    token, key = store.create("console:revoked", "department", console_chain.signers["chengguan"].address, "chengguan")
     console.keys["revoked"] = token
     page = console.page("revoked")
     assert page.url.endswith("/console/data")
