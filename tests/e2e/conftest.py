@@ -172,19 +172,18 @@ WIDTHS = (1280, 390)
 
 
 @pytest.fixture(scope="session")
-def console_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
-    """A demo chain of the console's own: its tests write (requests, approvals, accesses), which
-    the portal's tests, counting what the demo made, must not see."""
-    with seeded_demo(tmp_path_factory.mktemp("console-demo")) as chain:
-        yield chain
+def console_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoChain, str]]:
+    """A demo chain of the console's own, served over real HTTP: its tests write (requests,
+    approvals, accesses), which the portal's tests, counting what the demo made, must not see."""
+    from tests.api.conftest import LiveServer
+
+    with seeded_demo(tmp_path_factory.mktemp("console-demo")) as chain, LiveServer(chain.settings) as server:
+        yield chain, server.url
 
 
 @pytest.fixture(scope="session")
-def console_url(console_chain: DemoChain) -> Iterator[str]:
-    from tests.api.conftest import LiveServer
-
-    with LiveServer(console_chain.settings) as server:
-        yield server.url
+def console_chain(console_demo: tuple[DemoChain, str]) -> DemoChain:
+    return console_demo[0]
 
 
 @pytest.fixture(scope="session")
@@ -237,8 +236,8 @@ class Console:
 
 
 @pytest.fixture
-def console(chromium: Any, console_url: str, console_keys: dict[str, str]) -> Iterator[Console]:
-    c = Console(chromium, console_url, console_keys)
+def console(chromium: Any, console_demo: tuple[DemoChain, str], console_keys: dict[str, str]) -> Iterator[Console]:
+    c = Console(chromium, console_demo[1], console_keys)
     try:
         yield c
     finally:

@@ -5,6 +5,7 @@ violations, at 1280 and 390 px."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -61,9 +62,14 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
 
     jdb.goto(console.url + "/console/data")
     jdb.select_option("#fetch-dataset", str(elderly))
-    jdb.set_input_files("#fetch-key", str(console_chain.settings.manifest_path.parent / "data-keys" / "jiedaoban.x25519"))
+    key_file = console_chain.settings.manifest_path.parent / "data-keys" / "jiedaoban.x25519"
+    sent: list[str] = []
+    jdb.on("request", lambda r: sent.append(f"{r.url} {r.post_data or ''}"))
+    jdb.set_input_files("#fetch-key", str(key_file))  # read by the page, never sent
     jdb.click("[data-testid=fetch]")
     table = jdb.wait_for_selector("[data-testid=decrypted]", timeout=30_000)
+    private = json.loads(key_file.read_text(encoding="utf-8"))["private_key"]
+    assert any("/fetch" in s for s in sent) and not any(private in s for s in sent)
     text = table.inner_text()
     assert "age" in text and "district" in text and "幸福里" in text
     assert "name" not in text.split("\n")[0]  # only the grant's fields
@@ -151,3 +157,27 @@ def test_revoked_key_ends_its_session(console: Console, console_chain: DemoChain
     assert page.locator("[data-testid=sign-in-reason]").count() == 1
     page.goto(console.url + "/console/data")  # the session is gone, not only refused once
     assert "/console/sign-in" in page.url
+
+
+def test_register_and_new_version(console: Console, console_chain: DemoChain, tmp_path: Any) -> None:
+    """A department registers a dataset (a multipart form: its CSRF token is a form field too) and
+    uploads a new version; each followed to its confirmation."""
+    data = tmp_path / "counts.csv"
+    data.write_text("street,count\n幸福里,3\n和平里,5\n", encoding="utf-8")
+    page = console.page("weijianwei")
+    page.click("text=登记新数据集")
+    page.fill("#reg-title", "console test: 社区计数")
+    page.select_option("#reg-class", "internal")
+    page.set_input_files("#reg-file", str(data))
+    page.click("form[action='/console/data/datasets'] button[type=submit]")
+    _confirmed(page)
+    ds = DataSharing(console_chain.ledger)
+    dataset_id = ds.dataset_count()
+    assert ds.dataset(dataset_id).title == "console test: 社区计数" and ds.dataset(dataset_id).version == 1
+    page.click("[data-testid=back]")
+    data.write_text("street,count\n幸福里,4\n和平里,5\n光明里,1\n", encoding="utf-8")
+    page.set_input_files(f"#version-{dataset_id}", str(data))
+    page.click(f"form[action='/console/data/datasets/{dataset_id}/version'] button[type=submit]")
+    _confirmed(page)
+    assert ds.dataset(dataset_id).version == 2
+    console.check(page)
