@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, demo_settings
+from tests.e2e.conftest import REPO, seeded_demo
 
 pytestmark = pytest.mark.ganache
 
@@ -47,30 +47,21 @@ class Reader:
 def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
     """A fresh demo (chain, keys, API keys) and its API served, seen from a reader's directory."""
     from api.testing import LiveServer
-    from cogov.demo import bootstrap, issue_api_keys, seed_capabilities
-    from ledger.testing import start_ganache
     from tests.reliability.env import settings_env
 
     root = tmp_path_factory.mktemp("walkthrough")
-    g = start_ganache(root / "ganache")
-    try:
-        settings = demo_settings(root, g.config.url)
-        ctx = bootstrap(settings, DEMO_PASSWORD)
-        seed_capabilities(ctx)
-        issue_api_keys(ctx)
+    with seeded_demo(root, DEMO_PASSWORD) as demo, pytest.MonkeyPatch.context() as patch:
+        settings = demo.settings
         cwd = root / "reader"
         cwd.mkdir()
         (cwd / ".cogov").symlink_to(settings.manifest_path.parent)  # .cogov/demo-api-keys.txt
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("COGOV_KEYSTORE_PASSWORD", DEMO_PASSWORD)  # the served gateway opens the demo's keys
-            env = settings_env(settings)
-            env.pop("COGOV_KEYSTORE_PASSWORD")  # the blocks export the demo's
-            with LiveServer(settings) as server:
-                env.update(COGOV_API_URL=server.url, COLUMNS="200",
-                           PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}")
-                yield Reader(cwd, env)
-    finally:
-        g.stop(timeout=10)
+        patch.setenv("COGOV_KEYSTORE_PASSWORD", DEMO_PASSWORD)  # the served gateway opens the demo's keys
+        env = settings_env(settings)
+        env.pop("COGOV_KEYSTORE_PASSWORD")  # the blocks export the demo's
+        with LiveServer(settings) as server:
+            env.update(COGOV_API_URL=server.url, COLUMNS="200",
+                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}")
+            yield Reader(cwd, env)
 
 
 def test_the_readme_has_the_walkthroughs_blocks() -> None:

@@ -1,52 +1,71 @@
-"""A refusal in words: every custom error of every product ABI has a sentence naming only its own
-arguments; money reads in 元, times as local dates with their offset, enums by name."""
+"""Refusals in words (ledger/refusals/): every custom error of every product ABI has a sentence in
+both languages naming only its own arguments with a known format spec; money reads in 元, times
+as local dates with their offset, enums by name; the CLI and ContractReverted say the English one."""
 
 from __future__ import annotations
 
+import json
 import os
 import string
 import subprocess
 import sys
 from datetime import timedelta, timezone
 
-from ledger.abi.reverts import error_table
+from ledger.artifacts import ARTIFACTS_DIR
 from ledger.display import format_amount, local_time, span, yuan
 from ledger.errors import ContractReverted
-from ledger.refusals import SPECS, WORDS, sentence
-from tests.api.test_problems import _product_custom_errors
+from ledger.refusals import FALLBACK, SPECS, WORDS, in_words, sentence
 
 
-def _arguments() -> dict[str, set[str]]:
-    """Custom error name -> its argument names, over every artifact (and Solidity's built-ins)."""
-    return {name: {i["name"] for i in inputs} for name, inputs in error_table().values()}
+def _declared_arguments() -> dict[str, set[str]]:
+    """Custom error name -> its argument names, from the product contracts' ABIs."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(ARTIFACTS_DIR.glob("*.json")):
+        if not path.name.startswith("_"):
+            for item in json.loads(path.read_text(encoding="utf-8"))["abi"]:
+                if item.get("type") == "error":
+                    found[item["name"]] = {i["name"] for i in item["inputs"]}
+    return found
 
 
 def test_every_custom_error_of_a_product_abi_has_words() -> None:
-    missing = sorted(_product_custom_errors().keys() - WORDS.keys())
-    assert not missing, f"add words for these to ledger/refusals.py: {missing}"
+    missing = sorted(_declared_arguments().keys() - WORDS.keys())
+    assert not missing, f"add sentences to ledger/refusals/words.py for {missing}"
 
 
-def test_each_template_names_only_its_errors_arguments_with_a_known_spec() -> None:
-    arguments = _arguments()
-    for name, template in WORDS.items():
-        fields = [(f, spec) for _, f, spec, _ in string.Formatter().parse(template) if f is not None]
-        known = arguments.get(name, {"selector"} if name == "UnknownError" else set())
-        assert {f for f, _ in fields} <= known, name
-        assert all(spec in SPECS for _, spec in fields if spec), name
+def test_each_sentence_names_only_its_errors_arguments() -> None:
+    declared = _declared_arguments()
+    for name, sentences in WORDS.items():
+        assert name in declared, f"{name} is no custom error of a product contract"
+        for text in sentences:
+            fields = [(f, spec) for _, f, spec, _ in string.Formatter().parse(text) if f]
+            assert {f for f, _ in fields} <= declared[name], (name, text)
+            assert all(spec in SPECS for _, spec in fields if spec), (name, text)
+
+
+def test_in_words() -> None:
+    assert in_words("DataGrantNotActive", {"grantId": 7, "state": 2}) == "授权 #7 当前无效（已过期、撤销或冻结）。"
+    assert in_words("DataGrantNotActive", {"grantId": 7, "state": 2}, "en").startswith("Grant #7 is not active")
+    assert in_words("ERC20InsufficientBalance", {"sender": "0xab", "balance": 5, "needed": 900}) == (
+        "余额不足：需要 9.00 元，现有 0.05 元。")
+    assert in_words("SomethingNew", {}, "en") == FALLBACK[1].format(name="SomethingNew")
+    assert in_words("DataGrantNotActive", {}, "en") == FALLBACK[1].format(name="DataGrantNotActive")  # args missing
 
 
 def test_a_refusal_in_words_with_its_name_after_them() -> None:
     short = ContractReverted("ERC20InsufficientBalance", {"sender": "0xAb", "balance": 1000, "needed": 123456})
     assert short.message == (
-        "the balance of 0xAb is 10.00 元, less than the 1,234.56 元 needed (ERC20InsufficientBalance)"
+        "The balance of 0xAb is 10.00 元, less than the 1,234.56 元 needed. (ERC20InsufficientBalance)"
     )
     locked = sentence("FundTimeLocked", {"projectId": 3, "unlocksAt": 1796529600, "nowAt": 1796443200})
     assert locked == (
-        "project 3 pays out from 2026-12-06 12:00 +08:00, not yet (now 2026-12-05 12:00 +08:00) (FundTimeLocked)"
+        "Project #3 pays out from 2026-12-06 12:00 +08:00, not yet (now 2026-12-05 12:00 +08:00). (FundTimeLocked)"
     )
-    assert sentence("DataGrantNotActive", {"grantId": 7, "state": 2}).startswith("grant 7 is revoked, not active")
-    assert sentence("DataMissingRole", {"account": "0x1", "role": 2}) == (
-        "account 0x1 lacks the role data governance (DataMissingRole)"
+    assert sentence("FundProjectClosed", {"projectId": 7, "state": 5}) == (
+        "Project #7 is cancelled, closed. (FundProjectClosed)"
+    )
+    assert sentence("CaseMissingRole", {"account": "0x1", "role": 7}) == (
+        "Account 0x1 lacks the role sub district. (CaseMissingRole)"
     )
     # a name no artifact declares (a test contract's) and a payload that did not decode keep the old form
     assert sentence("SomeTestError", {"x": b"\x01"}) == "reverted with SomeTestError(x=0x01)"
