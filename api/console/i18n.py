@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from api.console.i18n_roles import STRINGS as _ROLE_STRINGS
 from ledger.membership import Role
 
 _ROLES_ZH = {
@@ -216,3 +217,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.gov.unfreeze": "Lift the freeze",
     } | {f"console.role.{k}": v for k, v in _ROLES_EN.items()},
 }
+
+for _lang, _table in _ROLE_STRINGS.items():  # the role pages' (council, ...): api/console/i18n_roles.py
+    STRINGS[_lang].update(_table)
