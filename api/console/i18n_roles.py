@@ -1,4 +1,4 @@
-"""The strings of the console's role pages (council, ...), zh-CN and English: merged into the
+"""The strings of the console's role pages (council, contributors), zh-CN and English: merged into the
 console's table (``api/console/i18n.py``), whose languages the portal's key-parity test compares."""
 
 from __future__ import annotations
@@ -34,6 +34,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.proposal.executed": "已执行",
         "console.proposal.cancelled": "已撤销",
         "console.proposal.expired": "已过期",
+        "console.nav.contribute": "捐助",
+        "console.fund.balance": "您持有的社区积分",
+        "console.fund.give": "捐助",
+        "console.fund.to": "捐往",
+        "console.fund.pool": "公共池（由委员会分配）",
+        "console.fund.budget": "预算",
+        "console.fund.amount": "金额（元）",
+        "console.fund.memo": "附言（保存在链下，链上只有其承诺）",
+        "console.fund.submit": "捐助",
+        "console.fund.receipts": "我的捐助收据与资金去向",
+        "console.fund.receipt": "收据",
+        "console.fund.went": "去向",
+        "console.fund.paid_to": "{amount} 支付给项目「{project}」里程碑 {milestone}",
+        "console.fund.payout": "拨付 #{id}",
+        "console.fund.unspent": "尚未使用 {amount}",
+        "console.fund.refunded": "已退款 {amount}",
     },
     "en": {
         "console.nav.council": "Council",
@@ -67,5 +83,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.proposal.executed": "Executed",
         "console.proposal.cancelled": "Cancelled",
         "console.proposal.expired": "Expired",
+        "console.nav.contribute": "Contribute",
+        "console.fund.balance": "The community credit you hold",
+        "console.fund.give": "Contribute",
+        "console.fund.to": "To",
+        "console.fund.pool": "The general pool (allocated by the committee)",
+        "console.fund.budget": "budget",
+        "console.fund.amount": "Amount (元)",
+        "console.fund.memo": "Note (kept off chain; only its commitment is on chain)",
+        "console.fund.submit": "Contribute",
+        "console.fund.receipts": "My receipts and where the money went",
+        "console.fund.receipt": "Receipt",
+        "console.fund.went": "Where it went",
+        "console.fund.paid_to": "{amount} paid to {project}, milestone {milestone}",
+        "console.fund.payout": "payout #{id}",
+        "console.fund.unspent": "{amount} not spent yet",
+        "console.fund.refunded": "{amount} refunded",
     },
 }
