@@ -42,6 +42,7 @@ def committee_view(state: ServiceState, who: SignedIn) -> dict[str, Any]:
     service = FundService(state, who.caller.key)
     me = caller_member(state, who.caller)
     projects = {p.id: p for p in service.projects(None, None, 0, 500).data}
+    voted = service.read(lambda model: {i: set(m.voters) for i, m in model.motions.items()})
     rows: list[dict[str, Any]] = []
     for m in service.motions({}, None, 0, SHOWN).data:
         p = projects[m.project_id]
@@ -49,7 +50,7 @@ def committee_view(state: ServiceState, who: SignedIn) -> dict[str, Any]:
         if p.beneficiary_member_id is not None:
             excluded[p.beneficiary_member_id] = p.beneficiary_name or ""
         rows.append({"motion": m, "project": p, "amount": motion_amount(m, p), "excluded": excluded,
-                     "may_vote": me.id not in excluded})
+                     "voted": me.id in voted.get(m.id, ()), "may_vote": me.id not in excluded})
     return {"open": [r for r in rows if r["motion"].state == "open"],
             "decided": [r for r in rows if r["motion"].state != "open"]}
 
