@@ -43,11 +43,13 @@ def change_words(t: Callable[..., str], kind: str, args: dict[str, Any]) -> str:
 def council_view(state: ServiceState, who: SignedIn) -> dict[str, Any]:
     """The proposals (from the index, as the API lists them), the registry's threshold and the member."""
     proposals = svc.list_proposals(state, None, 0, SHOWN).data
+    registry = Registry(state.ledger)
     return {
+        "names": {m.id: m.name for m in registry.members()},
         "me": caller_member(state, who.caller).id,
         "waiting": [p for p in proposals if p.state in OPEN],
         "history": [p for p in proposals if p.state not in OPEN],
-        "threshold": Registry(state.ledger).threshold(),
+        "threshold": registry.threshold(),
         "change_words": change_words,
     }
 
