@@ -111,6 +111,7 @@ def test_csrf_refused_without_token(console: Console, console_chain: DemoChain) 
         r = h.post("/console/grants/2/revoke", data={"csrf": token, "idem": "csrf-test-3", "back": "/console/data"},
                    follow_redirects=False)  # the same post with the token: revoked
         assert r.status_code == 303 and r.headers["location"].startswith("/console/tx/0x")
+    console_chain.ledger.wait(r.headers["location"].split("/")[3].split("?")[0])  # sent detached: its receipt
     assert ds.grant(2).revoked_at > 0
 
 
