@@ -102,9 +102,9 @@ def _seed_data_activity(ctx: Any) -> None:
 
 
 @contextlib.contextmanager
-def seeded_demo(root: Path, password: str = TEST_PASSWORD) -> Iterator[DemoChain]:
+def seeded_demo(root: Path, password: str = TEST_PASSWORD, **settings_: Any) -> Iterator[DemoChain]:
     """A private Ganache under ``root`` seeded with the demo scenario and its API keys, like
-    scripts/seed_demo.py does (its keystores under ``password``)."""
+    scripts/seed_demo.py does (its keystores under ``password``; ``settings_``: more service settings)."""
     from api.settings import Settings
     from cogov.demo import bootstrap, issue_api_keys, seed_capabilities
 
@@ -123,6 +123,7 @@ def seeded_demo(root: Path, password: str = TEST_PASSWORD) -> Iterator[DemoChain
             rate_limit_per_minute=0,
             anonymous_rate_limit_per_minute=0,  # one browser, many pages: the portal's limit is tested elsewhere
             audit_report_path=root / "state" / "audit-report.json",
+            **settings_,
         )
         ctx = bootstrap(settings, password)
         seed_capabilities(ctx)
@@ -179,7 +180,9 @@ def console_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dem
     approvals, accesses), which the portal's tests, counting what the demo made, must not see."""
     from tests.api.conftest import LiveServer
 
-    with seeded_demo(tmp_path_factory.mktemp("console-demo")) as chain, LiveServer(chain.settings) as server:
+    # every request asks the registry whether the key's account is still a member's
+    root = tmp_path_factory.mktemp("console-demo")
+    with seeded_demo(root, account_check_seconds=0) as chain, LiveServer(chain.settings) as server:
         yield chain, server.url
 
 

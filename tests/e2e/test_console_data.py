@@ -111,6 +111,7 @@ def test_csrf_refused_without_token(console: Console, console_chain: DemoChain) 
         r = h.post("/console/grants/2/revoke", data={"csrf": token, "idem": "csrf-test-3", "back": "/console/data"},
                    follow_redirects=False)  # the same post with the token: revoked
         assert r.status_code == 303 and r.headers["location"].startswith("/console/tx/0x")
+    console_chain.ledger.wait(r.headers["location"].split("/")[3].split("?")[0])  # sent detached: its receipt
     assert ds.grant(2).revoked_at > 0
 
 
@@ -181,3 +182,26 @@ def test_register_and_new_version(console: Console, console_chain: DemoChain, tm
     _confirmed(page)
     assert ds.dataset(dataset_id).version == 2
     console.check(page)
+
+
+def test_a_removed_members_session_ends(console: Console, console_chain: DemoChain) -> None:
+    """The council removes a member: its session ends at its next request (as its API key is refused).
+    The member is admitted for this test, so no other test loses one of the demo's."""
+    from eth_account import Account
+
+    from api.apikeys import ApiKeyStore, engine_for
+    from cogov.demo.scenario import COUNCIL
+    from ledger.membership import ChangeKind, MemberKind, Registry, Role
+
+    council = [console_chain.signers[label] for label in COUNCIL]
+    registry = Registry(console_chain.ledger)
+    account = Account.create().address
+    member = registry.admit(council, "控制台测试企业", MemberKind.ENTERPRISE, [Role.CONTRIBUTOR], account)
+    store = ApiKeyStore(engine_for(console_chain.settings.service_db_url))
+    console.keys["removed"] = store.create("console:removed", "contributor", account, "removed")[0]
+    page = console.page("removed")
+    assert "/console/sign-in" not in page.url
+    registry.enact(council, ChangeKind.REMOVE_MEMBER, member)
+    page.goto(console.url + "/console/")
+    assert "/console/sign-in?reason=ended" in page.url
+    assert page.locator("[data-testid=sign-in-reason]").count() == 1
