@@ -363,7 +363,8 @@ def _credit_move(
     r = docs.transact(credit.ledger, signer, call(account, units, ref.hash), [ref])
     docs.accept(r)
     done, prep = ("minted", "to") if kind == "deposit" else ("burned", "of")
-    out.ok(f"{done} {amount} {credit.symbol} {prep} {account} against {kind} {ref.hash_hex}; {out.tx_line(r)}")
+    moved = out.money(units, credit.decimals)
+    out.ok(f"{done} {moved} {prep} {account} against {kind} {ref.hash_hex}; {out.tx_line(r)}")
 
 
 @credit_app.command("mint")
