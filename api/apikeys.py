@@ -112,9 +112,16 @@ class ApiKeyStore:
             row = conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
             raise Unauthenticated("unknown API key")
-        if row["revoked_at"] is not None:
-            raise Unauthenticated("API key revoked")
-        return _record(row)
+        return _live(row)
+
+    def by_id(self, key_id: str) -> ApiKey:
+        """The record of a key verified earlier (a console session holds its id, never its secret):
+        :class:`Unauthenticated` once it is revoked or gone, as :meth:`verify` answers."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+        if row is None:
+            raise Unauthenticated("unknown API key")
+        return _live(row)
 
     def list(self) -> list[ApiKey]:
         with self.engine.connect() as conn:
@@ -133,6 +140,12 @@ class ApiKeyStore:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _live(row: sa.RowMapping) -> ApiKey:
+    if row["revoked_at"] is not None:
+        raise Unauthenticated("API key revoked")
+    return _record(row)
 
 
 def _record(row: sa.RowMapping) -> ApiKey:

@@ -111,7 +111,13 @@ def current_key(
     or its member; the registry's answer is reused for ``account_check_seconds``)."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>`")
-    key = state.apikeys.verify(creds.credentials)
+    return admit_key(request, state, state.apikeys.verify(creds.credentials))
+
+
+def admit_key(request: Request, state: ServiceState, key: ApiKey) -> ApiKey:
+    """``key`` (verified, not revoked) admitted for this request: within its rate limit, and its
+    account an active account of an active member now. The API's bearer keys and the console's
+    sessions (:mod:`api.console.auth`) both pass here."""
     request.state.api_key_id = key.key_id
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import portal, problems
+from api import console, portal, problems
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.problems import PROBLEM
 from api.routers import access_log_proofs, health, membership, open311, tx
@@ -81,6 +81,7 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     app.include_router(case_routers.router)
     app.include_router(portal.public_api_router)
     app.include_router(portal.pages_router)
+    console.install(app)
     app.mount("/static", portal.static_files(), name="static")
     app.include_router(audit_routers.router)
     app.include_router(open311.router)

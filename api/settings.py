@@ -53,6 +53,10 @@ class Settings(LedgerSettings):
     #: stem of every URI in the DCAT-AP catalog (``GET /api/v1/catalog``), which should not change.
     #: Unset: the base URL each request was sent to.
     catalog_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=200)
+    #: ``COGOV_CONSOLE_SESSION_IDLE_SECONDS``: a member console session unused this long ends (sign in
+    #: again); ``COGOV_CONSOLE_SESSION_MAX_SECONDS``: it ends this long after sign-in however used.
+    console_session_idle_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    console_session_max_seconds: int = Field(default=24 * 3600, ge=60, le=90 * 24 * 3600)
 
     @field_validator("open311_timezone")
     @classmethod

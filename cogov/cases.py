@@ -284,6 +284,6 @@ def service_levels(as_json: JsonOpt = False) -> None:
     if as_json:
         out.emit_json({"satisfaction_window": model.satisfaction_window, "data": levels})
         return
-    out.table(["category", "acknowledge (s)", "resolve (s)"],
-              [[lv["category"], lv["ack_seconds"], lv["resolve_seconds"]] for lv in levels])
-    out.say(f"satisfaction window: {model.satisfaction_window} s after closing")
+    out.table(["category", "acknowledge within", "resolve within"],
+              [[lv["category"], out.duration(lv["ack_seconds"]), out.duration(lv["resolve_seconds"])] for lv in levels])
+    out.say(f"satisfaction window: {out.duration(model.satisfaction_window)} after closing")

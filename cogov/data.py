@@ -284,7 +284,7 @@ def narrow(
     shown = ",".join(mask_fields(names, int(n["fieldMask"]))) if names else hex(int(n["fieldMask"]))
     out.ok(
         f"grant {grant_id} narrowed: fields {shown}, at most {int(n['maxAccesses']) or 'unlimited'} accesses, "
-        f"until {int(n['expiresAt'])}; tx {r.tx_hash}, gas {r.gas_used}"
+        f"until {out.when(int(n['expiresAt']))}; tx {r.tx_hash}, gas {r.gas_used}"
     )
 
 
@@ -342,12 +342,13 @@ def renew(
     pending = ds.renewal(grant_id)
     if pending is not None:
         out.ok(
-            f"grant {grant_id}: the renewal of {pending.extension} s waits for data governance "
+            f"grant {grant_id}: the renewal of {out.duration(pending.extension)} waits for data governance "
             f"(`cogov data renew {grant_id} --extension {pending.extension} --approve`); "
             f"tx {r.tx_hash}, gas {r.gas_used}"
         )
         return
-    out.ok(f"grant {grant_id} now expires at {ds.grant(grant_id).expires_at}; tx {r.tx_hash}, gas {r.gas_used}")
+    expires = out.when(ds.grant(grant_id).expires_at)
+    out.ok(f"grant {grant_id} now expires at {expires}; tx {r.tx_hash}, gas {r.gas_used}")
 
 
 @data_app.command("revoke")
@@ -412,8 +413,8 @@ def grants(
     out.table(
         ["grant", "dataset", "grantee", "state", "expires", "fields", "accesses", "max", "no onward"],
         [
-            [g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), g.expires_at, hex(g.field_mask), g.accesses,
-             g.max_accesses or "-", "yes" if g.no_onward_sharing else "no"]
+            [g.id, g.dataset_id, g.grantee_id, g.state.name.lower(), out.when(g.expires_at), hex(g.field_mask),
+             g.accesses, g.max_accesses or "-", "yes" if g.no_onward_sharing else "no"]
             for g in rows
         ],
     )

@@ -41,9 +41,7 @@ def _amount(text: str, decimals: int) -> int:
 
 
 def _money(units: int, fund: Fund) -> str:
-    from ledger.fund import format_amount
-
-    return f"{format_amount(units, fund.token.decimals)} {fund.token.symbol}"
+    return out.money(units, fund.token.decimals)
 
 
 # ---------------------------------------------------------------- writes
@@ -188,13 +186,13 @@ def refund(
 def summary(as_json: JsonOpt = False) -> None:
     """Totals, the general pool, the balance invariant, projects by state."""
     fund = env().fund()
-    t, pool = fund.totals(), fund.pool()
+    t, pool, time_lock = fund.totals(), fund.pool(), fund.time_lock()
     states: dict[str, int] = {}
     for p in fund.projects():
         states[p.state.name.lower()] = states.get(p.state.name.lower(), 0) + 1
     data = {
         "address": fund.address, "currency": fund.token.symbol, "decimals": fund.token.decimals,
-        "quorum": fund.quorum(), "time_lock": fund.time_lock(),
+        "quorum": fund.quorum(), "time_lock": time_lock,
         "total_contributed": t.contributed, "total_paid_out": t.paid_out, "total_refunded": t.refunded,
         "balance": t.balance, "expected_balance": t.contributed - t.paid_out - t.refunded,
         "invariant_holds": t.invariant_holds,
@@ -205,7 +203,7 @@ def summary(as_json: JsonOpt = False) -> None:
     if as_json:
         out.emit_json(data)
         return
-    out.say(f"fund {fund.address} (quorum {data['quorum']}, time lock {data['time_lock']} s)")
+    out.say(f"fund {fund.address} (quorum {data['quorum']}, time lock {out.duration(time_lock)})")
     out.say(f"  contributed {_money(t.contributed, fund)} in {t.contributions} contributions")
     out.say(f"  paid out    {_money(t.paid_out, fund)} in {t.payouts} payouts")
     out.say(f"  refunded    {_money(t.refunded, fund)}")
@@ -365,7 +363,8 @@ def _credit_move(
     r = docs.transact(credit.ledger, signer, call(account, units, ref.hash), [ref])
     docs.accept(r)
     done, prep = ("minted", "to") if kind == "deposit" else ("burned", "of")
-    out.ok(f"{done} {amount} {credit.symbol} {prep} {account} against {kind} {ref.hash_hex}; {out.tx_line(r)}")
+    moved = out.money(units, credit.decimals)
+    out.ok(f"{done} {moved} {prep} {account} against {kind} {ref.hash_hex}; {out.tx_line(r)}")
 
 
 @credit_app.command("mint")
@@ -397,7 +396,7 @@ def credit_balance(
     account: Annotated[str, typer.Argument(help="Address or keystore label.")], as_json: JsonOpt = False
 ) -> None:
     """An account's CommunityCredit balance."""
-    from ledger.fund import Credit, format_amount
+    from ledger.fund import Credit
 
     credit = Credit(env().ledger())
     addr = account_of(account)
@@ -405,5 +404,5 @@ def credit_balance(
     if as_json:
         out.emit_json({"account": addr, "balance": bal, "currency": credit.symbol, "decimals": credit.decimals})
         return
-    out.say(f"{addr}: {format_amount(bal, credit.decimals)} {credit.symbol}")
+    out.say(f"{addr}: {out.money(bal, credit.decimals)}")
 

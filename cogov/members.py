@@ -191,14 +191,17 @@ def council_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List proposals, newest first, with their derived state."""
-    props = list(reversed(env().registry().proposals()))
+    registry = env().registry()
+    props = list(reversed(registry.proposals()))
     if state:
         props = [p for p in props if p.state.name.lower() == state.lower()]
     rows = [_proposal_dict(p) for p in props]
     if as_json:
         out.emit_json(rows)
         return
+    threshold = registry.threshold()
     out.table(
-        ["id", "kind", "args", "approvals", "state"],
-        [[r["id"], r["kind"], " ".join(str(x) for x in r["args"]), r["approvals"], r["state"]] for r in rows],
+        ["id", "kind", "args", "approvals", "state", "expires"],
+        [[r["id"], r["kind"], " ".join(str(x) for x in r["args"]), f"{r['approvals']} of {threshold}", r["state"],
+          out.when(r["expires_at"])] for r in rows],
     )

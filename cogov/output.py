@@ -8,7 +8,6 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ledger.display import DECIMALS, local_time, span, yuan
 from ledger.errors import (
     ArtifactMismatch,
     ChainMismatch,
@@ -88,13 +88,20 @@ def warn(msg: str) -> None:
     err_console.print(f"warning: {msg}", markup=False)
 
 
-def when(unix_time: int, offset: int = 8 * 3600) -> str:
-    """A chain time for people: ``2026-12-05 21:43 +08:00`` (China Standard Time by default, as the
-    cases' months are counted); 0 is "—"."""
-    if not unix_time:
-        return "—"
-    at = datetime.fromtimestamp(unix_time, timezone(timedelta(seconds=offset)))
-    return f"{at:%Y-%m-%d %H:%M} {at.isoformat()[-6:]}"
+def when(unix_time: int) -> str:
+    """A chain time for people, in the machine's zone (``TZ``) with its offset: ``2026-12-05 21:43
+    +08:00``; 0 is "—"."""
+    return local_time(unix_time)
+
+
+def money(units: int, decimals: int = DECIMALS) -> str:
+    """An amount of the settlement token for people: ``1,234.50 元``."""
+    return yuan(units, decimals)
+
+
+def duration(seconds: int) -> str:
+    """A length of time for people: ``3 d 4 h``."""
+    return span(seconds)
 
 
 def emit_json(data: Any) -> None:

@@ -16,6 +16,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ledger.refusals import sentence
+
 
 def redact_url(url: str) -> str:
     """``url`` fit for logs and messages: user, password, query and fragment removed
@@ -186,7 +188,8 @@ class KeystoreError(LedgerError):
 
 
 class ContractReverted(LedgerError):
-    """A call or transaction reverted. Custom errors are decoded by name and arguments."""
+    """A call or transaction reverted. Custom errors are decoded by name and arguments; the message
+    says the refusal in words (:mod:`ledger.refusals`), the error's name after them."""
 
     code = "contract-reverted"
 
@@ -202,9 +205,8 @@ class ContractReverted(LedgerError):
         self.error_args = dict(args or {})
         self.tx_hash = tx_hash
         self.raw = raw
-        rendered = ", ".join(f"{k}={_render(v)}" for k, v in self.error_args.items())
         super().__init__(
-            f"reverted with {error_name}({rendered})",
+            sentence(error_name, self.error_args),
             error=error_name,
             args={k: _render(v) for k, v in self.error_args.items()},
         )

@@ -7,6 +7,7 @@ atexit guard), and nothing here touches the demo's chain or `.cogov/`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import pytest
 os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
 os.environ["COGOV_KEYSTORE_PASSWORD"] = "test-password-not-secret"
 TEST_PASSWORD = os.environ["COGOV_KEYSTORE_PASSWORD"]
+# The CLI says times in the machine's zone (ledger/display.py); the tests read them in China Standard Time.
+os.environ["TZ"] = "Asia/Shanghai"
+time.tzset()
 
 from ledger import artifacts  # noqa: E402
 from ledger.chain import Ganache  # noqa: E402

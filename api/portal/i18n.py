@@ -6,6 +6,7 @@ Templates call ``t("key")``; a missing key in either language fails the tests
 
 from __future__ import annotations
 
+from api.console.i18n import STRINGS as _CONSOLE
 from api.portal.i18n_cases import STRINGS as _CASES
 from api.portal.i18n_catalog import STRINGS as _CATALOG
 
@@ -417,7 +418,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-for _more in (_CASES, _CATALOG):  # the cases pages' strings, the public datasets' (i18n_cases.py, i18n_catalog.py)
+# the cases pages' strings, the public datasets' (i18n_cases.py, i18n_catalog.py), the member console's
+for _more in (_CASES, _CATALOG, _CONSOLE):
     for _lang, _strings in _more.items():
         STRINGS[_lang].update(_strings)
 

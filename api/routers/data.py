@@ -35,7 +35,6 @@ from api.deps import (
 )
 from api.documents import document_public
 from api.documents import read as read_document
-from api.schemas.common import tx_info
 from api.schemas.data import (
     AccessLogList,
     AccessRequestCreate,
@@ -51,7 +50,6 @@ from api.schemas.data import (
     GrantPublic,
     GrantStateName,
     GrantWrite,
-    LogReceipt,
     NarrowBody,
     PurposePublic,
     RenewBody,
@@ -60,13 +58,11 @@ from api.schemas.data import (
 )
 from api.schemas.fund import DocumentPublic
 from api.services import data as svc
-from api.services.data_writes import DataWrites
+from api.services.data_writes import DataWrites, fetch, update, upload
 from api.services.index import arg_filters, cached
 from ledger.data import Classification, GrantState, RequestState
 from ledger.data.purposes import PURPOSES
-from ledger.data.table_schema import load_schema
-from ledger.errors import ContractReverted, NotFound
-from ledger.gateway import Gateway, detect_format
+from ledger.gateway import Gateway
 from ledger.gateway.metadata import catalog_fields
 
 #: The header of the binary fetch answer carrying the answer's JSON but the ciphertext (base64url).
@@ -150,19 +146,13 @@ def upload_dataset(
     language: Annotated[str, Form(pattern="^(zh|en)$")] = "zh",
     table_schema: SchemaPart = None,
 ) -> DatasetWrite:
-    state.check_chain()
     cls = Classification[classification.upper()]
     catalog = catalog_fields(
         cls, keywords=keywords, themes=themes, contact_name=contact_name, contact_email=contact_email,
         contact_phone=contact_phone, license=license, language=language,
     )
-    content = file.file.read()
-    fmt = format or detect_format(file.filename, content)
-    svc.require_department(state, caller)
-    table = load_schema(table_schema.file.read()) if table_schema is not None else None
-    up = gw.upload(caller.signer(), title, cls, content, fmt, description, table, catalog=catalog)  # type: ignore[arg-type]
-    state.catch_up(up.receipt.block_number)
-    return DatasetWrite(tx=tx_info(up.receipt), dataset=svc.dataset_public(gw.data.dataset(up.dataset_id), gw))
+    table = table_schema.file.read() if table_schema is not None else None
+    return upload(state, gw, caller, file.file.read(), file.filename, format, title, cls, description, table, catalog)
 
 
 @datasets_router.get("/{dataset_id}", response_model=DatasetPublic, summary="One dataset")
@@ -180,14 +170,8 @@ def update_dataset(
     format: Annotated[str | None, Form(pattern="^(csv|jsonl)$")] = None,
     table_schema: SchemaPart = None,
 ) -> DatasetWrite:
-    state.check_chain()
-    svc.require_owner(state, caller, dataset_id, "upload a new version")
-    content = file.file.read()
-    fmt = format or detect_format(file.filename, content)
-    table = load_schema(table_schema.file.read()) if table_schema is not None else None
-    receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt, table)  # type: ignore[arg-type]
-    state.catch_up(receipt.block_number)
-    return DatasetWrite(tx=tx_info(receipt), dataset=svc.dataset_public(gw.data.dataset(dataset_id), gw))
+    table = table_schema.file.read() if table_schema is not None else None
+    return update(state, gw, caller, dataset_id, file.file.read(), file.filename, format, table)
 
 
 @datasets_router.get(
@@ -230,31 +214,8 @@ def fetch_data(
     ] = None,
     grant_id: Annotated[int | None, id_query("The grant; omitted: found for the caller.")] = None,
 ) -> Response:
-    state.check_chain()
     wanted = [f for f in fields.split(",") if f.strip()] if fields else None
-    if grant_id is None:
-        svc.dataset_or_404(state, dataset_id)
-        grant_id = svc.find_grant(state, gw, caller, dataset_id, wanted)
-    try:
-        served = gw.serve(dataset_id, caller.account, wanted, grant_id)
-    except ContractReverted as exc:  # the gateway reads the dataset first: nothing was recorded
-        if exc.error_name == "DataUnknownDataset" and exc.tx_hash is None:
-            raise NotFound("dataset", dataset_id) from exc
-        raise
-    if served.receipt is not None:
-        state.catch_up(served.receipt.block_number)
-    answer = SealedData.model_construct(
-        dataset_id=served.dataset_id,
-        grant_id=served.grant_id,
-        grantee_id=served.grantee_id,
-        seq=served.seq,
-        rows=served.rows,
-        fields=list(served.fields),
-        content_hash=served.content_hash,
-        payload_hash=served.payload_hash,
-        tx=None if served.receipt is None else tx_info(served.receipt),
-        receipt=None if served.log_receipt is None else LogReceipt.model_validate(served.log_receipt),
-    )
+    served, answer = fetch(state, gw, caller, dataset_id, wanted, grant_id)
     if binary_answer(request.headers.get("accept", "")):
         # The ciphertext as the body, byte for byte; the answer with the envelope but its ciphertext
         # in one header (base64url of its JSON): see docs/transparency-log.md, "The binary answer".

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from api.deps import WriteRequest
+from api.deps import Caller, WriteRequest
 from api.documents import writer
 from api.idempotency import Answer, WriteSession
 from api.schemas.common import tx_info
@@ -20,32 +20,67 @@ from api.schemas.data import (
     AccessRequestCreate,
     AccessRequestPublic,
     AccessRequestWrite,
+    DatasetWrite,
     DenyBody,
     GrantPublic,
     GrantWrite,
+    LogReceipt,
     NarrowBody,
     RenewalPublic,
     RenewBody,
+    SealedData,
 )
 from api.services.data import (
     approve_call_for,
     dataset_or_404,
+    dataset_public,
+    find_grant,
     gateway_or_none,
     grant_or_404,
     grant_public_from_chain,
     request_or_404,
     request_public,
+    require_department,
     require_owner,
     table_schema,
 )
 from api.services.index import CallerScoped
+from api.state import ServiceState
 from ledger.client import ContractCall, TxReceipt
-from ledger.data import DataSharing, Terms, field_mask
+from ledger.data import Classification, DataSharing, Terms, field_mask
 from ledger.data import row_filter as rf
-from ledger.data.table_schema import field_names, schema_hash
+from ledger.data.table_schema import field_names, load_schema, schema_hash
 from ledger.data.table_schema import normalise as normalise_schema
-from ledger.errors import ValidationFailed
-from ledger.gateway import Gateway
+from ledger.errors import ContractReverted, NotFound, ValidationFailed
+from ledger.gateway import Gateway, detect_format
+from ledger.gateway.answers import Served
+from ledger.gateway.metadata import CatalogFields
+
+
+def upload(state: ServiceState, gw: Gateway, caller: Caller, content: bytes, filename: str | None,
+           fmt: str | None, title: str, cls: Classification, description: str, table: bytes | None,
+           catalog: CatalogFields | None = None) -> DatasetWrite:
+    """Register a dataset: the file stored encrypted by the gateway, then registered on chain (a
+    department only); its table schema ``table`` (JSON) or inferred from the file."""
+    state.check_chain()
+    fmt = fmt or detect_format(filename, content)
+    require_department(state, caller)
+    schema = load_schema(table) if table is not None else None
+    up = gw.upload(caller.signer(), title, cls, content, fmt, description, schema, catalog=catalog)  # type: ignore[arg-type]
+    state.catch_up(up.receipt.block_number)
+    return DatasetWrite(tx=tx_info(up.receipt), dataset=dataset_public(gw.data.dataset(up.dataset_id), gw))
+
+
+def update(state: ServiceState, gw: Gateway, caller: Caller, dataset_id: int, content: bytes, filename: str | None,
+           fmt: str | None, table: bytes | None) -> DatasetWrite:
+    """Upload a new version of a dataset (its owner only)."""
+    state.check_chain()
+    require_owner(state, caller, dataset_id, "upload a new version")
+    fmt = fmt or detect_format(filename, content)
+    schema = load_schema(table) if table is not None else None
+    receipt, _ = gw.update(caller.signer(), dataset_id, content, fmt, schema)  # type: ignore[arg-type]
+    state.catch_up(receipt.block_number)
+    return DatasetWrite(tx=tx_info(receipt), dataset=dataset_public(gw.data.dataset(dataset_id), gw))
 
 
 class DataWrites(CallerScoped):
@@ -177,3 +212,35 @@ class DataWrites(CallerScoped):
             grant=grant_public_from_chain(self.state, self.data.grant(grant_id), self.gw),
             renewal=None if pending is None else RenewalPublic.model_validate(pending, from_attributes=True),
         )
+
+
+def fetch(state: ServiceState, gw: Gateway, caller: Caller, dataset_id: int, wanted: list[str] | None,
+          grant_id: int | None) -> tuple[Served, SealedData]:
+    """Data under a grant (the caller's best one when ``grant_id`` is None), sealed to the caller's
+    member's X25519 key; the access recorded (on chain, or in the owner's log). The answer without
+    its envelope (``served.sealed`` holds it, to be spliced in as it is)."""
+    state.check_chain()
+    if grant_id is None:
+        dataset_or_404(state, dataset_id)
+        grant_id = find_grant(state, gw, caller, dataset_id, wanted)
+    try:
+        served = gw.serve(dataset_id, caller.account, wanted, grant_id)
+    except ContractReverted as exc:  # the gateway reads the dataset first: nothing was recorded
+        if exc.error_name == "DataUnknownDataset" and exc.tx_hash is None:
+            raise NotFound("dataset", dataset_id) from exc
+        raise
+    if served.receipt is not None:
+        state.catch_up(served.receipt.block_number)
+    answer = SealedData.model_construct(
+        dataset_id=served.dataset_id,
+        grant_id=served.grant_id,
+        grantee_id=served.grantee_id,
+        seq=served.seq,
+        rows=served.rows,
+        fields=list(served.fields),
+        content_hash=served.content_hash,
+        payload_hash=served.payload_hash,
+        tx=None if served.receipt is None else tx_info(served.receipt),
+        receipt=None if served.log_receipt is None else LogReceipt.model_validate(served.log_receipt),
+    )
+    return served, answer

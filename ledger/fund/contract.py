@@ -24,6 +24,7 @@ from eth_utils import to_checksum_address
 
 from ledger.abi.records import record_from_view
 from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
+from ledger.display import format_amount as format_amount
 from ledger.errors import ContractReverted, LedgerError, NotDeployed, ValidationFailed
 from ledger.fund.token import CREDIT, Credit, Token
 from ledger.fund.types import (
@@ -64,13 +65,6 @@ def parse_amount(text: str | int | Decimal, decimals: int = 2) -> int:
     if units > UINT256_MAX:
         raise ValidationFailed("amount", "too large")
     return int(units)
-
-
-def format_amount(units: int, decimals: int = 2) -> str:
-    """Integer units to decimal text with exactly ``decimals`` places (``123450`` → ``"1234.50"``)."""
-    sign = "-" if units < 0 else ""
-    q, r = divmod(abs(int(units)), 10**decimals)
-    return f"{sign}{q}.{r:0{decimals}d}" if decimals else f"{sign}{q}"
 
 
 # ------------------------------------------------------------------ fund

@@ -101,13 +101,13 @@ def _seed_data_activity(ctx: Any) -> None:
     logged.close()  # anchors what is pending
 
 
-@pytest.fixture(scope="session")
-def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
-    """A private Ganache seeded with the demo scenario, like scripts/seed_demo.py does."""
+@contextlib.contextmanager
+def seeded_demo(root: Path, password: str = TEST_PASSWORD, **settings_: Any) -> Iterator[DemoChain]:
+    """A private Ganache under ``root`` seeded with the demo scenario and its API keys, like
+    scripts/seed_demo.py does (its keystores under ``password``; ``settings_``: more service settings)."""
     from api.settings import Settings
-    from cogov.demo import bootstrap, seed_capabilities
+    from cogov.demo import bootstrap, issue_api_keys, seed_capabilities
 
-    root = tmp_path_factory.mktemp("portal-demo")
     g = start_ganache(root / "ganache")
     try:
         settings = Settings(
@@ -123,15 +123,24 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
             rate_limit_per_minute=0,
             anonymous_rate_limit_per_minute=0,  # one browser, many pages: the portal's limit is tested elsewhere
             audit_report_path=root / "state" / "audit-report.json",
+            **settings_,
         )
-        ctx = bootstrap(settings, TEST_PASSWORD)
+        ctx = bootstrap(settings, password)
         seed_capabilities(ctx)
+        issue_api_keys(ctx)
         led, signers = ctx.ledger, ctx.signers
         _time_travel(led, 2)  # the 1-second grant of the data demo is expired by now
         _seed_data_activity(ctx)
         yield DemoChain(g, settings, led, signers, dict(ctx.member_ids), _facts_from_chain(led))
     finally:
         g.stop(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
+    """The demo chain the portal's tests read (nothing writes to it: they count what the demo made)."""
+    with seeded_demo(tmp_path_factory.mktemp("portal-demo")) as chain:
+        yield chain
 
 
 @pytest.fixture(scope="session")
@@ -157,3 +166,84 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# ----------------------------------------------------------------------------- the member console
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)
+
+
+@pytest.fixture(scope="session")
+def console_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoChain, str]]:
+    """A demo chain of the console's own, served over real HTTP: its tests write (requests,
+    approvals, accesses), which the portal's tests, counting what the demo made, must not see."""
+    from tests.api.conftest import LiveServer
+
+    # every request asks the registry whether the key's account is still a member's
+    root = tmp_path_factory.mktemp("console-demo")
+    with seeded_demo(root, account_check_seconds=0) as chain, LiveServer(chain.settings) as server:
+        yield chain, server.url
+
+
+@pytest.fixture(scope="session")
+def console_chain(console_demo: tuple[DemoChain, str]) -> DemoChain:
+    return console_demo[0]
+
+
+@pytest.fixture(scope="session")
+def console_keys(console_chain: DemoChain) -> dict[str, str]:
+    """API keys of the demo's members for the console, by label: the demo's roles
+    (cogov.demo.scenario.API_KEYS), and department keys for 街道办 and 民政局 (their data-sharing side)."""
+    from api.apikeys import ApiKeyStore, engine_for
+    from cogov.demo.scenario import API_KEYS
+
+    store = ApiKeyStore(engine_for(console_chain.settings.service_db_url))
+    roles = {**API_KEYS, "jiedaoban": "department", "minzhengju": "department"}
+    return {label: store.create(f"console:{label}", role, console_chain.signers[label].address, label)[0]
+            for label, role in roles.items()}
+
+
+class Console:
+    """The console in Chromium: a member signed in at a width, their page's console errors collected
+    (:meth:`check` fails on any, and on axe-core's serious or critical violations)."""
+
+    def __init__(self, browser: Any, url: str, keys: dict[str, str]) -> None:
+        self.browser, self.url, self.keys = browser, url, keys
+        self._contexts: list[Any] = []
+
+    def page(self, label: str | None, width: int = 1280) -> Any:
+        context = self.browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+        self._contexts.append(context)
+        page = context.new_page()
+        page.errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.goto(self.url + "/console/sign-in")
+        if label is not None:
+            page.fill("#api_key", self.keys[label])
+            page.click("[data-testid=sign-in]")
+            page.wait_for_load_state()
+        return page
+
+    def check(self, page: Any) -> None:
+        """No console errors; no serious or critical axe-core violation."""
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate("async () => (await axe.run(document)).violations"
+                              ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                              ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
+        assert found == [], found
+        assert page.errors == [], page.errors
+
+    def close(self) -> None:
+        for c in self._contexts:
+            c.close()
+
+
+@pytest.fixture
+def console(chromium: Any, console_demo: tuple[DemoChain, str], console_keys: dict[str, str]) -> Iterator[Console]:
+    c = Console(chromium, console_demo[1], console_keys)
+    try:
+        yield c
+    finally:
+        c.close()

@@ -1,0 +1,7 @@
+// The member console's JavaScript: plain ES modules, no build step. Pages work without it, except
+// the live transaction status (which then shows the state at the page's load) and the decryption.
+import { followTx } from "./tx.js";
+import { setUpFetch } from "./fetch.js";
+
+document.querySelectorAll("[data-tx-status]").forEach(followTx);
+document.querySelectorAll("[data-fetch]").forEach(setUpFetch);
