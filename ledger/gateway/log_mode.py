@@ -25,8 +25,13 @@ from ledger.gateway.access_log import AccessLogs, Logged, access_logs_for, relea
 from ledger.gateway.anchorer import Anchorer
 from ledger.keys import Signer
 from ledger.translog.receipt import sign_receipt
+from ledger.translog.store import file_lock
 
 _T = TypeVar("_T")
+#: The file in a log's folder held while one process anchors the log.
+ANCHOR_LOCK = "anchor.lock"
+#: Longest an anchorer waits for another process's anchoring (a transaction) of the same log.
+ANCHOR_LOCK_WAIT = 300.0
 #: ``as_owner(member id, write)``: ``write(signer)`` with a signer of that member (``Gateway._as_owner``)
 AsOwner = Callable[[int, Callable[[Signer], _T]], _T]
 
@@ -130,6 +135,13 @@ class LogMode:
         ).to_json()
 
     def _anchor(self, log_id: int, size: int, root: bytes) -> None:
+        # One process anchors a log at a time (the API's workers each run an anchorer): under the
+        # log's anchoring lock, a size another process anchored meanwhile is not anchored again.
+        with file_lock(self._directory / str(log_id) / ANCHOR_LOCK, wait=ANCHOR_LOCK_WAIT):
+            if self._anchored_size(log_id) < size:
+                self._anchor_now(log_id, size, root)
+
+    def _anchor_now(self, log_id: int, size: int, root: bytes) -> None:
         # The head's time is the latest block's: never after the anchoring block's, never before the
         # previous head's (both the contract's rules), whatever the gateway's clock says.
         when = self.ledger.rpc_client.latest_time()

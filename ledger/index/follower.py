@@ -7,18 +7,30 @@ or rebuilds the index from the chain when it is lost or corrupt. Failures are lo
 retried with exponential backoff up to ``max_backoff``, never raised: an unreachable chain
 is retried, a bug does not kill the thread silently. A reader that needs a block indexed
 (its own write) calls :meth:`wait_for`, which wakes the thread at once.
+
+Over PostgreSQL several processes (the API's workers) share one index, and it is synced by one
+of them at a time: the leader, the holder of an advisory lock (:class:`~ledger.advisory.Leadership`).
+The others' followers only read how far the index is; when the leader dies its lock goes with
+its connection and the next round of another follower takes the lead.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
+from ledger.advisory import Leadership, shared
 from ledger.errors import ChainMismatch, LedgerError
 from ledger.index.indexer import Indexer
 
 log = logging.getLogger("ledger.index")
+
+#: The advisory lock whose holder syncs a shared (PostgreSQL) index.
+LEADER_LOCK = "cogov-index-follower"
+#: How often a follower that does not lead reads the index's height while a reader waits.
+OBSERVE_EVERY = 0.05
 
 
 class Follower:
@@ -40,6 +52,21 @@ class Follower:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        engine = index._store.engine
+        self.leadership = Leadership(engine, LEADER_LOCK) if shared(engine) else None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this follower syncs the index (always, unless a shared index has another leader)."""
+        return self.leadership is None or self.leadership.hold()
+
+    def observe(self) -> int:
+        """Read how far the index is (a follower that does not lead: another process syncs it)."""
+        last = self.index.last_block()
+        with self._indexed:
+            self._indexed_block = -1 if last is None else last
+            self._indexed.notify_all()
+        return self._indexed_block
 
     @property
     def indexed_block(self) -> int:
@@ -67,9 +94,12 @@ class Follower:
         delay = self.poll_interval
         while not stop.is_set():
             try:
-                if self._check is not None:
-                    self._check()
-                self.sync_once()
+                if not self.leading:
+                    self.observe()
+                else:
+                    if self._check is not None:
+                        self._check()
+                    self.sync_once()
                 delay = self.poll_interval
             except ChainMismatch as exc:
                 delay = self._backoff(delay)
@@ -104,11 +134,27 @@ class Follower:
     def wait_for(self, block: int, timeout: float) -> bool:
         """Wake the thread and wait (at most ``timeout`` s) until ``block`` is indexed; whether it is."""
         self._wake.set()
+        if self.leadership is not None and not self.leadership.held:
+            return self._observe_until(block, timeout)  # the leader is in another process
         with self._indexed:
             return self._indexed.wait_for(lambda: self._indexed_block >= block, timeout)
+
+    def _observe_until(self, block: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.observe() >= block:
+                    return True
+            except LedgerError as exc:
+                log.warning("reading the index's height: %s", exc)
+            if time.monotonic() >= deadline:
+                return False
+            self._stop.wait(OBSERVE_EVERY)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+        if self.leadership is not None:
+            self.leadership.release()
