@@ -91,6 +91,13 @@ class Follower:
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         """Follow until ``stop`` is set, pausing ``poll_interval`` between rounds (longer after a
         failure) on ``wake`` (which cuts the pause short) or else on ``stop``."""
+        try:
+            self._follow(stop, wake)
+        finally:
+            if self.leadership is not None:  # the lead goes to another process's follower
+                self.leadership.release()
+
+    def _follow(self, stop: threading.Event, wake: threading.Event | None) -> None:
         delay = self.poll_interval
         while not stop.is_set():
             try:
