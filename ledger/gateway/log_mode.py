@@ -134,12 +134,14 @@ class LogMode:
             checkpoints=self.ledger.manifest.address(CHECKPOINTS),
         ).to_json()
 
-    def _anchor(self, log_id: int, size: int, root: bytes) -> None:
+    def _anchor(self, log_id: int, size: int, root: bytes) -> bool:
         # One process anchors a log at a time (the API's workers each run an anchorer): under the
         # log's anchoring lock, a size another process anchored meanwhile is not anchored again.
         with file_lock(self._directory / str(log_id) / ANCHOR_LOCK, wait=ANCHOR_LOCK_WAIT):
-            if self._anchored_size(log_id) < size:
-                self._anchor_now(log_id, size, root)
+            if self._anchored_size(log_id) >= size:
+                return False
+            self._anchor_now(log_id, size, root)
+            return True
 
     def _anchor_now(self, log_id: int, size: int, root: bytes) -> None:
         # The head's time is the latest block's: never after the anchoring block's, never before the
