@@ -14,6 +14,7 @@ from api.apikeys import ApiKeyStore, engine_for
 from api.idempotency import IdempotencyStore
 from api.open311.store import ReportStore
 from api.settings import LedgerSettings, Settings, service_settings
+from ledger import advisory
 from ledger.advisory import shared
 from ledger.client import Ledger
 from ledger.errors import ChainMismatch, LedgerError, NotDeployed
@@ -249,3 +250,4 @@ class ServiceState:
         if self._index is not None:
             self._index.close()
         self.apikeys.engine.dispose()  # the service database (idempotency, documents and reports share it)
+        advisory.dispose(self.apikeys.engine)  # its advisory locks' connections (several processes)

@@ -1,7 +1,10 @@
 """PostgreSQL advisory locks: what several processes over one database agree on.
 
 Every lock is a session lock on a connection of its own, so PostgreSQL releases it when the
-process holding it dies (``kill -9`` included): the next process takes it over. Used by the
+process holding it dies (``kill -9`` included): the next process takes it over. Those
+connections come from a pool apart from the database's own (:func:`lock_engine`, no upper
+bound): a request holding a lock while it queries the database never waits for a connection
+that another lock holder keeps. Used by the
 nonces (one sender per account: :class:`~ledger.tx.nonces.SharedNonceManager`), the
 idempotency store (one request per key) and the index follower (one leader:
 :class:`Leadership`).
@@ -25,6 +28,29 @@ def shared(engine: sa.Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+_lock_engines: dict[str, sa.Engine] = {}
+_lock_engines_guard = threading.Lock()
+
+
+def lock_engine(engine: sa.Engine) -> sa.Engine:
+    """The engine whose connections hold ``engine``'s database's advisory locks (one per database)."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _lock_engines_guard:
+        got = _lock_engines.get(key)
+        if got is None:
+            got = sa.create_engine(engine.url, pool_size=2, max_overflow=-1, pool_pre_ping=True)
+            _lock_engines[key] = got
+        return got
+
+
+def dispose(engine: sa.Engine) -> None:
+    """Close the idle lock connections of ``engine``'s database (the service's close)."""
+    with _lock_engines_guard:
+        got = _lock_engines.pop(engine.url.render_as_string(hide_password=False), None)
+    if got is not None:
+        got.dispose()
+
+
 def advisory_key(name: str) -> int:
     """The advisory lock key (signed 64 bits) of ``name``."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
@@ -35,7 +61,7 @@ def advisory_lock(engine: sa.Engine, name: str, *, wait: bool = True) -> Iterato
     """Hold the lock ``name`` on a connection of its own; yields it, or None when ``wait`` is False
     and another session holds the lock. Released on exit (or by PostgreSQL if the process dies)."""
     key = advisory_key(name)
-    with engine.connect() as conn:
+    with lock_engine(engine).connect() as conn:
         if wait:
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             got = True
@@ -80,7 +106,7 @@ class Leadership:
                 except sa.exc.DBAPIError:
                     log.warning("lost the connection holding the lead; taking it again if free")
                     self._drop()
-            conn = self.engine.connect()
+            conn = lock_engine(self.engine).connect()
             try:
                 got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
                 conn.commit()

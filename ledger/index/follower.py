@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ledger.advisory import Leadership, shared
+from ledger.advisory import Leadership, dispose, shared
 from ledger.errors import ChainMismatch, LedgerError
 from ledger.index.indexer import Indexer
 
@@ -165,3 +165,4 @@ class Follower:
             self._thread.join(timeout=timeout)
         if self.leadership is not None:
             self.leadership.release()
+            dispose(self.index._store.engine)  # the idle connection that held the lead
