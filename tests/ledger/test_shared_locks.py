@@ -7,15 +7,19 @@ separate as two processes' (a process's death is its session's: ``pg_terminate_b
 * nonces: two managers hand out one account's nonces without a collision or a gap, and a holder
   that died between sending and recording leaves the next one taking max(row, node);
 * idempotency: a request under one key in one process makes a retry in another a 409, then the
-  retry gets the first answer.
+  retry gets the first answer;
+* ``cogov serve --workers N`` refuses SQLite, which one process only may use.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +31,7 @@ from ledger.errors import Conflict
 from ledger.index import Follower
 from ledger.rpc import RpcClient
 from ledger.tx.nonces import SharedNonceManager, nonce_rows
+from tests.ledger.cogov_cli import COGOV
 from tests.ledger.test_index import Ledger, ledger  # noqa: F401 - the fixture
 from tests.postgresql import PostgresServer
 
@@ -133,3 +138,11 @@ def test_a_key_in_flight_in_one_process_is_a_409_in_another_then_its_answer(
         first._update("scope", key, state="done", status_code=201, response='{"n": 1}')
     with second.session("scope", key, fp) as again:
         assert again.earlier is not None and again.earlier.body == {"n": 1}
+
+
+def test_serve_refuses_several_workers_over_sqlite(tmp_path: Path) -> None:
+    env = {**os.environ, "COGOV_SERVICE_DB_URL": f"sqlite:///{tmp_path / 'service.db'}"}
+    r = subprocess.run([*COGOV, "serve", "--port", "9", "--workers", "2"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode != 0 and "--workers 2 needs PostgreSQL: COGOV_SERVICE_DB_URL is sqlite" in r.stderr, r.stderr
+    assert not (tmp_path / "service.db").exists()  # refused before anything was opened
