@@ -39,10 +39,11 @@ pytestmark = pytest.mark.ganache
 
 
 @pytest.fixture
-def engines(postgresql: PostgresServer) -> Iterator[tuple[str, list[sa.Engine]]]:
-    """A new database, and the engines of the "processes" over it (disposed at the end)."""
-    made: list[sa.Engine] = []
-    yield postgresql.database("shared"), made
+def engines(postgresql: PostgresServer) -> Iterator[list[sa.Engine]]:
+    """A new database, and the engines of two "processes" over it (disposed at the end)."""
+    url = postgresql.database("shared")
+    made = [sa.create_engine(url), sa.create_engine(url)]
+    yield made
     for e in made:
         e.dispose()
 
@@ -83,10 +84,9 @@ def test_followers_share_one_index_with_one_leader(
 
 
 def test_two_nonce_managers_one_account_no_collision_no_gap(
-    ganache: Ganache, engines: tuple[str, list[sa.Engine]]
+    ganache: Ganache, engines: list[sa.Engine]
 ) -> None:
-    url, made = engines
-    made += [sa.create_engine(url), sa.create_engine(url)]
+    made = engines
     rpc = RpcClient(ganache.config.url)
     managers = [SharedNonceManager(rpc, e) for e in made]
     address = "0x" + secrets.token_hex(20)  # no transaction yet: the node counts 0
@@ -124,10 +124,9 @@ def test_two_nonce_managers_one_account_no_collision_no_gap(
 
 
 def test_a_key_in_flight_in_one_process_is_a_409_in_another_then_its_answer(
-    ganache: Ganache, engines: tuple[str, list[sa.Engine]]
+    ganache: Ganache, engines: list[sa.Engine]
 ) -> None:
-    url, made = engines
-    made += [sa.create_engine(url), sa.create_engine(url)]
+    made = engines
     chain = ChainLedger(ganache.config.url)
     first, second = IdempotencyStore(made[0], chain), IdempotencyStore(made[1], chain)
     key, fp = f"k-{secrets.token_hex(4)}", "f" * 64
