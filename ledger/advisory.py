@@ -57,16 +57,27 @@ def advisory_key(name: str) -> int:
 
 
 @contextmanager
-def advisory_lock(engine: sa.Engine, name: str, *, wait: bool = True) -> Iterator[sa.Connection | None]:
-    """Hold the lock ``name`` on a connection of its own; yields it, or None when ``wait`` is False
-    and another session holds the lock. Released on exit (or by PostgreSQL if the process dies)."""
+def advisory_lock(
+    engine: sa.Engine, name: str, *, wait: bool = True, timeout: float | None = None
+) -> Iterator[sa.Connection | None]:
+    """Hold the lock ``name`` on a connection of its own; yields it, or None when another session
+    holds the lock and ``wait`` is False (or it still holds it after ``timeout`` seconds).
+    Released on exit (or by PostgreSQL if the process dies)."""
     key = advisory_key(name)
     with lock_engine(engine).connect() as conn:
-        if wait:
-            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            got = True
-        else:
+        if not wait:
             got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        else:
+            got = True
+            try:
+                if timeout is not None:
+                    conn.execute(sa.text(f"SET lock_timeout = {int(timeout * 1000)}"))
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            except sa.exc.OperationalError:  # lock_timeout: another session kept it
+                got = False
+                conn.rollback()
+            if timeout is not None:
+                conn.execute(sa.text("RESET lock_timeout"))
         conn.commit()
         if not got:
             yield None

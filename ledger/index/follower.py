@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ledger.advisory import Leadership, dispose, shared
+from ledger.advisory import Leadership, advisory_lock, dispose, shared
 from ledger.errors import ChainMismatch, LedgerError
 from ledger.index.indexer import Indexer
 
@@ -31,6 +31,8 @@ log = logging.getLogger("ledger.index")
 LEADER_LOCK = "cogov-index-follower"
 #: How often a follower that does not lead reads the index's height while a reader waits.
 OBSERVE_EVERY = 0.05
+#: Longest a sync without a follower thread waits for another process's sync of a shared index.
+SYNC_WAIT = 30.0
 
 
 class Follower:
@@ -74,7 +76,21 @@ class Follower:
         return self._indexed_block
 
     def sync_once(self) -> int | None:
-        """Sync now, or rebuild the index from the chain when it is degraded; the last indexed block."""
+        """Sync now, or rebuild the index from the chain when it is degraded; the last indexed block.
+
+        On a shared index, called by a follower that does not lead (no follower thread: each
+        process syncs when its reads need it), the sync runs under the leader's lock, waiting
+        at most ``SYNC_WAIT`` for another process's sync; else it only reads how far the index is."""
+        if self.leadership is not None and not self.leadership.held:
+            with advisory_lock(self.leadership.engine, LEADER_LOCK, timeout=SYNC_WAIT) as held:
+                if held is None:
+                    log.warning("another process holds the index (its follower?); not syncing here")
+                    last = self.observe()
+                    return None if last < 0 else last
+                return self._sync()
+        return self._sync()
+
+    def _sync(self) -> int | None:
         with self._lock:
             health = self.index.health()
             if not health.ok and not health.rebuilding:
@@ -106,7 +122,7 @@ class Follower:
                 else:
                     if self._check is not None:
                         self._check()
-                    self.sync_once()
+                    self._sync()
                 delay = self.poll_interval
             except ChainMismatch as exc:
                 delay = self._backoff(delay)

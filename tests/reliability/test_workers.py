@@ -124,8 +124,10 @@ def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
     api = make_api(
         d, tmp_path / "api",
         service_db_url=postgresql.database("workers_service"), index_db_url=postgresql.database("workers_index"),
-        gateway_sync_classifications=frozenset({"secret"}), gateway_mmd=10.0, index_poll_interval=0.2,
+        gateway_sync_classifications=frozenset({"secret"}), gateway_mmd=10.0,
+        index_follow=True, index_poll_interval=0.2,  # as served: a follower per worker, one of them leading
     )
+    began = time.monotonic()
     run = secrets.token_hex(4)
     tally = Tally()
     server = ApiProcess(api.settings, "workers", workers=WORKERS).start(timeout=300)  # 4 app imports at once
@@ -133,6 +135,7 @@ def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
         with httpx.Client(base_url=server.url, timeout=60) as http:
             shared = shared_dataset(d, http, api, owner="dept_a", grantee="dept_b", max_accesses=MAX_ACCESSES)
         owner = int(shared["dataset"]["owner_id"])
+        started = time.monotonic() - began
         pids = server.worker_pids()
         assert len(pids) == WORKERS, pids
         go = threading.Barrier(CLIENTS + 1)
@@ -156,6 +159,7 @@ def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
         os.kill(killed, signal.SIGKILL)
         for t in threads:
             t.join(timeout=RETRY_FOR + 60)
+        loaded = time.monotonic() - began - started
         assert not any(t.is_alive() for t in threads)
         assert killed not in server.worker_pids()
         race = _race_one_key(server.url, api.auth(CONTRIBUTORS[0]), f"workers-{run}-race")
@@ -206,4 +210,5 @@ def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
             assert merkle.verify_inclusion(log.leaf_hash(i), i, size, proof, cp.root_hash), i
     print(f"\nworkers: {WORKERS}, killed {killed}; writes attempted {attempted}, acknowledged {len(acked)}, "
           f"on chain {len(acked)}; fetches {attempted}: served {len(tally.fetched)}, used up {tally.used_up}; "
-          f"access entries {len(accesses)} of {MAX_ACCESSES}; broken connections retried {tally.lost}")
+          f"access entries {len(accesses)} of {MAX_ACCESSES}; broken connections retried {tally.lost}; "
+          f"start-up and sharing {started:.0f} s, load {loaded:.0f} s, total {time.monotonic() - began:.0f} s")
