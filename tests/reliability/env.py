@@ -150,6 +150,23 @@ class ApiProcess:
         # the master's children: its workers, and multiprocessing's resource tracker (no socket)
         return [p for p in pids if "multiprocessing.resource_tracker" not in _cmdline(p)]
 
+    def busiest_worker(self) -> int:
+        """The worker holding the most client connections now (the one whose kill breaks the most)."""
+        inodes: dict[int, int] = {}  # socket inode -> worker pid
+        for pid in self.worker_pids():
+            fds = Path(f"/proc/{pid}/fd")
+            for fd in fds.iterdir() if fds.is_dir() else []:
+                target = os.readlink(fd) if fd.is_symlink() else ""
+                if target.startswith("socket:["):
+                    inodes[int(target[8:-1])] = pid
+        held = {pid: 0 for pid in self.worker_pids()}
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()  # local address, remote, state (01: established) ... inode
+                if int(cols[1].rsplit(":", 1)[1], 16) == self.port and cols[3] == "01" and int(cols[9]) in inodes:
+                    held[inodes[int(cols[9])]] += 1
+        return max(held, key=lambda pid: held[pid])
+
     def kill9(self) -> None:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGKILL)

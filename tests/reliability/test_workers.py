@@ -155,7 +155,7 @@ def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
         go.wait()
         while len(tally.writes) < CLIENTS * ROUNDS // 3:  # midway: a worker dies under load
             time.sleep(0.02)
-        killed = pids[len(pids) // 2]
+        killed = server.busiest_worker()
         os.kill(killed, signal.SIGKILL)
         for t in threads:
             t.join(timeout=RETRY_FOR + 60)
