@@ -204,6 +204,10 @@ def serve(
         min=1, help="API processes (uvicorn workers); more than one needs PostgreSQL for the service database "
         "and the index (COGOV_SERVICE_DB_URL, COGOV_INDEX_DB_URL).",
     )] = 1,
+    worker_healthcheck: Annotated[int, typer.Option(
+        min=1, help="Seconds a worker may take to answer the master's health ping before it is killed and "
+        "restarted (uvicorn's default, 5, kills busy workers on a loaded machine).",
+    )] = 30,
 ) -> None:
     """Run the HTTP API and the transparency page (uvicorn), in one process or several."""
     import uvicorn
@@ -215,7 +219,8 @@ def serve(
     os.environ.setdefault("COGOV_MANIFEST_PATH", str(e.settings.manifest_path))
     many = f", {workers} processes" if workers > 1 else ""
     out.say(f"serving on http://{host}:{port}{many}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info", workers=workers)
+    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info", workers=workers,
+                timeout_worker_healthcheck=worker_healthcheck)
 
 
 def _require_shared_databases(service_db_url: str, index_db_url: str, workers: int) -> None:
