@@ -131,7 +131,7 @@ class ApiProcess:
                 raise RuntimeError(f"uvicorn exited: {self.log_path.read_text(errors='replace')[-2000:]}")
             try:
                 httpx.get(self.url + "/api/v1/health", timeout=2)
-                if len(self.worker_pids()) >= self.workers:
+                if self.workers == 1 or len(self.worker_pids()) >= self.workers:
                     return self
             except httpx.TransportError:
                 pass
