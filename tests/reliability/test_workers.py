@@ -116,6 +116,31 @@ def _race_one_key(url: str, auth: dict[str, str], key: str) -> tuple[set[int], s
     return set(tally.receipts.values()), memo
 
 
+def _reads_after_a_write(url: str, auth: dict[str, str], key: str) -> list[bool]:
+    """A contribution answered by one worker, then 2 x WORKERS reads at once on new connections (so on
+    other workers too): whether each list shows it (read-your-writes across the processes)."""
+    tally = Tally()
+    with httpx.Client(base_url=url, timeout=60) as http:
+        _contribute(http, auth, key, f"多进程 {key}", tally)
+    receipt = tally.receipts[key]
+    seen: list[bool] = []
+    go = threading.Barrier(2 * WORKERS)
+
+    def read() -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            go.wait()
+            r = http.get("/api/v1/fund/contributions", headers=auth, params={"limit": 20})
+        assert r.status_code == 200, r.text
+        seen.append(receipt in [c["receipt_id"] for c in r.json()["data"]])
+
+    threads = [threading.Thread(target=read) for _ in range(2 * WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(RETRY_FOR)
+    return seen
+
+
 @pytest.mark.timeout(600)  # ~90 s on a quiet 2-core machine; four app start-ups at once are slow under load
 def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
     rel: Env, postgresql: PostgresServer, tmp_path: Path
@@ -164,6 +189,8 @@ def test_four_workers_with_one_killed_write_once_and_log_every_fetch(
         assert not any(t.is_alive() for t in threads)
         assert killed not in server.worker_pids()
         race = _race_one_key(server.url, api.auth(CONTRIBUTORS[0]), f"workers-{run}-race")
+        seen = _reads_after_a_write(server.url, api.auth(CONTRIBUTORS[1]), f"workers-{run}-read")
+        assert seen == [True] * 2 * WORKERS, seen  # each worker's reads show a write another one answered
         # the anchorer of some worker anchors what the log holds (MMD 10 s: within 5 s of the last entry)
         log_dir = Path(api.settings.gateway_store_dir) / "translog" / str(owner)
         checkpoints = AccessCheckpoints(d.ledger())
