@@ -56,6 +56,7 @@ from typing import Any, NamedTuple, Protocol
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from ledger.advisory import advisory_lock, shared
 from ledger.client import ContractCall, Journal, Ledger, Pending, TxReceipt
 from ledger.errors import ChainUnavailable, Conflict, ContractReverted, LedgerError, NonceSuperseded
 from ledger.fund.docs import TextJournal
@@ -81,6 +82,8 @@ records = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+#: The refusal of a retry that arrives while its first attempt still runs (in any process).
+IN_PROGRESS = "a request with this Idempotency-Key is still in progress; retry shortly"
 #: The status resource of a transaction answered 202.
 TX_STATUS_PATH = "/api/v1/tx/{tx_hash}"
 
@@ -123,12 +126,20 @@ class IdempotencyStore:
 
     @contextmanager
     def _alone(self, scope: str, key: str) -> Iterator[None]:
-        """One request per (scope, key) at a time in this process: a concurrent retry is a 409."""
+        """One request per (scope, key) at a time: a concurrent retry is a 409. Over PostgreSQL in
+        every process (an advisory lock, dropped by the server if its process dies, so a retry
+        after a crash resumes the signed transaction); over SQLite in this process (one process)."""
         lock = self._lock(scope, key)
         if not lock.acquire(blocking=False):
-            raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
+            raise Conflict(IN_PROGRESS)
         try:
-            yield
+            if not shared(self.engine):
+                yield
+                return
+            with advisory_lock(self.engine, f"cogov-idempotency:{scope}:{key}", wait=False) as held:
+                if held is None:
+                    raise Conflict(IN_PROGRESS)
+                yield
         finally:
             lock.release()
 

@@ -7,15 +7,21 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
 from api.apikeys import ApiKeyStore, engine_for
 from api.idempotency import IdempotencyStore
 from api.open311.store import ReportStore
 from api.settings import LedgerSettings, Settings, service_settings
+from ledger import advisory
+from ledger.advisory import shared
 from ledger.client import Ledger
 from ledger.errors import ChainMismatch, LedgerError, NotDeployed
 from ledger.index import Follower, Indexer
 from ledger.keys import Keystore, Signer, read_password
 from ledger.manifest import Manifest
+from ledger.tx.nonces import SharedNonceManager
 
 if TYPE_CHECKING:
     from ledger.fund.docs import DocStore
@@ -26,6 +32,17 @@ log = logging.getLogger("api")
 READ_YOUR_WRITES_WAIT = 10.0
 #: Signed transactions answered 202 kept in memory, to send again if a node loses one.
 SENT_KEPT = 10_000
+
+metadata = sa.MetaData()
+
+#: Over PostgreSQL, what every worker of the service knows: the highest block of a write any of
+#: them acknowledged (``written_block``), so a read on one worker sees a write answered by another.
+marks = sa.Table(
+    "service_marks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
 
 
 @dataclass
@@ -59,6 +76,9 @@ class ServiceState:
         from ledger.fund.docs import open_store
 
         engine = engine_for(settings.service_db_url, upgrade=settings.upgrade_at_start)
+        if shared(engine):  # several processes may send from one account: one sender across them
+            ledger.tx.nonces = SharedNonceManager(ledger.rpc_client, engine)
+            metadata.create_all(engine)
         state = cls(
             settings=settings,
             ledger=ledger,
@@ -134,7 +154,7 @@ class ServiceState:
         with no follower running, syncs the index itself; so a caller always reads its own writes.
         """
         follower = self._follower
-        if follower is not None and self._written_block > follower.indexed_block:
+        if follower is not None and self.written_block > follower.indexed_block:
             if not follower.running:
                 if self._written_block > self._synced_for:  # once per write (its block may await confirmations)
                     self.catch_up()
@@ -147,6 +167,22 @@ class ServiceState:
     def index(self, value: Indexer | None) -> None:
         self._index = value
         self._follower = None if value is None else self._follower_of(value)
+
+    @property
+    def _engine(self) -> sa.Engine:
+        return self.apikeys.engine  # the service database
+
+    @property
+    def written_block(self) -> int:
+        """The highest block of a write the service acknowledged: in any of its processes over
+        PostgreSQL (one small query, no RPC), in this one over SQLite."""
+        if shared(self._engine):
+            with self._engine.connect() as conn:
+                value = conn.execute(sa.select(marks.c.value).where(marks.c.name == "written_block")).scalar()
+            if value is not None:
+                with self._written_lock:
+                    self._written_block = max(self._written_block, int(value))
+        return self._written_block
 
     def _follower_of(self, index: Indexer) -> Follower:
         """The library's follower (ledger.index.Follower); each round checks the chain first:
@@ -179,6 +215,11 @@ class ServiceState:
         its own pace, one sync for many writes, and a write never waits for the index."""
         with self._written_lock:
             self._written_block = max(self._written_block, block)
+        if shared(self._engine):
+            upsert = postgresql.insert(marks).values(name="written_block", value=block)
+            with self._engine.begin() as conn:
+                highest = sa.func.greatest(marks.c.value, upsert.excluded.value)
+                conn.execute(upsert.on_conflict_do_update(index_elements=[marks.c.name], set_={"value": highest}))
 
     def catch_up(self, block: int | None = None) -> None:
         """After a write (its block given: :meth:`note_written`) or before a read: make the index current.
@@ -210,3 +251,4 @@ class ServiceState:
         if self._index is not None:
             self._index.close()
         self.apikeys.engine.dispose()  # the service database (idempotency, documents and reports share it)
+        advisory.dispose(self.apikeys.engine)  # its advisory locks' connections (several processes)

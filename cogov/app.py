@@ -200,15 +200,43 @@ def deploy_cmd(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, help="API processes (uvicorn workers); more than one needs PostgreSQL for the service database "
+        "and the index (COGOV_SERVICE_DB_URL, COGOV_INDEX_DB_URL).",
+    )] = 1,
+    worker_healthcheck: Annotated[int, typer.Option(
+        min=1, help="Seconds a worker may take to answer the master's health ping before it is killed and "
+        "restarted (uvicorn's default, 5, kills busy workers on a loaded machine).",
+    )] = 30,
 ) -> None:
-    """Run the HTTP API and the transparency page (uvicorn)."""
+    """Run the HTTP API and the transparency page (uvicorn), in one process or several."""
     import uvicorn
 
     e = env()
+    if workers > 1:
+        _require_shared_databases(e.settings.service_db_url, e.settings.index_db_url, workers)
     os.environ.setdefault("COGOV_RPC_URLS", ",".join(e.settings.rpc_urls))
     os.environ.setdefault("COGOV_MANIFEST_PATH", str(e.settings.manifest_path))
-    out.say(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info")
+    many = f", {workers} processes" if workers > 1 else ""
+    out.say(f"serving on http://{host}:{port}{many}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info", workers=workers,
+                timeout_worker_healthcheck=worker_healthcheck)
+
+
+def _require_shared_databases(service_db_url: str, index_db_url: str, workers: int) -> None:
+    """Several processes share nonces, idempotency keys and the index through PostgreSQL only."""
+    import sqlalchemy as sa
+
+    from ledger.errors import ConfigError
+
+    for name, url in (("COGOV_SERVICE_DB_URL", service_db_url), ("COGOV_INDEX_DB_URL", index_db_url)):
+        backend = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}").get_backend_name()
+        if backend != "postgresql":
+            raise ConfigError(
+                f"--workers {workers} needs PostgreSQL: {name} is {backend}, which one process only may use "
+                "(its nonces, idempotency keys and index follower are kept per process); set it to a "
+                "postgresql+psycopg:// URL or run one worker"
+            )
 
 
 # ---------------------------------------------------------------- apikeys

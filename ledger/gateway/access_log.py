@@ -13,10 +13,12 @@ in canonical JSON (UTF-8, sorted keys, no spaces). The accesses made under each 
 counted in memory, rebuilt from the log when it is opened: with the grant's on-chain
 accesses they are the ``used`` the contract's access rule is asked about.
 
-A log file may be open for appending in one process only (``TransparencyLog`` locks it),
-so the gateways of one process (the API's test client and a live server over the same
-store, say) share one :class:`AccessLogs` per folder (:func:`access_logs_for`), and with it
-one anchorer.
+Several processes (the API's workers) append to one store's logs: each log is opened
+``shared`` (``TransparencyLog`` locks its files per append), and an append first counts, under
+that lock, the entries other processes appended since this one last looked, so a grant's
+``maxAccesses`` holds across processes. The gateways of one process (the API's test client and
+a live server over the same store, say) share one :class:`AccessLogs` per folder
+(:func:`access_logs_for`), and with it one anchorer.
 """
 
 from __future__ import annotations
@@ -91,11 +93,17 @@ class OwnerLog:
         self.tlog = tlog
         self.lock = threading.Lock()
         self.used: Counter[int] = Counter()  # grant -> accesses in this log
-        for start in range(0, tlog.size, _CHUNK):
-            for raw in tlog.entries(start, min(tlog.size, start + _CHUNK)):
+        self.counted = 0  # entries counted into ``used``
+        self.count_to(tlog.size)
+
+    def count_to(self, size: int) -> None:
+        """Count the entries up to ``size`` (those appended by other processes since the last count)."""
+        for start in range(self.counted, size, _CHUNK):
+            for raw in self.tlog.entries(start, min(size, start + _CHUNK)):
                 doc = json.loads(raw)
                 if doc["kind"] == "access":
                     self.used[int(doc["grant"])] += 1
+        self.counted = max(self.counted, size)
 
 
 class AccessLogs:
@@ -129,29 +137,32 @@ class AccessLogs:
         with self._lock:
             got = self._logs.get(log_id)
             if got is None:
-                got = OwnerLog(log_id, TransparencyLog(self.directory / str(log_id)))
+                got = OwnerLog(log_id, TransparencyLog(self.directory / str(log_id), shared=True))
                 self._logs[log_id] = got
                 self.anchorer.track(log_id, got.tlog)
         return got
 
     def used(self, log_id: int, grant_id: int) -> int:
-        """Accesses under ``grant_id`` in the log of member ``log_id``."""
-        return self.log(log_id).used[grant_id]
+        """Accesses under ``grant_id`` in the log of member ``log_id`` (by every process)."""
+        owner = self.log(log_id)
+        with owner.lock:
+            owner.count_to(owner.tlog.size)
+            return owner.used[grant_id]
 
     def append(self, log_id: int, entry: Callable[[int], bytes], access_grant: int = 0, limit: int = 0) -> Logged:
         """Append ``entry(now)`` to member ``log_id``'s log, durably; counted for ``access_grant``
         when it is an access. Returns once the entry is on disk. With ``limit`` (> 0), an access
         that would be the grant's ``limit + 1``-th in this log raises :class:`UsedUp` instead,
-        checked and counted under the log's lock (two fetches never both take the last one)."""
+        checked and counted under the log's lock, in every process (two fetches never both take the last one)."""
         owner = self.log(log_id)
-        with owner.lock:
+        with owner.lock, owner.tlog.exclusive() as size:  # every process's appends counted, then ours
+            owner.count_to(size)
             if access_grant and limit and owner.used[access_grant] >= limit:
                 raise UsedUp(access_grant)
             now = int(time.time())
             raw = entry(now)
             appended = owner.tlog.append(raw)
-            if access_grant:
-                owner.used[access_grant] += 1
+            owner.count_to(appended.index + 1)
         self.anchorer.appended(log_id, appended.index, now)
         return Logged(log_id, appended.index, appended.leaf_hash, raw, now)
 

@@ -77,7 +77,8 @@ def entry_time(entry: bytes) -> float:
 
 class Anchorer:
     """Args:
-    anchor: anchors (log id, size, root) on chain, returning once it is mined.
+    anchor: anchors (log id, size, root) on chain, returning once it is mined (False: another
+        process had anchored that size already, nothing was sent).
     anchored_size: the size of the log's latest checkpoint on chain (0: none).
     mmd: the maximum merge delay the receipts promise (seconds).
     every: anchor at once when this many entries of one log wait.
@@ -260,9 +261,10 @@ class Anchorer:
         if anchored is None:
             return
         size = t.log.size
+        anchored_here = False
         try:
             if size > anchored:
-                self._anchor(log_id, size, t.log.root(size))
+                anchored_here = self._anchor(log_id, size, t.log.root(size)) is not False
         except Exception as exc:  # logged, retried with backoff; the entries stay pending
             with self._cv:
                 t.failures += 1
@@ -280,7 +282,7 @@ class Anchorer:
             )
             return
         with self._cv:
-            if size > anchored:
+            if anchored_here:
                 self.anchors += 1
                 log.info("anchored log %d at size %d", log_id, size)
             t.anchored = size

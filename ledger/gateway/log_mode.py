@@ -10,6 +10,7 @@ anchorer are ``access_log.py``'s and ``anchorer.py``'s; the receipt is
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -25,8 +26,15 @@ from ledger.gateway.access_log import AccessLogs, Logged, access_logs_for, relea
 from ledger.gateway.anchorer import Anchorer
 from ledger.keys import Signer
 from ledger.translog.receipt import sign_receipt
+from ledger.translog.store import file_lock
 
 _T = TypeVar("_T")
+#: The file in a log's folder held while one process anchors the log, and the note of the size
+#: last anchored from this folder (by any process).
+ANCHOR_LOCK = "anchor.lock"
+ANCHORED = "anchored"
+#: Longest an anchorer waits for another process's anchoring (a transaction) of the same log.
+ANCHOR_LOCK_WAIT = 300.0
 #: ``as_owner(member id, write)``: ``write(signer)`` with a signer of that member (``Gateway._as_owner``)
 AsOwner = Callable[[int, Callable[[Signer], _T]], _T]
 
@@ -129,7 +137,27 @@ class LogMode:
             checkpoints=self.ledger.manifest.address(CHECKPOINTS),
         ).to_json()
 
-    def _anchor(self, log_id: int, size: int, root: bytes) -> None:
+    def _anchor(self, log_id: int, size: int, root: bytes) -> bool:
+        # One process anchors a log at a time (the API's workers each run an anchorer), under the
+        # log's anchoring lock. A size another process anchored meanwhile (its ANCHORED note, then
+        # confirmed on chain: a note never stands for the chain) is not anchored again; with no
+        # such note (one process; a note lost to a crash) no chain call is added.
+        folder = self._directory / str(log_id)
+        with file_lock(folder / ANCHOR_LOCK, wait=ANCHOR_LOCK_WAIT):
+            note = folder / ANCHORED
+            try:
+                noted = int(note.read_text())
+            except (OSError, ValueError):
+                noted = 0
+            if noted >= size and self._anchored_size(log_id) >= size:
+                return False
+            self._anchor_now(log_id, size, root)
+            fresh = note.with_suffix(".tmp")
+            fresh.write_text(str(size))
+            os.replace(fresh, note)
+            return True
+
+    def _anchor_now(self, log_id: int, size: int, root: bytes) -> None:
         # The head's time is the latest block's: never after the anchoring block's, never before the
         # previous head's (both the contract's rules), whatever the gateway's clock says.
         when = self.ledger.rpc_client.latest_time()

@@ -7,18 +7,32 @@ or rebuilds the index from the chain when it is lost or corrupt. Failures are lo
 retried with exponential backoff up to ``max_backoff``, never raised: an unreachable chain
 is retried, a bug does not kill the thread silently. A reader that needs a block indexed
 (its own write) calls :meth:`wait_for`, which wakes the thread at once.
+
+Over PostgreSQL several processes (the API's workers) share one index, and it is synced by one
+of them at a time: the leader, the holder of an advisory lock (:class:`~ledger.advisory.Leadership`).
+The others' followers only read how far the index is; when the leader dies its lock goes with
+its connection and the next round of another follower takes the lead.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
+from ledger.advisory import Leadership, advisory_lock, dispose, shared
 from ledger.errors import ChainMismatch, LedgerError
 from ledger.index.indexer import Indexer
 
 log = logging.getLogger("ledger.index")
+
+#: The advisory lock whose holder syncs a shared (PostgreSQL) index.
+LEADER_LOCK = "cogov-index-follower"
+#: How often a follower that does not lead reads the index's height while a reader waits.
+OBSERVE_EVERY = 0.05
+#: Longest a sync without a follower thread waits for another process's sync of a shared index.
+SYNC_WAIT = 30.0
 
 
 class Follower:
@@ -40,6 +54,21 @@ class Follower:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        engine = index._store.engine
+        self.leadership = Leadership(engine, LEADER_LOCK) if shared(engine) else None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this follower syncs the index (always, unless a shared index has another leader)."""
+        return self.leadership is None or self.leadership.hold()
+
+    def observe(self) -> int:
+        """Read how far the index is (a follower that does not lead: another process syncs it)."""
+        last = self.index.last_block()
+        with self._indexed:
+            self._indexed_block = -1 if last is None else last
+            self._indexed.notify_all()
+        return self._indexed_block
 
     @property
     def indexed_block(self) -> int:
@@ -47,7 +76,21 @@ class Follower:
         return self._indexed_block
 
     def sync_once(self) -> int | None:
-        """Sync now, or rebuild the index from the chain when it is degraded; the last indexed block."""
+        """Sync now, or rebuild the index from the chain when it is degraded; the last indexed block.
+
+        On a shared index, called by a follower that does not lead (no follower thread: each
+        process syncs when its reads need it), the sync runs under the leader's lock, waiting
+        at most ``SYNC_WAIT`` for another process's sync; else it only reads how far the index is."""
+        if self.leadership is not None and not self.leadership.held:
+            with advisory_lock(self.leadership.engine, LEADER_LOCK, timeout=SYNC_WAIT) as held:
+                if held is None:
+                    log.warning("another process holds the index (its follower?); not syncing here")
+                    last = self.observe()
+                    return None if last < 0 else last
+                return self._sync()
+        return self._sync()
+
+    def _sync(self) -> int | None:
         with self._lock:
             health = self.index.health()
             if not health.ok and not health.rebuilding:
@@ -64,12 +107,22 @@ class Follower:
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         """Follow until ``stop`` is set, pausing ``poll_interval`` between rounds (longer after a
         failure) on ``wake`` (which cuts the pause short) or else on ``stop``."""
+        try:
+            self._follow(stop, wake)
+        finally:
+            if self.leadership is not None:  # the lead goes to another process's follower
+                self.leadership.release()
+
+    def _follow(self, stop: threading.Event, wake: threading.Event | None) -> None:
         delay = self.poll_interval
         while not stop.is_set():
             try:
-                if self._check is not None:
-                    self._check()
-                self.sync_once()
+                if not self.leading:
+                    self.observe()
+                else:
+                    if self._check is not None:
+                        self._check()
+                    self._sync()
                 delay = self.poll_interval
             except ChainMismatch as exc:
                 delay = self._backoff(delay)
@@ -104,11 +157,28 @@ class Follower:
     def wait_for(self, block: int, timeout: float) -> bool:
         """Wake the thread and wait (at most ``timeout`` s) until ``block`` is indexed; whether it is."""
         self._wake.set()
+        if self.leadership is not None and not self.leadership.held:
+            return self._observe_until(block, timeout)  # the leader is in another process
         with self._indexed:
             return self._indexed.wait_for(lambda: self._indexed_block >= block, timeout)
+
+    def _observe_until(self, block: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.observe() >= block:
+                    return True
+            except LedgerError as exc:
+                log.warning("reading the index's height: %s", exc)
+            if time.monotonic() >= deadline:
+                return False
+            self._stop.wait(OBSERVE_EVERY)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+        if self.leadership is not None:
+            self.leadership.release()
+            dispose(self.index._store.engine)  # the idle connection that held the lead

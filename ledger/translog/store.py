@@ -6,7 +6,8 @@ One directory per log::
     offsets      u64 start of each record in ``entries`` (fixed width: entry i is at 8*i)
     level-00     the leaf hashes, 32 bytes each
     level-NN     the hash of every complete subtree of 2**NN leaves, in order
-    lock         held (``fcntl.flock``) by the one process that may write
+    lock         held (``fcntl.flock``) by the one process that may write, or, for a log
+                 opened ``shared``, by each append of any process, for that append only
 
 **Commit point.** An append writes the record, the offset, the new complete
 subtrees of levels 1 and up, and ``fsync``s them; only then does it write its
@@ -25,6 +26,13 @@ its leaf hash. Only the tail is read: opening costs O(log n), never a rehash.
 ``pread`` on a size taken under that lock, so a reader never sees a half
 appended entry.
 
+**Several writer processes** (the API's workers: ``TransparencyLog(directory, shared=True)``).
+Each append takes the file lock (blocking) and, under it, re-reads the committed size from
+the files (the number of leaf hashes) before writing at its end: whatever a writer killed
+mid-append left past the commit point is overwritten, as recovery would truncate it. Opening
+recovers under the same lock. :meth:`TransparencyLog.exclusive` holds the lock across more
+than one step (the gateway counts a grant's accesses and appends under one hold).
+
 **Readers.** :class:`LogReader` opens the same files read-only, without the
 lock (the API serving proofs while a gateway appends, in this process or
 another): its size is the number of leaf hashes on disk, and since a leaf hash
@@ -37,7 +45,9 @@ import fcntl
 import os
 import struct
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +60,9 @@ _OFF = struct.Struct(">Q")
 _H = merkle.HASH_SIZE
 #: The largest entry a record can hold.
 MAX_ENTRY = 1 << 20
+#: Longest a shared log's append waits for the file lock (a process holding the log for its
+#: life, opened not shared, would otherwise keep it waiting for ever).
+LOCK_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,30 @@ class Appended:
 
     index: int
     leaf_hash: bytes
+
+
+def _flock(fd: int, wait: float, what: Path) -> None:
+    """Take the exclusive file lock of ``fd``, waiting at most ``wait`` seconds (else LogLocked)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise LogLocked(str(what)) from None
+            time.sleep(0.002)
+
+
+@contextmanager
+def file_lock(path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the exclusive file lock of ``path`` (created if missing) across processes."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _flock(fd, wait, path)
+        yield
+    finally:
+        os.close(fd)  # closing the file releases its lock
 
 
 def _fsync_dir(path: Path) -> None:
@@ -117,6 +154,10 @@ class LogView:
     def size(self) -> int:
         """The number of committed entries."""
         raise NotImplementedError
+
+    def _size_on_disk(self) -> int:
+        """The committed entries as the files say: leaf hashes (written last) with their offsets."""
+        return min(os.fstat(self._levels[0]).st_size // _H, os.fstat(self._offsets).st_size // _OFF.size)
 
     def node(self, level: int, index: int) -> bytes:
         """The stored hash of complete subtree ``index`` of ``level`` (a :class:`merkle.NodeSource`)."""
@@ -200,7 +241,7 @@ class LogReader(LogView):
 
     @property
     def size(self) -> int:
-        return min(os.fstat(self._levels[0]).st_size // _H, os.fstat(self._offsets).st_size // _OFF.size)
+        return self._size_on_disk()
 
     def close(self) -> None:
         self._close_files()
@@ -213,35 +254,69 @@ class LogReader(LogView):
 
 
 class TransparencyLog(LogView):
-    """One transparency log, opened for appending by this process alone.
+    """One transparency log, opened for appending by this process alone, or, ``shared``, by any
+    number of processes (each append locks the files: see the module).
 
     Raises:
-        LogLocked: another process holds the log open.
+        LogLocked: another process holds the log open (not shared), or held it past ``LOCK_WAIT``.
         IntegrityError: the last committed entry no longer matches its leaf hash.
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, shared: bool = False) -> None:
         self.directory = Path(directory)
         self._writable = True
+        self.shared = shared
         created = not self.directory.exists()
         self.directory.mkdir(parents=True, exist_ok=True)
         if created:
             _fsync_dir(self.directory.parent)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._held = 0  # depth of this process's hold of the file lock (shared)
         self._lock_fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+            self._flock(wait=0.0 if not shared else LOCK_WAIT)
+        except LogLocked:
             os.close(self._lock_fd)
-            raise LogLocked(str(self.directory)) from None
-        self._init_files()
-        _fsync_dir(self.directory)
-        self._state = (0, 0)  # (entries, bytes of records): replaced whole, so readers see a consistent pair
-        self._recover()
+            raise
+        try:
+            self._init_files()
+            _fsync_dir(self.directory)
+            self._state = (0, 0)  # (entries, bytes of records): replaced whole, so readers see a consistent pair
+            self._recover()
+        finally:
+            if shared:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _flock(self, wait: float) -> None:
+        _flock(self._lock_fd, wait, self.directory)
 
     @property
     def size(self) -> int:
-        return self._state[0]
+        return self._size_on_disk() if self.shared and self._lock_fd >= 0 and not self._held else self._state[0]
+
+    @contextmanager
+    def exclusive(self) -> Iterator[int]:
+        """Hold the log for appending (re-entrant); yields its committed size. For a shared log
+        this takes the file lock and reads the size other processes left."""
+        with self._lock:
+            if self._lock_fd < 0:
+                raise ValidationFailed("log", "the transparency log is closed")
+            if self.shared and not self._held:
+                self._flock(LOCK_WAIT)
+                try:
+                    n = self._size_on_disk()
+                    if n != self._state[0]:
+                        self._state = (n, self._record_end(n - 1) if n else 0)
+                except BaseException:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                    raise
+            self._held += 1
+            try:
+                yield self._state[0]
+            finally:
+                self._held -= 1
+                if self.shared and not self._held:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Release the files and the lock (idempotent)."""
@@ -306,9 +381,7 @@ class TransparencyLog(LogView):
         for e in entries:
             if not 0 < len(e) <= MAX_ENTRY:
                 raise ValidationFailed("entry", f"must be 1 to {MAX_ENTRY} bytes")
-        with self._lock:
-            if self._lock_fd < 0:
-                raise ValidationFailed("log", "the transparency log is closed")
+        with self.exclusive():
             return self._append(entries)
 
     def _append(self, entries: Sequence[bytes]) -> list[Appended]:

@@ -268,3 +268,48 @@ def test_readers_in_threads_see_consistent_trees_while_the_writer_appends(log: T
     for t in readers:
         t.join()
     assert not problems, problems[:5]
+
+
+# ------------------------------------------------------------- several writer processes (shared)
+
+
+def test_shared_logs_in_several_processes_append_in_turn(tmp_path: Path) -> None:
+    d = tmp_path / "l"
+    code = (
+        "import sys\nfrom ledger.translog.store import TransparencyLog\n"
+        "lg = TransparencyLog(sys.argv[1], shared=True)\n"
+        "for i in range(40):\n    print(lg.append(b'{\"p\":%s,\"i\":%d}' % (sys.argv[2].encode(), i)).index)\n"
+    )
+    with TransparencyLog(d, shared=True) as mine:
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(d), str(p)], stdout=subprocess.PIPE, text=True)
+                 for p in range(3)]
+        here = [mine.append(b'{"p":9,"i":%d}' % i).index for i in range(40)]
+        outs = [p.communicate(timeout=120)[0] for p in procs]
+        assert all(p.returncode == 0 for p in procs)
+        indexes = here + [int(x) for out in outs for x in out.split()]
+        assert sorted(indexes) == list(range(160))  # every append its own index, none lost
+        assert mine.size == 160 and mine.root() == merkle.root(_memory(mine.entries(0, 160)), 160)
+    with TransparencyLog(d) as again:  # recovery finds nothing to repair
+        assert again.size == 160
+
+
+def test_a_shared_append_overwrites_what_a_writer_killed_mid_append_left(tmp_path: Path) -> None:
+    d = tmp_path / "l"
+    entries = _entries(12)
+    with TransparencyLog(d, shared=True) as lg:
+        lg.append_many(entries)
+        # another process died in its 13th append: a record, an offset, subtree and half a leaf hash
+        with open(d / "entries", "ab") as f:
+            f.write(b"\x00\x00\x00\x40{\"i\":12,\"torn\"")
+        with open(d / "offsets", "ab") as f:
+            f.write(os.path.getsize(d / "entries").to_bytes(8, "big"))
+        with open(d / "level-02", "ab") as f:
+            f.write(b"\x07" * 32)
+        with open(d / "level-00", "ab") as f:
+            f.write(b"\x07" * 16)
+        assert lg.size == 12  # readers never count it
+        lg.append_many(_entries(5, start=12))  # this process, still open, appends over it
+        assert lg.size == 17 and lg.root() == merkle.root(_memory(_entries(17)), 17)
+        assert lg.entries(0, 17) == _entries(17)
+    with TransparencyLog(d) as again:
+        assert (again.size, again.root()) == (17, merkle.root(_memory(_entries(17)), 17))

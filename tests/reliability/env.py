@@ -84,10 +84,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class ApiProcess:
-    """The API as a real uvicorn subprocess (``--factory api.main:app_factory``), logs in test-artifacts/logs/."""
+    """The API as a real uvicorn subprocess (``--factory api.main:app_factory``), logs in test-artifacts/logs/;
+    with ``workers`` > 1, ``cogov serve --workers N`` (uvicorn's master and N worker processes)."""
 
-    def __init__(self, settings: Settings, name: str) -> None:
+    def __init__(self, settings: Settings, name: str, workers: int = 1) -> None:
         self.settings = settings
+        self.workers = workers
         self.port = free_port()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"uvicorn-{name}.log"
@@ -99,21 +101,14 @@ class ApiProcess:
 
     def start(self, timeout: float = 60.0) -> ApiProcess:
         log = open(self.log_path, "wb")  # noqa: SIM115 - handed to the child
+        where = ["--host", "127.0.0.1", "--port", str(self.port)]
+        command = (
+            ["cogov", "serve", *where, "--workers", str(self.workers)] if self.workers > 1
+            else ["uvicorn", "--factory", "api.main:app_factory", *where, "--log-level", "info"]
+        )
         try:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "api.main:app_factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "info",
-                ],
+                [sys.executable, "-m", *command],
                 cwd=REPO,
                 env=settings_env(self.settings),
                 stdout=log,
@@ -122,16 +117,55 @@ class ApiProcess:
             )
         finally:
             log.close()
+        try:
+            return self._ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ready(self, timeout: float) -> ApiProcess:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"uvicorn exited: {self.log_path.read_text(errors='replace')[-2000:]}")
             try:
                 httpx.get(self.url + "/api/v1/health", timeout=2)
-                return self
+                if self.workers == 1 or len(self.worker_pids()) >= self.workers:
+                    return self
             except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("uvicorn did not start")
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"uvicorn did not start: {self.log_path.read_text(errors='replace')[-2000:]}")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes: the children of uvicorn's master (none with one process)."""
+        if self.proc is None or self.workers == 1:
+            return []
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            pids = [int(p) for p in children.read_text().split()]
+        except OSError:
+            return []
+        # the master's children: its workers, and multiprocessing's resource tracker (no socket)
+        return [p for p in pids if "multiprocessing.resource_tracker" not in _cmdline(p)]
+
+    def busiest_worker(self) -> int:
+        """The worker holding the most client connections now (the one whose kill breaks the most)."""
+        inodes: dict[int, int] = {}  # socket inode -> worker pid
+        for pid in self.worker_pids():
+            fds = Path(f"/proc/{pid}/fd")
+            for fd in fds.iterdir() if fds.is_dir() else []:
+                target = os.readlink(fd) if fd.is_symlink() else ""
+                if target.startswith("socket:["):
+                    inodes[int(target[8:-1])] = pid
+        held = {pid: 0 for pid in self.worker_pids()}
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()  # local address, remote, state (01: established) ... inode
+                if int(cols[1].rsplit(":", 1)[1], 16) == self.port and cols[3] == "01" and int(cols[9]) in inodes:
+                    held[inodes[int(cols[9])]] += 1
+        return max(held, key=lambda pid: held[pid])
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -142,9 +176,9 @@ class ApiProcess:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=10 + 5 * self.workers)
             except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its workers too (a session of its own)
                 self.proc.wait(timeout=10)
 
     def __enter__(self) -> ApiProcess:
@@ -152,6 +186,13 @@ class ApiProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 @contextmanager
@@ -201,9 +242,10 @@ def fund_contributors(d: Deployment, labels: list[str], amount: int = 10**12) ->
 
 
 def shared_dataset(
-    d: Deployment, client: Any, api: Api, owner: str = "dept_a", grantee: str = "dept_b"
+    d: Deployment, client: Any, api: Api, owner: str = "dept_a", grantee: str = "dept_b", max_accesses: int = 0
 ) -> dict[str, Any]:
-    """``owner`` uploads an internal dataset and grants ``grantee`` (a registered data key) two fields."""
+    """``owner`` uploads an internal dataset and grants ``grantee`` (a registered data key) two fields
+    (at most ``max_accesses`` times; 0: no limit)."""
     from tests.api.test_data_support import register_data_key, synthetic_csv, unique, upload
 
     register_data_key(d, grantee)
@@ -219,6 +261,7 @@ def shared_dataset(
             "purpose": "入户走访",
             "fields": ["district", "age"],
             "duration": 86_400,
+            "max_accesses": max_accesses,
         },
     )
     assert r.status_code == 201, r.text
