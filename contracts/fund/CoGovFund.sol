@@ -40,11 +40,14 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint128 paid;
         uint128 earmarked; // Σ earmarked contributions received
         uint128 earmarkedSpent; // FIFO pointer into the project's earmarked queue
-        uint128 allocated; // Σ approved general-pool allocations
+        // The allocation the proposal asked (written with the proposal, counted only once its
+        // approval motion passed) + approved top-ups; `allocated - toppedUp` is the proposal's.
+        uint128 allocated;
         uint128 allocatedSpent;
         uint128 allocationReleased; // unspent allocation returned to the pool at closure
         uint128 refunded;
-        uint48 allocationMotionId; // the latest allocation motion (0: none)
+        uint48 allocationMotionId; // the latest top-up allocation motion (0: none)
+        uint128 toppedUp; // Σ approved top-ups (allocation motions)
     }
 
     struct Milestone {
@@ -67,7 +70,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @dev First slot: everything a vote reads and writes. The second slot (proposer and
     /// amount) is written only for allocation and cancellation motions: a project's approval
-    /// motion is proposed by the project's proposer, read from the project. `decidedAt` is
+    /// motion is proposed by the project's proposer, and its amount (the pool allocation the
+    /// proposal asks) is the project's, both read from the project. `decidedAt` is
     /// set when the decision is recorded (by the deciding vote, or after the deadline by
     /// {_settle}); until then {_derive} computes the decision from the tallies and the clock.
     /// Every motion not recorded is one of its project's three pointers (approval, latest
@@ -108,13 +112,15 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     Counts private _counts;
 
-    // Packed in pairs so that a payout writes two slots, both already non-zero by then (any
-    // payout follows a contribution; a general-pool payout follows an allocation).
-    uint128 private _totalContributed;
+    // Packed in pairs so that a payout writes one slot (paid, and the general queue's pointer)
+    // and a reservation writes a slot a general-pool contribution made non-zero.
     uint128 private _totalPaid;
     uint128 private _generalSpent; // FIFO pointer into the general queue
-    uint128 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects + reservations
     uint128 private _generalTotal; // Σ general-pool contributions
+    // Σ allocations (approved, or reserved by a motion that passes on its votes so far) minus
+    // what returned to the pool; spending does not change it: committed = claimed - spent.
+    uint128 private _generalClaimed;
+    uint128 private _totalContributed;
     uint128 private _totalRefunded;
 
     /// @param registry_ The membership registry (roles and member ids).
@@ -159,13 +165,14 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         bytes32 titleHash,
         address beneficiary,
         uint256 budget,
-        MilestoneSpec[] calldata milestones
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
     ) external returns (uint256 projectId) {
         (uint64 memberId, uint16 roles, bool active) = _caller();
         if (!active || roles & (_bit(IMembershipRegistry.Role.Department) | _bit(IMembershipRegistry.Role.FundCommittee)) == 0) {
             revert FundNotProposer(msg.sender);
         }
-        projectId = _proposeProject(memberId, titleHash, beneficiary, budget, milestones);
+        projectId = _proposeProject(memberId, titleHash, beneficiary, budget, milestones, poolAllocation);
     }
 
     /// @inheritdoc ICoGovFund
@@ -177,9 +184,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         if (s != ProjectState.TimeLocked && s != ProjectState.Active) revert FundProjectNotApproved(projectId, s);
         _requireNoPending(projectId, p.allocationMotionId);
         if (amount == 0) revert FundZeroAmount();
-        uint256 free = _poolFree();
-        if (amount > free) revert FundInsufficientPool(amount, free);
-        _generalCommitted += uint128(amount); // reserved until decided; amount <= free: 128 bits
+        _reserve(amount); // until decided
         motionId = _openMotion(MotionKind.AllocateFromPool, projectId, amount, memberId);
         p.allocationMotionId = uint48(motionId);
     }
@@ -282,7 +287,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @inheritdoc ICoGovFund
     function generalPool() external view returns (uint256 total, uint256 spent, uint256 committed, uint256 free) {
-        return (_generalTotal, _generalSpent, _generalCommitted, _poolFree());
+        return (_generalTotal, _generalSpent, _generalClaimed - _generalSpent, _poolFree());
     }
 
     /// @inheritdoc ICoGovFund
@@ -392,7 +397,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         v.id = motionId;
         v.kind = m.kind;
         v.projectId = m.projectId;
-        v.amount = m.amount;
+        v.amount = m.kind == MotionKind.ApproveProject ? _asked(_projects[m.projectId]) : m.amount;
         v.proposerId = _motionProposer(m);
         v.createdAt = m.createdAt;
         v.deadline = m.createdAt + _votingPeriod;
@@ -492,8 +497,37 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         bytes32 titleHash,
         address beneficiary,
         uint256 budget,
-        MilestoneSpec[] calldata milestones
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
     ) private returns (uint256 projectId) {
+        uint128 budget128 = _checkProposal(titleHash, beneficiary, budget, milestones, poolAllocation);
+        projectId = ++_counts.projects;
+        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
+        Project storage p = _projects[projectId];
+        p.titleHash = titleHash;
+        p.proposer = msg.sender;
+        p.proposerId = proposerId;
+        p.milestoneCount = uint8(milestones.length); // <= _MAX_MILESTONES
+        p.beneficiary = beneficiary;
+        p.approvalMotionId = uint48(motionId);
+        p.budget = budget128;
+        // Asked, not reserved: the pool is checked and reserved by the vote that carries the
+        // approval (see _vote), so a proposal alone never holds pool money.
+        if (poolAllocation != 0) p.allocated = uint128(poolAllocation); // <= budget: 128 bits
+        emit ProjectProposed(projectId, proposerId, msg.sender, beneficiary, titleHash, budget, milestones.length, motionId);
+        _defineMilestones(projectId, milestones);
+        emit MotionProposed(motionId, MotionKind.ApproveProject, projectId, proposerId, msg.sender, poolAllocation);
+    }
+
+    /// @dev A proposal's checks; its budget in 128 bits (each milestone amount, and the pool
+    /// allocation, are at most the budget: they fit too).
+    function _checkProposal(
+        bytes32 titleHash,
+        address beneficiary,
+        uint256 budget,
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
+    ) private view returns (uint128) {
         if (titleHash == bytes32(0)) revert FundZeroReference();
         _requireMemberBeneficiary(beneficiary);
         if (milestones.length == 0 || milestones.length > _MAX_MILESTONES) {
@@ -505,30 +539,19 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             sum += milestones[i].amount;
         }
         if (sum != budget) revert FundBudgetMismatch(budget, sum);
-        uint128 budget128 = _u128(budget); // each milestone amount is at most the budget: fits too
+        if (poolAllocation > budget) revert FundAllocationExceedsBudget(poolAllocation, budget);
+        return _u128(budget);
+    }
 
-        projectId = ++_counts.projects;
-        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
-        Project storage p = _projects[projectId];
-        p.titleHash = titleHash;
-        p.proposer = msg.sender;
-        p.proposerId = proposerId;
-        p.milestoneCount = uint8(milestones.length); // <= _MAX_MILESTONES
-        p.beneficiary = beneficiary;
-        p.approvalMotionId = uint48(motionId);
-        p.budget = budget128;
+    function _defineMilestones(uint256 projectId, MilestoneSpec[] calldata milestones) private {
         mapping(uint256 => Milestone) storage ms = _milestones[projectId];
         for (uint256 i = 0; i < milestones.length; i++) {
             Milestone storage m = ms[i];
             m.amount = uint128(milestones[i].amount);
             bytes32 descriptionHash = milestones[i].descriptionHash;
             if (descriptionHash != bytes32(0)) m.descriptionHash = descriptionHash;
+            emit MilestoneDefined(projectId, i, milestones[i].amount, descriptionHash);
         }
-        emit ProjectProposed(projectId, proposerId, msg.sender, beneficiary, titleHash, budget, milestones.length, motionId);
-        for (uint256 i = 0; i < milestones.length; i++) {
-            emit MilestoneDefined(projectId, i, milestones[i].amount, milestones[i].descriptionHash);
-        }
-        emit MotionProposed(motionId, MotionKind.ApproveProject, projectId, proposerId, msg.sender, 0);
     }
 
     function _openMotion(MotionKind kind, uint256 projectId, uint256 amount, uint64 proposerId)
@@ -575,11 +598,22 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         voted.set(memberId);
         uint32 approvals = m.approvals;
         uint32 rejections = m.rejections;
+        bool wasPassing = _passes(approvals, rejections);
         if (support) approvals += 1;
         else rejections += 1;
         m.approvals = approvals;
         m.rejections = rejections;
         emit VoteCast(motionId, memberId, msg.sender, support, approvals, rejections);
+        // An approval asking for pool money holds it while its votes would pass it: reserved by
+        // the vote that makes them pass (refused if the pool has less free money), returned by
+        // one that makes them fail. So a decision, by a vote or at the deadline, is honoured.
+        if (m.kind == MotionKind.ApproveProject && _passes(approvals, rejections) != wasPassing) {
+            uint256 asked = p.allocated; // undecided approval: no top-up yet
+            if (asked != 0) {
+                if (wasPassing) _generalClaimed -= uint128(asked);
+                else _reserve(asked);
+            }
+        }
 
         // Below quorum nothing is certain yet: the remaining voters are counted (a registry
         // scan) only once quorum is reached.
@@ -650,15 +684,22 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         emit MotionDecided(motionId, kind, projectId, passed, m.approvals, m.rejections, decidedAt);
 
         if (kind == MotionKind.ApproveProject) {
-            if (passed) emit ProjectApproved(projectId, decidedAt + _timeLock);
-            else emit ProjectRejected(projectId);
+            if (passed) {
+                emit ProjectApproved(projectId, decidedAt + _timeLock);
+                // Reserved by the votes that pass it (see _vote): now the project's.
+                uint128 asked = p.allocated;
+                if (asked != 0) emit AllocationApproved(motionId, projectId, asked);
+            } else {
+                emit ProjectRejected(projectId); // failing votes hold no reservation
+            }
         } else if (kind == MotionKind.AllocateFromPool) {
             uint128 amount = m.amount;
             if (passed) {
-                p.allocated += amount; // reserved in the pool since the proposal: stays committed
+                p.allocated += amount; // reserved in the pool since the proposal: stays claimed
+                p.toppedUp += amount;
                 emit AllocationApproved(motionId, projectId, amount);
             } else {
-                _generalCommitted -= amount;
+                _generalClaimed -= amount;
                 emit ReservationReleased(motionId, projectId, amount);
             }
         } else if (passed) {
@@ -668,20 +709,40 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     /// @dev A project closed (cancelled or completed): its unspent allocation and the
-    /// reservation of an allocation motion still open (which lapses) return to the pool.
+    /// reservation of an allocation motion still open (which lapses) return to the pool. A
+    /// project cancelled before its approval was decided: the approval lapses, and the pool
+    /// money its votes held (they would pass it) returns.
     function _close(uint256 projectId, Project storage p) private {
+        uint256 a = p.approvalMotionId;
+        Motion storage approval = _motions[a];
+        if (approval.decidedAt == 0) {
+            // (after _settle: a recorded approval that failed closes nothing through here)
+            uint128 asked = p.allocated;
+            if (asked != 0 && _passes(approval.approvals, approval.rejections)) {
+                _generalClaimed -= asked;
+                emit ReservationReleased(a, projectId, asked);
+            }
+            return;
+        }
         uint128 unspent = p.allocated - p.allocatedSpent;
         if (unspent != 0) {
             p.allocationReleased = unspent;
-            _generalCommitted -= unspent;
+            _generalClaimed -= unspent;
             emit AllocationReleased(projectId, unspent);
         }
         uint256 x = p.allocationMotionId;
         if (x != 0 && _motions[x].decidedAt == 0) {
             uint128 reserved = _motions[x].amount;
-            _generalCommitted -= reserved;
+            _generalClaimed -= reserved;
             emit ReservationReleased(x, projectId, reserved);
         }
+    }
+
+    /// @dev Reserve `amount` of free general-pool money (claimed until it returns).
+    function _reserve(uint256 amount) private {
+        uint256 free = _poolFree();
+        if (amount > free) revert FundInsufficientPool(amount, free);
+        _generalClaimed += uint128(amount); // amount <= free: 128 bits
     }
 
     function _requireNoPending(uint256 projectId, uint256 motionId) private view {
@@ -719,8 +780,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         if (fromEarmarked != 0) p.earmarkedSpent += uint128(fromEarmarked);
         if (fromGeneral != 0) {
             p.allocatedSpent += uint128(fromGeneral);
-            _generalSpent += uint128(fromGeneral);
-            _generalCommitted -= uint128(fromGeneral);
+            _generalSpent += uint128(fromGeneral); // claimed already: committed = claimed - spent
         }
         _totalPaid += uint128(amount);
         payoutId = ++_counts.payouts;
@@ -814,8 +874,11 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         return cancel == MotionState.Passed;
     }
 
-    /// @dev Approved allocations, with one passed at its deadline and not recorded yet.
+    /// @dev Approved allocations (the proposal's once its approval passed), with a top-up
+    /// passed at its deadline and not recorded yet.
     function _allocated(Project storage p) private view returns (uint256) {
+        (MotionState approval,) = _derive(p.approvalMotionId);
+        if (approval != MotionState.Passed) return 0;
         uint256 x = p.allocationMotionId;
         if (x != 0 && _motions[x].decidedAt == 0) {
             (MotionState s,) = _derive(x);
@@ -833,7 +896,12 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     function _poolFree() private view returns (uint256) {
-        return _generalTotal - _generalSpent - _generalCommitted;
+        return _generalTotal - _generalClaimed;
+    }
+
+    /// @dev The pool allocation the project's proposal asked (its approval motion's amount).
+    function _asked(Project storage p) private view returns (uint256) {
+        return p.allocated - p.toppedUp;
     }
 
     /// @dev FIFO: the queue's spent pointer minus what queued before this contribution.
