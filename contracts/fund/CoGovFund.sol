@@ -85,6 +85,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint32 approvals;
         uint32 rejections;
         uint48 projectId;
+        uint32 votedLow; // bit i: member i voted (ids below 32; larger ids in _voted)
         uint64 proposerId; // 0 for ApproveProject: see _motionProposer
         uint128 amount;
     }
@@ -106,8 +107,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     mapping(uint256 projectId => mapping(uint256 index => Milestone)) private _milestones;
     mapping(uint256 receiptId => Contribution) private _contributions;
     mapping(uint256 motionId => Motion) private _motions;
-    /// @dev One bit per member id: a motion's voters share one word (ids below 256), so only
-    /// its first vote writes a fresh slot.
+    /// @dev Voters with member ids of 32 and above, one bit per id (ids below 32, a city's
+    /// first members, are kept in the motion's own slot, which every vote writes anyway).
     mapping(uint256 motionId => BitMaps.BitMap) private _voted;
 
     Counts private _counts;
@@ -351,6 +352,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @inheritdoc ICoGovFund
     function getMilestone(uint256 projectId, uint256 index) external view returns (MilestoneView memory) {
         Milestone storage m = _milestone(projectId, index);
+        Project storage p = _projects[projectId];
+        if (p.milestoneCount == 1) return MilestoneView(p.budget, p.paid, m.descriptionHash);
         return MilestoneView(m.amount, m.paid, m.descriptionHash);
     }
 
@@ -408,7 +411,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @inheritdoc ICoGovFund
     function hasVoted(uint256 motionId, uint64 memberId) external view returns (bool) {
-        return _voted[motionId].get(memberId);
+        return _hasVoted(motionId, _motions[motionId], memberId);
     }
 
     // ------------------------------------------------------------------ internals: authorisation
@@ -543,11 +546,14 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         return _u128(budget);
     }
 
+    /// @dev A one-milestone project's milestone amount and paid sum are the project's budget
+    /// and paid sum: stored once, in the project.
     function _defineMilestones(uint256 projectId, MilestoneSpec[] calldata milestones) private {
         mapping(uint256 => Milestone) storage ms = _milestones[projectId];
+        bool one = milestones.length == 1;
         for (uint256 i = 0; i < milestones.length; i++) {
             Milestone storage m = ms[i];
-            m.amount = uint128(milestones[i].amount);
+            if (!one) m.amount = uint128(milestones[i].amount);
             bytes32 descriptionHash = milestones[i].descriptionHash;
             if (descriptionHash != bytes32(0)) m.descriptionHash = descriptionHash;
             emit MilestoneDefined(projectId, i, milestones[i].amount, descriptionHash);
@@ -592,34 +598,37 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint64 beneficiaryId = _registry.memberIdOf(p.beneficiary);
         if (memberId == p.proposerId) revert FundProposerCannotVote(projectId, memberId);
         if (memberId == beneficiaryId) revert FundBeneficiaryCannotVote(projectId, memberId);
-        BitMaps.BitMap storage voted = _voted[motionId];
-        if (voted.get(memberId)) revert FundAlreadyVoted(motionId, memberId);
+        if (_hasVoted(motionId, m, memberId)) revert FundAlreadyVoted(motionId, memberId);
 
-        voted.set(memberId);
+        if (memberId < 32) m.votedLow |= uint32(1) << memberId;
+        else _voted[motionId].set(memberId);
         uint32 approvals = m.approvals;
         uint32 rejections = m.rejections;
-        bool wasPassing = _passes(approvals, rejections);
         if (support) approvals += 1;
         else rejections += 1;
         m.approvals = approvals;
         m.rejections = rejections;
         emit VoteCast(motionId, memberId, msg.sender, support, approvals, rejections);
-        // An approval asking for pool money holds it while its votes would pass it: reserved by
-        // the vote that makes them pass (refused if the pool has less free money), returned by
-        // one that makes them fail. So a decision, by a vote or at the deadline, is honoured.
-        if (m.kind == MotionKind.ApproveProject && _passes(approvals, rejections) != wasPassing) {
-            uint256 asked = p.allocated; // undecided approval: no top-up yet
-            if (asked != 0) {
-                if (wasPassing) _generalClaimed -= uint128(asked);
-                else _reserve(asked);
-            }
-        }
+        if (m.kind == MotionKind.ApproveProject) _holdAsked(p, support, approvals, rejections);
 
         // Below quorum nothing is certain yet: the remaining voters are counted (a registry
         // scan) only once quorum is reached.
         if (uint256(approvals) + rejections < _quorum) return;
-        (bool decided, bool passed) = _earlyOutcome(approvals, rejections, _eligibleLeft(voted, p.proposerId, beneficiaryId));
+        (bool decided, bool passed) = _earlyOutcome(approvals, rejections, _eligibleLeft(motionId, m, p.proposerId, beneficiaryId));
         if (decided) _decide(motionId, m, p, passed, uint48(block.timestamp));
+    }
+
+    /// @dev An approval asking for pool money holds it while its votes would pass it: reserved
+    /// by the vote that makes them pass (refused if the pool has less free money), returned by
+    /// one that makes them fail. So its decision, by a vote or at the deadline, is honoured.
+    function _holdAsked(Project storage p, bool support, uint256 approvals, uint256 rejections) private {
+        bool passing = _passes(approvals, rejections);
+        bool wasPassing = support ? _passes(approvals - 1, rejections) : _passes(approvals, rejections - 1);
+        if (passing == wasPassing) return;
+        uint256 asked = p.allocated; // an undecided approval: no top-up yet
+        if (asked == 0) return;
+        if (passing) _reserve(asked);
+        else _generalClaimed -= uint128(asked);
     }
 
     /// @dev With quorum reached and `left` eligible voters still to vote: decided only if no
@@ -638,7 +647,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @dev Committee members who may still vote: holding FundCommittee now, neither the
     /// project's proposer nor its beneficiary's member, not voted on the motion yet.
-    function _eligibleLeft(BitMaps.BitMap storage voted, uint64 proposerId, uint64 beneficiaryId)
+    function _eligibleLeft(uint256 motionId, Motion storage m, uint64 proposerId, uint64 beneficiaryId)
         private
         view
         returns (uint256 left)
@@ -646,8 +655,13 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint64[] memory committee = _registry.membersWithRole(IMembershipRegistry.Role.FundCommittee);
         for (uint256 i = 0; i < committee.length; i++) {
             uint64 id = committee[i];
-            if (id != proposerId && id != beneficiaryId && !voted.get(id)) left++;
+            if (id != proposerId && id != beneficiaryId && !_hasVoted(motionId, m, id)) left++;
         }
+    }
+
+    function _hasVoted(uint256 motionId, Motion storage m, uint64 memberId) private view returns (bool) {
+        if (memberId < 32) return (m.votedLow >> memberId) & 1 != 0;
+        return _voted[motionId].get(memberId);
     }
 
     /// @dev The deadline rule: quorum, and more approvals than rejections.
@@ -764,7 +778,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         if (invoiceHash == bytes32(0)) revert FundZeroReference();
         beneficiary = p.beneficiary;
         if (_registry.memberIdOf(beneficiary) == treasurerId) revert FundTreasurerIsBeneficiary(projectId, treasurerId);
-        if (amount > m.amount - m.paid) revert FundExceedsMilestone(projectId, index, amount, m.amount - m.paid);
+        _spendMilestone(p, m, projectId, index, amount);
         uint256 earmarkLeft = p.earmarked - p.earmarkedSpent;
         if (amount > earmarkLeft + (p.allocated - p.allocatedSpent)) {
             revert FundExceedsAvailable(projectId, amount, _available(p));
@@ -774,7 +788,6 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint256 fromGeneral = amount - fromEarmarked;
 
         // amount <= the milestone's remainder, a 128-bit value: these casts are exact.
-        m.paid += uint128(amount);
         uint128 paid = p.paid + uint128(amount);
         p.paid = paid;
         if (fromEarmarked != 0) p.earmarkedSpent += uint128(fromEarmarked);
@@ -791,6 +804,18 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             emit ProjectCompleted(projectId, p.earmarked - p.earmarkedSpent);
             _close(projectId, p);
         }
+    }
+
+    /// @dev The payout within what remains of the milestone, added to its paid sum. A
+    /// one-milestone project's milestone is the project (see _defineMilestones): the project's
+    /// paid sum, written by the payout, is the milestone's.
+    function _spendMilestone(Project storage p, Milestone storage m, uint256 projectId, uint256 index, uint256 amount)
+        private
+    {
+        bool one = p.milestoneCount == 1;
+        uint256 remaining = one ? p.budget - p.paid : m.amount - m.paid;
+        if (amount > remaining) revert FundExceedsMilestone(projectId, index, amount, remaining);
+        if (!one) m.paid += uint128(amount); // <= the remainder: exact
     }
 
     function _recordRefund(uint256 receiptId, address to) private returns (uint256 amount) {
