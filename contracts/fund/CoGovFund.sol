@@ -673,10 +673,13 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// deadline, not recorded yet), oldest motion first, so that their events and
     /// bookkeeping precede the write that follows. Every view derives them already.
     function _settle(Project storage p) private returns (bool recorded) {
-        uint256 x = p.allocationMotionId;
+        uint256 a = p.approvalMotionId;
+        recorded = _record(a, p);
+        // A top-up motion exists only once the approval is recorded (proposeAllocation settles
+        // first): an approval's own votes need not read it.
+        uint256 x = _motions[a].decidedAt != 0 ? p.allocationMotionId : 0;
         uint256 y = p.cancelMotionId;
         if (x > y) (x, y) = (y, x);
-        recorded = _record(p.approvalMotionId, p);
         if (x != 0 && _record(x, p)) recorded = true;
         if (y != 0 && _record(y, p)) recorded = true;
     }

@@ -78,7 +78,7 @@ class FundTx:
 
     def propose(self, title: str, amount: int) -> int:
         self("c1", "proposeProject", keccak(text=title), self.s["dept_b"].address, amount,
-             [(amount, keccak(text=f"{title}-m0"))])
+             [(amount, keccak(text=f"{title}-m0"))], 0)
         return int(self.c.functions.projectCount().call())
 
 
