@@ -31,7 +31,7 @@ def test_one_motion_approves_the_project_and_its_pool_allocation(fund_env: FundE
     r = e.pay(pid, 0, 200)
     assert ev(e, r, "PayoutMade")[0]["fromGeneral"] == 200
     assert f.generalPool().call() == [500, 200, 0, 300]
-    assert f.getMilestone(pid, 0).call() == [200, 200, f.getMilestone(pid, 0).call()[2]]
+    assert list(f.getMilestone(pid, 0).call())[:2] == [200, 200]  # a one-milestone project: its own sums
     assert e.state(pid) == PROJECT_STATE["Completed"]
     e.assert_invariant()
 
