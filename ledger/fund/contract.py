@@ -232,8 +232,8 @@ class Fund(ContractWrapper):
         return int(r.event("ContributionReceived").args["receiptId"]), r
 
     def propose_project_call(
-        self, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *, budget: int | None = None,
-        pool_allocation: int = 0,
+        self, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *,
+        budget: int | None = None, pool_allocation: int = 0,
     ) -> ContractCall:
         """Propose a project with ``milestones`` as (amount, description hash); the budget is their sum.
 
