@@ -375,7 +375,8 @@ interface ICoGovFund {
     function totalRefunded() external view returns (uint256);
 
     /// @notice General pool: contributed, spent by payouts, committed (allocated to open
-    /// projects, or reserved by allocation motions not yet recorded as decided), free.
+    /// projects, reserved by top-up motions not yet recorded as decided, or held by the votes
+    /// of an undecided approval asking for pool money), free.
     function generalPool() external view returns (uint256 total, uint256 spent, uint256 committed, uint256 free);
 
     function projectCount() external view returns (uint256);
