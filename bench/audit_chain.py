@@ -148,6 +148,7 @@ def setup(url: str, root: Path, kind: str, s: dict[str, Signer]) -> tuple[Ledger
         s["dept_b"].address,
         1000,
         [(1000, keccak(text="d"))],
+        0,
     )
     led.transact(s["committee_a"], "CoGovFund", "vote", 1, True)
     led.transact(s["committee_b"], "CoGovFund", "vote", 1, True)

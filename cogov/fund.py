@@ -80,8 +80,12 @@ def propose(
     ],
     key: KeyOpt,
     password_file: PasswordFileOpt = None,
+    pool: Annotated[
+        str, typer.Option("--pool", help="元 asked of the general pool (at most the budget), decided with the project.")
+    ] = "0",
 ) -> None:
-    """Propose a project (department or fund committee); its approval motion opens at once."""
+    """Propose a project (department or fund committee); its approval motion opens at once and
+    decides the general-pool allocation it asks (--pool) with the project."""
     from ledger.errors import ValidationFailed
 
     fund, docs = env().fund(), open_docs()
@@ -94,11 +98,14 @@ def propose(
         drafts.append(docs.draft("milestone", desc.strip()))
         specs.append((_amount(amount, fund.token.decimals), drafts[-1].hash))
     signer, to = env().signer(key, password_file), account_of(beneficiary)
-    r = docs.transact(fund.ledger, signer, fund.propose_project_call(drafts[0].hash, to, specs), drafts)
+    asked = _amount(pool, fund.token.decimals) if pool.strip() not in ("", "0") else 0
+    call = fund.propose_project_call(drafts[0].hash, to, specs, pool_allocation=asked)
+    r = docs.transact(fund.ledger, signer, call, drafts)
     pid = int(r.event("ProjectProposed").args["projectId"])
     docs.accept(r)
     p = fund.project(pid)
-    out.ok(f"project {pid} proposed: budget {_money(p.budget, fund)} in {len(specs)} milestones; "
+    pool_text = f", {_money(asked, fund)} asked of the general pool" if asked else ""
+    out.ok(f"project {pid} proposed: budget {_money(p.budget, fund)} in {len(specs)} milestones{pool_text}; "
            f"approval motion {p.approval_motion_id}; {out.tx_line(r)}")
 
 
@@ -124,7 +131,8 @@ def allocate(
     key: KeyOpt,
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Propose allocating general-pool money to an approved project (fund committee)."""
+    """Propose allocating more general-pool money to an approved project (fund committee): a top-up
+    of what its proposal asked (`fund propose --pool`), decided by its own motion."""
     fund = env().fund()
     units = _amount(amount, fund.token.decimals)
     mid, r = fund.propose_allocation(env().signer(key, password_file), project, units)

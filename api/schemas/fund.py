@@ -93,6 +93,11 @@ class ProjectCreate(BaseModel):
     ]
     beneficiary: Address
     milestones: list[MilestoneCreate] = Field(min_length=1, max_length=32)
+    pool_allocation: Annotated[int, Field(
+        ge=0, le=10**30,
+        description="Token units asked of the general pool (0: none; at most the budget); the project's one "
+                    "approval motion decides them with the project.",
+    )] = 0
 
 
 class MilestonePublic(BaseModel):

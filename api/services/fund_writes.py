@@ -83,7 +83,7 @@ class FundWrites(CallerScoped):
         title = self.docs.draft("title", body.title)
         descriptions = [self.docs.draft("milestone", m.description) for m in body.milestones]
         specs = [(m.amount, d.hash) for m, d in zip(body.milestones, descriptions, strict=True)]
-        call = self.fund.propose_project_call(title.hash, body.beneficiary, specs)
+        call = self.fund.propose_project_call(title.hash, body.beneficiary, specs, pool_allocation=body.pool_allocation)
         with write.session(self.state, self.caller, body.model_dump(), self.journal(title, *descriptions)) as w:
             if (r := self._send(w, call)) is not None:
                 w.done(r, 201, self.proposed(r))

@@ -40,11 +40,14 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint128 paid;
         uint128 earmarked; // Σ earmarked contributions received
         uint128 earmarkedSpent; // FIFO pointer into the project's earmarked queue
-        uint128 allocated; // Σ approved general-pool allocations
+        // The allocation the proposal asked (written with the proposal, counted only once its
+        // approval motion passed) + approved top-ups; `allocated - toppedUp` is the proposal's.
+        uint128 allocated;
         uint128 allocatedSpent;
         uint128 allocationReleased; // unspent allocation returned to the pool at closure
         uint128 refunded;
-        uint48 allocationMotionId; // the latest allocation motion (0: none)
+        uint48 allocationMotionId; // the latest top-up allocation motion (0: none)
+        uint128 toppedUp; // Σ approved top-ups (allocation motions)
     }
 
     struct Milestone {
@@ -67,7 +70,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @dev First slot: everything a vote reads and writes. The second slot (proposer and
     /// amount) is written only for allocation and cancellation motions: a project's approval
-    /// motion is proposed by the project's proposer, read from the project. `decidedAt` is
+    /// motion is proposed by the project's proposer, and its amount (the pool allocation the
+    /// proposal asks) is the project's, both read from the project. `decidedAt` is
     /// set when the decision is recorded (by the deciding vote, or after the deadline by
     /// {_settle}); until then {_derive} computes the decision from the tallies and the clock.
     /// Every motion not recorded is one of its project's three pointers (approval, latest
@@ -81,6 +85,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint32 approvals;
         uint32 rejections;
         uint48 projectId;
+        uint32 votedLow; // bit i: member i voted (ids below 32; larger ids in _voted)
         uint64 proposerId; // 0 for ApproveProject: see _motionProposer
         uint128 amount;
     }
@@ -102,19 +107,21 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     mapping(uint256 projectId => mapping(uint256 index => Milestone)) private _milestones;
     mapping(uint256 receiptId => Contribution) private _contributions;
     mapping(uint256 motionId => Motion) private _motions;
-    /// @dev One bit per member id: a motion's voters share one word (ids below 256), so only
-    /// its first vote writes a fresh slot.
+    /// @dev Voters with member ids of 32 and above, one bit per id (ids below 32, a city's
+    /// first members, are kept in the motion's own slot, which every vote writes anyway).
     mapping(uint256 motionId => BitMaps.BitMap) private _voted;
 
     Counts private _counts;
 
-    // Packed in pairs so that a payout writes two slots, both already non-zero by then (any
-    // payout follows a contribution; a general-pool payout follows an allocation).
-    uint128 private _totalContributed;
+    // Packed in pairs so that a payout writes one slot (paid, and the general queue's pointer)
+    // and a reservation writes a slot a general-pool contribution made non-zero.
     uint128 private _totalPaid;
     uint128 private _generalSpent; // FIFO pointer into the general queue
-    uint128 private _generalCommitted; // Σ (allocated - allocatedSpent) of open projects + reservations
     uint128 private _generalTotal; // Σ general-pool contributions
+    // Σ allocations (approved, or reserved by a motion that passes on its votes so far) minus
+    // what returned to the pool; spending does not change it: committed = claimed - spent.
+    uint128 private _generalClaimed;
+    uint128 private _totalContributed;
     uint128 private _totalRefunded;
 
     /// @param registry_ The membership registry (roles and member ids).
@@ -159,13 +166,14 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         bytes32 titleHash,
         address beneficiary,
         uint256 budget,
-        MilestoneSpec[] calldata milestones
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
     ) external returns (uint256 projectId) {
         (uint64 memberId, uint16 roles, bool active) = _caller();
         if (!active || roles & (_bit(IMembershipRegistry.Role.Department) | _bit(IMembershipRegistry.Role.FundCommittee)) == 0) {
             revert FundNotProposer(msg.sender);
         }
-        projectId = _proposeProject(memberId, titleHash, beneficiary, budget, milestones);
+        projectId = _proposeProject(memberId, titleHash, beneficiary, budget, milestones, poolAllocation);
     }
 
     /// @inheritdoc ICoGovFund
@@ -177,9 +185,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         if (s != ProjectState.TimeLocked && s != ProjectState.Active) revert FundProjectNotApproved(projectId, s);
         _requireNoPending(projectId, p.allocationMotionId);
         if (amount == 0) revert FundZeroAmount();
-        uint256 free = _poolFree();
-        if (amount > free) revert FundInsufficientPool(amount, free);
-        _generalCommitted += uint128(amount); // reserved until decided; amount <= free: 128 bits
+        _reserve(amount); // until decided
         motionId = _openMotion(MotionKind.AllocateFromPool, projectId, amount, memberId);
         p.allocationMotionId = uint48(motionId);
     }
@@ -282,7 +288,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @inheritdoc ICoGovFund
     function generalPool() external view returns (uint256 total, uint256 spent, uint256 committed, uint256 free) {
-        return (_generalTotal, _generalSpent, _generalCommitted, _poolFree());
+        return (_generalTotal, _generalSpent, _generalClaimed - _generalSpent, _poolFree());
     }
 
     /// @inheritdoc ICoGovFund
@@ -346,6 +352,8 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// @inheritdoc ICoGovFund
     function getMilestone(uint256 projectId, uint256 index) external view returns (MilestoneView memory) {
         Milestone storage m = _milestone(projectId, index);
+        Project storage p = _projects[projectId];
+        if (p.milestoneCount == 1) return MilestoneView(p.budget, p.paid, m.descriptionHash);
         return MilestoneView(m.amount, m.paid, m.descriptionHash);
     }
 
@@ -392,7 +400,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         v.id = motionId;
         v.kind = m.kind;
         v.projectId = m.projectId;
-        v.amount = m.amount;
+        v.amount = m.kind == MotionKind.ApproveProject ? _asked(_projects[m.projectId]) : m.amount;
         v.proposerId = _motionProposer(m);
         v.createdAt = m.createdAt;
         v.deadline = m.createdAt + _votingPeriod;
@@ -403,7 +411,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @inheritdoc ICoGovFund
     function hasVoted(uint256 motionId, uint64 memberId) external view returns (bool) {
-        return _voted[motionId].get(memberId);
+        return _hasVoted(motionId, _motions[motionId], memberId);
     }
 
     // ------------------------------------------------------------------ internals: authorisation
@@ -492,8 +500,37 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         bytes32 titleHash,
         address beneficiary,
         uint256 budget,
-        MilestoneSpec[] calldata milestones
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
     ) private returns (uint256 projectId) {
+        uint128 budget128 = _checkProposal(titleHash, beneficiary, budget, milestones, poolAllocation);
+        projectId = ++_counts.projects;
+        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
+        Project storage p = _projects[projectId];
+        p.titleHash = titleHash;
+        p.proposer = msg.sender;
+        p.proposerId = proposerId;
+        p.milestoneCount = uint8(milestones.length); // <= _MAX_MILESTONES
+        p.beneficiary = beneficiary;
+        p.approvalMotionId = uint48(motionId);
+        p.budget = budget128;
+        // Asked, not reserved: the pool is checked and reserved by the vote that carries the
+        // approval (see _vote), so a proposal alone never holds pool money.
+        if (poolAllocation != 0) p.allocated = uint128(poolAllocation); // <= budget: 128 bits
+        emit ProjectProposed(projectId, proposerId, msg.sender, beneficiary, titleHash, budget, milestones.length, motionId);
+        _defineMilestones(projectId, milestones);
+        emit MotionProposed(motionId, MotionKind.ApproveProject, projectId, proposerId, msg.sender, poolAllocation);
+    }
+
+    /// @dev A proposal's checks; its budget in 128 bits (each milestone amount, and the pool
+    /// allocation, are at most the budget: they fit too).
+    function _checkProposal(
+        bytes32 titleHash,
+        address beneficiary,
+        uint256 budget,
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
+    ) private view returns (uint128) {
         if (titleHash == bytes32(0)) revert FundZeroReference();
         _requireMemberBeneficiary(beneficiary);
         if (milestones.length == 0 || milestones.length > _MAX_MILESTONES) {
@@ -505,30 +542,22 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             sum += milestones[i].amount;
         }
         if (sum != budget) revert FundBudgetMismatch(budget, sum);
-        uint128 budget128 = _u128(budget); // each milestone amount is at most the budget: fits too
+        if (poolAllocation > budget) revert FundAllocationExceedsBudget(poolAllocation, budget);
+        return _u128(budget);
+    }
 
-        projectId = ++_counts.projects;
-        uint256 motionId = _nextMotion(MotionKind.ApproveProject, projectId, 0, proposerId);
-        Project storage p = _projects[projectId];
-        p.titleHash = titleHash;
-        p.proposer = msg.sender;
-        p.proposerId = proposerId;
-        p.milestoneCount = uint8(milestones.length); // <= _MAX_MILESTONES
-        p.beneficiary = beneficiary;
-        p.approvalMotionId = uint48(motionId);
-        p.budget = budget128;
+    /// @dev A one-milestone project's milestone amount and paid sum are the project's budget
+    /// and paid sum: stored once, in the project.
+    function _defineMilestones(uint256 projectId, MilestoneSpec[] calldata milestones) private {
         mapping(uint256 => Milestone) storage ms = _milestones[projectId];
+        bool one = milestones.length == 1;
         for (uint256 i = 0; i < milestones.length; i++) {
             Milestone storage m = ms[i];
-            m.amount = uint128(milestones[i].amount);
+            if (!one) m.amount = uint128(milestones[i].amount);
             bytes32 descriptionHash = milestones[i].descriptionHash;
             if (descriptionHash != bytes32(0)) m.descriptionHash = descriptionHash;
+            emit MilestoneDefined(projectId, i, milestones[i].amount, descriptionHash);
         }
-        emit ProjectProposed(projectId, proposerId, msg.sender, beneficiary, titleHash, budget, milestones.length, motionId);
-        for (uint256 i = 0; i < milestones.length; i++) {
-            emit MilestoneDefined(projectId, i, milestones[i].amount, milestones[i].descriptionHash);
-        }
-        emit MotionProposed(motionId, MotionKind.ApproveProject, projectId, proposerId, msg.sender, 0);
     }
 
     function _openMotion(MotionKind kind, uint256 projectId, uint256 amount, uint64 proposerId)
@@ -569,10 +598,10 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint64 beneficiaryId = _registry.memberIdOf(p.beneficiary);
         if (memberId == p.proposerId) revert FundProposerCannotVote(projectId, memberId);
         if (memberId == beneficiaryId) revert FundBeneficiaryCannotVote(projectId, memberId);
-        BitMaps.BitMap storage voted = _voted[motionId];
-        if (voted.get(memberId)) revert FundAlreadyVoted(motionId, memberId);
+        if (_hasVoted(motionId, m, memberId)) revert FundAlreadyVoted(motionId, memberId);
 
-        voted.set(memberId);
+        if (memberId < 32) m.votedLow |= uint32(1) << memberId;
+        else _voted[motionId].set(memberId);
         uint32 approvals = m.approvals;
         uint32 rejections = m.rejections;
         if (support) approvals += 1;
@@ -580,12 +609,26 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         m.approvals = approvals;
         m.rejections = rejections;
         emit VoteCast(motionId, memberId, msg.sender, support, approvals, rejections);
+        if (m.kind == MotionKind.ApproveProject) _holdAsked(p, support, approvals, rejections);
 
         // Below quorum nothing is certain yet: the remaining voters are counted (a registry
         // scan) only once quorum is reached.
         if (uint256(approvals) + rejections < _quorum) return;
-        (bool decided, bool passed) = _earlyOutcome(approvals, rejections, _eligibleLeft(voted, p.proposerId, beneficiaryId));
+        (bool decided, bool passed) = _earlyOutcome(approvals, rejections, _eligibleLeft(motionId, m, p.proposerId, beneficiaryId));
         if (decided) _decide(motionId, m, p, passed, uint48(block.timestamp));
+    }
+
+    /// @dev An approval asking for pool money holds it while its votes would pass it: reserved
+    /// by the vote that makes them pass (refused if the pool has less free money), returned by
+    /// one that makes them fail. So its decision, by a vote or at the deadline, is honoured.
+    function _holdAsked(Project storage p, bool support, uint256 approvals, uint256 rejections) private {
+        bool passing = _passes(approvals, rejections);
+        bool wasPassing = support ? _passes(approvals - 1, rejections) : _passes(approvals, rejections - 1);
+        if (passing == wasPassing) return;
+        uint256 asked = p.allocated; // an undecided approval: no top-up yet
+        if (asked == 0) return;
+        if (passing) _reserve(asked);
+        else _generalClaimed -= uint128(asked);
     }
 
     /// @dev With quorum reached and `left` eligible voters still to vote: decided only if no
@@ -604,7 +647,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
 
     /// @dev Committee members who may still vote: holding FundCommittee now, neither the
     /// project's proposer nor its beneficiary's member, not voted on the motion yet.
-    function _eligibleLeft(BitMaps.BitMap storage voted, uint64 proposerId, uint64 beneficiaryId)
+    function _eligibleLeft(uint256 motionId, Motion storage m, uint64 proposerId, uint64 beneficiaryId)
         private
         view
         returns (uint256 left)
@@ -612,8 +655,13 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint64[] memory committee = _registry.membersWithRole(IMembershipRegistry.Role.FundCommittee);
         for (uint256 i = 0; i < committee.length; i++) {
             uint64 id = committee[i];
-            if (id != proposerId && id != beneficiaryId && !voted.get(id)) left++;
+            if (id != proposerId && id != beneficiaryId && !_hasVoted(motionId, m, id)) left++;
         }
+    }
+
+    function _hasVoted(uint256 motionId, Motion storage m, uint64 memberId) private view returns (bool) {
+        if (memberId < 32) return (m.votedLow >> memberId) & 1 != 0;
+        return _voted[motionId].get(memberId);
     }
 
     /// @dev The deadline rule: quorum, and more approvals than rejections.
@@ -625,10 +673,13 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     /// deadline, not recorded yet), oldest motion first, so that their events and
     /// bookkeeping precede the write that follows. Every view derives them already.
     function _settle(Project storage p) private returns (bool recorded) {
-        uint256 x = p.allocationMotionId;
+        uint256 a = p.approvalMotionId;
+        recorded = _record(a, p);
+        // A top-up motion exists only once the approval is recorded (proposeAllocation settles
+        // first): an approval's own votes need not read it.
+        uint256 x = _motions[a].decidedAt != 0 ? p.allocationMotionId : 0;
         uint256 y = p.cancelMotionId;
         if (x > y) (x, y) = (y, x);
-        recorded = _record(p.approvalMotionId, p);
         if (x != 0 && _record(x, p)) recorded = true;
         if (y != 0 && _record(y, p)) recorded = true;
     }
@@ -650,15 +701,22 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         emit MotionDecided(motionId, kind, projectId, passed, m.approvals, m.rejections, decidedAt);
 
         if (kind == MotionKind.ApproveProject) {
-            if (passed) emit ProjectApproved(projectId, decidedAt + _timeLock);
-            else emit ProjectRejected(projectId);
+            if (passed) {
+                emit ProjectApproved(projectId, decidedAt + _timeLock);
+                // Reserved by the votes that pass it (see _vote): now the project's.
+                uint128 asked = p.allocated;
+                if (asked != 0) emit AllocationApproved(motionId, projectId, asked);
+            } else {
+                emit ProjectRejected(projectId); // failing votes hold no reservation
+            }
         } else if (kind == MotionKind.AllocateFromPool) {
             uint128 amount = m.amount;
             if (passed) {
-                p.allocated += amount; // reserved in the pool since the proposal: stays committed
+                p.allocated += amount; // reserved in the pool since the proposal: stays claimed
+                p.toppedUp += amount;
                 emit AllocationApproved(motionId, projectId, amount);
             } else {
-                _generalCommitted -= amount;
+                _generalClaimed -= amount;
                 emit ReservationReleased(motionId, projectId, amount);
             }
         } else if (passed) {
@@ -668,20 +726,40 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     /// @dev A project closed (cancelled or completed): its unspent allocation and the
-    /// reservation of an allocation motion still open (which lapses) return to the pool.
+    /// reservation of an allocation motion still open (which lapses) return to the pool. A
+    /// project cancelled before its approval was decided: the approval lapses, and the pool
+    /// money its votes held (they would pass it) returns.
     function _close(uint256 projectId, Project storage p) private {
+        uint256 a = p.approvalMotionId;
+        Motion storage approval = _motions[a];
+        if (approval.decidedAt == 0) {
+            // (after _settle: a recorded approval that failed closes nothing through here)
+            uint128 asked = p.allocated;
+            if (asked != 0 && _passes(approval.approvals, approval.rejections)) {
+                _generalClaimed -= asked;
+                emit ReservationReleased(a, projectId, asked);
+            }
+            return;
+        }
         uint128 unspent = p.allocated - p.allocatedSpent;
         if (unspent != 0) {
             p.allocationReleased = unspent;
-            _generalCommitted -= unspent;
+            _generalClaimed -= unspent;
             emit AllocationReleased(projectId, unspent);
         }
         uint256 x = p.allocationMotionId;
         if (x != 0 && _motions[x].decidedAt == 0) {
             uint128 reserved = _motions[x].amount;
-            _generalCommitted -= reserved;
+            _generalClaimed -= reserved;
             emit ReservationReleased(x, projectId, reserved);
         }
+    }
+
+    /// @dev Reserve `amount` of free general-pool money (claimed until it returns).
+    function _reserve(uint256 amount) private {
+        uint256 free = _poolFree();
+        if (amount > free) revert FundInsufficientPool(amount, free);
+        _generalClaimed += uint128(amount); // amount <= free: 128 bits
     }
 
     function _requireNoPending(uint256 projectId, uint256 motionId) private view {
@@ -703,7 +781,7 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         if (invoiceHash == bytes32(0)) revert FundZeroReference();
         beneficiary = p.beneficiary;
         if (_registry.memberIdOf(beneficiary) == treasurerId) revert FundTreasurerIsBeneficiary(projectId, treasurerId);
-        if (amount > m.amount - m.paid) revert FundExceedsMilestone(projectId, index, amount, m.amount - m.paid);
+        _spendMilestone(p, m, projectId, index, amount);
         uint256 earmarkLeft = p.earmarked - p.earmarkedSpent;
         if (amount > earmarkLeft + (p.allocated - p.allocatedSpent)) {
             revert FundExceedsAvailable(projectId, amount, _available(p));
@@ -713,14 +791,12 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         uint256 fromGeneral = amount - fromEarmarked;
 
         // amount <= the milestone's remainder, a 128-bit value: these casts are exact.
-        m.paid += uint128(amount);
         uint128 paid = p.paid + uint128(amount);
         p.paid = paid;
         if (fromEarmarked != 0) p.earmarkedSpent += uint128(fromEarmarked);
         if (fromGeneral != 0) {
             p.allocatedSpent += uint128(fromGeneral);
-            _generalSpent += uint128(fromGeneral);
-            _generalCommitted -= uint128(fromGeneral);
+            _generalSpent += uint128(fromGeneral); // claimed already: committed = claimed - spent
         }
         _totalPaid += uint128(amount);
         payoutId = ++_counts.payouts;
@@ -731,6 +807,18 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
             emit ProjectCompleted(projectId, p.earmarked - p.earmarkedSpent);
             _close(projectId, p);
         }
+    }
+
+    /// @dev The payout within what remains of the milestone, added to its paid sum. A
+    /// one-milestone project's milestone is the project (see _defineMilestones): the project's
+    /// paid sum, written by the payout, is the milestone's.
+    function _spendMilestone(Project storage p, Milestone storage m, uint256 projectId, uint256 index, uint256 amount)
+        private
+    {
+        bool one = p.milestoneCount == 1;
+        uint256 remaining = one ? p.budget - p.paid : m.amount - m.paid;
+        if (amount > remaining) revert FundExceedsMilestone(projectId, index, amount, remaining);
+        if (!one) m.paid += uint128(amount); // <= the remainder: exact
     }
 
     function _recordRefund(uint256 receiptId, address to) private returns (uint256 amount) {
@@ -814,8 +902,11 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
         return cancel == MotionState.Passed;
     }
 
-    /// @dev Approved allocations, with one passed at its deadline and not recorded yet.
+    /// @dev Approved allocations (the proposal's once its approval passed), with a top-up
+    /// passed at its deadline and not recorded yet.
     function _allocated(Project storage p) private view returns (uint256) {
+        (MotionState approval,) = _derive(p.approvalMotionId);
+        if (approval != MotionState.Passed) return 0;
         uint256 x = p.allocationMotionId;
         if (x != 0 && _motions[x].decidedAt == 0) {
             (MotionState s,) = _derive(x);
@@ -833,7 +924,12 @@ contract CoGovFund is ICoGovFund, ReentrancyGuard {
     }
 
     function _poolFree() private view returns (uint256) {
-        return _generalTotal - _generalSpent - _generalCommitted;
+        return _generalTotal - _generalClaimed;
+    }
+
+    /// @dev The pool allocation the project's proposal asked (its approval motion's amount).
+    function _asked(Project storage p) private view returns (uint256) {
+        return p.allocated - p.toppedUp;
     }
 
     /// @dev FIFO: the queue's spent pointer minus what queued before this contribution.

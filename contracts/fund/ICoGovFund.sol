@@ -16,8 +16,10 @@ import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 /// - payMilestone: an account with the Treasurer role.
 /// - claimRefund: an active account of the contributing member (paid to that account).
 ///
-/// Decisions are motions: a project's approval (created with the project), a general-pool
-/// allocation to a project, a project's cancellation. Committee members vote once per
+/// Decisions are motions: a project's approval (created with the project; it decides the
+/// general-pool allocation the proposal asks too, so one vote approves a project and its pool
+/// money), a later general-pool allocation to an approved project (a top-up), a project's
+/// cancellation. Committee members vote once per
 /// member (not per account) until the motion's deadline (`createdAt + votingPeriod`). The
 /// proposer's member and the beneficiary's member never vote on any motion of their project.
 ///
@@ -33,8 +35,12 @@ import {IMembershipRegistry} from "../membership/IMembershipRegistry.sol";
 /// deadline in every view, and are recorded with their events (`decidedAt` = the deadline)
 /// by the next write on the project, or by {settle}.
 ///
-/// An allocation motion reserves its amount from the general pool when proposed (so a
-/// motion decided at its deadline can always be honoured); the reservation becomes the
+/// Pool money is reserved so that a motion decided at its deadline can always be honoured:
+/// a top-up motion reserves its amount when a committee member proposes it; a project's
+/// approval asking for pool money reserves it by the vote after which its votes would pass it
+/// (quorum and approvals > rejections; that vote is refused with FundInsufficientPool when the
+/// pool's free money is short), and returns it by a vote after which they would not. A proposal
+/// alone (a Department may propose) never holds pool money. The reservation becomes the
 /// project's allocation if the motion passes, and returns to the pool if it fails or lapses.
 /// A project has at most one open allocation motion and one open cancellation motion.
 ///
@@ -213,6 +219,8 @@ interface ICoGovFund {
     error FundMotionPending(uint256 projectId, uint256 motionId);
     /// @notice The general pool has less free money than the allocation asks.
     error FundInsufficientPool(uint256 requested, uint256 free);
+    /// @notice A proposal may ask the general pool for at most its budget.
+    error FundAllocationExceedsBudget(uint256 poolAllocation, uint256 budget);
     /// @notice The treasurer's member is the beneficiary's member: no self-payment.
     error FundTreasurerIsBeneficiary(uint256 projectId, uint64 memberId);
     /// @notice The payout exceeds what remains of the milestone.
@@ -307,17 +315,23 @@ interface ICoGovFund {
     /// @return receiptId The contribution's receipt id (1, 2, ...).
     function contribute(uint256 amount, uint256 projectId, bytes32 memoHash) external returns (uint256 receiptId);
 
-    /// @notice Propose a project; its approval motion opens at once.
+    /// @notice Propose a project; its approval motion opens at once (its `amount` is
+    /// `poolAllocation`): passing it approves the project and allocates `poolAllocation` from
+    /// the general pool.
     /// @param budget Must equal the sum of the milestone amounts.
+    /// @param poolAllocation General-pool money asked (0: none; at most `budget`), reserved by
+    ///        the vote that would pass the approval, not by the proposal.
     function proposeProject(
         bytes32 titleHash,
         address beneficiary,
         uint256 budget,
-        MilestoneSpec[] calldata milestones
+        MilestoneSpec[] calldata milestones,
+        uint256 poolAllocation
     ) external returns (uint256 projectId);
 
-    /// @notice Propose allocating `amount` of free general-pool money to an approved project;
-    /// the amount is reserved until the motion is decided. One open allocation per project.
+    /// @notice Propose allocating `amount` of free general-pool money to an approved project (a
+    /// top-up of what its proposal asked); the amount is reserved until the motion is decided.
+    /// One open allocation per project.
     function proposeAllocation(uint256 projectId, uint256 amount) external returns (uint256 motionId);
 
     /// @notice Propose cancelling an open (Proposed, TimeLocked or Active) project. One open
@@ -325,7 +339,8 @@ interface ICoGovFund {
     function proposeCancellation(uint256 projectId) external returns (uint256 motionId);
 
     /// @notice Vote on an open motion (before its deadline), once per member. The vote after
-    /// which no remaining vote can change the outcome decides it (see the decision rule).
+    /// which no remaining vote can change the outcome decides it (see the decision rule). A
+    /// vote on a project's approval asking for pool money reserves or returns it (see above).
     function vote(uint256 motionId, bool support) external;
 
     /// @notice Record the decisions of the project's motions whose deadline passed (their
@@ -360,7 +375,8 @@ interface ICoGovFund {
     function totalRefunded() external view returns (uint256);
 
     /// @notice General pool: contributed, spent by payouts, committed (allocated to open
-    /// projects, or reserved by allocation motions not yet recorded as decided), free.
+    /// projects, reserved by top-up motions not yet recorded as decided, or held by the votes
+    /// of an undecided approval asking for pool money), free.
     function generalPool() external view returns (uint256 total, uint256 spent, uint256 committed, uint256 free);
 
     function projectCount() external view returns (uint256);

@@ -95,7 +95,7 @@ contract FundHandler {
             budget += ms[i].amount;
         }
         address beneficiary = (actorSeed >> 4) % 4 == 0 ? address(0xBEEF) : FundCast.account(FundCast.BENEFICIARY);
-        _as(who, abi.encodeCall(ICoGovFund.proposeProject, (bytes32("title"), beneficiary, budget, ms)));
+        _as(who, abi.encodeCall(ICoGovFund.proposeProject, (bytes32("title"), beneficiary, budget, ms, 0)));
     }
 
     function vote(uint256 actorSeed, uint256 motionSeed, bool support) external {

@@ -226,12 +226,17 @@ class Fund(ContractWrapper):
         return int(r.event("ContributionReceived").args["receiptId"]), r
 
     def propose_project_call(
-        self, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *, budget: int | None = None
+        self, title_hash: bytes, beneficiary: str, milestones: Sequence[tuple[int, bytes]], *,
+        budget: int | None = None, pool_allocation: int = 0,
     ) -> ContractCall:
-        """Propose a project with ``milestones`` as (amount, description hash); the budget is their sum."""
+        """Propose a project with ``milestones`` as (amount, description hash); the budget is their sum.
+
+        ``pool_allocation``: general-pool money the proposal asks (0: none, at most the budget); the
+        project's one approval motion decides it with the project."""
         specs = [(int(a), bytes(h)) for a, h in milestones]
         total = sum(a for a, _ in specs) if budget is None else budget
-        return self._prepare("proposeProject", title_hash, to_checksum_address(beneficiary), total, specs)
+        return self._prepare("proposeProject", title_hash, to_checksum_address(beneficiary), total, specs,
+                             int(pool_allocation))
 
     propose_project = sending_for(propose_project_call, "ProjectProposed", "projectId")
 

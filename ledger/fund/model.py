@@ -171,10 +171,14 @@ class FundModel(Reducer):
             voted = self.motions.get(int(a["motionId"]))
             if voted is not None:
                 voted.voters.add(int(a["memberId"]))
+                was_passing = self.passes(voted)
                 if a["support"]:
                     voted.approvals += 1
                 else:
                     voted.rejections += 1
+                if voted.kind == MotionKind.APPROVE_PROJECT and voted.amount and self.passes(voted) != was_passing:
+                    # a proposal's pool allocation: held while its votes would pass the approval
+                    self.general_committed += voted.amount if not was_passing else -voted.amount
             self.votes.append(vote_of(e))
         elif n == "MotionDecided":
             decided = self.motions.get(int(a["motionId"]))
@@ -183,7 +187,7 @@ class FundModel(Reducer):
         elif n == "AllocationApproved":
             p = self.projects.get(int(a["projectId"]))
             if p is not None:
-                p.allocated += int(a["amount"])  # the pool reserved it when the motion was proposed
+                p.allocated += int(a["amount"])  # reserved in the pool already (by the proposal or the votes)
         elif n == "ReservationReleased":
             self.general_committed -= int(a["amount"])
         elif n == "AllocationReleased":
@@ -306,11 +310,13 @@ class FundModel(Reducer):
         return cm is not None and bool(cm.decided_at) and cm.passed
 
     def allocated(self, p: ProjectRecord, now: int) -> int:
-        """Approved allocations, with one passed at its deadline and not recorded yet."""
-        x = self.motions.get(p.allocation_motion_id)
-        if x is not None and not x.decided_at and self.derive(x, now)[0] == MotionState.PASSED:
-            return p.allocated + x.amount
-        return p.allocated
+        """Approved allocations, with one passed at its deadline and not recorded yet (the
+        proposal's, asked of its approval motion, or a top-up)."""
+        allocated = p.allocated
+        for x in (self.motions.get(p.approval_motion_id), self.motions.get(p.allocation_motion_id)):
+            if x is not None and x.amount and not x.decided_at and self.derive(x, now)[0] == MotionState.PASSED:
+                allocated += x.amount
+        return allocated
 
     def spent(self, c: ContributionRecord) -> int:
         pointer = self.general_spent if c.project_id == GENERAL_POOL else self.projects[c.project_id].earmarked_spent

@@ -312,8 +312,10 @@ def test_cli_writes(fa: FundApi, monkeypatch: pytest.MonkeyPatch) -> None:
     bal = json.loads(_cli(fa, monkeypatch, "credit", "balance", "enterprise", "--json"))
     assert bal["balance"] >= 1050
     out = _cli(fa, monkeypatch, "fund", "propose", "--title", "CLI 绿化", "--beneficiary", s["dept_b"].address,
-               "--milestone", "5:修剪", "--milestone", "5.5:补种", "--key", "dept_a")
+               "--milestone", "5:修剪", "--milestone", "5.5:补种", "--pool", "3", "--key", "dept_a")
+    assert "3.00 CCR asked of the general pool" in " ".join(out.split())  # (the console wraps lines)
     pid = int(out.split("project ")[1].split(" ")[0])
+    assert fa.fund.motion(fa.fund.project(pid).approval_motion_id).amount == 300  # decided with the project
     out = _cli(fa, monkeypatch, "fund", "contribute", "10.50", "--project", str(pid), "--memo", "CLI", "--key",
                "enterprise")
     receipt = int(out.split("receipt ")[1].split(":")[0])

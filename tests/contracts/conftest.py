@@ -152,11 +152,12 @@ class FundEnv:
         return self.chain.transact(self.fund.functions.contribute(amount, project, h(memo)), who)
 
     def propose(
-        self, milestones: list[int], beneficiary: str | None = None, who: str | None = None, title: str = "t"
+        self, milestones: list[int], beneficiary: str | None = None, who: str | None = None, title: str = "t",
+        pool: int = 0,
     ) -> int:
         specs = [(a, h(f"{title}-m{i}")) for i, a in enumerate(milestones)]
         r = self.chain.transact(
-            self.fund.functions.proposeProject(h(title), beneficiary or self.beneficiary, sum(milestones), specs),
+            self.fund.functions.proposeProject(h(title), beneficiary or self.beneficiary, sum(milestones), specs, pool),
             who or self.proposer,
         )
         return int(self.chain.events(self.fund, r, "ProjectProposed")[0]["projectId"])

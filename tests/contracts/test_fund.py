@@ -120,7 +120,7 @@ def _unauthorised_cases(e: FundEnv) -> dict[str, list[tuple[str, Callable[[], An
     }
     for who in (e.outsider, e.resident, e.treasurer, e.auditor):
         cases["proposeProject"].append(
-            (who, lambda: f.proposeProject(h("t"), e.beneficiary, 100, ms), "FundNotProposer", {"account": who})
+            (who, lambda: f.proposeProject(h("t"), e.beneficiary, 100, ms, 0), "FundNotProposer", {"account": who})
         )
     for who in (e.outsider, e.proposer, e.treasurer, e.enterprise):
         cases["proposeAllocation"].append(
@@ -220,7 +220,7 @@ def test_proposal_events(fund_env: FundEnv) -> None:
     e = fund_env
     specs = [(600, h("m0")), (400, h("m1"))]
     r = e.chain.transact(
-        e.fund.functions.proposeProject(h("篮球场翻新"), e.beneficiary, 1000, specs), e.proposer
+        e.fund.functions.proposeProject(h("篮球场翻新"), e.beneficiary, 1000, specs, 0), e.proposer
     )
     assert ev(e, r, "ProjectProposed") == [
         {
@@ -254,7 +254,7 @@ def test_proposal_validation(fund_env: FundEnv) -> None:
     f = e.fund.functions
 
     def propose(title: bytes, beneficiary: str, budget: int, ms: list[tuple[int, bytes]]) -> Any:
-        return e.chain.transact(f.proposeProject(title, beneficiary, budget, ms), e.proposer)
+        return e.chain.transact(f.proposeProject(title, beneficiary, budget, ms, 0), e.proposer)
 
     with expect_revert("FundBudgetMismatch", budget=900, milestoneSum=1000):
         propose(h("t"), e.beneficiary, 900, [(600, h("a")), (400, h("b"))])
@@ -280,7 +280,7 @@ def test_amounts_are_kept_in_128_bits(fund_env: FundEnv) -> None:
     assert tuple(f.getMilestone(pid, 0).call()) == (top, 0, h("t-m0"))
     assert e.fund.functions.getProject(pid).call()[5] == top  # budget
     with expect_revert("Panic", code=0x11):
-        e.chain.transact(f.proposeProject(h("t"), e.beneficiary, top + 1, [(top + 1, h("a"))]), e.proposer)
+        e.chain.transact(f.proposeProject(h("t"), e.beneficiary, top + 1, [(top + 1, h("a"))], 0), e.proposer)
     with expect_revert("Panic", code=0x11):
         e.contribute(e.enterprise, top + 1)
 

@@ -326,7 +326,7 @@ def test_beneficiary_must_be_an_active_member_account(fund_env: FundEnv) -> None
     f = e.fund.functions
 
     def propose(beneficiary: str) -> Any:
-        return e.chain.transact(f.proposeProject(h("t"), beneficiary, 1, [(1, h("a"))]), e.proposer)
+        return e.chain.transact(f.proposeProject(h("t"), beneficiary, 1, [(1, h("a"))], 0), e.proposer)
 
     with expect_revert("FundBeneficiaryNotMember", beneficiary=e.outsider):
         propose(e.outsider)

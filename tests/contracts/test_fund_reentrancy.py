@@ -44,7 +44,7 @@ def test_reentry_during_payout_and_refund_is_refused(fund_env: FundEnv) -> None:
     evil, fund = _setup(e)
     f = fund.functions
     ms = [(100, h("m0")), (100, h("m1"))]
-    e.chain.transact(f.proposeProject(h("t"), e.beneficiary, 200, ms), e.proposer)
+    e.chain.transact(f.proposeProject(h("t"), e.beneficiary, 200, ms, 0), e.proposer)
     e.chain.transact(f.contribute(150, 1, ZERO32), e.enterprise)  # receipt 1
     for acct in e.committee[:3]:
         e.chain.transact(f.vote(1, True), acct)

@@ -204,7 +204,7 @@ def test_fund_random_histories(fund_env: FundEnv) -> None:
         def propose(self, amounts: list[int], conflicted: bool) -> None:
             beneficiary = e.committee[3] if conflicted else e.beneficiary
             specs = [(a, h(f"m{i}")) for i, a in enumerate(amounts)]
-            r = self._send("propose", f.proposeProject(h("p"), beneficiary, sum(amounts), specs), e.proposer)
+            r = self._send("propose", f.proposeProject(h("p"), beneficiary, sum(amounts), specs, 0), e.proposer)
             pid = e.chain.events(e.fund, r, "ProjectProposed")[0]
             self.projects.append(pid["projectId"])
             self.milestones[pid["projectId"]] = amounts

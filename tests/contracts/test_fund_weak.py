@@ -24,7 +24,7 @@ def test_weak_fund_pays_without_quorum_or_time_lock(fund_env: FundEnv) -> None:
     )
     e.chain.transact(e.credit.functions.approve(weak.address, 2**256 - 1), e.enterprise)
     for fund in (e.fund, weak):
-        e.chain.transact(fund.functions.proposeProject(h("t"), e.beneficiary, 100, [(100, h("m"))]), e.proposer)
+        e.chain.transact(fund.functions.proposeProject(h("t"), e.beneficiary, 100, [(100, h("m"))], 0), e.proposer)
         e.chain.transact(fund.functions.contribute(100, 1, h("memo")), e.enterprise)
 
     with expect_revert("FundProjectNotActive", projectId=1, state=PROJECT_STATE["Proposed"]):

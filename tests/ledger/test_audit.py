@@ -71,6 +71,7 @@ def build_fund_history(
         s["dept_b"].address,
         1000,
         [(700, keccak(text="benches")), (300, keccak(text="paint"))],
+        0,
     )
     project = 1
     out: dict[str, Any] = {"project": project, "proposal_tx": r.tx_hash}

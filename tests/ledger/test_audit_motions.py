@@ -76,9 +76,9 @@ class FundTx:
                               keccak(text=f"deposit-{label}-{tag}"))
             self.led.transact(self.s[label], "CommunityCredit", "approve", self.address, amount)
 
-    def propose(self, title: str, amount: int) -> int:
+    def propose(self, title: str, amount: int, pool: int = 0) -> int:
         self("c1", "proposeProject", keccak(text=title), self.s["dept_b"].address, amount,
-             [(amount, keccak(text=f"{title}-m0"))])
+             [(amount, keccak(text=f"{title}-m0"))], pool)
         return int(self.c.functions.projectCount().call())
 
 
@@ -114,6 +114,29 @@ def test_decisions_at_deadlines_audit_clean_recorded_or_not(chain: Chain) -> Non
     checked = {r.id: r.checked for r in report.rules}
     assert checked["fund.motion-decision"] == 2  # the approval recorded at its deadline, the early rejection
     assert checked["state.mismatch"] > 0
+
+
+def test_a_proposal_asking_the_pool_audits_clean_held_derived_and_paid(chain: Chain) -> None:
+    """Issue 18, item 7: the pool money an approval's votes hold, the allocation its deadline
+    decides (not recorded), and the payout that records it: the replay's pool and project match
+    the contract's views at each step."""
+    led, s = chain.led, chain.d.signers
+    f = FundTx(led, s, led.manifest.address("CoGovFund"))  # type: ignore[union-attr]
+    f.fund_contributors("pool-ask")
+    f("enterprise", "contribute", 400, 0, keccak(text="pool-2"))
+    project = f.propose("口袋公园", 300, pool=300)
+    motion = int(f.c.functions.motionCount().call())
+    f("committee_a", "vote", motion, True)
+    f("committee_b", "vote", motion, True)  # quorum and a majority: holds 300; two voters left, open
+    committed = int(f.c.functions.generalPool().call()[2])
+    for step in ("held", "derived", "paid"):
+        if step == "derived":
+            later(led, VOTING_PERIOD + TIME_LOCK + 5)
+        if step == "paid":
+            f("treasurer", "payMilestone", project, 0, 300, keccak(text="invoice-pool"))
+        report = audit(chain)
+        assert report.findings == [], (step, [x.model_dump() for x in report.findings])
+    assert int(f.c.functions.generalPool().call()[2]) == committed - 300
 
 
 def test_a_payout_on_a_motion_decided_by_quorum_alone_is_flagged(chain: Chain) -> None:

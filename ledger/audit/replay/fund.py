@@ -239,9 +239,9 @@ class FundReplay(FundRules):
             "fund.vote-invalid",
             m is not None
             and self.passed_by_rule(m)
-            and m.kind == MotionKind.ALLOCATE_FROM_POOL
+            and m.kind in (MotionKind.ALLOCATE_FROM_POOL, MotionKind.APPROVE_PROJECT)
             and m.amount == int(a["amount"]),
-            f"allocation {a['motionId']} without an allocation motion passed by the decision rule",
+            f"allocation {a['motionId']} without a motion asking it passed by the decision rule",
             event=e,
         )
 
@@ -252,10 +252,15 @@ class FundReplay(FundRules):
         released = (
             m is not None
             and p is not None
-            and m.kind == MotionKind.ALLOCATE_FROM_POOL
             and m.amount == int(a["amount"])
-            and ((bool(m.decided_at) and not m.passed) or (not m.decided_at and p.paid == p.budget)
-                 or (not m.decided_at and self.model.closing(p)))
+            and (
+                (m.kind == MotionKind.ALLOCATE_FROM_POOL
+                 and ((bool(m.decided_at) and not m.passed) or (not m.decided_at and p.paid == p.budget)
+                      or (not m.decided_at and self.model.closing(p))))
+                # a proposal's allocation held by its approval's votes, the approval lapsing
+                or (m.kind == MotionKind.APPROVE_PROJECT and not m.decided_at and self.model.closing(p)
+                    and self.model.passes(m))
+            )
         )
         self.out.expect(
             "state.replay-inconsistent",

@@ -14,7 +14,7 @@ from ledger.audit.collect import Collector
 from ledger.audit.replay.membership import MembershipReplay
 from ledger.events import Event
 from ledger.fund.model import FundModel, MotionRecord, ProjectRecord
-from ledger.fund.types import CLOSED_STATES, MotionState, ProjectState
+from ledger.fund.types import CLOSED_STATES, MotionKind, MotionState, ProjectState
 from ledger.membership import Role
 
 STATE_NAMES = ("Proposed", "TimeLocked", "Active", "Completed", "Rejected", "Cancelled")
@@ -95,7 +95,26 @@ class FundRules:
         )
         if not problems:
             self.motion_audit(m.id).valid_votes += 1
+        self._check_held(m, bool(a["support"]), e)
         return True
+
+    def _check_held(self, m: MotionRecord, support: bool, e: Event) -> None:
+        """A vote that makes a project's approval asking for pool money pass on its votes
+        reserves that money: the free pool must have held it."""
+        if m.kind != MotionKind.APPROVE_PROJECT or not m.amount or self.model.passes(m):
+            return
+        after = (m.approvals + 1, m.rejections) if support else (m.approvals, m.rejections + 1)
+        if not (sum(after) >= self.model.quorum and after[0] > after[1]):
+            return
+        free = self.model.pool_free()
+        self.out.expect(
+            "fund.allocation-exceeds-pool",
+            m.amount <= free,
+            f"a vote on project {m.project_id}'s approval reserves its pool allocation {m.amount}; the free pool "
+            f"is {free}",
+            event=e,
+            free=free,
+        )
 
     def after_vote(self, e: Event) -> None:
         """After a vote is folded: who may still vote, and the tallies the event states."""
