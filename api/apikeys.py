@@ -56,12 +56,10 @@ def engine_for(url: str, *, upgrade: bool = True) -> sa.Engine:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("sqlite"):
-        # a connection kept per concurrent request (the thread pool's 40): every API request reads
-        # its key here, and opening a connection (with its pragmas) per request cost more than the read
-        eng = sa.create_engine(url, pool_size=40, max_overflow=40)
-    else:
-        eng = sa.create_engine(url)
+    # SQLite: a connection kept per concurrent request (the thread pool's 40): every API request reads
+    # its key here, and opening a connection (with its pragmas) per request cost more than the read
+    sqlite = url.startswith("sqlite")
+    eng = sa.create_engine(url, pool_size=40, max_overflow=40) if sqlite else sa.create_engine(url)
     try:
         SERVICE.prepare(eng, upgrade=upgrade)
     except BaseException:
