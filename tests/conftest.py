@@ -157,8 +157,39 @@ def pytest_configure(config: pytest.Config) -> None:
     ApiKeyStore.create = _create  # type: ignore[method-assign, assignment]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _xdist_worker(config: pytest.Config) -> str | None:
+    """This process's xdist worker id (``gw0``…), or None when pytest runs in one process."""
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def _group(item: pytest.Item) -> str:
+    """The xdist group of a test (``make test`` runs ``--dist loadgroup`` on both cores): its file,
+    so module fixtures are made once; the browser tests by the demo chain they share, so a
+    session's demo is seeded once."""
+    path = item.nodeid.split("::")[0]
+    if path.startswith("tests/e2e/test_console_"):
+        return "e2e-console"
+    if path.startswith("tests/e2e/") and "walkthrough" not in path:
+        return "e2e-demo"
+    return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     last = [i for i in items if i.nodeid.endswith(SCAN_TEST.split("/")[-1]) and "reliability" in i.nodeid]
     for i in last:
         items.remove(i)
-    items.extend(last)
+    if _xdist_worker(config) is None:
+        items.extend(last)  # in one process the scan runs last
+    else:  # under xdist no test runs after the other worker's: make test scans in a second run
+        config.hook.pytest_deselected(items=last)
+    for i in items:
+        i.add_marker(pytest.mark.xdist_group(_group(i)))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker leaves the secrets it registered beside its temporary directory, for the
+    scan of ``make test``'s second run (tests/reliability/test_secrets_scan.py reads them)."""
+    worker = _xdist_worker(session.config)
+    if worker is not None:
+        root = session.config._tmp_path_factory.getbasetemp().parent  # type: ignore[attr-defined]
+        (root / f"registered-secrets-{worker}.txt").write_text("\n".join(sorted(SECRETS)), encoding="utf-8")

@@ -6,13 +6,18 @@ secret part of every API key fixtures created (registered by the hook in tests/c
 every gateway master key file. Logs: test-artifacts/logs/ (the suite's root DEBUG log, the uvicorn
 subprocess logs) and every Ganache ``<db>.log`` under this run's temporary directory.
 
-``test_no_secret_in_any_log`` runs last (tests/conftest.py moves it to the end of the run).
+``test_no_secret_in_any_log`` runs last (tests/conftest.py moves it to the end of the run). ``make
+test`` runs the suite on both cores (pytest-xdist), where no test runs after the other worker's:
+there the scan is left out and runs in a second pytest run, with ``COGOV_TEST_SCAN_DIR`` naming the
+first run's temporary directory: its keystores, node logs and the secrets each worker registered
+(``registered-secrets-gw*.txt``, written by tests/conftest.py at the end of each worker).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -21,9 +26,9 @@ from eth_account import Account
 from tests.conftest import LOG_DIR, SECRETS, TEST_PASSWORD
 
 
-def suite_secrets(basetemp: Path) -> dict[str, str]:
+def suite_secrets(basetemp: Path, registered: set[str] = SECRETS) -> dict[str, str]:
     """secret -> what it is (for the report; the secret itself is never printed)."""
-    out = {s: "registered secret" for s in SECRETS}
+    out = {s: "registered secret" for s in registered}
     for path in basetemp.rglob("*.json"):
         if path.parent.name != "keys" and "keystore" not in path.parent.name:
             continue
@@ -85,12 +90,28 @@ def test_scanner_finds_a_planted_secret(tmp_path: Path, tmp_path_factory: pytest
     assert key in suite_secrets(tmp_path)
 
 
+def scanned_runs(basetemp: Path) -> list[Path]:
+    """This run's temporary directory, and an earlier run's named by ``COGOV_TEST_SCAN_DIR``."""
+    earlier = os.environ.get("COGOV_TEST_SCAN_DIR")
+    if not earlier:
+        return [basetemp]
+    root = Path(earlier)
+    assert list(root.glob("registered-secrets-gw*.txt")), f"no xdist worker of the run in {root} registered its secrets"
+    return [basetemp, root]
+
+
 def test_no_secret_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> None:
-    basetemp = tmp_path_factory.getbasetemp()
+    runs = scanned_runs(tmp_path_factory.getbasetemp())
     for h in logging.getLogger().handlers:
         h.flush()
-    secrets = suite_secrets(basetemp)
-    files = log_files(basetemp)
+    secrets: dict[str, str] = {}
+    files: list[Path] = []
+    for run in runs:
+        registered = set(SECRETS)
+        for f in run.glob("registered-secrets-gw*.txt"):
+            registered |= set(f.read_text(encoding="utf-8").splitlines())
+        secrets |= suite_secrets(run, registered)
+        files += log_files(run)
     assert TEST_PASSWORD in secrets and files
     hits = scan(files, secrets)
     logging.getLogger("tests.secrets").info(
