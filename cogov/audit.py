@@ -82,6 +82,13 @@ def verify(
         bool,
         typer.Option("--save/--no-save", help="Store the report as the latest (served by GET /api/v1/audit/report)."),
     ] = True,
+    show_progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress on stderr: a bar on a terminal, a line every few seconds otherwise (default: on).",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild every record from chain events, check every rule, print the verdict (exit 1 on a violation)."""
     from ledger.audit import AuditOptions, run_audit
