@@ -68,7 +68,7 @@ class Relay:
         self.sender = sender
         self.address = address
         self.per_tx = per_tx
-        self.data = led.contract("BenchAccessRelay").encode_abi("recordMany", args=[gid, per_tx])
+        self.data = led.contract("BenchAccessRelay", address).encode_abi("recordMany", args=[gid, per_tx])
         est = int(led.rpc("eth_estimateGas", [{"from": sender.address, "to": address, "data": self.data}]), 16)
         self.gas = est * 3 // 2  # later records cost as the first: the counters are warm already
         self.base = self.nonce("pending")
@@ -93,9 +93,9 @@ class Relay:
         return self.nonce("latest") - self.base
 
 
-def build(url: str, root: Path, per_tx: int) -> tuple[Ledger, Manifest, Relay, int]:
+def build(url: str, root: Path, per_tx: int) -> tuple[Ledger, Relay, int]:
     """The suite and its small history, the relay as an account of the dataset's owner.
-    Returns (ledger, manifest, relay, events on the chain)."""
+    Returns (ledger, relay, events on the chain)."""
     s = {label: bench_signer(label) for label in LABELS}
     led, m, gid = setup(url, root, "geth", s)
     rc = led.deploy(s["deployer"], "BenchAccessRelay", m.address("DataSharing"), gas=2_000_000)
@@ -105,7 +105,7 @@ def build(url: str, root: Path, per_tx: int) -> tuple[Ledger, Manifest, Relay, i
     owner = reg.member_of(s["dept_a"].address)
     assert owner is not None
     reg.enact([s[c] for c in STANDARD_COUNCIL], ChangeKind.ADD_ACCOUNT, owner.id, relay_address)
-    return led, m, Relay(led, s["deployer"], relay_address, gid, per_tx), count_events(led, m)
+    return led, Relay(led, s["deployer"], relay_address, gid, per_tx), count_events(led, m)
 
 
 def count_events(led: Ledger, m: Manifest) -> int:
@@ -260,7 +260,7 @@ def main() -> None:
         root = Path(tmp)
         with geth_chain(root, [bench_signer(label).address for label in LABELS]) as info:
             result["chain_info"] = info
-            led, m, relay, events = build(info["url"], root, args.per_tx)
+            led, relay, events = build(info["url"], root, args.per_tx)
             log(f"  setup: {events} events at block {led.block_number()}")
             for target in sizes:
                 t0 = time.monotonic()
