@@ -8,11 +8,15 @@ later rule needs and the history does not make large:
 * the token's events seen before the fund said which token it holds (``FundDeployed`` comes
   right after the token's deployment: a handful), replayed once it does;
 * every event, only when the operator's index is compared (rule 6 matches rows to events by
-  key, so it holds the chain's side whole; that comparison is the one part that still grows
-  with the history).
+  key, so it holds the chain's side whole), and every case event only when an API's case
+  metrics are compared (they are recomputed from them): the parts that still grow with the
+  history, and only when asked for.
 
-What the replays themselves hold grows with the records (members, grants, projects, cases),
-not with the events: an access is a counter on its grant.
+What the replays themselves hold grows with the records (members, grants, projects, cases,
+payouts), not with the events: an access is a counter on its grant. The fund's replay also
+keeps, per block where the fund's money moved, the replayed balance (rule 3 reads
+``balanceOf`` at every such block) and the chart's flow: that grows with the fund's money
+events (contributions, payouts, refunds), inherent to checking the balance at every block.
 """
 
 from __future__ import annotations
@@ -35,15 +39,22 @@ class Replays:
 
     Args:
         keep_events: keep every event in :attr:`events` (for the index comparison).
+        keep_case_events: keep the case events (for the API's case metrics).
     """
 
-    def __init__(self, out: Collector, manifest: Manifest, *, keep_events: bool = False) -> None:
+    def __init__(
+        self, out: Collector, manifest: Manifest, *, keep_events: bool = False, keep_case_events: bool = False
+    ) -> None:
         contracts = manifest.contracts
         reg_dep = contracts.get("MembershipRegistry")
         self.reg = MembershipReplay(out, reg_dep.tx_hash if reg_dep else None)
         self.data = DataReplay(out, self.reg) if "DataSharing" in contracts else None
         self.fund = FundReplay(out, self.reg, contracts["CoGovFund"].address) if "CoGovFund" in contracts else None
-        self.cases = CaseReplay(out, self.reg, contracts[CASES].tx_hash) if CASES in contracts else None
+        self.cases = (
+            CaseReplay(out, self.reg, contracts[CASES].tx_hash, keep_events=keep_case_events)
+            if CASES in contracts
+            else None
+        )
         self._names = {d.address.lower(): n for n, d in contracts.items()}
         self.counts: Counter[str] = Counter()
         self.anchors: list[Event] = []

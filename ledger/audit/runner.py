@@ -1,12 +1,17 @@
 """Run the audit: one pass over the chain's logs, replay, every rule, one report.
 
 Cost is linear in the number of events: logs are fetched once in block ranges,
-block headers once per block that holds an event, each event is replayed once,
-and the state comparison is one batched view call per record (a few per grant,
+block headers once per block that holds an event (in JSON-RPC batches), each event is
+replayed once, and the state comparison is one batched view call per record (a few per grant,
 never per access). The fund's balance is replayed from the token's Transfer
 events at every block where it changed, and read from the chain (``balanceOf``
 at that block) at every one of those blocks and at the head: one batched view
 call per block with fund money events, never a sample.
+
+Memory does not grow with the events: the chain is streamed (:class:`~ledger.audit.events.ChainStream`),
+each range decoded, replayed and dropped while the next is fetched (:class:`~ledger.audit.replays.Replays`
+says what is kept: the records' states, the anchored checkpoints, and every event only when an
+index is compared).
 """
 
 from __future__ import annotations
@@ -124,7 +129,7 @@ def run_audit(
     chain = ChainStream(reads, {n: d.address for n, d in manifest.contracts.items()}, manifest.start_block, head,
                         step=opts.step)  # fmt: skip
     total = chain.blocks
-    replays = Replays(out, manifest, keep_events=opts.index_db is not None)
+    replays = Replays(out, manifest, keep_events=opts.index_db is not None, keep_case_events=opts.api_url is not None)
     reg, data, fund, cases = replays.reg, replays.data, replays.fund, replays.cases
     scan_t0 = time.monotonic()
     replay_seconds = 0.0
