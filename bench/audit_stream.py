@@ -51,7 +51,7 @@ from bench.audit_chain import GETH_GAS_PRICE, LABELS, bench_signer, geth_chain, 
 from ledger.client import Ledger
 from ledger.keys import Signer
 from ledger.manifest import Manifest
-from ledger.membership.contract import ChangeKind, Registry
+from ledger.membership import ChangeKind, Registry
 from ledger.testing import STANDARD_COUNCIL
 
 PY = sys.executable
