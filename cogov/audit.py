@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
 
 from cogov import output as out
 from cogov.context import env
 
 if TYPE_CHECKING:
     from ledger.audit.findings import AuditReport
+    from ledger.audit.runner import Progress
 
 audit_app = typer.Typer(help="The auditor: verify everything from the chain alone.", no_args_is_help=True)
 
@@ -82,6 +87,13 @@ def verify(
         bool,
         typer.Option("--save/--no-save", help="Store the report as the latest (served by GET /api/v1/audit/report)."),
     ] = True,
+    show_progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress on stderr: a bar on a terminal, a line every few seconds otherwise (default: on).",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild every record from chain events, check every rule, print the verdict (exit 1 on a violation)."""
     from ledger.audit import AuditOptions, run_audit
@@ -105,17 +117,7 @@ def verify(
         receipts=list(receipts or []),
         mmd=mmd,
     )
-    with out.progress("auditing") as bar:
-        t0 = time.monotonic()
-
-        def progress(done: int, total: int, events: int, phase: str) -> None:
-            dt = max(time.monotonic() - t0, 1e-6)
-            bar.update(total=total, completed=done)
-            if phase == "scan":
-                bar.message(f"scanning: {done / dt:,.0f} blocks/s, {events / dt:,.0f} events/s ({events:,} events)")
-            else:
-                bar.message(f"{phase}: {events:,} events")
-
+    with _progress(show_progress) as progress:
         report = run_audit(led, e.manifest, opts, progress)
     if json_file is not None:
         write_json(report, json_file)
@@ -126,6 +128,58 @@ def verify(
     _summary(report, json_file, html_file)
     if not report.ok:
         raise typer.Exit(out.EXIT_CHECK_FAILED)
+
+
+@contextmanager
+def _progress(on: bool | None) -> Iterator[Progress | None]:
+    """The audit's progress on stderr: a bar on a terminal (blocks scanned of the total, events,
+    rate, time left), otherwise a plain line at each phase and every few seconds of the scan."""
+    if on is False:
+        yield None
+        return
+    if not out.err_console.is_terminal:
+        yield _Lines()
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("blocks, {task.fields[events]:,} events, {task.fields[rate]:,.0f} events/s"),
+        TimeRemainingColumn(),
+    )
+    with RichProgress(*columns, console=out.err_console, transient=True) as bar:
+        task = bar.add_task("auditing", total=None, events=0, rate=0.0)
+        t0 = time.monotonic()
+
+        def show(done: int, total: int, events: int, phase: str) -> None:
+            rate = events / max(time.monotonic() - t0, 1e-6)
+            bar.update(task, total=total, completed=done, description=phase, events=events, rate=rate)
+
+        yield show
+
+
+class _Lines:
+    """Plain progress lines: ``audit: scan <done>/<total> blocks, <events> events, <rate> events/s,
+    ~<seconds>s left`` while the logs are read, ``audit: <phase> (<events> events)`` at each other phase."""
+
+    EVERY = 5.0  # seconds between two lines of one phase
+
+    def __init__(self) -> None:
+        self.t0 = self.last = time.monotonic()
+        self.phase = ""
+
+    def __call__(self, done: int, total: int, events: int, phase: str) -> None:
+        now = time.monotonic()
+        if phase == self.phase and done < total and now - self.last < self.EVERY:
+            return
+        dt = max(now - self.t0, 1e-6)
+        if phase == "scan":
+            left = f", ~{(total - done) * dt / done:,.0f}s left" if 0 < done < total else ""
+            line = f"scan {done:,}/{total:,} blocks, {events:,} events, {events / dt:,.0f} events/s{left}"
+        else:
+            line = f"{phase} ({events:,} events)"
+        out.err_console.print(f"audit: {line}", markup=False, soft_wrap=True)
+        self.phase, self.last = phase, now
 
 
 def _summary(report: AuditReport, json_file: Path | None, html_file: Path | None) -> None:

@@ -7,7 +7,10 @@ the indexer, the auditor and the fund report decode and use them, each its own w
 
 * Ranges adapt: the first is ``first`` blocks wide, each next one is sized from the log
   density seen so far to bring about ``target`` logs (at most ``grow`` times the last, at
-  most ``max_blocks``), so answers stay bounded as the chain grows.
+  most ``max_blocks``, and never wider than ``target`` logs at the density of the busiest range
+  seen, that density halved for every eighth of ``max_blocks`` blocks since, so a quiet
+  stretch between busy ones does not widen the range into a huge answer), so answers stay
+  bounded as the chain grows.
 * A range the node refuses (too many results, a response too large) is halved and asked
   again, and the ranges after it start from the halved width; a single block refused is an
   error (:class:`~ledger.errors.RpcError`).
@@ -180,6 +183,7 @@ class LogScanner:
         range whose last block the node does not have, nothing more is fetched.
         """
         start, width = frm, self.first
+        densest, dense_end = 1, frm  # the most logs a block held (a range's average), and where
         while start <= to:
             end = min(to, start + width - 1)
             first_end = with_headers and self.end_headers
@@ -203,7 +207,21 @@ class LogScanner:
                 top = found.pop(end, None) if end == to else None
             yield LogRange(start, end, top, logs, found)
             got = end - start + 1
-            width = max(1, min(self.max_blocks, got * self.grow, got * self.target // max(len(logs), 1)))
+            density = -(-len(logs) // got)
+            # the busiest density seen, halved for every eighth of max_blocks since: a burst long ago
+            # no longer narrows the ranges
+            lately = densest >> min(62, 8 * (end - dense_end) // self.max_blocks)
+            if density >= lately:
+                densest, dense_end = density, end
+            width = max(
+                1,
+                min(
+                    self.max_blocks,
+                    got * self.grow,
+                    got * self.target // max(len(logs), 1),
+                    self.target // max(1, lately, density),  # quiet blocks do not widen past a busy range's fill
+                ),
+            )
             start = end + 1
 
     def _times_needed(

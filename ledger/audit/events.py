@@ -8,8 +8,7 @@ can be compared with index rows (:mod:`ledger.audit.index_compare`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 
 from ledger.abi import contract_spec, quantity
 from ledger.events import Event, decode_logs
@@ -21,15 +20,6 @@ LOGS_PER_REQUEST = 10_000
 FIRST_RANGE = 16
 
 
-@dataclass
-class ChainView:
-    events: list[Event]
-    from_block: int
-    to_block: int
-    head_time: int
-    times: dict[int, int]
-
-
 def scanner(node: Node, addresses: Sequence[str], step: int, target: int = LOGS_PER_REQUEST) -> LogScanner:
     """The auditor's ranges: at most ``step`` blocks, aiming at ``target`` logs, one fetched ahead,
     block headers only for the blocks with logs and the last one."""
@@ -38,38 +28,52 @@ def scanner(node: Node, addresses: Sequence[str], step: int, target: int = LOGS_
     )
 
 
-def scan(
-    node: Node,
-    contracts: Mapping[str, str],
-    from_block: int,
-    to_block: int,
-    *,
-    step: int = 2000,
-    progress: Callable[[int, int], None] | None = None,
-) -> ChainView:
-    """Fetch and decode every log of ``contracts`` (name → address) in ``[from_block, to_block]``.
+class ChainStream:
+    """Every log of ``contracts`` (name -> address) in ``[from_block, to_block]``, decoded, one
+    window at a time: :meth:`windows` yields each range's events in chain order and keeps none of
+    them, so what the auditor holds does not grow with the history, only with the window.
 
-    The next range is fetched while this one decodes, so the node's work and the auditor's
-    overlap. Cost: linear in logs.
+    The next range is fetched while this one is decoded and replayed, so the node's work and
+    the auditor's overlap. After :meth:`windows` is exhausted, :attr:`head_time` is the time of
+    ``to_block`` and :attr:`events` how many events there were.
     """
-    specs = {addr.lower(): contract_spec(name, addr) for name, addr in contracts.items()}
-    events: list[Event] = []
-    times: dict[int, int] = {}
-    ranges = scanner(node, sorted({s.address for s in specs.values()}), step).ranges(from_block, to_block)
-    try:
-        for got in ranges:
-            known = got.times()
-            for lg in got.logs:  # a block whose header the node did not give: time 0
-                known.setdefault(quantity(lg["blockNumber"]), 0)
-            times.update(known)
-            events += decode_logs(got.logs, specs, known, keep_unknown=True)
-            if progress is not None:
-                progress(got.last - from_block + 1, len(events))
-    finally:
-        ranges.close()
-    if to_block not in times:
-        top = header(node, to_block)
-        if top is not None:
-            times[to_block] = top.time
-    events.sort(key=lambda e: (e.block_number, e.log_index))
-    return ChainView(events, from_block, to_block, times.get(to_block, 0), times)
+
+    def __init__(
+        self, node: Node, contracts: Mapping[str, str], from_block: int, to_block: int, *, step: int = 2000
+    ) -> None:
+        self.node = node
+        self.specs = {addr.lower(): contract_spec(name, addr) for name, addr in contracts.items()}
+        self.from_block = from_block
+        self.to_block = to_block
+        self.step = step
+        #: events yielded so far, blocks covered so far, and the time of ``to_block`` once read
+        self.events = 0
+        self.blocks_done = 0
+        self.head_time = 0
+
+    @property
+    def blocks(self) -> int:
+        return self.to_block - self.from_block + 1
+
+    def windows(self) -> Iterator[list[Event]]:
+        """Each range's events, sorted by (block, log index); the ranges are consecutive."""
+        addresses = sorted({s.address for s in self.specs.values()})
+        ranges = scanner(self.node, addresses, self.step).ranges(self.from_block, self.to_block)
+        head_known = False
+        try:
+            for got in ranges:
+                known = got.times()
+                for lg in got.logs:  # a block whose header the node did not give: time 0
+                    known.setdefault(quantity(lg["blockNumber"]), 0)
+                if self.to_block in known:
+                    self.head_time, head_known = known[self.to_block], True
+                batch = decode_logs(got.logs, self.specs, known, keep_unknown=True)
+                batch.sort(key=lambda e: (e.block_number, e.log_index))
+                self.events += len(batch)
+                self.blocks_done = got.last - self.from_block + 1
+                yield batch
+        finally:
+            ranges.close()
+        if not head_known:
+            top = header(self.node, self.to_block)
+            self.head_time = top.time if top is not None else 0

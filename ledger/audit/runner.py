@@ -1,12 +1,17 @@
 """Run the audit: one pass over the chain's logs, replay, every rule, one report.
 
 Cost is linear in the number of events: logs are fetched once in block ranges,
-block headers once per block that holds an event, each event is replayed once,
-and the state comparison is one batched view call per record (a few per grant,
+block headers once per block that holds an event (in JSON-RPC batches), each event is
+replayed once, and the state comparison is one batched view call per record (a few per grant,
 never per access). The fund's balance is replayed from the token's Transfer
 events at every block where it changed, and read from the chain (``balanceOf``
 at that block) at every one of those blocks and at the head: one batched view
 call per block with fund money events, never a sample.
+
+Memory does not grow with the events: the chain is streamed (:class:`~ledger.audit.events.ChainStream`),
+each range decoded, replayed and dropped while the next is fetched (:class:`~ledger.audit.replays.Replays`
+says what is kept: the records' states, the anchored checkpoints, and every event only when an
+index is compared).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from ledger.audit.batches import check_batches
 from ledger.audit.case_metrics import api_client, check_api_metrics
 from ledger.audit.collect import Collector
 from ledger.audit.documents import check_documents, on_chain_documents
-from ledger.audit.events import ChainView, scan
+from ledger.audit.events import ChainStream
 from ledger.audit.findings import RULES, AuditReport, RuleResult, ScanStats, Severity
 from ledger.audit.heads import Checkpoint, block_hash, check_checkpoints, compare_nodes
 from ledger.audit.index_compare import compare_index
@@ -41,10 +46,11 @@ from ledger.audit.replay.cases import CaseReplay
 from ledger.audit.replay.data import DataReplay
 from ledger.audit.replay.fund import FundReplay
 from ledger.audit.replay.membership import MembershipReplay
-from ledger.cases import NAME as CASES
+from ledger.audit.replays import Replays
 from ledger.client import Ledger
 from ledger.config import REPO_ROOT
 from ledger.errors import LedgerError, ValidationFailed, redact
+from ledger.events import Event
 from ledger.logs import header
 from ledger.manifest import Manifest
 
@@ -119,57 +125,30 @@ def run_audit(
         code_rule.check_sources(out, opts.source_root)
     phase("sources")
 
-    # the auditor's own view of the chain
-    start = manifest.start_block
-    total = head - start + 1
+    # the auditor's own view of the chain, streamed: each window decoded, replayed with the rules, dropped
+    chain = ChainStream(reads, {n: d.address for n, d in manifest.contracts.items()}, manifest.start_block, head,
+                        step=opts.step)  # fmt: skip
+    total = chain.blocks
+    replays = Replays(out, manifest, keep_events=opts.index_db is not None, keep_case_events=opts.api_url is not None)
+    reg, data, fund, cases = replays.reg, replays.data, replays.fund, replays.cases
     scan_t0 = time.monotonic()
-    view: ChainView = scan(
-        reads,
-        {n: d.address for n, d in manifest.contracts.items()},
-        start,
-        head,
-        step=opts.step,
-        progress=lambda done, n: say(done, total, n, "scan"),
-    )
+    replay_seconds = 0.0
+    for window in chain.windows():
+        r0 = time.monotonic()
+        replays.feed(window)
+        replay_seconds += time.monotonic() - r0
+        say(chain.blocks_done, total, chain.events, "scan")
+    replays.finish(chain.head_time)
     scan_seconds = time.monotonic() - scan_t0
-    phase("scan")
-
-    # 2-4. replay with the rules
-    reg_dep = manifest.contracts.get("MembershipRegistry")
-    reg = MembershipReplay(out, reg_dep.tx_hash if reg_dep else None)
-    data = DataReplay(out, reg) if "DataSharing" in manifest.contracts else None
-    fund = FundReplay(out, reg, manifest.contracts["CoGovFund"].address) if "CoGovFund" in manifest.contracts else None
-    cases = CaseReplay(out, reg, manifest.contracts[CASES].tx_hash) if CASES in manifest.contracts else None
-    token_name: str | None = None
-    if fund is not None:
-        fund_events = [e for e in view.events if e.contract == "CoGovFund" and e.name == "FundDeployed"]
-        token = str(fund_events[0].args["token"]).lower() if fund_events else None
-        token_name = next((n for n, d in manifest.contracts.items() if d.address.lower() == token), None)
-    counts: Counter[str] = Counter()
-    for i, e in enumerate(view.events):
-        counts[f"{e.contract}.{e.name}"] += 1
-        if e.contract == "MembershipRegistry":
-            reg.on_event(e)
-        elif e.contract == "DataSharing" and data is not None:
-            data.on_event(e)
-        elif e.contract == "CoGovFund" and fund is not None:
-            fund.on_event(e)
-        elif e.contract == CASES and cases is not None:
-            cases.on_event(e)
-        if fund is not None and e.contract == token_name:
-            fund.on_token_event(e)
-        if i % 5000 == 0:
-            say(total, total, i, "replay")
-    reg.finish()
-    if fund is not None:
-        fund.finish(view.head_time)
-    if cases is not None:
-        cases.finish()
-    phase("replay")
+    phases["scan"] = round(scan_seconds - replay_seconds, 4)  # fetch and decode (the replay overlaps the fetch)
+    phases["replay"] = round(replay_seconds, 4)
+    mark[0] = time.monotonic()
+    token_name = replays.token_name
+    counts = replays.counts
 
     # 2. state: views at the head against the replay (one batched round)
-    say(total, total, len(view.events), "state")
-    head_time = view.head_time
+    say(total, total, chain.events, "state")
+    head_time = chain.head_time
     for replay in (reg, data, fund, cases):
         if replay is None:
             continue
@@ -188,13 +167,13 @@ def run_audit(
     if opts.batches and data is not None:
         check_batches(opts.batches, data, out)
     if (opts.access_logs or opts.access_logs_api or opts.receipts) and data is not None:
-        _access_logs(ledger, opts, view, data, out)
+        _access_logs(ledger, opts, replays.anchors, head_time, data, out)
     doc_stats: dict[str, int] = {}
     if opts.documents is not None:
         doc_stats = check_documents(opts.documents, on_chain_documents(data, fund), out)
     index_stats: dict[str, int | None] = {}
     if opts.index_db is not None:
-        index_stats = _index(ledger, manifest, opts.index_db, view, out)
+        index_stats = _index(ledger, manifest, opts.index_db, replays.events or [], head, out)
     phase("files_and_index")
 
     # 7. the case metrics an API serves
@@ -205,7 +184,7 @@ def run_audit(
     phase("api_metrics")
 
     elapsed = time.monotonic() - started
-    blocks = view.to_block - view.from_block + 1
+    blocks = chain.blocks
     rules = [
         RuleResult(
             id=r.id,
@@ -234,12 +213,12 @@ def run_audit(
         },
         contracts=contracts,
         scan=ScanStats(
-            from_block=view.from_block,
-            to_block=view.to_block,
+            from_block=chain.from_block,
+            to_block=chain.to_block,
             blocks=blocks,
-            events=len(view.events),
+            events=chain.events,
             seconds=round(elapsed, 3),
-            events_per_second=round(len(view.events) / max(scan_seconds, 1e-9), 1),
+            events_per_second=round(chain.events / max(scan_seconds, 1e-9), 1),
             blocks_per_second=round(blocks / max(scan_seconds, 1e-9), 1),
             phases=phases,
         ),
@@ -257,7 +236,7 @@ def run_audit(
             "index": index_stats,
             "fund": _fund_summary(fund),
             "data": _data_summary(data, reg),
-            "cases": _cases_summary(cases, view.head_time, api_metrics),
+            "cases": _cases_summary(cases, head_time, api_metrics),
         },
         charts=_charts(fund, data, reg),
         options={
@@ -303,17 +282,19 @@ def _check_balances(
         )
 
 
-def _index(ledger: Ledger, manifest: Manifest, db: str, view: ChainView, out: Collector) -> dict[str, int | None]:
+def _index(
+    ledger: Ledger, manifest: Manifest, db: str, events: list[Event], head: int, out: Collector
+) -> dict[str, int | None]:
     from ledger.index import Indexer
 
     idx = Indexer(ledger, {n: d.address for n, d in manifest.contracts.items()}, db, start_block=manifest.start_block)
     try:
-        rows = list(idx.iter_rows(to_block=view.to_block))
+        rows = list(idx.iter_rows(to_block=head))
         last = idx.last_block()
         kept = list(idx.kept_blocks())
     finally:
         idx.close()
-    return compare_index(rows, view.events, last, kept, view.to_block, out, manifest.start_block)
+    return compare_index(rows, events, last, kept, head, out, manifest.start_block)
 
 
 def _fund_summary(fund: FundReplay | None) -> dict[str, Any]:
@@ -383,9 +364,11 @@ def _charts(fund: FundReplay | None, data: DataReplay | None, reg: MembershipRep
     return charts
 
 
-def _access_logs(ledger: Ledger, opts: AuditOptions, view: ChainView, data: DataReplay, out: Collector) -> None:
+def _access_logs(
+    ledger: Ledger, opts: AuditOptions, anchors: list[Event], head_time: int, data: DataReplay, out: Collector
+) -> None:
     """Rule 4b (``access_log.py``): the supplied access logs and receipts against the anchored checkpoints."""
-    anchored = anchored_checkpoints(view.events)
+    anchored = anchored_checkpoints(anchors)
     sources = logs_in(opts.access_logs)
     if opts.access_logs_api:
         if opts.api_url is None:
@@ -404,10 +387,10 @@ def _access_logs(ledger: Ledger, opts: AuditOptions, view: ChainView, data: Data
             )
             continue
         trees[log_id] = check_access_log(
-            log_id, entries, anchored.get(log_id, []), data, out, head_time=view.head_time, mmd=opts.mmd
+            log_id, entries, anchored.get(log_id, []), data, out, head_time=head_time, mmd=opts.mmd
         )
     if opts.receipts:
-        check_receipts(read_receipts(opts.receipts), trees, anchored, ledger, out, view.head_time)
+        check_receipts(read_receipts(opts.receipts), trees, anchored, ledger, out, head_time)
 
 
 def _fetch_log(url: str, key: str | None, log_id: int) -> list[bytes] | None:

@@ -28,6 +28,7 @@ from ledger.manifest import ContractDeployment, Manifest
 from ledger.merkle import AccessRecord, MerkleTree
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import TEST_PASSWORD
+from tests.ledger.cogov_cli import audit_verify
 
 pytestmark = pytest.mark.ganache
 
@@ -213,6 +214,22 @@ def test_clean_chain_audits_with_zero_findings(scenario: Scenario, tmp_path: Pat
     assert report.summary["fund"]["paid_out"] == 700 and report.summary["data"]["accesses"] == 3
     assert report.compiler["version"].startswith("0.8.28")
     assert all(c.code_matches and c.source_hashes for c in report.contracts)
+
+
+def test_cli_shows_progress_on_stderr_in_plain_lines(scenario: Scenario, tmp_path: Path) -> None:
+    """stderr is not a terminal here: a plain line per phase and through the scan, the scan's last
+    naming every block and event of the report; ``--no-progress``: none."""
+    url, manifest = scenario.d.ganache.config.url, scenario.d.manifest_path
+    r = audit_verify(tmp_path, url, manifest, "--no-save", "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    scan = json.loads((tmp_path / "r.json").read_text())["scan"]
+    blocks, events = scan["blocks"], scan["events"]
+    lines = [x for x in r.stderr.splitlines() if x.startswith("audit: ")]
+    assert lines[0] == "audit: code (0 events)", r.stderr
+    assert any(x.startswith(f"audit: scan {blocks:,}/{blocks:,} blocks, {events:,} events, ") for x in lines), lines
+    assert lines[-1] == f"audit: state ({events:,} events)", lines
+    quiet = audit_verify(tmp_path, url, manifest, "--no-save", "--no-progress")
+    assert quiet.returncode == 0 and "audit: " not in quiet.stderr, quiet.stderr
 
 
 def _pointed(

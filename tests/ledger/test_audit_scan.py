@@ -4,11 +4,14 @@ and a range the node refuses is halved (no node needed: a fake node answers eth_
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 from typing import Any
 
 import pytest
+from eth_abi import encode
 
-from ledger.audit.events import scanner
+from ledger.abi import contract_spec
+from ledger.audit.events import ChainStream, scanner
 from ledger.errors import RpcError
 
 
@@ -80,3 +83,75 @@ def test_a_single_block_the_node_refuses_is_an_error() -> None:
     node = FakeNode(lambda b: 1, max_range=0)
     with pytest.raises(RpcError):
         list(node.iter_logs(["0x"], 0, 10, step=100))
+
+
+class AccessNode:
+    """A node whose every block ``1..blocks`` holds ``per_block`` DataSharing ``AccessRecorded`` logs
+    (encoded with the committed ABI), with headers; nothing kept between answers."""
+
+    ADDRESS = "0x" + "5a" * 20
+
+    def __init__(self, blocks: int, per_block: int) -> None:
+        spec = contract_spec("DataSharing", self.ADDRESS).events_by_name["AccessRecorded"]
+        self.topics = ["0x" + spec.topic0.hex(), *("0x" + (n).to_bytes(32, "big").hex() for n in (1, 2, 3))]
+        self.blocks, self.per_block = blocks, per_block
+
+    def _log(self, block: int, i: int) -> dict[str, Any]:
+        data = encode(["uint64", "bytes32", "uint64", "uint48", "uint256"], [i + 1, bytes(32), 7, block, 1])
+        return {
+            "address": self.ADDRESS, "topics": self.topics, "data": "0x" + data.hex(), "blockNumber": hex(block),
+            "blockHash": "0x" + block.to_bytes(32, "big").hex(), "transactionHash": "0x" + (block * 1000 + i).to_bytes(
+                32, "big").hex(), "logIndex": hex(i), "transactionIndex": hex(i), "removed": False,
+        }  # fmt: skip
+
+    def _header(self, n: int) -> dict[str, Any]:
+        return {"number": hex(n), "hash": "0x" + n.to_bytes(32, "big").hex(), "parentHash": None, "timestamp": hex(n)}
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        assert params is not None
+        if method == "eth_getBlockByNumber":
+            return self._header(int(params[0], 16))
+        assert method == "eth_getLogs"
+        frm, to = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
+        return [self._log(b, i) for b in range(frm, to + 1) for i in range(self.per_block)]
+
+    def rpc_batch(self, calls: Any) -> list[Any]:
+        return [self.rpc(m, p) for m, p in calls]
+
+
+def _peak_while_streaming(blocks: int) -> tuple[int, int]:
+    """(events, peak traced bytes) of streaming ``blocks`` blocks of 50 logs, 10 blocks a window."""
+    stream = ChainStream(AccessNode(blocks, 50), {"DataSharing": AccessNode.ADDRESS}, 1, blocks, step=10)
+    tracemalloc.start()
+    try:
+        events = sum(len(w) for w in stream.windows())
+        return events, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_auditor_holds_one_window_not_the_history() -> None:
+    """Four times the windows, the same memory: the stream keeps no event of a window it has yielded
+    (the chain view that held every event grew with them, 1,500 bytes an event)."""
+    _peak_while_streaming(20)  # imports, the ABI's caches
+    small_events, small = _peak_while_streaming(40)
+    big_events, big = _peak_while_streaming(160)
+    assert (small_events, big_events) == (2_000, 8_000)
+    assert big < small * 1.3, (small, big)
+
+
+def test_a_quiet_stretch_between_busy_ones_does_not_widen_into_a_huge_answer() -> None:
+    """Busy, quiet for 200 blocks, busy again: the range that reaches the second busy stretch is
+    sized by the busy one seen, not widened by the quiet blocks to hundreds of blocks of 600 logs."""
+    node = FakeNode(lambda b: 600 if b < 40 or b >= 240 else 0)
+    got = list(node.iter_logs(["0x"], 0, 400, step=2000, target=5000))
+    _check_cover(node, got, 0, 400)
+    after_quiet = [len(chunk) for start, _, chunk in got if start >= 40]
+    assert max(after_quiet) <= 5000 + 600, after_quiet
+
+
+def test_a_burst_long_ago_does_not_keep_the_ranges_narrow() -> None:
+    node = FakeNode(lambda b: 600 if b < 10 else int(b % 10 == 0))
+    got = list(node.iter_logs(["0x"], 0, 20_000, step=2000, target=5000))
+    _check_cover(node, got, 0, 20_000)
+    assert len(got) <= 90  # ~60 narrow ranges while the burst fades, then wide ones

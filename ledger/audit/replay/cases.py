@@ -78,12 +78,15 @@ class CaseReplay:
 
     contract = "CaseDesk"
 
-    def __init__(self, out: Collector, registry: MembershipReplay, deploy_tx: str | None = None) -> None:
+    def __init__(
+        self, out: Collector, registry: MembershipReplay, deploy_tx: str | None = None, *, keep_events: bool = True
+    ) -> None:
         self.out = out
         self.reg = registry
         self.deploy_tx = (deploy_tx or "").lower()
         self.model = CaseModel()
-        self.events: list[Event] = []  # every CaseDesk event, in chain order (for the metrics)
+        self.events: list[Event] = []  # every CaseDesk event, in chain order (for the metrics), if kept
+        self._keep = keep_events
         self.proposals: dict[int, LevelProposal] = {}
         self.categories: set[int] = set()  # every category ever given a service level
         self._follow: Follow | None = None
@@ -97,7 +100,8 @@ class CaseReplay:
     # ------------------------------------------------------------------ replay
 
     def on_event(self, e: Event) -> None:
-        self.events.append(e)
+        if self._keep:
+            self.events.append(e)
         follow, self._follow = self._follow, None
         if follow is not None and not (e.tx_hash == follow.tx_hash and e.name == follow.name
                                        and int(e.args.get("caseId", 0)) == follow.case_id):
