@@ -46,7 +46,8 @@ def audit_view(state: ServiceState, run_id: str | None) -> dict[str, Any]:
     return {
         "report": report,
         "generated": int(datetime.fromisoformat(report.generated_at).timestamp()) if report else None,
-        "rules": [r for r in report.rules if r.checked or r.errors or r.warnings] if report else [],
+        "rules": sorted((r for r in report.rules if r.checked or r.errors or r.warnings),
+                        key=lambda r: (-r.errors, -r.warnings)) if report else [],  # what was found first
         "findings": report.findings[:SHOWN] if report else [],
         "run": run_public(run, AUDIT.href) if run else None,
     }

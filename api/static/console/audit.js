@@ -17,7 +17,7 @@ export function followAuditRun(box) {
     badge.setAttribute("data-state", st.state);
     badge.className = `badge state-${st.state}`;
     badge.textContent = box.getAttribute(`data-label-${st.state}`) || st.state;
-    field("phase").textContent = st.phase;
+    field("phase").textContent = st.state === "running" ? st.phase : "";
     field("bar").max = st.blocks_total || 1;
     field("bar").value = st.blocks_scanned;
     field("blocks").textContent = `${st.blocks_scanned} / ${st.blocks_total}`;
