@@ -29,24 +29,21 @@ router = APIRouter(prefix=PREFIX, tags=["audit"])
 
 AuditorDep = Annotated[Caller, Depends(require_role(Role.AUDITOR))]
 RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+NO_REPORT: dict[int | str, dict[str, str]] = {404: {"description": "no audit has been run yet"}}
 
 
 @router.get(
     "/report",
     response_model=AuditReportPublic,
     summary="The latest audit report",
-    responses={404: {"description": "no audit has been run yet"}},
+    responses=NO_REPORT,
 )
 def latest(_caller: AuditorDep, state: StateDep) -> AuditReportPublic:
     return latest_report(state)
 
 
-@router.get(
-    "/report.html",
-    response_class=HTMLResponse,
-    summary="The latest audit report as one self-contained HTML page",
-    responses={404: {"description": "no audit has been run yet"}},
-)
+@router.get("/report.html", response_class=HTMLResponse, responses=NO_REPORT,
+            summary="The latest audit report as one self-contained HTML page")
 def latest_html(_caller: AuditorDep, state: StateDep) -> HTMLResponse:
     return HTMLResponse(to_html(latest_report(state)))
 
