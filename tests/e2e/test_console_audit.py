@@ -1,13 +1,15 @@
 """The auditors' console page in Chromium: the auditor's home, an audit run started from its button
 and followed live to done (blocks scanned of the total), the report it wrote shown with its verdict
 and rules and downloadable as JSON and HTML; the home at 390 px without horizontal overflow; no
-console errors, no serious axe-core violations. Another role's key does not see the page."""
+console errors, no serious axe-core violations. A start without the CSRF token is refused; another
+role's key does not see the page."""
 
 from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import REPO, Console
+from api.services.audit_runs import AuditRuns
+from tests.e2e.conftest import REPO, Console, DemoChain
 from tests.e2e.test_portal_cases import no_overflow
 
 SHOTS = REPO / "docs" / "screenshots"
@@ -38,10 +40,14 @@ def test_an_audit_run_from_the_button_to_its_reports(console: Console) -> None:
     assert html.ok and html.headers["content-type"].startswith("text/html") and report["head_hash"] in html.text()
 
 
-def test_the_auditors_home_at_phone_width(console: Console) -> None:
+def test_the_auditors_home_at_phone_width(console: Console, console_chain: DemoChain) -> None:
     page = console.page("shenjiju", 390)
     assert page.url.endswith("/console/audit") and no_overflow(page), "horizontal overflow"
     console.check(page)
+    runs = AuditRuns(console_chain.settings.audit_report_path)
+    before = sorted(runs.dir.glob("*.json"))
+    refused = page.request.post(console.url + "/console/audit/runs", form={"idem": "audit-csrf-1"})  # no CSRF token
+    assert refused.status == 403 and runs.running_id() is None and sorted(runs.dir.glob("*.json")) == before
     other = console.page("weijianwei")  # a department's key
     answer = other.goto(console.url + "/console/audit")
     assert answer is not None and answer.status == 403
