@@ -104,6 +104,7 @@ MATRIX: dict[str, tuple[set[str], Callable[[Ctx], dict[str, Any]]]] = {
     "POST /api/v1/cases/{case_id}/evaluate": ({"subdistrict"}, lambda c: {"json": {"outcome": "fixed"}}),
     "POST /api/v1/cases/{case_id}/escalate": ({"subdistrict"}, lambda c: {}),  # nobody else: it is not overdue
     "POST /api/v1/cases/{case_id}/satisfaction": ({"channel"}, lambda c: {"json": {"level": "satisfied"}}),
+    "POST /api/v1/audit/runs": ({"auditor"}, lambda c: {}),
     "POST /api/v1/fund/credit/mint": (
         {"treasurer"},
         lambda c: {"json": {"to": c["beneficiary"], "amount": 1, "deposit_ref": f"BANK-{secrets.token_hex(4)}"}},

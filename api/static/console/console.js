@@ -2,6 +2,8 @@
 // the live transaction status (which then shows the state at the page's load) and the decryption.
 import { followTx } from "./tx.js";
 import { setUpFetch } from "./fetch.js";
+import { followAuditRun } from "./audit.js";
 
 document.querySelectorAll("[data-tx-status]").forEach(followTx);
 document.querySelectorAll("[data-fetch]").forEach(setUpFetch);
+document.querySelectorAll("[data-audit-run]").forEach(followAuditRun);

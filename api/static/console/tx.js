@@ -1,5 +1,7 @@
 // Follow a transaction live (pending -> mined -> confirmed, or failed and why) through the
 // console's status route, the API's 202 + status flow.
+import { poll } from "./poll.js";
+
 const FINAL = new Set(["confirmed", "failed"]);
 
 export function followTx(box) {
@@ -7,15 +9,7 @@ export function followTx(box) {
   const badge = box.querySelector("[data-testid=tx-state]");
   const field = (name) => box.querySelector(`[data-field=${name}]`);
   if (!url || !badge || FINAL.has(badge.getAttribute("data-state"))) return;
-  const tick = async () => {
-    let st;
-    try {
-      const answer = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (!answer.ok) return setTimeout(tick, 2000);
-      st = await answer.json();
-    } catch (_) {
-      return setTimeout(tick, 2000);
-    }
+  poll(url, (st) => {
     badge.setAttribute("data-state", st.status);
     badge.className = `badge tx-${st.status}`;
     badge.textContent = box.getAttribute(`data-label-${st.status}`) || st.status;
@@ -33,7 +27,6 @@ export function followTx(box) {
       field("words").textContent = st.words;
       field("words").hidden = false;
     }
-    if (!FINAL.has(st.status)) setTimeout(tick, 1000);
-  };
-  setTimeout(tick, 300);
+    return !FINAL.has(st.status);
+  });
 }
