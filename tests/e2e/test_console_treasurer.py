@@ -1,0 +1,82 @@
+"""The treasurer's and the cases console pages in Chromium: a project approved by the committee and
+past its time lock is due; the treasurer pays its milestone with an invoice file from the page, the
+transaction followed live to confirmed, and the payout lists the file's keccak256 as its invoice
+hash; the treasurer's home at 390 px without horizontal overflow. A case raised on chain by 街道办
+waits for 城管's 报到 with the time left; 城管 checks in from the page. No console errors, no serious
+axe-core violations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_utils import keccak
+
+from ledger.cases import CaseDesk
+from ledger.fund import Fund, ProjectState
+from ledger.fund.texts import file_hash
+from tests.e2e.conftest import REPO, Console, DemoChain, _time_travel
+from tests.e2e.test_console_council import _confirmed
+from tests.e2e.test_portal_cases import no_overflow
+
+SHOTS = REPO / "docs" / "screenshots"
+#: 垃圾满溢 (a category with a service level in the demo) and the demo's community.
+BINS, AREA = 5, 110105001001
+
+
+def _active_project(chain: DemoChain) -> int:
+    """A one-milestone project (1.00 元, to 城管) the committee approved, past the fund's time lock."""
+    fund = Fund(chain.ledger)
+    pid, _ = fund.propose_project(chain.signers["committee-3"], keccak(text="console treasurer test"),
+                                  chain.signers["chengguan"].address, [(100, keccak(text="one milestone"))])
+    for voter in ("committee-1", "committee-2"):
+        fund.vote(chain.signers[voter], fund.project(pid).approval_motion_id, True)
+    _time_travel(chain.ledger, fund.project(pid).unlocks_at - chain.ledger.rpc_client.latest_time() + 1)
+    assert fund.project_state(pid) == ProjectState.ACTIVE
+    return pid
+
+
+def test_a_payout_with_its_invoice(console: Console, console_chain: DemoChain, tmp_path: Path) -> None:
+    pid = _active_project(console_chain)
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.4 invoice 2026-001: 1.00 yuan to chengguan\n")
+    page = console.page("caizhengju")
+    assert page.url.endswith("/console/treasurer")  # the treasurer's home
+    row = page.locator(f"[data-testid=due] tr[data-milestone='{pid}-0']")
+    assert "1.00" in row.inner_text()
+    page.screenshot(path=str(SHOTS / "console-treasurer.png"), full_page=True)
+    console.check(page)
+    page.set_input_files(f"[data-testid=invoice-{pid}-0]", str(invoice))
+    page.click(f"[data-testid=pay-{pid}-0]")
+    _confirmed(page)
+    console.check(page)
+    fund = Fund(console_chain.ledger)
+    assert fund.milestone(pid, 0).paid == 100 and fund.project_state(pid) == ProjectState.COMPLETED
+
+    page.goto(console.url + "/console/treasurer")
+    assert page.locator(f"[data-testid=due] tr[data-milestone='{pid}-0']").count() == 0
+    assert "0x" + file_hash(invoice.read_bytes()).hex() in page.locator("[data-testid=payouts]").inner_text()
+
+
+def test_the_treasurers_home_at_390(console: Console) -> None:
+    page = console.page("caizhengju", 390)
+    assert page.url.endswith("/console/treasurer")
+    assert page.locator("[data-testid=mint-form]").count() == 1
+    assert no_overflow(page), "horizontal overflow"
+    console.check(page)
+
+
+def test_a_department_checks_in_on_a_case(console: Console, console_chain: DemoChain) -> None:
+    desk, ids = CaseDesk(console_chain.ledger), console_chain.member_ids
+    case_id, _ = desk.raise_case(console_chain.signers["jiedaoban"], BINS, AREA, keccak(text="console case test"),
+                                 ids["chengguan"])
+    page = console.page("chengguan")
+    page.goto(console.url + "/console/cases")
+    assert "还剩" in page.locator(f"[data-testid=ack-left-{case_id}]").inner_text()  # the time left to 报到
+    page.screenshot(path=str(SHOTS / "console-cases.png"), full_page=True)
+    console.check(page)
+    page.click(f"[data-testid=ack-{case_id}]")
+    _confirmed(page)
+    assert desk.assignment(case_id, ids["chengguan"]).acknowledged
+    page.goto(console.url + "/console/cases")
+    assert page.locator(f"[data-testid=to-answer] tr[data-case='{case_id}']").count() == 1
+    console.check(page)
