@@ -87,7 +87,7 @@ def answer(request: Request, state: StateDep, who: Acting, case_id: Id,
            idem: IdemField = None, back: BackField = None) -> Response:
     """Answer the case with what was done (kept off chain; its salted commitment on chain)."""
     require(who, CASES)
-    body = AnswerCreate(evidence=evidence)
+    body = AnswerCreate(evidence=evidence, evidence_hash=None)
 
     def write(w: WriteRequest) -> Answer:
         return CaseWrites(state, who.caller, w).answer_case(case_id, body)

@@ -12,7 +12,7 @@ from pathlib import Path
 from eth_utils import keccak
 
 from ledger.cases import CaseDesk
-from ledger.fund import Fund, ProjectState
+from ledger.fund import Credit, Fund, ProjectState
 from ledger.fund.texts import file_hash
 from tests.e2e.conftest import REPO, Console, DemoChain, _time_travel
 from tests.e2e.test_console_council import _confirmed
@@ -35,21 +35,34 @@ def _active_project(chain: DemoChain) -> int:
     return pid
 
 
-def test_a_payout_with_its_invoice(console: Console, console_chain: DemoChain, tmp_path: Path) -> None:
-    pid = _active_project(console_chain)
-    invoice = tmp_path / "invoice.pdf"
-    invoice.write_bytes(b"%PDF-1.4 invoice 2026-001: 1.00 yuan to chengguan\n")
+def test_a_deposit_minted_then_a_payout_with_its_invoice(console: Console, console_chain: DemoChain,
+                                                          tmp_path: Path) -> None:
+    pid, resident = _active_project(console_chain), console_chain.signers["resident-1"]
+    credit, fund = Credit(console_chain.ledger), Fund(console_chain.ledger)
+    before = credit.balance_of(resident.address)
     page = console.page("caizhengju")
     assert page.url.endswith("/console/treasurer")  # the treasurer's home
+    page.select_option("#mi-to", resident.address)
+    page.fill("#mi-amount", "1.00")
+    page.fill("#mi-ref", f"TEST-DEP-{pid} 银行入账回单")
+    page.click("[data-testid=mint-submit]")
+    _confirmed(page)
+    assert credit.balance_of(resident.address) == before + 100
+    fund.contribute(resident, 100, pid)  # the milestone's money, earmarked to the project
+
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.4 invoice 2026-001: 1.00 yuan to chengguan\n")
+    page.goto(console.url + "/console/treasurer")
     row = page.locator(f"[data-testid=due] tr[data-milestone='{pid}-0']")
     assert "1.00" in row.inner_text()
     page.screenshot(path=str(SHOTS / "console-treasurer.png"), full_page=True)
     console.check(page)
     page.set_input_files(f"[data-testid=invoice-{pid}-0]", str(invoice))
     page.click(f"[data-testid=pay-{pid}-0]")
+    page.wait_for_load_state()
+    assert "/console/tx/" in page.url, page.inner_text("main")
     _confirmed(page)
     console.check(page)
-    fund = Fund(console_chain.ledger)
     assert fund.milestone(pid, 0).paid == 100 and fund.project_state(pid) == ProjectState.COMPLETED
 
     page.goto(console.url + "/console/treasurer")
