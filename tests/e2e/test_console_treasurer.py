@@ -2,7 +2,8 @@
 past its time lock is due; the treasurer pays its milestone with an invoice file from the page, the
 transaction followed live to confirmed, and the payout lists the file's keccak256 as its invoice
 hash; the treasurer's home at 390 px without horizontal overflow. A case raised on chain by 街道办
-waits for 城管's 报到 with the time left; 城管 checks in from the page. No console errors, no serious
+waits for 城管's 报到 with the time left; 城管 checks in and answers from its page, and 街道办 (a
+sub-district key) evaluates the answer: closed, fixed. No console errors, no serious
 axe-core violations."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from ledger.cases import CaseDesk
+from ledger.cases import CaseDesk, CaseState
 from ledger.fund import Credit, Fund, ProjectState
 from ledger.fund.texts import file_hash
 from tests.e2e.conftest import REPO, Console, DemoChain, _time_travel
@@ -78,7 +79,10 @@ def test_the_treasurers_home_at_390(console: Console) -> None:
     console.check(page)
 
 
-def test_a_department_checks_in_on_a_case(console: Console, console_chain: DemoChain) -> None:
+def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chain: DemoChain) -> None:
+    """城管 checks in (报到) and answers from its page; 街道办, with a sub-district key, accepts the answer."""
+    from api.apikeys import ApiKeyStore, engine_for
+
     desk, ids = CaseDesk(console_chain.ledger), console_chain.member_ids
     case_id, _ = desk.raise_case(console_chain.signers["jiedaoban"], BINS, AREA, keccak(text="console case test"),
                                  ids["chengguan"])
@@ -91,5 +95,20 @@ def test_a_department_checks_in_on_a_case(console: Console, console_chain: DemoC
     _confirmed(page)
     assert desk.assignment(case_id, ids["chengguan"]).acknowledged
     page.goto(console.url + "/console/cases")
-    assert page.locator(f"[data-testid=to-answer] tr[data-case='{case_id}']").count() == 1
+    page.fill(f"#ev-{case_id}", "已清运，现场照片见附件。")
+    page.click(f"[data-testid=answer-{case_id}]")
+    _confirmed(page)
+    assert desk.case_state(case_id) == CaseState.AWAITING_EVALUATION
+
+    store = ApiKeyStore(engine_for(console_chain.settings.service_db_url))
+    console.keys["sub:jiedaoban"] = store.create("console:sub:jiedaoban", "sub_district",
+                                                 console_chain.signers["jiedaoban"].address, "jiedaoban")[0]
+    page = console.page("sub:jiedaoban")
+    assert page.url.endswith("/console/cases")  # a sub-district's home
+    page.select_option(f"#out-{case_id}", "fixed")
+    page.click(f"[data-testid=evaluate-{case_id}]")
+    _confirmed(page)
+    assert desk.case_state(case_id) == CaseState.CLOSED_FIXED
+    page.goto(console.url + "/console/cases")
+    assert page.locator(f"[data-testid=raised] tr[data-case='{case_id}']").count() == 1
     console.check(page)
