@@ -79,6 +79,14 @@ def test_the_treasurers_home_at_390(console: Console) -> None:
     console.check(page)
 
 
+def test_the_treasurers_page_is_the_treasurers(console: Console) -> None:
+    page = console.page("chengguan")  # a department's key: its cases, not the treasury
+    assert page.goto(console.url + "/console/treasurer").status == 403
+    assert page.locator("[data-testid=mint-form]").count() == 0
+    page = console.page("caizhengju")
+    assert page.goto(console.url + "/console/cases").status == 403
+
+
 def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chain: DemoChain) -> None:
     """城管 checks in (报到) and answers from its page; 街道办, with a sub-district key, accepts the answer."""
     from api.apikeys import ApiKeyStore, engine_for
