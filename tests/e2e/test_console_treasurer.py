@@ -8,12 +8,13 @@ axe-core violations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from eth_utils import keccak
-
 from ledger.cases import CaseDesk, CaseState
+from ledger.client import ContractCall, TxReceipt
 from ledger.fund import Credit, Fund, ProjectState
+from ledger.fund.docs import DocKind, open_store
 from ledger.fund.texts import file_hash
 from tests.e2e.conftest import REPO, Console, DemoChain, _time_travel
 from tests.e2e.test_console_council import _confirmed
@@ -24,11 +25,22 @@ SHOTS = REPO / "docs" / "screenshots"
 BINS, AREA = 5, 110105001001
 
 
+def _written(chain: DemoChain, label: str, call: Callable[..., ContractCall], *texts: tuple[DocKind, str]) -> TxReceipt:
+    """``call`` signed by ``label``, its texts kept in the service's document store (as the demo does)."""
+    docs = open_store(chain.settings)
+    drafts = [docs.draft(kind, text) for kind, text in texts]
+    r = docs.transact(chain.ledger, chain.signers[label], call(*(d.hash for d in drafts)), drafts)
+    docs.accept(r)
+    return r
+
+
 def _active_project(chain: DemoChain) -> int:
     """A one-milestone project (1.00 元, to 城管) the committee approved, past the fund's time lock."""
     fund = Fund(chain.ledger)
-    pid, _ = fund.propose_project(chain.signers["committee-3"], keccak(text="console treasurer test"),
-                                  chain.signers["chengguan"].address, [(100, keccak(text="one milestone"))])
+    r = _written(chain, "committee-3",
+                 lambda title, ms: fund.propose_project_call(title, chain.signers["chengguan"].address, [(100, ms)]),
+                 ("title", "楼道照明改造（控制台测试）"), ("milestone", "灯具采购与安装"))
+    pid = int(r.event("ProjectProposed").args["projectId"])
     for voter in ("committee-1", "committee-2"):
         fund.vote(chain.signers[voter], fund.project(pid).approval_motion_id, True)
     _time_travel(chain.ledger, fund.project(pid).unlocks_at - chain.ledger.rpc_client.latest_time() + 1)
@@ -55,7 +67,7 @@ def test_a_deposit_minted_then_a_payout_with_its_invoice(console: Console, conso
     invoice.write_bytes(b"%PDF-1.4 invoice 2026-001: 1.00 yuan to chengguan\n")
     page.goto(console.url + "/console/treasurer")
     row = page.locator(f"[data-testid=due] tr[data-milestone='{pid}-0']")
-    assert "1.00" in row.inner_text()
+    assert "楼道照明改造" in row.inner_text() and "1.00" in row.inner_text()  # the project, what is unpaid
     page.screenshot(path=str(SHOTS / "console-treasurer.png"), full_page=True)
     console.check(page)
     page.set_input_files(f"[data-testid=invoice-{pid}-0]", str(invoice))
@@ -92,10 +104,12 @@ def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chai
     from api.apikeys import ApiKeyStore, engine_for
 
     desk, ids = CaseDesk(console_chain.ledger), console_chain.member_ids
-    case_id, _ = desk.raise_case(console_chain.signers["jiedaoban"], BINS, AREA, keccak(text="console case test"),
-                                 ids["chengguan"])
+    r = _written(console_chain, "jiedaoban", lambda text: desk.raise_call(BINS, AREA, text, ids["chengguan"]),
+                 ("case_public", "幸福里 3 号楼垃圾桶满溢（控制台测试）"))
+    case_id = int(r.event("CaseRaised").args["caseId"])
     page = console.page("chengguan")
     page.goto(console.url + "/console/cases")
+    assert "3 号楼垃圾桶满溢" in page.locator(f"[data-testid=to-ack] tr[data-case='{case_id}']").inner_text()
     assert "还剩" in page.locator(f"[data-testid=ack-left-{case_id}]").inner_text()  # the time left to 报到
     page.screenshot(path=str(SHOTS / "console-cases.png"), full_page=True)
     console.check(page)
