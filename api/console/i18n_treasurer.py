@@ -9,6 +9,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.treasurer.mint": "按到账存款发行积分",
         "console.treasurer.mint_lead": "每笔银行到账凭其流水号只能发行一次（链上保存流水号的加盐承诺）。",
         "console.treasurer.to": "发给",
+        "console.treasurer.choose": "（选择捐助成员的账户）",
         "console.treasurer.ref": "银行流水号",
         "console.treasurer.mint_submit": "发行",
         "console.treasurer.due": "待拨付的里程碑",
@@ -61,6 +62,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.treasurer.mint_lead": ("Each bank deposit is minted once, by its reference "
                                          "(a salted commitment of it is on chain)."),
         "console.treasurer.to": "To",
+        "console.treasurer.choose": "(choose a contributor's account)",
         "console.treasurer.ref": "Bank reference",
         "console.treasurer.mint_submit": "Mint",
         "console.treasurer.due": "Milestones due",
