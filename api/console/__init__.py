@@ -9,7 +9,17 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from api.console import audit_pages, committee_pages, council_pages, data_pages, fund_pages, governance_pages, routes
+from api.console import (
+    audit_pages,
+    case_pages,
+    committee_pages,
+    council_pages,
+    data_pages,
+    fund_pages,
+    governance_pages,
+    routes,
+    treasurer_pages,
+)
 from api.console.auth import SignInNeeded, sign_in_answer
 
 
@@ -22,6 +32,8 @@ def install(app: FastAPI) -> None:
     app.include_router(fund_pages.router)
     app.include_router(committee_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(treasurer_pages.router)
+    app.include_router(case_pages.router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from api.console.i18n_audit import STRINGS as _AUDIT_STRINGS
 from api.console.i18n_roles import STRINGS as _ROLE_STRINGS
+from api.console.i18n_treasurer import STRINGS as _TREASURER_STRINGS
 from ledger.membership import Role
 
 _ROLES_ZH = {
@@ -222,4 +223,6 @@ STRINGS: dict[str, dict[str, str]] = {
 for _lang, _table in _ROLE_STRINGS.items():  # the role pages' (council, ...): api/console/i18n_roles.py
     STRINGS[_lang].update(_table)
 for _lang, _table in _AUDIT_STRINGS.items():  # the auditors' page: api/console/i18n_audit.py
+    STRINGS[_lang].update(_table)
+for _lang, _table in _TREASURER_STRINGS.items():  # the treasurer's and the cases pages: api/console/i18n_treasurer.py
     STRINGS[_lang].update(_table)
