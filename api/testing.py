@@ -99,7 +99,15 @@ class LiveServer:
             app = create_app(settings)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.failure: BaseException | None = None  # why the server's thread ended, if it raised
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except BaseException as exc:  # reported by __enter__
+            self.failure = exc
+            raise
 
     @property
     def url(self) -> str:
@@ -116,7 +124,7 @@ class LiveServer:
         deadline = time.monotonic() + 30
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
+                raise RuntimeError(f"uvicorn did not start: {self.failure!r}") from self.failure
             time.sleep(0.05)
         return self
 

@@ -41,16 +41,21 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    api = api_for(deployment, tmp_path_factory.mktemp("proofs-api"), "proofs")
+    # The served gateway opens this log too (shared: every process appends under the file lock); at
+    # start it anchors what it finds pending, so the last three entries come after it started, and
+    # an MMD of an hour keeps them pending for the tests: the test's own anchor stays the latest.
+    api = api_for(deployment, tmp_path_factory.mktemp("proofs-api"), "proofs", gateway_mmd=3600)
     store = Path(api.settings.gateway_store_dir)
     led = deployment.ledger()
     cps = AccessCheckpoints(led)
     base = cps.latest(LOG).tree_size  # an earlier test's anchor of this log: sizes only grow
-    log = TransparencyLog(store / "translog" / str(LOG))
-    log.append_many([b'{"i":%d}' % i for i in range(base + 9)])
     now = int(led.rpc("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    log = TransparencyLog(store / "translog" / str(LOG), shared=True)
+    entries = [b'{"i":%d,"kind":"test","time":%d}' % (i, now) for i in range(base + 9)]
+    log.append_many(entries[: base + 6])
     cps.anchor(deployment.signers["dept_b"], base + 6, log.root(base + 6), now)
     with LiveServer(api.settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        log.append_many(entries[base + 6 :])
         yield Env(api, http, log, base + 6, log.root(base + 6))
     log.close()
 
