@@ -41,7 +41,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cgv_...`")
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:  # no I/O: no thread-pool hop
     state: ServiceState = request.app.state.service
     return state
 
@@ -113,6 +113,7 @@ def current_key(
         raise Unauthenticated("missing API key: send `Authorization: Bearer <key>`")
     key = state.apikeys.verify(creds.credentials)
     request.state.api_key_id = key.key_id
+    request.state.api_key = key  # whose visibility a kept answer is for (api/answers.py)
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:
         limiter.check(key.key_id)

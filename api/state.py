@@ -148,6 +148,14 @@ class ServiceState:
         self._index = value
         self._follower = None if value is None else self._follower_of(value)
 
+    def index_if_current(self) -> Indexer | None:
+        """The event index when a follower keeps it and it already holds every write this service
+        answered (:attr:`index` would not wait); None otherwise. Never blocks."""
+        follower = self._follower
+        if follower is None or not follower.running or self._written_block > follower.indexed_block:
+            return None
+        return self._index
+
     def _follower_of(self, index: Indexer) -> Follower:
         """The library's follower (ledger.index.Follower); each round checks the chain first:
         an unreachable chain backs off, a replaced chain stops indexing (and writes) until

@@ -4,7 +4,7 @@ each beside a bare FastAPI ``async def`` endpoint on the same server, in the sam
 One private Ganache; ``BenchEventSource`` emits 100,000 DataSharing access events
 (bench/index_reads.py: ``emit_events``), indexed into SQLite. The server is
 ``cogov``'s app under uvicorn in its own process, run the way ``cogov serve`` runs
-it (``uvicorn.run`` with ``log_level="info"``: the access log on), with the index
+it (``uvicorn.run`` with ``log_level="info"``, the access log off as by default), with the index
 follower thread on. The bench adds one route to that app, ``GET /bench/bare``
 (``async def``, a small JSON answer): same process, same middleware, same uvicorn.
 
@@ -90,7 +90,7 @@ for c in iter_route_contexts(app.routes):
     if rc is HTMLResponse and "GET" in (c.methods or ()) and "{{" not in c.path:
         routes.append({{"path": c.path, "page": True}})
 open({routes_file!r}, "w").write(json.dumps(routes))
-uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info")  # as `cogov serve` runs it
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info", access_log=False)  # as `cogov serve` runs it
 '''
 
 

@@ -200,6 +200,9 @@ def deploy_cmd(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="uvicorn's access log: a line per request."),
+    ] = False,
 ) -> None:
     """Run the HTTP API and the transparency page (uvicorn)."""
     import uvicorn
@@ -208,7 +211,7 @@ def serve(
     os.environ.setdefault("COGOV_RPC_URLS", ",".join(e.settings.rpc_urls))
     os.environ.setdefault("COGOV_MANIFEST_PATH", str(e.settings.manifest_path))
     out.say(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info", access_log=access_log)
 
 
 # ---------------------------------------------------------------- apikeys
