@@ -3,10 +3,15 @@ event changes the answer at once, and the caller's visibility is part of what is
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from fastapi.testclient import TestClient
 
+from api.apikeys import ApiKeyStore, engine_for
 from api.testing import Api
+from ledger.testing import Deployment
 
 pytestmark = pytest.mark.ganache
 
@@ -41,3 +46,20 @@ def test_a_kept_answer_is_kept_per_caller_and_query(client: TestClient, api: Api
     assert c.json() == a.json() and c.headers["etag"] != a.headers["etag"]  # another caller's entry
     other = client.get("/api/v1/members", params={"limit": 4}, headers=council)
     assert other.headers["etag"] != a.headers["etag"] and len(other.json()["data"]) <= 4
+
+
+def test_a_key_revoked_by_another_process_is_refused_where_its_answer_is_kept(
+    client: TestClient, api: Api, deployment: Deployment
+) -> None:
+    """The verdict on a key is never kept: another process (as `cogov apikeys revoke` does) revokes
+    it in the database, and the next request is a 401 though its list answer is kept."""
+    store = ApiKeyStore(engine_for(api.settings.service_db_url))
+    token, rec = store.create("kept-then-revoked", "auditor", deployment.signers["auditor"].address, "auditor")
+    h = {"Authorization": f"Bearer {token}"}
+    for _ in range(2):
+        assert client.get("/api/v1/members", params={"limit": 3}, headers=h).status_code == 200
+    code = "import sys; from api.apikeys import ApiKeyStore, engine_for; " \
+        "assert ApiKeyStore(engine_for(sys.argv[1])).revoke(sys.argv[2])"
+    subprocess.run([sys.executable, "-c", code, api.settings.service_db_url, rec.key_id], check=True, timeout=120)
+    r = client.get("/api/v1/members", params={"limit": 3}, headers=h)
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
