@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from api.deps import Id, StateDep, id_query
-from api.middleware import limit_anonymous
+from api.middleware import anonymous_limit
 from api.portal import case_pages, charts, i18n, views
 from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
 from api.portal.views.common import DATA, indexed
@@ -31,8 +31,8 @@ from ledger.errors import LedgerError
 from ledger.fund.trace import FundTrace
 
 _LIMITED = {429: {"model": Problem, "description": "Too many requests from this address: retry after `Retry-After`"}}
-pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(limit_anonymous)])
-public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_anonymous)],
+pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(anonymous_limit)])
+public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(anonymous_limit)],
                               responses=_LIMITED)  # type: ignore[arg-type]
 pages_router.include_router(case_pages.router)
 
