@@ -14,7 +14,10 @@ kept, never the verdict on the key.
 A hit is answered on the event loop (no thread-pool hop); a miss, and a read that must first
 wait for the index to reach a write this service answered, run in the thread pool.
 ``clock``: a further part of the key read for each request in the thread pool (the fund's
-lists: the head block's time, by which the contract decides motions at deadlines).
+contributions, projects and motions: the head block's time, by which the contract decides
+motions and refunds at deadlines). Texts the document store settles after their event (a
+writer that stopped between sending and recording) show from the next index version, as on
+the portal's pages.
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ def contributor_trace_view(member_id: Id, state: StateDep, key: CurrentKey) -> C
 
 
 @router.get("/refunds", response_model=RefundList, summary="Refunds claimed, newest first")
-@kept(clock=head_clock)
+@kept()  # no "now" in it: records of events
 def list_refunds(
     state: StateDep,
     key: CurrentKey,
@@ -240,7 +240,7 @@ def pay_milestone(
 
 
 @router.get("/payouts", response_model=PayoutList, summary="Milestone payouts, newest first")
-@kept(clock=head_clock)
+@kept()  # no "now" in it: records of events
 def list_payouts(
     state: StateDep,
     key: CurrentKey,
@@ -293,7 +293,7 @@ def motion_votes(motion_id: Id, state: StateDep, key: CurrentKey, offset: Offset
 
 
 @router.get("/votes", response_model=VoteList, summary="Votes, newest first (by motion and/or member)")
-@kept(clock=head_clock)
+@kept()  # no "now" in it: records of events
 def list_votes(
     state: StateDep,
     key: CurrentKey,
