@@ -63,3 +63,16 @@ def test_a_key_revoked_by_another_process_is_refused_where_its_answer_is_kept(
     subprocess.run([sys.executable, "-c", code, api.settings.service_db_url, rec.key_id], check=True, timeout=120)
     r = client.get("/api/v1/members", params={"limit": 3}, headers=h)
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+KEPT = ["/api/v1/members", PROPOSALS, "/api/v1/datasets", "/api/v1/access-requests", "/api/v1/grants",
+        "/api/v1/access-log", "/api/v1/cases", *(f"/api/v1/fund/{x}" for x in
+        ("contributions", "refunds", "projects", "payouts", "motions", "votes"))]
+
+
+def test_every_list_route_is_kept(client: TestClient, api: Api) -> None:
+    h = api.auth("c1")
+    for path in KEPT:
+        first = client.get(path, params={"limit": 7}, headers=h)
+        again = client.get(path, params={"limit": 7}, headers={**h, "If-None-Match": first.headers.get("etag", "-")})
+        assert first.status_code == 200 and again.status_code == 304, (path, first.text)
