@@ -63,14 +63,17 @@ def etag_of(version: Hashable, key: Hashable, body: bytes) -> str:
 
 
 def _answer(request: Request, body: bytes, etag: str) -> Response:
+    if not etag:  # not kept (no index)
+        return Response(body, media_type="application/json")
     headers = {"ETag": etag, "Vary": "Authorization", "Cache-Control": "private, no-cache"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
 
-def kept(clock: Callable[[ServiceState], Hashable] | None = None) -> Callable[[F], F]:
-    """Keep the decorated list route's answers (see the module's text)."""
+def kept(clock: Callable[[ServiceState], Hashable] | None = None, exclude_unset: bool = False) -> Callable[[F], F]:
+    """Keep the decorated list route's answers (see the module's text); ``exclude_unset`` as the
+    route's ``response_model_exclude_unset``."""
 
     def wrap(fn: F) -> F:
         hints = get_type_hints(fn, include_extras=True)
@@ -78,21 +81,26 @@ def kept(clock: Callable[[ServiceState], Hashable] | None = None) -> Callable[[F
         params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values()]
         params.append(inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
 
+        def answer_of(kwargs: dict[str, Any]) -> bytes:
+            result = fn(**kwargs)
+            if isinstance(result, BaseModel):
+                body: bytes = result.__pydantic_serializer__.to_json(result, by_alias=True, exclude_unset=exclude_unset)
+                return body
+            if isinstance(result, bytes):
+                return result  # already its JSON
+            raise TypeError(f"{fn.__name__}: a kept route returns its response model or its JSON bytes")
+
         def build(kwargs: dict[str, Any], version: Hashable, key: Hashable) -> Callable[[], tuple[bytes, str]]:
             def run() -> tuple[bytes, str]:
-                result = fn(**kwargs)
-                if isinstance(result, BaseModel):
-                    body: bytes = result.__pydantic_serializer__.to_json(result, by_alias=True)
-                elif isinstance(result, bytes):
-                    body = result  # already its JSON
-                else:
-                    raise TypeError(f"{fn.__name__}: a kept route returns its response model or its JSON bytes")
+                body = answer_of(kwargs)
                 return body, etag_of(version, key, body)
 
             return run
 
         def slow(request: Request, kwargs: dict[str, Any]) -> tuple[bytes, str]:
             state: ServiceState = request.app.state.service
+            if state.index is None:  # nothing to keep it by: the route answers as it can (a 503 for most)
+                return answer_of(kwargs), ""
             index = index_for(state)  # waits for the index to hold this service's answered writes
             version = index.version()
             key = answer_key(request, None if clock is None else clock(state))

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from api.answers import kept
 from api.deps import Id, StateDep, id_query
 from api.middleware import anonymous_limit
 from api.portal import case_pages, charts, i18n, views
@@ -268,18 +269,10 @@ class PublicOverview(BaseModel):
 
 
 @public_api_router.get("/overview", response_model=PublicOverview, response_model_exclude_unset=True)
-def public_overview(state: StateDep) -> dict[str, Any]:
-    """The same figures the portal's overview page shows (computed by the same function). No API key."""
-    index = state.index
-    if index is None:
-        data = views.overview(index)
-        data.pop("series")
-        return data
-
-    def build() -> dict[str, Any]:
-        data = views.overview(index)
-        data.pop("series")
-        return data
-
-    # computed once per index version; copied, as FastAPI may read it while others do
-    return dict(cache_of(index).get(index.version(), ("public-overview",), build))
+@kept(exclude_unset=True)
+def public_overview(state: StateDep) -> PublicOverview:
+    """The same figures the portal's overview page shows (computed by the same function). No API key.
+    Kept per index version as its JSON (api/answers.py)."""
+    data = views.overview(state.index)
+    data.pop("series")
+    return PublicOverview.model_validate(data)
