@@ -41,7 +41,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cgv_...`")
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:  # no I/O: no thread-pool hop
     state: ServiceState = request.app.state.service
     return state
 
@@ -119,6 +119,7 @@ def admit_key(request: Request, state: ServiceState, key: ApiKey) -> ApiKey:
     account an active account of an active member now. The API's bearer keys and the console's
     sessions (:mod:`api.console.auth`) both pass here."""
     request.state.api_key_id = key.key_id
+    request.state.api_key = key  # whose visibility a kept answer is for (api/answers.py)
     limiter = getattr(request.app.state, "limiter", None)
     if limiter is not None:
         limiter.check(key.key_id)

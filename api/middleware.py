@@ -73,6 +73,12 @@ def limit_anonymous(request: Request) -> None:
         limiter.check(client_address(request))
 
 
+async def anonymous_limit(request: Request) -> None:
+    """:func:`limit_anonymous` as a route dependency: no I/O, so on the event loop (a sync
+    dependency costs every request a thread-pool hop)."""
+    limit_anonymous(request)
+
+
 class BodyLimitMiddleware:
     """Answer 413 to bodies over ``max_bytes``, by Content-Length or while streaming."""
 

@@ -55,7 +55,7 @@ class Paging:
     limit: int
 
 
-def paging(offset: Offset = 0, limit: Limit = 100) -> Paging:
+async def paging(offset: Offset = 0, limit: Limit = 100) -> Paging:  # no I/O: no thread-pool hop
     return Paging(offset, limit)
 
 

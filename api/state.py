@@ -184,6 +184,15 @@ class ServiceState:
                     self._written_block = max(self._written_block, int(value))
         return self._written_block
 
+    def index_if_current(self) -> Indexer | None:
+        """The event index when a follower keeps it and it already holds every write this service
+        answered, in any of its processes (:attr:`index` would not wait); None otherwise. Never waits
+        for the index (over PostgreSQL it asks the shared written block: one small query)."""
+        follower = self._follower
+        if follower is None or not follower.running or self.written_block > follower.indexed_block:
+            return None
+        return self._index
+
     def _follower_of(self, index: Indexer) -> Follower:
         """The library's follower (ledger.index.Follower); each round checks the chain first:
         an unreachable chain backs off, a replaced chain stops indexing (and writes) until

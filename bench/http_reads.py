@@ -4,7 +4,7 @@ each beside a bare FastAPI ``async def`` endpoint on the same server, in the sam
 One private Ganache; ``BenchEventSource`` emits 100,000 DataSharing access events
 (bench/index_reads.py: ``emit_events``), indexed into SQLite. The server is
 ``cogov``'s app under uvicorn in its own process, run the way ``cogov serve`` runs
-it (``uvicorn.run`` with ``log_level="info"``: the access log on), with the index
+it (``uvicorn.run`` with ``log_level="info"``, the access log off as by default), with the index
 follower thread on. The bench adds one route to that app, ``GET /bench/bare``
 (``async def``, a small JSON answer): same process, same middleware, same uvicorn.
 
@@ -90,7 +90,8 @@ for c in iter_route_contexts(app.routes):
     if rc is HTMLResponse and "GET" in (c.methods or ()) and "{{" not in c.path:
         routes.append({{"path": c.path, "page": True}})
 open({routes_file!r}, "w").write(json.dumps(routes))
-uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info")  # as `cogov serve` runs it
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info", access_log=False,  # as `cogov serve` runs it
+            loop={loop!r}, http={http!r})
 '''
 
 
@@ -100,6 +101,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None, help="wrk duration per route (default 5, 2 with --quick)")
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--loop", choices=("auto", "asyncio"), default="auto",
+                    help="uvicorn's loop: auto (uvloop and httptools when installed) or asyncio with h11")
     ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
     ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
     ap.add_argument("--profile", type=Path, default=None,
@@ -116,7 +119,7 @@ def main() -> None:
         src, first, _ = emit_events(s, n_events)
         db = s.root / "index.db"
         sync_in_subprocess(C.ROOT, s.url, src, first, db, n_events)
-        proc, url, token, log, routes = start_server(s, db, src, first)
+        proc, url, token, log, routes = start_server(s, db, src, first, ns.loop)
         try:
             if ns.only:
                 routes = [r for r in routes if ns.only in r["path"]]
@@ -132,6 +135,7 @@ def main() -> None:
     C.emit(ns.name, {
         "events_in_index": n_events,
         "wrk": {"threads": 2, "connections": ns.connections, "seconds_per_route": seconds},
+        "uvicorn_loop": ns.loop,
         "rate_limits": "off for the bench (COGOV_RATE_LIMIT_PER_MINUTE=0, COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0)",
         "targets": {"ratio_to_bare": 0.5, "p99_over_p50": 3, "non2xx": 0},
         "routes": rows,
@@ -146,7 +150,8 @@ def wrk_binary() -> str:
     return found
 
 
-def start_server(s: C.Suite, db: Path, src: str, first: int) -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
+def start_server(s: C.Suite, db: Path, src: str, first: int,
+                 loop: str = "auto") -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
     """The read server over ``db``: (process, URL, an auditor's API key, log file, routes to measure)."""
     import httpx
     from throughput import api_env
@@ -164,7 +169,8 @@ def start_server(s: C.Suite, db: Path, src: str, first: int) -> tuple[Any, str, 
     routes_file = directory / "routes.json"
     script = directory / "serve.py"
     script.write_text(SERVER.format(root=str(C.ROOT), src=src, db=f"sqlite:///{db}", first=first, port=port,
-                                    bare=BARE, routes_file=str(routes_file)))
+                                    bare=BARE, routes_file=str(routes_file), loop=loop,
+                                    http="h11" if loop == "asyncio" else "auto"))
     log = open(directory / "serve.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

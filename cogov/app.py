@@ -208,6 +208,9 @@ def serve(
         min=1, help="Seconds a worker may take to answer the master's health ping before it is killed and "
         "restarted (uvicorn's default, 5, kills busy workers on a loaded machine).",
     )] = 30,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="uvicorn's access log: a line per request."),
+    ] = False,
 ) -> None:
     """Run the HTTP API and the transparency page (uvicorn), in one process or several."""
     import uvicorn
@@ -220,7 +223,7 @@ def serve(
     many = f", {workers} processes" if workers > 1 else ""
     out.say(f"serving on http://{host}:{port}{many}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("api.main:app_factory", factory=True, host=host, port=port, log_level="info", workers=workers,
-                timeout_worker_healthcheck=worker_healthcheck)
+                access_log=access_log, timeout_worker_healthcheck=worker_healthcheck)
 
 
 def _require_shared_databases(service_db_url: str, index_db_url: str, workers: int) -> None:

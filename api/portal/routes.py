@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from api.answers import kept
 from api.deps import Id, StateDep, id_query
-from api.middleware import limit_anonymous
+from api.middleware import anonymous_limit
 from api.portal import case_pages, charts, i18n, views
 from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
 from api.portal.views.common import DATA, indexed
@@ -31,8 +32,8 @@ from ledger.errors import LedgerError
 from ledger.fund.trace import FundTrace
 
 _LIMITED = {429: {"model": Problem, "description": "Too many requests from this address: retry after `Retry-After`"}}
-pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(limit_anonymous)])
-public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_anonymous)],
+pages_router = APIRouter(tags=["portal"], include_in_schema=False, dependencies=[Depends(anonymous_limit)])
+public_api_router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(anonymous_limit)],
                               responses=_LIMITED)  # type: ignore[arg-type]
 pages_router.include_router(case_pages.router)
 
@@ -268,18 +269,10 @@ class PublicOverview(BaseModel):
 
 
 @public_api_router.get("/overview", response_model=PublicOverview, response_model_exclude_unset=True)
-def public_overview(state: StateDep) -> dict[str, Any]:
-    """The same figures the portal's overview page shows (computed by the same function). No API key."""
-    index = state.index
-    if index is None:
-        data = views.overview(index)
-        data.pop("series")
-        return data
-
-    def build() -> dict[str, Any]:
-        data = views.overview(index)
-        data.pop("series")
-        return data
-
-    # computed once per index version; copied, as FastAPI may read it while others do
-    return dict(cache_of(index).get(index.version(), ("public-overview",), build))
+@kept(exclude_unset=True)
+def public_overview(state: StateDep) -> PublicOverview:
+    """The same figures the portal's overview page shows (computed by the same function). No API key.
+    Kept per index version as its JSON (api/answers.py)."""
+    data = views.overview(state.index)
+    data.pop("series")
+    return PublicOverview.model_validate(data)

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.answers import kept
 from api.deps import CurrentCaller, CurrentKey, StateDep, WriteDep, json_answer
 from api.params import Id, PageDep, Since, Until, id_query
 from api.schemas.cases import (
@@ -44,6 +45,7 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
 @router.get("", response_model=CaseList, summary="Cases, newest first (from the event index)")
+@kept()
 def list_cases(
     state: StateDep,
     key: CurrentKey,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
+from api.answers import kept
 from api.deps import (
     CurrentCaller,
     CurrentKey,
@@ -59,7 +59,7 @@ from api.schemas.data import (
 from api.schemas.fund import DocumentPublic
 from api.services import data as svc
 from api.services.data_writes import DataWrites, fetch, update, upload
-from api.services.index import arg_filters, cached
+from api.services.index import arg_filters
 from ledger.data import Classification, GrantState, RequestState
 from ledger.data.purposes import PURPOSES
 from ledger.gateway import Gateway
@@ -93,6 +93,7 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
 @datasets_router.get("", response_model=DatasetList, summary="The dataset catalog")
+@kept()
 def list_datasets(
     state: StateDep,
     gw: GatewayDep,
@@ -235,6 +236,7 @@ def fetch_data(
 
 
 @requests_router.get("", response_model=AccessRequestList, summary="Access requests")
+@kept()
 def list_requests(
     state: StateDep,
     _key: CurrentKey,
@@ -312,6 +314,7 @@ def withdraw_request(request_id: Id, state: StateDep, caller: CurrentCaller, wri
 
 
 @grants_router.get("", response_model=GrantList, summary="Grants")
+@kept()
 def list_grants(
     state: StateDep,
     _key: CurrentKey,
@@ -386,6 +389,7 @@ def unfreeze_grant(grant_id: Id, state: StateDep, caller: CurrentCaller, write: 
 
 
 @access_log_router.get("", response_model=AccessLogList, summary="Served accesses and refused attempts, newest first")
+@kept()
 def access_log(
     state: StateDep,
     _key: CurrentKey,
@@ -397,9 +401,6 @@ def access_log(
     until: Until = None,
     offset: Offset = 0,
     limit: Limit = 100,
-) -> Response:
-    """Read from the index alone, with every filter in SQL; the answer is kept until the
-    index moves on (any valid API key sees the same log, so the key is not part of it)."""
-    key = ("access-log", kind, dataset_id, grant_id, member_id, since, until, offset, limit)
-    build = partial(svc.access_log, state, kind, dataset_id, grant_id, member_id, since, until, offset, limit)
-    return Response(cached(state, key, build), media_type="application/json")
+) -> bytes:
+    """Read from the index alone, with every filter in SQL (its JSON bytes; kept until the index moves on)."""
+    return svc.access_log(state, kind, dataset_id, grant_id, member_id, since, until, offset, limit)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from api.answers import kept
 from api.deps import Caller, CurrentKey, Id, Limit, Offset, StateDep, require_role
 from api.schemas.common import Address
 from api.schemas.membership import (
@@ -35,6 +36,7 @@ CouncilCaller = Annotated[Caller, Depends(require_role(Role.COUNCIL))]
 
 
 @members_router.get("", response_model=MemberList, summary="List members")
+@kept()
 def list_members(
     state: StateDep,
     _key: CurrentKey,
@@ -60,6 +62,7 @@ def get_member(member_id: Id, state: StateDep, _key: CurrentKey) -> MemberPublic
 
 
 @council_router.get("", response_model=ProposalList, summary="List council proposals")
+@kept()
 def list_proposals(
     state: StateDep,
     _key: CurrentKey,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 
 from api.deps import StateDep
-from api.middleware import client_address, limit_anonymous
+from api.middleware import anonymous_limit, client_address
 from api.open311.formats import Format, Open311Route, render, render_one
 from api.portal.i18n import pick
 from api.schemas.open311 import (
@@ -56,7 +56,7 @@ Lang = Annotated[str | None, Query(max_length=16, description="`zh-CN` (the defa
 Jurisdiction = Annotated[
     str | None, Query(max_length=200, description="Only checked when the service names its jurisdiction.")
 ]
-Listed = [Depends(limit_anonymous)]
+Listed = [Depends(anonymous_limit)]
 
 
 def _lang(lang: str | None) -> str:

@@ -307,6 +307,14 @@ class AnswerCache:
                 del self._pending[key]
             pending.release()
 
+    def peek(self, version: Hashable, key: Hashable) -> Any:
+        """The answer kept for ``key`` at ``version``; None when there is none (nothing is built)."""
+        with self._lock:
+            if version != self._version or key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
     def __len__(self) -> int:
         """How many answers of the current version are kept."""
         with self._lock:

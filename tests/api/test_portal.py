@@ -161,6 +161,9 @@ class FakeState:
 
     def start_index(self) -> None: ...
 
+    def index_if_current(self) -> FakeIndex:  # nothing written here: always current
+        return self.index
+
     def close(self) -> None: ...
 
 
