@@ -114,7 +114,8 @@ _CONFLICT = tuple(
     DataNoRenewalPending DataRenewalMismatch DataRequestNotOpen DataRequesterIsOwner DataTermsNotNarrower
     DataUnknownPurpose DataZeroAttempts
     DataZeroHash ERC20InsufficientAllowance ERC20InsufficientBalance ERC20InvalidApprover ERC20InvalidReceiver
-    ERC20InvalidSender ERC20InvalidSpender FundAlreadyRefunded FundAlreadyVoted FundBeneficiaryNotMember
+    ERC20InvalidSender ERC20InvalidSpender FundAllocationExceedsBudget FundAlreadyRefunded FundAlreadyVoted
+    FundBeneficiaryNotMember
     FundBudgetMismatch FundExceedsAvailable FundExceedsMilestone FundInsufficientPool FundInvalidMilestoneCount
     FundInvalidQuorum FundInvalidVotingPeriod FundMotionNotOpen FundMotionPending FundNotRefundable
     FundNothingToRefund FundProjectClosed FundProjectNotActive FundProjectNotApproved

@@ -249,6 +249,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "项目 #{projectId} 的里程碑 {index} 尚余 {remaining:money} 可付，少于 {amount:money}。",
         "Milestone {index} of project #{projectId} has {remaining:money} left to pay, less than {amount:money}.",
     ),
+    "FundAllocationExceedsBudget": (
+        "向公共池申请的 {poolAllocation:money} 超过项目预算 {budget:money}。",
+        "The {poolAllocation:money} asked of the general pool exceeds the project's budget of {budget:money}.",
+    ),
     "FundInsufficientPool": (
         "公共池未分配余额 {free:money}，少于申请的 {requested:money}。",
         "The general pool has {free:money} unallocated, less than the {requested:money} asked.",

@@ -15,7 +15,7 @@ from ledger.index import IndexChainMismatch
 
 #: Each class's status as it was when the classes carried it themselves (issue 15 moved it here).
 STATUS_BEFORE = {
-    "LedgerError": 500, "ConfigError": 500, "GethUnavailable": 500, "ValidationFailed": 422,
+    "LedgerError": 500, "ConfigError": 500, "SchemaBehind": 500, "GethUnavailable": 500, "ValidationFailed": 422,
     "ChainUnavailable": 503, "PortTaken": 500, "NotADevChain": 500, "NetworkError": 500,
     "SignerSyncRefused": 500, "ChainMismatch": 503, "DeploymentMismatch": 503, "NotDeployed": 503,
     "ArtifactMismatch": 500, "CompileError": 500, "KeystoreError": 500, "ContractReverted": 409,
