@@ -313,7 +313,7 @@ def test_cli_writes(fa: FundApi, monkeypatch: pytest.MonkeyPatch) -> None:
     assert bal["balance"] >= 1050
     out = _cli(fa, monkeypatch, "fund", "propose", "--title", "CLI 绿化", "--beneficiary", s["dept_b"].address,
                "--milestone", "5:修剪", "--milestone", "5.5:补种", "--pool", "3", "--key", "dept_a")
-    assert "3.00 CCR asked of the general pool" in " ".join(out.split())  # (the console wraps lines)
+    assert "3.00 元 asked of the general pool" in " ".join(out.split())  # (the console wraps lines)
     pid = int(out.split("project ")[1].split(" ")[0])
     assert fa.fund.motion(fa.fund.project(pid).approval_motion_id).amount == 300  # decided with the project
     out = _cli(fa, monkeypatch, "fund", "contribute", "10.50", "--project", str(pid), "--memo", "CLI", "--key",
@@ -328,7 +328,7 @@ def test_cli_writes(fa: FundApi, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "failed" in out  # 1 yes, 2 no: no one left to overcome the rejections
     assert fa.fund.project(pid).state.name == "REJECTED"
     out = _cli(fa, monkeypatch, "fund", "refund", str(receipt), "--key", "enterprise")
-    assert "10.50 CCR" in out
+    assert "10.50 元" in out
     projects = json.loads(_cli(fa, monkeypatch, "fund", "projects", "--state", "rejected", "--json"))
     assert [p["title"] for p in projects] == ["CLI 绿化"]
     summary = json.loads(_cli(fa, monkeypatch, "fund", "summary", "--json"))
