@@ -19,8 +19,9 @@ over HTTP. For ``eth_sendRawTransaction`` its ``mode`` decides:
   pool full, while it still answers reads).
 
 ``times`` bounds how many transactions misbehave (``None``: all of them; the
-rest are forwarded). ``raw`` holds every transaction that misbehaved (0x hex),
-``hashes`` their hashes, and ``sent`` is set when the first arrived. ``answers``
+rest are forwarded); with ``to``, only transactions to that address misbehave (the service
+under test may send others meanwhile: an anchor of its access logs, say). ``raw`` holds every
+transaction that misbehaved (0x hex), ``hashes`` their hashes, and ``sent`` is set when the first arrived. ``answers``
 maps a method to the result the proxy gives itself instead of asking the node (a
 node that says something untrue, such as ``eth_mining`` while it does not mine).
 """
@@ -53,12 +54,14 @@ class RpcProxy:
         times: int | None = None,
         on_send: Callable[[], None] | None = None,
         answers: dict[str, Any] | None = None,
+        to: str | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.upstream = upstream
         self.mode = mode
         self.times = times
+        self.to = None if to is None else to.lower()
         self.on_send = on_send
         self.answers = dict(answers or {})
         self.sent = threading.Event()
@@ -133,7 +136,10 @@ class RpcProxy:
             if self.times is not None and len(self.raw) >= self.times:
                 return False
             params = req.get("params")
-            self.raw.append(str(params[0]) if isinstance(params, list) and params else "")
+            raw = str(params[0]) if isinstance(params, list) and params else ""
+            if self.to is not None and _recipient(raw) != self.to:
+                return False
+            self.raw.append(raw)
             return True
 
     def deliver(self) -> None:
@@ -177,8 +183,20 @@ class RpcProxy:
         self.server.server_close()
 
 
+def _recipient(raw: str) -> str | None:
+    """The ``to`` of a signed transaction (0x hex; legacy or typed), lower-case."""
+    from eth_account._utils.legacy_transactions import Transaction
+    from eth_account.typed_transactions import TypedTransaction
+    from hexbytes import HexBytes
+
+    data = HexBytes(raw)
+    typed = bool(data) and data[0] < 0x80
+    to = TypedTransaction.from_bytes(data).as_dict().get("to") if typed else Transaction.from_bytes(data).to
+    return "0x" + bytes(to).hex() if to else None
+
+
 @contextmanager
-def answer_lost(first: str, then: str, mode: str) -> Iterator[tuple[list[str], RpcProxy]]:
+def answer_lost(first: str, then: str, mode: str, to: str | None = None) -> Iterator[tuple[list[str], RpcProxy]]:
     """The RPC URLs of a client whose first node takes its next transaction but never answers.
 
     ``first`` is that node, ``then`` the node the client fails over to. Yields the URLs
@@ -186,11 +204,11 @@ def answer_lost(first: str, then: str, mode: str) -> Iterator[tuple[list[str], R
     node took). ``mode`` is ``"drop"`` or ``"hang"`` (see :class:`RpcProxy`; mined before the
     client fails over), or ``"late"``: the first node mines it only once the client, having
     found it nowhere, sends the same bytes to ``then`` (which answers "nonce too low" when
-    it has that block already).
+    it has that block already). ``to``: only the next transaction to that address.
     """
     if mode not in ("drop", "hang", "late"):
         raise ValueError("mode must be drop, hang or late")
-    with RpcProxy(first, mode=mode, times=1) as lossy:
+    with RpcProxy(first, mode=mode, times=1, to=to) as lossy:
         if mode != "late":
             yield [lossy.url, then], lossy
             return

@@ -89,10 +89,11 @@ class SharedNonceManager(NonceManager):
     signing and sending; a failure resyncs from the node) across processes: an advisory lock per
     account (``pg_advisory_lock``, on a connection of its own, released by PostgreSQL if the
     process dies) is held while the account's row is read, marked in flight, and, once the
-    transaction is sent, moved to the next nonce. A row left in flight (its process was killed
-    between sending and updating) takes max(row, the node's pending count), so a nonce is never
-    used twice and never skipped; a missing or reset row takes the node's count. On the happy path
-    no RPC is made: two small commits per transaction.
+    transaction is sent, moved to the next nonce. Each reservation takes max(row, the node's
+    pending count): a row left in flight (its process was killed between sending and updating) and
+    a sender outside the service (the CLI with the same key, which the row cannot see) are both
+    caught up, so a nonce is never used twice and never skipped; a missing or reset row takes the
+    node's count. One ``eth_getTransactionCount`` and two small commits per transaction.
     """
 
     def __init__(self, rpc: RpcClient, engine: sa.Engine) -> None:
@@ -119,12 +120,10 @@ class SharedNonceManager(NonceManager):
             sa.select(nonce_rows.c.next_nonce, nonce_rows.c.in_flight).where(nonce_rows.c.account == account)
         ).first()
         stored = None if row is None else row.next_nonce
-        if stored is None:
-            nonce = self._fetch(address)
-        elif row is not None and row.in_flight:
-            nonce = max(int(stored), self._fetch(address))  # its holder died after (or before) sending
-        else:
-            nonce = int(stored)
+        # The node's count too, every time: a holder may have died after (or before) sending, and a
+        # sender outside the service (the CLI with the same key) moves the count without the row.
+        # The row still wins when it is ahead: a transaction sent to another node, not yet seen here.
+        nonce = self._fetch(address) if stored is None else max(int(stored), self._fetch(address))
         if row is None:
             conn.execute(nonce_rows.insert().values(account=account, next_nonce=nonce, in_flight=True))
         else:

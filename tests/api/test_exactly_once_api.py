@@ -37,9 +37,14 @@ pytestmark = pytest.mark.ganache
 
 
 @contextmanager
-def _service_losing_an_answer(api: Api, deployment: Deployment, mode: str) -> Iterator[tuple[httpx.Client, RpcProxy]]:
+def _service_losing_an_answer(
+    api: Api, deployment: Deployment, mode: str, contract: str
+) -> Iterator[tuple[httpx.Client, RpcProxy]]:
+    """The API over a node that loses the answer to its next transaction to ``contract`` (the
+    service may anchor its access logs at start: that transaction is not the one under test)."""
     node = deployment.ganache.config.url
-    with answer_lost(node, node, mode) as (urls, lossy), \
+    to = deployment.ledger().contract(contract).address
+    with answer_lost(node, node, mode, to=to) as (urls, lossy), \
             LiveServer(api.settings.model_copy(update={"rpc_urls": urls})) as server, \
             httpx.Client(base_url=server.url, timeout=60) as http:
         yield http, lossy
@@ -70,7 +75,7 @@ def test_a_contribution_whose_answer_is_lost_is_made_once(api: Api, deployment: 
     resident = deployment.signers["resident"].address
     start, nonce = led.block_number() + 1, _nonce(led, resident)
     headers = {**api.auth("resident"), "Idempotency-Key": f"lost-{mode}-{secrets.token_hex(6)}"}
-    with _service_losing_an_answer(api, deployment, mode) as (http, lossy):
+    with _service_losing_an_answer(api, deployment, mode, "CoGovFund") as (http, lossy):
         r = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 777})
         assert r.status_code == 201, r.text
         again = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 777})
@@ -88,7 +93,7 @@ def test_an_async_contribution_whose_answer_is_lost_is_answered_202_once(api: Ap
     start, nonce = led.block_number() + 1, _nonce(led, resident)
     headers = {**api.auth("resident"), "Idempotency-Key": f"lost-async-{secrets.token_hex(6)}",
                "Prefer": "respond-async"}
-    with _service_losing_an_answer(api, deployment, "late") as (http, lossy):
+    with _service_losing_an_answer(api, deployment, "late", "CoGovFund") as (http, lossy):
         r = http.post("/api/v1/fund/contributions", headers=headers, json={"amount": 555})
         assert r.status_code == 202, r.text
         assert r.json()["tx_hash"] == lossy.hashes[0]
@@ -111,7 +116,7 @@ def test_a_gateway_fetch_whose_access_record_answer_is_lost_records_once(
     led = deployment.ledger()
     owner = deployment.signers["dept_a"].address
     start, nonce = led.block_number() + 1, _nonce(led, owner)
-    with _service_losing_an_answer(api, deployment, mode) as (http, lossy):
+    with _service_losing_an_answer(api, deployment, mode, "DataSharing") as (http, lossy):
         r = http.get(f"/api/v1/datasets/{ds}/data", headers=api.auth("dept_b"),
                      params={"grant_id": grant, "fields": "district,age"})
         assert r.status_code == 200, r.text
