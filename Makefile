@@ -81,13 +81,13 @@ postgresql: ## Install the PostgreSQL server the tests start throw-away clusters
 	@test -x "$$(pg_config --bindir 2>/dev/null)/initdb" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(echo "PostgreSQL's initdb is still missing after installing postgresql" >&2; exit 1)
 
-# The suite on both cores (pytest-xdist; a file's tests, and the browser tests sharing a demo chain,
-# stay on one worker), then the scan for leaked secrets over everything that run wrote
+# The suite on both cores (pytest-xdist; a file's tests stay on one worker: --dist loadfile, as
+# loadgroup's marks are lost on pytest 9), then the scan for leaked secrets over everything that run wrote
 # (tests/reliability/test_secrets_scan.py: it must run after every other test).
 TEST_WORKERS ?= 2
 TEST_RUN_DIR ?= /tmp/cogov-tests-$(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
 test: install browser postgresql ## Install everything and run the whole test suite (SQLite and PostgreSQL)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --basetemp=$(TEST_RUN_DIR)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --basetemp=$(TEST_RUN_DIR)
 	COGOV_TEST_SCAN_DIR=$(TEST_RUN_DIR) $(PY) -m pytest tests/reliability/test_secrets_scan.py
 
 ci: compile-check gas-check test slither invariants lint ## What CI runs

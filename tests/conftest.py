@@ -162,18 +162,6 @@ def _xdist_worker(config: pytest.Config) -> str | None:
     return getattr(config, "workerinput", {}).get("workerid")
 
 
-def _group(item: pytest.Item) -> str:
-    """The xdist group of a test (``make test`` runs ``--dist loadgroup`` on both cores): its file,
-    so module fixtures are made once; the browser tests by the demo chain they share, so a
-    session's demo is seeded once."""
-    path = item.nodeid.split("::")[0]
-    if path.startswith("tests/e2e/test_console_"):
-        return "e2e-console"
-    if path.startswith("tests/e2e/") and "walkthrough" not in path:
-        return "e2e-demo"
-    return path
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     last = [i for i in items if i.nodeid.endswith(SCAN_TEST.split("/")[-1]) and "reliability" in i.nodeid]
     for i in last:
@@ -182,8 +170,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.extend(last)  # in one process the scan runs last
     else:  # under xdist no test runs after the other worker's: make test scans in a second run
         config.hook.pytest_deselected(items=last)
-    for i in items:
-        i.add_marker(pytest.mark.xdist_group(_group(i)))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
