@@ -55,7 +55,9 @@ class Replays:
             if CASES in contracts
             else None
         )
-        self._names = {d.address.lower(): n for n, d in contracts.items()}
+        self._names: dict[str, str] = {}  # address -> the first name the manifest gives it (as before streaming)
+        for n, d in contracts.items():
+            self._names.setdefault(d.address.lower(), n)
         self.counts: Counter[str] = Counter()
         self.anchors: list[Event] = []
         self.events: list[Event] | None = [] if keep_events else None
