@@ -109,15 +109,54 @@ class Suite:
         return self.deployment.ledger(**kw)
 
 
+class GethNode:
+    """A 1-node geth Clique network (``period`` s blocks) standing where the suite's Ganache would:
+    ``config.url``, ``pid`` and ``stop`` (its accounts are funded at genesis, not by a dev account)."""
+
+    def __init__(self, root: Path, fund: list[str], period: int = 1) -> None:
+        from types import SimpleNamespace
+
+        from ledger.network.clique import CliqueNetwork
+        from ledger.network.config import NetworkConfig
+
+        self.net = CliqueNetwork(NetworkConfig.load(data_dir=root / "net", http_port=0, p2p_port=0,
+                                                    authrpc_port=0, period=period, nodes=1))
+        self.net.up(fund=fund)
+        self.config = SimpleNamespace(url=self.net.urls[0])
+
+    @property
+    def pid(self) -> int | None:
+        return self.net.pid(self.net.nodes[0])
+
+    def stop(self, timeout: float = 10) -> None:
+        self.net.down()
+
+
+#: Accounts a geth bench funds at genesis beside the standard keys (throughput's extra contributors).
+EXTRA_LABELS = [f"bench-contrib-{k}" for k in range(64)]
+
+
 @contextmanager
-def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int = 3600) -> Iterator[Suite]:
+def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int = 3600,
+          chain: str = "ganache") -> Iterator[Suite]:
+    """The standard deployment on a fresh Ganache, or (``chain="geth"``) a 1-node geth Clique, 1 s blocks."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
-    g = start_ganache(root)
+    params: dict[str, Any] = {"fund_quorum": fund_quorum, "fund_timelock": fund_timelock}
+    node: Any
+    if chain == "geth":
+        from ledger.keys import Keystore
+        from ledger.testing.bootstrap import KEY_LABELS, open_signers
+
+        keys = open_signers(Keystore(root / "keys"), [*KEY_LABELS, *EXTRA_LABELS], PASSWORD)
+        node = GethNode(root, [k.address for k in keys.values()])
+        params["fund_accounts"] = False
+    else:
+        node = start_ganache(root)
     try:
-        d = deploy_standard(g, root, PASSWORD, fund_quorum=fund_quorum, fund_timelock=fund_timelock)
+        d = deploy_standard(node, root, PASSWORD, **params)
         yield Suite(d, root)
     finally:
-        g.stop(timeout=10)
+        node.stop(timeout=10)
 
 
 def node_cpu(s: Suite) -> float:

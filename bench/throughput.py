@@ -95,7 +95,7 @@ def raw_rate(led: Any, signer: Any, to: str, datas: list[str]) -> float:
 # ----------------------------------------------------------------------------- concurrent
 
 
-def concurrent_rate(n: int, op: Callable[[int], None], workers: int = CONCURRENCY, tolerate: bool = False) -> float:
+def concurrent_rate(n: int, op: Callable[[int], None], workers: int | None = None, tolerate: bool = False) -> float:
     """``n`` calls of ``op(i)`` spread over ``workers`` threads; successful calls per second.
 
     With ``tolerate`` a failed call is counted (``concurrent_rate.failed``) instead of stopping the run.
@@ -117,7 +117,7 @@ def concurrent_rate(n: int, op: Callable[[int], None], workers: int = CONCURRENC
                 if not tolerate:
                     return
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
+    threads = [threading.Thread(target=work) for _ in range(workers or CONCURRENCY)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -198,11 +198,17 @@ def api_env(s: C.Suite, directory: Path) -> dict[str, str]:
 
 
 def main() -> None:
+    global CONCURRENCY
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small counts (a change check, < 1 minute)")
     ap.add_argument("--count", type=int, default=None, help="transactions per way and operation")
     ap.add_argument("--skip-api", action="store_true")
     ap.add_argument("--skip-library", action="store_true", help="raw and API only (a check of the API path)")
+    ap.add_argument("--chain", choices=("ganache", "geth"), default="ganache",
+                    help="the node: Ganache (instamine) or a 1-node geth v1.13.15 Clique, 1 s blocks")
+    ap.add_argument("--concurrency", type=int, default=None,
+                    help=f"library threads / HTTP clients (default {CONCURRENCY}; on geth, the count: with 1 s "
+                         "blocks a waiting writer sends one write per block, so all are in flight, as raw's are)")
     ap.add_argument("--rpc-calls", action="store_true",
                     help="only count the JSON-RPC requests the node gets per API write (in process, no timing)")
     ns = ap.parse_args()
@@ -211,14 +217,15 @@ def main() -> None:
             C.emit("throughput_rpc_calls", {"api_rpc_per_request": rpc_calls_per_request(s, ns.count or 20)})
         return
     n = ns.count or (60 if ns.quick else 400)
+    CONCURRENCY = ns.concurrency or (n if ns.chain == "geth" else CONCURRENCY)
 
     from eth_utils import keccak
 
     from ledger.client import Ledger
     from ledger.data import DataSharing
 
-    result: dict[str, Any] = {"count_per_way": n, "concurrency": CONCURRENCY, "operations": {}}
-    with C.suite("cogov-bench-tput-") as s:
+    result: dict[str, Any] = {"chain": ns.chain, "count_per_way": n, "concurrency": CONCURRENCY, "operations": {}}
+    with C.suite("cogov-bench-tput-", chain=ns.chain) as s:
         sig = s.signers
         did, gid = C.grant_for_bench(s)
         base = s.ledger()
@@ -335,7 +342,9 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
               for lb, role in _KEYS}
     # Contributions: one contributor account per client, as 16 callers would be (Fund.contribute
     # serialises the contributions of one account through its receipt, to protect its allowance).
-    contributors = [tokens["resident"], *_extra_contributor_accounts(s, store, CONCURRENCY - 1)]
+    # (at most 16 accounts: each takes a council motion, slow on 1 s blocks; on geth this bounds the
+    # API's contributions to 16 a block)
+    contributors = [tokens["resident"], *_extra_contributor_accounts(s, store, min(CONCURRENCY, 16) - 1)]
     # the grantee needs an X25519 key on chain to receive sealed data
     register_data_key(s.deployment, "dept_a")
     out: dict[str, Any] = {}
@@ -486,9 +495,11 @@ def _extra_contributor_accounts(s: C.Suite, store: Any, n: int) -> list[str]:
     tokens = []
     for k in range(n):
         label = f"bench-contrib-{k}"
-        s.deployment.keystore.create(label, C.PASSWORD)
+        if label not in {k.label for k in s.deployment.keystore.list()}:
+            s.deployment.keystore.create(label, C.PASSWORD)
         signer = s.deployment.keystore.signer(label, C.PASSWORD)
-        fund(led, signer.address)
+        if int(led.rpc("eth_getBalance", [signer.address, "latest"]), 16) < 10**18:  # geth: funded at genesis
+            fund(led, signer.address)
         reg.enact(s.deployment.council, ChangeKind.ADD_ACCOUNT, MEMBER_IDS["resident"], signer.address)
         led.transact(s.signers["treasurer"], "CommunityCredit", "mint", signer.address, 10**15, os.urandom(32))
         led.transact(signer, "CommunityCredit", "approve", fund_addr, 2**256 - 1)
