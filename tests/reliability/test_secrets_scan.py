@@ -100,6 +100,7 @@ def scanned_runs(basetemp: Path) -> list[Path]:
     return [basetemp, root]
 
 
+@pytest.mark.timeout(1200)  # every secret of the run (some 1,500) in every log it wrote (~0.5 GB): 3-4 minutes
 def test_no_secret_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> None:
     runs = scanned_runs(tmp_path_factory.getbasetemp())
     for h in logging.getLogger().handlers:
