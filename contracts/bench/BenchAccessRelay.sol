@@ -18,12 +18,14 @@ contract BenchAccessRelay {
     }
 
     /// @notice Record `count` accesses under `grantId`, each with its own query hash.
+    /// The numbers are taken before the calls (checks-effects-interactions); each call must
+    /// answer an access number.
     function recordMany(uint256 grantId, uint256 count) external {
-        uint256 seq = _seq;
-        for (uint256 i = 0; i < count; ++i) {
-            ++seq;
-            _dataSharing.recordAccess(grantId, keccak256(abi.encode(seq)), uint64(seq % 100), 1);
+        uint256 first = _seq + 1;
+        _seq += count;
+        for (uint256 seq = first; seq < first + count; ++seq) {
+            uint64 n = _dataSharing.recordAccess(grantId, keccak256(abi.encode(seq)), uint64(seq % 100), 1);
+            require(n > 0, "no access recorded");
         }
-        _seq = seq;
     }
 }
