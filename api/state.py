@@ -37,6 +37,7 @@ metadata = sa.MetaData()
 
 #: Over PostgreSQL, what every worker of the service knows: the highest block of a write any of
 #: them acknowledged (``written_block``), so a read on one worker sees a write answered by another.
+#: Made by the service database's migrations (``service_0002``), which ``engine_for`` applies or requires.
 marks = sa.Table(
     "service_marks",
     metadata,
@@ -78,7 +79,6 @@ class ServiceState:
         engine = engine_for(settings.service_db_url, upgrade=settings.upgrade_at_start)
         if shared(engine):  # several processes may send from one account: one sender across them
             ledger.tx.nonces = SharedNonceManager(ledger.rpc_client, engine)
-            metadata.create_all(engine)
         state = cls(
             settings=settings,
             ledger=ledger,
