@@ -234,6 +234,14 @@ class ReportStore:
         with self.engine.connect() as conn:
             return [_report(r) for r in conn.execute(query).mappings()]
 
+    def keys(self) -> list[tuple[int, str]]:
+        """Every report's (id, commitment), newest first: two short columns, what the sub-district's
+        queue (:mod:`api.open311.queue`) splits into waiting and grouped before reading a page."""
+        c = reports.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.id, c.commitment).order_by(c.id.desc())).all()
+        return [(int(i), str(h)) for i, h in rows]
+
     def by_commitment(self, commitment: str) -> Report | None:
         with self.engine.connect() as conn:
             row = conn.execute(

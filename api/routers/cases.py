@@ -13,20 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from inspect import Parameter, Signature
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.answers import kept
-from api.deps import CurrentCaller, CurrentKey, StateDep, WriteDep, json_answer
+from api.deps import Caller, CurrentCaller, CurrentKey, StateDep, WriteDep, json_answer, require_role
+from api.open311.queue import QueueStatus
 from api.params import Id, PageDep, Since, Until, id_query
 from api.schemas.cases import (
     AnswerCreate,
     CaseCreate,
     CaseDetail,
     CaseList,
+    CaseReportList,
     CaseStateName,
     CaseWrite,
     EvaluationCreate,
@@ -37,9 +39,11 @@ from api.schemas.cases import (
     SendBackCreate,
     ServiceLevelList,
 )
+from api.services.case_reports import report_queue
 from api.services.case_writes import CaseWrites
 from api.services.cases import CaseService
 from ledger.cases import CaseState
+from ledger.membership import Role
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -74,6 +78,20 @@ Writes = Annotated[CaseWrites, Depends(case_writes)]
              summary="Raise a case (吹哨; SubDistrict), dispatched at once to its departments")
 def raise_case(body: CaseCreate, writes: Writes) -> JSONResponse:
     return json_answer(writes.raise_case(body))
+
+
+@router.get("/reports", response_model=CaseReportList,
+            summary="Residents' reports (Open311) waiting for a case or grouped by one (SubDistrict, Channel)")
+def case_reports(
+    state: StateDep,
+    _caller: Annotated[Caller, Depends(require_role(Role.SUB_DISTRICT, Role.CHANNEL))],
+    page: PageDep,
+    status_filter: Annotated[QueueStatus, Query(alias="status")] = "waiting",
+    lang: Annotated[Literal["zh-CN", "en"], Query(description="The category names' language.")] = "zh-CN",
+) -> CaseReportList:
+    """Each with its commitment (what ``report_hashes`` lists) and, once grouped, the case; never
+    the contact. Not kept per index version: a new report changes the answer, not the index."""
+    return report_queue(state, status_filter, page, lang)
 
 
 @router.get("/metrics", response_model=MetricsPublic,

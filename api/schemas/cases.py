@@ -48,6 +48,10 @@ class CaseCreate(BaseModel):
     assisting_ids: Departments = []
     report_hashes: list[Bytes32] = Field(
         [], max_length=100, description="Hashes of the residents' reports this case groups (Open311).")
+    report_ids: list[PositiveUint64] = Field(
+        [], max_length=100, description="Residents' reports this case groups, by service_request_id (GET "
+        "/api/v1/cases/reports): each resolved to its commitment; an unknown id is a 422, a report an open case "
+        "already groups a 409.")
     channel_id: Uint64 = Field(0, description="The Channel member that took the reports (0: any Channel member).")
 
 
@@ -144,6 +148,32 @@ class CaseList(Page[CasePublic]):
 class CaseWrite(BaseModel):
     tx: TxInfo
     case: CasePublic
+
+
+# ------------------------------------------------------------------ residents' reports waiting for a case
+
+
+class CaseReportPublic(BaseModel):
+    """A resident's report (Open311) as the sub-district triages it: never its contact."""
+
+    service_request_id: str
+    status: Literal["waiting", "grouped"] = Field(description="grouped: a case's CaseRaised lists its commitment.")
+    category: int = Field(description="Its service_code: a case category.")
+    category_name: str
+    description: str | None
+    area: str | None = Field(description="Where, as the resident said it (Open311's address_string).")
+    lat: float | None
+    long: float | None
+    media_url: str | None
+    requested_at: int = Field(description="Unix seconds.")
+    requested_datetime: str = Field(description="ISO 8601 with the service's offset (COGOV_OPEN311_TIMEZONE).")
+    commitment: Hash = Field(description="What a case lists on chain (reportHashes): a salted commitment.")
+    case_id: int | None = Field(description="The latest case grouping it.")
+    case_open: bool | None = Field(description="Whether that case is open (not closed).")
+
+
+class CaseReportList(Page[CaseReportPublic]):
+    """A page of residents' reports."""
 
 
 # ------------------------------------------------------------------ service levels and metrics

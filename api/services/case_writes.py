@@ -16,7 +16,7 @@ evidence given as text is kind ``evidence`` (salted). Each is kept once the chai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from api.deps import Caller, WriteRequest
 from api.documents import writer
@@ -31,6 +31,7 @@ from api.schemas.cases import (
     SendBackCreate,
 )
 from api.schemas.common import tx_info
+from api.services.case_reports import refuse_open, reports_named
 from api.services.cases import CaseService, Shown
 from api.services.names import Members
 from api.state import ServiceState
@@ -51,11 +52,11 @@ class CaseWrites:
 
     def raise_case(self, body: CaseCreate) -> Answer:
         """Raise a case (吹哨, SubDistrict); its description kept off chain, public or not as marked."""
+        reports = reports_named(self.state, body)  # report_ids resolved to their commitments
         text = self.docs.draft("case_public" if body.description_public else "case", body.description)
         call = self.desk.raise_call(body.category, body.area_code, text.hash, body.lead_id, body.assisting_ids,
-                                    report_hashes=[parse_hash(h) for h in body.report_hashes],
-                                    channel_id=body.channel_id)
-        return self._send(body.model_dump(), call, [text])
+                                    report_hashes=[parse_hash(h) for h in reports], channel_id=body.channel_id)
+        return self._send(body.model_dump(), call, [text], check=lambda: refuse_open(self.state, reports))
 
     def acknowledge(self, case_id: int) -> Answer:
         return self._send({"acknowledge": case_id}, self.desk.acknowledge_call(case_id), case_id=case_id)
@@ -87,11 +88,16 @@ class CaseWrites:
     # ---------------------------------------------------------------- sends and answers
 
     def _send(
-        self, body: dict[str, object], call: ContractCall, drafts: Sequence[Draft | None] = (), case_id: int = 0
+        self, body: dict[str, object], call: ContractCall, drafts: Sequence[Draft | None] = (), case_id: int = 0,
+        check: Callable[[], None] | None = None,
     ) -> Answer:
         """Send ``call`` in the write's session (its texts journaled), and answer with the case
-        (``case_id``; 0: the one the receipt raised) as the chain shows it: 201 raised, else 200."""
+        (``case_id``; 0: the one the receipt raised) as the chain shows it: 201 raised, else 200.
+        ``check`` runs before a first send only (not before a replay or a resumed write, whose
+        effect it would see)."""
         with self.write.session(self.state, self.caller, body, self.docs.journal(drafts)) as w:
+            if check is not None and w.earlier is None and w.resumed is None:
+                check()
             if (r := w.send(self.state.ledger, self.caller.signer(), call)) is not None:
                 self.docs.accept(r)
                 raised = case_id == 0
