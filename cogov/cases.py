@@ -24,6 +24,7 @@ from cogov.context import env, member_id_of, open_docs, text_or_file
 from cogov.options import JsonOpt, KeyOpt, PasswordFileOpt
 
 if TYPE_CHECKING:
+    from api.open311.store import ReportStore
     from ledger.cases import Case, CaseModel
     from ledger.client import ContractCall, TxReceipt
 
@@ -67,16 +68,24 @@ def raise_case(
     report_hash: Annotated[
         list[str] | None, typer.Option("--report-hash", help="A resident's report's hash (0x…; repeat).")
     ] = None,
+    report: Annotated[list[int] | None, typer.Option(
+        "--report", min=1, help="A resident's report by its id (cogov cases reports; repeat).")] = None,
     channel: Annotated[str, typer.Option("--channel", help="The Channel member that took the reports (0: any).")] = "0",
     password_file: PasswordFileOpt = None,
 ) -> None:
-    """Raise a case (吹哨; a sub-district) and dispatch it to its lead and assisting departments."""
+    """Raise a case (吹哨; a sub-district) and dispatch it to its lead and assisting departments.
+    Reports named by id are resolved to their commitments (as the API's ``report_ids``); one an open
+    case already groups is refused."""
+    from api.open311.queue import refuse_grouped, reports_named
     from ledger.fund.docs import parse_hash
 
+    named = reports_named(_reports(), report_hash or (), report or ())
+    if named:
+        refuse_grouped(_fold()[0], named)
     desk, docs = env().case_desk(), open_docs()
     text = docs.draft("case_public" if public else "case", description)
     call = desk.raise_call(category, area, text.hash, member_id_of(lead), _members(assist),
-                           report_hashes=[parse_hash(h) for h in report_hash or ()], channel_id=member_id_of(channel))
+                           report_hashes=[parse_hash(h) for h in named], channel_id=member_id_of(channel))
     r = docs.transact(desk.ledger, env().signer(key, password_file), call, [text])
     docs.accept(r)
     _done(int(r.event("CaseRaised").args["caseId"]), r)
@@ -186,6 +195,43 @@ def _fold() -> tuple[CaseModel, int]:
     return CaseModel.of(deployment_events(led, NAME, MODEL_EVENTS)), head_time(led)
 
 
+def _reports() -> ReportStore:
+    """Residents' reports (Open311) in the service database (``COGOV_SERVICE_DB_URL``), where the
+    API keeps them: the CLI reads them there as it reads the cases' texts (:func:`open_docs`)."""
+    from api.apikeys import engine_for
+    from api.open311.store import ReportStore
+
+    return ReportStore(engine_for(env().settings.service_db_url))
+
+
+@cases_app.command("reports")
+def reports(
+    status: Annotated[str, typer.Option("--status", help="waiting (no case groups it yet), grouped, all.")] = "waiting",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    lang: Annotated[str, typer.Option("--lang", help="zh-CN or en: the categories' names.")] = "zh-CN",
+    as_json: JsonOpt = False,
+) -> None:
+    """Residents' reports waiting for a case (or grouped by one), newest first; never the contact
+    (``--json``: with the commitment a case lists). Raise a case from them: ``cases raise --report ID``."""
+    from api.open311.queue import queue
+    from api.services.case_reports import report_public
+    from ledger.errors import ValidationFailed
+
+    if status not in ("waiting", "grouped", "all"):
+        raise ValidationFailed("status", "waiting, grouped or all")
+    model, _ = _fold()
+    rows, count = queue(_reports(), lambda use: use(model), status, offset, limit)  # type: ignore[arg-type]
+    shown = [report_public(q, None, lang) for q in rows]  # the machine's zone, as every CLI time
+    if as_json:
+        out.emit_json({"data": [r.model_dump() for r in shown], "count": count})
+        return
+    out.table(["report", "status", "case", "category", "reported", "area", "description"],
+              [[r.service_request_id, r.status, r.case_id or "", r.category_name, out.when(r.requested_at),
+                r.area or "", r.description or ""] for r in shown],
+              title=f"{len(shown)} of {count} {status} report(s)")
+
+
 def _plain(c: Case) -> dict[str, Any]:
     d = asdict(c)
     return {**d, "state": c.state.name.lower(), "description_hash": "0x" + c.description_hash.hex()}
@@ -235,12 +281,14 @@ def show(case: CaseArg, as_json: JsonOpt = False) -> None:
     timeline = [{"event": e.name, "block_number": e.block_number, "block_time": e.block_time, "tx_hash": e.tx_hash,
                  "args": canonical_args(e)} for e in record.events]
     if as_json:
-        out.emit_json({**_plain(c), "description": text, "team": team, "timeline": timeline})
+        reports = ["0x" + h.hex() for h in record.report_hashes]
+        out.emit_json({**_plain(c), "description": text, "team": team, "report_hashes": reports, "timeline": timeline})
         return
     out.say(f"case {c.id}: {c.state.name.lower()}{' (overdue)' if c.overdue else ''}, category {c.category}, "
             f"area {c.area_code}, raised by member {c.raiser_id}, round {c.round}, {c.send_backs} send-backs")
     out.say(f"  description: {text if text is not None else '0x' + c.description_hash.hex()}")
     out.say(f"  acknowledge by {out.when(c.ack_deadline)}, resolve by {out.when(c.resolve_deadline)}")
+    out.say(f"  residents' reports grouped: {len(record.report_hashes)}")
     for t in team:
         flags = [k for k in ("lead", "acknowledged", "late", "answered") if t[k]]
         out.say(f"  member {t['member_id']}: {', '.join(flags) or 'waiting'}")

@@ -21,7 +21,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -115,9 +115,9 @@ def _response(fmt: Format, body: bytes, status_code: int) -> Response:
 # ----------------------------------------------------------------------------- times
 
 
-def w3c(unix: int, tz: ZoneInfo) -> str:
-    """``unix`` as ISO 8601 with the zone's offset (``2026-05-01T09:30:00+08:00``)."""
-    return datetime.fromtimestamp(unix, tz).isoformat(timespec="seconds")
+def w3c(unix: int, tz: tzinfo | None) -> str:
+    """``unix`` as ISO 8601 with the zone's offset (``2026-05-01T09:30:00+08:00``; None: the machine's zone)."""
+    return datetime.fromtimestamp(unix, tz).astimezone(tz).isoformat(timespec="seconds")
 
 
 _DECODED_PLUS = re.compile(r"^(.*T.*\d) (\d{2}:?\d{2})$")  # a "+hh:mm" whose "+" a query string made a space

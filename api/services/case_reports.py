@@ -13,19 +13,19 @@ contact nor the client that sent it. The split into waiting and grouped is
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from api.open311.categories import name_of
 from api.open311.formats import w3c
-from api.open311.queue import Grouping, Queued, QueueStatus, commitments_of, queue, refuse_grouped
+from api.open311.queue import Grouping, Queued, QueueStatus, queue, refuse_grouped
+from api.open311.queue import reports_named as queue_named
 from api.params import Paging
 from api.schemas.cases import CaseCreate, CaseReportList, CaseReportPublic
 from api.services.cases import cases_state
 from api.services.index import index_for
 from api.state import ServiceState
-from ledger.abi import hex_of
 from ledger.cases import CaseModel
-from ledger.fund.docs import parse_hash
 
 
 def report_queue(state: ServiceState, status: QueueStatus, page: Paging, lang: str) -> CaseReportList:
@@ -40,7 +40,8 @@ def report_queue(state: ServiceState, status: QueueStatus, page: Paging, lang: s
     return CaseReportList(data=[report_public(q, tz, lang) for q in rows], count=count)
 
 
-def report_public(q: Queued, tz: ZoneInfo, lang: str) -> CaseReportPublic:
+def report_public(q: Queued, tz: tzinfo | None, lang: str) -> CaseReportPublic:
+    """A report of the queue as the API shows it (times in ``tz``; None: the machine's zone)."""
     r, g = q.report, q.grouping
     return CaseReportPublic(
         service_request_id=str(r.id), status="waiting" if g is None else "grouped", category=r.service_code,
@@ -51,12 +52,8 @@ def report_public(q: Queued, tz: ZoneInfo, lang: str) -> CaseReportPublic:
 
 
 def reports_named(state: ServiceState, body: CaseCreate) -> dict[str, int | None]:
-    """The reports a raise groups: ``report_hashes`` as given, ``report_ids`` resolved to their
-    commitments (an unknown id: 422); commitment (0x-hex) → report id (None: named by hash)."""
-    named: dict[str, int | None] = {hex_of(parse_hash(h)): None for h in body.report_hashes}
-    if body.report_ids:
-        named.update(commitments_of(state.reports, body.report_ids))
-    return named
+    """The reports a raise groups (``report_hashes``, and ``report_ids`` resolved: 422 for an unknown one)."""
+    return queue_named(state.reports, body.report_hashes, body.report_ids)
 
 
 def refuse_open(state: ServiceState, named: dict[str, int | None]) -> None:

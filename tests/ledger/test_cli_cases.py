@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cogov import output
 from cogov.app import app
 from ledger.cases import CaseDesk, CaseState, month_of, overall, tallies
 from ledger.errors import ContractReverted
@@ -129,3 +130,36 @@ def test_a_refusal_is_one_line_with_exit_code_4(cli: dict[str, str]) -> None:
                          timeout=120, env={**os.environ, **cli})
     assert res.returncode == 4, res.stderr
     assert "CaseNotNamed" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_reports_waiting_and_a_case_raised_from_one(cli: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cases reports` lists a resident's report (from the service database, never its contact) as
+    waiting, `cases raise --report ID` groups it (its commitment on chain), then it is grouped; a
+    second raise naming it while the case is open, and an unknown id, are refused."""
+    from api.apikeys import engine_for
+    from api.open311.store import Contact, NewReport, ReportStore
+    from ledger.errors import Conflict, ValidationFailed
+
+    store = ReportStore(engine_for(cli["COGOV_SERVICE_DB_URL"]))
+    report = store.add(NewReport(2, "幸福里 8 号楼垃圾桶满溢", 39.93, 116.39, "幸福里社区", None,
+                                 Contact(email="wang@example.cn", phone="13800000000"), "ip:127.0.0.1"))
+    waiting = as_json("reports")
+    assert [r["service_request_id"] for r in waiting["data"]] == [str(report.id)] and waiting["count"] == 1
+    assert waiting["data"][0]["commitment"] == report.commitment and waiting["data"][0]["case_id"] is None
+    assert waiting["data"][0]["description"] == "幸福里 8 号楼垃圾桶满溢"
+    monkeypatch.setattr(output.console, "width", 200)  # a terminal's width, not CliRunner's 80 columns
+    table = run("reports")
+    assert "1 of 1 waiting report(s)" in table and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", table)
+    assert "wang@example.cn" not in table + json.dumps(waiting) and "13800000000" not in table
+
+    cid = case_of(run("raise", "--key", "subdistrict", "--category", "2", "--area", "1", "--description", "清运",
+                      "--lead", "dept_b", "--report", str(report.id)))
+    assert as_json("show", str(cid))["report_hashes"] == [report.commitment]
+    assert as_json("reports")["count"] == 0
+    assert as_json("reports", "--status", "grouped")["data"][0]["case_id"] == cid
+    again = RUNNER.invoke(app, ["cases", "raise", "--key", "subdistrict", "--category", "2", "--area", "1",
+                                "--description", "x", "--lead", "dept_b", "--report", str(report.id)])
+    assert isinstance(again.exception, Conflict) and f"report {report.id} by case {cid}" in str(again.exception)
+    unknown = RUNNER.invoke(app, ["cases", "raise", "--key", "subdistrict", "--category", "2", "--area", "1",
+                                  "--description", "x", "--lead", "dept_b", "--report", "999999"])
+    assert isinstance(unknown.exception, ValidationFailed) and "999999" in str(unknown.exception)
