@@ -1,10 +1,10 @@
 """A resident's report reaching the sub-district, in Chromium: the resident posts it through
 Open311 over real HTTP (no key); 街道办, signed in with a sub-district key, finds it under
-"居民诉求 · 待处理" with its commitment, ticks it and raises a case from it (category prefilled from
-the report, 城管 as the lead) through the console's write path, followed live to confirmed; the
-report then shows as grouped by the new case, the case's ``CaseRaised`` lists its commitment, and
-Open311 answers it with the case's lead department. At 1280 and 390 px (no page overflow at 390),
-no console errors, no serious or critical axe-core violation."""
+"居民诉求 · 待处理" with its commitment, ticks it and raises a case from it (the category preset
+to the newest report's, then to the ticked one's; 城管 as the lead) through the console's write
+path, followed live to confirmed; the report then shows as grouped by the new case, and Open311
+answers it with the case's lead department and number. At 1280 and 390 px (no page overflow at
+390), no console errors, no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import secrets
 import httpx
 import pytest
 
+from cogov.demo.cases import AREA, BINS, FIRE_LANE  # the demo's community and two categories
 from ledger.cases import CaseDesk
 from tests.e2e.conftest import WIDTHS, Console, DemoChain
 from tests.e2e.test_console_council import _confirmed
-from tests.e2e.test_console_treasurer import AREA, BINS
 from tests.e2e.test_portal_cases import no_overflow
 
 SUB = "reports:jiedaoban"
@@ -34,10 +34,10 @@ def sub_district(console: Console, console_chain: DemoChain) -> Console:
     return console
 
 
-def reported(url: str, text: str) -> str:
+def reported(url: str, text: str, category: int = BINS) -> str:
     """A resident's report through Open311 (form-encoded, no key), as a resident's app sends it."""
     r = httpx.post(f"{url}/open311/v2/requests.json", timeout=60, data={
-        "service_code": str(BINS), "lat": "39.9289", "long": "116.3883", "address_string": "幸福里社区 8 号楼旁",
+        "service_code": str(category), "lat": "39.9289", "long": "116.3883", "address_string": "幸福里社区 8 号楼旁",
         "description": text, "email": "resident@example.cn", "phone": "13900000000"})
     assert r.status_code == 200, r.text
     return str(r.json()[0]["service_request_id"])
@@ -48,17 +48,19 @@ def test_a_report_waits_and_a_case_is_raised_from_it(sub_district: Console, cons
                                                       width: int) -> None:
     text = f"8 号楼旁垃圾桶满溢（控制台 {width}px {secrets.token_hex(2)}）"
     rid = reported(sub_district.url, text)
+    reported(sub_district.url, f"5 号楼消防通道被占用（控制台 {width}px）", FIRE_LANE)  # the newest, another category
     page = sub_district.page(SUB, width)
     assert page.url.endswith("/console/cases")  # a sub-district's home
     row = page.locator(f"[data-testid=reports-waiting] tr[data-report='{rid}']")
     assert text in row.inner_text() and "0x" in row.inner_text()  # its commitment, shortened
     assert "resident@example.cn" not in page.content() and "13900000000" not in page.content()
-    assert page.locator("#raise-category").input_value() == str(BINS)  # the newest report's category
+    assert page.locator("#raise-category").input_value() == str(FIRE_LANE)  # the newest report's category
     if width == 390:
         assert no_overflow(page), "horizontal overflow"
     sub_district.check(page)
 
     page.check(f"[data-testid=pick-{rid}]")
+    assert page.locator("#raise-category").input_value() == str(BINS)  # the ticked report's
     page.select_option("#raise-lead", str(console_chain.member_ids["chengguan"]))
     page.fill("#raise-area", str(AREA))
     page.click("[data-testid=raise]")

@@ -3,7 +3,9 @@
 import { followTx } from "./tx.js";
 import { setUpFetch } from "./fetch.js";
 import { followAuditRun } from "./audit.js";
+import { setUpRaise } from "./reports.js";
 
 document.querySelectorAll("[data-tx-status]").forEach(followTx);
 document.querySelectorAll("[data-fetch]").forEach(setUpFetch);
 document.querySelectorAll("[data-audit-run]").forEach(followAuditRun);
+document.querySelectorAll("[data-raise]").forEach(setUpRaise);
