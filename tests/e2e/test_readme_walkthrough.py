@@ -28,8 +28,8 @@ SHOWS = {
     "data share": ["request 5 is granted; grant 4", "age,district,needs_visit"],
     "refused": ["(ERC20InsufficientBalance)", " 元, less than the 3,000.00 元 needed"],
     "contribution": ["receipt 5: 1,000.00 元", "→ payout 1: 1,000.00 元 to project 1"],
-    "case": ["1 of 1 waiting report(s)", '"service_request_id":"6","status":"waiting"', "case 5: closed_fixed", "acknowledge by 20",
-             "residents' reports grouped: 1", '"status":"closed"', '"agency_responsible":"城管"'],
+    "case": ["1 of 1 waiting report(s)", '"service_request_id":"6","status":"waiting"', "case 5: closed_fixed",
+             "acknowledge by 20", "residents' reports grouped: 1", '"status":"closed"', '"agency_responsible":"城管"'],
     "audit": ["PASSED"],
 }
 
