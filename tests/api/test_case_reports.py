@@ -114,3 +114,17 @@ def test_every_other_role_is_refused(client: TestClient, api: Api, label: str) -
 
 def test_no_key_is_refused(client: TestClient) -> None:
     assert client.get("/api/v1/cases/reports").status_code == 401
+
+
+def test_a_report_whose_case_closed_may_be_grouped_again(client: TestClient, api: Api) -> None:
+    """The documented choice: only an open case holds a report; once closed, a new case may group it."""
+    rid = posted_id(client)
+    first = raise_from(client, api, [int(rid)]).json()["case"]["id"]
+    for path, label, body in (("acknowledge", "dept_b", None), ("answer", "dept_b", {"evidence": "已清运"}),
+                              ("evaluate", "subdistrict", {"outcome": "fixed"})):
+        r = client.post(f"/api/v1/cases/{first}/{path}", headers=api.auth(label), json=body)
+        assert r.status_code == 200, r.text
+    assert listed(client, api, "grouped")[rid]["case_open"] is False
+    again = raise_from(client, api, [int(rid)])
+    assert again.status_code == 201, again.text
+    assert listed(client, api, "grouped")[rid]["case_id"] == again.json()["case"]["id"] != first
