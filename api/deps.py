@@ -76,6 +76,12 @@ class AccountChecks:
             self._seen[key] = (now, info)
         return info
 
+    def peek(self, account: str, ttl: float) -> AccountInfo | None:
+        """The answer :meth:`info` would reuse now; None when it would ask the chain."""
+        with self._lock:
+            hit = self._seen.get(account.lower())
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < ttl else None
+
 
 T = TypeVar("T")
 
