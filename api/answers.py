@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints
@@ -56,6 +57,7 @@ from ledger.errors import LedgerError
 from ledger.index import Indexer
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("api")
 
 #: Kept answers per index (least recently used out).
 KEPT_ANSWERS = 1024
@@ -140,7 +142,8 @@ class FrontDoor:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in self.front.paths:
             try:
                 found = await self._kept(scope)
-            except LedgerError:
+            except Exception as exc:  # never worse than the route: it answers (an unavailable index, a lost file)
+                log.debug("front door: %s", exc)
                 found = None
             if found is not None:
                 status, headers, body = found
@@ -154,16 +157,15 @@ class FrontDoor:
         state: ServiceState | None = getattr(app.state, "service", None)
         if state is None:
             return None
-        authorization = if_none_match = b""
+        authorization = if_none_match = None  # the first of each, as the route reads them
         for name, value in scope["headers"]:
-            if name == b"authorization":
+            if name == b"authorization" and authorization is None:
                 authorization = value
-            elif name == b"if-none-match":
+            elif name == b"if-none-match" and if_none_match is None:
                 if_none_match = value
         key = None
-        if authorization:
+        if authorization is not None:
             scheme, _, token = authorization.decode("latin-1").partition(" ")
-            token = token.strip()
             if scheme.lower() != "bearer" or not token:
                 return None
             key = state.apikeys.verified(token)
@@ -189,12 +191,13 @@ class FrontDoor:
                 limiter = getattr(app.state, "limiter", None)
                 if limiter is not None:
                     limiter.check(key.key_id)
-                info = account_checks(state.ledger).peek(key.account, state.settings.account_check_seconds)
+                ttl = state.settings.account_check_seconds
+                info = account_checks(state.ledger).peek(state.ledger, key.account, ttl)
                 if info is None or not info.active:
                     return None
         except TooManyRequests:
             return None  # the route answers the 429 (and counts nothing twice: a refused request takes no token)
-        return kept.start(if_none_match.decode("latin-1"))
+        return kept.start((if_none_match or b"").decode("latin-1"))
 
 
 def answer_key(request: Request) -> Hashable:

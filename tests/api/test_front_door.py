@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.apikeys import ApiKeyStore, engine_for
-from api.deps import current_key
+from api.deps import AccountChecks, current_key
 from api.main import create_app
 from api.middleware import RateLimiter, anonymous_limit
 from api.testing import Api, make_settings
@@ -81,16 +81,17 @@ def test_a_kept_answer_is_served_before_the_route_with_no_chain_call(door: Door)
         return {} if path.startswith("/api/v1/public/") else h
 
     first = {path: door.client.get(path, params={"limit": 9}, headers=auth(path)) for path in KEPT}
-    assert all(r.status_code == 200 for r in first.values()), {p: r.text for p, r in first.items() if r.status_code != 200}
+    assert all(r.status_code == 200 for r in first.values()), {p: r.text for p, r in first.items()}
     assert first["/api/v1/members"].json()["count"] > 0  # the index holds the session's records
     door.route_off()
     try:
         calls = len(door.proxy.calls)
         for path, r in first.items():
+            etag = r.headers["etag"]
             again = door.client.get(path, params={"limit": 9}, headers=auth(path))
-            assert (again.status_code, again.content, again.headers["etag"]) == (200, r.content, r.headers["etag"]), path
-            same = door.client.get(path, params={"limit": 9}, headers={**auth(path), "If-None-Match": r.headers["etag"]})
-            assert same.status_code == 304 and same.headers["etag"] == r.headers["etag"], path
+            assert (again.status_code, again.content, again.headers["etag"]) == (200, r.content, etag), path
+            same = door.client.get(path, params={"limit": 9}, headers={**auth(path), "If-None-Match": etag})
+            assert same.status_code == 304 and same.headers["etag"] == etag, path
         # the fund's lists decide deadlines at the indexed block's time: not a chain call per request
         assert door.proxy.calls[calls:] == []
         # another caller, and another spelling of the query, are the route's to answer
@@ -150,7 +151,8 @@ def test_rate_limits_hold_at_the_front_door(door: Door) -> None:
 def test_a_page_is_filed_under_its_canonical_query_only(door: Door) -> None:
     def get(path: str) -> httpx.Response:
         door.client.cookies.clear()  # the language cookie a ?lang= sets is part of what names a page
-        return door.client.get(path)
+        r: httpx.Response = door.client.get(path)
+        return r
 
     for path in ("/", "/?lang=en", "/?junk=1", "/?lang=en&lang=en"):
         assert get(path).status_code == 200, path
@@ -164,3 +166,24 @@ def test_a_page_is_filed_under_its_canonical_query_only(door: Door) -> None:
             assert get(made_up).json()["detail"] == ROUTE_RAN, made_up
     finally:
         door.route_on()
+
+
+def test_an_account_check_is_renewed_before_it_lapses_with_one_call(door: Door, deployment: Deployment) -> None:
+    """Past half its ttl, a key's account check is asked again in the background, once however many
+    requests see it meanwhile (they were a burst of chain calls at every lapse); past its ttl it is
+    never used."""
+    led = door.client.app.state.service.ledger  # type: ignore[attr-defined]
+    checks, account = AccountChecks(), deployment.signers["auditor"].address
+    first = checks.info(led, account, 60.0)
+    assert first.active
+    checks._seen[account.lower()] = (time.monotonic() - 40.0, first)  # as if asked 40 s ago
+    calls = len(door.proxy.calls)
+    assert all(checks.peek(led, account, 60.0) == first for _ in range(20))  # the answer in hand meanwhile
+    deadline = time.monotonic() + 60
+    while checks._renewing:
+        assert time.monotonic() < deadline, "the renewal did not end"
+        time.sleep(0.01)
+    assert len(door.proxy.calls[calls:]) == 1, door.proxy.calls[calls:]
+    assert time.monotonic() - checks._seen[account.lower()][0] < 40.0  # renewed
+    checks._seen[account.lower()] = (time.monotonic() - 61.0, first)  # lapsed
+    assert checks.peek(led, account, 60.0) is None
