@@ -63,11 +63,11 @@ class AccountChecks:
     """Whether API keys' accounts are active accounts of a member, as the registry says
     (``accountInfo``: one call), each answer reused for ``ttl`` seconds per account.
 
-    An answer past half its ``ttl`` is asked again in the background by the first request that
-    sees it (one thread per account at a time), so that a busy key's answer is renewed before it
-    lapses: without that, every request of the key arriving in the moment it lapsed asked the
-    chain at once (a burst every ``ttl``, the longest waits of a steady load). An answer is never
-    used past its ``ttl``."""
+    The front door (:mod:`api.answers`) takes an answer past half its ``ttl`` with :meth:`peek`,
+    which asks again in the background (one thread per account at a time), so that a busy key's
+    answer is renewed before it lapses: without that, every request of the key arriving in the
+    moment it lapsed went to its route and asked the chain (a burst every ``ttl``, the longest
+    waits of a steady load). An answer is never used past its ``ttl``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -75,14 +75,16 @@ class AccountChecks:
         self._renewing: set[str] = set()
 
     def info(self, ledger: Ledger, account: str, ttl: float) -> AccountInfo:
-        hit = self.peek(ledger, account, ttl)
-        if hit is not None:
-            return hit
-        return self._ask(ledger, account.lower(), account)
+        key = account.lower()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+        return self._ask(ledger, key, account)
 
     def peek(self, ledger: Ledger, account: str, ttl: float) -> AccountInfo | None:
-        """The answer :meth:`info` would reuse now (renewed in the background past half its
-        ``ttl``); None when it would ask the chain."""
+        """The answer :meth:`info` would reuse now (asked again in the background past half its
+        ``ttl``); None when :meth:`info` would ask the chain."""
         key = account.lower()
         with self._lock:
             hit = self._seen.get(key)
