@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 
@@ -68,10 +70,63 @@ def engine_for(url: str, *, upgrade: bool = True) -> sa.Engine:
     return eng
 
 
+class KeptVerdicts:
+    """Keys this process verified, kept while the service database has not changed since.
+
+    SQLite's ``PRAGMA data_version``, asked on a connection of its own that never writes,
+    changes whenever any other connection commits (of this process or of another: ``cogov
+    apikeys revoke``), so a revocation anywhere ends every kept verdict at once; asking it costs
+    no read of the table. Over PostgreSQL (or an in-memory SQLite) nothing is kept: every
+    request reads its key.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self, engine: sa.Engine) -> None:
+        path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        self._conn: sqlite3.Connection | None = None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._kept: dict[bytes, tuple[int, ApiKey]] = {}
+
+    def version(self) -> int | None:
+        """The database's change counter now; None when verdicts cannot be kept."""
+        if self._conn is None:
+            return None
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def keep(self, token: str, since: int | None, key: ApiKey) -> None:
+        """``token`` verified as ``key`` by a read made after the counter was ``since``."""
+        if since is None:
+            return
+        with self._lock:
+            if len(self._kept) >= self.LIMIT:
+                self._kept.clear()
+            self._kept[_digest(token)] = (since, key)
+
+    def get(self, token: str) -> ApiKey | None:
+        """The kept verdict on ``token`` while nothing was committed since its read; None otherwise."""
+        if not self._kept:
+            return None
+        hit = self._kept.get(_digest(token))
+        if hit is None or hit[0] != self.version():
+            return None
+        return hit[1]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with self._lock:
+                self._conn.close()
+                self._conn = None
+
+
 class ApiKeyStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
+        self.verdicts = KeptVerdicts(engine)
 
     def create(self, label: str, role: str, account: str, key_label: str) -> tuple[str, ApiKey]:
         """Create a key; returns (the full key, shown once; its record)."""
@@ -106,11 +161,19 @@ class ApiKeyStore:
         if len(parts) != 3 or parts[0] != "cgv":
             raise Unauthenticated("malformed API key")
         key_id, secret = parts[1], parts[2]
+        since = self.verdicts.version()  # before the read: a commit after it ends the kept verdict
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
             raise Unauthenticated("unknown API key")
-        return _live(row)
+        key = _live(row)
+        self.verdicts.keep(token, since, key)
+        return key
+
+    def verified(self, token: str) -> ApiKey | None:
+        """``token``'s record without a query when this process verified it and the service
+        database has not changed since (:class:`KeptVerdicts`); None: ask :meth:`verify`."""
+        return self.verdicts.get(token)
 
     def by_id(self, key_id: str) -> ApiKey:
         """The record of a key verified earlier (a console session holds its id, never its secret):
@@ -138,6 +201,11 @@ class ApiKeyStore:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _digest(token: str) -> bytes:
+    """What a kept verdict is found by (not the token itself: no secret kept in memory)."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 def _live(row: sa.RowMapping) -> ApiKey:

@@ -6,6 +6,7 @@ re-exported here for the routers that still import them from this module."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
@@ -31,10 +32,12 @@ from api.params import id_query as id_query
 from api.settings import Settings, get_settings
 from api.state import ServiceState
 from ledger.client import Ledger
-from ledger.errors import AccessDenied, Unauthenticated
+from ledger.errors import AccessDenied, LedgerError, Unauthenticated
 from ledger.fund.docs import TextJournal
 from ledger.keys import Signer
 from ledger.membership import AccountInfo, Registry, Role
+
+log = logging.getLogger("api")
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -58,23 +61,59 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 class AccountChecks:
     """Whether API keys' accounts are active accounts of a member, as the registry says
-    (``accountInfo``: one call), each answer reused for ``ttl`` seconds per account."""
+    (``accountInfo``: one call), each answer reused for ``ttl`` seconds per account.
+
+    The front door (:mod:`api.answers`) takes an answer past half its ``ttl`` with :meth:`peek`,
+    which asks again in the background (one thread per account at a time), so that a busy key's
+    answer is renewed before it lapses: without that, every request of the key arriving in the
+    moment it lapsed went to its route and asked the chain (a burst every ``ttl``, the longest
+    waits of a steady load). An answer is never used past its ``ttl``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[float, AccountInfo]] = {}
+        self._renewing: set[str] = set()
 
     def info(self, ledger: Ledger, account: str, ttl: float) -> AccountInfo:
-        now = time.monotonic()
         key = account.lower()
         with self._lock:
             hit = self._seen.get(key)
-        if hit is not None and now - hit[0] < ttl:
+        if hit is not None and time.monotonic() - hit[0] < ttl:
             return hit[1]
+        return self._ask(ledger, key, account)
+
+    def peek(self, ledger: Ledger, account: str, ttl: float) -> AccountInfo | None:
+        """The answer :meth:`info` would reuse now (asked again in the background past half its
+        ``ttl``); None when :meth:`info` would ask the chain."""
+        key = account.lower()
+        with self._lock:
+            hit = self._seen.get(key)
+            if hit is None:
+                return None
+            age = time.monotonic() - hit[0]
+            if age >= ttl:
+                return None
+            if age >= ttl / 2 and key not in self._renewing:
+                self._renewing.add(key)
+                threading.Thread(target=self._renew, args=(ledger, key, account), daemon=True,
+                                 name="account-check").start()
+        return hit[1]
+
+    def _ask(self, ledger: Ledger, key: str, account: str) -> AccountInfo:
+        asked = time.monotonic()  # the answer is as old as the question
         info = Registry(ledger).account_info(account)
         with self._lock:
-            self._seen[key] = (now, info)
+            self._seen[key] = (asked, info)
         return info
+
+    def _renew(self, ledger: Ledger, key: str, account: str) -> None:
+        try:
+            self._ask(ledger, key, account)
+        except LedgerError as exc:  # the next request past the ttl asks again, and answers the error
+            log.info("account check of %s not renewed: %s", account, exc)
+        finally:
+            with self._lock:
+                self._renewing.discard(key)
 
 
 T = TypeVar("T")

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import console, portal, problems
+from api.answers import FrontDoor, FrontPaths
 from api.middleware import BodyLimitMiddleware, RateLimiter
 from api.problems import PROBLEM
 from api.routers import access_log_proofs, health, membership, open311, tx
@@ -63,6 +64,8 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
     # residents' reports (Open311), per client: a small burst, refilled per hour
     app.state.report_limiter = RateLimiter(settings.open311_reports_per_hour / 60, burst=settings.open311_report_burst)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.state.front = FrontPaths()
+    app.add_middleware(FrontDoor, front=app.state.front)  # the outermost: kept answers before routing
     problems.install(app)
     app.include_router(health.router)
     app.include_router(tx.router)

@@ -259,5 +259,6 @@ class ServiceState:
         # max_connections until they are closed (SQLite files: closed handles)
         if self._index is not None:
             self._index.close()
+        self.apikeys.verdicts.close()
         self.apikeys.engine.dispose()  # the service database (idempotency, documents and reports share it)
         advisory.dispose(self.apikeys.engine)  # its advisory locks' connections (several processes)

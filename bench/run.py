@@ -69,6 +69,36 @@ def _mark(ok: bool | None) -> str:
     return "—" if ok is None else ("meets" if ok else "**misses**")
 
 
+def _reads_section(reads: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+    """RESULTS.md's section 4: every route beside the bare endpoint, and the previous run's figures."""
+    w = reads["wrk"]
+    load = reads.get("load_avg_1m") or {}
+    out = ["", f"## 4. Reads under wrk ({w['threads']} threads, {w['connections']} connections, "
+           f"{w['seconds_per_route']} s a route, {reads['events_in_index']:,} events indexed; bench/http_reads.py)", "",
+           f"Rate limits: {reads['rate_limits']}. Each route's bare figure is the mean of the bare "
+           "`async def` endpoint's runs right before and after it, on the same server; \"bare p99/p50\" is that "
+           "endpoint's own tail in the same runs (what the machine does to any route). "
+           f"Machine load (1 min) at the start and the end of the measurements: {load.get('start', '?')}, "
+           f"{load.get('end', '?')}.", "",
+           "| route | req/s | bare req/s | ratio | p50 ms | p99 ms | p99/p50 | bare p99/p50 | non-2xx | errors |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for f in reads["routes"]:
+        out.append(f"| `{f['route']}` | {f['per_s']} | {f['bare_per_s']} | {f['ratio_to_bare']} | {f['p50_ms']} "
+                   f"| {f['p99_ms']} | {f['p99_over_p50']} | {f.get('bare_p99_over_p50', '—')} "
+                   f"| {f.get('non2xx', f['failed'])} | {f.get('errors', '—')} |")
+    if before:
+        was = {f["route"]: f for f in before["routes"]}
+        out += ["", f"Before (`results/http_reads_before.json`, {before['events_in_index']:,} events, "
+                f"{before['environment'].get('time')}) → now:", "",
+                "| route | ratio before → now | p99/p50 before → now |", "| --- | ---: | ---: |"]
+        for f in reads["routes"]:
+            b = was.get(f["route"])
+            if b is not None:
+                out.append(f"| `{f['route']}` | {b['ratio_to_bare']} → {f['ratio_to_bare']} "
+                           f"| {b['p99_over_p50']} → {f['p99_over_p50']} |")
+    return out
+
+
 def write_report(quick: bool, log: list[str], took: float) -> None:
     gas, tput, idx, reads = _load("gas"), _load("throughput"), _load("indexing"), _load("http_reads")
     env = next((r["environment"] for r in (tput, idx, gas) if r), {})
@@ -145,16 +175,7 @@ def write_report(quick: bool, log: list[str], took: float) -> None:
             out.append(f"- **{name}**: ours {cmp['ours']:,} ({cmp['ours_steps']}); stock {cmp['stock']:,} "
                        f"({cmp['stock_parts']}: {steps}); ratio {cmp['ratio_ours_over_stock']}.")
     if reads:
-        w = reads["wrk"]
-        out += ["", f"## 4. Reads under wrk ({w['threads']} threads, {w['connections']} connections, "
-                f"{w['seconds_per_route']} s a route; bench/http_reads.py)", "",
-                f"Rate limits: {reads['rate_limits']}. Each route's bare figure is the mean of the bare "
-                "`async def` endpoint's runs right before and after it, on the same server.", "",
-                "| route | req/s | bare req/s | ratio | p50 ms | p99 ms | p99/p50 | failed |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for f in reads["routes"]:
-            out.append(f"| `{f['route']}` | {f['per_s']} | {f['bare_per_s']} | {f['ratio_to_bare']} | {f['p50_ms']} "
-                       f"| {f['p99_ms']} | {f['p99_over_p50']} | {f['failed']} |")
+        out += _reads_section(reads, _load("http_reads_before"))
     if translog:
         b, a = translog["build"], translog["fsync_appends"]
         out += ["", "## 6. The access transparency log (bench/translog.py)", "",

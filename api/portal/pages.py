@@ -19,12 +19,13 @@ import hashlib
 from collections.abc import Callable, Collection, Hashable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from api.answers import Kept, file_answer
 from api.portal import i18n, views
 from api.services.index import AnswerCache, cache_of
 from api.state import ServiceState
@@ -183,15 +184,25 @@ def cached(request: Request, state: ServiceState, page: Page) -> Response:
         body, etag = page_cache(state, index).get(version, key, render)
     except NotKept as exc:
         return exc.response
-    if etag in request.headers.get("if-none-match", ""):
-        response: Response = Response(status_code=304)
-    else:
-        response = HTMLResponse(body)
-    response.headers["ETag"] = etag
+    headers = Response(headers={"Content-Language": lang})
     if request.query_params.get("lang") in i18n.LANGS:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
-    response.headers["Content-Language"] = lang
-    return response
+        headers.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    kept = Kept(body, etag, "text/html; charset=utf-8",
+                tuple((k, v) for k, v in headers.raw_headers if k != b"content-length"))
+    if _canonical(request, page.params):
+        file_answer(request, index, version, kept)
+    return kept.response(request)
+
+
+def _canonical(request: Request, params: Mapping[str, str]) -> bool:
+    """Whether the request names its page in one way only (its validated parameters, the language
+    or none, and a ``lang`` cookie that names a language or is absent): only those are filed for
+    the front door, so made-up parameters or cookies neither make an entry there nor evict one."""
+    given = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    query = dict(given)
+    lang = query.pop("lang", None)
+    return (len(given) == len(query) + (lang is not None) and query == dict(params)
+            and lang in (None, *i18n.LANGS) and request.cookies.get("lang") in (None, *i18n.LANGS))
 
 
 def not_found(request: Request, state: ServiceState) -> Response:

@@ -24,7 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import JSONResponse, Response
 
-from api.answers import head_clock, kept
+from api.answers import kept
 from api.deps import (
     Caller,
     CurrentCaller,
@@ -111,7 +111,7 @@ def summary(state: StateDep, key: CurrentKey) -> FundSummary:
 
 
 @router.get("/contributions", response_model=ContributionList, summary="Contributions, newest first")
-@kept(clock=head_clock)
+@kept()
 def list_contributions(
     state: StateDep,
     key: CurrentKey,
@@ -159,7 +159,7 @@ def contributor_trace_view(member_id: Id, state: StateDep, key: CurrentKey) -> C
 
 
 @router.get("/refunds", response_model=RefundList, summary="Refunds claimed, newest first")
-@kept()  # no "now" in it: records of events
+@kept()
 def list_refunds(
     state: StateDep,
     key: CurrentKey,
@@ -178,7 +178,7 @@ def list_refunds(
 
 
 @router.get("/projects", response_model=ProjectList, summary="Projects, newest first")
-@kept(clock=head_clock)
+@kept()
 def list_projects(
     state: StateDep,
     key: CurrentKey,
@@ -240,7 +240,7 @@ def pay_milestone(
 
 
 @router.get("/payouts", response_model=PayoutList, summary="Milestone payouts, newest first")
-@kept()  # no "now" in it: records of events
+@kept()
 def list_payouts(
     state: StateDep,
     key: CurrentKey,
@@ -257,7 +257,7 @@ def list_payouts(
 
 
 @router.get("/motions", response_model=MotionList, summary="Committee motions, newest first")
-@kept(clock=head_clock)
+@kept()
 def list_motions(
     state: StateDep,
     key: CurrentKey,
@@ -293,7 +293,7 @@ def motion_votes(motion_id: Id, state: StateDep, key: CurrentKey, offset: Offset
 
 
 @router.get("/votes", response_model=VoteList, summary="Votes, newest first (by motion and/or member)")
-@kept()  # no "now" in it: records of events
+@kept()
 def list_votes(
     state: StateDep,
     key: CurrentKey,

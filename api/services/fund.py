@@ -4,9 +4,9 @@ the caller may read, names, and the presenters' records.
 Every list is answered from the event index: the rows (filtered, counted and paged in SQL)
 and the fund's state folded from the indexed events by :class:`~ledger.fund.model.FundModel`
 (once per index version), with member names from the registry's indexed events. No list
-makes a chain call per row; the one chain read of a list is the head block's time, the
-clock the contract's views derive deadline decisions from. A write's answer reads the
-written record from the chain (one batch), as the contract's views show it.
+makes a chain call at all: deadlines are decided at the time of the indexed block the reducer
+is at (the contract decides them at the chain's time). A write's answer reads the written
+record from the chain (one batch), as the contract's views show it.
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ from ledger.fund.model import payout_of, refund_of, vote_of
 from ledger.fund.report import ExportRow, Labels, contributor_trace, export_rows
 from ledger.index import Indexer
 from ledger.lazy import cached_property
-from ledger.logs import head_time
 from ledger.membership import Registry
 
 T = TypeVar("T")
@@ -154,8 +153,11 @@ class FundService:
 
     @cached_property
     def now(self) -> int:
-        """The head block's time: the contract's views decide motions at deadlines by it."""
-        return head_time(self.state.ledger)
+        """The time of the indexed block the fund's reducer is at: the contract decides motions and
+        refunds at deadlines by the chain's time, and a read shows the fund as of that block. So a
+        kept list depends on the index's version alone (no chain call per request); moving the
+        chain's time takes a block, and the index holds it once it has that block."""
+        return _folded(self.index).read(self.index, lambda _model, indexed_at: indexed_at)
 
     @cached_property
     def chain_names(self) -> ChainNames:

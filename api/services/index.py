@@ -253,11 +253,7 @@ class AnswerCache:
     def get(self, version: Hashable, key: Hashable, build: Callable[[], T], *, stale_ok: bool = False) -> T:
         while True:
             with self._lock:
-                if version != self._version:
-                    self._stale.update(self._items)
-                    self._trim(self._stale)
-                    self._items.clear()
-                    self._version = version
+                self._move_to(version)
                 if key in self._items:
                     self._items.move_to_end(key)
                     return cast(T, self._items[key])
@@ -307,6 +303,14 @@ class AnswerCache:
                 del self._pending[key]
             pending.release()
 
+    def put(self, version: Hashable, key: Hashable, value: Any) -> None:
+        """Keep ``value`` for ``key`` at ``version`` (an answer made elsewhere)."""
+        with self._lock:
+            self._move_to(version)
+            self._items[key] = value
+            self._items.move_to_end(key)
+            self._trim(self._items)
+
     def peek(self, version: Hashable, key: Hashable) -> Any:
         """The answer kept for ``key`` at ``version``; None when there is none (nothing is built)."""
         with self._lock:
@@ -331,6 +335,14 @@ class AnswerCache:
         for lock in pending:
             with lock:
                 pass
+
+    def _move_to(self, version: Hashable) -> None:
+        """(Under the lock.) A new version: the kept answers become the stale ones."""
+        if version != self._version:
+            self._stale.update(self._items)
+            self._trim(self._stale)
+            self._items.clear()
+            self._version = version
 
     def _trim(self, items: OrderedDict[Hashable, Any]) -> None:
         while len(items) > self._size:

@@ -131,12 +131,12 @@ class IndexReads:
         Every request of a cached answer asks it, so one reading is reused for
         :data:`VERSION_TTL` seconds unless a transaction of this process's own engine
         (a sync, a rollback, a rebuild) committed since: a write here shows at once."""
-        self._require_db("version")
         writes = self._store.commits
         memo: tuple[float, int, tuple[int, str] | None] | None = getattr(self, "_version_memo", None)
         now = time.monotonic()
         if memo is not None and memo[1] == writes and now - memo[0] < VERSION_TTL:
-            return memo[2]
+            return memo[2]  # (a lost database file shows at the next reading: a stat per request cost 4 %)
+        self._require_db("version")
         found = self._read_version()
         self._version_memo = (now, writes, found)
         return found

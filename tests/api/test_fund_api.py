@@ -103,6 +103,7 @@ def story(fa: FundApi) -> dict[str, Any]:
         assert r.status_code == 200, r.text
     assert r.json()["motion"]["state"] == "passed"
     assert fa.get(f"/projects/{p['id']}")["state"] == "time_locked"
+    assert _listed_state(fa, p["id"]) == "time_locked"
     r = fa.post(f"/projects/{p['id']}/payouts", "treasurer", {"milestone_index": 0, "amount": 1, "invoice": "早"})
     assert r.status_code == 409 and r.json()["error"] == "FundTimeLocked"
 
@@ -113,6 +114,7 @@ def story(fa: FundApi) -> dict[str, Any]:
     for label in ("committee_a", "committee_c"):
         assert fa.post(f"/motions/{alloc['id']}/votes", label, {"support": True}).status_code == 200
     move_time(fa.led, 6)
+    assert _listed_state(fa, p["id"]) == "active"  # a kept list decides at the block move_time mined
     r = fa.post(f"/projects/{p['id']}/payouts", "treasurer",
                 {"milestone_index": 0, "amount": 60_000, "invoice": "发票 No.0001 划线工程"})
     assert r.status_code == 201, r.text
@@ -127,6 +129,12 @@ def story(fa: FundApi) -> dict[str, Any]:
     assert (pay2["payout"]["from_earmarked"], pay2["payout"]["from_general"]) == (10_000, 30_000)
     assert pay2["project"]["state"] == "completed" and pay2["payout"]["invoice_hash"] == inv
     return {"project": p, "earmarked": earmarked, "general": general, "payouts": [pay1, pay2], "alloc": alloc}
+
+
+def _listed_state(fa: FundApi, project_id: int) -> str:
+    """The project's state as the (kept) projects list shows it."""
+    state: str = {p["id"]: p["state"] for p in fa.get("/projects", limit=500)["data"]}[project_id]
+    return state
 
 
 def test_lifecycle_lists_and_summary(fa: FundApi, story: dict[str, Any]) -> None:
