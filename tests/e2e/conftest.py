@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from ledger.chain import Ganache
+from ledger.client import ContractCall, TxReceipt
+from ledger.fund.docs import DocKind, open_store
 from tests.conftest import TEST_PASSWORD, start_ganache
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,6 +103,16 @@ def _seed_data_activity(ctx: Any) -> None:
     logged.close()  # anchors what is pending
 
 
+def written(chain: DemoChain, label: str, call: Callable[..., ContractCall], *texts: tuple[DocKind, str]) -> TxReceipt:
+    """``call`` (a ContractCall made from the texts' hashes) signed by ``label``, its texts kept in the
+    service's document store (as the demo does); the receipt."""
+    docs = open_store(chain.settings)
+    drafts = [docs.draft(kind, text) for kind, text in texts]
+    r = docs.transact(chain.ledger, chain.signers[label], call(*(d.hash for d in drafts)), drafts)
+    docs.accept(r)
+    return r
+
+
 @contextlib.contextmanager
 def seeded_demo(root: Path, password: str = TEST_PASSWORD, **settings_: Any) -> Iterator[DemoChain]:
     """A private Ganache under ``root`` seeded with the demo scenario and its API keys, like
@@ -172,6 +184,17 @@ def chromium() -> Iterator[Any]:
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 390)
+PHONE = 480  #: at this width or less a page is a phone's: console.css stacks each table row as a card
+TAP = 24  #: a control's least height and width at phone width, in CSS px (WCAG 2.2's target size)
+
+
+def no_overflow(page: Any) -> bool:
+    """Nothing wider than the screen: the page itself never scrolls sideways (a table may, in its wrapper)."""
+    return bool(page.locator("html").evaluate("el => el.scrollWidth <= window.innerWidth + 1"))
+
+
+def phone(page: Any) -> bool:
+    return int(page.viewport_size["width"]) <= PHONE
 
 
 @pytest.fixture(scope="session")
@@ -226,8 +249,43 @@ class Console:
             page.wait_for_load_state()
         return page
 
+    def reach(self, page: Any, selector: str) -> Any:
+        """The control a user acts on, as a Locator. At phone width, a phone user's: visible, on the
+        screen without scrolling anything sideways (neither the page nor a table's wrapper), and at
+        least TAP px both ways; the page it is on does not overflow."""
+        control = page.locator(selector)
+        control.wait_for(state="visible")
+        if phone(page):
+            assert no_overflow(page), f"{page.url}: the page scrolls sideways"
+            box = control.evaluate("el => { const r = el.getBoundingClientRect(); let x = 0;"
+                                   " for (let p = el.parentElement; p; p = p.parentElement) x += p.scrollLeft;"
+                                   " return [r.left + x, r.right + x, r.width, r.height, innerWidth]; }")
+            left, right, w, h, screen = box
+            assert 0 <= left and right <= screen + 1, f"{selector} is off the screen at {page.url}: {box}"
+            assert min(w, h) >= TAP, f"{selector} is too small to tap: {w:.0f} x {h:.0f}"
+        return control
+
+    def click(self, page: Any, selector: str) -> None:
+        self.reach(page, selector).click()
+
+    def fill(self, page: Any, selector: str, value: str) -> None:
+        self.reach(page, selector).fill(value)
+
+    def select(self, page: Any, selector: str, value: str) -> None:
+        self.reach(page, selector).select_option(value)
+
+    def upload(self, page: Any, selector: str, path: Any) -> None:
+        self.reach(page, selector).set_input_files(str(path))
+
+    def confirmed(self, page: Any) -> None:
+        """On an action's transaction page: followed live until confirmed (and, at phone width, fitting)."""
+        page.wait_for_url("**/console/tx/**")
+        page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
+        assert not phone(page) or no_overflow(page), f"{page.url}: the page scrolls sideways"
+
     def check(self, page: Any) -> None:
-        """No console errors; no serious or critical axe-core violation."""
+        """No console errors; no serious or critical axe-core violation; at phone width, no overflow."""
+        assert not phone(page) or no_overflow(page), f"{page.url}: the page scrolls sideways"
         page.add_script_tag(path=str(AXE))
         found = page.evaluate("async () => (await axe.run(document)).violations"
                               ".filter(v => ['serious', 'critical'].includes(v.impact))"

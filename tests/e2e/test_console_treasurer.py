@@ -25,19 +25,10 @@ SHOTS = REPO / "docs" / "screenshots"
 BINS, AREA = 5, 110105001001
 
 
-def _written(chain: DemoChain, label: str, call: Callable[..., ContractCall], *texts: tuple[DocKind, str]) -> TxReceipt:
-    """``call`` signed by ``label``, its texts kept in the service's document store (as the demo does)."""
-    docs = open_store(chain.settings)
-    drafts = [docs.draft(kind, text) for kind, text in texts]
-    r = docs.transact(chain.ledger, chain.signers[label], call(*(d.hash for d in drafts)), drafts)
-    docs.accept(r)
-    return r
-
-
 def _active_project(chain: DemoChain) -> int:
     """A one-milestone project (1.00 元, to 城管) the committee approved, past the fund's time lock."""
     fund = Fund(chain.ledger)
-    r = _written(chain, "committee-3",
+    r = written(chain, "committee-3",
                  lambda title, ms: fund.propose_project_call(title, chain.signers["chengguan"].address, [(100, ms)]),
                  ("title", "楼道照明改造（控制台测试）"), ("milestone", "灯具采购与安装"))
     pid = int(r.event("ProjectProposed").args["projectId"])
@@ -104,7 +95,7 @@ def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chai
     from api.apikeys import ApiKeyStore, engine_for
 
     desk, ids = CaseDesk(console_chain.ledger), console_chain.member_ids
-    r = _written(console_chain, "jiedaoban", lambda text: desk.raise_call(BINS, AREA, text, ids["chengguan"]),
+    r = written(console_chain, "jiedaoban", lambda text: desk.raise_call(BINS, AREA, text, ids["chengguan"]),
                  ("case_public", "幸福里 3 号楼垃圾桶满溢（控制台测试）"))
     case_id = int(r.event("CaseRaised").args["caseId"])
     page = console.page("chengguan")

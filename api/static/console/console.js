@@ -3,7 +3,10 @@
 import { followTx } from "./tx.js";
 import { setUpFetch } from "./fetch.js";
 import { followAuditRun } from "./audit.js";
+import { labelCells } from "./tables.js";
 
 document.querySelectorAll("[data-tx-status]").forEach(followTx);
 document.querySelectorAll("[data-fetch]").forEach(setUpFetch);
 document.querySelectorAll("[data-audit-run]").forEach(followAuditRun);
+
+document.querySelectorAll(".table-wrap table").forEach(labelCells);
