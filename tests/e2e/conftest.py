@@ -113,6 +113,18 @@ def written(chain: DemoChain, label: str, call: Callable[..., ContractCall], *te
     return r
 
 
+def proposed_project(chain: DemoChain, title: str, milestone: str = "灯具采购与安装") -> int:
+    """A one-milestone project (1.00 元, to 城管) proposed by 社工代表 (committee-3): its approval
+    motion open, with no vote yet."""
+    from ledger.fund import Fund
+
+    fund = Fund(chain.ledger)
+    r = written(chain, "committee-3",
+                lambda t, ms: fund.propose_project_call(t, chain.signers["chengguan"].address, [(100, ms)]),
+                ("title", title), ("milestone", milestone))
+    return int(r.event("ProjectProposed").args["projectId"])
+
+
 @contextlib.contextmanager
 def seeded_demo(root: Path, password: str = TEST_PASSWORD, **settings_: Any) -> Iterator[DemoChain]:
     """A private Ganache under ``root`` seeded with the demo scenario and its API keys, like
