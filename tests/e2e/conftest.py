@@ -273,7 +273,7 @@ class Console:
                                    " for (let p = el.parentElement; p; p = p.parentElement) x += p.scrollLeft;"
                                    " return [r.left + x, r.right + x, r.width, r.height, innerWidth]; }")
             left, right, w, h, screen = box
-            assert 0 <= left and right <= screen + 1, f"{selector} is off the screen at {page.url}: {box}"
+            assert left >= 0 and right <= screen + 1, f"{selector} is off the screen at {page.url}: {box}"
             assert min(w, h) >= TAP, f"{selector} is too small to tap: {w:.0f} x {h:.0f}"
         return control
 

@@ -5,7 +5,6 @@ errors, no serious axe-core violations."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from ledger.membership import ChangeKind, ProposalState, Registry, Role
