@@ -205,6 +205,13 @@ def no_overflow(page: Any) -> bool:
     return bool(page.locator("html").evaluate("el => el.scrollWidth <= window.innerWidth + 1"))
 
 
+#: At phone width, each page loaded says so on the browser's console when it scrolls sideways.
+OVERFLOW_REPORTED = """addEventListener("load", () => {
+  const html = document.documentElement;
+  if (html.scrollWidth > innerWidth + 1) console.error(`${location.pathname} scrolls sideways: ${html.scrollWidth} px`);
+});"""
+
+
 def phone(page: Any) -> bool:
     return int(page.viewport_size["width"]) <= PHONE
 
@@ -250,6 +257,8 @@ class Console:
     def page(self, label: str | None, width: int = 1280) -> Any:
         context = self.browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
         self._contexts.append(context)
+        if width <= PHONE:  # every page this member loads: one that scrolls sideways is an error :meth:`check` reports
+            context.add_init_script(OVERFLOW_REPORTED)
         page = context.new_page()
         page.errors = []  # type: ignore[attr-defined]
         page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
