@@ -248,26 +248,45 @@ def console_keys(console_chain: DemoChain) -> dict[str, str]:
 
 class Console:
     """The console in Chromium: a member signed in at a width, their page's console errors collected
-    (:meth:`check` fails on any, and on axe-core's serious or critical violations)."""
+    (:meth:`check` fails on any, and on axe-core's serious or critical violations).
 
-    def __init__(self, browser: Any, url: str, keys: dict[str, str]) -> None:
-        self.browser, self.url, self.keys = browser, url, keys
+    A member signs in once per width on a worker: its browser context (the session cookie) is kept in
+    ``signed_in`` and each later :meth:`page` of that member opens at the console's home in it."""
+
+    def __init__(self, browser: Any, url: str, keys: dict[str, str], signed_in: dict[tuple[str, int], Any]) -> None:
+        self.browser, self.url, self.keys, self.signed_in = browser, url, keys, signed_in
         self._contexts: list[Any] = []
+        self._pages: list[Any] = []
 
-    def page(self, label: str | None, width: int = 1280) -> Any:
+    def _context(self, width: int) -> Any:
         context = self.browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        self._contexts.append(context)
         if width <= PHONE:  # every page this member loads: one that scrolls sideways is an error :meth:`check` reports
             context.add_init_script(OVERFLOW_REPORTED)
+        return context
+
+    def _page(self, context: Any, path: str) -> Any:
         page = context.new_page()
-        page.errors = []  # type: ignore[attr-defined]
+        self._pages.append(page)
+        page.errors = []
         page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
         page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(self.url + "/console/sign-in")
-        if label is not None:
-            page.fill("#api_key", self.keys[label])
-            page.click("[data-testid=sign-in]")
-            page.wait_for_load_state()
+        page.goto(self.url + path)
+        return page
+
+    def page(self, label: str | None, width: int = 1280) -> Any:
+        """A new page of ``label`` (None: nobody signed in) at its home, ``width`` px wide."""
+        if label is None:
+            context = self._context(width)
+            self._contexts.append(context)
+            return self._page(context, "/console/sign-in")
+        context = self.signed_in.get((label, width))
+        if context is not None:
+            return self._page(context, "/console/")
+        context = self.signed_in[(label, width)] = self._context(width)
+        page = self._page(context, "/console/sign-in")
+        page.fill("#api_key", self.keys[label])
+        page.click("[data-testid=sign-in]")
+        page.wait_for_load_state()
         return page
 
     def reach(self, page: Any, selector: str) -> Any:
@@ -315,13 +334,25 @@ class Console:
         assert page.errors == [], page.errors
 
     def close(self) -> None:
+        for page in self._pages:
+            page.close()
         for c in self._contexts:
             c.close()
 
 
+@pytest.fixture(scope="session")
+def console_signed_in(chromium: Any) -> Iterator[dict[tuple[str, int], Any]]:
+    """The console's members signed in, by (label, width): their browser contexts, for this worker."""
+    contexts: dict[tuple[str, int], Any] = {}
+    yield contexts
+    for c in contexts.values():
+        c.close()
+
+
 @pytest.fixture
-def console(chromium: Any, console_demo: tuple[DemoChain, str], console_keys: dict[str, str]) -> Iterator[Console]:
-    c = Console(chromium, console_demo[1], console_keys)
+def console(chromium: Any, console_demo: tuple[DemoChain, str], console_keys: dict[str, str],
+            console_signed_in: dict[tuple[str, int], Any]) -> Iterator[Console]:
+    c = Console(chromium, console_demo[1], console_keys, console_signed_in)
     try:
         yield c
     finally:
