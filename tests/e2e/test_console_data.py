@@ -50,8 +50,10 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     owner = console.page("minzhengju", width)
     row = owner.locator(f"[data-testid=waiting] tr[data-request='{request_id}']")
     assert purpose in row.inner_text()  # the owner reads the purpose statement
-    owner.screenshot(path=str(SHOTS / ("console-department.png" if width == 1280 else "console-department-phone.png")),
-                     full_page=True)
+    if width == 1280:
+        owner.screenshot(path=str(SHOTS / "console-department.png"), full_page=True)
+    else:  # what a phone shows first: the requests waiting
+        owner.screenshot(path=str(SHOTS / "console-department-phone.png"))
     console.click(owner, f"[data-testid=approve-{request_id}]")
     console.confirmed(owner)
     assert ds.request(request_id).state == RequestState.PARTIALLY_APPROVED
@@ -190,7 +192,7 @@ def test_data_governance_freezes_a_grant(console: Console, console_chain: DemoCh
     assert "已冻结" in gov.locator(f"[data-testid=grants] tr[data-grant='{grant_id}']").inner_text()
     assert gov.locator(f"[data-testid=unfreeze-{grant_id}]").count() == 1
     if width == 390:
-        gov.screenshot(path=str(SHOTS / "console-data-governance-phone.png"), full_page=True)
+        gov.screenshot(path=str(SHOTS / "console-data-governance-phone.png"))
     console.check(gov)
 
     _fetch_refused(console, holder, bins, _key_file(tmp_path), "冻结")
