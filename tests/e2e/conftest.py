@@ -216,6 +216,13 @@ def phone(page: Any) -> bool:
     return int(page.viewport_size["width"]) <= PHONE
 
 
+def confirmed(page: Any) -> None:
+    """On an action's transaction page: followed live until confirmed (and, at phone width, fitting)."""
+    page.wait_for_url("**/console/tx/**")
+    page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
+    assert not phone(page) or no_overflow(page), f"{page.url}: the page scrolls sideways"
+
+
 @pytest.fixture(scope="session")
 def console_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoChain, str]]:
     """A demo chain of the console's own, served over real HTTP: its tests write (requests,
@@ -316,12 +323,6 @@ class Console:
 
     def upload(self, page: Any, selector: str, path: Any) -> None:
         self.reach(page, selector).set_input_files(str(path))
-
-    def confirmed(self, page: Any) -> None:
-        """On an action's transaction page: followed live until confirmed (and, at phone width, fitting)."""
-        page.wait_for_url("**/console/tx/**")
-        page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
-        assert not phone(page) or no_overflow(page), f"{page.url}: the page scrolls sideways"
 
     def check(self, page: Any) -> None:
         """No console errors; no serious or critical axe-core violation; at phone width, no overflow."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.fund import Fund, MotionState
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, proposed_project
+from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed, proposed_project
 
 SHOTS = REPO / "docs" / "screenshots"
 
@@ -42,7 +42,7 @@ def test_a_committee_vote(console: Console, console_chain: DemoChain, width: int
         page.screenshot(path=str(SHOTS / "console-committee.png"), full_page=True)
     console.check(page)
     console.click(page, f"[data-testid=yes-{mid}]")
-    console.confirmed(page)
+    confirmed(page)
     m = fund.motion(mid)
     assert m.approvals == 2 and m.state == MotionState.PASSED
     page.goto(console.url + "/console/committee")

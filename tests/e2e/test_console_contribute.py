@@ -11,7 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.fund import Credit, Fund
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain
+from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed
 
 SHOTS = REPO / "docs" / "screenshots"
 
@@ -48,7 +48,7 @@ def test_a_contribution_refused_then_made_and_traced(console: Console, console_c
     credit.mint(console_chain.signers["caizhengju"], account, 100_000, keccak(text=f"console-test-{width}"))
     page.goto(console.url + "/console/contribute")
     _give(console, page, "300")
-    console.confirmed(page)
+    confirmed(page)
     assert fund.contribution_count() == receipts + 1
     page.goto(console.url + "/console/contribute")
     assert page.locator(f"[data-testid=receipts] tr[data-receipt='{receipts + 1}']").count() == 1

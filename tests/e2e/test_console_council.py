@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 
 from ledger.membership import ChangeKind, ProposalState, Registry, Role
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain
+from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed
 
 SHOTS = REPO / "docs" / "screenshots"
+_confirmed = confirmed  # the name other console tests imported from here before conftest had it
 
 
 @pytest.fixture
@@ -45,13 +46,13 @@ def test_a_proposal_approved_to_execution(council: Console, console_chain: DemoC
     else:  # what a phone shows first: the proposals waiting
         page.screenshot(path=str(SHOTS / "console-council-phone.png"))
     council.click(page, f"[data-testid=approve-{pid}]")
-    council.confirmed(page)
+    confirmed(page)
     council.check(page)
     assert reg.proposal(pid).state == ProposalState.APPROVED
 
     page.goto(council.url + "/console/council")
     council.click(page, f"[data-testid=execute-{pid}]")
-    council.confirmed(page)
+    confirmed(page)
     assert reg.proposal(pid).state == ProposalState.EXECUTED
     page.goto(council.url + "/console/council")
     assert page.locator(f"[data-testid=history] tr[data-proposal='{pid}']").count() == 1

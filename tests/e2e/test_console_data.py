@@ -18,7 +18,7 @@ from cogov.demo.data import BINS, ELDERLY
 from ledger.data import DataSharing, GrantState, RequestState, Terms
 from ledger.gateway import generate_keypair, write_private_key
 from ledger.refusals import WORDS
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, written
+from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed, written
 
 SHOTS = REPO / "docs" / "screenshots"
 
@@ -42,7 +42,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     console.select(jdb, "#rq-code", "7")
     console.fill(jdb, "#rq-purpose", purpose)
     console.click(jdb, "[data-testid=request-submit]")
-    console.confirmed(jdb)
+    confirmed(jdb)
     console.check(jdb)
     request_id = ds.request_count()
     assert ds.request(request_id).state == RequestState.PENDING
@@ -55,7 +55,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     else:  # what a phone shows first: the requests waiting
         owner.screenshot(path=str(SHOTS / "console-department-phone.png"))
     console.click(owner, f"[data-testid=approve-{request_id}]")
-    console.confirmed(owner)
+    confirmed(owner)
     assert ds.request(request_id).state == RequestState.PARTIALLY_APPROVED
 
     gov = console.page("shujuju", width)
@@ -64,7 +64,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     if width == 1280:
         gov.screenshot(path=str(SHOTS / "console-data-governance.png"), full_page=True)
     console.click(gov, f"[data-testid=approve-{request_id}]")
-    console.confirmed(gov)
+    confirmed(gov)
     assert ds.request(request_id).state == RequestState.GRANTED
 
     jdb.goto(console.url + "/console/data")
@@ -110,7 +110,7 @@ def test_an_owner_denies_with_a_reason(console: Console, console_chain: DemoChai
     owner = console.page("chengguan", width)
     console.select(owner, f"#reason-{request_id}", str(code))
     console.click(owner, f"[data-testid=deny-{request_id}]")
-    console.confirmed(owner)
+    confirmed(owner)
     r = ds.request(request_id)
     assert r.state == RequestState.DENIED and r.deny_reason == code
     owner.goto(console.url + "/console/data")
@@ -155,7 +155,7 @@ def test_an_owner_renews_then_revokes_a_grant(console: Console, console_chain: D
     owner = console.page("chengguan", width)
     console.fill(owner, f"#days-{grant_id}", "45")
     console.click(owner, f"[data-testid=renew-{grant_id}]")
-    console.confirmed(owner)
+    confirmed(owner)
     after = ds.grant(grant_id).expires_at
     assert after == before + 45 * 86400
     owner.goto(console.url + "/console/data")
@@ -165,7 +165,7 @@ def test_an_owner_renews_then_revokes_a_grant(console: Console, console_chain: D
     console.check(owner)
 
     console.click(owner, f"[data-testid=revoke-{grant_id}]")
-    console.confirmed(owner)
+    confirmed(owner)
     assert ds.grant(grant_id).revoked_at > 0 and ds.grant(grant_id).state == GrantState.REVOKED
     _fetch_refused(console, holder, bins, _key_file(tmp_path), "撤销")
     holder.goto(console.url + "/console/data")
@@ -186,7 +186,7 @@ def test_data_governance_freezes_a_grant(console: Console, console_chain: DemoCh
 
     gov = console.page("shujuju", width)
     console.click(gov, f"[data-testid=freeze-{grant_id}]")
-    console.confirmed(gov)
+    confirmed(gov)
     assert ds.grant(grant_id).frozen and ds.grant(grant_id).state == GrantState.FROZEN
     gov.goto(console.url + "/console/governance")
     assert "已冻结" in gov.locator(f"[data-testid=grants] tr[data-grant='{grant_id}']").inner_text()
@@ -293,7 +293,7 @@ def test_register_and_new_version(console: Console, console_chain: DemoChain, tm
     page.select_option("#reg-class", "internal")
     page.set_input_files("#reg-file", str(data))
     page.click("form[action='/console/data/datasets'] button[type=submit]")
-    console.confirmed(page)
+    confirmed(page)
     ds = DataSharing(console_chain.ledger)
     dataset_id = ds.dataset_count()
     assert ds.dataset(dataset_id).title == "console test: 社区计数" and ds.dataset(dataset_id).version == 1
@@ -301,7 +301,7 @@ def test_register_and_new_version(console: Console, console_chain: DemoChain, tm
     data.write_text("street,count\n幸福里,4\n和平里,5\n光明里,1\n", encoding="utf-8")
     page.set_input_files(f"#version-{dataset_id}", str(data))
     page.click(f"form[action='/console/data/datasets/{dataset_id}/version'] button[type=submit]")
-    console.confirmed(page)
+    confirmed(page)
     assert ds.dataset(dataset_id).version == 2
     console.check(page)
 

@@ -14,7 +14,7 @@ import pytest
 from ledger.cases import CaseDesk, CaseState
 from ledger.fund import Credit, Fund, ProjectState
 from ledger.fund.texts import file_hash
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, _time_travel, proposed_project, written
+from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, _time_travel, confirmed, proposed_project, written
 
 SHOTS = REPO / "docs" / "screenshots"
 #: 垃圾满溢 (a category with a service level in the demo) and the demo's community.
@@ -45,7 +45,7 @@ def test_a_deposit_minted_then_a_payout_with_its_invoice(console: Console, conso
     console.fill(page, "#mi-amount", "1.00")
     console.fill(page, "#mi-ref", f"TEST-DEP-{pid} 银行入账回单")
     console.click(page, "[data-testid=mint-submit]")
-    console.confirmed(page)
+    confirmed(page)
     assert credit.balance_of(resident.address) == before + 100
     fund.contribute(resident, 100, pid)  # the milestone's money, earmarked to the project
 
@@ -61,7 +61,7 @@ def test_a_deposit_minted_then_a_payout_with_its_invoice(console: Console, conso
     console.click(page, f"[data-testid=pay-{pid}-0]")
     page.wait_for_load_state()
     assert "/console/tx/" in page.url, page.inner_text("main")
-    console.confirmed(page)
+    confirmed(page)
     console.check(page)
     assert fund.milestone(pid, 0).paid == 100 and fund.project_state(pid) == ProjectState.COMPLETED
 
@@ -96,12 +96,12 @@ def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chai
         page.screenshot(path=str(SHOTS / "console-cases.png"), full_page=True)
     console.check(page)
     console.click(page, f"[data-testid=ack-{case_id}]")
-    console.confirmed(page)
+    confirmed(page)
     assert desk.assignment(case_id, ids["chengguan"]).acknowledged
     page.goto(console.url + "/console/cases")
     console.fill(page, f"#ev-{case_id}", "已清运，现场照片见附件。")
     console.click(page, f"[data-testid=answer-{case_id}]")
-    console.confirmed(page)
+    confirmed(page)
     assert desk.case_state(case_id) == CaseState.AWAITING_EVALUATION
 
     if "sub:jiedaoban" not in console.keys:
@@ -112,7 +112,7 @@ def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chai
     assert page.url.endswith("/console/cases")  # a sub-district's home
     console.select(page, f"#out-{case_id}", "fixed")
     console.click(page, f"[data-testid=evaluate-{case_id}]")
-    console.confirmed(page)
+    confirmed(page)
     assert desk.case_state(case_id) == CaseState.CLOSED_FIXED
     page.goto(console.url + "/console/cases")
     assert page.locator(f"[data-testid=raised] tr[data-case='{case_id}']").count() == 1
