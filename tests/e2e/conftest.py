@@ -25,6 +25,7 @@ from tests.conftest import TEST_PASSWORD, start_ganache
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
+DOC_SHOTS = REPO / "docs" / "screenshots"  #: the console's, committed
 CHROMIUM = os.environ.get("COGOV_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -214,6 +215,15 @@ OVERFLOW_REPORTED = """addEventListener("load", () => {
 
 def phone(page: Any) -> bool:
     return int(page.viewport_size["width"]) <= PHONE
+
+
+def shot(page: Any, name: str, desktop: bool = True, at_phone: bool = False) -> None:
+    """docs/screenshots/``name``.png: the whole page, at desktop width; ``name``-phone.png: what a
+    phone shows first, at phone width. Either only when asked."""
+    if not phone(page) and desktop:
+        page.screenshot(path=str(DOC_SHOTS / f"{name}.png"), full_page=True)
+    elif phone(page) and at_phone:
+        page.screenshot(path=str(DOC_SHOTS / f"{name}-phone.png"))
 
 
 def confirmed(page: Any) -> None:

@@ -11,9 +11,7 @@ import json
 import pytest
 
 from api.services.audit_runs import AuditRuns
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain
-
-SHOTS = REPO / "docs" / "screenshots"
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, shot
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -31,8 +29,7 @@ def test_an_audit_run_from_the_button_to_its_reports(console: Console, width: in
     page.wait_for_selector("[data-testid=verdict]")
     assert page.locator("[data-testid=rules] tr[data-rule]").count() > 0
     console.check(page)
-    if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-auditor.png"), full_page=True)
+    shot(page, "console-auditor")
     console.reach(page, "[data-testid=report-json]")
     console.reach(page, "[data-testid=report-html]")
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.fund import Fund, MotionState
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed, proposed_project
-
-SHOTS = REPO / "docs" / "screenshots"
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, proposed_project, shot
 
 
 def _open_motion(fund: Fund) -> int:
@@ -38,8 +36,7 @@ def test_a_committee_vote(console: Console, console_chain: DemoChain, width: int
     page = console.page("committee-2", width)
     row = page.locator(f"[data-testid=open] tr[data-motion='{mid}']").inner_text()
     assert title in row and "预算" in row and "灯具采购与安装" in row  # the project, its budget and milestones
-    if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-committee.png"), full_page=True)
+    shot(page, "console-committee")
     console.check(page)
     console.click(page, f"[data-testid=yes-{mid}]")
     confirmed(page)

@@ -11,9 +11,7 @@ import pytest
 from eth_utils import keccak
 
 from ledger.fund import Credit, Fund
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed
-
-SHOTS = REPO / "docs" / "screenshots"
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot
 
 
 def _give(console: Console, page: Any, amount: str) -> None:
@@ -33,7 +31,7 @@ def test_a_contribution_refused_then_made_and_traced(console: Console, console_c
     assert page.url.endswith("/console/contribute")  # a contributor's home
     console.check(page)
     if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-contributor.png"), full_page=True)
+        shot(page, "console-contributor")
         traced = page.locator("[data-testid=receipts] tr[data-receipt='5']").inner_text()
         assert "#1" in traced and "停车难" in traced  # receipt 5 paid payout 1 of project 1 (parking)
     receipts = fund.contribution_count()

@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ledger.membership import ChangeKind, ProposalState, Registry, Role
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot
 
-SHOTS = REPO / "docs" / "screenshots"
 _confirmed = confirmed  # the name other console tests imported from here before conftest had it
 
 
@@ -41,10 +40,7 @@ def test_a_proposal_approved_to_execution(council: Console, console_chain: DemoC
     assert f"#{member}" in row.inner_text()  # what it changes, in words
     assert page.locator(f"[data-testid=approvals-{pid}]").inner_text().startswith("1 / 2")
     council.check(page)
-    if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-council.png"), full_page=True)
-    else:  # what a phone shows first: the proposals waiting
-        page.screenshot(path=str(SHOTS / "console-council-phone.png"))
+    shot(page, "console-council", at_phone=True)  # at 390, what a phone shows first: the proposals waiting
     council.click(page, f"[data-testid=approve-{pid}]")
     confirmed(page)
     council.check(page)

@@ -18,9 +18,7 @@ from cogov.demo.data import BINS, ELDERLY
 from ledger.data import DataSharing, GrantState, RequestState, Terms
 from ledger.gateway import generate_keypair, write_private_key
 from ledger.refusals import WORDS
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, confirmed, written
-
-SHOTS = REPO / "docs" / "screenshots"
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot, written
 
 
 def _dataset(ds: DataSharing, title: str) -> int:
@@ -50,10 +48,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     owner = console.page("minzhengju", width)
     row = owner.locator(f"[data-testid=waiting] tr[data-request='{request_id}']")
     assert purpose in row.inner_text()  # the owner reads the purpose statement
-    if width == 1280:
-        owner.screenshot(path=str(SHOTS / "console-department.png"), full_page=True)
-    else:  # what a phone shows first: the requests waiting
-        owner.screenshot(path=str(SHOTS / "console-department-phone.png"))
+    shot(owner, "console-department", at_phone=True)  # at 390, what a phone shows first: the requests waiting
     console.click(owner, f"[data-testid=approve-{request_id}]")
     confirmed(owner)
     assert ds.request(request_id).state == RequestState.PARTIALLY_APPROVED
@@ -61,8 +56,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     gov = console.page("shujuju", width)
     assert gov.url.endswith("/console/governance")
     console.check(gov)
-    if width == 1280:
-        gov.screenshot(path=str(SHOTS / "console-data-governance.png"), full_page=True)
+    shot(gov, "console-data-governance")
     console.click(gov, f"[data-testid=approve-{request_id}]")
     confirmed(gov)
     assert ds.request(request_id).state == RequestState.GRANTED
@@ -80,8 +74,7 @@ def test_request_two_approvals_fetch_decrypted(console: Console, console_chain: 
     head = [h.strip() for h in jdb.locator("[data-testid=decrypted] thead th").all_inner_texts()]
     assert head == ["age", "district"], head  # only the grant's fields: its newest grant, this width's
     assert "幸福里" in table.inner_text()
-    if width == 1280:
-        jdb.screenshot(path=str(SHOTS / "console-department-fetch.png"), full_page=True)
+    shot(jdb, "console-department-fetch")
     console.check(jdb)
 
 
@@ -191,8 +184,7 @@ def test_data_governance_freezes_a_grant(console: Console, console_chain: DemoCh
     gov.goto(console.url + "/console/governance")
     assert "已冻结" in gov.locator(f"[data-testid=grants] tr[data-grant='{grant_id}']").inner_text()
     assert gov.locator(f"[data-testid=unfreeze-{grant_id}]").count() == 1
-    if width == 390:
-        gov.screenshot(path=str(SHOTS / "console-data-governance-phone.png"))
+    shot(gov, "console-data-governance", desktop=False, at_phone=True)
     console.check(gov)
 
     _fetch_refused(console, holder, bins, _key_file(tmp_path), "冻结")

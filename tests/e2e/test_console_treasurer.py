@@ -14,9 +14,17 @@ import pytest
 from ledger.cases import CaseDesk, CaseState
 from ledger.fund import Credit, Fund, ProjectState
 from ledger.fund.texts import file_hash
-from tests.e2e.conftest import REPO, WIDTHS, Console, DemoChain, _time_travel, confirmed, proposed_project, written
+from tests.e2e.conftest import (
+    WIDTHS,
+    Console,
+    DemoChain,
+    _time_travel,
+    confirmed,
+    proposed_project,
+    shot,
+    written,
+)
 
-SHOTS = REPO / "docs" / "screenshots"
 #: 垃圾满溢 (a category with a service level in the demo) and the demo's community.
 BINS, AREA = 5, 110105001001
 
@@ -54,8 +62,7 @@ def test_a_deposit_minted_then_a_payout_with_its_invoice(console: Console, conso
     page.goto(console.url + "/console/treasurer")
     row = page.locator(f"[data-testid=due] tr[data-milestone='{pid}-0']")
     assert "楼道照明改造" in row.inner_text() and "1.00" in row.inner_text()  # the project, what is unpaid
-    if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-treasurer.png"), full_page=True)
+    shot(page, "console-treasurer")
     console.check(page)
     console.upload(page, f"[data-testid=invoice-{pid}-0]", invoice)
     console.click(page, f"[data-testid=pay-{pid}-0]")
@@ -92,8 +99,7 @@ def test_a_case_checked_in_answered_and_evaluated(console: Console, console_chai
     page.goto(console.url + "/console/cases")
     assert "3 号楼垃圾桶满溢" in page.locator(f"[data-testid=to-ack] tr[data-case='{case_id}']").inner_text()
     assert "还剩" in page.locator(f"[data-testid=ack-left-{case_id}]").inner_text()  # the time left to 报到
-    if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-cases.png"), full_page=True)
+    shot(page, "console-cases")
     console.check(page)
     console.click(page, f"[data-testid=ack-{case_id}]")
     confirmed(page)
