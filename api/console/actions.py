@@ -20,10 +20,13 @@ from api.console.auth import SignedIn
 from api.console.pages import PREFIX, render
 from api.deps import WriteRequest
 from api.idempotency import Answer
+from api.portal.i18n import translate
 from api.portal.pages import lang_of
 from api.problems import status_of
 from api.state import ServiceState
-from ledger.errors import ContractReverted, LedgerError
+from ledger.data import RefusalReason
+from ledger.errors import AccessDenied, ContractReverted, LedgerError
+from ledger.gateway.refusals import reason_name
 from ledger.refusals import in_words
 
 #: The form's idempotency key (hidden field ``idem``, made when the page was shown).
@@ -39,10 +42,18 @@ def safe_back(back: str | None) -> str:
     return PREFIX + "/"
 
 
+#: The gateway's refusal reasons by the name its answers give (``GrantRevoked``), as the portal's keys.
+_REASONS = {reason_name(r): r.name.lower() for r in RefusalReason}
+
+
 def refusal_words(exc: LedgerError, lang: str) -> str:
-    """A refusal in words: the contract's custom error as a sentence, else the error's message."""
+    """A refusal in words: the contract's custom error as a sentence, the gateway's refusal reason
+    as the access log names it, else the error's message."""
     if isinstance(exc, ContractReverted):
         return in_words(exc.error_name, exc.error_args, lang)
+    reason = _REASONS.get(str(exc.context.get("refusal_reason"))) if isinstance(exc, AccessDenied) else None
+    if reason is not None:
+        return translate(lang, "console.fetch.refused", reason=translate(lang, "reason." + reason))
     return exc.message
 
 

@@ -110,6 +110,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.fetch.no_x25519": "此浏览器的 WebCrypto 不支持 X25519，无法在浏览器中解密。",
         "console.fetch.bad_key": "无法用此私钥文件解密：文件不是 cogov X25519 私钥，或不是本部门登记的密钥。",
         "console.fetch.cli": "请改用命令行：",
+        "console.fetch.refused": "拒绝访问：{reason}。这次拒绝已记入访问日志。",
         "console.gov.waiting": "等待第二次审批的申请（敏感、机密数据集）",
         "console.gov.owner": "所有者审批",
         "console.gov.owner_approved": "所有者已批准",
@@ -210,6 +211,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.fetch.bad_key": "This key file cannot open the data: it is not a cogov X25519 key file, or not"
             " the key this department registered.",
         "console.fetch.cli": "Use the command line instead:",
+        "console.fetch.refused": "Access refused: {reason}. The refusal is recorded in the access log.",
         "console.gov.waiting": "Requests waiting for the second approval (sensitive and secret datasets)",
         "console.gov.owner": "Owner",
         "console.gov.owner_approved": "Owner approved",

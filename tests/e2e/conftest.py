@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,14 @@ from typing import Any
 import pytest
 
 from ledger.chain import Ganache
+from ledger.client import ContractCall, TxReceipt
+from ledger.fund.docs import DocKind, open_store
 from tests.conftest import TEST_PASSWORD, start_ganache
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
+DOC_SHOTS = REPO / "docs" / "screenshots"  #: the console's, committed
 CHROMIUM = os.environ.get("COGOV_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -101,6 +104,28 @@ def _seed_data_activity(ctx: Any) -> None:
     logged.close()  # anchors what is pending
 
 
+def written(chain: DemoChain, label: str, call: Callable[..., ContractCall], *texts: tuple[DocKind, str]) -> TxReceipt:
+    """``call`` (a ContractCall made from the texts' hashes) signed by ``label``, its texts kept in the
+    service's document store (as the demo does); the receipt."""
+    docs = open_store(chain.settings)
+    drafts = [docs.draft(kind, text) for kind, text in texts]
+    r = docs.transact(chain.ledger, chain.signers[label], call(*(d.hash for d in drafts)), drafts)
+    docs.accept(r)
+    return r
+
+
+def proposed_project(chain: DemoChain, title: str, milestone: str = "灯具采购与安装") -> int:
+    """A one-milestone project (1.00 元, to 城管) proposed by 社工代表 (committee-3): its approval
+    motion open, with no vote yet."""
+    from ledger.fund import Fund
+
+    fund = Fund(chain.ledger)
+    r = written(chain, "committee-3",
+                lambda t, ms: fund.propose_project_call(t, chain.signers["chengguan"].address, [(100, ms)]),
+                ("title", title), ("milestone", milestone))
+    return int(r.event("ProjectProposed").args["projectId"])
+
+
 @contextlib.contextmanager
 def seeded_demo(root: Path, password: str = TEST_PASSWORD, **settings_: Any) -> Iterator[DemoChain]:
     """A private Ganache under ``root`` seeded with the demo scenario and its API keys, like
@@ -172,6 +197,40 @@ def chromium() -> Iterator[Any]:
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 390)
+PHONE = 480  #: at this width or less a page is a phone's: console.css stacks each table row as a card
+TAP = 24  #: a control's least height and width at phone width, in CSS px (WCAG 2.2's target size)
+
+
+def no_overflow(page: Any) -> bool:
+    """Nothing wider than the screen: the page itself never scrolls sideways (a table may, in its wrapper)."""
+    return bool(page.locator("html").evaluate("el => el.scrollWidth <= window.innerWidth + 1"))
+
+
+#: At phone width, each page loaded says so on the browser's console when it scrolls sideways.
+OVERFLOW_REPORTED = """addEventListener("load", () => {
+  const html = document.documentElement;
+  if (html.scrollWidth > innerWidth + 1) console.error(`${location.pathname} scrolls sideways: ${html.scrollWidth} px`);
+});"""
+
+
+def phone(page: Any) -> bool:
+    return int(page.viewport_size["width"]) <= PHONE
+
+
+def shot(page: Any, name: str, desktop: bool = True, at_phone: bool = False) -> None:
+    """docs/screenshots/``name``.png: the whole page, at desktop width; ``name``-phone.png: what a
+    phone shows first, at phone width. Either only when asked."""
+    if not phone(page) and desktop:
+        page.screenshot(path=str(DOC_SHOTS / f"{name}.png"), full_page=True)
+    elif phone(page) and at_phone:
+        page.screenshot(path=str(DOC_SHOTS / f"{name}-phone.png"))
+
+
+def confirmed(page: Any) -> None:
+    """On an action's transaction page: followed live until confirmed (and, at phone width, fitting)."""
+    page.wait_for_url("**/console/tx/**")
+    page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
+    assert not phone(page) or no_overflow(page), f"{page.url}: the page scrolls sideways"
 
 
 @pytest.fixture(scope="session")
@@ -206,28 +265,78 @@ def console_keys(console_chain: DemoChain) -> dict[str, str]:
 
 class Console:
     """The console in Chromium: a member signed in at a width, their page's console errors collected
-    (:meth:`check` fails on any, and on axe-core's serious or critical violations)."""
+    (:meth:`check` fails on any, and on axe-core's serious or critical violations).
 
-    def __init__(self, browser: Any, url: str, keys: dict[str, str]) -> None:
-        self.browser, self.url, self.keys = browser, url, keys
+    A member signs in once per width on a worker: its browser context (the session cookie) is kept in
+    ``signed_in`` and each later :meth:`page` of that member opens at the console's home in it."""
+
+    def __init__(self, browser: Any, url: str, keys: dict[str, str], signed_in: dict[tuple[str, int], Any]) -> None:
+        self.browser, self.url, self.keys, self.signed_in = browser, url, keys, signed_in
         self._contexts: list[Any] = []
+        self._pages: list[Any] = []
 
-    def page(self, label: str | None, width: int = 1280) -> Any:
+    def _context(self, width: int) -> Any:
         context = self.browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        self._contexts.append(context)
+        if width <= PHONE:  # every page this member loads: one that scrolls sideways is an error :meth:`check` reports
+            context.add_init_script(OVERFLOW_REPORTED)
+        return context
+
+    def _page(self, context: Any, path: str) -> Any:
         page = context.new_page()
-        page.errors = []  # type: ignore[attr-defined]
+        self._pages.append(page)
+        page.errors = []
         page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
         page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(self.url + "/console/sign-in")
-        if label is not None:
-            page.fill("#api_key", self.keys[label])
-            page.click("[data-testid=sign-in]")
-            page.wait_for_load_state()
+        page.goto(self.url + path)
         return page
 
+    def page(self, label: str | None, width: int = 1280) -> Any:
+        """A new page of ``label`` (None: nobody signed in) at its home, ``width`` px wide."""
+        if label is None:
+            context = self._context(width)
+            self._contexts.append(context)
+            return self._page(context, "/console/sign-in")
+        context = self.signed_in.get((label, width))
+        if context is not None:
+            return self._page(context, "/console/")
+        context = self.signed_in[(label, width)] = self._context(width)
+        page = self._page(context, "/console/sign-in")
+        page.fill("#api_key", self.keys[label])
+        page.click("[data-testid=sign-in]")
+        page.wait_for_load_state()
+        return page
+
+    def reach(self, page: Any, selector: str) -> Any:
+        """The control a user acts on, as a Locator. At phone width, a phone user's: visible, on the
+        screen without scrolling anything sideways (neither the page nor a table's wrapper), and at
+        least TAP px both ways; the page it is on does not overflow."""
+        control = page.locator(selector)
+        control.wait_for(state="visible")
+        if phone(page):
+            assert no_overflow(page), f"{page.url}: the page scrolls sideways"
+            box = control.evaluate("el => { const r = el.getBoundingClientRect(); let x = 0;"
+                                   " for (let p = el.parentElement; p; p = p.parentElement) x += p.scrollLeft;"
+                                   " return [r.left + x, r.right + x, r.width, r.height, innerWidth]; }")
+            left, right, w, h, screen = box
+            assert left >= 0 and right <= screen + 1, f"{selector} is off the screen at {page.url}: {box}"
+            assert min(w, h) >= TAP, f"{selector} is too small to tap: {w:.0f} x {h:.0f}"
+        return control
+
+    def click(self, page: Any, selector: str) -> None:
+        self.reach(page, selector).click()
+
+    def fill(self, page: Any, selector: str, value: str) -> None:
+        self.reach(page, selector).fill(value)
+
+    def select(self, page: Any, selector: str, value: str) -> None:
+        self.reach(page, selector).select_option(value)
+
+    def upload(self, page: Any, selector: str, path: Any) -> None:
+        self.reach(page, selector).set_input_files(str(path))
+
     def check(self, page: Any) -> None:
-        """No console errors; no serious or critical axe-core violation."""
+        """No console errors; no serious or critical axe-core violation; at phone width, no overflow."""
+        assert not phone(page) or no_overflow(page), f"{page.url}: the page scrolls sideways"
         page.add_script_tag(path=str(AXE))
         found = page.evaluate("async () => (await axe.run(document)).violations"
                               ".filter(v => ['serious', 'critical'].includes(v.impact))"
@@ -236,13 +345,25 @@ class Console:
         assert page.errors == [], page.errors
 
     def close(self) -> None:
+        for page in self._pages:
+            page.close()
         for c in self._contexts:
             c.close()
 
 
+@pytest.fixture(scope="session")
+def console_signed_in(chromium: Any) -> Iterator[dict[tuple[str, int], Any]]:
+    """The console's members signed in, by (label, width): their browser contexts, for this worker."""
+    contexts: dict[tuple[str, int], Any] = {}
+    yield contexts
+    for c in contexts.values():
+        c.close()
+
+
 @pytest.fixture
-def console(chromium: Any, console_demo: tuple[DemoChain, str], console_keys: dict[str, str]) -> Iterator[Console]:
-    c = Console(chromium, console_demo[1], console_keys)
+def console(chromium: Any, console_demo: tuple[DemoChain, str], console_keys: dict[str, str],
+            console_signed_in: dict[tuple[str, int], Any]) -> Iterator[Console]:
+    c = Console(chromium, console_demo[1], console_keys, console_signed_in)
     try:
         yield c
     finally:

@@ -11,18 +11,16 @@ import pytest
 from eth_utils import keccak
 
 from ledger.fund import Credit, Fund
-from tests.e2e.conftest import REPO, Console, DemoChain
-
-SHOTS = REPO / "docs" / "screenshots"
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot
 
 
-def _give(page: Any, amount: str) -> None:
-    page.select_option("#c-project", "2")
-    page.fill("#c-amount", amount)
-    page.click("[data-testid=contribute-submit]")
+def _give(console: Console, page: Any, amount: str) -> None:
+    console.select(page, "#c-project", "2")
+    console.fill(page, "#c-amount", amount)
+    console.click(page, "[data-testid=contribute-submit]")
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", WIDTHS)
 def test_a_contribution_refused_then_made_and_traced(console: Console, console_chain: DemoChain, width: int) -> None:
     label = "resident-1" if width == 1280 else "enterprise-1"
     fund, credit = Fund(console_chain.ledger), Credit(console_chain.ledger)
@@ -33,11 +31,11 @@ def test_a_contribution_refused_then_made_and_traced(console: Console, console_c
     assert page.url.endswith("/console/contribute")  # a contributor's home
     console.check(page)
     if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-contributor.png"), full_page=True)
+        shot(page, "console-contributor")
         traced = page.locator("[data-testid=receipts] tr[data-receipt='5']").inner_text()
         assert "#1" in traced and "停车难" in traced  # receipt 5 paid payout 1 of project 1 (parking)
     receipts = fund.contribution_count()
-    _give(page, f"{held // 100 + 1000}")
+    _give(console, page, f"{held // 100 + 1000}")
     refusal = page.locator("[data-testid=refusal]")
     assert refusal.get_attribute("data-error") == "ERC20InsufficientBalance"
     assert "余额不足" in refusal.inner_text() and "元" in refusal.inner_text()
@@ -47,9 +45,8 @@ def test_a_contribution_refused_then_made_and_traced(console: Console, console_c
 
     credit.mint(console_chain.signers["caizhengju"], account, 100_000, keccak(text=f"console-test-{width}"))
     page.goto(console.url + "/console/contribute")
-    _give(page, "300")
-    page.wait_for_url("**/console/tx/**")
-    page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
+    _give(console, page, "300")
+    confirmed(page)
     assert fund.contribution_count() == receipts + 1
     page.goto(console.url + "/console/contribute")
     assert page.locator(f"[data-testid=receipts] tr[data-receipt='{receipts + 1}']").count() == 1

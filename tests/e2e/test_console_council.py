@@ -5,19 +5,12 @@ errors, no serious axe-core violations."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from ledger.membership import ChangeKind, ProposalState, Registry, Role
-from tests.e2e.conftest import REPO, Console, DemoChain
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot
 
-SHOTS = REPO / "docs" / "screenshots"
-
-
-def _confirmed(page: Any) -> None:
-    page.wait_for_url("**/console/tx/**")
-    page.wait_for_selector("[data-testid=tx-state][data-state=confirmed]", timeout=30_000)
+_confirmed = confirmed  # the name other console tests imported from here before conftest had it
 
 
 @pytest.fixture
@@ -35,7 +28,7 @@ def council(console: Console, console_chain: DemoChain) -> Console:
     return console
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", WIDTHS)
 def test_a_proposal_approved_to_execution(council: Console, console_chain: DemoChain, width: int) -> None:
     reg = Registry(console_chain.ledger)
     member = console_chain.member_ids["resident-2" if width == 1280 else "resident-3"]  # a change of its own each
@@ -47,16 +40,15 @@ def test_a_proposal_approved_to_execution(council: Console, console_chain: DemoC
     assert f"#{member}" in row.inner_text()  # what it changes, in words
     assert page.locator(f"[data-testid=approvals-{pid}]").inner_text().startswith("1 / 2")
     council.check(page)
-    if width == 1280:
-        page.screenshot(path=str(SHOTS / "console-council.png"), full_page=True)
-    page.click(f"[data-testid=approve-{pid}]")
-    _confirmed(page)
+    shot(page, "console-council", at_phone=True)  # at 390, what a phone shows first: the proposals waiting
+    council.click(page, f"[data-testid=approve-{pid}]")
+    confirmed(page)
     council.check(page)
     assert reg.proposal(pid).state == ProposalState.APPROVED
 
     page.goto(council.url + "/console/council")
-    page.click(f"[data-testid=execute-{pid}]")
-    _confirmed(page)
+    council.click(page, f"[data-testid=execute-{pid}]")
+    confirmed(page)
     assert reg.proposal(pid).state == ProposalState.EXECUTED
     page.goto(council.url + "/console/council")
     assert page.locator(f"[data-testid=history] tr[data-proposal='{pid}']").count() == 1

@@ -17,7 +17,7 @@ import pytest
 
 from api.testing import LiveServer, make_settings
 from ledger.testing import Deployment
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, no_overflow
 from tests.e2e.test_portal import WIDTHS, Watched
 from tests.ledger.case_history import CaseHistory, build_case_history
 
@@ -49,10 +49,6 @@ def browser_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Watc
         yield Watched(context.new_page())
     finally:
         context.close()
-
-
-def no_overflow(page: Any) -> bool:
-    return bool(page.locator("html").evaluate("el => el.scrollWidth <= window.innerWidth + 1"))
 
 
 @pytest.mark.parametrize("browser_page", list(WIDTHS), indirect=True)

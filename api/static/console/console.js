@@ -4,8 +4,10 @@ import { followTx } from "./tx.js";
 import { setUpFetch } from "./fetch.js";
 import { followAuditRun } from "./audit.js";
 import { setUpRaise } from "./reports.js";
+import { labelCells } from "./tables.js";
 
 document.querySelectorAll("[data-tx-status]").forEach(followTx);
 document.querySelectorAll("[data-fetch]").forEach(setUpFetch);
 document.querySelectorAll("[data-audit-run]").forEach(followAuditRun);
 document.querySelectorAll("[data-raise]").forEach(setUpRaise);
+document.querySelectorAll(".table-wrap table").forEach(labelCells);

@@ -4,6 +4,8 @@
 // envelope's header (canonical JSON) as associated data. The private key file is read locally and
 // never sent: the only request is the fetch itself. Without X25519 in WebCrypto the page shows the
 // equivalent `cogov data fetch` command instead.
+import { labelCells } from "./tables.js";
+
 const INFO = new TextEncoder().encode("cogov-gateway-seal-v1");
 const PKCS8_X25519 = "302e020100300506032b656e04220420"; // PKCS#8 prefix of a raw 32-byte X25519 key
 const ALG = "X25519-HKDF-SHA256-AES-256-GCM";
@@ -77,6 +79,7 @@ function show(box, [head, rows]) {
   head.forEach((h) => { const th = document.createElement("th"); th.textContent = h; thead.append(th); });
   const body = t.createTBody();
   rows.forEach((r) => { const tr = body.insertRow(); r.forEach((c) => { tr.insertCell().textContent = c; }); });
+  labelCells(t);
   box.replaceChildren(t);
 }
 
