@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from web3.providers.rpc import HTTPProvider
+from ledger.rpc import NodeHttp
 
 from api.main import create_app
 from api.testing import api_for
@@ -45,19 +45,19 @@ class Requests:
 
     @contextmanager
     def watch(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[Requests]:
-        one, many = HTTPProvider.make_request, HTTPProvider.make_batch_request
+        one, many = NodeHttp.make_request, NodeHttp.make_batch_request
 
-        def make_request(provider: HTTPProvider, method: Any, params: Any) -> Any:
+        def make_request(provider: NodeHttp, method: Any, params: Any) -> Any:
             self.note([str(method)])
             return one(provider, method, params)
 
-        def make_batch_request(provider: HTTPProvider, calls: Any) -> Any:
+        def make_batch_request(provider: NodeHttp, calls: Any) -> Any:
             self.note([str(m) for m, _ in calls])
             return many(provider, calls)
 
         with monkeypatch.context() as m:
-            m.setattr(HTTPProvider, "make_request", make_request)
-            m.setattr(HTTPProvider, "make_batch_request", make_batch_request)
+            m.setattr(NodeHttp, "make_request", make_request)
+            m.setattr(NodeHttp, "make_batch_request", make_batch_request)
             yield self
 
 
