@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ledger.rpc import NodeHttp
 
 from api.main import create_app
 from api.testing import api_for
 from ledger.fund import Fund
+from ledger.rpc import NodeHttp
 from ledger.testing import Deployment
 
 pytestmark = pytest.mark.ganache

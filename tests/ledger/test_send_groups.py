@@ -40,7 +40,8 @@ def test_writes_queued_behind_a_send_go_out_together_in_nonce_order(deployment: 
         singles.append(time.monotonic())
         time.sleep(0.3)
 
-    with RpcProxy(deployment.ganache.config.url, on_send=slow_single_send, answers={"web3_clientVersion": GETH}) as proxy:
+    url = deployment.ganache.config.url
+    with RpcProxy(url, on_send=slow_single_send, answers={"web3_clientVersion": GETH}) as proxy:
         led = Ledger(proxy.url)
         led.transact(signer, ContractCall(signer.address, "0x"))  # warm: chain id, gas price, nonce
         before, start = len(proxy.calls), _nonce(led, signer.address, "latest")
