@@ -14,7 +14,6 @@ exactly-once settling stay each write's own (:class:`~ledger.tx.pipeline.TxPipel
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -50,36 +49,37 @@ class Resync(Exception):
 
 
 class Outboxes:
-    """The outboxes of every account, and who leads each one's next group."""
+    """The outboxes of every account, and who leads each one's next group. The pipeline drives
+    them: :meth:`join` (lead now, or wait on ``item.ready``), :meth:`take` the group, send it,
+    :meth:`hand_over`."""
 
     def __init__(self) -> None:
         self._boxes: dict[str, _Outbox] = {}
         self._lock = threading.Lock()
 
-    def send(self, item: QueuedSend, send_group: Callable[[str, list[QueuedSend]], None]) -> Pending:
-        """Queue ``item``; lead its group (``send_group(sender, group)`` sets every item's Pending or
-        error) or wait for the leader; return its Pending or raise its error."""
-        sender = item.signer.address
+    def join(self, item: QueuedSend) -> bool:
+        """Queue ``item`` in its account's outbox; True when its caller leads the next group now
+        (otherwise ``item.ready`` is set once a leader sent it, or made its caller the next leader)."""
         with self._lock:
-            box = self._boxes.setdefault(sender.lower(), _Outbox())
+            box = self._boxes.setdefault(item.signer.address.lower(), _Outbox())
             box.queue.append(item)
             if not box.leading:
                 box.leading = item.lead = True
-        if not item.lead:
-            item.ready.wait()  # set when a leader sent it, or made this caller the next leader
-        if item.lead and not item.finished:
-            with self._lock:
-                group, box.queue = box.queue, []
-            try:
-                send_group(sender, group)
-            finally:
-                with self._lock:
-                    if box.queue:  # arrived meanwhile: the first of them leads the next group
-                        box.queue[0].lead = True
-                        box.queue[0].ready.set()
-                    else:
-                        box.leading = False
-        if item.error is not None:
-            raise item.error
-        assert item.pending is not None
-        return item.pending
+        return item.lead
+
+    def take(self, sender: str) -> list[QueuedSend]:
+        """The leader takes every write queued for ``sender`` (its own among them)."""
+        with self._lock:
+            box = self._boxes[sender.lower()]
+            group, box.queue = box.queue, []
+        return group
+
+    def hand_over(self, sender: str) -> None:
+        """The leader is done: the first write queued meanwhile leads the next group, if any."""
+        with self._lock:
+            box = self._boxes[sender.lower()]
+            if box.queue:
+                box.queue[0].lead = True
+                box.queue[0].ready.set()
+            else:
+                box.leading = False

@@ -149,7 +149,18 @@ class TxPipeline:
 
     def _sign_and_send(self, signer: Signer, call: ContractCall, gas: int, journal: Journal | None) -> Pending:
         """Sign and send in the account's next send group (:class:`~ledger.tx.outbox.Outboxes`)."""
-        return self._outboxes.send(QueuedSend(signer, call, gas, journal), self._send_group)
+        item = QueuedSend(signer, call, gas, journal)
+        if not self._outboxes.join(item):
+            item.ready.wait()  # sent by a leader, or this caller leads the next group
+        if item.lead and not item.finished:
+            try:
+                self._send_group(signer.address, self._outboxes.take(signer.address))
+            finally:
+                self._outboxes.hand_over(signer.address)
+        if item.error is not None:
+            raise item.error
+        assert item.pending is not None
+        return item.pending
 
     def _send_group(self, sender: str, group: list[QueuedSend]) -> None:
         """One reservation of the account's nonces for every write queued for it: each signed at the
