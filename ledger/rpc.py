@@ -388,7 +388,9 @@ class NodeHttp:
     requests, with a cache of 100 sessions that closes the oldest while it is in use once more
     threads than that send) cost about 0.8 ms of CPU a request here and several ms of wall time;
     this costs about 0.15 ms. No retries here: a request that fails raises (``OSError``,
-    ``http.client.HTTPException``, ``TimeoutError``) and :class:`FailoverProvider` decides.
+    ``http.client.HTTPException``, ``TimeoutError``; an HTTP error status is a ``requests``
+    ``HTTPError``, an ``OSError`` too) and :class:`FailoverProvider` treats it as no answer from
+    that node (the next one is tried; a transaction is never relayed to a node that has it).
     """
 
     def __init__(self, url: str, timeout: float) -> None:
