@@ -7,7 +7,9 @@ process's CPU time (user + system, from ``/proc``) is divided by the count: unli
 hardly moves with the machine's load. Per operation (``recordAccess``, ``contribute``):
 
 * ``eth_call``: the pre-flight (the write simulated, as ``GasPlanner`` does before signing),
-  one request at a time and in JSON-RPC batches of 20;
+  one request at a time and in JSON-RPC batches of 20; at ``"pending"`` and at the head's number
+  instead of ``"latest"``, with the gas limit given, and to an account without code (what any
+  ``eth_call`` costs Ganache before the contract's state is read);
 * ``eth_estimateGas``: what a pre-flight by estimate alone would cost;
 * the write itself: pre-signed transactions sent pipelined (batches of 20) until mined, as
   the throughput bench's raw way does;
@@ -80,6 +82,13 @@ def main() -> None:
             C.say(f"{op_name}: {n} of each request")
             fig: dict[str, float] = {}
             fig["eth_call (pre-flight)"] = cost(n, lambda i, tx=tx: rpc("eth_call", [tx(i), "latest"]))
+            fig["eth_call at \"pending\""] = cost(n, lambda i, tx=tx: rpc("eth_call", [tx(i), "pending"]))
+            fig["eth_call at the head's number"] = cost(n, lambda i, tx=tx: rpc(
+                "eth_call", [tx(i), rpc("eth_blockNumber", [])]))
+            fig["eth_call with the gas limit given (as the pre-flight sends it)"] = cost(
+                n, lambda i, tx=tx: rpc("eth_call", [{**tx(i), "gas": hex(500_000)}, "latest"]))
+            fig["eth_call of nothing (to an account without code: the fixed part)"] = cost(
+                n, lambda i, a=signer.address: rpc("eth_call", [{"from": a, "to": a, "data": "0x"}, "latest"]))
             fig["eth_call, batches of 20"] = cost(n // BATCH, lambda k, tx=tx: batch(
                 "eth_call", [[tx(k * BATCH + j), "latest"] for j in range(BATCH)])) / BATCH
             fig["eth_estimateGas"] = cost(max(5, n // 10), lambda i, tx=tx: rpc("eth_estimateGas", [tx(i)]))

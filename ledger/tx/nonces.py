@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ledger.advisory import advisory_lock
-from ledger.rpc import RpcClient
+from ledger.rpc import RpcClient, RpcError, quantity
 
 
 @dataclass
@@ -64,6 +64,49 @@ class NonceManager:
                 self._next.clear()
             else:
                 self._next.pop(address, None)
+
+
+def nonce_holder(rpc: RpcClient, node: int, sender: str, nonce: int) -> tuple[bool, str | None]:
+    """On node ``node``'s chain: whether ``nonce`` of ``sender`` is used, and the hash of the
+    transaction using it (None when the node keeps no state old enough to say: geth prunes state
+    older than 128 blocks). The block is found by the account's nonce at past blocks (exponential,
+    then binary search back from the head: a few requests for a nonce used lately)."""
+
+    def used_at(block: int) -> bool:
+        return int(rpc.request_at(node, "eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
+
+    hi = int(rpc.request_at(node, "eth_blockNumber", []), 16)
+    if not used_at(hi):
+        return False, None
+    step = 1  # used at `hi`, unused at `lo` (-1: before genesis)
+    try:
+        lo = hi - step
+        while lo >= 0 and used_at(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, -1)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if used_at(mid):
+                hi = mid
+            else:
+                lo = mid
+    except RpcError:
+        return True, None  # no state that far back
+    block = rpc.request_at(node, "eth_getBlockByNumber", [hex(hi), True]) or {}
+    for t in block.get("transactions", []):
+        if str(t.get("from", "")).lower() == sender.lower() and quantity(t["nonce"]) == nonce:
+            return True, str(t["hash"])
+    return True, None
+
+
+def tx_nonce(signed: bytes) -> int:
+    """The nonce of a signed legacy (RLP list) or typed transaction."""
+    import rlp
+
+    if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
+        return int.from_bytes(rlp.decode(signed)[0], "big")
+    return int.from_bytes(rlp.decode(signed[1:])[1], "big")  # EIP-2718: [chainId, nonce, ...]
 
 
 # ------------------------------------------------------------- across processes

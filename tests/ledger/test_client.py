@@ -91,21 +91,40 @@ def test_failover_to_the_next_node(deployment: Deployment) -> None:
     assert led.url == deployment.ganache.config.url
 
 
-def test_block_number_takes_the_kept_connection_and_falls_back_to_the_general_path(deployment: Deployment) -> None:
+def test_requests_keep_one_connection_per_thread_and_reconnect_when_the_node_closed_it(
+    deployment: Deployment,
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     led = Ledger(deployment.ganache.config.url)
-    general = _calls(led, "eth_blockNumber")
+    node = led.rpc_client.provider._quick[0]
     head = led.block_number()
-    assert head == int(led.rpc_client.provider.make_request("eth_blockNumber", [])["result"], 16)  # type: ignore[arg-type]
-    assert general == []  # answered over the kept connection
-    led.rpc_client._heads.conn[1].sock.close()  # the kept connection broken under it: the general path answers
-    assert led.block_number() == head and general == [1]
-    assert led.block_number() == head and general == [1]  # and the next one reconnects
-    creds = Ledger(deployment.ganache.config.url.replace("http://", "http://user:secret@"))
-    seen = _calls(creds, "eth_blockNumber")
-    assert creds.block_number() == head and seen == [1]  # credentials: never the fast path
+    kept = node._local.conn.sock
+    assert led.block_number() == head and node._local.conn.sock is kept  # the same connection again
+    kept.close()  # the connection closed under it (a node restart, an idle timeout)
+    assert led.block_number() == head and node._local.conn.sock is not kept  # a new one, no error
+    seen: list[str | None] = []
 
+    class Node(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"jsonrpc":"2.0","id":1,"result":"0x7"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-# ------------------------------------------------------------------ pre-flight, gas, status
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Node) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        creds = Ledger(f"http://us%40er:se%3Acret@127.0.0.1:{server.server_address[1]}/")
+        assert creds.block_number() == 7
+        server.shutdown()
+    assert seen == ["Basic dXNAZXI6c2U6Y3JldA=="]  # base64 of "us@er:se:cret": sent as basic auth
 
 
 def _calls(led: Ledger, method: str) -> list[int]:
