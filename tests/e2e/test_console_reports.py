@@ -15,7 +15,7 @@ import pytest
 
 from cogov.demo.cases import AREA, BINS, FIRE_LANE  # the demo's community and two categories
 from ledger.cases import CaseDesk
-from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed
+from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot
 
 SUB = "reports:jiedaoban"
 
@@ -54,6 +54,7 @@ def test_a_report_waits_and_a_case_is_raised_from_it(sub_district: Console, cons
     assert "resident@example.cn" not in page.content() and "13900000000" not in page.content()
     assert page.locator("#raise-category").input_value() == str(FIRE_LANE)  # the newest report's category
     sub_district.check(page)  # at 390: no sideways scroll
+    shot(page, "console-sub-district", at_phone=True)
 
     sub_district.reach(page, f"[data-testid=pick-{rid}]").check()  # a phone user's tap at 390
     assert page.locator("#raise-category").input_value() == str(BINS)  # the ticked report's
