@@ -260,7 +260,7 @@ def _compile_hex(
     expression, refers = result([f"v{k}" for k in range(len(inputs))])
     env |= refers
     source = "def decode(topics, data):\n" + "".join(f"    {line}\n" for line in body) + f"    return {expression}\n"
-    exec(compile(source, "<ledger.abi.words>", "exec"), env)  # noqa: S102 - our own text, from the ABI's layout
+    exec(compile(source, "<ledger.abi.words>", "exec"), env)  # our own text, from the ABI's layout
     decode: Callable[[Sequence[str], str], Any] = env["decode"]
     return decode
 

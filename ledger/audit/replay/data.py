@@ -323,9 +323,8 @@ class DataReplay(DataState):
     def _accessed(self, g: GrantRecord, e: Event) -> None:
         self.out.check("state.replay-inconsistent")
         if int(e.args["seq"]) != g.accesses:
-            self.out.add(
-                "state.replay-inconsistent", f"access seq {e.args['seq']} of grant {g.id}, expected {g.accesses}", event=e
-            )
+            message = f"access seq {e.args['seq']} of grant {g.id}, expected {g.accesses}"
+            self.out.add("state.replay-inconsistent", message, event=e)
         self.accesses_by_member[g.grantee_id] += 1
         d = self.datasets.get(g.dataset_id)
         if d is not None:
