@@ -67,14 +67,19 @@ def decode_logs(
             (the index and the auditor do); otherwise it is skipped.
     """
     out: list[Event] = []
-    # a window's logs share their blocks and transactions (thousands of logs each): each one's
-    # number, hash and time are read once; a contract's EIP-55 address is its spec's
+    # a window's logs share their contracts, blocks and transactions (thousands of logs each): each
+    # one's number, hash and time are read once; a contract's EIP-55 address is its spec's
     blocks: dict[tuple[Any, Any], tuple[int, str, int | None]] = {}
-    txs: dict[Any, str] = {}
+    txs: dict[tuple[Any, Any], tuple[str, int]] = {}
+    contracts: dict[Any, ContractSpec | None] = {}
     for lg in logs:
         if lg.get("removed"):
             continue
-        spec = specs.get(str(lg["address"]).lower())
+        address = lg["address"]
+        try:
+            spec = contracts[address]
+        except KeyError:
+            spec = contracts[address] = specs.get(str(address).lower())
         if spec is None:
             continue
         topics, data = lg["topics"], lg["data"]
@@ -91,10 +96,10 @@ def decode_logs(
         if block is None:
             number = quantity(where[0])
             block = blocks[where] = (number, hex_text(where[1]), times.get(number) if times is not None else None)
-        tx = lg["transactionHash"]
-        tx_hash = txs.get(tx)
-        if tx_hash is None:
-            tx_hash = txs[tx] = hex_text(tx)
+        at = (lg["transactionHash"], lg["transactionIndex"])
+        tx = txs.get(at)
+        if tx is None:
+            tx = txs[at] = (hex_text(at[0]), quantity(at[1]))
         out.append(
             Event(
                 contract=spec.name,
@@ -102,11 +107,11 @@ def decode_logs(
                 args=args,
                 block_number=block[0],
                 block_hash=block[1],
-                tx_hash=tx_hash,
+                tx_hash=tx[0],
                 log_index=quantity(lg["logIndex"]),
                 time=block[2],
                 address=spec.address,
-                tx_index=quantity(lg["transactionIndex"]),
+                tx_index=tx[1],
             )
         )
     return out

@@ -232,26 +232,32 @@ def _compile_hex(
     """
     if len(set(names)) != len(names):
         return None
-    env: dict[str, Any] = {"_hex": _HEX_TEXT.fullmatch, "_tail": _tail, "_payload": payload}
+    env: dict[str, Any] = {"_hex": _HEX_TEXT.fullmatch, "_tail": _tail, "_payload": payload, "_seen": {}}
     n_topics = 1 + sum(1 for item in inputs if item.get("indexed"))
     n_data = len(inputs) + 1 - n_topics
     env["_topics"] = re.compile(f"(?:0x[0-9a-fA-F]{{64}}){{{n_topics}}}").fullmatch
-    body = [
+    head = [
         f"if len(topics) != {n_topics}: raise ValueError('wrong number of topics')",
         "if not _topics(''.join(topics)): raise ValueError('bad topic')",
+    ]
+    body = [
         "if not _hex(data) or len(data) % 2: raise ValueError('bad data')",
         "size = len(data) - 2",
         f"if size < {64 * n_data}: raise ValueError('data shorter than its head')",
     ]
     if n_data == 0:
         body.append("if size: raise ValueError('unexpected data')")
+    indexed: list[str] = []
     topic = at = 0
     for k, item in enumerate(inputs):
         t = str(item["type"])
+        into = body
         if item.get("indexed"):
             topic += 1
             src = f"topics[{topic}][2:]"
             conv = topic_hash if is_dynamic(item) else word(t)
+            into = head
+            indexed.append(f"v{k}")
         elif t in ("string", "bytes"):
             body.append(f"v{k} = _payload(_tail(data, size, {2 + 64 * at}), {t == 'string'})")
             at += 1
@@ -264,14 +270,29 @@ def _compile_hex(
             return None
         if t.startswith("uint") and not t.endswith("]") and not (item.get("indexed") and is_dynamic(item)):
             # the most common word, in line: hex_word's rule for uintN (and 64 hex digits never exceed uint256)
-            body.append(f"v{k} = int({src}, 16)")
+            into.append(f"v{k} = int({src}, 16)")
             if t != "uint256" and t != "uint":
-                body.append(f"if v{k} >= {1 << int(t[4:])}: raise ValueError('{t} out of range')")
+                into.append(f"if v{k} >= {1 << int(t[4:])}: raise ValueError('{t} out of range')")
             if int_text:
-                body.append(f"v{k} = '\"%d\"' % v{k}")
+                into.append(f"v{k} = '\"%d\"' % v{k}")
             continue
         env[f"c{k}"] = conv
-        body.append(f"v{k} = c{k}({src})")
+        into.append(f"v{k} = c{k}({src})")
+    if indexed:
+        # the topics repeat (an access's grant, dataset and grantee; a case's id): each set is checked
+        # and converted once, its values kept (a pure function of the topics; at most 4,096 sets)
+        names_ = ", ".join(indexed) + ","
+        head = [
+            "key = tuple(topics)",
+            "seen = _seen.get(key)",
+            "if seen is None:",
+            *(f"    {line}" for line in head),
+            "    if len(_seen) >= 4096: _seen.clear()",
+            f"    _seen[key] = ({names_})",
+            "else:",
+            f"    {names_} = seen",
+        ]
+    body = head + body
     expression, refers = result([f"v{k}" for k in range(len(inputs))])
     env |= refers
     source = "def decode(topics, data):\n" + "".join(f"    {line}\n" for line in body) + f"    return {expression}\n"

@@ -8,6 +8,7 @@ can be compared with index rows (:mod:`ledger.audit.index_compare`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from operator import attrgetter
 
@@ -20,6 +21,8 @@ from ledger.logs import LogScanner, Node, header
 LOGS_PER_REQUEST = 10_000
 FIRST_RANGE = 16
 _CHAIN_ORDER = attrgetter("block_number", "log_index")
+#: seconds between GIL hand-overs while a stream runs (Python's default is 0.005)
+SWITCH_INTERVAL = 0.0005
 
 
 def scanner(node: Node, addresses: Sequence[str], step: int, target: int = LOGS_PER_REQUEST) -> LogScanner:
@@ -62,6 +65,10 @@ class ChainStream:
         addresses = sorted({s.address for s in self.specs.values()})
         ranges = scanner(self.node, addresses, self.step).ranges(self.from_block, self.to_block)
         head_known = False
+        # the fetching thread reads each answer in many small pieces, each waiting for this (busy)
+        # thread to let go of the GIL: handed over every 0.5 ms instead of 5 while the stream runs
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
         try:
             for got in ranges:
                 known = got.times()
@@ -77,6 +84,7 @@ class ChainStream:
                 yield batch
         finally:
             ranges.close()
+            sys.setswitchinterval(switch)
         if not head_known:
             top = header(self.node, self.to_block)
             self.head_time = top.time if top is not None else 0
