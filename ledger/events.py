@@ -11,11 +11,11 @@ index keeps those) is named :data:`~ledger.abi.UNKNOWN_EVENT`, its args ``{"data
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
-from ledger.abi import ContractSpec, bytes_of, checksum, contract_spec, decode_log, events_of, hex_text, quantity
+from ledger.abi import ContractSpec, bytes_of, contract_spec, decode_log, events_of, hex_text, quantity
 from ledger.logs import LogScanner, Node
 
 if TYPE_CHECKING:
@@ -67,31 +67,69 @@ def decode_logs(
             (the index and the auditor do); otherwise it is skipped.
     """
     out: list[Event] = []
+    # a window's logs share their contracts, blocks and transactions (thousands of logs each): each
+    # one's number, hash and time are read once; a contract's EIP-55 address is its spec's
+    blocks: dict[tuple[Any, Any], tuple[int, str, int | None]] = {}
+    txs: dict[tuple[Any, Any], tuple[str, int]] = {}
+    contracts: dict[Any, ContractSpec | None] = {}
     for lg in logs:
         if lg.get("removed"):
             continue
-        spec = specs.get(str(lg["address"]).lower())
+        address = lg["address"]
+        try:
+            spec = contracts[address]
+        except KeyError:
+            spec = contracts[address] = specs.get(str(address).lower())
         if spec is None:
             continue
-        name, args, ok = decode_log(spec, [bytes_of(t) for t in lg["topics"]], bytes_of(lg["data"]))
-        if not ok and not keep_unknown:
-            continue
-        block = quantity(lg["blockNumber"])
+        topics, data = lg["topics"], lg["data"]
+        fast = _decode_hex(spec, topics, data)
+        if fast is not None:
+            name, args = fast
+        else:
+            name, canonical, ok = decode_log(spec, [bytes_of(t) for t in topics], bytes_of(data))
+            if not ok and not keep_unknown:
+                continue
+            args = spec.to_python(name, canonical)
+        where = (lg["blockNumber"], lg["blockHash"])
+        block = blocks.get(where)
+        if block is None:
+            number = quantity(where[0])
+            block = blocks[where] = (number, hex_text(where[1]), times.get(number) if times is not None else None)
+        at = (lg["transactionHash"], lg["transactionIndex"])
+        tx = txs.get(at)
+        if tx is None:
+            tx = txs[at] = (hex_text(at[0]), quantity(at[1]))
         out.append(
             Event(
                 contract=spec.name,
                 name=name,
-                args=spec.to_python(name, args),
-                block_number=block,
-                block_hash=hex_text(lg["blockHash"]),
-                tx_hash=hex_text(lg["transactionHash"]),
+                args=args,
+                block_number=block[0],
+                block_hash=block[1],
+                tx_hash=tx[0],
                 log_index=quantity(lg["logIndex"]),
-                time=times.get(block) if times is not None else None,
-                address=checksum(str(lg["address"])),
-                tx_index=quantity(lg["transactionIndex"]),
+                time=block[2],
+                address=spec.address,
+                tx_index=tx[1],
             )
         )
     return out
+
+
+def _decode_hex(spec: ContractSpec, topics: Sequence[Any], data: Any) -> tuple[str, dict[str, Any]] | None:
+    """(event name, Python arguments) of a log given as JSON-RPC hex, straight from the hex
+    (:attr:`~ledger.abi.EventSpec.values_decoder`); None where the bytes path must decide
+    (bytes given, an event it does not cover, a log it refuses: malformed logs are kept raw there)."""
+    if not topics or not isinstance(data, str) or not isinstance(topics[0], str):
+        return None
+    event = spec.events_by_hex.get(topics[0].lower())
+    if event is None or event.values_decoder is None:
+        return None
+    try:
+        return event.name, event.values_decoder(topics, data)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def read_events(

@@ -39,7 +39,14 @@ from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
 
 from ledger import artifacts
 from ledger.abi.types import checksum, hex_of, hex_text, is_address, is_dynamic
-from ledger.abi.words import HexDecoder, fast_data_decoder, hex_decoder, word_to_json
+from ledger.abi.words import (
+    HexDecoder,
+    HexValuesDecoder,
+    fast_data_decoder,
+    hex_decoder,
+    hex_values_decoder,
+    word_to_json,
+)
 
 #: Event name given to logs that no ABI of their contract decodes.
 UNKNOWN_EVENT = "(unknown)"
@@ -172,6 +179,8 @@ class EventSpec:
     data_decoder: Callable[[Any], Any] | None
     fast_decoder: Callable[[bytes], list[Any]] | None
     hex_decoder: HexDecoder | None
+    #: from JSON-RPC hex straight to :meth:`to_python`'s values (the auditor's and the receipts' path)
+    values_decoder: HexValuesDecoder | None
     py_convs: tuple[tuple[str, Converter], ...]  # input name -> canonical JSON to Python
     json_convs: tuple[tuple[str, Converter], ...]  # input name -> Python to canonical JSON
 
@@ -196,6 +205,7 @@ class EventSpec:
             data_decoder=decoder,
             fast_decoder=fast_data_decoder(types),
             hex_decoder=hex_decoder(inputs, [n for n, _ in named]),
+            values_decoder=hex_values_decoder(inputs, [n for n, _ in named]),
             py_convs=tuple(
                 (n, _hash_from_json if item.get("indexed") and is_dynamic(item) else _from_json(item))
                 for n, item in named

@@ -58,7 +58,7 @@ class Replays:
         self._names: dict[str, str] = {}  # address -> the first name the manifest gives it (as before streaming)
         for n, d in contracts.items():
             self._names.setdefault(d.address.lower(), n)
-        self.counts: Counter[str] = Counter()
+        self._counts: Counter[tuple[str, str]] = Counter()  # (contract, event): no text made per event
         self.anchors: list[Event] = []
         self.events: list[Event] | None = [] if keep_events else None
         #: the manifest's name of the fund's token, once ``FundDeployed`` said it; its events until then
@@ -69,7 +69,7 @@ class Replays:
         """Replay one window's events (in chain order, after every earlier window's)."""
         for e in window:
             c = e.contract
-            self.counts[f"{c}.{e.name}"] += 1
+            self._counts[c, e.name] += 1
             if c == "DataSharing" and self.data is not None:
                 self.data.on_event(e)
             elif c == "MembershipRegistry":
@@ -89,6 +89,11 @@ class Replays:
                     self._early_token.append(e)
         if self.events is not None:
             self.events += window
+
+    @property
+    def counts(self) -> Counter[str]:
+        """How many events of each type, by ``"Contract.Event"``."""
+        return Counter({f"{c}.{n}": k for (c, n), k in self._counts.items()})
 
     def _found_token(self, e: Event) -> None:
         """The fund's token is known: its earlier events are replayed, the others dropped."""

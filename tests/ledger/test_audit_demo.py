@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from ledger.abi import contract_spec
 from ledger.audit import AuditOptions, run_audit
 from ledger.client import Ledger
+from ledger.logs import LogScanner
 from ledger.manifest import ContractDeployment, Manifest
 from tests.ledger.cogov_cli import audit_verify
+from tests.ledger.decoding import agree
 
 pytestmark = pytest.mark.ganache
 
@@ -52,6 +55,21 @@ def test_the_demo_chain_audits_with_zero_findings(demo: Demo) -> None:
     assert report.ok and report.scan.events > 50
     assert report.summary["data"]["grants"] >= 3
     assert {c.name for c in report.contracts} == set(m.contracts)
+
+
+def test_every_log_of_the_demo_decodes_as_eth_abi_and_the_json_path_do(demo: Demo) -> None:
+    """The auditor's decoding straight from the node's hex, on every log the demo's contracts
+    emitted: equal to the bytes path through canonical JSON and to web3's (``tests/ledger/decoding.py``)."""
+    m = Manifest.load(demo.manifest_path)
+    led = Ledger(demo.url, m)
+    specs = {d.address.lower(): contract_spec(n, d.address) for n, d in m.contracts.items()}
+    names: set[str] = set()
+    for got in LogScanner(led, list(specs)).scan(m.start_block, led.block_number(), with_headers=False):
+        for log in got.logs:
+            assert isinstance(log["data"], str)  # the node's hex, as the auditor reads it
+            spec = specs[log["address"].lower()]
+            names.add(f"{spec.name}.{agree(spec, log)}")
+    assert len(names) >= 40, sorted(names)  # every domain's events: members, data, fund, token, cases
 
 
 def _cogov(demo: Demo, manifest: Path, *args: str) -> subprocess.CompletedProcess[str]:
