@@ -140,8 +140,10 @@ def seed(ctx: DemoContext) -> None:
     # share) the treasurer's mints go one after another: one account's concurrent sends are
     # what Ganache 7.9.2 now and then holds unmined for good (an executable nonce that
     # evm_mine does not take), which failed the demo's seeding on loaded machines.
-    mints = [partial(_mint, docs, credit, treasurer, signers[label].address, units(amount), ref)
-             for _n, label, amount, _pid, _memo, ref in todo]
+    mints: list[Callable[[], object]] = [
+        partial(_mint, docs, credit, treasurer, signers[label].address, units(amount), ref)
+        for _n, label, amount, _pid, _memo, ref in todo
+    ]
     if is_dev_chain(credit.ledger):
         for mint in mints:
             mint()
