@@ -1,9 +1,13 @@
 """Keep an event index current: the loop behind the service's follower thread.
 
-A :class:`Follower` syncs its :class:`~ledger.index.Indexer` round after round. Each round
-first runs the caller's ``check`` (the service checks that the node is still the
-deployment's chain: a replaced chain stops indexing until it matches again), then syncs,
-or rebuilds the index from the chain when it is lost or corrupt. Failures are logged and
+A :class:`Follower` syncs its :class:`~ledger.index.Indexer` round after round. A round first
+asks the chain's head (one RPC) and ``stat``s the SQLite file: when neither moved since the last
+full round (same head hash: no new block, no reorg, the same chain; the file as that round left
+it) and that round was at most ``full_every`` seconds ago, the round ends there, nothing opened,
+decoded or written. Otherwise it is a full round: the caller's ``check`` (the service checks that
+the node is still the deployment's chain: a replaced chain stops indexing until it matches again),
+then a sync (its reorg check against the kept block hashes), or a rebuild from the chain when the
+index is lost or corrupt. Failures are logged and
 retried with exponential backoff up to ``max_backoff``, never raised: an unreachable chain
 is retried, a bug does not kill the thread silently. A reader that needs a block indexed
 (its own write) calls :meth:`wait_for`, which wakes the thread at once.
@@ -31,6 +35,10 @@ log = logging.getLogger("ledger.index")
 LEADER_LOCK = "cogov-index-follower"
 #: How often a follower that does not lead reads the index's height while a reader waits.
 OBSERVE_EVERY = 0.05
+#: Longest a follower goes without a full round (check, health, sync) while nothing it watches
+#: moved: what the head hash and the file's ``stat`` cannot show (a chain id changed under the same
+#: blocks, an index written by another process through the WAL) shows within it.
+FULL_EVERY = 10.0
 #: Longest a sync without a follower thread waits for another process's sync of a shared index.
 SYNC_WAIT = 30.0
 
@@ -43,9 +51,13 @@ class Follower:
         poll_interval: float = 1.0,
         max_backoff: float = 30.0,
         check: Callable[[], None] | None = None,
+        full_every: float = FULL_EVERY,
     ) -> None:
         self.index = index
         self.poll_interval = poll_interval
+        self.full_every = full_every
+        self._quiet: tuple[object, ...] | None = None  # what the last complete full round left
+        self._full_at = float("-inf")
         self.max_backoff = max_backoff
         self._check = check
         self._lock = threading.RLock()  # one sync or rebuild at a time (thread and callers)
@@ -90,6 +102,26 @@ class Follower:
                 return self._sync()
         return self._sync()
 
+    def round(self) -> bool:
+        """One round of the thread (a leader's; raises what it meets): whether it was a full one.
+
+        An idle round is one RPC (the head) and one ``stat``; a full round runs when the head or
+        the file moved, when the last one did not complete, or ``full_every`` after the last."""
+        head, store = self.index.head_mark(), self.index.store_mark()
+        now = time.monotonic()
+        if self._quiet == (head, store) and now - self._full_at < self.full_every:
+            return False
+        self._quiet, self._full_at = None, now
+        if self._check is not None:
+            self._check()
+        last = self._sync()
+        done = -1 if head is None else head[0] - self.index.confirmations  # the target at this head
+        if (last if last is not None else self.index.start_block - 1) >= done:
+            # indexed to where this head leads: quiet until something moves (a chain that moved
+            # under the sync, a reorg among them, has another head at the next round)
+            self._quiet = (head, self.index.store_mark())
+        return True
+
     def _sync(self) -> int | None:
         with self._lock:
             health = self.index.health()
@@ -120,9 +152,7 @@ class Follower:
                 if not self.leading:
                     self.observe()
                 else:
-                    if self._check is not None:
-                        self._check()
-                    self._sync()
+                    self.round()
                 delay = self.poll_interval
             except ChainMismatch as exc:
                 delay = self._backoff(delay)
