@@ -28,6 +28,7 @@ from collections.abc import Callable
 from ledger.advisory import Leadership, advisory_lock, dispose, shared
 from ledger.errors import ChainMismatch, LedgerError
 from ledger.index.indexer import Indexer
+from ledger.logs import header
 
 log = logging.getLogger("ledger.index")
 
@@ -115,12 +116,30 @@ class Follower:
         if self._check is not None:
             self._check()
         last = self._sync()
-        done = -1 if head is None else head[0] - self.index.confirmations  # the target at this head
-        if (last if last is not None else self.index.start_block - 1) >= done:
-            # indexed to where this head leads: quiet until something moves (a chain that moved
-            # under the sync, a reorg among them, has another head at the next round)
+        if self._holds_exactly(head, last):  # quiet until something moves
             self._quiet = (head, self.index.store_mark())
         return True
+
+    def _holds_exactly(self, head: tuple[int, str] | None, last: int | None) -> bool:
+        """Whether the index ends exactly where ``head`` (read before the sync) leads, on its branch:
+        nothing beyond it (a chain that moved during the sync, and maybe back), the last block's
+        kept hash the head's (no confirmations) or the chain's at that height, read between it
+        and the head read again."""
+        index = self.index
+        if head is None:
+            return False
+        target = max(head[0] - index.confirmations, index.start_block - 1)
+        if (last if last is not None else index.start_block - 1) != target:
+            return False
+        if last is None:
+            return True
+        version = index.version()
+        if version is None or version[0] != last:
+            return False
+        if index.confirmations == 0:
+            return version[1] == head[1]
+        there = header(index.node, last)
+        return there is not None and there.hash == version[1] and index.head_mark() == head
 
     def _sync(self) -> int | None:
         with self._lock:

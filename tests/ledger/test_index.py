@@ -795,6 +795,26 @@ def test_a_reorg_to_the_same_height_is_a_full_round(ledger: Ledger, tmp_path: Pa
     assert dump(follower.index, with_id=False) == dump(fresh, with_id=False)
 
 
+def test_a_chain_back_at_the_head_a_round_began_with_is_a_full_round(ledger: Ledger, tmp_path: Path) -> None:
+    """The chain moves between a round's head and its sync (the index gets blocks past that head),
+    then goes back to that very head: the next round must not take the old head for quiet."""
+    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+    follower._check = lambda: (checks.append("check"), ledger.activity(1, tag="gone"))  # type: ignore[assignment]
+    follower.full_every = 3600
+    ledger.activity(1, tag="moved")  # a new head: a full round; its check mines past it before the sync
+    snap = ledger.chain.tester.take_snapshot()
+    assert follower.round()
+    assert any(r.args["name"].startswith("gone") for r in follower.index.rows(REGISTRY, "MemberAdmitted"))
+    ledger.chain.tester.revert_to_snapshot(snap)  # back at the head the round began with
+    follower._check = lambda: checks.append("check")
+    assert follower.round() and checks == ["check", "check"]
+    names = [r.args["name"] for r in follower.index.rows(REGISTRY, "MemberAdmitted")]
+    assert not any(n.startswith("gone") for n in names)
+    fresh = ledger.indexer(tmp_path / "fresh.sqlite")
+    fresh.sync()
+    assert dump(follower.index, with_id=False) == dump(fresh, with_id=False)
+
+
 # -- decoding and speed -------------------------------------------------------------
 
 
