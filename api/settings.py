@@ -18,7 +18,8 @@ class Settings(LedgerSettings):
     preflight: bool = True
     #: ``COGOV_CHAIN_CHECK_SECONDS``: how long a successful chain-identity check (chain id and
     #: genesis hash) is reused by writes; a connection error or a node fail-over re-checks at once,
-    #: and the index follower checks every poll. 0: every write asks the node.
+    #: and the index follower checks at every full round (a new head, or every
+    #: ``ledger.index.follower.FULL_EVERY`` s; its idle rounds ask only the head). 0: every write asks the node.
     chain_check_seconds: float = Field(default=1.0, ge=0, le=60)
     #: ``COGOV_DOC_QUOTA_COUNT`` / ``COGOV_DOC_QUOTA_BYTES``: the off-chain texts (memos, titles,
     #: purposes, references …) one API key may store, in number and in UTF-8 bytes; 0: no limit.

@@ -194,9 +194,9 @@ class ServiceState:
         return self._index
 
     def _follower_of(self, index: Indexer) -> Follower:
-        """The library's follower (ledger.index.Follower); each round checks the chain first:
-        an unreachable chain backs off, a replaced chain stops indexing (and writes) until
-        the deployment matches again."""
+        """The library's follower (ledger.index.Follower); each full round checks the chain first
+        (an idle round, the same head hash, is the same chain): an unreachable chain backs off, a
+        replaced chain stops indexing (and writes) until the deployment matches again."""
         return Follower(
             index, poll_interval=self.settings.index_poll_interval, check=lambda: self.check_chain(fresh=True)
         )

@@ -14,7 +14,9 @@ and the bare endpoint right before it and after the last route, so every route
 has a bare run on each side (its ratio is to their mean). Rate limits are off for
 the bench (``COGOV_RATE_LIMIT_PER_MINUTE=0`` for the API key,
 ``COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0`` for the portal): the figures measure
-the server, not the limiter.
+the server, not the limiter. The server times every round of its index follower
+(thread CPU and wall clock, idle and full rounds apart: ``follower_rounds`` in the results);
+``--follower-full-every 0`` makes every round a full one, as the follower did before e61e8d7.
 
 Routes: every ``GET`` route with a ``limit`` query parameter and no path parameter
 (called with ``limit=50`` and an auditor's API key), every portal page without a path
@@ -42,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 BARE = "/bench/bare"
+ROUNDS = "/bench/follower-rounds"
 
 WRK_LUA = r"""
 done = function(summary, latency, requests)
@@ -55,7 +58,7 @@ end
 """
 
 SERVER = r'''
-import json, sys, uvicorn
+import json, sys, time, uvicorn
 sys.path.insert(0, {root!r})
 from fastapi.routing import iter_route_contexts
 from fastapi.responses import HTMLResponse
@@ -68,9 +71,38 @@ settings = Settings()
 state = ServiceState.build(settings)
 contracts = {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}
 state.index = Indexer(state.ledger, contracts, {db!r}, start_block={first})
+follower = state._follower
+rounds = []  # (full, thread CPU s, wall s) of every round of the follower thread
+if {full_every!r} is not None:
+    follower.full_every = {full_every!r}
+plain_round = follower.round
+
+
+def timed_round() -> bool:
+    cpu, wall = time.thread_time(), time.perf_counter()
+    full = plain_round()
+    rounds.append((full, time.thread_time() - cpu, time.perf_counter() - wall))
+    return full
+
+
+follower.round = timed_round
 if settings.index_follow:  # start_index() keeps an index it did not build: start its follower here
-    state._follower.start()
+    follower.start()
 app = create_app(settings, state=state)
+
+
+@app.get({rounds_path!r}, include_in_schema=False)
+def follower_rounds() -> dict[str, object]:
+    """The follower's rounds so far: how many, how many full, their CPU (the GIL it held, at most)."""
+    got = list(rounds)
+    out = {{"rounds": len(got), "full": sum(1 for r in got if r[0])}}
+    for kind, pick in (("idle", False), ("full", True)):
+        cpu = sorted(r[1] * 1000 for r in got if r[0] is pick)
+        wall = sorted(r[2] * 1000 for r in got if r[0] is pick)
+        if cpu:
+            out[kind + "_cpu_ms"] = {{"mean": round(sum(cpu) / len(cpu), 2), "max": round(cpu[-1], 2)}}
+            out[kind + "_wall_ms"] = {{"mean": round(sum(wall) / len(wall), 2), "max": round(wall[-1], 2)}}
+    return out
 
 
 @app.get({bare!r}, include_in_schema=False)
@@ -104,6 +136,9 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--loop", choices=("auto", "asyncio"), default="auto",
                     help="uvicorn's loop: auto (uvloop and httptools when installed) or asyncio with h11")
+    ap.add_argument("--follower-full-every", type=float, default=None,
+                    help="seconds between the index follower's full rounds while nothing moves (default: the "
+                         "library's FULL_EVERY); 0: every round a full one (check, health, sync), as before e61e8d7")
     ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
     ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
     ap.add_argument("--profile", type=Path, default=None,
@@ -120,7 +155,7 @@ def main() -> None:
         src, first, _ = emit_events(s, n_events)
         db = s.root / "index.db"
         sync_in_subprocess(C.ROOT, s.url, src, first, db, n_events)
-        proc, url, token, log, routes = start_server(s, db, src, first, ns.loop)
+        proc, url, token, log, routes = start_server(s, db, src, first, ns.loop, ns.follower_full_every)
         try:
             if ns.only:
                 routes = [r for r in routes if ns.only in r["path"]]
@@ -128,6 +163,7 @@ def main() -> None:
             load = {"start": round(os.getloadavg()[0], 2)}
             rows = measure_all(wrk, url, token, routes, seconds, ns.connections, profiler)
             load["end"] = round(os.getloadavg()[0], 2)
+            rounds = follower_rounds(url)
         finally:
             proc.terminate()
             try:
@@ -142,6 +178,8 @@ def main() -> None:
         "load_avg_1m": load,
         "rate_limits": "off for the bench (COGOV_RATE_LIMIT_PER_MINUTE=0, COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0)",
         "targets": {"ratio_to_bare": 0.5, "p99_over_p50": 3, "non2xx": 0},
+        "follower_full_every_s": ns.follower_full_every,
+        "follower_rounds": rounds,
         "routes": rows,
     })
 
@@ -154,8 +192,8 @@ def wrk_binary() -> str:
     return found
 
 
-def start_server(s: C.Suite, db: Path, src: str, first: int,
-                 loop: str = "auto") -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
+def start_server(s: C.Suite, db: Path, src: str, first: int, loop: str = "auto",
+                 full_every: float | None = None) -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
     """The read server over ``db``: (process, URL, an auditor's API key, log file, routes to measure)."""
     import httpx
     from throughput import api_env
@@ -173,7 +211,8 @@ def start_server(s: C.Suite, db: Path, src: str, first: int,
     routes_file = directory / "routes.json"
     script = directory / "serve.py"
     script.write_text(SERVER.format(root=str(C.ROOT), src=src, db=f"sqlite:///{db}", first=first, port=port,
-                                    bare=BARE, routes_file=str(routes_file), loop=loop,
+                                    bare=BARE, rounds_path=ROUNDS, full_every=full_every,
+                                    routes_file=str(routes_file), loop=loop,
                                     http="h11" if loop == "asyncio" else "auto"))
     log = open(directory / "serve.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -189,6 +228,14 @@ def start_server(s: C.Suite, db: Path, src: str, first: int,
             proc.kill()
             raise RuntimeError("the read server did not start: " + (directory / "serve.log").read_text()[-2000:])
         time.sleep(0.2)
+
+
+def follower_rounds(url: str) -> dict[str, Any]:
+    """The server's index follower rounds during the run: counts, CPU and wall time per idle and full round."""
+    import httpx
+
+    answer: dict[str, Any] = httpx.get(url + ROUNDS, timeout=60).json()
+    return answer
 
 
 def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: float, connections: int) -> dict[str, Any]:

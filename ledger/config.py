@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     receipt_timeout: float = Field(default=120.0, gt=0)
     #: Follow the chain in a background thread and keep the index current.
     index_follow: bool = True
+    #: ``COGOV_INDEX_POLL_INTERVAL``: seconds between the follower's rounds; an idle one (no new
+    #: head, the index file untouched) is one RPC and a ``stat`` (ledger/index/follower.py).
     index_poll_interval: float = Field(default=0.5, gt=0)
     #: Largest accepted request body (bytes); larger ones get 413.
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

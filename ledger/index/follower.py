@@ -1,9 +1,13 @@
 """Keep an event index current: the loop behind the service's follower thread.
 
-A :class:`Follower` syncs its :class:`~ledger.index.Indexer` round after round. Each round
-first runs the caller's ``check`` (the service checks that the node is still the
-deployment's chain: a replaced chain stops indexing until it matches again), then syncs,
-or rebuilds the index from the chain when it is lost or corrupt. Failures are logged and
+A :class:`Follower` syncs its :class:`~ledger.index.Indexer` round after round. A round first
+asks the chain's head (one RPC) and ``stat``s the SQLite file: when neither moved since the last
+full round (same head hash: no new block, no reorg, the same chain; the file as that round left
+it) and that round was at most ``full_every`` seconds ago, the round ends there, nothing opened,
+decoded or written. Otherwise it is a full round: the caller's ``check`` (the service checks that
+the node is still the deployment's chain: a replaced chain stops indexing until it matches again),
+then a sync (its reorg check against the kept block hashes), or a rebuild from the chain when the
+index is lost or corrupt. Failures are logged and
 retried with exponential backoff up to ``max_backoff``, never raised: an unreachable chain
 is retried, a bug does not kill the thread silently. A reader that needs a block indexed
 (its own write) calls :meth:`wait_for`, which wakes the thread at once.
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from ledger.advisory import Leadership, advisory_lock, dispose, shared
 from ledger.errors import ChainMismatch, LedgerError
 from ledger.index.indexer import Indexer
+from ledger.logs import header
 
 log = logging.getLogger("ledger.index")
 
@@ -31,6 +36,10 @@ log = logging.getLogger("ledger.index")
 LEADER_LOCK = "cogov-index-follower"
 #: How often a follower that does not lead reads the index's height while a reader waits.
 OBSERVE_EVERY = 0.05
+#: Longest a follower goes without a full round (check, health, sync) while nothing it watches
+#: moved: what the head hash and the file's ``stat`` cannot show (a chain id changed under the same
+#: blocks, an index written by another process through the WAL) shows within it.
+FULL_EVERY = 10.0
 #: Longest a sync without a follower thread waits for another process's sync of a shared index.
 SYNC_WAIT = 30.0
 
@@ -43,9 +52,13 @@ class Follower:
         poll_interval: float = 1.0,
         max_backoff: float = 30.0,
         check: Callable[[], None] | None = None,
+        full_every: float = FULL_EVERY,
     ) -> None:
         self.index = index
         self.poll_interval = poll_interval
+        self.full_every = full_every
+        self._quiet: tuple[object, ...] | None = None  # what the last complete full round left
+        self._full_at = float("-inf")
         self.max_backoff = max_backoff
         self._check = check
         self._lock = threading.RLock()  # one sync or rebuild at a time (thread and callers)
@@ -90,6 +103,44 @@ class Follower:
                 return self._sync()
         return self._sync()
 
+    def round(self) -> bool:
+        """One round of the thread (a leader's; raises what it meets): whether it was a full one.
+
+        An idle round is one RPC (the head) and one ``stat``; a full round runs when the head or
+        the file moved, when the last one did not complete, or ``full_every`` after the last."""
+        head, store = self.index.head_mark(), self.index.store_mark()
+        now = time.monotonic()
+        if self._quiet == (head, store) and now - self._full_at < self.full_every:
+            return False
+        self._quiet, self._full_at = None, now
+        if self._check is not None:
+            self._check()
+        last = self._sync()
+        if self._holds_exactly(head, last):  # quiet until something moves
+            self._quiet = (head, self.index.store_mark())
+        return True
+
+    def _holds_exactly(self, head: tuple[int, str] | None, last: int | None) -> bool:
+        """Whether the index ends exactly where ``head`` (read before the sync) leads, on its branch:
+        nothing beyond it (a chain that moved during the sync, and maybe back), the last block's
+        kept hash the head's (no confirmations) or the chain's at that height, read between it
+        and the head read again."""
+        index = self.index
+        if head is None:
+            return False
+        target = max(head[0] - index.confirmations, index.start_block - 1)
+        if (last if last is not None else index.start_block - 1) != target:
+            return False
+        if last is None:
+            return True
+        version = index.version()
+        if version is None or version[0] != last:
+            return False
+        if index.confirmations == 0:
+            return version[1] == head[1]
+        there = header(index.node, last)
+        return there is not None and there.hash == version[1] and index.head_mark() == head
+
     def _sync(self) -> int | None:
         with self._lock:
             health = self.index.health()
@@ -120,9 +171,7 @@ class Follower:
                 if not self.leading:
                     self.observe()
                 else:
-                    if self._check is not None:
-                        self._check()
-                    self._sync()
+                    self.round()
                 delay = self.poll_interval
             except ChainMismatch as exc:
                 delay = self._backoff(delay)

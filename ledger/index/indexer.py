@@ -149,6 +149,18 @@ class Indexer(IndexReads):
         """The chain's current block number."""
         return quantity(self.node.rpc("eth_blockNumber"))
 
+    def head_mark(self) -> tuple[int, str] | None:
+        """The chain head's number and hash (one RPC): a hash commits to every block below it, so
+        an unchanged one means no new block, no reorg and the same chain (None: no block)."""
+        top = header(self.node)
+        return None if top is None else (top.number, top.hash)
+
+    def store_mark(self) -> tuple[object, ...]:
+        """What changes when the database does under this process: the SQLite file's
+        :meth:`~ledger.index.store.Store.signature` (deleted, replaced, truncated, written in place)
+        and the transactions this process committed to it. No query, no connection."""
+        return (self._store.signature(), self._store.commits)
+
     def _chain_hash(self, number: int) -> str | None:
         try:
             got = header(self.node, number)

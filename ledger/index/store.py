@@ -103,6 +103,18 @@ class Store:
 
         return engine
 
+    def signature(self) -> tuple[int, int, int, int] | None:
+        """What changes when the SQLite file is deleted, replaced, truncated or written in place
+        (device, inode, size, modification time; all -1 when it is missing); None for a server
+        database. One ``stat``: how an idle follower round notices a damaged file without opening it."""
+        if self.path is None:
+            return None
+        try:
+            st = self.path.stat()
+        except OSError:
+            return (-1, -1, -1, -1)
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
     def exists(self) -> bool:
         """False when the SQLite file is missing or empty (a server database: True)."""
         if self.path is None:

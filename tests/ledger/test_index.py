@@ -8,6 +8,7 @@ constraints, key-paged reads, the bulk insert) runs on both."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -712,6 +713,113 @@ def test_follow_logs_chain_outages_and_backs_off(
     assert len(calls) == 4
     assert waits == [1.0, 1.5, 1.5, 0.5]  # doubling, capped, back to the poll interval
     assert sum("unavailable" in r.getMessage() for r in caplog.records) == 3
+
+
+class CountedNode(Web3Node):
+    """A :class:`Web3Node` that records the method of every call it makes (batches unrolled)."""
+
+    def __init__(self, w3: Web3) -> None:
+        super().__init__(w3)
+        self.calls: list[str] = []
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        self.calls.append(method)
+        return super().rpc(method, params)
+
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        if len(calls) > 1 and isinstance(self.w3.provider, JSONBaseProvider):
+            self.calls.extend(m for m, _ in calls)
+        return super().rpc_batch(calls)
+
+
+def counted_follower(ledger: Ledger, db: Path) -> tuple[Follower, CountedNode, list[str], list[int]]:
+    """A follower over its own index, after one full round: its node's calls, its checks, the
+    database connections opened (SQLAlchemy's ``connect`` events)."""
+    node = CountedNode(ledger.w3)
+    ix = Indexer(node, ledger.contracts, db)
+    ledger.opened.append(ix)
+    checks: list[str] = []
+    follower = Follower(ix, check=lambda: checks.append("check"))
+    connects: list[int] = []
+    sa.event.listen(ix._store.engine, "connect", lambda *_: connects.append(1))
+    assert follower.round() and ix.last_block() == ledger.w3.eth.block_number
+    for seen in (node.calls, checks, connects):
+        seen.clear()
+    return follower, node, checks, connects
+
+
+def test_an_idle_follower_round_is_one_rpc_and_opens_no_database(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.activity(1)
+    follower, node, checks, connects = counted_follower(ledger, tmp_path / "i.sqlite")
+    for _ in range(3):
+        assert not follower.round()
+    assert node.calls == ["eth_getBlockByNumber"] * 3 and checks == [] and connects == []
+    ledger.activity(1)  # a new block: a full round (the check, the health, a sync)
+    assert follower.round() and checks == ["check"] and connects
+    assert follower.index.last_block() == ledger.w3.eth.block_number
+    node.calls.clear()
+    assert not follower.round() and node.calls == ["eth_getBlockByNumber"]
+    follower.full_every = 0  # past full_every: a full round though nothing moved
+    assert follower.round() and checks == ["check", "check"]
+
+
+@pytest.mark.parametrize("damage", ["delete", "garbage"])
+def test_an_index_file_damaged_between_idle_rounds_is_rebuilt_at_the_next(
+    ledger: Ledger, tmp_path: Path, damage: str
+) -> None:
+    ledger.activity(2)
+    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+    before = dump(follower.index, with_id=False)
+    path = tmp_path / "i.sqlite"
+    if damage == "delete":
+        path.unlink()
+    else:
+        with open(path, "r+b") as f:
+            f.write(b"this is not a database " * 200)
+    assert follower.round() and checks == ["check"]
+    assert follower.index.health().ok and dump(follower.index, with_id=False) == before
+
+
+def test_a_reorg_to_the_same_height_is_a_full_round(ledger: Ledger, tmp_path: Path) -> None:
+    """Same height, other blocks: the head's hash differs, so the round syncs and rolls back."""
+    snap = ledger.chain.tester.take_snapshot()
+    ledger.activity(1, tag="old")
+    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+    height = ledger.w3.eth.block_number
+    ledger.chain.tester.revert_to_snapshot(snap)
+    ledger.activity(1, tag="new")
+    assert ledger.w3.eth.block_number == height
+    assert follower.round() and checks == ["check"]
+    names = [r.args["name"] for r in follower.index.rows(REGISTRY, "MemberAdmitted")]
+    assert not any(n.startswith("old") for n in names) and any(n.startswith("new") for n in names)
+    fresh = ledger.indexer(tmp_path / "fresh.sqlite")
+    fresh.sync()
+    assert dump(follower.index, with_id=False) == dump(fresh, with_id=False)
+
+
+def test_a_chain_back_at_the_head_a_round_began_with_is_a_full_round(ledger: Ledger, tmp_path: Path) -> None:
+    """The chain moves between a round's head and its sync (the index gets blocks past that head),
+    then goes back to that very head: the next round must not take the old head for quiet."""
+    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+
+    def check_then_mine() -> None:
+        checks.append("check")
+        ledger.activity(1, tag="gone")
+
+    follower._check = check_then_mine
+    follower.full_every = 3600
+    ledger.activity(1, tag="moved")  # a new head: a full round; its check mines past it before the sync
+    snap = ledger.chain.tester.take_snapshot()
+    assert follower.round()
+    assert any(r.args["name"].startswith("gone") for r in follower.index.rows(REGISTRY, "MemberAdmitted"))
+    ledger.chain.tester.revert_to_snapshot(snap)  # back at the head the round began with
+    follower._check = functools.partial(checks.append, "check")
+    assert follower.round() and checks == ["check", "check"]
+    names = [r.args["name"] for r in follower.index.rows(REGISTRY, "MemberAdmitted")]
+    assert not any(n.startswith("gone") for n in names)
+    fresh = ledger.indexer(tmp_path / "fresh.sqlite")
+    fresh.sync()
+    assert dump(follower.index, with_id=False) == dump(fresh, with_id=False)
 
 
 # -- decoding and speed -------------------------------------------------------------
