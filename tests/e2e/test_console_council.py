@@ -10,8 +10,6 @@ import pytest
 from ledger.membership import ChangeKind, ProposalState, Registry, Role
 from tests.e2e.conftest import WIDTHS, Console, DemoChain, confirmed, shot
 
-_confirmed = confirmed  # the name other console tests imported from here before conftest had it
-
 
 @pytest.fixture
 def council(console: Console, console_chain: DemoChain) -> Console:
