@@ -20,6 +20,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
+GETH = BENCH.parent / ".cogov" / "bin" / "geth"
 PY = sys.executable
 
 
@@ -48,6 +49,11 @@ def main() -> int:
     if not ns.report:
         run("gas", ["bench/gas.py"], log)
         run("throughput", ["bench/throughput.py", *q, *(["--skip-api"] if ns.quick else [])], log)
+        if GETH.is_file():  # `make geth`: the same writes on a 1-node geth Clique (1 s blocks), as Besu would mine them
+            run("throughput_geth", ["bench/throughput.py", "--chain", "geth", "--count", "60" if ns.quick else "200",
+                                    *(["--skip-api"] if ns.quick else [])], log)
+        else:
+            log.append("throughput_geth: skipped (no .cogov/bin/geth: `make geth` builds it)")
         run("index_reads", ["bench/index_reads.py", *q], log)
         run("http_reads", ["bench/http_reads.py", *q], log)
         run("translog", ["bench/translog.py", *q], log)
@@ -113,21 +119,26 @@ def write_report(quick: bool, log: list[str], took: float) -> None:
                f"{env.get('eth-account')}, coincurve {env.get('coincurve')}, FastAPI {env.get('fastapi')}, "
                f"SQLAlchemy {env.get('sqlalchemy')}.")
     out += ["", "## Summary", "", "| # | figure | measured | target | verdict |", "| --- | --- | --- | --- | --- |"]
-    if tput:
-        for op, f in tput["operations"].items():
+    for run_ in (tput, _load("throughput_geth")):
+        if not run_:
+            continue
+        node = "geth, 1 s blocks" if run_.get("chain") == "geth" else "Ganache"
+        n = run_.get("concurrency", 16)
+        for op, f in run_["operations"].items():
             b = f.get("library_over_raw")
-            out.append(f"| 1 | {op}: library (16 threads, default pre-flight) / raw | {b} "
+            out.append(f"| 1 | {op} ({node}): library ({n} threads, default pre-flight) / raw | {b} "
                        f"({f.get('library_tps')} vs {f['raw_tps']} tx/s; {f.get('library_failed_calls', 0)} calls unanswered) "
                        f"| ≥ 0.9 | {_mark(b is not None and b >= 0.9 and not f.get('library_failed_calls'))} |")
             b2 = f.get("library_no_preflight_over_raw")
-            out.append(f"| 1 | {op}: library (16 threads, `preflight=False`) / raw | {b2} "
+            out.append(f"| 1 | {op} ({node}): library ({n} threads, `preflight=False`) / raw | {b2} "
                        f"({f.get('library_no_preflight_tps')} tx/s) | ≥ 0.9 | {_mark(b2 is not None and b2 >= 0.9)} |")
             c = f.get("api_over_raw")
             if c is not None:
-                out.append(f"| 1 | {op}: HTTP API (16 clients) / raw | {c} ({f.get('api_tps')} tx/s; "
+                out.append(f"| 1 | {op} ({node}): HTTP API ({n} clients) / raw | {c} ({f.get('api_tps')} tx/s; "
                            f"{f.get('api_failed_calls', 0)} failed) | ≥ 0.7 | {_mark(c >= 0.7 and not f.get('api_failed_calls'))} |")
             else:
-                out.append(f"| 1 | {op}: HTTP API / raw | not measured ({f.get('api_note') or 'quick run skips the API'}) | ≥ 0.7 | — |")
+                out.append(f"| 1 | {op} ({node}): HTTP API / raw | not measured ({f.get('api_note') or 'quick run skips the API'}) "
+                           "| ≥ 0.7 | — |")
     if gas:
         for name, cmp in gas["comparisons"].items():
             r = cmp["ratio_ours_over_stock"]
