@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import console, portal, problems
@@ -32,6 +33,9 @@ def create_app(settings: LedgerSettings | None = None, state: ServiceState | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run on AnyIO's default limiter (one per event loop), 40 threads unless sized
+        # here: each waiting write holds one until its receipt (COGOV_API_THREADS).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         svc = state or ServiceState.build(settings)
         app.state.service = svc
         svc.start_index()

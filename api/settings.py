@@ -16,6 +16,12 @@ class Settings(LedgerSettings):
     #: refused with nothing sent. ``false``: one request less per write; a revert is then mined
     #: (it costs its gas) and named afterwards. Callers get the same problem+json either way.
     preflight: bool = True
+    #: ``COGOV_API_THREADS``: the threads one API process runs its sync routes and dependencies on
+    #: (AnyIO's default thread limiter, sized at start-up; AnyIO's own default is 40). A write holds
+    #: its thread until its receipt, a block or two (1–2 s on 1 s blocks), so this bounds the writes
+    #: one process has in flight: 40 let through at most ~40 a block. Each thread keeps its own
+    #: connection to the node (Besu accepts 80 by default: ``--rpc-http-max-active-connections``).
+    api_threads: int = Field(default=256, ge=1, le=4096)
     #: ``COGOV_CHAIN_CHECK_SECONDS``: how long a successful chain-identity check (chain id and
     #: genesis hash) is reused by writes; a connection error or a node fail-over re-checks at once,
     #: and the index follower checks at every full round (a new head, or every

@@ -133,7 +133,7 @@ class GethNode:
 
 
 #: Accounts a geth bench funds at genesis beside the standard keys (throughput's extra contributors).
-EXTRA_LABELS = [f"bench-contrib-{k}" for k in range(64)]
+EXTRA_LABELS = [f"bench-contrib-{k}" for k in range(256)]
 
 
 @contextmanager
@@ -159,13 +159,17 @@ def suite(prefix: str = "cogov-bench-", fund_quorum: int = 2, fund_timelock: int
         node.stop(timeout=10)
 
 
-def node_cpu(s: Suite) -> float:
-    """CPU seconds the suite's Ganache process has used so far (user + system, from ``/proc``)."""
-    pid = s.deployment.ganache.pid
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds process ``pid`` has used so far (user + system, from ``/proc``); nan without one."""
     if pid is None:
         return float("nan")
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def node_cpu(s: Suite) -> float:
+    """CPU seconds the suite's Ganache process has used so far (user + system, from ``/proc``)."""
+    return process_cpu(s.deployment.ganache.pid)
 
 
 def node_cpu_ms(s: Suite, since: float, writes: int) -> float:

@@ -324,7 +324,8 @@ def main() -> None:
         if not ns.skip_library:
             library("library_no_preflight", False, n)
         if not ns.skip_api:
-            result["api"] = run_api(s, min(n, 96), did, gid)
+            # on geth as many writes as raw's, all in flight; on Ganache at most 96 (its API phase is slow)
+            result["api"] = run_api(s, n if ns.chain == "geth" else min(n, 96), did, gid)
             for op_name, fig in result["api"].items():
                 if "tps" in fig and op_name in result["operations"]:
                     o = result["operations"][op_name]
@@ -332,7 +333,9 @@ def main() -> None:
                     o["api_over_raw"] = round(fig["tps"] / o["raw_tps"], 3)
                     o["api_route"] = fig["route"]
                     o["api_failed_calls"] = fig.get("failed_calls", 0)
-                    o["api_node_cpu_ms_per_write"] = fig["node_cpu_ms_per_write"]
+                    for k in ("node_cpu_ms_per_write", "api_process_cpu_ms_per_write", "clients_cpu_ms_per_write",
+                              "wall_ms_per_write"):
+                        o[f"api_{k.removeprefix('api_')}"] = fig[k]
                 elif op_name in result["operations"]:
                     result["operations"][op_name]["api_note"] = fig.get("note")
         if not ns.skip_library:
@@ -362,7 +365,8 @@ def _share_over_http(http: Any, auth: dict[str, dict[str, str]], title: str) -> 
 
 
 def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
-    """16 concurrent HTTP clients: gateway fetches (access records) and contributions."""
+    """``CONCURRENCY`` HTTP clients (16; on geth one per write): gateway fetches (access records) and
+    contributions, each client contributing from its own resident's account."""
     import httpx
 
     from api.apikeys import ApiKeyStore, engine_for
@@ -374,11 +378,11 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
     store = ApiKeyStore(engine_for(env["COGOV_SERVICE_DB_URL"]))
     tokens = {lb: store.create(f"bench-{lb}", role, s.signers[lb].address, lb)[0]
               for lb, role in _KEYS}
-    # Contributions: one contributor account per client, as 16 callers would be (Fund.contribute
-    # serialises the contributions of one account through its receipt, to protect its allowance).
-    # (at most 16 accounts: each takes a council motion, slow on 1 s blocks; on geth this bounds the
-    # API's contributions to 16 a block)
-    contributors = [tokens["resident"], *_extra_contributor_accounts(s, store, min(CONCURRENCY, 16) - 1)]
+    # Contributions: each client a resident contributing from its own account, as that many callers
+    # would (Fund.send_contribution serialises the contributions of one account through its receipt,
+    # to protect its allowance: shared accounts would measure that queue, not the service).
+    C.say(f"setting up {CONCURRENCY - 1} more residents (concurrently)")
+    contributors = [tokens["resident"], *_extra_contributor_accounts(s, store, CONCURRENCY - 1)]
     # the grantee needs an X25519 key on chain to receive sealed data
     register_data_key(s.deployment, "dept_a")
     out: dict[str, Any] = {}
@@ -393,14 +397,28 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
                 if resp.status_code != 200:
                     raise RuntimeError(f"{resp.status_code}: {resp.text[:300]}")
 
+            def cpu() -> tuple[float, float, float]:
+                """CPU seconds so far of the node, the API process and this (the clients') process."""
+                return C.node_cpu(s), C.process_cpu(server.proc.pid if server.proc else None), time.process_time()
+
+            def cpu_per_write(since: tuple[float, float, float], rate: float) -> dict[str, float]:
+                """Each process's CPU ms per write since ``since``, beside the wall ms per write."""
+                now = cpu()
+                return {
+                    "node_cpu_ms_per_write": round((now[0] - since[0]) * 1000 / n, 2),
+                    "api_process_cpu_ms_per_write": round((now[1] - since[1]) * 1000 / n, 2),
+                    "clients_cpu_ms_per_write": round((now[2] - since[2]) * 1000 / n, 2),
+                    "wall_ms_per_write": round(1000 / rate, 2),
+                }
+
             fetch(-1)
             C.say(f"access_record: api ({n} gateway fetches, {CONCURRENCY} clients)")
-            cpu0 = C.node_cpu(s)
+            cpu0 = cpu()
             rate = concurrent_rate(n, fetch, tolerate=True)
             out["access_record"] = {
                 "tps": round(rate, 1), "failed_calls": concurrent_rate.failed,  # type: ignore[attr-defined]
                 "first_error": concurrent_rate.first_error,  # type: ignore[attr-defined]
-                "node_cpu_ms_per_write": C.node_cpu_ms(s, cpu0, n),
+                **cpu_per_write(cpu0, rate),
                 "route": "GET /api/v1/datasets/{id}/data (a Secret dataset's gateway fetch: grant check, decrypt, "
                          "seal, recordAccess mined before the data leaves)",
             }
@@ -417,13 +435,23 @@ def run_api(s: C.Suite, n: int, did: int, gid: int) -> dict[str, Any]:
                     if resp.status_code >= 300:
                         raise RuntimeError(f"{resp.status_code}: {resp.text[:300]}")
 
-                contribute(-1)
+                def warm(i: int) -> None:
+                    resp = http.post("/api/v1/fund/contributions", json={"amount": 1, "project_id": 0},
+                                     headers={"Authorization": f"Bearer {contributors[i]}"})
+                    if resp.status_code >= 300:
+                        raise RuntimeError(f"{resp.status_code}: {resp.text[:300]}")
+
+                # Every client has contributed before (its key verified, its account checked, its signer
+                # unlocked), as returning residents have, and as the fetch's one key is by fetch(-1).
+                C.say(f"contribution: warming the {len(contributors)} clients' keys (one contribution each)")
+                concurrent_rate(len(contributors), warm)
                 C.say(f"contribution: api ({n} POSTs, {CONCURRENCY} clients)")
-                cpu0 = C.node_cpu(s)
+                cpu0 = cpu()
                 rate = concurrent_rate(n, contribute, tolerate=True)
                 out["contribution"] = {"tps": round(rate, 1), "failed_calls": concurrent_rate.failed,  # type: ignore[attr-defined]
-                                       "node_cpu_ms_per_write": C.node_cpu_ms(s, cpu0, n),
-                                       "route": f"POST /api/v1/fund/contributions ({len(contributors)} accounts)"}
+                                       **cpu_per_write(cpu0, rate),
+                                       "route": f"POST /api/v1/fund/contributions ({CONCURRENCY} clients, each a "
+                                                f"resident member with its own account: {len(contributors)} accounts)"}
             else:
                 out["contribution"] = {"note": "POST /api/v1/fund/contributions does not exist yet: not measured"}
     return out
@@ -456,6 +484,8 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
     auth = {lb: {"Authorization": f"Bearer {store.create(f'rpc-{lb}', role, s.signers[lb].address, lb)[0]}"}
             for lb, role in _KEYS}
     counts: collections.Counter[str] = collections.Counter()
+    node_ms: collections.Counter[str] = collections.Counter()  # the node's CPU per request kind (ms, summed)
+    batches: dict[int, list[Any]] = {}  # the request thread's JSON-RPC batches, by size (the last of each)
     lock = threading.Lock()
     on = threading.Event()
 
@@ -468,13 +498,26 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with TestClient(create_app(settings), raise_server_exceptions=False) as http:
         provider = http.app.state.service.ledger.provider  # type: ignore[attr-defined]
+        names = _function_names(http.app.state.service.ledger)  # type: ignore[attr-defined]
         single = provider.make_request
+
+        def charged(name: str, call: Callable[[], Any]) -> Any:
+            """``call()``; the node's CPU over it charged to ``name`` when the request thread asks
+            (one request at a time, so only the poller's and the follower's calls can overlap)."""
+            if not on.is_set() or where() != "request":
+                return call()
+            cpu0 = C.node_cpu(s)
+            try:
+                return call()
+            finally:
+                with lock:
+                    node_ms[name] += (C.node_cpu(s) - cpu0) * 1000
 
         def counted(method: Any, params: Any) -> Any:
             if on.is_set():
                 with lock:
                     counts[f"{where()}:{method}"] += 1
-            return single(method, params)
+            return charged(f"{method} {_first_call(params, names)}".strip(), lambda: single(method, params))
 
         provider.make_request = counted
         batch = provider.batch_request
@@ -484,7 +527,9 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
                 with lock:
                     counts[f"{where()}:batch"] += 1
                     counts[f"{where()}:batched_calls"] += len(reqs)
-            return batch(reqs)
+            if on.is_set() and where() == "request":
+                batches[len(reqs)] = list(reqs)
+            return charged(f"batch of {len(reqs)}", lambda: batch(reqs))
 
         provider.batch_request = counted_batch
         did, gid = _share_over_http(http, auth, "rpc")
@@ -505,40 +550,92 @@ def rpc_calls_per_request(s: C.Suite, n: int) -> dict[str, Any]:
             op(-2)  # warm: gas estimates, contract objects, kept signers and member ids
             time.sleep(0.5)
             counts.clear()
+            node_ms.clear()
+            cpu0 = C.node_cpu(s)
             on.set()
             for i in range(n):
                 op(i)
             on.clear()
+            total = C.node_cpu_ms(s, cpu0, n)
             per = {k: round(v / n, 2) for k, v in sorted(counts.items())}
             request = sum(v for k, v in per.items() if k.startswith("request:") and not k.endswith("batched_calls"))
             calls = sum(v for k, v in per.items() if k.startswith("request:") and not k.endswith(":batch"))
-            out[op_name] = {"http_requests": round(request, 2), "node_calls": round(calls, 2), "by_method": per}
-            C.say(f"{op_name}: {request:.1f} JSON-RPC HTTP requests ({calls:.1f} calls) per API write")
+            asked = {k: round(v / n, 2) for k, v in sorted(node_ms.items())}
+            # each call of the request's batches alone, n times: what it costs the node
+            alone: dict[str, float] = {}
+            for reqs in batches.values():
+                for method, params in reqs:
+                    cpu1 = C.node_cpu(s)
+                    for _ in range(n):
+                        single(method, params)
+                    alone[f"{method} {_first_call(params, names)}".strip()] = C.node_cpu_ms(s, cpu1, n)
+            batches.clear()
+            out[op_name] = {
+                "http_requests": round(request, 2), "node_calls": round(calls, 2), "by_method": per,
+                "node_cpu_ms_per_write": total,
+                "node_cpu_ms_per_write_by_request": asked,
+                "node_cpu_ms_per_write_poller_follower_and_mining": round(total - sum(asked.values()), 2),
+                "node_cpu_ms_each_batched_call_alone": alone,
+            }
+            C.say(f"{op_name}: {request:.1f} JSON-RPC HTTP requests ({calls:.1f} calls), node CPU {total} ms "
+                  f"per API write ({asked})")
     return out
 
 
+def _function_names(led: Any) -> dict[str, str]:
+    """4-byte selector (``0x...``) -> function name, over the suite's contracts."""
+    from eth_utils import function_abi_to_4byte_selector
+
+    names = {}
+    for contract in ("DataSharing", "CoGovFund", "MembershipRegistry", "CommunityCredit"):
+        for item in led.contract(contract).abi:
+            if item.get("type") == "function":
+                names["0x" + function_abi_to_4byte_selector(item).hex()] = item["name"]
+    return names
+
+
+def _first_call(params: Any, names: dict[str, str]) -> str:
+    """The function an ``eth_call`` calls, for the rows of ``--rpc-calls``."""
+    if isinstance(params, list | tuple) and params and isinstance(params[0], dict):
+        data = str(params[0].get("data") or params[0].get("input") or "")
+        return names.get(data[:10], data[:10])
+    return ""
+
+
 def _extra_contributor_accounts(s: C.Suite, store: Any, n: int) -> list[str]:
-    """``n`` more accounts of the resident member (council ADD_ACCOUNT), funded, credited, with API keys."""
+    """``n`` more residents, each a member of its own (council ADMIT_MEMBER, contributor role) with
+    one account: funded, credited CommunityCredit, the fund approved, an API key. Set up concurrently,
+    one thread per resident, so that each step costs one block on geth's 1 s blocks, not ``n``."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ledger.devchain import fund
-    from ledger.membership import ChangeKind, Registry
-    from ledger.testing import MEMBER_IDS
+    from ledger.membership import MemberKind, Registry, Role
 
     led = s.ledger()
     reg = Registry(led)
     fund_addr = led.manifest.address("CoGovFund")
-    tokens = []
-    for k in range(n):
-        label = f"bench-contrib-{k}"
-        if label not in {k.label for k in s.deployment.keystore.list()}:
+    labels = [f"bench-contrib-{k}" for k in range(n)]
+    known = {k.label for k in s.deployment.keystore.list()}  # geth: made and funded at genesis (C.EXTRA_LABELS)
+    for label in labels:
+        if label not in known:
             s.deployment.keystore.create(label, C.PASSWORD)
-        signer = s.deployment.keystore.signer(label, C.PASSWORD)
-        if int(led.rpc("eth_getBalance", [signer.address, "latest"]), 16) < 10**18:  # geth: funded at genesis
+
+    signers = [s.deployment.keystore.signer(label, C.PASSWORD) for label in labels]
+    for signer in signers:  # one after another: Ganache left concurrent eth_sendTransactions unmined
+        if int(led.rpc("eth_getBalance", [signer.address, "latest"]), 16) < 10**18:
             fund(led, signer.address)
-        reg.enact(s.deployment.council, ChangeKind.ADD_ACCOUNT, MEMBER_IDS["resident"], signer.address)
+
+    def resident(label: str, signer: Any) -> str:
+        reg.admit(s.deployment.council, label, MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR], signer.address)
         led.transact(s.signers["treasurer"], "CommunityCredit", "mint", signer.address, 10**15, os.urandom(32))
         led.transact(signer, "CommunityCredit", "approve", fund_addr, 2**256 - 1)
-        tokens.append(store.create(label, "contributor", signer.address, label)[0])
-    return tokens
+        return signer.address
+
+    if not labels:
+        return []
+    with ThreadPoolExecutor(max_workers=len(labels), thread_name_prefix="bench-resident") as pool:
+        addresses = list(pool.map(resident, labels, signers))
+    return [str(store.create(lb, "contributor", a, lb)[0]) for lb, a in zip(labels, addresses, strict=True)]
 
 
 if __name__ == "__main__":

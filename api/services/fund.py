@@ -60,6 +60,7 @@ from ledger.fund.model import payout_of, refund_of, vote_of
 from ledger.fund.report import ExportRow, Labels, contributor_trace, export_rows
 from ledger.index import Indexer
 from ledger.lazy import cached_property
+from ledger.membership import NAME as REGISTRY_NAME
 from ledger.membership import Registry
 
 T = TypeVar("T")
@@ -85,18 +86,37 @@ class Names(Protocol):
     def of_account(self, account: str) -> Named | None: ...
 
 
+#: Members' names as the registry's views answered them, per (registry address, member id): a
+#: name is set at admission and no change of the registry alters it, so each is read once per process.
+_NAMES: dict[tuple[str, int], str] = {}
+
+
 class ChainNames:
-    """Names read from the registry on the chain, once per request (for a write's answer)."""
+    """Names read from the registry on the chain (for a write's answer): a member's once per
+    process (:data:`_NAMES`), an account's member once per request."""
 
     def __init__(self, registry: Registry) -> None:
         self.reg = registry
-        self.by_id: dict[int, str] = {}
         self.by_account: dict[str, Named | None] = {}
 
+    def _key(self, member_id: int) -> tuple[str, int]:
+        return str(self.reg.ledger.contract(REGISTRY_NAME).address).lower(), member_id
+
+    def known(self, member_id: int) -> str | None:
+        """The member's name if read before, else None (no chain call)."""
+        return _NAMES.get(self._key(member_id)) if member_id else ""
+
+    def keep(self, member_id: int, name: str) -> None:
+        if len(_NAMES) >= 100_000:
+            _NAMES.clear()
+        _NAMES[self._key(member_id)] = name
+
     def name(self, member_id: int) -> str | None:
-        if member_id not in self.by_id:
-            self.by_id[member_id] = self.reg.member(member_id).name if member_id else ""
-        return self.by_id[member_id]
+        name = self.known(member_id)
+        if name is None:
+            name = self.reg.member(member_id).name
+            self.keep(member_id, name)
+        return name
 
     def of_account(self, account: str) -> Named | None:
         key = account.lower()

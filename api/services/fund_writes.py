@@ -164,11 +164,18 @@ class FundWrites(CallerScoped):
         self.docs.accept(r)  # the memo is kept now that the chain took the contribution
         ev = r.event("ContributionReceived")
         member_id, project_id = int(ev.args["memberId"]), int(ev.args["projectId"])
-        # The contribution, its member's name and its project's title in one JSON-RPC batch.
-        views = [(NAME, "getContribution", (int(ev.args["receiptId"]),)), (REGISTRY, "getMember", (member_id,))]
-        raw = self.state.ledger.views(views + ([(NAME, "getProject", (project_id,))] if project_id else []))
-        self.service.chain_names.by_id[member_id] = member_from_view(raw[1]).name
-        title = project_from_view(raw[2]).title_hash if project_id else ZERO32
+        # The contribution, its member's name (unless read before: names never change) and its
+        # project's title in one JSON-RPC batch.
+        names = self.service.chain_names
+        views = [(NAME, "getContribution", (int(ev.args["receiptId"]),))]
+        if names.known(member_id) is None:
+            views.append((REGISTRY, "getMember", (member_id,)))
+        if project_id:
+            views.append((NAME, "getProject", (project_id,)))
+        raw = self.state.ledger.views(views)
+        if len(views) > 1 and views[1][1] == "getMember":
+            names.keep(member_id, member_from_view(raw[1]).name)
+        title = project_from_view(raw[-1]).title_hash if project_id else ZERO32
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
         c = self.service.chain_contribution(contribution_from_view(raw[0]), ev, memo or "", title)
         return ContributionWrite(tx=tx_info(r), contribution=c)

@@ -148,6 +148,16 @@ def test_out_of_scope_and_no_grant_are_refused_and_recorded(client: TestClient, 
     assert got == sorted([c1_out_of_scope, c1_out_of_scope, (MEMBER_IDS["dept_a"], RefusalReason.NO_GRANT, 1)])
 
 
+def test_a_grant_id_beyond_the_count_is_no_grant(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
+    """The gateway reads no grant count: getGrant's own DataUnknownGrant names a grant that does not exist."""
+    did = shared["dataset"]["id"]
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"grant_id": shared["grant"]["id"] + 10**6},
+                   headers=api.auth("c1"))
+    assert r.status_code == 403 and "NoGrant" in r.json()["detail"], r.text
+    assert f"no grant on dataset {did} was presented or found" in r.json()["detail"]
+    settle_refusals(client.app)  # its record goes out now, not into the next test's blocks
+
+
 def test_other_department_cannot_approve_revoke_or_fetch(client: TestClient, api: Api, shared: dict[str, Any],
                                                         deployment: Deployment) -> None:
     did, gid = shared["dataset"]["id"], shared["grant"]["id"]
