@@ -375,10 +375,18 @@ class TxPipeline:
 
         Only ever the same signed bytes: one hash, so at most one transaction on chain. Raises
         :class:`NonceSuperseded` at once when a different transaction took its nonce.
+
+        The first check comes after :data:`RESEND_AFTER` or half the wait, whichever is sooner: a
+        wait shorter than :data:`RESEND_AFTER` checks too. Otherwise a caller whose every attempt is
+        a new transaction of one account (a gateway fetch records a new access each time) never
+        repairs what holds the account's nonces (a lost or held transaction), and each attempt
+        queues behind the last until the node mines a block for some other sender.
         """
         remaining = self.receipts.timeout if timeout is None else timeout
+        checked = False
         while True:
-            step = min(RESEND_AFTER, remaining)
+            step = min(RESEND_AFTER, remaining if checked else remaining / 2)
+            checked = True
             try:
                 return self.receipts.wait(tx_hash, tx, timeout=step)
             except TransactionFailed:
