@@ -234,9 +234,6 @@ def test_a_transaction_lost_with_a_restarted_node_goes_again_as_soon_as_it_answe
     led = d.ledger(receipt_timeout=40.0)
     signer = d.signers["outsider"]
     before = int(led.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16)
-    led.rpc("miner_stop")  # the transaction stays in the pool until the node dies
-    pending = led.send(signer, ContractCall("0x000000000000000000000000000000000000dEaD", "0x", value=1))
-    d.ganache.kill()
     outcome: list[object] = []
 
     def wait() -> None:
@@ -245,15 +242,22 @@ def test_a_transaction_lost_with_a_restarted_node_goes_again_as_soon_as_it_answe
         except Exception as exc:  # the assertion below names it
             outcome.append(exc)
 
-    with caplog.at_level("WARNING", logger="ledger.tx.pipeline"):
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        deadline = time.monotonic() + 30
-        while not any(f"re-sending {pending.tx_hash} failed" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline and waiter.is_alive(), outcome  # its first check (at 20 s) failed
-            time.sleep(0.1)
-        d.ganache.start()  # its pool empty, its miner running
-        waiter.join(60)
+    led.rpc("miner_stop")  # the transaction stays in the pool until the node dies
+    try:
+        pending = led.send(signer, ContractCall("0x000000000000000000000000000000000000dEaD", "0x", value=1))
+        d.ganache.kill()
+        with caplog.at_level("WARNING", logger="ledger.tx.pipeline"):
+            waiter = threading.Thread(target=wait)
+            waiter.start()
+            deadline = time.monotonic() + 30
+            while not any(f"re-sending {pending.tx_hash} failed" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline and waiter.is_alive(), outcome  # its first check (at 20 s) failed
+                time.sleep(0.1)
+            d.ganache.start()  # its pool empty, its miner running
+            waiter.join(60)
+    finally:
+        d.ganache.start()  # up for the module's other tests whatever happened (a no-op when it runs)
+        led.rpc("miner_start")
     assert outcome and getattr(outcome[0], "tx_hash", None) == pending.tx_hash, outcome
     assert any("sending the same bytes again" in r.getMessage() for r in caplog.records)
     assert int(led.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16) == before + 1
