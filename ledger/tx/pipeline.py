@@ -30,7 +30,7 @@ from ledger.rpc import RpcClient, RpcError, revert_from
 from ledger.tx.gas import GasPlanner
 from ledger.tx.nonces import NonceManager, NonceSlot, nonce_holder, tx_nonce
 from ledger.tx.outbox import Outboxes, QueuedSend, Resync
-from ledger.tx.receipts import LogDecoder, Receipts, TxReceipt
+from ledger.tx.receipts import LogDecoder, Receipts, TxReceipt, not_confirmed
 from ledger.tx.status import TxStatus, status
 
 log = logging.getLogger("ledger.tx.pipeline")
@@ -38,6 +38,9 @@ log = logging.getLogger("ledger.tx.pipeline")
 #: Seconds without a receipt before checking that the node still has the transaction
 #: (and every earlier nonce of its sender that we signed).
 RESEND_AFTER = 5.0
+#: Seconds between those checks while no node answers them (a node restarting): the same bytes go
+#: again as soon as it is back, within the wait, rather than a whole RESEND_AFTER later.
+RECHECK_WHILE_DOWN = 0.25
 #: Signed transactions kept per ledger, to send the same bytes again when a node lost one.
 RECENT_KEPT = 4096
 
@@ -375,16 +378,25 @@ class TxPipeline:
 
         Only ever the same signed bytes: one hash, so at most one transaction on chain. Raises
         :class:`NonceSuperseded` at once when a different transaction took its nonce.
+
+        The first check comes after :data:`RESEND_AFTER` or half the wait, whichever is sooner: a
+        wait shorter than :data:`RESEND_AFTER` checks too. Otherwise a caller whose every attempt is
+        a new transaction of one account (a gateway fetch records a new access each time) never
+        repairs what holds the account's nonces (a lost or held transaction), and each attempt
+        queues behind the last until the node mines a block for some other sender. While no node
+        answers the check, it is made again every :data:`RECHECK_WHILE_DOWN` seconds.
         """
-        remaining = self.receipts.timeout if timeout is None else timeout
+        limit = remaining = self.receipts.timeout if timeout is None else timeout
+        checked = down = False
         while True:
-            step = min(RESEND_AFTER, remaining)
+            step = min(RECHECK_WHILE_DOWN if down else RESEND_AFTER, remaining if checked else remaining / 2)
+            checked = True
             try:
                 return self.receipts.wait(tx_hash, tx, timeout=step)
             except TransactionFailed:
                 remaining -= step
                 if remaining <= 0:
-                    raise
+                    raise not_confirmed(tx_hash, limit) from None  # the whole wait, not its last step
             try:
                 if self.rpc.request("eth_getTransactionByHash", [tx_hash]) is None:
                     log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
@@ -395,7 +407,11 @@ class TxPipeline:
             except NonceSuperseded:
                 raise
             except (ChainUnavailable, TransactionFailed) as exc:
-                log.warning("re-sending %s failed: %s", tx_hash, exc)
+                if not down:
+                    log.warning("re-sending %s failed: %s", tx_hash, exc)
+                down = isinstance(exc, ChainUnavailable)  # look again soon: a restarted node has lost its pool
+            else:
+                down = False
 
     @cached_property
     def _ganache(self) -> bool:

@@ -89,7 +89,7 @@ class Receipts:
         if self.confirmations <= 1:
             receipt = self._poller.wait(tx_hash, limit)
             if receipt is None:
-                raise _not_confirmed(tx_hash, limit)
+                raise not_confirmed(tx_hash, limit)
             if int(receipt["status"], 16) != 1:
                 raise self.explain_failure(tx_hash, receipt, tx)
             return self.typed(receipt)
@@ -111,7 +111,7 @@ class Receipts:
                         break
                     continue
             if time.monotonic() > deadline:
-                raise _not_confirmed(tx_hash, limit)
+                raise not_confirmed(tx_hash, limit)
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
         if int(receipt["status"], 16) != 1:
@@ -147,7 +147,8 @@ class Receipts:
         return ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
 
 
-def _not_confirmed(tx_hash: str, limit: float) -> TransactionFailed:
+def not_confirmed(tx_hash: str, limit: float) -> TransactionFailed:
+    """The error of a wait that saw no confirmed receipt of ``tx_hash`` within ``limit`` seconds."""
     return TransactionFailed(
         f"no confirmed receipt for {tx_hash} within {limit:.0f}s; "
         "it may still be mined: check it before sending again"

@@ -218,6 +218,88 @@ def test_node_killed_under_load(load_env: Env, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.timeout(120)
+def test_a_transaction_lost_with_a_restarted_node_goes_again_as_soon_as_it_answers(
+    load_env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transaction waits in the node's pool when the node is killed (kill -9: the pool is lost).
+    The waiter's check finds no node; it looks again every RECHECK_WHILE_DOWN seconds, so the same
+    bytes go as soon as the node is back, within the same wait, rather than a whole RESEND_AFTER
+    later (made 60 s here, so that without the quick re-check the 40 s wait would end first)."""
+    import ledger.tx.pipeline as pipeline
+    from ledger.client import ContractCall
+
+    monkeypatch.setattr(pipeline, "RESEND_AFTER", 60.0)
+    d = load_env.deployment
+    led = d.ledger(receipt_timeout=40.0)
+    signer = d.signers["outsider"]
+    before = int(led.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16)
+    outcome: list[object] = []
+
+    def wait() -> None:
+        try:
+            outcome.append(pending.wait())
+        except Exception as exc:  # the assertion below names it
+            outcome.append(exc)
+
+    led.rpc("miner_stop")  # the transaction stays in the pool until the node dies
+    try:
+        pending = led.send(signer, ContractCall("0x000000000000000000000000000000000000dEaD", "0x", value=1))
+        d.ganache.kill()
+        with caplog.at_level("WARNING", logger="ledger.tx.pipeline"):
+            waiter = threading.Thread(target=wait)
+            waiter.start()
+            deadline = time.monotonic() + 30
+            while not any(f"re-sending {pending.tx_hash} failed" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline and waiter.is_alive(), outcome  # its first check (at 20 s) failed
+                time.sleep(0.1)
+            d.ganache.start()  # its pool empty, its miner running
+            waiter.join(60)
+    finally:
+        d.ganache.start()  # up for the module's other tests whatever happened (a no-op when it runs)
+        led.rpc("miner_start")
+    assert outcome and getattr(outcome[0], "tx_hash", None) == pending.tx_hash, outcome
+    assert any("sending the same bytes again" in r.getMessage() for r in caplog.records)
+    assert int(led.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16) == before + 1
+
+
+@pytest.mark.timeout(120)
+def test_fetches_behind_a_held_access_record_complete_within_a_short_receipt_wait(rel: Env, tmp_path: Path) -> None:
+    """Ganache 7.9.2 now and then keeps an accepted transaction in its pool, unmined, while it says it
+    mines; the account's later nonces wait behind it and only a new block mines it. A gateway fetch
+    signs a new ``recordAccess`` on every attempt, all from the owner's one account, and Ganache's
+    ``pending`` count leaves its pool out: once the contributions were over (no other sender's block
+    to mine it), every later fetch queued behind the held one and timed out, unless a waiter asked
+    for a block before its receipt wait ended. With the API's wait shorter than the pipeline's first
+    check (``receipt_timeout`` 5 s, the check at 5 s) no waiter ever did: the 7 fetches of
+    ``test_node_killed_under_load`` that failed until its deadline. Here the node's miner is stopped
+    and a proxy says it mines (every transaction held); the receipt wait is 2 s."""
+    d = rel.deployment
+    node = d.ledger()
+    with RpcProxy(d.ganache.config.url, answers={"eth_mining": True}) as proxy:
+        api = make_api(d, tmp_path / "api", rpc_urls=[proxy.url], receipt_timeout=2.0)
+        with TestClient(create_app(api.settings), raise_server_exceptions=False) as c:
+            share = shared_dataset(d, c, api)
+            did, gid = share["dataset"]["id"], share["grant"]["id"]
+            served: list[str] = []
+            node.rpc("miner_stop")
+            try:
+                for _ in range(3):
+                    r = c.get(
+                        f"/api/v1/datasets/{did}/data",
+                        params={"fields": "district,age", "grant_id": gid},
+                        headers=api.auth("dept_b"),
+                    )
+                    assert r.status_code == 200, r.text
+                    served.append(r.json()["tx"]["tx_hash"])
+            finally:
+                node.rpc("miner_start")
+    recorded = Counter(
+        e.tx_hash for e in chain_events(node, "DataSharing", "AccessRecorded") if int(e.args["grantId"]) == gid
+    )
+    assert len(set(served)) == 3 and all(recorded[h] == 1 for h in served), (served, recorded)
+
+
 def _report(title: str, **numbers: object) -> None:
     import logging
 
