@@ -18,12 +18,19 @@ the server, not the limiter. The server times every round of its index follower
 (thread CPU and wall clock, idle and full rounds apart: ``follower_rounds`` in the results);
 ``--follower-full-every 0`` makes every round a full one, as the follower did before e61e8d7.
 
-Routes: every ``GET`` route with a ``limit`` query parameter and no path parameter
-(called with ``limit=50`` and an auditor's API key), every portal page without a path
-parameter, and ``/api/v1/public/*``. Targets (issue 18): req/s >= 0.5 of the bare
-endpoint, p99 <= 3 x p50, no answer other than 2xx.
+Routes: every ``GET`` route of the API with a ``limit`` query parameter and no path parameter
+(called with ``limit=50``), ``/api/v1/public/*``, and every portal page without a path parameter
+(the HTML routes outside the API's OpenAPI schema; ``/api/v1/audit/report.html`` is in it and is
+neither a list nor a page, so it is left out). Each API route is called with the API key of a
+role it admits, read from the app (the ``require_role`` dependency in its tree:
+``RoleCheck.roles``; an auditor's key when it admits any key, else its first role), signing as
+the account the API tests give that role (api/testing.py ``KEY_ROLES``). The service database
+holds ``--reports`` residents' Open311 reports (1,000 by default), so the sub-district's queue
+(``/api/v1/cases/reports``) lists real rows. Targets (issue 18): req/s >= 0.5 of the bare
+endpoint, p99 <= 3 x p50, no answer other than 2xx: any other answer fails the run (the results
+are written, then the bench exits 1 naming the routes).
 
-    .venv/bin/python bench/http_reads.py [--quick] [--events N] [--seconds S] [--only SUBSTRING]
+    .venv/bin/python bench/http_reads.py [--quick] [--events N] [--seconds S] [--only SUBSTRING] [--repeat N]
 """
 
 from __future__ import annotations
@@ -110,17 +117,32 @@ async def bare() -> dict[str, object]:
     return {{"ok": True, "n": 1}}
 
 
-routes = []  # API routes from the OpenAPI schema; the portal's pages are not in it
-for path, ops in app.openapi()["paths"].items():
-    params = ops.get("get", {{}}).get("parameters", [])
-    takes_limit = any(p["name"] == "limit" and p["in"] == "query" for p in params)
-    if "get" in ops and "{{" not in path and (takes_limit or path.startswith("/api/v1/public/")):
-        public = path.startswith("/api/v1/public/")
-        routes.append({{"path": path + ("?limit=50" if takes_limit else ""), "page": public}})
+def admitted(dependant):
+    """The roles the first role check in a route's dependency tree admits (None: any key)."""
+    for dep in dependant.dependencies:
+        roles = getattr(dep.call, "roles", None)
+        found = [r.name.lower() for r in roles] if roles is not None else admitted(dep)
+        if found is not None:
+            return found
+    return None
+
+
+api_paths = app.openapi()["paths"]
+routes = []  # the API's lists (in its OpenAPI schema) and the portal's pages (HTML, not in it)
 for c in iter_route_contexts(app.routes):
+    if "GET" not in (c.methods or ()) or "{{" in c.path:
+        continue
+    if c.path in api_paths:
+        params = api_paths[c.path].get("get", {{}}).get("parameters", [])
+        takes_limit = any(p["name"] == "limit" and p["in"] == "query" for p in params)
+        public = c.path.startswith("/api/v1/public/")
+        if takes_limit or public:
+            routes.append({{"path": c.path + ("?limit=50" if takes_limit else ""), "page": public,
+                            "roles": None if public else admitted(c.dependant)}})
+        continue
     rc = getattr(c, "response_class", None)
     rc = getattr(rc, "value", rc)
-    if rc is HTMLResponse and "GET" in (c.methods or ()) and "{{" not in c.path:
+    if rc is HTMLResponse:
         routes.append({{"path": c.path, "page": True}})
 open({routes_file!r}, "w").write(json.dumps(routes))
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info", access_log=False,  # as `cogov serve` runs it
@@ -140,6 +162,9 @@ def main() -> None:
                     help="seconds between the index follower's full rounds while nothing moves (default: the "
                          "library's FULL_EVERY); 0: every round a full one (check, health, sync), as before e61e8d7")
     ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
+    ap.add_argument("--repeat", type=int, default=1, help="measure each route this many times (a row each)")
+    ap.add_argument("--reports", type=int, default=1_000,
+                    help="residents' Open311 reports in the service database (the sub-district's queue)")
     ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
     ap.add_argument("--profile", type=Path, default=None,
                     help="a folder: py-spy (PyPI) records the server during each route's run, collapsed stacks "
@@ -155,13 +180,13 @@ def main() -> None:
         src, first, _ = emit_events(s, n_events)
         db = s.root / "index.db"
         sync_in_subprocess(C.ROOT, s.url, src, first, db, n_events)
-        proc, url, token, log, routes = start_server(s, db, src, first, ns.loop, ns.follower_full_every)
+        proc, url, log, routes = start_server(s, db, src, first, ns.loop, ns.follower_full_every, ns.reports)
         try:
             if ns.only:
                 routes = [r for r in routes if ns.only in r["path"]]
             profiler = Profiler(ns.profile, proc.pid, seconds) if ns.profile else None
             load = {"start": round(os.getloadavg()[0], 2)}
-            rows = measure_all(wrk, url, token, routes, seconds, ns.connections, profiler)
+            rows = measure_all(wrk, url, routes, seconds, ns.connections, profiler, ns.repeat)
             load["end"] = round(os.getloadavg()[0], 2)
             rounds = follower_rounds(url)
         finally:
@@ -177,11 +202,15 @@ def main() -> None:
         "uvicorn_loop": ns.loop,
         "load_avg_1m": load,
         "rate_limits": "off for the bench (COGOV_RATE_LIMIT_PER_MINUTE=0, COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0)",
+        "open311_reports": ns.reports,
         "targets": {"ratio_to_bare": 0.5, "p99_over_p50": 3, "non2xx": 0},
         "follower_full_every_s": ns.follower_full_every,
         "follower_rounds": rounds,
         "routes": rows,
     })
+    failed = sorted({r["route"] for r in rows if r["failed"] or r["first_status"] != 200})
+    if failed:
+        raise SystemExit(f"answers other than 2xx (the run does not count): {', '.join(failed)}")
 
 
 def wrk_binary() -> str:
@@ -193,20 +222,24 @@ def wrk_binary() -> str:
 
 
 def start_server(s: C.Suite, db: Path, src: str, first: int, loop: str = "auto",
-                 full_every: float | None = None) -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
-    """The read server over ``db``: (process, URL, an auditor's API key, log file, routes to measure)."""
+                 full_every: float | None = None, reports: int = 0) -> tuple[Any, str, Any, list[dict[str, Any]]]:
+    """The read server over ``db`` and ``reports`` residents' reports: (process, URL, log file,
+    routes to measure, each with the headers to send: an API key of a role it admits)."""
     import httpx
     from throughput import api_env
 
-    from api.apikeys import ApiKeyStore, engine_for
+    from api.apikeys import engine_for
     from ledger.process import free_port
 
     directory = s.root / "api"
     directory.mkdir(exist_ok=True)
     env = api_env(s, directory)
     env["COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE"] = "0"
-    token, _ = ApiKeyStore(engine_for(env["COGOV_SERVICE_DB_URL"])).create(
-        "bench-reader", "auditor", s.signers["auditor"].address, "auditor")
+    engine = engine_for(env["COGOV_SERVICE_DB_URL"])
+    try:
+        add_reports(engine, reports)
+    finally:
+        engine.dispose()
     port = free_port()
     routes_file = directory / "routes.json"
     script = directory / "serve.py"
@@ -221,13 +254,51 @@ def start_server(s: C.Suite, db: Path, src: str, first: int, loop: str = "auto",
     while True:
         try:
             if httpx.get(url + BARE, timeout=1).status_code == 200:
-                return proc, url, token, log, json.loads(routes_file.read_text())
+                return proc, url, log, with_keys(s, env["COGOV_SERVICE_DB_URL"], json.loads(routes_file.read_text()))
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
             raise RuntimeError("the read server did not start: " + (directory / "serve.log").read_text()[-2000:])
         time.sleep(0.2)
+
+
+def add_reports(engine: Any, n: int) -> None:
+    """``n`` residents' reports, as the Open311 route stores them (one a minute, the newest now)."""
+    from api.open311.store import Contact, NewReport, ReportStore
+
+    store, now = ReportStore(engine), int(time.time())
+    for k in range(n):
+        new = NewReport(1 + k % 4, f"bench report {k}: 垃圾桶满溢", 39.92 + k * 1e-5, 116.44, f"幸福里 {k % 40} 号楼",
+                        None, Contact(phone="+86 138 0000 0000"), "ip:127.0.0.1")
+        store.add(new, now=now - 60 * (n - k))
+    store.close()
+
+
+def with_keys(s: C.Suite, service_db: str, routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each API route with the headers of a key of a role it admits (an auditor's when it admits
+    any), signing as the account the API tests give that role (api/testing.py ``KEY_ROLES``);
+    pages and public routes with none."""
+    from api.apikeys import ApiKeyStore, engine_for
+    from api.testing import KEY_ROLES
+
+    engine = engine_for(service_db)
+    store, tokens = ApiKeyStore(engine), {}
+    try:
+        for r in routes:
+            if r["page"]:
+                r["role"], r["headers"] = None, {}
+                continue
+            admits = r.get("roles")
+            role = "auditor" if admits is None or "auditor" in admits else admits[0]
+            if role not in tokens:
+                label = next(label for label, its in KEY_ROLES.items() if its == role)  # as the API tests sign
+                tokens[role], _ = store.create(f"bench-{role}", role, s.signers[label].address, label)
+            r["role"], r["headers"] = role, {"Authorization": f"Bearer {tokens[role]}"}
+    finally:
+        store.verdicts.close()
+        engine.dispose()
+    return routes
 
 
 def follower_rounds(url: str) -> dict[str, Any]:
@@ -287,17 +358,15 @@ class Profiler:
             self.running = None
 
 
-def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], seconds: float,
-                connections: int, profiler: Profiler | None = None) -> list[dict[str, Any]]:
-    """Each route with a bare run before it (and one after the last): interleaved."""
+def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float, connections: int,
+                profiler: Profiler | None = None, repeat: int = 1) -> list[dict[str, Any]]:
+    """Each route (``repeat`` times) with a bare run before it (and one after the last): interleaved."""
     import httpx
 
-    auth = {"Authorization": f"Bearer {token}"}
     bares = [run_wrk(wrk, url + BARE, {}, seconds, connections)]
     rows: list[dict[str, Any]] = []
-    for r in routes:
-        path = r["path"]
-        headers = {} if r["page"] else auth
+    for r in [r for r in routes for _ in range(repeat)]:
+        path, headers = r["path"], r["headers"]
         status = httpx.get(url + path, headers=headers, timeout=120).status_code  # warm the caches; must be 200
         if profiler:
             profiler.start(path)
@@ -306,7 +375,8 @@ def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], se
             profiler.stop()
         bares.append(run_wrk(wrk, url + BARE, {}, seconds, connections))
         bare = (bares[-2]["per_s"] + bares[-1]["per_s"]) / 2
-        row = {"route": path, "kind": "page" if r["page"] else "api", "first_status": status, **fig,
+        row = {"route": path, "kind": "page" if r["page"] else "api", "key_role": r["role"], "first_status": status,
+               **fig,
                "bare_per_s": round(bare, 1), "ratio_to_bare": round(fig["per_s"] / bare, 3),
                "p99_over_p50": round(fig["p99_ms"] / max(fig["p50_ms"], 1e-3), 2),
                # the bare endpoint's own tail in the same two runs: what the machine does to any route
