@@ -161,7 +161,8 @@ def main() -> None:
     ap.add_argument("--follower-full-every", type=float, default=None,
                     help="seconds between the index follower's full rounds while nothing moves (default: the "
                          "library's FULL_EVERY); 0: every round a full one (check, health, sync), as before e61e8d7")
-    ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
+    ap.add_argument("--only", default=None,
+                    help="measure only the routes whose path contains this (several: separated by commas)")
     ap.add_argument("--repeat", type=int, default=1, help="measure each route this many times (a row each)")
     ap.add_argument("--reports", type=int, default=1_000,
                     help="residents' Open311 reports in the service database (the sub-district's queue)")
@@ -183,7 +184,7 @@ def main() -> None:
         proc, url, log, routes = start_server(s, db, src, first, ns.loop, ns.follower_full_every, ns.reports)
         try:
             if ns.only:
-                routes = [r for r in routes if ns.only in r["path"]]
+                routes = [r for r in routes if any(part in r["path"] for part in ns.only.split(","))]
             profiler = Profiler(ns.profile, proc.pid, seconds) if ns.profile else None
             load = {"start": round(os.getloadavg()[0], 2)}
             rows = measure_all(wrk, url, routes, seconds, ns.connections, profiler, ns.repeat)
@@ -367,7 +368,8 @@ def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float
     rows: list[dict[str, Any]] = []
     for r in [r for r in routes for _ in range(repeat)]:
         path, headers = r["path"], r["headers"]
-        status = httpx.get(url + path, headers=headers, timeout=120).status_code  # warm the caches; must be 200
+        warm = httpx.get(url + path, headers=headers, timeout=120)  # warm the caches; must be 200
+        status = warm.status_code
         if profiler:
             profiler.start(path)
         fig = run_wrk(wrk, url + path, headers, seconds, connections)
@@ -376,7 +378,7 @@ def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float
         bares.append(run_wrk(wrk, url + BARE, {}, seconds, connections))
         bare = (bares[-2]["per_s"] + bares[-1]["per_s"]) / 2
         row = {"route": path, "kind": "page" if r["page"] else "api", "key_role": r["role"], "first_status": status,
-               **fig,
+               "bytes": len(warm.content), **fig,
                "bare_per_s": round(bare, 1), "ratio_to_bare": round(fig["per_s"] / bare, 3),
                "p99_over_p50": round(fig["p99_ms"] / max(fig["p50_ms"], 1e-3), 2),
                # the bare endpoint's own tail in the same two runs: what the machine does to any route
