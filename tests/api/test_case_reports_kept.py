@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,16 +23,15 @@ import pytest
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.deps import current_key
-from api.testing import KEY_ROLES, Api, LiveServer, make_settings
-from ledger.errors import Unauthenticated
+from api.testing import KEY_ROLES, Api, LiveServer
 from ledger.testing import Deployment
 from tests.api.test_case_reports import READERS, raise_from
+from tests.api.test_front_door import ROUTE_RAN, caught_up, route_ran, served_settings
 from tests.api.test_open311 import posted_id
 
 pytestmark = pytest.mark.ganache
 
 QUEUE = "/api/v1/cases/reports"
-ROUTE_RAN = "the route ran"
 
 #: Another process stores a report, as a second API worker would (the same service database).
 ADD_REPORT = """
@@ -45,10 +43,6 @@ new = NewReport(3, "another worker's report", 39.92, 116.44, "幸福里 5 号楼
 print(ReportStore(engine).add(new).id)
 engine.dispose()
 """
-
-
-def _route_ran() -> None:
-    raise Unauthenticated(ROUTE_RAN)
 
 
 @dataclass
@@ -63,7 +57,7 @@ class Served:
 
     def route_off(self) -> None:
         """From now on, a request that reaches the route's key check is refused with ``ROUTE_RAN``."""
-        self.server.app.dependency_overrides[current_key] = _route_ran
+        self.server.app.dependency_overrides[current_key] = route_ran
 
     def route_on(self) -> None:
         self.server.app.dependency_overrides.clear()
@@ -76,19 +70,10 @@ def ids(r: httpx.Response) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def served(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    settings = make_settings(deployment, tmp_path_factory.mktemp("reports-kept"), index_follow=True,
-                             index_poll_interval=3600.0, account_check_seconds=60.0,
-                             service_db_url=api.settings.service_db_url)
+    settings = served_settings(api, deployment, tmp_path_factory.mktemp("reports-kept"))
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=120) as http:
-        deadline = time.monotonic() + 120  # the follower's first round indexes the session's records
-        while http.get("/api/v1/health").json()["index"]["lag"] != 0:
-            assert time.monotonic() < deadline, "the follower did not catch up"
-            time.sleep(0.1)
-        s = Served(http, server, api)
-        try:
-            yield s
-        finally:
-            s.route_on()
+        caught_up(http)
+        yield Served(http, server, api)  # each test that turns the route off turns it on again
 
 
 def kept_at_the_door(served: Served) -> httpx.Response:

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from api.apikeys import ApiKeyStore, engine_for
 from api.deps import AccountChecks, current_key
 from api.main import create_app
 from api.middleware import RateLimiter, anonymous_limit
+from api.settings import Settings
 from api.testing import Api, make_settings
 from ledger.errors import Unauthenticated
 from ledger.testing import Deployment
@@ -35,8 +37,23 @@ pytestmark = pytest.mark.ganache
 ROUTE_RAN = "the route ran"
 
 
-def _route_ran() -> None:
+def route_ran() -> None:
     raise Unauthenticated(ROUTE_RAN)
+
+
+def served_settings(api: Api, deployment: Deployment, directory: Path, **overrides: object) -> Settings:
+    """The service as it is served: its follower on (polling once an hour: only writes wake it), account
+    checks kept 60 s, over the session's service database (its keys); an index of its own in ``directory``."""
+    return make_settings(deployment, directory, index_follow=True, index_poll_interval=3600.0,
+                         account_check_seconds=60.0, service_db_url=api.settings.service_db_url, **overrides)
+
+
+def caught_up(client: TestClient | httpx.Client) -> None:
+    """Wait for the follower's first round (it indexes the session's records)."""
+    deadline = time.monotonic() + 120
+    while client.get("/api/v1/health").json()["index"]["lag"] != 0:
+        assert time.monotonic() < deadline, "the follower did not catch up"
+        time.sleep(0.1)
 
 
 @dataclass
@@ -48,7 +65,7 @@ class Door:
     def route_off(self) -> None:
         """From now on, a request that reaches a kept route's key check (or a page's rate limit) is
         refused with ``ROUTE_RAN``."""
-        self.client.app.dependency_overrides.update({current_key: _route_ran, anonymous_limit: _route_ran})  # type: ignore[attr-defined]
+        self.client.app.dependency_overrides.update({current_key: route_ran, anonymous_limit: route_ran})  # type: ignore[attr-defined]
 
     def route_on(self) -> None:
         self.client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
@@ -59,14 +76,9 @@ def door(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFact
     """The service with its follower, over the session service database (its keys), on SQLite and on
     PostgreSQL; an index of its own."""
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        settings = make_settings(deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url],
-                                 index_follow=True, index_poll_interval=3600.0, account_check_seconds=60.0,
-                                 service_db_url=api.settings.service_db_url)
+        settings = served_settings(api, deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url])
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            deadline = time.monotonic() + 120  # the follower's first round indexes the session's records
-            while client.get("/api/v1/health").json()["index"]["lag"] != 0:
-                assert time.monotonic() < deadline, "the follower did not catch up"
-                time.sleep(0.1)
+            caught_up(client)
             d = Door(client, api, proxy)
             try:
                 yield d
