@@ -51,6 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 BARE = "/bench/bare"
+FULL = 50  # the page every list is called for (limit=50): each must answer that many items
+#: Lists whose objects cannot reach a full page on the bench's chain, and why (none today).
+SHORT_BY_NATURE: dict[str, str] = {}
 ROUNDS = "/bench/follower-rounds"
 
 WRK_LUA = r"""
@@ -73,11 +76,16 @@ from api.main import create_app
 from api.state import ServiceState
 from ledger.config import Settings
 from ledger.index import Indexer
-from ledger import artifacts
 settings = Settings()
 state = ServiceState.build(settings)
-contracts = {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}
-state.index = Indexer(state.ledger, contracts, {db!r}, start_block={first})
+m = state.manifest
+# the deployment's contracts, as start_index() indexes them; synced before the follower starts
+state.index = Indexer(state.ledger, {{name: dep.address for name, dep in m.contracts.items()}},
+                      settings.index_db_url, start_block=m.start_block)
+took = time.perf_counter()
+synced = state.index.sync()
+open({synced_file!r}, "w").write(json.dumps({{"events": state.index.count(), "synced": synced.events,
+                                             "sync_s": round(time.perf_counter() - took, 1)}}))
 follower = state._follower
 rounds = []  # (full, thread CPU s, wall s) of every round of the follower thread
 if {full_every!r} is not None:
@@ -175,13 +183,18 @@ def main() -> None:
     seconds = ns.seconds or (2.0 if ns.quick else 5.0)
     wrk = wrk_binary()
 
-    from index_reads import emit_events, sync_in_subprocess
+    from index_reads import emit_events
 
     with C.suite("cogov-bench-http-") as s:
-        src, first, _ = emit_events(s, n_events)
-        db = s.root / "index.db"
-        sync_in_subprocess(C.ROOT, s.url, src, first, db, n_events)
-        proc, url, log, routes = start_server(s, db, src, first, ns.loop, ns.follower_full_every, ns.reports)
+        emit_events(s, n_events, at=s.deployment.ledger().manifest.address("DataSharing"))
+        C.say(f"seeding a full page ({C.FULL_PAGE}) of every list's objects")
+        took = time.perf_counter()
+        seeded = C.seed_full_pages(s)
+        seeded["seconds"] = round(time.perf_counter() - took, 1)
+        C.say(f"seeded: {seeded}")
+        proc, url, log, routes, index = start_server(s, ns.loop, ns.follower_full_every, ns.reports)
+        for r in routes:  # a page that lists nothing until asked: asked for a full page of its objects
+            r["path"] += page_query(s).get(r["path"], "")
         try:
             if ns.only:
                 routes = [r for r in routes if any(part in r["path"] for part in ns.only.split(","))]
@@ -198,7 +211,12 @@ def main() -> None:
                 proc.kill()
             log.close()
     C.emit(ns.name, {
-        "events_in_index": n_events,
+        "events_in_index": index["events"],
+        "bulk_access_events": n_events,
+        "index_sync": index,
+        "seeded": seeded,
+        "full_page": FULL,
+        "short_by_nature": SHORT_BY_NATURE,
         "wrk": {"threads": 2, "connections": ns.connections, "seconds_per_route": seconds},
         "uvicorn_loop": ns.loop,
         "load_avg_1m": load,
@@ -210,8 +228,11 @@ def main() -> None:
         "routes": rows,
     })
     failed = sorted({r["route"] for r in rows if r["failed"] or r["first_status"] != 200})
-    if failed:
-        raise SystemExit(f"answers other than 2xx (the run does not count): {', '.join(failed)}")
+    short = sorted({r["route"] for r in rows if not r["full_page"]})
+    if failed or short:
+        raise SystemExit("the run does not count: "
+                         + (f"answers other than 2xx: {', '.join(failed)}; " if failed else "")
+                         + (f"lists short of a full page ({FULL} items): {', '.join(short)}" if short else ""))
 
 
 def wrk_binary() -> str:
@@ -222,10 +243,11 @@ def wrk_binary() -> str:
     return found
 
 
-def start_server(s: C.Suite, db: Path, src: str, first: int, loop: str = "auto",
-                 full_every: float | None = None, reports: int = 0) -> tuple[Any, str, Any, list[dict[str, Any]]]:
-    """The read server over ``db`` and ``reports`` residents' reports: (process, URL, log file,
-    routes to measure, each with the headers to send: an API key of a role it admits)."""
+def start_server(s: C.Suite, loop: str = "auto", full_every: float | None = None,
+                 reports: int = 0) -> tuple[Any, str, Any, list[dict[str, Any]], dict[str, Any]]:
+    """The read server over the deployment's index (synced at its start) and ``reports``
+    residents' reports: (process, URL, log file, routes to measure, each with the headers to
+    send: an API key of a role it admits, the index: its events and the seconds its sync took)."""
     import httpx
     from throughput import api_env
 
@@ -242,20 +264,21 @@ def start_server(s: C.Suite, db: Path, src: str, first: int, loop: str = "auto",
     finally:
         engine.dispose()
     port = free_port()
-    routes_file = directory / "routes.json"
+    routes_file, synced_file = directory / "routes.json", directory / "synced.json"
     script = directory / "serve.py"
-    script.write_text(SERVER.format(root=str(C.ROOT), src=src, db=f"sqlite:///{db}", first=first, port=port,
+    script.write_text(SERVER.format(root=str(C.ROOT), port=port, synced_file=str(synced_file),
                                     bare=BARE, rounds_path=ROUNDS, full_every=full_every,
                                     routes_file=str(routes_file), loop=loop,
                                     http="h11" if loop == "asyncio" else "auto"))
     log = open(directory / "serve.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # a loaded machine imports slowly
+    deadline = time.monotonic() + 900  # a loaded machine imports slowly, and the server syncs the index first
     while True:
         try:
             if httpx.get(url + BARE, timeout=1).status_code == 200:
-                return proc, url, log, with_keys(s, env["COGOV_SERVICE_DB_URL"], json.loads(routes_file.read_text()))
+                routes = with_keys(s, env["COGOV_SERVICE_DB_URL"], json.loads(routes_file.read_text()))
+                return proc, url, log, routes, json.loads(synced_file.read_text())
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -300,6 +323,23 @@ def with_keys(s: C.Suite, service_db: str, routes: list[dict[str, Any]]) -> list
         store.verdicts.close()
         engine.dispose()
     return routes
+
+
+def page_query(s: C.Suite) -> dict[str, str]:
+    """Portal pages that list nothing without a query, and the query that lists a full page:
+    the contribution search (``/contributions``, empty without ``q``) for the resident's account,
+    whose 51 contributions :func:`_common.seed_full_pages` made."""
+    return {"/contributions": f"?q={s.signers['resident'].address}"}
+
+
+def items_of(answer: Any) -> int | None:
+    """The items of a list's answer (its ``data``: ``XList(data, count)``); None for anything else."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    data = body.get("data") if isinstance(body, dict) else None
+    return len(data) if isinstance(data, list) else None
 
 
 def follower_rounds(url: str) -> dict[str, Any]:
@@ -377,8 +417,12 @@ def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float
             profiler.stop()
         bares.append(run_wrk(wrk, url + BARE, {}, seconds, connections))
         bare = (bares[-2]["per_s"] + bares[-1]["per_s"]) / 2
+        items = items_of(warm)
         row = {"route": path, "kind": "page" if r["page"] else "api", "key_role": r["role"], "first_status": status,
-               "bytes": len(warm.content), **fig,
+               "bytes": len(warm.content), "items": items,
+               # a list (called with limit=50) answers a full page unless its objects cannot reach one
+               "full_page": "limit=" not in path or path.split("?")[0] in SHORT_BY_NATURE
+               or (items is not None and items >= FULL), **fig,
                "bare_per_s": round(bare, 1), "ratio_to_bare": round(fig["per_s"] / bare, 3),
                "p99_over_p50": round(fig["p99_ms"] / max(fig["p50_ms"], 1e-3), 2),
                # the bare endpoint's own tail in the same two runs: what the machine does to any route
