@@ -1,11 +1,16 @@
 """Reads measured at the server: wrk against every list route of the API and every portal page,
 each beside a bare FastAPI ``async def`` endpoint on the same server, in the same run.
 
-One private Ganache; ``BenchEventSource`` emits 100,000 DataSharing access events
-(bench/index_reads.py: ``emit_events``), indexed into SQLite. The server is
-``cogov``'s app under uvicorn in its own process, run the way ``cogov serve`` runs
-it (``uvicorn.run`` with ``log_level="info"``, the access log off as by default), with the index
-follower thread on. The bench adds one route to that app, ``GET /bench/bare``
+One private Ganache with the standard deployment. 100,000 access events are emitted from the
+deployment's DataSharing address (bench/index_reads.py ``emit_events(at=...)``: BenchEventSource's
+code put there for the emission with Ganache's ``evm_setAccountCode``, then the contract's own
+code and storage put back), and ``_common.seed_full_pages`` writes a full page and one more (51)
+of every object a list shows through the library's wrappers: members and council proposals,
+datasets, access requests, grants, projects, motions, votes, contributions, payouts, refunds,
+cases (about a minute). The server is ``cogov``'s app under uvicorn in its own process, run the
+way ``cogov serve`` runs it (``uvicorn.run`` with ``log_level="info"``, the access log off as by
+default), over the deployment's index (its contracts, as ``start_index`` indexes them; synced
+into SQLite at its start), with the index follower thread on. The bench adds one route to that app, ``GET /bench/bare``
 (``async def``, a small JSON answer): same process, same middleware, same uvicorn.
 
 Each route is measured with ``wrk -t2 -c50 --latency`` (a Lua ``done`` hook prints
@@ -26,11 +31,16 @@ role it admits, read from the app (the ``require_role`` dependency in its tree:
 ``RoleCheck.roles``; an auditor's key when it admits any key, else its first role), signing as
 the account the API tests give that role (api/testing.py ``KEY_ROLES``). The service database
 holds ``--reports`` residents' Open311 reports (1,000 by default), so the sub-district's queue
-(``/api/v1/cases/reports``) lists real rows. Targets (issue 18): req/s >= 0.5 of the bare
-endpoint, p99 <= 3 x p50, no answer other than 2xx: any other answer fails the run (the results
-are written, then the bench exits 1 naming the routes).
+(``/api/v1/cases/reports``) lists real rows; the portal's contribution search (``/contributions``,
+empty without ``q``) is asked for the resident's account (51 contributions). Each row records
+its answer's size (``bytes``) and, for a list, its items (``items``). Targets (issue 18): req/s
+>= 0.5 of the bare endpoint, p99 <= 3 x p50, no answer other than 2xx, and every list called with
+``limit=50`` answering 50 items (``SHORT_BY_NATURE`` names the exceptions: none): any other
+answer fails the run (the results are written, then the bench exits 1 naming the routes).
+``--sized-bare`` measures each route beside a bare ``async def`` answering as many bytes too.
 
     .venv/bin/python bench/http_reads.py [--quick] [--events N] [--seconds S] [--only SUBSTRING] [--repeat N]
+                                         [--sized-bare] [--profile DIR] [--seed N]
 """
 
 from __future__ import annotations
@@ -71,7 +81,7 @@ SERVER = r'''
 import json, sys, time, uvicorn
 sys.path.insert(0, {root!r})
 from fastapi.routing import iter_route_contexts
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from api.main import create_app
 from api.state import ServiceState
 from ledger.config import Settings
@@ -125,6 +135,15 @@ async def bare() -> dict[str, object]:
     return {{"ok": True, "n": 1}}
 
 
+FILLER = b"x" * 4_000_000
+
+
+@app.get({bare!r} + "-sized", include_in_schema=False)
+async def bare_sized(n: int = 0) -> Response:
+    """As bare, answering ``n`` bytes (a slice of a prebuilt buffer): what sending that many costs."""
+    return Response(FILLER[:n], media_type="text/html; charset=utf-8")
+
+
 def admitted(dependant):
     """The roles the first role check in a route's dependency tree admits (None: any key)."""
     for dep in dependant.dependencies:
@@ -174,6 +193,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="measure each route this many times (a row each)")
     ap.add_argument("--reports", type=int, default=1_000,
                     help="residents' Open311 reports in the service database (the sub-district's queue)")
+    ap.add_argument("--sized-bare", action="store_true",
+                    help="also measure each route beside a bare async def answering as many bytes "
+                         "(sized_bare_per_s, ratio_to_sized_bare): what its size alone costs")
+    ap.add_argument("--seed", type=int, default=C.FULL_PAGE,
+                    help="objects of each kind to write (default 51: a full page and one more; fewer fails the run)")
     ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
     ap.add_argument("--profile", type=Path, default=None,
                     help="a folder: py-spy (PyPI) records the server during each route's run, collapsed stacks "
@@ -187,20 +211,20 @@ def main() -> None:
 
     with C.suite("cogov-bench-http-") as s:
         emit_events(s, n_events, at=s.deployment.ledger().manifest.address("DataSharing"))
-        C.say(f"seeding a full page ({C.FULL_PAGE}) of every list's objects")
+        C.say(f"seeding {ns.seed} of every list's objects")
         took = time.perf_counter()
-        seeded = C.seed_full_pages(s)
+        seeded = C.seed_full_pages(s, ns.seed)
         seeded["seconds"] = round(time.perf_counter() - took, 1)
         C.say(f"seeded: {seeded}")
         proc, url, log, routes, index = start_server(s, ns.loop, ns.follower_full_every, ns.reports)
-        for r in routes:  # a page that lists nothing until asked: asked for a full page of its objects
-            r["path"] += page_query(s).get(r["path"], "")
+        asked = page_queries(s)  # a page that lists nothing until asked: asked for a full page of its objects
+        routes = [r | {"path": r["path"] + q} for r in routes for q in asked.get(r["path"], [""])]
         try:
             if ns.only:
                 routes = [r for r in routes if any(part in r["path"] for part in ns.only.split(","))]
             profiler = Profiler(ns.profile, proc.pid, seconds) if ns.profile else None
             load = {"start": round(os.getloadavg()[0], 2)}
-            rows = measure_all(wrk, url, routes, seconds, ns.connections, profiler, ns.repeat)
+            rows = measure_all(wrk, url, routes, seconds, ns.connections, profiler, ns.repeat, ns.sized_bare)
             load["end"] = round(os.getloadavg()[0], 2)
             rounds = follower_rounds(url)
         finally:
@@ -325,11 +349,14 @@ def with_keys(s: C.Suite, service_db: str, routes: list[dict[str, Any]]) -> list
     return routes
 
 
-def page_query(s: C.Suite) -> dict[str, str]:
-    """Portal pages that list nothing without a query, and the query that lists a full page:
+def page_queries(s: C.Suite) -> dict[str, list[str]]:
+    """Portal pages that list nothing without a query, and the queries that list a full page:
     the contribution search (``/contributions``, empty without ``q``) for the resident's account,
-    whose 51 contributions :func:`_common.seed_full_pages` made."""
-    return {"/contributions": f"?q={s.signers['resident'].address}"}
+    whose 51 contributions :func:`_common.seed_full_pages` made, spelled as a wallet shows it
+    (checksummed: not the page's canonical query, so never filed at the front door: the route
+    answers it from its page cache) and as the page spells it (lowercase: the front door's)."""
+    account = s.signers["resident"].address
+    return {"/contributions": [f"?q={account}", f"?q={account.lower()}"]}
 
 
 def items_of(answer: Any) -> int | None:
@@ -400,8 +427,9 @@ class Profiler:
 
 
 def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float, connections: int,
-                profiler: Profiler | None = None, repeat: int = 1) -> list[dict[str, Any]]:
-    """Each route (``repeat`` times) with a bare run before it (and one after the last): interleaved."""
+                profiler: Profiler | None = None, repeat: int = 1, sized_bare: bool = False) -> list[dict[str, Any]]:
+    """Each route (``repeat`` times) with a bare run before it (and one after the last): interleaved.
+    ``sized_bare``: each also beside the bare endpoint answering as many bytes as the route."""
     import httpx
 
     bares = [run_wrk(wrk, url + BARE, {}, seconds, connections)]
@@ -427,6 +455,10 @@ def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float
                "p99_over_p50": round(fig["p99_ms"] / max(fig["p50_ms"], 1e-3), 2),
                # the bare endpoint's own tail in the same two runs: what the machine does to any route
                "bare_p99_over_p50": round(sum(b["p99_ms"] / max(b["p50_ms"], 1e-3) for b in bares[-2:]) / 2, 2)}
+        if sized_bare:
+            sized = run_wrk(wrk, f"{url}{BARE}-sized?n={len(warm.content)}", {}, seconds, connections)
+            row |= {"sized_bare_per_s": sized["per_s"], "ratio_to_sized_bare": round(fig["per_s"] / sized["per_s"], 3),
+                    "sized_bare_p99_over_p50": round(sized["p99_ms"] / max(sized["p50_ms"], 1e-3), 2)}
         row["meets"] = row["ratio_to_bare"] >= 0.5 and row["p99_over_p50"] <= 3 and not fig["failed"] and status == 200
         rows.append(row)
         C.say(json.dumps(row))
