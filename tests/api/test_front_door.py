@@ -29,6 +29,7 @@ from api.settings import Settings
 from api.testing import Api, make_settings
 from ledger.errors import Unauthenticated
 from ledger.testing import Deployment
+from tests.api.test_fund_support import credit_resident
 from tests.api.test_kept_answers import KEPT, PROPOSALS
 from tests.rpc_proxy import RpcProxy
 
@@ -176,6 +177,28 @@ def test_a_page_is_filed_under_its_canonical_query_only(door: Door) -> None:
         assert "lang=en" in english.headers["set-cookie"]
         for made_up in ("/?junk=1", "/?lang=en&lang=en"):  # neither makes an entry nor evicts one
             assert get(made_up).json()["detail"] == ROUTE_RAN, made_up
+    finally:
+        door.route_on()
+
+
+def test_an_account_search_is_filed_under_its_checksummed_spelling_too(door: Door, deployment: Deployment) -> None:
+    """A wallet shows an account in its EIP-55 spelling: the contribution search spelled so is answered
+    at the front door like the page's own lowercase spelling; any other mix of cases is the route's."""
+    fund, _ = credit_resident(deployment, 5)
+    resident = deployment.signers["resident"]
+    _, receipt = fund.contribute(resident, 5)
+    door.client.app.state.service.note_written(receipt.block_number)  # type: ignore[attr-defined]
+    account = resident.address
+    other_case = account[:2] + account[2:].swapcase()  # neither lowercase nor EIP-55
+    for q in (account, account.lower(), other_case):
+        first = door.client.get("/contributions", params={"q": q})
+        assert first.status_code == 200 and "data-receipt=" in first.text, q
+    door.route_off()
+    try:
+        for q in (account, account.lower()):
+            again = door.client.get("/contributions", params={"q": q})
+            assert again.status_code == 200 and "data-receipt=" in again.text, q
+        assert door.client.get("/contributions", params={"q": other_case}).json()["detail"] == ROUTE_RAN
     finally:
         door.route_on()
 
