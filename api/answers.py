@@ -8,6 +8,11 @@ and the caller's visibility: the API key's role and account, or anonymous), seri
 those bytes; ``If-None-Match`` naming the current ETag answers 304. A new indexed block (or a
 reorg) changes the index's version and so every kept answer. Deadlines in a list are decided
 at the indexed block's time (api/services/fund.py), so an answer depends on the version alone.
+A route whose answer also depends on the service database says how to read a mark of what it
+reads there (``@kept(also=...)``: the residents' reports queue, by
+:meth:`~api.open311.store.ReportStore.version`); the mark is read before the answer is made and
+is part of its key, here and at the front door, so a change there (a new report, by any process)
+is never answered from before it.
 
 **The front door** (:class:`FrontDoor`, the outermost middleware). Every answer kept this way
 is also filed under what the request itself says: its path, its raw query string, the caller
@@ -22,7 +27,8 @@ route would make, every time:
   answer the route itself would reuse (:class:`~api.deps.AccountChecks`; stale: the route asks);
 * anonymous callers: the per-address rate limit;
 * the index: current for every write this service answered (else the route waits for it),
-  at the same version as the filed answer.
+  at the same version as the filed answer;
+* the route's other mark (``also``), when it has one: the same as the filed answer's.
 
 Whatever the front door cannot decide (a 429, a key it does not know, a stale account check,
 another version) goes to the route, which answers as before. An answer is only ever filed by
@@ -93,12 +99,16 @@ class Kept:
         return response
 
 
+#: What a kept answer depends on besides the index (see ``kept``'s ``also``): a mark of it now.
+Also = Callable[[ServiceState], Hashable]
+
+
 class FrontPaths:
-    """The paths the front door looks at (those with an answer filed): every other request
-    passes it with one set look-up."""
+    """The paths the front door looks at (those with an answer filed), each with its route's
+    ``also`` (None: the index alone): every other request passes it with one dict look-up."""
 
     def __init__(self) -> None:
-        self.paths: set[str] = set()
+        self.paths: dict[str, Also | None] = {}
 
 
 def _cookie_lang(headers: list[tuple[bytes, bytes]] | Any) -> str | None:
@@ -111,10 +121,12 @@ def _cookie_lang(headers: list[tuple[bytes, bytes]] | Any) -> str | None:
     return None
 
 
-def file_answer(request: Request, index: Indexer, version: Hashable, kept: Kept) -> None:
-    """File ``kept``, the answer the route just made for ``request`` from ``index`` at ``version``,
-    for the front door. The caller is the route's verified API key, or anonymous when the
-    request sent no ``Authorization`` at all (a route that ignored one files nothing)."""
+def file_answer(request: Request, index: Indexer, version: Hashable, kept: Kept, also: Also | None = None,
+                mark: Hashable = None) -> None:
+    """File ``kept``, the answer the route just made for ``request`` from ``index`` at ``version``
+    (and ``also``'s ``mark``, read before it), for the front door. The caller is the route's
+    verified API key, or anonymous when the request sent no ``Authorization`` at all (a route
+    that ignored one files nothing)."""
     front: FrontPaths | None = getattr(request.app.state, "front", None)
     if front is None:
         return
@@ -126,9 +138,9 @@ def file_answer(request: Request, index: Indexer, version: Hashable, kept: Kept)
     else:
         who = None
     scope = request.scope
-    filed = (scope["path"], scope.get("query_string", b""), who, _cookie_lang(scope["headers"]))
+    filed = (scope["path"], scope.get("query_string", b""), who, _cookie_lang(scope["headers"]), mark)
     cache_of(index, "front", FRONT_ANSWERS).put(version, filed, kept)
-    front.paths.add(scope["path"])
+    front.paths[scope["path"]] = also
 
 
 class FrontDoor:
@@ -178,7 +190,9 @@ class FrontDoor:
         if index is None:
             return None
         who = None if key is None else (int(key.role), key.account.lower())
-        filed = (scope["path"], scope.get("query_string", b""), who, _cookie_lang(scope["headers"]))
+        also = self.front.paths.get(scope["path"])
+        mark = None if also is None else also(state)
+        filed = (scope["path"], scope.get("query_string", b""), who, _cookie_lang(scope["headers"]), mark)
         kept: Kept | None = cache_of(index, "front", FRONT_ANSWERS).peek(index.version(), filed)
         if kept is None:
             return None
@@ -212,9 +226,10 @@ def etag_of(version: Hashable, key: Hashable, body: bytes) -> str:
     return '"' + hashlib.sha256(repr((version, key)).encode() + body).hexdigest()[:32] + '"'
 
 
-def kept(exclude_unset: bool = False) -> Callable[[F], F]:
+def kept(exclude_unset: bool = False, also: Also | None = None) -> Callable[[F], F]:
     """Keep the decorated list route's answers (see the module's text); ``exclude_unset`` as the
-    route's ``response_model_exclude_unset``."""
+    route's ``response_model_exclude_unset``; ``also``: what the answer depends on besides the
+    index, as a mark read before the answer is made (None: the index alone)."""
 
     def wrap(fn: F) -> F:
         hints = get_type_hints(fn, include_extras=True)
@@ -238,15 +253,19 @@ def kept(exclude_unset: bool = False) -> Callable[[F], F]:
 
             return run
 
+        def key_of(request: Request, mark: Hashable) -> Hashable:
+            return answer_key(request) if also is None else (answer_key(request), mark)
+
         def slow(request: Request, kwargs: dict[str, Any]) -> Response:
             state: ServiceState = request.app.state.service
             if state.index is None:  # nothing to keep it by: the route answers as it can (a 503 for most)
                 return Response(answer_of(kwargs), media_type="application/json")
             index = index_for(state)  # waits for the index to hold this service's answered writes
             version = index.version()
-            key = answer_key(request)
+            mark = None if also is None else also(state)  # before the answer: a later change gives another
+            key = key_of(request, mark)
             answer: Kept = cache_of(index, "kept", KEPT_ANSWERS).get(version, key, build(kwargs, version, key))
-            file_answer(request, index, version, answer)
+            file_answer(request, index, version, answer, also, mark)
             return answer.response(request)
 
         @functools.wraps(fn)
@@ -256,9 +275,10 @@ def kept(exclude_unset: bool = False) -> Callable[[F], F]:
             index = state.index_if_current()
             if index is not None:
                 version = index.version()
-                hit: Kept | None = cache_of(index, "kept", KEPT_ANSWERS).peek(version, answer_key(request))
+                mark = None if also is None else also(state)
+                hit: Kept | None = cache_of(index, "kept", KEPT_ANSWERS).peek(version, key_of(request, mark))
                 if hit is not None:
-                    file_answer(request, index, version, hit)
+                    file_answer(request, index, version, hit, also, mark)
                     return hit.response(request)
             return await run_in_threadpool(slow, request, kwargs)
 

@@ -70,32 +70,52 @@ def engine_for(url: str, *, upgrade: bool = True) -> sa.Engine:
     return eng
 
 
-class KeptVerdicts:
-    """Keys this process verified, kept while the service database has not changed since.
+class DataVersion:
+    """The service database's change counter: SQLite's ``PRAGMA data_version``, asked on a
+    connection of its own that never writes, changes whenever any other connection commits (of
+    this process or of another: ``cogov apikeys revoke``, a report posted to another worker);
+    asking it costs no read of a table. Over PostgreSQL (or an in-memory SQLite) there is none
+    (None). The connection is opened on the first question."""
 
-    SQLite's ``PRAGMA data_version``, asked on a connection of its own that never writes,
-    changes whenever any other connection commits (of this process or of another: ``cogov
-    apikeys revoke``), so a revocation anywhere ends every kept verdict at once; asking it costs
-    no read of the table. Over PostgreSQL (or an in-memory SQLite) nothing is kept: every
-    request reads its key.
+    def __init__(self, engine: sa.Engine) -> None:
+        path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        self._path = path if path and path != ":memory:" and not path.startswith("file:") else None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def version(self) -> int | None:
+        """The counter now; None when the database has none."""
+        if self._path is None:
+            return None
+        with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._path = None  # no question opens it again
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+class KeptVerdicts:
+    """Keys this process verified, kept while the service database has not changed since
+    (:class:`DataVersion`: a revocation anywhere ends every kept verdict at once). Over
+    PostgreSQL (or an in-memory SQLite) nothing is kept: every request reads its key.
     """
 
     LIMIT = 10_000
 
     def __init__(self, engine: sa.Engine) -> None:
-        path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-        self._conn: sqlite3.Connection | None = None
-        if path and path != ":memory:" and not path.startswith("file:"):
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.changes = DataVersion(engine)
         self._lock = threading.Lock()
         self._kept: dict[bytes, tuple[int, ApiKey]] = {}
 
     def version(self) -> int | None:
         """The database's change counter now; None when verdicts cannot be kept."""
-        if self._conn is None:
-            return None
-        with self._lock:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return self.changes.version()
 
     def keep(self, token: str, since: int | None, key: ApiKey) -> None:
         """``token`` verified as ``key`` by a read made after the counter was ``since``."""
@@ -116,10 +136,7 @@ class KeptVerdicts:
         return hit[1]
 
     def close(self) -> None:
-        if self._conn is not None:
-            with self._lock:
-                self._conn.close()
-                self._conn = None
+        self.changes.close()
 
 
 class ApiKeyStore:

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Protocol, TypeVar, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -213,7 +213,16 @@ def current_caller(key: CurrentKey, state: StateDep) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-def require_role(*roles: Role) -> Callable[..., Caller]:
+class RoleCheck(Protocol):
+    """What :func:`require_role` makes: the dependency, and the roles it admits (``roles``: who
+    may call a route, read from the app itself, as bench/http_reads.py does)."""
+
+    roles: tuple[Role, ...]
+
+    def __call__(self, caller: Caller) -> Caller: ...
+
+
+def require_role(*roles: Role) -> RoleCheck:
     """A dependency admitting only API keys of one of ``roles`` (403 otherwise)."""
 
     def _dep(caller: CurrentCaller) -> Caller:
@@ -224,7 +233,9 @@ def require_role(*roles: Role) -> Callable[..., Caller]:
             )
         return caller
 
-    return _dep
+    check = cast(RoleCheck, _dep)
+    check.roles = roles
+    return check
 
 
 IdempotencyKey = Annotated[

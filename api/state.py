@@ -260,5 +260,6 @@ class ServiceState:
         if self._index is not None:
             self._index.close()
         self.apikeys.verdicts.close()
+        self.reports.close()  # its change counter's connection
         self.apikeys.engine.dispose()  # the service database (idempotency, documents and reports share it)
         advisory.dispose(self.apikeys.engine)  # its advisory locks' connections (several processes)

@@ -206,3 +206,108 @@ def percentile(values: list[float], p: float) -> float:
     lo = int(k)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+#: Objects of each kind the reads bench seeds (bench/http_reads.py): a full page (limit=50) and one more.
+FULL_PAGE = 51
+
+
+def seed_full_pages(s: Suite, n: int = FULL_PAGE) -> dict[str, int]:
+    """At least ``n`` of every object an API list or a portal page shows, written through the
+    library's wrappers on the standard deployment, four stories side by side (each with accounts
+    of its own: one account's concurrent sends are what Ganache 7.9.2 now and then holds unmined):
+
+    * members: the council (c1, c3) admits members until there are ``n`` members and ``n``
+      council proposals (each admission is one);
+    * data: dept_a registers ``n`` internal datasets, dept_b requests each, dept_a approves: ``n``
+      requests and grants;
+    * cases: the sub-district raises ``n`` cases (a standard category), dept_a leading;
+    * fund: committee_c proposes ``n`` projects of two milestones; committee_a and committee_b
+      approve the first ``n // 2 + 1`` (their votes), the resident funds each (earmarked), the time
+      lock is passed (``evm_increaseTime``), the treasurer pays both milestones of each; the last
+      project gets ``n`` earmarked contributions (resident and enterprise), is cancelled by the
+      committee, and every one of them is refunded.
+
+    Returns how many of each kind it wrote."""
+    from audit_chain import bench_signer
+    from eth_utils.crypto import keccak
+
+    from cogov.demo.fund import side_by_side
+    from ledger.cases import CaseDesk
+    from ledger.data import Classification, DataSharing, Terms, text_hash
+    from ledger.fund import Fund, MotionState
+    from ledger.logs import header
+    from ledger.membership import MemberKind, Registry, Role
+    from ledger.testing import MEMBER_IDS
+
+    sig = s.signers
+    made: dict[str, int] = {}
+
+    def members() -> None:
+        reg = Registry(s.ledger())
+        todo = max(n - len(reg.members()), n - len(reg.proposals()), 0)
+        for k in range(todo):
+            reg.admit([sig["c1"], sig["c3"]], f"幸福里居民小组 {k}", MemberKind.RESIDENT_GROUP, [Role.CONTRIBUTOR],
+                      bench_signer(f"member-{k}").address)
+        made["members"] = todo
+
+    def data() -> None:
+        ds = DataSharing(s.ledger())
+        for k in range(n):
+            did, _ = ds.register(sig["dept_a"], f"bench dataset {k}", Classification.INTERNAL, keccak(text=f"m{k}"),
+                                 keccak(text=f"s{k}"), keccak(text=f"c{k}"), 2)
+            rid, _ = ds.request_access(sig["dept_b"], did, Terms(1, text_hash(f"bench {k}"), 0b11, 365 * 86400))
+            ds.approve_as_owner(sig["dept_a"], rid)
+        made["datasets"] = made["grants"] = n
+
+    def cases() -> None:
+        desk = CaseDesk(s.ledger())
+        for k in range(n):
+            desk.raise_case(sig["subdistrict"], 3, 110105001001, keccak(text=f"case {k}"), MEMBER_IDS["dept_a"])
+        made["cases"] = n
+
+    def fund() -> None:
+        led = s.ledger()
+        f = Fund(led)
+        approved = n // 2 + 1
+        credit_for_contributions(s, "resident", 10**9)
+        credit_for_contributions(s, "enterprise", 10**9)
+        pids = [f.propose_project(sig["committee_c"], keccak(text=f"project {k}"), sig["dept_b"].address,
+                                  [(10, keccak(text=f"m{k}.0")), (10, keccak(text=f"m{k}.1"))])[0] for k in range(n)]
+        for pid in pids[:approved]:
+            mid = f.project(pid).approval_motion_id
+            for v in ("committee_a", "committee_b"):
+                f.vote(sig[v], mid, True)
+            f.contribute(sig["resident"], 20, pid)
+        cancelled = pids[-1]
+        receipts: dict[str, list[int]] = {"resident": [], "enterprise": []}
+
+        def contribute(label: str, count: int) -> None:
+            mine = Fund(s.ledger())
+            receipts[label] = [mine.contribute(sig[label], 1, cancelled)[0] for _ in range(count)]
+
+        side_by_side([lambda: contribute("resident", n // 2), lambda: contribute("enterprise", n - n // 2)])
+        mid, _ = f.propose_cancellation(sig["committee_a"], cancelled)
+        for v in ("committee_a", "committee_b", "committee_c"):
+            if f.motion(mid).state == MotionState.OPEN and not f.has_voted(mid, MEMBER_IDS[v]):
+                f.vote(sig[v], mid, True)
+        top = header(led)
+        assert top is not None
+        led.rpc("evm_increaseTime", [max(f.project(pids[approved - 1]).unlocks_at - top.time + 1, 0)])
+        led.rpc("evm_mine", [])
+
+        def pay() -> None:
+            for pid in pids[:approved]:
+                for index in (0, 1):
+                    f.pay_milestone(sig["treasurer"], pid, index, 10, keccak(text=f"invoice {pid}.{index}"))
+
+        def refund(label: str) -> None:
+            mine = Fund(s.ledger())
+            for receipt in receipts[label]:
+                mine.claim_refund(sig[label], receipt)
+
+        side_by_side([pay, lambda: refund("resident"), lambda: refund("enterprise")])
+        made.update(projects=n, approved=approved, payouts=2 * approved, contributions=approved + n, refunds=n)
+
+    side_by_side([members, data, cases, fund])
+    return made

@@ -1,11 +1,16 @@
 """Reads measured at the server: wrk against every list route of the API and every portal page,
 each beside a bare FastAPI ``async def`` endpoint on the same server, in the same run.
 
-One private Ganache; ``BenchEventSource`` emits 100,000 DataSharing access events
-(bench/index_reads.py: ``emit_events``), indexed into SQLite. The server is
-``cogov``'s app under uvicorn in its own process, run the way ``cogov serve`` runs
-it (``uvicorn.run`` with ``log_level="info"``, the access log off as by default), with the index
-follower thread on. The bench adds one route to that app, ``GET /bench/bare``
+One private Ganache with the standard deployment. 100,000 access events are emitted from the
+deployment's DataSharing address (bench/index_reads.py ``emit_events(at=...)``: BenchEventSource's
+code put there for the emission with Ganache's ``evm_setAccountCode``, then the contract's own
+code and storage put back), and ``_common.seed_full_pages`` writes a full page and one more (51)
+of every object a list shows through the library's wrappers: members and council proposals,
+datasets, access requests, grants, projects, motions, votes, contributions, payouts, refunds,
+cases (about a minute). The server is ``cogov``'s app under uvicorn in its own process, run the
+way ``cogov serve`` runs it (``uvicorn.run`` with ``log_level="info"``, the access log off as by
+default), over the deployment's index (its contracts, as ``start_index`` indexes them; synced
+into SQLite at its start), with the index follower thread on. The bench adds one route to that app, ``GET /bench/bare``
 (``async def``, a small JSON answer): same process, same middleware, same uvicorn.
 
 Each route is measured with ``wrk -t2 -c50 --latency`` (a Lua ``done`` hook prints
@@ -18,12 +23,24 @@ the server, not the limiter. The server times every round of its index follower
 (thread CPU and wall clock, idle and full rounds apart: ``follower_rounds`` in the results);
 ``--follower-full-every 0`` makes every round a full one, as the follower did before e61e8d7.
 
-Routes: every ``GET`` route with a ``limit`` query parameter and no path parameter
-(called with ``limit=50`` and an auditor's API key), every portal page without a path
-parameter, and ``/api/v1/public/*``. Targets (issue 18): req/s >= 0.5 of the bare
-endpoint, p99 <= 3 x p50, no answer other than 2xx.
+Routes: every ``GET`` route of the API with a ``limit`` query parameter and no path parameter
+(called with ``limit=50``), ``/api/v1/public/*``, and every portal page without a path parameter
+(the HTML routes outside the API's OpenAPI schema; ``/api/v1/audit/report.html`` is in it and is
+neither a list nor a page, so it is left out). Each API route is called with the API key of a
+role it admits, read from the app (the ``require_role`` dependency in its tree:
+``RoleCheck.roles``; an auditor's key when it admits any key, else its first role), signing as
+the account the API tests give that role (api/testing.py ``KEY_ROLES``). The service database
+holds ``--reports`` residents' Open311 reports (1,000 by default), so the sub-district's queue
+(``/api/v1/cases/reports``) lists real rows; the portal's contribution search (``/contributions``,
+empty without ``q``) is asked for the resident's account (51 contributions). Each row records
+its answer's size (``bytes``) and, for a list, its items (``items``). Targets (issue 18): req/s
+>= 0.5 of the bare endpoint, p99 <= 3 x p50, no answer other than 2xx, and every list called with
+``limit=50`` answering 50 items (``SHORT_BY_NATURE`` names the exceptions: none): any other
+answer fails the run (the results are written, then the bench exits 1 naming the routes).
+``--sized-bare`` measures each route beside a bare ``async def`` answering as many bytes too.
 
-    .venv/bin/python bench/http_reads.py [--quick] [--events N] [--seconds S] [--only SUBSTRING]
+    .venv/bin/python bench/http_reads.py [--quick] [--events N] [--seconds S] [--only SUBSTRING] [--repeat N]
+                                         [--sized-bare] [--profile DIR] [--seed N]
 """
 
 from __future__ import annotations
@@ -44,6 +61,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
 BARE = "/bench/bare"
+FULL = 50  # the page every list is called for (limit=50): each must answer that many items
+#: Lists whose objects cannot reach a full page on the bench's chain, and why (none today).
+SHORT_BY_NATURE: dict[str, str] = {}
 ROUNDS = "/bench/follower-rounds"
 
 WRK_LUA = r"""
@@ -61,16 +81,21 @@ SERVER = r'''
 import json, sys, time, uvicorn
 sys.path.insert(0, {root!r})
 from fastapi.routing import iter_route_contexts
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from api.main import create_app
 from api.state import ServiceState
 from ledger.config import Settings
 from ledger.index import Indexer
-from ledger import artifacts
 settings = Settings()
 state = ServiceState.build(settings)
-contracts = {{"DataSharing": ({src!r}, artifacts.abi("DataSharing"))}}
-state.index = Indexer(state.ledger, contracts, {db!r}, start_block={first})
+m = state.manifest
+# the deployment's contracts, as start_index() indexes them; synced before the follower starts
+state.index = Indexer(state.ledger, {{name: dep.address for name, dep in m.contracts.items()}},
+                      settings.index_db_url, start_block=m.start_block)
+took = time.perf_counter()
+synced = state.index.sync()
+open({synced_file!r}, "w").write(json.dumps({{"events": state.index.count(), "synced": synced.events,
+                                             "sync_s": round(time.perf_counter() - took, 1)}}))
 follower = state._follower
 rounds = []  # (full, thread CPU s, wall s) of every round of the follower thread
 if {full_every!r} is not None:
@@ -110,17 +135,41 @@ async def bare() -> dict[str, object]:
     return {{"ok": True, "n": 1}}
 
 
-routes = []  # API routes from the OpenAPI schema; the portal's pages are not in it
-for path, ops in app.openapi()["paths"].items():
-    params = ops.get("get", {{}}).get("parameters", [])
-    takes_limit = any(p["name"] == "limit" and p["in"] == "query" for p in params)
-    if "get" in ops and "{{" not in path and (takes_limit or path.startswith("/api/v1/public/")):
-        public = path.startswith("/api/v1/public/")
-        routes.append({{"path": path + ("?limit=50" if takes_limit else ""), "page": public}})
+FILLER = b"x" * 4_000_000
+
+
+@app.get({bare!r} + "-sized", include_in_schema=False)
+async def bare_sized(n: int = 0) -> Response:
+    """As bare, answering ``n`` bytes (a slice of a prebuilt buffer): what sending that many costs."""
+    return Response(FILLER[:n], media_type="text/html; charset=utf-8")
+
+
+def admitted(dependant):
+    """The roles the first role check in a route's dependency tree admits (None: any key)."""
+    for dep in dependant.dependencies:
+        roles = getattr(dep.call, "roles", None)
+        found = [r.name.lower() for r in roles] if roles is not None else admitted(dep)
+        if found is not None:
+            return found
+    return None
+
+
+api_paths = app.openapi()["paths"]
+routes = []  # the API's lists (in its OpenAPI schema) and the portal's pages (HTML, not in it)
 for c in iter_route_contexts(app.routes):
+    if "GET" not in (c.methods or ()) or "{{" in c.path:
+        continue
+    if c.path in api_paths:
+        params = api_paths[c.path].get("get", {{}}).get("parameters", [])
+        takes_limit = any(p["name"] == "limit" and p["in"] == "query" for p in params)
+        public = c.path.startswith("/api/v1/public/")
+        if takes_limit or public:
+            routes.append({{"path": c.path + ("?limit=50" if takes_limit else ""), "page": public,
+                            "roles": None if public else admitted(c.dependant)}})
+        continue
     rc = getattr(c, "response_class", None)
     rc = getattr(rc, "value", rc)
-    if rc is HTMLResponse and "GET" in (c.methods or ()) and "{{" not in c.path:
+    if rc is HTMLResponse:
         routes.append({{"path": c.path, "page": True}})
 open({routes_file!r}, "w").write(json.dumps(routes))
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info", access_log=False,  # as `cogov serve` runs it
@@ -139,7 +188,16 @@ def main() -> None:
     ap.add_argument("--follower-full-every", type=float, default=None,
                     help="seconds between the index follower's full rounds while nothing moves (default: the "
                          "library's FULL_EVERY); 0: every round a full one (check, health, sync), as before e61e8d7")
-    ap.add_argument("--only", default=None, help="measure only the routes whose path contains this")
+    ap.add_argument("--only", default=None,
+                    help="measure only the routes whose path contains this (several: separated by commas)")
+    ap.add_argument("--repeat", type=int, default=1, help="measure each route this many times (a row each)")
+    ap.add_argument("--reports", type=int, default=1_000,
+                    help="residents' Open311 reports in the service database (the sub-district's queue)")
+    ap.add_argument("--sized-bare", action="store_true",
+                    help="also measure each route beside a bare async def answering as many bytes "
+                         "(sized_bare_per_s, ratio_to_sized_bare): what its size alone costs")
+    ap.add_argument("--seed", type=int, default=C.FULL_PAGE,
+                    help="objects of each kind to write (default 51: a full page and one more; fewer fails the run)")
     ap.add_argument("--name", default="http_reads", help="results file bench/results/<name>.json")
     ap.add_argument("--profile", type=Path, default=None,
                     help="a folder: py-spy (PyPI) records the server during each route's run, collapsed stacks "
@@ -149,19 +207,24 @@ def main() -> None:
     seconds = ns.seconds or (2.0 if ns.quick else 5.0)
     wrk = wrk_binary()
 
-    from index_reads import emit_events, sync_in_subprocess
+    from index_reads import emit_events
 
     with C.suite("cogov-bench-http-") as s:
-        src, first, _ = emit_events(s, n_events)
-        db = s.root / "index.db"
-        sync_in_subprocess(C.ROOT, s.url, src, first, db, n_events)
-        proc, url, token, log, routes = start_server(s, db, src, first, ns.loop, ns.follower_full_every)
+        emit_events(s, n_events, at=s.deployment.ledger().manifest.address("DataSharing"))
+        C.say(f"seeding {ns.seed} of every list's objects")
+        took = time.perf_counter()
+        seeded = C.seed_full_pages(s, ns.seed)
+        seeded["seconds"] = round(time.perf_counter() - took, 1)
+        C.say(f"seeded: {seeded}")
+        proc, url, log, routes, index = start_server(s, ns.loop, ns.follower_full_every, ns.reports)
+        asked = page_queries(s)  # a page that lists nothing until asked: asked for a full page of its objects
+        routes = [r | {"path": r["path"] + q} for r in routes for q in asked.get(r["path"], [""])]
         try:
             if ns.only:
-                routes = [r for r in routes if ns.only in r["path"]]
+                routes = [r for r in routes if any(part in r["path"] for part in ns.only.split(","))]
             profiler = Profiler(ns.profile, proc.pid, seconds) if ns.profile else None
             load = {"start": round(os.getloadavg()[0], 2)}
-            rows = measure_all(wrk, url, token, routes, seconds, ns.connections, profiler)
+            rows = measure_all(wrk, url, routes, seconds, ns.connections, profiler, ns.repeat, ns.sized_bare)
             load["end"] = round(os.getloadavg()[0], 2)
             rounds = follower_rounds(url)
         finally:
@@ -172,16 +235,28 @@ def main() -> None:
                 proc.kill()
             log.close()
     C.emit(ns.name, {
-        "events_in_index": n_events,
+        "events_in_index": index["events"],
+        "bulk_access_events": n_events,
+        "index_sync": index,
+        "seeded": seeded,
+        "full_page": FULL,
+        "short_by_nature": SHORT_BY_NATURE,
         "wrk": {"threads": 2, "connections": ns.connections, "seconds_per_route": seconds},
         "uvicorn_loop": ns.loop,
         "load_avg_1m": load,
         "rate_limits": "off for the bench (COGOV_RATE_LIMIT_PER_MINUTE=0, COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE=0)",
+        "open311_reports": ns.reports,
         "targets": {"ratio_to_bare": 0.5, "p99_over_p50": 3, "non2xx": 0},
         "follower_full_every_s": ns.follower_full_every,
         "follower_rounds": rounds,
         "routes": rows,
     })
+    failed = sorted({r["route"] for r in rows if r["failed"] or r["first_status"] != 200})
+    short = sorted({r["route"] for r in rows if not r["full_page"]})
+    if failed or short:
+        raise SystemExit("the run does not count: "
+                         + (f"answers other than 2xx: {', '.join(failed)}; " if failed else "")
+                         + (f"lists short of a full page ({FULL} items): {', '.join(short)}" if short else ""))
 
 
 def wrk_binary() -> str:
@@ -192,42 +267,106 @@ def wrk_binary() -> str:
     return found
 
 
-def start_server(s: C.Suite, db: Path, src: str, first: int, loop: str = "auto",
-                 full_every: float | None = None) -> tuple[Any, str, str, Any, list[dict[str, Any]]]:
-    """The read server over ``db``: (process, URL, an auditor's API key, log file, routes to measure)."""
+def start_server(s: C.Suite, loop: str = "auto", full_every: float | None = None,
+                 reports: int = 0) -> tuple[Any, str, Any, list[dict[str, Any]], dict[str, Any]]:
+    """The read server over the deployment's index (synced at its start) and ``reports``
+    residents' reports: (process, URL, log file, routes to measure, each with the headers to
+    send: an API key of a role it admits, the index: its events and the seconds its sync took)."""
     import httpx
     from throughput import api_env
 
-    from api.apikeys import ApiKeyStore, engine_for
+    from api.apikeys import engine_for
     from ledger.process import free_port
 
     directory = s.root / "api"
     directory.mkdir(exist_ok=True)
     env = api_env(s, directory)
     env["COGOV_ANONYMOUS_RATE_LIMIT_PER_MINUTE"] = "0"
-    token, _ = ApiKeyStore(engine_for(env["COGOV_SERVICE_DB_URL"])).create(
-        "bench-reader", "auditor", s.signers["auditor"].address, "auditor")
+    engine = engine_for(env["COGOV_SERVICE_DB_URL"])
+    try:
+        add_reports(engine, reports)
+    finally:
+        engine.dispose()
     port = free_port()
-    routes_file = directory / "routes.json"
+    routes_file, synced_file = directory / "routes.json", directory / "synced.json"
     script = directory / "serve.py"
-    script.write_text(SERVER.format(root=str(C.ROOT), src=src, db=f"sqlite:///{db}", first=first, port=port,
+    script.write_text(SERVER.format(root=str(C.ROOT), port=port, synced_file=str(synced_file),
                                     bare=BARE, rounds_path=ROUNDS, full_every=full_every,
                                     routes_file=str(routes_file), loop=loop,
                                     http="h11" if loop == "asyncio" else "auto"))
     log = open(directory / "serve.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300  # a loaded machine imports slowly
+    deadline = time.monotonic() + 900  # a loaded machine imports slowly, and the server syncs the index first
     while True:
         try:
             if httpx.get(url + BARE, timeout=1).status_code == 200:
-                return proc, url, token, log, json.loads(routes_file.read_text())
+                routes = with_keys(s, env["COGOV_SERVICE_DB_URL"], json.loads(routes_file.read_text()))
+                return proc, url, log, routes, json.loads(synced_file.read_text())
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
             raise RuntimeError("the read server did not start: " + (directory / "serve.log").read_text()[-2000:])
         time.sleep(0.2)
+
+
+def add_reports(engine: Any, n: int) -> None:
+    """``n`` residents' reports, as the Open311 route stores them (one a minute, the newest now)."""
+    from api.open311.store import Contact, NewReport, ReportStore
+
+    store, now = ReportStore(engine), int(time.time())
+    for k in range(n):
+        new = NewReport(1 + k % 4, f"bench report {k}: 垃圾桶满溢", 39.92 + k * 1e-5, 116.44, f"幸福里 {k % 40} 号楼",
+                        None, Contact(phone="+86 138 0000 0000"), "ip:127.0.0.1")
+        store.add(new, now=now - 60 * (n - k))
+    store.close()
+
+
+def with_keys(s: C.Suite, service_db: str, routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each API route with the headers of a key of a role it admits (an auditor's when it admits
+    any), signing as the account the API tests give that role (api/testing.py ``KEY_ROLES``);
+    pages and public routes with none."""
+    from api.apikeys import ApiKeyStore, engine_for
+    from api.testing import KEY_ROLES
+
+    engine = engine_for(service_db)
+    store, tokens = ApiKeyStore(engine), {}
+    try:
+        for r in routes:
+            if r["page"]:
+                r["role"], r["headers"] = None, {}
+                continue
+            admits = r.get("roles")
+            role = "auditor" if admits is None or "auditor" in admits else admits[0]
+            if role not in tokens:
+                label = next(label for label, its in KEY_ROLES.items() if its == role)  # as the API tests sign
+                tokens[role], _ = store.create(f"bench-{role}", role, s.signers[label].address, label)
+            r["role"], r["headers"] = role, {"Authorization": f"Bearer {tokens[role]}"}
+    finally:
+        store.verdicts.close()
+        engine.dispose()
+    return routes
+
+
+def page_queries(s: C.Suite) -> dict[str, list[str]]:
+    """Portal pages that list nothing without a query, and the queries that list a full page:
+    the contribution search (``/contributions``, empty without ``q``) for the resident's account,
+    whose 51 contributions :func:`_common.seed_full_pages` made, spelled as a wallet shows it
+    (checksummed: not the page's canonical query, so never filed at the front door: the route
+    answers it from its page cache) and as the page spells it (lowercase: the front door's)."""
+    account = s.signers["resident"].address
+    return {"/contributions": [f"?q={account}", f"?q={account.lower()}"]}
+
+
+def items_of(answer: Any) -> int | None:
+    """The items of a list's answer (its ``data``: ``XList(data, count)``); None for anything else."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    data = body.get("data") if isinstance(body, dict) else None
+    return len(data) if isinstance(data, list) else None
 
 
 def follower_rounds(url: str) -> dict[str, Any]:
@@ -287,18 +426,18 @@ class Profiler:
             self.running = None
 
 
-def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], seconds: float,
-                connections: int, profiler: Profiler | None = None) -> list[dict[str, Any]]:
-    """Each route with a bare run before it (and one after the last): interleaved."""
+def measure_all(wrk: str, url: str, routes: list[dict[str, Any]], seconds: float, connections: int,
+                profiler: Profiler | None = None, repeat: int = 1, sized_bare: bool = False) -> list[dict[str, Any]]:
+    """Each route (``repeat`` times) with a bare run before it (and one after the last): interleaved.
+    ``sized_bare``: each also beside the bare endpoint answering as many bytes as the route."""
     import httpx
 
-    auth = {"Authorization": f"Bearer {token}"}
     bares = [run_wrk(wrk, url + BARE, {}, seconds, connections)]
     rows: list[dict[str, Any]] = []
-    for r in routes:
-        path = r["path"]
-        headers = {} if r["page"] else auth
-        status = httpx.get(url + path, headers=headers, timeout=120).status_code  # warm the caches; must be 200
+    for r in [r for r in routes for _ in range(repeat)]:
+        path, headers = r["path"], r["headers"]
+        warm = httpx.get(url + path, headers=headers, timeout=120)  # warm the caches; must be 200
+        status = warm.status_code
         if profiler:
             profiler.start(path)
         fig = run_wrk(wrk, url + path, headers, seconds, connections)
@@ -306,11 +445,20 @@ def measure_all(wrk: str, url: str, token: str, routes: list[dict[str, Any]], se
             profiler.stop()
         bares.append(run_wrk(wrk, url + BARE, {}, seconds, connections))
         bare = (bares[-2]["per_s"] + bares[-1]["per_s"]) / 2
-        row = {"route": path, "kind": "page" if r["page"] else "api", "first_status": status, **fig,
+        items = items_of(warm)
+        row = {"route": path, "kind": "page" if r["page"] else "api", "key_role": r["role"], "first_status": status,
+               "bytes": len(warm.content), "items": items,
+               # a list (called with limit=50) answers a full page unless its objects cannot reach one
+               "full_page": "limit=" not in path or path.split("?")[0] in SHORT_BY_NATURE
+               or (items is not None and items >= FULL), **fig,
                "bare_per_s": round(bare, 1), "ratio_to_bare": round(fig["per_s"] / bare, 3),
                "p99_over_p50": round(fig["p99_ms"] / max(fig["p50_ms"], 1e-3), 2),
                # the bare endpoint's own tail in the same two runs: what the machine does to any route
                "bare_p99_over_p50": round(sum(b["p99_ms"] / max(b["p50_ms"], 1e-3) for b in bares[-2:]) / 2, 2)}
+        if sized_bare:
+            sized = run_wrk(wrk, f"{url}{BARE}-sized?n={len(warm.content)}", {}, seconds, connections)
+            row |= {"sized_bare_per_s": sized["per_s"], "ratio_to_sized_bare": round(fig["per_s"] / sized["per_s"], 3),
+                    "sized_bare_p99_over_p50": round(sized["p99_ms"] / max(sized["p50_ms"], 1e-3), 2)}
         row["meets"] = row["ratio_to_bare"] >= 0.5 and row["p99_over_p50"] <= 3 and not fig["failed"] and status == 200
         rows.append(row)
         C.say(json.dumps(row))

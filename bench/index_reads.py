@@ -114,16 +114,37 @@ def main() -> None:
         C.emit("indexing", indexing)
 
 
-def emit_events(s: C.Suite, n_events: int) -> tuple[str, int, int]:
+def emit_events(s: C.Suite, n_events: int, at: str | None = None) -> tuple[str, int, int]:
     """``n_events`` DataSharing access events from a fresh ``BenchEventSource``:
-    (its address, first block, last block)."""
-    from ledger import artifacts
+    (its address, first block, last block).
 
+    ``at``: emitted from that address instead (the deployment's DataSharing, say, so that the
+    service's own index holds them): Ganache's ``evm_setAccountCode`` puts the source's code
+    there for the emission, then the contract's own code and the storage slot the source writes
+    (slot 0) are put back."""
     led = s.ledger(preflight=False)
     signer = s.signers["deployer"]
     rc = led.deploy(signer, "BenchEventSource", gas=2_000_000)
     src = rc.contract_address
     assert src is not None
+    if at is not None:
+        slot = "0x" + "00" * 32
+        own_code, slot0 = led.rpc("eth_getCode", [at, "latest"]), led.rpc("eth_getStorageAt", [at, slot, "latest"])
+        led.rpc("evm_setAccountCode", [at, led.rpc("eth_getCode", [src, "latest"])])
+        try:
+            return emit_events_from(s, at, n_events)
+        finally:
+            led.rpc("evm_setAccountCode", [at, own_code])
+            led.rpc("evm_setAccountStorageAt", [at, slot, "0x" + slot0[2:].rjust(64, "0")])
+    return emit_events_from(s, src, n_events)
+
+
+def emit_events_from(s: C.Suite, src: str, n_events: int) -> tuple[str, int, int]:
+    """``n_events`` access events from ``src`` (running BenchEventSource's code): (``src``, first block, last block)."""
+    from ledger import artifacts
+
+    led = s.ledger(preflight=False)
+    signer = s.signers["deployer"]
     emitter = led.w3.eth.contract(abi=artifacts.abi("BenchEventSource"))
     C.say(f"emitting {n_events} events ({PER_TX} a transaction)")
     first = led.block_number() + 1

@@ -85,11 +85,20 @@ def _reads_section(reads: dict[str, Any], before: dict[str, Any] | None) -> list
            "`async def` endpoint's runs right before and after it, on the same server; \"bare p99/p50\" is that "
            "endpoint's own tail in the same runs (what the machine does to any route). "
            f"Machine load (1 min) at the start and the end of the measurements: {load.get('start', '?')}, "
-           f"{load.get('end', '?')}.", "",
-           "| route | req/s | bare req/s | ratio | p50 ms | p99 ms | p99/p50 | bare p99/p50 | non-2xx | errors |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           f"{load.get('end', '?')}. \"key\": the role of the API key each route is called with (one it admits; "
+           f"— for the portal's pages and public routes); {reads.get('open311_reports', 0):,} residents' reports in "
+           "the service database.", "",
+           "\"items\": the list's items in the answer (— for pages), \"bytes\": its size; a list short of a full "
+           "page (50) fails the run.", "",
+           "| route | key | items | bytes | req/s | bare req/s | ratio | p50 ms | p99 ms | p99/p50 | bare p99/p50 "
+           "| non-2xx | errors |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for f in reads["routes"]:
-        out.append(f"| `{f['route']}` | {f['per_s']} | {f['bare_per_s']} | {f['ratio_to_bare']} | {f['p50_ms']} "
+        key = f.get("key_role", "auditor" if f["kind"] == "api" else None)  # earlier runs: an auditor's for all
+        items = f.get("items")
+        out.append(f"| `{f['route']}` | {key or '—'} | {'—' if items is None else items} | {f.get('bytes', '—')} "
+                   f"| {f['per_s']} | {f['bare_per_s']} "
+                   f"| {f['ratio_to_bare']} | {f['p50_ms']} "
                    f"| {f['p99_ms']} | {f['p99_over_p50']} | {f.get('bare_p99_over_p50', '—')} "
                    f"| {f.get('non2xx', f['failed'])} | {f.get('errors', '—')} |")
     if before:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
+from api.apikeys import DataVersion
 from ledger.commitment import Opening, new_salt
 from ledger.errors import ValidationFailed
 
@@ -182,6 +183,27 @@ class ReportStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
+        self._changes = DataVersion(engine)
+
+    def version(self) -> Hashable:
+        """A mark of the reports as they are now, to keep an answer made from them by (the
+        sub-district's queue: api/routers/cases.py): read it *before* the reports, and a report
+        committed after it (here or by another process) gives another mark. Over a SQLite file,
+        the database's change counter (:class:`~api.apikeys.DataVersion`: no read of the table;
+        any commit there changes it); otherwise the count and the highest id, one small query
+        (rows are only ever added: the count grows with every commit, in whatever order ids
+        commit)."""
+        changed = self._changes.version()
+        if changed is not None:
+            return ("data_version", changed)
+        c = reports.c
+        with self.engine.connect() as conn:
+            count, top = conn.execute(sa.select(sa.func.count(), sa.func.max(c.id))).one()
+        return ("reports", int(count), None if top is None else int(top))
+
+    def close(self) -> None:
+        """Close the change counter's connection (the engine is its owner's)."""
+        self._changes.close()
 
     def add(self, new: NewReport, now: int | None = None) -> Report:
         """Store a report and commit to it (one database transaction: the row, then its commitment,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -123,13 +123,17 @@ class NotKept(Exception):
 
 class Page:
     """What one page shows: its context (``build()`` → ``None`` for a 404), the template, and
-    the validated parameters that (with the language) name it in the cache."""
+    the validated parameters that (with the language) name it in the cache. ``spellings``: other
+    spellings of those parameters that name it too at the front door, one each (an account
+    search's EIP-55 form, as wallets show an account), so they neither multiply without bound."""
 
     def __init__(self, name: str, template: str, build: Callable[[], dict[str, Any] | None],
                  params: Mapping[str, str] | None = None, keep: Callable[[dict[str, Any]], bool] | None = None,
-                 extra_key: Hashable = None, path: str | None = None) -> None:
+                 extra_key: Hashable = None, path: str | None = None,
+                 spellings: Sequence[Mapping[str, str]] = ()) -> None:
         self.name, self.template, self.build = name, template, build
         self.params = dict(params or {})
+        self.spellings = [dict(s) for s in spellings]
         self.keep = keep
         self.extra_key = extra_key
         self.path = path
@@ -189,7 +193,7 @@ def cached(request: Request, state: ServiceState, page: Page) -> Response:
         headers.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     kept = Kept(body, etag, "text/html; charset=utf-8",
                 tuple((k, v) for k, v in headers.raw_headers if k != b"content-length"))
-    if _canonical(request, page.params):
+    if any(_canonical(request, params) for params in (page.params, *page.spellings)):
         file_answer(request, index, version, kept)
     return kept.response(request)
 

@@ -13,6 +13,7 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,7 +24,7 @@ from api.deps import Id, StateDep, id_query
 from api.middleware import anonymous_limit
 from api.portal import case_pages, charts, i18n, views
 from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
-from api.portal.views.common import DATA, indexed
+from api.portal.views.common import ACCOUNT, DATA, indexed
 from api.schemas.common import Problem
 from api.services import catalog
 from api.services.index import cache_of
@@ -153,7 +154,10 @@ def contributions_page(
     def keep(context: dict[str, Any]) -> bool:  # a search that finds nothing is not kept
         return context["result"] is None or bool(context["result"]["contributions"])
 
-    return cached(request, state, Page("contributions", "portal/contributions.html", build, params, keep))
+    # an account as a wallet shows it (EIP-55) is answered at the front door like its canonical lowercase
+    spellings = [{"q": to_checksum_address(query)}] if ACCOUNT.match(query) else []
+    return cached(request, state, Page("contributions", "portal/contributions.html", build, params, keep,
+                                       spellings=spellings))
 
 
 @pages_router.get("/data-sharing", response_class=HTMLResponse)

@@ -39,7 +39,7 @@ from api.schemas.cases import (
     SendBackCreate,
     ServiceLevelList,
 )
-from api.services.case_reports import report_queue
+from api.services.case_reports import queue_mark, report_queue
 from api.services.case_writes import CaseWrites
 from api.services.cases import CaseService
 from ledger.cases import CaseState
@@ -82,6 +82,7 @@ def raise_case(body: CaseCreate, writes: Writes) -> JSONResponse:
 
 @router.get("/reports", response_model=CaseReportList,
             summary="Residents' reports (Open311) waiting for a case or grouped by one (SubDistrict, Channel)")
+@kept(also=queue_mark)
 def case_reports(
     state: StateDep,
     _caller: Annotated[Caller, Depends(require_role(Role.SUB_DISTRICT, Role.CHANNEL))],
@@ -90,7 +91,8 @@ def case_reports(
     lang: Annotated[Literal["zh-CN", "en"], Query(description="The category names' language.")] = "zh-CN",
 ) -> CaseReportList:
     """Each with its commitment (what ``report_hashes`` lists) and, once grouped, the case; never
-    the contact. Not kept per index version: a new report changes the answer, not the index."""
+    the contact. Kept per index version (a case grouping a report) and per mark of the reports
+    (a new report, by any process: :func:`~api.services.case_reports.queue_mark`)."""
     return report_queue(state, status_filter, page, lang)
 
 

@@ -12,7 +12,7 @@ contact nor the client that sent it. The split into waiting and grouped is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,13 @@ def report_queue(state: ServiceState, status: QueueStatus, page: Paging, lang: s
     return CaseReportList(data=[report_public(q, tz, lang) for q in rows], count=count)
 
 
+def queue_mark(state: ServiceState) -> Hashable:
+    """What the queue depends on besides the event index: a mark of the reports now
+    (:meth:`~api.open311.store.ReportStore.version`), read before the queue; ``@kept`` keeps the
+    route's answers by it (api/answers.py)."""
+    return state.reports.version()
+
+
 def report_public(q: Queued, tz: tzinfo | None, lang: str) -> CaseReportPublic:
     """A report of the queue as the API shows it (times in ``tz``; None: the machine's zone)."""
     r, g = q.report, q.grouping
@@ -62,4 +69,4 @@ def refuse_open(state: ServiceState, named: dict[str, int | None]) -> None:
         cases_state(index_for(state), lambda model, _now: refuse_grouped(model, named))
 
 
-__all__ = ["refuse_open", "report_public", "report_queue", "reports_named"]
+__all__ = ["queue_mark", "refuse_open", "report_public", "report_queue", "reports_named"]

@@ -33,7 +33,7 @@ def listed(client: TestClient, api: Api, status: str, **params: Any) -> dict[str
     return {row["service_request_id"]: row for row in r.json()["data"]}
 
 
-def raise_from(client: TestClient, api: Api, ids: list[int], **headers: str) -> httpx.Response:
+def raise_from(client: TestClient | httpx.Client, api: Api, ids: list[int], **headers: str) -> httpx.Response:
     body = {"category": 3, "area_code": AREA, "description": "幸福里垃圾桶满溢", "description_public": True,
             "lead_id": MEMBER_IDS["dept_b"], "report_ids": ids}
     return client.post("/api/v1/cases", headers=api.auth("subdistrict") | headers, json=body)

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,9 +25,11 @@ from api.apikeys import ApiKeyStore, engine_for
 from api.deps import AccountChecks, current_key
 from api.main import create_app
 from api.middleware import RateLimiter, anonymous_limit
+from api.settings import Settings
 from api.testing import Api, make_settings
 from ledger.errors import Unauthenticated
 from ledger.testing import Deployment
+from tests.api.test_fund_support import credit_resident
 from tests.api.test_kept_answers import KEPT, PROPOSALS
 from tests.rpc_proxy import RpcProxy
 
@@ -35,8 +38,23 @@ pytestmark = pytest.mark.ganache
 ROUTE_RAN = "the route ran"
 
 
-def _route_ran() -> None:
+def route_ran() -> None:
     raise Unauthenticated(ROUTE_RAN)
+
+
+def served_settings(api: Api, deployment: Deployment, directory: Path, **overrides: object) -> Settings:
+    """The service as it is served: its follower on (polling once an hour: only writes wake it), account
+    checks kept 60 s, over the session's service database (its keys); an index of its own in ``directory``."""
+    return make_settings(deployment, directory, index_follow=True, index_poll_interval=3600.0,
+                         account_check_seconds=60.0, service_db_url=api.settings.service_db_url, **overrides)
+
+
+def caught_up(client: TestClient | httpx.Client) -> None:
+    """Wait for the follower's first round (it indexes the session's records)."""
+    deadline = time.monotonic() + 120
+    while client.get("/api/v1/health").json()["index"]["lag"] != 0:
+        assert time.monotonic() < deadline, "the follower did not catch up"
+        time.sleep(0.1)
 
 
 @dataclass
@@ -48,7 +66,7 @@ class Door:
     def route_off(self) -> None:
         """From now on, a request that reaches a kept route's key check (or a page's rate limit) is
         refused with ``ROUTE_RAN``."""
-        self.client.app.dependency_overrides.update({current_key: _route_ran, anonymous_limit: _route_ran})  # type: ignore[attr-defined]
+        self.client.app.dependency_overrides.update({current_key: route_ran, anonymous_limit: route_ran})  # type: ignore[attr-defined]
 
     def route_on(self) -> None:
         self.client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
@@ -59,14 +77,9 @@ def door(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFact
     """The service with its follower, over the session service database (its keys), on SQLite and on
     PostgreSQL; an index of its own."""
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        settings = make_settings(deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url],
-                                 index_follow=True, index_poll_interval=3600.0, account_check_seconds=60.0,
-                                 service_db_url=api.settings.service_db_url)
+        settings = served_settings(api, deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url])
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            deadline = time.monotonic() + 120  # the follower's first round indexes the session's records
-            while client.get("/api/v1/health").json()["index"]["lag"] != 0:
-                assert time.monotonic() < deadline, "the follower did not catch up"
-                time.sleep(0.1)
+            caught_up(client)
             d = Door(client, api, proxy)
             try:
                 yield d
@@ -164,6 +177,28 @@ def test_a_page_is_filed_under_its_canonical_query_only(door: Door) -> None:
         assert "lang=en" in english.headers["set-cookie"]
         for made_up in ("/?junk=1", "/?lang=en&lang=en"):  # neither makes an entry nor evicts one
             assert get(made_up).json()["detail"] == ROUTE_RAN, made_up
+    finally:
+        door.route_on()
+
+
+def test_an_account_search_is_filed_under_its_checksummed_spelling_too(door: Door, deployment: Deployment) -> None:
+    """A wallet shows an account in its EIP-55 spelling: the contribution search spelled so is answered
+    at the front door like the page's own lowercase spelling; any other mix of cases is the route's."""
+    fund, _ = credit_resident(deployment, 5)
+    resident = deployment.signers["resident"]
+    _, receipt = fund.contribute(resident, 5)
+    door.client.app.state.service.note_written(receipt.block_number)  # type: ignore[attr-defined]
+    account = resident.address
+    other_case = account[:2] + account[2:].swapcase()  # neither lowercase nor EIP-55
+    for q in (account, account.lower(), other_case):
+        first = door.client.get("/contributions", params={"q": q})
+        assert first.status_code == 200 and "data-receipt=" in first.text, q
+    door.route_off()
+    try:
+        for q in (account, account.lower()):
+            again = door.client.get("/contributions", params={"q": q})
+            assert again.status_code == 200 and "data-receipt=" in again.text, q
+        assert door.client.get("/contributions", params={"q": other_case}).json()["detail"] == ROUTE_RAN
     finally:
         door.route_on()
 
