@@ -455,6 +455,31 @@ def test_missing_tables_and_bad_meta_are_reported(ledger: Ledger, db: Db) -> Non
     assert ix.health().ok
 
 
+def test_an_index_emptied_under_its_process_is_lost_not_new(ledger: Ledger, db: Db) -> None:
+    """Every row deleted under a running indexer (on PostgreSQL, the counterpart of a SQLite file
+    truncated to nothing: an operator's TRUNCATE, an empty dump restored) is reported and refused
+    as a lost index, rebuilt by the follower, not read as a new one that is healthy and empty."""
+    from ledger.index.reads import VERSION_TTL
+
+    ledger.activity(1)
+    where = db.new()
+    ix = ledger.indexer(where)
+    ix.sync()
+    before = dump(ix, with_id=False)
+    assert before and ix.health().ok and ix.version() is not None
+    for table in ("events", "blocks", "meta"):
+        db.sql(where, f"DELETE FROM {table}")
+    health = ix.health()
+    assert not health.ok and "emptied" in (health.reason or ""), health
+    time.sleep(VERSION_TTL)  # the cached answers' version is read again: refused, not None
+    with pytest.raises(IndexUnavailable, match="emptied"):
+        ix.version()
+    assert Follower(ix).sync_once() is not None  # the follower's round rebuilds it
+    assert ix.health().ok and dump(ix, with_id=False) == before
+    fresh = ledger.indexer(db.new("fresh"))  # a new index, never synced: empty and healthy
+    assert fresh.health().ok and fresh.version() is None
+
+
 _COLUMNS = "block_number, block_hash, block_time, tx_hash, tx_index, log_index, contract, address, event, args"
 
 
