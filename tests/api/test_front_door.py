@@ -28,6 +28,7 @@ from api.testing import Api, make_settings
 from ledger.errors import Unauthenticated
 from ledger.testing import Deployment
 from tests.api.test_kept_answers import KEPT, PROPOSALS
+from tests.conftest import assert_on, index_url
 from tests.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.ganache
@@ -55,13 +56,15 @@ class Door:
 
 
 @pytest.fixture(scope="module")
-def door(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
+def door(request: pytest.FixtureRequest, database: str, api: Api, deployment: Deployment,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
     """The service with its follower, over the session service database (its keys), on SQLite and on
     PostgreSQL; an index of its own."""
     with RpcProxy(deployment.ganache.config.url) as proxy:
         settings = make_settings(deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url],
                                  index_follow=True, index_poll_interval=3600.0, account_check_seconds=60.0,
-                                 service_db_url=api.settings.service_db_url)
+                                 service_db_url=api.settings.service_db_url, **index_url(request, database))
+        assert_on(settings, database)
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             deadline = time.monotonic() + 120  # the follower's first round indexes the session's records
             while client.get("/api/v1/health").json()["index"]["lag"] != 0:
