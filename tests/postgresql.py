@@ -51,7 +51,7 @@ def damage_index(db: Path | str, how: str) -> None:
     garbage. PostgreSQL, the same in its own terms: every table dropped, every table emptied, the
     rows that say what the index is (``meta``: schema, chain, contracts, height) overwritten."""
     assert how in DAMAGES, how
-    url = f"sqlite:///{db}" if isinstance(db, Path) else db
+    url = Db.url_of(db)
     if sa.engine.make_url(url).get_backend_name() == "sqlite":
         path = Path(url.removeprefix("sqlite:///"))
         assert path.exists()
@@ -98,13 +98,16 @@ class Db:
 
     def url(self, name: str = "i") -> str:
         """A new, empty database's SQLAlchemy URL."""
-        db = self.new(name)
+        return self.url_of(self.new(name))
+
+    @staticmethod
+    def url_of(db: Path | str) -> str:
+        """The SQLAlchemy URL of ``db`` (a SQLite file or a URL)."""
         return f"sqlite:///{db}" if isinstance(db, Path) else db
 
     def engine(self, db: Path | str) -> sa.Engine:
         """An engine on ``db`` (disposed by :meth:`close`)."""
-        url = f"sqlite:///{db}" if isinstance(db, Path) else db
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(self.url_of(db), poolclass=sa.pool.NullPool)
         self._engines.append(engine)
         return engine
 
