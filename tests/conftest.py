@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 # Cheap scrypt for test keystores; a known test password (never a real secret).
 os.environ.setdefault("COGOV_KEYSTORE_SCRYPT_N", "1024")
@@ -23,6 +24,7 @@ time.tzset()
 
 from ledger import artifacts  # noqa: E402
 from ledger.chain import Ganache  # noqa: E402
+from ledger.config import Settings  # noqa: E402
 from ledger.keys import Keystore, Signer  # noqa: E402
 
 # The bootstrap lives in ledger/testing (shared with bench/ and the demo); tests import these from here.
@@ -95,10 +97,42 @@ def database_urls(request: pytest.FixtureRequest, kind: str) -> dict[str, str]:
     return {"service_db_url": server.database("service"), "index_db_url": server.database("index")}
 
 
-@pytest.fixture(params=DATABASES)
-def databases(request: pytest.FixtureRequest) -> dict[str, str]:
+@pytest.fixture(scope="session", params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    """The kind of database (``sqlite``, ``postgresql``) every service of a test runs on: the one
+    parameter of the service suites. Session-scoped so that fixtures of any scope follow it (the
+    session ``api``, a module's own service, a test's ``databases``): pytest groups the tests by it,
+    so a module-scoped service is built once per database, and a test never mixes two kinds."""
+    return str(request.param)
+
+
+@pytest.fixture
+def databases(request: pytest.FixtureRequest, database: str) -> dict[str, str]:
     """Settings of a test's own service (``api_for(..., **databases)``): SQLite, then PostgreSQL."""
-    return database_urls(request, request.param)
+    return database_urls(request, database)
+
+
+def index_url(request: pytest.FixtureRequest, kind: str) -> dict[str, str]:
+    """A new index of ``kind`` for an app that shares another's service database (its API keys):
+    ``make_settings(..., service_db_url=api.settings.service_db_url, **index_url(request, kind))``;
+    nothing for SQLite (the index file in the settings' folder)."""
+    if kind == "sqlite":
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgresql")
+    return {"index_db_url": server.database("index")}
+
+
+@pytest.fixture
+def index_db(request: pytest.FixtureRequest, database: str) -> dict[str, str]:
+    """:func:`index_url` of the test's kind."""
+    return index_url(request, database)
+
+
+def assert_on(settings: Settings, kind: str) -> None:
+    """Both of a service's databases are ``kind``'s: a URL left out of the settings falls back to
+    ``make_settings``' SQLite files without a word, and a PostgreSQL test must not pass on SQLite."""
+    for url in (settings.service_db_url, settings.index_db_url):
+        assert sa.engine.make_url(url).get_backend_name() == kind, (kind, url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

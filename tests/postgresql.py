@@ -41,6 +41,45 @@ class PostgresServer(Cluster):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+#: How an index database is damaged under a running service (:func:`damage_index`).
+DAMAGES = ("delete", "truncate", "garbage")
+
+
+def damage_index(db: Path | str, how: str) -> None:
+    """Damage the index database ``db`` (a SQLite path or ``sqlite:///`` URL, or a PostgreSQL URL)
+    as an operator's slip would. SQLite: its file deleted, truncated to nothing or overwritten with
+    garbage. PostgreSQL, the same in its own terms: every table dropped, every table emptied, the
+    rows that say what the index is (``meta``: schema, chain, contracts, height) overwritten."""
+    assert how in DAMAGES, how
+    url = Db.url_of(db)
+    if sa.engine.make_url(url).get_backend_name() == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))
+        assert path.exists()
+        if how == "delete":
+            path.unlink()
+        elif how == "truncate":
+            with open(path, "r+b") as f:
+                f.truncate(0)
+        else:
+            with open(path, "r+b") as f:
+                f.write(b"this is not a database " * 200)
+        return
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            tables = sa.inspect(conn).get_table_names()
+            assert {"events", "blocks", "meta"} <= set(tables), tables
+            names = ", ".join(f'"{t}"' for t in tables)
+            if how == "delete":
+                conn.exec_driver_sql(f"DROP TABLE {names} CASCADE")
+            elif how == "truncate":
+                conn.exec_driver_sql(f"TRUNCATE {names}")
+            else:
+                assert conn.exec_driver_sql("UPDATE meta SET value = 'this is not an index'").rowcount > 0
+    finally:
+        engine.dispose()
+
+
 class Db:
     """Databases of one kind for a test (the ``db`` fixture of tests/conftest.py: SQLite, then
     PostgreSQL): SQLite files in ``tmp_path``, or databases on the suite's PostgreSQL server;
@@ -59,13 +98,16 @@ class Db:
 
     def url(self, name: str = "i") -> str:
         """A new, empty database's SQLAlchemy URL."""
-        db = self.new(name)
+        return self.url_of(self.new(name))
+
+    @staticmethod
+    def url_of(db: Path | str) -> str:
+        """The SQLAlchemy URL of ``db`` (a SQLite file or a URL)."""
         return f"sqlite:///{db}" if isinstance(db, Path) else db
 
     def engine(self, db: Path | str) -> sa.Engine:
         """An engine on ``db`` (disposed by :meth:`close`)."""
-        url = f"sqlite:///{db}" if isinstance(db, Path) else db
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(self.url_of(db), poolclass=sa.pool.NullPool)
         self._engines.append(engine)
         return engine
 

@@ -110,6 +110,7 @@ class Indexer(IndexReads):
         self._contracts_hash = "0x" + hashlib.sha256(self._contracts_json.encode()).hexdigest()
         self._lock = threading.RLock()
         self._rebuilding = False
+        self._identified = False
         self._store = Store(db_url)
         try:
             with self._store.guard("open"):
@@ -240,6 +241,7 @@ class Indexer(IndexReads):
                         "start_block": str(self.start_block),
                     },
                 )
+        self._identified = True  # (an emptied database is synced from the start: what health() refuses)
         last = int(meta["last_block"]) if "last_block" in meta else None
         head = self.head()
         target = head - self.confirmations
@@ -420,6 +422,7 @@ class Indexer(IndexReads):
         """Drop everything (a lost or corrupt SQLite file too) and index from ``start_block``."""
         with self._lock:
             self._rebuilding = True
+            self._identified = False  # the database is made new here
             try:
                 log.warning("rebuilding event index %s from block %d", self.db, self.start_block)
                 with self._store.guard("rebuild"):

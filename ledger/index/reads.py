@@ -61,6 +61,9 @@ class IndexReads:
     _specs: dict[str, ContractSpec]
     _contracts_hash: str
     _rebuilding: bool
+    #: This process has seen the database name its chain (``meta.chain_id``, written by the first
+    #: sync, removed only by a rebuild): a database without it since is an emptied one, not a new one.
+    _identified: bool
     start_block: int
 
     @property
@@ -107,6 +110,18 @@ class IndexReads:
                 "rebuild() it"
             )
 
+    def _require_identity(self, meta: Mapping[str, str]) -> None:
+        """Refuse a database whose rows were emptied (or dropped and made again) under this process:
+        over a server database the counterpart of a SQLite file truncated to nothing, which
+        :meth:`_require_db` refuses. A new database is not refused: this process never saw it hold
+        anything."""
+        if "chain_id" in meta:
+            self._identified = True
+        elif self._identified:
+            raise IndexUnavailable(
+                f"event index {self.db} was emptied: it no longer names the chain it held; rebuild() it"
+            )
+
     def _require_db(self, action: str) -> None:
         if not self._store.exists():
             raise IndexUnavailable(
@@ -138,6 +153,9 @@ class IndexReads:
             return memo[2]  # (a lost database file shows at the next reading: a stat per request cost 4 %)
         self._require_db("version")
         found = self._read_version()
+        if found is None and self._identified:  # nothing indexed: new, or emptied under this process?
+            with self._store.guard("version"), self._store.engine.connect() as conn:
+                self._require_identity(self._read_meta(conn))
         self._version_memo = (now, writes, found)
         return found
 
@@ -406,6 +424,7 @@ class IndexReads:
                         raise IndexUnavailable(f"event index {self.db} is corrupt: {verdict}")
                 meta = self._read_meta(conn)
                 self._check_meta(meta)
+                self._require_identity(meta)
                 events = int(
                     conn.execute(sa.select(sa.func.count()).select_from(schema.events)).scalar_one()
                 )

@@ -14,14 +14,17 @@ from api.testing import KEY_ROLES as KEY_ROLES  # the API tests import these fro
 from api.testing import Api, LiveServer, api_for
 from api.testing import make_settings as make_settings
 from ledger.testing import Deployment
-from tests.conftest import DATABASES, database_urls
+from tests.conftest import assert_on, database_urls
 
 
-@pytest.fixture(scope="session", params=DATABASES)
-def api(request: pytest.FixtureRequest, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Api:
+@pytest.fixture(scope="session")
+def api(request: pytest.FixtureRequest, database: str, deployment: Deployment,
+        tmp_path_factory: pytest.TempPathFactory) -> Api:
     """The service over the session deployment, on SQLite and then on PostgreSQL (tests/conftest.py's
-    DATABASES): every test of the API suite that takes it runs on both, over one chain."""
-    return api_for(deployment, tmp_path_factory.mktemp("api"), "test", **database_urls(request, request.param))
+    ``database``): every test of the API suite that takes it runs on both, over one chain."""
+    api = api_for(deployment, tmp_path_factory.mktemp("api"), "test", **database_urls(request, database))
+    assert_on(api.settings, database)
+    return api
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from ledger.testing import MEMBER_IDS, Deployment
 from ledger.translog import merkle
 from ledger.translog.receipt import sign_receipt
 from ledger.translog.store import TransparencyLog
+from tests.conftest import database_urls
 from tests.ledger.cogov_cli import cogov_data, verify_receipt
 
 LOG = MEMBER_IDS["dept_b"]
@@ -40,11 +41,13 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+def env(request: pytest.FixtureRequest, database: str, deployment: Deployment,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     # The served gateway opens this log too (shared: every process appends under the file lock); at
     # start it anchors what it finds pending, so the last three entries come after it started, and
     # an MMD of an hour keeps them pending for the tests: the test's own anchor stays the latest.
-    api = api_for(deployment, tmp_path_factory.mktemp("proofs-api"), "proofs", gateway_mmd=3600)
+    api = api_for(deployment, tmp_path_factory.mktemp("proofs-api"), "proofs", gateway_mmd=3600,
+                  **database_urls(request, database))
     store = Path(api.settings.gateway_store_dir)
     led = deployment.ledger()
     cps = AccessCheckpoints(led)
@@ -127,12 +130,15 @@ def test_the_cli_fetches_the_proof_from_the_api_and_trusts_it_for_nothing(
     env: Env, deployment: Deployment, tmp_path: Path
 ) -> None:
     led = deployment.ledger()
-    made = json.loads(env.log.entry(2))["time"]  # a receipt states its entry's time
+    # an entry above every earlier anchor of this log (the module's run on the other database made
+    # some): the first checkpoint that holds it is this run's
+    index = env.anchored - 4
+    made = json.loads(env.log.entry(index))["time"]  # a receipt states its entry's time
     common: dict[str, Any] = {"log": LOG, "time": made, "mmd": 3600, "chain_id": led.chain_id,
                               "checkpoints": led.contract("AccessCheckpoints").address}
     url = str(env.http.base_url)
-    for entry, code in ((env.log.entry(2), 0), (b'{"never":"logged"}', 1)):
-        receipt = sign_receipt(deployment.signers["dept_b"], index=2, entry=entry, **common)
+    for entry, code in ((env.log.entry(index), 0), (b'{"never":"logged"}', 1)):
+        receipt = sign_receipt(deployment.signers["dept_b"], index=index, entry=entry, **common)
         path = tmp_path / "receipt.json"
         path.write_text(json.dumps(receipt.to_json()), encoding="utf-8")
         done = verify_receipt(deployment.ganache.config.url, deployment.manifest_path, path, "--api-url", url,

@@ -16,7 +16,7 @@ from api.main import create_app
 from ledger.events import Event
 from tests.api.conftest import Api, make_settings
 from tests.api.test_fund_support import contributions_with_memo, mint
-from tests.conftest import Deployment
+from tests.conftest import Deployment, assert_on, index_url
 
 pytestmark = pytest.mark.ganache
 
@@ -136,13 +136,16 @@ def test_async_over_real_http(http: httpx.Client, api: Api, deployment: Deployme
 
 
 @pytest.fixture(scope="module")
-def no_preflight(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def no_preflight(request: pytest.FixtureRequest, database: str, api: Api, deployment: Deployment,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     directory = tmp_path_factory.mktemp("api-no-preflight")
     settings = make_settings(deployment, directory, preflight=False,
                              service_db_url=api.settings.service_db_url,  # the same API keys
                              # the deployment's one secret, shared by its services: a bank reference
                              # commits alike in both, so the token refuses it twice
-                             gateway_master_key_file=api.settings.gateway_master_key_file)
+                             gateway_master_key_file=api.settings.gateway_master_key_file,
+                             **index_url(request, database))
+    assert_on(settings, database)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 
@@ -203,9 +206,10 @@ def _wait_mined(led: Any, tx_hash: str) -> None:
 # ------------------------------------------------------------------ read your writes with the follower
 
 
-def test_with_the_follower_a_read_after_a_write_sees_it(api: Api, deployment: Deployment, tmp_path: Path) -> None:
+def test_with_the_follower_a_read_after_a_write_sees_it(api: Api, deployment: Deployment, tmp_path: Path,
+                                                         index_db: dict[str, str]) -> None:
     settings = make_settings(deployment, tmp_path, index_follow=True, index_poll_interval=30.0,
-                             service_db_url=api.settings.service_db_url)
+                             service_db_url=api.settings.service_db_url, **index_db)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         for i in range(3):
             memo = f"ryw {i} {secrets.token_hex(4)}"

@@ -20,9 +20,11 @@ from tests.api.conftest import Api, make_settings
 from tests.conftest import Deployment
 
 
-def test_the_auditor_reads_the_latest_report(deployment: Deployment, api: Api, tmp_path: Path) -> None:
+def test_the_auditor_reads_the_latest_report(deployment: Deployment, api: Api, tmp_path: Path,
+                                             index_db: dict[str, str]) -> None:
     path = tmp_path / "audit-report.json"
-    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, audit_report_path=path)
+    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, audit_report_path=path,
+                             **index_db)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         none = client.get("/api/v1/audit/report", headers=api.auth("auditor"))
         assert none.status_code == 404 and none.headers["content-type"].startswith("application/problem+json")
@@ -60,9 +62,11 @@ def _until_done(client: TestClient, url: str, auth: dict[str, str]) -> tuple[dic
     raise AssertionError(f"the audit run at {url} did not end in 120 s")
 
 
-def test_an_audit_run_from_start_to_reports(deployment: Deployment, api: Api, tmp_path: Path) -> None:
+def test_an_audit_run_from_start_to_reports(deployment: Deployment, api: Api, tmp_path: Path,
+                                            index_db: dict[str, str]) -> None:
     path = tmp_path / "audit-report.json"
-    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, audit_report_path=path)
+    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, audit_report_path=path,
+                             **index_db)
     auth = api.auth("auditor")
     with (TestClient(create_app(settings), raise_server_exceptions=False) as client,
           TestClient(create_app(settings), raise_server_exceptions=False) as worker):  # another API process's app

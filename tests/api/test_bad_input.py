@@ -21,6 +21,7 @@ from api.main import create_app
 from api.routers.open311 import ROOT as OPEN311
 from tests.api.conftest import Api
 from tests.api.test_data_support import synthetic_csv, upload
+from tests.conftest import database_urls
 from tests.reliability.env import Env, fund_contributors, make_api, private_env
 
 pytestmark = pytest.mark.ganache
@@ -40,11 +41,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
 
 @pytest.fixture(scope="module")
-def bad(env: Env, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Api]]:
+def bad(request: pytest.FixtureRequest, database: str, env: Env,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Api]]:
     # every account this module writes with is prepared first, by another process' nonces, before
     # the API caches any: afterwards only the API signs for them
     fund_contributors(env.deployment, ["resident", "enterprise"])
-    api = make_api(env.deployment, tmp_path_factory.mktemp("bad-input"), max_body_bytes=4096)
+    api = make_api(env.deployment, tmp_path_factory.mktemp("bad-input"), max_body_bytes=4096,
+                   **database_urls(request, database))
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as c:
         yield c, api
 
@@ -403,8 +406,8 @@ def test_control_and_lone_surrogate_text_never_500(bad: tuple[TestClient, Api], 
 # ------------------------------------------------------------------ rate limiting
 
 
-def test_rate_limit_is_per_key_with_retry_after(env: Env, tmp_path: Any) -> None:
-    api = make_api(env.deployment, tmp_path, rate_limit_per_minute=5)
+def test_rate_limit_is_per_key_with_retry_after(env: Env, tmp_path: Any, databases: dict[str, str]) -> None:
+    api = make_api(env.deployment, tmp_path, rate_limit_per_minute=5, **databases)
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as c:
         codes = [c.get("/api/v1/members", headers=api.auth("dept_a")).status_code for _ in range(8)]
         assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3

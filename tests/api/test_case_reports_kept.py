@@ -28,6 +28,7 @@ from ledger.testing import Deployment
 from tests.api.test_case_reports import READERS, raise_from
 from tests.api.test_front_door import ROUTE_RAN, caught_up, route_ran, served_settings
 from tests.api.test_open311 import posted_id
+from tests.conftest import assert_on, index_url
 
 pytestmark = pytest.mark.ganache
 
@@ -69,8 +70,11 @@ def ids(r: httpx.Response) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def served(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    settings = served_settings(api, deployment, tmp_path_factory.mktemp("reports-kept"))
+def served(request: pytest.FixtureRequest, database: str, api: Api, deployment: Deployment,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The served service over the session's service database, with an index of the same kind."""
+    settings = served_settings(api, deployment, tmp_path_factory.mktemp("reports-kept"), **index_url(request, database))
+    assert_on(settings, database)
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=120) as http:
         caught_up(http)
         yield Served(http, server, api)  # each test that turns the route off turns it on again

@@ -25,7 +25,7 @@ from ledger.cases import NAME, CaseDesk, overall, tallies
 from ledger.client import Ledger
 from ledger.fund.docs import doc_hash
 from tests.api.test_fund_support import ledger_for, move_time
-from tests.conftest import MEMBER_IDS, Deployment
+from tests.conftest import MEMBER_IDS, Deployment, database_urls
 from tests.ledger.test_cases_model import AREA, LEVELS, WINDOW, folded, private_desk
 from tests.rpc_proxy import RpcProxy
 
@@ -69,8 +69,9 @@ class CaseApi:
 
 
 @pytest.fixture(scope="module")
-def desk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cases-api")
+def desk_dir(database: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's folder, one per database: the desk, its service and every case are built again."""
+    return tmp_path_factory.mktemp(f"cases-api-{database}")
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,9 @@ def manifest(deployment: Deployment, desk_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ca(deployment: Deployment, manifest: Path, desk_dir: Path) -> Iterator[CaseApi]:
-    api = api_for(deployment, desk_dir / "api", "cases", manifest_path=manifest)
+def ca(request: pytest.FixtureRequest, database: str, deployment: Deployment, manifest: Path,
+       desk_dir: Path) -> Iterator[CaseApi]:
+    api = api_for(deployment, desk_dir / "api", "cases", manifest_path=manifest, **database_urls(request, database))
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
         yield CaseApi(api, client, ledger_for(deployment, manifest))
 
@@ -262,14 +264,15 @@ def test_a_description_is_shown_only_where_it_may_be(ca: CaseApi) -> None:
 
 
 def test_reads_make_no_chain_call_per_row_and_equal_the_views(
-    ca: CaseApi, deployment: Deployment, manifest: Path, desk_dir: Path
+    ca: CaseApi, deployment: Deployment, manifest: Path, desk_dir: Path, databases: dict[str, str]
 ) -> None:
     for _ in range(3):
         ca.raised(assisting=[A])
     desk = CaseDesk(ca.led)
     address = ca.led.manifest.address(NAME)  # type: ignore[union-attr]
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        api = api_for(deployment, desk_dir / "proxied", "caselists", rpc_urls=[proxy.url], manifest_path=manifest)
+        api = api_for(deployment, desk_dir / "proxied", "caselists", rpc_urls=[proxy.url], manifest_path=manifest,
+                      **databases)
         with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
             reads = CaseApi(api, client, ca.led)
 

@@ -3,20 +3,20 @@ sessions expire idle or old and end on sign-out."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 
 from api.apikeys import engine_for
 from api.console.sessions import SessionStore, console_sessions
+from tests.postgresql import Db
 
 
-def _store(tmp_path: Path) -> SessionStore:
-    return SessionStore(engine_for(f"sqlite:///{tmp_path / 'service.db'}"))
+def _store(db: Db) -> SessionStore:
+    """A store on a new service database of ``db``'s kind (SQLite, then PostgreSQL)."""
+    return SessionStore(engine_for(db.url("service")))
 
 
-def test_a_session_lives_and_ends(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_a_session_lives_and_ends(db: Db) -> None:
+    store = _store(db)
     sid, s = store.create("k1")
     with store.engine.connect() as conn:
         kept = conn.execute(sa.select(console_sessions.c.session_hash)).scalars().all()
@@ -29,8 +29,8 @@ def test_a_session_lives_and_ends(tmp_path: Path) -> None:
     assert store.get(sid, 3600, 3600) is None
 
 
-def test_idle_and_old_sessions_expire(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_idle_and_old_sessions_expire(db: Db) -> None:
+    store = _store(db)
     idle, _ = store.create("k1")
     old, _ = store.create("k1")
     assert store.get(idle, -1, 3600) is None  # idle longer than allowed: ended, the row gone

@@ -14,11 +14,9 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.idempotency import Answer, IdempotencyStore, fingerprint
@@ -30,6 +28,7 @@ from tests.api.conftest import Api, LiveServer
 from tests.api.test_fund_support import mint
 from tests.conftest import Deployment
 from tests.ledger.write_kinds import ledger_over
+from tests.postgresql import Db
 from tests.reliability.env import chain_events, shared_dataset
 from tests.rpc_proxy import RpcProxy, answer_lost
 
@@ -127,13 +126,13 @@ def test_a_gateway_fetch_whose_access_record_answer_is_lost_records_once(
 
 
 def test_a_signed_request_is_signed_again_only_once_another_transaction_took_its_nonce(
-    deployment: Deployment, tmp_path: Path
+    deployment: Deployment, db: Db
 ) -> None:
     """The idempotency store's retry signs anew only when the chain shows the first can never be
     mined: here it was persisted, never reached a node, and another process used its nonce."""
     _ready_to_contribute(deployment, 321)
     resident = deployment.signers["resident"]
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    engine = db.engine(db.new("service"))  # SQLite, then PostgreSQL
     key, fp = f"superseded-{secrets.token_hex(6)}", fingerprint("POST", "/api/v1/fund/contributions", {"a": 321})
     m = deployment.ledger().manifest
     assert m is not None

@@ -31,6 +31,7 @@ from ledger.errors import Unauthenticated
 from ledger.testing import Deployment
 from tests.api.test_fund_support import credit_resident
 from tests.api.test_kept_answers import KEPT, PROPOSALS
+from tests.conftest import assert_on, index_url
 from tests.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.ganache
@@ -73,11 +74,14 @@ class Door:
 
 
 @pytest.fixture(scope="module")
-def door(api: Api, deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
+def door(request: pytest.FixtureRequest, database: str, api: Api, deployment: Deployment,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
     """The service with its follower, over the session service database (its keys), on SQLite and on
     PostgreSQL; an index of its own."""
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        settings = served_settings(api, deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url])
+        settings = served_settings(api, deployment, tmp_path_factory.mktemp("front-door"), rpc_urls=[proxy.url],
+                                   **index_url(request, database))
+        assert_on(settings, database)
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             caught_up(client)
             d = Door(client, api, proxy)

@@ -17,16 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
+from api.testing import Api, api_for
 from ledger.commitment import Opening
 from ledger.fund import Fund
 from ledger.fund.docs import doc_hash
 from ledger.fund.report import events_from_chain
 from ledger.fund.trace import trace_fund
-from tests.api.conftest import KEY_ROLES, Api, make_settings
 from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
-from tests.conftest import MEMBER_IDS, Deployment
+from tests.conftest import MEMBER_IDS, Deployment, database_urls
 
 pytestmark = pytest.mark.ganache
 
@@ -51,16 +50,14 @@ class FundApi:
 
 
 @pytest.fixture(scope="module")
-def fa(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FundApi]:
+def fa(request: pytest.FixtureRequest, database: str, deployment: Deployment,
+       tmp_path_factory: pytest.TempPathFactory) -> Iterator[FundApi]:
+    """A fund of its own, and its service, for each database."""
     directory = tmp_path_factory.mktemp("fund-api")
     manifest = private_fund_manifest(deployment, directory, quorum=2, timelock=5)
-    settings = make_settings(deployment, directory, manifest_path=manifest)
-    store = ApiKeyStore(engine_for(settings.service_db_url))
-    keys = {}
-    for label, role in KEY_ROLES.items():
-        keys[label], _ = store.create(f"fund-{label}", role, deployment.signers[label].address, label)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield FundApi(deployment, Api(settings, keys), client, manifest)
+    api = api_for(deployment, directory, "fund", manifest_path=manifest, **database_urls(request, database))
+    with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
+        yield FundApi(deployment, api, client, manifest)
 
 
 @pytest.fixture(scope="module")

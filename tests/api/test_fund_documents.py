@@ -19,16 +19,15 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
+from api.testing import Api, api_for
 from ledger.client import Ledger
 from ledger.commitment import Opening, commit
 from ledger.fund import Credit, Fund
 from ledger.fund.docs import DocStore, doc_hash, documents, open_store
-from tests.api.conftest import KEY_ROLES, Api, make_settings
 from tests.api.test_data_support import synthetic_csv, unique, upload
 from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest
-from tests.conftest import MEMBER_IDS, Deployment
+from tests.conftest import MEMBER_IDS, Deployment, database_urls
 
 pytestmark = pytest.mark.ganache
 
@@ -62,18 +61,15 @@ class Env:
 @contextmanager
 def _env(deployment: Deployment, directory: Path, manifest: Path | None = None, **overrides: Any) -> Iterator[Env]:
     manifest = manifest or private_fund_manifest(deployment, directory, quorum=2, timelock=5)
-    settings = make_settings(deployment, directory, manifest_path=manifest, **overrides)
-    store = ApiKeyStore(engine_for(settings.service_db_url))
-    keys = {}
-    for label, role in KEY_ROLES.items():
-        keys[label], _ = store.create(f"docs-{label}", role, deployment.signers[label].address, label)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield Env(deployment, Api(settings, keys), client, ledger_for(deployment, manifest))
+    api = api_for(deployment, directory, "docs", manifest_path=manifest, **overrides)
+    with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
+        yield Env(deployment, api, client, ledger_for(deployment, manifest))
 
 
 @pytest.fixture(scope="module")
-def env(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    with _env(deployment, tmp_path_factory.mktemp("fund-docs")) as e:
+def env(request: pytest.FixtureRequest, database: str, deployment: Deployment,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    with _env(deployment, tmp_path_factory.mktemp("fund-docs"), **database_urls(request, database)) as e:
         yield e
 
 
@@ -247,7 +243,8 @@ def test_lists_and_the_export_show_texts_to_their_readers_only(env: Env, story: 
 # ------------------------------------------------------------------ item 7: stored once accepted
 
 
-def test_a_refused_write_leaves_no_text(env: Env, deployment: Deployment, tmp_path: Path) -> None:
+def test_a_refused_write_leaves_no_text(env: Env, deployment: Deployment, tmp_path: Path,
+                                        databases: dict[str, str]) -> None:
     junk = f"junk memo {secrets.token_hex(4)}"
     fund = Fund(env.led)
     count = fund.contribution_count()
@@ -259,7 +256,8 @@ def test_a_refused_write_leaves_no_text(env: Env, deployment: Deployment, tmp_pa
     assert not (env.api.settings.manifest_path.parent / "fund-docs.json").exists()  # no JSON file is ever written
 
     # mined and reverted (no pre-flight): the text kept while it was pending is dropped
-    settings = env.api.settings.model_copy(update={"preflight": False, "index_db_url": f"sqlite:///{tmp_path}/i.db"})
+    index = databases.get("index_db_url", f"sqlite:///{tmp_path}/i.db")  # a new index of the module's kind
+    settings = env.api.settings.model_copy(update={"preflight": False, "index_db_url": index})
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         ok = c.post("/api/v1/fund/contributions", headers=env.api.auth("enterprise"), json={"amount": 1, "memo": "x"})
         assert ok.status_code == 201, ok.text  # (caches the call's gas: the next one is sent, not estimated)
@@ -307,8 +305,9 @@ def test_a_crash_between_the_receipt_and_the_store_is_settled_at_start(env: Env,
         assert env.state_of("memo", memo) == ["stored"]  # settled at start-up, before any read
 
 
-def test_quotas_refuse_new_texts_with_nothing_sent(deployment: Deployment, tmp_path: Path) -> None:
-    with _env(deployment, tmp_path, doc_quota_count=2, doc_quota_bytes=64) as e:
+def test_quotas_refuse_new_texts_with_nothing_sent(deployment: Deployment, tmp_path: Path,
+                                                   databases: dict[str, str]) -> None:
+    with _env(deployment, tmp_path, doc_quota_count=2, doc_quota_bytes=64, **databases) as e:
         mint(e.led, deployment.signers["treasurer"], deployment.signers["resident"].address, 100)
         mint(e.led, deployment.signers["treasurer"], deployment.signers["enterprise"].address, 100)
         for memo in ("第一条", "second"):
@@ -327,7 +326,8 @@ def test_quotas_refuse_new_texts_with_nothing_sent(deployment: Deployment, tmp_p
         assert e.post("/api/v1/fund/contributions", "enterprise", {"amount": 1, "memo": "字" * 21}).status_code == 201
 
 
-def test_the_old_json_store_is_imported_once_and_never_written(deployment: Deployment, tmp_path: Path) -> None:
+def test_the_old_json_store_is_imported_once_and_never_written(deployment: Deployment, tmp_path: Path,
+                                                               databases: dict[str, str]) -> None:
     manifest = private_fund_manifest(deployment, tmp_path)
     led = ledger_for(deployment, manifest)
     s = deployment.signers
@@ -341,7 +341,7 @@ def test_the_old_json_store_is_imported_once_and_never_written(deployment: Deplo
     documents_json = {"0x" + doc_hash(t).hex(): {"kind": k, "text": t} for t, k in entries.items()}
     documents_json["0x" + doc_hash("forged").hex()] = {"kind": "title", "text": "not the text of that hash"}
     old.write_text(json.dumps({"version": 1, "documents": documents_json}, ensure_ascii=False), encoding="utf-8")
-    with _env(deployment, tmp_path / "api", manifest) as e:
+    with _env(deployment, tmp_path / "api", manifest, **databases) as e:
         assert not old.exists() and (tmp_path / "fund-docs.json.imported").exists()  # imported at start, once
         assert _document(e, "0x" + doc_hash(title).hex(), "resident").json()["text"] == title
         assert _document(e, "0x" + doc_hash(memo).hex(), "resident").json()["text"] == memo  # its record found

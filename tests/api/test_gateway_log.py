@@ -31,7 +31,7 @@ from ledger.gateway.crypto import open_sealed
 from ledger.manifest import Manifest
 from ledger.translog.receipt import InclusionProof, Receipt, verify_receipt
 from tests.api.test_data_support import decrypt, register_data_key, synthetic_csv, unique, upload
-from tests.conftest import MEMBER_IDS, Deployment
+from tests.conftest import MEMBER_IDS, Deployment, database_urls
 from tests.reliability.env import deploy_private
 from tests.rpc_proxy import RpcProxy
 
@@ -42,10 +42,11 @@ MMD, GRACE = 2.0, 1.0
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """This module's own chain, not the session's: its time is the clock's (other tests move the session
-    chain's ahead, and an entry's MMD counts from the gateway's clock), its members' logs this module's."""
-    d = deploy_private(tmp_path_factory.mktemp("gateway-log"))
+    chain's ahead, and an entry's MMD counts from the gateway's clock), its members' logs this module's;
+    one per database (the logs' anchors on chain would carry over from the other's run)."""
+    d = deploy_private(tmp_path_factory.mktemp(f"gateway-log-{database}"))
     yield d
     d.ganache.stop()
 
@@ -62,7 +63,8 @@ def _app(deployment: Deployment, directory: Path, prefix: str, **settings: objec
 
 
 @pytest.fixture(scope="module")
-def logged(deployment: Deployment, proxy: RpcProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def logged(request: pytest.FixtureRequest, database: str, deployment: Deployment, proxy: RpcProxy,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The API over the proxy: MMD 2 s, grace 1 s."""
     api, client = _app(
         deployment,
@@ -72,6 +74,7 @@ def logged(deployment: Deployment, proxy: RpcProxy, tmp_path_factory: pytest.Tem
         gateway_mmd=MMD,
         gateway_fail_closed_grace=GRACE,
         receipt_timeout=10.0,
+        **database_urls(request, database),
     )
     with client:
         yield api, client
@@ -277,10 +280,11 @@ def test_fail_closed_while_anchoring_is_overdue_and_serving_again_once_anchored(
     assert [a["overdue"] for a in client.get("/api/v1/health").json()["access_logs"]] == [None]
 
 
-def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path: Path) -> None:
+def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path: Path,
+                                                databases: dict[str, str]) -> None:
     """MMD 10 minutes, N = 3: the third entry anchors at once. (Another owner than the other tests':
     a member has one log, and this app's store is another copy.)"""
-    api, client = _app(deployment, tmp_path, "gwcount", gateway_mmd=600.0, gateway_anchor_every=3)
+    api, client = _app(deployment, tmp_path, "gwcount", gateway_mmd=600.0, gateway_anchor_every=3, **databases)
     with client:
         register_data_key(deployment, "c1")
         s = _share(client, api, owner="dept_a")

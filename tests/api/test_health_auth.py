@@ -36,9 +36,10 @@ def test_health_ok_over_real_http(http: httpx.Client, deployment: Deployment) ->
     assert body["index"]["lag"] is not None
 
 
-def test_health_reports_a_stopped_chain(deployment: Deployment, ganache_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_health_reports_a_stopped_chain(deployment: Deployment, ganache_factory, tmp_path,  # type: ignore[no-untyped-def]
+                                        databases: dict[str, str]) -> None:
     g = ganache_factory("doomed")
-    settings = make_settings(deployment, tmp_path, rpc_urls=[g.config.url], receipt_timeout=5)
+    settings = make_settings(deployment, tmp_path, rpc_urls=[g.config.url], receipt_timeout=5, **databases)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         up = c.get("/api/v1/health").json()
         assert up["chain"]["reachable"] is True
@@ -54,7 +55,8 @@ def test_health_reports_a_stopped_chain(deployment: Deployment, ganache_factory,
 
 
 def test_health_never_shows_a_node_url(
-    deployment: Deployment, api: Api, tmp_path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    deployment: Deployment, api: Api, tmp_path, caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    index_db: dict[str, str],
 ) -> None:
     """Issue 14, item 18: node URLs (which may carry credentials) appear in no answer, up or down,
     and in no log line; the health answer says how many nodes there are and which one is used."""
@@ -65,7 +67,7 @@ def test_health_never_shows_a_node_url(
         proxy = stack.enter_context(RpcProxy(deployment.ganache.config.url))
         live = proxy.url.replace("http://", f"http://watcher:{password}@")
         settings = make_settings(
-            deployment, tmp_path, rpc_urls=[dead, live], service_db_url=api.settings.service_db_url
+            deployment, tmp_path, rpc_urls=[dead, live], service_db_url=api.settings.service_db_url, **index_db
         )
         c = stack.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
         r = c.get("/api/v1/health")
@@ -88,13 +90,14 @@ def test_health_never_shows_a_node_url(
     assert password not in caplog.text  # web3's debug log of each request included
 
 
-def test_health_checks_the_code_once_per_block(deployment: Deployment, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_health_checks_the_code_once_per_block(deployment: Deployment, tmp_path,  # type: ignore[no-untyped-def]
+                                               databases: dict[str, str]) -> None:
     """Issue 14, item 18: many health calls in one block verify each contract's code once."""
     manifest = deployment.ledger().manifest
     assert manifest is not None
     contracts = {d.address.lower() for d in manifest.contracts.values()}
     with RpcProxy(deployment.ganache.config.url) as proxy:
-        settings = make_settings(deployment, tmp_path, rpc_urls=[proxy.url])
+        settings = make_settings(deployment, tmp_path, rpc_urls=[proxy.url], **databases)
         with TestClient(create_app(settings)) as c:
 
             def code_reads() -> Counter[str]:
@@ -150,7 +153,7 @@ def test_revoked_key_is_401(api: Api, deployment: Deployment) -> None:
 
 
 def test_a_key_stops_working_when_the_council_removes_its_account(
-    deployment: Deployment, api: Api, tmp_path  # type: ignore[no-untyped-def]
+    deployment: Deployment, api: Api, tmp_path, index_db: dict[str, str]  # type: ignore[no-untyped-def]
 ) -> None:
     """Issue 14, item 17: a key works only while its account is an active account of its member.
     The council removes one account of a member (its other account's key keeps working), then
@@ -174,7 +177,8 @@ def test_a_key_stops_working_when_the_council_removes_its_account(
     store = ApiKeyStore(engine_for(api.settings.service_db_url))
     tokens = [store.create(f"leaver-{n}", "contributor", s.address, f"leaver-{n}-{tag}")[0]
               for n, s in zip("ab", signers, strict=True)]
-    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, account_check_seconds=0)
+    settings = make_settings(deployment, tmp_path, service_db_url=api.settings.service_db_url, account_check_seconds=0,
+                             **index_db)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
 
         def read(token: str) -> httpx.Response:
@@ -224,8 +228,11 @@ def test_keys_are_stored_only_as_hashes(api: Api) -> None:
         assert secret not in dump
 
 
-def test_rate_limit_answers_429_with_retry_after(deployment: Deployment, tmp_path, api: Api) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(deployment, tmp_path, rate_limit_per_minute=3, service_db_url=api.settings.service_db_url)
+def test_rate_limit_answers_429_with_retry_after(  # type: ignore[no-untyped-def]
+    deployment: Deployment, tmp_path, api: Api, index_db: dict[str, str]
+) -> None:
+    settings = make_settings(deployment, tmp_path, rate_limit_per_minute=3, service_db_url=api.settings.service_db_url,
+                             **index_db)
     with TestClient(create_app(settings)) as c:
         codes = [c.get("/api/v1/members", headers=api.auth("auditor")).status_code for _ in range(5)]
         assert codes[:3] == [200, 200, 200]
@@ -236,6 +243,6 @@ def test_rate_limit_answers_429_with_retry_after(deployment: Deployment, tmp_pat
         assert c.get("/api/v1/members", headers=api.auth("c1")).status_code == 200
 
 
-def test_live_server_class_serves(deployment: Deployment, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with LiveServer(make_settings(deployment, tmp_path)) as s:
+def test_live_server_class_serves(deployment: Deployment, tmp_path, databases: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    with LiveServer(make_settings(deployment, tmp_path, **databases)) as s:
         assert httpx.get(s.url + "/api/v1/health", timeout=30).status_code == 200

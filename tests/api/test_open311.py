@@ -436,11 +436,11 @@ def test_an_api_key_identifies_the_client_and_a_wrong_one_is_403(client: TestCli
 
 
 @pytest.fixture
-def strict(deployment: Deployment, api: Api, tmp_path: Path) -> Iterator[TestClient]:
+def strict(deployment: Deployment, api: Api, tmp_path: Path, index_db: dict[str, str]) -> Iterator[TestClient]:
     """A service that takes reports only with an api_key, names its jurisdiction, and allows each
     client a burst of 2 reports refilled at 1 an hour."""
     settings = make_settings(
-        deployment, tmp_path, service_db_url=api.settings.service_db_url, open311_require_api_key=True,
+        deployment, tmp_path, service_db_url=api.settings.service_db_url, open311_require_api_key=True, **index_db,
         open311_jurisdiction_id="xingfuli.gov.cn", open311_reports_per_hour=1, open311_report_burst=2,
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
@@ -551,7 +551,8 @@ def test_georeport_and_civicbot_drive_the_running_server(
     assert filer.get_request(rid)["status"] == "closed"
 
 
-def test_a_live_server_of_its_own_serves_open311(deployment: Deployment, tmp_path: Path) -> None:
-    with LiveServer(make_settings(deployment, tmp_path)) as s:
+def test_a_live_server_of_its_own_serves_open311(deployment: Deployment, tmp_path: Path,
+                                                 databases: dict[str, str]) -> None:
+    with LiveServer(make_settings(deployment, tmp_path, **databases)) as s:
         r = httpx.get(s.url + f"{PREFIX}/services.json", timeout=30)
         assert r.status_code == 200 and len(r.json()) >= 4

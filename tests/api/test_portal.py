@@ -153,9 +153,9 @@ class FakeState:
         self.index = index
         self.ledger = FakeLedger()
         self.manifest = None
+        settings.setdefault("service_db_url", f"sqlite:///{directory / 'service.db'}")
         self.settings = Settings(env="test", manifest_path=directory / "deployment.json",
                                  audit_report_path=directory / "audit-report.json",
-                                 service_db_url=f"sqlite:///{directory / 'service.db'}",
                                  gateway_master_key_file=directory / "gateway-master.key", **settings)
         self.docs = open_store(self.settings)  # the public texts (an old fund-docs.json there: imported)
 
@@ -173,13 +173,15 @@ def _client(index: FakeIndex, directory: Path, **settings: Any) -> TestClient:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, databases: dict[str, str]) -> Iterator[TestClient]:
+    """The portal over the fake index; its texts (the old JSON store imported at start) in the
+    service database, SQLite then PostgreSQL (the index is the fake one: ``index_db_url`` unused)."""
     (tmp_path / "fund-docs.json").write_text(json.dumps({"version": 1, "documents": {
         "0x" + h(TITLE).hex(): {"kind": "title", "text": TITLE},
         "0x" + h("我家的捐款").hex(): {"kind": "memo", "text": "我家的捐款"},
         "0x" + h("伪造").hex(): {"kind": "title", "text": "不是这段文字"},
     }}), encoding="utf-8")
-    with _client(FakeIndex(scenario()), tmp_path) as c:
+    with _client(FakeIndex(scenario()), tmp_path, **databases) as c:
         yield c
 
 

@@ -29,6 +29,7 @@ from ledger.fund.docs import documents
 from ledger.logs import header
 from ledger.testing import MEMBER_IDS, STANDARD_MEMBERS, Deployment
 from tests.api.conftest import make_settings
+from tests.conftest import database_urls
 from tests.ledger.case_history import PUBLIC_TEXT, CaseHistory, build_case_history
 
 pytestmark = pytest.mark.ganache
@@ -57,10 +58,12 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def portal(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+def portal(request: pytest.FixtureRequest, database: str, deployment: Deployment,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    """A case desk with its history, and the portal over it, for each database."""
     directory = tmp_path_factory.mktemp("portal-cases")
     history = build_case_history(deployment, directory)
-    settings = make_settings(deployment, directory, manifest_path=history.manifest)
+    settings = make_settings(deployment, directory, manifest_path=history.manifest, **database_urls(request, database))
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         p = Portal(deployment, history, client)
         p.catch_up()

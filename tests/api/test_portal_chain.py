@@ -22,7 +22,7 @@ from ledger.client import Ledger
 from ledger.fund import Credit, Fund
 from tests.api.conftest import Api, make_settings
 from tests.api.test_fund_support import ledger_for, mint, private_fund_manifest
-from tests.conftest import Deployment
+from tests.conftest import Deployment, database_urls
 
 pytestmark = pytest.mark.ganache
 
@@ -44,10 +44,12 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def portal(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+def portal(request: pytest.FixtureRequest, database: str, deployment: Deployment,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    """A fund of its own, and the portal over it, for each database."""
     directory = tmp_path_factory.mktemp("portal-chain")
     manifest = private_fund_manifest(deployment, directory)
-    settings = make_settings(deployment, directory, manifest_path=manifest)
+    settings = make_settings(deployment, directory, manifest_path=manifest, **database_urls(request, database))
     store = ApiKeyStore(engine_for(settings.service_db_url))
     keys = {label: store.create(f"portal-{label}", role, deployment.signers[label].address, label)[0]
             for label, role in (("resident", "contributor"), ("auditor", "auditor"))}

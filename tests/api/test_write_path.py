@@ -62,10 +62,10 @@ class Requests:
 
 
 def test_a_contribution_goes_through_at_most_eight_files(
-    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, databases: dict[str, str]
 ) -> None:
     # the chain check made by the first write is reused (not timed: its second look may fall in either)
-    api = api_for(deployment, tmp_path, "path", chain_check_seconds=60)
+    api = api_for(deployment, tmp_path, "path", chain_check_seconds=60, **databases)
     resident = deployment.signers["resident"].address
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as client:
         r = client.post("/api/v1/fund/credit/mint", headers=api.auth("treasurer"),
@@ -83,11 +83,15 @@ def test_a_contribution_goes_through_at_most_eight_files(
         assert r.status_code == 201, r.text
     print("files:", sorted(seen.files))
     print("requests:", dict(seen.methods), sum(seen.methods.values()))
-    assert len(seen.files) <= MOST_FILES, sorted(seen.files)
+    # over PostgreSQL one sender per account across processes (ledger/tx/nonces.py's
+    # SharedNonceManager) takes max(its row, the node's pending count): one file and one request more
+    shared = int(databases.get("service_db_url", "").startswith("postgresql"))
+    assert len(seen.files) <= MOST_FILES + shared, sorted(seen.files)
     assert {"api/routers/fund.py", "api/services/fund_writes.py", "ledger/fund/contract.py"} <= seen.files
     # one pre-flight, one send, one view for the answer (getContribution: the member's name, which no
     # change alters, was read by the first write); the rest is the receipt's polling (no account check:
     # the API key's answer is reused; no index sync: reads after the write do it)
     assert seen.methods["eth_sendRawTransaction"] == 1 and seen.methods["eth_call"] == 2, seen.methods
+    assert seen.methods["eth_getTransactionCount"] == shared, seen.methods
     assert set(seen.methods) <= {"eth_call", "eth_sendRawTransaction", "eth_blockNumber", "eth_getTransactionReceipt",
-                                 "eth_getBlockByNumber"}, seen.methods
+                                 "eth_getBlockByNumber", "eth_getTransactionCount"}, seen.methods

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from eth_utils import keccak
 
 from ledger.audit import AuditOptions, AuditReport, run_audit
@@ -29,6 +29,7 @@ from ledger.merkle import AccessRecord, MerkleTree
 from ledger.testing import Deployment, deploy_standard, start_ganache
 from tests.conftest import TEST_PASSWORD
 from tests.ledger.cogov_cli import audit_verify
+from tests.postgresql import Db
 
 pytestmark = pytest.mark.ganache
 
@@ -182,15 +183,9 @@ def rules(report: AuditReport) -> set[str]:
     return {f.rule for f in report.errors}
 
 
-def test_clean_chain_audits_with_zero_findings(scenario: Scenario, tmp_path: Path) -> None:
-    from ledger.index import Indexer
-
-    m = Manifest.load(scenario.d.manifest_path)
-    db = f"sqlite:///{tmp_path / 'index.db'}"
-    idx = Indexer(scenario.led, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
-    idx.sync()
-    idx.close()
-    report = audit(scenario, documents=scenario.docs, batches=[scenario.batch_file], index_db=db)
+def test_clean_chain_audits_with_zero_findings(scenario: Scenario, db: Db) -> None:
+    _, url = _synced_index(scenario, db)
+    report = audit(scenario, documents=scenario.docs, batches=[scenario.batch_file], index_db=url)
     assert report.findings == [], [f.model_dump() for f in report.findings]
     assert report.ok
     checked = {r.id: r.checked for r in report.rules}
@@ -260,24 +255,13 @@ def test_replaced_code_at_a_manifest_address_is_caught(scenario: Scenario) -> No
     assert not report.ok
 
 
-def test_altered_index_rows_are_caught(scenario: Scenario, tmp_path: Path) -> None:
-    from ledger.index import Indexer
-
-    m = Manifest.load(scenario.d.manifest_path)
-    path = tmp_path / "index.db"
-    idx = Indexer(
-        scenario.led, {n: c.address for n, c in m.contracts.items()}, f"sqlite:///{path}", start_block=m.start_block
-    )
-    idx.sync()
-    idx.close()
-    con = sqlite3.connect(path)
-    row_id, args = con.execute("SELECT id, args FROM events WHERE event = 'PayoutMade'").fetchone()
-    con.execute("UPDATE events SET args = ? WHERE id = ?", (args.replace('"700"', '"7000"'), row_id))
-    dropped = con.execute("SELECT id, tx_hash FROM events WHERE event = 'AccessRecorded' LIMIT 1").fetchone()
-    con.execute("DELETE FROM events WHERE id = ?", (dropped[0],))
-    con.commit()
-    con.close()
-    report = audit(scenario, index_db=f"sqlite:///{path}")
+def test_altered_index_rows_are_caught(scenario: Scenario, db: Db) -> None:
+    where, url = _synced_index(scenario, db)
+    [(row_id, args)] = db.sql(where, "SELECT id, args FROM events WHERE event = 'PayoutMade'")
+    db.sql(where, "UPDATE events SET args = :args WHERE id = :id", args=args.replace('"700"', '"7000"'), id=row_id)
+    dropped = db.sql(where, "SELECT id, tx_hash FROM events WHERE event = 'AccessRecorded' LIMIT 1")[0]
+    db.sql(where, "DELETE FROM events WHERE id = :id", id=dropped[0])
+    report = audit(scenario, index_db=url)
     found = {f.rule: f for f in report.errors}
     assert set(found) == {"index.row-altered", "index.row-dropped"}, [f.model_dump() for f in report.errors]
     assert found["index.row-altered"].records["fields"]["args_json"]["index"].count('"7000"') == 1
@@ -384,51 +368,50 @@ def test_a_fund_wired_to_another_token_is_caught(scenario: Scenario) -> None:
 # ----------------------------------------------------------------- issue 14, item 14: index tampering
 
 
-def _synced_index(scenario: Scenario, path: Path, to_block: int | None = None) -> str:
+def _synced_index(scenario: Scenario, db: Db, to_block: int | None = None) -> tuple[Path | str, str]:
+    """A new index of ``db``'s kind synced (up to ``to_block``): the database and its URL."""
     from ledger.index import Indexer
 
     m = Manifest.load(scenario.d.manifest_path)
-    db = f"sqlite:///{path}"
-    idx = Indexer(scenario.led, {n: c.address for n, c in m.contracts.items()}, db, start_block=m.start_block)
+    where = db.new()
+    url = db.url_of(where)
+    idx = Indexer(scenario.led, {n: c.address for n, c in m.contracts.items()}, url, start_block=m.start_block)
     idx.sync(to_block=to_block)
     idx.close()
-    return db
+    return where, url
 
 
-def test_a_row_repeated_with_its_hash_in_upper_case_is_caught(scenario: Scenario, tmp_path: Path) -> None:
+def test_a_row_repeated_with_its_hash_in_upper_case_is_caught(scenario: Scenario, db: Db) -> None:
     """The store refuses that spelling (tests/ledger/test_index.py); an operator who switches its
     CHECK constraints off and inserts it anyway is caught by the auditor: one event, one row."""
-    path = tmp_path / "index.db"
-    db = _synced_index(scenario, path)
-    con = sqlite3.connect(path)
+    path, url = _synced_index(scenario, db)
+    if db.kind == "postgresql":  # the same operator on PostgreSQL drops the constraint
+        db.sql(path, "ALTER TABLE events DROP CONSTRAINT ck_events_tx_hash_lower_hex")
     cols = "block_number, block_hash, block_time, tx_hash, tx_index, log_index, contract, address, event, args"
-    row = con.execute(f"SELECT id, {cols} FROM events WHERE event = 'ContributionReceived' LIMIT 1").fetchone()
+    [row] = db.sql(path, f"SELECT id, {cols} FROM events WHERE event = 'ContributionReceived' LIMIT 1")
     copy = list(row[1:])
     copy[3] = "0x" + copy[3][2:].upper()
-    con.execute("PRAGMA ignore_check_constraints = ON")
-    new_id = con.execute(f"INSERT INTO events ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?)", copy).lastrowid
-    con.commit()
-    con.close()
-    report = audit(scenario, index_db=db)
+    names = cols.split(", ")
+    values = ", ".join(f":{n}" for n in names)
+    with db.engine(path).begin() as conn:
+        if db.kind == "sqlite":
+            conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+        new_id = conn.execute(sa.text(f"INSERT INTO events ({cols}) VALUES ({values}) RETURNING id"),
+                              dict(zip(names, copy, strict=True))).scalar_one()
+    report = audit(scenario, index_db=url)
     assert rules(report) == {"index.row-added"}, [f.model_dump() for f in report.errors]
     [f] = report.errors
     assert f.records["row"]["id"] == new_id and f.records["repeats"] == row[0]
     assert f.tx_hash == copy[3] and "indexed twice" in f.message
 
 
-def test_rows_deleted_from_a_block_on_with_the_last_block_moved_back_are_caught(
-    scenario: Scenario, tmp_path: Path
-) -> None:
-    path = tmp_path / "index.db"
-    db = _synced_index(scenario, path)
-    con = sqlite3.connect(path)
-    cut = con.execute("SELECT block_number FROM events WHERE event = 'PayoutMade'").fetchone()[0]
-    deleted = con.execute("SELECT tx_hash FROM events WHERE block_number >= ?", (cut,)).fetchall()
-    con.execute("DELETE FROM events WHERE block_number >= ?", (cut,))
-    con.execute("UPDATE meta SET value = ? WHERE key = 'last_block'", (str(cut - 1),))
-    con.commit()
-    con.close()
-    report = audit(scenario, index_db=db)
+def test_rows_deleted_from_a_block_on_with_the_last_block_moved_back_are_caught(scenario: Scenario, db: Db) -> None:
+    path, url = _synced_index(scenario, db)
+    [(cut,)] = db.sql(path, "SELECT block_number FROM events WHERE event = 'PayoutMade'")
+    deleted = db.sql(path, "SELECT tx_hash FROM events WHERE block_number >= :cut", cut=cut)
+    db.sql(path, "DELETE FROM events WHERE block_number >= :cut", cut=cut)
+    db.sql(path, "UPDATE meta SET value = :v WHERE key = 'last_block'", v=str(cut - 1))
+    report = audit(scenario, index_db=url)
     assert rules(report) == {"index.last-block-rewound", "index.row-dropped"}, [f.model_dump() for f in report.errors]
     rewound = next(f for f in report.errors if f.rule == "index.last-block-rewound")
     assert rewound.records["last_block"] == cut - 1 and rewound.records["kept_blocks_above"]
@@ -437,18 +420,18 @@ def test_rows_deleted_from_a_block_on_with_the_last_block_moved_back_are_caught(
     assert not any(f.rule == "index.lag" for f in report.findings)
 
 
-def test_an_index_that_is_behind_is_lag_not_tampering(scenario: Scenario, tmp_path: Path) -> None:
+def test_an_index_that_is_behind_is_lag_not_tampering(scenario: Scenario, db: Db) -> None:
     """An honest index synced to 4 blocks before the audited head: no violation, one lag finding."""
     m = Manifest.load(scenario.d.manifest_path)
     led = Ledger(scenario.d.ganache.config.url, m)
     head = led.block_number()
-    db = _synced_index(scenario, tmp_path / "index.db", to_block=head - 4)
+    _, url = _synced_index(scenario, db, to_block=head - 4)
     logs = led.rpc(
         "eth_getLogs",
         [{"address": [c.address for c in m.contracts.values()], "fromBlock": hex(head - 3), "toBlock": hex(head)}],
     )
     assert logs  # the twin contribution, at least
-    report = audit(scenario, index_db=db, to_block=head)
+    report = audit(scenario, index_db=url, to_block=head)
     assert report.ok and report.errors == [], [f.model_dump() for f in report.errors]
     [lag] = [f for f in report.findings if f.rule == "index.lag"]
     assert lag.severity.value == "warning"

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from api.problems import status_of
 from ledger.abi import hex_of
@@ -19,6 +18,7 @@ from ledger.errors import QuotaExceeded, ValidationFailed
 from ledger.events import Event
 from ledger.fund.docs import KINDS, DocStore, Quota, doc_hash, documents
 from ledger.membership import Role
+from tests.postgresql import Db
 
 KEY = b"\x07" * 32
 TX_A, TX_B = "0x" + "aa" * 32, "0x" + "bb" * 32
@@ -29,8 +29,9 @@ def signed(tx_hash: str) -> Pending:
     return Pending(tx_hash, b"signed", "0x" + "00" * 20, 0, ContractCall(None, "0x"))
 
 
-def store(tmp_path: Path, **kw: object) -> DocStore:
-    return DocStore.open(f"sqlite:///{tmp_path / 'service.db'}", reference_key=lambda: KEY, **kw)  # type: ignore[arg-type]
+def store(url: str, **kw: object) -> DocStore:
+    """The texts' store on the service database ``url`` (the ``db`` fixture's: SQLite, then PostgreSQL)."""
+    return DocStore.open(url, reference_key=lambda: KEY, **kw)  # type: ignore[arg-type]
 
 
 def contribution(tx: str, memo_hash: bytes, status: int = 1, receipt_id: int = 9, member: int = 4) -> TxReceipt:
@@ -41,8 +42,8 @@ def contribution(tx: str, memo_hash: bytes, status: int = 1, receipt_id: int = 9
     return TxReceipt(tx_hash=tx, block_number=7, block_hash="0x" + "00" * 32, gas_used=1, status=status, events=(ev,))
 
 
-def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
-    docs = store(tmp_path)
+def test_each_kind_commits_as_its_table_says(db: Db) -> None:
+    docs = store(db.url("service"))
     title = docs.draft("title", "停车难综合治理")
     assert title.salt is None and title.hash == doc_hash("停车难综合治理")  # public: plain keccak256
     a, b = docs.draft("memo", "幸福里居民众筹"), docs.draft("memo", "幸福里居民众筹")
@@ -51,7 +52,7 @@ def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
     d1, d2 = docs.draft("deposit", "BANK-1"), docs.draft("deposit", "BANK-1")
     assert d1.hash == d2.hash != doc_hash("BANK-1")  # keyed: one slip, one commitment (the token refuses a reuse)
     assert docs.draft("redemption", "BANK-1").hash != d1.hash  # the kind is part of the keyed salt
-    other = DocStore.open(f"sqlite:///{tmp_path / 'other.db'}", reference_key=lambda: b"\x08" * 32)
+    other = DocStore.open(db.url("other"), reference_key=lambda: b"\x08" * 32)
     assert other.draft("deposit", "BANK-1").hash != d1.hash  # unguessable without the deployment's key
     for bad in ("", "   ", "x" * 20_001):
         with pytest.raises(ValidationFailed):
@@ -63,8 +64,9 @@ def test_each_kind_commits_as_its_table_says(tmp_path: Path) -> None:
         docs.draft("row_filter", json.dumps(flt))  # spaces: another text, another hash
 
 
-def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_path: Path) -> None:
-    docs = store(tmp_path)
+def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(db: Db) -> None:
+    url = db.url("service")
+    docs = store(url)
     memo = docs.draft("memo", "我家的捐款")
     journal = docs.journal([memo, None])
     assert journal is not None
@@ -84,14 +86,14 @@ def test_a_text_is_pending_from_signing_and_stored_once_its_receipt_says_so(tmp_
     assert docs.accept(contribution(TX_B, reverted.hash, status=0)) == 1  # a revert: dropped
     assert docs.get(reverted.hash) is None
 
-    with sa.create_engine(f"sqlite:///{tmp_path / 'service.db'}").begin() as conn:  # a doctored text
+    with db.engine(url).begin() as conn:  # a doctored text
         conn.execute(documents.update().where(documents.c.hash == memo.hash_hex).values(text="我家的捐款!"))
     assert docs.texts([memo.hash]) == {}  # never shown: it no longer opens the on-chain hash
     assert docs.get(memo.hash).verifies() is False  # type: ignore[union-attr]
 
 
-def test_quotas_count_rows_and_bytes_per_scope(tmp_path: Path) -> None:
-    key_a = store(tmp_path).for_scope("key-a", Quota(count=2, bytes=20))
+def test_quotas_count_rows_and_bytes_per_scope(db: Db) -> None:
+    key_a = store(db.url("service")).for_scope("key-a", Quota(count=2, bytes=20))
     key_a.journal([key_a.draft("memo", "one")]).record(signed(TX_A))
     key_a.journal([key_a.draft("memo", "two")]).record(signed(TX_A))
     with pytest.raises(QuotaExceeded) as count:
@@ -106,7 +108,7 @@ def test_quotas_count_rows_and_bytes_per_scope(tmp_path: Path) -> None:
     assert key_b.usage() == (1, 16)
 
 
-def test_the_old_json_store_is_imported_once(tmp_path: Path) -> None:
+def test_the_old_json_store_is_imported_once(tmp_path: Path, db: Db) -> None:
     old = tmp_path / "fund-docs.json"
     old.write_text(json.dumps({"version": 1, "documents": {
         hex_of(doc_hash("标题")): {"kind": "title", "text": "标题"},
@@ -114,7 +116,7 @@ def test_the_old_json_store_is_imported_once(tmp_path: Path) -> None:
         hex_of(doc_hash("伪造")): {"kind": "title", "text": "不是这段文字"},  # does not match its hash
         hex_of(doc_hash("x")): {"kind": "poem", "text": "x"},  # no such kind
     }}, ensure_ascii=False), encoding="utf-8")
-    docs = store(tmp_path)
+    docs = store(db.url("service"))
     assert docs.import_legacy(old) == 2 and not old.exists() and (tmp_path / "fund-docs.json.imported").exists()
     assert docs.import_legacy(old) == 0  # once
     row = docs.get(doc_hash("备注"))
@@ -149,13 +151,13 @@ def test_the_read_table() -> None:
     assert not any(may_read(kind, nobody, {p: None for p in Party}) for kind in KINDS if kind not in public)
 
 
-def test_a_row_filter_is_exported_where_the_auditor_checks_it(tmp_path: Path) -> None:
+def test_a_row_filter_is_exported_where_the_auditor_checks_it(tmp_path: Path, db: Db) -> None:
     """Issue 17: a request's row filter, kept once the chain accepted the request, is exported as
     ``row_filters/<requestId>.txt`` and matches the request's rowFilterHash in the auditor's check."""
     from ledger.audit.collect import Collector
     from ledger.audit.documents import OnChainDocument, check_documents
 
-    docs = store(tmp_path)
+    docs = store(db.url("service"))
     flt = {"all": [{"field": "age", "op": "in", "value": [70, 71]}]}
     draft = docs.draft("row_filter", document_text(flt))
     docs.journal([draft]).record(signed(TX_A))

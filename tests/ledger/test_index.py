@@ -38,7 +38,7 @@ from ledger.abi import ContractSpec, EventSpec, canonical_json, decode_log_hex
 from ledger.errors import ChainMismatch, ChainUnavailable, IndexUnavailable, RpcError, ValidationFailed
 from ledger.index import UNKNOWN_EVENT, Follower, IndexChainMismatch, Indexer, SyncProgress
 from ledger.testing.evm import Chain, Council, deploy_registry, roles_mask
-from tests.postgresql import Db, PostgresServer
+from tests.postgresql import DAMAGES, Db, PostgresServer, damage_index
 
 REGISTRY = "MembershipRegistry"
 
@@ -455,6 +455,31 @@ def test_missing_tables_and_bad_meta_are_reported(ledger: Ledger, db: Db) -> Non
     assert ix.health().ok
 
 
+def test_an_index_emptied_under_its_process_is_lost_not_new(ledger: Ledger, db: Db) -> None:
+    """Every row deleted under a running indexer (on PostgreSQL, the counterpart of a SQLite file
+    truncated to nothing: an operator's TRUNCATE, an empty dump restored) is reported and refused
+    as a lost index, rebuilt by the follower, not read as a new one that is healthy and empty."""
+    from ledger.index.reads import VERSION_TTL
+
+    ledger.activity(1)
+    where = db.new()
+    ix = ledger.indexer(where)
+    ix.sync()
+    before = dump(ix, with_id=False)
+    assert before and ix.health().ok and ix.version() is not None
+    for table in ("events", "blocks", "meta"):
+        db.sql(where, f"DELETE FROM {table}")
+    health = ix.health()
+    assert not health.ok and "emptied" in (health.reason or ""), health
+    time.sleep(VERSION_TTL)  # the cached answers' version is read again: refused, not None
+    with pytest.raises(IndexUnavailable, match="emptied"):
+        ix.version()
+    assert Follower(ix).sync_once() is not None  # the follower's round rebuilds it
+    assert ix.health().ok and dump(ix, with_id=False) == before
+    fresh = ledger.indexer(db.new("fresh"))  # a new index, never synced: empty and healthy
+    assert fresh.health().ok and fresh.version() is None
+
+
 _COLUMNS = "block_number, block_hash, block_time, tx_hash, tx_index, log_index, contract, address, event, args"
 
 
@@ -652,9 +677,10 @@ def test_query_arguments_are_validated(ledger: Ledger, db: Db) -> None:
         ledger.indexer(db.new("j"), batch_blocks=0)
 
 
-def test_logs_no_abi_knows_are_kept_raw(ledger: Ledger, tmp_path: Path) -> None:
+def test_logs_no_abi_knows_are_kept_raw(ledger: Ledger, db: Db) -> None:
     abi = [e for e in artifacts.abi(REGISTRY) if e.get("name") != "AccountAdded"]
-    ix = Indexer(Web3Node(ledger.w3), {REGISTRY: (ledger.registry.address, abi)}, tmp_path / "i.sqlite")
+    ix = Indexer(Web3Node(ledger.w3), {REGISTRY: (ledger.registry.address, abi)}, db.new())
+    ledger.opened.append(ix)
     ix.sync()
     unknown = ix.rows(event=UNKNOWN_EVENT)
     assert len(unknown) == 3  # one AccountAdded per council seat
@@ -665,8 +691,8 @@ def test_logs_no_abi_knows_are_kept_raw(ledger: Ledger, tmp_path: Path) -> None:
 # -- follow ----------------------------------------------------------------------
 
 
-def test_follow_keeps_up_and_stops(ledger: Ledger, tmp_path: Path) -> None:
-    ix = ledger.indexer(tmp_path / "i.sqlite")
+def test_follow_keeps_up_and_stops(ledger: Ledger, db: Db) -> None:
+    ix = ledger.indexer(db.new())
     stop = threading.Event()
     thread = threading.Thread(target=Follower(ix, poll_interval=0.02).run, args=(stop,), daemon=True)
     thread.start()
@@ -732,7 +758,7 @@ class CountedNode(Web3Node):
         return super().rpc_batch(calls)
 
 
-def counted_follower(ledger: Ledger, db: Path) -> tuple[Follower, CountedNode, list[str], list[int]]:
+def counted_follower(ledger: Ledger, db: Path | str) -> tuple[Follower, CountedNode, list[str], list[int]]:
     """A follower over its own index, after one full round: its node's calls, its checks, the
     database connections opened (SQLAlchemy's ``connect`` events)."""
     node = CountedNode(ledger.w3)
@@ -763,28 +789,29 @@ def test_an_idle_follower_round_is_one_rpc_and_opens_no_database(ledger: Ledger,
     assert follower.round() and checks == ["check", "check"]
 
 
-@pytest.mark.parametrize("damage", ["delete", "garbage"])
-def test_an_index_file_damaged_between_idle_rounds_is_rebuilt_at_the_next(
-    ledger: Ledger, tmp_path: Path, damage: str
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_an_index_damaged_between_idle_rounds_is_rebuilt_at_the_next_full_one(
+    ledger: Ledger, db: Db, damage: str
 ) -> None:
+    """A SQLite file's ``stat`` shows at the next round; a server database is not opened by an idle
+    round, so its damage shows at the next full one (``full_every`` after the last, or a new block)."""
     ledger.activity(2)
-    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+    where = db.new()
+    follower, _, checks, _ = counted_follower(ledger, where)
     before = dump(follower.index, with_id=False)
-    path = tmp_path / "i.sqlite"
-    if damage == "delete":
-        path.unlink()
-    else:
-        with open(path, "r+b") as f:
-            f.write(b"this is not a database " * 200)
+    damage_index(where, damage)
+    if db.kind == "postgresql":
+        assert not follower.round() and checks == []  # idle: nothing moved that it watches
+        follower.full_every = 0
     assert follower.round() and checks == ["check"]
     assert follower.index.health().ok and dump(follower.index, with_id=False) == before
 
 
-def test_a_reorg_to_the_same_height_is_a_full_round(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_reorg_to_the_same_height_is_a_full_round(ledger: Ledger, db: Db) -> None:
     """Same height, other blocks: the head's hash differs, so the round syncs and rolls back."""
     snap = ledger.chain.tester.take_snapshot()
     ledger.activity(1, tag="old")
-    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+    follower, _, checks, _ = counted_follower(ledger, db.new())
     height = ledger.w3.eth.block_number
     ledger.chain.tester.revert_to_snapshot(snap)
     ledger.activity(1, tag="new")
@@ -792,15 +819,15 @@ def test_a_reorg_to_the_same_height_is_a_full_round(ledger: Ledger, tmp_path: Pa
     assert follower.round() and checks == ["check"]
     names = [r.args["name"] for r in follower.index.rows(REGISTRY, "MemberAdmitted")]
     assert not any(n.startswith("old") for n in names) and any(n.startswith("new") for n in names)
-    fresh = ledger.indexer(tmp_path / "fresh.sqlite")
+    fresh = ledger.indexer(db.new("fresh"))
     fresh.sync()
     assert dump(follower.index, with_id=False) == dump(fresh, with_id=False)
 
 
-def test_a_chain_back_at_the_head_a_round_began_with_is_a_full_round(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_chain_back_at_the_head_a_round_began_with_is_a_full_round(ledger: Ledger, db: Db) -> None:
     """The chain moves between a round's head and its sync (the index gets blocks past that head),
     then goes back to that very head: the next round must not take the old head for quiet."""
-    follower, _, checks, _ = counted_follower(ledger, tmp_path / "i.sqlite")
+    follower, _, checks, _ = counted_follower(ledger, db.new())
 
     def check_then_mine() -> None:
         checks.append("check")
@@ -817,7 +844,7 @@ def test_a_chain_back_at_the_head_a_round_began_with_is_a_full_round(ledger: Led
     assert follower.round() and checks == ["check", "check"]
     names = [r.args["name"] for r in follower.index.rows(REGISTRY, "MemberAdmitted")]
     assert not any(n.startswith("gone") for n in names)
-    fresh = ledger.indexer(tmp_path / "fresh.sqlite")
+    fresh = ledger.indexer(db.new("fresh"))
     fresh.sync()
     assert dump(follower.index, with_id=False) == dump(fresh, with_id=False)
 

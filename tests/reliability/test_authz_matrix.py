@@ -20,7 +20,7 @@ from api.routers.open311 import PREFIX as OPEN311
 from ledger.data import DataSharing
 from tests.api.conftest import KEY_ROLES, Api
 from tests.api.test_data_support import synthetic_csv
-from tests.conftest import MEMBER_IDS
+from tests.conftest import MEMBER_IDS, database_urls
 from tests.reliability.env import Env, chain_events, fund_contributors, make_api, shared_dataset
 
 pytestmark = pytest.mark.ganache
@@ -140,9 +140,10 @@ def write_operations(schema: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def world(rel: Env, tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, Api, Ctx]:
+def world(request: pytest.FixtureRequest, database: str, rel: Env,
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, Api, Ctx]:
     d = rel.deployment
-    api = make_api(d, Path(tmp_path_factory.mktemp("authz")))
+    api = make_api(d, Path(tmp_path_factory.mktemp("authz")), **database_urls(request, database))
     fund_contributors(d, ["resident"])
     with TestClient(create_app(api.settings), raise_server_exceptions=False) as c:
         share = shared_dataset(d, c, api)

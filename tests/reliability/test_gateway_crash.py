@@ -32,12 +32,18 @@ def _size(directory: Path) -> int:
 
 
 def test_a_crash_after_the_append_loses_nothing_and_the_entry_is_anchored_after_restart(
-    rel: Env, tmp_path: Path
+    rel: Env, tmp_path: Path, databases: dict[str, str]
 ) -> None:
     d = rel.deployment
+    # the gateway's files (its access logs) are the deployment's, not a run's: on the other database
+    # this test's second run appends to the log the first one anchored, as a real restart would
+    gateway = rel.directory / "gateway-crash"
     api = make_api(
         d,
         tmp_path / "api",
+        gateway_store_dir=gateway / "store",
+        gateway_master_key_file=gateway / "gateway-master.key",
+        **databases,
         gateway_sync_classifications=frozenset({"secret"}),
         gateway_mmd=60.0,
         gateway_fault_pause_after_append=120.0,

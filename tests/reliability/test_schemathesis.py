@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from api.main import create_app
 from api.state import ServiceState
 from tests.api.conftest import Api, LiveServer
+from tests.conftest import database_urls
 from tests.reliability.env import Env, make_api, master_key_secret
 from tests.reliability.test_authz_matrix import label_for
 
@@ -41,9 +42,12 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def fuzz_api(fuzz: Env, tmp_path_factory: pytest.TempPathFactory) -> Api:
+def fuzz_api(request: pytest.FixtureRequest, database: str, fuzz: Env, tmp_path_factory: pytest.TempPathFactory) -> Api:
+    """The service the fuzzer writes to, on SQLite and on PostgreSQL (the same requests: a string
+    PostgreSQL refuses, a NUL say, must be a 4xx there too, never a 500)."""
     # every request of a run is one key's worth of traffic: no rate limit here (tested elsewhere)
-    return make_api(fuzz.deployment, Path(tmp_path_factory.mktemp("fuzz-api")), rate_limit_per_minute=0)
+    return make_api(fuzz.deployment, Path(tmp_path_factory.mktemp("fuzz-api")), rate_limit_per_minute=0,
+                    **database_urls(request, database))
 
 
 @pytest.fixture(scope="module")
