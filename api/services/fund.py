@@ -99,8 +99,13 @@ class ChainNames:
         self.reg = registry
         self.by_account: dict[str, Named | None] = {}
 
+    @cached_property
+    def _registry(self) -> str:
+        """The registry's address: whose names :data:`_NAMES` holds."""
+        return str(self.reg.ledger.contract(REGISTRY_NAME).address).lower()
+
     def _key(self, member_id: int) -> tuple[str, int]:
-        return str(self.reg.ledger.contract(REGISTRY_NAME).address).lower(), member_id
+        return self._registry, member_id
 
     def known(self, member_id: int) -> str | None:
         """The member's name if read before, else None (no chain call)."""

@@ -168,12 +168,13 @@ class FundWrites(CallerScoped):
         # project's title in one JSON-RPC batch.
         names = self.service.chain_names
         views = [(NAME, "getContribution", (int(ev.args["receiptId"]),))]
-        if names.known(member_id) is None:
+        unnamed = names.known(member_id) is None
+        if unnamed:
             views.append((REGISTRY, "getMember", (member_id,)))
         if project_id:
             views.append((NAME, "getProject", (project_id,)))
         raw = self.state.ledger.views(views)
-        if len(views) > 1 and views[1][1] == "getMember":
+        if unnamed:
             names.keep(member_id, member_from_view(raw[1]).name)
         title = project_from_view(raw[-1]).title_hash if project_id else ZERO32
         # The memo is the caller's own text (its hash on chain may be that of a first attempt's salt).
