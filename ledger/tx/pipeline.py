@@ -154,7 +154,7 @@ class TxPipeline:
         """Sign and send in the account's next send group (:class:`~ledger.tx.outbox.Outboxes`); on
         Ganache, alone."""
         item = QueuedSend(signer, call, gas, journal)
-        if self._ganache:
+        if self.ganache:
             # Ganache 7.9.2 (strict instamine) has held transactions unmined after sends in bursts
             # (bench/NOTES.md); once with groups too (32 held, 16 receipt timeouts in 200
             # contributions from 16 threads; not seen in a second run). Groups bring it nothing
@@ -414,7 +414,8 @@ class TxPipeline:
                 down = False
 
     @cached_property
-    def _ganache(self) -> bool:
+    def ganache(self) -> bool:
+        """The node is Ganache (its development-chain quirks apply)."""
         try:
             return "ganache" in self.rpc.client_version().lower()
         except (ChainUnavailable, RpcError):
@@ -426,7 +427,7 @@ class TxPipeline:
         machine): every later nonce of that account then waits behind it. Ask it to mine a block
         (``evm_mine``, a development-chain method). Only on Ganache, only while its miner runs
         (a test that stopped it keeps its blocks), and nothing is signed or sent again."""
-        if not self._ganache or self.rpc.request("eth_mining") is not True:
+        if not self.ganache or self.rpc.request("eth_mining") is not True:
             return
         log.warning("Ganache holds %s unmined while mining; asking it to mine a block", tx_hash)
         self.rpc.request("evm_mine", [])

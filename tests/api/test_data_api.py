@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -460,3 +461,84 @@ def test_grant_shows_its_terms_and_narrows(client: TestClient, api: Api, deploym
     vocabulary = client.get("/api/v1/access-requests/purposes", headers=api.auth("c1")).json()
     assert [p["code"] for p in vocabulary] == list(range(1, 13))
     assert vocabulary[8] == {"code": 9, "zh": "城市管理", "en": "urban management"}
+
+
+@pytest.mark.parametrize("shared_reads", [True, False])
+def test_concurrent_fetches_share_one_read_of_the_chain_begun_after_they_arrived(
+    client: TestClient, api: Api, deployment: Deployment, keys: dict[str, Any], shared_reads: bool
+) -> None:
+    """Issue 18: fetches arriving while another fetch's read of the chain runs share the next read (one
+    for all of them, begun after each arrived) instead of reading one each; each is still its own
+    access on chain. Off (as on Ganache by default) each fetch reads alone."""
+    did, gid = _grant_for(client, api, "dept_a", "dept_b")
+    gw = gateway_for(client.app.state.service)  # type: ignore[attr-defined]
+    plain = gw._read
+    reads: list[float] = []
+    held = threading.Event()
+    release = threading.Event()
+
+    def read(wanted: Any, grant: bool) -> Any:
+        got = plain(wanted, grant)
+        reads.append(time.monotonic())
+        if len(reads) == 1:  # the first fetch's read is done and held: the next fetches arrive meanwhile
+            held.set()
+            release.wait(20)
+        return got
+
+    statuses: list[int] = []
+    arrived: list[float] = []
+
+    def fetch() -> None:
+        arrived.append(time.monotonic())
+        statuses.append(client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b")).status_code)
+
+    gw._read, gw.shared_reads = read, shared_reads  # type: ignore[method-assign]
+    try:
+        first = threading.Thread(target=fetch)
+        first.start()
+        assert held.wait(20)
+        later = [threading.Thread(target=fetch) for _ in range(2)]
+        for t in later:
+            t.start()
+        time.sleep(0.5)  # both are waiting (shared) or read on their own (not shared)
+        release.set()
+        for t in (first, *later):
+            t.join(60)
+    finally:
+        gw._read, gw.shared_reads = plain, None  # type: ignore[method-assign]
+    assert statuses == [200, 200, 200]
+    assert len(reads) == (2 if shared_reads else 3)
+    assert reads[1] > max(arrived)  # the read the later fetches got began after both arrived
+    assert DataSharing(deployment.ledger()).grant(gid).accesses == 3  # each its own access record
+
+
+def test_a_store_file_edited_after_a_kept_read_is_read_and_alarmed_again(
+    client: TestClient, api: Api, deployment: Deployment, keys: dict[str, Any]
+) -> None:
+    """The gateway keeps a verified read of its store while the files are unchanged; any later write to
+    them (tampering) changes their signature, so the next fetch verifies again: a 500, nothing served."""
+    import os
+
+    from ledger.gateway import store as store_module
+
+    did, gid = _grant_for(client, api, "dept_a", "dept_b", content=b'{"bin":"K-1","fill":0.5}\n')
+    ds = DataSharing(deployment.ledger()).dataset(did)
+    path = api.settings.gateway_store_dir / "blobs" / f"m{ds.owner_id}" / f"{ds.content_hash.hex()}.enc"
+    settled = time.time() - 3  # as if uploaded seconds ago: a settled file is kept (SETTLED_NS)
+    for f in path.parent.glob(f"{ds.content_hash.hex()}*"):
+        os.utime(f, (settled, settled))
+    time.sleep(store_module.SETTLED_NS / 1e9 + 0.1)  # the status-change time of the files settles too
+    assert client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b")).status_code == 200
+    gw = gateway_for(client.app.state.service)  # type: ignore[attr-defined]
+    assert gw.store._kept.get(("read", path)) is not None  # the verified read is kept
+    raw = path.read_bytes()
+    stat = path.stat()
+    path.write_bytes(raw[:-3] + bytes([raw[-3] ^ 0x10]) + raw[-2:])  # in place, same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and its modification time put back
+    try:
+        r = client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b"))
+    finally:
+        path.write_bytes(raw)
+    assert r.status_code == 500 and r.json()["code"] == "gateway-integrity", r.text
+    assert DataSharing(deployment.ledger()).grant(gid).accesses == 1  # only the first fetch was served
+    assert client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b")).status_code == 200
