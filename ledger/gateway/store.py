@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from eth_utils import keccak
 
@@ -48,7 +48,7 @@ from ledger.data.table_schema import normalise as normalise_schema
 from ledger.data.table_schema import validate as validate_table
 from ledger.errors import Conflict, IntegrityError, NotFound, ValidationFailed
 from ledger.gateway.crypto import Sealed, b64d, b64e, binding_mac, decrypt_at_rest, encrypt_at_rest, verify_binding_mac
-from ledger.gateway.projection import Projector
+from ledger.gateway.projection import Lru, Projector
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,37 @@ def atomic_write(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-class GatewayStore:
-    """Encrypted datasets under ``directory``, keyed by (uploading member, content keccak256)."""
+_T = TypeVar("_T")
 
-    def __init__(self, directory: Path, master_key: bytes) -> None:
+#: A file whose status changed less than this long ago is not kept verified: a write within the
+#: same clock tick as the check could leave its size and change times as they were (git's "racily
+#: clean" files).
+SETTLED_NS = 2_000_000_000
+
+Signature = tuple[int, int, int, int]
+
+
+def file_signature(path: Path) -> Signature | None:
+    """What changes whenever a file's bytes may have: its inode, size, modification and status-change
+    times (the last is set by the kernel on any write or rename, and cannot be set back by a caller).
+    None: no such file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class GatewayStore:
+    """Encrypted datasets under ``directory``, keyed by (uploading member, content keccak256).
+
+    A read verified from its files (decrypted, authenticated, its hash checked; a binding's MAC) is
+    kept, up to ``kept_bytes``, and answered again while the files' signatures
+    (:func:`file_signature`) are unchanged: a fetch then asks the file system for three ``stat``s
+    instead of opening, reading, parsing and decrypting five files. Any write to a file, tampering
+    included, changes its signature, so the next read verifies it again (and alarms)."""
+
+    def __init__(self, directory: Path, master_key: bytes, kept_bytes: int = 64 << 20) -> None:
         if len(master_key) != 32:
             raise ValidationFailed("master key", "must be 32 bytes")
         self.directory = directory
@@ -154,6 +181,23 @@ class GatewayStore:
         self._master = master_key
         self.projector = Projector()
         self._checked: set[tuple[int, bytes, bytes, bytes]] = set()  # ciphertexts whose plaintext hash was checked
+        self._kept: Lru[tuple[tuple[Signature, ...], Any]] = Lru(kept_bytes)  # verified reads, by their files
+
+    def _kept_read(
+        self, key: object, paths: Sequence[Path], weight: Callable[[Any], int], read: Callable[[], _T]
+    ) -> _T:
+        """``read()`` (which verifies ``paths``), or its kept answer while no file of ``paths`` changed
+        since that answer was read. The signatures are taken before reading: a file changed while it
+        was read shows as changed at the next call."""
+        signatures = tuple(file_signature(p) for p in paths)
+        hit = self._kept.get(key)
+        if hit is not None and hit[0] == signatures:
+            return cast(_T, hit[1])
+        value = read()
+        now = time.time_ns()
+        if all(sig is not None and now - sig[3] > SETTLED_NS for sig in signatures):
+            self._kept.put(key, (cast(tuple[Signature, ...], signatures), value), weight(value))
+        return value
 
     def __repr__(self) -> str:  # never show the key
         return f"GatewayStore({str(self.directory)!r})"
@@ -247,6 +291,9 @@ class GatewayStore:
     def is_bound(self, uploader_id: int, content_hash: bytes, dataset_id: int, version: int) -> bool:
         """True if the binding exists (IntegrityError if it was tampered with)."""
         path, message = self._binding(uploader_id, content_hash, dataset_id, version)
+        return self._kept_read(("bound", path), (path,), lambda _: 64, lambda: self._check_binding(path, message))
+
+    def _check_binding(self, path: Path, message: bytes) -> bool:
         try:
             tag = bytes.fromhex(path.read_text(encoding="ascii").strip())
         except FileNotFoundError:
@@ -271,7 +318,11 @@ class GatewayStore:
         return doc
 
     def meta(self, uploader_id: int, content_hash: bytes) -> StoredMeta:
-        return self._meta(self._doc(uploader_id, content_hash), uploader_id, content_hash)
+        _, meta_path = self._paths(uploader_id, content_hash)
+        return self._kept_read(
+            ("meta", meta_path), (meta_path,), lambda m: 1024 + 64 * len(m.fields),
+            lambda: self._meta(self._doc(uploader_id, content_hash), uploader_id, content_hash),
+        )
 
     @staticmethod
     def _meta(doc: Mapping[str, object], uploader_id: int, content_hash: bytes) -> StoredMeta:
@@ -303,6 +354,12 @@ class GatewayStore:
         The keccak256 of the plaintext is checked once per ciphertext: the authenticated
         decryption of a ciphertext already checked (same data key, same tag) gives the same
         bytes, and a 1 MB keccak256 costs several milliseconds of each fetch."""
+        enc_path, meta_path = self._paths(uploader_id, content_hash)
+        return self._kept_read(
+            ("read", enc_path), (enc_path, meta_path), len, lambda: self._read(uploader_id, content_hash)
+        )
+
+    def _read(self, uploader_id: int, content_hash: bytes) -> bytes:
         doc = self._doc(uploader_id, content_hash)
         meta = self._meta(doc, uploader_id, content_hash)
         enc_path, _ = self._paths(uploader_id, content_hash)
