@@ -52,7 +52,7 @@ async def get_state(request: Request) -> ServiceState:  # no I/O: no thread-pool
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_ledger(state: StateDep) -> Ledger:
+async def get_ledger(state: StateDep) -> Ledger:  # no I/O: no thread-pool hop
     return state.ledger
 
 
@@ -206,7 +206,7 @@ class Caller:
         return self._state.signer_for(self.key.key_label)
 
 
-def current_caller(key: CurrentKey, state: StateDep) -> Caller:
+async def current_caller(key: CurrentKey, state: StateDep) -> Caller:  # no I/O: no thread-pool hop
     return Caller(key, state)
 
 

@@ -15,6 +15,7 @@ import base64
 import json
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
@@ -82,8 +83,10 @@ grants_router = APIRouter(prefix="/api/v1/grants", tags=["grants"])
 access_log_router = APIRouter(prefix="/api/v1/access-log", tags=["access log"])
 
 
-def get_gateway(state: StateDep) -> Gateway:
-    return svc.gateway_for(state)
+async def get_gateway(state: StateDep) -> Gateway:
+    """The service's gateway: no thread-pool hop once it is built (the first request builds it on one)."""
+    built: Gateway | None = getattr(state, "_data_gateway", None)
+    return built if built is not None else await anyio.to_thread.run_sync(svc.gateway_for, state)
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
