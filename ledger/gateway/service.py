@@ -336,9 +336,8 @@ class Gateway:
         if wanted_grant:
             reads["allowed"] = (DS_NAME, "isAccessAllowed", (grant_id, account))
             reads["grant"] = (DS_NAME, "getGrant", (grant_id,))
-        # Concurrent fetches asking the same share one read that began after each arrived (waves). Not
-        # on Ganache: there the writes of a wave's fetches reach it together, and Ganache 7.9.2 held
-        # such bursts unmined (59 of 60 fetches timed out in bench/throughput.py --quick).
+        # Concurrent fetches asking the same share one read begun after each arrived (waves); not on
+        # Ganache, which held the writes of a wave's fetches unmined (bench/NOTES.md).
         read = partial(self._read, reads, wanted_grant)
         shared = not self.ledger.tx.ganache if self.shared_reads is None else self.shared_reads
         got = self._reads.read(tuple(reads.values()), read) if shared else read()
