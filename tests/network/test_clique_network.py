@@ -477,7 +477,9 @@ def test_partition_forces_a_reorg_that_the_indexer_rolls_back(network: Net, tmp_
     # Heal the partition: node3 reorgs onto the heavier branch; its orphaned
     # transaction returns to its pool and is sealed again on the one chain.
     net.connect_all()
-    net.wait_peered(timeout=30, nodes=[a, b, c])
+    # geth redials a node it dialled in the last 35 s only after that (p2p's dialHistoryExpiration:
+    # inboundThrottleTime 30 s + 5 s), and a dial made while the partition was being cut counts.
+    net.wait_peered(timeout=60, nodes=[a, b, c])
     wait_until(lambda: rpc(c.url, "eth_getBlockByNumber", [hex(h + 1), False])["hash"]
                == rpc(a.url, "eth_getBlockByNumber", [hex(h + 1), False])["hash"], 30, "node3 to reorg")
     wait_until(lambda: all(rpc(n.url, "eth_getTransactionReceipt", [tx]) for n in (a, b, c)), 30,
