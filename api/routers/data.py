@@ -85,7 +85,7 @@ access_log_router = APIRouter(prefix="/api/v1/access-log", tags=["access log"])
 
 async def get_gateway(state: StateDep) -> Gateway:
     """The service's gateway: no thread-pool hop once it is built (the first request builds it on one)."""
-    built: Gateway | None = getattr(state, "_data_gateway", None)
+    built = svc.built_gateway(state)
     return built if built is not None else await anyio.to_thread.run_sync(svc.gateway_for, state)
 
 

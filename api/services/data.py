@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -76,13 +76,18 @@ L = TypeVar("L", bound=BaseModel)
 _gw_lock = threading.Lock()
 
 
+def built_gateway(state: ServiceState) -> Gateway | None:
+    """The service state's gateway if it was built (no I/O: callable on the event loop)."""
+    return cast("Gateway | None", getattr(state, "_data_gateway", None))
+
+
 def gateway_for(state: ServiceState) -> Gateway:
     """One gateway per service state, built on first use (``api/state.py`` closes it)."""
-    gw: Gateway | None = getattr(state, "_data_gateway", None)
+    gw = built_gateway(state)
     if gw is not None:
         return gw
     with _gw_lock:
-        gw = getattr(state, "_data_gateway", None)
+        gw = built_gateway(state)
         if gw is None:
             s = state.settings
             master = load_master_key(s.gateway_master_key_file, create=s.env in ("development", "test"))

@@ -19,6 +19,7 @@ from tests.api.conftest import Api
 from tests.api.test_data_support import decrypt, register_data_key, settle_refusals, synthetic_csv, unique, upload
 from tests.conftest import MEMBER_IDS, Deployment
 from tests.ledger.test_fund_docs import signed
+from tests.ledger.test_waves import _until
 
 pytestmark = pytest.mark.ganache
 
@@ -509,7 +510,10 @@ def test_concurrent_fetches_share_one_read_of_the_chain_begun_after_they_arrived
         later = [threading.Thread(target=fetch) for _ in range(2)]
         for t in later:
             t.start()
-        time.sleep(0.5)  # both are waiting (shared) or read on their own (not shared)
+        if shared_reads:  # both joined the next wave, which waits for the held read to end
+            _until(lambda: any(w.members == 2 for w in gw._reads._open.values()))
+        else:  # both read on their own meanwhile
+            _until(lambda: len(reads) == 3)
         release.set()
         for t in (first, *later):
             t.join(60)
