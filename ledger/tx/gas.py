@@ -6,11 +6,13 @@ What a pre-flight costs the node (``bench/write_costs.py``, Ganache 7.9.2's own 
 both is reading the state trie from its database), of ``contribute`` about three quarters of it;
 ``eth_estimateGas`` 2 to 13 times an ``eth_call``, so it is asked once per function and size.
 Sending the pre-flights of concurrent writers in one JSON-RPC batch costs Ganache a third less
-a call, but releases their sends in bursts, and Ganache (strict instamine) then held
-transactions unmined and receipts timed out: not done. At ``pending`` or at the head's number, or
-with the gas limit given, an ``eth_call`` costs Ganache the same within the measurement's noise;
-one that reads no state costs it about a tenth: the price is the state read, which any simulation
-of the write makes. On geth the pre-flight costs the library about 0.03 of its rate (bench/NOTES.md)."""
+a call, but released their sends in bursts, in which Ganache stranded transactions that arrived
+while the account's previous one was being mined and receipts timed out: not done (measured before
+the pipeline waited for that, :meth:`~ledger.tx.pipeline.TxPipeline._until_mined`). At ``pending``
+or at the head's number, or with the gas limit given, an ``eth_call`` costs Ganache the same within
+the measurement's noise; one that reads no state costs it about a tenth: the price is the state
+read, which any simulation of the write makes. On geth the pre-flight costs the library about 0.03
+of its rate (bench/NOTES.md)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ the wall (30 ms held a write, 12 of 16 s; ``bench/NOTES.md``). Now the first wri
 leads: it takes every write queued for the account and the pipeline reserves their nonces once,
 signs and journals each in order and sends them together; writers arriving meanwhile queue for
 the next group, led by the first of them. Nonce order, journaling before the bytes leave, and
-exactly-once settling stay each write's own (:class:`~ledger.tx.pipeline.TxPipeline`). Not used
-on Ganache (there each write still takes the nonce on its own).
+exactly-once settling stay each write's own (:class:`~ledger.tx.pipeline.TxPipeline`). On
+Ganache the next group goes once the last one is mined (``TxPipeline._until_mined``).
 """
 
 from __future__ import annotations

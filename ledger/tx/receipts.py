@@ -71,6 +71,11 @@ class Receipts:
             return None
         return self.typed(raw)
 
+    def seen(self, tx_hash: str, timeout: float) -> bool:
+        """Whether ``tx_hash`` is mined within ``timeout`` seconds (found by the shared poller; no
+        confirmations, no status)."""
+        return self._poller.wait(tx_hash, timeout) is not None
+
     def raw(self, tx_hash: str) -> dict[str, Any] | None:
         """The node's receipt as it sent it, or None."""
         found: dict[str, Any] | None = self._rpc.request("eth_getTransactionReceipt", [tx_hash])
