@@ -122,7 +122,7 @@ class Gateway:
         self._member_ids: dict[str, int] = {}  # account -> its member id when last read (a hint only)
         self._sealed: Lru[SealedAnswer] = Lru(sealed_cache)  # log mode: sealed answers by grantee key and answer
         self._reads: Waves[dict[str, Any]] = Waves()  # serve's reads, shared by concurrent fetches asking them
-        self.shared_reads: bool | None = None  # share them (None: unless the node is Ganache, see serve)
+        self.shared_reads = True  # share them (off: each fetch reads alone)
         self.refusals = RefusalRecorder(self._record_refusal, refusal_window, refusal_queue)
         self.log_mode = LogMode(
             ledger, store.directory, self._as_owner, sync_classifications=sync_classifications, mmd=mmd,
@@ -336,11 +336,9 @@ class Gateway:
         if wanted_grant:
             reads["allowed"] = (DS_NAME, "isAccessAllowed", (grant_id, account))
             reads["grant"] = (DS_NAME, "getGrant", (grant_id,))
-        # Concurrent fetches asking the same share one read begun after each arrived (waves); not on
-        # Ganache, which held the writes of a wave's fetches unmined (bench/NOTES.md).
+        # Concurrent fetches asking the same share one read begun after each arrived (waves).
         read = partial(self._read, reads, wanted_grant)
-        shared = not self.ledger.tx.ganache if self.shared_reads is None else self.shared_reads
-        got = self._reads.read(tuple(reads.values()), read) if shared else read()
+        got = self._reads.read(tuple(reads.values()), read) if self.shared_reads else read()
         ds = dataset_from_view(got["dataset"])
         info = account_info_from_view(got["account"])
         allowed = bool(got.get("allowed", False))

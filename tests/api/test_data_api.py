@@ -470,7 +470,7 @@ def test_concurrent_fetches_share_one_read_of_the_chain_begun_after_they_arrived
 ) -> None:
     """Issue 18: fetches arriving while another fetch's read of the chain runs share the next read (one
     for all of them, begun after each arrived) instead of reading one each; each is still its own
-    access on chain. Off (as on Ganache by default) each fetch reads alone."""
+    access on chain. Off, each fetch reads alone."""
     did, gid = _grant_for(client, api, "dept_a", "dept_b")
     gw = gateway_for(client.app.state.service)  # type: ignore[attr-defined]
     plain = gw._read
@@ -493,16 +493,7 @@ def test_concurrent_fetches_share_one_read_of_the_chain_begun_after_they_arrived
         arrived.append(time.monotonic())
         statuses.append(client.get(f"/api/v1/datasets/{did}/data", headers=api.auth("dept_b")).status_code)
 
-    # The fetches' writes one at a time: Ganache 7.9.2 held two recordAccess sent together by the owner
-    # unmined for good (evm_mine or not), which is why reads are not shared on Ganache by default.
-    one_write = threading.Lock()
-    as_owner = gw._as_owner
-
-    def owner_writes_alone(owner_id: int, write: Any) -> Any:
-        with one_write:
-            return as_owner(owner_id, write)
-
-    gw._read, gw.shared_reads, gw._as_owner = read, shared_reads, owner_writes_alone  # type: ignore[method-assign,assignment]
+    gw._read, gw.shared_reads = read, shared_reads  # type: ignore[method-assign]
     try:
         first = threading.Thread(target=fetch)
         first.start()
@@ -518,7 +509,7 @@ def test_concurrent_fetches_share_one_read_of_the_chain_begun_after_they_arrived
         for t in (first, *later):
             t.join(60)
     finally:
-        gw._read, gw.shared_reads, gw._as_owner = plain, None, as_owner  # type: ignore[method-assign]
+        gw._read, gw.shared_reads = plain, True  # type: ignore[method-assign]
     assert statuses == [200, 200, 200]
     assert len(reads) == (2 if shared_reads else 3)
     assert reads[1] > max(arrived)  # the read the later fetches got began after both arrived
