@@ -55,6 +55,20 @@ class ReportCreate(BaseModel):
     media_url: Text = _text(LIMITS["media_url"], "An http(s) URL of a photo or other media.",
                             pattern=r"^https?://[^\s]+$")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _utf8(cls, v: object) -> object:
+        """A form body is UTF-8 (the WHATWG urlencoded parser), also where its characters are not
+        percent-encoded (``curl -d 'description=路灯不亮'`` sends them as bytes); Starlette's parser reads
+        such bytes as Latin-1. Read back as UTF-8 before any limit is checked (3 characters a
+        Chinese one otherwise); a value that is not such text is left as it is."""
+        if isinstance(v, str) and not v.isascii():
+            try:
+                return v.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                pass
+        return v
+
     @field_validator("*", mode="after")
     @classmethod
     def _xml_characters(cls, v: object) -> object:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -23,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from api.apikeys import ApiKeyStore, engine_for
 from api.main import create_app
-from api.open311.store import ReportStore, opening_text
+from api.open311.store import LIMITS, ReportStore, opening_text
 from api.routers.open311 import PREFIX, ROOT
 from ledger.client import Ledger, TxReceipt
 from ledger.commitment import Opening
@@ -237,6 +238,24 @@ def test_a_report_is_stored_off_chain_and_read_back_without_its_contact(client: 
             assert value not in read.text, (value, read.text[:300])
         for name in ("email", "phone", "first_name", "last_name", "device_id"):
             assert name not in read.text
+
+
+def test_a_form_body_with_its_characters_not_percent_encoded_is_read_as_utf8(client: TestClient) -> None:
+    """``curl -d 'description=路灯不亮'`` sends the characters as UTF-8 bytes, not percent-encoded. They
+    were read as Latin-1: stored as mojibake, and a description near its limit refused as three times
+    as long. Percent-encoded text, and other fields, read as before."""
+    limit = LIMITS["description"]
+    said = ("路灯不亮" * limit)[: limit - 4] + secrets.token_hex(2)  # the longest description allowed
+    fields = urlencode(report(description=None, address_string=None))
+    body = fields.encode() + b"&description=" + said.encode() + "&address_string=幸福里小区3号楼东侧".encode()
+    r = client.post(f"{PREFIX}/requests.json", content=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    [got] = client.get(f"{PREFIX}/requests/{r.json()[0]['service_request_id']}.json").json()
+    assert got["description"] == said and got["address"] == "幸福里小区3号楼东侧"
+    encoded = posted_id(client, description="café 路灯 %", address_string="Straße 5")
+    [got] = client.get(f"{PREFIX}/requests/{encoded}.json").json()
+    assert got["description"] == "café 路灯 %" and got["address"] == "Straße 5"
 
 
 def test_the_commitment_opens_to_the_public_fields_and_confirms_no_guess(client: TestClient) -> None:
