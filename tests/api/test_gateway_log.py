@@ -298,6 +298,8 @@ def test_a_busy_log_is_anchored_after_n_entries(deployment: Deployment, tmp_path
         assert _fetch(client, api, s).status_code == 200
         # at once, but the anchor is a transaction: a loaded machine may take a while to mine it
         _until(lambda: _anchored(deployment, owner)["treeSize"] == 3, 60, "not anchored after N entries")
+        # the anchorer records it once its own wait for the receipt returns: a moment after the chain shows it
+        _until(lambda: logs.anchorer.status(owner).anchored == 3, 10, "the anchorer did not record its anchor")
         assert logs.anchorer.status(owner).anchored == logs.log(owner).tlog.size == 3  # type: ignore[union-attr]
 
 
