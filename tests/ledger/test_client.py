@@ -352,15 +352,17 @@ def test_an_account_sends_its_next_write_to_ganache_only_once_the_last_is_mined(
     assert signer.address.lower() not in {a.lower() for a in node.rpc("txpool_content")["queued"]}
 
 
+@pytest.mark.parametrize("stranded", [1, 2])
 def test_a_write_ganache_stranded_in_its_future_queue_is_sent_again_and_mined(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, stranded: int
 ) -> None:
     """Another process's writes (the CLI with the service's key) can still meet the strand (about one
     pair in three sent back to back by hand, on a quiet machine). The stranded state is made here on
-    purpose: a transaction one nonce ahead of the account (filed in the future queue), then the
-    account's nonce moved up to it (``evm_setAccountNonce``) without the pool draining its queue;
-    ``evm_mine`` does not move it. Waiting on it sends its same bytes again once it sits in the
-    future queue at the account's next nonce, and it is mined: one hash, the nonce used once."""
+    purpose: transactions ahead of the account (filed in the future queue), then the account's nonce
+    moved up to the first (``evm_setAccountNonce``) without the pool draining its queue; ``evm_mine``
+    does not move them. Waiting on each sends its same bytes again once it sits in the future queue
+    at the account's next nonce, and it is mined: one hash, the nonce used once. Two: the copy of the
+    first left in the queue keeps the queue from draining, and the second is sent again in its turn."""
     import ledger.tx.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "RESEND_AFTER", 0.5)
@@ -371,19 +373,21 @@ def test_a_write_ganache_stranded_in_its_future_queue_is_sent_again_and_mined(
         return int(led.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16)
 
     nonce = count() + 1
-    raw = signer.sign_transaction({"chainId": chain_id, "nonce": nonce, "gas": 21_000, "gasPrice": 10**10,
-                                   "to": _SINK, "data": "0x", "value": 1})
-    tx_hash = led.rpc("eth_sendRawTransaction", ["0x" + raw.hex()])
+    raws = [signer.sign_transaction({"chainId": chain_id, "nonce": n, "gas": 21_000, "gasPrice": 10**10,
+                                     "to": _SINK, "data": "0x", "value": 1}) for n in range(nonce, nonce + stranded)]
+    hashes = [led.rpc("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws]
     assert led.rpc("evm_setAccountNonce", [signer.address, hex(nonce)]) is True
     led.rpc("evm_mine", [])
     queued = {a.lower(): txs for a, txs in led.rpc("txpool_content")["queued"].items()}[signer.address.lower()]
-    assert queued[str(nonce)]["hash"] == tx_hash and count() == nonce  # stranded: next, queued, not mined
-    stranded = Pending(tx_hash, raw, signer.address, nonce, ContractCall(_SINK, "0x", value=1, gas=21_000), led.tx)
+    assert [queued[str(nonce + i)]["hash"] for i in range(stranded)] == hashes
+    assert count() == nonce  # stranded: the first at the next nonce, queued, not mined
+    call = ContractCall(_SINK, "0x", value=1, gas=21_000)
     with caplog.at_level("WARNING", logger="ledger.tx.pipeline"):
-        receipt = stranded.wait()
-    assert receipt.status == 1 and receipt.tx_hash == tx_hash
-    assert any("stranded" in r.getMessage() for r in caplog.records)
-    assert count() == nonce + 1
+        receipts = [Pending(h, raw, signer.address, nonce + i, call, led.tx).wait()
+                    for i, (h, raw) in enumerate(zip(hashes, raws, strict=True))]
+    assert [(r.status, r.tx_hash) for r in receipts] == [(1, h) for h in hashes]
+    assert sum("stranded" in r.getMessage() for r in caplog.records) == stranded
+    assert count() == nonce + stranded
 
 
 def test_a_stopped_ganache_miner_is_left_alone(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
