@@ -70,6 +70,38 @@ def short(value: str | None, n: int = 10) -> str:
 
 templates.env.globals.update(money=money, when=when, iso=iso, short=short)
 
+# ----------------------------------------------------------------------------- pages of a list
+
+
+class Pager:
+    """One page of a long list on a portal page: ``per`` items a page, page 1 first; a page past
+    the last is the last (so that only pages that exist name a cache entry). ``params``: the
+    page's other validated parameters, kept in the links to its neighbours."""
+
+    def __init__(self, path: str, params: Mapping[str, str], count: int, per: int, wanted: int | None) -> None:
+        self.path, self.count, self.per = path, count, per
+        self.pages = max(1, -(-count // per))
+        self.page = min(wanted or 1, self.pages)
+        self.params = {**params, **({"page": str(self.page)} if self.page > 1 else {})}
+        self._others = dict(params)
+
+    def url(self, page: int) -> str:
+        query = urlencode({**self._others, **({"page": page} if page > 1 else {})})
+        return self.path + ("?" + query if query else "")
+
+    @property
+    def prev(self) -> str | None:
+        return self.url(self.page - 1) if self.page > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        return self.url(self.page + 1) if self.page < self.pages else None
+
+    def of(self, items: Sequence[Any]) -> list[Any]:
+        """This page's items of ``items`` (in the order shown)."""
+        return list(items[(self.page - 1) * self.per : self.page * self.per])
+
+
 # ----------------------------------------------------------------------------- rendering
 
 

@@ -23,7 +23,7 @@ from api.answers import kept
 from api.deps import Id, StateDep, id_query
 from api.middleware import anonymous_limit
 from api.portal import case_pages, charts, i18n, views
-from api.portal.pages import STATIC_DIR, Page, cached, lang_of, money, not_found, public_texts
+from api.portal.pages import STATIC_DIR, Page, Pager, cached, lang_of, money, not_found, public_texts
 from api.portal.views.common import ACCOUNT, DATA, indexed
 from api.schemas.common import Problem
 from api.services import catalog
@@ -68,6 +68,13 @@ def _project_count(state: ServiceState) -> int:
     return int(index.count_events(views.FUND, "ProjectProposed"))
 
 
+#: Projects on one page of ``/projects`` and money movements on one of ``/activity``, newest first:
+#: a city's decade is many pages, never one page that grows with it.
+PROJECTS_PER_PAGE = 20
+ACTIVITY_PER_PAGE = 100
+_PAGE = Query(ge=1, le=10**9, description="The page, 1 (the newest) first; past the last: the last")
+
+
 @pages_router.get("/activity", response_class=HTMLResponse)
 def activity_page(
     request: Request,
@@ -75,6 +82,7 @@ def activity_page(
     event: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
     project: Annotated[int | None, id_query("A project id; 0: the general pool.", ge=0)] = None,
+    page: Annotated[int | None, _PAGE] = None,
 ) -> Response:
     # Only filters from their fixed lists, and projects that exist, name a page: any other
     # value is no filter at all (the same page, the same cache entry).
@@ -86,20 +94,43 @@ def activity_page(
         project = None
     params = {k: str(v) for k, v in (("event", event), ("kind", kind), ("project", project)) if v is not None}
 
-    def build() -> dict[str, Any]:
-        rows = views.activity(state.index, event, kind, project)
-        return {"rows": rows, "event": event, "kind": kind, "project": project,
-                "total": sum(r["amount"] for r in rows)}
+    def rows() -> list[dict[str, Any]]:  # once per index version and filter, for all its pages
+        index = state.index
+        version = index.version() if index is not None else None
+        if index is None or version is None:
+            return views.activity(index, event, kind, project)
+        return cache_of(index).get(version, ("portal-activity", event, kind, project),
+                                   lambda: views.activity(index, event, kind, project))
 
-    return cached(request, state, Page("activity", "portal/activity.html", build, params))
+    try:
+        count = len(rows())
+    except LedgerError:
+        count = 0
+    pager = Pager("/activity", params, count, ACTIVITY_PER_PAGE, page)
+
+    def build() -> dict[str, Any]:
+        every = rows()
+        shown = Pager("/activity", params, len(every), ACTIVITY_PER_PAGE, pager.page)
+        return {"rows": shown.of(every), "event": event, "kind": kind, "project": project, "pager": shown,
+                "total": sum(r["amount"] for r in every)}
+
+    return cached(request, state, Page("activity", "portal/activity.html", build, pager.params))
 
 
 @pages_router.get("/projects", response_class=HTMLResponse)
-def projects_page(request: Request, state: StateDep) -> Response:
-    def build() -> dict[str, Any]:
-        return {"projects": views.projects(state.index, texts=public_texts(state))}
+def projects_page(request: Request, state: StateDep, page: Annotated[int | None, _PAGE] = None) -> Response:
+    try:
+        count = _project_count(state)
+    except LedgerError:
+        count = 0
+    pager = Pager("/projects", {}, count, PROJECTS_PER_PAGE, page)
 
-    return cached(request, state, Page("projects", "portal/projects.html", build))
+    def build() -> dict[str, Any]:
+        every = views.projects(state.index, texts=public_texts(state))
+        shown = Pager("/projects", {}, len(every), PROJECTS_PER_PAGE, pager.page)  # the index may have moved
+        return {"projects": shown.of(every[::-1]), "pager": shown}
+
+    return cached(request, state, Page("projects", "portal/projects.html", build, pager.params))
 
 
 @pages_router.get("/projects/{project_id}", response_class=HTMLResponse)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ RESIDENT = "0x" + "11" * 20
 ENTERPRISE = "0x" + "22" * 20
 GOV = "0x" + "33" * 20
 CONTRACTOR = "0x" + "44" * 20
-TX = ["0x" + f"{i:064x}" for i in range(100)]
+TX = ["0x" + f"{i:064x}" for i in range(200)]
 TITLE = "幸福里加装电梯"
 ZERO = bytes(32)
 
@@ -223,6 +224,77 @@ def test_language_switch_sets_a_cookie(client: TestClient) -> None:
     assert '<html lang="en">' in r.text
     client.cookies.clear()
     assert '<html lang="zh-CN">' in client.get("/data-sharing").text
+
+
+def _more_projects(n: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """The scenario with projects 2 .. ``n`` + 1 proposed after it (each with its approval motion)."""
+    F = "CoGovFund"
+    more: list[tuple[str, str, dict[str, Any]]] = []
+    for pid in range(2, n + 2):
+        more += [
+            (F, "ProjectProposed", {"projectId": pid, "proposerId": 1, "proposer": GOV, "beneficiary": CONTRACTOR,
+                                    "titleHash": h(f"项目 {pid}"), "budget": 1_000 * pid, "milestoneCount": 0,
+                                    "approvalMotionId": 100 + pid}),
+            (F, "MotionProposed", {"motionId": 100 + pid, "kind": 0, "projectId": pid, "proposerId": 1,
+                                   "proposer": GOV, "amount": 0}),
+        ]
+    return scenario() + more
+
+
+def test_the_projects_page_shows_twenty_a_page_newest_first(tmp_path: Path, databases: dict[str, str]) -> None:
+    """45 projects: three pages (20, 20, 5), newest first, each linking to its neighbours; a page
+    past the last is the last, and only pages that exist are kept (review of issue 18: the one
+    page grew with every project, 219 KB at 51)."""
+    with _client(FakeIndex(_more_projects(44)), tmp_path, **databases) as c:
+        def shown(path: str) -> list[int]:
+            r = c.get(path)
+            assert r.status_code == 200, r.text
+            return [int(x) for x in re.findall(r'data-project="(\d+)"', r.text)]
+
+        assert shown("/projects") == list(range(45, 25, -1))
+        assert shown("/projects?page=2") == list(range(25, 5, -1))
+        assert shown("/projects?page=3") == [5, 4, 3, 2, 1]
+        first, second, last = (c.get(p).text for p in ("/projects", "/projects?page=2", "/projects?page=3"))
+        assert "第 1 页，共 3 页（45 个项目，最新的在前）" in first
+        assert 'rel="next" href="/projects?page=2"' in first and 'rel="prev"' not in first
+        assert 'rel="prev" href="/projects"' in second and 'rel="next" href="/projects?page=3"' in second
+        assert 'rel="prev" href="/projects?page=2"' in last and 'rel="next"' not in last
+        assert 'href="/projects?page=3&amp;lang=en"' in last  # the language switch keeps the page
+        assert shown("/projects?page=999") == [5, 4, 3, 2, 1]  # past the last: the last
+        assert c.get("/projects?page=999").headers["etag"] == c.get("/projects?page=3").headers["etag"]
+        assert c.get("/projects?page=0").status_code == 422
+        en = c.get("/projects?page=2&lang=en").text
+        assert "Page 2 of 3 (45 projects, newest first)" in en and "← Newer" in en and "Older →" in en
+    with _client(FakeIndex(scenario()), tmp_path / "one", **databases) as c:
+        one = c.get("/projects").text  # one page: no pager
+        assert re.findall(r'data-project="(\d+)"', one) == ["1"] and 'data-testid="pager"' not in one
+
+
+def test_the_activity_page_shows_a_hundred_movements_a_page_and_totals_them_all(
+    tmp_path: Path, databases: dict[str, str]
+) -> None:
+    """110 more contributions: page 1 the newest 100, page 2 the rest; the total is of every
+    movement on every page, and the links keep the filter."""
+    more = [("CoGovFund", "ContributionReceived", {"receiptId": 2 + i, "memberId": 2, "contributor": RESIDENT,
+                                                     "kind": 2, "projectId": 0, "amount": 100 + i, "memoHash": ZERO})
+            for i in range(1, 111)]
+    every = scenario() + more
+    total = sum(int(a["amount"]) for _, e, a in every if e in views.FUND_MONEY_EVENTS)
+    with _client(FakeIndex(every), tmp_path, **databases) as c:
+        def receipts(path: str) -> list[int]:
+            r = c.get(path)
+            assert r.status_code == 200, r.text
+            return [int(x) for x in re.findall(r"收据 #(\d+)", r.text)]
+
+        first, second = receipts("/activity"), receipts("/activity?page=2")
+        assert first == list(range(112, 12, -1))  # the newest 100: receipts 112 .. 13
+        assert second == [*range(12, 2, -1), 2, 1]  # the rest, and the payout's row among them
+        page = c.get("/activity?page=2").text
+        assert f'data-value="{total}"' in page or money(total) in page
+        assert "第 2 页，共 2 页（113 笔，最新的在前）" in page and 'rel="prev" href="/activity"' in page
+        filtered = c.get("/activity?event=ContributionReceived").text
+        assert 'rel="next" href="/activity?event=ContributionReceived&amp;page=2"' in filtered
+        assert receipts("/activity?event=ContributionReceived&page=9") == [*range(12, 0, -1)]  # the last
 
 
 def test_project_page_votes_payouts_and_verified_titles(client: TestClient) -> None:
