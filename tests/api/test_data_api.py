@@ -294,6 +294,12 @@ def x_names(record: logging.LogRecord, dataset_id: int, content_hash: bytes) -> 
 def test_lists_filter_and_paginate(client: TestClient, api: Api, shared: dict[str, Any]) -> None:
     did = shared["dataset"]["id"]
     h = api.auth("dept_a")
+    # an access and a refusal of its own, for the access log's filters below (not the other tests')
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age,district"}, headers=api.auth("c1"))
+    assert r.status_code == 200, r.text
+    r = client.get(f"/api/v1/datasets/{did}/data", params={"fields": "age"}, headers=api.auth("c3"))
+    assert r.status_code == 403 and "NoGrant" in r.json()["detail"], r.text
+    settle_refusals(client.app)
     for i in range(3):
         r = client.post("/api/v1/access-requests", headers=api.auth("dept_a"),
                         json={"dataset_id": did, "purpose_code": 4, "purpose": f"p{i}", "fields": ["age"],
