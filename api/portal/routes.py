@@ -68,10 +68,11 @@ def _project_count(state: ServiceState) -> int:
     return int(index.count_events(views.FUND, "ProjectProposed"))
 
 
-#: Projects on one page of ``/projects`` and money movements on one of ``/activity``, newest first:
+#: Projects on one page of ``/projects``, money movements on one of ``/activity``, newest first:
 #: a city's decade is many pages, never one page that grows with it.
 PROJECTS_PER_PAGE = 20
 ACTIVITY_PER_PAGE = 100
+CONTRIBUTIONS_PER_PAGE = 20  # an account's contributions found by the trace search
 _PAGE = Query(ge=1, le=10**9, description="The page, 1 (the newest) first; past the last: the last")
 
 
@@ -154,16 +155,25 @@ def _fund_trace(state: ServiceState) -> FundTrace | None:
 
 @pages_router.get("/contributions", response_class=HTMLResponse)
 def contributions_page(
-    request: Request, state: StateDep, q: Annotated[str | None, Query(max_length=100)] = None
+    request: Request, state: StateDep, q: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int | None, _PAGE] = None,
 ) -> Response:
     query = views.canonical_query(q) or (q or "").strip()  # "#12", " 12 ": one page, "12"
-    params = {"q": query} if query else {}
+    wanted = page if query and page is not None and page > 1 else 1
+    at = {"page": str(wanted)} if wanted > 1 else {}
+    params = {"q": query, **at} if query else {}
 
     def build() -> dict[str, Any]:
         if not query:
-            return {"result": None, "chart": None, "q": ""}
+            return {"result": None, "chart": None, "q": "", "pager": None}
         lang = lang_of(request)
         result = views.contributions(state.index, query, lambda: _fund_trace(state))
+        # an account's contributions, newest first, a page at a time: the page and its chart
+        # show this page's receipts (a department's decade of contributions is many pages)
+        pager = Pager("/contributions", {"q": query}, len(result["contributions"]), CONTRIBUTIONS_PER_PAGE, wanted)
+        shown = pager.of(result["contributions"][::-1])
+        ids = {c["receipt_id"] for c in shown}
+        result = {**result, "contributions": shown, "flows": [f for f in result["flows"] if f["receipt_id"] in ids]}
         chart = None
         if result["flows"]:
 
@@ -180,13 +190,14 @@ def contributions_page(
                 money,
                 i18n.translate(lang, "trace.flow"),
             )
-        return {"result": result, "chart": chart, "q": query}
+        return {"result": result, "chart": chart, "q": query, "pager": pager}
 
-    def keep(context: dict[str, Any]) -> bool:  # a search that finds nothing is not kept
-        return context["result"] is None or bool(context["result"]["contributions"])
+    def keep(context: dict[str, Any]) -> bool:  # a search that finds nothing, or a page past the last, is not kept
+        return context["result"] is None or (bool(context["result"]["contributions"])
+                                             and context["pager"].page == wanted)
 
     # an account as a wallet shows it (EIP-55) is answered at the front door like its canonical lowercase
-    spellings = [{"q": to_checksum_address(query)}] if ACCOUNT.match(query) else []
+    spellings = [{"q": to_checksum_address(query), **at}] if ACCOUNT.match(query) else []
     return cached(request, state, Page("contributions", "portal/contributions.html", build, params, keep,
                                        spellings=spellings))
 

@@ -297,6 +297,37 @@ def test_the_activity_page_shows_a_hundred_movements_a_page_and_totals_them_all(
         assert receipts("/activity?event=ContributionReceived&page=9") == [*range(12, 0, -1)]  # the last
 
 
+def test_an_account_s_contributions_are_searched_twenty_a_page_newest_first(
+    tmp_path: Path, databases: dict[str, str]
+) -> None:
+    """The resident's 45 contributions (receipt 2 and 43 more): pages of 20, newest first, the
+    chart only of the page's receipts; a page past the last shows the last and is not kept."""
+    more = [("CoGovFund", "ContributionReceived", {"receiptId": 2 + i, "memberId": 2, "contributor": RESIDENT,
+                                                     "kind": 2, "projectId": 0, "amount": 100 + i, "memoHash": ZERO})
+            for i in range(1, 45)]
+    index = FakeIndex(scenario() + more)
+    with _client(index, tmp_path, **databases) as c:
+        kept = page_cache(c.app.state.service, index)  # type: ignore[attr-defined]
+
+        def receipts(page: int | None = None) -> tuple[list[int], str]:
+            r = c.get("/contributions", params={"q": RESIDENT, **({"page": page} if page else {})})
+            assert r.status_code == 200, r.text
+            return [int(x) for x in re.findall(r'data-receipt="(\d+)"', r.text)], r.text
+
+        first, html = receipts()
+        assert first == list(range(46, 26, -1))
+        assert "第 1 页，共 3 页（45 笔捐助，最新的在前）" in html
+        assert f'rel="next" href="/contributions?q={RESIDENT}&amp;page=2"' in html
+        assert "收据 #46" in html and "收据 #26" not in html  # the chart: this page's receipts only
+        assert receipts(2)[0] == list(range(26, 6, -1))
+        last, html = receipts(3)
+        assert last == [6, 5, 4, 3, 2] and f'rel="prev" href="/contributions?q={RESIDENT}&amp;page=2"' in html
+        entries = len(kept)
+        for page in (4, 99, 10**6):  # past the last: the last page, never kept
+            assert receipts(page)[0] == last
+        assert len(kept) == entries
+
+
 def test_project_page_votes_payouts_and_verified_titles(client: TestClient) -> None:
     r = client.get("/projects/1")
     assert r.status_code == 200
