@@ -245,6 +245,12 @@ def not_found(request: Request, state: ServiceState) -> Response:
     return render(request, state, "portal/error.html", status_code=404, message_key="not_found.lead")
 
 
+def bad_request(request: Request, state: ServiceState) -> Response:
+    """A page asked with a parameter it cannot take (a page number of ``abc`` or ``0``): 422, as a page."""
+    return render(request, state, "portal/error.html", status_code=422, message_key="bad_request.lead",
+                  title_key="bad_request")
+
+
 def public_texts(state: ServiceState, kinds: Collection[str] = PUBLIC_KINDS) -> views.Texts:
     """Public texts (project titles, milestone descriptions, public case descriptions) by on-chain
     hash, from the service database: only texts of ``kinds`` that hash to the chain's hash."""

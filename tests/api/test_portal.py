@@ -262,7 +262,11 @@ def test_the_projects_page_shows_twenty_a_page_newest_first(tmp_path: Path, data
         assert 'href="/projects?page=3&amp;lang=en"' in last  # the language switch keeps the page
         assert shown("/projects?page=999") == [5, 4, 3, 2, 1]  # past the last: the last
         assert c.get("/projects?page=999").headers["etag"] == c.get("/projects?page=3").headers["etag"]
-        assert c.get("/projects?page=0").status_code == 422
+        for bad in ("/projects?page=0", "/projects?page=abc", "/activity?page=-1", "/activity?project=x"):
+            r = c.get(bad)  # a page's bad parameter is told as a page, in its language
+            assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), bad
+            assert "<h1>链接有误</h1>" in r.text and "页码须为从 1 起的整数" in r.text
+        assert "<h1>Invalid link</h1>" in c.get("/projects?page=x&lang=en").text
         en = c.get("/projects?page=2&lang=en").text
         assert "Page 2 of 3 (45 projects, newest first)" in en and "← Newer" in en and "Older →" in en
     with _client(FakeIndex(scenario()), tmp_path / "one", **databases) as c:
