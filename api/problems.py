@@ -130,7 +130,8 @@ _CONFLICT = tuple(
 #: Names the ledger gives reverts that are no custom error of ours (Solidity's built-ins, a revert
 #: without data, a mined revert the pre-flight did not name). UnknownRevert stays 404, as the
 #: name-matching rule this map replaced classified it.
-NOT_CUSTOM = {"Error": 409, "Panic": 409, "TransactionReverted": 409, "UnknownRevert": 404}
+NOT_CUSTOM = {"Error": 409, "Panic": 409, "TransactionReverted": 409, "UnknownRevert": 404,
+              "OutOfGas": 409}  # its cost grew under it (another write came first): nothing happened, send again
 
 #: The status of a revert by its custom error's name; a name of no product contract is a 409.
 REVERT_STATUS: dict[str, int] = {

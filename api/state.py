@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
+from api import marks
 from api.apikeys import ApiKeyStore, engine_for
 from api.idempotency import IdempotencyStore
 from api.open311.store import ReportStore
@@ -32,18 +32,6 @@ log = logging.getLogger("api")
 READ_YOUR_WRITES_WAIT = 10.0
 #: Signed transactions answered 202 kept in memory, to send again if a node loses one.
 SENT_KEPT = 10_000
-
-metadata = sa.MetaData()
-
-#: Over PostgreSQL, what every worker of the service knows: the highest block of a write any of
-#: them acknowledged (``written_block``), so a read on one worker sees a write answered by another.
-#: Made by the service database's migrations (``service_0002``), which ``engine_for`` applies or requires.
-marks = sa.Table(
-    "service_marks",
-    metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("value", sa.BigInteger, nullable=False),
-)
 
 
 @dataclass
@@ -178,7 +166,7 @@ class ServiceState:
         PostgreSQL (one small query, no RPC), in this one over SQLite."""
         if shared(self._engine):
             with self._engine.connect() as conn:
-                value = conn.execute(sa.select(marks.c.value).where(marks.c.name == "written_block")).scalar()
+                value = marks.read(conn, "written_block")
             if value is not None:
                 with self._written_lock:
                     self._written_block = max(self._written_block, int(value))
@@ -225,10 +213,8 @@ class ServiceState:
         with self._written_lock:
             self._written_block = max(self._written_block, block)
         if shared(self._engine):
-            upsert = postgresql.insert(marks).values(name="written_block", value=block)
             with self._engine.begin() as conn:
-                highest = sa.func.greatest(marks.c.value, upsert.excluded.value)
-                conn.execute(upsert.on_conflict_do_update(index_elements=[marks.c.name], set_={"value": highest}))
+                marks.raise_to(conn, "written_block", block)
 
     def catch_up(self, block: int | None = None) -> None:
         """After a write (its block given: :meth:`note_written`) or before a read: make the index current.

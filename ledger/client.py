@@ -14,6 +14,7 @@ the error's name and arguments, detected before anything is signed (the pre-flig
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -31,6 +32,7 @@ from ledger.errors import (
     ChainUnavailable,
     DeploymentMismatch,
     NotDeployed,
+    OutOfGas,
     RpcError,
     TransactionFailed,
 )
@@ -39,6 +41,8 @@ from ledger.keys import Signer
 from ledger.manifest import Manifest
 from ledger.rpc import FailoverProvider, RpcClient, revert_from
 from ledger.tx import ContractCall, Journal, NonceManager, Pending, TxPipeline, TxReceipt, TxStatus
+
+log = logging.getLogger("ledger.client")
 
 __all__ = [
     "CONSTANT_VIEWS",
@@ -344,11 +348,22 @@ class Ledger:
     def transact(
         self, signer: Signer, target: ContractCall | str, fn: str | None = None, *args: Any, gas: int | None = None
     ) -> TxReceipt:
-        """Send a prepared call (or ``name.fn(*args)``) and wait for its confirmed receipt."""
+        """Send a prepared call (or ``name.fn(*args)``) and wait for its confirmed receipt.
+
+        A transaction that ran out of gas in its block (:class:`~ledger.errors.OutOfGas`: another
+        write made it dearer after its pre-flight, and nothing of it happened) is sent once more,
+        its gas estimated afresh at the state that made it dearer, unless the call names its gas."""
         if isinstance(target, str):
             if fn is None:
                 raise TypeError("transact(signer, name, fn, *args): the function is missing")
             target = self.prepare(target, fn, *args, gas=gas)
+        try:
+            return self.send(signer, target).wait()
+        except OutOfGas as exc:
+            if target.gas is not None:
+                raise
+            log.info("%s; estimating afresh and sending it again", exc.message)
+            self.tx.gas.cached(target.tx(signer.address), fresh=True)
         return self.send(signer, target).wait()
 
     def deploy(self, signer: Signer, name: str, *args: Any, gas: int | None = None) -> TxReceipt:

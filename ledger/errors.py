@@ -240,6 +240,31 @@ class NonceSuperseded(TransactionFailed):
         self.holder = holder
 
 
+class OutOfGas(ContractReverted):
+    """A mined transaction failed out of gas (it used at least 63/64 of what it carried: out of gas
+    itself or in a call it made) and nothing of it happened; its nonce and gas are spent. Its
+    pre-flight passed with that limit, so its cost grew between the pre-flight and its block:
+    another write came first (a second vote that now decides, say). A revert as far as anyone
+    waiting for it is concerned (nothing changed: an Idempotency-Key is forgotten, pending texts
+    go); sending the intent again is safe, and :meth:`ledger.client.Ledger.transact` does, once,
+    with a fresh estimate."""
+
+    code = "out-of-gas"
+
+    def __init__(self, tx_hash: str, gas: int) -> None:
+        self.error_name = "OutOfGas"
+        self.error_args = {"gas": gas}
+        self.tx_hash = tx_hash
+        self.raw = None
+        self.gas = gas
+        LedgerError.__init__(
+            self,
+            f"transaction {tx_hash} ran out of its {gas:,} gas and changed nothing: another write made it "
+            "dearer after its pre-flight; send it again (OutOfGas)",
+            error="OutOfGas", args={"gas": str(gas)},
+        )
+
+
 class AccessDenied(LedgerError):
     """The caller lacks the right role or grant."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from api import apikeys, idempotency, state
+from api import apikeys, idempotency, marks
 from api.console import sessions
 from api.open311 import store as open311
 from ledger.fund import docs
@@ -24,7 +24,7 @@ for _table in (
     open311.reports,
     sessions.console_sessions,
     nonces.nonce_rows,
-    state.marks,
+    marks.marks,
 ):
     _table.to_metadata(metadata)
 

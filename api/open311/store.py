@@ -26,11 +26,15 @@ from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
+from api import marks
 from api.apikeys import DataVersion
+from ledger.advisory import shared
 from ledger.commitment import Opening, new_salt
 from ledger.errors import ValidationFailed
 
 metadata = sa.MetaData()
+#: The ``service_marks`` row counting the reports stored (PostgreSQL).
+_COUNTED = "open311_reports"
 
 # SQLite only gives an auto-incremented rowid to a column declared exactly INTEGER.
 _BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -183,6 +187,9 @@ class ReportStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
+        self._shared = shared(engine)
+        if self._shared:  # the migrations make it; a bare engine (tests) gets it here
+            marks.metadata.create_all(engine)
         self._changes = DataVersion(engine)
 
     def version(self) -> Hashable:
@@ -190,15 +197,20 @@ class ReportStore:
         sub-district's queue: api/routers/cases.py): read it *before* the reports, and a report
         committed after it (here or by another process) gives another mark. Over a SQLite file,
         the database's change counter (:class:`~api.apikeys.DataVersion`: no read of the table;
-        any commit there changes it); otherwise the count and the highest id, one small query
-        (rows are only ever added: the count grows with every commit, in whatever order ids
-        commit)."""
+        any commit there changes it); over PostgreSQL the reports stored so far, counted by each
+        :meth:`add` in its own transaction (``service_marks``: one row read by its key, however
+        many reports there are; rows are only ever added, and each commit adds its one whatever
+        order ids commit in). A database whose reports predate that count is counted by a query
+        until its next report."""
         changed = self._changes.version()
         if changed is not None:
             return ("data_version", changed)
-        c = reports.c
         with self.engine.connect() as conn:
-            count, top = conn.execute(sa.select(sa.func.count(), sa.func.max(c.id))).one()
+            if self._shared:
+                stored = marks.read(conn, _COUNTED)
+                if stored is not None:
+                    return ("counted", stored)
+            count, top = conn.execute(sa.select(sa.func.count(), sa.func.max(reports.c.id))).one()
         return ("reports", int(count), None if top is None else int(top))
 
     def close(self) -> None:
@@ -230,6 +242,8 @@ class ReportStore:
                 .where(reports.c.id == report_id)
                 .values(salt="0x" + salt.hex(), commitment=commitment)
             )
+            if self._shared:
+                marks.add_one(conn, _COUNTED)
         found = self.get(report_id)
         assert found is not None
         return found

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_utils import to_checksum_address
 
-from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, TransactionFailed
+from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, OutOfGas, TransactionFailed
 from ledger.rpc import RpcClient, RpcError, revert_from
 
 if TYPE_CHECKING:
@@ -140,7 +140,11 @@ class Receipts:
         return self._decoder.decode_logs(logs)
 
     def explain_failure(self, tx_hash: str, receipt: dict[str, Any], tx: dict[str, Any] | None) -> LedgerError:
-        """A mined transaction failed: replay it on the parent block to name the error."""
+        """A mined transaction failed: replayed on the parent block to name its error; unnamed, it is
+        :class:`~ledger.errors.OutOfGas` when it used at least 63/64 of the gas it carried (out of gas
+        itself, or in a call it made, which gets 63/64 of what is left, its caller then reverting
+        without data); else a bare ``TransactionReverted``."""
+        replayed: ContractReverted | None = None
         if tx is not None:
             parent = hex(int(receipt["blockNumber"], 16) - 1)
             try:
@@ -148,8 +152,18 @@ class Receipts:
             except RpcError as exc:
                 err = revert_from(exc, tx_hash=tx_hash)
                 if isinstance(err, ContractReverted):
-                    return err
-        return ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
+                    if err.raw not in (None, "0x"):
+                        return err  # named by its revert data
+                    replayed = err
+        try:
+            sent = self._rpc.request("eth_getTransactionByHash", [tx_hash])
+        except (ChainUnavailable, RpcError):
+            sent = None
+        if isinstance(sent, dict) and sent.get("gas"):
+            gas = int(sent["gas"], 16)
+            if int(receipt["gasUsed"], 16) * 64 >= gas * 63:
+                return OutOfGas(tx_hash, gas)
+        return replayed or ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
 
 
 def not_confirmed(tx_hash: str, limit: float) -> TransactionFailed:

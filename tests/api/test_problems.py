@@ -10,7 +10,7 @@ import pytest
 from api.problems import NOT_CUSTOM, REVERT_STATUS, TooManyRequests, class_status, revert_status, status_of
 from ledger import errors
 from ledger.artifacts import ARTIFACTS_DIR
-from ledger.errors import LedgerError, TextsTooLarge, TooManyTexts
+from ledger.errors import ContractReverted, LedgerError, OutOfGas, TextsTooLarge, TooManyTexts
 from ledger.index import IndexChainMismatch
 
 #: Each class's status as it was when the classes carried it themselves (issue 15 moved it here).
@@ -23,6 +23,7 @@ STATUS_BEFORE = {
     "NotFound": 404, "Conflict": 409, "IntegrityError": 422, "GatewayIntegrityError": 500,
     "GatewayUnavailable": 503, "QuotaExceeded": 429, "TooManyTexts": 429, "TextsTooLarge": 413,
     "IndexUnavailable": 503, "RpcError": 500, "IndexChainMismatch": 503, "AnchoringOverdue": 503, "LogLocked": 409,
+    "OutOfGas": 409,
 }
 
 
@@ -47,6 +48,12 @@ def test_every_error_class_is_declared_in_errors_and_keeps_its_status() -> None:
     assert set(classes) == set(STATUS_BEFORE)
     assert {name: class_status(c) for name, c in classes.items()} == STATUS_BEFORE
     assert class_status(IndexChainMismatch) == 503 and class_status(TooManyRequests) == 429
+
+
+def test_a_write_out_of_gas_in_its_block_is_a_409_that_changed_nothing() -> None:
+    exc = OutOfGas("0x" + "ab" * 32, 74_572)
+    assert status_of(exc) == 409 and isinstance(exc, ContractReverted) and exc.error_name == "OutOfGas"
+    assert "ran out of its 74,572 gas and changed nothing" in exc.message and exc.code == "out-of-gas"
 
 
 def test_quota_statuses() -> None:

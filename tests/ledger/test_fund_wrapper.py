@@ -20,6 +20,7 @@ from ledger.fund.docs import doc_hash
 from ledger.fund.model import FundModel
 from ledger.fund.report import contributor_trace, events_from_chain, export_rows, labels_for
 from ledger.fund.trace import trace_fund
+from ledger.keys import Signer
 from ledger.logs import head_time
 from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment
@@ -129,3 +130,68 @@ def test_wrapper_round_trip(deployment: Deployment, tmp_path: Path) -> None:
     assert [r.type for r in rows] == ["contribution", "contribution", "payout", "payout", "contribution", "refund"]
     assert all(r.tx_hash.startswith("0x") and r.block_number > 0 for r in rows)
     assert rows[2].counterparty == "城管" and rows[2].amount == "300.00" and rows[2].net_amount == "-300.00"
+
+
+def test_a_vote_made_deciding_after_its_pre_flight_runs_out_of_gas_is_named_and_sent_again(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Two committee members vote on one motion (quorum 2) while the node mines nothing: each
+    pre-flight sees one vote to go and passes with the cached limit of a vote that does not decide
+    (about 52,000 gas; deciding costs about 97,000). In the block the second vote decides and runs
+    out of gas: the wait names it (OutOfGas, not a bare revert) and ``transact`` sends that vote
+    once more with a fresh estimate, so both votes count and the motion passes (found by the reads
+    bench's seeding, where it failed with "reverted with TransactionReverted()")."""
+    import threading
+    import time
+
+    from ledger.errors import OutOfGas
+
+    led = ledger_for(deployment, private_fund_manifest(deployment, tmp_path, quorum=2, timelock=5))
+    fund = Fund(led)
+    s = deployment.signers
+    pid, _ = fund.propose_project(s["dept_a"], doc_hash("路灯"), s["dept_b"].address, [(100, doc_hash("m"))])
+    motion = fund.project(pid).approval_motion_id
+    voters = [s["committee_a"], s["committee_b"]]
+    start = led.block_number()
+    outcomes: dict[str, object] = {}
+
+    def vote(signer: Signer) -> None:
+        try:
+            outcomes[signer.address] = led.transact(signer, led.prepare("CoGovFund", "vote", motion, True))
+        except Exception as exc:  # the assertion below shows it
+            outcomes[signer.address] = exc
+
+    led.rpc("miner_stop", [])
+    try:
+        threads = [threading.Thread(target=vote, args=(v,)) for v in voters]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+
+        def in_pool() -> set[str]:  # Ganache's "pending" count leaves its pool out
+            return {a.lower() for a in led.rpc("txpool_content", [])["pending"]}
+
+        while not {v.address.lower() for v in voters} <= in_pool():
+            assert time.monotonic() < deadline, ("the votes never reached the node", outcomes)
+            time.sleep(0.05)
+    finally:
+        led.rpc("miner_start", [])
+    for t in threads:
+        t.join(60)
+    assert all(not isinstance(o, Exception) for o in outcomes.values()), outcomes
+    assert fund.motion_state(motion) == MotionState.PASSED
+    assert all(fund.has_voted(motion, MEMBER_IDS[k]) for k in ("committee_a", "committee_b"))
+    failed = []
+    for n in range(start + 1, led.block_number() + 1):
+        for h in led.rpc("eth_getBlockByNumber", [hex(n), False])["transactions"]:
+            receipt = led.rpc("eth_getTransactionReceipt", [h])
+            if int(receipt["status"], 16) == 0:
+                failed.append((h, receipt))
+    assert len(failed) == 1  # the vote the other made deciding, and only it
+    h, receipt = failed[0]
+    with pytest.raises(OutOfGas) as exc:
+        led.tx.receipts.wait(h)
+    sent = led.rpc("eth_getTransactionByHash", [h])
+    gas, used = int(sent["gas"], 16), int(receipt["gasUsed"], 16)
+    assert exc.value.gas == gas < 96_000 and used * 64 >= gas * 63  # out of gas in the registry call it made
+    assert exc.value.tx_hash == h and "ran out of its" in exc.value.message
