@@ -575,3 +575,39 @@ def test_a_live_server_of_its_own_serves_open311(deployment: Deployment, tmp_pat
     with LiveServer(make_settings(deployment, tmp_path, **databases)) as s:
         r = httpx.get(s.url + f"{PREFIX}/services.json", timeout=30)
         assert r.status_code == 200 and len(r.json()) >= 4
+
+
+def test_the_reports_mark_moves_with_every_report_and_reads_no_report_rows(
+    databases: dict[str, str], database: str, tmp_path: Path
+) -> None:
+    """The queue's mark (``ReportStore.version``) changes with each report stored, by this store or
+    another over the same database; over PostgreSQL it is the count ``add`` keeps in
+    ``service_marks`` (one keyed row, however many reports), and a database whose reports predate
+    that count is counted by a query until its next report."""
+    from api import marks
+    from api.open311.store import Contact, NewReport, reports
+
+    engine = engine_for(databases.get("service_db_url", f"sqlite:///{tmp_path / 'service.db'}"))
+    try:
+        one, other = ReportStore(engine), ReportStore(engine)
+        new = NewReport(3, "路灯不亮", 39.9, 116.4, None, None, Contact(), "ip:127.0.0.1")
+        seen = {id(s): {s.version()} for s in (one, other)}  # each store's own marks (SQLite's count is per connection)
+        for store in (one, other, one):
+            store.add(new)
+            for s in (one, other):
+                mark = s.version()
+                assert mark not in seen[id(s)] and s.version() == mark  # moved, and holds still after
+                seen[id(s)].add(mark)
+        if database == "postgresql":
+            with engine.connect() as conn:
+                assert marks.read(conn, "open311_reports") == 3 and one.version() == ("counted", 3)
+            with engine.begin() as conn:  # reports stored before the count existed: counted by a query
+                conn.execute(marks.marks.delete().where(marks.marks.c.name == "open311_reports"))
+                top = conn.execute(sa.select(sa.func.max(reports.c.id))).scalar()
+            assert one.version() == ("reports", 3, top)
+            one.add(new)
+            assert one.version() == ("counted", 1)
+        one.close()
+        other.close()
+    finally:
+        engine.dispose()
