@@ -102,6 +102,23 @@ class Pending:
         return self._receipt
 
 
+def call_of(signed: bytes) -> dict[str, Any]:
+    """The call a signed legacy or EIP-2718 (type 1, 2) transaction makes, as JSON-RPC sends it
+    (``from``, ``to``, ``data``, ``value``: to replay it and name a revert)."""
+    import rlp
+
+    if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
+        to, value, data = rlp.decode(signed)[3:6]
+    else:  # type 1: [chainId, nonce, gasPrice, gas, to, value, data, ...]; type 2: one fee more
+        fields = rlp.decode(signed[1:])
+        to, value, data = fields[4:7] if signed[0] == 1 else fields[5:8]
+    tx: dict[str, Any] = {"from": str(Account.recover_transaction(signed)), "data": "0x" + bytes(data).hex(),
+                          "value": hex(int.from_bytes(value, "big"))}
+    if to:
+        tx["to"] = "0x" + bytes(to).hex()
+    return tx
+
+
 class Journal(Protocol):
     """Keeps a :class:`Pending` before its bytes leave the process (persisted, to survive a crash)."""
 
@@ -372,6 +389,12 @@ class TxPipeline:
             self.nonces.reset(pending.sender)
             raise
 
+    def wait_signed(self, signed: bytes, timeout: float | None = None) -> TxReceipt:
+        """:meth:`wait` for a transaction known only by its signed bytes (one a crashed process sent:
+        the idempotency store's): the same checks and re-sends, the call read from the bytes."""
+        tx_hash = "0x" + keccak(signed).hex()
+        return self._wait_resending(tx_hash, call_of(signed), signed, timeout)
+
     def _wait_resending(self, tx_hash: str, tx: dict[str, Any], signed: bytes, timeout: float | None) -> TxReceipt:
         """Wait; if a node lost the transaction (a crash, a fail-over), send the same bytes again.
 
@@ -400,6 +423,13 @@ class TxPipeline:
                 if self.rpc.request("eth_getTransactionByHash", [tx_hash]) is None:
                     log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
                     self._deliver(signed, tx_hash, str(tx["from"]))
+                elif self._nonce_used(str(tx["from"]), signed):
+                    # The node still lists it, but its nonce is used on chain: ours was mined (the
+                    # next receipt wait finds it) or another transaction holds the nonce, and a
+                    # stale entry (Ganache keeps one of a transaction it refused as "can't be
+                    # replaced") must not hold the wait to its end: NonceSuperseded now.
+                    self._settle(signed, tx_hash, str(tx["from"]), TransactionFailed(
+                        f"{tx_hash} is listed as pending, but nonce {tx_nonce(signed)} is used on chain"))
                 else:
                     mined = self._fill_gap(str(tx["from"]), signed)
                     if self.ganache:
@@ -412,6 +442,10 @@ class TxPipeline:
                 down = isinstance(exc, ChainUnavailable)  # look again soon: a restarted node has lost its pool
             else:
                 down = False
+
+    def _nonce_used(self, sender: str, signed: bytes) -> bool:
+        """Whether the chain's head has used the nonce ``signed`` carries (by it or another)."""
+        return int(self.rpc.request("eth_getTransactionCount", [sender, "latest"]), 16) > tx_nonce(signed)
 
     @cached_property
     def ganache(self) -> bool:

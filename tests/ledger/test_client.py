@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -405,3 +406,53 @@ def test_a_stopped_ganache_miner_is_left_alone(deployment: Deployment, monkeypat
         assert mines == [] and led.block_number() == height
     finally:
         led.rpc("miner_start")
+
+
+def test_a_wait_on_a_transaction_the_node_still_lists_whose_nonce_is_used_ends_superseded(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction the node still lists (Ganache keeps such entries: one it refused as "can't be
+    replaced, mining has already started", one left in its future queue) while its nonce is used on
+    chain can never be mined. The wait's check says so at once (NonceSuperseded, holder unknown here)
+    instead of waiting to its end, so the request holding it (and its Idempotency-Key) is freed and
+    signs anew: a contribution of the 4-worker test waited 120 s on such a one while its retries got
+    409 for 90 s (fresh-clone CI, 2026-12-06)."""
+    import ledger.tx.pipeline as pipeline_module
+    from ledger.errors import NonceSuperseded
+
+    monkeypatch.setattr(pipeline_module, "RESEND_AFTER", 0.5)
+    led = deployment.ledger(receipt_timeout=20)
+    signer, chain_id = _fresh_signer(deployment, "superseded"), int(led.rpc("eth_chainId"), 16)
+
+    def count() -> int:
+        return int(led.rpc("eth_getTransactionCount", [signer.address, "latest"]), 16)
+
+    nonce = count() + 1  # ahead of the account: filed in the future queue
+    raw = signer.sign_transaction({"chainId": chain_id, "nonce": nonce, "gas": 21_000, "gasPrice": 10**10,
+                                   "to": _SINK, "data": "0x", "value": 1})
+    tx_hash = led.rpc("eth_sendRawTransaction", ["0x" + raw.hex()])
+    assert led.rpc("evm_setAccountNonce", [signer.address, hex(nonce + 1)]) is True  # its nonce used, not by it
+    led.rpc("evm_mine", [])
+    assert count() == nonce + 1 and led.rpc("eth_getTransactionByHash", [tx_hash]) is not None  # still listed
+    began = time.monotonic()
+    with pytest.raises(NonceSuperseded) as exc:
+        Pending(tx_hash, raw, signer.address, nonce, ContractCall(_SINK, "0x", value=1, gas=21_000), led.tx).wait()
+    assert time.monotonic() - began < 10 and exc.value.nonce == nonce and exc.value.holder is None
+    with pytest.raises(NonceSuperseded):  # known only by its bytes, as the idempotency store resumes it
+        led.wait_signed(raw, timeout=20)
+
+
+def test_the_call_a_signed_transaction_makes_is_read_from_its_bytes() -> None:
+    from ledger.tx.pipeline import call_of
+
+    account = Account.create()
+    legacy = account.sign_transaction({"chainId": 1337, "nonce": 3, "gas": 50_000, "gasPrice": 1, "to": _SINK,
+                                       "data": "0xabcd", "value": 5}).raw_transaction
+    typed = account.sign_transaction({"chainId": 1337, "nonce": 4, "gas": 50_000, "maxFeePerGas": 2,
+                                      "maxPriorityFeePerGas": 1, "to": _SINK, "data": "0x01", "value": 0,
+                                      "type": 2}).raw_transaction
+    creation = account.sign_transaction({"chainId": 1337, "nonce": 5, "gas": 90_000, "gasPrice": 1, "to": b"",
+                                         "data": "0x6000", "value": 0}).raw_transaction
+    assert call_of(legacy) == {"from": account.address, "to": _SINK.lower(), "data": "0xabcd", "value": "0x5"}
+    assert call_of(typed) == {"from": account.address, "to": _SINK.lower(), "data": "0x01", "value": "0x0"}
+    assert call_of(creation) == {"from": account.address, "data": "0x6000", "value": "0x0"}
