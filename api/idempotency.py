@@ -213,13 +213,14 @@ class IdempotencyStore:
             if receipt.status != 1:
                 raise self.ledger.status(tx_hash).error or ContractReverted("TransactionReverted", {}, tx_hash=tx_hash)
             return receipt
+        signed = bytes.fromhex(row["raw_tx"])
         try:
-            self.ledger.rebroadcast(bytes.fromhex(row["raw_tx"]))  # returns if it is pending or mined anywhere
-        except NonceSuperseded as exc:
+            self.ledger.rebroadcast(signed)  # returns if it is pending or mined anywhere
+            return self.ledger.wait_signed(signed)
+        except NonceSuperseded as exc:  # at once, or found while waiting (a stale pending entry)
             log.info("%s; signing the request again", exc.message)
             self.ledger.nonces.reset(exc.sender)
             return None
-        return self.ledger.wait(tx_hash)
 
     def reconcile(self) -> int:
         """At start-up: re-send signed transactions that never got an answer. Returns how many."""
