@@ -386,6 +386,12 @@ class Ledger:
         """Wait for the receipt of ``tx_hash`` and the configured confirmations (nothing re-sent)."""
         return self.tx.receipts.wait(tx_hash, tx, timeout)
 
+    def wait_signed(self, signed: bytes, timeout: float | None = None) -> TxReceipt:
+        """Wait for the transaction ``signed`` is, sending the same bytes again while a node lost them;
+        :class:`~ledger.errors.NonceSuperseded` once its nonce is another's
+        (:meth:`~ledger.tx.TxPipeline.wait_signed`)."""
+        return self.tx.wait_signed(signed, timeout)
+
     def receipt(self, tx_hash: str) -> TxReceipt | None:
         """The receipt of a mined transaction, or None if it is not (yet) on chain."""
         return self.tx.receipts.get(tx_hash)
