@@ -270,6 +270,10 @@ class RpcClient:
     def client_version(self) -> str:
         return str(self.request("web3_clientVersion"))
 
+    def transaction_count(self, address: str, block: str = "latest") -> int:
+        """``address``'s transaction count at ``block``: the next nonce the chain there expects."""
+        return int(self.request("eth_getTransactionCount", [address, block]), 16)
+
     def call(self, tx: dict[str, Any], block: str | int = "latest") -> str:
         """``eth_call``: the return data of ``tx`` simulated at ``block``; :class:`RpcError` for a revert."""
         return str(self.request("eth_call", [tx, hex(block) if isinstance(block, int) else block]))

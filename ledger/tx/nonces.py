@@ -7,8 +7,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from eth_account import Account
 
 from ledger.advisory import advisory_lock
 from ledger.rpc import RpcClient, RpcError, quantity
@@ -107,6 +109,23 @@ def tx_nonce(signed: bytes) -> int:
     if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
         return int.from_bytes(rlp.decode(signed)[0], "big")
     return int.from_bytes(rlp.decode(signed[1:])[1], "big")  # EIP-2718: [chainId, nonce, ...]
+
+
+def call_of(signed: bytes) -> dict[str, Any]:
+    """The call a signed legacy or EIP-2718 (type 1, 2) transaction makes, as JSON-RPC sends it
+    (``from``, ``to``, ``data``, ``value``: to replay it and name a revert)."""
+    import rlp
+
+    if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
+        to, value, data = rlp.decode(signed)[3:6]
+    else:  # type 1: [chainId, nonce, gasPrice, gas, to, value, data, ...]; type 2: one fee more
+        fields = rlp.decode(signed[1:])
+        to, value, data = fields[4:7] if signed[0] == 1 else fields[5:8]
+    tx: dict[str, Any] = {"from": str(Account.recover_transaction(signed)), "data": "0x" + bytes(data).hex(),
+                          "value": hex(int.from_bytes(value, "big"))}
+    if to:
+        tx["to"] = "0x" + bytes(to).hex()
+    return tx
 
 
 # ------------------------------------------------------------- across processes

@@ -28,7 +28,7 @@ from ledger.errors import ChainUnavailable, ContractReverted, LedgerError, Nonce
 from ledger.keys import Signer
 from ledger.rpc import RpcClient, RpcError, revert_from
 from ledger.tx.gas import GasPlanner
-from ledger.tx.nonces import NonceManager, NonceSlot, nonce_holder, tx_nonce
+from ledger.tx.nonces import NonceManager, NonceSlot, call_of, nonce_holder, tx_nonce
 from ledger.tx.outbox import Outboxes, QueuedSend, Resync
 from ledger.tx.receipts import LogDecoder, Receipts, TxReceipt, not_confirmed
 from ledger.tx.status import TxStatus, status
@@ -100,23 +100,6 @@ class Pending:
                 raise TransactionFailed(f"transaction {self.tx_hash} was not sent by this process")
             self._receipt = self.pipeline.wait(self, timeout)
         return self._receipt
-
-
-def call_of(signed: bytes) -> dict[str, Any]:
-    """The call a signed legacy or EIP-2718 (type 1, 2) transaction makes, as JSON-RPC sends it
-    (``from``, ``to``, ``data``, ``value``: to replay it and name a revert)."""
-    import rlp
-
-    if signed[0] >= 0xC0:  # legacy: [nonce, gasPrice, gas, to, value, data, v, r, s]
-        to, value, data = rlp.decode(signed)[3:6]
-    else:  # type 1: [chainId, nonce, gasPrice, gas, to, value, data, ...]; type 2: one fee more
-        fields = rlp.decode(signed[1:])
-        to, value, data = fields[4:7] if signed[0] == 1 else fields[5:8]
-    tx: dict[str, Any] = {"from": str(Account.recover_transaction(signed)), "data": "0x" + bytes(data).hex(),
-                          "value": hex(int.from_bytes(value, "big"))}
-    if to:
-        tx["to"] = "0x" + bytes(to).hex()
-    return tx
 
 
 class Journal(Protocol):
@@ -423,11 +406,8 @@ class TxPipeline:
                 if self.rpc.request("eth_getTransactionByHash", [tx_hash]) is None:
                     log.warning("node does not know %s any more; sending the same bytes again", tx_hash)
                     self._deliver(signed, tx_hash, str(tx["from"]))
-                elif self._nonce_used(str(tx["from"]), signed):
-                    # The node still lists it, but its nonce is used on chain: ours was mined (the
-                    # next receipt wait finds it) or another transaction holds the nonce, and a
-                    # stale entry (Ganache keeps one of a transaction it refused as "can't be
-                    # replaced") must not hold the wait to its end: NonceSuperseded now.
+                elif self.rpc.transaction_count(str(tx["from"])) > tx_nonce(signed):  # listed, its nonce used:
+                    # mined (the next receipt wait has it), or a stale entry (Ganache keeps them) superseded
                     self._settle(signed, tx_hash, str(tx["from"]), TransactionFailed(
                         f"{tx_hash} is listed as pending, but nonce {tx_nonce(signed)} is used on chain"))
                 else:
@@ -442,10 +422,6 @@ class TxPipeline:
                 down = isinstance(exc, ChainUnavailable)  # look again soon: a restarted node has lost its pool
             else:
                 down = False
-
-    def _nonce_used(self, sender: str, signed: bytes) -> bool:
-        """Whether the chain's head has used the nonce ``signed`` carries (by it or another)."""
-        return int(self.rpc.request("eth_getTransactionCount", [sender, "latest"]), 16) > tx_nonce(signed)
 
     @cached_property
     def ganache(self) -> bool:
@@ -503,7 +479,7 @@ class TxPipeline:
         send the same bytes we signed for the missing nonces again (never a new transaction).
         Returns the account's count of mined transactions, as read."""
         nonce = tx_nonce(signed)
-        mined = int(self.rpc.request("eth_getTransactionCount", [sender, "latest"]), 16)
+        mined = self.rpc.transaction_count(sender)
         for n in range(mined, nonce):
             raw = self._recent.get((sender.lower(), n))
             if raw is None:

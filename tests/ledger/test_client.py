@@ -443,7 +443,7 @@ def test_a_wait_on_a_transaction_the_node_still_lists_whose_nonce_is_used_ends_s
 
 
 def test_the_call_a_signed_transaction_makes_is_read_from_its_bytes() -> None:
-    from ledger.tx.pipeline import call_of
+    from ledger.tx.nonces import call_of
 
     account = Account.create()
     legacy = account.sign_transaction({"chainId": 1337, "nonce": 3, "gas": 50_000, "gasPrice": 1, "to": _SINK,
