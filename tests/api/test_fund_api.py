@@ -24,7 +24,7 @@ from ledger.fund import Fund
 from ledger.fund.docs import doc_hash
 from ledger.fund.report import events_from_chain
 from ledger.fund.trace import trace_fund
-from tests.api.test_fund_support import ledger_for, move_time, private_fund_manifest
+from tests.api.test_fund_support import in_one_block, ledger_for, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment, database_urls
 
 pytestmark = pytest.mark.ganache
@@ -379,3 +379,31 @@ def test_lists_are_answered_from_the_index_without_a_chain_call_per_row(fa: Fund
         calls = every.pop("eth_call", 0)
         assert calls <= 2 and one.pop("eth_call", 0) <= calls, (path, calls)
         assert every == one, path
+
+
+def test_a_vote_out_of_gas_in_its_block_is_a_409_its_key_forgotten_and_its_retry_counts(fa: FundApi) -> None:
+    """W10 over HTTP, as two committee members voting at once meet it: each pre-flight sees one vote
+    to go (the process's gas cache holds a vote that does not decide, as after a restart); in the
+    block the second decides and runs out of gas. Its answer is a 409 ``OutOfGas`` that changed
+    nothing, so the same Idempotency-Key is not replayed as that 409: the retry votes, and counts."""
+    s = fa.deployment.signers
+    r = fa.post("/projects", "dept_a", {"title": "夜间照明", "beneficiary": s["dept_b"].address,
+                                        "milestones": [{"amount": 1_000, "description": "一期"}]})
+    assert r.status_code == 201, r.text
+    motion = r.json()["project"]["approval_motion_id"]
+    fa.client.app.state.service.ledger.tx.gas._cache.clear()  # type: ignore[attr-defined]
+    voters = {"committee_a": "oog-vote-a", "committee_b": "oog-vote-b"}
+    answers: dict[str, Any] = {}
+
+    def vote(label: str) -> None:
+        answers[label] = fa.post(f"/motions/{motion}/votes", label, {"support": True}, key=voters[label])
+
+    in_one_block(fa.led, [s[label].address for label in voters], *(lambda label=label: vote(label) for label in voters))
+    statuses = {label: a.status_code for label, a in answers.items()}
+    assert sorted(statuses.values()) == [200, 409], {k: a.text for k, a in answers.items()}
+    loser = next(label for label, status in statuses.items() if status == 409)
+    assert answers[loser].json()["error"] == "OutOfGas" and "send it again" in answers[loser].json()["detail"]
+    assert not fa.fund.has_voted(motion, MEMBER_IDS[loser])  # nothing of it happened
+    again = fa.post(f"/motions/{motion}/votes", loser, {"support": True}, key=voters[loser])
+    assert again.status_code == 200, again.text  # the key was forgotten: the retry ran, not a replay
+    assert again.json()["motion"]["state"] == "passed" and fa.fund.has_voted(motion, MEMBER_IDS[loser])

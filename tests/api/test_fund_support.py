@@ -8,6 +8,9 @@ tests expect them (time moves by seconds, not by the session fund's hour).
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +96,23 @@ def move_time(led: Ledger, seconds: int) -> None:
     """Move the development chain's clock forward and mine a block at the new time."""
     led.rpc("evm_increaseTime", [seconds])
     led.rpc("evm_mine", [])
+
+
+def in_one_block(led: Ledger, senders: Iterable[str], *writes: Callable[[], object]) -> None:
+    """Run ``writes`` (each blocking until its answer) in threads while the node mines nothing, until
+    every one of ``senders`` has a transaction in its pool; then mine them together, and return
+    once every write has its answer. Each write's pre-flight sees the others' not yet mined."""
+    wanted = {s.lower() for s in senders}
+    led.rpc("miner_stop", [])
+    try:
+        threads = [threading.Thread(target=write) for write in writes]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while not wanted <= {a.lower() for a in led.rpc("txpool_content", [])["pending"]}:
+            assert time.monotonic() < deadline, "the writes never reached the node's pool"
+            time.sleep(0.05)
+    finally:
+        led.rpc("miner_start", [])
+    for t in threads:
+        t.join(120)

@@ -22,7 +22,7 @@ from ledger.fund.report import contributor_trace, events_from_chain, export_rows
 from ledger.fund.trace import trace_fund
 from ledger.keys import Signer
 from ledger.logs import head_time
-from tests.api.test_fund_support import ledger_for, mint, move_time, private_fund_manifest
+from tests.api.test_fund_support import in_one_block, ledger_for, mint, move_time, private_fund_manifest
 from tests.conftest import MEMBER_IDS, Deployment
 
 pytestmark = pytest.mark.ganache
@@ -137,13 +137,10 @@ def test_a_vote_made_deciding_after_its_pre_flight_runs_out_of_gas_is_named_and_
 ) -> None:
     """Two committee members vote on one motion (quorum 2) while the node mines nothing: each
     pre-flight sees one vote to go and passes with the cached limit of a vote that does not decide
-    (about 52,000 gas; deciding costs about 97,000). In the block the second vote decides and runs
-    out of gas: the wait names it (OutOfGas, not a bare revert) and ``transact`` sends that vote
-    once more with a fresh estimate, so both votes count and the motion passes (found by the reads
-    bench's seeding, where it failed with "reverted with TransactionReverted()")."""
-    import threading
-    import time
-
+    (it uses about 52,000 gas, its limit about 75,000; deciding uses about 97,000). In the block the
+    second vote decides and runs out of gas: the wait names it (OutOfGas, not a bare revert) and
+    ``transact`` sends that vote once more with a fresh estimate, so both votes count and the motion
+    passes (found by the reads bench's seeding, where it failed with "reverted with TransactionReverted()")."""
     from ledger.errors import OutOfGas
 
     led = ledger_for(deployment, private_fund_manifest(deployment, tmp_path, quorum=2, timelock=5))
@@ -161,23 +158,7 @@ def test_a_vote_made_deciding_after_its_pre_flight_runs_out_of_gas_is_named_and_
         except Exception as exc:  # the assertion below shows it
             outcomes[signer.address] = exc
 
-    led.rpc("miner_stop", [])
-    try:
-        threads = [threading.Thread(target=vote, args=(v,)) for v in voters]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-
-        def in_pool() -> set[str]:  # Ganache's "pending" count leaves its pool out
-            return {a.lower() for a in led.rpc("txpool_content", [])["pending"]}
-
-        while not {v.address.lower() for v in voters} <= in_pool():
-            assert time.monotonic() < deadline, ("the votes never reached the node", outcomes)
-            time.sleep(0.05)
-    finally:
-        led.rpc("miner_start", [])
-    for t in threads:
-        t.join(60)
+    in_one_block(led, [v.address for v in voters], *(lambda v=v: vote(v) for v in voters))
     assert all(not isinstance(o, Exception) for o in outcomes.values()), outcomes
     assert fund.motion_state(motion) == MotionState.PASSED
     assert all(fund.has_voted(motion, MEMBER_IDS[k]) for k in ("committee_a", "committee_b"))
